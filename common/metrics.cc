@@ -1,0 +1,56 @@
+#include "common/metrics.h"
+
+#include <sstream>
+
+namespace pgvigil {
+
+Counter& MetricsRegistry::GetCounter(const std::string& name, const std::string& help,
+                                     const std::string& labels) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Family& f = families_[name];
+  f.help = help;
+  f.counter = true;
+  auto& slot = f.counters[labels];
+  if (!slot) slot = std::make_unique<Counter>();
+  return *slot;
+}
+
+Gauge& MetricsRegistry::GetGauge(const std::string& name, const std::string& help,
+                                 const std::string& labels) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Family& f = families_[name];
+  f.help = help;
+  f.counter = false;
+  auto& slot = f.gauges[labels];
+  if (!slot) slot = std::make_unique<Gauge>();
+  return *slot;
+}
+
+static std::string Series(const std::string& name, const std::string& labels) {
+  return labels.empty() ? name : name + "{" + labels + "}";
+}
+
+std::string MetricsRegistry::Render() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::ostringstream out;
+  for (const auto& [name, f] : families_) {
+    out << "# HELP " << name << " " << f.help << "\n";
+    out << "# TYPE " << name << " " << (f.counter ? "counter" : "gauge") << "\n";
+    for (const auto& [labels, c] : f.counters) out << Series(name, labels) << " " << c->Value() << "\n";
+    for (const auto& [labels, g] : f.gauges) out << Series(name, labels) << " " << g->Value() << "\n";
+  }
+  return out.str();
+}
+
+double MetricsRegistry::Value(const std::string& name, const std::string& labels) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = families_.find(name);
+  if (it == families_.end()) return -1;
+  if (auto c = it->second.counters.find(labels); c != it->second.counters.end())
+    return static_cast<double>(c->second->Value());
+  if (auto g = it->second.gauges.find(labels); g != it->second.gauges.end())
+    return g->second->Value();
+  return -1;
+}
+
+}  // namespace pgvigil

@@ -1,0 +1,190 @@
+// The cluster spec: the declared shape of a pgvigil cluster, the same schema as
+// a YAML file on VMs and as the PostgresCluster custom resource on Kubernetes.
+// Plain value types; every field carries its documented safe default here, so a
+// default-constructed ClusterSpec plus the nodes is a valid cluster.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgvigil {
+
+using Millis = std::chrono::milliseconds;
+
+struct UserRef {
+  std::string name;
+  std::string passwordFile;  // path of a file holding the password; never inline
+};
+
+struct PostgresSpec {
+  int version = 15;
+  int port = 5432;  // default for nodes[].port
+  std::string dataDirectory = "/var/lib/postgresql/15/main";  // default for nodes
+  std::string binDirectory = "/usr/lib/postgresql/15/bin";
+  UserRef superuser{"postgres", ""};
+  UserRef replicationUser{"repl", ""};
+  std::string osUser = "postgres";  // OS account that runs PostgreSQL when we are root
+};
+
+enum class NodeTag { kNoFailover, kNoLoadBalance };
+
+struct NodeSpec {
+  std::string name;
+  std::string host;           // PostgreSQL and sidecar address
+  int port = 0;               // 0: postgres.port
+  std::string dataDirectory;  // empty: postgres.dataDirectory
+  int weight = 1;             // load-balance weight, 0 = never balanced
+  bool noFailover = false;    // tag: never promoted automatically
+  bool noLoadBalance = false; // tag: never used for reads
+  // Per-node overrides of the sidecar ports (0: spec default). Useful when several
+  // nodes share one address, e.g. tests on loopback.
+  int proxyPort = 0;
+  int apiPort = 0;
+  int watchdogPort = 0;
+  int heartbeatPort = 0;
+};
+
+struct VipSpec {
+  std::string address;     // "10.77.0.150/24"; empty: no VIP
+  std::string interface = "eth0";
+  // Commands run with argv (split on whitespace, no shell). $_IP_$ is replaced by
+  // the address without prefix, $_PREFIX_$ by the prefix, $_IFACE_$ by interface.
+  std::string upCommand = "/sbin/ip addr add $_IP_$/$_PREFIX_$ dev $_IFACE_$ label $_IFACE_$:0";
+  std::string downCommand = "/sbin/ip addr del $_IP_$/$_PREFIX_$ dev $_IFACE_$";
+  std::string arpingCommand = "/usr/bin/arping -U $_IP_$ -w 1 -I $_IFACE_$";
+
+  bool enabled() const { return !address.empty(); }
+  std::string ip() const;  // address without "/prefix"
+  int prefix() const;      // prefix length, 32 when absent
+  // The command with placeholders substituted.
+  std::string Expand(const std::string& command) const;
+};
+
+struct HealthCheckSpec {
+  Millis period{1000};
+  Millis timeout{2000};
+  int maxRetries = 2;
+  Millis retryDelay{250};
+  std::string database = "postgres";
+};
+
+struct FailoverSpec {
+  bool automatic = true;
+  bool requireConsensus = true;
+  uint64_t maximumLagBytes = 16ull << 20;  // 16MB
+};
+
+enum class RecoveryMethod { kRewindOrBasebackup, kBasebackup };
+
+struct RecoverySpec {
+  bool automatic = true;
+  RecoveryMethod method = RecoveryMethod::kRewindOrBasebackup;
+};
+
+enum class ReplicationMode { kAsync, kSync };
+
+struct ReplicationSpec {
+  ReplicationMode mode = ReplicationMode::kAsync;
+  int synchronousCount = 1;  // sync mode: ANY/FIRST k
+  bool slots = true;         // one physical slot per standby on the primary
+};
+
+enum class DisableOnWrite { kTransaction, kAlways, kOff };
+
+struct LoadBalancingSpec {
+  bool enabled = true;
+  uint64_t delayThreshold = 10ull << 20;  // bytes of replay lag; past it a standby gets no reads
+  DisableOnWrite disableOnWrite = DisableOnWrite::kTransaction;
+  std::vector<std::string> readOnlyFunctions;  // known read-only functions (reads may balance)
+  std::vector<std::string> writeFunctions;     // functions that write (always to primary)
+};
+
+struct ProxyAuthSpec {
+  std::string hbaFile;       // pool_hba.conf format; empty: trust from loopback only
+  std::string passwordFile;  // pool_passwd format
+  std::string keyFile;       // AES key for AES entries (like ~/.pgpoolkey)
+};
+
+struct TlsSpec {
+  std::string certFile;
+  std::string keyFile;
+  bool enabled() const { return !certFile.empty(); }
+};
+
+struct ProxySpec {
+  bool enabled = true;
+  int port = 9999;
+  std::string listen = "0.0.0.0";
+  int threads = 0;  // 0: one event loop per core
+  int maxClientConnections = 10000;
+  Millis pauseLimit{5000};  // how long a switchover may hold new transactions
+  LoadBalancingSpec loadBalancing;
+  ProxyAuthSpec auth;
+  TlsSpec tls;
+};
+
+struct WatchdogSpec {
+  bool enabled = true;
+  int port = 9000;           // tcp: watchdog messages / register
+  int heartbeatPort = 9694;  // udp
+  Millis heartbeatInterval{500};
+  Millis deadTime{1500};     // must be > 2 x heartbeatInterval
+  std::string authKeyFile;   // HMAC key; required when enabled
+};
+
+struct ApiSpec {
+  int port = 9898;            // sidecar REST
+  int controllerPort = 9900;  // controller REST
+  std::string listen = "0.0.0.0";
+  std::string tokenFile;      // bearer token for mutating calls
+  TlsSpec tls;
+};
+
+struct LoggingSpec {
+  std::string level = "info";
+};
+
+struct ClusterSpec {
+  std::string apiVersion = "pgvigil.io/v1alpha1";
+  std::string kind = "PostgresCluster";
+  std::string name;  // metadata.name
+  PostgresSpec postgres;
+  std::vector<NodeSpec> nodes;
+  std::string primary;  // desired primary; empty: keep whichever is primary
+  VipSpec vip;
+  HealthCheckSpec healthCheck;
+  FailoverSpec failover;
+  RecoverySpec recovery;
+  ReplicationSpec replication;
+  ProxySpec proxy;
+  WatchdogSpec watchdog;
+  ApiSpec api;
+
+  const NodeSpec* FindNode(const std::string& node_name) const;
+  // Effective per-node values (node override or spec default).
+  int PgPort(const NodeSpec& n) const { return n.port ? n.port : postgres.port; }
+  std::string DataDir(const NodeSpec& n) const {
+    return n.dataDirectory.empty() ? postgres.dataDirectory : n.dataDirectory;
+  }
+  int ProxyPort(const NodeSpec& n) const { return n.proxyPort ? n.proxyPort : proxy.port; }
+  int ApiPort(const NodeSpec& n) const { return n.apiPort ? n.apiPort : api.port; }
+  int WatchdogPort(const NodeSpec& n) const {
+    return n.watchdogPort ? n.watchdogPort : watchdog.port;
+  }
+  int HeartbeatPort(const NodeSpec& n) const {
+    return n.heartbeatPort ? n.heartbeatPort : watchdog.heartbeatPort;
+  }
+};
+
+bool operator==(const ClusterSpec& a, const ClusterSpec& b);
+inline bool operator!=(const ClusterSpec& a, const ClusterSpec& b) { return !(a == b); }
+
+const char* ToString(RecoveryMethod m);
+const char* ToString(ReplicationMode m);
+const char* ToString(DisableOnWrite m);
+
+}  // namespace pgvigil

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every build, test and runtime dependency of pgvigil on Debian 12 / Ubuntu.
+# Idempotent: when everything is present it only checks and returns quickly.
+#
+# RHEL / CentOS equivalents (dnf, with EPEL and the PGDG repository enabled):
+#   dnf install gcc-c++ cmake ninja-build cpprest-devel yaml-cpp-devel spdlog-devel \
+#       fmt-devel libpq-devel openssl-devel gtest-devel gmock-devel boost-devel \
+#       postgresql15-server postgresql15-contrib iproute iputils spin clang
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  libcpprest-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libpq-dev libssl-dev
+  libgtest-dev libgmock-dev libboost-dev libboost-system-dev
+  postgresql-15 postgresql-client-15 postgresql-contrib
+  iproute2 iputils-arping iputils-ping procps util-linux
+  clang spin curl ca-certificates python3
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+# --no-upgrade: never upgrade a PostgreSQL server (or anything else) the user already runs.
+$SUDO apt-get install -y -qq --no-install-recommends --no-upgrade "${missing[@]}"
+# The Debian postgresql package starts a cluster on 5432; pgvigil never uses it, and
+# tests run their own servers, so leave it as the package set it up.
+echo "install-deps: done"

@@ -1,0 +1,64 @@
+#include "sidecar/health_view.h"
+
+namespace pgvigil {
+
+const char* ToString(BackendRole r) {
+  switch (r) {
+    case BackendRole::kPrimary: return "primary";
+    case BackendRole::kStandby: return "standby";
+    default: return "unknown";
+  }
+}
+
+void HealthView::Update(const BackendHealth& h) {
+  std::vector<Listener> notify;
+  std::vector<BackendHealth> snapshot;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++generation_;
+    bool changed = true;
+    bool found = false;
+    for (auto& b : backends_) {
+      if (b.node == h.node) {
+        changed = b.up != h.up || b.role != h.role;
+        b = h;
+        found = true;
+        break;
+      }
+    }
+    if (!found) backends_.push_back(h);
+    if (changed && !listeners_.empty()) {
+      notify = listeners_;
+      snapshot = backends_;
+    }
+  }
+  for (auto& l : notify) l(snapshot);
+}
+
+std::vector<BackendHealth> HealthView::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return backends_;
+}
+
+bool HealthView::Get(const std::string& node, BackendHealth* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& b : backends_) {
+    if (b.node == node) {
+      *out = b;
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t HealthView::generation() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return generation_;
+}
+
+void HealthView::Subscribe(Listener l) {
+  std::lock_guard<std::mutex> lock(mu_);
+  listeners_.push_back(std::move(l));
+}
+
+}  // namespace pgvigil

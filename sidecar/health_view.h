@@ -1,0 +1,49 @@
+// The sidecar's own view of every backend's health, written by the health
+// checker (sidecar/agent) and read by the proxy (routing) and the watchdog
+// (published in heartbeats for consensus). Thread-safe; readers get snapshots.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace pgvigil {
+
+enum class BackendRole { kUnknown, kPrimary, kStandby };
+const char* ToString(BackendRole r);
+
+struct BackendHealth {
+  std::string node;     // spec node name
+  bool up = false;      // last check (after retries) succeeded
+  BackendRole role = BackendRole::kUnknown;  // pg_is_in_recovery() as seen
+  uint64_t timeline = 0;
+  uint64_t lsn = 0;            // primary: current WAL LSN; standby: last replayed LSN
+  uint64_t receivedLsn = 0;    // standby: last received LSN
+  uint64_t replayLagBytes = 0; // standby: primary's current LSN minus replayed LSN
+  std::string lastError;
+  std::chrono::system_clock::time_point lastChange{};  // when `up` or `role` last changed
+  std::chrono::system_clock::time_point lastCheck{};
+};
+
+class HealthView {
+ public:
+  using Listener = std::function<void(const std::vector<BackendHealth>&)>;
+
+  void Update(const BackendHealth& h);  // insert or replace by node; notifies on up/role change
+  std::vector<BackendHealth> Snapshot() const;
+  bool Get(const std::string& node, BackendHealth* out) const;
+  uint64_t generation() const;  // bumps on every Update
+  // Called (on the updater's thread, outside the lock) when a backend's up/role changes.
+  void Subscribe(Listener l);
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<BackendHealth> backends_;  // guarded by mu_
+  std::vector<Listener> listeners_;      // guarded by mu_
+  uint64_t generation_ = 0;              // guarded by mu_
+};
+
+}  // namespace pgvigil

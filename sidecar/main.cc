@@ -1,0 +1,110 @@
+// pgvigil-sidecar: one per PostgreSQL host. Proxy + watchdog member + node agent
+// with the REST API. Thin: parses flags, loads the spec, starts the components.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "common/cli.h"
+#include "common/logging.h"
+#include "common/spec_parser.h"
+#include "sidecar/agent/agent_component.h"
+#include "sidecar/component.h"
+#include "sidecar/proxy/proxy_component.h"
+#include "sidecar/watchdog/watchdog_component.h"
+
+using namespace pgvigil;
+
+namespace {
+
+const char* kUsage =
+    "usage: pgvigil-sidecar -f SPEC.yaml --node NAME [options]\n"
+    "  -f, --config FILE      cluster spec (YAML)\n"
+    "  --node NAME            this host's node name in the spec\n"
+    "  --state-dir DIR        persistent state (default /var/lib/pgvigil/NAME)\n"
+    "  --no-proxy | --no-watchdog   disable a part\n"
+    "  --log-format F         text | json | syslog (default text)\n"
+    "  --log-level L          trace|debug|info|warn|error (default: spec or info)\n"
+    "  --syslog-facility F    LOCAL0..LOCAL7 (default LOCAL1)\n"
+    "  --version, --help\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CommandLine cl(argc, argv);
+  if (cl.Has("--help") || cl.Has("-h")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (cl.Has("--version")) {
+    std::cout << "pgvigil-sidecar " << PGVIGIL_VERSION << "\n";
+    return 0;
+  }
+  LogOptions log;
+  log.ident = "pgvigil-sidecar";
+  if (Status s = ConfigureLoggingFromFlags(cl, &log); !s.ok()) {
+    std::cerr << "pgvigil-sidecar: " << s.message() << "\n";
+    return 2;
+  }
+  std::string config = cl.Value("-f", cl.Value("--config"));
+  std::string node = cl.Value("--node");
+  if (config.empty() || node.empty()) {
+    std::cerr << "pgvigil-sidecar: -f SPEC and --node NAME are required\n" << kUsage;
+    return 2;
+  }
+  if (!cl.Unknown().empty()) {
+    std::cerr << "pgvigil-sidecar: unknown option " << cl.Unknown().front() << "\n" << kUsage;
+    return 2;
+  }
+  SpecLoad load = LoadSpecFile(config);
+  if (!load.ok()) {
+    std::cerr << load.ErrorText() << "\n";
+    return 1;
+  }
+  SidecarContext ctx;
+  ctx.spec = *load.spec;
+  ctx.nodeName = node;
+  if (!ctx.spec.FindNode(node)) {
+    std::cerr << "pgvigil-sidecar: node '" << node << "' is not in " << config << "\n";
+    return 2;
+  }
+  ctx.stateDir = cl.Value("--state-dir", "/var/lib/pgvigil/" + node);
+
+  // Block the stop signals in every thread; main waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::unique_ptr<Component>> parts;
+  if (ctx.spec.proxy.enabled && !cl.Has("--no-proxy")) parts.push_back(MakeProxyComponent(ctx));
+  if (ctx.spec.watchdog.enabled && !cl.Has("--no-watchdog"))
+    parts.push_back(MakeWatchdogComponent(ctx));
+  parts.push_back(MakeAgentComponent(ctx, &parts));  // REST server; sees the others' summaries
+  for (auto& p : parts) {
+    if (Status s = p->Start(); !s.ok()) {
+      spdlog::critical("starting {}: {}", p->name(), s.message());
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) (*it)->Stop();
+      return 1;
+    }
+    spdlog::info("{} started", p->name());
+  }
+  spdlog::info("pgvigil-sidecar {} running as node {}", PGVIGIL_VERSION, node);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("received {}, stopping", strsignal(sig));
+  // Watchdog first (resign and drop the VIP at once), then the rest in reverse order.
+  for (auto& p : parts)
+    if (std::strcmp(p->name(), "watchdog") == 0) p->Stop();
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+    if (std::strcmp((*it)->name(), "watchdog") != 0) (*it)->Stop();
+  spdlog::info("pgvigil-sidecar stopped");
+  return 0;
+}
