@@ -144,10 +144,6 @@ struct ApiSpec {
   TlsSpec tls;
 };
 
-struct LoggingSpec {
-  std::string level = "info";
-};
-
 struct ClusterSpec {
   std::string apiVersion = "pgvigil.io/v1alpha1";
   std::string kind = "PostgresCluster";

@@ -1,0 +1,208 @@
+#include "common/process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
+namespace pgvigil {
+
+std::string ProcessResult::Describe() const {
+  if (timedOut) return "timed out";
+  if (signal != 0) return std::string("killed by signal ") + std::to_string(signal);
+  return "exit " + std::to_string(exitCode);
+}
+
+std::vector<std::string> SplitCommandLine(const std::string& command) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_word = false;
+  char quote = 0;
+  for (char c : command) {
+    if (quote) {
+      if (c == quote) quote = 0;
+      else cur.push_back(c);
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) out.push_back(cur);
+      cur.clear();
+      in_word = false;
+    } else {
+      cur.push_back(c);
+      in_word = true;
+    }
+  }
+  if (in_word) out.push_back(cur);
+  return out;
+}
+
+namespace {
+
+struct Account {
+  uid_t uid;
+  gid_t gid;
+  std::string home;
+};
+
+Result<Account> LookupAccount(const std::string& user) {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  char buf[4096];
+  if (getpwnam_r(user.c_str(), &pw, buf, sizeof buf, &found) != 0 || !found)
+    return Result<Account>::Error("no such OS user '" + user + "'");
+  return Account{pw.pw_uid, pw.pw_gid, pw.pw_dir};
+}
+
+int64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
+                                 const ProcessOptions& options) {
+  if (argv.empty()) return Result<ProcessResult>::Error("empty command");
+  bool switch_user = !options.runAsUser.empty() && geteuid() == 0;
+  Account account{0, 0, ""};
+  if (switch_user) {
+    auto a = LookupAccount(options.runAsUser);
+    if (!a.ok()) return a.status();
+    account = *a;
+  }
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0)
+    return Result<ProcessResult>::Error(std::string("pipe: ") + std::strerror(errno));
+  // Everything the child needs is prepared before fork (no allocation after it).
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    auto key = kv.substr(0, kv.find('='));
+    if (options.env.count(key)) continue;
+    if (switch_user && (key == "HOME" || key == "USER" || key == "LOGNAME")) continue;
+    env_strings.push_back(kv);
+  }
+  for (const auto& [k, v] : options.env) env_strings.push_back(k + "=" + v);
+  if (switch_user) {
+    if (!options.env.count("HOME")) env_strings.push_back("HOME=" + account.home);
+    env_strings.push_back("USER=" + options.runAsUser);
+    env_strings.push_back("LOGNAME=" + options.runAsUser);
+  }
+  std::vector<char*> cenv;
+  for (auto& s : env_strings) cenv.push_back(s.data());
+  cenv.push_back(nullptr);
+  const char* cwd = options.workingDirectory.empty() ? nullptr : options.workingDirectory.c_str();
+  std::string user = options.runAsUser;
+
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return Result<ProcessResult>::Error(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    setpgid(0, 0);  // own process group: the timeout kills the whole tree
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(pipefd[1], 1);
+    dup2(pipefd[1], 2);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);
+    if (switch_user) {
+      if (initgroups(user.c_str(), account.gid) != 0 || setgid(account.gid) != 0 ||
+          setuid(account.uid) != 0) {
+        dprintf(2, "cannot switch to user %s: %s\n", user.c_str(), strerror(errno));
+        _exit(126);
+      }
+    }
+    if (cwd && chdir(cwd) != 0) {
+      dprintf(2, "cannot chdir to %s: %s\n", cwd, strerror(errno));
+      _exit(126);
+    }
+    execvpe(cargv[0], cargv.data(), cenv.data());
+    dprintf(2, "cannot execute %s: %s\n", cargv[0], strerror(errno));
+    _exit(127);
+  }
+  close(pipefd[1]);
+
+  ProcessResult result;
+  std::deque<std::string> tail;
+  std::string partial;
+  auto emit = [&](const std::string& line) {
+    if (options.onOutputLine) options.onOutputLine(line);
+    tail.push_back(line);
+    if (tail.size() > options.tailLines) tail.pop_front();
+  };
+  int64_t deadline = NowMs() + options.timeout.count();
+  bool open_pipe = true;
+  char buf[4096];
+  while (open_pipe) {
+    int64_t left = deadline - NowMs();
+    if (left <= 0) {
+      result.timedOut = true;
+      kill(-pid, SIGKILL);
+      break;
+    }
+    struct pollfd p{pipefd[0], POLLIN, 0};
+    int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (r < 0 && errno != EINTR) break;
+    if (r <= 0) continue;
+    ssize_t n = read(pipefd[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      open_pipe = false;
+      break;
+    }
+    for (ssize_t i = 0; i < n; ++i) {
+      // pg_basebackup -P redraws its progress line with '\r': treat it as a line end.
+      if (buf[i] == '\n' || buf[i] == '\r') {
+        if (!partial.empty()) emit(partial);
+        partial.clear();
+      } else {
+        partial.push_back(buf[i]);
+      }
+    }
+  }
+  if (!partial.empty()) emit(partial);
+  close(pipefd[0]);
+  int status = 0;
+  // The pipe closed (or we timed out and killed); reap, still honouring the deadline.
+  while (true) {
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) break;
+    if (!result.timedOut && NowMs() > deadline) {
+      result.timedOut = true;
+      kill(-pid, SIGKILL);
+    }
+    usleep(2000);
+  }
+  if (WIFEXITED(status)) {
+    result.exitCode = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+    result.exitCode = -1;
+  }
+  for (const auto& l : tail) {
+    result.outputTail += l;
+    result.outputTail += '\n';
+  }
+  return result;
+}
+
+}  // namespace pgvigil

@@ -1,0 +1,72 @@
+// Internal to the spec parser: reads one YAML mapping field by field, recording
+// every problem with its position and path, and which keys were consumed so the
+// rest can be reported as unknown (with a did-you-mean). Not thread-safe.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "common/spec_parser.h"
+
+namespace pgvigil::spec_internal {
+
+// Collects errors and remembers where each path was read, for checks that span
+// several fields and run after reading.
+class ErrorSink {
+ public:
+  ErrorSink(std::string file, std::vector<SpecError>* errors) : file_(std::move(file)), errors_(errors) {}
+  void At(const YAML::Mark& mark, const std::string& path, const std::string& reason);
+  // Reports at the position recorded for `path` (or its nearest recorded parent).
+  void AtPath(const std::string& path, const std::string& reason);
+  void Remember(const std::string& path, const YAML::Mark& mark) { marks_[path] = mark; }
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+  std::vector<SpecError>* errors_;
+  std::map<std::string, YAML::Mark> marks_;
+};
+
+class MapReader {
+ public:
+  // `node` may be undefined/null (the section is absent): every field keeps its default.
+  MapReader(ErrorSink* sink, const YAML::Node& node, std::string path);
+  ~MapReader();  // reports unknown keys
+
+  const std::string& path() const { return path_; }
+  bool present() const { return map_; }
+  bool Has(const std::string& key) const;
+
+  void String(const std::string& key, std::string* out, bool required = false);
+  void Int(const std::string& key, int* out, int min, int max);
+  void Port(const std::string& key, int* out, bool zero_allowed = false);
+  void Bool(const std::string& key, bool* out);
+  void Duration(const std::string& key, Millis* out, Millis min, Millis max);
+  void Size(const std::string& key, uint64_t* out, uint64_t min, uint64_t max);
+  void StringList(const std::string& key, std::vector<std::string>* out);
+  // A string that must be one of `choices`; returns the index chosen or -1.
+  int Choice(const std::string& key, const std::vector<std::string>& choices);
+  // Raw access for nested structures (marks the key consumed).
+  YAML::Node Take(const std::string& key);
+  std::string Child(const std::string& key) const { return path_ + "." + key; }
+
+ private:
+  // The scalar at key, or nullptr-equivalent; reports non-scalars.
+  bool Scalar(const std::string& key, YAML::Node* out, const char* expected);
+  ErrorSink* sink_;
+  YAML::Node node_;
+  std::string path_;
+  bool map_ = false;
+  std::set<std::string> consumed_;
+  std::map<std::string, YAML::Node> values_;
+  std::map<std::string, YAML::Mark> key_marks_;
+};
+
+// Closest candidate within a small edit distance, or "".
+std::string DidYouMean(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace pgvigil::spec_internal

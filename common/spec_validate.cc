@@ -1,0 +1,222 @@
+// Checks that span several fields of a spec, run after every field was read.
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
+#include <map>
+#include <set>
+
+#include "common/spec_reader.h"
+
+namespace pgvigil::spec_internal {
+
+namespace {
+
+bool ParseIpv4(const std::string& s, uint32_t* out) {
+  in_addr a{};
+  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return false;
+  *out = ntohl(a.s_addr);
+  return true;
+}
+
+bool IsDnsLabel(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return s.front() != '-' && s.back() != '-';
+}
+
+std::string NodePath(size_t i) { return "spec.nodes[" + std::to_string(i) + "]"; }
+
+class Validator {
+ public:
+  Validator(const ClusterSpec& s, const SpecParseOptions& o, ErrorSink* sink)
+      : s_(s), options_(o), sink_(sink) {}
+
+  void Run() {
+    Metadata();
+    Paths();
+    Nodes();
+    Vip();
+    Timing();
+    Replication();
+    Tls("spec.proxy.tls", s_.proxy.tls);
+    Tls("spec.api.tls", s_.api.tls);
+    Secrets();
+    Ports();
+  }
+
+ private:
+  void Error(const std::string& path, const std::string& reason) { sink_->AtPath(path, reason); }
+
+  void Metadata() {
+    if (!s_.name.empty() && !IsDnsLabel(s_.name))
+      Error("metadata.name", "'" + s_.name +
+                                 "' is not a valid name (lower-case letters, digits and '-', at most 63)");
+  }
+
+  void Paths() {
+    auto absolute = [&](const std::string& path, const std::string& value) {
+      if (!value.empty() && value[0] != '/') Error(path, "must be an absolute path, got '" + value + "'");
+    };
+    absolute("spec.postgres.dataDirectory", s_.postgres.dataDirectory);
+    absolute("spec.postgres.binDirectory", s_.postgres.binDirectory);
+    for (size_t i = 0; i < s_.nodes.size(); ++i)
+      absolute(NodePath(i) + ".dataDirectory", s_.nodes[i].dataDirectory);
+  }
+
+  void Nodes() {
+    if (s_.nodes.empty()) {
+      Error("spec.nodes", "at least one node is required");
+      return;
+    }
+    std::map<std::string, size_t> names, addresses;
+    for (size_t i = 0; i < s_.nodes.size(); ++i) {
+      const NodeSpec& n = s_.nodes[i];
+      if (!n.name.empty()) {
+        if (!IsDnsLabel(n.name)) {
+          Error(NodePath(i) + ".name",
+                "'" + n.name + "' is not a valid node name (lower-case letters, digits and '-')");
+        } else if (auto [it, fresh] = names.emplace(n.name, i); !fresh) {
+          Error(NodePath(i) + ".name", "duplicate node name '" + n.name + "' (also " +
+                                           NodePath(it->second) + ")");
+        }
+      }
+      if (!n.host.empty()) {
+        std::string addr = n.host + ":" + std::to_string(s_.PgPort(n));
+        if (auto [it, fresh] = addresses.emplace(addr, i); !fresh)
+          Error(NodePath(i) + ".host", "duplicate address " + addr + " (also " +
+                                           NodePath(it->second) + ")");
+      }
+    }
+    if (!s_.primary.empty() && !s_.FindNode(s_.primary))
+      Error("spec.primary", "'" + s_.primary + "' is not among spec.nodes");
+  }
+
+  void Vip() {
+    if (!s_.vip.enabled()) return;
+    const std::string& a = s_.vip.address;
+    auto slash = a.find('/');
+    uint32_t ip = 0;
+    int prefix = 32;
+    if (slash != std::string::npos) {
+      std::string p = a.substr(slash + 1);
+      bool digits = !p.empty() && p.size() <= 2 && p.find_first_not_of("0123456789") == std::string::npos;
+      prefix = digits ? std::stoi(p) : -1;
+    }
+    if (!ParseIpv4(a.substr(0, slash), &ip) || prefix < 1 || prefix > 32) {
+      Error("spec.vip.address", "'" + a + "' is not an IPv4 address with prefix such as 10.0.0.150/24");
+      return;
+    }
+    if (s_.vip.interface.empty()) Error("spec.vip.interface", "required when vip.address is set");
+    if (s_.vip.upCommand.empty()) Error("spec.vip.upCommand", "required when vip.address is set");
+    if (s_.vip.downCommand.empty()) Error("spec.vip.downCommand", "required when vip.address is set");
+    uint32_t mask = prefix == 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1);
+    bool any_ip_host = false, inside = false;
+    for (size_t i = 0; i < s_.nodes.size(); ++i) {
+      uint32_t host;
+      if (!ParseIpv4(s_.nodes[i].host, &host)) continue;
+      any_ip_host = true;
+      if (host == ip) Error("spec.vip.address", "the VIP must not be a node's own address (" + NodePath(i) + ")");
+      if ((host & mask) == (ip & mask)) inside = true;
+    }
+    if (any_ip_host && !inside)
+      Error("spec.vip.address", "'" + a + "' is inside no node's subnet: hosts on other subnets cannot take it over");
+  }
+
+  void Timing() {
+    const auto& w = s_.watchdog;
+    if (w.enabled && w.deadTime <= 2 * w.heartbeatInterval)
+      Error("spec.watchdog.deadTime", "must be more than 2 x heartbeatInterval (" +
+                                          std::to_string(w.heartbeatInterval.count()) + "ms), got " +
+                                          std::to_string(w.deadTime.count()) + "ms");
+    const auto& h = s_.healthCheck;
+    if (h.timeout > h.period * 10 && h.timeout > std::chrono::seconds(60))
+      Error("spec.healthCheck.timeout", "must not exceed 10 x period (or 60s)");
+  }
+
+  void Replication() {
+    if (s_.replication.mode == ReplicationMode::kSync && !s_.nodes.empty() &&
+        s_.replication.synchronousCount > static_cast<int>(s_.nodes.size()) - 1)
+      Error("spec.replication.synchronousCount",
+            "cannot exceed the number of standbys (" + std::to_string(s_.nodes.size() - 1) + ")");
+  }
+
+  void Tls(const std::string& path, const TlsSpec& t) {
+    if (t.certFile.empty() != t.keyFile.empty())
+      Error(path + (t.certFile.empty() ? ".certFile" : ".keyFile"), "certFile and keyFile go together");
+  }
+
+  void SecretFile(const std::string& path, const std::string& file) {
+    if (file.empty() || !options_.checkSecretFiles) return;
+    struct stat st{};
+    if (stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+      Error(path, "file '" + file + "' does not exist or is not a regular file");
+  }
+
+  void Secrets() {
+    SecretFile("spec.postgres.superuser.passwordFile", s_.postgres.superuser.passwordFile);
+    SecretFile("spec.postgres.replicationUser.passwordFile", s_.postgres.replicationUser.passwordFile);
+    if (s_.postgres.superuser.name.empty()) Error("spec.postgres.superuser.name", "must not be empty");
+    if (s_.postgres.replicationUser.name.empty())
+      Error("spec.postgres.replicationUser.name", "must not be empty");
+    SecretFile("spec.proxy.auth.hbaFile", s_.proxy.auth.hbaFile);
+    SecretFile("spec.proxy.auth.passwordFile", s_.proxy.auth.passwordFile);
+    SecretFile("spec.proxy.auth.keyFile", s_.proxy.auth.keyFile);
+    SecretFile("spec.proxy.tls.certFile", s_.proxy.tls.certFile);
+    SecretFile("spec.proxy.tls.keyFile", s_.proxy.tls.keyFile);
+    SecretFile("spec.api.tls.certFile", s_.api.tls.certFile);
+    SecretFile("spec.api.tls.keyFile", s_.api.tls.keyFile);
+    SecretFile("spec.api.tokenFile", s_.api.tokenFile);
+    if (s_.watchdog.enabled && s_.watchdog.authKeyFile.empty())
+      Error("spec.watchdog.authKeyFile", "required when the watchdog is enabled: heartbeats must be authenticated");
+    SecretFile("spec.watchdog.authKeyFile", s_.watchdog.authKeyFile);
+  }
+
+  // Two listeners of one host must not share a TCP port.
+  void Ports() {
+    for (size_t i = 0; i < s_.nodes.size(); ++i) {
+      const NodeSpec& n = s_.nodes[i];
+      std::map<int, std::string> used;
+      auto claim = [&](int port, const std::string& what, bool on) {
+        if (!on) return;
+        auto [it, fresh] = used.emplace(port, what);
+        if (!fresh)
+          Error(NodePath(i), "port " + std::to_string(port) + " is used by both " + it->second +
+                                 " and " + what + " on " + n.host);
+      };
+      claim(s_.PgPort(n), "postgres.port", true);
+      claim(s_.ProxyPort(n), "proxy.port", s_.proxy.enabled);
+      claim(s_.ApiPort(n), "api.port", true);
+      claim(s_.api.controllerPort, "api.controllerPort", true);
+      claim(s_.WatchdogPort(n), "watchdog.port", s_.watchdog.enabled);
+    }
+    // Several nodes on one host (tests on loopback) need distinct sidecar ports.
+    std::map<std::string, size_t> endpoints;
+    for (size_t i = 0; i < s_.nodes.size(); ++i) {
+      const NodeSpec& n = s_.nodes[i];
+      if (n.host.empty()) continue;
+      std::vector<std::pair<std::string, int>> eps = {{"proxy", s_.ProxyPort(n)},
+                                                      {"api", s_.ApiPort(n)},
+                                                      {"heartbeat", s_.HeartbeatPort(n)}};
+      for (const auto& [what, port] : eps) {
+        std::string key = what + " " + n.host + ":" + std::to_string(port);
+        if (auto [it, fresh] = endpoints.emplace(key, i); !fresh)
+          Error(NodePath(i), "the " + what + " port " + std::to_string(port) + " on " + n.host +
+                                 " is also " + NodePath(it->second) +
+                                 "'s: nodes sharing a host need their own " + what + "Port");
+      }
+    }
+  }
+
+  const ClusterSpec& s_;
+  const SpecParseOptions& options_;
+  ErrorSink* sink_;
+};
+
+}  // namespace
+
+void ValidateSpec(const ClusterSpec& spec, const SpecParseOptions& options, ErrorSink* sink) {
+  Validator(spec, options, sink).Run();
+}
+
+}  // namespace pgvigil::spec_internal

@@ -1,0 +1,13 @@
+// vigilctl subcommands. Each takes the command line after the subcommand word and
+// returns the process exit code (0 ok, 1 failure, 2 usage error). One file each.
+#pragma once
+
+#include "common/cli.h"
+
+namespace pgvigil {
+
+int CmdValidate(const CommandLine& cl);         // validate_cmd.cc
+int CmdEncryptPassword(const CommandLine& cl);  // encrypt_password_cmd.cc (proxy work)
+int CmdWatchdog(const CommandLine& cl);         // watchdog_cmd.cc (watchdog work)
+
+}  // namespace pgvigil
