@@ -1,0 +1,317 @@
+#include "sidecar/proxy/sql_classifier.h"
+
+#include <cctype>
+
+namespace pgvigil::proxy {
+
+const char* ToString(SqlRoute r) {
+  switch (r) {
+    case SqlRoute::kEmpty: return "empty";
+    case SqlRoute::kRead: return "read";
+    case SqlRoute::kPrimary: return "primary";
+    case SqlRoute::kAll: return "all";
+    case SqlRoute::kLocal: return "local";
+  }
+  return "?";
+}
+
+namespace {
+
+bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (c & 0x80); }
+bool IsIdentChar(char c) { return IsIdentStart(c) || std::isdigit(static_cast<unsigned char>(c)) || c == '$'; }
+
+std::string Lower(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+
+// Keywords and built-ins that may be followed by '(' without being a user function.
+const std::unordered_set<std::string>& NotFunctions() {
+  static const std::unordered_set<std::string> s = {
+      "in", "exists", "values", "any", "all", "some", "as", "on", "using", "select", "from",
+      "where", "and", "or", "not", "over", "filter", "within", "cast", "coalesce", "nullif",
+      "greatest", "least", "case", "when", "then", "else", "row", "array", "join", "lateral",
+      "by", "partition", "group", "order", "having", "limit", "offset", "into", "with", "table",
+      "returning", "set", "union", "intersect", "except", "is", "between", "like", "ilike",
+      "count", "sum", "avg", "min", "max", "now", "current_setting", "pg_sleep", "version",
+      "inet_server_port", "inet_server_addr", "pg_is_in_recovery", "pg_backend_pid", "length",
+      "lower", "upper", "substr", "substring", "abs", "round", "random", "generate_series",
+      "to_char", "date_trunc", "extract", "string_agg", "array_agg", "json_agg", "jsonb_agg",
+      "row_number", "rank", "lag", "lead", "pg_last_wal_replay_lsn", "pg_current_wal_lsn",
+      "txid_current_snapshot", "current_database", "current_user", "session_user", "format",
+      "concat", "trim", "replace", "position", "md5", "pg_relation_size", "exp", "ln", "sqrt",
+      "floor", "ceil", "ceiling", "mod", "power", "float8", "int4", "int8", "text", "numeric",
+      "date", "timestamp", "interval", "pg_typeof", "unnest", "values"};
+  return s;
+}
+
+}  // namespace
+
+std::vector<SqlToken> LexSql(std::string_view s, bool* hint) {
+  std::vector<SqlToken> out;
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    char c = s[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+    } else if (c == '-' && i + 1 < n && s[i + 1] == '-') {
+      while (i < n && s[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < n && s[i + 1] == '*') {
+      size_t start = i;
+      int depth = 0;
+      while (i < n) {
+        if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+          ++depth;
+          i += 2;
+        } else if (s[i] == '*' && i + 1 < n && s[i + 1] == '/') {
+          i += 2;
+          if (--depth == 0) break;
+        } else {
+          ++i;
+        }
+      }
+      if (hint && out.empty()) {
+        std::string body = Lower(s.substr(start, i - start));
+        if (body.find("no load balance") != std::string::npos) *hint = true;
+      }
+    } else if (c == '\'' || ((c == 'e' || c == 'E') && i + 1 < n && s[i + 1] == '\'')) {
+      bool escapes = c != '\'';
+      if (escapes) ++i;
+      ++i;
+      size_t start = i;
+      while (i < n) {
+        if (escapes && s[i] == '\\' && i + 1 < n) {
+          i += 2;
+        } else if (s[i] == '\'') {
+          if (i + 1 < n && s[i + 1] == '\'') {
+            i += 2;
+          } else {
+            break;
+          }
+        } else {
+          ++i;
+        }
+      }
+      out.push_back({SqlToken::kString, std::string(s.substr(start, i - start))});
+      if (i < n) ++i;
+    } else if (c == '"') {
+      size_t start = ++i;
+      while (i < n && !(s[i] == '"' && !(i + 1 < n && s[i + 1] == '"'))) i += (s[i] == '"') ? 2 : 1;
+      out.push_back({SqlToken::kQuotedIdent, std::string(s.substr(start, i - start))});
+      if (i < n) ++i;
+    } else if (c == '$' && i + 1 < n && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
+      size_t start = i++;
+      while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+      out.push_back({SqlToken::kParam, std::string(s.substr(start, i - start))});
+    } else if (c == '$') {
+      // Dollar quote $tag$ ... $tag$ (tag may be empty).
+      size_t j = i + 1;
+      while (j < n && IsIdentChar(s[j]) && s[j] != '$') ++j;
+      if (j < n && s[j] == '$') {
+        std::string_view tag = s.substr(i, j - i + 1);
+        size_t end = s.find(tag, j + 1);
+        size_t body_end = end == std::string_view::npos ? n : end;
+        out.push_back({SqlToken::kString, std::string(s.substr(j + 1, body_end - j - 1))});
+        i = end == std::string_view::npos ? n : end + tag.size();
+      } else {
+        out.push_back({SqlToken::kPunct, "$"});
+        ++i;
+      }
+    } else if (IsIdentStart(c)) {
+      size_t start = i;
+      while (i < n && IsIdentChar(s[i])) ++i;
+      out.push_back({SqlToken::kWord, Lower(s.substr(start, i - start))});
+    } else if (std::isdigit(static_cast<unsigned char>(c))) {
+      size_t start = i;
+      while (i < n && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+      out.push_back({SqlToken::kNumber, std::string(s.substr(start, i - start))});
+    } else {
+      out.push_back({SqlToken::kPunct, std::string(1, c)});
+      ++i;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+bool IsWord(const std::vector<SqlToken>& t, size_t i, const char* w) {
+  return i < t.size() && t[i].kind == SqlToken::kWord && t[i].text == w;
+}
+
+// Classifies one statement t[b..e).
+SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
+                     const ClassifierConfig& cfg) {
+  SqlClass r;
+  auto word = [&](size_t i, const char* w) { return i < e && IsWord(t, i, w); };
+  if (b >= e) {
+    r.route = SqlRoute::kEmpty;
+    return r;
+  }
+  if (t[b].kind != SqlToken::kWord) {
+    r.route = SqlRoute::kPrimary;
+    r.reason = "not a keyword";
+    return r;
+  }
+  const std::string& k = t[b].text;
+  auto primary = [&](const char* why, bool write) {
+    r.route = SqlRoute::kPrimary;
+    r.write = write;
+    r.reason = why;
+    return r;
+  };
+  if (k == "show") {
+    size_t i = b + 1;
+    if (word(i, "pgpool")) ++i;  // "PGPOOL SHOW" is the other order; handled below
+    if (word(i, "pool_nodes")) {
+      r.route = SqlRoute::kLocal;
+      r.local = LocalCommand::kPoolNodes;
+      return r;
+    }
+    if (word(i, "pool_version")) {
+      r.route = SqlRoute::kLocal;
+      r.local = LocalCommand::kPoolVersion;
+      return r;
+    }
+    return primary("show", false);
+  }
+  if (k == "pgpool" && word(b + 1, "show")) {
+    SqlClass inner = ClassifyOne(t, b + 1, e, cfg);
+    if (inner.route == SqlRoute::kLocal) return inner;
+    return primary("pgpool command", false);
+  }
+  if (k == "set" || k == "reset" || k == "discard" || k == "deallocate") {
+    r.route = SqlRoute::kAll;
+    r.reason = k;
+    return r;
+  }
+  if (k == "begin" || (k == "start" && word(b + 1, "transaction"))) {
+    r.route = SqlRoute::kAll;
+    r.txBegin = true;
+    r.reason = "begin";
+    return r;
+  }
+  if (k == "commit" || k == "rollback" || k == "end" || k == "abort") {
+    if (word(b + 1, "prepared")) return primary("two-phase commit", true);
+    r.route = SqlRoute::kAll;
+    // ROLLBACK TO SAVEPOINT does not end the transaction.
+    r.txEnd = !(k == "rollback" && (word(b + 1, "to") || word(b + 2, "to")));
+    r.reason = "transaction end";
+    return r;
+  }
+  if (k == "savepoint" || k == "release") {
+    r.route = SqlRoute::kAll;
+    r.reason = "savepoint";
+    return r;
+  }
+  if (k == "listen" || k == "unlisten" || k == "notify") return primary("listen/notify", false);
+  if (k == "copy") {
+    for (size_t i = b + 1; i < e; ++i) {
+      if (word(i, "from")) return primary("copy from", true);
+      if (word(i, "to")) {
+        r.route = SqlRoute::kRead;
+        r.reason = "copy to";
+        return r;
+      }
+    }
+    return primary("copy", true);
+  }
+  if (k == "explain") {
+    size_t i = b + 1;
+    bool analyze = false;
+    // EXPLAIN [ANALYZE] [VERBOSE] stmt | EXPLAIN ( options ) stmt
+    if (i < e && t[i].kind == SqlToken::kPunct && t[i].text == "(") {
+      for (; i < e && !(t[i].kind == SqlToken::kPunct && t[i].text == ")"); ++i)
+        if (IsWord(t, i, "analyze")) analyze = true;
+      ++i;
+    }
+    while (word(i, "analyze") || word(i, "analyse") || word(i, "verbose")) {
+      if (!word(i, "verbose")) analyze = true;
+      ++i;
+    }
+    SqlClass inner = ClassifyOne(t, i, e, cfg);
+    if (inner.route == SqlRoute::kRead || !analyze) {
+      r.route = inner.route == SqlRoute::kRead ? SqlRoute::kRead : SqlRoute::kPrimary;
+      r.reason = "explain";
+      return r;
+    }
+    return inner;
+  }
+  if (k == "create") {
+    for (size_t i = b + 1; i < e && i < b + 4; ++i)
+      if (word(i, "temp") || word(i, "temporary")) {
+        r = primary("create temp", true);
+        r.createsTemp = true;
+        return r;
+      }
+    return primary("ddl", true);
+  }
+  bool select_like = k == "select" || k == "with" || k == "values" || k == "table";
+  if (!select_like) return primary(k == "insert" || k == "update" || k == "delete" ? "dml" : "not a read", true);
+
+  // A SELECT-like statement: look for anything that makes it a write or a locking read.
+  for (size_t i = b; i < e; ++i) {
+    if (t[i].kind != SqlToken::kWord) continue;
+    const std::string& w = t[i].text;
+    if (w == "insert" || w == "update" || w == "delete" || w == "merge") {
+      // "FOR UPDATE" / "FOR NO KEY UPDATE" are locking reads; others are data-modifying CTEs.
+      if (w == "update" && i > b && (IsWord(t, i - 1, "for") || IsWord(t, i - 1, "key")))
+        return primary("locking read", true);
+      return primary("data-modifying statement", true);
+    }
+    if (w == "for" && (word(i + 1, "share") || (word(i + 1, "key") && word(i + 2, "share"))))
+      return primary("locking read", true);
+    if (w == "into" && k == "select") return primary("select into", true);
+    if (i + 1 < e && t[i + 1].kind == SqlToken::kPunct && t[i + 1].text == "(") {
+      if (cfg.writeFunctions.count(w) || w == "nextval" || w == "setval")
+        return primary(("function " + w).c_str(), true);
+      if (!cfg.readOnlyFunctions.empty() && !cfg.readOnlyFunctions.count(w) &&
+          !NotFunctions().count(w))
+        return primary(("function " + w + " not known read-only").c_str(), true);
+    }
+  }
+  r.route = SqlRoute::kRead;
+  r.reason = "read";
+  return r;
+}
+
+}  // namespace
+
+SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
+  bool hint = false;
+  std::vector<SqlToken> t = LexSql(sql, &hint);
+  SqlClass all;
+  all.route = SqlRoute::kEmpty;
+  int statements = 0;
+  size_t b = 0;
+  for (size_t i = 0; i <= t.size(); ++i) {
+    if (i < t.size() && !(t[i].kind == SqlToken::kPunct && t[i].text == ";")) continue;
+    SqlClass one = ClassifyOne(t, b, i, config);
+    b = i + 1;
+    if (one.route == SqlRoute::kEmpty) continue;
+    ++statements;
+    if (statements == 1) {
+      all = one;
+      continue;
+    }
+    // Several statements: a read only if every one is; anything else runs on the primary.
+    all.write = all.write || one.write;
+    all.createsTemp = all.createsTemp || one.createsTemp;
+    all.txBegin = all.txBegin || one.txBegin;
+    all.txEnd = one.txEnd || (all.txEnd && !one.txBegin);
+    if (!(all.route == SqlRoute::kRead && one.route == SqlRoute::kRead)) {
+      if (all.route != SqlRoute::kPrimary) all.reason = "multi-statement";
+      all.route = SqlRoute::kPrimary;
+      all.local = LocalCommand::kNone;
+    }
+  }
+  if (hint && all.route == SqlRoute::kRead) {
+    all.route = SqlRoute::kPrimary;
+    all.noLoadBalance = true;
+    all.reason = "no load balance hint";
+  }
+  return all;
+}
+
+}  // namespace pgvigil::proxy

@@ -1,0 +1,121 @@
+// Table tests for read/write classification.
+#include "sidecar/proxy/sql_classifier.h"
+
+#include <gtest/gtest.h>
+
+namespace pgvigil::proxy {
+namespace {
+
+struct Case {
+  const char* sql;
+  SqlRoute route;
+  bool write;
+};
+
+TEST(SqlClassifierTest, Table) {
+  const Case cases[] = {
+      {"SELECT abalance FROM pgbench_accounts WHERE aid = $1", SqlRoute::kRead, false},
+      {"  select 1;", SqlRoute::kRead, false},
+      {"select inet_server_port()", SqlRoute::kRead, false},
+      {"WITH x AS (SELECT 1) SELECT * FROM x", SqlRoute::kRead, false},
+      {"VALUES (1),(2)", SqlRoute::kRead, false},
+      {"TABLE t", SqlRoute::kRead, false},
+      {"-- comment\nSELECT 'insert into t' FROM t", SqlRoute::kRead, false},
+      {"SELECT $$ delete $$, E'\\' update', \"update\" FROM t", SqlRoute::kRead, false},
+      {"UPDATE pgbench_accounts SET abalance = 1", SqlRoute::kPrimary, true},
+      {"insert into t values (1)", SqlRoute::kPrimary, true},
+      {"DELETE FROM t", SqlRoute::kPrimary, true},
+      {"WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", SqlRoute::kPrimary, true},
+      {"SELECT * FROM t FOR UPDATE", SqlRoute::kPrimary, true},
+      {"SELECT * FROM t FOR NO KEY UPDATE", SqlRoute::kPrimary, true},
+      {"SELECT * FROM t FOR SHARE", SqlRoute::kPrimary, true},
+      {"SELECT * FROM t FOR KEY SHARE", SqlRoute::kPrimary, true},
+      {"SELECT nextval('s')", SqlRoute::kPrimary, true},
+      {"select SETVAL('s', 1)", SqlRoute::kPrimary, true},
+      {"SELECT * INTO t2 FROM t", SqlRoute::kPrimary, true},
+      {"CREATE TABLE t (a int)", SqlRoute::kPrimary, true},
+      {"CREATE TEMP TABLE tt (a int)", SqlRoute::kPrimary, true},
+      {"LISTEN chan", SqlRoute::kPrimary, false},
+      {"UNLISTEN *", SqlRoute::kPrimary, false},
+      {"NOTIFY chan, 'x'", SqlRoute::kPrimary, false},
+      {"COPY t FROM STDIN", SqlRoute::kPrimary, true},
+      {"COPY t TO STDOUT", SqlRoute::kRead, false},
+      {"COPY (SELECT 1) TO STDOUT", SqlRoute::kRead, false},
+      {"SET search_path = x", SqlRoute::kAll, false},
+      {"RESET ALL", SqlRoute::kAll, false},
+      {"DISCARD ALL", SqlRoute::kAll, false},
+      {"DEALLOCATE s1", SqlRoute::kAll, false},
+      {"BEGIN", SqlRoute::kAll, false},
+      {"START TRANSACTION READ ONLY", SqlRoute::kAll, false},
+      {"COMMIT", SqlRoute::kAll, false},
+      {"ROLLBACK TO SAVEPOINT a", SqlRoute::kAll, false},
+      {"COMMIT PREPARED 'x'", SqlRoute::kPrimary, true},
+      {"SHOW pool_nodes", SqlRoute::kLocal, false},
+      {"show POOL_NODES;", SqlRoute::kLocal, false},
+      {"PGPOOL SHOW pool_nodes", SqlRoute::kLocal, false},
+      {"show pool_version", SqlRoute::kLocal, false},
+      {"SHOW transaction_read_only", SqlRoute::kPrimary, false},
+      {"/*NO LOAD BALANCE*/ SELECT 1", SqlRoute::kPrimary, false},
+      {"EXPLAIN SELECT 1", SqlRoute::kRead, false},
+      {"EXPLAIN ANALYZE DELETE FROM t", SqlRoute::kPrimary, true},
+      {"SELECT 1; SELECT 2", SqlRoute::kRead, false},
+      {"SELECT 1; UPDATE t SET a = 1", SqlRoute::kPrimary, true},
+      {"BEGIN; SELECT 1; COMMIT", SqlRoute::kPrimary, false},
+      {"VACUUM t", SqlRoute::kPrimary, true},
+      {"LOCK t", SqlRoute::kPrimary, true},
+      {"CALL p()", SqlRoute::kPrimary, true},
+      {"", SqlRoute::kEmpty, false},
+      {" ; -- nothing", SqlRoute::kEmpty, false},
+      {"SELECT 'unterminated", SqlRoute::kRead, false},
+      {"/* unterminated comment", SqlRoute::kEmpty, false},
+      {"(SELECT 1)", SqlRoute::kPrimary, false},
+  };
+  ClassifierConfig cfg;
+  for (const auto& c : cases) {
+    SqlClass r = ClassifySql(c.sql, cfg);
+    EXPECT_EQ(r.route, c.route) << c.sql << " -> " << ToString(r.route) << " (" << r.reason << ")";
+    EXPECT_EQ(r.write, c.write) << c.sql;
+  }
+}
+
+TEST(SqlClassifierTest, FlagsAndReasons) {
+  ClassifierConfig cfg;
+  EXPECT_TRUE(ClassifySql("CREATE TEMPORARY TABLE x(a int)", cfg).createsTemp);
+  EXPECT_TRUE(ClassifySql("begin", cfg).txBegin);
+  EXPECT_TRUE(ClassifySql("END", cfg).txEnd);
+  EXPECT_FALSE(ClassifySql("ROLLBACK TO a", cfg).txEnd);
+  EXPECT_EQ(ClassifySql("select * from t for update", cfg).reason, "locking read");
+  EXPECT_EQ(ClassifySql("SELECT nextval('s')", cfg).reason, "function nextval");
+  EXPECT_TRUE(ClassifySql("/* no load balance */ select 1", cfg).noLoadBalance);
+  EXPECT_EQ(ClassifySql("SHOW pool_nodes", cfg).local, LocalCommand::kPoolNodes);
+  EXPECT_EQ(ClassifySql("SHOW pool_version", cfg).local, LocalCommand::kPoolVersion);
+}
+
+TEST(SqlClassifierTest, ConfiguredFunctionLists) {
+  ClassifierConfig cfg;
+  cfg.writeFunctions = {"audit_log"};
+  EXPECT_EQ(ClassifySql("SELECT audit_log('x')", cfg).route, SqlRoute::kPrimary);
+  EXPECT_EQ(ClassifySql("SELECT my_func(1)", cfg).route, SqlRoute::kRead);
+  cfg.readOnlyFunctions = {"my_func"};
+  EXPECT_EQ(ClassifySql("SELECT my_func(1), count(*) FROM t WHERE a IN (1)", cfg).route,
+            SqlRoute::kRead);
+  SqlClass other = ClassifySql("SELECT other_func(1)", cfg);
+  EXPECT_EQ(other.route, SqlRoute::kPrimary);
+  EXPECT_EQ(other.reason, "function other_func not known read-only");
+}
+
+TEST(SqlLexerTest, Tokens) {
+  auto t = LexSql("SELECT \"A b\", 'it''s', $tag$x$tag$, $1 /* c /* nested */ */ FROM t;");
+  ASSERT_EQ(t.size(), 11u);
+  EXPECT_EQ(t[0].text, "select");
+  EXPECT_EQ(t[1].kind, SqlToken::kQuotedIdent);
+  EXPECT_EQ(t[1].text, "A b");
+  EXPECT_EQ(t[3].kind, SqlToken::kString);
+  EXPECT_EQ(t[3].text, "it''s");
+  EXPECT_EQ(t[5].text, "x");
+  EXPECT_EQ(t[7].kind, SqlToken::kParam);
+  EXPECT_EQ(t[8].text, "from");
+}
+
+}  // namespace
+}  // namespace pgvigil::proxy

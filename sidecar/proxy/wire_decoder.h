@@ -1,0 +1,72 @@
+// Pure framing of the PostgreSQL v3 wire protocol over a byte buffer: no
+// sockets, no allocation, no exceptions. The caller owns the buffer; a Frame
+// points into it and is valid until the buffer changes. One decoder per stream
+// direction; not thread-safe (each connection owns its own).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace pgvigil::proxy {
+
+constexpr uint32_t kProtocolV3 = 196608;         // 3.0
+constexpr uint32_t kSslRequestCode = 80877103;
+constexpr uint32_t kGssEncRequestCode = 80877104;
+constexpr uint32_t kCancelRequestCode = 80877102;
+constexpr uint32_t kMaxStartupPacket = 10000;    // as PostgreSQL's MAX_STARTUP_PACKET_LENGTH
+constexpr uint32_t kDefaultMaxMessage = 1u << 30;  // 1 GB, PostgreSQL's own limit
+
+enum class Direction { kFrontend, kBackend };  // who sends the bytes
+
+enum class DecodeStatus {
+  kFrame,     // *frame holds one whole message; consume frame->size bytes
+  kNeedMore,  // not enough bytes for a whole message yet
+  kError,     // malformed; decoder is now out of sync (error() says why)
+};
+
+enum class DecoderState {
+  kStartup,    // frontend only: untyped length-prefixed startup/SSL/cancel packets
+  kMessages,   // typed messages: 1 type byte, 4 length bytes (including themselves)
+  kOutOfSync,  // a framing error was seen; nothing more is decoded
+};
+
+struct Frame {
+  char type = 0;               // 0 for an untyped startup-phase packet
+  uint32_t code = 0;           // startup-phase packets: protocol / request code
+  const uint8_t* body = nullptr;  // after the header
+  uint32_t bodyLen = 0;
+  size_t size = 0;             // whole message including header
+};
+
+class WireDecoder {
+ public:
+  // Frontend decoders start in kStartup, backend decoders in kMessages.
+  explicit WireDecoder(Direction dir, uint32_t max_message = kDefaultMaxMessage);
+
+  // Looks at data[0..len) and reports the first whole message, if any.
+  DecodeStatus Next(const uint8_t* data, size_t len, Frame* frame);
+  // After the startup packet is accepted (protocol 3.0), typed messages follow.
+  // SSL/GSS/cancel requests keep the decoder in kStartup.
+  void StartMessages() { state_ = DecoderState::kMessages; }
+
+  DecoderState state() const { return state_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  DecodeStatus Fail(std::string why);
+  Direction dir_;
+  uint32_t maxMessage_;
+  DecoderState state_;
+  std::string error_;
+};
+
+// Whether `type` is a message type that direction may send (protocol 3.0).
+bool IsKnownMessageType(Direction dir, char type);
+
+inline uint32_t ReadU32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+}
+inline uint16_t ReadU16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+
+}  // namespace pgvigil::proxy
