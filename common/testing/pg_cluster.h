@@ -59,8 +59,9 @@ class PgTestCluster {
   Status BuildStandby(int node, int primary);
 
   // A spec describing these nodes (127.0.0.1, their ports, secrets), with
-  // per-node sidecar ports starting at `port_base` (proxy, api, watchdog, heartbeat
-  // = port_base + 10*i + 0..3), watchdog disabled and no VIP. Tests adjust it.
+  // per-node sidecar ports from `port_base`: node i gets proxy, api, watchdog and
+  // heartbeat = port_base + 10*(i+1) + 0..3; the controller port_base + 9.
+  // Watchdog disabled, no VIP. Tests adjust it.
   ClusterSpec MakeSpec(int port_base) const;
 
   // Runs a PostgreSQL binary (initdb, pg_ctl, ...) from the bin directory as postgres.
