@@ -1,0 +1,57 @@
+// The proxy's internal interface, used by the sidecar's REST server (agent) and,
+// through it, by the controller: replace the routing table, hold new
+// transactions during a switchover, read a `show pool_nodes`-like snapshot.
+// Implemented by the proxy component; every method is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace pgvigil {
+
+struct RouteNode {
+  std::string name;
+  std::string host;
+  int port = 5432;
+  int weight = 1;   // load-balance weight; 0 = never balanced
+  bool up = true;   // false: routed nowhere
+};
+
+// What the controller publishes. `primary` is a node name; empty means no
+// confirmed primary: writes fail closed. Generations only move forward.
+struct RoutingTable {
+  uint64_t generation = 0;
+  std::string primary;
+  std::vector<RouteNode> nodes;  // primary and standbys
+};
+
+// One row of `SHOW pool_nodes` (Pgpool-II 4.3 columns), as text.
+struct PoolNodeRow {
+  std::string nodeId, hostname, port, status, pgStatus, lbWeight, role, pgRole, selectCnt,
+      loadBalanceNode, replicationDelay, replicationState, replicationSyncState, lastStatusChange;
+};
+
+class ProxyApi {
+ public:
+  virtual ~ProxyApi() = default;
+  // Replaces the routing table. Refused when table.generation is not newer than
+  // the current one, or names a primary that is not among its nodes. Sessions
+  // bound to a primary that is no longer the primary are closed (SQLSTATE 57P01).
+  virtual Status SetRouting(const RoutingTable& table) = 0;
+  // The table in effect (controller's, or derived from spec + health checks).
+  virtual RoutingTable Routing() const = 0;
+  // New transactions wait (at most spec.proxy.pauseLimit, then they proceed)
+  // until ResumeNewTransactions; transactions in progress carry on.
+  virtual void PauseNewTransactions() = 0;
+  virtual void ResumeNewTransactions() = 0;
+  virtual bool Paused() const = 0;
+  // Same rows as `SHOW pool_nodes`.
+  virtual std::vector<PoolNodeRow> PoolNodes() const = 0;
+  virtual int ClientConnections() const = 0;
+};
+
+}  // namespace pgvigil

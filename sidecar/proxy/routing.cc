@@ -1,0 +1,95 @@
+#include "sidecar/proxy/routing.h"
+
+namespace pgvigil::proxy {
+
+int EffectiveRouting::Find(const std::string& name) const {
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].node.name == name) return int(i);
+  return -1;
+}
+
+EffectiveRouting ComputeRouting(const RoutingInputs& in) {
+  EffectiveRouting r;
+  r.generation = in.table.generation;
+  for (const auto& n : in.table.nodes) {
+    EffectiveNode e;
+    e.node = n;
+    e.up = n.up;
+    for (const auto& h : in.health) {
+      if (h.node != n.name || h.lastCheck.time_since_epoch().count() == 0) continue;
+      e.healthKnown = true;
+      e.healthRole = h.role;
+      e.lagBytes = h.replayLagBytes;
+      if (!h.up) e.up = false;
+    }
+    r.nodes.push_back(e);
+  }
+  // The primary: the controller's choice, or the one node health sees as primary.
+  int candidate = -1;
+  if (in.fromController) {
+    candidate = r.Find(in.table.primary);
+    if (candidate < 0) r.noPrimaryReason = in.table.primary.empty() ? "no primary in routing table"
+                                                                 : "primary not in routing table";
+  } else {
+    int seen = 0;
+    for (size_t i = 0; i < r.nodes.size(); ++i)
+      if (r.nodes[i].up && r.nodes[i].healthRole == BackendRole::kPrimary) {
+        candidate = int(i);
+        ++seen;
+      }
+    if (seen == 0) r.noPrimaryReason = "no node confirmed as primary by health checks";
+    if (seen > 1) {
+      candidate = -1;
+      r.noPrimaryReason = "more than one node reports itself primary";
+    }
+  }
+  if (candidate >= 0) {
+    const EffectiveNode& c = r.nodes[size_t(candidate)];
+    if (!c.up) {
+      r.noPrimaryReason = "primary " + c.node.name + " is down";
+      candidate = -1;
+    } else if (c.healthKnown && c.healthRole != BackendRole::kPrimary) {
+      r.noPrimaryReason = "primary " + c.node.name + " is in recovery";
+      candidate = -1;
+    }
+  }
+  r.primary = candidate;
+  for (size_t i = 0; i < r.nodes.size(); ++i) {
+    EffectiveNode& e = r.nodes[i];
+    if (int(i) == r.primary) {
+      e.why = "primary";
+    } else if (!in.loadBalance) {
+      e.why = "load balancing disabled";
+    } else if (!e.up) {
+      e.why = "down";
+    } else if (e.node.weight <= 0) {
+      e.why = "weight 0";
+    } else if (e.healthKnown && e.healthRole == BackendRole::kPrimary) {
+      e.why = "reports itself primary";
+    } else if (in.delayThreshold > 0 && e.lagBytes > in.delayThreshold) {
+      e.why = "replication lag " + std::to_string(e.lagBytes) + " bytes over threshold";
+    } else {
+      e.lbEligible = true;
+    }
+  }
+  return r;
+}
+
+int ChooseStandby(const EffectiveRouting& r, double rand01, const std::vector<bool>& avoid) {
+  long total = 0;
+  for (size_t i = 0; i < r.nodes.size(); ++i)
+    if (r.nodes[i].lbEligible && (avoid.empty() || !avoid[i])) total += r.nodes[i].node.weight;
+  if (total <= 0) return -1;
+  double point = rand01 * double(total);
+  long acc = 0;
+  int last = -1;
+  for (size_t i = 0; i < r.nodes.size(); ++i) {
+    if (!r.nodes[i].lbEligible || (!avoid.empty() && avoid[i])) continue;
+    acc += r.nodes[i].node.weight;
+    last = int(i);
+    if (point < double(acc)) return int(i);
+  }
+  return last;
+}
+
+}  // namespace pgvigil::proxy
