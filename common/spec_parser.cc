@@ -11,7 +11,8 @@
 namespace pgvigil {
 
 namespace spec_internal {
-void ValidateSpec(const ClusterSpec& spec, const SpecParseOptions& options, ErrorSink* sink);
+void ValidateSpec(const ClusterSpec& spec, const SpecParseOptions& options, bool with_body,
+                  ErrorSink* sink);
 }
 
 using spec_internal::ErrorSink;
@@ -58,7 +59,9 @@ void ReadPostgres(MapReader& spec, PostgresSpec* p, ErrorSink* sink) {
 void ReadNode(ErrorSink* sink, const YAML::Node& node, const std::string& path, NodeSpec* n) {
   MapReader r(sink, node, path);
   if (!r.present()) {
-    sink->At(node.Mark(), path, "expected a node with name and host");
+    // A non-mapping was already reported by MapReader; an empty item was not.
+    if (!node.IsDefined() || node.IsNull())
+      sink->At(node.Mark(), path, "expected a node with name and host");
     return;
   }
   r.String("name", &n->name, true);
@@ -95,6 +98,10 @@ void ReadNodes(MapReader& spec, std::vector<NodeSpec>* nodes, ErrorSink* sink) {
   }
   if (!list.IsSequence()) {
     sink->At(list.Mark(), path, "expected a list of nodes");
+    return;
+  }
+  if (list.size() == 0) {
+    sink->At(list.Mark(), path, "at least one node is required");
     return;
   }
   for (size_t i = 0; i < list.size(); ++i) {
@@ -215,17 +222,22 @@ SpecLoad ParseSpec(const std::string& yaml_text, const std::string& file_name,
     return load;
   }
   ClusterSpec spec;
+  bool has_body = false;
   {
     MapReader top(&sink, doc, "");
-    if (!top.present()) return load;
+    if (!top.present()) {  // a list or a scalar: the one error is about the document
+      for (auto& e : load.errors) e.path = "(document)";
+      return load;
+    }
     // Paths are written without the leading dot: "spec.nodes[0].host".
+    // Take() of an absent key yields a null node, so absence is asked with Has().
     YAML::Node api = top.Take("apiVersion"), kind = top.Take("kind");
-    if (!api.IsDefined()) {
+    if (!top.Has("apiVersion")) {
       sink.At(doc.Mark(), "apiVersion", "required field is missing (pgvigil.io/v1alpha1)");
     } else if (!api.IsScalar() || api.Scalar() != "pgvigil.io/v1alpha1") {
       sink.At(api.Mark(), "apiVersion", "unsupported apiVersion (expected pgvigil.io/v1alpha1)");
     }
-    if (!kind.IsDefined()) {
+    if (!top.Has("kind")) {
       sink.At(doc.Mark(), "kind", "required field is missing (PostgresCluster)");
     } else if (!kind.IsScalar() || kind.Scalar() != "PostgresCluster") {
       sink.At(kind.Mark(), "kind", "unsupported kind (expected PostgresCluster)");
@@ -233,8 +245,10 @@ SpecLoad ParseSpec(const std::string& yaml_text, const std::string& file_name,
     {
       YAML::Node meta = top.Take("metadata");
       MapReader m(&sink, meta, "metadata");
-      if (!meta.IsDefined()) sink.At(doc.Mark(), "metadata.name", "required field is missing");
-      m.String("name", &spec.name, meta.IsDefined());
+      if (!top.Has("metadata") || meta.IsNull())
+        sink.At(top.Has("metadata") ? meta.Mark() : doc.Mark(), "metadata.name",
+                "required field is missing");
+      m.String("name", &spec.name, true);
       m.Take("labels");
       m.Take("annotations");
       m.Take("namespace");
@@ -245,6 +259,7 @@ SpecLoad ParseSpec(const std::string& yaml_text, const std::string& file_name,
     } else {
       MapReader s(&sink, body, "spec");
       if (s.present()) ReadSpecBody(s, &spec, &sink);
+      has_body = s.present();
     }
     top.Take("status");  // a custom resource read back from Kubernetes carries one
   }
@@ -252,8 +267,9 @@ SpecLoad ParseSpec(const std::string& yaml_text, const std::string& file_name,
   for (auto& e : load.errors)
     if (!e.path.empty() && e.path[0] == '.') e.path.erase(0, 1);
   // Cross-field checks run even after field errors, so every problem shows at once;
-  // they skip fields left empty by an earlier error.
-  spec_internal::ValidateSpec(spec, options, &sink);
+  // they skip fields left empty by an earlier error. Without a spec mapping only
+  // the metadata is checked (the defaults of an absent body prove nothing).
+  spec_internal::ValidateSpec(spec, options, has_body, &sink);
   std::stable_sort(load.errors.begin(), load.errors.end(), ByPosition);
   if (load.errors.empty()) load.spec = std::move(spec);
   return load;

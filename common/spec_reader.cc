@@ -119,8 +119,9 @@ void MapReader::String(const std::string& key, std::string* out, bool required) 
   if (Scalar(key, &n, "a string")) {
     *out = n.Scalar();
     if (required && out->empty()) sink_->At(n.Mark(), Child(key), "must not be empty");
-  } else if (required && !Has(key)) {
-    sink_->At(map_ ? node_.Mark() : YAML::Mark::null_mark(), Child(key), "required field is missing");
+  } else if (required && map_ && !Has(key)) {
+    // An absent or non-mapping section is reported by whoever owns it.
+    sink_->At(node_.Mark(), Child(key), "required field is missing");
   }
 }
 

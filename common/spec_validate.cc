@@ -32,8 +32,9 @@ class Validator {
   Validator(const ClusterSpec& s, const SpecParseOptions& o, ErrorSink* sink)
       : s_(s), options_(o), sink_(sink) {}
 
-  void Run() {
+  void Run(bool with_body) {
     Metadata();
+    if (!with_body) return;
     Paths();
     Nodes();
     Vip();
@@ -65,10 +66,7 @@ class Validator {
   }
 
   void Nodes() {
-    if (s_.nodes.empty()) {
-      Error("spec.nodes", "at least one node is required");
-      return;
-    }
+    if (s_.nodes.empty()) return;  // reported while reading spec.nodes
     std::map<std::string, size_t> names, addresses;
     for (size_t i = 0; i < s_.nodes.size(); ++i) {
       const NodeSpec& n = s_.nodes[i];
@@ -198,6 +196,7 @@ class Validator {
       std::vector<std::pair<std::string, int>> eps = {{"proxy", s_.ProxyPort(n)},
                                                       {"api", s_.ApiPort(n)},
                                                       {"heartbeat", s_.HeartbeatPort(n)}};
+      if (s_.watchdog.enabled) eps.emplace_back("watchdog", s_.WatchdogPort(n));
       for (const auto& [what, port] : eps) {
         std::string key = what + " " + n.host + ":" + std::to_string(port);
         if (auto [it, fresh] = endpoints.emplace(key, i); !fresh)
@@ -215,8 +214,9 @@ class Validator {
 
 }  // namespace
 
-void ValidateSpec(const ClusterSpec& spec, const SpecParseOptions& options, ErrorSink* sink) {
-  Validator(spec, options, sink).Run();
+void ValidateSpec(const ClusterSpec& spec, const SpecParseOptions& options, bool with_body,
+                  ErrorSink* sink) {
+  Validator(spec, options, sink).Run(with_body);
 }
 
 }  // namespace pgvigil::spec_internal
