@@ -1,0 +1,263 @@
+// Table-style and scenario tests of the election state machine. Scenarios use
+// SimCluster with a clean network; single-message rules are driven by hand.
+#include "sidecar/watchdog/election.h"
+
+#include <gtest/gtest.h>
+
+#include "sidecar/watchdog/sim_cluster.h"
+
+namespace pgvigil {
+namespace watchdog {
+namespace {
+
+constexpr int64_t kMs = 1000;
+
+int Leader(const SimCluster& c) {
+  int leader = -1;
+  for (int m = 0; m < c.members(); ++m)
+    if (c.alive(m) && c.election(m)->state() == MemberState::kLeader) leader = m;
+  return leader;
+}
+
+ElectionConfig Config(int self, int members) {
+  ElectionConfig c;
+  c.self = self;
+  c.members = members;
+  return c;
+}
+
+template <typename Pred>
+int CountActions(const Actions& out, Pred p) {
+  int n = 0;
+  for (const auto& a : out) n += p(a) ? 1 : 0;
+  return n;
+}
+
+bool Granted(const Actions& out) {
+  return CountActions(out, [](const Action& a) {
+           return a.kind == ActionKind::kSend && a.message.kind == MessageKind::kVoteReply &&
+                  a.message.Has(kFlagGranted);
+         }) > 0;
+}
+
+WireMessage VoteRequest(int from, uint64_t term, bool pre = false) {
+  WireMessage m;
+  m.kind = MessageKind::kVoteRequest;
+  m.from = static_cast<uint8_t>(from);
+  m.term = term;
+  m.state = MemberState::kCandidate;
+  m.flags = pre ? kFlagPreVote : 0;
+  return m;
+}
+
+WireMessage Round(int from, uint64_t term, uint64_t round) {
+  WireMessage m;
+  m.kind = MessageKind::kHeartbeat;
+  m.from = static_cast<uint8_t>(from);
+  m.leader = static_cast<uint8_t>(from);
+  m.term = term;
+  m.state = MemberState::kLeader;
+  m.round = round;
+  return m;
+}
+
+TEST(Election, DerivedTimesForTheDefaults) {
+  ElectionConfig c;
+  EXPECT_EQ(c.PromiseMs(), 1500);
+  EXPECT_EQ(c.LeaseMs(), 1441 - 250);
+  EXPECT_EQ(c.RoundMs(), 100);
+  EXPECT_EQ(c.TickMs(), 25);
+  EXPECT_EQ(Config(0, 3).Majority(), 2);
+  EXPECT_EQ(Config(0, 4).Majority(), 3);
+}
+
+TEST(Election, ThreeMembersElectExactlyOneLeaderThatHoldsTheVip) {
+  SimCluster c(3, 1);
+  c.RunUntil(1400 * kMs);  // everyone honours the start-up promise: nobody leads yet
+  EXPECT_EQ(Leader(c), -1);
+  c.RunUntil(3000 * kMs);
+  ASSERT_EQ(c.failure(), "");
+  int l = Leader(c);
+  ASSERT_GE(l, 0);
+  EXPECT_EQ(c.VipHolder(), l);
+  for (int m = 0; m < 3; ++m) {
+    int64_t now = c.LocalMs(m);
+    EXPECT_EQ(c.election(m)->leader(now), l);
+    EXPECT_TRUE(c.election(m)->HasQuorum(now));
+    EXPECT_EQ(c.election(0)->Display(m, c.LocalMs(0)),
+              m == l ? DisplayState::kLeader : DisplayState::kStandby);
+  }
+}
+
+TEST(Election, CleanStopHandsOverWellUnderDeadTimeAndShowsShutdown) {
+  SimCluster c(3, 2);
+  c.RunUntil(4000 * kMs);
+  int old = Leader(c);
+  ASSERT_GE(old, 0);
+  c.Resign(old);
+  EXPECT_EQ(c.VipHolder(), -1);
+  c.RunUntil(4500 * kMs);  // < deadTime later
+  ASSERT_EQ(c.failure(), "");
+  int l = Leader(c);
+  ASSERT_GE(l, 0);
+  EXPECT_NE(l, old);
+  EXPECT_EQ(c.VipHolder(), l);
+  EXPECT_EQ(c.election(l)->Display(old, c.LocalMs(l)), DisplayState::kShutdown);
+
+  // The old leader comes back as a standby and the leader does not change.
+  c.Restart(old);
+  c.RunUntil(9000 * kMs);
+  ASSERT_EQ(c.failure(), "");
+  EXPECT_EQ(Leader(c), l);
+  EXPECT_EQ(c.election(old)->state(), MemberState::kStandby);
+  EXPECT_EQ(c.election(old)->leader(c.LocalMs(old)), l);
+  EXPECT_EQ(c.election(l)->Display(old, c.LocalMs(l)), DisplayState::kStandby);
+}
+
+TEST(Election, IsolatedLeaderDropsTheVipAndTheOthersElect) {
+  SimCluster c(3, 3);
+  c.RunUntil(4000 * kMs);
+  int old = Leader(c);
+  ASSERT_GE(old, 0);
+  c.Partition({old});
+  ElectionConfig cfg;
+  c.RunUntil(4000 * kMs + cfg.LeaseMs() * kMs * 102 / 98 + 50 * kMs);
+  EXPECT_FALSE(c.election(old)->vipHeld());
+  EXPECT_NE(c.election(old)->state(), MemberState::kLeader);
+  c.RunUntil(9000 * kMs);
+  ASSERT_EQ(c.failure(), "");
+  int l = Leader(c);
+  ASSERT_GE(l, 0);
+  EXPECT_NE(l, old);
+  EXPECT_EQ(c.VipHolder(), l);
+  EXPECT_FALSE(c.election(old)->HasQuorum(c.LocalMs(old)));
+  // Heal: the old leader follows the new one; still one leader.
+  c.HealAll();
+  c.RunUntil(12000 * kMs);
+  ASSERT_EQ(c.failure(), "");
+  EXPECT_EQ(Leader(c), l);
+  EXPECT_EQ(c.election(old)->leader(c.LocalMs(old)), l);
+}
+
+TEST(Election, SingleMemberClusterLeadsAlone) {
+  SimCluster c(1, 4);
+  c.RunUntil(2500 * kMs);
+  EXPECT_EQ(Leader(c), 0);
+  EXPECT_EQ(c.VipHolder(), 0);
+}
+
+TEST(Election, OneVotePerTermSurvivesARestart) {
+  Actions out;
+  Election e(Config(0, 3), PersistentState{}, 1, 0);
+  e.OnMessage(VoteRequest(1, 1), 2000, &out);  // after the start-up promise
+  ASSERT_TRUE(Granted(out));
+  PersistentState stored;
+  for (const auto& a : out)
+    if (a.kind == ActionKind::kPersist) stored = a.persist;
+  EXPECT_EQ(stored.term, 1u);
+  EXPECT_EQ(stored.votedFor, 1);
+
+  Election again(Config(0, 3), stored, 2, 10000);
+  out.clear();
+  again.OnMessage(VoteRequest(2, 1), 12000, &out);
+  EXPECT_FALSE(Granted(out));
+  out.clear();
+  again.OnMessage(VoteRequest(1, 1), 12000, &out);  // the same candidate again: fine
+  EXPECT_TRUE(Granted(out));
+}
+
+TEST(Election, AMemberThatHearsALiveLeaderVotesForNobodyElse) {
+  Actions out;
+  Election e(Config(0, 3), PersistentState{}, 1, 0);
+  e.OnMessage(Round(1, 3, 1), 2000, &out);
+  EXPECT_EQ(e.leader(2000), 1);
+  out.clear();
+  e.OnMessage(VoteRequest(2, 4, true), 2500, &out);
+  EXPECT_FALSE(Granted(out));
+  out.clear();
+  e.OnMessage(VoteRequest(2, 4), 2500, &out);
+  EXPECT_FALSE(Granted(out));
+  EXPECT_EQ(e.term(), 3u);  // not even the term moved
+  // Once the leader has been silent for deadTime, the vote is free.
+  out.clear();
+  e.OnMessage(VoteRequest(2, 4), 2000 + 1500, &out);
+  EXPECT_TRUE(Granted(out));
+  EXPECT_EQ(e.term(), 4u);
+}
+
+TEST(Election, ARestartedMemberVotesForNobodyDuringItsStartupPromise) {
+  Actions out;
+  Election e(Config(0, 3), PersistentState{}, 1, 5000);
+  e.OnMessage(VoteRequest(2, 1), 5000 + 1499, &out);
+  EXPECT_FALSE(Granted(out));
+}
+
+TEST(Election, RoundsFromADeposedLeaderAreAnsweredWithTheNewTerm) {
+  Actions out;
+  PersistentState s;
+  s.term = 5;
+  Election e(Config(0, 3), s, 1, 0);
+  e.OnMessage(Round(1, 4, 9), 100, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].message.kind, MessageKind::kAck);
+  EXPECT_EQ(out[0].message.term, 5u);
+  EXPECT_EQ(e.leader(100), -1);
+}
+
+TEST(Election, RegisterWriteIsDurableOnlyWithAMajorityAndSurvivesTheLeader) {
+  SimCluster c(3, 5);
+  c.RunUntil(4000 * kMs);
+  int l = Leader(c);
+  ASSERT_GE(l, 0);
+  c.SetRegisterWrites(200 * kMs);
+  c.RunUntil(6000 * kMs);
+  ASSERT_EQ(c.failure(), "");
+  EXPECT_GT(c.durableWrites(), 3u);
+  std::string doc = c.election(l)->reg().doc;
+  c.Crash(l);
+  c.SetRegisterWrites(0);
+  c.RunUntil(10000 * kMs);
+  ASSERT_EQ(c.failure(), "");
+  int next = Leader(c);
+  ASSERT_GE(next, 0);
+  // Every write acknowledged as durable is in the new leader's copy (the sim checks
+  // it at election); the last document written is, too, since it reached a majority.
+  EXPECT_NE(c.election(next)->reg().doc.find(doc), std::string::npos);
+}
+
+TEST(Election, WriteIsRefusedWithoutTheLease) {
+  Actions out;
+  Election e(Config(0, 3), PersistentState{}, 1, 0);
+  EXPECT_EQ(e.WriteRegister("{}", 10, &out), 0u);
+}
+
+TEST(Election, BackendIsDownOnlyWhenAMajorityOfLiveMembersSaySo) {
+  Actions out;
+  Election e(Config(0, 3), PersistentState{}, 1, 0);
+  e.SetLocalHealth({{1, HealthStatus::kDown}});
+  // Alone, its own view is the majority of live members, but there is no quorum.
+  EXPECT_TRUE(e.Consensus(1, 100).consensusDown);
+  EXPECT_FALSE(e.HasQuorum(100));
+  WireMessage hb;
+  hb.kind = MessageKind::kHeartbeat;
+  hb.from = 1;
+  hb.health = {{1, HealthStatus::kUp}};
+  e.OnMessage(hb, 100, &out);
+  BackendConsensus c = e.Consensus(1, 100);
+  EXPECT_EQ(c.live, 2);
+  EXPECT_EQ(c.down, 1);
+  EXPECT_FALSE(c.consensusDown);
+  hb.from = 2;
+  hb.health = {{1, HealthStatus::kDown}};
+  e.OnMessage(hb, 100, &out);
+  c = e.Consensus(1, 100);
+  EXPECT_EQ(c.down, 2);
+  EXPECT_TRUE(c.consensusDown);
+  // Member 2's view expires after deadTime: back to 1 of 2.
+  c = e.Consensus(1, 100 + 1501);
+  EXPECT_EQ(c.live, 1);
+}
+
+}  // namespace
+}  // namespace watchdog
+}  // namespace pgvigil

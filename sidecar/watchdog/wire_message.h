@@ -1,0 +1,114 @@
+// The watchdog's datagram: one authenticated message kind set shared by
+// heartbeats, lease rounds, votes and acks. Pure code (no sockets, no clocks):
+// EncodeMessage / DecodeMessage turn a WireMessage into bytes and back, with an
+// HMAC-SHA256 trailer over every preceding byte. A decode failure is a value
+// (DropReason) and never throws; callers count and drop.
+//
+// Layout (big-endian), all fields always present except the register document:
+//   magic "PVW1" | kind u8 | flags u8 | from u8 | fingerprint u32 | seq u64
+//   | term u64 | state u8 | leader u8 (0xFF none) | round u64
+//   | regTerm u64 | regVersion u64 | docLen u16 | doc bytes
+//   | healthCount u8 | healthCount x (backend u8, status u8)
+//   | HMAC-SHA256 (32 bytes)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pgvigil {
+namespace watchdog {
+
+constexpr size_t kMaxDatagram = 1400;   // stays under a 1500-byte MTU
+constexpr size_t kMaxRegisterDoc = 1024;
+constexpr size_t kMacSize = 32;
+constexpr uint8_t kNoMember = 0xFF;
+
+enum class MessageKind : uint8_t {
+  kHeartbeat = 1,    // periodic status; from the leader it is also a lease round
+  kVoteRequest = 2,  // flags kPreVote: a pre-vote that changes nobody's term
+  kVoteReply = 3,    // flags kGranted; carries the voter's stored register
+  kAck = 4,          // reply to a leader round: round acked + register tag stored
+  kResign = 5,       // the sender stops cleanly (a leader resigns at once)
+};
+
+enum MessageFlags : uint8_t {
+  kFlagPreVote = 1,
+  kFlagGranted = 2,
+  kFlagHasDoc = 4,  // the register document is carried
+};
+
+// State a member reports about itself.
+enum class MemberState : uint8_t { kStandby = 0, kCandidate = 1, kLeader = 2, kShutdown = 3 };
+const char* ToString(MemberState s);
+
+enum class HealthStatus : uint8_t { kUnknown = 0, kUp = 1, kDown = 2 };
+
+struct HealthVote {
+  uint8_t backend = 0;  // index in spec.nodes
+  HealthStatus status = HealthStatus::kUnknown;
+  bool operator==(const HealthVote& o) const { return backend == o.backend && status == o.status; }
+};
+
+// A versioned copy of the cluster-state register, ordered by (term, version).
+struct RegisterCopy {
+  uint64_t term = 0;
+  uint64_t version = 0;
+  std::string doc;  // opaque JSON text, at most kMaxRegisterDoc bytes
+  bool NewerThan(const RegisterCopy& o) const {
+    return term != o.term ? term > o.term : version > o.version;
+  }
+  bool SameTag(const RegisterCopy& o) const { return term == o.term && version == o.version; }
+};
+
+struct WireMessage {
+  MessageKind kind = MessageKind::kHeartbeat;
+  uint8_t flags = 0;
+  uint8_t from = 0;         // sender's index in spec.nodes
+  uint32_t fingerprint = 0; // MembershipFingerprint of the sender's node list
+  uint64_t seq = 0;         // (incarnation << 32) | counter, strictly increasing per sender
+  uint64_t term = 0;
+  MemberState state = MemberState::kStandby;
+  uint8_t leader = kNoMember;  // who the sender follows (itself when leader)
+  uint64_t round = 0;       // heartbeat from leader: lease round; ack: round acked
+  RegisterCopy reg;         // tag always; doc only with kFlagHasDoc
+  std::vector<HealthVote> health;
+
+  bool Has(MessageFlags f) const { return (flags & f) != 0; }
+};
+
+enum class DropReason {
+  kNone = 0,
+  kTooShort,
+  kTooLong,
+  kBadMagic,
+  kBadMac,
+  kMalformed,
+  kUnknownMember,
+  kMembershipMismatch,
+  kReplayed,  // set by ReplayGuard, not by DecodeMessage
+  kStale,     // set by ReplayGuard
+};
+const char* ToString(DropReason r);  // "bad_mac", ... (metric label values)
+
+// FNV-1a over the member names in order; all members must agree on it.
+uint32_t MembershipFingerprint(const std::vector<std::string>& names);
+
+// Fails (returns empty) only when the message cannot fit: doc too long, too many
+// health entries. The key may be any length.
+std::vector<uint8_t> EncodeMessage(const WireMessage& m, const std::string& key);
+
+struct DecodeResult {
+  DropReason error = DropReason::kNone;
+  WireMessage message;
+  bool ok() const { return error == DropReason::kNone; }
+};
+
+// Verifies the MAC before reading any field; then checks the sender index against
+// member_count and the fingerprint.
+DecodeResult DecodeMessage(const uint8_t* data, size_t size, const std::string& key,
+                           size_t member_count, uint32_t fingerprint);
+
+}  // namespace watchdog
+}  // namespace pgvigil
