@@ -1,0 +1,226 @@
+#include "sidecar/agent/agent_component.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "common/files.h"
+#include "sidecar/agent/agent_metrics.h"
+#include "sidecar/agent/health_checker.h"
+#include "sidecar/agent/op_request.h"
+#include "sidecar/agent/probes.h"
+#include "sidecar/agent/rest_routes.h"
+#include "sidecar/agent/rest_server.h"
+#include "sidecar/agent/term_store.h"
+
+namespace pgvigil {
+
+namespace {
+
+using web::json::value;
+
+std::string IsoTime(std::chrono::system_clock::time_point t) {
+  if (t.time_since_epoch().count() == 0) return "";
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+value HealthJson(const BackendHealth& b) {
+  auto v = value::object();
+  v["node"] = value::string(b.node);
+  v["up"] = value::boolean(b.up);
+  v["role"] = value::string(ToString(b.role));
+  v["timeline"] = value::number(b.timeline);
+  v["lsn"] = value::number(b.lsn);
+  v["receivedLsn"] = value::number(b.receivedLsn);
+  v["replayLagBytes"] = value::number(b.replayLagBytes);
+  v["lastError"] = value::string(b.lastError);
+  v["lastChange"] = value::string(IsoTime(b.lastChange));
+  v["lastCheck"] = value::string(IsoTime(b.lastCheck));
+  return v;
+}
+
+class AgentComponent : public Component {
+ public:
+  AgentComponent(SidecarContext& ctx, std::vector<std::unique_ptr<Component>>* parts)
+      : ctx_(ctx),
+        parts_(parts),
+        metrics_(*ctx.metrics),
+        terms_(ctx.stateDir.empty() ? "" : ctx.stateDir + "/term"),
+        checker_(ctx.spec, ctx.nodeName, ctx.health, metrics_) {}
+  ~AgentComponent() override { Stop(); }
+
+  const char* name() const override { return "agent"; }
+
+  Status Start() override {
+    if (!ctx_.spec.FindNode(ctx_.nodeName))
+      return Status::Error("node '" + ctx_.nodeName + "' is not in the spec");
+    if (!ctx_.stateDir.empty()) {
+      if (Status s = EnsureDir(ctx_.stateDir); !s.ok()) return s;
+    }
+    if (Status s = terms_.Load(); !s.ok()) return s;
+    metrics_.highestTerm.Set(static_cast<double>(terms_.highest()));
+    if (!ctx_.spec.api.tokenFile.empty()) {
+      auto t = ReadSecretFile(ctx_.spec.api.tokenFile);
+      if (!t.ok()) return t.status().Context("api.tokenFile");
+      token_ = *t;
+    } else {
+      spdlog::warn("agent: spec.api.tokenFile is not set; every mutating request will be refused");
+    }
+    if (Status s = checker_.Start(); !s.ok()) return s;
+    server_ = std::make_unique<RestServer>(ctx_.spec.api.listen, ctx_.spec.ApiPort(ctx_.self()),
+                                           ctx_.spec.api.tls,
+                                           [this](const ApiRequest& r) { return Handle(r); });
+    if (Status s = server_->Start(); !s.ok()) {
+      checker_.Stop();
+      return s;
+    }
+    return Status::Ok();
+  }
+
+  void Stop() override {
+    if (server_) server_->Stop();
+    server_.reset();
+    checker_.Stop();
+  }
+
+  value Summary() const override {
+    auto v = value::object();
+    v["term"] = value::number(terms_.highest());
+    v["postgres"] = ToJson(checker_.Local());
+    return v;
+  }
+
+ private:
+  static Status EnsureDir(const std::string& dir) {
+    std::string cur;
+    for (size_t i = 0; i <= dir.size(); ++i) {
+      if (i == dir.size() || (dir[i] == '/' && i > 0)) {
+        cur = dir.substr(0, i);
+        if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST)
+          return Status::Error("creating " + cur + ": " + std::strerror(errno));
+      }
+    }
+    return Status::Ok();
+  }
+
+  ApiResponse Handle(const ApiRequest& req) {
+    ApiResponse r = Dispatch(req);
+    if (r.status < 300) metrics_.requests2xx.Inc();
+    else if (r.status < 500) metrics_.requests4xx.Inc();
+    else metrics_.requests5xx.Inc();
+    if (r.status >= 400 && r.status != 503)
+      spdlog::info("agent: REST {} {} -> {} {}", req.method, req.path, r.status, r.body);
+    return r;
+  }
+
+  ApiResponse Dispatch(const ApiRequest& req) {
+    RouteMatch m = MatchRoute(req.method, req.path);
+    if (m.route == Route::kNotFound) return ErrorResponse(404, "no such path: " + req.path);
+    if (m.route == Route::kMethodNotAllowed)
+      return ErrorResponse(405, "method " + req.method + " not allowed on " + req.path);
+    if (m.needsToken && !BearerTokenMatches(req.authorization, token_)) {
+      metrics_.unauthorized.Inc();
+      return ErrorResponse(401, token_.empty() ? "no API token configured on this node"
+                                               : "missing or wrong bearer token");
+    }
+    if (m.isProbe()) return EvaluateProbe(m.route, req.query, checker_.Local());
+    switch (m.route) {
+      case Route::kStatus: return JsonResponse(200, StatusJson());
+      case Route::kMetrics: {
+        ApiResponse r;
+        r.contentType = "text/plain; version=0.0.4";
+        r.body = ctx_.metrics->Render();
+        return r;
+      }
+      case Route::kWatchdog:
+        return ErrorResponse(503, "watchdog API not available on this node yet");
+      case Route::kNodeTerm: return HandleTerm(req);
+      case Route::kNodeOperation:
+      case Route::kOperationList:
+      case Route::kOperationGet:
+        return ErrorResponse(501, "node operations are not implemented yet");
+      default: return ErrorResponse(404, "no such path: " + req.path);
+    }
+  }
+
+  // 409 response when `term` is stale or cannot be persisted; nullopt when accepted.
+  std::optional<ApiResponse> CheckTerm(uint64_t term) {
+    std::string err;
+    auto verdict = terms_.Observe(term, &err);
+    metrics_.highestTerm.Set(static_cast<double>(terms_.highest()));
+    if (verdict == TermStore::Verdict::kAccepted) return std::nullopt;
+    if (verdict == TermStore::Verdict::kPersistFailed)
+      return ErrorResponse(500, "cannot persist term: " + err);
+    metrics_.staleTerm.Inc();
+    spdlog::warn("agent: refused request with stale term {} (highest seen {})", term,
+                 terms_.highest());
+    auto v = value::object();
+    v["error"] = value::string("term " + std::to_string(term) + " is older than the highest seen (" +
+                               std::to_string(terms_.highest()) + ")");
+    v["reason"] = value::string("stale_term");
+    v["field"] = value::string("term");
+    v["term"] = value::number(terms_.highest());
+    return JsonResponse(409, v);
+  }
+
+  ApiResponse HandleTerm(const ApiRequest& req) {
+    uint64_t term = 0;
+    RequestError e;
+    if (!ParseTermRequest(req.body, &term, &e)) return ErrorResponse(400, e.reason, e.field);
+    if (auto refused = CheckTerm(term)) return *refused;
+    auto v = value::object();
+    v["term"] = value::number(terms_.highest());
+    return JsonResponse(200, v);
+  }
+
+  value StatusJson() const {
+    auto v = value::object();
+    v["node"] = value::string(ctx_.nodeName);
+    v["term"] = value::number(terms_.highest());
+    v["postgres"] = ToJson(checker_.Local());
+    auto backends = value::array();
+    size_t i = 0;
+    for (const auto& b : ctx_.health->Snapshot()) backends[i++] = HealthJson(b);
+    v["backends"] = backends;
+    auto comps = value::object();
+    if (parts_) {
+      for (const auto& p : *parts_) {
+        if (!p || p.get() == this) continue;
+        try {
+          comps[p->name()] = p->Summary();
+        } catch (const std::exception& e) {
+          comps[p->name()] = value::string(std::string("summary failed: ") + e.what());
+        }
+      }
+    }
+    v["components"] = comps;
+    return v;
+  }
+
+  SidecarContext& ctx_;
+  std::vector<std::unique_ptr<Component>>* parts_;
+  AgentMetrics metrics_;
+  TermStore terms_;
+  HealthChecker checker_;
+  std::string token_;  // constant after Start()
+  std::unique_ptr<RestServer> server_;
+};
+
+}  // namespace
+
+std::unique_ptr<Component> MakeAgentComponent(SidecarContext& ctx,
+                                              std::vector<std::unique_ptr<Component>>* parts) {
+  return std::make_unique<AgentComponent>(ctx, parts);
+}
+
+}  // namespace pgvigil

@@ -1,0 +1,68 @@
+// Checks every backend of the spec over libpq (healthCheck: period, timeout as
+// connect_timeout and statement_timeout, maxRetries, retryDelay) from its own
+// threads, one per backend, and writes the results into the shared HealthView.
+// Never called from an event loop; readers use the HealthView or Local().
+// Thread-safe. Start() once, Stop() once (joins, returns within about one
+// check timeout).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "common/spec.h"
+#include "sidecar/agent/agent_metrics.h"
+#include "sidecar/agent/pg_status_query.h"
+#include "sidecar/agent/probes.h"
+#include "sidecar/health_view.h"
+
+namespace pgvigil {
+
+class HealthChecker {
+ public:
+  HealthChecker(const ClusterSpec& spec, std::string self, std::shared_ptr<HealthView> view,
+                AgentMetrics& metrics);
+  ~HealthChecker();
+  HealthChecker(const HealthChecker&) = delete;
+  HealthChecker& operator=(const HealthChecker&) = delete;
+
+  Status Start();
+  void Stop();
+
+  // This node's PostgreSQL as last seen (with WAL receiver details), lag filled
+  // in from the primary's last seen LSN.
+  LocalPgStatus Local() const;
+  // Asks every checker to check now (after an operation changed something).
+  void Poke();
+
+ private:
+  void Loop(size_t index);
+  BackendHealth CheckOnce(const NodeSpec& node, PgObservation* obs);
+
+  const ClusterSpec spec_;
+  const std::string self_;
+  std::shared_ptr<HealthView> view_;
+  AgentMetrics& metrics_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;        // guarded by mu_
+  uint64_t pokes_ = 0;           // guarded by mu_
+  PgObservation selfObs_;        // guarded by mu_
+  bool selfUp_ = false;          // guarded by mu_
+  std::string selfError_;        // guarded by mu_
+  std::chrono::steady_clock::time_point selfLoopAt_{};  // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+// The replay lag of `standby_lsn` given the backends seen: the newest up primary's
+// LSN minus it (0 when ahead); nullopt when no primary is known. Pure.
+std::optional<uint64_t> ReplayLag(const std::vector<BackendHealth>& view, uint64_t standby_lsn);
+
+}  // namespace pgvigil

@@ -1,0 +1,32 @@
+// Decoding the text output of PostgreSQL tools the agent runs. Pure.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace pgvigil {
+
+// pg_controldata output, the fields the agent decides on.
+struct ControlData {
+  std::string clusterState;  // "shut down", "shut down in recovery", "in production", ...
+  uint64_t timeline = 0;     // "Latest checkpoint's TimeLineID"
+  bool walLogHints = false;  // "wal_log_hints setting: on"
+  bool checksums = false;    // "Data page checksum version" != 0
+  bool cleanShutdown() const {
+    return clusterState == "shut down" || clusterState == "shut down in recovery";
+  }
+};
+// Fails (nullopt) when the mandatory "Database cluster state" line is missing.
+std::optional<ControlData> ParseControlData(const std::string& output);
+
+// One progress line of pg_basebackup -P ("  1234/56789 kB (2%), 0/1 tablespace")
+// or pg_rewind -P ("  1234/56789 kB (2%) copied").
+struct CopyProgress {
+  uint64_t doneBytes = 0;
+  uint64_t totalBytes = 0;
+  int percent = 0;
+};
+std::optional<CopyProgress> ParseCopyProgress(const std::string& line);
+
+}  // namespace pgvigil

@@ -1,0 +1,45 @@
+// One round trip to a PostgreSQL server over libpq: is it up, in recovery or
+// not, timeline, LSNs, WAL receiver. Blocking (bounded by connect_timeout and
+// statement_timeout in the conninfo): call from a checker or operation thread only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/result.h"
+#include "sidecar/health_view.h"
+
+namespace pgvigil {
+
+struct PgObservation {
+  BackendRole role = BackendRole::kUnknown;
+  uint64_t timeline = 0;
+  uint64_t lsn = 0;          // primary: current WAL LSN; standby: last replayed
+  uint64_t receivedLsn = 0;  // standby: last received
+  std::string walReceiver;   // standby: pg_stat_wal_receiver.status, "" when none
+  std::string upstreamHost;
+  int upstreamPort = 0;
+};
+
+struct ConnParams {
+  std::string host;
+  int port = 5432;
+  std::string user;
+  std::string password;  // may be empty (trust / .pgpass)
+  std::string dbname = "postgres";
+  int connectTimeoutMs = 2000;  // libpq connect_timeout (whole seconds, >= 1)
+  int statementTimeoutMs = 0;   // 0: none
+  std::string applicationName = "pgvigil-sidecar";
+};
+
+// A libpq conninfo string with every value quoted ('...' with \' and \\).
+std::string BuildConnInfo(const ConnParams& p);
+
+Result<PgObservation> ObservePostgres(const ConnParams& p);
+
+// Runs one SQL command (no result rows expected). For operations (ALTER SYSTEM ...).
+Status ExecSql(const ConnParams& p, const std::string& sql);
+// First column of the first row ("" when no rows or NULL).
+Result<std::string> QueryScalar(const ConnParams& p, const std::string& sql);
+
+}  // namespace pgvigil

@@ -1,0 +1,124 @@
+// The sidecar REST API: route table and pure request handling helpers (no
+// sockets, no clocks). The listener (rest_server.h) turns an http_request into an
+// ApiRequest, asks MatchRoute which route it is, and builds an ApiResponse.
+//
+// Routes (all JSON bodies are UTF-8 objects; errors are
+// {"error": "<reason>", "field": "<name>"} with "field" present when one field is
+// at fault; HEAD is accepted wherever GET is and returns the same status, no body):
+//
+// Read-only, no token:
+//   GET /v1/status      200 {"node", "term", "postgres": {running, role, timeline,
+//                       lsn, receivedLsn, replayLagBytes, upstreamHost, upstreamPort,
+//                       walReceiver, lastError, lastCheck}, "backends": [health view],
+//                       "operation": <running or last operation or null>,
+//                       "components": {"proxy": {...}, "watchdog": {...}}}
+//   GET /v1/watchdog    200 watchdog summary (from the watchdog component's
+//                       Summary()); 503 {"error"} when the watchdog is disabled.
+//   GET /primary        200 when PostgreSQL runs here as a primary (not in recovery),
+//   GET /read-write     else 503. Body: the "postgres" object above.
+//   GET /replica        200 when PostgreSQL runs here in recovery and the node is not
+//                       tagged noLoadBalance; ?lag=BYTES (or "16MB") additionally needs
+//                       a known replay lag <= BYTES (unknown lag: 503). Bad lag: 400.
+//   GET /read-only      200 when PostgreSQL runs here (primary or standby), else 503.
+//   GET /health         200 when PostgreSQL runs here, else 503.
+//   GET /liveness       200 while the sidecar's health checker is alive, else 503.
+//   GET /readiness      200 when PostgreSQL runs here and is a primary or a standby
+//                       whose WAL receiver is streaming, else 503.
+//   GET /metrics        200 text/plain; version=0.0.4 (Prometheus exposition).
+//
+// Token required (Authorization: Bearer <spec.api.tokenFile>; 401 otherwise):
+//   POST /v1/node/term            {"term": N}
+//        200 {"term": highest}; 409 when N is older than the highest seen term.
+//   POST /v1/node/promote         {"term": N}
+//   POST /v1/node/stop            {"term": N, "mode": "fast"|"immediate", "fenced": bool}
+//   POST /v1/node/start           {"term": N}
+//   POST /v1/node/restart         {"term": N, "mode": "fast"|"immediate", "fenced": bool}
+//   POST /v1/node/follow          {"term": N, "primary": "<spec node name>",
+//                                  "slot": "<slot name, optional>", "fenced": bool}
+//   POST /v1/node/rebuild         {"term": N, "primary": "<spec node name>",
+//                                  "method": "auto"|"rewind"|"basebackup",
+//                                  "maxRate": "<pg_basebackup -r, e.g. 10M>",
+//                                  "slot": "<optional>", "fenced": bool}
+//        Operations answer 202 {"id": "<operation id>", "operation": {...}} and run in
+//        the background. "term" is required (a non-negative integer, or a string
+//        of digits); "fenced": true says the caller has fenced this node in this
+//        term, which is required to stop / restart / follow / rebuild a node that is
+//        a running primary (409 {"error", "reason": "running_primary_not_fenced"}
+//        otherwise). 409 {"error", "reason": "stale_term", "term": highest} when N
+//        is older than the newest term seen; 409 {"error", "reason": "busy",
+//        "running": "<id>"} while another operation runs. 400 on a malformed body.
+//   GET  /v1/node/operations       200 {"operations": [recent operations, newest last]}
+//   GET  /v1/node/operations/ID    200 operation: {"id", "type", "state":
+//        "running"|"succeeded"|"failed", "step", "method" (rebuild: "rewind" |
+//        "basebackup"), "progress": {"doneBytes", "totalBytes", "percent"},
+//        "term", "startedAt", "finishedAt", "error", "log": [last lines]}; 404 unknown.
+//
+// Anything else: 404 {"error"}; a known path with another method: 405.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <cpprest/json.h>
+
+#include "common/result.h"
+
+namespace pgvigil {
+
+struct ApiRequest {
+  std::string method;  // "GET", "HEAD", "POST", ...
+  std::string path;    // decoded path without the query
+  std::map<std::string, std::string> query;  // decoded query parameters
+  std::string authorization;                 // Authorization header value
+  std::string body;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string contentType = "application/json";
+  std::string body;
+};
+
+enum class Route {
+  kNotFound,
+  kMethodNotAllowed,
+  kStatus,
+  kWatchdog,
+  kProbePrimary,
+  kProbeReadWrite,
+  kProbeReplica,
+  kProbeReadOnly,
+  kProbeHealth,
+  kProbeLiveness,
+  kProbeReadiness,
+  kMetrics,
+  kNodeTerm,
+  kNodeOperation,  // promote/stop/start/restart/follow/rebuild (see OpKind)
+  kOperationList,
+  kOperationGet,
+};
+
+struct RouteMatch {
+  Route route = Route::kNotFound;
+  std::string operation;    // kNodeOperation: "promote", "stop", ...
+  std::string operationId;  // kOperationGet
+  bool needsToken = false;
+  bool isProbe() const {
+    return route >= Route::kProbePrimary && route <= Route::kProbeReadiness;
+  }
+};
+
+// Which route a method + path is. HEAD matches wherever GET does.
+RouteMatch MatchRoute(const std::string& method, const std::string& path);
+
+// Constant-time check of "Bearer <token>" against the expected token. An empty
+// expected token never matches (no token file configured: mutations refused).
+bool BearerTokenMatches(const std::string& authorization_header, const std::string& expected);
+
+// Helpers that build error responses: {"error": reason[, "field": field]}.
+ApiResponse JsonResponse(int status, const web::json::value& body);
+ApiResponse ErrorResponse(int status, const std::string& reason, const std::string& field = "");
+
+}  // namespace pgvigil
