@@ -1,0 +1,86 @@
+// What the controller reports in GET /v1/status and vigilctl prints: the cluster's
+// phase, primary, nodes (Pgpool-II's show pool_nodes columns and more), the
+// watchdog, running operations and recent decisions. Plain values with a JSON
+// form both ways (the controller writes it, vigilctl reads it). Pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <cpprest/json.h>
+
+#include "common/result.h"
+
+namespace pgvigil {
+
+struct NodeStatus {
+  std::string name;
+  std::string host;
+  int port = 0;
+  std::string role;       // the controller's view: primary | standby | unknown
+  std::string pgRole;     // what PostgreSQL itself says: primary | standby | unknown
+  std::string state;      // up | down | fenced | detached | recovering
+  std::string pgStatus;   // up | down (reachable over libpq)
+  int weight = 0;
+  uint64_t selectCount = 0;
+  bool loadBalanceNode = false;
+  int64_t lagBytes = -1;  // replay lag; -1 unknown
+  std::string replicationState;      // streaming | catchup | "" (from the primary)
+  std::string replicationSyncState;  // async | sync | quorum | potential | ""
+  std::string upstream;   // the node it streams from
+  uint64_t timeline = 0;
+  std::string lastStatusChange;  // ISO-8601
+};
+
+struct OperationStatus {
+  std::string node;
+  std::string id;
+  std::string type;   // rebuild, promote, follow, ...
+  std::string state;  // running | succeeded | failed
+  std::string step;
+  double percent = -1;  // -1 unknown
+  std::string error;
+};
+
+struct EventRecord {
+  std::string time;    // ISO-8601
+  std::string action;  // promote, fence, follow, rebuild, routing, ...
+  std::string node;
+  std::string reason;
+};
+
+struct WatchdogMemberStatus {
+  std::string name;
+  std::string address;  // host:port
+  std::string state;    // LEADER | STANDBY | CANDIDATE | LOST | SHUTDOWN | UNKNOWN
+};
+
+struct ClusterStatus {
+  std::string cluster;
+  std::string phase;  // Healthy | Failing over | Switchover in progress | Recovering | Degraded | No quorum
+  std::string primary;
+  uint64_t timeline = 0;
+  uint64_t routingGeneration = 0;
+  uint64_t term = 0;
+  std::string controller;  // node whose controller acts (leader), "" when none
+  bool acting = false;     // this controller acts (false: read-only replica)
+  std::vector<NodeStatus> nodes;
+  std::string watchdogLeader;
+  bool watchdogQuorum = false;
+  std::string vipHolder;
+  std::vector<WatchdogMemberStatus> watchdogMembers;
+  std::vector<OperationStatus> operations;
+  std::vector<EventRecord> events;  // newest last
+};
+
+web::json::value ToJson(const ClusterStatus& s);
+Result<ClusterStatus> ClusterStatusFromJson(const web::json::value& v);
+
+// The table vigilctl status prints: a header block, then one row per node in
+// show pool_nodes' column order, then the watchdog and operations.
+std::string RenderStatusTable(const ClusterStatus& s);
+// The node rows only, formatted like psql's aligned output of show pool_nodes.
+std::string RenderPoolNodes(const ClusterStatus& s);
+
+}  // namespace pgvigil

@@ -1,0 +1,75 @@
+// The status an operator reads: JSON survives the trip controller -> vigilctl,
+// garbage is refused with a reason, and the node table has show pool_nodes' columns.
+#include "controller/status/cluster_status.h"
+
+#include <gtest/gtest.h>
+
+namespace pgvigil {
+namespace {
+
+ClusterStatus Sample() {
+  ClusterStatus s;
+  s.cluster = "lab";
+  s.phase = "Healthy";
+  s.primary = "server1";
+  s.timeline = 3;
+  s.routingGeneration = 7;
+  s.term = 12;
+  s.controller = "server2";
+  s.acting = true;
+  NodeStatus n1{"server1", "10.77.0.11", 5432, "primary", "primary", "up", "up", 1, 10, false, 0,
+                "", "", "", 3, "2026-11-25T19:00:00Z"};
+  NodeStatus n2{"server2", "10.77.0.12", 5432, "standby", "standby", "up", "up", 1, 99, true, 128,
+                "streaming", "async", "server1", 3, "2026-11-25T19:00:01Z"};
+  NodeStatus n3{"server3", "10.77.0.13", 5432, "standby", "unknown", "down", "down", 1, 0, false,
+                -1, "", "", "", 0, "2026-11-25T19:00:02Z"};
+  s.nodes = {n1, n2, n3};
+  s.watchdogLeader = "server2";
+  s.watchdogQuorum = true;
+  s.vipHolder = "server2";
+  s.watchdogMembers = {{"server1", "10.77.0.11:9000", "STANDBY"}, {"server2", "10.77.0.12:9000", "LEADER"}};
+  s.operations = {{"server3", "op-1", "rebuild", "running", "basebackup", 42.5, ""}};
+  s.events = {{"2026-11-25T19:00:02Z", "rebuild", "server3", "node is down and recovery.automatic is on"}};
+  return s;
+}
+
+TEST(ClusterStatus, JsonRoundTrip) {
+  ClusterStatus s = Sample();
+  auto back = ClusterStatusFromJson(web::json::value::parse(ToJson(s).serialize()));
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(ToJson(*back).serialize(), ToJson(s).serialize());
+  EXPECT_EQ(back->nodes[2].lagBytes, -1);
+  EXPECT_DOUBLE_EQ(back->operations[0].percent, 42.5);
+}
+
+TEST(ClusterStatus, RefusesSomethingElse) {
+  auto r = ClusterStatusFromJson(web::json::value::parse(R"({"error":"nope"})"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("phase"), std::string::npos);
+}
+
+TEST(ClusterStatus, PoolNodesHasPgpoolColumnsAndOneRowPerNode) {
+  std::string t = RenderPoolNodes(Sample());
+  EXPECT_EQ(t.find(" node_id | hostname"), 0u) << t;
+  for (const char* col : {"status", "pg_status", "lb_weight", "role", "pg_role", "select_cnt",
+                          "load_balance_node", "replication_delay", "replication_state",
+                          "replication_sync_state", "last_status_change"})
+    EXPECT_NE(t.find(col), std::string::npos) << col;
+  EXPECT_NE(t.find(" 1       | 10.77.0.12 | 5432 | up     | up        | 1         | standby"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("(3 rows)"), std::string::npos);
+}
+
+TEST(ClusterStatus, TableShowsPhaseWatchdogAndProgress) {
+  std::string t = RenderStatusTable(Sample());
+  EXPECT_NE(t.find("phase:      Healthy"), std::string::npos) << t;
+  EXPECT_NE(t.find("leader server2, quorum, VIP on server2"), std::string::npos) << t;
+  EXPECT_NE(t.find("server3 rebuild running basebackup 42%"), std::string::npos) << t;
+  ClusterStatus lost = Sample();
+  lost.watchdogQuorum = false;
+  EXPECT_NE(RenderStatusTable(lost).find("NO QUORUM"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgvigil
