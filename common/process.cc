@@ -62,6 +62,11 @@ Result<Account> LookupAccount(const std::string& user) {
   return Account{pw.pw_uid, pw.pw_gid, pw.pw_dir};
 }
 
+// Steps of starting a child that can fail, reported to the parent.
+constexpr int kStepUser = 1, kStepChdir = 2, kStepExec = 3;
+// How long output is still read after the child exited while the pipe stays open.
+constexpr int64_t kDrainMs = 200;
+
 int64_t NowMs() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -83,6 +88,15 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0)
     return Result<ProcessResult>::Error(std::string("pipe: ") + std::strerror(errno));
+  // The child reports a failure to start (which step, errno) on this pipe; a
+  // successful exec closes it empty, so "not found" is an error, not exit 127.
+  int startfd[2];
+  if (pipe2(startfd, O_CLOEXEC) != 0) {
+    int err = errno;
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return Result<ProcessResult>::Error(std::string("pipe: ") + std::strerror(err));
+  }
   // Everything the child needs is prepared before fork (no allocation after it).
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
@@ -109,9 +123,9 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
 
   pid_t pid = fork();
   if (pid < 0) {
-    close(pipefd[0]);
-    close(pipefd[1]);
-    return Result<ProcessResult>::Error(std::string("fork: ") + std::strerror(errno));
+    int err = errno;
+    for (int fd : {pipefd[0], pipefd[1], startfd[0], startfd[1]}) close(fd);
+    return Result<ProcessResult>::Error(std::string("fork: ") + std::strerror(err));
   }
   if (pid == 0) {
     setpgid(0, 0);  // own process group: the timeout kills the whole tree
@@ -123,22 +137,39 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGPIPE, SIG_DFL);
+    auto fail = [&](int step) {
+      int report[2] = {step, errno};
+      ssize_t ignored = write(startfd[1], report, sizeof report);
+      (void)ignored;
+      _exit(127);
+    };
     if (switch_user) {
       if (initgroups(user.c_str(), account.gid) != 0 || setgid(account.gid) != 0 ||
-          setuid(account.uid) != 0) {
-        dprintf(2, "cannot switch to user %s: %s\n", user.c_str(), strerror(errno));
-        _exit(126);
-      }
+          setuid(account.uid) != 0)
+        fail(kStepUser);
     }
-    if (cwd && chdir(cwd) != 0) {
-      dprintf(2, "cannot chdir to %s: %s\n", cwd, strerror(errno));
-      _exit(126);
-    }
+    if (cwd && chdir(cwd) != 0) fail(kStepChdir);
     execvpe(cargv[0], cargv.data(), cenv.data());
-    dprintf(2, "cannot execute %s: %s\n", cargv[0], strerror(errno));
-    _exit(127);
+    fail(kStepExec);
   }
   close(pipefd[1]);
+  close(startfd[1]);
+  int report[2] = {0, 0};
+  ssize_t got;
+  do {
+    got = read(startfd[0], report, sizeof report);
+  } while (got < 0 && errno == EINTR);
+  close(startfd[0]);
+  if (got == static_cast<ssize_t>(sizeof report)) {
+    close(pipefd[0]);
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    std::string why = std::strerror(report[1]);
+    if (report[0] == kStepUser) return Result<ProcessResult>::Error("cannot switch to user " + user + ": " + why);
+    if (report[0] == kStepChdir)
+      return Result<ProcessResult>::Error("cannot change to directory " + options.workingDirectory + ": " + why);
+    return Result<ProcessResult>::Error("cannot execute " + argv[0] + ": " + why);
+  }
 
   ProcessResult result;
   std::deque<std::string> tail;
@@ -149,25 +180,36 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     if (tail.size() > options.tailLines) tail.pop_front();
   };
   int64_t deadline = NowMs() + options.timeout.count();
-  bool open_pipe = true;
+  int status = 0;
+  bool reaped = false;
+  // Once the child has exited, what it left running in the background (a daemon
+  // it started) may hold the pipe forever: read while output keeps coming, and
+  // stop after kDrainMs of silence.
+  int64_t drain_until = -1;
   char buf[4096];
-  while (open_pipe) {
-    int64_t left = deadline - NowMs();
-    if (left <= 0) {
-      result.timedOut = true;
-      kill(-pid, SIGKILL);
+  while (true) {
+    int64_t now = NowMs();
+    if (now >= deadline) {
+      if (!reaped) {
+        result.timedOut = true;
+        kill(-pid, SIGKILL);
+      }
       break;
     }
+    if (drain_until >= 0 && now >= drain_until) break;
+    int64_t wait = std::min<int64_t>(deadline - now, drain_until >= 0 ? drain_until - now : 100);
     struct pollfd p{pipefd[0], POLLIN, 0};
-    int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    int r = poll(&p, 1, static_cast<int>(wait));
     if (r < 0 && errno != EINTR) break;
+    if (!reaped && waitpid(pid, &status, WNOHANG) == pid) {
+      reaped = true;
+      drain_until = NowMs() + kDrainMs;
+    }
     if (r <= 0) continue;
     ssize_t n = read(pipefd[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      open_pipe = false;
-      break;
-    }
+    if (n <= 0) break;  // every writer closed the pipe
+    if (reaped) drain_until = NowMs() + kDrainMs;
     for (ssize_t i = 0; i < n; ++i) {
       // pg_basebackup -P redraws its progress line with '\r': treat it as a line end.
       if (buf[i] == '\n' || buf[i] == '\r') {
@@ -180,9 +222,8 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   }
   if (!partial.empty()) emit(partial);
   close(pipefd[0]);
-  int status = 0;
   // The pipe closed (or we timed out and killed); reap, still honouring the deadline.
-  while (true) {
+  while (!reaped) {
     pid_t w = waitpid(pid, &status, WNOHANG);
     if (w == pid) break;
     if (w < 0 && errno != EINTR) break;
