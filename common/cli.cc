@@ -17,14 +17,19 @@ static bool IsBareFlag(const std::string& a) {
   return kFlags.count(a) > 0;
 }
 
+// "-x", "--x"; not "-" (stdin) nor a negative number such as "-5".
+static bool LooksLikeOption(const std::string& a) {
+  return a.size() > 1 && a[0] == '-' && !isdigit(static_cast<unsigned char>(a[1]));
+}
+
 void CommandLine::Parse() {
   for (size_t i = 0; i < args_.size(); ++i) {
     const std::string& a = args_[i];
-    if (a.size() > 1 && a[0] == '-' && !(a.size() > 1 && isdigit(static_cast<unsigned char>(a[1])))) {
+    if (LooksLikeOption(a)) {
       auto eq = a.find('=');
       if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
         options_.emplace_back(a.substr(0, eq), a.substr(eq + 1));
-      } else if (!IsBareFlag(a) && i + 1 < args_.size() && args_[i + 1].rfind("-", 0) != 0) {
+      } else if (!IsBareFlag(a) && i + 1 < args_.size() && !LooksLikeOption(args_[i + 1])) {
         options_.emplace_back(a, args_[i + 1]);
         ++i;
       } else {

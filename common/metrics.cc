@@ -1,5 +1,8 @@
 #include "common/metrics.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace pgvigil {
@@ -30,14 +33,43 @@ static std::string Series(const std::string& name, const std::string& labels) {
   return labels.empty() ? name : name + "{" + labels + "}";
 }
 
+// A sample value as the text format wants it: exact integers (lag in bytes must
+// not become 1.23457e+08), shortest round-tripping decimals, NaN and +/-Inf.
+static std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  if (v == std::floor(v) && std::fabs(v) < 1e18) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+  }
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+// HELP text escapes backslash and newline.
+static std::string EscapeHelp(const std::string& help) {
+  std::string out;
+  for (char c : help) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else out.push_back(c);
+  }
+  return out;
+}
+
 std::string MetricsRegistry::Render() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::ostringstream out;
   for (const auto& [name, f] : families_) {
-    out << "# HELP " << name << " " << f.help << "\n";
+    out << "# HELP " << name << " " << EscapeHelp(f.help) << "\n";
     out << "# TYPE " << name << " " << (f.counter ? "counter" : "gauge") << "\n";
     for (const auto& [labels, c] : f.counters) out << Series(name, labels) << " " << c->Value() << "\n";
-    for (const auto& [labels, g] : f.gauges) out << Series(name, labels) << " " << g->Value() << "\n";
+    for (const auto& [labels, g] : f.gauges)
+      out << Series(name, labels) << " " << FormatValue(g->Value()) << "\n";
   }
   return out.str();
 }
