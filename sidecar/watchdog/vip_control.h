@@ -1,0 +1,57 @@
+// Brings the virtual IP up and down with the spec's commands (argv, no shell,
+// with a timeout, output logged). Up runs on a worker thread (the up command,
+// then gratuitous ARP, which takes a second); Down runs on the caller's thread
+// and returns only when the address is gone (or the command failed), after
+// cancelling a queued up and waiting for a running up command. So a Down issued
+// before a message is sent has taken effect before the message leaves.
+// Thread-safe. A disabled VIP (empty address) makes every call a no-op.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/spec.h"
+
+namespace pgvigil {
+namespace watchdog {
+
+class VipControl {
+ public:
+  struct Hooks {  // metric updates; may be empty
+    std::function<void()> onUp, onDown, onFailure;
+  };
+  VipControl(VipSpec spec, Hooks hooks);
+  ~VipControl();  // Shutdown()
+  VipControl(const VipControl&) = delete;
+  VipControl& operator=(const VipControl&) = delete;
+
+  void Up();
+  void Down(const std::string& reason);
+  // Removes an address left behind by an earlier run (SIGKILL, crash). Best effort.
+  void RemoveStale();
+  void Shutdown();  // stops the worker; does not bring the VIP down
+  bool held() const;
+
+ private:
+  bool Run(const char* what, const std::string& command, std::chrono::milliseconds timeout);
+  void Worker();
+  void UpOnce(uint64_t downs);
+  bool Cancelled(uint64_t downs) const;
+
+  const VipSpec spec_;
+  const Hooks hooks_;
+  std::mutex commandMu_;  // serializes up and down commands
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool upQueued_ = false;   // guarded by mu_
+  bool held_ = false;       // guarded by mu_
+  uint64_t downs_ = 0;      // guarded by mu_: bumps on every Down
+  bool stop_ = false;       // guarded by mu_
+  std::thread worker_;
+};
+
+}  // namespace watchdog
+}  // namespace pgvigil

@@ -1,0 +1,67 @@
+// What the watchdog offers the other parts of the sidecar (the agent's REST
+// server, the controller beside the leader). Implemented by the watchdog
+// component; reached through SidecarContext::watchdog (null when disabled).
+// All methods are thread-safe; reads are snapshots at most one tick old.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <cpprest/json.h>
+
+#include "common/result.h"
+
+namespace pgvigil {
+
+class WatchdogApi {
+ public:
+  virtual ~WatchdogApi() = default;
+
+  // GET /v1/watchdog body: {"node","state","term","leader","quorum","leaderWithQuorum",
+  //   "vip":{"address","holder","heldHere"},
+  //   "members":[{"name","host","heartbeatPort","apiPort","state","term","leader",
+  //               "lastHeardMs","self"}],
+  //   "backends":[{"node","up","down","live","consensusDown"}],
+  //   "register":{"term","version","durableVersion","doc"}}
+  // state values: LEADER, STANDBY, CANDIDATE, LOST, SHUTDOWN.
+  virtual web::json::value Detail() const = 0;
+
+  struct Leadership {
+    bool leaderWithQuorum = false;  // this member is LEADER and holds the lease now
+    uint64_t term = 0;              // this member's current term
+    std::string leader;             // the live leader's node name; empty when none
+    bool quorum = false;            // a majority of members is live as seen from here
+  };
+  virtual Leadership GetLeadership() const = 0;
+
+  // Consensus on each backend (spec.nodes order): down only when a majority of the
+  // live members' health checks say so.
+  struct BackendVerdict {
+    std::string node;
+    int up = 0;
+    int down = 0;
+    int live = 0;
+    bool consensusDown = false;
+  };
+  virtual std::vector<BackendVerdict> BackendConsensus() const = 0;
+
+  // The cluster-state register as stored on this member. durable: known (on the
+  // leader) to be stored by a majority.
+  struct RegisterValue {
+    uint64_t term = 0;
+    uint64_t version = 0;
+    web::json::value doc;  // null until first written
+    bool durable = false;
+  };
+  virtual RegisterValue ReadRegister() const = 0;
+  // Leader with quorum only: stores doc as the next version and returns once a
+  // majority of members persisted it (the version), or an error (not leader, lost
+  // leadership meanwhile, document over 1024 bytes, timeout: the write may still
+  // become durable later).
+  virtual Result<uint64_t> WriteRegister(const web::json::value& doc,
+                                         std::chrono::milliseconds timeout) = 0;
+};
+
+}  // namespace pgvigil

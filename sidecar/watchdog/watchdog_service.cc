@@ -1,0 +1,388 @@
+#include "sidecar/watchdog/watchdog_service.h"
+
+#include <ctime>
+#include <filesystem>
+#include <future>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "common/files.h"
+#include "sidecar/watchdog/detail_json.h"
+#include "sidecar/watchdog/watchdog_component.h"
+
+namespace pgvigil {
+namespace watchdog {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+namespace {
+
+int IndexOf(const ClusterSpec& spec, const std::string& name) {
+  for (size_t i = 0; i < spec.nodes.size(); ++i)
+    if (spec.nodes[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+constexpr int64_t kDropLogEveryMs = 5000;
+
+}  // namespace
+
+WatchdogService::WatchdogService(SidecarContext& ctx)
+    : ctx_(ctx),
+      self_(IndexOf(ctx.spec, ctx.nodeName)),
+      metrics_(*ctx.metrics),
+      vip_(ctx.spec.vip, VipControl::Hooks{[this] { metrics_.vipUp.Inc(); },
+                                           [this] { metrics_.vipDown.Inc(); },
+                                           [this] { metrics_.vipFailures.Inc(); }}) {
+  config_.self = self_ < 0 ? 0 : self_;
+  config_.members = static_cast<int>(ctx.spec.nodes.size());
+  config_.heartbeatIntervalMs = ctx.spec.watchdog.heartbeatInterval.count();
+  config_.deadTimeMs = ctx.spec.watchdog.deadTime.count();
+  detail_ = web::json::value::object();
+  summary_ = web::json::value::object();
+}
+
+WatchdogService::~WatchdogService() { Stop(); }
+
+int64_t WatchdogService::NowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               epoch_)
+      .count();
+}
+
+Status WatchdogService::Start() {
+  const ClusterSpec& spec = ctx_.spec;
+  if (self_ < 0) return Status::Error("watchdog: node '" + ctx_.nodeName + "' is not in the spec");
+  if (spec.nodes.size() > 254) return Status::Error("watchdog: at most 254 members");
+  if (config_.heartbeatIntervalMs < 10 || config_.deadTimeMs <= 2 * config_.heartbeatIntervalMs)
+    return Status::Error("watchdog: need heartbeatInterval >= 10ms and deadTime > 2 x heartbeatInterval");
+  if (spec.watchdog.authKeyFile.empty())
+    return Status::Error("watchdog: spec.watchdog.authKeyFile is required");
+  auto key = ReadSecretFile(spec.watchdog.authKeyFile);
+  if (!key.ok()) return key.status().Context("watchdog: reading the auth key");
+  if (key->empty()) return Status::Error("watchdog: auth key file " + spec.watchdog.authKeyFile + " is empty");
+  key_ = *key;
+
+  std::error_code fs_err;
+  std::filesystem::create_directories(ctx_.stateDir, fs_err);
+  if (fs_err) return Status::Error("watchdog: creating " + ctx_.stateDir + ": " + fs_err.message());
+  auto loaded = LoadState(ctx_.stateDir);
+  if (!loaded.ok()) return loaded.status().Context("watchdog");
+  stored_ = *loaded;
+  stored_.incarnation = NextIncarnation(stored_.incarnation, static_cast<uint64_t>(std::time(nullptr)));
+  if (Status s = SaveState(ctx_.stateDir, stored_); !s.ok()) return s.Context("watchdog: saving state");
+
+  std::vector<std::string> names;
+  for (const auto& n : spec.nodes) names.push_back(n.name);
+  fingerprint_ = MembershipFingerprint(names);
+  try {
+    udp::resolver resolver(io_);
+    for (const auto& n : spec.nodes) {
+      auto results = resolver.resolve(udp::v4(), n.host, std::to_string(spec.HeartbeatPort(n)));
+      if (results.empty()) return Status::Error("watchdog: cannot resolve " + n.host);
+      peers_.push_back(*results.begin());
+    }
+  } catch (const std::exception& e) {
+    return Status::Error(std::string("watchdog: resolving member addresses: ") + e.what());
+  }
+  boost::system::error_code ec;
+  const int port = spec.HeartbeatPort(spec.nodes[self_]);
+  socket_.open(udp::v4(), ec);
+  if (!ec) socket_.bind(udp::endpoint(asio::ip::address_v4::any(), static_cast<unsigned short>(port)), ec);
+  if (ec) return Status::Error("watchdog: binding UDP port " + std::to_string(port) + ": " + ec.message());
+
+  vip_.RemoveStale();
+  election_ = std::make_unique<Election>(config_, stored_.election, std::random_device{}(), NowMs());
+  seq_ = std::make_unique<SequenceCounter>(stored_.incarnation);
+  replay_ = std::make_unique<ReplayGuard>(spec.nodes.size());
+  RefreshSnapshot();
+  StartReceive();
+  ScheduleTick();
+  thread_ = std::thread([this] {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::critical("watchdog: event loop error: {}", e.what());
+      }
+    }
+  });
+  started_ = true;
+  spdlog::info("watchdog: member {} ({} of {}), term {}, heartbeat udp/{} every {}ms, dead time {}ms, "
+               "lease {}ms, quorum {}",
+               ctx_.nodeName, self_ + 1, config_.members, stored_.election.term, port,
+               config_.heartbeatIntervalMs, config_.deadTimeMs, config_.LeaseMs(), config_.Majority());
+  return Status::Ok();
+}
+
+void WatchdogService::Stop() {
+  if (!started_) return;
+  started_ = false;
+  auto done = std::make_shared<std::promise<void>>();
+  asio::post(io_, [this, done] {
+    Actions out;
+    election_->Resign(NowMs(), &out);
+    Process(out);
+    RefreshSnapshot();
+    done->set_value();
+  });
+  if (done->get_future().wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+    spdlog::error("watchdog: resigning did not finish in 10s");
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+  boost::system::error_code ec;
+  socket_.close(ec);
+  vip_.Shutdown();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopped_ = true;
+  }
+  changed_.notify_all();
+  spdlog::info("watchdog: resigned and stopped");
+}
+
+void WatchdogService::StartReceive() {
+  socket_.async_receive_from(asio::buffer(buffer_), sender_,
+                             [this](const boost::system::error_code& ec, size_t n) {
+                               if (ec == asio::error::operation_aborted) return;
+                               if (!ec) OnDatagram(n);
+                               StartReceive();
+                             });
+}
+
+void WatchdogService::NoteDrop(DropReason reason, const std::string& from) {
+  auto it = metrics_.dropped.find(reason);
+  if (it != metrics_.dropped.end()) it->second->Inc();
+  int64_t now = NowMs();
+  auto& last = lastDropLog_[reason];
+  if (last != 0 && now - last < kDropLogEveryMs) return;
+  last = now;
+  spdlog::warn("watchdog: dropped datagram from {}: {} ({} so far; logged at most every {}s)", from,
+               ToString(reason), it != metrics_.dropped.end() ? it->second->Value() : 0,
+               kDropLogEveryMs / 1000);
+}
+
+void WatchdogService::OnDatagram(size_t size) {
+  auto from = [this] { return sender_.address().to_string() + ":" + std::to_string(sender_.port()); };
+  DecodeResult r = DecodeMessage(buffer_.data(), size, key_, ctx_.spec.nodes.size(), fingerprint_);
+  if (!r.ok()) return NoteDrop(r.error, from());
+  if (r.message.from == self_) return NoteDrop(DropReason::kUnknownMember, from());
+  DropReason replay = replay_->Check(r.message.from, r.message.seq);
+  if (replay != DropReason::kNone) return NoteDrop(replay, from());
+  metrics_.received.Inc();
+  Actions out;
+  election_->OnMessage(r.message, NowMs(), &out);
+  Process(out);
+  RefreshSnapshot();
+}
+
+void WatchdogService::ScheduleTick() {
+  timer_.expires_after(std::chrono::milliseconds(config_.TickMs()));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    Tick();
+    ScheduleTick();
+  });
+}
+
+void WatchdogService::Tick() {
+  std::vector<HealthVote> votes;
+  for (size_t b = 0; b < ctx_.spec.nodes.size(); ++b) {
+    BackendHealth h;
+    HealthStatus s = HealthStatus::kUnknown;
+    if (ctx_.health && ctx_.health->Get(ctx_.spec.nodes[b].name, &h) &&
+        h.lastCheck != std::chrono::system_clock::time_point{})
+      s = h.up ? HealthStatus::kUp : HealthStatus::kDown;
+    votes.push_back({static_cast<uint8_t>(b), s});
+  }
+  election_->SetLocalHealth(std::move(votes));
+  Actions out;
+  election_->OnTick(NowMs(), &out);
+  Process(out);
+  RefreshSnapshot();
+}
+
+void WatchdogService::Process(Actions& actions) {
+  bool persist_failed = false;
+  for (const Action& a : actions) {
+    switch (a.kind) {
+      case ActionKind::kPersist: {
+        stored_.election = a.persist;
+        Status s = SaveState(ctx_.stateDir, stored_);
+        if (!s.ok()) {
+          metrics_.persistFailures.Inc();
+          spdlog::critical("watchdog: cannot persist term/vote/register ({}); holding back the "
+                           "messages that depend on it", s.message());
+          persist_failed = true;
+        }
+        break;
+      }
+      case ActionKind::kSend:
+        if (persist_failed) break;
+        SendMessage(a.to, a.message);
+        if (a.message.kind == MessageKind::kResign) SendMessage(a.to, a.message);  // once more
+        break;
+      case ActionKind::kVipUp: vip_.Up(); break;
+      case ActionKind::kVipDown: vip_.Down(a.text); break;  // returns when the VIP is gone
+      case ActionKind::kEvent: LogEvent(a); break;
+    }
+  }
+}
+
+void WatchdogService::SendMessage(int to, const WireMessage& m) {
+  WireMessage w = m;
+  w.seq = seq_->Next();
+  w.fingerprint = fingerprint_;
+  std::vector<uint8_t> bytes = EncodeMessage(w, key_);
+  if (bytes.empty()) {
+    spdlog::error("watchdog: message too large to send (register document over {} bytes?)",
+                  kMaxRegisterDoc);
+    return;
+  }
+  for (int i = 0; i < config_.members; ++i) {
+    if (i == self_ || (to != -1 && to != i)) continue;
+    boost::system::error_code ec;
+    socket_.send_to(asio::buffer(bytes), peers_[i], 0, ec);
+    if (!ec) {
+      metrics_.sent.Inc();
+    } else if (NowMs() - lastSendErrorLog_ > kDropLogEveryMs) {
+      lastSendErrorLog_ = NowMs();
+      spdlog::warn("watchdog: sending to {}: {} (logged at most every 5s)", ctx_.spec.nodes[i].name,
+                   ec.message());
+    }
+  }
+}
+
+void WatchdogService::LogEvent(const Action& a) {
+  const auto& nodes = ctx_.spec.nodes;
+  auto name = [&](uint64_t i) { return i < nodes.size() ? nodes[i].name : std::to_string(i); };
+  switch (a.event) {
+    case EventKind::kStateChanged: spdlog::info("watchdog: state is now {}", a.text); break;
+    case EventKind::kTermChanged: spdlog::info("watchdog: term {} ({})", a.value, a.text); break;
+    case EventKind::kElectionStarted:
+      metrics_.elections.Inc();
+      spdlog::info("watchdog: standing for election in term {} ({})", a.value, a.text);
+      break;
+    case EventKind::kBecameLeader: spdlog::warn("watchdog: elected LEADER in term {}", a.value); break;
+    case EventKind::kSteppedDown: spdlog::warn("watchdog: stepped down in term {}: {}", a.value, a.text); break;
+    case EventKind::kLeaseAcquired: spdlog::info("watchdog: lease acquired in term {}", a.value); break;
+    case EventKind::kLeaseLost: spdlog::warn("watchdog: lease lost in term {}: {}", a.value, a.text); break;
+    case EventKind::kVoteGranted: spdlog::info("watchdog: voted for {}", name(a.value)); break;
+    case EventKind::kVoteRefused:
+      spdlog::info("watchdog: refused vote to {}: {}", name(a.value), a.text);
+      break;
+    case EventKind::kRegisterCommitted: spdlog::debug("watchdog: register version {} durable", a.value); break;
+    case EventKind::kRegisterAdopted:
+      spdlog::info("watchdog: adopted register version {} ({})", a.value, a.text);
+      break;
+    case EventKind::kPeerResigned: spdlog::info("watchdog: {} resigned (clean stop)", name(a.value)); break;
+  }
+}
+
+void WatchdogService::RefreshSnapshot() {
+  const int64_t now = NowMs();
+  const Election& e = *election_;
+  int leader = e.leader(now);
+  if (leader >= 0 && leader != lastLeader_) {
+    if (lastLeader_ >= 0) metrics_.leaderChanges.Inc();
+    spdlog::info("watchdog: leader is {} (term {})", ctx_.spec.nodes[leader].name, e.term());
+    lastLeader_ = leader;
+  }
+  const bool leading = e.state() == MemberState::kLeader;
+  const uint64_t durable = leading ? e.committedVersion() : 0;
+  metrics_.term.Set(static_cast<double>(e.term()));
+  metrics_.isLeader.Set(e.HasLease(now) ? 1 : 0);
+  metrics_.quorum.Set(e.HasQuorum(now) ? 1 : 0);
+  metrics_.liveMembers.Set(e.LiveMembers(now));
+  metrics_.vipHeld.Set(e.vipHeld() ? 1 : 0);
+  metrics_.registerDurable.Set(static_cast<double>(durable));
+  RegisterValue reg{e.reg().term, e.reg().version, ParseRegisterDoc(e.reg().doc),
+                    leading && durable >= e.reg().version};
+  web::json::value detail = BuildDetail(ctx_.spec, e, now, durable);
+  web::json::value summary = BuildSummary(ctx_.spec, e, now);
+  Leadership leadership = BuildLeadership(ctx_.spec, e, now);
+  std::vector<BackendVerdict> verdicts = BuildVerdicts(ctx_.spec, e, now);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    detail_ = std::move(detail);
+    summary_ = std::move(summary);
+    leadership_ = std::move(leadership);
+    verdicts_ = std::move(verdicts);
+    register_ = std::move(reg);
+    durableVersion_ = durable;
+  }
+  changed_.notify_all();
+}
+
+web::json::value WatchdogService::Summary() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return summary_;
+}
+
+web::json::value WatchdogService::Detail() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return detail_;
+}
+
+WatchdogApi::Leadership WatchdogService::GetLeadership() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return leadership_;
+}
+
+std::vector<WatchdogApi::BackendVerdict> WatchdogService::BackendConsensus() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return verdicts_;
+}
+
+WatchdogApi::RegisterValue WatchdogService::ReadRegister() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return register_;
+}
+
+Result<uint64_t> WatchdogService::WriteRegister(const web::json::value& doc,
+                                                std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string text = doc.serialize();
+  if (text.size() > kMaxRegisterDoc)
+    return Result<uint64_t>::Error("register document is " + std::to_string(text.size()) +
+                                   " bytes; the limit is " + std::to_string(kMaxRegisterDoc));
+  if (!started_) return Result<uint64_t>::Error("watchdog is not running");
+  auto written = std::make_shared<std::promise<std::pair<uint64_t, uint64_t>>>();
+  asio::post(io_, [this, text, written] {
+    Actions out;
+    uint64_t v = election_->WriteRegister(text, NowMs(), &out);
+    Process(out);
+    RefreshSnapshot();
+    written->set_value({v, election_->term()});
+  });
+  auto f = written->get_future();
+  if (f.wait_until(deadline) != std::future_status::ready)
+    return Result<uint64_t>::Error("timed out handing the write to the watchdog");
+  auto [version, term] = f.get();
+  if (version == 0) return Result<uint64_t>::Error("not the leader with quorum: write refused");
+  std::unique_lock<std::mutex> l(mu_);
+  changed_.wait_until(l, deadline, [&] {
+    return stopped_ || leadership_.term != term || !leadership_.leaderWithQuorum ||
+           durableVersion_ >= version;
+  });
+  if (leadership_.term == term && durableVersion_ >= version) return version;
+  if (stopped_) return Result<uint64_t>::Error("watchdog stopped before the write was durable");
+  if (leadership_.term != term || !leadership_.leaderWithQuorum)
+    return Result<uint64_t>::Error("lost leadership before a majority stored version " +
+                                   std::to_string(version));
+  return Result<uint64_t>::Error("timed out waiting for a majority to store version " +
+                                 std::to_string(version));
+}
+
+}  // namespace watchdog
+
+std::unique_ptr<Component> MakeWatchdogComponent(SidecarContext& ctx) {
+  auto service = std::make_unique<watchdog::WatchdogService>(ctx);
+  ctx.watchdog = service.get();
+  return service;
+}
+
+}  // namespace pgvigil

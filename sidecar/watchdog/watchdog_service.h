@@ -1,0 +1,94 @@
+// WatchdogService: the watchdog component. One I/O thread owns the Election, the
+// socket and the timer; everything else reads a snapshot under mu_. Stop()
+// resigns (VIP down first, then a Resign datagram) before the thread ends.
+#pragma once
+
+#include <array>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio.hpp>
+
+#include "sidecar/component.h"
+#include "sidecar/watchdog/election.h"
+#include "sidecar/watchdog/replay_guard.h"
+#include "sidecar/watchdog/state_file.h"
+#include "sidecar/watchdog/vip_control.h"
+#include "sidecar/watchdog/watchdog_api.h"
+#include "sidecar/watchdog/watchdog_metrics.h"
+
+namespace pgvigil {
+namespace watchdog {
+
+class WatchdogService : public Component, public WatchdogApi {
+ public:
+  explicit WatchdogService(SidecarContext& ctx);
+  ~WatchdogService() override;
+
+  const char* name() const override { return "watchdog"; }
+  Status Start() override;
+  void Stop() override;
+  web::json::value Summary() const override;
+
+  web::json::value Detail() const override;
+  Leadership GetLeadership() const override;
+  std::vector<BackendVerdict> BackendConsensus() const override;
+  RegisterValue ReadRegister() const override;
+  Result<uint64_t> WriteRegister(const web::json::value& doc,
+                                 std::chrono::milliseconds timeout) override;
+
+ private:
+  int64_t NowMs() const;
+  void StartReceive();
+  void OnDatagram(size_t size);
+  void ScheduleTick();
+  void Tick();
+  void Process(Actions& actions);
+  void SendMessage(int to, const WireMessage& m);
+  void LogEvent(const Action& a);
+  void RefreshSnapshot();
+  void NoteDrop(DropReason reason, const std::string& from);
+
+  SidecarContext& ctx_;
+  const int self_;
+  ElectionConfig config_;
+  WatchdogMetrics metrics_;
+  VipControl vip_;
+  const std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
+
+  // I/O thread only (after Start).
+  boost::asio::io_context io_;
+  boost::asio::ip::udp::socket socket_{io_};
+  boost::asio::steady_timer timer_{io_};
+  std::vector<boost::asio::ip::udp::endpoint> peers_;
+  std::array<uint8_t, 2048> buffer_{};
+  boost::asio::ip::udp::endpoint sender_;
+  std::unique_ptr<Election> election_;
+  std::unique_ptr<SequenceCounter> seq_;
+  std::unique_ptr<ReplayGuard> replay_;
+  StoredState stored_;
+  std::string key_;
+  uint32_t fingerprint_ = 0;
+  int lastLeader_ = -1;
+  std::map<DropReason, int64_t> lastDropLog_;
+  int64_t lastSendErrorLog_ = -1000000;
+  std::thread thread_;
+  bool started_ = false;
+
+  // Snapshot for readers.
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  web::json::value detail_;          // guarded by mu_
+  web::json::value summary_;         // guarded by mu_
+  Leadership leadership_;            // guarded by mu_
+  std::vector<BackendVerdict> verdicts_;  // guarded by mu_
+  RegisterValue register_;           // guarded by mu_
+  uint64_t durableVersion_ = 0;      // guarded by mu_
+  bool stopped_ = false;             // guarded by mu_
+};
+
+}  // namespace watchdog
+}  // namespace pgvigil

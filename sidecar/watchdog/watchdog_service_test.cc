@@ -1,0 +1,234 @@
+// Three real watchdog members in one process, talking UDP over 127.0.0.1, with
+// fast timings (heartbeat 100ms, dead time 400ms). The VIP commands create and
+// remove a file per member, so "who holds the VIP" is observable on disk.
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <gtest/gtest.h>
+
+#include "sidecar/watchdog/watchdog_api.h"
+#include "sidecar/watchdog/watchdog_component.h"
+#include "sidecar/watchdog/wire_message.h"
+
+namespace pgvigil {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+int FreeUdpPort() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+class WatchdogServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("pgvigil-wd-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "key") << "test-key-0123456789\n";
+    for (int i = 0; i < 3; ++i) {
+      NodeSpec n;
+      n.name = "server" + std::to_string(i + 1);
+      n.host = "127.0.0.1";
+      n.heartbeatPort = FreeUdpPort();
+      spec_.nodes.push_back(n);
+    }
+    spec_.vip.address = "10.99.0.150/24";
+    spec_.watchdog.heartbeatInterval = Millis(100);
+    spec_.watchdog.deadTime = Millis(400);
+    spec_.watchdog.authKeyFile = (dir_ / "key").string();
+    for (int i = 0; i < 3; ++i) Start(i);
+  }
+
+  void TearDown() override {
+    for (auto& p : parts_) p.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::string VipFile(int i) const { return (dir_ / (spec_.nodes[i].name + ".vip")).string(); }
+
+  void Start(int i) {
+    auto ctx = std::make_unique<SidecarContext>();
+    ctx->spec = spec_;
+    ctx->spec.vip.upCommand = "/usr/bin/touch " + VipFile(i);
+    ctx->spec.vip.downCommand = "/bin/rm -f " + VipFile(i);
+    ctx->spec.vip.arpingCommand = "";
+    ctx->nodeName = spec_.nodes[i].name;
+    ctx->stateDir = (dir_ / ctx->nodeName).string();
+    auto part = MakeWatchdogComponent(*ctx);
+    ASSERT_NE(ctx->watchdog, nullptr);
+    Status s = part->Start();
+    ASSERT_TRUE(s.ok()) << s.message();
+    parts_[i] = std::move(part);
+    ctxs_[i] = std::move(ctx);
+  }
+
+  void StopMember(int i) { parts_[i].reset(); }  // destructor: Stop() = resign
+  WatchdogApi* Api(int i) { return parts_[i] ? ctxs_[i]->watchdog : nullptr; }
+
+  // The one member that is leader with quorum, when all live members agree on it.
+  int AgreedLeader() {
+    int leader = -1;
+    for (int i = 0; i < 3; ++i)
+      if (Api(i) && Api(i)->GetLeadership().leaderWithQuorum) {
+        if (leader >= 0) return -2;
+        leader = i;
+      }
+    if (leader < 0) return -1;
+    for (int i = 0; i < 3; ++i)
+      if (Api(i) && Api(i)->GetLeadership().leader != spec_.nodes[leader].name) return -1;
+    return leader;
+  }
+
+  bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return cond();
+  }
+
+  int VipFiles() {
+    int n = 0;
+    for (int i = 0; i < 3; ++i) n += fs::exists(VipFile(i)) ? 1 : 0;
+    return n;
+  }
+
+  fs::path dir_;
+  ClusterSpec spec_;
+  std::unique_ptr<SidecarContext> ctxs_[3];
+  std::unique_ptr<Component> parts_[3];
+};
+
+TEST_F(WatchdogServiceTest, ElectsOneLeaderThatHoldsTheVipAndHandsOverOnCleanStop) {
+  int leader = -1;
+  ASSERT_TRUE(WaitFor([&] { return (leader = AgreedLeader()) >= 0; }, 5s));
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(VipFile(leader)); }, 2s));
+  EXPECT_EQ(VipFiles(), 1);
+  web::json::value d = Api((leader + 1) % 3)->Detail();
+  EXPECT_EQ(d.at("leader").as_string(), spec_.nodes[leader].name);
+  EXPECT_TRUE(d.at("quorum").as_bool());
+  EXPECT_EQ(d.at("members").at(leader).at("state").as_string(), "LEADER");
+  EXPECT_EQ(d.at("state").as_string(), "STANDBY");
+
+  // Clean stop: the VIP is gone when Stop returns; a new leader within dead time.
+  auto stopped_at = std::chrono::steady_clock::now();
+  StopMember(leader);
+  EXPECT_FALSE(fs::exists(VipFile(leader)));
+  int next = -1;
+  ASSERT_TRUE(WaitFor([&] { return (next = AgreedLeader()) >= 0 && fs::exists(VipFile(next)); }, 3s));
+  auto took = std::chrono::steady_clock::now() - stopped_at;
+  EXPECT_NE(next, leader);
+  EXPECT_EQ(VipFiles(), 1);
+  std::printf("clean stop -> new leader with VIP in %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  EXPECT_EQ(Api(next)->Detail().at("members").at(leader).at("state").as_string(), "SHUTDOWN");
+
+  // Restart: joins as STANDBY, the leader stays.
+  Start(leader);
+  ASSERT_TRUE(WaitFor([&] {
+    return Api(leader)->Detail().at("state").as_string() == "STANDBY" &&
+           Api(leader)->GetLeadership().leader == spec_.nodes[next].name;
+  }, 3s));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(AgreedLeader(), next);
+  EXPECT_EQ(VipFiles(), 1);
+}
+
+TEST_F(WatchdogServiceTest, RegisterWritesAreDurableOnAMajorityAndRefusedElsewhere) {
+  int leader = -1;
+  ASSERT_TRUE(WaitFor([&] { return (leader = AgreedLeader()) >= 0; }, 5s));
+  web::json::value doc = web::json::value::object();
+  doc["primary"] = web::json::value::string("server1");
+  doc["timeline"] = web::json::value::number(3);
+  auto v = Api(leader)->WriteRegister(doc, 2000ms);
+  ASSERT_TRUE(v.ok()) << v.error();
+  auto refused = Api((leader + 1) % 3)->WriteRegister(doc, 500ms);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().find("not the leader"), std::string::npos);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(WaitFor([&] { return Api(i)->ReadRegister().version >= *v; }, 2s)) << i;
+    EXPECT_EQ(Api(i)->ReadRegister().doc.at("primary").as_string(), "server1");
+  }
+  EXPECT_TRUE(Api(leader)->ReadRegister().durable);
+
+  // The next leader starts from the durable copy.
+  StopMember(leader);
+  int next = -1;
+  ASSERT_TRUE(WaitFor([&] { return (next = AgreedLeader()) >= 0; }, 3s));
+  EXPECT_EQ(Api(next)->ReadRegister().doc.at("timeline").as_integer(), 3);
+  EXPECT_GT(Api(next)->ReadRegister().version, *v);
+}
+
+TEST_F(WatchdogServiceTest, BackendIsConsensusDownOnlyWhenAMajoritySeesItDown) {
+  auto report = [&](int member, int backend, bool up) {
+    BackendHealth h;
+    h.node = spec_.nodes[backend].name;
+    h.up = up;
+    h.lastCheck = std::chrono::system_clock::now();
+    ctxs_[member]->health->Update(h);
+  };
+  for (int m = 0; m < 3; ++m)
+    for (int b = 0; b < 3; ++b) report(m, b, true);
+  report(0, 2, false);  // one member's bad network
+  std::this_thread::sleep_for(400ms);
+  for (int m = 0; m < 3; ++m) EXPECT_FALSE(Api(m)->BackendConsensus()[2].consensusDown) << m;
+  report(1, 2, false);
+  for (int m = 0; m < 3; ++m)
+    EXPECT_TRUE(WaitFor([&] { return Api(m)->BackendConsensus()[2].consensusDown; }, 2s)) << m;
+  EXPECT_FALSE(Api(2)->BackendConsensus()[1].consensusDown);
+}
+
+TEST_F(WatchdogServiceTest, ForgedStaleAndGarbageDatagramsAreDroppedAndCounted) {
+  int leader = -1;
+  ASSERT_TRUE(WaitFor([&] { return (leader = AgreedLeader()) >= 0; }, 5s));
+  int target = (leader + 1) % 3;
+  boost::asio::io_context io;
+  boost::asio::ip::udp::socket sock(io, boost::asio::ip::udp::v4());
+  boost::asio::ip::udp::endpoint to(boost::asio::ip::make_address("127.0.0.1"),
+                                    spec_.nodes[target].heartbeatPort);
+  watchdog::WireMessage m;
+  m.kind = watchdog::MessageKind::kVoteRequest;  // would disrupt, if accepted
+  m.from = static_cast<uint8_t>((target + 1) % 3);
+  m.term = 1000;
+  m.seq = 1;  // incarnation 0: older than anything the real member sent
+  m.fingerprint = watchdog::MembershipFingerprint({"server1", "server2", "server3"});
+  auto forged = watchdog::EncodeMessage(m, "wrong key");
+  auto stale = watchdog::EncodeMessage(m, "test-key-0123456789");
+  sock.send_to(boost::asio::buffer(forged), to);
+  sock.send_to(boost::asio::buffer(stale), to);
+  sock.send_to(boost::asio::buffer(std::string("hello")), to);
+  MetricsRegistry& metrics = *ctxs_[target]->metrics;
+  auto dropped = [&](const char* reason) {
+    return metrics.Value("pgvigil_watchdog_dropped_datagrams_total",
+                         std::string("reason=\"") + reason + "\"");
+  };
+  EXPECT_TRUE(WaitFor([&] {
+    return dropped("bad_mac") == 1 && dropped("stale") == 1 && dropped("too_short") == 1;
+  }, 2s)) << metrics.Render();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(AgreedLeader(), leader);
+  EXPECT_LT(Api(target)->GetLeadership().term, 1000u);
+  EXPECT_NE(metrics.Render().find("pgvigil_watchdog_term"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgvigil
