@@ -33,14 +33,21 @@ Result<HttpReply> RestClient::Put(const std::string& path, const web::json::valu
   return Send("PUT", path, &body);
 }
 
+Result<HttpReply> RestClient::PutText(const std::string& path, const std::string& text,
+                                     const std::string& content_type) {
+  return Send("PUT", path, nullptr, &text, content_type);
+}
+
 Result<HttpReply> RestClient::Send(const std::string& method, const std::string& path,
-                                      const web::json::value* body) {
+                                   const web::json::value* body, const std::string* text,
+                                   const std::string& content_type) {
   if (!client_) return Result<HttpReply>::Error(base_ + ": not a valid URL");
   try {
     web::http::http_request req(method);
     req.set_request_uri(path);
     if (!token_.empty()) req.headers().add("Authorization", "Bearer " + token_);
     if (body) req.set_body(*body);
+    if (text) req.set_body(*text, content_type);
     web::http::http_response resp = client_->request(req).get();
     HttpReply reply;
     reply.status = resp.status_code();

@@ -39,10 +39,14 @@ class RestClient {
   Result<HttpReply> Get(const std::string& path_and_query);
   Result<HttpReply> Post(const std::string& path, const web::json::value& body);
   Result<HttpReply> Put(const std::string& path, const web::json::value& body);
+  // A raw text body (e.g. a YAML document) with the given content type.
+  Result<HttpReply> PutText(const std::string& path, const std::string& text,
+                            const std::string& content_type = "application/yaml");
 
  private:
   Result<HttpReply> Send(const std::string& method, const std::string& path,
-                         const web::json::value* body);
+                         const web::json::value* body, const std::string* text = nullptr,
+                         const std::string& content_type = "");
   std::string base_;
   std::string token_;
   std::chrono::milliseconds timeout_;

@@ -9,5 +9,12 @@ namespace pgvigil {
 int CmdValidate(const CommandLine& cl);         // validate_cmd.cc
 int CmdEncryptPassword(const CommandLine& cl);  // encrypt_password_cmd.cc (proxy work)
 int CmdWatchdog(const CommandLine& cl);         // watchdog_cmd.cc (watchdog work)
+// controller_cmds.cc: the controller's REST API.
+int CmdStatus(const CommandLine& cl);
+int CmdApply(const CommandLine& cl);
+int CmdSwitchover(const CommandLine& cl);
+int CmdRecover(const CommandLine& cl);
+int CmdAttach(const CommandLine& cl);
+int CmdDetach(const CommandLine& cl);
 
 }  // namespace pgvigil

@@ -21,6 +21,12 @@ const std::map<std::string, Subcommand>& Subcommands() {
       {"encrypt-password",
        {CmdEncryptPassword, "encrypt-password -k KEYFILE -u USER [-f POOL_PASSWD]   add an AES entry"}},
       {"watchdog", {CmdWatchdog, "watchdog [--sidecar URL] [-o json]   watchdog members and leader"}},
+      {"status", {CmdStatus, "status [-o table|json|yaml|pool_nodes]   cluster phase, nodes, watchdog"}},
+      {"apply", {CmdApply, "apply -f SPEC.yaml          validate, then hand the spec to the controller"}},
+      {"switchover", {CmdSwitchover, "switchover --to NODE       planned change of primary"}},
+      {"recover", {CmdRecover, "recover NODE [--no-wait]   rebuild NODE as a standby (progress bar)"}},
+      {"attach", {CmdAttach, "attach NODE                 route to NODE again"}},
+      {"detach", {CmdDetach, "detach NODE                 take NODE out of routing"}},
   };
   return kCommands;
 }
@@ -28,7 +34,9 @@ const std::map<std::string, Subcommand>& Subcommands() {
 void Usage(std::ostream& out) {
   out << "usage: vigilctl COMMAND [options]\n\ncommands:\n";
   for (const auto& [name, c] : Subcommands()) out << "  " << c.help << "\n";
-  out << "\n  --version, --help\n";
+  out << "\ncontroller commands take --controller URL (default http://127.0.0.1:9900, or\n"
+         "PGVIGIL_CONTROLLER) and --token-file FILE (or PGVIGIL_TOKEN_FILE) for changes.\n"
+         "\n  --version, --help\n";
 }
 
 }  // namespace

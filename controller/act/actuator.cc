@@ -1,0 +1,223 @@
+#include "controller/act/actuator.h"
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "controller/act/state_codec.h"
+
+namespace pgvigil {
+
+namespace {
+
+using web::json::value;
+using plan::ActionKind;
+
+ActionResult Done(const plan::Action& a, bool ok, std::string detail) {
+  return ActionResult{a, ok, std::move(detail)};
+}
+
+value TermBody(uint64_t term) {
+  value v = value::object();
+  v["term"] = value::number(term);
+  return v;
+}
+
+std::string PgQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out.push_back('\'');
+    out.push_back(c);
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+Actuator::Actuator(const ClusterSpec& spec, std::string token, PgCredentials creds,
+                   std::string local_node)
+    : spec_(spec), token_(std::move(token)), creds_(std::move(creds)), localNode_(std::move(local_node)) {}
+
+Actuator::~Actuator() = default;
+
+RestClient& Actuator::Sidecar(const std::string& node) {
+  auto& slot = clients_[node];
+  if (!slot) {
+    const NodeSpec* n = spec_.FindNode(node);
+    std::string scheme = spec_.api.tls.enabled() ? "https://" : "http://";
+    std::string url = n ? scheme + n->host + ":" + std::to_string(spec_.ApiPort(*n)) : "http://invalid";
+    slot = std::make_unique<RestClient>(url, token_, std::chrono::milliseconds(3000));
+  }
+  return *slot;
+}
+
+std::vector<ActionResult> Actuator::Run(const std::vector<plan::Action>& actions, uint64_t term,
+                                        const plan::Observation& obs,
+                                        const std::function<bool()>& keep_going) {
+  std::vector<ActionResult> results;
+  for (const auto& a : actions) {
+    if (!keep_going()) {
+      results.push_back(Done(a, false, "not carried out: this controller may no longer act"));
+      break;
+    }
+    ActionResult r = RunOne(a, term, obs, keep_going);
+    if (r.ok) {
+      spdlog::info("action {}: done{}{} (reason: {})", a.Describe(), r.detail.empty() ? "" : ": ",
+                   r.detail, a.reason);
+    } else {
+      spdlog::warn("action {}: FAILED: {} (reason: {})", a.Describe(), r.detail, a.reason);
+    }
+    bool stop = !r.ok && a.mustSucceed;
+    results.push_back(std::move(r));
+    if (stop) break;
+  }
+  return results;
+}
+
+ActionResult Actuator::RunOne(const plan::Action& a, uint64_t term, const plan::Observation& obs,
+                              const std::function<bool()>& keep_going) {
+  value body = TermBody(term);
+  switch (a.kind) {
+    case ActionKind::kPromote:
+      return NodeOperation(a, "promote", body, true, keep_going);
+    case ActionKind::kStop:
+      body["mode"] = value::string(a.stopMode);
+      body["fenced"] = value::boolean(true);  // the planner stops only fenced/old primaries
+      return NodeOperation(a, "stop", body, true, keep_going);
+    case ActionKind::kStart:
+      return NodeOperation(a, "start", body, true, keep_going);
+    case ActionKind::kFollow:
+      body["primary"] = value::string(a.upstream);
+      body["fenced"] = value::boolean(true);
+      return NodeOperation(a, "follow", body, true, keep_going);
+    case ActionKind::kRebuild:
+      body["primary"] = value::string(a.upstream);
+      body["method"] = value::string(a.method == RecoveryMethod::kBasebackup ? "basebackup" : "auto");
+      body["fenced"] = value::boolean(true);
+      // Long: the planner waits for it through the observed operation.
+      return NodeOperation(a, "rebuild", body, false, keep_going);
+    case ActionKind::kPublishRouting: {
+      body["generation"] = value::number(a.generation);
+      body["primary"] = value::string(a.primary);
+      value standbys = value::array(a.standbys.size());
+      for (size_t i = 0; i < a.standbys.size(); ++i) {
+        value s = value::object();
+        s["node"] = value::string(a.standbys[i].node);
+        s["weight"] = value::number(a.standbys[i].weight);
+        standbys[i] = s;
+      }
+      body["standbys"] = standbys;
+      value excluded = value::array(a.excluded.size());
+      for (size_t i = 0; i < a.excluded.size(); ++i) excluded[i] = value::string(a.excluded[i]);
+      body["excluded"] = excluded;
+      return Broadcast(a, "PUT", "/v1/proxy/routing", body, obs);
+    }
+    case ActionKind::kPauseProxies:
+      body["limitMs"] = value::number(static_cast<int64_t>(spec_.proxy.pauseLimit.count()));
+      return Broadcast(a, "POST", "/v1/proxy/pause", body, obs);
+    case ActionKind::kResumeProxies:
+      return Broadcast(a, "POST", "/v1/proxy/resume", body, obs);
+    case ActionKind::kSetSynchronousStandbys:
+      return SetSynchronousStandbys(a);
+    case ActionKind::kWriteState: {
+      if (stateWriter_) {
+        Status s = stateWriter_(a.state);
+        return Done(a, s.ok(), s.ok() ? "stored" : s.message());
+      }
+      body["doc"] = EncodeClusterState(a.state);
+      auto reply = Sidecar(localNode_).Put("/v1/watchdog/register", body);
+      if (!reply.ok()) return Done(a, false, reply.error());
+      if (reply->status != 200) return Done(a, false, DescribeFailure(*reply));
+      return Done(a, true, "durable on a majority");
+    }
+    case ActionKind::kFence:
+    case ActionKind::kUnfence:
+    case ActionKind::kAttach:
+    case ActionKind::kDetach:
+    case ActionKind::kRecordEvent:
+      // Their effect is the cluster state and routing written by the actions around them.
+      return Done(a, true, "");
+  }
+  return Done(a, false, "unknown action");
+}
+
+ActionResult Actuator::NodeOperation(const plan::Action& a, const std::string& op, value body,
+                                     bool wait, const std::function<bool()>& keep_going) {
+  RestClient& c = Sidecar(a.node);
+  auto reply = c.Post("/v1/node/" + op, body);
+  if (!reply.ok()) return Done(a, false, reply.error());
+  if (reply->status != 202 && reply->status != 200) return Done(a, false, DescribeFailure(*reply));
+  std::string id = reply->body.is_object() && reply->body.has_field("id") ? reply->body.at("id").as_string() : "";
+  if (!wait || id.empty()) return Done(a, true, "operation " + id + " started");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!keep_going()) return Done(a, false, "abandoned: this controller may no longer act");
+    auto st = c.Get("/v1/node/operations/" + id);
+    if (st.ok() && st->status == 200 && st->body.is_object()) {
+      std::string state = st->body.has_field("state") ? st->body.at("state").as_string() : "";
+      if (state == "succeeded") return Done(a, true, "operation " + id + " succeeded");
+      if (state == "failed") {
+        std::string err = st->body.has_field("error") && st->body.at("error").is_string()
+                              ? st->body.at("error").as_string()
+                              : "";
+        return Done(a, false, "operation " + id + " failed: " + err);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Done(a, false, "operation " + id + " did not finish within 120s");
+}
+
+ActionResult Actuator::Broadcast(const plan::Action& a, const std::string& method,
+                                 const std::string& path, const value& body,
+                                 const plan::Observation& obs) {
+  int sent = 0;
+  std::string failures;
+  for (const auto& n : spec_.nodes) {
+    const plan::NodeObservation* o = obs.Find(n.name);
+    if (o && !o->sidecarReachable) continue;  // unreachable proxies serve nobody we can reach
+    RestClient& c = Sidecar(n.name);
+    auto reply = method == "PUT" ? c.Put(path, body) : c.Post(path, body);
+    if (reply.ok() && reply->status == 200) {
+      ++sent;
+    } else {
+      failures += (failures.empty() ? "" : "; ") + n.name + ": " +
+                  (reply.ok() ? DescribeFailure(*reply) : reply.error());
+    }
+  }
+  if (!failures.empty()) return Done(a, false, failures);
+  return Done(a, true, std::to_string(sent) + " proxies");
+}
+
+ActionResult Actuator::SetSynchronousStandbys(const plan::Action& a) {
+  const NodeSpec* n = spec_.FindNode(a.node);
+  if (!n) return Done(a, false, "unknown node");
+  const char* keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout", "application_name", nullptr};
+  std::string port = std::to_string(spec_.PgPort(*n));
+  std::string timeout = std::to_string(creds_.connectTimeoutSeconds);
+  const char* vals[] = {n->host.c_str(), port.c_str(), creds_.database.c_str(), creds_.user.c_str(),
+                        creds_.password.c_str(), timeout.c_str(), "pgvigil-controller", nullptr};
+  PGconn* c = PQconnectdbParams(keys, vals, 0);
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string e = PQerrorMessage(c);
+    PQfinish(c);
+    return Done(a, false, e);
+  }
+  std::string sql = "ALTER SYSTEM SET synchronous_standby_names = " + PgQuote(a.synchronousStandbyNames);
+  std::string error;
+  for (const std::string& q : {sql, std::string("SELECT pg_reload_conf()")}) {
+    PGresult* r = PQexec(c, q.c_str());
+    auto st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) error = PQerrorMessage(c);
+    PQclear(r);
+    if (!error.empty()) break;
+  }
+  PQfinish(c);
+  if (!error.empty()) return Done(a, false, error);
+  return Done(a, true, "synchronous_standby_names = '" + a.synchronousStandbyNames + "'");
+}
+
+}  // namespace pgvigil

@@ -1,0 +1,71 @@
+// Carries out the planner's actions through the sidecars' REST APIs (node agent,
+// proxy routing, watchdog register) and, for synchronous_standby_names, libpq on
+// the primary. Every mutating call carries the controller's term, so a sidecar
+// that has seen a newer term refuses a deposed controller. Blocking; runs on the
+// reconcile thread only. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/rest_client.h"
+#include "common/spec.h"
+#include "controller/observe/pg_observer.h"
+#include "controller/plan/action.h"
+#include "controller/plan/observation.h"
+
+namespace pgvigil {
+
+struct ActionResult {
+  plan::Action action;
+  bool ok = false;
+  std::string detail;  // what happened (operation id, error)
+};
+
+class Actuator {
+ public:
+  // sidecar_url(node) -> "http://HOST:APIPORT"; local_node: whose sidecar holds
+  // the watchdog register this controller writes.
+  Actuator(const ClusterSpec& spec, std::string token, PgCredentials creds, std::string local_node);
+  ~Actuator();
+
+  void SetSpec(const ClusterSpec& spec) { spec_ = spec; }
+  // Where kWriteState goes instead of the local sidecar's watchdog register
+  // (standalone controllers keep the state in a local file).
+  void SetStateWriter(std::function<Status(const plan::ClusterState&)> writer) {
+    stateWriter_ = std::move(writer);
+  }
+
+  // Runs the actions in order with `term`; stops after the first failed action
+  // marked mustSucceed. `keep_going` is polled while waiting for long operations:
+  // returning false (leadership lost) abandons the rest at once.
+  std::vector<ActionResult> Run(const std::vector<plan::Action>& actions, uint64_t term,
+                                const plan::Observation& obs,
+                                const std::function<bool()>& keep_going);
+
+  RestClient& Sidecar(const std::string& node);
+
+ private:
+  ActionResult RunOne(const plan::Action& a, uint64_t term, const plan::Observation& obs,
+                      const std::function<bool()>& keep_going);
+  // POST an agent operation; wait for it to end when `wait` (up to timeout).
+  ActionResult NodeOperation(const plan::Action& a, const std::string& op, web::json::value body,
+                             bool wait, const std::function<bool()>& keep_going);
+  // The same call on every reachable sidecar; ok when all reachable ones took it.
+  ActionResult Broadcast(const plan::Action& a, const std::string& method, const std::string& path,
+                         const web::json::value& body, const plan::Observation& obs);
+  ActionResult SetSynchronousStandbys(const plan::Action& a);
+
+  ClusterSpec spec_;
+  std::string token_;
+  PgCredentials creds_;
+  std::string localNode_;
+  std::map<std::string, std::unique_ptr<RestClient>> clients_;  // by node
+  std::function<Status(const plan::ClusterState&)> stateWriter_;
+};
+
+}  // namespace pgvigil

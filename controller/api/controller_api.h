@@ -1,0 +1,28 @@
+// The controller's REST API (default port 9900):
+//   GET  /v1/status                    200 cluster status (controller/status/cluster_status.h)
+//   GET  /v1/spec                      200 the spec in use (canonical YAML, text/yaml)
+//   PUT  /v1/spec          (token)     body: a cluster spec document (YAML or JSON).
+//        200 {"applied": true, "nodes": N}; 400 {"error", "errors": ["FILE:LINE:COL: path: reason"]}
+//        A rejected spec changes nothing.
+//   POST /v1/switchover    (token)     {"to": "NODE"} -> 202 {"requested": "switchover", "to"}
+//   POST /v1/nodes/NAME/recover|attach|detach (token) -> 202 {"requested": VERB, "node"}
+//   GET  /metrics                      Prometheus text
+// Mutations need "Authorization: Bearer <api.tokenFile>"; 401 otherwise. Unknown
+// paths 404, wrong method 405, bad bodies 400 naming the field. Pure request
+// handling (HandleControllerRequest) is separate from the listener.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/metrics.h"
+#include "controller/reconciler.h"
+#include "sidecar/agent/rest_routes.h"
+#include "sidecar/agent/rest_server.h"
+
+namespace pgvigil {
+
+ApiResponse HandleControllerRequest(const ApiRequest& req, Reconciler& reconciler,
+                                    const std::string& token, MetricsRegistry& metrics);
+
+}  // namespace pgvigil

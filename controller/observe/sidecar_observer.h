@@ -1,0 +1,27 @@
+// The REST half of the controller's observation: each node's sidecar
+// (GET /v1/status) and the watchdog as seen by the local sidecar
+// (GET /v1/watchdog). The JSON shapes are documented in
+// sidecar/agent/rest_routes.h and sidecar/watchdog/watchdog_api.h. The parsers are
+// pure and tested on fixtures; the fetch functions block (bounded by the client's
+// timeout).
+#pragma once
+
+#include <string>
+
+#include <cpprest/json.h>
+
+#include "common/rest_client.h"
+#include "controller/plan/observation.h"
+
+namespace pgvigil {
+
+// Fills the sidecar fields of `out` from a /v1/status body. Returns "" or a reason.
+std::string ApplySidecarStatus(const web::json::value& status, plan::TimeMs now,
+                               plan::NodeObservation* out);
+// A /v1/watchdog body as the planner's WatchdogView (register excluded).
+plan::WatchdogView ParseWatchdogView(const web::json::value& detail, plan::TimeMs now);
+
+// GET /v1/status; on failure marks the sidecar unreachable and returns the reason.
+std::string ObserveSidecar(RestClient& client, plan::TimeMs now, plan::NodeObservation* out);
+
+}  // namespace pgvigil

@@ -1,0 +1,359 @@
+#include "controller/reconciler.h"
+
+#include <chrono>
+#include <ctime>
+#include <future>
+
+#include <spdlog/spdlog.h>
+
+#include "common/files.h"
+#include "common/spec_parser.h"
+#include "controller/act/state_codec.h"
+#include "controller/observe/sidecar_observer.h"
+
+namespace pgvigil {
+
+namespace {
+
+plan::TimeMs NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string IsoNow() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  int ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
+std::string Role(const plan::NodeObservation& o) {
+  if (!o.pgReachable) return "unknown";
+  return o.inRecovery ? "standby" : "primary";
+}
+
+}  // namespace
+
+Reconciler::Reconciler(ClusterSpec spec, ReconcilerOptions options)
+    : options_(std::move(options)),
+      // Standalone: a term that grows across restarts, so sidecars always accept
+      // the newest controller (there is only one).
+      standaloneTerm_(static_cast<uint64_t>(std::time(nullptr))),
+      spec_(std::move(spec)) {
+  actuator_ = std::make_unique<Actuator>(spec_, options_.token, options_.pg, options_.localNode);
+  if (options_.standalone) {
+    // Standalone: the cluster-state register is a local file.
+    actuator_->SetStateWriter([this](const plan::ClusterState& s) { return SaveStandaloneState(s); });
+  }
+}
+
+Reconciler::~Reconciler() { Stop(); }
+
+Status Reconciler::Start() {
+  thread_ = std::thread([this] { Loop(); });
+  return Status::Ok();
+}
+
+void Reconciler::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Reconciler::Poke() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    poked_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Reconciler::Loop() {
+  while (true) {
+    try {
+      Tick();
+    } catch (const std::exception& e) {
+      spdlog::error("reconcile: unexpected exception: {}", e.what());
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, options_.period, [&] { return stopping_ || poked_; });
+    poked_ = false;
+    if (stopping_) break;
+  }
+}
+
+ClusterSpec Reconciler::spec() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return spec_;
+}
+
+ClusterStatus Reconciler::GetStatus() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  ClusterStatus s = status_;
+  s.events.assign(events_.begin(), events_.end());
+  return s;
+}
+
+Status Reconciler::ApplySpec(const ClusterSpec& spec, const std::string& yaml_text) {
+  if (!options_.specPath.empty()) {
+    if (Status s = WriteFileAtomic(options_.specPath, yaml_text, 0644); !s.ok())
+      return s.Context("storing the new spec");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    spec_ = spec;
+  }
+  AddEvent("spec", "", "a new spec was applied (" + std::to_string(spec.nodes.size()) + " nodes)");
+  Poke();
+  return Status::Ok();
+}
+
+Status Reconciler::RequestSwitchover(const std::string& to) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!spec_.FindNode(to)) return Status::Error("node '" + to + "' is not in the spec");
+    requests_.switchoverTo = to;
+  }
+  AddEvent("request", to, "switchover to " + to + " requested");
+  Poke();
+  return Status::Ok();
+}
+
+Status Reconciler::RequestNode(const std::string& verb, const std::string& node) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!spec_.FindNode(node)) return Status::Error("node '" + node + "' is not in the spec");
+    if (verb == "recover") requests_.recover.push_back(node);
+    else if (verb == "attach") requests_.attach.push_back(node);
+    else if (verb == "detach") requests_.detach.push_back(node);
+    else return Status::Error("unknown request '" + verb + "'");
+  }
+  AddEvent("request", node, verb + " " + node + " requested");
+  Poke();
+  return Status::Ok();
+}
+
+void Reconciler::AddEvent(const std::string& action, const std::string& node,
+                          const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  events_.push_back({IsoNow(), action, node, reason});
+  while (events_.size() > options_.maxEvents) events_.pop_front();
+}
+
+bool Reconciler::ReadLeadership(plan::TimeMs now, uint64_t* term, plan::WatchdogView* view,
+                                web::json::value* register_doc, std::string* leader) {
+  auto& client = observeClients_["__watchdog"];
+  if (!client) {
+    const NodeSpec* self = spec().FindNode(options_.localNode);
+    std::string url = self ? "http://" + self->host + ":" + std::to_string(spec().ApiPort(*self))
+                           : "http://invalid";
+    if (spec().api.tls.enabled() && self) url = "https://" + url.substr(7);
+    client = std::make_unique<RestClient>(url, options_.token, std::chrono::milliseconds(1500));
+  }
+  auto reply = client->Get("/v1/watchdog");
+  if (!reply.ok() || reply->status != 200 || !reply->body.is_object()) {
+    *view = plan::WatchdogView{};
+    view->observedAt = now;
+    return false;
+  }
+  const auto& d = reply->body;
+  *view = ParseWatchdogView(d, now);
+  *leader = view->leader;
+  *term = view->term;
+  if (d.has_field("register") && d.at("register").is_object() && d.at("register").has_field("doc"))
+    *register_doc = d.at("register").at("doc");
+  bool leader_with_quorum = d.has_field("leaderWithQuorum") && d.at("leaderWithQuorum").is_boolean() &&
+                            d.at("leaderWithQuorum").as_bool();
+  return leader_with_quorum;
+}
+
+void Reconciler::ObserveNodes(const ClusterSpec& spec, plan::TimeMs now) {
+  // Keep the last values seen for nodes still in the spec (the planner reasons
+  // about a crashed primary's last LSN); drop nodes no longer in it.
+  std::vector<plan::NodeObservation> next;
+  for (const auto& n : spec.nodes) {
+    const plan::NodeObservation* old = obs_.Find(n.name);
+    plan::NodeObservation o = old ? *old : plan::NodeObservation{};
+    o.name = n.name;
+    next.push_back(o);
+    auto& client = observeClients_[n.name];
+    if (!client) {
+      std::string scheme = spec.api.tls.enabled() ? "https://" : "http://";
+      client = std::make_unique<RestClient>(scheme + n.host + ":" + std::to_string(spec.ApiPort(n)),
+                                            options_.token, std::chrono::milliseconds(1500));
+    }
+  }
+  std::vector<std::future<void>> work;
+  for (size_t i = 0; i < spec.nodes.size(); ++i) {
+    work.push_back(std::async(std::launch::async, [&, i] {
+      const NodeSpec& n = spec.nodes[i];
+      std::string pg_error = ObservePostgres(spec, n, options_.pg, now, &next[i]);
+      std::string sc_error = ObserveSidecar(*observeClients_[n.name], now, &next[i]);
+      if (!pg_error.empty()) spdlog::debug("observe {}: postgres: {}", n.name, pg_error);
+      if (!sc_error.empty()) spdlog::debug("observe {}: sidecar: {}", n.name, sc_error);
+    }));
+  }
+  for (auto& w : work) w.get();
+  obs_.nodes = std::move(next);
+}
+
+Result<plan::ClusterState> Reconciler::LoadStandaloneState() const {
+  std::string path = options_.stateDir + "/cluster-state.json";
+  auto text = ReadFile(path);
+  if (!text.ok()) return plan::ClusterState{};  // first start
+  try {
+    return DecodeClusterState(web::json::value::parse(*text));
+  } catch (const std::exception& e) {
+    return Result<plan::ClusterState>::Error(path + ": " + e.what());
+  }
+}
+
+Status Reconciler::SaveStandaloneState(const plan::ClusterState& s) const {
+  return WriteFileAtomic(options_.stateDir + "/cluster-state.json",
+                         EncodeClusterState(s).serialize(), 0600);
+}
+
+void Reconciler::Tick() {
+  ClusterSpec spec = this->spec();
+  actuator_->SetSpec(spec);
+  plan::TimeMs now = NowMs();
+
+  uint64_t term = 0;
+  std::string leader;
+  web::json::value register_doc;
+  bool may_act;
+  if (options_.standalone) {
+    may_act = true;
+    term = standaloneTerm_;
+    leader = options_.localNode;
+    obs_.watchdog = plan::WatchdogView{};
+    obs_.watchdog.observedAt = now;
+    obs_.watchdog.quorum = true;
+    obs_.watchdog.leader = options_.localNode;
+    obs_.watchdog.term = term;
+    obs_.watchdog.liveMembers = static_cast<int>(spec.nodes.size());
+  } else {
+    may_act = ReadLeadership(now, &term, &obs_.watchdog, &register_doc, &leader);
+  }
+  if (may_act != acting_.load()) {
+    AddEvent("leadership", options_.localNode,
+             may_act ? "this controller acts now (watchdog leader with quorum, term " +
+                           std::to_string(term) + ")"
+                     : "this controller stops acting (not the watchdog leader with quorum)");
+    spdlog::info("controller {} acting", may_act ? "starts" : "stops");
+    acting_ = may_act;
+  }
+  ObserveNodes(spec, now);
+
+  Result<plan::ClusterState> state =
+      options_.standalone ? LoadStandaloneState() : DecodeClusterState(register_doc);
+  if (!state.ok()) {
+    spdlog::error("cluster state unreadable, not acting: {}", state.error());
+    may_act = false;
+    state = plan::ClusterState{};
+  }
+  plan::PlanInputs inputs;
+  inputs.now = now;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    inputs.requests = requests_;
+  }
+  plan::Plan p = plan::MakePlan(spec, obs_, *state, inputs);
+
+  std::string phase = plan::ToString(p.phase);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (phase != lastPhase_ || p.summary != lastSummary_) {
+      spdlog::info("phase {}: {}", phase, p.summary);
+      lastPhase_ = phase;
+      lastSummary_ = p.summary;
+    }
+  }
+  plan::ClusterState newest = *state;
+  if (may_act && !p.actions.empty()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      requests_ = plan::Requests{};  // the plan carrying them runs now
+    }
+    auto keep_going = [&] {
+      if (options_.standalone) return true;
+      uint64_t t2 = 0;
+      std::string l2;
+      web::json::value d2;
+      plan::WatchdogView v2;
+      return ReadLeadership(NowMs(), &t2, &v2, &d2, &l2) && t2 == term;
+    };
+    for (const auto& r : actuator_->Run(p.actions, term, obs_, keep_going)) {
+      if (r.action.kind == plan::ActionKind::kWriteState && r.ok) newest = r.action.state;
+      AddEvent(plan::ToString(r.action.kind), r.action.node,
+               r.action.reason + (r.ok ? "" : " -- FAILED: " + r.detail));
+    }
+  }
+
+  // Status for GET /v1/status.
+  ClusterStatus s;
+  s.cluster = spec.name;
+  s.phase = phase;
+  s.primary = newest.primary;
+  s.timeline = newest.timeline;
+  s.routingGeneration = newest.routingGeneration;
+  s.term = term;
+  s.controller = leader;
+  s.acting = may_act;
+  s.watchdogLeader = obs_.watchdog.leader;
+  s.watchdogQuorum = obs_.watchdog.quorum;
+  for (const auto& n : spec.nodes) {
+    const plan::NodeObservation* o = obs_.Find(n.name);
+    NodeStatus ns;
+    ns.name = n.name;
+    ns.host = n.host;
+    ns.port = spec.PgPort(n);
+    ns.weight = n.weight;
+    ns.pgStatus = o && o->pgReachable ? "up" : "down";
+    ns.pgRole = o ? Role(*o) : "unknown";
+    ns.role = newest.primary == n.name ? "primary" : (o && o->pgReachable && o->inRecovery ? "standby" : "unknown");
+    if (newest.IsFenced(n.name)) ns.state = "fenced";
+    else if (newest.IsDetached(n.name)) ns.state = "detached";
+    else if (o && o->OperationRunning()) ns.state = "recovering";
+    else ns.state = ns.pgStatus;
+    if (o) {
+      ns.timeline = o->timeline;
+      ns.upstream = o->upstream;
+      const plan::NodeObservation* prim = obs_.Find(newest.primary);
+      if (o->inRecovery && prim && prim->pgReachable && prim->currentLsn >= o->replayedLsn)
+        ns.lagBytes = static_cast<int64_t>(prim->currentLsn - o->replayedLsn);
+      if (prim)
+        for (const auto& row : prim->replication)
+          if (row.node == n.name) {
+            ns.replicationState = row.state;
+            ns.replicationSyncState = row.syncState;
+          }
+      if (o->operation) {
+        OperationStatus op;
+        op.node = n.name;
+        op.id = o->operation->id;
+        op.type = plan::ToString(o->operation->kind);
+        op.state = plan::ToString(o->operation->state);
+        op.step = o->operation->step;
+        op.percent = o->operation->progressPercent;
+        op.error = o->operation->error;
+        s.operations.push_back(op);
+      }
+    }
+    s.nodes.push_back(ns);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = std::move(s);
+}
+
+}  // namespace pgvigil

@@ -1,0 +1,90 @@
+// The controller's reconcile loop: observe -> plan -> act, every second and when
+// poked (a request, a spec change). Only a controller allowed to act does act:
+// on bare VMs the one whose local sidecar is watchdog LEADER with quorum, using the
+// watchdog term; in standalone mode (no watchdog, one controller) always, with a
+// term derived from its start time. Every other controller observes and serves
+// status read-only. Every decision is logged with its reason and kept in a
+// bounded event list. Thread-safe: the loop runs on its own thread; the public
+// methods may be called from REST threads.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/result.h"
+#include "common/spec.h"
+#include "controller/act/actuator.h"
+#include "controller/observe/pg_observer.h"
+#include "controller/plan/planner.h"
+#include "controller/status/cluster_status.h"
+
+namespace pgvigil {
+
+struct ReconcilerOptions {
+  std::string localNode;  // the node whose sidecar is beside this controller
+  std::string specPath;   // where an accepted spec is written (PUT /v1/spec)
+  std::string stateDir;   // standalone mode keeps the cluster state here
+  bool standalone = false;  // no watchdog: act alone (single controller only!)
+  std::string token;        // sidecar API token
+  PgCredentials pg;         // superuser credentials for observing over libpq
+  std::chrono::milliseconds period{1000};
+  size_t maxEvents = 200;
+};
+
+class Reconciler {
+ public:
+  Reconciler(ClusterSpec spec, ReconcilerOptions options);
+  ~Reconciler();
+  Reconciler(const Reconciler&) = delete;
+  Reconciler& operator=(const Reconciler&) = delete;
+
+  Status Start();
+  void Stop();
+
+  ClusterStatus GetStatus() const;
+  // Validated by the caller; written to specPath then taken into use.
+  Status ApplySpec(const ClusterSpec& spec, const std::string& yaml_text);
+  ClusterSpec spec() const;
+  Status RequestSwitchover(const std::string& to);
+  Status RequestNode(const std::string& verb, const std::string& node);  // recover|attach|detach
+  bool acting() const { return acting_.load(); }
+
+ private:
+  void Loop();
+  void Tick();
+  void Poke();
+  void AddEvent(const std::string& action, const std::string& node, const std::string& reason);
+  bool ReadLeadership(plan::TimeMs now, uint64_t* term, plan::WatchdogView* view,
+                      web::json::value* register_doc, std::string* leader);
+  void ObserveNodes(const ClusterSpec& spec, plan::TimeMs now);
+  Result<plan::ClusterState> LoadStandaloneState() const;
+  Status SaveStandaloneState(const plan::ClusterState& s) const;
+
+  const ReconcilerOptions options_;
+  const uint64_t standaloneTerm_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;   // guarded by mu_
+  bool poked_ = false;      // guarded by mu_
+  ClusterSpec spec_;        // guarded by mu_
+  plan::Requests requests_; // guarded by mu_
+  ClusterStatus status_;    // guarded by mu_
+  std::deque<EventRecord> events_;  // guarded by mu_
+  std::string lastPhase_;   // guarded by mu_
+  std::string lastSummary_; // guarded by mu_
+
+  // Loop thread only.
+  plan::Observation obs_;
+  std::map<std::string, std::unique_ptr<RestClient>> observeClients_;
+  std::unique_ptr<Actuator> actuator_;
+  std::atomic<bool> acting_{false};
+  std::thread thread_;
+};
+
+}  // namespace pgvigil

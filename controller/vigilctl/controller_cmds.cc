@@ -1,0 +1,225 @@
+// vigilctl commands that talk to the controller's REST API (default
+// http://127.0.0.1:9900, or --controller URL / PGVIGIL_CONTROLLER):
+//   status [-o table|json|yaml|pool_nodes], apply -f FILE, switchover --to NODE,
+//   recover NODE [--no-wait], attach NODE, detach NODE.
+// Mutations send the bearer token from --token-file FILE (or PGVIGIL_TOKEN_FILE, or
+// for apply the spec's own api.tokenFile).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "common/files.h"
+#include "common/rest_client.h"
+#include "common/spec_parser.h"
+#include "controller/status/cluster_status.h"
+#include "controller/vigilctl/commands.h"
+
+namespace pgvigil {
+
+namespace {
+
+std::string ControllerUrl(const CommandLine& cl) {
+  const char* env = std::getenv("PGVIGIL_CONTROLLER");
+  return cl.Value("--controller", env ? env : "http://127.0.0.1:9900");
+}
+
+// Token from --token-file, PGVIGIL_TOKEN_FILE, or `fallback_file`; "" when none.
+Result<std::string> Token(const CommandLine& cl, const std::string& fallback_file = "") {
+  const char* env = std::getenv("PGVIGIL_TOKEN_FILE");
+  std::string file = cl.Value("--token-file", env ? env : fallback_file);
+  if (file.empty()) return std::string();
+  return ReadSecretFile(file);
+}
+
+bool CheckUnknown(const CommandLine& cl, const char* cmd) {
+  if (cl.Unknown().empty()) return true;
+  std::cerr << "vigilctl " << cmd << ": unknown option " << cl.Unknown().front() << "\n";
+  return false;
+}
+
+// Prints the failure of a call and returns the exit code for it.
+int Failed(const char* cmd, const std::string& url, const std::string& why) {
+  std::cerr << "vigilctl " << cmd << ": " << url << ": " << why << "\n";
+  return 1;
+}
+
+Result<ClusterStatus> FetchStatus(RestClient& c) {
+  auto r = c.Get("/v1/status");
+  if (!r.ok()) return r.status();
+  if (r->status != 200) return Result<ClusterStatus>::Error(DescribeFailure(*r));
+  return ClusterStatusFromJson(r->body);
+}
+
+// A JSON value as YAML (block style), for -o yaml.
+void PrintYaml(const web::json::value& v, int indent, std::ostream& out) {
+  std::string pad(indent, ' ');
+  if (v.is_object()) {
+    for (const auto& [k, child] : v.as_object()) {
+      out << pad << k << ":";
+      if ((child.is_object() && child.size() > 0) || (child.is_array() && child.size() > 0)) {
+        out << "\n";
+        PrintYaml(child, indent + 2, out);
+      } else if (child.is_array()) {
+        out << " []\n";
+      } else if (child.is_object()) {
+        out << " {}\n";
+      } else {
+        out << " " << child.serialize() << "\n";
+      }
+    }
+  } else if (v.is_array()) {
+    for (const auto& item : v.as_array()) {
+      if (item.is_object() && item.size() > 0) {
+        out << pad << "-\n";
+        PrintYaml(item, indent + 2, out);
+      } else {
+        out << pad << "- " << item.serialize() << "\n";
+      }
+    }
+  }
+}
+
+int PostRequest(const CommandLine& cl, const char* cmd, const std::string& path,
+                const web::json::value& body) {
+  std::string url = ControllerUrl(cl);
+  auto token = Token(cl);
+  if (!token.ok()) return Failed(cmd, "token", token.error());
+  RestClient c(url, *token, std::chrono::milliseconds(5000));
+  auto r = c.Post(path, body);
+  if (!r.ok()) return Failed(cmd, url, r.error());
+  if (r->status != 202 && r->status != 200) return Failed(cmd, url, DescribeFailure(*r));
+  std::cout << r->body.serialize() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int CmdStatus(const CommandLine& cl) {
+  std::string format = cl.Value("-o", cl.Value("--output", "table"));
+  std::string url = ControllerUrl(cl);
+  if (!CheckUnknown(cl, "status")) return 2;
+  RestClient c(url, "", std::chrono::milliseconds(5000));
+  auto r = c.Get("/v1/status");
+  if (!r.ok()) return Failed("status", url, r.error());
+  if (r->status != 200) return Failed("status", url, DescribeFailure(*r));
+  if (format == "json") {
+    std::cout << r->body.serialize() << "\n";
+    return 0;
+  }
+  if (format == "yaml") {
+    PrintYaml(r->body, 0, std::cout);
+    return 0;
+  }
+  auto s = ClusterStatusFromJson(r->body);
+  if (!s.ok()) return Failed("status", url, s.error());
+  if (format == "pool_nodes") {
+    std::cout << RenderPoolNodes(*s);
+  } else if (format == "table") {
+    std::cout << RenderStatusTable(*s);
+  } else {
+    std::cerr << "vigilctl status: unknown output format '" << format << "' (table, json, yaml, pool_nodes)\n";
+    return 2;
+  }
+  return 0;
+}
+
+int CmdApply(const CommandLine& cl) {
+  std::string file = cl.Value("-f", cl.Value("--file"));
+  std::string url = ControllerUrl(cl);
+  std::string token_file = cl.Value("--token-file");
+  if (!CheckUnknown(cl, "apply")) return 2;
+  if (file.empty()) {
+    std::cerr << "usage: vigilctl apply -f SPEC.yaml [--controller URL] [--token-file FILE]\n";
+    return 2;
+  }
+  // Validate here first: the user sees positions in their own file.
+  SpecLoad load = LoadSpecFile(file);
+  if (!load.ok()) {
+    std::cerr << load.ErrorText() << "\nvigilctl apply: nothing was applied\n";
+    return 1;
+  }
+  auto text = ReadFile(file);
+  if (!text.ok()) return Failed("apply", file, text.error());
+  auto token = Token(cl, load.spec->api.tokenFile);
+  if (!token.ok()) return Failed("apply", "token", token.error());
+  RestClient c(url, *token, std::chrono::milliseconds(10000));
+  auto r = c.PutText("/v1/spec", *text);
+  if (!r.ok()) return Failed("apply", url, r.error());
+  if (r->status != 200) {
+    std::cerr << "vigilctl apply: " << DescribeFailure(*r) << "\n";
+    if (r->body.is_object() && r->body.has_field("errors"))
+      for (const auto& e : r->body.at("errors").as_array()) std::cerr << "  " << e.as_string() << "\n";
+    return 1;
+  }
+  std::cout << file << ": applied to " << url << " (" << load.spec->nodes.size() << " nodes)\n";
+  return 0;
+}
+
+int CmdSwitchover(const CommandLine& cl) {
+  std::string to = cl.Value("--to");
+  if (to.empty() && !cl.Positional().empty()) to = cl.Positional().front();
+  if (!CheckUnknown(cl, "switchover")) return 2;
+  if (to.empty()) {
+    std::cerr << "usage: vigilctl switchover --to NODE\n";
+    return 2;
+  }
+  web::json::value body = web::json::value::object();
+  body["to"] = web::json::value::string(to);
+  return PostRequest(cl, "switchover", "/v1/switchover", body);
+}
+
+static int NodeVerb(const CommandLine& cl, const char* verb) {
+  if (cl.Positional().empty()) {
+    std::cerr << "usage: vigilctl " << verb << " NODE\n";
+    return 2;
+  }
+  std::string node = cl.Positional().front();
+  bool no_wait = cl.Has("--no-wait");
+  if (!CheckUnknown(cl, verb)) return 2;
+  int rc = PostRequest(cl, verb, "/v1/nodes/" + node + "/" + verb, web::json::value::object());
+  if (rc != 0 || std::string(verb) != "recover" || no_wait) return rc;
+  // recover: a live progress line until the node streams (or the operation fails).
+  std::string url = ControllerUrl(cl);
+  RestClient c(url, "", std::chrono::milliseconds(5000));
+  bool tty = isatty(1);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(30);
+  bool saw_operation = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto s = FetchStatus(c);
+    if (s.ok()) {
+      const OperationStatus* op = nullptr;
+      for (const auto& o : s->operations)
+        if (o.node == node && (o.type == "rebuild" || o.type == "follow")) op = &o;
+      const NodeStatus* ns = nullptr;
+      for (const auto& n : s->nodes)
+        if (n.name == node) ns = &n;
+      if (op && op->state == "running") {
+        saw_operation = true;
+        int pct = op->percent < 0 ? 0 : static_cast<int>(op->percent);
+        int bars = pct / 5;
+        std::cout << (tty ? "\r" : "") << node << " [" << std::string(bars, '#')
+                  << std::string(20 - bars, '.') << "] " << pct << "% " << op->step
+                  << (tty ? "   " : "\n") << std::flush;
+      } else if (op && op->state == "failed") {
+        std::cout << "\n";
+        return Failed("recover", node, "operation failed: " + op->error);
+      } else if (ns && ns->replicationState == "streaming" && ns->state == "up" &&
+                 (saw_operation || (op && op->state == "succeeded"))) {
+        std::cout << (tty ? "\r" : "") << node << " [####################] 100% streaming from "
+                  << (ns->upstream.empty() ? s->primary : ns->upstream) << "\n";
+        return 0;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return Failed("recover", node, "not streaming after 30 minutes");
+}
+
+int CmdRecover(const CommandLine& cl) { return NodeVerb(cl, "recover"); }
+int CmdAttach(const CommandLine& cl) { return NodeVerb(cl, "attach"); }
+int CmdDetach(const CommandLine& cl) { return NodeVerb(cl, "detach"); }
+
+}  // namespace pgvigil
