@@ -1,0 +1,114 @@
+// What the controller's observer saw of the cluster, as plain values: per node
+// over libpq and over its sidecar, plus the watchdog's view. The observer (I/O,
+// controller/observe) fills it; the planner only reads it. Times are
+// milliseconds on one clock chosen by the caller (the planner never reads a
+// clock); every part carries when it was observed so stale parts can be told.
+// The libpq fields (recovery, timeline, LSNs) keep the last values seen when a
+// node becomes unreachable (0 / false when never seen), so the planner can
+// reason about a crashed primary's last LSN and role.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgvigil::plan {
+
+using Lsn = uint64_t;
+using TimeMs = int64_t;
+
+// One row of pg_stat_replication on a primary (application_name is the
+// standby's spec node name).
+struct ReplicationRow {
+  std::string node;
+  std::string state;      // "streaming", "catchup", "startup", ...
+  std::string syncState;  // "async", "sync", "potential", "quorum"
+  Lsn sentLsn = 0;
+  Lsn flushLsn = 0;
+  Lsn replayLsn = 0;
+};
+
+// One entry of a timeline history file: timeline `timeline` ended at `switchLsn`
+// (the next timeline forked off there).
+struct TimelineSwitch {
+  uint32_t timeline = 0;
+  Lsn switchLsn = 0;
+};
+
+// A node-agent operation as the sidecar reports it.
+enum class OperationKind { kPromote, kStop, kStart, kRestart, kFollow, kRebuild };
+enum class OperationState { kRunning, kSucceeded, kFailed };
+const char* ToString(OperationKind k);
+const char* ToString(OperationState s);
+
+struct Operation {
+  std::string id;
+  OperationKind kind = OperationKind::kPromote;
+  OperationState state = OperationState::kRunning;
+  std::string step;  // e.g. "pg_basebackup", "waiting for streaming"
+  int progressPercent = 0;
+  std::string error;  // kFailed: why
+};
+
+struct NodeObservation {
+  std::string name;  // spec node name
+
+  // Over libpq.
+  TimeMs pgObservedAt = 0;  // when this part was last refreshed (0: never)
+  bool pgReachable = false;
+  bool inRecovery = false;
+  uint32_t timeline = 0;
+  Lsn currentLsn = 0;   // primary: pg_current_wal_lsn()
+  Lsn receivedLsn = 0;  // standby: pg_last_wal_receive_lsn()
+  Lsn replayedLsn = 0;  // standby: pg_last_wal_replay_lsn()
+  // Standby: node its WAL receiver streams from (pg_stat_wal_receiver, mapped to a
+  // spec node name; empty when not streaming) and the node its primary_conninfo
+  // names (empty when none).
+  std::string upstream;
+  std::string configuredUpstream;
+  std::vector<ReplicationRow> replication;  // primary only
+  std::string synchronousStandbyNames;      // primary: the setting in effect
+  std::vector<TimelineSwitch> history;      // the node's timeline history, oldest first
+
+  // Over the sidecar's REST API.
+  TimeMs sidecarObservedAt = 0;
+  bool sidecarReachable = false;
+  bool postgresRunning = false;          // the postmaster runs on its host
+  bool dataDirectoryInitialized = true;  // false: empty data directory (needs a base backup)
+  uint64_t routingGeneration = 0;        // routing generation its proxy has in effect
+  bool proxyPaused = false;
+  std::optional<Operation> operation;  // the newest operation (running or finished)
+
+  bool OperationRunning() const {
+    return operation && operation->state == OperationState::kRunning;
+  }
+  // Where this node's history ends for timeline reasoning: a standby's replay
+  // position, a primary's current LSN (last values seen).
+  Lsn ReplayEnd() const;
+};
+
+// Per backend: how many live watchdog members currently see it down or up.
+struct ConsensusHealth {
+  int seeDown = 0;
+  int seeUp = 0;
+};
+
+struct WatchdogView {
+  TimeMs observedAt = 0;
+  std::string leader;  // spec node name of the leader; empty when none
+  uint64_t term = 0;
+  bool quorum = false;  // the leader holds a lease renewed by a majority
+  int liveMembers = 0;
+  std::map<std::string, ConsensusHealth> backends;  // by spec node name
+};
+
+struct Observation {
+  std::vector<NodeObservation> nodes;  // spec nodes (and any removed node still seen)
+  WatchdogView watchdog;
+
+  const NodeObservation* Find(const std::string& name) const;
+};
+
+}  // namespace pgvigil::plan

@@ -1,0 +1,514 @@
+// Table-driven planner scenarios: each starts from a healthy three-node cluster
+// (a primary, b and c streaming; see plan_fixture.h), changes what is observed
+// or recorded, and asserts the exact action sequence, the phase and the outcome.
+#include <functional>
+
+#include <gtest/gtest.h>
+
+#include "controller/plan/plan_fixture.h"
+
+namespace pgvigil::plan::testing {
+namespace {
+
+// The cluster after a failover a -> b: b primary on timeline 2 (forked at 100MB),
+// c still on timeline 1 pointed at a, a crashed and fenced.
+World AfterFailover() {
+  World w = Healthy3();
+  w.Crash("a");
+  NodeObservation& b = w.N("b");
+  b.inRecovery = false;
+  b.timeline = 2;
+  b.history = {{1, 100 * kMB}};
+  b.currentLsn = 101 * kMB;
+  b.upstream = b.configuredUpstream = "";
+  NodeObservation& c = w.N("c");
+  c.replayedLsn = c.receivedLsn = 99 * kMB;
+  w.state.primary = "b";
+  w.state.timeline = 2;
+  w.state.fenced = {"a"};
+  w.state.routingGeneration = 7;
+  w.state.routedPrimary = "b";
+  w.state.routedStandbys = {};
+  for (auto& o : w.obs.nodes) o.routingGeneration = 7;
+  return w;
+}
+
+// c rebuilt/following b on timeline 2, a back: PostgreSQL up as an old primary.
+World OldPrimaryBack() {
+  World w = AfterFailover();
+  NodeObservation& c = w.N("c");
+  c.timeline = 2;
+  c.upstream = c.configuredUpstream = "b";
+  c.receivedLsn = c.replayedLsn = 101 * kMB;
+  w.state.routedStandbys = {"c"};
+  NodeObservation& a = w.N("a");
+  a.sidecarReachable = a.pgReachable = a.postgresRunning = true;
+  a.inRecovery = false;
+  a.currentLsn = 100 * kMB + 4096;
+  w.obs.watchdog.liveMembers = 3;
+  w.obs.watchdog.backends["a"] = {0, 3};
+  return w;
+}
+
+Transition Switchover(TransitionStep step) {
+  Transition t;
+  t.kind = TransitionKind::kSwitchover;
+  t.from = "a";
+  t.to = "b";
+  t.step = step;
+  t.startedAt = kNow - 100;
+  t.stopLsn = 100 * kMB;
+  return t;
+}
+
+
+const std::vector<Scenario>& Scenarios() {
+  static const std::vector<Scenario> all = {
+      // --- steady state, quorum, staleness -------------------------------------------
+      {"healthy_cluster_does_nothing", [](World&) {}, "", H, DONE},
+      {"no_quorum_does_nothing_even_with_primary_down",
+       [](World& w) {
+         w.Crash("a");
+         w.obs.watchdog.quorum = false;
+       },
+       "", Q, AGAIN},
+      {"stale_watchdog_view_waits",
+       [](World& w) {
+         w.Crash("a");
+         w.obs.watchdog.observedAt = kNow - 60'000;
+       },
+       "", D, AGAIN},
+      {"stale_node_observation_waits",
+       [](World& w) {
+         w.Crash("a");
+         w.N("b").pgObservedAt = kNow - 60'000;
+       },
+       "", D, AGAIN},
+      {"proxy_behind_gets_current_routing_again", [](World& w) { w.N("c").routingGeneration = 4; },
+       "publish-routing a:b,c", H, AGAIN},
+      // --- failover ------------------------------------------------------------------
+      {"primary_crash_fails_over_to_most_received",
+       [](World& w) {
+         w.N("c").receivedLsn = 99 * kMB;
+         w.Crash("a");
+       },
+       "fence a | write-state | publish-routing -:b,c | promote b", F, AGAIN,
+       [](const World&, const Plan& p) {
+         const ClusterState& s = p.actions[1].state;
+         EXPECT_EQ(s.fenced, std::vector<std::string>{"a"});
+         EXPECT_EQ(s.transition.kind, TransitionKind::kFailover);
+         EXPECT_EQ(s.transition.to, "b");
+         EXPECT_EQ(s.routingGeneration, 6u);
+         EXPECT_EQ(p.requeueAfter, Millis(200));
+       }},
+      {"primary_postgres_down_sidecar_up_is_stopped_before_promote",
+       [](World& w) {
+         w.N("c").receivedLsn = 99 * kMB;
+         w.PgDown("a");
+       },
+       "fence a | write-state | publish-routing -:b,c | stop a immediate | promote b", F, AGAIN},
+      {"primary_seen_down_by_one_sidecar_no_failover",
+       [](World& w) {
+         w.N("a").pgReachable = false;
+         w.SeenDownBy("a", 1);
+       },
+       "", H, DONE},
+      {"primary_unreachable_without_consensus_requirement_fails_over",
+       [](World& w) {
+         w.spec.failover.requireConsensus = false;
+         w.N("a").pgReachable = false;
+         w.SeenDownBy("a", 1);
+         w.N("b").receivedLsn = 99 * kMB;
+       },
+       "fence a | write-state | publish-routing -:b,c | stop a immediate | promote c", F, AGAIN},
+      {"candidates_with_different_lsns_pick_the_most_received",
+       [](World& w) {
+         w.N("b").receivedLsn = 90 * kMB;
+         w.N("c").receivedLsn = 95 * kMB;
+         w.Crash("a");
+       },
+       "fence a | write-state | publish-routing -:b,c | promote c", F, AGAIN},
+      {"equal_lsns_pick_the_first_by_name", [](World& w) { w.Crash("a"); },
+       "fence a | write-state | publish-routing -:b,c | promote b", F, AGAIN},
+      {"candidate_beyond_maximum_lag_is_skipped",
+       [](World& w) {
+         w.N("b").receivedLsn = 80 * kMB;  // 20MB behind a's last LSN
+         w.N("c").receivedLsn = 99 * kMB;
+         w.Crash("a");
+       },
+       "fence a | write-state | publish-routing -:b,c | promote c", F, AGAIN},
+      {"all_candidates_beyond_maximum_lag_no_failover",
+       [](World& w) {
+         w.N("b").receivedLsn = 80 * kMB;
+         w.N("c").receivedLsn = 70 * kMB;
+         w.Crash("a");
+       },
+       "event | write-state | publish-routing -:b,c", D, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_NE(p.actions[0].reason.find("maximumLagBytes"), std::string::npos) << p.actions[0].reason;
+       }},
+      {"no_failover_tag_is_skipped",
+       [](World& w) {
+         w.S("b").noFailover = true;
+         w.N("c").receivedLsn = 99 * kMB;
+         w.Crash("a");
+       },
+       "fence a | write-state | publish-routing -:b,c | promote c", F, AGAIN},
+      {"all_standbys_tagged_no_failover_no_failover",
+       [](World& w) {
+         w.S("b").noFailover = true;
+         w.S("c").noFailover = true;
+         w.Crash("a");
+       },
+       "event | write-state | publish-routing -:b,c", D, AGAIN},
+      {"automatic_false_reports_and_waits",
+       [](World& w) {
+         w.spec.failover.automatic = false;
+         w.Crash("a");
+       },
+       "event | write-state | publish-routing -:b,c", D, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_EQ(p.actions[1].state.primary, "a");
+         EXPECT_FALSE(p.actions[1].state.transition.active());
+       }},
+      {"automatic_false_operator_choice_fails_over",
+       [](World& w) {
+         w.spec.failover.automatic = false;
+         w.Crash("a");
+         w.in.requests.switchoverTo = "c";
+       },
+       "fence a | write-state | publish-routing -:b,c | promote c", F, AGAIN},
+      {"standby_on_another_timeline_is_not_a_candidate",
+       [](World& w) {
+         w.N("b").timeline = 3;
+         w.Crash("a");
+       },
+       "fence a | write-state | publish-routing -:c | promote c", F, AGAIN},
+      {"rebuild_running_elsewhere_does_not_block_failover",
+       [](World& w) {
+         w.N("c").operation = Op(OperationKind::kRebuild, OperationState::kRunning);
+         w.Crash("a");
+       },
+       "fence a | write-state | publish-routing -:b | promote b", F, AGAIN},
+      {"failover_waits_for_running_promotion",
+       [](World& w) {
+         w.Crash("a");
+         w.state.transition = {TransitionKind::kFailover, "a", "b", TransitionStep::kFencing, kNow - 300, 0};
+         w.state.fenced = {"a"};
+         w.state.routedPrimary = "";
+         w.state.routedStandbys = {"c"};  // b is being promoted: not routed
+         w.N("b").operation = Op(OperationKind::kPromote, OperationState::kRunning);
+       },
+       "", F, OPWAIT},
+      {"failover_reissues_promotion_not_seen",
+       [](World& w) {
+         w.Crash("a");
+         w.state.transition = {TransitionKind::kFailover, "a", "b", TransitionStep::kFencing, kNow - 300, 0};
+         w.state.fenced = {"a"};
+         w.state.routedPrimary = "";
+       },
+       "promote b", F, AGAIN},
+      {"failover_promotion_failed_promotes_next_candidate",
+       [](World& w) {
+         w.Crash("a");
+         w.state.transition = {TransitionKind::kFailover, "a", "b", TransitionStep::kFencing, kNow - 300, 0};
+         w.state.fenced = {"a"};
+         w.state.routedPrimary = "";
+         w.N("b").operation = Op(OperationKind::kPromote, OperationState::kFailed);
+       },
+       "write-state | promote c", F, AGAIN},
+      {"failover_finishes_when_candidate_writable_and_others_follow",
+       [](World& w) {
+         w = AfterFailover();
+         w.state.transition = {TransitionKind::kFailover, "a", "b", TransitionStep::kFencing, kNow - 300, 0};
+         w.state.primary = "a";
+         w.state.timeline = 1;
+         w.state.routedPrimary = "";
+         w.state.routedStandbys = {"b", "c"};
+       },
+       "write-state | follow c ->b | write-state | publish-routing b:", F, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_EQ(p.actions[0].state.primary, "b");
+         EXPECT_EQ(p.actions[0].state.timeline, 2u);
+         EXPECT_FALSE(p.actions[0].state.transition.active());
+       }},
+      // --- old primary, divergence, following ----------------------------------------
+      {"old_primary_back_after_failover_is_stopped_and_rebuilt", [](World& w) { w = OldPrimaryBack(); },
+       "stop a immediate | rebuild a <-b", R, AGAIN},
+      {"old_primary_back_unrecorded_is_fenced_stopped_and_rebuilt",
+       [](World& w) {
+         w = OldPrimaryBack();
+         w.state.fenced.clear();
+       },
+       "fence a | write-state | stop a immediate | rebuild a <-b", R, AGAIN},
+      {"fenced_old_primary_stopped_is_rebuilt",
+       [](World& w) {
+         w = OldPrimaryBack();
+         w.PgDown("a");
+       },
+       "rebuild a <-b", R, AGAIN},
+      {"fenced_node_streaming_again_is_unfenced_and_routed",
+       [](World& w) {
+         w = OldPrimaryBack();
+         NodeObservation& a = w.N("a");
+         a.inRecovery = true;
+         a.timeline = 2;
+         a.upstream = a.configuredUpstream = "b";
+         a.receivedLsn = a.replayedLsn = 101 * kMB;
+         a.operation = Op(OperationKind::kRebuild, OperationState::kSucceeded);
+       },
+       "write-state | unfence a | write-state | publish-routing b:a,c", R, AGAIN},
+      {"fenced_node_whose_rebuild_failed_waits_for_operator",
+       [](World& w) {
+         w = OldPrimaryBack();
+         w.PgDown("a");
+         w.N("a").operation = Op(OperationKind::kRebuild, OperationState::kFailed);
+       },
+       "", D, DONE},
+      {"recover_request_retries_a_failed_rebuild",
+       [](World& w) {
+         w = OldPrimaryBack();
+         w.PgDown("a");
+         w.N("a").operation = Op(OperationKind::kRebuild, OperationState::kFailed);
+         w.in.requests.recover = {"a"};
+       },
+       "rebuild a <-b", R, AGAIN},
+      {"fenced_node_with_recovery_automatic_off_waits",
+       [](World& w) {
+         w = OldPrimaryBack();
+         w.PgDown("a");
+         w.spec.recovery.automatic = false;
+       },
+       "", D, DONE},
+      {"standby_that_can_follow_is_repointed_not_rebuilt", [](World& w) { w = AfterFailover(); },
+       "follow c ->b", R, AGAIN},
+      {"diverged_standby_is_rewound",
+       [](World& w) {
+         w = AfterFailover();
+         w.N("c").replayedLsn = w.N("c").receivedLsn = 100 * kMB + 8192;
+       },
+       "rebuild c <-b", R, AGAIN},
+      {"diverged_standby_with_basebackup_method",
+       [](World& w) {
+         w = AfterFailover();
+         w.spec.recovery.method = RecoveryMethod::kBasebackup;
+         w.N("c").replayedLsn = 100 * kMB + 8192;
+       },
+       "rebuild c <-b basebackup", R, AGAIN},
+      {"standby_with_unknown_lineage_is_left_alone",
+       [](World& w) {
+         w = AfterFailover();
+         w.N("b").history.clear();
+       },
+       "", D, DONE},
+      {"cascading_standby_is_repointed_to_the_primary",
+       [](World& w) { w.N("c").configuredUpstream = w.N("c").upstream = "b"; },
+       "follow c ->a", R, AGAIN},
+      {"stray_writable_node_is_fenced_stopped_and_rebuilt",
+       [](World& w) {
+         w.N("c").inRecovery = false;
+         w.N("c").upstream.clear();
+       },
+       "fence c | write-state | stop c immediate | rebuild c <-a | write-state | publish-routing a:b", R,
+       AGAIN},
+      {"primary_seen_in_recovery_is_not_routed",
+       [](World& w) { w.N("a").inRecovery = true; }, "write-state | publish-routing -:b,c", D, AGAIN},
+      // --- standbys down, online recovery ----------------------------------------------
+      {"standby_host_crash_is_unrouted", [](World& w) { w.Crash("c"); },
+       "write-state | publish-routing a:b", D, AGAIN},
+      {"standby_postgres_crash_is_started", [](World& w) { w.PgDown("c"); },
+       "start c | write-state | publish-routing a:b", R, AGAIN},
+      {"standby_start_failed_is_rebuilt",
+       [](World& w) {
+         w.PgDown("c");
+         w.N("c").operation = Op(OperationKind::kStart, OperationState::kFailed);
+       },
+       "rebuild c <-a | write-state | publish-routing a:b", R, AGAIN},
+      {"standby_running_but_unanswering_is_not_restarted",
+       [](World& w) {
+         w.PgDown("c");
+         w.N("c").postgresRunning = true;
+       },
+       "write-state | publish-routing a:b", D, AGAIN},
+      {"both_standbys_postgres_down_are_started",
+       [](World& w) {
+         w.PgDown("b");
+         w.PgDown("c");
+       },
+       "start b | start c | write-state | publish-routing a:", R, AGAIN},
+      {"both_standby_hosts_down_lose_quorum",
+       [](World& w) {
+         w.Crash("b");
+         w.Crash("c");
+         w.obs.watchdog.quorum = false;
+       },
+       "", Q, AGAIN},
+      {"recovery_automatic_off_leaves_a_down_standby",
+       [](World& w) {
+         w.spec.recovery.automatic = false;
+         w.PgDown("c");
+       },
+       "write-state | publish-routing a:b", D, AGAIN},
+      {"recover_request_rebuilds_a_standby", [](World& w) { w.in.requests.recover = {"c"}; },
+       "rebuild c <-a", R, AGAIN},
+      {"recover_request_for_the_primary_is_refused", [](World& w) { w.in.requests.recover = {"a"}; },
+       "event", H, AGAIN},
+      // --- spec changes ----------------------------------------------------------------
+      {"node_added_with_empty_data_directory_gets_a_base_backup",
+       [](World& w) {
+         w.AddNode("d");
+         NodeObservation& d = w.N("d");
+         d.pgObservedAt = d.sidecarObservedAt = kNow - 100;
+         d.sidecarReachable = true;
+         d.dataDirectoryInitialized = false;
+       },
+       "rebuild d <-a basebackup | publish-routing a:b,c", R, AGAIN},  // d's proxy is behind
+      {"node_added_not_yet_observed_waits", [](World& w) { w.AddNode("d"); }, "", D, DONE},
+      {"node_added_streaming_is_routed",
+       [](World& w) {
+         w.AddNode("d");
+         NodeObservation& d = w.N("d");
+         d = w.N("b");
+         d.name = "d";
+       },
+       "write-state | publish-routing a:b,c,d", H, AGAIN},
+      {"node_removed_from_spec_is_unrouted_and_forgotten",
+       [](World& w) {
+         w.spec.nodes.pop_back();  // c
+         w.state.detached = {"c"};
+       },
+       "write-state | publish-routing a:b", H, AGAIN,
+       [](const World&, const Plan& p) { EXPECT_TRUE(p.actions[0].state.detached.empty()); }},
+      {"primary_removed_from_spec_stays_primary",
+       [](World& w) { w.spec.nodes.erase(w.spec.nodes.begin()); }, "", D, DONE},
+      // --- operator requests -------------------------------------------------------------
+      {"detach_request_unroutes_the_node", [](World& w) { w.in.requests.detach = {"c"}; },
+       "detach c | write-state | publish-routing a:b", H, AGAIN},
+      {"detach_of_the_primary_is_refused", [](World& w) { w.in.requests.detach = {"a"}; }, "event", H,
+       AGAIN},
+      {"attach_request_routes_the_node_again",
+       [](World& w) {
+         w.state.detached = {"c"};
+         w.state.routedStandbys = {"b"};
+         w.in.requests.attach = {"c"};
+       },
+       "attach c | write-state | publish-routing a:b,c", H, AGAIN},
+      // --- operations --------------------------------------------------------------------
+      {"operation_running_on_a_standby_means_wait",
+       [](World& w) {
+         w.N("c").operation = Op(OperationKind::kRebuild, OperationState::kRunning);
+         w.state.routedStandbys = {"b"};
+       },
+       "", R, OPWAIT},
+      {"promotion_running_means_wait",
+       [](World& w) { w.N("b").operation = Op(OperationKind::kPromote, OperationState::kRunning); }, "", D,
+       OPWAIT},
+      // --- first primary -----------------------------------------------------------------
+      {"bootstrap_records_the_only_writable_node",
+       [](World& w) {
+         w.state = ClusterState{};
+         for (auto& o : w.obs.nodes) o.routingGeneration = 0;
+       },
+       "write-state | write-state | publish-routing a:b,c", H, AGAIN},
+      {"bootstrap_with_two_writable_nodes_keeps_the_spec_primary",
+       [](World& w) {
+         w.state = ClusterState{};
+         w.spec.primary = "a";
+         w.N("b").inRecovery = false;
+       },
+       "write-state | fence b | write-state | stop b immediate | rebuild b <-a | write-state | "
+       "publish-routing a:c",
+       R, AGAIN},
+      {"bootstrap_with_two_writable_nodes_and_no_choice_waits",
+       [](World& w) {
+         w.state = ClusterState{};
+         w.N("b").inRecovery = false;
+       },
+       "event", D, AGAIN},
+      {"bootstrap_without_a_writable_node_waits",
+       [](World& w) {
+         w.state = ClusterState{};
+         w.PgDown("a");
+       },
+       "", D, AGAIN},
+      // --- switchover --------------------------------------------------------------------
+      {"desired_primary_changed_starts_a_switchover", [](World& w) { w.spec.primary = "b"; },
+       "write-state | pause-proxies", S, AGAIN},
+      {"switchover_request_starts_a_switchover", [](World& w) { w.in.requests.switchoverTo = "c"; },
+       "write-state | pause-proxies", S, AGAIN},
+      {"switchover_to_a_lagging_target_waits",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.N("b").replayedLsn = 60 * kMB;
+       },
+       "", H, AGAIN},
+      {"switchover_to_an_unknown_node_is_refused", [](World& w) { w.in.requests.switchoverTo = "zz"; },
+       "event", H, AGAIN},
+      {"switchover_paused_waits_for_the_target_to_catch_up",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.state.transition = Switchover(TransitionStep::kPaused);
+         w.N("b").replayedLsn = 99 * kMB;
+       },
+       "", S, AGAIN},
+      {"switchover_caught_up_fences_routing_and_stops_the_old_primary",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.state.transition = Switchover(TransitionStep::kPaused);
+       },
+       "write-state | publish-routing -:b,c | stop a fast", S, AGAIN},
+      {"switchover_past_the_pause_limit_aborts",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.state.transition = Switchover(TransitionStep::kPaused);
+         w.state.transition.startedAt = kNow - 6000;
+         w.N("b").replayedLsn = 99 * kMB;
+       },
+       "write-state | resume-proxies | event", S, AGAIN},
+      {"switchover_old_primary_stopped_promotes_the_target",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.state.transition = Switchover(TransitionStep::kStopping);
+         w.state.routedPrimary = "";
+         w.state.routingGeneration = 6;
+         for (auto& o : w.obs.nodes) o.routingGeneration = 6;
+         w.PgDown("a");
+         w.N("b").receivedLsn = w.N("b").replayedLsn = 100 * kMB + 104;
+       },
+       "write-state | promote b", S, AGAIN},
+      {"switchover_target_not_done_replaying_waits",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.state.transition = Switchover(TransitionStep::kStopping);
+         w.state.routedPrimary = "";
+         w.state.routingGeneration = 6;
+         for (auto& o : w.obs.nodes) o.routingGeneration = 6;
+         w.PgDown("a");
+         w.N("b").receivedLsn = 100 * kMB + 104;
+       },
+       "", S, AGAIN},
+      {"switchover_completes_old_primary_and_others_follow",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.state.transition = Switchover(TransitionStep::kPromoting);
+         w.state.routedPrimary = "";
+         w.PgDown("a");
+         NodeObservation& b = w.N("b");
+         b.inRecovery = false;
+         b.timeline = 2;
+         b.history = {{1, 100 * kMB + 104}};
+         b.upstream = b.configuredUpstream = "";
+       },
+       "write-state | publish-routing b: | resume-proxies | follow a ->b | follow c ->b", S, AGAIN},
+  };
+  return all;
+}
+
+class PlanScenario : public ::testing::TestWithParam<Scenario> {};
+
+TEST_P(PlanScenario, ActionsPhaseOutcome) { RunScenario(GetParam(), Healthy3()); }
+
+INSTANTIATE_TEST_SUITE_P(Table, PlanScenario, ::testing::ValuesIn(Scenarios()), ScenarioName);
+
+}  // namespace
+}  // namespace pgvigil::plan::testing

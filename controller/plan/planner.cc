@@ -1,0 +1,234 @@
+// MakePlan: the order of concerns. Quorum and fresh observations first (else
+// nothing), then a running promotion (wait), operator requests, the first
+// primary, an unfinished failover/switchover, a new failover, a new
+// switchover, stray writable nodes, recovery and synchronous replication (only
+// outside transitions), routing, and last the phase and outcome.
+#include "controller/plan/planner.h"
+
+#include "controller/plan/context.h"
+
+namespace pgvigil::plan {
+
+const char* ToString(Phase p) {
+  switch (p) {
+    case Phase::kHealthy: return "Healthy";
+    case Phase::kFailingOver: return "Failing over";
+    case Phase::kSwitchover: return "Switchover in progress";
+    case Phase::kRecovering: return "Recovering";
+    case Phase::kDegraded: return "Degraded";
+    case Phase::kNoQuorum: return "No quorum";
+  }
+  return "?";
+}
+
+const char* ToString(Outcome o) {
+  switch (o) {
+    case Outcome::kDone: return "done";
+    case Outcome::kRequeueAfter: return "requeue-after";
+    case Outcome::kWaitForOperation: return "wait-for-operation";
+  }
+  return "?";
+}
+
+std::string SynchronousStandbyNames(const std::vector<std::string>& names, int count) {
+  if (names.empty() || count <= 0) return "";
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "\"" : ", \"") + n + "\"";
+  if (count >= static_cast<int>(names.size())) {
+    return "FIRST " + std::to_string(names.size()) + " (" + list + ")";
+  }
+  return "ANY " + std::to_string(count) + " (" + list + ")";
+}
+
+namespace detail {
+namespace {
+
+Phase TransitionPhase(const ClusterState& s) {
+  switch (s.transition.kind) {
+    case TransitionKind::kFailover: return Phase::kFailingOver;
+    case TransitionKind::kSwitchover: return Phase::kSwitchover;
+    case TransitionKind::kNone: break;
+  }
+  return Phase::kDegraded;
+}
+
+Plan Waiting(Phase phase, Outcome outcome, std::string why) {
+  Plan p;
+  p.phase = phase;
+  p.outcome = outcome;
+  p.requeueAfter = outcome == Outcome::kRequeueAfter ? kDefaultRequeue : Millis{0};
+  p.summary = std::move(why);
+  return p;
+}
+
+// Why the inputs are too old to act on ("" when fresh).
+std::string Staleness(const Context& c, Millis maxAge) {
+  const TimeMs limit = maxAge.count();
+  if (c.in.now - c.obs.watchdog.observedAt > limit) {
+    return "watchdog view is " + std::to_string(c.in.now - c.obs.watchdog.observedAt) + "ms old";
+  }
+  std::string stale;
+  for (const auto& o : c.obs.nodes) {
+    if (!c.Spec(o.name)) continue;
+    if (c.in.now - o.pgObservedAt > limit || c.in.now - o.sidecarObservedAt > limit) {
+      stale += (stale.empty() ? "" : ", ") + o.name;
+    }
+  }
+  return stale.empty() ? "" : "observations of " + stale + " are stale";
+}
+
+void ApplyAdminRequests(Context& c) {
+  for (const auto& n : c.in.requests.detach) {
+    if (!c.Spec(n)) {
+      c.Event("detach " + n + " refused: not in the spec");
+    } else if (n == c.next.primary) {
+      c.Event("detach " + n + " refused: it is the primary; switch over first");
+    } else if (!c.next.IsDetached(n)) {
+      c.Add(ActionKind::kDetach, n, "operator request: route nothing to " + n, false);
+      AddName(&c.next.detached, n);  // recorded with the routing
+    }
+  }
+  for (const auto& n : c.in.requests.attach) {
+    if (c.next.IsDetached(n)) {
+      c.Add(ActionKind::kAttach, n, "operator request: " + n + " may be routed again", false);
+      RemoveName(&c.next.detached, n);  // recorded with the routing
+    }
+  }
+}
+
+bool AnyOpRunning(const Context& c) {
+  for (const auto& o : c.obs.nodes) {
+    if (c.Spec(o.name) && o.OperationRunning()) return true;
+  }
+  return false;
+}
+
+void Finish(Context& c) {
+  c.Commit("state update");
+  Plan& p = c.plan;
+  bool recovering = false;
+  for (const auto& a : p.actions) {
+    if (a.kind == ActionKind::kRebuild || a.kind == ActionKind::kStart ||
+        a.kind == ActionKind::kFollow || a.kind == ActionKind::kUnfence) {
+      recovering = true;
+    }
+  }
+  for (const auto& o : c.obs.nodes) {
+    if (c.Spec(o.name) && o.OperationRunning() && o.operation->kind != OperationKind::kStop) {
+      recovering = true;
+    }
+  }
+  bool degraded = c.next.primary.empty() || c.next.routedPrimary != c.next.primary ||
+                  !c.Spec(c.next.primary);
+  for (const auto& ns : c.spec.nodes) {
+    if (ns.name != c.next.primary && !c.next.IsDetached(ns.name) &&
+        !HasName(c.next.routedStandbys, ns.name)) {
+      degraded = true;
+    }
+  }
+  if (c.next.transition.active() || c.original.transition.active() || c.Has(ActionKind::kPromote)) {
+    p.phase = c.original.transition.kind == TransitionKind::kSwitchover ||
+                      c.next.transition.kind == TransitionKind::kSwitchover
+                  ? Phase::kSwitchover
+                  : Phase::kFailingOver;
+  } else if (recovering) {
+    p.phase = Phase::kRecovering;
+  } else if (degraded) {
+    p.phase = Phase::kDegraded;
+  } else {
+    p.phase = Phase::kHealthy;
+  }
+  if (c.requeue) {
+    p.outcome = Outcome::kRequeueAfter;
+    p.requeueAfter = *c.requeue;
+  } else if (p.actions.empty() && AnyOpRunning(c)) {
+    p.outcome = Outcome::kWaitForOperation;
+  } else if (!p.actions.empty()) {
+    p.outcome = Outcome::kRequeueAfter;
+    p.requeueAfter = kDefaultRequeue;
+  } else {
+    p.outcome = Outcome::kDone;
+  }
+}
+
+}  // namespace
+
+void PlanBootstrap(Context& c) {
+  std::vector<std::string> writable;
+  for (const auto& ns : c.spec.nodes) {
+    if (c.Writable(ns.name)) writable.push_back(ns.name);
+  }
+  std::string chosen;
+  if (writable.size() == 1) {
+    chosen = writable[0];
+  } else if (!writable.empty() && HasName(writable, c.spec.primary)) {
+    chosen = c.spec.primary;
+  }
+  if (chosen.empty()) {
+    std::string why = writable.empty() ? "no writable node observed"
+                                       : "several writable nodes and spec.primary names none of them:";
+    for (const auto& w : writable) why += " " + w;
+    c.Note("no primary yet: " + why);
+    if (!writable.empty()) c.Event("no primary chosen: " + why);
+    c.Requeue(kDefaultRequeue, "");
+    return;
+  }
+  c.next.primary = chosen;
+  c.next.timeline = c.Obs(chosen)->timeline;
+  c.Commit(chosen + " is the primary (the " +
+           std::string(writable.size() == 1 ? "only writable node" : "spec's primary") + ")");
+}
+
+}  // namespace detail
+
+Plan MakePlan(const ClusterSpec& spec, const Observation& obs, const ClusterState& state,
+              const PlanInputs& inputs) {
+  using namespace detail;
+  Context c(spec, obs, state, inputs);
+  const Millis maxAge = inputs.maxObservationAge.count() > 0
+                            ? inputs.maxObservationAge
+                            : spec.healthCheck.period * 3 + spec.healthCheck.timeout;
+  const std::string stale = Staleness(c, maxAge);
+  if (!stale.empty() && inputs.now - obs.watchdog.observedAt > maxAge.count()) {
+    return Waiting(TransitionPhase(state), Outcome::kRequeueAfter, stale + ": waiting");
+  }
+  if (!obs.watchdog.quorum) {
+    return Waiting(Phase::kNoQuorum, Outcome::kRequeueAfter, "no watchdog quorum: doing nothing");
+  }
+  if (!stale.empty()) return Waiting(TransitionPhase(state), Outcome::kRequeueAfter, stale + ": waiting");
+  if (!state.transition.active()) {
+    for (const auto& o : obs.nodes) {
+      if (spec.FindNode(o.name) && o.OperationRunning() &&
+          (o.operation->kind == OperationKind::kPromote || o.name == state.primary)) {
+        return Waiting(TransitionPhase(state), Outcome::kWaitForOperation,
+                       std::string(ToString(o.operation->kind)) + " running on " + o.name + ": waiting");
+      }
+    }
+  }
+  ApplyAdminRequests(c);
+  if (c.next.primary.empty()) PlanBootstrap(c);
+  if (c.next.primary.empty()) {
+    Finish(c);
+    return c.plan;
+  }
+  bool primaryDown = false;
+  if (c.next.transition.kind == TransitionKind::kFailover) {
+    ContinueFailover(c);
+  } else if (c.next.transition.kind == TransitionKind::kSwitchover) {
+    ContinueSwitchover(c);
+  } else if (PlanFailover(c)) {
+    primaryDown = true;
+  } else {
+    PlanSwitchover(c);
+  }
+  PlanStrayPrimaries(c);
+  if (!c.next.transition.active() && !primaryDown) {
+    PlanRecovery(c);
+    PlanSync(c);
+  }
+  PlanRouting(c);
+  Finish(c);
+  return c.plan;
+}
+
+}  // namespace pgvigil::plan

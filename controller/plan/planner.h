@@ -1,0 +1,68 @@
+// The controller's planner: a pure function from (spec, observation, durable
+// state, requests, now) to an ordered list of actions, a cluster phase and an
+// outcome. No I/O, no clocks, no threads: time comes in as `now`.
+//
+// Safety rules it keeps (asserted by plan_test's property test):
+//  * without watchdog quorum it returns no action at all;
+//  * with failover.requireConsensus a primary is down only when a majority of
+//    the live watchdog members see it down (one sidecar's view never fails over);
+//  * before a promote, the old primary is fenced and a routing generation
+//    without it is recorded and published (and it is stopped if reachable);
+//  * it names a node routed primary only when it is observed writable and is the
+//    recorded primary: never two writable primaries routed;
+//  * a fenced node is never routed until rebuilt and streaming from the primary;
+//  * stale observations or a running failover/switchover operation mean wait.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/spec.h"
+#include "controller/plan/action.h"
+#include "controller/plan/cluster_state.h"
+#include "controller/plan/observation.h"
+
+namespace pgvigil::plan {
+
+enum class Phase { kHealthy, kFailingOver, kSwitchover, kRecovering, kDegraded, kNoQuorum };
+const char* ToString(Phase p);
+
+enum class Outcome {
+  kDone,              // nothing pending; the regular period applies
+  kRequeueAfter,      // plan again after Plan::requeueAfter
+  kWaitForOperation,  // a node operation is running; plan again when it ends
+};
+const char* ToString(Outcome o);
+
+// Operator requests (REST / vigilctl), consumed once the plan carrying them runs.
+struct Requests {
+  std::string switchoverTo;  // `vigilctl switchover --to NODE` (or failover when the primary is down)
+  std::vector<std::string> recover;  // `vigilctl recover NODE`
+  std::vector<std::string> attach;
+  std::vector<std::string> detach;
+};
+
+struct PlanInputs {
+  TimeMs now = 0;  // same clock as the observation's timestamps
+  Requests requests;
+  // Older observations than this are stale; 0: derived from the spec's health
+  // check (3 periods + timeout).
+  Millis maxObservationAge{0};
+};
+
+struct Plan {
+  Phase phase = Phase::kHealthy;
+  Outcome outcome = Outcome::kDone;
+  Millis requeueAfter{0};
+  std::vector<Action> actions;
+  std::string summary;  // why this phase / why waiting
+};
+
+Plan MakePlan(const ClusterSpec& spec, const Observation& obs, const ClusterState& state,
+              const PlanInputs& inputs);
+
+// The synchronous_standby_names value for `names` with `count` required:
+// "" when names is empty, `FIRST n (...)` when count >= n, else `ANY count (...)`.
+std::string SynchronousStandbyNames(const std::vector<std::string>& names, int count);
+
+}  // namespace pgvigil::plan
