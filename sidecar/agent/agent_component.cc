@@ -6,12 +6,16 @@
 #include <cstring>
 #include <ctime>
 #include <optional>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "common/files.h"
 #include "sidecar/agent/agent_metrics.h"
 #include "sidecar/agent/health_checker.h"
+#include "sidecar/agent/node_operations.h"
+#include "sidecar/agent/operations.h"
+#include "sidecar/agent/rebuild_plan.h"
 #include "sidecar/agent/op_request.h"
 #include "sidecar/agent/probes.h"
 #include "sidecar/agent/rest_routes.h"
@@ -56,7 +60,10 @@ class AgentComponent : public Component {
         parts_(parts),
         metrics_(*ctx.metrics),
         terms_(ctx.stateDir.empty() ? "" : ctx.stateDir + "/term"),
-        checker_(ctx.spec, ctx.nodeName, ctx.health, metrics_) {}
+        checker_(std::make_shared<HealthChecker>(ctx.spec, ctx.nodeName, ctx.health, ctx.metrics)),
+        ops_(std::make_shared<OperationRegistry>()),
+        runner_(std::make_shared<NodeOperations>(
+            LocalNode::From(ctx.spec, ctx.nodeName, ctx.stateDir))) {}
   ~AgentComponent() override { Stop(); }
 
   const char* name() const override { return "agent"; }
@@ -76,12 +83,12 @@ class AgentComponent : public Component {
     } else {
       spdlog::warn("agent: spec.api.tokenFile is not set; every mutating request will be refused");
     }
-    if (Status s = checker_.Start(); !s.ok()) return s;
+    if (Status s = checker_->Start(); !s.ok()) return s;
     server_ = std::make_unique<RestServer>(ctx_.spec.api.listen, ctx_.spec.ApiPort(ctx_.self()),
                                            ctx_.spec.api.tls,
                                            [this](const ApiRequest& r) { return Handle(r); });
     if (Status s = server_->Start(); !s.ok()) {
-      checker_.Stop();
+      checker_->Stop();
       return s;
     }
     return Status::Ok();
@@ -90,13 +97,21 @@ class AgentComponent : public Component {
   void Stop() override {
     if (server_) server_->Stop();
     server_.reset();
-    checker_.Stop();
+    // A running operation keeps going on its own thread (it owns what it uses);
+    // give it a moment, then leave it: Stop must return within seconds.
+    for (int i = 0; i < 50; ++i) {
+      auto op = ops_->Latest();
+      if (!op || !op->running()) break;
+      if (i == 0) spdlog::warn("agent: stopping while operation {} runs", op->id());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    checker_->Stop();
   }
 
   value Summary() const override {
     auto v = value::object();
     v["term"] = value::number(terms_.highest());
-    v["postgres"] = ToJson(checker_.Local());
+    v["postgres"] = ToJson(checker_->Local());
     return v;
   }
 
@@ -133,7 +148,7 @@ class AgentComponent : public Component {
       return ErrorResponse(401, token_.empty() ? "no API token configured on this node"
                                                : "missing or wrong bearer token");
     }
-    if (m.isProbe()) return EvaluateProbe(m.route, req.query, checker_.Local());
+    if (m.isProbe()) return EvaluateProbe(m.route, req.query, checker_->Local());
     switch (m.route) {
       case Route::kStatus: return JsonResponse(200, StatusJson());
       case Route::kMetrics: {
@@ -145,10 +160,20 @@ class AgentComponent : public Component {
       case Route::kWatchdog:
         return ErrorResponse(503, "watchdog API not available on this node yet");
       case Route::kNodeTerm: return HandleTerm(req);
-      case Route::kNodeOperation:
-      case Route::kOperationList:
-      case Route::kOperationGet:
-        return ErrorResponse(501, "node operations are not implemented yet");
+      case Route::kNodeOperation: return HandleOperation(m.operation, req);
+      case Route::kOperationList: {
+        auto list = value::array();
+        size_t i = 0;
+        for (const auto& s : ops_->Recent()) list[i++] = s.ToJson();
+        auto v = value::object();
+        v["operations"] = list;
+        return JsonResponse(200, v);
+      }
+      case Route::kOperationGet: {
+        auto op = ops_->Find(m.operationId);
+        if (!op) return ErrorResponse(404, "no operation " + m.operationId);
+        return JsonResponse(200, op->Snapshot().ToJson());
+      }
       default: return ErrorResponse(404, "no such path: " + req.path);
     }
   }
@@ -183,11 +208,71 @@ class AgentComponent : public Component {
     return JsonResponse(200, v);
   }
 
+  ApiResponse HandleOperation(const std::string& name, const ApiRequest& req) {
+    OpRequest op_req;
+    RequestError e;
+    auto known = [this](const std::string& n) {
+      return n != ctx_.nodeName && ctx_.spec.FindNode(n) != nullptr;
+    };
+    if (!ParseOpRequest(name, req.body, known, &op_req, &e)) return ErrorResponse(400, e.reason, e.field);
+    if (auto refused = CheckTerm(op_req.term)) return *refused;
+    // Early refusal from the last health check; the operation re-checks for real.
+    bool destructive = op_req.kind == OpKind::kStop || op_req.kind == OpKind::kFollow ||
+                       op_req.kind == OpKind::kRebuild;
+    if (destructive) {
+      LocalPgStatus local = checker_->Local();
+      std::string refusal = RefuseUnfencedPrimary(
+          local.running, local.running ? local.role : BackendRole::kUnknown, op_req.fenced);
+      if (!refusal.empty()) {
+        metrics_.opsRefused.Inc();
+        spdlog::warn("agent: refused {} in term {}: {}", name, op_req.term, refusal);
+        auto v = value::object();
+        v["error"] = value::string(refusal);
+        v["reason"] = value::string("running_primary_not_fenced");
+        v["field"] = value::string("fenced");
+        return JsonResponse(409, v);
+      }
+    }
+    std::string running_id;
+    auto op = ops_->TryBegin(name, op_req.term, &running_id);
+    if (!op) {
+      metrics_.opsRefused.Inc();
+      auto v = value::object();
+      v["error"] = value::string("operation " + running_id + " is still running");
+      v["reason"] = value::string("busy");
+      v["running"] = value::string(running_id);
+      return JsonResponse(409, v);
+    }
+    metrics_.opsStarted.Inc();
+    op->Log("accepted " + name + " in term " + std::to_string(op_req.term));
+    // The worker owns everything it touches, so it may outlive this component.
+    std::weak_ptr<HealthChecker> checker = checker_;
+    std::shared_ptr<NodeOperations> runner = runner_;
+    std::shared_ptr<MetricsRegistry> registry = ctx_.metrics;
+    Counter* ok_counter = &metrics_.opsSucceeded;
+    Counter* fail_counter = &metrics_.opsFailed;
+    std::thread([op, op_req, runner, checker, registry, ok_counter, fail_counter] {
+      Status result;
+      try {
+        result = runner->Run(op_req, *op);
+      } catch (const std::exception& ex) {
+        result = Status::Error(std::string("internal error: ") + ex.what());
+      }
+      op->Finish(result);
+      (result.ok() ? ok_counter : fail_counter)->Inc();
+      if (auto c = checker.lock()) c->Poke();
+    }).detach();
+    auto v = value::object();
+    v["id"] = value::string(op->id());
+    v["operation"] = op->Snapshot().ToJson();
+    return JsonResponse(202, v);
+  }
+
   value StatusJson() const {
     auto v = value::object();
     v["node"] = value::string(ctx_.nodeName);
     v["term"] = value::number(terms_.highest());
-    v["postgres"] = ToJson(checker_.Local());
+    v["postgres"] = ToJson(checker_->Local());
     auto backends = value::array();
     size_t i = 0;
     for (const auto& b : ctx_.health->Snapshot()) backends[i++] = HealthJson(b);
@@ -204,6 +289,8 @@ class AgentComponent : public Component {
       }
     }
     v["components"] = comps;
+    auto latest = ops_->Latest();
+    v["operation"] = latest ? latest->Snapshot().ToJson() : value::null();
     return v;
   }
 
@@ -211,7 +298,9 @@ class AgentComponent : public Component {
   std::vector<std::unique_ptr<Component>>* parts_;
   AgentMetrics metrics_;
   TermStore terms_;
-  HealthChecker checker_;
+  std::shared_ptr<HealthChecker> checker_;
+  std::shared_ptr<OperationRegistry> ops_;
+  std::shared_ptr<NodeOperations> runner_;
   std::string token_;  // constant after Start()
   std::unique_ptr<RestServer> server_;
 };

@@ -82,10 +82,17 @@ TEST_F(AgentRestTest, StatusAndMetrics) {
   EXPECT_TRUE(v.at("postgres").at("running").as_bool());
   ASSERT_EQ(v.at("backends").as_array().size(), 2u);
   EXPECT_TRUE(v.at("components").is_object());
-  auto m = env_->Get(0, "/metrics");
+  HttpReply m;
+  EXPECT_TRUE(AgentTestEnv::WaitFor(
+      [&] {
+        m = env_->Get(0, "/metrics");
+        return m.body.find("pgvigil_agent_backend_up{node=\"node1\"} 1") != std::string::npos;
+      },
+      20000))
+      << m.body;
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("pgvigil_agent_http_requests_total{code=\"2xx\"}"), std::string::npos);
-  EXPECT_NE(m.body.find("pgvigil_agent_backend_up{node=\"node1\"} 1"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("# TYPE pgvigil_agent_backend_up gauge"), std::string::npos);
 }
 
 TEST_F(AgentRestTest, TokenTermAndBodyChecks) {

@@ -17,8 +17,13 @@ std::optional<uint64_t> ReplayLag(const std::vector<BackendHealth>& view, uint64
 }
 
 HealthChecker::HealthChecker(const ClusterSpec& spec, std::string self,
-                             std::shared_ptr<HealthView> view, AgentMetrics& metrics)
-    : spec_(spec), self_(std::move(self)), view_(std::move(view)), metrics_(metrics) {}
+                             std::shared_ptr<HealthView> view,
+                             std::shared_ptr<MetricsRegistry> metrics)
+    : spec_(spec),
+      self_(std::move(self)),
+      view_(std::move(view)),
+      registry_(std::move(metrics)),
+      metrics_(*registry_) {}
 
 HealthChecker::~HealthChecker() { Stop(); }
 

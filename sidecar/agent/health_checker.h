@@ -27,7 +27,7 @@ namespace pgvigil {
 class HealthChecker {
  public:
   HealthChecker(const ClusterSpec& spec, std::string self, std::shared_ptr<HealthView> view,
-                AgentMetrics& metrics);
+                std::shared_ptr<MetricsRegistry> metrics);
   ~HealthChecker();
   HealthChecker(const HealthChecker&) = delete;
   HealthChecker& operator=(const HealthChecker&) = delete;
@@ -48,7 +48,8 @@ class HealthChecker {
   const ClusterSpec spec_;
   const std::string self_;
   std::shared_ptr<HealthView> view_;
-  AgentMetrics& metrics_;
+  std::shared_ptr<MetricsRegistry> registry_;  // keeps metrics_'s references valid
+  AgentMetrics metrics_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -1,0 +1,244 @@
+// Node operations against real PostgreSQL 15 over the REST API: rebuild by
+// pg_basebackup, promote + rebuild of the old primary by pg_rewind, follow
+// without rebuild, an interrupted rebuild run again, refusals.
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "common/files.h"
+#include "sidecar/agent/agent_test_env.h"
+
+namespace pgvigil::testing {
+namespace {
+
+std::string Str(const web::json::value& v, const char* field) {
+  return v.has_field(field) && v.at(field).is_string() ? v.at(field).as_string() : "";
+}
+
+std::string LogText(const web::json::value& op) {
+  std::string out;
+  if (op.has_field("log"))
+    for (const auto& l : op.at("log").as_array()) out += l.as_string() + "\n";
+  return out;
+}
+
+// Starts an operation and returns its id ("" on failure, with the reply in *reply).
+std::string StartOp(AgentTestEnv& env, int node, const std::string& op, const std::string& body,
+                    HttpReply* reply = nullptr) {
+  HttpReply r = env.Op(node, op, body);
+  if (reply) *reply = r;
+  if (r.status != 202) {
+    ADD_FAILURE() << op << " -> " << r.status << " " << r.body;
+    return "";
+  }
+  return Str(r.json(), "id");
+}
+
+web::json::value RunOp(AgentTestEnv& env, int node, const std::string& op, const std::string& body) {
+  std::string id = StartOp(env, node, op, body);
+  if (id.empty()) return web::json::value::null();
+  return env.WaitOperation(node, id);
+}
+
+bool Eventually(const std::function<bool()>& pred) { return AgentTestEnv::WaitFor(pred, 30000); }
+
+bool HasRows(PgTestCluster& c, int node, const std::string& table, const std::string& count) {
+  return Eventually([&] {
+    auto r = c.Query(node, "SELECT count(*) FROM " + table);
+    return r.ok() && *r == count;
+  });
+}
+
+TEST(AgentOps, RebuildEmptyNodeByBasebackup) {
+  PgTestCluster::Options o;
+  o.nodes = 2;
+  o.standbys = false;  // node1 has no data directory at all
+  auto e = AgentTestEnv::Create(o, {1});
+  ASSERT_TRUE(e.ok()) << e.error();
+  auto& env = **e;
+  auto& c = env.cluster();
+  ASSERT_TRUE(c.Query(0, "CREATE TABLE before_rebuild AS SELECT g FROM generate_series(1, 1000) g").ok());
+  auto op = RunOp(env, 1, "rebuild", R"({"term": 1, "primary": "node0"})");
+  ASSERT_EQ(Str(op, "state"), "succeeded") << op.serialize();
+  EXPECT_EQ(Str(op, "method"), "basebackup");
+  EXPECT_EQ(op.at("progress").at("percent").as_integer(), 100);
+  EXPECT_GT(op.at("progress").at("doneBytes").as_number().to_uint64(), 1000000u);
+  EXPECT_EQ(op.at("progress").at("doneBytes").as_number().to_uint64(),
+            op.at("progress").at("totalBytes").as_number().to_uint64());
+  ASSERT_TRUE(c.WaitStreaming(0, 1).ok());
+  EXPECT_EQ(*c.Query(1, "SELECT pg_is_in_recovery()"), "t");
+  EXPECT_TRUE(HasRows(c, 1, "before_rebuild", "1000"));
+  ASSERT_TRUE(c.Query(0, "CREATE TABLE after_rebuild AS SELECT 1 AS x").ok());
+  EXPECT_TRUE(HasRows(c, 1, "after_rebuild", "1"));
+  // Nothing left aside once the new directory runs as a standby.
+  const std::string data = c.nodes()[1].dataDir;
+  EXPECT_FALSE(access((data + ".pgvigil-new").c_str(), F_OK) == 0);
+  EXPECT_FALSE(access((data + ".pgvigil-old").c_str(), F_OK) == 0);
+  // Probes agree.
+  EXPECT_TRUE(Eventually([&] { return env.Get(1, "/replica").status == 200; }));
+}
+
+TEST(AgentOps, PromoteStandbyThenRewindOldPrimary) {
+  PgTestCluster::Options o;
+  o.nodes = 2;
+  auto e = AgentTestEnv::Create(o, {0, 1});
+  ASSERT_TRUE(e.ok()) << e.error();
+  auto& env = **e;
+  auto& c = env.cluster();
+  ASSERT_TRUE(c.Query(0, "CREATE TABLE t AS SELECT g FROM generate_series(1, 100) g").ok());
+  ASSERT_TRUE(HasRows(c, 1, "t", "100"));
+
+  auto promoted = RunOp(env, 1, "promote", R"({"term": 2})");
+  ASSERT_EQ(Str(promoted, "state"), "succeeded") << promoted.serialize();
+  EXPECT_EQ(*c.Query(1, "SELECT pg_is_in_recovery()"), "f");
+  // The new primary takes writes; the old one (still running) diverges too.
+  ASSERT_TRUE(c.Query(1, "INSERT INTO t SELECT g FROM generate_series(101, 250) g").ok());
+  ASSERT_TRUE(c.Query(0, "CREATE TABLE diverged AS SELECT 1 AS x").ok());
+
+  // The old primary is running: without "fenced" the rebuild is refused and
+  // nothing is touched.
+  ASSERT_TRUE(Eventually([&] { return env.Get(0, "/primary").status == 200; }));
+  HttpReply refused = env.Op(0, "rebuild", R"({"term": 2, "primary": "node1"})");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(Str(refused.json(), "reason"), "running_primary_not_fenced");
+  HttpReply stop_refused = env.Op(0, "stop", R"({"term": 2})");
+  EXPECT_EQ(stop_refused.status, 409) << stop_refused.body;
+  EXPECT_TRUE(c.IsRunning(0));
+  EXPECT_EQ(*c.Query(0, "SELECT pg_is_in_recovery()"), "f");
+
+  // Fenced in this term: stopped cleanly and rewound (checksums are on).
+  auto rebuilt = RunOp(env, 0, "rebuild", R"({"term": 2, "primary": "node1", "fenced": true})");
+  ASSERT_EQ(Str(rebuilt, "state"), "succeeded") << rebuilt.serialize();
+  EXPECT_EQ(Str(rebuilt, "method"), "rewind") << LogText(rebuilt);
+  EXPECT_NE(LogText(rebuilt).find("pg_rewind"), std::string::npos);
+  EXPECT_EQ(LogText(rebuilt).find("falling back"), std::string::npos) << LogText(rebuilt);
+  ASSERT_TRUE(c.WaitStreaming(1, 1).ok());
+  EXPECT_EQ(*c.Query(0, "SELECT pg_is_in_recovery()"), "t");
+  EXPECT_TRUE(HasRows(c, 0, "t", "250"));
+  // The diverged write on the old primary is gone.
+  EXPECT_FALSE(c.Query(0, "SELECT 1 FROM diverged").ok());
+  // It kept its own configuration (its own port: it answers where it used to).
+  EXPECT_TRUE(Eventually([&] { return env.Get(0, "/replica").status == 200; }));
+}
+
+TEST(AgentOps, FollowNewPrimaryWithoutRebuild) {
+  PgTestCluster::Options o;
+  o.nodes = 3;
+  auto e = AgentTestEnv::Create(o, {1, 2});
+  ASSERT_TRUE(e.ok()) << e.error();
+  auto& env = **e;
+  auto& c = env.cluster();
+  ASSERT_TRUE(c.Query(0, "CREATE TABLE t AS SELECT 1 AS x").ok());
+  ASSERT_TRUE(HasRows(c, 1, "t", "1"));
+  ASSERT_TRUE(HasRows(c, 2, "t", "1"));
+  // A file in node2's data directory shows that follow does not rebuild it.
+  const std::string witness = c.nodes()[2].dataDir + "/pgvigil-test-witness";
+  ASSERT_TRUE(WriteFileAtomic(witness, "kept\n").ok());
+  // The primary goes away (clean shutdown: both standbys receive all its WAL).
+  ASSERT_TRUE(c.StopNode(0, "fast").ok());
+  auto promoted = RunOp(env, 1, "promote", R"({"term": 3})");
+  ASSERT_EQ(Str(promoted, "state"), "succeeded") << promoted.serialize();
+
+  auto followed = RunOp(env, 2, "follow", R"({"term": 3, "primary": "node1"})");
+  ASSERT_EQ(Str(followed, "state"), "succeeded") << followed.serialize();
+  EXPECT_NE(LogText(followed).find("reloaded"), std::string::npos) << LogText(followed);
+  ASSERT_TRUE(c.WaitStreaming(1, 1).ok());
+  ASSERT_TRUE(c.Query(1, "INSERT INTO t VALUES (2)").ok());
+  EXPECT_TRUE(HasRows(c, 2, "t", "2"));
+  EXPECT_TRUE(access(witness.c_str(), F_OK) == 0) << "follow rebuilt the data directory";
+  auto tl = env.Get(2, "/v1/status").json();
+  EXPECT_TRUE(Eventually([&] {
+    auto s = env.Get(2, "/replica").json();
+    return s.has_field("upstreamPort") && s.at("upstreamPort").as_integer() == c.nodes()[1].port &&
+           s.at("timeline").as_integer() == 2;
+  }));
+}
+
+// The pid of a pg_basebackup writing into `dir`, 0 when none.
+pid_t FindBasebackup(const std::string& dir) {
+  pid_t found = 0;
+  DIR* d = opendir("/proc");
+  if (!d) return 0;
+  while (dirent* ent = readdir(d)) {
+    pid_t pid = static_cast<pid_t>(std::atoi(ent->d_name));
+    if (pid <= 0) continue;
+    std::ifstream in(std::string("/proc/") + ent->d_name + "/cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (auto& ch : cmd)
+      if (ch == '\0') ch = ' ';
+    if (cmd.find("pg_basebackup") != std::string::npos && cmd.find(dir) != std::string::npos) {
+      found = pid;
+      break;
+    }
+  }
+  closedir(d);
+  return found;
+}
+
+TEST(AgentOps, InterruptedRebuildRunsAgainAndKeepsOldDataUntilThen) {
+  PgTestCluster::Options o;
+  o.nodes = 2;
+  auto e = AgentTestEnv::Create(o, {1});
+  ASSERT_TRUE(e.ok()) << e.error();
+  auto& env = **e;
+  auto& c = env.cluster();
+  ASSERT_TRUE(c.Query(0, "CREATE TABLE big AS SELECT g, repeat('x', 500) AS pad "
+                         "FROM generate_series(1, 60000) g").ok());
+  const std::string data = c.nodes()[1].dataDir;
+  const std::string witness = data + "/pgvigil-test-witness";
+  ASSERT_TRUE(WriteFileAtomic(witness, "old\n").ok());
+
+  // A throttled basebackup, so that it can be caught half-way.
+  HttpReply started;
+  std::string id = StartOp(env, 1, "rebuild",
+                           R"({"term": 5, "primary": "node0", "method": "basebackup", "maxRate": "4MB"})",
+                           &started);
+  ASSERT_FALSE(id.empty());
+  // One operation at a time; older terms refused.
+  HttpReply busy = env.Op(1, "start", R"({"term": 5})");
+  EXPECT_EQ(busy.status, 409);
+  EXPECT_EQ(Str(busy.json(), "reason"), "busy");
+  EXPECT_EQ(Str(busy.json(), "running"), id);
+  HttpReply stale = env.Op(1, "start", R"({"term": 4})");
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(Str(stale.json(), "reason"), "stale_term");
+
+  pid_t pid = 0;
+  ASSERT_TRUE(AgentTestEnv::WaitFor(
+      [&] {
+        auto op = env.Get(1, "/v1/node/operations/" + id, env.token()).json();
+        if (!op.has_field("progress") || op.at("progress").at("percent").as_integer() < 10) return false;
+        pid = FindBasebackup(data + ".pgvigil-new");
+        return pid > 0;
+      },
+      120000));
+  auto mid = env.Get(1, "/v1/node/operations/" + id, env.token()).json();
+  EXPECT_EQ(Str(mid, "step"), "basebackup");
+  EXPECT_LT(mid.at("progress").at("percent").as_integer(), 100);
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  auto failed = env.WaitOperation(1, id);
+  ASSERT_EQ(Str(failed, "state"), "failed") << failed.serialize();
+  EXPECT_NE(Str(failed, "error").find("signal 9"), std::string::npos) << Str(failed, "error");
+  // The old data directory is untouched.
+  EXPECT_TRUE(access(witness.c_str(), F_OK) == 0);
+
+  auto again = RunOp(env, 1, "rebuild", R"({"term": 5, "primary": "node0", "method": "basebackup"})");
+  ASSERT_EQ(Str(again, "state"), "succeeded") << again.serialize();
+  EXPECT_EQ(again.at("progress").at("percent").as_integer(), 100);
+  std::string log = LogText(again);
+  EXPECT_NE(log.find("moved the old data directory aside"), std::string::npos) << log;
+  EXPECT_NE(log.find("removed the old data directory"), std::string::npos) << log;
+  // Kept until the new one streamed, then removed; the new one is a fresh copy.
+  EXPECT_LT(log.find("moved the old data directory aside"), log.find("streaming from"));
+  EXPECT_LT(log.find("streaming from"), log.find("removed the old data directory"));
+  EXPECT_FALSE(access(witness.c_str(), F_OK) == 0);
+  ASSERT_TRUE(c.WaitStreaming(0, 1).ok());
+  EXPECT_TRUE(HasRows(c, 1, "big", "60000"));
+}
+
+}  // namespace
+}  // namespace pgvigil::testing

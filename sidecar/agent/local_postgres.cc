@@ -1,0 +1,244 @@
+#include "sidecar/agent/local_postgres.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "common/files.h"
+
+namespace pgvigil {
+
+LocalNode LocalNode::From(const ClusterSpec& spec, const std::string& node,
+                          const std::string& state_dir) {
+  LocalNode n;
+  n.spec = spec;
+  n.name = node;
+  n.stateDir = state_dir;
+  const NodeSpec* self = spec.FindNode(node);
+  if (self) {
+    n.dataDir = spec.DataDir(*self);
+    n.host = self->host;
+    n.port = spec.PgPort(*self);
+  }
+  while (n.dataDir.size() > 1 && n.dataDir.back() == '/') n.dataDir.pop_back();
+  n.binDir = spec.postgres.binDirectory;
+  n.osUser = spec.postgres.osUser;
+  return n;
+}
+
+namespace {
+
+Result<ConnParams> MakeConn(const ClusterSpec& spec, const std::string& host, int port,
+                            const UserRef& user, const std::string& app) {
+  ConnParams p;
+  p.host = host;
+  p.port = port;
+  p.user = user.name;
+  p.dbname = spec.healthCheck.database;
+  p.connectTimeoutMs = static_cast<int>(spec.healthCheck.timeout.count());
+  p.applicationName = app;
+  if (!user.passwordFile.empty()) {
+    auto pw = ReadSecretFile(user.passwordFile);
+    if (!pw.ok()) return pw.status().Context("password of " + user.name);
+    p.password = *pw;
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<ConnParams> LocalNode::SelfConn() const {
+  return MakeConn(spec, host, port, spec.postgres.superuser, "pgvigil-agent");
+}
+
+Result<ConnParams> LocalNode::PeerConn(const NodeSpec& peer, bool replication) const {
+  return MakeConn(spec, peer.host, spec.PgPort(peer),
+                  replication ? spec.postgres.replicationUser : spec.postgres.superuser, name);
+}
+
+Status PgTools::Run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                    const std::map<std::string, std::string>& env,
+                    const std::function<void(const std::string&)>& on_line) {
+  std::vector<std::string> full = argv;
+  full[0] = node_.binDir + "/" + argv[0];
+  ProcessOptions o;
+  o.timeout = timeout;
+  o.runAsUser = node_.osUser;
+  o.env = env;
+  o.workingDirectory = "/";
+  Operation* op = op_;
+  std::string tool = argv[0];
+  o.onOutputLine = [op, on_line, tool](const std::string& line) {
+    if (on_line) on_line(line);
+    if (op) op->Log(tool + ": " + line);
+  };
+  if (op_) {
+    std::string cmd;
+    for (const auto& a : full) cmd += (cmd.empty() ? "" : " ") + a;
+    op_->Log("run: " + cmd);
+  }
+  auto r = RunProcess(full, o);
+  if (!r.ok()) return r.status().Context(tool);
+  if (!r->success()) return Status::Error(tool + " " + r->Describe() + ": " + r->outputTail);
+  return Status::Ok();
+}
+
+Result<PgRunState> PgTools::RunState() {
+  if (!IsDataDir(node_.dataDir)) return PgRunState::kNoDataDir;
+  ProcessOptions o;
+  o.timeout = std::chrono::seconds(30);
+  o.runAsUser = node_.osUser;
+  o.workingDirectory = "/";
+  auto r = RunProcess({node_.binDir + "/pg_ctl", "status", "-D", node_.dataDir}, o);
+  if (!r.ok()) return r.status();
+  if (r->exitCode == 0) return PgRunState::kRunning;
+  if (r->exitCode == 3) return PgRunState::kStopped;
+  if (r->exitCode == 4) return PgRunState::kNoDataDir;
+  return Result<PgRunState>::Error("pg_ctl status " + r->Describe() + ": " + r->outputTail);
+}
+
+Result<ControlData> PgTools::ReadControlData(const std::string& dir) {
+  ProcessOptions o;
+  o.timeout = std::chrono::seconds(30);
+  o.runAsUser = node_.osUser;
+  o.workingDirectory = "/";
+  o.tailLines = 400;  // the whole output
+  auto r = RunProcess({node_.binDir + "/pg_controldata", "-D", dir}, o);
+  if (!r.ok()) return r.status();
+  if (!r->success())
+    return Result<ControlData>::Error("pg_controldata " + r->Describe() + ": " + r->outputTail);
+  auto c = ParseControlData(r->outputTail);
+  if (!c) return Result<ControlData>::Error("pg_controldata: unexpected output");
+  return *c;
+}
+
+Status PgTools::Start() {
+  // pg_ctl opens the log as the OS user; make sure it exists and is theirs.
+  if (!PathExists(node_.logFile())) {
+    if (Status s = WriteFileAtomic(node_.logFile(), "", 0600); !s.ok()) return s;
+  }
+  if (geteuid() == 0) (void)ChownToUser(node_.logFile(), node_.osUser);
+  return Run({"pg_ctl", "start", "-D", node_.dataDir, "-l", node_.logFile(), "-w", "-t", "600"},
+             std::chrono::seconds(620));
+}
+
+Status PgTools::Stop(const std::string& mode) {
+  return Run({"pg_ctl", "stop", "-D", node_.dataDir, "-m", mode, "-w", "-t", "300"},
+             std::chrono::seconds(320));
+}
+
+Status PgTools::Restart(const std::string& mode) {
+  return Run({"pg_ctl", "restart", "-D", node_.dataDir, "-m", mode, "-l", node_.logFile(), "-w",
+              "-t", "600"},
+             std::chrono::seconds(620));
+}
+
+Status PgTools::Promote() {
+  return Run({"pg_ctl", "promote", "-D", node_.dataDir, "-w", "-t", "120"},
+             std::chrono::seconds(130));
+}
+
+Result<PgObservation> PgTools::Observe() {
+  auto p = node_.SelfConn();
+  if (!p.ok()) return p.status();
+  return ObservePostgres(*p);
+}
+
+Status PgTools::WaitStreaming(const NodeSpec& primary, std::chrono::seconds timeout) {
+  int want_port = node_.spec.PgPort(primary);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last = "no observation";
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto o = Observe();
+    if (o.ok()) {
+      if (o->role != BackendRole::kStandby) return Status::Error("this node is not in recovery");
+      if (o->walReceiver == "streaming" && o->upstreamPort == want_port) {
+        if (op_) op_->Log("streaming from " + o->upstreamHost + ":" + std::to_string(o->upstreamPort) +
+                          " on timeline " + std::to_string(o->timeline));
+        return Status::Ok();
+      }
+      last = "WAL receiver '" + o->walReceiver + "' upstream " + o->upstreamHost + ":" +
+             std::to_string(o->upstreamPort);
+    } else {
+      last = o.error();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return Status::Error("not streaming from " + primary.name + " after " +
+                       std::to_string(timeout.count()) + " s (last: " + last + ")");
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool IsDataDir(const std::string& path) {
+  return PathExists(path + "/PG_VERSION") && PathExists(path + "/global/pg_control");
+}
+
+namespace {
+Status CheckPath(const std::string& path) {
+  if (path.empty() || path == "/" || path.find("/../") != std::string::npos)
+    return Status::Error("refusing to touch path '" + path + "'");
+  return Status::Ok();
+}
+}  // namespace
+
+Status RemoveTree(const std::string& path) {
+  if (Status s = CheckPath(path); !s.ok()) return s;
+  if (!PathExists(path)) return Status::Ok();
+  ProcessOptions o;
+  o.timeout = std::chrono::minutes(30);
+  auto r = RunProcess({"rm", "-rf", "--one-file-system", "--", path}, o);
+  if (!r.ok()) return r.status().Context("rm " + path);
+  if (!r->success()) return Status::Error("rm -rf " + path + ": " + r->Describe() + " " + r->outputTail);
+  return Status::Ok();
+}
+
+Status RenamePath(const std::string& from, const std::string& to) {
+  if (Status s = CheckPath(from); !s.ok()) return s;
+  if (Status s = CheckPath(to); !s.ok()) return s;
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return Status::Error("rename " + from + " -> " + to + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+Status ChownToUser(const std::string& path, const std::string& user, bool recursive) {
+  if (geteuid() != 0) return Status::Ok();  // not root: files are already ours
+  if (Status s = CheckPath(path); !s.ok()) return s;
+  if (recursive) {
+    ProcessOptions o;
+    o.timeout = std::chrono::minutes(30);
+    auto r = RunProcess({"chown", "-R", "--", user + ":", path}, o);
+    if (!r.ok()) return r.status();
+    if (!r->success()) return Status::Error("chown -R " + path + ": " + r->outputTail);
+    return Status::Ok();
+  }
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  char buf[4096];
+  if (getpwnam_r(user.c_str(), &pw, buf, sizeof buf, &found) != 0 || !found)
+    return Status::Error("no such OS user '" + user + "'");
+  if (::lchown(path.c_str(), pw.pw_uid, pw.pw_gid) != 0)
+    return Status::Error("chown " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+Status CopyFile(const std::string& from, const std::string& to) {
+  auto content = ReadFile(from);
+  if (!content.ok()) return content.status();
+  return WriteFileAtomic(to, *content, 0600);
+}
+
+Status MakeDir(const std::string& path, int mode) {
+  if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST)
+    return Status::Error("mkdir " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+}  // namespace pgvigil

@@ -1,0 +1,78 @@
+// This node's PostgreSQL as the node agent drives it: paths, the OS account,
+// pg_ctl / pg_controldata wrappers and the file moves of a rebuild. Every call
+// blocks (processes with timeouts, libpq): use from an operation thread only.
+// PgTools is used by one operation at a time; LocalNode is a plain value.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/process.h"
+#include "common/result.h"
+#include "common/spec.h"
+#include "sidecar/agent/operations.h"
+#include "sidecar/agent/pg_output_parse.h"
+#include "sidecar/agent/pg_status_query.h"
+
+namespace pgvigil {
+
+struct LocalNode {
+  ClusterSpec spec;
+  std::string name;
+  std::string stateDir;
+  std::string dataDir;
+  std::string binDir;
+  std::string osUser;  // account that runs PostgreSQL (used when we are root)
+  std::string host;
+  int port = 0;
+
+  static LocalNode From(const ClusterSpec& spec, const std::string& node, const std::string& state_dir);
+  std::string logFile() const { return dataDir + ".log"; }       // pg_ctl -l
+  std::string newDir() const { return dataDir + ".pgvigil-new"; }  // basebackup target
+  std::string oldDir() const { return dataDir + ".pgvigil-old"; }  // old data kept aside
+  std::string savedConfigDir() const { return stateDir + "/rebuild-config"; }
+  std::string markerFile() const { return stateDir + "/rebuild.json"; }
+  // libpq parameters: this node as superuser, a peer as superuser or replication user.
+  Result<ConnParams> SelfConn() const;
+  Result<ConnParams> PeerConn(const NodeSpec& peer, bool replication) const;
+};
+
+enum class PgRunState { kRunning, kStopped, kNoDataDir };
+
+class PgTools {
+ public:
+  PgTools(const LocalNode& node, Operation* op) : node_(node), op_(op) {}
+
+  // Runs binDir/argv[0] as the OS user, every output line into the operation log
+  // (and to on_line). Fails with the exit description and output tail.
+  Status Run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+             const std::map<std::string, std::string>& env = {},
+             const std::function<void(const std::string&)>& on_line = nullptr);
+
+  Result<PgRunState> RunState();  // pg_ctl status
+  Result<ControlData> ReadControlData(const std::string& dir);
+  Status Start();                            // pg_ctl start -w, log to logFile()
+  Status Stop(const std::string& mode);      // pg_ctl stop -m MODE -w
+  Status Restart(const std::string& mode);   // pg_ctl restart -m MODE -w
+  Status Promote();                          // pg_ctl promote -w
+  // Running + role: kUnknown when running but not answering.
+  Result<PgObservation> Observe();
+  // Polls until this node streams WAL from `primary` (port and state "streaming").
+  Status WaitStreaming(const NodeSpec& primary, std::chrono::seconds timeout);
+
+ private:
+  const LocalNode& node_;
+  Operation* op_;
+};
+
+// File helpers (root-safe: refuse empty paths and "/"); errors name the path.
+bool PathExists(const std::string& path);
+bool IsDataDir(const std::string& path);  // has PG_VERSION and global/pg_control
+Status RemoveTree(const std::string& path);
+Status RenamePath(const std::string& from, const std::string& to);
+Status ChownToUser(const std::string& path, const std::string& user, bool recursive = false);
+Status CopyFile(const std::string& from, const std::string& to);
+Status MakeDir(const std::string& path, int mode);
+
+}  // namespace pgvigil

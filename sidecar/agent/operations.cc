@@ -1,0 +1,159 @@
+#include "sidecar/agent/operations.h"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
+namespace pgvigil {
+
+namespace {
+
+using web::json::value;
+
+std::string IsoTime(std::chrono::system_clock::time_point t) {
+  if (t.time_since_epoch().count() == 0) return "";
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string RandomHex(size_t bytes) {
+  unsigned char buf[16];
+  if (bytes > sizeof buf) bytes = sizeof buf;
+  if (RAND_bytes(buf, static_cast<int>(bytes)) != 1) {
+    // Uniqueness within this process still comes from the counter.
+    for (size_t i = 0; i < bytes; ++i) buf[i] = static_cast<unsigned char>(std::rand());
+  }
+  std::string out;
+  char hex[3];
+  for (size_t i = 0; i < bytes; ++i) {
+    std::snprintf(hex, sizeof hex, "%02x", buf[i]);
+    out += hex;
+  }
+  return out;
+}
+
+}  // namespace
+
+web::json::value OperationSnapshot::ToJson() const {
+  auto v = value::object();
+  v["id"] = value::string(id);
+  v["type"] = value::string(type);
+  v["state"] = value::string(state);
+  v["step"] = value::string(step);
+  v["method"] = method.empty() ? value::null() : value::string(method);
+  auto p = value::object();
+  p["doneBytes"] = value::number(doneBytes);
+  p["totalBytes"] = value::number(totalBytes);
+  p["percent"] = value::number(percent);
+  v["progress"] = p;
+  v["term"] = value::number(term);
+  v["startedAt"] = value::string(IsoTime(startedAt));
+  v["finishedAt"] = finishedAt.time_since_epoch().count() ? value::string(IsoTime(finishedAt))
+                                                          : value::null();
+  v["error"] = error.empty() ? value::null() : value::string(error);
+  auto l = value::array(log.size());
+  for (size_t i = 0; i < log.size(); ++i) l[i] = value::string(log[i]);
+  v["log"] = l;
+  return v;
+}
+
+Operation::Operation(std::string id, std::string type, uint64_t term) : id_(std::move(id)) {
+  s_.id = id_;
+  s_.type = std::move(type);
+  s_.term = term;
+  s_.startedAt = std::chrono::system_clock::now();
+}
+
+void Operation::SetStep(const std::string& step) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s_.step = step;
+  }
+  Log("step: " + step);
+}
+
+void Operation::SetMethod(const std::string& method) {
+  std::lock_guard<std::mutex> lock(mu_);
+  s_.method = method;
+}
+
+void Operation::SetProgress(uint64_t done, uint64_t total, int percent) {
+  std::lock_guard<std::mutex> lock(mu_);
+  s_.doneBytes = done;
+  s_.totalBytes = total;
+  s_.percent = percent;
+}
+
+void Operation::Log(const std::string& line) {
+  spdlog::info("agent: operation {}: {}", id_, line);
+  std::lock_guard<std::mutex> lock(mu_);
+  log_.push_back(line);
+  if (log_.size() > kLogTail) log_.pop_front();
+}
+
+void Operation::Finish(const Status& result) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s_.state = result.ok() ? "succeeded" : "failed";
+    s_.error = result.ok() ? "" : result.message();
+    s_.finishedAt = std::chrono::system_clock::now();
+  }
+  if (result.ok()) spdlog::info("agent: operation {} succeeded", id_);
+  else spdlog::error("agent: operation {} failed: {}", id_, result.message());
+}
+
+bool Operation::running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return s_.state == "running";
+}
+
+OperationSnapshot Operation::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  OperationSnapshot s = s_;
+  s.log.assign(log_.begin(), log_.end());
+  return s;
+}
+
+std::shared_ptr<Operation> OperationRegistry::TryBegin(const std::string& type, uint64_t term,
+                                                       std::string* running_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& op : ops_) {
+    if (op->running()) {
+      if (running_id) *running_id = op->id();
+      return nullptr;
+    }
+  }
+  std::string id = type + "-" + std::to_string(++counter_) + "-" + RandomHex(4);
+  auto op = std::make_shared<Operation>(id, type, term);
+  ops_.push_back(op);
+  while (ops_.size() > kKeep) ops_.pop_front();
+  return op;
+}
+
+std::shared_ptr<Operation> OperationRegistry::Find(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& op : ops_)
+    if (op->id() == id) return op;
+  return nullptr;
+}
+
+std::shared_ptr<Operation> OperationRegistry::Latest() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ops_.empty() ? nullptr : ops_.back();
+}
+
+std::vector<OperationSnapshot> OperationRegistry::Recent() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<OperationSnapshot> out;
+  for (const auto& op : ops_) out.push_back(op->Snapshot());
+  return out;
+}
+
+}  // namespace pgvigil
