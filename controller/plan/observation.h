@@ -55,8 +55,11 @@ struct Operation {
 struct NodeObservation {
   std::string name;  // spec node name
 
-  // Over libpq.
-  TimeMs pgObservedAt = 0;  // when this part was last refreshed (0: never)
+  // Over libpq. pgObservedAt: when the values below were last read. A part that
+  // claims to be reachable with a timestamp older than the planner's limit is
+  // stale (the plan waits); an unreachable part never is: its timestamp only
+  // dates the last values seen.
+  TimeMs pgObservedAt = 0;
   bool pgReachable = false;
   bool inRecovery = false;
   uint32_t timeline = 0;
@@ -72,7 +75,7 @@ struct NodeObservation {
   std::string synchronousStandbyNames;      // primary: the setting in effect
   std::vector<TimelineSwitch> history;      // the node's timeline history, oldest first
 
-  // Over the sidecar's REST API.
+  // Over the sidecar's REST API (staleness as for pgObservedAt).
   TimeMs sidecarObservedAt = 0;
   bool sidecarReachable = false;
   bool postgresRunning = false;          // the postmaster runs on its host

@@ -84,6 +84,7 @@ World RandomWorld(Rng& r) {
                        static_cast<OperationState>(r.Int(0, 2)));
     }
     if (r.Chance(0.03)) o.pgObservedAt = kNow - 60'000;
+    if (r.Chance(0.03)) o.sidecarObservedAt = kNow - 60'000;
     const int down = r.Int(0, wd.liveMembers);
     wd.backends[n] = {down, wd.liveMembers - down};
     for (auto& row : o.replication) row.state = r.Chance(0.8) ? "streaming" : "catchup";
@@ -129,7 +130,10 @@ bool Stale(const World& w) {
   if (w.in.now - w.obs.watchdog.observedAt > limit) return true;
   for (const auto& o : w.obs.nodes) {
     if (!w.spec.FindNode(o.name)) continue;
-    if (w.in.now - o.pgObservedAt > limit || w.in.now - o.sidecarObservedAt > limit) return true;
+    if ((o.pgReachable && w.in.now - o.pgObservedAt > limit) ||
+        (o.sidecarReachable && w.in.now - o.sidecarObservedAt > limit)) {
+      return true;
+    }
   }
   return false;
 }

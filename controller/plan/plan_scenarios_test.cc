@@ -84,6 +84,18 @@ const std::vector<Scenario>& Scenarios() {
          w.N("b").pgObservedAt = kNow - 60'000;
        },
        "", D, AGAIN},
+      {"crashed_primary_with_old_timestamps_is_not_stale",
+       [](World& w) {
+         w.Crash("a");  // the observer dates a part by its last successful read
+         w.N("a").pgObservedAt = w.N("a").sidecarObservedAt = kNow - 60'000;
+       },
+       "fence a | write-state | publish-routing -:b,c | promote b", F, AGAIN},
+      {"stale_sidecar_observation_waits",
+       [](World& w) {
+         w.Crash("a");
+         w.N("c").sidecarObservedAt = kNow - 60'000;
+       },
+       "", D, AGAIN},
       {"proxy_behind_gets_current_routing_again", [](World& w) { w.N("c").routingGeneration = 4; },
        "publish-routing a:b,c", H, AGAIN},
       // --- failover ------------------------------------------------------------------

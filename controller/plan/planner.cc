@@ -67,10 +67,13 @@ std::string Staleness(const Context& c, Millis maxAge) {
   if (c.in.now - c.obs.watchdog.observedAt > limit) {
     return "watchdog view is " + std::to_string(c.in.now - c.obs.watchdog.observedAt) + "ms old";
   }
+  // Only claims of reachability go stale: an unreachable part's timestamp says
+  // when its last values were seen, which is what they are kept for.
   std::string stale;
   for (const auto& o : c.obs.nodes) {
     if (!c.Spec(o.name)) continue;
-    if (c.in.now - o.pgObservedAt > limit || c.in.now - o.sidecarObservedAt > limit) {
+    if ((o.pgReachable && c.in.now - o.pgObservedAt > limit) ||
+        (o.sidecarReachable && c.in.now - o.sidecarObservedAt > limit)) {
       stale += (stale.empty() ? "" : ", ") + o.name;
     }
   }

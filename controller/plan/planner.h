@@ -45,8 +45,9 @@ struct Requests {
 struct PlanInputs {
   TimeMs now = 0;  // same clock as the observation's timestamps
   Requests requests;
-  // Older observations than this are stale; 0: derived from the spec's health
-  // check (3 periods + timeout).
+  // Older observations than this are stale (the watchdog view, or a node part
+  // that claims to be reachable); 0: derived from the spec's health check
+  // (3 periods + timeout).
   Millis maxObservationAge{0};
 };
 
