@@ -64,6 +64,12 @@ Lineage Context::LineageOf(const std::string& n, std::string* why) const {
     if (why) *why = "not observed";
     return Lineage::kUnknown;
   }
+  // PostgreSQL refuses to stream a timeline that forked off before a standby's
+  // replay position, so one streaming from the primary has not diverged.
+  if (o->inRecovery && o->upstream == next.primary) {
+    if (why) *why = "streaming from " + next.primary;
+    return Lineage::kCanFollow;
+  }
   const uint32_t ptl = p->timeline ? p->timeline : next.timeline;
   return CheckLineage(o->timeline, o->ReplayEnd(), ptl, p->history, why);
 }

@@ -62,6 +62,10 @@ struct NodeObservation {
   TimeMs pgObservedAt = 0;
   bool pgReachable = false;
   bool inRecovery = false;
+  // A primary's current timeline (of pg_current_wal_lsn()). A standby's newest
+  // timeline: received_tli while its WAL receiver runs, else the newest
+  // timeline whose history file is in its pg_wal (a checkpoint's timeline lags
+  // by up to checkpoint_timeout and would make a good standby look diverged).
   uint32_t timeline = 0;
   Lsn currentLsn = 0;   // primary: pg_current_wal_lsn()
   Lsn receivedLsn = 0;  // standby: pg_last_wal_receive_lsn()

@@ -292,6 +292,14 @@ const std::vector<Scenario>& Scenarios() {
          w.spec.recovery.automatic = false;
        },
        "", D, DONE},
+      {"standby_streaming_from_the_primary_is_not_rebuilt_whatever_timeline_it_reports",
+       [](World& w) {
+         w = AfterFailover();
+         NodeObservation& c = w.N("c");
+         c.upstream = c.configuredUpstream = "b";
+         c.replayedLsn = c.receivedLsn = 101 * kMB;  // past the switch point, timeline 1 reported
+       },
+       "write-state | publish-routing b:c", D, AGAIN},  // a is still down
       {"standby_that_can_follow_is_repointed_not_rebuilt", [](World& w) { w = AfterFailover(); },
        "follow c ->b", R, AGAIN},
       {"diverged_standby_is_rewound",

@@ -29,7 +29,8 @@ bool RoutableStandby(const Context& c, const std::string& n, uint32_t timeline) 
   if (n == c.next.primary || !c.Member(n) || c.OpRunning(n) || c.Down(n)) return false;
   if (!c.PgUp(n)) return HasName(c.next.routedStandbys, n);
   const auto* o = c.Obs(n);
-  return o->inRecovery && timeline != 0 && o->timeline == timeline;
+  if (!o->inRecovery) return false;
+  return (timeline != 0 && o->timeline == timeline) || o->upstream == c.next.primary;
 }
 
 }  // namespace
