@@ -168,7 +168,11 @@ bool PlanFailover(Context& c) {
     return true;
   }
   std::string why;
-  const std::string to = ChooseCandidate(c, requested, "", &why);
+  std::string to = ChooseCandidate(c, requested, "", &why);
+  if (to.empty() && !requested.empty() && c.spec.failover.automatic) {
+    c.Event("operator's choice ignored: " + why);
+    to = ChooseCandidate(c, "", "", &why);
+  }
   if (to.empty()) {
     c.Note("primary " + down + "; not failing over: " + why);
     c.Event("primary " + down + "; not failing over: " + why);

@@ -88,8 +88,10 @@ struct NodeObservation {
   bool proxyPaused = false;
   std::optional<Operation> operation;  // the newest operation (running or finished)
 
+  // An operation last seen running on a sidecar that no longer answers is not
+  // known to run (its host may be gone): only a reachable sidecar's counts.
   bool OperationRunning() const {
-    return operation && operation->state == OperationState::kRunning;
+    return sidecarReachable && operation && operation->state == OperationState::kRunning;
   }
   // Where this node's history ends for timeline reasoning: a standby's replay
   // position, a primary's current LSN (last values seen).

@@ -190,6 +190,19 @@ const std::vector<Scenario>& Scenarios() {
          w.in.requests.switchoverTo = "c";
        },
        "fence a | write-state | publish-routing -:b,c | promote c", F, AGAIN},
+      {"ineligible_operator_choice_falls_back_to_automatic_failover",
+       [](World& w) {
+         w.Crash("a");
+         w.PgDown("c");
+         w.in.requests.switchoverTo = "c";
+       },
+       "event | fence a | write-state | publish-routing -:b | promote b", F, AGAIN},
+      {"operation_seen_on_a_crashed_primary_does_not_block_failover",
+       [](World& w) {
+         w.N("a").operation = Op(OperationKind::kRestart, OperationState::kRunning);
+         w.Crash("a");
+       },
+       "fence a | write-state | publish-routing -:b,c | promote b", F, AGAIN},
       {"standby_on_another_timeline_is_not_a_candidate",
        [](World& w) {
          w.N("b").timeline = 3;
