@@ -47,6 +47,10 @@ value BuildSummary(const ClusterSpec& spec, const Election& e, int64_t now) {
   v["leader"] = value::string(NameOf(spec, e.leader(now)));
   v["quorum"] = value::boolean(e.HasQuorum(now));
   v["vipHeld"] = value::boolean(e.vipHeld());
+  value members = value::object();  // name -> state, as seen from here
+  for (int m = 0; m < e.config().members && m < static_cast<int>(spec.nodes.size()); ++m)
+    members[spec.nodes[m].name] = value::string(ToString(e.Display(m, now)));
+  v["members"] = members;
   return v;
 }
 

@@ -16,6 +16,8 @@ namespace watchdog {
 // See WatchdogApi::Detail for the shape.
 web::json::value BuildDetail(const ClusterSpec& spec, const Election& e, int64_t now,
                              uint64_t durable_version);
+// GET /v1/status component summary: {"state","term","leader","quorum","vipHeld",
+//   "members":{NAME: STATE}}.
 web::json::value BuildSummary(const ClusterSpec& spec, const Election& e, int64_t now);
 WatchdogApi::Leadership BuildLeadership(const ClusterSpec& spec, const Election& e, int64_t now);
 std::vector<WatchdogApi::BackendVerdict> BuildVerdicts(const ClusterSpec& spec, const Election& e,
