@@ -4,21 +4,36 @@ namespace pgvigil::plan {
 
 const char* ToString(ActionKind k) {
   switch (k) {
-    case ActionKind::kFence: return "fence";
-    case ActionKind::kUnfence: return "unfence";
-    case ActionKind::kPromote: return "promote";
-    case ActionKind::kFollow: return "follow";
-    case ActionKind::kRebuild: return "rebuild";
-    case ActionKind::kStop: return "stop";
-    case ActionKind::kStart: return "start";
-    case ActionKind::kPublishRouting: return "publish-routing";
-    case ActionKind::kPauseProxies: return "pause-proxies";
-    case ActionKind::kResumeProxies: return "resume-proxies";
-    case ActionKind::kSetSynchronousStandbys: return "set-synchronous-standbys";
-    case ActionKind::kWriteState: return "write-state";
-    case ActionKind::kAttach: return "attach";
-    case ActionKind::kDetach: return "detach";
-    case ActionKind::kRecordEvent: return "event";
+    case ActionKind::kFence:
+      return "fence";
+    case ActionKind::kUnfence:
+      return "unfence";
+    case ActionKind::kPromote:
+      return "promote";
+    case ActionKind::kFollow:
+      return "follow";
+    case ActionKind::kRebuild:
+      return "rebuild";
+    case ActionKind::kStop:
+      return "stop";
+    case ActionKind::kStart:
+      return "start";
+    case ActionKind::kPublishRouting:
+      return "publish-routing";
+    case ActionKind::kPauseProxies:
+      return "pause-proxies";
+    case ActionKind::kResumeProxies:
+      return "resume-proxies";
+    case ActionKind::kSetSynchronousStandbys:
+      return "set-synchronous-standbys";
+    case ActionKind::kWriteState:
+      return "write-state";
+    case ActionKind::kAttach:
+      return "attach";
+    case ActionKind::kDetach:
+      return "detach";
+    case ActionKind::kRecordEvent:
+      return "event";
   }
   return "?";
 }
@@ -37,8 +52,8 @@ std::string Action::Describe() const {
       out += " (" + stopMode + ")";
       break;
     case ActionKind::kPublishRouting: {
-      out += " gen " + std::to_string(generation) + " primary=" +
-             (primary.empty() ? std::string("<none>") : primary) + " standbys=[";
+      out += " gen " + std::to_string(generation) +
+             " primary=" + (primary.empty() ? std::string("<none>") : primary) + " standbys=[";
       for (size_t i = 0; i < standbys.size(); ++i) {
         out += (i ? "," : "") + standbys[i].node + ":" + std::to_string(standbys[i].weight);
       }

@@ -17,23 +17,23 @@
 namespace pgvigil::plan {
 
 enum class ActionKind {
-  kFence,          // node: tell its sidecar it is fenced (refuses writes/promotion)
-  kUnfence,        // node: rejoined as a healthy standby
-  kPromote,        // node: pg_ctl promote
-  kFollow,         // node: repoint to `upstream` (primary_conninfo + reload; start as
-                   // standby when stopped)
-  kRebuild,        // node: pg_rewind or pg_basebackup from `upstream` (`method`)
-  kStop,           // node: stop PostgreSQL (`stopMode`)
-  kStart,          // node: start PostgreSQL (as it is configured)
-  kPublishRouting, // every reachable proxy: the routing table below (succeeds when
-                   // every reachable proxy took it)
-  kPauseProxies,   // every reachable proxy: hold new transactions
-  kResumeProxies,  // every reachable proxy: release them
+  kFence,                   // node: tell its sidecar it is fenced (refuses writes/promotion)
+  kUnfence,                 // node: rejoined as a healthy standby
+  kPromote,                 // node: pg_ctl promote
+  kFollow,                  // node: repoint to `upstream` (primary_conninfo + reload; start as
+                            // standby when stopped)
+  kRebuild,                 // node: pg_rewind or pg_basebackup from `upstream` (`method`)
+  kStop,                    // node: stop PostgreSQL (`stopMode`)
+  kStart,                   // node: start PostgreSQL (as it is configured)
+  kPublishRouting,          // every reachable proxy: the routing table below (succeeds when
+                            // every reachable proxy took it)
+  kPauseProxies,            // every reachable proxy: hold new transactions
+  kResumeProxies,           // every reachable proxy: release them
   kSetSynchronousStandbys,  // node (the primary): synchronous_standby_names
-  kWriteState,     // the cluster-state register: `state`
-  kAttach,         // node: an operator's attach request is taken
-  kDetach,         // node: an operator's detach request is taken
-  kRecordEvent,    // nothing to do but report `reason`
+  kWriteState,              // the cluster-state register: `state`
+  kAttach,                  // node: an operator's attach request is taken
+  kDetach,                  // node: an operator's detach request is taken
+  kRecordEvent,             // nothing to do but report `reason`
 };
 const char* ToString(ActionKind k);
 
@@ -51,7 +51,7 @@ struct Action {
   // kFollow, kRebuild
   std::string upstream;
   RecoveryMethod method = RecoveryMethod::kRewindOrBasebackup;  // kRebuild
-  std::string stopMode = "fast";  // kStop: "fast" | "immediate"
+  std::string stopMode = "fast";                                // kStop: "fast" | "immediate"
 
   // kPublishRouting
   uint64_t generation = 0;

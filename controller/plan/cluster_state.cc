@@ -6,19 +6,26 @@ namespace pgvigil::plan {
 
 const char* ToString(TransitionKind k) {
   switch (k) {
-    case TransitionKind::kNone: return "none";
-    case TransitionKind::kFailover: return "failover";
-    case TransitionKind::kSwitchover: return "switchover";
+    case TransitionKind::kNone:
+      return "none";
+    case TransitionKind::kFailover:
+      return "failover";
+    case TransitionKind::kSwitchover:
+      return "switchover";
   }
   return "?";
 }
 
 const char* ToString(TransitionStep s) {
   switch (s) {
-    case TransitionStep::kFencing: return "fencing";
-    case TransitionStep::kPaused: return "paused";
-    case TransitionStep::kStopping: return "stopping";
-    case TransitionStep::kPromoting: return "promoting";
+    case TransitionStep::kFencing:
+      return "fencing";
+    case TransitionStep::kPaused:
+      return "paused";
+    case TransitionStep::kStopping:
+      return "stopping";
+    case TransitionStep::kPromoting:
+      return "promoting";
   }
   return "?";
 }

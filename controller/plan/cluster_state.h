@@ -42,7 +42,7 @@ struct ClusterState {
 
   // Routing: the last table the controller published (generation only moves forward).
   uint64_t routingGeneration = 0;
-  std::string routedPrimary;              // empty: writes fail closed
+  std::string routedPrimary;                // empty: writes fail closed
   std::vector<std::string> routedStandbys;  // sorted
 
   // Synchronous replication: standbys of which at least `synchronousCount` hold

@@ -68,15 +68,15 @@ constexpr Millis kTransitionRequeue{200};
 constexpr Millis kDefaultRequeue{1000};
 
 // Sub-planners, each in its own file. They read and extend the Context.
-void PlanBootstrap(Context& c);            // planner.cc: no primary recorded yet
-bool PlanFailover(Context& c);             // failover_planner.cc: returns true when handled
-void ContinueFailover(Context& c);         // failover_planner.cc
-bool PlanSwitchover(Context& c);           // switchover_planner.cc: returns true when started
-void ContinueSwitchover(Context& c);       // switchover_planner.cc
-void PlanStrayPrimaries(Context& c);       // recovery_planner.cc: writable nodes besides the primary
-void PlanRecovery(Context& c);             // recovery_planner.cc: follow, rebuild, start, unfence
-void PlanSync(Context& c);                 // sync_planner.cc
-void PlanRouting(Context& c);              // routing_planner.cc
+void PlanBootstrap(Context& c);       // planner.cc: no primary recorded yet
+bool PlanFailover(Context& c);        // failover_planner.cc: returns true when handled
+void ContinueFailover(Context& c);    // failover_planner.cc
+bool PlanSwitchover(Context& c);      // switchover_planner.cc: returns true when started
+void ContinueSwitchover(Context& c);  // switchover_planner.cc
+void PlanStrayPrimaries(Context& c);  // recovery_planner.cc: writable nodes besides the primary
+void PlanRecovery(Context& c);        // recovery_planner.cc: follow, rebuild, start, unfence
+void PlanSync(Context& c);            // sync_planner.cc
+void PlanRouting(Context& c);         // routing_planner.cc
 // failover_planner.cc: the node to promote in place of next.primary, or "" with
 // `why` set. `requested` (may be empty) is an operator's choice; `exclude` is skipped.
 std::string ChooseCandidate(const Context& c, const std::string& requested,

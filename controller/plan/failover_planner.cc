@@ -84,7 +84,8 @@ std::string AsyncCandidate(const Context& c, const std::string& requested,
   for (const auto& ns : c.spec.nodes) {
     if (ns.name == primary) continue;
     names.push_back(ns.name);
-    if (const auto* o = c.Obs(ns.name); o && c.Standby(ns.name)) ref = std::max(ref, o->receivedLsn);
+    if (const auto* o = c.Obs(ns.name); o && c.Standby(ns.name))
+      ref = std::max(ref, o->receivedLsn);
   }
   std::string best;
   Lsn bestLsn = 0;
@@ -130,7 +131,8 @@ void StartFailover(Context& c, const std::string& to, const std::string& why) {
   }
   const Lsn rx = c.Obs(to)->receivedLsn;
   c.Add(ActionKind::kPromote, to,
-        "failover: " + to + " has the most WAL received (" + FormatLsn(rx) + ") among eligible standbys");
+        "failover: " + to + " has the most WAL received (" + FormatLsn(rx) +
+            ") among eligible standbys");
   c.Requeue(kTransitionRequeue, "failing over from " + from + " to " + to);
 }
 
@@ -209,7 +211,7 @@ void ContinueFailover(Context& c) {
   if (failed || !c.Standby(to) || c.Down(to) || !c.Member(to)) {
     std::string why;
     const std::string other = ChooseCandidate(c, "", to, &why);
-    const std::string what = failed           ? "promoting " + to + " failed"
+    const std::string what = failed          ? "promoting " + to + " failed"
                              : !c.Member(to) ? to + " is fenced, detached or removed"
                                              : to + " is no longer a running standby";
     if (other.empty()) {

@@ -6,9 +6,12 @@ namespace pgvigil::plan {
 
 const char* ToString(Lineage l) {
   switch (l) {
-    case Lineage::kCanFollow: return "can-follow";
-    case Lineage::kDiverged: return "diverged";
-    case Lineage::kUnknown: return "unknown";
+    case Lineage::kCanFollow:
+      return "can-follow";
+    case Lineage::kDiverged:
+      return "diverged";
+    case Lineage::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -35,7 +38,8 @@ Lineage CheckLineage(uint32_t timeline, Lsn end, uint32_t primaryTimeline,
     return Lineage::kDiverged;
   }
   if (primaryHistory.empty()) {
-    say("on timeline " + std::to_string(timeline) + " and the primary's timeline history is unknown");
+    say("on timeline " + std::to_string(timeline) +
+        " and the primary's timeline history is unknown");
     return Lineage::kUnknown;
   }
   for (const auto& sw : primaryHistory) {

@@ -4,21 +4,30 @@ namespace pgvigil::plan {
 
 const char* ToString(OperationKind k) {
   switch (k) {
-    case OperationKind::kPromote: return "promote";
-    case OperationKind::kStop: return "stop";
-    case OperationKind::kStart: return "start";
-    case OperationKind::kRestart: return "restart";
-    case OperationKind::kFollow: return "follow";
-    case OperationKind::kRebuild: return "rebuild";
+    case OperationKind::kPromote:
+      return "promote";
+    case OperationKind::kStop:
+      return "stop";
+    case OperationKind::kStart:
+      return "start";
+    case OperationKind::kRestart:
+      return "restart";
+    case OperationKind::kFollow:
+      return "follow";
+    case OperationKind::kRebuild:
+      return "rebuild";
   }
   return "?";
 }
 
 const char* ToString(OperationState s) {
   switch (s) {
-    case OperationState::kRunning: return "running";
-    case OperationState::kSucceeded: return "succeeded";
-    case OperationState::kFailed: return "failed";
+    case OperationState::kRunning:
+      return "running";
+    case OperationState::kSucceeded:
+      return "succeeded";
+    case OperationState::kFailed:
+      return "failed";
   }
   return "?";
 }

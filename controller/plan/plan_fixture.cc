@@ -1,8 +1,8 @@
 #include "controller/plan/plan_fixture.h"
 
-#include <algorithm>
-
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 namespace pgvigil::plan::testing {
 
@@ -230,7 +230,7 @@ void Apply(World& w, const Plan& plan) {
         n.dataDirectoryInitialized = true;
         n.history = w.N(a.upstream).history;
         n.operation = succeeded(a.kind == ActionKind::kFollow ? OperationKind::kFollow
-                                                             : OperationKind::kRebuild);
+                                                              : OperationKind::kRebuild);
         break;
       }
       case ActionKind::kSetSynchronousStandbys:

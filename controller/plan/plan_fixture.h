@@ -5,11 +5,11 @@
 // plans (failover, switchover, sync changes) can be driven call after call.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <ostream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "controller/plan/planner.h"
 

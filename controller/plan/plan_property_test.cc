@@ -10,9 +10,9 @@
 //    in sync mode only a recorded synchronous standby, in async mode within
 //    the lag limit;
 //  * follow/rebuild only from the recorded primary; never stop the primary.
-#include <random>
-
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "controller/plan/plan_fixture.h"
 
@@ -25,7 +25,9 @@ class Rng {
   int Int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(g_); }
   bool Chance(double p) { return std::bernoulli_distribution(p)(g_); }
   template <typename T>
-  const T& Pick(const std::vector<T>& v) { return v[Int(0, static_cast<int>(v.size()) - 1)]; }
+  const T& Pick(const std::vector<T>& v) {
+    return v[Int(0, static_cast<int>(v.size()) - 1)];
+  }
 
  private:
   std::mt19937_64 g_;
@@ -80,8 +82,8 @@ World RandomWorld(Rng& r) {
     o.routingGeneration = static_cast<uint64_t>(r.Int(3, 7));
     o.operation.reset();
     if (r.Chance(0.2)) {
-      o.operation = Op(static_cast<OperationKind>(r.Int(0, 5)),
-                       static_cast<OperationState>(r.Int(0, 2)));
+      o.operation =
+          Op(static_cast<OperationKind>(r.Int(0, 5)), static_cast<OperationState>(r.Int(0, 2)));
     }
     if (r.Chance(0.03)) o.pgObservedAt = kNow - 60'000;
     if (r.Chance(0.03)) o.sidecarObservedAt = kNow - 60'000;
@@ -110,13 +112,15 @@ World RandomWorld(Rng& r) {
     Transition& t = s.transition;
     t.kind = r.Chance(0.5) ? TransitionKind::kFailover : TransitionKind::kSwitchover;
     t.from = s.primary;
-    do t.to = r.Pick(names); while (t.to == t.from);
+    do t.to = r.Pick(names);
+    while (t.to == t.from);
     t.step = t.kind == TransitionKind::kFailover ? TransitionStep::kFencing
                                                  : static_cast<TransitionStep>(r.Int(1, 3));
     t.startedAt = kNow - r.Int(0, 8000);
     t.stopLsn = static_cast<Lsn>(r.Int(90, 110)) * kMB;
     if (t.kind == TransitionKind::kFailover) AddName(&s.fenced, t.from);
-    if (t.kind == TransitionKind::kFailover || t.step != TransitionStep::kPaused) s.routedPrimary = "";
+    if (t.kind == TransitionKind::kFailover || t.step != TransitionStep::kPaused)
+      s.routedPrimary = "";
   }
   if (r.Chance(0.1)) w.in.requests.switchoverTo = r.Pick(names);
   if (r.Chance(0.1)) w.in.requests.recover = {r.Pick(names)};
@@ -165,14 +169,18 @@ std::string Violation(const World& w, const Plan& p) {
         if (a.generation != cur.routingGeneration) return what + "generation not recorded first";
         if (a.primary != cur.routedPrimary) return what + "primary not recorded first";
         if (!a.primary.empty()) {
-          if (a.primary != cur.primary) return what + "routes a primary that is not the recorded one";
+          if (a.primary != cur.primary)
+            return what + "routes a primary that is not the recorded one";
           if (cur.IsFenced(a.primary)) return what + "routes a fenced primary";
           const NodeObservation* po = w.obs.Find(a.primary);
-          if (po && po->pgReachable && po->inRecovery) return what + "routes a node in recovery as primary";
-          if (cur.transition.kind == TransitionKind::kFailover) return what + "routes a primary mid-failover";
+          if (po && po->pgReachable && po->inRecovery)
+            return what + "routes a node in recovery as primary";
+          if (cur.transition.kind == TransitionKind::kFailover)
+            return what + "routes a primary mid-failover";
         }
         for (const auto& s : a.standbys) {
-          if (cur.IsFenced(s.node) || cur.IsDetached(s.node)) return what + "routes fenced/detached " + s.node;
+          if (cur.IsFenced(s.node) || cur.IsDetached(s.node))
+            return what + "routes fenced/detached " + s.node;
           if (s.node == a.primary) return what + "primary also a standby";
         }
         break;
@@ -180,14 +188,17 @@ std::string Violation(const World& w, const Plan& p) {
       case ActionKind::kPromote: {
         if (++promotes > 1) return what + "two promotes";
         if (cur.IsFenced(a.node)) return what + "promotes a fenced node";
-        if (!cur.transition.active() || cur.transition.to != a.node) return what + "promote not recorded first";
+        if (!cur.transition.active() || cur.transition.to != a.node)
+          return what + "promote not recorded first";
         if (!cur.routedPrimary.empty()) return what + "promote while a primary is routed";
-        if (!o || !o->pgReachable || !o->inRecovery) return what + "promotes a node not seen as a standby";
+        if (!o || !o->pgReachable || !o->inRecovery)
+          return what + "promotes a node not seen as a standby";
         if (cur.transition.kind == TransitionKind::kFailover) {
           if (!cur.IsFenced(cur.transition.from)) return what + "old primary not fenced";
           // The candidate rules apply where the candidate is chosen (an unfinished
           // failover from a recorded state goes on with its target).
-          if (orig.transition.kind == TransitionKind::kFailover && orig.transition.to == a.node) break;
+          if (orig.transition.kind == TransitionKind::kFailover && orig.transition.to == a.node)
+            break;
           if (w.spec.replication.mode == ReplicationMode::kSync) {
             if (!orig.IsSynchronous(a.node)) return what + "not a recorded synchronous standby";
           } else {
@@ -197,7 +208,8 @@ std::string Violation(const World& w, const Plan& p) {
             }
           }
           const NodeSpec* ns = w.spec.FindNode(a.node);
-          if (ns->noFailover && w.in.requests.switchoverTo != a.node) return what + "noFailover node";
+          if (ns->noFailover && w.in.requests.switchoverTo != a.node)
+            return what + "noFailover node";
         } else if (cur.transition.step != TransitionStep::kPromoting) {
           return what + "switchover promote before the old primary stopped";
         }
@@ -205,7 +217,8 @@ std::string Violation(const World& w, const Plan& p) {
       }
       case ActionKind::kFollow:
       case ActionKind::kRebuild:
-        if (a.upstream != cur.primary || a.node == cur.primary) return what + "not from the recorded primary";
+        if (a.upstream != cur.primary || a.node == cur.primary)
+          return what + "not from the recorded primary";
         break;
       case ActionKind::kStop:
         if (a.node == cur.primary && !(cur.transition.active() && cur.transition.from == a.node)) {
@@ -216,7 +229,8 @@ std::string Violation(const World& w, const Plan& p) {
       case ActionKind::kStart:
         if (cur.IsFenced(a.node)) return what + "starts a fenced node";
         if (o && o->timeline != 0 && !o->inRecovery &&
-            !(orig.transition.kind == TransitionKind::kSwitchover && orig.transition.from == a.node)) {
+            !(orig.transition.kind == TransitionKind::kSwitchover &&
+              orig.transition.from == a.node)) {
           return what + "starts a node last seen as a primary";
         }
         break;
@@ -270,7 +284,8 @@ TEST(PlanProperty, RandomFailureSequencesKeepTheSafetyInvariants) {
       w.obs.watchdog.quorum = w.obs.watchdog.liveMembers >= 2;
       Plan p = w.Run();
       const std::string v = Violation(w, p);
-      ASSERT_EQ(v, "") << "run " << run << " step " << step << ": " << Render(p) << "\n" << p.summary;
+      ASSERT_EQ(v, "") << "run " << run << " step " << step << ": " << Render(p) << "\n"
+                       << p.summary;
       if (r.Chance(0.2) && !p.actions.empty()) {
         p.actions.resize(static_cast<size_t>(r.Int(0, static_cast<int>(p.actions.size()) - 1)));
       }

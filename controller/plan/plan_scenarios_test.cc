@@ -1,9 +1,9 @@
 // Table-driven planner scenarios: each starts from a healthy three-node cluster
 // (a primary, b and c streaming; see plan_fixture.h), changes what is observed
 // or recorded, and asserts the exact action sequence, the phase and the outcome.
-#include <functional>
-
 #include <gtest/gtest.h>
+
+#include <functional>
 
 #include "controller/plan/plan_fixture.h"
 
@@ -60,7 +60,6 @@ Transition Switchover(TransitionStep step) {
   t.stopLsn = 100 * kMB;
   return t;
 }
-
 
 const std::vector<Scenario>& Scenarios() {
   static const std::vector<Scenario> all = {
@@ -157,7 +156,8 @@ const std::vector<Scenario>& Scenarios() {
        },
        "event | write-state | publish-routing -:b,c", D, AGAIN,
        [](const World&, const Plan& p) {
-         EXPECT_NE(p.actions[0].reason.find("maximumLagBytes"), std::string::npos) << p.actions[0].reason;
+         EXPECT_NE(p.actions[0].reason.find("maximumLagBytes"), std::string::npos)
+             << p.actions[0].reason;
        }},
       {"no_failover_tag_is_skipped",
        [](World& w) {
@@ -218,7 +218,8 @@ const std::vector<Scenario>& Scenarios() {
       {"failover_waits_for_running_promotion",
        [](World& w) {
          w.Crash("a");
-         w.state.transition = {TransitionKind::kFailover, "a", "b", TransitionStep::kFencing, kNow - 300, 0};
+         w.state.transition = {TransitionKind::kFailover, "a",        "b",
+                               TransitionStep::kFencing,  kNow - 300, 0};
          w.state.fenced = {"a"};
          w.state.routedPrimary = "";
          w.state.routedStandbys = {"c"};  // b is being promoted: not routed
@@ -228,7 +229,8 @@ const std::vector<Scenario>& Scenarios() {
       {"failover_reissues_promotion_not_seen",
        [](World& w) {
          w.Crash("a");
-         w.state.transition = {TransitionKind::kFailover, "a", "b", TransitionStep::kFencing, kNow - 300, 0};
+         w.state.transition = {TransitionKind::kFailover, "a",        "b",
+                               TransitionStep::kFencing,  kNow - 300, 0};
          w.state.fenced = {"a"};
          w.state.routedPrimary = "";
        },
@@ -236,7 +238,8 @@ const std::vector<Scenario>& Scenarios() {
       {"failover_promotion_failed_promotes_next_candidate",
        [](World& w) {
          w.Crash("a");
-         w.state.transition = {TransitionKind::kFailover, "a", "b", TransitionStep::kFencing, kNow - 300, 0};
+         w.state.transition = {TransitionKind::kFailover, "a",        "b",
+                               TransitionStep::kFencing,  kNow - 300, 0};
          w.state.fenced = {"a"};
          w.state.routedPrimary = "";
          w.N("b").operation = Op(OperationKind::kPromote, OperationState::kFailed);
@@ -245,7 +248,8 @@ const std::vector<Scenario>& Scenarios() {
       {"failover_finishes_when_candidate_writable_and_others_follow",
        [](World& w) {
          w = AfterFailover();
-         w.state.transition = {TransitionKind::kFailover, "a", "b", TransitionStep::kFencing, kNow - 300, 0};
+         w.state.transition = {TransitionKind::kFailover, "a",        "b",
+                               TransitionStep::kFencing,  kNow - 300, 0};
          w.state.primary = "a";
          w.state.timeline = 1;
          w.state.routedPrimary = "";
@@ -258,8 +262,8 @@ const std::vector<Scenario>& Scenarios() {
          EXPECT_FALSE(p.actions[0].state.transition.active());
        }},
       // --- old primary, divergence, following ----------------------------------------
-      {"old_primary_back_after_failover_is_stopped_and_rebuilt", [](World& w) { w = OldPrimaryBack(); },
-       "stop a immediate | rebuild a <-b", R, AGAIN},
+      {"old_primary_back_after_failover_is_stopped_and_rebuilt",
+       [](World& w) { w = OldPrimaryBack(); }, "stop a immediate | rebuild a <-b", R, AGAIN},
       {"old_primary_back_unrecorded_is_fenced_stopped_and_rebuilt",
        [](World& w) {
          w = OldPrimaryBack();
@@ -335,17 +339,18 @@ const std::vector<Scenario>& Scenarios() {
        },
        "", D, DONE},
       {"cascading_standby_is_repointed_to_the_primary",
-       [](World& w) { w.N("c").configuredUpstream = w.N("c").upstream = "b"; },
-       "follow c ->a", R, AGAIN},
+       [](World& w) { w.N("c").configuredUpstream = w.N("c").upstream = "b"; }, "follow c ->a", R,
+       AGAIN},
       {"stray_writable_node_is_fenced_stopped_and_rebuilt",
        [](World& w) {
          w.N("c").inRecovery = false;
          w.N("c").upstream.clear();
        },
-       "fence c | write-state | stop c immediate | rebuild c <-a | write-state | publish-routing a:b", R,
-       AGAIN},
-      {"primary_seen_in_recovery_is_not_routed",
-       [](World& w) { w.N("a").inRecovery = true; }, "write-state | publish-routing -:b,c", D, AGAIN},
+       "fence c | write-state | stop c immediate | rebuild c <-a | write-state | publish-routing "
+       "a:b",
+       R, AGAIN},
+      {"primary_seen_in_recovery_is_not_routed", [](World& w) { w.N("a").inRecovery = true; },
+       "write-state | publish-routing -:b,c", D, AGAIN},
       // --- standbys down, online recovery ----------------------------------------------
       {"standby_host_crash_is_unrouted", [](World& w) { w.Crash("c"); },
        "write-state | publish-routing a:b", D, AGAIN},
@@ -384,8 +389,8 @@ const std::vector<Scenario>& Scenarios() {
        "write-state | publish-routing a:b", D, AGAIN},
       {"recover_request_rebuilds_a_standby", [](World& w) { w.in.requests.recover = {"c"}; },
        "rebuild c <-a", R, AGAIN},
-      {"recover_request_for_the_primary_is_refused", [](World& w) { w.in.requests.recover = {"a"}; },
-       "event", H, AGAIN},
+      {"recover_request_for_the_primary_is_refused",
+       [](World& w) { w.in.requests.recover = {"a"}; }, "event", H, AGAIN},
       // --- spec changes ----------------------------------------------------------------
       {"node_added_with_empty_data_directory_gets_a_base_backup",
        [](World& w) {
@@ -417,8 +422,8 @@ const std::vector<Scenario>& Scenarios() {
       // --- operator requests -------------------------------------------------------------
       {"detach_request_unroutes_the_node", [](World& w) { w.in.requests.detach = {"c"}; },
        "detach c | write-state | publish-routing a:b", H, AGAIN},
-      {"detach_of_the_primary_is_refused", [](World& w) { w.in.requests.detach = {"a"}; }, "event", H,
-       AGAIN},
+      {"detach_of_the_primary_is_refused", [](World& w) { w.in.requests.detach = {"a"}; }, "event",
+       H, AGAIN},
       {"attach_request_routes_the_node_again",
        [](World& w) {
          w.state.detached = {"c"};
@@ -434,8 +439,8 @@ const std::vector<Scenario>& Scenarios() {
        },
        "", R, OPWAIT},
       {"promotion_running_means_wait",
-       [](World& w) { w.N("b").operation = Op(OperationKind::kPromote, OperationState::kRunning); }, "", D,
-       OPWAIT},
+       [](World& w) { w.N("b").operation = Op(OperationKind::kPromote, OperationState::kRunning); },
+       "", D, OPWAIT},
       // --- first primary -----------------------------------------------------------------
       {"bootstrap_records_the_only_writable_node",
        [](World& w) {
@@ -475,8 +480,8 @@ const std::vector<Scenario>& Scenarios() {
          w.N("b").replayedLsn = 60 * kMB;
        },
        "", H, AGAIN},
-      {"switchover_to_an_unknown_node_is_refused", [](World& w) { w.in.requests.switchoverTo = "zz"; },
-       "event", H, AGAIN},
+      {"switchover_to_an_unknown_node_is_refused",
+       [](World& w) { w.in.requests.switchoverTo = "zz"; }, "event", H, AGAIN},
       {"switchover_paused_waits_for_the_target_to_catch_up",
        [](World& w) {
          w.spec.primary = "b";

@@ -31,7 +31,8 @@ const std::vector<Scenario>& SyncScenarios() {
        },
        "event | write-state | publish-routing -:b", D, AGAIN,
        [](const World&, const Plan& p) {
-         EXPECT_NE(p.actions[0].reason.find("2 are needed"), std::string::npos) << p.actions[0].reason;
+         EXPECT_NE(p.actions[0].reason.find("2 are needed"), std::string::npos)
+             << p.actions[0].reason;
        }},
       {"sync_first1_recorded_standby_promoted_though_behind_an_async_one",
        [](World& w) {
@@ -114,7 +115,8 @@ const std::vector<Scenario>& SyncScenarios() {
          w.PgDown("b");
          w.PgDown("c");
        },
-       "start b | start c | set-synchronous-standbys a '' | write-state | publish-routing a:", R, AGAIN},
+       "start b | start c | set-synchronous-standbys a '' | write-state | publish-routing a:", R,
+       AGAIN},
       {"sync_standby_still_catching_up_is_not_listed",
        [](World& w) { w.N("a").replication[1].state = "catchup"; },
        "set-synchronous-standbys a 'FIRST 1 (\"b\")'", H, AGAIN},
@@ -145,7 +147,8 @@ class PlanSyncScenario : public ::testing::TestWithParam<Scenario> {};
 
 TEST_P(PlanSyncScenario, ActionsPhaseOutcome) { RunScenario(GetParam(), HealthySync3()); }
 
-INSTANTIATE_TEST_SUITE_P(Table, PlanSyncScenario, ::testing::ValuesIn(SyncScenarios()), ScenarioName);
+INSTANTIATE_TEST_SUITE_P(Table, PlanSyncScenario, ::testing::ValuesIn(SyncScenarios()),
+                         ScenarioName);
 
 }  // namespace
 }  // namespace pgvigil::plan::testing

@@ -11,21 +11,30 @@ namespace pgvigil::plan {
 
 const char* ToString(Phase p) {
   switch (p) {
-    case Phase::kHealthy: return "Healthy";
-    case Phase::kFailingOver: return "Failing over";
-    case Phase::kSwitchover: return "Switchover in progress";
-    case Phase::kRecovering: return "Recovering";
-    case Phase::kDegraded: return "Degraded";
-    case Phase::kNoQuorum: return "No quorum";
+    case Phase::kHealthy:
+      return "Healthy";
+    case Phase::kFailingOver:
+      return "Failing over";
+    case Phase::kSwitchover:
+      return "Switchover in progress";
+    case Phase::kRecovering:
+      return "Recovering";
+    case Phase::kDegraded:
+      return "Degraded";
+    case Phase::kNoQuorum:
+      return "No quorum";
   }
   return "?";
 }
 
 const char* ToString(Outcome o) {
   switch (o) {
-    case Outcome::kDone: return "done";
-    case Outcome::kRequeueAfter: return "requeue-after";
-    case Outcome::kWaitForOperation: return "wait-for-operation";
+    case Outcome::kDone:
+      return "done";
+    case Outcome::kRequeueAfter:
+      return "requeue-after";
+    case Outcome::kWaitForOperation:
+      return "wait-for-operation";
   }
   return "?";
 }
@@ -45,9 +54,12 @@ namespace {
 
 Phase TransitionPhase(const ClusterState& s) {
   switch (s.transition.kind) {
-    case TransitionKind::kFailover: return Phase::kFailingOver;
-    case TransitionKind::kSwitchover: return Phase::kSwitchover;
-    case TransitionKind::kNone: break;
+    case TransitionKind::kFailover:
+      return Phase::kFailingOver;
+    case TransitionKind::kSwitchover:
+      return Phase::kSwitchover;
+    case TransitionKind::kNone:
+      break;
   }
   return Phase::kDegraded;
 }
@@ -121,8 +133,8 @@ void Finish(Context& c) {
       recovering = true;
     }
   }
-  bool degraded = c.next.primary.empty() || c.next.routedPrimary != c.next.primary ||
-                  !c.Spec(c.next.primary);
+  bool degraded =
+      c.next.primary.empty() || c.next.routedPrimary != c.next.primary || !c.Spec(c.next.primary);
   for (const auto& ns : c.spec.nodes) {
     if (ns.name != c.next.primary && !c.next.IsDetached(ns.name) &&
         !HasName(c.next.routedStandbys, ns.name)) {
@@ -168,8 +180,9 @@ void PlanBootstrap(Context& c) {
     chosen = c.spec.primary;
   }
   if (chosen.empty()) {
-    std::string why = writable.empty() ? "no writable node observed"
-                                       : "several writable nodes and spec.primary names none of them:";
+    std::string why = writable.empty()
+                          ? "no writable node observed"
+                          : "several writable nodes and spec.primary names none of them:";
     for (const auto& w : writable) why += " " + w;
     c.Note("no primary yet: " + why);
     if (!writable.empty()) c.Event("no primary chosen: " + why);
@@ -198,13 +211,15 @@ Plan MakePlan(const ClusterSpec& spec, const Observation& obs, const ClusterStat
   if (!obs.watchdog.quorum) {
     return Waiting(Phase::kNoQuorum, Outcome::kRequeueAfter, "no watchdog quorum: doing nothing");
   }
-  if (!stale.empty()) return Waiting(TransitionPhase(state), Outcome::kRequeueAfter, stale + ": waiting");
+  if (!stale.empty())
+    return Waiting(TransitionPhase(state), Outcome::kRequeueAfter, stale + ": waiting");
   if (!state.transition.active()) {
     for (const auto& o : obs.nodes) {
       if (spec.FindNode(o.name) && o.OperationRunning() &&
           (o.operation->kind == OperationKind::kPromote || o.name == state.primary)) {
-        return Waiting(TransitionPhase(state), Outcome::kWaitForOperation,
-                       std::string(ToString(o.operation->kind)) + " running on " + o.name + ": waiting");
+        return Waiting(
+            TransitionPhase(state), Outcome::kWaitForOperation,
+            std::string(ToString(o.operation->kind)) + " running on " + o.name + ": waiting");
       }
     }
   }

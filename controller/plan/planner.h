@@ -36,7 +36,8 @@ const char* ToString(Outcome o);
 
 // Operator requests (REST / vigilctl), consumed once the plan carrying them runs.
 struct Requests {
-  std::string switchoverTo;  // `vigilctl switchover --to NODE` (or failover when the primary is down)
+  std::string
+      switchoverTo;  // `vigilctl switchover --to NODE` (or failover when the primary is down)
   std::vector<std::string> recover;  // `vigilctl recover NODE`
   std::vector<std::string> attach;
   std::vector<std::string> detach;

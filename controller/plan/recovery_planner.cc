@@ -38,14 +38,16 @@ void PlanFenced(Context& c, const std::string& n, bool autoOk, bool requested) {
   const Operation* op = c.LastOp(n);
   if (!requested && op && op->kind == OperationKind::kRebuild) {
     if (op->state == OperationState::kFailed) {
-      const std::string why = "rebuilding " + n + " failed (" + op->error + "): vigilctl recover " + n;
+      const std::string why =
+          "rebuilding " + n + " failed (" + op->error + "): vigilctl recover " + n;
       c.Note(why);
       return;
     }
     if (c.Standby(n)) return c.Note(n + " rebuilt, waiting for it to stream from " + p);
   }
   if (!autoOk) return c.Note(n + " is fenced; recovery.automatic is off: vigilctl recover " + n);
-  Rebuild(c, n, c.spec.recovery.method, n + " is fenced (former primary): rebuild as a standby of " + p);
+  Rebuild(c, n, c.spec.recovery.method,
+          n + " is fenced (former primary): rebuild as a standby of " + p);
 }
 
 void PlanNode(Context& c, const std::string& n) {
@@ -68,13 +70,14 @@ void PlanNode(Context& c, const std::string& n) {
       if (!autoOk) return c.Note(n + " diverged (" + why + "); recovery.automatic is off");
       return Rebuild(c, n, c.spec.recovery.method, n + " diverged from " + p + ": " + why);
     }
-    if (l == Lineage::kUnknown) return c.Note("cannot tell whether " + n + " can follow " + p + ": " + why);
+    if (l == Lineage::kUnknown)
+      return c.Note("cannot tell whether " + n + " can follow " + p + ": " + why);
     if (requested) return Rebuild(c, n, c.spec.recovery.method, "recovery of " + n + " requested");
     if (o->configuredUpstream != p && o->upstream != p) {
       const std::string from = o->upstream.empty() ? o->configuredUpstream : o->upstream;
       c.Add(ActionKind::kFollow, n,
-            n + " follows " + (from.empty() ? std::string("no node") : from) + ", not the primary " + p +
-                " (" + why + ")")
+            n + " follows " + (from.empty() ? std::string("no node") : from) +
+                ", not the primary " + p + " (" + why + ")")
           .upstream = p;
     }
     return;
@@ -84,13 +87,15 @@ void PlanNode(Context& c, const std::string& n) {
   if (o->postgresRunning) return c.Note(n + ": PostgreSQL runs but does not answer the controller");
   if (!autoOk) return c.Note(n + " is down; recovery.automatic is off: vigilctl recover " + n);
   if (!o->dataDirectoryInitialized) {
-    return Rebuild(c, n, RecoveryMethod::kBasebackup, n + " has an empty data directory: base backup from " + p);
+    return Rebuild(c, n, RecoveryMethod::kBasebackup,
+                   n + " has an empty data directory: base backup from " + p);
   }
   if (o->timeline != 0 && !o->inRecovery) {
     c.Add(ActionKind::kFence, n, n + " was last seen as a primary", false);
     AddName(&c.next.fenced, n);
     c.Commit(n + " fenced: last seen as a primary");
-    return Rebuild(c, n, c.spec.recovery.method, n + " was last seen as a primary: rebuild as a standby of " + p);
+    return Rebuild(c, n, c.spec.recovery.method,
+                   n + " was last seen as a primary: rebuild as a standby of " + p);
   }
   if (requested || c.LastOpFailed(n, OperationKind::kStart)) {
     return Rebuild(c, n, c.spec.recovery.method,
@@ -108,12 +113,14 @@ void PlanStrayPrimaries(Context& c) {
     if (n == c.next.primary || !c.Writable(n)) continue;
     if (t.active() && n == t.to) continue;  // being promoted
     if (!c.next.IsFenced(n)) {
-      c.Add(ActionKind::kFence, n, n + " is writable but " + c.next.primary + " is the primary", false);
+      c.Add(ActionKind::kFence, n, n + " is writable but " + c.next.primary + " is the primary",
+            false);
       AddName(&c.next.fenced, n);
       c.Commit(n + " fenced: a second writable node");
     }
     if (c.SidecarUp(n) && !c.OpRunning(n) && !c.Targeted(n)) {
-      c.Add(ActionKind::kStop, n, n + " is fenced but writable: stop it", false).stopMode = "immediate";
+      c.Add(ActionKind::kStop, n, n + " is fenced but writable: stop it", false).stopMode =
+          "immediate";
     }
   }
 }
@@ -128,7 +135,8 @@ void PlanRecovery(Context& c) {
     *list = keep;  // recorded with the next write
   }
   if (!c.Spec(p)) {
-    c.Note("the primary " + p + " was removed from the spec: set spec.primary to switch over first");
+    c.Note("the primary " + p +
+           " was removed from the spec: set spec.primary to switch over first");
   }
   for (const auto& n : c.in.requests.recover) {
     if (n == p) c.Event("recovery of " + n + " refused: it is the primary");

@@ -18,8 +18,7 @@ constexpr int kBackoffPauseLimits = 10;  // after an abort, wait this many pause
 void Abort(Context& c, const std::string& why, bool startOld) {
   const std::string from = c.next.transition.from;
   c.next.transition = Transition{};
-  c.next.switchoverBackoffUntil =
-      c.in.now + kBackoffPauseLimits * c.spec.proxy.pauseLimit.count();
+  c.next.switchoverBackoffUntil = c.in.now + kBackoffPauseLimits * c.spec.proxy.pauseLimit.count();
   c.Commit("switchover aborted: " + why);
   if (startOld && c.SidecarUp(from) && !c.PgUp(from)) {
     c.Add(ActionKind::kStart, from, "switchover aborted: restart the primary " + from);
@@ -73,7 +72,8 @@ bool PlanSwitchover(Context& c) {
   tr.startedAt = c.in.now;
   c.Commit("switchover " + p + " -> " + t + " started");
   c.Add(ActionKind::kPauseProxies, "", "switchover " + p + " -> " + t + ": hold new transactions");
-  c.Requeue(kTransitionRequeue, "switchover " + p + " -> " + t + ": waiting for " + t + " to catch up");
+  c.Requeue(kTransitionRequeue,
+            "switchover " + p + " -> " + t + ": waiting for " + t + " to catch up");
   return true;
 }
 
@@ -94,14 +94,16 @@ void ContinueSwitchover(Context& c) {
         if (c.in.now - tr.startedAt > c.spec.proxy.pauseLimit.count()) {
           return Abort(c, t + " did not catch up within proxy.pauseLimit", false);
         }
-        c.Requeue(kTransitionRequeue, "switchover: " + t + " replayed " + FormatLsn(to->replayedLsn) +
-                                          " of " + FormatLsn(po->currentLsn));
+        c.Requeue(kTransitionRequeue, "switchover: " + t + " replayed " +
+                                          FormatLsn(to->replayedLsn) + " of " +
+                                          FormatLsn(po->currentLsn));
         return;
       }
       tr.step = TransitionStep::kStopping;
       tr.stopLsn = po->currentLsn;
       PlanRouting(c);  // records the step with the routing
-      c.Commit("switchover: " + t + " caught up at " + FormatLsn(to->replayedLsn) + "; stopping " + p);
+      c.Commit("switchover: " + t + " caught up at " + FormatLsn(to->replayedLsn) + "; stopping " +
+               p);
       c.Add(ActionKind::kStop, p, "switchover: stop the old primary cleanly").stopMode = "fast";
       c.Requeue(kTransitionRequeue, "switchover: stopping " + p);
       return;
@@ -120,8 +122,10 @@ void ContinueSwitchover(Context& c) {
       if (!c.Standby(t) || c.OpRunning(t) || !c.Member(t)) {
         return Abort(c, t + " is no longer a running standby member", true);
       }
-      if (to->replayedLsn < tr.stopLsn || to->replayedLsn < to->receivedLsn || !to->upstream.empty()) {
-        c.Requeue(kTransitionRequeue, "switchover: waiting for " + t + " to replay " + p + "'s last WAL");
+      if (to->replayedLsn < tr.stopLsn || to->replayedLsn < to->receivedLsn ||
+          !to->upstream.empty()) {
+        c.Requeue(kTransitionRequeue,
+                  "switchover: waiting for " + t + " to replay " + p + "'s last WAL");
         return;
       }
       tr.step = TransitionStep::kPromoting;
@@ -140,7 +144,8 @@ void ContinueSwitchover(Context& c) {
         c.next.synchronousCount = 0;
         c.next.syncShrinkLsn = 0;
         PlanRouting(c);  // records the new primary with the routing
-        c.Commit("switchover done: " + t + " is primary on timeline " + std::to_string(to->timeline));
+        c.Commit("switchover done: " + t + " is primary on timeline " +
+                 std::to_string(to->timeline));
         c.Add(ActionKind::kResumeProxies, "", "switchover done");
         if (c.SidecarUp(p) && !c.OpRunning(p)) {
           c.Add(ActionKind::kFollow, p, "switchover: the old primary follows " + t).upstream = t;

@@ -90,8 +90,8 @@ void PlanSync(Context& c) {
   }
   if (flushed < k) {
     c.Commit("synchronous mode: " + Join(desired) + " in effect at " + FormatLsn(s.syncShrinkLsn));
-    c.Requeue(kDefaultRequeue, "synchronous mode: waiting for " + Join(desired) + " to flush up to " +
-                                   FormatLsn(s.syncShrinkLsn));
+    c.Requeue(kDefaultRequeue, "synchronous mode: waiting for " + Join(desired) +
+                                   " to flush up to " + FormatLsn(s.syncShrinkLsn));
     return;
   }
   s.synchronousStandbys = desired;
