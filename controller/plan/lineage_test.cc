@@ -47,3 +47,40 @@ TEST(SynchronousStandbyNames, Forms) {
 
 }  // namespace
 }  // namespace pgvigil::plan
+
+namespace pgvigil::plan {
+namespace {
+
+TEST(ActionDescribe, OneLineWithTheReason) {
+  Action a;
+  a.kind = ActionKind::kPublishRouting;
+  a.generation = 7;
+  a.primary = "b";
+  a.standbys = {{"a", 1}, {"c", 0}};
+  a.reason = "failover done";
+  EXPECT_EQ(a.Describe(), "publish-routing gen 7 primary=b standbys=[a:1,c:0]: failover done");
+  Action r;
+  r.kind = ActionKind::kRebuild;
+  r.node = "a";
+  r.upstream = "b";
+  r.reason = "fenced";
+  EXPECT_EQ(r.Describe(), "rebuild a from b (rewind-or-basebackup): fenced");
+  Action e;
+  e.reason = "primary a is down";
+  EXPECT_EQ(e.Describe(), "event: primary a is down");
+}
+
+TEST(ClusterStateNames, SortedSetHelpers) {
+  std::vector<std::string> names;
+  AddName(&names, "c");
+  AddName(&names, "a");
+  AddName(&names, "c");
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "c"}));
+  RemoveName(&names, "a");
+  EXPECT_EQ(names, std::vector<std::string>{"c"});
+  EXPECT_TRUE(HasName(names, "c"));
+  EXPECT_FALSE(HasName(names, "a"));
+}
+
+}  // namespace
+}  // namespace pgvigil::plan
