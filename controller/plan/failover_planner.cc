@@ -164,8 +164,7 @@ bool PlanFailover(Context& c) {
     const std::string why = "primary " + down +
                             "; failover.automatic is false: waiting for an operator "
                             "(vigilctl switchover --to NODE)";
-    c.Note(why);
-    c.Event(why);
+    c.Note(why);  // a standing condition: the summary, not an event per plan
     c.Requeue(kDefaultRequeue, "");
     return true;
   }
@@ -177,7 +176,7 @@ bool PlanFailover(Context& c) {
   }
   if (to.empty()) {
     c.Note("primary " + down + "; not failing over: " + why);
-    c.Event("primary " + down + "; not failing over: " + why);
+    if (!requested.empty()) c.Event("failover to " + requested + " refused: " + why);
     c.Requeue(kDefaultRequeue, "");
     return true;
   }
@@ -216,7 +215,7 @@ void ContinueFailover(Context& c) {
                                              : to + " is no longer a running standby";
     if (other.empty()) {
       c.Note("failover " + from + " -> " + to + " stuck: " + what + "; " + why);
-      c.Event("failover stuck: " + what + "; " + why);
+      // (standing condition: in the summary only)
       c.Requeue(kDefaultRequeue, "");
       return;
     }

@@ -185,7 +185,6 @@ void PlanBootstrap(Context& c) {
                           : "several writable nodes and spec.primary names none of them:";
     for (const auto& w : writable) why += " " + w;
     c.Note("no primary yet: " + why);
-    if (!writable.empty()) c.Event("no primary chosen: " + why);
     c.Requeue(kDefaultRequeue, "");
     return;
   }

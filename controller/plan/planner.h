@@ -52,6 +52,10 @@ struct PlanInputs {
   Millis maxObservationAge{0};
 };
 
+// Standing conditions (no candidate, automatic failover off, waiting for a
+// catch-up) are in `summary`, which the loop logs when it changes; kRecordEvent
+// actions are for one-time decisions (an operator request refused, a
+// switchover aborted), so repeated plans do not flood the event list.
 struct Plan {
   Phase phase = Phase::kHealthy;
   Outcome outcome = Outcome::kDone;
