@@ -457,6 +457,18 @@ const std::vector<Scenario>& Scenarios() {
        "write-state | fence b | write-state | stop b immediate | rebuild b <-a | write-state | "
        "publish-routing a:c",
        R, AGAIN},
+      {"bootstrap_with_two_writable_nodes_prefers_the_newest_timeline",
+       [](World& w) {
+         w.state = ClusterState{};
+         w.spec.primary = "a";
+         w.N("b").inRecovery = false;
+         w.N("b").timeline = 2;
+         w.N("b").history = {{1, 100 * kMB}};
+         w.N("c").upstream = w.N("c").configuredUpstream = "b";
+       },
+       "write-state | fence a | write-state | stop a immediate | rebuild a <-b | write-state | "
+       "publish-routing b:c",
+       R, AGAIN},
       {"bootstrap_with_two_writable_nodes_and_no_choice_waits",
        [](World& w) {
          w.state = ClusterState{};

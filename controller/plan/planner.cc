@@ -5,6 +5,8 @@
 // outside transitions), routing, and last the phase and outcome.
 #include "controller/plan/planner.h"
 
+#include <algorithm>
+
 #include "controller/plan/context.h"
 
 namespace pgvigil::plan {
@@ -173,25 +175,37 @@ void PlanBootstrap(Context& c) {
   for (const auto& ns : c.spec.nodes) {
     if (c.Writable(ns.name)) writable.push_back(ns.name);
   }
+  // Several writable nodes (a state lost after a split): the newest timeline is
+  // the latest promotion, the one clients wrote to last; spec.primary only
+  // breaks a tie.
+  uint32_t newest = 0;
+  for (const auto& w : writable) newest = std::max(newest, c.Obs(w)->timeline);
+  std::vector<std::string> latest;
+  for (const auto& w : writable) {
+    if (c.Obs(w)->timeline == newest) latest.push_back(w);
+  }
   std::string chosen;
-  if (writable.size() == 1) {
-    chosen = writable[0];
-  } else if (!writable.empty() && HasName(writable, c.spec.primary)) {
+  if (latest.size() == 1) {
+    chosen = latest[0];
+  } else if (!latest.empty() && HasName(latest, c.spec.primary)) {
     chosen = c.spec.primary;
   }
   if (chosen.empty()) {
     std::string why = writable.empty()
                           ? "no writable node observed"
-                          : "several writable nodes and spec.primary names none of them:";
-    for (const auto& w : writable) why += " " + w;
+                          : "several writable nodes on timeline " + std::to_string(newest) +
+                                " and spec.primary names none of them:";
+    for (const auto& w : latest) why += " " + w;
     c.Note("no primary yet: " + why);
     c.Requeue(kDefaultRequeue, "");
     return;
   }
   c.next.primary = chosen;
   c.next.timeline = c.Obs(chosen)->timeline;
-  c.Commit(chosen + " is the primary (the " +
-           std::string(writable.size() == 1 ? "only writable node" : "spec's primary") + ")");
+  const char* how = writable.size() == 1 ? "the only writable node"
+                    : latest.size() == 1 ? "the writable node on the newest timeline"
+                                         : "spec.primary among the writable nodes";
+  c.Commit(chosen + " is the primary (" + how + ")");
 }
 
 }  // namespace detail
