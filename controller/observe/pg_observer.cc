@@ -166,6 +166,17 @@ std::string ObservePostgres(const ClusterSpec& spec, const NodeSpec& node,
       uint32_t tli = static_cast<uint32_t>(std::atoi(Cell(w.get(), 0, 2).c_str()));
       if (tli > o.timeline) o.timeline = tli;
     }
+    if (o.upstream.empty()) {
+      // Not streaming: the checkpoint's timeline lags; the newest history file in
+      // pg_wal says which timeline this standby has reached.
+      Res h = Query(c.get(),
+                    "SELECT coalesce(max(('x' || substr(name, 1, 8))::bit(32)::int), 0)"
+                    " FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{8}[.]history$'",
+                    &error);
+      if (!h) return fail(error);
+      uint32_t tli = static_cast<uint32_t>(std::atoi(Cell(h.get(), 0, 0).c_str()));
+      if (tli > o.timeline) o.timeline = tli;
+    }
   } else {
     Res rep = Query(c.get(),
                     "SELECT application_name, state, sync_state, sent_lsn, flush_lsn, replay_lsn"

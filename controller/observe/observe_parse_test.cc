@@ -1,0 +1,121 @@
+// The controller's observation parsers and state codec on fixtures.
+#include <gtest/gtest.h>
+
+#include "controller/act/state_codec.h"
+#include "controller/observe/pg_observer.h"
+#include "controller/observe/sidecar_observer.h"
+
+namespace pgvigil {
+namespace {
+
+TEST(ObserveParse, Lsn) {
+  plan::Lsn l = 0;
+  ASSERT_TRUE(ParseLsn("16/B374D848", &l));
+  EXPECT_EQ(l, (0x16ull << 32) | 0xB374D848ull);
+  ASSERT_TRUE(ParseLsn("0/0", &l));
+  EXPECT_EQ(l, 0u);
+  EXPECT_FALSE(ParseLsn("", &l));
+  EXPECT_FALSE(ParseLsn("16B374D848", &l));
+  EXPECT_FALSE(ParseLsn("/1", &l));
+  EXPECT_FALSE(ParseLsn("1/", &l));
+  EXPECT_FALSE(ParseLsn("1/xyz", &l));
+  EXPECT_FALSE(ParseLsn("100000000/0", &l));
+}
+
+TEST(ObserveParse, TimelineHistory) {
+  auto h = ParseTimelineHistory("1\t0/3000158\tno recovery target specified\n\n"
+                                "2\t0/5000000\tno recovery target specified\n# comment\nbad line\n");
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].timeline, 1u);
+  EXPECT_EQ(h[0].switchLsn, 0x3000158u);
+  EXPECT_EQ(h[1].timeline, 2u);
+  EXPECT_EQ(h[1].switchLsn, 0x5000000u);
+}
+
+TEST(ObserveParse, ConnInfoHostPort) {
+  std::string host;
+  int port = 0;
+  ParseConnInfoHostPort("user=repl passfile=/x host=10.77.0.11 port=5433 application_name=s2", &host, &port);
+  EXPECT_EQ(host, "10.77.0.11");
+  EXPECT_EQ(port, 5433);
+  ParseConnInfoHostPort("host=10.77.0.12", &host, &port);
+  EXPECT_EQ(port, 5432);
+  ParseConnInfoHostPort("", &host, &port);
+  EXPECT_EQ(host, "");
+  EXPECT_EQ(port, 0);
+  ParseConnInfoHostPort("host='unterminated", &host, &port);
+  EXPECT_EQ(host, "");
+}
+
+TEST(ObserveParse, SidecarStatus) {
+  auto status = web::json::value::parse(R"({
+    "node": "server2", "term": 4,
+    "postgres": {"running": true, "role": "standby"},
+    "operation": {"id": "op-7", "type": "rebuild", "state": "running", "step": "pg_basebackup",
+                  "progress": {"doneBytes": 50, "totalBytes": 100, "percent": 50}},
+    "components": {"proxy": {"routingGeneration": 9, "paused": true}}})");
+  plan::NodeObservation o;
+  EXPECT_EQ(ApplySidecarStatus(status, 1234, &o), "");
+  EXPECT_TRUE(o.sidecarReachable);
+  EXPECT_EQ(o.sidecarObservedAt, 1234);
+  EXPECT_TRUE(o.postgresRunning);
+  ASSERT_TRUE(o.operation.has_value());
+  EXPECT_EQ(o.operation->kind, plan::OperationKind::kRebuild);
+  EXPECT_TRUE(o.OperationRunning());
+  EXPECT_EQ(o.operation->progressPercent, 50);
+  EXPECT_EQ(o.routingGeneration, 9u);
+  EXPECT_TRUE(o.proxyPaused);
+  // Not a sidecar status: refused with a reason, nothing claimed.
+  plan::NodeObservation o2;
+  EXPECT_NE(ApplySidecarStatus(web::json::value::parse(R"({"error":"x"})"), 1, &o2), "");
+  EXPECT_FALSE(o2.sidecarReachable);
+}
+
+TEST(ObserveParse, WatchdogView) {
+  auto d = web::json::value::parse(R"({
+    "node": "server1", "state": "LEADER", "term": 7, "leader": "server1", "quorum": true,
+    "leaderWithQuorum": true,
+    "members": [{"name": "server1", "state": "LEADER"}, {"name": "server2", "state": "STANDBY"},
+                {"name": "server3", "state": "LOST"}],
+    "backends": [{"node": "server1", "up": 2, "down": 0, "live": 2, "consensusDown": false},
+                 {"node": "server3", "up": 0, "down": 2, "live": 2, "consensusDown": true}]})");
+  plan::WatchdogView w = ParseWatchdogView(d, 99);
+  EXPECT_EQ(w.leader, "server1");
+  EXPECT_EQ(w.term, 7u);
+  EXPECT_TRUE(w.quorum);
+  EXPECT_EQ(w.liveMembers, 2);
+  EXPECT_EQ(w.backends["server3"].seeDown, 2);
+  EXPECT_EQ(w.backends["server1"].seeUp, 2);
+}
+
+TEST(StateCodec, RoundTripAndRefusals) {
+  plan::ClusterState s;
+  s.version = 5;
+  s.primary = "server2";
+  s.timeline = 3;
+  s.routingGeneration = 11;
+  s.routedPrimary = "server2";
+  s.routedStandbys = {"server3"};
+  s.synchronousStandbys = {"server3"};
+  s.synchronousCount = 1;
+  s.fenced = {"server1"};
+  s.transition.kind = plan::TransitionKind::kSwitchover;
+  s.transition.from = "server1";
+  s.transition.to = "server2";
+  s.transition.step = plan::TransitionStep::kStopping;
+  s.transition.stopLsn = 0x5000000;
+  web::json::value doc = EncodeClusterState(s);
+  EXPECT_LE(doc.serialize().size(), 1024u) << "must fit the watchdog register";
+  auto back = DecodeClusterState(web::json::value::parse(doc.serialize()));
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_TRUE(*back == s);
+  EXPECT_TRUE(DecodeClusterState(web::json::value::null()).ok());
+  EXPECT_EQ(DecodeClusterState(web::json::value::null())->primary, "");
+  auto future = DecodeClusterState(web::json::value::parse(R"({"f": 2, "p": "x"})"));
+  ASSERT_FALSE(future.ok());
+  EXPECT_NE(future.error().find("format 2"), std::string::npos);
+  EXPECT_FALSE(DecodeClusterState(web::json::value::parse(R"({"f": 1, "p": 3})")).ok());
+}
+
+}  // namespace
+}  // namespace pgvigil
