@@ -57,6 +57,9 @@ int main(int argc, char** argv) {
     std::cerr << "pgvigil-sidecar: -f SPEC and --node NAME are required\n" << kUsage;
     return 2;
   }
+  std::string state_dir = cl.Value("--state-dir", "/var/lib/pgvigil/" + node);
+  bool no_proxy = cl.Has("--no-proxy");
+  bool no_watchdog = cl.Has("--no-watchdog");
   if (!cl.Unknown().empty()) {
     std::cerr << "pgvigil-sidecar: unknown option " << cl.Unknown().front() << "\n" << kUsage;
     return 2;
@@ -73,7 +76,7 @@ int main(int argc, char** argv) {
     std::cerr << "pgvigil-sidecar: node '" << node << "' is not in " << config << "\n";
     return 2;
   }
-  ctx.stateDir = cl.Value("--state-dir", "/var/lib/pgvigil/" + node);
+  ctx.stateDir = state_dir;
 
   // Block the stop signals in every thread; main waits for them with sigwait.
   sigset_t stop_signals;
@@ -84,8 +87,8 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   std::vector<std::unique_ptr<Component>> parts;
-  if (ctx.spec.proxy.enabled && !cl.Has("--no-proxy")) parts.push_back(MakeProxyComponent(ctx));
-  if (ctx.spec.watchdog.enabled && !cl.Has("--no-watchdog"))
+  if (ctx.spec.proxy.enabled && !no_proxy) parts.push_back(MakeProxyComponent(ctx));
+  if (ctx.spec.watchdog.enabled && !no_watchdog)
     parts.push_back(MakeWatchdogComponent(ctx));
   parts.push_back(MakeAgentComponent(ctx, &parts));  // REST server; sees the others' summaries
   for (auto& p : parts) {
