@@ -228,3 +228,44 @@ TEST(ElectionSim, InvariantsHoldUnderEveryFaultMix) {
 }  // namespace
 }  // namespace watchdog
 }  // namespace pgvigil
+
+namespace pgvigil {
+namespace watchdog {
+namespace {
+
+// Benchmark, not a check: WATCHDOG_SOAK_MINUTES=10 runs that many simulated minutes
+// of 3 members with 20% datagram loss and 0-200 ms delay (default timings) and
+// prints the leader changes and the time without a VIP holder (bench/ runs it).
+TEST(ElectionSim, SoakWithLossAndJitter) {
+  const char* env = std::getenv("WATCHDOG_SOAK_MINUTES");
+  if (!env) GTEST_SKIP() << "set WATCHDOG_SOAK_MINUTES to run";
+  const int64_t minutes = std::atoi(env);
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    SimCluster c(3, seed);
+    c.SetClockRate(0, 1 - ElectionConfig::kMaxClockRateError);
+    c.SetClockRate(2, 1 + ElectionConfig::kMaxClockRateError);
+    c.RunUntil(5000 * kMs);
+    ASSERT_GE(c.VipHolder(), 0);
+    const size_t leaders_before = c.leadersElected();
+    SimNetwork net;
+    net.loss = 0.2;
+    net.minDelayUs = 0;
+    net.maxDelayUs = 200 * kMs;
+    c.SetNetwork(net);
+    int64_t without_vip_us = 0;
+    const int64_t end = c.now() + minutes * 60 * 1000 * kMs;
+    while (c.now() < end && c.failure().empty()) {
+      c.RunUntil(c.now() + 10 * kMs);
+      if (c.VipHolder() < 0) without_vip_us += 10 * kMs;
+    }
+    ASSERT_EQ(c.failure(), "");
+    std::printf("soak seed %llu: %lld simulated minutes, 20%% loss, 0-200 ms delay: %zu new "
+                "leader(s), %lld ms without a VIP holder\n",
+                static_cast<unsigned long long>(seed), static_cast<long long>(minutes),
+                c.leadersElected() - leaders_before, static_cast<long long>(without_vip_us / 1000));
+  }
+}
+
+}  // namespace
+}  // namespace watchdog
+}  // namespace pgvigil
