@@ -82,7 +82,10 @@ struct NodeObservation {
   // Over the sidecar's REST API (staleness as for pgObservedAt).
   TimeMs sidecarObservedAt = 0;
   bool sidecarReachable = false;
-  bool postgresRunning = false;          // the postmaster runs on its host
+  bool postgresRunning = false;  // the postmaster runs on its host
+  // While PostgreSQL is stopped: pg_controldata's "Latest checkpoint location"
+  // (a cleanly stopped primary's shutdown checkpoint); 0 when unknown or running.
+  Lsn checkpointLsn = 0;
   bool dataDirectoryInitialized = true;  // false: empty data directory (needs a base backup)
   uint64_t routingGeneration = 0;        // routing generation its proxy has in effect
   bool proxyPaused = false;

@@ -524,6 +524,7 @@ const std::vector<Scenario>& Scenarios() {
          for (auto& o : w.obs.nodes) o.routingGeneration = 6;
          w.PgDown("a");
          w.N("b").receivedLsn = w.N("b").replayedLsn = 100 * kMB + 104;
+         w.N("a").checkpointLsn = 100 * kMB + 40;  // b received past it
        },
        "write-state | promote b", S, AGAIN},
       {"switchover_target_not_done_replaying_waits",
@@ -537,6 +538,31 @@ const std::vector<Scenario>& Scenarios() {
          w.N("b").receivedLsn = 100 * kMB + 104;
        },
        "", S, AGAIN},
+      {"switchover_target_without_the_shutdown_checkpoint_waits",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.state.transition = Switchover(TransitionStep::kStopping);
+         w.state.routedPrimary = "";
+         w.state.routingGeneration = 6;
+         for (auto& o : w.obs.nodes) o.routingGeneration = 6;
+         w.PgDown("a");
+         w.N("a").checkpointLsn = 100 * kMB + 200;
+         w.N("b").receivedLsn = w.N("b").replayedLsn = 100 * kMB + 104;
+       },
+       "", S, AGAIN},
+      {"switchover_target_that_never_gets_the_last_wal_restarts_the_old_primary",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.state.transition = Switchover(TransitionStep::kStopping);
+         w.state.transition.startedAt = kNow - 30'000;
+         w.state.routedPrimary = "";
+         w.state.routingGeneration = 6;
+         for (auto& o : w.obs.nodes) o.routingGeneration = 6;
+         w.PgDown("a");
+         w.N("a").checkpointLsn = 100 * kMB + 200;
+         w.N("b").receivedLsn = w.N("b").replayedLsn = 100 * kMB + 104;
+       },
+       "write-state | start a | resume-proxies | event", S, AGAIN},
       {"switchover_completes_old_primary_and_others_follow",
        [](World& w) {
          w.spec.primary = "b";

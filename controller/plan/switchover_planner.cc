@@ -14,6 +14,7 @@ namespace pgvigil::plan::detail {
 namespace {
 
 constexpr int kBackoffPauseLimits = 10;  // after an abort, wait this many pause limits
+constexpr int kStopWaitPauseLimits = 4;  // then give up on the target, restart the old primary
 
 void Abort(Context& c, const std::string& why, bool startOld) {
   const std::string from = c.next.transition.from;
@@ -122,8 +123,14 @@ void ContinueSwitchover(Context& c) {
       if (!c.Standby(t) || c.OpRunning(t) || !c.Member(t)) {
         return Abort(c, t + " is no longer a running standby member", true);
       }
-      if (to->replayedLsn < tr.stopLsn || to->replayedLsn < to->receivedLsn ||
+      // With the stopped primary's last checkpoint known (pg_controldata via its
+      // sidecar), the target must have received past it: every commit is then on it.
+      const bool missingCheckpoint = po->checkpointLsn != 0 && to->receivedLsn <= po->checkpointLsn;
+      if (missingCheckpoint || to->replayedLsn < tr.stopLsn || to->replayedLsn < to->receivedLsn ||
           !to->upstream.empty()) {
+        if (c.in.now - tr.startedAt > kStopWaitPauseLimits * c.spec.proxy.pauseLimit.count()) {
+          return Abort(c, t + " did not receive and replay " + p + "'s last WAL in time", true);
+        }
         c.Requeue(kTransitionRequeue,
                   "switchover: waiting for " + t + " to replay " + p + "'s last WAL");
         return;
