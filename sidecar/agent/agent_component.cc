@@ -15,6 +15,7 @@
 #include "sidecar/agent/health_checker.h"
 #include "sidecar/agent/node_operations.h"
 #include "sidecar/agent/operations.h"
+#include "sidecar/agent/peer_handlers.h"
 #include "sidecar/agent/rebuild_plan.h"
 #include "sidecar/agent/op_request.h"
 #include "sidecar/agent/probes.h"
@@ -158,7 +159,15 @@ class AgentComponent : public Component {
         return r;
       }
       case Route::kWatchdog:
-        return ErrorResponse(503, "watchdog API not available on this node yet");
+      case Route::kWatchdogRegisterGet:
+      case Route::kWatchdogRegisterPut:
+      case Route::kProxyRoutingGet:
+      case Route::kProxyRoutingPut:
+      case Route::kProxyPause:
+      case Route::kProxyResume:
+      case Route::kProxyPoolNodes:
+        return HandlePeerRoute(m.route, req, ctx_.proxy, ctx_.watchdog,
+                               [this](uint64_t term) { return CheckTerm(term); });
       case Route::kNodeTerm: return HandleTerm(req);
       case Route::kNodeOperation: return HandleOperation(m.operation, req);
       case Route::kOperationList: {

@@ -5,7 +5,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -53,6 +56,41 @@ bool HasRows(PgTestCluster& c, int node, const std::string& table, const std::st
   });
 }
 
+// Whether the postmaster of `data_dir` has a TCP socket bound to local `port`.
+bool PostmasterHoldsPort(const std::string& data_dir, int port) {
+  std::ifstream pidf(data_dir + "/postmaster.pid");
+  pid_t pid = 0;
+  if (!(pidf >> pid) || pid <= 0) return false;
+  char hex[8];
+  std::snprintf(hex, sizeof hex, ":%04X", port);
+  std::set<std::string> inodes;  // socket inodes bound to the port
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::istringstream f(line);
+      std::string sl, local, remote, st, queues, tr, retr, uid, timeout, inode;
+      f >> sl >> local >> remote >> st >> queues >> tr >> retr >> uid >> timeout >> inode;
+      if (local.size() > 5 && local.substr(local.size() - 5) == hex) inodes.insert(inode);
+    }
+  }
+  std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = opendir(fd_dir.c_str());
+  if (!d) return false;
+  bool held = false;
+  while (dirent* ent = readdir(d)) {
+    char target[256];
+    ssize_t n = readlink((fd_dir + "/" + ent->d_name).c_str(), target, sizeof target - 1);
+    if (n <= 0) continue;
+    target[n] = 0;
+    std::string t = target;  // "socket:[12345]"
+    if (t.rfind("socket:[", 0) == 0 && inodes.count(t.substr(8, t.size() - 9))) held = true;
+  }
+  closedir(d);
+  return held;
+}
+
 TEST(AgentOps, RebuildEmptyNodeByBasebackup) {
   PgTestCluster::Options o;
   o.nodes = 2;
@@ -80,6 +118,8 @@ TEST(AgentOps, RebuildEmptyNodeByBasebackup) {
   EXPECT_FALSE(access((data + ".pgvigil-old").c_str(), F_OK) == 0);
   // Probes agree.
   EXPECT_TRUE(Eventually([&] { return env.Get(1, "/replica").status == 200; }));
+  // The PostgreSQL the agent started does not hold the agent's REST port.
+  EXPECT_FALSE(PostmasterHoldsPort(data, env.apiPort(1)));
 }
 
 TEST(AgentOps, PromoteStandbyThenRewindOldPrimary) {

@@ -119,6 +119,19 @@ TEST_F(AgentRestTest, TokenTermAndBodyChecks) {
   auto persisted = ReadFile(env_->ctx(0).stateDir + "/term");
   ASSERT_TRUE(persisted.ok());
   EXPECT_EQ(*persisted, "7\n");
+  // Proxy and watchdog routes: token and body first, then 503 when the part is off.
+  EXPECT_EQ(env_->Get(0, "/v1/watchdog").status, 503);
+  EXPECT_EQ(env_->Get(0, "/v1/proxy/routing").status, 503);
+  HttpReply put;
+  put = env_->Post(0, "/v1/proxy/pause", R"({"term": 7})", "");
+  EXPECT_EQ(put.status, 401);
+  put = env_->Post(0, "/v1/proxy/pause", R"({"term": 6})", env_->token());
+  EXPECT_EQ(put.status, 409);
+  put = env_->Post(0, "/v1/proxy/pause", R"({"term": 7, "x": 1})", env_->token());
+  EXPECT_EQ(put.status, 400);
+  EXPECT_EQ(put.json().at("field").as_string(), "x");
+  put = env_->Post(0, "/v1/proxy/pause", R"({"term": 7})", env_->token());
+  EXPECT_EQ(put.status, 503);
   // Unknown paths and methods.
   EXPECT_EQ(env_->Get(0, "/v2/everything").status, 404);
   EXPECT_EQ(env_->Post(0, "/v1/status", "{}", "").status, 405);

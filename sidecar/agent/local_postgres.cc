@@ -1,5 +1,7 @@
 #include "sidecar/agent/local_postgres.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,6 +62,19 @@ Result<ConnParams> LocalNode::PeerConn(const NodeSpec& peer, bool replication) c
                   replication ? spec.postgres.replicationUser : spec.postgres.superuser, name);
 }
 
+void MarkInheritedFdsCloseOnExec() {
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return;
+  int self = dirfd(d);
+  while (dirent* e = readdir(d)) {
+    int fd = std::atoi(e->d_name);
+    if (fd <= 2 || fd == self) continue;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+  closedir(d);
+}
+
 Status PgTools::Run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                     const std::map<std::string, std::string>& env,
                     const std::function<void(const std::string&)>& on_line) {
@@ -81,6 +96,7 @@ Status PgTools::Run(const std::vector<std::string>& argv, std::chrono::milliseco
     for (const auto& a : full) cmd += (cmd.empty() ? "" : " ") + a;
     op_->Log("run: " + cmd);
   }
+  MarkInheritedFdsCloseOnExec();
   auto r = RunProcess(full, o);
   if (!r.ok()) return r.status().Context(tool);
   if (!r->success()) return Status::Error(tool + " " + r->Describe() + ": " + r->outputTail);

@@ -66,6 +66,13 @@ class PgTools {
   Operation* op_;
 };
 
+// Sets FD_CLOEXEC on every open descriptor above 2, so that a server started
+// through pg_ctl does not inherit the sidecar's sockets (a postmaster holding
+// the REST or proxy listening socket would keep the port after the sidecar
+// exits). Workaround until RunProcess closes descriptors in the child itself;
+// sockets opened concurrently by other threads can still slip through.
+void MarkInheritedFdsCloseOnExec();
+
 // File helpers (root-safe: refuse empty paths and "/"); errors name the path.
 bool PathExists(const std::string& path);
 bool IsDataDir(const std::string& path);  // has PG_VERSION and global/pg_control

@@ -51,6 +51,36 @@ RouteMatch MatchRoute(const std::string& method, const std::string& raw_path) {
       return m;
     }
   }
+  struct PeerRoute {
+    const char* path;
+    const char* method;
+    Route route;
+    bool token;
+  };
+  static const PeerRoute kPeerRoutes[] = {
+      {"/v1/watchdog/register", "GET", Route::kWatchdogRegisterGet, false},
+      {"/v1/watchdog/register", "PUT", Route::kWatchdogRegisterPut, true},
+      {"/v1/proxy/routing", "GET", Route::kProxyRoutingGet, false},
+      {"/v1/proxy/routing", "PUT", Route::kProxyRoutingPut, true},
+      {"/v1/proxy/pause", "POST", Route::kProxyPause, true},
+      {"/v1/proxy/resume", "POST", Route::kProxyResume, true},
+      {"/v1/proxy/pool_nodes", "GET", Route::kProxyPoolNodes, false},
+  };
+  bool path_known = false;
+  for (const auto& r : kPeerRoutes) {
+    if (path != r.path) continue;
+    path_known = true;
+    bool method_ok = method == r.method || (method == "HEAD" && std::string(r.method) == "GET");
+    if (method_ok) {
+      m.route = r.route;
+      m.needsToken = r.token;
+      return m;
+    }
+  }
+  if (path_known) {
+    m.route = Route::kMethodNotAllowed;
+    return m;
+  }
   const std::string node_prefix = "/v1/node/";
   const std::string ops_prefix = "/v1/node/operations/";
   if (path.compare(0, ops_prefix.size(), ops_prefix) == 0) {

@@ -12,8 +12,16 @@
 //                       walReceiver, lastError, lastCheck}, "backends": [health view],
 //                       "operation": <running or last operation or null>,
 //                       "components": {"proxy": {...}, "watchdog": {...}}}
-//   GET /v1/watchdog    200 watchdog summary (from the watchdog component's
-//                       Summary()); 503 {"error"} when the watchdog is disabled.
+//   GET /v1/watchdog    200 WatchdogApi::Detail() (node, state, term, leader, quorum,
+//                       vip, members, backends, register; see watchdog_api.h);
+//                       503 {"error"} when the watchdog is disabled on this node.
+//   GET /v1/watchdog/register  200 {"term", "version", "durable", "doc"}; 503 no watchdog.
+//   GET /v1/proxy/routing      200 {"generation", "primary", "nodes": [{"name", "host",
+//                       "port", "weight", "up"}]}; 503 when the proxy is disabled.
+//   GET /v1/proxy/pool_nodes   200 {"nodes": [{"node_id", "hostname", "port", "status",
+//                       "pg_status", "lb_weight", "role", "pg_role", "select_cnt",
+//                       "load_balance_node", "replication_delay", "replication_state",
+//                       "replication_sync_state", "last_status_change"}]}; 503 no proxy.
 //   GET /primary        200 when PostgreSQL runs here as a primary (not in recovery),
 //   GET /read-write     else 503. Body: the "postgres" object above.
 //   GET /replica        200 when PostgreSQL runs here in recovery and the node is not
@@ -47,6 +55,18 @@
 //        otherwise). 409 {"error", "reason": "stale_term", "term": highest} when N
 //        is older than the newest term seen; 409 {"error", "reason": "busy",
 //        "running": "<id>"} while another operation runs. 400 on a malformed body.
+//   PUT  /v1/proxy/routing  {"term": N, "generation": G, "primary": "<name>|\"\"",
+//                            "nodes": [{"name", "host", "port", "weight": 1, "up": true}]}
+//        200 the table now in effect; 409 {"reason": "routing_refused"} when the
+//        proxy refuses it (generation not newer); 503 when the proxy is disabled.
+//   POST /v1/proxy/pause    {"term": N}  200 {"paused": true}: new transactions wait
+//                            (at most spec.proxy.pauseLimit) until resume.
+//   POST /v1/proxy/resume   {"term": N}  200 {"paused": false}.
+//   PUT  /v1/watchdog/register {"term": N, "doc": {...}, "timeoutMs": 5000}
+//        200 {"version": V} once a majority stored it; 409 {"reason":
+//        "register_refused"} when this member is not the leader with quorum or the
+//        write did not become durable in time; 503 when the watchdog is disabled.
+//   All token routes check "term" like the node operations (409 stale_term).
 //   GET  /v1/node/operations       200 {"operations": [recent operations, newest last]}
 //   GET  /v1/node/operations/ID    200 operation: {"id", "type", "state":
 //        "running"|"succeeded"|"failed", "step", "method" (rebuild: "rewind" |
@@ -98,6 +118,13 @@ enum class Route {
   kNodeOperation,  // promote/stop/start/restart/follow/rebuild (see OpKind)
   kOperationList,
   kOperationGet,
+  kWatchdogRegisterGet,
+  kWatchdogRegisterPut,
+  kProxyRoutingGet,
+  kProxyRoutingPut,
+  kProxyPause,
+  kProxyResume,
+  kProxyPoolNodes,
 };
 
 struct RouteMatch {

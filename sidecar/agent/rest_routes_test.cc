@@ -54,6 +54,32 @@ TEST(AgentRoutes, OperationLookup) {
   EXPECT_EQ(MatchRoute("DELETE", "/v1/node/operations/x1").route, Route::kMethodNotAllowed);
 }
 
+TEST(AgentRoutes, ProxyAndWatchdogRoutes) {
+  struct Case {
+    const char* method;
+    const char* path;
+    Route route;
+    bool token;
+  } cases[] = {
+      {"GET", "/v1/proxy/routing", Route::kProxyRoutingGet, false},
+      {"PUT", "/v1/proxy/routing", Route::kProxyRoutingPut, true},
+      {"POST", "/v1/proxy/routing", Route::kMethodNotAllowed, false},
+      {"POST", "/v1/proxy/pause", Route::kProxyPause, true},
+      {"POST", "/v1/proxy/resume", Route::kProxyResume, true},
+      {"GET", "/v1/proxy/pause", Route::kMethodNotAllowed, false},
+      {"GET", "/v1/proxy/pool_nodes", Route::kProxyPoolNodes, false},
+      {"HEAD", "/v1/proxy/pool_nodes", Route::kProxyPoolNodes, false},
+      {"GET", "/v1/watchdog/register", Route::kWatchdogRegisterGet, false},
+      {"PUT", "/v1/watchdog/register", Route::kWatchdogRegisterPut, true},
+      {"DELETE", "/v1/watchdog/register", Route::kMethodNotAllowed, false},
+  };
+  for (const auto& c : cases) {
+    RouteMatch m = MatchRoute(c.method, c.path);
+    EXPECT_EQ(m.route, c.route) << c.method << " " << c.path;
+    EXPECT_EQ(m.needsToken, c.token) << c.method << " " << c.path;
+  }
+}
+
 TEST(AgentRoutes, UnknownPathsAndMethods) {
   EXPECT_EQ(MatchRoute("GET", "/").route, Route::kNotFound);
   EXPECT_EQ(MatchRoute("GET", "/v1/node/format-disk").route, Route::kNotFound);

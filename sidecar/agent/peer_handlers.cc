@@ -1,0 +1,114 @@
+#include "sidecar/agent/peer_handlers.h"
+
+#include <spdlog/spdlog.h>
+
+#include "sidecar/agent/op_request.h"
+#include "sidecar/agent/peer_requests.h"
+#include "sidecar/proxy/proxy_api.h"
+#include "sidecar/watchdog/watchdog_api.h"
+
+namespace pgvigil {
+
+using web::json::value;
+
+namespace {
+
+ApiResponse Refused(const std::string& reason, const std::string& error) {
+  auto v = value::object();
+  v["error"] = value::string(error);
+  v["reason"] = value::string(reason);
+  return JsonResponse(409, v);
+}
+
+ApiResponse Paused(bool paused) {
+  auto v = value::object();
+  v["paused"] = value::boolean(paused);
+  return JsonResponse(200, v);
+}
+
+}  // namespace
+
+ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
+                            WatchdogApi* watchdog,
+                            const std::function<std::optional<ApiResponse>(uint64_t)>& check_term) {
+  bool watchdog_route = route == Route::kWatchdog || route == Route::kWatchdogRegisterGet ||
+                        route == Route::kWatchdogRegisterPut;
+  // Bodies and terms are checked before availability, so a caller learns about a
+  // bad request or a stale term whatever parts run here.
+  auto unavailable = [&]() -> std::optional<ApiResponse> {
+    if (watchdog_route && !watchdog) return ErrorResponse(503, "the watchdog is disabled on this node");
+    if (!watchdog_route && !proxy) return ErrorResponse(503, "the proxy is disabled on this node");
+    return std::nullopt;
+  };
+  bool mutating = route == Route::kWatchdogRegisterPut || route == Route::kProxyRoutingPut ||
+                  route == Route::kProxyPause || route == Route::kProxyResume;
+  if (!mutating)
+    if (auto r = unavailable()) return *r;
+  RequestError e;
+  uint64_t term = 0;
+  switch (route) {
+    case Route::kWatchdog:
+      return JsonResponse(200, watchdog->Detail());
+    case Route::kWatchdogRegisterGet: {
+      auto r = watchdog->ReadRegister();
+      auto v = value::object();
+      v["term"] = value::number(r.term);
+      v["version"] = value::number(r.version);
+      v["durable"] = value::boolean(r.durable);
+      v["doc"] = r.doc;
+      return JsonResponse(200, v);
+    }
+    case Route::kWatchdogRegisterPut: {
+      value doc;
+      std::chrono::milliseconds timeout{0};
+      if (!ParseRegisterWrite(req.body, &term, &doc, &timeout, &e))
+        return ErrorResponse(400, e.reason, e.field);
+      if (auto refused = check_term(term)) return *refused;
+      if (auto r = unavailable()) return *r;
+      auto version = watchdog->WriteRegister(doc, timeout);
+      if (!version.ok()) {
+        spdlog::warn("agent: register write refused: {}", version.error());
+        return Refused("register_refused", version.error());
+      }
+      auto v = value::object();
+      v["version"] = value::number(*version);
+      return JsonResponse(200, v);
+    }
+    case Route::kProxyRoutingGet:
+      return JsonResponse(200, RoutingToJson(proxy->Routing()));
+    case Route::kProxyRoutingPut: {
+      RoutingTable table;
+      if (!ParseRoutingRequest(req.body, &term, &table, &e)) return ErrorResponse(400, e.reason, e.field);
+      if (auto refused = check_term(term)) return *refused;
+      if (auto r = unavailable()) return *r;
+      if (Status s = proxy->SetRouting(table); !s.ok()) {
+        spdlog::warn("agent: routing generation {} refused by the proxy: {}", table.generation,
+                     s.message());
+        return Refused("routing_refused", s.message());
+      }
+      spdlog::info("agent: routing generation {} published (primary '{}') in term {}",
+                   table.generation, table.primary, term);
+      return JsonResponse(200, RoutingToJson(proxy->Routing()));
+    }
+    case Route::kProxyPause:
+    case Route::kProxyResume: {
+      if (!ParseTermRequest(req.body, &term, &e)) return ErrorResponse(400, e.reason, e.field);
+      if (auto refused = check_term(term)) return *refused;
+      if (auto r = unavailable()) return *r;
+      if (route == Route::kProxyPause) {
+        proxy->PauseNewTransactions();
+        spdlog::info("agent: new transactions paused in term {}", term);
+      } else {
+        proxy->ResumeNewTransactions();
+        spdlog::info("agent: new transactions resumed in term {}", term);
+      }
+      return Paused(proxy->Paused());
+    }
+    case Route::kProxyPoolNodes:
+      return JsonResponse(200, PoolNodesToJson(proxy->PoolNodes()));
+    default:
+      return ErrorResponse(404, "no such path: " + req.path);
+  }
+}
+
+}  // namespace pgvigil

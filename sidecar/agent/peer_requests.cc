@@ -1,0 +1,165 @@
+#include "sidecar/agent/peer_requests.h"
+
+namespace pgvigil {
+
+using web::json::value;
+
+namespace {
+
+bool Fail(RequestError* e, const std::string& field, const std::string& reason) {
+  e->field = field;
+  e->reason = reason;
+  return false;
+}
+
+bool ParseObject(const std::string& body, value* out, RequestError* e) {
+  try {
+    *out = value::parse(body);
+  } catch (const std::exception& ex) {
+    return Fail(e, "body", std::string("not valid JSON: ") + ex.what());
+  }
+  if (!out->is_object()) return Fail(e, "body", "must be a JSON object");
+  return true;
+}
+
+// The term check shares ParseTermRequest's rules: parse {"term": ...} alone.
+bool ReadTermField(const value& v, uint64_t* term, RequestError* e) {
+  if (!v.has_field("term")) return Fail(e, "term", "required");
+  auto only = value::object();
+  only["term"] = v.at("term");
+  return ParseTermRequest(only.serialize(), term, e);
+}
+
+bool ReadUint(const value& v, const std::string& field, uint64_t max, uint64_t* out, RequestError* e) {
+  if (!v.is_number() || !v.as_number().is_uint64() || v.as_number().to_uint64() > max)
+    return Fail(e, field, "must be an integer between 0 and " + std::to_string(max));
+  *out = v.as_number().to_uint64();
+  return true;
+}
+
+}  // namespace
+
+bool ParseRoutingRequest(const std::string& body, uint64_t* term, RoutingTable* table,
+                         RequestError* e) {
+  value v;
+  if (!ParseObject(body, &v, e)) return false;
+  for (const auto& kv : v.as_object())
+    if (kv.first != "term" && kv.first != "generation" && kv.first != "primary" && kv.first != "nodes")
+      return Fail(e, kv.first, "unknown field");
+  if (!ReadTermField(v, term, e)) return false;
+  RoutingTable t;
+  if (!v.has_field("generation")) return Fail(e, "generation", "required");
+  if (!ReadUint(v.at("generation"), "generation", UINT64_MAX, &t.generation, e)) return false;
+  if (v.has_field("primary")) {
+    if (!v.at("primary").is_string()) return Fail(e, "primary", "must be a string (empty: no primary)");
+    t.primary = v.at("primary").as_string();
+  }
+  if (!v.has_field("nodes") || !v.at("nodes").is_array()) return Fail(e, "nodes", "must be an array");
+  const auto& nodes = v.at("nodes").as_array();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    std::string f = "nodes[" + std::to_string(i) + "]";
+    const value& n = nodes.at(i);
+    if (!n.is_object()) return Fail(e, f, "must be an object");
+    RouteNode r;
+    for (const auto& kv : n.as_object()) {
+      const std::string& k = kv.first;
+      const value& x = kv.second;
+      if (k == "name" || k == "host") {
+        if (!x.is_string() || x.as_string().empty()) return Fail(e, f + "." + k, "must be a non-empty string");
+        (k == "name" ? r.name : r.host) = x.as_string();
+      } else if (k == "port") {
+        uint64_t p = 0;
+        if (!ReadUint(x, f + ".port", 65535, &p, e)) return false;
+        if (p == 0) return Fail(e, f + ".port", "must be between 1 and 65535");
+        r.port = static_cast<int>(p);
+      } else if (k == "weight") {
+        uint64_t w = 0;
+        if (!ReadUint(x, f + ".weight", 1000000, &w, e)) return false;
+        r.weight = static_cast<int>(w);
+      } else if (k == "up") {
+        if (!x.is_boolean()) return Fail(e, f + ".up", "must be true or false");
+        r.up = x.as_bool();
+      } else {
+        return Fail(e, f + "." + k, "unknown field");
+      }
+    }
+    if (r.name.empty()) return Fail(e, f + ".name", "required");
+    if (r.host.empty()) return Fail(e, f + ".host", "required");
+    for (const auto& other : t.nodes)
+      if (other.name == r.name) return Fail(e, f + ".name", "duplicate node '" + r.name + "'");
+    t.nodes.push_back(r);
+  }
+  if (!t.primary.empty()) {
+    bool found = false;
+    for (const auto& n : t.nodes) found = found || n.name == t.primary;
+    if (!found) return Fail(e, "primary", "'" + t.primary + "' is not among nodes");
+  }
+  *table = t;
+  return true;
+}
+
+value RoutingToJson(const RoutingTable& t) {
+  auto v = value::object();
+  v["generation"] = value::number(t.generation);
+  v["primary"] = value::string(t.primary);
+  auto nodes = value::array(t.nodes.size());
+  for (size_t i = 0; i < t.nodes.size(); ++i) {
+    auto n = value::object();
+    n["name"] = value::string(t.nodes[i].name);
+    n["host"] = value::string(t.nodes[i].host);
+    n["port"] = value::number(t.nodes[i].port);
+    n["weight"] = value::number(t.nodes[i].weight);
+    n["up"] = value::boolean(t.nodes[i].up);
+    nodes[i] = n;
+  }
+  v["nodes"] = nodes;
+  return v;
+}
+
+value PoolNodesToJson(const std::vector<PoolNodeRow>& rows) {
+  auto arr = value::array(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    auto o = value::object();
+    o["node_id"] = value::string(r.nodeId);
+    o["hostname"] = value::string(r.hostname);
+    o["port"] = value::string(r.port);
+    o["status"] = value::string(r.status);
+    o["pg_status"] = value::string(r.pgStatus);
+    o["lb_weight"] = value::string(r.lbWeight);
+    o["role"] = value::string(r.role);
+    o["pg_role"] = value::string(r.pgRole);
+    o["select_cnt"] = value::string(r.selectCnt);
+    o["load_balance_node"] = value::string(r.loadBalanceNode);
+    o["replication_delay"] = value::string(r.replicationDelay);
+    o["replication_state"] = value::string(r.replicationState);
+    o["replication_sync_state"] = value::string(r.replicationSyncState);
+    o["last_status_change"] = value::string(r.lastStatusChange);
+    arr[i] = o;
+  }
+  auto v = value::object();
+  v["nodes"] = arr;
+  return v;
+}
+
+bool ParseRegisterWrite(const std::string& body, uint64_t* term, value* doc,
+                        std::chrono::milliseconds* timeout, RequestError* e) {
+  value v;
+  if (!ParseObject(body, &v, e)) return false;
+  for (const auto& kv : v.as_object())
+    if (kv.first != "term" && kv.first != "doc" && kv.first != "timeoutMs")
+      return Fail(e, kv.first, "unknown field");
+  if (!ReadTermField(v, term, e)) return false;
+  if (!v.has_field("doc") || !v.at("doc").is_object()) return Fail(e, "doc", "must be a JSON object");
+  *doc = v.at("doc");
+  *timeout = std::chrono::milliseconds(5000);
+  if (v.has_field("timeoutMs")) {
+    uint64_t ms = 0;
+    if (!ReadUint(v.at("timeoutMs"), "timeoutMs", 60000, &ms, e)) return false;
+    if (ms == 0) return Fail(e, "timeoutMs", "must be between 1 and 60000");
+    *timeout = std::chrono::milliseconds(ms);
+  }
+  return true;
+}
+
+}  // namespace pgvigil

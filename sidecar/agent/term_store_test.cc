@@ -1,0 +1,61 @@
+#include "sidecar/agent/term_store.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "common/files.h"
+
+namespace pgvigil {
+namespace {
+
+class AgentTermStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/agent-term-XXXXXX";
+    ASSERT_TRUE(mkdtemp(tmpl));
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    unlink((dir_ + "/term").c_str());
+    rmdir(dir_.c_str());
+  }
+  std::string dir_;
+};
+
+TEST_F(AgentTermStore, OnlyGoesUpAndSurvivesRestart) {
+  {
+    TermStore t(dir_ + "/term");
+    ASSERT_TRUE(t.Load().ok());
+    EXPECT_EQ(t.highest(), 0u);
+    EXPECT_EQ(t.Observe(5), TermStore::Verdict::kAccepted);
+    EXPECT_EQ(t.Observe(5), TermStore::Verdict::kAccepted);
+    EXPECT_EQ(t.Observe(4), TermStore::Verdict::kStale);
+    EXPECT_EQ(t.highest(), 5u);
+  }
+  TermStore again(dir_ + "/term");
+  ASSERT_TRUE(again.Load().ok());
+  EXPECT_EQ(again.highest(), 5u);
+  EXPECT_EQ(again.Observe(4), TermStore::Verdict::kStale);
+}
+
+TEST_F(AgentTermStore, CorruptFileRefusesToStart) {
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/term", "12x\n").ok());
+  TermStore t(dir_ + "/term");
+  Status s = t.Load();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("not a term"), std::string::npos);
+}
+
+TEST_F(AgentTermStore, PersistFailureIsReported) {
+  TermStore t(dir_ + "/missing-dir/term");
+  ASSERT_TRUE(t.Load().ok());
+  std::string err;
+  EXPECT_EQ(t.Observe(3, &err), TermStore::Verdict::kPersistFailed);
+  EXPECT_FALSE(err.empty());
+  EXPECT_EQ(t.highest(), 0u);  // not raised when it could not be persisted
+}
+
+}  // namespace
+}  // namespace pgvigil
