@@ -97,6 +97,21 @@ const std::vector<Scenario>& Scenarios() {
        "", D, AGAIN},
       {"proxy_behind_gets_current_routing_again", [](World& w) { w.N("c").routingGeneration = 4; },
        "publish-routing a:b,c", H, AGAIN},
+      {"routing_carries_spec_weights_and_no_load_balance_as_zero",
+       [](World& w) {
+         w.S("b").weight = 3;
+         w.S("c").noLoadBalance = true;
+         w.N("c").routingGeneration = 4;
+       },
+       "publish-routing a:b,c", H, AGAIN,
+       [](const World&, const Plan& p) {
+         const Action& a = p.actions[0];
+         EXPECT_EQ(a.generation, 5u);
+         ASSERT_EQ(a.standbys.size(), 2u);
+         EXPECT_EQ(a.standbys[0].weight, 3);
+         EXPECT_EQ(a.standbys[1].weight, 0);
+         EXPECT_TRUE(a.excluded.empty());
+       }},
       // --- failover ------------------------------------------------------------------
       {"primary_crash_fails_over_to_most_received",
        [](World& w) {
