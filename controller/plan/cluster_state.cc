@@ -44,7 +44,8 @@ bool operator==(const Transition& a, const Transition& b) {
 bool operator==(const ClusterState& a, const ClusterState& b) {
   return a.version == b.version && a.primary == b.primary && a.timeline == b.timeline &&
          a.routingGeneration == b.routingGeneration && a.routedPrimary == b.routedPrimary &&
-         a.routedStandbys == b.routedStandbys && a.synchronousStandbys == b.synchronousStandbys &&
+         a.routedStandbys == b.routedStandbys && a.routedWeights == b.routedWeights &&
+         a.synchronousStandbys == b.synchronousStandbys &&
          a.synchronousCount == b.synchronousCount && a.syncShrinkLsn == b.syncShrinkLsn &&
          a.fenced == b.fenced && a.detached == b.detached && a.transition == b.transition &&
          a.switchoverBackoffUntil == b.switchoverBackoffUntil;

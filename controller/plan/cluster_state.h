@@ -44,6 +44,8 @@ struct ClusterState {
   uint64_t routingGeneration = 0;
   std::string routedPrimary;                // empty: writes fail closed
   std::vector<std::string> routedStandbys;  // sorted
+  // Their load-balance weights, same order; empty: not recorded (not compared).
+  std::vector<int> routedWeights;
 
   // Synchronous replication: standbys of which at least `synchronousCount` hold
   // every acknowledged commit (always a superset of the primary's

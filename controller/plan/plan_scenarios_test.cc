@@ -112,6 +112,17 @@ const std::vector<Scenario>& Scenarios() {
          EXPECT_EQ(a.standbys[1].weight, 0);
          EXPECT_TRUE(a.excluded.empty());
        }},
+      {"changed_weight_is_published_in_a_new_generation",
+       [](World& w) {
+         w.state.routedWeights = {1, 1};
+         w.S("c").weight = 5;
+       },
+       "write-state | publish-routing a:b,c", H, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_EQ(p.actions[1].generation, 6u);
+         EXPECT_EQ(p.actions[0].state.routedWeights, (std::vector<int>{1, 5}));
+       }},
+      {"unrecorded_weights_are_not_compared", [](World& w) { w.S("c").weight = 5; }, "", H, DONE},
       // --- failover ------------------------------------------------------------------
       {"primary_crash_fails_over_to_most_received",
        [](World& w) {

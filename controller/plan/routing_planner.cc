@@ -3,8 +3,9 @@
 // and never during a failover or the last steps of a switchover (fail closed).
 // Standbys are routed when they are members on the primary's timeline; one the
 // controller cannot reach stays routed while the watchdog does not see it down.
-// A change is recorded (new generation) before it is published; proxies that
-// report an older generation get the current table again.
+// A change (of primary, standbys, or recorded weights) is recorded with a new
+// generation before it is published; proxies that report an older generation
+// get the current table again.
 #include <algorithm>
 
 #include "controller/plan/context.h"
@@ -63,13 +64,17 @@ void PlanRouting(Context& c) {
     newest = std::max(newest, o.routingGeneration);
     if (o.routingGeneration < c.next.routingGeneration) behind.push_back(o.name);
   }
+  std::vector<int> weights;
+  for (const auto& w : weighted) weights.push_back(w.weight);
+  const bool reweighted = !c.next.routedWeights.empty() && weights != c.next.routedWeights;
   const bool changed = primary != c.next.routedPrimary || standbys != c.next.routedStandbys ||
-                       c.next.routingGeneration == 0;
+                       reweighted || c.next.routingGeneration == 0;
   std::string reason;
   if (changed) {
     c.next.routingGeneration = newest + 1;
     c.next.routedPrimary = primary;
     c.next.routedStandbys = standbys;
+    c.next.routedWeights = weights;
     reason = "routing generation " + std::to_string(c.next.routingGeneration) + ": primary " +
              (primary.empty() ? std::string("none (writes fail closed)") : primary);
     c.Commit(reason);
