@@ -5,6 +5,7 @@
 #      and the VIP answers from pgv-client with that sidecar;
 #   2. SIGTERM the leader: a new LEADER holds the VIP, the stopped one shows SHUTDOWN;
 #   3. start it again: it joins as STANDBY and the leader does not change;
+#   3b. SIGKILL the leader: its VIP guard removes the address, another leader takes it;
 #   4. link down on the leader: it drops the VIP by itself, the other two elect a
 #      leader that takes the VIP; link up: one leader, everyone follows it.
 # Throughout, a sampler reads every namespace's addresses every 50 ms and the test
@@ -177,6 +178,20 @@ wait_until 10 standby && pass "$L rejoined as STANDBY following $L2" \
 sleep 3
 [[ $(holders) == "$L2" && $(wd "$L2" state) == LEADER ]] && pass "leader unchanged ($L2) after the restart" \
   || fail "leader changed after the restart (holders '$(holders)')"
+
+# 3b. SIGKILL the leader: its VIP guard drops the address at once, then a new leader
+say "SIGKILL to the leader $L2"
+kill -KILL "${PID[$L2]}"; wait "${PID[$L2]}" 2>/dev/null
+gone() { ! ip -n "pgv-$L2" -4 -o addr show | grep -q " $VIP/"; }
+wait_until 2 gone && pass "the VIP guard removed the VIP from $L2 after SIGKILL" \
+  || fail "$L2 still has the VIP 2 s after SIGKILL"
+if wait_until 10 holder_is_not "$L2"; then
+  K=$(holders); pass "after SIGKILL, $K leads and holds the VIP"
+else fail "no new leader after SIGKILL"; exit 1; fi
+start_sidecar "$L2"
+wait_until 10 all_follow "$K" "${SERVERS[@]}" && pass "$L2 restarted and follows $K" \
+  || fail "$L2 does not follow $K after restart"
+L2=$K
 
 # 4. the leader's link goes down
 say "link down on the leader $L2"

@@ -72,6 +72,7 @@ void VipControl::Down(const std::string& reason) {
   std::lock_guard<std::mutex> c(commandMu_);  // waits for a running up command
   spdlog::warn("watchdog: bringing VIP {} down: {}", spec_.address, reason);
   bool ok = Run("down", spec_.downCommand, kCommandTimeout);
+  guard_.Disarm();  // after the address is gone: a death in between is still covered
   {
     std::lock_guard<std::mutex> l(mu_);
     held_ = false;
@@ -105,6 +106,10 @@ void VipControl::UpOnce(uint64_t downs) {
     std::lock_guard<std::mutex> c(commandMu_);
     if (Cancelled(downs)) return;  // a Down came after this up was queued
     spdlog::info("watchdog: bringing VIP {} up on {}", spec_.address, spec_.interface);
+    std::string error;
+    if (!guard_.Arm(SplitCommandLine(spec_.Expand(spec_.downCommand)), &error))
+      spdlog::warn("watchdog: no VIP guard ({}): if this process is killed, the VIP stays until "
+                   "it restarts", error);
     bool ok = Run("up", spec_.upCommand, kCommandTimeout);
     {
       std::lock_guard<std::mutex> l(mu_);

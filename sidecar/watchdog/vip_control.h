@@ -4,6 +4,8 @@
 // and returns only when the address is gone (or the command failed), after
 // cancelling a queued up and waiting for a running up command. So a Down issued
 // before a message is sent has taken effect before the message leaves.
+// While the VIP is up a VipGuard child is armed, so a SIGKILLed sidecar still
+// drops the address within milliseconds.
 // Thread-safe. A disabled VIP (empty address) makes every call a no-op.
 #pragma once
 
@@ -14,6 +16,7 @@
 #include <thread>
 
 #include "common/spec.h"
+#include "sidecar/watchdog/vip_guard.h"
 
 namespace pgvigil {
 namespace watchdog {
@@ -51,6 +54,7 @@ class VipControl {
   uint64_t downs_ = 0;      // guarded by mu_: bumps on every Down
   bool stop_ = false;       // guarded by mu_
   std::thread worker_;
+  VipGuard guard_;  // under commandMu_: drops the VIP if this process dies holding it
 };
 
 }  // namespace watchdog

@@ -1,7 +1,9 @@
 // Three real watchdog members in one process, talking UDP over 127.0.0.1, with
 // fast timings (heartbeat 100ms, dead time 400ms). The VIP commands create and
 // remove a file per member, so "who holds the VIP" is observable on disk.
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include <boost/asio.hpp>
 #include <gtest/gtest.h>
 
+#include "sidecar/watchdog/vip_guard.h"
 #include "sidecar/watchdog/watchdog_api.h"
 #include "sidecar/watchdog/watchdog_component.h"
 #include "sidecar/watchdog/wire_message.h"
@@ -228,6 +231,53 @@ TEST_F(WatchdogServiceTest, ForgedStaleAndGarbageDatagramsAreDroppedAndCounted) 
   EXPECT_EQ(AgreedLeader(), leader);
   EXPECT_LT(Api(target)->GetLeadership().term, 1000u);
   EXPECT_NE(metrics.Render().find("pgvigil_watchdog_term"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgvigil
+
+namespace pgvigil {
+namespace {
+
+// The VIP guard runs the down command when its owner is SIGKILLed, and only then.
+TEST(VipGuard, RunsTheDownCommandWhenTheOwnerIsKilledAndNotWhenDisarmed) {
+  fs::path dir = fs::temp_directory_path() / ("pgvigil-guard-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::string killed_file = (dir / "killed").string();
+  std::string disarmed_file = (dir / "disarmed").string();
+
+  {
+    watchdog::VipGuard g;
+    std::string error;
+    ASSERT_TRUE(g.Arm({"/usr/bin/touch", disarmed_file}, &error)) << error;
+    EXPECT_TRUE(g.armed());
+    g.Disarm();
+    EXPECT_FALSE(g.armed());
+  }
+
+  pid_t owner = fork();
+  ASSERT_GE(owner, 0);
+  if (owner == 0) {
+    watchdog::VipGuard g;
+    std::string error;
+    if (!g.Arm({"/usr/bin/touch", killed_file}, &error)) _exit(3);
+    for (;;) pause();
+  }
+  std::this_thread::sleep_for(200ms);
+  kill(owner, SIGKILL);
+  int status = 0;
+  waitpid(owner, &status, 0);
+  auto end = std::chrono::steady_clock::now() + 3s;
+  while (!fs::exists(killed_file) && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(fs::exists(killed_file));
+  EXPECT_FALSE(fs::exists(disarmed_file));
+
+  std::string error;
+  watchdog::VipGuard relative;
+  EXPECT_FALSE(relative.Arm({"touch", killed_file}, &error));
+  EXPECT_NE(error.find("absolute"), std::string::npos);
+  fs::remove_all(dir);
 }
 
 }  // namespace
