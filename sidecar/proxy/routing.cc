@@ -43,6 +43,8 @@ EffectiveRouting ComputeRouting(const RoutingInputs& in) {
       r.noPrimaryReason = "more than one node reports itself primary";
     }
   }
+  if (in.fromController) r.intendedPrimary = in.table.primary;
+  else if (candidate >= 0) r.intendedPrimary = r.nodes[size_t(candidate)].node.name;
   if (candidate >= 0) {
     const EffectiveNode& c = r.nodes[size_t(candidate)];
     if (!c.up) {

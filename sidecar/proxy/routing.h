@@ -26,6 +26,9 @@ struct EffectiveRouting {
   uint64_t generation = 0;
   int primary = -1;  // index into nodes; -1: none confirmed, writes fail closed
   std::string noPrimaryReason;
+  // The node meant to be primary (controller's choice, or the one health sees),
+  // even when not confirmed; sessions bound to another node are closed.
+  std::string intendedPrimary;
   std::vector<EffectiveNode> nodes;
   int Find(const std::string& name) const;
 };

@@ -73,6 +73,7 @@ TEST(RoutingTest, ControllerPrimaryWithoutHealthIsTrusted) {
   in.table.primary = "n1";
   EffectiveRouting r = ComputeRouting(in);
   EXPECT_EQ(r.primary, 1);
+  EXPECT_EQ(r.intendedPrimary, "n1");
   EXPECT_TRUE(r.nodes[0].lbEligible);
 }
 

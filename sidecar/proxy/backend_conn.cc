@@ -1,0 +1,301 @@
+#include "sidecar/proxy/backend_conn.h"
+
+#include <spdlog/spdlog.h>
+
+namespace pgvigil::proxy {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+BackendConn::BackendConn(asio::io_context& io, BackendLogin login, int node, ScramKeyCache* keys)
+    : sock_(io), login_(std::move(login)), node_(node), keys_(keys) {}
+
+BackendConn::~BackendConn() {
+  boost::system::error_code ec;
+  sock_.close(ec);
+}
+
+void BackendConn::Start(LoginCallback cb) {
+  loginCb_ = std::move(cb);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(login_.host, ec);
+  auto self = shared_from_this();
+  auto on_connect = [this, self](const boost::system::error_code& ec2) {
+    if (state_ == State::kClosed) return;
+    if (ec2) return FinishLogin("connect to " + login_.host + ":" + std::to_string(login_.port) +
+                                " failed: " + ec2.message());
+    sock_.set_option(tcp::no_delay(true), const_cast<boost::system::error_code&>(ec2));
+    state_ = State::kLogin;
+    std::vector<std::pair<std::string, std::string>> p = {{"user", login_.user},
+                                                          {"database", login_.database}};
+    for (const auto& kv : login_.extraParams) p.push_back(kv);
+    std::string startup;
+    AppendStartup(&startup, p);
+    Send(startup);
+    DoRead();
+  };
+  if (!ec) {
+    sock_.async_connect(tcp::endpoint(addr, uint16_t(login_.port)), on_connect);
+    return;
+  }
+  auto resolver = std::make_shared<tcp::resolver>(sock_.get_executor());
+  resolver->async_resolve(login_.host, std::to_string(login_.port),
+                          [this, self, resolver, on_connect](const boost::system::error_code& rec,
+                                                             tcp::resolver::results_type r) {
+                            if (rec || r.empty())
+                              return FinishLogin("cannot resolve " + login_.host + ": " + rec.message());
+                            sock_.async_connect(*r.begin(), on_connect);
+                          });
+}
+
+void BackendConn::FinishLogin(const std::string& error, const ErrorFields* pg) {
+  if (!error.empty()) {
+    state_ = State::kClosed;
+    boost::system::error_code ec;
+    sock_.close(ec);
+  } else {
+    state_ = State::kReady;
+  }
+  if (loginCb_) {
+    auto cb = std::move(loginCb_);
+    loginCb_ = nullptr;
+    cb(error, pg);
+  }
+}
+
+void BackendConn::Send(const char* data, size_t n) {
+  if (state_ == State::kClosed) return;
+  out_.pending.append(data, n);
+  if (!out_.writing) DoWrite();
+}
+
+void BackendConn::DoWrite() {
+  if (out_.pending.empty() || state_ == State::kClosed) {
+    out_.writing = false;
+    return;
+  }
+  out_.writing = true;
+  out_.inflight.swap(out_.pending);
+  auto self = shared_from_this();
+  asio::async_write(sock_, asio::buffer(out_.inflight),
+                    [this, self](const boost::system::error_code& ec, size_t) {
+                      out_.inflight.clear();
+                      if (ec) {
+                        out_.writing = false;
+                        if (state_ != State::kClosed) Close("write to backend failed: " + ec.message());
+                        return;
+                      }
+                      DoWrite();
+                    });
+}
+
+void BackendConn::DoRead() {
+  if (reading_ || paused_ || state_ == State::kClosed) return;
+  reading_ = true;
+  size_t avail = 0;
+  uint8_t* p = in_.Prepare(8192, &avail);
+  auto self = shared_from_this();
+  sock_.async_read_some(asio::buffer(p, avail),
+                        [this, self](const boost::system::error_code& ec, size_t n) { OnRead(ec, n); });
+}
+
+void BackendConn::ResumeReading() {
+  if (!paused_) return;
+  paused_ = false;
+  // Frames already buffered first.
+  OnRead({}, 0);
+}
+
+void BackendConn::OnRead(const boost::system::error_code& ec, size_t n) {
+  if (n > 0 || ec) reading_ = false;
+  if (state_ == State::kClosed) return;
+  if (ec) {
+    Close(ec == asio::error::eof ? "backend closed the connection" : "backend read failed: " + ec.message());
+    return;
+  }
+  in_.Commit(n);
+  Frame f;
+  while (state_ != State::kClosed && !paused_) {
+    DecodeStatus st = decoder_.Next(in_.data(), in_.size(), &f);
+    if (st == DecodeStatus::kNeedMore) break;
+    if (st == DecodeStatus::kError) {
+      Close("backend protocol error: " + decoder_.error());
+      return;
+    }
+    bool keep_going = true;
+    size_t size = f.size;
+    switch (state_) {
+      case State::kLogin: keep_going = HandleLoginFrame(f); break;
+      case State::kResetting: keep_going = HandleResetFrame(f); break;
+      case State::kReady:
+        if (owner_) {
+          keep_going = owner_->OnBackendFrame(this, f);
+          if (!keep_going) paused_ = true;
+          keep_going = true;
+        } else {
+          Close("unexpected message from a backend without a session");
+          return;
+        }
+        break;
+      case State::kIdle: Close("unexpected message from an idle pooled backend"); return;
+      default: break;
+    }
+    if (state_ == State::kClosed) return;
+    in_.Consume(size);
+    if (!keep_going) break;
+  }
+  if (in_.size() == 0) in_.Shrink();
+  if (state_ == State::kReady && owner_) owner_->OnBackendReadDone(this);
+  DoRead();
+}
+
+bool BackendConn::HandleLoginFrame(const Frame& f) {
+  switch (f.type) {
+    case 'R': {
+      uint32_t code = 0;
+      std::string_view data;
+      if (!ParseAuthRequest(f, &code, &data)) {
+        FinishLogin("malformed authentication request from backend");
+        return false;
+      }
+      std::string out;
+      if (code == 0) return true;  // AuthenticationOk; parameters follow
+      if (code == 3) {  // cleartext
+        if (!login_.password) return FinishLogin("backend asks for a password; none known for user " + login_.user), false;
+        AppendPasswordMessage(&out, *login_.password);
+      } else if (code == 5) {  // md5
+        std::string hash = login_.password ? Md5PasswordHash(*login_.password, login_.user) : login_.md5Hash;
+        if (hash.empty() || data.size() != 4)
+          return FinishLogin("backend asks for md5; no password known for user " + login_.user), false;
+        AppendPasswordMessage(&out, Md5Response(hash, data));
+      } else if (code == 10) {  // SASL
+        if (data.find("SCRAM-SHA-256") == std::string_view::npos)
+          return FinishLogin("backend offers no SCRAM-SHA-256"), false;
+        if (!login_.password)
+          return FinishLogin("backend asks for SCRAM; no password known for user " + login_.user), false;
+        scram_ = std::make_unique<ScramClient>(*login_.password, keys_);
+        AppendSaslInitial(&out, "SCRAM-SHA-256", scram_->ClientFirst());
+      } else if (code == 11) {
+        if (!scram_) return FinishLogin("unexpected SASLContinue"), false;
+        auto fin = scram_->HandleServerFirst(data);
+        if (!fin.ok()) return FinishLogin(fin.error()), false;
+        AppendSaslResponse(&out, *fin);
+      } else if (code == 12) {
+        if (!scram_) return FinishLogin("unexpected SASLFinal"), false;
+        Status s = scram_->HandleServerFinal(data);
+        scram_.reset();
+        if (!s.ok()) return FinishLogin(s.message()), false;
+        return true;
+      } else {
+        FinishLogin("unsupported backend authentication request " + std::to_string(code));
+        return false;
+      }
+      Send(out);
+      return true;
+    }
+    case 'S': {
+      std::string_view k, v;
+      if (ParseParameterStatus(f, &k, &v)) {
+        if (k == "in_hot_standby") inHotStandby_ = v == "on";
+        params_.emplace_back(std::string(k), std::string(v));
+      }
+      return true;
+    }
+    case 'K':
+      (void)ParseBackendKeyData(f, &key_);
+      return true;
+    case 'Z':
+      FinishLogin("");
+      return true;
+    case 'E': {
+      ErrorFields e;
+      (void)ParseErrorFields(f, &e);
+      FinishLogin("backend refused login: " + e.message, &e);
+      return false;
+    }
+    case 'N':
+      return true;
+    default:
+      FinishLogin(std::string("unexpected message '") + f.type + "' during backend login");
+      return false;
+  }
+}
+
+void BackendConn::Reset(std::function<void(bool)> done) {
+  owner_ = nullptr;
+  outstanding.clear();
+  skipParseComplete = skipCloseComplete = 0;
+  if (state_ != State::kReady || txStatus != 'I') {
+    Close("not reusable (in a transaction or not ready)");
+    done(false);
+    return;
+  }
+  state_ = State::kResetting;
+  resetCb_ = std::move(done);
+  std::string q;
+  AppendQuery(&q, "DISCARD ALL");
+  Send(q);
+  DoRead();
+}
+
+bool BackendConn::HandleResetFrame(const Frame& f) {
+  if (f.type == 'E') {
+    Close("DISCARD ALL failed");
+    return false;
+  }
+  if (f.type == 'Z') {
+    state_ = State::kIdle;
+    txStatus = 'I';
+    if (resetCb_) {
+      auto cb = std::move(resetCb_);
+      resetCb_ = nullptr;
+      cb(true);
+    }
+  }
+  return true;
+}
+
+void BackendConn::Close(const std::string& reason) {
+  if (state_ == State::kClosed) return;
+  State was = state_;
+  state_ = State::kClosed;
+  boost::system::error_code ec;
+  sock_.close(ec);
+  spdlog::debug("proxy: backend {}:{} connection closed: {}", login_.host, login_.port, reason);
+  if (was == State::kConnecting || was == State::kLogin) {
+    state_ = State::kLogin;  // let FinishLogin report it
+    FinishLogin(reason);
+    return;
+  }
+  if (resetCb_) {
+    auto cb = std::move(resetCb_);
+    resetCb_ = nullptr;
+    cb(false);
+  }
+  if (owner_) {
+    BackendOwner* o = owner_;
+    owner_ = nullptr;
+    o->OnBackendClosed(this, reason);
+  }
+}
+
+void SendCancel(asio::io_context& io, const std::string& host, int port, CancelKey key) {
+  auto sock = std::make_shared<tcp::socket>(io);
+  auto msg = std::make_shared<std::string>();
+  AppendCancelRequest(msg.get(), key);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) {
+    spdlog::warn("proxy: cancel to {}:{} skipped: not an IP address", host, port);
+    return;
+  }
+  sock->async_connect(tcp::endpoint(addr, uint16_t(port)), [sock, msg](const boost::system::error_code& e) {
+    if (e) return;
+    asio::async_write(*sock, asio::buffer(*msg), [sock, msg](const boost::system::error_code&, size_t) {
+      boost::system::error_code ignored;
+      sock->shutdown(tcp::socket::shutdown_send, ignored);
+    });
+  });
+}
+
+}  // namespace pgvigil::proxy

@@ -1,0 +1,265 @@
+#include "sidecar/proxy/proxy_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+
+#include "sidecar/proxy/pool_nodes.h"
+#include "sidecar/proxy/proxy_component.h"
+#include "sidecar/proxy/session.h"
+
+namespace pgvigil::proxy {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+ProxyServer::ProxyServer(SidecarContext& ctx) : ctx_(ctx) {
+  shared_.spec = ctx.spec;
+  shared_.nodeName = ctx.nodeName;
+  shared_.metrics = std::make_unique<ProxyMetrics>(*ctx.metrics);
+  for (const auto& f : ctx.spec.proxy.loadBalancing.readOnlyFunctions) shared_.classifier.readOnlyFunctions.insert(f);
+  for (const auto& f : ctx.spec.proxy.loadBalancing.writeFunctions) shared_.classifier.writeFunctions.insert(f);
+}
+
+ProxyServer::~ProxyServer() { Stop(); }
+
+Status ProxyServer::Start() {
+  const ProxySpec& ps = ctx_.spec.proxy;
+  if (ps.auth.hbaFile.empty()) {
+    shared_.hba = std::make_shared<HbaRules>(HbaRules::LoopbackTrust());
+  } else {
+    auto h = HbaRules::Load(ps.auth.hbaFile);
+    if (!h.ok()) return h.status().Context("proxy hba file");
+    shared_.hba = std::make_shared<HbaRules>(std::move(*h));
+  }
+  if (!ps.auth.passwordFile.empty()) {
+    auto p = LoadPasswordFile(ps.auth.passwordFile, ps.auth.keyFile);
+    if (!p.ok()) return p.status().Context("proxy password file");
+    for (const auto& w : p->warnings) spdlog::warn("proxy: {}: {}", ps.auth.passwordFile, w);
+    shared_.passwords = std::make_shared<PasswordFile>(std::move(*p));
+  }
+  if (ps.tls.enabled()) {
+    try {
+      auto c = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+      c->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+      c->use_certificate_chain_file(ps.tls.certFile);
+      c->use_private_key_file(ps.tls.keyFile, asio::ssl::context::pem);
+      shared_.tls = c;
+    } catch (const std::exception& e) {
+      return Status::Error(std::string("proxy TLS: ") + e.what());
+    }
+  }
+  const NodeSpec* self = ctx_.spec.FindNode(ctx_.nodeName);
+  port_ = self ? ctx_.spec.ProxyPort(*self) : ps.port;
+  unsigned n = ps.threads > 0 ? unsigned(ps.threads) : std::max(1u, std::thread::hardware_concurrency());
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(ps.listen, ec);
+  if (ec) return Status::Error("proxy listen address '" + ps.listen + "': " + ec.message());
+  tcp::endpoint ep(addr, uint16_t(port_));
+  for (unsigned i = 0; i < n; ++i) {
+    workers_.push_back(std::make_unique<Worker>(&shared_));
+    auto acc = std::make_unique<tcp::acceptor>(workers_.back()->io);
+    acc->open(ep.protocol(), ec);
+    if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+    int one = 1;
+    if (!ec) ::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(1024, ec);
+    if (ec) {
+      workers_.clear();
+      acceptors_.clear();
+      return Status::Error("proxy cannot listen on " + ps.listen + ":" + std::to_string(port_) + ": " + ec.message());
+    }
+    acceptors_.push_back(std::move(acc));
+  }
+  RefreshRouting();
+  for (size_t i = 0; i < workers_.size(); ++i) Accept(i);
+  refreshTimer_ = std::make_unique<asio::steady_timer>(workers_[0]->io);
+  ScheduleRefresh();
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    threads_.emplace_back([wp] {
+      for (;;) {
+        try {
+          wp->io.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("proxy: worker loop error: {}", e.what());
+        }
+      }
+    });
+  }
+  started_ = true;
+  spdlog::info("proxy listening on {}:{} with {} worker(s)", ps.listen, port_, workers_.size());
+  return Status::Ok();
+}
+
+void ProxyServer::Accept(size_t i) {
+  Worker* w = workers_[i].get();
+  acceptors_[i]->async_accept(w->io, [this, i, w](const boost::system::error_code& ec, tcp::socket sock) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      shared_.metrics->accepted.Inc();
+      std::make_shared<ClientSession>(w, std::move(sock))->Start();
+    } else {
+      spdlog::warn("proxy: accept failed: {}", ec.message());
+    }
+    Accept(i);
+  });
+}
+
+void ProxyServer::ScheduleRefresh() {
+  refreshTimer_->expires_after(std::chrono::milliseconds(100));
+  refreshTimer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    RefreshRouting(false);
+    ScheduleRefresh();
+  });
+}
+
+void ProxyServer::RefreshRouting(bool wait) {
+  RoutingInputs in;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (controllerTable_) {
+      in.table = *controllerTable_;
+      in.fromController = true;
+    }
+  }
+  if (!in.fromController) {
+    for (const auto& n : ctx_.spec.nodes)
+      in.table.nodes.push_back({n.name, n.host, ctx_.spec.PgPort(n), n.noLoadBalance ? 0 : n.weight, true});
+  }
+  in.health = ctx_.health->Snapshot();
+  in.delayThreshold = ctx_.spec.proxy.loadBalancing.delayThreshold;
+  in.loadBalance = ctx_.spec.proxy.loadBalancing.enabled;
+  auto r = std::make_shared<EffectiveRouting>(ComputeRouting(in));
+  std::string sig = std::to_string(r->generation) + "|" +
+                    (r->primary >= 0 ? r->nodes[size_t(r->primary)].node.name : "-");
+  for (const auto& n : r->nodes)
+    sig += "|" + n.node.name + ":" + (n.up ? "u" : "d") + std::to_string(int(n.healthRole)) + (n.lbEligible ? "e" : "-");
+  shared_.SetRoutingSnapshot(r);
+  bool changed = false;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (sig != routingSignature_) {
+      if (!routingSignature_.empty())
+        spdlog::info("proxy: routing now {} (primary {}{})", sig,
+                     r->primary >= 0 ? r->nodes[size_t(r->primary)].node.name : "none",
+                     r->primary >= 0 ? "" : ": " + r->noPrimaryReason);
+      routingSignature_ = sig;
+      changed = true;
+    }
+  }
+  if (!changed) return;
+  std::vector<std::future<void>> done;
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    auto promise = std::make_shared<std::promise<void>>();
+    done.push_back(promise->get_future());
+    asio::post(wp->io, [wp, r, promise] {
+      std::vector<ClientSession*> sessions(wp->sessions.begin(), wp->sessions.end());
+      for (auto* s : sessions)
+        if (wp->sessions.count(s)) s->OnRoutingChanged(*r);
+      promise->set_value();
+    });
+  }
+  if (wait && started_)
+    for (auto& f : done) f.wait_for(std::chrono::seconds(2));
+}
+
+void ProxyServer::Stop() {
+  if (!started_) return;
+  started_ = false;
+  for (auto& w : workers_) w->io.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  refreshTimer_.reset();
+  acceptors_.clear();
+  workers_.clear();
+  spdlog::info("proxy stopped");
+}
+
+web::json::value ProxyServer::Summary() const {
+  auto v = web::json::value::object();
+  auto r = shared_.Routing();
+  v["port"] = web::json::value::number(port_);
+  v["clients"] = web::json::value::number(shared_.clientCount.load());
+  v["generation"] = web::json::value::number(double(r->generation));
+  v["primary"] = web::json::value::string(r->primary >= 0 ? r->nodes[size_t(r->primary)].node.name : "");
+  if (r->primary < 0) v["noPrimaryReason"] = web::json::value::string(r->noPrimaryReason);
+  v["paused"] = web::json::value::boolean(Paused());
+  auto nodes = web::json::value::array();
+  size_t i = 0;
+  for (const auto& row : PoolNodes()) {
+    auto n = web::json::value::object();
+    n["node"] = web::json::value::string(r->nodes[i].node.name);
+    n["status"] = web::json::value::string(row.status);
+    n["role"] = web::json::value::string(row.role);
+    n["selectCount"] = web::json::value::number(double(shared_.SelectCount(r->nodes[i].node.name)));
+    n["loadBalance"] = web::json::value::boolean(r->nodes[i].lbEligible);
+    if (!r->nodes[i].lbEligible) n["why"] = web::json::value::string(r->nodes[i].why);
+    nodes[i++] = n;
+  }
+  v["nodes"] = nodes;
+  return v;
+}
+
+Status ProxyServer::SetRouting(const RoutingTable& table) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (controllerTable_ && table.generation <= controllerTable_->generation)
+      return Status::Error("routing generation " + std::to_string(table.generation) + " is not newer than " +
+                           std::to_string(controllerTable_->generation));
+    bool found = table.primary.empty();
+    for (const auto& n : table.nodes) found = found || n.name == table.primary;
+    if (!found) return Status::Error("primary '" + table.primary + "' is not among the table's nodes");
+    controllerTable_ = table;
+  }
+  spdlog::info("proxy: routing table generation {} installed (primary '{}')", table.generation, table.primary);
+  RefreshRouting();
+  return Status::Ok();
+}
+
+RoutingTable ProxyServer::Routing() const {
+  auto r = shared_.Routing();
+  RoutingTable t;
+  t.generation = r->generation;
+  if (r->primary >= 0) t.primary = r->nodes[size_t(r->primary)].node.name;
+  for (const auto& n : r->nodes) {
+    RouteNode rn = n.node;
+    rn.up = n.up;
+    t.nodes.push_back(rn);
+  }
+  return t;
+}
+
+void ProxyServer::PauseNewTransactions() {
+  shared_.pausedSinceMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch())
+                              .count();
+  shared_.paused = true;
+  spdlog::info("proxy: new transactions paused (limit {} ms)", ctx_.spec.proxy.pauseLimit.count());
+}
+
+void ProxyServer::ResumeNewTransactions() {
+  shared_.paused = false;
+  spdlog::info("proxy: new transactions resumed");
+}
+
+bool ProxyServer::Paused() const { return shared_.HoldNewTransactions(); }
+
+std::vector<PoolNodeRow> ProxyServer::PoolNodes() const {
+  return BuildPoolNodes(shared_, *shared_.Routing(), "");
+}
+
+}  // namespace pgvigil::proxy
+
+namespace pgvigil {
+std::unique_ptr<Component> MakeProxyComponent(SidecarContext& ctx) {
+  auto p = std::make_unique<proxy::ProxyServer>(ctx);
+  ctx.proxy = p.get();
+  return p;
+}
+}  // namespace pgvigil

@@ -1,0 +1,97 @@
+#include "sidecar/proxy/proxy_shared.h"
+
+#include <algorithm>
+
+#include "sidecar/proxy/backend_conn.h"
+
+namespace pgvigil::proxy {
+
+ProxyMetrics::ProxyMetrics(MetricsRegistry& r)
+    : clients(r.GetGauge("pgvigil_proxy_client_connections", "Client connections open")),
+      accepted(r.GetCounter("pgvigil_proxy_accepted_total", "Client connections accepted")),
+      refusedMaxClients(r.GetCounter("pgvigil_proxy_refused_total", "Client connections refused",
+                                     "reason=\"max_clients\"")),
+      authOk(r.GetCounter("pgvigil_proxy_auth_total", "Client authentications", "result=\"ok\"")),
+      authFailedPassword(r.GetCounter("pgvigil_proxy_auth_failures_total", "Client authentication failures",
+                                      "reason=\"password\"")),
+      authRejectedHba(r.GetCounter("pgvigil_proxy_auth_failures_total", "Client authentication failures",
+                                   "reason=\"hba\"")),
+      protocolErrors(r.GetCounter("pgvigil_proxy_protocol_errors_total", "Clients closed for protocol violations")),
+      backendConnects(r.GetCounter("pgvigil_proxy_backend_connects_total", "New backend connections")),
+      backendConnectFailures(
+          r.GetCounter("pgvigil_proxy_backend_connect_failures_total", "Failed backend connections or logins")),
+      backendReused(r.GetCounter("pgvigil_proxy_backend_reused_total", "Backend connections taken from the pool")),
+      writesRefusedNoPrimary(r.GetCounter("pgvigil_proxy_writes_refused_total",
+                                          "Statements refused because no primary is confirmed",
+                                          "reason=\"no_primary\"")),
+      sessionsClosedPrimaryChange(r.GetCounter("pgvigil_proxy_sessions_closed_total",
+                                               "Sessions closed by the proxy", "reason=\"primary_changed\"")),
+      cancelRequests(r.GetCounter("pgvigil_proxy_cancel_requests_total", "Cancel requests received")),
+      readsToStandby(r.GetCounter("pgvigil_proxy_reads_total", "Read statements routed", "target=\"standby\"")),
+      readsToPrimary(r.GetCounter("pgvigil_proxy_reads_total", "Read statements routed", "target=\"primary\"")) {}
+
+std::atomic<uint64_t>& ProxyShared::SelectCounter(const std::string& node) {
+  std::lock_guard<std::mutex> l(countersMu_);
+  auto& p = selectCounts_[node];
+  if (!p) p = std::make_unique<std::atomic<uint64_t>>(0);
+  return *p;
+}
+
+uint64_t ProxyShared::SelectCount(const std::string& node) const {
+  std::lock_guard<std::mutex> l(countersMu_);
+  auto it = selectCounts_.find(node);
+  return it == selectCounts_.end() ? 0 : it->second->load(std::memory_order_relaxed);
+}
+
+bool ProxyShared::HoldNewTransactions() const {
+  if (!paused.load()) return false;
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  return now - pausedSinceMs.load() < spec.proxy.pauseLimit.count();
+}
+
+void ProxyShared::RegisterCancel(uint64_t key, std::shared_ptr<CancelTargets> t) {
+  std::lock_guard<std::mutex> l(cancelMu_);
+  cancels_[key] = std::move(t);
+}
+void ProxyShared::UnregisterCancel(uint64_t key) {
+  std::lock_guard<std::mutex> l(cancelMu_);
+  cancels_.erase(key);
+}
+std::shared_ptr<CancelTargets> ProxyShared::FindCancel(uint64_t key) const {
+  std::lock_guard<std::mutex> l(cancelMu_);
+  auto it = cancels_.find(key);
+  return it == cancels_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<BackendConn> Worker::TakeIdle(const std::string& key) {
+  auto it = idle.find(key);
+  while (it != idle.end() && !it->second.empty()) {
+    auto b = std::move(it->second.back());
+    it->second.pop_back();
+    if (b->state() == BackendConn::State::kIdle) return b;
+  }
+  return nullptr;
+}
+
+void Worker::PutIdle(const std::string& key, std::shared_ptr<BackendConn> b) {
+  auto& v = idle[key];
+  // Drop closed ones while here; cap the pool per key.
+  v.erase(std::remove_if(v.begin(), v.end(),
+                         [](const auto& c) { return c->state() != BackendConn::State::kIdle; }),
+          v.end());
+  if (v.size() >= 64) {
+    b->Close("idle pool full");
+    return;
+  }
+  v.push_back(std::move(b));
+}
+
+size_t Worker::IdleCount() const {
+  size_t n = 0;
+  for (const auto& [k, v] : idle) n += v.size();
+  return n;
+}
+
+}  // namespace pgvigil::proxy

@@ -1,0 +1,124 @@
+// State shared by every worker thread of the proxy (configuration, auth data,
+// the current routing, counters, cancel keys) and the per-worker state (one
+// io_context per thread with its sessions and idle backend pool). ProxyShared
+// is thread-safe as documented per member; a Worker is touched only from its
+// own thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include "common/metrics.h"
+#include "common/spec.h"
+#include "sidecar/proxy/hba.h"
+#include "sidecar/proxy/pool_passwd.h"
+#include "sidecar/proxy/routing.h"
+#include "sidecar/proxy/scram.h"
+#include "sidecar/proxy/sql_classifier.h"
+#include "sidecar/proxy/wire_messages.h"
+
+namespace pgvigil::proxy {
+
+class BackendConn;
+class ClientSession;
+
+struct ProxyMetrics {
+  explicit ProxyMetrics(MetricsRegistry& r);
+  Gauge& clients;
+  Counter& accepted;
+  Counter& refusedMaxClients;
+  Counter& authOk;
+  Counter& authFailedPassword;
+  Counter& authRejectedHba;
+  Counter& protocolErrors;
+  Counter& backendConnects;
+  Counter& backendConnectFailures;
+  Counter& backendReused;
+  Counter& writesRefusedNoPrimary;
+  Counter& sessionsClosedPrimaryChange;
+  Counter& cancelRequests;
+  Counter& readsToStandby;
+  Counter& readsToPrimary;
+};
+
+// A cancel key the proxy handed to a client, mapped to the backends that client
+// currently uses. Guarded by its own mutex (sessions update, cancel readers copy).
+struct CancelTargets {
+  std::mutex mu;
+  struct Target {
+    std::string host;
+    int port;
+    CancelKey key;
+  };
+  std::vector<Target> targets;
+};
+
+struct ProxyShared {
+  ClusterSpec spec;
+  std::string nodeName;
+  ClassifierConfig classifier;
+  std::shared_ptr<const HbaRules> hba;
+  std::shared_ptr<const PasswordFile> passwords;
+  std::shared_ptr<boost::asio::ssl::context> tls;  // null: TLS not offered
+  ScramKeyCache backendKeys;                        // thread-safe
+  std::unique_ptr<ProxyMetrics> metrics;
+  std::chrono::system_clock::time_point startTime = std::chrono::system_clock::now();
+
+  // Routing in effect; replaced wholesale (atomic shared_ptr load/store).
+  std::shared_ptr<const EffectiveRouting> Routing() const { return std::atomic_load(&routing_); }
+  void SetRoutingSnapshot(std::shared_ptr<const EffectiveRouting> r) { std::atomic_store(&routing_, std::move(r)); }
+
+  // SELECTs routed per node name (select_cnt). Thread-safe.
+  std::atomic<uint64_t>& SelectCounter(const std::string& node);
+  uint64_t SelectCount(const std::string& node) const;
+
+  // Pause of new transactions (switchover). Thread-safe.
+  std::atomic<bool> paused{false};
+  std::atomic<int64_t> pausedSinceMs{0};  // steady clock ms
+  bool HoldNewTransactions() const;
+
+  // Cancel keys. Thread-safe.
+  void RegisterCancel(uint64_t key, std::shared_ptr<CancelTargets> t);
+  void UnregisterCancel(uint64_t key);
+  std::shared_ptr<CancelTargets> FindCancel(uint64_t key) const;
+
+  std::atomic<int> clientCount{0};
+
+ private:
+  std::shared_ptr<const EffectiveRouting> routing_ = std::make_shared<EffectiveRouting>();
+  mutable std::mutex countersMu_;
+  std::map<std::string, std::unique_ptr<std::atomic<uint64_t>>> selectCounts_;  // guarded (insert only)
+  mutable std::mutex cancelMu_;
+  std::unordered_map<uint64_t, std::shared_ptr<CancelTargets>> cancels_;  // guarded by cancelMu_
+};
+
+// One event loop thread.
+struct Worker {
+  explicit Worker(ProxyShared* s) : shared(s), rng(std::random_device{}()) {}
+  ProxyShared* shared;
+  boost::asio::io_context io{1};
+  std::set<ClientSession*> sessions;
+  // Idle backend connections by login key (node|user|db|params), reset with DISCARD ALL.
+  std::unordered_map<std::string, std::vector<std::shared_ptr<BackendConn>>> idle;
+  // ParameterStatus set last seen per login key without node (for logins without a backend).
+  std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> paramCache;
+  // Node name -> until when this worker avoids it (connect failed).
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> avoidUntil;
+  std::mt19937_64 rng;
+  std::shared_ptr<BackendConn> TakeIdle(const std::string& key);
+  void PutIdle(const std::string& key, std::shared_ptr<BackendConn> b);
+  size_t IdleCount() const;
+};
+
+}  // namespace pgvigil::proxy

@@ -1,0 +1,147 @@
+#include "sidecar/proxy/proxy_test_env.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "sidecar/proxy/pool_passwd.h"
+
+namespace pgvigil::proxy::testenv {
+
+namespace {
+std::unique_ptr<testing::PgTestCluster> g_cluster;
+
+class ClusterEnv : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    auto c = testing::PgTestCluster::Create();
+    ASSERT_TRUE(c.ok()) << c.error();
+    g_cluster = std::move(*c);
+    // Users for auth tests; the proxy logs in to the backends with pool_passwd's passwords.
+    ASSERT_TRUE(g_cluster->Query(0, "CREATE ROLE alice LOGIN PASSWORD 'alicepw'").ok());
+    ASSERT_TRUE(g_cluster->Query(0, "CREATE ROLE blocked LOGIN PASSWORD 'blockedpw'").ok());
+    ASSERT_TRUE(g_cluster->Query(0, "CREATE TABLE kv (k int primary key, v text)").ok());
+    ASSERT_TRUE(g_cluster->Query(0, "GRANT ALL ON kv TO alice").ok());
+    ASSERT_TRUE(g_cluster->WaitStreaming(0, 2).ok());
+  }
+  void TearDown() override { g_cluster.reset(); }
+};
+const auto* g_env = ::testing::AddGlobalTestEnvironment(new ClusterEnv);
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::trunc) << text;
+  chmod(path.c_str(), 0600);
+}
+}  // namespace
+
+testing::PgTestCluster& Cluster() { return *g_cluster; }
+int NodePort(int i) { return g_cluster->nodes()[size_t(i)].port; }
+
+ProxyUnderTest::~ProxyUnderTest() {
+  if (server) server->Stop();
+  server.reset();
+  if (!dir.empty()) std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+void ProxyUnderTest::SetHealth(int i, bool up, BackendRole role) {
+  BackendHealth h;
+  h.node = g_cluster->nodes()[size_t(i)].name;
+  h.up = up;
+  h.role = role;
+  h.lastCheck = std::chrono::system_clock::now();
+  h.lastChange = h.lastCheck;
+  ctx.health->Update(h);
+  server->RefreshRouting();
+}
+
+std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o) {
+  auto p = std::make_unique<ProxyUnderTest>();
+  char tmpl[] = "/tmp/pgvigil-proxy-test-XXXXXX";
+  p->dir = mkdtemp(tmpl);
+  p->port = testing::FreePort();
+  p->ctx.spec = g_cluster->MakeSpec(testing::FreePort());
+  p->ctx.nodeName = "node0";
+  p->ctx.spec.nodes[0].proxyPort = p->port;
+  p->ctx.spec.proxy.threads = o.threads;
+  std::string key = "test-pool-key";
+  WriteFile(p->dir + "/key", key + "\n");
+  auto enc = AesEncryptPassword(g_cluster->superPassword(), key);
+  WriteFile(p->dir + "/pool_passwd", "postgres:AES" + *enc + "\nalice:TEXTalicepw\nblocked:TEXTblockedpw\n");
+  WriteFile(p->dir + "/pool_hba.conf", o.hba);
+  auto& auth = p->ctx.spec.proxy.auth;
+  auth.hbaFile = p->dir + "/pool_hba.conf";
+  auth.passwordFile = p->dir + "/pool_passwd";
+  auth.keyFile = p->dir + "/key";
+  if (o.tls) {
+    auto r = RunProcess({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                         "/CN=localhost", "-keyout", p->dir + "/tls.key", "-out", p->dir + "/tls.crt"});
+    EXPECT_TRUE(r.ok() && r->success());
+    p->ctx.spec.proxy.tls.certFile = p->dir + "/tls.crt";
+    p->ctx.spec.proxy.tls.keyFile = p->dir + "/tls.key";
+  }
+  p->server = std::make_unique<ProxyServer>(p->ctx);
+  Status s = p->server->Start();
+  EXPECT_TRUE(s.ok()) << s.message();
+  if (!s.ok()) return nullptr;
+  p->SetHealth(0, true, BackendRole::kPrimary);
+  p->SetHealth(1, true, BackendRole::kStandby);
+  p->SetHealth(2, true, BackendRole::kStandby);
+  return p;
+}
+
+std::string Conn::Query(const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  std::string out;
+  ExecStatusType st = PQresultStatus(r);
+  if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+    out = (st == PGRES_TUPLES_OK && PQntuples(r) > 0) ? PQgetvalue(r, 0, 0) : "";
+  } else {
+    const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    out = std::string("ERROR ") + (code ? code : "?") + ": " + PQerrorMessage(c);
+  }
+  PQclear(r);
+  return out;
+}
+
+std::unique_ptr<Conn> Connect(int port, const std::string& user, const std::string& password,
+                              const std::string& extra) {
+  auto c = std::make_unique<Conn>();
+  std::string pw = password.empty() && user == "postgres" ? g_cluster->superPassword() : password;
+  std::string ci = "host=127.0.0.1 port=" + std::to_string(port) + " user=" + user +
+                   " dbname=postgres connect_timeout=10 password=" + pw + " " + extra;
+  c->c = PQconnectdb(ci.c_str());
+  return c;
+}
+
+PsqlResult Psql(int port, const std::vector<std::string>& args, const std::string& user,
+                const std::string& password) {
+  std::vector<std::string> argv = {"psql", "-h", "127.0.0.1", "-p", std::to_string(port), "-U", user,
+                                   "-d", "postgres", "-X", "-v", "ON_ERROR_STOP=1"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessOptions o;
+  o.timeout = std::chrono::milliseconds(60000);
+  o.env["PGPASSWORD"] = password.empty() ? g_cluster->superPassword() : password;
+  o.env["PGSSLMODE"] = "disable";
+  o.tailLines = 1000;
+  auto r = RunProcess(argv, o);
+  if (!r.ok()) return {-1, r.error()};
+  return {r->exitCode, r->outputTail};
+}
+
+PsqlResult Pgbench(int port, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"pgbench", "-h", "127.0.0.1", "-p", std::to_string(port), "-U", "postgres"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("postgres");
+  ProcessOptions o;
+  o.timeout = std::chrono::milliseconds(120000);
+  o.env["PGPASSWORD"] = g_cluster->superPassword();
+  o.env["PGSSLMODE"] = "disable";
+  o.tailLines = 200;
+  auto r = RunProcess(argv, o);
+  if (!r.ok()) return {-1, r.error()};
+  return {r->exitCode, r->outputTail};
+}
+
+}  // namespace pgvigil::proxy::testenv

@@ -1,0 +1,67 @@
+// Shared by the proxy integration tests: one real three-node PostgreSQL 15
+// cluster per test binary (node0 primary, node1/node2 streaming standbys), a
+// proxy started in-process on a free port with a pool_passwd (AES entry), an hba
+// file and a health view filled the way the agent's health checker would, and
+// small libpq / psql helpers. Test-thread only.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/process.h"
+#include "common/testing/pg_cluster.h"
+#include "sidecar/component.h"
+#include "sidecar/proxy/proxy_server.h"
+
+namespace pgvigil::proxy::testenv {
+
+// The cluster, created by the environment before the first test.
+testing::PgTestCluster& Cluster();
+int NodePort(int i);
+
+struct ProxyUnderTest {
+  SidecarContext ctx;
+  std::unique_ptr<ProxyServer> server;
+  std::string dir;  // auth files
+  int port = 0;
+  ~ProxyUnderTest();
+  // Marks node i up/down with a role, as the health checker would, and refreshes routing.
+  void SetHealth(int i, bool up, BackendRole role);
+};
+
+struct ProxyOptions {
+  std::string hba = "host all blocked 127.0.0.1/32 reject\n"
+                    "host all alice 127.0.0.1/32 md5\n"
+                    "host all all 127.0.0.1/32 scram-sha-256\n";
+  bool tls = false;
+  int threads = 2;
+};
+std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o = {});
+
+// libpq connection through the proxy (or directly to node `direct` when >= 0).
+struct Conn {
+  PGconn* c = nullptr;
+  ~Conn() {
+    if (c) PQfinish(c);
+  }
+  bool ok() const { return c && PQstatus(c) == CONNECTION_OK; }
+  std::string error() const { return c ? PQerrorMessage(c) : "no connection"; }
+  // First column of the first row, or "ERROR <sqlstate>: <message>".
+  std::string Query(const std::string& sql);
+};
+std::unique_ptr<Conn> Connect(int port, const std::string& user = "postgres", const std::string& password = "",
+                              const std::string& extra = "sslmode=disable");
+
+// psql -Atc SQL through the proxy; output (stdout+stderr) and exit code.
+struct PsqlResult {
+  int exitCode = -1;
+  std::string output;
+};
+PsqlResult Psql(int port, const std::vector<std::string>& args, const std::string& user = "postgres",
+                const std::string& password = "");
+PsqlResult Pgbench(int port, const std::vector<std::string>& args);
+
+}  // namespace pgvigil::proxy::testenv

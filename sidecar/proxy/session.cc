@@ -1,0 +1,434 @@
+// ClientSession: I/O, startup, authentication, login and teardown. The routed
+// relay of the ready state is in session_routing.cc.
+#include "sidecar/proxy/session.h"
+
+#include <spdlog/spdlog.h>
+
+namespace pgvigil::proxy {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+ClientSession::ClientSession(Worker* worker, tcp::socket sock)
+    : worker_(worker), shared_(worker->shared), sock_(std::move(sock)) {
+  boost::system::error_code ec;
+  auto ep = sock_.remote_endpoint(ec);
+  if (!ec) {
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    peer_ = a.to_string();
+  }
+  sock_.set_option(tcp::no_delay(true), ec);
+}
+
+ClientSession::~ClientSession() {
+  if (cancelTargets_) shared_->UnregisterCancel((uint64_t(cancelKey_.pid) << 32) | cancelKey_.secret);
+}
+
+void ClientSession::Start() {
+  worker_->sessions.insert(this);
+  shared_->clientCount++;
+  shared_->metrics->clients.Set(shared_->clientCount.load());
+  DoRead();
+}
+
+void ClientSession::SetState(State s) {
+  if (state_ == State::kClosed || int(s) < int(state_)) return;  // never back
+  state_ = s;
+}
+
+void ClientSession::DoRead() {
+  if (reading_ || state_ == State::kClosed) return;
+  reading_ = true;
+  size_t avail = 0;
+  uint8_t* p = in_.Prepare(4096, &avail);
+  auto self = shared_from_this();
+  auto h = [this, self](const boost::system::error_code& ec, size_t n) { OnRead(ec, n); };
+  if (tls_)
+    tls_->async_read_some(asio::buffer(p, avail), h);
+  else
+    sock_.async_read_some(asio::buffer(p, avail), h);
+}
+
+void ClientSession::OnRead(const boost::system::error_code& ec, size_t n) {
+  reading_ = false;
+  if (state_ == State::kClosed) return;
+  if (ec) {
+    Close(ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
+              ? "client disconnected without Terminate"
+              : "client read failed: " + ec.message());
+    return;
+  }
+  in_.Commit(n);
+  Process();
+}
+
+void ClientSession::Process() {
+  if (processing_) return;  // re-entered from a callback; the outer loop continues
+  processing_ = true;
+  Frame f;
+  bool blocked = false;
+  while (state_ != State::kClosed && state_ != State::kTls && state_ != State::kLogin) {
+    if (state_ == State::kReady && cycle_.active && !TryDispatch()) {
+      blocked = true;
+      break;
+    }
+    if (state_ == State::kClosed) break;
+    DecodeStatus st = decoder_.Next(in_.data(), in_.size(), &f);
+    if (st == DecodeStatus::kNeedMore) break;
+    if (st == DecodeStatus::kError) {
+      shared_->metrics->protocolErrors.Inc();
+      Fatal("08P01", "invalid frontend message: " + decoder_.error(), "protocol violation: " + decoder_.error());
+      break;
+    }
+    size_t size = f.size;
+    bool consumed = true;
+    if (state_ == State::kStartup) consumed = HandleStartupFrame(f);
+    else if (state_ == State::kAuth) consumed = HandleAuthFrame(f);
+    else if (state_ == State::kReady) consumed = HandleReadyFrame(f);
+    if (!consumed) {
+      blocked = true;
+      break;
+    }
+    if (state_ == State::kClosed) break;
+    in_.Consume(size);
+    if (state_ == State::kTls) break;
+  }
+  processing_ = false;
+  if (state_ == State::kClosed) return;
+  FlushClient();
+  if (!blocked && state_ != State::kTls) {
+    if (in_.size() == 0) in_.Shrink();
+    DoRead();
+  }
+}
+
+void ClientSession::FlushClient() {
+  if (out_.writing || out_.pending.empty() || state_ == State::kClosed) return;
+  out_.writing = true;
+  out_.inflight.swap(out_.pending);
+  auto self = shared_from_this();
+  auto h = [this, self](const boost::system::error_code& ec, size_t) {
+    out_.writing = false;
+    out_.inflight.clear();
+    if (state_ == State::kClosed) return;
+    if (ec) {
+      Close("client write failed: " + ec.message());
+      return;
+    }
+    // Backends paused for backpressure continue now.
+    if (primary_) primary_->ResumeReading();
+    if (standby_) standby_->ResumeReading();
+    FlushClient();
+  };
+  if (tls_)
+    asio::async_write(*tls_, asio::buffer(out_.inflight), h);
+  else
+    asio::async_write(sock_, asio::buffer(out_.inflight), h);
+}
+
+bool ClientSession::HandleStartupFrame(const Frame& f) {
+  if (f.code == kSslRequestCode) {
+    if (tls_ || !shared_->tls) {
+      out_.pending.push_back('N');
+      return true;
+    }
+    if (in_.size() > f.size) {
+      Close("bytes received before the TLS handshake");
+      return true;
+    }
+    SetState(State::kTls);
+    tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(sock_, *shared_->tls);
+    auto self = shared_from_this();
+    static const char kYes = 'S';
+    asio::async_write(sock_, asio::buffer(&kYes, 1), [this, self](const boost::system::error_code& ec, size_t) {
+      if (ec) return Close("client write failed: " + ec.message());
+      tls_->async_handshake(asio::ssl::stream_base::server, [this, self](const boost::system::error_code& hec) {
+        if (hec) return Close("TLS handshake failed: " + hec.message());
+        state_ = State::kStartup;  // the startup packet follows, encrypted
+        Process();
+      });
+    });
+    return true;
+  }
+  if (f.code == kGssEncRequestCode) {
+    out_.pending.push_back('N');
+    return true;
+  }
+  if (f.code == kCancelRequestCode) {
+    CancelKey k;
+    if (ParseCancelRequest(f, &k)) {
+      shared_->metrics->cancelRequests.Inc();
+      auto t = shared_->FindCancel((uint64_t(k.pid) << 32) | k.secret);
+      if (t) {
+        std::lock_guard<std::mutex> l(t->mu);
+        for (const auto& target : t->targets) SendCancel(worker_->io, target.host, target.port, target.key);
+        spdlog::info("proxy: cancel request from {} forwarded to {} backend(s)", peer_, t->targets.size());
+      } else {
+        spdlog::info("proxy: cancel request from {} with an unknown key ignored", peer_);
+      }
+    }
+    Close("cancel request handled");
+    return true;
+  }
+  StartupParams p;
+  if (!ParseStartupParams(f, &p)) {
+    Fatal("08P01", "invalid startup packet layout", "malformed startup packet");
+    return true;
+  }
+  for (auto& [k, v] : p.params) {
+    if (k == "user") user_ = v;
+    else if (k == "database") database_ = v;
+    else if (k == "replication") {
+      Fatal("08P01", "replication connections are not supported through the proxy",
+            "replication connection refused");
+      return true;
+    } else extraParams_.emplace_back(k, v);
+  }
+  if (user_.empty()) {
+    Fatal("28000", "no PostgreSQL user name specified in startup packet", "startup without user");
+    return true;
+  }
+  if (database_.empty()) database_ = user_;
+  if (shared_->clientCount.load() > shared_->spec.proxy.maxClientConnections) {
+    shared_->metrics->refusedMaxClients.Inc();
+    Fatal("53300", "sorry, too many clients already", "maxClientConnections reached");
+    return true;
+  }
+  decoder_.StartMessages();
+  SetState(State::kAuth);
+  BeginAuth();
+  return true;
+}
+
+void ClientSession::BeginAuth() {
+  HbaDecision d = shared_->hba->Match(peer_, tls_ != nullptr, database_, user_);
+  std::string who = "host \"" + peer_ + "\", user \"" + user_ + "\", database \"" + database_ + "\"" +
+                    (tls_ ? ", SSL on" : ", SSL off");
+  if (d.line == 0) {
+    shared_->metrics->authRejectedHba.Inc();
+    AuthFailed("28000", "no pool_hba.conf entry for " + who, "no hba rule matches");
+    return;
+  }
+  if (d.method == AuthMethod::kReject) {
+    shared_->metrics->authRejectedHba.Inc();
+    AuthFailed("28000", "pool_hba.conf rejects connection for " + who,
+               "hba line " + std::to_string(d.line) + " rejects");
+    return;
+  }
+  passwords_ = shared_->passwords;
+  secret_ = passwords_ ? passwords_->Find(user_) : nullptr;
+  if (d.method == AuthMethod::kTrust) return AuthSucceeded();
+  if (d.method == AuthMethod::kMd5) {
+    authStep_ = AuthStep::kMd5;
+    md5Salt_ = RandomBytes(4);
+    AppendAuthRequest(&out_.pending, 5, md5Salt_);
+    return;
+  }
+  authStep_ = AuthStep::kScramFirst;
+  scram_ = std::make_unique<ScramServer>(secret_ ? secret_->scram : std::nullopt, user_);
+  AppendAuthRequest(&out_.pending, 10, std::string_view("SCRAM-SHA-256\0\0", 15));
+}
+
+bool ClientSession::HandleAuthFrame(const Frame& f) {
+  if (f.type != 'p') {
+    Fatal("08P01", "expected password response", "unexpected message during authentication");
+    return true;
+  }
+  const std::string wrong = "password authentication failed for user \"" + user_ + "\"";
+  if (authStep_ == AuthStep::kMd5) {
+    std::string_view resp;
+    if (!ParsePasswordMessage(f, &resp)) {
+      Fatal("08P01", "malformed password message", "malformed password message");
+      return true;
+    }
+    if (!secret_ || secret_->md5Hash.empty() || resp != Md5Response(secret_->md5Hash, md5Salt_)) {
+      shared_->metrics->authFailedPassword.Inc();
+      AuthFailed("28P01", wrong, secret_ ? "md5: wrong password" : "md5: unknown user");
+      return true;
+    }
+    AuthSucceeded();
+    return true;
+  }
+  if (authStep_ == AuthStep::kScramFirst) {
+    std::string_view mech, data;
+    if (!ParseSaslInitial(f, &mech, &data) || mech != "SCRAM-SHA-256") {
+      Fatal("08P01", "client selected an invalid SASL authentication mechanism", "bad SASL mechanism");
+      return true;
+    }
+    auto sf = scram_->HandleClientFirst(data);
+    if (!sf.ok()) {
+      Fatal("08P01", sf.error(), "SCRAM: " + sf.error());
+      return true;
+    }
+    authStep_ = AuthStep::kScramFinal;
+    AppendAuthRequest(&out_.pending, 11, *sf);
+    return true;
+  }
+  if (authStep_ == AuthStep::kScramFinal) {
+    auto fin = scram_->HandleClientFinal(std::string_view(reinterpret_cast<const char*>(f.body), f.bodyLen));
+    if (!fin.ok()) {
+      shared_->metrics->authFailedPassword.Inc();
+      AuthFailed("28P01", wrong, std::string("SCRAM: ") + (secret_ ? fin.error() : "unknown user"));
+      return true;
+    }
+    AppendAuthRequest(&out_.pending, 12, *fin);
+    AuthSucceeded();
+    return true;
+  }
+  Fatal("08P01", "unexpected password message", "password message without a request");
+  return true;
+}
+
+void ClientSession::AuthFailed(const std::string& sqlstate, const std::string& message,
+                               const std::string& reason) {
+  spdlog::warn("proxy: authentication of user \"{}\" from {} failed: {}", user_, peer_, reason);
+  Fatal(sqlstate, message, "authentication failed: " + reason);
+}
+
+std::string ClientSession::LoginKey() const {
+  std::string k = user_ + '\0' + database_;
+  for (const auto& [a, b] : extraParams_) k += '\0' + a + '=' + b;
+  return k;
+}
+
+void ClientSession::AuthSucceeded() {
+  shared_->metrics->authOk.Inc();
+  scram_.reset();
+  AppendAuthRequest(&out_.pending, 0);
+  SetState(State::kLogin);
+  uint64_t r = worker_->rng();
+  cancelKey_ = {uint32_t(r >> 32) & 0x7fffffff, uint32_t(r)};
+  cancelTargets_ = std::make_shared<CancelTargets>();
+  shared_->RegisterCancel((uint64_t(cancelKey_.pid) << 32) | cancelKey_.secret, cancelTargets_);
+  auto it = worker_->paramCache.find(LoginKey());
+  if (it != worker_->paramCache.end()) {
+    SendLoginCompletion(it->second);
+    return;
+  }
+  // First login with these parameters on this worker: a backend tells us the parameters.
+  ConnectForLogin();
+}
+
+void ClientSession::ConnectForLogin() {
+  auto r = shared_->Routing();
+  if (r->primary >= 0 && !loginAvoidPrimary_) {
+    Connect(Target::kPrimary, r->primary, *r);
+    return;
+  }
+  int n = ChooseLoadBalanceNode(*r);
+  if (n < 0) {
+    Fatal("08006", "no backend available: " + r->noPrimaryReason, "no backend for login");
+    return;
+  }
+  Connect(Target::kStandby, n, *r);
+}
+
+void ClientSession::SendLoginCompletion(const std::vector<std::pair<std::string, std::string>>& params) {
+  for (const auto& [k, v] : params) AppendParameterStatus(&out_.pending, k, v);
+  AppendBackendKeyData(&out_.pending, cancelKey_);
+  AppendReadyForQuery(&out_.pending, 'I');
+  SetState(State::kReady);
+  spdlog::debug("proxy: session for user \"{}\" database \"{}\" from {} ready", user_, database_, peer_);
+  auto self = shared_from_this();
+  asio::post(worker_->io, [this, self] { Process(); });
+}
+
+void ClientSession::Fatal(const std::string& sqlstate, const std::string& message, const std::string& reason) {
+  if (state_ == State::kClosed) return;
+  AppendError(&out_.pending, "FATAL", sqlstate, message);
+  Close(reason);
+}
+
+void ClientSession::Terminate(const std::string& sqlstate, const std::string& message,
+                              const std::string& reason) {
+  Fatal(sqlstate, message, reason);
+}
+
+void ClientSession::Close(const std::string& reason) {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  bool normal = reason == "client sent Terminate" || reason == "cancel request handled";
+  spdlog::log(normal ? spdlog::level::debug : spdlog::level::info, "proxy: closing session of user \"{}\" from {}: {}",
+              user_.empty() ? "?" : user_, peer_, reason);
+  ReleaseBackends();
+  worker_->sessions.erase(this);
+  shared_->clientCount--;
+  shared_->metrics->clients.Set(shared_->clientCount.load());
+  if (retryTimer_) retryTimer_->cancel();
+  // Deliver what is queued (the final error), then close the socket.
+  auto self = shared_from_this();
+  std::string last = std::move(out_.pending);
+  // After the last message: stop sending, then drain what the client still sends
+  // (for up to 2 s) so its kernel does not turn our FIN into a reset that would
+  // discard the error before the client reads it.
+  auto finish = [this, self](const boost::system::error_code&, size_t) {
+    boost::system::error_code ec;
+    if (tls_) {
+      sock_.close(ec);
+      return;
+    }
+    sock_.shutdown(tcp::socket::shutdown_send, ec);
+    auto timer = std::make_shared<asio::steady_timer>(worker_->io, std::chrono::seconds(2));
+    timer->async_wait([this, self](const boost::system::error_code&) {
+      boost::system::error_code ignored;
+      sock_.close(ignored);
+    });
+    Drain(timer);
+  };
+  if (last.empty() || out_.writing) {
+    finish({}, 0);
+    return;
+  }
+  auto buf = std::make_shared<std::string>(std::move(last));
+  auto h = [buf, finish](const boost::system::error_code& ec, size_t n) { finish(ec, n); };
+  if (tls_)
+    asio::async_write(*tls_, asio::buffer(*buf), h);
+  else
+    asio::async_write(sock_, asio::buffer(*buf), h);
+}
+
+void ClientSession::Drain(std::shared_ptr<asio::steady_timer> timer) {
+  auto self = shared_from_this();
+  size_t avail = 0;
+  uint8_t* p = in_.Prepare(4096, &avail);
+  sock_.async_read_some(asio::buffer(p, avail), [this, self, timer](const boost::system::error_code& ec, size_t) {
+    in_.Consume(in_.size());
+    if (ec) {
+      timer->cancel();
+      boost::system::error_code ignored;
+      sock_.close(ignored);
+      return;
+    }
+    Drain(timer);
+  });
+}
+
+void ClientSession::ReleaseBackends() {
+  bool clean = copyTarget_ == Target::kNone && pinned_ == Target::kNone;
+  for (Target t : {Target::kPrimary, Target::kStandby}) {
+    std::shared_ptr<BackendConn> b = std::move(Conn(t));
+    Conn(t).reset();
+    if (!b) continue;
+    b->SetOwner(nullptr);
+    if (!clean || !b->outstanding.empty() || b->txStatus != 'I' || b->state() != BackendConn::State::kReady) {
+      b->Close("session ended while the backend was busy");
+      continue;
+    }
+    std::string key = b->login().node + '\0' + LoginKey();
+    Worker* w = worker_;
+    b->Reset([w, b, key](bool ok) {
+      if (ok) w->PutIdle(key, b);
+    });
+  }
+}
+
+void ClientSession::UpdateCancelTargets() {
+  if (!cancelTargets_) return;
+  std::lock_guard<std::mutex> l(cancelTargets_->mu);
+  cancelTargets_->targets.clear();
+  for (const auto* b : {&primary_, &standby_})
+    if (*b) cancelTargets_->targets.push_back({(*b)->login().host, (*b)->login().port, (*b)->cancelKey()});
+}
+
+}  // namespace pgvigil::proxy

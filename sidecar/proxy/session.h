@@ -1,0 +1,153 @@
+// One client connection: startup (SSLRequest/TLS, GSSENC refused, cancel),
+// hba + password authentication, then the routed relay between the client and
+// up to two backends (the primary and one load-balance standby). Lives on one
+// worker thread; held by shared_ptr while any async operation refers to it.
+// States: kStartup -> [kTls] -> kAuth -> kLogin -> kReady -> kClosed, changed only
+// through SetState, which refuses going back.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include "sidecar/proxy/backend_conn.h"
+#include "sidecar/proxy/hba.h"
+#include "sidecar/proxy/io_buffers.h"
+#include "sidecar/proxy/proxy_shared.h"
+#include "sidecar/proxy/scram.h"
+#include "sidecar/proxy/wire_decoder.h"
+
+namespace pgvigil::proxy {
+
+class ClientSession : public std::enable_shared_from_this<ClientSession>, public BackendOwner {
+ public:
+  enum class State { kStartup, kTls, kAuth, kLogin, kReady, kClosed };
+
+  ClientSession(Worker* worker, boost::asio::ip::tcp::socket sock);
+  ~ClientSession() override;
+  void Start();
+  // Sends a FATAL error and closes (used on primary change, shutdown).
+  void Terminate(const std::string& sqlstate, const std::string& message, const std::string& reason);
+  // Closes the session if it is bound to a primary that is no longer the primary.
+  void OnRoutingChanged(const EffectiveRouting& r);
+
+  bool OnBackendFrame(BackendConn* b, const Frame& f) override;
+  void OnBackendReadDone(BackendConn* b) override;
+  void OnBackendClosed(BackendConn* b, const std::string& reason) override;
+
+ private:
+  enum class AuthStep { kNone, kMd5, kScramFirst, kScramFinal };
+  enum class Target { kNone, kPrimary, kStandby };
+
+  struct Statement {
+    std::string parse;  // the client's Parse message, replayed on another backend
+    SqlClass cls;
+    uint64_t version = 0;
+  };
+  // Extended-protocol messages collected until Sync/Flush, or one Query/FunctionCall.
+  struct Cycle {
+    std::string bytes;
+    char kind = 0;  // 'Q' simple, 'S' sync, 'H' flush, 'F' function call
+    bool active = false;
+    bool needPrimary = false, broadcast = false, txBegin = false, createsTemp = false, write = false;
+    bool local = false;
+    LocalCommand localCmd = LocalCommand::kNone;
+    int reads = 0;
+    std::string reason;
+    std::vector<std::string> refStatements;  // used but not parsed in this cycle
+    std::vector<std::string> parsedHere;
+    std::vector<std::string> closedStatements;
+    std::vector<std::string> boundPortals;
+    Target portalTarget = Target::kNone;
+    void Reset();
+  };
+
+  void SetState(State s);
+  void DoRead();
+  void OnRead(const boost::system::error_code& ec, size_t n);
+  void FlushClient();
+  void Process();  // handles buffered client bytes for the current state
+  bool HandleStartupFrame(const Frame& f);
+  bool HandleAuthFrame(const Frame& f);
+  void BeginAuth();
+  void AuthFailed(const std::string& sqlstate, const std::string& message, const std::string& reason);
+  void AuthSucceeded();
+  void SendLoginCompletion(const std::vector<std::pair<std::string, std::string>>& params);
+  void Close(const std::string& reason);
+  void Drain(std::shared_ptr<boost::asio::steady_timer> timer);
+  void Fatal(const std::string& sqlstate, const std::string& message, const std::string& reason);
+
+  // Ready state (session_routing.cc).
+  bool HandleReadyFrame(const Frame& f);
+  void AddToCycle(const Frame& f);
+  bool TryDispatch();  // false: blocked (connecting, waiting for other backend, paused)
+  void AnswerLocal();
+  void CycleError(const std::string& sqlstate, const std::string& message);
+  void SendCycle(const std::shared_ptr<BackendConn>& b, bool silent);
+  std::shared_ptr<BackendConn>& Conn(Target t) { return t == Target::kPrimary ? primary_ : standby_; }
+  std::unordered_map<std::string, uint64_t>& Parsed(Target t) {
+    return t == Target::kPrimary ? parsedOnPrimary_ : parsedOnStandby_;
+  }
+  bool BusyOtherThan(Target t) const;
+  int ChooseLoadBalanceNode(const EffectiveRouting& r);
+  std::string LoginKey() const;
+  void UpdateCancelTargets();
+  void ReleaseBackends();
+  void ScheduleRetry();
+  void ConnectForLogin();
+  // Connects (or takes from the idle pool) `t` to routing node `node`; true when
+  // attached at once, false while connecting (Process() runs when done).
+  bool Connect(Target t, int node, const EffectiveRouting& r);
+
+  Worker* worker_;
+  ProxyShared* shared_;
+  boost::asio::ip::tcp::socket sock_;
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+  std::string peer_;  // client address for logs and hba
+  State state_ = State::kStartup;
+  ReadBuffer in_;
+  WriteQueue out_;
+  WireDecoder decoder_{Direction::kFrontend};
+  bool reading_ = false;
+  bool processing_ = false;
+
+  // Login.
+  std::string user_, database_;
+  std::vector<std::pair<std::string, std::string>> extraParams_;
+  AuthStep authStep_ = AuthStep::kNone;
+  std::string md5Salt_;
+  std::unique_ptr<ScramServer> scram_;
+  const UserSecret* secret_ = nullptr;
+  std::shared_ptr<const PasswordFile> passwords_;  // keeps secret_ alive
+  CancelKey cancelKey_;
+  std::shared_ptr<CancelTargets> cancelTargets_;
+
+  // Routing.
+  std::shared_ptr<BackendConn> primary_, standby_;
+  bool connectingPrimary_ = false, connectingStandby_ = false;
+  int lbNode_ = -1;          // index in the routing snapshot of lbGeneration_
+  std::string lbNodeName_;
+  char txStatus_ = 'I';
+  bool wrote_ = false;       // disableOnWrite
+  bool standbyInTx_ = false; // the balance standby got this transaction's BEGIN
+  bool noLoadBalance_ = false;  // temp table created: everything on the primary
+  bool skipUntilSync_ = false;
+  Target pinned_ = Target::kNone;  // unsynced extended sequence in progress here
+  Target copyTarget_ = Target::kNone;
+  Cycle cycle_;
+  std::unordered_map<std::string, Statement> statements_;
+  uint64_t statementVersion_ = 0;
+  std::unordered_map<std::string, uint64_t> parsedOnPrimary_, parsedOnStandby_;
+  std::unordered_map<std::string, Target> portals_;
+  std::string scratch_;
+  std::unique_ptr<boost::asio::steady_timer> retryTimer_;
+  bool needProcess_ = false;
+  bool loginAvoidPrimary_ = false;  // the primary refused the login: log in via a standby
+  std::string pendingErrorState_, pendingError_;  // a failed backend login, reported to the cycle
+};
+
+}  // namespace pgvigil::proxy

@@ -1,0 +1,587 @@
+// ClientSession, ready state: collects client messages into cycles (one Query,
+// or extended-protocol messages up to Sync/Flush), routes each cycle to the
+// primary or the session's load-balance standby, replays named statements on a
+// backend that has not seen them, and relays backend answers in order.
+#include <spdlog/spdlog.h>
+
+#include "sidecar/proxy/pool_nodes.h"
+#include "sidecar/proxy/session.h"
+
+namespace pgvigil::proxy {
+
+namespace asio = boost::asio;
+
+void ClientSession::Cycle::Reset() {
+  bytes.clear();
+  kind = 0;
+  active = needPrimary = broadcast = txBegin = createsTemp = write = local = false;
+  localCmd = LocalCommand::kNone;
+  reads = 0;
+  reason.clear();
+  refStatements.clear();
+  parsedHere.clear();
+  closedStatements.clear();
+  boundPortals.clear();
+  portalTarget = Target::kNone;
+}
+
+namespace {
+void Apply(const SqlClass& c, bool* need_primary, bool* broadcast, bool* tx_begin, bool* temp, bool* write,
+           std::string* reason) {
+  if (c.route == SqlRoute::kPrimary || c.route == SqlRoute::kLocal) *need_primary = true;
+  if (c.route == SqlRoute::kAll) *broadcast = true;
+  *tx_begin = *tx_begin || c.txBegin;
+  *temp = *temp || c.createsTemp;
+  *write = *write || c.write;
+  if (reason->empty() || c.route != SqlRoute::kRead) *reason = c.reason;
+}
+}  // namespace
+
+bool ClientSession::HandleReadyFrame(const Frame& f) {
+  const char* raw = reinterpret_cast<const char*>(f.body) - 5;
+  switch (f.type) {
+    case 'X':
+      Close("client sent Terminate");
+      return true;
+    case 'd':
+    case 'c':
+    case 'f': {
+      Target t = copyTarget_ != Target::kNone ? copyTarget_ : pinned_;
+      if (t != Target::kNone && Conn(t)) Conn(t)->Send(raw, f.size);
+      return true;
+    }
+    default:
+      break;
+  }
+  if (skipUntilSync_) {
+    if (f.type == 'S') {
+      skipUntilSync_ = false;
+      AppendReadyForQuery(&out_.pending, txStatus_);
+    }
+    return true;
+  }
+  if (f.type == 'Q' || f.type == 'F') {
+    cycle_.Reset();
+    cycle_.kind = f.type;
+    cycle_.bytes.assign(raw, f.size);
+    if (f.type == 'F') {
+      cycle_.needPrimary = cycle_.write = true;
+      cycle_.reason = "function call";
+    } else {
+      std::string_view sql;
+      if (!ParseQuery(f, &sql)) {
+        Fatal("08P01", "invalid Query message", "malformed Query message");
+        return true;
+      }
+      SqlClass c = ClassifySql(sql, shared_->classifier);
+      if (c.route == SqlRoute::kLocal) {
+        cycle_.local = true;
+        cycle_.localCmd = c.local;
+      }
+      Apply(c, &cycle_.needPrimary, &cycle_.broadcast, &cycle_.txBegin, &cycle_.createsTemp, &cycle_.write,
+            &cycle_.reason);
+      if (c.route == SqlRoute::kRead) cycle_.reads = 1;
+      if (c.route == SqlRoute::kAll && sql.size() >= 7) {
+        std::string head(sql.substr(0, 10));
+        for (auto& ch : head) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+        if (head.find("discard") != std::string::npos || head.find("deallocate") != std::string::npos) {
+          statements_.clear();
+          parsedOnPrimary_.clear();
+          parsedOnStandby_.clear();
+        }
+      }
+    }
+    cycle_.active = true;
+    TryDispatch();
+    return true;
+  }
+  AddToCycle(f);
+  if (state_ == State::kClosed) return true;
+  if (f.type == 'S' || f.type == 'H') {
+    cycle_.kind = f.type;
+    cycle_.active = true;
+    TryDispatch();
+  }
+  return true;
+}
+
+void ClientSession::AddToCycle(const Frame& f) {
+  const char* raw = reinterpret_cast<const char*>(f.body) - 5;
+  cycle_.bytes.append(raw, f.size);
+  auto in = [](const std::vector<std::string>& v, std::string_view n) {
+    for (const auto& x : v)
+      if (x == n) return true;
+    return false;
+  };
+  switch (f.type) {
+    case 'P': {
+      ParseMsg m;
+      if (!ParseParse(f, &m)) return Fatal("08P01", "invalid Parse message", "malformed Parse message");
+      Statement st;
+      st.parse.assign(raw, f.size);
+      st.cls = ClassifySql(m.query, shared_->classifier);
+      st.version = ++statementVersion_;
+      Apply(st.cls, &cycle_.needPrimary, &cycle_.broadcast, &cycle_.txBegin, &cycle_.createsTemp, &cycle_.write,
+            &cycle_.reason);
+      std::string name(m.name);
+      statements_[name] = std::move(st);
+      cycle_.parsedHere.push_back(name);
+      break;
+    }
+    case 'B': {
+      BindMsg m;
+      if (!ParseBind(f, &m)) return Fatal("08P01", "invalid Bind message", "malformed Bind message");
+      auto it = statements_.find(std::string(m.statement));
+      if (it != statements_.end()) {
+        Apply(it->second.cls, &cycle_.needPrimary, &cycle_.broadcast, &cycle_.txBegin, &cycle_.createsTemp,
+              &cycle_.write, &cycle_.reason);
+        if (it->second.cls.route == SqlRoute::kRead) cycle_.reads++;
+        if (!in(cycle_.parsedHere, m.statement) && !in(cycle_.refStatements, m.statement))
+          cycle_.refStatements.emplace_back(m.statement);
+      }
+      cycle_.boundPortals.emplace_back(m.portal);
+      break;
+    }
+    case 'D':
+    case 'C': {
+      TargetMsg m;
+      if (!ParseDescribeOrClose(f, &m))
+        return Fatal("08P01", "invalid Describe/Close message", "malformed Describe/Close message");
+      if (m.kind == 'S') {
+        if (f.type == 'C') cycle_.closedStatements.emplace_back(m.name);
+        else if (!in(cycle_.parsedHere, m.name) && !in(cycle_.refStatements, m.name) &&
+                 statements_.count(std::string(m.name)))
+          cycle_.refStatements.emplace_back(m.name);
+      } else if (!in(cycle_.boundPortals, m.name)) {
+        auto p = portals_.find(std::string(m.name));
+        if (p != portals_.end()) cycle_.portalTarget = p->second;
+        if (f.type == 'C') portals_.erase(std::string(m.name));
+      }
+      break;
+    }
+    case 'E': {
+      std::string_view portal;
+      if (!ParseExecute(f, &portal)) return Fatal("08P01", "invalid Execute message", "malformed Execute message");
+      if (!in(cycle_.boundPortals, portal)) {
+        auto p = portals_.find(std::string(portal));
+        if (p != portals_.end()) cycle_.portalTarget = p->second;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+bool ClientSession::BusyOtherThan(Target t) const {
+  for (Target o : {Target::kPrimary, Target::kStandby}) {
+    if (o == t) continue;
+    const auto& b = o == Target::kPrimary ? primary_ : standby_;
+    if (!b) continue;
+    for (const auto& c : b->outstanding)
+      if (!c.silent) return true;
+  }
+  return false;
+}
+
+int ClientSession::ChooseLoadBalanceNode(const EffectiveRouting& r) {
+  std::vector<bool> avoid(r.nodes.size(), false);
+  auto now = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < r.nodes.size(); ++i) {
+    auto it = worker_->avoidUntil.find(r.nodes[i].node.name);
+    if (it != worker_->avoidUntil.end() && it->second > now) avoid[i] = true;
+  }
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  return ChooseStandby(r, u(worker_->rng), avoid);
+}
+
+void ClientSession::ScheduleRetry() {
+  if (!retryTimer_) retryTimer_ = std::make_unique<asio::steady_timer>(worker_->io);
+  retryTimer_->expires_after(std::chrono::milliseconds(20));
+  auto self = shared_from_this();
+  retryTimer_->async_wait([this, self](const boost::system::error_code& ec) {
+    if (!ec && state_ == State::kReady) Process();
+  });
+}
+
+bool ClientSession::TryDispatch() {
+  if (!cycle_.active) return true;
+  if (!pendingError_.empty()) {
+    if (BusyOtherThan(Target::kNone)) return false;
+    CycleError(pendingErrorState_, pendingError_);
+    pendingError_.clear();
+    return true;
+  }
+  if (cycle_.local) {
+    if (BusyOtherThan(Target::kNone)) return false;
+    AnswerLocal();
+    cycle_.Reset();
+    return true;
+  }
+  if (txStatus_ == 'I' && pinned_ == Target::kNone && shared_->HoldNewTransactions()) {
+    ScheduleRetry();
+    return false;
+  }
+  auto r = shared_->Routing();
+  const auto& lbs = shared_->spec.proxy.loadBalancing;
+  // A standby that left balancing (down, lagging) is dropped while idle.
+  if (standby_ && standby_->outstanding.empty() && pinned_ != Target::kStandby && txStatus_ == 'I') {
+    int i = r->Find(standby_->login().node);
+    if (i < 0 || !r->nodes[size_t(i)].lbEligible) {
+      spdlog::info("proxy: session of {} leaves standby {}: {}", peer_, standby_->login().node,
+                   i < 0 ? "not in routing" : r->nodes[size_t(i)].why);
+      std::shared_ptr<BackendConn> b = std::move(standby_);
+      standby_.reset();
+      parsedOnStandby_.clear();
+      b->SetOwner(nullptr);
+      b->Close("standby left load balancing");
+      UpdateCancelTargets();
+    }
+  }
+  bool stick = wrote_ && ((lbs.disableOnWrite == DisableOnWrite::kTransaction && txStatus_ != 'I') ||
+                          lbs.disableOnWrite == DisableOnWrite::kAlways);
+  bool balance = lbs.enabled && !noLoadBalance_;
+  bool has_primary = r->primary >= 0;
+  Target main = Target::kPrimary;
+  bool also_standby = false;
+  if (pinned_ != Target::kNone) {
+    main = pinned_;
+  } else if (cycle_.portalTarget != Target::kNone) {
+    main = cycle_.portalTarget;
+  } else if (cycle_.broadcast) {
+    // BEGIN also opens the transaction on the balance standby, so reads before a write balance.
+    if (cycle_.txBegin && balance && !stick && !standby_ && cycle_.kind != 'H') {
+      if (connectingStandby_) return false;
+      int n = ChooseLoadBalanceNode(*r);
+      if (n >= 0 && !Connect(Target::kStandby, n, *r)) return false;
+    }
+    main = (primary_ || (has_primary && (cycle_.txBegin || !standby_))) ? Target::kPrimary : Target::kStandby;
+    also_standby = main == Target::kPrimary && standby_ && cycle_.kind != 'H';
+  } else if (cycle_.needPrimary || stick || !balance) {
+    main = Target::kPrimary;
+  } else if (txStatus_ != 'I') {
+    main = (standby_ && standbyInTx_) ? Target::kStandby
+           : (primary_ || has_primary)            ? Target::kPrimary
+                                                  : Target::kStandby;
+  } else {
+    main = Target::kStandby;
+  }
+  if (main == Target::kStandby && !standby_ && !connectingStandby_) {
+    int n = ChooseLoadBalanceNode(*r);
+    if (n < 0) {
+      if (!has_primary) {
+        if (BusyOtherThan(Target::kNone)) return false;
+        CycleError("08006", "no backend available for reads: no standby in balancing and " + r->noPrimaryReason);
+        return true;
+      }
+      main = Target::kPrimary;
+    } else if (!Connect(Target::kStandby, n, *r)) {
+      return false;
+    }
+  }
+  if (main == Target::kPrimary) {
+    if (!has_primary) {
+      if (!cycle_.needPrimary && !cycle_.write && !cycle_.broadcast && (standby_ || ChooseLoadBalanceNode(*r) >= 0)) {
+        main = Target::kStandby;  // a read with no primary: any standby will do
+        if (!standby_ && !connectingStandby_ && !Connect(Target::kStandby, ChooseLoadBalanceNode(*r), *r))
+          return false;
+      } else {
+        if (BusyOtherThan(Target::kNone)) return false;
+        shared_->metrics->writesRefusedNoPrimary.Inc();
+        spdlog::warn("proxy: refusing {} from {}: no confirmed primary ({})", cycle_.reason, peer_,
+                     r->noPrimaryReason);
+        CycleError("25006", "no primary node is confirmed (" + r->noPrimaryReason +
+                                "); writes are refused until one is");
+        return true;
+      }
+    } else {
+      const std::string& pname = r->nodes[size_t(r->primary)].node.name;
+      if (primary_ && primary_->login().node != pname) {
+        Terminate("57P01", "terminating connection because the primary node changed to " + pname,
+                  "bound to old primary " + primary_->login().node);
+        return true;
+      }
+      if (!primary_ && !connectingPrimary_ && !Connect(Target::kPrimary, r->primary, *r)) return false;
+    }
+  }
+  if (connectingPrimary_ && main == Target::kPrimary) return false;
+  if (connectingStandby_ && main == Target::kStandby) return false;
+  if (!Conn(main)) {
+    if (BusyOtherThan(Target::kNone)) return false;
+    CycleError("08006", "the backend this statement belongs to is gone");
+    return true;
+  }
+  if (BusyOtherThan(main)) return false;
+
+  spdlog::trace("proxy: {} cycle '{}' ({}) -> {}{}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
+                Conn(main)->login().node, also_standby ? " + standby" : "");
+  SendCycle(Conn(main), false);
+  if (also_standby) SendCycle(standby_, true);
+  if (also_standby && cycle_.txBegin) standbyInTx_ = true;
+  for (const auto& p : cycle_.boundPortals) portals_[p] = main;
+  for (const auto& name : cycle_.closedStatements) {
+    statements_.erase(name);
+    Parsed(main).erase(name);
+    Target other = main == Target::kPrimary ? Target::kStandby : Target::kPrimary;
+    if (Conn(other) && Parsed(other).erase(name) && !also_standby) {
+      scratch_.clear();
+      AppendClose(&scratch_, 'S', name);
+      AppendSync(&scratch_);
+      Conn(other)->outstanding.push_back({true});
+      Conn(other)->Send(scratch_);
+    }
+  }
+  pinned_ = cycle_.kind == 'H' ? main : Target::kNone;
+  if (cycle_.write && lbs.disableOnWrite != DisableOnWrite::kOff) wrote_ = true;
+  if (cycle_.createsTemp) noLoadBalance_ = true;
+  if (cycle_.reads > 0) {
+    const std::string& node = Conn(main)->login().node;
+    shared_->SelectCounter(node).fetch_add(uint64_t(cycle_.reads), std::memory_order_relaxed);
+    (main == Target::kStandby ? shared_->metrics->readsToStandby : shared_->metrics->readsToPrimary)
+        .Inc(uint64_t(cycle_.reads));
+  }
+  cycle_.Reset();
+  return true;
+}
+
+void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent) {
+  Target t = b == primary_ ? Target::kPrimary : Target::kStandby;
+  auto& parsed = Parsed(t);
+  scratch_.clear();
+  for (const auto& name : cycle_.refStatements) {
+    auto it = statements_.find(name);
+    if (it == statements_.end()) continue;
+    auto p = parsed.find(name);
+    if (p != parsed.end() && p->second == it->second.version) continue;
+    if (p != parsed.end() && !name.empty()) {
+      AppendClose(&scratch_, 'S', name);
+      b->skipCloseComplete++;
+    }
+    scratch_ += it->second.parse;
+    b->skipParseComplete++;
+    parsed[name] = it->second.version;
+  }
+  for (const auto& name : cycle_.parsedHere) parsed[name] = statements_[name].version;
+  if (scratch_.empty()) {
+    b->Send(cycle_.bytes);
+  } else {
+    scratch_ += cycle_.bytes;
+    b->Send(scratch_);
+  }
+  if (cycle_.kind != 'H') b->outstanding.push_back({silent});
+}
+
+void ClientSession::CycleError(const std::string& sqlstate, const std::string& message) {
+  AppendError(&out_.pending, "ERROR", sqlstate, message);
+  if (cycle_.kind == 'H' || (cycle_.kind != 'Q' && cycle_.kind != 'F' && cycle_.kind != 'S'))
+    skipUntilSync_ = true;
+  else
+    AppendReadyForQuery(&out_.pending, txStatus_);
+  cycle_.Reset();
+  FlushClient();
+}
+
+void ClientSession::AnswerLocal() {
+  auto r = shared_->Routing();
+  if (cycle_.localCmd == LocalCommand::kPoolVersion) {
+    AppendRowDescription(&out_.pending, {"pool_version"});
+    AppendDataRow(&out_.pending, {std::string("pgvigil ") + PGVIGIL_VERSION});
+    AppendCommandComplete(&out_.pending, "SHOW");
+  } else {
+    std::string lb = standby_ ? standby_->login().node : (primary_ ? primary_->login().node : "");
+    EncodePoolNodes(BuildPoolNodes(*shared_, *r, lb), &out_.pending);
+  }
+  if (cycle_.kind == 'Q') AppendReadyForQuery(&out_.pending, txStatus_);
+  FlushClient();
+}
+
+bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
+  const RouteNode& nd = r.nodes[size_t(node)].node;
+  std::string key = nd.name + '\0' + LoginKey();
+  while (auto b = worker_->TakeIdle(key)) {
+    if (t == Target::kPrimary && b->inHotStandby()) {
+      b->Close("pooled connection is to a node in recovery");
+      continue;
+    }
+    b->Adopt(this);
+    Conn(t) = b;
+    Parsed(t).clear();
+    shared_->metrics->backendReused.Inc();
+    UpdateCancelTargets();
+    if (state_ == State::kLogin) {
+      auto it = worker_->paramCache.find(LoginKey());
+      SendLoginCompletion(it != worker_->paramCache.end() ? it->second : b->params());
+    }
+    return true;
+  }
+  BackendLogin login;
+  login.node = nd.name;
+  login.host = nd.host;
+  login.port = nd.port;
+  login.user = user_;
+  login.database = database_;
+  login.extraParams = extraParams_;
+  if (secret_) {
+    login.password = secret_->password;
+    login.md5Hash = secret_->md5Hash;
+  }
+  (t == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = true;
+  auto b = std::make_shared<BackendConn>(worker_->io, std::move(login), node, &shared_->backendKeys);
+  auto self = shared_from_this();
+  b->Start([this, self, b, t](const std::string& error, const ErrorFields* pg) {
+    (t == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = false;
+    if (state_ == State::kClosed) {
+      if (error.empty()) b->Close("session closed while connecting");
+      return;
+    }
+    std::string err = error;
+    if (err.empty() && t == Target::kPrimary && b->inHotStandby()) {
+      err = "node " + b->login().node + " is in recovery (in_hot_standby=on); writes refused (fail closed)";
+      b->Close(err);
+    }
+    if (!err.empty()) {
+      shared_->metrics->backendConnectFailures.Inc();
+      spdlog::warn("proxy: backend login to node {} for user \"{}\" (client {}) failed: {}", b->login().node,
+                   user_, peer_, err);
+      if (pg && !pg->code.empty() && pg->code.substr(0, 2) != "57" && pg->code.substr(0, 2) != "08") {
+        // The backend refused this user/database: the client sees PostgreSQL's own error.
+        if (state_ == State::kLogin) return Fatal(pg->code, pg->message, "backend refused login");
+        pendingErrorState_ = pg->code;
+        pendingError_ = pg->message;
+        return Process();
+      }
+      if (t == Target::kStandby) {
+        worker_->avoidUntil[b->login().node] = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        if (state_ == State::kLogin) return ConnectForLogin();
+        return Process();
+      }
+      if (state_ == State::kLogin && !loginAvoidPrimary_) {
+        loginAvoidPrimary_ = true;  // reads can still work; writes get the error when they come
+        return ConnectForLogin();
+      }
+      if (state_ == State::kLogin) return Fatal("08006", "cannot connect to the primary: " + err, err);
+      pendingErrorState_ = "08006";
+      pendingError_ = "cannot connect to the primary node " + b->login().node + ": " + err;
+      return Process();
+    }
+    shared_->metrics->backendConnects.Inc();
+    b->SetOwner(this);
+    Conn(t) = b;
+    Parsed(t).clear();
+    UpdateCancelTargets();
+    worker_->paramCache[LoginKey()] = b->params();
+    if (state_ == State::kLogin) return SendLoginCompletion(b->params());
+    Process();
+  });
+  return false;
+}
+
+bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
+  Target t = b == primary_.get() ? Target::kPrimary : b == standby_.get() ? Target::kStandby : Target::kNone;
+  if (t == Target::kNone) return true;
+  const char* raw = reinterpret_cast<const char*>(f.body) - 5;
+  if (b->outstanding.empty()) {
+    // Unsolicited: notifications, parameter changes, notices, a FATAL before closing.
+    if (t == Target::kStandby && (f.type == 'E' || f.type == 'S' || f.type == 'N')) {
+      if (f.type == 'E') {
+        ErrorFields e;
+        (void)ParseErrorFields(f, &e);
+        spdlog::info("proxy: idle standby {} of {} said {}: {}", b->login().node, peer_, e.code, e.message);
+      }
+      return true;
+    }
+    out_.pending.append(raw, f.size);
+    return true;
+  }
+  if (f.type == '1' && b->skipParseComplete > 0) {
+    b->skipParseComplete--;
+    return true;
+  }
+  if (f.type == '3' && b->skipCloseComplete > 0) {
+    b->skipCloseComplete--;
+    return true;
+  }
+  bool silent = b->outstanding.front().silent;
+  if (f.type == 'Z') {
+    b->txStatus = f.bodyLen ? char(f.body[0]) : 'I';
+    b->outstanding.erase(b->outstanding.begin());
+    if (b->outstanding.empty()) b->skipParseComplete = b->skipCloseComplete = 0;
+    if (!silent) {
+      txStatus_ = b->txStatus;
+      copyTarget_ = Target::kNone;
+      if (txStatus_ == 'I') {
+        portals_.clear();
+        standbyInTx_ = false;
+        if (shared_->spec.proxy.loadBalancing.disableOnWrite == DisableOnWrite::kTransaction) wrote_ = false;
+      }
+      out_.pending.append(raw, f.size);
+    }
+    needProcess_ = true;
+    return true;
+  }
+  if (silent) {
+    if (f.type == 'E') {
+      ErrorFields e;
+      (void)ParseErrorFields(f, &e);
+      spdlog::warn("proxy: node {} failed a statement replayed for session state ({}): {}", b->login().node,
+                   e.code, e.message);
+    }
+    return true;
+  }
+  if (f.type == 'G') copyTarget_ = t;
+  out_.pending.append(raw, f.size);
+  if (out_.pending.size() > (256u << 10)) {
+    FlushClient();
+    if (out_.Queued() > (4u << 20)) return false;  // resumed when the client write completes
+  }
+  return true;
+}
+
+void ClientSession::OnBackendReadDone(BackendConn*) {
+  FlushClient();
+  if (needProcess_ && state_ == State::kReady) {
+    needProcess_ = false;
+    Process();
+  }
+}
+
+void ClientSession::OnBackendClosed(BackendConn* b, const std::string& reason) {
+  Target t = b == primary_.get() ? Target::kPrimary : b == standby_.get() ? Target::kStandby : Target::kNone;
+  if (t == Target::kNone || state_ == State::kClosed) return;
+  std::shared_ptr<BackendConn> hold = Conn(t);
+  bool busy = copyTarget_ == t || pinned_ == t;
+  for (const auto& c : b->outstanding)
+    if (!c.silent) busy = true;
+  Conn(t).reset();
+  Parsed(t).clear();
+  if (t == Target::kStandby) standbyInTx_ = false;
+  UpdateCancelTargets();
+  const std::string& node = b->login().node;
+  if (t == Target::kStandby)
+    worker_->avoidUntil[node] = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  if (busy || (t == Target::kPrimary && txStatus_ != 'I')) {
+    Terminate("57P01", "terminating connection because backend node " + node + " closed: " + reason,
+              "backend " + node + " lost mid-statement: " + reason);
+    return;
+  }
+  spdlog::info("proxy: idle backend {} of session {} closed ({}); reconnecting on demand", node, peer_, reason);
+  if (state_ == State::kReady) Process();
+}
+
+void ClientSession::OnRoutingChanged(const EffectiveRouting& r) {
+  if (!primary_ || state_ == State::kClosed) return;
+  const std::string& bound = primary_->login().node;
+  int i = r.Find(bound);
+  bool demoted = i >= 0 && r.nodes[size_t(i)].healthKnown && r.nodes[size_t(i)].healthRole == BackendRole::kStandby;
+  bool moved = !r.intendedPrimary.empty() && r.intendedPrimary != bound;
+  if (moved || demoted || i < 0) {
+    shared_->metrics->sessionsClosedPrimaryChange.Inc();
+    std::string now = r.primary >= 0 ? r.nodes[size_t(r.primary)].node.name
+                      : r.intendedPrimary.empty() ? std::string("none confirmed")
+                                                  : r.intendedPrimary + ", not confirmed";
+    Terminate("57P01", "terminating connection because the primary changed (was " + bound + ", now " + now + ")",
+              "primary changed from " + bound + " to " + now);
+  }
+}
+
+}  // namespace pgvigil::proxy
