@@ -11,6 +11,8 @@
 # the old primary with method=rewind. Round 2: the same the other way round with
 # method=basebackup. Prints both times (request to "succeeded", which includes the
 # start and streaming) and the ratio; the goal is rewind <= 10 % of basebackup.
+# KEEP=1 keeps the directory (sidecar logs with per-step times); PGBENCH_SCALE=N
+# overrides the size for a quick run.
 # Needs root (runs PostgreSQL as postgres). Cleans up everything it started.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,7 +44,7 @@ cleanup() {
     [[ -f $DIR/node$n/data/postmaster.pid ]] &&
       runuser -u postgres -- "$BIN/pg_ctl" -D "$DIR/node$n/data" -m immediate -w stop >/dev/null 2>&1
   done
-  rm -rf "$DIR"
+  if [[ ${KEEP:-0} == 1 ]]; then echo "kept $DIR"; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -51,6 +53,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 as_pg() { runuser -u postgres -- "$@"; }
 PORT=($(free_port) $(free_port))
 API=($(free_port) $(free_port))
+OTHER=($(free_port) $(free_port) $(free_port) $(free_port) $(free_port) $(free_port))  # unused parts' ports
 mkdir -p "$DIR/secrets"
 echo "bench-super-$$" >"$DIR/secrets/postgres.password"
 echo "bench-repl-$$" >"$DIR/secrets/repl.password"
@@ -81,7 +84,7 @@ echo "host replication all 127.0.0.1/32 scram-sha-256" >>"$DIR/node0/data/pg_hba
 as_pg "$BIN/pg_ctl" -D "$DIR/node0/data" -l "$DIR/node0/data.log" -w start >/dev/null || exit 1
 PSQL0=("$BIN/psql" -h 127.0.0.1 -p "${PORT[0]}" -U postgres -d postgres -qAt)
 "${PSQL0[@]}" -c "CREATE ROLE repl REPLICATION LOGIN PASSWORD '$(cat "$DIR/secrets/repl.password")'" || exit 1
-SCALE=$((SIZE_GB * 68))
+SCALE=${PGBENCH_SCALE:-$((SIZE_GB * 68))}  # env PGBENCH_SCALE overrides (quick runs)
 "$PGBENCH" -h 127.0.0.1 -p "${PORT[0]}" -U postgres -i -q -s "$SCALE" postgres >/dev/null 2>&1 || exit 1
 echo "database size: $("${PSQL0[@]}" -c "SELECT pg_size_pretty(pg_database_size('postgres'))")"
 as_pg env PGPASSWORD="$(cat "$DIR/secrets/repl.password")" \
@@ -100,8 +103,10 @@ spec:
     superuser: {name: postgres, passwordFile: $DIR/secrets/postgres.password}
     replicationUser: {name: repl, passwordFile: $DIR/secrets/repl.password}
   nodes:
-    - {name: node0, host: 127.0.0.1, port: ${PORT[0]}, dataDirectory: $DIR/node0/data, apiPort: ${API[0]}}
-    - {name: node1, host: 127.0.0.1, port: ${PORT[1]}, dataDirectory: $DIR/node1/data, apiPort: ${API[1]}}
+    - {name: node0, host: 127.0.0.1, port: ${PORT[0]}, dataDirectory: $DIR/node0/data, apiPort: ${API[0]},
+       proxyPort: ${OTHER[0]}, watchdogPort: ${OTHER[1]}, heartbeatPort: ${OTHER[2]}}
+    - {name: node1, host: 127.0.0.1, port: ${PORT[1]}, dataDirectory: $DIR/node1/data, apiPort: ${API[1]},
+       proxyPort: ${OTHER[3]}, watchdogPort: ${OTHER[4]}, heartbeatPort: ${OTHER[5]}}
   healthCheck: {period: 500ms, timeout: 2s, maxRetries: 0, retryDelay: 100ms}
   proxy: {enabled: false}
   watchdog: {enabled: false}
@@ -113,7 +118,9 @@ for n in 0 1; do
   SIDECAR_PIDS+=($!)
 done
 for n in 0 1; do
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:${API[$n]}/liveness" && break; sleep 0.1; done
+  up=0
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:${API[$n]}/liveness" && { up=1; break; }; sleep 0.1; done
+  ((up)) || { echo "sidecar for node$n does not answer:"; tail -20 "$DIR/sidecar$n.log"; exit 1; }
 done
 
 op() {  # node path json -> operation id
@@ -133,6 +140,11 @@ now() { date +%s.%N; }
 
 round() {  # new_primary old_primary method term
   local np=$1 old=$2 method=$3 term=$4
+  # Stands for the periodic checkpoints of a system in steady state (after the bulk
+  # load, the last common checkpoint would otherwise be before it, and the rewound
+  # node would replay the whole load).
+  "$BIN/psql" -h 127.0.0.1 -p "${PORT[$old]}" -U postgres -d postgres -qAt -c CHECKPOINT >/dev/null
+  sleep 1
   local id; id=$(op "$np" promote "{\"term\": $term}")
   [[ $id == ERROR* ]] && { echo "promote: $id"; exit 1; }
   [[ $(wait_op "$np" "$id") == succeeded* ]] || { echo "promote of node$np failed"; exit 1; }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/files.h"
+#include "common/process.h"
 #include "sidecar/agent/agent_test_env.h"
 
 namespace pgvigil::testing {
@@ -152,6 +153,29 @@ TEST_F(AgentRestTest, StoppedNodeProbes) {
   EXPECT_FALSE(st.at("postgres").at("lastError").as_string().empty());
   ASSERT_TRUE(c.StartNode(1).ok());
   EXPECT_TRUE(ProbeBecomes(1, "/replica", 200));
+}
+
+TEST(AgentRestTls, ServesHttpsWithTheSpecCertificate) {
+  std::string cert, key;
+  PgTestCluster::Options o;
+  o.nodes = 1;
+  auto e = AgentTestEnv::Create(o, {0}, [&](ClusterSpec& spec) {
+    std::string dir = spec.api.tokenFile.substr(0, spec.api.tokenFile.rfind('/'));
+    cert = dir + "/api.crt";
+    key = dir + "/api.key";
+    auto r = RunProcess({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                         "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"});
+    ASSERT_TRUE(r.ok() && r->success()) << (r.ok() ? r->outputTail : r.error());
+    spec.api.tls.certFile = cert;
+    spec.api.tls.keyFile = key;
+  });
+  ASSERT_TRUE(e.ok()) << e.error();
+  auto& env = **e;
+  EXPECT_TRUE(AgentTestEnv::WaitFor([&] { return env.GetTls(0, "/primary").status == 200; }, 20000))
+      << env.GetTls(0, "/primary").body;
+  EXPECT_EQ(env.GetTls(0, "/v1/status").json().at("node").as_string(), "node0");
+  // Plain HTTP gets no answer from a TLS listener.
+  EXPECT_NE(env.Get(0, "/primary").status, 200);
 }
 
 }  // namespace

@@ -20,8 +20,9 @@ web::json::value HttpReply::json() const {
   }
 }
 
-Result<std::unique_ptr<AgentTestEnv>> AgentTestEnv::Create(const PgTestCluster::Options& options,
-                                                           const std::vector<int>& agents) {
+Result<std::unique_ptr<AgentTestEnv>> AgentTestEnv::Create(
+    const PgTestCluster::Options& options, const std::vector<int>& agents,
+    const std::function<void(ClusterSpec&)>& tweak) {
   std::unique_ptr<AgentTestEnv> env(new AgentTestEnv());
   auto c = PgTestCluster::Create(options);
   if (!c.ok()) return c.status();
@@ -35,6 +36,7 @@ Result<std::unique_ptr<AgentTestEnv>> AgentTestEnv::Create(const PgTestCluster::
   env->token_ = "agent-test-token-" + std::to_string(getpid());
   spec.api.tokenFile = env->cluster_->dir() + "/secrets/api.token";
   if (Status s = WriteFileAtomic(spec.api.tokenFile, env->token_ + "\n"); !s.ok()) return s;
+  if (tweak) tweak(spec);
   env->contexts_.resize(spec.nodes.size());
   env->parts_.resize(spec.nodes.size());
   for (int i : agents) {
@@ -68,12 +70,14 @@ int AgentTestEnv::apiPort(int node) const {
 namespace {
 
 HttpReply Send(int port, const std::string& method, const std::string& path,
-               const std::string& body, const std::string& token) {
+               const std::string& body, const std::string& token, bool tls = false) {
   HttpReply out;
   try {
     web::http::client::http_client_config cfg;
     cfg.set_timeout(std::chrono::seconds(30));
-    web::http::client::http_client client("http://127.0.0.1:" + std::to_string(port), cfg);
+    cfg.set_validate_certificates(false);
+    web::http::client::http_client client(
+        std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port), cfg);
     web::http::http_request req(method);
     req.set_request_uri(path);
     if (!token.empty()) req.headers().add("Authorization", "Bearer " + token);
@@ -93,6 +97,10 @@ HttpReply Send(int port, const std::string& method, const std::string& path,
 HttpReply AgentTestEnv::Get(int node, const std::string& path, const std::string& token,
                             const std::string& method) {
   return Send(apiPort(node), method, path, "", token);
+}
+
+HttpReply AgentTestEnv::GetTls(int node, const std::string& path) {
+  return Send(apiPort(node), "GET", path, "", "", true);
 }
 
 HttpReply AgentTestEnv::Post(int node, const std::string& path, const std::string& body,

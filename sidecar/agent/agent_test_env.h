@@ -25,8 +25,10 @@ struct HttpReply {
 class AgentTestEnv {
  public:
   // Creates the cluster and starts an agent for each node in `agents`.
-  static Result<std::unique_ptr<AgentTestEnv>> Create(const PgTestCluster::Options& options,
-                                                      const std::vector<int>& agents);
+  // `tweak` may adjust the spec (TLS, timings) before the agents start.
+  static Result<std::unique_ptr<AgentTestEnv>> Create(
+      const PgTestCluster::Options& options, const std::vector<int>& agents,
+      const std::function<void(ClusterSpec&)>& tweak = nullptr);
   ~AgentTestEnv();
 
   PgTestCluster& cluster() { return *cluster_; }
@@ -36,6 +38,8 @@ class AgentTestEnv {
 
   HttpReply Get(int node, const std::string& path, const std::string& token = "",
                 const std::string& method = "GET");
+  // GET over https (certificate not verified: tests use a self-signed one).
+  HttpReply GetTls(int node, const std::string& path);
   HttpReply Post(int node, const std::string& path, const std::string& body,
                  const std::string& token);
   // POST with the right token.

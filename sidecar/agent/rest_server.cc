@@ -63,6 +63,15 @@ Status RestServer::Start() {
   http_listener_config config;
   config.set_timeout(utility::seconds(30));
   if (tls_.enabled()) {
+    // Fail at start, not at the first handshake, when the files are unusable.
+    try {
+      boost::asio::ssl::context probe(boost::asio::ssl::context::tls_server);
+      probe.use_certificate_chain_file(tls_.certFile);
+      probe.use_private_key_file(tls_.keyFile, boost::asio::ssl::context::pem);
+    } catch (const std::exception& e) {
+      return Status::Error("REST TLS certificate " + tls_.certFile + " / key " + tls_.keyFile + ": " +
+                           e.what());
+    }
     TlsSpec tls = tls_;
     config.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
       try {
