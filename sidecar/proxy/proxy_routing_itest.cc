@@ -30,6 +30,12 @@ TEST(ProxyRoutingTest, ReadsLandOnStandbysWritesOnPrimary) {
   EXPECT_EQ(c->Query("SELECT nextval('pg_catalog.pg_class_oid_seq'::regclass) IS NULL, inet_server_port()").substr(0, 5),
             "ERROR");  // no such sequence; what matters is it ran on the primary (no read-only error)
   EXPECT_EQ(c->Query("/*NO LOAD BALANCE*/ SELECT inet_server_port()"), P(0));
+  // A SET made before the session's standby joined is replayed there.
+  auto s = Connect(px->port);
+  EXPECT_EQ(s->Query("SET application_name = 'early'"), "");
+  std::string port = s->Query("SELECT inet_server_port()");
+  EXPECT_TRUE(port == P(1) || port == P(2)) << port;
+  EXPECT_EQ(s->Query("SELECT current_setting('application_name')"), "early");
 }
 
 TEST(ProxyRoutingTest, TransactionThatWroteStaysOnPrimary) {

@@ -47,7 +47,7 @@ ProxyUnderTest::~ProxyUnderTest() {
 
 void ProxyUnderTest::SetHealth(int i, bool up, BackendRole role) {
   BackendHealth h;
-  h.node = g_cluster->nodes()[size_t(i)].name;
+  h.node = cluster->nodes()[size_t(i)].name;
   h.up = up;
   h.role = role;
   h.lastCheck = std::chrono::system_clock::now();
@@ -56,18 +56,19 @@ void ProxyUnderTest::SetHealth(int i, bool up, BackendRole role) {
   server->RefreshRouting();
 }
 
-std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o) {
+std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o, testing::PgTestCluster* cluster) {
   auto p = std::make_unique<ProxyUnderTest>();
+  p->cluster = cluster ? cluster : g_cluster.get();
   char tmpl[] = "/tmp/pgvigil-proxy-test-XXXXXX";
   p->dir = mkdtemp(tmpl);
   p->port = testing::FreePort();
-  p->ctx.spec = g_cluster->MakeSpec(testing::FreePort());
+  p->ctx.spec = p->cluster->MakeSpec(testing::FreePort());
   p->ctx.nodeName = "node0";
   p->ctx.spec.nodes[0].proxyPort = p->port;
   p->ctx.spec.proxy.threads = o.threads;
   std::string key = "test-pool-key";
   WriteFile(p->dir + "/key", key + "\n");
-  auto enc = AesEncryptPassword(g_cluster->superPassword(), key);
+  auto enc = AesEncryptPassword(p->cluster->superPassword(), key);
   WriteFile(p->dir + "/pool_passwd", "postgres:AES" + *enc + "\nalice:TEXTalicepw\nblocked:TEXTblockedpw\n");
   WriteFile(p->dir + "/pool_hba.conf", o.hba);
   auto& auth = p->ctx.spec.proxy.auth;
@@ -85,9 +86,8 @@ std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o) {
   Status s = p->server->Start();
   EXPECT_TRUE(s.ok()) << s.message();
   if (!s.ok()) return nullptr;
-  p->SetHealth(0, true, BackendRole::kPrimary);
-  p->SetHealth(1, true, BackendRole::kStandby);
-  p->SetHealth(2, true, BackendRole::kStandby);
+  for (size_t i = 0; i < p->cluster->nodes().size(); ++i)
+    p->SetHealth(int(i), true, i == 0 ? BackendRole::kPrimary : BackendRole::kStandby);
   return p;
 }
 

@@ -30,6 +30,7 @@ struct ProxyUnderTest {
   ~ProxyUnderTest();
   // Marks node i up/down with a role, as the health checker would, and refreshes routing.
   void SetHealth(int i, bool up, BackendRole role);
+  testing::PgTestCluster* cluster = nullptr;
 };
 
 struct ProxyOptions {
@@ -39,7 +40,8 @@ struct ProxyOptions {
   bool tls = false;
   int threads = 2;
 };
-std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o = {});
+// cluster: defaults to the shared one.
+std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o = {}, testing::PgTestCluster* cluster = nullptr);
 
 // libpq connection through the proxy (or directly to node `direct` when >= 0).
 struct Conn {

@@ -98,6 +98,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void UpdateCancelTargets();
   void ReleaseBackends();
   void ScheduleRetry();
+  void ReplaySessionSets(BackendConn* b);
   void ConnectForLogin();
   // Connects (or takes from the idle pool) `t` to routing node `node`; true when
   // attached at once, false while connecting (Process() runs when done).
@@ -144,6 +145,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   std::unordered_map<std::string, uint64_t> parsedOnPrimary_, parsedOnStandby_;
   std::unordered_map<std::string, Target> portals_;
   std::string scratch_;
+  std::vector<std::string> sessionSets_;  // SET/RESET Query messages, replayed on a new backend
   std::unique_ptr<boost::asio::steady_timer> retryTimer_;
   bool needProcess_ = false;
   bool loginAvoidPrimary_ = false;  // the primary refused the login: log in via a standby

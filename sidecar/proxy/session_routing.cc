@@ -331,6 +331,10 @@ bool ClientSession::TryDispatch() {
       Conn(other)->Send(scratch_);
     }
   }
+  if (cycle_.kind == 'Q' && cycle_.broadcast && (cycle_.reason == "set" || cycle_.reason == "reset") &&
+      txStatus_ == 'I' && sessionSets_.size() < 100)
+    sessionSets_.push_back(cycle_.bytes);
+  if (cycle_.kind == 'Q' && cycle_.broadcast && cycle_.reason == "discard") sessionSets_.clear();
   pinned_ = cycle_.kind == 'H' ? main : Target::kNone;
   if (cycle_.write && lbs.disableOnWrite != DisableOnWrite::kOff) wrote_ = true;
   if (cycle_.createsTemp) noLoadBalance_ = true;
@@ -371,6 +375,14 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
   if (cycle_.kind != 'H') b->outstanding.push_back({silent});
 }
 
+void ClientSession::ReplaySessionSets(BackendConn* b) {
+  // SET/RESET the client ran before this backend joined the session.
+  for (const auto& q : sessionSets_) {
+    b->Send(q);
+    b->outstanding.push_back({true});
+  }
+}
+
 void ClientSession::CycleError(const std::string& sqlstate, const std::string& message) {
   AppendError(&out_.pending, "ERROR", sqlstate, message);
   if (cycle_.kind == 'H' || (cycle_.kind != 'Q' && cycle_.kind != 'F' && cycle_.kind != 'S'))
@@ -406,6 +418,7 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
     b->Adopt(this);
     Conn(t) = b;
     Parsed(t).clear();
+    ReplaySessionSets(b.get());
     shared_->metrics->backendReused.Inc();
     UpdateCancelTargets();
     if (state_ == State::kLogin) {
@@ -468,6 +481,7 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
     b->SetOwner(this);
     Conn(t) = b;
     Parsed(t).clear();
+    ReplaySessionSets(b.get());
     UpdateCancelTargets();
     worker_->paramCache[LoginKey()] = b->params();
     if (state_ == State::kLogin) return SendLoginCompletion(b->params());
@@ -559,7 +573,9 @@ void ClientSession::OnBackendClosed(BackendConn* b, const std::string& reason) {
   const std::string& node = b->login().node;
   if (t == Target::kStandby)
     worker_->avoidUntil[node] = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  if (busy || (t == Target::kPrimary && txStatus_ != 'I')) {
+  // Losing the primary ends the session (its state lived there, and the primary
+  // may be changing); an idle standby is simply replaced on the next read.
+  if (busy || t == Target::kPrimary) {
     Terminate("57P01", "terminating connection because backend node " + node + " closed: " + reason,
               "backend " + node + " lost mid-statement: " + reason);
     return;
