@@ -46,7 +46,7 @@ value BuildSummary(const ClusterSpec& spec, const Election& e, int64_t now) {
   v["term"] = value::number(e.term());
   v["leader"] = value::string(NameOf(spec, e.leader(now)));
   v["quorum"] = value::boolean(e.HasQuorum(now));
-  v["vipHeld"] = value::boolean(e.vipHeld());
+  v["vipHeld"] = value::boolean(spec.vip.enabled() && e.vipHeld());
   value members = value::object();  // name -> state, as seen from here
   for (int m = 0; m < e.config().members && m < static_cast<int>(spec.nodes.size()); ++m)
     members[spec.nodes[m].name] = value::string(ToString(e.Display(m, now)));
@@ -65,7 +65,7 @@ value BuildDetail(const ClusterSpec& spec, const Election& e, int64_t now,
   vip["address"] = value::string(spec.vip.address);
   // The VIP follows the live leader; shown only when this member sees one.
   vip["holder"] = value::string(spec.vip.enabled() ? NameOf(spec, leader) : "");
-  vip["heldHere"] = value::boolean(e.vipHeld());
+  vip["heldHere"] = value::boolean(spec.vip.enabled() && e.vipHeld());
   v["vip"] = vip;
   value members = value::array();
   for (int m = 0; m < e.config().members; ++m) {

@@ -151,10 +151,10 @@ void Election::OnTick(int64_t now, Actions* out) {
   }
 }
 
-void Election::Resign(int64_t now, Actions* out) {
+void Election::Resign(int64_t /*now*/, Actions* out) {
   if (state_ == MemberState::kShutdown) return;
-  if (state_ == MemberState::kLeader) StepDown("resigning: clean shutdown", out);
-  if (vipHeld_) ReconcileVip(now, out);
+  // VIP down first, then the others hear of it.
+  if (state_ == MemberState::kLeader || vipHeld_) StepDown("resigning: clean shutdown", out);
   SetState(MemberState::kShutdown, out);
   Send(-1, Base(MessageKind::kResign), out);
 }

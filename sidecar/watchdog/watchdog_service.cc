@@ -297,7 +297,7 @@ void WatchdogService::RefreshSnapshot() {
   metrics_.isLeader.Set(e.HasLease(now) ? 1 : 0);
   metrics_.quorum.Set(e.HasQuorum(now) ? 1 : 0);
   metrics_.liveMembers.Set(e.LiveMembers(now));
-  metrics_.vipHeld.Set(e.vipHeld() ? 1 : 0);
+  metrics_.vipHeld.Set(ctx_.spec.vip.enabled() && e.vipHeld() ? 1 : 0);
   metrics_.registerDurable.Set(static_cast<double>(durable));
   RegisterValue reg{e.reg().term, e.reg().version, ParseRegisterDoc(e.reg().doc),
                     leading && durable >= e.reg().version};
