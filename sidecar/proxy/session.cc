@@ -111,7 +111,12 @@ void ClientSession::FlushClient() {
   auto h = [this, self](const boost::system::error_code& ec, size_t) {
     out_.writing = false;
     out_.inflight.clear();
-    if (state_ == State::kClosed) return;
+    if (state_ == State::kClosed) {
+      if (!ec) return FinalWrite();
+      boost::system::error_code ignored;
+      sock_.close(ignored);
+      return;
+    }
     if (ec) {
       Close("client write failed: " + ec.message());
       return;
@@ -356,9 +361,12 @@ void ClientSession::Close(const std::string& reason) {
   shared_->clientCount--;
   shared_->metrics->clients.Set(shared_->clientCount.load());
   if (retryTimer_) retryTimer_->cancel();
-  // Deliver what is queued (the final error), then close the socket.
+  // Deliver what is queued (the final error) after any write in flight, then close.
+  if (!out_.writing) FinalWrite();
+}
+
+void ClientSession::FinalWrite() {
   auto self = shared_from_this();
-  std::string last = std::move(out_.pending);
   // After the last message: stop sending, then drain what the client still sends
   // (for up to 2 s) so its kernel does not turn our FIN into a reset that would
   // discard the error before the client reads it.
@@ -376,16 +384,16 @@ void ClientSession::Close(const std::string& reason) {
     });
     Drain(timer);
   };
-  if (last.empty() || out_.writing) {
+  if (out_.pending.empty()) {
     finish({}, 0);
     return;
   }
-  auto buf = std::make_shared<std::string>(std::move(last));
-  auto h = [buf, finish](const boost::system::error_code& ec, size_t n) { finish(ec, n); };
+  out_.writing = true;
+  out_.inflight.swap(out_.pending);
   if (tls_)
-    asio::async_write(*tls_, asio::buffer(*buf), h);
+    asio::async_write(*tls_, asio::buffer(out_.inflight), finish);
   else
-    asio::async_write(sock_, asio::buffer(*buf), h);
+    asio::async_write(sock_, asio::buffer(out_.inflight), finish);
 }
 
 void ClientSession::Drain(std::shared_ptr<asio::steady_timer> timer) {

@@ -79,6 +79,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void SendLoginCompletion(const std::vector<std::pair<std::string, std::string>>& params);
   void Close(const std::string& reason);
   void Drain(std::shared_ptr<boost::asio::steady_timer> timer);
+  void FinalWrite();
   void Fatal(const std::string& sqlstate, const std::string& message, const std::string& reason);
 
   // Ready state (session_routing.cc).

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Proxy benchmark: three PostgreSQL 15 instances on loopback in streaming
+# replication, then pgbench through direct PostgreSQL, pgvigil, Pgpool-II
+# (streaming replication mode, load balancing), PgBouncer (session mode) and
+# HAProxy (tcp), alternating targets, ROUNDS rounds. Prints TPS, p99 latency and
+# the proxy's CPU microseconds per transaction, each with its ratio to direct;
+# then holds IDLE idle clients on pgvigil and prints its RSS.
+#
+#   bench/proxy.sh [BUILD_DIR]     env: DURATION=20 ROUNDS=2 SCALE=10 IDLE=10000
+#                                       TARGETS="direct pgvigil pgpool pgbouncer haproxy"
+# Installs pgpool2, pgbouncer and haproxy with apt when missing. Run as root
+# (PostgreSQL and PgBouncer run as the postgres user). Trust auth on loopback.
+set -euo pipefail
+
+BUILD=${1:-$(cd "$(dirname "$0")/.." && pwd)/build-proxy}
+DURATION=${DURATION:-20}
+ROUNDS=${ROUNDS:-2}
+SCALE=${SCALE:-10}
+IDLE=${IDLE:-10000}
+TARGETS=${TARGETS:-"direct pgvigil pgpool pgbouncer haproxy"}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+HERE=$(cd "$(dirname "$0")" && pwd)
+BASE=${BASE_PORT:-25400}
+P0=$BASE P1=$((BASE + 1)) P2=$((BASE + 2))
+declare -A PORT=([direct]=$P0 [pgvigil]=$((BASE + 10)) [pgpool]=$((BASE + 11)) [pgbouncer]=$((BASE + 12)) [haproxy]=$((BASE + 13)))
+declare -A PID=()
+
+[[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }
+[[ -x $BUILD/bin/pgvigil-proxy-bench ]] || { echo "build pgvigil-proxy-bench first (cmake --build $BUILD --target pgvigil-proxy-bench)" >&2; exit 1; }
+need=()
+command -v pgpool >/dev/null || need+=(pgpool2)
+command -v pgbouncer >/dev/null || need+=(pgbouncer)
+command -v haproxy >/dev/null || need+=(haproxy)
+if ((${#need[@]})); then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+  # Debian starts the packaged services; we run our own instances.
+  for s in pgpool2 pgbouncer haproxy; do systemctl stop "$s" 2>/dev/null || service "$s" stop 2>/dev/null || true; done
+fi
+
+DIR=$(mktemp -d /tmp/pgvigil-bench-XXXXXX)
+chown postgres: "$DIR"
+as_pg() { runuser -u postgres -- "$@"; }
+cleanup() {
+  for t in "${!PID[@]}"; do kill "${PID[$t]}" 2>/dev/null || true; done
+  sleep 1
+  for n in 0 1 2; do [[ -d $DIR/n$n ]] && as_pg "$PGBIN/pg_ctl" -D "$DIR/n$n" -m immediate stop >/dev/null 2>&1 || true; done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+ulimit -n 65536 || true
+
+echo "== PostgreSQL 15: primary :$P0, standbys :$P1 :$P2 (data in $DIR)"
+as_pg "$PGBIN/initdb" -D "$DIR/n0" -A trust -U postgres >/dev/null
+cat >>"$DIR/n0/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $P0
+unix_socket_directories = '$DIR'
+max_connections = 300
+shared_buffers = 128MB
+fsync = off
+synchronous_commit = off
+hot_standby = on
+max_wal_senders = 10
+CONF
+echo "host replication all 127.0.0.1/32 trust" >>"$DIR/n0/pg_hba.conf"
+as_pg "$PGBIN/pg_ctl" -D "$DIR/n0" -l "$DIR/n0.log" -w start >/dev/null
+for n in 1 2; do
+  as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p $P0 -U postgres -D "$DIR/n$n" -R -X stream >/dev/null
+  echo "port = $((P0 + n))" >>"$DIR/n$n/postgresql.conf"
+  as_pg "$PGBIN/pg_ctl" -D "$DIR/n$n" -l "$DIR/n$n.log" -w start >/dev/null
+done
+pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p $P0 -U postgres postgres >/dev/null 2>&1
+sleep 2
+
+start_targets() {
+  # pgvigil
+  "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+    >"$DIR/pgvigil.log" 2>&1 &
+  PID[pgvigil]=$!
+  # Pgpool-II, streaming replication mode with load balancing.
+  mkdir -p "$DIR/pgpool"
+  cat >"$DIR/pgpool/pgpool.conf" <<CONF
+backend_clustering_mode = 'streaming_replication'
+listen_addresses = '127.0.0.1'
+port = ${PORT[pgpool]}
+unix_socket_directories = '$DIR/pgpool'
+pcp_listen_addresses = ''
+pcp_port = $((BASE + 21))
+pcp_socket_dir = '$DIR/pgpool'
+backend_hostname0 = '127.0.0.1'
+backend_port0 = $P0
+backend_weight0 = 1
+backend_hostname1 = '127.0.0.1'
+backend_port1 = $P1
+backend_weight1 = 1
+backend_hostname2 = '127.0.0.1'
+backend_port2 = $P2
+backend_weight2 = 1
+num_init_children = 80
+max_pool = 1
+load_balance_mode = on
+sr_check_period = 0
+health_check_period = 0
+enable_pool_hba = off
+pid_file_name = '$DIR/pgpool/pgpool.pid'
+logdir = '$DIR/pgpool'
+log_min_messages = warning
+CONF
+  : >"$DIR/pgpool/pcp.conf"
+  pgpool -n -f "$DIR/pgpool/pgpool.conf" -F "$DIR/pgpool/pcp.conf" >"$DIR/pgpool.log" 2>&1 &
+  PID[pgpool]=$!
+  # PgBouncer, session mode.
+  cat >"$DIR/pgbouncer.ini" <<CONF
+[databases]
+postgres = host=127.0.0.1 port=$P0
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = ${PORT[pgbouncer]}
+unix_socket_dir =
+auth_type = trust
+auth_file = $DIR/userlist.txt
+pool_mode = session
+max_client_conn = 20000
+default_pool_size = 80
+logfile = $DIR/pgbouncer.log
+CONF
+  echo '"postgres" ""' >"$DIR/userlist.txt"
+  chown postgres: "$DIR/pgbouncer.ini" "$DIR/userlist.txt"
+  runuser -u postgres -- pgbouncer "$DIR/pgbouncer.ini" >/dev/null 2>&1 &
+  PID[pgbouncer]=$!
+  # HAProxy, tcp.
+  cat >"$DIR/haproxy.cfg" <<CONF
+global
+  maxconn 20000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+frontend pg
+  bind 127.0.0.1:${PORT[haproxy]}
+  default_backend primary
+backend primary
+  server p0 127.0.0.1:$P0 maxconn 200
+CONF
+  haproxy -f "$DIR/haproxy.cfg" >/dev/null 2>&1 &
+  PID[haproxy]=$!
+  sleep 3
+}
+
+# CPU ticks (user+system) of a process and its descendants.
+cpu_ticks() {
+  local root=$1 total=0 p
+  [[ -z $root ]] && { echo 0; return; }
+  for p in $root $(pgrep -P "$root" 2>/dev/null || true); do
+    [[ -r /proc/$p/stat ]] || continue
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo $total
+}
+
+start_targets
+HZ=$(getconf CLK_TCK)
+declare -A SUM_TPS=() SUM_P99=() SUM_CPU=()
+WORKLOADS=("select-only simple 8c|-S -M simple -c 8 -j 2"
+           "select-only extended 8c|-S -M extended -c 8 -j 2"
+           "select-only 64c|-S -M simple -c 64 -j 2"
+           "tpcb-like 8c|-M simple -c 8 -j 2"
+           "select-only -C 8c|-S -M simple -C -c 8 -j 2")
+for w in "${WORKLOADS[@]}"; do
+  name=${w%%|*} args=${w#*|}
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for t in $TARGETS; do
+      logp="$DIR/log-$t"
+      rm -f "$logp".*
+      before=$(cpu_ticks "${PID[$t]:-}")
+      # shellcheck disable=SC2086
+      out=$(cd "$DIR" && pgbench -n $args -T "$DURATION" -h 127.0.0.1 -p "${PORT[$t]}" -U postgres \
+              -l --sampling-rate=0.2 --log-prefix="$logp" postgres 2>&1) || true
+      after=$(cpu_ticks "${PID[$t]:-}")
+      tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
+      txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+      p99=$(cat "$logp".* 2>/dev/null | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int(NR*0.99)]/1000; else print 0}')
+      cpu_us=0
+      [[ -n ${PID[$t]:-} && ${txns:-0} -gt 0 ]] && cpu_us=$(awk -v d=$((after - before)) -v hz="$HZ" -v n="$txns" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
+      SUM_TPS["$name|$t"]=$(awk -v a="${SUM_TPS["$name|$t"]:-0}" -v b="${tps:-0}" 'BEGIN {print a + b}')
+      SUM_P99["$name|$t"]=$(awk -v a="${SUM_P99["$name|$t"]:-0}" -v b="${p99:-0}" 'BEGIN {print a + b}')
+      SUM_CPU["$name|$t"]=$(awk -v a="${SUM_CPU["$name|$t"]:-0}" -v b="$cpu_us" 'BEGIN {print a + b}')
+      printf '  %-26s round %d %-10s tps %9.1f  p99 %7.2f ms  cpu %6s us/txn\n' "$name" "$r" "$t" "${tps:-0}" "${p99:-0}" "$cpu_us" >&2
+    done
+  done
+done
+
+echo
+printf '| workload | target | TPS | x direct | p99 ms | x direct | proxy CPU us/txn |\n|---|---|---:|---:|---:|---:|---:|\n'
+for w in "${WORKLOADS[@]}"; do
+  name=${w%%|*}
+  d_tps=$(awk -v s="${SUM_TPS["$name|direct"]:-0}" -v n="$ROUNDS" 'BEGIN {print s / n}')
+  d_p99=$(awk -v s="${SUM_P99["$name|direct"]:-0}" -v n="$ROUNDS" 'BEGIN {print s / n}')
+  for t in $TARGETS; do
+    awk -v name="$name" -v t="$t" -v n="$ROUNDS" -v tps="${SUM_TPS["$name|$t"]:-0}" -v p99="${SUM_P99["$name|$t"]:-0}" \
+        -v cpu="${SUM_CPU["$name|$t"]:-0}" -v dt="$d_tps" -v dp="$d_p99" 'BEGIN {
+      tps /= n; p99 /= n; cpu /= n;
+      printf "| %s | %s | %.0f | %.2f | %.2f | %.2f | %s |\n", name, t, tps, dt > 0 ? tps / dt : 0,
+             p99, dp > 0 ? p99 / dp : 0, t == "direct" ? "-" : sprintf("%.1f", cpu) }'
+  done
+done
+
+if [[ $IDLE -gt 0 && -n ${PID[pgvigil]:-} ]]; then
+  echo
+  rss0=$(awk '/VmRSS/ {print $2}' "/proc/${PID[pgvigil]}/status")
+  python3 "$HERE/proxy/idle_clients.py" "${PORT[pgvigil]}" "$IDLE" 15 >"$DIR/idle.out" 2>&1 &
+  ipid=$!
+  for _ in $(seq 1 120); do [[ -s $DIR/idle.out ]] && break; sleep 1; done
+  sleep 2
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/${PID[pgvigil]}/status")
+  echo "idle clients connected to pgvigil: $(head -1 "$DIR/idle.out"); pgvigil RSS ${rss0} kB before, ${rss} kB with them ($(( (rss - rss0) * 1024 / (IDLE > 0 ? IDLE : 1) )) bytes/client)"
+  wait $ipid || true
+fi

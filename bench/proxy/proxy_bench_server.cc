@@ -1,0 +1,61 @@
+// Benchmark helper: runs the pgvigil proxy alone (no watchdog, no agent) in
+// front of given PostgreSQL nodes, node 0 marked primary and the rest standbys
+// in the health view, trust authentication on loopback. Stops on SIGTERM/SIGINT.
+//   pgvigil-proxy-bench --port 9999 --nodes 127.0.0.1:5432,127.0.0.1:5433 [--threads N]
+#include <signal.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "common/cli.h"
+#include "sidecar/proxy/proxy_server.h"
+
+using namespace pgvigil;
+
+int main(int argc, char** argv) {
+  CommandLine cl(argc, argv);
+  SidecarContext ctx;
+  ctx.spec.proxy.listen = "127.0.0.1";
+  ctx.spec.proxy.threads = std::stoi(cl.Value("--threads", "0"));
+  ctx.spec.proxy.maxClientConnections = 20000;
+  std::stringstream nodes(cl.Value("--nodes"));
+  std::string item;
+  int i = 0;
+  while (std::getline(nodes, item, ',')) {
+    NodeSpec n;
+    n.name = "node" + std::to_string(i++);
+    n.host = item.substr(0, item.find(':'));
+    n.port = std::stoi(item.substr(item.find(':') + 1));
+    n.proxyPort = std::stoi(cl.Value("--port", "9999"));
+    ctx.spec.nodes.push_back(n);
+  }
+  if (ctx.spec.nodes.empty()) {
+    std::cerr << "usage: pgvigil-proxy-bench --port P --nodes host:port[,host:port...] [--threads N]\n";
+    return 2;
+  }
+  ctx.nodeName = "node0";
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  proxy::ProxyServer server(ctx);
+  if (Status s = server.Start(); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 1;
+  }
+  for (size_t k = 0; k < ctx.spec.nodes.size(); ++k) {
+    BackendHealth h;
+    h.node = ctx.spec.nodes[k].name;
+    h.up = true;
+    h.role = k == 0 ? BackendRole::kPrimary : BackendRole::kStandby;
+    h.lastCheck = std::chrono::system_clock::now();
+    ctx.health->Update(h);
+  }
+  server.RefreshRouting();
+  int sig = 0;
+  sigwait(&stop, &sig);
+  server.Stop();
+  return 0;
+}
