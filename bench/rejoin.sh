@@ -9,8 +9,9 @@
 # processes (--no-proxy --no-watchdog). Round 1: promote the standby, write for
 # WRITE_SECONDS on the new primary (and once on the old one, so it diverges), rebuild
 # the old primary with method=rewind. Round 2: the same the other way round with
-# method=basebackup. Prints both times (request to "succeeded", which includes the
-# start and streaming) and the ratio; the goal is rewind <= 10 % of basebackup.
+# method=basebackup. Prints each operation's own duration (durationMs: accepted ->
+# stopped, copied, started, streaming, old data removed) and the ratio; the goal is
+# rewind <= 10 % of basebackup.
 # KEEP=1 keeps the directory (sidecar logs with per-step times); PGBENCH_SCALE=N
 # overrides the size for a quick run.
 # Needs root (runs PostgreSQL as postgres). Cleans up everything it started.
@@ -86,7 +87,8 @@ PSQL0=("$BIN/psql" -h 127.0.0.1 -p "${PORT[0]}" -U postgres -d postgres -qAt)
 "${PSQL0[@]}" -c "CREATE ROLE repl REPLICATION LOGIN PASSWORD '$(cat "$DIR/secrets/repl.password")'" || exit 1
 SCALE=${PGBENCH_SCALE:-$((SIZE_GB * 68))}  # env PGBENCH_SCALE overrides (quick runs)
 "$PGBENCH" -h 127.0.0.1 -p "${PORT[0]}" -U postgres -i -q -s "$SCALE" postgres >/dev/null 2>&1 || exit 1
-echo "database size: $("${PSQL0[@]}" -c "SELECT pg_size_pretty(pg_database_size('postgres'))")"
+DBSIZE=$("${PSQL0[@]}" -c "SELECT pg_size_pretty(pg_database_size('postgres'))")
+echo "database size: $DBSIZE"
 as_pg env PGPASSWORD="$(cat "$DIR/secrets/repl.password")" \
   "$BIN/pg_basebackup" -D "$DIR/node1/data" -h 127.0.0.1 -p "${PORT[0]}" -U repl -X stream -c fast -R >/dev/null || exit 1
 sed -i "s/^port = ${PORT[0]}$/port = ${PORT[1]}/; s#$DIR/node0/run#$DIR/node1/run#" "$DIR/node1/data/postgresql.conf"
@@ -131,12 +133,11 @@ op() {  # node path json -> operation id
 wait_op() {  # node id -> prints "state method percent"
   while :; do
     out=$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${API[$1]}/v1/node/operations/$2" |
-      python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d.get("method"), d["progress"]["percent"], (d.get("error") or "")[:300])')
+      python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d.get("method"), d["progress"]["percent"], "%.2f" % (d["durationMs"] / 1000.0), (d.get("error") or "")[:300])')
     [[ $out == running* ]] || { echo "$out"; return; }
     sleep 0.2
   done
 }
-now() { date +%s.%N; }
 
 round() {  # new_primary old_primary method term
   local np=$1 old=$2 method=$3 term=$4
@@ -146,29 +147,29 @@ round() {  # new_primary old_primary method term
   "$BIN/psql" -h 127.0.0.1 -p "${PORT[$old]}" -U postgres -d postgres -qAt -c CHECKPOINT >/dev/null
   sleep 1
   local id; id=$(op "$np" promote "{\"term\": $term}")
-  [[ $id == ERROR* ]] && { echo "promote: $id"; exit 1; }
-  [[ $(wait_op "$np" "$id") == succeeded* ]] || { echo "promote of node$np failed"; exit 1; }
+  [[ $id == ERROR* ]] && { echo "promote: $id" >&2; exit 1; }
+  [[ $(wait_op "$np" "$id") == succeeded* ]] || { echo "promote of node$np failed" >&2; exit 1; }
   "$PGBENCH" -h 127.0.0.1 -p "${PORT[$np]}" -U postgres -T "$WRITE_SECONDS" -c 4 -N postgres >/dev/null 2>&1
   "$BIN/psql" -h 127.0.0.1 -p "${PORT[$old]}" -U postgres -d postgres -qAt \
     -c "CREATE TABLE diverged_$term AS SELECT 1" >/dev/null 2>&1
-  local t0; t0=$(now)
   id=$(op "$old" rebuild "{\"term\": $term, \"primary\": \"node$np\", \"fenced\": true, \"method\": \"$method\"}")
-  [[ $id == ERROR* ]] && { echo "rebuild: $id"; exit 1; }
+  [[ $id == ERROR* ]] && { echo "rebuild: $id" >&2; exit 1; }
   local res; res=$(wait_op "$old" "$id")
-  local t1; t1=$(now)
   echo "$res" >"$DIR/round_$method"
-  python3 -c "print(f'{$t1-$t0:.2f}')"
+  set -- $res
+  [[ $1 == succeeded ]] || { echo "rebuild failed: $res" >&2; exit 1; }
+  echo "$4"  # the operation's own duration (accepted -> streaming, old data removed)
 }
 
 echo "round 1: promote node1, write ${WRITE_SECONDS}s, rejoin node0 by pg_rewind"
-T_REWIND=$(round 1 0 rewind 1)
-echo "  $(cat "$DIR/round_rewind")  ${T_REWIND}s"
+T_REWIND=$(round 1 0 rewind 1) || exit 1
+echo "  $(cat "$DIR/round_rewind")"
 echo "round 2: promote node0, write ${WRITE_SECONDS}s, rejoin node1 by pg_basebackup"
-T_BASE=$(round 0 1 basebackup 2)
-echo "  $(cat "$DIR/round_basebackup")  ${T_BASE}s"
-python3 - "$T_REWIND" "$T_BASE" "$SIZE_GB" <<'EOF'
+T_BASE=$(round 0 1 basebackup 2) || exit 1
+echo "  $(cat "$DIR/round_basebackup")"
+python3 - "$T_REWIND" "$T_BASE" "$DBSIZE" <<'EOF'
 import sys
 r, b, gb = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-print(f"rejoin of an old primary, ~{gb} GB: pg_rewind {r:.2f} s, pg_basebackup {b:.2f} s, "
+print(f"rejoin of an old primary, database {gb}: pg_rewind {r:.2f} s, pg_basebackup {b:.2f} s, "
       f"rewind/basebackup = {100*r/b:.1f} % (goal <= 10 %)")
 EOF

@@ -57,6 +57,9 @@ web::json::value OperationSnapshot::ToJson() const {
   v["startedAt"] = value::string(IsoTime(startedAt));
   v["finishedAt"] = finishedAt.time_since_epoch().count() ? value::string(IsoTime(finishedAt))
                                                           : value::null();
+  auto end = finishedAt.time_since_epoch().count() ? finishedAt : std::chrono::system_clock::now();
+  v["durationMs"] = value::number(static_cast<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(end - startedAt).count()));
   v["error"] = error.empty() ? value::null() : value::string(error);
   auto l = value::array(log.size());
   for (size_t i = 0; i < log.size(); ++i) l[i] = value::string(log[i]);

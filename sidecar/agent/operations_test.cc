@@ -45,6 +45,7 @@ TEST(AgentOperations, SnapshotJson) {
   EXPECT_EQ(done.at("state").as_string(), "succeeded");
   EXPECT_TRUE(done.at("error").is_null());
   EXPECT_FALSE(done.at("finishedAt").is_null());
+  EXPECT_GE(done.at("durationMs").as_integer(), 0);
 }
 
 TEST(AgentOperations, KeepsRecentHistory) {

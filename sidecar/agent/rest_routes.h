@@ -71,7 +71,8 @@
 //   GET  /v1/node/operations/ID    200 operation: {"id", "type", "state":
 //        "running"|"succeeded"|"failed", "step", "method" (rebuild: "rewind" |
 //        "basebackup"), "progress": {"doneBytes", "totalBytes", "percent"},
-//        "term", "startedAt", "finishedAt", "error", "log": [last lines]}; 404 unknown.
+//        "term", "startedAt", "finishedAt", "durationMs" (so far, while running),
+//        "error", "log": [last lines]}; 404 unknown.
 //
 // Anything else: 404 {"error"}; a known path with another method: 405.
 #pragma once
