@@ -5,6 +5,7 @@
 // one worker thread (io_context); not thread-safe. Held by shared_ptr.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -84,6 +85,7 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   int skipParseComplete = 0;       // answers to Parses the proxy injected
   int skipCloseComplete = 0;
   char txStatus = 'I';
+  std::atomic<uint64_t>* selectCounter = nullptr;  // this node's select_cnt (owned by ProxyShared)
 
  private:
   void DoRead();

@@ -13,7 +13,8 @@ namespace pgvigil::proxy {
 
 class ReadBuffer {
  public:
-  explicit ReadBuffer(size_t initial = 16384) : buf_(initial) {}
+  // Starts empty: an idle connection costs no buffer until it reads.
+  explicit ReadBuffer(size_t initial = 0) : buf_(initial) {}
   const uint8_t* data() const { return buf_.data() + start_; }
   size_t size() const { return end_ - start_; }
   void Consume(size_t n) {
@@ -33,7 +34,7 @@ class ReadBuffer {
   }
   void Commit(size_t n) { end_ += n; }
   // Releases memory held by an idle connection after a large message.
-  void Shrink(size_t keep = 16384) {
+  void Shrink(size_t keep = 4096) {
     if (size() == 0 && buf_.size() > keep) {
       buf_.resize(keep);
       buf_.shrink_to_fit();

@@ -41,7 +41,7 @@ void ClientSession::DoRead() {
   if (reading_ || state_ == State::kClosed) return;
   reading_ = true;
   size_t avail = 0;
-  uint8_t* p = in_.Prepare(4096, &avail);
+  uint8_t* p = in_.Prepare(2048, &avail);
   auto self = shared_from_this();
   auto h = [this, self](const boost::system::error_code& ec, size_t n) { OnRead(ec, n); };
   if (tls_)
@@ -52,7 +52,15 @@ void ClientSession::DoRead() {
 
 void ClientSession::OnRead(const boost::system::error_code& ec, size_t n) {
   reading_ = false;
-  if (state_ == State::kClosed) return;
+  if (state_ == State::kClosed) {
+    if (drainTimer_) {
+      if (!ec) return Drain();
+      drainTimer_->cancel();
+      boost::system::error_code ignored;
+      sock_.close(ignored);
+    }
+    return;
+  }
   if (ec) {
     Close(ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
               ? "client disconnected without Terminate"
@@ -98,7 +106,7 @@ void ClientSession::Process() {
   if (state_ == State::kClosed) return;
   FlushClient();
   if (!blocked && state_ != State::kTls) {
-    if (in_.size() == 0) in_.Shrink();
+    if (in_.size() == 0) in_.Shrink(2048);
     DoRead();
   }
 }
@@ -377,12 +385,12 @@ void ClientSession::FinalWrite() {
       return;
     }
     sock_.shutdown(tcp::socket::shutdown_send, ec);
-    auto timer = std::make_shared<asio::steady_timer>(worker_->io, std::chrono::seconds(2));
-    timer->async_wait([this, self](const boost::system::error_code&) {
+    drainTimer_ = std::make_shared<asio::steady_timer>(worker_->io, std::chrono::seconds(2));
+    drainTimer_->async_wait([this, self](const boost::system::error_code&) {
       boost::system::error_code ignored;
       sock_.close(ignored);
     });
-    Drain(timer);
+    Drain();
   };
   if (out_.pending.empty()) {
     finish({}, 0);
@@ -396,19 +404,20 @@ void ClientSession::FinalWrite() {
     asio::async_write(sock_, asio::buffer(out_.inflight), finish);
 }
 
-void ClientSession::Drain(std::shared_ptr<asio::steady_timer> timer) {
+void ClientSession::Drain() {
+  // A separate buffer: a read still pending on in_ may complete later.
+  if (reading_) return;  // OnRead continues the drain
+  reading_ = true;
   auto self = shared_from_this();
-  size_t avail = 0;
-  uint8_t* p = in_.Prepare(4096, &avail);
-  sock_.async_read_some(asio::buffer(p, avail), [this, self, timer](const boost::system::error_code& ec, size_t) {
-    in_.Consume(in_.size());
+  sock_.async_read_some(asio::buffer(drainBuf_), [this, self](const boost::system::error_code& ec, size_t) {
+    reading_ = false;
     if (ec) {
-      timer->cancel();
+      if (drainTimer_) drainTimer_->cancel();
       boost::system::error_code ignored;
       sock_.close(ignored);
       return;
     }
-    Drain(timer);
+    Drain();
   });
 }
 

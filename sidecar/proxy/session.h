@@ -6,6 +6,7 @@
 // through SetState, which refuses going back.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -78,7 +79,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void AuthSucceeded();
   void SendLoginCompletion(const std::vector<std::pair<std::string, std::string>>& params);
   void Close(const std::string& reason);
-  void Drain(std::shared_ptr<boost::asio::steady_timer> timer);
+  void Drain();
   void FinalWrite();
   void Fatal(const std::string& sqlstate, const std::string& message, const std::string& reason);
 
@@ -149,6 +150,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   std::vector<std::string> sessionSets_;  // SET/RESET Query messages, replayed on a new backend
   std::unique_ptr<boost::asio::steady_timer> retryTimer_;
   bool needProcess_ = false;
+  std::shared_ptr<boost::asio::steady_timer> drainTimer_;  // set once closing
+  std::array<char, 512> drainBuf_{};
   bool loginAvoidPrimary_ = false;  // the primary refused the login: log in via a standby
   std::string pendingErrorState_, pendingError_;  // a failed backend login, reported to the cycle
 };

@@ -339,8 +339,9 @@ bool ClientSession::TryDispatch() {
   if (cycle_.write && lbs.disableOnWrite != DisableOnWrite::kOff) wrote_ = true;
   if (cycle_.createsTemp) noLoadBalance_ = true;
   if (cycle_.reads > 0) {
-    const std::string& node = Conn(main)->login().node;
-    shared_->SelectCounter(node).fetch_add(uint64_t(cycle_.reads), std::memory_order_relaxed);
+    BackendConn* b = Conn(main).get();
+    if (!b->selectCounter) b->selectCounter = &shared_->SelectCounter(b->login().node);
+    b->selectCounter->fetch_add(uint64_t(cycle_.reads), std::memory_order_relaxed);
     (main == Target::kStandby ? shared_->metrics->readsToStandby : shared_->metrics->readsToPrimary)
         .Inc(uint64_t(cycle_.reads));
   }

@@ -278,7 +278,58 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
 
 }  // namespace
 
+namespace {
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+  return true;
+}
+
+bool IContains(std::string_view hay, std::string_view lower_needle) {
+  if (hay.size() < lower_needle.size()) return false;
+  for (size_t i = 0; i + lower_needle.size() <= hay.size(); ++i)
+    if (IEquals(hay.substr(i, lower_needle.size()), lower_needle)) return true;
+  return false;
+}
+
+// The hot path: a plain "SELECT ..." with nothing that could make it a write, a
+// locking read, several statements or a hint. Allocation-free; when in doubt it
+// answers false and the full classifier runs.
+bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg) {
+  if (!cfg.readOnlyFunctions.empty() || !cfg.writeFunctions.empty()) return false;
+  size_t b = 0;
+  while (b < sql.size() && std::isspace(static_cast<unsigned char>(sql[b]))) ++b;
+  if (sql.size() - b < 7 || !IEquals(sql.substr(b, 6), "select") ||
+      !std::isspace(static_cast<unsigned char>(sql[b + 6])))
+    return false;
+  size_t semi = sql.find(';');
+  if (semi != std::string_view::npos)
+    for (size_t i = semi + 1; i < sql.size(); ++i)
+      if (!std::isspace(static_cast<unsigned char>(sql[i]))) return false;
+  if (sql.find("/*") != std::string_view::npos || sql.find('$') != std::string_view::npos) {
+    // $n parameters are fine; dollar quotes and comments take the slow path.
+    for (size_t i = 0; i < sql.size(); ++i)
+      if (sql[i] == '$' && !(i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))))
+        return false;
+    if (sql.find("/*") != std::string_view::npos) return false;
+  }
+  for (std::string_view w : {"update", "share", "into", "insert", "delete", "merge", "nextval", "setval", "select",
+                             "pool_"})
+    if (IContains(sql.substr(b + 6), w)) return false;
+  return true;
+}
+
+}  // namespace
+
 SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
+  if (PlainSelect(sql, config)) {
+    SqlClass r;
+    r.route = SqlRoute::kRead;
+    r.reason = "read";
+    return r;
+  }
   bool hint = false;
   std::vector<SqlToken> t = LexSql(sql, &hint);
   SqlClass all;

@@ -69,6 +69,15 @@ TEST(SqlClassifierTest, Table) {
       {"SELECT 'unterminated", SqlRoute::kRead, false},
       {"/* unterminated comment", SqlRoute::kEmpty, false},
       {"(SELECT 1)", SqlRoute::kPrimary, false},
+      // Shapes near the allocation-free fast path.
+      {"SELECT abalance FROM pgbench_accounts WHERE aid = 42;", SqlRoute::kRead, false},
+      {"select a from t for update;", SqlRoute::kPrimary, true},
+      {"SELECT 1; DELETE FROM t", SqlRoute::kPrimary, true},
+      {"SELECT $x$;$x$", SqlRoute::kRead, false},
+      {"SELECT * FROM (SELECT nextval('s')) x", SqlRoute::kPrimary, true},
+      {"SELECT\tsetval('s', 1)", SqlRoute::kPrimary, true},
+      {"SELECT 'a' /*NO LOAD BALANCE*/", SqlRoute::kRead, false},
+      {"SELECT a INTO b FROM c", SqlRoute::kPrimary, true},
   };
   ClassifierConfig cfg;
   for (const auto& c : cases) {
