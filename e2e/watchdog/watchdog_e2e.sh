@@ -2,7 +2,8 @@
 # e2e/watchdog/watchdog_e2e.sh SIDECAR_BIN — the watchdog in the lab (hack/lab.sh):
 # three pgvigil-sidecar processes, one per server namespace, holding VIP 10.77.0.150.
 #   1. exactly one LEADER, it holds the VIP (ip addr in every namespace), all agree,
-#      and the VIP answers from pgv-client with that sidecar;
+#      and the VIP answers from pgv-client with that sidecar (REST, and psql to the
+#      proxy on port 9999);
 #   2. SIGTERM the leader: a new LEADER holds the VIP, the stopped one shows SHUTDOWN;
 #   3. start it again: it joins as STANDBY and the leader does not change;
 #   3b. SIGKILL the leader: its VIP guard removes the address, another leader takes it;
@@ -63,12 +64,12 @@ rm -f "$LAB.up.log"
 SPEC=$LAB/watchdog-e2e.yaml
 sed "s#/tmp/pgvigil-lab#$LAB#g" "$ROOT/manifests/examples/lab.yaml" >"$SPEC"
 
-# Older sidecar mains reject --state-dir/--no-proxy (options read after the unknown-option
+# Older sidecar mains reject --state-dir (options read after the unknown-option
 # check); then the default state dir /var/lib/pgvigil/NODE is used and emptied afterwards.
-EXTRA=(--state-dir STATE --no-proxy)
-probe=$("$SIDECAR" -f "$SPEC" --node probe --state-dir "$LAB/probe" --no-proxy 2>&1)
+EXTRA=(--state-dir STATE)
+probe=$("$SIDECAR" -f "$SPEC" --node probe --state-dir "$LAB/probe" 2>&1)
 if [[ $probe == *"unknown option"* ]]; then
-  echo "NOTE: $SIDECAR rejects --state-dir/--no-proxy; using /var/lib/pgvigil/NODE and the proxy"
+  echo "NOTE: $SIDECAR rejects --state-dir; using /var/lib/pgvigil/NODE"
   EXTRA=()
   for s in "${SERVERS[@]}"; do
     [[ -d /var/lib/pgvigil/$s ]] || MADE_DIRS+=("/var/lib/pgvigil/$s")
@@ -155,6 +156,16 @@ wait_until 5 all_follow "$L" "${SERVERS[@]}" && pass "all three sidecars name $L
   || fail "sidecars disagree on the leader"
 [[ $(node_via_vip) == "$L" ]] && pass "the VIP answers from pgv-client with $L's sidecar" \
   || fail "the VIP does not reach $L's sidecar (got '$(node_via_vip)')"
+
+# psql to VIP:9999 from pgv-client lands on the leader's proxy: the query succeeds, or
+# the proxy's refusal (the lab spec has no pool_hba entry for the client) is logged
+# by the leader's sidecar.
+psql_out=$(ip netns exec pgv-client runuser -u postgres -- env PGPASSFILE="$LAB/secrets/pgpass" \
+  PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -h "$VIP" -p 9999 -U postgres -d postgres -XAtc "select 1" 2>&1)
+if [[ $psql_out == 1 ]]; then pass "psql -h $VIP -p 9999 from pgv-client: select 1 through $L's proxy"
+elif grep -q "proxy: .*from 10.77.0.100" "$LAB/$L/sidecar.log"; then
+  pass "psql -h $VIP -p 9999 from pgv-client reached $L's proxy (${psql_out##*FATAL:  })"
+else fail "psql -h $VIP -p 9999 did not reach $L's proxy: $psql_out"; fi
 
 # 2. clean stop of the leader
 say "SIGTERM to the leader $L"
