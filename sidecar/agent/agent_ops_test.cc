@@ -7,12 +7,14 @@
 
 #include <cstdio>
 #include <fstream>
+#include <thread>
 #include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "common/files.h"
+#include "common/process.h"
 #include "sidecar/agent/agent_test_env.h"
 
 namespace pgvigil::testing {
@@ -266,10 +268,28 @@ TEST(AgentOps, InterruptedRebuildRunsAgainAndKeepsOldDataUntilThen) {
   // The old data directory is untouched.
   EXPECT_TRUE(access(witness.c_str(), F_OK) == 0);
 
+  // A sidecar killed during a basebackup leaves pg_basebackup running (it is in its
+  // own process group): stand one up, throttled, writing where a rebuild writes.
+  std::thread orphan([&] {
+    ProcessOptions po;
+    po.runAsUser = "postgres";
+    po.env["PGPASSWORD"] = c.replPassword();
+    po.timeout = std::chrono::minutes(5);
+    (void)RunProcess({PgTestCluster::BinDir() + "/pg_basebackup", "-D", data + ".pgvigil-new", "-h",
+                      "127.0.0.1", "-p", std::to_string(c.nodes()[0].port), "-U", "repl", "-X",
+                      "stream", "-r", "1M", "-P"},
+                     po);
+  });
+  ASSERT_TRUE(AgentTestEnv::WaitFor([&] { return FindBasebackup(data + ".pgvigil-new") > 0; }, 20000));
+
   auto again = RunOp(env, 1, "rebuild", R"({"term": 5, "primary": "node0", "method": "basebackup"})");
+  orphan.join();
   ASSERT_EQ(Str(again, "state"), "succeeded") << again.serialize();
   EXPECT_EQ(again.at("progress").at("percent").as_integer(), 100);
   std::string log = LogText(again);
+  // pg_basebackup -X stream runs as two processes; both go.
+  EXPECT_NE(log.find("copy process(es) left by an interrupted rebuild"), std::string::npos) << log;
+  EXPECT_EQ(FindBasebackup(data + ".pgvigil-new"), 0);
   EXPECT_NE(log.find("moved the old data directory aside"), std::string::npos) << log;
   EXPECT_NE(log.find("removed the old data directory"), std::string::npos) << log;
   // Kept until the new one streamed, then removed; the new one is a fresh copy.

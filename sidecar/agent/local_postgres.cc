@@ -6,9 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <cerrno>
 #include <cstring>
 #include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "common/files.h"
 
@@ -73,6 +77,46 @@ void MarkInheritedFdsCloseOnExec() {
     if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
   }
   closedir(d);
+}
+
+int KillStrayCopies(const std::vector<std::string>& paths) {
+  std::vector<pid_t> stray;
+  DIR* d = opendir("/proc");
+  if (!d) return 0;
+  while (dirent* e = readdir(d)) {
+    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0 || pid == getpid()) continue;
+    auto cmd = ReadFile(std::string("/proc/") + e->d_name + "/cmdline");
+    if (!cmd.ok() || cmd->empty()) continue;
+    std::vector<std::string> argv;
+    size_t start = 0;
+    for (size_t i = 0; i <= cmd->size(); ++i) {
+      if (i == cmd->size() || (*cmd)[i] == '\0') {
+        if (i > start) argv.push_back(cmd->substr(start, i - start));
+        start = i + 1;
+      }
+    }
+    if (argv.empty()) continue;
+    std::string prog = argv[0].substr(argv[0].rfind('/') + 1);
+    if (prog != "pg_basebackup" && prog != "pg_rewind") continue;
+    bool ours = false;
+    for (const auto& a : argv)
+      for (const auto& p : paths) ours = ours || a == p;
+    if (ours) stray.push_back(pid);
+  }
+  closedir(d);
+  for (pid_t pid : stray) {
+    spdlog::warn("agent: killing stray copy process (pid {}) left by an earlier rebuild", pid);
+    ::kill(pid, SIGKILL);
+  }
+  for (pid_t pid : stray)
+    for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) {
+      // Not our child (its parent died): it is reaped by init; wait for it to go.
+      auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+      if (!stat.ok() || stat->find(") Z") != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  return static_cast<int>(stray.size());
 }
 
 Status PgTools::Run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,

@@ -73,6 +73,11 @@ class PgTools {
 // sockets opened concurrently by other threads can still slip through.
 void MarkInheritedFdsCloseOnExec();
 
+// Kills (SIGKILL, by pid) pg_basebackup / pg_rewind processes left running by an
+// earlier, killed sidecar whose arguments name one of `paths`, and waits until
+// they are gone. Returns how many there were.
+int KillStrayCopies(const std::vector<std::string>& paths);
+
 // File helpers (root-safe: refuse empty paths and "/"); errors name the path.
 bool PathExists(const std::string& path);
 bool IsDataDir(const std::string& path);  // has PG_VERSION and global/pg_control

@@ -62,6 +62,9 @@ Status NodeOperations::Rebuild(PgTools& t, const OpRequest& req, Operation& op) 
   f.specMethod = node_.spec.recovery.method;
   Status inspect = Inspect(t, req.fenced, &f.running, &f.role, op);
   if (!inspect.ok()) return inspect;  // e.g. an unfenced running primary
+  // A sidecar killed mid-rebuild leaves its pg_basebackup / pg_rewind running.
+  if (int n = KillStrayCopies({node_.dataDir, node_.newDir()}); n > 0)
+    op.Log("killed " + std::to_string(n) + " copy process(es) left by an interrupted rebuild");
   Marker marker = LoadMarker(node_.markerFile());
   f.rewindInterrupted = marker.rewindStarted;
   if (IsDataDir(node_.dataDir)) {
