@@ -9,7 +9,9 @@
 // Read-only, no token:
 //   GET /v1/status      200 {"node", "term", "postgres": {running, role, timeline,
 //                       lsn, receivedLsn, replayLagBytes, upstreamHost, upstreamPort,
-//                       walReceiver, lastError, lastCheck}, "backends": [health view],
+//                       walReceiver, lastError}, "backends": [health view: node, up,
+//                       role, timeline, lsn, receivedLsn, replayLagBytes, lastError,
+//                       lastChange, lastCheck],
 //                       "operation": <running or last operation or null>,
 //                       "components": {"proxy": {...}, "watchdog": {...}}}
 //   GET /v1/watchdog    200 WatchdogApi::Detail() (node, state, term, leader, quorum,
@@ -50,9 +52,11 @@
 //        Operations answer 202 {"id": "<operation id>", "operation": {...}} and run in
 //        the background. "term" is required (a non-negative integer, or a string
 //        of digits); "fenced": true says the caller has fenced this node in this
-//        term, which is required to stop / restart / follow / rebuild a node that is
-//        a running primary (409 {"error", "reason": "running_primary_not_fenced"}
-//        otherwise). 409 {"error", "reason": "stale_term", "term": highest} when N
+//        term, which is required to stop / follow / rebuild a node that is a running
+//        primary, or a running node whose role cannot be confirmed (409 {"error",
+//        "reason": "running_primary_not_fenced"} at once, or the operation fails
+//        with "refused: ..." when the operation's own check finds it); promote,
+//        start and restart keep the data and need no fencing. 409 {"error", "reason": "stale_term", "term": highest} when N
 //        is older than the newest term seen; 409 {"error", "reason": "busy",
 //        "running": "<id>"} while another operation runs. 400 on a malformed body.
 //   PUT  /v1/proxy/routing  {"term": N, "generation": G, "primary": "<name>|\"\"",
