@@ -186,7 +186,7 @@ web::json::value ProxyServer::Summary() const {
   auto r = shared_.Routing();
   v["port"] = web::json::value::number(port_);
   v["clients"] = web::json::value::number(shared_.clientCount.load());
-  v["generation"] = web::json::value::number(double(r->generation));
+  v["routingGeneration"] = web::json::value::number(double(r->generation));
   v["primary"] = web::json::value::string(r->primary >= 0 ? r->nodes[size_t(r->primary)].node.name : "");
   if (r->primary < 0) v["noPrimaryReason"] = web::json::value::string(r->noPrimaryReason);
   v["paused"] = web::json::value::boolean(Paused());
