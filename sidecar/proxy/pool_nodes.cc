@@ -46,7 +46,8 @@ std::vector<PoolNodeRow> BuildPoolNodes(const ProxyShared& shared, const Effecti
     bool streaming = int(i) != r.primary && n.healthKnown && n.up && n.healthRole == BackendRole::kStandby;
     row.replicationState = streaming ? "streaming" : "";
     row.replicationSyncState = streaming ? "async" : "";
-    row.lastStatusChange = FormatTime(shared.startTime);
+    row.lastStatusChange =
+        FormatTime(n.lastChange.time_since_epoch().count() != 0 ? n.lastChange : shared.startTime);
     rows.push_back(std::move(row));
   }
   return rows;

@@ -3,6 +3,7 @@
 // load-balance standby. No I/O, no clocks; randomness is passed in.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ struct EffectiveNode {
   bool healthKnown = false;
   BackendRole healthRole = BackendRole::kUnknown;
   uint64_t lagBytes = 0;
+  std::chrono::system_clock::time_point lastChange{};  // health: when up/role last changed
   bool up = true;        // table up and (when known) health up
   bool lbEligible = false;  // may receive balanced reads
   std::string why;       // why not eligible, for logs
