@@ -40,6 +40,15 @@ TEST(ProxySessionTest, CopyBothWays) {
     text.assign((std::istreambuf_iterator<char>(f2)), std::istreambuf_iterator<char>());
   }
   EXPECT_EQ(text, "101,x\n102,y\n103,z\n");
+  // A bulk load larger than the proxy's per-backend write queue limit (4 MB).
+  {
+    std::ofstream big(dir + "/big.csv");
+    for (int i = 0; i < 400000; ++i) big << i << ",row-" << i << "-padding-padding\n";
+  }
+  auto bulk = Psql(px->port, {"-c", "CREATE TABLE IF NOT EXISTS bulk (a int, b text)", "-c",
+                              "\\copy bulk FROM '" + dir + "/big.csv' WITH (FORMAT csv)"});
+  ASSERT_EQ(bulk.exitCode, 0) << bulk.output;
+  EXPECT_EQ(Cluster().Query(0, "SELECT count(*) FROM bulk").value(), "400000");
 }
 
 TEST(ProxySessionTest, CancelOfPgSleep) {

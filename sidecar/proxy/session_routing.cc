@@ -47,7 +47,14 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
     case 'c':
     case 'f': {
       Target t = copyTarget_ != Target::kNone ? copyTarget_ : pinned_;
-      if (t != Target::kNone && Conn(t)) Conn(t)->Send(raw, f.size);
+      if (t != Target::kNone && Conn(t)) {
+        // Backpressure: a client streaming COPY data faster than the backend takes it waits.
+        if (Conn(t)->queuedBytes() > (4u << 20)) {
+          ScheduleRetry();
+          return false;
+        }
+        Conn(t)->Send(raw, f.size);
+      }
       return true;
     }
     default:
