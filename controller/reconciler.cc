@@ -236,12 +236,6 @@ void Reconciler::Tick() {
     may_act = true;
     term = standaloneTerm_;
     leader = options_.localNode;
-    obs_.watchdog = plan::WatchdogView{};
-    obs_.watchdog.observedAt = now;
-    obs_.watchdog.quorum = true;
-    obs_.watchdog.leader = options_.localNode;
-    obs_.watchdog.term = term;
-    obs_.watchdog.liveMembers = static_cast<int>(spec.nodes.size());
   } else {
     may_act = ReadLeadership(now, &term, &obs_.watchdog, &register_doc, &leader);
   }
@@ -254,6 +248,11 @@ void Reconciler::Tick() {
     acting_ = may_act;
   }
   ObserveNodes(spec, now);
+  if (options_.standalone) {
+    obs_.watchdog = StandaloneHealthView(obs_, now);
+    obs_.watchdog.leader = options_.localNode;
+    obs_.watchdog.term = term;
+  }
 
   Result<plan::ClusterState> state =
       options_.standalone ? LoadStandaloneState() : DecodeClusterState(register_doc);

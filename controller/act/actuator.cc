@@ -37,6 +37,36 @@ std::string PgQuote(const std::string& s) {
 
 }  // namespace
 
+// The agent's PUT /v1/proxy/routing node list: every spec node, with the
+// planner's weight for routed standbys; the primary keeps its spec weight (it
+// serves reads too, as in Pgpool-II); excluded or unplanned nodes are down.
+value RoutingNodes(const ClusterSpec& spec, const plan::Action& a) {
+  value nodes = value::array();
+  size_t i = 0;
+  for (const auto& n : spec.nodes) {
+    value v = value::object();
+    v["name"] = value::string(n.name);
+    v["host"] = value::string(n.host);
+    v["port"] = value::number(spec.PgPort(n));
+    int weight = 0;
+    bool up = false;
+    if (n.name == a.primary) {
+      up = true;
+      weight = n.noLoadBalance ? 0 : n.weight;
+    }
+    for (const auto& s : a.standbys) {
+      if (s.node == n.name) {
+        up = true;
+        weight = s.weight;
+      }
+    }
+    v["weight"] = value::number(weight);
+    v["up"] = value::boolean(up);
+    nodes[i++] = v;
+  }
+  return nodes;
+}
+
 Actuator::Actuator(const ClusterSpec& spec, std::string token, PgCredentials creds,
                    std::string local_node)
     : spec_(spec), token_(std::move(token)), creds_(std::move(creds)), localNode_(std::move(local_node)) {}
@@ -102,21 +132,10 @@ ActionResult Actuator::RunOne(const plan::Action& a, uint64_t term, const plan::
     case ActionKind::kPublishRouting: {
       body["generation"] = value::number(a.generation);
       body["primary"] = value::string(a.primary);
-      value standbys = value::array(a.standbys.size());
-      for (size_t i = 0; i < a.standbys.size(); ++i) {
-        value s = value::object();
-        s["node"] = value::string(a.standbys[i].node);
-        s["weight"] = value::number(a.standbys[i].weight);
-        standbys[i] = s;
-      }
-      body["standbys"] = standbys;
-      value excluded = value::array(a.excluded.size());
-      for (size_t i = 0; i < a.excluded.size(); ++i) excluded[i] = value::string(a.excluded[i]);
-      body["excluded"] = excluded;
+      body["nodes"] = RoutingNodes(spec_, a);
       return Broadcast(a, "PUT", "/v1/proxy/routing", body, obs);
     }
     case ActionKind::kPauseProxies:
-      body["limitMs"] = value::number(static_cast<int64_t>(spec_.proxy.pauseLimit.count()));
       return Broadcast(a, "POST", "/v1/proxy/pause", body, obs);
     case ActionKind::kResumeProxies:
       return Broadcast(a, "POST", "/v1/proxy/resume", body, obs);

@@ -26,6 +26,10 @@ struct ActionResult {
   std::string detail;  // what happened (operation id, error)
 };
 
+// The node list of the agent's PUT /v1/proxy/routing body for a kPublishRouting
+// action: every spec node with host, PostgreSQL port, weight and up.
+web::json::value RoutingNodes(const ClusterSpec& spec, const plan::Action& a);
+
 class Actuator {
  public:
   // sidecar_url(node) -> "http://HOST:APIPORT"; local_node: whose sidecar holds

@@ -45,6 +45,18 @@ bool ReadStr(const value& o, const char* k, std::string* out) {
   return true;
 }
 
+bool ReadInts(const value& o, const char* k, std::vector<int>* out) {
+  out->clear();
+  if (!o.has_field(k)) return true;
+  const value& a = o.at(k);
+  if (!a.is_array()) return false;
+  for (const auto& v : a.as_array()) {
+    if (!v.is_number()) return false;
+    out->push_back(v.as_number().to_int32());
+  }
+  return true;
+}
+
 }  // namespace
 
 value EncodeClusterState(const plan::ClusterState& s) {
@@ -56,6 +68,11 @@ value EncodeClusterState(const plan::ClusterState& s) {
   v["rg"] = value::number(s.routingGeneration);
   v["rp"] = value::string(s.routedPrimary);
   v["rs"] = Names(s.routedStandbys);
+  if (!s.routedWeights.empty()) {
+    value w = value::array(s.routedWeights.size());
+    for (size_t i = 0; i < s.routedWeights.size(); ++i) w[i] = value::number(s.routedWeights[i]);
+    v["rw"] = w;
+  }
   v["ss"] = Names(s.synchronousStandbys);
   v["sc"] = value::number(s.synchronousCount);
   v["sl"] = value::number(s.syncShrinkLsn);
@@ -89,6 +106,7 @@ Result<plan::ClusterState> DecodeClusterState(const value& doc) {
   bool ok = ReadU64(doc, "v", &s.version) && ReadStr(doc, "p", &s.primary) &&
             ReadU64(doc, "tl", &timeline) && ReadU64(doc, "rg", &s.routingGeneration) &&
             ReadStr(doc, "rp", &s.routedPrimary) && ReadNames(doc, "rs", &s.routedStandbys) &&
+            ReadInts(doc, "rw", &s.routedWeights) &&
             ReadNames(doc, "ss", &s.synchronousStandbys) && ReadI64(doc, "sc", &sync_count) &&
             ReadU64(doc, "sl", &sync_lsn) && ReadNames(doc, "fe", &s.fenced) &&
             ReadNames(doc, "de", &s.detached) && ReadI64(doc, "bo", &s.switchoverBackoffUntil);

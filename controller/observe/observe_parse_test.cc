@@ -119,3 +119,53 @@ TEST(StateCodec, RoundTripAndRefusals) {
 
 }  // namespace
 }  // namespace pgvigil
+
+namespace pgvigil {
+namespace {
+
+plan::NodeObservation Seen(const std::string& name, bool pg_up, bool sidecar_up,
+                           std::map<std::string, bool> view) {
+  plan::NodeObservation o;
+  o.name = name;
+  o.pgReachable = pg_up;
+  o.sidecarReachable = sidecar_up;
+  o.healthView = std::move(view);
+  return o;
+}
+
+TEST(StandaloneHealth, CrashedPrimaryIsDownByConsensus) {
+  plan::Observation obs;
+  obs.nodes = {Seen("a", false, true, {{"a", false}, {"b", true}, {"c", true}}),
+               Seen("b", true, true, {{"a", false}, {"b", true}, {"c", true}}),
+               Seen("c", true, true, {{"a", false}, {"b", true}, {"c", true}})};
+  plan::WatchdogView w = StandaloneHealthView(obs, 5);
+  EXPECT_EQ(w.liveMembers, 4);  // three sidecars and the controller
+  EXPECT_EQ(w.backends["a"].seeDown, 4);
+  EXPECT_EQ(w.backends["b"].seeUp, 4);
+  EXPECT_TRUE(w.quorum);
+}
+
+TEST(StandaloneHealth, OneObserversTroubleIsNoConsensus) {
+  // Only the controller and sidecar c fail to reach a (e.g. c's link is flaky).
+  plan::Observation obs;
+  obs.nodes = {Seen("a", false, true, {{"a", true}}), Seen("b", true, true, {{"a", true}}),
+               Seen("c", true, true, {{"a", false}})};
+  plan::WatchdogView w = StandaloneHealthView(obs, 5);
+  EXPECT_EQ(w.backends["a"].seeDown, 2);
+  EXPECT_FALSE(w.backends["a"].seeDown * 2 > w.liveMembers);
+}
+
+TEST(StandaloneHealth, ParsesTheSidecarsHealthView) {
+  plan::NodeObservation o;
+  auto status = web::json::value::parse(
+      R"({"postgres": {"running": true, "dataDirectoryInitialized": false},
+          "backends": [{"node": "a", "up": false}, {"node": "b", "up": true}, {"up": true}]})");
+  ASSERT_EQ(ApplySidecarStatus(status, 7, &o), "");
+  EXPECT_FALSE(o.dataDirectoryInitialized);
+  ASSERT_EQ(o.healthView.size(), 2u);
+  EXPECT_FALSE(o.healthView["a"]);
+  EXPECT_TRUE(o.healthView["b"]);
+}
+
+}  // namespace
+}  // namespace pgvigil

@@ -67,6 +67,13 @@ std::string ApplySidecarStatus(const value& status, plan::TimeMs now, plan::Node
       o.progressPercent = static_cast<int>(Int(*p, "percent", 0));
     if (ParseKind(Str(*op, "type"), &o.kind)) out->operation = o;
   }
+  out->healthView.clear();
+  if (const value* backends = Field(status, "backends"); backends && backends->is_array()) {
+    for (const auto& b : backends->as_array()) {
+      const value* up = Field(b, "up");
+      if (up && up->is_boolean() && !Str(b, "node").empty()) out->healthView[Str(b, "node")] = up->as_bool();
+    }
+  }
   if (const value* comps = Field(status, "components")) {
     if (const value* proxy = Field(*comps, "proxy"); proxy && proxy->is_object()) {
       out->routingGeneration = static_cast<uint64_t>(Int(*proxy, "routingGeneration", 0));
@@ -94,6 +101,26 @@ plan::WatchdogView ParseWatchdogView(const value& d, plan::TimeMs now) {
       h.seeDown = static_cast<int>(Int(b, "down"));
       h.seeUp = static_cast<int>(Int(b, "up"));
       w.backends[Str(b, "node")] = h;
+    }
+  }
+  return w;
+}
+
+plan::WatchdogView StandaloneHealthView(const plan::Observation& obs, plan::TimeMs now) {
+  plan::WatchdogView w;
+  w.observedAt = now;
+  w.quorum = true;
+  w.liveMembers = 1;  // the controller itself
+  for (const auto& o : obs.nodes)
+    if (o.sidecarReachable) ++w.liveMembers;
+  for (const auto& backend : obs.nodes) {
+    plan::ConsensusHealth& h = w.backends[backend.name];
+    (backend.pgReachable ? h.seeUp : h.seeDown) += 1;
+    for (const auto& observer : obs.nodes) {
+      if (!observer.sidecarReachable) continue;
+      auto it = observer.healthView.find(backend.name);
+      if (it == observer.healthView.end()) continue;
+      (it->second ? h.seeUp : h.seeDown) += 1;
     }
   }
   return w;

@@ -21,6 +21,13 @@ std::string ApplySidecarStatus(const web::json::value& status, plan::TimeMs now,
 // A /v1/watchdog body as the planner's WatchdogView (register excluded).
 plan::WatchdogView ParseWatchdogView(const web::json::value& detail, plan::TimeMs now);
 
+// Standalone mode (no watchdog): a consensus health view from the health checks
+// of every reachable sidecar plus the controller's own libpq observation, one
+// vote each. A backend counts as down by consensus only when a majority of
+// these observers sees it down, so one sidecar's network trouble alone cannot
+// cause a failover.
+plan::WatchdogView StandaloneHealthView(const plan::Observation& obs, plan::TimeMs now);
+
 // GET /v1/status; on failure marks the sidecar unreachable and returns the reason.
 std::string ObserveSidecar(RestClient& client, plan::TimeMs now, plan::NodeObservation* out);
 

@@ -89,6 +89,9 @@ struct NodeObservation {
   bool dataDirectoryInitialized = true;  // false: empty data directory (needs a base backup)
   uint64_t routingGeneration = 0;        // routing generation its proxy has in effect
   bool proxyPaused = false;
+  // This sidecar's own health checks: backend node name -> up. Not read by the
+  // planner; a standalone controller derives consensus health from it.
+  std::map<std::string, bool> healthView;
   std::optional<Operation> operation;  // the newest operation (running or finished)
 
   // An operation last seen running on a sidecar that no longer answers is not

@@ -282,6 +282,11 @@ class AgentComponent : public Component {
     v["node"] = value::string(ctx_.nodeName);
     v["term"] = value::number(terms_.highest());
     v["postgres"] = ToJson(checker_->Local());
+    // An empty or missing data directory (a new host): the controller rebuilds
+    // it with pg_basebackup instead of trying to start it.
+    struct stat st {};
+    const std::string pg_version = ctx_.spec.DataDir(ctx_.self()) + "/PG_VERSION";
+    v["postgres"]["dataDirectoryInitialized"] = value::boolean(::stat(pg_version.c_str(), &st) == 0);
     auto backends = value::array();
     size_t i = 0;
     for (const auto& b : ctx_.health->Snapshot()) backends[i++] = HealthJson(b);
