@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -133,6 +134,13 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     dup2(devnull, 0);
     dup2(pipefd[1], 1);
     dup2(pipefd[1], 2);
+    // Nothing else the parent holds (listening sockets, client connections)
+    // leaks into the child: a postmaster started here would otherwise keep the
+    // sidecar's REST port open after the sidecar exits. startfd[1] stays (it is
+    // close-on-exec and reports a failed exec).
+    const unsigned keep = static_cast<unsigned>(startfd[1]);
+    if (keep > 3) syscall(SYS_close_range, 3u, keep - 1, 0u);
+    syscall(SYS_close_range, keep + 1, ~0u, 0u);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -3,6 +3,7 @@
 // errors, environment, working directory and the account switch when root.
 #include "common/process.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <signal.h>
@@ -276,6 +277,21 @@ TEST(SplitCommandLineTest, HonoursQuotes) {
   EXPECT_EQ(SplitCommandLine("a 'b c' \"d e\" f''g \"\" ''"), (V{"a", "b c", "d e", "fg", "", ""}));
   EXPECT_EQ(SplitCommandLine("--opt=\"x y\" \"it's\" 'say \"hi\"'"), (V{"--opt=x y", "it's", "say \"hi\""}));
   EXPECT_EQ(SplitCommandLine("sh -c 'echo $_IP_$ > /tmp/x'"), (V{"sh", "-c", "echo $_IP_$ > /tmp/x"}));
+}
+
+TEST(Process, ChildInheritsNoDescriptorsBeyondStdio) {
+  // A descriptor the parent opened without close-on-exec (as a listening
+  // socket would be) must not reach the child: a postmaster started by the
+  // sidecar would keep it open after the sidecar exits.
+  int leaked = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(leaked, 3);
+  auto r = Sh("ls /proc/$$/fd");
+  ::close(leaked);
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_TRUE(r->success()) << r->Describe();
+  std::vector<std::string> fds = Lines(r->outputTail);
+  for (const auto& fd : fds) EXPECT_LE(std::atoi(fd.c_str()), 2) << "descriptor " << fd << " leaked";
+  EXPECT_FALSE(fds.empty());
 }
 
 }  // namespace
