@@ -15,6 +15,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LAB=${PGVIGIL_LAB_DIR:-/tmp/pgvigil-lab}
 LAB=${LAB%/}
+NS=${PGVIGIL_LAB_NS:-pgv}
 BUILD=${2:-${PGVIGIL_BUILD_DIR:-$ROOT/build}}
 [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
 SERVERS=(server1 server2 server3)
@@ -40,12 +41,12 @@ start_one() {  # kind server
   local args=(-f "$SPEC" --node "$s")
   if [[ $kind == sidecar ]]; then
     args+=(--state-dir "$LAB/$s/state")
-    ip netns exec "pgv-$s" "$BUILD/bin/pgvigil-sidecar" "${args[@]}" >>"$LAB/$s/sidecar.log" 2>&1 &
+    ip netns exec "$NS-$s" "$BUILD/bin/pgvigil-sidecar" "${args[@]}" >>"$LAB/$s/sidecar.log" 2>&1 &
   else
     # Each host's controller writes applied specs to its own copy.
     cp -n "$SPEC" "$LAB/$s/cluster.yaml" 2>/dev/null || true
     args=(-f "$LAB/$s/cluster.yaml" --node "$s")
-    ip netns exec "pgv-$s" "$BUILD/bin/pgvigil-controller" "${args[@]}" >>"$LAB/$s/controller.log" 2>&1 &
+    ip netns exec "$NS-$s" "$BUILD/bin/pgvigil-controller" "${args[@]}" >>"$LAB/$s/controller.log" 2>&1 &
   fi
   echo $! >"$pidf"
   log "$kind on $s started (pid $!, log $LAB/$s/$kind.log)"

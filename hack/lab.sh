@@ -13,13 +13,14 @@
 #                                 the lab dir. Idempotent.
 #   hack/lab.sh status            one line per host (state, role, VIP) + VIP holder.
 #   hack/lab.sh env               shell variables (eval "$(hack/lab.sh env)").
-#   hack/lab.sh exec NS CMD...    run CMD (as root) in namespace pgv-NS (NS: server1..3|
+#   hack/lab.sh exec NS CMD...    run CMD (as root) in namespace $NS-NS (NS: server1..3|
 #                                 client|net), with PGPASSFILE=$LAB/secrets/pgpass unless set.
 #   hack/lab.sh psql serverN [ARGS...]
 #                                 psql as OS user postgres from pgv-client to serverN's
 #                                 address, authenticating with the lab pgpass.
 #
-# Files under $LAB: secrets/{postgres.password,repl.password,api.token,watchdog.key} (root,
+# Files under $LAB: secrets/{postgres.password,repl.password,api.token,watchdog.key,
+# pool_hba.conf,pool_passwd} (root,
 # 0600), secrets/pgpass (postgres, 0600; hosts 127.0.0.1 localhost 10.77.0.11-13 .100 .150,
 # any port/db, users postgres and repl), serverN/{data,run,host.conf,postgresql.log}, and
 # pids/*.pid: later components put the pid of anything they start there (first line); `down`
@@ -30,7 +31,8 @@
 #
 # Environment: PGVIGIL_LAB_DIR (default /tmp/pgvigil-lab),
 #              PGVIGIL_PG_BIN (default /usr/lib/postgresql/15/bin).
-# Namespace names are fixed: only one lab per machine; users must serialize.
+#              PGVIGIL_LAB_NS (default pgv): namespace prefix ($NS-server1, ...). A second
+#              lab needs both its own PGVIGIL_LAB_DIR and its own PGVIGIL_LAB_NS.
 set -euo pipefail
 
 LAB=${PGVIGIL_LAB_DIR:-/tmp/pgvigil-lab}
@@ -39,12 +41,16 @@ PG_BIN=${PGVIGIL_PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=5432
 PREFIX_LEN=24
 VIP=10.77.0.150
-NET_NS=pgv-net
+# PGVIGIL_LAB_NS: namespace name prefix, so that two labs (e.g. a test and a bench)
+# can run side by side with their own PGVIGIL_LAB_DIR; addresses may repeat since
+# each lab's network lives only inside its own namespaces.
+NS=${PGVIGIL_LAB_NS:-pgv}
+NET_NS=$NS-net
 BRIDGE=pgvbr0
 SERVERS=(server1 server2 server3)
 HOSTS=(server1 server2 server3 client)
 declare -A ADDR=([server1]=10.77.0.11 [server2]=10.77.0.12 [server3]=10.77.0.13 [client]=10.77.0.100)
-ALL_NS=("$NET_NS" pgv-server1 pgv-server2 pgv-server3 pgv-client)
+ALL_NS=("$NET_NS" "$NS-server1" "$NS-server2" "$NS-server3" "$NS-client")
 SECRETS=$LAB/secrets
 PASSFILE=$SECRETS/pgpass
 PIDS_DIR=$LAB/pids
@@ -69,7 +75,7 @@ set -E
 
 ns_exists() { [[ -e /run/netns/$1 ]]; }
 # Run a command as OS user postgres inside namespace pgv-$1.
-pg_in() { local h=$1; shift; (cd / && ip netns exec "pgv-$h" runuser -u postgres -- "${PG_ENV[@]}" "$@"); }
+pg_in() { local h=$1; shift; (cd / && ip netns exec "$NS-$h" runuser -u postgres -- "${PG_ENV[@]}" "$@"); }
 # Run a command as postgres in the current (root) namespace: only for local things (pg_ctl stop).
 as_pg() { (cd / && runuser -u postgres -- "${PG_ENV[@]}" "$@"); }
 # True if PID exists and is not a zombie (pid 1 of some containers reaps lazily).
@@ -149,7 +155,7 @@ stop_pidfiles() {
     n=$(ip netns identify "$pid" 2>/dev/null || true)
     start=$(proc_start_epoch "$pid") || continue
     mtime=$(stat -c %Y "$f")
-    if [[ $n == pgv-* ]] || (( start <= mtime + 1 )); then pids+=("$pid")
+    if [[ $n == "$NS"-* ]] || (( start <= mtime + 1 )); then pids+=("$pid")
     else warn "ignoring $f: pid $pid is a newer, unrelated process"; fi
   done
   (( ${#pids[@]} )) || return 0
@@ -198,13 +204,13 @@ make_network() {
   ip -n "$NET_NS" link add "$BRIDGE" type bridge forward_delay 0
   ip -n "$NET_NS" link set "$BRIDGE" up
   for h in "${HOSTS[@]}"; do
-    make_ns "pgv-$h"
+    make_ns "$NS-$h"
     # The veth is created inside pgv-net with its peer directly in pgv-$h: neither end
     # ever exists in the root namespace.
-    ip -n "$NET_NS" link add "v-$h" type veth peer name eth0 netns "pgv-$h"
+    ip -n "$NET_NS" link add "v-$h" type veth peer name eth0 netns "$NS-$h"
     ip -n "$NET_NS" link set "v-$h" master "$BRIDGE" up
-    ip -n "pgv-$h" addr add "${ADDR[$h]}/$PREFIX_LEN" dev eth0
-    ip -n "pgv-$h" link set eth0 up
+    ip -n "$NS-$h" addr add "${ADDR[$h]}/$PREFIX_LEN" dev eth0
+    ip -n "$NS-$h" link set eth0 up
   done
 }
 
@@ -228,6 +234,13 @@ make_dirs_and_secrets() {
       echo "$h:*:*:postgres:$pw"; echo "$h:*:*:repl:$rpw"
     done >"$PASSFILE" )
   chown postgres:postgres "$PASSFILE"; chmod 0600 "$PASSFILE"
+  # The proxies' client authentication (pool_hba.conf / pool_passwd formats). TEXT
+  # entries keep the lab simple; `vigilctl encrypt-password` writes AES ones.
+  ( umask 077
+    printf '# pgvigil lab: clients of the proxies on port 9999\n%s\n%s\n' \
+      "host all all ${ADDR[client]%.*}.0/$PREFIX_LEN scram-sha-256" \
+      "host all all 127.0.0.1/32 scram-sha-256" >"$SECRETS/pool_hba.conf"
+    printf 'postgres:TEXT%s\nrepl:TEXT%s\n' "$pw" "$rpw" >"$SECRETS/pool_passwd" )
   runuser -u postgres -- test -r "$PASSFILE" -a -w "$LAB/server1/run" \
     || die "OS user postgres cannot reach $LAB (every parent directory must be traversable)"
 }
@@ -372,9 +385,9 @@ do_status() {
   printf '%-8s %-12s %-8s %-8s %s\n' HOST ADDRESS POSTGRES ROLE VIP
   for h in "${HOSTS[@]}"; do
     state=- role=- vip=no
-    if ! ns_exists "pgv-$h"; then state=absent
+    if ! ns_exists "$NS-$h"; then state=absent
     else
-      out=$(ip -n "pgv-$h" -4 -o addr show 2>/dev/null || true)
+      out=$(ip -n "$NS-$h" -4 -o addr show 2>/dev/null || true)
       [[ $out == *" $VIP/"* ]] && { vip=yes; holder=$h; }
       if [[ $h == server* ]]; then
         role=$(role_of "$h")
@@ -390,14 +403,14 @@ do_env() {
   local h u
   printf '%s=%q\n' LAB_DIR "$LAB" PG_BIN "$PG_BIN" PG_PORT "$PG_PORT" VIP "$VIP" \
     LAB_SUBNET 10.77.0.0/24 LAB_NET_NS "$NET_NS" LAB_BRIDGE "$BRIDGE" \
-    CLIENT_ADDR "${ADDR[client]}" CLIENT_NS pgv-client \
+    CLIENT_ADDR "${ADDR[client]}" CLIENT_NS "$NS-client" \
     PGPASSFILE "$PASSFILE" POSTGRES_PASSWORD_FILE "$SECRETS/postgres.password" \
     REPL_PASSWORD_FILE "$SECRETS/repl.password" API_TOKEN_FILE "$SECRETS/api.token" \
     WATCHDOG_KEY_FILE "$SECRETS/watchdog.key" LAB_PIDS_DIR "$PIDS_DIR"
   printf 'LAB_SERVERS=%q\n' "${SERVERS[*]}"
   for h in "${SERVERS[@]}"; do
     u=${h^^}
-    printf '%s=%q\n' "${u}_ADDR" "${ADDR[$h]}" "${u}_NS" "pgv-$h" "${u}_DATA" "$LAB/$h/data" \
+    printf '%s=%q\n' "${u}_ADDR" "${ADDR[$h]}" "${u}_NS" "$NS-$h" "${u}_DATA" "$LAB/$h/data" \
       "${u}_SOCKET_DIR" "$LAB/$h/run" "${u}_LOG" "$LAB/$h/postgresql.log" "${u}_HOST_CONF" "$LAB/$h/host.conf"
   done
 }
@@ -419,7 +432,7 @@ main() {
     status) do_status ;;
     exec)
       (( $# >= 2 )) || die "usage: lab.sh exec NS CMD..."
-      local n=pgv-${1#pgv-}; shift
+      local n=$NS-${1#"$NS"-}; shift
       ns_exists "$n" || die "namespace $n does not exist (is the lab up?)"
       trap - ERR
       [[ -z ${PGPASSFILE:-} && -f $PASSFILE ]] && export PGPASSFILE=$PASSFILE
@@ -428,9 +441,9 @@ main() {
       (( $# >= 1 )) || die "usage: lab.sh psql serverN [psql args]"
       local s=$1; shift
       [[ -n ${ADDR[$s]:-} && $s == server* ]] || die "unknown server '$s' (server1..3)"
-      ns_exists pgv-client || die "namespace pgv-client does not exist (is the lab up?)"
+      ns_exists "$NS-client" || die "namespace $NS-client does not exist (is the lab up?)"
       trap - ERR; cd /
-      exec ip netns exec pgv-client runuser -u postgres -- "${PG_ENV[@]}" PGPASSFILE="$PASSFILE" \
+      exec ip netns exec "$NS-client" runuser -u postgres -- "${PG_ENV[@]}" PGPASSFILE="$PASSFILE" \
         PGHOST="${ADDR[$s]}" PGPORT="$PG_PORT" PGUSER=postgres PGDATABASE=postgres PGCONNECT_TIMEOUT=5 \
         psql "$@" ;;
     *) echo "lab: unknown command '$cmd'" >&2; usage 2 ;;
