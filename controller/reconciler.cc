@@ -79,16 +79,32 @@ void Reconciler::Poke() {
 }
 
 void Reconciler::Loop() {
+  using namespace std::chrono;
   while (true) {
+    milliseconds wait = options_.period;
     try {
-      Tick();
+      wait = Tick();
     } catch (const std::exception& e) {
       spdlog::error("reconcile: unexpected exception: {}", e.what());
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, options_.period, [&] { return stopping_ || poked_; });
-    poked_ = false;
-    if (stopping_) break;
+    // Between full ticks, a cheap look at the local sidecar every fastPoll: a
+    // backend newly seen down (or a change of watchdog leadership) starts the
+    // next tick at once instead of up to a period later.
+    const auto next = steady_clock::now() + wait;
+    while (true) {
+      const auto now = steady_clock::now();
+      const auto slice = std::min<steady_clock::duration>(next - now, options_.fastPoll);
+      std::unique_lock<std::mutex> lock(mu_);
+      if (slice > steady_clock::duration::zero())
+        cv_.wait_for(lock, slice, [&] { return stopping_ || poked_; });
+      if (stopping_) return;
+      if (poked_ || steady_clock::now() >= next) {
+        poked_ = false;
+        break;
+      }
+      lock.unlock();
+      if (SomethingChanged()) break;
+    }
   }
 }
 
@@ -223,7 +239,41 @@ Status Reconciler::SaveStandaloneState(const plan::ClusterState& s) const {
                          EncodeClusterState(s).serialize(), 0600);
 }
 
-void Reconciler::Tick() {
+bool Reconciler::SomethingChanged() {
+  if (!fastClient_) {
+    ClusterSpec spec = this->spec();
+    const NodeSpec* self = spec.FindNode(options_.localNode);
+    if (!self) return false;
+    std::string scheme = spec.api.tls.enabled() ? "https://" : "http://";
+    fastClient_ = std::make_unique<RestClient>(
+        scheme + self->host + ":" + std::to_string(spec.ApiPort(*self)), options_.token,
+        std::chrono::milliseconds(500));
+  }
+  std::string sig;
+  if (options_.standalone) {
+    auto reply = fastClient_->Get("/v1/status");
+    if (!reply.ok() || reply->status != 200) return false;
+    plan::NodeObservation o;
+    ApplySidecarStatus(reply->body, 0, &o);
+    for (const auto& [node, up] : o.healthView)
+      if (!up) sig += node + " down;";
+  } else {
+    auto reply = fastClient_->Get("/v1/watchdog");
+    if (!reply.ok()) return false;
+    if (reply->status == 200 && reply->body.is_object()) {
+      plan::WatchdogView w = ParseWatchdogView(reply->body, 0);
+      sig = w.leader + "/" + std::to_string(w.term) + (w.quorum ? "/q;" : "/-;");
+      for (const auto& [node, h] : w.backends)
+        if (h.seeDown > 0) sig += node + " down " + std::to_string(h.seeDown) + ";";
+    }
+  }
+  bool changed = sig != fastSignature_;
+  fastSignature_ = sig;
+  if (changed) spdlog::debug("reconcile: local view changed ({}): reconciling now", sig);
+  return changed;
+}
+
+std::chrono::milliseconds Reconciler::Tick() {
   ClusterSpec spec = this->spec();
   actuator_->SetSpec(spec);
   plan::TimeMs now = NowMs();
@@ -279,7 +329,9 @@ void Reconciler::Tick() {
     }
   }
   plan::ClusterState newest = *state;
+  bool acted = false;
   if (may_act && !p.actions.empty()) {
+    acted = true;
     {
       std::lock_guard<std::mutex> lock(mu_);
       requests_ = plan::Requests{};  // the plan carrying them runs now
@@ -294,6 +346,7 @@ void Reconciler::Tick() {
     };
     for (const auto& r : actuator_->Run(p.actions, term, obs_, keep_going)) {
       if (r.action.kind == plan::ActionKind::kWriteState && r.ok) newest = r.action.state;
+      if (!r.ok) acted = false;  // a failing action is retried at the busy pace, not hot
       AddEvent(plan::ToString(r.action.kind), r.action.node,
                r.action.reason + (r.ok ? "" : " -- FAILED: " + r.detail));
     }
@@ -351,8 +404,16 @@ void Reconciler::Tick() {
     }
     s.nodes.push_back(ns);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  status_ = std::move(s);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = std::move(s);
+  }
+  // Right after acting, look again at once (the next step of a failover waits
+  // on what these actions did); while anything is in flux, look often.
+  if (acted) return std::chrono::milliseconds(20);
+  if (p.phase != plan::Phase::kHealthy || p.outcome != plan::Outcome::kDone)
+    return std::min(options_.busyPeriod, options_.period);
+  return options_.period;
 }
 
 }  // namespace pgvigil

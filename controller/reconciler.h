@@ -32,7 +32,9 @@ struct ReconcilerOptions {
   bool standalone = false;  // no watchdog: act alone (single controller only!)
   std::string token;        // sidecar API token
   PgCredentials pg;         // superuser credentials for observing over libpq
-  std::chrono::milliseconds period{1000};
+  std::chrono::milliseconds period{1000};    // full observe-plan-act when all is well
+  std::chrono::milliseconds busyPeriod{250}; // while not Healthy or operations run
+  std::chrono::milliseconds fastPoll{150};   // cheap look at the local sidecar between ticks
   size_t maxEvents = 200;
 };
 
@@ -56,7 +58,11 @@ class Reconciler {
 
  private:
   void Loop();
-  void Tick();
+  // One observe-plan-act round; returns how long to wait before the next one.
+  std::chrono::milliseconds Tick();
+  // Whether the local sidecar's view (watchdog leadership, backends seen down)
+  // changed since the last call: cheap, one local REST call.
+  bool SomethingChanged();
   void Poke();
   void AddEvent(const std::string& action, const std::string& node, const std::string& reason);
   bool ReadLeadership(plan::TimeMs now, uint64_t* term, plan::WatchdogView* view,
@@ -83,6 +89,8 @@ class Reconciler {
   plan::Observation obs_;
   std::map<std::string, std::unique_ptr<RestClient>> observeClients_;
   std::unique_ptr<Actuator> actuator_;
+  std::unique_ptr<RestClient> fastClient_;
+  std::string fastSignature_;
   std::atomic<bool> acting_{false};
   std::thread thread_;
 };

@@ -118,11 +118,13 @@ ActionResult Actuator::RunOne(const plan::Action& a, uint64_t term, const plan::
       body["fenced"] = value::boolean(true);  // the planner stops only fenced/old primaries
       return NodeOperation(a, "stop", body, true, keep_going);
     case ActionKind::kStart:
-      return NodeOperation(a, "start", body, true, keep_going);
+      return NodeOperation(a, "start", body, false, keep_going);
     case ActionKind::kFollow:
       body["primary"] = value::string(a.upstream);
       body["fenced"] = value::boolean(true);
-      return NodeOperation(a, "follow", body, true, keep_going);
+      // Not waited for: routing to the new primary must not wait on a standby's
+      // restart; later rounds see the operation and its outcome.
+      return NodeOperation(a, "follow", body, false, keep_going);
     case ActionKind::kRebuild:
       body["primary"] = value::string(a.upstream);
       body["method"] = value::string(a.method == RecoveryMethod::kBasebackup ? "basebackup" : "auto");

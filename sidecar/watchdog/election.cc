@@ -133,6 +133,17 @@ void Election::OnMessage(const WireMessage& m, int64_t now, Actions* out) {
   ReconcileVip(now, out);
 }
 
+void Election::SetLocalHealth(std::vector<HealthVote> health) {
+  bool changed = health.size() != localHealth_.size();
+  for (size_t i = 0; !changed && i < health.size(); ++i)
+    changed = health[i].backend != localHealth_[i].backend || health[i].status != localHealth_[i].status;
+  localHealth_ = std::move(health);
+  if (changed) {
+    nextStatusAt_ = 0;  // followers: a heartbeat at the next tick
+    nextRoundAt_ = 0;   // leader: its round carries the view at the next tick
+  }
+}
+
 void Election::OnTick(int64_t now, Actions* out) {
   if (state_ == MemberState::kShutdown) return;
   ReconcileVip(now, out);

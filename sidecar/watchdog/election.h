@@ -133,7 +133,10 @@ class Election {
   void OnTick(int64_t now, Actions* out);
   // Clean stop: VIP down, tell the others, ignore everything afterwards.
   void Resign(int64_t now, Actions* out);
-  void SetLocalHealth(std::vector<HealthVote> health) { localHealth_ = std::move(health); }
+  // This member's view of the backends. A change is sent at the next tick
+  // instead of with the next regular heartbeat, so that the leader learns of a
+  // backend failure (and can reach consensus on it) without waiting an interval.
+  void SetLocalHealth(std::vector<HealthVote> health);
   // Leader holding the lease only: stores doc as the next version and replicates
   // it at once. Returns the version, or 0 when refused (not leader / no lease /
   // document too long). Durability is announced by a kRegisterCommitted event.
