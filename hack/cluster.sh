@@ -10,6 +10,8 @@
 #
 # Logs: $LAB/serverN/{sidecar,controller}.log. Pids: $LAB/pids/{sidecar,controller}-serverN.pid,
 # so `hack/lab.sh down` also stops whatever is left. State: $LAB/serverN/state.
+# PGVIGIL_SPEC_TEMPLATE: another spec to start with (/tmp/pgvigil-lab in it is replaced
+# by the lab dir), e.g. a copy of the lab spec with recovery.automatic: false.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +30,7 @@ log() { echo "cluster: $*"; }
 
 write_spec() {
   [[ -d $LAB/secrets ]] || die "the lab is not up ($LAB/secrets missing): run hack/lab.sh up"
-  sed "s#/tmp/pgvigil-lab#$LAB#g" "$ROOT/manifests/examples/lab.yaml" >"$SPEC.tmp"
+  sed "s#/tmp/pgvigil-lab#$LAB#g" "${PGVIGIL_SPEC_TEMPLATE:-$ROOT/manifests/examples/lab.yaml}" >"$SPEC.tmp"
   mv "$SPEC.tmp" "$SPEC"
 }
 

@@ -8,8 +8,10 @@
 //   pgvigil-e2e-writer --conninfo STR --acks FILE [--table e2e_writes] [--start-id N]
 //       [--interval-ms 10] [--op-timeout-ms 5000] [--connect-timeout-ms 1500]
 //       [--gaps FILE|-] [--gap-threshold-ms 200] [--marks FILE] [--duration S] [--quiet]
-//     SIGUSR1 sets a mark: the first write acknowledged after it is reported (stdout
-//     and --marks FILE: "MARK_MS FIRST_ACK_MS DELAY_MS").
+//     SIGUSR1 sets a mark (e.g. just before a failover is provoked): the first write
+//     acknowledged after an outage that follows it (an error, or a gap over
+//     --gap-threshold-ms) is reported on stdout and in --marks FILE as
+//     "MARK_MS FIRST_ACK_MS DELAY_MS".
 //   pgvigil-e2e-writer --verify --conninfo STR --acks FILE [--table e2e_writes]
 //     every acknowledged id must exist: prints the loss (ranges with ack times);
 //     exit 0 none lost, 3 some lost, 1 on error.
@@ -188,18 +190,26 @@ int main(int argc, char** argv) {
   int64_t id = startId;
   int64_t startMono = NowMonoMs();
   int64_t pendingMark = -1;
+  int64_t lastAckMs = -1;
+  bool errorSinceAck = false;
   std::string lastErr;
   int64_t lastErrPrintMs = 0, suppressed = 0;
   auto noteError = [&](const std::string& what, const std::string& e) {
     ++errors;
-    std::string msg = what + ": " + e;
+    errorSinceAck = true;
+    std::string msg = what + ": ";
+    for (char ch : e) {
+      if (ch == '\n') msg += " / ";
+      else if (ch != '\t') msg += ch;
+    }
+    std::string key = msg.substr(0, msg.find(" (id "));
     int64_t now = NowWallMs();
     if (quiet) return;
-    if (msg != lastErr || now - lastErrPrintMs >= 1000) {
+    if (key != lastErr || now - lastErrPrintMs >= 1000) {
       std::cerr << FormatMs(now) << " writer: " << msg;
       if (suppressed) std::cerr << " (+" << suppressed << " similar)";
       std::cerr << "\n";
-      lastErr = msg;
+      lastErr = key;
       lastErrPrintMs = now;
       suppressed = 0;
     } else {
@@ -253,9 +263,10 @@ int main(int argc, char** argv) {
     bool ok = QueryWithDeadline(conn, sql, opTimeoutMs, nullptr, &err);
     int64_t thisId = id++;
     if (!ok) {
-      noteError("insert " + std::to_string(thisId), err);
+      noteError("insert", err + " (id " + std::to_string(thisId) + ")");
       PQfinish(conn);  // any error: a fresh connection (the proxy may route it anew)
       conn = nullptr;
+      usleep(10000);
       continue;
     }
     int64_t ackMs = NowWallMs();
@@ -265,7 +276,10 @@ int main(int argc, char** argv) {
     if (doFsync) fdatasync(fileno(acks));
     ++acked;
     gaps.Ack(ackMs);
-    if (pendingMark >= 0 && ackMs >= pendingMark) {
+    bool afterOutage = errorSinceAck || (lastAckMs >= 0 && ackMs - lastAckMs > gapThresholdMs);
+    errorSinceAck = false;
+    lastAckMs = ackMs;
+    if (pendingMark >= 0 && afterOutage) {
       std::printf("mark %s: first ack %s after %lld ms (id %lld)\n", FormatMs(pendingMark).c_str(),
                   FormatMs(ackMs).c_str(), static_cast<long long>(ackMs - pendingMark),
                   static_cast<long long>(thisId));
