@@ -21,7 +21,9 @@ ApiResponse HandleControllerRequest(const ApiRequest& req, Reconciler& reconcile
 
   if (p == "/v1/status") {
     if (!get) return ErrorResponse(405, "use GET");
-    return JsonResponse(200, ToJson(reconciler.GetStatus()));
+    ClusterStatus status = reconciler.GetStatus();
+    AddSpecFacts(reconciler.spec(), &status);
+    return JsonResponse(200, ToJson(status));
   }
   if (p == "/metrics") {
     if (!get) return ErrorResponse(405, "use GET");

@@ -107,8 +107,10 @@ web::json::value ToJson(const ClusterStatus& s) {
   for (size_t i = 0; i < s.nodes.size(); ++i) nodes[i] = NodeJson(s.nodes[i]);
   v["nodes"] = nodes;
   value wd = value::object();
+  wd["enabled"] = value::boolean(s.watchdogEnabled);
   wd["leader"] = value::string(s.watchdogLeader);
   wd["quorum"] = value::boolean(s.watchdogQuorum);
+  wd["vipAddress"] = value::string(s.vipAddress);
   wd["vipHolder"] = value::string(s.vipHolder);
   value members = value::array(s.watchdogMembers.size());
   for (size_t i = 0; i < s.watchdogMembers.size(); ++i) {
@@ -148,6 +150,26 @@ web::json::value ToJson(const ClusterStatus& s) {
   return v;
 }
 
+void AddSpecFacts(const ClusterSpec& spec, ClusterStatus* s) {
+  s->watchdogEnabled = spec.watchdog.enabled;
+  s->vipAddress = spec.vip.address;
+  if (!spec.watchdog.enabled) s->vipHolder.clear();
+}
+
+void AddWatchdogDetail(const web::json::value& d, ClusterStatus* s) {
+  if (!d.is_object()) return;
+  if (d.has_field("vip") && d.at("vip").is_object()) s->vipHolder = Str(d.at("vip"), "holder");
+  if (d.has_field("members") && d.at("members").is_array()) {
+    s->watchdogMembers.clear();
+    for (const auto& m : d.at("members").as_array()) {
+      if (!m.is_object()) continue;
+      std::string address = Str(m, "host");
+      if (Int(m, "heartbeatPort") > 0) address += ":" + std::to_string(Int(m, "heartbeatPort"));
+      s->watchdogMembers.push_back({Str(m, "name"), address, Str(m, "state")});
+    }
+  }
+}
+
 Result<ClusterStatus> ClusterStatusFromJson(const web::json::value& v) {
   if (!v.is_object() || !v.has_field("phase") || !v.has_field("nodes"))
     return Result<ClusterStatus>::Error("not a pgvigil cluster status (no phase/nodes)");
@@ -165,8 +187,11 @@ Result<ClusterStatus> ClusterStatusFromJson(const web::json::value& v) {
   for (const auto& n : nodes.as_array()) s.nodes.push_back(NodeFrom(n));
   if (v.has_field("watchdog") && v.at("watchdog").is_object()) {
     const value& wd = v.at("watchdog");
+    s.watchdogEnabled = !(wd.has_field("enabled") && wd.at("enabled").is_boolean() &&
+                          !wd.at("enabled").as_bool());
     s.watchdogLeader = Str(wd, "leader");
     s.watchdogQuorum = Bool(wd, "quorum");
+    s.vipAddress = Str(wd, "vipAddress");
     s.vipHolder = Str(wd, "vipHolder");
     const value members = Array(wd, "members");
     for (const auto& m : members.as_array())
@@ -206,9 +231,18 @@ std::string RenderStatusTable(const ClusterStatus& s) {
       << s.timeline << ", routing generation " << s.routingGeneration << ")\n"
       << "controller: " << (s.controller.empty() ? "(none acting)" : s.controller) << ", term "
       << s.term << "\n"
-      << "watchdog:   leader " << (s.watchdogLeader.empty() ? "(none)" : s.watchdogLeader)
-      << (s.watchdogQuorum ? ", quorum" : ", NO QUORUM") << ", VIP on "
-      << (s.vipHolder.empty() ? "(nobody)" : s.vipHolder) << "\n\n";
+      << "watchdog:   ";
+  if (!s.watchdogEnabled) {
+    out << "disabled (standalone controller)";
+  } else {
+    out << "leader " << (s.watchdogLeader.empty() ? "(none)" : s.watchdogLeader)
+        << (s.watchdogQuorum ? ", quorum" : ", NO QUORUM");
+  }
+  if (s.vipAddress.empty())
+    out << ", no VIP configured";
+  else
+    out << ", VIP " << s.vipAddress << " on " << (s.vipHolder.empty() ? "(nobody)" : s.vipHolder);
+  out << "\n\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& n : s.nodes) {
     rows.push_back({n.name, n.host + ":" + std::to_string(n.port), n.role, n.state,

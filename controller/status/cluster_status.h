@@ -11,6 +11,7 @@
 #include <cpprest/json.h>
 
 #include "common/result.h"
+#include "common/spec.h"
 
 namespace pgvigil {
 
@@ -66,15 +67,23 @@ struct ClusterStatus {
   std::string controller;  // node whose controller acts (leader), "" when none
   bool acting = false;     // this controller acts (false: read-only replica)
   std::vector<NodeStatus> nodes;
+  bool watchdogEnabled = true;  // false: no watchdog (standalone controller)
   std::string watchdogLeader;
   bool watchdogQuorum = false;
-  std::string vipHolder;
+  std::string vipAddress;  // the configured VIP ("10.77.0.150/24"); "" when none
+  std::string vipHolder;   // node holding it, as the local watchdog member sees it
   std::vector<WatchdogMemberStatus> watchdogMembers;
   std::vector<OperationStatus> operations;
   std::vector<EventRecord> events;  // newest last
 };
 
 web::json::value ToJson(const ClusterStatus& s);
+// What the spec alone tells: whether a watchdog runs and which VIP is configured.
+void AddSpecFacts(const ClusterSpec& spec, ClusterStatus* s);
+// The VIP holder and the members from a sidecar's GET /v1/watchdog body
+// (sidecar/watchdog/detail_json.cc: vip.holder, members[].name/host/heartbeatPort/state).
+// Leaves *s unchanged where the body says nothing; ignores anything not an object.
+void AddWatchdogDetail(const web::json::value& detail, ClusterStatus* s);
 Result<ClusterStatus> ClusterStatusFromJson(const web::json::value& v);
 
 // The table vigilctl status prints: a header block, then one row per node in

@@ -26,6 +26,7 @@ ClusterStatus Sample() {
   s.nodes = {n1, n2, n3};
   s.watchdogLeader = "server2";
   s.watchdogQuorum = true;
+  s.vipAddress = "10.77.0.150/24";
   s.vipHolder = "server2";
   s.watchdogMembers = {{"server1", "10.77.0.11:9000", "STANDBY"}, {"server2", "10.77.0.12:9000", "LEADER"}};
   s.operations = {{"server3", "op-1", "rebuild", "running", "basebackup", 42.5, ""}};
@@ -64,11 +65,62 @@ TEST(ClusterStatus, PoolNodesHasPgpoolColumnsAndOneRowPerNode) {
 TEST(ClusterStatus, TableShowsPhaseWatchdogAndProgress) {
   std::string t = RenderStatusTable(Sample());
   EXPECT_NE(t.find("phase:      Healthy"), std::string::npos) << t;
-  EXPECT_NE(t.find("leader server2, quorum, VIP on server2"), std::string::npos) << t;
+  EXPECT_NE(t.find("leader server2, quorum, VIP 10.77.0.150/24 on server2"), std::string::npos) << t;
   EXPECT_NE(t.find("server3 rebuild running basebackup 42%"), std::string::npos) << t;
   ClusterStatus lost = Sample();
   lost.watchdogQuorum = false;
   EXPECT_NE(RenderStatusTable(lost).find("NO QUORUM"), std::string::npos);
+}
+
+TEST(ClusterStatus, StandaloneWithoutVipSaysSo) {
+  ClusterStatus s = Sample();
+  ClusterSpec spec;
+  spec.watchdog.enabled = false;
+  AddSpecFacts(spec, &s);
+  EXPECT_FALSE(s.watchdogEnabled);
+  EXPECT_EQ(s.vipAddress, "");
+  EXPECT_EQ(s.vipHolder, "");
+  std::string t = RenderStatusTable(s);
+  EXPECT_NE(t.find("watchdog:   disabled (standalone controller), no VIP configured"), std::string::npos)
+      << t;
+  EXPECT_EQ(t.find("(nobody)"), std::string::npos) << t;
+  auto back = ClusterStatusFromJson(web::json::value::parse(ToJson(s).serialize()));
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->watchdogEnabled);
+  // A status from a controller that does not send "enabled" reads as a watchdog cluster.
+  auto old = ClusterStatusFromJson(web::json::value::parse(
+      R"({"phase":"Healthy","nodes":[],"watchdog":{"leader":"a","quorum":true}})"));
+  ASSERT_TRUE(old.ok());
+  EXPECT_TRUE(old->watchdogEnabled);
+}
+
+// The sidecar's GET /v1/watchdog body, as sidecar/watchdog/detail_json.cc writes it.
+TEST(ClusterStatus, VipHolderAndMembersFromTheWatchdogDetail) {
+  ClusterStatus s = Sample();
+  s.vipHolder.clear();
+  s.watchdogMembers.clear();
+  AddWatchdogDetail(web::json::value::parse(R"({
+    "state": "STANDBY", "term": 4, "leader": "server3", "quorum": true, "node": "server1",
+    "leaderWithQuorum": true,
+    "vip": {"address": "10.77.0.150/24", "holder": "server3", "heldHere": false},
+    "members": [
+      {"name": "server1", "host": "10.77.0.11", "heartbeatPort": 9694, "state": "STANDBY", "self": true},
+      {"name": "server2", "host": "10.77.0.12", "heartbeatPort": 9694, "state": "SHUTDOWN"},
+      {"name": "server3", "host": "10.77.0.13", "heartbeatPort": 9694, "state": "LEADER"}]})"),
+                    &s);
+  EXPECT_EQ(s.vipHolder, "server3");
+  ASSERT_EQ(s.watchdogMembers.size(), 3u);
+  EXPECT_EQ(s.watchdogMembers[1].name, "server2");
+  EXPECT_EQ(s.watchdogMembers[1].address, "10.77.0.12:9694");
+  EXPECT_EQ(s.watchdogMembers[1].state, "SHUTDOWN");
+  std::string t = RenderStatusTable(s);
+  EXPECT_NE(t.find("VIP 10.77.0.150/24 on server3"), std::string::npos) << t;
+  EXPECT_NE(t.find("  server2 10.77.0.12:9694 SHUTDOWN"), std::string::npos) << t;
+  // Nothing usable: unchanged.
+  AddWatchdogDetail(web::json::value::null(), &s);
+  AddWatchdogDetail(web::json::value::parse(R"({"error": "the watchdog is disabled on this node"})"), &s);
+  EXPECT_EQ(s.vipHolder, "server3");
+  EXPECT_EQ(s.watchdogMembers.size(), 3u);
 }
 
 }  // namespace

@@ -34,6 +34,13 @@ Result<std::string> Token(const CommandLine& cl, const std::string& fallback_fil
   return ReadSecretFile(file);
 }
 
+// Reads (so marks as known) the options every request command takes; call before
+// CheckUnknown.
+void MarkRequestOptions(const CommandLine& cl) {
+  (void)cl.Value("--controller");
+  (void)cl.Value("--token-file");
+}
+
 bool CheckUnknown(const CommandLine& cl, const char* cmd) {
   if (cl.Unknown().empty()) return true;
   std::cerr << "vigilctl " << cmd << ": unknown option " << cl.Unknown().front() << "\n";
@@ -82,11 +89,16 @@ void PrintYaml(const web::json::value& v, int indent, std::ostream& out) {
   }
 }
 
+// The caller has checked the options (CheckUnknown after ControllerUrl and Token).
 int PostRequest(const CommandLine& cl, const char* cmd, const std::string& path,
                 const web::json::value& body) {
   std::string url = ControllerUrl(cl);
   auto token = Token(cl);
   if (!token.ok()) return Failed(cmd, "token", token.error());
+  if (token->empty())
+    return Failed(cmd, url,
+                  "no API token: pass --token-file FILE (the spec's api.tokenFile) or set "
+                  "PGVIGIL_TOKEN_FILE");
   RestClient c(url, *token, std::chrono::milliseconds(5000));
   auto r = c.Post(path, body);
   if (!r.ok()) return Failed(cmd, url, r.error());
@@ -161,6 +173,7 @@ int CmdApply(const CommandLine& cl) {
 int CmdSwitchover(const CommandLine& cl) {
   std::string to = cl.Value("--to");
   if (to.empty() && !cl.Positional().empty()) to = cl.Positional().front();
+  MarkRequestOptions(cl);
   if (!CheckUnknown(cl, "switchover")) return 2;
   if (to.empty()) {
     std::cerr << "usage: vigilctl switchover --to NODE\n";
@@ -178,6 +191,7 @@ static int NodeVerb(const CommandLine& cl, const char* verb) {
   }
   std::string node = cl.Positional().front();
   bool no_wait = cl.Has("--no-wait");
+  MarkRequestOptions(cl);
   if (!CheckUnknown(cl, verb)) return 2;
   int rc = PostRequest(cl, verb, "/v1/nodes/" + node + "/" + verb, web::json::value::object());
   if (rc != 0 || std::string(verb) != "recover" || no_wait) return rc;
