@@ -202,6 +202,8 @@ void Reconciler::ObserveNodes(const ClusterSpec& spec, plan::TimeMs now) {
     plan::NodeObservation o = old ? *old : plan::NodeObservation{};
     o.name = n.name;
     next.push_back(o);
+    auto& session = pgSessions_[n.name];
+    if (!session) session = std::make_unique<PgSession>();
     auto& client = observeClients_[n.name];
     if (!client) {
       std::string scheme = spec.api.tls.enabled() ? "https://" : "http://";
@@ -213,7 +215,8 @@ void Reconciler::ObserveNodes(const ClusterSpec& spec, plan::TimeMs now) {
   for (size_t i = 0; i < spec.nodes.size(); ++i) {
     work.push_back(std::async(std::launch::async, [&, i] {
       const NodeSpec& n = spec.nodes[i];
-      std::string pg_error = ObservePostgres(spec, n, options_.pg, now, &next[i]);
+      std::string pg_error = ObservePostgres(spec, n, options_.pg, now, &next[i],
+                                              pgSessions_[n.name].get());
       std::string sc_error = ObserveSidecar(*observeClients_[n.name], now, &next[i]);
       if (!pg_error.empty()) spdlog::debug("observe {}: postgres: {}", n.name, pg_error);
       if (!sc_error.empty()) spdlog::debug("observe {}: sidecar: {}", n.name, sc_error);
@@ -411,7 +414,8 @@ std::chrono::milliseconds Reconciler::Tick() {
   // Right after acting, look again at once (the next step of a failover waits
   // on what these actions did); while anything is in flux, look often.
   if (acted) return std::chrono::milliseconds(20);
-  if (p.phase != plan::Phase::kHealthy || p.outcome != plan::Outcome::kDone)
+  // A controller that only serves status keeps the normal pace.
+  if (may_act && (p.phase != plan::Phase::kHealthy || p.outcome != plan::Outcome::kDone))
     return std::min(options_.busyPeriod, options_.period);
   return options_.period;
 }

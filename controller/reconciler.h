@@ -88,6 +88,7 @@ class Reconciler {
   // Loop thread only.
   plan::Observation obs_;
   std::map<std::string, std::unique_ptr<RestClient>> observeClients_;
+  std::map<std::string, std::unique_ptr<PgSession>> pgSessions_;  // by node
   std::unique_ptr<Actuator> actuator_;
   std::unique_ptr<RestClient> fastClient_;
   std::string fastSignature_;

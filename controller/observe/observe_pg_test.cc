@@ -49,5 +49,38 @@ TEST(ObservePostgresIT, PrimaryStandbyAndPromotion) {
   EXPECT_GT(s1.history[0].switchLsn, 0u);
 }
 
+// The controller looks several times a second: one kept connection per node,
+// not one per look; a restarted server is reconnected to in the same look, a
+// stopped one reported down at once.
+TEST(ObservePostgresIT, SessionIsReusedAndSurvivesRestart) {
+  testing::PgTestCluster::Options options;
+  options.nodes = 1;
+  options.standbys = false;
+  auto c = testing::PgTestCluster::Create(options);
+  ASSERT_TRUE(c.ok()) << c.error();
+  auto& cl = **c;
+  ClusterSpec spec = cl.MakeSpec(testing::FreePort());
+  PgCredentials creds{"postgres", cl.superPassword(), "postgres", 2};
+  PgSession session;
+  plan::NodeObservation o;
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(ObservePostgres(spec, spec.nodes[0], creds, i, &o, &session), "");
+  auto count = cl.Query(0, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvigil-controller'");
+  ASSERT_TRUE(count.ok()) << count.error();
+  EXPECT_EQ(*count, "1");
+
+  ASSERT_TRUE(cl.StopNode(0, "fast").ok());
+  EXPECT_NE(ObservePostgres(spec, spec.nodes[0], creds, 10, &o, &session), "");
+  EXPECT_FALSE(o.pgReachable);
+  ASSERT_TRUE(cl.StartNode(0).ok());
+  EXPECT_EQ(ObservePostgres(spec, spec.nodes[0], creds, 11, &o, &session), "");
+  EXPECT_TRUE(o.pgReachable);
+  EXPECT_EQ(o.pgObservedAt, 11);
+  // Restarted between two looks: the kept connection is dead, a fresh one works.
+  ASSERT_TRUE(cl.StopNode(0, "fast").ok());
+  ASSERT_TRUE(cl.StartNode(0).ok());
+  EXPECT_EQ(ObservePostgres(spec, spec.nodes[0], creds, 12, &o, &session), "");
+  EXPECT_EQ(o.pgObservedAt, 12);
+}
+
 }  // namespace
 }  // namespace pgvigil

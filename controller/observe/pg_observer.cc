@@ -102,25 +102,90 @@ void ParseConnInfoHostPort(const std::string& conninfo, std::string* host, int* 
   if (!host->empty() && *port == 0) *port = 5432;
 }
 
+PgSession::PgSession() = default;
+PgSession::~PgSession() { Reset(); }
+void PgSession::Reset() {
+  if (conn) PQfinish(conn);
+  conn = nullptr;
+}
+
+namespace {
+
+std::string ObserveOnce(const ClusterSpec& spec, PGconn* c, plan::TimeMs now,
+                        plan::NodeObservation* out);
+
+}  // namespace
+
 std::string ObservePostgres(const ClusterSpec& spec, const NodeSpec& node,
                             const PgCredentials& creds, plan::TimeMs now,
-                            plan::NodeObservation* out) {
-  std::string conninfo = "host=" + Quote(node.host) + " port=" + std::to_string(spec.PgPort(node)) +
-                         " user=" + Quote(creds.user) + " password=" + Quote(creds.password) +
-                         " dbname=" + Quote(creds.database) + " connect_timeout=" +
-                         std::to_string(creds.connectTimeoutSeconds) +
-                         " application_name=pgvigil-controller options='-c statement_timeout=3000'";
-  Conn c(PQconnectdb(conninfo.c_str()));
+                            plan::NodeObservation* out, PgSession* session) {
+  // tcp_user_timeout and keepalives bound a reused connection's wait when the
+  // host is cut off (statement_timeout cannot: the server never hears of it).
+  const std::string conninfo =
+      "host=" + Quote(node.host) + " port=" + std::to_string(spec.PgPort(node)) +
+      " user=" + Quote(creds.user) + " password=" + Quote(creds.password) +
+      " dbname=" + Quote(creds.database) +
+      " connect_timeout=" + std::to_string(creds.connectTimeoutSeconds) +
+      " tcp_user_timeout=" + std::to_string(creds.connectTimeoutSeconds * 1000) +
+      " keepalives=1 keepalives_idle=1 keepalives_interval=1 keepalives_count=2"
+      " application_name=pgvigil-controller options='-c statement_timeout=3000'";
+  auto connect = [&](std::string* error) -> PGconn* {
+    PGconn* c = PQconnectdb(conninfo.c_str());
+    if (PQstatus(c) != CONNECTION_OK) {
+      *error = PQerrorMessage(c);
+      while (!error->empty() && error->back() == '\n') error->pop_back();
+      if (error->empty()) *error = "unknown error";
+      PQfinish(c);
+      return nullptr;
+    }
+    return c;
+  };
+  std::string error;
+  if (!session) {
+    Conn c(connect(&error));
+    if (!c) {
+      out->pgReachable = false;
+      return error;
+    }
+    return ObserveOnce(spec, c.get(), now, out);
+  }
+  const bool reused = session->conn != nullptr && PQstatus(session->conn) == CONNECTION_OK;
+  if (!reused) {
+    session->Reset();
+    session->conn = connect(&error);
+    if (!session->conn) {
+      out->pgReachable = false;
+      return error;
+    }
+  }
+  error = ObserveOnce(spec, session->conn, now, out);
+  if (error.empty()) return "";
+  session->Reset();
+  if (!reused) return error;
+  // The kept connection may simply be gone (server restarted): one fresh try.
+  session->conn = connect(&error);
+  if (!session->conn) {
+    out->pgReachable = false;
+    return error;
+  }
+  error = ObserveOnce(spec, session->conn, now, out);
+  if (!error.empty()) session->Reset();
+  return error;
+}
+
+namespace {
+
+std::string ObserveOnce(const ClusterSpec& spec, PGconn* conn, plan::TimeMs now,
+                        plan::NodeObservation* out) {
   std::string error;
   auto fail = [&](const std::string& e) {
     out->pgReachable = false;
     return e.empty() ? std::string("unknown error") : e;
   };
-  if (PQstatus(c.get()) != CONNECTION_OK) {
-    error = PQerrorMessage(c.get());
-    while (!error.empty() && error.back() == '\n') error.pop_back();
-    return fail(error);
-  }
+  struct Borrowed {
+    PGconn* p;
+    PGconn* get() const { return p; }
+  } c{conn};
   Res r = Query(c.get(),
                 "SELECT pg_is_in_recovery(),"
                 " CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn() END,"
@@ -206,5 +271,7 @@ std::string ObservePostgres(const ClusterSpec& spec, const NodeSpec& node,
   *out = std::move(o);
   return "";
 }
+
+}  // namespace
 
 }  // namespace pgvigil
