@@ -327,6 +327,11 @@ e2e_finish() {
     *) fail "verify failed (exit $vrc)" ;;
   esac
   ((E2E_ACKED > 50)) || fail "only $E2E_ACKED acknowledged writes: the writer did not really run"
+  if [[ ${E2E_WRITER_ERRORS_FAIL:-no} == yes ]]; then
+    local werr; werr=$(grep -o 'errors [0-9]*' "$E2E_OUT/writer.out" | awk '{print $2}')
+    if [[ ${werr:-1} == 0 ]]; then pass "the writer saw no error"
+    else fail "the writer saw $werr errors; first: $(head -n 2 "$E2E_OUT/writer.err" | cut -c1-220)"; fi
+  fi
   e2e_save_logs
   echo "== $E2E_NAME: $E2E_PASSES passed, $E2E_FAILS failed in $((SECONDS - E2E_T0)) s (outputs in $E2E_OUT)"
   ((E2E_FAILS == 0))

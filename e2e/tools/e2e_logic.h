@@ -84,7 +84,8 @@ struct NodeView {
   int64_t pgObsId = 0;            // increases with every completed PostgreSQL probe
   int64_t pgAtMs = 0;             // when that probe answered
   bool proxyReachable = false;    // the sidecar answered GET /v1/proxy/routing
-  std::string routedPrimary;      // its routing table's primary ("" = none)
+  std::string routedPrimary;      // the node its proxy sends writes to ("" = none, fails closed)
+  std::string tablePrimary;       // the primary of its routing table (display only)
   int64_t generation = -1;
   int64_t routingObsId = 0;
 };

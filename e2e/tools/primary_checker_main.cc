@@ -2,7 +2,8 @@
 //
 // Every --interval-ms (100) each node is probed, in its own thread and with hard
 // deadlines: directly over libpq (SELECT pg_is_in_recovery()) and through its sidecar
-// (GET /v1/proxy/routing: which node that proxy sends writes to). A violation is an
+// (GET /v1/proxy/pool_nodes: the node that proxy really sends writes to, its
+// "primary" row; GET /v1/proxy/routing: its table's generation and primary). A violation is an
 // instant where two different nodes are both writable (not in recovery) AND each is
 // named primary by some reachable proxy; it is confirmed once it held in two
 // consecutive evaluations with every involved node probed anew (see e2e_logic.h).
@@ -104,20 +105,41 @@ void NodeWorker(const Options& o, size_t idx, Shared* sh) {
       v.pgAtMs = pgAt;
       sh->lastPgError[idx] = err;
     }
+    // The proxy's routing table (generation, the controller's primary) and the node it
+    // really sends writes to: the "primary" row of its pool_nodes (its effective
+    // routing; none when it fails writes closed).
     int status = 0;
     std::string body;
     bool reachable = false;
-    std::string primary;
+    std::string primary, tablePrimary;
     int64_t generation = -1;
     if (HttpGet(n.host, n.restPort, "/v1/proxy/routing", o.probeTimeoutMs, &status, &body, &err) &&
         status == 200) {
       try {
         auto j = web::json::value::parse(body);
-        if (j.has_field("primary") && j.at("primary").is_string()) primary = j.at("primary").as_string();
+        if (j.has_field("primary") && j.at("primary").is_string()) tablePrimary = j.at("primary").as_string();
         if (j.has_field("generation") && j.at("generation").is_number())
           generation = j.at("generation").as_number().to_int64();
         reachable = true;
       } catch (const std::exception&) {
+      }
+    }
+    if (reachable) {
+      reachable = false;
+      if (HttpGet(n.host, n.restPort, "/v1/proxy/pool_nodes", o.probeTimeoutMs, &status, &body, &err) &&
+          status == 200) {
+        try {
+          auto j = web::json::value::parse(body);
+          for (const auto& row : j.at("nodes").as_array()) {
+            if (row.at("role").as_string() != "primary") continue;
+            std::string host = row.at("hostname").as_string(), port = row.at("port").as_string();
+            primary = "?" + host + ":" + port;  // a node the checker was not told about
+            for (const NodeAddr& m : o.nodes)
+              if (m.host == host && std::to_string(m.pgPort) == port) primary = m.name;
+          }
+          reachable = true;
+        } catch (const std::exception&) {
+        }
       }
     }
     {
@@ -125,6 +147,7 @@ void NodeWorker(const Options& o, size_t idx, Shared* sh) {
       NodeView& v = sh->views[idx];
       v.proxyReachable = reachable;
       v.routedPrimary = primary;
+      v.tablePrimary = tablePrimary;
       v.generation = generation;
       ++v.routingObsId;
       sh->routingAtMs[idx] = NowWallMs();
@@ -185,8 +208,12 @@ std::string Describe(const Snapshot& s) {
   for (size_t i = 0; i < s.nodes.size(); ++i) {
     const NodeView& v = s.nodes[i];
     out << (i ? " " : "") << v.name << "=" << TriName(v.writable);
-    if (v.proxyReachable)
-      out << "(proxy->" << (v.routedPrimary.empty() ? "none" : v.routedPrimary) << " g" << v.generation << ")";
+    if (v.proxyReachable) {
+      out << "(proxy->" << (v.routedPrimary.empty() ? "none" : v.routedPrimary);
+      if (v.tablePrimary != v.routedPrimary)
+        out << " table:" << (v.tablePrimary.empty() ? "none" : v.tablePrimary);
+      out << " g" << v.generation << ")";
+    }
     else
       out << "(proxy ?)";
   }
