@@ -109,6 +109,10 @@ std::vector<InvalidCase> Cases() {
       {"UnknownTag", Base("      tags: [noLoadBalance, noFailovr]\n"), "spec.nodes[1].tags", 13, 13,
        "unknown tag 'noFailovr' (noFailover, noLoadBalance); did you mean 'noFailover'?"},
       // Nodes.
+      {"HostWithSpace", Base("    - name: server3\n      host: \"10.0.0.3 oops\"\n"), "spec.nodes[2].host", 14, 13,
+       "'10.0.0.3 oops' is not an IP address or host name"},
+      {"HostBadLabel", Base("    - name: server3\n      host: db..example\n"), "spec.nodes[2].host", 14, 13,
+       "is not an IP address or host name"},
       {"DuplicateNodeName", Base("    - name: server1\n      host: 10.0.0.3\n"), "spec.nodes[2].name", 13, 13,
        "duplicate node name 'server1' (also spec.nodes[0])"},
       {"DuplicateNodeAddress",

@@ -25,6 +25,28 @@ bool IsDnsLabel(const std::string& s) {
   return s.front() != '-' && s.back() != '-';
 }
 
+// A host PostgreSQL clients can be pointed at: an IPv4/IPv6 literal or a DNS name
+// (labels of letters, digits, '-' and '_', separated by dots). Rejects spaces and
+// other characters that would break a libpq conninfo or a URL.
+bool IsHostName(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  in6_addr a6{};
+  if (s.find(':') != std::string::npos) return inet_pton(AF_INET6, s.c_str(), &a6) == 1;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t dot = s.find('.', start);
+    std::string label = s.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+            c == '_'))
+        return false;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return true;
+}
+
 std::string NodePath(size_t i) { return "spec.nodes[" + std::to_string(i) + "]"; }
 
 class Validator {
@@ -79,7 +101,9 @@ class Validator {
                                            NodePath(it->second) + ")");
         }
       }
-      if (!n.host.empty()) {
+      if (!n.host.empty() && !IsHostName(n.host)) {
+        Error(NodePath(i) + ".host", "'" + n.host + "' is not an IP address or host name");
+      } else if (!n.host.empty()) {
         std::string addr = n.host + ":" + std::to_string(s_.PgPort(n));
         if (auto [it, fresh] = addresses.emplace(addr, i); !fresh)
           Error(NodePath(i) + ".host", "duplicate address " + addr + " (also " +
