@@ -94,6 +94,13 @@ for name in negative-period bad-host broken-yaml unknown-primary duplicate-node;
   [[ $(status_digest) == "$status0" ]] && pass "$name: status unchanged" || fail "$name: status changed: $(status_digest)"
   [[ $(generations) == "$gens0" ]] && pass "$name: routing generations unchanged ($gens0)" \
     || fail "$name: routing generations changed: $(generations) (was $gens0)"
+  # A bad spec that got through: put the good one back so the next case starts clean.
+  if [[ $(ctl_get_spec) != "$spec0" ]]; then
+    note "$name: restoring the running spec"
+    vctl apply -f "$E2E_OUT/good.yaml" >/dev/null 2>&1
+    wait_until 20 eval '[[ $(ctl_get_spec) == "$spec0" && $(status_digest) == "$status0" ]]' \
+      || fail "$name: could not restore the running spec"
+  fi
 done
 
 # Positive control: the running spec itself is accepted, and still changes nothing.
