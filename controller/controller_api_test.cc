@@ -63,6 +63,7 @@ class ControllerApiIT : public ::testing::Test {
       n.heartbeatPort = FreePort();
     }
     spec_.api.controllerPort = FreePort();
+    spec_.primary = "";  // keep whichever node is primary (node0 at the start)
     spec_.healthCheck.period = Millis(250);
     spec_.healthCheck.timeout = Millis(1000);
     spec_.healthCheck.maxRetries = 1;
@@ -74,23 +75,24 @@ class ControllerApiIT : public ::testing::Test {
     ASSERT_TRUE(WriteFileAtomic(specPath_, SpecToYaml(spec_), 0644).ok());
     url_ = "http://127.0.0.1:" + std::to_string(spec_.api.controllerPort);
 
+    // The controller first: sidecars that come up later must still get routing.
+    std::string err;
+    controller_ = std::make_unique<ChildProcess>();
+    ASSERT_TRUE(controller_->Start({PGVIGIL_CONTROLLER_BIN, "-f", specPath_, "--node", "node0",
+                                    "--standalone", "--state-dir", pg_->dir() + "/controller",
+                                    "--listen", "127.0.0.1"},
+                                   pg_->dir() + "/controller.log", &err))
+        << err;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     for (size_t i = 0; i < spec_.nodes.size(); ++i) {
       const std::string& name = spec_.nodes[i].name;
       auto sc = std::make_unique<ChildProcess>();
-      std::string err;
       ASSERT_TRUE(sc->Start({PGVIGIL_SIDECAR_BIN, "-f", specPath_, "--node", name, "--state-dir",
                              pg_->dir() + "/state-" + name, "--no-watchdog", "--log-level", "debug"},
                             pg_->dir() + "/sidecar-" + name + ".log", &err))
           << err;
       sidecars_.push_back(std::move(sc));
     }
-    controller_ = std::make_unique<ChildProcess>();
-    std::string err;
-    ASSERT_TRUE(controller_->Start({PGVIGIL_CONTROLLER_BIN, "-f", specPath_, "--node", "node0",
-                                    "--standalone", "--state-dir", pg_->dir() + "/controller",
-                                    "--listen", "127.0.0.1"},
-                                   pg_->dir() + "/controller.log", &err))
-        << err;
     std::vector<WritableSampler::Target> targets;
     for (const auto& n : pg_->nodes())
       targets.push_back({n.name, "host=" + n.socketDir + " port=" + std::to_string(n.port) +
@@ -104,6 +106,10 @@ class ControllerApiIT : public ::testing::Test {
                  s.routingGeneration > 0;
         },
         60000, "Healthy with node0 primary and two streaming standbys"));
+    for (int i = 0; i < 3; ++i)
+      ASSERT_TRUE(WaitFor([&] { return RoutingGeneration(i) >= 1; }, 20000))
+          << "sidecar " << i << " never got a routing table from the controller: "
+          << Routing(i).serialize();
   }
 
   void TearDown() override {
@@ -115,8 +121,12 @@ class ControllerApiIT : public ::testing::Test {
       EXPECT_GT(sampler_->roundsWithOnePrimary(), sampler_->rounds() / 2);
     }
     if (HasFailure()) {
-      if (controller_) std::cerr << "--- controller log tail:\n" << controller_->LogTail(80);
-      for (auto& sc : sidecars_) std::cerr << "--- " << sc->logPath() << " tail:\n" << sc->LogTail(40);
+      if (controller_)
+        std::cerr << "--- controller (" << (controller_->Alive() ? "running" : "EXITED")
+                  << ") log tail:\n" << controller_->LogTail(80);
+      for (auto& sc : sidecars_)
+        std::cerr << "--- " << sc->logPath() << " (" << (sc->Alive() ? "running" : "EXITED")
+                  << ") tail:\n" << sc->LogTail(40);
       auto s = GetStatus();
       if (s.ok()) std::cerr << "--- last status:\n" << RenderStatusTable(*s);
     }
@@ -367,6 +377,7 @@ TEST_F(ControllerApiIT, StatusSpecTokenAndRouting) {
   // A valid change: node2's weight, applied with vigilctl (token from the spec's api.tokenFile).
   ClusterSpec heavier = spec_;
   heavier.nodes[2].weight = 3;
+  heavier.primary = "node0";  // desired primary: a switchover elsewhere is refused below
   std::string good_path = pg_->dir() + "/heavier.yaml";
   ASSERT_TRUE(WriteFileAtomic(good_path, SpecToYaml(heavier), 0644).ok());
   auto apply_good = Vigilctl({"apply", "-f", good_path});
@@ -433,6 +444,10 @@ TEST_F(ControllerApiIT, StatusSpecTokenAndRouting) {
   auto unknown_ctl = Vigilctl({"attach", "nodeX"}, true);
   EXPECT_NE(unknown_ctl.exitCode, 0);
   EXPECT_TRUE(HasText(unknown_ctl.outputTail, "nodeX")) << unknown_ctl.outputTail;
+  // With spec.primary set, a switchover elsewhere would be undone by the controller: refused.
+  auto pinned = Vigilctl({"switchover", "--to", "node1"}, true);
+  EXPECT_NE(pinned.exitCode, 0) << pinned.outputTail;
+  EXPECT_TRUE(HasText(pinned.outputTail, "spec.primary")) << pinned.outputTail;
   auto bad_verb = authed.Post("/v1/nodes/node1/explode", value::object());
   ASSERT_TRUE(bad_verb.ok());
   EXPECT_EQ(bad_verb->status, 404);

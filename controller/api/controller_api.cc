@@ -75,6 +75,15 @@ ApiResponse HandleControllerRequest(const ApiRequest& req, Reconciler& reconcile
     if (!body.is_object() || !body.has_field("to") || !body.at("to").is_string())
       return ErrorResponse(400, "\"to\" (a node name) is required", "to");
     std::string to = body.at("to").as_string();
+    // spec.primary is the desired primary: the planner switches back to it as soon
+    // as it can, so a switchover elsewhere would be undone seconds later.
+    ClusterSpec current = reconciler.spec();
+    if (!current.primary.empty() && current.primary != to && current.FindNode(to))
+      return ErrorResponse(409,
+                           "the spec names " + current.primary + " as the desired primary (spec.primary), so "
+                           "a switchover to " + to + " would be undone; apply a spec with primary: " + to +
+                           " (or without primary) instead",
+                           "to");
     if (Status s = reconciler.RequestSwitchover(to); !s.ok()) return ErrorResponse(400, s.message(), "to");
     value out = value::object();
     out["requested"] = value::string("switchover");

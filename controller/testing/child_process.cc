@@ -114,12 +114,18 @@ std::vector<std::string> WritableSampler::violations() const {
 }
 
 void WritableSampler::Run() {
+  // Persistent connections (a backend fork per round is slow on a loaded machine),
+  // re-made when a node went away. A sampler session never blocks a fast or
+  // immediate shutdown, which is what pgvigil uses.
+  std::vector<PGconn*> conns(targets_.size(), nullptr);
   while (!stop_) {
     auto start = std::chrono::steady_clock::now();
-    // Connect to all first (a fresh connection per round, so a sampler session
-    // never holds up a shutdown), then query all, then read all answers.
-    std::vector<PGconn*> conns;
-    for (const auto& t : targets_) conns.push_back(PQconnectdb(t.conninfo.c_str()));
+    for (size_t i = 0; i < conns.size(); ++i) {
+      if (conns[i] && PQstatus(conns[i]) == CONNECTION_OK) continue;
+      if (conns[i]) PQfinish(conns[i]);
+      conns[i] = PQconnectdb(targets_[i].conninfo.c_str());
+    }
+    // Query all, then read all answers: one round is (nearly) one instant.
     std::vector<bool> sent(conns.size(), false);
     for (size_t i = 0; i < conns.size(); ++i)
       if (PQstatus(conns[i]) == CONNECTION_OK)
@@ -134,7 +140,6 @@ void WritableSampler::Run() {
         PQclear(res);
       }
     }
-    for (PGconn* c : conns) PQfinish(c);
     ++rounds_;
     int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::steady_clock::now() - start)
@@ -151,6 +156,8 @@ void WritableSampler::Run() {
     while (!stop_ && std::chrono::steady_clock::now() < next)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  for (PGconn* c : conns)
+    if (c) PQfinish(c);
 }
 
 }  // namespace pgvigil::testing
