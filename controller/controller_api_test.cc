@@ -585,6 +585,7 @@ TEST_F(ControllerApiIT, SwitchoverFailoverAndRecover) {
 
   auto rec = Vigilctl({"recover", next}, true);
   EXPECT_EQ(rec.exitCode, 0) << rec.outputTail;
+  if (std::getenv("PGVIGIL_TEST_VERBOSE")) std::cerr << "vigilctl recover:\n" << rec.outputTail;
   EXPECT_TRUE(std::regex_search(rec.outputTail, std::regex(next + " \\[[#.]{20}\\] [0-9]+% ")))
       << "no progress line:\n" << rec.outputTail;
   EXPECT_TRUE(HasText(rec.outputTail, "100% streaming from " + third)) << rec.outputTail;

@@ -170,6 +170,25 @@ void AddWatchdogDetail(const web::json::value& d, ClusterStatus* s) {
   }
 }
 
+void AddProxySelectCounts(const std::vector<web::json::value>& bodies, ClusterStatus* s) {
+  for (auto& n : s->nodes) n.selectCount = 0;
+  for (const auto& b : bodies) {
+    if (!b.is_object() || !b.has_field("nodes") || !b.at("nodes").is_array()) continue;
+    for (const auto& row : b.at("nodes").as_array()) {
+      if (!row.is_object()) continue;
+      std::string host = Str(row, "hostname"), port = Str(row, "port"), cnt = Str(row, "select_cnt");
+      uint64_t count = 0;
+      try {
+        count = cnt.empty() ? 0 : std::stoull(cnt);
+      } catch (const std::exception&) {
+        continue;
+      }
+      for (auto& n : s->nodes)
+        if (n.host == host && std::to_string(n.port) == port) n.selectCount += count;
+    }
+  }
+}
+
 Result<ClusterStatus> ClusterStatusFromJson(const web::json::value& v) {
   if (!v.is_object() || !v.has_field("phase") || !v.has_field("nodes"))
     return Result<ClusterStatus>::Error("not a pgvigil cluster status (no phase/nodes)");

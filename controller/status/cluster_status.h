@@ -84,6 +84,14 @@ void AddSpecFacts(const ClusterSpec& spec, ClusterStatus* s);
 // (sidecar/watchdog/detail_json.cc: vip.holder, members[].name/host/heartbeatPort/state).
 // Leaves *s unchanged where the body says nothing; ignores anything not an object.
 void AddWatchdogDetail(const web::json::value& detail, ClusterStatus* s);
+// select_cnt: each proxy counts the SELECTs it balanced to each backend; the
+// cluster's count for a node is the sum over the sidecars' GET /v1/proxy/pool_nodes
+// bodies ({"nodes": [{"hostname", "port", "select_cnt", ...}]}, strings as in
+// show pool_nodes), matched to s->nodes by hostname and port. Bodies that are not
+// such objects (an unreachable sidecar, a disabled proxy) are skipped; nodes no
+// proxy reports keep 0.
+void AddProxySelectCounts(const std::vector<web::json::value>& pool_nodes_bodies, ClusterStatus* s);
+
 Result<ClusterStatus> ClusterStatusFromJson(const web::json::value& v);
 
 // The table vigilctl status prints: a header block, then one row per node in

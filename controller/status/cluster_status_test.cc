@@ -123,5 +123,24 @@ TEST(ClusterStatus, VipHolderAndMembersFromTheWatchdogDetail) {
   EXPECT_EQ(s.watchdogMembers.size(), 3u);
 }
 
+// Each proxy counts what it balanced; the cluster's select_cnt is the sum.
+TEST(ClusterStatus, SelectCountIsTheSumOverTheProxies) {
+  ClusterStatus s = Sample();
+  auto body = [](const char* c1, const char* c2) {
+    return web::json::value::parse(std::string(R"({"nodes": [
+      {"node_id": "0", "hostname": "10.77.0.11", "port": "5432", "select_cnt": "0"},
+      {"node_id": "1", "hostname": "10.77.0.12", "port": "5432", "select_cnt": ")") + c1 + R"("},
+      {"node_id": "2", "hostname": "10.77.0.13", "port": "5432", "select_cnt": ")" + c2 + R"("}]})");
+  };
+  AddProxySelectCounts({body("5", "1"), body("7", "0"), web::json::value::null(),
+                        web::json::value::parse(R"({"error": "the proxy is disabled on this node"})"),
+                        body("junk", "2")},
+                       &s);
+  EXPECT_EQ(s.nodes[0].selectCount, 0u);
+  EXPECT_EQ(s.nodes[1].selectCount, 12u);
+  EXPECT_EQ(s.nodes[2].selectCount, 3u);
+  EXPECT_NE(RenderPoolNodes(s).find("| 12 "), std::string::npos) << RenderPoolNodes(s);
+}
+
 }  // namespace
 }  // namespace pgvigil
