@@ -323,6 +323,9 @@ TEST_F(ControllerApiIT, StatusSpecTokenAndRouting) {
   auto metrics = anon.Get("/metrics");
   ASSERT_TRUE(metrics.ok()) << metrics.error();
   EXPECT_EQ(metrics->status, 200);
+  EXPECT_TRUE(HasText(metrics->text, "pgvigil_cluster_phase{phase=\"Healthy\"} 1")) << metrics->text;
+  EXPECT_TRUE(HasText(metrics->text, "pgvigil_node_primary{node=\"node0\"} 1")) << metrics->text;
+  EXPECT_TRUE(HasText(metrics->text, "pgvigil_node_streaming{node=\"node2\"} 1")) << metrics->text;
 
   // --- 2. a bad spec is refused with positions and changes nothing.
   RestClient authed(url_, kToken, std::chrono::milliseconds(10000));
@@ -526,6 +529,11 @@ TEST_F(ControllerApiIT, SwitchoverFailoverAndRecover) {
     actions.insert(e.action);
   }
   EXPECT_TRUE(actions.count("promote")) << "no promote event";
+  RestClient anon(url_, "", std::chrono::milliseconds(5000));
+  auto metrics = anon.Get("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_TRUE(HasText(metrics->text, "pgvigil_node_primary{node=\"node1\"} 1")) << metrics->text;
+  EXPECT_TRUE(HasText(metrics->text, "pgvigil_node_primary{node=\"node0\"} 0")) << metrics->text;
 
   // --- 6a. the primary crashes; recovery.automatic (default) rebuilds it.
   Q(1, "INSERT INTO acked SELECT generate_series(1001, 2000)");

@@ -27,6 +27,8 @@ ApiResponse HandleControllerRequest(const ApiRequest& req, Reconciler& reconcile
   }
   if (p == "/metrics") {
     if (!get) return ErrorResponse(405, "use GET");
+    ClusterStatus status = reconciler.GetStatus();
+    UpdateStatusMetrics(status, metrics);
     ApiResponse r;
     r.contentType = "text/plain; version=0.0.4";
     r.body = metrics.Render();

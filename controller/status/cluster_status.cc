@@ -189,6 +189,43 @@ void AddProxySelectCounts(const std::vector<web::json::value>& bodies, ClusterSt
   }
 }
 
+void UpdateStatusMetrics(const ClusterStatus& s, MetricsRegistry& m) {
+  m.GetGauge("pgvigil_controller_acting", "1 when this controller acts (leader), 0 read-only")
+      .Set(s.acting ? 1 : 0);
+  m.GetGauge("pgvigil_controller_term", "the term this controller acts (or would act) in")
+      .Set(static_cast<double>(s.term));
+  m.GetGauge("pgvigil_cluster_timeline", "the primary's timeline").Set(static_cast<double>(s.timeline));
+  m.GetGauge("pgvigil_cluster_routing_generation", "the routing generation last published")
+      .Set(static_cast<double>(s.routingGeneration));
+  for (const char* phase : {"Healthy", "Failing over", "Switchover in progress", "Recovering",
+                            "Degraded", "No quorum"})
+    m.GetGauge("pgvigil_cluster_phase", "1 for the cluster's current phase",
+               std::string("phase=\"") + phase + "\"")
+        .Set(s.phase == phase ? 1 : 0);
+  if (!s.phase.empty())
+    m.GetGauge("pgvigil_cluster_phase", "1 for the cluster's current phase", "phase=\"" + s.phase + "\"")
+        .Set(1);
+  int running = 0;
+  for (const auto& o : s.operations) running += o.state == "running" ? 1 : 0;
+  m.GetGauge("pgvigil_cluster_operations_running", "node operations (rebuild, follow, ...) running")
+      .Set(running);
+  for (const auto& n : s.nodes) {
+    std::string l = "node=\"" + n.name + "\"";
+    m.GetGauge("pgvigil_node_up", "1 when the controller reaches the node over libpq", l)
+        .Set(n.pgStatus == "up" ? 1 : 0);
+    m.GetGauge("pgvigil_node_primary", "1 for the cluster's primary", l).Set(n.name == s.primary ? 1 : 0);
+    m.GetGauge("pgvigil_node_streaming", "1 when the primary shows the node streaming", l)
+        .Set(n.replicationState == "streaming" ? 1 : 0);
+    m.GetGauge("pgvigil_node_detached", "1 when the node is detached from routing", l)
+        .Set(n.state == "detached" ? 1 : 0);
+    m.GetGauge("pgvigil_node_fenced", "1 when the node is fenced", l).Set(n.state == "fenced" ? 1 : 0);
+    m.GetGauge("pgvigil_node_lag_bytes", "replay lag behind the primary in bytes, -1 unknown", l)
+        .Set(static_cast<double>(n.lagBytes));
+    m.GetGauge("pgvigil_node_select_count", "SELECTs the proxies balanced to the node", l)
+        .Set(static_cast<double>(n.selectCount));
+  }
+}
+
 Result<ClusterStatus> ClusterStatusFromJson(const web::json::value& v) {
   if (!v.is_object() || !v.has_field("phase") || !v.has_field("nodes"))
     return Result<ClusterStatus>::Error("not a pgvigil cluster status (no phase/nodes)");

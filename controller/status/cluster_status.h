@@ -10,6 +10,7 @@
 
 #include <cpprest/json.h>
 
+#include "common/metrics.h"
 #include "common/result.h"
 #include "common/spec.h"
 
@@ -93,6 +94,15 @@ void AddWatchdogDetail(const web::json::value& detail, ClusterStatus* s);
 void AddProxySelectCounts(const std::vector<web::json::value>& pool_nodes_bodies, ClusterStatus* s);
 
 Result<ClusterStatus> ClusterStatusFromJson(const web::json::value& v);
+
+// The status as Prometheus gauges (the controller's GET /metrics):
+//   pgvigil_controller_acting, pgvigil_controller_term, pgvigil_cluster_timeline,
+//   pgvigil_cluster_routing_generation, pgvigil_cluster_phase{phase} (1 for the
+//   current phase, 0 for the others), pgvigil_cluster_operations_running,
+//   pgvigil_node_up{node} (reachable over libpq), pgvigil_node_primary{node},
+//   pgvigil_node_streaming{node}, pgvigil_node_detached{node}, pgvigil_node_fenced{node},
+//   pgvigil_node_lag_bytes{node} (-1 unknown), pgvigil_node_select_count{node}.
+void UpdateStatusMetrics(const ClusterStatus& s, MetricsRegistry& m);
 
 // The table vigilctl status prints: a header block, then one row per node in
 // show pool_nodes' column order, then the watchdog and operations.

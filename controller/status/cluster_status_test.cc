@@ -142,5 +142,27 @@ TEST(ClusterStatus, SelectCountIsTheSumOverTheProxies) {
   EXPECT_NE(RenderPoolNodes(s).find("| 12 "), std::string::npos) << RenderPoolNodes(s);
 }
 
+TEST(ClusterStatus, MetricsFollowTheStatus) {
+  MetricsRegistry m;
+  ClusterStatus s = Sample();
+  UpdateStatusMetrics(s, m);
+  EXPECT_EQ(m.Value("pgvigil_cluster_phase", "phase=\"Healthy\""), 1);
+  EXPECT_EQ(m.Value("pgvigil_cluster_phase", "phase=\"Failing over\""), 0);
+  EXPECT_EQ(m.Value("pgvigil_cluster_routing_generation"), 7);
+  EXPECT_EQ(m.Value("pgvigil_node_primary", "node=\"server1\""), 1);
+  EXPECT_EQ(m.Value("pgvigil_node_streaming", "node=\"server2\""), 1);
+  EXPECT_EQ(m.Value("pgvigil_node_up", "node=\"server3\""), 0);
+  EXPECT_EQ(m.Value("pgvigil_node_lag_bytes", "node=\"server3\""), -1);
+  EXPECT_EQ(m.Value("pgvigil_cluster_operations_running"), 1);
+  s.phase = "Failing over";
+  s.primary = "server2";
+  UpdateStatusMetrics(s, m);
+  EXPECT_EQ(m.Value("pgvigil_cluster_phase", "phase=\"Healthy\""), 0);
+  EXPECT_EQ(m.Value("pgvigil_cluster_phase", "phase=\"Failing over\""), 1);
+  EXPECT_EQ(m.Value("pgvigil_node_primary", "node=\"server1\""), 0);
+  EXPECT_EQ(m.Value("pgvigil_node_primary", "node=\"server2\""), 1);
+  EXPECT_NE(m.Render().find("pgvigil_node_primary{node=\"server2\"} 1"), std::string::npos) << m.Render();
+}
+
 }  // namespace
 }  // namespace pgvigil
