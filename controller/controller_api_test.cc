@@ -315,6 +315,15 @@ TEST_F(ControllerApiIT, StatusSpecTokenAndRouting) {
                          " +\\| up +\\| up +\\| 1 +\\| primary \\| primary ");
   EXPECT_TRUE(std::regex_search(pool.outputTail, primary_row)) << pool.outputTail;
 
+  // No controller there: a clear failure, not an empty table.
+  {
+    std::string nowhere = "http://127.0.0.1:" + std::to_string(FreePort());
+    auto r = RunProcess({PGVIGIL_VIGILCTL_BIN, "status", "--controller", nowhere});
+    ASSERT_TRUE(r.ok());
+    EXPECT_NE(r->exitCode, 0);
+    EXPECT_TRUE(HasText(r->outputTail, nowhere)) << r->outputTail;
+  }
+
   auto yaml = Vigilctl({"status", "-o", "yaml"});
   ASSERT_EQ(yaml.exitCode, 0) << yaml.outputTail;
   EXPECT_TRUE(HasText(yaml.outputTail, "phase: \"Healthy\"")) << yaml.outputTail;
@@ -405,6 +414,18 @@ TEST_F(ControllerApiIT, StatusSpecTokenAndRouting) {
       10000))
       << Routing(1).serialize();
   spec_ = heavier;
+  // The same API takes JSON: node2's weight back to 2 that way.
+  ClusterSpec json_spec = heavier;
+  json_spec.nodes[2].weight = 2;
+  auto put_json = authed.PutText("/v1/spec", SpecToJson(json_spec), "application/json");
+  ASSERT_TRUE(put_json.ok());
+  EXPECT_EQ(put_json->status, 200) << put_json->text;
+  EXPECT_TRUE(WaitStatus([](const ClusterStatus& s) { return Node(s, "node2")->weight == 2; }, 10000,
+                         "node2 weight 2 after a JSON spec"));
+  auto reloaded = LoadSpecFile(specPath_);
+  ASSERT_TRUE(reloaded.ok()) << "the spec written back does not load: " << reloaded.ErrorText();
+  EXPECT_EQ(*reloaded.spec, json_spec);
+  spec_ = json_spec;
 
   // --- 3. mutations need the token; unknown nodes are named.
   uint64_t gen = GetStatus()->routingGeneration;
@@ -431,7 +452,7 @@ TEST_F(ControllerApiIT, StatusSpecTokenAndRouting) {
   EXPECT_EQ(st3->primary, "node0");
   EXPECT_EQ(st3->routingGeneration, gen);
   EXPECT_EQ(Node(*st3, "node1")->state, "up");
-  EXPECT_EQ(Node(*st3, "node2")->weight, 3) << "the unauthorised PUT changed the spec";
+  EXPECT_EQ(Node(*st3, "node2")->weight, 2) << "the unauthorised PUT changed the spec";
   EXPECT_TRUE(RoutedUp(0, "node1"));
 
   auto unknown = authed.Post("/v1/nodes/nodeX/detach", value::object());
