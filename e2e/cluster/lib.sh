@@ -114,14 +114,17 @@ e2e_lab_up() {
   "$LABSH" up >"$E2E_OUT/lab-up.log" 2>&1 || { cat "$E2E_OUT/lab-up.log"; fail "lab.sh up"; exit 1; }
   mkdir -p "$BIN"
   # A binary being relinked right now is not executable yet: try again a little later.
-  local b try ok=no
+  local b try ok=no err
   for try in 1 2 3 4 5 6; do
     ok=yes
     for b in pgvigil-sidecar pgvigil-controller vigilctl pgvigil-e2e-writer pgvigil-e2e-primary-checker; do
-      cp "$SRC_BUILD/bin/$b" "$BIN/$b" 2>/dev/null && [[ -x $BIN/$b ]] || ok=no
+      rm -f "$BIN/$b"
+      if ! err=$(cp "$SRC_BUILD/bin/$b" "$BIN/$b" 2>&1) || [[ ! -x $BIN/$b ]]; then
+        ok=no; note "copying $b: ${err:-not executable}"
+      fi
     done
     [[ $ok == yes ]] && break
-    note "binaries in $SRC_BUILD/bin are being rebuilt; retrying in 20 s"; sleep 20
+    note "binaries in $SRC_BUILD/bin are being rebuilt? retrying in 20 s"; sleep 20
   done
   [[ $ok == yes ]] || { fail "cannot copy the binaries from $SRC_BUILD/bin"; exit 1; }
   say "cluster.sh start${1:+ (spec template $1)}"

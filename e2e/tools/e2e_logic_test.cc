@@ -5,7 +5,7 @@
 namespace pgvigil::e2e {
 namespace {
 
-TEST(GapTracker, KeepsGapsOverThresholdAndTheLongest) {
+TEST(E2eGapTracker, KeepsGapsOverThresholdAndTheLongest) {
   GapTracker g(200);
   EXPECT_FALSE(g.longest());
   g.Ack(1000);
@@ -24,7 +24,7 @@ TEST(GapTracker, KeepsGapsOverThresholdAndTheLongest) {
   EXPECT_EQ(*g.lastAckMs(), 4000);
 }
 
-TEST(AckLine, Parses) {
+TEST(E2eAckLine, Parses) {
   AckRecord r;
   EXPECT_TRUE(ParseAckLine("12 1000 1005", &r));
   EXPECT_EQ(r.id, 12);
@@ -39,7 +39,7 @@ TEST(AckLine, Parses) {
   EXPECT_FALSE(ParseAckLine("1 2 3 4", &r));
 }
 
-TEST(Loss, NoneWhenAllPresent) {
+TEST(E2eLoss, NoneWhenAllPresent) {
   std::vector<AckRecord> acks = {{1, 0, 10}, {2, 0, 20}, {3, 0, 30}};
   LossReport r = ComputeLoss(acks, {1, 2, 3, 4});
   EXPECT_EQ(r.acked, 3);
@@ -48,7 +48,7 @@ TEST(Loss, NoneWhenAllPresent) {
   EXPECT_TRUE(r.lostRanges.empty());
 }
 
-TEST(Loss, RangesOfConsecutiveLostIds) {
+TEST(E2eLoss, RangesOfConsecutiveLostIds) {
   std::vector<AckRecord> acks = {{1, 0, 10}, {2, 0, 20}, {3, 0, 30}, {5, 0, 50}, {6, 0, 60}, {9, 0, 90}};
   LossReport r = ComputeLoss(acks, {1, 5});
   EXPECT_EQ(r.lost, 4);
@@ -61,7 +61,7 @@ TEST(Loss, RangesOfConsecutiveLostIds) {
   EXPECT_EQ(r.lostRanges[2].first, 9);
 }
 
-TEST(Loss, FirstAckAfter) {
+TEST(E2eLoss, FirstAckAfter) {
   std::vector<AckRecord> acks = {{1, 0, 10}, {2, 0, 20}, {4, 0, 45}};
   EXPECT_EQ(FirstAckAfter(acks, 15)->id, 2);
   EXPECT_EQ(FirstAckAfter(acks, 20)->id, 2);
@@ -69,7 +69,7 @@ TEST(Loss, FirstAckAfter) {
   EXPECT_FALSE(FirstAckAfter(acks, 46));
 }
 
-TEST(NodeArg, Parses) {
+TEST(E2eNodeArg, Parses) {
   NodeAddr n;
   std::string err;
   ASSERT_TRUE(ParseNodeArg("server1=10.77.0.11:5432", &n, &err)) << err;
@@ -99,36 +99,36 @@ NodeView V(const std::string& name, Tri w, const std::string& routed, int64_t ob
   return v;
 }
 
-TEST(SplitBrain, HealthyClusterHasNone) {
+TEST(E2eSplitBrain, HealthyClusterHasNone) {
   Snapshot s{0, {V("a", Tri::kYes, "a"), V("b", Tri::kNo, "a"), V("c", Tri::kNo, "a")}};
   EXPECT_TRUE(RoutedWritablePrimaries(s).empty());
   EXPECT_EQ(WritableNodes(s), std::vector<std::string>{"a"});
 }
 
-TEST(SplitBrain, TwoWritableButOnlyOneRoutedIsNotAViolation) {
+TEST(E2eSplitBrain, TwoWritableButOnlyOneRoutedIsNotAViolation) {
   // The old primary is back and writable but every reachable proxy names b.
   Snapshot s{0, {V("a", Tri::kYes, "b"), V("b", Tri::kYes, "b"), V("c", Tri::kNo, "b")}};
   EXPECT_TRUE(RoutedWritablePrimaries(s).empty());
   EXPECT_EQ(WritableNodes(s).size(), 2u);
 }
 
-TEST(SplitBrain, TwoWritableEachRoutedByAProxyIsAViolation) {
+TEST(E2eSplitBrain, TwoWritableEachRoutedByAProxyIsAViolation) {
   Snapshot s{0, {V("a", Tri::kYes, "a"), V("b", Tri::kYes, "b"), V("c", Tri::kNo, "b")}};
   EXPECT_EQ(RoutedWritablePrimaries(s), (std::vector<std::string>{"a", "b"}));
 }
 
-TEST(SplitBrain, UnreachableProxyDoesNotCount) {
+TEST(E2eSplitBrain, UnreachableProxyDoesNotCount) {
   // a's own proxy names a, but nobody can reach it (host cut off).
   Snapshot s{0, {V("a", Tri::kYes, "a", 1, false), V("b", Tri::kYes, "b"), V("c", Tri::kNo, "b")}};
   EXPECT_TRUE(RoutedWritablePrimaries(s).empty());
 }
 
-TEST(SplitBrain, UnknownWritabilityDoesNotCount) {
+TEST(E2eSplitBrain, UnknownWritabilityDoesNotCount) {
   Snapshot s{0, {V("a", Tri::kUnknown, "a"), V("b", Tri::kYes, "b"), V("c", Tri::kNo, "a")}};
   EXPECT_TRUE(RoutedWritablePrimaries(s).empty());
 }
 
-TEST(SplitBrain, ConfirmedOnlyWhenBothReprobed) {
+TEST(E2eSplitBrain, ConfirmedOnlyWhenBothReprobed) {
   SplitBrainDetector d;
   auto snap = [](int64_t at, int64_t obsA, int64_t obsB) {
     return Snapshot{at, {V("a", Tri::kYes, "a", obsA), V("b", Tri::kYes, "b", obsB)}};
@@ -152,7 +152,7 @@ TEST(SplitBrain, ConfirmedOnlyWhenBothReprobed) {
   EXPECT_EQ(d2.confirmedCount(), 1);
 }
 
-TEST(SplitBrain, DifferentPairStartsANewEpisode) {
+TEST(E2eSplitBrain, DifferentPairStartsANewEpisode) {
   SplitBrainDetector d;
   d.Feed(Snapshot{1, {V("a", Tri::kYes, "a"), V("b", Tri::kYes, "b"), V("c", Tri::kNo, "b")}});
   d.Feed(Snapshot{2, {V("a", Tri::kNo, "c"), V("b", Tri::kYes, "b"), V("c", Tri::kYes, "c")}});
@@ -161,7 +161,7 @@ TEST(SplitBrain, DifferentPairStartsANewEpisode) {
   EXPECT_EQ(d.episodes()[1].nodes, (std::vector<std::string>{"b", "c"}));
 }
 
-TEST(Vip, TwoHoldersInOneListingIsAViolation) {
+TEST(E2eVip, TwoHoldersInOneListingIsAViolation) {
   VipDetector v;
   EXPECT_FALSE(v.Feed(1, {"server1"}));
   EXPECT_FALSE(v.Feed(2, {}));
@@ -177,7 +177,7 @@ TEST(Vip, TwoHoldersInOneListingIsAViolation) {
   EXPECT_EQ(v.samples(), 6);
 }
 
-TEST(Format, Ms) {
+TEST(E2eFormat, Ms) {
   EXPECT_EQ(FormatMs(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(FormatMs(1790000000123), "2026-09-21T14:13:20.123Z");
 }
