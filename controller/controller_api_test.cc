@@ -8,6 +8,7 @@
 // is replaced and the old one rebuilt (automatically, or by `vigilctl recover`);
 // and at no sampled instant are two nodes writable.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <chrono>
 #include <functional>
@@ -71,6 +72,11 @@ class ControllerApiIT : public ::testing::Test {
     spec_.api.tokenFile = pg_->dir() + "/secrets/api.token";
     ASSERT_TRUE(WriteFileAtomic(spec_.api.tokenFile, std::string(kToken) + "\n", 0600).ok());
     tokenFile_ = spec_.api.tokenFile;
+    // The proxies log in to the backends with pool_passwd's password (clients: loopback trust).
+    spec_.proxy.auth.passwordFile = pg_->dir() + "/secrets/pool_passwd";
+    ASSERT_TRUE(WriteFileAtomic(spec_.proxy.auth.passwordFile,
+                                "postgres:TEXT" + pg_->superPassword() + "\n", 0600)
+                    .ok());
     specPath_ = pg_->dir() + "/cluster.yaml";
     ASSERT_TRUE(WriteFileAtomic(specPath_, SpecToYaml(spec_), 0644).ok());
     url_ = "http://127.0.0.1:" + std::to_string(spec_.api.controllerPort);
@@ -224,6 +230,42 @@ class ControllerApiIT : public ::testing::Test {
   uint64_t RoutingGeneration(int node) {
     value r = Routing(node);
     return r.is_object() && r.has_field("generation") ? r.at("generation").as_number().to_uint64() : 0;
+  }
+
+  // `sessions` separate client sessions through sidecar `node`'s proxy, each running
+  // one read (balanced per session). Returns how many succeeded.
+  int ProxyReads(int node, int sessions) {
+    std::string ci = "host=127.0.0.1 port=" + std::to_string(spec_.nodes[node].proxyPort) +
+                     " user=postgres dbname=postgres sslmode=disable gssencmode=disable connect_timeout=5";
+    int ok = 0;
+    for (int i = 0; i < sessions; ++i) {
+      PGconn* c = PQconnectdb(ci.c_str());
+      if (PQstatus(c) == CONNECTION_OK) {
+        PGresult* r = PQexec(c, "SELECT count(*) FROM pg_class");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) ++ok;
+        else ADD_FAILURE() << "read via proxy: " << PQerrorMessage(c);
+        PQclear(r);
+      } else {
+        ADD_FAILURE() << "connect via proxy: " << PQerrorMessage(c);
+      }
+      PQfinish(c);
+    }
+    return ok;
+  }
+  // select_cnt for `node_name` summed over every sidecar's GET /v1/proxy/pool_nodes.
+  uint64_t ProxySelectCount(const std::string& node_name) {
+    int idx = Index(node_name);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < spec_.nodes.size(); ++i) {
+      RestClient c("http://127.0.0.1:" + std::to_string(spec_.nodes[i].apiPort), "",
+                   std::chrono::milliseconds(3000));
+      auto r = c.Get("/v1/proxy/pool_nodes");
+      if (!r.ok() || r->status != 200 || !r->body.has_field("nodes")) continue;
+      for (const auto& row : r->body.at("nodes").as_array())
+        if (row.at("port").as_string() == std::to_string(spec_.nodes[idx].port))
+          sum += std::stoull(row.at("select_cnt").as_string());
+    }
+    return sum;
   }
 
   int Index(const std::string& name) {
@@ -498,6 +540,12 @@ TEST_F(ControllerApiIT, StatusSpecTokenAndRouting) {
                                 std::regex(" 2 +\\| 127\\.0\\.0\\.1 \\| " +
                                            std::to_string(spec_.nodes[2].port) + " +\\| detached ")))
       << pool4.outputTail;
+  // Reads through a proxy reach node0 and node1 only.
+  uint64_t node2_reads = ProxySelectCount("node2");
+  uint64_t others_reads = ProxySelectCount("node0") + ProxySelectCount("node1");
+  EXPECT_EQ(ProxyReads(0, 20), 20);
+  EXPECT_EQ(ProxySelectCount("node2"), node2_reads) << "reads went to the detached node2";
+  EXPECT_GE(ProxySelectCount("node0") + ProxySelectCount("node1"), others_reads + 20);
   // Detached, not broken: PostgreSQL still streams.
   EXPECT_EQ(Q(2, "SELECT pg_is_in_recovery()"), "t");
 
@@ -508,6 +556,10 @@ TEST_F(ControllerApiIT, StatusSpecTokenAndRouting) {
   for (int i = 0; i < 3; ++i)
     EXPECT_TRUE(WaitFor([&] { return RoutedUp(i, "node2"); }, 10000))
         << "sidecar " << i << " does not route to node2 again: " << Routing(i).serialize();
+  // Reads reach node2 again (standbys balanced by weight, node2 2 of 3: none in 30 sessions
+  // is a (1/3)^30 chance).
+  EXPECT_EQ(ProxyReads(1, 30), 30);
+  EXPECT_GT(ProxySelectCount("node2"), node2_reads) << "no read reached node2 after attach";
   bool has_detach_event = false;
   auto st_end = GetStatus();
   ASSERT_TRUE(st_end.ok());
