@@ -61,4 +61,21 @@ void HealthView::Subscribe(Listener l) {
   listeners_.push_back(std::move(l));
 }
 
+void HealthView::SetCheckRequester(std::function<void()> requester) {
+  std::lock_guard<std::mutex> lock(mu_);
+  requester_ = std::move(requester);
+}
+
+void HealthView::RequestCheck() {
+  std::function<void()> r;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!requester_ || now - lastRequest_ < std::chrono::milliseconds(100)) return;
+    lastRequest_ = now;
+    r = requester_;
+  }
+  r();
+}
+
 }  // namespace pgvigil

@@ -39,11 +39,20 @@ class HealthView {
   // Called (on the updater's thread, outside the lock) when a backend's up/role changes.
   void Subscribe(Listener l);
 
+  // Asks the health checker (which registers itself) to check every backend now
+  // instead of at the next period: the proxy saw a backend connection die, or a
+  // new routing table names another primary. Cheap, never blocks; requests
+  // closer than 100 ms to the previous one are folded into it.
+  void SetCheckRequester(std::function<void()> requester);
+  void RequestCheck();
+
  private:
   mutable std::mutex mu_;
   std::vector<BackendHealth> backends_;  // guarded by mu_
   std::vector<Listener> listeners_;      // guarded by mu_
   uint64_t generation_ = 0;              // guarded by mu_
+  std::function<void()> requester_;      // guarded by mu_
+  std::chrono::steady_clock::time_point lastRequest_{};  // guarded by mu_
 };
 
 }  // namespace pgvigil

@@ -85,6 +85,7 @@ class AgentComponent : public Component {
       spdlog::warn("agent: spec.api.tokenFile is not set; every mutating request will be refused");
     }
     if (Status s = checker_->Start(); !s.ok()) return s;
+    if (ctx_.health) ctx_.health->SetCheckRequester([c = checker_.get()] { c->Poke(); });
     server_ = std::make_unique<RestServer>(ctx_.spec.api.listen, ctx_.spec.ApiPort(ctx_.self()),
                                            ctx_.spec.api.tls,
                                            [this](const ApiRequest& r) { return Handle(r); });
@@ -106,6 +107,7 @@ class AgentComponent : public Component {
       if (i == 0) spdlog::warn("agent: stopping while operation {} runs", op->id());
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    if (ctx_.health) ctx_.health->SetCheckRequester(nullptr);
     checker_->Stop();
   }
 
@@ -167,7 +169,7 @@ class AgentComponent : public Component {
       case Route::kProxyResume:
       case Route::kProxyPoolNodes:
         return HandlePeerRoute(m.route, req, ctx_.proxy, ctx_.watchdog,
-                               [this](uint64_t term) { return CheckTerm(term); });
+                               [this](uint64_t term) { return CheckTerm(term); }, ctx_.health.get());
       case Route::kNodeTerm: return HandleTerm(req);
       case Route::kNodeOperation: return HandleOperation(m.operation, req);
       case Route::kOperationList: {

@@ -1,5 +1,7 @@
 #include "sidecar/agent/peer_handlers.h"
 
+#include "sidecar/health_view.h"
+
 #include <spdlog/spdlog.h>
 
 #include "sidecar/agent/op_request.h"
@@ -30,7 +32,8 @@ ApiResponse Paused(bool paused) {
 
 ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
                             WatchdogApi* watchdog,
-                            const std::function<std::optional<ApiResponse>(uint64_t)>& check_term) {
+                            const std::function<std::optional<ApiResponse>(uint64_t)>& check_term,
+                            HealthView* health) {
   bool watchdog_route = route == Route::kWatchdog || route == Route::kWatchdogRegisterGet ||
                         route == Route::kWatchdogRegisterPut;
   // Bodies and terms are checked before availability, so a caller learns about a
@@ -88,6 +91,9 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
       }
       spdlog::info("agent: routing generation {} published (primary '{}') in term {}",
                    table.generation, table.primary, term);
+      // The proxy routes writes only to a primary its health view confirms: check
+      // now rather than up to a period later (a just-promoted node).
+      if (health) health->RequestCheck();
       return JsonResponse(200, RoutingToJson(proxy->Routing()));
     }
     case Route::kProxyPause:

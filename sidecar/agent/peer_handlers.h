@@ -16,9 +16,13 @@ namespace pgvigil {
 
 class ProxyApi;
 class WatchdogApi;
+class HealthView;
 
+// `health` (may be null): asked for an immediate check when a routing table is
+// published.
 ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
                             WatchdogApi* watchdog,
-                            const std::function<std::optional<ApiResponse>(uint64_t)>& check_term);
+                            const std::function<std::optional<ApiResponse>(uint64_t)>& check_term,
+                            HealthView* health = nullptr);
 
 }  // namespace pgvigil

@@ -7,6 +7,7 @@
 #include "sidecar/proxy/pool_nodes.h"
 #include "sidecar/proxy/proxy_component.h"
 #include "sidecar/proxy/session.h"
+#include "sidecar/watchdog/watchdog_api.h"
 
 namespace pgvigil::proxy {
 
@@ -16,6 +17,7 @@ using asio::ip::tcp;
 ProxyServer::ProxyServer(SidecarContext& ctx) : ctx_(ctx) {
   shared_.spec = ctx.spec;
   shared_.nodeName = ctx.nodeName;
+  shared_.health = ctx.health;
   shared_.metrics = std::make_unique<ProxyMetrics>(*ctx.metrics);
   for (const auto& f : ctx.spec.proxy.loadBalancing.readOnlyFunctions) shared_.classifier.readOnlyFunctions.insert(f);
   for (const auto& f : ctx.spec.proxy.loadBalancing.writeFunctions) shared_.classifier.writeFunctions.insert(f);
@@ -118,6 +120,33 @@ void ProxyServer::ScheduleRefresh() {
   });
 }
 
+// The watchdog's view that can invalidate the table in effect (see WriteFenceReason).
+std::string ProxyServer::WriteFence(const RoutingTable& table, bool fromController) const {
+  FenceInputs f;
+  if (ctx_.watchdog) {
+    f.watchdogEnabled = true;
+    WatchdogApi::Leadership l = ctx_.watchdog->GetLeadership();
+    f.quorum = l.quorum;
+    f.leader = l.leader;
+    f.registerCurrent = l.registerCurrent;
+    WatchdogApi::RegisterValue reg = ctx_.watchdog->ReadRegister();
+    const web::json::value& d = reg.doc;
+    try {
+      if (d.is_object() && d.has_field("rg") && d.at("rg").is_number()) {
+        f.haveRegister = true;
+        f.registerGeneration = d.at("rg").as_number().to_uint64();
+        if (d.has_field("rp") && d.at("rp").is_string()) f.registerPrimary = d.at("rp").as_string();
+        if (d.has_field("fe") && d.at("fe").is_array())
+          for (const auto& n : d.at("fe").as_array())
+            if (n.is_string()) f.registerFenced.push_back(n.as_string());
+      }
+    } catch (const std::exception&) {
+      f.haveRegister = false;  // an unreadable document proves nothing either way
+    }
+  }
+  return WriteFenceReason(f, table, fromController);
+}
+
 void ProxyServer::RefreshRouting(bool wait) {
   RoutingInputs in;
   {
@@ -132,6 +161,7 @@ void ProxyServer::RefreshRouting(bool wait) {
       in.table.nodes.push_back({n.name, n.host, ctx_.spec.PgPort(n), n.noLoadBalance ? 0 : n.weight, true});
   }
   in.health = ctx_.health->Snapshot();
+  in.writeFence = WriteFence(in.table, in.fromController);
   in.delayThreshold = ctx_.spec.proxy.loadBalancing.delayThreshold;
   in.loadBalance = ctx_.spec.proxy.loadBalancing.enabled;
   auto r = std::make_shared<EffectiveRouting>(ComputeRouting(in));

@@ -5,6 +5,8 @@
 // own thread.
 #pragma once
 
+#include "sidecar/health_view.h"
+
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -73,6 +75,7 @@ struct ProxyShared {
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: TLS not offered
   ScramKeyCache backendKeys;                        // thread-safe
   std::unique_ptr<ProxyMetrics> metrics;
+  std::shared_ptr<HealthView> health;  // the sidecar's; asked to check at once when a backend dies
   std::chrono::system_clock::time_point startTime = std::chrono::system_clock::now();
 
   // Routing in effect; replaced wholesale (atomic shared_ptr load/store).

@@ -56,6 +56,11 @@ EffectiveRouting ComputeRouting(const RoutingInputs& in) {
       candidate = -1;
     }
   }
+  if (!in.writeFence.empty()) {
+    candidate = -1;
+    r.noPrimaryReason = in.writeFence;
+    r.writesFenced = true;
+  }
   r.primary = candidate;
   for (size_t i = 0; i < r.nodes.size(); ++i) {
     EffectiveNode& e = r.nodes[i];
@@ -76,6 +81,22 @@ EffectiveRouting ComputeRouting(const RoutingInputs& in) {
     }
   }
   return r;
+}
+
+std::string WriteFenceReason(const FenceInputs& f, const RoutingTable& table, bool fromController) {
+  if (!f.watchdogEnabled) return "";
+  if (!f.quorum) return "this member has no watchdog quorum (cut off from the cluster?)";
+  if (f.leader.empty()) return "no live watchdog leader is known here";
+  if (!f.registerCurrent)
+    return "this member's copy of the cluster state is not yet in sync with leader " + f.leader;
+  if (!fromController || !f.haveRegister) return "";
+  for (const auto& n : f.registerFenced)
+    if (n == table.primary) return "primary " + n + " is fenced in the cluster state";
+  if (f.registerGeneration > table.generation && f.registerPrimary != table.primary)
+    return "routing generation " + std::to_string(table.generation) + " names primary '" + table.primary +
+           "' but the cluster state's generation " + std::to_string(f.registerGeneration) + " names '" +
+           f.registerPrimary + "'";
+  return "";
 }
 
 int ChooseStandby(const EffectiveRouting& r, double rand01, const std::vector<bool>& avoid) {

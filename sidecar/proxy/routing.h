@@ -32,6 +32,9 @@ struct EffectiveRouting {
   // even when not confirmed; sessions bound to another node are closed.
   std::string intendedPrimary;
   std::vector<EffectiveNode> nodes;
+  // Writes fenced (RoutingInputs::writeFence): no primary, and sessions bound to the
+  // table's primary are ended, since it may no longer be the cluster's primary.
+  bool writesFenced = false;
   int Find(const std::string& name) const;
 };
 
@@ -41,9 +44,35 @@ struct RoutingInputs {
   std::vector<BackendHealth> health;
   uint64_t delayThreshold = 0;  // bytes; 0: no lag check
   bool loadBalance = true;
+  // Non-empty: writes fail closed with this reason (see WriteFenceReason).
+  std::string writeFence;
 };
 
 EffectiveRouting ComputeRouting(const RoutingInputs& in);
+
+// What this sidecar's watchdog member knows that can invalidate its routing table.
+struct FenceInputs {
+  bool watchdogEnabled = false;
+  bool quorum = false;       // a majority of members is live as seen from here
+  std::string leader;        // the live leader; empty when none is known
+  // This member's register copy is as new as the live leader's (see
+  // Election::RegisterCurrent); false right after rejoining.
+  bool registerCurrent = true;
+  bool haveRegister = false; // the cluster-state register (written by the controller)
+  uint64_t registerGeneration = 0;      // its routing generation ("rg")
+  std::string registerPrimary;          // the primary it routes to ("rp")
+  std::vector<std::string> registerFenced;  // fenced nodes ("fe")
+};
+
+// Why writes must fail closed here, or "" when they need not:
+//  * this member is cut off from the watchdog quorum (or knows no live leader): the
+//    rest of the cluster may have failed over and promoted another node, so a table
+//    naming the old primary would make two writable primaries reachable through
+//    proxies (split brain; e.g. the primary's host cut off, then its link back);
+//  * the cluster state, written by the controller before it publishes, has a newer
+//    routing generation naming another primary than the table in effect, or has
+//    fenced the table's primary (this proxy missed the publication).
+std::string WriteFenceReason(const FenceInputs& f, const RoutingTable& table, bool fromController);
 
 // Weighted pick among lbEligible nodes not marked in `avoid` (same size as nodes
 // or empty). r in [0,1). Returns -1 when none.

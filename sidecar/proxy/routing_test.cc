@@ -109,5 +109,68 @@ TEST(RoutingTest, WeightedChoice) {
   EXPECT_EQ(ChooseStandby(r, 0.1, {false, true, true}), -1);
 }
 
+
+// Split brain: a proxy whose watchdog member is cut off from the quorum, or whose
+// table the cluster state has moved past, must not send writes to its table's primary.
+TEST(RoutingTest, WriteFenceFailsClosedAndFlagsIt) {
+  RoutingInputs in = Three();
+  in.fromController = true;
+  in.table.primary = "n0";
+  in.health = {H("n0", true, BackendRole::kPrimary), H("n1", true, BackendRole::kStandby),
+               H("n2", true, BackendRole::kStandby)};
+  EffectiveRouting ok = ComputeRouting(in);
+  EXPECT_EQ(ok.primary, 0);
+  EXPECT_FALSE(ok.writesFenced);
+  in.writeFence = "this member has no watchdog quorum (cut off from the cluster?)";
+  EffectiveRouting r = ComputeRouting(in);
+  EXPECT_EQ(r.primary, -1);
+  EXPECT_TRUE(r.writesFenced);
+  EXPECT_EQ(r.noPrimaryReason, in.writeFence);
+  EXPECT_TRUE(r.nodes[1].lbEligible);  // reads still balanced
+}
+
+TEST(RoutingTest, WriteFenceReason) {
+  RoutingTable t;
+  t.generation = 3;
+  t.primary = "n0";
+  FenceInputs f;
+  EXPECT_EQ(WriteFenceReason(f, t, true), "");  // no watchdog: nothing to go by
+  f.watchdogEnabled = true;
+  EXPECT_NE(WriteFenceReason(f, t, true).find("no watchdog quorum"), std::string::npos);
+  f.quorum = true;
+  EXPECT_NE(WriteFenceReason(f, t, true).find("no live watchdog leader"), std::string::npos);
+  f.leader = "n1";
+  EXPECT_EQ(WriteFenceReason(f, t, true), "");
+  // Just rejoined: until the leader's round shows this member's register copy is
+  // current, the table in effect may be one a failover has since replaced.
+  f.registerCurrent = false;
+  EXPECT_NE(WriteFenceReason(f, t, true).find("not yet in sync with leader n1"), std::string::npos);
+  EXPECT_NE(WriteFenceReason(f, t, false), "");
+  f.registerCurrent = true;
+  // The register agrees (same or older generation, same primary): no fence.
+  f.haveRegister = true;
+  f.registerGeneration = 3;
+  f.registerPrimary = "n0";
+  EXPECT_EQ(WriteFenceReason(f, t, true), "");
+  f.registerGeneration = 4;  // a newer generation with the same primary (a standby added)
+  EXPECT_EQ(WriteFenceReason(f, t, true), "");
+  // Failover decided (written before it is published): this table is stale.
+  f.registerGeneration = 6;
+  f.registerPrimary = "n1";
+  EXPECT_NE(WriteFenceReason(f, t, true).find("names 'n1'"), std::string::npos);
+  f.registerPrimary = "";  // "primary none (writes fail closed)" step of a failover
+  EXPECT_NE(WriteFenceReason(f, t, true), "");
+  t.generation = 6;  // caught up: the new table is in effect
+  t.primary = "n1";
+  f.registerPrimary = "n1";
+  EXPECT_EQ(WriteFenceReason(f, t, true), "");
+  f.registerFenced = {"n1"};
+  EXPECT_NE(WriteFenceReason(f, t, true).find("fenced"), std::string::npos);
+  // Spec-derived table (no controller table yet): only the quorum rule applies.
+  EXPECT_EQ(WriteFenceReason(f, t, false), "");
+  f.quorum = false;
+  EXPECT_NE(WriteFenceReason(f, t, false), "");
+}
+
 }  // namespace
 }  // namespace pgvigil::proxy

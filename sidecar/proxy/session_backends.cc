@@ -54,6 +54,7 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
     }
     if (!err.empty()) {
       shared_->metrics->backendConnectFailures.Inc();
+      if (shared_->health) shared_->health->RequestCheck();
       spdlog::warn("proxy: backend login to node {} for user \"{}\" (client {}) failed: {}", b->login().node,
                    user_, peer_, err);
       if (pg && !pg->code.empty() && pg->code.substr(0, 2) != "57" && pg->code.substr(0, 2) != "08") {
@@ -175,6 +176,8 @@ void ClientSession::OnBackendClosed(BackendConn* b, const std::string& reason) {
     worker_->avoidUntil[node] = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   // Losing the primary ends the session (its state lived there, and the primary
   // may be changing); an idle standby is simply replaced on the next read.
+  // A backend connection that dies may be a crashed server: have it checked now.
+  if (worker_->shared->health) worker_->shared->health->RequestCheck();
   if (busy || t == Target::kPrimary) {
     Terminate("57P01", "terminating connection because backend node " + node + " closed: " + reason,
               "backend " + node + " lost mid-statement: " + reason);
@@ -190,9 +193,10 @@ void ClientSession::OnRoutingChanged(const EffectiveRouting& r) {
   int i = r.Find(bound);
   bool demoted = i >= 0 && r.nodes[size_t(i)].healthKnown && r.nodes[size_t(i)].healthRole == BackendRole::kStandby;
   bool moved = !r.intendedPrimary.empty() && r.intendedPrimary != bound;
-  if (moved || demoted || i < 0) {
+  if (moved || demoted || i < 0 || r.writesFenced) {
     shared_->metrics->sessionsClosedPrimaryChange.Inc();
     std::string now = r.primary >= 0 ? r.nodes[size_t(r.primary)].node.name
+                      : r.writesFenced ? "none: " + r.noPrimaryReason
                       : r.intendedPrimary.empty() ? std::string("none confirmed")
                                                   : r.intendedPrimary + ", not confirmed";
     Terminate("57P01", "terminating connection because the primary changed (was " + bound + ", now " + now + ")",

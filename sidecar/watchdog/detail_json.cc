@@ -26,6 +26,7 @@ WatchdogApi::Leadership BuildLeadership(const ClusterSpec& spec, const Election&
   l.term = e.term();
   l.leader = NameOf(spec, e.leader(now));
   l.quorum = e.HasQuorum(now);
+  l.registerCurrent = e.RegisterCurrent(now);
   return l;
 }
 

@@ -205,6 +205,9 @@ void Election::HandleRound(const WireMessage& m, int64_t now, Actions* out) {
     reg_ = m.reg;
     Persist(out);
   }
+  leaderReg_ = RegisterCopy{m.reg.term, m.reg.version, ""};
+  leaderRegKnown_ = true;
+  leaderRegRound_ = m.from;
   WireMessage ack = Base(MessageKind::kAck);
   ack.round = m.round;
   Send(m.from, ack, out);

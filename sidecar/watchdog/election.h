@@ -153,6 +153,15 @@ class Election {
   bool HasQuorum(int64_t now) const { return LiveMembers(now) >= config_.Majority(); }
   int LiveMembers(int64_t now) const;
   const RegisterCopy& reg() const { return reg_; }
+  // This member's register copy is at least as new as what the live leader
+  // advertised in its latest round (the leader: always). False while no live
+  // leader is known, and after regaining contact until the leader's round has
+  // been heard: a rejoining member's proxy must not act on a stale copy.
+  bool RegisterCurrent(int64_t now) const {
+    if (state_ == MemberState::kLeader) return true;
+    return leader(now) >= 0 && leaderRegKnown_ && leaderRegRound_ == leader(now) &&
+           !leaderReg_.NewerThan(reg_);
+  }
   uint64_t committedVersion() const { return committedVersion_; }
   const PeerView& peer(int member) const { return peers_[member]; }
   DisplayState Display(int member, int64_t now) const;
@@ -185,6 +194,9 @@ class Election {
   const ElectionConfig config_;
   std::mt19937_64 rng_;
   std::vector<HealthVote> localHealth_;
+  RegisterCopy leaderReg_;      // tag (term, version) of the leader's copy, from its round
+  bool leaderRegKnown_ = false;
+  int leaderRegRound_ = -1;     // which member advertised leaderReg_
   std::vector<PeerView> peers_;
 
   MemberState state_ = MemberState::kStandby;

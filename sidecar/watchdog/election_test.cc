@@ -225,6 +225,39 @@ TEST(Election, RegisterWriteIsDurableOnlyWithAMajorityAndSurvivesTheLeader) {
   EXPECT_NE(c.election(next)->reg().doc.find(doc), std::string::npos);
 }
 
+// A member cut off while the leader kept writing the register (a failover was
+// decided meanwhile) must not call its copy current on rejoining before it holds
+// everything written while it was away: its proxy would route by a stale table.
+TEST(Election, RejoiningMemberIsNotRegisterCurrentUntilItCaughtUp) {
+  SimCluster c(3, 7);
+  c.RunUntil(4000 * kMs);
+  int l = Leader(c);
+  ASSERT_GE(l, 0);
+  int away = (l + 1) % 3;
+  EXPECT_TRUE(c.election(away)->RegisterCurrent(c.LocalMs(away)));
+  c.Partition({away});
+  c.SetRegisterWrites(200 * kMs);
+  c.RunUntil(7000 * kMs);
+  c.SetRegisterWrites(0);
+  ASSERT_EQ(c.failure(), "");
+  EXPECT_FALSE(c.election(away)->RegisterCurrent(c.LocalMs(away)));
+  l = Leader(c);
+  ASSERT_GE(l, 0);
+  const uint64_t written = c.election(l)->reg().version;
+  ASSERT_GT(written, c.election(away)->reg().version);
+  c.HealAll();
+  bool became_current = false;
+  for (int64_t t = 7000; t < 10000; t += 5) {
+    c.RunUntil(t * kMs);
+    if (c.election(away)->RegisterCurrent(c.LocalMs(away))) {
+      became_current = true;
+      ASSERT_GE(c.election(away)->reg().version, written) << "current at " << t << " ms with a stale copy";
+    }
+  }
+  EXPECT_TRUE(became_current);
+  ASSERT_EQ(c.failure(), "");
+}
+
 TEST(Election, WriteIsRefusedWithoutTheLease) {
   Actions out;
   Election e(Config(0, 3), PersistentState{}, 1, 0);

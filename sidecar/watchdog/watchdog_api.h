@@ -33,6 +33,10 @@ class WatchdogApi {
     uint64_t term = 0;              // this member's current term
     std::string leader;             // the live leader's node name; empty when none
     bool quorum = false;            // a majority of members is live as seen from here
+    // This member's cluster-state register is as new as the live leader's: false
+    // right after (re)joining until the leader's round is heard. A proxy must not
+    // trust its routing against a stale register.
+    bool registerCurrent = false;
   };
   virtual Leadership GetLeadership() const = 0;
 
