@@ -43,6 +43,7 @@ class ProxyServer : public Component, public ProxyApi {
   void RefreshRouting(bool wait = true);
 
  private:
+  std::string WriteFence(const RoutingTable& table, bool fromController) const;
   void Accept(size_t worker);
   void ScheduleRefresh();
 
