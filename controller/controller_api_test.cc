@@ -560,6 +560,11 @@ TEST_F(ControllerApiIT, StatusSpecTokenAndRouting) {
   // is a (1/3)^30 chance).
   EXPECT_EQ(ProxyReads(1, 30), 30);
   EXPECT_GT(ProxySelectCount("node2"), node2_reads) << "no read reached node2 after attach";
+  // The controller's select_cnt is the sum over the proxies.
+  uint64_t proxies_counted = ProxySelectCount("node1") + ProxySelectCount("node2");
+  EXPECT_TRUE(WaitStatus([&](const ClusterStatus& s) {
+    return Node(s, "node1")->selectCount + Node(s, "node2")->selectCount >= proxies_counted;
+  }, 10000, "select_cnt in the controller's status"));
   bool has_detach_event = false;
   auto st_end = GetStatus();
   ASSERT_TRUE(st_end.ok());
@@ -633,7 +638,9 @@ TEST_F(ControllerApiIT, SwitchoverFailoverAndRecover) {
   auto st6 = GetStatus();
   ASSERT_TRUE(st6.ok());
   for (const auto& n : st6->nodes) {
-    if (n.name != next) EXPECT_EQ(n.upstream, next) << n.name;
+    if (n.name != next) {
+      EXPECT_EQ(n.upstream, next) << n.name;
+    }
   }
 
   // --- 6b. recovery.automatic false: the crashed primary stays down until `vigilctl recover`.

@@ -169,14 +169,17 @@ void Reconciler::AddEvent(const std::string& action, const std::string& node,
 bool Reconciler::ReadLeadership(plan::TimeMs now, uint64_t* term, plan::WatchdogView* view,
                                 web::json::value* register_doc, std::string* leader) {
   auto& client = observeClients_["__watchdog"];
-  if (!client) {
-    const NodeSpec* self = spec().FindNode(options_.localNode);
-    std::string url = self ? "http://" + self->host + ":" + std::to_string(spec().ApiPort(*self))
+  {
+    const ClusterSpec sp = spec();
+    const NodeSpec* self = sp.FindNode(options_.localNode);
+    std::string url = self ? "http://" + self->host + ":" + std::to_string(sp.ApiPort(*self))
                            : "http://invalid";
-    if (spec().api.tls.enabled() && self) url = "https://" + url.substr(7);
-    client = std::make_unique<RestClient>(url, options_.token, std::chrono::milliseconds(1500));
+    if (sp.api.tls.enabled() && self) url = "https://" + url.substr(7);
+    if (!client || client->baseUrl() != url)
+      client = std::make_unique<RestClient>(url, options_.token, std::chrono::milliseconds(1500));
   }
   auto reply = client->Get("/v1/watchdog");
+  watchdogDetail_ = reply.ok() && reply->status == 200 ? reply->body : web::json::value::null();
   if (!reply.ok() || reply->status != 200 || !reply->body.is_object()) {
     *view = plan::WatchdogView{};
     view->observedAt = now;
@@ -205,12 +208,14 @@ void Reconciler::ObserveNodes(const ClusterSpec& spec, plan::TimeMs now) {
     auto& session = pgSessions_[n.name];
     if (!session) session = std::make_unique<PgSession>();
     auto& client = observeClients_[n.name];
-    if (!client) {
-      std::string scheme = spec.api.tls.enabled() ? "https://" : "http://";
-      client = std::make_unique<RestClient>(scheme + n.host + ":" + std::to_string(spec.ApiPort(n)),
-                                            options_.token, std::chrono::milliseconds(1500));
+    const std::string url = (spec.api.tls.enabled() ? "https://" : "http://") + n.host + ":" +
+                            std::to_string(spec.ApiPort(n));
+    if (!client || client->baseUrl() != url) {  // a new spec may move a sidecar
+      client = std::make_unique<RestClient>(url, options_.token, std::chrono::milliseconds(1500));
+      session->Reset();
     }
   }
+  poolNodes_.assign(spec.nodes.size(), web::json::value::null());
   std::vector<std::future<void>> work;
   for (size_t i = 0; i < spec.nodes.size(); ++i) {
     work.push_back(std::async(std::launch::async, [&, i] {
@@ -218,6 +223,10 @@ void Reconciler::ObserveNodes(const ClusterSpec& spec, plan::TimeMs now) {
       std::string pg_error = ObservePostgres(spec, n, options_.pg, now, &next[i],
                                               pgSessions_[n.name].get());
       std::string sc_error = ObserveSidecar(*observeClients_[n.name], now, &next[i]);
+      if (sc_error.empty()) {  // select_cnt: what this node's proxy balanced to each backend
+        auto pn = observeClients_[n.name]->Get("/v1/proxy/pool_nodes");
+        if (pn.ok() && pn->status == 200) poolNodes_[i] = pn->body;
+      }
       if (!pg_error.empty()) spdlog::debug("observe {}: postgres: {}", n.name, pg_error);
       if (!sc_error.empty()) spdlog::debug("observe {}: sidecar: {}", n.name, sc_error);
     }));
@@ -408,6 +417,9 @@ std::chrono::milliseconds Reconciler::Tick() {
     s.nodes.push_back(ns);
   }
   {
+    AddSpecFacts(spec, &s);                  // watchdog enabled?, configured VIP
+    AddWatchdogDetail(watchdogDetail_, &s);  // VIP holder and members (no-op in standalone)
+    AddProxySelectCounts(poolNodes_, &s);    // select_cnt summed over the proxies
     std::lock_guard<std::mutex> lock(mu_);
     status_ = std::move(s);
   }

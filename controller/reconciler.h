@@ -88,6 +88,8 @@ class Reconciler {
   // Loop thread only.
   plan::Observation obs_;
   std::map<std::string, std::unique_ptr<RestClient>> observeClients_;
+  web::json::value watchdogDetail_;          // last GET /v1/watchdog body (null: none)
+  std::vector<web::json::value> poolNodes_;  // last GET /v1/proxy/pool_nodes per spec node
   std::map<std::string, std::unique_ptr<PgSession>> pgSessions_;  // by node
   std::unique_ptr<Actuator> actuator_;
   std::unique_ptr<RestClient> fastClient_;

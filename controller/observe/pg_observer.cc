@@ -2,6 +2,8 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
+
 #include <cstdlib>
 #include <memory>
 #include <sstream>
@@ -158,10 +160,14 @@ std::string ObservePostgres(const ClusterSpec& spec, const NodeSpec& node,
       return error;
     }
   }
+  const auto started = std::chrono::steady_clock::now();
   error = ObserveOnce(spec, session->conn, now, out);
   if (error.empty()) return "";
   session->Reset();
   if (!reused) return error;
+  // A failure that took long is a host that does not answer (cut off), not a
+  // restarted server: do not spend another timeout on it in this look.
+  if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(500)) return error;
   // The kept connection may simply be gone (server restarted): one fresh try.
   session->conn = connect(&error);
   if (!session->conn) {
