@@ -168,6 +168,10 @@ struct ClusterSpec {
   }
   int ProxyPort(const NodeSpec& n) const { return n.proxyPort ? n.proxyPort : proxy.port; }
   int ApiPort(const NodeSpec& n) const { return n.apiPort ? n.apiPort : api.port; }
+  // Base URL of the node's sidecar REST API ("https://" when api.tls is set).
+  std::string ApiUrl(const NodeSpec& n) const {
+    return (api.tls.enabled() ? "https://" : "http://") + n.host + ":" + std::to_string(ApiPort(n));
+  }
   int WatchdogPort(const NodeSpec& n) const {
     return n.watchdogPort ? n.watchdogPort : watchdog.port;
   }

@@ -168,17 +168,8 @@ void Reconciler::AddEvent(const std::string& action, const std::string& node,
 
 bool Reconciler::ReadLeadership(plan::TimeMs now, uint64_t* term, plan::WatchdogView* view,
                                 web::json::value* register_doc, std::string* leader) {
-  auto& client = observeClients_["__watchdog"];
-  {
-    const ClusterSpec sp = spec();
-    const NodeSpec* self = sp.FindNode(options_.localNode);
-    std::string url = self ? "http://" + self->host + ":" + std::to_string(sp.ApiPort(*self))
-                           : "http://invalid";
-    if (sp.api.tls.enabled() && self) url = "https://" + url.substr(7);
-    if (!client || client->baseUrl() != url)
-      client = std::make_unique<RestClient>(url, options_.token, std::chrono::milliseconds(1500));
-  }
-  auto reply = client->Get("/v1/watchdog");
+  RestClient& client = LocalSidecar(&observeClients_["__watchdog"], std::chrono::milliseconds(1500));
+  auto reply = client.Get("/v1/watchdog");
   watchdogDetail_ = reply.ok() && reply->status == 200 ? reply->body : web::json::value::null();
   if (!reply.ok() || reply->status != 200 || !reply->body.is_object()) {
     *view = plan::WatchdogView{};
@@ -208,8 +199,7 @@ void Reconciler::ObserveNodes(const ClusterSpec& spec, plan::TimeMs now) {
     auto& session = pgSessions_[n.name];
     if (!session) session = std::make_unique<PgSession>();
     auto& client = observeClients_[n.name];
-    const std::string url = (spec.api.tls.enabled() ? "https://" : "http://") + n.host + ":" +
-                            std::to_string(spec.ApiPort(n));
+    const std::string url = spec.ApiUrl(n);
     if (!client || client->baseUrl() != url) {  // a new spec may move a sidecar
       client = std::make_unique<RestClient>(url, options_.token, std::chrono::milliseconds(1500));
       session->Reset();
@@ -251,26 +241,28 @@ Status Reconciler::SaveStandaloneState(const plan::ClusterState& s) const {
                          EncodeClusterState(s).serialize(), 0600);
 }
 
+RestClient& Reconciler::LocalSidecar(std::unique_ptr<RestClient>* slot,
+                                     std::chrono::milliseconds timeout) {
+  const ClusterSpec sp = spec();
+  const NodeSpec* self = sp.FindNode(options_.localNode);
+  const std::string url = self ? sp.ApiUrl(*self) : "http://invalid";
+  if (!*slot || (*slot)->baseUrl() != url)  // a new spec may move it
+    *slot = std::make_unique<RestClient>(url, options_.token, timeout);
+  return **slot;
+}
+
 bool Reconciler::SomethingChanged() {
-  if (!fastClient_) {
-    ClusterSpec spec = this->spec();
-    const NodeSpec* self = spec.FindNode(options_.localNode);
-    if (!self) return false;
-    std::string scheme = spec.api.tls.enabled() ? "https://" : "http://";
-    fastClient_ = std::make_unique<RestClient>(
-        scheme + self->host + ":" + std::to_string(spec.ApiPort(*self)), options_.token,
-        std::chrono::milliseconds(500));
-  }
+  RestClient& fast = LocalSidecar(&fastClient_, std::chrono::milliseconds(500));
   std::string sig;
   if (options_.standalone) {
-    auto reply = fastClient_->Get("/v1/status");
+    auto reply = fast.Get("/v1/status");
     if (!reply.ok() || reply->status != 200) return false;
     plan::NodeObservation o;
     ApplySidecarStatus(reply->body, 0, &o);
     for (const auto& [node, up] : o.healthView)
       if (!up) sig += node + " down;";
   } else {
-    auto reply = fastClient_->Get("/v1/watchdog");
+    auto reply = fast.Get("/v1/watchdog");
     if (!reply.ok()) return false;
     if (reply->status == 200 && reply->body.is_object()) {
       plan::WatchdogView w = ParseWatchdogView(reply->body, 0);

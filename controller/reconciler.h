@@ -63,6 +63,9 @@ class Reconciler {
   // Whether the local sidecar's view (watchdog leadership, backends seen down)
   // changed since the last call: cheap, one local REST call.
   bool SomethingChanged();
+  // The client in *slot for this controller's own sidecar, (re)made when the
+  // spec's address for it changed.
+  RestClient& LocalSidecar(std::unique_ptr<RestClient>* slot, std::chrono::milliseconds timeout);
   void Poke();
   void AddEvent(const std::string& action, const std::string& node, const std::string& reason);
   bool ReadLeadership(plan::TimeMs now, uint64_t* term, plan::WatchdogView* view,

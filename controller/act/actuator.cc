@@ -76,8 +76,7 @@ Actuator::~Actuator() = default;
 RestClient& Actuator::Sidecar(const std::string& node) {
   auto& slot = clients_[node];
   const NodeSpec* n = spec_.FindNode(node);
-  std::string scheme = spec_.api.tls.enabled() ? "https://" : "http://";
-  std::string url = n ? scheme + n->host + ":" + std::to_string(spec_.ApiPort(*n)) : "http://invalid";
+  const std::string url = n ? spec_.ApiUrl(*n) : "http://invalid";
   // A new spec may move a sidecar: never keep talking to its old address.
   if (!slot || slot->baseUrl() != url)
     slot = std::make_unique<RestClient>(url, token_, std::chrono::milliseconds(3000));

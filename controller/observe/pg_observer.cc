@@ -14,13 +14,9 @@ namespace {
 
 using plan::Lsn;
 
-struct ConnDeleter {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
-using Conn = std::unique_ptr<PGconn, ConnDeleter>;
 using Res = std::unique_ptr<PGresult, ResultDeleter>;
 
 std::string Quote(const std::string& v) {
@@ -131,35 +127,26 @@ std::string ObservePostgres(const ClusterSpec& spec, const NodeSpec& node,
       " tcp_user_timeout=" + std::to_string(creds.connectTimeoutSeconds * 1000) +
       " keepalives=1 keepalives_idle=1 keepalives_interval=1 keepalives_count=2"
       " application_name=pgvigil-controller options='-c statement_timeout=3000'";
-  auto connect = [&](std::string* error) -> PGconn* {
-    PGconn* c = PQconnectdb(conninfo.c_str());
-    if (PQstatus(c) != CONNECTION_OK) {
-      *error = PQerrorMessage(c);
-      while (!error->empty() && error->back() == '\n') error->pop_back();
-      if (error->empty()) *error = "unknown error";
-      PQfinish(c);
-      return nullptr;
-    }
-    return c;
-  };
+  PgSession one_look;  // without a kept session: a connection for this look only
+  if (!session) session = &one_look;
   std::string error;
-  if (!session) {
-    Conn c(connect(&error));
-    if (!c) {
-      out->pgReachable = false;
-      return error;
-    }
-    return ObserveOnce(spec, c.get(), now, out);
-  }
-  const bool reused = session->conn != nullptr && PQstatus(session->conn) == CONNECTION_OK;
-  if (!reused) {
+  // A fresh connection into the session; on failure the node is unreachable.
+  auto connect = [&]() -> bool {
     session->Reset();
-    session->conn = connect(&error);
-    if (!session->conn) {
-      out->pgReachable = false;
-      return error;
+    PGconn* c = PQconnectdb(conninfo.c_str());
+    if (PQstatus(c) == CONNECTION_OK) {
+      session->conn = c;
+      return true;
     }
-  }
+    error = PQerrorMessage(c);
+    while (!error.empty() && error.back() == '\n') error.pop_back();
+    if (error.empty()) error = "unknown error";
+    PQfinish(c);
+    out->pgReachable = false;
+    return false;
+  };
+  const bool reused = session->conn != nullptr && PQstatus(session->conn) == CONNECTION_OK;
+  if (!reused && !connect()) return error;
   const auto started = std::chrono::steady_clock::now();
   error = ObserveOnce(spec, session->conn, now, out);
   if (error.empty()) return "";
@@ -169,11 +156,7 @@ std::string ObservePostgres(const ClusterSpec& spec, const NodeSpec& node,
   // restarted server: do not spend another timeout on it in this look.
   if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(500)) return error;
   // The kept connection may simply be gone (server restarted): one fresh try.
-  session->conn = connect(&error);
-  if (!session->conn) {
-    out->pgReachable = false;
-    return error;
-  }
+  if (!connect()) return error;
   error = ObserveOnce(spec, session->conn, now, out);
   if (!error.empty()) session->Reset();
   return error;
@@ -188,11 +171,7 @@ std::string ObserveOnce(const ClusterSpec& spec, PGconn* conn, plan::TimeMs now,
     out->pgReachable = false;
     return e.empty() ? std::string("unknown error") : e;
   };
-  struct Borrowed {
-    PGconn* p;
-    PGconn* get() const { return p; }
-  } c{conn};
-  Res r = Query(c.get(),
+  Res r = Query(conn,
                 "SELECT pg_is_in_recovery(),"
                 " CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn() END,"
                 " pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn(),"
@@ -227,7 +206,7 @@ std::string ObserveOnce(const ClusterSpec& spec, PGconn* conn, plan::TimeMs now,
   o.upstream.clear();
   o.replication.clear();
   if (o.inRecovery) {
-    Res w = Query(c.get(),
+    Res w = Query(conn,
                   "SELECT sender_host, sender_port, received_tli, status FROM pg_stat_wal_receiver",
                   &error);
     if (!w) return fail(error);
@@ -240,7 +219,7 @@ std::string ObserveOnce(const ClusterSpec& spec, PGconn* conn, plan::TimeMs now,
     if (o.upstream.empty()) {
       // Not streaming: the checkpoint's timeline lags; the newest history file in
       // pg_wal says which timeline this standby has reached.
-      Res h = Query(c.get(),
+      Res h = Query(conn,
                     "SELECT coalesce(max(('x' || substr(name, 1, 8))::bit(32)::int), 0)"
                     " FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{8}[.]history$'",
                     &error);
@@ -249,7 +228,7 @@ std::string ObserveOnce(const ClusterSpec& spec, PGconn* conn, plan::TimeMs now,
       if (tli > o.timeline) o.timeline = tli;
     }
   } else {
-    Res rep = Query(c.get(),
+    Res rep = Query(conn,
                     "SELECT application_name, state, sync_state, sent_lsn, flush_lsn, replay_lsn"
                     " FROM pg_stat_replication ORDER BY application_name",
                     &error);
@@ -269,7 +248,7 @@ std::string ObserveOnce(const ClusterSpec& spec, PGconn* conn, plan::TimeMs now,
   if (o.timeline > 1) {
     char name[32];
     std::snprintf(name, sizeof name, "pg_wal/%08X.history", o.timeline);
-    Res h = Query(c.get(), std::string("SELECT pg_read_file('") + name + "')", &error);
+    Res h = Query(conn, std::string("SELECT pg_read_file('") + name + "')", &error);
     if (h && PQntuples(h.get()) > 0) o.history = ParseTimelineHistory(Cell(h.get(), 0, 0));
   }
   o.pgReachable = true;

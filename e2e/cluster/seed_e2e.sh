@@ -27,21 +27,25 @@ e2e_init seed pges
 spec_with "  recovery:\n    automatic: false" >"$E2E_OUT/spec.yaml"
 e2e_lab_up "$E2E_OUT/spec.yaml"
 
+# recover_node STEP NODE OUTFILE LINES: `vigilctl recover NODE` (its progress bar goes
+# to OUTFILE), pass/fail with the time it took, then the last LINES lines of output.
+recover_node() {
+  local step=$1 node=$2 out=$3 lines=$4 t=$SECONDS
+  if timeout 180 "$LABSH" exec client "$BIN/vigilctl" recover "$node" >"$out" 2>&1; then
+    pass "$step. vigilctl recover $node succeeded in $((SECONDS - t)) s"
+  else
+    fail "$step. vigilctl recover $node failed (exit $?)"
+  fi
+  tr '\r' '\n' <"$out" | tail -n "$lines" | sed 's/^/  /'
+}
+
 # ---- 1. standbys built by online recovery ------------------------------------------
 # recovery.automatic is off, so as in the seed (pcp_recovery_node 1, then 2) the user
 # asks for each standby: vigilctl recover builds it from the primary and waits until
 # it streams.
 say "1. server1 primary, server2/server3 empty: vigilctl recover server2, server3"
 check "1. the controller sees server1 as the primary" wait_until 30 eval '[[ $(cluster_primary) == server1 ]]'
-for s in server2 server3; do
-  t=$SECONDS
-  if timeout 180 "$LABSH" exec client "$BIN/vigilctl" recover "$s" >"$E2E_OUT/recover-$s.out" 2>&1; then
-    pass "1. vigilctl recover $s succeeded in $((SECONDS - t)) s"
-  else
-    fail "1. vigilctl recover $s failed (exit $?)"
-  fi
-  tr '\r' '\n' <"$E2E_OUT/recover-$s.out" | tail -n 3 | sed 's/^/  /'
-done
+for s in server2 server3; do recover_node 1 "$s" "$E2E_OUT/recover-$s.out" 3; done
 if wait_until 30 three_up_one_primary server1; then
   pass "1. show pool_nodes via the VIP: three nodes up, server1 primary"
 else
@@ -131,13 +135,7 @@ check "3. recovery.automatic: false, so $old stays down until asked" eval '! pg_
 
 # ---- 4. online recovery of the old primary -----------------------------------------
 say "4. vigilctl recover $old"
-t=$SECONDS
-if timeout 180 "$LABSH" exec client "$BIN/vigilctl" recover "$old" >"$E2E_OUT/recover.out" 2>&1; then
-  pass "4. vigilctl recover $old succeeded in $((SECONDS - t)) s"
-else
-  fail "4. vigilctl recover $old failed (exit $?)"
-fi
-tr '\r' '\n' <"$E2E_OUT/recover.out" | tail -n 5 | sed 's/^/  /'
+recover_node 4 "$old" "$E2E_OUT/recover.out" 5
 check "4. $old is a standby streaming from $new" wait_until 60 streams_from "$old" "$new"
 check "4. show pool_nodes via the VIP: three nodes up, $new primary" wait_until 30 three_up_one_primary "$new"
 vip_psql -c "show pool_nodes" | sed 's/^/  /'
