@@ -159,9 +159,14 @@ TEST(StandaloneHealth, ParsesTheSidecarsHealthView) {
   plan::NodeObservation o;
   auto status = web::json::value::parse(
       R"({"postgres": {"running": true, "dataDirectoryInitialized": false},
-          "backends": [{"node": "a", "up": false}, {"node": "b", "up": true}, {"up": true}]})");
+          "backends": [{"node": "a", "up": false, "lastCheck": "2026-11-26T01:42:00Z"},
+                       {"node": "b", "up": true, "lastCheck": "2026-11-26T01:42:00Z"},
+                       {"up": true, "lastCheck": "2026-11-26T01:42:00Z"},
+                       {"node": "c", "up": false, "lastCheck": ""}]})");
   ASSERT_EQ(ApplySidecarStatus(status, 7, &o), "");
   EXPECT_FALSE(o.dataDirectoryInitialized);
+  // c is not checked yet (a sidecar that just started): not counted as down.
+  EXPECT_EQ(o.healthView.count("c"), 0u);
   ASSERT_EQ(o.healthView.size(), 2u);
   EXPECT_FALSE(o.healthView["a"]);
   EXPECT_TRUE(o.healthView["b"]);

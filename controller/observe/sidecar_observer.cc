@@ -71,6 +71,9 @@ std::string ApplySidecarStatus(const value& status, plan::TimeMs now, plan::Node
   if (const value* backends = Field(status, "backends"); backends && backends->is_array()) {
     for (const auto& b : backends->as_array()) {
       const value* up = Field(b, "up");
+      // A backend this sidecar has not checked yet (just started) is no vote
+      // either way, as in the watchdog's heartbeats.
+      if (Str(b, "lastCheck").empty()) continue;
       if (up && up->is_boolean() && !Str(b, "node").empty()) out->healthView[Str(b, "node")] = up->as_bool();
     }
   }
