@@ -22,9 +22,10 @@ ApiResponse Refused(const std::string& reason, const std::string& error) {
   return JsonResponse(409, v);
 }
 
-ApiResponse Paused(bool paused) {
+ApiResponse Paused(const ProxyApi& proxy) {
   auto v = value::object();
-  v["paused"] = value::boolean(paused);
+  v["paused"] = value::boolean(proxy.Paused());
+  v["inTransaction"] = value::number(proxy.SessionsInTransaction());
   return JsonResponse(200, v);
 }
 
@@ -108,7 +109,7 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
         proxy->ResumeNewTransactions();
         spdlog::info("agent: new transactions resumed in term {}", term);
       }
-      return Paused(proxy->Paused());
+      return Paused(*proxy);
     }
     case Route::kProxyPoolNodes:
       return JsonResponse(200, PoolNodesToJson(proxy->PoolNodes()));

@@ -63,9 +63,11 @@
 //                            "nodes": [{"name", "host", "port", "weight": 1, "up": true}]}
 //        200 the table now in effect; 409 {"reason": "routing_refused"} when the
 //        proxy refuses it (generation not newer); 503 when the proxy is disabled.
-//   POST /v1/proxy/pause    {"term": N}  200 {"paused": true}: new transactions wait
-//                            (at most spec.proxy.pauseLimit) until resume.
-//   POST /v1/proxy/resume   {"term": N}  200 {"paused": false}.
+//   POST /v1/proxy/pause    {"term": N}  200 {"paused": true, "inTransaction": K}: new
+//                            transactions wait (at most spec.proxy.pauseLimit) until
+//                            resume; K sessions still have a transaction or statement
+//                            in progress on the primary (poll until 0).
+//   POST /v1/proxy/resume   {"term": N}  200 {"paused": false, "inTransaction": K}.
 //   PUT  /v1/watchdog/register {"term": N, "doc": {...}, "timeoutMs": 5000}
 //        200 {"version": V} once a majority stored it; 409 {"reason":
 //        "register_refused"} when this member is not the leader with quorum or the

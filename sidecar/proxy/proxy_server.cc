@@ -220,6 +220,7 @@ web::json::value ProxyServer::Summary() const {
   v["primary"] = web::json::value::string(r->primary >= 0 ? r->nodes[size_t(r->primary)].node.name : "");
   if (r->primary < 0) v["noPrimaryReason"] = web::json::value::string(r->noPrimaryReason);
   v["paused"] = web::json::value::boolean(Paused());
+  v["inTransaction"] = web::json::value::number(SessionsInTransaction());
   auto nodes = web::json::value::array();
   size_t i = 0;
   for (const auto& row : PoolNodes()) {
@@ -274,8 +275,12 @@ void ProxyServer::PauseNewTransactions() {
 }
 
 void ProxyServer::ResumeNewTransactions() {
+  shared_.resumedAtMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
   shared_.paused = false;
-  spdlog::info("proxy: new transactions resumed");
+  spdlog::info("proxy: new transactions resumed ({} session(s) in a transaction on the primary)",
+               SessionsInTransaction());
 }
 
 bool ProxyServer::Paused() const { return shared_.HoldNewTransactions(); }

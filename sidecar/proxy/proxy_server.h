@@ -35,6 +35,7 @@ class ProxyServer : public Component, public ProxyApi {
   bool Paused() const override;
   std::vector<PoolNodeRow> PoolNodes() const override;
   int ClientConnections() const override { return shared_.clientCount.load(); }
+  int SessionsInTransaction() const override { return shared_.primaryBusySessions.load(); }
 
   int port() const { return port_; }
   // Recomputes routing now (tests call it after changing the health view). With

@@ -164,7 +164,7 @@ TEST(ProxySessionTest, MalformedClientBytesCloseOnlyThatClient) {
   EXPECT_EQ(px->ctx.metrics->Value("pgvigil_proxy_protocol_errors_total"), 1);
 }
 
-TEST(ProxySessionTest, NoConfirmedPrimaryFailsClosedAndPrimaryChangeClosesSessions) {
+TEST(ProxySessionTest, NoConfirmedPrimaryFailsClosedAndPrimaryChangeMovesIdleSessions) {
   auto px = StartProxy();
   ASSERT_TRUE(px);
   auto c = Connect(px->port);
@@ -172,15 +172,29 @@ TEST(ProxySessionTest, NoConfirmedPrimaryFailsClosedAndPrimaryChangeClosesSessio
   EXPECT_EQ(c->Query("INSERT INTO kv VALUES (1, 'c') ON CONFLICT (k) DO UPDATE SET v = 'c' "
                      "RETURNING inet_server_port()"),
             P(0));
+  auto in_tx = Connect(px->port);
+  ASSERT_TRUE(in_tx->ok());
+  EXPECT_EQ(in_tx->Query("BEGIN"), "");
+  EXPECT_EQ(in_tx->Query("INSERT INTO kv VALUES (2, 't') ON CONFLICT (k) DO UPDATE SET v = 't' "
+                         "RETURNING inet_server_port()"),
+            P(0));
+  EXPECT_EQ(px->server->SessionsInTransaction(), 1);
   // The controller names node1 primary while node1 is in recovery: no primary is
-  // confirmed, the session bound to node0 is closed, writes are refused, reads work.
+  // confirmed; the idle session leaves node0 and carries on (reads work, writes
+  // are refused), the one in a transaction is closed and told why.
   RoutingTable t = px->server->Routing();
   t.generation = 5;
   t.primary = "node1";
   ASSERT_TRUE(px->server->SetRouting(t).ok());
   EXPECT_FALSE(px->server->SetRouting(t).ok());  // same generation again
-  std::string r = c->Query("SELECT 1");
+  std::string r = in_tx->Query("SELECT 1");
   EXPECT_NE(r.find("primary changed"), std::string::npos) << r;
+  EXPECT_NE(r.find("in a transaction"), std::string::npos) << r;
+  EXPECT_EQ(px->server->SessionsInTransaction(), 0);
+  std::string rc = c->Query("SELECT 1");
+  EXPECT_EQ(rc, "1");
+  std::string wc = c->Query("UPDATE kv SET v = 'd' WHERE k = 1");
+  EXPECT_EQ(wc.substr(0, 12), "ERROR 25006:") << wc;
   auto c2 = Connect(px->port);
   ASSERT_TRUE(c2->ok()) << c2->error();
   std::string w = c2->Query("UPDATE kv SET v = 'd' WHERE k = 1");
@@ -197,6 +211,7 @@ TEST(ProxySessionTest, NoConfirmedPrimaryFailsClosedAndPrimaryChangeClosesSessio
   EXPECT_NE(w3.find("in recovery"), std::string::npos) << w3;
   EXPECT_EQ(Cluster().Query(0, "SELECT v FROM kv WHERE k = 1").value(), "c");
   EXPECT_GE(px->ctx.metrics->Value("pgvigil_proxy_sessions_closed_total", "reason=\"primary_changed\""), 1);
+  EXPECT_GE(px->ctx.metrics->Value("pgvigil_proxy_sessions_moved_total"), 1);
 }
 
 TEST(ProxySessionTest, StandbyStoppedMidRunLeavesBalancing) {

@@ -26,6 +26,8 @@ ProxyMetrics::ProxyMetrics(MetricsRegistry& r)
                                           "reason=\"no_primary\"")),
       sessionsClosedPrimaryChange(r.GetCounter("pgvigil_proxy_sessions_closed_total",
                                                "Sessions closed by the proxy", "reason=\"primary_changed\"")),
+      sessionsMovedPrimaryChange(r.GetCounter("pgvigil_proxy_sessions_moved_total",
+                                              "Idle sessions moved off a primary that changed or went away")),
       cancelRequests(r.GetCounter("pgvigil_proxy_cancel_requests_total", "Cancel requests received")),
       readsToStandby(r.GetCounter("pgvigil_proxy_reads_total", "Read statements routed", "target=\"standby\"")),
       readsToPrimary(r.GetCounter("pgvigil_proxy_reads_total", "Read statements routed", "target=\"primary\"")) {}
@@ -49,6 +51,16 @@ bool ProxyShared::HoldNewTransactions() const {
                     std::chrono::steady_clock::now().time_since_epoch())
                     .count();
   return now - pausedSinceMs.load() < spec.proxy.pauseLimit.count();
+}
+
+bool ProxyShared::AwaitPrimary() const {
+  if (HoldNewTransactions()) return true;
+  int64_t resumed = resumedAtMs.load();
+  if (resumed == 0) return false;
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  return now - resumed < spec.proxy.pauseLimit.count();
 }
 
 void ProxyShared::RegisterCancel(uint64_t key, std::shared_ptr<CancelTargets> t) {

@@ -49,6 +49,7 @@ struct ProxyMetrics {
   Counter& backendReused;
   Counter& writesRefusedNoPrimary;
   Counter& sessionsClosedPrimaryChange;
+  Counter& sessionsMovedPrimaryChange;
   Counter& cancelRequests;
   Counter& readsToStandby;
   Counter& readsToPrimary;
@@ -90,6 +91,15 @@ struct ProxyShared {
   std::atomic<bool> paused{false};
   std::atomic<int64_t> pausedSinceMs{0};  // steady clock ms
   bool HoldNewTransactions() const;
+  std::atomic<int64_t> resumedAtMs{0};  // steady clock ms of the last resume (0: never)
+  // A statement that needs the primary while routing confirms none waits rather
+  // than failing: while new transactions are held, and for up to pauseLimit after
+  // a resume (the proxy confirms the new primary with a health check that may
+  // come a moment after the controller's publication and resume).
+  bool AwaitPrimary() const;
+  // Sessions with a transaction or a statement in progress on their primary
+  // backend (a switchover waits for none before stopping the old primary).
+  std::atomic<int> primaryBusySessions{0};
 
   // Cancel keys. Thread-safe.
   void RegisterCancel(uint64_t key, std::shared_ptr<CancelTargets> t);

@@ -66,6 +66,7 @@ std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o, testing::PgTes
   p->ctx.nodeName = "node0";
   p->ctx.spec.nodes[0].proxyPort = p->port;
   p->ctx.spec.proxy.threads = o.threads;
+  if (o.pauseLimit.count() > 0) p->ctx.spec.proxy.pauseLimit = o.pauseLimit;
   std::string key = "test-pool-key";
   WriteFile(p->dir + "/key", key + "\n");
   auto enc = AesEncryptPassword(p->cluster->superPassword(), key);
@@ -91,8 +92,9 @@ std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o, testing::PgTes
   return p;
 }
 
-std::string Conn::Query(const std::string& sql) {
-  PGresult* r = PQexec(c, sql.c_str());
+std::string Conn::Query(const std::string& sql) { return ResultValue(c, PQexec(c, sql.c_str())); }
+
+std::string ResultValue(PGconn* c, PGresult* r) {
   std::string out;
   ExecStatusType st = PQresultStatus(r);
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {

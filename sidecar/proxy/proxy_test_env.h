@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ struct ProxyOptions {
                     "host all all 127.0.0.1/32 scram-sha-256\n";
   bool tls = false;
   int threads = 2;
+  std::chrono::milliseconds pauseLimit{0};  // 0: the spec's default
 };
 // cluster: defaults to the shared one.
 std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o = {}, testing::PgTestCluster* cluster = nullptr);
@@ -54,6 +56,8 @@ struct Conn {
   // First column of the first row, or "ERROR <sqlstate>: <message>".
   std::string Query(const std::string& sql);
 };
+// First column of the first row of r, or "ERROR <sqlstate>: <message>"; clears r.
+std::string ResultValue(PGconn* c, PGresult* r);
 std::unique_ptr<Conn> Connect(int port, const std::string& user = "postgres", const std::string& password = "",
                               const std::string& extra = "sslmode=disable");
 

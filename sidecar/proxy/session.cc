@@ -365,6 +365,7 @@ void ClientSession::Close(const std::string& reason) {
   spdlog::log(normal ? spdlog::level::debug : spdlog::level::info, "proxy: closing session of user \"{}\" from {}: {}",
               user_.empty() ? "?" : user_, peer_, reason);
   ReleaseBackends();
+  UpdateBusyCount();
   worker_->sessions.erase(this);
   shared_->clientCount--;
   shared_->metrics->clients.Set(shared_->clientCount.load());

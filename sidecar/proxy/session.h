@@ -33,7 +33,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void Start();
   // Sends a FATAL error and closes (used on primary change, shutdown).
   void Terminate(const std::string& sqlstate, const std::string& message, const std::string& reason);
-  // Closes the session if it is bound to a primary that is no longer the primary.
+  // When the primary the session is bound to is no longer the primary: an idle
+  // session drops that backend and connects to the new primary on its next
+  // statement; one holding state that cannot move (see WhyNotMovable) is ended.
   void OnRoutingChanged(const EffectiveRouting& r);
 
   bool OnBackendFrame(BackendConn* b, const Frame& f) override;
@@ -59,6 +61,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     LocalCommand localCmd = LocalCommand::kNone;
     int reads = 0;
     std::string reason;
+    std::string sessionState;  // SqlClass::sessionState of any statement in the cycle
     std::vector<std::string> refStatements;  // used but not parsed in this cycle
     std::vector<std::string> parsedHere;
     std::vector<std::string> closedStatements;
@@ -99,6 +102,21 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   std::string LoginKey() const;
   void UpdateCancelTargets();
   void ReleaseBackends();
+  // Session moving (session_move.cc). "" when the session may leave its primary
+  // backend for another node: idle (no transaction, no statement, extended
+  // sequence or COPY in progress) and holding no state that cannot be replayed
+  // (temp tables, LISTEN, advisory locks, SQL PREPARE, ...); else why not.
+  std::string WhyNotMovable() const;
+  // Drops the primary backend (closed, never pooled) and what was parsed on it;
+  // the next statement needing the primary connects to routing's primary then.
+  void DropPrimary(const std::string& why);
+  // Ends the session because its primary `node` went away (`what`) while it
+  // could not move; or drops the backend when it can. True when ended.
+  bool LeavePrimary(std::string node, const std::string& what);
+  // Records session state that will not survive a move (kept until the end).
+  void NoteSessionState();
+  // Keeps ProxyShared::primaryBusySessions in step with this session.
+  void UpdateBusyCount();
   void ScheduleRetry();
   void ReplaySessionSets(BackendConn* b);
   void ConnectForLogin();
@@ -154,6 +172,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   std::array<char, 512> drainBuf_{};
   bool loginAvoidPrimary_ = false;  // the primary refused the login: log in via a standby
   std::string pendingErrorState_, pendingError_;  // a failed backend login, reported to the cycle
+  std::string unmovable_;       // session state that cannot move to another primary ("" none)
+  std::string primaryFatal_;    // an unsolicited FATAL the idle primary backend sent before closing
+  bool countedBusy_ = false;    // counted in ProxyShared::primaryBusySessions
 };
 
 }  // namespace pgvigil::proxy

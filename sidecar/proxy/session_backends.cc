@@ -105,6 +105,18 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
       }
       return true;
     }
+    if (t == Target::kPrimary && f.type == 'E') {
+      // A FATAL before closing (e.g. 57P01 at a clean shutdown of the old primary):
+      // kept from the client, which may move to the new primary (OnBackendClosed).
+      ErrorFields e;
+      (void)ParseErrorFields(f, &e);
+      if (e.severity == "FATAL" || e.severity == "PANIC") {
+        spdlog::info("proxy: idle primary {} of {} said {} {}: {}", b->login().node, peer_, e.severity, e.code,
+                     e.message);
+        primaryFatal_ = e.code + " " + e.message;
+        return true;
+      }
+    }
     out_.pending.append(raw, f.size);
     return true;
   }
@@ -153,6 +165,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
 }
 
 void ClientSession::OnBackendReadDone(BackendConn*) {
+  UpdateBusyCount();
   FlushClient();
   if (needProcess_ && state_ == State::kReady) {
     needProcess_ = false;
@@ -164,21 +177,28 @@ void ClientSession::OnBackendClosed(BackendConn* b, const std::string& reason) {
   Target t = b == primary_.get() ? Target::kPrimary : b == standby_.get() ? Target::kStandby : Target::kNone;
   if (t == Target::kNone || state_ == State::kClosed) return;
   std::shared_ptr<BackendConn> hold = Conn(t);
+  const std::string node = b->login().node;
+  // A backend connection that dies may be a crashed server: have it checked now.
+  if (worker_->shared->health) worker_->shared->health->RequestCheck();
+  if (t == Target::kPrimary) {
+    // An idle session moves to whatever primary routing names next (the old one
+    // was stopped in a switchover, or crashed); one with state there ends.
+    std::string what = "the primary node " + node + " closed the connection (" +
+                       (primaryFatal_.empty() ? reason : primaryFatal_) + ")";
+    primaryFatal_.clear();
+    if (!LeavePrimary(node, what) && state_ == State::kReady) Process();
+    return;
+  }
   bool busy = copyTarget_ == t || pinned_ == t;
   for (const auto& c : b->outstanding)
     if (!c.silent) busy = true;
   Conn(t).reset();
   Parsed(t).clear();
-  if (t == Target::kStandby) standbyInTx_ = false;
+  standbyInTx_ = false;
   UpdateCancelTargets();
-  const std::string& node = b->login().node;
-  if (t == Target::kStandby)
-    worker_->avoidUntil[node] = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  // Losing the primary ends the session (its state lived there, and the primary
-  // may be changing); an idle standby is simply replaced on the next read.
-  // A backend connection that dies may be a crashed server: have it checked now.
-  if (worker_->shared->health) worker_->shared->health->RequestCheck();
-  if (busy || t == Target::kPrimary) {
+  worker_->avoidUntil[node] = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  // An idle standby is simply replaced on the next read.
+  if (busy) {
     Terminate("57P01", "terminating connection because backend node " + node + " closed: " + reason,
               "backend " + node + " lost mid-statement: " + reason);
     return;
@@ -194,13 +214,11 @@ void ClientSession::OnRoutingChanged(const EffectiveRouting& r) {
   bool demoted = i >= 0 && r.nodes[size_t(i)].healthKnown && r.nodes[size_t(i)].healthRole == BackendRole::kStandby;
   bool moved = !r.intendedPrimary.empty() && r.intendedPrimary != bound;
   if (moved || demoted || i < 0 || r.writesFenced) {
-    shared_->metrics->sessionsClosedPrimaryChange.Inc();
     std::string now = r.primary >= 0 ? r.nodes[size_t(r.primary)].node.name
                       : r.writesFenced ? "none: " + r.noPrimaryReason
                       : r.intendedPrimary.empty() ? std::string("none confirmed")
                                                   : r.intendedPrimary + ", not confirmed";
-    Terminate("57P01", "terminating connection because the primary changed (was " + bound + ", now " + now + ")",
-              "primary changed from " + bound + " to " + now);
+    LeavePrimary(bound, "the primary changed (was " + bound + ", now " + now + ")");
   }
 }
 

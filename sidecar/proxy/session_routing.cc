@@ -18,6 +18,7 @@ void ClientSession::Cycle::Reset() {
   localCmd = LocalCommand::kNone;
   reads = 0;
   reason.clear();
+  sessionState.clear();
   refStatements.clear();
   parsedHere.clear();
   closedStatements.clear();
@@ -27,7 +28,8 @@ void ClientSession::Cycle::Reset() {
 
 namespace {
 void Apply(const SqlClass& c, bool* need_primary, bool* broadcast, bool* tx_begin, bool* temp, bool* write,
-           std::string* reason) {
+           std::string* reason, std::string* session_state) {
+  if (session_state->empty()) *session_state = c.sessionState;
   if (c.route == SqlRoute::kPrimary || c.route == SqlRoute::kLocal) *need_primary = true;
   if (c.route == SqlRoute::kAll) *broadcast = true;
   *tx_begin = *tx_begin || c.txBegin;
@@ -86,7 +88,7 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
         cycle_.localCmd = c.local;
       }
       Apply(c, &cycle_.needPrimary, &cycle_.broadcast, &cycle_.txBegin, &cycle_.createsTemp, &cycle_.write,
-            &cycle_.reason);
+            &cycle_.reason, &cycle_.sessionState);
       if (c.route == SqlRoute::kRead) cycle_.reads = 1;
       if (c.route == SqlRoute::kAll && sql.size() >= 7) {
         std::string head(sql.substr(0, 10));
@@ -129,7 +131,7 @@ void ClientSession::AddToCycle(const Frame& f) {
       st.cls = ClassifySql(m.query, shared_->classifier);
       st.version = ++statementVersion_;
       Apply(st.cls, &cycle_.needPrimary, &cycle_.broadcast, &cycle_.txBegin, &cycle_.createsTemp, &cycle_.write,
-            &cycle_.reason);
+            &cycle_.reason, &cycle_.sessionState);
       std::string name(m.name);
       statements_[name] = std::move(st);
       cycle_.parsedHere.push_back(name);
@@ -141,7 +143,7 @@ void ClientSession::AddToCycle(const Frame& f) {
       auto it = statements_.find(std::string(m.statement));
       if (it != statements_.end()) {
         Apply(it->second.cls, &cycle_.needPrimary, &cycle_.broadcast, &cycle_.txBegin, &cycle_.createsTemp,
-              &cycle_.write, &cycle_.reason);
+              &cycle_.write, &cycle_.reason, &cycle_.sessionState);
         if (it->second.cls.route == SqlRoute::kRead) cycle_.reads++;
         if (!in(cycle_.parsedHere, m.statement) && !in(cycle_.refStatements, m.statement))
           cycle_.refStatements.emplace_back(m.statement);
@@ -230,6 +232,14 @@ bool ClientSession::TryDispatch() {
     return false;
   }
   auto r = shared_->Routing();
+  // The last step of a switchover: resumed, but the new primary not confirmed
+  // here yet. A transaction or write waits for it rather than starting on a
+  // standby or failing (see ProxyShared::AwaitPrimary).
+  if (txStatus_ == 'I' && pinned_ == Target::kNone && r->primary < 0 &&
+      (cycle_.needPrimary || cycle_.write || cycle_.txBegin) && shared_->AwaitPrimary()) {
+    ScheduleRetry();
+    return false;
+  }
   const auto& lbs = shared_->spec.proxy.loadBalancing;
   // A standby that left balancing (down, lagging) is dropped while idle.
   if (standby_ && standby_->outstanding.empty() && pinned_ != Target::kStandby && txStatus_ == 'I') {
@@ -294,6 +304,11 @@ bool ClientSession::TryDispatch() {
           return false;
       } else {
         if (BusyOtherThan(Target::kNone)) return false;
+        // A switchover in progress: wait for routing to confirm the new primary.
+        if (txStatus_ == 'I' && pinned_ == Target::kNone && shared_->AwaitPrimary()) {
+          ScheduleRetry();
+          return false;
+        }
         shared_->metrics->writesRefusedNoPrimary.Inc();
         spdlog::warn("proxy: refusing {} from {}: no confirmed primary ({})", cycle_.reason, peer_,
                      r->noPrimaryReason);
@@ -303,11 +318,9 @@ bool ClientSession::TryDispatch() {
       }
     } else {
       const std::string& pname = r->nodes[size_t(r->primary)].node.name;
-      if (primary_ && primary_->login().node != pname) {
-        Terminate("57P01", "terminating connection because the primary node changed to " + pname,
-                  "bound to old primary " + primary_->login().node);
+      if (primary_ && primary_->login().node != pname &&
+          LeavePrimary(primary_->login().node, "the primary node changed to " + pname))
         return true;
-      }
       if (!primary_ && !connectingPrimary_ && !Connect(Target::kPrimary, r->primary, *r)) return false;
     }
   }
@@ -338,6 +351,7 @@ bool ClientSession::TryDispatch() {
       Conn(other)->Send(scratch_);
     }
   }
+  NoteSessionState();
   if (cycle_.kind == 'Q' && cycle_.broadcast && (cycle_.reason == "set" || cycle_.reason == "reset") &&
       txStatus_ == 'I' && sessionSets_.size() < 100)
     sessionSets_.push_back(cycle_.bytes);
@@ -353,6 +367,7 @@ bool ClientSession::TryDispatch() {
         .Inc(uint64_t(cycle_.reads));
   }
   cycle_.Reset();
+  UpdateBusyCount();
   return true;
 }
 

@@ -184,6 +184,9 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
   if (k == "set" || k == "reset" || k == "discard" || k == "deallocate") {
     r.route = SqlRoute::kAll;
     r.reason = k;
+    // Transaction-scoped forms: nothing to replay on another backend.
+    if (k == "set" && (word(b + 1, "local") || word(b + 1, "transaction") || word(b + 1, "constraints")))
+      r.reason = "set local";
     return r;
   }
   if (k == "begin" || (k == "start" && word(b + 1, "transaction"))) {
@@ -205,7 +208,27 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
     r.reason = "savepoint";
     return r;
   }
-  if (k == "listen" || k == "unlisten" || k == "notify") return primary("listen/notify", false);
+  if (k == "listen" || k == "unlisten" || k == "notify") {
+    primary("listen/notify", false);
+    if (k == "listen") r.sessionState = "LISTEN";
+    return r;
+  }
+  if (k == "prepare" && !word(b + 1, "transaction")) {
+    primary("not a read", true);
+    r.sessionState = "a prepared statement (SQL PREPARE)";
+    return r;
+  }
+  if (k == "load") {
+    primary("not a read", true);
+    r.sessionState = "LOAD";
+    return r;
+  }
+  if (k == "declare") {
+    primary("not a read", true);
+    for (size_t i = b + 1; i + 1 < e; ++i)
+      if (word(i, "with") && word(i + 1, "hold")) r.sessionState = "a cursor WITH HOLD";
+    return r;
+  }
   if (k == "copy") {
     for (size_t i = b + 1; i < e; ++i) {
       if (word(i, "from")) return primary("copy from", true);
@@ -254,6 +277,15 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
   for (size_t i = b; i < e; ++i) {
     if (t[i].kind != SqlToken::kWord) continue;
     const std::string& w = t[i].text;
+    // Session-level advisory locks: on the primary, so that every session's locks
+    // meet in one place, and the session holds state that cannot move.
+    if (w == "pg_advisory_lock" || w == "pg_advisory_lock_shared" || w == "pg_try_advisory_lock" ||
+        w == "pg_try_advisory_lock_shared") {
+      primary("advisory lock", false);
+      r.sessionState = "an advisory lock";
+      return r;
+    }
+    if (w == "set_config") r.sessionState = "set_config()";
     if (w == "insert" || w == "update" || w == "delete" || w == "merge") {
       // "FOR UPDATE" / "FOR NO KEY UPDATE" are locking reads; others are data-modifying CTEs.
       if (w == "update" && i > b && (IsWord(t, i - 1, "for") || IsWord(t, i - 1, "key")))
@@ -316,7 +348,7 @@ bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg) {
     if (sql.find("/*") != std::string_view::npos) return false;
   }
   for (std::string_view w : {"update", "share", "into", "insert", "delete", "merge", "nextval", "setval", "select",
-                             "pool_"})
+                             "pool_", "advisory", "set_config"})
     if (IContains(sql.substr(b + 6), w)) return false;
   return true;
 }
@@ -335,6 +367,7 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
   SqlClass all;
   all.route = SqlRoute::kEmpty;
   int statements = 0;
+  bool sets = false;  // a session SET/RESET among several statements: not replayed by the proxy
   size_t b = 0;
   for (size_t i = 0; i <= t.size(); ++i) {
     if (i < t.size() && !(t[i].kind == SqlToken::kPunct && t[i].text == ";")) continue;
@@ -342,6 +375,7 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
     b = i + 1;
     if (one.route == SqlRoute::kEmpty) continue;
     ++statements;
+    sets = sets || one.reason == "set" || one.reason == "reset";
     if (statements == 1) {
       all = one;
       continue;
@@ -350,6 +384,7 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
     all.write = all.write || one.write;
     all.createsTemp = all.createsTemp || one.createsTemp;
     all.txBegin = all.txBegin || one.txBegin;
+    if (all.sessionState.empty()) all.sessionState = one.sessionState;
     all.txEnd = one.txEnd || (all.txEnd && !one.txBegin);
     if (!(all.route == SqlRoute::kRead && one.route == SqlRoute::kRead)) {
       if (all.route != SqlRoute::kPrimary) all.reason = "multi-statement";
@@ -357,6 +392,7 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
       all.local = LocalCommand::kNone;
     }
   }
+  if (statements > 1 && sets && all.sessionState.empty()) all.sessionState = "a SET in a multi-statement query";
   if (hint && all.route == SqlRoute::kRead) {
     all.route = SqlRoute::kPrimary;
     all.noLoadBalance = true;

@@ -31,6 +31,11 @@ struct SqlClass {
   bool noLoadBalance = false;  // /*NO LOAD BALANCE*/ hint
   LocalCommand local = LocalCommand::kNone;
   std::string reason;          // why, for logs ("locking read", "function nextval")
+  // Non-empty: the statement may leave session state on its backend that the
+  // proxy cannot replay on another one (LISTEN, a session advisory lock, SQL
+  // PREPARE, a cursor WITH HOLD, LOAD, set_config()); names it for messages.
+  // Keyword-based and conservative: set_config(..., true) is flagged too.
+  std::string sessionState;
 };
 
 struct ClassifierConfig {

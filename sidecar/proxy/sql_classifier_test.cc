@@ -100,6 +100,28 @@ TEST(SqlClassifierTest, FlagsAndReasons) {
   EXPECT_EQ(ClassifySql("SHOW pool_version", cfg).local, LocalCommand::kPoolVersion);
 }
 
+TEST(SqlClassifierTest, SessionStateThatCannotMove) {
+  ClassifierConfig cfg;
+  EXPECT_EQ(ClassifySql("LISTEN chan", cfg).sessionState, "LISTEN");
+  EXPECT_EQ(ClassifySql("NOTIFY chan", cfg).sessionState, "");
+  SqlClass lock = ClassifySql("SELECT pg_advisory_lock(42)", cfg);
+  EXPECT_EQ(lock.route, SqlRoute::kPrimary);  // every session's locks in one place
+  EXPECT_EQ(lock.sessionState, "an advisory lock");
+  EXPECT_EQ(ClassifySql("select pg_try_advisory_lock_shared(1, 2)", cfg).sessionState, "an advisory lock");
+  EXPECT_EQ(ClassifySql("SELECT pg_advisory_xact_lock(42)", cfg).sessionState, "");  // ends with the transaction
+  EXPECT_EQ(ClassifySql("PREPARE q AS SELECT 1", cfg).sessionState, "a prepared statement (SQL PREPARE)");
+  EXPECT_EQ(ClassifySql("PREPARE TRANSACTION 'x'", cfg).sessionState, "");
+  EXPECT_EQ(ClassifySql("DECLARE c CURSOR WITH HOLD FOR SELECT 1", cfg).sessionState, "a cursor WITH HOLD");
+  EXPECT_EQ(ClassifySql("DECLARE c CURSOR FOR SELECT 1", cfg).sessionState, "");
+  EXPECT_EQ(ClassifySql("SELECT set_config('a.b', 'c', false)", cfg).sessionState, "set_config()");
+  EXPECT_EQ(ClassifySql("LOAD 'auto_explain'", cfg).sessionState, "LOAD");
+  EXPECT_EQ(ClassifySql("SET search_path = a", cfg).reason, "set");
+  EXPECT_EQ(ClassifySql("SET LOCAL search_path = a", cfg).reason, "set local");
+  EXPECT_EQ(ClassifySql("SET a.b = 1; SELECT 1", cfg).sessionState, "a SET in a multi-statement query");
+  EXPECT_EQ(ClassifySql("SELECT 1; SELECT 2", cfg).sessionState, "");
+  EXPECT_EQ(ClassifySql("INSERT INTO t VALUES (1)", cfg).sessionState, "");
+}
+
 TEST(SqlClassifierTest, ConfiguredFunctionLists) {
   ClassifierConfig cfg;
   cfg.writeFunctions = {"audit_log"};

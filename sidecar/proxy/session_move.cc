@@ -1,0 +1,93 @@
+// ClientSession, moving between primaries: when the primary a session is bound
+// to changes, is fenced or closes its connection, an idle session drops that
+// backend (never pooled) and its next statement connects to whatever primary
+// routing then confirms; named statements are parsed again there (statements_,
+// Parsed) and SET commands replayed (sessionSets_). A session holding state
+// that lives only in that backend is ended with 57P01 and the reason.
+//
+// What cannot move (kept simple and conservative, see WhyNotMovable):
+//  * a transaction (txStatus 'T' or 'E'), a statement, an unsynced extended
+//    sequence or a COPY in progress;
+//  * a temporary table created in the session;
+//  * what SqlClass::sessionState flags: LISTEN, session advisory locks, SQL
+//    PREPARE, cursors WITH HOLD, LOAD, set_config();
+//  * SET commands the proxy does not replay: inside a transaction block, in a
+//    multi-statement query, through the extended protocol, beyond 100.
+// These marks stay for the session's life (DISCARD ALL does not clear them).
+#include <spdlog/spdlog.h>
+
+#include "sidecar/proxy/session.h"
+
+namespace pgvigil::proxy {
+
+std::string ClientSession::WhyNotMovable() const {
+  if (txStatus_ == 'T') return "it was in a transaction";
+  if (txStatus_ == 'E') return "it was in a failed transaction";
+  if (copyTarget_ != Target::kNone) return "a COPY was in progress";
+  if (pinned_ != Target::kNone) return "an extended-protocol sequence was in progress";
+  if (primary_)
+    for (const auto& c : primary_->outstanding)
+      if (!c.silent) return "a statement was in progress";
+  if (noLoadBalance_) return "it created a temporary table";
+  if (!unmovable_.empty()) return "it holds session state that cannot be replayed: " + unmovable_;
+  return "";
+}
+
+void ClientSession::DropPrimary(const std::string& why) {
+  std::shared_ptr<BackendConn> b = std::move(primary_);
+  primary_.reset();
+  parsedOnPrimary_.clear();
+  for (auto it = portals_.begin(); it != portals_.end();)
+    it = it->second == Target::kPrimary ? portals_.erase(it) : std::next(it);
+  if (b) {
+    b->SetOwner(nullptr);
+    b->Close(why);
+  }
+  UpdateCancelTargets();
+  UpdateBusyCount();
+}
+
+bool ClientSession::LeavePrimary(std::string node, const std::string& what) {
+  std::string why = WhyNotMovable();
+  if (why.empty()) {
+    shared_->metrics->sessionsMovedPrimaryChange.Inc();
+    spdlog::info("proxy: idle session of {} leaves primary {} ({}); its next statement goes to the primary "
+                 "routing then names",
+                 peer_, node, what);
+    DropPrimary(what);
+    return false;
+  }
+  shared_->metrics->sessionsClosedPrimaryChange.Inc();
+  Terminate("57P01", "terminating connection because " + what + " and the session could not move to another primary: " + why,
+            "primary " + node + ": " + what + "; cannot move: " + why);
+  return true;
+}
+
+void ClientSession::NoteSessionState() {
+  auto mark = [this](const std::string& s) {
+    if (unmovable_.empty()) {
+      unmovable_ = s;
+      spdlog::debug("proxy: session of {} now holds {}: it cannot move to another primary", peer_, s);
+    }
+  };
+  if (!cycle_.sessionState.empty()) mark(cycle_.sessionState);
+  if (cycle_.reason == "set" || cycle_.reason == "reset") {
+    if (cycle_.kind != 'Q') mark("a SET made through the extended protocol");
+    else if (txStatus_ != 'I') mark("a SET made inside a transaction block");
+    else if (sessionSets_.size() >= 100) mark("more than 100 SET commands");
+  }
+}
+
+void ClientSession::UpdateBusyCount() {
+  bool busy = false;
+  if (primary_ && state_ != State::kClosed) {
+    busy = txStatus_ != 'I' || pinned_ == Target::kPrimary || copyTarget_ == Target::kPrimary;
+    for (const auto& c : primary_->outstanding)
+      if (!c.silent) busy = true;
+  }
+  if (busy == countedBusy_) return;
+  countedBusy_ = busy;
+  shared_->primaryBusySessions.fetch_add(busy ? 1 : -1);
+}
+
+}  // namespace pgvigil::proxy
