@@ -53,7 +53,7 @@ TEST(ObserveParse, SidecarStatus) {
     "postgres": {"running": true, "role": "standby"},
     "operation": {"id": "op-7", "type": "rebuild", "state": "running", "step": "pg_basebackup",
                   "progress": {"doneBytes": 50, "totalBytes": 100, "percent": 50}},
-    "components": {"proxy": {"routingGeneration": 9, "paused": true}}})");
+    "components": {"proxy": {"routingGeneration": 9, "paused": true, "inTransaction": 2}}})");
   plan::NodeObservation o;
   EXPECT_EQ(ApplySidecarStatus(status, 1234, &o), "");
   EXPECT_TRUE(o.sidecarReachable);
@@ -65,6 +65,7 @@ TEST(ObserveParse, SidecarStatus) {
   EXPECT_EQ(o.operation->progressPercent, 50);
   EXPECT_EQ(o.routingGeneration, 9u);
   EXPECT_TRUE(o.proxyPaused);
+  EXPECT_EQ(o.proxyInTransaction, 2);
   // Not a sidecar status: refused with a reason, nothing claimed.
   plan::NodeObservation o2;
   EXPECT_NE(ApplySidecarStatus(web::json::value::parse(R"({"error":"x"})"), 1, &o2), "");

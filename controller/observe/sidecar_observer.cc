@@ -81,6 +81,7 @@ std::string ApplySidecarStatus(const value& status, plan::TimeMs now, plan::Node
     if (const value* proxy = Field(*comps, "proxy"); proxy && proxy->is_object()) {
       out->routingGeneration = static_cast<uint64_t>(Int(*proxy, "routingGeneration", 0));
       out->proxyPaused = Bool(*proxy, "paused");
+      out->proxyInTransaction = static_cast<int>(Int(*proxy, "inTransaction", 0));
     }
   }
   return "";

@@ -89,6 +89,9 @@ struct NodeObservation {
   bool dataDirectoryInitialized = true;  // false: empty data directory (needs a base backup)
   uint64_t routingGeneration = 0;        // routing generation its proxy has in effect
   bool proxyPaused = false;
+  // Sessions its proxy has with a transaction or statement in progress on the
+  // primary ("inTransaction"); a switchover waits for 0 before stopping it.
+  int proxyInTransaction = 0;
   // This sidecar's own health checks: backend node name -> up. Not read by the
   // planner; a standalone controller derives consensus health from it.
   std::map<std::string, bool> healthView;

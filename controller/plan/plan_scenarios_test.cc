@@ -533,6 +533,29 @@ const std::vector<Scenario>& Scenarios() {
          w.state.transition = Switchover(TransitionStep::kPaused);
        },
        "write-state | publish-routing -:b,c | stop a fast", S, AGAIN},
+      {"switchover_waits_for_transactions_in_progress_at_the_proxies",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.state.transition = Switchover(TransitionStep::kPaused);
+         w.N("c").proxyInTransaction = 2;
+       },
+       "", S, AGAIN},
+      {"switchover_stops_the_old_primary_past_the_pause_limit_with_transactions_open",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.state.transition = Switchover(TransitionStep::kPaused);
+         w.state.transition.startedAt = kNow - 6000;
+         w.N("a").proxyInTransaction = 1;
+       },
+       "write-state | publish-routing -:b,c | stop a fast", S, AGAIN},
+      {"switchover_ignores_transactions_reported_by_an_unreachable_sidecar",
+       [](World& w) {
+         w.spec.primary = "b";
+         w.state.transition = Switchover(TransitionStep::kPaused);
+         w.N("c").proxyInTransaction = 3;
+         w.N("c").sidecarReachable = false;
+       },
+       "write-state | publish-routing -:b,c | stop a fast", S, AGAIN},
       {"switchover_past_the_pause_limit_aborts",
        [](World& w) {
          w.spec.primary = "b";

@@ -2,7 +2,9 @@
 // differs from the current one while the current one is healthy. Steps, one or
 // more plans each, driven by what is observed and recorded in the transition:
 //   paused     proxies hold new transactions; wait for the target to replay
-//              everything the primary has (abort past proxy.pauseLimit);
+//              everything the primary has (abort past proxy.pauseLimit) and
+//              for the proxies' transactions in progress on the primary to end
+//              (at most until proxy.pauseLimit; later ones are aborted by the stop);
 //   stopping   routing without a writable primary is published and the old
 //              primary is stopped cleanly; wait until the target has replayed
 //              all the WAL it received (the shutdown checkpoint included);
@@ -100,11 +102,25 @@ void ContinueSwitchover(Context& c) {
                                           FormatLsn(po->currentLsn));
         return;
       }
+      // Idle client sessions move to the new primary; one inside a transaction
+      // when the old primary stops is ended. Let those transactions finish.
+      int open = 0;
+      for (const auto& o : c.obs.nodes)
+        if (o.sidecarReachable) open += o.proxyInTransaction;
+      const bool withinLimit = c.in.now - tr.startedAt <= c.spec.proxy.pauseLimit.count();
+      if (open > 0 && withinLimit) {
+        c.Requeue(kTransitionRequeue, "switchover: waiting for " + std::to_string(open) +
+                                          " transaction(s) in progress at the proxies");
+        return;
+      }
       tr.step = TransitionStep::kStopping;
       tr.stopLsn = po->currentLsn;
       PlanRouting(c);  // records the step with the routing
       c.Commit("switchover: " + t + " caught up at " + FormatLsn(to->replayedLsn) + "; stopping " +
-               p);
+               p +
+               (open > 0 ? " (" + std::to_string(open) +
+                               " transaction(s) still open past proxy.pauseLimit are aborted)"
+                         : std::string()));
       c.Add(ActionKind::kStop, p, "switchover: stop the old primary cleanly").stopMode = "fast";
       c.Requeue(kTransitionRequeue, "switchover: stopping " + p);
       return;
