@@ -12,6 +12,7 @@
 # samples every node and proxy (100 ms): any instant with two writable primaries
 # routed by proxies, or two VIP holders, is reported as a violation (exit 1).
 # Runs its own lab (PGVIGIL_LAB_NS=pgf, /tmp/pgvigil-lab-pgf). Root; ~15 s per run.
+# PGVIGIL_BENCH_KINDS="crash" (or "cutoff") runs one kind only.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../e2e/cluster/lib.sh
@@ -61,7 +62,7 @@ one_run() {  # KIND N
   fi
 }
 
-for kind in crash cutoff; do
+for kind in ${PGVIGIL_BENCH_KINDS:-crash cutoff}; do
   for n in $(seq "$RUNS"); do one_run "$kind" "$n"; done
 done
 wait_until 180 healthy || fail "cluster not healthy at the end"

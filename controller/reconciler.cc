@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <ctime>
-#include <future>
 
 #include <spdlog/spdlog.h>
 
@@ -188,40 +187,64 @@ bool Reconciler::ReadLeadership(plan::TimeMs now, uint64_t* term, plan::Watchdog
 }
 
 void Reconciler::ObserveNodes(const ClusterSpec& spec, plan::TimeMs now) {
-  // Keep the last values seen for nodes still in the spec (the planner reasons
-  // about a crashed primary's last LSN); drop nodes no longer in it.
-  std::vector<plan::NodeObservation> next;
+  using namespace std::chrono;
+  auto shared_spec = std::make_shared<const ClusterSpec>(spec);
+  const uint64_t round = ++observeRound_;
+  // One observer per node (a new one when the spec moves the node); nodes no
+  // longer in the spec are dropped.
+  std::map<std::string, std::unique_ptr<NodeObserver>> keep;
   for (const auto& n : spec.nodes) {
-    const plan::NodeObservation* old = obs_.Find(n.name);
-    plan::NodeObservation o = old ? *old : plan::NodeObservation{};
-    o.name = n.name;
-    next.push_back(o);
-    auto& session = pgSessions_[n.name];
-    if (!session) session = std::make_unique<PgSession>();
-    auto& client = observeClients_[n.name];
-    const std::string url = spec.ApiUrl(n);
-    if (!client || client->baseUrl() != url) {  // a new spec may move a sidecar
-      client = std::make_unique<RestClient>(url, options_.token, std::chrono::milliseconds(1500));
-      session->Reset();
+    const std::string key = n.host + ":" + std::to_string(spec.PgPort(n)) + " " + spec.ApiUrl(n);
+    auto it = observers_.find(n.name);
+    if (it != observers_.end() && it->second->key() == key) {
+      keep[n.name] = std::move(it->second);
+    } else {
+      keep[n.name] = std::make_unique<NodeObserver>(n.name, key, options_.token, options_.pg);
     }
   }
-  poolNodes_.assign(spec.nodes.size(), web::json::value::null());
-  std::vector<std::future<void>> work;
+  observers_ = std::move(keep);
+  // Ask every node at once; wait (one deadline for all) only for those that
+  // answered their last look in time: a host that does not answer (cut off) is
+  // not waited for again until it answers quickly.
+  const auto deadline = steady_clock::now() + options_.observeDeadline;
+  std::vector<bool> waited(spec.nodes.size(), false);
   for (size_t i = 0; i < spec.nodes.size(); ++i) {
-    work.push_back(std::async(std::launch::async, [&, i] {
-      const NodeSpec& n = spec.nodes[i];
-      std::string pg_error = ObservePostgres(spec, n, options_.pg, now, &next[i],
-                                              pgSessions_[n.name].get());
-      std::string sc_error = ObserveSidecar(*observeClients_[n.name], now, &next[i]);
-      if (sc_error.empty()) {  // select_cnt: what this node's proxy balanced to each backend
-        auto pn = observeClients_[n.name]->Get("/v1/proxy/pool_nodes");
-        if (pn.ok() && pn->status == 200) poolNodes_[i] = pn->body;
-      }
-      if (!pg_error.empty()) spdlog::debug("observe {}: postgres: {}", n.name, pg_error);
-      if (!sc_error.empty()) spdlog::debug("observe {}: sidecar: {}", n.name, sc_error);
-    }));
+    NodeObserver& o = *observers_[spec.nodes[i].name];
+    waited[i] = !o.Busy() && !slowNodes_.count(spec.nodes[i].name);
+    o.Request(round, shared_spec, now);
   }
-  for (auto& w : work) w.get();
+  for (size_t i = 0; i < spec.nodes.size(); ++i)
+    if (waited[i]) observers_[spec.nodes[i].name]->WaitFor(round, deadline);
+  // Also take what the others finished meanwhile.
+  std::vector<plan::NodeObservation> next;
+  poolNodes_.assign(spec.nodes.size(), web::json::value::null());
+  for (size_t i = 0; i < spec.nodes.size(); ++i) {
+    const std::string& name = spec.nodes[i].name;
+    NodeLook look = observers_[name]->Latest();
+    const plan::NodeObservation* old = obs_.Find(name);
+    // This round's look, or a quick one of the round before that finished after
+    // that round stopped waiting (a node that answers again).
+    const bool quick = look.took <= options_.observeDeadline;
+    if (look.round == round || (look.round + 1 == round && quick)) {
+      if (quick) slowNodes_.erase(name);
+      else slowNodes_.insert(name);
+      if (!look.pgError.empty()) spdlog::debug("observe {}: postgres: {}", name, look.pgError);
+      if (!look.sidecarError.empty()) spdlog::debug("observe {}: sidecar: {}", name, look.sidecarError);
+      poolNodes_[i] = look.poolNodes;
+      next.push_back(look.obs);
+      continue;
+    }
+    // No answer in time: nothing about it is known now; the last values seen stay
+    // (the planner reasons about a crashed primary's last LSN).
+    slowNodes_.insert(name);
+    plan::NodeObservation o = old ? *old : look.obs;
+    o.name = name;
+    o.pgReachable = false;
+    o.sidecarReachable = false;
+    spdlog::debug("observe {}: no answer within {} ms (look of round {} still running)", name,
+                  options_.observeDeadline.count(), look.round + 1);
+    next.push_back(o);
+  }
   obs_.nodes = std::move(next);
 }
 

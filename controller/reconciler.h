@@ -13,12 +13,14 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "common/result.h"
 #include "common/spec.h"
 #include "controller/act/actuator.h"
+#include "controller/observe/node_observer.h"
 #include "controller/observe/pg_observer.h"
 #include "controller/plan/planner.h"
 #include "controller/status/cluster_status.h"
@@ -34,7 +36,10 @@ struct ReconcilerOptions {
   PgCredentials pg;         // superuser credentials for observing over libpq
   std::chrono::milliseconds period{1000};    // full observe-plan-act when all is well
   std::chrono::milliseconds busyPeriod{250}; // while not Healthy or operations run
-  std::chrono::milliseconds fastPoll{150};   // cheap look at the local sidecar between ticks
+  std::chrono::milliseconds fastPoll{50};    // cheap look at the local sidecar between ticks
+  // How long a round waits for the nodes' looks; a node that did not answer in
+  // time counts as unreachable and is not waited for until it answers quickly.
+  std::chrono::milliseconds observeDeadline{700};
   size_t maxEvents = 200;
 };
 
@@ -90,10 +95,12 @@ class Reconciler {
 
   // Loop thread only.
   plan::Observation obs_;
-  std::map<std::string, std::unique_ptr<RestClient>> observeClients_;
+  std::map<std::string, std::unique_ptr<RestClient>> observeClients_;  // "__watchdog" only
+  std::map<std::string, std::unique_ptr<NodeObserver>> observers_;  // by node
+  std::set<std::string> slowNodes_;  // last look took longer than observeDeadline
+  uint64_t observeRound_ = 0;
   web::json::value watchdogDetail_;          // last GET /v1/watchdog body (null: none)
   std::vector<web::json::value> poolNodes_;  // last GET /v1/proxy/pool_nodes per spec node
-  std::map<std::string, std::unique_ptr<PgSession>> pgSessions_;  // by node
   std::unique_ptr<Actuator> actuator_;
   std::unique_ptr<RestClient> fastClient_;
   std::string fastSignature_;

@@ -70,12 +70,20 @@ void HealthView::RequestCheck() {
   std::function<void()> r;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const auto now = std::chrono::steady_clock::now();
-    if (!requester_ || now - lastRequest_ < std::chrono::milliseconds(100)) return;
-    lastRequest_ = now;
+    if (!requester_) return;
     r = requester_;
   }
   r();
+}
+
+void HealthView::SetHostsLost(std::set<std::string> nodes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  hostsLost_ = std::move(nodes);
+}
+
+bool HealthView::HostLost(const std::string& node) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return hostsLost_.count(node) > 0;
 }
 
 }  // namespace pgvigil

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,10 +42,17 @@ class HealthView {
 
   // Asks the health checker (which registers itself) to check every backend now
   // instead of at the next period: the proxy saw a backend connection die, or a
-  // new routing table names another primary. Cheap, never blocks; requests
-  // closer than 100 ms to the previous one are folded into it.
+  // new routing table names another primary, a peer sees a backend otherwise.
+  // Cheap, never blocks, never lost: requests made while a check runs fold into
+  // one more check right after it (the checker paces itself).
   void SetCheckRequester(std::function<void()> requester);
   void RequestCheck();
+
+  // Nodes whose host's watchdog member this sidecar has lost (no heartbeat for
+  // deadTime), written by the watchdog. A health check of such a node's
+  // PostgreSQL gives up quickly and is not retried: its host does not answer.
+  void SetHostsLost(std::set<std::string> nodes);
+  bool HostLost(const std::string& node) const;
 
  private:
   mutable std::mutex mu_;
@@ -52,7 +60,7 @@ class HealthView {
   std::vector<Listener> listeners_;      // guarded by mu_
   uint64_t generation_ = 0;              // guarded by mu_
   std::function<void()> requester_;      // guarded by mu_
-  std::chrono::steady_clock::time_point lastRequest_{};  // guarded by mu_
+  std::set<std::string> hostsLost_;                      // guarded by mu_
 };
 
 }  // namespace pgvigil

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -172,7 +173,8 @@ ActionResult Actuator::NodeOperation(const plan::Action& a, const std::string& o
   if (reply->status != 202 && reply->status != 200) return Done(a, false, DescribeFailure(*reply));
   std::string id = reply->body.is_object() && reply->body.has_field("id") ? reply->body.at("id").as_string() : "";
   if (!wait || id.empty()) return Done(a, true, "operation " + id + " started");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  const auto started = std::chrono::steady_clock::now();
+  auto deadline = started + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
     if (!keep_going()) return Done(a, false, "abandoned: this controller may no longer act");
     auto st = c.Get("/v1/node/operations/" + id);
@@ -186,7 +188,9 @@ ActionResult Actuator::NodeOperation(const plan::Action& a, const std::string& o
         return Done(a, false, "operation " + id + " failed: " + err);
       }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Promote and stop finish within a few hundred ms: look often at first.
+    const bool early = std::chrono::steady_clock::now() < started + std::chrono::seconds(2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(early ? 20 : 100));
   }
   return Done(a, false, "operation " + id + " did not finish within 120s");
 }
@@ -194,19 +198,27 @@ ActionResult Actuator::NodeOperation(const plan::Action& a, const std::string& o
 ActionResult Actuator::Broadcast(const plan::Action& a, const std::string& method,
                                  const std::string& path, const value& body,
                                  const plan::Observation& obs) {
-  int sent = 0;
-  std::string failures;
+  // To every reachable proxy at once: a failover's routing waits on the slowest,
+  // not on the sum.
+  std::vector<std::string> names;
+  std::vector<std::future<std::string>> replies;  // "" when accepted
   for (const auto& n : spec_.nodes) {
     const plan::NodeObservation* o = obs.Find(n.name);
     if (o && !o->sidecarReachable) continue;  // unreachable proxies serve nobody we can reach
-    RestClient& c = Sidecar(n.name);
-    auto reply = method == "PUT" ? c.Put(path, body) : c.Post(path, body);
-    if (reply.ok() && reply->status == 200) {
-      ++sent;
-    } else {
-      failures += (failures.empty() ? "" : "; ") + n.name + ": " +
-                  (reply.ok() ? DescribeFailure(*reply) : reply.error());
-    }
+    RestClient* c = &Sidecar(n.name);
+    names.push_back(n.name);
+    replies.push_back(std::async(std::launch::async, [c, method, path, body] {
+      auto reply = method == "PUT" ? c->Put(path, body) : c->Post(path, body);
+      if (reply.ok() && reply->status == 200) return std::string();
+      return reply.ok() ? DescribeFailure(*reply) : reply.error();
+    }));
+  }
+  int sent = 0;
+  std::string failures;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    std::string failure = replies[i].get();
+    if (failure.empty()) ++sent;
+    else failures += (failures.empty() ? "" : "; ") + names[i] + ": " + failure;
   }
   if (!failures.empty()) return Done(a, false, failures);
   return Done(a, true, std::to_string(sent) + " proxies");

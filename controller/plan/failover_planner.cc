@@ -198,6 +198,9 @@ void ContinueFailover(Context& c) {
     c.next.synchronousCount = 0;
     c.next.syncShrinkLsn = 0;
     c.Commit("failover done: " + to + " is primary on timeline " + std::to_string(c.next.timeline));
+    // Route writes to it before anything else of this plan (the other standbys'
+    // follow and the old primary's rebuild come after: clients wait on this).
+    PlanRouting(c);
     return;
   }
   // Routing without the old primary may not have reached every proxy yet.

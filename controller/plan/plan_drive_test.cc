@@ -34,7 +34,7 @@ TEST(PlanDrive, PrimaryCrashFailsOverAndTheOtherStandbyFollows) {
   const std::string log = Converge(w, &last);
   EXPECT_EQ(log,
             "fence a | write-state | publish-routing -:b,c | promote b\n"
-            "write-state | follow c ->b | write-state | publish-routing b:\n"
+            "write-state | write-state | publish-routing b: | follow c ->b\n"
             "write-state | publish-routing b:c\n");
   EXPECT_EQ(w.state.primary, "b");
   EXPECT_EQ(w.state.timeline, 2u);

@@ -281,7 +281,7 @@ const std::vector<Scenario>& Scenarios() {
          w.state.routedPrimary = "";
          w.state.routedStandbys = {"b", "c"};
        },
-       "write-state | follow c ->b | write-state | publish-routing b:", F, AGAIN,
+       "write-state | write-state | publish-routing b: | follow c ->b", F, AGAIN,
        [](const World&, const Plan& p) {
          EXPECT_EQ(p.actions[0].state.primary, "b");
          EXPECT_EQ(p.actions[0].state.timeline, 2u);

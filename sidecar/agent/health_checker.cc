@@ -6,6 +6,11 @@
 
 namespace pgvigil {
 
+namespace {
+constexpr std::chrono::milliseconds kLostHostGrace{500};
+constexpr std::chrono::milliseconds kMinCheckGap{50};
+}  // namespace
+
 std::optional<uint64_t> ReplayLag(const std::vector<BackendHealth>& view, uint64_t standby_lsn) {
   const BackendHealth* primary = nullptr;
   for (const auto& b : view) {
@@ -14,6 +19,12 @@ std::optional<uint64_t> ReplayLag(const std::vector<BackendHealth>& view, uint64
   }
   if (!primary) return std::nullopt;
   return primary->lsn > standby_lsn ? primary->lsn - standby_lsn : 0;
+}
+
+bool RefusedConnection(const std::string& error) {
+  // libpq's text for ECONNREFUSED; the server's own refusals (starting up,
+  // shutting down, too many clients) come from a listening server and are retried.
+  return error.find("Connection refused") != std::string::npos;
 }
 
 HealthChecker::HealthChecker(const ClusterSpec& spec, std::string self,
@@ -87,12 +98,27 @@ BackendHealth HealthChecker::CheckOnce(const NodeSpec& node, PgObservation* obs)
     }
     p.password = *pw;
   }
+  // A node whose host's watchdog member is lost (no heartbeats): its host does
+  // not answer, so one attempt that gives up after kLostHostGrace, no retries.
+  // A server that is up answers a check within milliseconds.
+  const auto lost = [this, &node] { return view_->HostLost(node.name); };
   int attempts = 1 + std::max(0, spec_.healthCheck.maxRetries);
   for (int a = 0; a < attempts; ++a) {
     if (a > 0) {
+      if (lost()) break;
       std::unique_lock<std::mutex> lock(mu_);
       if (cv_.wait_for(lock, spec_.healthCheck.retryDelay, [this] { return stopping_; })) break;
     }
+    const auto started = std::chrono::steady_clock::now();
+    p.giveUp = [&] {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return true;  // Stop() need not wait for a silent host
+      }
+      return std::chrono::steady_clock::now() - started >= kLostHostGrace && lost();
+    };
+    p.giveUpReason = "no answer within " + std::to_string(kLostHostGrace.count()) +
+                     " ms and its host's watchdog member is lost";
     auto o = ObservePostgres(p);
     if (o.ok()) {
       *obs = *o;
@@ -106,6 +132,7 @@ BackendHealth HealthChecker::CheckOnce(const NodeSpec& node, PgObservation* obs)
     }
     h.lastError = o.error();
     metrics_.ChecksFailed(node.name).Inc();
+    if (RefusedConnection(h.lastError)) break;  // no server listens: retries only delay failover
     spdlog::debug("agent: health check of {} attempt {}/{} failed: {}", node.name, a + 1,
                   attempts, o.error());
   }
@@ -116,12 +143,17 @@ void HealthChecker::Loop(size_t index) {
   const NodeSpec node = spec_.nodes[index];
   const bool is_self = node.name == self_;
   uint64_t seen_pokes = 0;
+  std::chrono::steady_clock::time_point last_start{};
   while (true) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      // Asked-for checks (pokes) come in bursts (every client of a dead server,
+      // every heartbeat): at most one check per kMinCheckGap.
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(lock, last_start + kMinCheckGap, [this] { return stopping_; });
       if (stopping_) return;
       seen_pokes = pokes_;
     }
+    last_start = std::chrono::steady_clock::now();
     PgObservation obs;
     BackendHealth h = CheckOnce(node, &obs);
     auto now = std::chrono::system_clock::now();

@@ -1,6 +1,9 @@
 // Checks every backend of the spec over libpq (healthCheck: period, timeout as
-// connect_timeout and statement_timeout, maxRetries, retryDelay) from its own
+// the deadline of connection and query, maxRetries, retryDelay) from its own
 // threads, one per backend, and writes the results into the shared HealthView.
+// Not retried: a refused connection (nothing listens). Given up after 500 ms and
+// not retried: a backend whose host's watchdog member is lost. Checked at once
+// when asked (HealthView::RequestCheck), at most once per 50 ms.
 // Never called from an event loop; readers use the HealthView or Local().
 // Thread-safe. Start() once, Stop() once (joins, returns within about one
 // check timeout).
@@ -65,5 +68,10 @@ class HealthChecker {
 // The replay lag of `standby_lsn` given the backends seen: the newest up primary's
 // LSN minus it (0 when ahead); nullopt when no primary is known. Pure.
 std::optional<uint64_t> ReplayLag(const std::vector<BackendHealth>& view, uint64_t standby_lsn);
+
+// Whether a failed check's error says no server listens on the address (the
+// TCP connection was refused): such a check is not retried, the backend is down.
+// A server that answers with an error (starting up, too many clients) is retried.
+bool RefusedConnection(const std::string& error);
 
 }  // namespace pgvigil

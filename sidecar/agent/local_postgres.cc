@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -148,17 +149,12 @@ Status PgTools::Run(const std::vector<std::string>& argv, std::chrono::milliseco
 }
 
 Result<PgRunState> PgTools::RunState() {
+  // What `pg_ctl status` decides, without a child process (an operation's first
+  // step; a failover waits on it): postmaster.pid names a live postmaster.
   if (!IsDataDir(node_.dataDir)) return PgRunState::kNoDataDir;
-  ProcessOptions o;
-  o.timeout = std::chrono::seconds(30);
-  o.runAsUser = node_.osUser;
-  o.workingDirectory = "/";
-  auto r = RunProcess({node_.binDir + "/pg_ctl", "status", "-D", node_.dataDir}, o);
-  if (!r.ok()) return r.status();
-  if (r->exitCode == 0) return PgRunState::kRunning;
-  if (r->exitCode == 3) return PgRunState::kStopped;
-  if (r->exitCode == 4) return PgRunState::kNoDataDir;
-  return Result<PgRunState>::Error("pg_ctl status " + r->Describe() + ": " + r->outputTail);
+  auto text = ReadFile(node_.dataDir + "/postmaster.pid");
+  if (!text.ok()) return PgRunState::kStopped;  // no lock file: not running
+  return PostmasterAlive(*text) ? PgRunState::kRunning : PgRunState::kStopped;
 }
 
 Result<ControlData> PgTools::ReadControlData(const std::string& dir) {
@@ -198,6 +194,16 @@ Status PgTools::Restart(const std::string& mode) {
 }
 
 Status PgTools::Promote() {
+  // pg_promote(wait => false) then a 10 ms poll of pg_is_in_recovery(): pg_ctl
+  // promote -w (and pg_promote's own wait) look only every 100 ms, and a
+  // failover waits on this. pg_ctl is the fallback when SQL cannot signal.
+  auto p = node_.SelfConn();
+  if (p.ok()) {
+    bool signalled = false;
+    Status s = PromoteAndWait(*p, std::chrono::seconds(120), &signalled);
+    if (signalled || s.ok()) return s;
+    spdlog::warn("agent: pg_promote() did not signal ({}); using pg_ctl promote", s.message());
+  }
   return Run({"pg_ctl", "promote", "-D", node_.dataDir, "-w", "-t", "120"},
              std::chrono::seconds(130));
 }
@@ -235,6 +241,18 @@ Status PgTools::WaitStreaming(const NodeSpec& primary, std::chrono::seconds time
 bool PathExists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool PostmasterAlive(const std::string& pid_file) {
+  // First line: the postmaster's pid (negative for a single-user backend).
+  long pid = std::strtol(pid_file.c_str(), nullptr, 10);
+  if (pid < 0) pid = -pid;
+  if (pid <= 0 || pid == ::getpid() || pid == ::getppid()) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  // A stale lock file may name a recycled pid: it must be a postgres process.
+  auto comm = ReadFile("/proc/" + std::to_string(pid) + "/comm");
+  if (!comm.ok()) return true;  // cannot tell: alive is the safe answer (no rebuild over it)
+  return comm->rfind("postgres", 0) == 0 || comm->rfind("postmaster", 0) == 0;
 }
 
 bool IsDataDir(const std::string& path) {

@@ -50,7 +50,7 @@ class PgTools {
              const std::map<std::string, std::string>& env = {},
              const std::function<void(const std::string&)>& on_line = nullptr);
 
-  Result<PgRunState> RunState();  // pg_ctl status
+  Result<PgRunState> RunState();  // as pg_ctl status, in-process
   Result<ControlData> ReadControlData(const std::string& dir);
   Status Start();                            // pg_ctl start -w, log to logFile()
   Status Stop(const std::string& mode);      // pg_ctl stop -m MODE -w
@@ -80,7 +80,9 @@ int KillStrayCopies(const std::vector<std::string>& paths);
 
 // File helpers (root-safe: refuse empty paths and "/"); errors name the path.
 bool PathExists(const std::string& path);
-bool IsDataDir(const std::string& path);  // has PG_VERSION and global/pg_control
+bool IsDataDir(const std::string& path);
+// Whether a postmaster.pid's content names a live postgres process.
+bool PostmasterAlive(const std::string& pid_file);  // has PG_VERSION and global/pg_control
 Status RemoveTree(const std::string& path);
 Status RenamePath(const std::string& from, const std::string& to);
 Status ChownToUser(const std::string& path, const std::string& user, bool recursive = false);

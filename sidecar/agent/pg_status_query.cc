@@ -2,8 +2,14 @@
 
 #include <libpq-fe.h>
 
+#include <poll.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
+#include <thread>
 
 #include "sidecar/agent/standby_config.h"
 
@@ -40,12 +46,59 @@ std::string Trim(const char* s) {
   return out;
 }
 
-Result<ConnPtr> Connect(const ConnParams& p) {
-  ConnPtr conn(PQconnectdb(BuildConnInfo(p).c_str()));
+using Clock = std::chrono::steady_clock;
+
+// Waits until the connection's socket is readable (or writable); "" when it
+// is, else why not (deadline passed, given up, poll error).
+std::string WaitSocket(PGconn* c, bool for_write, Clock::time_point deadline, const ConnParams& p) {
+  while (true) {
+    if (p.giveUp && p.giveUp()) return p.giveUpReason;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return "no answer within " + std::to_string(p.connectTimeoutMs) + " ms";
+    pollfd pfd{PQsocket(c), static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+    if (pfd.fd < 0) return "no socket";
+    int slice = static_cast<int>(std::min<int64_t>(left.count(), p.giveUp ? 50 : left.count()));
+    int rc = ::poll(&pfd, 1, slice);
+    if (rc > 0) return "";
+    if (rc < 0 && errno != EINTR) return std::string("poll: ") + std::strerror(errno);
+  }
+}
+
+Result<ConnPtr> Connect(const ConnParams& p, Clock::time_point deadline) {
+  ConnPtr conn(PQconnectStart(BuildConnInfo(p).c_str()));
   if (!conn) return Result<ConnPtr>::Error("out of memory");
-  if (PQstatus(conn.get()) != CONNECTION_OK)
+  if (PQstatus(conn.get()) == CONNECTION_BAD)
     return Result<ConnPtr>::Error(Trim(PQerrorMessage(conn.get())));
-  return conn;
+  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+  while (st != PGRES_POLLING_OK) {
+    if (st == PGRES_POLLING_FAILED) return Result<ConnPtr>::Error(Trim(PQerrorMessage(conn.get())));
+    std::string why = WaitSocket(conn.get(), st == PGRES_POLLING_WRITING, deadline, p);
+    if (!why.empty()) return Result<ConnPtr>::Error("connecting to " + p.host + ":" + std::to_string(p.port) + ": " + why);
+    st = PQconnectPoll(conn.get());
+  }
+  return Result<ConnPtr>(std::move(conn));
+}
+
+Result<ConnPtr> Connect(const ConnParams& p) {
+  return Connect(p, Clock::now() + std::chrono::milliseconds(std::max(1, p.connectTimeoutMs)));
+}
+
+// Runs `sql` and waits for its result until `deadline`.
+Result<ResPtr> QueryUntil(PGconn* c, const char* sql, Clock::time_point deadline, const ConnParams& p) {
+  if (!PQsendQuery(c, sql)) return Result<ResPtr>::Error(Trim(PQerrorMessage(c)));
+  ResPtr last;
+  while (true) {
+    while (PQisBusy(c)) {
+      std::string why = WaitSocket(c, false, deadline, p);
+      if (!why.empty()) return Result<ResPtr>::Error(why);
+      if (!PQconsumeInput(c)) return Result<ResPtr>::Error(Trim(PQerrorMessage(c)));
+    }
+    PGresult* r = PQgetResult(c);
+    if (!r) break;
+    last.reset(r);
+  }
+  if (!last) return Result<ResPtr>::Error("no result");
+  return Result<ResPtr>(std::move(last));
 }
 
 uint64_t ToU64(PGresult* r, int col) {
@@ -69,11 +122,16 @@ std::string BuildConnInfo(const ConnParams& p) {
 }
 
 Result<PgObservation> ObservePostgres(const ConnParams& p) {
-  auto conn = Connect(p);
+  // One deadline for the connection and the query: a host that stops answering
+  // (cut off) is given up on after the timeout, to the millisecond.
+  const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, p.connectTimeoutMs));
+  auto conn = Connect(p, deadline);
   if (!conn.ok()) return conn.status();
-  ResPtr res(PQexec(conn->get(), kStatusSql));
-  if (!res || PQresultStatus(res.get()) != PGRES_TUPLES_OK)
-    return Result<PgObservation>::Error("status query: " + Trim(PQerrorMessage(conn->get())));
+  auto q = QueryUntil(conn->get(), kStatusSql, deadline, p);
+  if (!q.ok()) return Result<PgObservation>::Error("status query: " + q.error());
+  ResPtr res = std::move(*q);
+  if (PQresultStatus(res.get()) != PGRES_TUPLES_OK)
+    return Result<PgObservation>::Error("status query: " + Trim(PQresultErrorMessage(res.get())));
   if (PQntuples(res.get()) != 1) return Result<PgObservation>::Error("status query: no row");
   PgObservation o;
   PGresult* r = res.get();
@@ -86,6 +144,31 @@ Result<PgObservation> ObservePostgres(const ConnParams& p) {
   if (!PQgetisnull(r, 0, 5)) o.upstreamHost = PQgetvalue(r, 0, 5);
   o.upstreamPort = static_cast<int>(ToU64(r, 6));
   return o;
+}
+
+Status PromoteAndWait(const ConnParams& p, std::chrono::milliseconds timeout, bool* signalled) {
+  *signalled = false;
+  auto conn = Connect(p);
+  if (!conn.ok()) return conn.status();
+  auto scalar = [&](const char* sql, std::string* out) -> std::string {
+    ResPtr res(PQexec(conn->get(), sql));
+    if (!res || PQresultStatus(res.get()) != PGRES_TUPLES_OK) return Trim(PQerrorMessage(conn->get()));
+    *out = PQntuples(res.get()) ? PQgetvalue(res.get(), 0, 0) : "";
+    return "";
+  };
+  std::string v;
+  std::string err = scalar("SELECT pg_promote(false)", &v);
+  if (!err.empty()) return Status::Error("pg_promote: " + err);
+  if (v != "t") return Status::Error("pg_promote returned " + v);
+  *signalled = true;
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    err = scalar("SELECT pg_is_in_recovery()", &v);
+    if (!err.empty()) return Status::Error("waiting for the promotion: " + err);
+    if (v == "f") return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return Status::Error("still in recovery " + std::to_string(timeout.count()) + " ms after pg_promote");
 }
 
 Status ExecSql(const ConnParams& p, const std::string& sql) {

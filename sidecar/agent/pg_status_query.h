@@ -3,7 +3,9 @@
 // statement_timeout in the conninfo): call from a checker or operation thread only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/result.h"
@@ -27,15 +29,26 @@ struct ConnParams {
   std::string user;
   std::string password;  // may be empty (trust / .pgpass)
   std::string dbname = "postgres";
-  int connectTimeoutMs = 2000;  // libpq connect_timeout (whole seconds, >= 1)
+  // The connection must be up within this many milliseconds (polled, not libpq's
+  // whole-second connect_timeout); ObservePostgres's query too.
+  int connectTimeoutMs = 2000;
   int statementTimeoutMs = 0;   // 0: none
   std::string applicationName = "pgvigil-sidecar";
+  // Polled every few tens of milliseconds while connecting or waiting for the
+  // status query (ObservePostgres): true gives up at once with `giveUpReason`.
+  std::function<bool()> giveUp;
+  std::string giveUpReason = "given up";
 };
 
 // A libpq conninfo string with every value quoted ('...' with \' and \\).
 std::string BuildConnInfo(const ConnParams& p);
 
 Result<PgObservation> ObservePostgres(const ConnParams& p);
+
+// Promotes the server over one connection: pg_promote(wait => false), then
+// pg_is_in_recovery() every 10 ms until false or `timeout`. *signalled tells
+// whether the promotion was requested (false: the caller may fall back).
+Status PromoteAndWait(const ConnParams& p, std::chrono::milliseconds timeout, bool* signalled);
 
 // Runs one SQL command (no result rows expected). For operations (ALTER SYSTEM ...).
 Status ExecSql(const ConnParams& p, const std::string& sql);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <future>
 #include <random>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -173,10 +174,28 @@ void WatchdogService::OnDatagram(size_t size) {
   DropReason replay = replay_->Check(r.message.from, r.message.seq);
   if (replay != DropReason::kNone) return NoteDrop(replay, from());
   metrics_.received.Inc();
+  CheckWhereViewsDiffer(r.message.health);
   Actions out;
   election_->OnMessage(r.message, NowMs(), &out);
   Process(out);
   RefreshSnapshot();
+}
+
+void WatchdogService::CheckWhereViewsDiffer(const std::vector<HealthVote>& peer) {
+  if (!ctx_.health) return;
+  for (const HealthVote& v : peer) {
+    if (v.status == HealthStatus::kUnknown || v.backend >= ctx_.spec.nodes.size()) continue;
+    BackendHealth h;
+    if (!ctx_.health->Get(ctx_.spec.nodes[v.backend].name, &h) ||
+        h.lastCheck == std::chrono::system_clock::time_point{})
+      continue;
+    if (h.up != (v.status == HealthStatus::kUp)) {
+      // A peer sees this backend otherwise: check it now rather than at the next
+      // period, so that consensus on a failure forms within a heartbeat.
+      ctx_.health->RequestCheck();
+      return;
+    }
+  }
 }
 
 void WatchdogService::ScheduleTick() {
@@ -200,7 +219,15 @@ void WatchdogService::Tick() {
   }
   election_->SetLocalHealth(std::move(votes));
   Actions out;
-  election_->OnTick(NowMs(), &out);
+  const int64_t now = NowMs();
+  election_->OnTick(now, &out);
+  if (ctx_.health) {  // lost hosts: their backends' health checks give up quickly
+    std::set<std::string> lost;
+    for (int i = 0; i < config_.members; ++i)
+      if (i != self_ && election_->Display(i, now) == DisplayState::kLost)
+        lost.insert(ctx_.spec.nodes[size_t(i)].name);
+    ctx_.health->SetHostsLost(std::move(lost));
+  }
   Process(out);
   RefreshSnapshot();
 }

@@ -45,6 +45,9 @@ class WatchdogService : public Component, public WatchdogApi {
   void StartReceive();
   void OnDatagram(size_t size);
   void ScheduleTick();
+  // Asks for an immediate health check when a peer's heartbeat sees a backend
+  // up/down otherwise than this sidecar does.
+  void CheckWhereViewsDiffer(const std::vector<HealthVote>& peer);
   void Tick();
   void Process(Actions& actions);
   void SendMessage(int to, const WireMessage& m);
