@@ -2,6 +2,9 @@
 // then a promotion).
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "common/testing/pg_cluster.h"
 #include "controller/observe/pg_observer.h"
 
@@ -31,6 +34,21 @@ TEST(ObservePostgresIT, PrimaryStandbyAndPromotion) {
   EXPECT_GT(s1.receivedLsn, 0u);
   EXPECT_EQ(s1.timeline, 1u);
 
+  plan::NodeObservation s2;
+  ASSERT_TRUE(cl.Query(0, "CREATE TABLE observe_t AS SELECT generate_series(1, 1000) AS x").ok());
+  ASSERT_TRUE(cl.Query(0, "SELECT pg_switch_wal() IS NOT NULL").ok());  // end mid-segment below
+  ASSERT_TRUE(cl.Query(0, "INSERT INTO observe_t SELECT generate_series(1, 1000)").ok());
+  auto end = cl.Query(0, "SELECT pg_current_wal_insert_lsn()");
+  ASSERT_TRUE(end.ok()) << end.error();
+  plan::Lsn primary_end = 0;
+  ASSERT_TRUE(ParseLsn(*end, &primary_end));
+  for (int i = 0; i < 100; ++i) {  // node2 has received everything
+    ASSERT_EQ(ObservePostgres(spec, spec.nodes[2], creds, 11, &s2), "");
+    if (s2.replayedLsn >= primary_end) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(s2.replayedLsn, primary_end);
+
   // A stopped node: unreachable, last values kept.
   ASSERT_TRUE(cl.StopNode(0, "immediate").ok());
   plan::Lsn last = p.currentLsn;
@@ -38,6 +56,26 @@ TEST(ObservePostgresIT, PrimaryStandbyAndPromotion) {
   EXPECT_FALSE(p.pgReachable);
   EXPECT_EQ(p.currentLsn, last);
   EXPECT_EQ(p.pgObservedAt, 10);
+
+  // A standby restarted while its primary is down has no receive position
+  // (pg_last_wal_receive_lsn() is NULL while it replays its own pg_wal, then the
+  // start of the segment it asks to stream from) but holds every record it
+  // replayed: 0 (not known) first, then the WAL it holds, never less, or failover
+  // would prefer a standby holding less.
+  ASSERT_TRUE(cl.StopNode(2, "fast").ok());
+  ASSERT_TRUE(cl.StartNode(2).ok());
+  int known = 0;
+  for (int i = 0; i < 100 && known < 3; ++i) {
+    ASSERT_EQ(ObservePostgres(spec, spec.nodes[2], creds, 12, &s2), "");
+    EXPECT_TRUE(s2.inRecovery);
+    if (s2.receivedLsn != 0) {
+      ++known;
+      EXPECT_GE(s2.receivedLsn, primary_end);
+      EXPECT_GE(s2.receivedLsn, s2.replayedLsn);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(known, 3);
 
   // Promotion: a new timeline whose history names where timeline 1 ended.
   ASSERT_TRUE(cl.PromoteNode(1).ok());

@@ -174,7 +174,14 @@ std::string ObserveOnce(const ClusterSpec& spec, PGconn* conn, plan::TimeMs now,
   Res r = Query(conn,
                 "SELECT pg_is_in_recovery(),"
                 " CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn() END,"
-                " pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn(),"
+                // The WAL a standby holds: received, or replayed when more (a
+                // standby restarted while its primary is down asks to stream from
+                // the start of the segment where its pg_wal ends). NULL (0: not
+                // known yet) while no receive position exists: a restarted standby
+                // still replaying its own pg_wal holds more than it replayed so far.
+                " CASE WHEN pg_last_wal_receive_lsn() IS NOT NULL"
+                "   THEN greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) END,"
+                " pg_last_wal_replay_lsn(),"
                 " current_setting('synchronous_standby_names'),"
                 " CASE WHEN pg_is_in_recovery() THEN NULL"
                 "   ELSE substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END,"

@@ -47,10 +47,15 @@ std::string SyncCandidate(const Context& c, const std::string& requested,
     return "";
   }
   std::vector<std::string> seen;
+  std::string unknown;
   Lsn best = 0;
   for (const auto& m : recorded) {
     const auto* o = c.Obs(m);
     if (!c.Standby(m) || c.Down(m) || (timeline && o->timeline != timeline)) continue;
+    if (o->receivedLsn == 0) {  // restarted, still replaying its own pg_wal: how much it holds is not known yet
+      unknown += (unknown.empty() ? "" : ", ") + m;
+      continue;
+    }
     seen.push_back(m);
     best = std::max(best, o->receivedLsn);
   }
@@ -58,7 +63,8 @@ std::string SyncCandidate(const Context& c, const std::string& requested,
   if (seen.size() < need) {
     *why = "synchronous mode: " + std::to_string(seen.size()) + " of the " +
            std::to_string(recorded.size()) + " recorded synchronous standbys are reachable; " +
-           std::to_string(need) + " are needed to be sure one holds every acknowledged commit";
+           std::to_string(need) + " are needed to be sure one holds every acknowledged commit" +
+           (unknown.empty() ? "" : " (WAL position not known yet: " + unknown + ")");
     return "";
   }
   std::string notes;
@@ -212,7 +218,11 @@ void ContinueFailover(Context& c) {
   const bool failed = c.LastOpFailed(to, OperationKind::kPromote);
   if (failed || !c.Standby(to) || c.Down(to) || !c.Member(to)) {
     std::string why;
-    const std::string other = ChooseCandidate(c, "", to, &why);
+    // Sync mode: a candidate whose promotion failed (it was down) may be the only
+    // one holding every acknowledged commit; once it runs again it may be chosen.
+    const bool back = failed && c.spec.replication.mode == ReplicationMode::kSync &&
+                      c.Standby(to) && !c.Down(to) && c.Member(to);
+    const std::string other = ChooseCandidate(c, "", back ? "" : to, &why);
     const std::string what = failed          ? "promoting " + to + " failed"
                              : !c.Member(to) ? to + " is fenced, detached or removed"
                                              : to + " is no longer a running standby";
@@ -220,6 +230,11 @@ void ContinueFailover(Context& c) {
       c.Note("failover " + from + " -> " + to + " stuck: " + what + "; " + why);
       // (standing condition: in the summary only)
       c.Requeue(kDefaultRequeue, "");
+      return;
+    }
+    if (other == to) {  // back (sync mode only): it still holds the newest WAL
+      c.Add(ActionKind::kPromote, to, "failover: " + what + " while it was down; it runs again");
+      c.Requeue(kTransitionRequeue, "failing over from " + from + " to " + to);
       return;
     }
     t.to = other;

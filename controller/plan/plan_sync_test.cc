@@ -15,6 +15,17 @@ void FirstOneB(World& w) {  // c tagged noFailover: only b is listed and recorde
   w.state.synchronousCount = 1;
 }
 
+// a crashed, failing over to c whose promotion failed (c was down when chosen);
+// b has received less than c.
+void PromotionOfCFailed(World& w) {
+  w.Crash("a");
+  w.N("b").receivedLsn = 99 * kMB;
+  w.state.transition = {TransitionKind::kFailover, "a", "c", TransitionStep::kFencing, kNow - 300, 0};
+  w.state.fenced = {"a"};
+  w.state.routedPrimary = "";
+  w.N("c").operation = Op(OperationKind::kPromote, OperationState::kFailed);
+}
+
 const std::vector<Scenario>& SyncScenarios() {
   static const std::vector<Scenario> all = {
       {"sync_healthy_does_nothing", [](World&) {}, "", H, DONE},
@@ -54,6 +65,32 @@ const std::vector<Scenario>& SyncScenarios() {
          w.Crash("a");
        },
        "write-state | publish-routing -:b,c", D, AGAIN},
+      // A standby restarted while the primary is down has no receive position
+      // until it has replayed its own pg_wal (observed as 0): how much WAL it holds
+      // is not known yet, so it does not count among the standbys seen.
+      {"sync_restarted_standby_still_replaying_is_not_counted",
+       [](World& w) {
+         w.Crash("a");
+         w.N("b").upstream.clear();
+         w.N("b").receivedLsn = 0;
+         w.N("b").replayedLsn = 90 * kMB;
+       },
+       "write-state | publish-routing -:b,c", D, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_NE(p.summary.find("WAL position not known yet: b"), std::string::npos) << p.summary;
+       }},
+      // Its promotion failed (it was down when chosen); back as a standby with the
+      // newest WAL, it is promoted again rather than the failover staying stuck.
+      {"sync_failed_candidate_back_is_promoted_again", PromotionOfCFailed, "promote c", F, AGAIN},
+      {"sync_failed_candidate_still_down_stays_stuck",
+       [](World& w) {
+         PromotionOfCFailed(w);
+         w.PgDown("c");
+       },
+       "write-state | publish-routing -:b", F, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_NE(p.summary.find("stuck"), std::string::npos) << p.summary;
+       }},
       {"sync_nothing_recorded_no_failover",
        [](World& w) {
          w.state.synchronousStandbys.clear();

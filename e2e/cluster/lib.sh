@@ -193,6 +193,17 @@ streams_from() {
   [[ $up == "${ADDR[$p]}" ]]
 }
 
+# writable_other NODE...: a node not among the arguments is writable (asked directly,
+# not through a proxy); sets NEW to it.
+writable_other() {
+  local s
+  for s in "${SERVERS[@]}"; do
+    [[ " $* " == *" $s "* ]] && continue
+    is_writable "$s" && { NEW=$s; return 0; }
+  done
+  return 1
+}
+
 vip_holders() {
   local s out=""
   for s in "${SERVERS[@]}"; do

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# e2e/cluster/sync_e2e.sh — synchronous replication (`replication.mode: sync`,
+# synchronousCount 1: `ANY 1 (two standbys)`) end to end, under the numbered-row writer
+# and the two-primaries checker; every acknowledged row must survive (zero loss):
+#   1. lab with server1 only, pgvigil with the lab spec + replication.mode: sync: the
+#      controller builds server2/server3 and lists them in server1's
+#      synchronous_standby_names; the recorded set (the cluster-state register that
+#      failover decisions read), pg_stat_replication.sync_state on the primary and
+#      `vigilctl status -o json` agree;
+#   2. `pg_ctl -m immediate stop` on the primary: the controller promotes a recorded
+#      synchronous standby holding the most WAL, the other follows, the old primary is
+#      rebuilt as a standby and the new primary lists both standbys again;
+#   3. no safe candidate: the WAL receiver of standby B is stalled (SIGSTOP) so that
+#      commits are acknowledged by standby A alone, then the primary and A crash. B is
+#      the only reachable standby but lacks acknowledged commits: 1 of the 2 recorded
+#      synchronous standbys is not enough for ANY 1, so the controller must not fail
+#      over and must say why. Then A is started again (by hand: the controller starts
+#      nothing without a writable primary): the controller must promote A (it has the
+#      newest WAL) and heal the cluster (B follows, the crashed primary is rebuilt).
+# Own lab: PGVIGIL_LAB_NS=pgsy, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-pgsy by default.
+set -uo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_init sync pgsy
+
+spec_with "  replication:\n    mode: sync\n    synchronousCount: 1" >"$E2E_OUT/spec.yaml"
+e2e_lab_up "$E2E_OUT/spec.yaml"
+
+# ---- helpers -------------------------------------------------------------------------
+# The cluster-state register (durable on a majority; what failover decisions read), as
+# the VIP holder (the watchdog leader) has it: "COUNT NAME,NAME".
+recorded_sync() {
+  inns client curl -s -m 3 "http://$VIP:9898/v1/watchdog/register" | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)["doc"]
+    print(d.get("sc", 0), ",".join(sorted(d.get("ss", []))))
+except Exception:
+    print("")'
+}
+ssn_of() { node_psql "$1" -c "show synchronous_standby_names"; }
+# pg_stat_replication on the primary: "NAME=SYNC_STATE ..." (sorted).
+pg_sync_states() { node_psql "$1" -c "select string_agg(application_name || '=' || sync_state, ' ' order by application_name) from pg_stat_replication"; }
+# The same as vigilctl status -o json reports it (nodes[].replicationSyncState).
+status_sync_states() {
+  status_json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(" ".join(n["name"] + "=" + n["replicationSyncState"] for n in sorted(d["nodes"], key=lambda n: n["name"]) if n["replicationSyncState"]))'
+}
+# sync_in_effect PRIMARY S1 S2: both standbys recorded (ANY 1), listed on the primary,
+# and quorum-synchronous in its pg_stat_replication.
+sync_in_effect() {
+  local p=$1 a b
+  a=$(printf '%s\n' "$2" "$3" | sort | head -1); b=$(printf '%s\n' "$2" "$3" | sort | tail -1)
+  [[ $(recorded_sync) == "1 $a,$b" ]] || return 1
+  [[ $(ssn_of "$p") == "ANY 1 (\"$a\", \"$b\")" ]] || return 1
+  [[ $(pg_sync_states "$p") == "$a=quorum $b=quorum" ]]
+}
+# WAL a standby holds: the greater of received and replayed, in bytes.
+held_lsn() {
+  local v hi lo
+  v=$(node_psql "$1" -c "select greatest(coalesce(pg_last_wal_receive_lsn(), '0/0'), coalesce(pg_last_wal_replay_lsn(), '0/0'))") || return 1
+  [[ $v == */* ]] || return 1
+  hi=${v%/*}; lo=${v#*/}
+  echo $(( (16#$hi << 32) + 16#$lo ))
+}
+fmt_lsn() { printf '%X/%X' $(( $1 >> 32 )) $(( $1 & 0xFFFFFFFF )); }
+# Start serverN's PostgreSQL by hand inside its namespace, as the sidecar would.
+start_pg() {
+  inns "$1" sh -c "cd / && exec runuser -u postgres -- '$PG_BIN/pg_ctl' -D '$E2E_LAB/$1/data' -l '$E2E_LAB/$1/data.log' -w -t 60 start"
+}
+acks_after() { awk -v t="$1" 'NF >= 3 && $3 > t { n++ } END { print n + 0 }' "$E2E_OUT/acks"; }
+# Controller log lines written since log_mark (all three hosts: whichever acts).
+log_mark() { local s; LOG_MARK=(); for s in "${SERVERS[@]}"; do LOG_MARK+=("$(wc -l <"$E2E_LAB/$s/controller.log" 2>/dev/null || echo 0)"); done; }
+logs_since_mark() {
+  local i
+  for i in 0 1 2; do tail -n +"$(( ${LOG_MARK[$i]} + 1 ))" "$E2E_LAB/${SERVERS[$i]}/controller.log" 2>/dev/null; done
+}
+other_of() { local s; for s in "${SERVERS[@]}"; do [[ $s != "$1" && $s != "$2" ]] && echo "$s"; done; }
+# promoted STEP OLD T0_MS WHAT: waits up to 60 s for a writable node other than OLD
+# (asked directly), sets NEW; finishes the test when none comes.
+promoted() {
+  if wait_until 60 writable_other "$2"; then
+    pass "$1. $NEW promoted (writable) $(( $(now_ms) - $3 )) ms after $4"
+  else
+    fail "$1. no standby promoted 60 s after $4"
+    e2e_finish no
+  fi
+}
+# healed STEP OLD NEW OTHER T0_MS: after a failover from OLD to NEW: clients write
+# again, OTHER follows NEW, OLD is rebuilt as its standby, and NEW lists both as
+# synchronous standbys again.
+healed() {
+  local step=$1 old=$2 new=$3 other=$4 t=$5
+  check "$step. vigilctl status names $new the primary" wait_until 20 eval '[[ $(cluster_primary) == "$new" ]]'
+  check "$step. writes through the VIP resume" writes_resume 30
+  report_outage "$step. failover $old -> $new" "$t"
+  check "$step. $other streams from $new" wait_until 60 streams_from "$other" "$new"
+  if wait_until 120 streams_from "$old" "$new"; then
+    pass "$step. the crashed primary $old rebuilt as a standby of $new $(( $(now_ms) - t )) ms after the crash"
+  else
+    fail "$step. $old is not a standby of $new 120 s after the crash"
+  fi
+  check "$step. show pool_nodes via the VIP: three nodes up, $new primary" wait_until 30 three_up_one_primary "$new"
+  if wait_until 30 sync_in_effect "$new" "$old" "$other"; then
+    pass "$step. on $new: recorded '$(recorded_sync)', synchronous_standby_names = '$(ssn_of "$new")', pg_stat_replication: $(pg_sync_states "$new")"
+  else
+    fail "$step. sync not in effect on $new: recorded '$(recorded_sync)', synchronous_standby_names '$(ssn_of "$new")', pg_stat_replication '$(pg_sync_states "$new")'"
+  fi
+}
+
+# ---- 1. sync mode in effect ----------------------------------------------------------
+say "1. waiting for the controller to build server2 and server3 and list them as synchronous"
+t=$SECONDS
+if wait_until 90 three_up_one_primary server1; then
+  pass "1. standbys built by the controller: show pool_nodes via the VIP: three up, server1 primary ($((SECONDS - t)) s)"
+else
+  fail "1. not three up / server1 primary after 90 s:"; pool_nodes | sed 's/^/  /'
+fi
+for s in server2 server3; do check "1. $s streams from server1" wait_until 30 streams_from "$s" server1; done
+if wait_until 30 sync_in_effect server1 server2 server3; then
+  pass "1. recorded synchronous standbys '$(recorded_sync)', server1 synchronous_standby_names = '$(ssn_of server1)', pg_stat_replication: $(pg_sync_states server1)"
+else
+  fail "1. sync not in effect: recorded '$(recorded_sync)', synchronous_standby_names '$(ssn_of server1)', pg_stat_replication '$(pg_sync_states server1)'"
+fi
+check "1. vigilctl status -o json shows server2 and server3 synchronous (quorum) as pg_stat_replication does" \
+  wait_until 10 eval '[[ $(status_sync_states) == "server2=quorum server3=quorum" && $(status_sync_states) == "$(pg_sync_states server1)" ]]'
+note "vigilctl status: $(status_sync_states)"
+# Synchronous for real: a commit on the primary is flushed on a standby when it returns.
+lsn_c=$(node_psql server1 -c "create table if not exists sync_probe(x int); insert into sync_probe values (1); select pg_current_wal_lsn()")
+flushed=$(node_psql server1 -c "select count(*) from pg_stat_replication where flush_lsn >= '$lsn_c'")
+check "1. after a commit returns, a standby has flushed it (flush_lsn >= $lsn_c on $flushed of 2)" eval '((flushed >= 1))'
+
+start_checker
+start_writer
+sleep 2
+say "writer and checker running ($(acked_count) writes acknowledged)"
+
+# ---- 2. primary crash: a recorded synchronous standby is promoted --------------------
+old=$(cluster_primary)
+rec=$(recorded_sync)
+say "2. primary $old, recorded synchronous standbys '$rec': pg_ctl -m immediate stop on $old"
+t=$(now_ms)
+pg_ctl_on "$old" -m immediate -s stop
+declare -A HELD=()
+for s in "${SERVERS[@]}"; do [[ $s != "$old" ]] && HELD[$s]=$(held_lsn "$s"); done
+note "2. WAL held by the standbys after the crash: $(for s in "${!HELD[@]}"; do printf '%s=%s ' "$s" "$(fmt_lsn "${HELD[$s]:-0}")"; done)"
+promoted 2 "$old" "$t" "the crash"
+new=$NEW
+other=$(other_of "$old" "$new")
+check "2. $new is a recorded synchronous standby ($rec)" eval '[[ ",${rec#* }," == *",$new,"* ]]'
+check "2. $new held the most WAL of the recorded standbys ($new $(fmt_lsn "${HELD[$new]:-0}"), $other $(fmt_lsn "${HELD[$other]:-0}"))" \
+  eval '(( ${HELD[$new]:-0} > 0 && ${HELD[$new]:-0} >= ${HELD[$other]:-0} ))'
+healed 2 "$old" "$new" "$other" "$t"
+
+# ---- 3. no safe candidate: no failover; then heal -------------------------------------
+p=$new
+a=$other   # keeps the acknowledged commits
+b=$old     # stalled: lacks them
+wr=$(node_psql "$b" -c "select pid from pg_stat_wal_receiver where status = 'streaming'")
+say "3. primary $p; stalling $b's WAL receiver (pid $wr): commits acknowledged by $a alone"
+[[ $wr =~ ^[0-9]+$ ]] || { fail "3. no streaming WAL receiver on $b"; e2e_finish no; }
+kill -STOP "$wr"
+# resumed below, and on any exit
+trap 'e2e_rc=$?; kill -CONT '"$wr"' 2>/dev/null; (exit $e2e_rc); e2e_cleanup' EXIT
+t_stall=$(now_ms)
+sleep 2
+n_only_a=$(acks_after "$t_stall")
+lag=$(( $(held_lsn "$a") - $(held_lsn "$b") ))
+check "3. writes acknowledged while $b is stalled ($n_only_a), $a ahead of $b by $lag bytes" eval '(( n_only_a > 0 && lag > 0 ))'
+log_mark
+t=$(now_ms)
+say "3. pg_ctl -m immediate stop on the primary $p and on $a at once"
+# At once: a controller that saw the primary down while $a still ran could pick $a
+# (then find it gone: "stuck", the same refusal, by another path).
+pg_ctl_on "$a" -m immediate -s stop &
+stop_a=$!
+pg_ctl_on "$p" -m immediate -s stop
+t_down=$(now_ms)   # the primary's postmaster is gone: nothing can be acknowledged after this
+wait "$stop_a"
+# $b's receiver stays stopped until a failover is decided: resumed, it would still read
+# what the dead primary's kernel had sent (its socket buffers), and catch up by luck.
+held_b=$(held_lsn "$b")
+reason_re='synchronous mode: 1 of the 2 recorded synchronous standbys are reachable'
+# (grep reads everything: grep -q would end the pipe early, and pipefail fail it)
+if wait_until 30 eval 'logs_since_mark | grep "$reason_re" >/dev/null'; then
+  pass "3. the controller refuses to fail over $(( $(now_ms) - t )) ms after the crash and says why:"
+  logs_since_mark | grep -o "phase .*$reason_re[^;]*" | head -1 | cut -c1-300 | sed 's/^/  /'
+else
+  fail "3. no 'not failing over' reason in the controller logs 30 s after the crash"
+  logs_since_mark | grep -E "phase|failover|promote" | tail -n 5 | sed 's/^/  /'
+fi
+promoted_b=no
+hold_end=$((SECONDS + 5))
+while ((SECONDS < hold_end)); do is_writable "$b" && { promoted_b=yes; break; }; sleep 0.2; done
+check "3. $b (reachable, but lacking acknowledged commits) is not promoted in 5 s more" eval '[[ $promoted_b == no ]]'
+check "3. vigilctl status still names $p the primary" eval '[[ $(cluster_primary) == "$p" ]]'
+check "3. no write acknowledged while the primary is down" eval '(( $(acks_after $((t_down + 200))) == 0 ))'
+note "3. vigilctl status: phase '$(status_field phase)'"
+
+say "3. starting PostgreSQL on $a again (it holds the acknowledged commits)"
+t2=$(now_ms)
+log_mark
+if start_pg "$a" >"$E2E_OUT/start-$a.log" 2>&1; then pass "3. pg_ctl start on $a"; else fail "3. pg_ctl start on $a"; cat "$E2E_OUT/start-$a.log"; fi
+held_a=$(held_lsn "$a" 2>/dev/null || echo 0)
+note "3. WAL held: $a $(fmt_lsn "${held_a:-0}"), $b $(fmt_lsn "${held_b:-0}") (receiver stopped)"
+# Once a promotion is decided, $b's receiver may run again (promoting $b would wait
+# for it to stop).
+decided() { writable_other "$p" || logs_since_mark | grep "failing over from $p to" >/dev/null; }
+wait_until 60 decided
+kill -CONT "$wr"
+promoted 3 "$p" "$t2" "$a came back"
+new=$NEW
+check "3. $a holds more WAL than the stalled $b" eval '(( ${held_a:-0} > ${held_b:-0} ))'
+check "3. the promoted node is $a, the standby with the newest WAL (not $b)" eval '[[ $new == "$a" ]]'
+healed 3 "$p" "$new" "$(other_of "$new" "$p")" "$t"
+vctl status | sed 's/^/  /'
+
+e2e_finish no
