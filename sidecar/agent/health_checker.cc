@@ -79,7 +79,8 @@ void HealthChecker::Poke() {
   cv_.notify_all();
 }
 
-BackendHealth HealthChecker::CheckOnce(const NodeSpec& node, PgObservation* obs) {
+BackendHealth HealthChecker::CheckOnce(const NodeSpec& node, PgStatusSession* session,
+                                       PgObservation* obs) {
   BackendHealth h;
   h.node = node.name;
   ConnParams p;
@@ -119,7 +120,7 @@ BackendHealth HealthChecker::CheckOnce(const NodeSpec& node, PgObservation* obs)
     };
     p.giveUpReason = "no answer within " + std::to_string(kLostHostGrace.count()) +
                      " ms and its host's watchdog member is lost";
-    auto o = ObservePostgres(p);
+    auto o = session->Observe(p);
     if (o.ok()) {
       *obs = *o;
       h.up = true;
@@ -144,6 +145,7 @@ void HealthChecker::Loop(size_t index) {
   const bool is_self = node.name == self_;
   uint64_t seen_pokes = 0;
   std::chrono::steady_clock::time_point last_start{};
+  PgStatusSession session;  // kept between checks
   while (true) {
     {
       // Asked-for checks (pokes) come in bursts (every client of a dead server,
@@ -155,7 +157,7 @@ void HealthChecker::Loop(size_t index) {
     }
     last_start = std::chrono::steady_clock::now();
     PgObservation obs;
-    BackendHealth h = CheckOnce(node, &obs);
+    BackendHealth h = CheckOnce(node, &session, &obs);
     auto now = std::chrono::system_clock::now();
     h.lastCheck = now;
     BackendHealth before;

@@ -46,7 +46,7 @@ class HealthChecker {
 
  private:
   void Loop(size_t index);
-  BackendHealth CheckOnce(const NodeSpec& node, PgObservation* obs);
+  BackendHealth CheckOnce(const NodeSpec& node, PgStatusSession* session, PgObservation* obs);
 
   const ClusterSpec spec_;
   const std::string self_;

@@ -193,19 +193,22 @@ Status PgTools::Restart(const std::string& mode) {
              std::chrono::seconds(620));
 }
 
-Status PgTools::Promote() {
-  // pg_promote(wait => false) then a 10 ms poll of pg_is_in_recovery(): pg_ctl
-  // promote -w (and pg_promote's own wait) look only every 100 ms, and a
-  // failover waits on this. pg_ctl is the fallback when SQL cannot signal.
+Result<PgObservation> PgTools::Promote(bool* already_primary) {
+  *already_primary = false;
   auto p = node_.SelfConn();
   if (p.ok()) {
-    bool signalled = false;
-    Status s = PromoteAndWait(*p, std::chrono::seconds(120), &signalled);
-    if (signalled || s.ok()) return s;
-    spdlog::warn("agent: pg_promote() did not signal ({}); using pg_ctl promote", s.message());
+    PromoteOutcome outcome;
+    auto o = PromoteAndWait(*p, std::chrono::seconds(120), &outcome);
+    *already_primary = outcome == PromoteOutcome::kAlreadyPrimary;
+    if (o.ok() || outcome != PromoteOutcome::kNotSignalled) return o;
+    spdlog::warn("agent: promotion over SQL not possible ({}); using pg_ctl promote", o.error());
   }
-  return Run({"pg_ctl", "promote", "-D", node_.dataDir, "-w", "-t", "120"},
-             std::chrono::seconds(130));
+  // Fallback: pg_ctl (signal file + SIGUSR1), then a look.
+  if (Status s = Run({"pg_ctl", "promote", "-D", node_.dataDir, "-w", "-t", "120"},
+                     std::chrono::seconds(130));
+      !s.ok())
+    return s;
+  return Observe();
 }
 
 Result<PgObservation> PgTools::Observe() {

@@ -55,7 +55,9 @@ class PgTools {
   Status Start();                            // pg_ctl start -w, log to logFile()
   Status Stop(const std::string& mode);      // pg_ctl stop -m MODE -w
   Status Restart(const std::string& mode);   // pg_ctl restart -m MODE -w
-  Status Promote();                          // pg_ctl promote -w
+  // Promotes over one SQL connection (pg_ctl promote when SQL cannot signal);
+  // the status seen once it accepts writes. *already_primary: nothing was done.
+  Result<PgObservation> Promote(bool* already_primary);
   // Running + role: kUnknown when running but not answering.
   Result<PgObservation> Observe();
   // Polls until this node streams WAL from `primary` (port and state "streaming").

@@ -44,21 +44,19 @@ Status NodeOperations::Inspect(PgTools& t, bool fenced, bool* running, BackendRo
 }
 
 Status NodeOperations::Promote(PgTools& t, Operation& op) {
-  bool running = false;
-  BackendRole role;
-  // Promotion never destroys data: no fencing needed.
-  if (Status s = Inspect(t, true, &running, &role, op); !s.ok()) return s;
-  if (!running) return Status::Error("PostgreSQL is not running; start it before promoting");
-  if (role == BackendRole::kPrimary) {
-    op.Log("already a primary; nothing to do");
-    return Status::Ok();
-  }
+  // Promotion never destroys data: no fencing needed. One connection does the
+  // looking and the promoting (a failover waits on this).
+  op.SetStep("inspect");
+  auto st = t.RunState();
+  if (!st.ok()) return st.status().Context("checking whether PostgreSQL runs");
+  if (*st != PgRunState::kRunning) return Status::Error("PostgreSQL is not running; start it before promoting");
   op.SetStep("promote");
-  if (Status s = t.Promote(); !s.ok()) return s;
-  auto o = t.Observe();
-  if (!o.ok()) return o.status().Context("after promotion");
-  if (o->role != BackendRole::kPrimary) return Status::Error("still in recovery after pg_ctl promote");
-  op.Log("promoted; timeline " + std::to_string(o->timeline));
+  bool already = false;
+  auto o = t.Promote(&already);
+  if (!o.ok()) return o.status();
+  if (o->role != BackendRole::kPrimary) return Status::Error("still in recovery after the promotion");
+  op.Log(already ? "already a primary; nothing to do"
+                 : "promoted; timeline " + std::to_string(o->timeline));
   return Status::Ok();
 }
 

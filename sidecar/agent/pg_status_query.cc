@@ -121,20 +121,13 @@ std::string BuildConnInfo(const ConnParams& p) {
   return s;
 }
 
-Result<PgObservation> ObservePostgres(const ConnParams& p) {
-  // One deadline for the connection and the query: a host that stops answering
-  // (cut off) is given up on after the timeout, to the millisecond.
-  const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(1, p.connectTimeoutMs));
-  auto conn = Connect(p, deadline);
-  if (!conn.ok()) return conn.status();
-  auto q = QueryUntil(conn->get(), kStatusSql, deadline, p);
-  if (!q.ok()) return Result<PgObservation>::Error("status query: " + q.error());
-  ResPtr res = std::move(*q);
-  if (PQresultStatus(res.get()) != PGRES_TUPLES_OK)
-    return Result<PgObservation>::Error("status query: " + Trim(PQresultErrorMessage(res.get())));
-  if (PQntuples(res.get()) != 1) return Result<PgObservation>::Error("status query: no row");
+namespace {
+
+Result<PgObservation> ParseStatus(PGresult* r) {
+  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    return Result<PgObservation>::Error("status query: " + Trim(PQresultErrorMessage(r)));
+  if (PQntuples(r) != 1) return Result<PgObservation>::Error("status query: no row");
   PgObservation o;
-  PGresult* r = res.get();
   bool in_recovery = std::string(PQgetvalue(r, 0, 0)) == "t";
   o.role = in_recovery ? BackendRole::kStandby : BackendRole::kPrimary;
   o.lsn = ToU64(r, 1);
@@ -146,8 +139,49 @@ Result<PgObservation> ObservePostgres(const ConnParams& p) {
   return o;
 }
 
-Status PromoteAndWait(const ConnParams& p, std::chrono::milliseconds timeout, bool* signalled) {
-  *signalled = false;
+}  // namespace
+
+PgStatusSession::~PgStatusSession() { Reset(); }
+
+void PgStatusSession::Reset() {
+  if (conn_) PQfinish(conn_);
+  conn_ = nullptr;
+}
+
+Result<PgObservation> PgStatusSession::Observe(const ConnParams& p) {
+  // One deadline for the connection and the query: a host that stops answering
+  // (cut off) is given up on after the timeout, to the millisecond.
+  const auto started = Clock::now();
+  const auto deadline = started + std::chrono::milliseconds(std::max(1, p.connectTimeoutMs));
+  if (conn_ && PQstatus(conn_) == CONNECTION_OK) {
+    auto q = QueryUntil(conn_, kStatusSql, deadline, p);
+    if (q.ok() && PQresultStatus(q->get()) == PGRES_TUPLES_OK) return ParseStatus(q->get());
+    Reset();
+    // A kept connection that failed at once was closed under it (the server
+    // restarted or stopped): a new one tells the truth. One that timed out is a
+    // host that does not answer: the attempt is over.
+    const std::string why = q.ok() ? Trim(PQresultErrorMessage(q->get())) : q.error();
+    if (Clock::now() - started > std::chrono::milliseconds(200) || Clock::now() >= deadline)
+      return Result<PgObservation>::Error("status query: " + why);
+  }
+  Reset();
+  auto conn = Connect(p, deadline);
+  if (!conn.ok()) return conn.status();
+  auto q = QueryUntil(conn->get(), kStatusSql, deadline, p);
+  if (!q.ok()) return Result<PgObservation>::Error("status query: " + q.error());
+  auto o = ParseStatus(q->get());
+  if (o.ok()) conn_ = conn->release();
+  return o;
+}
+
+Result<PgObservation> ObservePostgres(const ConnParams& p) {
+  PgStatusSession one_look;
+  return one_look.Observe(p);
+}
+
+Result<PgObservation> PromoteAndWait(const ConnParams& p, std::chrono::milliseconds timeout,
+                                     PromoteOutcome* outcome) {
+  *outcome = PromoteOutcome::kNotSignalled;
   auto conn = Connect(p);
   if (!conn.ok()) return conn.status();
   auto scalar = [&](const char* sql, std::string* out) -> std::string {
@@ -156,19 +190,31 @@ Status PromoteAndWait(const ConnParams& p, std::chrono::milliseconds timeout, bo
     *out = PQntuples(res.get()) ? PQgetvalue(res.get(), 0, 0) : "";
     return "";
   };
+  auto status = [&]() -> Result<PgObservation> {
+    ResPtr res(PQexec(conn->get(), kStatusSql));
+    if (!res) return Result<PgObservation>::Error(Trim(PQerrorMessage(conn->get())));
+    return ParseStatus(res.get());
+  };
   std::string v;
-  std::string err = scalar("SELECT pg_promote(false)", &v);
-  if (!err.empty()) return Status::Error("pg_promote: " + err);
-  if (v != "t") return Status::Error("pg_promote returned " + v);
-  *signalled = true;
+  std::string err = scalar("SELECT pg_is_in_recovery()", &v);
+  if (!err.empty()) return Result<PgObservation>::Error("pg_is_in_recovery: " + err);
+  if (v == "f") {
+    *outcome = PromoteOutcome::kAlreadyPrimary;
+    return status();
+  }
+  err = scalar("SELECT pg_promote(false)", &v);
+  if (!err.empty()) return Result<PgObservation>::Error("pg_promote: " + err);
+  if (v != "t") return Result<PgObservation>::Error("pg_promote returned " + v);
+  *outcome = PromoteOutcome::kPromoted;
   const auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
     err = scalar("SELECT pg_is_in_recovery()", &v);
-    if (!err.empty()) return Status::Error("waiting for the promotion: " + err);
-    if (v == "f") return Status::Ok();
+    if (!err.empty()) return Result<PgObservation>::Error("waiting for the promotion: " + err);
+    if (v == "f") return status();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return Status::Error("still in recovery " + std::to_string(timeout.count()) + " ms after pg_promote");
+  return Result<PgObservation>::Error("still in recovery " + std::to_string(timeout.count()) +
+                                      " ms after pg_promote");
 }
 
 Status ExecSql(const ConnParams& p, const std::string& sql) {

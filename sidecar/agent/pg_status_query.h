@@ -11,6 +11,8 @@
 #include "common/result.h"
 #include "sidecar/health_view.h"
 
+struct pg_conn;  // libpq's PGconn
+
 namespace pgvigil {
 
 struct PgObservation {
@@ -45,10 +47,32 @@ std::string BuildConnInfo(const ConnParams& p);
 
 Result<PgObservation> ObservePostgres(const ConnParams& p);
 
-// Promotes the server over one connection: pg_promote(wait => false), then
-// pg_is_in_recovery() every 10 ms until false or `timeout`. *signalled tells
-// whether the promotion was requested (false: the caller may fall back).
-Status PromoteAndWait(const ConnParams& p, std::chrono::milliseconds timeout, bool* signalled);
+// The same look over a kept connection (a health checker looks several times a
+// second; a new connection each time costs the server a fork and an
+// authentication, hundreds of milliseconds on a loaded host). A kept connection
+// that fails at once is replaced within the same look; one that times out ends it.
+// Not thread-safe: one per checking thread.
+class PgStatusSession {
+ public:
+  PgStatusSession() = default;
+  ~PgStatusSession();
+  PgStatusSession(const PgStatusSession&) = delete;
+  PgStatusSession& operator=(const PgStatusSession&) = delete;
+  Result<PgObservation> Observe(const ConnParams& p);
+  void Reset();
+
+ private:
+  ::pg_conn* conn_ = nullptr;
+};
+
+// Promotes the server over one connection: pg_is_in_recovery() (already a
+// primary: nothing to do), pg_promote(wait => false), then pg_is_in_recovery()
+// every 10 ms until false or `timeout`; returns the status seen afterwards.
+// pg_ctl promote -w (and pg_promote's own wait) look only every 100 ms, and new
+// connections cost a loaded server hundreds of milliseconds: a failover waits on this.
+enum class PromoteOutcome { kNotSignalled, kAlreadyPrimary, kPromoted };
+Result<PgObservation> PromoteAndWait(const ConnParams& p, std::chrono::milliseconds timeout,
+                                     PromoteOutcome* outcome);
 
 // Runs one SQL command (no result rows expected). For operations (ALTER SYSTEM ...).
 Status ExecSql(const ConnParams& p, const std::string& sql);
