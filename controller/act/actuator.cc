@@ -143,6 +143,10 @@ ActionResult Actuator::RunOne(const plan::Action& a, uint64_t term, const plan::
       return Broadcast(a, "POST", "/v1/proxy/resume", body, obs);
     case ActionKind::kSetSynchronousStandbys:
       return SetSynchronousStandbys(a);
+    case ActionKind::kCheckpoint: {
+      std::string error = RunSql(a.node, {"CHECKPOINT"});
+      return Done(a, error.empty(), error.empty() ? "checkpoint done" : error);
+    }
     case ActionKind::kWriteState: {
       if (stateWriter_) {
         Status s = stateWriter_(a.state);
@@ -224,9 +228,9 @@ ActionResult Actuator::Broadcast(const plan::Action& a, const std::string& metho
   return Done(a, true, std::to_string(sent) + " proxies");
 }
 
-ActionResult Actuator::SetSynchronousStandbys(const plan::Action& a) {
-  const NodeSpec* n = spec_.FindNode(a.node);
-  if (!n) return Done(a, false, "unknown node");
+std::string Actuator::RunSql(const std::string& node, const std::vector<std::string>& statements) {
+  const NodeSpec* n = spec_.FindNode(node);
+  if (!n) return "unknown node";
   const char* keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout", "application_name", nullptr};
   std::string port = std::to_string(spec_.PgPort(*n));
   std::string timeout = std::to_string(creds_.connectTimeoutSeconds);
@@ -236,11 +240,10 @@ ActionResult Actuator::SetSynchronousStandbys(const plan::Action& a) {
   if (PQstatus(c) != CONNECTION_OK) {
     std::string e = PQerrorMessage(c);
     PQfinish(c);
-    return Done(a, false, e);
+    return e.empty() ? "cannot connect" : e;
   }
-  std::string sql = "ALTER SYSTEM SET synchronous_standby_names = " + PgQuote(a.synchronousStandbyNames);
   std::string error;
-  for (const std::string& q : {sql, std::string("SELECT pg_reload_conf()")}) {
+  for (const std::string& q : statements) {
     PGresult* r = PQexec(c, q.c_str());
     auto st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) error = PQerrorMessage(c);
@@ -248,6 +251,13 @@ ActionResult Actuator::SetSynchronousStandbys(const plan::Action& a) {
     if (!error.empty()) break;
   }
   PQfinish(c);
+  return error;
+}
+
+ActionResult Actuator::SetSynchronousStandbys(const plan::Action& a) {
+  std::string error = RunSql(a.node, {"ALTER SYSTEM SET synchronous_standby_names = " +
+                                          PgQuote(a.synchronousStandbyNames),
+                                      "SELECT pg_reload_conf()"});
   if (!error.empty()) return Done(a, false, error);
   return Done(a, true, "synchronous_standby_names = '" + a.synchronousStandbyNames + "'");
 }

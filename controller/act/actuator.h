@@ -62,6 +62,8 @@ class Actuator {
   // The same call on every reachable sidecar; ok when all reachable ones took it.
   ActionResult Broadcast(const plan::Action& a, const std::string& method, const std::string& path,
                          const web::json::value& body, const plan::Observation& obs);
+  // Runs statements on a node over libpq as the superuser; "" or the error.
+  std::string RunSql(const std::string& node, const std::vector<std::string>& statements);
   ActionResult SetSynchronousStandbys(const plan::Action& a);
 
   ClusterSpec spec_;

@@ -26,6 +26,8 @@ const char* ToString(ActionKind k) {
       return "resume-proxies";
     case ActionKind::kSetSynchronousStandbys:
       return "set-synchronous-standbys";
+    case ActionKind::kCheckpoint:
+      return "checkpoint";
     case ActionKind::kWriteState:
       return "write-state";
     case ActionKind::kAttach:

@@ -30,6 +30,8 @@ enum class ActionKind {
   kPauseProxies,            // every reachable proxy: hold new transactions
   kResumeProxies,           // every reachable proxy: release them
   kSetSynchronousStandbys,  // node (the primary): synchronous_standby_names
+  kCheckpoint,              // node (the primary): CHECKPOINT, so a clean stop that follows
+                            // writes little (a switchover's pause waits on that stop)
   kWriteState,              // the cluster-state register: `state`
   kAttach,                  // node: an operator's attach request is taken
   kDetach,                  // node: an operator's detach request is taken

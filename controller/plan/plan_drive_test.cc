@@ -69,7 +69,7 @@ TEST(PlanDrive, SwitchoverPausesStopsPromotesFollowsResumes) {
   Plan last;
   const std::string log = Converge(w, &last);
   EXPECT_EQ(log,
-            "write-state | pause-proxies\n"
+            "write-state | checkpoint a | pause-proxies\n"
             "write-state | publish-routing -:b,c | stop a fast\n"
             "write-state | promote b\n"
             "write-state | publish-routing b: | resume-proxies | follow a ->b | follow c ->b\n"

@@ -509,9 +509,9 @@ const std::vector<Scenario>& Scenarios() {
        "", D, AGAIN},
       // --- switchover --------------------------------------------------------------------
       {"desired_primary_changed_starts_a_switchover", [](World& w) { w.spec.primary = "b"; },
-       "write-state | pause-proxies", S, AGAIN},
+       "write-state | checkpoint a | pause-proxies", S, AGAIN},
       {"switchover_request_starts_a_switchover", [](World& w) { w.in.requests.switchoverTo = "c"; },
-       "write-state | pause-proxies", S, AGAIN},
+       "write-state | checkpoint a | pause-proxies", S, AGAIN},
       {"switchover_to_a_lagging_target_waits",
        [](World& w) {
          w.spec.primary = "b";

@@ -74,6 +74,10 @@ bool PlanSwitchover(Context& c) {
   tr.step = TransitionStep::kPaused;
   tr.startedAt = c.in.now;
   c.Commit("switchover " + p + " -> " + t + " started");
+  // Dirty buffers written now, while clients still run, are not written by the
+  // shutdown checkpoint while they are held.
+  c.Add(ActionKind::kCheckpoint, p,
+        "switchover " + p + " -> " + t + ": checkpoint before holding transactions", false);
   c.Add(ActionKind::kPauseProxies, "", "switchover " + p + " -> " + t + ": hold new transactions");
   c.Requeue(kTransitionRequeue,
             "switchover " + p + " -> " + t + ": waiting for " + t + " to catch up");

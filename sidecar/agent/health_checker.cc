@@ -22,9 +22,11 @@ std::optional<uint64_t> ReplayLag(const std::vector<BackendHealth>& view, uint64
 }
 
 bool RefusedConnection(const std::string& error) {
-  // libpq's text for ECONNREFUSED; the server's own refusals (starting up,
-  // shutting down, too many clients) come from a listening server and are retried.
-  return error.find("Connection refused") != std::string::npos;
+  // libpq's text for ECONNREFUSED, and a server that is going away (Pgpool's
+  // failover_on_backend_shutdown). Other refusals (starting up, too many
+  // clients) come from a server that stays: retried.
+  return error.find("Connection refused") != std::string::npos ||
+         error.find("the database system is shutting down") != std::string::npos;
 }
 
 HealthChecker::HealthChecker(const ClusterSpec& spec, std::string self,

@@ -70,8 +70,9 @@ class HealthChecker {
 std::optional<uint64_t> ReplayLag(const std::vector<BackendHealth>& view, uint64_t standby_lsn);
 
 // Whether a failed check's error says no server listens on the address (the
-// TCP connection was refused): such a check is not retried, the backend is down.
-// A server that answers with an error (starting up, too many clients) is retried.
+// TCP connection was refused) or the server is shutting down: such a check is
+// not retried, the backend is down. A server that answers with another error
+// (starting up, too many clients) is retried.
 bool RefusedConnection(const std::string& error);
 
 }  // namespace pgvigil

@@ -109,6 +109,14 @@ Checked FirstCheck(const ClusterSpec& spec, const std::shared_ptr<HealthView>& v
   return c;
 }
 
+TEST(HealthChecker, WhichFailuresAreNotRetried) {
+  EXPECT_TRUE(RefusedConnection("connection to server at \"10.77.0.11\", port 5432 failed: Connection refused"));
+  EXPECT_TRUE(RefusedConnection("connection to server at \"10.77.0.11\", port 5432 failed: FATAL:  the database system is shutting down"));
+  EXPECT_FALSE(RefusedConnection("connection to server at \"10.77.0.11\", port 5432 failed: FATAL:  the database system is starting up"));
+  EXPECT_FALSE(RefusedConnection("FATAL:  sorry, too many clients already"));
+  EXPECT_FALSE(RefusedConnection("connecting to 10.77.0.11:5432: no answer within 2000 ms"));
+}
+
 TEST(HealthChecker, RefusedConnectionIsDownAfterOneAttempt) {
   RefusingPort port;
   auto view = std::make_shared<HealthView>();
