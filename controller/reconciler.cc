@@ -389,6 +389,9 @@ std::chrono::milliseconds Reconciler::Tick() {
   s.term = term;
   s.controller = leader;
   s.acting = may_act;
+  s.summary = p.summary;
+  s.synchronousStandbys = newest.synchronousStandbys;
+  s.synchronousCount = newest.synchronousCount;
   s.watchdogLeader = obs_.watchdog.leader;
   s.watchdogQuorum = obs_.watchdog.quorum;
   for (const auto& n : spec.nodes) {

@@ -103,6 +103,12 @@ web::json::value ToJson(const ClusterStatus& s) {
   v["term"] = value::number(s.term);
   v["controller"] = value::string(s.controller);
   v["acting"] = value::boolean(s.acting);
+  v["summary"] = value::string(s.summary);
+  value sync = value::array(s.synchronousStandbys.size());
+  for (size_t i = 0; i < s.synchronousStandbys.size(); ++i)
+    sync[i] = value::string(s.synchronousStandbys[i]);
+  v["synchronousStandbys"] = sync;
+  v["synchronousCount"] = value::number(s.synchronousCount);
   value nodes = value::array(s.nodes.size());
   for (size_t i = 0; i < s.nodes.size(); ++i) nodes[i] = NodeJson(s.nodes[i]);
   v["nodes"] = nodes;
@@ -238,6 +244,11 @@ Result<ClusterStatus> ClusterStatusFromJson(const web::json::value& v) {
   s.term = static_cast<uint64_t>(Int(v, "term"));
   s.controller = Str(v, "controller");
   s.acting = Bool(v, "acting");
+  s.summary = Str(v, "summary");
+  const value sync = Array(v, "synchronousStandbys");
+  for (const auto& n : sync.as_array())
+    if (n.is_string()) s.synchronousStandbys.push_back(n.as_string());
+  s.synchronousCount = static_cast<int>(Int(v, "synchronousCount"));
   // Array() returns a copy: keep it alive while iterating.
   const value nodes = Array(v, "nodes");
   for (const auto& n : nodes.as_array()) s.nodes.push_back(NodeFrom(n));
@@ -298,7 +309,15 @@ std::string RenderStatusTable(const ClusterStatus& s) {
     out << ", no VIP configured";
   else
     out << ", VIP " << s.vipAddress << " on " << (s.vipHolder.empty() ? "(nobody)" : s.vipHolder);
-  out << "\n\n";
+  out << "\n";
+  if (!s.synchronousStandbys.empty()) {
+    out << "synchronous: " << s.synchronousCount << " of";
+    for (size_t i = 0; i < s.synchronousStandbys.size(); ++i)
+      out << (i ? ", " : " ") << s.synchronousStandbys[i];
+    out << " (recorded)\n";
+  }
+  if (!s.summary.empty()) out << "summary:    " << s.summary << "\n";
+  out << "\n";
   std::vector<std::vector<std::string>> rows;
   for (const auto& n : s.nodes) {
     rows.push_back({n.name, n.host + ":" + std::to_string(n.port), n.role, n.state,

@@ -67,6 +67,13 @@ struct ClusterStatus {
   uint64_t term = 0;
   std::string controller;  // node whose controller acts (leader), "" when none
   bool acting = false;     // this controller acts (false: read-only replica)
+  // The last plan's summary: what the controller waits for, or why it does not act
+  // (e.g. why it does not fail over); "" when there is nothing to say.
+  std::string summary;
+  // Synchronous mode: the standbys recorded (durably) as holding every acknowledged
+  // commit, synchronousCount of them at least; failover relies on this set.
+  std::vector<std::string> synchronousStandbys;
+  int synchronousCount = 0;
   std::vector<NodeStatus> nodes;
   bool watchdogEnabled = true;  // false: no watchdog (standalone controller)
   std::string watchdogLeader;

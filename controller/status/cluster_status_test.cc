@@ -17,6 +17,9 @@ ClusterStatus Sample() {
   s.term = 12;
   s.controller = "server2";
   s.acting = true;
+  s.summary = "server3: rebuild running (basebackup, 42%)";
+  s.synchronousStandbys = {"server2", "server3"};
+  s.synchronousCount = 1;
   NodeStatus n1{"server1", "10.77.0.11", 5432, "primary", "primary", "up", "up", 1, 10, false, 0,
                 "", "", "", 3, "2026-11-25T19:00:00Z"};
   NodeStatus n2{"server2", "10.77.0.12", 5432, "standby", "standby", "up", "up", 1, 99, true, 128,
@@ -41,6 +44,9 @@ TEST(ClusterStatus, JsonRoundTrip) {
   EXPECT_EQ(ToJson(*back).serialize(), ToJson(s).serialize());
   EXPECT_EQ(back->nodes[2].lagBytes, -1);
   EXPECT_DOUBLE_EQ(back->operations[0].percent, 42.5);
+  EXPECT_EQ(back->synchronousStandbys, (std::vector<std::string>{"server2", "server3"}));
+  EXPECT_EQ(back->synchronousCount, 1);
+  EXPECT_EQ(back->summary, s.summary);
 }
 
 TEST(ClusterStatus, RefusesSomethingElse) {
@@ -67,6 +73,8 @@ TEST(ClusterStatus, TableShowsPhaseWatchdogAndProgress) {
   EXPECT_NE(t.find("phase:      Healthy"), std::string::npos) << t;
   EXPECT_NE(t.find("leader server2, quorum, VIP 10.77.0.150/24 on server2"), std::string::npos) << t;
   EXPECT_NE(t.find("server3 rebuild running basebackup 42%"), std::string::npos) << t;
+  EXPECT_NE(t.find("synchronous: 1 of server2, server3 (recorded)"), std::string::npos) << t;
+  EXPECT_NE(t.find("summary:    server3: rebuild running"), std::string::npos) << t;
   ClusterStatus lost = Sample();
   lost.watchdogQuorum = false;
   EXPECT_NE(RenderStatusTable(lost).find("NO QUORUM"), std::string::npos);

@@ -38,6 +38,16 @@ try:
 except Exception:
     print("")'
 }
+# The same as vigilctl status -o json reports it (synchronousCount, synchronousStandbys).
+status_recorded_sync() {
+  status_json | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+    print(d["synchronousCount"], ",".join(sorted(d["synchronousStandbys"])))
+except Exception:
+    print("")'
+}
 ssn_of() { node_psql "$1" -c "show synchronous_standby_names"; }
 # pg_stat_replication on the primary: "NAME=SYNC_STATE ..." (sorted).
 pg_sync_states() { node_psql "$1" -c "select string_agg(application_name || '=' || sync_state, ' ' order by application_name) from pg_stat_replication"; }
@@ -126,7 +136,9 @@ else
 fi
 check "1. vigilctl status -o json shows server2 and server3 synchronous (quorum) as pg_stat_replication does" \
   wait_until 10 eval '[[ $(status_sync_states) == "server2=quorum server3=quorum" && $(status_sync_states) == "$(pg_sync_states server1)" ]]'
-note "vigilctl status: $(status_sync_states)"
+check "1. vigilctl status -o json shows the recorded synchronous standbys ($(status_recorded_sync))" \
+  wait_until 10 eval '[[ $(status_recorded_sync) == "1 server2,server3" ]]'
+vctl status | grep -E '^(synchronous|summary):' | sed 's/^/  /'
 # Synchronous for real: a commit on the primary is flushed on a standby when it returns.
 lsn_c=$(node_psql server1 -c "create table if not exists sync_probe(x int); insert into sync_probe values (1); select pg_current_wal_lsn()")
 flushed=$(node_psql server1 -c "select count(*) from pg_stat_replication where flush_lsn >= '$lsn_c'")
@@ -190,6 +202,11 @@ if wait_until 30 eval 'logs_since_mark | grep "$reason_re" >/dev/null'; then
 else
   fail "3. no 'not failing over' reason in the controller logs 30 s after the crash"
   logs_since_mark | grep -E "phase|failover|promote" | tail -n 5 | sed 's/^/  /'
+fi
+if wait_until 10 eval '[[ $(status_field summary) == *"$reason_re"* ]]'; then
+  pass "3. vigilctl status says why too: $(status_field summary | cut -c1-200)"
+else
+  fail "3. vigilctl status does not say why (summary: '$(status_field summary)')"
 fi
 promoted_b=no
 hold_end=$((SECONDS + 5))
