@@ -67,6 +67,9 @@ void Reconciler::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Looks still running (a host that does not answer) get a moment to end, so
+  // that none outlives the process's own teardown.
+  for (auto& [name, o] : observers_) o->Stop(std::chrono::milliseconds(3000));
 }
 
 void Reconciler::Poke() {

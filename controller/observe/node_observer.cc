@@ -17,6 +17,7 @@ struct NodeObserver::Shared {
   std::shared_ptr<const ClusterSpec> spec; // guarded by mu
   plan::TimeMs requestedAt = 0;            // guarded by mu
   bool running = false;                    // guarded by mu
+  bool exited = false;                     // guarded by mu
   NodeLook latest;                         // guarded by mu
   // Look thread only.
   PgSession session;
@@ -33,15 +34,21 @@ NodeObserver::NodeObserver(std::string node, std::string key, std::string token,
   thread_ = std::thread(Run, shared_);
 }
 
-NodeObserver::~NodeObserver() {
+NodeObserver::~NodeObserver() { Stop(std::chrono::milliseconds(0)); }
+
+void NodeObserver::Stop(std::chrono::milliseconds limit) {
+  if (!thread_.joinable()) return;
+  bool exited;
   {
-    std::lock_guard<std::mutex> lock(shared_->mu);
+    std::unique_lock<std::mutex> lock(shared_->mu);
     shared_->stopping = true;
+    shared_->cv.notify_all();
+    exited = shared_->cv.wait_for(lock, limit, [&] { return shared_->exited; });
   }
-  shared_->cv.notify_all();
   // A look blocked on a host that does not answer ends on its own timeout; the
   // thread holds its own reference to the shared state.
-  thread_.detach();
+  if (exited) thread_.join();
+  else thread_.detach();
 }
 
 void NodeObserver::Request(uint64_t round, std::shared_ptr<const ClusterSpec> spec, plan::TimeMs now) {
@@ -74,7 +81,11 @@ void NodeObserver::Run(std::shared_ptr<Shared> s) {
   std::unique_lock<std::mutex> lock(s->mu);
   while (true) {
     s->cv.wait(lock, [&] { return s->stopping || s->requested > s->latest.round; });
-    if (s->stopping) return;
+    if (s->stopping) {
+      s->exited = true;
+      s->cv.notify_all();
+      return;
+    }
     const uint64_t round = s->requested;
     const auto spec = s->spec;
     const plan::TimeMs now = s->requestedAt;

@@ -49,6 +49,9 @@ class NodeObserver {
   NodeLook Latest() const;
   // Whether a look is running now (asked for and not finished).
   bool Busy() const;
+  // Stops the thread, waiting up to `limit` for a running look to end (a
+  // clean process exit); after that the look is left to its own timeout.
+  void Stop(std::chrono::milliseconds limit);
 
  private:
   struct Shared;
