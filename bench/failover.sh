@@ -76,8 +76,8 @@ stats() {  # values...
 echo
 echo "== failover: primary failure -> first write acknowledged through the VIP"
 # shellcheck disable=SC2086
-echo "crash   (pg_ctl -m immediate): $(stats ${RESULTS[crash]})"
+[[ -n ${RESULTS[crash]} ]] && echo "crash   (pg_ctl -m immediate): $(stats ${RESULTS[crash]})"
 # shellcheck disable=SC2086
-echo "cut-off (link down):           $(stats ${RESULTS[cutoff]})"
+[[ -n ${RESULTS[cutoff]} ]] && echo "cut-off (link down):           $(stats ${RESULTS[cutoff]})"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 e2e_finish yes
