@@ -21,46 +21,29 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// A loopback TCP listener: the kernel completes handshakes, nobody ever reads
-// or answers, like a server whose host stopped answering after connecting.
-class SilentListener {
+// A socket bound to a free loopback port. Listening: the kernel completes
+// handshakes and nobody ever reads or answers, like a server whose host stopped
+// answering after connecting. Not listening: connections are refused, like a
+// host with no server (bound, so nobody else takes the port meanwhile).
+class LoopbackPort {
  public:
-  SilentListener() {
+  explicit LoopbackPort(bool listening) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 64) != 0) {
-      ADD_FAILURE() << "cannot listen on loopback";
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        (listening && ::listen(fd_, 64) != 0)) {
+      ADD_FAILURE() << "cannot bind/listen on loopback";
       return;
     }
     socklen_t len = sizeof a;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
   }
-  ~SilentListener() { ::close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
-
-// A port that refuses: bound (so nobody else takes it) but not listening.
-class RefusingPort {
- public:
-  RefusingPort() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~RefusingPort() { ::close(fd_); }
+  ~LoopbackPort() { ::close(fd_); }
+  LoopbackPort(const LoopbackPort&) = delete;
+  LoopbackPort& operator=(const LoopbackPort&) = delete;
   int port() const { return port_; }
 
  private:
@@ -118,7 +101,7 @@ TEST(HealthChecker, WhichFailuresAreNotRetried) {
 }
 
 TEST(HealthChecker, RefusedConnectionIsDownAfterOneAttempt) {
-  RefusingPort port;
+  LoopbackPort port(false);
   auto view = std::make_shared<HealthView>();
   Checked c = FirstCheck(SpecFor(port.port(), milliseconds(2000), 3, milliseconds(10000)), view);
   EXPECT_FALSE(c.health.up);
@@ -128,7 +111,7 @@ TEST(HealthChecker, RefusedConnectionIsDownAfterOneAttempt) {
 }
 
 TEST(HealthChecker, SilentServerTimesOutToTheMillisecondAndIsRetried) {
-  SilentListener silent;
+  LoopbackPort silent(true);
   auto view = std::make_shared<HealthView>();
   // 300 ms, below libpq's whole-second connect_timeout (minimum 2 s).
   Checked c = FirstCheck(SpecFor(silent.port(), milliseconds(300), 1, milliseconds(10000)), view);
@@ -141,7 +124,7 @@ TEST(HealthChecker, SilentServerTimesOutToTheMillisecondAndIsRetried) {
 }
 
 TEST(HealthChecker, LostHostIsGivenUpOnQuicklyWithoutRetries) {
-  SilentListener silent;
+  LoopbackPort silent(true);
   auto view = std::make_shared<HealthView>();
   view->SetHostsLost({"peer"});
   Checked c = FirstCheck(SpecFor(silent.port(), milliseconds(5000), 3, milliseconds(10000)), view);
@@ -153,7 +136,7 @@ TEST(HealthChecker, LostHostIsGivenUpOnQuicklyWithoutRetries) {
 }
 
 TEST(HealthChecker, EveryCheckRequestLeadsToACheck) {
-  RefusingPort port;
+  LoopbackPort port(false);
   auto view = std::make_shared<HealthView>();
   auto metrics = std::make_shared<MetricsRegistry>();
   // A period far longer than the test: every check after the first is requested.
