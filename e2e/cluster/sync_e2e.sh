@@ -222,11 +222,13 @@ log_mark
 if start_pg "$a" >"$E2E_OUT/start-$a.log" 2>&1; then pass "3. pg_ctl start on $a"; else fail "3. pg_ctl start on $a"; cat "$E2E_OUT/start-$a.log"; fi
 held_a=$(held_lsn "$a" 2>/dev/null || echo 0)
 note "3. WAL held: $a $(fmt_lsn "${held_a:-0}"), $b $(fmt_lsn "${held_b:-0}") (receiver stopped)"
-# Once a promotion is decided, $b's receiver may run again (promoting $b would wait
-# for it to stop).
+# Once a promotion is decided, $b's receiver may go (promoting $b would wait for it to
+# stop): it is told to stop before it runs again, so it does not read what the dead
+# primary's kernel still had sent it (its socket buffer: WAL never acknowledged, maybe
+# past $a's end, which would leave $b diverged from $a's new timeline).
 decided() { writable_other "$p" || logs_since_mark | grep "failing over from $p to" >/dev/null; }
 wait_until 60 decided
-kill -CONT "$wr"
+kill -TERM "$wr"; kill -CONT "$wr"
 promoted 3 "$p" "$t2" "$a came back"
 new=$NEW
 check "3. $a holds more WAL than the stalled $b" eval '(( ${held_a:-0} > ${held_b:-0} ))'
