@@ -345,6 +345,23 @@ const std::vector<Scenario>& Scenarios() {
        "write-state | publish-routing b:c", D, AGAIN},  // a is still down
       {"standby_that_can_follow_is_repointed_not_rebuilt", [](World& w) { w = AfterFailover(); },
        "follow c ->b", R, AGAIN},
+      // It looked able to follow (the new timeline's history file was in its
+      // pg_wal) but holds old-timeline WAL past the fork: the follow fails at
+      // wait-streaming. It is rewound, not repointed again and again.
+      {"standby_whose_follow_failed_to_stream_is_rebuilt",
+       [](World& w) {
+         w = AfterFailover();
+         NodeObservation& c = w.N("c");
+         c.timeline = 2;
+         c.configuredUpstream = "b";
+         c.upstream = "";
+         c.operation = Op(OperationKind::kFollow, OperationState::kFailed);
+       },
+       "rebuild c <-b", R, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_NE(p.actions[0].reason.find("does not stream from b after following it"), std::string::npos)
+             << p.actions[0].reason;
+       }},
       {"diverged_standby_is_rewound",
        [](World& w) {
          w = AfterFailover();
@@ -413,8 +430,9 @@ const std::vector<Scenario>& Scenarios() {
          w.PgDown("c");
        },
        "write-state | publish-routing a:b", D, AGAIN},
+      // ...and takes it out of read balancing (it is about to stop).
       {"recover_request_rebuilds_a_standby", [](World& w) { w.in.requests.recover = {"c"}; },
-       "rebuild c <-a", R, AGAIN},
+       "rebuild c <-a | write-state | publish-routing a:b", R, AGAIN},
       {"recover_request_for_the_primary_is_refused",
        [](World& w) { w.in.requests.recover = {"a"}; }, "event", H, AGAIN},
       // --- spec changes ----------------------------------------------------------------

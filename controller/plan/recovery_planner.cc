@@ -73,6 +73,16 @@ void PlanNode(Context& c, const std::string& n) {
     if (l == Lineage::kUnknown)
       return c.Note("cannot tell whether " + n + " can follow " + p + ": " + why);
     if (requested) return Rebuild(c, n, c.spec.recovery.method, "recovery of " + n + " requested");
+    // Repointed at the primary, yet its follow failed and it does not stream:
+    // it holds WAL the primary's timeline does not (received from a dead primary
+    // past the fork, though its history file says it switched): rewind it.
+    if (o->upstream != p && c.LastOpFailed(n, OperationKind::kFollow)) {
+      const std::string err = o->operation->error.empty() ? "" : " (" + o->operation->error + ")";
+      if (!autoOk) return c.Note(n + " does not stream from " + p + " after following it" + err +
+                                 "; recovery.automatic is off");
+      return Rebuild(c, n, c.spec.recovery.method,
+                     n + " does not stream from " + p + " after following it" + err);
+    }
     if (o->configuredUpstream != p && o->upstream != p) {
       const std::string from = o->upstream.empty() ? o->configuredUpstream : o->upstream;
       c.Add(ActionKind::kFollow, n,
