@@ -101,6 +101,15 @@ Result<ResPtr> QueryUntil(PGconn* c, const char* sql, Clock::time_point deadline
   return Result<ResPtr>(std::move(last));
 }
 
+// First column of the first row on an open connection ("" when no rows or NULL).
+Result<std::string> ScalarOn(PGconn* c, const char* sql) {
+  ResPtr res(PQexec(c, sql));
+  if (!res || PQresultStatus(res.get()) != PGRES_TUPLES_OK)
+    return Result<std::string>::Error(Trim(PQerrorMessage(c)));
+  if (PQntuples(res.get()) == 0 || PQgetisnull(res.get(), 0, 0)) return std::string();
+  return std::string(PQgetvalue(res.get(), 0, 0));
+}
+
 uint64_t ToU64(PGresult* r, int col) {
   if (PQgetisnull(r, 0, col)) return 0;
   return std::strtoull(PQgetvalue(r, 0, col), nullptr, 10);
@@ -184,33 +193,26 @@ Result<PgObservation> PromoteAndWait(const ConnParams& p, std::chrono::milliseco
   *outcome = PromoteOutcome::kNotSignalled;
   auto conn = Connect(p);
   if (!conn.ok()) return conn.status();
-  auto scalar = [&](const char* sql, std::string* out) -> std::string {
-    ResPtr res(PQexec(conn->get(), sql));
-    if (!res || PQresultStatus(res.get()) != PGRES_TUPLES_OK) return Trim(PQerrorMessage(conn->get()));
-    *out = PQntuples(res.get()) ? PQgetvalue(res.get(), 0, 0) : "";
-    return "";
-  };
   auto status = [&]() -> Result<PgObservation> {
     ResPtr res(PQexec(conn->get(), kStatusSql));
     if (!res) return Result<PgObservation>::Error(Trim(PQerrorMessage(conn->get())));
     return ParseStatus(res.get());
   };
-  std::string v;
-  std::string err = scalar("SELECT pg_is_in_recovery()", &v);
-  if (!err.empty()) return Result<PgObservation>::Error("pg_is_in_recovery: " + err);
-  if (v == "f") {
+  auto v = ScalarOn(conn->get(), "SELECT pg_is_in_recovery()");
+  if (!v.ok()) return v.status().Context("pg_is_in_recovery");
+  if (*v == "f") {
     *outcome = PromoteOutcome::kAlreadyPrimary;
     return status();
   }
-  err = scalar("SELECT pg_promote(false)", &v);
-  if (!err.empty()) return Result<PgObservation>::Error("pg_promote: " + err);
-  if (v != "t") return Result<PgObservation>::Error("pg_promote returned " + v);
+  v = ScalarOn(conn->get(), "SELECT pg_promote(false)");
+  if (!v.ok()) return v.status().Context("pg_promote");
+  if (*v != "t") return Result<PgObservation>::Error("pg_promote returned " + *v);
   *outcome = PromoteOutcome::kPromoted;
   const auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
-    err = scalar("SELECT pg_is_in_recovery()", &v);
-    if (!err.empty()) return Result<PgObservation>::Error("waiting for the promotion: " + err);
-    if (v == "f") return status();
+    v = ScalarOn(conn->get(), "SELECT pg_is_in_recovery()");
+    if (!v.ok()) return v.status().Context("waiting for the promotion");
+    if (*v == "f") return status();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return Result<PgObservation>::Error("still in recovery " + std::to_string(timeout.count()) +
@@ -230,11 +232,7 @@ Status ExecSql(const ConnParams& p, const std::string& sql) {
 Result<std::string> QueryScalar(const ConnParams& p, const std::string& sql) {
   auto conn = Connect(p);
   if (!conn.ok()) return conn.status();
-  ResPtr res(PQexec(conn->get(), sql.c_str()));
-  if (!res || PQresultStatus(res.get()) != PGRES_TUPLES_OK)
-    return Result<std::string>::Error(Trim(PQerrorMessage(conn->get())));
-  if (PQntuples(res.get()) == 0 || PQgetisnull(res.get(), 0, 0)) return std::string();
-  return std::string(PQgetvalue(res.get(), 0, 0));
+  return ScalarOn(conn->get(), sql.c_str());
 }
 
 }  // namespace pgvigil

@@ -82,6 +82,12 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
     bool silent;
   };
   std::vector<Cycle> outstanding;  // cycles sent, awaiting ReadyForQuery, oldest first
+  // A cycle the client waits on is outstanding (not only silent ones the proxy sent).
+  bool ClientCycleOutstanding() const {
+    for (const auto& c : outstanding)
+      if (!c.silent) return true;
+    return false;
+  }
   int skipParseComplete = 0;       // answers to Parses the proxy injected
   int skipCloseComplete = 0;
   char txStatus = 'I';

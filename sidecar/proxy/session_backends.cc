@@ -189,9 +189,7 @@ void ClientSession::OnBackendClosed(BackendConn* b, const std::string& reason) {
     if (!LeavePrimary(node, what) && state_ == State::kReady) Process();
     return;
   }
-  bool busy = copyTarget_ == t || pinned_ == t;
-  for (const auto& c : b->outstanding)
-    if (!c.silent) busy = true;
+  bool busy = copyTarget_ == t || pinned_ == t || b->ClientCycleOutstanding();
   Conn(t).reset();
   Parsed(t).clear();
   standbyInTx_ = false;

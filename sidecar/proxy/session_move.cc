@@ -25,9 +25,7 @@ std::string ClientSession::WhyNotMovable() const {
   if (txStatus_ == 'E') return "it was in a failed transaction";
   if (copyTarget_ != Target::kNone) return "a COPY was in progress";
   if (pinned_ != Target::kNone) return "an extended-protocol sequence was in progress";
-  if (primary_)
-    for (const auto& c : primary_->outstanding)
-      if (!c.silent) return "a statement was in progress";
+  if (primary_ && primary_->ClientCycleOutstanding()) return "a statement was in progress";
   if (noLoadBalance_) return "it created a temporary table";
   if (!unmovable_.empty()) return "it holds session state that cannot be replayed: " + unmovable_;
   return "";
@@ -81,9 +79,8 @@ void ClientSession::NoteSessionState() {
 void ClientSession::UpdateBusyCount() {
   bool busy = false;
   if (primary_ && state_ != State::kClosed) {
-    busy = txStatus_ != 'I' || pinned_ == Target::kPrimary || copyTarget_ == Target::kPrimary;
-    for (const auto& c : primary_->outstanding)
-      if (!c.silent) busy = true;
+    busy = txStatus_ != 'I' || pinned_ == Target::kPrimary || copyTarget_ == Target::kPrimary ||
+           primary_->ClientCycleOutstanding();
   }
   if (busy == countedBusy_) return;
   countedBusy_ = busy;

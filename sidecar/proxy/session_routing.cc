@@ -186,9 +186,7 @@ bool ClientSession::BusyOtherThan(Target t) const {
   for (Target o : {Target::kPrimary, Target::kStandby}) {
     if (o == t) continue;
     const auto& b = o == Target::kPrimary ? primary_ : standby_;
-    if (!b) continue;
-    for (const auto& c : b->outstanding)
-      if (!c.silent) return true;
+    if (b && b->ClientCycleOutstanding()) return true;
   }
   return false;
 }

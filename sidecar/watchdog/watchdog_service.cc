@@ -181,15 +181,20 @@ void WatchdogService::OnDatagram(size_t size) {
   RefreshSnapshot();
 }
 
+HealthStatus WatchdogService::LocalVote(size_t backend) const {
+  BackendHealth h;
+  if (ctx_.health && ctx_.health->Get(ctx_.spec.nodes[backend].name, &h) &&
+      h.lastCheck != std::chrono::system_clock::time_point{})
+    return h.up ? HealthStatus::kUp : HealthStatus::kDown;
+  return HealthStatus::kUnknown;  // not checked yet: no vote
+}
+
 void WatchdogService::CheckWhereViewsDiffer(const std::vector<HealthVote>& peer) {
   if (!ctx_.health) return;
   for (const HealthVote& v : peer) {
     if (v.status == HealthStatus::kUnknown || v.backend >= ctx_.spec.nodes.size()) continue;
-    BackendHealth h;
-    if (!ctx_.health->Get(ctx_.spec.nodes[v.backend].name, &h) ||
-        h.lastCheck == std::chrono::system_clock::time_point{})
-      continue;
-    if (h.up != (v.status == HealthStatus::kUp)) {
+    const HealthStatus mine = LocalVote(v.backend);
+    if (mine != HealthStatus::kUnknown && mine != v.status) {
       // A peer sees this backend otherwise: check it now rather than at the next
       // period, so that consensus on a failure forms within a heartbeat.
       ctx_.health->RequestCheck();
@@ -209,14 +214,8 @@ void WatchdogService::ScheduleTick() {
 
 void WatchdogService::Tick() {
   std::vector<HealthVote> votes;
-  for (size_t b = 0; b < ctx_.spec.nodes.size(); ++b) {
-    BackendHealth h;
-    HealthStatus s = HealthStatus::kUnknown;
-    if (ctx_.health && ctx_.health->Get(ctx_.spec.nodes[b].name, &h) &&
-        h.lastCheck != std::chrono::system_clock::time_point{})
-      s = h.up ? HealthStatus::kUp : HealthStatus::kDown;
-    votes.push_back({static_cast<uint8_t>(b), s});
-  }
+  for (size_t b = 0; b < ctx_.spec.nodes.size(); ++b)
+    votes.push_back({static_cast<uint8_t>(b), LocalVote(b)});
   election_->SetLocalHealth(std::move(votes));
   Actions out;
   const int64_t now = NowMs();

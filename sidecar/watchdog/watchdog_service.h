@@ -48,6 +48,8 @@ class WatchdogService : public Component, public WatchdogApi {
   // Asks for an immediate health check when a peer's heartbeat sees a backend
   // up/down otherwise than this sidecar does.
   void CheckWhereViewsDiffer(const std::vector<HealthVote>& peer);
+  // This sidecar's vote on a backend from its health view (unknown until checked).
+  HealthStatus LocalVote(size_t backend) const;
   void Tick();
   void Process(Actions& actions);
   void SendMessage(int to, const WireMessage& m);
