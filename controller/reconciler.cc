@@ -170,7 +170,7 @@ void Reconciler::AddEvent(const std::string& action, const std::string& node,
 
 bool Reconciler::ReadLeadership(plan::TimeMs now, uint64_t* term, plan::WatchdogView* view,
                                 web::json::value* register_doc, std::string* leader) {
-  RestClient& client = LocalSidecar(&observeClients_["__watchdog"], std::chrono::milliseconds(1500));
+  RestClient& client = LocalSidecar(&watchdogClient_, std::chrono::milliseconds(1500));
   auto reply = client.Get("/v1/watchdog");
   watchdogDetail_ = reply.ok() && reply->status == 200 ? reply->body : web::json::value::null();
   if (!reply.ok() || reply->status != 200 || !reply->body.is_object()) {

@@ -95,7 +95,7 @@ class Reconciler {
 
   // Loop thread only.
   plan::Observation obs_;
-  std::map<std::string, std::unique_ptr<RestClient>> observeClients_;  // "__watchdog" only
+  std::unique_ptr<RestClient> watchdogClient_;  // the local sidecar, GET /v1/watchdog
   std::map<std::string, std::unique_ptr<NodeObserver>> observers_;  // by node
   std::set<std::string> slowNodes_;  // last look took longer than observeDeadline
   uint64_t observeRound_ = 0;

@@ -121,6 +121,13 @@ bool Context::Has(ActionKind kind) const {
   return false;
 }
 
+bool Context::Has(ActionKind kind, const std::string& node) const {
+  for (const auto& a : plan.actions) {
+    if (a.kind == kind && a.node == node) return true;
+  }
+  return false;
+}
+
 bool Context::Targeted(const std::string& n) const {
   for (const auto& a : plan.actions) {
     if (a.node != n) continue;

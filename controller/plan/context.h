@@ -55,6 +55,7 @@ class Context {
   void Requeue(Millis after, const std::string& why);
   void Note(const std::string& why);  // appended to plan.summary
   bool Has(ActionKind kind) const;
+  bool Has(ActionKind kind, const std::string& node) const;  // ... on that node
   // Some node action (promote, stop, start, follow, rebuild) already names n.
   bool Targeted(const std::string& n) const;
   std::optional<Millis> requeue;

@@ -28,8 +28,7 @@ std::string RoutedPrimary(const Context& c) {
 
 bool RoutableStandby(const Context& c, const std::string& n, uint32_t timeline) {
   if (n == c.next.primary || !c.Member(n) || c.OpRunning(n) || c.Down(n)) return false;
-  for (const auto& a : c.plan.actions)  // about to be rebuilt: not a place for reads
-    if (a.kind == ActionKind::kRebuild && a.node == n) return false;
+  if (c.Has(ActionKind::kRebuild, n)) return false;  // about to be rebuilt: not a place for reads
   if (!c.PgUp(n)) return HasName(c.next.routedStandbys, n);
   const auto* o = c.Obs(n);
   if (!o->inRecovery) return false;
