@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <thread>
@@ -201,7 +202,8 @@ TEST(AgentOps, FollowNewPrimaryWithoutRebuild) {
 }
 
 // The pid of a pg_basebackup writing into `dir`, 0 when none.
-pid_t FindBasebackup(const std::string& dir) {
+// A pg_basebackup writing into `dir` (and whose arguments contain `also`, when given).
+pid_t FindBasebackup(const std::string& dir, const std::string& also = "") {
   pid_t found = 0;
   DIR* d = opendir("/proc");
   if (!d) return 0;
@@ -212,7 +214,8 @@ pid_t FindBasebackup(const std::string& dir) {
     std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     for (auto& ch : cmd)
       if (ch == '\0') ch = ' ';
-    if (cmd.find("pg_basebackup") != std::string::npos && cmd.find(dir) != std::string::npos) {
+    if (cmd.find("pg_basebackup") != std::string::npos && cmd.find(dir) != std::string::npos &&
+        cmd.find(also) != std::string::npos) {
       found = pid;
       break;
     }
@@ -269,7 +272,11 @@ TEST(AgentOps, InterruptedRebuildRunsAgainAndKeepsOldDataUntilThen) {
   EXPECT_TRUE(access(witness.c_str(), F_OK) == 0);
 
   // A sidecar killed during a basebackup leaves pg_basebackup running (it is in its
-  // own process group): stand one up, throttled, writing where a rebuild writes.
+  // own process group): the killed copy's WAL-streaming child still runs. Stand
+  // up one more, throttled, writing where a rebuild writes; it may give up at
+  // once (the directory is not empty). Either way it must be running or gone
+  // before the rebuild starts, or it would race the rebuild's fresh directory.
+  std::atomic<bool> orphanDone{false};
   std::thread orphan([&] {
     ProcessOptions po;
     po.runAsUser = "postgres";
@@ -279,7 +286,10 @@ TEST(AgentOps, InterruptedRebuildRunsAgainAndKeepsOldDataUntilThen) {
                       "127.0.0.1", "-p", std::to_string(c.nodes()[0].port), "-U", "repl", "-X",
                       "stream", "-r", "1M", "-P"},
                      po);
+    orphanDone = true;
   });
+  ASSERT_TRUE(AgentTestEnv::WaitFor(
+      [&] { return orphanDone || FindBasebackup(data + ".pgvigil-new", " -U repl ") > 0; }, 20000));
   ASSERT_TRUE(AgentTestEnv::WaitFor([&] { return FindBasebackup(data + ".pgvigil-new") > 0; }, 20000));
 
   auto again = RunOp(env, 1, "rebuild", R"({"term": 5, "primary": "node0", "method": "basebackup"})");
