@@ -13,7 +13,8 @@ CommandLine::CommandLine(std::vector<std::string> args) : args_(std::move(args))
 static bool IsBareFlag(const std::string& a) {
   static const std::set<std::string> kFlags = {
       "--help", "-h", "--version", "--no-proxy", "--no-watchdog", "--standbys",
-      "--wait", "--follow", "--watch", "--force", "-q", "--quiet", "--yes"};
+      "--wait", "--follow", "--watch", "--force", "-q", "--quiet", "--yes",
+      "--no-file-check", "-v", "--verbose"};
   return kFlags.count(a) > 0;
 }
 

@@ -24,8 +24,15 @@ for p in "${PKGS[@]}"; do
   fi
 done
 
+# Debian's pgpool2 sample configurations for the import-pgpool tests (downloaded and
+# unpacked, never installed); not fatal: those tests skip without them.
+pgpool_samples() {
+  "$(dirname "$0")/pgpool-samples.sh" || echo "install-deps: warning: no pgpool2 samples (import-pgpool sample tests will skip)"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PKGS[@]} packages present"
+  pgpool_samples
   exit 0
 fi
 
@@ -38,4 +45,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends --no-upgrade "${missing[@]}"
 # The Debian postgresql package starts a cluster on 5432; pgvigil never uses it, and
 # tests run their own servers, so leave it as the package set it up.
+pgpool_samples
 echo "install-deps: done"

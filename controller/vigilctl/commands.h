@@ -9,6 +9,7 @@ namespace pgvigil {
 int CmdValidate(const CommandLine& cl);         // validate_cmd.cc
 int CmdEncryptPassword(const CommandLine& cl);  // encrypt_password_cmd.cc (proxy work)
 int CmdWatchdog(const CommandLine& cl);         // watchdog_cmd.cc (watchdog work)
+int CmdImportPgpool(const CommandLine& cl);     // import_pgpool_cmd.cc (pgpool/ holds the mapping)
 // controller_cmds.cc: the controller's REST API.
 int CmdStatus(const CommandLine& cl);
 int CmdApply(const CommandLine& cl);

@@ -20,6 +20,8 @@ const std::map<std::string, Subcommand>& Subcommands() {
       {"validate", {CmdValidate, "validate -f SPEC.yaml      check a cluster spec, print every problem"}},
       {"encrypt-password",
        {CmdEncryptPassword, "encrypt-password -k KEYFILE -u USER [-f POOL_PASSWD]   add an AES entry"}},
+      {"import-pgpool",
+       {CmdImportPgpool, "import-pgpool -f pgpool.conf [--hba F] [--pool-passwd F] [-o SPEC.yaml]   spec from Pgpool-II"}},
       {"watchdog", {CmdWatchdog, "watchdog [--sidecar URL] [-o json]   watchdog members and leader"}},
       {"status", {CmdStatus, "status [-o table|json|yaml|pool_nodes]   cluster phase, nodes, watchdog"}},
       {"apply", {CmdApply, "apply -f SPEC.yaml          validate, then hand the spec to the controller"}},
