@@ -38,6 +38,10 @@ TEST(CommandLineTest, BareFlagsNeverSwallowTheNextWord) {
   EXPECT_TRUE(cl.Has("--wait"));
   EXPECT_EQ(cl.Value("--to"), "server3");
   EXPECT_EQ(cl.Positional(), (V{"switchover", "server2"}));
+  CommandLine v(V{"validate", "--no-file-check", "spec.yaml", "-v", "more"});
+  EXPECT_TRUE(v.Has("--no-file-check"));
+  EXPECT_TRUE(v.Has("-v"));
+  EXPECT_EQ(v.Positional(), (V{"validate", "spec.yaml", "more"}));
 }
 
 TEST(CommandLineTest, AnOptionBeforeAnotherOptionIsAFlag) {
