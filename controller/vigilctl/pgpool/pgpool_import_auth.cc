@@ -201,13 +201,17 @@ void Importer::Logging() {
   if (const Setting* d = Take("log_destination")) {
     if (Lower(d->value).find("syslog") != std::string::npos)
       Note(d,
-           "run pgvigil-sidecar and pgvigil-controller with --log-format syslog (their units' "
-           "ExecStart)");
+           "pgvigil's units log to syslog by default (PGVIGIL_LOG_OPTIONS in "
+           "/etc/pgvigil/pgvigil.env: "
+           "--log-format syslog)");
     else
       Mapped(d, "pgvigil logs to stderr (the journal) by default");
   }
   if (const Setting* f = Take("syslog_facility"))
-    Note(f, "run pgvigil with --syslog-facility " + f->value + " (the units' ExecStart)");
+    Note(f,
+         "pgvigil's units log with --syslog-facility LOCAL1 by default; another facility goes in "
+         "PGVIGIL_LOG_OPTIONS (/etc/pgvigil/pgvigil.env): --syslog-facility " +
+             f->value);
   if (const Setting* l = Take("log_min_messages"))
     Note(l, "pgvigil's level is --log-level (trace, debug, info, warn, error)");
 }
