@@ -129,7 +129,10 @@ std::vector<int> Importer::Indexes(const std::string& stem) const {
   for (const auto& [key, s] : effective_) {
     if (key.size() <= stem.size() || key.compare(0, stem.size(), stem) != 0) continue;
     std::string rest = key.substr(stem.size());
-    if (rest.size() > 3 || rest.find_first_not_of("0123456789") != std::string::npos) continue;
+    // Digits only, no leading zero ("backend_hostname01" is left to the unknown-key report).
+    if (rest.size() > 3 || rest.find_first_not_of("0123456789") != std::string::npos ||
+        (rest.size() > 1 && rest[0] == '0'))
+      continue;
     out.push_back(std::stoi(rest));
   }
   std::sort(out.begin(), out.end());
@@ -284,14 +287,15 @@ void Importer::Backends() {
     backendIndex_.push_back(n);
     sp.nodes.push_back(node);
   }
-  // Any other backend_*N without a host.
+  // The other backend_*N of a backend whose host is empty (a sample's placeholder: no
+  // remark) or not set at all (a mistake: warned).
   for (const char* stem : {"backend_port", "backend_weight", "backend_data_directory",
                            "backend_flag", "backend_application_name"})
     for (int n : Indexes(stem))
       if (!Used(Key(stem, n))) {
         const Setting* s = Take(Key(stem, n));
-        bool empty_host = Peek(Key("backend_hostname", n)) != nullptr;
-        if (!empty_host) Warning(s, "no backend_hostname" + std::to_string(n) + ": ignored");
+        if (!Peek(Key("backend_hostname", n)))
+          Warning(s, "no backend_hostname" + std::to_string(n) + ": ignored");
       }
   if (sp.nodes.empty()) {
     Add(FindingKind::kError, nullptr,

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "common/spec_parser.h"
@@ -324,6 +325,94 @@ TEST(PgpoolImportTest, NodeNamesFromOptionsThenHostsThenApplicationNames) {
   named.nodeNames = {"a", "b", "c"};
   ImportResult n = ImportPgpool(conf, "/p/pgpool.conf", AuthFiles{}, named);
   EXPECT_EQ(n.spec.nodes[2].name, "c");
+}
+
+// Arbitrary input never crashes the reader or the mapper: lines built from real keys
+// (with odd indexes), odd values and raw bytes; a fixed seed, so a failure repeats.
+TEST(PgpoolImportTest, ArbitraryInputNeverCrashes) {
+  const std::vector<std::string> keys = {"backend_hostname",
+                                         "backend_port",
+                                         "backend_weight",
+                                         "backend_flag",
+                                         "backend_data_directory",
+                                         "hostname",
+                                         "wd_port",
+                                         "pgpool_port",
+                                         "heartbeat_hostname",
+                                         "heartbeat_port",
+                                         "heartbeat_device",
+                                         "other_pgpool_hostname",
+                                         "other_wd_port",
+                                         "heartbeat_destination",
+                                         "heartbeat_destination_port",
+                                         "health_check_period",
+                                         "health_check_timeout",
+                                         "use_watchdog",
+                                         "delegate_IP",
+                                         "if_up_cmd",
+                                         "arping_cmd",
+                                         "wd_hostname",
+                                         "wd_port",
+                                         "port",
+                                         "pcp_port",
+                                         "delay_threshold",
+                                         "enable_pool_hba",
+                                         "include",
+                                         "x"};
+  const std::vector<std::string> values = {"'a'",
+                                           "0",
+                                           "1",
+                                           "01",
+                                           "-1",
+                                           "99999",
+                                           "on",
+                                           "off",
+                                           "''",
+                                           "'10.0.0.1'",
+                                           "'$_IP_$/40 dev'",
+                                           "'/tmp'",
+                                           "1.5",
+                                           "5min",
+                                           "'a''b'",
+                                           "'\\'",
+                                           "=",
+                                           "'",
+                                           "'x|y'",
+                                           "'DISALLOW_TO_FAILOVER'",
+                                           "'netmask 255.0.255.0'"};
+  std::mt19937 rng(20261205);
+  auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+  for (int round = 0; round < 400; ++round) {
+    std::string text;
+    int lines = 1 + static_cast<int>(rng() % 25);
+    for (int i = 0; i < lines; ++i) {
+      switch (rng() % 4) {
+        case 0: {
+          std::string raw;
+          for (int b = static_cast<int>(rng() % 20); b > 0; --b)
+            raw += static_cast<char>(rng() % 256);
+          text += raw + "\n";
+          break;
+        }
+        default: {
+          std::string idx =
+              (rng() % 3 == 0) ? "" : (rng() % 5 == 0 ? "0" : "") + std::to_string(rng() % 4);
+          text += pick(keys) + idx + (rng() % 2 ? " = " : " ") + pick(values) + "\n";
+        }
+      }
+    }
+    FileLoader load = [&](const std::string&) -> Result<std::string> { return text; };
+    PgpoolConf conf = ParsePgpoolConf(text, "/p/pgpool.conf", load);
+    AuthFiles auth = AuthPaths(conf, "/p/pgpool.conf", ImportOptions{});
+    auth.hbaText = text;
+    auth.passwordText = text;
+    ImportResult r = ImportPgpool(conf, "/p/pgpool.conf", auth, ImportOptions{});
+    std::string report = FormatReport(r, true);
+    EXPECT_FALSE(report.empty());
+    if (r.ok()) {
+      EXPECT_FALSE(r.spec.nodes.empty()) << text;
+    }
+  }
 }
 
 }  // namespace

@@ -91,7 +91,10 @@ void Importer::Watchdog() {
     m.host = self->value;
     if (auto p = Int("wd_port", Unit::kNone, 1, 65535))
       m.wdPort = int(*p), m.wdPortSetting = Peek("wd_port");
-    if (auto p = Int("wd_heartbeat_port", Unit::kNone, 1, 65535)) m.heartbeatPort = int(*p);
+    if (auto p = Int("wd_heartbeat_port", Unit::kNone, 1, 65535)) {
+      m.heartbeatPort = int(*p);
+      Mapped(Peek("wd_heartbeat_port"), "heartbeat port of " + m.host);
+    }
     m.proxyPort = spec().proxy.port;
     if (!m.host.empty()) members.push_back(m);
   } else if (auto p = Int("wd_port", Unit::kNone, 1, 65535)) {
