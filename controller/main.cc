@@ -12,6 +12,8 @@
 #include "common/files.h"
 #include "common/process.h"
 #include "common/logging.h"
+#include "common/sd_notify.h"
+#include "common/spec_reload.h"
 #include "common/spec_parser.h"
 #include "controller/api/controller_api.h"
 #include "controller/reconciler.h"
@@ -29,7 +31,34 @@ const char* kUsage =
     "                         (default /var/lib/pgvigil/controller)\n"
     "  --listen ADDR          REST address (default: spec.api.listen)\n"
     "  --log-format F         text | json | syslog;  --log-level L;  --syslog-facility F\n"
-    "  --version, --help\n";
+    "  --version, --help\n"
+    "Signals: TERM/INT stop; HUP reads the spec file again and, when it is valid and\n"
+    "differs, takes it into use as `vigilctl apply` would (the file is not rewritten;\n"
+    "passwords and the API token are read at start only).\n";
+
+// SIGHUP: the spec file read again, validated and, when changed, taken into use.
+void ReloadSpec(const std::string& config, const ReconcilerOptions& opt, Reconciler& reconciler) {
+  (void)NotifyServiceManager("RELOADING=1");
+  SpecLoad load = LoadSpecFile(config);
+  SpecReload r = CompareReloadedSpec(reconciler.spec(), load, opt.localNode);
+  if (r.outcome == SpecReload::Outcome::kChanged && !opt.standalone && !load.spec->watchdog.enabled) {
+    r.outcome = SpecReload::Outcome::kInvalid;
+    r.errors = {"spec.watchdog.enabled: false needs a controller started with --standalone"};
+  }
+  switch (r.outcome) {
+    case SpecReload::Outcome::kInvalid:
+      spdlog::error("reload of {}: {}", config, r.Summary());
+      break;
+    case SpecReload::Outcome::kUnchanged:
+      spdlog::info("reload of {}: {}", config, r.Summary());
+      break;
+    case SpecReload::Outcome::kChanged:
+      spdlog::info("reload of {}: {}; taken into use", config, r.Summary());
+      reconciler.UseSpec(*load.spec, "reloaded from " + config);
+      break;
+  }
+  (void)NotifyServiceManager("READY=1\nSTATUS=" + r.Summary());
+}
 
 }  // namespace
 
@@ -108,6 +137,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -128,9 +158,11 @@ int main(int argc, char** argv) {
   spdlog::info("pgvigil-controller {} for cluster '{}' beside node {} ({}), REST on {}",
                PGVIGIL_VERSION, spec.name, opt.localNode,
                opt.standalone ? "standalone" : "acts when its watchdog member leads", server.url());
+  (void)NotifyServiceManager("READY=1\nSTATUS=cluster " + spec.name + ", REST on " + server.url());
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) ReloadSpec(config, opt, reconciler);
   spdlog::info("received {}, stopping", strsignal(sig));
+  (void)NotifyServiceManager("STOPPING=1");
   reconciler.Stop();
   server.Stop();
   return 0;

@@ -127,13 +127,17 @@ Status Reconciler::ApplySpec(const ClusterSpec& spec, const std::string& yaml_te
     if (Status s = WriteFileAtomic(options_.specPath, yaml_text, 0644); !s.ok())
       return s.Context("storing the new spec");
   }
+  UseSpec(spec, "applied");
+  return Status::Ok();
+}
+
+void Reconciler::UseSpec(const ClusterSpec& spec, const std::string& how) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     spec_ = spec;
   }
-  AddEvent("spec", "", "a new spec was applied (" + std::to_string(spec.nodes.size()) + " nodes)");
+  AddEvent("spec", "", "a new spec was " + how + " (" + std::to_string(spec.nodes.size()) + " nodes)");
   Poke();
-  return Status::Ok();
 }
 
 Status Reconciler::RequestSwitchover(const std::string& to) {

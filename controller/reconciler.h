@@ -56,6 +56,9 @@ class Reconciler {
   ClusterStatus GetStatus() const;
   // Validated by the caller; written to specPath then taken into use.
   Status ApplySpec(const ClusterSpec& spec, const std::string& yaml_text);
+  // Takes a validated spec into use without writing it anywhere (SIGHUP: the spec
+  // was just read from specPath); `how` goes into the event, e.g. "reloaded".
+  void UseSpec(const ClusterSpec& spec, const std::string& how);
   ClusterSpec spec() const;
   Status RequestSwitchover(const std::string& to);
   Status RequestNode(const std::string& verb, const std::string& node);  // recover|attach|detach

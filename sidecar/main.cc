@@ -12,7 +12,9 @@
 
 #include "common/cli.h"
 #include "common/logging.h"
+#include "common/sd_notify.h"
 #include "common/spec_parser.h"
+#include "common/spec_reload.h"
 #include "sidecar/agent/agent_component.h"
 #include "sidecar/component.h"
 #include "sidecar/proxy/proxy_component.h"
@@ -31,7 +33,31 @@ const char* kUsage =
     "  --log-format F         text | json | syslog (default text)\n"
     "  --log-level L          trace|debug|info|warn|error (default: spec or info)\n"
     "  --syslog-facility F    LOCAL0..LOCAL7 (default LOCAL1)\n"
-    "  --version, --help\n";
+    "  --version, --help\n"
+    "Signals: TERM/INT stop (the watchdog resigns first); HUP reads the spec again,\n"
+    "validates it and logs what changed; a changed spec is taken into use at the\n"
+    "next start of the sidecar (the running one is kept).\n";
+
+// SIGHUP: re-read and validate the spec file; report, never act on it (the proxy,
+// watchdog and agent are built from one spec and keep it for their lifetime).
+void ReloadSpec(const std::string& config, const SidecarContext& ctx) {
+  (void)NotifyServiceManager("RELOADING=1");
+  SpecReload r = CompareReloadedSpec(ctx.spec, LoadSpecFile(config), ctx.nodeName);
+  switch (r.outcome) {
+    case SpecReload::Outcome::kInvalid:
+      spdlog::error("reload of {}: {}", config, r.Summary());
+      break;
+    case SpecReload::Outcome::kUnchanged:
+      spdlog::info("reload of {}: {}", config, r.Summary());
+      break;
+    case SpecReload::Outcome::kChanged:
+      spdlog::warn("reload of {}: {}; the sidecar keeps the spec it started with and takes "
+                   "this one into use when it is restarted (systemctl restart pgvigil-sidecar)",
+                   config, r.Summary());
+      break;
+  }
+  (void)NotifyServiceManager("READY=1\nSTATUS=" + r.Summary());
+}
 
 }  // namespace
 
@@ -83,6 +109,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -100,9 +127,11 @@ int main(int argc, char** argv) {
     spdlog::info("{} started", p->name());
   }
   spdlog::info("pgvigil-sidecar {} running as node {}", PGVIGIL_VERSION, node);
+  (void)NotifyServiceManager("READY=1\nSTATUS=running as node " + node);
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) ReloadSpec(config, ctx);
   spdlog::info("received {}, stopping", strsignal(sig));
+  (void)NotifyServiceManager("STOPPING=1");
   // Watchdog first (resign and drop the VIP at once), then the rest in reverse order.
   for (auto& p : parts)
     if (std::strcmp(p->name(), "watchdog") == 0) p->Stop();
