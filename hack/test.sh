@@ -3,7 +3,7 @@
 # against real PostgreSQL 15, e2e in the network-namespace lab). Run as root on
 # Debian 12. Ends with ctest's summary line.
 #   PGVIGIL_BUILD_DIR  build directory (default: build)
-#   PGVIGIL_TEST_LABEL run only tests with this ctest label (unit|integration|e2e)
+#   PGVIGIL_TEST_LABEL run only tests with this ctest label (unit|integration|e2e|package)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${PGVIGIL_BUILD_DIR:-build}
