@@ -133,8 +133,10 @@ void Importer::Auth() {
         std::vector<std::string> w;
         for (std::string x; words >> x;) w.push_back(x);
         if (w.size() < 4) continue;
-        size_t m =
-            w[0] == "local" ? 3 : (w.size() > 5 && w[3].find('/') == std::string::npos ? 5 : 4);
+        // The method follows the address, or the address and its netmask ("10.0.0.0 255.0.0.0").
+        bool netmask = w.size() > 5 && w[3].find('/') == std::string::npos &&
+                       w[4].find_first_not_of("0123456789.") == std::string::npos;
+        size_t m = w[0] == "local" ? 3 : (netmask ? 5 : 4);
         if (m >= w.size()) continue;
         const std::string& method = w[m];
         if (method != "trust" && method != "md5" && method != "scram-sha-256" &&

@@ -275,12 +275,13 @@ TEST(PgpoolImportTest, HbaMethodsPgvigilLacksAreErrorsWithLines) {
   EXPECT_EQ(auth.hbaPath, "/p/pool_hba.conf");
   auth.hbaText =
       "local all all trust\nhost all all 0.0.0.0/0 pam\nhost all all ::1/128 scram-sha-256\n"
-      "host all all 10.0.0.0 255.0.0.0 password\n";
+      "host all all 10.0.0.0 255.0.0.0 password\n"
+      "host all all all pam pamservice=pgpool\nhost all all all md5 map=x # method md5\n";
   ImportResult r = ImportPgpool(conf, "/p/pgpool.conf", auth, ImportOptions{});
   std::vector<int> lines;
   for (const auto& f : r.findings)
     if (f.kind == FindingKind::kError && f.file == "/p/pool_hba.conf") lines.push_back(f.line);
-  EXPECT_EQ(lines, (std::vector<int>{2, 4})) << FormatReport(r, false);
+  EXPECT_EQ(lines, (std::vector<int>{2, 4, 5})) << FormatReport(r, false);
 }
 
 TEST(PgpoolImportTest, WithoutPoolHbaOnlyLocalClientsIsSaid) {
