@@ -15,7 +15,7 @@ PKGS=(
   postgresql-15 postgresql-client-15 postgresql-contrib
   iproute2 iputils-arping iputils-ping procps util-linux
   clang spin curl ca-certificates python3
-  dpkg-dev lintian mmdebstrap rpm rpmlint
+  dpkg-dev lintian mmdebstrap rpm rpmlint systemd-container
 )
 
 missing=()

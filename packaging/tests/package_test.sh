@@ -13,8 +13,6 @@
 # Needs root, mmdebstrap; exits 77 (skip) without them.
 set -uo pipefail
 DEB=${1:?usage: package_test.sh DEB}
-CACHE=${PGVIGIL_PKG_CACHE:-/var/cache/pgvigil-test}
-SOURCES=${PGVIGIL_APT_SOURCES:-}
 T0=$SECONDS
 FAILS=0
 PASSES=0
@@ -26,12 +24,6 @@ check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; f
 [[ $EUID -eq 0 ]] || { echo "SKIP: needs root (chroot)"; exit 77; }
 command -v mmdebstrap >/dev/null || { echo "SKIP: mmdebstrap missing (hack/install-deps.sh)"; exit 77; }
 [[ -f $DEB ]] || { echo "FAIL: $DEB missing"; exit 1; }
-if [[ -z $SOURCES ]]; then
-  for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
-    [[ -s $f ]] && { SOURCES=$f; break; }
-  done
-fi
-[[ -n $SOURCES ]] || { echo "FAIL: no apt sources on this machine for mmdebstrap"; exit 1; }
 
 WORK=$(mktemp -d /tmp/pgvigil-package-test.XXXXXX)
 R=$WORK/root
@@ -42,22 +34,11 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- base root (cached) --------------------------------------------------------------
-# The DEB's Depends, first alternative, without versions; plus systemd for verify.
-deps=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/ //g' | grep -v '^$' | sort -u)
-include=$(printf '%s\n' $deps systemd | sort -u | paste -sd, -)
-key=$(printf '%s %s' "$include" "$(sha256sum <"$SOURCES" | cut -c1-16)" | sha256sum | cut -c1-16)
-base=$CACHE/bookworm-apt-$key.tar
-mkdir -p "$CACHE"
-if [[ ! -s $base ]]; then
-  say "mmdebstrap bookworm (variant apt) with $include -> $base (cached for later runs)"
-  if ! mmdebstrap --quiet --format=tar --variant=apt --include="$include" bookworm "$base.tmp" "$SOURCES" >"$WORK/mmdebstrap.log" 2>&1; then
-    tail -n 30 "$WORK/mmdebstrap.log"; rm -f "$base.tmp"
-    echo "FAIL: mmdebstrap could not make the Debian 12 root"; exit 1
-  fi
-  mv "$base.tmp" "$base"
-else
-  say "base root from cache: $base"
-fi
+# shellcheck source=base_root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/base_root.sh"
+t=$SECONDS
+base=$(base_root "$DEB") || { echo "FAIL: no Debian 12 base root"; exit 1; }
+say "base root $base ($((SECONDS - t)) s)"
 mkdir -p "$R"
 tar -C "$R" -xf "$base" || { echo "FAIL: extracting $base"; exit 1; }
 in_root() { chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C "$@"; }
