@@ -115,6 +115,13 @@ struct TlsSpec {
   bool enabled() const { return !certFile.empty(); }
 };
 
+// The proxy's idle backend pool (connections kept after a client leaves, reset
+// with DISCARD ALL, for the next client with the same user/database/options).
+struct ProxyPoolSpec {
+  int maxIdle = 20;                   // idle backends kept by one proxy, all nodes together; 0: no pooling
+  Millis idleTimeout{60000};          // an idle backend is closed after this long; 0: never
+};
+
 struct ProxySpec {
   bool enabled = true;
   int port = 9999;
@@ -123,6 +130,7 @@ struct ProxySpec {
   int maxClientConnections = 10000;
   Millis pauseLimit{5000};  // how long a switchover may hold new transactions
   LoadBalancingSpec loadBalancing;
+  ProxyPoolSpec pool;
   ProxyAuthSpec auth;
   TlsSpec tls;
 };

@@ -130,6 +130,11 @@ void ReadProxy(MapReader& spec, ProxySpec* p, ErrorSink* sink) {
     b.StringList("writeFunctions", &lb.writeFunctions);
   }
   {
+    MapReader b(sink, r.Take("pool"), r.Child("pool"));
+    b.Int("maxIdle", &p->pool.maxIdle, 0, 100000);
+    b.Duration("idleTimeout", &p->pool.idleTimeout, Millis(0), std::chrono::hours(24));
+  }
+  {
     MapReader a(sink, r.Take("auth"), r.Child("auth"));
     a.String("hbaFile", &p->auth.hbaFile);
     a.String("passwordFile", &p->auth.passwordFile);

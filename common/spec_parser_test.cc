@@ -107,6 +107,8 @@ TEST(SpecDefaultsTest, MinimalSpecGetsEveryDocumentedDefault) {
   EXPECT_EQ(s.proxy.loadBalancing.disableOnWrite, DisableOnWrite::kTransaction);
   EXPECT_TRUE(s.proxy.loadBalancing.readOnlyFunctions.empty());
   EXPECT_TRUE(s.proxy.loadBalancing.writeFunctions.empty());
+  EXPECT_EQ(s.proxy.pool.maxIdle, 20);
+  EXPECT_EQ(s.proxy.pool.idleTimeout, Millis(60000));
   EXPECT_EQ(s.proxy.auth.hbaFile + s.proxy.auth.passwordFile + s.proxy.auth.keyFile, "");
   EXPECT_FALSE(s.proxy.tls.enabled());
 
@@ -311,6 +313,7 @@ ClusterSpec EverythingSet() {
   x.pauseLimit = Millis(1500);
   x.loadBalancing = {false, 1ull << 30, DisableOnWrite::kAlways, {"now", "my\"fn", "true", "42"},
                      {"nextval", "null", ""}};
+  x.pool = {7, Millis(90000)};
   x.auth = {"/etc/hba", "/etc/pool passwd", "/etc/key"};
   x.tls = {"/etc/c.pem", "/etc/c.key"};
   auto& w = s.watchdog;
@@ -360,6 +363,8 @@ TEST(SpecRoundTripTest, EveryFieldSurvivesYamlAndJson) {
     EXPECT_EQ(back.proxy.loadBalancing.delayThreshold, 1ull << 30);
     EXPECT_EQ(back.proxy.loadBalancing.readOnlyFunctions, original.proxy.loadBalancing.readOnlyFunctions);
     EXPECT_EQ(back.proxy.loadBalancing.writeFunctions, original.proxy.loadBalancing.writeFunctions);
+    EXPECT_EQ(back.proxy.pool.maxIdle, 7);
+    EXPECT_EQ(back.proxy.pool.idleTimeout, Millis(90000));
     EXPECT_EQ(back.proxy.auth.passwordFile, "/etc/pool passwd");
     EXPECT_EQ(back.proxy.tls.keyFile, "/etc/c.key");
     EXPECT_FALSE(back.watchdog.enabled);

@@ -116,6 +116,8 @@ Value Tree(const ClusterSpec& s) {
                                                 {"disableOnWrite", ToString(lb.disableOnWrite)},
                                                 {"readOnlyFunctions", StringList(lb.readOnlyFunctions)},
                                                 {"writeFunctions", StringList(lb.writeFunctions)}}},
+                       {"pool", Fields{{"maxIdle", s.proxy.pool.maxIdle},
+                                       {"idleTimeout", FormatDuration(s.proxy.pool.idleTimeout)}}},
                        {"auth", Fields{{"hbaFile", s.proxy.auth.hbaFile},
                                        {"passwordFile", s.proxy.auth.passwordFile},
                                        {"keyFile", s.proxy.auth.keyFile}}},

@@ -1,5 +1,7 @@
 #include "sidecar/proxy/backend_conn.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
 
 namespace pgvigil::proxy {
@@ -7,12 +9,56 @@ namespace pgvigil::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+namespace {
+// Keepalive probes after 5 s of silence, then every second, 3 unanswered probes
+// end the connection; data unacknowledged for 10 s ends it too (TCP_USER_TIMEOUT).
+// A backend whose host vanished (partition, power loss) is noticed within ~10 s
+// instead of the kernel's two hours / fifteen minutes.
+constexpr int kKeepIdleSec = 5, kKeepIntervalSec = 1, kKeepCount = 3;
+constexpr unsigned kUserTimeoutMs = 10000;
+// Connect + authentication + parameters, as a whole.
+constexpr auto kLoginTimeout = std::chrono::seconds(5);
+}  // namespace
+
+const char* BackendStateName(BackendState s) {
+  switch (s) {
+    case BackendState::kConnecting: return "connecting";
+    case BackendState::kLogin: return "login";
+    case BackendState::kReady: return "ready";
+    case BackendState::kResetting: return "resetting";
+    case BackendState::kIdle: return "idle";
+    case BackendState::kClosed: return "closed";
+  }
+  return "?";
+}
+
 BackendConn::BackendConn(asio::io_context& io, BackendLogin login, int node, ScramKeyCache* keys)
-    : sock_(io), login_(std::move(login)), node_(node), keys_(keys) {}
+    : sock_(io), login_(std::move(login)), node_(node), keys_(keys), loginTimer_(io) {}
 
 BackendConn::~BackendConn() {
   boost::system::error_code ec;
   sock_.close(ec);
+}
+
+bool BackendConn::SetState(State to, const char* why) {
+  if (!BackendTransitionAllowed(state_, to)) {
+    spdlog::error("proxy: backend {}:{} refused state change {} -> {} ({})", login_.host, login_.port,
+                  BackendStateName(state_), BackendStateName(to), why);
+    return false;
+  }
+  state_ = to;
+  return true;
+}
+
+void BackendConn::SetSocketOptions() {
+  boost::system::error_code ec;
+  sock_.set_option(tcp::no_delay(true), ec);
+  sock_.set_option(asio::socket_base::keep_alive(true), ec);
+  int fd = sock_.native_handle();
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &kKeepIdleSec, sizeof kKeepIdleSec);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kKeepIntervalSec, sizeof kKeepIntervalSec);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &kKeepCount, sizeof kKeepCount);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &kUserTimeoutMs, sizeof kUserTimeoutMs);
 }
 
 void BackendConn::Start(LoginCallback cb) {
@@ -20,12 +66,18 @@ void BackendConn::Start(LoginCallback cb) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(login_.host, ec);
   auto self = shared_from_this();
+  loginTimer_.expires_after(kLoginTimeout);
+  loginTimer_.async_wait([this, self](const boost::system::error_code& tec) {
+    if (tec || (state_ != State::kConnecting && state_ != State::kLogin)) return;
+    Close("connect and login to " + login_.host + ":" + std::to_string(login_.port) + " timed out after " +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kLoginTimeout).count()) + " s");
+  });
   auto on_connect = [this, self](const boost::system::error_code& ec2) {
     if (state_ == State::kClosed) return;
     if (ec2) return FinishLogin("connect to " + login_.host + ":" + std::to_string(login_.port) +
                                 " failed: " + ec2.message());
-    sock_.set_option(tcp::no_delay(true), const_cast<boost::system::error_code&>(ec2));
-    state_ = State::kLogin;
+    SetSocketOptions();
+    SetState(State::kLogin, "connected");
     std::vector<std::pair<std::string, std::string>> p = {{"user", login_.user},
                                                           {"database", login_.database}};
     for (const auto& kv : login_.extraParams) p.push_back(kv);
@@ -42,6 +94,7 @@ void BackendConn::Start(LoginCallback cb) {
   resolver->async_resolve(login_.host, std::to_string(login_.port),
                           [this, self, resolver, on_connect](const boost::system::error_code& rec,
                                                              tcp::resolver::results_type r) {
+                            if (state_ == State::kClosed) return;
                             if (rec || r.empty())
                               return FinishLogin("cannot resolve " + login_.host + ": " + rec.message());
                             sock_.async_connect(*r.begin(), on_connect);
@@ -49,18 +102,27 @@ void BackendConn::Start(LoginCallback cb) {
 }
 
 void BackendConn::FinishLogin(const std::string& error, const ErrorFields* pg) {
+  loginTimer_.cancel();
   if (!error.empty()) {
-    state_ = State::kClosed;
-    boost::system::error_code ec;
-    sock_.close(ec);
+    if (state_ != State::kClosed) {
+      SetState(State::kClosed, "login failed");
+      boost::system::error_code ec;
+      sock_.close(ec);
+    }
   } else {
-    state_ = State::kReady;
+    SetState(State::kReady, "login complete");
   }
   if (loginCb_) {
     auto cb = std::move(loginCb_);
     loginCb_ = nullptr;
     cb(error, pg);
   }
+}
+
+void BackendConn::Adopt(BackendOwner* owner) {
+  if (!SetState(State::kReady, "taken from the idle pool")) return;
+  owner_ = owner;
+  txStatus = 'I';
 }
 
 void BackendConn::Send(const char* data, size_t n) {
@@ -224,15 +286,19 @@ bool BackendConn::HandleLoginFrame(const Frame& f) {
 void BackendConn::Reset(std::function<void(bool)> done) {
   owner_ = nullptr;
   outstanding.clear();
+  seqOpen = false;
   skipParseComplete = skipCloseComplete = 0;
   if (state_ != State::kReady || txStatus != 'I') {
     Close("not reusable (in a transaction or not ready)");
     done(false);
     return;
   }
-  state_ = State::kResetting;
+  SetState(State::kResetting, "session ended");
   resetCb_ = std::move(done);
+  holdsTempSchema_ = false;
+  resetAnswers_ = 2;
   std::string q;
+  AppendQuery(&q, "SELECT pg_my_temp_schema() <> 0");
   AppendQuery(&q, "DISCARD ALL");
   Send(q);
   DoRead();
@@ -240,11 +306,21 @@ void BackendConn::Reset(std::function<void(bool)> done) {
 
 bool BackendConn::HandleResetFrame(const Frame& f) {
   if (f.type == 'E') {
-    Close("DISCARD ALL failed");
+    Close("reset before pooling failed");
     return false;
   }
-  if (f.type == 'Z') {
-    state_ = State::kIdle;
+  if (f.type == 'D') {
+    // One column: 't' when this backend has a temporary schema.
+    holdsTempSchema_ = f.bodyLen >= 7 && f.body[6] == 't';
+    return true;
+  }
+  if (f.type == 'Z' && --resetAnswers_ == 0) {
+    if (holdsTempSchema_) {
+      Close("not reusable: it holds a temporary schema (DISCARD ALL keeps it)");
+      return false;
+    }
+    SetState(State::kIdle, "reset done");
+    idleSince_ = std::chrono::steady_clock::now();
     txStatus = 'I';
     if (resetCb_) {
       auto cb = std::move(resetCb_);
@@ -258,12 +334,12 @@ bool BackendConn::HandleResetFrame(const Frame& f) {
 void BackendConn::Close(const std::string& reason) {
   if (state_ == State::kClosed) return;
   State was = state_;
-  state_ = State::kClosed;
+  SetState(State::kClosed, "close");
+  loginTimer_.cancel();
   boost::system::error_code ec;
   sock_.close(ec);
   spdlog::debug("proxy: backend {}:{} connection closed: {}", login_.host, login_.port, reason);
   if (was == State::kConnecting || was == State::kLogin) {
-    state_ = State::kLogin;  // let FinishLogin report it
     FinishLogin(reason);
     return;
   }

@@ -1,11 +1,16 @@
 // One connection from the proxy to a PostgreSQL backend: connects, logs in
 // (trust / cleartext / md5 / SCRAM-SHA-256 as the client), records the
 // ParameterStatus set and BackendKeyData, then relays frames to its owner (a
-// client session) or sits in its worker's idle pool after DISCARD ALL. Lives on
-// one worker thread (io_context); not thread-safe. Held by shared_ptr.
+// client session) or sits in its worker's idle pool after DISCARD ALL and a
+// check that it holds no temporary schema. Its state changes only through
+// SetState (see backend_state.h). The socket carries TCP keepalives and
+// TCP_USER_TIMEOUT so a backend on a host that vanished is noticed within
+// seconds, and connect + login have a deadline. Lives on one worker thread
+// (io_context); not thread-safe. Held by shared_ptr.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,6 +20,7 @@
 
 #include <boost/asio.hpp>
 
+#include "sidecar/proxy/backend_state.h"
 #include "sidecar/proxy/io_buffers.h"
 #include "sidecar/proxy/scram.h"
 #include "sidecar/proxy/wire_decoder.h"
@@ -46,7 +52,7 @@ struct BackendLogin {
 
 class BackendConn : public std::enable_shared_from_this<BackendConn> {
  public:
-  enum class State { kConnecting, kLogin, kReady, kResetting, kIdle, kClosed };
+  using State = BackendState;
   using LoginCallback = std::function<void(const std::string& error, const ErrorFields* pg_error)>;
 
   BackendConn(boost::asio::io_context& io, BackendLogin login, int node, ScramKeyCache* keys);
@@ -57,15 +63,13 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   void Start(LoginCallback cb);
   void SetOwner(BackendOwner* owner) { owner_ = owner; }
   // Takes a connection out of the idle pool for a session.
-  void Adopt(BackendOwner* owner) {
-    owner_ = owner;
-    state_ = State::kReady;
-    txStatus = 'I';
-  }
+  void Adopt(BackendOwner* owner);
   void Send(const char* data, size_t n);
   void Send(const std::string& s) { Send(s.data(), s.size()); }
   void ResumeReading();
-  // Runs DISCARD ALL, then calls done(true) when reusable (state kIdle).
+  // Checks that the backend holds no temporary schema (DISCARD ALL keeps it:
+  // a later client could not PREPARE TRANSACTION there) and runs DISCARD ALL,
+  // then calls done(true) when reusable (state kIdle), else closes it first.
   void Reset(std::function<void(bool)> done);
   void Close(const std::string& reason);
 
@@ -75,13 +79,21 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   const std::vector<std::pair<std::string, std::string>>& params() const { return params_; }
   CancelKey cancelKey() const { return key_; }
   bool inHotStandby() const { return inHotStandby_; }
+  // When it entered the idle pool (valid in kIdle).
+  std::chrono::steady_clock::time_point idleSince() const { return idleSince_; }
   size_t queuedBytes() const { return out_.Queued(); }
 
   // Per-session bookkeeping, kept here to avoid a side map.
+  // What was sent that ends with a ReadyForQuery: one Query / FunctionCall, or
+  // an extended-protocol sequence from its first message to its Sync (open
+  // while seqOpen). Answers go to the oldest entry.
   struct Cycle {
-    bool silent;
+    bool silent;             // the proxy's own (replayed SET, mirrored BEGIN): nothing reaches the client
+    bool swallowZ = false;   // the proxy ended the client's sequence here with its own Sync
+    bool sawError = false;   // an ErrorResponse came for this entry
   };
-  std::vector<Cycle> outstanding;  // cycles sent, awaiting ReadyForQuery, oldest first
+  std::vector<Cycle> outstanding;  // awaiting ReadyForQuery, oldest first
+  bool seqOpen = false;            // outstanding.back() is an extended sequence still without Sync
   // A cycle the client waits on is outstanding (not only silent ones the proxy sent).
   bool ClientCycleOutstanding() const {
     for (const auto& c : outstanding)
@@ -92,14 +104,21 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   int skipCloseComplete = 0;
   char txStatus = 'I';
   std::atomic<uint64_t>* selectCounter = nullptr;  // this node's select_cnt (owned by ProxyShared)
+  std::string fatal;            // the last FATAL/PANIC ErrorResponse it sent (raw message)
+  std::string fatalText;        // its SQLSTATE and message, for logs and reasons
+  bool fatalForwarded = false;  // ... and that one reached the client already
 
  private:
+  // The one place the state changes; refuses (logs, returns false) moves
+  // BackendTransitionAllowed does not allow.
+  bool SetState(State to, const char* why);
   void DoRead();
   void OnRead(const boost::system::error_code& ec, size_t n);
   void DoWrite();
   bool HandleLoginFrame(const Frame& f);
   bool HandleResetFrame(const Frame& f);
   void FinishLogin(const std::string& error, const ErrorFields* pg = nullptr);
+  void SetSocketOptions();
 
   boost::asio::ip::tcp::socket sock_;
   BackendLogin login_;
@@ -109,6 +128,10 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   BackendOwner* owner_ = nullptr;
   LoginCallback loginCb_;
   std::function<void(bool)> resetCb_;
+  int resetAnswers_ = 0;     // ReadyForQuery still expected by Reset
+  bool holdsTempSchema_ = false;
+  std::chrono::steady_clock::time_point idleSince_{};
+  boost::asio::steady_timer loginTimer_;
   std::unique_ptr<ScramClient> scram_;
   ReadBuffer in_;
   WriteQueue out_;

@@ -76,7 +76,10 @@ Status ProxyServer::Start() {
     acceptors_.push_back(std::move(acc));
   }
   RefreshRouting();
-  for (size_t i = 0; i < workers_.size(); ++i) Accept(i);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Accept(i);
+    workers_[i]->StartIdleSweep();
+  }
   refreshTimer_ = std::make_unique<asio::steady_timer>(workers_[0]->io);
   ScheduleRefresh();
   for (auto& w : workers_) {
@@ -205,6 +208,11 @@ void ProxyServer::Stop() {
   for (auto& w : workers_) w->io.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  for (auto& w : workers_) {
+    std::vector<ClientSession*> open(w->sessions.begin(), w->sessions.end());
+    w->sessions.clear();
+    for (auto* s : open) s->Abandon();
+  }
   refreshTimer_.reset();
   acceptors_.clear();
   workers_.clear();

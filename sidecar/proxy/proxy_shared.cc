@@ -77,33 +77,43 @@ std::shared_ptr<CancelTargets> ProxyShared::FindCancel(uint64_t key) const {
   return it == cancels_.end() ? nullptr : it->second;
 }
 
+Worker::Worker(ProxyShared* s)
+    : shared(s),
+      idle(&s->idleBackends, s->spec.proxy.pool.maxIdle, s->spec.proxy.pool.idleTimeout),
+      rng(std::random_device{}()) {}
+
+namespace {
+bool Usable(const std::shared_ptr<BackendConn>& b) { return b && b->state() == BackendConn::State::kIdle; }
+void CloseAll(std::vector<std::shared_ptr<BackendConn>>& v, const std::string& why) {
+  for (auto& b : v)
+    if (b) b->Close(why);
+}
+}  // namespace
+
 std::shared_ptr<BackendConn> Worker::TakeIdle(const std::string& key) {
-  auto it = idle.find(key);
-  while (it != idle.end() && !it->second.empty()) {
-    auto b = std::move(it->second.back());
-    it->second.pop_back();
-    if (b->state() == BackendConn::State::kIdle) return b;
-  }
-  return nullptr;
+  std::vector<std::shared_ptr<BackendConn>> dead;
+  auto b = idle.Take(key, Usable, &dead);
+  CloseAll(dead, "closed while idle");
+  return b;
 }
 
 void Worker::PutIdle(const std::string& key, std::shared_ptr<BackendConn> b) {
-  auto& v = idle[key];
-  // Drop closed ones while here; cap the pool per key.
-  v.erase(std::remove_if(v.begin(), v.end(),
-                         [](const auto& c) { return c->state() != BackendConn::State::kIdle; }),
-          v.end());
-  if (v.size() >= 64) {
-    b->Close("idle pool full");
-    return;
-  }
-  v.push_back(std::move(b));
+  auto out = idle.Put(key, std::move(b), std::chrono::steady_clock::now());
+  CloseAll(out, "idle pool full (proxy.pool.maxIdle)");
 }
 
-size_t Worker::IdleCount() const {
-  size_t n = 0;
-  for (const auto& [k, v] : idle) n += v.size();
-  return n;
+void Worker::StartIdleSweep() {
+  sweepTimer_ = std::make_unique<boost::asio::steady_timer>(io);
+  SweepIdle();
+}
+
+void Worker::SweepIdle() {
+  auto out = idle.Expire(std::chrono::steady_clock::now(), Usable);
+  CloseAll(out, "idle longer than proxy.pool.idleTimeout");
+  sweepTimer_->expires_after(std::chrono::seconds(1));
+  sweepTimer_->async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) SweepIdle();
+  });
 }
 
 }  // namespace pgvigil::proxy

@@ -24,6 +24,7 @@
 #include "common/metrics.h"
 #include "common/spec.h"
 #include "sidecar/proxy/hba.h"
+#include "sidecar/proxy/idle_pool.h"
 #include "sidecar/proxy/pool_passwd.h"
 #include "sidecar/proxy/routing.h"
 #include "sidecar/proxy/scram.h"
@@ -107,6 +108,8 @@ struct ProxyShared {
   std::shared_ptr<CancelTargets> FindCancel(uint64_t key) const;
 
   std::atomic<int> clientCount{0};
+  // Idle pooled backends of every worker together (capped by spec.proxy.pool.maxIdle).
+  std::atomic<int> idleBackends{0};
 
  private:
   std::shared_ptr<const EffectiveRouting> routing_ = std::make_shared<EffectiveRouting>();
@@ -118,12 +121,12 @@ struct ProxyShared {
 
 // One event loop thread.
 struct Worker {
-  explicit Worker(ProxyShared* s) : shared(s), rng(std::random_device{}()) {}
+  explicit Worker(ProxyShared* s);
   ProxyShared* shared;
   boost::asio::io_context io{1};
   std::set<ClientSession*> sessions;
   // Idle backend connections by login key (node|user|db|params), reset with DISCARD ALL.
-  std::unordered_map<std::string, std::vector<std::shared_ptr<BackendConn>>> idle;
+  IdlePool<std::shared_ptr<BackendConn>> idle;
   // ParameterStatus set last seen per login key without node (for logins without a backend).
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> paramCache;
   // Node name -> until when this worker avoids it (connect failed).
@@ -131,7 +134,13 @@ struct Worker {
   std::mt19937_64 rng;
   std::shared_ptr<BackendConn> TakeIdle(const std::string& key);
   void PutIdle(const std::string& key, std::shared_ptr<BackendConn> b);
-  size_t IdleCount() const;
+  size_t IdleCount() const { return idle.size(); }
+  // Closes idle backends past spec.proxy.pool.idleTimeout, every second (worker thread).
+  void StartIdleSweep();
+
+ private:
+  void SweepIdle();
+  std::unique_ptr<boost::asio::steady_timer> sweepTimer_;
 };
 
 }  // namespace pgvigil::proxy

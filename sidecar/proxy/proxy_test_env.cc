@@ -83,6 +83,7 @@ std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o, testing::PgTes
     p->ctx.spec.proxy.tls.certFile = p->dir + "/tls.crt";
     p->ctx.spec.proxy.tls.keyFile = p->dir + "/tls.key";
   }
+  if (o.adjust) o.adjust(p->ctx.spec);
   p->server = std::make_unique<ProxyServer>(p->ctx);
   Status s = p->server->Start();
   EXPECT_TRUE(s.ok()) << s.message();

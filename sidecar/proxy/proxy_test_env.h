@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,7 @@ struct ProxyOptions {
   bool tls = false;
   int threads = 2;
   std::chrono::milliseconds pauseLimit{0};  // 0: the spec's default
+  std::function<void(ClusterSpec&)> adjust;  // last changes to the proxy's spec
 };
 // cluster: defaults to the shared one.
 std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o = {}, testing::PgTestCluster* cluster = nullptr);

@@ -26,6 +26,7 @@ ClientSession::~ClientSession() {
 }
 
 void ClientSession::Start() {
+  keepAlive_ = shared_from_this();
   worker_->sessions.insert(this);
   shared_->clientCount++;
   shared_->metrics->clients.Set(shared_->clientCount.load());
@@ -370,6 +371,8 @@ void ClientSession::Close(const std::string& reason) {
   shared_->clientCount--;
   shared_->metrics->clients.Set(shared_->clientCount.load());
   if (retryTimer_) retryTimer_->cancel();
+  // Released after the current handler: callers up the stack still use `this`.
+  asio::post(worker_->io, [keep = std::move(keepAlive_)] {});
   // Deliver what is queued (the final error) after any write in flight, then close.
   if (!out_.writing) FinalWrite();
 }
@@ -431,6 +434,10 @@ void ClientSession::ReleaseBackends() {
     b->SetOwner(nullptr);
     if (!clean || !b->outstanding.empty() || b->txStatus != 'I' || b->state() != BackendConn::State::kReady) {
       b->Close("session ended while the backend was busy");
+      continue;
+    }
+    if (noPool_) {
+      b->Close("session ran LOAD: a library DISCARD ALL cannot unload");
       continue;
     }
     std::string key = b->login().node + '\0' + LoginKey();

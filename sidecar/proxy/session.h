@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio.hpp>
@@ -31,6 +32,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   ClientSession(Worker* worker, boost::asio::ip::tcp::socket sock);
   ~ClientSession() override;
   void Start();
+  // At proxy shutdown (worker threads stopped): lets an open session go.
+  void Abandon() { keepAlive_.reset(); }
   // Sends a FATAL error and closes (used on primary change, shutdown).
   void Terminate(const std::string& sqlstate, const std::string& message, const std::string& reason);
   // When the primary the session is bound to is no longer the primary: an idle
@@ -51,7 +54,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     SqlClass cls;
     uint64_t version = 0;
   };
-  // Extended-protocol messages collected until Sync/Flush, or one Query/FunctionCall.
+  // One client message being routed: a Query / FunctionCall, or one
+  // extended-protocol message (kind = its type byte).
   struct Cycle {
     std::string bytes;
     char kind = 0;  // 'Q' simple, 'S' sync, 'H' flush, 'F' function call
@@ -67,6 +71,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     std::vector<std::string> closedStatements;
     std::vector<std::string> boundPortals;
     Target portalTarget = Target::kNone;
+    bool portalMirrored = false;  // the portal was bound on the standby too
     void Reset();
   };
 
@@ -90,6 +95,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool HandleReadyFrame(const Frame& f);
   void AddToCycle(const Frame& f);
   bool TryDispatch();  // false: blocked (connecting, waiting for other backend, paused)
+  bool DispatchSyncOrFlush();
+  // Ends the client's open extended sequence on its backend with the proxy's own
+  // Sync (see session_routing.cc). True when none was open; false when one was
+  // just ended: the caller waits for its ReadyForQuery.
+  bool SettleSequence();
+  void DropStandby(const std::string& why);
   void AnswerLocal();
   void CycleError(const std::string& sqlstate, const std::string& message);
   void SendCycle(const std::shared_ptr<BackendConn>& b, bool silent);
@@ -115,6 +126,16 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool LeavePrimary(std::string node, const std::string& what);
   // Records session state that will not survive a move (kept until the end).
   void NoteSessionState();
+  // A backend closed while the client waited for nothing from it: if its node
+  // still serves (a probe login works) the backend alone was ended
+  // (pg_terminate_backend, a timeout): the client gets its FATAL and the session
+  // ends, as with PostgreSQL. If the node went away (shutdown, crash,
+  // switchover) the session may move (LeavePrimary) or get another standby.
+  void ProbeAfterIdleClose(Target t, const BackendLogin& login, const std::string& fatal,
+                           const std::string& fatal_text, const std::string& reason);
+  // Ends the session with the backend's own FATAL when it sent one, else with
+  // an 08006 naming the node and the reason (one error, never two).
+  void EndWithBackendError(const std::string& fatal, const std::string& node, const std::string& reason);
   // Keeps ProxyShared::primaryBusySessions in step with this session.
   void UpdateBusyCount();
   void ScheduleRetry();
@@ -164,6 +185,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   uint64_t statementVersion_ = 0;
   std::unordered_map<std::string, uint64_t> parsedOnPrimary_, parsedOnStandby_;
   std::unordered_map<std::string, Target> portals_;
+  std::unordered_set<std::string> mirroredPortals_;  // bound on the standby too (BEGIN, SET, ...)
+  bool probing_ = false;   // ProbeAfterIdleClose running: messages wait
+  bool noPool_ = false;    // LOAD ran: its backends are closed, never pooled
   std::string scratch_;
   std::vector<std::string> sessionSets_;  // SET/RESET Query messages, replayed on a new backend
   std::unique_ptr<boost::asio::steady_timer> retryTimer_;
@@ -173,8 +197,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool loginAvoidPrimary_ = false;  // the primary refused the login: log in via a standby
   std::string pendingErrorState_, pendingError_;  // a failed backend login, reported to the cycle
   std::string unmovable_;       // session state that cannot move to another primary ("" none)
-  std::string primaryFatal_;    // an unsolicited FATAL the idle primary backend sent before closing
   bool countedBusy_ = false;    // counted in ProxyShared::primaryBusySessions
+  // Holds the session from Start to Close: a session waiting on a backend has
+  // no client read or write in flight that would (backends point to it raw).
+  std::shared_ptr<ClientSession> keepAlive_;
 };
 
 }  // namespace pgvigil::proxy

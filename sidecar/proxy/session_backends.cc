@@ -95,28 +95,23 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   Target t = b == primary_.get() ? Target::kPrimary : b == standby_.get() ? Target::kStandby : Target::kNone;
   if (t == Target::kNone) return true;
   const char* raw = reinterpret_cast<const char*>(f.body) - 5;
+  bool fatal = false;
+  if (f.type == 'E') {
+    ErrorFields e;
+    (void)ParseErrorFields(f, &e);
+    if (e.severity == "FATAL" || e.severity == "PANIC") {
+      // Kept: if the backend closes next, this is the one error the client gets.
+      fatal = true;
+      b->fatal.assign(raw, f.size);
+      b->fatalText = e.code + " " + e.message;
+      spdlog::info("proxy: node {} of session {} said {} {}: {}", b->login().node, peer_, e.severity, e.code,
+                   e.message);
+    }
+  }
   if (b->outstanding.empty()) {
     // Unsolicited: notifications, parameter changes, notices, a FATAL before closing.
-    if (t == Target::kStandby && (f.type == 'E' || f.type == 'S' || f.type == 'N')) {
-      if (f.type == 'E') {
-        ErrorFields e;
-        (void)ParseErrorFields(f, &e);
-        spdlog::info("proxy: idle standby {} of {} said {}: {}", b->login().node, peer_, e.code, e.message);
-      }
-      return true;
-    }
-    if (t == Target::kPrimary && f.type == 'E') {
-      // A FATAL before closing (e.g. 57P01 at a clean shutdown of the old primary):
-      // kept from the client, which may move to the new primary (OnBackendClosed).
-      ErrorFields e;
-      (void)ParseErrorFields(f, &e);
-      if (e.severity == "FATAL" || e.severity == "PANIC") {
-        spdlog::info("proxy: idle primary {} of {} said {} {}: {}", b->login().node, peer_, e.severity, e.code,
-                     e.message);
-        primaryFatal_ = e.code + " " + e.message;
-        return true;
-      }
-    }
+    if (fatal) return true;  // OnBackendClosed decides what the client sees
+    if (t == Target::kStandby && (f.type == 'E' || f.type == 'S' || f.type == 'N')) return true;
     out_.pending.append(raw, f.size);
     return true;
   }
@@ -128,25 +123,31 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
     b->skipCloseComplete--;
     return true;
   }
-  bool silent = b->outstanding.front().silent;
+  BackendConn::Cycle& cur = b->outstanding.front();
   if (f.type == 'Z') {
+    BackendConn::Cycle done = cur;
     b->txStatus = f.bodyLen ? char(f.body[0]) : 'I';
     b->outstanding.erase(b->outstanding.begin());
     if (b->outstanding.empty()) b->skipParseComplete = b->skipCloseComplete = 0;
-    if (!silent) {
+    if (!done.silent) {
       txStatus_ = b->txStatus;
       copyTarget_ = Target::kNone;
       if (txStatus_ == 'I') {
         portals_.clear();
+        mirroredPortals_.clear();
         standbyInTx_ = false;
         if (shared_->spec.proxy.loadBalancing.disableOnWrite == DisableOnWrite::kTransaction) wrote_ = false;
       }
-      out_.pending.append(raw, f.size);
+      // The proxy's own Sync (a sequence moving to the other backend): not shown;
+      // after an error there the rest of the client's sequence is skipped.
+      if (!done.swallowZ) out_.pending.append(raw, f.size);
+      else if (done.sawError) skipUntilSync_ = true;
     }
     needProcess_ = true;
     return true;
   }
-  if (silent) {
+  if (f.type == 'E') cur.sawError = true;
+  if (cur.silent) {
     if (f.type == 'E') {
       ErrorFields e;
       (void)ParseErrorFields(f, &e);
@@ -155,6 +156,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
     }
     return true;
   }
+  if (fatal) b->fatalForwarded = true;
   if (f.type == 'G') copyTarget_ = t;
   out_.pending.append(raw, f.size);
   if (out_.pending.size() > (256u << 10)) {
@@ -173,6 +175,17 @@ void ClientSession::OnBackendReadDone(BackendConn*) {
   }
 }
 
+void ClientSession::EndWithBackendError(const std::string& fatal, const std::string& node,
+                                        const std::string& reason) {
+  if (!fatal.empty()) {
+    out_.pending += fatal;
+    Close("backend node " + node + " ended the session: " + reason);
+    return;
+  }
+  Fatal("08006", "server closed the connection unexpectedly (backend node " + node + ": " + reason + ")",
+        "backend " + node + " lost: " + reason);
+}
+
 void ClientSession::OnBackendClosed(BackendConn* b, const std::string& reason) {
   Target t = b == primary_.get() ? Target::kPrimary : b == standby_.get() ? Target::kStandby : Target::kNone;
   if (t == Target::kNone || state_ == State::kClosed) return;
@@ -180,44 +193,121 @@ void ClientSession::OnBackendClosed(BackendConn* b, const std::string& reason) {
   const std::string node = b->login().node;
   // A backend connection that dies may be a crashed server: have it checked now.
   if (worker_->shared->health) worker_->shared->health->RequestCheck();
+  std::string why = b->fatalText.empty() ? reason : b->fatalText;
+  if (b->fatalForwarded) {
+    // The client has the backend's FATAL already: close, adding nothing.
+    Close("backend node " + node + " ended the session: " + why);
+    return;
+  }
+  bool waiting = copyTarget_ == t || pinned_ == t || b->ClientCycleOutstanding();
+  if (waiting) return EndWithBackendError(b->fatal, node, why);
+  // Idle: the backend alone ended, or its node went away? Find out before the
+  // next statement runs (it waits while probing_).
   if (t == Target::kPrimary) {
-    // An idle session moves to whatever primary routing names next (the old one
-    // was stopped in a switchover, or crashed); one with state there ends.
-    std::string what = "the primary node " + node + " closed the connection (" +
-                       (primaryFatal_.empty() ? reason : primaryFatal_) + ")";
-    primaryFatal_.clear();
-    if (!LeavePrimary(node, what) && state_ == State::kReady) Process();
-    return;
+    parsedOnPrimary_.clear();
+    for (auto it = portals_.begin(); it != portals_.end();)
+      it = it->second == Target::kPrimary ? portals_.erase(it) : std::next(it);
+  } else {
+    parsedOnStandby_.clear();
+    standbyInTx_ = false;
   }
-  bool busy = copyTarget_ == t || pinned_ == t || b->ClientCycleOutstanding();
+  BackendLogin login = b->login();
+  std::string fatal = b->fatal, fatal_text = b->fatalText;
   Conn(t).reset();
-  Parsed(t).clear();
-  standbyInTx_ = false;
   UpdateCancelTargets();
-  worker_->avoidUntil[node] = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  // An idle standby is simply replaced on the next read.
-  if (busy) {
-    Terminate("57P01", "terminating connection because backend node " + node + " closed: " + reason,
-              "backend " + node + " lost mid-statement: " + reason);
-    return;
-  }
-  spdlog::info("proxy: idle backend {} of session {} closed ({}); reconnecting on demand", node, peer_, reason);
-  if (state_ == State::kReady) Process();
+  UpdateBusyCount();
+  ProbeAfterIdleClose(t, login, fatal, fatal_text, reason);
+}
+
+void ClientSession::ProbeAfterIdleClose(Target t, const BackendLogin& login, const std::string& fatal,
+                                        const std::string& fatal_text, const std::string& reason) {
+  const std::string node = login.node;
+  std::string what = (t == Target::kPrimary ? "the primary node " : "node ") + node + " closed the connection (" +
+                     (fatal_text.empty() ? reason : fatal_text) + ")";
+  auto node_gone = [this, t, node, what] {
+    if (t == Target::kPrimary) {
+      // An idle session moves to whatever primary routing names next (the old
+      // one was stopped in a switchover, or crashed); one with state there ends.
+      if (!LeavePrimary(node, what) && state_ == State::kReady) Process();
+      return;
+    }
+    worker_->avoidUntil[node] = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    spdlog::info("proxy: idle standby {} of session {} went away ({}); another is used on demand", node, peer_,
+                 what);
+    if (state_ == State::kReady) Process();
+  };
+  auto r = shared_->Routing();
+  int i = r->Find(node);
+  bool still_routed = i >= 0 && r->nodes[size_t(i)].up &&
+                      (t == Target::kStandby ? r->nodes[size_t(i)].lbEligible : r->primary == i);
+  if (!still_routed || shared_->HoldNewTransactions()) return node_gone();
+  probing_ = true;
+  auto probe = std::make_shared<BackendConn>(worker_->io, login, i, &shared_->backendKeys);
+  auto self = shared_from_this();
+  probe->Start([this, self, probe, t, node, fatal, fatal_text, reason, node_gone](const std::string& error,
+                                                                                  const ErrorFields*) {
+    bool serving = error.empty() && (t == Target::kStandby || !probe->inHotStandby());
+    probe->Close("probe done");
+    probing_ = false;
+    if (state_ == State::kClosed) return;
+    if (!serving) {
+      spdlog::info("proxy: node {} does not serve after a backend of session {} closed ({}): the node went away",
+                   node, peer_, error.empty() ? "in recovery" : error);
+      return node_gone();
+    }
+    // The node serves: only this backend was ended. PostgreSQL would tell the client.
+    EndWithBackendError(fatal, node, fatal_text.empty() ? reason : fatal_text);
+  });
 }
 
 void ClientSession::OnRoutingChanged(const EffectiveRouting& r) {
-  if (!primary_ || state_ == State::kClosed) return;
+  if (state_ == State::kClosed) return;
+  if (standby_) {
+    // A standby that routing dropped or marks down: a statement waiting there
+    // gets an error now (the node may be unreachable: its answer may never come).
+    const std::string node = standby_->login().node;
+    int i = r.Find(node);
+    if (i < 0 || !r.nodes[size_t(i)].up) {
+      std::string why = i < 0 ? "it left the routing table" : "routing marks it down (" + r.nodes[size_t(i)].why + ")";
+      bool waiting = copyTarget_ == Target::kStandby || pinned_ == Target::kStandby ||
+                     standby_->ClientCycleOutstanding();
+      if (waiting) {
+        Terminate("57P01", "terminating connection because routing dropped node " + node +
+                               " while a statement was running there: " + why,
+                  "standby " + node + " dropped by routing mid-statement: " + why);
+        return;
+      }
+      DropStandby("standby " + node + " dropped by routing: " + why);
+    }
+  }
+  if (!primary_) return;
   const std::string& bound = primary_->login().node;
   int i = r.Find(bound);
   bool demoted = i >= 0 && r.nodes[size_t(i)].healthKnown && r.nodes[size_t(i)].healthRole == BackendRole::kStandby;
+  bool down = i >= 0 && !r.nodes[size_t(i)].up;
   bool moved = !r.intendedPrimary.empty() && r.intendedPrimary != bound;
-  if (moved || demoted || i < 0 || r.writesFenced) {
+  if (moved || demoted || down || i < 0 || r.writesFenced) {
     std::string now = r.primary >= 0 ? r.nodes[size_t(r.primary)].node.name
                       : r.writesFenced ? "none: " + r.noPrimaryReason
                       : r.intendedPrimary.empty() ? std::string("none confirmed")
                                                   : r.intendedPrimary + ", not confirmed";
-    LeavePrimary(bound, "the primary changed (was " + bound + ", now " + now + ")");
+    LeavePrimary(bound, down && !moved ? "routing marks the primary " + bound + " down (" + r.nodes[size_t(i)].why + ")"
+                                       : "the primary changed (was " + bound + ", now " + now + ")");
   }
+}
+
+void ClientSession::DropStandby(const std::string& why) {
+  std::shared_ptr<BackendConn> b = std::move(standby_);
+  standby_.reset();
+  parsedOnStandby_.clear();
+  standbyInTx_ = false;
+  for (auto it = portals_.begin(); it != portals_.end();)
+    it = it->second == Target::kStandby ? portals_.erase(it) : std::next(it);
+  if (b) {
+    b->SetOwner(nullptr);
+    b->Close(why);
+  }
+  UpdateCancelTargets();
 }
 
 }  // namespace pgvigil::proxy

@@ -69,6 +69,7 @@ void ClientSession::NoteSessionState() {
     }
   };
   if (!cycle_.sessionState.empty()) mark(cycle_.sessionState);
+  if (cycle_.sessionState == "LOAD") noPool_ = true;
   if (cycle_.reason == "set" || cycle_.reason == "reset") {
     if (cycle_.kind != 'Q') mark("a SET made through the extended protocol");
     else if (txStatus_ != 'I') mark("a SET made inside a transaction block");

@@ -1,7 +1,19 @@
-// ClientSession, ready state: collects client messages into cycles (one Query,
-// or extended-protocol messages up to Sync/Flush), routes each cycle to the
-// primary or the session's load-balance standby, replays named statements on a
-// backend that has not seen them, and relays backend answers in order.
+// ClientSession, ready state: routes each client message as it arrives (one
+// Query, or one extended-protocol message) to the primary or the session's
+// load-balance standby, replays named statements on a backend that has not
+// seen them, and relays backend answers in order.
+//
+// Extended protocol: messages are forwarded at once, never held for Sync or
+// Flush, so the backend executes them and reports an error the moment
+// PostgreSQL would. The messages from one Sync to the next form a sequence;
+// its first routed message picks the backend (pinned_) and the rest follow.
+// When a later message of the sequence must run elsewhere (a write after a
+// balanced read, a portal of the other backend), the proxy ends the sequence
+// where it runs with a Sync of its own, waits for that ReadyForQuery (not shown
+// to the client), and continues on the other backend; if that part failed, the
+// rest of the sequence is skipped up to the client's Sync, as PostgreSQL
+// skips after an error. Statements that go to both backends (SET, BEGIN, ...)
+// are mirrored to the standby in a silent sequence closed by the same Sync.
 #include <spdlog/spdlog.h>
 
 #include "sidecar/proxy/pool_nodes.h"
@@ -24,6 +36,7 @@ void ClientSession::Cycle::Reset() {
   closedStatements.clear();
   boundPortals.clear();
   portalTarget = Target::kNone;
+  portalMirrored = false;
 }
 
 namespace {
@@ -104,13 +117,13 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
     TryDispatch();
     return true;
   }
+  // Extended protocol: each message is routed and forwarded on its own.
+  cycle_.Reset();
   AddToCycle(f);
   if (state_ == State::kClosed) return true;
-  if (f.type == 'S' || f.type == 'H') {
-    cycle_.kind = f.type;
-    cycle_.active = true;
-    TryDispatch();
-  }
+  cycle_.kind = f.type;
+  cycle_.active = true;
+  TryDispatch();
   return true;
 }
 
@@ -164,7 +177,11 @@ void ClientSession::AddToCycle(const Frame& f) {
       } else if (!in(cycle_.boundPortals, m.name)) {
         auto p = portals_.find(std::string(m.name));
         if (p != portals_.end()) cycle_.portalTarget = p->second;
-        if (f.type == 'C') portals_.erase(std::string(m.name));
+        cycle_.portalMirrored = mirroredPortals_.count(std::string(m.name)) > 0;
+        if (f.type == 'C') {
+          portals_.erase(std::string(m.name));
+          mirroredPortals_.erase(std::string(m.name));
+        }
       }
       break;
     }
@@ -174,6 +191,7 @@ void ClientSession::AddToCycle(const Frame& f) {
       if (!in(cycle_.boundPortals, portal)) {
         auto p = portals_.find(std::string(portal));
         if (p != portals_.end()) cycle_.portalTarget = p->second;
+        cycle_.portalMirrored = mirroredPortals_.count(std::string(portal)) > 0;
       }
       break;
     }
@@ -211,10 +229,84 @@ void ClientSession::ScheduleRetry() {
   });
 }
 
+bool ClientSession::SettleSequence() {
+  if (pinned_ == Target::kNone) return true;
+  // End the client's open sequence where it runs with a Sync of the proxy's own;
+  // its ReadyForQuery is not shown (OnBackendFrame), and an error in that part
+  // makes the proxy skip the rest of the client's sequence.
+  BackendConn* b = Conn(pinned_).get();
+  pinned_ = Target::kNone;
+  if (!b || !b->seqOpen) return true;
+  scratch_.clear();
+  AppendSync(&scratch_);
+  b->Send(scratch_);
+  b->seqOpen = false;
+  b->outstanding.back().swallowZ = true;
+  for (Target o : {Target::kPrimary, Target::kStandby}) {
+    BackendConn* m = Conn(o).get();
+    if (m && m != b && m->seqOpen) {  // its silent mirror ends too
+      m->Send(scratch_);
+      m->seqOpen = false;
+    }
+  }
+  return false;
+}
+
+bool ClientSession::DispatchSyncOrFlush() {
+  scratch_.clear();
+  if (cycle_.kind == 'H') {
+    // Answers are relayed as they come; the backend running the sequence flushes.
+    if (pinned_ != Target::kNone && Conn(pinned_)) {
+      AppendFlush(&scratch_);
+      Conn(pinned_)->Send(scratch_);
+    }
+    cycle_.Reset();
+    return true;
+  }
+  Target t = pinned_;
+  if (t == Target::kNone) t = primary_ ? Target::kPrimary : standby_ ? Target::kStandby : Target::kNone;
+  if (BusyOtherThan(t)) return false;
+  if (t == Target::kNone) {  // nothing was sent since the last Sync and no backend: answer here
+    AppendReadyForQuery(&out_.pending, txStatus_);
+    cycle_.Reset();
+    return true;
+  }
+  AppendSync(&scratch_);
+  for (Target o : {Target::kPrimary, Target::kStandby}) {
+    BackendConn* b = Conn(o).get();
+    if (!b) continue;
+    if (o == t) {
+      if (!b->seqOpen) b->outstanding.push_back({false});
+      b->Send(scratch_);
+      b->seqOpen = false;
+    } else if (b->seqOpen) {  // a silent mirror sequence
+      b->Send(scratch_);
+      b->seqOpen = false;
+    }
+  }
+  pinned_ = Target::kNone;
+  cycle_.Reset();
+  UpdateBusyCount();
+  return true;
+}
+
 bool ClientSession::TryDispatch() {
   if (!cycle_.active) return true;
+  if (skipUntilSync_) {
+    // The part of the sequence that ran before a backend change failed.
+    if (cycle_.kind == 'S') {
+      skipUntilSync_ = false;
+      AppendReadyForQuery(&out_.pending, txStatus_);
+    }
+    cycle_.Reset();
+    return true;
+  }
+  if (probing_) return false;
+  bool extended = cycle_.kind != 'Q' && cycle_.kind != 'F';
+  if (cycle_.kind == 'S' || cycle_.kind == 'H') return DispatchSyncOrFlush();
+  if (!extended && !SettleSequence()) return false;
   if (!pendingError_.empty()) {
-    if (BusyOtherThan(Target::kNone)) return false;
+    if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
     CycleError(pendingErrorState_, pendingError_);
     pendingError_.clear();
     return true;
@@ -245,18 +337,21 @@ bool ClientSession::TryDispatch() {
     if (i < 0 || !r->nodes[size_t(i)].lbEligible) {
       spdlog::info("proxy: session of {} leaves standby {}: {}", peer_, standby_->login().node,
                    i < 0 ? "not in routing" : r->nodes[size_t(i)].why);
-      std::shared_ptr<BackendConn> b = std::move(standby_);
-      standby_.reset();
-      parsedOnStandby_.clear();
-      b->SetOwner(nullptr);
-      b->Close("standby left load balancing");
-      UpdateCancelTargets();
+      DropStandby("standby left load balancing");
     }
   }
   bool stick = wrote_ && ((lbs.disableOnWrite == DisableOnWrite::kTransaction && txStatus_ != 'I') ||
                           lbs.disableOnWrite == DisableOnWrite::kAlways);
   bool balance = lbs.enabled && !noLoadBalance_;
   bool has_primary = r->primary >= 0;
+  // Inside a sequence the message follows it, unless it must run on the other
+  // backend: then the sequence there is ended first (SettleSequence).
+  if (pinned_ != Target::kNone) {
+    bool portal_elsewhere = cycle_.portalTarget != Target::kNone && cycle_.portalTarget != pinned_;
+    bool needs_primary = pinned_ == Target::kStandby && cycle_.portalTarget != Target::kStandby &&
+                         (cycle_.needPrimary || cycle_.write || cycle_.broadcast || stick || !balance);
+    if ((portal_elsewhere || needs_primary) && !SettleSequence()) return false;
+  }
   Target main = Target::kPrimary;
   bool also_standby = false;
   if (pinned_ != Target::kNone) {
@@ -265,13 +360,12 @@ bool ClientSession::TryDispatch() {
     main = cycle_.portalTarget;
   } else if (cycle_.broadcast) {
     // BEGIN also opens the transaction on the balance standby, so reads before a write balance.
-    if (cycle_.txBegin && balance && !stick && !standby_ && cycle_.kind != 'H') {
+    if (cycle_.txBegin && balance && !stick && !standby_) {
       if (connectingStandby_) return false;
       int n = ChooseLoadBalanceNode(*r);
       if (n >= 0 && !Connect(Target::kStandby, n, *r)) return false;
     }
     main = (primary_ || (has_primary && (cycle_.txBegin || !standby_))) ? Target::kPrimary : Target::kStandby;
-    also_standby = main == Target::kPrimary && standby_ && cycle_.kind != 'H';
   } else if (cycle_.needPrimary || stick || !balance) {
     main = Target::kPrimary;
   } else if (txStatus_ != 'I') {
@@ -285,7 +379,7 @@ bool ClientSession::TryDispatch() {
     int n = ChooseLoadBalanceNode(*r);
     if (n < 0) {
       if (!has_primary) {
-        if (BusyOtherThan(Target::kNone)) return false;
+        if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
         CycleError("08006", "no backend available for reads: no standby in balancing and " + r->noPrimaryReason);
         return true;
       }
@@ -296,14 +390,15 @@ bool ClientSession::TryDispatch() {
   }
   if (main == Target::kPrimary) {
     if (!has_primary) {
-      if (!cycle_.needPrimary && !cycle_.write && !cycle_.broadcast && (standby_ || ChooseLoadBalanceNode(*r) >= 0)) {
+      if (!cycle_.needPrimary && !cycle_.write && !cycle_.broadcast && pinned_ == Target::kNone &&
+          (standby_ || ChooseLoadBalanceNode(*r) >= 0)) {
         main = Target::kStandby;  // a read with no primary: any standby will do
         if (!standby_ && !connectingStandby_ && !Connect(Target::kStandby, ChooseLoadBalanceNode(*r), *r))
           return false;
       } else {
-        if (BusyOtherThan(Target::kNone)) return false;
+        if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
         // A switchover in progress: wait for routing to confirm the new primary.
-        if (txStatus_ == 'I' && pinned_ == Target::kNone && shared_->AwaitPrimary()) {
+        if (txStatus_ == 'I' && shared_->AwaitPrimary()) {
           ScheduleRetry();
           return false;
         }
@@ -316,7 +411,7 @@ bool ClientSession::TryDispatch() {
       }
     } else {
       const std::string& pname = r->nodes[size_t(r->primary)].node.name;
-      if (primary_ && primary_->login().node != pname &&
+      if (primary_ && primary_->login().node != pname && pinned_ != Target::kPrimary &&
           LeavePrimary(primary_->login().node, "the primary node changed to " + pname))
         return true;
       if (!primary_ && !connectingPrimary_ && !Connect(Target::kPrimary, r->primary, *r)) return false;
@@ -325,18 +420,25 @@ bool ClientSession::TryDispatch() {
   if (connectingPrimary_ && main == Target::kPrimary) return false;
   if (connectingStandby_ && main == Target::kStandby) return false;
   if (!Conn(main)) {
-    if (BusyOtherThan(Target::kNone)) return false;
+    if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
     CycleError("08006", "the backend this statement belongs to is gone");
     return true;
   }
   if (BusyOtherThan(main)) return false;
+  also_standby = (cycle_.broadcast || cycle_.portalMirrored) && main == Target::kPrimary && standby_ &&
+                 !connectingStandby_;
 
-  spdlog::trace("proxy: {} cycle '{}' ({}) -> {}{}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
+  spdlog::trace("proxy: {} message '{}' ({}) -> {}{}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
                 Conn(main)->login().node, also_standby ? " + standby" : "");
   SendCycle(Conn(main), false);
   if (also_standby) SendCycle(standby_, true);
   if (also_standby && cycle_.txBegin) standbyInTx_ = true;
-  for (const auto& p : cycle_.boundPortals) portals_[p] = main;
+  if (extended) pinned_ = main;
+  for (const auto& p : cycle_.boundPortals) {
+    portals_[p] = main;
+    if (also_standby) mirroredPortals_.insert(p);
+    else mirroredPortals_.erase(p);
+  }
   for (const auto& name : cycle_.closedStatements) {
     statements_.erase(name);
     Parsed(main).erase(name);
@@ -344,8 +446,10 @@ bool ClientSession::TryDispatch() {
     if (Conn(other) && Parsed(other).erase(name) && !also_standby) {
       scratch_.clear();
       AppendClose(&scratch_, 'S', name);
-      AppendSync(&scratch_);
-      Conn(other)->outstanding.push_back({true});
+      if (!Conn(other)->seqOpen) {
+        AppendSync(&scratch_);
+        Conn(other)->outstanding.push_back({true});
+      }
       Conn(other)->Send(scratch_);
     }
   }
@@ -354,7 +458,6 @@ bool ClientSession::TryDispatch() {
       txStatus_ == 'I' && sessionSets_.size() < 100)
     sessionSets_.push_back(cycle_.bytes);
   if (cycle_.kind == 'Q' && cycle_.broadcast && cycle_.reason == "discard") sessionSets_.clear();
-  pinned_ = cycle_.kind == 'H' ? main : Target::kNone;
   if (cycle_.write && lbs.disableOnWrite != DisableOnWrite::kOff) wrote_ = true;
   if (cycle_.createsTemp) noLoadBalance_ = true;
   if (cycle_.reads > 0) {
@@ -393,7 +496,12 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
     scratch_ += cycle_.bytes;
     b->Send(scratch_);
   }
-  if (cycle_.kind != 'H') b->outstanding.push_back({silent});
+  if (cycle_.kind == 'Q' || cycle_.kind == 'F') {
+    b->outstanding.push_back({silent});
+  } else if (!b->seqOpen) {  // the first message of a sequence on this backend
+    b->outstanding.push_back({silent});
+    b->seqOpen = true;
+  }
 }
 
 void ClientSession::ReplaySessionSets(BackendConn* b) {
@@ -406,7 +514,7 @@ void ClientSession::ReplaySessionSets(BackendConn* b) {
 
 void ClientSession::CycleError(const std::string& sqlstate, const std::string& message) {
   AppendError(&out_.pending, "ERROR", sqlstate, message);
-  if (cycle_.kind == 'H' || (cycle_.kind != 'Q' && cycle_.kind != 'F' && cycle_.kind != 'S'))
+  if (cycle_.kind != 'Q' && cycle_.kind != 'F' && cycle_.kind != 'S')
     skipUntilSync_ = true;
   else
     AppendReadyForQuery(&out_.pending, txStatus_);

@@ -318,6 +318,8 @@ void AppendClose(std::string* out, char kind, std::string_view name) {
 }
 
 void AppendSync(std::string* out) { AppendMessage(out, 'S', {}); }
+
+void AppendFlush(std::string* out) { out->append("H\0\0\0\4", 5); }
 void AppendTerminate(std::string* out) { AppendMessage(out, 'X', {}); }
 
 }  // namespace pgvigil::proxy

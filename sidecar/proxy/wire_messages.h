@@ -99,6 +99,7 @@ void AppendQuery(std::string* out, std::string_view sql);
 void AppendParse(std::string* out, std::string_view name, std::string_view query);
 void AppendClose(std::string* out, char kind, std::string_view name);
 void AppendSync(std::string* out);
+void AppendFlush(std::string* out);
 void AppendTerminate(std::string* out);
 
 }  // namespace pgvigil::proxy

@@ -1,0 +1,181 @@
+// Integration, issue 15 causes 4 and 7: extended-protocol messages are
+// forwarded as they arrive, so a libpq pipeline that waits for an error without
+// Sync (only PQflush, or PQsendFlushRequest) gets it as it does from PostgreSQL,
+// on the primary and on a balanced standby; a sequence that reads on a standby
+// and then writes moves to the primary, and an error before the write skips it
+// (PostgreSQL's ignore-until-Sync). Each case runs directly against a server
+// first, so the test states what PostgreSQL does.
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "sidecar/proxy/proxy_test_env.h"
+
+namespace pgvigil::proxy::testenv {
+namespace {
+
+std::string P(int i) { return std::to_string(NodePort(i)); }
+
+// Waits up to `ms` for the next result in pipeline mode without blocking
+// forever: "STATUS[:sqlstate|value]", "TIMEOUT" or "NULL" (end of a query).
+std::string NextResult(PGconn* c, int ms = 5000) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (PQisBusy(c)) {
+    int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+                       .count());
+    if (left <= 0) return "TIMEOUT";
+    pollfd p{PQsocket(c), POLLIN, 0};
+    poll(&p, 1, left);
+    if (!PQconsumeInput(c)) return "BROKEN: " + std::string(PQerrorMessage(c));
+  }
+  PGresult* r = PQgetResult(c);
+  if (!r) return "NULL";
+  std::string out = PQresStatus(PQresultStatus(r));
+  if (PQresultStatus(r) == PGRES_FATAL_ERROR) {
+    const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    out += std::string(":") + (code ? code : "?");
+  } else if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+    out += std::string(":") + PQgetvalue(r, 0, 0);
+  }
+  PQclear(r);
+  return out;
+}
+
+bool Send(PGconn* c, const char* sql) { return PQsendQueryParams(c, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1; }
+
+// The error of one statement sent in pipeline mode with no Sync and no Flush
+// request, only the bytes flushed: PostgreSQL reports an error at once.
+std::string ErrorWithoutSync(int port, const char* sql) {
+  auto c = Connect(port);
+  if (!c->ok()) return "connect: " + c->error();
+  if (PQenterPipelineMode(c->c) != 1 || !Send(c->c, sql) || PQflush(c->c) != 0) return "send failed";
+  std::string first = NextResult(c->c);
+  // The pipeline then goes on normally.
+  PQpipelineSync(c->c);
+  std::string rest;
+  for (std::string r = NextResult(c->c); r != "TIMEOUT" && r != "PGRES_PIPELINE_SYNC"; r = NextResult(c->c))
+    rest += r + " ";
+  return first;
+}
+
+TEST(ProxyPipelineTest, ErrorWithoutSyncArrivesAtOnce) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  // A read (balanced to a standby) and a write (primary) that fail.
+  for (const char* sql : {"SELECT 1/0", "INSERT INTO kv VALUES (NULL, 'x')"}) {
+    SCOPED_TRACE(sql);
+    std::string direct = ErrorWithoutSync(NodePort(0), sql);
+    EXPECT_EQ(direct.substr(0, 18), "PGRES_FATAL_ERROR:") << direct;
+    EXPECT_EQ(ErrorWithoutSync(px->port, sql), direct);
+  }
+}
+
+// Cause 7: a Flush-terminated pipeline of a read that fails on the standby.
+TEST(ProxyPipelineTest, FlushRequestReportsStandbyError) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  for (int port : {NodePort(1), px->port}) {
+    SCOPED_TRACE(port == px->port ? "proxy" : "direct");
+    auto c = Connect(port);
+    ASSERT_TRUE(c->ok()) << c->error();
+    ASSERT_EQ(PQenterPipelineMode(c->c), 1);
+    ASSERT_TRUE(Send(c->c, "SELECT inet_server_port()"));
+    ASSERT_TRUE(Send(c->c, "SELECT 1/0"));
+    ASSERT_EQ(PQsendFlushRequest(c->c), 1);
+    ASSERT_EQ(PQflush(c->c), 0);
+    std::string port_seen = NextResult(c->c);
+    EXPECT_TRUE(port_seen == "PGRES_TUPLES_OK:" + P(1) || port_seen == "PGRES_TUPLES_OK:" + P(2)) << port_seen;
+    EXPECT_EQ(NextResult(c->c), "NULL");
+    EXPECT_EQ(NextResult(c->c), "PGRES_FATAL_ERROR:22012");
+    EXPECT_EQ(NextResult(c->c), "NULL");
+    ASSERT_EQ(PQpipelineSync(c->c), 1);
+    EXPECT_EQ(NextResult(c->c), "PGRES_PIPELINE_SYNC");
+    // The connection is usable afterwards, in and out of pipeline mode.
+    ASSERT_TRUE(Send(c->c, "SELECT 5"));
+    ASSERT_EQ(PQpipelineSync(c->c), 1);
+    EXPECT_EQ(NextResult(c->c), "PGRES_TUPLES_OK:5");
+    EXPECT_EQ(NextResult(c->c), "NULL");
+    EXPECT_EQ(NextResult(c->c), "PGRES_PIPELINE_SYNC");
+    ASSERT_EQ(PQexitPipelineMode(c->c), 1);
+    EXPECT_EQ(c->Query("SELECT 6"), "6");
+  }
+}
+
+// A sequence that reads on the standby, then writes, then reads: the write
+// moves it to the primary; everything is answered in order.
+TEST(ProxyPipelineTest, ReadThenWriteInOneSequence) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  auto c = Connect(px->port);
+  ASSERT_TRUE(c->ok()) << c->error();
+  ASSERT_EQ(PQenterPipelineMode(c->c), 1);
+  ASSERT_TRUE(Send(c->c, "SELECT inet_server_port()"));
+  ASSERT_TRUE(Send(c->c, "INSERT INTO kv VALUES (501, 'p') ON CONFLICT (k) DO UPDATE SET v = 'p' "
+                         "RETURNING inet_server_port()"));
+  ASSERT_TRUE(Send(c->c, "SELECT v FROM kv WHERE k = 501"));
+  ASSERT_EQ(PQpipelineSync(c->c), 1);
+  std::string first = NextResult(c->c);
+  EXPECT_TRUE(first == "PGRES_TUPLES_OK:" + P(1) || first == "PGRES_TUPLES_OK:" + P(2)) << first;
+  EXPECT_EQ(NextResult(c->c), "NULL");
+  EXPECT_EQ(NextResult(c->c), "PGRES_TUPLES_OK:" + P(0));
+  EXPECT_EQ(NextResult(c->c), "NULL");
+  EXPECT_EQ(NextResult(c->c), "PGRES_TUPLES_OK:p");  // read on the primary after the write
+  EXPECT_EQ(NextResult(c->c), "NULL");
+  EXPECT_EQ(NextResult(c->c), "PGRES_PIPELINE_SYNC");
+  EXPECT_EQ(Cluster().Query(0, "SELECT v FROM kv WHERE k = 501").value(), "p");
+}
+
+// An error in the read part skips the write that follows until Sync, as
+// PostgreSQL does in one sequence: the row is never written.
+TEST(ProxyPipelineTest, ErrorBeforeWriteSkipsItUntilSync) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  ASSERT_TRUE(Cluster().Query(0, "DELETE FROM kv WHERE k IN (502, 503)").ok());
+  for (int port : {NodePort(0), px->port}) {
+    SCOPED_TRACE(port == px->port ? "proxy" : "direct");
+    int k = port == px->port ? 503 : 502;
+    auto c = Connect(port);
+    ASSERT_TRUE(c->ok()) << c->error();
+    ASSERT_EQ(PQenterPipelineMode(c->c), 1);
+    ASSERT_TRUE(Send(c->c, "SELECT 1/0"));
+    std::string ins = "INSERT INTO kv VALUES (" + std::to_string(k) + ", 'never')";
+    ASSERT_TRUE(Send(c->c, ins.c_str()));
+    ASSERT_EQ(PQpipelineSync(c->c), 1);
+    EXPECT_EQ(NextResult(c->c), "PGRES_FATAL_ERROR:22012");
+    EXPECT_EQ(NextResult(c->c), "NULL");
+    EXPECT_EQ(NextResult(c->c), "PGRES_PIPELINE_ABORTED");
+    EXPECT_EQ(NextResult(c->c), "NULL");
+    EXPECT_EQ(NextResult(c->c), "PGRES_PIPELINE_SYNC");
+    ASSERT_EQ(PQexitPipelineMode(c->c), 1);
+    EXPECT_EQ(c->Query("SELECT count(*) FROM kv WHERE k = " + std::to_string(k)), "0");
+  }
+  EXPECT_EQ(Cluster().Query(0, "SELECT count(*) FROM kv WHERE k IN (502, 503)").value(), "0");
+}
+
+// Many statements in one pipeline, reads and writes interleaved, one Sync.
+TEST(ProxyPipelineTest, LongMixedPipeline) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  ASSERT_TRUE(Cluster().Query(0, "DELETE FROM kv WHERE k BETWEEN 600 AND 699").ok());
+  auto c = Connect(px->port);
+  ASSERT_TRUE(c->ok()) << c->error();
+  ASSERT_EQ(PQenterPipelineMode(c->c), 1);
+  for (int i = 0; i < 50; ++i) {
+    std::string sql = i % 2 ? "SELECT " + std::to_string(i) : "INSERT INTO kv VALUES (" + std::to_string(600 + i) + ", 'm')";
+    ASSERT_TRUE(Send(c->c, sql.c_str()));
+  }
+  ASSERT_EQ(PQpipelineSync(c->c), 1);
+  for (int i = 0; i < 50; ++i) {
+    std::string r = NextResult(c->c);
+    EXPECT_EQ(r, i % 2 ? "PGRES_TUPLES_OK:" + std::to_string(i) : "PGRES_COMMAND_OK") << i;
+    EXPECT_EQ(NextResult(c->c), "NULL");
+  }
+  EXPECT_EQ(NextResult(c->c), "PGRES_PIPELINE_SYNC");
+  EXPECT_EQ(Cluster().Query(0, "SELECT count(*) FROM kv WHERE k BETWEEN 600 AND 699").value(), "25");
+}
+
+}  // namespace
+}  // namespace pgvigil::proxy::testenv
