@@ -56,7 +56,7 @@ std::vector<InvalidCase> Cases() {
       // Unknown fields, with a did-you-mean.
       {"UnknownTopLevelField", Base("specs: {}\n"), "specs", 13, 1, "unknown field (did you mean 'spec'?)"},
       {"UnknownSpecField", Base("  nodess: []\n"), "spec.nodess", 13, 3, "unknown field (did you mean 'nodes'?)"},
-      {"UnknownNestedField", Base("  proxy:\n    prot: 1\n"), "spec.proxy.prot", 14, 5,
+      {"UnknownNestedField", Base("  proxy:\n    porrt: 1\n"), "spec.proxy.porrt", 14, 5,
        "unknown field (did you mean 'port'?)"},
       {"UnknownNodeField", Base("      weigth: 3\n"), "spec.nodes[1].weigth", 13, 7,
        "unknown field (did you mean 'weight'?)"},
@@ -266,7 +266,7 @@ TEST(InvalidSpecTest, ReportsEveryProblemSortedByPosition) {
       "    heartbeatInterval: 1s\n"                 // 18
       "    deadTime: 1s\n"                          // 19
       "  proxy:\n"                                  // 20
-      "    prot: 6432\n";                           // 21
+      "    porrt: 6432\n";                          // 21
   SpecParseOptions options;
   options.checkSecretFiles = false;
   SpecLoad load = ParseSpec(text, "/etc/pgvigil/cluster.yaml", options);
@@ -280,7 +280,7 @@ TEST(InvalidSpecTest, ReportsEveryProblemSortedByPosition) {
             "/etc/pgvigil/cluster.yaml:15:12: spec.primary: 'server7' is not among spec.nodes\n"
             "/etc/pgvigil/cluster.yaml:19:15: spec.watchdog.deadTime: must be more than 2 x heartbeatInterval "
             "(1000ms), got 1000ms\n"
-            "/etc/pgvigil/cluster.yaml:21:5: spec.proxy.prot: unknown field (did you mean 'port'?)");
+            "/etc/pgvigil/cluster.yaml:21:5: spec.proxy.porrt: unknown field (did you mean 'port'?)");
   ASSERT_EQ(load.errors.size(), 6u);
   EXPECT_EQ(load.errors[0].ToString(), load.ErrorText().substr(0, load.ErrorText().find('\n')));
 }
