@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -122,6 +123,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   const char* cwd = options.workingDirectory.empty() ? nullptr : options.workingDirectory.c_str();
   std::string user = options.runAsUser;
 
+  const bool keep_ambient = options.keepAmbientCapabilities;
   pid_t pid = fork();
   if (pid < 0) {
     int err = errno;
@@ -157,6 +159,9 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
         fail(kStepUser);
     }
     if (cwd && chdir(cwd) != 0) fail(kStepChdir);
+    // Without ambient capabilities a non-root child runs with none at all (no_new_privs
+    // keeps file capabilities off too). Fails only on kernels before 4.3: nothing to clear.
+    if (!keep_ambient) (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     execvpe(cargv[0], cargv.data(), cenv.data());
     fail(kStepExec);
   }

@@ -20,6 +20,10 @@ struct ProcessOptions {
   std::string workingDirectory;
   std::function<void(const std::string& line)> onOutputLine;  // stdout+stderr merged
   size_t tailLines = 50;  // how many last lines ProcessResult keeps
+  // Ambient capabilities (the packaged sidecar's CAP_NET_ADMIN and CAP_NET_RAW) pass
+  // to the child only when set: the VIP commands need them; nothing else (pg_ctl and
+  // the PostgreSQL server it starts, pg_rewind, ...) may inherit them.
+  bool keepAmbientCapabilities = false;
 };
 
 struct ProcessResult {

@@ -6,7 +6,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
+#include <linux/capability.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -266,6 +269,33 @@ TEST(RunProcessTest, RunsAsAnotherUserWhenRoot) {
   auto missing = Sh("true", o);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().find("pgvigil-no-such-user"), std::string::npos);
+}
+
+// The packaged sidecar holds CAP_NET_ADMIN and CAP_NET_RAW as ambient capabilities
+// (its unit's AmbientCapabilities=). Only the VIP commands may inherit them: a
+// PostgreSQL server started through pg_ctl must run without any.
+TEST(RunProcessTest, AmbientCapabilitiesPassOnlyWhenAsked) {
+  if (geteuid() != 0) GTEST_SKIP() << "raising an ambient capability needs it permitted (root)";
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  ASSERT_EQ(syscall(SYS_capget, &header, data), 0);
+  const __user_cap_data_struct saved[2] = {data[0], data[1]};
+  data[0].inheritable |= 1u << CAP_NET_RAW;
+  ASSERT_EQ(syscall(SYS_capset, &header, data), 0);
+  ASSERT_EQ(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0, 0), 0);
+  auto ambient_of_child = [](bool keep) {
+    ProcessOptions o;
+    o.keepAmbientCapabilities = keep;
+    auto r = RunProcess({"grep", "^CapAmb:", "/proc/self/status"}, o);
+    return r.ok() ? r->outputTail : r.error();
+  };
+  std::string dropped = ambient_of_child(false);
+  std::string kept = ambient_of_child(true);
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  __user_cap_data_struct restore[2] = {saved[0], saved[1]};
+  syscall(SYS_capset, &header, restore);
+  EXPECT_NE(dropped.find("CapAmb:\t0000000000000000"), std::string::npos) << dropped;
+  EXPECT_NE(kept.find("CapAmb:\t0000000000002000"), std::string::npos) << kept;
 }
 
 TEST(SplitCommandLineTest, HonoursQuotes) {

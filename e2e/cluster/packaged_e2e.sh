@@ -8,7 +8,8 @@
 #      (effective, ambient, bounding) with no_new_privs, the controller none; each
 #      reported READY=1 on its notify socket (Type=notify);
 #   2. the packaged vigilctl builds the standbys (vigilctl recover), `show pool_nodes`
-#      via the VIP shows three nodes up; the VIP is held by the watchdog leader,
+#      via the VIP shows three nodes up; the servers the sidecars started hold no
+#      capability (the VIP commands alone inherit the sidecar's); the VIP is held by the watchdog leader,
 #      brought up by a non-root sidecar (ip addr add + arping with those capabilities);
 #   3. reload (SIGHUP, the units' ExecReload): a sidecar keeps running on a broken
 #      spec and logs every problem; a controller takes a changed spec into use;
@@ -55,6 +56,14 @@ for s in server2 server3; do
   fi
 done
 check "2. show pool_nodes via the VIP: three nodes up, server1 primary" wait_until 30 three_up_one_primary server1
+# The standbys' servers were started by their sidecars (pg_ctl): they must not inherit
+# the sidecar's ambient NET_ADMIN/NET_RAW.
+pm_caps() { local pm; pm=$(head -n1 "$E2E_LAB/$1/data/postmaster.pid" 2>/dev/null) || return 1
+  awk '$1 == "CapEff:" || $1 == "CapAmb:" {print $2}' "/proc/$pm/status" | sort -u; }
+for s in server2 server3; do
+  check "2. $s: the PostgreSQL server its sidecar started has no capability (CapEff/CapAmb $(pm_caps $s | paste -sd/))" \
+    eval '[[ $(pm_caps $s) == "$PKG_CAPS_NONE" ]]'
+done
 vip_psql -c "show pool_nodes" | sed 's/^/  /'
 leader=$(watchdog_leader)
 check "2. the VIP is on the watchdog leader $leader, brought up by a sidecar running as postgres" \

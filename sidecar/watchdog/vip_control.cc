@@ -38,6 +38,7 @@ bool VipControl::Run(const char* what, const std::string& command,
   std::vector<std::string> argv = SplitCommandLine(spec_.Expand(command));
   if (argv.empty()) return true;  // an empty command is "nothing to do"
   ProcessOptions opt;
+  opt.keepAmbientCapabilities = true;  // ip and arping need CAP_NET_ADMIN / CAP_NET_RAW
   opt.timeout = timeout;
   opt.onOutputLine = [what](const std::string& line) { spdlog::info("watchdog: vip {}: {}", what, line); };
   auto r = RunProcess(argv, opt);
@@ -90,6 +91,7 @@ void VipControl::RemoveStale() {
   std::vector<std::string> argv = SplitCommandLine(spec_.Expand(spec_.downCommand));
   if (argv.empty()) return;
   ProcessOptions opt;
+  opt.keepAmbientCapabilities = true;  // ip and arping need CAP_NET_ADMIN / CAP_NET_RAW
   opt.timeout = kCommandTimeout;
   auto r = RunProcess(argv, opt);
   if (r.ok() && r->success())
