@@ -98,7 +98,15 @@ enum class DisableOnWrite { kTransaction, kAlways, kOff };
 struct LoadBalancingSpec {
   bool enabled = true;
   uint64_t delayThreshold = 10ull << 20;  // bytes of replay lag; past it a standby gets no reads
+  // Reads after a write that goes to the primary (see the README, "Read balancing"):
+  //  transaction: the rest of a transaction that wrote reads the primary;
+  //  always: every later read of the session reads the primary;
+  //  off: reads keep balancing (inside a transaction a read may miss its own writes).
   DisableOnWrite disableOnWrite = DisableOnWrite::kTransaction;
+  // Causal reads: after a session's write commits (at LSN L, fetched from the
+  // primary right after), its reads go only to standbys whose replay LSN is
+  // known to be at least L (from the health checks), else to the primary.
+  bool readYourWrites = true;
   std::vector<std::string> readOnlyFunctions;  // known read-only functions (reads may balance)
   std::vector<std::string> writeFunctions;     // functions that write (always to primary)
 };

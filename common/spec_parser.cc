@@ -126,6 +126,7 @@ void ReadProxy(MapReader& spec, ProxySpec* p, ErrorSink* sink) {
     b.Size("delayThreshold", &lb.delayThreshold, 0, 1ull << 40);
     int w = b.Choice("disableOnWrite", {"transaction", "always", "off"});
     if (w >= 0) lb.disableOnWrite = static_cast<DisableOnWrite>(w);
+    b.Bool("readYourWrites", &lb.readYourWrites);
     b.StringList("readOnlyFunctions", &lb.readOnlyFunctions);
     b.StringList("writeFunctions", &lb.writeFunctions);
   }

@@ -105,6 +105,7 @@ TEST(SpecDefaultsTest, MinimalSpecGetsEveryDocumentedDefault) {
   EXPECT_TRUE(s.proxy.loadBalancing.enabled);
   EXPECT_EQ(s.proxy.loadBalancing.delayThreshold, 10u << 20);
   EXPECT_EQ(s.proxy.loadBalancing.disableOnWrite, DisableOnWrite::kTransaction);
+  EXPECT_TRUE(s.proxy.loadBalancing.readYourWrites);
   EXPECT_TRUE(s.proxy.loadBalancing.readOnlyFunctions.empty());
   EXPECT_TRUE(s.proxy.loadBalancing.writeFunctions.empty());
   EXPECT_EQ(s.proxy.pool.maxIdle, 20);
@@ -311,7 +312,7 @@ ClusterSpec EverythingSet() {
   x.threads = 4;
   x.maxClientConnections = 500;
   x.pauseLimit = Millis(1500);
-  x.loadBalancing = {false, 1ull << 30, DisableOnWrite::kAlways, {"now", "my\"fn", "true", "42"},
+  x.loadBalancing = {false, 1ull << 30, DisableOnWrite::kAlways, false, {"now", "my\"fn", "true", "42"},
                      {"nextval", "null", ""}};
   x.pool = {7, Millis(90000)};
   x.auth = {"/etc/hba", "/etc/pool passwd", "/etc/key"};
@@ -360,6 +361,7 @@ TEST(SpecRoundTripTest, EveryFieldSurvivesYamlAndJson) {
     EXPECT_EQ(back.proxy.maxClientConnections, 500);
     EXPECT_EQ(back.proxy.pauseLimit, Millis(1500));
     EXPECT_EQ(back.proxy.loadBalancing.disableOnWrite, DisableOnWrite::kAlways);
+    EXPECT_FALSE(back.proxy.loadBalancing.readYourWrites);
     EXPECT_EQ(back.proxy.loadBalancing.delayThreshold, 1ull << 30);
     EXPECT_EQ(back.proxy.loadBalancing.readOnlyFunctions, original.proxy.loadBalancing.readOnlyFunctions);
     EXPECT_EQ(back.proxy.loadBalancing.writeFunctions, original.proxy.loadBalancing.writeFunctions);

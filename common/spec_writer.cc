@@ -114,6 +114,7 @@ Value Tree(const ClusterSpec& s) {
                        {"loadBalancing", Fields{{"enabled", lb.enabled},
                                                 {"delayThreshold", FormatSize(lb.delayThreshold)},
                                                 {"disableOnWrite", ToString(lb.disableOnWrite)},
+                                                {"readYourWrites", lb.readYourWrites},
                                                 {"readOnlyFunctions", StringList(lb.readOnlyFunctions)},
                                                 {"writeFunctions", StringList(lb.writeFunctions)}}},
                        {"pool", Fields{{"maxIdle", s.proxy.pool.maxIdle},

@@ -14,7 +14,7 @@ PKGS=(
   libgtest-dev libgmock-dev libboost-dev libboost-system-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
   iproute2 iputils-arping iputils-ping procps util-linux
-  clang spin curl ca-certificates python3
+  clang spin curl ca-certificates python3 python3-psycopg
   dpkg-dev lintian mmdebstrap rpm rpmlint systemd-container
 )
 

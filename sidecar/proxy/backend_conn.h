@@ -84,6 +84,8 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   size_t queuedBytes() const { return out_.Queued(); }
 
   // Per-session bookkeeping, kept here to avoid a side map.
+  // A silent cycle whose rows the owner reads (ClientSession::OnCapturedRow).
+  enum class Capture : uint8_t { kNone, kCommitLsn, kFunctionVolatility };
   // What was sent that ends with a ReadyForQuery: one Query / FunctionCall, or
   // an extended-protocol sequence from its first message to its Sync (open
   // while seqOpen). Answers go to the oldest entry.
@@ -91,6 +93,7 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
     bool silent;             // the proxy's own (replayed SET, mirrored BEGIN): nothing reaches the client
     bool swallowZ = false;   // the proxy ended the client's sequence here with its own Sync
     bool sawError = false;   // an ErrorResponse came for this entry
+    Capture capture = Capture::kNone;
   };
   std::vector<Cycle> outstanding;  // awaiting ReadyForQuery, oldest first
   bool seqOpen = false;            // outstanding.back() is an extended sequence still without Sync

@@ -50,6 +50,7 @@ TEST(ProxyRoutingTest, TransactionThatWroteStaysOnPrimary) {
   EXPECT_EQ(c->Query("SELECT inet_server_port()"), P(0));
   EXPECT_EQ(c->Query("SELECT v FROM kv WHERE k = 1"), "b");  // sees its own write
   EXPECT_EQ(c->Query("COMMIT"), "");
+  px->CatchUp();  // read-your-writes: a standby serves the session once it replayed the commit
   std::string after = c->Query("SELECT inet_server_port()");
   EXPECT_TRUE(after == P(1) || after == P(2)) << after;
   // SET reaches every backend the session uses.

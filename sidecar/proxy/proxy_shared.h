@@ -23,6 +23,7 @@
 
 #include "common/metrics.h"
 #include "common/spec.h"
+#include "sidecar/proxy/function_volatility.h"
 #include "sidecar/proxy/hba.h"
 #include "sidecar/proxy/idle_pool.h"
 #include "sidecar/proxy/pool_passwd.h"
@@ -72,6 +73,7 @@ struct ProxyShared {
   ClusterSpec spec;
   std::string nodeName;
   ClassifierConfig classifier;
+  FunctionVolatility volatility;  // thread-safe
   std::shared_ptr<const HbaRules> hba;
   std::shared_ptr<const PasswordFile> passwords;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: TLS not offered

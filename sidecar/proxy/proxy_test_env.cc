@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "sidecar/proxy/pool_passwd.h"
 
@@ -56,6 +57,35 @@ void ProxyUnderTest::SetHealth(int i, bool up, BackendRole role) {
   server->RefreshRouting();
 }
 
+void ProxyUnderTest::FeedLsns() {
+  for (size_t i = 0; i < cluster->nodes().size(); ++i) {
+    auto v = cluster->Query(int(i), i == 0 ? "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text"
+                                           : "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::text");
+    if (!v.ok() || v->empty()) continue;
+    BackendHealth h;
+    ctx.health->Get(cluster->nodes()[i].name, &h);
+    h.node = cluster->nodes()[i].name;
+    h.up = true;
+    h.role = i == 0 ? BackendRole::kPrimary : BackendRole::kStandby;
+    h.lsn = std::stoull(*v);
+    h.lastCheck = std::chrono::system_clock::now();
+    ctx.health->Update(h);
+  }
+  server->RefreshRouting();
+}
+
+void ProxyUnderTest::CatchUp() {
+  auto target = cluster->Query(0, "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (size_t i = 1; target.ok() && i < cluster->nodes().size(); ++i)
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto v = cluster->Query(int(i), "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::text");
+      if (v.ok() && !v->empty() && std::stoull(*v) >= std::stoull(*target)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  FeedLsns();
+}
+
 std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o, testing::PgTestCluster* cluster) {
   auto p = std::make_unique<ProxyUnderTest>();
   p->cluster = cluster ? cluster : g_cluster.get();
@@ -67,6 +97,7 @@ std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o, testing::PgTes
   p->ctx.spec.nodes[0].proxyPort = p->port;
   p->ctx.spec.proxy.threads = o.threads;
   if (o.pauseLimit.count() > 0) p->ctx.spec.proxy.pauseLimit = o.pauseLimit;
+  p->ctx.spec.proxy.loadBalancing.readYourWrites = o.readYourWrites;
   std::string key = "test-pool-key";
   WriteFile(p->dir + "/key", key + "\n");
   auto enc = AesEncryptPassword(p->cluster->superPassword(), key);

@@ -32,6 +32,12 @@ struct ProxyUnderTest {
   ~ProxyUnderTest();
   // Marks node i up/down with a role, as the health checker would, and refreshes routing.
   void SetHealth(int i, bool up, BackendRole role);
+  // Reads every node's LSN (the primary's insert LSN, the standbys' replay LSN)
+  // into the health view, as the health checker would, and refreshes routing.
+  void FeedLsns();
+  // Waits (up to 30 s) until every standby has replayed what the primary has
+  // written, then FeedLsns.
+  void CatchUp();
   testing::PgTestCluster* cluster = nullptr;
 };
 
@@ -43,6 +49,7 @@ struct ProxyOptions {
   int threads = 2;
   std::chrono::milliseconds pauseLimit{0};  // 0: the spec's default
   std::function<void(ClusterSpec&)> adjust;  // last changes to the proxy's spec
+  bool readYourWrites = true;
 };
 // cluster: defaults to the shared one.
 std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o = {}, testing::PgTestCluster* cluster = nullptr);

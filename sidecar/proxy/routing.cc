@@ -20,6 +20,7 @@ EffectiveRouting ComputeRouting(const RoutingInputs& in) {
       e.healthKnown = true;
       e.healthRole = h.role;
       e.lagBytes = h.replayLagBytes;
+      e.replayLsn = h.role == BackendRole::kStandby ? h.lsn : 0;
       e.lastChange = h.lastChange;
       if (!h.up) e.up = false;
     }

@@ -18,6 +18,9 @@ struct EffectiveNode {
   bool healthKnown = false;
   BackendRole healthRole = BackendRole::kUnknown;
   uint64_t lagBytes = 0;
+  // Health: a standby's last replayed LSN when checked (0 unknown); a lower
+  // bound of what it has replayed now (read-your-writes).
+  uint64_t replayLsn = 0;
   std::chrono::system_clock::time_point lastChange{};  // health: when up/role last changed
   bool up = true;        // table up and (when known) health up
   bool lbEligible = false;  // may receive balanced reads

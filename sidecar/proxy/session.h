@@ -20,6 +20,7 @@
 #include "sidecar/proxy/hba.h"
 #include "sidecar/proxy/io_buffers.h"
 #include "sidecar/proxy/proxy_shared.h"
+#include "sidecar/proxy/route_decision.h"
 #include "sidecar/proxy/scram.h"
 #include "sidecar/proxy/wire_decoder.h"
 
@@ -64,7 +65,16 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     bool local = false;
     LocalCommand localCmd = LocalCommand::kNone;
     int reads = 0;
-    std::string reason;
+    std::string reason;  // for logs only
+    StmtKind stmtKind = StmtKind::kOther;  // the first transaction/session command
+    TxIsolation isolation = TxIsolation::kUnspecified;
+    TxAccess access = TxAccess::kUnspecified;
+    int statements = 0;
+    std::string object;  // kDeallocate: the statement name
+    bool ddl = false;
+    bool executesOnPrimary = false;  // runs a write or primary-only statement (not only parses one)
+    std::vector<std::string> functions;  // called by its reads (volatility looked up)
+    bool functionsLookedUp = false;
     std::string sessionState;  // SqlClass::sessionState of any statement in the cycle
     std::vector<std::string> refStatements;  // used but not parsed in this cycle
     std::vector<std::string> parsedHere;
@@ -101,6 +111,17 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // just ended: the caller waits for its ReadyForQuery.
   bool SettleSequence();
   void DropStandby(const std::string& why);
+  void Absorb(const SqlClass& c, bool executes);
+  RouteDecision Decide(const EffectiveRouting& r);
+  void AfterDispatch(Target main, bool also_standby, const RouteDecision& d);
+  void AnswerDeallocateLocally();
+  // Read-your-writes and function volatility (session_capture.cc): silent
+  // queries on a backend whose rows the session reads.
+  void AfterClientCycle(BackendConn* b, Target t);  // after a ReadyForQuery the client gets
+  void OnCapturedRow(BackendConn* b, BackendConn::Capture c, const Frame& f);
+  void OnCaptureDone(BackendConn* b, BackendConn::Capture c);
+  bool CapturePending(BackendConn::Capture c) const;
+  void LookUpFunctions(BackendConn* b);
   void AnswerLocal();
   void CycleError(const std::string& sqlstate, const std::string& message);
   void SendCycle(const std::shared_ptr<BackendConn>& b, bool silent);
@@ -109,7 +130,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     return t == Target::kPrimary ? parsedOnPrimary_ : parsedOnStandby_;
   }
   bool BusyOtherThan(Target t) const;
-  int ChooseLoadBalanceNode(const EffectiveRouting& r);
+  // min_lsn: only standbys whose replay LSN is known to be at least this.
+  int ChooseLoadBalanceNode(const EffectiveRouting& r, uint64_t min_lsn = 0);
+  std::vector<bool> AvoidMask(const EffectiveRouting& r, uint64_t min_lsn) const;
   std::string LoginKey() const;
   void UpdateCancelTargets();
   void ReleaseBackends();
@@ -176,6 +199,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   char txStatus_ = 'I';
   bool wrote_ = false;       // disableOnWrite
   bool standbyInTx_ = false; // the balance standby got this transaction's BEGIN
+  bool txSerializable_ = false, txReadWrite_ = false;  // this transaction runs on the primary only
+  bool sessionSerializable_ = false;  // default_transaction_isolation = serializable
+  bool primaryMayHaveWritten_ = false;  // since the last commit LSN was fetched
+  uint64_t readFloor_ = 0;  // read-your-writes: LSN of the session's last committed write
+  std::vector<std::pair<std::string, bool>> lookupRows_;  // function volatility rows being read
   bool noLoadBalance_ = false;  // temp table created: everything on the primary
   bool skipUntilSync_ = false;
   Target pinned_ = Target::kNone;  // unsynced extended sequence in progress here

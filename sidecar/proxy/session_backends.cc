@@ -142,12 +142,16 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
       // after an error there the rest of the client's sequence is skipped.
       if (!done.swallowZ) out_.pending.append(raw, f.size);
       else if (done.sawError) skipUntilSync_ = true;
+      if (!done.swallowZ) AfterClientCycle(b, t);
+    } else if (done.capture != BackendConn::Capture::kNone) {
+      OnCaptureDone(b, done.capture);
     }
     needProcess_ = true;
     return true;
   }
   if (f.type == 'E') cur.sawError = true;
   if (cur.silent) {
+    if (f.type == 'D' && cur.capture != BackendConn::Capture::kNone) OnCapturedRow(b, cur.capture, f);
     if (f.type == 'E') {
       ErrorFields e;
       (void)ParseErrorFields(f, &e);

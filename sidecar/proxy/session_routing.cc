@@ -30,6 +30,13 @@ void ClientSession::Cycle::Reset() {
   localCmd = LocalCommand::kNone;
   reads = 0;
   reason.clear();
+  stmtKind = StmtKind::kOther;
+  isolation = TxIsolation::kUnspecified;
+  access = TxAccess::kUnspecified;
+  statements = 0;
+  object.clear();
+  ddl = functionsLookedUp = executesOnPrimary = false;
+  functions.clear();
   sessionState.clear();
   refStatements.clear();
   parsedHere.clear();
@@ -39,18 +46,32 @@ void ClientSession::Cycle::Reset() {
   portalMirrored = false;
 }
 
-namespace {
-void Apply(const SqlClass& c, bool* need_primary, bool* broadcast, bool* tx_begin, bool* temp, bool* write,
-           std::string* reason, std::string* session_state) {
-  if (session_state->empty()) *session_state = c.sessionState;
-  if (c.route == SqlRoute::kPrimary || c.route == SqlRoute::kLocal) *need_primary = true;
-  if (c.route == SqlRoute::kAll) *broadcast = true;
-  *tx_begin = *tx_begin || c.txBegin;
-  *temp = *temp || c.createsTemp;
-  *write = *write || c.write;
-  if (reason->empty() || c.route != SqlRoute::kRead) *reason = c.reason;
+// Adds one statement's classification to the cycle. executes: it runs in this
+// cycle (a Query, or a Bind of a statement; a Parse only prepares it, but picks
+// the backend of the sequence, so what it is counts already).
+void ClientSession::Absorb(const SqlClass& c, bool executes) {
+  if (cycle_.sessionState.empty()) cycle_.sessionState = c.sessionState;
+  if (c.route == SqlRoute::kPrimary || c.route == SqlRoute::kLocal) cycle_.needPrimary = true;
+  if (c.route == SqlRoute::kAll) cycle_.broadcast = true;
+  cycle_.txBegin = cycle_.txBegin || c.txBegin;
+  cycle_.createsTemp = cycle_.createsTemp || c.createsTemp;
+  cycle_.write = cycle_.write || c.write;
+  cycle_.ddl = cycle_.ddl || c.kind == StmtKind::kDdl;
+  if (cycle_.reason.empty() || c.route != SqlRoute::kRead) cycle_.reason = c.reason;
+  if (c.kind != StmtKind::kOther && c.kind != StmtKind::kDdl && c.kind != StmtKind::kPrepare &&
+      cycle_.stmtKind == StmtKind::kOther) {
+    cycle_.stmtKind = c.kind;
+    cycle_.object = c.object;
+  }
+  if (cycle_.isolation == TxIsolation::kUnspecified) cycle_.isolation = c.isolation;
+  if (cycle_.access == TxAccess::kUnspecified) cycle_.access = c.access;
+  if (c.route == SqlRoute::kRead)
+    cycle_.functions.insert(cycle_.functions.end(), c.functions.begin(), c.functions.end());
+  if (!executes) return;
+  ++cycle_.statements;
+  if (c.write || c.route == SqlRoute::kPrimary) cycle_.executesOnPrimary = true;
+  if (c.route == SqlRoute::kRead) cycle_.reads++;
 }
-}  // namespace
 
 bool ClientSession::HandleReadyFrame(const Frame& f) {
   const char* raw = reinterpret_cast<const char*>(f.body) - 5;
@@ -100,18 +121,7 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
         cycle_.local = true;
         cycle_.localCmd = c.local;
       }
-      Apply(c, &cycle_.needPrimary, &cycle_.broadcast, &cycle_.txBegin, &cycle_.createsTemp, &cycle_.write,
-            &cycle_.reason, &cycle_.sessionState);
-      if (c.route == SqlRoute::kRead) cycle_.reads = 1;
-      if (c.route == SqlRoute::kAll && sql.size() >= 7) {
-        std::string head(sql.substr(0, 10));
-        for (auto& ch : head) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-        if (head.find("discard") != std::string::npos || head.find("deallocate") != std::string::npos) {
-          statements_.clear();
-          parsedOnPrimary_.clear();
-          parsedOnStandby_.clear();
-        }
-      }
+      Absorb(c, true);
     }
     cycle_.active = true;
     TryDispatch();
@@ -143,8 +153,7 @@ void ClientSession::AddToCycle(const Frame& f) {
       st.parse.assign(raw, f.size);
       st.cls = ClassifySql(m.query, shared_->classifier);
       st.version = ++statementVersion_;
-      Apply(st.cls, &cycle_.needPrimary, &cycle_.broadcast, &cycle_.txBegin, &cycle_.createsTemp, &cycle_.write,
-            &cycle_.reason, &cycle_.sessionState);
+      Absorb(st.cls, false);
       std::string name(m.name);
       statements_[name] = std::move(st);
       cycle_.parsedHere.push_back(name);
@@ -155,9 +164,7 @@ void ClientSession::AddToCycle(const Frame& f) {
       if (!ParseBind(f, &m)) return Fatal("08P01", "invalid Bind message", "malformed Bind message");
       auto it = statements_.find(std::string(m.statement));
       if (it != statements_.end()) {
-        Apply(it->second.cls, &cycle_.needPrimary, &cycle_.broadcast, &cycle_.txBegin, &cycle_.createsTemp,
-              &cycle_.write, &cycle_.reason, &cycle_.sessionState);
-        if (it->second.cls.route == SqlRoute::kRead) cycle_.reads++;
+        Absorb(it->second.cls, true);
         if (!in(cycle_.parsedHere, m.statement) && !in(cycle_.refStatements, m.statement))
           cycle_.refStatements.emplace_back(m.statement);
       }
@@ -209,15 +216,20 @@ bool ClientSession::BusyOtherThan(Target t) const {
   return false;
 }
 
-int ClientSession::ChooseLoadBalanceNode(const EffectiveRouting& r) {
+std::vector<bool> ClientSession::AvoidMask(const EffectiveRouting& r, uint64_t min_lsn) const {
   std::vector<bool> avoid(r.nodes.size(), false);
   auto now = std::chrono::steady_clock::now();
   for (size_t i = 0; i < r.nodes.size(); ++i) {
     auto it = worker_->avoidUntil.find(r.nodes[i].node.name);
     if (it != worker_->avoidUntil.end() && it->second > now) avoid[i] = true;
+    if (min_lsn > 0 && r.nodes[i].replayLsn < min_lsn) avoid[i] = true;
   }
+  return avoid;
+}
+
+int ClientSession::ChooseLoadBalanceNode(const EffectiveRouting& r, uint64_t min_lsn) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  return ChooseStandby(r, u(worker_->rng), avoid);
+  return ChooseStandby(r, u(worker_->rng), AvoidMask(r, min_lsn));
 }
 
 void ClientSession::ScheduleRetry() {
@@ -317,19 +329,7 @@ bool ClientSession::TryDispatch() {
     cycle_.Reset();
     return true;
   }
-  if (txStatus_ == 'I' && pinned_ == Target::kNone && shared_->HoldNewTransactions()) {
-    ScheduleRetry();
-    return false;
-  }
   auto r = shared_->Routing();
-  // The last step of a switchover: resumed, but the new primary not confirmed
-  // here yet. A transaction or write waits for it rather than starting on a
-  // standby or failing (see ProxyShared::AwaitPrimary).
-  if (txStatus_ == 'I' && pinned_ == Target::kNone && r->primary < 0 &&
-      (cycle_.needPrimary || cycle_.write || cycle_.txBegin) && shared_->AwaitPrimary()) {
-    ScheduleRetry();
-    return false;
-  }
   const auto& lbs = shared_->spec.proxy.loadBalancing;
   // A standby that left balancing (down, lagging) is dropped while idle.
   if (standby_ && standby_->outstanding.empty() && pinned_ != Target::kStandby && txStatus_ == 'I') {
@@ -340,135 +340,107 @@ bool ClientSession::TryDispatch() {
       DropStandby("standby left load balancing");
     }
   }
-  bool stick = wrote_ && ((lbs.disableOnWrite == DisableOnWrite::kTransaction && txStatus_ != 'I') ||
-                          lbs.disableOnWrite == DisableOnWrite::kAlways);
-  bool balance = lbs.enabled && !noLoadBalance_;
-  bool has_primary = r->primary >= 0;
   // Inside a sequence the message follows it, unless it must run on the other
   // backend: then the sequence there is ended first (SettleSequence).
   if (pinned_ != Target::kNone) {
+    bool stick = wrote_ && ((lbs.disableOnWrite == DisableOnWrite::kTransaction && txStatus_ != 'I') ||
+                            lbs.disableOnWrite == DisableOnWrite::kAlways);
+    bool balance = lbs.enabled && !noLoadBalance_;
     bool portal_elsewhere = cycle_.portalTarget != Target::kNone && cycle_.portalTarget != pinned_;
     bool needs_primary = pinned_ == Target::kStandby && cycle_.portalTarget != Target::kStandby &&
                          (cycle_.needPrimary || cycle_.write || cycle_.broadcast || stick || !balance);
     if ((portal_elsewhere || needs_primary) && !SettleSequence()) return false;
   }
-  Target main = Target::kPrimary;
-  bool also_standby = false;
-  if (pinned_ != Target::kNone) {
-    main = pinned_;
-  } else if (cycle_.portalTarget != Target::kNone) {
-    main = cycle_.portalTarget;
-  } else if (cycle_.broadcast) {
-    // BEGIN also opens the transaction on the balance standby, so reads before a write balance.
-    if (cycle_.txBegin && balance && !stick && !standby_) {
-      if (connectingStandby_) return false;
-      int n = ChooseLoadBalanceNode(*r);
-      if (n >= 0 && !Connect(Target::kStandby, n, *r)) return false;
-    }
-    main = (primary_ || (has_primary && (cycle_.txBegin || !standby_))) ? Target::kPrimary : Target::kStandby;
-  } else if (cycle_.needPrimary || stick || !balance) {
-    main = Target::kPrimary;
-  } else if (txStatus_ != 'I') {
-    main = (standby_ && standbyInTx_) ? Target::kStandby
-           : (primary_ || has_primary)            ? Target::kPrimary
-                                                  : Target::kStandby;
-  } else {
-    main = Target::kStandby;
+  RouteDecision d = Decide(*r);
+  switch (d.target) {
+    case RouteTarget::kLocal:
+      if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
+      if (d.reason == RouteReason::kDeallocateNowhere) AnswerDeallocateLocally();
+      else AnswerLocal();
+      cycle_.Reset();
+      return true;
+    case RouteTarget::kWait:
+      if (d.reason == RouteReason::kFunctionLookup) {
+        if (CapturePending(BackendConn::Capture::kFunctionVolatility)) return false;
+        if (!standby_) {
+          if (connectingStandby_) return false;
+          int n = ChooseLoadBalanceNode(*r);
+          if (n >= 0 && !Connect(Target::kStandby, n, *r)) return false;
+        }
+        if (!standby_ || standby_->seqOpen) {
+          cycle_.functionsLookedUp = true;  // nowhere to ask now: treated as volatile
+          return TryDispatch();
+        }
+        LookUpFunctions(standby_.get());
+        return false;
+      }
+      if (d.reason == RouteReason::kPaused || d.reason == RouteReason::kAwaitPrimary) ScheduleRetry();
+      return false;  // kStandbyBeginPending: the standby's ReadyForQuery runs Process again
+    case RouteTarget::kError:
+      if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
+      if (d.reason == RouteReason::kNoPrimary) {
+        shared_->metrics->writesRefusedNoPrimary.Inc();
+        spdlog::warn("proxy: refusing {} from {}: no confirmed primary ({})", cycle_.reason, peer_,
+                     r->noPrimaryReason);
+        CycleError("25006",
+                   "no primary node is confirmed (" + r->noPrimaryReason + "); writes are refused until one is");
+      } else {
+        CycleError("08006", "no backend available for reads: no standby in balancing and " + r->noPrimaryReason);
+      }
+      return true;
+    default:
+      break;
   }
-  if (main == Target::kStandby && !standby_ && !connectingStandby_) {
-    int n = ChooseLoadBalanceNode(*r);
-    if (n < 0) {
-      if (!has_primary) {
+  Target main = d.target == RouteTarget::kStandby ? Target::kStandby : Target::kPrimary;
+  bool also_standby = d.target == RouteTarget::kBoth;
+  if ((main == Target::kStandby || also_standby) && !standby_) {
+    if (connectingStandby_) return false;
+    int n = ChooseLoadBalanceNode(*r, d.minReplayLsn);
+    if (n >= 0) {
+      if (!Connect(Target::kStandby, n, *r)) return false;
+    } else if (main == Target::kStandby && pinned_ != Target::kStandby) {
+      if (r->primary < 0) {
         if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
         CycleError("08006", "no backend available for reads: no standby in balancing and " + r->noPrimaryReason);
         return true;
       }
-      main = Target::kPrimary;
-    } else if (!Connect(Target::kStandby, n, *r)) {
-      return false;
+      main = Target::kPrimary;  // the standby went away between the decision and the pick
+    } else {
+      also_standby = false;  // BEGIN with no standby to open: the primary alone
     }
   }
   if (main == Target::kPrimary) {
-    if (!has_primary) {
-      if (!cycle_.needPrimary && !cycle_.write && !cycle_.broadcast && pinned_ == Target::kNone &&
-          (standby_ || ChooseLoadBalanceNode(*r) >= 0)) {
-        main = Target::kStandby;  // a read with no primary: any standby will do
-        if (!standby_ && !connectingStandby_ && !Connect(Target::kStandby, ChooseLoadBalanceNode(*r), *r))
-          return false;
-      } else {
-        if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
-        // A switchover in progress: wait for routing to confirm the new primary.
-        if (txStatus_ == 'I' && shared_->AwaitPrimary()) {
-          ScheduleRetry();
-          return false;
-        }
-        shared_->metrics->writesRefusedNoPrimary.Inc();
-        spdlog::warn("proxy: refusing {} from {}: no confirmed primary ({})", cycle_.reason, peer_,
-                     r->noPrimaryReason);
-        CycleError("25006", "no primary node is confirmed (" + r->noPrimaryReason +
-                                "); writes are refused until one is");
-        return true;
-      }
-    } else {
-      const std::string& pname = r->nodes[size_t(r->primary)].node.name;
-      if (primary_ && primary_->login().node != pname && pinned_ != Target::kPrimary &&
-          LeavePrimary(primary_->login().node, "the primary node changed to " + pname))
-        return true;
-      if (!primary_ && !connectingPrimary_ && !Connect(Target::kPrimary, r->primary, *r)) return false;
+    if (r->primary < 0) {
+      if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
+      shared_->metrics->writesRefusedNoPrimary.Inc();
+      CycleError("25006",
+                 "no primary node is confirmed (" + r->noPrimaryReason + "); writes are refused until one is");
+      return true;
     }
+    const std::string& pname = r->nodes[size_t(r->primary)].node.name;
+    if (primary_ && primary_->login().node != pname && pinned_ != Target::kPrimary &&
+        LeavePrimary(primary_->login().node, "the primary node changed to " + pname))
+      return true;
+    if (!primary_ && !connectingPrimary_ && !Connect(Target::kPrimary, r->primary, *r)) return false;
   }
   if (connectingPrimary_ && main == Target::kPrimary) return false;
-  if (connectingStandby_ && main == Target::kStandby) return false;
+  if (connectingStandby_ && (main == Target::kStandby || also_standby)) return false;
   if (!Conn(main)) {
     if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
     CycleError("08006", "the backend this statement belongs to is gone");
     return true;
   }
+  if (also_standby && !standby_) also_standby = false;
   if (BusyOtherThan(main)) return false;
-  also_standby = (cycle_.broadcast || cycle_.portalMirrored) && main == Target::kPrimary && standby_ &&
-                 !connectingStandby_;
 
-  spdlog::trace("proxy: {} message '{}' ({}) -> {}{}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
-                Conn(main)->login().node, also_standby ? " + standby" : "");
+  spdlog::trace("proxy: {} message '{}' ({}) -> {} {}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
+                Conn(main)->login().node, Describe(d));
   SendCycle(Conn(main), false);
-  if (also_standby) SendCycle(standby_, true);
-  if (also_standby && cycle_.txBegin) standbyInTx_ = true;
-  if (extended) pinned_ = main;
-  for (const auto& p : cycle_.boundPortals) {
-    portals_[p] = main;
-    if (also_standby) mirroredPortals_.insert(p);
-    else mirroredPortals_.erase(p);
+  if (also_standby) {
+    SendCycle(standby_, true);
+    if (d.openStandbyTx) standbyInTx_ = true;
   }
-  for (const auto& name : cycle_.closedStatements) {
-    statements_.erase(name);
-    Parsed(main).erase(name);
-    Target other = main == Target::kPrimary ? Target::kStandby : Target::kPrimary;
-    if (Conn(other) && Parsed(other).erase(name) && !also_standby) {
-      scratch_.clear();
-      AppendClose(&scratch_, 'S', name);
-      if (!Conn(other)->seqOpen) {
-        AppendSync(&scratch_);
-        Conn(other)->outstanding.push_back({true});
-      }
-      Conn(other)->Send(scratch_);
-    }
-  }
-  NoteSessionState();
-  if (cycle_.kind == 'Q' && cycle_.broadcast && (cycle_.reason == "set" || cycle_.reason == "reset") &&
-      txStatus_ == 'I' && sessionSets_.size() < 100)
-    sessionSets_.push_back(cycle_.bytes);
-  if (cycle_.kind == 'Q' && cycle_.broadcast && cycle_.reason == "discard") sessionSets_.clear();
-  if (cycle_.write && lbs.disableOnWrite != DisableOnWrite::kOff) wrote_ = true;
-  if (cycle_.createsTemp) noLoadBalance_ = true;
-  if (cycle_.reads > 0) {
-    BackendConn* b = Conn(main).get();
-    if (!b->selectCounter) b->selectCounter = &shared_->SelectCounter(b->login().node);
-    b->selectCounter->fetch_add(uint64_t(cycle_.reads), std::memory_order_relaxed);
-    (main == Target::kStandby ? shared_->metrics->readsToStandby : shared_->metrics->readsToPrimary)
-        .Inc(uint64_t(cycle_.reads));
-  }
-  cycle_.Reset();
-  UpdateBusyCount();
+  AfterDispatch(main, also_standby, d);
   return true;
 }
 

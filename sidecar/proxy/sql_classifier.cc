@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "sidecar/proxy/sql_commands.h"
+
 namespace pgvigil::proxy {
 
 const char* ToString(SqlRoute r) {
@@ -24,26 +26,6 @@ std::string Lower(std::string_view s) {
   std::string r(s);
   for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return r;
-}
-
-// Keywords and built-ins that may be followed by '(' without being a user function.
-const std::unordered_set<std::string>& NotFunctions() {
-  static const std::unordered_set<std::string> s = {
-      "in", "exists", "values", "any", "all", "some", "as", "on", "using", "select", "from",
-      "where", "and", "or", "not", "over", "filter", "within", "cast", "coalesce", "nullif",
-      "greatest", "least", "case", "when", "then", "else", "row", "array", "join", "lateral",
-      "by", "partition", "group", "order", "having", "limit", "offset", "into", "with", "table",
-      "returning", "set", "union", "intersect", "except", "is", "between", "like", "ilike",
-      "count", "sum", "avg", "min", "max", "now", "current_setting", "pg_sleep", "version",
-      "inet_server_port", "inet_server_addr", "pg_is_in_recovery", "pg_backend_pid", "length",
-      "lower", "upper", "substr", "substring", "abs", "round", "random", "generate_series",
-      "to_char", "date_trunc", "extract", "string_agg", "array_agg", "json_agg", "jsonb_agg",
-      "row_number", "rank", "lag", "lead", "pg_last_wal_replay_lsn", "pg_current_wal_lsn",
-      "txid_current_snapshot", "current_database", "current_user", "session_user", "format",
-      "concat", "trim", "replace", "position", "md5", "pg_relation_size", "exp", "ln", "sqrt",
-      "floor", "ceil", "ceiling", "mod", "power", "float8", "int4", "int8", "text", "numeric",
-      "date", "timestamp", "interval", "pg_typeof", "unnest", "values"};
-  return s;
 }
 
 }  // namespace
@@ -181,33 +163,7 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
     if (inner.route == SqlRoute::kLocal) return inner;
     return primary("pgpool command", false);
   }
-  if (k == "set" || k == "reset" || k == "discard" || k == "deallocate") {
-    r.route = SqlRoute::kAll;
-    r.reason = k;
-    // Transaction-scoped forms: nothing to replay on another backend.
-    if (k == "set" && (word(b + 1, "local") || word(b + 1, "transaction") || word(b + 1, "constraints")))
-      r.reason = "set local";
-    return r;
-  }
-  if (k == "begin" || (k == "start" && word(b + 1, "transaction"))) {
-    r.route = SqlRoute::kAll;
-    r.txBegin = true;
-    r.reason = "begin";
-    return r;
-  }
-  if (k == "commit" || k == "rollback" || k == "end" || k == "abort") {
-    if (word(b + 1, "prepared")) return primary("two-phase commit", true);
-    r.route = SqlRoute::kAll;
-    // ROLLBACK TO SAVEPOINT does not end the transaction.
-    r.txEnd = !(k == "rollback" && (word(b + 1, "to") || word(b + 2, "to")));
-    r.reason = "transaction end";
-    return r;
-  }
-  if (k == "savepoint" || k == "release") {
-    r.route = SqlRoute::kAll;
-    r.reason = "savepoint";
-    return r;
-  }
+  if (ClassifySessionCommand(t, b, e, &r)) return r;
   if (k == "listen" || k == "unlisten" || k == "notify") {
     primary("listen/notify", false);
     if (k == "listen") r.sessionState = "LISTEN";
@@ -215,6 +171,8 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
   }
   if (k == "prepare" && !word(b + 1, "transaction")) {
     primary("not a read", true);
+    r.kind = StmtKind::kPrepare;
+    if (b + 1 < e) r.object = t[b + 1].text;
     r.sessionState = "a prepared statement (SQL PREPARE)";
     return r;
   }
@@ -257,6 +215,7 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
     if (inner.route == SqlRoute::kRead || !analyze) {
       r.route = inner.route == SqlRoute::kRead ? SqlRoute::kRead : SqlRoute::kPrimary;
       r.reason = "explain";
+      if (analyze) r.functions = inner.functions;  // EXPLAIN ANALYZE runs them
       return r;
     }
     return inner;
@@ -268,7 +227,14 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
         r.createsTemp = true;
         return r;
       }
-    return primary("ddl", true);
+    r = primary("ddl", true);
+    r.kind = StmtKind::kDdl;
+    return r;
+  }
+  if (k == "alter" || k == "drop") {
+    r = primary("ddl", true);
+    r.kind = StmtKind::kDdl;
+    return r;
   }
   bool select_like = k == "select" || k == "with" || k == "values" || k == "table";
   if (!select_like) return primary(k == "insert" || k == "update" || k == "delete" ? "dml" : "not a read", true);
@@ -296,11 +262,26 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
       return primary("locking read", true);
     if (w == "into" && k == "select") return primary("select into", true);
     if (i + 1 < e && t[i + 1].kind == SqlToken::kPunct && t[i + 1].text == "(") {
-      if (cfg.writeFunctions.count(w) || w == "nextval" || w == "setval")
+      if (cfg.writeFunctions.count(w) || IsPrimaryOnlyFunction(w))
         return primary(("function " + w).c_str(), true);
-      if (!cfg.readOnlyFunctions.empty() && !cfg.readOnlyFunctions.count(w) &&
-          !NotFunctions().count(w))
-        return primary(("function " + w + " not known read-only").c_str(), true);
+      if (!cfg.readOnlyFunctions.empty()) {
+        if (!cfg.readOnlyFunctions.count(w) && !IsKnownStandbySafe(w))
+          return primary(("function " + w + " not known read-only").c_str(), true);
+      } else if (cfg.writeFunctions.empty() && !IsKnownStandbySafe(w) && r.functions.size() < 64) {
+        r.functions.push_back(w);
+      }
+    }
+  }
+  // Quoted function names ("MyFunc"(...)) keep their case.
+  for (size_t i = b; i + 1 < e; ++i) {
+    if (t[i].kind != SqlToken::kQuotedIdent || !(t[i + 1].kind == SqlToken::kPunct && t[i + 1].text == "(")) continue;
+    if (cfg.writeFunctions.count(t[i].text) || IsPrimaryOnlyFunction(t[i].text))
+      return primary(("function " + t[i].text).c_str(), true);
+    if (!cfg.readOnlyFunctions.empty()) {
+      if (!cfg.readOnlyFunctions.count(t[i].text))
+        return primary(("function " + t[i].text + " not known read-only").c_str(), true);
+    } else if (cfg.writeFunctions.empty() && r.functions.size() < 64) {
+      r.functions.push_back(t[i].text);
     }
   }
   r.route = SqlRoute::kRead;
@@ -331,6 +312,7 @@ bool IContains(std::string_view hay, std::string_view lower_needle) {
 // answers false and the full classifier runs.
 bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg) {
   if (!cfg.readOnlyFunctions.empty() || !cfg.writeFunctions.empty()) return false;
+  if (sql.find('(') != std::string_view::npos) return false;  // a function call: the full classifier
   size_t b = 0;
   while (b < sql.size() && std::isspace(static_cast<unsigned char>(sql[b]))) ++b;
   if (sql.size() - b < 7 || !IEquals(sql.substr(b, 6), "select") ||
@@ -375,7 +357,7 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
     b = i + 1;
     if (one.route == SqlRoute::kEmpty) continue;
     ++statements;
-    sets = sets || one.reason == "set" || one.reason == "reset";
+    sets = sets || IsSessionSet(one.kind);
     if (statements == 1) {
       all = one;
       continue;
@@ -384,6 +366,11 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
     all.write = all.write || one.write;
     all.createsTemp = all.createsTemp || one.createsTemp;
     all.txBegin = all.txBegin || one.txBegin;
+    all.kind = StmtKind::kOther;  // several statements: routed as a whole, never special-cased
+    all.object.clear();
+    if (all.isolation == TxIsolation::kUnspecified) all.isolation = one.isolation;
+    if (all.access == TxAccess::kUnspecified) all.access = one.access;
+    all.functions.insert(all.functions.end(), one.functions.begin(), one.functions.end());
     if (all.sessionState.empty()) all.sessionState = one.sessionState;
     all.txEnd = one.txEnd || (all.txEnd && !one.txBegin);
     if (!(all.route == SqlRoute::kRead && one.route == SqlRoute::kRead)) {

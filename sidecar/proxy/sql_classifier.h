@@ -22,6 +22,39 @@ const char* ToString(SqlRoute r);
 
 enum class LocalCommand { kNone, kPoolNodes, kPoolVersion };
 
+// What a statement does to session or transaction state; control flow in the
+// session uses this, never the log string `reason`.
+enum class StmtKind {
+  kOther,
+  kBegin,          // BEGIN / START TRANSACTION
+  kTxEnd,          // COMMIT / ROLLBACK / END / ABORT
+  kRollbackTo,     // ROLLBACK [WORK|TRANSACTION] TO [SAVEPOINT] x
+  kSavepoint,      // SAVEPOINT x
+  kRelease,        // RELEASE [SAVEPOINT] x
+  kSet,            // SET [SESSION] name ...: session state, replayed on a new backend
+  kSetLocal,       // SET LOCAL ..., SET CONSTRAINTS: this transaction only
+  kSetTransaction, // SET TRANSACTION ..., SET transaction_isolation/transaction_read_only
+  kSetSessionCharacteristics,  // SET SESSION CHARACTERISTICS AS TRANSACTION ...
+  kReset,          // RESET name
+  kResetAll,       // RESET ALL
+  kDiscardAll,     // DISCARD ALL
+  kDiscardOther,   // DISCARD PLANS / SEQUENCES / TEMP
+  kDeallocate,     // DEALLOCATE [PREPARE] name (name in SqlClass::object)
+  kDeallocateAll,  // DEALLOCATE [PREPARE] ALL
+  kPrepare,        // SQL PREPARE name (name in SqlClass::object)
+  kDdl,            // CREATE / ALTER / DROP ...: may change function volatility
+};
+const char* ToString(StmtKind k);
+// True for the kinds that the session replays on a backend that joins later.
+inline bool IsSessionSet(StmtKind k) { return k == StmtKind::kSet || k == StmtKind::kReset; }
+
+// A transaction characteristic a statement declares: BEGIN/START TRANSACTION and
+// SET TRANSACTION for the transaction; SET SESSION CHARACTERISTICS and SET/RESET
+// default_transaction_isolation for the session's default (kDefault there: back
+// to the server's default, read committed unless configured).
+enum class TxIsolation { kUnspecified, kSerializable, kOther, kDefault };
+enum class TxAccess { kUnspecified, kReadWrite, kReadOnly };
+
 struct SqlClass {
   SqlRoute route = SqlRoute::kPrimary;
   bool write = false;          // modifies data: the transaction "wrote" (disableOnWrite)
@@ -30,6 +63,14 @@ struct SqlClass {
   bool createsTemp = false;    // CREATE TEMP ... : later reads may use it
   bool noLoadBalance = false;  // /*NO LOAD BALANCE*/ hint
   LocalCommand local = LocalCommand::kNone;
+  StmtKind kind = StmtKind::kOther;
+  TxIsolation isolation = TxIsolation::kUnspecified;
+  TxAccess access = TxAccess::kUnspecified;
+  std::string object;  // kDeallocate / kPrepare: the statement name (case as PostgreSQL folds it)
+  // A SELECT-like read calling functions not known to be safe on a standby:
+  // the session asks pg_proc whether any is volatile (see FunctionVolatility).
+  // Only filled when no function lists are configured. Lower-case unless quoted.
+  std::vector<std::string> functions;
   std::string reason;          // why, for logs ("locking read", "function nextval")
   // Non-empty: the statement may leave session state on its backend that the
   // proxy cannot replay on another one (LISTEN, a session advisory lock, SQL
@@ -47,6 +88,13 @@ struct ClassifierConfig {
 
 // Classifies a whole query string (possibly several statements separated by ';').
 SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config);
+
+// Built-in functions that must run on the primary whatever their volatility
+// (txid_current() is stable yet assigns a transaction id), or that write
+// (large objects, pg_notify, advisory unlocks, index maintenance).
+bool IsPrimaryOnlyFunction(std::string_view lower_name);
+// Built-ins (and keywords followed by '(') known safe on a standby.
+bool IsKnownStandbySafe(std::string_view lower_name);
 
 // Lexer tokens, exposed for tests.
 struct SqlToken {

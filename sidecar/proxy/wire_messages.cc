@@ -133,6 +133,25 @@ bool ParseErrorFields(const Frame& f, ErrorFields* out) {
   return r.AtEnd();
 }
 
+bool ParseDataRow(const Frame& f, std::vector<std::optional<std::string_view>>* columns) {
+  BodyReader r(f);
+  uint16_t n = 0;
+  if (f.type != 'D' || !r.U16(&n)) return false;
+  columns->clear();
+  for (uint16_t i = 0; i < n; ++i) {
+    uint32_t len = 0;
+    if (!r.U32(&len)) return false;
+    if (len == 0xffffffffu) {
+      columns->emplace_back(std::nullopt);
+      continue;
+    }
+    std::string_view v;
+    if (!r.Bytes(len, &v)) return false;
+    columns->emplace_back(v);
+  }
+  return r.AtEnd();
+}
+
 bool ParsePasswordMessage(const Frame& f, std::string_view* password) {
   BodyReader r(f);
   return f.type == 'p' && r.CString(password) && r.AtEnd();

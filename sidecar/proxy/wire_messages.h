@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -69,6 +70,8 @@ struct ErrorFields {
   std::string severity, code, message;
 };
 bool ParseErrorFields(const Frame& f, ErrorFields* out);  // 'E' / 'N' backend
+// DataRow ('D'): each column's bytes, nullopt for NULL.
+bool ParseDataRow(const Frame& f, std::vector<std::optional<std::string_view>>* columns);
 // Frontend 'p' bodies, by context.
 bool ParsePasswordMessage(const Frame& f, std::string_view* password);
 bool ParseSaslInitial(const Frame& f, std::string_view* mechanism, std::string_view* data);

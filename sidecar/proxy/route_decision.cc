@@ -1,0 +1,231 @@
+#include "sidecar/proxy/route_decision.h"
+
+namespace pgvigil::proxy {
+
+const char* ToString(Protocol p) {
+  switch (p) {
+    case Protocol::kSimple: return "simple";
+    case Protocol::kExtendedSync: return "extended";
+    case Protocol::kPipelineFlush: return "pipeline-flush";
+    case Protocol::kFunctionCall: return "function-call";
+  }
+  return "?";
+}
+
+const char* ToString(Side s) {
+  switch (s) {
+    case Side::kNone: return "none";
+    case Side::kPrimary: return "primary";
+    case Side::kStandby: return "standby";
+  }
+  return "?";
+}
+
+const char* ToString(RouteTarget t) {
+  switch (t) {
+    case RouteTarget::kPrimary: return "primary";
+    case RouteTarget::kStandby: return "standby";
+    case RouteTarget::kBoth: return "primary+standby";
+    case RouteTarget::kLocal: return "local";
+    case RouteTarget::kWait: return "wait";
+    case RouteTarget::kError: return "error";
+  }
+  return "?";
+}
+
+const char* ToString(RouteReason r) {
+  switch (r) {
+    case RouteReason::kLocalCommand: return "local command";
+    case RouteReason::kPaused: return "new transactions held";
+    case RouteReason::kAwaitPrimary: return "awaiting the new primary";
+    case RouteReason::kPinned: return "extended sequence in progress";
+    case RouteReason::kPortal: return "portal";
+    case RouteReason::kDeallocateWhereParsed: return "deallocate where parsed";
+    case RouteReason::kDeallocateNowhere: return "deallocate of a statement no backend has";
+    case RouteReason::kDeallocateUntracked: return "deallocate untracked";
+    case RouteReason::kSerializableTx: return "serializable transaction";
+    case RouteReason::kReadWriteTx: return "read write transaction";
+    case RouteReason::kSerializableSession: return "serializable session";
+    case RouteReason::kTxBeginBoth: return "begin on both";
+    case RouteReason::kBroadcast: return "broadcast";
+    case RouteReason::kBroadcastNoPrimary: return "broadcast without primary";
+    case RouteReason::kWrite: return "write";
+    case RouteReason::kVolatileFunction: return "volatile function";
+    case RouteReason::kFunctionLookup: return "function lookup";
+    case RouteReason::kBalancingOff: return "balancing off";
+    case RouteReason::kTempTable: return "temp table";
+    case RouteReason::kWroteInTransaction: return "wrote in transaction";
+    case RouteReason::kWroteInSession: return "wrote in session";
+    case RouteReason::kStandbyInTx: return "standby in transaction";
+    case RouteReason::kStandbyBeginPending: return "standby begin pending";
+    case RouteReason::kTxOnPrimary: return "transaction on primary";
+    case RouteReason::kCommitLsnPending: return "commit lsn pending";
+    case RouteReason::kReadYourWrites: return "read your writes";
+    case RouteReason::kBalancedRead: return "balanced read";
+    case RouteReason::kNoStandby: return "no standby";
+    case RouteReason::kNoPrimaryRead: return "read without primary";
+    case RouteReason::kNoPrimary: return "no primary";
+    case RouteReason::kNoBackend: return "no backend";
+  }
+  return "?";
+}
+
+std::string Describe(const RouteDecision& d) {
+  std::string s = std::string(ToString(d.target)) + " (" + ToString(d.reason) + ")";
+  if (d.minReplayLsn) s += " lsn>=" + std::to_string(d.minReplayLsn);
+  if (d.openStandbyTx) s += " open";
+  if (d.txSerializable) s += " tx-serializable";
+  if (d.txReadWrite) s += " tx-read-write";
+  return s;
+}
+
+namespace {
+
+RouteDecision Make(RouteTarget t, RouteReason r, uint64_t lsn = 0) {
+  RouteDecision d;
+  d.target = t;
+  d.reason = r;
+  d.minReplayLsn = lsn;
+  return d;
+}
+
+// Commands that belong to the transaction: a standby that is not part of it gets none.
+bool TransactionScoped(StmtKind k) {
+  return k == StmtKind::kTxEnd || k == StmtKind::kRollbackTo || k == StmtKind::kSavepoint ||
+         k == StmtKind::kRelease || k == StmtKind::kSetLocal || k == StmtKind::kSetTransaction;
+}
+
+}  // namespace
+
+namespace {
+
+RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterView& k, const BalanceSettings& b,
+                     bool ser, bool rw) {
+  if (c.local) return Make(RouteTarget::kLocal, RouteReason::kLocalCommand);
+  const bool idle = s.txStatus == 'I' && s.pinned == Side::kNone;
+  const bool in_tx = s.txStatus != 'I';
+  if (idle && k.holdNewTransactions) return Make(RouteTarget::kWait, RouteReason::kPaused);
+  if (idle && !k.hasPrimary && (c.needPrimary || c.write || c.txBegin) && k.awaitPrimary)
+    return Make(RouteTarget::kWait, RouteReason::kAwaitPrimary);
+  auto side = [](Side x, RouteReason r) {
+    return Make(x == Side::kPrimary ? RouteTarget::kPrimary : RouteTarget::kStandby, r);
+  };
+  // Which broadcast commands the session's standby gets as well: session state
+  // always; the transaction's own (BEGIN's rest, SAVEPOINT, COMMIT ...) only
+  // when the standby takes part in it.
+  const bool tx_scoped = TransactionScoped(c.kind) || c.kind == StmtKind::kBegin;
+  const bool mirror = c.broadcast && s.standbyConnected && !ser && !rw && (tx_scoped ? s.standbyInTx : true);
+  auto follow = [&](Side x, RouteReason r) {
+    RouteDecision d = side(x, r);
+    if (x == Side::kPrimary && s.standbyConnected && (mirror || c.portalMirrored)) d.target = RouteTarget::kBoth;
+    return d;
+  };
+  if (s.pinned != Side::kNone) return follow(s.pinned, RouteReason::kPinned);
+  if (c.portal != Side::kNone) return follow(c.portal, RouteReason::kPortal);
+
+  // The primary, or what to do without one: a plain read may use a standby.
+  auto primary = [&](RouteReason why, bool read_elsewhere) {
+    if (k.hasPrimary) return Make(RouteTarget::kPrimary, why);
+    if (read_elsewhere && (s.standbyConnected || k.standbysEligible > 0))
+      return Make(RouteTarget::kStandby, RouteReason::kNoPrimaryRead);
+    if (idle && k.awaitPrimary) return Make(RouteTarget::kWait, RouteReason::kAwaitPrimary);
+    return Make(RouteTarget::kError, RouteReason::kNoPrimary);
+  };
+  const bool floor_applies = b.readYourWrites && (s.floorPending || s.readFloor > 0);
+  const uint64_t floor = floor_applies ? s.readFloor : 0;
+  // Can a standby serve this session's next read (balancing aside)?
+  auto standby_at_floor = [&] {
+    if (b.readYourWrites && s.floorPending) return false;
+    if (s.standbyConnected)
+      return s.standbyEligible && (!floor_applies || s.standbyReplayLsn >= s.readFloor);
+    return (floor_applies ? k.standbysAtFloor : k.standbysEligible) > 0;
+  };
+  const bool sticky = s.wrote && ((b.disableOnWrite == DisableOnWrite::kTransaction && in_tx) ||
+                                  b.disableOnWrite == DisableOnWrite::kAlways);
+
+  if (c.kind == StmtKind::kDeallocate && c.broadcast && !c.needPrimary) {
+    if (!c.deallocateTracked) return primary(RouteReason::kDeallocateUntracked, false);
+    if (c.parsedOnPrimary && c.parsedOnStandby && s.standbyConnected && (s.primaryConnected || k.hasPrimary))
+      return Make(RouteTarget::kBoth, RouteReason::kDeallocateWhereParsed);
+    if (c.parsedOnPrimary && s.primaryConnected) return Make(RouteTarget::kPrimary, RouteReason::kDeallocateWhereParsed);
+    if (c.parsedOnStandby && s.standbyConnected) return Make(RouteTarget::kStandby, RouteReason::kDeallocateWhereParsed);
+    return Make(RouteTarget::kLocal, RouteReason::kDeallocateNowhere);
+  }
+
+  // A SERIALIZABLE or READ WRITE transaction runs on the primary only (a
+  // standby refuses both, and balancing would split it).
+  if (ser || rw) return primary(ser ? RouteReason::kSerializableTx : RouteReason::kReadWriteTx, false);
+  const bool begin = c.kind == StmtKind::kBegin;
+  if (c.broadcast && !c.needPrimary) {
+    if (begin && b.enabled && !s.tempTable && !sticky && k.hasPrimary && standby_at_floor()) {
+      RouteDecision d = Make(RouteTarget::kBoth, RouteReason::kTxBeginBoth, floor);
+      d.openStandbyTx = true;
+      return d;
+    }
+    bool main_primary = s.primaryConnected || (k.hasPrimary && (c.txBegin || !s.standbyConnected));
+    if (!main_primary) {
+      if (!s.standbyConnected && k.standbysEligible == 0) {
+        if (idle && k.awaitPrimary) return Make(RouteTarget::kWait, RouteReason::kAwaitPrimary);
+        return Make(RouteTarget::kError, RouteReason::kNoBackend);
+      }
+      return Make(RouteTarget::kStandby, RouteReason::kBroadcastNoPrimary);
+    }
+    RouteDecision d = primary(RouteReason::kBroadcast, false);
+    if (d.target == RouteTarget::kPrimary && mirror) d.target = RouteTarget::kBoth;
+    return d;
+  }
+
+  if (c.needPrimary || c.write || c.protocol == Protocol::kFunctionCall) {
+    // Extended-protocol cycles may mix a SET or SAVEPOINT with a write: the
+    // standby still gets the former (ClientSession mirrors only those).
+    RouteDecision d = primary(RouteReason::kWrite, false);
+    if (d.target == RouteTarget::kPrimary && mirror) d.target = RouteTarget::kBoth;
+    return d;
+  }
+  if (c.functionsVolatile) return primary(RouteReason::kVolatileFunction, false);
+  if (in_tx && s.txSerializable) return primary(RouteReason::kSerializableTx, false);
+  if (in_tx && s.txReadWrite) return primary(RouteReason::kReadWriteTx, false);
+  if (!in_tx && s.sessionSerializable) return primary(RouteReason::kSerializableSession, false);
+  if (!b.enabled) return primary(RouteReason::kBalancingOff, true);
+  if (s.tempTable) return primary(RouteReason::kTempTable, true);
+  if (sticky)
+    return primary(in_tx && b.disableOnWrite == DisableOnWrite::kTransaction ? RouteReason::kWroteInTransaction
+                                                                              : RouteReason::kWroteInSession,
+                   true);
+  if (in_tx) {
+    if (s.standbyConnected && s.standbyInTx) {
+      if (s.standbyAnswersPending) return Make(RouteTarget::kWait, RouteReason::kStandbyBeginPending);
+      if (s.standbyTxStatus == 'T') return Make(RouteTarget::kStandby, RouteReason::kStandbyInTx);
+    }
+    // Never outside the transaction: on the primary, which holds it.
+    return primary(RouteReason::kTxOnPrimary, true);
+  }
+  if (c.functionsUnknown && (s.standbyConnected ? s.standbyEligible : k.standbysEligible > 0))
+    return Make(RouteTarget::kWait, RouteReason::kFunctionLookup);
+  if (b.readYourWrites && s.floorPending) return primary(RouteReason::kCommitLsnPending, true);
+  if (standby_at_floor()) return Make(RouteTarget::kStandby, RouteReason::kBalancedRead, floor);
+  if (floor_applies && (s.standbyConnected ? s.standbyEligible : k.standbysEligible > 0))
+    return primary(RouteReason::kReadYourWrites, true);
+  return primary(RouteReason::kNoStandby, true);
+}
+
+}  // namespace
+
+RouteDecision DecideRoute(const CycleSummary& c, const SessionView& s, const ClusterView& k,
+                          const BalanceSettings& b) {
+  const bool in_tx = s.txStatus != 'I';
+  const bool begin = c.kind == StmtKind::kBegin;
+  const bool set_tx = c.kind == StmtKind::kSetTransaction && in_tx;
+  const bool ser = (begin && (c.isolation == TxIsolation::kSerializable ||
+                              (c.isolation == TxIsolation::kUnspecified && s.sessionSerializable))) ||
+                   (set_tx && c.isolation == TxIsolation::kSerializable);
+  const bool rw = (begin || set_tx) && c.access == TxAccess::kReadWrite;
+  RouteDecision d = Decide(c, s, k, b, ser, rw);
+  if (d.target != RouteTarget::kWait) {
+    d.txSerializable = ser;
+    d.txReadWrite = rw;
+  }
+  return d;
+}
+
+}  // namespace pgvigil::proxy

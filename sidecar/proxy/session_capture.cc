@@ -1,0 +1,82 @@
+// ClientSession, silent queries whose answers the session reads:
+//  * read-your-writes: once a transaction that may have written ends on the
+//    primary (ReadyForQuery 'I'), the session asks that same backend for
+//    pg_current_wal_insert_lsn(), which is at or past the transaction's commit
+//    record; until the answer is in, reads go to the primary, then to standbys
+//    whose replay LSN (health checks) has reached it (see route_decision.h).
+//    The query is sent after the client has its answer, on the backend the
+//    write used: it adds no wait to the write, and a read sent meanwhile is
+//    queued behind it on the primary.
+//  * function volatility: a read calling functions the proxy does not know asks
+//    pg_proc (on the standby it would run on: the catalog is replicated) which
+//    are volatile (FunctionVolatility).
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "sidecar/proxy/session.h"
+
+namespace pgvigil::proxy {
+
+bool ClientSession::CapturePending(BackendConn::Capture c) const {
+  for (const auto* b : {&primary_, &standby_})
+    if (*b)
+      for (const auto& o : (*b)->outstanding)
+        if (o.capture == c) return true;
+  return false;
+}
+
+void ClientSession::AfterClientCycle(BackendConn* b, Target t) {
+  if (txStatus_ != 'I' || b->ClientCycleOutstanding()) return;
+  txSerializable_ = txReadWrite_ = false;
+  const auto& lbs = shared_->spec.proxy.loadBalancing;
+  if (t != Target::kPrimary || !primaryMayHaveWritten_) return;
+  if (!lbs.enabled || !lbs.readYourWrites) {
+    primaryMayHaveWritten_ = false;
+    return;
+  }
+  if (b->seqOpen) return;  // asked at the next ReadyForQuery; reads wait on the primary meanwhile
+  primaryMayHaveWritten_ = false;
+  std::string q;
+  AppendQuery(&q, "SELECT (pg_catalog.pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text");
+  b->Send(q);
+  BackendConn::Cycle c{true};
+  c.capture = BackendConn::Capture::kCommitLsn;
+  b->outstanding.push_back(c);
+}
+
+void ClientSession::LookUpFunctions(BackendConn* b) {
+  std::vector<std::string> unknown;
+  shared_->volatility.Classify(database_, cycle_.functions, std::chrono::steady_clock::now(), &unknown);
+  lookupRows_.clear();
+  std::string q;
+  AppendQuery(&q, FunctionVolatility::LookupQuery(unknown));
+  b->Send(q);
+  BackendConn::Cycle c{true};
+  c.capture = BackendConn::Capture::kFunctionVolatility;
+  b->outstanding.push_back(c);
+}
+
+void ClientSession::OnCapturedRow(BackendConn* b, BackendConn::Capture c, const Frame& f) {
+  std::vector<std::optional<std::string_view>> cols;
+  if (!ParseDataRow(f, &cols) || cols.empty() || !cols[0]) return;
+  if (c == BackendConn::Capture::kCommitLsn) {
+    uint64_t lsn = 0;
+    auto r = std::from_chars(cols[0]->data(), cols[0]->data() + cols[0]->size(), lsn);
+    if (r.ec == std::errc() && lsn > readFloor_) readFloor_ = lsn;
+    spdlog::trace("proxy: session of {} wrote up to LSN {} on {}", peer_, lsn, b->login().node);
+  } else if (c == BackendConn::Capture::kFunctionVolatility && cols.size() >= 2 && cols[1] &&
+             lookupRows_.size() < FunctionVolatility::kMaxNamesPerLookup) {
+    lookupRows_.emplace_back(std::string(*cols[0]), *cols[1] == "t");
+  }
+}
+
+void ClientSession::OnCaptureDone(BackendConn*, BackendConn::Capture c) {
+  if (c != BackendConn::Capture::kFunctionVolatility) return;
+  shared_->volatility.Store(database_, lookupRows_, std::chrono::steady_clock::now());
+  lookupRows_.clear();
+  // Names still unknown have no row in pg_proc (there): the read goes to the primary.
+  if (cycle_.active) cycle_.functionsLookedUp = true;
+}
+
+}  // namespace pgvigil::proxy

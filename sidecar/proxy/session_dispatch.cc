@@ -1,0 +1,165 @@
+// ClientSession, the routing decision's inputs and consequences: gathers what
+// DecideRoute (route_decision.h) needs from the session and the routing
+// snapshot, sends the standby its copy of a broadcast command, and records
+// what a dispatched cycle changed (session SETs, named statements, the
+// transaction's characteristics, writes for read-your-writes).
+#include <spdlog/spdlog.h>
+
+#include "sidecar/proxy/session.h"
+
+namespace pgvigil::proxy {
+
+RouteDecision ClientSession::Decide(const EffectiveRouting& r) {
+  const auto& lbs = shared_->spec.proxy.loadBalancing;
+  CycleSummary c;
+  c.protocol = cycle_.kind == 'Q'   ? Protocol::kSimple
+               : cycle_.kind == 'F' ? Protocol::kFunctionCall
+               : cycle_.kind == 'H' ? Protocol::kPipelineFlush
+                                    : Protocol::kExtendedSync;
+  c.local = cycle_.local;
+  c.needPrimary = cycle_.needPrimary;
+  c.broadcast = cycle_.broadcast;
+  c.write = cycle_.write;
+  c.txBegin = cycle_.txBegin;
+  c.reads = cycle_.reads;
+  c.kind = cycle_.stmtKind;
+  c.isolation = cycle_.isolation;
+  c.access = cycle_.access;
+  c.portalMirrored = cycle_.portalMirrored;
+  c.portal = cycle_.portalTarget == Target::kPrimary   ? Side::kPrimary
+             : cycle_.portalTarget == Target::kStandby ? Side::kStandby
+                                                       : Side::kNone;
+  if (!cycle_.functions.empty()) {
+    auto v = shared_->volatility.Classify(database_, cycle_.functions, std::chrono::steady_clock::now(), nullptr);
+    c.functionsVolatile = v == FunctionVolatility::Verdict::kVolatile ||
+                          (v == FunctionVolatility::Verdict::kUnknown && cycle_.functionsLookedUp);
+    c.functionsUnknown = v == FunctionVolatility::Verdict::kUnknown && !cycle_.functionsLookedUp;
+  }
+  if (cycle_.stmtKind == StmtKind::kDeallocate && cycle_.kind == 'Q' && cycle_.statements == 1) {
+    auto it = statements_.find(cycle_.object);
+    c.deallocateTracked = it != statements_.end() && !cycle_.object.empty();
+    c.parsedOnPrimary = primary_ && parsedOnPrimary_.count(cycle_.object);
+    c.parsedOnStandby = standby_ && parsedOnStandby_.count(cycle_.object);
+  }
+  SessionView s;
+  s.txStatus = txStatus_;
+  s.pinned = pinned_ == Target::kPrimary ? Side::kPrimary : pinned_ == Target::kStandby ? Side::kStandby : Side::kNone;
+  s.wrote = wrote_;
+  s.tempTable = noLoadBalance_;
+  s.txSerializable = txSerializable_;
+  s.txReadWrite = txReadWrite_;
+  s.sessionSerializable = sessionSerializable_;
+  s.primaryConnected = primary_ != nullptr;
+  s.standbyConnected = standby_ != nullptr;
+  s.standbyInTx = standbyInTx_;
+  if (standby_) {
+    s.standbyTxStatus = standby_->txStatus;
+    for (const auto& o : standby_->outstanding) s.standbyAnswersPending = s.standbyAnswersPending || o.silent;
+    int i = r.Find(standby_->login().node);
+    s.standbyEligible = i >= 0 && r.nodes[size_t(i)].lbEligible;
+    if (i >= 0) s.standbyReplayLsn = r.nodes[size_t(i)].replayLsn;
+  }
+  s.readFloor = readFloor_;
+  // A write's LSN not fetched yet (its transaction still open, or the backend
+  // busy with an unsynced sequence) counts as pending too.
+  s.floorPending = CapturePending(BackendConn::Capture::kCommitLsn) || primaryMayHaveWritten_;
+  ClusterView k;
+  k.hasPrimary = r.primary >= 0;
+  k.holdNewTransactions = txStatus_ == 'I' && pinned_ == Target::kNone && shared_->HoldNewTransactions();
+  k.awaitPrimary = r.primary < 0 && shared_->AwaitPrimary();
+  std::vector<bool> any = AvoidMask(r, 0), at_floor = AvoidMask(r, readFloor_);
+  for (size_t i = 0; i < r.nodes.size(); ++i) {
+    if (!r.nodes[i].lbEligible) continue;
+    if (!any[i]) k.standbysEligible++;
+    if (!at_floor[i]) k.standbysAtFloor++;
+  }
+  BalanceSettings b;
+  b.enabled = lbs.enabled;
+  b.disableOnWrite = lbs.disableOnWrite;
+  b.readYourWrites = lbs.readYourWrites;
+  return DecideRoute(c, s, k, b);
+}
+
+void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDecision& d) {
+  const auto& lbs = shared_->spec.proxy.loadBalancing;
+  for (const auto& p : cycle_.boundPortals) {
+    portals_[p] = main;
+    if (also_standby) mirroredPortals_.insert(p);
+    else mirroredPortals_.erase(p);
+  }
+  for (const auto& name : cycle_.closedStatements) {
+    statements_.erase(name);
+    Parsed(main).erase(name);
+    Target other = main == Target::kPrimary ? Target::kStandby : Target::kPrimary;
+    if (Conn(other) && Parsed(other).erase(name) && !also_standby) {
+      scratch_.clear();
+      AppendClose(&scratch_, 'S', name);
+      if (!Conn(other)->seqOpen) {
+        AppendSync(&scratch_);
+        Conn(other)->outstanding.push_back({true});
+      }
+      Conn(other)->Send(scratch_);
+    }
+  }
+  NoteSessionState();
+  const bool simple = cycle_.kind == 'Q';
+  switch (cycle_.stmtKind) {
+    case StmtKind::kSet:
+    case StmtKind::kReset:
+      if (simple && cycle_.broadcast && txStatus_ == 'I' && sessionSets_.size() < 100)
+        sessionSets_.push_back(cycle_.bytes);
+      break;
+    case StmtKind::kResetAll:
+    case StmtKind::kDiscardAll:
+      if (simple) sessionSets_.clear();
+      break;
+    default:
+      break;
+  }
+  if (cycle_.stmtKind == StmtKind::kDiscardAll || cycle_.stmtKind == StmtKind::kDeallocateAll) {
+    statements_.clear();
+    parsedOnPrimary_.clear();
+    parsedOnStandby_.clear();
+  }
+  if (cycle_.stmtKind == StmtKind::kDeallocate && d.reason == RouteReason::kDeallocateWhereParsed) {
+    statements_.erase(cycle_.object);
+    parsedOnPrimary_.erase(cycle_.object);
+    parsedOnStandby_.erase(cycle_.object);
+  }
+  // The session's default isolation (SET/RESET default_transaction_isolation,
+  // SET SESSION CHARACTERISTICS, RESET ALL, DISCARD ALL).
+  if ((cycle_.stmtKind == StmtKind::kSet || cycle_.stmtKind == StmtKind::kReset ||
+       cycle_.stmtKind == StmtKind::kSetSessionCharacteristics) &&
+      cycle_.isolation != TxIsolation::kUnspecified)
+    sessionSerializable_ = cycle_.isolation == TxIsolation::kSerializable;
+  if (cycle_.stmtKind == StmtKind::kResetAll || cycle_.stmtKind == StmtKind::kDiscardAll) sessionSerializable_ = false;
+  if (d.txSerializable) txSerializable_ = true;
+  if (d.txReadWrite) txReadWrite_ = true;
+  if (cycle_.ddl) shared_->volatility.Forget(database_);
+  if (cycle_.kind != 'Q' && cycle_.kind != 'F') pinned_ = main;  // the rest of the sequence follows
+  if (cycle_.write && lbs.disableOnWrite != DisableOnWrite::kOff) wrote_ = true;
+  if (main == Target::kPrimary && (cycle_.executesOnPrimary || cycle_.kind == 'F' ||
+                                   d.reason == RouteReason::kVolatileFunction))
+    primaryMayHaveWritten_ = true;
+  if (cycle_.createsTemp) noLoadBalance_ = true;
+  if (cycle_.reads > 0) {
+    BackendConn* b = Conn(main).get();
+    if (!b->selectCounter) b->selectCounter = &shared_->SelectCounter(b->login().node);
+    b->selectCounter->fetch_add(uint64_t(cycle_.reads), std::memory_order_relaxed);
+    (main == Target::kStandby ? shared_->metrics->readsToStandby : shared_->metrics->readsToPrimary)
+        .Inc(uint64_t(cycle_.reads));
+  }
+  cycle_.Reset();
+  UpdateBusyCount();
+}
+
+void ClientSession::AnswerDeallocateLocally() {
+  // A statement the client parsed that no backend holds any more: PostgreSQL
+  // would deallocate it; so does the proxy.
+  statements_.erase(cycle_.object);
+  AppendCommandComplete(&out_.pending, "DEALLOCATE");
+  AppendReadyForQuery(&out_.pending, txStatus_);
+  FlushClient();
+}
+
+}  // namespace pgvigil::proxy
