@@ -119,5 +119,43 @@ TEST(ProxyCausalReadsTest, Cause8WithoutReadYourWritesReadsAreStale) {
   EXPECT_GT(r.stale, 0) << "the standbys replay with a delay: reads balanced at once must miss some writes";
 }
 
+// Two-phase commit: PREPARE TRANSACTION then pg_prepared_xacts, COMMIT PREPARED
+// then the row, each read at once. Last in this binary: it restarts the
+// cluster with max_prepared_transactions (standbys first: they need at least
+// the primary's value).
+TEST(ProxyCausalReadsTest, Cause8TwoPhaseCommitReadAtOnce) {
+  for (int i : {1, 2, 0}) {
+    ASSERT_TRUE(Cluster().Query(i, "ALTER SYSTEM SET max_prepared_transactions = 10").ok());
+    ASSERT_TRUE(Cluster().StopNode(i).ok());
+    ASSERT_TRUE(Cluster().StartNode(i).ok());
+  }
+  ASSERT_TRUE(Cluster().WaitStreaming(0, 2).ok());
+  ASSERT_TRUE(Cluster().Query(0, "CREATE TABLE IF NOT EXISTS ryw (id int)").ok());
+  for (bool ryw : {true, false}) {
+    ProxyOptions o;
+    o.readYourWrites = ryw;
+    auto px = StartProxy(o);
+    ASSERT_TRUE(px);
+    px->CatchUp();
+    ApplyDelay delay("300ms");
+    LsnFeeder feeder(px.get());
+    auto c = Connect(px->port);
+    ASSERT_TRUE(c->ok()) << c->error();
+    int stale = 0;
+    for (int i = 0; i < (ryw ? 200 : 10); ++i) {
+      std::string gid = std::string(ryw ? "g" : "s") + std::to_string(i);
+      int id = 200000 + i + (ryw ? 0 : 1000);
+      EXPECT_EQ(c->Query("BEGIN"), "");
+      EXPECT_EQ(c->Query("INSERT INTO ryw VALUES (" + std::to_string(id) + ")"), "");
+      EXPECT_EQ(c->Query("PREPARE TRANSACTION '" + gid + "'"), "");
+      if (c->Query("SELECT count(*) FROM pg_prepared_xacts WHERE gid = '" + gid + "'") != "1") ++stale;
+      EXPECT_EQ(c->Query("COMMIT PREPARED '" + gid + "'"), "");
+      if (c->Query("SELECT count(*) FROM ryw WHERE id = " + std::to_string(id)) != "1") ++stale;
+    }
+    if (ryw) EXPECT_EQ(stale, 0);
+    else EXPECT_GT(stale, 0) << "without read-your-writes the delayed standbys must show stale 2PC state";
+  }
+}
+
 }  // namespace
 }  // namespace pgvigil::proxy::testenv
