@@ -2,7 +2,7 @@
 // front of given PostgreSQL nodes, node 0 marked primary and the rest standbys
 // in the health view, trust authentication on loopback. Stops on SIGTERM/SIGINT.
 //   pgvigil-proxy-bench --port 9999 --nodes 127.0.0.1:5432,127.0.0.1:5433 [--threads N]
-//                       [--no-read-your-writes]
+//                       [--no-read-your-writes] [--no-load-balance]
 #include <signal.h>
 
 #include <iostream>
@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   ctx.spec.proxy.threads = std::stoi(cl.Value("--threads", "0"));
   ctx.spec.proxy.maxClientConnections = 20000;
   ctx.spec.proxy.loadBalancing.readYourWrites = !cl.Has("--no-read-your-writes");
+  ctx.spec.proxy.loadBalancing.enabled = !cl.Has("--no-load-balance");
   std::stringstream nodes(cl.Value("--nodes"));
   std::string item;
   int i = 0;

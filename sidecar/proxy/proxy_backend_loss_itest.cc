@@ -8,8 +8,14 @@
 //  * terminated during a statement: exactly one error (the backend's FATAL).
 //  * a backend that stops answering (SIGSTOP of a real postgres process) while
 //    a statement waits on it, then routing drops its node: the client gets an
-//    error within a second (the test allows 5 s and prints the time).
+//    error within a second (the test allows 5 s and prints the time);
+//  * backend sockets carry keepalives and TCP_USER_TIMEOUT (read from the
+//    proxy's own sockets in this process).
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 
@@ -164,6 +170,47 @@ TEST(ProxyBackendLossTest, StatementOnStoppedStandbyFailsWhenRoutingDropsIt) {
 
 TEST(ProxyBackendLossTest, StatementOnStoppedPrimaryFailsWhenRoutingDropsIt) {
   WaitingStatementGetsErrorWhenRoutingDrops(false);
+}
+
+TEST(ProxyBackendLossTest, BackendSocketsCarryKeepalivesAndUserTimeout) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  auto c = Connect(px->port);
+  ASSERT_TRUE(c->ok());
+  ASSERT_EQ(c->Query("INSERT INTO kv VALUES (703, 'k') ON CONFLICT (k) DO NOTHING"), "");
+  // Every socket of this process connected to the primary that has our short
+  // keepalive idle time is a proxy backend socket; libpq's use the kernel's.
+  int found = 0;
+  DIR* d = opendir("/proc/self/fd");
+  ASSERT_NE(d, nullptr);
+  while (dirent* e = readdir(d)) {
+    int fd = atoi(e->d_name);
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    if (fd <= 2 || getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0 || peer.sin_family != AF_INET ||
+        ntohs(peer.sin_port) != NodePort(0))
+      continue;
+    int keep = 0, idle = 0, interval = 0, count = 0;
+    unsigned user_timeout = 0;
+    socklen_t l = sizeof(int);
+    getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &keep, &l);
+    l = sizeof(int);
+    getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &l);
+    if (!keep || idle > 60) continue;  // not ours
+    l = sizeof(int);
+    getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, &l);
+    l = sizeof(int);
+    getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, &l);
+    l = sizeof user_timeout;
+    getsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, &l);
+    EXPECT_EQ(idle, 5);
+    EXPECT_EQ(interval, 1);
+    EXPECT_EQ(count, 3);
+    EXPECT_EQ(user_timeout, 10000u);
+    ++found;
+  }
+  closedir(d);
+  EXPECT_GE(found, 1) << "no proxy backend socket to the primary found";
 }
 
 }  // namespace

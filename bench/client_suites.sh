@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Client libraries' own test suites, directly against PostgreSQL 15 and through
+# pgvigil, to find what applications would notice (issue 15). The suites are
+# other projects' code: point this script at checkouts you made; nothing of
+# theirs is copied here.
+#
+#   bench/client_suites.sh [--psycopg DIR] [--node-postgres DIR] [--build DIR]
+#                          [--modes "direct lb nolb"] [--out DIR]
+#
+#   --psycopg DIR        a psycopg 3 checkout at the tag matching the installed
+#                        python3-psycopg (Debian 12: 3.1.7); runs DIR/tests with
+#                        pytest against the installed library
+#   --node-postgres DIR  a node-postgres checkout (e.g. tag pg@8.23.0); runs every
+#                        packages/pg/test/integration/**/*-tests.js file with node;
+#                        the package's runtime dependencies come from the npm
+#                        registry into OUT/node_modules
+#   --modes              direct: PostgreSQL's primary; lb: pgvigil with read
+#                        balancing (the default); nolb: pgvigil, balancing off
+#
+# Sets up a primary and one asynchronous streaming standby (trust on loopback,
+# max_prepared_transactions 10) and two pgvigil proxies (pgvigil-proxy-bench)
+# in front of them. Prints, per suite: tests run directly, passed directly, and
+# each test that passes directly but not through a proxy, per mode. Results stay
+# in OUT (default /tmp/pgvigil-client-suites). Needs root (PostgreSQL runs as
+# postgres), python3-pytest and friends from Debian, node and npm.
+# Env: BASE_PORT (25600), SUITE_TIMEOUT (seconds per suite run, 1800),
+#      TEST_TIMEOUT (seconds per node test file / pytest test, 120).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=$HERE/../build
+PSYCOPG="" NODEPG="" MODES="direct lb nolb" OUT=/tmp/pgvigil-client-suites
+while (($#)); do
+  case $1 in
+    --psycopg) PSYCOPG=$(cd "$2" && pwd); shift 2 ;;
+    --node-postgres) NODEPG=$(cd "$2" && pwd); shift 2 ;;
+    --build) BUILD=$2; shift 2 ;;
+    --modes) MODES=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    *) sed -n '2,30p' "$0"; exit 2 ;;
+  esac
+done
+[[ -n $PSYCOPG || -n $NODEPG ]] || { echo "give --psycopg DIR and/or --node-postgres DIR" >&2; exit 2; }
+[[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }
+BIN=$BUILD/bin/pgvigil-proxy-bench
+[[ -x $BIN ]] || { echo "build pgvigil-proxy-bench first (cmake --build $BUILD --target pgvigil-proxy-bench)" >&2; exit 1; }
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+BASE=${BASE_PORT:-25600}
+P0=$BASE P1=$((BASE + 1))
+declare -A PORT=([direct]=$P0 [lb]=$((BASE + 10)) [nolb]=$((BASE + 11)))
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800}
+TEST_TIMEOUT=${TEST_TIMEOUT:-120}
+PY=/usr/bin/python3
+PIDS=()
+
+# What the suites need: Debian packages only (and the npm registry for node-postgres).
+need=()
+if [[ -n $PSYCOPG ]]; then
+  for p in python3-psycopg python3-psycopg-pool python3-pytest python3-pytest-timeout python3-anyio \
+    python3-dnspython python3-pytest-asyncio; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+  done
+fi
+[[ -n $NODEPG ]] && ! command -v node >/dev/null && need+=(nodejs npm)
+if ((${#need[@]})); then DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; fi
+
+mkdir -p "$OUT"
+DIR=$(mktemp -d /tmp/pgvigil-suites-XXXXXX)
+chown postgres: "$DIR"
+as_pg() { runuser -u postgres -- "$@"; }
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 1
+  for n in 0 1; do [[ -d $DIR/n$n ]] && as_pg "$PGBIN/pg_ctl" -D "$DIR/n$n" -m immediate stop >/dev/null 2>&1 || true; done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+echo "== PostgreSQL 15: primary :$P0, streaming standby :$P1 (data in $DIR)"
+as_pg "$PGBIN/initdb" -D "$DIR/n0" -A trust -U postgres >/dev/null
+cat >>"$DIR/n0/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $P0
+unix_socket_directories = '$DIR'
+max_connections = 400
+max_prepared_transactions = 10
+fsync = off
+hot_standby = on
+max_wal_senders = 10
+wal_level = logical
+max_replication_slots = 10
+CONF
+echo "host replication all 127.0.0.1/32 trust" >>"$DIR/n0/pg_hba.conf"
+as_pg "$PGBIN/pg_ctl" -D "$DIR/n0" -l "$DIR/n0.log" -w start >/dev/null
+as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p $P0 -U postgres -D "$DIR/n1" -R -X stream >/dev/null
+echo "port = $P1" >>"$DIR/n1/postgresql.conf"
+as_pg "$PGBIN/pg_ctl" -D "$DIR/n1" -l "$DIR/n1.log" -w start >/dev/null
+
+for m in lb nolb; do
+  [[ " $MODES " == *" $m "* ]] || continue
+  args=(--port "${PORT[$m]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1")
+  [[ $m == nolb ]] && args+=(--no-load-balance)
+  "$BIN" "${args[@]}" >"$OUT/proxy-$m.log" 2>&1 &
+  PIDS+=($!)
+done
+sleep 1
+
+# One line per test: "<id> <pass|fail|skip>", sorted, in $OUT/<suite>-<mode>.txt.
+run_psycopg() {
+  local mode=$1 port=${PORT[$1]}
+  local xml=$OUT/psycopg-$mode.xml
+  echo "== psycopg ($($PY -c 'import psycopg; print(psycopg.__version__)')) $mode :$port"
+  local extra=()
+  $PY -c 'import pytest_timeout' 2>/dev/null && extra+=(--timeout "$TEST_TIMEOUT")
+  (cd "$PSYCOPG" && PSYCOPG_TEST_DSN="host=127.0.0.1 port=$port user=postgres dbname=postgres" \
+    timeout "$SUITE_TIMEOUT" $PY -m pytest tests -q -o cache_dir="$OUT/.pytest_cache" \
+    -m "not slow and not timing and not flakey" "${extra[@]}" --junitxml="$xml" \
+    >"$OUT/psycopg-$mode.log" 2>&1) || true
+  $PY - "$xml" >"$OUT/psycopg-$mode.txt" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception as e:
+    sys.exit(0)
+for tc in root.iter("testcase"):
+    tid = tc.get("classname", "") + "::" + tc.get("name", "")
+    st = "pass"
+    for child in tc:
+        if child.tag in ("failure", "error"): st = "fail"
+        elif child.tag == "skipped" and st == "pass": st = "skip"
+    print(tid, st)
+PYEOF
+  sort -o "$OUT/psycopg-$mode.txt" "$OUT/psycopg-$mode.txt"
+}
+
+node_deps() {
+  [[ -d $OUT/node_modules/pg-protocol ]] && return 0
+  echo "== node-postgres: installing its runtime dependencies from the npm registry into $OUT"
+  local deps
+  deps=$(node -e 'const p=require(process.argv[1]); for (const [k,v] of Object.entries(p.dependencies||{})) console.log(k+"@"+v)' \
+    "$NODEPG/packages/pg/package.json")
+  (cd "$OUT" && npm install --no-save --no-package-lock --no-audit --no-fund $deps async@2.6.4 bluebird@3.7.2 co@4.6.0 \
+    pg-copy-streams@0.3.0 >"$OUT/npm.log" 2>&1)
+}
+
+run_nodepg() {
+  local mode=$1 port=${PORT[$1]}
+  echo "== node-postgres $mode :$port"
+  node_deps
+  : >"$OUT/node-postgres-$mode.txt"
+  local f rc
+  while read -r f; do
+    rc=0
+    (cd "$NODEPG/packages/pg" && NODE_PATH=$OUT/node_modules PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres \
+      PGDATABASE=postgres timeout "$TEST_TIMEOUT" node "$f" >>"$OUT/node-postgres-$mode.log" 2>&1) || rc=$?
+    echo "$f $([[ $rc == 0 ]] && echo pass || echo fail)" >>"$OUT/node-postgres-$mode.txt"
+  done < <(cd "$NODEPG/packages/pg" && find test/integration -name '*-tests.js' | sort)
+  sort -o "$OUT/node-postgres-$mode.txt" "$OUT/node-postgres-$mode.txt"
+}
+
+for m in $MODES; do
+  [[ -n $PSYCOPG ]] && run_psycopg "$m"
+  [[ -n $NODEPG ]] && run_nodepg "$m"
+done
+
+echo
+echo "== results (in $OUT)"
+for suite in psycopg node-postgres; do
+  d=$OUT/$suite-direct.txt
+  [[ -s $d ]] || continue
+  run=$(grep -vc ' skip$' "$d" || true)
+  ok=$(grep -c ' pass$' "$d" || true)
+  echo "$suite: $run run directly, $ok pass directly"
+  for m in $MODES; do
+    [[ $m == direct || ! -f $OUT/$suite-$m.txt ]] && continue
+    diff=$(join <(grep ' pass$' "$d" | cut -d' ' -f1) <(sort "$OUT/$suite-$m.txt") | awk '$2 != "pass" {print $1" ("$2")"}')
+    n=$(printf '%s' "$diff" | grep -c . || true)
+    echo "  through pgvigil ($m): $n pass directly but not through the proxy"
+    [[ -n $diff ]] && printf '%s\n' "$diff" | sed 's/^/    /'
+  done
+done
