@@ -24,7 +24,8 @@
 # in OUT (default /tmp/pgvigil-client-suites). Needs root (PostgreSQL runs as
 # postgres), python3-pytest and friends from Debian, node and npm.
 # Env: BASE_PORT (25600), SUITE_TIMEOUT (seconds per suite run, 1800),
-#      TEST_TIMEOUT (seconds per node test file / pytest test, 120).
+#      TEST_TIMEOUT (seconds per node test file / pytest test, 120),
+#      PSYCOPG_TESTS (pytest paths or node ids, default tests).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -113,7 +114,7 @@ run_psycopg() {
   local extra=()
   $PY -c 'import pytest_timeout' 2>/dev/null && extra+=(--timeout "$TEST_TIMEOUT")
   (cd "$PSYCOPG" && PSYCOPG_TEST_DSN="host=127.0.0.1 port=$port user=postgres dbname=postgres" \
-    timeout "$SUITE_TIMEOUT" $PY -m pytest tests -q -o cache_dir="$OUT/.pytest_cache" \
+    timeout "$SUITE_TIMEOUT" $PY -m pytest ${PSYCOPG_TESTS:-tests} -q -o cache_dir="$OUT/.pytest_cache" \
     -m "not slow and not timing and not flakey" "${extra[@]}" --junitxml="$xml" \
     >"$OUT/psycopg-$mode.log" 2>&1) || true
   $PY - "$xml" >"$OUT/psycopg-$mode.txt" <<'PYEOF'
