@@ -25,7 +25,8 @@
 # postgres), python3-pytest and friends from Debian, node and npm.
 # Env: BASE_PORT (25600), SUITE_TIMEOUT (seconds per suite run, 1800),
 #      TEST_TIMEOUT (seconds per node test file / pytest test, 120),
-#      PSYCOPG_TESTS (pytest paths or node ids, default tests).
+#      PSYCOPG_TESTS (pytest paths or node ids, default tests),
+#      LIST (differences printed per mode, 40).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -129,7 +130,7 @@ for tc in root.iter("testcase"):
     for child in tc:
         if child.tag in ("failure", "error"): st = "fail"
         elif child.tag == "skipped" and st == "pass": st = "skip"
-    print(tid, st)
+    print(tid + "\t" + st)
 PYEOF
   sort -o "$OUT/psycopg-$mode.txt" "$OUT/psycopg-$mode.txt"
 }
@@ -154,7 +155,7 @@ run_nodepg() {
     rc=0
     (cd "$NODEPG/packages/pg" && NODE_PATH=$OUT/node_modules PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres \
       PGDATABASE=postgres timeout "$TEST_TIMEOUT" node "$f" >>"$OUT/node-postgres-$mode.log" 2>&1) || rc=$?
-    echo "$f $([[ $rc == 0 ]] && echo pass || echo fail)" >>"$OUT/node-postgres-$mode.txt"
+    printf '%s\t%s\n' "$f" "$([[ $rc == 0 ]] && echo pass || echo fail)" >>"$OUT/node-postgres-$mode.txt"
   done < <(cd "$NODEPG/packages/pg" && find test/integration -name '*-tests.js' | sort)
   sort -o "$OUT/node-postgres-$mode.txt" "$OUT/node-postgres-$mode.txt"
 }
@@ -169,14 +170,20 @@ echo "== results (in $OUT)"
 for suite in psycopg node-postgres; do
   d=$OUT/$suite-direct.txt
   [[ -s $d ]] || continue
-  run=$(grep -vc ' skip$' "$d" || true)
-  ok=$(grep -c ' pass$' "$d" || true)
+  # "<test id>\t<pass|fail|skip>" per line; ids may hold spaces.
+  run=$(awk -F'\t' '$2 != "skip"' "$d" | wc -l)
+  ok=$(awk -F'\t' '$2 == "pass"' "$d" | wc -l)
   echo "$suite: $run run directly, $ok pass directly"
   for m in $MODES; do
     [[ $m == direct || ! -f $OUT/$suite-$m.txt ]] && continue
-    diff=$(join <(grep ' pass$' "$d" | cut -d' ' -f1) <(sort "$OUT/$suite-$m.txt") | awk '$2 != "pass" {print $1" ("$2")"}')
+    diff=$(awk -F'\t' 'NR == FNR { if ($2 == "pass") direct[$1] = 1; next }
+                       ($1 in direct) && $2 != "pass" { print $1 " (" $2 ")"; seen[$1] = 1 }
+                       { got[$1] = 1 }
+                       END { for (t in direct) if (!(t in got)) print t " (not run)" }' "$d" "$OUT/$suite-$m.txt" | sort)
     n=$(printf '%s' "$diff" | grep -c . || true)
-    echo "  through pgvigil ($m): $n pass directly but not through the proxy"
-    [[ -n $diff ]] && printf '%s\n' "$diff" | sed 's/^/    /'
+    printf '%s\n' "$diff" >"$OUT/$suite-$m.diff"
+    echo "  through pgvigil ($m): $n pass directly but not through the proxy (all in $OUT/$suite-$m.diff)"
+    [[ -n $diff ]] && printf '%s\n' "$diff" | head -n "${LIST:-40}" | sed 's/^/    /'
+    ((n > ${LIST:-40})) && echo "    ... and $((n - ${LIST:-40})) more"
   done
 done
