@@ -1,6 +1,7 @@
 # packaging/tests/base_root.sh — sourced by the package tests: base_root DEB prints
 # the path of a clean Debian 12 root tarball (mmdebstrap --variant=apt, bookworm,
-# from this machine's apt sources, with the DEB's dependencies and systemd),
+# from this machine's apt sources, with the DEB's dependencies, systemd, and
+# rsyslog and logrotate to check the package's snippets with),
 # made once and cached in PGVIGIL_PKG_CACHE (default /var/cache/pgvigil-test),
 # keyed by that package list and the sources. Tests running at once share it (flock).
 # shellcheck shell=bash
@@ -12,10 +13,10 @@ base_root() {
     done
   fi
   [[ -n $sources ]] || { echo "base_root: no apt sources on this machine for mmdebstrap" >&2; return 1; }
-  # The DEB's Depends, first alternative, without versions; plus systemd.
+  # The DEB's Depends, first alternative, without versions; plus systemd, rsyslog, logrotate.
   local deps include key base
   deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/ //g' | grep -v '^$' | sort -u)
-  include=$(printf '%s\n' $deps systemd | sort -u | paste -sd, -)
+  include=$(printf '%s\n' $deps systemd rsyslog logrotate | sort -u | paste -sd, -)
   key=$(printf '%s %s' "$include" "$(sha256sum <"$sources" | cut -c1-16)" | sha256sum | cut -c1-16)
   base=$cache/bookworm-apt-$key.tar
   mkdir -p "$cache"

@@ -34,6 +34,10 @@ check "the sidecar listens on 9999/tcp, 9898/tcp, 9694/udp" wait_for sh -c \
 check "the sidecar cannot write /usr (ProtectSystem=strict)" sh -c "! nsenter -t $pid -m -- sh -c 'touch /usr/pgvigil-write-test' 2>/dev/null"
 check "the sidecar sees a private /tmp (PrivateTmp)" sh -c "touch /tmp/pgvigil-host-tmp && ! nsenter -t $pid -m -- test -e /tmp/pgvigil-host-tmp"
 
+check "rsyslog writes the sidecar's LOCAL1 messages to /var/log/pgvigil/pgvigil.log" \
+  wait_for grep -q "pgvigil-sidecar.*removed VIP 127.0.0.150/8 left over" /var/log/pgvigil/pgvigil.log
+check "... and not to the general log (& stop), which has systemd's lines about the unit" sh -c \
+  'grep -q "Started pgvigil-sidecar.service" /var/log/syslog && ! grep -q "removed VIP 127.0.0.150/8 left over" /var/log/syslog'
 check "systemctl reload pgvigil-sidecar returns 0" systemctl reload pgvigil-sidecar
 check "journal: the reload read the spec (unchanged)" wait_for in_journal pgvigil-sidecar "reload of /etc/pgvigil/cluster.yaml: the spec is unchanged"
 check "systemctl restart pgvigil-sidecar: a new main process, active" sh -c \

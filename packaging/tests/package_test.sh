@@ -76,6 +76,10 @@ check "firewalld service lists 9999/tcp 9898/tcp 9000/tcp 9694/udp 9900/tcp" [ \
   "$(grep -o 'protocol="[a-z]*" port="[0-9]*"' "$R/usr/lib/firewalld/services/pgvigil.xml" | sed 's/protocol="\(.*\)" port="\(.*\)"/\2\/\1/' | paste -sd' ')" = \
   "9999/tcp 9898/tcp 9000/tcp 9694/udp 9900/tcp" ]
 
+check "the firewalld service definition is well-formed XML" python3 -c \
+  'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$R/usr/lib/firewalld/services/pgvigil.xml"
+check "rsyslogd -N1 accepts the configuration with /etc/rsyslog.d/pgvigil.conf" in_root rsyslogd -N1
+check "logrotate -d accepts /etc/logrotate.d/pgvigil" in_root logrotate -d /etc/logrotate.d/pgvigil
 say "systemd-analyze verify (inside the root)"
 mount -t proc proc "$R/proc"
 # --man=no: the root has no man-db; the pages themselves are checked below.
@@ -108,7 +112,7 @@ check "systemctl enable (offline, in the root) links both units into multi-user.
 say "dpkg --remove pgvigil"
 in_root dpkg --remove pgvigil >"$WORK/remove.log" 2>&1 || { cat "$WORK/remove.log"; fail "dpkg --remove failed"; }
 left=$(comm -13 "$WORK/before" <(snapshot) | sed 's#^\.##' | paste -sd' ')
-want="/etc/logrotate.d/pgvigil /etc/pgvigil /etc/pgvigil/cluster.yaml /etc/pgvigil/pgvigil.env /etc/pgvigil/secrets /etc/pgvigil/secrets/watchdog.key /etc/rsyslog.d /etc/rsyslog.d/pgvigil.conf"
+want="/etc/logrotate.d/pgvigil /etc/pgvigil /etc/pgvigil/cluster.yaml /etc/pgvigil/pgvigil.env /etc/pgvigil/secrets /etc/pgvigil/secrets/watchdog.key /etc/rsyslog.d/pgvigil.conf"
 want+=" /etc/systemd/system/multi-user.target.wants/pgvigil-controller.service /etc/systemd/system/multi-user.target.wants/pgvigil-sidecar.service"
 want+=" /var/lib/pgvigil"
 check "after remove only the configuration, the admin's links and the state dir are left" [ "$left" = "$want" ]
