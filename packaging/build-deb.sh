@@ -29,7 +29,12 @@ if [[ ${PGVIGIL_LINTIAN:-yes} != no ]]; then
   command -v lintian >/dev/null || die "lintian missing (hack/install-deps.sh installs it)"
   echo "build-deb: lintian $(basename "$deb")" >&2
   # As root lintian warns that it prefers not to be; nothing else may appear.
-  if ! lintian --fail-on error,warning,info --display-level '>=info' "$deb" >"$OUT/lintian.log" 2>&1; then
+  # spelling-error-in-binary (info) is not checked: it reads every string in the
+  # stripped binaries, most of them from Boost, cpprestsdk and the standard library
+  # headers, so its hits (e.g. 'lengH') come and go with unrelated code changes and an
+  # override for one would fail as unused after the next.
+  if ! lintian --fail-on error,warning,info --display-level '>=info' \
+      --suppress-tags spelling-error-in-binary "$deb" >"$OUT/lintian.log" 2>&1; then
     cat "$OUT/lintian.log" >&2; die "lintian found problems"
   fi
   n=$(grep -c '^pgvigil:' "$ROOT/packaging/deb/lintian-overrides" || true)
