@@ -3,8 +3,10 @@
 // configured (Pgpool-II does the same lookup). A session asks Classify; names
 // not known (or known longer than the time to live) are looked up by the
 // session with LookupQuery on one of its backends, and the rows stored with
-// Store. A name with no row in pg_proc is not cached: the read goes to the
-// primary. DDL in a session drops that database's entries (Forget).
+// Store. A name with no row in pg_proc (not a function after all, e.g. a table
+// alias's column list, or one not replayed yet where it was asked) is stored
+// as volatile: reads calling it go to the primary. DDL in a session drops that
+// database's entries (Forget).
 // Bounded: at most kMaxDatabases databases and kMaxNamesPerDatabase names each
 // (a full database's entries are dropped before new ones go in).
 // Thread-safe (one mutex); time is passed in.

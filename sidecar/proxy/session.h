@@ -204,6 +204,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool primaryMayHaveWritten_ = false;  // since the last commit LSN was fetched
   uint64_t readFloor_ = 0;  // read-your-writes: LSN of the session's last committed write
   std::vector<std::pair<std::string, bool>> lookupRows_;  // function volatility rows being read
+  std::vector<std::string> lookupAsked_;                  // the names that lookup asks about
   bool noLoadBalance_ = false;  // temp table created: everything on the primary
   bool skipUntilSync_ = false;
   Target pinned_ = Target::kNone;  // unsynced extended sequence in progress here

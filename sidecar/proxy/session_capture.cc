@@ -8,8 +8,8 @@
 //    write used: it adds no wait to the write, and a read sent meanwhile is
 //    queued behind it on the primary.
 //  * function volatility: a read calling functions the proxy does not know asks
-//    pg_proc (on the standby it would run on: the catalog is replicated) which
-//    are volatile (FunctionVolatility).
+//    pg_proc on the primary (a standby only when there is none) which are
+//    volatile (FunctionVolatility).
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -49,6 +49,7 @@ void ClientSession::LookUpFunctions(BackendConn* b) {
   std::vector<std::string> unknown;
   shared_->volatility.Classify(database_, cycle_.functions, std::chrono::steady_clock::now(), &unknown);
   lookupRows_.clear();
+  lookupAsked_ = unknown;
   std::string q;
   AppendQuery(&q, FunctionVolatility::LookupQuery(unknown));
   b->Send(q);
@@ -73,9 +74,15 @@ void ClientSession::OnCapturedRow(BackendConn* b, BackendConn::Capture c, const 
 
 void ClientSession::OnCaptureDone(BackendConn*, BackendConn::Capture c) {
   if (c != BackendConn::Capture::kFunctionVolatility) return;
+  // Names with no row in pg_proc (there) count as volatile: the read goes to the primary.
+  for (const auto& n : lookupAsked_) {
+    bool found = false;
+    for (const auto& r : lookupRows_) found = found || r.first == n;
+    if (!found && lookupRows_.size() < 2 * FunctionVolatility::kMaxNamesPerLookup) lookupRows_.emplace_back(n, true);
+  }
   shared_->volatility.Store(database_, lookupRows_, std::chrono::steady_clock::now());
   lookupRows_.clear();
-  // Names still unknown have no row in pg_proc (there): the read goes to the primary.
+  lookupAsked_.clear();
   if (cycle_.active) cycle_.functionsLookedUp = true;
 }
 

@@ -361,17 +361,20 @@ bool ClientSession::TryDispatch() {
       return true;
     case RouteTarget::kWait:
       if (d.reason == RouteReason::kFunctionLookup) {
+        // Asked on the primary (its catalog is the newest; a standby's may lag
+        // behind a CREATE OR REPLACE FUNCTION), else on a standby.
         if (CapturePending(BackendConn::Capture::kFunctionVolatility)) return false;
-        if (!standby_) {
-          if (connectingStandby_) return false;
-          int n = ChooseLoadBalanceNode(*r);
-          if (n >= 0 && !Connect(Target::kStandby, n, *r)) return false;
+        Target at = r->primary >= 0 ? Target::kPrimary : Target::kStandby;
+        if (!Conn(at)) {
+          if (connectingPrimary_ || connectingStandby_) return false;
+          int n = at == Target::kPrimary ? r->primary : ChooseLoadBalanceNode(*r);
+          if (n >= 0 && !Connect(at, n, *r)) return false;
         }
-        if (!standby_ || standby_->seqOpen) {
+        if (!Conn(at) || Conn(at)->seqOpen) {
           cycle_.functionsLookedUp = true;  // nowhere to ask now: treated as volatile
           return TryDispatch();
         }
-        LookUpFunctions(standby_.get());
+        LookUpFunctions(Conn(at).get());
         return false;
       }
       if (d.reason == RouteReason::kPaused || d.reason == RouteReason::kAwaitPrimary) ScheduleRetry();
