@@ -14,12 +14,8 @@
 namespace pgvigil {
 namespace {
 
-// The repository root, from this file's own path (CMake compiles with absolute paths).
-std::string RepoPath(const std::string& relative) {
-  std::string self = __FILE__;
-  std::string dir = self.substr(0, self.rfind('/'));  // .../common
-  return dir.substr(0, dir.rfind('/')) + "/" + relative;
-}
+// The repository root, given by the build (common/CMakeLists.txt).
+std::string RepoPath(const std::string& relative) { return std::string(PGVIGIL_SOURCE_DIR) + "/" + relative; }
 
 SpecParseOptions NoSecrets() {
   SpecParseOptions o;
