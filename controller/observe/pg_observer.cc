@@ -54,10 +54,13 @@ std::string NodeAt(const ClusterSpec& spec, const std::string& host, int port) {
 bool ParseLsn(const std::string& text, Lsn* out) {
   auto slash = text.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 >= text.size()) return false;
+  // Named strings: `end` points into them (into a temporary it was read after
+  // the temporary's end; found by ASan).
+  const std::string hi_text = text.substr(0, slash), lo_text = text.substr(slash + 1);
   char* end = nullptr;
-  unsigned long long hi = std::strtoull(text.substr(0, slash).c_str(), &end, 16);
+  unsigned long long hi = std::strtoull(hi_text.c_str(), &end, 16);
   if (*end) return false;
-  unsigned long long lo = std::strtoull(text.substr(slash + 1).c_str(), &end, 16);
+  unsigned long long lo = std::strtoull(lo_text.c_str(), &end, 16);
   if (*end || hi > 0xffffffffULL || lo > 0xffffffffULL) return false;
   *out = (static_cast<Lsn>(hi) << 32) | static_cast<Lsn>(lo);
   return true;
