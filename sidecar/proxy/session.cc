@@ -442,8 +442,9 @@ void ClientSession::ReleaseBackends() {
     }
     std::string key = b->login().node + '\0' + LoginKey();
     Worker* w = worker_;
-    b->Reset([w, b, key](bool ok) {
-      if (ok) w->PutIdle(key, b);
+    // Weakly held, as in Connect: a callback stored in b must not own b.
+    b->Reset([w, wb = std::weak_ptr<BackendConn>(b), key](bool ok) {
+      if (auto b = wb.lock(); ok && b) w->PutIdle(key, b);
     });
   }
 }

@@ -41,7 +41,13 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
   (t == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = true;
   auto b = std::make_shared<BackendConn>(worker_->io, std::move(login), node, &shared_->backendKeys);
   auto self = shared_from_this();
-  b->Start([this, self, b, t](const std::string& error, const ErrorFields* pg) {
+  // b is held weakly: a callback stored in b that owns b is a cycle, and b (with
+  // this session) leaked when the worker stopped before the login ended (LSan).
+  // While b runs the callback, its own pending handler still owns it.
+  b->Start([this, self, wb = std::weak_ptr<BackendConn>(b), t](const std::string& error,
+                                                              const ErrorFields* pg) {
+    std::shared_ptr<BackendConn> b = wb.lock();
+    if (!b) return;
     (t == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = false;
     if (state_ == State::kClosed) {
       if (error.empty()) b->Close("session closed while connecting");
