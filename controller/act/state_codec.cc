@@ -24,16 +24,18 @@ bool ReadNames(const value& o, const char* k, std::vector<std::string>* out) {
   return true;
 }
 
+// Numbers must be integers in the field's range: cpprest's to_uint64() and kin
+// cast a double unchecked (undefined behaviour for 1e300; found by fuzzing).
 bool ReadU64(const value& o, const char* k, uint64_t* out) {
   if (!o.has_field(k)) return true;
-  if (!o.at(k).is_number()) return false;
+  if (!o.at(k).is_number() || !o.at(k).as_number().is_uint64()) return false;
   *out = o.at(k).as_number().to_uint64();
   return true;
 }
 
 bool ReadI64(const value& o, const char* k, int64_t* out) {
   if (!o.has_field(k)) return true;
-  if (!o.at(k).is_number()) return false;
+  if (!o.at(k).is_number() || !o.at(k).as_number().is_int64()) return false;
   *out = o.at(k).as_number().to_int64();
   return true;
 }
@@ -51,7 +53,7 @@ bool ReadInts(const value& o, const char* k, std::vector<int>* out) {
   const value& a = o.at(k);
   if (!a.is_array()) return false;
   for (const auto& v : a.as_array()) {
-    if (!v.is_number()) return false;
+    if (!v.is_number() || !v.as_number().is_int32()) return false;
     out->push_back(v.as_number().to_int32());
   }
   return true;
@@ -121,6 +123,9 @@ Result<plan::ClusterState> DecodeClusterState(const value& doc) {
       s.transition.kind = static_cast<plan::TransitionKind>(kind);
       s.transition.step = static_cast<plan::TransitionStep>(step);
     }
+    // No transition is no transition: what EncodeClusterState writes (found by
+    // fuzzing: fields of a kNone transition were kept and lost on the next write).
+    if (ok && !s.transition.active()) s.transition = plan::Transition{};
   }
   if (!ok) return Result<plan::ClusterState>::Error("cluster state has a field of the wrong type");
   s.timeline = static_cast<uint32_t>(timeline);

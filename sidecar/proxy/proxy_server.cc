@@ -135,7 +135,8 @@ std::string ProxyServer::WriteFence(const RoutingTable& table, bool fromControll
     WatchdogApi::RegisterValue reg = ctx_.watchdog->ReadRegister();
     const web::json::value& d = reg.doc;
     try {
-      if (d.is_object() && d.has_field("rg") && d.at("rg").is_number()) {
+      if (d.is_object() && d.has_field("rg") && d.at("rg").is_number() &&
+          d.at("rg").as_number().is_uint64()) {  // to_uint64 of a double is unchecked
         f.haveRegister = true;
         f.registerGeneration = d.at("rg").as_number().to_uint64();
         if (d.has_field("rp") && d.at("rp").is_string()) f.registerPrimary = d.at("rp").as_string();
