@@ -387,7 +387,9 @@ Result<uint64_t> WatchdogService::WriteRegister(const web::json::value& doc,
   auto f = written->get_future();
   if (f.wait_until(deadline) != std::future_status::ready)
     return Result<uint64_t>::Error("timed out handing the write to the watchdog");
-  auto [version, term] = f.get();
+  // Plain locals, not a structured binding: the lambda below captures them (C++20 for clang).
+  const auto [version_got, term_got] = f.get();
+  const uint64_t version = version_got, term = term_got;
   if (version == 0) return Result<uint64_t>::Error("not the leader with quorum: write refused");
   std::unique_lock<std::mutex> l(mu_);
   changed_.wait_until(l, deadline, [&] {
