@@ -254,8 +254,11 @@ void ClientSession::ProbeAfterIdleClose(Target t, const BackendLogin& login, con
   probing_ = true;
   auto probe = std::make_shared<BackendConn>(worker_->io, login, i, &shared_->backendKeys);
   auto self = shared_from_this();
-  probe->Start([this, self, probe, t, node, fatal, fatal_text, reason, node_gone](const std::string& error,
-                                                                                  const ErrorFields*) {
+  // Weakly held, as in Connect: a callback stored in probe must not own probe.
+  probe->Start([this, self, wp = std::weak_ptr<BackendConn>(probe), t, node, fatal, fatal_text, reason,
+                node_gone](const std::string& error, const ErrorFields*) {
+    std::shared_ptr<BackendConn> probe = wp.lock();
+    if (!probe) return;
     bool serving = error.empty() && (t == Target::kStandby || !probe->inHotStandby());
     probe->Close("probe done");
     probing_ = false;
