@@ -5,7 +5,7 @@
 # RHEL / CentOS equivalents (dnf, with EPEL and the PGDG repository enabled):
 #   dnf install gcc-c++ cmake ninja-build cpprest-devel yaml-cpp-devel spdlog-devel \
 #       fmt-devel libpq-devel openssl-devel gtest-devel gmock-devel boost-devel \
-#       postgresql15-server postgresql15-contrib iproute iputils spin clang
+#       postgresql15-server postgresql15-contrib iproute iputils spin clang compiler-rt
 set -euo pipefail
 
 PKGS=(
@@ -16,6 +16,9 @@ PKGS=(
   iproute2 iputils-arping iputils-ping procps util-linux
   clang spin curl ca-certificates python3 python3-psycopg
   dpkg-dev lintian mmdebstrap rpm rpmlint systemd-container
+  # clang's sanitizer and libFuzzer runtimes (hack/sanitize.sh); only recommended
+  # by clang, so --no-install-recommends would leave them out.
+  libclang-rt-14-dev
 )
 
 missing=()

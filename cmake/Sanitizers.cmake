@@ -1,0 +1,127 @@
+# Sanitizer and fuzzing builds (docs/testing.md; hack/sanitize.sh drives them).
+# Each uses its own build directory:
+#   -DPGVIGIL_SANITIZE=address,undefined   every target with ASan + UBSan
+#   -DPGVIGIL_SANITIZE=thread              every target with TSan
+#   -DPGVIGIL_FUZZ=ON                      libFuzzer targets (clang only); implies
+#                                          address,undefined and coverage for all code
+# UBSan never recovers: the first report aborts the process.
+#
+# Which test binaries run under which sanitizer is decided here, in one place:
+# their ctest tests get the label `asan` or `tsan`, and the custom targets
+# asan_tests / tsan_tests build exactly those binaries (and what they start).
+
+set(PGVIGIL_SANITIZE "" CACHE STRING "Sanitizers for every target: address,undefined | thread (empty: none)")
+option(PGVIGIL_FUZZ "Build libFuzzer targets (needs clang; implies address,undefined)" OFF)
+
+# Unit and integration binaries run under ASan + UBSan: all of them but
+# watchdog_sim_test, a pure simulation of the election that takes ten times as
+# long under ASan (about four minutes) and whose code watchdog_unit_test covers.
+set(PGVIGIL_ASAN_TESTS
+  common_test testing_pg_cluster_test
+  proxy_unit_test proxy_integration_test proxy_fidelity_test proxy_route_integration_test
+  watchdog_unit_test watchdog_service_test
+  agent_unit_test agent_health_checker_test agent_rest_test agent_ops_test
+  plan_test status_test controller_unit_test controller_observe_test controller_api_test
+  pgpool_import_test e2e_tools_test)
+
+# Binaries whose tests run threads: proxy workers (proxy_integration_test), the
+# health checker, operation threads (agent_ops_test, agent_rest_test), the
+# watchdog's loops, the observers (controller_observe_test) and the reconcile
+# loop (controller_api_test starts real sidecars and a controller, built with TSan).
+set(PGVIGIL_TSAN_TESTS
+  proxy_integration_test watchdog_service_test
+  agent_health_checker_test agent_rest_test agent_ops_test
+  controller_observe_test controller_api_test)
+
+if(PGVIGIL_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "PGVIGIL_FUZZ needs clang: configure with -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  if(PGVIGIL_SANITIZE STREQUAL "")
+    set(PGVIGIL_SANITIZE "address,undefined")
+  elseif(NOT PGVIGIL_SANITIZE STREQUAL "address,undefined")
+    message(FATAL_ERROR "PGVIGIL_FUZZ goes with PGVIGIL_SANITIZE=address,undefined only")
+  endif()
+  # Coverage feedback for every library the fuzz targets link; test binaries
+  # still link without the libFuzzer main.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
+if(NOT PGVIGIL_SANITIZE STREQUAL "")
+  if(NOT PGVIGIL_SANITIZE MATCHES "^(address,undefined|address|undefined|thread)$")
+    message(FATAL_ERROR "PGVIGIL_SANITIZE must be address,undefined, address, undefined or thread")
+  endif()
+  add_compile_options(-fsanitize=${PGVIGIL_SANITIZE} -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=${PGVIGIL_SANITIZE})
+  add_custom_target(asan_tests)
+  add_custom_target(tsan_tests)
+endif()
+if(PGVIGIL_FUZZ)
+  add_custom_target(fuzz_targets)
+endif()
+
+# pgvigil_sanitize_labels(TARGET LABEL [TEST name]): gives the tests of TARGET the
+# label `asan` and/or `tsan` (besides LABEL) when TARGET is listed above, and makes
+# asan_tests / tsan_tests build it. Without TEST, TARGET's tests are the ones
+# gtest_discover_tests finds at build time (their list is only known to ctest, so
+# the labels are set by a small file ctest includes after the discovered tests).
+function(pgvigil_sanitize_labels target label)
+  cmake_parse_arguments(S "" "TEST" "" ${ARGN})
+  set(extra "")
+  if(target IN_LIST PGVIGIL_ASAN_TESTS)
+    list(APPEND extra asan)
+    if(TARGET asan_tests)
+      add_dependencies(asan_tests ${target})
+    endif()
+  endif()
+  if(target IN_LIST PGVIGIL_TSAN_TESTS)
+    list(APPEND extra tsan)
+    if(TARGET tsan_tests)
+      add_dependencies(tsan_tests ${target})
+    endif()
+  endif()
+  if(NOT extra)
+    return()
+  endif()
+  if(S_TEST)
+    set_property(TEST ${S_TEST} APPEND PROPERTY LABELS ${extra})
+    return()
+  endif()
+  string(REPLACE ";" "\\;" labels "${label};${extra}")
+  set(file ${CMAKE_CURRENT_BINARY_DIR}/${target}_sanitize_labels.cmake)
+  file(WRITE ${file}
+       "if(DEFINED ${target}_TESTS)\n"
+       "  set_tests_properties(\${${target}_TESTS} PROPERTIES LABELS \"${labels}\")\n"
+       "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${file})
+endfunction()
+
+# pgvigil_add_fuzzer(NAME [MAX_LEN n] SOURCES ... LIBS ...): a libFuzzer binary
+# (PGVIGIL_FUZZ builds only) whose seed corpus is fuzz/corpus/NAME/, run as the
+# ctest NAME with the label `fuzz` (hack/sanitize.sh fuzz runs them all).
+function(pgvigil_add_fuzzer name)
+  if(NOT PGVIGIL_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(F "" "MAX_LEN" "SOURCES;LIBS" ${ARGN})
+  if(NOT F_MAX_LEN)
+    set(F_MAX_LEN 4096)
+  endif()
+  add_executable(${name} ${F_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PRIVATE ${F_LIBS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  add_dependencies(fuzz_targets ${name})
+  set(seeds ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name})
+  if(NOT IS_DIRECTORY ${seeds})
+    message(FATAL_ERROR "fuzz target ${name} has no seed corpus fuzz/corpus/${name}/")
+  endif()
+  # One bounded run (PGVIGIL_FUZZ_SECONDS, default 20) from the seeds; a crash,
+  # leak, timeout or sanitizer report fails it and leaves the input in
+  # fuzz/<name>/artifacts/ under the build directory.
+  add_test(NAME ${name}
+           COMMAND ${PROJECT_SOURCE_DIR}/fuzz/run_fuzzer.sh $<TARGET_FILE:${name}> ${seeds}
+                   ${CMAKE_BINARY_DIR}/fuzz/${name} ${F_MAX_LEN})
+  set_tests_properties(${name} PROPERTIES LABELS fuzz TIMEOUT 600)
+endfunction()

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Sanitizer and fuzzing runs (hack/test.sh runs all three; docs/testing.md).
+#   hack/sanitize.sh asan   ASan + UBSan build (clang) of the binaries labelled `asan`
+#                           in cmake/Sanitizers.cmake, then `ctest -L asan`
+#   hack/sanitize.sh fuzz   the libFuzzer targets (same build directory), each run
+#                           for PGVIGIL_FUZZ_SECONDS (default 20) from fuzz/corpus/
+#   hack/sanitize.sh tsan   TSan build of the binaries labelled `tsan`, then `ctest -L tsan`
+# Environment: PGVIGIL_ASAN_BUILD_DIR (default build-asan), PGVIGIL_TSAN_BUILD_DIR
+# (default build-tsan), PGVIGIL_SANITIZE_JOBS (ctest and build parallelism, default nproc).
+# Every sanitizer report, in the test binaries and in the processes they start
+# (sidecars, controllers), goes to a file under BUILD/sanitizer-logs/; a run with
+# any report fails and prints them. UBSan stops at its first report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+mode=${1:-}
+jobs=${PGVIGIL_SANITIZE_JOBS:-$(nproc)}
+supp=$root/hack/sanitizers
+
+case "$mode" in
+  asan | fuzz) build=${PGVIGIL_ASAN_BUILD_DIR:-build-asan} ;;
+  tsan) build=${PGVIGIL_TSAN_BUILD_DIR:-build-tsan} ;;
+  *) echo "usage: $0 asan|fuzz|tsan" >&2; exit 2 ;;
+esac
+
+configure() {
+  local san=$1; shift
+  # Debug with -O1: assertions stay on, the runs stay reasonably fast.
+  cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DPGVIGIL_SANITIZE="$san" "$@" >/dev/null
+}
+
+logs=$root/$build/sanitizer-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+if [ "$mode" = fuzz ]; then
+  # libFuzzer prints the report itself and keeps the input (fuzz/run_fuzzer.sh).
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp"
+else
+  export ASAN_OPTIONS="log_path=$logs/asan:halt_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1"
+  export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
+  export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp"
+  export TSAN_OPTIONS="log_path=$logs/tsan:suppressions=$supp/tsan.supp:print_suppressions=0:halt_on_error=0:second_deadlock_stack=1"
+fi
+
+# Prints every sanitizer report left by the run; fails when there is one.
+reports() {
+  local files
+  files=$(find "$logs" -type f 2>/dev/null | sort)
+  [ -z "$files" ] && return 0
+  echo "sanitizer reports ($mode):"
+  for f in $files; do
+    echo "---- $f"
+    cat "$f"
+  done
+  return 1
+}
+
+run_tests() {
+  local label=$1 rc=0
+  ctest --test-dir "$build" -L "$label" --output-on-failure --timeout 900 -j "$jobs" || rc=$?
+  reports || rc=1
+  return $rc
+}
+
+case "$mode" in
+  asan)
+    configure address,undefined -DPGVIGIL_FUZZ=ON
+    cmake --build "$build" -j "$jobs" --target asan_tests
+    run_tests asan
+    ;;
+  fuzz)
+    configure address,undefined -DPGVIGIL_FUZZ=ON
+    cmake --build "$build" -j "$jobs" --target fuzz_targets
+    rc=0
+    ctest --test-dir "$build" -L fuzz --output-on-failure --timeout 900 -j "$jobs" || rc=$?
+    cat "$build"/fuzz/*/summary
+    exit $rc
+    ;;
+  tsan)
+    configure thread
+    cmake --build "$build" -j "$jobs" --target tsan_tests
+    run_tests tsan
+    ;;
+esac
