@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Installs what pgvigil needs, builds it, and runs every test (unit, integration
 # against real PostgreSQL 15, e2e in the network-namespace lab), then the
-# sanitizer and fuzzing steps (hack/sanitize.sh: ASan + UBSan, fuzz targets,
-# TSan; docs/testing.md). Run as root on Debian 12. Prints each step's wall time;
-# ends with the main ctest run's summary line.
+# sanitizer and fuzzing steps of hack/sanitize.sh named below (docs/testing.md).
+# Run as root on Debian 12. Prints each step's wall time; ends with the main
+# ctest run's summary line.
 #   PGVIGIL_BUILD_DIR  build directory (default: build)
 #   PGVIGIL_TEST_LABEL run only tests with this ctest label (unit|integration|e2e|package)
-#   PGVIGIL_SANITIZE_STEPS  sanitizer steps to run (default "asan fuzz"; "" for none)
+#   PGVIGIL_SANITIZE_STEPS  sanitizer steps to run: fuzz, asan, tsan (default "fuzz"; "" for none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${PGVIGIL_BUILD_DIR:-build}
-STEPS=${PGVIGIL_SANITIZE_STEPS-asan fuzz}
+STEPS=${PGVIGIL_SANITIZE_STEPS-fuzz}
 times=()
 # step NAME COMMAND...: runs one step and records its wall time.
 step() {
