@@ -29,6 +29,18 @@ void ErrorSink::AtPath(const std::string& path, const std::string& reason) {
   At(YAML::Mark::null_mark(), path, reason);
 }
 
+void ErrorSink::Asked(const std::string& path) {
+  if (!asked_) return;
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    out.push_back(path[i]);
+    if (path[i] == '[') {
+      while (i + 1 < path.size() && path[i + 1] != ']') ++i;
+    }
+  }
+  asked_->insert(out);
+}
+
 static size_t EditDistance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -99,6 +111,7 @@ bool MapReader::Has(const std::string& key) const { return values_.count(key) > 
 
 YAML::Node MapReader::Take(const std::string& key) {
   consumed_.insert(key);
+  sink_->Asked(Child(key));
   auto it = values_.find(key);
   return it == values_.end() ? YAML::Node() : it->second;
 }
@@ -209,6 +222,29 @@ void MapReader::StringList(const std::string& key, std::vector<std::string>* out
       continue;
     }
     out->push_back(n[i].Scalar());
+  }
+}
+
+void MapReader::StringMap(const std::string& key, std::map<std::string, std::string>* out) {
+  YAML::Node n = Take(key);
+  if (!n.IsDefined() || n.IsNull()) return;
+  if (!n.IsMap()) {
+    sink_->At(n.Mark(), Child(key), "expected a mapping of names to values");
+    return;
+  }
+  out->clear();
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      sink_->At(it->first.Mark(), Child(key), "names must be plain words");
+      continue;
+    }
+    std::string name = it->first.Scalar();
+    if (!it->second.IsScalar()) {
+      sink_->At(it->second.Mark(), Child(key) + "." + name, "expected a single value (a string)");
+      continue;
+    }
+    sink_->Remember(Child(key) + "." + name, it->first.Mark());
+    (*out)[name] = it->second.Scalar();
   }
 }
 

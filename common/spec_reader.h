@@ -24,11 +24,16 @@ class ErrorSink {
   void AtPath(const std::string& path, const std::string& reason);
   void Remember(const std::string& path, const YAML::Mark& mark) { marks_[path] = mark; }
   const std::string& file() const { return file_; }
+  // When set, every field path a reader asks for (present or not) is added, with
+  // list indices written "[]": the set of fields a parser knows (schema sync tests).
+  void RecordFieldsIn(std::set<std::string>* asked) { asked_ = asked; }
+  void Asked(const std::string& path);
 
  private:
   std::string file_;
   std::vector<SpecError>* errors_;
   std::map<std::string, YAML::Mark> marks_;
+  std::set<std::string>* asked_ = nullptr;
 };
 
 class MapReader {
@@ -48,6 +53,8 @@ class MapReader {
   void Duration(const std::string& key, Millis* out, Millis min, Millis max);
   void Size(const std::string& key, uint64_t* out, uint64_t min, uint64_t max);
   void StringList(const std::string& key, std::vector<std::string>* out);
+  // A mapping of names to scalar values (read as strings).
+  void StringMap(const std::string& key, std::map<std::string, std::string>* out);
   // A string that must be one of `choices`; returns the index chosen or -1.
   int Choice(const std::string& key, const std::vector<std::string>& choices);
   // Raw access for nested structures (marks the key consumed).
@@ -65,6 +72,12 @@ class MapReader {
   std::map<std::string, YAML::Node> values_;
   std::map<std::string, YAML::Mark> key_marks_;
 };
+
+// The checks that span fields (spec_validate.cc), run on a spec read by any
+// front end (the spec file, the Kubernetes custom resource). with_body false:
+// only the metadata is checked.
+void ValidateSpec(const ClusterSpec& spec, const SpecParseOptions& options, bool with_body,
+                  ErrorSink* sink);
 
 // Closest candidate within a small edit distance, or "".
 std::string DidYouMean(const std::string& word, const std::vector<std::string>& candidates);
