@@ -1,0 +1,27 @@
+// RBAC as kube-fake enforces it: the rules of Role/ClusterRole documents
+// (apiGroups, resources incl. "sub/resources" and "*", verbs, resourceNames)
+// granted to a bearer token. Bindings are not modelled: a test says which
+// token holds which roles. Pure.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace pgvigil::kube::fake {
+
+struct PolicyRule {
+  std::vector<std::string> apiGroups, resources, verbs, resourceNames;
+};
+
+// The rules of every Role or ClusterRole document in `yaml` (other kinds are
+// skipped, as in a manifest file with many objects).
+Result<std::vector<PolicyRule>> ParseRoles(const std::string& yaml);
+
+// verb: get list watch create update patch delete deletecollection.
+// resource: "pods", "postgresclusters/status"; name empty for collections.
+bool Allows(const std::vector<PolicyRule>& rules, const std::string& verb, const std::string& group,
+            const std::string& resource, const std::string& name);
+
+}  // namespace pgvigil::kube::fake
