@@ -1,0 +1,48 @@
+// List + watch of one collection kept in a cache by name, as a controller's
+// informer does: list (paged), watch from the list's resourceVersion,
+// bookmarks move it, a timed-out or dropped watch resumes from it, a 410 Gone
+// (HTTP or ERROR event) relists, other failures back off (0.5 s .. 30 s).
+// Run() blocks until `stop`; the handlers run on its thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "controller/kube/kube_client.h"
+
+namespace pgvigil::kube {
+
+struct ListWatchOptions {
+  std::string query;         // "labelSelector=...": selectors, escaped
+  int timeoutSeconds = 300;  // per watch request
+  std::chrono::milliseconds idle{20000};  // 2 bookmark intervals of the API server
+};
+
+class ListWatch {
+ public:
+  using Cache = std::map<std::string, web::json::value>;  // "namespace/name" -> object
+  ListWatch(KubeClient* client, std::string collection, ListWatchOptions options = {})
+      : client_(client), collection_(std::move(collection)), options_(std::move(options)) {}
+
+  // on_change(cache, event type or "LIST") after every change of the cache.
+  void Run(const std::atomic<bool>& stop, const std::function<void(const Cache&, const std::string&)>& on_change);
+
+  // Counters, for tests and metrics (read after Run or from on_change).
+  int lists() const { return lists_; }
+  int relistsAfterGone() const { return gone_; }
+  int watches() const { return watches_; }
+  const std::string& resourceVersion() const { return rv_; }
+
+ private:
+  static std::string Key(const web::json::value& obj);
+  KubeClient* client_;
+  std::string collection_;
+  ListWatchOptions options_;
+  Cache cache_;
+  std::string rv_;
+  std::atomic<int> lists_{0}, gone_{0}, watches_{0};
+};
+
+}  // namespace pgvigil::kube
