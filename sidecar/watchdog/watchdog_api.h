@@ -66,6 +66,17 @@ class WatchdogApi {
   // become durable later).
   virtual Result<uint64_t> WriteRegister(const web::json::value& doc,
                                          std::chrono::milliseconds timeout) = 0;
+
+  // This member's write lease (contact_lease.h): while it runs, a majority of the
+  // members recently confirmed hearing this member, so no other side can promote
+  // in its place; when it has run out, a writable local primary must be fenced
+  // (agent/self_fence.h). Not required in clusters of one or two members.
+  struct WriteLease {
+    bool required = false;
+    std::chrono::steady_clock::time_point until{};  // steady clock of this process
+    bool Held(std::chrono::steady_clock::time_point now) const { return !required || now < until; }
+  };
+  virtual WriteLease GetWriteLease() const = 0;
 };
 
 }  // namespace pgvigil

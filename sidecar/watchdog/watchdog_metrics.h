@@ -37,7 +37,8 @@ struct WatchdogMetrics {
                                    "Newest register version known durable (leader)")) {
     for (DropReason d : {DropReason::kTooShort, DropReason::kTooLong, DropReason::kBadMagic,
                          DropReason::kBadMac, DropReason::kMalformed, DropReason::kUnknownMember,
-                         DropReason::kMembershipMismatch, DropReason::kReplayed, DropReason::kStale})
+                         DropReason::kMembershipMismatch, DropReason::kReplayed, DropReason::kStale,
+                         DropReason::kOldIncarnation})
       dropped[d] = &r.GetCounter("pgvigil_watchdog_dropped_datagrams_total",
                                  "Datagrams dropped, by reason",
                                  std::string("reason=\"") + ToString(d) + "\"");

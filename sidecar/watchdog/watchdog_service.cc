@@ -98,6 +98,8 @@ Status WatchdogService::Start() {
   election_ = std::make_unique<Election>(config_, stored_.election, std::random_device{}(), NowMs());
   seq_ = std::make_unique<SequenceCounter>(stored_.incarnation);
   replay_ = std::make_unique<ReplayGuard>(spec.nodes.size());
+  contact_ = std::make_unique<ContactTracker>(self_, config_.members, stored_.incarnation,
+                                              config_.LeaseMs(), NowMs(), config_.PromiseMs());
   RefreshSnapshot();
   StartReceive();
   ScheduleTick();
@@ -161,9 +163,13 @@ void WatchdogService::NoteDrop(DropReason reason, const std::string& from) {
   auto& last = lastDropLog_[reason];
   if (last != 0 && now - last < kDropLogEveryMs) return;
   last = now;
-  spdlog::warn("watchdog: dropped datagram from {}: {} ({} so far; logged at most every {}s)", from,
-               ToString(reason), it != metrics_.dropped.end() ? it->second->Value() : 0,
-               kDropLogEveryMs / 1000);
+  // Right after a start the peers still echo our previous incarnation for one
+  // exchange: expected, counted, not worth a warning.
+  const bool expected = reason == DropReason::kOldIncarnation && now < 3 * config_.deadTimeMs;
+  spdlog::log(expected ? spdlog::level::info : spdlog::level::warn,
+              "watchdog: dropped datagram from {}: {} ({} so far; logged at most every {}s)", from,
+              ToString(reason), it != metrics_.dropped.end() ? it->second->Value() : 0,
+              kDropLogEveryMs / 1000);
 }
 
 void WatchdogService::OnDatagram(size_t size) {
@@ -171,8 +177,13 @@ void WatchdogService::OnDatagram(size_t size) {
   DecodeResult r = DecodeMessage(buffer_.data(), size, key_, ctx_.spec.nodes.size(), fingerprint_);
   if (!r.ok()) return NoteDrop(r.error, from());
   if (r.message.from == self_) return NoteDrop(DropReason::kUnknownMember, from());
+  // Before the replay window: a datagram made before this member restarted echoes
+  // its previous incarnation, and the fresh window would take it once.
+  DropReason echo = contact_->Received(r.message.from, r.message.seq, r.message.echo, NowMs());
+  if (echo != DropReason::kNone) return NoteDrop(echo, from());
   DropReason replay = replay_->Check(r.message.from, r.message.seq);
   if (replay != DropReason::kNone) return NoteDrop(replay, from());
+  contact_->Accepted(r.message.from, r.message.echo);
   metrics_.received.Inc();
   CheckWhereViewsDiffer(r.message.health);
   Actions out;
@@ -262,14 +273,16 @@ void WatchdogService::SendMessage(int to, const WireMessage& m) {
   WireMessage w = m;
   w.seq = seq_->Next();
   w.fingerprint = fingerprint_;
-  std::vector<uint8_t> bytes = EncodeMessage(w, key_);
-  if (bytes.empty()) {
-    spdlog::error("watchdog: message too large to send (register document over {} bytes?)",
-                  kMaxRegisterDoc);
-    return;
-  }
+  contact_->Sent(w.seq, NowMs());
   for (int i = 0; i < config_.members; ++i) {
     if (i == self_ || (to != -1 && to != i)) continue;
+    w.echo = contact_->EchoFor(i);  // per destination
+    std::vector<uint8_t> bytes = EncodeMessage(w, key_);
+    if (bytes.empty()) {
+      spdlog::error("watchdog: message too large to send (register document over {} bytes?)",
+                    kMaxRegisterDoc);
+      return;
+    }
     boost::system::error_code ec;
     socket_.send_to(asio::buffer(bytes), peers_[i], 0, ec);
     if (!ec) {
@@ -328,6 +341,24 @@ void WatchdogService::RefreshSnapshot() {
   RegisterValue reg{e.reg().term, e.reg().version, ParseRegisterDoc(e.reg().doc),
                     leading && durable >= e.reg().version};
   web::json::value detail = BuildDetail(ctx_.spec, e, now, durable);
+  // Write leases (contact_lease.h): whether each member can no longer hold one we
+  // confirm (the controller beside the leader waits for it before failing over an
+  // unreachable primary), and our own.
+  WriteLease lease;
+  lease.required = contact_->LeaseRequired();
+  const int64_t lease_until = std::min<int64_t>(contact_->LeaseUntil(), now + 3600000);
+  lease.until = epoch_ + std::chrono::milliseconds(lease_until);
+  for (int m = 0; m < config_.members; ++m) {
+    web::json::value& j = detail["members"][m];
+    if (m == self_) {
+      j["writeLease"] = web::json::value::boolean(!lease.required || lease_until > now);
+      j["writeLeaseRemainingMs"] =
+          web::json::value::number(lease.required ? std::max<int64_t>(0, lease_until - now) : -1);
+    } else {
+      j["writeLeaseOver"] = web::json::value::boolean(contact_->LeaseOverFor(m, now, config_.deadTimeMs));
+    }
+  }
+  detail["writeLeaseRequired"] = web::json::value::boolean(lease.required);
   web::json::value summary = BuildSummary(ctx_.spec, e, now);
   Leadership leadership = BuildLeadership(ctx_.spec, e, now);
   std::vector<BackendVerdict> verdicts = BuildVerdicts(ctx_.spec, e, now);
@@ -339,6 +370,7 @@ void WatchdogService::RefreshSnapshot() {
     verdicts_ = std::move(verdicts);
     register_ = std::move(reg);
     durableVersion_ = durable;
+    writeLease_ = lease;
   }
   changed_.notify_all();
 }
@@ -361,6 +393,14 @@ WatchdogApi::Leadership WatchdogService::GetLeadership() const {
 std::vector<WatchdogApi::BackendVerdict> WatchdogService::BackendConsensus() const {
   std::lock_guard<std::mutex> l(mu_);
   return verdicts_;
+}
+
+WatchdogApi::WriteLease WatchdogService::GetWriteLease() const {
+  std::lock_guard<std::mutex> l(mu_);
+  // Stopped (the sidecar is exiting): nothing renews the lease, and nothing fences
+  // once the process is gone either; a clean stop does not stop PostgreSQL.
+  if (stopped_) return WriteLease{};
+  return writeLease_;
 }
 
 WatchdogApi::RegisterValue WatchdogService::ReadRegister() const {

@@ -13,6 +13,7 @@
 #include <boost/asio.hpp>
 
 #include "sidecar/component.h"
+#include "sidecar/watchdog/contact_lease.h"
 #include "sidecar/watchdog/election.h"
 #include "sidecar/watchdog/replay_guard.h"
 #include "sidecar/watchdog/state_file.h"
@@ -39,6 +40,7 @@ class WatchdogService : public Component, public WatchdogApi {
   RegisterValue ReadRegister() const override;
   Result<uint64_t> WriteRegister(const web::json::value& doc,
                                  std::chrono::milliseconds timeout) override;
+  WriteLease GetWriteLease() const override;
 
  private:
   int64_t NowMs() const;
@@ -74,6 +76,7 @@ class WatchdogService : public Component, public WatchdogApi {
   std::unique_ptr<Election> election_;
   std::unique_ptr<SequenceCounter> seq_;
   std::unique_ptr<ReplayGuard> replay_;
+  std::unique_ptr<ContactTracker> contact_;
   StoredState stored_;
   std::string key_;
   uint32_t fingerprint_ = 0;
@@ -93,6 +96,7 @@ class WatchdogService : public Component, public WatchdogApi {
   RegisterValue register_;           // guarded by mu_
   uint64_t durableVersion_ = 0;      // guarded by mu_
   bool stopped_ = false;             // guarded by mu_
+  WriteLease writeLease_;            // guarded by mu_
 };
 
 }  // namespace watchdog

@@ -83,7 +83,13 @@ class WatchdogServiceTest : public ::testing::Test {
     ctxs_[i] = std::move(ctx);
   }
 
-  void StopMember(int i) { parts_[i].reset(); }  // destructor: Stop() = resign
+  void StopMember(int i) { parts_[i].reset(); }
+  // Member i's current incarnation, from its state file.
+  uint32_t Incarnation(int i) const {
+    std::ifstream f(dir_ / spec_.nodes[i].name / "watchdog.json");
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    return web::json::value::parse(text).at("incarnation").as_number().to_uint32();
+  }  // destructor: Stop() = resign
   WatchdogApi* Api(int i) { return parts_[i] ? ctxs_[i]->watchdog : nullptr; }
 
   // The one member that is leader with quorum, when all live members agree on it.
@@ -213,6 +219,7 @@ TEST_F(WatchdogServiceTest, ForgedStaleAndGarbageDatagramsAreDroppedAndCounted) 
   m.from = static_cast<uint8_t>((target + 1) % 3);
   m.term = 1000;
   m.seq = 1;  // incarnation 0: older than anything the real member sent
+  m.echo = uint64_t{Incarnation(target)} << 32;  // passes the restart check: reaches the window
   m.fingerprint = watchdog::MembershipFingerprint({"server1", "server2", "server3"});
   auto forged = watchdog::EncodeMessage(m, "wrong key");
   auto stale = watchdog::EncodeMessage(m, "test-key-0123456789");
@@ -231,6 +238,79 @@ TEST_F(WatchdogServiceTest, ForgedStaleAndGarbageDatagramsAreDroppedAndCounted) 
   EXPECT_EQ(AgreedLeader(), leader);
   EXPECT_LT(Api(target)->GetLeadership().term, 1000u);
   EXPECT_NE(metrics.Render().find("pgvigil_watchdog_term"), std::string::npos);
+}
+
+// Issue 14 item 9b: a datagram made before the receiver restarted is not accepted
+// by its fresh replay window. The "captured" datagram is a vote request with a huge
+// term, authentic (right key, the sender's real incarnation) and echoing the
+// receiver's incarnation of before the restart, as a recording would.
+TEST_F(WatchdogServiceTest, ADatagramFromBeforeTheReceiversRestartIsDroppedAndCounted) {
+  int leader = -1;
+  ASSERT_TRUE(WaitFor([&] { return (leader = AgreedLeader()) >= 0; }, 5s));
+  const int target = (leader + 1) % 3;
+  const int sender = (target + 1) % 3;
+  watchdog::WireMessage m;
+  m.kind = watchdog::MessageKind::kHeartbeat;
+  m.state = watchdog::MemberState::kLeader;
+  m.from = static_cast<uint8_t>(sender);
+  m.leader = static_cast<uint8_t>(sender);
+  m.round = 1;
+  m.term = 1000;
+  m.seq = (uint64_t{Incarnation(sender)} << 32) | 0xFFFFFF00u;
+  m.echo = (uint64_t{Incarnation(target)} << 32) | 1;
+  m.fingerprint = watchdog::MembershipFingerprint({"server1", "server2", "server3"});
+  const auto captured = watchdog::EncodeMessage(m, "test-key-0123456789");
+
+  const uint32_t before = Incarnation(target);
+  StopMember(target);
+  Start(target);
+  ASSERT_GT(Incarnation(target), before);
+  boost::asio::io_context io;
+  boost::asio::ip::udp::socket sock(io, boost::asio::ip::udp::v4());
+  boost::asio::ip::udp::endpoint to(boost::asio::ip::make_address("127.0.0.1"),
+                                    spec_.nodes[target].heartbeatPort);
+  MetricsRegistry& metrics = *ctxs_[target]->metrics;
+  auto old_incarnation = [&] {
+    return metrics.Value("pgvigil_watchdog_dropped_datagrams_total", "reason=\"old_incarnation\"");
+  };
+  const double dropped_before = old_incarnation();
+  sock.send_to(boost::asio::buffer(captured), to);
+  EXPECT_TRUE(WaitFor([&] { return old_incarnation() > dropped_before; }, 2s)) << metrics.Render();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_LT(Api(target)->GetLeadership().term, 1000u) << "the replayed round was accepted";
+  ASSERT_TRUE(WaitFor([&] { return AgreedLeader() >= 0; }, 5s));
+
+  // The same datagram echoing the new incarnation would be taken (the check is
+  // what dropped it): the member adopts term 1000.
+  m.seq += 1;
+  m.echo = (uint64_t{Incarnation(target)} << 32) | 1;
+  sock.send_to(boost::asio::buffer(watchdog::EncodeMessage(m, "test-key-0123456789")), to);
+  EXPECT_TRUE(WaitFor([&] { return Api(target)->GetLeadership().term >= 1000u; }, 2s));
+}
+
+// The write lease (issue 14 item 10): held while the others hear this member,
+// over once they cannot; and the others see it over after dead time.
+TEST_F(WatchdogServiceTest, WriteLeaseIsHeldWithContactAndRunsOutWithoutIt) {
+  ASSERT_TRUE(WaitFor([&] { return AgreedLeader() >= 0; }, 5s));
+  for (int i = 0; i < 3; ++i) {
+    auto l = Api(i)->GetWriteLease();
+    EXPECT_TRUE(l.required);
+    EXPECT_TRUE(WaitFor([&] { return Api(i)->GetWriteLease().Held(std::chrono::steady_clock::now()); }, 2s)) << i;
+  }
+  // Members 1 and 2 stop: member 0 is alone. Its lease must run out within about
+  // the lease time (dead time 400 ms here).
+  StopMember(1);
+  StopMember(2);
+  auto cut = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return !Api(0)->GetWriteLease().Held(std::chrono::steady_clock::now()); }, 2s));
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - cut);
+  EXPECT_LE(took.count(), 400) << "the lease must end before the dead time";
+  web::json::value d = Api(0)->Detail();
+  EXPECT_FALSE(d.at("members").at(0).at("writeLease").as_bool());
+  EXPECT_TRUE(WaitFor([&] { return Api(0)->Detail().at("members").at(1).at("writeLeaseOver").as_bool(); }, 2s));
+  // One member back: a majority again, the lease is renewed.
+  Start(1);
+  EXPECT_TRUE(WaitFor([&] { return Api(0)->GetWriteLease().Held(std::chrono::steady_clock::now()); }, 3s));
 }
 
 }  // namespace

@@ -11,9 +11,9 @@ namespace pgvigil {
 namespace watchdog {
 namespace {
 
-constexpr uint8_t kMagic[4] = {'P', 'V', 'W', '1'};
+constexpr uint8_t kMagic[4] = {'P', 'V', 'W', '2'};
 // magic..healthCount without doc and health entries.
-constexpr size_t kFixedSize = 4 + 1 + 1 + 1 + 4 + 8 + 8 + 1 + 1 + 8 + 8 + 8 + 2 + 1;
+constexpr size_t kFixedSize = 4 + 1 + 1 + 1 + 4 + 8 + 8 + 8 + 1 + 1 + 8 + 8 + 8 + 2 + 1;
 
 void Mac(const uint8_t* data, size_t size, const std::string& key, uint8_t out[kMacSize]) {
   unsigned int len = kMacSize;
@@ -92,6 +92,7 @@ const char* ToString(DropReason r) {
     case DropReason::kMembershipMismatch: return "membership_mismatch";
     case DropReason::kReplayed: return "replayed";
     case DropReason::kStale: return "stale";
+    case DropReason::kOldIncarnation: return "old_incarnation";
   }
   return "unknown";
 }
@@ -115,6 +116,7 @@ std::vector<uint8_t> EncodeMessage(const WireMessage& m, const std::string& key)
   w.U8(m.from);
   w.U32(m.fingerprint);
   w.U64(m.seq);
+  w.U64(m.echo);
   w.U64(m.term);
   w.U8(static_cast<uint8_t>(m.state));
   w.U8(m.leader);
@@ -163,7 +165,7 @@ DecodeResult DecodeMessage(const uint8_t* data, size_t size, const std::string& 
   uint8_t kind = 0, state = 0, health_count = 0;
   uint16_t doc_len = 0;
   bool ok = rd.U8(&kind) && rd.U8(&m.flags) && rd.U8(&m.from) && rd.U32(&m.fingerprint) &&
-            rd.U64(&m.seq) && rd.U64(&m.term) && rd.U8(&state) && rd.U8(&m.leader) &&
+            rd.U64(&m.seq) && rd.U64(&m.echo) && rd.U64(&m.term) && rd.U8(&state) && rd.U8(&m.leader) &&
             rd.U64(&m.round) && rd.U64(&m.reg.term) && rd.U64(&m.reg.version) && rd.U16(&doc_len);
   ok = ok && ValidKind(kind) && state <= static_cast<uint8_t>(MemberState::kShutdown) &&
        (m.flags & ~(kFlagPreVote | kFlagGranted | kFlagHasDoc)) == 0 &&

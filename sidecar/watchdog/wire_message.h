@@ -5,11 +5,13 @@
 // (DropReason) and never throws; callers count and drop.
 //
 // Layout (big-endian), all fields always present except the register document:
-//   magic "PVW1" | kind u8 | flags u8 | from u8 | fingerprint u32 | seq u64
-//   | term u64 | state u8 | leader u8 (0xFF none) | round u64
+//   magic "PVW2" | kind u8 | flags u8 | from u8 | fingerprint u32 | seq u64
+//   | echo u64 | term u64 | state u8 | leader u8 (0xFF none) | round u64
 //   | regTerm u64 | regVersion u64 | docLen u16 | doc bytes
 //   | healthCount u8 | healthCount x (backend u8, status u8)
 //   | HMAC-SHA256 (32 bytes)
+// Version 2 added `echo` (PVW1 members and PVW2 members drop each other's
+// datagrams as bad_magic: upgrade every member together).
 #pragma once
 
 #include <cstddef>
@@ -68,6 +70,13 @@ struct WireMessage {
   uint8_t from = 0;         // sender's index in spec.nodes
   uint32_t fingerprint = 0; // MembershipFingerprint of the sender's node list
   uint64_t seq = 0;         // (incarnation << 32) | counter, strictly increasing per sender
+  // The newest seq the sender has received (authenticated) from the destination,
+  // 0 when none. Its high 32 bits are the destination's incarnation as the sender
+  // knows it: a datagram echoing an older incarnation of the receiver was made
+  // before the receiver's restart (a replay) and is dropped (kOldIncarnation). The
+  // whole value tells the destination which of its own datagrams got through (the
+  // write lease, contact_lease.h). Set per destination by the caller.
+  uint64_t echo = 0;
   uint64_t term = 0;
   MemberState state = MemberState::kStandby;
   uint8_t leader = kNoMember;  // who the sender follows (itself when leader)
@@ -89,6 +98,10 @@ enum class DropReason {
   kMembershipMismatch,
   kReplayed,  // set by ReplayGuard, not by DecodeMessage
   kStale,     // set by ReplayGuard
+  // The echo names another incarnation of the receiver: made before the receiver
+  // restarted (a replay), or by a sender that has not heard the receiver's new
+  // incarnation yet (one exchange after a restart). Set by ContactTracker.
+  kOldIncarnation,
 };
 const char* ToString(DropReason r);  // "bad_mac", ... (metric label values)
 

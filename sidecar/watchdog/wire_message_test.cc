@@ -21,6 +21,7 @@ WireMessage Sample() {
   m.from = 2;
   m.fingerprint = kPrint;
   m.seq = (uint64_t{7} << 32) | 42;
+  m.echo = (uint64_t{5} << 32) | 3;
   m.term = 9;
   m.state = MemberState::kLeader;
   m.leader = 2;
@@ -47,8 +48,8 @@ DecodeResult Decode(const std::vector<uint8_t>& b, size_t members = 3) {
 TEST(WireMessage, RoundTripsEveryField) {
   WireMessage m = Sample();
   auto bytes = EncodeMessage(m, kKey);
-  // 56 fixed bytes + 21 doc + 3 x 2 health + 32 MAC.
-  ASSERT_EQ(bytes.size(), 56u + 21 + 6 + 32);
+  // 64 fixed bytes + 21 doc + 3 x 2 health + 32 MAC.
+  ASSERT_EQ(bytes.size(), 64u + 21 + 6 + 32);
   DecodeResult r = Decode(bytes);
   ASSERT_TRUE(r.ok()) << ToString(r.error);
   const WireMessage& d = r.message;
@@ -56,6 +57,7 @@ TEST(WireMessage, RoundTripsEveryField) {
   EXPECT_EQ(d.flags, kFlagHasDoc);
   EXPECT_EQ(d.from, 2);
   EXPECT_EQ(d.seq, m.seq);
+  EXPECT_EQ(d.echo, m.echo);
   EXPECT_EQ(d.term, 9u);
   EXPECT_EQ(d.state, MemberState::kLeader);
   EXPECT_EQ(d.leader, 2);
@@ -68,14 +70,17 @@ TEST(WireMessage, RoundTripsEveryField) {
 
 TEST(WireMessage, HeaderBytesAreBigEndianAtFixedOffsets) {
   auto b = EncodeMessage(Sample(), kKey);
-  EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "PVW1");
+  EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "PVW2");
   EXPECT_EQ(b[4], 1);  // kind
   EXPECT_EQ(b[5], kFlagHasDoc);
   EXPECT_EQ(b[6], 2);  // from
   // seq at 11..18: incarnation 7, counter 42
   EXPECT_EQ(b[14], 7);
   EXPECT_EQ(b[18], 42);
-  EXPECT_EQ(b[26], 9);  // term low byte
+  // echo at 19..26: incarnation 5, counter 3
+  EXPECT_EQ(b[22], 5);
+  EXPECT_EQ(b[26], 3);
+  EXPECT_EQ(b[34], 9);  // term low byte
 }
 
 TEST(WireMessage, DocIsOnlyCarriedWithTheFlag) {
@@ -105,7 +110,7 @@ TEST(WireMessage, WrongKeyIsBadMac) {
 
 TEST(WireMessage, TruncatedAndOversizedAreRejected) {
   auto good = EncodeMessage(Sample(), kKey);
-  EXPECT_EQ(Decode({good.begin(), good.begin() + 50}).error, DropReason::kTooShort);
+  EXPECT_EQ(Decode({good.begin(), good.begin() + 58}).error, DropReason::kTooShort);
   // Cut inside the variable part: the MAC no longer matches.
   EXPECT_EQ(Decode({good.begin(), good.end() - 1}).error, DropReason::kBadMac);
   std::vector<uint8_t> huge(kMaxDatagram + 1, 'P');
@@ -122,10 +127,10 @@ TEST(WireMessage, SignedButMalformedBodiesAreRejected) {
   bad_kind[4] = 9;
   EXPECT_EQ(Decode(Sign(bad_kind)).error, DropReason::kMalformed);
   auto bad_state = body;
-  bad_state[27] = 7;  // state byte
+  bad_state[35] = 7;  // state byte
   EXPECT_EQ(Decode(Sign(bad_state)).error, DropReason::kMalformed);
   auto long_doc = body;
-  long_doc[53] = 0x7F;  // doc length high byte
+  long_doc[61] = 0x7F;  // doc length high byte
   EXPECT_EQ(Decode(Sign(long_doc)).error, DropReason::kMalformed);
 }
 
