@@ -87,6 +87,18 @@ TEST(ObserveParse, WatchdogView) {
   EXPECT_EQ(w.liveMembers, 2);
   EXPECT_EQ(w.backends["server3"].seeDown, 2);
   EXPECT_EQ(w.backends["server1"].seeUp, 2);
+  EXPECT_FALSE(w.writeLeasesKnown);  // an older sidecar: no failover waits for a lease
+
+  // Write leases as a leader reports them (self-fencing gate).
+  auto with = web::json::value::parse(R"({"members": [
+    {"name": "server1", "state": "LEADER", "self": true, "writeLease": true},
+    {"name": "server2", "state": "STANDBY", "writeLeaseOver": false},
+    {"name": "server3", "state": "LOST", "writeLeaseOver": true}]})");
+  plan::WatchdogView l = ParseWatchdogView(with, 99);
+  EXPECT_TRUE(l.writeLeasesKnown);
+  EXPECT_TRUE(l.WriteLeaseOver("server3"));
+  EXPECT_FALSE(l.WriteLeaseOver("server2"));
+  EXPECT_FALSE(l.WriteLeaseOver("server1"));
 }
 
 TEST(StateCodec, RoundTripAndRefusals) {

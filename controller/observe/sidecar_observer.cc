@@ -97,6 +97,10 @@ plan::WatchdogView ParseWatchdogView(const value& d, plan::TimeMs now) {
     for (const auto& m : members->as_array()) {
       std::string st = Str(m, "state");
       if (st == "LEADER" || st == "STANDBY" || st == "CANDIDATE") ++w.liveMembers;
+      if (const value* over = Field(m, "writeLeaseOver"); over && over->is_boolean()) {
+        w.writeLeasesKnown = true;
+        if (over->as_bool()) w.writeLeaseOver.push_back(Str(m, "name"));
+      }
     }
   }
   if (const value* backends = Field(d, "backends"); backends && backends->is_array()) {

@@ -132,7 +132,10 @@ void StartFailover(Context& c, const std::string& to, const std::string& why) {
   PlanRouting(c);  // records the fence and the failover with the routing
   c.Commit("failover " + from + " -> " + to + ": " + from + " fenced");
   if (c.SidecarUp(from) && !c.OpRunning(from)) {
-    c.Add(ActionKind::kStop, from, "failover: stop the fenced old primary", false).stopMode =
+    // While its host may still hold a write lease (it has not fenced itself), the
+    // promotion waits for this stop to succeed.
+    const bool must = c.obs.watchdog.writeLeasesKnown && !c.obs.watchdog.WriteLeaseOver(from);
+    c.Add(ActionKind::kStop, from, "failover: stop the fenced old primary", must).stopMode =
         "immediate";
   }
   const Lsn rx = c.Obs(to)->receivedLsn;
@@ -165,6 +168,18 @@ bool PlanFailover(Context& c) {
   const std::string primary = c.next.primary;
   if (!c.Down(primary)) return false;
   const std::string down = DownReason(c, primary);
+  // Self-fencing (sidecar/watchdog/contact_lease.h): an unreachable primary's host
+  // fences its own PostgreSQL when its write lease runs out, which the lease
+  // guarantees to happen before the leader has not heard it for deadTime. Until
+  // then it may still accept writes from clients that reach it: no promotion yet
+  // (unless its sidecar answers, and then the stop must succeed first).
+  const auto& wd = c.obs.watchdog;
+  if (wd.writeLeasesKnown && !wd.WriteLeaseOver(primary) && !c.SidecarUp(primary)) {
+    c.Note("primary " + down + "; waiting until its host can no longer hold a write lease "
+           "(not heard for watchdog.deadTime: it then has fenced its own PostgreSQL)");
+    c.Requeue(kTransitionRequeue, "");
+    return true;
+  }
   const std::string& requested = c.in.requests.switchoverTo;
   if (!c.spec.failover.automatic && requested.empty()) {
     const std::string why = "primary " + down +

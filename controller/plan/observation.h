@@ -120,6 +120,18 @@ struct WatchdogView {
   bool quorum = false;  // the leader holds a lease renewed by a majority
   int liveMembers = 0;
   std::map<std::string, ConsensusHealth> backends;  // by spec node name
+  // Write leases (sidecar/watchdog/contact_lease.h), from the watchdog's member
+  // list: members whose host can no longer hold a write lease (the leader has not
+  // heard them for deadTime), so a primary there has fenced itself or is gone.
+  // writeLeasesKnown is false for a standalone controller (no watchdog) and for a
+  // sidecar that does not report them: then no failover waits for a lease.
+  bool writeLeasesKnown = false;
+  std::vector<std::string> writeLeaseOver;
+  bool WriteLeaseOver(const std::string& n) const {
+    for (const auto& m : writeLeaseOver)
+      if (m == n) return true;
+    return false;
+  }
 };
 
 struct Observation {

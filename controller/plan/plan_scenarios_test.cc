@@ -89,6 +89,26 @@ const std::vector<Scenario>& Scenarios() {
          w.N("a").pgObservedAt = w.N("a").sidecarObservedAt = kNow - 60'000;
        },
        "fence a | write-state | publish-routing -:b,c | promote b", F, AGAIN},
+      // --- self-fencing gate (issue 14 item 10) ---------------------------------------
+      {"unreachable_primary_whose_host_may_still_hold_a_write_lease_waits",
+       [](World& w) {
+         w.Crash("a");
+         w.obs.watchdog.writeLeasesKnown = true;
+       },
+       "write-state | publish-routing -:b,c", D, AGAIN},
+      {"unreachable_primary_whose_write_lease_is_over_fails_over",
+       [](World& w) {
+         w.Crash("a");
+         w.obs.watchdog.writeLeasesKnown = true;
+         w.obs.watchdog.writeLeaseOver = {"a"};
+       },
+       "fence a | write-state | publish-routing -:b,c | promote b", F, AGAIN},
+      {"primary_down_with_its_sidecar_answering_is_stopped_then_promoted",
+       [](World& w) {
+         w.PgDown("a");
+         w.obs.watchdog.writeLeasesKnown = true;
+       },
+       "fence a | write-state | publish-routing -:b,c | stop a immediate | promote b", F, AGAIN},
       {"stale_sidecar_observation_waits",
        [](World& w) {
          w.Crash("a");
@@ -650,6 +670,28 @@ const std::vector<Scenario>& Scenarios() {
 class PlanScenario : public ::testing::TestWithParam<Scenario> {};
 
 TEST_P(PlanScenario, ActionsPhaseOutcome) { RunScenario(GetParam(), Healthy3()); }
+
+// The stop of an old primary whose host may still hold a write lease must succeed
+// before the promotion runs; once the lease is over it is best effort, as before.
+TEST(PlanSelfFence, StopMustSucceedWhileTheOldPrimarysLeaseMayHold) {
+  for (bool over : {false, true}) {
+    World w = Healthy3();
+    w.PgDown("a");
+    w.obs.watchdog.writeLeasesKnown = true;
+    if (over) w.obs.watchdog.writeLeaseOver = {"a"};
+    Plan p = w.Run();
+    const Action* stop = nullptr;
+    for (const auto& a : p.actions)
+      if (a.kind == ActionKind::kStop) stop = &a;
+    ASSERT_NE(stop, nullptr) << Render(p);
+    EXPECT_EQ(stop->mustSucceed, !over) << Render(p);
+  }
+  World w = Healthy3();
+  w.Crash("a");
+  w.obs.watchdog.writeLeasesKnown = true;
+  Plan p = w.Run();
+  EXPECT_NE(p.summary.find("write lease"), std::string::npos) << p.summary;
+}
 
 INSTANTIATE_TEST_SUITE_P(Table, PlanScenario, ::testing::ValuesIn(Scenarios()), ScenarioName);
 

@@ -21,6 +21,7 @@
 #include "sidecar/agent/probes.h"
 #include "sidecar/agent/rest_routes.h"
 #include "sidecar/agent/rest_server.h"
+#include "sidecar/agent/self_fence.h"
 #include "sidecar/agent/term_store.h"
 
 namespace pgvigil {
@@ -85,6 +86,13 @@ class AgentComponent : public Component {
       spdlog::warn("agent: spec.api.tokenFile is not set; every mutating request will be refused");
     }
     if (Status s = checker_->Start(); !s.ok()) return s;
+    if (ctx_.watchdog) {  // self-fencing of an isolated primary (self_fence.h)
+      SelfFence::Options fo;
+      fo.dataDir = ctx_.spec.DataDir(ctx_.self());
+      fo.escalateAfter = ctx_.spec.watchdog.heartbeatInterval / 4;
+      fence_ = std::make_unique<SelfFence>(fo, ctx_.watchdog, *ctx_.metrics);
+      fence_->Start();
+    }
     if (ctx_.health) ctx_.health->SetCheckRequester([c = checker_.get()] { c->Poke(); });
     server_ = std::make_unique<RestServer>(ctx_.spec.api.listen, ctx_.spec.ApiPort(ctx_.self()),
                                            ctx_.spec.api.tls,
@@ -108,6 +116,7 @@ class AgentComponent : public Component {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (ctx_.health) ctx_.health->SetCheckRequester(nullptr);
+    if (fence_) fence_->Stop();
     checker_->Stop();
   }
 
@@ -293,6 +302,14 @@ class AgentComponent : public Component {
     size_t i = 0;
     for (const auto& b : ctx_.health->Snapshot()) backends[i++] = HealthJson(b);
     v["backends"] = backends;
+    if (fence_) {
+      v["selfFence"] = fence_->Json();
+    } else {
+      v["selfFence"] = value::object();
+      v["selfFence"]["enabled"] = value::boolean(false);
+      v["selfFence"]["why"] = value::string("the watchdog is disabled on this sidecar: an isolated "
+                                            "primary is not fenced");
+    }
     auto comps = value::object();
     if (parts_) {
       for (const auto& p : *parts_) {
@@ -319,6 +336,7 @@ class AgentComponent : public Component {
   std::shared_ptr<NodeOperations> runner_;
   std::string token_;  // constant after Start()
   std::unique_ptr<RestServer> server_;
+  std::unique_ptr<SelfFence> fence_;  // null with the watchdog disabled
 };
 
 }  // namespace
