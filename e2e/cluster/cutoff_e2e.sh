@@ -17,7 +17,10 @@ set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init cutoff pgec
-e2e_lab_up
+# Async replication (the lab spec defaults to sync): this scenario reports the
+# writes an async cut-off primary takes with it.
+spec_async >"$E2E_OUT/spec.yaml"
+e2e_lab_up "$E2E_OUT/spec.yaml"
 
 say "0. waiting for the controller to build server2 and server3 by itself"
 t=$SECONDS

@@ -133,8 +133,12 @@ e2e_lab_up() {
 }
 
 # A copy of the lab spec with extra top-level spec keys appended (YAML text, indented
-# two spaces), e.g. spec_with "  recovery:\n    automatic: false" > FILE.
+# two spaces), e.g. spec_with "  recovery:\n    automatic: false" > FILE. The lab spec
+# runs synchronous replication (ANY 1); spec_async / spec_async_with give the same
+# spec in async mode, for scenarios written for it.
 spec_with() { cat "$ROOT/manifests/examples/lab.yaml"; printf '%b\n' "$1"; }
+spec_async() { sed 's/^    mode: sync$/    mode: async/' "$ROOT/manifests/examples/lab.yaml"; }
+spec_async_with() { spec_async; printf '%b\n' "$1"; }
 
 inns() { "$LABSH" exec "$@"; }                       # inns NS CMD...
 vctl() { inns client "$BIN/vigilctl" "$@"; }

@@ -24,7 +24,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init seed pges
 
-spec_with "  recovery:\n    automatic: false" >"$E2E_OUT/spec.yaml"
+spec_async_with "  recovery:\n    automatic: false" >"$E2E_OUT/spec.yaml"
 e2e_lab_up "$E2E_OUT/spec.yaml"
 
 # recover_node STEP NODE OUTFILE LINES: `vigilctl recover NODE` (its progress bar goes

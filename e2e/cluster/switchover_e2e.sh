@@ -16,7 +16,8 @@ set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init switchover pgew
-e2e_lab_up
+spec_async >"$E2E_OUT/spec.yaml"  # written for async replication (the lab default is sync)
+e2e_lab_up "$E2E_OUT/spec.yaml"
 
 say "0. waiting for the standbys"
 check "0. three nodes up, server1 primary" wait_until 90 three_up_one_primary server1

@@ -2,7 +2,7 @@
 # e2e/cluster/sync_e2e.sh — synchronous replication (`replication.mode: sync`,
 # synchronousCount 1: `ANY 1 (two standbys)`) end to end, under the numbered-row writer
 # and the two-primaries checker; every acknowledged row must survive (zero loss):
-#   1. lab with server1 only, pgvigil with the lab spec + replication.mode: sync: the
+#   1. lab with server1 only, pgvigil with the lab spec (replication.mode: sync): the
 #      controller builds server2/server3 and lists them in server1's
 #      synchronous_standby_names; the recorded set (the cluster-state register that
 #      failover decisions read), pg_stat_replication.sync_state on the primary and
@@ -23,8 +23,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init sync pgsy
 
-spec_with "  replication:\n    mode: sync\n    synchronousCount: 1" >"$E2E_OUT/spec.yaml"
-e2e_lab_up "$E2E_OUT/spec.yaml"
+e2e_lab_up  # the lab spec: replication.mode sync, synchronousCount 1
 
 # ---- helpers -------------------------------------------------------------------------
 # The cluster-state register (durable on a majority; what failover decisions read), as
