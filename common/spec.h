@@ -56,6 +56,11 @@ struct VipSpec {
   std::string upCommand = "/sbin/ip addr add $_IP_$/$_PREFIX_$ dev $_IFACE_$ label $_IFACE_$:0";
   std::string downCommand = "/sbin/ip addr del $_IP_$/$_PREFIX_$ dev $_IFACE_$";
   std::string arpingCommand = "/usr/bin/arping -U $_IP_$ -w 1 -I $_IFACE_$";
+  // Duplicate-address detection before the VIP comes up: exit status 1 means
+  // another host answers for the address (the new leader then waits, see
+  // sidecar/watchdog/vip_control.h); 0, or no answer within 300 ms, means free.
+  // Empty: no detection.
+  std::string dadCommand = "/usr/bin/arping -D -c 1 -w 1 -I $_IFACE_$ $_IP_$";
 
   bool enabled() const { return !address.empty(); }
   std::string ip() const;  // address without "/prefix"

@@ -155,6 +155,7 @@ void ReadSpecBody(MapReader& spec, ClusterSpec* s, ErrorSink* sink) {
     r.String("upCommand", &s->vip.upCommand);
     r.String("downCommand", &s->vip.downCommand);
     r.String("arpingCommand", &s->vip.arpingCommand);
+    r.String("dadCommand", &s->vip.dadCommand);
   }
   {
     auto& h = s->healthCheck;

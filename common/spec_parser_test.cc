@@ -76,6 +76,7 @@ TEST(SpecDefaultsTest, MinimalSpecGetsEveryDocumentedDefault) {
   EXPECT_EQ(s.vip.upCommand, "/sbin/ip addr add $_IP_$/$_PREFIX_$ dev $_IFACE_$ label $_IFACE_$:0");
   EXPECT_EQ(s.vip.downCommand, "/sbin/ip addr del $_IP_$/$_PREFIX_$ dev $_IFACE_$");
   EXPECT_EQ(s.vip.arpingCommand, "/usr/bin/arping -U $_IP_$ -w 1 -I $_IFACE_$");
+  EXPECT_EQ(s.vip.dadCommand, "/usr/bin/arping -D -c 1 -w 1 -I $_IFACE_$ $_IP_$");
 
   EXPECT_EQ(s.healthCheck.period, Millis(1000));
   EXPECT_EQ(s.healthCheck.timeout, Millis(2000));
@@ -343,6 +344,7 @@ TEST(SpecRoundTripTest, EveryFieldSurvivesYamlAndJson) {
     EXPECT_EQ(back.vip.upCommand, original.vip.upCommand);
     EXPECT_EQ(back.vip.downCommand, "down\ttab\r\nnewline");
     EXPECT_EQ(back.vip.arpingCommand, original.vip.arpingCommand);
+    EXPECT_EQ(back.vip.dadCommand, original.vip.dadCommand);
     EXPECT_EQ(back.healthCheck.period, Millis(2500));
     EXPECT_EQ(back.healthCheck.retryDelay, Millis(120000));
     EXPECT_EQ(back.healthCheck.database, "db: \"quoted\"");

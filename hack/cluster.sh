@@ -10,6 +10,11 @@
 #
 # Logs: $LAB/serverN/{sidecar,controller}.log. Pids: $LAB/pids/{sidecar,controller}-serverN.pid,
 # so `hack/lab.sh down` also stops whatever is left. State: $LAB/serverN/state.
+# Each sidecar runs in its own session/process group under a small supervisor
+# ($LAB/pids/supervisor-serverN.pid) that, whenever the sidecar ends (even when its
+# whole process group, VIP guard included, is SIGKILLed), runs
+# `pgvigil-sidecar release-vip -f SPEC` in that host: what systemd's ExecStopPost
+# does on a real host (sidecar/watchdog/README.md).
 # PGVIGIL_SPEC_TEMPLATE: another spec to start with (/tmp/pgvigil-lab in it is replaced
 # by the lab dir), e.g. a copy of the lab spec with recovery.automatic: false.
 set -euo pipefail
@@ -43,7 +48,21 @@ start_one() {  # kind server
   local args=(-f "$SPEC" --node "$s")
   if [[ $kind == sidecar ]]; then
     args+=(--state-dir "$LAB/$s/state")
-    ip netns exec "$NS-$s" "$BUILD/bin/pgvigil-sidecar" "${args[@]}" >>"$LAB/$s/sidecar.log" 2>&1 &
+    rm -f "$pidf"
+    (
+      # setsid: the sidecar leads its own process group, so killing that group
+      # leaves this supervisor alive to release the VIP.
+      ip netns exec "$NS-$s" setsid "$BUILD/bin/pgvigil-sidecar" "${args[@]}" &
+      echo $! >"$pidf"
+      rc=0
+      wait $! || rc=$?  # (set -e: a killed sidecar must not end this supervisor)
+      echo "cluster.sh supervisor: pgvigil-sidecar on $s ended (status $rc): release-vip"
+      ip netns exec "$NS-$s" "$BUILD/bin/pgvigil-sidecar" release-vip -f "$SPEC" || true
+    ) </dev/null >>"$LAB/$s/sidecar.log" 2>&1 &
+    echo $! >"$LAB/pids/supervisor-$s.pid"
+    for _ in $(seq 50); do [[ -s $pidf ]] && break; sleep 0.02; done
+    log "$kind on $s started (pid $(cat "$pidf" 2>/dev/null), supervisor $!, log $LAB/$s/$kind.log)"
+    return 0
   else
     # Each host's controller writes applied specs to its own copy.
     cp -n "$SPEC" "$LAB/$s/cluster.yaml" 2>/dev/null || true

@@ -18,6 +18,7 @@
 #include "sidecar/agent/agent_component.h"
 #include "sidecar/component.h"
 #include "sidecar/proxy/proxy_component.h"
+#include "sidecar/watchdog/vip_release.h"
 #include "sidecar/watchdog/watchdog_component.h"
 
 using namespace pgvigil;
@@ -26,6 +27,8 @@ namespace {
 
 const char* kUsage =
     "usage: pgvigil-sidecar -f SPEC.yaml --node NAME [options]\n"
+    "       pgvigil-sidecar release-vip -f SPEC.yaml   remove the spec's VIP from this host\n"
+    "         (if configured here; for systemd ExecStopPost, which also runs after SIGKILL)\n"
     "  -f, --config FILE      cluster spec (YAML)\n"
     "  --node NAME            this host's node name in the spec\n"
     "  --state-dir DIR        persistent state (default /var/lib/pgvigil/NAME)\n"
@@ -70,6 +73,20 @@ int main(int argc, char** argv) {
   if (cl.Has("--version")) {
     std::cout << "pgvigil-sidecar " << PGVIGIL_VERSION << "\n";
     return 0;
+  }
+  if (!cl.Positional().empty() && cl.Positional()[0] == "release-vip") {
+    std::string spec_file = cl.Value("-f", cl.Value("--config"));
+    (void)cl.Value("--node");  // accepted, not needed: the VIP is the same on every host
+    if (spec_file.empty() || cl.Positional().size() > 1 || !cl.Unknown().empty()) {
+      std::cerr << "pgvigil-sidecar: release-vip needs -f SPEC and nothing else\n" << kUsage;
+      return 2;
+    }
+    SpecLoad spec = LoadSpecFile(spec_file);
+    if (!spec.ok()) {
+      std::cerr << spec.ErrorText() << "\n";
+      return 1;
+    }
+    return watchdog::ReleaseVip(spec.spec->vip, std::cout, std::cerr);
   }
   LogOptions log;
   log.ident = "pgvigil-sidecar";

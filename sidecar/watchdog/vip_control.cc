@@ -10,6 +10,9 @@ namespace watchdog {
 namespace {
 constexpr std::chrono::milliseconds kCommandTimeout{5000};
 constexpr std::chrono::milliseconds kArpingTimeout{3000};
+constexpr std::chrono::milliseconds kDadWait{300};      // per probe: ARP answers on a LAN take ms
+constexpr std::chrono::milliseconds kDadRetry{200};
+constexpr std::chrono::milliseconds kDadLogEvery{5000};
 }  // namespace
 
 VipControl::VipControl(VipSpec spec, Hooks hooks) : spec_(std::move(spec)), hooks_(std::move(hooks)) {
@@ -31,6 +34,62 @@ void VipControl::Shutdown() {
 bool VipControl::held() const {
   std::lock_guard<std::mutex> l(mu_);
   return held_;
+}
+
+std::string VipControl::conflict() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return conflict_;
+}
+
+bool VipControl::WaitUntilFree(uint64_t downs) {
+  std::vector<std::string> argv = SplitCommandLine(spec_.Expand(spec_.dadCommand));
+  if (argv.empty()) return !Cancelled(downs);
+  const auto started = std::chrono::steady_clock::now();
+  auto last_log = started - kDadLogEvery;
+  int probes = 0;
+  while (!Cancelled(downs)) {
+    ++probes;
+    std::string reply;
+    ProcessOptions opt;
+    opt.timeout = kDadWait;
+    opt.onOutputLine = [&reply](const std::string& line) {
+      if (reply.empty() && line.find("reply from") != std::string::npos) reply = line;
+    };
+    auto r = RunProcess(argv, opt);
+    const bool answered = r.ok() && !r->timedOut && r->exitCode == 1;
+    if (!answered) {
+      if (!r.ok() || (!r->timedOut && r->exitCode != 0))
+        spdlog::error("watchdog: VIP duplicate-address detection '{}' did not run ({}): bringing "
+                      "the VIP up without it", spec_.Expand(spec_.dadCommand),
+                      r.ok() ? r->Describe() : r.error());
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started);
+      if (probes > 1)
+        spdlog::warn("watchdog: VIP {} no longer answered by another host after {} ms: bringing it up",
+                     spec_.address, waited.count());
+      std::lock_guard<std::mutex> l(mu_);
+      conflict_.clear();
+      return !stop_ && downs_ == downs;
+    }
+    const std::string seen = reply.empty() ? "an ARP reply" : reply;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      conflict_ = "another host answers for " + spec_.ip() + " (" + seen + ")";
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_log >= kDadLogEvery) {
+      last_log = now;
+      spdlog::warn("watchdog: NOT bringing VIP {} up: another host answers for it ({}) for {} ms "
+                   "now; waiting until it is gone (remove it there: pgvigil-sidecar release-vip)",
+                   spec_.address, seen,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(now - started).count());
+    }
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait_for(l, kDadRetry, [&] { return stop_ || downs_ != downs; });
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  conflict_.clear();
+  return false;
 }
 
 bool VipControl::Run(const char* what, const std::string& command,
@@ -70,6 +129,7 @@ void VipControl::Down(const std::string& reason) {
     upQueued_ = false;
     ++downs_;
   }
+  cv_.notify_all();  // ends a duplicate-address wait
   std::lock_guard<std::mutex> c(commandMu_);  // waits for a running up command
   spdlog::warn("watchdog: bringing VIP {} down: {}", spec_.address, reason);
   bool ok = Run("down", spec_.downCommand, kCommandTimeout);
@@ -104,6 +164,8 @@ bool VipControl::Cancelled(uint64_t downs) const {
 }
 
 void VipControl::UpOnce(uint64_t downs) {
+  // Outside the command lock: a Down during the wait need not wait for it.
+  if (!WaitUntilFree(downs)) return;
   {
     std::lock_guard<std::mutex> c(commandMu_);
     if (Cancelled(downs)) return;  // a Down came after this up was queued

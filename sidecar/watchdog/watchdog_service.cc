@@ -359,6 +359,7 @@ void WatchdogService::RefreshSnapshot() {
     }
   }
   detail["writeLeaseRequired"] = web::json::value::boolean(lease.required);
+  detail["vip"]["conflict"] = web::json::value::string(vip_.conflict());
   web::json::value summary = BuildSummary(ctx_.spec, e, now);
   Leadership leadership = BuildLeadership(ctx_.spec, e, now);
   std::vector<BackendVerdict> verdicts = BuildVerdicts(ctx_.spec, e, now);
