@@ -23,16 +23,33 @@ RUNS=${PGVIGIL_E2E_VIP_RUNS:-2}
 e2e_lab_up
 check "0. three nodes up, server1 primary" wait_until 90 three_up_one_primary server1
 
-# The sampler: "MS HOLDER..." per round over the three namespaces.
-(
-  while :; do
-    t=$(date +%s%3N); h=""
-    for s in "${SERVERS[@]}"; do
-      ip -n "$E2E_NS-$s" -4 -o addr show 2>/dev/null | grep -q " $VIP/" && h+=" $s"
-    done
-    echo "$t$h"
-  done
-) >"$E2E_OUT/vip-samples" 2>/dev/null &
+# The sampler: "MS HOLDER..." per round over the three namespaces, a round every
+# ~2 ms: one process that enters each namespace (setns) and reads its local routes.
+cat >"$E2E_OUT/vip_sampler.py" <<'PY'
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+vip, names = sys.argv[1], sys.argv[2:]
+fds = [os.open("/run/netns/" + n, os.O_RDONLY) for n in names]
+key = "|-- " + vip + "\n"
+def held():
+    with open("/proc/thread-self/net/fib_trie") as f:
+        d = f.read()
+    i = d.find(key)
+    while i >= 0:
+        if d[i + len(key):i + len(key) + 80].lstrip().startswith("/32 host LOCAL"):
+            return True
+        i = d.find(key, i + 1)
+    return False
+while True:
+    out = []
+    for n, fd in zip(names, fds):
+        if libc.setns(fd, 0x40000000) == 0 and held():
+            out.append(n.rsplit("-", 1)[1])
+    print(int(time.time() * 1000), *out, flush=True)
+    time.sleep(0.002)
+PY
+python3 "$E2E_OUT/vip_sampler.py" "$VIP" "$E2E_NS-server1" "$E2E_NS-server2" "$E2E_NS-server3" \
+  >"$E2E_OUT/vip-samples" 2>"$E2E_OUT/vip-sampler.err" &
 E2E_BG_PIDS+=($!)
 start_checker
 start_writer
@@ -43,10 +60,10 @@ new_leader_holds() {  # the VIP is held by exactly one host, not $1
   local h; h=$(vip_holders); [[ -n $h && $h != *" "* && $h != "$1" ]]
 }
 restart_sidecar() {  # asks another host's sidecar (the VIP may be down meanwhile)
-  local s asked=""
-  for s in "${SERVERS[@]}"; do [[ $s != "$1" ]] && asked=$s; done
-  "$CLUSTERSH" start-sidecar "$1" >>"$E2E_OUT/restarts.log" 2>&1
-  wait_until 30 eval '[[ $(watchdog_state "$1" "$asked") == STANDBY ]]' || note "$1 did not rejoin as STANDBY within 30 s"
+  local s node=$1 asked=""
+  for s in "${SERVERS[@]}"; do [[ $s != "$node" ]] && asked=$s; done
+  "$CLUSTERSH" start-sidecar "$node" >>"$E2E_OUT/restarts.log" 2>&1
+  wait_until 30 eval '[[ $(watchdog_state "$node" "$asked") == STANDBY ]]' || note "$node did not rejoin as STANDBY within 30 s"
 }
 
 for run in $(seq "$RUNS"); do
