@@ -52,6 +52,7 @@ bool VipControl::WaitUntilFree(uint64_t downs) {
     std::string reply;
     ProcessOptions opt;
     opt.timeout = kDadWait;
+    opt.keepAmbientCapabilities = true;  // arping needs CAP_NET_RAW
     opt.onOutputLine = [&reply](const std::string& line) {
       if (reply.empty() && line.find("reply from") != std::string::npos) reply = line;
     };

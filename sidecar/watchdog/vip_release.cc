@@ -40,6 +40,7 @@ int ReleaseVip(const VipSpec& vip, std::ostream& out, std::ostream& err) {
   }
   ProcessOptions opt;
   opt.timeout = std::chrono::seconds(5);
+  opt.keepAmbientCapabilities = true;  // ip needs CAP_NET_ADMIN (packaged unit, no root)
   auto r = RunProcess(argv, opt);
   if (!r.ok()) {
     err << "release-vip: '" << vip.Expand(vip.downCommand) << "' could not run: " << r.error() << "\n";
