@@ -152,10 +152,10 @@ def fnv(names):
     return h
 
 
-def wd_body(kind, flags=0, sender=0, seq=(1 << 32) | 7, term=3, state=0, leader=0, rnd=0,
-            reg_term=3, reg_version=2, doc=b"", health=()):
-    b = b"PVW1" + struct.pack(">BBBIQQBBQQQH", kind, flags, sender, fnv(["a", "b", "c"]), seq, term,
-                              state, leader, rnd, reg_term, reg_version, len(doc))
+def wd_body(kind, flags=0, sender=0, seq=(1 << 32) | 7, echo=(2 << 32) | 5, term=3, state=0,
+            leader=0, rnd=0, reg_term=3, reg_version=2, doc=b"", health=()):
+    b = b"PVW2" + struct.pack(">BBBIQQQBBQQQH", kind, flags, sender, fnv(["a", "b", "c"]), seq, echo,
+                              term, state, leader, rnd, reg_term, reg_version, len(doc))
     b += doc + struct.pack(">B", len(health))
     for backend, status in health:
         b += struct.pack(">BB", backend, status)
