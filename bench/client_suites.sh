@@ -184,6 +184,6 @@ for suite in psycopg node-postgres; do
     printf '%s\n' "$diff" >"$OUT/$suite-$m.diff"
     echo "  through pgvigil ($m): $n pass directly but not through the proxy (all in $OUT/$suite-$m.diff)"
     [[ -n $diff ]] && printf '%s\n' "$diff" | head -n "${LIST:-40}" | sed 's/^/    /'
-    ((n > ${LIST:-40})) && echo "    ... and $((n - ${LIST:-40})) more"
+    if ((n > ${LIST:-40})); then echo "    ... and $((n - ${LIST:-40})) more"; fi
   done
 done

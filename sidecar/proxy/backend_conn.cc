@@ -128,7 +128,15 @@ void BackendConn::Adopt(BackendOwner* owner) {
 void BackendConn::Send(const char* data, size_t n) {
   if (state_ == State::kClosed) return;
   out_.pending.append(data, n);
-  if (!out_.writing) DoWrite();
+  if (out_.writing || writeScheduled_) return;
+  // Written after the current handler: the messages a session forwards one by
+  // one from the same client read (Parse, Bind, Describe, Execute, Sync) leave
+  // in one write.
+  writeScheduled_ = true;
+  asio::post(sock_.get_executor(), [this, self = shared_from_this()] {
+    writeScheduled_ = false;
+    if (!out_.writing) DoWrite();
+  });
 }
 
 void BackendConn::DoWrite() {

@@ -140,6 +140,7 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   WriteQueue out_;
   WireDecoder decoder_{Direction::kBackend};
   bool reading_ = false, paused_ = false;
+  bool writeScheduled_ = false;  // a DoWrite is posted
   std::vector<std::pair<std::string, std::string>> params_;
   CancelKey key_;
   bool inHotStandby_ = false;
