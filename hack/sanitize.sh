@@ -24,10 +24,18 @@ case "$mode" in
 esac
 
 configure() {
-  local san=$1; shift
+  local san=$1 debug=$2; shift 2
   # Debug with -O1: assertions stay on, the runs stay reasonably fast.
   cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DPGVIGIL_SANITIZE="$san" "$@" >/dev/null
+    -DCMAKE_CXX_FLAGS_DEBUG="$debug -O1" -DPGVIGIL_SANITIZE="$san" "$@" >/dev/null
+}
+
+# Wall time of each part, for docs/testing.md.
+timed() {
+  local what=$1 start=$SECONDS rc=0; shift
+  "$@" || rc=$?
+  echo "sanitize $mode: $what took $((SECONDS - start)) s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  return $rc
 }
 
 logs=$root/$build/sanitizer-logs
@@ -65,21 +73,23 @@ run_tests() {
 
 case "$mode" in
   asan)
-    configure address,undefined -DPGVIGIL_FUZZ=ON
-    cmake --build "$build" -j "$jobs" --target asan_tests
-    run_tests asan
+    configure address,undefined -g -DPGVIGIL_FUZZ=ON
+    timed build cmake --build "$build" -j "$jobs" --target asan_tests
+    timed tests run_tests asan
     ;;
   fuzz)
-    configure address,undefined -DPGVIGIL_FUZZ=ON
-    cmake --build "$build" -j "$jobs" --target fuzz_targets
+    configure address,undefined -g -DPGVIGIL_FUZZ=ON
+    timed build cmake --build "$build" -j "$jobs" --target fuzz_targets
     rc=0
     ctest --test-dir "$build" -L fuzz --output-on-failure --timeout 900 -j "$jobs" || rc=$?
     cat "$build"/fuzz/*/summary
     exit $rc
     ;;
   tsan)
-    configure thread
-    cmake --build "$build" -j "$jobs" --target tsan_tests
-    run_tests tsan
+    # Line tables only: reports keep file:line, the build is lighter; this
+    # directory is not shared with anything else.
+    configure thread -gline-tables-only
+    timed build cmake --build "$build" -j "$jobs" --target tsan_tests
+    timed tests run_tests tsan
     ;;
 esac
