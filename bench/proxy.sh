@@ -4,19 +4,22 @@
 # (streaming replication mode, load balancing), PgBouncer (session mode) and
 # HAProxy (tcp), alternating targets, ROUNDS rounds. Prints TPS, p99 latency and
 # the proxy's CPU microseconds per transaction, each with its ratio to direct;
-# then holds IDLE idle clients on pgvigil and prints its RSS.
+# then holds IDLE idle clients on pgvigil and prints its RSS. Every client
+# session holds a backend from its login on (BackendKeyData carries the real
+# backend pid), so IDLE stays below the primary's max_connections (300 here).
 #
-#   bench/proxy.sh [BUILD_DIR]     env: DURATION=20 ROUNDS=2 SCALE=10 IDLE=10000
+#   bench/proxy.sh [BUILD_DIR]     env: DURATION=20 ROUNDS=2 SCALE=10 IDLE=200
 #                                       TARGETS="direct pgvigil pgpool pgbouncer haproxy"
 # Installs pgpool2, pgbouncer and haproxy with apt when missing. Run as root
-# (PostgreSQL and PgBouncer run as the postgres user). Trust auth on loopback.
+# (PostgreSQL and PgBouncer run as the postgres user). Trust auth on loopback
+# (pgvigil-proxy-bench writes its trust rule explicitly; the proxy never defaults to it).
 set -euo pipefail
 
 BUILD=${1:-$(cd "$(dirname "$0")/.." && pwd)/build-proxy}
 DURATION=${DURATION:-20}
 ROUNDS=${ROUNDS:-2}
 SCALE=${SCALE:-10}
-IDLE=${IDLE:-10000}
+IDLE=${IDLE:-200}
 TARGETS=${TARGETS:-"direct pgvigil pgpool pgbouncer haproxy"}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -117,9 +117,23 @@ struct LoadBalancingSpec {
 };
 
 struct ProxyAuthSpec {
-  std::string hbaFile;       // pool_hba.conf format; empty: trust from loopback only
+  // pool_hba.conf format. Empty: every client, local or remote, must pass
+  // scram-sha-256 against passwordFile; trust applies only where a hba file
+  // says so explicitly.
+  std::string hbaFile;
   std::string passwordFile;  // pool_passwd format
   std::string keyFile;       // AES key for AES entries (like ~/.pgpoolkey)
+};
+
+// How the proxy answers a backend's password request when it logs in with a
+// pool_passwd password. SCRAM-SHA-256 is always allowed (it proves the
+// server knows the verifier and never reveals the password). A cleartext
+// request would hand the password to whoever answers at the node's address,
+// and an md5 request its replayable hash: both are refused (the login fails,
+// nothing is sent) unless allowed here.
+struct BackendAuthSpec {
+  bool allowCleartext = false;
+  bool allowMd5 = false;
 };
 
 struct TlsSpec {
@@ -140,11 +154,19 @@ struct ProxySpec {
   int port = 9999;
   std::string listen = "0.0.0.0";
   int threads = 0;  // 0: one event loop per core
-  int maxClientConnections = 10000;
+  int maxClientConnections = 10000;  // authenticated client sessions
+  // Connections that have not finished startup and authentication are counted
+  // apart from maxClientConnections and closed after authenticationTimeout
+  // (PostgreSQL's authentication_timeout). When this many are open, a new
+  // connection closes the oldest one (per worker thread, its share), so silent
+  // sockets cannot lock real clients out.
+  int maxUnauthenticatedConnections = 1000;
+  Millis authenticationTimeout{60000};
   Millis pauseLimit{5000};  // how long a switchover may hold new transactions
   LoadBalancingSpec loadBalancing;
   ProxyPoolSpec pool;
   ProxyAuthSpec auth;
+  BackendAuthSpec backendAuth;
   TlsSpec tls;
 };
 

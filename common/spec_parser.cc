@@ -118,6 +118,8 @@ void ReadProxy(MapReader& spec, ProxySpec* p, ErrorSink* sink) {
   r.String("listen", &p->listen);
   r.Int("threads", &p->threads, 0, 256);
   r.Int("maxClientConnections", &p->maxClientConnections, 1, 1000000);
+  r.Int("maxUnauthenticatedConnections", &p->maxUnauthenticatedConnections, 1, 1000000);
+  r.Duration("authenticationTimeout", &p->authenticationTimeout, Millis(100), std::chrono::minutes(10));
   r.Duration("pauseLimit", &p->pauseLimit, Millis(0), std::chrono::minutes(10));
   {
     auto& lb = p->loadBalancing;
@@ -140,6 +142,11 @@ void ReadProxy(MapReader& spec, ProxySpec* p, ErrorSink* sink) {
     a.String("hbaFile", &p->auth.hbaFile);
     a.String("passwordFile", &p->auth.passwordFile);
     a.String("keyFile", &p->auth.keyFile);
+  }
+  {
+    MapReader a(sink, r.Take("backendAuth"), r.Child("backendAuth"));
+    a.Bool("allowCleartext", &p->backendAuth.allowCleartext);
+    a.Bool("allowMd5", &p->backendAuth.allowMd5);
   }
   ReadTls(r, &p->tls, sink);
 }

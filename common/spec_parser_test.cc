@@ -99,6 +99,9 @@ TEST(SpecDefaultsTest, MinimalSpecGetsEveryDocumentedDefault) {
   EXPECT_EQ(s.proxy.threads, 0);
   EXPECT_EQ(s.proxy.maxClientConnections, 10000);
   EXPECT_EQ(s.proxy.pauseLimit, Millis(5000));
+  EXPECT_EQ(s.proxy.maxUnauthenticatedConnections, 1000);
+  EXPECT_EQ(s.proxy.authenticationTimeout, Millis(60000));
+  EXPECT_FALSE(s.proxy.backendAuth.allowCleartext || s.proxy.backendAuth.allowMd5);
   EXPECT_TRUE(s.proxy.loadBalancing.enabled);
   EXPECT_EQ(s.proxy.loadBalancing.delayThreshold, 10u << 20);
   EXPECT_EQ(s.proxy.loadBalancing.disableOnWrite, DisableOnWrite::kTransaction);
@@ -309,6 +312,9 @@ ClusterSpec EverythingSet() {
   x.threads = 4;
   x.maxClientConnections = 500;
   x.pauseLimit = Millis(1500);
+  x.maxUnauthenticatedConnections = 77;
+  x.authenticationTimeout = Millis(2500);
+  x.backendAuth = {true, true};
   x.loadBalancing = {false, 1ull << 30, DisableOnWrite::kAlways, false, {"now", "my\"fn", "true", "42"},
                      {"nextval", "null", ""}};
   x.pool = {7, Millis(90000)};
@@ -358,6 +364,9 @@ TEST(SpecRoundTripTest, EveryFieldSurvivesYamlAndJson) {
     EXPECT_EQ(back.proxy.threads, 4);
     EXPECT_EQ(back.proxy.maxClientConnections, 500);
     EXPECT_EQ(back.proxy.pauseLimit, Millis(1500));
+    EXPECT_EQ(back.proxy.maxUnauthenticatedConnections, 77);
+    EXPECT_EQ(back.proxy.authenticationTimeout, Millis(2500));
+    EXPECT_TRUE(back.proxy.backendAuth.allowCleartext && back.proxy.backendAuth.allowMd5);
     EXPECT_EQ(back.proxy.loadBalancing.disableOnWrite, DisableOnWrite::kAlways);
     EXPECT_FALSE(back.proxy.loadBalancing.readYourWrites);
     EXPECT_EQ(back.proxy.loadBalancing.delayThreshold, 1ull << 30);

@@ -72,7 +72,8 @@ class ControllerApiIT : public ::testing::Test {
     spec_.api.tokenFile = pg_->dir() + "/secrets/api.token";
     ASSERT_TRUE(WriteFileAtomic(spec_.api.tokenFile, std::string(kToken) + "\n", 0600).ok());
     tokenFile_ = spec_.api.tokenFile;
-    // The proxies log in to the backends with pool_passwd's password (clients: loopback trust).
+    // The proxies log in to the backends with pool_passwd's password; clients
+    // prove the same password with scram-sha-256 (the default without a hba file).
     spec_.proxy.auth.passwordFile = pg_->dir() + "/secrets/pool_passwd";
     ASSERT_TRUE(WriteFileAtomic(spec_.proxy.auth.passwordFile,
                                 "postgres:TEXT" + pg_->superPassword() + "\n", 0600)
@@ -236,7 +237,7 @@ class ControllerApiIT : public ::testing::Test {
   // one read (balanced per session). Returns how many succeeded.
   int ProxyReads(int node, int sessions) {
     std::string ci = "host=127.0.0.1 port=" + std::to_string(spec_.nodes[node].proxyPort) +
-                     " user=postgres dbname=postgres sslmode=disable gssencmode=disable connect_timeout=5";
+                     " user=postgres password=" + pg_->superPassword() + " dbname=postgres sslmode=disable gssencmode=disable connect_timeout=5";
     int ok = 0;
     for (int i = 0; i < sessions; ++i) {
       PGconn* c = PQconnectdb(ci.c_str());

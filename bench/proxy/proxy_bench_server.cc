@@ -1,9 +1,14 @@
 // Benchmark helper: runs the pgvigil proxy alone (no watchdog, no agent) in
 // front of given PostgreSQL nodes, node 0 marked primary and the rest standbys
-// in the health view, trust authentication on loopback. Stops on SIGTERM/SIGINT.
+// in the health view. Client authentication: the given pool_hba.conf, or else
+// a file it writes with trust for 127.0.0.1 only (trust is never the proxy's
+// default; the benchmark writes it explicitly, as PgBouncer's auth_type =
+// trust there). Stops on SIGTERM/SIGINT.
 //   pgvigil-proxy-bench --port 9999 --nodes 127.0.0.1:5432,127.0.0.1:5433 [--threads N]
-//                       [--no-read-your-writes] [--no-load-balance]
+//                       [--no-read-your-writes] [--no-load-balance] [--hba FILE]
 #include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <sstream>
@@ -21,6 +26,22 @@ int main(int argc, char** argv) {
   ctx.spec.proxy.maxClientConnections = 20000;
   ctx.spec.proxy.loadBalancing.readYourWrites = !cl.Has("--no-read-your-writes");
   ctx.spec.proxy.loadBalancing.enabled = !cl.Has("--no-load-balance");
+  ctx.spec.proxy.maxUnauthenticatedConnections = 20000;  // connection storms are part of the benchmark
+  std::string trust_file;
+  ctx.spec.proxy.auth.hbaFile = cl.Value("--hba", "");
+  if (ctx.spec.proxy.auth.hbaFile.empty()) {
+    char tmpl[] = "/tmp/pgvigil-proxy-bench-hba-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0) {
+      std::cerr << "cannot create a hba file\n";
+      return 1;
+    }
+    const std::string rules = "host all all 127.0.0.1/32 trust\n";
+    bool written = write(fd, rules.data(), rules.size()) == ssize_t(rules.size());
+    close(fd);
+    if (!written) return 1;
+    trust_file = ctx.spec.proxy.auth.hbaFile = tmpl;
+  }
   std::stringstream nodes(cl.Value("--nodes"));
   std::string item;
   int i = 0;
@@ -33,7 +54,7 @@ int main(int argc, char** argv) {
     ctx.spec.nodes.push_back(n);
   }
   if (ctx.spec.nodes.empty()) {
-    std::cerr << "usage: pgvigil-proxy-bench --port P --nodes host:port[,host:port...] [--threads N]\n";
+    std::cerr << "usage: pgvigil-proxy-bench --port P --nodes host:port[,host:port...] [--threads N] [--hba FILE]\n";
     return 2;
   }
   ctx.nodeName = "node0";
@@ -60,5 +81,6 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&stop, &sig);
   server.Stop();
+  if (!trust_file.empty()) unlink(trust_file.c_str());
   return 0;
 }

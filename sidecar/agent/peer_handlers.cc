@@ -85,6 +85,12 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
       if (!ParseRoutingRequest(req.body, &term, &table, &e)) return ErrorResponse(400, e.reason, e.field);
       if (auto refused = check_term(term)) return *refused;
       if (auto r = unavailable()) return *r;
+      // Only the spec's nodes at the spec's addresses: the proxy logs in there
+      // with pool_passwd passwords.
+      if (Status s = proxy->CheckRouting(table); !s.ok()) {
+        spdlog::warn("agent: routing generation {} refused: {}", table.generation, s.message());
+        return ErrorResponse(400, s.message(), "nodes");
+      }
       if (Status s = proxy->SetRouting(table); !s.ok()) {
         spdlog::warn("agent: routing generation {} refused by the proxy: {}", table.generation,
                      s.message());

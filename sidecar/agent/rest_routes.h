@@ -61,8 +61,10 @@
 //        "running": "<id>"} while another operation runs. 400 on a malformed body.
 //   PUT  /v1/proxy/routing  {"term": N, "generation": G, "primary": "<name>|\"\"",
 //                            "nodes": [{"name", "host", "port", "weight": 1, "up": true}]}
-//        200 the table now in effect; 409 {"reason": "routing_refused"} when the
-//        proxy refuses it (generation not newer); 503 when the proxy is disabled.
+//        200 the table now in effect; 400 when a node is not one of the spec's
+//        nodes at the spec's host and port (the reason names the field); 409
+//        {"reason": "routing_refused"} when the proxy refuses it (generation not
+//        newer); 503 when the proxy is disabled.
 //   POST /v1/proxy/pause    {"term": N}  200 {"paused": true, "inTransaction": K}: new
 //                            transactions wait (at most spec.proxy.pauseLimit) until
 //                            resume; K sessions still have a transaction or statement

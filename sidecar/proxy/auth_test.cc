@@ -189,3 +189,18 @@ TEST(HbaTest, ParseErrorsNameTheLine) {
 
 }  // namespace
 }  // namespace pgvigil::proxy
+
+namespace pgvigil::proxy {
+namespace {
+
+TEST(HbaTest, DefaultWithoutAFileIsScramForEveryone) {
+  HbaRules r = HbaRules::ScramEverywhere();
+  for (const char* addr : {"127.0.0.1", "::1", "10.1.2.3", "2001:db8::1", ""}) {
+    HbaDecision d = r.Match(addr, false, "postgres", "postgres");
+    EXPECT_EQ(d.method, AuthMethod::kScram) << addr;
+    EXPECT_NE(d.line, 0) << addr;
+  }
+}
+
+}  // namespace
+}  // namespace pgvigil::proxy

@@ -231,9 +231,17 @@ bool BackendConn::HandleLoginFrame(const Frame& f) {
       std::string out;
       if (code == 0) return true;  // AuthenticationOk; parameters follow
       if (code == 3) {  // cleartext
+        if (!login_.allowCleartext)
+          return FinishLogin("backend asks for a cleartext password; refused, nothing sent "
+                             "(spec.proxy.backendAuth.allowCleartext is false)"),
+                 false;
         if (!login_.password) return FinishLogin("backend asks for a password; none known for user " + login_.user), false;
         AppendPasswordMessage(&out, *login_.password);
       } else if (code == 5) {  // md5
+        if (!login_.allowMd5)
+          return FinishLogin("backend asks for an md5 password; refused, nothing sent "
+                             "(spec.proxy.backendAuth.allowMd5 is false)"),
+                 false;
         std::string hash = login_.password ? Md5PasswordHash(*login_.password, login_.user) : login_.md5Hash;
         if (hash.empty() || data.size() != 4)
           return FinishLogin("backend asks for md5; no password known for user " + login_.user), false;

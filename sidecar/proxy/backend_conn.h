@@ -1,5 +1,6 @@
 // One connection from the proxy to a PostgreSQL backend: connects, logs in
-// (trust / cleartext / md5 / SCRAM-SHA-256 as the client), records the
+// (trust / SCRAM-SHA-256 as the client; cleartext and md5 only where the spec
+// allows them), records the
 // ParameterStatus set and BackendKeyData, then relays frames to its owner (a
 // client session) or sits in its worker's idle pool after DISCARD ALL and a
 // check that it holds no temporary schema. Its state changes only through
@@ -48,6 +49,10 @@ struct BackendLogin {
   std::vector<std::pair<std::string, std::string>> extraParams;  // application_name, ...
   std::optional<std::string> password;  // plain, for SCRAM/md5/cleartext
   std::string md5Hash;                  // enough for md5 when no plain password
+  // spec.proxy.backendAuth: without them a cleartext or md5 request fails the
+  // login and nothing is sent (SCRAM never reveals the password).
+  bool allowCleartext = false;
+  bool allowMd5 = false;
 };
 
 class BackendConn : public std::enable_shared_from_this<BackendConn> {

@@ -132,8 +132,8 @@ Result<HbaRules> HbaRules::Load(const std::string& path) {
   return r;
 }
 
-HbaRules HbaRules::LoopbackTrust() {
-  auto r = Parse("local all all trust\nhost all all 127.0.0.0/8 trust\nhost all all ::1/128 trust\n");
+HbaRules HbaRules::ScramEverywhere() {
+  auto r = Parse("local all all scram-sha-256\nhost all all all scram-sha-256\n");
   return *r;
 }
 

@@ -36,8 +36,9 @@ class HbaRules {
  public:
   static Result<HbaRules> Parse(const std::string& text);
   static Result<HbaRules> Load(const std::string& path);
-  // Default when no file is configured: trust on loopback, reject elsewhere.
-  static HbaRules LoopbackTrust();
+  // Default when no file is configured: scram-sha-256 for every connection,
+  // local or remote (trust is never implied; a hba file must say it).
+  static HbaRules ScramEverywhere();
   // client_addr: "127.0.0.1" / "::1"; empty for unix-socket clients.
   HbaDecision Match(const std::string& client_addr, bool ssl, const std::string& database,
                     const std::string& user) const;

@@ -46,7 +46,12 @@ class ProxyApi {
   // replayed (temp tables, LISTEN, advisory locks, SQL PREPARE, ...) are closed
   // (SQLSTATE 57P01, the message says why). The same holds when the primary
   // closes the connection (stopped cleanly in a switchover, or crashed).
+  // Also refused when a node is not one of the spec's nodes at the spec's host
+  // and port (see CheckRouting).
   virtual Status SetRouting(const RoutingTable& table) = 0;
+  // Whether every node of `table` is a spec node at the spec's host and port;
+  // the error names the field. The REST handler answers 400 with it.
+  virtual Status CheckRouting(const RoutingTable& table) const = 0;
   // The table in effect (controller's, or derived from spec + health checks).
   virtual RoutingTable Routing() const = 0;
   // New transactions wait (at most spec.proxy.pauseLimit, then they proceed)

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <future>
 
 #include "sidecar/proxy/pool_nodes.h"
 #include "sidecar/proxy/proxy_component.h"
+#include "sidecar/proxy/routing_check.h"
 #include "sidecar/proxy/session.h"
 #include "sidecar/watchdog/watchdog_api.h"
 
@@ -28,7 +31,9 @@ ProxyServer::~ProxyServer() { Stop(); }
 Status ProxyServer::Start() {
   const ProxySpec& ps = ctx_.spec.proxy;
   if (ps.auth.hbaFile.empty()) {
-    shared_.hba = std::make_shared<HbaRules>(HbaRules::LoopbackTrust());
+    // No trust unless a hba file says so: every client proves its password.
+    shared_.hba = std::make_shared<HbaRules>(HbaRules::ScramEverywhere());
+    spdlog::info("proxy: no spec.proxy.auth.hbaFile: scram-sha-256 for every client connection");
   } else {
     auto h = HbaRules::Load(ps.auth.hbaFile);
     if (!h.ok()) return h.status().Context("proxy hba file");
@@ -55,6 +60,7 @@ Status ProxyServer::Start() {
   const NodeSpec* self = ctx_.spec.FindNode(ctx_.nodeName);
   port_ = self ? ctx_.spec.ProxyPort(*self) : ps.port;
   unsigned n = ps.threads > 0 ? unsigned(ps.threads) : std::max(1u, std::thread::hardware_concurrency());
+  shared_.workerCount = int(n);
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(ps.listen, ec);
   if (ec) return Status::Error("proxy listen address '" + ps.listen + "': " + ec.message());
@@ -74,11 +80,15 @@ Status ProxyServer::Start() {
       return Status::Error("proxy cannot listen on " + ps.listen + ":" + std::to_string(port_) + ": " + ec.message());
     }
     acceptors_.push_back(std::move(acc));
+    acceptTimers_.push_back(std::make_unique<asio::steady_timer>(workers_.back()->io));
+    sweepTimers_.push_back(std::make_unique<asio::steady_timer>(workers_.back()->io));
   }
+  acceptBackoff_.assign(workers_.size(), AcceptBackoff());
   RefreshRouting();
   for (size_t i = 0; i < workers_.size(); ++i) {
     Accept(i);
     workers_[i]->StartIdleSweep();
+    ScheduleSweep(i);
   }
   refreshTimer_ = std::make_unique<asio::steady_timer>(workers_[0]->io);
   ScheduleRefresh();
@@ -104,13 +114,45 @@ void ProxyServer::Accept(size_t i) {
   Worker* w = workers_[i].get();
   acceptors_[i]->async_accept(w->io, [this, i, w](const boost::system::error_code& ec, tcp::socket sock) {
     if (ec == asio::error::operation_aborted) return;
+    AcceptBackoff& b = acceptBackoff_[i];
     if (!ec) {
+      if (b.Succeeded())
+        spdlog::info("proxy: accepting connections again (after {} failed accept(s))", b.lastRunFailures());
       shared_.metrics->accepted.Inc();
       std::make_shared<ClientSession>(w, std::move(sock))->Start();
-    } else {
-      spdlog::warn("proxy: accept failed: {}", ec.message());
+      Accept(i);
+      return;
     }
-    Accept(i);
+    shared_.metrics->acceptFailures.Inc();
+    // Out of descriptors or memory: the connection stays queued and accept()
+    // would fail again at once; wait (50 ms doubling to 1 s) instead of spinning.
+    const int e = ec.category() == boost::system::system_category() ? ec.value() : 0;
+    const bool resource = e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+    AcceptBackoff::Step step = b.Failed(std::chrono::steady_clock::now(), resource);
+    if (step.warn)
+      spdlog::warn("proxy: accept failed: {} ({} failure(s) since the last warning; {}next warning in {} s at the "
+                   "earliest)",
+                   ec.message(), step.failuresSinceWarn,
+                   resource ? "retrying with a back-off of up to 1 s; " : "", AcceptBackoff::kWarnEvery.count());
+    if (step.wait.count() == 0) return Accept(i);
+    acceptTimers_[i]->expires_after(step.wait);
+    acceptTimers_[i]->async_wait([this, i](const boost::system::error_code& tec) {
+      if (!tec) Accept(i);
+    });
+  });
+}
+
+void ProxyServer::ScheduleSweep(size_t i) {
+  const auto timeout = ctx_.spec.proxy.authenticationTimeout;
+  auto period = std::clamp(timeout / 10, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+  sweepTimers_[i]->expires_after(period);
+  sweepTimers_[i]->async_wait([this, i, timeout](const boost::system::error_code& ec) {
+    if (ec) return;
+    Worker* w = workers_[i].get();
+    auto now = std::chrono::steady_clock::now();
+    while (!w->unauthenticated.empty() && now - w->unauthenticated.front()->acceptedAt() >= timeout)
+      w->unauthenticated.front()->CloseUnauthenticated(false);
+    ScheduleSweep(i);
   });
 }
 
@@ -212,9 +254,12 @@ void ProxyServer::Stop() {
   for (auto& w : workers_) {
     std::vector<ClientSession*> open(w->sessions.begin(), w->sessions.end());
     w->sessions.clear();
+    w->unauthenticated.clear();
     for (auto* s : open) s->Abandon();
   }
   refreshTimer_.reset();
+  acceptTimers_.clear();
+  sweepTimers_.clear();
   acceptors_.clear();
   workers_.clear();
   spdlog::info("proxy stopped");
@@ -246,7 +291,12 @@ web::json::value ProxyServer::Summary() const {
   return v;
 }
 
+Status ProxyServer::CheckRouting(const RoutingTable& table) const {
+  return CheckRoutingAgainstSpec(ctx_.spec, table);
+}
+
 Status ProxyServer::SetRouting(const RoutingTable& table) {
+  if (Status s = CheckRouting(table); !s.ok()) return s;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (controllerTable_ && table.generation <= controllerTable_->generation)

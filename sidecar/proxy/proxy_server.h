@@ -13,6 +13,7 @@
 #include <boost/asio.hpp>
 
 #include "sidecar/component.h"
+#include "sidecar/proxy/accept_backoff.h"
 #include "sidecar/proxy/proxy_api.h"
 #include "sidecar/proxy/proxy_shared.h"
 
@@ -29,6 +30,7 @@ class ProxyServer : public Component, public ProxyApi {
   web::json::value Summary() const override;
 
   Status SetRouting(const RoutingTable& table) override;
+  Status CheckRouting(const RoutingTable& table) const override;
   RoutingTable Routing() const override;
   void PauseNewTransactions() override;
   void ResumeNewTransactions() override;
@@ -47,12 +49,18 @@ class ProxyServer : public Component, public ProxyApi {
   std::string WriteFence(const RoutingTable& table, bool fromController) const;
   void Accept(size_t worker);
   void ScheduleRefresh();
+  // Closes each worker's connections past proxy.authenticationTimeout (on that
+  // worker's thread, oldest first).
+  void ScheduleSweep(size_t worker);
 
   SidecarContext& ctx_;
   ProxyShared shared_;
   int port_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<AcceptBackoff> acceptBackoff_;                                // per acceptor, its worker's thread
+  std::vector<std::unique_ptr<boost::asio::steady_timer>> acceptTimers_;   // per acceptor
+  std::vector<std::unique_ptr<boost::asio::steady_timer>> sweepTimers_;    // per worker
   std::vector<std::thread> threads_;
   std::unique_ptr<boost::asio::steady_timer> refreshTimer_;
   bool started_ = false;

@@ -154,11 +154,10 @@ TEST(ProxySessionTest, MalformedClientBytesCloseOnlyThatClient) {
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   const char junk[] = "\x00\x01\x00\x00GET / HTTP/1.1\r\n";  // length 65536: over the startup cap
   ASSERT_GT(write(fd, junk, sizeof junk - 1), 0);
+  // Closed without a word, as PostgreSQL does (see proxy_preauth_itest.cc).
   char buf[512];
   ssize_t n = read(fd, buf, sizeof buf);
-  ASSERT_GT(n, 0);
-  EXPECT_EQ(buf[0], 'E');
-  EXPECT_NE(std::string(buf, size_t(n)).find("08P01"), std::string::npos);
+  EXPECT_LE(n, 0);
   close(fd);
   EXPECT_EQ(good->Query("SELECT 42"), "42");
   EXPECT_EQ(px->ctx.metrics->Value("pgvigil_proxy_protocol_errors_total"), 1);

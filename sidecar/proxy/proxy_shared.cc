@@ -11,6 +11,14 @@ ProxyMetrics::ProxyMetrics(MetricsRegistry& r)
       accepted(r.GetCounter("pgvigil_proxy_accepted_total", "Client connections accepted")),
       refusedMaxClients(r.GetCounter("pgvigil_proxy_refused_total", "Client connections refused",
                                      "reason=\"max_clients\"")),
+      unauthenticated(r.GetGauge("pgvigil_proxy_unauthenticated_connections",
+                                 "Client connections that have not finished startup and authentication")),
+      unauthTimedOut(r.GetCounter("pgvigil_proxy_unauthenticated_closed_total",
+                                  "Unauthenticated connections closed by the proxy", "reason=\"timeout\"")),
+      unauthEvicted(r.GetCounter("pgvigil_proxy_unauthenticated_closed_total",
+                                 "Unauthenticated connections closed by the proxy", "reason=\"evicted\"")),
+      acceptFailures(r.GetCounter("pgvigil_proxy_accept_failures_total",
+                                  "accept() failures on the proxy port (descriptors exhausted, ...)")),
       authOk(r.GetCounter("pgvigil_proxy_auth_total", "Client authentications", "result=\"ok\"")),
       authFailedPassword(r.GetCounter("pgvigil_proxy_auth_failures_total", "Client authentication failures",
                                       "reason=\"password\"")),
@@ -63,9 +71,15 @@ bool ProxyShared::AwaitPrimary() const {
   return now - resumed < spec.proxy.pauseLimit.count();
 }
 
-void ProxyShared::RegisterCancel(uint64_t key, std::shared_ptr<CancelTargets> t) {
+bool ProxyShared::RegisterCancel(uint64_t key, std::shared_ptr<CancelTargets> t) {
   std::lock_guard<std::mutex> l(cancelMu_);
-  cancels_[key] = std::move(t);
+  return cancels_.emplace(key, std::move(t)).second;
+}
+
+size_t ProxyShared::UnauthenticatedShare() const {
+  size_t workers = size_t(std::max(1, workerCount));
+  size_t cap = size_t(std::max(1, spec.proxy.maxUnauthenticatedConnections));
+  return (cap + workers - 1) / workers;
 }
 void ProxyShared::UnregisterCancel(uint64_t key) {
   std::lock_guard<std::mutex> l(cancelMu_);

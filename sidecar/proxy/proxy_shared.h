@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,10 @@ struct ProxyMetrics {
   Gauge& clients;
   Counter& accepted;
   Counter& refusedMaxClients;
+  Gauge& unauthenticated;
+  Counter& unauthTimedOut;
+  Counter& unauthEvicted;
+  Counter& acceptFailures;
   Counter& authOk;
   Counter& authFailedPassword;
   Counter& authRejectedHba;
@@ -104,12 +109,16 @@ struct ProxyShared {
   // backend (a switchover waits for none before stopping the old primary).
   std::atomic<int> primaryBusySessions{0};
 
-  // Cancel keys. Thread-safe.
-  void RegisterCancel(uint64_t key, std::shared_ptr<CancelTargets> t);
+  // Cancel keys. Thread-safe. RegisterCancel refuses (false) a key in use.
+  bool RegisterCancel(uint64_t key, std::shared_ptr<CancelTargets> t);
   void UnregisterCancel(uint64_t key);
   std::shared_ptr<CancelTargets> FindCancel(uint64_t key) const;
 
-  std::atomic<int> clientCount{0};
+  std::atomic<int> clientCount{0};           // authenticated sessions (maxClientConnections)
+  std::atomic<int> unauthenticatedCount{0};  // sessions before the end of authentication
+  int workerCount = 1;                       // set by the server before any session starts
+  // Each worker's share of spec.proxy.maxUnauthenticatedConnections.
+  size_t UnauthenticatedShare() const;
   // Idle pooled backends of every worker together (capped by spec.proxy.pool.maxIdle).
   std::atomic<int> idleBackends{0};
 
@@ -127,6 +136,12 @@ struct Worker {
   ProxyShared* shared;
   boost::asio::io_context io{1};
   std::set<ClientSession*> sessions;
+  // Sessions that have not finished startup + authentication, oldest first
+  // (each session keeps its own iterator; see ClientSession::Start/Close).
+  std::list<ClientSession*> unauthenticated;
+  // Rate limit of the warning about unauthenticated connections the proxy closed.
+  std::chrono::steady_clock::time_point unauthWarnedAt{};
+  uint64_t unauthClosedSinceWarn = 0;
   // Idle backend connections by login key (node|user|db|params), reset with DISCARD ALL.
   IdlePool<std::shared_ptr<BackendConn>> idle;
   // ParameterStatus set last seen per login key without node (for logins without a backend).

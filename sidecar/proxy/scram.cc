@@ -1,5 +1,8 @@
 #include "sidecar/proxy/scram.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -111,7 +114,12 @@ std::optional<std::string> Base64Decode(std::string_view in) {
 
 std::string RandomBytes(size_t n) {
   std::string s(n, '\0');
-  RAND_bytes(reinterpret_cast<uint8_t*>(s.data()), int(n));
+  // Salts, nonces and cancel secrets must never be predictable: without
+  // entropy there is nothing safe to return.
+  if (n > 0 && RAND_bytes(reinterpret_cast<uint8_t*>(s.data()), int(n)) != 1) {
+    std::fprintf(stderr, "fatal: OpenSSL RAND_bytes failed: no secure random bytes\n");
+    std::abort();
+  }
   return s;
 }
 

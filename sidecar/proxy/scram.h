@@ -20,7 +20,7 @@ namespace pgvigil::proxy {
 
 std::string Base64Encode(std::string_view in);
 std::optional<std::string> Base64Decode(std::string_view in);  // nullopt when malformed
-std::string RandomBytes(size_t n);
+std::string RandomBytes(size_t n);  // OpenSSL's CSPRNG; aborts if it fails
 
 // "md5" + hex(md5(password + user)): what PostgreSQL stores for md5 users.
 std::string Md5PasswordHash(std::string_view password, std::string_view user);

@@ -2,12 +2,22 @@
 // relay of the ready state is in session_routing.cc.
 #include "sidecar/proxy/session.h"
 
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 namespace pgvigil::proxy {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+namespace {
+// PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH: the largest password or SASL message
+// body it reads before authentication; the length word counts itself too.
+constexpr uint32_t kMaxAuthMessage = 65535 + 4;
+// How often the warning about unauthenticated connections closed by the proxy
+// may repeat (per worker).
+constexpr auto kUnauthWarnEvery = std::chrono::seconds(10);
+}  // namespace
 
 ClientSession::ClientSession(Worker* worker, tcp::socket sock)
     : worker_(worker), shared_(worker->shared), sock_(std::move(sock)) {
@@ -22,15 +32,48 @@ ClientSession::ClientSession(Worker* worker, tcp::socket sock)
 }
 
 ClientSession::~ClientSession() {
-  if (cancelTargets_) shared_->UnregisterCancel((uint64_t(cancelKey_.pid) << 32) | cancelKey_.secret);
+  if (cancelRegistered_) shared_->UnregisterCancel((uint64_t(cancelKey_.pid) << 32) | cancelKey_.secret);
 }
 
 void ClientSession::Start() {
   keepAlive_ = shared_from_this();
   worker_->sessions.insert(this);
-  shared_->clientCount++;
-  shared_->metrics->clients.Set(shared_->clientCount.load());
+  // A real client must keep getting in while silent sockets fill the limit:
+  // the oldest unauthenticated connection makes room.
+  const size_t share = shared_->UnauthenticatedShare();
+  while (!worker_->unauthenticated.empty() && worker_->unauthenticated.size() >= share)
+    worker_->unauthenticated.front()->CloseUnauthenticated(true);
+  unauthIt_ = worker_->unauthenticated.insert(worker_->unauthenticated.end(), this);
+  unauthenticated_ = true;
+  shared_->metrics->unauthenticated.Set(++shared_->unauthenticatedCount);
   DoRead();
+}
+
+void ClientSession::LeaveUnauthenticated() {
+  if (!unauthenticated_) return;
+  unauthenticated_ = false;
+  worker_->unauthenticated.erase(unauthIt_);
+  shared_->metrics->unauthenticated.Set(--shared_->unauthenticatedCount);
+}
+
+void ClientSession::CloseUnauthenticated(bool evicted) {
+  if (state_ == State::kClosed || !unauthenticated_) return;
+  (evicted ? shared_->metrics->unauthEvicted : shared_->metrics->unauthTimedOut).Inc();
+  auto now = std::chrono::steady_clock::now();
+  worker_->unauthClosedSinceWarn++;
+  if (now - worker_->unauthWarnedAt >= kUnauthWarnEvery) {
+    spdlog::warn("proxy: closed {} connection(s) that had not finished authentication in the last {} s "
+                 "(latest from {}: {}; limits: proxy.authenticationTimeout {} ms, "
+                 "proxy.maxUnauthenticatedConnections {})",
+                 worker_->unauthClosedSinceWarn, kUnauthWarnEvery.count(), peer_.empty() ? "?" : peer_,
+                 evicted ? "the oldest, to make room" : "timed out",
+                 shared_->spec.proxy.authenticationTimeout.count(), shared_->spec.proxy.maxUnauthenticatedConnections);
+    worker_->unauthWarnedAt = now;
+    worker_->unauthClosedSinceWarn = 0;
+  }
+  Close(evicted ? "oldest unauthenticated connection closed: proxy.maxUnauthenticatedConnections reached"
+                : "authentication not finished within proxy.authenticationTimeout",
+        spdlog::level::debug);
 }
 
 void ClientSession::SetState(State s) {
@@ -63,11 +106,21 @@ void ClientSession::OnRead(const boost::system::error_code& ec, size_t n) {
     return;
   }
   if (ec) {
-    Close(ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
-              ? "client disconnected without Terminate"
-              : "client read failed: " + ec.message());
+    bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    if (state_ == State::kStartup || state_ == State::kTls || state_ == State::kAuth) {
+      // As PostgreSQL: no complaint to anyone (monitors and port scanners
+      // connect and leave; psql reconnects after asking for a password).
+      Close(!sawBytes_ ? "client closed the connection before sending a startup packet"
+            : state_ == State::kAuth ? "client closed the connection during authentication"
+            : eof ? "incomplete startup packet"
+                  : "client read failed: " + ec.message(),
+            spdlog::level::debug);
+      return;
+    }
+    Close(eof ? "client disconnected without Terminate" : "client read failed: " + ec.message());
     return;
   }
+  if (n > 0) sawBytes_ = true;
   in_.Commit(n);
   Process();
 }
@@ -86,8 +139,7 @@ void ClientSession::Process() {
     DecodeStatus st = decoder_.Next(in_.data(), in_.size(), &f);
     if (st == DecodeStatus::kNeedMore) break;
     if (st == DecodeStatus::kError) {
-      shared_->metrics->protocolErrors.Inc();
-      Fatal("08P01", "invalid frontend message: " + decoder_.error(), "protocol violation: " + decoder_.error());
+      OnDecodeError();
       break;
     }
     size_t size = f.size;
@@ -115,6 +167,7 @@ void ClientSession::Process() {
 void ClientSession::FlushClient() {
   if (out_.writing || out_.pending.empty() || state_ == State::kClosed) return;
   out_.writing = true;
+  wroteToClient_ = true;
   out_.inflight.swap(out_.pending);
   auto self = shared_from_this();
   auto h = [this, self](const boost::system::error_code& ec, size_t) {
@@ -141,6 +194,44 @@ void ClientSession::FlushClient() {
     asio::async_write(sock_, asio::buffer(out_.inflight), h);
 }
 
+void ClientSession::OnDecodeError() {
+  shared_->metrics->protocolErrors.Inc();
+  const std::string why = decoder_.error();
+  const DecodeError kind = decoder_.errorKind();
+  if (state_ == State::kStartup) {
+    if (kind == DecodeError::kProtocolVersion && in_.size() >= 8) {
+      uint32_t code = ReadU32(in_.data() + 4);
+      Fatal("0A000",
+            "unsupported frontend protocol " + std::to_string(code >> 16) + "." + std::to_string(code & 0xffff) +
+                ": server supports 3.0 to 3.0",
+            "unsupported frontend protocol");
+      return;
+    }
+    // PostgreSQL logs "invalid length of startup packet" and closes without a word.
+    Close("invalid length of startup packet: " + why, spdlog::level::debug);
+    return;
+  }
+  if (state_ == State::kAuth) {
+    if (kind == DecodeError::kUnknownType) {
+      Fatal("08P01", "expected password response, got message type " + std::to_string(int(in_.data()[0])),
+            "unexpected message during authentication");
+      return;
+    }
+    if (kind == DecodeError::kTooLong && (authStep_ == AuthStep::kScramFirst || authStep_ == AuthStep::kScramFinal)) {
+      // PostgreSQL fails the SASL exchange (the same answer as a wrong password).
+      shared_->metrics->authFailedPassword.Inc();
+      AuthFailed("28P01", "password authentication failed for user \"" + user_ + "\"",
+                 "SASL message refused before reading it: " + why);
+      return;
+    }
+    // A password packet of a bad length: PostgreSQL closes without a word.
+    spdlog::warn("proxy: authentication of user \"{}\" from {} abandoned: {}", user_, peer_, why);
+    Close("invalid password packet: " + why);
+    return;
+  }
+  Fatal("08P01", "invalid frontend message: " + why, "protocol violation: " + why);
+}
+
 bool ClientSession::HandleStartupFrame(const Frame& f) {
   if (f.code == kSslRequestCode) {
     if (tls_ || !shared_->tls) {
@@ -155,6 +246,7 @@ bool ClientSession::HandleStartupFrame(const Frame& f) {
     tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(sock_, *shared_->tls);
     auto self = shared_from_this();
     static const char kYes = 'S';
+    wroteToClient_ = true;
     asio::async_write(sock_, asio::buffer(&kYes, 1), [this, self](const boost::system::error_code& ec, size_t) {
       if (ec) return Close("client write failed: " + ec.message());
       tls_->async_handshake(asio::ssl::stream_base::server, [this, self](const boost::system::error_code& hec) {
@@ -182,12 +274,12 @@ bool ClientSession::HandleStartupFrame(const Frame& f) {
         spdlog::info("proxy: cancel request from {} with an unknown key ignored", peer_);
       }
     }
-    Close("cancel request handled");
+    Close("cancel request handled", spdlog::level::debug);
     return true;
   }
   StartupParams p;
   if (!ParseStartupParams(f, &p)) {
-    Fatal("08P01", "invalid startup packet layout", "malformed startup packet");
+    Fatal("08P01", "invalid startup packet layout: expected terminator as last byte", "malformed startup packet");
     return true;
   }
   for (auto& [k, v] : p.params) {
@@ -204,12 +296,13 @@ bool ClientSession::HandleStartupFrame(const Frame& f) {
     return true;
   }
   if (database_.empty()) database_ = user_;
-  if (shared_->clientCount.load() > shared_->spec.proxy.maxClientConnections) {
+  if (shared_->clientCount.load() >= shared_->spec.proxy.maxClientConnections) {
     shared_->metrics->refusedMaxClients.Inc();
     Fatal("53300", "sorry, too many clients already", "maxClientConnections reached");
     return true;
   }
   decoder_.StartMessages();
+  decoder_.SetMaxMessage(kMaxAuthMessage);  // refused from the length word, never buffered
   SetState(State::kAuth);
   BeginAuth();
   return true;
@@ -256,7 +349,12 @@ bool ClientSession::HandleAuthFrame(const Frame& f) {
       Fatal("08P01", "malformed password message", "malformed password message");
       return true;
     }
-    if (!secret_ || secret_->md5Hash.empty() || resp != Md5Response(secret_->md5Hash, md5Salt_)) {
+    bool match = false;
+    if (secret_ && !secret_->md5Hash.empty()) {
+      const std::string want = Md5Response(secret_->md5Hash, md5Salt_);
+      match = resp.size() == want.size() && CRYPTO_memcmp(resp.data(), want.data(), want.size()) == 0;
+    }
+    if (!match) {
       shared_->metrics->authFailedPassword.Inc();
       AuthFailed("28P01", wrong, secret_ ? "md5: wrong password" : "md5: unknown user");
       return true;
@@ -307,20 +405,22 @@ std::string ClientSession::LoginKey() const {
 }
 
 void ClientSession::AuthSucceeded() {
-  shared_->metrics->authOk.Inc();
+  LeaveUnauthenticated();
+  decoder_.SetMaxMessage(kDefaultMaxMessage);
   scram_.reset();
-  AppendAuthRequest(&out_.pending, 0);
-  SetState(State::kLogin);
-  uint64_t r = worker_->rng();
-  cancelKey_ = {uint32_t(r >> 32) & 0x7fffffff, uint32_t(r)};
-  cancelTargets_ = std::make_shared<CancelTargets>();
-  shared_->RegisterCancel((uint64_t(cancelKey_.pid) << 32) | cancelKey_.secret, cancelTargets_);
-  auto it = worker_->paramCache.find(LoginKey());
-  if (it != worker_->paramCache.end()) {
-    SendLoginCompletion(it->second);
+  counted_ = true;
+  int clients = ++shared_->clientCount;
+  shared_->metrics->clients.Set(clients);
+  if (clients > shared_->spec.proxy.maxClientConnections) {
+    shared_->metrics->refusedMaxClients.Inc();
+    Fatal("53300", "sorry, too many clients already", "maxClientConnections reached");
     return;
   }
-  // First login with these parameters on this worker: a backend tells us the parameters.
+  shared_->metrics->authOk.Inc();
+  AppendAuthRequest(&out_.pending, 0);
+  SetState(State::kLogin);
+  cancelTargets_ = std::make_shared<CancelTargets>();
+  // Always with a backend (pooled or new), so BackendKeyData carries a real pid.
   ConnectForLogin();
 }
 
@@ -332,7 +432,10 @@ void ClientSession::ConnectForLogin() {
   }
   int n = ChooseLoadBalanceNode(*r);
   if (n < 0) {
-    Fatal("08006", "no backend available: " + r->noPrimaryReason, "no backend for login");
+    if (!loginPrimaryError_.empty())
+      Fatal("08006", "cannot connect to the primary: " + loginPrimaryError_, "no backend for login");
+    else
+      Fatal("08006", "no backend available: " + r->noPrimaryReason, "no backend for login");
     return;
   }
   Connect(Target::kStandby, n, *r);
@@ -340,6 +443,17 @@ void ClientSession::ConnectForLogin() {
 
 void ClientSession::SendLoginCompletion(const std::vector<std::pair<std::string, std::string>>& params) {
   for (const auto& [k, v] : params) AppendParameterStatus(&out_.pending, k, v);
+  // The pid is the login backend's own (pg_backend_pid(), NOTIFY's sender and
+  // pg_stat_activity agree with it); the secret is the proxy's, from a CSPRNG,
+  // mapped to whatever backends the session uses when a cancel comes.
+  const std::shared_ptr<BackendConn>& login = primary_ ? primary_ : standby_;
+  for (int attempt = 0; !cancelRegistered_ && attempt < 16; ++attempt) {
+    std::string r = RandomBytes(8);
+    uint32_t random_pid = ReadU32(reinterpret_cast<const uint8_t*>(r.data())) & 0x7fffffff;
+    cancelKey_.pid = login && login->cancelKey().pid ? login->cancelKey().pid : random_pid;
+    cancelKey_.secret = ReadU32(reinterpret_cast<const uint8_t*>(r.data()) + 4);
+    cancelRegistered_ = shared_->RegisterCancel((uint64_t(cancelKey_.pid) << 32) | cancelKey_.secret, cancelTargets_);
+  }
   AppendBackendKeyData(&out_.pending, cancelKey_);
   AppendReadyForQuery(&out_.pending, 'I');
   SetState(State::kReady);
@@ -359,17 +473,20 @@ void ClientSession::Terminate(const std::string& sqlstate, const std::string& me
   Fatal(sqlstate, message, reason);
 }
 
-void ClientSession::Close(const std::string& reason) {
+void ClientSession::Close(const std::string& reason, spdlog::level::level_enum level) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
-  bool normal = reason == "client sent Terminate" || reason == "cancel request handled";
-  spdlog::log(normal ? spdlog::level::debug : spdlog::level::info, "proxy: closing session of user \"{}\" from {}: {}",
+  bool normal = reason == "client sent Terminate";
+  spdlog::log(normal ? spdlog::level::debug : level, "proxy: closing session of user \"{}\" from {}: {}",
               user_.empty() ? "?" : user_, peer_, reason);
   ReleaseBackends();
   UpdateBusyCount();
   worker_->sessions.erase(this);
-  shared_->clientCount--;
-  shared_->metrics->clients.Set(shared_->clientCount.load());
+  LeaveUnauthenticated();
+  if (counted_) {
+    counted_ = false;
+    shared_->metrics->clients.Set(--shared_->clientCount);
+  }
   if (retryTimer_) retryTimer_->cancel();
   // Released after the current handler: callers up the stack still use `this`.
   asio::post(worker_->io, [keep = std::move(keepAlive_)] {});
@@ -382,9 +499,12 @@ void ClientSession::FinalWrite() {
   // After the last message: stop sending, then drain what the client still sends
   // (for up to 2 s) so its kernel does not turn our FIN into a reset that would
   // discard the error before the client reads it.
-  auto finish = [this, self](const boost::system::error_code&, size_t) {
+  // Nothing ever sent (a connection closed silently before or during startup):
+  // nothing can be lost to a reset, so the descriptor goes at once.
+  const bool linger = wroteToClient_ || !out_.pending.empty();
+  auto finish = [this, self, linger](const boost::system::error_code&, size_t) {
     boost::system::error_code ec;
-    if (tls_) {
+    if (tls_ || !linger) {
       sock_.close(ec);
       return;
     }

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <array>
+#include <chrono>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -15,6 +17,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <spdlog/spdlog.h>
 
 #include "sidecar/proxy/backend_conn.h"
 #include "sidecar/proxy/hba.h"
@@ -32,9 +35,17 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
 
   ClientSession(Worker* worker, boost::asio::ip::tcp::socket sock);
   ~ClientSession() override;
+  // Registers the session with its worker (closing the worker's oldest
+  // unauthenticated connection first when its share of
+  // maxUnauthenticatedConnections is full) and starts reading.
   void Start();
   // At proxy shutdown (worker threads stopped): lets an open session go.
   void Abandon() { keepAlive_.reset(); }
+  // Closes a connection that has not finished startup + authentication, without
+  // a message (PostgreSQL sends nothing when authentication_timeout expires).
+  // evicted: to make room for a newer one; else authenticationTimeout passed.
+  void CloseUnauthenticated(bool evicted);
+  std::chrono::steady_clock::time_point acceptedAt() const { return acceptedAt_; }
   // Sends a FATAL error and closes (used on primary change, shutdown).
   void Terminate(const std::string& sqlstate, const std::string& message, const std::string& reason);
   // When the primary the session is bound to is no longer the primary: an idle
@@ -96,7 +107,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void AuthFailed(const std::string& sqlstate, const std::string& message, const std::string& reason);
   void AuthSucceeded();
   void SendLoginCompletion(const std::vector<std::pair<std::string, std::string>>& params);
-  void Close(const std::string& reason);
+  // Closes after sending what is queued; the reason is logged at `level`
+  // (info by default; debug for what PostgreSQL does not log either).
+  void Close(const std::string& reason, spdlog::level::level_enum level = spdlog::level::info);
+  // Handles a framing error of the client's bytes the way PostgreSQL does in
+  // the same state (silent close, or a FATAL).
+  void OnDecodeError();
+  void LeaveUnauthenticated();
   void Drain();
   void FinalWrite();
   void Fatal(const std::string& sqlstate, const std::string& message, const std::string& reason);
@@ -188,8 +205,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   std::unique_ptr<ScramServer> scram_;
   const UserSecret* secret_ = nullptr;
   std::shared_ptr<const PasswordFile> passwords_;  // keeps secret_ alive
-  CancelKey cancelKey_;
+  CancelKey cancelKey_;  // what the client got in BackendKeyData (pid: its login backend's)
+  bool cancelRegistered_ = false;
   std::shared_ptr<CancelTargets> cancelTargets_;
+  std::chrono::steady_clock::time_point acceptedAt_ = std::chrono::steady_clock::now();
+  bool unauthenticated_ = false;  // in worker_->unauthenticated (at unauthIt_)
+  std::list<ClientSession*>::iterator unauthIt_;
+  bool counted_ = false;          // counted in ProxyShared::clientCount
+  bool sawBytes_ = false;         // the client sent anything at all
+  bool wroteToClient_ = false;    // any byte written (closing lingers to deliver it)
 
   // Routing.
   std::shared_ptr<BackendConn> primary_, standby_;
@@ -224,6 +248,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   std::shared_ptr<boost::asio::steady_timer> drainTimer_;  // set once closing
   std::array<char, 512> drainBuf_{};
   bool loginAvoidPrimary_ = false;  // the primary refused the login: log in via a standby
+  std::string loginPrimaryError_;   // why (told to the client when no standby can take it)
   std::string pendingErrorState_, pendingError_;  // a failed backend login, reported to the cycle
   std::string unmovable_;       // session state that cannot move to another primary ("" none)
   bool countedBusy_ = false;    // counted in ProxyShared::primaryBusySessions

@@ -34,6 +34,8 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
   login.user = user_;
   login.database = database_;
   login.extraParams = extraParams_;
+  login.allowCleartext = shared_->spec.proxy.backendAuth.allowCleartext;
+  login.allowMd5 = shared_->spec.proxy.backendAuth.allowMd5;
   if (secret_) {
     login.password = secret_->password;
     login.md5Hash = secret_->md5Hash;
@@ -77,6 +79,7 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
       }
       if (state_ == State::kLogin && !loginAvoidPrimary_) {
         loginAvoidPrimary_ = true;  // reads can still work; writes get the error when they come
+        loginPrimaryError_ = err;
         return ConnectForLogin();
       }
       if (state_ == State::kLogin) return Fatal("08006", "cannot connect to the primary: " + err, err);

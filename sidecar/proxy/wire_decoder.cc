@@ -9,8 +9,9 @@ WireDecoder::WireDecoder(Direction dir, uint32_t max_message)
       maxMessage_(max_message),
       state_(dir == Direction::kFrontend ? DecoderState::kStartup : DecoderState::kMessages) {}
 
-DecodeStatus WireDecoder::Fail(std::string why) {
+DecodeStatus WireDecoder::Fail(DecodeError kind, std::string why) {
   state_ = DecoderState::kOutOfSync;
+  errorKind_ = kind;
   error_ = std::move(why);
   return DecodeStatus::kError;
 }
@@ -27,18 +28,18 @@ DecodeStatus WireDecoder::Next(const uint8_t* data, size_t len, Frame* frame) {
   if (state_ == DecoderState::kStartup) {
     if (len < 4) return DecodeStatus::kNeedMore;
     uint32_t n = ReadU32(data);
-    if (n < 8) return Fail("startup packet length " + std::to_string(n) + " is below 8");
+    if (n < 8) return Fail(DecodeError::kStartupLength, "startup packet length " + std::to_string(n) + " is below 8");
     if (n > kMaxStartupPacket)
-      return Fail("startup packet length " + std::to_string(n) + " exceeds " +
+      return Fail(DecodeError::kStartupLength, "startup packet length " + std::to_string(n) + " exceeds " +
                   std::to_string(kMaxStartupPacket));
     if (len < 8) return DecodeStatus::kNeedMore;
     uint32_t code = ReadU32(data + 4);
     bool fixed = code == kSslRequestCode || code == kGssEncRequestCode;
-    if (fixed && n != 8) return Fail("SSL/GSS request with length " + std::to_string(n));
+    if (fixed && n != 8) return Fail(DecodeError::kRequestLength, "SSL/GSS request with length " + std::to_string(n));
     if (code == kCancelRequestCode && n != 16)
-      return Fail("cancel request with length " + std::to_string(n));
+      return Fail(DecodeError::kRequestLength, "cancel request with length " + std::to_string(n));
     if (!fixed && code != kCancelRequestCode && (code >> 16) != 3)
-      return Fail("unsupported protocol " + std::to_string(code >> 16) + "." +
+      return Fail(DecodeError::kProtocolVersion, "unsupported protocol " + std::to_string(code >> 16) + "." +
                   std::to_string(code & 0xffff));
     if (len < n) return DecodeStatus::kNeedMore;
     frame->type = 0;
@@ -51,12 +52,12 @@ DecodeStatus WireDecoder::Next(const uint8_t* data, size_t len, Frame* frame) {
   if (len < 5) return DecodeStatus::kNeedMore;
   char type = static_cast<char>(data[0]);
   if (!IsKnownMessageType(dir_, type))
-    return Fail(std::string("unknown message type 0x") + "0123456789abcdef"[(data[0] >> 4) & 15] +
+    return Fail(DecodeError::kUnknownType, std::string("unknown message type 0x") + "0123456789abcdef"[(data[0] >> 4) & 15] +
                 "0123456789abcdef"[data[0] & 15]);
   uint32_t n = ReadU32(data + 1);
-  if (n < 4) return Fail("message length " + std::to_string(n) + " is below 4");
+  if (n < 4) return Fail(DecodeError::kMessageLength, "message length " + std::to_string(n) + " is below 4");
   if (n > maxMessage_)
-    return Fail("message length " + std::to_string(n) + " exceeds " + std::to_string(maxMessage_));
+    return Fail(DecodeError::kTooLong, "message length " + std::to_string(n) + " exceeds " + std::to_string(maxMessage_));
   if (len < size_t(n) + 1) return DecodeStatus::kNeedMore;
   frame->type = type;
   frame->code = 0;

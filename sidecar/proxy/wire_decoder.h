@@ -25,6 +25,19 @@ enum class DecodeStatus {
   kError,     // malformed; decoder is now out of sync (error() says why)
 };
 
+// Why the decoder went out of sync (the session answers each differently, as
+// PostgreSQL does: a bad startup length closes silently, an unsupported
+// protocol gets a FATAL).
+enum class DecodeError {
+  kNone,
+  kStartupLength,     // startup-phase length below 8 or above kMaxStartupPacket
+  kRequestLength,     // SSL/GSS/cancel request with the wrong length
+  kProtocolVersion,   // startup packet with a major version other than 3
+  kUnknownType,       // typed message with a type byte this direction never sends
+  kMessageLength,     // typed message length below 4
+  kTooLong,           // typed message length above the current cap
+};
+
 enum class DecoderState {
   kStartup,    // frontend only: untyped length-prefixed startup/SSL/cancel packets
   kMessages,   // typed messages: 1 type byte, 4 length bytes (including themselves)
@@ -49,16 +62,22 @@ class WireDecoder {
   // After the startup packet is accepted (protocol 3.0), typed messages follow.
   // SSL/GSS/cancel requests keep the decoder in kStartup.
   void StartMessages() { state_ = DecoderState::kMessages; }
+  // The largest typed message accepted from now on (refused from its length
+  // word, before its body is buffered): small during authentication.
+  void SetMaxMessage(uint32_t max_message) { maxMessage_ = max_message; }
+  uint32_t maxMessage() const { return maxMessage_; }
 
   DecoderState state() const { return state_; }
   const std::string& error() const { return error_; }
+  DecodeError errorKind() const { return errorKind_; }
 
  private:
-  DecodeStatus Fail(std::string why);
+  DecodeStatus Fail(DecodeError kind, std::string why);
   Direction dir_;
   uint32_t maxMessage_;
   DecoderState state_;
   std::string error_;
+  DecodeError errorKind_ = DecodeError::kNone;
 };
 
 // Whether `type` is a message type that direction may send (protocol 3.0).

@@ -81,11 +81,12 @@ TEST(WireDecoderTest, MalformedStartupLengths) {
   struct Case {
     uint32_t len, code;
     const char* error;
+    DecodeError kind;
   } cases[] = {
-      {4, kProtocolV3, "below 8"},
-      {12, kSslRequestCode, "SSL/GSS request with length 12"},
-      {20, kCancelRequestCode, "cancel request with length 20"},
-      {16, (2u << 16), "unsupported protocol 2.0"},
+      {4, kProtocolV3, "below 8", DecodeError::kStartupLength},
+      {12, kSslRequestCode, "SSL/GSS request with length 12", DecodeError::kRequestLength},
+      {20, kCancelRequestCode, "cancel request with length 20", DecodeError::kRequestLength},
+      {16, (2u << 16), "unsupported protocol 2.0", DecodeError::kProtocolVersion},
   };
   for (const auto& c : cases) {
     std::string s;
@@ -96,7 +97,24 @@ TEST(WireDecoderTest, MalformedStartupLengths) {
     Frame f;
     EXPECT_EQ(d.Next(U(s), s.size(), &f), DecodeStatus::kError) << c.error;
     EXPECT_NE(d.error().find(c.error), std::string::npos) << d.error();
+    EXPECT_EQ(d.errorKind(), c.kind) << c.error;
   }
+}
+
+TEST(WireDecoderTest, MessageCapAppliesFromTheLengthWord) {
+  WireDecoder d(Direction::kFrontend);
+  d.StartMessages();
+  d.SetMaxMessage(65539);
+  std::string ok = "p";
+  AppendU32(&ok, 65539);
+  ok.resize(1 + 65539, 'x');
+  Frame f;
+  EXPECT_EQ(d.Next(U(ok), ok.size(), &f), DecodeStatus::kFrame);
+  // Only the header of a longer one is needed to refuse it.
+  std::string big = "p";
+  AppendU32(&big, 65540);
+  EXPECT_EQ(d.Next(U(big), big.size(), &f), DecodeStatus::kError);
+  EXPECT_EQ(d.errorKind(), DecodeError::kTooLong);
 }
 
 TEST(WireDecoderTest, SeveralMessagesInOneBufferAndBytesLeft) {

@@ -1,0 +1,127 @@
+// Test helpers: a raw TCP client on loopback for byte-exact protocol tests
+// (what a server sends back, and whether it closes), and the resident memory
+// of this process. Test code only; blocking calls with timeouts.
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+namespace pgvigil::proxy::testenv {
+
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RawClient() { Close(); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  // Writes all of s; false when the peer is gone.
+  bool Send(const std::string& s) {
+    size_t off = 0;
+    while (off < s.size()) {
+      ssize_t n = ::send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      off += size_t(n);
+    }
+    return true;
+  }
+  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+  // Reads until the peer closes (eof set), or `timeout` passes without data.
+  std::string ReadUntilClosed(std::chrono::milliseconds timeout, bool* eof) {
+    std::string out;
+    *eof = false;
+    char buf[4096];
+    for (;;) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, int(timeout.count())) <= 0) return out;
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        *eof = true;
+        return out;
+      }
+      out.append(buf, size_t(n));
+    }
+  }
+  // Reads at least `want` bytes, or what came before `timeout`/EOF.
+  std::string ReadAtLeast(size_t want, std::chrono::milliseconds timeout) {
+    std::string out;
+    char buf[4096];
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (out.size() < want) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, int(left.count())) <= 0) break;
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, size_t(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The SQLSTATE of the first ErrorResponse in `bytes` ("" when there is none).
+inline std::string FirstSqlState(const std::string& bytes) {
+  size_t i = 0;
+  while (i + 5 <= bytes.size()) {
+    char type = bytes[i];
+    uint32_t len = (uint32_t(uint8_t(bytes[i + 1])) << 24) | (uint32_t(uint8_t(bytes[i + 2])) << 16) |
+                   (uint32_t(uint8_t(bytes[i + 3])) << 8) | uint32_t(uint8_t(bytes[i + 4]));
+    if (len < 4 || i + 1 + len > bytes.size()) return "";
+    if (type == 'E') {
+      std::string body = bytes.substr(i + 5, len - 4);
+      for (size_t j = 0; j < body.size() && body[j] != '\0';) {
+        char field = body[j];
+        size_t end = body.find('\0', j + 1);
+        if (end == std::string::npos) return "";
+        if (field == 'C') return body.substr(j + 1, end - j - 1);
+        j = end + 1;
+      }
+      return "";
+    }
+    i += 1 + len;
+  }
+  return "";
+}
+
+// Resident set size of this process in KiB (VmRSS).
+inline long ResidentKiB() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+inline std::string U32Bytes(uint32_t v) {
+  return std::string{char(v >> 24), char((v >> 16) & 0xff), char((v >> 8) & 0xff), char(v & 0xff)};
+}
+
+}  // namespace pgvigil::proxy::testenv

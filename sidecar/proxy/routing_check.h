@@ -1,0 +1,19 @@
+// Checks a routing table published through PUT /v1/proxy/routing against the
+// cluster spec the sidecar runs with: every node must be a spec node, at the
+// spec's host and PostgreSQL port. A table naming anything else would make the
+// proxy log in (with pool_passwd passwords) to an address nobody declared.
+// Pure.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+#include "common/spec.h"
+#include "sidecar/proxy/proxy_api.h"
+
+namespace pgvigil::proxy {
+
+// Ok, or an error whose message names the field ("nodes[1].host: ...").
+Status CheckRoutingAgainstSpec(const ClusterSpec& spec, const RoutingTable& table);
+
+}  // namespace pgvigil::proxy
