@@ -115,8 +115,19 @@ void Importer::Auth() {
     Unsupported(
         Peek("enable_pool_hba"),
         "without pool_hba Pgpool-II let PostgreSQL authenticate its clients; pgvigil's proxy "
-        "without an "
-        "hba file accepts only clients on the same host (trust on loopback): give --hba FILE");
+        "without an hba file asks every client for scram-sha-256 against pool_passwd: give "
+        "--hba FILE");
+  }
+  if (auto t = Int("authentication_timeout", Unit::kSeconds, 0, 600)) {
+    if (*t == 0)
+      Unsupported(Peek("authentication_timeout"),
+                  "0 (no timeout) cannot be honoured: pgvigil's proxy always closes connections that "
+                  "do not authenticate in time; spec keeps proxy.authenticationTimeout " +
+                      std::to_string(spec().proxy.authenticationTimeout.count()) + "ms");
+    else
+      spec().proxy.authenticationTimeout = std::chrono::seconds(*t),
+      Mapped(Peek("authentication_timeout"),
+             "spec.proxy.authenticationTimeout: " + std::to_string(*t) + "s");
   }
   if (!a.hbaFile.empty()) {
     if (!auth_.hbaText) {

@@ -418,3 +418,24 @@ TEST(PgpoolImportTest, ArbitraryInputNeverCrashes) {
 
 }  // namespace
 }  // namespace pgvigil::pgpool
+
+namespace pgvigil::pgpool {
+namespace {
+
+TEST(PgpoolImportAuthTimeoutTest, AuthenticationTimeoutMapsToTheProxy) {
+  PgpoolConf conf = ParsePgpoolConf("backend_hostname0 = 'a'\nauthentication_timeout = 30\n", "/p/pgpool.conf");
+  ImportResult r = ImportPgpool(conf, "/p/pgpool.conf", AuthPaths(conf, "/p/pgpool.conf", {}), ImportOptions{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.spec.proxy.authenticationTimeout, std::chrono::seconds(30));
+  PgpoolConf off = ParsePgpoolConf("backend_hostname0 = 'a'\nauthentication_timeout = 0\n", "/p/pgpool.conf");
+  ImportResult r0 = ImportPgpool(off, "/p/pgpool.conf", AuthPaths(off, "/p/pgpool.conf", {}), ImportOptions{});
+  ASSERT_TRUE(r0.ok());
+  EXPECT_EQ(r0.spec.proxy.authenticationTimeout, std::chrono::seconds(60));
+  bool reported = false;
+  for (const auto& f : r0.findings)
+    reported = reported || (f.kind == FindingKind::kUnsupported && f.text.find("authentication") != std::string::npos);
+  EXPECT_TRUE(reported);
+}
+
+}  // namespace
+}  // namespace pgvigil::pgpool

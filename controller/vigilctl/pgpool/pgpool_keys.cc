@@ -93,8 +93,6 @@ const Rule kRules[] = {
     {"reset_query_list", How::kUnnecessary, nullptr,
      "pgvigil's proxy resets a reused backend connection itself"},
     {"client_idle_limit", How::kUnsupported, "0", "pgvigil does not disconnect idle clients"},
-    {"authentication_timeout", How::kUnsupported, "60|1min",
-     "pgvigil's proxy has a fixed authentication timeout"},
     // Routing and load balancing beyond pgvigil's.
     {"statement_level_load_balance", How::kUnsupported, "off",
      "pgvigil picks a standby per session"},
