@@ -47,8 +47,11 @@ spec:
     port: 6432
     threads: 2
     maxClientConnections: 800
+    maxUnauthenticatedConnections: 70
+    authenticationTimeout: 15s
     pauseLimit: 2500ms
     pool: {maxIdle: 5, idleTimeout: 30s}
+    backendAuth: {allowCleartext: true, allowMd5: true}
     loadBalancing: {enabled: false, delayThreshold: 1048576, disableOnWrite: always,
                     readOnlyFunctions: [now], writeFunctions: [nextval], readYourWrites: false}
     auth: {secret: {name: shop-pool-auth}}
@@ -126,6 +129,10 @@ TEST(ClusterResourceTest, EveryFieldArrives) {
   EXPECT_EQ(s.proxy.pauseLimit, Millis(2500));
   EXPECT_EQ(s.proxy.pool.maxIdle, 5);
   EXPECT_EQ(s.proxy.pool.idleTimeout, Millis(30000));
+  EXPECT_EQ(s.proxy.maxUnauthenticatedConnections, 70);
+  EXPECT_EQ(s.proxy.authenticationTimeout, Millis(15000));
+  EXPECT_TRUE(s.proxy.backendAuth.allowCleartext);
+  EXPECT_TRUE(s.proxy.backendAuth.allowMd5);
   EXPECT_FALSE(s.proxy.loadBalancing.enabled);
   EXPECT_FALSE(s.proxy.loadBalancing.readYourWrites);
   EXPECT_EQ(s.proxy.loadBalancing.delayThreshold, 1u << 20);

@@ -132,6 +132,8 @@ void Proxy(MapReader& spec, ClusterResource* res, ErrorSink* sink) {
   r.Port("port", &p.port);
   r.Int("threads", &p.threads, 0, 256);
   r.Int("maxClientConnections", &p.maxClientConnections, 1, 1000000);
+  r.Int("maxUnauthenticatedConnections", &p.maxUnauthenticatedConnections, 1, 1000000);
+  r.Duration("authenticationTimeout", &p.authenticationTimeout, Millis(100), std::chrono::minutes(10));
   r.Duration("pauseLimit", &p.pauseLimit, Millis(0), std::chrono::minutes(10));
   {
     auto& lb = p.loadBalancing;
@@ -148,6 +150,11 @@ void Proxy(MapReader& spec, ClusterResource* res, ErrorSink* sink) {
     MapReader b(sink, r.Take("pool"), r.Child("pool"));
     b.Int("maxIdle", &p.pool.maxIdle, 0, 100000);
     b.Duration("idleTimeout", &p.pool.idleTimeout, Millis(0), std::chrono::hours(24));
+  }
+  {
+    MapReader b(sink, r.Take("backendAuth"), r.Child("backendAuth"));
+    b.Bool("allowCleartext", &p.backendAuth.allowCleartext);
+    b.Bool("allowMd5", &p.backendAuth.allowMd5);
   }
   {
     MapReader a(sink, r.Take("auth"), r.Child("auth"));
