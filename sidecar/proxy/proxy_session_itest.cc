@@ -94,6 +94,45 @@ TEST(ProxySessionTest, ListenNotify) {
   PQfreemem(n);
 }
 
+// The listener keeps writing; after each write the proxy asks its backend for
+// the WAL position (read-your-writes) with a statement of its own. A
+// notification that arrives during that statement is the client's too.
+TEST(ProxySessionTest, NotificationsDuringProxyStatementsAreDelivered) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  auto listener = Connect(px->port);
+  auto notifier = Connect(px->port);
+  ASSERT_TRUE(listener->ok() && notifier->ok());
+  ASSERT_EQ(listener->Query("CREATE TABLE IF NOT EXISTS notify_w (i int)"), "");
+  ASSERT_EQ(listener->Query("LISTEN pgvigil_busy"), "");
+  constexpr int kNotes = 60;
+  std::thread sender([&] {
+    for (int i = 0; i < kNotes; ++i) {
+      notifier->Query("NOTIFY pgvigil_busy, '" + std::to_string(i) + "'");
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  int got = 0;
+  auto drain = [&] {
+    PQconsumeInput(listener->c);
+    while (PGnotify* n = PQnotifies(listener->c)) {
+      ++got;
+      PQfreemem(n);
+    }
+  };
+  for (int i = 0; i < 400 && got < kNotes; ++i) {
+    ASSERT_EQ(listener->Query("INSERT INTO notify_w VALUES (" + std::to_string(i) + ")"), "");
+    drain();
+  }
+  sender.join();
+  for (int i = 0; i < 50 && got < kNotes; ++i) {
+    pollfd p{PQsocket(listener->c), POLLIN, 0};
+    poll(&p, 1, 100);
+    drain();
+  }
+  EXPECT_EQ(got, kNotes) << "notifications lost";
+}
+
 TEST(ProxySessionTest, AuthenticationOutcomes) {
   auto px = StartProxy();
   ASSERT_TRUE(px);

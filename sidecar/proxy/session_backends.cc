@@ -160,6 +160,12 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   }
   if (f.type == 'E') cur.sawError = true;
   if (cur.silent) {
+    // A notification may arrive during the proxy's own statement (the LSN
+    // asked after a write, a replayed SET): it is the client's all the same.
+    if (f.type == 'A') {
+      out_.pending.append(raw, f.size);
+      return true;
+    }
     if (f.type == 'D' && cur.capture != BackendConn::Capture::kNone) OnCapturedRow(b, cur.capture, f);
     if (f.type == 'E') {
       ErrorFields e;
