@@ -70,6 +70,8 @@ Status ProxyServer::Start() {
     auto acc = std::make_unique<tcp::acceptor>(workers_.back()->io);
     acc->open(ep.protocol(), ec);
     if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+    // listen "::": dual stack (IPv4 clients too), whatever net.ipv6.bindv6only says.
+    if (!ec && addr.is_v6() && addr.is_unspecified()) acc->set_option(asio::ip::v6_only(false), ec);
     int one = 1;
     if (!ec) ::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (!ec) acc->bind(ep, ec);

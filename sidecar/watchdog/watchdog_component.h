@@ -7,9 +7,13 @@
 #include <memory>
 
 #include "sidecar/component.h"
+#include "sidecar/watchdog/peer_addresses.h"
 
 namespace pgvigil {
 
-std::unique_ptr<Component> MakeWatchdogComponent(SidecarContext& ctx);
+// resolve: how peers' host names are looked up; null: the system resolver (tests
+// pass their own to control when a name starts to resolve).
+std::unique_ptr<Component> MakeWatchdogComponent(SidecarContext& ctx,
+                                                 watchdog::HostResolver resolve = nullptr);
 
 }  // namespace pgvigil

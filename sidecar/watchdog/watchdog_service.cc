@@ -30,8 +30,9 @@ constexpr int64_t kDropLogEveryMs = 5000;
 
 }  // namespace
 
-WatchdogService::WatchdogService(SidecarContext& ctx)
+WatchdogService::WatchdogService(SidecarContext& ctx, HostResolver resolve)
     : ctx_(ctx),
+      resolve_(resolve ? std::move(resolve) : HostResolver(ResolveWithSystem)),
       self_(IndexOf(ctx.spec, ctx.nodeName)),
       metrics_(*ctx.metrics),
       vip_(ctx.spec.vip, VipControl::Hooks{[this] { metrics_.vipUp.Inc(); },
@@ -78,21 +79,31 @@ Status WatchdogService::Start() {
   std::vector<std::string> names;
   for (const auto& n : spec.nodes) names.push_back(n.name);
   fingerprint_ = MembershipFingerprint(names);
-  try {
-    udp::resolver resolver(io_);
-    for (const auto& n : spec.nodes) {
-      auto results = resolver.resolve(udp::v4(), n.host, std::to_string(spec.HeartbeatPort(n)));
-      if (results.empty()) return Status::Error("watchdog: cannot resolve " + n.host);
-      peers_.push_back(*results.begin());
-    }
-  } catch (const std::exception& e) {
-    return Status::Error(std::string("watchdog: resolving member addresses: ") + e.what());
-  }
   boost::system::error_code ec;
   const int port = spec.HeartbeatPort(spec.nodes[self_]);
-  socket_.open(udp::v4(), ec);
-  if (!ec) socket_.bind(udp::endpoint(asio::ip::address_v4::any(), static_cast<unsigned short>(port)), ec);
+  // Dual stack: one IPv6 socket on [::] also takes IPv4 (as mapped addresses), so
+  // peers may resolve to either family; IPv4 only where IPv6 is off in the kernel.
+  bool ipv6 = true;
+  socket_.open(udp::v6(), ec);
+  if (!ec) socket_.set_option(asio::ip::v6_only(false), ec);
+  if (!ec) socket_.bind(udp::endpoint(asio::ip::address_v6::any(), static_cast<unsigned short>(port)), ec);
+  if (ec) {
+    spdlog::info("watchdog: no dual-stack UDP socket on [::]:{} ({}); using IPv4 only", port, ec.message());
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    ec.clear();
+    ipv6 = false;
+    socket_.open(udp::v4(), ec);
+    if (!ec) socket_.bind(udp::endpoint(asio::ip::address_v4::any(), static_cast<unsigned short>(port)), ec);
+  }
   if (ec) return Status::Error("watchdog: binding UDP port " + std::to_string(port) + ": " + ec.message());
+  // Peers are found by name, on the resolver thread: a name that does not resolve
+  // yet is an unknown member, not a reason to fail (peer_addresses.h).
+  std::vector<PeerAddresses::Peer> peers;
+  for (const auto& n : spec.nodes)
+    peers.push_back({n.host, static_cast<uint16_t>(spec.HeartbeatPort(n))});
+  peers_ = std::make_unique<PeerAddresses>(std::move(peers), self_, ipv6);
+  resolverThread_ = std::thread([this] { ResolverLoop(); });
 
   vip_.RemoveStale();
   election_ = std::make_unique<Election>(config_, stored_.election, std::random_device{}(), NowMs());
@@ -136,6 +147,12 @@ void WatchdogService::Stop() {
     spdlog::error("watchdog: resigning did not finish in 10s");
   io_.stop();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard<std::mutex> l(peersMu_);
+    resolverStop_ = true;
+  }
+  resolverWake_.notify_all();
+  if (resolverThread_.joinable()) resolverThread_.join();
   boost::system::error_code ec;
   socket_.close(ec);
   vip_.Shutdown();
@@ -145,6 +162,35 @@ void WatchdogService::Stop() {
   }
   changed_.notify_all();
   spdlog::info("watchdog: resigned and stopped");
+}
+
+void WatchdogService::ResolverLoop() {
+  std::unique_lock<std::mutex> l(peersMu_);
+  while (!resolverStop_) {
+    const std::vector<int> due = peers_->Due(NowMs());
+    for (int i : due) {
+      const std::string host = peers_->peer(i).host;
+      l.unlock();  // the lookup may block for seconds; senders keep going
+      Result<std::vector<Address>> r = resolve_(host);
+      l.lock();
+      if (resolverStop_) return;
+      const bool was_known = peers_->Endpoint(i).has_value();
+      const bool tried_before = peers_->tried(i);
+      if (peers_->Resolved(i, r, NowMs())) {
+        const auto ep = peers_->Endpoint(i);
+        if (ep)
+          spdlog::info("watchdog: member {} ({}) is at {}", ctx_.spec.nodes[size_t(i)].name, host,
+                       ep->address().to_string());
+        else
+          spdlog::warn("watchdog: member {} ({}) no longer resolves ({}); it is unknown until it does",
+                       ctx_.spec.nodes[size_t(i)].name, host, peers_->LastError(i));
+      } else if (!was_known && !peers_->Endpoint(i) && !tried_before) {
+        spdlog::warn("watchdog: member {} ({}) does not resolve yet ({}); it is unknown until it does, "
+                     "retrying every second", ctx_.spec.nodes[size_t(i)].name, host, peers_->LastError(i));
+      }
+    }
+    resolverWake_.wait_for(l, std::chrono::milliseconds(100));
+  }
 }
 
 void WatchdogService::StartReceive() {
@@ -231,6 +277,12 @@ void WatchdogService::Tick() {
   Actions out;
   const int64_t now = NowMs();
   election_->OnTick(now, &out);
+  {  // a silent peer may be a recreated pod with a new address: look its name up again
+    std::lock_guard<std::mutex> l(peersMu_);
+    for (int i = 0; i < config_.members; ++i)
+      if (i != self_ && (contact_->LastHeard(i) < 0 || now - contact_->LastHeard(i) > config_.deadTimeMs))
+        peers_->Silent(i);
+  }
   if (ctx_.health) {  // lost hosts: their backends' health checks give up quickly
     std::set<std::string> lost;
     for (int i = 0; i < config_.members; ++i)
@@ -283,8 +335,19 @@ void WatchdogService::SendMessage(int to, const WireMessage& m) {
                     kMaxRegisterDoc);
       return;
     }
+    std::optional<udp::endpoint> to_ep;
+    {
+      std::lock_guard<std::mutex> l(peersMu_);
+      to_ep = peers_->Endpoint(i);
+    }
+    if (!to_ep) continue;  // unknown: its name does not resolve (yet)
     boost::system::error_code ec;
-    socket_.send_to(asio::buffer(bytes), peers_[i], 0, ec);
+    socket_.send_to(asio::buffer(bytes), *to_ep, 0, ec);
+    if (ec) {
+      std::lock_guard<std::mutex> l(peersMu_);
+      peers_->SendFailed(i);
+      resolverWake_.notify_all();
+    }
     if (!ec) {
       metrics_.sent.Inc();
     } else if (NowMs() - lastSendErrorLog_ > kDropLogEveryMs) {
@@ -356,6 +419,12 @@ void WatchdogService::RefreshSnapshot() {
           web::json::value::number(lease.required ? std::max<int64_t>(0, lease_until - now) : -1);
     } else {
       j["writeLeaseOver"] = web::json::value::boolean(contact_->LeaseOverFor(m, now, config_.deadTimeMs));
+      std::lock_guard<std::mutex> l(peersMu_);
+      const auto ep = peers_->Endpoint(m);
+      // null: unknown, its host name does not resolve (yet); the member counts as not live.
+      j["address"] = ep ? web::json::value::string(ep->address().to_string())
+                        : web::json::value::null();
+      j["addressError"] = web::json::value::string(peers_->LastError(m));
     }
   }
   detail["writeLeaseRequired"] = web::json::value::boolean(lease.required);
@@ -448,8 +517,9 @@ Result<uint64_t> WatchdogService::WriteRegister(const web::json::value& doc,
 
 }  // namespace watchdog
 
-std::unique_ptr<Component> MakeWatchdogComponent(SidecarContext& ctx) {
-  auto service = std::make_unique<watchdog::WatchdogService>(ctx);
+std::unique_ptr<Component> MakeWatchdogComponent(SidecarContext& ctx,
+                                                 watchdog::HostResolver resolve) {
+  auto service = std::make_unique<watchdog::WatchdogService>(ctx, std::move(resolve));
   ctx.watchdog = service.get();
   return service;
 }

@@ -15,6 +15,7 @@
 #include "sidecar/component.h"
 #include "sidecar/watchdog/contact_lease.h"
 #include "sidecar/watchdog/election.h"
+#include "sidecar/watchdog/peer_addresses.h"
 #include "sidecar/watchdog/replay_guard.h"
 #include "sidecar/watchdog/state_file.h"
 #include "sidecar/watchdog/vip_control.h"
@@ -26,7 +27,8 @@ namespace watchdog {
 
 class WatchdogService : public Component, public WatchdogApi {
  public:
-  explicit WatchdogService(SidecarContext& ctx);
+  // resolve: how peers' host names are looked up (null: the system resolver).
+  WatchdogService(SidecarContext& ctx, HostResolver resolve);
   ~WatchdogService() override;
 
   const char* name() const override { return "watchdog"; }
@@ -58,8 +60,11 @@ class WatchdogService : public Component, public WatchdogApi {
   void LogEvent(const Action& a);
   void RefreshSnapshot();
   void NoteDrop(DropReason reason, const std::string& from);
+  // Resolver thread: looks up the peers that are due (peer_addresses.h).
+  void ResolverLoop();
 
   SidecarContext& ctx_;
+  const HostResolver resolve_;
   const int self_;
   ElectionConfig config_;
   WatchdogMetrics metrics_;
@@ -70,7 +75,6 @@ class WatchdogService : public Component, public WatchdogApi {
   boost::asio::io_context io_;
   boost::asio::ip::udp::socket socket_{io_};
   boost::asio::steady_timer timer_{io_};
-  std::vector<boost::asio::ip::udp::endpoint> peers_;
   std::array<uint8_t, 2048> buffer_{};
   boost::asio::ip::udp::endpoint sender_;
   std::unique_ptr<Election> election_;
@@ -85,6 +89,13 @@ class WatchdogService : public Component, public WatchdogApi {
   int64_t lastSendErrorLog_ = -1000000;
   std::thread thread_;
   bool started_ = false;
+
+  // Peer addresses: written by the resolver thread, read by the I/O thread.
+  mutable std::mutex peersMu_;
+  std::condition_variable resolverWake_;
+  std::unique_ptr<PeerAddresses> peers_;  // guarded by peersMu_ (set once in Start)
+  bool resolverStop_ = false;             // guarded by peersMu_
+  std::thread resolverThread_;
 
   // Snapshot for readers.
   mutable std::mutex mu_;

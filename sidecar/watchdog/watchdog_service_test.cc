@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -76,7 +77,7 @@ class WatchdogServiceTest : public ::testing::Test {
     ctx->spec.vip.dadCommand = "";
     ctx->nodeName = spec_.nodes[i].name;
     ctx->stateDir = (dir_ / ctx->nodeName).string();
-    auto part = MakeWatchdogComponent(*ctx);
+    auto part = MakeWatchdogComponent(*ctx, resolver_);
     ASSERT_NE(ctx->watchdog, nullptr);
     Status s = part->Start();
     ASSERT_TRUE(s.ok()) << s.message();
@@ -124,6 +125,7 @@ class WatchdogServiceTest : public ::testing::Test {
 
   fs::path dir_;
   ClusterSpec spec_;
+  watchdog::HostResolver resolver_;  // null: the system resolver
   std::unique_ptr<SidecarContext> ctxs_[3];
   std::unique_ptr<Component> parts_[3];
 };
@@ -287,6 +289,38 @@ TEST_F(WatchdogServiceTest, ADatagramFromBeforeTheReceiversRestartIsDroppedAndCo
   m.echo = (uint64_t{Incarnation(target)} << 32) | 1;
   sock.send_to(boost::asio::buffer(watchdog::EncodeMessage(m, "test-key-0123456789")), to);
   EXPECT_TRUE(WaitFor([&] { return Api(target)->GetLeadership().term >= 1000u; }, 2s));
+}
+
+// Peers by DNS name (KUBERNETES.md 4.5.1): a member whose name does not resolve
+// when the others start is unknown (not live), starts nobody's failure, and is
+// heard once its name resolves. Names go through the real system resolver; the
+// test decides only which name it asks for ("localhost", or an .invalid name,
+// which never resolves), so the pod-DNS name can appear mid-test.
+TEST_F(WatchdogServiceTest, AMemberWhoseNameResolvesOnlyLaterIsUnknownUntilThen) {
+  for (auto& p : parts_) p.reset();
+  auto resolvable = std::make_shared<std::atomic<bool>>(false);
+  resolver_ = [resolvable](const std::string& host) {
+    if (host != "server3.pods.pgvigil-test") return watchdog::ResolveWithSystem(host);
+    return watchdog::ResolveWithSystem(*resolvable ? "localhost" : "server3.pods.invalid");
+  };
+  spec_.nodes[2].host = "server3.pods.pgvigil-test";
+  for (int i = 0; i < 3; ++i) Start(i);  // asserts that each one starts
+  // Members 1 and 2 form a majority and elect a leader; 3 is unknown to them.
+  ASSERT_TRUE(WaitFor([&] { return Api(0)->GetLeadership().quorum && !Api(0)->GetLeadership().leader.empty(); }, 5s));
+  auto third = [&](int viewer) { return Api(viewer)->Detail().at("members").at(2); };
+  ASSERT_TRUE(WaitFor([&] { return !third(0).at("addressError").as_string().empty(); }, 3s));
+  EXPECT_TRUE(third(0).at("address").is_null());
+  EXPECT_EQ(third(0).at("state").as_string(), "LOST");
+  EXPECT_EQ(third(1).at("state").as_string(), "LOST");
+  // Member 3 hears nobody: nobody can send to it.
+  EXPECT_FALSE(Api(2)->GetLeadership().quorum);
+  // The name appears (the pod's DNS record is published): within the retry (1 s)
+  // the others send to it, and it joins, with the same leader.
+  resolvable->store(true);
+  ASSERT_TRUE(WaitFor([&] { return !third(0).at("address").is_null() && !third(1).at("address").is_null(); }, 5s));
+  EXPECT_EQ(third(0).at("addressError").as_string(), "");
+  ASSERT_TRUE(WaitFor([&] { return Api(2)->GetLeadership().quorum && third(0).at("state").as_string() != "LOST"; }, 5s));
+  EXPECT_TRUE(WaitFor([&] { return AgreedLeader() >= 0; }, 5s));
 }
 
 // The write lease (issue 14 item 10): held while the others hear this member,
