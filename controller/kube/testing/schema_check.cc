@@ -1,45 +1,16 @@
 #include "controller/kube/testing/schema_check.h"
 
 #include <cmath>
-#include <regex>
+
+#include "controller/kube/render_json.h"
 
 namespace pgvigil::kube::fake {
 
 using web::json::value;
 
-value YamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      value o = value::object();
-      for (const auto& kv : node) o[kv.first.Scalar()] = YamlToJson(kv.second);
-      return o;
-    }
-    case YAML::NodeType::Sequence: {
-      std::vector<value> items;
-      for (const auto& item : node) items.push_back(YamlToJson(item));
-      return value::array(std::move(items));
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if (node.Tag() == "!") return value::string(s);  // quoted
-      if (s == "null" || s == "~" || s.empty()) return value::null();
-      if (s == "true" || s == "True") return value::boolean(true);
-      if (s == "false" || s == "False") return value::boolean(false);
-      static const std::regex kInt("[-+]?[0-9]+"), kFloat("[-+]?([0-9]*\\.[0-9]+|[0-9]+\\.?[0-9]*)([eE][-+]?[0-9]+)?");
-      if (std::regex_match(s, kInt)) {
-        try {
-          return value::number(static_cast<int64_t>(std::stoll(s)));
-        } catch (...) {
-          return value::string(s);
-        }
-      }
-      if (std::regex_match(s, kFloat)) return value::number(std::stod(s));
-      return value::string(s);
-    }
-    default:
-      return value::null();
-  }
-}
+// The controller's own conversion (render_json.h): the double reads YAML as the
+// renderer writes it.
+value YamlToJson(const YAML::Node& node) { return kube::YamlToJson(node); }
 
 namespace {
 

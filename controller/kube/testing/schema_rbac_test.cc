@@ -48,17 +48,8 @@ properties:
   EXPECT_EQ(pruned.second, value::parse(R"({"spec":{"n":1,"keep":{"deep":{"x":1}}}})"));
 }
 
-TEST(SchemaTest, YamlScalarsBecomeJsonTypes) {
-  value v = YamlToJson(YAML::Load("{a: 1, b: \"1\", c: true, d: 'true', e: 1.5, f: null, g: 10Gi, h: [x]}"));
-  EXPECT_TRUE(v.at("a").is_integer());
-  EXPECT_TRUE(v.at("b").is_string());
-  EXPECT_TRUE(v.at("c").is_boolean());
-  EXPECT_TRUE(v.at("d").is_string());
-  EXPECT_TRUE(v.at("e").is_double());
-  EXPECT_TRUE(v.at("f").is_null());
-  EXPECT_EQ(v.at("g").as_string(), "10Gi");
-  EXPECT_TRUE(v.at("h").is_array());
-}
+// YamlToJson is the controller's own (controller/kube/render_json.h), tested
+// in render_json_test.cc.
 
 const char kRole[] = R"(
 apiVersion: rbac.authorization.k8s.io/v1
