@@ -142,6 +142,10 @@ Result<std::vector<PodPatch>> PodLabelPatches(const LabelInputs& in,
   const std::string term = std::to_string(in.term);
   const std::string generation = std::to_string(in.state.routingGeneration);
   for (const PodMeta& pod : pods) {
+    // Every patch is conditional: a pod not read from the API server has none.
+    if (pod.resourceVersion.empty() && In(in.instances, pod.name))
+      return Result<std::vector<PodPatch>>::Error("pod " + pod.name +
+                                                  " has no metadata.resourceVersion: re-read it");
     const std::string seen = Get(pod.annotations, kTermAnnotation);
     if (seen.empty()) continue;
     uint64_t t = 0;

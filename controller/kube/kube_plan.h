@@ -19,16 +19,11 @@
 
 #include "common/result.h"
 #include "common/spec.h"
+#include "controller/kube/render_labels.h"
 #include "controller/plan/cluster_state.h"
 #include "controller/plan/observation.h"
 
 namespace pgvigil::kube {
-
-inline constexpr char kRoleLabel[] = "pgvigil.io/role";
-inline constexpr char kPoolLabel[] = "pgvigil.io/pool";
-inline constexpr char kTermAnnotation[] = "pgvigil.io/term";
-inline constexpr char kRoutingGenerationAnnotation[] = "pgvigil.io/routing-generation";
-inline constexpr char kFencedInstancesAnnotation[] = "pgvigil.io/fenced-instances";
 
 // ---- manual fencing (§6) ----
 
@@ -108,8 +103,8 @@ struct PodPatch {
 // when not, untouched when unknown) and annotations (pgvigil.io/term,
 // pgvigil.io/routing-generation); pods already right get none. Demotions come
 // first (the old primary is labelled fenced before anyone is labelled primary).
-// Error when a pod carries a term above `in.term`: this controller is deposed
-// and must patch nothing.
+// Error when a pod carries a term above `in.term` (this controller is deposed
+// and must patch nothing) or an instance's pod has no resourceVersion.
 Result<std::vector<PodPatch>> PodLabelPatches(const LabelInputs& in,
                                               const std::vector<PodMeta>& pods);
 
@@ -141,11 +136,13 @@ struct StatusInputs {
   web::json::value previous = web::json::value::null();  // status.conditions before
 };
 
+inline constexpr size_t kMaxConditionMessage = 4096;
+
 struct Condition {
   std::string type;
-  std::string status;  // "True", "False", "Unknown"
-  std::string reason;  // CamelCase
-  std::string message;
+  std::string status;   // "True", "False", "Unknown"
+  std::string reason;   // CamelCase
+  std::string message;  // at most kMaxConditionMessage bytes
   std::string lastTransitionTime;
   int64_t observedGeneration = 0;
   web::json::value ToJson() const;

@@ -63,6 +63,14 @@ struct Builder {
     c.status = unknown ? "Unknown" : truth ? "True" : "False";
     c.reason = reason;
     c.message = message;
+    if (c.message.size() > kMaxConditionMessage) {
+      // A long list of spec errors: the first ones, and how much is left out.
+      const std::string more = "... (" + std::to_string(message.size()) + " bytes in all)";
+      size_t cut = kMaxConditionMessage - more.size();
+      while (cut > 0 && (static_cast<unsigned char>(c.message[cut]) & 0xC0) == 0x80)
+        --cut;  // UTF-8
+      c.message = c.message.substr(0, cut) + more;
+    }
     c.observedGeneration = in.generation;
     c.lastTransitionTime = in.now;
     if (in.previous.is_array()) {

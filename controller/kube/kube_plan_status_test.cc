@@ -169,6 +169,18 @@ TEST(KubePlanStatusTest, MessagesSayWhat) {
   EXPECT_EQ(SummarizeStatus(in).phaseReason, "switchover from demo-0 to demo-1 (stopping)");
 }
 
+TEST(KubePlanStatusTest, LongMessagesAreBounded) {
+  StatusInputs in = Healthy();
+  in.specValid = false;
+  for (int i = 0; i < 2000; ++i) in.specErrors += "spec.x: \u00e9 refused\n";
+  const StatusSummary summary = SummarizeStatus(in);
+  const std::string& m = summary.Find("SpecValid")->message;
+  EXPECT_LE(m.size(), kMaxConditionMessage);
+  EXPECT_EQ(m.rfind("spec.x: ", 0), 0u);
+  EXPECT_NE(m.find("bytes in all)"), std::string::npos);
+  EXPECT_TRUE(value::string(m).serialize().size() > 0);  // still valid UTF-8 for the JSON body
+}
+
 TEST(KubePlanStatusTest, TransitionTimeMovesOnlyWithTheStatus) {
   StatusInputs in = Healthy();
   in.now = "2026-12-05T20:00:00Z";

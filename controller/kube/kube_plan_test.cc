@@ -215,6 +215,12 @@ TEST(KubePlanLabelsTest, ANewerTermOnAPodMeansDeposed) {
             "7");
 }
 
+TEST(KubePlanLabelsTest, EveryPatchIsConditional) {
+  auto patches = PodLabelPatches(SteadyInputs(), {Pod("demo-0", "1", {}), Pod("demo-1", "", {})});
+  ASSERT_FALSE(patches.ok());
+  EXPECT_EQ(patches.error(), "pod demo-1 has no metadata.resourceVersion: re-read it");
+}
+
 TEST(KubePlanLabelsTest, PodsOfOtherInstancesAreLeftAlone) {
   auto patches = PodLabelPatches(SteadyInputs(), {Pod("demo-3", "9", {})});
   ASSERT_TRUE(patches.ok());

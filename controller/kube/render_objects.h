@@ -13,17 +13,14 @@
 
 #include <cpprest/json.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "controller/kube/cluster_resource.h"
+#include "controller/kube/render_labels.h"
 
 namespace pgvigil::kube {
-
-inline constexpr char kManagedByLabel[] = "app.kubernetes.io/managed-by";
-inline constexpr char kManagedByValue[] = "pgvigil";
-inline constexpr char kClusterLabel[] = "pgvigil.io/cluster";
-inline constexpr char kFieldManager[] = "pgvigil-controller";
 
 // Paths inside the pod (the image and the sidecar's --kubernetes mode rely on them).
 inline constexpr char kConfigDir[] = "/etc/pgvigil";  // ConfigMap + Secrets (one projected volume)
@@ -40,6 +37,10 @@ inline constexpr int kTerminationGraceSeconds = 60;
 struct RenderOptions {
   std::string uid;           // the custom resource's metadata.uid (ownerReferences)
   std::string defaultImage;  // used when the resource names none; empty: DefaultImage()
+  // Not 0: every object's metadata (never the pod template) carries
+  // pgvigil.io/term, so that a deposed controller's apply, based on an older
+  // read, fails on the resourceVersion the stamp moved (KUBERNETES.md §4.2).
+  uint64_t term = 0;
 };
 
 // One object to apply. `path` is its URL path (server-side apply PATCHes it).

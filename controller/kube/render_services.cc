@@ -34,6 +34,8 @@ value OwnedMetadata(const ClusterResource& res, const RenderOptions& options,
   meta["namespace"] = value::string(res.ns);
   meta["labels"] = ClusterLabels(res);
   meta["ownerReferences"] = value::array({OwnerReference(res, options)});
+  if (options.term != 0)
+    meta["annotations"][kTermAnnotation] = value::string(std::to_string(options.term));
   return meta;
 }
 
@@ -66,8 +68,9 @@ value Selector(const ClusterResource& res, const char* key, const char* val) {
 // The user's settings of a client-facing Service (spec.services.rw/ro/pool).
 void ApplySettings(const ServiceSettings& settings, value* svc) {
   (*svc)["spec"]["type"] = value::string(ToString(settings.type));
-  if (!settings.annotations.empty())
-    (*svc)["metadata"]["annotations"] = StringMapJson(settings.annotations);
+  // The user's annotations, and the term stamp (which they cannot override).
+  for (const auto& [k, v] : settings.annotations)
+    if (k != kTermAnnotation) (*svc)["metadata"]["annotations"][k] = value::string(v);
   // The API server accepts source ranges only on LoadBalancer Services.
   if (settings.type == ServiceType::kLoadBalancer && !settings.loadBalancerSourceRanges.empty())
     (*svc)["spec"]["loadBalancerSourceRanges"] = StringListJson(settings.loadBalancerSourceRanges);

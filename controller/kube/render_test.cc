@@ -363,6 +363,27 @@ TEST(KubeRenderTest, PodDisruptionBudget) {
             R"({"maxUnavailable":1,"selector":{"matchLabels":{"pgvigil.io/cluster":"demo"}}})");
 }
 
+// The acting controller's term on every object, never in the pod template
+// (a new term must not make every pod look outdated).
+TEST(KubeRenderTest, TermStamp) {
+  RenderOptions o = Options();
+  o.term = 17;
+  ClusterResource full = Full();
+  full.rw.annotations["pgvigil.io/term"] = "99";  // the user's cannot replace it
+  for (const auto& obj : RenderOwnedObjects(full, o)) {
+    EXPECT_EQ(obj.object.at("metadata").at("annotations").at("pgvigil.io/term").as_string(), "17")
+        << obj.name;
+    if (obj.kind == "StatefulSet") {
+      EXPECT_FALSE(obj.object.at("spec").at("template").at("metadata").has_field("annotations"));
+    }
+  }
+  EXPECT_EQ(RenderService(full, o, "rw").at("metadata").at("annotations").serialize(),
+            R"({"lb.example/internal":"true","pgvigil.io/term":"17"})");
+  // Without a term (the goldens), no annotation at all.
+  for (const auto& obj : RenderOwnedObjects(Demo(), Options()))
+    EXPECT_FALSE(obj.object.at("metadata").has_field("annotations")) << obj.name;
+}
+
 TEST(KubeRenderTest, Deterministic) {
   EXPECT_EQ(RenderAll(Full()), RenderAll(Full()));
   EXPECT_NE(RenderAll(Full()), RenderAll(Demo()));
