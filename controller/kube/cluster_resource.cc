@@ -211,6 +211,10 @@ class Converter {
       if (!IsCidr(out->loadBalancerSourceRanges[i]))
         sink_->AtPath(r.Child("loadBalancerSourceRanges") + "[" + std::to_string(i) + "]",
                       "'" + out->loadBalancerSourceRanges[i] + "' is not a CIDR such as 10.0.0.0/8");
+    // The API server takes source ranges on LoadBalancer Services only.
+    if (!out->loadBalancerSourceRanges.empty() && out->type != ServiceType::kLoadBalancer)
+      sink_->AtPath(r.Child("loadBalancerSourceRanges"),
+                    std::string("applies only to type LoadBalancer (this Service is ") + ToString(out->type) + ")");
   }
 
   void Services(MapReader& spec) {

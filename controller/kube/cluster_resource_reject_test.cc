@@ -136,8 +136,10 @@ std::vector<RejectCase> Cases() {
       {"ApiTlsKeyFile", Base("  api: {tls: {keyFile: /k}}\n"), "spec.api.tls.keyFile", "kubernetes.io/tls Secret"},
       // Kubernetes-only fields.
       {"ServiceType", Base("  services: {rw: {type: External}}\n"), "spec.services.rw.type", "unknown value 'External'"},
-      {"ServiceSourceRange", Base("  services: {pool: {loadBalancerSourceRanges: [10.0.0.0]}}\n"),
+      {"ServiceSourceRange", Base("  services: {pool: {type: LoadBalancer, loadBalancerSourceRanges: [10.0.0.0]}}\n"),
        "spec.services.pool.loadBalancerSourceRanges[0]", "not a CIDR"},
+      {"ServiceSourceRangeNotLoadBalancer", Base("  services: {ro: {type: NodePort, loadBalancerSourceRanges: [10.0.0.0/8]}}\n"),
+       "spec.services.ro.loadBalancerSourceRanges", "applies only to type LoadBalancer (this Service is NodePort)"},
       {"ServiceUnknownField", Base("  services: {ro: {typ: NodePort}}\n"), "spec.services.ro.typ", "unknown field"},
       {"NodeLossPolicy", Base("  nodeLossPolicy: Never\n"), "spec.nodeLossPolicy", "unknown value 'Never'"},
       {"NodeLossGraceTooShort", Base("  nodeLossGracePeriod: 1s\n"), "spec.nodeLossGracePeriod", "out of range"},

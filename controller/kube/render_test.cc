@@ -54,7 +54,7 @@ spec:
   api: {port: 8008, tokenSecret: {name: shop-api, key: token}, tls: {secret: {name: shop-api-tls}}}
   services:
     rw: {type: LoadBalancer, annotations: {"lb.example/internal": "true"}, loadBalancerSourceRanges: [10.0.0.0/8]}
-    ro: {type: NodePort, loadBalancerSourceRanges: [10.0.0.0/8]}
+    ro: {type: NodePort}
 )";
 
 ClusterResource Full() { return Convert(YAML::Load(kFull)); }
@@ -330,9 +330,12 @@ TEST(KubeRenderTest, Services) {
   EXPECT_EQ(frw.at("metadata").at("annotations").serialize(), R"({"lb.example/internal":"true"})");
   EXPECT_EQ(frw.at("spec").at("loadBalancerSourceRanges").serialize(), R"(["10.0.0.0/8"])");
   EXPECT_EQ(frw.at("spec").at("ports").at(0).at("targetPort").as_integer(), 6432);
-  // The API server takes source ranges on LoadBalancer Services only.
+  // The API server takes source ranges on LoadBalancer Services only (the
+  // conversion refuses them elsewhere; the renderer never sends them).
   EXPECT_EQ(fro.at("spec").at("type").as_string(), "NodePort");
-  EXPECT_FALSE(fro.at("spec").has_field("loadBalancerSourceRanges"));
+  ClusterResource ranges = Full();
+  ranges.ro.loadBalancerSourceRanges = {"10.0.0.0/8"};
+  EXPECT_FALSE(svc(ranges, "ro").at("spec").has_field("loadBalancerSourceRanges"));
   EXPECT_FALSE(fpool.at("metadata").has_field("annotations"));
   EXPECT_EQ(fpool.at("spec").at("ports").at(0).at("port").as_integer(), 6432);
 }
