@@ -28,6 +28,11 @@ struct PostgresSpec {
   UserRef superuser{"postgres", ""};
   UserRef replicationUser{"repl", ""};
   std::string osUser = "postgres";  // OS account that runs PostgreSQL when we are root
+  // postgresql.conf settings (name -> value as written in postgresql.conf, unquoted).
+  // The sidecar writes them to DATA/pgvigil.conf, which DATA/postgresql.conf
+  // includes, and reloads (sidecar/agent/postgres_parameters.h). The settings
+  // pgvigil manages itself are refused by the validator (KUBERNETES.md §3).
+  std::map<std::string, std::string> parameters;
 };
 
 enum class NodeTag { kNoFailover, kNoLoadBalance };

@@ -52,6 +52,7 @@ void ReadPostgres(MapReader& spec, PostgresSpec* p, ErrorSink* sink) {
   r.String("dataDirectory", &p->dataDirectory);
   r.String("binDirectory", &p->binDirectory);
   r.String("osUser", &p->osUser);
+  r.StringMap("parameters", &p->parameters);
   ReadUser(r, "superuser", &p->superuser, sink);
   ReadUser(r, "replicationUser", &p->replicationUser, sink);
 }

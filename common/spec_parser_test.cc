@@ -287,6 +287,8 @@ ClusterSpec EverythingSet() {
   p.port = 5433;
   p.dataDirectory = "/data/pg 16/main";
   p.binDirectory = "/opt/pg: bin/#not a comment";
+  p.parameters = {{"work_mem", "4MB"}, {"log_line_prefix", "%m it's \\ #not a comment"},
+                  {"auto_explain.log_min_duration", "250ms"}};
   p.superuser = {"admin", "/etc/s/\"admin\".pw"};
   p.replicationUser = {"replicator", "/etc/s/back\\slash.pw"};
   p.osUser = "pgsql";
@@ -338,6 +340,7 @@ TEST(SpecRoundTripTest, EveryFieldSurvivesYamlAndJson) {
     EXPECT_EQ(back.postgres.superuser.passwordFile, "/etc/s/\"admin\".pw");
     EXPECT_EQ(back.postgres.replicationUser.passwordFile, "/etc/s/back\\slash.pw");
     EXPECT_EQ(back.postgres.osUser, "pgsql");
+    EXPECT_EQ(back.postgres.parameters, original.postgres.parameters);
     ASSERT_EQ(back.nodes.size(), 3u);
     EXPECT_EQ(back.nodes[0].port, 5434);
     EXPECT_EQ(back.nodes[0].dataDirectory, "/d1");

@@ -78,6 +78,10 @@ class MapReader {
 // only the metadata is checked.
 void ValidateSpec(const ClusterSpec& spec, const SpecParseOptions& options, bool with_body,
                   ErrorSink* sink);
+// Why postgres.parameters may not hold `name` = `value` ("" when it may): a name
+// PostgreSQL would not take, a setting pgvigil manages itself, a value with a
+// line break or NUL, a wal_level below replica.
+std::string RefuseParameter(const std::string& name, const std::string& value);
 
 // Closest candidate within a small edit distance, or "".
 std::string DidYouMean(const std::string& word, const std::vector<std::string>& candidates);

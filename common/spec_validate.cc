@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -47,6 +48,22 @@ bool IsHostName(const std::string& s) {
   return true;
 }
 
+// A name PostgreSQL's configuration file lexer reads: an identifier (letters,
+// digits and '_', not starting with a digit), or two joined by a dot for an
+// extension's setting ("auto_explain.log_min_duration"). Non-ASCII is refused.
+bool IsSettingName(const std::string& name) {
+  if (name.empty() || name.size() > 127) return false;
+  const size_t dot = name.find('.');
+  auto ident = [](const std::string& s) {
+    if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+    for (char c : s)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+    return true;
+  };
+  if (dot == std::string::npos) return ident(name);
+  return ident(name.substr(0, dot)) && ident(name.substr(dot + 1));
+}
+
 std::string NodePath(size_t i) { return "spec.nodes[" + std::to_string(i) + "]"; }
 
 class Validator {
@@ -58,6 +75,7 @@ class Validator {
     Metadata();
     if (!with_body) return;
     Paths();
+    Parameters();
     Nodes();
     Vip();
     Timing();
@@ -85,6 +103,17 @@ class Validator {
     absolute("spec.postgres.binDirectory", s_.postgres.binDirectory);
     for (size_t i = 0; i < s_.nodes.size(); ++i)
       absolute(NodePath(i) + ".dataDirectory", s_.nodes[i].dataDirectory);
+  }
+
+  // postgres.parameters: names PostgreSQL accepts, values that fit on one line of
+  // pgvigil.conf, none of the settings pgvigil manages itself (KUBERNETES.md §3),
+  // and a wal_level that streaming replication works with.
+  void Parameters() {
+    for (const auto& [name, value] : s_.postgres.parameters) {
+      const std::string path = "spec.postgres.parameters." + name;
+      std::string why = RefuseParameter(name, value);
+      if (!why.empty()) Error(path, why);
+    }
   }
 
   void Nodes() {
@@ -237,6 +266,24 @@ class Validator {
 };
 
 }  // namespace
+
+std::string RefuseParameter(const std::string& name, const std::string& value) {
+  static const std::set<std::string> kManaged = {
+      "listen_addresses", "port", "data_directory", "hba_file", "ident_file", "config_file",
+      "cluster_name", "hot_standby", "primary_conninfo", "primary_slot_name",
+      "synchronous_standby_names", "restore_command", "promote_trigger_file"};
+  if (!IsSettingName(name))
+    return "'" + name + "' is not a PostgreSQL setting name (letters, digits, '_' and '.')";
+  std::string lower;
+  for (char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (kManaged.count(lower) || lower.rfind("recovery_target", 0) == 0)
+    return "pgvigil sets " + lower + " itself; remove it from postgres.parameters";
+  if (value.find_first_of(std::string("\n\r\0", 3)) != std::string::npos)
+    return "the value must be one line (no line breaks or NUL)";
+  if (lower == "wal_level" && value != "replica" && value != "logical")
+    return "must be replica or logical (streaming replication needs at least replica), got '" + value + "'";
+  return "";
+}
 
 void ValidateSpec(const ClusterSpec& spec, const SpecParseOptions& options, bool with_body,
                   ErrorSink* sink) {

@@ -53,6 +53,12 @@ Value StringList(const std::vector<std::string>& items) {
   return l;
 }
 
+Value Parameters(const std::map<std::string, std::string>& params) {
+  Fields f;
+  for (const auto& [name, value] : params) f.emplace_back(name, value);
+  return f;
+}
+
 Value Tls(const TlsSpec& t) { return Fields{{"certFile", t.certFile}, {"keyFile", t.keyFile}}; }
 
 Value Node(const NodeSpec& n) {
@@ -83,6 +89,7 @@ Value Tree(const ClusterSpec& s) {
               {"dataDirectory", p.dataDirectory},
               {"binDirectory", p.binDirectory},
               {"osUser", p.osUser},
+              {"parameters", Parameters(p.parameters)},
               {"superuser", Fields{{"name", p.superuser.name}, {"passwordFile", p.superuser.passwordFile}}},
               {"replicationUser", Fields{{"name", p.replicationUser.name},
                                          {"passwordFile", p.replicationUser.passwordFile}}}}},

@@ -68,10 +68,6 @@ struct ClusterResource {
   // Pod settings passed to the StatefulSet unchanged (null when absent).
   YAML::Node resources, affinity, tolerations;
   std::map<std::string, std::string> nodeSelector;
-  // postgres.parameters: postgresql.conf settings for the pods' pgvigil.conf.
-  // (KUBERNETES.md makes this a ClusterSpec field; it moves there with the
-  // agent code that writes pgvigil.conf.)
-  std::map<std::string, std::string> parameters;
   ServiceSettings rw, ro, pool;
   NodeLossPolicy nodeLossPolicy = NodeLossPolicy::kWait;
   Millis nodeLossGracePeriod{std::chrono::minutes(5)};

@@ -105,8 +105,8 @@ TEST(ClusterResourceTest, EveryFieldArrives) {
   EXPECT_TRUE(s.nodes[3].noFailover && s.nodes[3].noLoadBalance);
   EXPECT_EQ(s.nodes[0].weight, 1);
   EXPECT_EQ(s.primary, "shop-2");
-  EXPECT_EQ(r.parameters.at("wal_level"), "logical");
-  EXPECT_EQ(r.parameters.at("auto_explain.log_min_duration"), "250ms");
+  EXPECT_EQ(r.spec.postgres.parameters.at("wal_level"), "logical");
+  EXPECT_EQ(r.spec.postgres.parameters.at("auto_explain.log_min_duration"), "250ms");
   EXPECT_EQ(s.postgres.superuser.name, "admin");
   EXPECT_EQ(s.postgres.superuser.passwordFile, "/etc/pgvigil/secrets/superuser/pw");
   EXPECT_EQ(s.postgres.replicationUser.name, "streamer");
@@ -186,7 +186,7 @@ TEST(ClusterResourceTest, ExampleManifestConverts) {
   EXPECT_EQ(r.ns, "db");
   EXPECT_EQ(r.spec.nodes.size(), 3u);
   EXPECT_EQ(r.spec.nodes[2].host, "demo-2.demo-hl.db.svc");
-  EXPECT_EQ(r.parameters.at("shared_buffers"), "256MB");
+  EXPECT_EQ(r.spec.postgres.parameters.at("shared_buffers"), "256MB");
   EXPECT_EQ(r.spec.replication.mode, ReplicationMode::kSync);
   EXPECT_EQ(r.pool.type, ServiceType::kLoadBalancer);
   EXPECT_EQ(r.storageBytes, 10ull << 30);

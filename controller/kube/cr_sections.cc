@@ -85,41 +85,12 @@ void Tls(MapReader& parent, const std::string& volume, TlsSpec* tls, ClusterReso
   Refuse(r, "keyFile", use, sink);
 }
 
-// postgresql.conf settings: names PostgreSQL accepts, values that fit on one
-// line of pgvigil.conf, none of the settings pgvigil manages itself, and a
-// wal_level that streaming replication works with.
-void Parameters(const std::string& base, const std::map<std::string, std::string>& params, ErrorSink* sink) {
-  static const std::set<std::string> kManaged = {
-      "listen_addresses", "port", "data_directory", "hba_file", "ident_file", "config_file",
-      "cluster_name", "hot_standby", "primary_conninfo", "primary_slot_name",
-      "synchronous_standby_names", "restore_command", "promote_trigger_file"};
-  for (const auto& [name, value] : params) {
-    std::string path = base + "." + name;
-    bool word = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
-    std::string lower;
-    for (char c : name) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') word = false;
-      lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-    if (!word) {
-      sink->AtPath(path, "'" + name + "' is not a PostgreSQL setting name (letters, digits, '_' and '.')");
-    } else if (kManaged.count(lower) || lower.rfind("recovery_target", 0) == 0) {
-      sink->AtPath(path, "pgvigil sets " + lower + " itself; remove it from postgres.parameters");
-    } else if (value.find_first_of(std::string("\n\r\0", 3)) != std::string::npos) {
-      sink->AtPath(path, "the value must be one line (no line breaks or NUL)");
-    } else if (lower == "wal_level" && value != "replica" && value != "logical") {
-      sink->AtPath(path, "must be replica or logical (streaming replication needs at least replica), got '" +
-                             value + "'");
-    }
-  }
-}
-
 void Postgres(MapReader& spec, ClusterResource* res, ErrorSink* sink) {
   PostgresSpec& p = res->spec.postgres;
   MapReader r(sink, spec.Take("postgres"), spec.Child("postgres"));
   r.Int("version", &p.version, 15, 15);  // the image's
-  r.StringMap("parameters", &res->parameters);
-  Parameters(r.Child("parameters"), res->parameters, sink);
+  // Judged with the rest of the spec by the shared validator (common/spec_validate.cc).
+  r.StringMap("parameters", &p.parameters);
   User(r, "superuser", "superuser", &p.superuser, res, sink);
   User(r, "replicationUser", "replication-user", &p.replicationUser, res, sink);
   for (const char* key : {"port", "dataDirectory", "binDirectory", "osUser"}) Refuse(r, key, kFixed, sink);

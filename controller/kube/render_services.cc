@@ -129,7 +129,7 @@ value RenderConfigMap(const ClusterResource& res, const RenderOptions& options) 
   value cm = Object("v1", "ConfigMap", OwnedMetadata(res, options, res.name + "-config"));
   value data = value::object();
   data["cluster.yaml"] = value::string(SpecToYaml(res.spec));
-  data["pgvigil.conf"] = value::string(RenderParameters(res.parameters));
+  data["pgvigil.conf"] = value::string(RenderParameters(res.spec.postgres.parameters));
   cm["data"] = std::move(data);
   return cm;
 }

@@ -16,6 +16,7 @@
 #include "sidecar/agent/node_operations.h"
 #include "sidecar/agent/operations.h"
 #include "sidecar/agent/peer_handlers.h"
+#include "sidecar/agent/postgres_parameters.h"
 #include "sidecar/agent/rebuild_plan.h"
 #include "sidecar/agent/op_request.h"
 #include "sidecar/agent/probes.h"
@@ -65,6 +66,8 @@ class AgentComponent : public Component {
         checker_(std::make_shared<HealthChecker>(ctx.spec, ctx.nodeName, ctx.health, ctx.metrics)),
         ops_(std::make_shared<OperationRegistry>()),
         runner_(std::make_shared<NodeOperations>(
+            LocalNode::From(ctx.spec, ctx.nodeName, ctx.stateDir))),
+        params_(std::make_shared<ParameterApplier>(
             LocalNode::From(ctx.spec, ctx.nodeName, ctx.stateDir))) {}
   ~AgentComponent() override { Stop(); }
 
@@ -94,6 +97,9 @@ class AgentComponent : public Component {
       fence_->Start();
     }
     if (ctx_.health) ctx_.health->SetCheckRequester([c = checker_.get()] { c->Poke(); });
+    // postgres.parameters -> pgvigil.conf (+ reload when it changed); off the start
+    // path: a reload waits for the server. The thread owns what it uses.
+    std::thread([p = params_] { (void)p->Apply(); }).detach();
     server_ = std::make_unique<RestServer>(ctx_.spec.api.listen, ctx_.spec.ApiPort(ctx_.self()),
                                            ctx_.spec.api.tls,
                                            [this](const ApiRequest& r) { return Handle(r); });
@@ -268,10 +274,11 @@ class AgentComponent : public Component {
     // The worker owns everything it touches, so it may outlive this component.
     std::weak_ptr<HealthChecker> checker = checker_;
     std::shared_ptr<NodeOperations> runner = runner_;
+    std::shared_ptr<ParameterApplier> params = params_;
     std::shared_ptr<MetricsRegistry> registry = ctx_.metrics;
     Counter* ok_counter = &metrics_.opsSucceeded;
     Counter* fail_counter = &metrics_.opsFailed;
-    std::thread([op, op_req, runner, checker, registry, ok_counter, fail_counter] {
+    std::thread([op, op_req, runner, params, checker, registry, ok_counter, fail_counter] {
       Status result;
       try {
         result = runner->Run(op_req, *op);
@@ -280,6 +287,9 @@ class AgentComponent : public Component {
       }
       op->Finish(result);
       (result.ok() ? ok_counter : fail_counter)->Inc();
+      // A new or rebuilt data directory, or a (re)start: pgvigil.conf in place,
+      // pending_restart as the server now sees it.
+      (void)params->Apply();
       if (auto c = checker.lock()) c->Poke();
     }).detach();
     auto v = value::object();
@@ -298,6 +308,7 @@ class AgentComponent : public Component {
     struct stat st {};
     const std::string pg_version = ctx_.spec.DataDir(ctx_.self()) + "/PG_VERSION";
     v["postgres"]["dataDirectoryInitialized"] = value::boolean(::stat(pg_version.c_str(), &st) == 0);
+    v["postgres"]["parameters"] = params_->Json();
     auto backends = value::array();
     size_t i = 0;
     for (const auto& b : ctx_.health->Snapshot()) backends[i++] = HealthJson(b);
@@ -334,6 +345,7 @@ class AgentComponent : public Component {
   std::shared_ptr<HealthChecker> checker_;
   std::shared_ptr<OperationRegistry> ops_;
   std::shared_ptr<NodeOperations> runner_;
+  std::shared_ptr<ParameterApplier> params_;
   std::string token_;  // constant after Start()
   std::unique_ptr<RestServer> server_;
   std::unique_ptr<SelfFence> fence_;  // null with the watchdog disabled
