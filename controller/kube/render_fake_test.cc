@@ -5,8 +5,9 @@
 // is accepted by server-side apply, the double's StatefulSet emulation makes
 // pods and claims from the template, label patches from kube_plan steer the
 // Services' selectors, and deleting the CR collects what it owns. Also: the
-// chart's RBAC (charts/pgvigil/templates/rbac.yaml) grants every call of this
-// path and nothing KUBERNETES.md §8 rules out.
+// chart's RBAC as rendered (manifests/install.yaml, the default values, and the
+// golden of watchNamespaces; hack/chart-check.sh fails when either is stale)
+// grants every call of this path and nothing KUBERNETES.md §8 rules out.
 #include <gtest/gtest.h>
 
 #include "controller/kube/kube_plan.h"
@@ -182,7 +183,7 @@ std::string Granted(const std::vector<PolicyRule>& rules, const std::string& gro
 }
 
 TEST(RenderRbacTest, ChartRolesCoverTheRenderAndApplyPath) {
-  auto rules = ParseRoles(testing_util::RepoFile("charts/pgvigil/templates/rbac.yaml"));
+  auto rules = ParseRoles(testing_util::RepoFile("manifests/install.yaml"));
   ASSERT_TRUE(rules.ok()) << rules.error();
   ASSERT_FALSE(rules->empty());
   // Every owned object: server-side apply (patch; create when new), watch
@@ -216,6 +217,29 @@ TEST(RenderRbacTest, ChartRolesCoverTheRenderAndApplyPath) {
   EXPECT_EQ(Granted(*rules, "rbac.authorization.k8s.io", "rolebindings"), "");
   EXPECT_FALSE(Allows(*rules, "create", "", "secrets", ""));
   EXPECT_FALSE(Allows(*rules, "deletecollection", "", "pods", ""));
+}
+
+// watchNamespaces set: Roles in those namespaces carry the same rules, except
+// that nodes (cluster-scoped) are not read.
+TEST(RenderRbacTest, NamespacedChartRolesCoverTheRenderAndApplyPath) {
+  auto rules = ParseRoles(testing_util::RepoFile("charts/pgvigil/tests/golden/namespaced.yaml"));
+  ASSERT_TRUE(rules.ok()) << rules.error();
+  RenderOptions options;
+  options.uid = "u";
+  ResourceLoad load = ConvertClusterResource(
+      testing_util::FindDocument("manifests/examples/k8s-cluster.yaml", "PostgresCluster"), "example");
+  ASSERT_TRUE(load.ok()) << load.ErrorText();
+  for (const auto& o : RenderOwnedObjects(*load.resource, options)) {
+    auto [group, resource] = GroupResource(o.path);
+    for (const char* verb : {"get", "list", "watch", "create", "patch", "delete"})
+      EXPECT_TRUE(Allows(*rules, verb, group, resource, o.name)) << verb << " " << resource;
+  }
+  EXPECT_EQ(Granted(*rules, "", "pods"), "get list watch patch delete ");
+  EXPECT_EQ(Granted(*rules, "pgvigil.io", "postgresclusters/status"), "get update patch ");
+  EXPECT_EQ(Granted(*rules, "coordination.k8s.io", "leases"), "get create update ");
+  EXPECT_EQ(Granted(*rules, "", "nodes"), "");
+  EXPECT_EQ(Granted(*rules, "", "pods/exec"), "");
+  EXPECT_FALSE(Allows(*rules, "create", "", "secrets", ""));
 }
 
 }  // namespace
