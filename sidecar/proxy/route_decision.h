@@ -2,7 +2,7 @@
 // cycle (a simple Query, a FunctionCall, or extended-protocol messages up to
 // Sync or Flush) goes, given what it contains, the session's transaction and
 // write state, the routing snapshot and the load-balancing settings. No I/O,
-// no clocks, no randomness: ClientSession (session_routing.cc) gathers the
+// no clocks, no randomness: ClientSession (session_dispatch.cc) gathers the
 // inputs, calls DecideRoute, and carries out the decision (connects, sends,
 // waits, answers an error). Table-tested in route_decision_test.cc.
 //

@@ -118,7 +118,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void FinalWrite();
   void Fatal(const std::string& sqlstate, const std::string& message, const std::string& reason);
 
-  // Ready state (session_routing.cc).
+  // Ready state (session_cycle.cc reads client messages, session_routing.cc routes them).
   bool HandleReadyFrame(const Frame& f);
   void AddToCycle(const Frame& f);
   bool TryDispatch();  // false: blocked (connecting, waiting for other backend, paused)

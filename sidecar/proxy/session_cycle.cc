@@ -1,0 +1,195 @@
+// ClientSession, ready state, reading: turns each client message into the
+// cycle being routed (ClientSession::Cycle): a Query or FunctionCall with its
+// statement's classification, or one extended-protocol message with what it
+// parses, binds, describes, closes or executes, and the statements and portals
+// it refers to. COPY data goes straight to the backend running the COPY.
+// Routing and dispatch of the cycle are in session_routing.cc.
+#include "sidecar/proxy/session.h"
+
+namespace pgvigil::proxy {
+
+void ClientSession::Cycle::Reset() {
+  bytes.clear();
+  kind = 0;
+  active = needPrimary = broadcast = txBegin = createsTemp = write = local = false;
+  localCmd = LocalCommand::kNone;
+  reads = 0;
+  reason.clear();
+  stmtKind = StmtKind::kOther;
+  isolation = TxIsolation::kUnspecified;
+  access = TxAccess::kUnspecified;
+  statements = 0;
+  object.clear();
+  ddl = functionsLookedUp = executesOnPrimary = false;
+  functions.clear();
+  sessionState.clear();
+  refStatements.clear();
+  parsedHere.clear();
+  closedStatements.clear();
+  boundPortals.clear();
+  portalTarget = Target::kNone;
+  portalMirrored = false;
+}
+
+// Adds one statement's classification to the cycle. executes: it runs in this
+// cycle (a Query, or a Bind of a statement; a Parse only prepares it, but picks
+// the backend of the sequence, so what it is counts already).
+void ClientSession::Absorb(const SqlClass& c, bool executes) {
+  if (cycle_.sessionState.empty()) cycle_.sessionState = c.sessionState;
+  if (c.route == SqlRoute::kPrimary || c.route == SqlRoute::kLocal) cycle_.needPrimary = true;
+  if (c.route == SqlRoute::kAll) cycle_.broadcast = true;
+  cycle_.txBegin = cycle_.txBegin || c.txBegin;
+  cycle_.createsTemp = cycle_.createsTemp || c.createsTemp;
+  cycle_.write = cycle_.write || c.write;
+  cycle_.ddl = cycle_.ddl || c.kind == StmtKind::kDdl;
+  if (cycle_.reason.empty() || c.route != SqlRoute::kRead) cycle_.reason = c.reason;
+  if (c.kind != StmtKind::kOther && c.kind != StmtKind::kDdl && c.kind != StmtKind::kPrepare &&
+      cycle_.stmtKind == StmtKind::kOther) {
+    cycle_.stmtKind = c.kind;
+    cycle_.object = c.object;
+  }
+  if (cycle_.isolation == TxIsolation::kUnspecified) cycle_.isolation = c.isolation;
+  if (cycle_.access == TxAccess::kUnspecified) cycle_.access = c.access;
+  if (c.route == SqlRoute::kRead)
+    cycle_.functions.insert(cycle_.functions.end(), c.functions.begin(), c.functions.end());
+  if (!executes) return;
+  ++cycle_.statements;
+  if (c.write || c.route == SqlRoute::kPrimary) cycle_.executesOnPrimary = true;
+  if (c.route == SqlRoute::kRead) cycle_.reads++;
+}
+
+bool ClientSession::HandleReadyFrame(const Frame& f) {
+  const char* raw = reinterpret_cast<const char*>(f.body) - 5;
+  switch (f.type) {
+    case 'X':
+      Close("client sent Terminate");
+      return true;
+    case 'd':
+    case 'c':
+    case 'f': {
+      Target t = copyTarget_ != Target::kNone ? copyTarget_ : pinned_;
+      if (t != Target::kNone && Conn(t)) {
+        // Backpressure: a client streaming COPY data faster than the backend takes it waits.
+        if (Conn(t)->queuedBytes() > (4u << 20)) {
+          ScheduleRetry();
+          return false;
+        }
+        Conn(t)->Send(raw, f.size);
+      }
+      return true;
+    }
+    default:
+      break;
+  }
+  if (skipUntilSync_) {
+    if (f.type == 'S') {
+      skipUntilSync_ = false;
+      AppendReadyForQuery(&out_.pending, txStatus_);
+    }
+    return true;
+  }
+  if (f.type == 'Q' || f.type == 'F') {
+    cycle_.Reset();
+    cycle_.kind = f.type;
+    cycle_.bytes.assign(raw, f.size);
+    if (f.type == 'F') {
+      cycle_.needPrimary = cycle_.write = true;
+      cycle_.reason = "function call";
+    } else {
+      std::string_view sql;
+      if (!ParseQuery(f, &sql)) {
+        Fatal("08P01", "invalid Query message", "malformed Query message");
+        return true;
+      }
+      SqlClass c = ClassifySql(sql, shared_->classifier);
+      if (c.route == SqlRoute::kLocal) {
+        cycle_.local = true;
+        cycle_.localCmd = c.local;
+      }
+      Absorb(c, true);
+    }
+    cycle_.active = true;
+    TryDispatch();
+    return true;
+  }
+  // Extended protocol: each message is routed and forwarded on its own.
+  cycle_.Reset();
+  AddToCycle(f);
+  if (state_ == State::kClosed) return true;
+  cycle_.kind = f.type;
+  cycle_.active = true;
+  TryDispatch();
+  return true;
+}
+
+void ClientSession::AddToCycle(const Frame& f) {
+  const char* raw = reinterpret_cast<const char*>(f.body) - 5;
+  cycle_.bytes.append(raw, f.size);
+  auto in = [](const std::vector<std::string>& v, std::string_view n) {
+    for (const auto& x : v)
+      if (x == n) return true;
+    return false;
+  };
+  switch (f.type) {
+    case 'P': {
+      ParseMsg m;
+      if (!ParseParse(f, &m)) return Fatal("08P01", "invalid Parse message", "malformed Parse message");
+      Statement st;
+      st.parse.assign(raw, f.size);
+      st.cls = ClassifySql(m.query, shared_->classifier);
+      st.version = ++statementVersion_;
+      Absorb(st.cls, false);
+      std::string name(m.name);
+      statements_[name] = std::move(st);
+      cycle_.parsedHere.push_back(name);
+      break;
+    }
+    case 'B': {
+      BindMsg m;
+      if (!ParseBind(f, &m)) return Fatal("08P01", "invalid Bind message", "malformed Bind message");
+      auto it = statements_.find(std::string(m.statement));
+      if (it != statements_.end()) {
+        Absorb(it->second.cls, true);
+        if (!in(cycle_.parsedHere, m.statement) && !in(cycle_.refStatements, m.statement))
+          cycle_.refStatements.emplace_back(m.statement);
+      }
+      cycle_.boundPortals.emplace_back(m.portal);
+      break;
+    }
+    case 'D':
+    case 'C': {
+      TargetMsg m;
+      if (!ParseDescribeOrClose(f, &m))
+        return Fatal("08P01", "invalid Describe/Close message", "malformed Describe/Close message");
+      if (m.kind == 'S') {
+        if (f.type == 'C') cycle_.closedStatements.emplace_back(m.name);
+        else if (!in(cycle_.parsedHere, m.name) && !in(cycle_.refStatements, m.name) &&
+                 statements_.count(std::string(m.name)))
+          cycle_.refStatements.emplace_back(m.name);
+      } else if (!in(cycle_.boundPortals, m.name)) {
+        auto p = portals_.find(std::string(m.name));
+        if (p != portals_.end()) cycle_.portalTarget = p->second;
+        cycle_.portalMirrored = mirroredPortals_.count(std::string(m.name)) > 0;
+        if (f.type == 'C') {
+          portals_.erase(std::string(m.name));
+          mirroredPortals_.erase(std::string(m.name));
+        }
+      }
+      break;
+    }
+    case 'E': {
+      std::string_view portal;
+      if (!ParseExecute(f, &portal)) return Fatal("08P01", "invalid Execute message", "malformed Execute message");
+      if (!in(cycle_.boundPortals, portal)) {
+        auto p = portals_.find(std::string(portal));
+        if (p != portals_.end()) cycle_.portalTarget = p->second;
+        cycle_.portalMirrored = mirroredPortals_.count(std::string(portal)) > 0;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+}  // namespace pgvigil::proxy
