@@ -57,6 +57,18 @@ std::string WaitBroken(PGconn* c) {
   return out;
 }
 
+// Where a balanced read runs: "port pid". pg_backend_pid() itself goes to the
+// primary (the pid the client was given); a STABLE wrapper is balanced like
+// any read, so it names the standby backend that serves the session's reads.
+const char* kWhoReads = "SELECT inet_server_port() || ' ' || reader_backend_pid()";
+void DefineReaderPid(ProxyUnderTest* px) {
+  ASSERT_TRUE(Cluster()
+                  .Query(0, "CREATE OR REPLACE FUNCTION reader_backend_pid() RETURNS int STABLE LANGUAGE sql "
+                            "AS 'SELECT pg_backend_pid()'")
+                  .ok());
+  px->CatchUp();
+}
+
 // Terminates `pid` on node `node` from a direct connection.
 void Terminate(int node, const std::string& pid) {
   auto r = Cluster().Query(node, "SELECT pg_terminate_backend(" + pid + ")");
@@ -86,9 +98,10 @@ TEST(ProxyBackendLossTest, IdleBackendTerminatedIsReportedLikePostgres) {
     else EXPECT_EQ(err, direct_error);
   }
   // The standby backend of a balanced session too.
+  DefineReaderPid(px.get());
   auto c = Connect(px->port);
   ASSERT_TRUE(c->ok());
-  std::string who = c->Query("SELECT inet_server_port() || ' ' || pg_backend_pid()");
+  std::string who = c->Query(kWhoReads);
   int node = who.substr(0, who.find(' ')) == P(1) ? 1 : 2;
   Terminate(node, who.substr(who.find(' ') + 1));
   EXPECT_EQ(WaitBroken(c->c), direct_error);
@@ -131,9 +144,10 @@ struct Stopped {
 void WaitingStatementGetsErrorWhenRoutingDrops(bool standby) {
   auto px = StartProxy();
   ASSERT_TRUE(px);
+  DefineReaderPid(px.get());
   auto c = Connect(px->port);
   ASSERT_TRUE(c->ok());
-  std::string who = standby ? c->Query("SELECT inet_server_port() || ' ' || pg_backend_pid()")
+  std::string who = standby ? c->Query(kWhoReads)
                             : c->Query("INSERT INTO kv VALUES (702, 'w') ON CONFLICT (k) DO UPDATE SET v = 'w' "
                                        "RETURNING inet_server_port() || ' ' || pg_backend_pid()");
   ASSERT_NE(who.find(' '), std::string::npos) << who;

@@ -153,7 +153,42 @@ TEST(ProxyCausalReadsTest, Cause8TwoPhaseCommitReadAtOnce) {
       if (c->Query("SELECT count(*) FROM ryw WHERE id = " + std::to_string(id)) != "1") ++stale;
     }
     if (ryw) EXPECT_EQ(stale, 0);
-    else EXPECT_GT(stale, 0) << "without read-your-writes the delayed standbys must show stale 2PC state";
+    else EXPECT_GT(stale, 0) << "without read-your-writes the delayed standbys must show stale rows";
+  }
+}
+
+// Another session's PREPARE TRANSACTION, seen at once by a new connection
+// (psycopg's tpc_recover after tpc_prepare and close, in a transaction):
+// pg_prepared_xacts, like every system catalog, is read on the primary, not
+// on a standby that has not replayed the PREPARE yet. Needs the cluster of
+// the test above (max_prepared_transactions).
+TEST(ProxyCausalReadsTest, CatalogReadsSeeAnotherSessionsPrepare) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  px->CatchUp();
+  {
+    ApplyDelay delay("2s");
+    LsnFeeder feeder(px.get());
+    auto r = Psycopg(px->port,
+                     "for i in range(5):\n"
+                     "    c1 = connect()\n"
+                     "    c1.tpc_begin(c1.xid(1, 'fd-recover-%d' % i, 'b'))\n"
+                     "    c1.tpc_prepare()\n"
+                     "    c1.close()\n"
+                     "    with connect() as c2:\n"
+                     "        xids = [x for x in c2.tpc_recover() if x.gtrid == 'fd-recover-%d' % i]\n"
+                     "        print('recovered', len(xids))\n"
+                     "        if xids: c2.tpc_rollback(xids[0])\n");
+    EXPECT_EQ(r.exitCode, 0) << r.output;
+    std::string want;
+    for (int i = 0; i < 5; ++i) want += "recovered 1\n";
+    EXPECT_NE(r.output.find(want + "done"), std::string::npos) << r.output;
+  }
+  // Whatever the test left prepared (when it fails) is rolled back.
+  for (int i = 0; i < 10; ++i) {
+    auto gid = Cluster().Query(0, "SELECT gid FROM pg_prepared_xacts LIMIT 1");
+    if (!gid.ok() || gid->empty()) break;
+    (void)Cluster().Query(0, "ROLLBACK PREPARED '" + *gid + "'");
   }
 }
 

@@ -5,8 +5,6 @@
 // primary as well where the outcome must be the same.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "sidecar/proxy/proxy_test_env.h"
 
 namespace pgvigil::proxy::testenv {
@@ -18,25 +16,6 @@ bool OnStandby(const std::string& port) { return port == P(1) || port == P(2); }
 void Direct(const std::string& sql) {
   auto r = Cluster().Query(0, sql);
   ASSERT_TRUE(r.ok()) << sql << ": " << r.error();
-}
-
-// psycopg 3 (Debian's python3-psycopg) running `body` with `conn` connected to port.
-PsqlResult Psycopg(int port, const std::string& body) {
-  std::string path = "/tmp/pgvigil-route-psycopg-" + std::to_string(::getpid()) + ".py";
-  std::ofstream(path, std::ios::trunc)
-      << "import sys, psycopg\n"
-         "conn = psycopg.connect(host='127.0.0.1', port=" << port
-      << ", user='postgres', dbname='postgres', password='" << Cluster().superPassword()
-      << "', sslmode='disable', autocommit=True)\n"
-      << body << "\nprint('done')\n";
-  ProcessOptions o;
-  o.timeout = std::chrono::milliseconds(60000);
-  o.tailLines = 200;
-  // Debian's interpreter, which has python3-psycopg (hack/install-deps.sh).
-  auto r = RunProcess({"/usr/bin/python3", path}, o);
-  std::remove(path.c_str());
-  if (!r.ok()) return {-1, r.error()};
-  return {r->exitCode, r->outputTail};
 }
 
 // The write-skew case: two SERIALIZABLE transactions each read both rows and
@@ -160,6 +139,35 @@ TEST(ProxyRouteFidelityTest, Cause9WritingAndPrimaryOnlyFunctions) {
   EXPECT_NE(py.output.find("1\nTrue\n" + P(0) + "\n"), std::string::npos) << py.output;
 }
 
+// psycopg's test_broken and test_transaction_param_default, with a transaction
+// open (psycopg's default): the reads go to a standby that took the BEGIN, yet
+// pg_terminate_backend (volatility unknown to the proxy), pg_backend_pid() and
+// transaction_read_only must answer as the primary the client logged in to.
+TEST(ProxyRouteFidelityTest, Cause9NodeSpecificReadsInATransaction) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  px->CatchUp();
+  for (int port : {NodePort(0), px->port}) {
+    auto r = Psycopg(port,
+                     "c = connect()\n"
+                     "print('read', c.execute('SELECT 1').fetchone()[0])\n"
+                     "print('pid', c.execute('SELECT pg_backend_pid()').fetchone()[0] == c.info.backend_pid)\n"
+                     "print('ro', c.execute('select current_setting(%s), current_setting(%s)',\n"
+                     "    ['transaction_read_only', 'default_transaction_read_only']).fetchone())\n"
+                     "try:\n"
+                     "    c.execute('select pg_terminate_backend(%s)', [c.pgconn.backend_pid])\n"
+                     "    print('no error')\n"
+                     "except psycopg.OperationalError as e:\n"
+                     "    print('operational error')\n"
+                     "print('closed', c.closed)\n");
+    const char* where = port == px->port ? "through the proxy" : "directly";
+    EXPECT_EQ(r.exitCode, 0) << where << ": " << r.output;
+    EXPECT_NE(r.output.find("read 1\npid True\nro ('off', 'off')\noperational error\nclosed True\ndone"),
+              std::string::npos)
+        << where << ": " << r.output;
+  }
+}
+
 TEST(ProxyRouteFidelityTest, Cause10DeallocateWhereParsed) {
   auto px = StartProxy();
   ASSERT_TRUE(px);
@@ -198,7 +206,17 @@ TEST(ProxyRouteFidelityTest, Cause10PsycopgPreparedStatementEviction) {
                    "    for i in range(6):\n"
                    "        q = 'SELECT %s::int + ' + str(i) if i % 2 else "
                    "'INSERT INTO kv VALUES (900 + ' + str(i) + ', %s::text) ON CONFLICT (k) DO NOTHING'\n"
-                   "        conn.execute(q, (i,))\n");
+                   "        conn.execute(q, (i,))\n"
+                   // psycopg's test_evict_lru_deallocate: in a transaction (the
+                   // statements parsed on its standby), DEALLOCATE sent in the
+                   // extended protocol must reach that standby.
+                   "c = connect()\n"
+                   "c.prepared_max = 5\n"
+                   "c.prepare_threshold = 0\n"
+                   "for i in range(10):\n"
+                   "    c.execute(\"select 'a'\")\n"
+                   "    c.execute(f'select {i}')\n"
+                   "c.commit()\n");
   EXPECT_EQ(r.exitCode, 0) << r.output;
   EXPECT_NE(r.output.find("done"), std::string::npos) << r.output;
 }

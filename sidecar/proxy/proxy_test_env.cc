@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -174,6 +175,26 @@ PsqlResult Pgbench(int port, const std::vector<std::string>& args) {
   o.env["PGSSLMODE"] = "disable";
   o.tailLines = 200;
   auto r = RunProcess(argv, o);
+  if (!r.ok()) return {-1, r.error()};
+  return {r->exitCode, r->outputTail};
+}
+
+PsqlResult Psycopg(int port, const std::string& body) {
+  std::string path = "/tmp/pgvigil-route-psycopg-" + std::to_string(::getpid()) + ".py";
+  std::ofstream(path, std::ios::trunc)
+      << "import sys, psycopg\n"
+         "def connect(**kw):\n"
+         "    return psycopg.connect(host='127.0.0.1', port=" << port
+      << ", user='postgres', dbname='postgres', password='" << g_cluster->superPassword()
+      << "', sslmode='disable', **kw)\n"
+         "conn = connect(autocommit=True)\n"
+      << body << "\nprint('done')\n";
+  ProcessOptions o;
+  o.timeout = std::chrono::milliseconds(60000);
+  o.tailLines = 200;
+  // Debian's interpreter, which has python3-psycopg (hack/install-deps.sh).
+  auto r = RunProcess({"/usr/bin/python3", path}, o);
+  std::remove(path.c_str());
   if (!r.ok()) return {-1, r.error()};
   return {r->exitCode, r->outputTail};
 }

@@ -78,5 +78,9 @@ struct PsqlResult {
 PsqlResult Psql(int port, const std::vector<std::string>& args, const std::string& user = "postgres",
                 const std::string& password = "");
 PsqlResult Pgbench(int port, const std::vector<std::string>& args);
+// psycopg 3 (Debian's python3-psycopg under /usr/bin/python3) running the
+// Python `body` with `conn` connected (autocommit) to port and connect(**kw)
+// opening more connections there; prints "done" at the end.
+PsqlResult Psycopg(int port, const std::string& body);
 
 }  // namespace pgvigil::proxy::testenv

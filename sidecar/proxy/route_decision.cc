@@ -59,6 +59,7 @@ const char* ToString(RouteReason r) {
     case RouteReason::kStandbyInTx: return "standby in transaction";
     case RouteReason::kStandbyBeginPending: return "standby begin pending";
     case RouteReason::kTxOnPrimary: return "transaction on primary";
+    case RouteReason::kTxFunctionUnknown: return "function of unknown volatility in transaction";
     case RouteReason::kCommitLsnPending: return "commit lsn pending";
     case RouteReason::kReadYourWrites: return "read your writes";
     case RouteReason::kBalancedRead: return "balanced read";
@@ -149,7 +150,10 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
       return Make(RouteTarget::kBoth, RouteReason::kDeallocateWhereParsed);
     if (c.parsedOnPrimary && s.primaryConnected) return Make(RouteTarget::kPrimary, RouteReason::kDeallocateWhereParsed);
     if (c.parsedOnStandby && s.standbyConnected) return Make(RouteTarget::kStandby, RouteReason::kDeallocateWhereParsed);
-    return Make(RouteTarget::kLocal, RouteReason::kDeallocateNowhere);
+    // Answered by the proxy for a simple Query; an extended-protocol one goes to
+    // the primary, which gets the statement's Parse again first.
+    if (c.protocol == Protocol::kSimple) return Make(RouteTarget::kLocal, RouteReason::kDeallocateNowhere);
+    return primary(RouteReason::kDeallocateNowhere, false);
   }
 
   // A SERIALIZABLE or READ WRITE transaction runs on the primary only (a
@@ -193,6 +197,9 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
                                                                               : RouteReason::kWroteInSession,
                    true);
   if (in_tx) {
+    // A function of unknown volatility is not looked up inside the client's
+    // transaction (a silent query failing there would abort it): the primary.
+    if (c.functionsUnknown) return primary(RouteReason::kTxFunctionUnknown, true);
     if (s.standbyConnected && s.standbyInTx) {
       if (s.standbyAnswersPending) return Make(RouteTarget::kWait, RouteReason::kStandbyBeginPending);
       if (s.standbyTxStatus == 'T') return Make(RouteTarget::kStandby, RouteReason::kStandbyInTx);

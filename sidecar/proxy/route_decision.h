@@ -103,7 +103,7 @@ enum class RouteReason {
   kPinned,              // an unsynced extended sequence continues on its backend
   kPortal,              // a portal lives on one backend
   kDeallocateWhereParsed,
-  kDeallocateNowhere,   // local: the statement was never sent to a backend
+  kDeallocateNowhere,   // no backend holds the statement: local (simple), else the primary parses it again
   kDeallocateUntracked, // an SQL PREPAREd (or unknown) statement: the primary
   kSerializableTx,      // BEGIN/SET TRANSACTION ... SERIALIZABLE, or a session default
   kReadWriteTx,         // BEGIN/SET TRANSACTION READ WRITE
@@ -121,6 +121,7 @@ enum class RouteReason {
   kStandbyInTx,         // a read of a transaction the standby takes part in
   kStandbyBeginPending, // wait: the standby has not answered the transaction's BEGIN yet
   kTxOnPrimary,         // a read of a transaction the standby is not part of
+  kTxFunctionUnknown,   // a transaction's read calling a function of unknown volatility
   kCommitLsnPending,    // read-your-writes: the commit LSN is not known yet
   kReadYourWrites,      // read-your-writes: no standby has replayed the session's last write
   kBalancedRead,

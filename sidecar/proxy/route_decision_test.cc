@@ -308,7 +308,7 @@ const std::vector<Row>& Rows() {
        [](In& in) {
          in.s.readFloor = 1000;
          in.k.standbysAtFloor = 0;
-         in.c = Cycle("SELECT * FROM pg_prepared_xacts");
+         in.c = Cycle("SELECT * FROM t");
        },
        "primary (read your writes)"},
       {"cause8_off_reads_balance_at_once",
@@ -363,6 +363,39 @@ const std::vector<Row>& Rows() {
        "standby (balanced read)"},
       {"cause9_builtin_read_no_lookup", [](In& in) { in.c = Cycle("SELECT lower(name), now() FROM t"); },
        "standby (balanced read)"},
+      {"cause9_unknown_function_in_tx_primary_not_standby",  // psycopg test_broken: pg_terminate_backend
+       [](In& in) {
+         StandbyInTx(in);
+         in.c = Cycle("select pg_terminate_backend($1)");
+       },
+       "primary (function of unknown volatility in transaction)"},
+      {"cause9_stable_function_in_tx_on_its_standby",
+       [](In& in) {
+         StandbyInTx(in);
+         in.c = Cycle("SELECT my_func(1)");
+         in.c.functionsUnknown = false;
+       },
+       "standby (standby in transaction)"},
+      // --- what differs per server: the primary's answer ------------------------------
+      {"catalog_prepared_xacts_primary",  // psycopg tpc_recover after another session's PREPARE TRANSACTION
+       [](In& in) { in.c = Cycle("SELECT gid FROM pg_catalog.pg_prepared_xacts"); }, "primary (write)"},
+      {"catalog_stat_activity_primary_in_tx",
+       [](In& in) {
+         StandbyInTx(in);
+         in.c = Cycle("SELECT pid FROM pg_stat_activity");
+       },
+       "primary (write)"},
+      {"backend_pid_primary_in_tx",  // the pid of BackendKeyData is the primary backend's
+       [](In& in) {
+         StandbyInTx(in);
+         in.c = Cycle("SELECT pg_backend_pid()");
+       },
+       "primary (write)"},
+      {"transaction_read_only_setting_primary",  // on in every standby transaction
+       [](In& in) { in.c = Cycle("select current_setting($1), current_setting($2)", Protocol::kExtendedSync); },
+       "primary (write)"},
+      {"other_setting_balances", [](In& in) { in.c = Cycle("SELECT current_setting('search_path')"); },
+       "standby (balanced read)"},
       // --- prepared statements and savepoints (cause 10) ------------------------------
       {"cause10_deallocate_parsed_on_standby_only",
        [](In& in) {
@@ -384,6 +417,19 @@ const std::vector<Row>& Rows() {
          in.c.deallocateTracked = true;
        },
        "local (deallocate of a statement no backend has)"},
+      {"cause10_extended_deallocate_where_parsed_in_tx",  // psycopg's evictions (test_evict_lru_deallocate)
+       [](In& in) {
+         StandbyInTx(in);
+         in.c = Cycle("DEALLOCATE _pg3_1", Protocol::kExtendedSync);
+         in.c.deallocateTracked = in.c.parsedOnStandby = true;
+       },
+       "standby (deallocate where parsed)"},
+      {"cause10_extended_deallocate_nowhere_primary",
+       [](In& in) {
+         in.c = Cycle("DEALLOCATE s1", Protocol::kExtendedSync);
+         in.c.deallocateTracked = true;
+       },
+       "primary (deallocate of a statement no backend has)"},
       {"cause10_deallocate_sql_prepared_primary",
        [](In& in) { in.c = Cycle("DEALLOCATE PREPARE s1"); },
        "primary (deallocate untracked)"},
@@ -442,7 +488,8 @@ TEST(RouteDecisionTest, Table) {
 TEST(RouteDecisionTest, InvariantsOverTheWholeSpace) {
   const char* sqls[] = {"SELECT 1", "INSERT INTO t VALUES (1)", "BEGIN", "BEGIN ISOLATION LEVEL SERIALIZABLE",
                         "BEGIN READ WRITE", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SAVEPOINT a",
-                        "COMMIT", "SET x = 1", "SELECT f()"};
+                        "COMMIT", "SET x = 1", "SELECT f()", "SELECT * FROM pg_prepared_xacts",
+                        "SELECT pg_backend_pid()"};
   int combos = 0;
   for (const char* sql : sqls)
     for (char tx : {'I', 'T', 'E'})
@@ -484,6 +531,10 @@ TEST(RouteDecisionTest, InvariantsOverTheWholeSpace) {
                 EXPECT_TRUE(in.s.standbyConnected ? in.s.standbyReplayLsn >= in.s.readFloor
                                                   : d.minReplayLsn >= in.s.readFloor)
                     << where;
+              // A transaction's read of a function of unknown volatility is not balanced.
+              if (tx != 'I' && in.c.functionsUnknown && in.k.hasPrimary) EXPECT_FALSE(standby) << where;
+              // System catalogs and the backend's pid: the primary's answer while there is one.
+              if (std::string(sql).find("pg_") != std::string::npos && in.k.hasPrimary) EXPECT_FALSE(standby) << where;
               // Balancing off: nothing balanced while a primary is there.
               if (!in.b.enabled && in.k.hasPrimary) EXPECT_FALSE(standby) << where;
             }

@@ -132,6 +132,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   RouteDecision Decide(const EffectiveRouting& r);
   void AfterDispatch(Target main, bool also_standby, const RouteDecision& d);
   void AnswerDeallocateLocally();
+  bool DeallocateCycle() const;  // the cycle is one DEALLOCATE name (see session_dispatch.cc)
   // Read-your-writes and function volatility (session_capture.cc): silent
   // queries on a backend whose rows the session reads.
   void AfterClientCycle(BackendConn* b, Target t);  // after a ReadyForQuery the client gets

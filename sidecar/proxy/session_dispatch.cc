@@ -35,7 +35,7 @@ RouteDecision ClientSession::Decide(const EffectiveRouting& r) {
                           (v == FunctionVolatility::Verdict::kUnknown && cycle_.functionsLookedUp);
     c.functionsUnknown = v == FunctionVolatility::Verdict::kUnknown && !cycle_.functionsLookedUp;
   }
-  if (cycle_.stmtKind == StmtKind::kDeallocate && cycle_.kind == 'Q' && cycle_.statements == 1) {
+  if (DeallocateCycle()) {
     auto it = statements_.find(cycle_.object);
     c.deallocateTracked = it != statements_.end() && !cycle_.object.empty();
     c.parsedOnPrimary = primary_ && parsedOnPrimary_.count(cycle_.object);
@@ -121,7 +121,10 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
     parsedOnPrimary_.clear();
     parsedOnStandby_.clear();
   }
-  if (cycle_.stmtKind == StmtKind::kDeallocate && d.reason == RouteReason::kDeallocateWhereParsed) {
+  // The statement is gone once the DEALLOCATE executes: a simple Query routed
+  // where it was parsed, or the Bind of an extended-protocol one (its Parse
+  // only chose the backend).
+  if (DeallocateCycle() && ((simple && d.reason == RouteReason::kDeallocateWhereParsed) || cycle_.kind == 'B')) {
     statements_.erase(cycle_.object);
     parsedOnPrimary_.erase(cycle_.object);
     parsedOnStandby_.erase(cycle_.object);
@@ -151,6 +154,14 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
   }
   cycle_.Reset();
   UpdateBusyCount();
+}
+
+bool ClientSession::DeallocateCycle() const {
+  // One "DEALLOCATE name": a simple Query of that statement alone, or the
+  // Parse or Bind of it in the extended protocol (psycopg sends its evictions so).
+  if (cycle_.stmtKind != StmtKind::kDeallocate) return false;
+  return (cycle_.kind == 'Q' && cycle_.statements == 1) || (cycle_.kind == 'P' && cycle_.statements == 0) ||
+         (cycle_.kind == 'B' && cycle_.statements == 1);
 }
 
 void ClientSession::AnswerDeallocateLocally() {

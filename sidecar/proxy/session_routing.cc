@@ -252,6 +252,11 @@ bool ClientSession::TryDispatch() {
   if (also_standby && !standby_) also_standby = false;
   if (BusyOtherThan(main)) return false;
 
+  // An extended-protocol DEALLOCATE of a statement no backend holds any more
+  // (its backend was dropped): parsed again first, so that it succeeds as it
+  // would on PostgreSQL.
+  if (d.reason == RouteReason::kDeallocateNowhere && statements_.count(cycle_.object))
+    cycle_.refStatements.push_back(cycle_.object);
   spdlog::trace("proxy: {} message '{}' ({}) -> {} {}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
                 Conn(main)->login().node, Describe(d));
   SendCycle(Conn(main), false);

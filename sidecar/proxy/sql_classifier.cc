@@ -122,6 +122,42 @@ bool IsWord(const std::vector<SqlToken>& t, size_t i, const char* w) {
   return i < t.size() && t[i].kind == SqlToken::kWord && t[i].text == w;
 }
 
+// t[i] names a relation of PostgreSQL's own catalogs: pg_catalog's tables and
+// views are all called pg_* (pg_class, pg_prepared_xacts, pg_stat_activity,
+// pg_locks, pg_settings ...), and information_schema's views read them. Read
+// on a standby they show that server (its backends, its locks, its settings)
+// or lag behind another session's DDL or PREPARE TRANSACTION; Pgpool-II sends
+// every read of a system catalog to the primary for the same reasons. A user
+// table called pg_something is sent there too (harmless). Not the views of the
+// session's own backend (pg_prepared_statements, pg_cursors): they follow the
+// statement's route like any read, to the backend holding the statements.
+bool IsSystemRelation(const std::vector<SqlToken>& t, size_t i, size_t e) {
+  const std::string& w = t[i].text;
+  if (w == "information_schema") return true;
+  if (w.size() <= 3 || w.compare(0, 3, "pg_") != 0) return false;
+  if (w == "pg_prepared_statements" || w == "pg_cursors") return false;
+  if (w == "pg_catalog")  // pg_catalog.now(): a schema-qualified function, not a relation
+    return !(i + 3 < e && t[i + 1].text == "." && t[i + 3].kind == SqlToken::kPunct && t[i + 3].text == "(");
+  return true;
+}
+
+// Function calls whose answer depends on the server that runs them, where the
+// client expects the one it logged in to (the primary): its backend's pid
+// (BackendKeyData carries the primary backend's), and the settings that say
+// whether the server is a standby (current_setting('transaction_read_only') is
+// on in every standby transaction; psycopg and others compare it with the
+// default), or a setting named by a parameter, which the proxy cannot see.
+bool IsNodeSpecificFunction(const std::vector<SqlToken>& t, size_t i, size_t e) {
+  const std::string& w = t[i].text;
+  if (w == "pg_backend_pid") return true;
+  if (w != "current_setting" || i + 2 >= e) return false;
+  if (t[i + 2].kind == SqlToken::kParam) return true;  // a name bound later: the proxy cannot tell
+  if (t[i + 2].kind != SqlToken::kString) return false;
+  std::string name = t[i + 2].text;
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name == "transaction_read_only" || name == "in_hot_standby";
+}
+
 // Classifies one statement t[b..e).
 SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
                      const ClassifierConfig& cfg) {
@@ -240,9 +276,13 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
   if (!select_like) return primary(k == "insert" || k == "update" || k == "delete" ? "dml" : "not a read", true);
 
   // A SELECT-like statement: look for anything that makes it a write or a locking read.
+  const char* node_specific = nullptr;  // reads what differs per node: the primary's answer
   for (size_t i = b; i < e; ++i) {
     if (t[i].kind != SqlToken::kWord) continue;
     const std::string& w = t[i].text;
+    const bool call = i + 1 < e && t[i + 1].kind == SqlToken::kPunct && t[i + 1].text == "(";
+    if (!node_specific && !call && IsSystemRelation(t, i, e)) node_specific = "system catalog";
+    if (!node_specific && call && IsNodeSpecificFunction(t, i, e)) node_specific = "node-specific function";
     // Session-level advisory locks: on the primary, so that every session's locks
     // meet in one place, and the session holds state that cannot move.
     if (w == "pg_advisory_lock" || w == "pg_advisory_lock_shared" || w == "pg_try_advisory_lock" ||
@@ -283,6 +323,10 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
     } else if (cfg.writeFunctions.empty() && r.functions.size() < 64) {
       r.functions.push_back(t[i].text);
     }
+  }
+  if (node_specific) {
+    r.functions.clear();
+    return primary(node_specific, false);
   }
   r.route = SqlRoute::kRead;
   r.reason = "read";
@@ -330,7 +374,7 @@ bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg) {
     if (sql.find("/*") != std::string_view::npos) return false;
   }
   for (std::string_view w : {"update", "share", "into", "insert", "delete", "merge", "nextval", "setval", "select",
-                             "pool_", "advisory", "set_config"})
+                             "pool_", "advisory", "set_config", "pg_", "information_schema"})
     if (IContains(sql.substr(b + 6), w)) return false;
   return true;
 }

@@ -78,6 +78,22 @@ TEST(SqlClassifierTest, Table) {
       {"SELECT\tsetval('s', 1)", SqlRoute::kPrimary, true},
       {"SELECT 'a' /*NO LOAD BALANCE*/", SqlRoute::kRead, false},
       {"SELECT a INTO b FROM c", SqlRoute::kPrimary, true},
+      // System catalogs and what differs per server: the primary's answer, not a write.
+      {"SELECT gid FROM pg_prepared_xacts", SqlRoute::kPrimary, false},
+      {"SELECT gid, prepared FROM pg_catalog.pg_prepared_xacts WHERE database = $1", SqlRoute::kPrimary, false},
+      {"select count(*) from PG_STAT_ACTIVITY", SqlRoute::kPrimary, false},
+      {"SELECT * FROM information_schema.tables", SqlRoute::kPrimary, false},
+      {"SELECT t.oid FROM pg_type t WHERE t.typname = 'x'", SqlRoute::kPrimary, false},
+      {"SELECT pg_backend_pid()", SqlRoute::kPrimary, false},
+      {"SELECT current_setting('transaction_read_only')", SqlRoute::kPrimary, false},
+      {"select current_setting($1), current_setting($2)", SqlRoute::kPrimary, false},
+      {"SELECT current_setting('search_path')", SqlRoute::kRead, false},
+      {"SELECT pg_catalog.now()", SqlRoute::kRead, false},
+      {"SELECT pg_catalog.current_setting('search_path')", SqlRoute::kRead, false},
+      {"SELECT * FROM pgbench_accounts", SqlRoute::kRead, false},
+      {"SELECT 'pg_class' FROM t", SqlRoute::kRead, false},
+      {"select count(*) from pg_prepared_statements", SqlRoute::kRead, false},  // this session's own
+      {"WITH c AS (SELECT * FROM pg_class) DELETE FROM t", SqlRoute::kPrimary, true},
   };
   ClassifierConfig cfg;
   for (const auto& c : cases) {

@@ -65,7 +65,7 @@ bool IsKnownStandbySafe(std::string_view n) {
       "by", "partition", "group", "order", "having", "limit", "offset", "into", "with", "table",
       "returning", "set", "union", "intersect", "except", "is", "between", "like", "ilike",
       "count", "sum", "avg", "min", "max", "now", "current_setting", "pg_sleep", "version",
-      "inet_server_port", "inet_server_addr", "pg_is_in_recovery", "pg_backend_pid", "length",
+      "inet_server_port", "inet_server_addr", "pg_is_in_recovery", "length",
       "lower", "upper", "substr", "substring", "abs", "round", "random", "generate_series",
       "to_char", "date_trunc", "extract", "string_agg", "array_agg", "json_agg", "jsonb_agg",
       "row_number", "rank", "lag", "lead", "pg_last_wal_replay_lsn", "pg_last_wal_receive_lsn",
