@@ -5,7 +5,7 @@
 # theirs is copied here.
 #
 #   bench/client_suites.sh [--psycopg DIR] [--node-postgres DIR] [--build DIR]
-#                          [--modes "direct lb nolb"] [--out DIR]
+#                          [--modes "direct lb nolb nopool"] [--out DIR]
 #
 #   --psycopg DIR        a psycopg 3 checkout at the tag matching the installed
 #                        python3-psycopg (Debian 12: 3.1.7); runs DIR/tests with
@@ -15,11 +15,16 @@
 #                        the package's runtime dependencies come from the npm
 #                        registry into OUT/node_modules
 #   --modes              direct: PostgreSQL's primary; lb: pgvigil with read
-#                        balancing (the default); nolb: pgvigil, balancing off
+#                        balancing (the default); nolb: pgvigil, balancing off;
+#                        nopool: balancing off and no idle backend pool
+#                        (proxy.pool.maxIdle 0: every client gets a new backend,
+#                        hence a new pid, as with PostgreSQL)
 #
 # Sets up a primary and one asynchronous streaming standby (trust on loopback,
 # max_prepared_transactions 10) and two pgvigil proxies (pgvigil-proxy-bench)
-# in front of them. Prints, per suite: tests run directly, passed directly, and
+# in front of them, each running the sidecar's health checker every second (so
+# the standby's replay LSN, which read-your-writes needs, is as in a cluster).
+# Prints, per suite: tests run directly, passed directly, and
 # each test that passes directly but not through a proxy, per mode. Results stay
 # in OUT (default /tmp/pgvigil-client-suites). Needs root (PostgreSQL runs as
 # postgres), python3-pytest and friends from Debian, node and npm.
@@ -31,7 +36,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=$HERE/../build
-PSYCOPG="" NODEPG="" MODES="direct lb nolb" OUT=/tmp/pgvigil-client-suites
+PSYCOPG="" NODEPG="" MODES="direct lb nolb nopool" OUT=/tmp/pgvigil-client-suites
 while (($#)); do
   case $1 in
     --psycopg) PSYCOPG=$(cd "$2" && pwd); shift 2 ;;
@@ -39,7 +44,7 @@ while (($#)); do
     --build) BUILD=$2; shift 2 ;;
     --modes) MODES=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    *) sed -n '2,30p' "$0"; exit 2 ;;
+    *) sed -n "2,/^set -euo/p" "$0" | sed "\$d"; exit 2 ;;
   esac
 done
 [[ -n $PSYCOPG || -n $NODEPG ]] || { echo "give --psycopg DIR and/or --node-postgres DIR" >&2; exit 2; }
@@ -49,7 +54,7 @@ BIN=$BUILD/bin/pgvigil-proxy-bench
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 BASE=${BASE_PORT:-25600}
 P0=$BASE P1=$((BASE + 1))
-declare -A PORT=([direct]=$P0 [lb]=$((BASE + 10)) [nolb]=$((BASE + 11)))
+declare -A PORT=([direct]=$P0 [lb]=$((BASE + 10)) [nolb]=$((BASE + 11)) [nopool]=$((BASE + 12)))
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 PY=/usr/bin/python3
@@ -98,10 +103,11 @@ as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p $P0 -U postgres -D "$DIR/n1" -R -X 
 echo "port = $P1" >>"$DIR/n1/postgresql.conf"
 as_pg "$PGBIN/pg_ctl" -D "$DIR/n1" -l "$DIR/n1.log" -w start >/dev/null
 
-for m in lb nolb; do
+for m in lb nolb nopool; do
   [[ " $MODES " == *" $m "* ]] || continue
-  args=(--port "${PORT[$m]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1")
-  [[ $m == nolb ]] && args+=(--no-load-balance)
+  args=(--port "${PORT[$m]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1" --health-check 1000)
+  [[ $m != lb ]] && args+=(--no-load-balance)
+  [[ $m == nopool ]] && args+=(--pool-max-idle 0)
   "$BIN" "${args[@]}" >"$OUT/proxy-$m.log" 2>&1 &
   PIDS+=($!)
 done

@@ -3,9 +3,14 @@
 // in the health view. Client authentication: the given pool_hba.conf, or else
 // a file it writes with trust for 127.0.0.1 only (trust is never the proxy's
 // default; the benchmark writes it explicitly, as PgBouncer's auth_type =
-// trust there). Stops on SIGTERM/SIGINT.
+// trust there). With --health-check MS the sidecar's own health checker (as
+// the superuser postgres, no password) checks the nodes every MS milliseconds,
+// so roles, lag and the standbys' replay LSN (read-your-writes) are real;
+// without it the view stays as written at start (replay LSN unknown: after a
+// session's first write its reads stay on the primary). Stops on SIGTERM/SIGINT.
 //   pgvigil-proxy-bench --port 9999 --nodes 127.0.0.1:5432,127.0.0.1:5433 [--threads N]
 //                       [--no-read-your-writes] [--no-load-balance] [--hba FILE]
+//                       [--health-check MS] [--pool-max-idle N (proxy.pool.maxIdle, 20)]
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -14,6 +19,7 @@
 #include <sstream>
 
 #include "common/cli.h"
+#include "sidecar/agent/health_checker.h"
 #include "sidecar/proxy/proxy_server.h"
 
 using namespace pgvigil;
@@ -26,6 +32,7 @@ int main(int argc, char** argv) {
   ctx.spec.proxy.maxClientConnections = 20000;
   ctx.spec.proxy.loadBalancing.readYourWrites = !cl.Has("--no-read-your-writes");
   ctx.spec.proxy.loadBalancing.enabled = !cl.Has("--no-load-balance");
+  ctx.spec.proxy.pool.maxIdle = std::stoi(cl.Value("--pool-max-idle", "20"));
   ctx.spec.proxy.maxUnauthenticatedConnections = 20000;  // connection storms are part of the benchmark
   std::string trust_file;
   ctx.spec.proxy.auth.hbaFile = cl.Value("--hba", "");
@@ -54,7 +61,8 @@ int main(int argc, char** argv) {
     ctx.spec.nodes.push_back(n);
   }
   if (ctx.spec.nodes.empty()) {
-    std::cerr << "usage: pgvigil-proxy-bench --port P --nodes host:port[,host:port...] [--threads N] [--hba FILE]\n";
+    std::cerr << "usage: pgvigil-proxy-bench --port P --nodes host:port[,host:port...] [--threads N] [--hba FILE]"
+                 " [--no-load-balance] [--no-read-your-writes] [--health-check MS] [--pool-max-idle N]\n";
     return 2;
   }
   ctx.nodeName = "node0";
@@ -78,8 +86,19 @@ int main(int argc, char** argv) {
     ctx.health->Update(h);
   }
   server.RefreshRouting();
+  std::unique_ptr<HealthChecker> checker;
+  if (int ms = std::stoi(cl.Value("--health-check", "0")); ms > 0) {
+    ctx.spec.healthCheck.period = std::chrono::milliseconds(ms);
+    checker = std::make_unique<HealthChecker>(ctx.spec, ctx.nodeName, ctx.health, ctx.metrics);
+    if (Status s = checker->Start(); !s.ok()) {
+      std::cerr << "health checker: " << s.message() << "\n";
+      server.Stop();
+      return 1;
+    }
+  }
   int sig = 0;
   sigwait(&stop, &sig);
+  if (checker) checker->Stop();
   server.Stop();
   if (!trust_file.empty()) unlink(trust_file.c_str());
   return 0;
