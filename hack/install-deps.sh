@@ -22,6 +22,9 @@ PKGS=(
   # the chart checks (hack/chart-check.sh): node runs the schema checks, npm and
   # unzip fetch the pinned helm/kubectl (hack/install-kube-tools.sh)
   nodejs unzip
+  # the image smoke test (packaging/image): podman builds and runs it with no
+  # registry; runc because crun refuses cgroup hybrid hosts
+  podman runc
 )
 
 SUDO=""
@@ -42,7 +45,9 @@ pgpool_samples() {
 
 # helm, kubectl and the node modules of the chart checks, pinned, from the npm
 # registry. Debian ships npm apart from nodejs (other nodejs builds bundle it).
+# PGVIGIL_DEPS_NO_KUBE_TOOLS=1 skips them (the image build needs no chart checks).
 kube_tools() {
+  [ -z "${PGVIGIL_DEPS_NO_KUBE_TOOLS:-}" ] || return 0
   if ! command -v npm >/dev/null; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends --no-upgrade npm
