@@ -17,7 +17,7 @@
 # comparing (review the diff). Exit 1 on any failure, naming it.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 TOOLS=${PGVIGIL_TOOLS_DIR:-/usr/local/lib/pgvigil-tools}
 export PATH="$TOOLS/bin:$PATH"
 CHART=charts/pgvigil
