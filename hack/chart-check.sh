@@ -11,7 +11,9 @@
 #     with the message on its "# expect:" line (helm lint reports the schema's
 #     refusals too, but only warns on the templates' own `fail` and `required`);
 #     a Kubernetes below the chart's floor refused;
-#  6. manifests/install.yaml equal to a fresh render; `kubectl kustomize manifests/`
+#  6. NOTES.txt renders for every values file and says how to create and reach
+#     a cluster;
+#  7. manifests/install.yaml equal to a fresh render; `kubectl kustomize manifests/`
 #     builds and its objects pass 3.
 # PGVIGIL_UPDATE_GOLDEN=1 rewrites the goldens and install.yaml instead of
 # comparing (review the diff). Exit 1 on any failure, naming it.
@@ -126,7 +128,33 @@ else
   fail "Kubernetes 1.27.9 refused for another reason"
 fi
 
-# 6: install.yaml and the kustomization
+# 6: NOTES.txt. Helm prints it only after a real install, so a copy of the chart
+# renders it as a document; it must render for every values file and tell
+# the user how to create and reach a cluster.
+mkdir -p "$tmp/notes-chart"
+cp -r "$CHART/." "$tmp/notes-chart/"
+{
+  echo '{{- define "pgvigil.notesCheck" -}}'
+  cat "$CHART/templates/NOTES.txt"
+  echo '{{- end -}}'
+} >"$tmp/notes-chart/templates/_notes_check.tpl"
+printf 'notes: |\n{{ include "pgvigil.notesCheck" . | indent 2 }}\n' >"$tmp/notes-chart/templates/notes-check.yaml"
+for v in "$CHART"/tests/values-*.yaml; do
+  if ! helm template pgvigil "$tmp/notes-chart" --namespace pgvigil-system -f "$v" \
+      --show-only templates/notes-check.yaml >"$tmp/notes.txt" 2>&1; then
+    cat "$tmp/notes.txt"
+    fail "NOTES.txt does not render with $v"
+    continue
+  fi
+  missing=""
+  for want in "kubectl apply -f manifests/examples/k8s-cluster.yaml" "get pgvc -o wide" \
+      "demo-rw.db.svc" "demo-ro.db.svc" "demo.db.svc -p 9999"; do
+    grep -qF -- "$want" "$tmp/notes.txt" || missing="$missing '$want'"
+  done
+  if [ -n "$missing" ]; then fail "NOTES.txt with $v lacks$missing"; else pass "NOTES.txt renders with $v"; fi
+done
+
+# 7: install.yaml and the kustomization
 {
   echo "# pgvigil's operator for \`kubectl apply -f\`: the Helm chart charts/pgvigil rendered"
   echo "# with its default values as release \"pgvigil\" in namespace pgvigil-system."
