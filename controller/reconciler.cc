@@ -9,6 +9,7 @@
 #include "common/spec_parser.h"
 #include "controller/act/state_codec.h"
 #include "controller/observe/sidecar_observer.h"
+#include "controller/vm_leadership.h"
 
 namespace pgvigil {
 
@@ -41,16 +42,34 @@ std::string Role(const plan::NodeObservation& o) {
 }  // namespace
 
 Reconciler::Reconciler(ClusterSpec spec, ReconcilerOptions options)
+    : Reconciler(std::move(spec), std::move(options), nullptr, nullptr) {}
+
+Reconciler::Reconciler(ClusterSpec spec, ReconcilerOptions options, std::unique_ptr<LeadershipSource> leadership,
+                       std::unique_ptr<StateStore> store)
     : options_(std::move(options)),
-      // Standalone: a term that grows across restarts, so sidecars always accept
-      // the newest controller (there is only one).
-      standaloneTerm_(static_cast<uint64_t>(std::time(nullptr))),
-      spec_(std::move(spec)) {
+      spec_(std::move(spec)),
+      leadership_(std::move(leadership)),
+      store_(std::move(store)) {
   actuator_ = std::make_unique<Actuator>(spec_, options_.token, options_.pg, options_.localNode);
-  if (options_.standalone) {
-    // Standalone: the cluster-state register is a local file.
-    actuator_->SetStateWriter([this](const plan::ClusterState& s) { return SaveStandaloneState(s); });
+  if (!leadership_ && options_.standalone) {
+    // Standalone: a term that grows across restarts, so sidecars always accept
+    // the newest controller (there is only one); the cluster state is a local file.
+    leadership_ =
+        std::make_unique<StandaloneLeadership>(static_cast<uint64_t>(std::time(nullptr)), options_.localNode);
+    if (!store_) store_ = std::make_unique<FileStateStore>(options_.stateDir);
+  } else if (!leadership_) {
+    // The watchdog: leadership, the term and the register from GET /v1/watchdog
+    // on the local sidecar; the register written through the same sidecar.
+    auto watchdog = std::make_unique<WatchdogLeadership>(
+        [this]() -> RestClient& { return LocalSidecar(&watchdogClient_, std::chrono::milliseconds(1500)); });
+    if (!store_)
+      store_ = std::make_unique<WatchdogRegisterStore>(
+          watchdog.get(), [this]() -> RestClient& { return actuator_->Sidecar(options_.localNode); });
+    leadership_ = std::move(watchdog);
   }
+  if (!store_) store_ = std::make_unique<FileStateStore>(options_.stateDir);
+  actuator_->SetStateWriter(
+      [this](const plan::ClusterState& s, uint64_t term) { return store_->Save(s, term); });
 }
 
 Reconciler::~Reconciler() { Stop(); }
@@ -172,27 +191,6 @@ void Reconciler::AddEvent(const std::string& action, const std::string& node,
   while (events_.size() > options_.maxEvents) events_.pop_front();
 }
 
-bool Reconciler::ReadLeadership(plan::TimeMs now, uint64_t* term, plan::WatchdogView* view,
-                                web::json::value* register_doc, std::string* leader) {
-  RestClient& client = LocalSidecar(&watchdogClient_, std::chrono::milliseconds(1500));
-  auto reply = client.Get("/v1/watchdog");
-  watchdogDetail_ = reply.ok() && reply->status == 200 ? reply->body : web::json::value::null();
-  if (!reply.ok() || reply->status != 200 || !reply->body.is_object()) {
-    *view = plan::WatchdogView{};
-    view->observedAt = now;
-    return false;
-  }
-  const auto& d = reply->body;
-  *view = ParseWatchdogView(d, now);
-  *leader = view->leader;
-  *term = view->term;
-  if (d.has_field("register") && d.at("register").is_object() && d.at("register").has_field("doc"))
-    *register_doc = d.at("register").at("doc");
-  bool leader_with_quorum = d.has_field("leaderWithQuorum") && d.at("leaderWithQuorum").is_boolean() &&
-                            d.at("leaderWithQuorum").as_bool();
-  return leader_with_quorum;
-}
-
 void Reconciler::ObserveNodes(const ClusterSpec& spec, plan::TimeMs now) {
   using namespace std::chrono;
   auto shared_spec = std::make_shared<const ClusterSpec>(spec);
@@ -255,22 +253,6 @@ void Reconciler::ObserveNodes(const ClusterSpec& spec, plan::TimeMs now) {
   obs_.nodes = std::move(next);
 }
 
-Result<plan::ClusterState> Reconciler::LoadStandaloneState() const {
-  std::string path = options_.stateDir + "/cluster-state.json";
-  auto text = ReadFile(path);
-  if (!text.ok()) return plan::ClusterState{};  // first start
-  try {
-    return DecodeClusterState(web::json::value::parse(*text));
-  } catch (const std::exception& e) {
-    return Result<plan::ClusterState>::Error(path + ": " + e.what());
-  }
-}
-
-Status Reconciler::SaveStandaloneState(const plan::ClusterState& s) const {
-  return WriteFileAtomic(options_.stateDir + "/cluster-state.json",
-                         EncodeClusterState(s).serialize(), 0600);
-}
-
 RestClient& Reconciler::LocalSidecar(std::unique_ptr<RestClient>* slot,
                                      std::chrono::milliseconds timeout) {
   const ClusterSpec sp = spec();
@@ -282,6 +264,7 @@ RestClient& Reconciler::LocalSidecar(std::unique_ptr<RestClient>* slot,
 }
 
 bool Reconciler::SomethingChanged() {
+  if (options_.localNode.empty()) return false;  // no sidecar beside this controller
   RestClient& fast = LocalSidecar(&fastClient_, std::chrono::milliseconds(500));
   std::string sig;
   if (options_.standalone) {
@@ -312,34 +295,28 @@ std::chrono::milliseconds Reconciler::Tick() {
   actuator_->SetSpec(spec);
   plan::TimeMs now = NowMs();
 
-  uint64_t term = 0;
-  std::string leader;
-  web::json::value register_doc;
-  bool may_act;
-  if (options_.standalone) {
-    may_act = true;
-    term = standaloneTerm_;
-    leader = options_.localNode;
-  } else {
-    may_act = ReadLeadership(now, &term, &obs_.watchdog, &register_doc, &leader);
-  }
+  LeadershipLook look = leadership_->Look(now);
+  bool may_act = look.mayAct;
+  const uint64_t term = look.term;
+  const std::string leader = look.holder;
+  if (look.watchdog) obs_.watchdog = *look.watchdog;
+  watchdogDetail_ = look.watchdogDetail;
   if (may_act != acting_.load()) {
     AddEvent("leadership", options_.localNode,
-             may_act ? "this controller acts now (watchdog leader with quorum, term " +
-                           std::to_string(term) + ")"
-                     : "this controller stops acting (not the watchdog leader with quorum)");
-    spdlog::info("controller {} acting", may_act ? "starts" : "stops");
+             may_act ? "this controller acts now (" + look.reason + ", term " + std::to_string(term) + ")"
+                     : "this controller stops acting (" + look.reason + ")");
+    spdlog::info("controller {} acting ({})", may_act ? "starts" : "stops", look.reason);
     acting_ = may_act;
   }
   ObserveNodes(spec, now);
-  if (options_.standalone) {
+  if (!look.watchdog) {
+    // No watchdog view from a local sidecar: the health view from our own looks.
     obs_.watchdog = StandaloneHealthView(obs_, now);
-    obs_.watchdog.leader = options_.localNode;
+    obs_.watchdog.leader = leader;
     obs_.watchdog.term = term;
   }
 
-  Result<plan::ClusterState> state =
-      options_.standalone ? LoadStandaloneState() : DecodeClusterState(register_doc);
+  Result<plan::ClusterState> state = store_->Load();
   if (!state.ok()) {
     spdlog::error("cluster state unreadable, not acting: {}", state.error());
     may_act = false;
@@ -370,14 +347,7 @@ std::chrono::milliseconds Reconciler::Tick() {
       std::lock_guard<std::mutex> lock(mu_);
       requests_ = plan::Requests{};  // the plan carrying them runs now
     }
-    auto keep_going = [&] {
-      if (options_.standalone) return true;
-      uint64_t t2 = 0;
-      std::string l2;
-      web::json::value d2;
-      plan::WatchdogView v2;
-      return ReadLeadership(NowMs(), &t2, &v2, &d2, &l2) && t2 == term;
-    };
+    auto keep_going = [&] { return leadership_->StillActing(term); };
     for (const auto& r : actuator_->Run(p.actions, term, obs_, keep_going)) {
       if (r.action.kind == plan::ActionKind::kWriteState && r.ok) newest = r.action.state;
       if (!r.ok) acted = false;  // a failing action is retried at the busy pace, not hot

@@ -1,8 +1,11 @@
 // The controller's reconcile loop: observe -> plan -> act, every second and when
-// poked (a request, a spec change). Only a controller allowed to act does act:
-// on bare VMs the one whose local sidecar is watchdog LEADER with quorum, using the
-// watchdog term; in standalone mode (no watchdog, one controller) always, with a
-// term derived from its start time. Every other controller observes and serves
+// poked (a request, a spec change). Only a controller allowed to act does act,
+// as its LeadershipSource says (leadership.h): on bare VMs the one whose local
+// sidecar is watchdog LEADER with quorum, using the watchdog term; in standalone
+// mode (no watchdog, one controller) always, with a term derived from its start
+// time; on Kubernetes the Lease holder, under its epoch. The cluster state comes
+// from and goes to its StateStore (the watchdog register, a local file, the
+// custom resource's status). Every other controller observes and serves
 // status read-only. Every decision is logged with its reason and kept in a
 // bounded event list. Thread-safe: the loop runs on its own thread; the public
 // methods may be called from REST threads.
@@ -20,6 +23,7 @@
 #include "common/result.h"
 #include "common/spec.h"
 #include "controller/act/actuator.h"
+#include "controller/leadership.h"
 #include "controller/observe/node_observer.h"
 #include "controller/observe/pg_observer.h"
 #include "controller/plan/planner.h"
@@ -45,7 +49,12 @@ struct ReconcilerOptions {
 
 class Reconciler {
  public:
+  // The VM seams: the watchdog (or, standalone, always acting and a local file).
   Reconciler(ClusterSpec spec, ReconcilerOptions options);
+  // Other seams (Kubernetes: the Lease elector and the status); options_.localNode
+  // may then be "" (no sidecar beside this controller).
+  Reconciler(ClusterSpec spec, ReconcilerOptions options, std::unique_ptr<LeadershipSource> leadership,
+             std::unique_ptr<StateStore> store);
   ~Reconciler();
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
@@ -76,14 +85,9 @@ class Reconciler {
   RestClient& LocalSidecar(std::unique_ptr<RestClient>* slot, std::chrono::milliseconds timeout);
   void Poke();
   void AddEvent(const std::string& action, const std::string& node, const std::string& reason);
-  bool ReadLeadership(plan::TimeMs now, uint64_t* term, plan::WatchdogView* view,
-                      web::json::value* register_doc, std::string* leader);
   void ObserveNodes(const ClusterSpec& spec, plan::TimeMs now);
-  Result<plan::ClusterState> LoadStandaloneState() const;
-  Status SaveStandaloneState(const plan::ClusterState& s) const;
 
   const ReconcilerOptions options_;
-  const uint64_t standaloneTerm_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -105,6 +109,8 @@ class Reconciler {
   web::json::value watchdogDetail_;          // last GET /v1/watchdog body (null: none)
   std::vector<web::json::value> poolNodes_;  // last GET /v1/proxy/pool_nodes per spec node
   std::unique_ptr<Actuator> actuator_;
+  std::unique_ptr<LeadershipSource> leadership_;
+  std::unique_ptr<StateStore> store_;
   std::unique_ptr<RestClient> fastClient_;
   std::string fastSignature_;
   std::atomic<bool> acting_{false};

@@ -8,7 +8,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "controller/act/state_codec.h"
 
 namespace pgvigil {
 
@@ -148,15 +147,9 @@ ActionResult Actuator::RunOne(const plan::Action& a, uint64_t term, const plan::
       return Done(a, error.empty(), error.empty() ? "checkpoint done" : error);
     }
     case ActionKind::kWriteState: {
-      if (stateWriter_) {
-        Status s = stateWriter_(a.state);
-        return Done(a, s.ok(), s.ok() ? "stored" : s.message());
-      }
-      body["doc"] = EncodeClusterState(a.state);
-      auto reply = Sidecar(localNode_).Put("/v1/watchdog/register", body);
-      if (!reply.ok()) return Done(a, false, reply.error());
-      if (reply->status != 200) return Done(a, false, DescribeFailure(*reply));
-      return Done(a, true, "durable on a majority");
+      if (!stateWriter_) return Done(a, false, "no state store to write to");
+      Result<std::string> r = stateWriter_(a.state, term);
+      return Done(a, r.ok(), r.ok() ? *r : r.error());
     }
     case ActionKind::kFence:
     case ActionKind::kUnfence:

@@ -1,5 +1,5 @@
 // Carries out the planner's actions through the sidecars' REST APIs (node agent,
-// proxy routing, watchdog register) and, for synchronous_standby_names, libpq on
+// proxy routing; the cluster state through the writer it is given) and, for synchronous_standby_names, libpq on
 // the primary. Every mutating call carries the controller's term, so a sidecar
 // that has seen a newer term refuses a deposed controller. Blocking; runs on the
 // reconcile thread only. Not thread-safe.
@@ -32,17 +32,17 @@ web::json::value RoutingNodes(const ClusterSpec& spec, const plan::Action& a);
 
 class Actuator {
  public:
-  // sidecar_url(node) -> "http://HOST:APIPORT"; local_node: whose sidecar holds
-  // the watchdog register this controller writes.
+  // sidecar_url(node) -> "http://HOST:APIPORT"; local_node: the sidecar beside
+  // this controller ("" when there is none, as on Kubernetes).
   Actuator(const ClusterSpec& spec, std::string token, PgCredentials creds, std::string local_node);
   ~Actuator();
 
   void SetSpec(const ClusterSpec& spec) { spec_ = spec; }
-  // Where kWriteState goes instead of the local sidecar's watchdog register
-  // (standalone controllers keep the state in a local file).
-  void SetStateWriter(std::function<Status(const plan::ClusterState&)> writer) {
-    stateWriter_ = std::move(writer);
-  }
+  // Where kWriteState goes (the loop's StateStore: the watchdog register, a
+  // local file, or the custom resource's status), with the term; it answers
+  // what happened or why it failed. Without one, kWriteState fails.
+  using StateWriter = std::function<Result<std::string>(const plan::ClusterState&, uint64_t term)>;
+  void SetStateWriter(StateWriter writer) { stateWriter_ = std::move(writer); }
 
   // Runs the actions in order with `term`; stops after the first failed action
   // marked mustSucceed. `keep_going` is polled while waiting for long operations:
@@ -71,7 +71,7 @@ class Actuator {
   PgCredentials creds_;
   std::string localNode_;
   std::map<std::string, std::unique_ptr<RestClient>> clients_;  // by node
-  std::function<Status(const plan::ClusterState&)> stateWriter_;
+  StateWriter stateWriter_;
 };
 
 }  // namespace pgvigil

@@ -1,0 +1,55 @@
+// The reconcile loop's two seams (KUBERNETES.md §4): who may act and under
+// which term (LeadershipSource), and where the cluster state is kept
+// (StateStore). On VMs: the local sidecar's watchdog and its cluster-state
+// register (vm_leadership.h), or, standalone, always and a local file; on
+// Kubernetes: the Lease elector and the PostgresCluster status
+// (controller/kube/kube_leadership.h). Called from the reconcile thread only
+// unless an implementation says otherwise.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <cpprest/json.h>
+
+#include "common/result.h"
+#include "controller/plan/cluster_state.h"
+#include "controller/plan/observation.h"
+
+namespace pgvigil {
+
+struct LeadershipLook {
+  bool mayAct = false;
+  uint64_t term = 0;   // the term to act under (sidecars refuse older ones)
+  std::string holder;  // who acts, for status ("" unknown)
+  std::string reason;  // why this controller may act or not, for the log
+  // VMs: the local sidecar's watchdog view, which the planner uses for health
+  // consensus, and the raw GET /v1/watchdog body for status. Absent elsewhere:
+  // the loop then derives the health view from its own looks at the sidecars.
+  std::optional<plan::WatchdogView> watchdog;
+  web::json::value watchdogDetail;
+};
+
+class LeadershipSource {
+ public:
+  virtual ~LeadershipSource() = default;
+  // Once per round, before anything is decided.
+  virtual LeadershipLook Look(plan::TimeMs now) = 0;
+  // Polled between and during actions: false abandons the rest at once.
+  virtual bool StillActing(uint64_t term) = 0;
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+  // The newest durable copy (called after Look in each round). An empty state
+  // when none was ever written; an error when it cannot be read or trusted.
+  virtual Result<plan::ClusterState> Load() = 0;
+  // A kWriteState action: ok with what happened ("durable on a majority"), or
+  // an error (a lost compare-and-swap is an error: the next round re-reads and
+  // re-plans, nothing is retried blindly).
+  virtual Result<std::string> Save(const plan::ClusterState& state, uint64_t term) = 0;
+};
+
+}  // namespace pgvigil
