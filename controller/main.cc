@@ -16,6 +16,7 @@
 #include "common/spec_reload.h"
 #include "common/spec_parser.h"
 #include "controller/api/controller_api.h"
+#include "controller/kube/kube_main.h"
 #include "controller/reconciler.h"
 
 using namespace pgvigil;
@@ -31,6 +32,7 @@ const char* kUsage =
     "                         (default /var/lib/pgvigil/controller)\n"
     "  --listen ADDR          REST address (default: spec.api.listen)\n"
     "  --log-format F         text | json | syslog;  --log-level L;  --syslog-facility F\n"
+    "  --kubernetes           Kubernetes mode (PostgresClusters, a Lease): --kubernetes --help\n"
     "  --version, --help\n"
     "Signals: TERM/INT stop; HUP reads the spec file again and, when it is valid and\n"
     "differs, takes it into use as `vigilctl apply` would (the file is not rewritten;\n"
@@ -65,7 +67,7 @@ void ReloadSpec(const std::string& config, const ReconcilerOptions& opt, Reconci
 int main(int argc, char** argv) {
   CommandLine cl(argc, argv);
   if (cl.Has("--help") || cl.Has("-h")) {
-    std::cout << kUsage;
+    std::cout << (cl.Has("--kubernetes") ? kube::kKubernetesUsage : kUsage);
     return 0;
   }
   if (cl.Has("--version")) {
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
     std::cerr << "pgvigil-controller: " << s.message() << "\n";
     return 2;
   }
+  if (cl.Has("--kubernetes")) return kube::RunKubernetesController(cl);
   std::string config = cl.Value("-f", cl.Value("--config"));
   ReconcilerOptions opt;
   opt.localNode = cl.Value("--node");

@@ -104,6 +104,12 @@ Result<plan::ClusterState> StatusStore::Load() {
 }
 
 Result<std::string> StatusStore::Save(const plan::ClusterState& state, uint64_t term) {
+  if (haveBase_ && !base_.state.ok())
+    return Result<std::string>::Error("the state in " + Where() + " is unreadable: " + base_.state.error());
+  return EditStatus(term, [&](value* status) { EncodeStatusState(state, term, status); });
+}
+
+Result<std::string> StatusStore::EditStatus(uint64_t term, const std::function<void(value*)>& edit) {
   if (!haveBase_) {
     if (auto read = Read(); !read.ok()) return read.status();
   }
@@ -113,10 +119,8 @@ Result<std::string> StatusStore::Save(const plan::ClusterState& state, uint64_t 
   if (base_.term != term)
     return Result<std::string>::Error("term " + std::to_string(term) + " is not durable in " + Where() +
                                       " (status.term " + std::to_string(base_.term) + ")");
-  if (!base_.state.ok())
-    return Result<std::string>::Error("the state in " + Where() + " is unreadable: " + base_.state.error());
   value status = base_.object.has_object_field("status") ? base_.object.at("status") : value::object();
-  EncodeStatusState(state, term, &status);
+  edit(&status);
   const std::string read_rv = base_.resourceVersion;
   auto reply = PutStatus(status);
   if (!reply.ok()) return Result<std::string>::Error("writing the status of " + Where() + ": " + reply.error());

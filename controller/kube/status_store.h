@@ -9,6 +9,7 @@
 // client must outlive the store.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "controller/kube/kube_client.h"
@@ -49,6 +50,9 @@ class StatusStore : public StateStore {
   // when status.term (as last read) is exactly `term`.
   Result<plan::ClusterState> Load() override;
   Result<std::string> Save(const plan::ClusterState& state, uint64_t term) override;
+  // Any other change of the status (conditions, acceptedGeneration), by the
+  // same rules as Save: under exactly the durable term, CAS on the last read.
+  Result<std::string> EditStatus(uint64_t term, const std::function<void(web::json::value*)>& edit);
 
   // The highest status.term seen (the elector's next epoch goes above it).
   uint64_t highestTerm() const { return highestTerm_; }

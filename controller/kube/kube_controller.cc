@@ -1,0 +1,205 @@
+#include "controller/kube/kube_controller.h"
+
+#include <algorithm>
+
+#include <cpprest/asyncrt_utils.h>
+#include <spdlog/spdlog.h>
+
+#include "controller/kube/kube_lease.h"
+#include "controller/kube/kube_leadership.h"
+
+namespace pgvigil::kube {
+
+using web::json::value;
+
+namespace {
+
+std::string Str(const value& o, const char* k) { return o.has_string_field(k) ? o.at(k).as_string() : ""; }
+
+int64_t Generation(const value& cr) {
+  if (!cr.has_object_field("metadata")) return 0;
+  const value& m = cr.at("metadata");
+  return m.has_number_field("generation") ? m.at("generation").as_number().to_int64() : 0;
+}
+
+// One key of a Secret (§7 #12), decoded.
+Result<std::string> ReadSecretKey(KubeClient* client, const std::string& ns, const std::string& name,
+                                  const std::string& key) {
+  auto r = client->Get(ResourcePath("", "v1", "secrets", ns, name));
+  const std::string where = "Secret " + ns + "/" + name;
+  if (!r.ok()) return Result<std::string>::Error(where + ": " + r.error());
+  if (!r->ok()) return Result<std::string>::Error(where + ": " + r->Describe());
+  if (!r->body.has_object_field("data") || !r->body.at("data").has_string_field(key))
+    return Result<std::string>::Error(where + " has no key '" + key + "'");
+  try {
+    auto bytes = utility::conversions::from_base64(r->body.at("data").at(key).as_string());
+    std::string text(bytes.begin(), bytes.end());
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
+  } catch (const std::exception& e) {
+    return Result<std::string>::Error(where + " key '" + key + "': not base64 (" + e.what() + ")");
+  }
+}
+
+}  // namespace
+
+KubeController::KubeController(KubeClient* client, LeaseElector* elector, KubeControllerOptions options)
+    : client_(client), elector_(elector), options_(std::move(options)) {}
+
+KubeController::~KubeController() { Stop(); }
+
+void KubeController::Start() {
+  watcher_ = std::thread([this] { WatchLoop(); });
+  syncer_ = std::thread([this] { SyncLoop(); });
+}
+
+void KubeController::Stop() {
+  if (stop_.exchange(true)) return;
+  cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
+  if (watcher_.joinable()) watcher_.join();
+  for (auto& [key, c] : clusters_)
+    if (c.reconciler) c.reconciler->Stop();
+  clusters_.clear();
+}
+
+std::vector<std::string> KubeController::Running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return running_;
+}
+
+void KubeController::WatchLoop() {
+  ListWatchOptions o;
+  o.timeoutSeconds = options_.watchTimeoutSeconds;
+  ListWatch lw(client_, ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", options_.watchNamespace), o);
+  lw.Run(stop_, [this](const ListWatch::Cache& cache, const std::string&) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cache_ = cache;
+      changed_ = true;
+    }
+    cv_.notify_all();
+  });
+}
+
+void KubeController::SyncLoop() {
+  while (!stop_) {
+    ListWatch::Cache cache;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, options_.syncPeriod, [&] { return stop_ || changed_; });
+      if (stop_) return;
+      changed_ = false;
+      cache = cache_;
+    }
+    for (const auto& [key, cr] : cache) SyncOne(key, cr);
+    for (auto it = clusters_.begin(); it != clusters_.end();) {
+      if (cache.count(it->first)) {
+        ++it;
+        continue;
+      }
+      spdlog::info("PostgresCluster {} deleted: its reconciler stops", it->first);
+      if (it->second.reconciler) it->second.reconciler->Stop();
+      it = clusters_.erase(it);
+    }
+    std::vector<std::string> running;
+    for (const auto& [key, c] : clusters_)
+      if (c.reconciler) running.push_back(key);
+    std::lock_guard<std::mutex> lock(mu_);
+    running_ = std::move(running);
+  }
+}
+
+std::unique_ptr<Reconciler> KubeController::MakeReconciler(const std::string& ns, const std::string& name,
+                                                           const ClusterSpec& spec,
+                                                           const std::vector<SecretMount>& secrets) {
+  ReconcilerOptions o = options_.reconciler;
+  o.localNode.clear();  // no sidecar beside this controller
+  o.standalone = false;
+  o.specPath.clear();
+  o.stateDir.clear();
+  o.pg.user = spec.postgres.superuser.name;
+  o.pg.database = spec.healthCheck.database;
+  o.pg.connectTimeoutSeconds = std::max<int>(1, static_cast<int>(spec.healthCheck.timeout.count() / 1000));
+  for (const auto& m : secrets) {
+    if (m.keys.empty() || (m.volume != "superuser" && m.volume != "api-token")) continue;
+    auto v = ReadSecretKey(client_, ns, m.secretName, m.keys.front());
+    if (!v.ok()) {
+      spdlog::warn("PostgresCluster {}/{}: {} (observing and acting without it)", ns, name, v.error());
+      continue;
+    }
+    (m.volume == "superuser" ? o.pg.password : o.token) = *v;
+  }
+  auto store = std::make_unique<StatusStore>(client_, ns, name);
+  auto leadership = std::make_unique<KubeLeadership>(elector_, store.get());
+  return std::make_unique<Reconciler>(spec, o, std::move(leadership), std::move(store));
+}
+
+void KubeController::SyncOne(const std::string& key, const value& cr) {
+  const value meta = cr.has_object_field("metadata") ? cr.at("metadata") : value::object();
+  const std::string ns = Str(meta, "namespace"), name = Str(meta, "name");
+  Cluster& c = clusters_[key];
+  if (!c.summary) c.summary = std::make_unique<StatusStore>(client_, ns, name);
+  const int64_t generation = Generation(cr);
+  if (generation != c.judgedGeneration) {
+    c.judgedGeneration = generation;
+    ResourceLoad load = ConvertClusterResourceText(cr.serialize(), key);
+    if (!load.ok()) {
+      c.refusal.clear();
+      for (const auto& e : load.errors) c.refusal += (c.refusal.empty() ? "" : "; ") + e.path + ": " + e.reason;
+      spdlog::warn("PostgresCluster {} generation {} refused, nothing changes{}: {}", key, generation,
+                   c.reconciler ? " (generation " + std::to_string(c.acceptedGeneration) + " stays in force)" : "",
+                   c.refusal);
+    } else {
+      c.refusal.clear();
+      if (!c.reconciler) {
+        c.reconciler = MakeReconciler(ns, name, load.resource->spec, load.resource->secrets);
+        (void)c.reconciler->Start();
+        spdlog::info("PostgresCluster {} generation {} accepted ({} instances): reconciling", key, generation,
+                     load.resource->instances);
+      } else {
+        c.reconciler->UseSpec(load.resource->spec, "accepted from generation " + std::to_string(generation));
+        spdlog::info("PostgresCluster {} generation {} accepted: the new spec is taken into use", key, generation);
+      }
+      c.acceptedGeneration = generation;
+    }
+  }
+  WriteSummary(c, generation);
+}
+
+void KubeController::WriteSummary(Cluster& c, int64_t generation) {
+  const uint64_t term = elector_->ActingTerm();
+  if (term == 0) return;  // only the acting controller writes status
+  std::string phase, reason;
+  if (c.reconciler) {
+    ClusterStatus s = c.reconciler->GetStatus();
+    phase = s.phase;
+    reason = s.summary;
+  }
+  const bool valid = c.refusal.empty();
+  const std::string wanted = std::to_string(term) + "|" + std::to_string(generation) + "|" +
+                             std::to_string(c.acceptedGeneration) + "|" + c.refusal + "|" + phase + "|" + reason;
+  if (wanted == c.written) return;
+  TermOutcome t = c.summary->MakeTermDurable(term);
+  if (t.code == TermOutcome::Code::kDeposed) {
+    spdlog::warn("deposed: {}", t.detail);
+    elector_->Deposed(t.statusTerm);
+    return;
+  }
+  if (t.code != TermOutcome::Code::kDurable) return;  // the next sync tries again
+  const std::string now = FormatMicroTime(std::chrono::system_clock::now());
+  auto r = c.summary->EditStatus(term, [&](value* status) {
+    SetCondition(status, "SpecValid", valid ? "True" : "False", valid ? "Accepted" : "InvalidSpec",
+                 valid ? "" : c.refusal, generation, now);
+    (*status)["observedGeneration"] = value::number(generation);
+    if (c.acceptedGeneration >= 0) (*status)["acceptedGeneration"] = value::number(c.acceptedGeneration);
+    if (!phase.empty()) {
+      (*status)["phase"] = value::string(phase);
+      (*status)["phaseReason"] = value::string(reason);
+    }
+  });
+  if (r.ok()) c.written = wanted;
+  else spdlog::debug("status summary of {}/{}: {}", c.summary->ns(), c.summary->name(), r.error());
+}
+
+}  // namespace pgvigil::kube

@@ -1,0 +1,80 @@
+// pgvigil-controller --kubernetes (KUBERNETES.md §4): watches PostgresClusters
+// (list + watch) and runs one Reconciler per valid cluster, with the shared
+// Lease elector and the cluster's status as its seams (kube_leadership.h,
+// status_store.h); the planner is the VM one, unchanged.
+// - A CR whose spec the converter or the validator refuses gets SpecValid=False
+//   with "spec.path: reason" messages, and nothing else changes: a cluster
+//   already running keeps its last accepted spec, a new one gets no Reconciler.
+// - While this controller leads, it also writes SpecValid, observedGeneration,
+//   acceptedGeneration, phase and phaseReason (by CAS, under the durable term).
+// Not here yet: owned objects, pod labels, Events, secrets re-read on change.
+// Thread-safe: Start/Stop from one thread; it runs a watch and a sync thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "controller/kube/cluster_resource.h"
+#include "controller/kube/elector.h"
+#include "controller/kube/kube_client.h"
+#include "controller/kube/list_watch.h"
+#include "controller/kube/status_store.h"
+#include "controller/reconciler.h"
+
+namespace pgvigil::kube {
+
+struct KubeControllerOptions {
+  std::string watchNamespace;  // "" = every namespace
+  ReconcilerOptions reconciler;  // pacing; token, credentials and spec come per cluster
+  std::chrono::milliseconds syncPeriod{1000};
+  int watchTimeoutSeconds = 10;  // also bounds how long Stop waits for the watch
+};
+
+class KubeController {
+ public:
+  // The client and elector must outlive the controller.
+  KubeController(KubeClient* client, LeaseElector* elector, KubeControllerOptions options);
+  ~KubeController();
+  KubeController(const KubeController&) = delete;
+  KubeController& operator=(const KubeController&) = delete;
+
+  void Start();
+  void Stop();
+  // "ns/name" of the clusters that have a Reconciler.
+  std::vector<std::string> Running() const;
+
+ private:
+  struct Cluster {
+    std::unique_ptr<Reconciler> reconciler;
+    std::unique_ptr<StatusStore> summary;  // the sync thread's own store (the Reconciler has its own)
+    int64_t judgedGeneration = -1;         // the last generation converted and judged
+    int64_t acceptedGeneration = -1;       // whose spec runs
+    std::string refusal;                   // "" when the judged generation was valid
+    std::string written;                   // what the summary last wrote (not written again)
+  };
+  void WatchLoop();
+  void SyncLoop();
+  void SyncOne(const std::string& key, const web::json::value& cr);
+  void WriteSummary(Cluster& c, int64_t generation);
+  std::unique_ptr<Reconciler> MakeReconciler(const std::string& ns, const std::string& name,
+                                             const ClusterSpec& spec, const std::vector<SecretMount>& secrets);
+
+  KubeClient* const client_;
+  LeaseElector* const elector_;
+  const KubeControllerOptions options_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  ListWatch::Cache cache_;  // guarded by mu_
+  bool changed_ = false;    // guarded by mu_
+  std::map<std::string, Cluster> clusters_;  // sync thread only (Running() under mu_)
+  std::vector<std::string> running_;         // guarded by mu_
+  std::thread watcher_, syncer_;
+};
+
+}  // namespace pgvigil::kube

@@ -1,0 +1,182 @@
+// pgvigil-controller --kubernetes as a child process against kube-fake (the
+// API-server test double, not Kubernetes), through the in-cluster
+// configuration path (KUBERNETES_SERVICE_HOST/PORT and a service-account
+// directory): a PostgresCluster appears, the controller takes the Lease,
+// makes its epoch durable as status.term and accepts the spec; a refused
+// spec gets SpecValid=False with "spec.path: reason" while the accepted
+// generation, the term and the recorded state stay as they were; a new
+// refused cluster gets no reconciler and no state. No pods run here: the
+// instances' DNS names do not resolve, so nothing is observed or acted on.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <thread>
+
+#include "controller/kube/kube_fake_env.h"
+#include "controller/kube/kube_lease.h"
+#include "controller/testing/child_process.h"
+
+namespace pgvigil::kube {
+namespace {
+
+using std::chrono::milliseconds;
+using web::json::value;
+
+const char* kCluster = R"({"apiVersion":"pgvigil.io/v1alpha1","kind":"PostgresCluster",
+  "metadata":{"name":"NAME","namespace":"db"},
+  "spec":{"instances":3,"storage":{"size":"1Gi"},
+          "postgres":{"superuser":{"name":"postgres","passwordSecret":{"name":"demo-superuser","key":"password"}}},
+          "watchdog":{"authKeySecret":{"name":"demo-watchdog","key":"key"}},
+          "api":{"tokenSecret":{"name":"demo-api-token","key":"token"}}EXTRA}})";
+
+std::string ClusterJson(const std::string& name, const std::string& extra = "") {
+  std::string s = kCluster;
+  s.replace(s.find("NAME"), 4, name);
+  s.replace(s.find("EXTRA"), 5, extra);
+  return s;
+}
+
+class KubeModeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(env_.ok()) << env_.error();
+    client_ = env_.Client();
+    char tmpl[] = "/tmp/kube-mode-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    // The pod's service-account directory.
+    std::ifstream ca(env_.fake().pki().caCert);
+    std::ofstream(dir_ + "/ca.crt") << ca.rdbuf();
+    std::ofstream(dir_ + "/token") << "elector-token\n";
+    std::ofstream(dir_ + "/namespace") << "pgvigil-system";
+    for (auto [name, key, data] : {std::tuple{"demo-superuser", "password", "c2VjcmV0"},
+                                   std::tuple{"demo-watchdog", "key", "aG1hYw=="},
+                                   std::tuple{"demo-api-token", "token", "dG9rZW4="}}) {
+      value s = value::parse(R"({"apiVersion":"v1","kind":"Secret","metadata":{"namespace":"db"},"data":{}})");
+      s["metadata"]["name"] = value::string(name);
+      s["data"][key] = value::string(data);
+      auto r = client_->Create(ResourcePath("", "v1", "secrets", "db"), s);
+      ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? r->Describe() : r.error());
+    }
+  }
+  void TearDown() override {
+    controller_.Stop();
+    if (HasFailure() || getenv("KUBE_MODE_TEST_LOG")) std::cerr << "controller log:\n" << controller_.LogTail(80) << "\n";
+    std::system(("rm -rf " + dir_).c_str());
+  }
+  void StartController() {
+    setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
+    setenv("KUBERNETES_SERVICE_PORT", std::to_string(env_.fake().port()).c_str(), 1);
+    setenv("PGVIGIL_KUBE_SA_DIR", dir_.c_str(), 1);
+    setenv("POD_NAME", "pgvigil-controller-0", 1);
+    std::string error;
+    ASSERT_TRUE(controller_.Start({PGVIGIL_CONTROLLER_BIN, "--kubernetes", "--log-level", "debug"},
+                                  dir_ + "/controller.log", &error))
+        << error;
+  }
+  void Create(const std::string& json) {
+    auto r = client_->Create(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db"), value::parse(json));
+    ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? r->Describe() : r.error());
+  }
+  value Get(const std::string& name) {
+    auto r = client_->Get(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", name));
+    return r.ok() && r->ok() ? r->body : value::null();
+  }
+  static value Status(const value& cr) { return cr.has_object_field("status") ? cr.at("status") : value::object(); }
+  static value Condition(const value& cr, const std::string& type) {
+    value s = Status(cr);
+    if (s.has_array_field("conditions"))
+      for (const auto& c : s.at("conditions").as_array())
+        if (c.has_string_field("type") && c.at("type").as_string() == type) return c;
+    return value::null();
+  }
+  template <typename P>
+  bool WaitFor(P pred, milliseconds limit = milliseconds(15000)) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    return pred();
+  }
+  static int64_t Int(const value& o, const char* k) {
+    return o.has_number_field(k) ? o.at(k).as_number().to_int64() : -1;
+  }
+
+  testing_util::KubeFakeEnv env_;
+  std::unique_ptr<KubeClient> client_;
+  std::string dir_;
+  testing::ChildProcess controller_;
+};
+
+TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDurable) {
+  StartController();
+  Create(ClusterJson("demo"));
+  Lease lease;
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = GetLease(client_.get(), "pgvigil-system", "pgvigil-controller");
+    if (r.ok() && r->reply.ok()) lease = r->lease;
+    return !lease.holderIdentity.empty();
+  }));
+  EXPECT_EQ(lease.holderIdentity.rfind("pgvigil-controller-0-", 0), 0u) << lease.holderIdentity;
+  EXPECT_EQ(lease.annotations["pgvigil.io/epoch"], "1");
+  ASSERT_TRUE(WaitFor([&] {
+    value cr = Get("demo");
+    return Int(Status(cr), "term") == 1 && Int(Status(cr), "acceptedGeneration") == 1;
+  }));
+  value cond = Condition(Get("demo"), "SpecValid");
+  ASSERT_TRUE(cond.is_object());
+  EXPECT_EQ(cond.at("status").as_string(), "True");
+  EXPECT_EQ(Int(Status(Get("demo")), "observedGeneration"), 1);
+}
+
+TEST_F(KubeModeTest, ARefusedSpecSetsSpecValidFalseAndChangesNothingElse) {
+  StartController();
+  Create(ClusterJson("demo"));
+  ASSERT_TRUE(WaitFor([&] { return Int(Status(Get("demo")), "acceptedGeneration") == 1; }));
+  // Let the reconciler record what it will with generation 1, then look.
+  std::this_thread::sleep_for(milliseconds(2000));
+  value before = Status(Get("demo"));
+  // Generation 2 sets a VIP: Services replace it on Kubernetes.
+  auto p = client_->MergePatch(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo"),
+                               value::parse(R"({"spec":{"vip":{"address":"10.0.0.5/24","interface":"eth0"}}})"));
+  ASSERT_TRUE(p.ok() && p->ok()) << (p.ok() ? p->Describe() : p.error());
+  ASSERT_TRUE(WaitFor([&] {
+    value c = Condition(Get("demo"), "SpecValid");
+    return c.is_object() && c.at("status").as_string() == "False";
+  }));
+  value cr = Get("demo");
+  value cond = Condition(cr, "SpecValid");
+  EXPECT_EQ(cond.at("reason").as_string(), "InvalidSpec");
+  EXPECT_EQ(cond.at("message").as_string().rfind("spec.vip: ", 0), 0u) << cond.at("message").as_string();
+  EXPECT_EQ(Int(cond, "observedGeneration"), 2);
+  value after = Status(cr);
+  EXPECT_EQ(Int(after, "observedGeneration"), 2);
+  EXPECT_EQ(Int(after, "acceptedGeneration"), 1) << "the last accepted spec stays in force";
+  EXPECT_EQ(Int(after, "term"), Int(before, "term"));
+  EXPECT_EQ(Int(after, "stateVersion"), Int(before, "stateVersion"));
+  // Nothing but the status was written: no owned object, no other kind.
+  for (const auto& [group, plural] : {std::pair{"apps", "statefulsets"}, std::pair{"", "services"},
+                                      std::pair{"", "configmaps"}}) {
+    auto l = client_->List(ResourcePath(group, "v1", plural, "db"));
+    ASSERT_TRUE(l.ok()) << l.error();
+    EXPECT_TRUE(l->items.empty()) << plural;
+  }
+  // A new cluster that is refused from the start gets no reconciler: no state.
+  Create(ClusterJson("bad", R"(,"failover":{"requireConsensus":false})"));
+  ASSERT_TRUE(WaitFor([&] {
+    value c = Condition(Get("bad"), "SpecValid");
+    return c.is_object() && c.at("status").as_string() == "False";
+  }));
+  value bad = Status(Get("bad"));
+  EXPECT_EQ(Condition(Get("bad"), "SpecValid").at("message").as_string().rfind("spec.failover.requireConsensus: ", 0),
+            0u)
+      << bad.serialize();
+  EXPECT_FALSE(bad.has_field("stateFormat")) << bad.serialize();
+  EXPECT_FALSE(bad.has_field("acceptedGeneration"));
+  EXPECT_NE(controller_.LogTail(200).find("db/bad generation 1 refused, nothing changes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgvigil::kube
