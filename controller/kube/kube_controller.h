@@ -32,7 +32,7 @@ struct KubeControllerOptions {
   std::string watchNamespace;  // "" = every namespace
   ReconcilerOptions reconciler;  // pacing; token, credentials and spec come per cluster
   std::chrono::milliseconds syncPeriod{1000};
-  int watchTimeoutSeconds = 10;  // also bounds how long Stop waits for the watch
+  int watchTimeoutSeconds = 5;  // also bounds how long Stop waits for the watch
 };
 
 class KubeController {

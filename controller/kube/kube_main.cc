@@ -22,6 +22,8 @@ const char* kKubernetesUsage =
     "                         service account's or the context's namespace)\n"
     "  --watch-namespace NS   only PostgresClusters there (default: every namespace)\n"
     "  --pod-name NAME        this replica's name (default: $POD_NAME, else the host name)\n"
+    "  --lease-duration-ms N, --renew-deadline-ms N, --retry-period-ms N\n"
+    "                         election timing (defaults 15000, 10000, 2000; tests shorten them)\n"
     "  --log-format F         text | json | syslog;  --log-level L\n";
 
 int RunKubernetesController(const CommandLine& cl) {
@@ -30,6 +32,26 @@ int RunKubernetesController(const CommandLine& cl) {
   std::string lease_ns = cl.Value("--lease-namespace");
   const std::string watch_ns = cl.Value("--watch-namespace");
   std::string pod = cl.Value("--pod-name", GetEnv("POD_NAME"));
+  ElectorSettings es;
+  struct Knob {
+    const char* flag;
+    std::chrono::milliseconds* value;
+  } knobs[] = {{"--lease-duration-ms", &es.leaseDuration},
+               {"--renew-deadline-ms", &es.renewDeadline},
+               {"--retry-period-ms", &es.retryPeriod}};
+  for (const auto& k : knobs) {
+    const std::string text = cl.Value(k.flag);
+    if (text.empty()) continue;
+    if (text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos || std::stol(text) <= 0) {
+      std::cerr << "pgvigil-controller: " << k.flag << ": '" << text << "' is not a positive number of milliseconds\n";
+      return 2;
+    }
+    *k.value = std::chrono::milliseconds(std::stol(text));
+  }
+  if (es.renewDeadline >= es.leaseDuration || es.retryPeriod >= es.renewDeadline) {
+    std::cerr << "pgvigil-controller: election timing needs retry period < renew deadline < lease duration\n";
+    return 2;
+  }
   if (!cl.Unknown().empty()) {
     std::cerr << "pgvigil-controller: unknown option " << cl.Unknown().front() << "\n" << kKubernetesUsage;
     return 2;
@@ -59,7 +81,6 @@ int RunKubernetesController(const CommandLine& cl) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  ElectorSettings es;
   es.ns = lease_ns;
   es.identity = ElectorIdentity(pod);
   LeaseElector elector(&client, es);

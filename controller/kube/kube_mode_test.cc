@@ -65,14 +65,15 @@ class KubeModeTest : public ::testing::Test {
     if (HasFailure() || getenv("KUBE_MODE_TEST_LOG")) std::cerr << "controller log:\n" << controller_.LogTail(80) << "\n";
     std::system(("rm -rf " + dir_).c_str());
   }
-  void StartController() {
+  void StartController(std::vector<std::string> extra = {}) {
     setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
     setenv("KUBERNETES_SERVICE_PORT", std::to_string(env_.fake().port()).c_str(), 1);
     setenv("PGVIGIL_KUBE_SA_DIR", dir_.c_str(), 1);
     setenv("POD_NAME", "pgvigil-controller-0", 1);
     std::string error;
-    ASSERT_TRUE(controller_.Start({PGVIGIL_CONTROLLER_BIN, "--kubernetes", "--log-level", "debug"},
-                                  dir_ + "/controller.log", &error))
+    std::vector<std::string> argv = {PGVIGIL_CONTROLLER_BIN, "--kubernetes", "--log-level", "debug"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ASSERT_TRUE(controller_.Start(argv, dir_ + "/controller.log", &error))
         << error;
   }
   void Create(const std::string& json) {
@@ -176,6 +177,29 @@ TEST_F(KubeModeTest, ARefusedSpecSetsSpecValidFalseAndChangesNothingElse) {
   EXPECT_FALSE(bad.has_field("stateFormat")) << bad.serialize();
   EXPECT_FALSE(bad.has_field("acceptedGeneration"));
   EXPECT_NE(controller_.LogTail(200).find("db/bad generation 1 refused, nothing changes"), std::string::npos);
+}
+
+TEST_F(KubeModeTest, ANewerStatusTermDeposesTheControllerWhichWritesNothingUntilItLeadsAboveIt) {
+  StartController({"--lease-duration-ms", "1500", "--renew-deadline-ms", "1000", "--retry-period-ms", "200"});
+  Create(ClusterJson("demo"));
+  ASSERT_TRUE(WaitFor([&] { return Int(Status(Get("demo")), "acceptedGeneration") == 1; }));
+  ASSERT_EQ(Int(Status(Get("demo")), "term"), 1);
+  // A newer leader (say, across a partition) made term 5 durable here.
+  auto p = client_->MergePatch(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo", "status"),
+                               value::parse(R"({"status":{"term":5,"phase":"written-by-term-5"}})"));
+  ASSERT_TRUE(p.ok() && p->ok()) << (p.ok() ? p->Describe() : p.error());
+  const std::string rv = p->body.at("metadata").at("resourceVersion").as_string();
+  ASSERT_TRUE(WaitFor([&] { return controller_.LogTail(400).find("deposed") != std::string::npos; }));
+  // Deposed: it writes nothing while its own stale Lease record expires.
+  std::this_thread::sleep_for(milliseconds(1000));
+  value cr = Get("demo");
+  EXPECT_EQ(cr.at("metadata").at("resourceVersion").as_string(), rv) << Status(cr).serialize();
+  // Then it campaigns above term 5, and makes epoch 6 durable before it acts again.
+  ASSERT_TRUE(WaitFor([&] { return Int(Status(Get("demo")), "term") == 6; }));
+  auto lease = GetLease(client_.get(), "pgvigil-system", "pgvigil-controller");
+  ASSERT_TRUE(lease.ok() && lease->reply.ok());
+  EXPECT_EQ(lease->lease.annotations["pgvigil.io/epoch"], "6");
+  EXPECT_EQ(lease->lease.leaseTransitions, 1);
 }
 
 }  // namespace
