@@ -7,7 +7,6 @@
 
 #include "common/files.h"
 #include "common/spec_parser.h"
-#include "controller/act/state_codec.h"
 #include "controller/observe/sidecar_observer.h"
 #include "controller/vm_leadership.h"
 
