@@ -62,6 +62,8 @@ for b in pgvigil-sidecar pgvigil-controller vigilctl; do
   v=$(in_root "/usr/bin/$b" --version 2>&1)
   check "$b --version prints '$b $upstream' (got '$v')" [ "$v" = "$b $upstream" ]
 done
+v=$(in_root /usr/bin/kubectl-pgvigil --version 2>&1)
+check "kubectl-pgvigil (the kubectl plugin name) runs vigilctl (got '$v')" [ "$v" = "vigilctl $upstream" ]
 mode_of() { in_root stat -c '%U:%G %a' "$1" 2>/dev/null; }  # names as the root knows them
 check "/etc/pgvigil is root:postgres 775" [ "$(mode_of /etc/pgvigil)" = "root:postgres 775" ]
 check "/etc/pgvigil/secrets is postgres:postgres 700" [ "$(mode_of /etc/pgvigil/secrets)" = "postgres:postgres 700" ]
@@ -94,7 +96,7 @@ for u in pgvigil-sidecar pgvigil-controller; do
   echo "  $u: $(in_root systemd-analyze security --offline=yes --no-pager /lib/systemd/system/$u.service 2>/dev/null | tail -n1)"
 done
 umount "$R/proc"
-for page in man8/pgvigil-sidecar.8.gz man8/pgvigil-controller.8.gz man1/vigilctl.1.gz; do
+for page in man8/pgvigil-sidecar.8.gz man8/pgvigil-controller.8.gz man1/vigilctl.1.gz man1/kubectl-pgvigil.1.gz; do
   check "man page $page installed" [ -s "$R/usr/share/man/$page" ]
 done
 
