@@ -15,6 +15,9 @@
 #     a cluster;
 #  7. manifests/install.yaml equal to a fresh render; `kubectl kustomize manifests/`
 #     builds and its objects pass 3.
+#  8. with a build directory ($1, as ctest passes it): the rendered controller
+#     command run by that build's pgvigil-controller, which must accept every
+#     flag (it then stops at the missing kubeconfig given to it).
 # PGVIGIL_UPDATE_GOLDEN=1 rewrites the goldens and install.yaml instead of
 # comparing (review the diff). Exit 1 on any failure, naming it.
 set -uo pipefail
@@ -25,6 +28,7 @@ export PATH="$TOOLS/bin:$PATH"
 CHART=charts/pgvigil
 CC=hack/chart-check
 UPDATE=${PGVIGIL_UPDATE_GOLDEN:-}
+BUILD=${1:-}
 for t in helm kubectl; do
   if [ ! -x "$TOOLS/bin/$t" ]; then
     echo "chart-check: $TOOLS/bin/$t missing: run hack/install-deps.sh" >&2
@@ -181,6 +185,27 @@ if kubectl kustomize manifests/ >"$tmp/kustomized.yaml" 2>"$tmp/kustomize.err"; 
 else
   cat "$tmp/kustomize.err"
   fail "kubectl kustomize manifests/"
+fi
+
+# 8: the controller accepts the rendered flags
+if [ -n "$BUILD" ] && [ -x "$BUILD/bin/pgvigil-controller" ]; then
+  for r in "${rendered[@]}"; do
+    mapfile -t cmd < <(node "$CC/check.mjs" command "$r")
+    if [ "${cmd[0]:-}" != pgvigil-controller ]; then
+      fail "$(basename "$r"): the Deployment's command is not pgvigil-controller (${cmd[*]})"
+      continue
+    fi
+    "$BUILD/bin/pgvigil-controller" "${cmd[@]:1}" --kubeconfig "$tmp/no-kubeconfig" >"$tmp/ctl.out" 2>&1
+    rc=$?
+    if [ "$rc" -eq 1 ] && grep -q "kubeconfig: $tmp/no-kubeconfig" "$tmp/ctl.out"; then
+      pass "$(basename "$r"): pgvigil-controller accepts ${cmd[*]:1}"
+    else
+      cat "$tmp/ctl.out"
+      fail "$(basename "$r"): pgvigil-controller refused the rendered command (exit $rc)"
+    fi
+  done
+else
+  echo "note: no built pgvigil-controller given (hack/chart-check.sh BUILD_DIR): the rendered flags are not run"
 fi
 
 if [ "$failures" -gt 0 ]; then

@@ -1,6 +1,8 @@
 // Offline checks of rendered Kubernetes objects (hack/chart-check.sh).
 //   node check.mjs objects FILE...        every object against the real Kubernetes
 //       schemas of kubernetes-models, then the unknown-field pass
+//   node check.mjs command FILE           the command of each Deployment's first
+//       container, one argument a line (the flag check of hack/chart-check.sh)
 //   node check.mjs crs CRD_FILE FILE...   every PostgresCluster in FILE... against
 //       the CRD's openAPIV3Schema (ajv); other kinds in those files go through
 //       the object checks
@@ -75,6 +77,9 @@ function strictSchema(s) {
 const [mode, ...args] = process.argv.slice(2);
 if (mode === "objects") {
   for (const f of args) for (const d of documents(f)) await checkObject(f, d);
+} else if (mode === "command") {
+  for (const d of documents(args[0]))
+    if (d.kind === "Deployment") for (const a of d.spec.template.spec.containers[0].command) console.log(a);
 } else if (mode === "crs") {
   const [crdFile, ...files] = args;
   const crd = documents(crdFile).find((d) => d.kind === "CustomResourceDefinition");
@@ -90,7 +95,7 @@ if (mode === "objects") {
     }
   }
 } else {
-  console.error("usage: node check.mjs objects FILE... | crs CRD_FILE FILE...");
+  console.error("usage: node check.mjs objects FILE... | command FILE | crs CRD_FILE FILE...");
   process.exit(2);
 }
 for (const p of problems) console.log(p);
