@@ -112,7 +112,8 @@ void KubeController::SyncLoop() {
 
 std::unique_ptr<Reconciler> KubeController::MakeReconciler(const std::string& ns, const std::string& name,
                                                            const ClusterSpec& spec,
-                                                           const std::vector<SecretMount>& secrets) {
+                                                           const std::vector<SecretMount>& secrets,
+                                                           StatusStore** store_out) {
   ReconcilerOptions o = options_.reconciler;
   o.localNode.clear();  // no sidecar beside this controller
   o.standalone = false;
@@ -131,6 +132,7 @@ std::unique_ptr<Reconciler> KubeController::MakeReconciler(const std::string& ns
     (m.volume == "superuser" ? o.pg.password : o.token) = *v;
   }
   auto store = std::make_unique<StatusStore>(client_, ns, name);
+  *store_out = store.get();
   auto leadership = std::make_unique<KubeLeadership>(elector_, store.get());
   return std::make_unique<Reconciler>(spec, o, std::move(leadership), std::move(store));
 }
@@ -153,7 +155,7 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
     } else {
       c.refusal.clear();
       if (!c.reconciler) {
-        c.reconciler = MakeReconciler(ns, name, load.resource->spec, load.resource->secrets);
+        c.reconciler = MakeReconciler(ns, name, load.resource->spec, load.resource->secrets, &c.store);
         (void)c.reconciler->Start();
         spdlog::info("PostgresCluster {} generation {} accepted ({} instances): reconciling", key, generation,
                      load.resource->instances);
@@ -168,18 +170,38 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
 }
 
 void KubeController::WriteSummary(Cluster& c, int64_t generation) {
-  const uint64_t term = elector_->ActingTerm();
-  if (term == 0) return;  // only the acting controller writes status
   std::string phase, reason;
   if (c.reconciler) {
     ClusterStatus s = c.reconciler->GetStatus();
     phase = s.phase;
     reason = s.summary;
   }
-  const bool valid = c.refusal.empty();
-  const std::string wanted = std::to_string(term) + "|" + std::to_string(generation) + "|" +
-                             std::to_string(c.acceptedGeneration) + "|" + c.refusal + "|" + phase + "|" + reason;
-  if (wanted == c.written) return;
+  const std::string refusal = c.refusal;
+  const int64_t accepted = c.acceptedGeneration;
+  const std::string signature = std::to_string(generation) + "|" + std::to_string(accepted) + "|" + refusal + "|" +
+                                phase + "|" + reason;
+  if (signature == c.written) return;
+  const std::string now = FormatMicroTime(std::chrono::system_clock::now());
+  auto edit = [=](value* status) {
+    const bool valid = refusal.empty();
+    SetCondition(status, "SpecValid", valid ? "True" : "False", valid ? "Accepted" : "InvalidSpec", refusal,
+                 generation, now);
+    (*status)["observedGeneration"] = value::number(generation);
+    if (accepted >= 0) (*status)["acceptedGeneration"] = value::number(accepted);
+    if (!phase.empty()) {
+      (*status)["phase"] = value::string(phase);
+      (*status)["phaseReason"] = value::string(reason);
+    }
+  };
+  if (c.store) {
+    // The Reconciler's thread writes it, with its next status write or on its own.
+    c.store->SetSummary(edit, signature);
+    c.written = signature;
+    return;
+  }
+  const uint64_t term = elector_->ActingTerm();
+  if (term == 0) return;  // only the acting controller writes status
+  c.summary->SetSummary(edit, signature);
   TermOutcome t = c.summary->MakeTermDurable(term);
   if (t.code == TermOutcome::Code::kDeposed) {
     spdlog::warn("deposed: {}", t.detail);
@@ -187,18 +209,8 @@ void KubeController::WriteSummary(Cluster& c, int64_t generation) {
     return;
   }
   if (t.code != TermOutcome::Code::kDurable) return;  // the next sync tries again
-  const std::string now = FormatMicroTime(std::chrono::system_clock::now());
-  auto r = c.summary->EditStatus(term, [&](value* status) {
-    SetCondition(status, "SpecValid", valid ? "True" : "False", valid ? "Accepted" : "InvalidSpec",
-                 valid ? "" : c.refusal, generation, now);
-    (*status)["observedGeneration"] = value::number(generation);
-    if (c.acceptedGeneration >= 0) (*status)["acceptedGeneration"] = value::number(c.acceptedGeneration);
-    if (!phase.empty()) {
-      (*status)["phase"] = value::string(phase);
-      (*status)["phaseReason"] = value::string(reason);
-    }
-  });
-  if (r.ok()) c.written = wanted;
+  auto r = c.summary->FlushSummary(term);
+  if (r.ok()) c.written = signature;
   else spdlog::debug("status summary of {}/{}: {}", c.summary->ns(), c.summary->name(), r.error());
 }
 

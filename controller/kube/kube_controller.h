@@ -51,7 +51,8 @@ class KubeController {
  private:
   struct Cluster {
     std::unique_ptr<Reconciler> reconciler;
-    std::unique_ptr<StatusStore> summary;  // the sync thread's own store (the Reconciler has its own)
+    std::unique_ptr<StatusStore> summary;  // writes the summary while there is no Reconciler
+    StatusStore* store = nullptr;          // the Reconciler's, which writes it otherwise
     int64_t judgedGeneration = -1;         // the last generation converted and judged
     int64_t acceptedGeneration = -1;       // whose spec runs
     std::string refusal;                   // "" when the judged generation was valid
@@ -62,7 +63,8 @@ class KubeController {
   void SyncOne(const std::string& key, const web::json::value& cr);
   void WriteSummary(Cluster& c, int64_t generation);
   std::unique_ptr<Reconciler> MakeReconciler(const std::string& ns, const std::string& name,
-                                             const ClusterSpec& spec, const std::vector<SecretMount>& secrets);
+                                             const ClusterSpec& spec, const std::vector<SecretMount>& secrets,
+                                             StatusStore** store);
 
   KubeClient* const client_;
   LeaseElector* const elector_;

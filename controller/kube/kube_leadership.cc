@@ -20,6 +20,7 @@ LeadershipLook KubeLeadership::Look(plan::TimeMs) {
       durableTerm_ = term;
       look.mayAct = true;
       look.term = term;
+      if (auto f = store_->FlushSummary(term); !f.ok()) spdlog::debug("status summary: {}", f.error());
       look.holder = elector_->identity();
       look.reason = "Lease holder, term durable in status";
       return look;

@@ -121,10 +121,20 @@ Result<std::string> StatusStore::EditStatus(uint64_t term, const std::function<v
                                       " (status.term " + std::to_string(base_.term) + ")");
   value status = base_.object.has_object_field("status") ? base_.object.at("status") : value::object();
   edit(&status);
+  std::string signature;
+  {
+    std::lock_guard<std::mutex> lock(summaryMu_);
+    if (summaryEdit_) summaryEdit_(&status);
+    signature = summarySignature_;
+  }
   const std::string read_rv = base_.resourceVersion;
   auto reply = PutStatus(status);
   if (!reply.ok()) return Result<std::string>::Error("writing the status of " + Where() + ": " + reply.error());
-  if (reply->ok()) return "durable in the status of " + Where() + " (resourceVersion " + base_.resourceVersion + ")";
+  if (reply->ok()) {
+    std::lock_guard<std::mutex> lock(summaryMu_);
+    summaryWritten_ = signature;
+    return "durable in the status of " + Where() + " (resourceVersion " + base_.resourceVersion + ")";
+  }
   if (reply->code != 409)
     return Result<std::string>::Error("writing the status of " + Where() + ": " + reply->Describe());
   auto again = Read();
@@ -134,6 +144,20 @@ Result<std::string> StatusStore::EditStatus(uint64_t term, const std::function<v
   return Result<std::string>::Error("conflict: " + Where() + " changed since it was read (resourceVersion " +
                                     read_rv + "); " + (again.ok() ? "re-read" : "re-read failed: " + again.error()) +
                                     ", the next round re-plans");
+}
+
+void StatusStore::SetSummary(std::function<void(value*)> edit, std::string signature) {
+  std::lock_guard<std::mutex> lock(summaryMu_);
+  summaryEdit_ = std::move(edit);
+  summarySignature_ = std::move(signature);
+}
+
+Result<std::string> StatusStore::FlushSummary(uint64_t term) {
+  {
+    std::lock_guard<std::mutex> lock(summaryMu_);
+    if (!summaryEdit_ || summarySignature_ == summaryWritten_) return std::string("summary unchanged");
+  }
+  return EditStatus(term, [](value*) {});  // EditStatus applies the summary
 }
 
 }  // namespace pgvigil::kube

@@ -5,11 +5,12 @@
 // it never retries blindly, the next round re-plans from the new copy.
 // status.term is the newest term made durable here: a leader first makes its
 // epoch durable (MakeTermDurable), and a status.term above the term it acts
-// under means it was deposed. Reconcile thread only; not thread-safe. The
-// client must outlive the store.
+// under means it was deposed. Reconcile thread only, except SetSummary (any
+// thread). The client must outlive the store.
 #pragma once
 
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "controller/kube/kube_client.h"
@@ -54,6 +55,15 @@ class StatusStore : public StateStore {
   // same rules as Save: under exactly the durable term, CAS on the last read.
   Result<std::string> EditStatus(uint64_t term, const std::function<void(web::json::value*)>& edit);
 
+  // Summary fields another thread wants in the status (phase, conditions,
+  // generations): `edit` is applied to every later write of this store, and
+  // FlushSummary writes it on its own when `signature` changed since it was
+  // last written. So one thread writes the status and the summary never makes
+  // a state write lose its compare-and-swap. Thread-safe.
+  void SetSummary(std::function<void(web::json::value*)> edit, std::string signature);
+  // Reconcile thread, under the durable term: writes a changed summary.
+  Result<std::string> FlushSummary(uint64_t term);
+
   // The highest status.term seen (the elector's next epoch goes above it).
   uint64_t highestTerm() const { return highestTerm_; }
 
@@ -67,6 +77,9 @@ class StatusStore : public StateStore {
   bool haveBase_ = false;
   ClusterRead base_;
   uint64_t highestTerm_ = 0;
+  std::mutex summaryMu_;  // guards the three below
+  std::function<void(web::json::value*)> summaryEdit_;
+  std::string summarySignature_, summaryWritten_;
 };
 
 }  // namespace pgvigil::kube

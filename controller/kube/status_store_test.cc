@@ -136,6 +136,30 @@ TEST_F(StatusStoreTest, AStatusOfAnotherFormatIsRefusedNotHalfRead) {
   EXPECT_NE(saved.error().find("unreadable"), std::string::npos) << saved.error();
 }
 
+TEST_F(StatusStoreTest, TheSummaryRidesOnStateWritesAndIsFlushedOnlyWhenItChanged) {
+  StatusStore store(client_.get(), "db", "demo");
+  ASSERT_EQ(store.MakeTermDurable(2).code, TermOutcome::Code::kDurable);
+  store.SetSummary([](value* s) { (*s)["phase"] = value::string("Creating"); }, "creating");
+  ASSERT_TRUE(store.Save(State(1, "demo-0"), 2).ok());  // one write carries both
+  value status = Get().at("status");
+  EXPECT_EQ(status.at("phase").as_string(), "Creating");
+  EXPECT_EQ(status.at("stateVersion").as_number().to_uint64(), 1u);
+  const std::string rv = Rv();
+  auto same = store.FlushSummary(2);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(*same, "summary unchanged");
+  EXPECT_EQ(Rv(), rv);
+  store.SetSummary([](value* s) { (*s)["phase"] = value::string("Healthy"); }, "healthy");
+  ASSERT_TRUE(store.FlushSummary(2).ok());
+  status = Get().at("status");
+  EXPECT_EQ(status.at("phase").as_string(), "Healthy");
+  EXPECT_EQ(status.at("stateVersion").as_number().to_uint64(), 1u) << "the state as it was";
+  // Not under a term that is not durable.
+  store.SetSummary([](value* s) { (*s)["phase"] = value::string("Degraded"); }, "degraded");
+  EXPECT_FALSE(store.FlushSummary(3).ok());
+  EXPECT_EQ(Get().at("status").at("phase").as_string(), "Healthy");
+}
+
 TEST_F(StatusStoreTest, AMissingClusterIsAnErrorNamingIt) {
   StatusStore store(client_.get(), "db", "nosuch");
   auto loaded = store.Load();
