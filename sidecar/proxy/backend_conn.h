@@ -90,7 +90,9 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
 
   // Per-session bookkeeping, kept here to avoid a side map.
   // A silent cycle whose rows the owner reads (ClientSession::OnCapturedRow).
-  enum class Capture : uint8_t { kNone, kCommitLsn, kFunctionVolatility };
+  // kFailTransaction: the proxy's statement that fails this backend's part of
+  // a transaction that failed on the session's other backend (its error is expected).
+  enum class Capture : uint8_t { kNone, kCommitLsn, kFunctionVolatility, kFailTransaction };
   // What was sent that ends with a ReadyForQuery: one Query / FunctionCall, or
   // an extended-protocol sequence from its first message to its Sync (open
   // while seqOpen). Answers go to the oldest entry.

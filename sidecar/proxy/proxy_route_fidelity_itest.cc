@@ -168,6 +168,45 @@ TEST(ProxyRouteFidelityTest, Cause9NodeSpecificReadsInATransaction) {
   }
 }
 
+// A transaction that failed on one backend fails on the other as well: a
+// write after the error must not run (and COMMIT must not commit it), and a
+// read after an error on the primary must not succeed on the standby.
+TEST(ProxyRouteFidelityTest, FailedTransactionFailsOnBothBackends) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  Direct("CREATE TABLE IF NOT EXISTS failtx (a int)");
+  Direct("TRUNCATE failtx");
+  px->CatchUp();
+  for (int port : {NodePort(0), px->port}) {
+    const char* where = port == px->port ? "through the proxy" : "directly";
+    // The error on the standby (the transaction's reads run there).
+    auto r = Psql(port, {"-At", "-v", "ON_ERROR_STOP=0", "-c", "BEGIN", "-c", "SELECT inet_server_port()", "-c",
+                         "SELECT 1/0", "-c", "INSERT INTO failtx VALUES (1)", "-c", "SELECT 2", "-c", "COMMIT"});
+    if (port == px->port) EXPECT_TRUE(OnStandby(r.output.substr(r.output.find('\n') + 1, 5))) << r.output;
+    EXPECT_NE(r.output.find("division by zero"), std::string::npos) << where << ": " << r.output;
+    size_t aborted = 0;
+    for (size_t i = r.output.find("current transaction is aborted"); i != std::string::npos;
+         i = r.output.find("current transaction is aborted", i + 1))
+      ++aborted;
+    EXPECT_EQ(aborted, 2u) << where << ": " << r.output;
+    EXPECT_NE(r.output.find("ROLLBACK"), std::string::npos) << where << ": " << r.output;
+    EXPECT_EQ(Cluster().Query(0, "SELECT count(*) FROM failtx").value(), "0") << where;
+    // The error on the primary (nextval runs there); the next read and a
+    // ROLLBACK TO SAVEPOINT behave as on PostgreSQL.
+    r = Psql(port, {"-At", "-v", "ON_ERROR_STOP=0", "-c", "BEGIN", "-c", "SELECT 1", "-c", "SAVEPOINT s", "-c",
+                    "SELECT nextval('no_such_sequence')", "-c", "SELECT 2", "-c", "ROLLBACK TO SAVEPOINT s", "-c",
+                    "SELECT 3", "-c", "INSERT INTO failtx VALUES (3)", "-c", "COMMIT"});
+    EXPECT_NE(r.output.find("no_such_sequence"), std::string::npos) << where << ": " << r.output;
+    EXPECT_NE(r.output.find("current transaction is aborted"), std::string::npos) << where << ": " << r.output;
+    EXPECT_EQ(r.output.find("\n2\n"), std::string::npos) << where << ": " << r.output;
+    EXPECT_NE(r.output.find("\n3\n"), std::string::npos) << where << ": " << r.output;
+    EXPECT_NE(r.output.find("COMMIT"), std::string::npos) << where << ": " << r.output;
+    EXPECT_EQ(Cluster().Query(0, "SELECT count(*) FROM failtx").value(), "1") << where;
+    Direct("TRUNCATE failtx");
+    px->CatchUp();
+  }
+}
+
 TEST(ProxyRouteFidelityTest, Cause10DeallocateWhereParsed) {
   auto px = StartProxy();
   ASSERT_TRUE(px);

@@ -376,6 +376,14 @@ const std::vector<Row>& Rows() {
          in.c.functionsUnknown = false;
        },
        "standby (standby in transaction)"},
+      {"failed_tx_read_not_on_a_standby_made_to_fail",  // the session fails the other backend's part too
+       [](In& in) {
+         StandbyInTx(in);
+         in.s.txStatus = 'E';
+         in.s.standbyTxStatus = 'E';
+         in.c = Cycle("SELECT 1");
+       },
+       "primary (transaction on primary)"},
       // --- what differs per server: the primary's answer ------------------------------
       {"catalog_prepared_xacts_primary",  // psycopg tpc_recover after another session's PREPARE TRANSACTION
        [](In& in) { in.c = Cycle("SELECT gid FROM pg_catalog.pg_prepared_xacts"); }, "primary (write)"},

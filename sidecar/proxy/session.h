@@ -140,6 +140,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void OnCaptureDone(BackendConn* b, BackendConn::Capture c);
   bool CapturePending(BackendConn::Capture c) const;
   void LookUpFunctions(BackendConn* b);
+  // The client's transaction failed on backend `failed`: the other backend's
+  // part of it fails too, so that nothing runs or commits there until the
+  // client rolls back (to a savepoint), as PostgreSQL behaves.
+  void FailTransactionElsewhere(Target failed);
   void AnswerLocal();
   void CycleError(const std::string& sqlstate, const std::string& message);
   void SendCycle(const std::shared_ptr<BackendConn>& b, bool silent);

@@ -152,6 +152,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
       if (!done.swallowZ) out_.pending.append(raw, f.size);
       else if (done.sawError) skipUntilSync_ = true;
       if (!done.swallowZ) AfterClientCycle(b, t);
+      if (txStatus_ == 'E') FailTransactionElsewhere(t);
     } else if (done.capture != BackendConn::Capture::kNone) {
       OnCaptureDone(b, done.capture);
     }
@@ -167,7 +168,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
       return true;
     }
     if (f.type == 'D' && cur.capture != BackendConn::Capture::kNone) OnCapturedRow(b, cur.capture, f);
-    if (f.type == 'E') {
+    if (f.type == 'E' && cur.capture != BackendConn::Capture::kFailTransaction) {
       ErrorFields e;
       (void)ParseErrorFields(f, &e);
       spdlog::warn("proxy: node {} failed a statement replayed for session state ({}): {}", b->login().node,

@@ -10,6 +10,11 @@
 //  * function volatility: a read calling functions the proxy does not know asks
 //    pg_proc on the primary (a standby only when there is none) which are
 //    volatile (FunctionVolatility).
+//  * a failed transaction: when a statement of the client's transaction fails
+//    on one backend, the other backend's part of the transaction is made to
+//    fail too (a statement that raises 25P02), so that a later statement there
+//    gets "current transaction is aborted" and COMMIT rolls back, as on
+//    PostgreSQL, instead of a write after the error being committed.
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -56,6 +61,25 @@ void ClientSession::LookUpFunctions(BackendConn* b) {
   BackendConn::Cycle c{true};
   c.capture = BackendConn::Capture::kFunctionVolatility;
   b->outstanding.push_back(c);
+}
+
+void ClientSession::FailTransactionElsewhere(Target failed) {
+  Target other = failed == Target::kPrimary ? Target::kStandby : Target::kPrimary;
+  BackendConn* b = Conn(other).get();
+  // Only a backend in the transaction (its last ReadyForQuery said 'T') and not
+  // inside an unsynced extended sequence (a Query there would end it).
+  if (!b || b->txStatus != 'T' || b->seqOpen) return;
+  std::string q;
+  AppendQuery(&q,
+              "DO $pgvigil$ BEGIN RAISE EXCEPTION USING ERRCODE = 'in_failed_sql_transaction', "
+              "MESSAGE = 'pgvigil: the transaction failed on the session''s other backend'; END $pgvigil$");
+  b->Send(q);
+  BackendConn::Cycle c{true};
+  c.capture = BackendConn::Capture::kFailTransaction;
+  b->outstanding.push_back(c);
+  b->txStatus = 'E';  // as its ReadyForQuery will say; routing sees it at once
+  spdlog::debug("proxy: session of {}: transaction failed on {}, failing it on {} too", peer_,
+                Conn(failed) ? Conn(failed)->login().node : "?", b->login().node);
 }
 
 void ClientSession::OnCapturedRow(BackendConn* b, BackendConn::Capture c, const Frame& f) {
