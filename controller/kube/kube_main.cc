@@ -8,8 +8,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "controller/kube/kube_api.h"
 #include "controller/kube/kube_config.h"
 #include "controller/kube/kube_controller.h"
+#include "sidecar/agent/rest_server.h"
 
 namespace pgvigil::kube {
 
@@ -22,6 +24,8 @@ const char* kKubernetesUsage =
     "                         service account's or the context's namespace)\n"
     "  --watch-namespace NS   only PostgresClusters there (default: every namespace)\n"
     "  --pod-name NAME        this replica's name (default: $POD_NAME, else the host name)\n"
+    "  --listen ADDR          REST address (default 0.0.0.0; \"::\" for IPv6)\n"
+    "  --port N               REST port: GET /healthz, GET /v1/status (default 9900)\n"
     "  --lease-duration-ms N, --renew-deadline-ms N, --retry-period-ms N\n"
     "                         election timing (defaults 15000, 10000, 2000; tests shorten them)\n"
     "  --log-format F         text | json | syslog;  --log-level L\n";
@@ -31,6 +35,14 @@ int RunKubernetesController(const CommandLine& cl) {
   const std::string context = cl.Value("--context");
   std::string lease_ns = cl.Value("--lease-namespace");
   const std::string watch_ns = cl.Value("--watch-namespace");
+  const std::string listen = cl.Value("--listen", "0.0.0.0");
+  const std::string port_text = cl.Value("--port", "9900");
+  int port = 0;
+  if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
+      (port = std::stoi(port_text)) < 1 || port > 65535) {
+    std::cerr << "pgvigil-controller: --port: '" << port_text << "' is not a port number\n";
+    return 2;
+  }
   std::string pod = cl.Value("--pod-name", GetEnv("POD_NAME"));
   ElectorSettings es;
   struct Knob {
@@ -88,15 +100,30 @@ int RunKubernetesController(const CommandLine& cl) {
   KubeControllerOptions ko;
   ko.watchNamespace = watch_ns;
   KubeController controller(&client, &elector, ko);
+  RestServer server(listen, port, TlsSpec{}, [&](const ApiRequest& req) {
+    KubeControllerView view;
+    view.identity = elector.identity();
+    view.role = ToString(elector.role());
+    view.actingTerm = elector.ActingTerm();
+    view.clusters = controller.Running();
+    return HandleKubeRequest(req, view);
+  });
+  if (Status s = server.Start(); !s.ok()) {
+    spdlog::critical("REST on {} port {}: {}", listen, port, s.message());
+    elector.Stop(false);
+    return 1;
+  }
   controller.Start();
-  spdlog::info("pgvigil-controller {} in Kubernetes mode at {} as {}: Lease {}/pgvigil-controller, clusters in {}",
-               PGVIGIL_VERSION, config->server, es.identity, lease_ns,
-               watch_ns.empty() ? "every namespace" : "namespace " + watch_ns);
+  spdlog::info(
+      "pgvigil-controller {} in Kubernetes mode at {} as {}: Lease {}/pgvigil-controller, clusters in {}, REST on {}",
+      PGVIGIL_VERSION, config->server, es.identity, lease_ns,
+      watch_ns.empty() ? "every namespace" : "namespace " + watch_ns, server.url());
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("received {}, stopping", strsignal(sig));
   controller.Stop();
-  elector.Stop(true);  // release: the other replica need not wait for the lease to expire
+  elector.Stop(true);
+  server.Stop();  // release: the other replica need not wait for the lease to expire
   return 0;
 }
 

@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "controller/kube/kube_fake_env.h"
+#include "common/rest_client.h"
+#include "common/testing/pg_cluster.h"
 #include "controller/kube/kube_lease.h"
 #include "controller/testing/child_process.h"
 
@@ -71,7 +73,9 @@ class KubeModeTest : public ::testing::Test {
     setenv("PGVIGIL_KUBE_SA_DIR", dir_.c_str(), 1);
     setenv("POD_NAME", "pgvigil-controller-0", 1);
     std::string error;
-    std::vector<std::string> argv = {PGVIGIL_CONTROLLER_BIN, "--kubernetes", "--log-level", "debug"};
+    restPort_ = pgvigil::testing::FreePort();
+    std::vector<std::string> argv = {PGVIGIL_CONTROLLER_BIN, "--kubernetes", "--log-level", "debug",
+                                     "--listen", "127.0.0.1", "--port", std::to_string(restPort_)};
     argv.insert(argv.end(), extra.begin(), extra.end());
     ASSERT_TRUE(controller_.Start(argv, dir_ + "/controller.log", &error))
         << error;
@@ -109,6 +113,7 @@ class KubeModeTest : public ::testing::Test {
   std::unique_ptr<KubeClient> client_;
   std::string dir_;
   testing::ChildProcess controller_;
+  int restPort_ = 0;
 };
 
 TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDurable) {
@@ -130,6 +135,21 @@ TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDur
   ASSERT_TRUE(cond.is_object());
   EXPECT_EQ(cond.at("status").as_string(), "True");
   EXPECT_EQ(Int(Status(Get("demo")), "observedGeneration"), 1);
+  // The probes' route and this replica's view, on its REST port.
+  RestClient rest("http://127.0.0.1:" + std::to_string(restPort_), "");
+  auto health = rest.Get("/healthz");
+  ASSERT_TRUE(health.ok()) << health.error();
+  EXPECT_EQ(health->status, 200);
+  ASSERT_TRUE(WaitFor([&] {
+    auto s = rest.Get("/v1/status");
+    return s.ok() && s->status == 200 && s->body.has_array_field("clusters") && s->body.at("clusters").size() == 1;
+  }));
+  auto status = rest.Get("/v1/status");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->body.at("role").as_string(), "leader");
+  EXPECT_EQ(status->body.at("actingTerm").as_integer(), 1);
+  EXPECT_EQ(status->body.at("clusters").at(0).as_string(), "db/demo");
+  EXPECT_EQ(status->body.at("identity").as_string(), lease.holderIdentity);
 }
 
 TEST_F(KubeModeTest, ARefusedSpecSetsSpecValidFalseAndChangesNothingElse) {

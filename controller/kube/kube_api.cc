@@ -1,0 +1,49 @@
+#include "controller/kube/kube_api.h"
+
+#include <cpprest/json.h>
+
+namespace pgvigil::kube {
+
+using web::json::value;
+
+namespace {
+
+ApiResponse Json(int status, const value& body) {
+  ApiResponse r;
+  r.status = status;
+  r.body = body.serialize();
+  return r;
+}
+
+ApiResponse Error(int status, const std::string& message) {
+  value v = value::object();
+  v["error"] = value::string(message);
+  return Json(status, v);
+}
+
+}  // namespace
+
+ApiResponse HandleKubeRequest(const ApiRequest& req, const KubeControllerView& view) {
+  const bool read = req.method == "GET" || req.method == "HEAD";
+  if (req.path == "/healthz") {
+    if (!read) return Error(405, req.method + " " + req.path + ": only GET and HEAD");
+    value v = value::object();
+    v["status"] = value::string("ok");
+    return Json(200, v);
+  }
+  if (req.path == "/v1/status") {
+    if (!read) return Error(405, req.method + " " + req.path + ": only GET and HEAD");
+    value v = value::object();
+    v["mode"] = value::string("kubernetes");
+    v["identity"] = value::string(view.identity);
+    v["role"] = value::string(view.role);
+    v["actingTerm"] = value::number(view.actingTerm);
+    value clusters = value::array(view.clusters.size());
+    for (size_t i = 0; i < view.clusters.size(); ++i) clusters[i] = value::string(view.clusters[i]);
+    v["clusters"] = clusters;
+    return Json(200, v);
+  }
+  return Error(404, "no route " + req.path);
+}
+
+}  // namespace pgvigil::kube
