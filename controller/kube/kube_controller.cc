@@ -7,6 +7,7 @@
 
 #include "controller/kube/kube_lease.h"
 #include "controller/kube/kube_leadership.h"
+#include "controller/kube/kube_plan.h"
 
 namespace pgvigil::kube {
 
@@ -143,12 +144,14 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
   Cluster& c = clusters_[key];
   if (!c.summary) c.summary = std::make_unique<StatusStore>(client_, ns, name);
   const int64_t generation = Generation(cr);
+  if (cr.has_object_field("spec") && cr.at("spec").has_number_field("instances"))
+    c.instances = cr.at("spec").at("instances").as_number().to_int32();
   if (generation != c.judgedGeneration) {
     c.judgedGeneration = generation;
     ResourceLoad load = ConvertClusterResourceText(cr.serialize(), key);
     if (!load.ok()) {
       c.refusal.clear();
-      for (const auto& e : load.errors) c.refusal += (c.refusal.empty() ? "" : "; ") + e.path + ": " + e.reason;
+      for (const auto& e : load.errors) c.refusal += (c.refusal.empty() ? "" : "\n") + e.path + ": " + e.reason;
       spdlog::warn("PostgresCluster {} generation {} refused, nothing changes{}: {}", key, generation,
                    c.reconciler ? " (generation " + std::to_string(c.acceptedGeneration) + " stays in force)" : "",
                    c.refusal);
@@ -164,34 +167,49 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
         spdlog::info("PostgresCluster {} generation {} accepted: the new spec is taken into use", key, generation);
       }
       c.acceptedGeneration = generation;
+      c.replication = load.resource->spec.replication;
     }
   }
-  WriteSummary(c, generation);
+  WriteSummary(c, name, generation);
 }
 
-void KubeController::WriteSummary(Cluster& c, int64_t generation) {
-  std::string phase, reason;
+void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t generation) {
+  // What the sync thread knows; the state is read from the status being
+  // written, when it is written.
+  StatusInputs in;
+  in.generation = generation;
+  in.instances = c.instances;
+  in.specValid = c.refusal.empty();
+  in.specErrors = c.refusal;
+  in.replication = c.replication;
+  in.consensusKnown = false;  // no watchdog view in this mode yet (README)
   if (c.reconciler) {
     ClusterStatus s = c.reconciler->GetStatus();
-    phase = s.phase;
-    reason = s.summary;
+    for (const auto& n : s.nodes)
+      if (n.pgStatus == "up" && (n.role == "primary" || n.replicationState == "streaming")) ++in.readyInstances;
+    for (const auto& op : s.operations)
+      if (op.type == "rebuild" && op.state == "running") in.rebuilding.push_back(op.node);
   }
-  const std::string refusal = c.refusal;
   const int64_t accepted = c.acceptedGeneration;
-  const std::string signature = std::to_string(generation) + "|" + std::to_string(accepted) + "|" + refusal + "|" +
-                                phase + "|" + reason;
+  std::string signature = std::to_string(generation) + "|" + std::to_string(accepted) + "|" + c.refusal + "|" +
+                          std::to_string(in.instances) + "|" + std::to_string(in.readyInstances) + "|";
+  for (const auto& r : in.rebuilding) signature += r + ",";
   if (signature == c.written) return;
-  const std::string now = FormatMicroTime(std::chrono::system_clock::now());
-  auto edit = [=](value* status) {
-    const bool valid = refusal.empty();
-    SetCondition(status, "SpecValid", valid ? "True" : "False", valid ? "Accepted" : "InvalidSpec", refusal,
-                 generation, now);
-    (*status)["observedGeneration"] = value::number(generation);
+  in.now = FormatMicroTime(std::chrono::system_clock::now());
+  auto edit = [in, accepted, name](value* status) {
+    StatusInputs now = in;
+    auto decoded = DecodeStatusState(*status);
+    if (decoded.ok()) now.state = decoded->state;
+    if (status->has_array_field("conditions")) now.previous = status->at("conditions");
+    StatusSummary sum = SummarizeStatus(now);
+    (*status)["phase"] = value::string(sum.phase);
+    (*status)["phaseReason"] = value::string(sum.phaseReason);
+    (*status)["conditions"] = sum.ConditionsJson();
+    (*status)["observedGeneration"] = value::number(now.generation);
     if (accepted >= 0) (*status)["acceptedGeneration"] = value::number(accepted);
-    if (!phase.empty()) {
-      (*status)["phase"] = value::string(phase);
-      (*status)["phaseReason"] = value::string(reason);
-    }
+    (*status)["instances"] = value::number(now.instances);
+    (*status)["readyInstances"] = value::number(now.readyInstances);
+    (*status)["selector"] = value::string("pgvigil.io/cluster=" + name);
   };
   if (c.store) {
     // The Reconciler's thread writes it, with its next status write or on its own.

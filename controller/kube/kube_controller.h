@@ -5,8 +5,10 @@
 // - A CR whose spec the converter or the validator refuses gets SpecValid=False
 //   with "spec.path: reason" messages, and nothing else changes: a cluster
 //   already running keeps its last accepted spec, a new one gets no Reconciler.
-// - While this controller leads, it also writes SpecValid, observedGeneration,
-//   acceptedGeneration, phase and phaseReason (by CAS, under the durable term).
+// - While this controller leads, it also writes phase, phaseReason and the
+//   conditions (kube_plan.h's SummarizeStatus), observedGeneration,
+//   acceptedGeneration, instances, readyInstances and selector (by CAS, under
+//   the durable term; for a running cluster on its Reconciler's thread).
 // Not here yet: owned objects, pod labels, Events, secrets re-read on change.
 // Thread-safe: Start/Stop from one thread; it runs a watch and a sync thread.
 #pragma once
@@ -55,13 +57,15 @@ class KubeController {
     StatusStore* store = nullptr;          // the Reconciler's, which writes it otherwise
     int64_t judgedGeneration = -1;         // the last generation converted and judged
     int64_t acceptedGeneration = -1;       // whose spec runs
-    std::string refusal;                   // "" when the judged generation was valid
+    std::string refusal;                   // "spec.path: reason" lines; "" when valid
+    int instances = 0;                     // spec.instances as written
+    ReplicationSpec replication;           // of the accepted spec
     std::string written;                   // what the summary last wrote (not written again)
   };
   void WatchLoop();
   void SyncLoop();
   void SyncOne(const std::string& key, const web::json::value& cr);
-  void WriteSummary(Cluster& c, int64_t generation);
+  void WriteSummary(Cluster& c, const std::string& name, int64_t generation);
   std::unique_ptr<Reconciler> MakeReconciler(const std::string& ns, const std::string& name,
                                              const ClusterSpec& spec, const std::vector<SecretMount>& secrets,
                                              StatusStore** store);

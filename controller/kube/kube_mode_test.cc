@@ -134,7 +134,13 @@ TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDur
   value cond = Condition(Get("demo"), "SpecValid");
   ASSERT_TRUE(cond.is_object());
   EXPECT_EQ(cond.at("status").as_string(), "True");
-  EXPECT_EQ(Int(Status(Get("demo")), "observedGeneration"), 1);
+  value status0 = Status(Get("demo"));
+  EXPECT_EQ(Int(status0, "observedGeneration"), 1);
+  EXPECT_EQ(Int(status0, "instances"), 3);
+  EXPECT_EQ(Int(status0, "readyInstances"), 0);  // no pods run here
+  EXPECT_EQ(status0.at("phase").as_string(), "Creating");
+  EXPECT_EQ(status0.at("selector").as_string(), "pgvigil.io/cluster=demo");
+  EXPECT_TRUE(Condition(Get("demo"), "Ready").is_object());
   // The probes' route and this replica's view, on its REST port.
   RestClient rest("http://127.0.0.1:" + std::to_string(restPort_), "");
   auto health = rest.Get("/healthz");
@@ -169,8 +175,9 @@ TEST_F(KubeModeTest, ARefusedSpecSetsSpecValidFalseAndChangesNothingElse) {
   }));
   value cr = Get("demo");
   value cond = Condition(cr, "SpecValid");
-  EXPECT_EQ(cond.at("reason").as_string(), "InvalidSpec");
+  EXPECT_EQ(cond.at("reason").as_string(), "Invalid");
   EXPECT_EQ(cond.at("message").as_string().rfind("spec.vip: ", 0), 0u) << cond.at("message").as_string();
+  EXPECT_NE(cond.at("message").as_string().find("the last accepted spec stays in force"), std::string::npos);
   EXPECT_EQ(Int(cond, "observedGeneration"), 2);
   value after = Status(cr);
   EXPECT_EQ(Int(after, "observedGeneration"), 2);

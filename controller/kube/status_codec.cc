@@ -195,30 +195,4 @@ Result<StatusState> DecodeStatusState(const value& status) {
   return out;
 }
 
-bool SetCondition(value* status, const std::string& type, const std::string& state, const std::string& reason,
-                  const std::string& message, int64_t generation, const std::string& now) {
-  if (!status->is_object()) *status = value::object();
-  value& v = *status;
-  if (!v.has_array_field("conditions")) v["conditions"] = value::array();
-  value& list = v["conditions"];
-  size_t at = list.size();
-  for (size_t i = 0; i < list.size(); ++i)
-    if (list.at(i).has_string_field("type") && list.at(i).at("type").as_string() == type) at = i;
-  value c = at < list.size() ? list.at(at) : value::object();
-  const bool same_state = c.has_string_field("status") && c.at("status").as_string() == state;
-  auto str = [&](const char* k) { return c.has_string_field(k) ? c.at(k).as_string() : std::string(); };
-  const bool same = same_state && str("reason") == reason && str("message") == message &&
-                    c.has_number_field("observedGeneration") &&
-                    c.at("observedGeneration").as_number().to_int64() == generation;
-  if (same) return false;
-  c["type"] = value::string(type);
-  c["status"] = value::string(state);
-  c["reason"] = value::string(reason);
-  c["message"] = value::string(message);
-  c["observedGeneration"] = value::number(generation);
-  if (!same_state || !c.has_string_field("lastTransitionTime")) c["lastTransitionTime"] = value::string(now);
-  list[at] = c;
-  return true;
-}
-
 }  // namespace pgvigil::kube

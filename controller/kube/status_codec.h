@@ -38,12 +38,4 @@ void EncodeStatusState(const plan::ClusterState& state, uint64_t term, web::json
 // state, with its term if set). Errors name the field: "status.fenced[1]: not a string".
 Result<StatusState> DecodeStatusState(const web::json::value& status);
 
-// Sets condition `type` in status.conditions (a list of {type, status,
-// reason, message, lastTransitionTime, observedGeneration}); the
-// lastTransitionTime moves (to `now`, RFC 3339) only when `state` changes.
-// Returns whether anything changed.
-bool SetCondition(web::json::value* status, const std::string& type, const std::string& state,
-                  const std::string& reason, const std::string& message, int64_t generation,
-                  const std::string& now);
-
 }  // namespace pgvigil::kube

@@ -108,22 +108,5 @@ TEST(StatusCodec, MalformedFieldsAreRefusedByName) {
   }
 }
 
-TEST(StatusCodec, ConditionsChangeTheirTransitionTimeOnlyWithTheirStatus) {
-  value status = value::parse(R"({"conditions":[{"type":"Ready","status":"True"}],"phase":"Healthy"})");
-  EXPECT_TRUE(SetCondition(&status, "SpecValid", "False", "InvalidSpec", "spec.vip: refused", 2, "T1"));
-  EXPECT_FALSE(SetCondition(&status, "SpecValid", "False", "InvalidSpec", "spec.vip: refused", 2, "T2"));
-  EXPECT_TRUE(SetCondition(&status, "SpecValid", "False", "InvalidSpec", "spec.instances: too many", 3, "T3"));
-  value c = status.at("conditions").at(1);
-  EXPECT_EQ(c.at("message").as_string(), "spec.instances: too many");
-  EXPECT_EQ(c.at("observedGeneration").as_integer(), 3);
-  EXPECT_EQ(c.at("lastTransitionTime").as_string(), "T1");  // still False since T1
-  EXPECT_TRUE(SetCondition(&status, "SpecValid", "True", "Accepted", "", 4, "T4"));
-  c = status.at("conditions").at(1);
-  EXPECT_EQ(c.at("lastTransitionTime").as_string(), "T4");
-  EXPECT_EQ(status.at("conditions").size(), 2u);
-  EXPECT_EQ(status.at("conditions").at(0).at("type").as_string(), "Ready");
-  EXPECT_EQ(status.at("phase").as_string(), "Healthy");
-}
-
 }  // namespace
 }  // namespace pgvigil::kube
