@@ -1,5 +1,7 @@
 #include "common/process.h"
 
+#include "common/child_reaper.h"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -124,7 +126,12 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   std::string user = options.runAsUser;
 
   const bool keep_ambient = options.keepAmbientCapabilities;
+  // Watched under the fork lock: a PID-1 reaper (child_reaper.h) then keeps the
+  // child's status for us instead of swallowing it.
+  auto fork_lock = child_reaper::LockForFork();
   pid_t pid = fork();
+  if (pid > 0) child_reaper::Watch(pid);
+  if (pid != 0) fork_lock.unlock();
   if (pid < 0) {
     int err = errno;
     for (int fd : {pipefd[0], pipefd[1], startfd[0], startfd[1]}) close(fd);
@@ -175,8 +182,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   close(startfd[0]);
   if (got == static_cast<ssize_t>(sizeof report)) {
     close(pipefd[0]);
-    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    (void)child_reaper::WaitFor(pid);
     std::string why = std::strerror(report[1]);
     if (report[0] == kStepUser) return Result<ProcessResult>::Error("cannot switch to user " + user + ": " + why);
     if (report[0] == kStepChdir)
@@ -214,7 +220,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     struct pollfd p{pipefd[0], POLLIN, 0};
     int r = poll(&p, 1, static_cast<int>(wait));
     if (r < 0 && errno != EINTR) break;
-    if (!reaped && waitpid(pid, &status, WNOHANG) == pid) {
+    if (!reaped && child_reaper::TryReap(pid, &status)) {
       reaped = true;
       drain_until = NowMs() + kDrainMs;
     }
@@ -237,9 +243,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   close(pipefd[0]);
   // The pipe closed (or we timed out and killed); reap, still honouring the deadline.
   while (!reaped) {
-    pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno != EINTR) break;
+    if (child_reaper::TryReap(pid, &status)) break;
     if (!result.timedOut && NowMs() > deadline) {
       result.timedOut = true;
       kill(-pid, SIGKILL);

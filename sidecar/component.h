@@ -23,6 +23,9 @@ struct SidecarContext {
   ClusterSpec spec;
   std::string nodeName;    // this host's node in spec.nodes
   std::string stateDir;    // persistent state (highest term, votes, register)
+  // pgvigil-sidecar --kubernetes (KUBERNETES.md §4.5.2): the main process of a pod;
+  // no VIP, and the watchdog write lease guards the local primary's writes.
+  bool kubernetes = false;
   std::shared_ptr<HealthView> health = std::make_shared<HealthView>();
   std::shared_ptr<MetricsRegistry> metrics = std::make_shared<MetricsRegistry>();
   ProxyApi* proxy = nullptr;

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -10,12 +12,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/child_reaper.h"
 #include "common/cli.h"
 #include "common/logging.h"
 #include "common/sd_notify.h"
 #include "common/spec_parser.h"
 #include "common/spec_reload.h"
 #include "sidecar/agent/agent_component.h"
+#include "sidecar/agent/pod_lifecycle.h"
 #include "sidecar/component.h"
 #include "sidecar/proxy/proxy_component.h"
 #include "sidecar/watchdog/vip_release.h"
@@ -33,6 +37,11 @@ const char* kUsage =
     "  --node NAME            this host's node name in the spec\n"
     "  --state-dir DIR        persistent state (default /var/lib/pgvigil/NAME)\n"
     "  --no-proxy | --no-watchdog   disable a part\n"
+    "  --kubernetes           the main process of a PostgresCluster pod (PID 1): reaps\n"
+    "                         orphans, starts a standby itself, refuses a spec with vip,\n"
+    "                         fences a primary that loses its write lease (immediate stop),\n"
+    "                         and on TERM checkpoints and stops PostgreSQL before exiting\n"
+    "  --grace-seconds N      --kubernetes: the pod's termination grace period (default 60)\n"
     "  --log-format F         text | json | syslog (default text)\n"
     "  --log-level L          trace|debug|info|warn|error (default: spec or info)\n"
     "  --syslog-facility F    LOCAL0..LOCAL7 (default LOCAL1)\n"
@@ -103,6 +112,8 @@ int main(int argc, char** argv) {
   std::string state_dir = cl.Value("--state-dir", "/var/lib/pgvigil/" + node);
   bool no_proxy = cl.Has("--no-proxy");
   bool no_watchdog = cl.Has("--no-watchdog");
+  const bool kubernetes = cl.Has("--kubernetes");
+  const std::string grace_text = cl.Value("--grace-seconds", "60");
   if (!cl.Unknown().empty()) {
     std::cerr << "pgvigil-sidecar: unknown option " << cl.Unknown().front() << "\n" << kUsage;
     return 2;
@@ -112,8 +123,33 @@ int main(int argc, char** argv) {
     std::cerr << load.ErrorText() << "\n";
     return 1;
   }
+  int grace_seconds = 0;
+  try {
+    grace_seconds = std::stoi(grace_text);
+  } catch (const std::exception&) {
+    grace_seconds = -1;
+  }
+  if (grace_seconds < 5 || grace_seconds > 3600) {
+    std::cerr << "pgvigil-sidecar: --grace-seconds must be 5..3600, got '" << grace_text << "'\n";
+    return 2;
+  }
+  if (kubernetes) {
+    // KUBERNETES.md §3/§4.5.2: Services replace the VIP, and the write lease (the
+    // watchdog's) is what keeps an isolated primary from taking writes.
+    if (load.spec->vip.enabled()) {
+      std::cerr << config << ": spec.vip: refused with --kubernetes (Services replace the VIP; "
+                << "remove vip)\n";
+      return 2;
+    }
+    if (no_watchdog || !load.spec->watchdog.enabled) {
+      std::cerr << config << ": spec.watchdog.enabled: must stay true with --kubernetes (the "
+                << "write lease that fences an isolated primary needs the watchdog)\n";
+      return 2;
+    }
+  }
   SidecarContext ctx;
   ctx.spec = *load.spec;
+  ctx.kubernetes = kubernetes;
   ctx.nodeName = node;
   if (!ctx.spec.FindNode(node)) {
     std::cerr << "pgvigil-sidecar: node '" << node << "' is not in " << config << "\n";
@@ -130,6 +166,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  if (kubernetes) {
+    // PID 1 (or a subreaper in the lab): orphans such as the postmaster pg_ctl
+    // started come to us; statuses of our own runners' children stay theirs.
+    if (Status s = child_reaper::StartReaper(/*subreaper=*/true); !s.ok()) {
+      spdlog::critical("{}", s.message());
+      return 1;
+    }
+  }
   std::vector<std::unique_ptr<Component>> parts;
   if (ctx.spec.proxy.enabled && !no_proxy) parts.push_back(MakeProxyComponent(ctx));
   if (ctx.spec.watchdog.enabled && !no_watchdog)
@@ -149,6 +193,17 @@ int main(int argc, char** argv) {
   while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) ReloadSpec(config, ctx);
   spdlog::info("received {}, stopping", strsignal(sig));
   (void)NotifyServiceManager("STOPPING=1");
+  if (kubernetes) {
+    // The pod is going away: CHECKPOINT, fast stop (immediate when that does not
+    // finish), then resign; all within the grace period, less a margin for the rest.
+    const auto budget = std::chrono::seconds(std::max(3, grace_seconds - 10));
+    const auto began = std::chrono::steady_clock::now();
+    Status s = ShutdownPostgres(LocalNode::From(ctx.spec, node, state_dir), budget);
+    if (!s.ok()) spdlog::error("stopping PostgreSQL: {}", s.message());
+    spdlog::info("PostgreSQL stopped in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                      std::chrono::steady_clock::now() - began)
+                                                      .count());
+  }
   // Watchdog first (resign and drop the VIP at once), then the rest in reverse order.
   for (auto& p : parts)
     if (std::strcmp(p->name(), "watchdog") == 0) p->Stop();

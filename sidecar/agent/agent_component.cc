@@ -16,6 +16,7 @@
 #include "sidecar/agent/node_operations.h"
 #include "sidecar/agent/operations.h"
 #include "sidecar/agent/peer_handlers.h"
+#include "sidecar/agent/pod_lifecycle.h"
 #include "sidecar/agent/postgres_parameters.h"
 #include "sidecar/agent/rebuild_plan.h"
 #include "sidecar/agent/op_request.h"
@@ -80,6 +81,15 @@ class AgentComponent : public Component {
       if (Status s = EnsureDir(ctx_.stateDir); !s.ok()) return s;
     }
     if (Status s = terms_.Load(); !s.ok()) return s;
+    if (ctx_.kubernetes && !ctx_.stateDir.empty()) {
+      auto rec = LoadSelfFenceRecord(ctx_.stateDir);
+      if (!rec.ok()) return rec.status();
+      std::lock_guard<std::mutex> l(fenceMu_);
+      selfFencedTerm_ = *rec;
+      if (selfFencedTerm_)
+        spdlog::warn("agent: this node fenced itself in term {}: PostgreSQL stays stopped until a "
+                     "controller with a newer term acts", *selfFencedTerm_);
+    }
     metrics_.highestTerm.Set(static_cast<double>(terms_.highest()));
     if (!ctx_.spec.api.tokenFile.empty()) {
       auto t = ReadSecretFile(ctx_.spec.api.tokenFile);
@@ -93,13 +103,25 @@ class AgentComponent : public Component {
       SelfFence::Options fo;
       fo.dataDir = ctx_.spec.DataDir(ctx_.self());
       fo.escalateAfter = ctx_.spec.watchdog.heartbeatInterval / 4;
+      if (ctx_.kubernetes) {  // immediate stop, and stay stopped until a newer term
+        fo.immediate = true;
+        fo.onFenced = [this] { RecordSelfFence(); };
+      }
       fence_ = std::make_unique<SelfFence>(fo, ctx_.watchdog, *ctx_.metrics);
       fence_->Start();
     }
     if (ctx_.health) ctx_.health->SetCheckRequester([c = checker_.get()] { c->Poke(); });
     // postgres.parameters -> pgvigil.conf (+ reload when it changed); off the start
     // path: a reload waits for the server. The thread owns what it uses.
-    std::thread([p = params_] { (void)p->Apply(); }).detach();
+    // Kubernetes: the sidecar starts a standby itself (pod_lifecycle.h).
+    std::thread([p = params_, kube = ctx_.kubernetes,
+                 node = LocalNode::From(ctx_.spec, ctx_.nodeName, ctx_.stateDir)] {
+      (void)p->Apply();
+      if (!kube) return;
+      if (Status s = StartAtBoot(node); !s.ok())
+        spdlog::error("agent: starting PostgreSQL at start: {}", s.message());
+      (void)p->Apply();
+    }).detach();
     server_ = std::make_unique<RestServer>(ctx_.spec.api.listen, ctx_.spec.ApiPort(ctx_.self()),
                                            ctx_.spec.api.tls,
                                            [this](const ApiRequest& r) { return Handle(r); });
@@ -224,6 +246,17 @@ class AgentComponent : public Component {
     return JsonResponse(409, v);
   }
 
+  // The self-fence has stopped PostgreSQL: remember the term (pod_lifecycle.h).
+  void RecordSelfFence() {
+    const uint64_t term = terms_.highest();
+    {
+      std::lock_guard<std::mutex> l(fenceMu_);
+      selfFencedTerm_ = term;
+    }
+    if (Status s = SaveSelfFenceRecord(ctx_.stateDir, term); !s.ok())
+      spdlog::error("agent: cannot persist the self-fence record: {}", s.message());
+  }
+
   ApiResponse HandleTerm(const ApiRequest& req) {
     uint64_t term = 0;
     RequestError e;
@@ -242,6 +275,24 @@ class AgentComponent : public Component {
     };
     if (!ParseOpRequest(name, req.body, known, &op_req, &e)) return ErrorResponse(400, e.reason, e.field);
     if (auto refused = CheckTerm(op_req.term)) return *refused;
+    if (ctx_.kubernetes) {
+      std::optional<uint64_t> fenced;
+      {
+        std::lock_guard<std::mutex> l(fenceMu_);
+        fenced = selfFencedTerm_;
+      }
+      std::string refusal = RefuseAfterSelfFence(op_req.kind, op_req.term, fenced.has_value(),
+                                                 fenced.value_or(0));
+      if (!refusal.empty()) {
+        metrics_.opsRefused.Inc();
+        spdlog::warn("agent: {}", refusal);
+        auto v = value::object();
+        v["error"] = value::string(refusal);
+        v["reason"] = value::string("self_fenced");
+        v["field"] = value::string("term");
+        return JsonResponse(409, v);
+      }
+    }
     // Early refusal from the last health check; the operation re-checks for real.
     bool destructive = op_req.kind == OpKind::kStop || op_req.kind == OpKind::kFollow ||
                        op_req.kind == OpKind::kRebuild;
@@ -315,6 +366,11 @@ class AgentComponent : public Component {
     v["backends"] = backends;
     if (fence_) {
       v["selfFence"] = fence_->Json();
+      if (ctx_.kubernetes) {
+        std::lock_guard<std::mutex> l(fenceMu_);
+        v["selfFence"]["fencedInTerm"] =
+            selfFencedTerm_ ? value::number(*selfFencedTerm_) : value::null();
+      }
     } else {
       v["selfFence"] = value::object();
       v["selfFence"]["enabled"] = value::boolean(false);
@@ -349,6 +405,8 @@ class AgentComponent : public Component {
   std::string token_;  // constant after Start()
   std::unique_ptr<RestServer> server_;
   std::unique_ptr<SelfFence> fence_;  // null with the watchdog disabled
+  mutable std::mutex fenceMu_;
+  std::optional<uint64_t> selfFencedTerm_;  // guarded by fenceMu_; Kubernetes mode
 };
 
 }  // namespace

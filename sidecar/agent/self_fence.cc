@@ -127,13 +127,19 @@ void SelfFence::Fence(const std::string& reason) {
   const pid_t pid = PostmasterPid(options_.dataDir);
   if (pid <= 0) return;
   const auto started = Clock::now();
-  spdlog::critical("agent: SELF-FENCE: stopping PostgreSQL (postmaster {}, fast shutdown, immediate "
-                   "after {} ms): {}", pid, options_.escalateAfter.count(), reason);
+  if (options_.immediate)
+    spdlog::critical("agent: SELF-FENCE: stopping PostgreSQL (postmaster {}, immediate shutdown): {}",
+                     pid, reason);
+  else
+    spdlog::critical("agent: SELF-FENCE: stopping PostgreSQL (postmaster {}, fast shutdown, immediate "
+                     "after {} ms): {}", pid, options_.escalateAfter.count(), reason);
   std::string signal_used = "SIGINT";
-  if (::kill(pid, SIGINT) != 0 && errno != ESRCH)
-    spdlog::error("agent: self-fence: SIGINT to {}: {}", pid, std::strerror(errno));
-  while (!Gone(pid) && Clock::now() - started < options_.escalateAfter)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (!options_.immediate) {
+    if (::kill(pid, SIGINT) != 0 && errno != ESRCH)
+      spdlog::error("agent: self-fence: SIGINT to {}: {}", pid, std::strerror(errno));
+    while (!Gone(pid) && Clock::now() - started < options_.escalateAfter)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   if (!Gone(pid)) {
     signal_used = "SIGQUIT";
     if (::kill(pid, SIGQUIT) != 0 && errno != ESRCH)
@@ -156,9 +162,12 @@ void SelfFence::Fence(const std::string& reason) {
   f["reason"] = value::string(reason);
   f["signal"] = value::string(signal_used);
   f["stoppedAfterMs"] = gone ? value::number(static_cast<int64_t>(took)) : value::null();
-  std::lock_guard<std::mutex> l(mu_);
-  fenced_ = true;
-  lastFence_ = f;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    fenced_ = true;
+    lastFence_ = f;
+  }
+  if (options_.onFenced) options_.onFenced();
 }
 
 value SelfFence::Json() const {

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -57,6 +58,10 @@ class SelfFence {
     std::string dataDir;
     std::chrono::milliseconds poll{20};
     std::chrono::milliseconds escalateAfter{125};  // SIGINT -> SIGQUIT
+    // Kubernetes mode (KUBERNETES.md §6): SIGQUIT (immediate shutdown) at once.
+    bool immediate = false;
+    // Called (on the fencer's thread) after each fence, e.g. to remember the term.
+    std::function<void()> onFenced;
   };
   SelfFence(Options options, WatchdogApi* watchdog, MetricsRegistry& metrics);
   ~SelfFence();

@@ -5,6 +5,7 @@
 // earliest the others could promote), and /v1/status-style JSON says why.
 #include "sidecar/agent/self_fence.h"
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -23,7 +24,11 @@ namespace {
 using namespace std::chrono_literals;
 using testing::PgTestCluster;
 
-TEST(SelfFenceIT, AnIsolatedPrimaryIsStoppedBeforeTheDeadTime) {
+// Parameter: Kubernetes mode (immediate stop at once, and the fence reported to
+// the agent, which then refuses to run PostgreSQL until a newer term).
+class SelfFenceIT : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SelfFenceIT, AnIsolatedPrimaryIsStoppedBeforeTheDeadTime) {
   PgTestCluster::Options o;
   o.nodes = 3;
   o.standbys = false;
@@ -53,6 +58,9 @@ TEST(SelfFenceIT, AnIsolatedPrimaryIsStoppedBeforeTheDeadTime) {
   SelfFence::Options fo;
   fo.dataDir = pg.nodes()[0].dataDir;
   fo.escalateAfter = spec.watchdog.heartbeatInterval / 4;
+  fo.immediate = GetParam();
+  std::atomic<int> reported{0};
+  fo.onFenced = [&reported] { ++reported; };
   SelfFence fence(fo, ctx[0]->watchdog, *ctx[0]->metrics);
   fence.Start();
 
@@ -83,6 +91,8 @@ TEST(SelfFenceIT, AnIsolatedPrimaryIsStoppedBeforeTheDeadTime) {
   EXPECT_FALSE(j.at("leaseHeld").as_bool());
   EXPECT_EQ(j.at("fences").as_integer(), 1);
   EXPECT_NE(j.at("lastFence").at("reason").as_string().find("write lease"), std::string::npos);
+  if (GetParam()) EXPECT_EQ(j.at("lastFence").at("signal").as_string(), "SIGQUIT");
+  EXPECT_EQ(reported.load(), 1);
 
   // Started again by hand while still alone: fenced again.
   (void)pg.StartNode(0);  // may fail: the fencer stops it while pg_ctl waits for it
@@ -93,8 +103,14 @@ TEST(SelfFenceIT, AnIsolatedPrimaryIsStoppedBeforeTheDeadTime) {
   while (fence.Json().at("fences").as_integer() < 2 && std::chrono::steady_clock::now() < end)
     std::this_thread::sleep_for(5ms);
   EXPECT_EQ(fence.Json().at("fences").as_integer(), 2);
+  EXPECT_EQ(reported.load(), 2);
   fence.Stop();
 }
+
+INSTANTIATE_TEST_SUITE_P(VmAndKubernetes, SelfFenceIT, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? "Kubernetes" : "Vm";
+                         });
 
 }  // namespace
 }  // namespace pgvigil

@@ -176,6 +176,10 @@ std::string ProxyServer::WriteFence(const RoutingTable& table, bool fromControll
     f.quorum = l.quorum;
     f.leader = l.leader;
     f.registerCurrent = l.registerCurrent;
+    if (ctx_.kubernetes) {
+      f.self = ctx_.nodeName;
+      f.selfLeaseLost = !ctx_.watchdog->GetWriteLease().Held(std::chrono::steady_clock::now());
+    }
     WatchdogApi::RegisterValue reg = ctx_.watchdog->ReadRegister();
     const web::json::value& d = reg.doc;
     try {

@@ -90,6 +90,9 @@ std::string WriteFenceReason(const FenceInputs& f, const RoutingTable& table, bo
   if (f.leader.empty()) return "no live watchdog leader is known here";
   if (!f.registerCurrent)
     return "this member's copy of the cluster state is not yet in sync with leader " + f.leader;
+  if (f.selfLeaseLost && !f.self.empty() && table.primary == f.self)
+    return "this node (" + f.self + ") is the primary and its watchdog write lease ran out: no "
+           "majority confirmed hearing it, so another node may be promoted";
   if (!fromController || !f.haveRegister) return "";
   for (const auto& n : f.registerFenced)
     if (n == table.primary) return "primary " + n + " is fenced in the cluster state";

@@ -65,6 +65,10 @@ struct FenceInputs {
   uint64_t registerGeneration = 0;      // its routing generation ("rg")
   std::string registerPrimary;          // the primary it routes to ("rp")
   std::vector<std::string> registerFenced;  // fenced nodes ("fe")
+  // Kubernetes mode: this node's name, and whether its watchdog write lease ran
+  // out (contact_lease.h). Without a VIP, the lease guards the local primary.
+  std::string self;
+  bool selfLeaseLost = false;
 };
 
 // Why writes must fail closed here, or "" when they need not:
@@ -72,6 +76,8 @@ struct FenceInputs {
 //    rest of the cluster may have failed over and promoted another node, so a table
 //    naming the old primary would make two writable primaries reachable through
 //    proxies (split brain; e.g. the primary's host cut off, then its link back);
+//  * (Kubernetes mode) the table's primary is this node and its write lease has run
+//    out: a majority may report it down and fail over (KUBERNETES.md §6);
 //  * the cluster state, written by the controller before it publishes, has a newer
 //    routing generation naming another primary than the table in effect, or has
 //    fenced the table's primary (this proxy missed the publication).

@@ -172,5 +172,25 @@ TEST(RoutingTest, WriteFenceReason) {
   EXPECT_NE(WriteFenceReason(f, t, false), "");
 }
 
+// Kubernetes mode: the primary's own proxy fails closed once its write lease is
+// out (KUBERNETES.md §6); other nodes' proxies and a held lease change nothing.
+TEST(RoutingTest, WriteFenceWhenThePrimaryHereLostItsWriteLease) {
+  RoutingTable t;
+  t.generation = 3;
+  t.primary = "demo-0";
+  FenceInputs f;
+  f.watchdogEnabled = true;
+  f.quorum = true;
+  f.leader = "demo-1";
+  f.self = "demo-0";
+  EXPECT_EQ(WriteFenceReason(f, t, true), "");
+  f.selfLeaseLost = true;
+  EXPECT_NE(WriteFenceReason(f, t, true).find("write lease ran out"), std::string::npos);
+  f.self = "demo-2";  // a standby's proxy keeps routing to the primary
+  EXPECT_EQ(WriteFenceReason(f, t, true), "");
+  f.self = "";  // VM mode: no self given, nothing changes
+  EXPECT_EQ(WriteFenceReason(f, t, true), "");
+}
+
 }  // namespace
 }  // namespace pgvigil::proxy

@@ -1,5 +1,7 @@
 #include "sidecar/watchdog/vip_guard.h"
 
+#include "common/child_reaper.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -29,7 +31,11 @@ bool VipGuard::Arm(const std::vector<std::string>& down_argv, std::string* error
     *error = std::string("pipe: ") + std::strerror(errno);
     return false;
   }
+  // Watched under the fork lock: a PID-1 reaper (common/child_reaper.h) keeps its status for us.
+  auto fork_lock = child_reaper::LockForFork();
   pid_t pid = fork();
+  if (pid > 0) child_reaper::Watch(pid);
+  fork_lock.unlock();
   if (pid < 0) {
     *error = std::string("fork: ") + std::strerror(errno);
     close(fds[0]);
@@ -76,9 +82,7 @@ void VipGuard::Disarm() {
   } while (n < 0 && errno == EINTR);
   close(writeFd_);
   writeFd_ = -1;
-  int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
+  (void)child_reaper::WaitFor(pid_);
   pid_ = -1;
 }
 
