@@ -1,7 +1,7 @@
 // pgvigil-controller --kubernetes as a child process against kube-fake (the
 // API-server test double, not Kubernetes), through the in-cluster
 // configuration path (KUBERNETES_SERVICE_HOST/PORT and a service-account
-// directory): a PostgresCluster appears, the controller takes the Lease,
+// directory) with the RBAC rules of manifests/install.yaml: a PostgresCluster appears, the controller takes the Lease,
 // makes its epoch durable as status.term and accepts the spec; a refused
 // spec gets SpecValid=False with "spec.path: reason" while the accepted
 // generation, the term and the recorded state stay as they were; a new
@@ -17,6 +17,8 @@
 #include "common/rest_client.h"
 #include "common/testing/pg_cluster.h"
 #include "controller/kube/kube_lease.h"
+#include "controller/kube/kube_test_util.h"
+#include "controller/kube/testing/rbac.h"
 #include "controller/testing/child_process.h"
 
 namespace pgvigil::kube {
@@ -50,7 +52,14 @@ class KubeModeTest : public ::testing::Test {
     // The pod's service-account directory.
     std::ifstream ca(env_.fake().pki().caCert);
     std::ofstream(dir_ + "/ca.crt") << ca.rdbuf();
-    std::ofstream(dir_ + "/token") << "elector-token\n";
+    // The controller's service account holds exactly the rules the manifests
+    // grant it (manifests/install.yaml, rendered from the chart): a verb the
+    // controller needs and the roles lack is a 403 here.
+    auto rules = fake::ParseRoles(testing_util::RepoFile("manifests/install.yaml"));
+    ASSERT_TRUE(rules.ok()) << rules.error();
+    ASSERT_FALSE(rules->empty());
+    env_.fake().AllowToken("controller-sa", *rules);
+    std::ofstream(dir_ + "/token") << "controller-sa\n";
     std::ofstream(dir_ + "/namespace") << "pgvigil-system";
     for (auto [name, key, data] : {std::tuple{"demo-superuser", "password", "c2VjcmV0"},
                                    std::tuple{"demo-watchdog", "key", "aG1hYw=="},
