@@ -143,18 +143,34 @@ Result<ManifestParts> ReadManifests(const std::string& path) {
   if (!in) return Result<ManifestParts>::Error("cannot read " + path);
   std::stringstream ss;
   ss << in.rdbuf();
+  // The CRD document's own text (re-emitting it would lose the quotes of
+  // strings such as "True" that the YAML 1.2 reader must keep as strings).
   ManifestParts parts;
-  try {
-    for (const auto& d : YAML::LoadAll(ss.str())) {
-      if (!d.IsMap() || !d["kind"] || d["kind"].Scalar() != "CustomResourceDefinition") continue;
-      if (!parts.crdYaml.empty()) return Result<ManifestParts>::Error(path + ": more than one CustomResourceDefinition");
-      YAML::Emitter e;
-      e << d;
-      parts.crdYaml = e.c_str();
+  std::istringstream lines(ss.str());
+  std::string line, doc;
+  auto take = [&] {
+    try {
+      YAML::Node d = YAML::Load(doc);
+      if (d.IsMap() && d["kind"] && d["kind"].Scalar() == "CustomResourceDefinition") {
+        if (!parts.crdYaml.empty()) return Status::Error(path + ": more than one CustomResourceDefinition");
+        parts.crdYaml = doc;
+      }
+    } catch (const YAML::Exception& e) {
+      return Status::Error(path + ": " + e.what());
     }
-  } catch (const YAML::Exception& e) {
-    return Result<ManifestParts>::Error(path + ": " + e.what());
+    doc.clear();
+    return Status::Ok();
+  };
+  while (std::getline(lines, line)) {
+    if (line == "---") {
+      Status st = take();
+      if (!st.ok()) return st;
+    } else {
+      doc += line + "\n";
+    }
   }
+  Status st = take();
+  if (!st.ok()) return st;
   if (parts.crdYaml.empty()) return Result<ManifestParts>::Error(path + ": no CustomResourceDefinition");
   auto rules = ParseRoles(ss.str());
   if (!rules.ok()) return Result<ManifestParts>::Error(path + ": " + rules.error());

@@ -136,6 +136,19 @@ TEST_F(KubeFakeMainTest, ServesTheInClusterPathWithTheManifestsRbacAndAppliesThe
   auto demo = sa->Get(kClusters + "/demo");
   ASSERT_TRUE(demo.ok() && demo->ok());
   EXPECT_EQ(demo->body.at("spec").at("instances").as_integer(), 3);
+  // The status subresource with the CRD's enum of quoted strings ("True"), as
+  // the controller writes it with its token.
+  web::json::value st = demo->body;
+  st["status"] = web::json::value::parse(
+      R"({"conditions":[{"type":"Ready","status":"True","reason":"R","message":"","lastTransitionTime":"2026-01-01T00:00:00Z"}]})");
+  auto put = sa->Replace(kClusters + "/demo/status", st);
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(put->code, 200) << put->Describe();
+  st["status"]["conditions"][0]["status"] = web::json::value::string("Maybe");
+  st["metadata"]["resourceVersion"] = put->body.at("metadata").at("resourceVersion");
+  put = sa->Replace(kClusters + "/demo/status", st);
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(put->code, 422) << put->Describe();
   // stringData is folded into data, as the API server does.
   auto secret = sa->Get(ResourcePath("", "v1", "secrets", "db", "demo-superuser"));
   ASSERT_TRUE(secret.ok() && secret->ok());
