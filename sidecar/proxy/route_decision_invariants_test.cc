@@ -1,0 +1,76 @@
+// Invariants of the per-statement routing decision (route_decision.h) over
+// every statement class x transaction state x routing state x setting x
+// protocol; the named cases are in route_decision_test.cc.
+#include <gtest/gtest.h>
+
+#include "sidecar/proxy/route_decision.h"
+#include "sidecar/proxy/route_decision_testutil.h"
+
+namespace pgvigil::proxy {
+namespace {
+
+using route_test::Base;
+using route_test::Cycle;
+using route_test::In;
+using route_test::StandbyInTx;
+
+// Every statement class x transaction state x routing state x setting x
+// protocol: the invariants hold in every combination.
+TEST(RouteDecisionTest, InvariantsOverTheWholeSpace) {
+  const char* sqls[] = {"SELECT 1", "INSERT INTO t VALUES (1)", "BEGIN", "BEGIN ISOLATION LEVEL SERIALIZABLE",
+                        "BEGIN READ WRITE", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SAVEPOINT a",
+                        "COMMIT", "SET x = 1", "SELECT f()", "SELECT * FROM pg_prepared_xacts",
+                        "SELECT pg_backend_pid()"};
+  int combos = 0;
+  for (const char* sql : sqls)
+    for (char tx : {'I', 'T', 'E'})
+      for (int routing = 0; routing < 3; ++routing)  // normal, no primary, no standby
+        for (int setting = 0; setting < 4; ++setting)
+          for (Protocol p : {Protocol::kSimple, Protocol::kExtendedSync, Protocol::kPipelineFlush})
+            for (int flags = 0; flags < 16; ++flags) {
+              In in = Base();
+              in.c = Cycle(sql, p);
+              in.s.txStatus = tx;
+              if (tx != 'I' && (flags & 1)) StandbyInTx(in), in.s.txStatus = tx;
+              in.s.txSerializable = tx != 'I' && (flags & 2);
+              in.s.sessionSerializable = flags & 4;
+              in.s.readFloor = (flags & 8) ? 1000 : 0;
+              in.s.standbyReplayLsn = 500;
+              in.k.standbysAtFloor = (flags & 8) ? 0 : 2;
+              if (routing == 1) in.k.hasPrimary = false;
+              if (routing == 2) in.k.standbysEligible = in.k.standbysAtFloor = 0;
+              in.b.enabled = setting != 0;
+              in.b.disableOnWrite = setting == 2 ? DisableOnWrite::kAlways : DisableOnWrite::kTransaction;
+              in.b.readYourWrites = setting != 3;
+              RouteDecision d = DecideRoute(in.c, in.s, in.k, in.b);
+              ++combos;
+              std::string where = std::string(sql) + " tx=" + tx + " routing=" + std::to_string(routing) +
+                                  " setting=" + std::to_string(setting) + " " + ToString(p) +
+                                  " flags=" + std::to_string(flags) + ": " + Describe(d);
+              bool standby = d.target == RouteTarget::kStandby;
+              // Writes never go to a standby.
+              if (in.c.write) EXPECT_FALSE(standby) << where;
+              // A serializable transaction never reads a standby.
+              if (in.s.txSerializable || (tx == 'I' && in.s.sessionSerializable && !in.c.broadcast))
+                EXPECT_FALSE(standby) << where;
+              if (d.txSerializable || d.txReadWrite) EXPECT_NE(d.target, RouteTarget::kBoth) << where;
+              // A read in a transaction goes to a standby only if that standby is in it.
+              if (tx != 'I' && standby && d.reason != RouteReason::kNoPrimaryRead)
+                EXPECT_TRUE(in.s.standbyInTx && in.s.standbyTxStatus == 'T') << where;
+              // Read-your-writes: an autocommit read on a standby below the floor never.
+              if (tx == 'I' && standby && in.b.readYourWrites && in.s.readFloor > 0 && in.k.hasPrimary)
+                EXPECT_TRUE(in.s.standbyConnected ? in.s.standbyReplayLsn >= in.s.readFloor
+                                                  : d.minReplayLsn >= in.s.readFloor)
+                    << where;
+              // A transaction's read of a function of unknown volatility is not balanced.
+              if (tx != 'I' && in.c.functionsUnknown && in.k.hasPrimary) EXPECT_FALSE(standby) << where;
+              // System catalogs and the backend's pid: the primary's answer while there is one.
+              if (std::string(sql).find("pg_") != std::string::npos && in.k.hasPrimary) EXPECT_FALSE(standby) << where;
+              // Balancing off: nothing balanced while a primary is there.
+              if (!in.b.enabled && in.k.hasPrimary) EXPECT_FALSE(standby) << where;
+            }
+  EXPECT_GT(combos, 5000);
+}
+
+}  // namespace
+}  // namespace pgvigil::proxy
