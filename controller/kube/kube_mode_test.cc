@@ -8,6 +8,7 @@
 // refused cluster gets no reconciler and no state. No pods run here: the
 // instances' DNS names do not resolve, so nothing is observed or acted on.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include <fstream>
@@ -72,21 +73,26 @@ class KubeModeTest : public ::testing::Test {
     }
   }
   void TearDown() override {
+    if (second_.pid() > 0) ::kill(second_.pid(), SIGCONT);
+    second_.Stop();
+    if (HasFailure() && second_.pid() > 0) std::cerr << "second controller log:\n" << second_.LogTail(80) << "\n";
     controller_.Stop();
     if (HasFailure() || getenv("KUBE_MODE_TEST_LOG")) std::cerr << "controller log:\n" << controller_.LogTail(80) << "\n";
     std::system(("rm -rf " + dir_).c_str());
   }
-  void StartController(std::vector<std::string> extra = {}) {
+  void StartController(std::vector<std::string> extra = {}, testing::ChildProcess* which = nullptr,
+                       const std::string& pod = "pgvigil-controller-0") {
+    if (!which) which = &controller_;
     setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
     setenv("KUBERNETES_SERVICE_PORT", std::to_string(env_.fake().port()).c_str(), 1);
     setenv("PGVIGIL_KUBE_SA_DIR", dir_.c_str(), 1);
-    setenv("POD_NAME", "pgvigil-controller-0", 1);
+    setenv("POD_NAME", pod.c_str(), 1);
     std::string error;
     restPort_ = pgvigil::testing::FreePort();
     std::vector<std::string> argv = {PGVIGIL_CONTROLLER_BIN, "--kubernetes", "--log-level", "debug",
                                      "--listen", "127.0.0.1", "--port", std::to_string(restPort_)};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    ASSERT_TRUE(controller_.Start(argv, dir_ + "/controller.log", &error))
+    ASSERT_TRUE(which->Start(argv, dir_ + "/" + pod + ".log", &error))
         << error;
   }
   void Create(const std::string& json) {
@@ -121,7 +127,7 @@ class KubeModeTest : public ::testing::Test {
   testing_util::KubeFakeEnv env_;
   std::unique_ptr<KubeClient> client_;
   std::string dir_;
-  testing::ChildProcess controller_;
+  testing::ChildProcess controller_, second_;
   int restPort_ = 0;
 };
 
@@ -165,6 +171,14 @@ TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDur
   EXPECT_EQ(status->body.at("actingTerm").as_integer(), 1);
   EXPECT_EQ(status->body.at("clusters").at(0).as_string(), "db/demo");
   EXPECT_EQ(status->body.at("identity").as_string(), lease.holderIdentity);
+  // The cluster is deleted: its reconciler stops.
+  auto d = client_->Delete(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo"));
+  ASSERT_TRUE(d.ok() && d->ok()) << (d.ok() ? d->Describe() : d.error());
+  EXPECT_TRUE(WaitFor([&] {
+    auto s = rest.Get("/v1/status");
+    return s.ok() && s->status == 200 && s->body.has_array_field("clusters") && s->body.at("clusters").size() == 0;
+  }));
+  EXPECT_NE(controller_.LogTail(200).find("PostgresCluster db/demo deleted"), std::string::npos);
 }
 
 TEST_F(KubeModeTest, ARefusedSpecSetsSpecValidFalseAndChangesNothingElse) {
@@ -236,6 +250,37 @@ TEST_F(KubeModeTest, ANewerStatusTermDeposesTheControllerWhichWritesNothingUntil
   ASSERT_TRUE(lease.ok() && lease->reply.ok());
   EXPECT_EQ(lease->lease.annotations["pgvigil.io/epoch"], "6");
   EXPECT_EQ(lease->lease.leaseTransitions, 1);
+}
+
+TEST_F(KubeModeTest, AStoppedLeaderIsReplacedAndAfterItResumesItWritesNothing) {
+  const std::vector<std::string> quick = {"--lease-duration-ms", "1500", "--renew-deadline-ms", "1000",
+                                          "--retry-period-ms", "200"};
+  StartController(quick);
+  Create(ClusterJson("demo"));
+  ASSERT_TRUE(WaitFor([&] { return Int(Status(Get("demo")), "term") == 1; }));
+  StartController(quick, &second_, "pgvigil-controller-1");
+  std::this_thread::sleep_for(milliseconds(1000));
+  auto holder = [&] {
+    auto r = GetLease(client_.get(), "pgvigil-system", "pgvigil-controller");
+    return r.ok() && r->reply.ok() ? r->lease.holderIdentity : std::string();
+  };
+  ASSERT_EQ(holder().rfind("pgvigil-controller-0-", 0), 0u) << "the first one keeps the Lease while it renews";
+  // The leader stalls (SIGSTOP: no renewals, no writes) past the lease duration.
+  ASSERT_EQ(::kill(controller_.pid(), SIGSTOP), 0);
+  ASSERT_TRUE(WaitFor([&] { return Int(Status(Get("demo")), "term") == 2; }));
+  EXPECT_EQ(holder().rfind("pgvigil-controller-1-", 0), 0u) << holder();
+  // It resumes: its renewal meets 409 and another holder, its status writes
+  // would be under term 1 < 2. From then on only the new leader writes.
+  ASSERT_EQ(::kill(controller_.pid(), SIGCONT), 0);
+  ASSERT_TRUE(WaitFor([&] { return controller_.LogTail(400).find("not leading any more") != std::string::npos; }));
+  std::this_thread::sleep_for(milliseconds(1500));
+  EXPECT_EQ(Int(Status(Get("demo")), "term"), 2);
+  EXPECT_EQ(holder().rfind("pgvigil-controller-1-", 0), 0u) << holder();
+  const std::string log = controller_.LogTail(400);
+  const size_t resumed = log.find("not leading any more");
+  ASSERT_NE(resumed, std::string::npos);
+  EXPECT_EQ(log.find("made durable", resumed), std::string::npos) << "the resumed controller made a term durable";
+  EXPECT_EQ(log.find("action ", resumed), std::string::npos) << "the resumed controller acted";
 }
 
 }  // namespace
