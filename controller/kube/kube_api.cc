@@ -31,7 +31,7 @@ ApiResponse HandleKubeRequest(const ApiRequest& req, const KubeControllerView& v
     v["status"] = value::string("ok");
     return Json(200, v);
   }
-  if (req.path == "/v1/status") {
+  if (req.path == "/v1/replica") {
     if (!read) return Error(405, req.method + " " + req.path + ": only GET and HEAD");
     value v = value::object();
     v["mode"] = value::string("kubernetes");

@@ -3,7 +3,8 @@
 // the agent's RestServer. No mutations, so no token:
 //   GET|HEAD /healthz   200 while the process runs (an API-server outage is
 //                       no reason for the kubelet to restart it)
-//   GET /v1/status      this replica: identity, role, acting term, clusters
+//   GET /v1/replica     this replica: identity, role, acting term, clusters
+//                       (/v1/status stays free for vigilctl's per-cluster status)
 // Other paths 404, other methods 405.
 #pragma once
 

@@ -25,7 +25,7 @@ const char* kKubernetesUsage =
     "  --watch-namespace NS   only PostgresClusters there (default: every namespace)\n"
     "  --pod-name NAME        this replica's name (default: $POD_NAME, else the host name)\n"
     "  --listen ADDR          REST address (default 0.0.0.0; \"::\" for IPv6)\n"
-    "  --port N               REST port: GET /healthz, GET /v1/status (default 9900)\n"
+    "  --port N               REST port: GET /healthz, GET /v1/replica (default 9900)\n"
     "  --lease-duration-ms N, --renew-deadline-ms N, --retry-period-ms N\n"
     "                         election timing (defaults 15000, 10000, 2000; tests shorten them)\n"
     "  --log-format F         text | json | syslog;  --log-level L\n";

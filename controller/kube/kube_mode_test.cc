@@ -162,10 +162,10 @@ TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDur
   ASSERT_TRUE(health.ok()) << health.error();
   EXPECT_EQ(health->status, 200);
   ASSERT_TRUE(WaitFor([&] {
-    auto s = rest.Get("/v1/status");
+    auto s = rest.Get("/v1/replica");
     return s.ok() && s->status == 200 && s->body.has_array_field("clusters") && s->body.at("clusters").size() == 1;
   }));
-  auto status = rest.Get("/v1/status");
+  auto status = rest.Get("/v1/replica");
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->body.at("role").as_string(), "leader");
   EXPECT_EQ(status->body.at("actingTerm").as_integer(), 1);
@@ -175,7 +175,7 @@ TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDur
   auto d = client_->Delete(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo"));
   ASSERT_TRUE(d.ok() && d->ok()) << (d.ok() ? d->Describe() : d.error());
   EXPECT_TRUE(WaitFor([&] {
-    auto s = rest.Get("/v1/status");
+    auto s = rest.Get("/v1/replica");
     return s.ok() && s->status == 200 && s->body.has_array_field("clusters") && s->body.at("clusters").size() == 0;
   }));
   EXPECT_NE(controller_.LogTail(200).find("PostgresCluster db/demo deleted"), std::string::npos);
