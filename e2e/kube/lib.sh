@@ -1,0 +1,211 @@
+# e2e/kube/lib.sh — the kube-lab (KUBERNETES.md §9), sourced by e2e/kube/*_e2e.sh.
+#
+# kube-fake (the API-server TEST DOUBLE, not Kubernetes), the kubelet/kube-proxy
+# stand-in (e2e/kube/kubelet) and the real pgvigil-controller --kubernetes
+# (in-cluster path: KUBERNETES_SERVICE_HOST/PORT + PGVIGIL_KUBE_SA_DIR) all run
+# in the lab's client namespace; pod NAME-i runs the real pgvigil-sidecar with
+# real PostgreSQL 15 on lab host server(i+1). Proves failover and fencing with
+# real databases; proves nothing about scheduling, kube-proxy, DNS or the API
+# server. Builds on e2e/cluster/lib.sh (own lab: PGVIGIL_LAB_NS/PGVIGIL_LAB_DIR,
+# writer, primary checker, say/pass/fail).
+# shellcheck shell=bash
+KUBE_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../cluster/lib.sh
+source "$KUBE_HERE/../cluster/lib.sh"
+
+KUBE_NS=db                 # the example's namespace
+KUBE_CR=demo               # the example's cluster name
+KUBE_PIDS=()
+
+# kube_init NAME PREFIX: e2e_init plus the kube-lab's own checks and cleanup.
+kube_init() {
+  e2e_init "$1" "$2"
+  for t in setpriv unshare; do command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }; done
+  [[ -x $SRC_BUILD/bin/kube-fake ]] || { echo "FAIL: $SRC_BUILD/bin/kube-fake missing (build first)"; exit 1; }
+  KUBE_DIR=$E2E_LAB/kube
+  KFAKE=$KUBE_DIR/fake
+  trap kube_cleanup EXIT
+}
+
+kube_cleanup() {
+  local rc=$? p
+  stop_writer >/dev/null 2>&1
+  stop_checker >/dev/null 2>&1
+  # The kubelet first (it stops the pods, each with its grace period), then the rest.
+  for ((p = ${#KUBE_PIDS[@]} - 1; p >= 0; p--)); do
+    kill -TERM "${KUBE_PIDS[p]}" 2>/dev/null; wait "${KUBE_PIDS[p]}" 2>/dev/null
+  done
+  if ((E2E_FAILS > 0)) || ((rc != 0 && rc != 77)); then kube_dump_logs; fi
+  [[ -d $E2E_LAB/kube ]] && cp -r "$E2E_LAB/kube/logs" "$E2E_OUT/pod-logs" 2>/dev/null
+  cp "$E2E_LAB"/kube/*.log "$E2E_OUT/" 2>/dev/null
+  if [[ $E2E_KEEP == yes ]]; then
+    echo "NOTE: PGVIGIL_E2E_KEEP=yes: lab left up; PGVIGIL_LAB_NS=$E2E_NS PGVIGIL_LAB_DIR=$E2E_LAB $LABSH down"
+  else
+    "$LABSH" down >/dev/null 2>&1 || echo "WARN: lab.sh down failed"
+    rm -rf "/etc/netns/$E2E_NS-client" "/etc/netns/$E2E_NS"-server[0-9]
+  fi
+  return 0
+}
+
+kube_dump_logs() {
+  local f
+  for f in "$E2E_LAB"/kube/controller.log "$E2E_LAB"/kube/kubelet.log "$E2E_LAB"/kube/logs/*.log; do
+    [[ -f $f ]] || continue
+    echo "--- $(basename "$f") (tail)"; tail -n 40 "$f"
+  done
+  echo "--- test outputs kept in $E2E_OUT"
+}
+
+kube_bg() { "$@" & KUBE_PIDS+=($!); }
+
+# kube_lab_up: the lab's namespaces (PostgreSQL that lab.sh starts on server1 is
+# stopped: the pods bring their own), the hosts files `ip netns exec` mounts,
+# kube-fake, the kubelet stand-in and the controller.
+kube_lab_up() {
+  say "lab.sh up (namespaces; its server1 PostgreSQL is stopped, the pods run their own)"
+  "$LABSH" up >"$E2E_OUT/lab-up.log" 2>&1 || { cat "$E2E_OUT/lab-up.log"; fail "lab.sh up"; exit 1; }
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$E2E_LAB/server1/data" -m fast -w stop >/dev/null
+  mkdir -p "$BIN" "$KUBE_DIR"
+  # The pods' sidecars listen on "::" (api.listen, proxy.listen fixed by the image):
+  # that address does not resolve without IPv6, which lab.sh turns off. Pods have it.
+  for s in "${SERVERS[@]}"; do
+    ip netns exec "$E2E_NS-$s" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+      net.ipv6.conf.lo.disable_ipv6=0 net.ipv6.conf.eth0.disable_ipv6=0
+  done
+  local b
+  for b in pgvigil-sidecar pgvigil-controller pgvigil-e2e-writer pgvigil-e2e-primary-checker kube-fake; do
+    cp "$SRC_BUILD/bin/$b" "$BIN/$b" || { fail "cannot copy $b"; exit 1; }
+  done
+  local n
+  for n in client server1 server2 server3; do
+    mkdir -p "/etc/netns/$E2E_NS-$n"
+    echo "127.0.0.1 localhost" >"/etc/netns/$E2E_NS-$n/hosts"
+  done
+  # Anyone may connect as postgres with the lab's password (Service names included).
+  ( umask 077; echo "*:*:*:postgres:$(<"$E2E_LAB/secrets/postgres.password")" >"$KUBE_DIR/pgpass" )
+  export PGPASSFILE=$KUBE_DIR/pgpass
+
+  say "kube-fake (a stand-in for the API server) in $E2E_NS-client"
+  kube_bg "$LABSH" exec client "$BIN/kube-fake" --dir "$KFAKE" --manifests "$ROOT/manifests/install.yaml" \
+    >"$KUBE_DIR/kube-fake.log" 2>&1
+  wait_until 20 test -s "$KFAKE/env" || { fail "kube-fake did not start"; cat "$KUBE_DIR/kube-fake.log"; exit 1; }
+  KUBE_CONTROL=$(sed -n 's/^KUBE_FAKE_CONTROL=//p' "$KFAKE/env")
+
+  say "kubelet and kube-proxy stand-in"
+  kube_bg "$LABSH" exec client python3 "$KUBE_HERE/kubelet" --env "$KFAKE/env" --lab-ns "$E2E_NS" \
+    --lab-dir "$E2E_LAB" --bin-dir "$BIN" --namespace "$KUBE_NS" >"$KUBE_DIR/kubelet.log" 2>&1
+
+  say "pgvigil-controller --kubernetes (in-cluster configuration from $KFAKE/serviceaccount)"
+  # shellcheck disable=SC2046
+  kube_bg "$LABSH" exec client env $(grep -E '^(KUBERNETES_SERVICE_|PGVIGIL_KUBE_SA_DIR)' "$KFAKE/env") \
+    POD_NAME=pgvigil-controller-0 "$BIN/pgvigil-controller" --kubernetes --lease-namespace pgvigil-system \
+    --log-level debug >"$KUBE_DIR/controller.log" 2>&1
+}
+
+# kubefake_ctl PATH [BODY-FILE]: a request to kube-fake's control port.
+kubefake_ctl() {
+  if [[ -n ${2:-} ]]; then inns client curl -sf -m 10 --data-binary @"$2" "$KUBE_CONTROL$1"
+  else inns client curl -sf -m 10 -X POST "$KUBE_CONTROL$1"; fi
+}
+
+# kube_get PATH: GET on the API as the harness (administrator).
+kube_get() {
+  local url tok
+  url=$(sed -n 's/^KUBE_FAKE_URL=//p' "$KFAKE/env"); tok=$(sed -n 's/^KUBE_FAKE_ADMIN_TOKEN=//p' "$KFAKE/env")
+  inns client curl -sf -m 5 --cacert "$KFAKE/serviceaccount/ca.crt" -H "Authorization: Bearer $tok" "$url$1"
+}
+
+# The example manifest with the lab's secrets in place of "change-me".
+example_with_lab_secrets() {
+  local s=$E2E_LAB/secrets
+  python3 - "$ROOT/manifests/examples/k8s-cluster.yaml" "$s" <<'PY'
+import sys
+text, s = open(sys.argv[1]).read(), sys.argv[2]
+read = lambda n: open(s + "/" + n).read().strip()
+ind = lambda t: "\n".join("    " + l for l in t.strip().splitlines())
+text = text.replace("change-me-superuser", read("postgres.password"))
+text = text.replace("change-me-replication", read("repl.password"))
+text = text.replace("change-me-watchdog-hmac-key", read("watchdog.key"))
+text = text.replace("change-me-api-token", read("api.token"))
+text = text.replace("change-me-aes-key", "kube-lab-aes-key")
+start = text.index("  pool_hba.conf: |")
+end = text.index("  pgpoolkey:")
+text = text[:start] + "  pool_hba.conf: |\n" + ind(read("pool_hba.conf")) + "\n  pool_passwd: |\n" + \
+    ind(read("pool_passwd")) + "\n" + text[end:]
+print(text)
+PY
+}
+
+# cr_field EXPR: a Python expression over the PostgresCluster `c` (a dict).
+cr_field() {
+  kube_get "/apis/pgvigil.io/v1alpha1/namespaces/$KUBE_NS/postgresclusters/$KUBE_CR" |
+    python3 -c "import json,sys; c=json.load(sys.stdin); print($1)" 2>/dev/null
+}
+cr_ready() { [[ $(cr_field "[x['status'] for x in c.get('status',{}).get('conditions',[]) if x['type']=='Ready'][0]") == True ]]; }
+pods_ready() {
+  [[ $(kube_get "/api/v1/namespaces/$KUBE_NS/pods" | python3 -c '
+import json, sys
+n = 0
+for p in json.load(sys.stdin)["items"]:
+    n += any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", []))
+print(n)') == "$1" ]]
+}
+# streaming_standbys: how many standbys stream from the writable node.
+streaming_standbys() {
+  local s
+  for s in "${SERVERS[@]}"; do
+    if [[ $(inns client "$PG_BIN/psql" -h "${ADDR[$s]}" -U postgres -d postgres -XAtq \
+            -c "select pg_is_in_recovery()" 2>/dev/null) == f ]]; then
+      inns client "$PG_BIN/psql" -h "${ADDR[$s]}" -U postgres -d postgres -XAtq \
+        -c "select count(*) from pg_stat_replication where state = 'streaming'" 2>/dev/null
+      return
+    fi
+  done
+  echo 0
+}
+svc_psql() { local svc=$1 port=$2; shift 2
+  inns client env PGPASSFILE="$PGPASSFILE" PGCONNECT_TIMEOUT=3 "$PG_BIN/psql" -h "$svc.$KUBE_NS.svc" -p "$port" \
+    -U postgres -d postgres -XAtq "$@"; }
+
+# The writer through NAME-rw, the checker on every pod's host (no VIP in pods).
+kube_start_writer() {
+  VIP_CONNINFO="host=$KUBE_CR-rw.$KUBE_NS.svc port=5432 user=postgres dbname=postgres"
+  start_writer
+}
+kube_start_checker() {
+  local s args=()
+  for s in "${SERVERS[@]}"; do args+=(--node "$s=${ADDR[$s]}:5432:9898"); done
+  "$LABSH" exec client env PGPASSFILE="$PGPASSFILE" "$BIN/pgvigil-e2e-primary-checker" "${args[@]}" \
+    --interval-ms 100 --probe-timeout-ms 500 >"$E2E_OUT/checker.out" 2>"$E2E_OUT/checker.err" &
+  CHECKER_PID=$!
+  await_exec "$CHECKER_PID" pgvigil-e2e-primary-checker || fail "checker did not start"
+}
+
+# kube_finish: writer and checker verdicts, every acknowledged write on the primary.
+kube_finish() {
+  local primary="" s vrc
+  say "stopping the writer and the checker"
+  stop_writer | sed 's/^/  /'
+  stop_checker
+  grep '^checker:' "$E2E_OUT/checker.out" | sed 's/^/  /'
+  if [[ $CHECKER_RC == 0 ]] && grep -q '^checker: no violations' "$E2E_OUT/checker.out"; then
+    pass "checker: never two writable primaries routed by proxies"
+  else
+    fail "checker found violations (exit $CHECKER_RC): $(grep -E 'VIOLATION' "$E2E_OUT/checker.out" | tail -n 5)"
+  fi
+  for s in "${SERVERS[@]}"; do
+    [[ $(inns client "$PG_BIN/psql" -h "${ADDR[$s]}" -U postgres -d postgres -XAtq \
+         -c "select pg_is_in_recovery()" 2>/dev/null) == f ]] && primary=$s
+  done
+  [[ -n $primary ]] || { fail "no writable primary at the end"; primary=server1; }
+  inns client env PGPASSFILE="$PGPASSFILE" "$BIN/pgvigil-e2e-writer" --verify --acks "$E2E_OUT/acks" \
+    --conninfo "host=${ADDR[$primary]} port=5432 user=postgres dbname=postgres" >"$E2E_OUT/verify.out" 2>&1
+  vrc=$?
+  sed 's/^/  /' "$E2E_OUT/verify.out"
+  if [[ $vrc == 0 ]]; then pass "all $(acked_count) acknowledged writes are on the primary $primary"
+  else fail "verify: exit $vrc (3: acknowledged writes lost)"; fi
+  (($(acked_count) > 50)) || fail "only $(acked_count) acknowledged writes: the writer did not really run"
+  echo "== $E2E_NAME: $E2E_PASSES passed, $E2E_FAILS failed in $((SECONDS - E2E_T0)) s (outputs in $E2E_OUT)"
+  ((E2E_FAILS == 0))
+  exit $?
+}

@@ -1,0 +1,224 @@
+# e2e/kube/pods.py: the kube-lab's kubelet stand-in, pod side. A pod of
+# kube-fake (the API-server test double) runs on lab host i (its ordinal):
+# its volumes become directories under the pod's root, bind-mounted at the
+# container's mount paths inside `ip netns exec NS-serverI` (which gives the
+# process its own mount namespace and the namespace's /etc/netns hosts file);
+# the container's command and env come from the pod spec, run as the postgres
+# user; the readiness probe's result goes into the pod's status. NOT a kubelet:
+# no images, cgroups, restart back-off or probes other than readiness.
+import base64
+import os
+import pwd
+import shlex
+import signal
+import subprocess
+import time
+import urllib.request
+
+import kubeapi
+
+
+def expand(arg, env):
+    """Kubernetes' $(VAR) expansion in command and args ($$ escapes)."""
+    out, i = [], 0
+    while i < len(arg):
+        if arg.startswith("$$", i):
+            out.append("$")
+            i += 2
+        elif arg.startswith("$(", i) and ")" in arg[i:]:
+            j = arg.index(")", i)
+            name = arg[i + 2:j]
+            out.append(env.get(name, arg[i:j + 1]))
+            i = j + 1
+        else:
+            out.append(arg[i])
+            i += 1
+    return "".join(out)
+
+
+class Pod:
+    def __init__(self, lab, pod):
+        self.lab = lab
+        self.name = pod["metadata"]["name"]
+        self.uid = pod["metadata"]["uid"]
+        self.spec = pod["spec"]
+        self.index = kubeapi.ordinal(self.name)
+        self.host = "server%d" % (self.index + 1)
+        self.addr = lab.addr(self.index)
+        self.root = os.path.join(lab.dir, "pods", self.name + "-" + self.uid[:8])
+        self.proc = None
+        self.restarts = 0
+        self.ready = None
+        self.fails = 0
+        self.next_probe = 0.0
+        self.started_at = 0.0
+
+    # ---- volumes ----
+    def volume_dirs(self):
+        """volume name -> host directory (created and filled)."""
+        pw = pwd.getpwnam("postgres")
+        dirs = {}
+        for v in self.spec.get("volumes", []):
+            name = v["name"]
+            if "persistentVolumeClaim" in v:
+                d = os.path.join(self.lab.dir, "pvc", v["persistentVolumeClaim"]["claimName"])
+            else:
+                d = os.path.join(self.root, "vol", name)
+            os.makedirs(d, exist_ok=True)
+            if "projected" in v:
+                self.fill_projected(d, v["projected"], pw)
+            elif "configMap" in v or "secret" in v:
+                self.fill_projected(d, {"sources": [v], "defaultMode": v.get("defaultMode", 0o644)}, pw)
+            else:  # emptyDir (kept per pod uid) or a claim (kept per PVC name)
+                os.chown(d, pw.pw_uid, pw.pw_gid)
+                os.chmod(d, 0o1777 if name in ("tmp", "shm") else 0o700)
+            dirs[name] = d
+        return dirs
+
+    def fill_projected(self, d, proj, pw):
+        default_mode = proj.get("defaultMode", 0o644)
+        for src in proj.get("sources", []):
+            if "configMap" in src:
+                ref, plural, decode = src["configMap"], "configmaps", False
+            elif "secret" in src:
+                ref, plural, decode = src["secret"], "secrets", True
+            else:
+                continue
+            obj = self.lab.api.get(self.lab.ns, plural, ref["name"])
+            if obj is None:
+                raise RuntimeError("%s %s/%s not found" % (plural, self.lab.ns, ref["name"]))
+            data = obj.get("data", {})
+            items = ref.get("items") or [{"key": k, "path": k} for k in data]
+            for it in items:
+                if it["key"] not in data:
+                    raise RuntimeError("%s %s has no key %s" % (plural, ref["name"], it["key"]))
+                value = data[it["key"]]
+                raw = base64.b64decode(value) if decode else value.encode()
+                path = os.path.join(d, it["path"])
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as f:
+                    f.write(raw)
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+                os.chmod(path, it.get("mode", ref.get("defaultMode", default_mode)))
+        for parent, subdirs, _ in os.walk(d):
+            for s in subdirs:
+                os.chown(os.path.join(parent, s), pw.pw_uid, pw.pw_gid)
+                os.chmod(os.path.join(parent, s), 0o755)
+
+    # ---- process ----
+    def env(self, c, pod):
+        env = {"PATH": "/usr/local/bin:/usr/lib/postgresql/15/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+               "HOME": "/var/lib/postgresql", "LC_ALL": "C"}
+        fields = {"metadata.name": self.name, "metadata.namespace": self.lab.ns, "status.podIP": self.addr,
+                  "spec.nodeName": self.host, "metadata.uid": self.uid}
+        for e in c.get("env", []):
+            if "value" in e:
+                env[e["name"]] = expand(e["value"], env)
+            elif "fieldRef" in e.get("valueFrom", {}):
+                env[e["name"]] = fields.get(e["valueFrom"]["fieldRef"]["fieldPath"], "")
+        return env
+
+    def start(self, pod):
+        c = self.spec["containers"][0]
+        dirs = self.volume_dirs()
+        env = self.env(c, pod)
+        argv = [expand(a, env) for a in c.get("command", []) + c.get("args", [])]
+        # The image's binaries: --bin-dir at /usr/local/bin (it may lie under a
+        # mount point such as /tmp, so it is mounted first).
+        mounts = ["mount --bind %s /usr/local/bin" % shlex.quote(self.lab.bin_dir),
+                  "mount -o remount,bind,ro /usr/local/bin"]
+        # A mount point above the sources (/tmp above the lab dir) would hide
+        # them: such mounts go last.
+        order = sorted(c.get("volumeMounts", []),
+                       key=lambda m: (self.lab.dir + "/").startswith(m["mountPath"].rstrip("/") + "/"))
+        for m in order:
+            target = m["mountPath"]
+            os.makedirs(target, exist_ok=True)  # the mount point (empty) on the host's file system
+            mounts.append("mount --bind %s %s" % (shlex.quote(dirs[m["name"]]), shlex.quote(target)))
+            if m.get("readOnly"):
+                mounts.append("mount -o remount,bind,ro %s" % shlex.quote(target))
+        script = " && ".join(mounts + ["cd /", 'exec setpriv --reuid=postgres --regid=postgres --init-groups '
+                                       'env -i "$@"'])
+        envs = ["%s=%s" % kv for kv in sorted(env.items())]
+        cmd = ["ip", "netns", "exec", "%s-%s" % (self.lab.lab_ns, self.host), "sh", "-c", script, "pod"] + envs + argv
+        os.makedirs(self.root, exist_ok=True)
+        log = open(os.path.join(self.lab.dir, "logs", "%s.log" % self.name), "ab")
+        log.write(("---- kubelet: starting %s (uid %s) on %s: %s\n" % (self.name, self.uid, self.host,
+                                                                        " ".join(argv))).encode())
+        log.flush()
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self.started_at = time.time()
+        with open(os.path.join(self.lab.lab_dir, "pids", "kube-pod-%s.pid" % self.name), "w") as f:
+            f.write("%d\n" % self.proc.pid)
+        self.lab.log("started %s (uid %s) on %s as pid %d" % (self.name, self.uid, self.host, self.proc.pid))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, grace):
+        if self.proc is None:
+            return
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.lab.log("%s: still running after %d s, SIGKILL" % (self.name, grace))
+                self.proc.kill()
+                self.proc.wait()
+        self.kill_postmaster()
+        self.lab.log("stopped %s (uid %s), exit %s" % (self.name, self.uid, self.proc.returncode))
+        self.proc = None
+
+    def kill_postmaster(self):
+        """A container's processes end with it: a PostgreSQL left behind by a
+        killed sidecar is stopped (immediate) like the runtime would."""
+        for pvc in os.listdir(os.path.join(self.lab.dir, "pvc")):
+            if not pvc.endswith("-" + self.name):
+                continue
+            pidfile = os.path.join(self.lab.dir, "pvc", pvc, "pgdata", "postmaster.pid")
+            try:
+                pid = int(open(pidfile).readline())
+                os.kill(pid, signal.SIGQUIT)
+            except (OSError, ValueError):
+                pass
+
+    # ---- readiness ----
+    def probe(self):
+        """Runs the readiness probe when due; True when the Ready state changed."""
+        now = time.time()
+        if now < self.next_probe:
+            return False
+        c = self.spec["containers"][0]
+        p = c.get("readinessProbe", {})
+        self.next_probe = now + p.get("periodSeconds", 10)
+        ok = False
+        if self.alive() and "httpGet" in p:
+            port = p["httpGet"]["port"]
+            if not str(port).isdigit():
+                port = next((x["containerPort"] for x in c.get("ports", []) if x.get("name") == port), 0)
+            url = "%s://%s:%s%s" % (p["httpGet"].get("scheme", "HTTP").lower(), self.addr, port, p["httpGet"]["path"])
+            try:
+                with urllib.request.urlopen(url, timeout=p.get("timeoutSeconds", 1)) as r:
+                    ok = 200 <= r.status < 400
+            except OSError:
+                ok = False
+        if ok:
+            self.fails = 0
+            new = True
+        else:
+            self.fails += 1
+            new = False if (self.ready is None or self.fails >= p.get("failureThreshold", 3)) else self.ready
+        changed = new != self.ready
+        self.ready = new
+        return changed
+
+    def status(self):
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        r = "True" if self.ready else "False"
+        return {"phase": "Running", "podIP": self.addr, "podIPs": [{"ip": self.addr}], "hostIP": self.addr,
+                "conditions": [{"type": "Ready", "status": r, "lastTransitionTime": now},
+                               {"type": "ContainersReady", "status": r, "lastTransitionTime": now}],
+                "containerStatuses": [{"name": self.spec["containers"][0]["name"], "ready": bool(self.ready),
+                                       "restartCount": self.restarts, "started": self.alive()}]}
