@@ -95,6 +95,7 @@ kube_lab_up() {
   kube_bg "$LABSH" exec client python3 "$KUBE_HERE/kubelet" --env "$KFAKE/env" --lab-ns "$E2E_NS" \
     --lab-dir "$E2E_LAB" --bin-dir "$BIN" --namespace "$KUBE_NS" >"$KUBE_DIR/kubelet.log" 2>&1
 
+  [[ ${KUBE_NO_CONTROLLER:-no} == yes ]] && return 0
   say "pgvigil-controller --kubernetes (in-cluster configuration from $KFAKE/serviceaccount)"
   # shellcheck disable=SC2046
   kube_bg "$LABSH" exec client env $(grep -E '^(KUBERNETES_SERVICE_|PGVIGIL_KUBE_SA_DIR)' "$KFAKE/env") \
