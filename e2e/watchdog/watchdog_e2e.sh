@@ -38,6 +38,8 @@ for tool in curl python3; do command -v $tool >/dev/null || { echo "SKIP: $tool 
 LAB=$(mktemp -d /tmp/pgvigil-wd-e2e.XXXXXX) || exit 1
 chmod 0755 "$LAB"
 export PGVIGIL_LAB_DIR=$LAB
+export PGVIGIL_LAB_NS=${PGVIGIL_LAB_NS:-pgv}
+NS=$PGVIGIL_LAB_NS
 SAMPLER_PID=""
 EXTRA=(x)
 MADE_DIRS=()
@@ -82,7 +84,7 @@ start_sidecar() {
   local s=$1 args=("${EXTRA[@]}")
   mkdir -p "$LAB/$s/watchdog-state"
   ((${#args[@]})) && args[1]=$LAB/$s/watchdog-state
-  ip netns exec "pgv-$s" "$SIDECAR" -f "$SPEC" --node "$s" "${args[@]}" >>"$LAB/$s/sidecar.log" 2>&1 &
+  ip netns exec "$NS-$s" "$SIDECAR" -f "$SPEC" --node "$s" "${args[@]}" >>"$LAB/$s/sidecar.log" 2>&1 &
   PID[$s]=$!
   echo "${PID[$s]}" >"$LAB/pids/sidecar-$s.pid"
 }
@@ -97,7 +99,7 @@ stop_sidecar() {  # SIGTERM and wait (10 s) for the process to exit
 holders() {
   local s out=""
   for s in "${SERVERS[@]}"; do
-    ip -n "pgv-$s" -4 -o addr show 2>/dev/null | grep -q " $VIP/" && out+="$s "
+    ip -n "$NS-$s" -4 -o addr show 2>/dev/null | grep -q " $VIP/" && out+="$s "
   done
   echo "${out% }"
 }
@@ -112,7 +114,7 @@ sampler() {
 
 # status JSON of server $1's sidecar, fetched from the client namespace ($2: address).
 status_of() {
-  ip netns exec pgv-client curl -s -m 2 "http://${2:-${ADDR[$1]}}:9898/v1/status" 2>/dev/null
+  ip netns exec "$NS-client" curl -s -m 2 "http://${2:-${ADDR[$1]}}:9898/v1/status" 2>/dev/null
 }
 # field of server $1's watchdog summary: state | leader | term | members.NAME
 wd() {
@@ -160,7 +162,7 @@ wait_until 5 all_follow "$L" "${SERVERS[@]}" && pass "all three sidecars name $L
 # psql to VIP:9999 from pgv-client lands on the leader's proxy: the query succeeds, or
 # the proxy's refusal (the lab spec has no pool_hba entry for the client) is logged
 # by the leader's sidecar.
-psql_out=$(ip netns exec pgv-client runuser -u postgres -- env PGPASSFILE="$LAB/secrets/pgpass" \
+psql_out=$(ip netns exec "$NS-client" runuser -u postgres -- env PGPASSFILE="$LAB/secrets/pgpass" \
   PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -h "$VIP" -p 9999 -U postgres -d postgres -XAtc "select 1" 2>&1)
 if [[ $psql_out == 1 ]]; then pass "psql -h $VIP -p 9999 from pgv-client: select 1 through $L's proxy"
 elif grep -q "proxy: .*from 10.77.0.100" "$LAB/$L/sidecar.log"; then
@@ -193,7 +195,7 @@ sleep 3
 # 3b. SIGKILL the leader: its VIP guard drops the address at once, then a new leader
 say "SIGKILL to the leader $L2"
 kill -KILL "${PID[$L2]}"; wait "${PID[$L2]}" 2>/dev/null
-gone() { ! ip -n "pgv-$L2" -4 -o addr show | grep -q " $VIP/"; }
+gone() { ! ip -n "$NS-$L2" -4 -o addr show | grep -q " $VIP/"; }
 wait_until 2 gone && pass "the VIP guard removed the VIP from $L2 after SIGKILL" \
   || fail "$L2 still has the VIP 2 s after SIGKILL"
 if wait_until 10 holder_is_not "$L2"; then
@@ -206,9 +208,9 @@ L2=$K
 
 # 4. the leader's link goes down
 say "link down on the leader $L2"
-ip -n "pgv-$L2" link set eth0 down
+ip -n "$NS-$L2" link set eth0 down
 t0=$(date +%s%N)
-dropped() { ! ip -n "pgv-$L2" -4 -o addr show | grep -q " $VIP/"; }
+dropped() { ! ip -n "$NS-$L2" -4 -o addr show | grep -q " $VIP/"; }
 if wait_until 5 dropped; then
   pass "$L2 dropped the VIP by itself after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 else fail "$L2 kept the VIP with its link down"; fi
@@ -218,7 +220,7 @@ else fail "no new leader with the VIP after the link went down"; fi
 [[ $(node_via_vip) == "${L3:-none}" ]] && pass "the VIP reaches $L3's sidecar" \
   || fail "the VIP does not reach ${L3:-anyone}"
 say "link up on $L2"
-ip -n "pgv-$L2" link set eth0 up
+ip -n "$NS-$L2" link set eth0 up
 healed() { one_holder && all_follow "$(holders)" "${SERVERS[@]}"; }
 wait_until 10 healed && pass "healed: one leader ($(holders)), all three follow it" \
   || fail "after healing: holders '$(holders)'"
