@@ -15,23 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 kube_init kube_bootstrap kbt
 kube_lab_up
 
-say "applying the example PostgresCluster (with the lab's secrets)"
-example_with_lab_secrets >"$E2E_OUT/example.yaml"
-kubefake_ctl /apply "$E2E_OUT/example.yaml" | sed 's/^/  /' || { fail "apply of the example"; exit 1; }
-
-check "1. SpecValid=True" wait_until 30 eval \
-  '[[ $(cr_field "[x[\"status\"] for x in c[\"status\"][\"conditions\"] if x[\"type\"]==\"SpecValid\"][0]") == True ]]'
-# Without these nothing later can pass: stop at the first that fails.
-must() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; exit 1; fi; }
-must "2. the StatefulSet $KUBE_CR with 3 replicas" wait_until 30 eval \
-  '[[ $(kube_get /apis/apps/v1/namespaces/$KUBE_NS/statefulsets/$KUBE_CR | python3 -c "import json,sys; print(json.load(sys.stdin)[\"spec\"][\"replicas\"])") == 3 ]]'
-must "3. a primary reachable through $KUBE_CR-rw" wait_until 120 eval \
-  'svc_psql $KUBE_CR-rw 5432 -c "select 1" >/dev/null'
-kube_start_checker
-kube_start_writer
-check "4. 3 pods Ready" wait_until 180 pods_ready 3
-check "5. 2 standbys streaming from the primary" wait_until 60 eval '[[ $(streaming_standbys) == 2 ]]'
-check "6. the PostgresCluster is Ready=True" wait_until 60 cr_ready
+kube_bootstrap_cluster
 check "7. a write through $KUBE_CR-rw" eval \
   'svc_psql $KUBE_CR-rw 5432 -c "create table if not exists kube_boot(x int); insert into kube_boot values (1)"'
 check "8. a read through $KUBE_CR-ro (a standby)" eval \

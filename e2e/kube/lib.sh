@@ -56,6 +56,9 @@ kube_dump_logs() {
   echo "--- test outputs kept in $E2E_OUT"
 }
 
+# must WHAT CMD...: like check, but ends the scenario when it fails.
+must() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; exit 1; fi; }
+
 kube_bg() { "$@" & KUBE_PIDS+=($!); }
 
 # kube_lab_up: the lab's namespaces (PostgreSQL that lab.sh starts on server1 is
@@ -101,6 +104,28 @@ kube_lab_up() {
   kube_bg "$LABSH" exec client env $(grep -E '^(KUBERNETES_SERVICE_|PGVIGIL_KUBE_SA_DIR)' "$KFAKE/env") \
     POD_NAME=pgvigil-controller-0 "$BIN/pgvigil-controller" --kubernetes --lease-namespace pgvigil-system \
     --log-level debug >"$KUBE_DIR/controller.log" 2>&1
+}
+
+# kube_bootstrap_cluster: applies the example CR (lab secrets) and waits for it to
+# run: SpecValid, the StatefulSet, a primary through NAME-rw (the checker and the
+# writer start then), 3 pods Ready, 2 standbys streaming, Ready=True. Exits at the
+# first of the first three that fails (nothing later could pass).
+kube_bootstrap_cluster() {
+  say "applying the example PostgresCluster (with the lab's secrets)"
+  example_with_lab_secrets >"$E2E_OUT/example.yaml"
+  kubefake_ctl /apply "$E2E_OUT/example.yaml" | sed 's/^/  /' || { fail "apply of the example"; exit 1; }
+
+  check "1. SpecValid=True" wait_until 30 eval \
+    '[[ $(cr_field "[x[\"status\"] for x in c[\"status\"][\"conditions\"] if x[\"type\"]==\"SpecValid\"][0]") == True ]]'
+  must "2. the StatefulSet $KUBE_CR with 3 replicas" wait_until 30 eval \
+    '[[ $(kube_get /apis/apps/v1/namespaces/$KUBE_NS/statefulsets/$KUBE_CR | python3 -c "import json,sys; print(json.load(sys.stdin)[\"spec\"][\"replicas\"])") == 3 ]]'
+  must "3. a primary reachable through $KUBE_CR-rw" wait_until 120 eval \
+    'svc_psql $KUBE_CR-rw 5432 -c "select 1" >/dev/null'
+  kube_start_checker
+  kube_start_writer
+  check "4. 3 pods Ready" wait_until 180 pods_ready 3
+  check "5. 2 standbys streaming from the primary" wait_until 60 eval '[[ $(streaming_standbys) == 2 ]]'
+  check "6. the PostgresCluster is Ready=True" wait_until 60 cr_ready
 }
 
 # kubefake_ctl PATH [BODY-FILE]: a request to kube-fake's control port.

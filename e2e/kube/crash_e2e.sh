@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# e2e/kube/crash_e2e.sh — kube-lab scenario 2 (KUBERNETES.md §9): primary crash. After
+# the bootstrap of bootstrap_e2e.sh, with one writer through NAME-rw (5432) and one
+# through NAME (the pool Service, 9999) and the primary checker running, the primary
+# pod's container is killed (SIGKILL to the sidecar and its PostgreSQL, as a crashed
+# container; the kubelet stand-in starts it again). Passes when another pod becomes
+# primary, both writers' first acknowledged write after the crash is measured
+# (reported with the load average; the goal, p50 <= 2 s, is judged in bench/, not
+# here), the old primary comes back as a standby, and no acknowledged write is lost
+# and never two writable primaries. Own lab: PGVIGIL_LAB_NS=kcr,
+# PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-kcr by default.
+set -uo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+kube_init kube_crash kcr
+kube_lab_up
+kube_bootstrap_cluster
+
+writable_host() {
+  local s
+  for s in "${SERVERS[@]}"; do
+    [[ $(inns client "$PG_BIN/psql" -h "${ADDR[$s]}" -U postgres -d postgres -XAtq \
+         -c "select pg_is_in_recovery()" 2>/dev/null) == f ]] && echo "$s"
+  done
+}
+old=$(writable_host)
+must "7. one writable primary ($old)" eval '[[ -n $old && $old != *" "* ]]'
+pod=$KUBE_CR-$(( ${old#server} - 1 ))
+
+say "second writer through $KUBE_CR (port 9999)"
+: >"$E2E_OUT/pool.acks"
+"$LABSH" exec client env PGPASSFILE="$PGPASSFILE" "$BIN/pgvigil-e2e-writer" \
+  --conninfo "host=$KUBE_CR.$KUBE_NS.svc port=9999 user=postgres dbname=postgres" --table e2e_pool_writes \
+  --acks "$E2E_OUT/pool.acks" --marks "$E2E_OUT/pool.marks" --interval-ms 10 \
+  >"$E2E_OUT/pool-writer.out" 2>"$E2E_OUT/pool-writer.err" &
+POOL_WRITER=$!
+await_exec "$POOL_WRITER" pgvigil-e2e-writer || fail "pool writer did not start"
+check "8. writes acknowledged through $KUBE_CR" wait_until 20 test -s "$E2E_OUT/pool.acks"
+
+sidecar_pid=$(head -n1 "$E2E_LAB/pids/kube-pod-$pod.pid")
+pm_pid=$(head -n1 "$E2E_LAB/kube/pvc/pgdata-$pod/pgdata/postmaster.pid" 2>/dev/null)
+say "9. crash of $pod on $old: SIGKILL to its sidecar ($sidecar_pid) and postmaster (${pm_pid:-none}); load $(cut -d' ' -f1-3 /proc/loadavg)"
+writer_mark
+kill -USR1 "$POOL_WRITER"
+kill -KILL "$sidecar_pid" ${pm_pid:+"$pm_pid"}
+new=""
+check "10. another pod is primary" wait_until 60 eval 'new=$(writable_host); [[ -n $new && $new != "$old" && $new != *" "* ]]'
+check "11. writes resume through $KUBE_CR-rw" writes_resume 30
+check "12. writes resume through $KUBE_CR" wait_until 30 test -s "$E2E_OUT/pool.marks"
+say "first write after the crash: via $KUBE_CR-rw $(last_mark_delay) ms, via $KUBE_CR $(awk '{print $3}' "$E2E_OUT/pool.marks" | tail -n1) ms (load $(cut -d' ' -f1-3 /proc/loadavg); one run, not a p50)"
+check "13. the old primary's pod is Ready again (a standby)" wait_until 120 pods_ready 3
+check "14. $old is a standby" eval '[[ $(inns client "$PG_BIN/psql" -h "${ADDR[$old]}" -U postgres -d postgres -XAtq -c "select pg_is_in_recovery()") == t ]]'
+
+kill -TERM "$POOL_WRITER"; wait "$POOL_WRITER"
+sed 's/^/  pool writer: /' "$E2E_OUT/pool-writer.out"
+inns client env PGPASSFILE="$PGPASSFILE" "$BIN/pgvigil-e2e-writer" --verify --acks "$E2E_OUT/pool.acks" \
+  --table e2e_pool_writes --conninfo "host=${ADDR[$new]} port=5432 user=postgres dbname=postgres" \
+  >"$E2E_OUT/pool-verify.out" 2>&1
+check "15. every write acknowledged through $KUBE_CR is on the new primary" test $? = 0
+kube_finish
