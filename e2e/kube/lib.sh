@@ -41,8 +41,12 @@ kube_cleanup() {
   if [[ $E2E_KEEP == yes ]]; then
     echo "NOTE: PGVIGIL_E2E_KEEP=yes: lab left up; PGVIGIL_LAB_NS=$E2E_NS PGVIGIL_LAB_DIR=$E2E_LAB $LABSH down"
   else
+    local mp=()
+    [[ -f $E2E_LAB/kube/mountpoints ]] && mapfile -t mp < <(sort -ru "$E2E_LAB/kube/mountpoints")
     "$LABSH" down >/dev/null 2>&1 || echo "WARN: lab.sh down failed"
     rm -rf "/etc/netns/$E2E_NS-client" "/etc/netns/$E2E_NS"-server[0-9]
+    # Mount points the kubelet made on the host (only while empty).
+    for p in "${mp[@]}"; do rmdir "$p" 2>/dev/null; done
   fi
   return 0
 }

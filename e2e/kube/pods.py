@@ -133,7 +133,12 @@ class Pod:
                        key=lambda m: (self.lab.dir + "/").startswith(m["mountPath"].rstrip("/") + "/"))
         for m in order:
             target = m["mountPath"]
-            os.makedirs(target, exist_ok=True)  # the mount point (empty) on the host's file system
+            if not os.path.isdir(target):
+                # The mount point (empty) on the host's file system, recorded so
+                # that the lab's cleanup can remove it (rmdir, only while empty).
+                os.makedirs(target)
+                with open(os.path.join(self.lab.dir, "mountpoints"), "a") as f:
+                    f.write(target + "\n")
             mounts.append("mount --bind %s %s" % (shlex.quote(dirs[m["name"]]), shlex.quote(target)))
             if m.get("readOnly"):
                 mounts.append("mount -o remount,bind,ro %s" % shlex.quote(target))
