@@ -99,7 +99,7 @@ kube_lab_up() {
   KUBE_CONTROL=$(sed -n 's/^KUBE_FAKE_CONTROL=//p' "$KFAKE/env")
 
   say "kubelet and kube-proxy stand-in"
-  kube_bg "$LABSH" exec client python3 "$KUBE_HERE/kubelet" --env "$KFAKE/env" --lab-ns "$E2E_NS" \
+  kube_bg "$LABSH" exec client python3 -B "$KUBE_HERE/kubelet" --env "$KFAKE/env" --lab-ns "$E2E_NS" \
     --lab-dir "$E2E_LAB" --bin-dir "$BIN" --namespace "$KUBE_NS" >"$KUBE_DIR/kubelet.log" 2>&1
 
   [[ ${KUBE_NO_CONTROLLER:-no} == yes ]] && return 0
