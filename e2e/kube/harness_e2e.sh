@@ -8,7 +8,8 @@
 # lab namespace; the Service forwards to the pods its selector picks (labels changed in the
 # double move it), drops a pod that turns not Ready, closes connections without endpoints;
 # a deleted pod's process stops and its replacement (new uid) runs; a pod beyond the lab's
-# hosts stays Pending. Own lab: PGVIGIL_LAB_NS=kht, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-kht.
+# hosts stays Pending; with the API server down the Service keeps forwarding, and a
+# readiness change made meanwhile reaches the status once it is back. Own lab: PGVIGIL_LAB_NS=kht, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-kht.
 set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -111,5 +112,13 @@ check "15. its replacement (new uid) runs and is Ready" wait_until 20 eval \
 api_req PATCH /apis/apps/v1/namespaces/db/statefulsets/web '{"spec":{"replicas":4}}'
 check "16. web-3 has no lab host (3 hosts): not started, not Ready" wait_until 10 eval \
   'pod_ready web-2 && grep -q "pod web-3: no lab host" "$KUBE_DIR/kubelet.log" && ! pod_ready web-3'
+d1=$(pod_dir web-1)  # (found through the API: before it goes down)
+kubefake_ctl /down >/dev/null
+check "17. API server down: the Service still forwards (kube-proxy keeps its rules)" eval \
+  '[[ $(svc_get greeting) == "hello web-"[12] ]] && ! kube_get /api/v1/namespaces/db/pods >/dev/null'
+rm -f "$d1/vol/tmp/ready"
+sleep 2
+kubefake_ctl /up >/dev/null
+check "18. API server back: the readiness change seen meanwhile reaches the pod status" wait_until 10 eval '! pod_ready web-1'
 echo "== $E2E_NAME: $E2E_PASSES passed, $E2E_FAILS failed in $((SECONDS - E2E_T0)) s (outputs in $E2E_OUT)"
 ((E2E_FAILS == 0))
