@@ -77,7 +77,7 @@ class Sidecar {
   bool exited_ = false;
 };
 
-class KubeModeTest : public ::testing::Test {
+class SidecarKubeModeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     PgTestCluster::Options o;
@@ -118,7 +118,7 @@ class KubeModeTest : public ::testing::Test {
   ClusterSpec spec_;
 };
 
-TEST_F(KubeModeTest, ASpecWithAVipIsRefused) {
+TEST_F(SidecarKubeModeTest, ASpecWithAVipIsRefused) {
   spec_.vip.address = "127.0.0.150/8";  // valid for the VM validator (same subnet)
   Write();
   Sidecar s(Args(), pg_->dir() + "/sidecar.log");
@@ -126,7 +126,7 @@ TEST_F(KubeModeTest, ASpecWithAVipIsRefused) {
   EXPECT_NE(s.Log().find("spec.vip: refused with --kubernetes"), std::string::npos) << s.Log();
 }
 
-TEST_F(KubeModeTest, TermCheckpointsStopsPostgresAndExitsWithinTheGracePeriod) {
+TEST_F(SidecarKubeModeTest, TermCheckpointsStopsPostgresAndExitsWithinTheGracePeriod) {
   Sidecar s(Args(), pg_->dir() + "/sidecar.log");
   ASSERT_TRUE(WaitUntil([&] { return s.Log().find("running as node") != std::string::npos; }, 20s))
       << s.Log();
@@ -144,7 +144,7 @@ TEST_F(KubeModeTest, TermCheckpointsStopsPostgresAndExitsWithinTheGracePeriod) {
   EXPECT_NE(log.find("resigned and stopped"), std::string::npos) << log;
 }
 
-TEST_F(KubeModeTest, APrimaryDataDirectoryWaitsAndAStandbyOneIsStartedAndReaped) {
+TEST_F(SidecarKubeModeTest, APrimaryDataDirectoryWaitsAndAStandbyOneIsStartedAndReaped) {
   ASSERT_TRUE(pg_->StopNode(0).ok());
   {
     Sidecar s(Args(), pg_->dir() + "/sidecar-primary.log");

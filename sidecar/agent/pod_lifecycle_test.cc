@@ -52,7 +52,9 @@ TEST(PodLifecycleTest, ASelfFencedNodeRunsPostgresAgainOnlyForANewerTerm) {
   for (const auto& c : cases) {
     std::string why = RefuseAfterSelfFence(c.kind, c.term, c.fenced, c.fencedTerm);
     EXPECT_EQ(!why.empty(), c.refused) << ToString(c.kind) << " " << c.term << " " << why;
-    if (c.refused) EXPECT_NE(why.find("term " + std::to_string(c.fencedTerm)), std::string::npos) << why;
+    if (c.refused) {
+      EXPECT_NE(why.find("term " + std::to_string(c.fencedTerm)), std::string::npos) << why;
+    }
   }
 }
 

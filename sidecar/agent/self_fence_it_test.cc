@@ -91,7 +91,9 @@ TEST_P(SelfFenceIT, AnIsolatedPrimaryIsStoppedBeforeTheDeadTime) {
   EXPECT_FALSE(j.at("leaseHeld").as_bool());
   EXPECT_EQ(j.at("fences").as_integer(), 1);
   EXPECT_NE(j.at("lastFence").at("reason").as_string().find("write lease"), std::string::npos);
-  if (GetParam()) EXPECT_EQ(j.at("lastFence").at("signal").as_string(), "SIGQUIT");
+  if (GetParam()) {
+    EXPECT_EQ(j.at("lastFence").at("signal").as_string(), "SIGQUIT");
+  }
   EXPECT_EQ(reported.load(), 1);
 
   // Started again by hand while still alone: fenced again.
