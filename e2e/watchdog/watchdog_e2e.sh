@@ -19,6 +19,7 @@ LABSH=$ROOT/hack/lab.sh
 SIDECAR=${1:-$ROOT/build/bin/pgvigil-sidecar}
 PG_BIN=${PGVIGIL_PG_BIN:-/usr/lib/postgresql/15/bin}
 VIP=10.77.0.150
+NS=${PGVIGIL_LAB_NS:-pgv}  # the lab's namespace prefix (hack/lab.sh)
 SERVERS=(server1 server2 server3)
 declare -A ADDR=([server1]=10.77.0.11 [server2]=10.77.0.12 [server3]=10.77.0.13)
 
