@@ -39,8 +39,7 @@ for tool in curl python3; do command -v $tool >/dev/null || { echo "SKIP: $tool 
 LAB=$(mktemp -d /tmp/pgvigil-wd-e2e.XXXXXX) || exit 1
 chmod 0755 "$LAB"
 export PGVIGIL_LAB_DIR=$LAB
-export PGVIGIL_LAB_NS=${PGVIGIL_LAB_NS:-pgv}
-NS=$PGVIGIL_LAB_NS
+export PGVIGIL_LAB_NS=$NS
 SAMPLER_PID=""
 EXTRA=(x)
 MADE_DIRS=()
