@@ -52,4 +52,23 @@ class StateStore {
   virtual Result<std::string> Save(const plan::ClusterState& state, uint64_t term) = 0;
 };
 
+class Actuator;  // controller/act/actuator.h
+
+// Work a mode does around the plan's actions while this controller acts
+// (Kubernetes: owned objects, the term to the sidecars, pod labels; none on
+// VMs). Reconcile thread only.
+class ActingHook {
+ public:
+  virtual ~ActingHook() = default;
+  // Each acting round, after the state was loaded and before the plan's
+  // actions; an error skips the actions this round (e.g. a fence label that
+  // must land before a promote did not, or this controller is deposed).
+  virtual Status BeforeActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
+                               Actuator& actuator) = 0;
+  // After the actions, when they wrote a new state: bring what follows the
+  // state (labels) up to date now rather than next round.
+  virtual void AfterActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
+                            Actuator& actuator) = 0;
+};
+
 }  // namespace pgvigil

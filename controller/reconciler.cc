@@ -44,11 +44,12 @@ Reconciler::Reconciler(ClusterSpec spec, ReconcilerOptions options)
     : Reconciler(std::move(spec), std::move(options), nullptr, nullptr) {}
 
 Reconciler::Reconciler(ClusterSpec spec, ReconcilerOptions options, std::unique_ptr<LeadershipSource> leadership,
-                       std::unique_ptr<StateStore> store)
+                       std::unique_ptr<StateStore> store, ActingHook* hook)
     : options_(std::move(options)),
       spec_(std::move(spec)),
       leadership_(std::move(leadership)),
-      store_(std::move(store)) {
+      store_(std::move(store)),
+      hook_(hook) {
   actuator_ = std::make_unique<Actuator>(spec_, options_.token, options_.pg, options_.localNode);
   if (!leadership_ && options_.standalone) {
     // Standalone: a term that grows across restarts, so sidecars always accept
@@ -340,6 +341,12 @@ std::chrono::milliseconds Reconciler::Tick() {
   }
   plan::ClusterState newest = *state;
   bool acted = false;
+  if (may_act && hook_) {
+    if (Status h = hook_->BeforeActions(*state, term, obs_, *actuator_); !h.ok()) {
+      spdlog::warn("not acting this round: {}", h.message());
+      may_act = false;
+    }
+  }
   if (may_act && !p.actions.empty()) {
     acted = true;
     {
@@ -353,6 +360,8 @@ std::chrono::milliseconds Reconciler::Tick() {
       AddEvent(plan::ToString(r.action.kind), r.action.node,
                r.action.reason + (r.ok ? "" : " -- FAILED: " + r.detail));
     }
+    if (hook_ && !(newest == *state) && leadership_->StillActing(term))
+      hook_->AfterActions(newest, term, obs_, *actuator_);
   }
 
   // Status for GET /v1/status.

@@ -53,8 +53,10 @@ class Reconciler {
   Reconciler(ClusterSpec spec, ReconcilerOptions options);
   // Other seams (Kubernetes: the Lease elector and the status); options_.localNode
   // may then be "" (no sidecar beside this controller).
+  // `hook` (may be null; not owned, must outlive the Reconciler) runs around
+  // the actions of each acting round.
   Reconciler(ClusterSpec spec, ReconcilerOptions options, std::unique_ptr<LeadershipSource> leadership,
-             std::unique_ptr<StateStore> store);
+             std::unique_ptr<StateStore> store, ActingHook* hook = nullptr);
   ~Reconciler();
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
@@ -111,6 +113,7 @@ class Reconciler {
   std::unique_ptr<Actuator> actuator_;
   std::unique_ptr<LeadershipSource> leadership_;
   std::unique_ptr<StateStore> store_;
+  ActingHook* hook_ = nullptr;
   std::unique_ptr<RestClient> fastClient_;
   std::string fastSignature_;
   std::atomic<bool> acting_{false};

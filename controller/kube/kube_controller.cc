@@ -114,7 +114,7 @@ void KubeController::SyncLoop() {
 std::unique_ptr<Reconciler> KubeController::MakeReconciler(const std::string& ns, const std::string& name,
                                                            const ClusterSpec& spec,
                                                            const std::vector<SecretMount>& secrets,
-                                                           StatusStore** store_out) {
+                                                           KubeActuator** actuator_out) {
   ReconcilerOptions o = options_.reconciler;
   o.localNode.clear();  // no sidecar beside this controller
   o.standalone = false;
@@ -132,10 +132,12 @@ std::unique_ptr<Reconciler> KubeController::MakeReconciler(const std::string& ns
     }
     (m.volume == "superuser" ? o.pg.password : o.token) = *v;
   }
-  auto store = std::make_unique<StatusStore>(client_, ns, name);
-  *store_out = store.get();
-  auto leadership = std::make_unique<KubeLeadership>(elector_, store.get());
-  return std::make_unique<Reconciler>(spec, o, std::move(leadership), std::move(store));
+  LeaseElector* elector = elector_;
+  auto actuator = std::make_unique<KubeActuator>(client_, ns, name, [elector](uint64_t t) { elector->Deposed(t); });
+  *actuator_out = actuator.get();
+  auto leadership = std::make_unique<KubeLeadership>(elector_, actuator->status());
+  ActingHook* hook = actuator.get();
+  return std::make_unique<Reconciler>(spec, o, std::move(leadership), std::move(actuator), hook);
 }
 
 void KubeController::SyncOne(const std::string& key, const value& cr) {
@@ -158,11 +160,14 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
     } else {
       c.refusal.clear();
       if (!c.reconciler) {
-        c.reconciler = MakeReconciler(ns, name, load.resource->spec, load.resource->secrets, &c.store);
+        c.reconciler = MakeReconciler(ns, name, load.resource->spec, load.resource->secrets, &c.actuator);
+        c.store = c.actuator->status();
+        c.actuator->SetResource(*load.resource, Str(meta, "uid"));
         (void)c.reconciler->Start();
         spdlog::info("PostgresCluster {} generation {} accepted ({} instances): reconciling", key, generation,
                      load.resource->instances);
       } else {
+        c.actuator->SetResource(*load.resource, Str(meta, "uid"));
         c.reconciler->UseSpec(load.resource->spec, "accepted from generation " + std::to_string(generation));
         spdlog::info("PostgresCluster {} generation {} accepted: the new spec is taken into use", key, generation);
       }

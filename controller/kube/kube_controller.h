@@ -9,7 +9,8 @@
 //   conditions (kube_plan.h's SummarizeStatus), observedGeneration,
 //   acceptedGeneration, instances, readyInstances and selector (by CAS, under
 //   the durable term; for a running cluster on its Reconciler's thread).
-// Not here yet: owned objects, pod labels, Events, secrets re-read on change.
+// Owned objects, the term to the sidecars and pod labels: kube_actuator.h.
+// Not here yet: Events, secrets re-read on change.
 // Thread-safe: Start/Stop from one thread; it runs a watch and a sync thread.
 #pragma once
 
@@ -23,6 +24,7 @@
 
 #include "controller/kube/cluster_resource.h"
 #include "controller/kube/elector.h"
+#include "controller/kube/kube_actuator.h"
 #include "controller/kube/kube_client.h"
 #include "controller/kube/list_watch.h"
 #include "controller/kube/status_store.h"
@@ -55,6 +57,7 @@ class KubeController {
     std::unique_ptr<Reconciler> reconciler;
     std::unique_ptr<StatusStore> summary;  // writes the summary while there is no Reconciler
     StatusStore* store = nullptr;          // the Reconciler's, which writes it otherwise
+    KubeActuator* actuator = nullptr;      // the Reconciler's StateStore and ActingHook
     int64_t judgedGeneration = -1;         // the last generation converted and judged
     int64_t acceptedGeneration = -1;       // whose spec runs
     std::string refusal;                   // "spec.path: reason" lines; "" when valid
@@ -68,7 +71,7 @@ class KubeController {
   void WriteSummary(Cluster& c, const std::string& name, int64_t generation);
   std::unique_ptr<Reconciler> MakeReconciler(const std::string& ns, const std::string& name,
                                              const ClusterSpec& spec, const std::vector<SecretMount>& secrets,
-                                             StatusStore** store);
+                                             KubeActuator** actuator);
 
   KubeClient* const client_;
   LeaseElector* const elector_;

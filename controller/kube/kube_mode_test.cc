@@ -8,6 +8,8 @@
 // refused cluster gets no reconciler and no state. No pods run here: the
 // instances' DNS names do not resolve, so nothing is observed or acted on.
 #include <gtest/gtest.h>
+
+#include <map>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -188,6 +190,18 @@ TEST_F(KubeModeTest, ARefusedSpecSetsSpecValidFalseAndChangesNothingElse) {
   // Let the reconciler record what it will with generation 1, then look.
   std::this_thread::sleep_for(milliseconds(2000));
   value before = Status(Get("demo"));
+  // The owned objects of generation 1 (the actuator applies them once accepted).
+  const std::vector<std::pair<const char*, const char*>> kinds = {
+      {"apps", "statefulsets"}, {"", "services"}, {"", "configmaps"}};
+  std::map<std::string, std::string> owned;  // kind/name -> resourceVersion
+  for (const auto& [group, plural] : kinds) {
+    auto l = client_->List(ResourcePath(group, "v1", plural, "db"));
+    ASSERT_TRUE(l.ok()) << l.error();
+    EXPECT_FALSE(l->items.empty()) << plural << " of the accepted generation 1";
+    for (const auto& o : l->items)
+      owned[std::string(plural) + "/" + o.at("metadata").at("name").as_string()] =
+          o.at("metadata").at("resourceVersion").as_string();
+  }
   // Generation 2 sets a VIP: Services replace it on Kubernetes.
   auto p = client_->MergePatch(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo"),
                                value::parse(R"({"spec":{"vip":{"address":"10.0.0.5/24","interface":"eth0"}}})"));
@@ -207,13 +221,16 @@ TEST_F(KubeModeTest, ARefusedSpecSetsSpecValidFalseAndChangesNothingElse) {
   EXPECT_EQ(Int(after, "acceptedGeneration"), 1) << "the last accepted spec stays in force";
   EXPECT_EQ(Int(after, "term"), Int(before, "term"));
   EXPECT_EQ(Int(after, "stateVersion"), Int(before, "stateVersion"));
-  // Nothing but the status was written: no owned object, no other kind.
-  for (const auto& [group, plural] : {std::pair{"apps", "statefulsets"}, std::pair{"", "services"},
-                                      std::pair{"", "configmaps"}}) {
+  // Nothing but the status was written: the owned objects are those of generation 1.
+  std::map<std::string, std::string> now;
+  for (const auto& [group, plural] : kinds) {
     auto l = client_->List(ResourcePath(group, "v1", plural, "db"));
     ASSERT_TRUE(l.ok()) << l.error();
-    EXPECT_TRUE(l->items.empty()) << plural;
+    for (const auto& o : l->items)
+      now[std::string(plural) + "/" + o.at("metadata").at("name").as_string()] =
+          o.at("metadata").at("resourceVersion").as_string();
   }
+  EXPECT_EQ(now, owned) << "the refused generation changed an owned object";
   // A new cluster that is refused from the start gets no reconciler: no state.
   Create(ClusterJson("bad", R"(,"failover":{"requireConsensus":false})"));
   ASSERT_TRUE(WaitFor([&] {

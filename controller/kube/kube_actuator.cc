@@ -1,0 +1,224 @@
+#include "controller/kube/kube_actuator.h"
+
+#include <spdlog/spdlog.h>
+
+#include "controller/act/actuator.h"
+#include "controller/kube/render_objects.h"
+
+namespace pgvigil::kube {
+
+using web::json::value;
+
+namespace {
+
+std::map<std::string, std::string> StringMap(const value& meta, const char* field) {
+  std::map<std::string, std::string> out;
+  if (!meta.has_object_field(field)) return out;
+  for (const auto& [k, v] : meta.at(field).as_object())
+    if (v.is_string()) out[k] = v.as_string();
+  return out;
+}
+
+std::vector<std::string> Instances(const ClusterResource& r) {
+  std::vector<std::string> out;
+  for (const auto& n : r.spec.nodes) out.push_back(n.name);
+  return out;
+}
+
+uint64_t PodTerm(const PodMeta& pod) {
+  auto it = pod.annotations.find(kTermAnnotation);
+  if (it == pod.annotations.end()) return 0;
+  try {
+    return std::stoull(it->second);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+std::set<std::string> FencedInstances(const plan::ClusterState& state) {
+  std::set<std::string> out(state.fenced.begin(), state.fenced.end());
+  if (state.transition.active() && !state.transition.from.empty()) out.insert(state.transition.from);
+  return out;
+}
+
+KubeActuator::KubeActuator(KubeClient* client, std::string ns, std::string name,
+                           std::function<void(uint64_t)> deposed)
+    : client_(client), ns_(std::move(ns)), name_(std::move(name)), deposed_(std::move(deposed)),
+      status_(client, ns_, name_) {}
+
+void KubeActuator::SetResource(const ClusterResource& resource, const std::string& uid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  resource_ = resource;
+  uid_ = uid;
+  ++resourceVersion_;
+}
+
+std::optional<ClusterResource> KubeActuator::Resource(std::string* uid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (uid) *uid = uid_ + "#" + std::to_string(resourceVersion_);
+  return resource_;
+}
+
+Result<plan::ClusterState> KubeActuator::Load() {
+  auto r = status_.Load();
+  if (r.ok()) last_ = *r;
+  return r;
+}
+
+Result<std::string> KubeActuator::Save(const plan::ClusterState& state, uint64_t term) {
+  if (deposedBy_ > term)
+    return Result<std::string>::Error("deposed: a pod carries term " + std::to_string(deposedBy_));
+  // What this write asks to be fenced that the last state did not.
+  std::set<std::string> before = FencedInstances(last_), fence;
+  for (const auto& n : FencedInstances(state))
+    if (!before.count(n)) fence.insert(n);
+  auto saved = status_.Save(state, term);
+  if (!saved.ok()) return saved;
+  last_ = state;
+  if (fence.empty()) return saved;
+  // §4.1: the write completes only once those pods are labelled fenced.
+  if (Status l = LabelPods(state, term, fence); !l.ok())
+    return Result<std::string>::Error("state durable, but the fence label did not land (nothing more this round): " +
+                                      l.message());
+  std::string names;
+  for (const auto& n : fence) names += (names.empty() ? "" : ", ") + n;
+  return *saved + "; pods labelled fenced: " + names;
+}
+
+Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t term, const plan::Observation&,
+                                   Actuator& actuator) {
+  if (deposedBy_ > term) return Status::Error("deposed: a pod carries term " + std::to_string(deposedBy_));
+  // A pod stamped by a newer controller: write nothing at all.
+  auto pods = ReadPods();
+  if (!pods.ok()) return Status::Error(pods.error());
+  if (Status d = CheckDeposed(*pods, term); !d.ok()) return d;
+  if (Status a = ApplyOwnedObjects(term); !a.ok()) spdlog::warn("{}/{}: {}", ns_, name_, a.message());
+  SendTerm(term, actuator);
+  // Labels follow the state; the fence labels it asks for gate every action.
+  return LabelPods(state, term, FencedInstances(state));
+}
+
+void KubeActuator::AfterActions(const plan::ClusterState& state, uint64_t term, const plan::Observation&,
+                                Actuator&) {
+  if (Status l = LabelPods(state, term, {}); !l.ok()) spdlog::warn("{}/{}: pod labels: {}", ns_, name_, l.message());
+}
+
+Status KubeActuator::ApplyOwnedObjects(uint64_t term) {
+  std::string key;
+  auto res = Resource(&key);
+  if (!res) return Status::Ok();  // no accepted resource handed over (yet)
+  const std::string signature = key + "/" + std::to_string(term);
+  if (signature == applied_) return Status::Ok();
+  RenderOptions o;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    o.uid = uid_;
+  }
+  o.term = term;
+  for (const RenderedObject& obj : RenderOwnedObjects(*res, o)) {
+    auto r = client_->Apply(obj.path, obj.object, kFieldManager, true);
+    if (!r.ok()) return Status::Error("apply " + obj.kind + " " + obj.name + ": " + r.error());
+    if (!r->ok()) return Status::Error("apply " + obj.kind + " " + obj.name + ": " + r->Describe());
+  }
+  applied_ = signature;
+  spdlog::info("{}/{}: owned objects applied under term {}", ns_, name_, term);
+  return Status::Ok();
+}
+
+void KubeActuator::SendTerm(uint64_t term, Actuator& actuator) {
+  auto res = Resource(nullptr);
+  if (!res) return;
+  value body = value::object();
+  body["term"] = value::number(term);
+  for (const auto& n : res->spec.nodes) {
+    auto it = termSent_.find(n.name);
+    if (it != termSent_.end() && it->second >= term) continue;
+    auto r = actuator.Sidecar(n.name).Post("/v1/node/term", body);
+    if (!r.ok()) continue;  // not reachable: again next round
+    if (r->status / 100 == 2) {
+      termSent_[n.name] = term;
+    } else {
+      spdlog::warn("{}/{}: sidecar {} refused term {}: HTTP {} {}", ns_, name_, n.name, term, r->status, r->text);
+    }
+  }
+}
+
+Result<std::vector<PodMeta>> KubeActuator::ReadPods() {
+  auto list = client_->List(ResourcePath("", "v1", "pods", ns_),
+                            "labelSelector=" + QueryEscape(std::string(kClusterLabel) + "=" + name_));
+  if (!list.ok()) return Result<std::vector<PodMeta>>::Error("list pods: " + list.error());
+  std::vector<PodMeta> pods;
+  for (const value& item : list->items) {
+    if (!item.has_object_field("metadata")) continue;
+    const value& m = item.at("metadata");
+    PodMeta p;
+    p.name = m.has_string_field("name") ? m.at("name").as_string() : "";
+    p.resourceVersion = m.has_string_field("resourceVersion") ? m.at("resourceVersion").as_string() : "";
+    p.labels = StringMap(m, "labels");
+    p.annotations = StringMap(m, "annotations");
+    pods.push_back(std::move(p));
+  }
+  return pods;
+}
+
+Status KubeActuator::CheckDeposed(const std::vector<PodMeta>& pods, uint64_t term) {
+  for (const auto& p : pods) {
+    if (uint64_t t = PodTerm(p); t > term) {
+      deposedBy_ = std::max(deposedBy_, t);
+      spdlog::warn("{}/{}: deposed: pod {} carries term {} above {}; writing nothing more", ns_, name_, p.name, t,
+                   term);
+      if (deposed_) deposed_(t);
+      return Status::Error("deposed: pod " + p.name + " carries term " + std::to_string(t));
+    }
+  }
+  return Status::Ok();
+}
+
+Status KubeActuator::LabelPods(const plan::ClusterState& state, uint64_t term,
+                               const std::set<std::string>& mustBeFenced) {
+  auto res = Resource(nullptr);
+  if (!res) return Status::Ok();
+  LabelInputs in;
+  in.state = state;
+  in.term = term;
+  in.instances = Instances(*res);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto pods = ReadPods();
+    if (!pods.ok()) return Status::Error(pods.error());
+    if (afterPodRead_) afterPodRead_();
+    if (Status d = CheckDeposed(*pods, term); !d.ok()) return d;
+    auto patches = PodLabelPatches(in, *pods);
+    if (!patches.ok()) return Status::Error(patches.error());
+    bool conflict = false;
+    std::map<std::string, PodRole> landed;
+    for (const auto& p : *pods) {
+      auto it = p.labels.find(kRoleLabel);
+      if (it != p.labels.end() && it->second == ToString(PodRole::kFenced)) landed[p.name] = PodRole::kFenced;
+    }
+    for (const PodPatch& p : *patches) {
+      auto r = client_->MergePatch(ResourcePath("", "v1", "pods", ns_, p.pod), p.patch);
+      if (!r.ok()) return Status::Error("label pod " + p.pod + ": " + r.error());
+      if (r->code == 409) {  // it moved since it was read: read again, patch again
+        conflict = true;
+        break;
+      }
+      if (!r->ok()) return Status::Error("label pod " + p.pod + ": " + r->Describe());
+      spdlog::info("{}/{}: pod {} labelled {} (term {}, routing generation {})", ns_, name_, p.pod,
+                   ToString(p.role), term, state.routingGeneration);
+      landed[p.pod] = p.role;
+    }
+    if (conflict) continue;
+    for (const auto& n : mustBeFenced) {
+      bool exists = false;
+      for (const auto& p : *pods) exists = exists || p.name == n;
+      if (exists && (!landed.count(n) || landed[n] != PodRole::kFenced))
+        return Status::Error("pod " + n + " is not labelled fenced");
+    }
+    return Status::Ok();
+  }
+  return Status::Error("pod labels: the pods kept changing (409 twice)");
+}
+
+}  // namespace pgvigil::kube

@@ -1,0 +1,93 @@
+// The Kubernetes actuator of one PostgresCluster (KUBERNETES.md §4.1, §4.2,
+// §5, §6): what the acting controller does on the API server around the
+// planner's actions, which the VM Actuator (controller/act) still carries out
+// through the sidecars. It is the Reconciler's StateStore (the status, by
+// CAS, through the StatusStore it owns) and its ActingHook:
+//  - each acting round: server-side apply of the owned objects (fieldManager
+//    pgvigil-controller, force) stamped with pgvigil.io/term, when the
+//    resource or the term changed or an apply failed; POST /v1/node/term to
+//    every sidecar that has not taken this term yet; the pod label patches of
+//    kube_plan (each conditional on the pod's resourceVersion; a 409 re-reads
+//    the pods once and patches again);
+//  - a state write that moves a transition away from a primary, or adds to
+//    `fenced`, completes only once those pods are labelled `fenced`: the
+//    Actuator's next action (promote) waits for it; and a round whose loaded
+//    state has an outgoing or fenced instance whose pod is not yet labelled
+//    fenced runs no action until the label lands;
+//  - a pod carrying a pgvigil.io/term above this controller's term: deposed,
+//    nothing more is written (the elector is told and campaigns again).
+// Not here (README): the §6 re-checks before promote, the register mirror.
+// Reconcile thread only, except SetResource (any thread).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controller/kube/cluster_resource.h"
+#include "controller/kube/kube_client.h"
+#include "controller/kube/kube_plan.h"
+#include "controller/kube/status_store.h"
+#include "controller/leadership.h"
+
+namespace pgvigil::kube {
+
+class KubeActuator : public StateStore, public ActingHook {
+ public:
+  // deposed(term): a newer term was seen on a pod; tell the elector.
+  KubeActuator(KubeClient* client, std::string ns, std::string name, std::function<void(uint64_t)> deposed);
+
+  // The accepted resource and the custom resource's uid (ownerReferences).
+  void SetResource(const ClusterResource& resource, const std::string& uid);
+  StatusStore* status() { return &status_; }
+  // The term a pod showed above ours (0: not deposed).
+  uint64_t deposedBy() const { return deposedBy_; }
+
+  Result<plan::ClusterState> Load() override;
+  Result<std::string> Save(const plan::ClusterState& state, uint64_t term) override;
+
+  Status BeforeActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
+                       Actuator& actuator) override;
+  void AfterActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
+                    Actuator& actuator) override;
+
+  // The steps, public for the tests.
+  Status ApplyOwnedObjects(uint64_t term);
+  // Patches every pod whose labels differ; then checks that each instance in
+  // `mustBeFenced` whose pod exists carries role=fenced.
+  Status LabelPods(const plan::ClusterState& state, uint64_t term, const std::set<std::string>& mustBeFenced);
+  void SendTerm(uint64_t term, Actuator& actuator);
+  // Test seam: called after each read of the pods in LabelPods, before any patch.
+  void SetAfterPodRead(std::function<void()> f) { afterPodRead_ = std::move(f); }
+
+ private:
+  std::optional<ClusterResource> Resource(std::string* uid);
+  Result<std::vector<PodMeta>> ReadPods();
+  Status CheckDeposed(const std::vector<PodMeta>& pods, uint64_t term);
+
+  KubeClient* const client_;
+  const std::string ns_, name_;
+  std::function<void(uint64_t)> deposed_;
+  StatusStore status_;
+  std::mutex mu_;
+  std::optional<ClusterResource> resource_;  // guarded by mu_
+  std::string uid_;                          // guarded by mu_
+  uint64_t resourceVersion_ = 0;             // guarded by mu_: bumped by SetResource
+  // Reconcile thread only.
+  plan::ClusterState last_;           // the newest state loaded or written
+  std::string applied_;               // "<resource version>/<term>" last applied in full
+  std::map<std::string, uint64_t> termSent_;  // node -> term its sidecar took
+  uint64_t deposedBy_ = 0;
+  std::function<void()> afterPodRead_;
+};
+
+// The instances a state asks to be labelled fenced (state.fenced and the
+// outgoing primary of an active transition).
+std::set<std::string> FencedInstances(const plan::ClusterState& state);
+
+}  // namespace pgvigil::kube

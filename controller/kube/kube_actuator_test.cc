@@ -1,0 +1,228 @@
+// The Kubernetes actuator against kube-fake (the API-server test double,
+// controller/kube/testing: a stand-in, not Kubernetes) over HTTPS: owned
+// objects applied with ownerReferences and the term stamp (the double's
+// StatefulSet emulation then makes the pods), pod labels following the
+// ClusterState, a label patch refused for a stale resourceVersion (409) done
+// again after a re-read, the fenced label landing before the Actuator goes on
+// to promote (and no promote when it cannot land), and a deposed controller
+// (a newer term on a pod) writing nothing more.
+#include <gtest/gtest.h>
+
+#include "controller/act/actuator.h"
+#include "controller/kube/kube_actuator.h"
+#include "controller/kube/kube_fake_env.h"
+#include "controller/kube/kube_test_util.h"
+#include "controller/kube/render_json.h"
+#include "controller/kube/render_objects.h"
+
+namespace pgvigil::kube {
+namespace {
+
+using web::json::value;
+
+class KubeActuatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(env_.ok()) << env_.error();
+    client_ = env_.Client();
+    // The example manifest's PostgresCluster (demo, 3 instances).
+    value cr = YamlToJson(testing_util::FindDocument("manifests/examples/k8s-cluster.yaml", "PostgresCluster"));
+    cr["metadata"]["namespace"] = value::string("db");
+    auto r = client_->Create(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db"), cr);
+    ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? r->Describe() : r.error());
+    uid_ = r->body.at("metadata").at("uid").as_string();
+    ResourceLoad load = ConvertClusterResourceText(r->body.serialize(), "db/demo");
+    ASSERT_TRUE(load.ok()) << load.ErrorText();
+    resource_ = *load.resource;
+    act_ = std::make_unique<KubeActuator>(client_.get(), "db", "demo", [this](uint64_t t) { deposedBy_ = t; });
+    act_->SetResource(resource_, uid_);
+    ASSERT_EQ(act_->status()->MakeTermDurable(5).code, TermOutcome::Code::kDurable);
+  }
+  value Get(const std::string& path) {
+    auto r = client_->Get(path);
+    EXPECT_TRUE(r.ok() && r->ok()) << path;
+    return r.ok() ? r->body : value::null();
+  }
+  value Pod(const std::string& name) { return Get(ResourcePath("", "v1", "pods", "db", name)); }
+  static std::string Field(const value& obj, const char* section, const char* key) {
+    if (!obj.has_object_field("metadata") || !obj.at("metadata").has_object_field(section)) return "";
+    const value& m = obj.at("metadata").at(section);
+    return m.has_string_field(key) ? m.at(key).as_string() : "";
+  }
+  std::string Role(const std::string& pod) { return Field(Pod(pod), "labels", kRoleLabel); }
+  std::string Rv(const std::string& path) { return Get(path).at("metadata").at("resourceVersion").as_string(); }
+  static plan::ClusterState Routed(const std::string& primary, std::vector<std::string> standbys) {
+    plan::ClusterState s;
+    s.version = 1;
+    s.primary = s.routedPrimary = primary;
+    s.routingGeneration = 1;
+    s.routedStandbys = std::move(standbys);
+    return s;
+  }
+  // Applied objects and the pods the double's StatefulSet makes from them.
+  void ApplyAndWaitForPods() {
+    Status a = act_->ApplyOwnedObjects(5);
+    ASSERT_TRUE(a.ok()) << a.message();
+    for (int i = 0; i < 3; ++i) ASSERT_FALSE(Pod("demo-" + std::to_string(i)).is_null());
+  }
+
+  testing_util::KubeFakeEnv env_;
+  std::unique_ptr<KubeClient> client_;
+  std::string uid_;
+  ClusterResource resource_;
+  std::unique_ptr<KubeActuator> act_;
+  uint64_t deposedBy_ = 0;
+};
+
+TEST_F(KubeActuatorTest, OwnedObjectsAreAppliedWithOwnerReferencesAndTheTermStamp) {
+  ApplyAndWaitForPods();
+  RenderOptions o;
+  o.uid = uid_;
+  const auto objects = RenderOwnedObjects(resource_, o);
+  ASSERT_EQ(objects.size(), 7u);
+  for (const RenderedObject& obj : objects) {
+    value got = Get(obj.path);
+    ASSERT_FALSE(got.is_null()) << obj.kind << " " << obj.name;
+    EXPECT_EQ(Field(got, "annotations", kTermAnnotation), "5") << obj.kind << " " << obj.name;
+    const value& refs = got.at("metadata").at("ownerReferences");
+    ASSERT_EQ(refs.size(), 1u) << obj.kind;
+    EXPECT_EQ(refs.at(0).at("uid").as_string(), uid_);
+    EXPECT_TRUE(refs.at(0).at("controller").as_bool());
+    EXPECT_EQ(got.at("metadata").at("managedFields").at(0).at("manager").as_string(), kFieldManager);
+  }
+  // The same resource and term are not applied again; a new term is.
+  const std::string sts = ResourcePath("apps", "v1", "statefulsets", "db", "demo");
+  const std::string rv = Rv(sts);
+  ASSERT_TRUE(act_->ApplyOwnedObjects(5).ok());
+  EXPECT_EQ(Rv(sts), rv);
+  ASSERT_EQ(act_->status()->MakeTermDurable(6).code, TermOutcome::Code::kDurable);
+  ASSERT_TRUE(act_->ApplyOwnedObjects(6).ok());
+  EXPECT_EQ(Field(Get(sts), "annotations", kTermAnnotation), "6");
+  EXPECT_NE(Rv(sts), rv) << "the stamp moves the resourceVersion a deposed writer's CAS relies on";
+}
+
+TEST_F(KubeActuatorTest, LabelsFollowTheState) {
+  ApplyAndWaitForPods();
+  Status l = act_->LabelPods(Routed("demo-0", {"demo-1", "demo-2"}), 5, {});
+  ASSERT_TRUE(l.ok()) << l.message();
+  EXPECT_EQ(Role("demo-0"), "primary");
+  EXPECT_EQ(Role("demo-1"), "replica");
+  EXPECT_EQ(Role("demo-2"), "replica");
+  EXPECT_EQ(Field(Pod("demo-0"), "annotations", kTermAnnotation), "5");
+  // A failover from demo-0 to demo-1 under way: demo-0 is fenced, nobody primary yet.
+  plan::ClusterState s = Routed("demo-0", {"demo-2"});
+  s.routedPrimary.clear();
+  s.routingGeneration = 2;
+  s.transition.kind = plan::TransitionKind::kFailover;
+  s.transition.from = "demo-0";
+  s.transition.to = "demo-1";
+  ASSERT_TRUE(act_->LabelPods(s, 5, {"demo-0"}).ok());
+  EXPECT_EQ(Role("demo-0"), "fenced");
+  EXPECT_EQ(Role("demo-1"), "unrouted");
+  // Done: demo-1 primary, demo-0 kept out as fenced.
+  plan::ClusterState done = Routed("demo-1", {"demo-2"});
+  done.routingGeneration = 3;
+  done.fenced = {"demo-0"};
+  ASSERT_TRUE(act_->LabelPods(done, 5, {}).ok());
+  EXPECT_EQ(Role("demo-0"), "fenced");
+  EXPECT_EQ(Role("demo-1"), "primary");
+  EXPECT_EQ(Role("demo-2"), "replica");
+  EXPECT_EQ(Field(Pod("demo-1"), "annotations", kRoutingGenerationAnnotation), "3");
+}
+
+TEST_F(KubeActuatorTest, AStaleResourceVersionIsReadAgainAndPatched) {
+  ApplyAndWaitForPods();
+  int reads = 0;
+  act_->SetAfterPodRead([&] {
+    if (reads++ > 0) return;
+    // Another writer (the kubelet's status, a user's label) moves demo-0 after our read.
+    auto r = client_->MergePatch(ResourcePath("", "v1", "pods", "db", "demo-0"),
+                                 value::parse(R"({"metadata":{"labels":{"team":"db"}}})"));
+    ASSERT_TRUE(r.ok() && r->ok());
+  });
+  Status l = act_->LabelPods(Routed("demo-0", {"demo-1", "demo-2"}), 5, {});
+  ASSERT_TRUE(l.ok()) << l.message();
+  EXPECT_EQ(reads, 2) << "the 409 made it read the pods again";
+  EXPECT_EQ(Role("demo-0"), "primary");
+  EXPECT_EQ(Field(Pod("demo-0"), "labels", "team"), "db") << "the other writer's change is kept";
+}
+
+// The Actuator's failover steps: the state write recording the transition
+// away from demo-0, then promote on demo-1 (whose sidecar does not exist here:
+// the promote fails, which is beside the point).
+std::vector<plan::Action> FailoverSteps(const plan::ClusterState& s) {
+  plan::Action write;
+  write.kind = plan::ActionKind::kWriteState;
+  write.state = s;
+  write.reason = "record the failover";
+  plan::Action promote;
+  promote.kind = plan::ActionKind::kPromote;
+  promote.node = "demo-1";
+  promote.reason = "promote demo-1";
+  return {write, promote};
+}
+
+plan::ClusterState FailingOver() {
+  plan::ClusterState s;
+  s.version = 2;
+  s.primary = "demo-0";
+  s.routingGeneration = 2;
+  s.routedStandbys = {"demo-2"};
+  s.transition.kind = plan::TransitionKind::kFailover;
+  s.transition.from = "demo-0";
+  s.transition.to = "demo-1";
+  return s;
+}
+
+TEST_F(KubeActuatorTest, TheFencedLabelLandsBeforeAPromote) {
+  ApplyAndWaitForPods();
+  ASSERT_TRUE(act_->Save(Routed("demo-0", {"demo-1", "demo-2"}), 5).ok());
+  ASSERT_TRUE(act_->LabelPods(Routed("demo-0", {"demo-1", "demo-2"}), 5, {}).ok());
+  ASSERT_EQ(Role("demo-0"), "primary");
+  Actuator actuator(resource_.spec, "", PgCredentials{}, "");
+  std::string roleWhenWritten;
+  actuator.SetStateWriter([&](const plan::ClusterState& s, uint64_t term) {
+    auto r = act_->Save(s, term);
+    roleWhenWritten = Role("demo-0");  // what demo-0 carries when the write completes
+    return r;
+  });
+  auto results = actuator.Run(FailoverSteps(FailingOver()), 5, plan::Observation{}, [] { return true; });
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].ok) << results[0].detail;
+  EXPECT_EQ(results[1].action.kind, plan::ActionKind::kPromote);
+  EXPECT_EQ(roleWhenWritten, "fenced") << "the write completed before demo-0 was out of NAME-rw";
+}
+
+TEST_F(KubeActuatorTest, ADeposedControllerWritesNothingMoreAndSendsNoPromote) {
+  ApplyAndWaitForPods();
+  ASSERT_TRUE(act_->Save(Routed("demo-0", {"demo-1", "demo-2"}), 5).ok());
+  ASSERT_TRUE(act_->LabelPods(Routed("demo-0", {"demo-1", "demo-2"}), 5, {}).ok());
+  // A newer controller stamped demo-2 with its term.
+  auto r = client_->MergePatch(ResourcePath("", "v1", "pods", "db", "demo-2"),
+                               value::parse(R"({"metadata":{"annotations":{"pgvigil.io/term":"9"}}})"));
+  ASSERT_TRUE(r.ok() && r->ok());
+  std::map<std::string, std::string> before;
+  for (const char* p : {"demo-0", "demo-1", "demo-2"})
+    before[p] = Rv(ResourcePath("", "v1", "pods", "db", p));
+  const std::string sts = ResourcePath("apps", "v1", "statefulsets", "db", "demo");
+  before["sts"] = Rv(sts);
+
+  Actuator actuator(resource_.spec, "", PgCredentials{}, "");
+  actuator.SetStateWriter([&](const plan::ClusterState& s, uint64_t term) { return act_->Save(s, term); });
+  auto results = actuator.Run(FailoverSteps(FailingOver()), 5, plan::Observation{}, [] { return true; });
+  ASSERT_EQ(results.size(), 1u) << "no promote after a state write whose fence label could not land";
+  EXPECT_FALSE(results[0].ok);
+  EXPECT_NE(results[0].detail.find("deposed"), std::string::npos) << results[0].detail;
+  EXPECT_EQ(deposedBy_, 9u) << "the elector is told";
+  // From now on: no apply (a newer term's stamp), no label, no state.
+  Status b = act_->BeforeActions(Routed("demo-1", {"demo-2"}), 5, plan::Observation{}, actuator);
+  EXPECT_FALSE(b.ok());
+  EXPECT_FALSE(act_->Save(Routed("demo-1", {}), 5).ok());
+  for (const char* p : {"demo-0", "demo-1", "demo-2"})
+    EXPECT_EQ(Rv(ResourcePath("", "v1", "pods", "db", p)), before[p]) << p << " was written after deposition";
+  EXPECT_EQ(Rv(sts), before["sts"]);
+  EXPECT_EQ(Role("demo-0"), "primary");
+}
+
+}  // namespace
+}  // namespace pgvigil::kube
