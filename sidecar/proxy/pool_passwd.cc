@@ -60,7 +60,8 @@ const UserSecret* PasswordFile::Find(const std::string& user) const {
   return it == users.end() ? nullptr : &it->second;
 }
 
-PasswordFile ParsePasswordFile(const std::string& text, const std::string& key) {
+PasswordFile ParsePasswordFile(const std::string& text, const std::string& key,
+                               int scramIterations) {
   PasswordFile f;
   std::istringstream in(text);
   std::string line;
@@ -108,7 +109,7 @@ PasswordFile ParsePasswordFile(const std::string& text, const std::string& key) 
     }
     if (u.password) {
       u.md5Hash = Md5PasswordHash(*u.password, u.user);
-      u.scram = DeriveScramKeys(*u.password, RandomBytes(16), 4096);  // once per load
+      u.scram = DeriveScramKeys(*u.password, RandomBytes(16), scramIterations);  // once per load
     }
     f.users[u.user] = std::move(u);
   }

@@ -30,8 +30,12 @@ struct PasswordFile {
 };
 
 // key: the AES key text (first line of the key file) or empty when none.
-// Derives SCRAM keys for password entries with a fresh salt (once, here).
-PasswordFile ParsePasswordFile(const std::string& text, const std::string& key);
+// Derives SCRAM keys for password entries with a fresh salt (once, here), with
+// scramIterations PBKDF2 rounds (PostgreSQL's default; the fuzz target passes 1
+// so that key derivation does not take nearly all of its time).
+constexpr int kPoolPasswdScramIterations = 4096;
+PasswordFile ParsePasswordFile(const std::string& text, const std::string& key,
+                               int scramIterations = kPoolPasswdScramIterations);
 Result<PasswordFile> LoadPasswordFile(const std::string& path, const std::string& key_file);
 
 // Pgpool-II pool key: the first line of the key file, without its newline.
