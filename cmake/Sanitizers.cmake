@@ -13,32 +13,51 @@
 set(PGVIGIL_SANITIZE "" CACHE STRING "Sanitizers for every target: address,undefined | thread (empty: none)")
 option(PGVIGIL_FUZZ "Build libFuzzer targets (needs clang; implies address,undefined)" OFF)
 
-# The subsets below are what CI (hack/test.sh) can afford on 2 cores: ASan and
-# TSan together add about eight minutes (measured in docs/testing.md). Anything
-# not listed still builds and runs with either sanitizer by hand
-# (ctest -R ... in the sanitizer build directory after building the target).
+# Both lists run in CI (hack/test.sh; cold times in docs/testing.md). Anything
+# not listed still builds and runs with either sanitizer by hand (build the
+# target in the sanitizer build directory, then ctest -R ...).
 #
-# ASan + UBSan: the code that parses untrusted input or owns buffers: the proxy
-# (wire decoder, session, auth, routing decision: unit and integration), the
-# watchdog's messages and election logic, common (spec, JSON, SCRAM helpers),
-# the controller's plan, observers and state codec, the agent's pure logic. The
-# libraries are shared with the fuzz step (same build directory), so this step
-# mostly builds the test sources. Left out for time: watchdog_sim_test (four
-# minutes under ASan, its code is covered by watchdog_unit_test), the
-# PostgreSQL-heavy agent/controller integration binaries, kube, import, e2e tools.
+# ASan + UBSan: every `unit` and `integration` test binary. The libraries are
+# shared with the fuzz step (same build directory). Processes the tests start
+# (pgvigil-sidecar, pgvigil-controller, vigilctl) are built in the same tree, so
+# they run instrumented too. watchdog_sim_test runs with fewer seeds here
+# (WATCHDOG_SIM_RUNS, set by hack/sanitize.sh): the normal build runs the full count.
 set(PGVIGIL_ASAN_TESTS
-  common_test proxy_unit_test proxy_integration_test watchdog_unit_test
-  agent_unit_test plan_test controller_unit_test controller_observe_test)
+  # common and the test fixtures
+  common_test testing_pg_cluster_test e2e_tools_test
+  # proxy: wire decoder, auth, routing; sessions and workers against real PostgreSQL;
+  # a running sidecar (proxy_hardening_test)
+  proxy_unit_test proxy_integration_test proxy_fidelity_test proxy_route_integration_test
+  proxy_hardening_test
+  # watchdog: messages, election, its simulator, the service's UDP loop
+  watchdog_unit_test watchdog_sim_test watchdog_service_test
+  # agent: pure logic, health checker, REST, operations, self-fencing
+  agent_unit_test agent_health_checker_test agent_rest_test agent_ops_test agent_self_fence_test
+  # controller: plan, observers, state codec, the REST API and reconcile loop
+  # (real sidecars and controller as child processes), vigilctl, pgpool import
+  plan_test status_test controller_unit_test controller_observe_test controller_api_test
+  pgpool_import_test
+  # Kubernetes: the resource converter, kube-fake, the API client
+  kube_resource_test kube_fake_store_test kube_fake_test kube_client_unit_test kube_client_test)
 
-# TSan: the binaries whose tests run threads: proxy workers
-# (proxy_integration_test), the health checker, the watchdog service's loops and
-# the agent's operation threads and REST server (agent_ops_test, agent_rest_test).
-# Left out for time: controller_api_test (it needs a TSan build of the whole
-# sidecar and controller, several minutes on two cores); the observers run in
-# controller_observe_test under ASan.
+# TSan: the binaries whose tests run pgvigil's threads:
+#   proxy workers and sessions: proxy_integration_test, proxy_fidelity_test
+#     (pipelines, backend loss, pooled backends), proxy_hardening_test (a whole
+#     sidecar as a child process, built with TSan in this tree);
+#   the health checker: agent_health_checker_test;
+#   operation threads and the REST listener: agent_ops_test, agent_rest_test;
+#   self-fencing beside three watchdog members: agent_self_fence_test;
+#   the watchdog's I/O loop and its callers: watchdog_service_test;
+#   the reconcile loop, the node observers and the actuator's parallel calls:
+#     controller_api_test (pgvigil-controller and three sidecars, TSan-built).
+# Not listed: proxy_route_integration_test (client-side fidelity; the proxy's
+# threads are the same as in proxy_integration_test), the kube tests (the only
+# threads there are kube-fake's, a test double), and the single-threaded
+# unit binaries.
 set(PGVIGIL_TSAN_TESTS
-  proxy_integration_test agent_health_checker_test watchdog_service_test
-  agent_ops_test agent_rest_test)
+  proxy_integration_test proxy_fidelity_test proxy_hardening_test
+  agent_health_checker_test agent_ops_test agent_rest_test agent_self_fence_test
+  watchdog_service_test controller_api_test)
 
 if(PGVIGIL_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")

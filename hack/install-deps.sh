@@ -25,6 +25,9 @@ PKGS=(
   # the image smoke test (packaging/image): podman builds and runs it with no
   # registry; runc because crun refuses cgroup hybrid hosts
   podman runc
+  # llvm-symbolizer on the PATH, which turns sanitizer stacks into function, file
+  # and line (clang does not pull it in without recommends).
+  llvm
 )
 
 SUDO=""

@@ -10,6 +10,9 @@
 # Every sanitizer report, in the test binaries and in the processes they start
 # (sidecars, controllers), goes to a file under BUILD/sanitizer-logs/; a run with
 # any report fails and prints them. UBSan stops at its first report.
+# Each mode ends by writing its result (tests passed and failed, reports found;
+# for fuzz one line per target with its exec count) to BUILD/sanitize-MODE.result,
+# which hack/test.sh prints at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,10 +27,12 @@ case "$mode" in
 esac
 
 configure() {
-  local san=$1 debug=$2; shift 2
-  # Debug with -O1: assertions stay on, the runs stay reasonably fast.
+  local san=$1; shift
+  # Debug with -O1: assertions stay on, the runs stay reasonably fast. Line
+  # tables only: reports keep function, file and line, and the build takes far
+  # less time than with full debug info.
   cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_CXX_FLAGS_DEBUG="$debug -O1" -DPGVIGIL_SANITIZE="$san" "$@" >/dev/null
+    -DCMAKE_CXX_FLAGS_DEBUG="-gline-tables-only -O1" -DPGVIGIL_SANITIZE="$san" "$@" >/dev/null
 }
 
 # Wall time of each part, for docs/testing.md.
@@ -39,15 +44,19 @@ timed() {
 }
 
 logs=$root/$build/sanitizer-logs
-rm -rf "$logs"
+result=$root/$build/sanitize-$mode.result
+rm -rf "$logs" "$result"
 mkdir -p "$logs"
 if [ "$mode" = fuzz ]; then
   # libFuzzer prints the report itself and keeps the input (fuzz/run_fuzzer.sh).
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp"
-else
+elif [ "$mode" = asan ]; then
   export ASAN_OPTIONS="log_path=$logs/asan:halt_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1"
   export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp"
+else
+  # Only TSan's options: the runtimes share log_path, and UBSan's would win.
+  unset UBSAN_OPTIONS
   export TSAN_OPTIONS="log_path=$logs/tsan:suppressions=$supp/tsan.supp:print_suppressions=0:halt_on_error=0:second_deadlock_stack=1"
 fi
 
@@ -64,31 +73,39 @@ reports() {
   return 1
 }
 
+# Runs the tests labelled $1 and writes the step's result line.
 run_tests() {
-  local label=$1 rc=0
-  ctest --test-dir "$build" -L "$label" --output-on-failure --timeout 900 -j "$jobs" || rc=$?
+  local label=$1 rc=0 out=$root/$build/ctest-$1.log summary nrep
+  ctest --test-dir "$build" -L "$label" --output-on-failure --timeout 900 -j "$jobs" 2>&1 |
+    tee "$out" || rc=$?
   reports || rc=1
+  summary=$(grep -a -E '^[0-9]+% tests passed' "$out" | tail -1)
+  nrep=$(find "$logs" -type f | wc -l)
+  local where=""
+  [ "$nrep" -eq 0 ] || where=" in $logs"
+  echo "sanitize $mode: ${summary:-no ctest summary}; $nrep sanitizer report(s)$where" | tee "$result"
   return $rc
 }
 
 case "$mode" in
   asan)
-    configure address,undefined -g -DPGVIGIL_FUZZ=ON
+    configure address,undefined -DPGVIGIL_FUZZ=ON
     timed build cmake --build "$build" -j "$jobs" --target asan_tests
+    # The election simulator with a tenth of its seeds (the normal build runs them all).
+    export WATCHDOG_SIM_RUNS=${WATCHDOG_SIM_RUNS:-200}
     timed tests run_tests asan
     ;;
   fuzz)
-    configure address,undefined -g -DPGVIGIL_FUZZ=ON
+    configure address,undefined -DPGVIGIL_FUZZ=ON
     timed build cmake --build "$build" -j "$jobs" --target fuzz_targets
     rc=0
-    ctest --test-dir "$build" -L fuzz --output-on-failure --timeout 900 -j "$jobs" || rc=$?
-    cat "$build"/fuzz/*/summary
+    timed run ctest --test-dir "$build" -L fuzz --output-on-failure --timeout 900 -j "$jobs" || rc=$?
+    # One line per target: exec count, time, coverage, inputs (fuzz/run_fuzzer.sh).
+    cat "$build"/fuzz/*/summary | tee "$result"
     exit $rc
     ;;
   tsan)
-    # Line tables only: reports keep file:line, the build is lighter; this
-    # directory is not shared with anything else.
-    configure thread -gline-tables-only
+    configure thread
     timed build cmake --build "$build" -j "$jobs" --target tsan_tests
     timed tests run_tests tsan
     ;;

@@ -2,16 +2,19 @@
 # Installs what pgvigil needs, builds it, and runs every test (unit, integration
 # against real PostgreSQL 15, e2e in the network-namespace lab), then the
 # sanitizer and fuzzing steps of hack/sanitize.sh named below (docs/testing.md).
-# Run as root on Debian 12. Prints each step's wall time; ends with the main
-# ctest run's summary line.
+# Run as root on Debian 12. Prints each step's wall time and the sanitizer and
+# fuzzing results (tests, reports, each fuzz target's exec count); ends with the
+# main ctest run's summary line. Fails if any step failed.
 #   PGVIGIL_BUILD_DIR  build directory (default: build)
 #   PGVIGIL_TEST_LABEL run only tests with this ctest label (unit|integration|e2e|package)
-#   PGVIGIL_SANITIZE_STEPS  sanitizer steps to run: fuzz, asan, tsan (default "fuzz"; "" for none)
+#   PGVIGIL_SANITIZE_STEPS  sanitizer steps to run, in order: asan, fuzz, tsan
+#                           (default "asan fuzz tsan"; "" for none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${PGVIGIL_BUILD_DIR:-build}
-STEPS=${PGVIGIL_SANITIZE_STEPS-fuzz}
+STEPS=${PGVIGIL_SANITIZE_STEPS-asan fuzz tsan}
 times=()
+failed=()
 # step NAME COMMAND...: runs one step and records its wall time.
 step() {
   local name=$1 start=$SECONDS
@@ -20,6 +23,19 @@ step() {
   "$@"
   times+=("$name: $((SECONDS - start)) s")
   echo "== $name took $((SECONDS - start)) s"
+}
+# sanitize_step MODE: one hack/sanitize.sh step; a failure is recorded and the
+# next steps still run, so that one run reports every sanitizer's result.
+sanitize_step() {
+  local start=$SECONDS rc=0 note=""
+  echo "== sanitize $1"
+  ./hack/sanitize.sh "$1" || rc=$?
+  if [ $rc -ne 0 ]; then
+    note=" (FAILED)"
+    failed+=("sanitize $1")
+  fi
+  times+=("sanitize $1: $((SECONDS - start)) s$note")
+  echo "== sanitize $1 took $((SECONDS - start)) s$note"
 }
 
 step dependencies ./hack/install-deps.sh
@@ -45,10 +61,25 @@ tests() {
 step tests tests
 
 for s in $STEPS; do
-  step "sanitize $s" ./hack/sanitize.sh "$s"
+  sanitize_step "$s"
 done
 
 echo "== wall time per step"
 printf '  %s\n' "${times[@]}"
+if [ -n "$STEPS" ]; then
+  echo "== sanitizer and fuzzing results"
+  for s in $STEPS; do
+    case "$s" in tsan) dir=${PGVIGIL_TSAN_BUILD_DIR:-build-tsan} ;; *) dir=${PGVIGIL_ASAN_BUILD_DIR:-build-asan} ;; esac
+    if [ -f "$dir/sanitize-$s.result" ]; then
+      sed 's/^/  /' "$dir/sanitize-$s.result"
+    else
+      echo "  sanitize $s: no result (the step stopped before its tests)"
+    fi
+  done
+fi
 # The main run's closing lines again, so that its summary ends the output.
 sed -n '/tests passed/,$p' "$BUILD/ctest-summary.log"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
