@@ -1,5 +1,6 @@
 #include "controller/kube/kube_config.h"
 
+#include <cstdint>
 #include <cstdlib>
 
 #include <yaml-cpp/yaml.h>
@@ -28,12 +29,15 @@ std::string Trim(std::string s) {
 Result<std::string> Base64Decode(const std::string& in, const std::string& what) {
   static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
-  int val = 0, bits = -8;
+  // Unsigned: only the low bits not yet emitted matter, the high ones may wrap
+  // (a signed int overflowed after five characters: UBSan, kube_client_unit_test).
+  uint32_t val = 0;
+  int bits = -8;
   for (char c : in) {
     if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
     size_t pos = kAlphabet.find(c);
     if (pos == std::string::npos) return Result<std::string>::Error(what + ": not base64");
-    val = (val << 6) + static_cast<int>(pos);
+    val = (val << 6) | static_cast<uint32_t>(pos);
     bits += 6;
     if (bits >= 0) {
       out.push_back(static_cast<char>((val >> bits) & 0xff));
