@@ -114,6 +114,9 @@ Status WatchdogService::Start() {
   RefreshSnapshot();
   StartReceive();
   ScheduleTick();
+  // Read before the event loop runs: from then on stored_ is its thread's (a
+  // datagram can persist a new term at once; TSan, agent_self_fence_test).
+  const uint64_t startTerm = stored_.election.term;
   thread_ = std::thread([this] {
     for (;;) {
       try {
@@ -127,7 +130,7 @@ Status WatchdogService::Start() {
   started_ = true;
   spdlog::info("watchdog: member {} ({} of {}), term {}, heartbeat udp/{} every {}ms, dead time {}ms, "
                "lease {}ms, quorum {}",
-               ctx_.nodeName, self_ + 1, config_.members, stored_.election.term, port,
+               ctx_.nodeName, self_ + 1, config_.members, startTerm, port,
                config_.heartbeatIntervalMs, config_.deadTimeMs, config_.LeaseMs(), config_.Majority());
   return Status::Ok();
 }
