@@ -37,9 +37,12 @@ set(PGVIGIL_ASAN_SKIPPED)
 #   the reconcile loop, the node observers and the actuator's parallel calls:
 #     controller_api_test (pgvigil-controller and three sidecars, TSan-built).
 # Not listed: proxy_route_integration_test (client-side fidelity; the proxy's
-# threads are the same as in proxy_integration_test), the kube tests (the only
-# threads there are kube-fake's, a test double), and the single-threaded
-# unit binaries.
+# threads are the same as in proxy_integration_test), the single-threaded unit
+# binaries, kube_fake_test and kube_client_test (their only threads are
+# kube-fake's, a test double). Not yet listed, though they run pgvigil threads:
+# kube_elector_test and kube_mode_test (the lease elector, the controller's
+# Kubernetes mode); they came after this list was measured, and go in once a
+# TSan run of them is clean and timed.
 set(PGVIGIL_TSAN_TESTS
   proxy_integration_test proxy_fidelity_test proxy_hardening_test
   agent_health_checker_test agent_ops_test agent_rest_test agent_self_fence_test
