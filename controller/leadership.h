@@ -69,6 +69,9 @@ class ActingHook {
   // state (labels) up to date now rather than next round.
   virtual void AfterActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
                             Actuator& actuator) = 0;
+  // Each action of an acting round as it ended (for Kubernetes Events).
+  virtual void Decided(const std::string& action, const std::string& node, const std::string& reason, bool ok,
+                       const std::string& detail) = 0;
 };
 
 }  // namespace pgvigil

@@ -359,6 +359,7 @@ std::chrono::milliseconds Reconciler::Tick() {
       if (!r.ok) acted = false;  // a failing action is retried at the busy pace, not hot
       AddEvent(plan::ToString(r.action.kind), r.action.node,
                r.action.reason + (r.ok ? "" : " -- FAILED: " + r.detail));
+      if (hook_) hook_->Decided(plan::ToString(r.action.kind), r.action.node, r.action.reason, r.ok, r.detail);
     }
     if (hook_ && !(newest == *state) && leadership_->StillActing(term))
       hook_->AfterActions(newest, term, obs_, *actuator_);

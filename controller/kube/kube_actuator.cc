@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "controller/act/actuator.h"
+#include "controller/kube/kube_lease.h"
 #include "controller/kube/render_objects.h"
 
 namespace pgvigil::kube {
@@ -68,6 +69,7 @@ Result<plan::ClusterState> KubeActuator::Load() {
 }
 
 Result<std::string> KubeActuator::Save(const plan::ClusterState& state, uint64_t term) {
+  term_ = term;
   if (deposedBy_ > term)
     return Result<std::string>::Error("deposed: a pod carries term " + std::to_string(deposedBy_));
   // What this write asks to be fenced that the last state did not.
@@ -87,15 +89,17 @@ Result<std::string> KubeActuator::Save(const plan::ClusterState& state, uint64_t
   return *saved + "; pods labelled fenced: " + names;
 }
 
-Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t term, const plan::Observation&,
+Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
                                    Actuator& actuator) {
+  term_ = term;
   if (deposedBy_ > term) return Status::Error("deposed: a pod carries term " + std::to_string(deposedBy_));
   // A pod stamped by a newer controller: write nothing at all.
   auto pods = ReadPods();
   if (!pods.ok()) return Status::Error(pods.error());
   if (Status d = CheckDeposed(*pods, term); !d.ok()) return d;
   if (Status a = ApplyOwnedObjects(term); !a.ok()) spdlog::warn("{}/{}: {}", ns_, name_, a.message());
-  SendTerm(term, actuator);
+  SendTerm(term, obs, actuator);
+  RequestManualFence(state);
   // Labels follow the state; the fence labels it asks for gate every action.
   return LabelPods(state, term, FencedInstances(state));
 }
@@ -124,10 +128,12 @@ Status KubeActuator::ApplyOwnedObjects(uint64_t term) {
   }
   applied_ = signature;
   spdlog::info("{}/{}: owned objects applied under term {}", ns_, name_, term);
+  Emit("Normal", "OwnedObjectsApplied", "Apply",
+       "ConfigMap, Services, PodDisruptionBudget and StatefulSet applied under term " + std::to_string(term));
   return Status::Ok();
 }
 
-void KubeActuator::SendTerm(uint64_t term, Actuator& actuator) {
+void KubeActuator::SendTerm(uint64_t term, const plan::Observation& obs, Actuator& actuator) {
   auto res = Resource(nullptr);
   if (!res) return;
   value body = value::object();
@@ -135,6 +141,10 @@ void KubeActuator::SendTerm(uint64_t term, Actuator& actuator) {
   for (const auto& n : res->spec.nodes) {
     auto it = termSent_.find(n.name);
     if (it != termSent_.end() && it->second >= term) continue;
+    // Only sidecars this round's look reached: a dead pod's would cost a
+    // connect timeout every round.
+    const plan::NodeObservation* o = obs.Find(n.name);
+    if (!o || !o->sidecarReachable) continue;
     auto r = actuator.Sidecar(n.name).Post("/v1/node/term", body);
     if (!r.ok()) continue;  // not reachable: again next round
     if (r->status / 100 == 2) {
@@ -178,12 +188,14 @@ Status KubeActuator::CheckDeposed(const std::vector<PodMeta>& pods, uint64_t ter
 
 Status KubeActuator::LabelPods(const plan::ClusterState& state, uint64_t term,
                                const std::set<std::string>& mustBeFenced) {
+  term_ = term;
   auto res = Resource(nullptr);
   if (!res) return Status::Ok();
   LabelInputs in;
   in.state = state;
   in.term = term;
   in.instances = Instances(*res);
+  in.manuallyFenced = ManuallyFenced();
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto pods = ReadPods();
     if (!pods.ok()) return Status::Error(pods.error());
@@ -208,6 +220,11 @@ Status KubeActuator::LabelPods(const plan::ClusterState& state, uint64_t term,
       spdlog::info("{}/{}: pod {} labelled {} (term {}, routing generation {})", ns_, name_, p.pod,
                    ToString(p.role), term, state.routingGeneration);
       landed[p.pod] = p.role;
+      if (p.patch.at("metadata").has_object_field("labels") &&
+          p.patch.at("metadata").at("labels").has_field(kRoleLabel))
+        Emit(p.role == PodRole::kFenced ? "Warning" : "Normal", "PodRoleChanged", "Label",
+             "pod " + p.pod + " labelled " + kRoleLabel + "=" + ToString(p.role) + " (term " + std::to_string(term) +
+                 ", routing generation " + std::to_string(state.routingGeneration) + ")");
     }
     if (conflict) continue;
     for (const auto& n : mustBeFenced) {
@@ -219,6 +236,76 @@ Status KubeActuator::LabelPods(const plan::ClusterState& state, uint64_t term,
     return Status::Ok();
   }
   return Status::Error("pod labels: the pods kept changing (409 twice)");
+}
+
+void KubeActuator::SetManualFence(const ManualFence& fence) {
+  std::lock_guard<std::mutex> lock(mu_);
+  manualFence_ = fence;
+}
+
+std::vector<std::string> KubeActuator::ManuallyFenced() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!resource_) return {};
+  return manualFence_.Expand(Instances(*resource_));
+}
+
+void KubeActuator::RequestManualFence(const plan::ClusterState& state) {
+  auto res = Resource(nullptr);
+  if (!res || !request_) return;
+  ManualFence fence;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fence = manualFence_;
+  }
+  FenceChange change = ManualFenceChange(fence, state, Instances(*res));
+  std::set<std::string> wanted;
+  for (const auto& n : change.fence) wanted.insert("detach " + n);
+  for (const auto& n : change.unfence) wanted.insert("attach " + n);
+  for (const auto& w : wanted) {
+    if (requested_.count(w)) continue;  // asked already; the state does not show it yet
+    const std::string verb = w.substr(0, w.find(' ')), node = w.substr(w.find(' ') + 1);
+    Status r = request_(verb, node);
+    spdlog::info("{}/{}: {} {}: {} ({})", ns_, name_, kFencedInstancesAnnotation, verb, node,
+                 r.ok() ? "requested" : r.message());
+    Emit(r.ok() ? "Normal" : "Warning", verb == "detach" ? "ManualFence" : "ManualUnfence", EventReason(verb, true),
+         std::string(kFencedInstancesAnnotation) + ": " + verb + " " + node + (r.ok() ? "" : ": " + r.message()));
+  }
+  requested_ = wanted;
+}
+
+void KubeActuator::Decided(const std::string& action, const std::string& node, const std::string& reason, bool ok,
+                           const std::string& detail) {
+  if (action == "event" && reason.empty()) return;
+  std::string note = (node.empty() ? "" : node + ": ") + reason;
+  if (!ok) note += " -- FAILED: " + detail;
+  Emit(ok ? "Normal" : "Warning", EventReason(action, ok), EventReason(action, true), note);
+}
+
+void KubeActuator::Emit(const std::string& type, const std::string& reason, const std::string& action,
+                        const std::string& note) {
+  if (deposedBy_ > term_) return;  // a deposed controller writes nothing, Events included
+  if (!events_.Allow(reason + "|" + note, EventLimiter::Clock::now())) return;
+  std::string uid;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    uid = uid_;
+  }
+  EventRecord e;
+  e.ns = ns_;
+  e.regarding = value::object();
+  e.regarding["apiVersion"] = value::string("pgvigil.io/v1alpha1");
+  e.regarding["kind"] = value::string("PostgresCluster");
+  e.regarding["name"] = value::string(name_);
+  e.regarding["namespace"] = value::string(ns_);
+  if (!uid.empty()) e.regarding["uid"] = value::string(uid);
+  e.type = type;
+  e.reason = reason;
+  e.action = action;
+  e.note = note;
+  e.reportingInstance = reportingInstance_.empty() ? "pgvigil-controller" : reportingInstance_;
+  auto r = PostEvent(client_, e);
+  if (!r.ok()) spdlog::debug("{}/{}: event {}: {}", ns_, name_, reason, r.error());
+  else if (!r->ok()) spdlog::debug("{}/{}: event {}: {}", ns_, name_, reason, r->Describe());
 }
 
 }  // namespace pgvigil::kube

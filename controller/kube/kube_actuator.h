@@ -6,7 +6,7 @@
 //  - each acting round: server-side apply of the owned objects (fieldManager
 //    pgvigil-controller, force) stamped with pgvigil.io/term, when the
 //    resource or the term changed or an apply failed; POST /v1/node/term to
-//    every sidecar that has not taken this term yet; the pod label patches of
+//    every reachable sidecar that has not taken this term yet; the pod label patches of
 //    kube_plan (each conditional on the pod's resourceVersion; a 409 re-reads
 //    the pods once and patches again);
 //  - a state write that moves a transition away from a primary, or adds to
@@ -16,6 +16,11 @@
 //    fenced runs no action until the label lands;
 //  - a pod carrying a pgvigil.io/term above this controller's term: deposed,
 //    nothing more is written (the elector is told and campaigns again).
+//  - the manual fence annotation: those pods labelled fenced, the instances
+//    detached (the planner's operator detach: not routed; it refuses the
+//    primary), attached again when the name is removed;
+//  - an Event (events.k8s.io, rate-limited) for each action the Reconciler
+//    ran, each pod role change and each applied set of owned objects.
 // Not here (README): the §6 re-checks before promote, the register mirror.
 // Reconcile thread only, except SetResource (any thread).
 #pragma once
@@ -31,6 +36,7 @@
 
 #include "controller/kube/cluster_resource.h"
 #include "controller/kube/kube_client.h"
+#include "controller/kube/kube_events.h"
 #include "controller/kube/kube_plan.h"
 #include "controller/kube/status_store.h"
 #include "controller/leadership.h"
@@ -55,13 +61,29 @@ class KubeActuator : public StateStore, public ActingHook {
                        Actuator& actuator) override;
   void AfterActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
                     Actuator& actuator) override;
+  // An Event on the PostgresCluster (rate-limited, EventLimiter), reason from
+  // the action kind; none once deposed.
+  void Decided(const std::string& action, const std::string& node, const std::string& reason, bool ok,
+               const std::string& detail) override;
+  // An Event about the cluster: "Normal" or "Warning", a CamelCase reason.
+  void Emit(const std::string& type, const std::string& reason, const std::string& action, const std::string& note);
+  void SetReportingInstance(std::string identity) { reportingInstance_ = std::move(identity); }
+  // The manual fence (pgvigil.io/fenced-instances, parsed; any thread): its
+  // pods are labelled fenced, and each acting round asks the Reconciler
+  // (`request`: its RequestNode) to detach the fenced instances and attach the
+  // ones no longer fenced, once per change.
+  void SetManualFence(const ManualFence& fence);
+  void SetNodeRequester(std::function<Status(const std::string& verb, const std::string& node)> request) {
+    request_ = std::move(request);
+  }
 
   // The steps, public for the tests.
   Status ApplyOwnedObjects(uint64_t term);
   // Patches every pod whose labels differ; then checks that each instance in
   // `mustBeFenced` whose pod exists carries role=fenced.
   Status LabelPods(const plan::ClusterState& state, uint64_t term, const std::set<std::string>& mustBeFenced);
-  void SendTerm(uint64_t term, Actuator& actuator);
+  // POST /v1/node/term to each sidecar `obs` saw reachable that has not taken `term`.
+  void SendTerm(uint64_t term, const plan::Observation& obs, Actuator& actuator);
   // Test seam: called after each read of the pods in LabelPods, before any patch.
   void SetAfterPodRead(std::function<void()> f) { afterPodRead_ = std::move(f); }
 
@@ -78,12 +100,20 @@ class KubeActuator : public StateStore, public ActingHook {
   std::optional<ClusterResource> resource_;  // guarded by mu_
   std::string uid_;                          // guarded by mu_
   uint64_t resourceVersion_ = 0;             // guarded by mu_: bumped by SetResource
+  ManualFence manualFence_;                  // guarded by mu_
   // Reconcile thread only.
   plan::ClusterState last_;           // the newest state loaded or written
   std::string applied_;               // "<resource version>/<term>" last applied in full
   std::map<std::string, uint64_t> termSent_;  // node -> term its sidecar took
   uint64_t deposedBy_ = 0;
+  uint64_t term_ = 0;  // the term of the latest call
   std::function<void()> afterPodRead_;
+  EventLimiter events_;
+  std::string reportingInstance_;
+  std::function<Status(const std::string&, const std::string&)> request_;
+  std::set<std::string> requested_;  // "detach demo-1" asked and not yet in the state
+  void RequestManualFence(const plan::ClusterState& state);
+  std::vector<std::string> ManuallyFenced();
 };
 
 // The instances a state asks to be labelled fenced (state.fenced and the

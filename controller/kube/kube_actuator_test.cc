@@ -128,6 +128,18 @@ TEST_F(KubeActuatorTest, LabelsFollowTheState) {
   EXPECT_EQ(Role("demo-1"), "primary");
   EXPECT_EQ(Role("demo-2"), "replica");
   EXPECT_EQ(Field(Pod("demo-1"), "annotations", kRoutingGenerationAnnotation), "3");
+  // Each role change is an Event on the PostgresCluster.
+  auto events = client_->List(ResourcePath("events.k8s.io", "v1", "events", "db"));
+  ASSERT_TRUE(events.ok()) << events.error();
+  std::string notes;
+  for (const auto& e : events->items) {
+    if (e.at("reason").as_string() != "PodRoleChanged") continue;
+    EXPECT_EQ(e.at("regarding").at("kind").as_string(), "PostgresCluster");
+    EXPECT_EQ(e.at("regarding").at("uid").as_string(), uid_);
+    notes += e.at("note").as_string() + "\n";
+  }
+  EXPECT_NE(notes.find("pod demo-0 labelled pgvigil.io/role=fenced"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("pod demo-1 labelled pgvigil.io/role=primary"), std::string::npos) << notes;
 }
 
 TEST_F(KubeActuatorTest, AStaleResourceVersionIsReadAgainAndPatched) {
@@ -145,6 +157,39 @@ TEST_F(KubeActuatorTest, AStaleResourceVersionIsReadAgainAndPatched) {
   EXPECT_EQ(reads, 2) << "the 409 made it read the pods again";
   EXPECT_EQ(Role("demo-0"), "primary");
   EXPECT_EQ(Field(Pod("demo-0"), "labels", "team"), "db") << "the other writer's change is kept";
+}
+
+TEST_F(KubeActuatorTest, TheManualFenceLabelsDetachesAndRejoins) {
+  ApplyAndWaitForPods();
+  std::vector<std::string> requests;
+  act_->SetNodeRequester([&](const std::string& verb, const std::string& node) {
+    requests.push_back(verb + " " + node);
+    return Status::Ok();
+  });
+  auto fence = ParseFencedInstances(R"(["demo-1"])", {"demo-0", "demo-1", "demo-2"});
+  ASSERT_TRUE(fence.ok()) << fence.error();
+  act_->SetManualFence(*fence);
+  Actuator actuator(resource_.spec, "", PgCredentials{}, "");
+  plan::ClusterState s = Routed("demo-0", {"demo-1", "demo-2"});
+  Status b = act_->BeforeActions(s, 5, plan::Observation{}, actuator);
+  ASSERT_TRUE(b.ok()) << b.message();
+  EXPECT_EQ(requests, std::vector<std::string>{"detach demo-1"});
+  EXPECT_EQ(Role("demo-1"), "fenced") << "out of NAME-ro and NAME at once";
+  EXPECT_EQ(Role("demo-0"), "primary");
+  ASSERT_TRUE(act_->BeforeActions(s, 5, plan::Observation{}, actuator).ok());
+  EXPECT_EQ(requests.size(), 1u) << "asked once per change, not every round";
+  // The planner detached it; then the name is removed from the annotation.
+  s.detached = {"demo-1"};
+  s.routedStandbys = {"demo-2"};
+  act_->SetManualFence(ManualFence{});
+  ASSERT_TRUE(act_->BeforeActions(s, 5, plan::Observation{}, actuator).ok());
+  EXPECT_EQ(requests.back(), "attach demo-1");
+  EXPECT_EQ(Role("demo-1"), "unrouted") << "no longer fenced; routed again once the planner attaches it";
+  s.detached.clear();
+  s.routedStandbys = {"demo-1", "demo-2"};
+  ASSERT_TRUE(act_->BeforeActions(s, 5, plan::Observation{}, actuator).ok());
+  EXPECT_EQ(Role("demo-1"), "replica");
+  EXPECT_EQ(requests.size(), 2u);
 }
 
 // The Actuator's failover steps: the state write recording the transition

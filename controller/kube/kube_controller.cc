@@ -135,6 +135,7 @@ std::unique_ptr<Reconciler> KubeController::MakeReconciler(const std::string& ns
   LeaseElector* elector = elector_;
   auto actuator = std::make_unique<KubeActuator>(client_, ns, name, [elector](uint64_t t) { elector->Deposed(t); });
   *actuator_out = actuator.get();
+  actuator->SetReportingInstance(elector_->identity());
   auto leadership = std::make_unique<KubeLeadership>(elector_, actuator->status());
   ActingHook* hook = actuator.get();
   return std::make_unique<Reconciler>(spec, o, std::move(leadership), std::move(actuator), hook);
@@ -163,6 +164,10 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
         c.reconciler = MakeReconciler(ns, name, load.resource->spec, load.resource->secrets, &c.actuator);
         c.store = c.actuator->status();
         c.actuator->SetResource(*load.resource, Str(meta, "uid"));
+        c.actuator->SetManualFence(c.fence);
+        Reconciler* rec = c.reconciler.get();
+        c.actuator->SetNodeRequester(
+            [rec](const std::string& verb, const std::string& node) { return rec->RequestNode(verb, node); });
         (void)c.reconciler->Start();
         spdlog::info("PostgresCluster {} generation {} accepted ({} instances): reconciling", key, generation,
                      load.resource->instances);
@@ -175,7 +180,29 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
       c.replication = load.resource->spec.replication;
     }
   }
+  SyncFence(c, key, meta);
   WriteSummary(c, name, generation);
+}
+
+void KubeController::SyncFence(Cluster& c, const std::string& key, const value& meta) {
+  const std::string text =
+      meta.has_object_field("annotations") ? Str(meta.at("annotations"), kFencedInstancesAnnotation) : "";
+  if (text == c.fenceText) return;
+  c.fenceText = text;
+  std::vector<std::string> instances;
+  for (int i = 0; i < c.instances; ++i) instances.push_back(key.substr(key.find('/') + 1) + "-" + std::to_string(i));
+  auto parsed = ParseFencedInstances(text, instances);
+  if (!parsed.ok()) {
+    c.fenceError = parsed.error();
+    spdlog::warn("PostgresCluster {}: {} (the fence stays as it was)", key, parsed.error());
+    return;
+  }
+  c.fenceError.clear();
+  c.fence = *parsed;
+  c.fenced = c.fence.Expand(instances);
+  spdlog::info("PostgresCluster {}: {} = '{}': {} instance(s) fenced", key, kFencedInstancesAnnotation, text,
+               c.fenced.size());
+  if (c.actuator) c.actuator->SetManualFence(c.fence);
 }
 
 void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t generation) {
@@ -188,6 +215,7 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   in.specErrors = c.refusal;
   in.replication = c.replication;
   in.consensusKnown = false;  // no watchdog view in this mode yet (README)
+  in.manuallyFenced = c.fenced;
   if (c.reconciler) {
     ClusterStatus s = c.reconciler->GetStatus();
     for (const auto& n : s.nodes)
@@ -199,6 +227,8 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   std::string signature = std::to_string(generation) + "|" + std::to_string(accepted) + "|" + c.refusal + "|" +
                           std::to_string(in.instances) + "|" + std::to_string(in.readyInstances) + "|";
   for (const auto& r : in.rebuilding) signature += r + ",";
+  signature += "|";
+  for (const auto& f : in.manuallyFenced) signature += f + ",";
   if (signature == c.written) return;
   in.now = FormatMicroTime(std::chrono::system_clock::now());
   auto edit = [in, accepted, name](value* status) {

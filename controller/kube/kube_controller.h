@@ -9,8 +9,9 @@
 //   conditions (kube_plan.h's SummarizeStatus), observedGeneration,
 //   acceptedGeneration, instances, readyInstances and selector (by CAS, under
 //   the durable term; for a running cluster on its Reconciler's thread).
-// Owned objects, the term to the sidecars and pod labels: kube_actuator.h.
-// Not here yet: Events, secrets re-read on change.
+// Owned objects, the term to the sidecars, pod labels, Events and the manual
+// fence annotation (parsed here, carried out there): kube_actuator.h.
+// Not here yet: secrets re-read on change.
 // Thread-safe: Start/Stop from one thread; it runs a watch and a sync thread.
 #pragma once
 
@@ -64,11 +65,16 @@ class KubeController {
     int instances = 0;                     // spec.instances as written
     ReplicationSpec replication;           // of the accepted spec
     std::string written;                   // what the summary last wrote (not written again)
+    ManualFence fence;                     // pgvigil.io/fenced-instances as last parsed
+    std::vector<std::string> fenced;       // fence.Expand(instances)
+    std::string fenceText, fenceError;     // the annotation as last read; its error
   };
   void WatchLoop();
   void SyncLoop();
   void SyncOne(const std::string& key, const web::json::value& cr);
   void WriteSummary(Cluster& c, const std::string& name, int64_t generation);
+  // pgvigil.io/fenced-instances: parsed when it changes; an error keeps the old fence.
+  void SyncFence(Cluster& c, const std::string& key, const web::json::value& meta);
   std::unique_ptr<Reconciler> MakeReconciler(const std::string& ns, const std::string& name,
                                              const ClusterSpec& spec, const std::vector<SecretMount>& secrets,
                                              KubeActuator** actuator);

@@ -158,6 +158,36 @@ TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDur
   EXPECT_EQ(status0.at("phase").as_string(), "Creating");
   EXPECT_EQ(status0.at("selector").as_string(), "pgvigil.io/cluster=demo");
   EXPECT_TRUE(Condition(Get("demo"), "Ready").is_object());
+  // The actuator applied the owned objects under term 1, owned by the CR, and
+  // the pods the double's StatefulSet made carry the term and a role.
+  const std::string uid = Get("demo").at("metadata").at("uid").as_string();
+  value sts;
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = client_->Get(ResourcePath("apps", "v1", "statefulsets", "db", "demo"));
+    if (r.ok() && r->ok()) sts = r->body;
+    return r.ok() && r->ok();
+  }));
+  EXPECT_EQ(sts.at("metadata").at("annotations").at("pgvigil.io/term").as_string(), "1");
+  EXPECT_EQ(sts.at("metadata").at("ownerReferences").at(0).at("uid").as_string(), uid);
+  ASSERT_TRUE(WaitFor([&] {
+    auto p = client_->Get(ResourcePath("", "v1", "pods", "db", "demo-2"));
+    return p.ok() && p->ok() && p->body.at("metadata").has_object_field("annotations") &&
+           p->body.at("metadata").at("annotations").has_string_field("pgvigil.io/term") &&
+           p->body.at("metadata").has_object_field("labels") &&
+           p->body.at("metadata").at("labels").has_string_field("pgvigil.io/role");
+  })) << controller_.LogTail(40);
+  // The manual fence annotation: demo-2 labelled fenced, Fenced=True.
+  auto f = client_->MergePatch(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo"),
+                               value::parse(R"({"metadata":{"annotations":{"pgvigil.io/fenced-instances":"[\"demo-2\"]"}}})"));
+  ASSERT_TRUE(f.ok() && f->ok()) << (f.ok() ? f->Describe() : f.error());
+  EXPECT_TRUE(WaitFor([&] {
+    value c = Condition(Get("demo"), "Fenced");
+    return c.is_object() && c.at("status").as_string() == "True";
+  })) << Status(Get("demo")).serialize();
+  EXPECT_TRUE(WaitFor([&] {
+    auto p = client_->Get(ResourcePath("", "v1", "pods", "db", "demo-2"));
+    return p.ok() && p->ok() && p->body.at("metadata").at("labels").at("pgvigil.io/role").as_string() == "fenced";
+  })) << controller_.LogTail(40);
   // The probes' route and this replica's view, on its REST port.
   RestClient rest("http://127.0.0.1:" + std::to_string(restPort_), "");
   auto health = rest.Get("/healthz");
