@@ -43,6 +43,24 @@ ApiResponse HandleKubeRequest(const ApiRequest& req, const KubeControllerView& v
     v["clusters"] = clusters;
     return Json(200, v);
   }
+  if (req.path == "/v1/status") {
+    if (!read) return Error(405, req.method + " " + req.path + ": only GET and HEAD");
+    auto q = req.query.find("cluster");
+    const std::string want = q == req.query.end() ? "" : q->second;
+    std::vector<std::string> match;
+    for (const auto& c : view.clusters)
+      if (want.empty() || c == want || c.substr(c.find('/') + 1) == want) match.push_back(c);
+    if (match.empty())
+      return Error(404, want.empty() ? "no cluster is running here" : "cluster '" + want + "' is not running here");
+    if (match.size() > 1) {
+      std::string names;
+      for (const auto& c : match) names += (names.empty() ? "" : ", ") + c;
+      return Error(409, "several clusters run here (" + names + "): name one with ?cluster=ns/name");
+    }
+    auto st = view.status ? view.status(match.front()) : std::nullopt;
+    if (!st) return Error(404, "cluster '" + match.front() + "' is not running here");
+    return Json(200, ToJson(*st));
+  }
   return Error(404, "no route " + req.path);
 }
 

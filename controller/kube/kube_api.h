@@ -4,14 +4,20 @@
 //   GET|HEAD /healthz   200 while the process runs (an API-server outage is
 //                       no reason for the kubelet to restart it)
 //   GET /v1/replica     this replica: identity, role, acting term, clusters
-//                       (/v1/status stays free for vigilctl's per-cluster status)
+//   GET /v1/status      a cluster's status as on VMs (vigilctl status):
+//                       ?cluster=ns/name, or the only running one; 404
+//                       unknown, 409 several and none named
+//                       (a cluster name without namespace matches too when unique)
 // Other paths 404, other methods 405.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "controller/status/cluster_status.h"
 #include "sidecar/agent/rest_routes.h"
 
 namespace pgvigil::kube {
@@ -21,6 +27,8 @@ struct KubeControllerView {
   std::string role;                   // candidate, leader, stopped
   uint64_t actingTerm = 0;            // 0: not acting
   std::vector<std::string> clusters;  // "ns/name" with a Reconciler
+  // A running cluster's status by "ns/name" (null function: none).
+  std::function<std::optional<ClusterStatus>(const std::string&)> status;
 };
 
 ApiResponse HandleKubeRequest(const ApiRequest& req, const KubeControllerView& view);

@@ -62,11 +62,25 @@ void KubeController::Stop() {
   for (auto& [key, c] : clusters_)
     if (c.reconciler) c.reconciler->Stop();
   clusters_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  runningReconcilers_.clear();
+  running_.clear();
 }
 
 std::vector<std::string> KubeController::Running() const {
   std::lock_guard<std::mutex> lock(mu_);
   return running_;
+}
+
+std::optional<ClusterStatus> KubeController::ClusterStatusOf(const std::string& key) const {
+  std::shared_ptr<Reconciler> rec;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = runningReconcilers_.find(key);
+    if (it == runningReconcilers_.end()) return std::nullopt;
+    rec = it->second;
+  }
+  return rec->GetStatus();
 }
 
 void KubeController::WatchLoop() {
@@ -104,10 +118,15 @@ void KubeController::SyncLoop() {
       it = clusters_.erase(it);
     }
     std::vector<std::string> running;
+    std::map<std::string, std::shared_ptr<Reconciler>> recs;
     for (const auto& [key, c] : clusters_)
-      if (c.reconciler) running.push_back(key);
+      if (c.reconciler) {
+        running.push_back(key);
+        recs[key] = c.reconciler;
+      }
     std::lock_guard<std::mutex> lock(mu_);
     running_ = std::move(running);
+    runningReconcilers_ = std::move(recs);
   }
 }
 

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -52,10 +53,13 @@ class KubeController {
   void Stop();
   // "ns/name" of the clusters that have a Reconciler.
   std::vector<std::string> Running() const;
+  // The status of a running cluster ("ns/name"), as GET /v1/status serves it
+  // on VMs; nullopt when it has no Reconciler. Any thread.
+  std::optional<ClusterStatus> ClusterStatusOf(const std::string& key) const;
 
  private:
   struct Cluster {
-    std::unique_ptr<Reconciler> reconciler;
+    std::shared_ptr<Reconciler> reconciler;  // shared with REST threads (ClusterStatusOf)
     std::unique_ptr<StatusStore> summary;  // writes the summary while there is no Reconciler
     StatusStore* store = nullptr;          // the Reconciler's, which writes it otherwise
     KubeActuator* actuator = nullptr;      // the Reconciler's StateStore and ActingHook
@@ -89,6 +93,7 @@ class KubeController {
   bool changed_ = false;    // guarded by mu_
   std::map<std::string, Cluster> clusters_;  // sync thread only (Running() under mu_)
   std::vector<std::string> running_;         // guarded by mu_
+  std::map<std::string, std::shared_ptr<Reconciler>> runningReconcilers_;  // guarded by mu_
   std::thread watcher_, syncer_;
 };
 

@@ -106,6 +106,7 @@ int RunKubernetesController(const CommandLine& cl) {
     view.role = ToString(elector.role());
     view.actingTerm = elector.ActingTerm();
     view.clusters = controller.Running();
+    view.status = [&controller](const std::string& key) { return controller.ClusterStatusOf(key); };
     return HandleKubeRequest(req, view);
   });
   if (Status s = server.Start(); !s.ok()) {

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "controller/kube/kube_fake_env.h"
+#include "common/process.h"
 #include "common/rest_client.h"
 #include "common/testing/pg_cluster.h"
 #include "controller/kube/kube_lease.h"
@@ -203,6 +204,19 @@ TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDur
   EXPECT_EQ(status->body.at("actingTerm").as_integer(), 1);
   EXPECT_EQ(status->body.at("clusters").at(0).as_string(), "db/demo");
   EXPECT_EQ(status->body.at("identity").as_string(), lease.holderIdentity);
+  // vigilctl status against the controller's REST port: the cluster's status.
+  {
+    ProcessOptions po;
+    po.timeout = std::chrono::milliseconds(30000);
+    po.tailLines = 2000;
+    auto v = RunProcess({PGVIGIL_VIGILCTL_BIN, "status", "-o", "yaml", "--controller",
+                         "http://127.0.0.1:" + std::to_string(restPort_)},
+                        po);
+    ASSERT_TRUE(v.ok()) << v.error();
+    EXPECT_EQ(v->exitCode, 0) << v->outputTail;
+    EXPECT_NE(v->outputTail.find("cluster: \"demo\""), std::string::npos) << v->outputTail;
+    EXPECT_NE(v->outputTail.find("acting: true"), std::string::npos) << v->outputTail;
+  }
   // The cluster is deleted: its reconciler stops.
   auto d = client_->Delete(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo"));
   ASSERT_TRUE(d.ok() && d->ok()) << (d.ok() ? d->Describe() : d.error());
