@@ -63,10 +63,6 @@ web::json::value RenderConfigMap(const ClusterResource& res, const RenderOptions
 web::json::value RenderPodDisruptionBudget(const ClusterResource& res,
                                            const RenderOptions& options);
 
-// postgres.parameters as postgresql.conf lines (the ConfigMap's pgvigil.conf):
-// name = 'value', quotes doubled, sorted by name.
-std::string RenderParameters(const std::map<std::string, std::string>& parameters);
-
 // Shared by the renderers: metadata {name, namespace, labels, ownerReferences}.
 web::json::value OwnedMetadata(const ClusterResource& res, const RenderOptions& options,
                                const std::string& name);

@@ -115,21 +115,10 @@ value RenderService(const ClusterResource& res, const RenderOptions& options,
   return svc;
 }
 
-std::string RenderParameters(const std::map<std::string, std::string>& parameters) {
-  std::string out = "# postgres.parameters of the PostgresCluster (rendered by pgvigil)\n";
-  for (const auto& [name, val] : parameters) {
-    std::string quoted;
-    for (char c : val) quoted += c == '\'' ? std::string("''") : std::string(1, c);
-    out += name + " = '" + quoted + "'\n";
-  }
-  return out;
-}
-
 value RenderConfigMap(const ClusterResource& res, const RenderOptions& options) {
   value cm = Object("v1", "ConfigMap", OwnedMetadata(res, options, res.name + "-config"));
   value data = value::object();
   data["cluster.yaml"] = value::string(SpecToYaml(res.spec));
-  data["pgvigil.conf"] = value::string(RenderParameters(res.spec.postgres.parameters));
   cm["data"] = std::move(data);
   return cm;
 }

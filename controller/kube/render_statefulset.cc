@@ -78,14 +78,15 @@ value KeyToPath(const std::string& key, const std::string& path, int mode) {
   return item;
 }
 
-// cluster.yaml and pgvigil.conf from NAME-config, each Secret's keys under
+// cluster.yaml from NAME-config (postgres.parameters travel in it; the agent
+// writes pgvigil.conf in the data directory itself), each Secret's keys under
 // secrets/<volume>/ (0400).
 value ConfigVolume(const ClusterResource& res) {
   std::vector<value> sources;
   value cm = value::object();
   cm["configMap"]["name"] = Str(res.name + "-config");
   cm["configMap"]["items"] = value::array(
-      {KeyToPath("cluster.yaml", "cluster.yaml", 0), KeyToPath("pgvigil.conf", "pgvigil.conf", 0)});
+      {KeyToPath("cluster.yaml", "cluster.yaml", 0)});
   sources.push_back(std::move(cm));
   for (const SecretMount& m : res.secrets) {
     std::vector<value> items;
