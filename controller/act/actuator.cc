@@ -111,6 +111,9 @@ ActionResult Actuator::RunOne(const plan::Action& a, uint64_t term, const plan::
   value body = TermBody(term);
   switch (a.kind) {
     case ActionKind::kPromote:
+      if (promoteGuard_) {
+        if (Status g = promoteGuard_(a, obs); !g.ok()) return Done(a, false, "promote withheld: " + g.message());
+      }
       return NodeOperation(a, "promote", body, true, keep_going);
     case ActionKind::kStop:
       body["mode"] = value::string(a.stopMode);

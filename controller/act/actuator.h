@@ -43,6 +43,10 @@ class Actuator {
   // what happened or why it failed. Without one, kWriteState fails.
   using StateWriter = std::function<Result<std::string>(const plan::ClusterState&, uint64_t term)>;
   void SetStateWriter(StateWriter writer) { stateWriter_ = std::move(writer); }
+  // Checked just before each promote is sent (Kubernetes: §6's re-checks);
+  // an error fails the promote action with it. None on VMs.
+  using PromoteGuard = std::function<Status(const plan::Action&, const plan::Observation&)>;
+  void SetPromoteGuard(PromoteGuard guard) { promoteGuard_ = std::move(guard); }
 
   // Runs the actions in order with `term`; stops after the first failed action
   // marked mustSucceed. `keep_going` is polled while waiting for long operations:
@@ -72,6 +76,7 @@ class Actuator {
   std::string localNode_;
   std::map<std::string, std::unique_ptr<RestClient>> clients_;  // by node
   StateWriter stateWriter_;
+  PromoteGuard promoteGuard_;
 };
 
 }  // namespace pgvigil

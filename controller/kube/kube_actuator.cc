@@ -93,6 +93,10 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
                                    Actuator& actuator) {
   term_ = term;
   if (deposedBy_ > term) return Status::Error("deposed: a pod carries term " + std::to_string(deposedBy_));
+  Actuator* act = &actuator;
+  actuator.SetPromoteGuard([this, act](const plan::Action& a, const plan::Observation& o) {
+    return CheckPromote(a, o, *act);
+  });
   // A pod stamped by a newer controller: write nothing at all.
   auto pods = ReadPods();
   if (!pods.ok()) return Status::Error(pods.error());
@@ -236,6 +240,38 @@ Status KubeActuator::LabelPods(const plan::ClusterState& state, uint64_t term,
     return Status::Ok();
   }
   return Status::Error("pod labels: the pods kept changing (409 twice)");
+}
+
+Status KubeActuator::CheckPromote(const plan::Action& a, const plan::Observation& obs, Actuator& actuator) {
+  if (deposedBy_ > term_) return Status::Error("deposed: a pod carries term " + std::to_string(deposedBy_));
+  auto res = Resource(nullptr);
+  if (!res) return Status::Ok();
+  // A failover's old primary, which may still run somewhere. (A switchover
+  // promotes only after its old primary was seen stopped; the proxies are
+  // paused meanwhile and may still name it.)
+  if (last_.transition.kind != plan::TransitionKind::kFailover) return Status::Ok();
+  const std::string old = last_.transition.from;
+  if (old.empty() || old == a.node) return Status::Ok();
+  // §6 (ii): a majority of the members route without `old` as primary, so
+  // none of them acknowledges its write lease again.
+  const size_t members = res->spec.nodes.size(), majority = members / 2 + 1;
+  size_t accepted = 0;
+  std::string seen;
+  for (const auto& n : res->spec.nodes) {
+    const plan::NodeObservation* o = obs.Find(n.name);
+    if (!o || !o->sidecarReachable) continue;
+    auto r = actuator.Sidecar(n.name).Get("/v1/proxy/routing");
+    if (!r.ok() || r->status != 200 || !r->body.is_object()) continue;
+    const std::string primary =
+        r->body.has_string_field("primary") ? r->body.at("primary").as_string() : std::string();
+    if (primary != old) ++accepted;
+    seen += (seen.empty() ? "" : ", ") + n.name + ": " + (primary.empty() ? "none" : primary);
+  }
+  if (accepted < majority)
+    return Status::Error("routing without " + old + " accepted by " + std::to_string(accepted) + " of " +
+                         std::to_string(members) + " sidecars, a majority is " + std::to_string(majority) +
+                         (seen.empty() ? "" : " (primary seen: " + seen + ")"));
+  return Status::Ok();
 }
 
 void KubeActuator::SetManualFence(const ManualFence& fence) {

@@ -21,7 +21,10 @@
 //    primary), attached again when the name is removed;
 //  - an Event (events.k8s.io, rate-limited) for each action the Reconciler
 //    ran, each pod role change and each applied set of owned objects.
-// Not here (README): the §6 re-checks before promote, the register mirror.
+//  - before each promote (the Actuator's promote guard): §6 (ii), routing
+//    without the old primary accepted by a majority of the sidecars.
+// Not here (README): §6 (i) (a majority reporting the primary down), the
+// register mirror.
 // Reconcile thread only, except SetResource (any thread).
 #pragma once
 
@@ -40,6 +43,7 @@
 #include "controller/kube/kube_plan.h"
 #include "controller/kube/status_store.h"
 #include "controller/leadership.h"
+#include "controller/plan/action.h"
 
 namespace pgvigil::kube {
 
@@ -84,6 +88,11 @@ class KubeActuator : public StateStore, public ActingHook {
   Status LabelPods(const plan::ClusterState& state, uint64_t term, const std::set<std::string>& mustBeFenced);
   // POST /v1/node/term to each sidecar `obs` saw reachable that has not taken `term`.
   void SendTerm(uint64_t term, const plan::Observation& obs, Actuator& actuator);
+  // Installed as the Actuator's promote guard by BeforeActions: during a
+  // failover (the state last loaded or written), §6 (ii), routing without the
+  // old primary accepted by a majority of the members (their GET
+  // /v1/proxy/routing names another primary or none). Other promotes pass.
+  Status CheckPromote(const plan::Action& a, const plan::Observation& obs, Actuator& actuator);
   // Test seam: called after each read of the pods in LabelPods, before any patch.
   void SetAfterPodRead(std::function<void()> f) { afterPodRead_ = std::move(f); }
 

@@ -5,10 +5,16 @@
 // ClusterState, a label patch refused for a stale resourceVersion (409) done
 // again after a re-read, the fenced label landing before the Actuator goes on
 // to promote (and no promote when it cannot land), and a deposed controller
-// (a newer term on a pod) writing nothing more.
+// (a newer term on a pod) writing nothing more. The promote guard's positive
+// case talks to RoutingStandIn: a STAND-IN for the sidecars' GET
+// /v1/proxy/routing (an HTTP listener on loopback answering a fixed primary),
+// because real sidecars need the PostgreSQL cluster this test does not run.
 #include <gtest/gtest.h>
 
+#include <cpprest/http_listener.h>
+
 #include "controller/act/actuator.h"
+#include "common/testing/pg_cluster.h"
 #include "controller/kube/kube_actuator.h"
 #include "controller/kube/kube_fake_env.h"
 #include "controller/kube/kube_test_util.h"
@@ -236,6 +242,80 @@ TEST_F(KubeActuatorTest, TheFencedLabelLandsBeforeAPromote) {
   EXPECT_TRUE(results[0].ok) << results[0].detail;
   EXPECT_EQ(results[1].action.kind, plan::ActionKind::kPromote);
   EXPECT_EQ(roleWhenWritten, "fenced") << "the write completed before demo-0 was out of NAME-rw";
+}
+
+TEST_F(KubeActuatorTest, APromoteIsWithheldWhileNoMajorityRoutesWithoutTheOldPrimary) {
+  ApplyAndWaitForPods();
+  ASSERT_TRUE(act_->Save(Routed("demo-0", {"demo-1", "demo-2"}), 5).ok());
+  Actuator actuator(resource_.spec, "", PgCredentials{}, "");
+  actuator.SetStateWriter([&](const plan::ClusterState& s, uint64_t term) { return act_->Save(s, term); });
+  // No sidecar answers here (none runs): nobody has accepted routing without demo-0.
+  Status b = act_->BeforeActions(Routed("demo-0", {"demo-1", "demo-2"}), 5, plan::Observation{}, actuator);
+  ASSERT_TRUE(b.ok()) << b.message();
+  auto results = actuator.Run(FailoverSteps(FailingOver()), 5, plan::Observation{}, [] { return true; });
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].ok) << results[0].detail;
+  EXPECT_FALSE(results[1].ok);
+  EXPECT_NE(results[1].detail.find("promote withheld: routing without demo-0 accepted by 0 of 3 sidecars"),
+            std::string::npos)
+      << results[1].detail;
+  EXPECT_EQ(Role("demo-0"), "fenced");
+}
+
+// Stand-in for one sidecar's routing table (see the header).
+class RoutingStandIn {
+ public:
+  RoutingStandIn(int port, std::string primary)
+      : listener_("http://127.0.0.1:" + std::to_string(port)), primary_(std::move(primary)) {
+    listener_.support(web::http::methods::GET, [this](web::http::http_request req) {
+      if (req.request_uri().path() != "/v1/proxy/routing") {
+        req.reply(404);
+        return;
+      }
+      value v = value::object();
+      v["generation"] = value::number(2);
+      v["primary"] = value::string(primary_);
+      v["nodes"] = value::array();
+      req.reply(200, v);
+    });
+    listener_.open().wait();
+  }
+  ~RoutingStandIn() { listener_.close().wait(); }
+
+ private:
+  web::http::experimental::listener::http_listener listener_;
+  std::string primary_;
+};
+
+TEST_F(KubeActuatorTest, APromoteGoesOnceAMajorityRoutesWithoutTheOldPrimary) {
+  ApplyAndWaitForPods();
+  // The members' REST APIs on loopback: demo-1 and demo-2 route without demo-0,
+  // demo-0 (cut off) still names itself.
+  ClusterResource local = resource_;
+  std::vector<std::unique_ptr<RoutingStandIn>> sidecars;
+  const char* primaries[] = {"demo-0", "", ""};
+  plan::Observation obs;
+  for (size_t i = 0; i < local.spec.nodes.size(); ++i) {
+    local.spec.nodes[i].host = "127.0.0.1";
+    local.spec.nodes[i].apiPort = pgvigil::testing::FreePort();
+    sidecars.push_back(std::make_unique<RoutingStandIn>(local.spec.nodes[i].apiPort, primaries[i]));
+    plan::NodeObservation o;
+    o.name = local.spec.nodes[i].name;
+    o.sidecarReachable = true;
+    obs.nodes.push_back(o);
+  }
+  act_->SetResource(local, uid_);
+  ASSERT_TRUE(act_->Save(Routed("demo-0", {"demo-1", "demo-2"}), 5).ok());
+  ASSERT_TRUE(act_->Save(FailingOver(), 5).ok());
+  Actuator actuator(local.spec, "", PgCredentials{}, "");
+  plan::Action promote = FailoverSteps(FailingOver())[1];
+  Status g = act_->CheckPromote(promote, obs, actuator);
+  EXPECT_TRUE(g.ok()) << g.message();
+  // Only demo-1 has it: 1 of 3 is no majority.
+  obs.nodes[2].sidecarReachable = false;
+  g = act_->CheckPromote(promote, obs, actuator);
+  EXPECT_FALSE(g.ok());
+  EXPECT_NE(g.message().find("accepted by 1 of 3"), std::string::npos) << g.message();
 }
 
 TEST_F(KubeActuatorTest, ADeposedControllerWritesNothingMoreAndSendsNoPromote) {
