@@ -18,18 +18,20 @@ option(PGVIGIL_FUZZ "Build libFuzzer targets (needs clang; implies address,undef
 # target in the sanitizer build directory, then ctest -R ...).
 #
 # ASan + UBSan: every test binary labelled `unit` or `integration` (new ones
-# join on their own), except those in PGVIGIL_ASAN_SKIPPED, each with the reason. The libraries are shared with the fuzz step (same build
-# directory). Processes the tests start (pgvigil-sidecar, pgvigil-controller,
-# vigilctl, kube-fake) are built in the same tree, so they run instrumented too.
+# join on their own), except those in PGVIGIL_ASAN_SKIPPED, each with the reason.
+# The libraries are shared with the fuzz step (same build directory). Processes
+# the tests start (pgvigil-sidecar, pgvigil-controller, vigilctl, kube-fake) are
+# built in the same tree, so they run instrumented too.
 # watchdog_sim_test runs with fewer seeds here (WATCHDOG_SIM_RUNS, set by
 # hack/sanitize.sh); the normal build runs the full count.
 set(PGVIGIL_ASAN_SKIPPED
-  # Not yet run under ASan: they came to main (Kubernetes mode, postgres.parameters)
-  # while the last full ASan run here was under way, and a build of them could not
-  # finish before the session's deadline. Take them out of this list once
-  # `hack/sanitize.sh asan` passes with them (docs/testing.md).
-  agent_parameters_test kube_actuator_test kube_api_test kube_elector_test kube_elector_unit_test
-  kube_fake_main_test kube_mode_test kube_render_test sidecar_kube_mode_test)
+  # LeakSanitizer reports in cpprestsdk's HTTPS client (kube-fake's control
+  # client, pgvigil-controller's Kubernetes API client): OpenSSL state allocated
+  # on the library's connection threads (asio_connection::upgrade_to_ssl) and
+  # still held at exit, no pgvigil frame in the stacks. A suppression would need
+  # full unwinding (OpenSSL has no frame pointers, the fast unwinder stops in
+  # libcrypto, where a pattern would hide every OpenSSL leak); to be looked into.
+  kube_fake_main_test kube_mode_test)
 
 # TSan: the binaries whose tests run pgvigil's threads:
 #   proxy workers and sessions: proxy_integration_test, proxy_fidelity_test
