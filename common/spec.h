@@ -189,7 +189,14 @@ struct ApiSpec {
   int controllerPort = 9900;  // controller REST
   std::string listen = "0.0.0.0";
   std::string tokenFile;      // bearer token for mutating calls
+  // TLS for the REST APIs (sidecar and controller). Without it the bearer token
+  // crosses the network in clear text: set it wherever the network is not trusted.
   TlsSpec tls;
+  // Limits of both REST servers, enforced before the token is checked:
+  Millis headerTimeout{10000};   // request line + headers must arrive within this
+  Millis requestTimeout{30000};  // the whole request (and each response write)
+  Millis idleTimeout{60000};     // an idle keep-alive connection is closed after this
+  int maxConnections = 512;      // open connections per server; more are closed at once
 };
 
 struct ClusterSpec {

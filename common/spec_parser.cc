@@ -211,6 +211,10 @@ void ReadSpecBody(MapReader& spec, ClusterSpec* s, ErrorSink* sink) {
     r.String("listen", &s->api.listen);
     r.String("tokenFile", &s->api.tokenFile);
     ReadTls(r, &s->api.tls, sink);
+    r.Duration("headerTimeout", &s->api.headerTimeout, Millis(100), std::chrono::minutes(5));
+    r.Duration("requestTimeout", &s->api.requestTimeout, Millis(100), std::chrono::minutes(30));
+    r.Duration("idleTimeout", &s->api.idleTimeout, Millis(100), std::chrono::hours(1));
+    r.Int("maxConnections", &s->api.maxConnections, 1, 100000);
   }
 }
 

@@ -145,7 +145,11 @@ Value Tree(const ClusterSpec& s) {
                      {"controllerPort", s.api.controllerPort},
                      {"listen", s.api.listen},
                      {"tokenFile", s.api.tokenFile},
-                     {"tls", Tls(s.api.tls)}}},
+                     {"tls", Tls(s.api.tls)},
+                     {"headerTimeout", FormatDuration(s.api.headerTimeout)},
+                     {"requestTimeout", FormatDuration(s.api.requestTimeout)},
+                     {"idleTimeout", FormatDuration(s.api.idleTimeout)},
+                     {"maxConnections", s.api.maxConnections}}},
   };
   return Fields{{"apiVersion", s.apiVersion},
                 {"kind", s.kind},

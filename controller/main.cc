@@ -10,6 +10,7 @@
 
 #include "common/cli.h"
 #include "common/files.h"
+#include "common/http_server.h"
 #include "common/process.h"
 #include "common/logging.h"
 #include "common/sd_notify.h"
@@ -146,10 +147,11 @@ int main(int argc, char** argv) {
 
   MetricsRegistry metrics;
   Reconciler reconciler(spec, opt);
-  RestServer server(listen.empty() ? spec.api.listen : listen, spec.api.controllerPort,
-                    spec.api.tls, [&](const ApiRequest& req) {
-                      return HandleControllerRequest(req, reconciler, token, metrics);
-                    });
+  HttpServer server(
+      "controller", listen.empty() ? spec.api.listen : listen, spec.api.controllerPort, spec.api.tls,
+      [&](const ApiRequest& req) { return HandleControllerRequest(req, reconciler, token, metrics); },
+      [&](const ApiRequest& head) { return ControllerAdmitBeforeBody(head, token); },
+      LimitsFromSpec(spec.api));
   if (Status s = server.Start(); !s.ok()) {
     spdlog::critical("controller REST on port {}: {}", spec.api.controllerPort, s.message());
     return 1;

@@ -12,6 +12,12 @@ ApiResponse Accepted(value body) { return JsonResponse(202, body); }
 
 }  // namespace
 
+std::optional<ApiResponse> ControllerAdmitBeforeBody(const ApiRequest& head, const std::string& token) {
+  if (head.method == "GET" || head.method == "HEAD") return std::nullopt;
+  if (BearerTokenMatches(head.authorization, token)) return std::nullopt;
+  return ErrorResponse(401, "a valid bearer token is required");
+}
+
 ApiResponse HandleControllerRequest(const ApiRequest& req, Reconciler& reconciler,
                                     const std::string& token, MetricsRegistry& metrics) {
   const std::string& m = req.method;

@@ -7,20 +7,25 @@
 //   POST /v1/switchover    (token)     {"to": "NODE"} -> 202 {"requested": "switchover", "to"}
 //   POST /v1/nodes/NAME/recover|attach|detach (token) -> 202 {"requested": VERB, "node"}
 //   GET  /metrics                      Prometheus text
-// Mutations need "Authorization: Bearer <api.tokenFile>"; 401 otherwise. Unknown
-// paths 404, wrong method 405, bad bodies 400 naming the field. Pure request
-// handling (HandleControllerRequest) is separate from the listener.
+// Every request other than GET/HEAD needs "Authorization: Bearer <api.tokenFile>";
+// the server checks it from the headers, before reading any body
+// (ControllerAdmitBeforeBody), and answers 401 otherwise. Unknown paths 404, wrong
+// method 405, bad bodies 400 naming the field. Pure request handling
+// (HandleControllerRequest) is separate from the server (common/http_server.h).
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/metrics.h"
 #include "controller/reconciler.h"
-#include "sidecar/agent/rest_routes.h"
-#include "sidecar/agent/rest_server.h"
+#include "common/http_api.h"
 
 namespace pgvigil {
+
+// 401 for a request other than GET/HEAD without the right token; nullopt otherwise.
+std::optional<ApiResponse> ControllerAdmitBeforeBody(const ApiRequest& head, const std::string& token);
 
 ApiResponse HandleControllerRequest(const ApiRequest& req, Reconciler& reconciler,
                                     const std::string& token, MetricsRegistry& metrics);

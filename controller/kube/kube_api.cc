@@ -6,33 +6,16 @@ namespace pgvigil::kube {
 
 using web::json::value;
 
-namespace {
-
-ApiResponse Json(int status, const value& body) {
-  ApiResponse r;
-  r.status = status;
-  r.body = body.serialize();
-  return r;
-}
-
-ApiResponse Error(int status, const std::string& message) {
-  value v = value::object();
-  v["error"] = value::string(message);
-  return Json(status, v);
-}
-
-}  // namespace
-
 ApiResponse HandleKubeRequest(const ApiRequest& req, const KubeControllerView& view) {
   const bool read = req.method == "GET" || req.method == "HEAD";
   if (req.path == "/healthz") {
-    if (!read) return Error(405, req.method + " " + req.path + ": only GET and HEAD");
+    if (!read) return ErrorResponse(405, req.method + " " + req.path + ": only GET and HEAD");
     value v = value::object();
     v["status"] = value::string("ok");
-    return Json(200, v);
+    return JsonResponse(200, v);
   }
   if (req.path == "/v1/replica") {
-    if (!read) return Error(405, req.method + " " + req.path + ": only GET and HEAD");
+    if (!read) return ErrorResponse(405, req.method + " " + req.path + ": only GET and HEAD");
     value v = value::object();
     v["mode"] = value::string("kubernetes");
     v["identity"] = value::string(view.identity);
@@ -41,27 +24,27 @@ ApiResponse HandleKubeRequest(const ApiRequest& req, const KubeControllerView& v
     value clusters = value::array(view.clusters.size());
     for (size_t i = 0; i < view.clusters.size(); ++i) clusters[i] = value::string(view.clusters[i]);
     v["clusters"] = clusters;
-    return Json(200, v);
+    return JsonResponse(200, v);
   }
   if (req.path == "/v1/status") {
-    if (!read) return Error(405, req.method + " " + req.path + ": only GET and HEAD");
+    if (!read) return ErrorResponse(405, req.method + " " + req.path + ": only GET and HEAD");
     auto q = req.query.find("cluster");
     const std::string want = q == req.query.end() ? "" : q->second;
     std::vector<std::string> match;
     for (const auto& c : view.clusters)
       if (want.empty() || c == want || c.substr(c.find('/') + 1) == want) match.push_back(c);
     if (match.empty())
-      return Error(404, want.empty() ? "no cluster is running here" : "cluster '" + want + "' is not running here");
+      return ErrorResponse(404, want.empty() ? "no cluster is running here" : "cluster '" + want + "' is not running here");
     if (match.size() > 1) {
       std::string names;
       for (const auto& c : match) names += (names.empty() ? "" : ", ") + c;
-      return Error(409, "several clusters run here (" + names + "): name one with ?cluster=ns/name");
+      return ErrorResponse(409, "several clusters run here (" + names + "): name one with ?cluster=ns/name");
     }
     auto st = view.status ? view.status(match.front()) : std::nullopt;
-    if (!st) return Error(404, "cluster '" + match.front() + "' is not running here");
-    return Json(200, ToJson(*st));
+    if (!st) return ErrorResponse(404, "cluster '" + match.front() + "' is not running here");
+    return JsonResponse(200, ToJson(*st));
   }
-  return Error(404, "no route " + req.path);
+  return ErrorResponse(404, "no route " + req.path);
 }
 
 }  // namespace pgvigil::kube

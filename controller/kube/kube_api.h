@@ -1,6 +1,6 @@
 // The REST routes of pgvigil-controller --kubernetes (KUBERNETES.md §8:
-// port 9900, probes on GET /healthz). Pure request handling; the listener is
-// the agent's RestServer. No mutations, so no token:
+// port 9900, probes on GET /healthz). Pure request handling; the server is
+// common/http_server.h (as for both REST APIs). No mutations, so no token:
 //   GET|HEAD /healthz   200 while the process runs (an API-server outage is
 //                       no reason for the kubelet to restart it)
 //   GET /v1/replica     this replica: identity, role, acting term, clusters
@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "common/http_api.h"
 #include "controller/status/cluster_status.h"
-#include "sidecar/agent/rest_routes.h"
 
 namespace pgvigil::kube {
 

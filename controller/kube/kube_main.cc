@@ -8,10 +8,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/http_server.h"
 #include "controller/kube/kube_api.h"
 #include "controller/kube/kube_config.h"
 #include "controller/kube/kube_controller.h"
-#include "sidecar/agent/rest_server.h"
 
 namespace pgvigil::kube {
 
@@ -100,7 +100,7 @@ int RunKubernetesController(const CommandLine& cl) {
   KubeControllerOptions ko;
   ko.watchNamespace = watch_ns;
   KubeController controller(&client, &elector, ko);
-  RestServer server(listen, port, TlsSpec{}, [&](const ApiRequest& req) {
+  HttpServer server("controller", listen, port, TlsSpec{}, [&](const ApiRequest& req) {
     KubeControllerView view;
     view.identity = elector.identity();
     view.role = ToString(elector.role());

@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/files.h"
+#include "common/http_server.h"
+#include "common/logging.h"
 #include "sidecar/agent/agent_metrics.h"
 #include "sidecar/agent/health_checker.h"
 #include "sidecar/agent/node_operations.h"
@@ -22,7 +24,6 @@
 #include "sidecar/agent/op_request.h"
 #include "sidecar/agent/probes.h"
 #include "sidecar/agent/rest_routes.h"
-#include "sidecar/agent/rest_server.h"
 #include "sidecar/agent/self_fence.h"
 #include "sidecar/agent/term_store.h"
 
@@ -122,9 +123,10 @@ class AgentComponent : public Component {
         spdlog::error("agent: starting PostgreSQL at start: {}", s.message());
       (void)p->Apply();
     }).detach();
-    server_ = std::make_unique<RestServer>(ctx_.spec.api.listen, ctx_.spec.ApiPort(ctx_.self()),
-                                           ctx_.spec.api.tls,
-                                           [this](const ApiRequest& r) { return Handle(r); });
+    server_ = std::make_unique<HttpServer>(
+        "agent", ctx_.spec.api.listen, ctx_.spec.ApiPort(ctx_.self()), ctx_.spec.api.tls,
+        [this](const ApiRequest& r) { return Handle(r); },
+        [this](const ApiRequest& head) { return Admit(head); }, LimitsFromSpec(ctx_.spec.api));
     if (Status s = server_->Start(); !s.ok()) {
       checker_->Stop();
       return s;
@@ -168,26 +170,30 @@ class AgentComponent : public Component {
     return Status::Ok();
   }
 
-  ApiResponse Handle(const ApiRequest& req) {
-    ApiResponse r = Dispatch(req);
+  ApiResponse Handle(const ApiRequest& req) { return Count(req, Dispatch(req)); }
+
+  // Before the body is read: 404/405/401 from the method, path and token alone.
+  std::optional<ApiResponse> Admit(const ApiRequest& head) {
+    auto refusal = AdmitBeforeBody(head, token_);
+    if (refusal) Count(head, *refusal);
+    return refusal;
+  }
+
+  ApiResponse Count(const ApiRequest& req, ApiResponse r) {
+    if (r.status == 401) metrics_.unauthorized.Inc();
     if (r.status < 300) metrics_.requests2xx.Inc();
     else if (r.status < 500) metrics_.requests4xx.Inc();
     else metrics_.requests5xx.Inc();
+    // The path and body come from the client: escaped, so they cannot forge log lines.
     if (r.status >= 400 && r.status != 503)
-      spdlog::info("agent: REST {} {} -> {} {}", req.method, req.path, r.status, r.body);
+      spdlog::info("agent: REST {} {} -> {} {}", LogEscape(req.method), LogEscape(req.path), r.status,
+                   LogEscape(r.body, 512));
     return r;
   }
 
   ApiResponse Dispatch(const ApiRequest& req) {
+    if (auto refusal = AdmitBeforeBody(req, token_)) return *refusal;
     RouteMatch m = MatchRoute(req.method, req.path);
-    if (m.route == Route::kNotFound) return ErrorResponse(404, "no such path: " + req.path);
-    if (m.route == Route::kMethodNotAllowed)
-      return ErrorResponse(405, "method " + req.method + " not allowed on " + req.path);
-    if (m.needsToken && !BearerTokenMatches(req.authorization, token_)) {
-      metrics_.unauthorized.Inc();
-      return ErrorResponse(401, token_.empty() ? "no API token configured on this node"
-                                               : "missing or wrong bearer token");
-    }
     if (m.isProbe()) return EvaluateProbe(m.route, req.query, checker_->Local());
     switch (m.route) {
       case Route::kStatus: return JsonResponse(200, StatusJson());
@@ -403,7 +409,7 @@ class AgentComponent : public Component {
   std::shared_ptr<NodeOperations> runner_;
   std::shared_ptr<ParameterApplier> params_;
   std::string token_;  // constant after Start()
-  std::unique_ptr<RestServer> server_;
+  std::unique_ptr<HttpServer> server_;
   std::unique_ptr<SelfFence> fence_;  // null with the watchdog disabled
   mutable std::mutex fenceMu_;
   std::optional<uint64_t> selfFencedTerm_;  // guarded by fenceMu_; Kubernetes mode

@@ -1,7 +1,5 @@
 #include "sidecar/agent/rest_routes.h"
 
-#include <openssl/crypto.h>
-
 #include <cctype>
 #include <set>
 
@@ -108,37 +106,15 @@ RouteMatch MatchRoute(const std::string& method, const std::string& raw_path) {
   return m;
 }
 
-bool BearerTokenMatches(const std::string& header, const std::string& expected) {
-  const std::string prefix = "Bearer ";
-  if (expected.empty()) return false;
-  if (header.size() < prefix.size()) return false;
-  // Scheme is case-insensitive (RFC 7235).
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) !=
-        std::tolower(static_cast<unsigned char>(prefix[i])))
-      return false;
-  }
-  std::string given = header.substr(prefix.size());
-  // Compare over the expected length whatever the given length, so timing does
-  // not reveal how many leading bytes matched; the lengths are compared last.
-  std::string padded = given;
-  padded.resize(expected.size(), '\0');
-  bool same = CRYPTO_memcmp(padded.data(), expected.data(), expected.size()) == 0;
-  return same && given.size() == expected.size();
-}
-
-ApiResponse JsonResponse(int status, const web::json::value& body) {
-  ApiResponse r;
-  r.status = status;
-  r.body = body.serialize();
-  return r;
-}
-
-ApiResponse ErrorResponse(int status, const std::string& reason, const std::string& field) {
-  auto v = web::json::value::object();
-  v["error"] = web::json::value::string(reason);
-  if (!field.empty()) v["field"] = web::json::value::string(field);
-  return JsonResponse(status, v);
+std::optional<ApiResponse> AdmitBeforeBody(const ApiRequest& head, const std::string& token) {
+  RouteMatch m = MatchRoute(head.method, head.path);
+  if (m.route == Route::kNotFound) return ErrorResponse(404, "no such path: " + head.path);
+  if (m.route == Route::kMethodNotAllowed)
+    return ErrorResponse(405, "method " + head.method + " not allowed on " + head.path);
+  if (m.needsToken && !BearerTokenMatches(head.authorization, token))
+    return ErrorResponse(401, token.empty() ? "no API token configured on this node"
+                                            : "missing or wrong bearer token");
+  return std::nullopt;
 }
 
 }  // namespace pgvigil

@@ -1,6 +1,8 @@
 // The sidecar REST API: route table and pure request handling helpers (no
-// sockets, no clocks). The listener (rest_server.h) turns an http_request into an
-// ApiRequest, asks MatchRoute which route it is, and builds an ApiResponse.
+// sockets, no clocks). The server (common/http_server.h) turns each request into
+// an ApiRequest (common/http_api.h); the agent asks MatchRoute which route it is,
+// checks the token from the headers alone (AdmitBeforeBody) before any body byte
+// is read, and builds an ApiResponse.
 //
 // Routes (all JSON bodies are UTF-8 objects; errors are
 // {"error": "<reason>", "field": "<name>"} with "field" present when one field is
@@ -90,25 +92,12 @@
 #include <string>
 #include <vector>
 
-#include <cpprest/json.h>
+#include <optional>
 
+#include "common/http_api.h"
 #include "common/result.h"
 
 namespace pgvigil {
-
-struct ApiRequest {
-  std::string method;  // "GET", "HEAD", "POST", ...
-  std::string path;    // decoded path without the query
-  std::map<std::string, std::string> query;  // decoded query parameters
-  std::string authorization;                 // Authorization header value
-  std::string body;
-};
-
-struct ApiResponse {
-  int status = 200;
-  std::string contentType = "application/json";
-  std::string body;
-};
 
 enum class Route {
   kNotFound,
@@ -149,12 +138,10 @@ struct RouteMatch {
 // Which route a method + path is. HEAD matches wherever GET does.
 RouteMatch MatchRoute(const std::string& method, const std::string& path);
 
-// Constant-time check of "Bearer <token>" against the expected token. An empty
-// expected token never matches (no token file configured: mutations refused).
-bool BearerTokenMatches(const std::string& authorization_header, const std::string& expected);
-
-// Helpers that build error responses: {"error": reason[, "field": field]}.
-ApiResponse JsonResponse(int status, const web::json::value& body);
-ApiResponse ErrorResponse(int status, const std::string& reason, const std::string& field = "");
+// The answer to a request known only by its method, path and Authorization header
+// (the body not read yet): 404 / 405 for what is no route, 401 when the route needs
+// the token and `authorization` does not carry `token`; nullopt to read the body
+// and handle the request. The server calls it before reading any body byte.
+std::optional<ApiResponse> AdmitBeforeBody(const ApiRequest& head, const std::string& token);
 
 }  // namespace pgvigil
