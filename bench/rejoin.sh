@@ -59,13 +59,15 @@ mkdir -p "$DIR/secrets"
 echo "bench-super-$$" >"$DIR/secrets/postgres.password"
 echo "bench-repl-$$" >"$DIR/secrets/repl.password"
 echo "bench-token-$$" >"$DIR/secrets/api.token"
-chmod 0644 "$DIR/secrets/"*
+chmod 0600 "$DIR/secrets/"*   # secrets readable by others are refused
+# initdb runs as postgres: it reads a copy of the password of its own.
+install -m 0600 -o postgres "$DIR/secrets/postgres.password" "$DIR/initdb.pw"
 TOKEN=$(cat "$DIR/secrets/api.token")
 export PGPASSWORD=$(cat "$DIR/secrets/postgres.password")
 for n in 0 1; do mkdir -p "$DIR/node$n/run" "$DIR/state$n"; chown postgres: "$DIR/node$n" "$DIR/node$n/run"; done
 
 echo "initdb + pgbench -i for ~${SIZE_GB} GB ($DIR)"
-as_pg "$BIN/initdb" -D "$DIR/node0/data" -U postgres --pwfile "$DIR/secrets/postgres.password" \
+as_pg "$BIN/initdb" -D "$DIR/node0/data" -U postgres --pwfile "$DIR/initdb.pw" \
   -A scram-sha-256 --auth-local=trust --data-checksums >/dev/null || exit 1
 conf() {  # node port
   cat >>"$DIR/node$1/data/postgresql.conf" <<EOF

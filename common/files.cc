@@ -1,9 +1,11 @@
 #include "common/files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -18,7 +20,21 @@ Result<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
+Status CheckSecretFileMode(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Status::Error(path + ": " + std::strerror(errno));
+  mode_t perms = st.st_mode & 07777;
+  mode_t forbidden = st.st_uid == 0 ? (S_IWGRP | S_IXGRP | S_IRWXO) : (S_IRWXG | S_IRWXO);
+  if ((perms & forbidden) == 0) return Status::Ok();
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(perms));
+  return Status::Error(path + ": secret file has mode " + mode +
+                       ", so other users can read or change it; make it 0600 (chmod 600 " + path +
+                       ")" + (st.st_uid == 0 ? " or, owned by root, 0640" : ""));
+}
+
 Result<std::string> ReadSecretFile(const std::string& path) {
+  if (Status s = CheckSecretFileMode(path); !s.ok()) return s;
   auto content = ReadFile(path);
   if (!content.ok()) return content;
   std::string s = std::move(content.value());

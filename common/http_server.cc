@@ -7,6 +7,7 @@
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/files.h"
 #include "common/http_connection.h"
 
 namespace pgvigil {
@@ -86,6 +87,7 @@ Status HttpServer::Start() {
   std::string scheme = tls_.enabled() ? "https" : "http";
   if (tls_.enabled()) {
     // Fail at start, not at the first handshake, when the files are unusable.
+    if (Status s = CheckSecretFileMode(tls_.keyFile); !s.ok()) return s.Context("REST TLS key");
     try {
       auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
       ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |

@@ -161,6 +161,22 @@ std::vector<InvalidCase> Cases() {
        14, 20, "must be an absolute path, got 'data/pg'"},
       {"RelativeNodeDataDirectory", Base("      dataDirectory: pg2\n"), "spec.nodes[1].dataDirectory", 13, 22,
        "must be an absolute path, got 'pg2'"},
+      {"RootDataDirectory", Base("  postgres:\n    dataDirectory: /\n"), "spec.postgres.dataDirectory", 14, 20,
+       "'/' is the root directory"},
+      {"RootDataDirectoryWithSlashes", Base("      dataDirectory: //\n"), "spec.nodes[1].dataDirectory", 13, 22,
+       "is the root directory"},
+      {"DotDotDataDirectory", Base("      dataDirectory: /srv/pg/../../etc\n"), "spec.nodes[1].dataDirectory",
+       13, 22, "must not contain '.' or '..' components"},
+      {"DotDataDirectory", Base("  postgres:\n    dataDirectory: /srv/./pg\n"), "spec.postgres.dataDirectory",
+       14, 20, "must not contain '.' or '..' components"},
+      {"SystemDataDirectory", Base("      dataDirectory: /var/lib/\n"), "spec.nodes[1].dataDirectory", 13, 22,
+       "'/var/lib/' is a system directory"},
+      {"ControlCharacterInDataDirectory", Base("      dataDirectory: \"/srv/pg\\nx\"\n"),
+       "spec.nodes[1].dataDirectory", 13, 22, "'/srv/pg\\nx' contains a control character"},
+      // libpq refuses a group/world-readable ~/.pgpass; pgvigil refuses such secrets.
+      {"WorldReadableSecret", Head("  watchdog:\n    authKeyFile: /etc/passwd\n  nodes:\n    - name: a\n"
+                                  "      host: h\n"),
+       "spec.watchdog.authKeyFile", 7, 18, "/etc/passwd: secret file has mode 0644", 1, true},
       {"EmptySuperuserName", Base("  postgres:\n    superuser:\n      name: \"\"\n"),
        "spec.postgres.superuser.name", 15, 13, "must not be empty"},
       // postgres.parameters (KUBERNETES.md §3; the custom resource gets the same checks).
@@ -300,6 +316,29 @@ TEST(InvalidSpecTest, ReportsEveryProblemSortedByPosition) {
             "/etc/pgvigil/cluster.yaml:21:5: spec.proxy.porrt: unknown field (did you mean 'port'?)");
   ASSERT_EQ(load.errors.size(), 6u);
   EXPECT_EQ(load.errors[0].ToString(), load.ErrorText().substr(0, load.ErrorText().find('\n')));
+}
+
+// Heartbeats index members in one byte: more than 255 nodes only without the watchdog.
+std::string ManyNodes(int n, bool watchdog) {
+  std::string text = Head(watchdog ? "  watchdog:\n    authKeyFile: /k\n" : "  watchdog:\n    enabled: false\n");
+  text += "  nodes:\n";
+  for (int i = 0; i < n; ++i)
+    text += "    - {name: n" + std::to_string(i) + ", host: 10.1." + std::to_string(i / 200) + "." +
+            std::to_string(i % 200 + 1) + "}\n";
+  return text;
+}
+
+TEST(InvalidSpecTest, AtMost255NodesWithTheWatchdog) {
+  SpecParseOptions options;
+  options.checkSecretFiles = false;
+  EXPECT_TRUE(ParseSpec(ManyNodes(255, true), "ok.yaml", options).ok());
+  EXPECT_TRUE(ParseSpec(ManyNodes(256, false), "ok.yaml", options).ok());
+  SpecLoad load = ParseSpec(ManyNodes(256, true), "bad.yaml", options);
+  ASSERT_FALSE(load.ok());
+  ASSERT_EQ(load.errors.size(), 1u) << load.ErrorText();
+  EXPECT_EQ(load.errors[0].ToString(),
+            "bad.yaml:9:5: spec.nodes: at most 255 nodes when the watchdog is enabled (heartbeats index "
+            "members in one byte), got 256");
 }
 
 TEST(InvalidSpecTest, MissingFileIsAnErrorNotACrash) {

@@ -252,6 +252,13 @@ TEST(SpecSecretsTest, ExistingSecretFilesPassAndDirectoriesDoNot) {
   std::ofstream(key) << "secret\n";
   std::string doc = std::string(kMinimal);
   doc.replace(doc.find("/etc/pgvigil/watchdog.key"), 25, key);
+  chmod(key.c_str(), 0644);  // others may read it: refused, naming file and mode
+  SpecLoad readable = ParseSpec(doc, "t.yaml");
+  ASSERT_EQ(readable.errors.size(), 1u) << readable.ErrorText();
+  EXPECT_EQ(readable.errors[0].path, "spec.watchdog.authKeyFile");
+  EXPECT_NE(readable.errors[0].reason.find(key + ": secret file has mode 0644"), std::string::npos)
+      << readable.errors[0].reason;
+  chmod(key.c_str(), 0600);
   EXPECT_TRUE(ParseSpec(doc, "t.yaml").ok());
   std::string as_dir = doc;
   as_dir.replace(as_dir.find(key), key.size(), dir);

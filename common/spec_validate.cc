@@ -5,12 +5,18 @@
 #include <cctype>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
+#include "common/files.h"
+#include "common/logging.h"
 #include "common/spec_reader.h"
 
 namespace pgvigil::spec_internal {
 
 namespace {
+
+constexpr size_t kMaxWatchdogNodes = 255;
 
 bool ParseIpv4(const std::string& s, uint32_t* out) {
   in_addr a{};
@@ -66,6 +72,31 @@ bool IsSettingName(const std::string& name) {
 
 std::string NodePath(size_t i) { return "spec.nodes[" + std::to_string(i) + "]"; }
 
+// Why an absolute path cannot be a data directory, or "" when it can.
+std::string UnsafeDataDirectory(const std::string& p) {
+  for (char c : p)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "contains a control character";
+  std::vector<std::string> parts;
+  size_t start = 1;
+  while (start <= p.size()) {
+    size_t slash = p.find('/', start);
+    std::string part = p.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part == "." || part == "..") return "must not contain '.' or '..' components";
+    if (!part.empty()) parts.push_back(part);
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  if (parts.empty()) return "is the root directory";
+  static const std::set<std::string> kSystem = {
+      "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt", "/opt",
+      "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/lib",
+      "/var/lib/postgresql", "/usr/lib", "/usr/local"};
+  std::string normal;
+  for (const auto& part : parts) normal += "/" + part;
+  if (kSystem.count(normal)) return "is a system directory; use a directory of its own";
+  return "";
+}
+
 class Validator {
  public:
   Validator(const ClusterSpec& s, const SpecParseOptions& o, ErrorSink* sink)
@@ -97,12 +128,23 @@ class Validator {
 
   void Paths() {
     auto absolute = [&](const std::string& path, const std::string& value) {
-      if (!value.empty() && value[0] != '/') Error(path, "must be an absolute path, got '" + value + "'");
+      if (!value.empty() && value[0] != '/') {
+        Error(path, "must be an absolute path, got '" + value + "'");
+        return false;
+      }
+      return true;
     };
-    absolute("spec.postgres.dataDirectory", s_.postgres.dataDirectory);
+    // The agent deletes, moves and rebuilds a data directory: it must name one
+    // directory of its own, not / or a system directory, and say so plainly.
+    auto data_dir = [&](const std::string& path, const std::string& value) {
+      if (!absolute(path, value) || value.empty()) return;
+      if (std::string why = UnsafeDataDirectory(value); !why.empty())
+        Error(path, "'" + LogEscape(value) + "' " + why);
+    };
+    data_dir("spec.postgres.dataDirectory", s_.postgres.dataDirectory);
     absolute("spec.postgres.binDirectory", s_.postgres.binDirectory);
     for (size_t i = 0; i < s_.nodes.size(); ++i)
-      absolute(NodePath(i) + ".dataDirectory", s_.nodes[i].dataDirectory);
+      data_dir(NodePath(i) + ".dataDirectory", s_.nodes[i].dataDirectory);
   }
 
   // postgres.parameters: names PostgreSQL accepts, values that fit on one line of
@@ -118,6 +160,12 @@ class Validator {
 
   void Nodes() {
     if (s_.nodes.empty()) return;  // reported while reading spec.nodes
+    // Heartbeats carry each member's and each backend's index in one byte, and at
+    // most 255 health entries (sidecar/watchdog/wire_message.h).
+    if (s_.watchdog.enabled && s_.nodes.size() > kMaxWatchdogNodes)
+      Error("spec.nodes", "at most " + std::to_string(kMaxWatchdogNodes) +
+                              " nodes when the watchdog is enabled (heartbeats index members in one "
+                              "byte), got " + std::to_string(s_.nodes.size()));
     std::map<std::string, size_t> names, addresses;
     for (size_t i = 0; i < s_.nodes.size(); ++i) {
       const NodeSpec& n = s_.nodes[i];
@@ -197,11 +245,17 @@ class Validator {
       Error(path + (t.certFile.empty() ? ".certFile" : ".keyFile"), "certFile and keyFile go together");
   }
 
-  void SecretFile(const std::string& path, const std::string& file) {
+  // A referenced file must exist; one holding a secret must also be private
+  // (common/files.h CheckSecretFileMode: refused when group/world can read it).
+  void SecretFile(const std::string& path, const std::string& file, bool secret = true) {
     if (file.empty() || !options_.checkSecretFiles) return;
     struct stat st{};
-    if (stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    if (stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       Error(path, "file '" + file + "' does not exist or is not a regular file");
+      return;
+    }
+    if (!secret) return;
+    if (Status s = CheckSecretFileMode(file); !s.ok()) Error(path, s.message());
   }
 
   void Secrets() {
@@ -210,12 +264,12 @@ class Validator {
     if (s_.postgres.superuser.name.empty()) Error("spec.postgres.superuser.name", "must not be empty");
     if (s_.postgres.replicationUser.name.empty())
       Error("spec.postgres.replicationUser.name", "must not be empty");
-    SecretFile("spec.proxy.auth.hbaFile", s_.proxy.auth.hbaFile);
+    SecretFile("spec.proxy.auth.hbaFile", s_.proxy.auth.hbaFile, false);
     SecretFile("spec.proxy.auth.passwordFile", s_.proxy.auth.passwordFile);
     SecretFile("spec.proxy.auth.keyFile", s_.proxy.auth.keyFile);
-    SecretFile("spec.proxy.tls.certFile", s_.proxy.tls.certFile);
+    SecretFile("spec.proxy.tls.certFile", s_.proxy.tls.certFile, false);
     SecretFile("spec.proxy.tls.keyFile", s_.proxy.tls.keyFile);
-    SecretFile("spec.api.tls.certFile", s_.api.tls.certFile);
+    SecretFile("spec.api.tls.certFile", s_.api.tls.certFile, false);
     SecretFile("spec.api.tls.keyFile", s_.api.tls.keyFile);
     SecretFile("spec.api.tokenFile", s_.api.tokenFile);
     if (s_.watchdog.enabled && s_.watchdog.authKeyFile.empty())

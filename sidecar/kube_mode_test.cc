@@ -96,7 +96,8 @@ class SidecarKubeModeTest : public ::testing::Test {
     spec_.api.controllerPort = testing::FreePort();
     spec_.watchdog.enabled = true;
     spec_.watchdog.authKeyFile = pg_->dir() + "/watchdog.key";
-    std::ofstream(spec_.watchdog.authKeyFile) << "kube-mode-test-key\n";
+    // A secret file: private, or the sidecar refuses it.
+    ASSERT_TRUE(WriteFileAtomic(spec_.watchdog.authKeyFile, "kube-mode-test-key\n", 0600).ok());
     Write();
   }
   void Write() { ASSERT_TRUE(WriteFileAtomic(SpecFile(), SpecToYaml(spec_), 0600).ok()); }

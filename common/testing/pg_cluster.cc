@@ -90,8 +90,9 @@ Status PgTestCluster::Init(const Options& options) {
   extraConf_ = options.extraConf;
   std::string secrets = dir_ + "/secrets";
   mkdir(secrets.c_str(), 0755);
-  (void)WriteText(superPasswordFile(), superPassword() + "\n", 0644);
-  (void)WriteText(replPasswordFile(), replPassword() + "\n", 0644);
+  // Secrets the sidecars and controllers read (as this user): private, or refused.
+  (void)WriteText(superPasswordFile(), superPassword() + "\n", 0600);
+  (void)WriteText(replPasswordFile(), replPassword() + "\n", 0600);
   (void)WriteText(pgpassFile(),
                   "127.0.0.1:*:*:postgres:" + superPassword() + "\n127.0.0.1:*:*:repl:" +
                       replPassword() + "\n",

@@ -240,6 +240,15 @@ class AgentComponent : public Component {
     if (verdict == TermStore::Verdict::kAccepted) return std::nullopt;
     if (verdict == TermStore::Verdict::kPersistFailed)
       return ErrorResponse(500, "cannot persist term: " + err);
+    if (verdict == TermStore::Verdict::kOutOfRange) {
+      spdlog::warn("agent: refused request: {}", err);
+      auto v = value::object();
+      v["error"] = value::string(err);
+      v["reason"] = value::string("term_out_of_range");
+      v["field"] = value::string("term");
+      v["term"] = value::number(terms_.highest());
+      return JsonResponse(400, v);
+    }
     metrics_.staleTerm.Inc();
     spdlog::warn("agent: refused request with stale term {} (highest seen {})", term,
                  terms_.highest());

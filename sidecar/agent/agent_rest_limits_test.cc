@@ -4,8 +4,8 @@
 // client would: a 256 MiB chunked body without the token, a 256 MiB header line,
 // 300 slow partial requests. Each must be refused or closed with this process's
 // resident memory bounded, while a normal request keeps being served. Also: the
-// token is checked before any body byte is read, and request paths reach the
-// log escaped. The test shortens the spec's timeouts
+// token is checked before any body byte is read, absurd terms are refused, and
+// request paths reach the log escaped. The test shortens the spec's timeouts
 // (api.headerTimeout 1 s, api.requestTimeout 2 s, api.idleTimeout 2 s).
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -14,8 +14,10 @@
 #include <sstream>
 #include <thread>
 
+#include "common/files.h"
 #include "common/testing/raw_http.h"
 #include "sidecar/agent/agent_test_env.h"
+#include "sidecar/agent/term_store.h"
 
 namespace pgvigil::testing {
 namespace {
@@ -204,6 +206,29 @@ TEST_F(AgentRestLimitsTest, TokenIsCheckedBeforeTheBodyIsRead) {
     int status = c.Read(seconds(5)).status;
     EXPECT_TRUE(status == 200 || status == 409) << status;
   }
+}
+
+TEST_F(AgentRestLimitsTest, AbsurdTermsAreRefusedAndTheNodeStaysUsable) {
+  auto ok = env_->Post(0, "/v1/node/term", R"({"term": 5})", env_->token());
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  for (const std::string& body : {std::string(R"({"term": 18446744073709551615})"),
+                                 std::string(R"({"term": "18446744073709551615"})"),
+                                 std::string(R"({"term": 9007199254740992})")}) {
+    auto r = env_->Post(0, "/v1/node/term", body, env_->token());
+    EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
+    EXPECT_EQ(r.json().at("field").as_string(), "term") << r.body;
+  }
+  uint64_t far = 5 + kMaxTermJump + 1;
+  auto jump = env_->Post(0, "/v1/node/term", "{\"term\": " + std::to_string(far) + "}", env_->token());
+  EXPECT_EQ(jump.status, 400) << jump.body;
+  EXPECT_EQ(jump.json().at("reason").as_string(), "term_out_of_range") << jump.body;
+  // Nothing moved: the next real term is accepted, and persisted.
+  auto next = env_->Post(0, "/v1/node/term", R"({"term": 6})", env_->token());
+  EXPECT_EQ(next.status, 200) << next.body;
+  EXPECT_EQ(next.json().at("term").as_integer(), 6);
+  auto persisted = ReadFile(env_->ctx(0).stateDir + "/term");
+  ASSERT_TRUE(persisted.ok());
+  EXPECT_EQ(*persisted, "6\n");
 }
 
 TEST_F(AgentRestLimitsTest, ClientSuppliedPathsAreEscapedInTheLog) {

@@ -7,6 +7,7 @@
 #include <cpprest/json.h>
 
 #include "common/units.h"
+#include "sidecar/agent/term_store.h"
 
 namespace pgvigil {
 
@@ -52,7 +53,15 @@ bool ParseObject(const std::string& body, value* out, RequestError* e) {
   return true;
 }
 
+bool ReadTermValue(const value& v, uint64_t* term, RequestError* e);
+
 bool ReadTerm(const value& v, uint64_t* term, RequestError* e) {
+  if (!ReadTermValue(v, term, e)) return false;
+  if (*term > kMaxTerm) return Fail(e, "term", "out of range (at most " + std::to_string(kMaxTerm) + ")");
+  return true;
+}
+
+bool ReadTermValue(const value& v, uint64_t* term, RequestError* e) {
   if (!v.has_field("term")) return Fail(e, "term", "required");
   const value& t = v.at("term");
   if (t.is_number()) {

@@ -1,4 +1,5 @@
 #include "sidecar/agent/op_request.h"
+#include "sidecar/agent/term_store.h"
 
 #include <gtest/gtest.h>
 
@@ -35,6 +36,9 @@ TEST(AgentOpRequest, BadBodiesNameTheField) {
       {"promote", R"({"term": 1.5})", "term"},
       {"promote", R"({"term": "12a"})", "term"},
       {"promote", R"({"term": "99999999999999999999999"})", "term"},
+      {"promote", R"({"term": "18446744073709551615"})", "term"},  // above 2^53-1
+      {"promote", R"({"term": 18446744073709551615})", "term"},
+      {"promote", R"({"term": 9007199254740992})", "term"},
       {"promote", R"({"term": null})", "term"},
       {"promote", R"({"term": 1, "fenced": true})", "fenced"},  // not a promote field
       {"stop", R"({"term": 1, "mode": "smart"})", "mode"},
@@ -62,9 +66,9 @@ TEST(AgentOpRequest, ParsesEveryOperation) {
   EXPECT_EQ(p.term, 7u);
   EXPECT_FALSE(p.fenced);
 
-  OpRequest s = Accept("stop", R"({"term": "18446744073709551615", "mode": "immediate", "fenced": true})");
+  OpRequest s = Accept("stop", R"({"term": "9007199254740991", "mode": "immediate", "fenced": true})");
   EXPECT_EQ(s.kind, OpKind::kStop);
-  EXPECT_EQ(s.term, UINT64_MAX);
+  EXPECT_EQ(s.term, kMaxTerm);
   EXPECT_EQ(s.mode, "immediate");
   EXPECT_TRUE(s.fenced);
 

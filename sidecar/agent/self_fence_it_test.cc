@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/files.h"
 #include "common/testing/pg_cluster.h"
 #include "sidecar/component.h"
 #include "sidecar/watchdog/watchdog_api.h"
@@ -37,7 +38,7 @@ TEST_P(SelfFenceIT, AnIsolatedPrimaryIsStoppedBeforeTheDeadTime) {
   PgTestCluster& pg = **cluster;
   ClusterSpec spec = pg.MakeSpec(testing::FreePort() + 100);
   const std::string key = pg.dir() + "/watchdog.key";
-  std::ofstream(key) << "self-fence-test-key\n";
+  ASSERT_TRUE(WriteFileAtomic(key, "self-fence-test-key\n", 0600).ok());  // private, or refused
   spec.watchdog.enabled = true;
   spec.watchdog.authKeyFile = key;
   spec.watchdog.heartbeatInterval = Millis(200);

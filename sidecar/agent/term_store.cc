@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cctype>
 
@@ -33,6 +34,11 @@ Status TermStore::Load() {
       return Status::Error(path_ + ": not a term: '" + s + "'");
     n = n * 10 + static_cast<uint64_t>(c - '0');
   }
+  if (n > kMaxTerm)
+    return Status::Error(path_ + " holds term " + s + ", above the largest valid term " +
+                         std::to_string(kMaxTerm) +
+                         " (an older version accepted any term); with every controller stopped or "
+                         "deposed, remove the file and start again: the next command sets the term");
   highest_ = n;
   spdlog::info("agent: highest term seen so far is {}", n);
   return Status::Ok();
@@ -40,6 +46,13 @@ Status TermStore::Load() {
 
 TermStore::Verdict TermStore::Observe(uint64_t term, std::string* error) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (term > kMaxTerm || term - std::min(term, highest_) > kMaxTermJump) {
+    if (error)
+      *error = "term " + std::to_string(term) + " is out of range (at most " +
+               std::to_string(kMaxTerm) + " and at most " + std::to_string(kMaxTermJump) +
+               " above the highest seen, " + std::to_string(highest_) + ")";
+    return Verdict::kOutOfRange;
+  }
   if (term < highest_) return Verdict::kStale;
   if (term == highest_) return Verdict::kAccepted;
   if (!path_.empty()) {

@@ -47,6 +47,7 @@ class WatchdogServiceTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     std::ofstream(dir_ / "key") << "test-key-0123456789\n";
+    fs::permissions(dir_ / "key", fs::perms::owner_read | fs::perms::owner_write);  // a secret: 0600
     for (int i = 0; i < 3; ++i) {
       NodeSpec n;
       n.name = "server" + std::to_string(i + 1);
