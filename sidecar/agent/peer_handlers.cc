@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/logging.h"
 #include "sidecar/agent/op_request.h"
 #include "sidecar/agent/peer_requests.h"
 #include "sidecar/proxy/proxy_api.h"
@@ -71,7 +72,7 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
       if (auto r = unavailable()) return *r;
       auto version = watchdog->WriteRegister(doc, timeout);
       if (!version.ok()) {
-        spdlog::warn("agent: register write refused: {}", version.error());
+        spdlog::warn("agent: register write refused: {}", LogEscape(version.error()));
         return Refused("register_refused", version.error());
       }
       auto v = value::object();
@@ -93,11 +94,11 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
       }
       if (Status s = proxy->SetRouting(table); !s.ok()) {
         spdlog::warn("agent: routing generation {} refused by the proxy: {}", table.generation,
-                     s.message());
+                     LogEscape(s.message()));
         return Refused("routing_refused", s.message());
       }
       spdlog::info("agent: routing generation {} published (primary '{}') in term {}",
-                   table.generation, table.primary, term);
+                   table.generation, LogEscape(table.primary), term);
       // The proxy routes writes only to a primary its health view confirms: check
       // now rather than up to a period later (a just-promoted node).
       if (health) health->RequestCheck();

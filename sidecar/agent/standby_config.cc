@@ -1,10 +1,24 @@
 #include "sidecar/agent/standby_config.h"
 
 #include <cctype>
+#include <cstdio>
 #include <sstream>
 
-
 namespace pgvigil {
+
+Status RefuseControlCharacters(const std::string& what, const std::string& v) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(v[i]);
+    if (c < 0x20 || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "0x%02x", c);
+      return Status::Error(what + " holds a control character (" + code + " at byte " +
+                           std::to_string(i) +
+                           "); PostgreSQL settings cannot carry it: change the value");
+    }
+  }
+  return Status::Ok();
+}
 
 std::string QuoteConnValue(const std::string& v) {
   std::string out = "'";
@@ -16,7 +30,16 @@ std::string QuoteConnValue(const std::string& v) {
   return out;
 }
 
-std::string PrimaryConnInfo(const StandbySettings& s) {
+Result<std::string> PrimaryConnInfo(const StandbySettings& s) {
+  struct Field {
+    const char* what;
+    const std::string& value;
+  } fields[] = {{"the primary's host", s.primaryHost},
+                {"the replication user name", s.user},
+                {"the replication password", s.password},
+                {"the application name", s.applicationName}};
+  for (const auto& f : fields)
+    if (Status st = RefuseControlCharacters(f.what, f.value); !st.ok()) return st;
   std::string c = "host=" + QuoteConnValue(s.primaryHost) + " port=" + std::to_string(s.primaryPort) +
                   " user=" + QuoteConnValue(s.user);
   if (!s.password.empty()) c += " password=" + QuoteConnValue(s.password);
@@ -24,19 +47,33 @@ std::string PrimaryConnInfo(const StandbySettings& s) {
   return c;
 }
 
-std::map<std::string, std::string> StandbyGucs(const StandbySettings& s) {
+Result<std::map<std::string, std::string>> StandbyGucs(const StandbySettings& s) {
+  auto conninfo = PrimaryConnInfo(s);
+  if (!conninfo.ok()) return conninfo.status();
+  if (Status st = RefuseControlCharacters("the slot name", s.slot); !st.ok()) return st;
   std::map<std::string, std::string> g;
-  g["primary_conninfo"] = PrimaryConnInfo(s);
+  g["primary_conninfo"] = *conninfo;
   g["primary_slot_name"] = s.slot;
   g["recovery_target_timeline"] = "latest";
   if (s.localPort > 0) g["port"] = std::to_string(s.localPort);
   return g;
 }
 
-std::string SqlLiteral(const std::string& v) {
+std::string GucFileLiteral(const std::string& v) {
   std::string out = "'";
   for (char c : v) {
-    if (c == '\'') out.push_back('\'');
+    if (c == '\'' || c == '\\') out.push_back(c);
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+std::string SqlLiteral(const std::string& v) {
+  bool backslash = v.find('\\') != std::string::npos;
+  std::string out = backslash ? "E'" : "'";
+  for (char c : v) {
+    if (c == '\'' || (backslash && c == '\\')) out.push_back(c);
     out.push_back(c);
   }
   out.push_back('\'');
@@ -59,10 +96,17 @@ std::string LineKey(const std::string& line) {
   return key;
 }
 
+Status CheckValues(const std::map<std::string, std::string>& gucs) {
+  for (const auto& [name, value] : gucs)
+    if (Status s = RefuseControlCharacters("setting " + name, value); !s.ok()) return s;
+  return Status::Ok();
+}
+
 }  // namespace
 
-std::string RewriteAutoConf(const std::string& content,
-                            const std::map<std::string, std::string>& gucs) {
+Result<std::string> RewriteAutoConf(const std::string& content,
+                                    const std::map<std::string, std::string>& gucs) {
+  if (Status s = CheckValues(gucs); !s.ok()) return s;
   std::ostringstream out;
   std::istringstream in(content);
   std::string line;
@@ -71,11 +115,12 @@ std::string RewriteAutoConf(const std::string& content,
     out << line << "\n";
   }
   for (const auto& [name, value] : gucs)
-    if (!value.empty()) out << name << " = " << SqlLiteral(value) << "\n";
+    if (!value.empty()) out << name << " = " << GucFileLiteral(value) << "\n";
   return out.str();
 }
 
-std::vector<std::string> AlterSystemStatements(const std::map<std::string, std::string>& gucs) {
+Result<std::vector<std::string>> AlterSystemStatements(const std::map<std::string, std::string>& gucs) {
+  if (Status s = CheckValues(gucs); !s.ok()) return s;
   std::vector<std::string> out;
   for (const auto& [name, value] : gucs) {
     if (value.empty()) out.push_back("ALTER SYSTEM RESET " + name);
