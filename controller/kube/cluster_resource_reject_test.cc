@@ -151,6 +151,9 @@ std::vector<RejectCase> Cases() {
       {"TolerationsNotAList", Base("  tolerations: {key: a}\n"), "spec.tolerations", "expected a list"},
       {"ResourcesNotAMapping", Base("  resources: [cpu]\n"), "spec.resources", "expected a mapping"},
       {"NodeSelectorValue", Base("  nodeSelector: {disk: [ssd]}\n"), "spec.nodeSelector.disk", "expected a single value"},
+      // The REST servers' limits (enforced before the token) keep the VM spec's ranges.
+      {"ApiMaxConnectionsZero", Base("  api: {maxConnections: 0}\n"), "spec.api.maxConnections", "out of range"},
+      {"ApiHeaderTimeoutTooShort", Base("  api: {headerTimeout: 10ms}\n"), "spec.api.headerTimeout", "out of range: 10ms"},
       // Instances by name.
       {"OverrideUnknownInstance", Base("  instanceOverrides: [{name: demo-5, weight: 2}]\n"),
        "spec.instanceOverrides[0].name", "'demo-5' is not an instance of this cluster (demo-0 .. demo-2)"},

@@ -59,7 +59,8 @@ spec:
   watchdog: {enabled: true, port: 9100, heartbeatPort: 9700, heartbeatInterval: 200ms, deadTime: 1s,
              authKeySecret: {name: shop-wd, key: hmac}}
   api: {port: 9800, controllerPort: 9801, tokenSecret: {name: shop-api, key: token},
-        tls: {secret: {name: shop-api-tls}}}
+        tls: {secret: {name: shop-api-tls}}, headerTimeout: 4s, requestTimeout: 20s,
+        idleTimeout: 90s, maxConnections: 64}
   services:
     rw: {type: NodePort}
     ro: {type: ClusterIP, annotations: {team: data}}
@@ -151,6 +152,10 @@ TEST(ClusterResourceTest, EveryFieldArrives) {
   EXPECT_EQ(s.watchdog.authKeyFile, "/etc/pgvigil/secrets/watchdog-auth-key/hmac");
   EXPECT_EQ(s.api.port, 9800);
   EXPECT_EQ(s.api.controllerPort, 9801);
+  EXPECT_EQ(s.api.headerTimeout, Millis(4000));
+  EXPECT_EQ(s.api.requestTimeout, Millis(20000));
+  EXPECT_EQ(s.api.idleTimeout, Millis(90000));
+  EXPECT_EQ(s.api.maxConnections, 64);
   EXPECT_EQ(s.api.tokenFile, "/etc/pgvigil/secrets/api-token/token");
   EXPECT_EQ(s.api.tls.certFile, "/etc/pgvigil/secrets/api-tls/tls.crt");
 

@@ -171,6 +171,10 @@ void Api(MapReader& spec, ClusterResource* res, ErrorSink* sink) {
   r.Port("controllerPort", &a.controllerPort);
   a.tokenFile = SecretKeyRef(r, "tokenSecret", "api-token", res, sink);
   Tls(r, "api-tls", &a.tls, res, sink);
+  r.Duration("headerTimeout", &a.headerTimeout, Millis(100), std::chrono::minutes(5));
+  r.Duration("requestTimeout", &a.requestTimeout, Millis(100), std::chrono::minutes(30));
+  r.Duration("idleTimeout", &a.idleTimeout, Millis(100), std::chrono::hours(1));
+  r.Int("maxConnections", &a.maxConnections, 1, 100000);
   Refuse(r, "tokenFile", "a Secret holds the token on Kubernetes: use tokenSecret {name, key}", sink);
   Refuse(r, "listen", kListen, sink);
   a.listen = kListenAll;

@@ -51,7 +51,8 @@ spec:
     auth: {secret: {name: shop-pool}}
     tls: {secret: {name: shop-proxy-tls}}
   watchdog: {port: 9100, heartbeatPort: 9700, authKeySecret: {name: shop-wd, key: key}}
-  api: {port: 8008, tokenSecret: {name: shop-api, key: token}, tls: {secret: {name: shop-api-tls}}}
+  api: {port: 8008, tokenSecret: {name: shop-api, key: token}, tls: {secret: {name: shop-api-tls}},
+        headerTimeout: 5s, maxConnections: 100}
   services:
     rw: {type: LoadBalancer, annotations: {"lb.example/internal": "true"}, loadBalancerSourceRanges: [10.0.0.0/8]}
     ro: {type: NodePort}
