@@ -46,10 +46,16 @@ TEST(HttpApi, BearerToken) {
   EXPECT_TRUE(BearerTokenMatches("Bearer s3cret", "s3cret"));
   EXPECT_TRUE(BearerTokenMatches("bearer s3cret", "s3cret"));
   EXPECT_FALSE(BearerTokenMatches("Bearer s3cre", "s3cret"));
-  EXPECT_FALSE(BearerTokenMatches("Bearer s3cret2", "s3cret"));
+  EXPECT_FALSE(BearerTokenMatches("Bearer s3cretX", "s3cret"));
+  EXPECT_FALSE(BearerTokenMatches("Bearer S3cret", "s3cret"));
   EXPECT_FALSE(BearerTokenMatches("Basic s3cret", "s3cret"));
+  EXPECT_FALSE(BearerTokenMatches("s3cret", "s3cret"));
   EXPECT_FALSE(BearerTokenMatches("", "s3cret"));
-  EXPECT_FALSE(BearerTokenMatches("Bearer ", ""));  // no token configured: nothing matches
+  // Nothing matches when no token is configured, not even an empty bearer.
+  EXPECT_FALSE(BearerTokenMatches("Bearer ", ""));
+  EXPECT_FALSE(BearerTokenMatches("", ""));
+  // A longer given token with the expected one as prefix plus NULs does not match.
+  EXPECT_FALSE(BearerTokenMatches(std::string("Bearer s3cret\0", 14), "s3cret"));
 }
 
 TEST(HttpApi, ErrorBodies) {

@@ -89,22 +89,6 @@ TEST(AgentRoutes, UnknownPathsAndMethods) {
   EXPECT_EQ(MatchRoute("DELETE", "/primary").route, Route::kMethodNotAllowed);
 }
 
-TEST(AgentRoutes, BearerToken) {
-  EXPECT_TRUE(BearerTokenMatches("Bearer s3cret", "s3cret"));
-  EXPECT_TRUE(BearerTokenMatches("bearer s3cret", "s3cret"));
-  EXPECT_FALSE(BearerTokenMatches("Bearer s3cre", "s3cret"));
-  EXPECT_FALSE(BearerTokenMatches("Bearer s3cretX", "s3cret"));
-  EXPECT_FALSE(BearerTokenMatches("Bearer S3cret", "s3cret"));
-  EXPECT_FALSE(BearerTokenMatches("Basic s3cret", "s3cret"));
-  EXPECT_FALSE(BearerTokenMatches("s3cret", "s3cret"));
-  EXPECT_FALSE(BearerTokenMatches("", "s3cret"));
-  // Nothing matches when no token is configured, not even an empty bearer.
-  EXPECT_FALSE(BearerTokenMatches("Bearer ", ""));
-  EXPECT_FALSE(BearerTokenMatches("", ""));
-  // A longer given token with the expected one as prefix plus NULs does not match.
-  EXPECT_FALSE(BearerTokenMatches(std::string("Bearer s3cret\0", 14), "s3cret"));
-}
-
 TEST(AgentRoutes, ErrorResponseNamesField) {
   ApiResponse r = ErrorResponse(400, "must be a non-negative integer", "term");
   EXPECT_EQ(r.status, 400);
