@@ -104,6 +104,7 @@ TEST(AgentStandbyConfig, Literals) {
        R"('x'' restore_command=''y')"},
       {R"(\')", R"('\\\'')", R"('\\''')", R"(E'\\''')"},
       {"", "''", "''", "''"},
+      {"# not a comment", "'# not a comment'", "'# not a comment'", "'# not a comment'"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(QuoteConnValue(c.value), c.conn) << c.value;

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/files.h"
+#include "sidecar/agent/standby_config.h"
 
 namespace pgvigil {
 
@@ -47,21 +48,11 @@ std::string UtcNow() {
 
 }  // namespace
 
-std::string QuoteConfValue(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'') out += "''";
-    else if (c == '\\') out += "\\\\";
-    else out.push_back(c);
-  }
-  return out + "'";
-}
-
 std::string RenderPgvigilConf(const std::map<std::string, std::string>& params) {
   std::string out =
       "# Written by pgvigil-sidecar from the cluster spec's postgres.parameters; edits here are "
       "overwritten.\n";
-  for (const auto& [name, v] : params) out += name + " = " + QuoteConfValue(v) + "\n";
+  for (const auto& [name, v] : params) out += name + " = " + GucFileLiteral(v) + "\n";
   return out;
 }
 

@@ -27,10 +27,8 @@
 
 namespace pgvigil {
 
-// A value quoted as PostgreSQL's configuration lexer reads it back unchanged:
-// '...' with ' doubled and \ doubled (the lexer turns \x escapes into characters).
-std::string QuoteConfValue(const std::string& value);
-// The whole pgvigil.conf: a header line, then `name = 'value'` per setting.
+// The whole pgvigil.conf: a header line, then `name = 'value'` per setting, each
+// value quoted by GucFileLiteral (standby_config.h), as PostgreSQL's lexer reads it.
 std::string RenderPgvigilConf(const std::map<std::string, std::string>& params);
 // The line that makes postgresql.conf read pgvigil.conf from `data_dir`.
 std::string IncludeLine(const std::string& data_dir);
