@@ -82,6 +82,21 @@ TEST(ProxyBackendKeyTest, CancelAndTerminateReachTheBackend) {
   EXPECT_NE(PQstatus(c->c), CONNECTION_OK);
 }
 
+TEST(ProxyBackendKeyTest, TerminatingTheReportedPidOfAnIdleSessionEndsIt) {
+  auto px = StartProxy(NoBalancing());
+  ASSERT_TRUE(px);
+  auto c = Connect(px->port);
+  ASSERT_TRUE(c->ok()) << c->error();
+  int pid = PQbackendPID(c->c);
+  auto killed = Cluster().Query(0, "SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+  ASSERT_TRUE(killed.ok()) << killed.error();
+  EXPECT_EQ(*killed, "t");
+  std::this_thread::sleep_for(milliseconds(300));
+  std::string after = c->Query("SELECT 1");
+  EXPECT_EQ(after.substr(0, 5), "ERROR") << after;
+  EXPECT_NE(PQstatus(c->c), CONNECTION_OK);
+}
+
 TEST(ProxyBackendKeyTest, PidsAreRealAndSecretsCannotBeGuessed) {
   auto px = StartProxy();  // balancing on: the login backend is the primary's
   ASSERT_TRUE(px);
