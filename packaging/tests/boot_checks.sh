@@ -60,7 +60,15 @@ check "... which wrote it to /etc/pgvigil/cluster.yaml under ProtectSystem=stric
 check "systemctl reload pgvigil-controller: spec reloaded, still active" sh -c \
   'systemctl reload pgvigil-controller && systemctl is-active -q pgvigil-controller'
 
+# The VIP as a SIGKILLed leader would leave it: ExecStopPost (release-vip) removes it
+# at the stop, as postgres with the unit's capabilities.
+ip addr add 127.0.0.150/8 dev lo
+check "a VIP left behind is on lo before the stop" vip_on_lo
 check "systemctl stop pgvigil-controller pgvigil-sidecar" systemctl stop pgvigil-controller pgvigil-sidecar
+check "ExecStopPost (release-vip) removed the VIP left behind" sh -c '! ip -o addr show dev lo | grep -q " 127.0.0.150/8 "'
+check "journal: release-vip says it removed the VIP" in_journal pgvigil-sidecar "release-vip: VIP 127.0.0.150/8 removed"
+# Result stays success only if ExecStopPost (release-vip, as postgres in the sandbox)
+# exited 0 too: a failing control process sets the unit's result to exit-code.
 check "both inactive with result success" [ \
   "$(prop pgvigil-sidecar ActiveState)/$(prop pgvigil-sidecar Result)/$(prop pgvigil-controller ActiveState)/$(prop pgvigil-controller Result)" = inactive/success/inactive/success ]
 check "journal: the sidecar stopped cleanly" in_journal pgvigil-sidecar "pgvigil-sidecar stopped"
