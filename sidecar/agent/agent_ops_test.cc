@@ -17,6 +17,9 @@
 #include "common/files.h"
 #include "common/process.h"
 #include "sidecar/agent/agent_test_env.h"
+#include "sidecar/agent/local_postgres.h"
+
+#include <libpq-fe.h>
 
 namespace pgvigil::testing {
 namespace {
@@ -123,6 +126,78 @@ TEST(AgentOps, RebuildEmptyNodeByBasebackup) {
   EXPECT_TRUE(Eventually([&] { return env.Get(1, "/replica").status == 200; }));
   // The PostgreSQL the agent started does not hold the agent's REST port.
   EXPECT_FALSE(PostmasterHoldsPort(data, env.apiPort(1)));
+}
+
+// Init (KUBERNETES.md §4.4): node1 has no data directory; node0's server is
+// not involved. The replication user logs in over TCP with its secret.
+TEST(AgentOps, InitEmptyNodeStartsPrimaryRefusesDataAndResumes) {
+  PgTestCluster::Options o;
+  o.nodes = 2;
+  o.standbys = false;
+  auto e = AgentTestEnv::Create(o, {1}, [&](ClusterSpec& spec) {
+    spec.postgres.parameters["listen_addresses"] = "127.0.0.1";
+    spec.postgres.parameters["unix_socket_directories"] = spec.DataDir(spec.nodes[1]) + ".run";
+  });
+  ASSERT_TRUE(e.ok()) << e.error();
+  auto& env = **e;
+  auto& c = env.cluster();
+  const std::string data = c.nodes()[1].dataDir;
+  const std::string state = env.ctx(1).stateDir;
+  ASSERT_TRUE(MakeDir(data + ".run", 0755).ok());
+  ASSERT_TRUE(ChownToUser(data + ".run", "postgres").ok());
+  // Anything in the data directory: refused, left as it was.
+  ASSERT_TRUE(MakeDir(data, 0700).ok());
+  ASSERT_TRUE(WriteFileAtomic(data + "/someone-elses", "x").ok());
+  auto refused = RunOp(env, 1, "init", R"({"term": 1})");
+  EXPECT_EQ(Str(refused, "state"), "failed") << refused.serialize();
+  EXPECT_NE(Str(refused, "error").find("not empty"), std::string::npos) << refused.serialize();
+  EXPECT_TRUE(PathExists(data + "/someone-elses"));
+  ASSERT_EQ(::unlink((data + "/someone-elses").c_str()), 0);
+
+  auto op = RunOp(env, 1, "init", R"({"term": 1})");
+  ASSERT_EQ(Str(op, "state"), "succeeded") << op.serialize();
+  EXPECT_EQ(*c.Query(1, "SELECT pg_is_in_recovery()"), "f");
+  EXPECT_EQ(*c.Query(1, "SHOW data_checksums"), "on");
+  EXPECT_EQ(*c.Query(1, "SHOW wal_level"), "replica");
+  EXPECT_EQ(*c.Query(1, "SELECT rolreplication FROM pg_roles WHERE rolname = 'repl'"), "t");
+  PGconn* repl = PQconnectdb(("host=127.0.0.1 port=" + std::to_string(c.nodes()[1].port) +
+                              " user=repl dbname=postgres replication=database password=" +
+                              c.replPassword()).c_str());
+  EXPECT_EQ(PQstatus(repl), CONNECTION_OK) << PQerrorMessage(repl);
+  PQfinish(repl);
+  PGconn* wrong = PQconnectdb(("host=127.0.0.1 port=" + std::to_string(c.nodes()[1].port) +
+                               " user=repl dbname=postgres password=wrong").c_str());
+  EXPECT_NE(PQstatus(wrong), CONNECTION_OK) << "pg_hba must ask for the password over TCP";
+  PQfinish(wrong);
+  EXPECT_FALSE(PathExists(state + "/init-unfinished"));
+  EXPECT_TRUE(Eventually([&] { return env.Get(1, "/primary").status == 200; }));
+  ASSERT_TRUE(c.Query(1, "CREATE TABLE after_init AS SELECT 1 AS x").ok());
+
+  // A second init (the controller retrying after a lost reply): refused, data kept.
+  auto again = RunOp(env, 1, "init", R"({"term": 1})");
+  EXPECT_EQ(Str(again, "state"), "failed") << again.serialize();
+  EXPECT_TRUE(HasRows(c, 1, "after_init", "1"));
+
+  // Killed after initdb and the configuration, before the replication user:
+  // resumed, the data directory kept and started.
+  ASSERT_TRUE(c.StopNode(1, "fast").ok());
+  ASSERT_TRUE(WriteFileAtomic(state + "/init-unfinished", "configured\n").ok());
+  auto resumed = RunOp(env, 1, "init", R"({"term": 2})");
+  ASSERT_EQ(Str(resumed, "state"), "succeeded") << resumed.serialize();
+  EXPECT_NE(LogText(resumed).find("resuming"), std::string::npos);
+  EXPECT_TRUE(HasRows(c, 1, "after_init", "1"));
+
+  // Killed during initdb: the partial directory is removed and initdb runs again.
+  ASSERT_TRUE(c.StopNode(1, "fast").ok());
+  ASSERT_TRUE(RemoveTree(data).ok());
+  ASSERT_TRUE(MakeDir(data, 0700).ok());
+  ASSERT_TRUE(WriteFileAtomic(data + "/PG_VERSION", "15\n").ok());
+  ASSERT_TRUE(WriteFileAtomic(state + "/init-unfinished", "init\n").ok());
+  auto redone = RunOp(env, 1, "init", R"({"term": 3})");
+  ASSERT_EQ(Str(redone, "state"), "succeeded") << redone.serialize();
+  EXPECT_EQ(*c.Query(1, "SELECT pg_is_in_recovery()"), "f");
+  EXPECT_EQ(*c.Query(1, "SELECT count(*) FROM pg_class WHERE relname = 'after_init'"), "0");
+  ASSERT_TRUE(c.StopNode(1, "fast").ok());
 }
 
 TEST(AgentOps, PromoteStandbyThenRewindOldPrimary) {

@@ -20,6 +20,7 @@ Status NodeOperations::Run(const OpRequest& req, Operation& op) {
     case OpKind::kRestart: return Restart(t, req, op);
     case OpKind::kFollow: return Follow(t, req, op);
     case OpKind::kRebuild: return Rebuild(t, req, op);
+    case OpKind::kInit: return Init(t, op);
   }
   return Status::Error("unknown operation");
 }

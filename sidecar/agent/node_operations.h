@@ -1,4 +1,4 @@
-// Runs node-agent operations (promote, stop, start, restart, follow, rebuild)
+// Runs node-agent operations (promote, stop, start, restart, follow, rebuild, init)
 // against this node's PostgreSQL. Run() blocks for the whole operation: call it
 // on the operation's worker thread. Safe to use from one thread at a time (the
 // registry allows one operation at a time); holds no reference to the component.
@@ -32,6 +32,7 @@ class NodeOperations {
   Status Restart(PgTools& t, const OpRequest& req, Operation& op);
   Status Follow(PgTools& t, const OpRequest& req, Operation& op);
   Status Rebuild(PgTools& t, const OpRequest& req, Operation& op);  // rebuild_operation.cc
+  Status Init(PgTools& t, Operation& op);                           // init_operation.cc
 
   // Running state and role; refuses (error) a running unfenced primary.
   Status Inspect(PgTools& t, bool fenced, bool* running, BackendRole* role, Operation& op);

@@ -19,6 +19,7 @@ const char* ToString(OpKind k) {
     case OpKind::kRestart: return "restart";
     case OpKind::kFollow: return "follow";
     case OpKind::kRebuild: return "rebuild";
+    case OpKind::kInit: return "init";
   }
   return "unknown";
 }
@@ -121,6 +122,7 @@ bool ParseOpRequest(const std::string& op, const std::string& body,
       {"restart", {OpKind::kRestart, {"term", "mode", "fenced"}}},
       {"follow", {OpKind::kFollow, {"term", "primary", "slot", "fenced"}}},
       {"rebuild", {OpKind::kRebuild, {"term", "primary", "method", "maxRate", "slot", "fenced"}}},
+      {"init", {OpKind::kInit, {"term"}}},
   };
   auto it = kOps.find(op);
   if (it == kOps.end()) return Fail(e, "path", "unknown operation '" + op + "'");

@@ -10,7 +10,7 @@
 
 namespace pgvigil {
 
-enum class OpKind { kPromote, kStop, kStart, kRestart, kFollow, kRebuild };
+enum class OpKind { kPromote, kStop, kStart, kRestart, kFollow, kRebuild, kInit };
 const char* ToString(OpKind k);
 
 enum class RebuildMethod { kAuto, kRewind, kBasebackup };

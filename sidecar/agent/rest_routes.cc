@@ -22,7 +22,7 @@ const FixedRoute kGetRoutes[] = {
 };
 
 const std::set<std::string> kOperations = {"promote", "stop",   "start",
-                                           "restart", "follow", "rebuild"};
+                                           "restart", "follow", "rebuild", "init"};
 
 bool ValidOperationId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;

@@ -51,6 +51,10 @@
 //                                  "method": "auto"|"rewind"|"basebackup",
 //                                  "maxRate": "<pg_basebackup -r, e.g. 10M>",
 //                                  "slot": "<optional>", "fenced": bool}
+//   POST /v1/node/init            {"term": N}  bootstrap of an empty cluster
+//        (Kubernetes, KUBERNETES.md §4.4): initdb, replication user, pg_hba,
+//        start as primary. Fails "refused: ..." when the data directory holds
+//        anything or PostgreSQL runs (see init_operation.cc).
 //        Operations answer 202 {"id": "<operation id>", "operation": {...}} and run in
 //        the background. "term" is required (a non-negative integer, or a string
 //        of digits); "fenced": true says the caller has fenced this node in this
