@@ -4,6 +4,7 @@
 
 #include "controller/act/actuator.h"
 #include "controller/kube/kube_lease.h"
+#include "controller/kube/kube_init.h"
 #include "controller/kube/render_objects.h"
 
 namespace pgvigil::kube {
@@ -105,7 +106,51 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
   SendTerm(term, obs, actuator);
   RequestManualFence(state);
   // Labels follow the state; the fence labels it asks for gate every action.
-  return LabelPods(state, term, FencedInstances(state));
+  Status labelled = LabelPods(state, term, FencedInstances(state));
+  if (labelled.ok()) MaybeInit(state, term, obs, actuator);
+  return labelled;
+}
+
+void KubeActuator::MaybeInit(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
+                             Actuator& actuator) {
+  auto res = Resource(nullptr);
+  if (!res) return;
+  const InitDecision d = DecideInit(res->spec, state, obs);
+  if (d.node.empty()) {
+    if (!initOpId_.empty()) {
+      spdlog::info("{}/{}: init of {} done ({})", ns_, name_, initNode_, d.reason);
+      initOpId_.clear();
+    }
+    initReason_.clear();
+    return;
+  }
+  if (!initOpId_.empty()) {  // sent earlier: how is it doing?
+    auto r = actuator.Sidecar(initNode_).Get("/v1/node/operations/" + initOpId_);
+    if (!r.ok()) return;  // not reachable this round
+    std::string st = r->status == 200 && r->body.has_string_field("state") ? r->body.at("state").as_string() : "";
+    if (r->status == 200 && st != "failed") return;  // running, or succeeded and not observed yet
+    std::string why = r->status == 404 ? "unknown to the sidecar (restarted?)"
+                      : st == "failed" && r->body.has_string_field("error") ? "failed: " + r->body.at("error").as_string()
+                                                                             : "HTTP " + std::to_string(r->status);
+    spdlog::warn("{}/{}: init {} on {} {}; sending init again", ns_, name_, initOpId_, initNode_, why);
+    initOpId_.clear();
+  }
+  if (d.reason != initReason_) spdlog::info("{}/{}: {} (term {})", ns_, name_, d.reason, term);
+  initReason_ = d.reason;
+  value body = value::object();
+  body["term"] = value::number(term);
+  auto r = actuator.Sidecar(d.node).Post("/v1/node/init", body);
+  if (!r.ok()) {
+    spdlog::warn("{}/{}: init of {}: {}", ns_, name_, d.node, r.error());
+    return;
+  }
+  if (r->status != 202 || !r->body.has_string_field("id")) {
+    spdlog::warn("{}/{}: {} refused init: HTTP {} {}", ns_, name_, d.node, r->status, r->text);
+    return;
+  }
+  initNode_ = d.node;
+  initOpId_ = r->body.at("id").as_string();
+  spdlog::info("{}/{}: init sent to {} under term {} (operation {})", ns_, name_, d.node, term, initOpId_);
 }
 
 void KubeActuator::AfterActions(const plan::ClusterState& state, uint64_t term, const plan::Observation&,

@@ -14,6 +14,10 @@
 //    Actuator's next action (promote) waits for it; and a round whose loaded
 //    state has an outgoing or fenced instance whose pod is not yet labelled
 //    fenced runs no action until the label lands;
+//  - bootstrap (§4.4): when DecideInit (kube_init.h) says so, POST
+//    /v1/node/init under the term to that instance, the decision logged with
+//    its reason; the operation is followed by its id and sent again (the agent
+//    resumes or redoes an unfinished init) when it failed or was lost;
 //  - a pod carrying a pgvigil.io/term above this controller's term: deposed,
 //    nothing more is written (the elector is told and campaigns again).
 //  - the manual fence annotation: those pods labelled fenced, the instances
@@ -93,6 +97,8 @@ class KubeActuator : public StateStore, public ActingHook {
   // old primary accepted by a majority of the members (their GET
   // /v1/proxy/routing names another primary or none). Other promotes pass.
   Status CheckPromote(const plan::Action& a, const plan::Observation& obs, Actuator& actuator);
+  // Bootstrap of an empty cluster: sends or follows the init operation.
+  void MaybeInit(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs, Actuator& actuator);
   // Test seam: called after each read of the pods in LabelPods, before any patch.
   void SetAfterPodRead(std::function<void()> f) { afterPodRead_ = std::move(f); }
 
@@ -116,6 +122,8 @@ class KubeActuator : public StateStore, public ActingHook {
   std::map<std::string, uint64_t> termSent_;  // node -> term its sidecar took
   uint64_t deposedBy_ = 0;
   uint64_t term_ = 0;  // the term of the latest call
+  std::string initNode_, initOpId_;  // the init operation sent and not yet seen to end
+  std::string initReason_;           // the last init decision logged
   std::function<void()> afterPodRead_;
   EventLimiter events_;
   std::string reportingInstance_;

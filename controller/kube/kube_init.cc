@@ -1,0 +1,41 @@
+// See kube_init.h.
+#include "controller/kube/kube_init.h"
+
+namespace pgvigil::kube {
+
+InitDecision DecideInit(const ClusterSpec& spec, const plan::ClusterState& state, const plan::Observation& obs) {
+  InitDecision d;
+  if (!state.primary.empty()) {
+    d.reason = "the cluster state names primary " + state.primary;
+    return d;
+  }
+  if (spec.nodes.empty()) {
+    d.reason = "no instances";
+    return d;
+  }
+  for (const NodeSpec& n : spec.nodes) {
+    const plan::NodeObservation* o = obs.Find(n.name);
+    if (!o || !o->sidecarReachable) {
+      d.reason = "waiting for the sidecar of " + n.name + " (not reachable)";
+      return d;
+    }
+    if (o->dataDirectoryInitialized) {
+      d.reason = n.name + " has a data directory";
+      return d;
+    }
+    if (o->postgresRunning) {
+      d.reason = n.name + " runs PostgreSQL";
+      return d;
+    }
+    if (o->OperationRunning()) {
+      d.reason = n.name + " runs an operation";
+      return d;
+    }
+  }
+  d.node = spec.primary.empty() ? spec.nodes.front().name : spec.primary;
+  d.reason = "no instance holds data and none is primary: initialising " + d.node +
+             (spec.primary.empty() ? " (the first instance)" : " (spec.primary)");
+  return d;
+}
+
+}  // namespace pgvigil::kube

@@ -1,0 +1,26 @@
+// Bootstrap of an empty cluster in Kubernetes mode (KUBERNETES.md §4.4), pure:
+// whether the acting controller sends the agent operation `init` and to which
+// instance. Init only when nothing can hold data worth keeping: the cluster
+// state names no primary and every instance's sidecar answers and reports no
+// data directory, no running PostgreSQL and no running operation. Then to
+// spec.primary, or the first instance (NAME-0). The planner (unchanged) makes
+// the initialised instance the primary and rebuilds the others as standbys.
+// No I/O, no clock.
+#pragma once
+
+#include <string>
+
+#include "common/spec.h"
+#include "controller/plan/cluster_state.h"
+#include "controller/plan/observation.h"
+
+namespace pgvigil::kube {
+
+struct InitDecision {
+  std::string node;    // the instance to initialise; "" = no init
+  std::string reason;  // why (either way), for the log
+};
+
+InitDecision DecideInit(const ClusterSpec& spec, const plan::ClusterState& state, const plan::Observation& obs);
+
+}  // namespace pgvigil::kube

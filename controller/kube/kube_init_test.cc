@@ -1,0 +1,82 @@
+// DecideInit (kube_init.h) as a table: init only when every instance answers
+// with an empty data directory, nothing running, and no primary in the state;
+// to spec.primary or the first instance.
+#include "controller/kube/kube_init.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+namespace pgvigil::kube {
+namespace {
+
+ClusterSpec Spec(const std::string& primary) {
+  ClusterSpec s;
+  for (const char* n : {"demo-0", "demo-1", "demo-2"}) {
+    NodeSpec node;
+    node.name = n;
+    s.nodes.push_back(node);
+  }
+  s.primary = primary;
+  return s;
+}
+
+plan::Observation Empty() {
+  plan::Observation o;
+  for (const char* n : {"demo-0", "demo-1", "demo-2"}) {
+    plan::NodeObservation no;
+    no.name = n;
+    no.sidecarReachable = true;
+    no.dataDirectoryInitialized = false;
+    o.nodes.push_back(no);
+  }
+  return o;
+}
+
+struct Case {
+  const char* name;
+  std::string primarySpec;
+  std::function<void(plan::ClusterState&, plan::Observation&)> change;
+  std::string want;        // node, "" = no init
+  std::string reasonHas;
+};
+
+TEST(KubeInit, Table) {
+  const Case cases[] = {
+      {"AllEmpty", "", nullptr, "demo-0", "the first instance"},
+      {"AllEmptySpecPrimary", "demo-2", nullptr, "demo-2", "spec.primary"},
+      {"StatePrimary", "", [](auto& s, auto&) { s.primary = "demo-1"; }, "", "names primary demo-1"},
+      {"OneHasData", "", [](auto&, auto& o) { o.nodes[1].dataDirectoryInitialized = true; }, "",
+       "demo-1 has a data directory"},
+      {"OneUnreachable", "", [](auto&, auto& o) { o.nodes[2].sidecarReachable = false; }, "",
+       "demo-2 (not reachable)"},
+      {"OneMissing", "", [](auto&, auto& o) { o.nodes.pop_back(); }, "", "demo-2 (not reachable)"},
+      {"OneRunsPostgres", "", [](auto&, auto& o) { o.nodes[0].postgresRunning = true; }, "", "demo-0 runs PostgreSQL"},
+      {"OneRunsOperation", "",
+       [](auto&, auto& o) {
+         plan::Operation op;
+         op.kind = plan::OperationKind::kRebuild;
+         op.state = plan::OperationState::kRunning;
+         o.nodes[1].operation = op;
+       },
+       "", "demo-1 runs an operation"},
+      {"FinishedOperationIsNoObstacle", "",
+       [](auto&, auto& o) {
+         plan::Operation op;
+         op.state = plan::OperationState::kFailed;
+         o.nodes[1].operation = op;
+       },
+       "demo-0", "initialising demo-0"},
+  };
+  for (const Case& c : cases) {
+    plan::ClusterState state;
+    plan::Observation obs = Empty();
+    if (c.change) c.change(state, obs);
+    InitDecision d = DecideInit(Spec(c.primarySpec), state, obs);
+    EXPECT_EQ(d.node, c.want) << c.name;
+    EXPECT_NE(d.reason.find(c.reasonHas), std::string::npos) << c.name << ": " << d.reason;
+  }
+}
+
+}  // namespace
+}  // namespace pgvigil::kube
