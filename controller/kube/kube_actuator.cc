@@ -6,6 +6,7 @@
 #include "controller/kube/kube_lease.h"
 #include "controller/kube/kube_init.h"
 #include "controller/kube/render_objects.h"
+#include "controller/observe/sidecar_observer.h"
 
 namespace pgvigil::kube {
 
@@ -93,6 +94,7 @@ Result<std::string> KubeActuator::Save(const plan::ClusterState& state, uint64_t
 Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
                                    Actuator& actuator) {
   term_ = term;
+  ReadWatchdogView(obs, actuator);
   if (deposedBy_ > term) return Status::Error("deposed: a pod carries term " + std::to_string(deposedBy_));
   Actuator* act = &actuator;
   actuator.SetPromoteGuard([this, act](const plan::Action& a, const plan::Observation& o) {
@@ -109,6 +111,20 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
   Status labelled = LabelPods(state, term, FencedInstances(state));
   if (labelled.ok()) MaybeInit(state, term, obs, actuator);
   return labelled;
+}
+
+void KubeActuator::ReadWatchdogView(const plan::Observation& obs, Actuator& actuator) {
+  watchdog_ = plan::WatchdogView{};
+  for (const auto& n : obs.nodes) {
+    if (!n.sidecarReachable) continue;
+    auto r = actuator.Sidecar(n.name).Get("/v1/watchdog");
+    if (!r.ok() || r->status != 200 || !r->body.is_object()) continue;
+    if (!r->body.has_string_field("state") || r->body.at("state").as_string() != "LEADER") continue;
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch()).count();  // as the Reconciler
+    watchdog_ = ParseWatchdogView(r->body, now);
+    return;
+  }
 }
 
 void KubeActuator::MaybeInit(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
@@ -245,6 +261,7 @@ Status KubeActuator::LabelPods(const plan::ClusterState& state, uint64_t term,
   in.term = term;
   in.instances = Instances(*res);
   in.manuallyFenced = ManuallyFenced();
+  in.liveness = LivenessFromWatchdog(watchdog_, in.instances);
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto pods = ReadPods();
     if (!pods.ok()) return Status::Error(pods.error());

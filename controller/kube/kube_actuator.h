@@ -18,6 +18,8 @@
 //    /v1/node/init under the term to that instance, the decision logged with
 //    its reason; the operation is followed by its id and sent again (the agent
 //    resumes or redoes an unfinished init) when it failed or was lost;
+//  - pgvigil.io/pool from the watchdog leader's majority view (its sidecar's
+//    GET /v1/watchdog), as kube_plan's LivenessFromWatchdog reads it;
 //  - a pod carrying a pgvigil.io/term above this controller's term: deposed,
 //    nothing more is written (the elector is told and campaigns again).
 //  - the manual fence annotation: those pods labelled fenced, the instances
@@ -129,6 +131,11 @@ class KubeActuator : public StateStore, public ActingHook {
   std::string reportingInstance_;
   std::function<Status(const std::string&, const std::string&)> request_;
   std::set<std::string> requested_;  // "detach demo-1" asked and not yet in the state
+  // The watchdog leader's majority view this round (GET /v1/watchdog of the
+  // sidecar that is LEADER; none: empty, every pod's liveness unknown):
+  // pgvigil.io/pool follows it (LivenessFromWatchdog).
+  plan::WatchdogView watchdog_;
+  void ReadWatchdogView(const plan::Observation& obs, Actuator& actuator);
   void RequestManualFence(const plan::ClusterState& state);
   std::vector<std::string> ManuallyFenced();
 };

@@ -18,11 +18,14 @@ kube_lab_up
 kube_bootstrap_cluster
 check "7. a write through $KUBE_CR-rw" eval \
   'svc_psql $KUBE_CR-rw 5432 -c "create table if not exists kube_boot(x int); insert into kube_boot values (1)"'
-check "8. a read through $KUBE_CR-ro (a standby)" eval \
+# Ready=True can come before the Services' endpoints follow the role and pool
+# labels (the kube-proxy stand-in re-reads them every 0.5 s; a cluster takes
+# about a second): 10 s for each.
+check "8. a read through $KUBE_CR-ro (a standby)" wait_until 10 eval \
   '[[ $(svc_psql $KUBE_CR-ro 5432 -c "select pg_is_in_recovery()") == t ]]'
-pool=$(svc_psql "$KUBE_CR" 9999 -F ' ' -c "show pool_nodes" 2>&1)
+pool_nodes() { pool=$(svc_psql "$KUBE_CR" 9999 -F ' ' -c "show pool_nodes" 2>&1); \
+  [[ $(grep -c . <<<"$pool") == 3 && $(grep -c primary <<<"$pool") == 1 ]]; }
+check "9. show pool_nodes through $KUBE_CR lists 3 nodes, one primary" wait_until 10 pool_nodes
 echo "$pool" | sed 's/^/  pool_nodes: /'
-check "9. show pool_nodes through $KUBE_CR lists 3 nodes, one primary" eval \
-  '[[ $(grep -c . <<<"$pool") == 3 && $(grep -c primary <<<"$pool") == 1 ]]'
 writes_resume 10 || fail "the writer makes no progress through $KUBE_CR-rw"
 kube_finish

@@ -52,6 +52,9 @@ TEST(AgentOpRequest, BadBodiesNameTheField) {
       {"rebuild", R"({"term": 1, "primary": "node1", "method": "rsync"})", "method"},
       {"rebuild", R"({"term": 1, "primary": "node1", "maxRate": "fast"})", "maxRate"},
       {"rebuild", R"({"term": 1, "primary": "node1", "maxRate": "1kB"})", "maxRate"},
+      {"init", R"({})", "term"},
+      {"init", R"({"term": 1, "primary": "node1"})", "primary"},
+      {"init", R"({"term": 1, "fenced": true})", "fenced"},
   };
   for (const auto& c : cases) {
     RequestError e = Reject(c.op, c.body);
@@ -85,6 +88,9 @@ TEST(AgentOpRequest, ParsesEveryOperation) {
   EXPECT_EQ(r.method, RebuildMethod::kBasebackup);
   EXPECT_EQ(r.maxRateBytes, 10ull << 20);
   EXPECT_EQ(Accept("rebuild", R"({"term": 5, "primary": "node1"})").method, RebuildMethod::kAuto);
+  OpRequest i = Accept("init", R"({"term": 7})");
+  EXPECT_EQ(i.kind, OpKind::kInit);
+  EXPECT_EQ(i.term, 7u);
 }
 
 TEST(AgentOpRequest, TermRequest) {

@@ -27,7 +27,7 @@ TEST(AgentRoutes, ReadOnlyRoutesNeedNoToken) {
 }
 
 TEST(AgentRoutes, NodeOperationsNeedTokenAndPost) {
-  for (const char* op : {"promote", "stop", "start", "restart", "follow", "rebuild"}) {
+  for (const char* op : {"promote", "stop", "start", "restart", "follow", "rebuild", "init"}) {
     RouteMatch m = MatchRoute("POST", std::string("/v1/node/") + op);
     EXPECT_EQ(m.route, Route::kNodeOperation) << op;
     EXPECT_EQ(m.operation, op);
