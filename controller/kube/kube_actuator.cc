@@ -131,7 +131,7 @@ void KubeActuator::MaybeInit(const plan::ClusterState& state, uint64_t term, con
                              Actuator& actuator) {
   auto res = Resource(nullptr);
   if (!res) return;
-  const InitDecision d = DecideInit(res->spec, state, obs);
+  const InitDecision d = DecideInit(res->spec, state, obs, watchdog_);
   if (d.node.empty()) {
     if (!initOpId_.empty()) {
       spdlog::info("{}/{}: init of {} done ({})", ns_, name_, initNode_, d.reason);

@@ -1,9 +1,12 @@
 // See kube_init.h.
 #include "controller/kube/kube_init.h"
 
+#include "controller/kube/kube_plan.h"
+
 namespace pgvigil::kube {
 
-InitDecision DecideInit(const ClusterSpec& spec, const plan::ClusterState& state, const plan::Observation& obs) {
+InitDecision DecideInit(const ClusterSpec& spec, const plan::ClusterState& state, const plan::Observation& obs,
+                        const plan::WatchdogView& watchdog) {
   InitDecision d;
   if (!state.primary.empty()) {
     d.reason = "the cluster state names primary " + state.primary;
@@ -32,7 +35,12 @@ InitDecision DecideInit(const ClusterSpec& spec, const plan::ClusterState& state
       return d;
     }
   }
-  d.node = spec.primary.empty() ? spec.nodes.front().name : spec.primary;
+  const std::string target = spec.primary.empty() ? spec.nodes.front().name : spec.primary;
+  if (LivenessFromWatchdog(watchdog, {target})[target] != Liveness::kLive) {
+    d.reason = "waiting for the watchdog: no leader with quorum counting " + target + " live yet";
+    return d;
+  }
+  d.node = target;
   d.reason = "no instance holds data and none is primary: initialising " + d.node +
              (spec.primary.empty() ? " (the first instance)" : " (spec.primary)");
   return d;

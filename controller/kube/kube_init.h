@@ -2,8 +2,13 @@
 // whether the acting controller sends the agent operation `init` and to which
 // instance. Init only when nothing can hold data worth keeping: the cluster
 // state names no primary and every instance's sidecar answers and reports no
-// data directory, no running PostgreSQL and no running operation. Then to
-// spec.primary, or the first instance (NAME-0). The planner (unchanged) makes
+// data directory, no running PostgreSQL and no running operation, and the
+// watchdog leader's view (`watchdog`, GET /v1/watchdog of the LEADER) has a
+// leader with quorum and counts the target live (its write lease not over):
+// a primary started before the watchdog settles fences itself at once (seen
+// in the kube-lab: the lease of a just-started member lapsed 0.1 s after the
+// init's start, and the new primary stayed stopped). Then to spec.primary, or
+// the first instance (NAME-0). The planner (unchanged) makes
 // the initialised instance the primary and rebuilds the others as standbys.
 // No I/O, no clock.
 #pragma once
@@ -21,6 +26,7 @@ struct InitDecision {
   std::string reason;  // why (either way), for the log
 };
 
-InitDecision DecideInit(const ClusterSpec& spec, const plan::ClusterState& state, const plan::Observation& obs);
+InitDecision DecideInit(const ClusterSpec& spec, const plan::ClusterState& state, const plan::Observation& obs,
+                        const plan::WatchdogView& watchdog);
 
 }  // namespace pgvigil::kube

@@ -33,10 +33,19 @@ plan::Observation Empty() {
   return o;
 }
 
+plan::WatchdogView Settled() {
+  plan::WatchdogView w;
+  w.observedAt = 1;
+  w.leader = "demo-1";
+  w.quorum = true;
+  w.writeLeasesKnown = true;
+  return w;
+}
+
 struct Case {
   const char* name;
   std::string primarySpec;
-  std::function<void(plan::ClusterState&, plan::Observation&)> change;
+  std::function<void(plan::ClusterState&, plan::Observation&, plan::WatchdogView&)> change;
   std::string want;        // node, "" = no init
   std::string reasonHas;
 };
@@ -45,15 +54,15 @@ TEST(KubeInit, Table) {
   const Case cases[] = {
       {"AllEmpty", "", nullptr, "demo-0", "the first instance"},
       {"AllEmptySpecPrimary", "demo-2", nullptr, "demo-2", "spec.primary"},
-      {"StatePrimary", "", [](auto& s, auto&) { s.primary = "demo-1"; }, "", "names primary demo-1"},
-      {"OneHasData", "", [](auto&, auto& o) { o.nodes[1].dataDirectoryInitialized = true; }, "",
+      {"StatePrimary", "", [](auto& s, auto&, auto&) { s.primary = "demo-1"; }, "", "names primary demo-1"},
+      {"OneHasData", "", [](auto&, auto& o, auto&) { o.nodes[1].dataDirectoryInitialized = true; }, "",
        "demo-1 has a data directory"},
-      {"OneUnreachable", "", [](auto&, auto& o) { o.nodes[2].sidecarReachable = false; }, "",
+      {"OneUnreachable", "", [](auto&, auto& o, auto&) { o.nodes[2].sidecarReachable = false; }, "",
        "demo-2 (not reachable)"},
-      {"OneMissing", "", [](auto&, auto& o) { o.nodes.pop_back(); }, "", "demo-2 (not reachable)"},
-      {"OneRunsPostgres", "", [](auto&, auto& o) { o.nodes[0].postgresRunning = true; }, "", "demo-0 runs PostgreSQL"},
+      {"OneMissing", "", [](auto&, auto& o, auto&) { o.nodes.pop_back(); }, "", "demo-2 (not reachable)"},
+      {"OneRunsPostgres", "", [](auto&, auto& o, auto&) { o.nodes[0].postgresRunning = true; }, "", "demo-0 runs PostgreSQL"},
       {"OneRunsOperation", "",
-       [](auto&, auto& o) {
+       [](auto&, auto& o, auto&) {
          plan::Operation op;
          op.kind = plan::OperationKind::kRebuild;
          op.state = plan::OperationState::kRunning;
@@ -61,18 +70,27 @@ TEST(KubeInit, Table) {
        },
        "", "demo-1 runs an operation"},
       {"FinishedOperationIsNoObstacle", "",
-       [](auto&, auto& o) {
+       [](auto&, auto& o, auto&) {
          plan::Operation op;
          op.state = plan::OperationState::kFailed;
          o.nodes[1].operation = op;
        },
        "demo-0", "initialising demo-0"},
+      {"NoWatchdogLeader", "", [](auto&, auto&, auto& w) { w.leader.clear(); }, "", "waiting for the watchdog"},
+      {"NoQuorum", "", [](auto&, auto&, auto& w) { w.quorum = false; }, "", "waiting for the watchdog"},
+      {"NoWriteLeasesReported", "", [](auto&, auto&, auto& w) { w.writeLeasesKnown = false; }, "",
+       "waiting for the watchdog"},
+      {"TargetLeaseOver", "", [](auto&, auto&, auto& w) { w.writeLeaseOver = {"demo-0"}; }, "",
+       "counting demo-0 live"},
+      {"OtherLeaseOverIsNoObstacle", "", [](auto&, auto&, auto& w) { w.writeLeaseOver = {"demo-2"}; }, "demo-0",
+       "initialising demo-0"},
   };
   for (const Case& c : cases) {
     plan::ClusterState state;
     plan::Observation obs = Empty();
-    if (c.change) c.change(state, obs);
-    InitDecision d = DecideInit(Spec(c.primarySpec), state, obs);
+    plan::WatchdogView w = Settled();
+    if (c.change) c.change(state, obs, w);
+    InitDecision d = DecideInit(Spec(c.primarySpec), state, obs, w);
     EXPECT_EQ(d.node, c.want) << c.name;
     EXPECT_NE(d.reason.find(c.reasonHas), std::string::npos) << c.name << ": " << d.reason;
   }
