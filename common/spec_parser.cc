@@ -7,6 +7,7 @@
 
 #include "common/files.h"
 #include "common/spec_reader.h"
+#include "common/spec_sections.h"
 
 namespace pgvigil {
 
@@ -31,7 +32,6 @@ std::string SpecLoad::ErrorText() const {
 
 namespace {
 
-constexpr Millis kMaxDuration = std::chrono::hours(24);
 
 void ReadUser(MapReader& parent, const std::string& key, UserRef* user, ErrorSink* sink) {
   MapReader r(sink, parent.Take(key), parent.Child(key));
@@ -165,34 +165,15 @@ void ReadSpecBody(MapReader& spec, ClusterSpec* s, ErrorSink* sink) {
     r.String("arpingCommand", &s->vip.arpingCommand);
     r.String("dadCommand", &s->vip.dadCommand);
   }
-  {
-    auto& h = s->healthCheck;
-    MapReader r(sink, spec.Take("healthCheck"), spec.Child("healthCheck"));
-    r.Duration("period", &h.period, Millis(100), kMaxDuration);
-    r.Duration("timeout", &h.timeout, Millis(100), std::chrono::minutes(10));
-    r.Int("maxRetries", &h.maxRetries, 0, 100);
-    r.Duration("retryDelay", &h.retryDelay, Millis(0), std::chrono::minutes(10));
-    r.String("database", &h.database);
-  }
+  ReadHealthCheckSection(spec, &s->healthCheck, sink);
   {
     MapReader r(sink, spec.Take("failover"), spec.Child("failover"));
     r.Bool("automatic", &s->failover.automatic);
     r.Bool("requireConsensus", &s->failover.requireConsensus);
     r.Size("maximumLagBytes", &s->failover.maximumLagBytes, 0, 1ull << 50);
   }
-  {
-    MapReader r(sink, spec.Take("recovery"), spec.Child("recovery"));
-    r.Bool("automatic", &s->recovery.automatic);
-    int m = r.Choice("method", {"rewind-or-basebackup", "basebackup"});
-    if (m >= 0) s->recovery.method = static_cast<RecoveryMethod>(m);
-  }
-  {
-    MapReader r(sink, spec.Take("replication"), spec.Child("replication"));
-    int m = r.Choice("mode", {"async", "sync"});
-    if (m >= 0) s->replication.mode = static_cast<ReplicationMode>(m);
-    r.Int("synchronousCount", &s->replication.synchronousCount, 1, 64);
-    r.Bool("slots", &s->replication.slots);
-  }
+  ReadRecoverySection(spec, &s->recovery, sink);
+  ReadReplicationSection(spec, &s->replication, sink);
   ReadProxy(spec, &s->proxy, sink);
   {
     auto& w = s->watchdog;

@@ -5,13 +5,13 @@
 
 #include "controller/kube/cr_sections.h"
 #include "controller/kube/quantity.h"
+#include "common/spec_sections.h"
 #include "common/units.h"
 
 namespace pgvigil::kube::cr_internal {
 
 namespace {
 
-constexpr Millis kMaxDuration = std::chrono::hours(24);
 const char kFixed[] = "fixed by the pgvigil image on Kubernetes; remove it";
 const char kListen[] = "pods listen on :: (all addresses, dual stack); remove it";
 
@@ -216,15 +216,7 @@ void ByteSize(MapReader& r, const std::string& key, uint64_t* out, uint64_t min,
 void ReadSharedSections(MapReader& spec, ClusterResource* res, ErrorSink* sink) {
   ClusterSpec& s = res->spec;
   Postgres(spec, res, sink);
-  {
-    auto& h = s.healthCheck;
-    MapReader r(sink, spec.Take("healthCheck"), spec.Child("healthCheck"));
-    r.Duration("period", &h.period, Millis(100), kMaxDuration);
-    r.Duration("timeout", &h.timeout, Millis(100), std::chrono::minutes(10));
-    r.Int("maxRetries", &h.maxRetries, 0, 100);
-    r.Duration("retryDelay", &h.retryDelay, Millis(0), std::chrono::minutes(10));
-    r.String("database", &h.database);
-  }
+  ReadHealthCheckSection(spec, &s.healthCheck, sink);
   {
     MapReader r(sink, spec.Take("failover"), spec.Child("failover"));
     r.Bool("automatic", &s.failover.automatic);
@@ -236,19 +228,8 @@ void ReadSharedSections(MapReader& spec, ClusterResource* res, ErrorSink* sink) 
     }
     ByteSize(r, "maximumLagBytes", &s.failover.maximumLagBytes, 0, 1ull << 50, sink);
   }
-  {
-    MapReader r(sink, spec.Take("recovery"), spec.Child("recovery"));
-    r.Bool("automatic", &s.recovery.automatic);
-    int m = r.Choice("method", {"rewind-or-basebackup", "basebackup"});
-    if (m >= 0) s.recovery.method = static_cast<RecoveryMethod>(m);
-  }
-  {
-    MapReader r(sink, spec.Take("replication"), spec.Child("replication"));
-    int m = r.Choice("mode", {"async", "sync"});
-    if (m >= 0) s.replication.mode = static_cast<ReplicationMode>(m);
-    r.Int("synchronousCount", &s.replication.synchronousCount, 1, 64);
-    r.Bool("slots", &s.replication.slots);
-  }
+  ReadRecoverySection(spec, &s.recovery, sink);
+  ReadReplicationSection(spec, &s.replication, sink);
   Proxy(spec, res, sink);
   Watchdog(spec, res, sink);
   Api(spec, res, sink);
