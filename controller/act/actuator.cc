@@ -20,12 +20,6 @@ ActionResult Done(const plan::Action& a, bool ok, std::string detail) {
   return ActionResult{a, ok, std::move(detail)};
 }
 
-value TermBody(uint64_t term) {
-  value v = value::object();
-  v["term"] = value::number(term);
-  return v;
-}
-
 std::string PgQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
@@ -36,6 +30,12 @@ std::string PgQuote(const std::string& s) {
 }
 
 }  // namespace
+
+value TermBody(uint64_t term) {
+  value v = value::object();
+  v["term"] = value::number(term);
+  return v;
+}
 
 // The agent's PUT /v1/proxy/routing node list: every spec node, with the
 // planner's weight for routed standbys; the primary keeps its spec weight (it

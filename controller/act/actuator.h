@@ -30,6 +30,10 @@ struct ActionResult {
 // action: every spec node with host, PostgreSQL port, weight and up.
 web::json::value RoutingNodes(const ClusterSpec& spec, const plan::Action& a);
 
+// {"term": N}: the body of the sidecar's term-checked requests (term, promote,
+// init, ...), as sidecar/agent/op_request.cc reads it.
+web::json::value TermBody(uint64_t term);
+
 class Actuator {
  public:
   // sidecar_url(node) -> "http://HOST:APIPORT"; local_node: the sidecar beside

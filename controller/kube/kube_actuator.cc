@@ -153,9 +153,7 @@ void KubeActuator::MaybeInit(const plan::ClusterState& state, uint64_t term, con
   }
   if (d.reason != initReason_) spdlog::info("{}/{}: {} (term {})", ns_, name_, d.reason, term);
   initReason_ = d.reason;
-  value body = value::object();
-  body["term"] = value::number(term);
-  auto r = actuator.Sidecar(d.node).Post("/v1/node/init", body);
+  auto r = actuator.Sidecar(d.node).Post("/v1/node/init", TermBody(term));
   if (!r.ok()) {
     spdlog::warn("{}/{}: init of {}: {}", ns_, name_, d.node, r.error());
     return;
@@ -201,8 +199,7 @@ Status KubeActuator::ApplyOwnedObjects(uint64_t term) {
 void KubeActuator::SendTerm(uint64_t term, const plan::Observation& obs, Actuator& actuator) {
   auto res = Resource(nullptr);
   if (!res) return;
-  value body = value::object();
-  body["term"] = value::number(term);
+  const value body = TermBody(term);
   for (const auto& n : res->spec.nodes) {
     auto it = termSent_.find(n.name);
     if (it != termSent_.end() && it->second >= term) continue;
