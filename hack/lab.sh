@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# hack/lab.sh — the pgvigil lab: three PostgreSQL 15 "hosts" and a client, each in
+# hack/lab.sh — the pgvigil lab: three (or PGVIGIL_LAB_HOSTS) PostgreSQL 15 "hosts" and a client, each in
 # its own network namespace, joined by a bridge that lives in a namespace of its own
 # (pgv-net), so no lab traffic can touch the root namespace or leave the machine.
 #
 #   hack/lab.sh up [--standbys]   build the lab; server1 runs a primary. --standbys also
-#                                 builds server2/server3 as streaming standbys.
+#                                 builds server2..N as streaming standbys.
 #                                 If the lab is already up and healthy (and has the
 #                                 standbys when asked for), prints so and returns 0;
 #                                 anything else (partial, crashed, other LAB_DIR) is
@@ -13,7 +13,7 @@
 #                                 the lab dir. Idempotent.
 #   hack/lab.sh status            one line per host (state, role, VIP) + VIP holder.
 #   hack/lab.sh env               shell variables (eval "$(hack/lab.sh env)").
-#   hack/lab.sh exec NS CMD...    run CMD (as root) in namespace $NS-NS (NS: server1..3|
+#   hack/lab.sh exec NS CMD...    run CMD (as root) in namespace $NS-NS (NS: server1..N|
 #                                 client|net), with PGPASSFILE=$LAB/secrets/pgpass unless set.
 #   hack/lab.sh psql serverN [ARGS...]
 #                                 psql as OS user postgres from pgv-client to serverN's
@@ -21,7 +21,7 @@
 #
 # Files under $LAB: secrets/{postgres.password,repl.password,api.token,watchdog.key,
 # pool_hba.conf,pool_passwd} (root,
-# 0600), secrets/pgpass (postgres, 0600; hosts 127.0.0.1 localhost 10.77.0.11-13 .100 .150,
+# 0600), secrets/pgpass (postgres, 0600; hosts 127.0.0.1 localhost the servers' .100 .150,
 # any port/db, users postgres and repl), serverN/{data,run,host.conf,postgresql.log}, and
 # pids/*.pid: later components put the pid of anything they start there (first line); `down`
 # TERMs them, waits 5 s, KILLs. serverN/host.conf holds the host-specific settings
@@ -33,6 +33,9 @@
 #              PGVIGIL_PG_BIN (default /usr/lib/postgresql/15/bin).
 #              PGVIGIL_LAB_NS (default pgv): namespace prefix ($NS-server1, ...). A second
 #              lab needs both its own PGVIGIL_LAB_DIR and its own PGVIGIL_LAB_NS.
+#              PGVIGIL_LAB_HOSTS (default 3, at most 9): how many server hosts; serverN
+#              has address 10.77.0.(10+N). --standbys builds every host beyond server1
+#              as a standby. The kube-lab's scale scenario uses 5.
 set -euo pipefail
 
 LAB=${PGVIGIL_LAB_DIR:-/tmp/pgvigil-lab}
@@ -47,10 +50,16 @@ VIP=10.77.0.150
 NS=${PGVIGIL_LAB_NS:-pgv}
 NET_NS=$NS-net
 BRIDGE=pgvbr0
-SERVERS=(server1 server2 server3)
-HOSTS=(server1 server2 server3 client)
-declare -A ADDR=([server1]=10.77.0.11 [server2]=10.77.0.12 [server3]=10.77.0.13 [client]=10.77.0.100)
-ALL_NS=("$NET_NS" "$NS-server1" "$NS-server2" "$NS-server3" "$NS-client")
+LAB_HOSTS=${PGVIGIL_LAB_HOSTS:-3}
+[[ $LAB_HOSTS =~ ^[3-9]$ ]] || { echo "lab: ERROR: PGVIGIL_LAB_HOSTS must be 3..9, got '$LAB_HOSTS'" >&2; exit 2; }
+SERVERS=()
+declare -A ADDR=([client]=10.77.0.100)
+for ((i = 1; i <= LAB_HOSTS; i++)); do SERVERS+=("server$i"); ADDR[server$i]=10.77.0.$((10 + i)); done
+unset i
+HOSTS=("${SERVERS[@]}" client)
+ALL_NS=("$NET_NS")
+for h in "${HOSTS[@]}"; do ALL_NS+=("$NS-$h"); done
+unset h
 SECRETS=$LAB/secrets
 PASSFILE=$SECRETS/pgpass
 PIDS_DIR=$LAB/pids
@@ -171,7 +180,13 @@ remove_lab_dir() {
 }
 
 do_down() {
-  local s n pids
+  local s n pids i
+  # A lab made with more hosts than PGVIGIL_LAB_HOSTS says now: its extra servers too.
+  for ((i = LAB_HOSTS + 1; i <= 9; i++)); do
+    if ns_exists "$NS-server$i" || [[ -d $LAB/server$i ]]; then
+      SERVERS+=("server$i"); ADDR[server$i]=10.77.0.$((10 + i)); ALL_NS+=("$NS-server$i")
+    fi
+  done
   step "down: stopping PostgreSQL"
   for s in "${SERVERS[@]}"; do stop_postgres "$s"; done
   step "down: stopping processes from $PIDS_DIR"
@@ -230,7 +245,8 @@ make_dirs_and_secrets() {
   chmod 0600 "$SECRETS"/*.password "$SECRETS/api.token" "$SECRETS/watchdog.key"
   pw=$(<"$SECRETS/postgres.password"); rpw=$(<"$SECRETS/repl.password")
   ( umask 077
-    for h in 127.0.0.1 localhost "${ADDR[server1]}" "${ADDR[server2]}" "${ADDR[server3]}" "$VIP" "${ADDR[client]}"; do
+    for h in 127.0.0.1 localhost "${HOSTS[@]}" "$VIP"; do
+      [[ -n ${ADDR[$h]:-} ]] && h=${ADDR[$h]}
       echo "$h:*:*:postgres:$pw"; echo "$h:*:*:repl:$rpw"
     done >"$PASSFILE" )
   chown postgres:postgres "$PASSFILE"; chmod 0600 "$PASSFILE"
@@ -334,7 +350,7 @@ lab_is_up() {
   for n in "${ALL_NS[@]}"; do ns_exists "$n" || return 1; done
   [[ $(role_of server1) == primary ]] || return 1
   if [[ $1 == yes ]]; then
-    for s in server2 server3; do [[ $(role_of "$s") == standby ]] || return 1; done
+    for s in "${SERVERS[@]:1}"; do [[ $(role_of "$s") == standby ]] || return 1; done
   fi
 }
 
@@ -366,14 +382,14 @@ do_up() {
   step "up: setting passwords for postgres and repl"
   set_passwords
   if [[ $standbys == yes ]]; then
-    for s in server2 server3; do
+    for s in "${SERVERS[@]:1}"; do
       step "up: building $s (${ADDR[$s]}) as a standby of server1 with pg_basebackup"
       build_standby "$s"
       step "up: starting PostgreSQL on $s"
       start_pg "$s"
     done
-    step "up: waiting for 2 streaming standbys on server1"
-    wait_streaming 2
+    step "up: waiting for $((LAB_HOSTS - 1)) streaming standbys on server1"
+    wait_streaming $((LAB_HOSTS - 1))
   fi
   STEP=""
   log "lab is up (LAB_DIR=$LAB)"
@@ -440,7 +456,7 @@ main() {
     psql)
       (( $# >= 1 )) || die "usage: lab.sh psql serverN [psql args]"
       local s=$1; shift
-      [[ -n ${ADDR[$s]:-} && $s == server* ]] || die "unknown server '$s' (server1..3)"
+      [[ -n ${ADDR[$s]:-} && $s == server* ]] || die "unknown server '$s' (server1..$LAB_HOSTS)"
       ns_exists "$NS-client" || die "namespace $NS-client does not exist (is the lab up?)"
       trap - ERR; cd /
       exec ip netns exec "$NS-client" runuser -u postgres -- "${PG_ENV[@]}" PGPASSFILE="$PASSFILE" \

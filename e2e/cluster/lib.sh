@@ -19,8 +19,11 @@ CLUSTERSH=$ROOT/hack/cluster.sh
 PG_BIN=${PGVIGIL_PG_BIN:-/usr/lib/postgresql/15/bin}
 SRC_BUILD=${PGVIGIL_BUILD_DIR:-$ROOT/build}
 VIP=10.77.0.150
-SERVERS=(server1 server2 server3)
-declare -A ADDR=([server1]=10.77.0.11 [server2]=10.77.0.12 [server3]=10.77.0.13)
+# PGVIGIL_LAB_HOSTS (hack/lab.sh; default 3): how many server hosts the lab has.
+SERVERS=()
+declare -A ADDR=()
+for ((i = 1; i <= ${PGVIGIL_LAB_HOSTS:-3}; i++)); do SERVERS+=("server$i"); ADDR[server$i]=10.77.0.$((10 + i)); done
+unset i
 
 E2E_FAILS=0
 E2E_PASSES=0

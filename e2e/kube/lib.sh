@@ -84,7 +84,7 @@ kube_lab_up() {
     cp "$SRC_BUILD/bin/$b" "$BIN/$b" || { fail "cannot copy $b"; exit 1; }
   done
   local n
-  for n in client server1 server2 server3; do
+  for n in client "${SERVERS[@]}"; do
     mkdir -p "/etc/netns/$E2E_NS-$n"
     echo "127.0.0.1 localhost" >"/etc/netns/$E2E_NS-$n/hosts"
   done
@@ -100,7 +100,8 @@ kube_lab_up() {
 
   say "kubelet and kube-proxy stand-in"
   kube_bg "$LABSH" exec client python3 -B "$KUBE_HERE/kubelet" --env "$KFAKE/env" --lab-ns "$E2E_NS" \
-    --lab-dir "$E2E_LAB" --bin-dir "$BIN" --namespace "$KUBE_NS" >"$KUBE_DIR/kubelet.log" 2>&1
+    --lab-dir "$E2E_LAB" --bin-dir "$BIN" --namespace "$KUBE_NS" --hosts "${#SERVERS[@]}" \
+    >"$KUBE_DIR/kubelet.log" 2>&1
 
   [[ ${KUBE_NO_CONTROLLER:-no} == yes ]] && return 0
   say "pgvigil-controller --kubernetes (in-cluster configuration from $KFAKE/serviceaccount)"

@@ -64,6 +64,14 @@ value ResourceList(const ObjectStore& store, const std::string& group, const std
       s["name"] = value::string(t.plural + "/status");
       resources.push_back(s);
     }
+    if (t.scale) {
+      value s = r;
+      s["name"] = value::string(t.plural + "/scale");
+      s["group"] = value::string("autoscaling");
+      s["version"] = value::string("v1");
+      s["kind"] = value::string("Scale");
+      resources.push_back(s);
+    }
   }
   list["resources"] = value::array(resources);
   return list;
@@ -186,7 +194,9 @@ Outcome HttpExchange::Handle(KubeFake& f, const FakeRequest& r) {
   if (i + 1 < seg.size()) route.name = seg[i + 1];
   if (i + 2 < seg.size()) route.sub = seg[i + 2];
   const ResourceType& t = *route.type;
-  if ((!route.sub.empty() && (route.sub != "status" || !t.statusSubresource)) || i + 3 < seg.size() ||
+  const bool known_sub = route.sub.empty() || (route.sub == "status" && t.statusSubresource) ||
+                         (route.sub == "scale" && t.scale);
+  if (!known_sub || i + 3 < seg.size() ||
       (!t.namespaced && !route.ns.empty())) {
     out.reply = StatusReply(404, "NotFound", "the server could not find the requested resource");
     return out;
@@ -207,6 +217,11 @@ Outcome HttpExchange::Handle(KubeFake& f, const FakeRequest& r) {
     }
   }
   bool status = route.sub == "status";
+  bool scale = route.sub == "scale";
+  if (scale && r.method != "GET" && r.method != "PUT" && r.method != "PATCH") {
+    out.reply = StatusReply(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+    return out;
+  }
   if (r.method == "GET" && verb == "watch") {
     out.watch = true;
     out.route = route;
@@ -216,10 +231,14 @@ Outcome HttpExchange::Handle(KubeFake& f, const FakeRequest& r) {
     ListOptions o{q("labelSelector"), q("fieldSelector"), 0, q("continue")};
     if (!q("limit").empty()) o.limit = std::strtoul(q("limit").c_str(), nullptr, 10);
     out.reply = f.store_.List(t, route.ns, o);
+  } else if (r.method == "GET" && scale) {
+    out.reply = f.store_.GetScale(t, route.ns, route.name);
   } else if (r.method == "GET") {
     out.reply = f.store_.Get(t, route.ns, route.name);
   } else if (r.method == "POST" && route.name.empty()) {
     out.reply = f.store_.Create(t, route.ns, body);
+  } else if (r.method == "PUT" && scale) {
+    out.reply = f.store_.UpdateScale(t, route.ns, route.name, body);
   } else if (r.method == "PUT" && !route.name.empty()) {
     out.reply = f.store_.Update(t, route.ns, route.name, body, status);
   } else if (r.method == "PATCH" && !route.name.empty()) {
@@ -235,7 +254,9 @@ Outcome HttpExchange::Handle(KubeFake& f, const FakeRequest& r) {
                                                            "application/merge-patch+json, application/apply-patch+yaml");
       return out;
     }
-    out.reply = f.store_.Patch(t, route.ns, route.name, pt, r.body, status, {q("fieldManager"), q("force") == "true"});
+    out.reply = scale ? f.store_.PatchScale(t, route.ns, route.name, pt, r.body)
+                      : f.store_.Patch(t, route.ns, route.name, pt, r.body, status,
+                                       {q("fieldManager"), q("force") == "true"});
   } else if (r.method == "DELETE" && !route.name.empty()) {
     out.reply = f.store_.Delete(t, route.ns, route.name, body);
   } else {

@@ -108,6 +108,83 @@ TEST_F(KubeFakeTest, RestPathsDiscoveryAndContentTypes) {
   EXPECT_EQ(del.status, 409);
 }
 
+// CRD docs "Scale subresource" (what `kubectl scale pgvc/demo --replicas=N` sends):
+// an autoscaling/v1 Scale from specReplicasPath .spec.instances, statusReplicasPath
+// .status.instances and labelSelectorPath .status.selector; PUT and PATCH change
+// only the spec path, checked by the schema, with the resourceVersion as precondition.
+TEST_F(KubeFakeTest, ScaleSubresourceReadsAndWritesTheInstances) {
+  FakeClient c = Client();
+  const std::string path = "/apis/pgvigil.io/v1alpha1/namespaces/db/postgresclusters/demo";
+  HttpResult discovery = c.Call("GET", "/apis/pgvigil.io/v1alpha1");
+  EXPECT_NE(discovery.body.find("postgresclusters/scale"), std::string::npos) << discovery.body;
+  EXPECT_EQ(c.Call("GET", path + "/scale").status, 404) << "no cluster yet";
+  ASSERT_EQ(CreateCluster("demo").status, 201);
+  HttpResult scale = c.Call("GET", path + "/scale");
+  ASSERT_EQ(scale.status, 200) << scale.body;
+  EXPECT_EQ(StringField(scale.json, "kind"), "Scale");
+  EXPECT_EQ(StringField(scale.json, "apiVersion"), "autoscaling/v1");
+  EXPECT_EQ(Field(scale.json, "spec.replicas").as_integer(), 3);
+  EXPECT_EQ(Field(scale.json, "status.replicas").as_integer(), 0) << "status.instances not written yet";
+  EXPECT_FALSE(Field(scale.json, "status").has_field("selector"));
+
+  // The controller's status gives status.replicas and the selector.
+  HttpResult cur = c.Call("GET", path);
+  value st = cur.json;
+  st["status"] = J(R"({"instances":3,"selector":"pgvigil.io/cluster=demo"})");
+  ASSERT_EQ(c.Call("PUT", path + "/status", st.serialize()).status, 200);
+  scale = c.Call("GET", path + "/scale");
+  EXPECT_EQ(Field(scale.json, "status.replicas").as_integer(), 3);
+  EXPECT_EQ(StringField(scale.json, "status.selector"), "pgvigil.io/cluster=demo");
+  const int64_t generation = Field(c.Call("GET", path).json, "metadata.generation").as_number().to_int64();
+
+  // PUT with a stale resourceVersion: 409, nothing changes.
+  value put = scale.json;
+  put["spec"]["replicas"] = value::number(5);
+  put["metadata"]["resourceVersion"] = value::string("1");
+  EXPECT_EQ(c.Call("PUT", path + "/scale", put.serialize()).status, 409);
+  EXPECT_EQ(Field(c.Call("GET", path).json, "spec.instances").as_integer(), 3);
+  // With the current one: spec.instances is 5, generation moves, the status stays.
+  put["metadata"]["resourceVersion"] = scale.json.at("metadata").at("resourceVersion");
+  HttpResult scaled = c.Call("PUT", path + "/scale", put.serialize());
+  ASSERT_EQ(scaled.status, 200) << scaled.body;
+  EXPECT_EQ(Field(scaled.json, "spec.replicas").as_integer(), 5);
+  HttpResult after = c.Call("GET", path);
+  EXPECT_EQ(Field(after.json, "spec.instances").as_integer(), 5);
+  EXPECT_EQ(Field(after.json, "metadata.generation").as_number().to_int64(), generation + 1);
+  EXPECT_EQ(Field(after.json, "status.instances").as_integer(), 3) << "the scale subresource never writes status";
+  EXPECT_EQ(Field(after.json, "spec.storage.size").as_string(), "1Gi") << "the rest of the spec is kept";
+
+  // PATCH (merge, as kubectl scale sends it; strategic merge is accepted: Scale is built in).
+  HttpResult patched = c.Call("PATCH", path + "/scale", R"({"spec":{"replicas":3}})", "application/merge-patch+json");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(Field(c.Call("GET", path).json, "spec.instances").as_integer(), 3);
+  EXPECT_EQ(c.Call("PATCH", path + "/scale", R"({"spec":{"replicas":4}})", "application/strategic-merge-patch+json").status,
+            200);
+  EXPECT_EQ(c.Call("PATCH", path + "/scale", R"([{"op":"replace","path":"/spec/replicas","value":5}])",
+                   "application/json-patch+json").status,
+            200);
+  EXPECT_EQ(Field(c.Call("GET", path).json, "spec.instances").as_integer(), 5);
+
+  // Out of the schema's range (instances: 1..9) or negative: 422, nothing changes.
+  HttpResult too_many = c.Call("PATCH", path + "/scale", R"({"spec":{"replicas":10}})", "application/merge-patch+json");
+  EXPECT_EQ(too_many.status, 422) << too_many.body;
+  EXPECT_EQ(c.Call("PATCH", path + "/scale", R"({"spec":{"replicas":-1}})", "application/merge-patch+json").status, 422);
+  EXPECT_EQ(c.Call("PATCH", path + "/scale", R"({"spec":{"replicas":"x"}})", "application/merge-patch+json").status, 422);
+  EXPECT_EQ(Field(c.Call("GET", path).json, "spec.instances").as_integer(), 5);
+  EXPECT_EQ(c.Call("DELETE", path + "/scale").status, 405);
+
+  // RBAC: postgresclusters/scale is a resource of its own.
+  auto rules = ParseRoles(R"(kind: Role
+rules:
+- {apiGroups: [pgvigil.io], resources: [postgresclusters], verbs: [get, patch, update]})");
+  ASSERT_TRUE(rules.ok());
+  fake_->AllowToken("editor", *rules);
+  EXPECT_EQ(Client("editor").Call("GET", path + "/scale").status, 403);
+  EXPECT_EQ(Client("editor").Call("PATCH", path + "/scale", R"({"spec":{"replicas":3}})",
+                                  "application/merge-patch+json").status,
+            403);
+}
+
 // api-concepts "Efficient detection of changes" and "Watch bookmarks".
 TEST_F(KubeFakeTest, WatchStreamsEventsAsJsonLinesWithBookmarks) {
   HttpResult made = CreateCluster("demo");

@@ -68,6 +68,11 @@ std::optional<ResourceType> TypeFromCrd(const std::string& crd_yaml, std::string
       if (!v["storage"].as<bool>()) continue;
       t.version = v["name"].Scalar();
       t.statusSubresource = v["subresources"] && v["subresources"]["status"];
+      if (v["subresources"] && v["subresources"]["scale"]) {
+        YAML::Node s = v["subresources"]["scale"];
+        t.scale = ScalePaths{s["specReplicasPath"].Scalar(), s["statusReplicasPath"].Scalar(),
+                             s["labelSelectorPath"] ? s["labelSelectorPath"].Scalar() : std::string()};
+      }
       t.schema = YamlToJson(v["schema"]["openAPIV3Schema"]);
     }
     if (t.version.empty()) {

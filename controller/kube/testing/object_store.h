@@ -10,6 +10,7 @@
 // - A bounded event history for watches: a watch from a resourceVersion older
 //   than the history is 410 Gone; Compact() forgets it all on demand.
 // - Custom resources are validated and pruned by their CRD's schema (422).
+// - The scale subresource of a CRD that declares one (GET/PUT/PATCH .../scale).
 // Not thread-safe: the server serialises every call under one mutex.
 #pragma once
 
@@ -27,6 +28,11 @@
 
 namespace pgvigil::kube::fake {
 
+// A CRD's scale subresource (.spec.instances style JSON paths, as the CRD writes them).
+struct ScalePaths {
+  std::string specReplicas, statusReplicas, labelSelector;
+};
+
 struct ResourceType {
   std::string group;  // "" for the core group
   std::string version;
@@ -34,6 +40,7 @@ struct ResourceType {
   std::string kind;
   bool namespaced = true;
   bool statusSubresource = false;
+  std::optional<ScalePaths> scale;  // the scale subresource, when the CRD has one
   bool custom = false;      // from a CRD: no strategic merge patch (415), schema checks
   bool generation = false;  // metadata.generation follows spec changes
   web::json::value schema;  // openAPIV3Schema, or null
@@ -85,6 +92,14 @@ class ObjectStore {
                bool status);
   Reply Patch(const ResourceType& t, const std::string& ns, const std::string& name, PatchType type,
               const std::string& body, bool status, const PatchOptions& options);
+  // The scale subresource (scale_subresource.cc): an autoscaling/v1 Scale built from
+  // the CRD's paths; PUT and PATCH write spec.replicas to the spec path (schema
+  // checked, generation moved as by any spec change).
+  Reply GetScale(const ResourceType& t, const std::string& ns, const std::string& name) const;
+  Reply UpdateScale(const ResourceType& t, const std::string& ns, const std::string& name,
+                    const web::json::value& scale);
+  Reply PatchScale(const ResourceType& t, const std::string& ns, const std::string& name, PatchType type,
+                   const std::string& body);
   // options: a DeleteOptions object or null.
   Reply Delete(const ResourceType& t, const std::string& ns, const std::string& name,
                const web::json::value& options);
