@@ -61,6 +61,9 @@ struct ClusterResource {
   std::string name;
   std::string ns;  // metadata.namespace
   int instances = 0;
+  // The StatefulSet's replicas when they differ from `instances` (a scale-down
+  // in progress keeps the pod of a member already removed: kube_scale.h); 0: instances.
+  int replicas = 0;
   std::string image;
   std::string storageSize;  // the quantity as written ("10Gi")
   uint64_t storageBytes = 0;

@@ -338,6 +338,11 @@ void KubeActuator::SetManualFence(const ManualFence& fence) {
   manualFence_ = fence;
 }
 
+void KubeActuator::SetScaleLeaving(const std::string& instance) {
+  std::lock_guard<std::mutex> lock(mu_);
+  scaleLeaving_ = instance;
+}
+
 std::vector<std::string> KubeActuator::ManuallyFenced() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!resource_) return {};
@@ -348,11 +353,13 @@ void KubeActuator::RequestManualFence(const plan::ClusterState& state) {
   auto res = Resource(nullptr);
   if (!res || !request_) return;
   ManualFence fence;
+  std::string leaving;
   {
     std::lock_guard<std::mutex> lock(mu_);
     fence = manualFence_;
+    leaving = scaleLeaving_;
   }
-  FenceChange change = ManualFenceChange(fence, state, Instances(*res));
+  FenceChange change = ManualFenceChange(fence, state, Instances(*res), leaving);
   std::set<std::string> wanted;
   for (const auto& n : change.fence) wanted.insert("detach " + n);
   for (const auto& n : change.unfence) wanted.insert("attach " + n);

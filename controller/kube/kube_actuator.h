@@ -83,6 +83,9 @@ class KubeActuator : public StateStore, public ActingHook {
   // (`request`: its RequestNode) to detach the fenced instances and attach the
   // ones no longer fenced, once per change.
   void SetManualFence(const ManualFence& fence);
+  // The instance a scale-down is taking out (kube_scale.h), "" for none: the
+  // manual fence does not attach it again while it leaves.
+  void SetScaleLeaving(const std::string& instance);
   void SetNodeRequester(std::function<Status(const std::string& verb, const std::string& node)> request) {
     request_ = std::move(request);
   }
@@ -131,6 +134,7 @@ class KubeActuator : public StateStore, public ActingHook {
   std::string reportingInstance_;
   std::function<Status(const std::string&, const std::string&)> request_;
   std::set<std::string> requested_;  // "detach demo-1" asked and not yet in the state
+  std::string scaleLeaving_;         // guarded by mu_
   // The watchdog leader's majority view this round (GET /v1/watchdog of the
   // sidecar that is LEADER; none: empty, every pod's liveness unknown):
   // pgvigil.io/pool follows it (LivenessFromWatchdog).

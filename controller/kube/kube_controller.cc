@@ -42,6 +42,28 @@ Result<std::string> ReadSecretKey(KubeClient* client, const std::string& ns, con
   }
 }
 
+// status.scale {members, replicas} as the acting controller recorded it; 0 when absent.
+std::pair<int, int> StatusScale(const value& cr) {
+  if (!cr.has_object_field("status") || !cr.at("status").has_object_field("scale")) return {0, 0};
+  const value& s = cr.at("status").at("scale");
+  auto num = [&s](const char* k) { return s.has_number_field(k) ? s.at(k).as_number().to_int32() : 0; };
+  return {num("members"), num("replicas")};
+}
+
+// The accepted resource at the membership and replicas in force: converted with
+// at least max(members, replicas) instances (a scale-down in progress still runs
+// members beyond spec.instances), then cut to `members` nodes.
+Result<ClusterResource> ResourceInForce(const value& cr, const std::string& key, int members, int replicas) {
+  value copy = cr;
+  const int need = std::max(members, replicas);
+  if (copy.has_object_field("spec") && copy.at("spec").has_number_field("instances") &&
+      copy.at("spec").at("instances").as_number().to_int32() < need)
+    copy["spec"]["instances"] = value::number(need);
+  ResourceLoad load = ConvertClusterResourceText(copy.serialize(), key);
+  if (!load.ok()) return Result<ClusterResource>::Error(load.ErrorText());
+  return AtScale(*load.resource, members, replicas);
+}
+
 }  // namespace
 
 KubeController::KubeController(KubeClient* client, LeaseElector* elector, KubeControllerOptions options)
@@ -179,28 +201,139 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
                    c.refusal);
     } else {
       c.refusal.clear();
+      c.acceptedCr = cr;
+      c.desired = load.resource->instances;
+      c.uid = Str(meta, "uid");
       if (!c.reconciler) {
-        c.reconciler = MakeReconciler(ns, name, load.resource->spec, load.resource->secrets, &c.actuator);
+        // The membership in force, as the acting controller recorded it; a new
+        // cluster (or one from before scaling) starts at spec.instances.
+        auto [members, replicas] = StatusScale(cr);
+        c.members = members > 0 ? members : c.desired;
+        c.replicas = replicas > 0 ? replicas : c.members;
+        auto res = ResourceInForce(cr, key, c.members, c.replicas);
+        if (!res.ok()) {
+          spdlog::warn("PostgresCluster {}: status.scale (members {}, replicas {}) does not convert ({}): starting at "
+                       "spec.instances {}",
+                       key, c.members, c.replicas, res.error(), c.desired);
+          c.members = c.replicas = c.desired;
+          res = *load.resource;
+        }
+        c.reconciler = MakeReconciler(ns, name, res->spec, res->secrets, &c.actuator);
         c.store = c.actuator->status();
-        c.actuator->SetResource(*load.resource, Str(meta, "uid"));
+        c.actuator->SetResource(*res, c.uid);
         c.actuator->SetManualFence(c.fence);
         Reconciler* rec = c.reconciler.get();
         c.actuator->SetNodeRequester(
             [rec](const std::string& verb, const std::string& node) { return rec->RequestNode(verb, node); });
         (void)c.reconciler->Start();
-        spdlog::info("PostgresCluster {} generation {} accepted ({} instances): reconciling", key, generation,
-                     load.resource->instances);
+        spdlog::info("PostgresCluster {} generation {} accepted ({} instances; {} members and {} replicas in "
+                     "force): reconciling",
+                     key, generation, load.resource->instances, c.members, c.replicas);
       } else {
-        c.actuator->SetResource(*load.resource, Str(meta, "uid"));
-        c.reconciler->UseSpec(load.resource->spec, "accepted from generation " + std::to_string(generation));
-        spdlog::info("PostgresCluster {} generation {} accepted: the new spec is taken into use", key, generation);
+        (void)Rescale(c, key, "accepted from generation " + std::to_string(generation));
+        spdlog::info("PostgresCluster {} generation {} accepted ({} instances; {} members and {} replicas in force): "
+                     "the new spec is taken into use",
+                     key, generation, c.desired, c.members, c.replicas);
       }
       c.acceptedGeneration = generation;
       c.replication = load.resource->spec.replication;
     }
   }
   SyncFence(c, key, meta);
+  SyncScale(c, key, cr);
   WriteSummary(c, name, generation);
+}
+
+Status KubeController::Rescale(Cluster& c, const std::string& key, const std::string& why) {
+  auto res = ResourceInForce(c.acceptedCr, key, c.members, c.replicas);
+  if (!res.ok()) {
+    spdlog::error("PostgresCluster {}: {} members and {} replicas do not convert: {}", key, c.members, c.replicas,
+                  res.error());
+    return Status::Error(res.error());
+  }
+  c.actuator->SetResource(*res, c.uid);
+  c.reconciler->UseSpec(res->spec, why);
+  return Status::Ok();
+}
+
+void KubeController::SyncScale(Cluster& c, const std::string& key, const value& cr) {
+  if (!c.reconciler) return;
+  if (!c.reconciler->acting() || elector_->ActingTerm() == 0) {
+    // Not acting: follow what the acting controller recorded.
+    c.scale.reset();
+    auto [members, replicas] = StatusScale(cr);
+    if (members > 0 && replicas > 0 && (members != c.members || replicas != c.replicas)) {
+      c.members = members;
+      c.replicas = replicas;
+      (void)Rescale(c, key, "status.scale: " + std::to_string(members) + " members, " + std::to_string(replicas) +
+                                " replicas");
+    }
+    return;
+  }
+  ScaleInputs in;
+  in.cluster = key.substr(key.find('/') + 1);
+  in.desired = c.desired;
+  in.members = c.members;
+  in.replicas = c.replicas;
+  if (cr.has_object_field("status")) {
+    auto decoded = DecodeStatusState(cr.at("status"));
+    if (decoded.ok()) in.state = decoded->state;
+  }
+  for (const auto& n : c.reconciler->GetStatus().nodes) {
+    ScaleInstance i;
+    i.primary = n.pgStatus == "up" && n.role == "primary" && n.pgRole == "primary";
+    i.streaming = n.pgStatus == "up" && n.replicationState == "streaming";
+    in.instances[n.name] = i;
+  }
+  const ScaleStep step = NextScaleStep(in);
+  c.scale = step;
+  if (step.reason != c.scaleLogged) {
+    spdlog::info("PostgresCluster {}: scale {}: {}", key, ToString(step.kind), step.reason);
+    c.scaleLogged = step.reason;
+  }
+  // The instance leaving stays detached until it is gone (the manual fence's
+  // attach of unfenced detached instances must not bring it back).
+  const bool leaving = step.kind == ScaleStepKind::kDetach || step.kind == ScaleStepKind::kRemoveMember ||
+                       step.kind == ScaleStepKind::kRemoveReplica ||
+                       (step.kind == ScaleStepKind::kWait &&
+                        (step.waitReason == "RoutingNotUpdated" || step.waitReason == "WouldLoseMajority"));
+  c.actuator->SetScaleLeaving(leaving ? step.instance.empty() ? InstanceName(in.cluster, c.members - 1) : step.instance
+                                      : "");
+  // A request to the planner is sent once, and again after 30 s if the state
+  // does not show it done by then (a switchover may be refused or aborted).
+  auto request_once = [&](const std::string& what, const std::function<Status()>& send) {
+    const auto now = std::chrono::steady_clock::now();
+    if (c.scaleRequested == what && now - c.scaleRequestedAt < std::chrono::seconds(30)) return;
+    Status r = send();
+    spdlog::info("PostgresCluster {}: scale: {} requested ({}): {}", key, what, r.ok() ? "ok" : r.message(),
+                 step.reason);
+    c.scaleRequested = what;
+    c.scaleRequestedAt = now;
+  };
+  switch (step.kind) {
+    case ScaleStepKind::kAddInstance:
+    case ScaleStepKind::kRemoveMember:
+    case ScaleStepKind::kRemoveReplica: {
+      const int old_members = c.members, old_replicas = c.replicas;
+      c.members = step.members;
+      c.replicas = step.replicas;
+      if (!Rescale(c, key, std::string("scale ") + ToString(step.kind) + " " + step.instance).ok()) {
+        c.members = old_members;
+        c.replicas = old_replicas;
+      }
+      break;
+    }
+    case ScaleStepKind::kSwitchover:
+      request_once("switchover " + step.instance + " " + step.target,
+                   [&] { return c.reconciler->RequestSwitchover(step.target); });
+      break;
+    case ScaleStepKind::kDetach:
+      request_once("detach " + step.instance, [&] { return c.reconciler->RequestNode("detach", step.instance); });
+      break;
+    case ScaleStepKind::kSteady:
+    case ScaleStepKind::kWait:
+      break;
+  }
 }
 
 void KubeController::SyncFence(Cluster& c, const std::string& key, const value& meta) {
@@ -229,7 +362,9 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   // written, when it is written.
   StatusInputs in;
   in.generation = generation;
-  in.instances = c.instances;
+  in.instances = c.members > 0 ? c.members : c.instances;
+  if (c.scale && c.scale->scaling())
+    in.wait = Wait{c.scale->kind == ScaleStepKind::kWait ? c.scale->waitReason : "Scaling", c.scale->reason, false};
   in.specValid = c.refusal.empty();
   in.specErrors = c.refusal;
   in.replication = c.replication;
@@ -248,9 +383,12 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   for (const auto& r : in.rebuilding) signature += r + ",";
   signature += "|";
   for (const auto& f : in.manuallyFenced) signature += f + ",";
+  const int members = c.members, replicas = c.replicas;
+  const std::string scale_step = c.scale ? ToString(c.scale->kind) : "", scale_instance = c.scale ? c.scale->instance : "";
+  signature += "|" + std::to_string(members) + "/" + std::to_string(replicas) + "|" + (in.wait ? in.wait->message : "");
   if (signature == c.written) return;
   in.now = FormatMicroTime(std::chrono::system_clock::now());
-  auto edit = [in, accepted, name](value* status) {
+  auto edit = [in, accepted, name, members, replicas, scale_step, scale_instance](value* status) {
     StatusInputs now = in;
     auto decoded = DecodeStatusState(*status);
     if (decoded.ok()) now.state = decoded->state;
@@ -264,6 +402,16 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
     (*status)["instances"] = value::number(now.instances);
     (*status)["readyInstances"] = value::number(now.readyInstances);
     (*status)["selector"] = value::string("pgvigil.io/cluster=" + name);
+    if (members > 0) {
+      // The membership and StatefulSet replicas in force (kube_scale.h); a new
+      // acting controller starts from them.
+      value scale = value::object();
+      scale["members"] = value::number(members);
+      scale["replicas"] = value::number(replicas);
+      if (!scale_step.empty()) scale["step"] = value::string(scale_step);
+      if (!scale_instance.empty()) scale["instance"] = value::string(scale_instance);
+      (*status)["scale"] = scale;
+    }
   };
   if (c.store) {
     // The Reconciler's thread writes it, with its next status write or on its own.

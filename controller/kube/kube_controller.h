@@ -9,6 +9,8 @@
 //   conditions (kube_plan.h's SummarizeStatus), observedGeneration,
 //   acceptedGeneration, instances, readyInstances and selector (by CAS, under
 //   the durable term; for a running cluster on its Reconciler's thread).
+// - Scaling (kube_scale.h): one step at a time towards spec.instances while it
+//   acts, the members and replicas in force recorded in status.scale.
 // Owned objects, the term to the sidecars, pod labels, Events and the manual
 // fence annotation (parsed here, carried out there): kube_actuator.h.
 // Not here yet: secrets re-read on change.
@@ -28,6 +30,8 @@
 #include "controller/kube/elector.h"
 #include "controller/kube/kube_actuator.h"
 #include "controller/kube/kube_client.h"
+#include "controller/kube/kube_plan.h"
+#include "controller/kube/kube_scale.h"
 #include "controller/kube/list_watch.h"
 #include "controller/kube/status_store.h"
 #include "controller/reconciler.h"
@@ -72,11 +76,26 @@ class KubeController {
     ManualFence fence;                     // pgvigil.io/fenced-instances as last parsed
     std::vector<std::string> fenced;       // fence.Expand(instances)
     std::string fenceText, fenceError;     // the annotation as last read; its error
+    // Scaling (kube_scale.h): the accepted custom resource, its spec.instances, and
+    // the members and StatefulSet replicas in force (status.scale); 0 = not known.
+    web::json::value acceptedCr;
+    int desired = 0;
+    int members = 0, replicas = 0;
+    std::string uid;
+    std::optional<ScaleStep> scale;        // the last step decided while acting
+    std::string scaleLogged;               // its reason, as last logged
+    std::string scaleRequested;            // "switchover demo-4 demo-0", "detach demo-4"
+    std::chrono::steady_clock::time_point scaleRequestedAt;
   };
   void WatchLoop();
   void SyncLoop();
   void SyncOne(const std::string& key, const web::json::value& cr);
   void WriteSummary(Cluster& c, const std::string& name, int64_t generation);
+  // The accepted resource at the members and replicas in force, to the actuator
+  // (owned objects) and the Reconciler (the planner's spec).
+  Status Rescale(Cluster& c, const std::string& key, const std::string& why);
+  // One scale step while this controller acts (kube_scale.h), carried out and logged.
+  void SyncScale(Cluster& c, const std::string& key, const web::json::value& cr);
   // pgvigil.io/fenced-instances: parsed when it changes; an error keeps the old fence.
   void SyncFence(Cluster& c, const std::string& key, const web::json::value& meta);
   std::unique_ptr<Reconciler> MakeReconciler(const std::string& ns, const std::string& name,

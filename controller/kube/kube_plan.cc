@@ -71,12 +71,13 @@ Result<ManualFence> ParseFencedInstances(const std::string& annotation,
 }
 
 FenceChange ManualFenceChange(const ManualFence& fence, const plan::ClusterState& state,
-                              const std::vector<std::string>& instances) {
+                              const std::vector<std::string>& instances, const std::string& leaving) {
   FenceChange change;
   for (const auto& n : fence.Expand(instances))
     if (!state.IsDetached(n)) change.fence.push_back(n);
-  for (const auto& n : state.detached)
-    if (!fence.Contains(n)) change.unfence.push_back(n);
+  for (const auto& n : state.detached) {
+    if (!fence.Contains(n) && In(instances, n) && n != leaving) change.unfence.push_back(n);
+  }
   return change;
 }
 

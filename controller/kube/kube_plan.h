@@ -49,8 +49,10 @@ struct FenceChange {
   std::vector<std::string> unfence;  // to rejoin (follow or rewind)
   bool empty() const { return fence.empty() && unfence.empty(); }
 };
+// Detached instances that are not members (any more), and `leaving` (the
+// instance a scale-down takes out, kube_scale.h), are never unfenced.
 FenceChange ManualFenceChange(const ManualFence& fence, const plan::ClusterState& state,
-                              const std::vector<std::string>& instances);
+                              const std::vector<std::string>& instances, const std::string& leaving = "");
 
 // ---- pod labels (§5) ----
 

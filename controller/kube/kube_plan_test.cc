@@ -314,6 +314,10 @@ TEST(KubePlanFenceTest, ChangesAgainstTheDetachedList) {
   EXPECT_TRUE(ManualFenceChange(*one, s, kInstances).empty());
   EXPECT_EQ(ManualFenceChange(ManualFence{}, s, kInstances).unfence,
             std::vector<std::string>{"demo-1"});
+  // A scale-down's leaving instance, and one no longer a member, stay detached.
+  EXPECT_TRUE(ManualFenceChange(ManualFence{}, s, kInstances, "demo-1").empty());
+  s.detached = {"demo-1", "demo-3"};
+  EXPECT_EQ(ManualFenceChange(ManualFence{}, s, kInstances).unfence, std::vector<std::string>{"demo-1"});
 }
 
 }  // namespace

@@ -160,6 +160,14 @@ struct Stepper {
 
 }  // namespace
 
+ClusterResource AtScale(const ClusterResource& full, int members, int replicas) {
+  ClusterResource r = full;
+  if (members > 0 && members < static_cast<int>(r.spec.nodes.size())) r.spec.nodes.resize(members);
+  r.instances = static_cast<int>(r.spec.nodes.size());
+  r.replicas = replicas > r.instances ? replicas : 0;
+  return r;
+}
+
 ScaleStep NextScaleStep(const ScaleInputs& in) {
   Stepper s{in, {}};
   return s.Next();

@@ -67,4 +67,10 @@ struct ScaleStep {
 
 ScaleStep NextScaleStep(const ScaleInputs& in);
 
+// The resource as it runs at `members` members and `replicas` replicas: `full` is
+// the conversion with at least max(members, replicas) instances (the spec's
+// count, or the count in force when that is higher); its nodes are cut to the
+// first `members`. members >= 1, members <= full.instances.
+ClusterResource AtScale(const ClusterResource& full, int members, int replicas);
+
 }  // namespace pgvigil::kube

@@ -195,7 +195,7 @@ value RenderStatefulSet(const ClusterResource& res, const RenderOptions& options
   sts["kind"] = Str("StatefulSet");
   sts["metadata"] = OwnedMetadata(res, options, res.name);
   value spec = value::object();
-  spec["replicas"] = value::number(res.instances);
+  spec["replicas"] = value::number(res.replicas > 0 ? res.replicas : res.instances);
   spec["serviceName"] = Str(res.name + "-hl");
   spec["podManagementPolicy"] = Str("Parallel");
   // The controller replaces pods itself, replicas first and the primary last.

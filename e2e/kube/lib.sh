@@ -146,6 +146,16 @@ kube_get() {
   inns client curl -sf -m 5 --cacert "$KFAKE/serviceaccount/ca.crt" -H "Authorization: Bearer $tok" "$url$1"
 }
 
+# kube_scale_to N: what `kubectl scale pgvc/NAME --replicas=N` sends (a merge patch
+# of the scale subresource), as the harness (administrator).
+kube_scale_to() {
+  local url tok
+  url=$(sed -n 's/^KUBE_FAKE_URL=//p' "$KFAKE/env"); tok=$(sed -n 's/^KUBE_FAKE_ADMIN_TOKEN=//p' "$KFAKE/env")
+  inns client curl -sf -m 10 --cacert "$KFAKE/serviceaccount/ca.crt" -H "Authorization: Bearer $tok" \
+    -X PATCH -H 'Content-Type: application/merge-patch+json' --data "{\"spec\":{\"replicas\":$1}}" \
+    "$url/apis/pgvigil.io/v1alpha1/namespaces/$KUBE_NS/postgresclusters/$KUBE_CR/scale"
+}
+
 # The example manifest with the lab's secrets in place of "change-me".
 example_with_lab_secrets() {
   local s=$E2E_LAB/secrets
