@@ -14,7 +14,7 @@ static bool IsBareFlag(const std::string& a) {
   static const std::set<std::string> kFlags = {
       "--help", "-h", "--version", "--no-proxy", "--no-watchdog", "--standbys",
       "--wait", "--follow", "--watch", "--force", "-q", "--quiet", "--yes",
-      "--no-file-check", "-v", "--verbose"};
+      "--no-file-check", "-v", "--verbose", "--no-wait"};
   return kFlags.count(a) > 0;
 }
 

@@ -109,8 +109,37 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
   RequestManualFence(state);
   // Labels follow the state; the fence labels it asks for gate every action.
   Status labelled = LabelPods(state, term, FencedInstances(state));
-  if (labelled.ok()) MaybeInit(state, term, obs, actuator);
+  if (labelled.ok()) {
+    MaybeInit(state, term, obs, actuator);
+    StopManuallyFenced(state, term, obs, actuator);
+  }
   return labelled;
+}
+
+void KubeActuator::StopManuallyFenced(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
+                                      Actuator& actuator) {
+  for (const auto& n : ManuallyFenced()) {
+    // Once its detach is durable (the planner neither routes nor recovers a
+    // detached instance, so it stays stopped); the planner refuses to detach
+    // the primary, which stays running (README).
+    if (!state.IsDetached(n) || n == state.primary) continue;
+    const plan::NodeObservation* o = nullptr;
+    for (const auto& x : obs.nodes)
+      if (x.name == n) o = &x;
+    if (!o || !o->sidecarReachable || !o->postgresRunning) continue;
+    if (o->operation && o->operation->state == plan::OperationState::kRunning) continue;
+    plan::Action a;
+    a.kind = plan::ActionKind::kStop;
+    a.node = n;
+    a.stopMode = "fast";
+    a.reason = std::string(kFencedInstancesAnnotation) + " names " + n +
+               " and it is detached: stop its PostgreSQL (the pod stays, not Ready)";
+    spdlog::info("{}/{}: {}", ns_, name_, a.reason);
+    for (const auto& r : actuator.Run({a}, term, obs, [] { return true; })) {
+      if (!r.ok) spdlog::warn("{}/{}: stopping {}: {}", ns_, name_, n, r.detail);
+      Decided(plan::ToString(r.action.kind), n, a.reason, r.ok, r.detail);
+    }
+  }
 }
 
 void KubeActuator::ReadWatchdogView(const plan::Observation& obs, Actuator& actuator) {

@@ -24,7 +24,9 @@
 //    nothing more is written (the elector is told and campaigns again).
 //  - the manual fence annotation: those pods labelled fenced, the instances
 //    detached (the planner's operator detach: not routed; it refuses the
-//    primary), attached again when the name is removed;
+//    primary), then their PostgreSQL stopped (so /readiness fails and the pod
+//    is not Ready); attached again when the name is removed, after which the
+//    planner starts the stopped standby (follow or rewind as needed);
 //  - an Event (events.k8s.io, rate-limited) for each action the Reconciler
 //    ran, each pod role change and each applied set of owned objects.
 //  - before each promote (the Actuator's promote guard): §6 (ii), routing
@@ -141,6 +143,10 @@ class KubeActuator : public StateStore, public ActingHook {
   plan::WatchdogView watchdog_;
   void ReadWatchdogView(const plan::Observation& obs, Actuator& actuator);
   void RequestManualFence(const plan::ClusterState& state);
+  // A manually fenced instance whose detach is durable and whose PostgreSQL
+  // still runs: stop it (fast), as the planner's own stop action.
+  void StopManuallyFenced(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
+                          Actuator& actuator);
   std::vector<std::string> ManuallyFenced();
 };
 

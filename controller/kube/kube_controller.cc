@@ -8,6 +8,7 @@
 #include "controller/kube/kube_lease.h"
 #include "controller/kube/kube_leadership.h"
 #include "controller/kube/kube_plan.h"
+#include "controller/kube/kube_request.h"
 
 namespace pgvigil::kube {
 
@@ -241,6 +242,7 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
   }
   SyncFence(c, key, meta);
   SyncScale(c, key, cr);
+  SyncRequest(c, key, cr);
   WriteSummary(c, name, generation);
 }
 
@@ -336,6 +338,76 @@ void KubeController::SyncScale(Cluster& c, const std::string& key, const value& 
   }
 }
 
+void KubeController::SyncRequest(Cluster& c, const std::string& key, const value& cr) {
+  const value meta = cr.has_object_field("metadata") ? cr.at("metadata") : value::object();
+  const std::string text = meta.has_object_field("annotations") ? Str(meta.at("annotations"), kRequestAnnotation) : "";
+  std::string recorded;  // status.lastRequest.id
+  if (cr.has_object_field("status") && cr.at("status").has_object_field("lastRequest"))
+    recorded = Str(cr.at("status").at("lastRequest"), "id");
+  const std::string name = Str(meta, "name");
+  RequestDecision d = DecideRequest(text, recorded, InstanceNames(name, c.members > 0 ? c.members : c.instances));
+  if (d.kind == RequestDecision::Kind::kNone) return;
+  const std::string handled = d.request.id.empty() ? text : d.request.id;
+  if (handled == c.handledRequest) return;  // filed here; its record is not in the status yet
+  // Only the acting controller consumes requests: its record is written under
+  // the durable term (a deposed one's write fails its compare-and-swap).
+  const uint64_t term = elector_->ActingTerm();
+  if (term == 0) return;
+  if (d.kind == RequestDecision::Kind::kFile && !c.reconciler) {
+    d.kind = RequestDecision::Kind::kRefuse;
+    d.reason = "the cluster's spec was never accepted (SpecValid=False): nothing runs to " + d.request.action;
+  }
+  bool accepted = false;
+  std::string message = d.reason;
+  if (d.kind == RequestDecision::Kind::kFile) {
+    Status r = d.request.action == "switchover" ? c.reconciler->RequestSwitchover(d.request.instance)
+                                                : c.reconciler->RequestNode("recover", d.request.instance);
+    accepted = r.ok();
+    if (!r.ok()) message = d.request.action + " " + d.request.instance + " refused: " + r.message();
+  }
+  if (accepted)
+    spdlog::info("PostgresCluster {}: {}: handed to the planner (term {})", key, message, term);
+  else
+    spdlog::warn("PostgresCluster {}: request {} refused (term {}): {}", key, d.request.id, term, message);
+  c.handledRequest = handled;
+  c.lastRequest = RequestRecord(d.request, accepted, message, term,
+                                FormatMicroTime(std::chrono::system_clock::now()));
+  if (c.actuator)
+    c.actuator->Emit(accepted ? "Normal" : "Warning", accepted ? "RequestAccepted" : "RequestRefused", "Request",
+                     message);
+}
+
+namespace {
+
+// The parts of a status that change all the time (lag, select counts, progress):
+// they alone refresh status.report only every reportPeriod.
+ClusterStatus StablePart(ClusterStatus s) {
+  for (auto& n : s.nodes) {
+    if (n.lagBytes > 0) n.lagBytes = 0;
+    n.selectCount = 0;
+  }
+  for (auto& o : s.operations) o.percent = -1;
+  return s;
+}
+
+}  // namespace
+
+void KubeController::SyncReport(Cluster& c) {
+  if (!c.reconciler) return;
+  ClusterStatus s = c.reconciler->GetStatus();
+  if (!s.acting) return;  // only the acting controller's view is written
+  constexpr size_t kReportEvents = 10;  // KUBERNETES.md §3: lastEvents, at most 10
+  if (s.events.size() > kReportEvents) s.events.erase(s.events.begin(), s.events.end() - kReportEvents);
+  const std::string stable = ToJson(StablePart(s)).serialize(), full = ToJson(s).serialize();
+  const auto now = std::chrono::steady_clock::now();
+  if (stable == c.reportStable && (full == c.reportFull || now - c.reportAt < options_.reportPeriod)) return;
+  c.report = ToJson(s);
+  c.reportStable = stable;
+  c.reportFull = full;
+  c.reportAt = now;
+  ++c.reportSeq;
+}
+
 void KubeController::SyncFence(Cluster& c, const std::string& key, const value& meta) {
   const std::string text =
       meta.has_object_field("annotations") ? Str(meta.at("annotations"), kFencedInstancesAnnotation) : "";
@@ -386,9 +458,14 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   const int members = c.members, replicas = c.replicas;
   const std::string scale_step = c.scale ? ToString(c.scale->kind) : "", scale_instance = c.scale ? c.scale->instance : "";
   signature += "|" + std::to_string(members) + "/" + std::to_string(replicas) + "|" + (in.wait ? in.wait->message : "");
+  SyncReport(c);
+  signature += "|report " + std::to_string(c.reportSeq);
+  if (!c.lastRequest.is_null()) signature += "|request " + c.lastRequest.serialize();
   if (signature == c.written) return;
   in.now = FormatMicroTime(std::chrono::system_clock::now());
-  auto edit = [in, accepted, name, members, replicas, scale_step, scale_instance](value* status) {
+  const value report = c.report, last_request = c.lastRequest;
+  auto edit = [in, accepted, name, members, replicas, scale_step, scale_instance, report,
+               last_request](value* status) {
     StatusInputs now = in;
     auto decoded = DecodeStatusState(*status);
     if (decoded.ok()) now.state = decoded->state;
@@ -412,6 +489,11 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
       if (!scale_instance.empty()) scale["instance"] = value::string(scale_instance);
       (*status)["scale"] = scale;
     }
+    if (!report.is_null()) {
+      (*status)["report"] = report;
+      (*status)["reportedAt"] = value::string(in.now);
+    }
+    if (!last_request.is_null()) (*status)["lastRequest"] = last_request;
   };
   if (c.store) {
     // The Reconciler's thread writes it, with its next status write or on its own.

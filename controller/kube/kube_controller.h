@@ -8,7 +8,11 @@
 // - While this controller leads, it also writes phase, phaseReason and the
 //   conditions (kube_plan.h's SummarizeStatus), observedGeneration,
 //   acceptedGeneration, instances, readyInstances and selector (by CAS, under
-//   the durable term; for a running cluster on its Reconciler's thread).
+//   the durable term; for a running cluster on its Reconciler's thread),
+//   status.report (the VM controller's GET /v1/status body, which
+//   `vigilctl --kubeconfig ... status` renders) and status.lastRequest.
+// - Operator requests (switchover, recover) come as the annotation
+//   pgvigil.io/request (kube_request.h says how they travel).
 // - Scaling (kube_scale.h): one step at a time towards spec.instances while it
 //   acts, the members and replicas in force recorded in status.scale.
 // Owned objects, the term to the sidecars, pod labels, Events and the manual
@@ -43,6 +47,8 @@ struct KubeControllerOptions {
   ReconcilerOptions reconciler;  // pacing; token, credentials and spec come per cluster
   std::chrono::milliseconds syncPeriod{1000};
   int watchTimeoutSeconds = 5;  // also bounds how long Stop waits for the watch
+  // status.report: lag, select counts and progress alone refresh it this often.
+  std::chrono::milliseconds reportPeriod{10000};
 };
 
 class KubeController {
@@ -76,6 +82,17 @@ class KubeController {
     ManualFence fence;                     // pgvigil.io/fenced-instances as last parsed
     std::vector<std::string> fenced;       // fence.Expand(instances)
     std::string fenceText, fenceError;     // the annotation as last read; its error
+    // pgvigil.io/request (kube_request.h): the id (or, without one, the text)
+    // this process handled, and the record for status.lastRequest.
+    std::string handledRequest;
+    web::json::value lastRequest;          // null until a request was handled here
+    // status.report: the Reconciler's ClusterStatus in vigilctl's format,
+    // replaced when its stable part changes (StablePart), else at most every
+    // reportPeriod.
+    web::json::value report;
+    std::string reportStable, reportFull;
+    uint64_t reportSeq = 0;
+    std::chrono::steady_clock::time_point reportAt;
     // Scaling (kube_scale.h): the accepted custom resource, its spec.instances, and
     // the members and StatefulSet replicas in force (status.scale); 0 = not known.
     web::json::value acceptedCr;
@@ -98,6 +115,11 @@ class KubeController {
   void SyncScale(Cluster& c, const std::string& key, const web::json::value& cr);
   // pgvigil.io/fenced-instances: parsed when it changes; an error keeps the old fence.
   void SyncFence(Cluster& c, const std::string& key, const web::json::value& meta);
+  // pgvigil.io/request: a request not yet in status.lastRequest goes to the
+  // Reconciler while this controller acts; the outcome joins the summary.
+  void SyncRequest(Cluster& c, const std::string& key, const web::json::value& cr);
+  // Refreshes c.report from the acting Reconciler's status (reportSeq counts).
+  void SyncReport(Cluster& c);
   std::unique_ptr<Reconciler> MakeReconciler(const std::string& ns, const std::string& name,
                                              const ClusterSpec& spec, const std::vector<SecretMount>& secrets,
                                              KubeActuator** actuator);

@@ -17,5 +17,8 @@ int CmdSwitchover(const CommandLine& cl);
 int CmdRecover(const CommandLine& cl);
 int CmdAttach(const CommandLine& cl);
 int CmdDetach(const CommandLine& cl);
+// kube_cmds.cc: status, switchover, recover, fence, unfence on Kubernetes
+// (kube_target.h); other words answer that they are not available there.
+int CmdKube(const std::string& word, const CommandLine& cl);
 
 }  // namespace pgvigil

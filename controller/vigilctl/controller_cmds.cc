@@ -4,18 +4,16 @@
 //   recover NODE [--no-wait], attach NODE, detach NODE.
 // Mutations send the bearer token from --token-file FILE (or PGVIGIL_TOKEN_FILE, or
 // for apply the spec's own api.tokenFile).
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
-#include <thread>
 
 #include "common/files.h"
 #include "common/rest_client.h"
 #include "common/spec_parser.h"
 #include "controller/status/cluster_status.h"
 #include "controller/vigilctl/commands.h"
+#include "controller/vigilctl/status_output.h"
 
 namespace pgvigil {
 
@@ -60,35 +58,6 @@ Result<ClusterStatus> FetchStatus(RestClient& c) {
   return ClusterStatusFromJson(r->body);
 }
 
-// A JSON value as YAML (block style), for -o yaml.
-void PrintYaml(const web::json::value& v, int indent, std::ostream& out) {
-  std::string pad(indent, ' ');
-  if (v.is_object()) {
-    for (const auto& [k, child] : v.as_object()) {
-      out << pad << k << ":";
-      if ((child.is_object() && child.size() > 0) || (child.is_array() && child.size() > 0)) {
-        out << "\n";
-        PrintYaml(child, indent + 2, out);
-      } else if (child.is_array()) {
-        out << " []\n";
-      } else if (child.is_object()) {
-        out << " {}\n";
-      } else {
-        out << " " << child.serialize() << "\n";
-      }
-    }
-  } else if (v.is_array()) {
-    for (const auto& item : v.as_array()) {
-      if (item.is_object() && item.size() > 0) {
-        out << pad << "-\n";
-        PrintYaml(item, indent + 2, out);
-      } else {
-        out << pad << "- " << item.serialize() << "\n";
-      }
-    }
-  }
-}
-
 // The caller has checked the options (CheckUnknown after ControllerUrl and Token).
 int PostRequest(const CommandLine& cl, const char* cmd, const std::string& path,
                 const web::json::value& body) {
@@ -117,25 +86,7 @@ int CmdStatus(const CommandLine& cl) {
   auto r = c.Get("/v1/status");
   if (!r.ok()) return Failed("status", url, r.error());
   if (r->status != 200) return Failed("status", url, DescribeFailure(*r));
-  if (format == "json") {
-    std::cout << r->body.serialize() << "\n";
-    return 0;
-  }
-  if (format == "yaml") {
-    PrintYaml(r->body, 0, std::cout);
-    return 0;
-  }
-  auto s = ClusterStatusFromJson(r->body);
-  if (!s.ok()) return Failed("status", url, s.error());
-  if (format == "pool_nodes") {
-    std::cout << RenderPoolNodes(*s);
-  } else if (format == "table") {
-    std::cout << RenderStatusTable(*s);
-  } else {
-    std::cerr << "vigilctl status: unknown output format '" << format << "' (table, json, yaml, pool_nodes)\n";
-    return 2;
-  }
-  return 0;
+  return PrintStatus(r->body, format, url);
 }
 
 int CmdApply(const CommandLine& cl) {
@@ -198,38 +149,7 @@ static int NodeVerb(const CommandLine& cl, const char* verb) {
   // recover: a live progress line until the node streams (or the operation fails).
   std::string url = ControllerUrl(cl);
   RestClient c(url, "", std::chrono::milliseconds(5000));
-  bool tty = isatty(1);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(30);
-  bool saw_operation = false;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto s = FetchStatus(c);
-    if (s.ok()) {
-      const OperationStatus* op = nullptr;
-      for (const auto& o : s->operations)
-        if (o.node == node && (o.type == "rebuild" || o.type == "follow")) op = &o;
-      const NodeStatus* ns = nullptr;
-      for (const auto& n : s->nodes)
-        if (n.name == node) ns = &n;
-      if (op && op->state == "running") {
-        saw_operation = true;
-        int pct = op->percent < 0 ? 0 : static_cast<int>(op->percent);
-        int bars = pct / 5;
-        std::cout << (tty ? "\r" : "") << node << " [" << std::string(bars, '#')
-                  << std::string(20 - bars, '.') << "] " << pct << "% " << op->step
-                  << (tty ? "   " : "\n") << std::flush;
-      } else if (op && op->state == "failed") {
-        std::cout << "\n";
-        return Failed("recover", node, "operation failed: " + op->error);
-      } else if (ns && ns->replicationState == "streaming" && ns->state == "up" &&
-                 (saw_operation || (op && op->state == "succeeded"))) {
-        std::cout << (tty ? "\r" : "") << node << " [####################] 100% streaming from "
-                  << (ns->upstream.empty() ? s->primary : ns->upstream) << "\n";
-        return 0;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  return Failed("recover", node, "not streaming after 30 minutes");
+  return FollowRecovery(node, [&c] { return FetchStatus(c); });
 }
 
 int CmdRecover(const CommandLine& cl) { return NodeVerb(cl, "recover"); }

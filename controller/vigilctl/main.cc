@@ -1,10 +1,13 @@
 // vigilctl: the operator's command-line tool.
 #include <iostream>
 #include <map>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "common/cli.h"
 #include "controller/vigilctl/commands.h"
+#include "controller/vigilctl/kube_target.h"
 
 using namespace pgvigil;
 
@@ -38,7 +41,28 @@ void Usage(std::ostream& out) {
   for (const auto& [name, c] : Subcommands()) out << "  " << c.help << "\n";
   out << "\ncontroller commands take --controller URL (default http://127.0.0.1:9900, or\n"
          "PGVIGIL_CONTROLLER) and --token-file FILE (or PGVIGIL_TOKEN_FILE) for changes.\n"
+         "\nOn Kubernetes (run as kubectl-pgvigil, or with --kubeconfig FILE, --context NAME or\n"
+         "-n NAMESPACE; the kubeconfig is --kubeconfig, else $KUBECONFIG, else ~/.kube/config):\n"
+         "  status [CLUSTER] [-o table|json|yaml|pool_nodes]   the same output as on VMs\n"
+         "  switchover [CLUSTER] --to INSTANCE                  planned change of primary\n"
+         "  recover [CLUSTER] INSTANCE [--no-wait]              rebuild INSTANCE as a standby\n"
+         "  fence [CLUSTER] INSTANCE|'*'                        detach it, stop its PostgreSQL\n"
+         "  unfence [CLUSTER] INSTANCE|'*'                      let it rejoin as a standby\n"
+         "  CLUSTER defaults to --cluster NAME, the instance's cluster (demo-1: demo), or the\n"
+         "  namespace's only PostgresCluster.\n"
          "\n  --version, --help\n";
+}
+
+// Options that may come before the command word on Kubernetes
+// (`kubectl pgvigil -n db status`), each with a value.
+bool IsKubeGlobal(const std::string& a) {
+  return a == "--kubeconfig" || a == "--context" || a == "-n" || a == "--namespace" || a == "--cluster";
+}
+
+bool IsKubeGlobalWithValue(const std::string& a) {
+  for (const char* k : {"--kubeconfig=", "--context=", "--namespace=", "--cluster="})
+    if (a.rfind(k, 0) == 0) return true;
+  return false;
 }
 
 }  // namespace
@@ -48,17 +72,36 @@ int main(int argc, char** argv) {
     Usage(std::cout);
     return argc < 2 ? 2 : 0;
   }
-  std::string word = argv[1];
+  // The command word is the first argument that is not a Kubernetes option
+  // (or its value); the rest, in order, are the command's.
+  int at = 1;
+  while (at < argc && (IsKubeGlobal(argv[at]) || IsKubeGlobalWithValue(argv[at])))
+    at += IsKubeGlobal(argv[at]) ? 2 : 1;
+  if (at >= argc) {
+    Usage(std::cerr);
+    return 2;
+  }
+  std::string word = argv[at];
   if (word == "--version" || word == "version") {
     std::cout << "vigilctl " << PGVIGIL_VERSION << "\n";
     return 0;
   }
+  if (word == "--help" || word == "-h") {
+    Usage(std::cout);
+    return 0;
+  }
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i)
+    if (i != at) args.emplace_back(argv[i]);
+  CommandLine cl(args);
+  static const std::set<std::string> kKubeWords = {"status", "switchover", "recover", "fence", "unfence",
+                                                   "attach", "detach", "apply", "watchdog"};
+  if (kKubeWords.count(word) && KubeMode(argv[0], cl)) return CmdKube(word, cl);
   auto it = Subcommands().find(word);
   if (it == Subcommands().end()) {
     std::cerr << "vigilctl: unknown command '" << word << "'\n";
     Usage(std::cerr);
     return 2;
   }
-  CommandLine cl(argc, argv, 2);
   return it->second.run(cl);
 }
