@@ -42,7 +42,12 @@ uint64_t PodTerm(const PodMeta& pod) {
 
 std::set<std::string> FencedInstances(const plan::ClusterState& state) {
   std::set<std::string> out(state.fenced.begin(), state.fenced.end());
-  if (state.transition.active() && !state.transition.from.empty()) out.insert(state.transition.from);
+  // The outgoing primary once routing no longer names it, as kube_plan's
+  // RoleOf labels it: while a switchover still routes to it (catch-up, pause)
+  // it stays labelled primary, and asking for the fenced label then would
+  // block every action of the switchover.
+  const plan::Transition& t = state.transition;
+  if (t.active() && !t.from.empty() && state.routedPrimary != t.from) out.insert(t.from);
   return out;
 }
 

@@ -151,7 +151,7 @@ class KubeActuator : public StateStore, public ActingHook {
 };
 
 // The instances a state asks to be labelled fenced (state.fenced and the
-// outgoing primary of an active transition).
+// outgoing primary of an active transition once routing no longer names it).
 std::set<std::string> FencedInstances(const plan::ClusterState& state);
 
 }  // namespace pgvigil::kube

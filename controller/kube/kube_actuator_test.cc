@@ -349,5 +349,29 @@ TEST_F(KubeActuatorTest, ADeposedControllerWritesNothingMoreAndSendsNoPromote) {
   EXPECT_EQ(Role("demo-0"), "primary");
 }
 
+// The fence label a state asks for agrees with the role labels: a switchover
+// still routing to its old primary (catch-up, pause) keeps it `primary`, so no
+// fenced label may be asked then (it would block every action: the label
+// patches never make it fenced); once routing leaves it, it must be fenced.
+TEST(KubeActuatorFencedInstances, TheOutgoingPrimaryOnceRoutingLeavesIt) {
+  plan::ClusterState s;
+  s.primary = s.routedPrimary = "demo-0";
+  s.routedStandbys = {"demo-1", "demo-2"};
+  s.fenced = {"demo-2"};
+  EXPECT_EQ(FencedInstances(s), (std::set<std::string>{"demo-2"}));
+  s.transition.kind = plan::TransitionKind::kSwitchover;
+  s.transition.from = "demo-0";
+  s.transition.to = "demo-1";
+  EXPECT_EQ(FencedInstances(s), (std::set<std::string>{"demo-2"}));
+  LabelInputs in;
+  in.instances = {"demo-0", "demo-1", "demo-2"};
+  in.state = s;
+  EXPECT_EQ(RoleOf(in, "demo-0"), PodRole::kPrimary);
+  s.routedPrimary.clear();
+  EXPECT_EQ(FencedInstances(s), (std::set<std::string>{"demo-0", "demo-2"}));
+  in.state = s;
+  EXPECT_EQ(RoleOf(in, "demo-0"), PodRole::kFenced);
+}
+
 }  // namespace
 }  // namespace pgvigil::kube
