@@ -11,7 +11,7 @@
 #     with the message on its "# expect:" line (helm lint reports the schema's
 #     refusals too, but only warns on the templates' own `fail` and `required`);
 #     a Kubernetes below the chart's floor refused;
-#  6. NOTES.txt renders for every values file and says how to create and reach
+#  6. NOTES.txt renders for every values file and says how to create, reach and operate
 #     a cluster;
 #  7. manifests/install.yaml equal to a fresh render; `kubectl kustomize manifests/`
 #     builds and its objects pass 3.
@@ -152,7 +152,7 @@ for v in "$CHART"/tests/values-*.yaml; do
   fi
   missing=""
   for want in "kubectl apply -f manifests/examples/k8s-cluster.yaml" "get pgvc -o wide" \
-      "demo-rw.db.svc" "demo-ro.db.svc" "demo.db.svc -p 9999"; do
+      "demo-rw.db.svc" "demo-ro.db.svc" "demo.db.svc -p 9999" "kubectl pgvigil -n db status demo"; do
     grep -qF -- "$want" "$tmp/notes.txt" || missing="$missing '$want'"
   done
   if [ -n "$missing" ]; then fail "NOTES.txt with $v lacks$missing"; else pass "NOTES.txt renders with $v"; fi
