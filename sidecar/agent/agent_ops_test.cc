@@ -1,8 +1,11 @@
 // Node operations against real PostgreSQL 15 over the REST API: rebuild by
 // pg_basebackup, promote + rebuild of the old primary by pg_rewind, follow
-// without rebuild, an interrupted rebuild run again, refusals.
+// without rebuild, an interrupted rebuild run again, refusals, a primary killed
+// by SIGKILL whose lock file names a zombie or a recycled pid.
 #include <dirent.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -383,6 +386,111 @@ TEST(AgentOps, InterruptedRebuildRunsAgainAndKeepsOldDataUntilThen) {
   EXPECT_FALSE(access(witness.c_str(), F_OK) == 0);
   ASSERT_TRUE(c.WaitStreaming(0, 1).ok());
   EXPECT_TRUE(HasRows(c, 1, "big", "60000"));
+}
+
+// Live (not zombie) processes working in `dir`: a killed postmaster's children.
+int LiveProcessesIn(const std::string& dir) {
+  int n = 0;
+  DIR* d = opendir("/proc");
+  if (!d) return 0;
+  while (dirent* e = readdir(d)) {
+    const long pid = std::atol(e->d_name);
+    if (pid <= 0) continue;
+    const PidProcessFacts f = ReadPidProcessFacts(pid);
+    if (f.exists && f.state != 'Z' && f.state != 'X' && f.cwdKnown && f.cwd == dir) ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+std::string FirstLineReplaced(const std::string& text, long pid) {
+  return std::to_string(pid) + text.substr(text.find('\n'));
+}
+
+// A primary killed by SIGKILL (a crashed pod) whose postmaster is a zombie
+// nobody has reaped yet (this machine's init takes ~2 s): the lock file names
+// it, and `pg_ctl stop` would wait for it until its timeout. The rebuild under
+// the new primary counts it as stopped, removes the stale lock file and
+// rewinds. Then the lock file of the stopped standby names a recycled pid (a
+// live sleep): `start` removes it too (postgres would refuse to start).
+TEST(AgentOps, KilledPrimaryWithStaleLockFileIsRewoundAndStarts) {
+  // Orphans (the postmaster pg_ctl leaves) come to this process, which does
+  // not reap them: a killed postmaster stays a zombie.
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+  {
+    PgTestCluster::Options o;
+    o.nodes = 2;
+    auto e = AgentTestEnv::Create(o, {0, 1});
+    ASSERT_TRUE(e.ok()) << e.error();
+    auto& env = **e;
+    auto& c = env.cluster();
+    const std::string data = c.nodes()[0].dataDir;
+    ASSERT_TRUE(c.Query(0, "CREATE TABLE t AS SELECT g FROM generate_series(1, 100) g").ok());
+    ASSERT_TRUE(HasRows(c, 1, "t", "100"));
+
+    auto pidfile = ReadFile(data + "/postmaster.pid");
+    ASSERT_TRUE(pidfile.ok());
+    const pid_t pm = static_cast<pid_t>(std::atol(pidfile->c_str()));
+    ASSERT_GT(pm, 0);
+    ASSERT_EQ(kill(pm, SIGKILL), 0);
+    // Its children notice and exit (a container runtime would kill them all).
+    ASSERT_TRUE(AgentTestEnv::WaitFor([&] { return ProcessGone(pm) && LiveProcessesIn(data) == 0; }, 30000));
+    ASSERT_EQ(kill(pm, 0), 0) << "a zombie: not reaped";
+    ASSERT_EQ(LookAtPostmaster(data).judgement.verdict, PostmasterVerdict::kZombie);
+
+    auto promoted = RunOp(env, 1, "promote", R"({"term": 2})");
+    ASSERT_EQ(Str(promoted, "state"), "succeeded") << promoted.serialize();
+    ASSERT_TRUE(c.Query(1, "INSERT INTO t SELECT g FROM generate_series(101, 250) g").ok());
+
+    auto rebuilt = RunOp(env, 0, "rebuild", R"({"term": 2, "primary": "node1", "fenced": true})");
+    ASSERT_EQ(Str(rebuilt, "state"), "succeeded") << rebuilt.serialize();
+    const std::string log = LogText(rebuilt);
+    EXPECT_NE(log.find("stale postmaster.pid"), std::string::npos) << log;
+    EXPECT_NE(log.find("zombie"), std::string::npos) << log;
+    EXPECT_EQ(Str(rebuilt, "method"), "rewind") << log;
+    EXPECT_EQ(log.find("falling back"), std::string::npos) << log;
+    ASSERT_TRUE(c.WaitStreaming(1, 1).ok());
+    EXPECT_TRUE(HasRows(c, 0, "t", "250"));
+    EXPECT_EQ(kill(pm, 0), 0) << "still the unreaped zombie";
+
+    // Killed again and reaped; its lock file now names a live program.
+    auto standby_pidfile = ReadFile(data + "/postmaster.pid");
+    ASSERT_TRUE(standby_pidfile.ok());
+    const pid_t pm2 = static_cast<pid_t>(std::atol(standby_pidfile->c_str()));
+    ASSERT_EQ(kill(pm2, SIGKILL), 0);
+    ASSERT_TRUE(AgentTestEnv::WaitFor([&] { return ProcessGone(pm2) && LiveProcessesIn(data) == 0; }, 30000));
+    const pid_t sleeper = fork();
+    if (sleeper == 0) {
+      execlp("sleep", "sleep", "60", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ASSERT_GT(sleeper, 0);
+    // The pid recycled: both lock files (data directory and socket) name it.
+    const std::string socket_lock = SocketLockPath(*ParsePidFile(*standby_pidfile));
+    ASSERT_FALSE(socket_lock.empty());
+    auto socket_text = ReadFile(socket_lock);
+    ASSERT_TRUE(socket_text.ok());
+    auto recycle = [&] {
+      ASSERT_TRUE(WriteFileAtomic(data + "/postmaster.pid", FirstLineReplaced(*standby_pidfile, sleeper), 0600).ok());
+      ASSERT_TRUE(WriteFileAtomic(socket_lock, FirstLineReplaced(*socket_text, sleeper), 0600).ok());
+    };
+    recycle();
+    auto stopped = RunOp(env, 0, "stop", R"({"term": 2, "fenced": true})");
+    EXPECT_EQ(Str(stopped, "state"), "succeeded") << stopped.serialize();
+    EXPECT_NE(LogText(stopped).find("already stopped"), std::string::npos) << LogText(stopped);
+    EXPECT_FALSE(PathExists(socket_lock));
+    recycle();
+    auto started = RunOp(env, 0, "start", R"({"term": 2})");
+    EXPECT_EQ(Str(started, "state"), "succeeded") << started.serialize();
+    EXPECT_NE(LogText(started).find("not this data directory's postmaster"), std::string::npos)
+        << LogText(started);
+    EXPECT_TRUE(c.WaitStreaming(1, 1).ok());
+    EXPECT_TRUE(HasRows(c, 0, "t", "250"));
+    kill(sleeper, SIGKILL);
+  }
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 }
 
 }  // namespace

@@ -113,8 +113,7 @@ int KillStrayCopies(const std::vector<std::string>& paths) {
   for (pid_t pid : stray)
     for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) {
       // Not our child (its parent died): it is reaped by init; wait for it to go.
-      auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-      if (!stat.ok() || stat->find(") Z") != std::string::npos) break;
+      if (ProcessGone(pid)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   return static_cast<int>(stray.size());
@@ -150,11 +149,21 @@ Status PgTools::Run(const std::vector<std::string>& argv, std::chrono::milliseco
 
 Result<PgRunState> PgTools::RunState() {
   // What `pg_ctl status` decides, without a child process (an operation's first
-  // step; a failover waits on it): postmaster.pid names a live postmaster.
+  // step; a failover waits on it), with /proc's view of the pid (postmaster_lock.h).
   if (!IsDataDir(node_.dataDir)) return PgRunState::kNoDataDir;
-  auto text = ReadFile(node_.dataDir + "/postmaster.pid");
-  if (!text.ok()) return PgRunState::kStopped;  // no lock file: not running
-  return PostmasterAlive(*text) ? PgRunState::kRunning : PgRunState::kStopped;
+  PostmasterLook look = LookAtPostmaster(node_.dataDir);
+  if (look.judgement.stale()) {
+    Status s = RemoveStalePidFile(node_.dataDir, look.text);
+    Note("stale postmaster.pid (" + std::string(ToString(look.judgement.verdict)) + "): " +
+         look.judgement.reason + "; " +
+         (s.ok() ? "removed it" : "not removed: " + s.message()));
+  }
+  return look.judgement.running() ? PgRunState::kRunning : PgRunState::kStopped;
+}
+
+void PgTools::Note(const std::string& line) {
+  if (op_) op_->Log(line);
+  else spdlog::warn("agent: {}", line);
 }
 
 Result<ControlData> PgTools::ReadControlData(const std::string& dir) {
@@ -183,8 +192,22 @@ Status PgTools::Start() {
 }
 
 Status PgTools::Stop(const std::string& mode) {
-  return Run({"pg_ctl", "stop", "-D", node_.dataDir, "-m", mode, "-w", "-t", "300"},
-             std::chrono::seconds(320));
+  auto state = RunState();
+  if (state.ok() && *state != PgRunState::kRunning) {
+    Note("PostgreSQL is not running: nothing to stop");
+    return Status::Ok();
+  }
+  Status s = Run({"pg_ctl", "stop", "-D", node_.dataDir, "-m", mode, "-w", "-t", "300"},
+                 std::chrono::seconds(320));
+  if (s.ok()) return s;
+  // pg_ctl waits for the lock file to go; a postmaster that died meanwhile (a
+  // zombie until reaped) never removes it.
+  state = RunState();
+  if (state.ok() && *state != PgRunState::kRunning) {
+    Note("pg_ctl stop failed, but the postmaster is no longer running: stopped");
+    return Status::Ok();
+  }
+  return s;
 }
 
 Status PgTools::Restart(const std::string& mode) {
@@ -246,16 +269,66 @@ bool PathExists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-bool PostmasterAlive(const std::string& pid_file) {
-  // First line: the postmaster's pid (negative for a single-user backend).
-  long pid = std::strtol(pid_file.c_str(), nullptr, 10);
-  if (pid < 0) pid = -pid;
-  if (pid <= 0 || pid == ::getpid() || pid == ::getppid()) return false;
-  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
-  // A stale lock file may name a recycled pid: it must be a postgres process.
-  auto comm = ReadFile("/proc/" + std::to_string(pid) + "/comm");
-  if (!comm.ok()) return true;  // cannot tell: alive is the safe answer (no rebuild over it)
-  return comm->rfind("postgres", 0) == 0 || comm->rfind("postmaster", 0) == 0;
+PidProcessFacts ReadPidProcessFacts(long pid) {
+  PidProcessFacts f;
+  if (pid <= 0) return f;
+  f.isSelf = pid == ::getpid() || pid == ::getppid();
+  f.exists = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  if (!f.exists) return f;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  if (auto stat = ReadFile(proc + "/stat"); stat.ok()) f.state = ParseProcStatState(*stat);
+  if (auto comm = ReadFile(proc + "/comm"); comm.ok()) {
+    f.comm = *comm;
+    while (!f.comm.empty() && f.comm.back() == '\n') f.comm.pop_back();
+  }
+  char buf[4096];
+  const ssize_t n = ::readlink((proc + "/cwd").c_str(), buf, sizeof buf - 1);
+  if (n > 0) {
+    f.cwdKnown = true;
+    f.cwd.assign(buf, static_cast<size_t>(n));
+  }
+  return f;
+}
+
+bool ProcessGone(long pid) {
+  const PidProcessFacts f = ReadPidProcessFacts(pid);
+  return !f.exists || f.state == 'Z' || f.state == 'X';
+}
+
+PostmasterLook LookAtPostmaster(const std::string& data_dir) {
+  PostmasterLook l;
+  auto text = ReadFile(data_dir + "/postmaster.pid");
+  l.present = text.ok() || PathExists(data_dir + "/postmaster.pid");
+  if (text.ok()) l.text = *text;
+  const auto content = ParsePidFile(l.text);
+  PidProcessFacts facts;
+  if (content) facts = ReadPidProcessFacts(content->pid);
+  std::string resolved = data_dir;
+  if (char* real = ::realpath(data_dir.c_str(), nullptr)) {
+    resolved = real;
+    std::free(real);
+  }
+  l.judgement = JudgePostmaster(l.present, content, facts, resolved);
+  return l;
+}
+
+Status RemoveStalePidFile(const std::string& data_dir, const std::string& text) {
+  const std::string path = data_dir + "/postmaster.pid";
+  auto now = ReadFile(path);
+  if (!now.ok()) return Status::Ok();  // gone already
+  if (*now != text) return Status::Error(path + " changed (a new postmaster?)");
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return Status::Error("unlink " + path + ": " + std::strerror(errno));
+  // The socket's lock file names the same pid: postgres would refuse it as well.
+  const auto content = ParsePidFile(text);
+  const std::string socket_lock = content ? SocketLockPath(*content) : "";
+  if (socket_lock.empty()) return Status::Ok();
+  auto lock = ReadFile(socket_lock);
+  const auto lock_content = lock.ok() ? ParsePidFile(*lock) : std::nullopt;
+  if (!lock_content || lock_content->pid != content->pid) return Status::Ok();
+  if (::unlink(socket_lock.c_str()) != 0 && errno != ENOENT)
+    return Status::Error("unlink " + socket_lock + ": " + std::strerror(errno));
+  return Status::Ok();
 }
 
 bool IsDataDir(const std::string& path) {

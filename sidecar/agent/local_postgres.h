@@ -14,6 +14,7 @@
 #include "sidecar/agent/operations.h"
 #include "sidecar/agent/pg_output_parse.h"
 #include "sidecar/agent/pg_status_query.h"
+#include "sidecar/agent/postmaster_lock.h"
 
 namespace pgvigil {
 
@@ -50,10 +51,15 @@ class PgTools {
              const std::map<std::string, std::string>& env = {},
              const std::function<void(const std::string&)>& on_line = nullptr);
 
-  Result<PgRunState> RunState();  // as pg_ctl status, in-process
+  // As pg_ctl status, in-process, but a lock file naming a postmaster that is
+  // gone, a zombie or another process counts as stopped, and is removed
+  // (logged): pg_ctl, postgres and pg_rewind would wait for it or refuse.
+  Result<PgRunState> RunState();
   Result<ControlData> ReadControlData(const std::string& dir);
   Status Start();                            // pg_ctl start -w, log to logFile()
-  Status Stop(const std::string& mode);      // pg_ctl stop -m MODE -w
+  // pg_ctl stop -m MODE -w when RunState says running; a postmaster that
+  // exits while pg_ctl waits (a zombie: pg_ctl would wait forever) is stopped.
+  Status Stop(const std::string& mode);
   Status Restart(const std::string& mode);   // pg_ctl restart -m MODE -w
   // Promotes over one SQL connection (pg_ctl promote when SQL cannot signal);
   // the status seen once it accepts writes. *already_primary: nothing was done.
@@ -64,6 +70,7 @@ class PgTools {
   Status WaitStreaming(const NodeSpec& primary, std::chrono::seconds timeout);
 
  private:
+  void Note(const std::string& line);  // the operation's log, else the sidecar's
   const LocalNode& node_;
   Operation* op_;
 };
@@ -80,11 +87,25 @@ void MarkInheritedFdsCloseOnExec();
 // they are gone. Returns how many there were.
 int KillStrayCopies(const std::vector<std::string>& paths);
 
+// The lock file (postmaster.pid) of `data_dir` as read now, and whether its
+// postmaster runs (postmaster_lock.h; facts from kill(pid, 0) and /proc).
+struct PostmasterLook {
+  bool present = false;
+  std::string text;  // the lock file's content
+  PostmasterJudgement judgement;
+};
+PostmasterLook LookAtPostmaster(const std::string& data_dir);
+PidProcessFacts ReadPidProcessFacts(long pid);
+// Exited: no such pid, or a zombie.
+bool ProcessGone(long pid);
+// Removes `data_dir`'s lock file if it still holds `text` (a new postmaster
+// writes a new one), and the socket's lock file when it names the same pid. A postmaster whose lock file was taken shuts itself down
+// at its next check (PostgreSQL rechecks it every minute).
+Status RemoveStalePidFile(const std::string& data_dir, const std::string& text);
+
 // File helpers (root-safe: refuse empty paths and "/"); errors name the path.
 bool PathExists(const std::string& path);
-bool IsDataDir(const std::string& path);
-// Whether a postmaster.pid's content names a live postgres process.
-bool PostmasterAlive(const std::string& pid_file);  // has PG_VERSION and global/pg_control
+bool IsDataDir(const std::string& path);  // has PG_VERSION and global/pg_control
 Status RemoveTree(const std::string& path);
 Status RenamePath(const std::string& from, const std::string& to);
 Status ChownToUser(const std::string& path, const std::string& user, bool recursive = false);

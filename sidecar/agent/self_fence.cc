@@ -48,20 +48,13 @@ pid_t PostmasterPid(const std::string& data_dir) {
 }
 
 // Exited (a zombie not reaped yet by whoever started it counts as exited).
-bool Gone(pid_t pid) {
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat.ok()) return false;
-  const size_t paren = stat->rfind(')');
-  return paren != std::string::npos && paren + 2 < stat->size() && (*stat)[paren + 2] == 'Z';
-}
+bool Gone(pid_t pid) { return ProcessGone(pid); }
 
 }  // namespace
 
 LocalPrimaryLook LookAtDataDir(const std::string& data_dir) {
   LocalPrimaryLook l;
-  auto text = ReadFile(data_dir + "/postmaster.pid");
-  l.postmasterAlive = text.ok() && PostmasterAlive(*text);
+  l.postmasterAlive = LookAtPostmaster(data_dir).judgement.running();
   l.recoverySignal = Exists(data_dir + "/standby.signal") || Exists(data_dir + "/recovery.signal");
   return l;
 }
