@@ -204,6 +204,16 @@ streaming_standbys() {
   done
   echo 0
 }
+# kube_streams_from STANDBY PRIMARY (lab hosts): as streams_from, but the standby's
+# WAL receiver names the primary by its pod DNS name (NAME-i.NAME-hl.NS.svc).
+kube_streams_from() {
+  local s=$1 p=$2 n up
+  in_recovery "$s" || return 1
+  n=$(node_psql "$p" -c "select count(*) from pg_stat_replication where state = 'streaming' and client_addr = '${ADDR[$s]}'") || return 1
+  [[ $n == 1 ]] || return 1
+  up=$(node_psql "$s" -c "select sender_host from pg_stat_wal_receiver where status = 'streaming'") || return 1
+  [[ $up == "${ADDR[$p]}" || $up == "$KUBE_CR-$(( ${p#server} - 1 )).$KUBE_CR-hl.$KUBE_NS.svc" ]]
+}
 svc_psql() { local svc=$1 port=$2; shift 2
   inns client env PGPASSFILE="$PGPASSFILE" PGCONNECT_TIMEOUT=3 "$PG_BIN/psql" -h "$svc.$KUBE_NS.svc" -p "$port" \
     -U postgres -d postgres -XAtq "$@"; }

@@ -6,12 +6,21 @@
 # the container's command and env come from the pod spec, run as the postgres
 # user; the readiness probe's result goes into the pod's status. NOT a kubelet:
 # no images, cgroups, restart back-off or probes other than readiness.
+#
+# A container's processes: its main process, everything descended from it, and
+# everything in its mount namespace (`ip netns exec` gives each container start
+# one; a process whose parent died is reparented to init but stays in it). When
+# the main process exits, or the pod stops, the rest are killed (SIGKILL), as a
+# runtime does when a container's pid namespace ends.
+#   python3 pods.py kill-container PID   crashes the container whose main
+#   process is PID: SIGKILL to all its processes at once (crash_e2e.sh).
 import base64
 import os
 import pwd
 import shlex
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -36,6 +45,75 @@ def expand(arg, env):
     return "".join(out)
 
 
+def mount_ns(pid):
+    try:
+        return os.readlink("/proc/%d/ns/mnt" % pid)
+    except OSError:
+        return None
+
+
+def proc_table():
+    """pid -> (ppid, state) of every process."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        rest = stat[stat.rfind(")") + 2:].split()
+        if len(rest) >= 2:
+            out[int(d)] = (int(rest[1]), rest[0])
+    return out
+
+
+def container_ns(pid):
+    """The mount namespace of a container's main process, or None while it has
+    none of its own yet (still the kubelet's or the host's): a shared one would
+    name processes that are not the pod's."""
+    ns = mount_ns(pid)
+    return ns if ns not in (None, mount_ns(os.getpid()), mount_ns(1)) else None
+
+
+def container_processes(root, ns):
+    """Live (not zombie) processes of the container: root, its descendants, and
+    every process in mount namespace `ns` (None: descendants only)."""
+    table = proc_table()
+    found = {root} if root in table else set()
+    grew = True
+    while grew:
+        grew = False
+        for pid, (ppid, _) in table.items():
+            if ppid in found and pid not in found:
+                found.add(pid)
+                grew = True
+    if ns is not None and ns not in (mount_ns(os.getpid()), mount_ns(1)):
+        found |= {pid for pid in table if mount_ns(pid) == ns}
+    found.discard(os.getpid())
+    return sorted(p for p in found if table.get(p, (0, "Z"))[1] not in "ZX")
+
+
+def kill_container(root, ns, attempts=100):
+    """SIGKILL to every process of the container, again until none is left
+    (one forking meanwhile); returns the pids killed."""
+    killed = []
+    for _ in range(attempts):
+        pids = container_processes(root, ns)
+        if not pids:
+            break
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+                if p not in killed:
+                    killed.append(p)
+            except OSError:
+                pass
+        time.sleep(0.02)
+    return killed
+
+
 class Pod:
     def __init__(self, lab, pod):
         self.lab = lab
@@ -47,6 +125,7 @@ class Pod:
         self.addr = lab.addr(self.index)
         self.root = os.path.join(lab.dir, "pods", self.name + "-" + self.uid[:8])
         self.proc = None
+        self.ns = None  # the running container's mount namespace
         self.restarts = 0
         self.ready = None
         self.fails = 0
@@ -154,6 +233,13 @@ class Pod:
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.started_at = time.time()
+        # `ip netns exec` unshares its mount namespace at once, then execs.
+        self.ns = None
+        for _ in range(100):
+            self.ns = container_ns(self.proc.pid)
+            if self.ns or self.proc.poll() is not None:
+                break
+            time.sleep(0.01)
         with open(os.path.join(self.lab.lab_dir, "pids", "kube-pod-%s.pid" % self.name), "w") as f:
             f.write("%d\n" % self.proc.pid)
         self.lab.log("started %s (uid %s) on %s as pid %d" % (self.name, self.uid, self.host, self.proc.pid))
@@ -170,24 +256,19 @@ class Pod:
                 self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 self.lab.log("%s: still running after %d s, SIGKILL" % (self.name, grace))
-                self.proc.kill()
-                self.proc.wait()
-        self.kill_postmaster()
+        self.kill_rest()
         self.lab.log("stopped %s (uid %s), exit %s" % (self.name, self.uid, self.proc.returncode))
         self.proc = None
 
-    def kill_postmaster(self):
-        """A container's processes end with it: a PostgreSQL left behind by a
-        killed sidecar is stopped (immediate) like the runtime would."""
-        for pvc in os.listdir(os.path.join(self.lab.dir, "pvc")):
-            if not pvc.endswith("-" + self.name):
-                continue
-            pidfile = os.path.join(self.lab.dir, "pvc", pvc, "pgdata", "postmaster.pid")
-            try:
-                pid = int(open(pidfile).readline())
-                os.kill(pid, signal.SIGQUIT)
-            except (OSError, ValueError):
-                pass
+    def kill_rest(self):
+        """The container's processes end with it: whatever its main process
+        left running (PostgreSQL of a killed sidecar) is killed like the runtime
+        would, and the main process reaped."""
+        killed = kill_container(self.proc.pid, self.ns)
+        self.proc.wait()
+        if killed:
+            self.lab.log("%s: killed %d process(es) left in the container: %s" %
+                         (self.name, len(killed), " ".join(map(str, killed))))
 
     # ---- readiness ----
     def probe(self):
@@ -227,3 +308,21 @@ class Pod:
                                {"type": "ContainersReady", "status": r, "lastTransitionTime": now}],
                 "containerStatuses": [{"name": self.spec["containers"][0]["name"], "ready": bool(self.ready),
                                        "restartCount": self.restarts, "started": self.alive()}]}
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "kill-container" and argv[2].isdigit():
+        root = int(argv[2])
+        ns = container_ns(root)
+        if ns is None:
+            print("pods.py: process %d has no mount namespace of its own: not a container" % root, file=sys.stderr)
+            return 1
+        killed = kill_container(root, ns)
+        print("killed %d process(es) of the container (%s): %s" % (len(killed), ns, " ".join(map(str, killed))))
+        return 0 if killed else 1
+    print("usage: pods.py kill-container PID", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
