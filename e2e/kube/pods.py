@@ -13,7 +13,8 @@
 # the main process exits, or the pod stops, the rest are killed (SIGKILL), as a
 # runtime does when a container's pid namespace ends.
 #   python3 pods.py kill-container PID   crashes the container whose main
-#   process is PID: SIGKILL to all its processes at once (crash_e2e.sh).
+#   process is PID: SIGKILL to all its processes at once (crash_e2e.sh); prints
+#   "killed N process(es) of the container (NS) at EPOCH_MS: PIDS".
 import base64
 import os
 import pwd
@@ -97,12 +98,14 @@ def container_processes(root, ns):
 
 def kill_container(root, ns, attempts=100):
     """SIGKILL to every process of the container, again until none is left
-    (one forking meanwhile); returns the pids killed."""
-    killed = []
+    (one forking meanwhile); returns the pids killed and when the first
+    SIGKILL went (epoch ms, 0 if none)."""
+    killed, first_ms = [], 0
     for _ in range(attempts):
         pids = container_processes(root, ns)
         if not pids:
             break
+        first_ms = first_ms or int(time.time() * 1000)
         for p in pids:
             try:
                 os.kill(p, signal.SIGKILL)
@@ -111,7 +114,7 @@ def kill_container(root, ns, attempts=100):
             except OSError:
                 pass
         time.sleep(0.02)
-    return killed
+    return killed, first_ms
 
 
 class Pod:
@@ -264,7 +267,7 @@ class Pod:
         """The container's processes end with it: whatever its main process
         left running (PostgreSQL of a killed sidecar) is killed like the runtime
         would, and the main process reaped."""
-        killed = kill_container(self.proc.pid, self.ns)
+        killed, _ = kill_container(self.proc.pid, self.ns)
         self.proc.wait()
         if killed:
             self.lab.log("%s: killed %d process(es) left in the container: %s" %
@@ -317,8 +320,9 @@ def main(argv):
         if ns is None:
             print("pods.py: process %d has no mount namespace of its own: not a container" % root, file=sys.stderr)
             return 1
-        killed = kill_container(root, ns)
-        print("killed %d process(es) of the container (%s): %s" % (len(killed), ns, " ".join(map(str, killed))))
+        killed, at_ms = kill_container(root, ns)
+        print("killed %d process(es) of the container (%s) at %d: %s" %
+              (len(killed), ns, at_ms, " ".join(map(str, killed))))
         return 0 if killed else 1
     print("usage: pods.py kill-container PID", file=sys.stderr)
     return 2
