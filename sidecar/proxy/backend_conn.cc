@@ -18,6 +18,8 @@ constexpr int kKeepIdleSec = 5, kKeepIntervalSec = 1, kKeepCount = 3;
 constexpr unsigned kUserTimeoutMs = 10000;
 // Connect + authentication + parameters, as a whole.
 constexpr auto kLoginTimeout = std::chrono::seconds(5);
+// Bytes asked for per backend read; also what the read buffer keeps when empty.
+constexpr size_t kReadChunk = 8192;
 }  // namespace
 
 const char* BackendStateName(BackendState s) {
@@ -163,7 +165,7 @@ void BackendConn::DoRead() {
   if (reading_ || paused_ || state_ == State::kClosed) return;
   reading_ = true;
   size_t avail = 0;
-  uint8_t* p = in_.Prepare(8192, &avail);
+  uint8_t* p = in_.Prepare(kReadChunk, &avail);
   auto self = shared_from_this();
   sock_.async_read_some(asio::buffer(p, avail),
                         [this, self](const boost::system::error_code& ec, size_t n) { OnRead(ec, n); });
@@ -214,7 +216,9 @@ void BackendConn::OnRead(const boost::system::error_code& ec, size_t n) {
     in_.Consume(size);
     if (!keep_going) break;
   }
-  if (in_.size() == 0) in_.Shrink();
+  // Never below what DoRead asks for: shrinking to less made every read
+  // reallocate (and zero) the buffer.
+  if (in_.size() == 0) in_.Shrink(kReadChunk);
   if (state_ == State::kReady && owner_) owner_->OnBackendReadDone(this);
   DoRead();
 }

@@ -33,8 +33,9 @@ class ReadBuffer {
     return buf_.data() + end_;
   }
   void Commit(size_t n) { end_ += n; }
-  // Releases memory held by an idle connection after a large message.
-  void Shrink(size_t keep = 4096) {
+  // Releases memory held by an idle connection after a large message. keep must
+  // be at least the `min` the owner passes to Prepare, or every read reallocates.
+  void Shrink(size_t keep) {
     if (size() == 0 && buf_.size() > keep) {
       buf_.resize(keep);
       buf_.shrink_to_fit();

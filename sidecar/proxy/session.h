@@ -155,6 +155,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // min_lsn: only standbys whose replay LSN is known to be at least this.
   int ChooseLoadBalanceNode(const EffectiveRouting& r, uint64_t min_lsn = 0);
   std::vector<bool> AvoidMask(const EffectiveRouting& r, uint64_t min_lsn) const;
+  // Node i is avoided: a recent connect failure there, or its replay LSN below min_lsn.
+  bool Avoided(const EffectiveRouting& r, size_t i, uint64_t min_lsn,
+               std::chrono::steady_clock::time_point now) const;
   std::string LoginKey() const;
   void UpdateCancelTargets();
   void ReleaseBackends();

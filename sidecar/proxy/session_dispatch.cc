@@ -67,11 +67,12 @@ RouteDecision ClientSession::Decide(const EffectiveRouting& r) {
   k.hasPrimary = r.primary >= 0;
   k.holdNewTransactions = txStatus_ == 'I' && pinned_ == Target::kNone && shared_->HoldNewTransactions();
   k.awaitPrimary = r.primary < 0 && shared_->AwaitPrimary();
-  std::vector<bool> any = AvoidMask(r, 0), at_floor = AvoidMask(r, readFloor_);
+  // Counted in place (no mask vectors): this runs for every message.
+  const auto now = std::chrono::steady_clock::now();
   for (size_t i = 0; i < r.nodes.size(); ++i) {
     if (!r.nodes[i].lbEligible) continue;
-    if (!any[i]) k.standbysEligible++;
-    if (!at_floor[i]) k.standbysAtFloor++;
+    if (!Avoided(r, i, 0, now)) k.standbysEligible++;
+    if (!Avoided(r, i, readFloor_, now)) k.standbysAtFloor++;
   }
   BalanceSettings b;
   b.enabled = lbs.enabled;

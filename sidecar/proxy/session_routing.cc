@@ -32,14 +32,18 @@ bool ClientSession::BusyOtherThan(Target t) const {
   return false;
 }
 
+bool ClientSession::Avoided(const EffectiveRouting& r, size_t i, uint64_t min_lsn,
+                            std::chrono::steady_clock::time_point now) const {
+  if (min_lsn > 0 && r.nodes[i].replayLsn < min_lsn) return true;
+  if (worker_->avoidUntil.empty()) return false;  // the usual case: no string hashing per message
+  auto it = worker_->avoidUntil.find(r.nodes[i].node.name);
+  return it != worker_->avoidUntil.end() && it->second > now;
+}
+
 std::vector<bool> ClientSession::AvoidMask(const EffectiveRouting& r, uint64_t min_lsn) const {
   std::vector<bool> avoid(r.nodes.size(), false);
   auto now = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < r.nodes.size(); ++i) {
-    auto it = worker_->avoidUntil.find(r.nodes[i].node.name);
-    if (it != worker_->avoidUntil.end() && it->second > now) avoid[i] = true;
-    if (min_lsn > 0 && r.nodes[i].replayLsn < min_lsn) avoid[i] = true;
-  }
+  for (size_t i = 0; i < r.nodes.size(); ++i) avoid[i] = Avoided(r, i, min_lsn, now);
   return avoid;
 }
 
@@ -257,8 +261,9 @@ bool ClientSession::TryDispatch() {
   // would on PostgreSQL.
   if (d.reason == RouteReason::kDeallocateNowhere && statements_.count(cycle_.object))
     cycle_.refStatements.push_back(cycle_.object);
-  spdlog::trace("proxy: {} message '{}' ({}) -> {} {}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
-                Conn(main)->login().node, Describe(d));
+  if (spdlog::default_logger_raw()->should_log(spdlog::level::trace))  // Describe allocates: not per message
+    spdlog::trace("proxy: {} message '{}' ({}) -> {} {}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
+                  Conn(main)->login().node, Describe(d));
   SendCycle(Conn(main), false);
   if (also_standby) {
     SendCycle(standby_, true);

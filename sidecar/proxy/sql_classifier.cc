@@ -344,12 +344,6 @@ bool IEquals(std::string_view a, std::string_view b) {
   return true;
 }
 
-bool IContains(std::string_view hay, std::string_view lower_needle) {
-  if (hay.size() < lower_needle.size()) return false;
-  for (size_t i = 0; i + lower_needle.size() <= hay.size(); ++i)
-    if (IEquals(hay.substr(i, lower_needle.size()), lower_needle)) return true;
-  return false;
-}
 
 // The hot path: a plain "SELECT ..." with nothing that could make it a write, a
 // locking read, several statements or a hint. Allocation-free; when in doubt it
@@ -373,9 +367,43 @@ bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg) {
         return false;
     if (sql.find("/*") != std::string_view::npos) return false;
   }
+  // Lower-cased once (on the stack for the usual short query), then searched
+  // for each word: a case-insensitive compare at every position for every
+  // word cost more than everything else the proxy does per statement.
+  std::string_view rest = sql.substr(b + 6);
+  char stack[512];
+  std::string heap;
+  char* low = stack;
+  if (rest.size() > sizeof stack) {
+    heap.resize(rest.size());
+    low = heap.data();
+  }
+  for (size_t i = 0; i < rest.size(); ++i) {
+    char c = rest[i];
+    low[i] = c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
+  }
+  std::string_view lower(low, rest.size());
   for (std::string_view w : {"update", "share", "into", "insert", "delete", "merge", "nextval", "setval", "select",
                              "pool_", "advisory", "set_config", "pg_", "information_schema"})
-    if (IContains(sql.substr(b + 6), w)) return false;
+    if (lower.find(w) != std::string_view::npos) return false;
+  return true;
+}
+
+// The other hot path: one INSERT, UPDATE or DELETE (no ';' but trailing ones).
+// The full classifier sends it to the primary as a write whatever follows the
+// keyword; without a ';' it is one statement, so the lexer is not needed.
+bool PlainDml(std::string_view sql) {
+  size_t b = 0;
+  while (b < sql.size() && std::isspace(static_cast<unsigned char>(sql[b]))) ++b;
+  size_t e = b;
+  while (e < sql.size() && std::isalpha(static_cast<unsigned char>(sql[e]))) ++e;
+  if (e == sql.size() || !std::isspace(static_cast<unsigned char>(sql[e]))) return false;
+  std::string_view k = sql.substr(b, e - b);
+  if (!IEquals(k, "insert") && !IEquals(k, "update") && !IEquals(k, "delete")) return false;
+  size_t semi = sql.find(';');
+  if (semi != std::string_view::npos)
+    for (size_t i = semi + 1; i < sql.size(); ++i)
+      if (!std::isspace(static_cast<unsigned char>(sql[i]))) return false;
   return true;
 }
 
@@ -386,6 +414,13 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
     SqlClass r;
     r.route = SqlRoute::kRead;
     r.reason = "read";
+    return r;
+  }
+  if (PlainDml(sql)) {
+    SqlClass r;
+    r.route = SqlRoute::kPrimary;
+    r.write = true;
+    r.reason = "dml";
     return r;
   }
   bool hint = false;

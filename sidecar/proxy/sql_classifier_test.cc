@@ -164,5 +164,33 @@ TEST(SqlLexerTest, Tokens) {
   EXPECT_EQ(t[8].text, "from");
 }
 
+
+// The allocation-free fast paths (a plain SELECT, one INSERT/UPDATE/DELETE)
+// must answer as the lexer does: a leading comment sends the same statement
+// through the full classifier.
+TEST(SqlClassifierTest, FastPathsAgreeWithTheLexer) {
+  ClassifierConfig cfg;
+  for (std::string q : {"SELECT abalance FROM pgbench_accounts WHERE aid = $1",
+                        "select a, b from t where c = 'x' order by a limit 5;",
+                        "SELECT * FROM Orders WHERE Status = 'SHARE'", "SELECT x FROM t FOR UPDATE",
+                        "SELECT x FROM last_update_log", "SELECT 1; SELECT 2", "SELECT * INTO t2 FROM t",
+                        "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2;",
+                        "insert into pgbench_history (tid, bid, aid, delta, mtime) values (1, 2, 3, 4, now())",
+                        "Delete FROM t WHERE a = 1", "DELETE FROM t; SELECT 1", "UPDATE t SET a = ';'",
+                        "update t set a = 1 returning nextval('s')", "INSERT\tINTO t VALUES (1);  \n",
+                        "updates t", "SELECT pg_sleep(1)", "SELECT now()"}) {
+    SqlClass fast = ClassifySql(q, cfg);
+    SqlClass full = ClassifySql("/* x */ " + q, cfg);
+    EXPECT_EQ(fast.route, full.route) << q;
+    EXPECT_EQ(fast.write, full.write) << q;
+    EXPECT_EQ(fast.reason, full.reason) << q;
+    EXPECT_EQ(fast.kind, full.kind) << q;
+    EXPECT_EQ(fast.sessionState, full.sessionState) << q;
+    EXPECT_EQ(fast.functions, full.functions) << q;
+    EXPECT_EQ(fast.txBegin, full.txBegin) << q;
+    EXPECT_EQ(fast.txEnd, full.txEnd) << q;
+  }
+}
+
 }  // namespace
 }  // namespace pgvigil::proxy

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Where the proxy's CPU goes, in counts that machine load does not change:
+# for a fixed number of pgbench transactions through pgvigil-proxy-bench
+# (select-only simple, select-only extended, tpcb-like; 8 clients), prints per
+# transaction
+#   - syscalls of the proxy process (strace -c -f), and read/write syscalls
+#     from /proc/PID/io without strace attached;
+#   - instructions, allocator calls, mutex locks and the hottest functions
+#     (valgrind --tool=callgrind, instrumentation on only while pgbench runs);
+# and, at 64 clients, how the connections and the CPU split over the workers.
+#
+#   bench/proxy_counts.sh [PROXY_BINARY]   env: TXNS=2000 (per client, strace
+#        and /proc runs) CG_TXNS=150 (per client, callgrind) CLIENTS=8 THREADS=2
+#        WORKLOADS="simple extended tpcb" BASE_PORT=26400
+# Runs as root (PostgreSQL as the postgres user); one primary and two streaming
+# standbys on 127.0.0.1 (scale 1), removed at the end.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=${1:-$HERE/../build/bin/pgvigil-proxy-bench}
+TXNS=${TXNS:-2000}
+CG_TXNS=${CG_TXNS:-150}
+CLIENTS=${CLIENTS:-8}
+THREADS=${THREADS:-2}
+WORKLOADS=${WORKLOADS:-"simple extended tpcb"}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+BASE=${BASE_PORT:-26400}
+P0=$BASE PX=$((BASE + 10))
+[[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }
+[[ -x $BIN ]] || { echo "no proxy binary at $BIN" >&2; exit 1; }
+for c in strace valgrind callgrind_control pgbench; do
+  command -v $c >/dev/null || { echo "needs $c" >&2; exit 1; }
+done
+
+DIR=$(mktemp -d /tmp/pgvigil-counts-XXXXXX)
+chown postgres: "$DIR"
+PROXY=
+as_pg() { runuser -u postgres -- "$@"; }
+stop_proxy() {
+  [[ -n $PROXY ]] || return 0
+  kill "$PROXY" 2>/dev/null || true
+  wait "$PROXY" 2>/dev/null || true
+  PROXY=
+}
+cleanup() {
+  stop_proxy
+  for n in 0 1 2; do [[ -d $DIR/n$n ]] && as_pg "$PGBIN/pg_ctl" -D "$DIR/n$n" -m immediate stop >/dev/null 2>&1 || true; done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+as_pg "$PGBIN/initdb" -D "$DIR/n0" -A trust -U postgres >/dev/null
+cat >>"$DIR/n0/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $P0
+unix_socket_directories = '$DIR'
+max_connections = 200
+fsync = off
+synchronous_commit = off
+CONF
+echo "host replication all 127.0.0.1/32 trust" >>"$DIR/n0/pg_hba.conf"
+as_pg "$PGBIN/pg_ctl" -D "$DIR/n0" -l "$DIR/n0.log" -w start >/dev/null
+for n in 1 2; do
+  as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p $P0 -U postgres -D "$DIR/n$n" -R -X stream >/dev/null
+  echo "port = $((P0 + n))" >>"$DIR/n$n/postgresql.conf"
+  as_pg "$PGBIN/pg_ctl" -D "$DIR/n$n" -l "$DIR/n$n.log" -w start >/dev/null
+done
+pgbench -i -q -s 1 -h 127.0.0.1 -p $P0 -U postgres postgres >/dev/null 2>&1
+sleep 1
+NODES="127.0.0.1:$P0,127.0.0.1:$((P0 + 1)),127.0.0.1:$((P0 + 2))"
+
+start_proxy() {  # [wrapper...]
+  "$@" "$BIN" --port $PX --nodes "$NODES" --threads "$THREADS" >"$DIR/proxy.log" 2>&1 &
+  PROXY=$!
+  for _ in $(seq 1 300); do
+    pg_isready -q -h 127.0.0.1 -p $PX -U postgres && return 0
+    sleep 0.2
+  done
+  echo "proxy did not start:" >&2
+  cat "$DIR/proxy.log" >&2
+  exit 1
+}
+args_of() {
+  case $1 in
+    simple) echo "-S -M simple" ;;
+    extended) echo "-S -M extended" ;;
+    tpcb) echo "-M simple" ;;
+  esac
+}
+bench() {  # workload clients txns-per-client
+  # shellcheck disable=SC2046
+  pgbench -n $(args_of "$1") -c "$2" -j 2 -t "$3" -h 127.0.0.1 -p $PX -U postgres postgres 2>&1 |
+    sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p'
+}
+io_sum() {  # syscr+syscw of every thread
+  awk '/^syscr|^syscw/ {s += $2} END {print s}' /proc/"$PROXY"/io
+}
+
+echo "== proxy $BIN, $THREADS worker(s), $CLIENTS clients; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+start_proxy
+for w in $WORKLOADS; do
+  bench "$w" "$CLIENTS" 100 >/dev/null  # backends logged in and pooled
+  a=$(io_sum)
+  n=$(bench "$w" "$CLIENTS" "$TXNS")
+  b=$(io_sum)
+  strace -c -f -q -o "$DIR/strace-$w" -p "$PROXY" &
+  spid=$!
+  sleep 1
+  n2=$(bench "$w" "$CLIENTS" "$TXNS")
+  kill -INT $spid
+  wait $spid 2>/dev/null || true
+  echo "-- $w: $n transactions: read+write syscalls/txn (no tracer) $(awk -v d=$((b - a)) -v n="$n" 'BEGIN {printf "%.2f", d / n}')"
+  awk -v n="$n2" '$1 ~ /^[0-9.]+$/ && NF >= 5 {printf "   %-16s %8.2f/txn\n", $NF, $4 / n}' "$DIR/strace-$w" |
+    sort -k2 -g -r | head -12
+done
+
+echo "-- 64 clients, select-only simple: connections and CPU per worker"
+strace -f -q -e trace=accept,accept4 -o "$DIR/accepts" -p "$PROXY" &
+spid=$!
+sleep 1
+declare -A T0=()
+for t in /proc/"$PROXY"/task/*; do T0[${t##*/}]=$(awk '{print $14 + $15}' "$t/stat"); done
+bench simple 64 200 >/dev/null
+kill -INT $spid
+wait $spid 2>/dev/null || true
+grep -E 'accept4?\(' "$DIR/accepts" | grep -v -E 'EAGAIN|unfinished|resumed> .*= -1' |
+  awk '{c[$1]++} END {for (t in c) printf "   thread %s accepted %d connection(s)\n", t, c[t]}'
+for t in /proc/"$PROXY"/task/*; do
+  id=${t##*/} now=$(awk '{print $14 + $15}' "$t/stat")
+  d=$((now - ${T0[$id]:-0}))
+  ((d > 0)) && echo "   thread $id ($(cat "$t/comm")) CPU ticks $d"
+done
+stop_proxy
+
+for w in $WORKLOADS; do
+  start_proxy valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$DIR/cg-$w.%p" -q
+  bench "$w" "$CLIENTS" 20 >/dev/null
+  callgrind_control -i on "$PROXY" >/dev/null
+  n=$(bench "$w" "$CLIENTS" "$CG_TXNS")
+  callgrind_control -i off "$PROXY" >/dev/null
+  stop_proxy
+  echo "-- $w under callgrind: $n transactions"
+  python3 "$HERE/proxy/callgrind_counts.py" "$(ls "$DIR"/cg-"$w".* | head -1)" "$n" "${TOP:-12}"
+done
