@@ -396,8 +396,8 @@ int LiveProcessesIn(const std::string& dir) {
   while (dirent* e = readdir(d)) {
     const long pid = std::atol(e->d_name);
     if (pid <= 0) continue;
-    const PidProcessFacts f = ReadPidProcessFacts(pid);
-    if (f.exists && f.state != 'Z' && f.state != 'X' && f.cwdKnown && f.cwd == dir) ++n;
+    const PidProcessFacts f = ReadPidProcessFacts(pid, dir);
+    if (f.exists && f.state != 'Z' && f.state != 'X' && f.cwdIsDataDir) ++n;
   }
   closedir(d);
   return n;

@@ -269,7 +269,7 @@ bool PathExists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-PidProcessFacts ReadPidProcessFacts(long pid) {
+PidProcessFacts ReadPidProcessFacts(long pid, const std::string& data_dir) {
   PidProcessFacts f;
   if (pid <= 0) return f;
   f.isSelf = pid == ::getpid() || pid == ::getppid();
@@ -286,6 +286,10 @@ PidProcessFacts ReadPidProcessFacts(long pid) {
   if (n > 0) {
     f.cwdKnown = true;
     f.cwd.assign(buf, static_cast<size_t>(n));
+    struct stat cwd_st, dir_st;
+    f.cwdIsDataDir = !data_dir.empty() && ::stat((proc + "/cwd").c_str(), &cwd_st) == 0 &&
+                     ::stat(data_dir.c_str(), &dir_st) == 0 && cwd_st.st_dev == dir_st.st_dev &&
+                     cwd_st.st_ino == dir_st.st_ino;
   }
   return f;
 }
@@ -302,13 +306,8 @@ PostmasterLook LookAtPostmaster(const std::string& data_dir) {
   if (text.ok()) l.text = *text;
   const auto content = ParsePidFile(l.text);
   PidProcessFacts facts;
-  if (content) facts = ReadPidProcessFacts(content->pid);
-  std::string resolved = data_dir;
-  if (char* real = ::realpath(data_dir.c_str(), nullptr)) {
-    resolved = real;
-    std::free(real);
-  }
-  l.judgement = JudgePostmaster(l.present, content, facts, resolved);
+  if (content) facts = ReadPidProcessFacts(content->pid, data_dir);
+  l.judgement = JudgePostmaster(l.present, content, facts, data_dir);
   return l;
 }
 

@@ -95,7 +95,8 @@ struct PostmasterLook {
   PostmasterJudgement judgement;
 };
 PostmasterLook LookAtPostmaster(const std::string& data_dir);
-PidProcessFacts ReadPidProcessFacts(long pid);
+// What /proc says about `pid`; cwdIsDataDir compares with `data_dir` ("": no comparison).
+PidProcessFacts ReadPidProcessFacts(long pid, const std::string& data_dir = "");
 // Exited: no such pid, or a zombie.
 bool ProcessGone(long pid);
 // Removes `data_dir`'s lock file if it still holds `text` (a new postmaster

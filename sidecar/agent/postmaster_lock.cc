@@ -84,7 +84,7 @@ PostmasterJudgement JudgePostmaster(bool present, const std::optional<PidFileCon
                                    std::string(1, proc.state) + ")");
   const std::string named = proc.comm.empty() ? "" : " (" + proc.comm + ")";
   if (proc.cwdKnown) {
-    if (proc.cwd != data_dir)
+    if (!proc.cwdIsDataDir)
       return Verdict(V::kNotPostmaster, pid + named + " works in " + proc.cwd + ", not in " + data_dir);
     if (!proc.comm.empty() && !PostgresName(proc.comm))
       return Verdict(V::kNotPostmaster, pid + named + " is not a postgres process");

@@ -40,8 +40,10 @@ struct PidProcessFacts {
   bool isSelf = false;  // this process or its parent
   char state = 0;       // /proc/PID/stat state ('Z' zombie, 'X' dead); 0 unknown
   std::string comm;     // /proc/PID/comm without the newline; "" unknown
-  bool cwdKnown = false;
-  std::string cwd;      // /proc/PID/cwd resolved, when readable
+  bool cwdKnown = false;      // /proc/PID/cwd could be read
+  bool cwdIsDataDir = false;  // it is the data directory (same device and inode:
+                              // aliases, bind mounts and mount namespaces agree)
+  std::string cwd;            // its path, for messages
 };
 // The state letter of a /proc/PID/stat line ("123 (name) S 1 ..."), or 0.
 char ParseProcStatState(const std::string& stat);
@@ -69,7 +71,7 @@ struct PostmasterJudgement {
 
 // `file`: the lock file's parsed content, or nullopt when it has none;
 // `present`: whether the lock file exists; `data_dir`: this node's data
-// directory, resolved (no trailing slash, no symbolic links).
+// directory (for messages).
 PostmasterJudgement JudgePostmaster(bool present, const std::optional<PidFileContent>& file,
                                     const PidProcessFacts& proc, const std::string& data_dir);
 

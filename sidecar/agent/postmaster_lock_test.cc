@@ -18,6 +18,7 @@ PidProcessFacts Proc(bool exists, char state, const std::string& comm, const cha
   p.comm = comm;
   p.cwdKnown = cwd != nullptr;
   p.cwd = cwd ? cwd : "";
+  p.cwdIsDataDir = p.cwd == kData;
   p.isSelf = self;
   return p;
 }

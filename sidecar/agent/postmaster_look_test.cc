@@ -74,6 +74,10 @@ TEST_F(PostmasterLookTest, JudgesRealProcesses) {
   pid_t pm = Spawn(dir_ + "/postgres", data_);
   ASSERT_GT(pm, 0);
   EXPECT_EQ(Look(pm), V::kRunning) << "a postgres process working in the data directory";
+  // The data directory named through another path (a symbolic link here; a bind
+  // mount or another mount namespace alike): the same directory, still running.
+  ASSERT_EQ(::symlink(data_.c_str(), (dir_ + "/alias").c_str()), 0);
+  EXPECT_EQ(LookAtPostmaster(dir_ + "/alias").judgement.verdict, V::kRunning);
   pid_t other = Spawn("/bin/sleep", "/");
   ASSERT_GT(other, 0);
   EXPECT_EQ(Look(other), V::kNotPostmaster) << "a recycled pid: sleep in /";
