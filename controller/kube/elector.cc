@@ -76,6 +76,17 @@ void LeaseElector::Deposed(uint64_t term) {
   cv_.notify_all();
 }
 
+void LeaseElector::RaiseEpochAbove(uint64_t term, const std::string& why) {
+  std::string line;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    line = core_.RaiseEpochAbove(term, SteadyNowMs());
+  }
+  if (line.empty()) return;
+  spdlog::info("elector {}: {}: {}", identity_, line, why);
+  cv_.notify_all();
+}
+
 void LeaseElector::PauseForTest(bool paused) {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -50,6 +50,10 @@ class LeaseElector {
   // A cluster's status.term is above our epoch: stop acting at once, campaign again.
   void Deposed(uint64_t term);
 
+  // Leading: the next renewal raises the epoch above `term` (ElectorCore::
+  // RaiseEpochAbove); `why` is logged with it.
+  void RaiseEpochAbove(uint64_t term, const std::string& why);
+
   // Tests only: while paused the thread makes no calls (as if the process
   // were stopped with SIGSTOP); acting lapses by the renew deadline.
   void PauseForTest(bool paused);

@@ -75,6 +75,8 @@ ElectorCall ElectorCore::Next(MonoMs now, const std::string& wall) const {
   l.renewTime = wall;
   if (role_ == ElectorRole::kLeader) {
     c.kind = ElectorCall::Kind::kRenew;
+    if (raiseAbove_ >= epoch_)
+      l.annotations[kEpochAnnotation] = std::to_string(std::max({epoch_, highestTerm_, raiseAbove_}) + 1);
   } else if (createDue_) {
     c.kind = ElectorCall::Kind::kCreate;
     l = Lease{};
@@ -127,6 +129,7 @@ std::string ElectorCore::BecomeCandidate(const std::string& why, MonoMs now) {
   const bool was_leader = role_ == ElectorRole::kLeader;
   role_ = ElectorRole::kCandidate;
   epoch_ = 0;
+  raiseAbove_ = 0;  // a takeover raises the epoch anyway
   readDue_ = acquireDue_ = false;
   nextAt_ = now;
   return was_leader ? "not leading any more: " + why : "";
@@ -150,6 +153,13 @@ std::string ElectorCore::OnOutcome(const ElectorCall& call, const LeaseOutcome& 
           if (out.lease.holderIdentity == settings_.identity && LeaseEpoch(out.lease) == epoch_) {
             nextAt_ = now;  // still ours: renew on the new resourceVersion
             return "";
+          }
+          // Still ours, with a raised epoch: a renewal that raised it went
+          // through though its reply was lost (only this holder writes it).
+          if (out.lease.holderIdentity == settings_.identity && raiseAbove_ >= epoch_ &&
+              LeaseEpoch(out.lease) > epoch_) {
+            nextAt_ = now;
+            return AdoptEpoch(LeaseEpoch(out.lease));
           }
           std::string why = "the Lease is held by '" + out.lease.holderIdentity + "' with epoch " +
                             std::to_string(LeaseEpoch(out.lease));
@@ -192,7 +202,7 @@ std::string ElectorCore::OnOutcome(const ElectorCall& call, const LeaseOutcome& 
         Observe(out.lease, now);
         lastRenewSent_ = std::max(lastRenewSent_, sent);
         nextAt_ = std::max(now, sent + retry);
-        return "";
+        return LeaseEpoch(out.lease) > epoch_ ? AdoptEpoch(LeaseEpoch(out.lease)) : "";
       }
       if (out.code == Code::kConflict) {
         readDue_ = true;  // the record changed under us: read who holds it
@@ -209,6 +219,23 @@ std::string ElectorCore::OnOutcome(const ElectorCall& call, const LeaseOutcome& 
       return "";
   }
   return "";
+}
+
+std::string ElectorCore::AdoptEpoch(uint64_t epoch) {
+  const uint64_t was = epoch_;
+  epoch_ = epoch;
+  highestTerm_ = std::max(highestTerm_, epoch_);
+  if (raiseAbove_ < epoch_) raiseAbove_ = 0;
+  return "epoch raised from " + std::to_string(was) + " to " + std::to_string(epoch_) + " (still holding Lease " +
+         settings_.ns + "/" + settings_.name + ")";
+}
+
+std::string ElectorCore::RaiseEpochAbove(uint64_t term, MonoMs now) {
+  if (role_ != ElectorRole::kLeader || epoch_ > term) return "";
+  const bool asked = raiseAbove_ >= epoch_;
+  raiseAbove_ = std::max(raiseAbove_, term);
+  nextAt_ = std::min(nextAt_, now);  // renew (and raise) now
+  return asked ? "" : "raising the epoch above " + std::to_string(term) + " at the next renewal";
 }
 
 void ElectorCore::NoteTerm(uint64_t term) { highestTerm_ = std::max(highestTerm_, term); }

@@ -75,6 +75,13 @@ class ElectorCore {
   // A cluster's status.term is above our epoch: someone newer acts. Stop
   // leading at once and campaign again (above `term`).
   std::string Deposed(uint64_t term, MonoMs now);
+  // Leader: the next renewal also raises the epoch above `term` (and every
+  // status.term seen), by the same CAS as every renewal. Asked when an
+  // instance fenced itself in the current term and only a newer term may run
+  // its PostgreSQL again (KUBERNETES.md §6 item 2). The old term stops acting
+  // as soon as the new epoch is stored (epoch() moves). Returns a line worth
+  // logging, or "" (not leading, or the epoch is already above `term`).
+  std::string RaiseEpochAbove(uint64_t term, MonoMs now);
   // Shutdown: the release call (holder "", leaseDurationSeconds 1), or a
   // kWait call when not leading. The core then stops.
   ElectorCall Release(const std::string& wall);
@@ -93,6 +100,7 @@ class ElectorCore {
   bool Expired(MonoMs now) const;
   std::string BecomeLeader(const Lease& lease, MonoMs sent);
   std::string BecomeCandidate(const std::string& why, MonoMs now);
+  std::string AdoptEpoch(uint64_t epoch);  // leader: our renewal stored a raised epoch
 
   const ElectorSettings settings_;
   ElectorRole role_ = ElectorRole::kCandidate;
@@ -106,6 +114,7 @@ class ElectorCore {
   MonoMs lastRenewSent_ = 0; // leader: when its last successful renewal was sent
   uint64_t epoch_ = 0;       // leader: the epoch it holds
   uint64_t highestTerm_ = 0;
+  uint64_t raiseAbove_ = 0;  // leader: the next renewal carries an epoch above this (0: none asked)
 };
 
 }  // namespace pgvigil::kube

@@ -224,6 +224,53 @@ TEST(ElectorStep, DeposedLeaderStopsAtOnceAndCampaignsAboveTheNewerTerm) {
   EXPECT_EQ(calls.back().lease.annotations.at(kEpochAnnotation), "7");
 }
 
+TEST(ElectorStep, ALeaderRaisesItsEpochByItsNextRenewalWhenAsked) {
+  ElectorCore core(Settings());
+  Drive(&core, {
+                 {0, Kind::kGet, Code::kNotFound},
+                 {0, Kind::kCreate, Code::kOk, std::nullopt, ElectorRole::kLeader, true, 0, "20"},
+             });
+  ASSERT_EQ(core.epoch(), 1u);
+  EXPECT_EQ(core.RaiseEpochAbove(0, 500), "") << "already above 0";
+  // An instance fenced itself in term 1: raise above 1, at once (not at 2000).
+  EXPECT_NE(core.RaiseEpochAbove(1, 500), "");
+  EXPECT_EQ(core.RaiseEpochAbove(1, 600), "") << "asked once";
+  auto calls = Drive(&core, {
+                              {600, Kind::kRenew, Code::kOk, std::nullopt, ElectorRole::kLeader, true},
+                          });
+  EXPECT_EQ(calls[0].lease.annotations.at(kEpochAnnotation), "2");
+  EXPECT_EQ(calls[0].lease.resourceVersion, "20");  // the same CAS as every renewal
+  EXPECT_EQ(core.epoch(), 2u);
+  // The next renewal keeps it.
+  calls = Drive(&core, {{2600, Kind::kRenew, Code::kOk, std::nullopt, ElectorRole::kLeader, true}});
+  EXPECT_EQ(calls[0].lease.annotations.at(kEpochAnnotation), "2");
+  EXPECT_EQ(core.epoch(), 2u);
+}
+
+TEST(ElectorStep, ARaiseAlsoGoesAboveEveryStatusTermSeenAndSurvivesALostReply) {
+  ElectorCore core(Settings());
+  Drive(&core, {
+                 {0, Kind::kGet, Code::kNotFound},
+                 {0, Kind::kCreate, Code::kOk, std::nullopt, ElectorRole::kLeader, true, 0, "30"},
+             });
+  core.NoteTerm(4);
+  EXPECT_NE(core.RaiseEpochAbove(1, 100), "");
+  // The raising renewal went through but its reply was lost; the next one
+  // meets 409 and reads our own record with epoch 5: adopted, not a loss.
+  Lease raised = Record("ctl-a-1f2e", "31", 5);
+  auto calls = Drive(&core, {
+                              {100, Kind::kRenew, Code::kFailed, std::nullopt, ElectorRole::kLeader, true},
+                              {600, Kind::kRenew, Code::kConflict, std::nullopt, ElectorRole::kLeader, true},
+                              {600, Kind::kGet, Code::kOk, raised, ElectorRole::kLeader, true},
+                          });
+  EXPECT_EQ(calls[0].lease.annotations.at(kEpochAnnotation), "5");  // max(1, 4, 1) + 1
+  EXPECT_EQ(core.epoch(), 5u);
+  // A candidate is not asked: only a leader raises its own epoch.
+  ElectorCore other(Settings());
+  EXPECT_EQ(other.RaiseEpochAbove(3, 0), "");
+  EXPECT_EQ(other.epoch(), 0u);
+}
+
 TEST(ElectorStep, ReleaseKeepsTheEpochAndStops) {
   ElectorCore core(Settings());
   Drive(&core, {

@@ -5,6 +5,7 @@
 #include "controller/act/actuator.h"
 #include "controller/kube/kube_lease.h"
 #include "controller/kube/kube_init.h"
+#include "controller/kube/promote_check.h"
 #include "controller/kube/render_objects.h"
 #include "controller/observe/sidecar_observer.h"
 
@@ -111,6 +112,7 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
   if (Status d = CheckDeposed(*pods, term); !d.ok()) return d;
   if (Status a = ApplyOwnedObjects(term); !a.ok()) spdlog::warn("{}/{}: {}", ns_, name_, a.message());
   SendTerm(term, obs, actuator);
+  RaiseTermForSelfFenced(term, obs);
   RequestManualFence(state);
   // Labels follow the state; the fence labels it asks for gate every action.
   Status labelled = LabelPods(state, term, FencedInstances(state));
@@ -147,8 +149,8 @@ void KubeActuator::StopManuallyFenced(const plan::ClusterState& state, uint64_t 
   }
 }
 
-void KubeActuator::ReadWatchdogView(const plan::Observation& obs, Actuator& actuator) {
-  watchdog_ = plan::WatchdogView{};
+std::optional<plan::WatchdogView> KubeActuator::LeaderWatchdogView(const plan::Observation& obs,
+                                                                  Actuator& actuator) {
   for (const auto& n : obs.nodes) {
     if (!n.sidecarReachable) continue;
     auto r = actuator.Sidecar(n.name).Get("/v1/watchdog");
@@ -156,9 +158,13 @@ void KubeActuator::ReadWatchdogView(const plan::Observation& obs, Actuator& actu
     if (!r->body.has_string_field("state") || r->body.at("state").as_string() != "LEADER") continue;
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now().time_since_epoch()).count();  // as the Reconciler
-    watchdog_ = ParseWatchdogView(r->body, now);
-    return;
+    return ParseWatchdogView(r->body, now);
   }
+  return std::nullopt;
+}
+
+void KubeActuator::ReadWatchdogView(const plan::Observation& obs, Actuator& actuator) {
+  watchdog_ = LeaderWatchdogView(obs, actuator).value_or(plan::WatchdogView{});
 }
 
 void KubeActuator::MaybeInit(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
@@ -248,6 +254,21 @@ void KubeActuator::SendTerm(uint64_t term, const plan::Observation& obs, Actuato
     } else {
       spdlog::warn("{}/{}: sidecar {} refused term {}: HTTP {} {}", ns_, name_, n.name, term, r->status, r->text);
     }
+  }
+}
+
+void KubeActuator::RaiseTermForSelfFenced(uint64_t term, const plan::Observation& obs) {
+  for (const auto& o : obs.nodes) {
+    if (!o.sidecarReachable || o.selfFencedInTerm == 0 || o.selfFencedInTerm < term) continue;
+    const std::string why = o.name + " fenced its PostgreSQL itself in term " + std::to_string(o.selfFencedInTerm) +
+                            " (its write lease ran out while primary) and runs it again only for a newer term";
+    auto it = raisedFor_.find(o.name);
+    if (it == raisedFor_.end() || it->second != o.selfFencedInTerm) {
+      spdlog::info("{}/{}: {}: asking for a term above {} (acting in term {})", ns_, name_, why,
+                   o.selfFencedInTerm, term);
+      raisedFor_[o.name] = o.selfFencedInTerm;
+    }
+    if (raise_) raise_(o.selfFencedInTerm, ns_ + "/" + name_ + ": " + why);
   }
 }
 
@@ -364,6 +385,25 @@ Status KubeActuator::CheckPromote(const plan::Action& a, const plan::Observation
     return Status::Error("routing without " + old + " accepted by " + std::to_string(accepted) + " of " +
                          std::to_string(members) + " sidecars, a majority is " + std::to_string(majority) +
                          (seen.empty() ? "" : " (primary seen: " + seen + ")"));
+  // §6 (i): a majority reports `old` down, so its write lease has run out
+  // (promote_check.h); the members' view read again now, not the planner's.
+  PrimaryDownInputs in;
+  in.old = old;
+  in.members = members;
+  in.leaderView = LeaderWatchdogView(obs, actuator);
+  if (const plan::NodeObservation* o = obs.Find(old); o && o->sidecarReachable) {
+    plan::NodeObservation now;
+    if (ObserveSidecar(actuator.Sidecar(old), 0, &now).empty()) in.oldStopped = !now.postgresRunning;
+  }
+  const PromoteDecision d = CheckPrimaryDown(in);
+  const std::string line = "promote of " + a.node + " in place of " + old + (d.allow ? " goes: " : " held back: ") +
+                           d.reason + " (KUBERNETES.md 6 (i))";
+  if (line != promoteDecision_) {  // once per distinct decision: the promote is retried every round
+    if (d.allow) spdlog::info("{}/{}: {}", ns_, name_, line);
+    else spdlog::warn("{}/{}: {}", ns_, name_, line);
+    promoteDecision_ = line;
+  }
+  if (!d.allow) return Status::Error("a majority does not report " + old + " down yet: " + d.reason);
   return Status::Ok();
 }
 

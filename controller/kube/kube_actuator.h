@@ -20,6 +20,9 @@
 //    resumes or redoes an unfinished init) when it failed or was lost;
 //  - pgvigil.io/pool from the watchdog leader's majority view (its sidecar's
 //    GET /v1/watchdog), as kube_plan's LivenessFromWatchdog reads it;
+//  - an instance that fenced itself in this term (its sidecar's
+//    selfFence.fencedInTerm): a new term asked of the elector, since only a
+//    newer term may rebuild it (§6 item 2);
 //  - a pod carrying a pgvigil.io/term above this controller's term: deposed,
 //    nothing more is written (the elector is told and campaigns again).
 //  - the manual fence annotation: those pods labelled fenced, the instances
@@ -29,10 +32,12 @@
 //    planner starts the stopped standby (follow or rewind as needed);
 //  - an Event (events.k8s.io, rate-limited) for each action the Reconciler
 //    ran, each pod role change and each applied set of owned objects.
-//  - before each promote (the Actuator's promote guard): §6 (ii), routing
-//    without the old primary accepted by a majority of the sidecars.
-// Not here (README): §6 (i) (a majority reporting the primary down), the
-// register mirror.
+//  - before each promote of a failover (the Actuator's promote guard): §6
+//    (ii), routing without the old primary accepted by a majority of the
+//    sidecars, then §6 (i), a majority of the members reporting the old
+//    primary down with its write lease over (promote_check.h, the watchdog
+//    leader's view read again; the decision logged with its reason).
+// Not here (README): the register mirror.
 // Reconcile thread only, except SetResource (any thread).
 #pragma once
 
@@ -88,6 +93,15 @@ class KubeActuator : public StateStore, public ActingHook {
   // The instance a scale-down is taking out (kube_scale.h), "" for none: the
   // manual fence does not attach it again while it leaves.
   void SetScaleLeaving(const std::string& instance);
+  // How a new term is asked for (the elector's RaiseEpochAbove): `above`, and
+  // why, logged with it.
+  void SetTermRaiser(std::function<void(uint64_t above, const std::string& why)> raise) {
+    raise_ = std::move(raise);
+  }
+  // An instance whose sidecar fenced its primary in `term` or later (its write
+  // lease ran out, KUBERNETES.md §6 item 2) runs PostgreSQL again only for a
+  // newer term: ask for one. Logged once per instance and fence term.
+  void RaiseTermForSelfFenced(uint64_t term, const plan::Observation& obs);
   void SetNodeRequester(std::function<Status(const std::string& verb, const std::string& node)> request) {
     request_ = std::move(request);
   }
@@ -102,7 +116,9 @@ class KubeActuator : public StateStore, public ActingHook {
   // Installed as the Actuator's promote guard by BeforeActions: during a
   // failover (the state last loaded or written), §6 (ii), routing without the
   // old primary accepted by a majority of the members (their GET
-  // /v1/proxy/routing names another primary or none). Other promotes pass.
+  // /v1/proxy/routing names another primary or none), then §6 (i)
+  // (CheckPrimaryDown on the watchdog leader's GET /v1/watchdog and, when the
+  // old primary's sidecar answers, its GET /v1/status). Other promotes pass.
   Status CheckPromote(const plan::Action& a, const plan::Observation& obs, Actuator& actuator);
   // Bootstrap of an empty cluster: sends or follows the init operation.
   void MaybeInit(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs, Actuator& actuator);
@@ -142,6 +158,11 @@ class KubeActuator : public StateStore, public ActingHook {
   // pgvigil.io/pool follows it (LivenessFromWatchdog).
   plan::WatchdogView watchdog_;
   void ReadWatchdogView(const plan::Observation& obs, Actuator& actuator);
+  // GET /v1/watchdog of the first reachable sidecar that is LEADER; none when none is.
+  std::optional<plan::WatchdogView> LeaderWatchdogView(const plan::Observation& obs, Actuator& actuator);
+  std::string promoteDecision_;  // the last §6 (i) decision logged
+  std::function<void(uint64_t, const std::string&)> raise_;
+  std::map<std::string, uint64_t> raisedFor_;  // node -> the fence term a new term was asked for
   void RequestManualFence(const plan::ClusterState& state);
   // A manually fenced instance whose detach is durable and whose PostgreSQL
   // still runs: stop it (fast), as the planner's own stop action.

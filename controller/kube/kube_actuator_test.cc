@@ -5,10 +5,11 @@
 // ClusterState, a label patch refused for a stale resourceVersion (409) done
 // again after a re-read, the fenced label landing before the Actuator goes on
 // to promote (and no promote when it cannot land), and a deposed controller
-// (a newer term on a pod) writing nothing more. The promote guard's positive
-// case talks to RoutingStandIn: a STAND-IN for the sidecars' GET
-// /v1/proxy/routing (an HTTP listener on loopback answering a fixed primary),
-// because real sidecars need the PostgreSQL cluster this test does not run.
+// (a newer term on a pod) writing nothing more. The promote guard's cases
+// (§6 (ii) and (i)) talk to RoutingStandIn: a STAND-IN for the sidecars' GET
+// /v1/proxy/routing, /v1/watchdog and /v1/status (an HTTP listener on
+// loopback answering fixed documents), because real sidecars need the
+// PostgreSQL cluster this test does not run.
 #include <gtest/gtest.h>
 
 #include <cpprest/http_listener.h>
@@ -262,13 +263,24 @@ TEST_F(KubeActuatorTest, APromoteIsWithheldWhileNoMajorityRoutesWithoutTheOldPri
   EXPECT_EQ(Role("demo-0"), "fenced");
 }
 
-// Stand-in for one sidecar's routing table (see the header).
+// Stand-in for one sidecar's routing table, and (when `watchdog` is set) its
+// GET /v1/watchdog and GET /v1/status (see the header).
 class RoutingStandIn {
  public:
-  RoutingStandIn(int port, std::string primary)
-      : listener_("http://127.0.0.1:" + std::to_string(port)), primary_(std::move(primary)) {
+  RoutingStandIn(int port, std::string primary, value watchdog = value::null(), value status = value::null())
+      : listener_("http://127.0.0.1:" + std::to_string(port)), primary_(std::move(primary)),
+        watchdog_(std::move(watchdog)), status_(std::move(status)) {
     listener_.support(web::http::methods::GET, [this](web::http::http_request req) {
-      if (req.request_uri().path() != "/v1/proxy/routing") {
+      const std::string path = req.request_uri().path();
+      if (path == "/v1/watchdog" && !watchdog_.is_null()) {
+        req.reply(200, watchdog_);
+        return;
+      }
+      if (path == "/v1/status" && !status_.is_null()) {
+        req.reply(200, status_);
+        return;
+      }
+      if (path != "/v1/proxy/routing") {
         req.reply(404);
         return;
       }
@@ -285,7 +297,37 @@ class RoutingStandIn {
  private:
   web::http::experimental::listener::http_listener listener_;
   std::string primary_;
+  value watchdog_, status_;
 };
+
+// A watchdog member's GET /v1/watchdog as sidecar/watchdog/detail_json.cc
+// shapes it: `state`, the leader with quorum, demo-0 seen down by `down`
+// members, and the leader's writeLeaseOver for demo-0.
+value WatchdogDetail(const char* state, int down, bool leaseOver) {
+  value v = value::object();
+  v["state"] = value::string(state);
+  v["leader"] = value::string("demo-1");
+  v["term"] = value::number(3);
+  v["quorum"] = value::boolean(true);
+  value members = value::array();
+  const char* names[] = {"demo-0", "demo-1", "demo-2"};
+  for (int i = 0; i < 3; ++i) {
+    value m = value::object();
+    m["name"] = value::string(names[i]);
+    m["state"] = value::string(i == 0 ? "LOST" : i == 1 ? "LEADER" : "STANDBY");
+    if (i != 1) m["writeLeaseOver"] = value::boolean(i == 0 && leaseOver);
+    members[i] = m;
+  }
+  v["members"] = members;
+  value b = value::object();
+  b["node"] = value::string("demo-0");
+  b["down"] = value::number(down);
+  b["up"] = value::number(2 - down);
+  value backends = value::array();
+  backends[0] = b;
+  v["backends"] = backends;
+  return v;
+}
 
 TEST_F(KubeActuatorTest, APromoteGoesOnceAMajorityRoutesWithoutTheOldPrimary) {
   ApplyAndWaitForPods();
@@ -298,7 +340,10 @@ TEST_F(KubeActuatorTest, APromoteGoesOnceAMajorityRoutesWithoutTheOldPrimary) {
   for (size_t i = 0; i < local.spec.nodes.size(); ++i) {
     local.spec.nodes[i].host = "127.0.0.1";
     local.spec.nodes[i].apiPort = pgvigil::testing::FreePort();
-    sidecars.push_back(std::make_unique<RoutingStandIn>(local.spec.nodes[i].apiPort, primaries[i]));
+    // demo-1 leads the watchdog: both live members see demo-0 down, its lease is over (§6 (i)).
+    sidecars.push_back(std::make_unique<RoutingStandIn>(
+        local.spec.nodes[i].apiPort, primaries[i],
+        i == 1 ? WatchdogDetail("LEADER", 2, true) : i == 2 ? WatchdogDetail("STANDBY", 2, true) : value::null()));
     plan::NodeObservation o;
     o.name = local.spec.nodes[i].name;
     o.sidecarReachable = true;
@@ -316,6 +361,50 @@ TEST_F(KubeActuatorTest, APromoteGoesOnceAMajorityRoutesWithoutTheOldPrimary) {
   g = act_->CheckPromote(promote, obs, actuator);
   EXPECT_FALSE(g.ok());
   EXPECT_NE(g.message().find("accepted by 1 of 3"), std::string::npos) << g.message();
+}
+
+// §6 (i): routing without demo-0 is accepted by every member, but the
+// watchdog leader's view does not (yet) show demo-0 down with its lease over.
+TEST_F(KubeActuatorTest, APromoteIsHeldBackUntilAMajorityReportsTheOldPrimaryDownWithItsLeaseOver) {
+  ApplyAndWaitForPods();
+  struct Case {
+    const char* name;
+    int down;
+    bool leaseOver;
+    bool oldAnswers;  // demo-0's sidecar answers, PostgreSQL stopped
+    bool allow;
+    const char* says;
+  } cases[] = {
+      {"one member sees it down", 1, true, false, false, "seen down by 1 of 3 members"},
+      {"lease not over, sidecar silent", 2, false, false, false, "its write lease may still run"},
+      {"lease not over, its sidecar reports PostgreSQL stopped", 2, false, true, true, ""},
+      {"lease over", 2, true, false, true, ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ClusterResource local = resource_;
+    std::vector<std::unique_ptr<RoutingStandIn>> sidecars;
+    plan::Observation obs;
+    value stopped = value::parse(R"({"postgres": {"running": false}})");
+    for (size_t i = 0; i < local.spec.nodes.size(); ++i) {
+      local.spec.nodes[i].host = "127.0.0.1";
+      local.spec.nodes[i].apiPort = pgvigil::testing::FreePort();
+      value wd = i == 1 ? WatchdogDetail("LEADER", c.down, c.leaseOver) : value::null();
+      sidecars.push_back(std::make_unique<RoutingStandIn>(local.spec.nodes[i].apiPort, "", wd,
+                                                          i == 0 ? stopped : value::null()));
+      plan::NodeObservation o;
+      o.name = local.spec.nodes[i].name;
+      o.sidecarReachable = i != 0 || c.oldAnswers;
+      obs.nodes.push_back(o);
+    }
+    act_->SetResource(local, uid_);
+    ASSERT_TRUE(act_->Save(Routed("demo-0", {"demo-1", "demo-2"}), 5).ok());
+    ASSERT_TRUE(act_->Save(FailingOver(), 5).ok());
+    Actuator actuator(local.spec, "", PgCredentials{}, "");
+    Status g = act_->CheckPromote(FailoverSteps(FailingOver())[1], obs, actuator);
+    EXPECT_EQ(g.ok(), c.allow) << g.message();
+    if (!c.allow) EXPECT_NE(g.message().find(c.says), std::string::npos) << g.message();
+  }
 }
 
 TEST_F(KubeActuatorTest, ADeposedControllerWritesNothingMoreAndSendsNoPromote) {

@@ -178,6 +178,7 @@ std::unique_ptr<Reconciler> KubeController::MakeReconciler(const std::string& ns
   auto actuator = std::make_unique<KubeActuator>(client_, ns, name, [elector](uint64_t t) { elector->Deposed(t); });
   *actuator_out = actuator.get();
   actuator->SetReportingInstance(elector_->identity());
+  actuator->SetTermRaiser([elector](uint64_t above, const std::string& why) { elector->RaiseEpochAbove(above, why); });
   auto leadership = std::make_unique<KubeLeadership>(elector_, actuator->status());
   ActingHook* hook = actuator.get();
   return std::make_unique<Reconciler>(spec, o, std::move(leadership), std::move(actuator), hook);

@@ -66,6 +66,14 @@ TEST(ObserveParse, SidecarStatus) {
   EXPECT_EQ(o.routingGeneration, 9u);
   EXPECT_TRUE(o.proxyPaused);
   EXPECT_EQ(o.proxyInTransaction, 2);
+  EXPECT_EQ(o.selfFencedInTerm, 0u);  // no selfFence section
+  // Kubernetes mode: the term its self-fence was recorded in (null: none).
+  status["selfFence"] = web::json::value::parse(R"({"enabled": true, "fenced": true, "fencedInTerm": 3})");
+  EXPECT_EQ(ApplySidecarStatus(status, 1235, &o), "");
+  EXPECT_EQ(o.selfFencedInTerm, 3u);
+  status["selfFence"]["fencedInTerm"] = web::json::value::null();
+  EXPECT_EQ(ApplySidecarStatus(status, 1236, &o), "");
+  EXPECT_EQ(o.selfFencedInTerm, 0u);
   // Not a sidecar status: refused with a reason, nothing claimed.
   plan::NodeObservation o2;
   EXPECT_NE(ApplySidecarStatus(web::json::value::parse(R"({"error":"x"})"), 1, &o2), "");

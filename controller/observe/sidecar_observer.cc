@@ -1,5 +1,7 @@
 #include "controller/observe/sidecar_observer.h"
 
+#include <algorithm>
+
 namespace pgvigil {
 
 namespace {
@@ -52,6 +54,9 @@ std::string ApplySidecarStatus(const value& status, plan::TimeMs now, plan::Node
   out->sidecarReachable = true;
   out->sidecarObservedAt = now;
   out->postgresRunning = Bool(pg, "running");
+  out->selfFencedInTerm = 0;
+  if (const value* fence = Field(status, "selfFence"); fence && fence->is_object())
+    out->selfFencedInTerm = static_cast<uint64_t>(std::max<int64_t>(0, Int(*fence, "fencedInTerm", 0)));
   out->dataDirectoryInitialized = Bool(pg, "dataDirectoryInitialized", true);
   out->operation.reset();
   if (const value* op = Field(status, "operation"); op && op->is_object()) {

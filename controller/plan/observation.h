@@ -96,6 +96,11 @@ struct NodeObservation {
   // planner; a standalone controller derives consensus health from it.
   std::map<std::string, bool> healthView;
   std::optional<Operation> operation;  // the newest operation (running or finished)
+  // Kubernetes mode: the term in which this sidecar fenced its own primary
+  // (its write lease ran out; GET /v1/status selfFence.fencedInTerm), 0 when it
+  // has not. It runs PostgreSQL again only for a newer term. Not read by the
+  // planner.
+  uint64_t selfFencedInTerm = 0;
 
   // An operation last seen running on a sidecar that no longer answers is not
   // known to run (its host may be gone): only a reachable sidecar's counts.
