@@ -19,13 +19,6 @@ kube_init kube_crash kcr
 kube_lab_up
 kube_bootstrap_cluster
 
-writable_host() {
-  local s
-  for s in "${SERVERS[@]}"; do
-    [[ $(inns client "$PG_BIN/psql" -h "${ADDR[$s]}" -U postgres -d postgres -XAtq \
-         -c "select pg_is_in_recovery()" 2>/dev/null) == f ]] && echo "$s"
-  done
-}
 old=$(writable_host)
 must "7. one writable primary ($old)" eval '[[ -n $old && $old != *" "* ]]'
 pod=$KUBE_CR-$(( ${old#server} - 1 ))
