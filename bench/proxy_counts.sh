@@ -3,8 +3,8 @@
 # for a fixed number of pgbench transactions through pgvigil-proxy-bench
 # (select-only simple, select-only extended, tpcb-like; 8 clients), prints per
 # transaction
-#   - syscalls of the proxy process (strace -c -f), and read/write syscalls
-#     from /proc/PID/io without strace attached;
+#   - syscalls of the proxy process: all of them without a tracer (perf stat
+#     -e raw_syscalls:sys_enter), and by name under strace -c -f;
 #   - instructions, allocator calls, mutex locks and the hottest functions
 #     (valgrind --tool=callgrind, instrumentation on only while pgbench runs);
 # and, at 64 clients, how the connections and the CPU split over the workers.
@@ -28,7 +28,7 @@ BASE=${BASE_PORT:-26400}
 P0=$BASE PX=$((BASE + 10))
 [[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }
 [[ -x $BIN ]] || { echo "no proxy binary at $BIN" >&2; exit 1; }
-for c in strace valgrind callgrind_control pgbench; do
+for c in strace perf valgrind callgrind_control pgbench; do
   command -v $c >/dev/null || { echo "needs $c" >&2; exit 1; }
 done
 
@@ -92,24 +92,25 @@ bench() {  # workload clients txns-per-client
   pgbench -n $(args_of "$1") -c "$2" -j 2 -t "$3" -h 127.0.0.1 -p $PX -U postgres postgres 2>&1 |
     sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p'
 }
-io_sum() {  # syscr+syscw of every thread
-  awk '/^syscr|^syscw/ {s += $2} END {print s}' /proc/"$PROXY"/io
-}
 
 echo "== proxy $BIN, $THREADS worker(s), $CLIENTS clients; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 start_proxy
 for w in $WORKLOADS; do
   bench "$w" "$CLIENTS" 100 >/dev/null  # backends logged in and pooled
-  a=$(io_sum)
+  perf stat -e raw_syscalls:sys_enter -x, -o "$DIR/perf-$w" -p "$PROXY" &
+  ppid=$!
+  sleep 1
   n=$(bench "$w" "$CLIENTS" "$TXNS")
-  b=$(io_sum)
+  kill -INT $ppid
+  wait $ppid 2>/dev/null || true
+  sc=$(awk -F, '/raw_syscalls/ {print $1}' "$DIR/perf-$w")
   strace -c -f -q -o "$DIR/strace-$w" -p "$PROXY" &
   spid=$!
   sleep 1
   n2=$(bench "$w" "$CLIENTS" "$TXNS")
   kill -INT $spid
   wait $spid 2>/dev/null || true
-  echo "-- $w: $n transactions: read+write syscalls/txn (no tracer) $(awk -v d=$((b - a)) -v n="$n" 'BEGIN {printf "%.2f", d / n}')"
+  echo "-- $w: syscalls/txn without a tracer $(awk -v d="${sc:-0}" -v n="$n" 'BEGIN {printf "%.2f", d / n}') ($n transactions); by name under strace ($n2):"
   awk -v n="$n2" '$1 ~ /^[0-9.]+$/ && NF >= 5 {printf "   %-16s %8.2f/txn\n", $NF, $4 / n}' "$DIR/strace-$w" |
     sort -k2 -g -r | head -12
 done
@@ -133,12 +134,12 @@ done
 stop_proxy
 
 for w in $WORKLOADS; do
-  start_proxy valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$DIR/cg-$w.%p" -q
+  start_proxy valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$DIR/cg-$w.%p" -q
   bench "$w" "$CLIENTS" 20 >/dev/null
   callgrind_control -i on "$PROXY" >/dev/null
   n=$(bench "$w" "$CLIENTS" "$CG_TXNS")
-  callgrind_control -i off "$PROXY" >/dev/null
+  callgrind_control -d "$PROXY" >/dev/null  # dump 1: only what ran while pgbench did
   stop_proxy
   echo "-- $w under callgrind: $n transactions"
-  python3 "$HERE/proxy/callgrind_counts.py" "$(ls "$DIR"/cg-"$w".* | head -1)" "$n" "${TOP:-12}"
+  python3 "$HERE/proxy/callgrind_counts.py" "$(ls "$DIR"/cg-"$w".*.1 | head -1)" "$n" "${TOP:-12}"
 done

@@ -56,6 +56,7 @@ void BackendConn::SetSocketOptions() {
   boost::system::error_code ec;
   sock_.set_option(tcp::no_delay(true), ec);
   sock_.set_option(asio::socket_base::keep_alive(true), ec);
+  sock_.non_blocking(true, ec);  // DoWrite tries write_some first; would_block, never blocks
   int fd = sock_.native_handle();
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &kKeepIdleSec, sizeof kKeepIdleSec);
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kKeepIntervalSec, sizeof kKeepIntervalSec);
@@ -130,7 +131,7 @@ void BackendConn::Adopt(BackendOwner* owner) {
 void BackendConn::Send(const char* data, size_t n) {
   if (state_ == State::kClosed) return;
   out_.pending.append(data, n);
-  if (out_.writing || writeScheduled_) return;
+  if (out_.writing || writeScheduled_ || corked_) return;
   // Written after the current handler: the messages a session forwards one by
   // one from the same client read (Parse, Bind, Describe, Execute, Sync) leave
   // in one write.
@@ -141,6 +142,12 @@ void BackendConn::Send(const char* data, size_t n) {
   });
 }
 
+void BackendConn::Uncork() {
+  if (!corked_) return;
+  corked_ = false;
+  if (!out_.writing && !writeScheduled_) DoWrite();
+}
+
 void BackendConn::DoWrite() {
   if (out_.pending.empty() || state_ == State::kClosed) {
     out_.writing = false;
@@ -149,6 +156,28 @@ void BackendConn::DoWrite() {
   out_.writing = true;
   out_.inflight.swap(out_.pending);
   auto self = shared_from_this();
+  // At once, without the reactor: on loopback the kernel takes the whole
+  // buffer nearly always, and no completion handler is queued (each queued
+  // handler costs the worker a pass through epoll_wait). What it does not
+  // take is written asynchronously, as before.
+  boost::system::error_code wec;
+  size_t done = sock_.write_some(asio::buffer(out_.inflight), wec);
+  if (wec && wec != asio::error::would_block && wec != asio::error::try_again) {
+    // Reported after the current handler, as an asynchronous write's error
+    // would be: the caller may be in the middle of its own frame loop.
+    asio::post(sock_.get_executor(), [this, self, wec] {
+      out_.inflight.clear();
+      out_.writing = false;
+      if (state_ != State::kClosed) Close("write to backend failed: " + wec.message());
+    });
+    return;
+  }
+  if (done == out_.inflight.size()) {
+    out_.inflight.clear();
+    out_.writing = false;
+    return;
+  }
+  out_.inflight.erase(0, done);
   asio::async_write(sock_, asio::buffer(out_.inflight),
                     [this, self](const boost::system::error_code& ec, size_t) {
                       out_.inflight.clear();

@@ -71,6 +71,11 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   void Adopt(BackendOwner* owner);
   void Send(const char* data, size_t n);
   void Send(const std::string& s) { Send(s.data(), s.size()); }
+  // While corked, Send only queues; Uncork writes what was queued at once. A
+  // session corks its backends while it handles one client read, so the
+  // messages of that read leave in one write without a posted handler.
+  void Cork() { corked_ = true; }
+  void Uncork();
   void ResumeReading();
   // Checks that the backend holds no temporary schema (DISCARD ALL keeps it:
   // a later client could not PREPARE TRANSACTION there) and runs DISCARD ALL,
@@ -148,6 +153,7 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   WireDecoder decoder_{Direction::kBackend};
   bool reading_ = false, paused_ = false;
   bool writeScheduled_ = false;  // a DoWrite is posted
+  bool corked_ = false;          // see Cork()
   std::vector<std::pair<std::string, std::string>> params_;
   CancelKey key_;
   bool inHotStandby_ = false;

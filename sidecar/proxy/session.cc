@@ -29,6 +29,7 @@ ClientSession::ClientSession(Worker* worker, tcp::socket sock)
     peer_ = a.to_string();
   }
   sock_.set_option(tcp::no_delay(true), ec);
+  sock_.non_blocking(true, ec);  // FlushClient tries write_some first; would_block, never blocks
 }
 
 ClientSession::~ClientSession() {
@@ -128,6 +129,11 @@ void ClientSession::OnRead(const boost::system::error_code& ec, size_t n) {
 void ClientSession::Process() {
   if (processing_) return;  // re-entered from a callback; the outer loop continues
   processing_ = true;
+  // The backends' writes wait for the end of this read's messages: one write
+  // per backend, made here, not one posted per message.
+  const std::shared_ptr<BackendConn> corked[2] = {primary_, standby_};
+  for (const auto& b : corked)
+    if (b) b->Cork();
   Frame f;
   bool blocked = false;
   while (state_ != State::kClosed && state_ != State::kTls && state_ != State::kLogin) {
@@ -155,6 +161,8 @@ void ClientSession::Process() {
     in_.Consume(size);
     if (state_ == State::kTls) break;
   }
+  for (const auto& b : corked)
+    if (b) b->Uncork();
   processing_ = false;
   if (state_ == State::kClosed) return;
   FlushClient();
@@ -170,6 +178,18 @@ void ClientSession::FlushClient() {
   wroteToClient_ = true;
   out_.inflight.swap(out_.pending);
   auto self = shared_from_this();
+  if (!tls_) {
+    // At once, as BackendConn::DoWrite: no completion handler when the kernel
+    // takes it all; the rest, or an error, goes the asynchronous way.
+    boost::system::error_code wec;
+    size_t done = sock_.write_some(asio::buffer(out_.inflight), wec);
+    if (!wec && done == out_.inflight.size()) {
+      out_.inflight.clear();
+      out_.writing = false;
+      return;
+    }
+    if (!wec || wec == asio::error::would_block || wec == asio::error::try_again) out_.inflight.erase(0, done);
+  }
   auto h = [this, self](const boost::system::error_code& ec, size_t) {
     out_.writing = false;
     out_.inflight.clear();
