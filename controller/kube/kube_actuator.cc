@@ -1,5 +1,7 @@
 #include "controller/kube/kube_actuator.h"
 
+#include "controller/kube/fenced_primary.h"
+
 #include <spdlog/spdlog.h>
 
 #include "controller/act/actuator.h"
@@ -116,11 +118,77 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
   RequestManualFence(state);
   // Labels follow the state; the fence labels it asks for gate every action.
   Status labelled = LabelPods(state, term, FencedInstances(state));
-  if (labelled.ok()) {
-    MaybeInit(state, term, obs, actuator);
-    StopManuallyFenced(state, term, obs, actuator);
+  if (!labelled.ok()) return labelled;
+  MaybeInit(state, term, obs, actuator);
+  StopManuallyFenced(state, term, obs, actuator);
+  return HoldForFencedPrimary(state, term, obs, actuator);
+}
+
+void KubeActuator::RunOwn(plan::Action a, uint64_t term, const plan::Observation& obs, Actuator& actuator) {
+  spdlog::info("{}/{}: {} {}: {}", ns_, name_, plan::ToString(a.kind), a.node, a.reason);
+  for (const auto& r : actuator.Run({a}, term, obs, [] { return true; })) {
+    if (!r.ok) spdlog::warn("{}/{}: {} {}: {}", ns_, name_, plan::ToString(a.kind), a.node, r.detail);
+    Decided(plan::ToString(r.action.kind), a.node, a.reason, r.ok, r.detail);
   }
-  return labelled;
+}
+
+Status KubeActuator::HoldForFencedPrimary(const plan::ClusterState& state, uint64_t term,
+                                          const plan::Observation& obs, Actuator& actuator) {
+  const std::string& p = state.primary;
+  if (p.empty()) return Status::Ok();
+  FencedPrimaryInputs in;
+  const auto fenced = ManuallyFenced();
+  in.fenced = std::find(fenced.begin(), fenced.end(), p) != fenced.end();
+  in.stoppedByUs = fencedPrimary_ == p;
+  for (const auto& x : obs.nodes)
+    if (x.name == p) in.node = &x;
+  std::string why;
+  FencedPrimaryStep step = DecideFencedPrimary(in, &why);
+  // A restart that does not bring it back within a minute is the planner's.
+  const auto now = std::chrono::steady_clock::now();
+  if (in.fenced) unfencedAt_ = {};
+  else if (in.stoppedByUs && unfencedAt_ == std::chrono::steady_clock::time_point{}) unfencedAt_ = now;
+  if ((step == FencedPrimaryStep::kWait || step == FencedPrimaryStep::kStart) &&
+      now - unfencedAt_ > std::chrono::seconds(60)) {
+    step = FencedPrimaryStep::kRelease;
+    why = p + " was unfenced a minute ago and is not back as the primary: the planner takes over";
+  }
+  if (why != fencedPrimaryLogged_ && step != FencedPrimaryStep::kNone) {
+    spdlog::info("{}/{}: fenced primary: {} ({})", ns_, name_, why, ToString(step));
+    fencedPrimaryLogged_ = why;
+  }
+  switch (step) {
+    case FencedPrimaryStep::kNone:
+      return Status::Ok();
+    case FencedPrimaryStep::kRelease:
+      fencedPrimary_.clear();
+      unfencedAt_ = {};
+      return Status::Ok();
+    case FencedPrimaryStep::kStop: {
+      fencedPrimary_ = p;
+      plan::Action a;
+      a.kind = plan::ActionKind::kStop;
+      a.node = p;
+      a.stopMode = "fast";
+      a.reason = why;
+      RunOwn(a, term, obs, actuator);
+      return Status::Error(why);
+    }
+    case FencedPrimaryStep::kStart: {
+      plan::Action a;
+      a.kind = plan::ActionKind::kStart;
+      a.node = p;
+      a.reason = why;
+      RunOwn(a, term, obs, actuator);
+      return Status::Error(why);
+    }
+    case FencedPrimaryStep::kHold:
+      if (in.fenced && in.node && in.node->sidecarReachable && !in.node->postgresRunning) fencedPrimary_ = p;
+      return Status::Error(why);
+    case FencedPrimaryStep::kWait:
+      return Status::Error(why);
+  }
+  return Status::Ok();
 }
 
 void KubeActuator::StopManuallyFenced(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
@@ -141,11 +209,7 @@ void KubeActuator::StopManuallyFenced(const plan::ClusterState& state, uint64_t 
     a.stopMode = "fast";
     a.reason = std::string(kFencedInstancesAnnotation) + " names " + n +
                " and it is detached: stop its PostgreSQL (the pod stays, not Ready)";
-    spdlog::info("{}/{}: {}", ns_, name_, a.reason);
-    for (const auto& r : actuator.Run({a}, term, obs, [] { return true; })) {
-      if (!r.ok) spdlog::warn("{}/{}: stopping {}: {}", ns_, name_, n, r.detail);
-      Decided(plan::ToString(r.action.kind), n, a.reason, r.ok, r.detail);
-    }
+    RunOwn(a, term, obs, actuator);
   }
 }
 

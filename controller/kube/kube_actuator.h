@@ -29,7 +29,9 @@
 //    detached (the planner's operator detach: not routed; it refuses the
 //    primary), then their PostgreSQL stopped (so /readiness fails and the pod
 //    is not Ready); attached again when the name is removed, after which the
-//    planner starts the stopped standby (follow or rewind as needed);
+//    planner starts the stopped standby (follow or rewind as needed); a fenced
+//    primary is stopped and nothing is acted on (no failover) until it is
+//    unfenced and started again in place (fenced_primary.h);
 //  - an Event (events.k8s.io, rate-limited) for each action the Reconciler
 //    ran, each pod role change and each applied set of owned objects.
 //  - before each promote of a failover (the Actuator's promote guard): §6
@@ -168,6 +170,17 @@ class KubeActuator : public StateStore, public ActingHook {
   // still runs: stop it (fast), as the planner's own stop action.
   void StopManuallyFenced(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
                           Actuator& actuator);
+  // A manually fenced primary (fenced_primary.h): stopped, and every action
+  // held (an error for the round) while it is fenced; started again in place
+  // once unfenced. The primary this controller stopped, and since when it is
+  // unfenced (a restart is given a minute).
+  Status HoldForFencedPrimary(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
+                              Actuator& actuator);
+  std::string fencedPrimary_;
+  std::chrono::steady_clock::time_point unfencedAt_{};
+  std::string fencedPrimaryLogged_;
+  // One action of this actuator's own through the Actuator, logged, with its Event.
+  void RunOwn(plan::Action a, uint64_t term, const plan::Observation& obs, Actuator& actuator);
   std::vector<std::string> ManuallyFenced();
 };
 

@@ -199,6 +199,33 @@ TEST_F(KubeActuatorTest, TheManualFenceLabelsDetachesAndRejoins) {
   EXPECT_EQ(requests.size(), 2u);
 }
 
+// A manually fenced primary: labelled fenced, and every round held (no
+// failover, nothing else) while it is fenced; once unfenced, a primary this
+// controller did not stop is the planner's again at once. (Stopping and
+// restarting it through its sidecar: kube_vigilctl_e2e, with real PostgreSQL.)
+TEST_F(KubeActuatorTest, AFencedPrimaryHoldsEveryRoundUntilItIsUnfenced) {
+  ApplyAndWaitForPods();
+  auto fence = ParseFencedInstances(R"(["demo-0"])", {"demo-0", "demo-1", "demo-2"});
+  ASSERT_TRUE(fence.ok()) << fence.error();
+  act_->SetManualFence(*fence);
+  Actuator actuator(resource_.spec, "", PgCredentials{}, "");
+  plan::ClusterState s = Routed("demo-0", {"demo-1", "demo-2"});
+  plan::Observation obs;
+  plan::NodeObservation p;
+  p.name = "demo-0";  // its sidecar is not reachable here: nothing is sent to it
+  obs.nodes = {p};
+  Status b = act_->BeforeActions(s, 5, obs, actuator);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.message().find("the primary demo-0 is fenced by pgvigil.io/fenced-instances: no failover"),
+            std::string::npos)
+      << b.message();
+  EXPECT_EQ(Role("demo-0"), "fenced") << "out of NAME-rw";
+  EXPECT_FALSE(act_->BeforeActions(s, 5, obs, actuator).ok()) << "held every round";
+  act_->SetManualFence(ManualFence{});
+  EXPECT_TRUE(act_->BeforeActions(s, 5, obs, actuator).ok()) << "not stopped by this controller: the planner's";
+  EXPECT_EQ(Role("demo-0"), "primary");
+}
+
 // The Actuator's failover steps: the state write recording the transition
 // away from demo-0, then promote on demo-1 (whose sidecar does not exist here:
 // the promote fails, which is beside the point).

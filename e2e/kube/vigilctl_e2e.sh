@@ -12,7 +12,10 @@
 #     NAME-rw, no acknowledged write is lost, never two writable primaries;
 #   - `fence` a standby: its PostgreSQL stops, its pod is not Ready, it leaves
 #     NAME-ro, Fenced=True; `unfence`: it streams from the primary again, its pod is
-#     Ready, Fenced=False.
+#     Ready, Fenced=False;
+#   - `fence` the primary: its PostgreSQL stops, its pod is not Ready, and nothing
+#     fails over; `unfence`: it starts again in place as the primary, writes resume
+#     and both standbys stream from it.
 # Own lab: PGVIGIL_LAB_NS=kvc, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-kvc by default.
 set -uo pipefail
 # shellcheck source=lib.sh
@@ -134,4 +137,24 @@ check "22. $fenced streams from $(pod_of "$target") again" wait_until 90 kube_st
 check "23. the pod $fenced is Ready again" wait_until 30 pod_ready "$fenced" True
 check "24. Fenced=False" wait_until 20 condition_is Fenced False
 check "25. 3 pods Ready" wait_until 30 pods_ready 3
+
+primary=$(pod_of "$target")
+say "26. vigilctl fence $primary (the primary)"
+writer_mark
+kvctl fence "$primary" 2>&1 | sed 's/^/  /'
+check "26. fence of the primary exits 0" test "${PIPESTATUS[0]}" = 0
+check "27. PostgreSQL on the primary $primary is stopped" wait_until 30 eval \
+  '! inns client "$PG_BIN/pg_isready" -q -h "${ADDR[$target]}" -p 5432 -t 2'
+check "28. the pod $primary is not Ready" wait_until 30 pod_ready "$primary" False
+sleep 8
+check "29. no failover while the primary is fenced (no writable instance after 8 s)" eval '[[ -z $(writable_host) ]]'
+say "30. vigilctl unfence $primary"
+kvctl unfence "$primary" 2>&1 | sed 's/^/  /'
+check "30. unfence exits 0" test "${PIPESTATUS[0]}" = 0
+check "31. $primary is the writable primary again (started in place)" wait_until 60 eval \
+  '[[ $(writable_host) == "$target" ]]'
+check "32. writes resume through $KUBE_CR-rw" writes_resume 60
+check "33. both standbys stream from $primary" wait_until 60 eval \
+  'kube_streams_from "$old" "$target" && kube_streams_from "$other" "$target"'
+check "34. 3 pods Ready, Fenced=False" wait_until 30 eval 'pods_ready 3 && condition_is Fenced False'
 kube_finish
