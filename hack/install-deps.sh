@@ -28,6 +28,8 @@ PKGS=(
   # llvm-symbolizer on the PATH, which turns sanitizer stacks into function, file
   # and line (clang does not pull it in without recommends).
   llvm
+  # lld, the linker the build uses when present (CMakeLists.txt, PGVIGIL_USE_LLD)
+  lld
 )
 
 SUDO=""
