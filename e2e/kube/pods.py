@@ -98,14 +98,14 @@ def container_processes(root, ns):
 
 def kill_container(root, ns, attempts=100):
     """SIGKILL to every process of the container, again until none is left
-    (one forking meanwhile); returns the pids killed and when the first
-    SIGKILL went (epoch ms, 0 if none)."""
+    (one forking meanwhile); returns the pids killed and when the first round
+    of SIGKILLs had been sent to all of them (epoch ms, 0 if none): nothing of
+    the container runs after that."""
     killed, first_ms = [], 0
     for _ in range(attempts):
         pids = container_processes(root, ns)
         if not pids:
             break
-        first_ms = first_ms or int(time.time() * 1000)
         for p in pids:
             try:
                 os.kill(p, signal.SIGKILL)
@@ -113,6 +113,7 @@ def kill_container(root, ns, attempts=100):
                     killed.append(p)
             except OSError:
                 pass
+        first_ms = first_ms or int(time.time() * 1000)
         time.sleep(0.02)
     return killed, first_ms
 
