@@ -7,8 +7,8 @@
 # cluster, writers through both Services, SIGKILL to every process of the
 # primary's pod. Each run also passes or fails the scenario's checks (rejoin, no
 # acknowledged write lost, never two writable primaries). Prints every run's
-# delays from the SIGKILL to the first acknowledged write and the 1-minute load
-# average at the crash, then p50 / max of each. Root; about 30 s per run.
+# delays from the SIGKILLs to the acknowledgement of the first write sent after
+# them, and the 1-minute load average at the crash, then p50 / max of each. Root; about 30 s per run.
 # Own lab: PGVIGIL_LAB_NS=kfb, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-kfb unless set.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
