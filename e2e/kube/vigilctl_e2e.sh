@@ -15,7 +15,9 @@
 #     Ready, Fenced=False;
 #   - `fence` the primary: its PostgreSQL stops, its pod is not Ready, and nothing
 #     fails over; `unfence`: it starts again in place as the primary, writes resume
-#     and both standbys stream from it.
+#     and both standbys stream from it;
+#   - `recover` a standby: vigilctl follows the rebuild in status.report and exits 0
+#     once it streams again.
 # Own lab: PGVIGIL_LAB_NS=kvc, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-kvc by default.
 set -uo pipefail
 # shellcheck source=lib.sh
@@ -157,4 +159,11 @@ check "32. writes resume through $KUBE_CR-rw" writes_resume 60
 check "33. both standbys stream from $primary" wait_until 60 eval \
   'kube_streams_from "$old" "$target" && kube_streams_from "$other" "$target"'
 check "34. 3 pods Ready, Fenced=False" wait_until 30 eval 'pods_ready 3 && condition_is Fenced False'
+
+standby=$(pod_of "$other")
+say "35. vigilctl recover $standby (progress from status.report)"
+inns client timeout 180 "$BIN/vigilctl" --kubeconfig "$KC" recover "$standby" 2>&1 | sed 's/^/  /'
+check "35. recover exits 0 once $standby streams again" test "${PIPESTATUS[0]}" = 0
+check "36. $standby streams from $primary" wait_until 60 kube_streams_from "$other" "$target"
+check "37. writes continue through $KUBE_CR-rw" writes_resume 20
 kube_finish
