@@ -87,9 +87,15 @@ struct ProxyShared {
   std::shared_ptr<HealthView> health;  // the sidecar's; asked to check at once when a backend dies
   std::chrono::system_clock::time_point startTime = std::chrono::system_clock::now();
 
-  // Routing in effect; replaced wholesale (atomic shared_ptr load/store).
+  // Routing in effect; replaced wholesale (atomic shared_ptr load/store: a
+  // lock from libstdc++'s pool). Sessions read Worker::Routing() instead.
   std::shared_ptr<const EffectiveRouting> Routing() const { return std::atomic_load(&routing_); }
-  void SetRoutingSnapshot(std::shared_ptr<const EffectiveRouting> r) { std::atomic_store(&routing_, std::move(r)); }
+  void SetRoutingSnapshot(std::shared_ptr<const EffectiveRouting> r) {
+    std::atomic_store(&routing_, std::move(r));
+    routingVersion_.fetch_add(1, std::memory_order_release);
+  }
+  // Moves on every SetRoutingSnapshot (after the store).
+  uint64_t RoutingVersion() const { return routingVersion_.load(std::memory_order_acquire); }
 
   // SELECTs routed per node name (select_cnt). Thread-safe.
   std::atomic<uint64_t>& SelectCounter(const std::string& node);
@@ -124,6 +130,7 @@ struct ProxyShared {
 
  private:
   std::shared_ptr<const EffectiveRouting> routing_ = std::make_shared<EffectiveRouting>();
+  std::atomic<uint64_t> routingVersion_{0};
   mutable std::mutex countersMu_;
   std::map<std::string, std::unique_ptr<std::atomic<uint64_t>>> selectCounts_;  // guarded (insert only)
   mutable std::mutex cancelMu_;
@@ -149,6 +156,17 @@ struct Worker {
   // Node name -> until when this worker avoids it (connect failed).
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> avoidUntil;
   std::mt19937_64 rng;
+  // The routing snapshot as this worker last loaded it: reloaded (one lock in
+  // ProxyShared::Routing) only when RoutingVersion moved, about every 100 ms
+  // with the refresh, not for every message.
+  std::shared_ptr<const EffectiveRouting> Routing() {
+    uint64_t v = shared->RoutingVersion();
+    if (v != routingSeen_ || !routing_) {
+      routing_ = shared->Routing();
+      routingSeen_ = v;
+    }
+    return routing_;
+  }
   std::shared_ptr<BackendConn> TakeIdle(const std::string& key);
   void PutIdle(const std::string& key, std::shared_ptr<BackendConn> b);
   size_t IdleCount() const { return idle.size(); }
@@ -158,6 +176,8 @@ struct Worker {
  private:
   void SweepIdle();
   std::unique_ptr<boost::asio::steady_timer> sweepTimer_;
+  std::shared_ptr<const EffectiveRouting> routing_;
+  uint64_t routingSeen_ = 0;
 };
 
 }  // namespace pgvigil::proxy

@@ -445,7 +445,7 @@ void ClientSession::AuthSucceeded() {
 }
 
 void ClientSession::ConnectForLogin() {
-  auto r = shared_->Routing();
+  auto r = worker_->Routing();
   if (r->primary >= 0 && !loginAvoidPrimary_) {
     Connect(Target::kPrimary, r->primary, *r);
     return;

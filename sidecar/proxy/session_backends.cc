@@ -256,7 +256,7 @@ void ClientSession::ProbeAfterIdleClose(Target t, const BackendLogin& login, con
                  what);
     if (state_ == State::kReady) Process();
   };
-  auto r = shared_->Routing();
+  auto r = worker_->Routing();
   int i = r->Find(node);
   bool still_routed = i >= 0 && r->nodes[size_t(i)].up &&
                       (t == Target::kStandby ? r->nodes[size_t(i)].lbEligible : r->primary == i);

@@ -149,7 +149,7 @@ bool ClientSession::TryDispatch() {
     cycle_.Reset();
     return true;
   }
-  auto r = shared_->Routing();
+  auto r = worker_->Routing();
   const auto& lbs = shared_->spec.proxy.loadBalancing;
   // A standby that left balancing (down, lagging) is dropped while idle.
   if (standby_ && standby_->outstanding.empty() && pinned_ != Target::kStandby && txStatus_ == 'I') {
@@ -324,7 +324,7 @@ void ClientSession::CycleError(const std::string& sqlstate, const std::string& m
 }
 
 void ClientSession::AnswerLocal() {
-  auto r = shared_->Routing();
+  auto r = worker_->Routing();
   if (cycle_.localCmd == LocalCommand::kPoolVersion) {
     AppendRowDescription(&out_.pending, {"pool_version"});
     AppendDataRow(&out_.pending, {std::string("pgvigil ") + PGVIGIL_VERSION});
