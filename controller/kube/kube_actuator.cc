@@ -215,9 +215,10 @@ void KubeActuator::StopManuallyFenced(const plan::ClusterState& state, uint64_t 
 
 std::optional<plan::WatchdogView> KubeActuator::LeaderWatchdogView(const plan::Observation& obs,
                                                                   Actuator& actuator) {
+  (void)actuator;
   for (const auto& n : obs.nodes) {
     if (!n.sidecarReachable) continue;
-    auto r = actuator.Sidecar(n.name).Get("/v1/watchdog");
+    auto r = QuickSidecar(n.name).Get("/v1/watchdog");
     if (!r.ok() || r->status != 200 || !r->body.is_object()) continue;
     if (!r->body.has_string_field("state") || r->body.at("state").as_string() != "LEADER") continue;
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -225,6 +226,16 @@ std::optional<plan::WatchdogView> KubeActuator::LeaderWatchdogView(const plan::O
     return ParseWatchdogView(r->body, now);
   }
   return std::nullopt;
+}
+
+RestClient& KubeActuator::QuickSidecar(const std::string& node) {
+  auto res = Resource(nullptr);
+  const NodeSpec* n = res ? res->spec.FindNode(node) : nullptr;
+  const std::string url = n ? res->spec.ApiUrl(*n) : "http://invalid";
+  auto& slot = quick_[node];
+  if (!slot || slot->baseUrl() != url)  // a new spec may move it
+    slot = std::make_unique<RestClient>(url, "", kQuickReadTimeout);
+  return *slot;
 }
 
 void KubeActuator::ReadWatchdogView(const plan::Observation& obs, Actuator& actuator) {
@@ -457,7 +468,7 @@ Status KubeActuator::CheckPromote(const plan::Action& a, const plan::Observation
   in.leaderView = LeaderWatchdogView(obs, actuator);
   if (const plan::NodeObservation* o = obs.Find(old); o && o->sidecarReachable) {
     plan::NodeObservation now;
-    if (ObserveSidecar(actuator.Sidecar(old), 0, &now).empty()) in.oldStopped = !now.postgresRunning;
+    if (ObserveSidecar(QuickSidecar(old), 0, &now).empty()) in.oldStopped = !now.postgresRunning;
   }
   const PromoteDecision d = CheckPrimaryDown(in);
   const std::string line = "promote of " + a.node + " in place of " + old + (d.allow ? " goes: " : " held back: ") +
