@@ -10,6 +10,7 @@
 #
 #   bench/proxy.sh [BUILD_DIR]     env: DURATION=20 ROUNDS=2 SCALE=10 IDLE=200
 #                                       TARGETS="direct pgvigil pgpool pgbouncer haproxy"
+#                                       ONLY=REGEX (workload names to run, e.g. 'select-only (simple 8c|64c)')
 # Installs pgpool2, pgbouncer and haproxy with apt when missing. Run as root
 # (PostgreSQL and PgBouncer run as the postgres user). Trust auth on loopback
 # (pgvigil-proxy-bench writes its trust rule explicitly; the proxy never defaults to it).
@@ -171,6 +172,11 @@ WORKLOADS=("select-only simple 8c|-S -M simple -c 8 -j 2"
            "select-only 64c|-S -M simple -c 64 -j 2"
            "tpcb-like 8c|-M simple -c 8 -j 2"
            "select-only -C 8c|-S -M simple -C -c 8 -j 2")
+if [[ -n ${ONLY:-} ]]; then
+  kept=()
+  for w in "${WORKLOADS[@]}"; do [[ ${w%%|*} =~ $ONLY ]] && kept+=("$w"); done
+  WORKLOADS=("${kept[@]}")
+fi
 for w in "${WORKLOADS[@]}"; do
   name=${w%%|*} args=${w#*|}
   for ((r = 1; r <= ROUNDS; r++)); do

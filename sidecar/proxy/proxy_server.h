@@ -40,6 +40,8 @@ class ProxyServer : public Component, public ProxyApi {
   int SessionsInTransaction() const override { return shared_.primaryBusySessions.load(); }
 
   int port() const { return port_; }
+  // Open client sessions per worker (new connections go to the worker with the fewest).
+  std::vector<int> WorkerSessions() const;
   // Recomputes routing now (tests call it after changing the health view). With
   // wait, returns once every worker has closed sessions bound to an old primary
   // (never call with wait from a worker thread).

@@ -51,6 +51,27 @@ TEST(ProxySessionTest, CopyBothWays) {
   EXPECT_EQ(Cluster().Query(0, "SELECT count(*) FROM bulk").value(), "400000");
 }
 
+// The kernel spreads connections over the workers' SO_REUSEPORT listeners by
+// a hash; the accepting worker hands each to the one with the fewest sessions,
+// so connections opened one after another end up evenly spread.
+TEST(ProxySessionTest, ConnectionsSpreadEvenlyOverWorkers) {
+  ProxyOptions o;
+  o.threads = 3;
+  auto px = StartProxy(o);
+  ASSERT_TRUE(px);
+  std::vector<std::unique_ptr<Conn>> conns;
+  for (int i = 0; i < 12; ++i) {
+    conns.push_back(Connect(px->port));
+    ASSERT_TRUE(conns.back()->ok()) << conns.back()->error();
+    EXPECT_EQ(conns.back()->Query("SELECT 1"), "1");
+  }
+  std::vector<int> per = px->server->WorkerSessions();
+  ASSERT_EQ(per.size(), 3u);
+  EXPECT_EQ(per[0] + per[1] + per[2], 12);
+  for (int n : per) EXPECT_EQ(n, 4) << "sessions per worker: " << per[0] << " " << per[1] << " " << per[2];
+  conns.clear();
+}
+
 TEST(ProxySessionTest, CancelOfPgSleep) {
   auto px = StartProxy();
   ASSERT_TRUE(px);

@@ -143,6 +143,9 @@ struct Worker {
   ProxyShared* shared;
   boost::asio::io_context io{1};
   std::set<ClientSession*> sessions;
+  // sessions.size(), readable from other workers' threads: an accepting worker
+  // hands a new connection to the worker with the fewest (ProxyServer::Accept).
+  std::atomic<int> openSessions{0};
   // Sessions that have not finished startup + authentication, oldest first
   // (each session keeps its own iterator; see ClientSession::Start/Close).
   std::list<ClientSession*> unauthenticated;

@@ -38,7 +38,7 @@ ClientSession::~ClientSession() {
 
 void ClientSession::Start() {
   keepAlive_ = shared_from_this();
-  worker_->sessions.insert(this);
+  if (worker_->sessions.insert(this).second) worker_->openSessions.fetch_add(1, std::memory_order_relaxed);
   // A real client must keep getting in while silent sockets fill the limit:
   // the oldest unauthenticated connection makes room.
   const size_t share = shared_->UnauthenticatedShare();
@@ -501,7 +501,7 @@ void ClientSession::Close(const std::string& reason, spdlog::level::level_enum l
               user_.empty() ? "?" : user_, peer_, reason);
   ReleaseBackends();
   UpdateBusyCount();
-  worker_->sessions.erase(this);
+  if (worker_->sessions.erase(this)) worker_->openSessions.fetch_sub(1, std::memory_order_relaxed);
   LeaveUnauthenticated();
   if (counted_) {
     counted_ = false;
