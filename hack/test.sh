@@ -41,7 +41,9 @@ sanitize_step() {
 step dependencies ./hack/install-deps.sh
 
 build() {
-  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  # Line tables only (-g1): about a third less compile time than -g (docs/testing.md).
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null
   cmake --build "$BUILD" -j "$(nproc)"
 }
 step "build ($BUILD)" build
