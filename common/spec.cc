@@ -57,4 +57,8 @@ const char* ToString(DisableOnWrite m) {
   }
 }
 
+const char* ToString(PoolMode m) { return m == PoolMode::kTransaction ? "transaction" : "session"; }
+
+const char* ToString(SessionStatePolicy p) { return p == SessionStatePolicy::kPin ? "pin" : "refuse"; }
+
 }  // namespace pgvigil

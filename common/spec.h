@@ -147,11 +147,26 @@ struct TlsSpec {
   bool enabled() const { return !certFile.empty(); }
 };
 
-// The proxy's idle backend pool (connections kept after a client leaves, reset
-// with DISCARD ALL, for the next client with the same user/database/options).
+// session: a client keeps its backends until it leaves. transaction: backends
+// go back to a shared pool at every transaction boundary (ReadyForQuery 'I').
+enum class PoolMode { kSession, kTransaction };
+// Transaction mode, a statement that leaves session state on its backend (SET,
+// LISTEN, temp table, ...): refused with an error, or the client keeps its
+// backends from then on (pinned, as in session mode).
+enum class SessionStatePolicy { kRefuse, kPin };
+
+// The proxy's backend pools. Session mode: the idle pool (connections kept after
+// a client leaves, reset with DISCARD ALL, for the next client with the same
+// user/database/options). Transaction mode: see sidecar/proxy/README.md.
 struct ProxyPoolSpec {
   int maxIdle = 20;                   // idle backends kept by one proxy, all nodes together; 0: no pooling
   Millis idleTimeout{60000};          // an idle backend is closed after this long; 0: never
+  PoolMode mode = PoolMode::kSession;
+  // Transaction mode: backends per pool (user, database, startup options, node),
+  // shared out between the proxy's worker threads.
+  int size = 20;
+  Millis queueTimeout{120000};        // transaction mode: longest wait for a pool backend
+  SessionStatePolicy sessionState = SessionStatePolicy::kRefuse;
 };
 
 struct ProxySpec {
@@ -241,5 +256,7 @@ inline bool operator!=(const ClusterSpec& a, const ClusterSpec& b) { return !(a 
 const char* ToString(RecoveryMethod m);
 const char* ToString(ReplicationMode m);
 const char* ToString(DisableOnWrite m);
+const char* ToString(PoolMode m);
+const char* ToString(SessionStatePolicy p);
 
 }  // namespace pgvigil

@@ -133,11 +133,7 @@ void ReadProxy(MapReader& spec, ProxySpec* p, ErrorSink* sink) {
     b.StringList("readOnlyFunctions", &lb.readOnlyFunctions);
     b.StringList("writeFunctions", &lb.writeFunctions);
   }
-  {
-    MapReader b(sink, r.Take("pool"), r.Child("pool"));
-    b.Int("maxIdle", &p->pool.maxIdle, 0, 100000);
-    b.Duration("idleTimeout", &p->pool.idleTimeout, Millis(0), std::chrono::hours(24));
-  }
+  ReadProxyPoolSection(r, &p->pool, sink);
   {
     MapReader a(sink, r.Take("auth"), r.Child("auth"));
     a.String("hbaFile", &p->auth.hbaFile);

@@ -28,4 +28,16 @@ void ReadReplicationSection(MapReader& spec, ReplicationSpec* out, ErrorSink* si
   r.Bool("slots", &out->slots);
 }
 
+void ReadProxyPoolSection(MapReader& proxy, ProxyPoolSpec* p, ErrorSink* sink) {
+  MapReader b(sink, proxy.Take("pool"), proxy.Child("pool"));
+  b.Int("maxIdle", &p->maxIdle, 0, 100000);
+  b.Duration("idleTimeout", &p->idleTimeout, Millis(0), kMaxDuration);
+  int m = b.Choice("mode", {"session", "transaction"});
+  if (m >= 0) p->mode = static_cast<PoolMode>(m);
+  b.Int("size", &p->size, 1, 100000);
+  b.Duration("queueTimeout", &p->queueTimeout, Millis(100), kMaxDuration);
+  int s = b.Choice("sessionState", {"refuse", "pin"});
+  if (s >= 0) p->sessionState = static_cast<SessionStatePolicy>(s);
+}
+
 }  // namespace pgvigil::spec_internal

@@ -12,5 +12,7 @@ namespace pgvigil::spec_internal {
 void ReadHealthCheckSection(MapReader& spec, HealthCheckSpec* h, ErrorSink* sink);
 void ReadRecoverySection(MapReader& spec, RecoverySpec* r, ErrorSink* sink);
 void ReadReplicationSection(MapReader& spec, ReplicationSpec* r, ErrorSink* sink);
+// proxy.pool (spec = the proxy section's reader).
+void ReadProxyPoolSection(MapReader& proxy, ProxyPoolSpec* p, ErrorSink* sink);
 
 }  // namespace pgvigil::spec_internal

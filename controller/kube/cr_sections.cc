@@ -117,11 +117,7 @@ void Proxy(MapReader& spec, ClusterResource* res, ErrorSink* sink) {
     b.StringList("writeFunctions", &lb.writeFunctions);
     b.Bool("readYourWrites", &lb.readYourWrites);
   }
-  {
-    MapReader b(sink, r.Take("pool"), r.Child("pool"));
-    b.Int("maxIdle", &p.pool.maxIdle, 0, 100000);
-    b.Duration("idleTimeout", &p.pool.idleTimeout, Millis(0), std::chrono::hours(24));
-  }
+  spec_internal::ReadProxyPoolSection(r, &p.pool, sink);
   {
     MapReader b(sink, r.Take("backendAuth"), r.Child("backendAuth"));
     b.Bool("allowCleartext", &p.backendAuth.allowCleartext);

@@ -122,6 +122,13 @@ void BackendConn::FinishLogin(const std::string& error, const ErrorFields* pg) {
   }
 }
 
+bool BackendConn::Park() {
+  if (!SetState(State::kIdle, "parked at a transaction boundary")) return false;
+  owner_ = nullptr;
+  idleSince_ = std::chrono::steady_clock::now();
+  return true;
+}
+
 void BackendConn::Adopt(BackendOwner* owner) {
   if (!SetState(State::kReady, "taken from the idle pool")) return;
   owner_ = owner;
@@ -385,6 +392,7 @@ void BackendConn::Close(const std::string& reason) {
   State was = state_;
   SetState(State::kClosed, "close");
   loginTimer_.cancel();
+  poolSlot.reset();  // the pool's next waiter may open a backend now
   boost::system::error_code ec;
   sock_.close(ec);
   spdlog::debug("proxy: backend {}:{} connection closed: {}", login_.host, login_.port, reason);

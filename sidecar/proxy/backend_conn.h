@@ -12,10 +12,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -30,6 +32,7 @@
 namespace pgvigil::proxy {
 
 class BackendConn;
+struct TxSlot;  // tx_backends.h
 
 // Receives a ready backend's frames. Returning false pauses reading until
 // BackendConn::ResumeReading (backpressure).
@@ -82,6 +85,9 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   // then calls done(true) when reusable (state kIdle), else closes it first.
   void Reset(std::function<void(bool)> done);
   void Close(const std::string& reason);
+  // Transaction pooling: back to the pool at a transaction boundary, owned by
+  // nobody, without a reset (kReady -> kIdle). False when not kReady.
+  bool Park();
 
   State state() const { return state_; }
   int node() const { return node_; }
@@ -106,6 +112,9 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
     bool swallowZ = false;   // the proxy ended the client's sequence here with its own Sync
     bool sawError = false;   // an ErrorResponse came for this entry
     Capture capture = Capture::kNone;
+    // Transaction pooling: Parses sent in this entry, and how many the backend
+    // completed (ParseComplete); the rest were skipped after an error.
+    int parses = 0, parsesDone = 0;
   };
   std::vector<Cycle> outstanding;  // awaiting ReadyForQuery, oldest first
   bool seqOpen = false;            // outstanding.back() is an extended sequence still without Sync
@@ -122,6 +131,21 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   std::string fatal;            // the last FATAL/PANIC ErrorResponse it sent (raw message)
   std::string fatalText;        // its SQLSTATE and message, for logs and reasons
   bool fatalForwarded = false;  // ... and that one reached the client already
+  // Transaction pooling: the pool slot this backend holds (freed when it
+  // closes), the statement names prepared on it (the proxy's own names, the
+  // same for the same statement text whichever client parsed it; added when
+  // the ParseComplete comes), and the names of the Parses sent and not yet
+  // answered, oldest first ("" for the unnamed statement).
+  std::shared_ptr<TxSlot> poolSlot;
+  std::unordered_set<std::string> prepared;
+  std::deque<std::string> parsesPending;
+  bool HasStatement(const std::string& name) const {
+    if (prepared.count(name)) return true;
+    for (const auto& p : parsesPending)
+      if (p == name) return true;
+    return false;
+  }
+  std::chrono::steady_clock::time_point connectedAt = std::chrono::steady_clock::now();
 
  private:
   // The one place the state changes; refuses (logs, returns false) moves

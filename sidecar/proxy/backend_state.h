@@ -4,6 +4,8 @@
 // refuses impossible moves.
 //
 //   kConnecting -> kLogin -> kReady <-> kResetting -> kIdle -> kReady (adopted)
+//   kReady -> kIdle: transaction pooling parks a backend at a transaction
+//                    boundary without a reset (its client's session goes on)
 //   any state   -> kClosed (final)
 #pragma once
 
@@ -27,7 +29,7 @@ constexpr bool BackendTransitionAllowed(BackendState from, BackendState to) {
   switch (from) {
     case BackendState::kConnecting: return to == BackendState::kLogin;
     case BackendState::kLogin: return to == BackendState::kReady;
-    case BackendState::kReady: return to == BackendState::kResetting;
+    case BackendState::kReady: return to == BackendState::kResetting || to == BackendState::kIdle;
     case BackendState::kResetting: return to == BackendState::kIdle;
     case BackendState::kIdle: return to == BackendState::kReady;
     case BackendState::kClosed: return false;

@@ -19,7 +19,7 @@ TEST(BackendStateTest, TransitionTable) {
       //            conn   login  ready  reset  idle   closed
       /* conn  */ {false, true, false, false, false, true},
       /* login */ {false, false, true, false, false, true},
-      /* ready */ {false, false, false, true, false, true},
+      /* ready */ {false, false, false, true, true, true},  // -> idle: transaction pooling
       /* reset */ {false, false, false, false, true, true},
       /* idle  */ {false, false, true, false, false, true},
       /* closed*/ {false, false, false, false, false, false},

@@ -83,6 +83,10 @@ class IdlePool {
   }
 
   size_t size() const { return entries_.size(); }
+  template <typename F>
+  void ForEach(F f) const {
+    for (const auto& e : entries_) f(e.key, e.conn);
+  }
 
  private:
   struct Entry {

@@ -68,7 +68,8 @@ Status ProxyServer::Start() {
   if (ec) return Status::Error("proxy listen address '" + ps.listen + "': " + ec.message());
   tcp::endpoint ep(addr, uint16_t(port_));
   for (unsigned i = 0; i < n; ++i) {
-    workers_.push_back(std::make_unique<Worker>(&shared_));
+    workers_.push_back(std::make_unique<Worker>(&shared_, int(i)));
+    shared_.workers.push_back(workers_.back().get());
     auto acc = std::make_unique<tcp::acceptor>(workers_.back()->io);
     acc->open(ep.protocol(), ec);
     if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
@@ -80,6 +81,7 @@ Status ProxyServer::Start() {
     if (!ec) acc->listen(1024, ec);
     if (ec) {
       workers_.clear();
+      shared_.workers.clear();
       acceptors_.clear();
       return Status::Error("proxy cannot listen on " + ps.listen + ":" + std::to_string(port_) + ": " + ec.message());
     }
@@ -307,6 +309,7 @@ void ProxyServer::Stop() {
   sweepTimers_.clear();
   acceptors_.clear();
   workers_.clear();
+  shared_.workers.clear();
   spdlog::info("proxy stopped");
 }
 

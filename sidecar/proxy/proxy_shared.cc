@@ -91,10 +91,20 @@ std::shared_ptr<CancelTargets> ProxyShared::FindCancel(uint64_t key) const {
   return it == cancels_.end() ? nullptr : it->second;
 }
 
-Worker::Worker(ProxyShared* s)
+Worker::Worker(ProxyShared* s, int index)
     : shared(s),
       idle(&s->idleBackends, s->spec.proxy.pool.maxIdle, s->spec.proxy.pool.idleTimeout),
-      rng(std::random_device{}()) {}
+      rng(std::random_device{}()) {
+  if (s->TransactionPooling())
+    tx = std::make_shared<TxBackends>(this, TxPoolShare(s->spec.proxy.pool.size, s->workerCount, index));
+}
+
+const std::string& Worker::StatementName(std::string_view definition) {
+  auto it = statementNames.find(std::string(definition));
+  if (it != statementNames.end()) return it->second;
+  std::string name = "pgvigil_s" + std::to_string(statementNames.size() + 1);
+  return statementNames.emplace(std::string(definition), std::move(name)).first->second;
+}
 
 namespace {
 bool Usable(const std::shared_ptr<BackendConn>& b) { return b && b->state() == BackendConn::State::kIdle; }
@@ -124,6 +134,7 @@ void Worker::StartIdleSweep() {
 void Worker::SweepIdle() {
   auto out = idle.Expire(std::chrono::steady_clock::now(), Usable);
   CloseAll(out, "idle longer than proxy.pool.idleTimeout");
+  if (tx) tx->Sweep(shared->spec.proxy.pool.idleTimeout);
   sweepTimer_->expires_after(std::chrono::seconds(1));
   sweepTimer_->async_wait([this](const boost::system::error_code& ec) {
     if (!ec) SweepIdle();

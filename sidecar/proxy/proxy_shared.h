@@ -31,12 +31,14 @@
 #include "sidecar/proxy/routing.h"
 #include "sidecar/proxy/scram.h"
 #include "sidecar/proxy/sql_classifier.h"
+#include "sidecar/proxy/tx_backends.h"
 #include "sidecar/proxy/wire_messages.h"
 
 namespace pgvigil::proxy {
 
 class BackendConn;
 class ClientSession;
+struct Worker;
 
 struct ProxyMetrics {
   explicit ProxyMetrics(MetricsRegistry& r);
@@ -127,6 +129,10 @@ struct ProxyShared {
   size_t UnauthenticatedShare() const;
   // Idle pooled backends of every worker together (capped by spec.proxy.pool.maxIdle).
   std::atomic<int> idleBackends{0};
+  // Every worker, set by the server before any session starts and constant
+  // while they run (the admin console asks each for its rows on its thread).
+  std::vector<Worker*> workers;
+  bool TransactionPooling() const { return spec.proxy.pool.mode == PoolMode::kTransaction; }
 
  private:
   std::shared_ptr<const EffectiveRouting> routing_ = std::make_shared<EffectiveRouting>();
@@ -139,7 +145,8 @@ struct ProxyShared {
 
 // One event loop thread.
 struct Worker {
-  explicit Worker(ProxyShared* s);
+  // index: this worker's place among s->workerCount (its share of proxy.pool.size).
+  Worker(ProxyShared* s, int index);
   ProxyShared* shared;
   boost::asio::io_context io{1};
   std::set<ClientSession*> sessions;
@@ -170,6 +177,18 @@ struct Worker {
     }
     return routing_;
   }
+  // Transaction pooling (proxy.pool.mode transaction); null in session mode.
+  std::shared_ptr<TxBackends> tx;
+  // Transaction pooling: the proxy's name for each distinct prepared statement
+  // (query text and parameter types), shared by every client of this worker.
+  std::unordered_map<std::string, std::string> statementNames;
+  const std::string& StatementName(std::string_view definition);
+  // ... and those a backend of this worker completed a Parse of: a client's
+  // Parse of one of them outside a transaction is answered by the proxy, and
+  // parsed on a backend when the client uses it (a client library that
+  // prepares with a blocking call must not wait for a backend then, while its
+  // other connections hold the pool's backends in their transactions).
+  std::unordered_set<std::string> parsedOk;
   std::shared_ptr<BackendConn> TakeIdle(const std::string& key);
   void PutIdle(const std::string& key, std::shared_ptr<BackendConn> b);
   size_t IdleCount() const { return idle.size(); }

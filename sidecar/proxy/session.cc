@@ -165,6 +165,7 @@ void ClientSession::Process() {
     if (b) b->Uncork();
   processing_ = false;
   if (state_ == State::kClosed) return;
+  if (TxMode()) MaybeReturnToPool();
   FlushClient();
   if (!blocked && state_ != State::kTls) {
     if (in_.size() == 0) in_.Shrink(2048);
@@ -445,6 +446,12 @@ void ClientSession::AuthSucceeded() {
 }
 
 void ClientSession::ConnectForLogin() {
+  if (TxMode()) {
+    // Transaction pooling: a login like one seen before needs no backend (the
+    // cancel key's pid is then the proxy's own).
+    auto it = worker_->paramCache.find(LoginKey());
+    if (it != worker_->paramCache.end()) return SendLoginCompletion(it->second);
+  }
   auto r = worker_->Routing();
   if (r->primary >= 0 && !loginAvoidPrimary_) {
     Connect(Target::kPrimary, r->primary, *r);
@@ -567,6 +574,7 @@ void ClientSession::Drain() {
 
 void ClientSession::ReleaseBackends() {
   bool clean = copyTarget_ == Target::kNone && pinned_ == Target::kNone;
+  if (TxMode()) LeaveQueue();
   for (Target t : {Target::kPrimary, Target::kStandby}) {
     std::shared_ptr<BackendConn> b = std::move(Conn(t));
     Conn(t).reset();
@@ -574,6 +582,12 @@ void ClientSession::ReleaseBackends() {
     b->SetOwner(nullptr);
     if (!clean || !b->outstanding.empty() || b->txStatus != 'I' || b->state() != BackendConn::State::kReady) {
       b->Close("session ended while the backend was busy");
+      continue;
+    }
+    if (TxMode()) {
+      // Pinned: it may hold the client's session state; closed, never shared.
+      if (!txPinned_.empty()) b->Close("pinned client left (it held " + txPinned_ + ")");
+      else worker_->tx->Release(std::move(b));
       continue;
     }
     if (noPool_) {

@@ -25,6 +25,7 @@
 #include "sidecar/proxy/proxy_shared.h"
 #include "sidecar/proxy/route_decision.h"
 #include "sidecar/proxy/scram.h"
+#include "sidecar/proxy/tx_backends.h"
 #include "sidecar/proxy/wire_decoder.h"
 
 namespace pgvigil::proxy {
@@ -53,6 +54,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // statement; one holding state that cannot move (see WhyNotMovable) is ended.
   void OnRoutingChanged(const EffectiveRouting& r);
 
+  // Transaction pooling: the pool backend (conn) or the slot for a new one
+  // (slot) this queued session waited for (session_txpool.cc).
+  void OnTxGrant(uint64_t ticket, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot);
+  // Admin console rows (admin_console.h), on the worker's thread.
+  void DescribeForAdmin(struct AdminClientRow* client, std::vector<struct AdminServerRow>* servers) const;
+
   bool OnBackendFrame(BackendConn* b, const Frame& f) override;
   void OnBackendReadDone(BackendConn* b) override;
   void OnBackendClosed(BackendConn* b, const std::string& reason) override;
@@ -65,6 +72,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     std::string parse;  // the client's Parse message, replayed on another backend
     SqlClass cls;
     uint64_t version = 0;
+    // Transaction pooling, a named statement: the proxy's name for it on the
+    // backends (Worker::StatementName); parse carries that name. "" otherwise.
+    std::string server;
   };
   // One client message being routed: a Query / FunctionCall, or one
   // extended-protocol message (kind = its type byte).
@@ -192,6 +202,34 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Connects (or takes from the idle pool) `t` to routing node `node`; true when
   // attached at once, false while connecting (Process() runs when done).
   bool Connect(Target t, int node, const EffectiveRouting& r);
+  void AttachPooled(Target t, std::shared_ptr<BackendConn> b);  // an idle / parked backend
+  void StartLogin(Target t, const RouteNode& nd, int node, std::shared_ptr<TxSlot> slot);
+
+  // Transaction pooling (session_txpool.cc).
+  bool TxMode() const { return worker_->tx != nullptr; }
+  // Queued for a pool backend of `key` to serve `t`.
+  void WaitForPool(Target t, const RouteNode& nd, const std::string& key);
+  void OnQueueTimeout();
+  void LeaveQueue();
+  // At a transaction boundary with nothing in flight, the backends go back to
+  // the pool (unless pinned).
+  void MaybeReturnToPool();
+  // Whether the routed cycle may run on a shared backend (tx_session_state.h):
+  // kGo (allowed, or the client is pinned now), kWait (a refusal waits for the
+  // backends to settle), kRefused (the client has its error).
+  enum class TxCheck { kGo, kWait, kRefused };
+  TxCheck CheckTxSessionState();
+  // Transaction pooling: the extended-protocol message f, appended to
+  // cycle_.bytes at `at`, refers to statement st by the proxy's name instead.
+  void RenameForBackend(const Frame& f, size_t at, const Statement& st);
+  // Simple-Query DEALLOCATE of protocol-level statements, answered by the proxy.
+  bool AnswerTxDeallocate();
+  // A Parse outside a transaction, with no backend held, of a statement some
+  // backend of this worker has parsed already: answered by the proxy (see
+  // Worker::parsedOk); it is parsed where the client uses it.
+  bool AnswerTxParse();
+  // SHOW pools / clients / servers: rows asked from every worker.
+  void AnswerAdmin();
 
   Worker* worker_;
   ProxyShared* shared_;
@@ -260,6 +298,16 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   std::string pendingErrorState_, pendingError_;  // a failed backend login, reported to the cycle
   std::string unmovable_;       // session state that cannot move to another primary ("" none)
   bool countedBusy_ = false;    // counted in ProxyShared::primaryBusySessions
+  // Transaction pooling.
+  std::string txPinned_;        // why the client keeps its backends ("" not pinned)
+  bool txWaiting_ = false;      // queued for a pool backend
+  uint64_t txWaitTicket_ = 0;   // which wait (TxWaiter)
+  Target txWaitTarget_ = Target::kNone;
+  RouteNode txWaitNode_;
+  std::string txWaitKey_;
+  std::chrono::steady_clock::time_point txWaitSince_{};
+  std::unique_ptr<boost::asio::steady_timer> queueTimer_;
+  bool adminPending_ = false;   // SHOW pools/clients/servers rows being gathered
   // Holds the session from Start to Close: a session waiting on a backend has
   // no client read or write in flight that would (backends point to it raw).
   std::shared_ptr<ClientSession> keepAlive_;

@@ -10,23 +10,51 @@ namespace pgvigil::proxy {
 bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
   const RouteNode& nd = r.nodes[size_t(node)].node;
   std::string key = nd.name + '\0' + LoginKey();
-  while (auto b = worker_->TakeIdle(key)) {
-    if (t == Target::kPrimary && b->inHotStandby()) {
-      b->Close("pooled connection is to a node in recovery");
-      continue;
+  std::shared_ptr<TxSlot> slot;
+  if (TxMode()) {
+    for (;;) {
+      std::shared_ptr<BackendConn> b;
+      auto got = worker_->tx->Acquire(key, {this, txWaitTicket_ + 1}, &b, &slot);
+      if (got == TxBackends::Pool::Got::kConnect) break;
+      if (got == TxBackends::Pool::Got::kQueued) {
+        WaitForPool(t, nd, key);
+        return false;
+      }
+      if (t == Target::kPrimary && b->inHotStandby()) {
+        b->Close("pooled connection is to a node in recovery");
+        continue;
+      }
+      AttachPooled(t, std::move(b));
+      return true;
     }
-    b->Adopt(this);
-    Conn(t) = b;
-    Parsed(t).clear();
-    ReplaySessionSets(b.get());
-    shared_->metrics->backendReused.Inc();
-    UpdateCancelTargets();
-    if (state_ == State::kLogin) {
-      auto it = worker_->paramCache.find(LoginKey());
-      SendLoginCompletion(it != worker_->paramCache.end() ? it->second : b->params());
+  } else {
+    while (auto b = worker_->TakeIdle(key)) {
+      if (t == Target::kPrimary && b->inHotStandby()) {
+        b->Close("pooled connection is to a node in recovery");
+        continue;
+      }
+      AttachPooled(t, std::move(b));
+      return true;
     }
-    return true;
   }
+  StartLogin(t, nd, node, std::move(slot));
+  return false;
+}
+
+void ClientSession::AttachPooled(Target t, std::shared_ptr<BackendConn> b) {
+  b->Adopt(this);
+  Conn(t) = b;
+  Parsed(t).clear();
+  ReplaySessionSets(b.get());
+  shared_->metrics->backendReused.Inc();
+  UpdateCancelTargets();
+  if (state_ == State::kLogin) {
+    auto it = worker_->paramCache.find(LoginKey());
+    SendLoginCompletion(it != worker_->paramCache.end() ? it->second : b->params());
+  }
+}
+
+void ClientSession::StartLogin(Target t, const RouteNode& nd, int node, std::shared_ptr<TxSlot> slot) {
   BackendLogin login;
   login.node = nd.name;
   login.host = nd.host;
@@ -42,6 +70,7 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
   }
   (t == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = true;
   auto b = std::make_shared<BackendConn>(worker_->io, std::move(login), node, &shared_->backendKeys);
+  b->poolSlot = std::move(slot);
   auto self = shared_from_this();
   // b is held weakly: a callback stored in b that owns b is a cycle, and b (with
   // this session) leaked when the worker stopped before the login ended (LSan).
@@ -97,7 +126,6 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
     if (state_ == State::kLogin) return SendLoginCompletion(b->params());
     Process();
   });
-  return false;
 }
 
 bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
@@ -124,6 +152,14 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
     out_.pending.append(raw, f.size);
     return true;
   }
+  if (f.type == '1' && !b->parsesPending.empty()) {  // transaction pooling: a Parse done
+    b->outstanding.front().parsesDone++;
+    if (!b->parsesPending.front().empty()) {
+      b->prepared.insert(b->parsesPending.front());
+      worker_->parsedOk.insert(b->parsesPending.front());
+    }
+    b->parsesPending.pop_front();
+  }
   if (f.type == '1' && b->skipParseComplete > 0) {
     b->skipParseComplete--;
     return true;
@@ -135,6 +171,8 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   BackendConn::Cycle& cur = b->outstanding.front();
   if (f.type == 'Z') {
     BackendConn::Cycle done = cur;
+    // Parses of this entry skipped after an error: never prepared.
+    for (int i = done.parsesDone; i < done.parses && !b->parsesPending.empty(); ++i) b->parsesPending.pop_front();
     b->txStatus = f.bodyLen ? char(f.body[0]) : 'I';
     b->outstanding.erase(b->outstanding.begin());
     if (b->outstanding.empty()) b->skipParseComplete = b->skipCloseComplete = 0;
@@ -192,6 +230,8 @@ void ClientSession::OnBackendReadDone(BackendConn*) {
   if (needProcess_ && state_ == State::kReady) {
     needProcess_ = false;
     Process();
+  } else if (TxMode()) {
+    MaybeReturnToPool();
   }
 }
 

@@ -124,6 +124,7 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
 
 void ClientSession::AddToCycle(const Frame& f) {
   const char* raw = reinterpret_cast<const char*>(f.body) - 5;
+  const size_t at = cycle_.bytes.size();
   cycle_.bytes.append(raw, f.size);
   auto in = [](const std::vector<std::string>& v, std::string_view n) {
     for (const auto& x : v)
@@ -140,6 +141,14 @@ void ClientSession::AddToCycle(const Frame& f) {
       st.version = ++statementVersion_;
       Absorb(st.cls, false);
       std::string name(m.name);
+      if (TxMode() && !name.empty()) {
+        // Transaction pooling: the backends know it by the proxy's name.
+        st.server = worker_->StatementName(ParseDefinition(f));
+        st.parse.clear();
+        (void)AppendRenamedStatement(f, st.server, &st.parse);
+        cycle_.bytes.resize(at);
+        cycle_.bytes += st.parse;
+      }
       statements_[name] = std::move(st);
       cycle_.parsedHere.push_back(name);
       break;
@@ -152,6 +161,7 @@ void ClientSession::AddToCycle(const Frame& f) {
         Absorb(it->second.cls, true);
         if (!in(cycle_.parsedHere, m.statement) && !in(cycle_.refStatements, m.statement))
           cycle_.refStatements.emplace_back(m.statement);
+        if (TxMode()) RenameForBackend(f, at, it->second);
       }
       cycle_.boundPortals.emplace_back(m.portal);
       break;
@@ -162,6 +172,10 @@ void ClientSession::AddToCycle(const Frame& f) {
       if (!ParseDescribeOrClose(f, &m))
         return Fatal("08P01", "invalid Describe/Close message", "malformed Describe/Close message");
       if (m.kind == 'S') {
+        if (TxMode()) {
+          auto it = statements_.find(std::string(m.name));
+          if (it != statements_.end()) RenameForBackend(f, at, it->second);
+        }
         if (f.type == 'C') cycle_.closedStatements.emplace_back(m.name);
         else if (!in(cycle_.parsedHere, m.name) && !in(cycle_.refStatements, m.name) &&
                  statements_.count(std::string(m.name)))

@@ -89,6 +89,16 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
     else mirroredPortals_.erase(p);
   }
   for (const auto& name : cycle_.closedStatements) {
+    if (TxMode()) {
+      // The Close went to `main` under the proxy's name; other backends keep
+      // the statement for whoever parses the same text.
+      auto it = statements_.find(name);
+      if (it != statements_.end() && !it->second.server.empty()) Conn(main)->prepared.erase(it->second.server);
+      statements_.erase(name);
+      parsedOnPrimary_.erase(name);
+      parsedOnStandby_.erase(name);
+      continue;
+    }
     statements_.erase(name);
     Parsed(main).erase(name);
     Target other = main == Target::kPrimary ? Target::kStandby : Target::kPrimary;
@@ -121,6 +131,9 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
     statements_.clear();
     parsedOnPrimary_.clear();
     parsedOnStandby_.clear();
+    // What ran it has no prepared statements left.
+    Conn(main)->prepared.clear();
+    if (also_standby && standby_) standby_->prepared.clear();
   }
   // The statement is gone once the DEALLOCATE executes: a simple Query routed
   // where it was parsed, or the Bind of an extended-protocol one (its Parse

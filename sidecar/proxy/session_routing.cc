@@ -133,7 +133,7 @@ bool ClientSession::TryDispatch() {
     cycle_.Reset();
     return true;
   }
-  if (probing_) return false;
+  if (probing_ || adminPending_) return false;
   bool extended = cycle_.kind != 'Q' && cycle_.kind != 'F';
   if (cycle_.kind == 'S' || cycle_.kind == 'H') return DispatchSyncOrFlush();
   if (!extended && !SettleSequence()) return false;
@@ -145,9 +145,21 @@ bool ClientSession::TryDispatch() {
   }
   if (cycle_.local) {
     if (BusyOtherThan(Target::kNone)) return false;
+    if (cycle_.localCmd == LocalCommand::kPools || cycle_.localCmd == LocalCommand::kClients ||
+        cycle_.localCmd == LocalCommand::kServers) {
+      AnswerAdmin();  // answered when every worker has sent its rows
+      return false;
+    }
     AnswerLocal();
     cycle_.Reset();
     return true;
+  }
+  if (TxMode()) {
+    if (AnswerTxDeallocate()) return true;
+    TxCheck c = CheckTxSessionState();
+    if (c == TxCheck::kWait) return false;
+    if (c == TxCheck::kRefused) return true;
+    if (AnswerTxParse()) return true;
   }
   auto r = worker_->Routing();
   const auto& lbs = shared_->spec.proxy.loadBalancing;
@@ -276,10 +288,27 @@ bool ClientSession::TryDispatch() {
 void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent) {
   Target t = b == primary_ ? Target::kPrimary : Target::kStandby;
   auto& parsed = Parsed(t);
+  const bool tx = TxMode();
+  int parses = 0;  // transaction pooling: Parses sent (BackendConn::Cycle::parses)
   scratch_.clear();
   for (const auto& name : cycle_.refStatements) {
     auto it = statements_.find(name);
     if (it == statements_.end()) continue;
+    if (!it->second.server.empty()) {
+      // Transaction pooling: parsed again under the proxy's name unless this
+      // backend has it already (from this client or another). Closed first:
+      // what the proxy knows of the backend may be short of the truth.
+      if (!b->HasStatement(it->second.server)) {
+        AppendClose(&scratch_, 'S', it->second.server);
+        b->skipCloseComplete++;
+        scratch_ += it->second.parse;
+        b->skipParseComplete++;
+        b->parsesPending.push_back(it->second.server);
+        parses++;
+      }
+      parsed[name] = it->second.version;
+      continue;
+    }
     auto p = parsed.find(name);
     if (p != parsed.end() && p->second == it->second.version) continue;
     if (p != parsed.end() && !name.empty()) {
@@ -289,8 +318,25 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
     scratch_ += it->second.parse;
     b->skipParseComplete++;
     parsed[name] = it->second.version;
+    if (tx) {
+      b->parsesPending.push_back("");
+      parses++;
+    }
   }
-  for (const auto& name : cycle_.parsedHere) parsed[name] = statements_[name].version;
+  for (const auto& name : cycle_.parsedHere) {
+    const Statement& st = statements_[name];
+    parsed[name] = st.version;
+    // Transaction pooling: the backend may hold the proxy's name already (the
+    // same text, parsed for any client): closed first so the Parse succeeds.
+    if (!tx) continue;
+    if (!st.server.empty() && b->HasStatement(st.server)) {
+      AppendClose(&scratch_, 'S', st.server);
+      b->skipCloseComplete++;
+      b->prepared.erase(st.server);
+    }
+    b->parsesPending.push_back(st.server);
+    parses++;
+  }
   if (scratch_.empty()) {
     b->Send(cycle_.bytes);
   } else {
@@ -303,6 +349,7 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
     b->outstanding.push_back({silent});
     b->seqOpen = true;
   }
+  if (parses) b->outstanding.back().parses += parses;
 }
 
 void ClientSession::ReplaySessionSets(BackendConn* b) {

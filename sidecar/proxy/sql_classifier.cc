@@ -192,6 +192,13 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
       r.local = LocalCommand::kPoolVersion;
       return r;
     }
+    // The admin console; none of these names is a PostgreSQL setting.
+    if (i + 1 == e && (word(i, "pools") || word(i, "clients") || word(i, "servers"))) {
+      r.route = SqlRoute::kLocal;
+      r.local = word(i, "pools") ? LocalCommand::kPools : word(i, "clients") ? LocalCommand::kClients
+                                                                              : LocalCommand::kServers;
+      return r;
+    }
     return primary("show", false);
   }
   if (k == "pgpool" && word(b + 1, "show")) {

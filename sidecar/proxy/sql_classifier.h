@@ -16,11 +16,12 @@ enum class SqlRoute {
   kRead,       // may be balanced to a standby
   kPrimary,    // must run on the primary
   kAll,        // session/transaction state: every backend the session uses
-  kLocal,      // answered by the proxy itself (SHOW pool_nodes, SHOW pool_version)
+  kLocal,      // answered by the proxy itself (SHOW pool_nodes, SHOW pool_version, SHOW pools, ...)
 };
 const char* ToString(SqlRoute r);
 
-enum class LocalCommand { kNone, kPoolNodes, kPoolVersion };
+// kPools / kClients / kServers: the admin console (SHOW pools, clients, servers).
+enum class LocalCommand { kNone, kPoolNodes, kPoolVersion, kPools, kClients, kServers };
 
 // What a statement does to session or transaction state; control flow in the
 // session uses this, never the log string `reason`.

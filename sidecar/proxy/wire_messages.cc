@@ -101,6 +101,51 @@ bool ParseExecute(const Frame& f, std::string_view* portal) {
   return f.type == 'E' && r.CString(portal) && r.U32(&max_rows) && r.AtEnd();
 }
 
+std::string_view ParseDefinition(const Frame& f) {
+  ParseMsg m;
+  if (!ParseParse(f, &m)) return {};
+  size_t skip = m.name.size() + 1;
+  return std::string_view(reinterpret_cast<const char*>(f.body) + skip, f.bodyLen - skip);
+}
+
+bool AppendRenamedStatement(const Frame& f, std::string_view name, std::string* out) {
+  const char* body = reinterpret_cast<const char*>(f.body);
+  std::string_view before, old, after;
+  switch (f.type) {
+    case 'P': {
+      ParseMsg m;
+      if (!ParseParse(f, &m)) return false;
+      old = m.name;
+      break;
+    }
+    case 'B': {
+      BindMsg m;
+      if (!ParseBind(f, &m)) return false;
+      before = std::string_view(body, m.portal.size() + 1);
+      old = m.statement;
+      break;
+    }
+    case 'D':
+    case 'C': {
+      TargetMsg m;
+      if (!ParseDescribeOrClose(f, &m) || m.kind != 'S') return false;
+      before = std::string_view(body, 1);
+      old = m.name;
+      break;
+    }
+    default:
+      return false;
+  }
+  size_t rest = before.size() + old.size() + 1;
+  after = std::string_view(body + rest, f.bodyLen - rest);
+  out->push_back(char(f.type));
+  AppendU32(out, uint32_t(4 + before.size() + name.size() + 1 + after.size()));
+  out->append(before);
+  AppendCString(out, name);
+  out->append(after);
+  return true;
+}
+
 bool ParseAuthRequest(const Frame& f, uint32_t* code, std::string_view* data) {
   BodyReader r(f);
   if (f.type != 'R' || !r.U32(code)) return false;

@@ -61,6 +61,13 @@ struct TargetMsg {
 };
 bool ParseDescribeOrClose(const Frame& f, TargetMsg* out);  // 'D' / 'C' frontend
 bool ParseExecute(const Frame& f, std::string_view* portal);  // 'E' frontend
+// What makes two Parse messages prepare the same statement: the body after the
+// name (query text and parameter types). Empty when f is not a valid Parse.
+std::string_view ParseDefinition(const Frame& f);
+// Appends frontend message f (Parse, Bind, or Describe / Close of a statement)
+// with its prepared statement name replaced by `name`. False, nothing
+// appended, when f is none of these or malformed.
+bool AppendRenamedStatement(const Frame& f, std::string_view name, std::string* out);
 
 // Backend messages.
 bool ParseAuthRequest(const Frame& f, uint32_t* code, std::string_view* data);  // 'R'

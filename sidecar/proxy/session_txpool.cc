@@ -1,0 +1,249 @@
+// ClientSession, transaction pooling (proxy.pool.mode transaction): backends go
+// back to the worker's pool (tx_backends.h) at every transaction boundary and
+// come from it for the next transaction, queueing FIFO when the pool is full;
+// named prepared statements get the proxy's names and are parsed again on a
+// backend that has not got them; statements leaving session state are refused
+// or pin the client (tx_session_state.h). Also the admin console's per-session
+// rows and the gathering of SHOW pools / clients / servers.
+#include <spdlog/spdlog.h>
+
+#include "sidecar/proxy/admin_console.h"
+#include "sidecar/proxy/session.h"
+#include "sidecar/proxy/tx_session_state.h"
+
+namespace pgvigil::proxy {
+
+namespace asio = boost::asio;
+
+void ClientSession::WaitForPool(Target t, const RouteNode& nd, const std::string& key) {
+  txWaiting_ = true;
+  ++txWaitTicket_;  // the ticket Connect queued with
+  txWaitTarget_ = t;
+  txWaitNode_ = nd;
+  txWaitKey_ = key;
+  txWaitSince_ = std::chrono::steady_clock::now();
+  (t == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = true;
+  if (!queueTimer_) queueTimer_ = std::make_unique<asio::steady_timer>(worker_->io);
+  queueTimer_->expires_after(shared_->spec.proxy.pool.queueTimeout);
+  auto self = shared_from_this();
+  queueTimer_->async_wait([this, self](const boost::system::error_code& ec) {
+    if (!ec && txWaiting_ && state_ != State::kClosed) OnQueueTimeout();
+  });
+  spdlog::debug("proxy: client {} queues for a backend of node {} (transaction pool full)", peer_, nd.name);
+}
+
+void ClientSession::LeaveQueue() {
+  if (!txWaiting_) return;
+  txWaiting_ = false;
+  worker_->tx->Cancel(txWaitKey_, {this, txWaitTicket_});
+  (txWaitTarget_ == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = false;
+  if (queueTimer_) queueTimer_->cancel();
+}
+
+void ClientSession::OnQueueTimeout() {
+  const std::string node = txWaitNode_.name;
+  LeaveQueue();
+  const auto& p = shared_->spec.proxy.pool;
+  std::string msg = "no backend of the transaction pool (node " + node + ", user \"" + user_ + "\", database \"" +
+                    database_ + "\") became free within proxy.pool.queueTimeout (" +
+                    std::to_string(p.queueTimeout.count()) + " ms; this proxy thread's share of proxy.pool.size " +
+                    std::to_string(worker_->tx->pool().capacity()) + " is in use)";
+  spdlog::warn("proxy: client {}: {} (it holds: primary {}, standby {}; transaction status {}; message '{}')",
+               peer_, msg, primary_ ? primary_->login().node : "-", standby_ ? standby_->login().node : "-",
+               txStatus_, cycle_.kind ? cycle_.kind : '-');
+  if (state_ == State::kLogin) return Fatal("53300", msg, "transaction pool queue timeout");
+  pendingErrorState_ = "53300";
+  pendingError_ = msg;
+  Process();
+}
+
+void ClientSession::OnTxGrant(uint64_t ticket, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot) {
+  if (state_ == State::kClosed || !txWaiting_ || ticket != txWaitTicket_) {
+    if (conn) worker_->tx->Release(std::move(conn));  // to the next waiter; a slot alone is freed when dropped
+    return;
+  }
+  Target t = txWaitTarget_;
+  RouteNode nd = txWaitNode_;
+  txWaiting_ = false;
+  if (queueTimer_) queueTimer_->cancel();
+  (t == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = false;
+  if (conn) {
+    bool usable = conn->state() == BackendConn::State::kIdle && !(t == Target::kPrimary && conn->inHotStandby());
+    if (usable) AttachPooled(t, std::move(conn));
+    else conn->Close("parked backend unusable when handed over");
+    if (state_ == State::kReady) Process();
+    else if (!usable && state_ == State::kLogin) ConnectForLogin();
+    return;
+  }
+  auto r = worker_->Routing();
+  int i = r->Find(nd.name);
+  StartLogin(t, nd, i < 0 ? 0 : i, std::move(slot));
+}
+
+void ClientSession::MaybeReturnToPool() {
+  if (!TxMode() || !txPinned_.empty() || state_ != State::kReady) return;
+  if (!primary_ && !standby_) return;
+  if (cycle_.active || txStatus_ != 'I' || pinned_ != Target::kNone || copyTarget_ != Target::kNone || probing_ ||
+      connectingPrimary_ || connectingStandby_ || adminPending_ || skipUntilSync_ || !pendingError_.empty())
+    return;
+  for (const auto* b : {&primary_, &standby_}) {
+    if (*b && (!(*b)->outstanding.empty() || (*b)->seqOpen || (*b)->txStatus != 'I' ||
+               (*b)->state() != BackendConn::State::kReady))
+      return;
+  }
+  for (Target t : {Target::kPrimary, Target::kStandby}) {
+    std::shared_ptr<BackendConn> b = std::move(Conn(t));
+    Conn(t).reset();
+    Parsed(t).clear();
+    if (!b) continue;
+    b->SetOwner(nullptr);
+    worker_->tx->Release(std::move(b));
+  }
+  portals_.clear();
+  mirroredPortals_.clear();
+  standbyInTx_ = false;
+  UpdateCancelTargets();
+  UpdateBusyCount();
+}
+
+ClientSession::TxCheck ClientSession::CheckTxSessionState() {
+  if (!TxMode()) return TxCheck::kGo;
+  TxStateFacts f;
+  f.kind = cycle_.stmtKind;
+  f.createsTemp = cycle_.createsTemp;
+  f.sessionState = cycle_.sessionState;
+  f.alreadyPinned = !txPinned_.empty();
+  // A SET among several statements of one Query is flagged by the classifier
+  // (sessionState); a SET alone through the extended protocol shows as its kind.
+  TxStateDecision d = DecideTxSessionState(f, shared_->spec.proxy.pool.sessionState);
+  if (d.verdict == TxStateVerdict::kAllow) return TxCheck::kGo;
+  if (d.verdict == TxStateVerdict::kPin) {
+    txPinned_ = d.what;
+    spdlog::info("proxy: client {} (user \"{}\") keeps its backends from now on (transaction pooling, "
+                 "proxy.pool.sessionState pin): {}",
+                 peer_, user_, d.what);
+    return TxCheck::kGo;
+  }
+  if (!SettleSequence() || BusyOtherThan(Target::kNone)) return TxCheck::kWait;
+  spdlog::info("proxy: refused {} from client {} (user \"{}\"): session state in transaction pooling", d.what,
+               peer_, user_);
+  for (const auto& name : cycle_.parsedHere) statements_.erase(name);  // never parsed anywhere
+  CycleError(kTxStateRefusedState, TxStateRefusedMessage(d.what));
+  return TxCheck::kRefused;
+}
+
+void ClientSession::RenameForBackend(const Frame& f, size_t at, const Statement& st) {
+  if (st.server.empty()) return;
+  cycle_.bytes.resize(at);
+  if (!AppendRenamedStatement(f, st.server, &cycle_.bytes))
+    cycle_.bytes.append(reinterpret_cast<const char*>(f.body) - 5, f.size);
+}
+
+bool ClientSession::AnswerTxDeallocate() {
+  if (!TxMode() || !txPinned_.empty() || cycle_.kind != 'Q' || cycle_.statements != 1) return false;
+  if (cycle_.stmtKind == StmtKind::kDeallocate && statements_.count(cycle_.object)) {
+    // A protocol-level statement: its backends know it by the proxy's name and
+    // keep it for whoever parses the same text; the client forgets it.
+    AnswerDeallocateLocally();
+    cycle_.Reset();
+    return true;
+  }
+  if (cycle_.stmtKind == StmtKind::kDeallocateAll) {
+    statements_.clear();
+    parsedOnPrimary_.clear();
+    parsedOnStandby_.clear();
+    AppendCommandComplete(&out_.pending, "DEALLOCATE ALL");
+    AppendReadyForQuery(&out_.pending, txStatus_);
+    FlushClient();
+    cycle_.Reset();
+    return true;
+  }
+  return false;
+}
+
+bool ClientSession::AnswerTxParse() {
+  if (cycle_.kind != 'P' || cycle_.parsedHere.size() != 1 || primary_ || standby_ || txStatus_ != 'I' ||
+      pinned_ != Target::kNone || !txPinned_.empty())
+    return false;
+  auto it = statements_.find(cycle_.parsedHere[0]);
+  if (it == statements_.end() || it->second.server.empty() || !worker_->parsedOk.count(it->second.server))
+    return false;
+  AppendMessage(&out_.pending, '1', {});  // ParseComplete
+  cycle_.Reset();
+  return true;
+}
+
+void ClientSession::DescribeForAdmin(AdminClientRow* c, std::vector<AdminServerRow>* servers) const {
+  if (state_ != State::kReady) return;
+  auto now = std::chrono::steady_clock::now();
+  c->user = user_;
+  c->database = database_;
+  c->addr = peer_;
+  c->txStatus = txStatus_;
+  c->pinned = txPinned_;
+  c->connectedSeconds = std::chrono::duration<double>(now - acceptedAt_).count();
+  if (txWaiting_) {
+    c->waitingFor = txWaitNode_.name;
+    c->waitSeconds = std::chrono::duration<double>(now - txWaitSince_).count();
+  }
+  for (const auto* p : {&primary_, &standby_}) {
+    const BackendConn* b = p->get();
+    if (!b) continue;
+    c->backends += (c->backends.empty() ? "" : " ") + b->login().node + ":" + std::to_string(b->cancelKey().pid);
+    AdminServerRow s;
+    s.node = b->login().node;
+    s.host = b->login().host;
+    s.port = b->login().port;
+    s.user = user_;
+    s.database = database_;
+    for (const auto& [k, v] : extraParams_) s.options += (s.options.empty() ? "" : " ") + k + "=" + v;
+    s.pid = int(b->cancelKey().pid);
+    s.state = "active";
+    s.client = peer_;
+    s.prepared = int(b->prepared.size());
+    s.ageSeconds = std::chrono::duration<double>(now - b->connectedAt).count();
+    servers->push_back(std::move(s));
+  }
+  c->state = txWaiting_ ? "waiting" : (primary_ || standby_) ? "active" : "idle";
+}
+
+void ClientSession::AnswerAdmin() {
+  // Every worker describes its own sessions on its own thread; the last one to
+  // finish posts the whole back here.
+  struct Gather {
+    std::mutex mu;
+    std::vector<AdminPart> parts;
+    size_t remaining = 0;
+  };
+  auto g = std::make_shared<Gather>();
+  g->remaining = shared_->workers.size();
+  adminPending_ = true;
+  auto self = shared_from_this();
+  Worker* home = worker_;
+  for (Worker* w : shared_->workers) {
+    asio::post(w->io, [w, g, home, self] {
+      AdminPart part = CollectAdmin(*w);
+      bool last;
+      {
+        std::lock_guard<std::mutex> l(g->mu);
+        g->parts.push_back(std::move(part));
+        last = --g->remaining == 0;
+      }
+      if (!last) return;
+      asio::post(home->io, [g, self] {
+        ClientSession* s = self.get();
+        s->adminPending_ = false;
+        if (s->state_ != State::kReady) return;
+        const auto& p = s->shared_->spec.proxy.pool;
+        EncodeAdmin(s->cycle_.localCmd, g->parts, ToString(p.mode), p.mode == PoolMode::kTransaction ? p.size : 0,
+                    &s->out_.pending);
+        if (s->cycle_.kind == 'Q') AppendReadyForQuery(&s->out_.pending, s->txStatus_);
+        s->cycle_.Reset();
+        s->FlushClient();
+        s->Process();
+      });
+    });
+  }
+}
+
+}  // namespace pgvigil::proxy

@@ -1,0 +1,177 @@
+// TxPool (transaction pooling, pure): slots per key, idle reuse, FIFO queue,
+// hand-over on release, slots passed on when a backend goes, cancel, expiry,
+// the per-worker share of proxy.pool.size; and the statement renaming of
+// wire_messages used with it.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sidecar/proxy/tx_pool.h"
+#include "sidecar/proxy/wire_messages.h"
+
+namespace pgvigil::proxy {
+namespace {
+
+struct FakeConn {
+  int id;
+  bool open = true;
+};
+using Ptr = std::shared_ptr<FakeConn>;
+using Pool = TxPool<Ptr, int>;  // waiters: client ids
+auto Usable = [](const Ptr& p) { return p && p->open; };
+
+TEST(TxPoolTest, SlotsThenQueueThenHandOverInOrder) {
+  Pool p(2);
+  auto t0 = Pool::Clock::now();
+  std::vector<Ptr> dead;
+  EXPECT_EQ(p.Acquire("k", 1, Usable, &dead, t0).got, Pool::Got::kConnect);
+  EXPECT_EQ(p.Acquire("k", 2, Usable, &dead, t0).got, Pool::Got::kConnect);
+  // Full: clients 3 and 4 wait, in order.
+  EXPECT_EQ(p.Acquire("k", 3, Usable, &dead, t0).got, Pool::Got::kQueued);
+  EXPECT_EQ(p.Acquire("k", 4, Usable, &dead, t0 + std::chrono::seconds(1)).got, Pool::Got::kQueued);
+  // Another key has its own slots.
+  EXPECT_EQ(p.Acquire("other", 5, Usable, &dead, t0).got, Pool::Got::kConnect);
+  auto snap = p.Snapshot(t0 + std::chrono::seconds(3));
+  ASSERT_EQ(snap.size(), 2u);
+  EXPECT_EQ(snap[0].key, "k");
+  EXPECT_EQ(snap[0].slots, 2);
+  EXPECT_EQ(snap[0].waiting, 2);
+  EXPECT_EQ(snap[0].maxWait, std::chrono::seconds(3));
+  // Client 1's backend comes back: it goes to 3, the first waiter.
+  auto a = std::make_shared<FakeConn>(FakeConn{10});
+  auto h = p.Release("k", a, t0);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->first, 3);
+  EXPECT_EQ(h->second->id, 10);
+  // Client 2's backend dies: its slot goes to 4 (which opens a new one).
+  auto w = p.SlotFreed("k");
+  ASSERT_TRUE(w);
+  EXPECT_EQ(*w, 4);
+  EXPECT_EQ(p.Waiting("k"), 0);
+  // Nobody waits: a released backend idles and is reused (newest first).
+  auto b = std::make_shared<FakeConn>(FakeConn{11});
+  EXPECT_FALSE(p.Release("k", a, t0));
+  EXPECT_FALSE(p.Release("k", b, t0));
+  auto got = p.Acquire("k", 6, Usable, &dead, t0);
+  EXPECT_EQ(got.got, Pool::Got::kIdle);
+  EXPECT_EQ(got.conn->id, 11);
+  // A dead idle one is handed back for closing and the next is used.
+  a->open = false;
+  auto c = std::make_shared<FakeConn>(FakeConn{12});
+  EXPECT_FALSE(p.Release("k", c, t0));
+  c->open = false;
+  EXPECT_FALSE(p.Release("k", b, t0));
+  b->open = true;
+  got = p.Acquire("k", 7, Usable, &dead, t0);
+  EXPECT_EQ(got.got, Pool::Got::kIdle);
+  EXPECT_EQ(got.conn->id, 11);
+}
+
+TEST(TxPoolTest, FreedSlotsCountDownAndQueueIsFair) {
+  Pool p(1);
+  auto t0 = Pool::Clock::now();
+  std::vector<Ptr> dead;
+  EXPECT_EQ(p.Acquire("k", 1, Usable, &dead, t0).got, Pool::Got::kConnect);
+  EXPECT_EQ(p.Acquire("k", 2, Usable, &dead, t0).got, Pool::Got::kQueued);
+  EXPECT_EQ(p.Acquire("k", 3, Usable, &dead, t0).got, Pool::Got::kQueued);
+  // 2 gives up: 3 is next.
+  EXPECT_TRUE(p.Cancel("k", 2));
+  EXPECT_FALSE(p.Cancel("k", 2));
+  auto w = p.SlotFreed("k");
+  ASSERT_TRUE(w);
+  EXPECT_EQ(*w, 3);
+  // 3's slot freed with nobody waiting: the key is empty again.
+  EXPECT_FALSE(p.SlotFreed("k"));
+  EXPECT_TRUE(p.Snapshot(t0).empty());
+  EXPECT_EQ(p.Acquire("k", 4, Usable, &dead, t0).got, Pool::Got::kConnect);
+}
+
+TEST(TxPoolTest, ExpireTakesOldAndDeadIdleBackends) {
+  Pool p(3);
+  auto t0 = Pool::Clock::now();
+  std::vector<Ptr> dead;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(p.Acquire("k", i, Usable, &dead, t0).got, Pool::Got::kConnect);
+  auto a = std::make_shared<FakeConn>(FakeConn{1}), b = std::make_shared<FakeConn>(FakeConn{2}),
+       c = std::make_shared<FakeConn>(FakeConn{3});
+  p.Release("k", a, t0);
+  p.Release("k", b, t0 + std::chrono::seconds(5));
+  p.Release("k", c, t0 + std::chrono::seconds(5));
+  c->open = false;
+  auto out = p.Expire(t0 + std::chrono::seconds(6), std::chrono::seconds(3), Usable);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]->id, 1);
+  EXPECT_EQ(out[1]->id, 3);
+  int idle = 0;
+  p.ForEachIdle([&](const std::string&, const Ptr&, auto) { idle++; });
+  EXPECT_EQ(idle, 1);
+  // Slots are freed by the caller when it closes them, not by Expire.
+  EXPECT_EQ(p.Snapshot(t0)[0].slots, 3);
+}
+
+TEST(TxPoolTest, ShareOfPoolSizePerWorker) {
+  EXPECT_EQ(TxPoolShare(20, 1, 0), 20);
+  EXPECT_EQ(TxPoolShare(4, 2, 0), 2);
+  EXPECT_EQ(TxPoolShare(4, 2, 1), 2);
+  EXPECT_EQ(TxPoolShare(5, 2, 0), 3);
+  EXPECT_EQ(TxPoolShare(5, 2, 1), 2);
+  EXPECT_EQ(TxPoolShare(1, 4, 0), 1);
+  EXPECT_EQ(TxPoolShare(1, 4, 3), 1);  // at least one each
+}
+
+Frame FrameOf(const std::string& bytes) {
+  Frame f;
+  f.type = bytes[0];
+  f.body = reinterpret_cast<const uint8_t*>(bytes.data()) + 5;
+  f.bodyLen = uint32_t(bytes.size() - 5);
+  f.size = bytes.size();
+  return f;
+}
+
+TEST(StatementRenameTest, ParseBindDescribeCloseGetTheNewName) {
+  std::string parse;
+  AppendMessage(&parse, 'P', std::string("P0_1\0SELECT $1\0\0\1\0\0\0\x17", 21));
+  Frame pf = FrameOf(parse);
+  EXPECT_EQ(ParseDefinition(pf), std::string_view("SELECT $1\0\0\1\0\0\0\x17", 16));
+  std::string out;
+  ASSERT_TRUE(AppendRenamedStatement(pf, "pgvigil_s7", &out));
+  std::string want;
+  AppendMessage(&want, 'P', std::string("pgvigil_s7\0SELECT $1\0\0\1\0\0\0\x17", 27));
+  EXPECT_EQ(out, want);
+
+  std::string bind;
+  AppendMessage(&bind, 'B', std::string("portal\0P0_1\0\0\0\0\0\0\0", 19));
+  out.clear();
+  ASSERT_TRUE(AppendRenamedStatement(FrameOf(bind), "s", &out));
+  want.clear();
+  AppendMessage(&want, 'B', std::string("portal\0s\0\0\0\0\0\0\0", 16));
+  EXPECT_EQ(out, want);
+
+  for (char type : {'D', 'C'}) {
+    std::string m;
+    AppendMessage(&m, type, std::string("SP0_1\0", 6));
+    out.clear();
+    ASSERT_TRUE(AppendRenamedStatement(FrameOf(m), "x1", &out));
+    want.clear();
+    AppendMessage(&want, type, std::string("Sx1\0", 4));
+    EXPECT_EQ(out, want);
+    // A portal is not a statement: nothing appended.
+    std::string portal;
+    AppendMessage(&portal, type, std::string("Pp\0", 3));
+    out.clear();
+    EXPECT_FALSE(AppendRenamedStatement(FrameOf(portal), "x1", &out));
+    EXPECT_TRUE(out.empty());
+  }
+  // Malformed or other messages: refused.
+  std::string q;
+  AppendQuery(&q, "SELECT 1");
+  EXPECT_FALSE(AppendRenamedStatement(FrameOf(q), "x", &out));
+  std::string bad;
+  AppendMessage(&bad, 'P', std::string("noterminator", 12));
+  EXPECT_FALSE(AppendRenamedStatement(FrameOf(bad), "x", &out));
+  EXPECT_TRUE(ParseDefinition(FrameOf(bad)).empty());
+}
+
+}  // namespace
+}  // namespace pgvigil::proxy
