@@ -110,6 +110,10 @@ TEST(SpecDefaultsTest, MinimalSpecGetsEveryDocumentedDefault) {
   EXPECT_TRUE(s.proxy.loadBalancing.writeFunctions.empty());
   EXPECT_EQ(s.proxy.pool.maxIdle, 20);
   EXPECT_EQ(s.proxy.pool.idleTimeout, Millis(60000));
+  EXPECT_EQ(s.proxy.pool.mode, PoolMode::kSession);
+  EXPECT_EQ(s.proxy.pool.size, 20);
+  EXPECT_EQ(s.proxy.pool.queueTimeout, Millis(120000));
+  EXPECT_EQ(s.proxy.pool.sessionState, SessionStatePolicy::kRefuse);
   EXPECT_EQ(s.proxy.auth.hbaFile + s.proxy.auth.passwordFile + s.proxy.auth.keyFile, "");
   EXPECT_FALSE(s.proxy.tls.enabled());
 
@@ -326,7 +330,7 @@ ClusterSpec EverythingSet() {
   x.backendAuth = {true, true};
   x.loadBalancing = {false, 1ull << 30, DisableOnWrite::kAlways, false, {"now", "my\"fn", "true", "42"},
                      {"nextval", "null", ""}};
-  x.pool = {7, Millis(90000)};
+  x.pool = {7, Millis(90000), PoolMode::kTransaction, 4, Millis(2500), SessionStatePolicy::kPin};
   x.auth = {"/etc/hba", "/etc/pool passwd", "/etc/key"};
   x.tls = {"/etc/c.pem", "/etc/c.key"};
   auto& w = s.watchdog;
@@ -384,6 +388,10 @@ TEST(SpecRoundTripTest, EveryFieldSurvivesYamlAndJson) {
     EXPECT_EQ(back.proxy.loadBalancing.writeFunctions, original.proxy.loadBalancing.writeFunctions);
     EXPECT_EQ(back.proxy.pool.maxIdle, 7);
     EXPECT_EQ(back.proxy.pool.idleTimeout, Millis(90000));
+    EXPECT_EQ(back.proxy.pool.mode, PoolMode::kTransaction);
+    EXPECT_EQ(back.proxy.pool.size, 4);
+    EXPECT_EQ(back.proxy.pool.queueTimeout, Millis(2500));
+    EXPECT_EQ(back.proxy.pool.sessionState, SessionStatePolicy::kPin);
     EXPECT_EQ(back.proxy.auth.passwordFile, "/etc/pool passwd");
     EXPECT_EQ(back.proxy.tls.keyFile, "/etc/c.key");
     EXPECT_FALSE(back.watchdog.enabled);

@@ -50,7 +50,7 @@ spec:
     maxUnauthenticatedConnections: 70
     authenticationTimeout: 15s
     pauseLimit: 2500ms
-    pool: {maxIdle: 5, idleTimeout: 30s}
+    pool: {maxIdle: 5, idleTimeout: 30s, mode: transaction, size: 8, queueTimeout: 5s, sessionState: pin}
     backendAuth: {allowCleartext: true, allowMd5: true}
     loadBalancing: {enabled: false, delayThreshold: 1048576, disableOnWrite: always,
                     readOnlyFunctions: [now], writeFunctions: [nextval], readYourWrites: false}
@@ -130,6 +130,10 @@ TEST(ClusterResourceTest, EveryFieldArrives) {
   EXPECT_EQ(s.proxy.pauseLimit, Millis(2500));
   EXPECT_EQ(s.proxy.pool.maxIdle, 5);
   EXPECT_EQ(s.proxy.pool.idleTimeout, Millis(30000));
+  EXPECT_EQ(s.proxy.pool.mode, PoolMode::kTransaction);
+  EXPECT_EQ(s.proxy.pool.size, 8);
+  EXPECT_EQ(s.proxy.pool.queueTimeout, Millis(5000));
+  EXPECT_EQ(s.proxy.pool.sessionState, SessionStatePolicy::kPin);
   EXPECT_EQ(s.proxy.maxUnauthenticatedConnections, 70);
   EXPECT_EQ(s.proxy.authenticationTimeout, Millis(15000));
   EXPECT_TRUE(s.proxy.backendAuth.allowCleartext);
