@@ -13,7 +13,10 @@
 //  * a client waits in the FIFO queue while the pool is full and gets 53300
 //    when proxy.pool.queueTimeout passes;
 //  * SHOW pools / clients / servers show the pools, the waiting and active
-//    clients and the backends.
+//    clients and the backends;
+//  * failover (own two-node cluster): the primary stops, the standby is
+//    promoted; an idle client's named statement runs on the new primary, a
+//    client caught in a transaction is ended, new clients write there.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -298,6 +301,44 @@ TEST(ProxyTxPoolTest, QueueShowCommandsAndTimeout) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(a->Query("COMMIT"), "");
   EXPECT_EQ(later.get(), "b later");
+}
+
+TEST(ProxyTxPoolTest, FailoverMovesIdleClientsWithTheirStatements) {
+  testing::PgTestCluster::Options co;
+  co.nodes = 2;
+  auto made = testing::PgTestCluster::Create(co);
+  ASSERT_TRUE(made.ok()) << made.error();
+  auto& c2 = **made;
+  ASSERT_TRUE(c2.Query(0, "CREATE TABLE f (a int)").ok());
+  ASSERT_TRUE(c2.WaitStreaming(0, 1).ok());
+  ProxyOptions o;
+  o.threads = 1;
+  o.adjust = [](ClusterSpec& s) {
+    s.proxy.pool.mode = PoolMode::kTransaction;
+    s.proxy.pool.size = 2;
+  };
+  auto px = StartProxy(o, &c2);
+  ASSERT_TRUE(px);
+  std::string p0 = std::to_string(c2.nodes()[0].port), p1 = std::to_string(c2.nodes()[1].port);
+  auto idle = Connect(px->port, "postgres", c2.superPassword());
+  auto in_tx = Connect(px->port, "postgres", c2.superPassword());
+  ASSERT_TRUE(idle->ok() && in_tx->ok());
+  ASSERT_EQ(Prepare(idle->c, "ins", "INSERT INTO f VALUES ($1) RETURNING inet_server_port()"), "");
+  EXPECT_EQ(ExecPrepared(idle->c, "ins", "1"), p0);
+  EXPECT_EQ(in_tx->Query("BEGIN"), "");
+  EXPECT_EQ(in_tx->Query("INSERT INTO f VALUES (2)"), "");
+
+  ASSERT_TRUE(c2.StopNode(0).ok());
+  ASSERT_TRUE(c2.PromoteNode(1).ok());
+  px->SetHealth(0, false, BackendRole::kUnknown);
+  px->SetHealth(1, true, BackendRole::kPrimary);
+
+  EXPECT_EQ(ExecPrepared(idle->c, "ins", "3"), p1);
+  EXPECT_EQ(in_tx->Query("INSERT INTO f VALUES (4)").rfind("ERROR", 0), 0u);
+  auto fresh = Connect(px->port, "postgres", c2.superPassword());
+  ASSERT_TRUE(fresh->ok()) << fresh->error();
+  EXPECT_EQ(fresh->Query("INSERT INTO f VALUES (5) RETURNING inet_server_port()"), p1);
+  EXPECT_EQ(fresh->Query("SELECT string_agg(a::text, ',' ORDER BY a) FROM f"), "1,3,5");
 }
 
 }  // namespace
