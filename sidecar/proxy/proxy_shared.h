@@ -183,8 +183,9 @@ struct Worker {
   // (query text and parameter types), shared by every client of this worker.
   std::unordered_map<std::string, std::string> statementNames;
   const std::string& StatementName(std::string_view definition);
-  // ... and those a backend of this worker completed a Parse of: a client's
-  // Parse of one of them outside a transaction is answered by the proxy, and
+  // ... and those a backend of this worker completed a Parse of, per login
+  // (user, database, options, then the name): a client's Parse of one of them
+  // with the same login outside a transaction is answered by the proxy, and
   // parsed on a backend when the client uses it (a client library that
   // prepares with a blocking call must not wait for a backend then, while its
   // other connections hold the pool's backends in their transactions).

@@ -7,7 +7,8 @@
 //  * a libpq client's named prepared statements work on a backend that has
 //    not seen them (parsed again there under the proxy's name), another
 //    client's statement of the same name but other text stays its own, and
-//    DEALLOCATE forgets it;
+//    DEALLOCATE forgets it; a Parse of a statement already parsed for the
+//    same login needs no backend;
 //  * session state is refused (0A000) with sessionState refuse, and pins the
 //    client to its backend with sessionState pin, unseen by other clients;
 //  * a client waits in the FIFO queue while the pool is full and gets 53300
@@ -71,7 +72,11 @@ std::string ExecPrepared(PGconn* c, const char* name, const char* arg) {
 
 std::string Prepare(PGconn* c, const char* name, const char* sql) {
   PGresult* r = PQprepare(c, name, sql, 0, nullptr);
-  std::string out = PQresultStatus(r) == PGRES_COMMAND_OK ? "" : std::string("ERROR ") + PQresultErrorMessage(r);
+  std::string out;
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    out = std::string("ERROR ") + (state ? state : "?") + ": " + PQresultErrorMessage(r);
+  }
   PQclear(r);
   return out;
 }
@@ -172,6 +177,28 @@ TEST(ProxyTxPoolTest, NamedStatementsFollowTheClientToAnotherBackend) {
   EXPECT_EQ(ExecPrepared(a->c, "s1", "1"), "0");
   EXPECT_EQ(a->Query("DEALLOCATE ALL"), "");
   EXPECT_EQ(ExecPrepared(a->c, "s1", "1").rfind("ERROR 26000", 0), 0u);
+}
+
+TEST(ProxyTxPoolTest, ParseOfAKnownStatementNeedsNoBackend) {
+  // One backend; its holder keeps a transaction open. A Parse of text already
+  // parsed for this login is answered by the proxy (without it the Parse would
+  // queue and fail with 53300 after the 3 s queue timeout).
+  auto px = TxProxy(1, 1, SessionStatePolicy::kRefuse, false, std::chrono::milliseconds(3000));
+  ASSERT_TRUE(px);
+  const std::string extra = "sslmode=disable application_name=pgvigil_tx_parse";
+  auto a = Connect(px->port, "postgres", "", extra);
+  auto holder = Connect(px->port, "postgres", "", extra);
+  auto c = Connect(px->port, "postgres", "", extra);
+  ASSERT_TRUE(a->ok() && holder->ok() && c->ok());
+  ASSERT_EQ(Prepare(a->c, "triple", "SELECT $1::int * 3"), "");
+  EXPECT_EQ(holder->Query("BEGIN"), "");
+  EXPECT_EQ(holder->Query("SELECT 1"), "1");
+  EXPECT_EQ(Prepare(c->c, "mine", "SELECT $1::int * 3"), "");
+  // A statement never parsed for this login still needs a backend: it waits.
+  EXPECT_EQ(Prepare(c->c, "other", "SELECT $1::int * 4").rfind("ERROR 53300", 0), 0u);
+  EXPECT_EQ(holder->Query("COMMIT"), "");
+  EXPECT_EQ(ExecPrepared(c->c, "mine", "3"), "9");
+  EXPECT_EQ(ExecPrepared(a->c, "triple", "2"), "6");
 }
 
 TEST(ProxyTxPoolTest, SessionStateRefused) {

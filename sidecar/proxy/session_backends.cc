@@ -156,7 +156,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
     b->outstanding.front().parsesDone++;
     if (!b->parsesPending.front().empty()) {
       b->prepared.insert(b->parsesPending.front());
-      worker_->parsedOk.insert(b->parsesPending.front());
+      worker_->parsedOk.insert(LoginKey() + '\0' + b->parsesPending.front());
     }
     b->parsesPending.pop_front();
   }

@@ -166,7 +166,8 @@ bool ClientSession::AnswerTxParse() {
       pinned_ != Target::kNone || !txPinned_.empty())
     return false;
   auto it = statements_.find(cycle_.parsedHere[0]);
-  if (it == statements_.end() || it->second.server.empty() || !worker_->parsedOk.count(it->second.server))
+  if (it == statements_.end() || it->second.server.empty() ||
+      !worker_->parsedOk.count(LoginKey() + '\0' + it->second.server))
     return false;
   AppendMessage(&out_.pending, '1', {});  // ParseComplete
   cycle_.Reset();
