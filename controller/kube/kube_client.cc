@@ -125,6 +125,7 @@ Result<ApiReply> KubeClient::SendOnce(const std::string& method, const std::stri
     std::string token = Token();
     if (!token.empty()) req.headers().add("Authorization", "Bearer " + token);
     req.headers().add("Accept", "application/json");
+    if (!options_.userAgent.empty()) req.headers().add("User-Agent", options_.userAgent);
     if (!body.empty()) req.set_body(body, content_type);
     web::http::http_response resp = http_->request(req).get();
     ApiReply r;

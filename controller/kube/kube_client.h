@@ -47,6 +47,9 @@ struct ClientOptions {
   std::function<void(std::chrono::milliseconds)> sleep;
   std::function<std::chrono::steady_clock::time_point()> now;
   std::function<double()> jitter;  // in [0, 1)
+  // Sent as User-Agent on every request when set (the API server's audit log
+  // names it; the controller puts its elector identity in it).
+  std::string userAgent;
 };
 
 // The wait before retry `attempt` (1-based): Retry-After when given (capped

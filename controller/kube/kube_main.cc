@@ -79,7 +79,10 @@ int RunKubernetesController(const CommandLine& cl) {
     return 1;
   }
   if (lease_ns.empty()) lease_ns = config->ns.empty() ? "default" : config->ns;
-  KubeClient client(*config);
+  es.identity = ElectorIdentity(pod);
+  ClientOptions co;
+  co.userAgent = std::string("pgvigil-controller/") + PGVIGIL_VERSION + " (" + es.identity + ")";
+  KubeClient client(*config, co);
   auto crd = client.Get("/apis/pgvigil.io/v1alpha1");
   if (crd.ok() && crd->code == 404) {
     std::cerr << "pgvigil-controller: CRD not installed (GET /apis/pgvigil.io/v1alpha1: 404)\n";
@@ -94,7 +97,6 @@ int RunKubernetesController(const CommandLine& cl) {
   signal(SIGPIPE, SIG_IGN);
 
   es.ns = lease_ns;
-  es.identity = ElectorIdentity(pod);
   LeaseElector elector(&client, es);
   elector.Start();
   KubeControllerOptions ko;

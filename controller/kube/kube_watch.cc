@@ -26,6 +26,7 @@ WatchResult KubeClient::Watch(const std::string& collection, const std::string& 
     req.set_request_uri(collection + q);
     std::string token = Token();
     if (!token.empty()) req.headers().add("Authorization", "Bearer " + token);
+    if (!options_.userAgent.empty()) req.headers().add("User-Agent", options_.userAgent);
     web::http::http_response resp = client.request(req, cancel.get_token()).get();
     if (resp.status_code() != 200) {
       out.reply.code = resp.status_code();

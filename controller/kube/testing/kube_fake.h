@@ -27,6 +27,7 @@
 #include "common/result.h"
 #include "controller/kube/testing/object_store.h"
 #include "controller/kube/testing/rbac.h"
+#include "controller/kube/testing/request_log.h"
 #include "controller/kube/testing/test_ca.h"
 
 namespace pgvigil::kube::fake {
@@ -53,8 +54,10 @@ class KubeFake {
   const TestPki& pki() const { return pki_; }
 
   // Who may call: a bearer token or a client certificate's common name, with
-  // the RBAC rules it holds (nullopt: everything is allowed).
-  void AllowToken(const std::string& token, std::optional<std::vector<PolicyRule>> rules = std::nullopt);
+  // the RBAC rules it holds (nullopt: everything is allowed). `user` names
+  // the token's holder in Forbidden messages and the request log.
+  void AllowToken(const std::string& token, std::optional<std::vector<PolicyRule>> rules = std::nullopt,
+                  const std::string& user = "token");
   void RevokeToken(const std::string& token);
   void AllowClientCert(const std::string& common_name, std::optional<std::vector<PolicyRule>> rules = std::nullopt);
 
@@ -67,6 +70,11 @@ class KubeFake {
   // Forces compaction: the history is forgotten and every open watch gets an
   // ERROR event with a 410 Expired Status and ends.
   void Compact();
+
+  // The record of requests (request_log.h): every API request from now on,
+  // one JSON line each; NoteControl adds a harness action in its place.
+  Status SetRequestLog(const std::string& path) { return requestLog_.Open(path); }
+  void NoteControl(const std::string& what) { requestLog_.Control(what); }
 
   // Direct access for test set-up and checks, under the server's lock.
   template <typename F>
@@ -93,6 +101,8 @@ class KubeFake {
   std::condition_variable changed_;
   ObjectStore store_;
   std::map<std::string, std::optional<std::vector<PolicyRule>>> tokens_, certs_;
+  std::map<std::string, std::string> tokenUsers_;
+  RequestLog requestLog_;
   std::chrono::milliseconds latency_{0};
   int failCount_ = 0, failCode_ = 503, retryAfter_ = 1;
   uint64_t dropGeneration_ = 0, compactGeneration_ = 0;

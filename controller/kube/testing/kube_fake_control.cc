@@ -108,6 +108,7 @@ ControlReply HandleControl(KubeFake* fake, const std::string& method, const std:
   const auto q = Query(target);
   if (path == "/healthz" && method == "GET") return {200, "ok\n"};
   if (method != "POST") return {405, "use POST (GET only for /healthz)\n"};
+  if (path != "/apply") fake->NoteControl(target);  // /apply's objects show in the store
   if (path == "/down" || path == "/up") {
     fake->SetDown(path == "/down");
     return {200, path.substr(1) + "\n"};

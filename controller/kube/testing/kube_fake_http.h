@@ -13,7 +13,8 @@ namespace pgvigil::kube::fake {
 struct FakeRequest {
   std::string method, path;
   std::map<std::string, std::string> query;  // decoded
-  std::string authorization, contentType, body;
+  std::string rawQuery;  // as sent, for the request log
+  std::string authorization, contentType, userAgent, body;
   std::string peerCommonName;  // of a verified client certificate, or ""
 };
 
@@ -26,6 +27,7 @@ struct Outcome {
   Reply reply;
   bool watch = false;  // then `route` is to be streamed by Watch()
   Route route;
+  std::string user;  // who called ("" when not authenticated)
 };
 
 struct HttpExchange {

@@ -43,7 +43,7 @@ kube-lab e2e harness; not Kubernetes, not installed). It proves nothing about
 the real API server, etcd, the kubelet, DNS or kube-proxy.
 
 usage: kube-fake --dir DIR --manifests FILE [--port N] [--control-port N]
-                 [--namespace NS] [--unrestricted-controller]
+                 [--namespace NS] [--unrestricted-controller] [--request-log FILE]
 
   --dir DIR          created if missing; gets pki/ (a CA made at start, server
                      certificate), serviceaccount/{ca.crt,token,namespace} (for
@@ -61,6 +61,10 @@ usage: kube-fake --dir DIR --manifests FILE [--port N] [--control-port N]
                      /apply (body: YAML documents, applied as administrator)
   --namespace NS     the service account's namespace (default pgvigil-system)
   --unrestricted-controller  the service-account token may do everything
+  --request-log FILE every API request answered, one JSON line each (user,
+                     User-Agent, method, path, query, code, reason; a watch
+                     when its stream starts) and each control request in its
+                     place: the double's audit log, for the harness's checks
 )";
 
 std::string RandomHex(size_t bytes) {
@@ -177,6 +181,7 @@ int Run(const CommandLine& cl) {
   const int port = std::atoi(cl.Value("--port", "0").c_str());
   const int control_port = std::atoi(cl.Value("--control-port", "0").c_str());
   const bool unrestricted = cl.Has("--unrestricted-controller");
+  const std::string request_log = cl.Value("--request-log");
   if (!cl.Unknown().empty()) {
     std::cerr << "kube-fake: unknown option " << cl.Unknown()[0] << " (see --help)\n";
     return 2;
@@ -211,13 +216,21 @@ int Run(const CommandLine& cl) {
     std::cerr << "kube-fake: " << fake.error() << "\n";
     return 1;
   }
+  if (!request_log.empty()) {
+    Status st = (*fake)->SetRequestLog(request_log);
+    if (!st.ok()) {
+      std::cerr << "kube-fake: " << st.message() << "\n";
+      return 1;
+    }
+  }
   if (port != 0 && (*fake)->port() != port) {
     std::cerr << "kube-fake: asked for port " << port << ", got " << (*fake)->port() << "\n";
   }
   const std::string sa_token = "sa-" + RandomHex(16), admin_token = "admin-" + RandomHex(16);
-  if (unrestricted) (*fake)->AllowToken(sa_token);
-  else (*fake)->AllowToken(sa_token, parts->rules);
-  (*fake)->AllowToken(admin_token);
+  const std::string sa_user = "system:serviceaccount:" + ns + ":pgvigil-controller";
+  if (unrestricted) (*fake)->AllowToken(sa_token, std::nullopt, sa_user);
+  else (*fake)->AllowToken(sa_token, parts->rules, sa_user);
+  (*fake)->AllowToken(admin_token, std::nullopt, "admin");
 
   int bound = 0;
   auto lfd = ListenLoopback(control_port, &bound);

@@ -4,7 +4,8 @@
 // configuration path (the service-account directory it writes), holding the
 // manifests' RBAC for that token, and steered through its control port:
 // apply of the example manifest, 503/429, latency, API down and up on the same
-// port, forced compaction (410 on a watch from before it), bad control input.
+// port, forced compaction (410 on a watch from before it), bad control input,
+// the request log (who, User-Agent, outcome; control requests in their place).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -68,7 +69,8 @@ class KubeFakeMainTest : public ::testing::Test {
     dir_ = tmpl;
     std::string error;
     ASSERT_TRUE(fake_.Start({PGVIGIL_KUBE_FAKE_BIN, "--dir", dir_ + "/kf", "--manifests",
-                             std::string(PGVIGIL_SOURCE_DIR) + "/manifests/install.yaml"},
+                             std::string(PGVIGIL_SOURCE_DIR) + "/manifests/install.yaml", "--request-log",
+                             dir_ + "/requests.jsonl"},
                             dir_ + "/kube-fake.log", &error))
         << error;
     for (int i = 0; i < 100 && ReadText(dir_ + "/kf/env").empty(); ++i) std::this_thread::sleep_for(milliseconds(100));
@@ -87,12 +89,13 @@ class KubeFakeMainTest : public ::testing::Test {
     std::system(("rm -rf " + dir_).c_str());
   }
   // The pod's view: the in-cluster configuration from the env file.
-  std::unique_ptr<KubeClient> ServiceAccountClient(int attempts = 1) {
+  std::unique_ptr<KubeClient> ServiceAccountClient(int attempts = 1, const std::string& agent = "") {
     auto c = InClusterConfig([this](const std::string& k) { return env_[k]; });
     EXPECT_TRUE(c.ok()) << c.error();
     ClientOptions o;
     o.timeout = milliseconds(3000);
     o.maxAttempts = attempts;
+    o.userAgent = agent;
     return std::make_unique<KubeClient>(*c, o);
   }
   std::unique_ptr<KubeClient> AdminClient() {
@@ -163,6 +166,42 @@ TEST_F(KubeFakeMainTest, ServesTheInClusterPathWithTheManifestsRbacAndAppliesThe
                          "spec: {instances: nine}\n");
   EXPECT_EQ(bad.substr(0, 3), "422") << bad;
   EXPECT_EQ(Code(sa.get(), kClusters + "/bad"), 404);
+}
+
+// The double's audit log: each API request with the caller (the token's
+// holder), its User-Agent, and the outcome; control requests in their place.
+TEST_F(KubeFakeMainTest, RequestLogRecordsWhoDidWhatAndTheOutcome) {
+  auto sa = ServiceAccountClient(1, "pgvigil-controller/test (replica-a)");
+  EXPECT_EQ(Code(sa.get(), kClusters), 200);
+  web::json::value cr = web::json::value::parse(
+      R"({"apiVersion":"pgvigil.io/v1alpha1","kind":"PostgresCluster","metadata":{"name":"x","namespace":"db"},"spec":{}})");
+  auto created = sa->Create(kClusters, cr);
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->code, 403);
+  EXPECT_EQ(Post(control_, "/compact").substr(0, 3), "200");
+  auto admin = AdminClient();
+  EXPECT_EQ(Code(admin.get(), kClusters + "/none"), 404);
+
+  std::vector<web::json::value> lines;
+  std::istringstream in(ReadText(dir_ + "/requests.jsonl"));
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(web::json::value::parse(line));
+  ASSERT_EQ(lines.size(), 4u) << ReadText(dir_ + "/requests.jsonl");
+  for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i].at("seq").as_integer(), static_cast<int>(i + 1));
+  EXPECT_EQ(lines[0].at("user").as_string(), "system:serviceaccount:pgvigil-system:pgvigil-controller");
+  EXPECT_EQ(lines[0].at("userAgent").as_string(), "pgvigil-controller/test (replica-a)");
+  EXPECT_EQ(lines[0].at("method").as_string(), "GET");
+  EXPECT_EQ(lines[0].at("path").as_string(), kClusters);
+  EXPECT_EQ(lines[0].at("code").as_integer(), 200);
+  EXPECT_EQ(lines[0].at("reason").as_string(), "");
+  EXPECT_EQ(lines[1].at("method").as_string(), "POST");
+  EXPECT_EQ(lines[1].at("code").as_integer(), 403);
+  EXPECT_EQ(lines[1].at("reason").as_string(), "Forbidden");
+  EXPECT_EQ(lines[2].at("control").as_string(), "/compact");
+  EXPECT_EQ(lines[3].at("user").as_string(), "admin");
+  EXPECT_EQ(lines[3].at("code").as_integer(), 404);
+  EXPECT_EQ(lines[3].at("reason").as_string(), "NotFound");
+  EXPECT_EQ(lines[3].at("time").as_string().size(), std::string("2026-12-05T22:40:01.123Z").size());
 }
 
 TEST_F(KubeFakeMainTest, ControlPortInjectsFaults) {

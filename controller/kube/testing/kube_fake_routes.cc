@@ -141,7 +141,7 @@ Outcome HttpExchange::Handle(KubeFake& f, const FakeRequest& r) {
     const std::string kBearer = "Bearer ";
     if (r.authorization.rfind(kBearer, 0) == 0 && f.tokens_.count(r.authorization.substr(kBearer.size()))) {
       rules = f.tokens_.at(r.authorization.substr(kBearer.size()));
-      who = "token";
+      who = f.tokenUsers_[r.authorization.substr(kBearer.size())];
     } else if (r.authorization.empty() && !r.peerCommonName.empty() && f.certs_.count(r.peerCommonName)) {
       rules = f.certs_.at(r.peerCommonName);
       who = r.peerCommonName;
@@ -150,6 +150,7 @@ Outcome HttpExchange::Handle(KubeFake& f, const FakeRequest& r) {
       return out;
     }
   }
+  out.user = who;
 
   std::vector<std::string> seg = Segments(r.path);
   if (r.method == "GET" && seg.size() == 1 && seg[0] == "version") {

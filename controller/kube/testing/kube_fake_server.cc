@@ -144,12 +144,18 @@ void KubeFake::Serve(int fd) {
       std::string target(req.target());
       size_t qm = target.find('?');
       r.path = target.substr(0, qm);
-      if (qm != std::string::npos) r.query = ParseQuery(target.substr(qm + 1));
+      if (qm != std::string::npos) {
+        r.rawQuery = target.substr(qm + 1);
+        r.query = ParseQuery(r.rawQuery);
+      }
+      r.userAgent = std::string(req[http::field::user_agent]);
       r.authorization = std::string(req[http::field::authorization]);
       r.contentType = std::string(req[http::field::content_type]);
       r.body = req.body();
       r.peerCommonName = peer;
       Outcome out = HttpExchange::Handle(*this, r);
+      requestLog_.Record({out.user, r.userAgent, r.method, r.path, r.rawQuery, out.reply.code,
+                          out.reply.code >= 400 ? StringField(out.reply.body, "reason") : "", out.watch});
       if (out.watch) {
         http::response<http::empty_body> res{http::status::ok, req.version()};
         res.set(http::field::content_type, "application/json");
@@ -201,9 +207,11 @@ KubeFake::~KubeFake() {
   delete static_cast<ssl::context*>(sslContext_);
 }
 
-void KubeFake::AllowToken(const std::string& token, std::optional<std::vector<PolicyRule>> rules) {
+void KubeFake::AllowToken(const std::string& token, std::optional<std::vector<PolicyRule>> rules,
+                          const std::string& user) {
   std::lock_guard<std::mutex> lock(mu_);
   tokens_[token] = std::move(rules);
+  tokenUsers_[token] = user;
 }
 
 void KubeFake::RevokeToken(const std::string& token) {
