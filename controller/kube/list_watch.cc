@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 namespace pgvigil::kube {
 
 using web::json::value;
@@ -14,7 +16,7 @@ std::string ListWatch::Key(const value& obj) {
 
 void ListWatch::Run(const std::atomic<bool>& stop,
                     const std::function<void(const Cache&, const std::string&)>& on_change) {
-  bool need_list = true;
+  bool need_list = true, relisting = false;
   int failures = 0;
   auto back_off = [&] {
     ++failures;
@@ -34,6 +36,9 @@ void ListWatch::Run(const std::atomic<bool>& stop,
       for (const auto& item : list->items) cache_[Key(item)] = item;
       rv_ = list->resourceVersion;
       need_list = false;
+      if (relisting) spdlog::info("{}: relisted after 410 Gone: {} object(s) at resourceVersion {}", collection_,
+                                  cache_.size(), rv_);
+      relisting = false;
       on_change(cache_, "LIST");
     }
     ++watches_;
@@ -48,7 +53,10 @@ void ListWatch::Run(const std::atomic<bool>& stop,
     switch (w.end) {
       case WatchEnd::kGone:
         ++gone_;
+        spdlog::info("{}: watch from resourceVersion {} ended with 410 Gone (history compacted): relisting",
+                     collection_, rv_);
         need_list = true;
+        relisting = true;
         break;
       case WatchEnd::kClosed:
       case WatchEnd::kStopped:

@@ -16,6 +16,7 @@ source "$KUBE_HERE/../cluster/lib.sh"
 KUBE_NS=db                 # the example's namespace
 KUBE_CR=demo               # the example's cluster name
 KUBE_PIDS=()
+CONTROLLER_PIDS=()         # by replica number (kube_start_controller)
 
 # kube_init NAME PREFIX: e2e_init plus the kube-lab's own checks and cleanup.
 kube_init() {
@@ -33,11 +34,13 @@ kube_cleanup() {
   stop_checker >/dev/null 2>&1
   # The kubelet first (it stops the pods, each with its grace period), then the rest.
   for ((p = ${#KUBE_PIDS[@]} - 1; p >= 0; p--)); do
+    # (-CONT first: a scenario may have left a controller stopped)
+    kill -CONT "${KUBE_PIDS[p]}" 2>/dev/null
     kill -TERM "${KUBE_PIDS[p]}" 2>/dev/null; wait "${KUBE_PIDS[p]}" 2>/dev/null
   done
   if ((E2E_FAILS > 0)) || ((rc != 0 && rc != 77)); then kube_dump_logs; fi
   [[ -d $E2E_LAB/kube ]] && cp -r "$E2E_LAB/kube/logs" "$E2E_OUT/pod-logs" 2>/dev/null
-  cp "$E2E_LAB"/kube/*.log "$E2E_OUT/" 2>/dev/null
+  cp "$E2E_LAB"/kube/*.log "$E2E_LAB"/kube/requests.jsonl "$E2E_OUT/" 2>/dev/null
   if [[ $E2E_KEEP == yes ]]; then
     echo "NOTE: PGVIGIL_E2E_KEEP=yes: lab left up; PGVIGIL_LAB_NS=$E2E_NS PGVIGIL_LAB_DIR=$E2E_LAB $LABSH down"
   else
@@ -53,7 +56,7 @@ kube_cleanup() {
 
 kube_dump_logs() {
   local f
-  for f in "$E2E_LAB"/kube/controller.log "$E2E_LAB"/kube/kubelet.log "$E2E_LAB"/kube/logs/*.log; do
+  for f in "$E2E_LAB"/kube/controller*.log "$E2E_LAB"/kube/kubelet.log "$E2E_LAB"/kube/logs/*.log; do
     [[ -f $f ]] || continue
     echo "--- $(basename "$f") (tail)"; tail -n 40 "$f"
   done
@@ -94,7 +97,7 @@ kube_lab_up() {
 
   say "kube-fake (a stand-in for the API server) in $E2E_NS-client"
   kube_bg "$LABSH" exec client "$BIN/kube-fake" --dir "$KFAKE" --manifests "$ROOT/manifests/install.yaml" \
-    >"$KUBE_DIR/kube-fake.log" 2>&1
+    --request-log "$KUBE_DIR/requests.jsonl" >"$KUBE_DIR/kube-fake.log" 2>&1
   wait_until 20 test -s "$KFAKE/env" || { fail "kube-fake did not start"; cat "$KUBE_DIR/kube-fake.log"; exit 1; }
   KUBE_CONTROL=$(sed -n 's/^KUBE_FAKE_CONTROL=//p' "$KFAKE/env")
 
@@ -105,10 +108,46 @@ kube_lab_up() {
 
   [[ ${KUBE_NO_CONTROLLER:-no} == yes ]] && return 0
   say "pgvigil-controller --kubernetes (in-cluster configuration from $KFAKE/serviceaccount)"
+  kube_start_controller 0 9900
+}
+
+# kube_start_controller N PORT: controller replica N (POD_NAME pgvigil-controller-N,
+# as one of the Deployment's replicas; its identity adds a nonce per start), REST on
+# PORT in the client namespace; log controller.log (replica 0) or controller-N.log.
+# CONTROLLER_PIDS[N] is its pid (lab.sh and ip netns exec exec it).
+kube_start_controller() {
+  local n=$1 port=$2 log=$KUBE_DIR/controller.log
+  ((n == 0)) || log=$KUBE_DIR/controller-$n.log
   # shellcheck disable=SC2046
   kube_bg "$LABSH" exec client env $(grep -E '^(KUBERNETES_SERVICE_|PGVIGIL_KUBE_SA_DIR)' "$KFAKE/env") \
-    POD_NAME=pgvigil-controller-0 "$BIN/pgvigil-controller" --kubernetes --lease-namespace pgvigil-system \
-    --log-level debug >"$KUBE_DIR/controller.log" 2>&1
+    POD_NAME=pgvigil-controller-$n "$BIN/pgvigil-controller" --kubernetes --lease-namespace pgvigil-system \
+    --port "$port" --log-level debug >"$log" 2>&1
+  CONTROLLER_PIDS[n]=$!
+  await_exec "${CONTROLLER_PIDS[n]}" pgvigil-controller || { fail "controller replica $n did not start"; exit 1; }
+}
+
+# replica_field PORT KEY: a field of a controller replica's GET /v1/replica
+# (identity, role, actingTerm).
+replica_field() {
+  inns client curl -s -m 3 "http://127.0.0.1:$1/v1/replica" |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])" 2>/dev/null
+}
+
+# on_transition ARGS...: e2e/kube/on_transition (waits for status.transition of
+# the example cluster, then --stop PID / --control PATH at once).
+on_transition() {
+  inns client python3 -B "$KUBE_HERE/on_transition" --env "$KFAKE/env" --namespace "$KUBE_NS" --name "$KUBE_CR" "$@"
+}
+
+# requests FILTER: the lines of kube-fake's request log (requests.jsonl) for which the
+# Python expression FILTER over `r` (a dict) holds, one JSON object a line.
+requests() {
+  python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if eval(sys.argv[2], {}, {"r": r}):
+        print(line.rstrip())' "$KUBE_DIR/requests.jsonl" "$1"
 }
 
 # kube_bootstrap_cluster: applies the example CR (lab secrets) and waits for it to
@@ -154,6 +193,16 @@ kube_scale_to() {
   inns client curl -sf -m 10 --cacert "$KFAKE/serviceaccount/ca.crt" -H "Authorization: Bearer $tok" \
     -X PATCH -H 'Content-Type: application/merge-patch+json' --data "{\"spec\":{\"replicas\":$1}}" \
     "$url/apis/pgvigil.io/v1alpha1/namespaces/$KUBE_NS/postgresclusters/$KUBE_CR/scale"
+}
+
+# kube_patch PATH JSON: a merge patch on the API as the harness (administrator);
+# prints "CODE BODY" (the code 000 when nothing answered).
+kube_patch() {
+  local url tok
+  url=$(sed -n 's/^KUBE_FAKE_URL=//p' "$KFAKE/env"); tok=$(sed -n 's/^KUBE_FAKE_ADMIN_TOKEN=//p' "$KFAKE/env")
+  inns client curl -s -m 5 --cacert "$KFAKE/serviceaccount/ca.crt" -H "Authorization: Bearer $tok" \
+    -X PATCH -H 'Content-Type: application/merge-patch+json' --data-binary "$2" -w '\n%{http_code}' "$url$1" |
+    python3 -c 'import sys; t=sys.stdin.read().rsplit("\n",1); print(t[1], t[0])'
 }
 
 # The example manifest with the lab's secrets in place of "change-me".
@@ -246,11 +295,33 @@ kube_start_checker() {
   await_exec "$CHECKER_PID" pgvigil-e2e-primary-checker || fail "checker did not start"
 }
 
+# writable_host: the lab host(s) whose PostgreSQL is writable (asked directly).
+writable_host() {
+  local s
+  for s in "${SERVERS[@]}"; do is_writable "$s" && echo "$s"; done
+}
+
+# kube_crash_pod POD: the pod's container crashes: SIGKILL to all its processes at
+# once (sidecar, PostgreSQL; pods.py kill-container), as under a container runtime;
+# the kubelet stand-in starts it again.
+kube_crash_pod() {
+  local pod=$1 sidecar_pid killed
+  sidecar_pid=$(head -n1 "$E2E_LAB/pids/kube-pod-$pod.pid")
+  say "crash of $pod: SIGKILL to every process of its container (sidecar $sidecar_pid, PostgreSQL); load $(cut -d' ' -f1-3 /proc/loadavg)"
+  killed=$(python3 -B "$KUBE_HERE/pods.py" kill-container "$sidecar_pid")
+  echo "  $killed"
+  [[ $killed == killed* ]] || { fail "pods.py kill-container did not kill the container of $pod"; exit 1; }
+}
+
 # kube_finish: writer and checker verdicts, every acknowledged write on the primary.
 kube_finish() {
   local primary="" s vrc
   say "stopping the writer and the checker"
   stop_writer | sed 's/^/  /'
+  if [[ ${KUBE_EXPECT_NO_WRITE_ERRORS:-no} == yes ]]; then
+    if grep -q '^writer: acked [0-9]*, errors 0,' "$E2E_OUT/writer.out"; then pass "the writer saw no error"
+    else fail "the writer saw errors: $(grep '^writer: acked' "$E2E_OUT/writer.out")"; fi
+  fi
   stop_checker
   grep '^checker:' "$E2E_OUT/checker.out" | sed 's/^/  /'
   if [[ $CHECKER_RC == 0 ]] && grep -q '^checker: no violations' "$E2E_OUT/checker.out"; then

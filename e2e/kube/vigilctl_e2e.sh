@@ -53,10 +53,6 @@ kvctl() { inns client "$BIN/vigilctl" --kubeconfig "$KC" "$@"; }
 plugin() { inns client env KUBECONFIG="$KC" "$BIN/kubectl-pgvigil" "$@"; }
 pod_of() { echo "$KUBE_CR-$(( ${1#server} - 1 ))"; }
 server_of() { echo "server$(( ${1##*-} + 1 ))"; }
-writable_host() {
-  local s
-  for s in "${SERVERS[@]}"; do is_writable "$s" && echo "$s"; done
-}
 pod_ready() {
   [[ $(kube_get "/api/v1/namespaces/$KUBE_NS/pods/$1" | python3 -c '
 import json, sys
