@@ -144,10 +144,13 @@ on_transition() {
 requests() {
   python3 -c '
 import json, sys
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if eval(sys.argv[2], {}, {"r": r}):
-        print(line.rstrip())' "$KUBE_DIR/requests.jsonl" "$1"
+try:
+    for line in open(sys.argv[1]):
+        r = json.loads(line)
+        if eval(sys.argv[2], {}, {"r": r}):
+            print(line.rstrip(), flush=True)
+except BrokenPipeError:  # | head -n1
+    sys.stderr.close()' "$KUBE_DIR/requests.jsonl" "$1"
 }
 
 # kube_bootstrap_cluster: applies the example CR (lab secrets) and waits for it to
