@@ -535,6 +535,14 @@ void KubeActuator::Decided(const std::string& action, const std::string& node, c
 void KubeActuator::Emit(const std::string& type, const std::string& reason, const std::string& action,
                         const std::string& note) {
   if (deposedBy_ > term_) return;  // a deposed controller writes nothing, Events included
+  if (actingTerm_) {
+    const uint64_t acting = actingTerm_();
+    if (acting == 0 || acting != term_) {
+      spdlog::info("{}/{}: Event {} not posted: this controller does not act in term {} now (acting term {})", ns_,
+                   name_, reason, term_, acting);
+      return;
+    }
+  }
   if (!events_.Allow(reason + "|" + note, EventLimiter::Clock::now())) return;
   std::string uid;
   {

@@ -89,6 +89,12 @@ class KubeActuator : public StateStore, public ActingHook {
   // An Event about the cluster: "Normal" or "Warning", a CamelCase reason.
   void Emit(const std::string& type, const std::string& reason, const std::string& action, const std::string& note);
   void SetReportingInstance(std::string identity) { reportingInstance_ = std::move(identity); }
+  // Whether this controller acts now (the elector's acting term, non-zero
+  // while it holds the Lease within its renew deadline). An Event reported
+  // when it does not (an action that ended while the process was paused and
+  // the Lease moved on) is dropped: a controller that no longer leads writes
+  // nothing to the API. Unset: only a known deposition stops Events.
+  void SetActingTerm(std::function<uint64_t()> acting_term) { actingTerm_ = std::move(acting_term); }
   // The manual fence (pgvigil.io/fenced-instances, parsed; any thread): its
   // pods are labelled fenced, and each acting round asks the Reconciler
   // (`request`: its RequestNode) to detach the fenced instances and attach the
@@ -149,6 +155,7 @@ class KubeActuator : public StateStore, public ActingHook {
   std::map<std::string, uint64_t> termSent_;  // node -> term its sidecar took
   uint64_t deposedBy_ = 0;
   uint64_t term_ = 0;  // the term of the latest call
+  std::function<uint64_t()> actingTerm_;
   std::string initNode_, initOpId_;  // the init operation sent and not yet seen to end
   std::string initReason_;           // the last init decision logged
   std::function<void()> afterPodRead_;

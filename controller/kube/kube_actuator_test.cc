@@ -434,6 +434,30 @@ TEST_F(KubeActuatorTest, APromoteIsHeldBackUntilAMajorityReportsTheOldPrimaryDow
   }
 }
 
+// An action that ended while this controller no longer acts (paused past its
+// renew deadline, the Lease taken over) is not reported: no Event is posted,
+// since a controller that does not lead writes nothing to the API.
+TEST_F(KubeActuatorTest, NoEventWhileThisControllerDoesNotAct) {
+  uint64_t acting = 5;
+  act_->SetActingTerm([&acting] { return acting; });
+  ApplyAndWaitForPods();
+  ASSERT_TRUE(act_->LabelPods(Routed("demo-0", {"demo-1", "demo-2"}), 5, {}).ok());  // acting under term 5
+  auto count = [this](const std::string& reason) {
+    auto events = client_->List(ResourcePath("events.k8s.io", "v1", "events", "db"));
+    EXPECT_TRUE(events.ok());
+    int n = 0;
+    for (const auto& e : events->items) n += e.at("reason").as_string() == reason;
+    return n;
+  };
+  act_->Decided("promote", "demo-1", "failover: demo-1 has the most WAL", true, "");
+  EXPECT_EQ(count("Promote"), 1);
+  acting = 0;  // the renew deadline passed
+  act_->Decided("promote", "demo-2", "failover: demo-2 has the most WAL", true, "");
+  acting = 6;  // another term acts now (this process leads again, later)
+  act_->Decided("promote", "demo-0", "failover: demo-0 has the most WAL", true, "");
+  EXPECT_EQ(count("Promote"), 1);
+}
+
 TEST_F(KubeActuatorTest, ADeposedControllerWritesNothingMoreAndSendsNoPromote) {
   ApplyAndWaitForPods();
   ASSERT_TRUE(act_->Save(Routed("demo-0", {"demo-1", "demo-2"}), 5).ok());

@@ -179,6 +179,7 @@ std::unique_ptr<Reconciler> KubeController::MakeReconciler(const std::string& ns
   *actuator_out = actuator.get();
   actuator->SetReportingInstance(elector_->identity());
   actuator->SetTermRaiser([elector](uint64_t above, const std::string& why) { elector->RaiseEpochAbove(above, why); });
+  actuator->SetActingTerm([elector] { return elector->ActingTerm(); });
   auto leadership = std::make_unique<KubeLeadership>(elector_, actuator->status());
   ActingHook* hook = actuator.get();
   return std::make_unique<Reconciler>(spec, o, std::move(leadership), std::move(actuator), hook);
@@ -443,16 +444,27 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   in.replication = c.replication;
   in.consensusKnown = false;  // no watchdog view in this mode yet (README)
   in.manuallyFenced = c.fenced;
+  // instancesStatus only where a Reconciler observes the instances.
+  std::optional<value> instances_status;
+  std::vector<std::string> healthy;
   if (c.reconciler) {
     ClusterStatus s = c.reconciler->GetStatus();
     for (const auto& n : s.nodes)
-      if (n.pgStatus == "up" && (n.role == "primary" || n.replicationState == "streaming")) ++in.readyInstances;
+      if (n.pgStatus == "up" && (n.role == "primary" || n.replicationState == "streaming")) {
+        ++in.readyInstances;
+        healthy.push_back(n.name);
+      }
     for (const auto& op : s.operations)
       if (op.type == "rebuild" && op.state == "running") in.rebuilding.push_back(op.node);
+    std::vector<std::string> names;
+    for (int i = 0; i < in.instances; ++i) names.push_back(name + "-" + std::to_string(i));
+    instances_status = InstancesStatusJson(names, healthy, in.rebuilding);
   }
   const int64_t accepted = c.acceptedGeneration;
   std::string signature = std::to_string(generation) + "|" + std::to_string(accepted) + "|" + c.refusal + "|" +
                           std::to_string(in.instances) + "|" + std::to_string(in.readyInstances) + "|";
+  for (const auto& h : healthy) signature += h + ",";
+  signature += "|";
   for (const auto& r : in.rebuilding) signature += r + ",";
   signature += "|";
   for (const auto& f : in.manuallyFenced) signature += f + ",";
@@ -465,8 +477,8 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   if (signature == c.written) return;
   in.now = FormatMicroTime(std::chrono::system_clock::now());
   const value report = c.report, last_request = c.lastRequest;
-  auto edit = [in, accepted, name, members, replicas, scale_step, scale_instance, report,
-               last_request](value* status) {
+  auto edit = [in, accepted, name, members, replicas, scale_step, scale_instance, report, last_request,
+               instances_status](value* status) {
     StatusInputs now = in;
     auto decoded = DecodeStatusState(*status);
     if (decoded.ok()) now.state = decoded->state;
@@ -479,6 +491,7 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
     if (accepted >= 0) (*status)["acceptedGeneration"] = value::number(accepted);
     (*status)["instances"] = value::number(now.instances);
     (*status)["readyInstances"] = value::number(now.readyInstances);
+    if (instances_status) (*status)["instancesStatus"] = *instances_status;
     (*status)["selector"] = value::string("pgvigil.io/cluster=" + name);
     if (members > 0) {
       // The membership and StatefulSet replicas in force (kube_scale.h); a new

@@ -39,6 +39,11 @@ TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDur
   EXPECT_EQ(Int(status0, "readyInstances"), 0);  // no pods run here
   EXPECT_EQ(status0.at("phase").as_string(), "Creating");
   EXPECT_EQ(status0.at("selector").as_string(), "pgvigil.io/cluster=demo");
+  // No PostgreSQL answers here: every instance is down.
+  ASSERT_TRUE(status0.has_object_field("instancesStatus")) << status0.serialize();
+  EXPECT_EQ(status0.at("instancesStatus").at("down").serialize(), R"(["demo-0","demo-1","demo-2"])");
+  EXPECT_EQ(status0.at("instancesStatus").at("healthy").size(), 0u);
+  EXPECT_EQ(status0.at("instancesStatus").at("rebuilding").size(), 0u);
   EXPECT_TRUE(Condition(Get("demo"), "Ready").is_object());
   // The actuator applied the owned objects under term 1, owned by the CR, and
   // the pods the double's StatefulSet made carry the term and a role.

@@ -112,6 +112,14 @@ Result<std::vector<PodPatch>> PodLabelPatches(const LabelInputs& in,
 
 // ---- status phase and conditions (§3) ----
 
+// status.instancesStatus: {healthy, down, rebuilding}, each a list of instance
+// names in the order of `instances`. Healthy: PostgreSQL answers as primary or
+// as a streaming standby; rebuilding: a rebuild runs (even if also healthy);
+// down: every other instance. Names not among `instances` are ignored.
+web::json::value InstancesStatusJson(const std::vector<std::string>& instances,
+                                     const std::vector<std::string>& healthy,
+                                     const std::vector<std::string>& rebuilding);
+
 // A wait of the controller's, with its time limit (§3: PodPending, PVCPending,
 // NoConsensus, WaitingForLeaseExpiry, TargetUnreachable, NoEligibleStandby,
 // RewindFailed, RebuildFailed, WaitingForPodDeletion, RBACDenied).

@@ -88,6 +88,24 @@ struct Builder {
 
 }  // namespace
 
+value InstancesStatusJson(const std::vector<std::string>& instances, const std::vector<std::string>& healthy,
+                          const std::vector<std::string>& rebuilding) {
+  auto has = [](const std::vector<std::string>& v, const std::string& n) {
+    return std::find(v.begin(), v.end(), n) != v.end();
+  };
+  std::vector<value> h, d, r;
+  for (const auto& n : instances) {
+    if (has(rebuilding, n)) r.push_back(value::string(n));
+    else if (has(healthy, n)) h.push_back(value::string(n));
+    else d.push_back(value::string(n));
+  }
+  value out = value::object(true);
+  out["healthy"] = value::array(h);
+  out["down"] = value::array(d);
+  out["rebuilding"] = value::array(r);
+  return out;
+}
+
 StatusSummary SummarizeStatus(const StatusInputs& in) {
   const plan::ClusterState& s = in.state;
   const plan::Transition& t = s.transition;

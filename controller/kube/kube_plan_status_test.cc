@@ -208,5 +208,20 @@ TEST(KubePlanStatusTest, TransitionTimeMovesOnlyWithTheStatus) {
   EXPECT_EQ(SummarizeStatus(in).Find("Ready")->lastTransitionTime, "2026-12-05T20:09:00Z");
 }
 
+// status.instancesStatus: every instance in exactly one list, in instance
+// order; a rebuild running counts as rebuilding even when the instance answers;
+// names that are not instances are ignored.
+TEST(InstancesStatus, EachInstanceInOneListInOrder) {
+  const std::vector<std::string> names = {"demo-0", "demo-1", "demo-2"};
+  EXPECT_EQ(InstancesStatusJson(names, {"demo-2", "demo-0", "demo-1"}, {}).serialize(),
+            R"({"healthy":["demo-0","demo-1","demo-2"],"down":[],"rebuilding":[]})");
+  EXPECT_EQ(InstancesStatusJson(names, {"demo-1"}, {"demo-0"}).serialize(),
+            R"({"healthy":["demo-1"],"down":["demo-2"],"rebuilding":["demo-0"]})");
+  EXPECT_EQ(InstancesStatusJson(names, {"demo-2", "other-0"}, {"demo-2"}).serialize(),
+            R"({"healthy":[],"down":["demo-0","demo-1"],"rebuilding":["demo-2"]})");
+  EXPECT_EQ(InstancesStatusJson(names, {}, {}).serialize(),
+            R"({"healthy":[],"down":["demo-0","demo-1","demo-2"],"rebuilding":[]})");
+}
+
 }  // namespace
 }  // namespace pgvigil::kube

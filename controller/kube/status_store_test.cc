@@ -2,10 +2,16 @@
 // API-server test double, not Kubernetes): the term made durable by CAS, the
 // state written beside other writers' fields, a write after someone else's
 // change refused as a conflict (nothing written, nothing retried), a newer
-// term deposing an older leader, and spec and generation untouched.
+// term deposing an older leader, and spec and generation untouched; every
+// field of the state and the summary declared in the CRD's status schema with
+// its type, and kept as written.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "controller/kube/kube_fake_env.h"
+#include "controller/kube/kube_plan.h"
+#include "controller/kube/kube_test_util.h"
 #include "controller/kube/status_store.h"
 
 namespace pgvigil::kube {
@@ -158,6 +164,84 @@ TEST_F(StatusStoreTest, TheSummaryRidesOnStateWritesAndIsFlushedOnlyWhenItChange
   store.SetSummary([](value* s) { (*s)["phase"] = value::string("Degraded"); }, "degraded");
   EXPECT_FALSE(store.FlushSummary(3).ok());
   EXPECT_EQ(Get().at("status").at("phase").as_string(), "Healthy");
+}
+
+// What issue 11 asks of the status (phase, currentPrimary, targetPrimary,
+// instancesStatus, conditions) and every state field: declared in the CRD's
+// status schema with the type written (so neither pruning nor the schema's
+// 422 depends on x-kubernetes-preserve-unknown-fields), taken by kube-fake's
+// schema check, and read back as written.
+TEST_F(StatusStoreTest, EveryStatusFieldIsDeclaredInTheCrdAndKeptAsWritten) {
+  StatusStore store(client_.get(), "db", "demo");
+  ASSERT_EQ(store.MakeTermDurable(4).code, TermOutcome::Code::kDurable);
+  plan::ClusterState s = State(7, "demo-0");
+  s.timeline = 3;
+  s.routedWeights = {1, 2};
+  s.synchronousStandbys = {"demo-1"};
+  s.synchronousCount = 1;
+  s.syncShrinkLsn = 0x5000000;
+  s.detached = {"demo-2"};
+  s.switchoverBackoffUntil = 123456;
+  s.transition.kind = plan::TransitionKind::kFailover;
+  s.transition.from = "demo-0";
+  s.transition.to = "demo-1";
+  s.transition.step = plan::TransitionStep::kFencing;
+  s.transition.startedAt = 99;
+  s.transition.stopLsn = 0x4000000;
+  store.SetSummary(
+      [](value* st) {
+        StatusInputs in;
+        in.generation = 2;
+        in.instances = 3;
+        in.readyInstances = 1;
+        in.now = "2026-12-05T23:00:00Z";
+        StatusSummary sum = SummarizeStatus(in);
+        (*st)["phase"] = value::string(sum.phase);
+        (*st)["phaseReason"] = value::string(sum.phaseReason);
+        (*st)["conditions"] = sum.ConditionsJson();
+        (*st)["observedGeneration"] = value::number(2);
+        (*st)["acceptedGeneration"] = value::number(2);
+        (*st)["instances"] = value::number(3);
+        (*st)["readyInstances"] = value::number(1);
+        (*st)["selector"] = value::string("pgvigil.io/cluster=demo");
+        (*st)["instancesStatus"] = InstancesStatusJson({"demo-0", "demo-1", "demo-2"}, {"demo-1"}, {"demo-0"});
+      },
+      "full");
+  auto saved = store.Save(s, 4);
+  ASSERT_TRUE(saved.ok()) << saved.error();
+  const value status = Get().at("status");
+  EXPECT_EQ(status.at("targetPrimary").as_string(), "demo-1");
+  EXPECT_EQ(status.at("instancesStatus").at("rebuilding").at(0).as_string(), "demo-0");
+  EXPECT_EQ(status.at("transition").at("step").as_string(), "Fencing");
+
+  const YAML::Node schema = testing_util::CrdSchema()["properties"]["status"]["properties"];
+  auto type_of = [](const value& v) -> std::string {
+    if (v.is_string()) return "string";
+    if (v.is_integer()) return "integer";
+    if (v.is_array()) return "array";
+    if (v.is_object()) return "object";
+    if (v.is_boolean()) return "boolean";
+    return "number";
+  };
+  std::function<void(const value&, const YAML::Node&, const std::string&)> declared =
+      [&](const value& obj, const YAML::Node& props, const std::string& path) {
+        for (const auto& [k, v] : obj.as_object()) {
+          const std::string field = path + "." + k;
+          YAML::Node p = props[k];
+          ASSERT_TRUE(p) << field << " is not in the CRD's status schema";
+          EXPECT_EQ(p["type"].Scalar(), type_of(v)) << field;
+          if (v.is_object() && p["properties"]) declared(v, p["properties"], field);
+        }
+      };
+  declared(status, schema, "status");
+  for (const char* f : {"phase", "currentPrimary", "targetPrimary", "instancesStatus", "conditions", "term",
+                        "stateVersion", "transition", "fenced", "routedStandbys"})
+    EXPECT_TRUE(status.has_field(f)) << f;
+  // Read back equal by a second store.
+  StatusStore other(client_.get(), "db", "demo");
+  auto loaded = other.Load();
+  ASSERT_TRUE(loaded.ok()) << loaded.error();
+  EXPECT_TRUE(*loaded == s);
 }
 
 TEST_F(StatusStoreTest, AMissingClusterIsAnErrorNamingIt) {
