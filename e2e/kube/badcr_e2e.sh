@@ -46,6 +46,19 @@ generation() { cr_field 'c["metadata"]["generation"]'; }
 cond() { cr_field "[x for x in c['status']['conditions'] if x['type']=='$1'][0]['$2']"; }
 
 writes_resume 10 || fail "the writer makes no progress before the bad changes"
+# The status issue 11 names, and the printer columns (Instances, Ready, Phase, Primary)
+# read from the CR by the CRD's jsonPaths, as `kubectl get pgvc` would show them.
+primary_pod=$KUBE_CR-$(( $(writable_host | sed 's/server//') - 1 ))
+columns() {
+  kube_get "/apis/pgvigil.io/v1alpha1/namespaces/$KUBE_NS/postgresclusters/$KUBE_CR" | python3 -c '
+import json, sys
+c = json.load(sys.stdin); s = c.get("status", {})
+print(c["spec"]["instances"], s.get("readyInstances"), s.get("phase"), s.get("currentPrimary"),
+      s.get("targetPrimary"), ",".join(s.get("instancesStatus", {}).get("healthy", ["-"])))'
+}
+echo "  INSTANCES READY PHASE PRIMARY | targetPrimary instancesStatus.healthy: $(columns)"
+check "6b. status: 3 ready, phase Healthy, currentPrimary = targetPrimary = $primary_pod, instancesStatus 3 healthy" \
+  wait_until 20 eval '[[ $(columns) == "3 3 Healthy $primary_pod $primary_pod $KUBE_CR-0,$KUBE_CR-1,$KUBE_CR-2" ]]'
 snapshot >"$E2E_OUT/before.txt"
 sed 's/^/  before: /' "$E2E_OUT/before.txt"
 gen0=$(generation)
