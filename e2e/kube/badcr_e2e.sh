@@ -18,6 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 kube_init kube_badcr kbc
 kube_lab_up
 kube_bootstrap_cluster
+# shellcheck disable=SC2034  # read by kube_finish
 KUBE_EXPECT_NO_WRITE_ERRORS=yes
 
 CR_PATH=/apis/pgvigil.io/v1alpha1/namespaces/$KUBE_NS/postgresclusters/$KUBE_CR

@@ -60,6 +60,7 @@ check "13. the controller logged the 410 and the relist" \
 # The watch after the relist works: a spec change (a parameter the validator takes)
 # is seen and accepted.
 gen=$(cr_field 'c["metadata"]["generation"]')
+# shellcheck disable=SC2034  # read in the check's eval
 reply=$(kube_patch "/apis/pgvigil.io/v1alpha1/namespaces/$KUBE_NS/postgresclusters/$KUBE_CR" \
   '{"spec":{"postgres":{"parameters":{"work_mem":"8MB"}}}}')
 check "14. a spec change after the relist is accepted (acceptedGeneration $((gen + 1)))" wait_until 30 eval \
