@@ -1,5 +1,7 @@
 #include "controller/kube/kube_actuator.h"
 
+#include <chrono>
+
 #include "controller/kube/fenced_primary.h"
 
 #include <spdlog/spdlog.h>
@@ -465,7 +467,22 @@ Status KubeActuator::CheckPromote(const plan::Action& a, const plan::Observation
   PrimaryDownInputs in;
   in.old = old;
   in.members = members;
-  in.leaderView = LeaderWatchdogView(obs, actuator);
+  in.deadTimeMs = res->spec.watchdog.deadTime.count();
+  // Every reachable member's own view (the leader's among them): when the
+  // crashed pod was the leader, the others' silence for deadTime is the
+  // evidence, with no wait for a new leader (promote_check.h).
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch()).count();  // as the Reconciler
+  for (const auto& n : obs.nodes) {
+    if (!n.sidecarReachable) continue;
+    auto r = QuickSidecar(n.name).Get("/v1/watchdog");
+    if (!r.ok() || r->status != 200 || !r->body.is_object()) continue;
+    if (!in.leaderView && r->body.has_string_field("state") && r->body.at("state").as_string() == "LEADER")
+      in.leaderView = ParseWatchdogView(r->body, now);
+    if (n.name == old || !res->spec.FindNode(n.name)) continue;
+    const MemberHeard h = ParseMemberHeard(r->body, old);
+    if (h.reported) in.heard.push_back({n.name, h.lastHeardMs, h.seeDown});
+  }
   if (const plan::NodeObservation* o = obs.Find(old); o && o->sidecarReachable) {
     plan::NodeObservation now;
     if (ObserveSidecar(QuickSidecar(old), 0, &now).empty()) in.oldStopped = !now.postgresRunning;

@@ -21,10 +21,32 @@
 // (its heartbeats go on); then the old primary's own sidecar reporting its
 // PostgreSQL stopped (the planner's immediate stop before the promote) stands
 // in for the lease: a fenced stop is not undone without a newer term.
+//
+// Without a leader. When the crashed pod was the watchdog leader, no member
+// leads until an election ends (about deadTime), and the leader's view above
+// cannot be had. Each member's own view (GET /v1/watchdog, its `members[]`)
+// says how long ago it last heard the old primary (`lastHeardMs`, null:
+// never since it started). A member that has heard nothing from it for more
+// than deadTime confirms none of its datagrams sent within its lease window
+// (contact_lease.h: a confirmation follows a receipt, and W < deadTime scaled
+// by the clock bound, less the margin M), so its confirmations no longer hold
+// the old primary's lease. The lease needs the confirmations of majority - 1
+// other members; once N - majority + 1 members other than the old primary
+// report it silent for more than deadTime, at most majority - 2 can still
+// confirm, and its lease is over. A majority must still see its PostgreSQL
+// down (the `down` votes of the old primary's entry in some member's
+// `backends[]`): a sidecar that died alone leaves no fencer behind, and its
+// PostgreSQL, still answering health checks, must not be failed over. The
+// crashed pod's sidecar, restarted at once by the kubelet, is heard again
+// before deadTime passes; then, as with a leader, its report that its
+// PostgreSQL is stopped (a primary's data directory waits for the controller)
+// stands in for the lease, with a majority seeing it down in their own views.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "controller/plan/observation.h"
 
@@ -38,6 +60,15 @@ struct PrimaryDownInputs {
   std::optional<plan::WatchdogView> leaderView;
   // The old primary's sidecar answered just now and its PostgreSQL does not run.
   bool oldStopped = false;
+  // Each reachable member's own watchdog view, read just now: how long ago it
+  // last heard `old` (none: never since it started). Members other than `old`.
+  struct Heard {
+    std::string member;
+    std::optional<int64_t> lastHeardMs;
+    int seeDown = -1;  // live members that see `old` down, as this member counts them; -1 unknown
+  };
+  std::vector<Heard> heard;
+  int64_t deadTimeMs = 0;  // the spec's watchdog.deadTime
 };
 
 struct PromoteDecision {

@@ -64,5 +64,73 @@ TEST(PromoteCheckTest, AMajorityMustReportTheOldPrimaryDownWithItsLeaseOver) {
   }
 }
 
+// Without a leader: each member's own view of the old primary (silent for
+// more than deadTime, or never heard) and the down votes it counts.
+TEST(PromoteCheckTest, MembersSilentForDeadTimeEndTheLeaseWithoutALeader) {
+  using H = PrimaryDownInputs::Heard;
+  struct HeardRow {
+    const char* name;
+    size_t members;
+    std::vector<H> heard;
+    bool allow;
+    const char* says;
+  };
+  const HeardRow rows[] = {
+      {"leader crashed with the primary: both others silent 1.6 s, 2 see it down", 3,
+       {{"demo-1", 1600, 2}, {"demo-2", 1700, 2}}, true, "(their own views) and not heard for more than deadTime (1500 ms) by 2"},
+      {"never heard since start counts as silent", 3, {{"demo-1", std::nullopt, 2}, {"demo-2", 1501, 2}}, true,
+       "by 2 (demo-1, demo-2)"},
+      {"one member heard it 1.4 s ago: it may still confirm", 3, {{"demo-1", 1400, 2}, {"demo-2", 1700, 2}},
+       false, "no reachable sidecar is the watchdog leader"},
+      {"exactly deadTime is not more than deadTime", 3, {{"demo-1", 1500, 2}, {"demo-2", 1700, 2}}, false,
+       "no reachable sidecar"},
+      {"silent, but only one sees PostgreSQL down (its sidecar alone died)", 3,
+       {{"demo-1", 1600, 1}, {"demo-2", 1700, 1}}, false, "no reachable sidecar"},
+      {"silent, down votes not reported", 3, {{"demo-1", 1600, -1}, {"demo-2", 1700, -1}}, false,
+       "no reachable sidecar"},
+      {"only one member reachable", 3, {{"demo-1", 1600, 2}}, false, "no reachable sidecar"},
+      {"its own report does not count", 3, {{"demo-0", 9000, 2}, {"demo-1", 1600, 2}}, false,
+       "no reachable sidecar"},
+      {"five members: three silent", 5, {{"demo-1", 1600, 3}, {"demo-2", 1600, 3}, {"demo-3", 2000, 3}}, true,
+       "by 3"},
+      {"five members: two silent, two still hear it", 5,
+       {{"demo-1", 1600, 3}, {"demo-2", 1600, 3}, {"demo-3", 200, 3}, {"demo-4", 100, 3}}, false,
+       "no reachable sidecar"},
+  };
+  for (const HeardRow& r : rows) {
+    PrimaryDownInputs in;
+    in.old = "demo-0";
+    in.members = r.members;
+    in.deadTimeMs = 1500;
+    in.heard = r.heard;
+    const PromoteDecision d = CheckPrimaryDown(in);
+    EXPECT_EQ(d.allow, r.allow) << r.name << ": " << d.reason;
+    EXPECT_NE(d.reason.find(r.says), std::string::npos) << r.name << ": " << d.reason;
+  }
+  // The crashed pod was the leader and its restarted sidecar is heard again at
+  // once: no silence, but it reports its PostgreSQL stopped.
+  PrimaryDownInputs restarted;
+  restarted.old = "demo-0";
+  restarted.members = 3;
+  restarted.deadTimeMs = 1500;
+  restarted.heard = {{"demo-1", 100, 2}, {"demo-2", 120, 2}};
+  EXPECT_FALSE(CheckPrimaryDown(restarted).allow);
+  restarted.oldStopped = true;
+  PromoteDecision r = CheckPrimaryDown(restarted);
+  EXPECT_TRUE(r.allow) << r.reason;
+  EXPECT_NE(r.reason.find("seen down by 2 of 3 members (their own views); its sidecar reports"), std::string::npos)
+      << r.reason;
+  restarted.heard = {{"demo-1", 100, 1}, {"demo-2", 120, 1}};  // a majority must see it down
+  EXPECT_FALSE(CheckPrimaryDown(restarted).allow);
+
+  // Two members: no majority forms without the primary, the rule does not apply.
+  PrimaryDownInputs two;
+  two.old = "demo-0";
+  two.members = 2;
+  two.deadTimeMs = 1500;
+  two.heard = {{"demo-1", 5000, 2}};
+  EXPECT_FALSE(CheckPrimaryDown(two).allow);
+}
+
 }  // namespace
 }  // namespace pgvigil::kube

@@ -109,6 +109,28 @@ TEST(ObserveParse, WatchdogView) {
   EXPECT_FALSE(l.WriteLeaseOver("server1"));
 }
 
+// One member's own view of another (§6 (i) without a leader, promote_check.h).
+TEST(ObserveParse, MemberHeardFromAFollowersWatchdogBody) {
+  auto d = web::json::value::parse(R"({"state": "STANDBY", "members": [
+    {"name": "demo-0", "state": "LOST", "lastHeardMs": 1730},
+    {"name": "demo-1", "state": "STANDBY", "self": true, "lastHeardMs": 0},
+    {"name": "demo-2", "state": "STANDBY", "lastHeardMs": null},
+    {"name": "demo-3", "state": "STANDBY"}],
+    "backends": [{"node": "demo-0", "up": 0, "down": 2, "live": 2, "consensusDown": true}]})");
+  MemberHeard h = ParseMemberHeard(d, "demo-0");
+  EXPECT_TRUE(h.reported);
+  ASSERT_TRUE(h.lastHeardMs.has_value());
+  EXPECT_EQ(*h.lastHeardMs, 1730);
+  EXPECT_EQ(h.seeDown, 2);
+  MemberHeard never = ParseMemberHeard(d, "demo-2");  // null: never heard since its start
+  EXPECT_TRUE(never.reported);
+  EXPECT_FALSE(never.lastHeardMs.has_value());
+  EXPECT_EQ(never.seeDown, -1);  // no backends entry
+  EXPECT_FALSE(ParseMemberHeard(d, "demo-3").reported);  // no lastHeardMs: an older sidecar
+  EXPECT_FALSE(ParseMemberHeard(d, "demo-9").reported);  // not a member it knows
+  EXPECT_FALSE(ParseMemberHeard(web::json::value::parse(R"({"members": 3})"), "demo-0").reported);
+}
+
 TEST(StateCodec, RoundTripAndRefusals) {
   plan::ClusterState s;
   s.version = 5;

@@ -119,6 +119,29 @@ plan::WatchdogView ParseWatchdogView(const value& d, plan::TimeMs now) {
   return w;
 }
 
+MemberHeard ParseMemberHeard(const value& d, const std::string& about) {
+  MemberHeard h;
+  if (const value* members = Field(d, "members"); members && members->is_array()) {
+    for (const auto& m : members->as_array()) {
+      if (Str(m, "name") != about) continue;
+      const value* heard = Field(m, "lastHeardMs");
+      if (!heard) break;
+      if (heard->is_number()) {
+        h.reported = true;
+        h.lastHeardMs = static_cast<int64_t>(heard->as_number().to_double());
+      } else if (heard->is_null()) {
+        h.reported = true;
+      }
+      break;
+    }
+  }
+  if (const value* backends = Field(d, "backends"); backends && backends->is_array()) {
+    for (const auto& b : backends->as_array())
+      if (Str(b, "node") == about && Field(b, "down")) h.seeDown = static_cast<int>(Int(b, "down"));
+  }
+  return h;
+}
+
 plan::WatchdogView StandaloneHealthView(const plan::Observation& obs, plan::TimeMs now) {
   plan::WatchdogView w;
   w.observedAt = now;

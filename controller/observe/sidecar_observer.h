@@ -6,6 +6,8 @@
 // timeout).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include <cpprest/json.h>
@@ -20,6 +22,17 @@ std::string ApplySidecarStatus(const web::json::value& status, plan::TimeMs now,
                                plan::NodeObservation* out);
 // A /v1/watchdog body as the planner's WatchdogView (register excluded).
 plan::WatchdogView ParseWatchdogView(const web::json::value& detail, plan::TimeMs now);
+// What one member's /v1/watchdog body says of member `about`: how long ago it
+// last heard it (`members[].lastHeardMs`; none when null: never since its
+// start) and how many live members it counts seeing `about`'s PostgreSQL down
+// (`backends[].down`). reported is false when the body has no entry for
+// `about` or its entry no lastHeardMs field (then nothing may be concluded).
+struct MemberHeard {
+  bool reported = false;
+  std::optional<int64_t> lastHeardMs;
+  int seeDown = -1;  // -1: not reported
+};
+MemberHeard ParseMemberHeard(const web::json::value& detail, const std::string& about);
 
 // Standalone mode (no watchdog): a consensus health view from the health checks
 // of every reachable sidecar plus the controller's own libpq observation, one
