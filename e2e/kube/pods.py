@@ -78,6 +78,30 @@ def container_ns(pid):
     return ns if ns not in (None, mount_ns(os.getpid()), mount_ns(1)) else None
 
 
+def hold_ns(pid, ns):
+    """An open descriptor on pid's mount namespace, if it is still `ns`; None
+    otherwise. While it is open the namespace cannot be freed, so its inode
+    number, which container_processes compares, is not given to a new
+    namespace: every `ip netns exec` makes one, and another lab's process in a
+    reused number would be killed as the container's (seen: a concurrent
+    test's initdb killed)."""
+    if ns is None:
+        return None
+    try:
+        fd = os.open("/proc/%d/ns/mnt" % pid, os.O_RDONLY)
+    except OSError:
+        return None
+    if os.readlink("/proc/self/fd/%d" % fd) != ns:
+        os.close(fd)
+        return None
+    return fd
+
+
+def release_ns(fd):
+    if fd is not None:
+        os.close(fd)
+
+
 def container_processes(root, ns):
     """Live (not zombie) processes of the container: root, its descendants, and
     every process in mount namespace `ns` (None: descendants only)."""
@@ -130,6 +154,7 @@ class Pod:
         self.root = os.path.join(lab.dir, "pods", self.name + "-" + self.uid[:8])
         self.proc = None
         self.ns = None  # the running container's mount namespace
+        self.ns_fd = None  # held open while the container runs (hold_ns)
         self.restarts = 0
         self.ready = None
         self.fails = 0
@@ -244,6 +269,10 @@ class Pod:
             if self.ns or self.proc.poll() is not None:
                 break
             time.sleep(0.01)
+        release_ns(self.ns_fd)
+        self.ns_fd = hold_ns(self.proc.pid, self.ns)
+        if self.ns_fd is None:
+            self.ns = None  # gone already, or not held: descendants only
         with open(os.path.join(self.lab.lab_dir, "pids", "kube-pod-%s.pid" % self.name), "w") as f:
             f.write("%d\n" % self.proc.pid)
         self.lab.log("started %s (uid %s) on %s as pid %d" % (self.name, self.uid, self.host, self.proc.pid))
@@ -270,6 +299,9 @@ class Pod:
         would, and the main process reaped."""
         killed, _ = kill_container(self.proc.pid, self.ns)
         self.proc.wait()
+        release_ns(self.ns_fd)
+        self.ns_fd = None
+        self.ns = None
         if killed:
             self.lab.log("%s: killed %d process(es) left in the container: %s" %
                          (self.name, len(killed), " ".join(map(str, killed))))
@@ -318,10 +350,14 @@ def main(argv):
     if len(argv) == 3 and argv[1] == "kill-container" and argv[2].isdigit():
         root = int(argv[2])
         ns = container_ns(root)
-        if ns is None:
+        fd = hold_ns(root, ns)
+        if fd is None:
             print("pods.py: process %d has no mount namespace of its own: not a container" % root, file=sys.stderr)
             return 1
-        killed, at_ms = kill_container(root, ns)
+        try:
+            killed, at_ms = kill_container(root, ns)
+        finally:
+            release_ns(fd)
         print("killed %d process(es) of the container (%s) at %d: %s" %
               (len(killed), ns, at_ms, " ".join(map(str, killed))))
         return 0 if killed else 1
