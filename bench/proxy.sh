@@ -9,7 +9,8 @@
 # backend pid), so IDLE stays below the primary's max_connections (300 here).
 #
 #   bench/proxy.sh [BUILD_DIR]     env: DURATION=20 ROUNDS=2 SCALE=10 IDLE=200
-#                                       TARGETS="direct pgvigil pgpool pgbouncer haproxy"
+#                                       TARGETS="direct pgvigil pgpool pgbouncer haproxy pgvigil-tx pgbouncer-tx"
+#                                       IDLE_TARGET=pgvigil (or pgvigil-tx: idle clients hold no backend)
 #                                       ONLY=REGEX (workload names to run, e.g. 'select-only (simple 8c|64c)')
 # Installs pgpool2, pgbouncer and haproxy with apt when missing. Run as root
 # (PostgreSQL and PgBouncer run as the postgres user). Trust auth on loopback
@@ -21,12 +22,14 @@ DURATION=${DURATION:-20}
 ROUNDS=${ROUNDS:-2}
 SCALE=${SCALE:-10}
 IDLE=${IDLE:-200}
-TARGETS=${TARGETS:-"direct pgvigil pgpool pgbouncer haproxy"}
+TARGETS=${TARGETS:-"direct pgvigil pgpool pgbouncer haproxy pgvigil-tx pgbouncer-tx"}
+IDLE_TARGET=${IDLE_TARGET:-pgvigil}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 HERE=$(cd "$(dirname "$0")" && pwd)
 BASE=${BASE_PORT:-25400}
 P0=$BASE P1=$((BASE + 1)) P2=$((BASE + 2))
-declare -A PORT=([direct]=$P0 [pgvigil]=$((BASE + 10)) [pgpool]=$((BASE + 11)) [pgbouncer]=$((BASE + 12)) [haproxy]=$((BASE + 13)))
+declare -A PORT=([direct]=$P0 [pgvigil]=$((BASE + 10)) [pgpool]=$((BASE + 11)) [pgbouncer]=$((BASE + 12)) [haproxy]=$((BASE + 13))
+                 [pgvigil-tx]=$((BASE + 14)) [pgbouncer-tx]=$((BASE + 15)))
 declare -A PID=()
 
 [[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }
@@ -81,6 +84,10 @@ start_targets() {
   "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
     >"$DIR/pgvigil.log" 2>&1 &
   PID[pgvigil]=$!
+  # pgvigil in transaction mode: 20 backends per pool (node), as PgBouncer's below.
+  "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+    --pool-mode transaction --pool-size 20 >"$DIR/pgvigil-tx.log" 2>&1 &
+  PID[pgvigil-tx]=$!
   # Pgpool-II, streaming replication mode with load balancing.
   mkdir -p "$DIR/pgpool"
   cat >"$DIR/pgpool/pgpool.conf" <<CONF
@@ -132,6 +139,13 @@ CONF
   chown postgres: "$DIR/pgbouncer.ini" "$DIR/userlist.txt"
   runuser -u postgres -- pgbouncer "$DIR/pgbouncer.ini" >/dev/null 2>&1 &
   PID[pgbouncer]=$!
+  # PgBouncer, transaction mode, 20 backends per pool.
+  sed -e "s/^listen_port = .*/listen_port = ${PORT[pgbouncer-tx]}/" -e 's/^pool_mode = .*/pool_mode = transaction/' \
+    -e 's/^default_pool_size = .*/default_pool_size = 20/' -e "s|^logfile = .*|logfile = $DIR/pgbouncer-tx.log|" \
+    "$DIR/pgbouncer.ini" >"$DIR/pgbouncer-tx.ini"
+  chown postgres: "$DIR/pgbouncer-tx.ini"
+  runuser -u postgres -- pgbouncer "$DIR/pgbouncer-tx.ini" >/dev/null 2>&1 &
+  PID[pgbouncer-tx]=$!
   # HAProxy, tcp.
   cat >"$DIR/haproxy.cfg" <<CONF
 global
@@ -216,14 +230,14 @@ for w in "${WORKLOADS[@]}"; do
   done
 done
 
-if [[ $IDLE -gt 0 && -n ${PID[pgvigil]:-} ]]; then
+if [[ $IDLE -gt 0 && -n ${PID[$IDLE_TARGET]:-} ]]; then
   echo
-  rss0=$(awk '/VmRSS/ {print $2}' "/proc/${PID[pgvigil]}/status")
-  python3 "$HERE/proxy/idle_clients.py" "${PORT[pgvigil]}" "$IDLE" 15 >"$DIR/idle.out" 2>&1 &
+  rss0=$(awk '/VmRSS/ {print $2}' "/proc/${PID[$IDLE_TARGET]}/status")
+  python3 "$HERE/proxy/idle_clients.py" "${PORT[$IDLE_TARGET]}" "$IDLE" 15 >"$DIR/idle.out" 2>&1 &
   ipid=$!
   for _ in $(seq 1 120); do [[ -s $DIR/idle.out ]] && break; sleep 1; done
   sleep 2
-  rss=$(awk '/VmRSS/ {print $2}' "/proc/${PID[pgvigil]}/status")
-  echo "idle clients connected to pgvigil: $(head -1 "$DIR/idle.out"); pgvigil RSS ${rss0} kB before, ${rss} kB with them ($(( (rss - rss0) * 1024 / (IDLE > 0 ? IDLE : 1) )) bytes/client)"
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/${PID[$IDLE_TARGET]}/status")
+  echo "idle clients connected to $IDLE_TARGET: $(head -1 "$DIR/idle.out"); $IDLE_TARGET RSS ${rss0} kB before, ${rss} kB with them ($(( (rss - rss0) * 1024 / (IDLE > 0 ? IDLE : 1) )) bytes/client)"
   wait $ipid || true
 fi

@@ -11,6 +11,7 @@
 //   pgvigil-proxy-bench --port 9999 --nodes 127.0.0.1:5432,127.0.0.1:5433 [--threads N]
 //                       [--no-read-your-writes] [--no-load-balance] [--hba FILE]
 //                       [--health-check MS] [--pool-max-idle N (proxy.pool.maxIdle, 20)]
+//                       [--pool-mode session|transaction] [--pool-size N (proxy.pool.size, 20)]
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -33,6 +34,13 @@ int main(int argc, char** argv) {
   ctx.spec.proxy.loadBalancing.readYourWrites = !cl.Has("--no-read-your-writes");
   ctx.spec.proxy.loadBalancing.enabled = !cl.Has("--no-load-balance");
   ctx.spec.proxy.pool.maxIdle = std::stoi(cl.Value("--pool-max-idle", "20"));
+  ctx.spec.proxy.pool.size = std::stoi(cl.Value("--pool-size", "20"));
+  const std::string mode = cl.Value("--pool-mode", "session");
+  if (mode != "session" && mode != "transaction") {
+    std::cerr << "--pool-mode: '" << mode << "' is not session or transaction\n";
+    return 2;
+  }
+  ctx.spec.proxy.pool.mode = mode == "transaction" ? PoolMode::kTransaction : PoolMode::kSession;
   ctx.spec.proxy.maxUnauthenticatedConnections = 20000;  // connection storms are part of the benchmark
   std::string trust_file;
   ctx.spec.proxy.auth.hbaFile = cl.Value("--hba", "");
@@ -62,7 +70,8 @@ int main(int argc, char** argv) {
   }
   if (ctx.spec.nodes.empty()) {
     std::cerr << "usage: pgvigil-proxy-bench --port P --nodes host:port[,host:port...] [--threads N] [--hba FILE]"
-                 " [--no-load-balance] [--no-read-your-writes] [--health-check MS] [--pool-max-idle N]\n";
+                 " [--no-load-balance] [--no-read-your-writes] [--health-check MS] [--pool-max-idle N]"
+                 " [--pool-mode session|transaction] [--pool-size N]\n";
     return 2;
   }
   ctx.nodeName = "node0";
