@@ -32,6 +32,12 @@ set(PGVIGIL_ASAN_SKIPPED
   # full unwinding (OpenSSL has no frame pointers, the fast unwinder stops in
   # libcrypto, where a pattern would hide every OpenSSL leak); to be looked into.
   kube_fake_main_test kube_mode_test)
+# The same cpprestsdk HTTPS leaks, in binaries that run under ASan + UBSan with
+# leak detection off (ASAN_OPTIONS gets ":detect_leaks=0" appended, which the
+# processes they start inherit), so that memory errors are still caught:
+# kube_vigilctl_test (pgvigil-controller and vigilctl against kube-fake over
+# HTTPS; with leaks off it passed with no report, 2026-12-06).
+set(PGVIGIL_ASAN_NO_LEAK_CHECK kube_vigilctl_test)
 
 # TSan: the binaries whose tests run pgvigil's threads:
 #   proxy workers and sessions: proxy_integration_test, proxy_fidelity_test
@@ -107,15 +113,26 @@ function(pgvigil_sanitize_labels target label)
   if(NOT extra)
     return()
   endif()
+  set(noleak "")
+  if(target IN_LIST PGVIGIL_ASAN_NO_LEAK_CHECK)
+    set(noleak "ASAN_OPTIONS=string_append::detect_leaks=0")
+  endif()
   if(S_TEST)
     set_property(TEST ${S_TEST} APPEND PROPERTY LABELS ${extra})
+    if(noleak)
+      set_property(TEST ${S_TEST} APPEND PROPERTY ENVIRONMENT_MODIFICATION ${noleak})
+    endif()
     return()
   endif()
   string(REPLACE ";" "\\;" labels "${label};${extra}")
+  set(env "")
+  if(noleak)
+    set(env " ENVIRONMENT_MODIFICATION \"${noleak}\"")
+  endif()
   set(file ${CMAKE_CURRENT_BINARY_DIR}/${target}_sanitize_labels.cmake)
   file(WRITE ${file}
        "if(DEFINED ${target}_TESTS)\n"
-       "  set_tests_properties(\${${target}_TESTS} PROPERTIES LABELS \"${labels}\")\n"
+       "  set_tests_properties(\${${target}_TESTS} PROPERTIES LABELS \"${labels}\"${env})\n"
        "endif()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${file})
 endfunction()
