@@ -256,14 +256,6 @@ streaming_standbys() {
   done
   echo 0
 }
-# writable_host: the lab hosts whose PostgreSQL answers as a primary (asked directly).
-writable_host() {
-  local s
-  for s in "${SERVERS[@]}"; do
-    [[ $(inns client env PGCONNECT_TIMEOUT=2 "$PG_BIN/psql" -h "${ADDR[$s]}" -U postgres -d postgres -XAtq \
-         -c "select pg_is_in_recovery()" 2>/dev/null) == f ]] && echo "$s"
-  done
-}
 # sync_standbys: how many standbys the writable node counts as synchronous.
 sync_standbys() {
   local p; p=$(writable_host)

@@ -59,16 +59,6 @@ import json, sys
 p = json.load(sys.stdin)
 print(any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", [])))') == "$2" ]]
 }
-# streams_from (e2e/cluster/lib.sh) compares the WAL receiver's sender with the
-# primary's address; pods stream from the primary's DNS name under NAME-hl.
-kube_streams_from() {
-  local s=$1 p=$2 n up
-  in_recovery "$s" || return 1
-  n=$(node_psql "$p" -c "select count(*) from pg_stat_replication where state = 'streaming' and client_addr = '${ADDR[$s]}'") || return 1
-  [[ $n == 1 ]] || return 1
-  up=$(node_psql "$s" -c "select sender_host from pg_stat_wal_receiver where status = 'streaming'") || return 1
-  [[ $up == "$(pod_of "$p").$KUBE_CR-hl.$KUBE_NS.svc" || $up == "${ADDR[$p]}" ]]
-}
 condition_is() { [[ $(cr_field "[x['status'] for x in c['status']['conditions'] if x['type']=='$1'][0]") == "$2" ]]; }
 # ro_avoids SERVER: 6 reads through NAME-ro, none answered by SERVER's PostgreSQL.
 ro_avoids() {
