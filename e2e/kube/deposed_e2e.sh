@@ -35,13 +35,7 @@ must "8. status.term is $T" eval '[[ $(cr_field "c[\"status\"][\"term\"]") == "$
 old=$(writable_host)
 must "9. one writable primary ($old)" eval '[[ -n $old && $old != *" "* ]]'
 pod=$KUBE_CR-$(( ${old#server} - 1 ))
-on_transition --kind Failover --stop "${CONTROLLER_PIDS[leader]}" --timeout 90 >"$E2E_OUT/on_transition.out" 2>&1 &
-TRIGGER=$!
-sleep 1  # it polls from now on
-writer_mark
-kube_crash_pod "$pod"
-wait "$TRIGGER"; trc=$?
-sed 's/^/  /' "$E2E_OUT/on_transition.out"
+crash_with_trigger "$pod" --kind Failover --stop "${CONTROLLER_PIDS[leader]}" --timeout 90; trc=$?
 must "10. the leader was SIGSTOPped as soon as the failover was recorded" test "$trc" = 0
 STOPPED_AT=$SECONDS
 

@@ -23,13 +23,7 @@ must "7. one writable primary ($old)" eval '[[ -n $old && $old != *" "* ]]'
 pod=$KUBE_CR-$(( ${old#server} - 1 ))
 CLUSTERS=/apis/pgvigil.io/v1alpha1/postgresclusters
 
-on_transition --kind Failover --control /compact --timeout 90 >"$E2E_OUT/on_transition.out" 2>&1 &
-TRIGGER=$!
-sleep 1  # it polls from now on
-writer_mark
-kube_crash_pod "$pod"
-wait "$TRIGGER"; trc=$?
-sed 's/^/  /' "$E2E_OUT/on_transition.out"
+crash_with_trigger "$pod" --kind Failover --control /compact --timeout 90; trc=$?
 must "8. kube-fake compacted while the failover was in progress" test "$trc" = 0
 new=""
 check "9. another pod is primary" wait_until 60 eval 'new=$(writable_host); [[ -n $new && $new != "$old" && $new != *" "* ]]'

@@ -139,6 +139,22 @@ on_transition() {
   inns client python3 -B "$KUBE_HERE/on_transition" --env "$KFAKE/env" --namespace "$KUBE_NS" --name "$KUBE_CR" "$@"
 }
 
+# crash_with_trigger POD ON_TRANSITION-ARGS...: on_transition armed in the
+# background, then the writer's mark and POD's crash; waits for the trigger,
+# prints its output and returns its exit status.
+crash_with_trigger() {
+  local pod=$1 trigger rc
+  shift
+  on_transition "$@" >"$E2E_OUT/on_transition.out" 2>&1 &
+  trigger=$!
+  sleep 1  # it polls from now on
+  writer_mark
+  kube_crash_pod "$pod"
+  wait "$trigger"; rc=$?
+  sed 's/^/  /' "$E2E_OUT/on_transition.out"
+  return $rc
+}
+
 # requests FILTER: the lines of kube-fake's request log (requests.jsonl) for which the
 # Python expression FILTER over `r` (a dict) holds, one JSON object a line.
 requests() {
