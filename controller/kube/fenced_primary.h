@@ -12,8 +12,10 @@
 //    the start failed or it cannot be reached (the planner then does what it
 //    does with a primary that is down: fail over, the old primary rejoining
 //    by rewind).
-// A controller that did not stop it (a new leader) does not know it was fenced
-// by hand: it releases at once, and the planner fails over.
+// "Stopped by us" is what status.fencedPrimary records (the kube actuator
+// writes it by CAS before the stop), so a new leader restarts it in place too.
+// A primary found stopped with no record (stopped by something else) is
+// released at once, and the planner fails over.
 #pragma once
 
 #include <string>
@@ -34,7 +36,7 @@ const char* ToString(FencedPrimaryStep s);
 
 struct FencedPrimaryInputs {
   bool fenced = false;        // the annotation names the primary
-  bool stoppedByUs = false;   // this controller stopped it for the fence
+  bool stoppedByUs = false;   // the acting controller (this one or a predecessor) stopped it for the fence
   const plan::NodeObservation* node = nullptr;  // the primary's observation (may be null)
 };
 

@@ -75,9 +75,23 @@ std::optional<ClusterResource> KubeActuator::Resource(std::string* uid) {
 }
 
 Result<plan::ClusterState> KubeActuator::Load() {
-  auto r = status_.Load();
-  if (r.ok()) last_ = *r;
-  return r;
+  auto r = status_.Read();
+  if (!r.ok()) return r.status();
+  // What the acting controller recorded it stopped for the manual fence: a new
+  // leader learns it here (fenced_primary.h).
+  fencedPrimary_ = r->fencedPrimary;
+  if (r->state.ok()) last_ = *r->state;
+  return r->state;
+}
+
+Status KubeActuator::RecordFencedPrimary(const std::string& primary, uint64_t term) {
+  if (fencedPrimary_ == primary) return Status::Ok();
+  auto r = status_.EditStatus(term, [&primary](value* s) { EncodeFencedPrimary(primary, s); });
+  if (!r.ok()) return Status::Error("recording status.fencedPrimary '" + primary + "': " + r.error());
+  spdlog::info("{}/{}: status.fencedPrimary {} (term {}): {}", ns_, name_,
+               primary.empty() ? "cleared (was " + fencedPrimary_ + ")" : "= " + primary, term, *r);
+  fencedPrimary_ = primary;
+  return Status::Ok();
 }
 
 Result<std::string> KubeActuator::Save(const plan::ClusterState& state, uint64_t term) {
@@ -137,6 +151,10 @@ void KubeActuator::RunOwn(plan::Action a, uint64_t term, const plan::Observation
 Status KubeActuator::HoldForFencedPrimary(const plan::ClusterState& state, uint64_t term,
                                           const plan::Observation& obs, Actuator& actuator) {
   const std::string& p = state.primary;
+  if (!fencedPrimary_.empty() && fencedPrimary_ != p) {
+    // Recorded for a primary the state no longer names (failed over since).
+    if (Status r = RecordFencedPrimary("", term); !r.ok()) spdlog::warn("{}/{}: {}", ns_, name_, r.message());
+  }
   if (p.empty()) return Status::Ok();
   FencedPrimaryInputs in;
   const auto fenced = ManuallyFenced();
@@ -163,11 +181,16 @@ Status KubeActuator::HoldForFencedPrimary(const plan::ClusterState& state, uint6
     case FencedPrimaryStep::kNone:
       return Status::Ok();
     case FencedPrimaryStep::kRelease:
+      // Cleared by CAS; if that fails the next round reads it again and, the
+      // primary being back or the planner's, releases and clears again.
+      if (Status r = RecordFencedPrimary("", term); !r.ok()) spdlog::warn("{}/{}: {}", ns_, name_, r.message());
       fencedPrimary_.clear();
       unfencedAt_ = {};
       return Status::Ok();
     case FencedPrimaryStep::kStop: {
-      fencedPrimary_ = p;
+      // Durable before the stop: a new leader then starts it in place once it
+      // is unfenced, instead of failing it over.
+      if (Status r = RecordFencedPrimary(p, term); !r.ok()) return Status::Error(why + " (not stopped yet: " + r.message() + ")");
       plan::Action a;
       a.kind = plan::ActionKind::kStop;
       a.node = p;
@@ -185,7 +208,8 @@ Status KubeActuator::HoldForFencedPrimary(const plan::ClusterState& state, uint6
       return Status::Error(why);
     }
     case FencedPrimaryStep::kHold:
-      if (in.fenced && in.node && in.node->sidecarReachable && !in.node->postgresRunning) fencedPrimary_ = p;
+      if (in.fenced && in.node && in.node->sidecarReachable && !in.node->postgresRunning)
+        if (Status r = RecordFencedPrimary(p, term); !r.ok()) spdlog::warn("{}/{}: {}", ns_, name_, r.message());
       return Status::Error(why);
     case FencedPrimaryStep::kWait:
       return Status::Error(why);

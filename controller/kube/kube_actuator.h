@@ -31,7 +31,9 @@
 //    is not Ready); attached again when the name is removed, after which the
 //    planner starts the stopped standby (follow or rewind as needed); a fenced
 //    primary is stopped and nothing is acted on (no failover) until it is
-//    unfenced and started again in place (fenced_primary.h);
+//    unfenced and started again in place (fenced_primary.h); the primary it
+//    stopped is recorded as status.fencedPrimary (by CAS, before the stop), so
+//    a new leader also starts it in place rather than failing it over;
 //  - an Event (events.k8s.io, rate-limited) for each action the Reconciler
 //    ran, each pod role change and each applied set of owned objects.
 //  - before each promote of a failover (the Actuator's promote guard): §6
@@ -191,7 +193,10 @@ class KubeActuator : public StateStore, public ActingHook {
   // unfenced (a restart is given a minute).
   Status HoldForFencedPrimary(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
                               Actuator& actuator);
+  // The primary stopped for the fence, as status.fencedPrimary holds it (read
+  // by each Load, so a new leader knows it), written by RecordFencedPrimary.
   std::string fencedPrimary_;
+  Status RecordFencedPrimary(const std::string& primary, uint64_t term);
   std::chrono::steady_clock::time_point unfencedAt_{};
   std::string fencedPrimaryLogged_;
   // One action of this actuator's own through the Actuator, logged, with its Event.

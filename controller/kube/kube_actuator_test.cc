@@ -226,6 +226,60 @@ TEST_F(KubeActuatorTest, AFencedPrimaryHoldsEveryRoundUntilItIsUnfenced) {
   EXPECT_EQ(Role("demo-0"), "primary");
 }
 
+// Leader change with a manually fenced primary: the controller that stops it
+// records it first (status.fencedPrimary, by CAS under its term); a new leader
+// reads that back and, once the primary is unfenced, starts it again in place
+// (without the record it would release it to the planner, which fails a
+// stopped primary over), and clears the record once it answers as the primary.
+// The sidecar does not exist here: the stop and the start sent to it fail,
+// which is beside the point (kube_vigilctl_e2e runs them with real PostgreSQL).
+TEST_F(KubeActuatorTest, ANewLeaderStartsAPrimaryFencedByHandInPlaceOnceUnfenced) {
+  ApplyAndWaitForPods();
+  const std::string cr = ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo");
+  auto recorded = [&] {
+    value st = Get(cr).at("status");
+    return st.has_string_field("fencedPrimary") ? st.at("fencedPrimary").as_string() : std::string("(none)");
+  };
+  auto fence = ParseFencedInstances(R"(["demo-0"])", {"demo-0", "demo-1", "demo-2"});
+  ASSERT_TRUE(fence.ok()) << fence.error();
+  act_->SetManualFence(*fence);
+  plan::ClusterState s = Routed("demo-0", {"demo-1", "demo-2"});
+  ASSERT_TRUE(act_->Save(s, 5).ok());
+  auto observed = [](bool running, bool primary) {
+    plan::Observation obs;
+    plan::NodeObservation p;
+    p.name = "demo-0";
+    p.sidecarReachable = true;
+    p.postgresRunning = running;
+    p.pgReachable = primary;
+    p.inRecovery = false;
+    obs.nodes = {p};
+    return obs;
+  };
+  {
+    Actuator actuator(resource_.spec, "", PgCredentials{}, "");
+    ASSERT_TRUE(act_->Load().ok());
+    Status b = act_->BeforeActions(s, 5, observed(true, true), actuator);
+    ASSERT_FALSE(b.ok());
+    EXPECT_NE(b.message().find("names the primary demo-0: stop its PostgreSQL"), std::string::npos) << b.message();
+  }
+  EXPECT_EQ(recorded(), "demo-0") << "recorded before the stop";
+  // The leader goes; a new one acts in term 6 and the primary is unfenced.
+  KubeActuator next(client_.get(), "db", "demo", [](uint64_t) {});
+  next.SetResource(resource_, uid_);
+  ASSERT_EQ(next.status()->MakeTermDurable(6).code, TermOutcome::Code::kDurable);
+  Actuator actuator(resource_.spec, "", PgCredentials{}, "");
+  ASSERT_TRUE(next.Load().ok());
+  Status b = next.BeforeActions(s, 6, observed(false, false), actuator);
+  ASSERT_FALSE(b.ok()) << "released to the planner, which would fail demo-0 over";
+  EXPECT_NE(b.message().find("start its PostgreSQL again in place"), std::string::npos) << b.message();
+  EXPECT_EQ(recorded(), "demo-0");
+  // It answers as the primary again: released, the record cleared.
+  ASSERT_TRUE(next.Load().ok());
+  EXPECT_TRUE(next.BeforeActions(s, 6, observed(true, true), actuator).ok());
+  EXPECT_EQ(recorded(), "(none)");
+}
+
 // The Actuator's failover steps: the state write recording the transition
 // away from demo-0, then promote on demo-1 (whose sidecar does not exist here:
 // the promote fails, which is beside the point).

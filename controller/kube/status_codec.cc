@@ -133,6 +133,12 @@ void EncodeStatusState(const plan::ClusterState& s, uint64_t term, value* status
   }
 }
 
+void EncodeFencedPrimary(const std::string& primary, value* status) {
+  if (!status->is_object()) *status = value::object();
+  if (!primary.empty()) (*status)["fencedPrimary"] = value::string(primary);
+  else if (status->has_field("fencedPrimary")) status->erase("fencedPrimary");
+}
+
 Result<StatusState> DecodeStatusState(const value& status) {
   StatusState out;
   if (status.is_null()) return out;
@@ -141,6 +147,7 @@ Result<StatusState> DecodeStatusState(const value& status) {
   r.U64("term", &out.term);
   int64_t format = 0;
   r.I64("stateFormat", &format);
+  r.Str("fencedPrimary", &out.fencedPrimary);
   if (!r.ok()) return Result<StatusState>::Error(r.error());
   if (!status.has_field("stateFormat")) return out;  // no state written yet
   if (format != kStatusStateFormat)

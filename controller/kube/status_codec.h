@@ -12,9 +12,15 @@
 // `startedAtMs` and `switchoverBackoffUntilMs` are the planner's monotonic
 // milliseconds, exactly as the register keeps them (not wall-clock times).
 // A status of another stateFormat is refused, never half-read.
+//
+// Beside the state, and not part of it: fencedPrimary, the primary the acting
+// controller stopped for the manual fence (fenced_primary.h), written by CAS
+// under the term like the state, so that a new leader starts it again in place
+// once it is unfenced instead of failing it over. "" (absent): none.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <cpprest/json.h>
 
@@ -28,11 +34,15 @@ inline constexpr int kStatusStateFormat = 1;
 struct StatusState {
   uint64_t term = 0;  // status.term: the newest term made durable here (0: none)
   plan::ClusterState state;
+  std::string fencedPrimary;  // status.fencedPrimary ("" when absent)
 };
 
 // Writes the state's fields and `term` into `status` (an object, or null for
 // a new one), leaving every other field as it is.
 void EncodeStatusState(const plan::ClusterState& state, uint64_t term, web::json::value* status);
+
+// status.fencedPrimary = primary; "" removes the field.
+void EncodeFencedPrimary(const std::string& primary, web::json::value* status);
 
 // Reads them back. A status without stateFormat holds no state yet (an empty
 // state, with its term if set). Errors name the field: "status.fenced[1]: not a string".

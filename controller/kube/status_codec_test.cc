@@ -64,6 +64,25 @@ TEST(StatusCodec, NoTransitionRemovesTheOldOneAndTargetsTheCurrentPrimary) {
   EXPECT_TRUE(back->state == done);
 }
 
+// The manually fenced primary a controller stopped: beside the state, kept by
+// state writes, read back with or without a state, cleared by "".
+TEST(StatusCodec, TheFencedPrimaryIsKeptBesideTheStateAndCleared) {
+  value status = value::null();
+  EncodeFencedPrimary("demo-0", &status);
+  auto alone = DecodeStatusState(status);
+  ASSERT_TRUE(alone.ok()) << alone.error();
+  EXPECT_EQ(alone->fencedPrimary, "demo-0");
+  EXPECT_TRUE(alone->state == plan::ClusterState{});
+  EncodeStatusState(Full(), 4, &status);  // a state write leaves it
+  auto both = DecodeStatusState(value::parse(status.serialize()));
+  ASSERT_TRUE(both.ok()) << both.error();
+  EXPECT_EQ(both->fencedPrimary, "demo-0");
+  EXPECT_TRUE(both->state == Full());
+  EncodeFencedPrimary("", &status);
+  EXPECT_FALSE(status.has_field("fencedPrimary"));
+  EXPECT_EQ(DecodeStatusState(status)->fencedPrimary, "");
+}
+
 TEST(StatusCodec, AStatusWithoutStateIsAnEmptyStateWithItsTerm) {
   struct Case {
     const char* status;
@@ -94,6 +113,7 @@ TEST(StatusCodec, MalformedFieldsAreRefusedByName) {
       {R"({"stateFormat":1,"routedWeights":[1,"x"]})", "status.routedWeights[1]: not an integer"},
       {R"({"stateFormat":1,"synchronousCount":-2})", "status.synchronousCount: out of range"},
       {R"({"stateFormat":1,"transition":"x"})", "status.transition: not an object"},
+      {R"({"fencedPrimary":["demo-0"]})", "status.fencedPrimary: not a string"},
       {R"({"stateFormat":1,"transition":{"kind":"Rollback","step":"Fencing"}})",
        "status.transition.kind: 'Rollback' is not Failover or Switchover"},
       {R"({"stateFormat":1,"transition":{"kind":"Failover","step":"Waiting"}})",

@@ -20,8 +20,12 @@ ClusterRead FromObject(const value& object) {
   if (status.has_number_field("term") && status.at("term").as_number().is_uint64())
     r.term = status.at("term").as_number().to_uint64();
   auto decoded = DecodeStatusState(status);
-  if (decoded.ok()) r.state = decoded->state;
-  else r.state = decoded.status();
+  if (decoded.ok()) {
+    r.state = decoded->state;
+    r.fencedPrimary = decoded->fencedPrimary;
+  } else {
+    r.state = decoded.status();
+  }
   return r;
 }
 

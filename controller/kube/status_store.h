@@ -24,6 +24,7 @@ struct ClusterRead {
   std::string resourceVersion;  // the CAS precondition of the next write
   uint64_t term = 0;            // status.term
   Result<plan::ClusterState> state = plan::ClusterState{};  // an error when the status is unreadable
+  std::string fencedPrimary;    // status.fencedPrimary (status_codec.h)
 };
 
 struct TermOutcome {
