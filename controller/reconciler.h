@@ -73,6 +73,11 @@ class Reconciler {
   ClusterSpec spec() const;
   Status RequestSwitchover(const std::string& to);
   Status RequestNode(const std::string& verb, const std::string& node);  // recover|attach|detach
+  // A decision taken beside the planner (the Kubernetes actuator's: node loss,
+  // the manual fence) into the recent events GET /v1/status reports. Any thread.
+  void RecordDecision(const std::string& action, const std::string& node, const std::string& reason) {
+    AddEvent(action, node, reason);
+  }
   bool acting() const { return acting_.load(); }
 
  private:

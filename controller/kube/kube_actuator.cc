@@ -9,6 +9,7 @@
 #include "controller/act/actuator.h"
 #include "controller/kube/kube_lease.h"
 #include "controller/kube/kube_init.h"
+#include "controller/kube/node_loss.h"
 #include "controller/kube/promote_check.h"
 #include "controller/kube/render_objects.h"
 #include "controller/observe/sidecar_observer.h"
@@ -135,9 +136,119 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
   // Labels follow the state; the fence labels it asks for gate every action.
   Status labelled = LabelPods(state, term, FencedInstances(state));
   if (!labelled.ok()) return labelled;
+  HandleNodeLoss(state, *pods, obs);
   MaybeInit(state, term, obs, actuator);
   StopManuallyFenced(state, term, obs, actuator);
   return HoldForFencedPrimary(state, term, obs, actuator);
+}
+
+std::optional<Wait> KubeActuator::NodeLossWait() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return nodeLossWait_;
+}
+
+std::pair<bool, bool> KubeActuator::ReadNodeTaint(const std::string& node) {
+  auto r = client_->Get(ResourcePath("", "v1", "nodes", "", node));
+  if (!r.ok()) return {false, false};
+  if (r->code == 404) return {false, true};
+  if (r->code == 403) {
+    if (!nodesDenied_)
+      spdlog::warn("{}/{}: RBACDenied: get nodes ({}): the out-of-service taint is not seen, lost instances are "
+                   "judged by their silence alone", ns_, name_, r->Describe());
+    nodesDenied_ = true;
+    return {false, false};
+  }
+  if (!r->ok() || !r->body.has_object_field("spec") || !r->body.at("spec").has_array_field("taints"))
+    return {false, false};
+  for (const auto& t : r->body.at("spec").at("taints").as_array())
+    if (t.has_string_field("key") && t.at("key").as_string() == kOutOfServiceTaint) return {true, false};
+  return {false, false};
+}
+
+void KubeActuator::HandleNodeLoss(const plan::ClusterState& state, const std::vector<PodMeta>& pods,
+                                  const plan::Observation& obs) {
+  auto res = Resource(nullptr);
+  if (!res) return;
+  const auto now = now_ ? now_() : std::chrono::steady_clock::now();
+  NodeLossInputs in;
+  in.policy = res->nodeLossPolicy;
+  in.gracePeriod = res->nodeLossGracePeriod;
+  std::map<std::string, std::pair<bool, bool>> nodes;  // read once per round
+  for (const auto& n : res->spec.nodes) {
+    NodeLossInstance i;
+    i.name = n.name;
+    i.fenced = state.IsFenced(n.name);
+    const plan::NodeObservation* o = obs.Find(n.name);
+    i.answering = o && o->sidecarReachable;
+    for (const auto& p : pods)
+      if (p.name == n.name) {
+        i.pod = p.name;
+        i.podUid = p.uid;
+        i.nodeName = p.nodeName;
+      }
+    if (i.answering || i.pod.empty()) {
+      silentSince_.erase(n.name);
+      if (i.answering) answered_[n.name] = i.podUid;
+    } else if (i.fenced || answered_[n.name] == i.podUid) {
+      // Timed once this pod's sidecar answered and then fell silent, or once the
+      // planner fenced the instance: a pod that never ran (pending, pulling its
+      // image, bootstrapping) is not lost.
+      auto it = silentSince_.find(n.name);
+      if (it == silentSince_.end() || it->second.uid != i.podUid)
+        it = silentSince_.insert_or_assign(n.name, Silence{i.podUid, now}).first;
+      i.silentFor = std::chrono::duration_cast<Millis>(now - it->second.since);
+    }
+    if (!i.answering && !i.nodeName.empty()) {
+      if (!nodes.count(i.nodeName)) nodes[i.nodeName] = ReadNodeTaint(i.nodeName);
+      std::tie(i.nodeOutOfService, i.nodeGone) = nodes[i.nodeName];
+    }
+    in.instances.push_back(i);
+  }
+  std::string waits;
+  std::set<std::string> decided;
+  for (const NodeLossDecision& d : DecideNodeLoss(in)) {
+    decided.insert(d.instance);
+    const bool logged = nodeLossLogged_[d.instance] == d.reason;
+    nodeLossLogged_[d.instance] = d.reason;
+    if (d.step == NodeLossStep::kWaitForDeletion) {
+      waits += (waits.empty() ? "" : "; ") + d.reason;
+      if (logged) continue;
+      spdlog::warn("{}/{}: node loss: {}", ns_, name_, d.reason);
+      Emit("Warning", "WaitingForPodDeletion", "NodeLoss", d.reason);
+      if (record_) record_("wait-for-pod-deletion", d.instance, d.reason);
+      continue;
+    }
+    spdlog::warn("{}/{}: node loss: {}", ns_, name_, d.reason);
+    value options = value::object();
+    options["apiVersion"] = value::string("v1");
+    options["kind"] = value::string("DeleteOptions");
+    options["gracePeriodSeconds"] = value::number(0);
+    options["preconditions"] = value::object();
+    options["preconditions"]["uid"] = value::string(d.podUid);
+    auto r = client_->Delete(ResourcePath("", "v1", "pods", ns_, d.pod), options);
+    std::string outcome;
+    bool ok = false;
+    if (!r.ok()) outcome = "not deleted: " + r.error();
+    else if (r->ok() || r->code == 404) ok = true, outcome = r->ok() ? "deleted" : "already gone";
+    else if (r->code == 409) outcome = "not deleted: the uid precondition failed (the pod was recreated since read)";
+    else outcome = "not deleted: " + r->Describe();
+    spdlog::info("{}/{}: node loss: pod {} (uid {}) {}", ns_, name_, d.pod, d.podUid, outcome);
+    Emit("Warning", ok ? "PodForceDeleted" : "PodForceDeleteFailed", "NodeLoss",
+         d.reason + ": " + outcome);
+    if (record_) record_("force-delete-pod", d.instance, d.reason + ": " + outcome);
+    if (ok) silentSince_.erase(d.instance);  // its new pod is timed afresh
+  }
+  for (auto it = nodeLossLogged_.begin(); it != nodeLossLogged_.end();) {
+    if (decided.count(it->first)) {
+      ++it;
+      continue;
+    }
+    spdlog::info("{}/{}: node loss: {} is no longer lost, or its pod is gone", ns_, name_, it->first);
+    it = nodeLossLogged_.erase(it);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (waits.empty()) nodeLossWait_.reset();
+  else nodeLossWait_ = Wait{"WaitingForPodDeletion", waits, false};
 }
 
 void KubeActuator::RunOwn(plan::Action a, uint64_t term, const plan::Observation& obs, Actuator& actuator) {
@@ -386,6 +497,9 @@ Result<std::vector<PodMeta>> KubeActuator::ReadPods() {
     p.resourceVersion = m.has_string_field("resourceVersion") ? m.at("resourceVersion").as_string() : "";
     p.labels = StringMap(m, "labels");
     p.annotations = StringMap(m, "annotations");
+    p.uid = m.has_string_field("uid") ? m.at("uid").as_string() : "";
+    if (item.has_object_field("spec") && item.at("spec").has_string_field("nodeName"))
+      p.nodeName = item.at("spec").at("nodeName").as_string();
     pods.push_back(std::move(p));
   }
   return pods;

@@ -34,6 +34,11 @@
 //    unfenced and started again in place (fenced_primary.h); the primary it
 //    stopped is recorded as status.fencedPrimary (by CAS, before the stop), so
 //    a new leader also starts it in place rather than failing it over;
+//  - capacity after node loss (node_loss.h, spec.nodeLossPolicy): a lost
+//    instance's pod waited for (WaitingForPodDeletion) or, under
+//    RecreateAfterFence once the instance is fenced, force-deleted (DELETE
+//    with preconditions {uid}, gracePeriodSeconds 0); each decision logged
+//    with its reason, an Event and a recorded decision;
 //  - an Event (events.k8s.io, rate-limited) for each action the Reconciler
 //    ran, each pod role change and each applied set of owned objects.
 //  - before each promote of a failover (the Actuator's promote guard): §6
@@ -117,6 +122,17 @@ class KubeActuator : public StateStore, public ActingHook {
   void SetNodeRequester(std::function<Status(const std::string& verb, const std::string& node)> request) {
     request_ = std::move(request);
   }
+  // Where this actuator's own decisions (node loss) are recorded beside the
+  // planner's: the Reconciler's RecordDecision (status.lastEvents, the report).
+  void SetDecisionRecorder(std::function<void(const std::string& action, const std::string& node,
+                                              const std::string& reason)> record) {
+    record_ = std::move(record);
+  }
+  // Test seam: the clock node-loss silence is timed by (steady_clock by default).
+  void SetClock(std::function<std::chrono::steady_clock::time_point()> now) { now_ = std::move(now); }
+  // The node-loss wait of the last acting round (WaitingForPodDeletion naming
+  // the pods), for the status summary; nullopt when none. Any thread.
+  std::optional<Wait> NodeLossWait();
 
   // The steps, public for the tests.
   Status ApplyOwnedObjects(uint64_t term);
@@ -199,6 +215,31 @@ class KubeActuator : public StateStore, public ActingHook {
   Status RecordFencedPrimary(const std::string& primary, uint64_t term);
   std::chrono::steady_clock::time_point unfencedAt_{};
   std::string fencedPrimaryLogged_;
+  // Capacity after node loss (node_loss.h): each acting round, with the pods
+  // just read, the sidecars' silence this controller timed and, for silent
+  // instances, their nodes' out-of-service taint; waits reported, fenced lost
+  // pods force-deleted. Silence is timed per pod uid (a recreated pod starts
+  // afresh), from the first silent look after that pod's sidecar answered, or,
+  // for an instance in `fenced`, from the first silent look this controller
+  // had (a new leader's clock starts with its first round: never early).
+  // A pod that never answered (pending, bootstrapping) is lost only by its
+  // node's taint or absence.
+  void HandleNodeLoss(const plan::ClusterState& state, const std::vector<PodMeta>& pods,
+                      const plan::Observation& obs);
+  // GET /api/v1/nodes/{name}: {out of service, gone}; unknown (false, false) on
+  // any other answer (403 logged once: the namespaced Roles grant no nodes).
+  std::pair<bool, bool> ReadNodeTaint(const std::string& node);
+  struct Silence {
+    std::string uid;  // the pod it was timed for
+    std::chrono::steady_clock::time_point since;
+  };
+  std::map<std::string, Silence> silentSince_;         // instance -> since when its sidecar is silent
+  std::map<std::string, std::string> answered_;        // instance -> the pod uid whose sidecar last answered
+  std::map<std::string, std::string> nodeLossLogged_;  // instance -> the decision last logged
+  std::optional<Wait> nodeLossWait_;                   // guarded by mu_
+  bool nodesDenied_ = false;                           // 403 on nodes logged
+  std::function<std::chrono::steady_clock::time_point()> now_;
+  std::function<void(const std::string&, const std::string&, const std::string&)> record_;
   // One action of this actuator's own through the Actuator, logged, with its Event.
   void RunOwn(plan::Action a, uint64_t term, const plan::Observation& obs, Actuator& actuator);
   std::vector<std::string> ManuallyFenced();

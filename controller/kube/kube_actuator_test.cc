@@ -280,6 +280,149 @@ TEST_F(KubeActuatorTest, ANewLeaderStartsAPrimaryFencedByHandInPlaceOnceUnfenced
   EXPECT_EQ(recorded(), "(none)");
 }
 
+// The node-loss wait the actuator reports for the status, naming `says`.
+void ExpectPodDeletionWait(KubeActuator& act, const std::string& says) {
+  auto wait = act.NodeLossWait();
+  ASSERT_TRUE(wait);
+  EXPECT_EQ(wait->reason, "WaitingForPodDeletion");
+  EXPECT_NE(wait->message.find(says), std::string::npos) << wait->message;
+}
+
+// Capacity after node loss (node_loss.h) under RecreateAfterFence: demo-2 is
+// fenced and its sidecar silent; its pod is force-deleted only once the
+// silence reaches nodeLossGracePeriod (the clock is the test's), by a DELETE
+// whose uid precondition is the pod read this round, and the double's
+// StatefulSet recreates it (a new uid, whose silence is timed afresh). A pod
+// recreated between the read and the DELETE is not deleted (409).
+TEST_F(KubeActuatorTest, RecreateAfterFenceForceDeletesAFencedSilentPodAfterTheGracePeriod) {
+  resource_.nodeLossPolicy = NodeLossPolicy::kRecreateAfterFence;
+  resource_.nodeLossGracePeriod = std::chrono::seconds(10);
+  // The sidecars do not exist: loopback, where nothing listens, answers at once.
+  for (auto& n : resource_.spec.nodes) n.host = "127.0.0.1";
+  act_->SetResource(resource_, uid_);
+  ApplyAndWaitForPods();
+  auto clock = std::chrono::steady_clock::now();
+  act_->SetClock([&clock] { return clock; });
+  std::vector<std::string> recorded;
+  act_->SetDecisionRecorder([&](const std::string& action, const std::string& node, const std::string&) {
+    recorded.push_back(action + " " + node);
+  });
+  auto uid = [&](const std::string& pod) {
+    value p = Pod(pod);
+    return p.is_null() ? std::string() : p.at("metadata").at("uid").as_string();
+  };
+  plan::ClusterState s = Routed("demo-0", {"demo-1"});
+  s.fenced = {"demo-2"};
+  // demo-0 and demo-1 answer (their sidecars do not exist here: the term POST
+  // to them fails, which is beside the point), demo-2 is silent.
+  plan::Observation look;
+  for (const char* n : {"demo-0", "demo-1", "demo-2"}) {
+    plan::NodeObservation o;
+    o.name = n;
+    o.sidecarReachable = std::string(n) != "demo-2";
+    look.nodes.push_back(o);
+  }
+  Actuator actuator(resource_.spec, "", PgCredentials{}, "");
+  const std::string first = uid("demo-2");
+  ASSERT_FALSE(first.empty());
+  auto round = [&] { (void)act_->BeforeActions(s, 5, look, actuator); };
+  round();
+  clock += std::chrono::seconds(9);
+  round();
+  EXPECT_EQ(uid("demo-2"), first) << "silent 9 s of a 10 s grace period: kept";
+  EXPECT_FALSE(act_->NodeLossWait()) << "not lost yet";
+  // A pod recreated between this round's read and its DELETE: the uid
+  // precondition fails (409), nothing is deleted.
+  clock += std::chrono::seconds(1);
+  std::string recreated;
+  bool once = true;
+  act_->SetAfterPodRead([&] {
+    if (!once) return;
+    once = false;
+    auto d = client_->Delete(ResourcePath("", "v1", "pods", "db", "demo-2"),
+                             value::parse(R"({"gracePeriodSeconds":0})"));
+    ASSERT_TRUE(d.ok() && d->ok());
+    recreated = uid("demo-2");
+  });
+  round();
+  act_->SetAfterPodRead(nullptr);
+  ASSERT_FALSE(recreated.empty()) << "the double's StatefulSet recreates a deleted pod";
+  ASSERT_NE(recreated, first);
+  EXPECT_EQ(uid("demo-2"), recreated) << "the DELETE carried the old uid: 409, the new pod stays";
+  EXPECT_EQ(recorded, std::vector<std::string>{"force-delete-pod demo-2"});
+  // The new pod's silence is timed from now: kept for the grace period, then deleted.
+  round();
+  clock += std::chrono::seconds(9);
+  round();
+  EXPECT_EQ(uid("demo-2"), recreated);
+  clock += std::chrono::seconds(1);
+  round();
+  const std::string third = uid("demo-2");
+  EXPECT_NE(third, recreated) << "deleted (gracePeriodSeconds 0) and recreated by the StatefulSet";
+  EXPECT_FALSE(third.empty());
+  EXPECT_EQ(recorded.size(), 2u);
+  // A lost instance that is not fenced (a standby) is waited for, not deleted;
+  // its silence is timed only once its sidecar answered and fell silent.
+  s.fenced.clear();
+  round();
+  clock += std::chrono::seconds(30);
+  round();
+  EXPECT_FALSE(act_->NodeLossWait()) << "never answered: not lost by silence (it may be pending)";
+  look.nodes[2].sidecarReachable = true;
+  round();
+  look.nodes[2].sidecarReachable = false;
+  round();
+  clock += std::chrono::seconds(10);
+  round();
+  EXPECT_EQ(uid("demo-2"), third);
+  ExpectPodDeletionWait(*act_, "not in status.fenced, so not force-deleted; waiting for Kubernetes to delete pod "
+                               "demo-2");
+  EXPECT_EQ(recorded.back(), "wait-for-pod-deletion demo-2");
+}
+
+// Under Wait (the default) a lost instance's pod is never deleted: the wait
+// names it; a node.kubernetes.io/out-of-service taint on its node makes it
+// lost at once, with no grace period.
+TEST_F(KubeActuatorTest, WaitNamesTheLostPodAndAnOutOfServiceNodeMakesItLostAtOnce) {
+  ApplyAndWaitForPods();
+  ASSERT_EQ(resource_.nodeLossPolicy, NodeLossPolicy::kWait);
+  auto clock = std::chrono::steady_clock::now();
+  act_->SetClock([&clock] { return clock; });
+  value node = value::parse(R"({"apiVersion":"v1","kind":"Node","metadata":{"name":"node-b"},"spec":{}})");
+  auto made = client_->Create(ResourcePath("", "v1", "nodes", ""), node);
+  ASSERT_TRUE(made.ok() && made->ok()) << (made.ok() ? made->Describe() : made.error());
+  auto bound = client_->MergePatch(ResourcePath("", "v1", "pods", "db", "demo-1"),
+                                   value::parse(R"({"spec":{"nodeName":"node-b"}})"));
+  ASSERT_TRUE(bound.ok() && bound->ok()) << (bound.ok() ? bound->Describe() : bound.error());
+  const std::string uid = Pod("demo-1").at("metadata").at("uid").as_string();
+  plan::ClusterState s = Routed("demo-0", {"demo-2"});
+  plan::Observation obs;
+  for (const char* n : {"demo-0", "demo-1", "demo-2"}) {
+    plan::NodeObservation o;
+    o.name = n;
+    obs.nodes.push_back(o);
+  }
+  obs.nodes[0].sidecarReachable = obs.nodes[2].sidecarReachable = true;
+  Actuator actuator(resource_.spec, "", PgCredentials{}, "");
+  (void)act_->BeforeActions(s, 5, obs, actuator);
+  EXPECT_FALSE(act_->NodeLossWait()) << "silent for less than the grace period, node not tainted";
+  auto tainted = client_->MergePatch(
+      ResourcePath("", "v1", "nodes", "", "node-b"),
+      value::parse(R"({"spec":{"taints":[{"key":"node.kubernetes.io/out-of-service","value":"nodeshutdown",
+                                            "effect":"NoExecute"}]}})"));
+  ASSERT_TRUE(tainted.ok() && tainted->ok()) << (tainted.ok() ? tainted->Describe() : tainted.error());
+  (void)act_->BeforeActions(s, 5, obs, actuator);
+  ExpectPodDeletionWait(*act_, "demo-1 is lost (node node-b carries the node.kubernetes.io/out-of-service taint): "
+                               "waiting for Kubernetes to delete pod demo-1");
+  clock += std::chrono::minutes(10);
+  (void)act_->BeforeActions(s, 5, obs, actuator);
+  EXPECT_EQ(Pod("demo-1").at("metadata").at("uid").as_string(), uid) << "Wait never deletes the pod";
+  // Its sidecar answers again: no longer lost.
+  obs.nodes[1].sidecarReachable = true;
+  (void)act_->BeforeActions(s, 5, obs, actuator);
+  EXPECT_FALSE(act_->NodeLossWait());
+}
+
 // The Actuator's failover steps: the state write recording the transition
 // away from demo-0, then promote on demo-1 (whose sidecar does not exist here:
 // the promote fails, which is beside the point).

@@ -228,6 +228,10 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
         Reconciler* rec = c.reconciler.get();
         c.actuator->SetNodeRequester(
             [rec](const std::string& verb, const std::string& node) { return rec->RequestNode(verb, node); });
+        c.actuator->SetDecisionRecorder(
+            [rec](const std::string& action, const std::string& node, const std::string& reason) {
+              rec->RecordDecision(action, node, reason);
+            });
         (void)c.reconciler->Start();
         spdlog::info("PostgresCluster {} generation {} accepted ({} instances; {} members and {} replicas in "
                      "force): reconciling",
@@ -439,6 +443,9 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   in.instances = c.members > 0 ? c.members : c.instances;
   if (c.scale && c.scale->scaling())
     in.wait = Wait{c.scale->kind == ScaleStepKind::kWait ? c.scale->waitReason : "Scaling", c.scale->reason, false};
+  // A lost instance's pod (node_loss.h) before a scale step: it is why capacity is short.
+  if (c.actuator && c.reconciler && c.reconciler->acting())
+    if (auto lost = c.actuator->NodeLossWait()) in.wait = lost;
   in.specValid = c.refusal.empty();
   in.specErrors = c.refusal;
   in.replication = c.replication;

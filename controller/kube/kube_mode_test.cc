@@ -113,6 +113,48 @@ TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDur
   EXPECT_NE(controller_.LogTail(200).find("PostgresCluster db/demo deleted"), std::string::npos);
 }
 
+// Capacity after node loss through the real binary and the manifests' RBAC
+// (node reads): a pod whose node carries node.kubernetes.io/out-of-service is
+// lost at once; under Wait (the default) the condition names it, an Event says
+// so, and the pod is not deleted.
+TEST_F(KubeModeTest, AnOutOfServiceNodesPodIsWaitedForAndNamedInTheConditions) {
+  StartController();
+  auto node = client_->Create(ResourcePath("", "v1", "nodes", ""),
+                              value::parse(R"({"apiVersion":"v1","kind":"Node","metadata":{"name":"node-b"},
+                                 "spec":{"taints":[{"key":"node.kubernetes.io/out-of-service",
+                                                    "value":"nodeshutdown","effect":"NoExecute"}]}})"));
+  ASSERT_TRUE(node.ok() && node->ok()) << (node.ok() ? node->Describe() : node.error());
+  Create(ClusterJson("demo"));
+  std::string uid;
+  ASSERT_TRUE(WaitFor([&] {
+    auto p = client_->Get(ResourcePath("", "v1", "pods", "db", "demo-1"));
+    if (p.ok() && p->ok()) uid = p->body.at("metadata").at("uid").as_string();
+    return !uid.empty();
+  })) << controller_.LogTail(40);
+  auto bound = client_->MergePatch(ResourcePath("", "v1", "pods", "db", "demo-1"),
+                                   value::parse(R"({"spec":{"nodeName":"node-b"}})"));
+  ASSERT_TRUE(bound.ok() && bound->ok()) << (bound.ok() ? bound->Describe() : bound.error());
+  ASSERT_TRUE(WaitFor([&] {
+    value c = Condition(Get("demo"), "Progressing");
+    return c.is_object() && c.at("reason").as_string() == "WaitingForPodDeletion";
+  })) << Status(Get("demo")).serialize() << controller_.LogTail(60);
+  const std::string message = Condition(Get("demo"), "Progressing").at("message").as_string();
+  EXPECT_NE(message.find("demo-1 is lost (node node-b carries the node.kubernetes.io/out-of-service taint): waiting "
+                         "for Kubernetes to delete pod demo-1"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(controller_.LogTail(400).find("node loss: demo-1 is lost"), std::string::npos);
+  auto events = client_->List(ResourcePath("events.k8s.io", "v1", "events", "db"));
+  ASSERT_TRUE(events.ok()) << events.error();
+  bool seen = false;
+  for (const auto& e : events->items)
+    seen = seen || (e.has_string_field("reason") && e.at("reason").as_string() == "WaitingForPodDeletion");
+  EXPECT_TRUE(seen) << "an Event with the decision";
+  auto p = client_->Get(ResourcePath("", "v1", "pods", "db", "demo-1"));
+  ASSERT_TRUE(p.ok() && p->ok());
+  EXPECT_EQ(p->body.at("metadata").at("uid").as_string(), uid) << "Wait deletes nothing";
+}
+
 TEST_F(KubeModeTest, ARefusedSpecSetsSpecValidFalseAndChangesNothingElse) {
   StartController();
   Create(ClusterJson("demo"));

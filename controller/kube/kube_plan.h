@@ -91,6 +91,8 @@ struct PodMeta {
   std::string name;
   std::string resourceVersion;
   std::map<std::string, std::string> labels, annotations;
+  std::string uid;       // metadata.uid
+  std::string nodeName;  // spec.nodeName ("" until scheduled)
 };
 
 struct PodPatch {
