@@ -148,7 +148,12 @@ struct Worker {
   // index: this worker's place among s->workerCount (its share of proxy.pool.size).
   Worker(ProxyShared* s, int index);
   ProxyShared* shared;
-  boost::asio::io_context io{1};
+  // Run by this worker's thread alone, and every socket and timer of it is
+  // touched from that thread only (a connection handed over by another
+  // worker's acceptor arrives as a bare descriptor, see ProxyServer::Accept;
+  // other threads only post): Asio's per-descriptor locks are off. Posting
+  // from other threads stays safe (the scheduler still locks).
+  boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::set<ClientSession*> sessions;
   // sessions.size(), readable from other workers' threads: an accepting worker
   // hands a new connection to the worker with the fewest (ProxyServer::Accept).

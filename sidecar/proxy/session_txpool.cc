@@ -219,10 +219,12 @@ void ClientSession::AnswerAdmin() {
   auto g = std::make_shared<Gather>();
   g->remaining = shared_->workers.size();
   adminPending_ = true;
-  auto self = shared_from_this();
+  // Other workers hold the session only weakly: were they to drop the last
+  // reference, it would be destroyed (its sockets closed) on their thread.
+  std::weak_ptr<ClientSession> weak = weak_from_this();
   Worker* home = worker_;
   for (Worker* w : shared_->workers) {
-    asio::post(w->io, [w, g, home, self] {
+    asio::post(w->io, [w, g, home, weak] {
       AdminPart part = CollectAdmin(*w);
       bool last;
       {
@@ -231,7 +233,9 @@ void ClientSession::AnswerAdmin() {
         last = --g->remaining == 0;
       }
       if (!last) return;
-      asio::post(home->io, [g, self] {
+      asio::post(home->io, [g, weak] {
+        std::shared_ptr<ClientSession> self = weak.lock();
+        if (!self) return;
         ClientSession* s = self.get();
         s->adminPending_ = false;
         if (s->state_ != State::kReady) return;
