@@ -57,6 +57,7 @@ void BackendConn::SetSocketOptions() {
   sock_.set_option(tcp::no_delay(true), ec);
   sock_.set_option(asio::socket_base::keep_alive(true), ec);
   sock_.non_blocking(true, ec);  // DoWrite tries write_some first; would_block, never blocks
+  read_.Init(sock_);
   int fd = sock_.native_handle();
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &kKeepIdleSec, sizeof kKeepIdleSec);
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kKeepIntervalSec, sizeof kKeepIntervalSec);
@@ -185,8 +186,10 @@ void BackendConn::DoWrite() {
     return;
   }
   out_.inflight.erase(0, done);
+  read_.AsyncWriteStarted();
   asio::async_write(sock_, asio::buffer(out_.inflight),
                     [this, self](const boost::system::error_code& ec, size_t) {
+                      read_.AsyncWriteDone();
                       out_.inflight.clear();
                       if (ec) {
                         out_.writing = false;
@@ -203,8 +206,12 @@ void BackendConn::DoRead() {
   size_t avail = 0;
   uint8_t* p = in_.Prepare(kReadChunk, &avail);
   auto self = shared_from_this();
-  sock_.async_read_some(asio::buffer(p, avail),
-                        [this, self](const boost::system::error_code& ec, size_t n) { OnRead(ec, n); });
+  read_.Start(sock_, p, avail, [this, self](const boost::system::error_code& ec, size_t n) {
+    read_.Completed(sock_, ec, n);
+    read_.EnterHandler();
+    OnRead(ec, n);
+    read_.LeaveHandler();
+  });
 }
 
 void BackendConn::ResumeReading() {

@@ -25,6 +25,7 @@
 
 #include "sidecar/proxy/backend_state.h"
 #include "sidecar/proxy/io_buffers.h"
+#include "sidecar/proxy/quiet_read.h"
 #include "sidecar/proxy/scram.h"
 #include "sidecar/proxy/wire_decoder.h"
 #include "sidecar/proxy/wire_messages.h"
@@ -173,6 +174,7 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   boost::asio::steady_timer loginTimer_;
   std::unique_ptr<ScramClient> scram_;
   ReadBuffer in_;
+  QuietRead read_;
   WriteQueue out_;
   WireDecoder decoder_{Direction::kBackend};
   bool reading_ = false, paused_ = false;

@@ -30,6 +30,7 @@ ClientSession::ClientSession(Worker* worker, tcp::socket sock)
   }
   sock_.set_option(tcp::no_delay(true), ec);
   sock_.non_blocking(true, ec);  // FlushClient tries write_some first; would_block, never blocks
+  read_.Init(sock_);
 }
 
 ClientSession::~ClientSession() {
@@ -88,11 +89,17 @@ void ClientSession::DoRead() {
   size_t avail = 0;
   uint8_t* p = in_.Prepare(2048, &avail);
   auto self = shared_from_this();
-  auto h = [this, self](const boost::system::error_code& ec, size_t n) { OnRead(ec, n); };
-  if (tls_)
-    tls_->async_read_some(asio::buffer(p, avail), h);
-  else
-    sock_.async_read_some(asio::buffer(p, avail), h);
+  if (tls_) {
+    tls_->async_read_some(asio::buffer(p, avail),
+                          [this, self](const boost::system::error_code& ec, size_t n) { OnRead(ec, n); });
+    return;
+  }
+  read_.Start(sock_, p, avail, [this, self](const boost::system::error_code& ec, size_t n) {
+    read_.Completed(sock_, ec, n);
+    read_.EnterHandler();
+    OnRead(ec, n);
+    read_.LeaveHandler();
+  });
 }
 
 void ClientSession::OnRead(const boost::system::error_code& ec, size_t n) {
@@ -190,8 +197,10 @@ void ClientSession::FlushClient() {
       return;
     }
     if (!wec || wec == asio::error::would_block || wec == asio::error::try_again) out_.inflight.erase(0, done);
+    read_.AsyncWriteStarted();
   }
   auto h = [this, self](const boost::system::error_code& ec, size_t) {
+    if (!tls_) read_.AsyncWriteDone();
     out_.writing = false;
     out_.inflight.clear();
     if (state_ == State::kClosed) {

@@ -23,6 +23,7 @@
 #include "sidecar/proxy/hba.h"
 #include "sidecar/proxy/io_buffers.h"
 #include "sidecar/proxy/proxy_shared.h"
+#include "sidecar/proxy/quiet_read.h"
 #include "sidecar/proxy/route_decision.h"
 #include "sidecar/proxy/scram.h"
 #include "sidecar/proxy/tx_backends.h"
@@ -238,6 +239,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   std::string peer_;  // client address for logs and hba
   State state_ = State::kStartup;
   ReadBuffer in_;
+  QuietRead read_;  // plain TCP only (a TLS session reads through tls_)
   WriteQueue out_;
   WireDecoder decoder_{Direction::kFrontend};
   bool reading_ = false;
