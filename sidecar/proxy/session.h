@@ -132,6 +132,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Ready state (session_cycle.cc reads client messages, session_routing.cc routes them).
   bool HandleReadyFrame(const Frame& f);
   void AddToCycle(const Frame& f);
+  // A Parse byte for byte the same as the one statement `name` came from (a
+  // client preparing its unnamed statement again for every execution): takes
+  // the classification already made instead of classifying and copying again.
+  bool ReparseSame(const Frame& f, const std::string& name);
   bool TryDispatch();  // false: blocked (connecting, waiting for other backend, paused)
   bool DispatchSyncOrFlush();
   // Ends the client's open extended sequence on its backend with the proxy's own

@@ -4,6 +4,8 @@
 // parses, binds, describes, closes or executes, and the statements and portals
 // it refers to. COPY data goes straight to the backend running the COPY.
 // Routing and dispatch of the cycle are in session_routing.cc.
+#include <cstring>
+
 #include "sidecar/proxy/session.h"
 
 namespace pgvigil::proxy {
@@ -56,6 +58,22 @@ void ClientSession::Absorb(const SqlClass& c, bool executes) {
   ++cycle_.statements;
   if (c.write || c.route == SqlRoute::kPrimary) cycle_.executesOnPrimary = true;
   if (c.route == SqlRoute::kRead) cycle_.reads++;
+}
+
+bool ClientSession::ReparseSame(const Frame& f, const std::string& name) {
+  // Under transaction pooling a named statement's Parse is renamed: compared
+  // in the general path.
+  if (TxMode() && !name.empty()) return false;
+  auto it = statements_.find(name);
+  if (it == statements_.end() || it->second.parse.size() != f.size ||
+      std::memcmp(it->second.parse.data(), reinterpret_cast<const char*>(f.body) - 5, f.size) != 0)
+    return false;
+  // A new version all the same: the backends' copies (parsedOnPrimary_, ...)
+  // are of the earlier Parse, which another unnamed one may have replaced since.
+  it->second.version = ++statementVersion_;
+  Absorb(it->second.cls, false);
+  cycle_.parsedHere.push_back(name);
+  return true;
 }
 
 bool ClientSession::HandleReadyFrame(const Frame& f) {
@@ -135,12 +153,13 @@ void ClientSession::AddToCycle(const Frame& f) {
     case 'P': {
       ParseMsg m;
       if (!ParseParse(f, &m)) return Fatal("08P01", "invalid Parse message", "malformed Parse message");
+      std::string name(m.name);
+      if (ReparseSame(f, name)) break;
       Statement st;
       st.parse.assign(raw, f.size);
       st.cls = ClassifySql(m.query, shared_->classifier);
       st.version = ++statementVersion_;
       Absorb(st.cls, false);
-      std::string name(m.name);
       if (TxMode() && !name.empty()) {
         // Transaction pooling: the backends know it by the proxy's name.
         st.server = worker_->StatementName(ParseDefinition(f));
