@@ -9,6 +9,10 @@
 #     (valgrind --tool=callgrind, instrumentation on only while pgbench runs);
 # and, at 64 clients, how the connections and the CPU split over the workers.
 #
+# With TARGET=pgbouncer the same counts are taken of PgBouncer (session mode,
+# one pool to the primary, trust; PROXY_BINARY ignored): the yardstick of
+# issue 16.
+#
 #   bench/proxy_counts.sh [PROXY_BINARY]   env: TXNS=2000 (per client, strace
 #        and /proc runs) CG_TXNS=150 (per client, callgrind) CLIENTS=8 THREADS=2
 #        WORKLOADS="simple extended tpcb" BASE_PORT=26400
@@ -18,6 +22,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:-$HERE/../build/bin/pgvigil-proxy-bench}
+TARGET=${TARGET:-pgvigil}
+[[ $TARGET == pgbouncer ]] && BIN=$(command -v pgbouncer)
 TXNS=${TXNS:-2000}
 CG_TXNS=${CG_TXNS:-150}
 CLIENTS=${CLIENTS:-8}
@@ -70,7 +76,27 @@ sleep 1
 NODES="127.0.0.1:$P0,127.0.0.1:$((P0 + 1)),127.0.0.1:$((P0 + 2))"
 
 start_proxy() {  # [wrapper...]
-  "$@" "$BIN" --port $PX --nodes "$NODES" --threads "$THREADS" >"$DIR/proxy.log" 2>&1 &
+  if [[ $TARGET == pgbouncer ]]; then
+    # PgBouncer refuses to run as root; setpriv execs (the pid is PgBouncer's).
+    printf '"postgres" ""\n' >"$DIR/userlist.txt"
+    cat >"$DIR/pgbouncer.ini" <<INI
+[databases]
+postgres = host=127.0.0.1 port=$P0 dbname=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PX
+unix_socket_dir =
+auth_type = trust
+auth_file = $DIR/userlist.txt
+pool_mode = session
+max_client_conn = 200
+default_pool_size = 80
+INI
+    chown postgres: "$DIR/userlist.txt" "$DIR/pgbouncer.ini"
+    setpriv --reuid=postgres --regid=postgres --init-groups "$@" "$BIN" -q "$DIR/pgbouncer.ini" >"$DIR/proxy.log" 2>&1 &
+  else
+    "$@" "$BIN" --port $PX --nodes "$NODES" --threads "$THREADS" >"$DIR/proxy.log" 2>&1 &
+  fi
   PROXY=$!
   for _ in $(seq 1 300); do
     pg_isready -q -h 127.0.0.1 -p $PX -U postgres && return 0
@@ -79,6 +105,13 @@ start_proxy() {  # [wrapper...]
   echo "proxy did not start:" >&2
   cat "$DIR/proxy.log" >&2
   exit 1
+}
+cg_control() {  # callgrind_control as the user valgrind runs as (vgdb finds it by user)
+  if [[ $TARGET == pgbouncer ]]; then
+    setpriv --reuid=postgres --regid=postgres --init-groups callgrind_control "$@"
+  else
+    callgrind_control "$@"
+  fi
 }
 args_of() {
   case $1 in
@@ -136,9 +169,9 @@ stop_proxy
 for w in $WORKLOADS; do
   start_proxy valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$DIR/cg-$w.%p" -q
   bench "$w" "$CLIENTS" 20 >/dev/null
-  callgrind_control -i on "$PROXY" >/dev/null
+  cg_control -i on "$PROXY" >/dev/null
   n=$(bench "$w" "$CLIENTS" "$CG_TXNS")
-  callgrind_control -d "$PROXY" >/dev/null  # dump 1: only what ran while pgbench did
+  cg_control -d "$PROXY" >/dev/null  # dump 1: only what ran while pgbench did
   stop_proxy
   echo "-- $w under callgrind: $n transactions"
   python3 "$HERE/proxy/callgrind_counts.py" "$(ls "$DIR"/cg-"$w".*.1 | head -1)" "$n" "${TOP:-12}"
