@@ -8,6 +8,7 @@
 #include "common/files.h"
 #include "common/spec_parser.h"
 #include "controller/observe/sidecar_observer.h"
+#include "controller/plan/lineage.h"
 #include "controller/vm_leadership.h"
 
 namespace pgvigil {
@@ -396,6 +397,7 @@ std::chrono::milliseconds Reconciler::Tick() {
     else ns.state = ns.pgStatus;
     if (o) {
       ns.timeline = o->timeline;
+      if (o->pgReachable) ns.lsn = plan::FormatLsn(o->inRecovery ? o->replayedLsn : o->currentLsn);
       ns.upstream = o->upstream;
       const plan::NodeObservation* prim = obs_.Find(newest.primary);
       if (o->inRecovery && prim && prim->pgReachable && prim->currentLsn >= o->replayedLsn)

@@ -9,6 +9,7 @@
 #include "controller/kube/kube_leadership.h"
 #include "controller/kube/kube_plan.h"
 #include "controller/kube/kube_request.h"
+#include "controller/kube/status_report.h"
 
 namespace pgvigil::kube {
 
@@ -391,6 +392,7 @@ ClusterStatus StablePart(ClusterStatus s) {
   for (auto& n : s.nodes) {
     if (n.lagBytes > 0) n.lagBytes = 0;
     n.selectCount = 0;
+    n.lsn.clear();
   }
   for (auto& o : s.operations) o.percent = -1;
   return s;
@@ -402,12 +404,13 @@ void KubeController::SyncReport(Cluster& c) {
   if (!c.reconciler) return;
   ClusterStatus s = c.reconciler->GetStatus();
   if (!s.acting) return;  // only the acting controller's view is written
-  constexpr size_t kReportEvents = 10;  // KUBERNETES.md §3: lastEvents, at most 10
-  if (s.events.size() > kReportEvents) s.events.erase(s.events.begin(), s.events.end() - kReportEvents);
+  if (s.events.size() > kMaxLastEvents) s.events.erase(s.events.begin(), s.events.end() - kMaxLastEvents);
   const std::string stable = ToJson(StablePart(s)).serialize(), full = ToJson(s).serialize();
   const auto now = std::chrono::steady_clock::now();
   if (stable == c.reportStable && (full == c.reportFull || now - c.reportAt < options_.reportPeriod)) return;
   c.report = ToJson(s);
+  c.reportedState = InstancesReportedStateJson(s);
+  c.lastEvents = LastEventsJson(s.events);
   c.reportStable = stable;
   c.reportFull = full;
   c.reportAt = now;
@@ -457,7 +460,7 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   if (c.reconciler) {
     ClusterStatus s = c.reconciler->GetStatus();
     for (const auto& n : s.nodes)
-      if (n.pgStatus == "up" && (n.role == "primary" || n.replicationState == "streaming")) {
+      if (IsReady(n)) {
         ++in.readyInstances;
         healthy.push_back(n.name);
       }
@@ -483,9 +486,10 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   if (!c.lastRequest.is_null()) signature += "|request " + c.lastRequest.serialize();
   if (signature == c.written) return;
   in.now = FormatMicroTime(std::chrono::system_clock::now());
-  const value report = c.report, last_request = c.lastRequest;
+  const value report = c.report, last_request = c.lastRequest, reported_state = c.reportedState,
+              last_events = c.lastEvents;
   auto edit = [in, accepted, name, members, replicas, scale_step, scale_instance, report, last_request,
-               instances_status](value* status) {
+               instances_status, reported_state, last_events](value* status) {
     StatusInputs now = in;
     auto decoded = DecodeStatusState(*status);
     if (decoded.ok()) now.state = decoded->state;
@@ -513,6 +517,8 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
     if (!report.is_null()) {
       (*status)["report"] = report;
       (*status)["reportedAt"] = value::string(in.now);
+      (*status)["instancesReportedState"] = reported_state;
+      (*status)["lastEvents"] = last_events;
     }
     if (!last_request.is_null()) (*status)["lastRequest"] = last_request;
   };

@@ -10,7 +10,9 @@
 //   acceptedGeneration, instances, readyInstances and selector (by CAS, under
 //   the durable term; for a running cluster on its Reconciler's thread),
 //   status.report (the VM controller's GET /v1/status body, which
-//   `vigilctl --kubeconfig ... status` renders) and status.lastRequest.
+//   `vigilctl --kubeconfig ... status` renders) with, built from the same
+//   status and at its cadence, instancesReportedState and lastEvents
+//   (status_report.h), and status.lastRequest.
 // - Operator requests (switchover, recover) come as the annotation
 //   pgvigil.io/request (kube_request.h says how they travel).
 // - Scaling (kube_scale.h): one step at a time towards spec.instances while it
@@ -90,6 +92,9 @@ class KubeController {
     // replaced when its stable part changes (StablePart), else at most every
     // reportPeriod.
     web::json::value report;
+    // status.instancesReportedState and status.lastEvents (status_report.h),
+    // built with the report and written with it.
+    web::json::value reportedState, lastEvents;
     std::string reportStable, reportFull;
     uint64_t reportSeq = 0;
     std::chrono::steady_clock::time_point reportAt;

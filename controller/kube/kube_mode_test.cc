@@ -45,6 +45,31 @@ TEST_F(KubeModeTest, AClusterAppearsTheControllerTakesTheLeaseAndMakesItsTermDur
   EXPECT_EQ(status0.at("instancesStatus").at("healthy").size(), 0u);
   EXPECT_EQ(status0.at("instancesStatus").at("rebuilding").size(), 0u);
   EXPECT_TRUE(Condition(Get("demo"), "Ready").is_object());
+  // Written with the report: each instance as seen (none answers here), and
+  // the newest decisions, this controller's taking over among them.
+  ASSERT_TRUE(WaitFor([&] {
+    value st = Status(Get("demo"));
+    return st.has_object_field("instancesReportedState") && st.has_array_field("lastEvents") &&
+           st.at("lastEvents").size() > 0;
+  })) << Status(Get("demo")).serialize();
+  {
+    value st = Status(Get("demo"));
+    const value& reported = st.at("instancesReportedState");
+    EXPECT_EQ(reported.size(), 3u) << reported.serialize();
+    for (const char* n : {"demo-0", "demo-1", "demo-2"}) {
+      ASSERT_TRUE(reported.has_object_field(n)) << reported.serialize();
+      EXPECT_FALSE(reported.at(n).at("ready").as_bool()) << n;
+      EXPECT_EQ(reported.at(n).at("role").as_string(), "unknown") << n;
+    }
+    const value& events = st.at("lastEvents");
+    EXPECT_LE(events.size(), 10u);
+    bool leadership = false;
+    for (const auto& e : events.as_array()) {
+      for (const char* k : {"time", "action", "instance", "reason"}) EXPECT_TRUE(e.has_string_field(k)) << k;
+      leadership = leadership || e.at("action").as_string() == "leadership";
+    }
+    EXPECT_TRUE(leadership) << events.serialize();
+  }
   // The actuator applied the owned objects under term 1, owned by the CR, and
   // the pods the double's StatefulSet made carry the term and a role.
   const std::string uid = Get("demo").at("metadata").at("uid").as_string();

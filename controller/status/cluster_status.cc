@@ -42,6 +42,7 @@ value NodeJson(const NodeStatus& n) {
   v["replicationSyncState"] = value::string(n.replicationSyncState);
   v["upstream"] = value::string(n.upstream);
   v["timeline"] = value::number(n.timeline);
+  if (!n.lsn.empty()) v["lsn"] = value::string(n.lsn);
   v["lastStatusChange"] = value::string(n.lastStatusChange);
   return v;
 }
@@ -63,6 +64,7 @@ NodeStatus NodeFrom(const value& v) {
   n.replicationSyncState = Str(v, "replicationSyncState");
   n.upstream = Str(v, "upstream");
   n.timeline = static_cast<uint64_t>(Int(v, "timeline"));
+  n.lsn = Str(v, "lsn");
   n.lastStatusChange = Str(v, "lastStatusChange");
   return n;
 }

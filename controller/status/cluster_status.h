@@ -33,6 +33,7 @@ struct NodeStatus {
   std::string upstream;   // the node it streams from
   uint64_t timeline = 0;
   std::string lastStatusChange;  // ISO-8601
+  std::string lsn;  // WAL position, "0/3000060": a primary's current, a standby's replayed; "" unknown
 };
 
 struct OperationStatus {

@@ -21,7 +21,7 @@ ClusterStatus Sample() {
   s.synchronousStandbys = {"server2", "server3"};
   s.synchronousCount = 1;
   NodeStatus n1{"server1", "10.77.0.11", 5432, "primary", "primary", "up", "up", 1, 10, false, 0,
-                "", "", "", 3, "2026-11-25T19:00:00Z"};
+                "", "", "", 3, "2026-11-25T19:00:00Z", "0/3000060"};
   NodeStatus n2{"server2", "10.77.0.12", 5432, "standby", "standby", "up", "up", 1, 99, true, 128,
                 "streaming", "async", "server1", 3, "2026-11-25T19:00:01Z"};
   NodeStatus n3{"server3", "10.77.0.13", 5432, "standby", "unknown", "down", "down", 1, 0, false,
@@ -43,6 +43,8 @@ TEST(ClusterStatus, JsonRoundTrip) {
   ASSERT_TRUE(back.ok()) << back.error();
   EXPECT_EQ(ToJson(*back).serialize(), ToJson(s).serialize());
   EXPECT_EQ(back->nodes[2].lagBytes, -1);
+  EXPECT_EQ(back->nodes[0].lsn, "0/3000060");
+  EXPECT_EQ(back->nodes[2].lsn, "");
   EXPECT_DOUBLE_EQ(back->operations[0].percent, 42.5);
   EXPECT_EQ(back->synchronousStandbys, (std::vector<std::string>{"server2", "server3"}));
   EXPECT_EQ(back->synchronousCount, 1);
