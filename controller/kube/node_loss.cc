@@ -16,7 +16,8 @@ std::string LostBecause(const NodeLossInstance& i, Millis grace) {
   if (i.nodeOutOfService) return node + " carries the " + std::string(kOutOfServiceTaint) + " taint";
   if (i.nodeGone) return node + " no longer exists";
   if (!i.answering && i.silentFor >= grace)
-    return "its sidecar has not answered for nodeLossGracePeriod (" + Seconds(grace) + ") on " + node;
+    return "its sidecar has not answered for nodeLossGracePeriod (" + Seconds(grace) + ")" +
+           (i.nodeName.empty() ? "" : " on " + node);
   return "";
 }
 

@@ -13,6 +13,10 @@
 #   - another pod becomes primary and writes through NAME-rw resume (the delay from
 #     the cut to the first acknowledged write is reported with the load average;
 #     the goal, at most 10 s, is judged in bench/, not here);
+#   - with nodeLossPolicy RecreateAfterFence and the minimum grace period (10 s),
+#     set before the cut: the controller force-deletes the fenced, silent pod
+#     (DELETE in kube-fake's request log; the uid precondition is checked in
+#     kube_actuator_test) and the StatefulSet recreates it;
 #   - the link comes back: the old primary rejoins as a standby streaming from the
 #     new primary, under a term above the one it fenced itself in, and its pod is
 #     Ready again;
@@ -33,6 +37,14 @@ check "7. the primary lists a synchronous standby" wait_until 30 eval \
 old=$(writable_host)
 must "8. one writable primary ($old)" eval '[[ -n $old && $old != *" "* ]]'
 pod=$KUBE_CR-$(( ${old#server} - 1 ))
+# Capacity after node loss (§6): the cut-off primary, once fenced and silent for
+# the grace period, gets its pod force-deleted (the StatefulSet recreates it).
+CR_PATH=/apis/pgvigil.io/v1alpha1/namespaces/$KUBE_NS/postgresclusters/$KUBE_CR
+read -r code _ < <(kube_patch "$CR_PATH" '{"spec":{"nodeLossPolicy":"RecreateAfterFence","nodeLossGracePeriod":"10s"}}')
+check "8. nodeLossPolicy RecreateAfterFence, nodeLossGracePeriod 10s (the minimum) accepted (HTTP $code)" \
+  wait_until 15 eval '[[ $code == 200 && $(cr_field "c[\"status\"][\"acceptedGeneration\"] == c[\"metadata\"][\"generation\"]") == True ]]'
+pod_uid() { kube_get "/api/v1/namespaces/$KUBE_NS/pods/$1" | json_get metadata.uid; }
+uid0=$(pod_uid "$pod")
 others=()
 for s in "${SERVERS[@]}"; do [[ $s != "$old" ]] && others+=("$s"); done
 term0=$(cr_field "c['status']['term']")
@@ -96,6 +108,14 @@ read -r _ _ first_ack < <(outage_since "$t")
 first_write=$([[ $first_ack =~ ^[0-9]+$ ]] && echo $((first_ack - t)))
 say "13. cut -> first write acknowledged through $KUBE_CR-rw after the failover: ${first_write:-n/a} ms (load $(cut -d' ' -f1-3 /proc/loadavg); the goal of 10 s is judged in bench/)"
 grep -E 'holding promote|promote withheld|§6 \(i\)' "$E2E_LAB/kube/controller.log" | head -n 3 | sed 's/^/  controller: /'
+
+deleted() { [[ -n $(requests "r.get('method') == 'DELETE' and r['path'].endswith('/pods/$pod') and r['code'] == 200 \
+  and 'pgvigil-controller' in r.get('userAgent', '')" | head -n1) ]]; }
+check "13. the controller force-deleted $pod (fenced, silent 10 s): its DELETE in kube-fake's request log" \
+  wait_until 20 deleted
+say "13. $pod deleted $(( $(now_ms) - t )) ms after the cut; $(grep -m1 'node loss: pod' "$E2E_LAB/kube/controller.log" | cut -c1-200)"
+check "13. the StatefulSet recreated $pod (uid ${uid0:-?} -> $(pod_uid "$pod"))" \
+  wait_until 10 eval '[[ -n $(pod_uid "$pod") && $(pod_uid "$pod") != "$uid0" ]]'
 
 say "14. healing: ip link set eth0 up on $old"
 t2=$(now_ms)
