@@ -16,6 +16,8 @@
 // These marks stay for the session's life (DISCARD ALL does not clear them).
 #include <spdlog/spdlog.h>
 
+#include <string_view>
+
 #include "sidecar/proxy/session.h"
 
 namespace pgvigil::proxy {
@@ -68,9 +70,11 @@ void ClientSession::NoteSessionState() {
       spdlog::debug("proxy: session of {} now holds {}: it cannot move to another primary", peer_, s);
     }
   };
+  // Compared as string_views: the length first, no strlen (this runs for every message).
+  using namespace std::string_view_literals;
   if (!cycle_.sessionState.empty()) mark(cycle_.sessionState);
-  if (cycle_.sessionState == "LOAD") noPool_ = true;
-  if (cycle_.reason == "set" || cycle_.reason == "reset") {
+  if (cycle_.sessionState == "LOAD"sv) noPool_ = true;
+  if (cycle_.reason == "set"sv || cycle_.reason == "reset"sv) {
     if (cycle_.kind != 'Q') mark("a SET made through the extended protocol");
     else if (txStatus_ != 'I') mark("a SET made inside a transaction block");
     else if (sessionSets_.size() >= 100) mark("more than 100 SET commands");
