@@ -301,7 +301,8 @@ Status KubeActuator::HoldForFencedPrimary(const plan::ClusterState& state, uint6
     case FencedPrimaryStep::kStop: {
       // Durable before the stop: a new leader then starts it in place once it
       // is unfenced, instead of failing it over.
-      if (Status r = RecordFencedPrimary(p, term); !r.ok()) return Status::Error(why + " (not stopped yet: " + r.message() + ")");
+      if (Status r = RecordFencedPrimary(p, term); !r.ok())
+        return Status::Error(why + " (not stopped yet: " + r.message() + ")");
       plan::Action a;
       a.kind = plan::ActionKind::kStop;
       a.node = p;
