@@ -1,5 +1,6 @@
 #include "controller/kube/list_watch.h"
 
+#include <algorithm>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -20,7 +21,7 @@ void ListWatch::Run(const std::atomic<bool>& stop,
   int failures = 0;
   auto back_off = [&] {
     ++failures;
-    auto d = RetryDelay(failures, -1, 0.5);
+    const auto d = std::min(RetryDelay(failures, -1, 0.5), options_.maxBackOff);
     for (auto waited = std::chrono::milliseconds(0); waited < d && !stop; waited += std::chrono::milliseconds(50))
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
   };

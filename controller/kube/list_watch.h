@@ -1,7 +1,9 @@
 // List + watch of one collection kept in a cache by name, as a controller's
 // informer does: list (paged), watch from the list's resourceVersion,
 // bookmarks move it, a timed-out or dropped watch resumes from it, a 410 Gone
-// (HTTP or ERROR event) relists, other failures back off (0.5 s .. 30 s).
+// (HTTP or ERROR event) relists, other failures back off (0.375 s doubling,
+// at most maxBackOff: the cache is what the controller acts on, so a change
+// made right after an API-server outage must not wait for a long back-off).
 // Run() blocks until `stop`; the handlers run on its thread.
 #pragma once
 
@@ -18,6 +20,11 @@ struct ListWatchOptions {
   std::string query;         // "labelSelector=...": selectors, escaped
   int timeoutSeconds = 300;  // per watch request
   std::chrono::milliseconds idle{20000};  // 2 bookmark intervals of the API server
+  // The longest wait between two failed attempts. One list or watch request
+  // every 1.5 s while the API server is down is no load; 30 s (the calls'
+  // back-off) kept a spec change made after a 30 s outage out of the status
+  // for 17-19 s.
+  std::chrono::milliseconds maxBackOff{1500};
 };
 
 class ListWatch {
