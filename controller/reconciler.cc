@@ -348,22 +348,30 @@ std::chrono::milliseconds Reconciler::Tick() {
       may_act = false;
     }
   }
+  bool all_ran = true;  // every action of the plan ran and succeeded
   if (may_act && !p.actions.empty()) {
     acted = true;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      requests_ = plan::Requests{};  // the plan carrying them runs now
-    }
     auto keep_going = [&] { return leadership_->StillActing(term); };
-    for (const auto& r : actuator_->Run(p.actions, term, obs_, keep_going)) {
+    const auto results = actuator_->Run(p.actions, term, obs_, keep_going);
+    if (results.size() != p.actions.size()) all_ran = false;  // stopped part-way
+    for (const auto& r : results) {
       if (r.action.kind == plan::ActionKind::kWriteState && r.ok) newest = r.action.state;
       if (!r.ok) acted = false;  // a failing action is retried at the busy pace, not hot
+      if (!r.ok) all_ran = false;
       AddEvent(plan::ToString(r.action.kind), r.action.node,
                r.action.reason + (r.ok ? "" : " -- FAILED: " + r.detail));
       if (hook_) hook_->Decided(plan::ToString(r.action.kind), r.action.node, r.action.reason, r.ok, r.detail);
     }
     if (hook_ && !(newest == *state) && leadership_->StillActing(term))
       hook_->AfterActions(newest, term, obs_, *actuator_);
+  }
+  if (may_act && all_ran) {
+    // What this plan answered is done (or refused, with its event); anything
+    // it did not look at, or filed meanwhile, stays for the next round. After
+    // a failure the next plan answers again from the durable state (a detach
+    // whose write failed is planned again; one that landed is in effect).
+    std::lock_guard<std::mutex> lock(mu_);
+    plan::RemoveAnswered(p.answered, &requests_);
   }
 
   // Status for GET /v1/status.

@@ -190,6 +190,9 @@ bool PlanFailover(Context& c) {
     return true;
   }
   std::string why;
+  // Answered from here on: the failover starts (to it, or past it with an
+  // event when failover.automatic), or it is refused with an event.
+  if (!requested.empty()) c.plan.answered.switchoverTo = requested;
   std::string to = ChooseCandidate(c, requested, "", &why);
   if (to.empty() && !requested.empty() && c.spec.failover.automatic) {
     c.Event("operator's choice ignored: " + why);

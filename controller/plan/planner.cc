@@ -95,6 +95,9 @@ std::string Staleness(const Context& c, Millis maxAge) {
 }
 
 void ApplyAdminRequests(Context& c) {
+  // Each one is answered here: carried out, refused, or already in effect.
+  c.plan.answered.detach = c.in.requests.detach;
+  c.plan.answered.attach = c.in.requests.attach;
   for (const auto& n : c.in.requests.detach) {
     if (!c.Spec(n)) {
       c.Event("detach " + n + " refused: not in the spec");
@@ -111,6 +114,20 @@ void ApplyAdminRequests(Context& c) {
       RemoveName(&c.next.detached, n);  // recorded with the routing
     }
   }
+}
+
+// A switchover requested while a failover or switchover runs: already in
+// effect when it names the same target, else refused (the operator asks again
+// once it is over; carrying it out later would surprise).
+void AnswerSwitchoverDuringTransition(Context& c) {
+  const std::string& to = c.in.requests.switchoverTo;
+  if (to.empty()) return;
+  const Transition& t = c.next.transition;
+  c.plan.answered.switchoverTo = to;
+  if (t.to == to) return;
+  c.Event("switchover to " + to + " refused: a " +
+          (t.kind == TransitionKind::kFailover ? std::string("failover") : std::string("switchover")) + " " +
+          t.from + " -> " + t.to + " is running");
 }
 
 bool AnyOpRunning(const Context& c) {
@@ -243,6 +260,7 @@ Plan MakePlan(const ClusterSpec& spec, const Observation& obs, const ClusterStat
     return c.plan;
   }
   bool primaryDown = false;
+  if (c.next.transition.active()) AnswerSwitchoverDuringTransition(c);
   if (c.next.transition.kind == TransitionKind::kFailover) {
     ContinueFailover(c);
   } else if (c.next.transition.kind == TransitionKind::kSwitchover) {
@@ -260,6 +278,20 @@ Plan MakePlan(const ClusterSpec& spec, const Observation& obs, const ClusterStat
   PlanRouting(c);
   Finish(c);
   return c.plan;
+}
+
+void RemoveAnswered(const Requests& answered, Requests* pending) {
+  if (!answered.switchoverTo.empty() && pending->switchoverTo == answered.switchoverTo)
+    pending->switchoverTo.clear();
+  auto remove_once = [](const std::vector<std::string>& done, std::vector<std::string>* names) {
+    for (const auto& n : done) {
+      auto it = std::find(names->begin(), names->end(), n);
+      if (it != names->end()) names->erase(it);
+    }
+  };
+  remove_once(answered.recover, &pending->recover);
+  remove_once(answered.attach, &pending->attach);
+  remove_once(answered.detach, &pending->detach);
 }
 
 }  // namespace pgvigil::plan

@@ -34,7 +34,10 @@ enum class Outcome {
 };
 const char* ToString(Outcome o);
 
-// Operator requests (REST / vigilctl), consumed once the plan carrying them runs.
+// Operator requests (REST / vigilctl; on Kubernetes also the scale steps).
+// A request stays pending until a plan answers it (Plan::answered) and that
+// plan's actions ran: a plan that does not look at it (no quorum, stale
+// observations, an operation to wait for) leaves it for the next one.
 struct Requests {
   std::string
       switchoverTo;  // `vigilctl switchover --to NODE` (or failover when the primary is down)
@@ -62,7 +65,16 @@ struct Plan {
   Millis requeueAfter{0};
   std::vector<Action> actions;
   std::string summary;  // why this phase / why waiting
+  // The requests of PlanInputs::requests this plan answered: carried out by
+  // its actions, found already in effect, or refused (a kRecordEvent with the
+  // reason). The others stay pending (RemoveAnswered).
+  Requests answered;
 };
+
+// Takes what `answered` holds out of `pending`: the switchover only when it
+// still names the same node, each listed name once. Requests filed after the
+// plan's inputs were taken stay.
+void RemoveAnswered(const Requests& answered, Requests* pending);
 
 Plan MakePlan(const ClusterSpec& spec, const Observation& obs, const ClusterState& state,
               const PlanInputs& inputs);

@@ -149,7 +149,13 @@ void PlanRecovery(Context& c) {
            " was removed from the spec: set spec.primary to switch over first");
   }
   for (const auto& n : c.in.requests.recover) {
-    if (n == p) c.Event("recovery of " + n + " refused: it is the primary");
+    std::string refused;
+    if (n == p) refused = "it is the primary";
+    else if (!c.Spec(n)) refused = "not in the spec";
+    else if (c.next.IsDetached(n)) refused = "it is detached (attach it first)";
+    if (refused.empty()) continue;
+    c.Event("recovery of " + n + " refused: " + refused);
+    AddName(&c.plan.answered.recover, n);
   }
   if (!c.Writable(p)) return c.Note("recovery waits for a writable primary");
   for (const auto& ns : c.spec.nodes) {
@@ -158,6 +164,11 @@ void PlanRecovery(Context& c) {
     if (c.Targeted(ns.name) && !OnlyStopped(c, ns.name)) continue;
     PlanNode(c, ns.name);
   }
+  // A requested recovery is answered by its rebuild (or, once it streams from
+  // the primary, its unfence); one that waits (an operation running, its
+  // sidecar unreachable, no writable primary) stays pending.
+  for (const auto& n : c.in.requests.recover)
+    if (c.Has(ActionKind::kRebuild, n) || c.Has(ActionKind::kUnfence, n)) AddName(&c.plan.answered.recover, n);
 }
 
 }  // namespace pgvigil::plan::detail

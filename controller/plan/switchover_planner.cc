@@ -42,8 +42,10 @@ std::string Target(const Context& c) {
 bool PlanSwitchover(Context& c) {
   const std::string p = c.next.primary;
   const std::string t = Target(c);
-  if (t.empty() || t == p) return false;
   const bool requested = !c.in.requests.switchoverTo.empty();
+  // Answered here: started, refused (an event), or already in effect.
+  if (requested) c.plan.answered.switchoverTo = c.in.requests.switchoverTo;
+  if (t.empty() || t == p) return false;
   auto wait = [&](const std::string& why) {
     c.Note("switchover to " + t + " waits: " + why);
     if (requested) c.Event("switchover to " + t + " refused: " + why);
