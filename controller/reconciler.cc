@@ -192,6 +192,27 @@ void Reconciler::AddEvent(const std::string& action, const std::string& node,
   while (events_.size() > options_.maxEvents) events_.pop_front();
 }
 
+void Reconciler::LogStanding(StandingDecision* d, const std::string& reason, const std::string& what,
+                             const std::string& ended) {
+  const auto now = std::chrono::steady_clock::now();
+  switch (d->Update(reason, now)) {
+    case StandingDecision::Say::kNothing:
+      return;
+    case StandingDecision::Say::kStarted:
+    case StandingDecision::Say::kChanged:
+      spdlog::warn("{}: {}", what, reason);
+      AddEvent("hold", "", what + ": " + reason);
+      return;
+    case StandingDecision::Say::kReminder:
+      spdlog::warn("{} (for {} s): {}", what, d->For(now).count() / 1000, reason);
+      return;
+    case StandingDecision::Say::kEnded:
+      spdlog::info("{} after {} s ({})", ended, d->For(now).count() / 1000, d->reason());
+      AddEvent("hold", "", ended + " (" + d->reason() + ")");
+      return;
+  }
+}
+
 void Reconciler::ObserveNodes(const ClusterSpec& spec, plan::TimeMs now) {
   using namespace std::chrono;
   auto shared_spec = std::make_shared<const ClusterSpec>(spec);
@@ -318,8 +339,9 @@ std::chrono::milliseconds Reconciler::Tick() {
   }
 
   Result<plan::ClusterState> state = store_->Load();
+  LogStanding(&unreadable_, state.ok() ? "" : state.error(), "cluster state unreadable, not acting",
+              "cluster state readable again");
   if (!state.ok()) {
-    spdlog::error("cluster state unreadable, not acting: {}", state.error());
     may_act = false;
     state = plan::ClusterState{};
   }
@@ -343,10 +365,10 @@ std::chrono::milliseconds Reconciler::Tick() {
   plan::ClusterState newest = *state;
   bool acted = false;
   if (may_act && hook_) {
-    if (Status h = hook_->BeforeActions(*state, term, obs_, *actuator_); !h.ok()) {
-      spdlog::warn("not acting this round: {}", h.message());
-      may_act = false;
-    }
+    Status h = hook_->BeforeActions(*state, term, obs_, *actuator_);
+    // Logged (and an event) when it starts or its reason changes, not each round.
+    LogStanding(&held_, h.ok() ? "" : h.message(), "not acting this round", "the rounds act again");
+    if (!h.ok()) may_act = false;
   }
   bool all_ran = true;  // every action of the plan ran and succeeded
   if (may_act && !p.actions.empty()) {

@@ -27,6 +27,7 @@
 #include "controller/observe/node_observer.h"
 #include "controller/observe/pg_observer.h"
 #include "controller/plan/planner.h"
+#include "controller/standing_decision.h"
 #include "controller/status/cluster_status.h"
 
 namespace pgvigil {
@@ -93,6 +94,11 @@ class Reconciler {
   void Poke();
   void AddEvent(const std::string& action, const std::string& node, const std::string& reason);
   void ObserveNodes(const ClusterSpec& spec, plan::TimeMs now);
+  // A reason that stands round after round ("" = not this round), logged with
+  // `what` when it starts or changes (and as an event), every 5 minutes while
+  // it stands, and with `ended` once it ends.
+  void LogStanding(StandingDecision* d, const std::string& reason, const std::string& what,
+                   const std::string& ended);
 
   const ReconcilerOptions options_;
 
@@ -119,6 +125,8 @@ class Reconciler {
   std::unique_ptr<LeadershipSource> leadership_;
   std::unique_ptr<StateStore> store_;
   ActingHook* hook_ = nullptr;
+  StandingDecision held_;       // the hook holding the rounds back (BeforeActions failed)
+  StandingDecision unreadable_;  // the cluster state unreadable
   std::unique_ptr<RestClient> fastClient_;
   std::string fastSignature_;
   std::atomic<bool> acting_{false};
