@@ -352,6 +352,7 @@ void KubeController::SyncRequest(Cluster& c, const std::string& key, const value
   if (cr.has_object_field("status") && cr.at("status").has_object_field("lastRequest"))
     recorded = Str(cr.at("status").at("lastRequest"), "id");
   const std::string name = Str(meta, "name");
+  if (c.handOff && recorded == c.handOff->id) HandOffRequest(c, key);
   RequestDecision d = DecideRequest(text, recorded, InstanceNames(name, c.members > 0 ? c.members : c.instances));
   if (d.kind == RequestDecision::Kind::kNone) return;
   const std::string handled = d.request.id.empty() ? text : d.request.id;
@@ -364,16 +365,14 @@ void KubeController::SyncRequest(Cluster& c, const std::string& key, const value
     d.kind = RequestDecision::Kind::kRefuse;
     d.reason = "the cluster's spec was never accepted (SpecValid=False): nothing runs to " + d.request.action;
   }
-  bool accepted = false;
-  std::string message = d.reason;
-  if (d.kind == RequestDecision::Kind::kFile) {
-    Status r = d.request.action == "switchover" ? c.reconciler->RequestSwitchover(d.request.instance)
-                                                : c.reconciler->RequestNode("recover", d.request.instance);
-    accepted = r.ok();
-    if (!r.ok()) message = d.request.action + " " + d.request.instance + " refused: " + r.message();
-  }
+  const bool accepted = d.kind == RequestDecision::Kind::kFile;
+  const std::string message = d.reason;
+  // Recorded first (status.lastRequest, written with the summary under the
+  // durable term); the planner gets it once that record is read back.
+  if (accepted) c.handOff = d.request;
   if (accepted)
-    spdlog::info("PostgresCluster {}: {}: handed to the planner (term {})", key, message, term);
+    spdlog::info("PostgresCluster {}: {}: accepted (term {}); handed to the planner once status.lastRequest holds it",
+                 key, message, term);
   else
     spdlog::warn("PostgresCluster {}: request {} refused (term {}): {}", key, d.request.id, term, message);
   c.handledRequest = handled;
@@ -382,6 +381,30 @@ void KubeController::SyncRequest(Cluster& c, const std::string& key, const value
   if (c.actuator)
     c.actuator->Emit(accepted ? "Normal" : "Warning", accepted ? "RequestAccepted" : "RequestRefused", "Request",
                      message);
+}
+
+void KubeController::HandOffRequest(Cluster& c, const std::string& key) {
+  const OperatorRequest r = *c.handOff;
+  c.handOff.reset();
+  const uint64_t term = elector_->ActingTerm();
+  if (term == 0 || !c.reconciler) {
+    // At most once: the record stands, no successor runs it.
+    spdlog::warn("PostgresCluster {}: request {} ({} {}) recorded but not carried out: this controller stopped "
+                 "acting before handing it to the planner; ask again",
+                 key, r.id, r.action, r.instance);
+    return;
+  }
+  Status s = r.action == "switchover" ? c.reconciler->RequestSwitchover(r.instance)
+                                      : c.reconciler->RequestNode("recover", r.instance);
+  if (s.ok()) {
+    spdlog::info("PostgresCluster {}: request {} ({} {}) durable in status.lastRequest: handed to the planner (term {})",
+                 key, r.id, r.action, r.instance, term);
+    return;
+  }
+  const std::string message = r.action + " " + r.instance + " refused: " + s.message();
+  spdlog::warn("PostgresCluster {}: request {} refused (term {}): {}", key, r.id, term, message);
+  c.lastRequest = RequestRecord(r, false, message, term, FormatMicroTime(std::chrono::system_clock::now()));
+  if (c.actuator) c.actuator->Emit("Warning", "RequestRefused", "Request", message);
 }
 
 namespace {

@@ -37,6 +37,7 @@
 #include "controller/kube/kube_actuator.h"
 #include "controller/kube/kube_client.h"
 #include "controller/kube/kube_plan.h"
+#include "controller/kube/kube_request.h"
 #include "controller/kube/kube_scale.h"
 #include "controller/kube/list_watch.h"
 #include "controller/kube/status_store.h"
@@ -88,6 +89,10 @@ class KubeController {
     // this process handled, and the record for status.lastRequest.
     std::string handledRequest;
     web::json::value lastRequest;          // null until a request was handled here
+    // A request recorded as accepted, handed to the Reconciler only once the
+    // record is read back from the API server (durable): a new leader never
+    // runs a request again that this one may have run (at most once).
+    std::optional<OperatorRequest> handOff;
     // status.report: the Reconciler's ClusterStatus in vigilctl's format,
     // replaced when its stable part changes (StablePart), else at most every
     // reportPeriod.
@@ -123,6 +128,8 @@ class KubeController {
   // pgvigil.io/request: a request not yet in status.lastRequest goes to the
   // Reconciler while this controller acts; the outcome joins the summary.
   void SyncRequest(Cluster& c, const std::string& key, const web::json::value& cr);
+  // c.handOff to the Reconciler, its record being durable.
+  void HandOffRequest(Cluster& c, const std::string& key);
   // Refreshes c.report from the acting Reconciler's status (reportSeq counts).
   void SyncReport(Cluster& c);
   std::unique_ptr<Reconciler> MakeReconciler(const std::string& ns, const std::string& name,

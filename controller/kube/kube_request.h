@@ -8,14 +8,14 @@
 //    {"id": "<random>", "action": "switchover"|"recover", "instance": "demo-1",
 //     "requestedAt": "<RFC 3339>"}; a newer request replaces an older one;
 //  - the acting controller (the elector leads and its term is durable in the
-//    status) hands a request whose id is not yet status.lastRequest.id to the
-//    cluster's Reconciler, the same `Requests` the VM REST API fills, and
-//    records the outcome in status.lastRequest {id, action, instance, result
+//    status) records the outcome of a request whose id is not yet
+//    status.lastRequest.id in status.lastRequest {id, action, instance, result
 //    (Accepted|Refused), message, term, time} by the status compare-and-swap
-//    under that term. The annotation stays (the controller's role may not
-//    write the spec or metadata); the id in the status says it was consumed,
-//    so each request is filed at most once per controller process, and a new
-//    leader files it again only if the record never became durable;
+//    under that term, and hands an accepted one to the cluster's Reconciler
+//    (the same `Requests` the VM REST API fills) only once it reads that record
+//    back. The annotation stays (the controller's role may not write the spec
+//    or metadata); the id in the status says it was consumed, so a request is
+//    run at most once, by the controller that recorded it;
 //  - vigilctl waits for status.lastRequest.id to be its id and prints the outcome.
 #pragma once
 

@@ -8,9 +8,16 @@
 //  - fence/unfence edit pgvigil.io/fenced-instances (Fenced=True, then False);
 //  - switchover and recover go through pgvigil.io/request and come back in
 //    status.lastRequest (Accepted, with the controller's term; a refusal exits 1);
+//  - a request is recorded in status.lastRequest before the planner gets it,
+//    and a new leader does not run it again;
 //  - errors: no kubeconfig, an unknown cluster, an unknown instance (nothing
 //    written), a user without rights (403).
 #include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 #include "controller/kube/kube_mode_fixture.h"
 #include "controller/kube/kube_request.h"
@@ -130,6 +137,71 @@ TEST_F(KubeVigilctlTest, StatusFenceAndRequestsThroughTheApiServer) {
     value l = Status(Get("demo")).at("lastRequest");
     return l.at("id").as_string() == "x1" && l.at("result").as_string() == "Refused";
   }));
+}
+
+// A request is recorded in status.lastRequest before the planner gets it: the
+// first version of the status that names the request's id shows no sign of it
+// in the Reconciler's events (status.report), a later one does. So a
+// controller that dies in between leaves a request answered, and a new leader
+// (here after the first one stopped) never runs it again.
+TEST_F(KubeVigilctlTest, ARequestIsDurableInTheStatusBeforeThePlannerGetsIt) {
+  StartController();
+  Create(ClusterJson("demo"));
+  ASSERT_TRUE(WaitFor([&] { return Status(Get("demo")).has_object_field("report"); }, milliseconds(30000)))
+      << Status(Get("demo")).serialize();
+  // Every version of the PostgresCluster from now on.
+  const std::string rv = Get("demo").at("metadata").at("resourceVersion").as_string();
+  std::mutex mu;
+  std::vector<value> versions;
+  std::atomic<bool> stop{false};
+  std::thread watcher([&] {
+    auto c = env_.Client();
+    while (!stop)
+      c->Watch(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db"), "", rv, 2, milliseconds(5000),
+               [&](const WatchEvent& e) {
+                 std::lock_guard<std::mutex> lock(mu);
+                 versions.push_back(e.object);
+                 return !stop.load();
+               });
+  });
+  auto request_of = [](const value& cr) {
+    value s = Status(cr);
+    return s.has_object_field("lastRequest") ? s.at("lastRequest").at("id").as_string() : std::string();
+  };
+  auto planner_has_it = [](const value& cr) {  // the Reconciler's event for it
+    return Status(cr).has_object_field("report") &&
+           Status(cr).at("report").serialize().find("switchover to demo-1 requested") != std::string::npos;
+  };
+  auto p = client_->MergePatch(
+      ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo"),
+      value::parse(R"({"metadata":{"annotations":{"pgvigil.io/request":"{\"id\":\"r1\",\"action\":\"switchover\",\"instance\":\"demo-1\"}"}}})"));
+  ASSERT_TRUE(p.ok() && p->ok());
+  EXPECT_TRUE(WaitFor([&] {
+    value cr = Get("demo");
+    return request_of(cr) == "r1" && planner_has_it(cr);
+  }, milliseconds(20000))) << Status(Get("demo")).serialize() << controller_.LogTail(40);
+  stop = true;
+  watcher.join();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto first = std::find_if(versions.begin(), versions.end(), [&](const value& v) { return request_of(v) == "r1"; });
+    ASSERT_NE(first, versions.end()) << versions.size() << " versions watched";
+    EXPECT_EQ(Status(*first).at("lastRequest").at("result").as_string(), "Accepted");
+    EXPECT_FALSE(planner_has_it(*first)) << "the planner had the request before its record was in the status: "
+                                         << Status(*first).serialize();
+  }
+  EXPECT_NE(controller_.LogTail(400).find("request r1 (switchover demo-1) durable in status.lastRequest: handed to "
+                                          "the planner"),
+            std::string::npos)
+      << controller_.LogTail(40);
+  // The leader stops (releasing the Lease); the next one does not file r1 again.
+  controller_.Stop();
+  StartController({}, &second_, "pgvigil-controller-1");
+  ASSERT_TRUE(WaitFor([&] { return Int(Status(Get("demo")), "term") == 2; }, milliseconds(30000)))
+      << second_.LogTail(40);
+  std::this_thread::sleep_for(milliseconds(2000));
+  EXPECT_EQ(second_.LogTail(1000).find("r1"), std::string::npos) << second_.LogTail(60);
+  EXPECT_EQ(Status(Get("demo")).at("lastRequest").at("term").as_integer(), 1);
 }
 
 TEST_F(KubeVigilctlTest, ErrorsSayWhatIsWrongAndChangeNothing) {
