@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "controller/act/actuator.h"
+#include "controller/act/state_codec.h"
 #include "controller/kube/kube_lease.h"
 #include "controller/kube/kube_init.h"
 #include "controller/kube/node_loss.h"
@@ -60,7 +61,8 @@ std::set<std::string> FencedInstances(const plan::ClusterState& state) {
 KubeActuator::KubeActuator(KubeClient* client, std::string ns, std::string name,
                            std::function<void(uint64_t)> deposed)
     : client_(client), ns_(std::move(ns)), name_(std::move(name)), deposed_(std::move(deposed)),
-      status_(client, ns_, name_) {}
+      status_(client, ns_, name_),
+      mirror_(std::make_unique<RegisterMirror>(ns_ + "/" + name_)) {}
 
 void KubeActuator::SetResource(const ClusterResource& resource, const std::string& uid) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -106,6 +108,7 @@ Result<std::string> KubeActuator::Save(const plan::ClusterState& state, uint64_t
   auto saved = status_.Save(state, term);
   if (!saved.ok()) return saved;
   last_ = state;
+  MirrorToRegister(state, term);  // §4.1: best effort, returns at once
   if (fence.empty()) return saved;
   // §4.1: the write completes only once those pods are labelled fenced.
   if (Status l = LabelPods(state, term, fence); !l.ok())
@@ -249,6 +252,21 @@ void KubeActuator::HandleNodeLoss(const plan::ClusterState& state, const std::ve
   std::lock_guard<std::mutex> lock(mu_);
   if (waits.empty()) nodeLossWait_.reset();
   else nodeLossWait_ = Wait{"WaitingForPodDeletion", waits, false};
+}
+
+void KubeActuator::MirrorToRegister(const plan::ClusterState& state, uint64_t term) {
+  auto res = Resource(nullptr);
+  if (!res) return;
+  std::vector<std::string> urls;
+  if (const NodeSpec* leader = res->spec.FindNode(watchdog_.leader)) urls.push_back(res->spec.ApiUrl(*leader));
+  for (const auto& n : res->spec.nodes)
+    if (n.name != watchdog_.leader) urls.push_back(res->spec.ApiUrl(n));
+  std::string token;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    token = sidecarToken_;
+  }
+  mirror_->Offer(EncodeClusterState(state), term, std::move(urls), std::move(token));
 }
 
 void KubeActuator::RunOwn(plan::Action a, uint64_t term, const plan::Observation& obs, Actuator& actuator) {

@@ -46,7 +46,8 @@
 //    sidecars, then §6 (i), a majority of the members reporting the old
 //    primary down with its write lease over (promote_check.h, the watchdog
 //    leader's view read again; the decision logged with its reason).
-// Not here (README): the register mirror.
+//  - after each state write (status CAS), the same document to the watchdog
+//    register, best effort and off this thread (register_mirror.h).
 // Reconcile thread only, except SetResource (any thread).
 #pragma once
 
@@ -65,6 +66,7 @@
 #include "controller/kube/kube_client.h"
 #include "controller/kube/kube_events.h"
 #include "controller/kube/kube_plan.h"
+#include "controller/kube/register_mirror.h"
 #include "controller/kube/status_store.h"
 #include "controller/leadership.h"
 #include "controller/plan/action.h"
@@ -78,6 +80,11 @@ class KubeActuator : public StateStore, public ActingHook {
 
   // The accepted resource and the custom resource's uid (ownerReferences).
   void SetResource(const ClusterResource& resource, const std::string& uid);
+  // The sidecars' API token, for the register mirror's PUT (any thread).
+  void SetSidecarToken(std::string token) {
+    std::lock_guard<std::mutex> lock(mu_);
+    sidecarToken_ = std::move(token);
+  }
   StatusStore* status() { return &status_; }
   // The term a pod showed above ours (0: not deposed).
   uint64_t deposedBy() const { return deposedBy_; }
@@ -240,6 +247,12 @@ class KubeActuator : public StateStore, public ActingHook {
   bool nodesDenied_ = false;                           // 403 on nodes logged
   std::function<std::chrono::steady_clock::time_point()> now_;
   std::function<void(const std::string&, const std::string&, const std::string&)> record_;
+  // The register mirror (register_mirror.h) and the sidecars' API token for it.
+  std::string sidecarToken_;  // guarded by mu_
+  std::unique_ptr<RegisterMirror> mirror_;
+  // Offers `state` (just written under `term`) to the mirror, the watchdog
+  // leader's sidecar first.
+  void MirrorToRegister(const plan::ClusterState& state, uint64_t term);
   // One action of this actuator's own through the Actuator, logged, with its Event.
   void RunOwn(plan::Action a, uint64_t term, const plan::Observation& obs, Actuator& actuator);
   std::vector<std::string> ManuallyFenced();

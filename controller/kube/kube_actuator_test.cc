@@ -9,12 +9,17 @@
 // (§6 (ii) and (i)) talk to RoutingStandIn: a STAND-IN for the sidecars' GET
 // /v1/proxy/routing, /v1/watchdog and /v1/status (an HTTP listener on
 // loopback answering fixed documents), because real sidecars need the
-// PostgreSQL cluster this test does not run.
+// PostgreSQL cluster those cases do not run. The register mirror's case runs
+// three real sidecars (watchdog on) over the test's PostgreSQL cluster.
 #include <gtest/gtest.h>
 
 #include <cpprest/http_listener.h>
 
 #include "controller/act/actuator.h"
+#include "controller/act/state_codec.h"
+#include "common/files.h"
+#include "common/spec_parser.h"
+#include "controller/testing/child_process.h"
 #include "common/testing/pg_cluster.h"
 #include "controller/kube/kube_actuator.h"
 #include "controller/kube/kube_fake_env.h"
@@ -708,6 +713,97 @@ TEST(KubeActuatorFencedInstances, TheOutgoingPrimaryOnceRoutingLeavesIt) {
   EXPECT_EQ(FencedInstances(s), (std::set<std::string>{"demo-0", "demo-2"}));
   in.state = s;
   EXPECT_EQ(RoleOf(in, "demo-0"), PodRole::kFenced);
+}
+
+// §4.1's register mirror, with real sidecars (three, watchdog on, over the
+// test's PostgreSQL cluster; the resource's instances pointed at them): after
+// a state write (status CAS) the same document is in the watchdog register,
+// which is what the proxies' write fence reads (GET /v1/watchdog/register on
+// every sidecar). With the sidecars gone, a state write still returns at once:
+// the mirror is best effort and never in the way.
+TEST_F(KubeActuatorTest, AStateWriteIsMirroredToTheWatchdogRegister) {
+  auto pg = testing::PgTestCluster::Create();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  const std::string dir = (*pg)->dir();
+  ClusterSpec spec = (*pg)->MakeSpec(testing::FreePort());
+  for (auto& n : spec.nodes) {
+    n.proxyPort = testing::FreePort();
+    n.apiPort = testing::FreePort();
+    n.watchdogPort = testing::FreePort();
+    n.heartbeatPort = testing::FreePort();
+  }
+  spec.proxy.enabled = false;
+  spec.watchdog.enabled = true;
+  spec.watchdog.authKeyFile = dir + "/watchdog.key";
+  ASSERT_TRUE(WriteFileAtomic(spec.watchdog.authKeyFile, "mirror-test-key\n", 0600).ok());
+  spec.api.tokenFile = dir + "/api.token";
+  ASSERT_TRUE(WriteFileAtomic(spec.api.tokenFile, "mirror-test-token\n", 0600).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir + "/cluster.yaml", SpecToYaml(spec), 0644).ok());
+  std::vector<std::unique_ptr<testing::ChildProcess>> sidecars;
+  for (const auto& n : spec.nodes) {
+    std::string err;
+    sidecars.push_back(std::make_unique<testing::ChildProcess>());
+    ASSERT_TRUE(sidecars.back()->Start({PGVIGIL_SIDECAR_BIN, "-f", dir + "/cluster.yaml", "--node", n.name,
+                                        "--state-dir", dir + "/state-" + n.name, "--log-level", "debug"},
+                                       dir + "/sidecar-" + n.name + ".log", &err))
+        << err;
+  }
+  std::vector<std::unique_ptr<RestClient>> apis;
+  for (const auto& n : spec.nodes) apis.push_back(std::make_unique<RestClient>(spec.ApiUrl(n), ""));
+  auto wait_for = [](const std::function<bool()>& pred, int ms) {
+    for (int i = 0; i < ms / 100 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return pred();
+  };
+  ASSERT_TRUE(wait_for([&] {
+    for (auto& a : apis) {
+      auto r = a->Get("/v1/watchdog");
+      if (r.ok() && r->status == 200 && r->body.has_string_field("state") &&
+          r->body.at("state").as_string() == "LEADER" && r->body.has_boolean_field("quorum") &&
+          r->body.at("quorum").as_bool())
+        return true;
+    }
+    return false;
+  }, 30000)) << sidecars[0]->LogTail(30);
+  // The controller's view of the instances: demo-i is the sidecar of node i.
+  for (size_t i = 0; i < resource_.spec.nodes.size(); ++i) {
+    resource_.spec.nodes[i].host = "127.0.0.1";
+    resource_.spec.nodes[i].apiPort = spec.nodes[i].apiPort;
+  }
+  resource_.spec.api.tls = TlsSpec{};
+  act_->SetResource(resource_, uid_);
+  act_->SetSidecarToken("mirror-test-token");
+
+  plan::ClusterState s = Routed("demo-0", {"demo-1", "demo-2"});
+  s.routingGeneration = 4;
+  s.fenced = {"demo-2"};
+  auto saved = act_->Save(s, 5);
+  ASSERT_TRUE(saved.ok()) << saved.error();
+  const value doc = EncodeClusterState(s);
+  for (size_t i = 0; i < apis.size(); ++i)
+    EXPECT_TRUE(wait_for([&] {
+      auto r = apis[i]->Get("/v1/watchdog/register");
+      return r.ok() && r->status == 200 && r->body.has_field("doc") &&
+             r->body.at("doc").serialize() == doc.serialize();
+    }, 10000))
+        << "sidecar " << i << ": " << [&] {
+             auto r = apis[i]->Get("/v1/watchdog/register");
+             return r.ok() ? r->body.serialize() : r.error();
+           }() << "\nwanted " << doc.serialize();
+  // The register's routing generation and fence are what the proxies compare.
+  auto reg = apis[0]->Get("/v1/watchdog/register");
+  ASSERT_TRUE(reg.ok());
+  EXPECT_EQ(reg->body.at("doc").at("rg").as_integer(), 4);
+  EXPECT_EQ(reg->body.at("doc").at("fe").serialize(), R"(["demo-2"])");
+
+  // Every sidecar gone: the state write does not wait for the mirror.
+  for (auto& sc : sidecars) sc->Stop();
+  plan::ClusterState next = *act_->status()->Load();
+  next.routingGeneration = 5;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto again = act_->Save(next, 5);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_LT(took, std::chrono::milliseconds(1000)) << "the state write waited for the register mirror";
 }
 
 }  // namespace

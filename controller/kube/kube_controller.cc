@@ -179,6 +179,7 @@ std::unique_ptr<Reconciler> KubeController::MakeReconciler(const std::string& ns
   auto actuator = std::make_unique<KubeActuator>(client_, ns, name, [elector](uint64_t t) { elector->Deposed(t); });
   *actuator_out = actuator.get();
   actuator->SetReportingInstance(elector_->identity());
+  actuator->SetSidecarToken(o.token);
   actuator->SetTermRaiser([elector](uint64_t above, const std::string& why) { elector->RaiseEpochAbove(above, why); });
   actuator->SetActingTerm([elector] { return elector->ActingTerm(); });
   auto leadership = std::make_unique<KubeLeadership>(elector_, actuator->status());
