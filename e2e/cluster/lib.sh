@@ -290,6 +290,14 @@ writes_resume() {
 stop_writer() {
   [[ -n $WRITER_PID ]] || return 0
   kill -TERM "$WRITER_PID" 2>/dev/null
+  # Its summary lines are written as it exits. Called in a pipeline (a subshell,
+  # as `stop_writer | sed` is), `wait` cannot wait for it: wait until it is gone
+  # or a zombie (at most 10 s), or writer.out may be read before it is written.
+  local i
+  for ((i = 0; i < 200; i++)); do
+    [[ -e /proc/$WRITER_PID && $(awk '{print $3}' "/proc/$WRITER_PID/stat" 2>/dev/null) != Z ]] || break
+    sleep 0.05
+  done
   wait "$WRITER_PID" 2>/dev/null
   WRITER_PID=""
   cat "$E2E_OUT/writer.out"
