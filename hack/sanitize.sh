@@ -5,6 +5,8 @@
 #   hack/sanitize.sh fuzz   the libFuzzer targets (same build directory), each run
 #                           for PGVIGIL_FUZZ_SECONDS (default 20) from fuzz/corpus/
 #   hack/sanitize.sh tsan   TSan build of the binaries labelled `tsan`, then `ctest -L tsan`
+#   hack/sanitize.sh MODE build   only configures and builds what MODE runs (hack/test.sh
+#                           does this in the background while the main tests run)
 # Environment: PGVIGIL_ASAN_BUILD_DIR (default build-asan), PGVIGIL_TSAN_BUILD_DIR
 # (default build-tsan), PGVIGIL_SANITIZE_JOBS (ctest and build parallelism, default nproc).
 # Every sanitizer report, in the test binaries and in the processes they start
@@ -17,14 +19,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 mode=${1:-}
+only=${2:-}
+case "$only" in
+  "" | build) ;;
+  *) echo "usage: $0 asan|fuzz|tsan [build]" >&2; exit 2 ;;
+esac
 jobs=${PGVIGIL_SANITIZE_JOBS:-$(nproc)}
 supp=$root/hack/sanitizers
 
 case "$mode" in
   asan | fuzz) build=${PGVIGIL_ASAN_BUILD_DIR:-build-asan} ;;
   tsan) build=${PGVIGIL_TSAN_BUILD_DIR:-build-tsan} ;;
-  *) echo "usage: $0 asan|fuzz|tsan" >&2; exit 2 ;;
+  *) echo "usage: $0 asan|fuzz|tsan [build]" >&2; exit 2 ;;
 esac
+targets=(asan_tests)
+[ "$mode" = fuzz ] && targets=(fuzz_targets)
+[ "$mode" = tsan ] && targets=(tsan_tests)
 
 configure() {
   local san=$1; shift
@@ -42,6 +52,20 @@ timed() {
   echo "sanitize $mode: $what took $((SECONDS - start)) s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   return $rc
 }
+
+# Configures MODE's build directory (asan and fuzz share one) and builds what it runs.
+build_mode() {
+  if [ "$mode" = tsan ]; then
+    configure thread
+  else
+    configure address,undefined -DPGVIGIL_FUZZ=ON
+  fi
+  timed build cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+}
+if [ "$only" = build ]; then
+  build_mode
+  exit 0
+fi
 
 logs=$root/$build/sanitizer-logs
 result=$root/$build/sanitize-$mode.result
@@ -89,15 +113,13 @@ run_tests() {
 
 case "$mode" in
   asan)
-    configure address,undefined -DPGVIGIL_FUZZ=ON
-    timed build cmake --build "$build" -j "$jobs" --target asan_tests
+    build_mode
     # The election simulator with a tenth of its seeds (the normal build runs them all).
     export WATCHDOG_SIM_RUNS=${WATCHDOG_SIM_RUNS:-200}
     timed tests run_tests asan
     ;;
   fuzz)
-    configure address,undefined -DPGVIGIL_FUZZ=ON
-    timed build cmake --build "$build" -j "$jobs" --target fuzz_targets
+    build_mode
     rc=0
     timed run ctest --test-dir "$build" -L fuzz --output-on-failure --timeout 900 -j "$jobs" || rc=$?
     # One line per target: exec count, time, coverage, inputs (fuzz/run_fuzzer.sh).
@@ -105,8 +127,7 @@ case "$mode" in
     exit $rc
     ;;
   tsan)
-    configure thread
-    timed build cmake --build "$build" -j "$jobs" --target tsan_tests
+    build_mode
     timed tests run_tests tsan
     ;;
 esac

@@ -9,6 +9,9 @@
 #   PGVIGIL_TEST_LABEL run only tests with this ctest label (unit|integration|e2e|package)
 #   PGVIGIL_SANITIZE_STEPS  sanitizer steps to run, in order: asan, fuzz, tsan
 #                           (default "asan fuzz tsan"; "" for none)
+#   PGVIGIL_SANITIZE_PREBUILD  1 (default): build those steps' binaries in the
+#                           background, at the lowest CPU and I/O priority, while the
+#                           main tests run; 0: each step builds its own when it starts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${PGVIGIL_BUILD_DIR:-build}
@@ -52,6 +55,20 @@ step "build ($BUILD)" build
 if [ "$(id -u)" -eq 0 ] && ip netns list 2>/dev/null | grep -q '^pgv-'; then
   ./hack/lab.sh down || true
 fi
+# The sanitizer builds are CPU work and the main tests mostly wait (PostgreSQL, the
+# lab's e2e scenarios one at a time): the builds run meanwhile with what CPU the
+# tests leave (nice 19, idle I/O class), and each step below then finds its
+# binaries built. Their own process group, so that an early exit stops them.
+prebuild_pid=""
+if [ -n "$STEPS" ] && [ "${PGVIGIL_SANITIZE_PREBUILD:-1}" = 1 ]; then
+  prebuild_log="$BUILD/sanitize-prebuild.log"
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  setsid nice -n 19 ionice -c 3 bash -c 'for s in $1; do ./hack/sanitize.sh "$s" build || exit; done' \
+    prebuild "$STEPS" >"$prebuild_log" 2>&1 &
+  prebuild_pid=$!
+  trap '[ -z "$prebuild_pid" ] || kill -- -"$prebuild_pid" 2>/dev/null || true' EXIT
+  echo "== sanitizer builds started in the background (log: $prebuild_log)"
+fi
 args=(--test-dir "$BUILD" --output-on-failure --timeout 900)
 [ -n "${PGVIGIL_TEST_LABEL:-}" ] && args+=(-L "$PGVIGIL_TEST_LABEL")
 # Unit tests in parallel; integration and e2e tests share machines' ports and the lab.
@@ -61,6 +78,15 @@ tests() {
   ctest "${args[@]}" -j "$(nproc)" 2>&1 | tee "$BUILD/ctest-summary.log"
 }
 step tests tests
+
+# A failed background build is not a result: the step rebuilds and reports it.
+if [ -n "$prebuild_pid" ]; then
+  start=$SECONDS
+  wait "$prebuild_pid" || echo "== sanitizer background build failed; the steps rebuild (log: $prebuild_log)"
+  prebuild_pid=""
+  grep -a 'took' "$prebuild_log" | sed 's/^/  /' || true
+  times+=("sanitizer builds, rest after the tests: $((SECONDS - start)) s")
+fi
 
 for s in $STEPS; do
   sanitize_step "$s"
