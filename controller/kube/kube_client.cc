@@ -195,6 +195,17 @@ Result<ApiReply> KubeClient::Apply(const std::string& path, const value& object,
   return Call("PATCH", path + q, object.serialize(), "application/apply-patch+yaml");
 }
 
+value DeleteOptionsFor(const std::string& uid, const std::string& resource_version, int grace_period_seconds) {
+  value o = value::object();
+  o["apiVersion"] = value::string("v1");
+  o["kind"] = value::string("DeleteOptions");
+  o["preconditions"] = value::object();
+  if (!uid.empty()) o["preconditions"]["uid"] = value::string(uid);
+  if (!resource_version.empty()) o["preconditions"]["resourceVersion"] = value::string(resource_version);
+  if (grace_period_seconds >= 0) o["gracePeriodSeconds"] = value::number(grace_period_seconds);
+  return o;
+}
+
 Result<ApiReply> KubeClient::Delete(const std::string& path, const value& options) {
   return Call("DELETE", path, options.is_null() ? "" : options.serialize());
 }

@@ -60,6 +60,11 @@ std::chrono::milliseconds RetryDelay(int attempt, int retry_after_seconds, doubl
 std::string ResourcePath(const std::string& group, const std::string& version, const std::string& plural,
                          const std::string& ns, const std::string& name = "", const std::string& sub = "");
 std::string QueryEscape(const std::string& s);
+// DeleteOptions (KUBERNETES.md §7 #8) whose preconditions make a DELETE apply
+// only to the object as read: another uid (deleted and made again) or another
+// resourceVersion (changed since) is 409 Conflict. grace < 0: not sent.
+web::json::value DeleteOptionsFor(const std::string& uid, const std::string& resource_version,
+                                  int grace_period_seconds = -1);
 
 struct WatchEvent {
   std::string type;  // ADDED MODIFIED DELETED BOOKMARK ERROR

@@ -140,6 +140,30 @@ TEST_F(KubeClientTest, PatchesAndApply) {
   EXPECT_EQ(c.Delete(path, pre)->code, 409);
 }
 
+// The rollout's pod DELETE (KUBERNETES.md §7 #8): DeleteOptions preconditions
+// {uid, resourceVersion}; a pod changed since it was read (its resourceVersion
+// moved) is 409 Conflict and stays; the pod as read is deleted.
+TEST_F(KubeClientTest, DeleteWithUidAndResourceVersionPreconditions) {
+  KubeClient c(InCluster());
+  std::string pods = ResourcePath("", "v1", "pods", "db");
+  auto pod = c.Create(pods, value::parse(R"({"metadata":{"name":"demo-1"},"spec":{}})"));
+  ASSERT_EQ(pod->code, 201);
+  const std::string path = pods + "/demo-1";
+  const std::string uid = pod->body.at("metadata").at("uid").as_string();
+  const std::string rv = pod->body.at("metadata").at("resourceVersion").as_string();
+  ASSERT_EQ(c.MergePatch(path, value::parse(R"({"metadata":{"labels":{"x":"y"}}})"))->code, 200);
+  auto stale = c.Delete(path, DeleteOptionsFor(uid, rv, 60));
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->code, 409);
+  EXPECT_EQ(stale->reason(), "Conflict");
+  EXPECT_NE(stale->message().find("Precondition failed"), std::string::npos) << stale->message();
+  EXPECT_EQ(c.Get(path)->code, 200) << "the pod stays";
+  const std::string now = c.Get(path)->body.at("metadata").at("resourceVersion").as_string();
+  EXPECT_EQ(c.Delete(path, DeleteOptionsFor("another-uid", now, 60))->code, 409);
+  EXPECT_EQ(c.Delete(path, DeleteOptionsFor(uid, now, 60))->code, 200);
+  EXPECT_EQ(c.Get(path)->code, 404);
+}
+
 TEST_F(KubeClientTest, LeaseCreateGetAndCasUpdate) {
   KubeClient a(InCluster()), b(InCluster());
   auto missing = GetLease(&a, "db", "pgvigil-controller");

@@ -250,6 +250,7 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
   }
   SyncFence(c, key, meta);
   SyncScale(c, key, cr);
+  SyncRollout(c, key, cr);
   SyncRequest(c, key, cr);
   WriteSummary(c, name, generation);
 }
@@ -264,6 +265,28 @@ Status KubeController::Rescale(Cluster& c, const std::string& key, const std::st
   c.actuator->SetResource(*res, c.uid);
   c.reconciler->UseSpec(res->spec, why);
   return Status::Ok();
+}
+
+std::map<std::string, ScaleInstance> KubeController::ObservedInstances(const ClusterStatus& s) {
+  std::map<std::string, ScaleInstance> out;
+  for (const auto& n : s.nodes) {
+    ScaleInstance i;
+    i.primary = n.pgStatus == "up" && n.role == "primary" && n.pgRole == "primary";
+    i.streaming = n.pgStatus == "up" && n.replicationState == "streaming";
+    out[n.name] = i;
+  }
+  return out;
+}
+
+void KubeController::RequestOnce(SentRequest* sent, const std::string& key, const char* topic,
+                                 const std::string& what, const std::string& why,
+                                 const std::function<Status()>& send) {
+  const auto now = std::chrono::steady_clock::now();
+  if (sent->what == what && now - sent->at < std::chrono::seconds(30)) return;
+  Status r = send();
+  spdlog::info("PostgresCluster {}: {}: {} requested ({}): {}", key, topic, what, r.ok() ? "ok" : r.message(), why);
+  sent->what = what;
+  sent->at = now;
 }
 
 void KubeController::SyncScale(Cluster& c, const std::string& key, const value& cr) {
@@ -289,12 +312,7 @@ void KubeController::SyncScale(Cluster& c, const std::string& key, const value& 
     auto decoded = DecodeStatusState(cr.at("status"));
     if (decoded.ok()) in.state = decoded->state;
   }
-  for (const auto& n : c.reconciler->GetStatus().nodes) {
-    ScaleInstance i;
-    i.primary = n.pgStatus == "up" && n.role == "primary" && n.pgRole == "primary";
-    i.streaming = n.pgStatus == "up" && n.replicationState == "streaming";
-    in.instances[n.name] = i;
-  }
+  in.instances = ObservedInstances(c.reconciler->GetStatus());
   const ScaleStep step = NextScaleStep(in);
   c.scale = step;
   if (step.reason != c.scaleLogged) {
@@ -309,16 +327,8 @@ void KubeController::SyncScale(Cluster& c, const std::string& key, const value& 
                         (step.waitReason == "RoutingNotUpdated" || step.waitReason == "WouldLoseMajority"));
   c.actuator->SetScaleLeaving(leaving ? step.instance.empty() ? InstanceName(in.cluster, c.members - 1) : step.instance
                                       : "");
-  // A request to the planner is sent once, and again after 30 s if the state
-  // does not show it done by then (a switchover may be refused or aborted).
   auto request_once = [&](const std::string& what, const std::function<Status()>& send) {
-    const auto now = std::chrono::steady_clock::now();
-    if (c.scaleRequested == what && now - c.scaleRequestedAt < std::chrono::seconds(30)) return;
-    Status r = send();
-    spdlog::info("PostgresCluster {}: scale: {} requested ({}): {}", key, what, r.ok() ? "ok" : r.message(),
-                 step.reason);
-    c.scaleRequested = what;
-    c.scaleRequestedAt = now;
+    RequestOnce(&c.scaleRequested, key, "scale", what, step.reason, send);
   };
   switch (step.kind) {
     case ScaleStepKind::kAddInstance:
@@ -470,6 +480,9 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   in.instances = c.members > 0 ? c.members : c.instances;
   if (c.scale && c.scale->scaling())
     in.wait = Wait{c.scale->kind == ScaleStepKind::kWait ? c.scale->waitReason : "Scaling", c.scale->reason, false};
+  else if (c.rollout && c.rollout->rolling())
+    in.wait = Wait{c.rollout->kind == RolloutStepKind::kWait ? c.rollout->waitReason : "RollingUpdate",
+                   c.rollout->reason, false};
   // A lost instance's pod (node_loss.h) before a scale step: it is why capacity is short.
   if (c.actuator && c.reconciler && c.reconciler->acting())
     if (auto lost = c.actuator->NodeLossWait()) in.wait = lost;
@@ -505,6 +518,16 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   const int members = c.members, replicas = c.replicas;
   const std::string scale_step = c.scale ? ToString(c.scale->kind) : "", scale_instance = c.scale ? c.scale->instance : "";
   signature += "|" + std::to_string(members) + "/" + std::to_string(replicas) + "|" + (in.wait ? in.wait->message : "");
+  // status.rollout (kube_rollout.h): the update revision and how many members' pods are on it.
+  value rollout = value::null();
+  if (c.rollout && !c.updateRevision.empty()) {
+    rollout = value::object();
+    rollout["updateRevision"] = value::string(c.updateRevision);
+    rollout["updatedInstances"] = value::number(c.rollout->updated);
+    rollout["step"] = value::string(ToString(c.rollout->kind));
+    if (!c.rollout->instance.empty()) rollout["instance"] = value::string(c.rollout->instance);
+    signature += "|rollout " + rollout.serialize();
+  }
   SyncReport(c);
   signature += "|report " + std::to_string(c.reportSeq);
   if (!c.lastRequest.is_null()) signature += "|request " + c.lastRequest.serialize();
@@ -513,7 +536,7 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   const value report = c.report, last_request = c.lastRequest, reported_state = c.reportedState,
               last_events = c.lastEvents;
   auto edit = [in, accepted, name, members, replicas, scale_step, scale_instance, report, last_request,
-               instances_status, reported_state, last_events](value* status) {
+               instances_status, reported_state, last_events, rollout](value* status) {
     StatusInputs now = in;
     auto decoded = DecodeStatusState(*status);
     if (decoded.ok()) now.state = decoded->state;
@@ -545,6 +568,7 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
       (*status)["lastEvents"] = last_events;
     }
     if (!last_request.is_null()) (*status)["lastRequest"] = last_request;
+    if (!rollout.is_null()) (*status)["rollout"] = rollout;
   };
   if (c.store) {
     // The Reconciler's thread writes it, with its next status write or on its own.

@@ -17,6 +17,10 @@
 //   pgvigil.io/request (kube_request.h says how they travel).
 // - Scaling (kube_scale.h): one step at a time towards spec.instances while it
 //   acts, the members and replicas in force recorded in status.scale.
+// - Rolling updates (kube_rollout.h, kube_rollout_sync.cc): while it acts and
+//   no scale step is under way, pods not on the StatefulSet's update revision
+//   are deleted one at a time (uid and resourceVersion preconditions), the
+//   primary last after a switchover; status.rollout records the progress.
 // Owned objects, the term to the sidecars, pod labels, Events and the manual
 // fence annotation (parsed here, carried out there): kube_actuator.h.
 // Not here yet: secrets re-read on change.
@@ -38,6 +42,7 @@
 #include "controller/kube/kube_client.h"
 #include "controller/kube/kube_plan.h"
 #include "controller/kube/kube_request.h"
+#include "controller/kube/kube_rollout.h"
 #include "controller/kube/kube_scale.h"
 #include "controller/kube/list_watch.h"
 #include "controller/kube/status_store.h"
@@ -71,6 +76,13 @@ class KubeController {
   std::optional<ClusterStatus> ClusterStatusOf(const std::string& key) const;
 
  private:
+  // A request to the planner (switchover, detach) sent once, and again after
+  // 30 s if the state does not show it done by then (it may be refused or
+  // aborted). Logged with `topic` and why.
+  struct SentRequest {
+    std::string what;
+    std::chrono::steady_clock::time_point at;
+  };
   struct Cluster {
     std::shared_ptr<Reconciler> reconciler;  // shared with REST threads (ClusterStatusOf)
     std::unique_ptr<StatusStore> summary;  // writes the summary while there is no Reconciler
@@ -111,9 +123,20 @@ class KubeController {
     std::string uid;
     std::optional<ScaleStep> scale;        // the last step decided while acting
     std::string scaleLogged;               // its reason, as last logged
-    std::string scaleRequested;            // "switchover demo-4 demo-0", "detach demo-4"
-    std::chrono::steady_clock::time_point scaleRequestedAt;
+    SentRequest scaleRequested;            // "switchover demo-4 demo-0", "detach demo-4"
+    // Rolling updates (kube_rollout.h): the last step decided while acting, its
+    // reason as last logged, the uid of the pod last deleted (not deleted twice),
+    // the switchover last requested.
+    std::optional<RolloutStep> rollout;
+    std::string rolloutLogged;
+    std::string rolloutDeletedUid;
+    std::string updateRevision;  // the StatefulSet's status.updateRevision as last read
+    SentRequest rolloutRequested;
   };
+  void RequestOnce(SentRequest* sent, const std::string& key, const char* topic, const std::string& what,
+                   const std::string& why, const std::function<Status()>& send);
+  // What the Reconciler's last look saw of each instance (primary, streaming).
+  static std::map<std::string, ScaleInstance> ObservedInstances(const ClusterStatus& s);
   void WatchLoop();
   void SyncLoop();
   void SyncOne(const std::string& key, const web::json::value& cr);
@@ -123,6 +146,9 @@ class KubeController {
   Status Rescale(Cluster& c, const std::string& key, const std::string& why);
   // One scale step while this controller acts (kube_scale.h), carried out and logged.
   void SyncScale(Cluster& c, const std::string& key, const web::json::value& cr);
+  // One rollout step while this controller acts (kube_rollout.h), carried out,
+  // logged and recorded as an Event (kube_rollout_sync.cc).
+  void SyncRollout(Cluster& c, const std::string& key, const web::json::value& cr);
   // pgvigil.io/fenced-instances: parsed when it changes; an error keeps the old fence.
   void SyncFence(Cluster& c, const std::string& key, const web::json::value& meta);
   // pgvigil.io/request: a request not yet in status.lastRequest goes to the

@@ -152,18 +152,34 @@ class StatefulSetSync {
     return pod;
   }
 
+  // status (the StatefulSetStatus reference): updateRevision names the current
+  // template; currentRevision the revision pods were made from before it, set
+  // on first sight and moved to updateRevision only by a completed
+  // RollingUpdate (every pod updated and Ready): under OnDelete the StatefulSet
+  // controller never completes a rollout, so it keeps naming the first
+  // revision. updatedReplicas and currentReplicas count the pods labelled with
+  // each (a pod being deleted counts for neither).
   void Status() {
     const ResourceType* pods = Type(s_, "", "pods");
     const ResourceType* sets = Type(s_, "apps", "statefulsets");
-    int64_t count = 0, ready = 0, updated = 0;
+    Reply cur = s_->Get(*sets, ns_, name_);
+    if (cur.code != 200) return;
+    std::string current = StringField(cur.body, "status.currentRevision");
+    if (current.empty()) current = revision_;
+    int64_t count = 0, ready = 0, updated = 0, on_current = 0;
     for (const auto& p : s_->Objects(*pods, ns_)) {
       if (Ordinal(name_, StringField(p, "metadata.name")) < 0 || !OwnedBy(p, uid_)) continue;
       ++count;
       if (PodReady(p)) ++ready;
-      if (StringField(p, "metadata.labels.controller-revision-hash") == revision_) ++updated;
+      if (!Field(p, "metadata.deletionTimestamp").is_null()) continue;
+      const std::string rev = StringField(p, "metadata.labels.controller-revision-hash");
+      if (rev == revision_) ++updated;
+      if (rev == current) ++on_current;
     }
-    Reply cur = s_->Get(*sets, ns_, name_);
-    if (cur.code != 200) return;
+    if (StringField(sts_, "spec.updateStrategy.type") != "OnDelete" && updated == count && ready == count) {
+      current = revision_;
+      on_current = updated;
+    }
     value next = cur.body;
     value st = value::object();
     st["observedGeneration"] = Field(cur.body, "metadata.generation");
@@ -171,9 +187,8 @@ class StatefulSetSync {
     st["readyReplicas"] = value::number(ready);
     st["availableReplicas"] = value::number(ready);
     st["updatedReplicas"] = value::number(updated);
-    st["currentReplicas"] = value::number(count);
-    std::string current = StringField(cur.body, "status.currentRevision");
-    st["currentRevision"] = value::string(current.empty() || updated == count ? revision_ : current);
+    st["currentReplicas"] = value::number(on_current);
+    st["currentRevision"] = value::string(current);
     st["updateRevision"] = value::string(revision_);
     next["status"] = st;
     s_->Update(*sets, ns_, name_, next, true);
