@@ -429,6 +429,7 @@ std::chrono::milliseconds Reconciler::Tick() {
       ns.timeline = o->timeline;
       if (o->pgReachable) ns.lsn = plan::FormatLsn(o->inRecovery ? o->replayedLsn : o->currentLsn);
       ns.upstream = o->upstream;
+      ns.pendingRestart = o->pendingRestart;
       const plan::NodeObservation* prim = obs_.Find(newest.primary);
       if (o->inRecovery && prim && prim->pgReachable && prim->currentLsn >= o->replayedLsn)
         ns.lagBytes = static_cast<int64_t>(prim->currentLsn - o->replayedLsn);

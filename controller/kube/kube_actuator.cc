@@ -717,10 +717,11 @@ void KubeActuator::Emit(const std::string& type, const std::string& reason, cons
       return;
     }
   }
-  if (!events_.Allow(reason + "|" + note, EventLimiter::Clock::now())) return;
   std::string uid;
   {
+    // The controller's sync thread emits too (requests, rollout steps).
     std::lock_guard<std::mutex> lock(mu_);
+    if (!events_.Allow(reason + "|" + note, EventLimiter::Clock::now())) return;
     uid = uid_;
   }
   EventRecord e;

@@ -101,6 +101,7 @@ class KubeActuator : public StateStore, public ActingHook {
   void Decided(const std::string& action, const std::string& node, const std::string& reason, bool ok,
                const std::string& detail) override;
   // An Event about the cluster: "Normal" or "Warning", a CamelCase reason.
+  // Also from the controller's sync thread (its limiter is under mu_).
   void Emit(const std::string& type, const std::string& reason, const std::string& action, const std::string& note);
   void SetReportingInstance(std::string identity) { reportingInstance_ = std::move(identity); }
   // Whether this controller acts now (the elector's acting term, non-zero
@@ -184,7 +185,7 @@ class KubeActuator : public StateStore, public ActingHook {
   std::string initNode_, initOpId_;  // the init operation sent and not yet seen to end
   std::string initReason_;           // the last init decision logged
   std::function<void()> afterPodRead_;
-  EventLimiter events_;
+  EventLimiter events_;  // guarded by mu_
   std::string reportingInstance_;
   std::function<Status(const std::string&, const std::string&)> request_;
   std::set<std::string> requested_;  // "detach demo-1" asked and not yet in the state

@@ -102,6 +102,13 @@ struct Stepper {
       if (p && !p->terminating && p->revision == in.updateRevision) ++step.updated;
       if (Outdated(Name(i))) ++outdated;
     }
+    if (outdated == 0 && in.finishing) {
+      for (int i = 0; i < in.members; ++i) {
+        const std::string missing = Unsettled(Name(i));
+        if (!missing.empty())
+          return Wait("InstanceNotReady", "every pod is updated; ends once " + Name(i) + " is settled: " + missing);
+      }
+    }
     if (outdated == 0) {
       step.reason = "every pod is on revision " + in.updateRevision;
       return step;

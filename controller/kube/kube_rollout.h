@@ -16,7 +16,8 @@
 //  3. only the primary left on the old revision: switch over to an updated
 //     routed streaming standby (synchronous ones first, then the lowest
 //     ordinal); the planner moves idle sessions and fences the old primary;
-//  4. the old primary, now a standby, is deleted by step 2.
+//  4. the old primary, now a standby, is deleted by step 2;
+//  5. the rollout ends (steady) once every member is settled again.
 // A single-instance cluster has no standby to switch to: its one pod is
 // deleted (writes stop until it is back).
 // Never while a failover or switchover runs (state.transition), a rebuild
@@ -53,6 +54,10 @@ struct RolloutInputs {
   std::string updateRevision;
   bool observed = false;
   bool scaling = false;  // a scale step (kube_scale.h) other than steady
+  // The previous step was not steady: with every pod on the update revision,
+  // the rollout ends only once every member is settled again (the last
+  // replaced pod back Ready and streaming).
+  bool finishing = false;
   std::string rebuilding;  // an instance with a rebuild running, "" for none
   plan::ClusterState state;
   std::map<std::string, ScaleInstance> instances;  // by name; missing: not seen

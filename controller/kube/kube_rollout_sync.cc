@@ -89,10 +89,13 @@ void KubeController::SyncRollout(Cluster& c, const std::string& key, const value
   }
   const ClusterStatus status = c.reconciler->GetStatus();
   in.instances = ObservedInstances(status);
+  for (const auto& n : status.nodes)
+    if (!n.pendingRestart.empty() && in.pods.count(n.name)) in.pods[n.name].pendingRestart = true;
   for (const auto& op : status.operations)
     if (op.type == "rebuild" && op.state == "running") in.rebuilding = op.node;
 
   const bool was_rolling = c.rollout && c.rollout->rolling();
+  in.finishing = was_rolling;
   const RolloutStep step = NextRolloutStep(in);
   c.rollout = step;
   c.updateRevision = in.updateRevision;

@@ -164,6 +164,19 @@ TEST(KubeRollout, Table) {
          in.pods["demo-0"].pendingRestart = true;
        },
        K::kSwitchover, "demo-0", "demo-1", "restart-only parameter"},
+      {"EndsOnlyOnceTheLastReplacedPodIsBack", 3,
+       [](RolloutInputs& in) {
+         for (auto& [n, p] : in.pods) p.revision = kNew;
+         in.pods["demo-0"].ready = false;
+         in.finishing = true;
+       },
+       K::kWait, "", "InstanceNotReady", "every pod is updated; ends once demo-0 is settled"},
+      {"NotFinishingAnUnreadyPodIsNotTheRollouts", 3,
+       [](RolloutInputs& in) {
+         for (auto& [n, p] : in.pods) p.revision = kNew;
+         in.pods["demo-0"].ready = false;
+       },
+       K::kSteady, "", "", "every pod"},
       // Pods beyond the membership (a scale-down under way) are not the rollout's.
       {"PodsBeyondTheMembersAreIgnored", 3,
        [](RolloutInputs& in) {
@@ -206,6 +219,7 @@ TEST(KubeRollout, WalkThrough) {
   int down = 0;
   for (int round = 0; round < 40; ++round) {
     RolloutStep s = NextRolloutStep(in);
+    in.finishing = s.rolling();
     if (s.kind == RolloutStepKind::kSteady) break;
     if (s.kind == RolloutStepKind::kWait) {
       ASSERT_EQ(s.waitReason, "InstanceNotReady") << s.reason;
@@ -235,6 +249,7 @@ TEST(KubeRollout, WalkThrough) {
   const std::vector<std::string> want = {"delete-pod demo-2", "delete-pod demo-1", "switchover demo-0",
                                          "delete-pod demo-0"};
   EXPECT_EQ(trail, want);
+  EXPECT_EQ(down, 0) << "steady only once the last replaced pod is back";
   for (const auto& [n, p] : in.pods) EXPECT_EQ(p.revision, kNew) << n;
   EXPECT_EQ(in.state.primary, "demo-1") << "the lowest ordinal among the updated standbys (none synchronous)";
 }

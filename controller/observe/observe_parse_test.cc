@@ -67,6 +67,14 @@ TEST(ObserveParse, SidecarStatus) {
   EXPECT_TRUE(o.proxyPaused);
   EXPECT_EQ(o.proxyInTransaction, 2);
   EXPECT_EQ(o.selfFencedInTerm, 0u);  // no selfFence section
+  EXPECT_TRUE(o.pendingRestart.empty());  // no parameters section
+  // Restart-only settings changed (the agent's pg_settings.pending_restart).
+  status["postgres"]["parameters"] = web::json::value::parse(R"({"count": 2, "pendingRestart": ["max_connections", "shared_buffers"]})");
+  EXPECT_EQ(ApplySidecarStatus(status, 1234, &o), "");
+  EXPECT_EQ(o.pendingRestart, (std::vector<std::string>{"max_connections", "shared_buffers"}));
+  status["postgres"]["parameters"]["pendingRestart"] = web::json::value::array();
+  EXPECT_EQ(ApplySidecarStatus(status, 1234, &o), "");
+  EXPECT_TRUE(o.pendingRestart.empty()) << "cleared once restarted";
   // Kubernetes mode: the term its self-fence was recorded in (null: none).
   status["selfFence"] = web::json::value::parse(R"({"enabled": true, "fenced": true, "fencedInTerm": 3})");
   EXPECT_EQ(ApplySidecarStatus(status, 1235, &o), "");

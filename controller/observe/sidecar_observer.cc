@@ -58,6 +58,11 @@ std::string ApplySidecarStatus(const value& status, plan::TimeMs now, plan::Node
   if (const value* fence = Field(status, "selfFence"); fence && fence->is_object())
     out->selfFencedInTerm = static_cast<uint64_t>(std::max<int64_t>(0, Int(*fence, "fencedInTerm", 0)));
   out->dataDirectoryInitialized = Bool(pg, "dataDirectoryInitialized", true);
+  out->pendingRestart.clear();
+  if (const value* params = Field(pg, "parameters"); params && params->is_object())
+    if (const value* pending = Field(*params, "pendingRestart"); pending && pending->is_array())
+      for (const auto& n : pending->as_array())
+        if (n.is_string()) out->pendingRestart.push_back(n.as_string());
   out->operation.reset();
   if (const value* op = Field(status, "operation"); op && op->is_object()) {
     plan::Operation o;

@@ -101,6 +101,10 @@ struct NodeObservation {
   // has not. It runs PostgreSQL again only for a newer term. Not read by the
   // planner.
   uint64_t selfFencedInTerm = 0;
+  // Settings its PostgreSQL applies only after a restart (GET /v1/status
+  // postgres.parameters.pendingRestart: pg_settings.pending_restart). Not read
+  // by the planner; the Kubernetes rollout restarts such a pod (kube_rollout.h).
+  std::vector<std::string> pendingRestart;
 
   // An operation last seen running on a sidecar that no longer answers is not
   // known to run (its host may be gone): only a reachable sidecar's counts.

@@ -44,6 +44,11 @@ value NodeJson(const NodeStatus& n) {
   v["timeline"] = value::number(n.timeline);
   if (!n.lsn.empty()) v["lsn"] = value::string(n.lsn);
   v["lastStatusChange"] = value::string(n.lastStatusChange);
+  if (!n.pendingRestart.empty()) {
+    std::vector<value> names;
+    for (const auto& p : n.pendingRestart) names.push_back(value::string(p));
+    v["pendingRestart"] = value::array(std::move(names));
+  }
   return v;
 }
 
@@ -66,6 +71,9 @@ NodeStatus NodeFrom(const value& v) {
   n.timeline = static_cast<uint64_t>(Int(v, "timeline"));
   n.lsn = Str(v, "lsn");
   n.lastStatusChange = Str(v, "lastStatusChange");
+  if (v.has_array_field("pendingRestart"))
+    for (const auto& p : v.at("pendingRestart").as_array())
+      if (p.is_string()) n.pendingRestart.push_back(p.as_string());
   return n;
 }
 

@@ -34,6 +34,9 @@ struct NodeStatus {
   uint64_t timeline = 0;
   std::string lastStatusChange;  // ISO-8601
   std::string lsn;  // WAL position, "0/3000060": a primary's current, a standby's replayed; "" unknown
+  // Settings its PostgreSQL applies only after a restart (the sidecar's
+  // postgres.parameters.pendingRestart); in JSON only when not empty.
+  std::vector<std::string> pendingRestart;
 };
 
 struct OperationStatus {

@@ -49,6 +49,11 @@ TEST(ClusterStatus, JsonRoundTrip) {
   EXPECT_EQ(back->synchronousStandbys, (std::vector<std::string>{"server2", "server3"}));
   EXPECT_EQ(back->synchronousCount, 1);
   EXPECT_EQ(back->summary, s.summary);
+  EXPECT_FALSE(ToJson(s).at("nodes").at(0).has_field("pendingRestart")) << "only when not empty";
+  s.nodes[1].pendingRestart = {"shared_buffers"};
+  auto pending = ClusterStatusFromJson(web::json::value::parse(ToJson(s).serialize()));
+  ASSERT_TRUE(pending.ok()) << pending.error();
+  EXPECT_EQ(pending->nodes[1].pendingRestart, (std::vector<std::string>{"shared_buffers"}));
 }
 
 TEST(ClusterStatus, RefusesSomethingElse) {

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# e2e/kube/rollout_e2e.sh — a rolling update in the kube-lab (KUBERNETES.md §4.4;
+# issue 11). kube-fake (a stand-in for the API server, not Kubernetes) + the lab +
+# the kubelet/kube-proxy stand-in + the real pgvigil-controller --kubernetes.
+# After the bootstrap of bootstrap_e2e.sh, with the writer through NAME-rw and the
+# primary checker running, the CR's spec.image changes (the kube-lab runs the
+# build's binaries whatever the image says, so only the pod template changes): a
+# new StatefulSet update revision. Under OnDelete no pod changes by itself; the
+# controller deletes the two standbys' pods one at a time (highest ordinal first,
+# each back Ready and streaming before the next), switches over to an updated
+# standby, then deletes the old primary's pod. Passes when every pod ends on the
+# update revision, 3 Ready and 2 streaming, status.rollout says 3 updated, the
+# pod DELETEs (kube-fake's request log) came in that order with uid and
+# resourceVersion preconditions, fewer than two pods were ever not Ready at once
+# (sampled every 0.2 s), no acknowledged write lost and never two writable
+# primaries. The writer's errors during the rollout are reported, not asserted: a
+# session through a deleted pod's proxy is closed with it, and deleting the
+# watchdog leader's pod leaves the proxies without a primary for about deadTime
+# (controller/kube/README.md, "Rolling updates"). About 30-40 s.
+# Own lab: PGVIGIL_LAB_NS=krl, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-krl by default.
+set -uo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+kube_init kube_rollout krl
+kube_lab_up
+kube_bootstrap_cluster
+
+pod_of() { echo "$KUBE_CR-$(( ${1#server} - 1 ))"; }
+sts_field() {
+  kube_get "/apis/apps/v1/namespaces/$KUBE_NS/statefulsets/$KUBE_CR" |
+    python3 -c "import json,sys; s=json.load(sys.stdin); print($1)" 2>/dev/null
+}
+# pods_table: "name revision ready uid" per pod, by name.
+pods_table() {
+  kube_get "/api/v1/namespaces/$KUBE_NS/pods" | python3 -c '
+import json, sys
+for p in sorted(json.load(sys.stdin)["items"], key=lambda p: p["metadata"]["name"]):
+    m = p["metadata"]
+    ready = any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", []))
+    print(m["name"], m["labels"].get("controller-revision-hash", "-"), ready, m["uid"])'
+}
+all_updated() {
+  local rev=$1
+  [[ $(pods_table | awk -v r="$rev" '$2 == r && $3 == "True"' | wc -l) == 3 ]]
+}
+
+old=$(writable_host)
+must "7. one writable primary ($old)" eval '[[ -n $old && $old != *" "* ]]'
+old_pod=$(pod_of "$old")
+rev0=$(sts_field 's["status"]["updateRevision"]')
+pods_table >"$E2E_OUT/pods-before.txt"
+sed 's/^/  before: /' "$E2E_OUT/pods-before.txt"
+check "8. every pod on the StatefulSet's revision $rev0" all_updated "$rev0"
+
+# Not Ready pods sampled every 0.2 s from the spec change on (the most at once).
+( most=0
+  while :; do
+    n=$(pods_table | awk '$3 != "True"' | wc -l)
+    ((n > most)) && { most=$n; echo "$most" >"$E2E_OUT/most-not-ready"; }
+    sleep 0.2
+  done ) &
+SAMPLER=$!
+echo 0 >"$E2E_OUT/most-not-ready"
+errors_before=$(grep -c ' writer: ' "$E2E_OUT/writer.err" 2>/dev/null)
+t0=$SECONDS
+say "9. spec.image changed (load $(cut -d' ' -f1-3 /proc/loadavg))"
+out=$(kube_patch "/apis/pgvigil.io/v1alpha1/namespaces/$KUBE_NS/postgresclusters/$KUBE_CR" \
+  '{"spec":{"image":"pgvigil/pgvigil:0.1.1-pg15"}}')
+check "9. the CR patch is accepted" test "${out%% *}" = 200
+check "10. a new update revision" wait_until 30 eval '[[ $(sts_field "s[\"status\"][\"updateRevision\"]") != "$rev0" ]]'
+rev1=$(sts_field 's["status"]["updateRevision"]')
+say "update revision $rev0 -> $rev1"
+check "11. every pod on $rev1 and Ready" wait_until 150 all_updated "$rev1"
+say "rollout done in $((SECONDS - t0)) s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
+pods_table | sed 's/^/  after: /'
+check "12. never two pods not Ready at once (most: $(<"$E2E_OUT/most-not-ready"))" \
+  test "$(<"$E2E_OUT/most-not-ready")" -le 1
+check "13. 2 standbys streaming" wait_until 60 eval '[[ $(streaming_standbys) == 2 ]]'
+new=$(writable_host)
+check "14. the primary moved off the old primary's pod ($old_pod -> $(pod_of "${new:-none}"))" \
+  eval '[[ -n $new && $new != "$old" && $new != *" "* ]]'
+check "15. status.rollout: 3 updated, steady" wait_until 20 eval \
+  '[[ $(cr_field "(c[\"status\"][\"rollout\"][\"updatedInstances\"], c[\"status\"][\"rollout\"][\"step\"])") == "(3, '"'"'steady'"'"')" ]]'
+check "16. Progressing is back to Settled" wait_until 20 eval \
+  '[[ $(cr_field "[x[\"reason\"] for x in c[\"status\"][\"conditions\"] if x[\"type\"]==\"Progressing\"][0]") == Settled ]]'
+
+# The pod DELETEs as kube-fake answered them: the two standbys (highest ordinal
+# first), then the old primary, each once, each with preconditions.
+requests 'r.get("method") == "DELETE" and "/pods/" in r.get("path", "")' >"$E2E_OUT/deletes.jsonl"
+sed 's/^/  /' "$E2E_OUT/deletes.jsonl"
+order=$(python3 -c '
+import json, sys
+print(" ".join(json.loads(l)["path"].rsplit("/", 1)[1] + ":" + str(json.loads(l)["code"]) for l in open(sys.argv[1])))' \
+  "$E2E_OUT/deletes.jsonl")
+standbys=$(for s in "${SERVERS[@]}"; do [[ $s == "$old" ]] || pod_of "$s"; done | sort -r | tr '\n' ' ')
+want="$(for p in $standbys; do echo -n "$p:200 "; done)$old_pod:200"
+check "17. pod DELETEs: $want (got: $order)" test "$order" = "$want"
+deleted=$(grep -cE 'rollout: DELETE pod [^ ]+ \(uid [0-9a-zA-Z-]+, resourceVersion [0-9]+\): deleted' "$KUBE_DIR/controller.log")
+check "18. each DELETE sent with the pod's uid and resourceVersion as preconditions ($deleted logged)" test "$deleted" = 3
+grep -E 'rollout (delete-pod|switchover)|rollout: (DELETE|switchover)' "$KUBE_DIR/controller.log" | sed 's/^/  controller: /' | cut -c1-400
+check "19. the switchover was requested by the rollout" grep -q "rollout: switchover $old_pod .* requested (ok)" "$KUBE_DIR/controller.log"
+errors_during=$(( $(grep -c ' writer: ' "$E2E_OUT/writer.err" 2>/dev/null) - errors_before ))
+say "writer error lines during the rollout: $errors_during (rate-limited lines, each may stand for several)"
+grep ' writer: ' "$E2E_OUT/writer.err" | grep -v ' writer: mark' | tail -n 5 | sed 's/^/  /'
+writes_resume 10 || fail "the writer makes no progress through $KUBE_CR-rw"
+kube_finish
