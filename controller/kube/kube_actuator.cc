@@ -222,13 +222,7 @@ void KubeActuator::HandleNodeLoss(const plan::ClusterState& state, const std::ve
       continue;
     }
     spdlog::warn("{}/{}: node loss: {}", ns_, name_, d.reason);
-    value options = value::object();
-    options["apiVersion"] = value::string("v1");
-    options["kind"] = value::string("DeleteOptions");
-    options["gracePeriodSeconds"] = value::number(0);
-    options["preconditions"] = value::object();
-    options["preconditions"]["uid"] = value::string(d.podUid);
-    auto r = client_->Delete(ResourcePath("", "v1", "pods", ns_, d.pod), options);
+    auto r = client_->Delete(ResourcePath("", "v1", "pods", ns_, d.pod), DeleteOptionsFor(d.podUid, "", 0));
     std::string outcome;
     bool ok = false;
     if (!r.ok()) outcome = "not deleted: " + r.error();
