@@ -214,9 +214,15 @@ TEST(ProxyTxPoolTest, SessionStateRefused) {
     EXPECT_NE(r.find("not allowed in transaction pooling mode"), std::string::npos) << r;
   }
   // Inside a transaction too (SET outlives it); the cursor WITH HOLD likewise.
+  // The refusal aborts the transaction, as an error there does on PostgreSQL
+  // (proxy_txpool_gaps_itest.cc checks what COMMIT answers then).
   EXPECT_EQ(a->Query("BEGIN"), "");
   EXPECT_EQ(a->Query("SET work_mem = '7MB'").rfind("ERROR 0A000", 0), 0u);
+  EXPECT_EQ(a->Query("ROLLBACK"), "");
+  EXPECT_EQ(a->Query("BEGIN"), "");
   EXPECT_EQ(a->Query("DECLARE h CURSOR WITH HOLD FOR SELECT 1").rfind("ERROR 0A000", 0), 0u);
+  EXPECT_EQ(a->Query("ROLLBACK"), "");
+  EXPECT_EQ(a->Query("BEGIN"), "");
   EXPECT_EQ(a->Query("SET LOCAL work_mem = '7MB'"), "");
   EXPECT_EQ(a->Query("SHOW work_mem"), "7MB");
   EXPECT_EQ(a->Query("COMMIT"), "");

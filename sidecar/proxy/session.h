@@ -159,6 +159,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // part of it fails too, so that nothing runs or commits there until the
   // client rolls back (to a savepoint), as PostgreSQL behaves.
   void FailTransactionElsewhere(Target failed);
+  // Fails the client's transaction on backend t (its last ReadyForQuery said
+  // 'T', no unsynced sequence there) with a silent statement that errors; true
+  // when sent.
+  bool FailTransactionOn(Target t);
   void AnswerLocal();
   void CycleError(const std::string& sqlstate, const std::string& message);
   void SendCycle(const std::shared_ptr<BackendConn>& b, bool silent);
@@ -229,6 +233,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void RenameForBackend(const Frame& f, size_t at, const Statement& st);
   // Simple-Query DEALLOCATE of protocol-level statements, answered by the proxy.
   bool AnswerTxDeallocate();
+  // An error the proxy answers for the client's message (refused session
+  // state): inside a transaction, the transaction is failed on
+  // the backend(s) holding it first, as PostgreSQL's own error would (its
+  // COMMIT then answers ROLLBACK).
+  void TxCycleError(const std::string& sqlstate, const std::string& message);
   // A Parse outside a transaction, with no backend held, of a statement some
   // backend of this worker has parsed already: answered by the proxy (see
   // Worker::parsedOk); it is parsed where the client uses it.

@@ -65,10 +65,16 @@ void ClientSession::LookUpFunctions(BackendConn* b) {
 
 void ClientSession::FailTransactionElsewhere(Target failed) {
   Target other = failed == Target::kPrimary ? Target::kStandby : Target::kPrimary;
-  BackendConn* b = Conn(other).get();
+  if (FailTransactionOn(other))
+    spdlog::debug("proxy: session of {}: transaction failed on {}, failing it on {} too", peer_,
+                  Conn(failed) ? Conn(failed)->login().node : "?", Conn(other)->login().node);
+}
+
+bool ClientSession::FailTransactionOn(Target t) {
+  BackendConn* b = Conn(t).get();
   // Only a backend in the transaction (its last ReadyForQuery said 'T') and not
   // inside an unsynced extended sequence (a Query there would end it).
-  if (!b || b->txStatus != 'T' || b->seqOpen) return;
+  if (!b || b->txStatus != 'T' || b->seqOpen) return false;
   std::string q;
   AppendQuery(&q,
               "DO $pgvigil$ BEGIN RAISE EXCEPTION USING ERRCODE = 'in_failed_sql_transaction', "
@@ -78,8 +84,7 @@ void ClientSession::FailTransactionElsewhere(Target failed) {
   c.capture = BackendConn::Capture::kFailTransaction;
   b->outstanding.push_back(c);
   b->txStatus = 'E';  // as its ReadyForQuery will say; routing sees it at once
-  spdlog::debug("proxy: session of {}: transaction failed on {}, failing it on {} too", peer_,
-                Conn(failed) ? Conn(failed)->login().node : "?", b->login().node);
+  return true;
 }
 
 void ClientSession::OnCapturedRow(BackendConn* b, BackendConn::Capture c, const Frame& f) {
