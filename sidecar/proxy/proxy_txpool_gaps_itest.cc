@@ -1,5 +1,11 @@
 // Integration, transaction pooling, the gaps issue 16 left (real PostgreSQL 15,
 // the shared three-node cluster; part of proxy_txpool_test):
+//  * a protocol-level Close of a named statement is answered without a
+//    backend; an extended-protocol DEALLOCATE of a protocol-level name works
+//    on a backend that never had it; SQL EXECUTE of such a name gets a clear
+//    0A000 naming the statement and the setting;
+//  * a Parse of a name the client already prepared gets 42P05, as PostgreSQL
+//    gives; inside a transaction that aborts it;
 //  * a statement refused for session state inside a transaction aborts it
 //    (COMMIT answers ROLLBACK), by psql, libpq's simple and extended protocol;
 #include <gtest/gtest.h>
@@ -8,6 +14,8 @@
 #include <string>
 
 #include "sidecar/proxy/proxy_test_env.h"
+#include "sidecar/proxy/raw_client_testutil.h"
+#include "sidecar/proxy/wire_messages.h"
 
 namespace pgvigil::proxy::testenv {
 namespace {
@@ -16,6 +24,7 @@ std::unique_ptr<ProxyUnderTest> GapsProxy(int size, std::chrono::milliseconds qu
                                           int threads = 1) {
   ProxyOptions o;
   o.threads = threads;
+  o.hba = "host all all 127.0.0.1/32 trust\n";  // the raw protocol client needs no password exchange
   o.adjust = [=](ClusterSpec& s) {
     s.proxy.pool.mode = PoolMode::kTransaction;
     s.proxy.pool.size = size;
@@ -23,6 +32,21 @@ std::unique_ptr<ProxyUnderTest> GapsProxy(int size, std::chrono::milliseconds qu
     s.proxy.loadBalancing.enabled = false;
   };
   return StartProxy(o);
+}
+
+std::string Prepare(PGconn* c, const char* name, const char* sql) {
+  PGresult* r = PQprepare(c, name, sql, 0, nullptr);
+  std::string out;
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    out = std::string("ERROR ") + (state ? state : "?") + ": " + PQresultErrorMessage(r);
+  }
+  PQclear(r);
+  return out;
+}
+
+std::string ExecPrepared(PGconn* c, const char* name) {
+  return ResultValue(c, PQexecPrepared(c, name, 0, nullptr, nullptr, nullptr, 0));
 }
 
 // The command tag of a simple Query ("COMMIT", "ROLLBACK"), or "ERROR <sqlstate>".
@@ -35,6 +59,138 @@ std::string Tag(PGconn* c, const char* sql) {
   }
   PQclear(r);
   return out;
+}
+
+// A protocol client on the raw socket: sends messages, reads answers up to a
+// ReadyForQuery and returns their type bytes ("3Z", "EZ", ...).
+struct RawPg {
+  explicit RawPg(int port) : sock(port) {
+    std::string s;
+    AppendStartup(&s, {{"user", "postgres"}, {"database", "postgres"}, {"application_name", "pgvigil_tx_raw"}});
+    if (sock.Send(s)) ready = !Until(std::chrono::seconds(10)).empty();
+  }
+  // Message types until (and with) a ReadyForQuery, or what came in `timeout`.
+  std::string Until(std::chrono::milliseconds timeout) {
+    std::string types;
+    auto end = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      while (buf.size() >= 5) {
+        uint32_t len = (uint32_t(uint8_t(buf[1])) << 24) | (uint32_t(uint8_t(buf[2])) << 16) |
+                       (uint32_t(uint8_t(buf[3])) << 8) | uint32_t(uint8_t(buf[4]));
+        if (buf.size() < 1 + len) break;
+        char t = buf[0];
+        if (t == 'E') lastError = FirstSqlState(buf.substr(0, 1 + len));
+        buf.erase(0, 1 + len);
+        if (t == 'S' || t == 'K' || t == 'R') continue;  // login chatter
+        types += t;
+        if (t == 'Z') return types;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return types;
+      std::string more = sock.ReadAtLeast(1, left);
+      if (more.empty()) return types;
+      buf += more;
+    }
+  }
+  std::string Run(const std::string& msgs, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::string s = msgs;
+    AppendSync(&s);
+    if (!sock.Send(s)) return "send failed";
+    return Until(timeout);
+  }
+  RawClient sock;
+  std::string buf, lastError;
+  bool ready = false;
+};
+
+std::string ParseMsg(const std::string& name, const std::string& sql) {
+  std::string s;
+  AppendParse(&s, name, sql);
+  return s;
+}
+std::string CloseMsg(const std::string& name) {
+  std::string s;
+  AppendClose(&s, 'S', name);
+  return s;
+}
+
+TEST(ProxyTxPoolGapsTest, CloseAndDeallocateOfProtocolStatements) {
+  // Two backends; the queue timeout is short so that a message that waited
+  // for a backend shows as 53300 instead of hanging.
+  auto px = GapsProxy(2, std::chrono::milliseconds(2000));
+  ASSERT_TRUE(px);
+  const std::string extra = "sslmode=disable application_name=pgvigil_tx_raw";
+  RawPg raw(px->port);
+  ASSERT_TRUE(raw.ready);
+  auto h1 = Connect(px->port, "postgres", "", extra);
+  auto h2 = Connect(px->port, "postgres", "", extra);
+  ASSERT_TRUE(h1->ok() && h2->ok());
+  EXPECT_EQ(raw.Run(ParseMsg("s1", "SELECT 1")), "1Z");
+  // Both backends held by transactions: the Close needs none.
+  EXPECT_EQ(h1->Query("BEGIN"), "");
+  EXPECT_EQ(h1->Query("SELECT 1"), "1");
+  EXPECT_EQ(h2->Query("BEGIN"), "");
+  EXPECT_EQ(h2->Query("SELECT 1"), "1");
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(raw.Run(CloseMsg("s1")), "3Z");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
+  EXPECT_EQ(raw.Run(CloseMsg("never_prepared")), "3Z");  // PostgreSQL answers CloseComplete too
+  EXPECT_EQ(h1->Query("COMMIT"), "");
+  EXPECT_EQ(h2->Query("COMMIT"), "");
+  // The name is free again, and s1 is gone.
+  std::string bind;
+  AppendMessage(&bind, 'B', std::string("\0s1\0\0\0\0\0\0\0", 10));
+  EXPECT_EQ(raw.Run(bind), "EZ");
+  EXPECT_EQ(raw.lastError, "26000");
+  EXPECT_EQ(raw.Run(ParseMsg("s1", "SELECT 2")), "1Z");
+
+  // Extended-protocol DEALLOCATE (as psycopg sends it) of a protocol-level
+  // name, on a backend that has never seen the statement.
+  auto a = Connect(px->port, "postgres", "", extra);
+  ASSERT_TRUE(a->ok());
+  ASSERT_EQ(Prepare(a->c, "s2", "SELECT 'two'"), "");
+  EXPECT_EQ(ExecPrepared(a->c, "s2"), "two");
+  EXPECT_EQ(h1->Query("BEGIN"), "");  // takes the backend a parsed s2 on (the newest idle)
+  EXPECT_EQ(h1->Query("SELECT 1"), "1");
+  PGresult* r = PQexecParams(a->c, "DEALLOCATE s2", 0, nullptr, nullptr, nullptr, nullptr, 0);
+  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+  EXPECT_STREQ(PQcmdStatus(r), "DEALLOCATE");
+  PQclear(r);
+  EXPECT_EQ(ExecPrepared(a->c, "s2").rfind("ERROR 26000", 0), 0u);
+  EXPECT_EQ(h1->Query("COMMIT"), "");
+  ASSERT_EQ(Prepare(a->c, "s2", "SELECT 'again'"), "");
+  EXPECT_EQ(ExecPrepared(a->c, "s2"), "again");
+
+  // SQL EXECUTE of a protocol-level name: a clear error, simple and extended.
+  std::string e = a->Query("EXECUTE s2");
+  EXPECT_EQ(e.rfind("ERROR 0A000", 0), 0u) << e;
+  EXPECT_NE(e.find("\"s2\""), std::string::npos) << e;
+  EXPECT_NE(e.find("proxy.pool.mode"), std::string::npos) << e;
+  for (int i = 0; i < 2; ++i) {  // the second, the same Parse again, reuses its classification
+    r = PQexecParams(a->c, "EXECUTE s2", 0, nullptr, nullptr, nullptr, nullptr, 0);
+    EXPECT_EQ(ResultValue(a->c, r).rfind("ERROR 0A000", 0), 0u) << i;
+  }
+  EXPECT_EQ(ExecPrepared(a->c, "s2"), "again");
+}
+
+TEST(ProxyTxPoolGapsTest, DuplicateStatementNameIsAnError) {
+  auto px = GapsProxy(2, std::chrono::seconds(30));
+  ASSERT_TRUE(px);
+  auto a = Connect(px->port);
+  ASSERT_TRUE(a->ok());
+  ASSERT_EQ(Prepare(a->c, "dup", "SELECT 'first'"), "");
+  std::string again = Prepare(a->c, "dup", "SELECT 'second'");
+  EXPECT_EQ(again.rfind("ERROR 42P05", 0), 0u) << again;
+  EXPECT_NE(again.find("prepared statement \"dup\" already exists"), std::string::npos) << again;
+  EXPECT_EQ(ExecPrepared(a->c, "dup"), "first");  // the client's statement is unchanged
+  // Inside a transaction the error aborts it, as on PostgreSQL.
+  EXPECT_EQ(a->Query("BEGIN"), "");
+  EXPECT_EQ(a->Query("INSERT INTO kv VALUES (1620, 'dup') ON CONFLICT (k) DO NOTHING"), "");
+  EXPECT_EQ(Prepare(a->c, "dup", "SELECT 'third'").rfind("ERROR 42P05", 0), 0u);
+  EXPECT_EQ(a->Query("SELECT 1").rfind("ERROR 25P02", 0), 0u);
+  EXPECT_EQ(Tag(a->c, "COMMIT"), "ROLLBACK");
+  EXPECT_EQ(a->Query("SELECT count(*) FROM kv WHERE k = 1620"), "0");
+  EXPECT_EQ(ExecPrepared(a->c, "dup"), "first");
 }
 
 TEST(ProxyTxPoolGapsTest, RefusedStatementAbortsTheTransaction) {

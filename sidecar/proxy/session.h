@@ -98,6 +98,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     std::vector<std::string> functions;  // called by its reads (volatility looked up)
     bool functionsLookedUp = false;
     std::string sessionState;  // SqlClass::sessionState of any statement in the cycle
+    // Transaction pooling: an error the proxy answers this message with instead
+    // of running it (a duplicate statement name, SQL EXECUTE of a
+    // protocol-level name); "" none.
+    std::string txErrorState, txError;
     std::vector<std::string> refStatements;  // used but not parsed in this cycle
     std::vector<std::string> parsedHere;
     std::vector<std::string> closedStatements;
@@ -233,11 +237,20 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void RenameForBackend(const Frame& f, size_t at, const Statement& st);
   // Simple-Query DEALLOCATE of protocol-level statements, answered by the proxy.
   bool AnswerTxDeallocate();
+  // A protocol-level Close of a statement while the client holds no backend:
+  // the client's statement is forgotten and CloseComplete answered by the
+  // proxy (PostgreSQL answers it for a name it does not know too).
+  bool AnswerTxClose();
   // An error the proxy answers for the client's message (refused session
-  // state): inside a transaction, the transaction is failed on
+  // state, cycle_.txError): inside a transaction, the transaction is failed on
   // the backend(s) holding it first, as PostgreSQL's own error would (its
   // COMMIT then answers ROLLBACK).
   void TxCycleError(const std::string& sqlstate, const std::string& message);
+  // The Parse of a named statement at `name`: the error it gets instead of
+  // being tracked (a duplicate name).
+  bool TxParseRefused(const std::string& name);
+  // The client's SQL EXECUTE of a statement it prepared with the protocol.
+  void TxCheckExecute(const SqlClass& c);
   // A Parse outside a transaction, with no backend held, of a statement some
   // backend of this worker has parsed already: answered by the proxy (see
   // Worker::parsedOk); it is parsed where the client uses it.

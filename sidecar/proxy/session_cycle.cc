@@ -25,6 +25,8 @@ void ClientSession::Cycle::Reset() {
   ddl = functionsLookedUp = executesOnPrimary = false;
   functions.clear();
   sessionState.clear();
+  txErrorState.clear();
+  txError.clear();
   refStatements.clear();
   parsedHere.clear();
   closedStatements.clear();
@@ -72,6 +74,7 @@ bool ClientSession::ReparseSame(const Frame& f, const std::string& name) {
   // are of the earlier Parse, which another unnamed one may have replaced since.
   it->second.version = ++statementVersion_;
   Absorb(it->second.cls, false);
+  if (TxMode()) TxCheckExecute(it->second.cls);  // an unnamed EXECUTE of a protocol-level name, again
   cycle_.parsedHere.push_back(name);
   return true;
 }
@@ -125,6 +128,7 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
         cycle_.localCmd = c.local;
       }
       Absorb(c, true);
+      if (TxMode()) TxCheckExecute(c);
     }
     cycle_.active = true;
     TryDispatch();
@@ -154,12 +158,27 @@ void ClientSession::AddToCycle(const Frame& f) {
       ParseMsg m;
       if (!ParseParse(f, &m)) return Fatal("08P01", "invalid Parse message", "malformed Parse message");
       std::string name(m.name);
+      if (TxMode() && TxParseRefused(name)) break;  // answered with an error, nothing tracked
       if (ReparseSame(f, name)) break;
       Statement st;
       st.parse.assign(raw, f.size);
       st.cls = ClassifySql(m.query, shared_->classifier);
       st.version = ++statementVersion_;
       Absorb(st.cls, false);
+      if (TxMode()) TxCheckExecute(st.cls);
+      if (TxMode() && name.empty() && st.cls.kind == StmtKind::kDeallocate) {
+        // An extended-protocol DEALLOCATE of a protocol-level statement: the
+        // backend knows it by the proxy's name (parsed there first if it has
+        // not got it, so that it succeeds as on PostgreSQL).
+        auto o = statements_.find(st.cls.object);
+        if (o != statements_.end() && !o->second.server.empty()) {
+          st.parse.clear();
+          AppendParse(&st.parse, "", "DEALLOCATE " + o->second.server);
+          cycle_.bytes.resize(at);
+          cycle_.bytes += st.parse;
+          if (!in(cycle_.refStatements, st.cls.object)) cycle_.refStatements.push_back(st.cls.object);
+        }
+      }
       if (TxMode() && !name.empty()) {
         // Transaction pooling: the backends know it by the proxy's name.
         st.server = worker_->StatementName(ParseDefinition(f));
@@ -181,6 +200,12 @@ void ClientSession::AddToCycle(const Frame& f) {
         if (!in(cycle_.parsedHere, m.statement) && !in(cycle_.refStatements, m.statement))
           cycle_.refStatements.emplace_back(m.statement);
         if (TxMode()) RenameForBackend(f, at, it->second);
+        // The Bind of an extended-protocol DEALLOCATE (see 'P'): the statement
+        // it names must be on this backend.
+        const SqlClass& k = it->second.cls;
+        if (TxMode() && k.kind == StmtKind::kDeallocate && statements_.count(k.object) &&
+            !in(cycle_.refStatements, k.object))
+          cycle_.refStatements.push_back(k.object);
       }
       cycle_.boundPortals.emplace_back(m.portal);
       break;

@@ -139,6 +139,9 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
   // where it was parsed, or the Bind of an extended-protocol one (its Parse
   // only chose the backend).
   if (DeallocateCycle() && ((simple && d.reason == RouteReason::kDeallocateWhereParsed) || cycle_.kind == 'B')) {
+    auto it = statements_.find(cycle_.object);
+    if (TxMode() && it != statements_.end() && !it->second.server.empty())
+      Conn(main)->prepared.erase(it->second.server);  // the Bind runs DEALLOCATE of the proxy's name (session_cycle.cc)
     statements_.erase(cycle_.object);
     parsedOnPrimary_.erase(cycle_.object);
     parsedOnStandby_.erase(cycle_.object);

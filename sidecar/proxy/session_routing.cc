@@ -155,6 +155,13 @@ bool ClientSession::TryDispatch() {
     return true;
   }
   if (TxMode()) {
+    if (!cycle_.txError.empty()) {
+      if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
+      std::string state = std::move(cycle_.txErrorState), msg = std::move(cycle_.txError);
+      TxCycleError(state, msg);
+      return true;
+    }
+    if (AnswerTxClose()) return true;
     if (AnswerTxDeallocate()) return true;
     TxCheck c = CheckTxSessionState();
     if (c == TxCheck::kWait) return false;

@@ -144,6 +144,42 @@ void ClientSession::TxCycleError(const std::string& sqlstate, const std::string&
   CycleError(sqlstate, message);
 }
 
+bool ClientSession::TxParseRefused(const std::string& name) {
+  if (name.empty()) return false;
+  if (statements_.count(name)) {
+    // PostgreSQL's answer; the client's statement of that name stays as it was.
+    cycle_.txErrorState = "42P05";
+    cycle_.txError = "prepared statement \"" + name + "\" already exists";
+    return true;
+  }
+  return false;
+}
+
+void ClientSession::TxCheckExecute(const SqlClass& c) {
+  if (c.executes.empty() || !cycle_.txError.empty()) return;
+  auto it = statements_.find(c.executes);
+  if (it == statements_.end() || it->second.server.empty()) return;
+  cycle_.txErrorState = "0A000";  // feature_not_supported
+  cycle_.txError = "SQL EXECUTE of prepared statement \"" + c.executes +
+                   "\" is not supported in transaction pooling mode (proxy.pool.mode: transaction): it was "
+                   "prepared with the extended protocol (Parse), and the backends know it by another name; run "
+                   "it with Bind/Execute (e.g. PQexecPrepared)";
+}
+
+bool ClientSession::AnswerTxClose() {
+  if (cycle_.kind != 'C' || cycle_.closedStatements.empty() || primary_ || standby_ ||
+      pinned_ != Target::kNone || !txPinned_.empty())
+    return false;
+  for (const auto& name : cycle_.closedStatements) {
+    statements_.erase(name);
+    parsedOnPrimary_.erase(name);
+    parsedOnStandby_.erase(name);
+  }
+  AppendMessage(&out_.pending, '3', {});  // CloseComplete
+  cycle_.Reset();
+  return true;
+}
+
 void ClientSession::RenameForBackend(const Frame& f, size_t at, const Statement& st) {
   if (st.server.empty()) return;
   cycle_.bytes.resize(at);

@@ -279,6 +279,11 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
     r.kind = StmtKind::kDdl;
     return r;
   }
+  if (k == "execute") {
+    primary("not a read", true);
+    if (b + 1 < e) r.executes = t[b + 1].text;
+    return r;
+  }
   bool select_like = k == "select" || k == "with" || k == "values" || k == "table";
   if (!select_like) return primary(k == "insert" || k == "update" || k == "delete" ? "dml" : "not a read", true);
 
@@ -458,6 +463,7 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
     if (all.access == TxAccess::kUnspecified) all.access = one.access;
     all.functions.insert(all.functions.end(), one.functions.begin(), one.functions.end());
     if (all.sessionState.empty()) all.sessionState = one.sessionState;
+    if (all.executes.empty()) all.executes = one.executes;
     all.txEnd = one.txEnd || (all.txEnd && !one.txBegin);
     if (!(all.route == SqlRoute::kRead && one.route == SqlRoute::kRead)) {
       if (all.route != SqlRoute::kPrimary) all.reason = "multi-statement";

@@ -78,6 +78,9 @@ struct SqlClass {
   // PREPARE, a cursor WITH HOLD, LOAD, set_config()); names it for messages.
   // Keyword-based and conservative: set_config(..., true) is flagged too.
   std::string sessionState;
+  // SQL EXECUTE name: the statement name (as PostgreSQL folds it), from any
+  // statement of the query; "" for none.
+  std::string executes;
 };
 
 struct ClassifierConfig {

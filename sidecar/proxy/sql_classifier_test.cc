@@ -138,6 +138,17 @@ TEST(SqlClassifierTest, SessionStateThatCannotMove) {
   EXPECT_EQ(ClassifySql("INSERT INTO t VALUES (1)", cfg).sessionState, "");
 }
 
+TEST(SqlClassifierTest, ExecuteNamesItsStatement) {
+  ClassifierConfig cfg;
+  SqlClass x = ClassifySql("EXECUTE s1 (1, 'a')", cfg);
+  EXPECT_EQ(x.executes, "s1");
+  EXPECT_EQ(x.route, SqlRoute::kPrimary);
+  EXPECT_EQ(ClassifySql("execute \"MyStmt\"", cfg).executes, "MyStmt");  // quoted: case kept
+  EXPECT_EQ(ClassifySql("EXECUTE Upper", cfg).executes, "upper");          // folded as PostgreSQL does
+  EXPECT_EQ(ClassifySql("SELECT 1; EXECUTE s2", cfg).executes, "s2");
+  EXPECT_EQ(ClassifySql("SELECT 'EXECUTE s3'", cfg).executes, "");
+}
+
 TEST(SqlClassifierTest, ConfiguredFunctionLists) {
   ClassifierConfig cfg;
   cfg.writeFunctions = {"audit_log"};
