@@ -167,6 +167,10 @@ struct ProxyPoolSpec {
   int size = 20;
   Millis queueTimeout{120000};        // transaction mode: longest wait for a pool backend
   SessionStatePolicy sessionState = SessionStatePolicy::kRefuse;
+  // Transaction mode: the most named prepared statements (protocol-level) one
+  // client may have (a Parse beyond gets ERROR 53400), and that the proxy
+  // keeps prepared on one backend (it closes others there before parsing more).
+  int maxPreparedStatements = 1000;
 };
 
 struct ProxySpec {

@@ -108,6 +108,8 @@ std::vector<InvalidCase> Cases() {
        "spec.proxy.pool.sessionState", 15, 21, "unknown value 'refus' (one of: refuse, pin); did you mean 'refuse'?"},
       {"PoolSize", Base("  proxy:\n    pool:\n      size: 0\n"), "spec.proxy.pool.size", 15, 13,
        "out of range: 0 (allowed 1..100000)"},
+      {"PoolMaxPreparedStatements", Base("  proxy:\n    pool:\n      maxPreparedStatements: 0\n"),
+       "spec.proxy.pool.maxPreparedStatements", 15, 30, "out of range: 0 (allowed 1..100000)"},
       {"RecoveryMethod", Base("  recovery:\n    method: basebackupp\n"), "spec.recovery.method", 14, 13,
        "unknown value 'basebackupp' (one of: rewind-or-basebackup, basebackup); did you mean 'basebackup'?"},
       {"ReplicationMode", Base("  replication:\n    mode: synch\n"), "spec.replication.mode", 14, 11,

@@ -114,6 +114,7 @@ TEST(SpecDefaultsTest, MinimalSpecGetsEveryDocumentedDefault) {
   EXPECT_EQ(s.proxy.pool.size, 20);
   EXPECT_EQ(s.proxy.pool.queueTimeout, Millis(120000));
   EXPECT_EQ(s.proxy.pool.sessionState, SessionStatePolicy::kRefuse);
+  EXPECT_EQ(s.proxy.pool.maxPreparedStatements, 1000);
   EXPECT_EQ(s.proxy.auth.hbaFile + s.proxy.auth.passwordFile + s.proxy.auth.keyFile, "");
   EXPECT_FALSE(s.proxy.tls.enabled());
 
@@ -330,7 +331,7 @@ ClusterSpec EverythingSet() {
   x.backendAuth = {true, true};
   x.loadBalancing = {false, 1ull << 30, DisableOnWrite::kAlways, false, {"now", "my\"fn", "true", "42"},
                      {"nextval", "null", ""}};
-  x.pool = {7, Millis(90000), PoolMode::kTransaction, 4, Millis(2500), SessionStatePolicy::kPin};
+  x.pool = {7, Millis(90000), PoolMode::kTransaction, 4, Millis(2500), SessionStatePolicy::kPin, 300};
   x.auth = {"/etc/hba", "/etc/pool passwd", "/etc/key"};
   x.tls = {"/etc/c.pem", "/etc/c.key"};
   auto& w = s.watchdog;
@@ -392,6 +393,7 @@ TEST(SpecRoundTripTest, EveryFieldSurvivesYamlAndJson) {
     EXPECT_EQ(back.proxy.pool.size, 4);
     EXPECT_EQ(back.proxy.pool.queueTimeout, Millis(2500));
     EXPECT_EQ(back.proxy.pool.sessionState, SessionStatePolicy::kPin);
+    EXPECT_EQ(back.proxy.pool.maxPreparedStatements, 300);
     EXPECT_EQ(back.proxy.auth.passwordFile, "/etc/pool passwd");
     EXPECT_EQ(back.proxy.tls.keyFile, "/etc/c.key");
     EXPECT_FALSE(back.watchdog.enabled);

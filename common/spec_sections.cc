@@ -38,6 +38,7 @@ void ReadProxyPoolSection(MapReader& proxy, ProxyPoolSpec* p, ErrorSink* sink) {
   b.Duration("queueTimeout", &p->queueTimeout, Millis(100), kMaxDuration);
   int s = b.Choice("sessionState", {"refuse", "pin"});
   if (s >= 0) p->sessionState = static_cast<SessionStatePolicy>(s);
+  b.Int("maxPreparedStatements", &p->maxPreparedStatements, 1, 100000);
 }
 
 }  // namespace pgvigil::spec_internal

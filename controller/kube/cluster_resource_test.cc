@@ -50,7 +50,8 @@ spec:
     maxUnauthenticatedConnections: 70
     authenticationTimeout: 15s
     pauseLimit: 2500ms
-    pool: {maxIdle: 5, idleTimeout: 30s, mode: transaction, size: 8, queueTimeout: 5s, sessionState: pin}
+    pool: {maxIdle: 5, idleTimeout: 30s, mode: transaction, size: 8, queueTimeout: 5s, sessionState: pin,
+           maxPreparedStatements: 250}
     backendAuth: {allowCleartext: true, allowMd5: true}
     loadBalancing: {enabled: false, delayThreshold: 1048576, disableOnWrite: always,
                     readOnlyFunctions: [now], writeFunctions: [nextval], readYourWrites: false}
@@ -133,6 +134,7 @@ TEST(ClusterResourceTest, EveryFieldArrives) {
   EXPECT_EQ(s.proxy.pool.mode, PoolMode::kTransaction);
   EXPECT_EQ(s.proxy.pool.size, 8);
   EXPECT_EQ(s.proxy.pool.queueTimeout, Millis(5000));
+  EXPECT_EQ(s.proxy.pool.maxPreparedStatements, 250);
   EXPECT_EQ(s.proxy.pool.sessionState, SessionStatePolicy::kPin);
   EXPECT_EQ(s.proxy.maxUnauthenticatedConnections, 70);
   EXPECT_EQ(s.proxy.authenticationTimeout, Millis(15000));

@@ -102,7 +102,15 @@ Worker::Worker(ProxyShared* s, int index)
 const std::string& Worker::StatementName(std::string_view definition) {
   auto it = statementNames.find(std::string(definition));
   if (it != statementNames.end()) return it->second;
-  std::string name = "pgvigil_s" + std::to_string(statementNames.size() + 1);
+  // Bounded: past the limit the table starts afresh (names are never reused,
+  // so a backend still holding an old one is never confused; clients that
+  // prepare the same text later only share a new name).
+  const size_t limit = size_t(std::max(10000, 10 * shared->spec.proxy.pool.maxPreparedStatements));
+  if (statementNames.size() >= limit) {
+    statementNames.clear();
+    parsedOk.clear();
+  }
+  std::string name = "pgvigil_s" + std::to_string(++statementSeq);
   return statementNames.emplace(std::string(definition), std::move(name)).first->second;
 }
 

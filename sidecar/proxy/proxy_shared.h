@@ -186,7 +186,10 @@ struct Worker {
   std::shared_ptr<TxBackends> tx;
   // Transaction pooling: the proxy's name for each distinct prepared statement
   // (query text and parameter types), shared by every client of this worker.
+  // At most max(10000, 10 x proxy.pool.maxPreparedStatements) texts; then it
+  // starts afresh (statementSeq numbers the names, never reused).
   std::unordered_map<std::string, std::string> statementNames;
+  uint64_t statementSeq = 0;
   const std::string& StatementName(std::string_view definition);
   // ... and those a backend of this worker completed a Parse of, per login
   // (user, database, options, then the name): a client's Parse of one of them

@@ -8,6 +8,8 @@
 //    gives; inside a transaction that aborts it;
 //  * a statement refused for session state inside a transaction aborts it
 //    (COMMIT answers ROLLBACK), by psql, libpq's simple and extended protocol;
+//  * proxy.pool.maxPreparedStatements: a client's Parse beyond it gets 53400,
+//    and a backend never holds more of the proxy's statements;
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -21,7 +23,7 @@ namespace pgvigil::proxy::testenv {
 namespace {
 
 std::unique_ptr<ProxyUnderTest> GapsProxy(int size, std::chrono::milliseconds queue_timeout,
-                                          int threads = 1) {
+                                          int max_prepared = 1000, int threads = 1) {
   ProxyOptions o;
   o.threads = threads;
   o.hba = "host all all 127.0.0.1/32 trust\n";  // the raw protocol client needs no password exchange
@@ -29,6 +31,7 @@ std::unique_ptr<ProxyUnderTest> GapsProxy(int size, std::chrono::milliseconds qu
     s.proxy.pool.mode = PoolMode::kTransaction;
     s.proxy.pool.size = size;
     s.proxy.pool.queueTimeout = queue_timeout;
+    s.proxy.pool.maxPreparedStatements = max_prepared;
     s.proxy.loadBalancing.enabled = false;
   };
   return StartProxy(o);
@@ -229,6 +232,38 @@ TEST(ProxyTxPoolGapsTest, RefusedStatementAbortsTheTransaction) {
   EXPECT_NE(p.output.find("not allowed in transaction pooling mode"), std::string::npos) << p.output;
   EXPECT_NE(p.output.find("ROLLBACK"), std::string::npos) << p.output;
   EXPECT_EQ(a->Query("SELECT count(*) FROM kv WHERE k = 1624"), "0");
+}
+
+TEST(ProxyTxPoolGapsTest, PreparedStatementCap) {
+  // One backend, so every statement meets on it.
+  auto px = GapsProxy(1, std::chrono::seconds(30), 3);
+  ASSERT_TRUE(px);
+  auto a = Connect(px->port);
+  auto b = Connect(px->port);
+  ASSERT_TRUE(a->ok() && b->ok());
+  ASSERT_EQ(Prepare(a->c, "p1", "SELECT 'a1'"), "");
+  ASSERT_EQ(Prepare(a->c, "p2", "SELECT 'a2'"), "");
+  ASSERT_EQ(Prepare(a->c, "p3", "SELECT 'a3'"), "");
+  std::string over = Prepare(a->c, "p4", "SELECT 'a4'");
+  EXPECT_EQ(over.rfind("ERROR 53400", 0), 0u) << over;
+  EXPECT_NE(over.find("proxy.pool.maxPreparedStatements (3)"), std::string::npos) << over;
+  EXPECT_EQ(a->Query("DEALLOCATE p1"), "");
+  ASSERT_EQ(Prepare(a->c, "p4", "SELECT 'a4'"), "");
+  // b's statements on the same backend: it never holds more than 3 of the
+  // proxy's, and every statement still runs (parsed again where missing).
+  ASSERT_EQ(Prepare(b->c, "q1", "SELECT 'b1'"), "");
+  ASSERT_EQ(Prepare(b->c, "q2", "SELECT 'b2'"), "");
+  ASSERT_EQ(Prepare(b->c, "q3", "SELECT 'b3'"), "");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(ExecPrepared(a->c, "p2"), "a2");
+    EXPECT_EQ(ExecPrepared(b->c, "q1"), "b1");
+    EXPECT_EQ(ExecPrepared(a->c, "p3"), "a3");
+    EXPECT_EQ(ExecPrepared(b->c, "q2"), "b2");
+    EXPECT_EQ(ExecPrepared(a->c, "p4"), "a4");
+    EXPECT_EQ(ExecPrepared(b->c, "q3"), "b3");
+    std::string held = b->Query("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'pgvigil_s%'");
+    EXPECT_LE(std::stoi(held), 3) << held;
+  }
 }
 
 }  // namespace

@@ -99,8 +99,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     bool functionsLookedUp = false;
     std::string sessionState;  // SqlClass::sessionState of any statement in the cycle
     // Transaction pooling: an error the proxy answers this message with instead
-    // of running it (a duplicate statement name, SQL EXECUTE of a
-    // protocol-level name); "" none.
+    // of running it (a duplicate statement name, the statement cap, SQL
+    // EXECUTE of a protocol-level name); "" none.
     std::string txErrorState, txError;
     std::vector<std::string> refStatements;  // used but not parsed in this cycle
     std::vector<std::string> parsedHere;
@@ -241,13 +241,18 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // the client's statement is forgotten and CloseComplete answered by the
   // proxy (PostgreSQL answers it for a name it does not know too).
   bool AnswerTxClose();
+  // Before the cycle's Parses go to backend b: b holds at most
+  // proxy.pool.maxPreparedStatements of the proxy's statements; others (not
+  // used by this cycle) are closed there first, appended to *out (they are
+  // parsed again on the backend where a client next uses them).
+  void MakeRoomForParses(BackendConn* b, std::string* out);
   // An error the proxy answers for the client's message (refused session
   // state, cycle_.txError): inside a transaction, the transaction is failed on
   // the backend(s) holding it first, as PostgreSQL's own error would (its
   // COMMIT then answers ROLLBACK).
   void TxCycleError(const std::string& sqlstate, const std::string& message);
   // The Parse of a named statement at `name`: the error it gets instead of
-  // being tracked (a duplicate name).
+  // being tracked (duplicate name, proxy.pool.maxPreparedStatements), "" none.
   bool TxParseRefused(const std::string& name);
   // The client's SQL EXECUTE of a statement it prepared with the protocol.
   void TxCheckExecute(const SqlClass& c);

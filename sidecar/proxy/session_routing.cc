@@ -298,6 +298,7 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
   const bool tx = TxMode();
   int parses = 0;  // transaction pooling: Parses sent (BackendConn::Cycle::parses)
   scratch_.clear();
+  if (tx) MakeRoomForParses(b.get(), &scratch_);
   for (const auto& name : cycle_.refStatements) {
     auto it = statements_.find(name);
     if (it == statements_.end()) continue;

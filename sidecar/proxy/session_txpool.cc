@@ -152,6 +152,17 @@ bool ClientSession::TxParseRefused(const std::string& name) {
     cycle_.txError = "prepared statement \"" + name + "\" already exists";
     return true;
   }
+  const int cap = shared_->spec.proxy.pool.maxPreparedStatements;
+  const size_t named = statements_.size() - statements_.count("");
+  if (cap > 0 && named >= size_t(cap)) {
+    cycle_.txErrorState = "53400";  // configuration_limit_exceeded
+    cycle_.txError = "cannot prepare statement \"" + name + "\": this client has " + std::to_string(named) +
+                     " named prepared statements, the limit of proxy.pool.maxPreparedStatements (" +
+                     std::to_string(cap) + ") in transaction pooling mode; close (DEALLOCATE) some first";
+    spdlog::info("proxy: client {} (user \"{}\"): Parse of \"{}\" refused at proxy.pool.maxPreparedStatements {}",
+                 peer_, user_, name, cap);
+    return true;
+  }
   return false;
 }
 
@@ -164,6 +175,32 @@ void ClientSession::TxCheckExecute(const SqlClass& c) {
                    "\" is not supported in transaction pooling mode (proxy.pool.mode: transaction): it was "
                    "prepared with the extended protocol (Parse), and the backends know it by another name; run "
                    "it with Bind/Execute (e.g. PQexecPrepared)";
+}
+
+void ClientSession::MakeRoomForParses(BackendConn* b, std::string* out) {
+  const size_t cap = size_t(shared_->spec.proxy.pool.maxPreparedStatements);
+  const size_t adding = cycle_.refStatements.size() + cycle_.parsedHere.size();
+  if (b->prepared.size() + b->parsesPending.size() + adding <= cap) return;
+  std::unordered_set<std::string> needed;
+  for (const auto* names : {&cycle_.refStatements, &cycle_.parsedHere})
+    for (const auto& n : *names) {
+      auto it = statements_.find(n);
+      if (it != statements_.end() && !it->second.server.empty()) needed.insert(it->second.server);
+    }
+  int closed = 0;
+  for (auto it = b->prepared.begin();
+       it != b->prepared.end() && b->prepared.size() + b->parsesPending.size() + adding > cap;) {
+    if (needed.count(*it)) {
+      ++it;
+      continue;
+    }
+    AppendClose(out, 'S', *it);
+    b->skipCloseComplete++;
+    it = b->prepared.erase(it);
+    closed++;
+  }
+  spdlog::debug("proxy: closed {} prepared statements on backend {} of node {} (proxy.pool.maxPreparedStatements {})",
+                closed, b->cancelKey().pid, b->login().node, cap);
 }
 
 bool ClientSession::AnswerTxClose() {
