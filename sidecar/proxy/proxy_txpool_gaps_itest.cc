@@ -10,10 +10,14 @@
 //    (COMMIT answers ROLLBACK), by psql, libpq's simple and extended protocol;
 //  * proxy.pool.maxPreparedStatements: a client's Parse beyond it gets 53400,
 //    and a backend never holds more of the proxy's statements;
+//  * a CancelRequest with the proxy's key cancels the client's own query on
+//    the backend running it, and nothing of another client's.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <string>
+#include <thread>
 
 #include "sidecar/proxy/proxy_test_env.h"
 #include "sidecar/proxy/raw_client_testutil.h"
@@ -264,6 +268,43 @@ TEST(ProxyTxPoolGapsTest, PreparedStatementCap) {
     std::string held = b->Query("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'pgvigil_s%'");
     EXPECT_LE(std::stoi(held), 3) << held;
   }
+}
+
+TEST(ProxyTxPoolGapsTest, CancelReachesOnlyTheClientsOwnQuery) {
+  auto px = GapsProxy(2, std::chrono::seconds(30));
+  ASSERT_TRUE(px);
+  auto a = Connect(px->port);
+  auto b = Connect(px->port);
+  ASSERT_TRUE(a->ok() && b->ok());
+  auto cancel = [](PGconn* c) {
+    PGcancel* k = PQgetCancel(c);
+    char err[256];
+    int ok = PQcancel(k, err, sizeof err);
+    PQfreeCancel(k);
+    return ok == 1;
+  };
+  // Both run at once, each on its own backend: a's cancel ends a's query only.
+  auto qa = std::async(std::launch::async, [&] { return a->Query("SELECT 'a' FROM pg_sleep(20)"); });
+  auto qb = std::async(std::launch::async, [&] { return b->Query("SELECT 'b done' FROM pg_sleep(2)"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(cancel(a->c));
+  std::string ra = qa.get();
+  EXPECT_EQ(ra.rfind("ERROR 57014", 0), 0u) << ra;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(qb.get(), "b done");
+  // One backend: a used it and holds nothing now; b runs on it. a's cancel
+  // key reaches nothing of b's.
+  auto one = GapsProxy(1, std::chrono::seconds(30));
+  ASSERT_TRUE(one);
+  auto c = Connect(one->port);
+  auto d = Connect(one->port);
+  ASSERT_TRUE(c->ok() && d->ok());
+  std::string pid = c->Query("SELECT pg_backend_pid()");
+  auto qd = std::async(std::launch::async, [&] { return d->Query("SELECT pg_backend_pid() FROM pg_sleep(2)"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_TRUE(cancel(c->c));
+  EXPECT_EQ(qd.get(), pid);  // ran to its end on the backend c had used
 }
 
 }  // namespace
