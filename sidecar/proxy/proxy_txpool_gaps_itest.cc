@@ -194,6 +194,11 @@ TEST(ProxyTxPoolGapsTest, DuplicateStatementNameIsAnError) {
   EXPECT_EQ(again.rfind("ERROR 42P05", 0), 0u) << again;
   EXPECT_NE(again.find("prepared statement \"dup\" already exists"), std::string::npos) << again;
   EXPECT_EQ(ExecPrepared(a->c, "dup"), "first");  // the client's statement is unchanged
+  // A Parse that fails on the backend leaves no statement: the name is free.
+  EXPECT_EQ(Prepare(a->c, "bad", "SELEC 'typo'").rfind("ERROR 42601", 0), 0u);
+  EXPECT_EQ(ExecPrepared(a->c, "bad").rfind("ERROR 26000", 0), 0u);
+  ASSERT_EQ(Prepare(a->c, "bad", "SELECT 'fixed'"), "");
+  EXPECT_EQ(ExecPrepared(a->c, "bad"), "fixed");
   // Inside a transaction the error aborts it, as on PostgreSQL.
   EXPECT_EQ(a->Query("BEGIN"), "");
   EXPECT_EQ(a->Query("INSERT INTO kv VALUES (1620, 'dup') ON CONFLICT (k) DO NOTHING"), "");

@@ -256,6 +256,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool TxParseRefused(const std::string& name);
   // The client's SQL EXECUTE of a statement it prepared with the protocol.
   void TxCheckExecute(const SqlClass& c);
+  // A Parse under the proxy's name `server` failed or was skipped: the
+  // client's statements it was for (txUnconfirmed_) are forgotten.
+  void ForgetFailedParse(const std::string& server);
   // A Parse outside a transaction, with no backend held, of a statement some
   // backend of this worker has parsed already: answered by the proxy (see
   // Worker::parsedOk); it is parsed where the client uses it.
@@ -333,6 +336,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool countedBusy_ = false;    // counted in ProxyShared::primaryBusySessions
   // Transaction pooling.
   std::string txPinned_;        // why the client keeps its backends ("" not pinned)
+  // The client's own Parses of named statements sent to a backend and not yet
+  // answered: the proxy's name -> the client's name. One that fails (or is
+  // skipped after an error) leaves statements_, so the name is free again as
+  // on PostgreSQL (TxParseRefused would refuse it as a duplicate).
+  std::unordered_multimap<std::string, std::string> txUnconfirmed_;
   bool txWaiting_ = false;      // queued for a pool backend
   uint64_t txWaitTicket_ = 0;   // which wait (TxWaiter)
   Target txWaitTarget_ = Target::kNone;

@@ -157,6 +157,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
     if (!b->parsesPending.front().empty()) {
       b->prepared.insert(b->parsesPending.front());
       worker_->parsedOk.insert(LoginKey() + '\0' + b->parsesPending.front());
+      if (!txUnconfirmed_.empty()) txUnconfirmed_.erase(b->parsesPending.front());
     }
     b->parsesPending.pop_front();
   }
@@ -172,7 +173,10 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   if (f.type == 'Z') {
     BackendConn::Cycle done = cur;
     // Parses of this entry skipped after an error: never prepared.
-    for (int i = done.parsesDone; i < done.parses && !b->parsesPending.empty(); ++i) b->parsesPending.pop_front();
+    for (int i = done.parsesDone; i < done.parses && !b->parsesPending.empty(); ++i) {
+      if (!txUnconfirmed_.empty()) ForgetFailedParse(b->parsesPending.front());
+      b->parsesPending.pop_front();
+    }
     b->txStatus = f.bodyLen ? char(f.body[0]) : 'I';
     b->outstanding.erase(b->outstanding.begin());
     if (b->outstanding.empty()) b->skipParseComplete = b->skipCloseComplete = 0;

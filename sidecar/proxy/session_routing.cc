@@ -343,6 +343,7 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
       b->prepared.erase(st.server);
     }
     b->parsesPending.push_back(st.server);
+    if (!name.empty()) txUnconfirmed_.emplace(st.server, name);
     parses++;
   }
   if (scratch_.empty()) {

@@ -203,6 +203,15 @@ void ClientSession::MakeRoomForParses(BackendConn* b, std::string* out) {
                 closed, b->cancelKey().pid, b->login().node, cap);
 }
 
+void ClientSession::ForgetFailedParse(const std::string& server) {
+  auto [from, to] = txUnconfirmed_.equal_range(server);
+  for (auto it = from; it != to; ++it) {
+    auto st = statements_.find(it->second);
+    if (st != statements_.end() && st->second.server == server) statements_.erase(st);
+  }
+  txUnconfirmed_.erase(from, to);
+}
+
 bool ClientSession::AnswerTxClose() {
   if (cycle_.kind != 'C' || cycle_.closedStatements.empty() || primary_ || standby_ ||
       pinned_ != Target::kNone || !txPinned_.empty())
