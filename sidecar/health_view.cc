@@ -35,6 +35,17 @@ void HealthView::Update(const BackendHealth& h) {
   for (auto& l : notify) l(snapshot);
 }
 
+void HealthView::Remove(const std::string& node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++generation_;
+  for (auto it = backends_.begin(); it != backends_.end(); ++it) {
+    if (it->node == node) {
+      backends_.erase(it);
+      return;
+    }
+  }
+}
+
 std::vector<BackendHealth> HealthView::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   return backends_;

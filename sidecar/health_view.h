@@ -34,6 +34,8 @@ class HealthView {
   using Listener = std::function<void(const std::vector<BackendHealth>&)>;
 
   void Update(const BackendHealth& h);  // insert or replace by node; notifies on up/role change
+  // Forgets a node (it left the membership); listeners are not told.
+  void Remove(const std::string& node);
   std::vector<BackendHealth> Snapshot() const;
   bool Get(const std::string& node, BackendHealth* out) const;
   uint64_t generation() const;  // bumps on every Update

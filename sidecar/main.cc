@@ -14,12 +14,15 @@
 
 #include "common/child_reaper.h"
 #include "common/cli.h"
+#include "common/files.h"
+#include "common/node_spec_push.h"
 #include "common/logging.h"
 #include "common/sd_notify.h"
 #include "common/spec_parser.h"
 #include "common/spec_reload.h"
 #include "sidecar/agent/agent_component.h"
 #include "sidecar/agent/pod_lifecycle.h"
+#include "sidecar/agent/spec_update.h"
 #include "sidecar/component.h"
 #include "sidecar/proxy/proxy_component.h"
 #include "sidecar/watchdog/vip_release.h"
@@ -147,8 +150,25 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // The spec file or the copy PUT /v1/node/spec stored, whichever is newer by
+  // generation (KUBERNETES.md §4.3; sidecar/agent/spec_update.h).
+  auto file_text = ReadFile(config);
+  const uint64_t file_generation = file_text.ok() ? SpecFileGeneration(*file_text) : 0;
+  auto stored = LoadStoredSpec(state_dir);
+  if (!stored.ok())
+    spdlog::error("the stored spec copy is not used: {}", stored.error());
+  StartSpec start = ChooseStartSpec(*load.spec, file_generation,
+                                    stored.ok() ? *stored : std::optional<StoredSpec>());
+  if (start.fromStore && (start.spec.name != load.spec->name || !start.spec.FindNode(node))) {
+    spdlog::error("the stored spec copy (generation {}) names another cluster or not node '{}': using {}",
+                  start.generation, node, config);
+    start = ChooseStartSpec(*load.spec, file_generation, std::nullopt);
+  }
+  if (start.fromStore)
+    spdlog::info("starting from the stored spec copy {} (generation {}; {} has generation {})",
+                 StoredSpecPath(state_dir), start.generation, config, file_generation);
   SidecarContext ctx;
-  ctx.spec = *load.spec;
+  ctx.spec = start.spec;
   ctx.kubernetes = kubernetes;
   ctx.nodeName = node;
   if (!ctx.spec.FindNode(node)) {
@@ -156,6 +176,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   ctx.stateDir = state_dir;
+  ctx.InitMembership(start.generation);
 
   // Block the stop signals in every thread; main waits for them with sigwait.
   sigset_t stop_signals;

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/node_spec_push.h"
 #include "controller/act/actuator.h"
 #include "controller/act/state_codec.h"
 #include "controller/kube/kube_lease.h"
@@ -64,11 +65,12 @@ KubeActuator::KubeActuator(KubeClient* client, std::string ns, std::string name,
       status_(client, ns_, name_),
       mirror_(std::make_unique<RegisterMirror>(ns_ + "/" + name_)) {}
 
-void KubeActuator::SetResource(const ClusterResource& resource, const std::string& uid) {
+void KubeActuator::SetResource(const ClusterResource& resource, const std::string& uid, const std::string& why) {
   std::lock_guard<std::mutex> lock(mu_);
   resource_ = resource;
   uid_ = uid;
   ++resourceVersion_;
+  resourceWhy_ = why.empty() ? "the accepted resource" : why;
 }
 
 std::optional<ClusterResource> KubeActuator::Resource(std::string* uid) {
@@ -134,6 +136,7 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
   if (Status d = CheckDeposed(*pods, term); !d.ok()) return d;
   if (Status a = ApplyOwnedObjects(term); !a.ok()) spdlog::warn("{}/{}: {}", ns_, name_, a.message());
   SendTerm(term, obs, actuator);
+  SendSpec(term, obs, actuator);
   RaiseTermForSelfFenced(term, obs);
   RequestManualFence(state);
   // Labels follow the state; the fence labels it asks for gate every action.
@@ -444,18 +447,26 @@ Status KubeActuator::ApplyOwnedObjects(uint64_t term) {
   const std::string signature = key + "/" + std::to_string(term);
   if (signature == applied_) return Status::Ok();
   RenderOptions o;
+  std::string why;
   {
     std::lock_guard<std::mutex> lock(mu_);
     o.uid = uid_;
+    why = resourceWhy_;
   }
   o.term = term;
+  // A new generation for every full apply (a new resource or a new term): the
+  // sidecars take a pushed spec only when its generation is newer.
+  o.specGeneration = KubeSpecGeneration(term, ++specCount_);
   for (const RenderedObject& obj : RenderOwnedObjects(*res, o)) {
     auto r = client_->Apply(obj.path, obj.object, kFieldManager, true);
     if (!r.ok()) return Status::Error("apply " + obj.kind + " " + obj.name + ": " + r.error());
     if (!r->ok()) return Status::Error("apply " + obj.kind + " " + obj.name + ": " + r->Describe());
   }
   applied_ = signature;
-  spdlog::info("{}/{}: owned objects applied under term {}", ns_, name_, term);
+  specGeneration_ = o.specGeneration;
+  specWhy_ = why;
+  spdlog::info("{}/{}: owned objects applied under term {} (spec generation {}, {} members: {})", ns_, name_, term,
+               specGeneration_, res->spec.nodes.size(), why);
   Emit("Normal", "OwnedObjectsApplied", "Apply",
        "ConfigMap, Services, PodDisruptionBudget and StatefulSet applied under term " + std::to_string(term));
   return Status::Ok();
@@ -479,6 +490,47 @@ void KubeActuator::SendTerm(uint64_t term, const plan::Observation& obs, Actuato
     } else {
       spdlog::warn("{}/{}: sidecar {} refused term {}: HTTP {} {}", ns_, name_, n.name, term, r->status, r->text);
     }
+  }
+}
+
+void KubeActuator::SendSpec(uint64_t term, const plan::Observation& obs, Actuator& actuator) {
+  auto res = Resource(nullptr);
+  if (!res || specGeneration_ == 0) return;
+  NodeSpecPush push{term, specGeneration_, res->spec};
+  const value body = EncodeSpecPush(push);
+  for (const auto& n : res->spec.nodes) {
+    const plan::NodeObservation* o = obs.Find(n.name);
+    if (!o || !o->sidecarReachable) {
+      specSent_.erase(n.name);  // when it answers again it may have restarted: push again
+      continue;
+    }
+    auto it = specSent_.find(n.name);
+    if (it != specSent_.end() && it->second >= specGeneration_) continue;
+    auto r = actuator.Sidecar(n.name).Put("/v1/node/spec", body);
+    if (!r.ok()) {
+      spdlog::warn("{}/{}: spec generation {} to {}: {} (again next round)", ns_, name_, specGeneration_, n.name,
+                   r.error());
+      continue;
+    }
+    if (r->status == 200) {
+      auto reply = DecodeSpecPushReply(r->body);
+      if (!reply.ok()) {
+        spdlog::warn("{}/{}: spec generation {} to {}: {}", ns_, name_, specGeneration_, n.name, reply.error());
+        continue;
+      }
+      specSent_[n.name] = specGeneration_;
+      spdlog::log(reply->restartRequired() ? spdlog::level::warn : spdlog::level::info,
+                  "{}/{}: spec generation {} ({} members) pushed to {} because {}: {}{}: {}", ns_, name_,
+                  specGeneration_, res->spec.nodes.size(), n.name, specWhy_, ToString(reply->outcome),
+                  reply->field.empty() ? "" : " (" + reply->field + ")", reply->reason);
+      continue;
+    }
+    const std::string reason = r->body.is_object() && r->body.has_string_field("reason")
+                                   ? r->body.at("reason").as_string() : "";
+    spdlog::warn("{}/{}: sidecar {} refused spec generation {} in term {}: HTTP {} {}", ns_, name_, n.name,
+                 specGeneration_, term, r->status, r->text);
+    // A refusal that repeating cannot change: not again for this generation.
+    if (r->status == 400 || reason == "not_a_member") specSent_[n.name] = specGeneration_;
   }
 }
 

@@ -5,8 +5,12 @@
 // CAS, through the StatusStore it owns) and its ActingHook:
 //  - each acting round: server-side apply of the owned objects (fieldManager
 //    pgvigil-controller, force) stamped with pgvigil.io/term, when the
-//    resource or the term changed or an apply failed; POST /v1/node/term to
-//    every reachable sidecar that has not taken this term yet; the pod label patches of
+//    resource or the term changed or an apply failed (each such apply gives
+//    NAME-config a new spec generation); POST /v1/node/term to every reachable
+//    sidecar that has not taken this term yet; PUT /v1/node/spec (that
+//    generation, under the term) to every reachable member whose sidecar has not
+//    answered for it yet, each push logged with why the spec changed and what
+//    the sidecar did (applied live, unchanged, restartRequired); the pod label patches of
 //    kube_plan (each conditional on the pod's resourceVersion; a 409 re-reads
 //    the pods once and patches again);
 //  - a state write that moves a transition away from a primary, or adds to
@@ -78,8 +82,9 @@ class KubeActuator : public StateStore, public ActingHook {
   // deposed(term): a newer term was seen on a pod; tell the elector.
   KubeActuator(KubeClient* client, std::string ns, std::string name, std::function<void(uint64_t)> deposed);
 
-  // The accepted resource and the custom resource's uid (ownerReferences).
-  void SetResource(const ClusterResource& resource, const std::string& uid);
+  // The accepted resource and the custom resource's uid (ownerReferences);
+  // why: what changed, logged with the spec pushes that follow.
+  void SetResource(const ClusterResource& resource, const std::string& uid, const std::string& why = "");
   // The sidecars' API token, for the register mirror's PUT (any thread).
   void SetSidecarToken(std::string token) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -149,6 +154,11 @@ class KubeActuator : public StateStore, public ActingHook {
   Status LabelPods(const plan::ClusterState& state, uint64_t term, const std::set<std::string>& mustBeFenced);
   // POST /v1/node/term to each sidecar `obs` saw reachable that has not taken `term`.
   void SendTerm(uint64_t term, const plan::Observation& obs, Actuator& actuator);
+  // PUT /v1/node/spec of the spec generation last applied to each member
+  // `obs` saw reachable whose sidecar has not answered for it (again after it
+  // was unreachable: it may have restarted).
+  void SendSpec(uint64_t term, const plan::Observation& obs, Actuator& actuator);
+  uint64_t specGeneration() const { return specGeneration_; }
   // Installed as the Actuator's promote guard by BeforeActions: during a
   // failover (the state last loaded or written), §6 (ii), routing without the
   // old primary accepted by a majority of the members (their GET
@@ -174,11 +184,17 @@ class KubeActuator : public StateStore, public ActingHook {
   std::optional<ClusterResource> resource_;  // guarded by mu_
   std::string uid_;                          // guarded by mu_
   uint64_t resourceVersion_ = 0;             // guarded by mu_: bumped by SetResource
+  std::string resourceWhy_;                  // guarded by mu_: SetResource's why
   ManualFence manualFence_;                  // guarded by mu_
   // Reconcile thread only.
   plan::ClusterState last_;           // the newest state loaded or written
   std::string applied_;               // "<resource version>/<term>" last applied in full
   std::map<std::string, uint64_t> termSent_;  // node -> term its sidecar took
+  // Spec generations (common/node_spec_push.h): one per full apply.
+  uint64_t specCount_ = 0;
+  uint64_t specGeneration_ = 0;               // of the last full apply; 0 none yet
+  std::string specWhy_;                       // what that apply's resource changed
+  std::map<std::string, uint64_t> specSent_;  // node -> generation its sidecar answered for
   uint64_t deposedBy_ = 0;
   uint64_t term_ = 0;  // the term of the latest call
   std::function<uint64_t()> actingTerm_;

@@ -262,7 +262,7 @@ Status KubeController::Rescale(Cluster& c, const std::string& key, const std::st
                   res.error());
     return Status::Error(res.error());
   }
-  c.actuator->SetResource(*res, c.uid);
+  c.actuator->SetResource(*res, c.uid, why + " (" + std::to_string(c.members) + " members)");
   c.reconciler->UseSpec(res->spec, why);
   return Status::Ok();
 }

@@ -41,6 +41,11 @@ struct RenderOptions {
   // pgvigil.io/term, so that a deposed controller's apply, based on an older
   // read, fails on the resourceVersion the stamp moved (KUBERNETES.md §4.2).
   uint64_t term = 0;
+  // Not 0: NAME-config's cluster.yaml carries it as the metadata annotation
+  // pgvigil.io/spec-generation (common/node_spec_push.h), the generation the
+  // sidecars are pushed with PUT /v1/node/spec; a starting sidecar takes the
+  // newer of that file and the copy it stored from a push.
+  uint64_t specGeneration = 0;
 };
 
 // One object to apply. `path` is its URL path (server-side apply PATCHes it).

@@ -1,6 +1,7 @@
 // The Services (KUBERNETES.md §5), the ConfigMap with the pods' spec file, the
 // PodDisruptionBudget, the metadata every owned object shares, and the list in
 // apply order.
+#include "common/node_spec_push.h"
 #include "common/spec_parser.h"
 #include "controller/kube/render_json.h"
 #include "controller/kube/render_objects.h"
@@ -118,7 +119,7 @@ value RenderService(const ClusterResource& res, const RenderOptions& options,
 value RenderConfigMap(const ClusterResource& res, const RenderOptions& options) {
   value cm = Object("v1", "ConfigMap", OwnedMetadata(res, options, res.name + "-config"));
   value data = value::object();
-  data["cluster.yaml"] = value::string(SpecToYaml(res.spec));
+  data["cluster.yaml"] = value::string(SpecToYamlWithGeneration(res.spec, options.specGeneration));
   cm["data"] = std::move(data);
   return cm;
 }

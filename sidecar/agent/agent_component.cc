@@ -25,6 +25,7 @@
 #include "sidecar/agent/probes.h"
 #include "sidecar/agent/rest_routes.h"
 #include "sidecar/agent/self_fence.h"
+#include "sidecar/agent/spec_update.h"
 #include "sidecar/agent/term_store.h"
 
 namespace pgvigil {
@@ -58,17 +59,25 @@ value HealthJson(const BackendHealth& b) {
   return v;
 }
 
+// This node as the operations see it, with the live membership (follow and
+// rebuild sources may have joined after the start).
+LocalNode NodeOf(SidecarContext& ctx) {
+  ctx.InitMembership();
+  LocalNode n = LocalNode::From(ctx.spec, ctx.nodeName, ctx.stateDir);
+  n.membership = ctx.membership;
+  return n;
+}
+
 class AgentComponent : public Component {
  public:
   AgentComponent(SidecarContext& ctx, std::vector<std::unique_ptr<Component>>* parts)
-      : ctx_(ctx),
+      : ctx_((ctx.InitMembership(), ctx)),
         parts_(parts),
         metrics_(*ctx.metrics),
         terms_(ctx.stateDir.empty() ? "" : ctx.stateDir + "/term"),
         checker_(std::make_shared<HealthChecker>(ctx.spec, ctx.nodeName, ctx.health, ctx.metrics)),
         ops_(std::make_shared<OperationRegistry>()),
-        runner_(std::make_shared<NodeOperations>(
-            LocalNode::From(ctx.spec, ctx.nodeName, ctx.stateDir))),
+        runner_(std::make_shared<NodeOperations>(NodeOf(ctx))),
         params_(std::make_shared<ParameterApplier>(
             LocalNode::From(ctx.spec, ctx.nodeName, ctx.stateDir))) {}
   ~AgentComponent() override { Stop(); }
@@ -100,6 +109,11 @@ class AgentComponent : public Component {
       spdlog::warn("agent: spec.api.tokenFile is not set; every mutating request will be refused");
     }
     if (Status s = checker_->Start(); !s.ok()) return s;
+    specGeneration_ = ctx_.membership->generation();
+    membershipSub_ = ctx_.membership->Subscribe(
+        [c = checker_](const std::shared_ptr<const NodeList>& nodes, uint64_t) { c->SetNodes(*nodes); });
+    // The members may have changed between the checker's start and the subscription.
+    checker_->SetNodes(*ctx_.membership->Nodes());
     if (ctx_.watchdog) {  // self-fencing of an isolated primary (self_fence.h)
       SelfFence::Options fo;
       fo.dataDir = ctx_.spec.DataDir(ctx_.self());
@@ -146,6 +160,8 @@ class AgentComponent : public Component {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (ctx_.health) ctx_.health->SetCheckRequester(nullptr);
+    if (membershipSub_) ctx_.membership->Unsubscribe(membershipSub_);
+    membershipSub_ = 0;
     if (fence_) fence_->Stop();
     checker_->Stop();
   }
@@ -214,6 +230,7 @@ class AgentComponent : public Component {
         return HandlePeerRoute(m.route, req, ctx_.proxy, ctx_.watchdog,
                                [this](uint64_t term) { return CheckTerm(term); }, ctx_.health.get());
       case Route::kNodeTerm: return HandleTerm(req);
+      case Route::kNodeSpec: return HandleSpec(req);
       case Route::kNodeOperation: return HandleOperation(m.operation, req);
       case Route::kOperationList: {
         auto list = value::array();
@@ -282,11 +299,48 @@ class AgentComponent : public Component {
     return JsonResponse(200, v);
   }
 
+  // PUT /v1/node/spec: spec_update.h decides; the accepted copy is stored before
+  // the members change, pushes one at a time.
+  ApiResponse HandleSpec(const ApiRequest& req) {
+    SpecPushError e;
+    auto push = DecodeSpecPush(req.body, &e);
+    if (!push.ok()) return ErrorResponse(400, e.field + ": " + e.reason, e.field);
+    if (auto refused = CheckTerm(push->term)) return *refused;
+    std::lock_guard<std::mutex> l(specMu_);
+    const SpecUpdateDecision d = DecideSpecUpdate(ctx_.LiveSpec(), specGeneration_, *push, ctx_.nodeName);
+    if (d.status != 200) {
+      spdlog::warn("agent: spec push in term {}: {}", push->term, d.reply.reason);
+      auto v = value::object();
+      v["error"] = value::string(d.reply.reason);
+      v["reason"] = value::string(d.refusal);
+      v["field"] = value::string(d.reply.field);
+      return JsonResponse(d.status, v);
+    }
+    if (d.persist && !ctx_.stateDir.empty()) {
+      if (Status s = SaveStoredSpec(ctx_.stateDir, {push->generation, push->spec}); !s.ok()) {
+        spdlog::error("agent: spec push generation {}: cannot store it: {}", push->generation, s.message());
+        return ErrorResponse(500, "cannot store the spec: " + s.message());
+      }
+    }
+    if (d.persist) specGeneration_ = push->generation;
+    if (d.applyNodes) {
+      ctx_.membership->Replace(push->spec.nodes, push->generation);
+    } else if (d.persist) {
+      ctx_.membership->SetGeneration(push->generation);
+    }
+    auto level = d.reply.outcome == SpecPushOutcome::kStale ? spdlog::level::debug
+                 : d.reply.restartRequired()               ? spdlog::level::warn
+                                                           : spdlog::level::info;
+    spdlog::log(level, "agent: spec push in term {}: {}: {}", push->term, ToString(d.reply.outcome),
+                d.reply.reason);
+    return JsonResponse(200, EncodeSpecPushReply(d.reply));
+  }
+
   ApiResponse HandleOperation(const std::string& name, const ApiRequest& req) {
     OpRequest op_req;
     RequestError e;
     auto known = [this](const std::string& n) {
-      return n != ctx_.nodeName && ctx_.spec.FindNode(n) != nullptr;
+      return n != ctx_.nodeName && ctx_.membership->Find(n).has_value();
     };
     if (!ParseOpRequest(name, req.body, known, &op_req, &e)) return ErrorResponse(400, e.reason, e.field);
     if (auto refused = CheckTerm(op_req.term)) return *refused;
@@ -422,6 +476,9 @@ class AgentComponent : public Component {
   std::unique_ptr<SelfFence> fence_;  // null with the watchdog disabled
   mutable std::mutex fenceMu_;
   std::optional<uint64_t> selfFencedTerm_;  // guarded by fenceMu_; Kubernetes mode
+  std::mutex specMu_;                       // one spec push at a time
+  uint64_t specGeneration_ = 0;             // guarded by specMu_: the generation held
+  int membershipSub_ = 0;                   // the health checker's subscription
 };
 
 }  // namespace

@@ -52,7 +52,7 @@ Status HealthChecker::Start() {
     selfLoopAt_ = std::chrono::steady_clock::now();  // alive from the start
     selfError_ = "not checked yet";
   }
-  for (size_t i = 0; i < spec_.nodes.size(); ++i) threads_.emplace_back([this, i] { Loop(i); });
+  SetNodes(spec_.nodes);
   spdlog::info("agent: health checker started for {} backends (period {} ms, timeout {} ms, "
                "{} retries every {} ms)",
                spec_.nodes.size(), spec_.healthCheck.period.count(),
@@ -68,9 +68,55 @@ void HealthChecker::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  std::lock_guard<std::mutex> nodes(nodesMu_);
   for (auto& t : threads_)
+    if (t.thread.joinable()) t.thread.join();
+  for (auto& t : retired_)
     if (t.joinable()) t.join();
   threads_.clear();
+  retired_.clear();
+}
+
+void HealthChecker::SetNodes(const std::vector<NodeSpec>& nodes) {
+  std::lock_guard<std::mutex> lock(nodesMu_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return;
+  }
+  auto same = [this](const NodeSpec& a, const NodeSpec& b) {
+    return a.name == b.name && a.host == b.host && spec_.PgPort(a) == spec_.PgPort(b);
+  };
+  std::vector<NodeThread> keep;
+  for (auto& t : threads_) {
+    bool stays = false;
+    for (const auto& n : nodes) stays = stays || same(t.node, n);
+    if (stays) {
+      keep.push_back(std::move(t));
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      *t.leave = true;
+    }
+    spdlog::info("agent: health checks of {} stop: it left the membership", t.node.name);
+    retired_.push_back(std::move(t.thread));
+  }
+  cv_.notify_all();
+  for (const auto& n : nodes) {
+    bool running = false;
+    for (const auto& t : keep) running = running || same(t.node, n);
+    if (running) continue;
+    BackendHealth h;
+    h.node = n.name;
+    h.lastError = "not checked yet";
+    BackendHealth had;
+    if (!view_->Get(n.name, &had)) view_->Update(h);
+    NodeThread t{n, std::make_shared<bool>(false), {}};
+    t.thread = std::thread([this, n, leave = t.leave] { Loop(n, leave); });
+    if (!threads_.empty()) spdlog::info("agent: health checks of {} ({}) start: it joined the membership", n.name, n.host);
+    keep.push_back(std::move(t));
+  }
+  threads_ = std::move(keep);
 }
 
 void HealthChecker::Poke() {
@@ -142,8 +188,7 @@ BackendHealth HealthChecker::CheckOnce(const NodeSpec& node, PgStatusSession* se
   return h;
 }
 
-void HealthChecker::Loop(size_t index) {
-  const NodeSpec node = spec_.nodes[index];
+void HealthChecker::Loop(NodeSpec node, std::shared_ptr<bool> leave) {
   const bool is_self = node.name == self_;
   uint64_t seen_pokes = 0;
   std::chrono::steady_clock::time_point last_start{};
@@ -153,7 +198,12 @@ void HealthChecker::Loop(size_t index) {
       // Asked-for checks (pokes) come in bursts (every client of a dead server,
       // every heartbeat): at most one check per kMinCheckGap.
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_until(lock, last_start + kMinCheckGap, [this] { return stopping_; });
+      cv_.wait_until(lock, last_start + kMinCheckGap, [&] { return stopping_ || *leave; });
+      if (*leave) {
+        lock.unlock();
+        view_->Remove(node.name);  // after this thread's last Update
+        return;
+      }
       if (stopping_) return;
       seen_pokes = pokes_;
     }
@@ -188,7 +238,7 @@ void HealthChecker::Loop(size_t index) {
       selfLoopAt_ = std::chrono::steady_clock::now();
     }
     cv_.wait_for(lock, spec_.healthCheck.period,
-                 [this, seen_pokes] { return stopping_ || pokes_ != seen_pokes; });
+                 [&] { return stopping_ || *leave || pokes_ != seen_pokes; });
   }
 }
 

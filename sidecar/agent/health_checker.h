@@ -5,6 +5,9 @@
 // not retried: a backend whose host's watchdog member is lost. Checked at once
 // when asked (HealthView::RequestCheck), at most once per 50 ms.
 // Never called from an event loop; readers use the HealthView or Local().
+// The backends follow the membership (SetNodes): a node that joins gets its
+// checker thread, one that leaves has its thread stopped and its entry removed
+// from the HealthView by that thread as it ends (joined at Stop).
 // Thread-safe. Start() once, Stop() once (joins, returns within about one
 // check timeout).
 #pragma once
@@ -43,9 +46,13 @@ class HealthChecker {
   LocalPgStatus Local() const;
   // Asks every checker to check now (after an operation changed something).
   void Poke();
+  // The members to check from now on (matched by name; a node whose host or
+  // port changed gets a new thread). Returns at once: a removed node's thread
+  // finishes its check on its own.
+  void SetNodes(const std::vector<NodeSpec>& nodes);
 
  private:
-  void Loop(size_t index);
+  void Loop(NodeSpec node, std::shared_ptr<bool> leave);
   BackendHealth CheckOnce(const NodeSpec& node, PgStatusSession* session, PgObservation* obs);
 
   const ClusterSpec spec_;
@@ -62,7 +69,14 @@ class HealthChecker {
   bool selfUp_ = false;          // guarded by mu_
   std::string selfError_;        // guarded by mu_
   std::chrono::steady_clock::time_point selfLoopAt_{};  // guarded by mu_
-  std::vector<std::thread> threads_;
+  struct NodeThread {
+    NodeSpec node;
+    std::shared_ptr<bool> leave;  // pointee guarded by mu_: the node left
+    std::thread thread;
+  };
+  std::mutex nodesMu_;                          // guards threads_, retired_
+  std::vector<NodeThread> threads_;             // one per member checked
+  std::vector<std::thread> retired_;            // of members that left; joined at Stop
 };
 
 // The replay lag of `standby_lsn` given the backends seen: the newest up primary's

@@ -19,6 +19,12 @@
 
 namespace pgvigil {
 
+std::optional<NodeSpec> LocalNode::Member(const std::string& node_name) const {
+  if (membership) return membership->Find(node_name);
+  const NodeSpec* n = spec.FindNode(node_name);
+  return n ? std::optional<NodeSpec>(*n) : std::nullopt;
+}
+
 LocalNode LocalNode::From(const ClusterSpec& spec, const std::string& node,
                           const std::string& state_dir) {
   LocalNode n;

@@ -11,6 +11,7 @@
 #include "common/process.h"
 #include "common/result.h"
 #include "common/spec.h"
+#include "sidecar/live_membership.h"
 #include "sidecar/agent/operations.h"
 #include "sidecar/agent/pg_output_parse.h"
 #include "sidecar/agent/pg_status_query.h"
@@ -19,7 +20,9 @@
 namespace pgvigil {
 
 struct LocalNode {
-  ClusterSpec spec;
+  ClusterSpec spec;  // as the sidecar started; the members now: Member()
+  // The members in use (PUT /v1/node/spec); null: spec.nodes.
+  std::shared_ptr<LiveMembership> membership;
   std::string name;
   std::string stateDir;
   std::string dataDir;
@@ -29,6 +32,9 @@ struct LocalNode {
   int port = 0;
 
   static LocalNode From(const ClusterSpec& spec, const std::string& node, const std::string& state_dir);
+  // A member by name as the membership is now (a follow or rebuild source may
+  // have joined after the start); nullopt when not a member.
+  std::optional<NodeSpec> Member(const std::string& node_name) const;
   std::string logFile() const { return dataDir + ".log"; }       // pg_ctl -l
   std::string newDir() const { return dataDir + ".pgvigil-new"; }  // basebackup target
   std::string oldDir() const { return dataDir + ".pgvigil-old"; }  // old data kept aside

@@ -143,7 +143,8 @@ Status NodeOperations::ConfigureStandby(const std::string& dir, const NodeSpec& 
 }
 
 Status NodeOperations::Follow(PgTools& t, const OpRequest& req, Operation& op) {
-  const NodeSpec* primary = node_.spec.FindNode(req.primary);
+  const std::optional<NodeSpec> member = node_.Member(req.primary);
+  const NodeSpec* primary = member ? &*member : nullptr;
   if (!primary) return Status::Error("unknown primary " + req.primary);
   bool running = false;
   BackendRole role;

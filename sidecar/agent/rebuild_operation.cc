@@ -50,7 +50,8 @@ Status SaveMarker(const std::string& path, const Marker& m) {
 }  // namespace
 
 Status NodeOperations::Rebuild(PgTools& t, const OpRequest& req, Operation& op) {
-  const NodeSpec* primary = node_.spec.FindNode(req.primary);
+  const std::optional<NodeSpec> member = node_.Member(req.primary);
+  const NodeSpec* primary = member ? &*member : nullptr;
   if (!primary) return Status::Error("unknown primary " + req.primary);
   if (node_.stateDir.empty()) return Status::Error("rebuild needs a state directory (--state-dir)");
   if (Status s = MakeDir(node_.stateDir, 0700); !s.ok()) return s;

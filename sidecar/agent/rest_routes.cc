@@ -96,6 +96,11 @@ RouteMatch MatchRoute(const std::string& method, const std::string& raw_path) {
       m.needsToken = true;
       return m;
     }
+    if (op == "spec") {
+      m.route = method == "PUT" ? Route::kNodeSpec : Route::kMethodNotAllowed;
+      m.needsToken = true;
+      return m;
+    }
     if (kOperations.count(op)) {
       m.route = method == "POST" ? Route::kNodeOperation : Route::kMethodNotAllowed;
       m.operation = op;

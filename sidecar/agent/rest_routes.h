@@ -80,6 +80,12 @@
 //        200 {"version": V} once a majority stored it; 409 {"reason":
 //        "register_refused"} when this member is not the leader with quorum or the
 //        write did not become durable in time; 503 when the watchdog is disabled.
+//   PUT  /v1/node/spec      {"term": N, "generation": G, "spec": {...}} (common/node_spec_push.h;
+//        decided as spec_update.h says) 200 {"generation", "outcome": "applied" |
+//        "unchanged" | "stale" | "restartRequired", "restartRequired", "field",
+//        "reason"}; 400 {"error": "<path>: <reason>", "field": "<path>"} when the spec
+//        does not validate (nothing changes); 409 {"reason": "not_a_member"} when the
+//        spec does not list this node. Bodies up to the server's limit (as every route).
 //   All token routes check "term" like the node operations (409 stale_term).
 //   GET  /v1/node/operations       200 {"operations": [recent operations, newest last]}
 //   GET  /v1/node/operations/ID    200 operation: {"id", "type", "state":
@@ -117,6 +123,7 @@ enum class Route {
   kProbeReadiness,
   kMetrics,
   kNodeTerm,
+  kNodeSpec,  // PUT /v1/node/spec
   kNodeOperation,  // promote/stop/start/restart/follow/rebuild (see OpKind)
   kOperationList,
   kOperationGet,

@@ -250,7 +250,7 @@ void ProxyServer::RefreshRouting(bool wait) {
     }
   }
   if (!in.fromController) {
-    for (const auto& n : ctx_.spec.nodes)
+    for (const auto& n : *ctx_.Nodes())  // the members now (PUT /v1/node/spec)
       in.table.nodes.push_back({n.name, n.host, ctx_.spec.PgPort(n), n.noLoadBalance ? 0 : n.weight, true});
   }
   in.health = ctx_.health->Snapshot();
@@ -350,7 +350,9 @@ web::json::value ProxyServer::Summary() const {
 }
 
 Status ProxyServer::CheckRouting(const RoutingTable& table) const {
-  return CheckRoutingAgainstSpec(ctx_.spec, table);
+  // Against the members in use now: a table naming a node that joined after
+  // the start is accepted once PUT /v1/node/spec brought it in.
+  return CheckRoutingAgainstSpec(ctx_.LiveSpec(), table);
 }
 
 Status ProxyServer::SetRouting(const RoutingTable& table) {
@@ -410,6 +412,7 @@ std::vector<PoolNodeRow> ProxyServer::PoolNodes() const {
 
 namespace pgvigil {
 std::unique_ptr<Component> MakeProxyComponent(SidecarContext& ctx) {
+  ctx.InitMembership();
   auto p = std::make_unique<proxy::ProxyServer>(ctx);
   ctx.proxy = p.get();
   return p;

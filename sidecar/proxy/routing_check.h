@@ -1,5 +1,6 @@
 // Checks a routing table published through PUT /v1/proxy/routing against the
-// cluster spec the sidecar runs with: every node must be a spec node, at the
+// cluster spec the sidecar runs with (its members as they are now, see
+// sidecar/live_membership.h): every node must be a spec node, at the
 // spec's host and PostgreSQL port. A table naming anything else would make the
 // proxy log in (with pool_passwd passwords) to an address nobody declared.
 // Pure.

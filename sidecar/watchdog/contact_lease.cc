@@ -22,6 +22,14 @@ ContactTracker::ContactTracker(int self, int members, uint32_t incarnation, int6
       lastHeard_(members, -1),
       confirmed_(members, -1) {}
 
+void ContactTracker::SetMembers(int members) {
+  if (members < 1 || members <= self_) return;
+  members_ = members;
+  heard_.resize(members, 0);
+  lastHeard_.resize(members, -1);
+  confirmed_.resize(members, -1);
+}
+
 void ContactTracker::Sent(uint64_t seq, int64_t now) {
   if (!sent_.empty() && seq <= sent_.back().first) return;  // seqs only grow
   sent_.emplace_back(seq, now);

@@ -56,6 +56,10 @@ class ContactTracker {
   ContactTracker(int self, int members, uint32_t incarnation, int64_t window_ms, int64_t start_ms,
                  int64_t grace_ms);
 
+  // The membership changed (one member more or fewer, at the end): what is
+  // known of the members that stay is kept; LeaseUntil counts the new majority.
+  void SetMembers(int members);
+
   // A datagram sent now carrying `seq` (one seq for every destination).
   void Sent(uint64_t seq, int64_t now);
   // The echo for a datagram to `to`.
@@ -80,7 +84,7 @@ class ContactTracker {
 
  private:
   const int self_;
-  const int members_;
+  int members_;
   const uint32_t incarnation_;
   const int64_t window_;
   const int64_t graceUntil_;

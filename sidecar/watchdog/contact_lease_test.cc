@@ -47,9 +47,9 @@ TEST(ContactTracker, ADatagramCapturedBeforeTheReceiverRestartedIsDropped) {
   // Member 0 runs as incarnation 100; member 1 (incarnation 50) sends it a vote
   // request, which an attacker records.
   auto captured = VoteRequestBytes(Seq(50, 9), 100);
-  // The echo is on the wire at bytes 19..26, after the seq: incarnation 100, counter 17.
-  ASSERT_GE(captured.size(), 27u);
-  EXPECT_EQ(std::vector<uint8_t>(captured.begin() + 19, captured.begin() + 27),
+  // The echo is on the wire at bytes 23..30, after the seq: incarnation 100, counter 17.
+  ASSERT_GE(captured.size(), 31u);
+  EXPECT_EQ(std::vector<uint8_t>(captured.begin() + 23, captured.begin() + 31),
             (std::vector<uint8_t>{0, 0, 0, 100, 0, 0, 0, 17}));
   {
     ContactTracker before(0, 3, 100, 1000, 0, 0);
@@ -150,6 +150,53 @@ TEST(ContactTracker, LeaseIsOverForAMemberNotHeardForDeadTime) {
   // gate only opens later (never earlier) because of it.
   EXPECT_EQ(c.Received(1, Seq(2, 2), Seq(0, 0), 1700), DropReason::kOldIncarnation);
   EXPECT_FALSE(c.LeaseOverFor(1, 3000, 1500));
+}
+
+}  // namespace
+}  // namespace watchdog
+}  // namespace pgvigil
+
+namespace pgvigil {
+namespace watchdog {
+namespace {
+
+// A membership change under a primary's lease (scale 3 -> 4 -> 5 -> 4 -> 3): the
+// confirmations already received are kept and the majority is counted by the
+// new size, so a lease held with every old member confirming stays held.
+TEST(ContactTracker, MembershipChangeKeepsConfirmationsAndCountsTheNewMajority) {
+  const int64_t W = 1000;
+  ContactTracker c(0, 3, 3, W, 0, 500);
+  c.Sent(Seq(3, 1), 2000);
+  ASSERT_EQ(c.Received(1, Seq(8, 1), Seq(3, 0), 2001), DropReason::kNone);
+  c.Accepted(1, Seq(3, 1));
+  c.Sent(Seq(3, 2), 4000);
+  ASSERT_EQ(c.Received(2, Seq(9, 1), Seq(3, 0), 4001), DropReason::kNone);
+  c.Accepted(2, Seq(3, 2));
+  EXPECT_EQ(c.LeaseUntil(), 5000);  // 3 members: the newest peer
+  c.SetMembers(4);
+  EXPECT_EQ(c.LeaseUntil(), 3000);  // 4 members: two peers, the older confirmation
+  EXPECT_TRUE(c.LeaseOverFor(3, 4002, 1500));  // the new member: never heard
+  EXPECT_EQ(c.EchoFor(3), 0u);
+  ASSERT_EQ(c.Received(3, Seq(11, 1), Seq(3, 0), 4002), DropReason::kNone);
+  c.Accepted(3, Seq(3, 2));
+  EXPECT_EQ(c.LeaseUntil(), 5000);  // the new member confirmed too
+  c.SetMembers(5);
+  EXPECT_EQ(c.LeaseUntil(), 5000);  // 5 members: two peers
+  c.SetMembers(4);
+  c.SetMembers(3);
+  EXPECT_EQ(c.LeaseUntil(), 5000);
+  EXPECT_EQ(c.EchoFor(2), Seq(9, 1));  // kept through the changes
+}
+
+TEST(ReplayGuardResize, KeepsTheWindowsOfTheMembersThatStay) {
+  ReplayGuard g(3);
+  EXPECT_EQ(g.Check(2, 10), DropReason::kNone);
+  g.Resize(4);
+  EXPECT_EQ(g.Check(2, 10), DropReason::kReplayed);
+  EXPECT_EQ(g.Check(3, 1), DropReason::kNone);
+  g.Resize(3);
+  EXPECT_EQ(g.Check(3, 2), DropReason::kUnknownMember);
+  EXPECT_EQ(g.Check(2, 10), DropReason::kReplayed);
 }
 
 }  // namespace

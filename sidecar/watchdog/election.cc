@@ -180,6 +180,31 @@ uint64_t Election::WriteRegister(const std::string& doc, int64_t now, Actions* o
   return reg_.version;
 }
 
+void Election::SetMembers(int members, int64_t now, Actions* out) {
+  if (members < 1 || members == config_.members || config_.self >= members) return;
+  config_.members = members;
+  peers_.resize(members);
+  grants_.resize(members, false);
+  acked_.resize(members, 0);
+  regAcked_.resize(members);
+  if (leader_ >= members) leader_ = -1;  // promiseUntil_ still holds us to it
+  if (votedFor_ >= members && state_ != MemberState::kLeader) {
+    // The vote stays cast (persisted); nobody else gets one in this term.
+  }
+  if (leaderRegRound_ >= members) {
+    leaderRegKnown_ = false;
+    leaderRegRound_ = -1;
+  }
+  if (state_ == MemberState::kLeader) {
+    UpdateLease(now, out);
+    UpdateCommit(out);
+    nextRoundAt_ = 0;  // a round at the next tick reaches the new member
+  } else {
+    nextStatusAt_ = 0;
+  }
+  ReconcileVip(now, out);
+}
+
 // ---------------------------------------------------------------- handlers
 
 bool Election::LiveLeaderOtherThan(int candidate, int64_t now) const {

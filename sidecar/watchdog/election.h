@@ -23,6 +23,14 @@
 //    at least every M / 2 and `ip addr del` finishes within M / 2.
 //  * VIP up only while leader with an unexpired lease; VIP down (emitted before
 //    any other action) when the lease runs out, on a higher term, or on Resign.
+//  * Membership changes (SetMembers) add or remove one member, the last, at a
+//    time, and reach the members one after another; each counts majorities by
+//    its own list. Any majority of N members and any majority of N + 1 (the
+//    first N among them) overlap, so two leaders in one term still need a
+//    member voting twice, a lease confirmed by one majority still ends before a
+//    member of any other can vote otherwise, and a durable register write still
+//    meets every voting majority. A lease and a commit made under the old count
+//    stay valid (the same overlap); the next acks are counted by the new one.
 //  * Register: the leader writes (term, version) copies; a write is durable once
 //    a majority stored it (acks carry the stored tag). Votes carry the voter's
 //    copy and a new leader adopts the newest one from its voters, so every durable
@@ -142,6 +150,12 @@ class Election {
   // document too long). Durability is announced by a kRegisterCommitted event.
   uint64_t WriteRegister(const std::string& doc, int64_t now, Actions* out);
 
+  // The membership changed to `members` (one more or one fewer, at the end;
+  // this member keeps its index): per-member state is kept for the members that
+  // stay, a member that left is forgotten (a promise made to it is still kept
+  // until it runs out), and the lease and commit are counted again.
+  void SetMembers(int members, int64_t now, Actions* out);
+
   const ElectionConfig& config() const { return config_; }
   MemberState state() const { return state_; }
   uint64_t term() const { return term_; }
@@ -191,7 +205,7 @@ class Election {
   void Persist(Actions* out) const;
   void Event(EventKind k, uint64_t value, std::string text, Actions* out) const;
 
-  const ElectionConfig config_;
+  ElectionConfig config_;  // members changes with SetMembers
   std::mt19937_64 rng_;
   std::vector<HealthVote> localHealth_;
   RegisterCopy leaderReg_;      // tag (term, version) of the leader's copy, from its round

@@ -42,6 +42,14 @@ Result<std::vector<Address>> ResolveWithSystem(const std::string& host) {
 PeerAddresses::PeerAddresses(std::vector<Peer> peers, int self, bool ipv6, Timing timing)
     : peers_(std::move(peers)), self_(self), ipv6_(ipv6), timing_(timing), state_(peers_.size()) {}
 
+void PeerAddresses::Replace(std::vector<Peer> peers) {
+  std::vector<State> state(peers.size());
+  for (size_t i = 0; i < peers.size() && i < peers_.size(); ++i)
+    if (peers[i].host == peers_[i].host && peers[i].port == peers_[i].port) state[i] = std::move(state_[i]);
+  peers_ = std::move(peers);
+  state_ = std::move(state);
+}
+
 std::vector<int> PeerAddresses::Due(int64_t now) const {
   std::vector<int> due;
   for (int i = 0; i < size(); ++i) {

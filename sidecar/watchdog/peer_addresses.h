@@ -52,6 +52,11 @@ class PeerAddresses {
   PeerAddresses(std::vector<Peer> peers, int self, bool ipv6)
       : PeerAddresses(std::move(peers), self, ipv6, Timing{}) {}
 
+  // The membership changed: `peers` from now on. A member at the same index
+  // with the same host and port keeps its addresses; the others are resolved
+  // anew (at once).
+  void Replace(std::vector<Peer> peers);
+
   // Members to resolve now (the resolver calls Resolved for each).
   std::vector<int> Due(int64_t now) const;
   // Outcome of resolving member's host at `now`. Returns true when the address
@@ -79,7 +84,7 @@ class PeerAddresses {
     bool flagged = false;
     std::string error;
   };
-  const std::vector<Peer> peers_;
+  std::vector<Peer> peers_;
   const int self_;
   const bool ipv6_;
   const Timing timing_;

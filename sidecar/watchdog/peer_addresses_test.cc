@@ -117,3 +117,31 @@ TEST(ResolveWithSystemTest, NumericAddressesAndLocalhost) {
 
 }  // namespace
 }  // namespace pgvigil::watchdog
+
+namespace pgvigil::watchdog {
+namespace {
+
+// A membership change: the members that stay keep their addresses, a new one is
+// resolved at once, a removed one is gone.
+TEST(PeerAddressesTest, ReplaceKeepsTheMembersThatStay) {
+  PeerAddresses p = Three(false);
+  p.Resolved(1, Addrs({"10.0.0.2"}), 0);
+  p.Resolved(2, Addrs({"10.0.0.3"}), 0);
+  p.Replace({{"demo-0.demo-hl", 9694}, {"demo-1.demo-hl", 9695}, {"demo-2.demo-hl", 9696}, {"demo-3.demo-hl", 9697}});
+  EXPECT_EQ(p.size(), 4);
+  EXPECT_EQ(p.Endpoint(1)->address().to_string(), "10.0.0.2");
+  EXPECT_EQ(p.Endpoint(2)->address().to_string(), "10.0.0.3");
+  EXPECT_FALSE(p.Endpoint(3).has_value());
+  EXPECT_EQ(p.Due(1), (std::vector<int>{3}));
+  p.Resolved(3, Addrs({"10.0.0.4"}), 1);
+  EXPECT_EQ(p.Endpoint(3)->port(), 9697);
+  // Back to three; a member whose host changed is resolved again.
+  p.Replace({{"demo-0.demo-hl", 9694}, {"demo-1.demo-hl", 9695}, {"other", 9696}});
+  EXPECT_EQ(p.size(), 3);
+  EXPECT_EQ(p.Endpoint(1)->address().to_string(), "10.0.0.2");
+  EXPECT_FALSE(p.Endpoint(2).has_value());
+  EXPECT_EQ(p.Due(2), (std::vector<int>{2}));
+}
+
+}  // namespace
+}  // namespace pgvigil::watchdog

@@ -18,6 +18,9 @@ class ReplayGuard {
   static constexpr uint64_t kWindow = 64;
 
   explicit ReplayGuard(size_t member_count) : peers_(member_count) {}
+  // The membership changed: the windows of the members that stay are kept (a
+  // datagram they sent before the change is still taken at most once).
+  void Resize(size_t member_count) { peers_.resize(member_count); }
 
   // kNone when accepted (and recorded); kReplayed for a sequence already seen;
   // kStale for one older than the window.

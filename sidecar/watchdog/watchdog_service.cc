@@ -33,13 +33,14 @@ constexpr int64_t kDropLogEveryMs = 5000;
 WatchdogService::WatchdogService(SidecarContext& ctx, HostResolver resolve)
     : ctx_(ctx),
       resolve_(resolve ? std::move(resolve) : HostResolver(ResolveWithSystem)),
-      self_(IndexOf(ctx.spec, ctx.nodeName)),
+      self_(IndexOf(ctx.LiveSpec(), ctx.nodeName)),
       metrics_(*ctx.metrics),
       vip_(ctx.spec.vip, VipControl::Hooks{[this] { metrics_.vipUp.Inc(); },
                                            [this] { metrics_.vipDown.Inc(); },
                                            [this] { metrics_.vipFailures.Inc(); }}) {
   config_.self = self_ < 0 ? 0 : self_;
-  config_.members = static_cast<int>(ctx.spec.nodes.size());
+  spec_ = ctx.LiveSpec();
+  config_.members = static_cast<int>(spec_.nodes.size());
   config_.heartbeatIntervalMs = ctx.spec.watchdog.heartbeatInterval.count();
   config_.deadTimeMs = ctx.spec.watchdog.deadTime.count();
   detail_ = web::json::value::object();
@@ -55,7 +56,7 @@ int64_t WatchdogService::NowMs() const {
 }
 
 Status WatchdogService::Start() {
-  const ClusterSpec& spec = ctx_.spec;
+  const ClusterSpec& spec = spec_;
   if (self_ < 0) return Status::Error("watchdog: node '" + ctx_.nodeName + "' is not in the spec");
   if (spec.nodes.size() > 254) return Status::Error("watchdog: at most 254 members");
   if (config_.heartbeatIntervalMs < 10 || config_.deadTimeMs <= 2 * config_.heartbeatIntervalMs)
@@ -78,7 +79,7 @@ Status WatchdogService::Start() {
 
   std::vector<std::string> names;
   for (const auto& n : spec.nodes) names.push_back(n.name);
-  fingerprint_ = MembershipFingerprint(names);
+  prints_ = PrintsOf(names);
   boost::system::error_code ec;
   const int port = spec.HeartbeatPort(spec.nodes[self_]);
   // Dual stack: one IPv6 socket on [::] also takes IPv4 (as mapped addresses), so
@@ -99,10 +100,8 @@ Status WatchdogService::Start() {
   if (ec) return Status::Error("watchdog: binding UDP port " + std::to_string(port) + ": " + ec.message());
   // Peers are found by name, on the resolver thread: a name that does not resolve
   // yet is an unknown member, not a reason to fail (peer_addresses.h).
-  std::vector<PeerAddresses::Peer> peers;
-  for (const auto& n : spec.nodes)
-    peers.push_back({n.host, static_cast<uint16_t>(spec.HeartbeatPort(n))});
-  peers_ = std::make_unique<PeerAddresses>(std::move(peers), self_, ipv6);
+  peers_ = std::make_unique<PeerAddresses>(PeersOf(spec.nodes), self_, ipv6);
+  peerNames_ = names;
   resolverThread_ = std::thread([this] { ResolverLoop(); });
 
   vip_.RemoveStale();
@@ -114,6 +113,11 @@ Status WatchdogService::Start() {
   RefreshSnapshot();
   StartReceive();
   ScheduleTick();
+  if (ctx_.membership)
+    membershipSub_ = ctx_.membership->Subscribe(
+        [this](const std::shared_ptr<const NodeList>& nodes, uint64_t generation) {
+          asio::post(io_, [this, nodes, generation] { ApplyMembers(nodes, generation); });
+        });
   // Read before the event loop runs: from then on stored_ is its thread's (a
   // datagram can persist a new term at once; TSan, agent_self_fence_test).
   const uint64_t startTerm = stored_.election.term;
@@ -138,6 +142,8 @@ Status WatchdogService::Start() {
 void WatchdogService::Stop() {
   if (!started_) return;
   started_ = false;
+  if (membershipSub_) ctx_.membership->Unsubscribe(membershipSub_);
+  membershipSub_ = 0;
   auto done = std::make_shared<std::promise<void>>();
   asio::post(io_, [this, done] {
     Actions out;
@@ -172,28 +178,72 @@ void WatchdogService::ResolverLoop() {
   while (!resolverStop_) {
     const std::vector<int> due = peers_->Due(NowMs());
     for (int i : due) {
+      if (i >= peers_->size()) continue;  // the membership shrank meanwhile
       const std::string host = peers_->peer(i).host;
       l.unlock();  // the lookup may block for seconds; senders keep going
       Result<std::vector<Address>> r = resolve_(host);
       l.lock();
       if (resolverStop_) return;
+      if (i >= peers_->size() || peers_->peer(i).host != host) continue;  // changed meanwhile
+      const std::string name = size_t(i) < peerNames_.size() ? peerNames_[size_t(i)] : host;
       const bool was_known = peers_->Endpoint(i).has_value();
       const bool tried_before = peers_->tried(i);
       if (peers_->Resolved(i, r, NowMs())) {
         const auto ep = peers_->Endpoint(i);
         if (ep)
-          spdlog::info("watchdog: member {} ({}) is at {}", ctx_.spec.nodes[size_t(i)].name, host,
+          spdlog::info("watchdog: member {} ({}) is at {}", name, host,
                        ep->address().to_string());
         else
           spdlog::warn("watchdog: member {} ({}) no longer resolves ({}); it is unknown until it does",
-                       ctx_.spec.nodes[size_t(i)].name, host, peers_->LastError(i));
+                       name, host, peers_->LastError(i));
       } else if (!was_known && !peers_->Endpoint(i) && !tried_before) {
         spdlog::warn("watchdog: member {} ({}) does not resolve yet ({}); it is unknown until it does, "
-                     "retrying every second", ctx_.spec.nodes[size_t(i)].name, host, peers_->LastError(i));
+                     "retrying every second", name, host, peers_->LastError(i));
       }
     }
     resolverWake_.wait_for(l, std::chrono::milliseconds(100));
   }
+}
+
+std::vector<PeerAddresses::Peer> WatchdogService::PeersOf(const NodeList& nodes) const {
+  std::vector<PeerAddresses::Peer> peers;
+  for (const auto& n : nodes) peers.push_back({n.host, static_cast<uint16_t>(spec_.HeartbeatPort(n))});
+  return peers;
+}
+
+void WatchdogService::ApplyMembers(const std::shared_ptr<const NodeList>& nodes, uint64_t generation) {
+  if (!election_ || election_->state() == MemberState::kShutdown) return;
+  const NodeList& list = *nodes;
+  std::vector<std::string> names;
+  for (const auto& n : list) names.push_back(n.name);
+  const int members = static_cast<int>(list.size());
+  if (members > 254 || self_ >= members || list[size_t(self_)].name != ctx_.nodeName) {
+    spdlog::error("watchdog: membership generation {} ({} members) leaves this member's index {}: not taken "
+                  "(the agent refuses such a list; this is a bug)",
+                  generation, members, self_);
+    return;
+  }
+  const int before = config_.members;
+  const int64_t now = NowMs();
+  spec_.nodes = list;
+  prints_ = PrintsOf(names);
+  config_.members = members;
+  replay_->Resize(list.size());
+  contact_->SetMembers(members);
+  {
+    std::lock_guard<std::mutex> l(peersMu_);
+    peers_->Replace(PeersOf(list));
+    peerNames_ = names;
+  }
+  resolverWake_.notify_all();
+  Actions out;
+  election_->SetMembers(members, now, &out);
+  Process(out);
+  std::string joined;
+  for (const auto& n : names) joined += (joined.empty() ? "" : ", ") + n;
+  spdlog::info("watchdog: membership generation {}: {} members (were {}), quorum {}: {}", generation, members,
+               before, config_.Majority(), joined);
+  RefreshSnapshot();
 }
 
 void WatchdogService::StartReceive() {
@@ -223,7 +273,7 @@ void WatchdogService::NoteDrop(DropReason reason, const std::string& from) {
 
 void WatchdogService::OnDatagram(size_t size) {
   auto from = [this] { return sender_.address().to_string() + ":" + std::to_string(sender_.port()); };
-  DecodeResult r = DecodeMessage(buffer_.data(), size, key_, ctx_.spec.nodes.size(), fingerprint_);
+  DecodeResult r = DecodeMessage(buffer_.data(), size, key_, prints_);
   if (!r.ok()) return NoteDrop(r.error, from());
   if (r.message.from == self_) return NoteDrop(DropReason::kUnknownMember, from());
   // Before the replay window: a datagram made before this member restarted echoes
@@ -243,7 +293,7 @@ void WatchdogService::OnDatagram(size_t size) {
 
 HealthStatus WatchdogService::LocalVote(size_t backend) const {
   BackendHealth h;
-  if (ctx_.health && ctx_.health->Get(ctx_.spec.nodes[backend].name, &h) &&
+  if (ctx_.health && backend < spec_.nodes.size() && ctx_.health->Get(spec_.nodes[backend].name, &h) &&
       h.lastCheck != std::chrono::system_clock::time_point{})
     return h.up ? HealthStatus::kUp : HealthStatus::kDown;
   return HealthStatus::kUnknown;  // not checked yet: no vote
@@ -252,7 +302,7 @@ HealthStatus WatchdogService::LocalVote(size_t backend) const {
 void WatchdogService::CheckWhereViewsDiffer(const std::vector<HealthVote>& peer) {
   if (!ctx_.health) return;
   for (const HealthVote& v : peer) {
-    if (v.status == HealthStatus::kUnknown || v.backend >= ctx_.spec.nodes.size()) continue;
+    if (v.status == HealthStatus::kUnknown || v.backend >= spec_.nodes.size()) continue;
     const HealthStatus mine = LocalVote(v.backend);
     if (mine != HealthStatus::kUnknown && mine != v.status) {
       // A peer sees this backend otherwise: check it now rather than at the next
@@ -274,7 +324,7 @@ void WatchdogService::ScheduleTick() {
 
 void WatchdogService::Tick() {
   std::vector<HealthVote> votes;
-  for (size_t b = 0; b < ctx_.spec.nodes.size(); ++b)
+  for (size_t b = 0; b < spec_.nodes.size(); ++b)
     votes.push_back({static_cast<uint8_t>(b), LocalVote(b)});
   election_->SetLocalHealth(std::move(votes));
   Actions out;
@@ -290,7 +340,7 @@ void WatchdogService::Tick() {
     std::set<std::string> lost;
     for (int i = 0; i < config_.members; ++i)
       if (i != self_ && election_->Display(i, now) == DisplayState::kLost)
-        lost.insert(ctx_.spec.nodes[size_t(i)].name);
+        lost.insert(spec_.nodes[size_t(i)].name);
     ctx_.health->SetHostsLost(std::move(lost));
   }
   Process(out);
@@ -327,7 +377,8 @@ void WatchdogService::Process(Actions& actions) {
 void WatchdogService::SendMessage(int to, const WireMessage& m) {
   WireMessage w = m;
   w.seq = seq_->Next();
-  w.fingerprint = fingerprint_;
+  w.fingerprint = prints_.full;
+  w.prefixFingerprint = prints_.prefix;
   contact_->Sent(w.seq, NowMs());
   for (int i = 0; i < config_.members; ++i) {
     if (i == self_ || (to != -1 && to != i)) continue;
@@ -355,14 +406,14 @@ void WatchdogService::SendMessage(int to, const WireMessage& m) {
       metrics_.sent.Inc();
     } else if (NowMs() - lastSendErrorLog_ > kDropLogEveryMs) {
       lastSendErrorLog_ = NowMs();
-      spdlog::warn("watchdog: sending to {}: {} (logged at most every 5s)", ctx_.spec.nodes[i].name,
+      spdlog::warn("watchdog: sending to {}: {} (logged at most every 5s)", spec_.nodes[size_t(i)].name,
                    ec.message());
     }
   }
 }
 
 void WatchdogService::LogEvent(const Action& a) {
-  const auto& nodes = ctx_.spec.nodes;
+  const auto& nodes = spec_.nodes;
   auto name = [&](uint64_t i) { return i < nodes.size() ? nodes[i].name : std::to_string(i); };
   switch (a.event) {
     case EventKind::kStateChanged: spdlog::info("watchdog: state is now {}", a.text); break;
@@ -393,7 +444,9 @@ void WatchdogService::RefreshSnapshot() {
   int leader = e.leader(now);
   if (leader >= 0 && leader != lastLeader_) {
     if (lastLeader_ >= 0) metrics_.leaderChanges.Inc();
-    spdlog::info("watchdog: leader is {} (term {})", ctx_.spec.nodes[leader].name, e.term());
+    spdlog::info("watchdog: leader is {} (term {})",
+                 size_t(leader) < spec_.nodes.size() ? spec_.nodes[size_t(leader)].name : std::to_string(leader),
+                 e.term());
     lastLeader_ = leader;
   }
   const bool leading = e.state() == MemberState::kLeader;
@@ -402,11 +455,11 @@ void WatchdogService::RefreshSnapshot() {
   metrics_.isLeader.Set(e.HasLease(now) ? 1 : 0);
   metrics_.quorum.Set(e.HasQuorum(now) ? 1 : 0);
   metrics_.liveMembers.Set(e.LiveMembers(now));
-  metrics_.vipHeld.Set(ctx_.spec.vip.enabled() && e.vipHeld() ? 1 : 0);
+  metrics_.vipHeld.Set(spec_.vip.enabled() && e.vipHeld() ? 1 : 0);
   metrics_.registerDurable.Set(static_cast<double>(durable));
   RegisterValue reg{e.reg().term, e.reg().version, ParseRegisterDoc(e.reg().doc),
                     leading && durable >= e.reg().version};
-  web::json::value detail = BuildDetail(ctx_.spec, e, now, durable);
+  web::json::value detail = BuildDetail(spec_, e, now, durable);
   // Write leases (contact_lease.h): whether each member can no longer hold one we
   // confirm (the controller beside the leader waits for it before failing over an
   // unreachable primary), and our own.
@@ -432,9 +485,9 @@ void WatchdogService::RefreshSnapshot() {
   }
   detail["writeLeaseRequired"] = web::json::value::boolean(lease.required);
   detail["vip"]["conflict"] = web::json::value::string(vip_.conflict());
-  web::json::value summary = BuildSummary(ctx_.spec, e, now);
-  Leadership leadership = BuildLeadership(ctx_.spec, e, now);
-  std::vector<BackendVerdict> verdicts = BuildVerdicts(ctx_.spec, e, now);
+  web::json::value summary = BuildSummary(spec_, e, now);
+  Leadership leadership = BuildLeadership(spec_, e, now);
+  std::vector<BackendVerdict> verdicts = BuildVerdicts(spec_, e, now);
   {
     std::lock_guard<std::mutex> l(mu_);
     detail_ = std::move(detail);
@@ -522,6 +575,7 @@ Result<uint64_t> WatchdogService::WriteRegister(const web::json::value& doc,
 
 std::unique_ptr<Component> MakeWatchdogComponent(SidecarContext& ctx,
                                                  watchdog::HostResolver resolve) {
+  ctx.InitMembership();
   auto service = std::make_unique<watchdog::WatchdogService>(ctx, std::move(resolve));
   ctx.watchdog = service.get();
   return service;

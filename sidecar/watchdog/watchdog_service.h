@@ -1,6 +1,9 @@
 // WatchdogService: the watchdog component. One I/O thread owns the Election, the
 // socket and the timer; everything else reads a snapshot under mu_. Stop()
 // resigns (VIP down first, then a Resign datagram) before the thread ends.
+// Membership changes (ctx.membership, PUT /v1/node/spec) are carried out on the
+// I/O thread (ApplyMembers): member count and quorum, peers, replay windows,
+// write-lease bookkeeping and the fingerprint all change together.
 #pragma once
 
 #include <array>
@@ -62,6 +65,9 @@ class WatchdogService : public Component, public WatchdogApi {
   void NoteDrop(DropReason reason, const std::string& from);
   // Resolver thread: looks up the peers that are due (peer_addresses.h).
   void ResolverLoop();
+  // I/O thread: the membership is now `nodes`.
+  void ApplyMembers(const std::shared_ptr<const NodeList>& nodes, uint64_t generation);
+  std::vector<PeerAddresses::Peer> PeersOf(const NodeList& nodes) const;
 
   SidecarContext& ctx_;
   const HostResolver resolve_;
@@ -83,7 +89,9 @@ class WatchdogService : public Component, public WatchdogApi {
   std::unique_ptr<ContactTracker> contact_;
   StoredState stored_;
   std::string key_;
-  uint32_t fingerprint_ = 0;
+  ClusterSpec spec_;        // ctx.spec with the members in use (I/O thread after Start)
+  MembershipPrints prints_;  // of spec_.nodes
+  int membershipSub_ = 0;
   int lastLeader_ = -1;
   std::map<DropReason, int64_t> lastDropLog_;
   int64_t lastSendErrorLog_ = -1000000;
@@ -93,7 +101,8 @@ class WatchdogService : public Component, public WatchdogApi {
   // Peer addresses: written by the resolver thread, read by the I/O thread.
   mutable std::mutex peersMu_;
   std::condition_variable resolverWake_;
-  std::unique_ptr<PeerAddresses> peers_;  // guarded by peersMu_ (set once in Start)
+  std::unique_ptr<PeerAddresses> peers_;  // guarded by peersMu_ (set in Start, replaced by ApplyMembers)
+  std::vector<std::string> peerNames_;    // guarded by peersMu_: member names, for the resolver's logs
   bool resolverStop_ = false;             // guarded by peersMu_
   std::thread resolverThread_;
 

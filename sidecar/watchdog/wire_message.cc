@@ -11,9 +11,9 @@ namespace pgvigil {
 namespace watchdog {
 namespace {
 
-constexpr uint8_t kMagic[4] = {'P', 'V', 'W', '2'};
+constexpr uint8_t kMagic[4] = {'P', 'V', 'W', '3'};
 // magic..healthCount without doc and health entries.
-constexpr size_t kFixedSize = 4 + 1 + 1 + 1 + 4 + 8 + 8 + 8 + 1 + 1 + 8 + 8 + 8 + 2 + 1;
+constexpr size_t kFixedSize = 4 + 1 + 1 + 1 + 4 + 4 + 8 + 8 + 8 + 1 + 1 + 8 + 8 + 8 + 2 + 1;
 
 void Mac(const uint8_t* data, size_t size, const std::string& key, uint8_t out[kMacSize]) {
   unsigned int len = kMacSize;
@@ -115,6 +115,7 @@ std::vector<uint8_t> EncodeMessage(const WireMessage& m, const std::string& key)
   w.U8(m.flags);
   w.U8(m.from);
   w.U32(m.fingerprint);
+  w.U32(m.prefixFingerprint);
   w.U64(m.seq);
   w.U64(m.echo);
   w.U64(m.term);
@@ -138,8 +139,44 @@ std::vector<uint8_t> EncodeMessage(const WireMessage& m, const std::string& key)
   return std::move(out);
 }
 
+MembershipPrints PrintsOf(const std::vector<std::string>& names) {
+  MembershipPrints p;
+  p.count = names.size();
+  p.full = MembershipFingerprint(names);
+  p.prefix = MembershipFingerprint(
+      std::vector<std::string>(names.begin(), names.empty() ? names.end() : names.end() - 1));
+  return p;
+}
+
+MembershipRelation CompareMembership(const MembershipPrints& mine, uint32_t sender_full, uint32_t sender_prefix) {
+  if (sender_full == mine.full) return MembershipRelation::kSame;
+  // With fewer than two members there is no shorter list to speak of.
+  if (mine.count >= 2 && sender_full == mine.prefix) return MembershipRelation::kSenderShorter;
+  if (sender_prefix == mine.full) return MembershipRelation::kSenderLonger;
+  return MembershipRelation::kOther;
+}
+
+const char* ToString(MembershipRelation r) {
+  switch (r) {
+    case MembershipRelation::kSame: return "same";
+    case MembershipRelation::kSenderShorter: return "sender_shorter";
+    case MembershipRelation::kSenderLonger: return "sender_longer";
+    case MembershipRelation::kOther: return "other";
+  }
+  return "unknown";
+}
+
 DecodeResult DecodeMessage(const uint8_t* data, size_t size, const std::string& key,
                            size_t member_count, uint32_t fingerprint) {
+  DecodeResult r = DecodeMessage(data, size, key, MembershipPrints{member_count, fingerprint, fingerprint});
+  // Exactly this list: neither a shorter nor a longer one.
+  if (r.ok() && r.message.fingerprint != fingerprint) r.error = DropReason::kMembershipMismatch;
+  return r;
+}
+
+DecodeResult DecodeMessage(const uint8_t* data, size_t size, const std::string& key,
+                           const MembershipPrints& mine) {
+  const size_t member_count = mine.count;
   DecodeResult r;
   if (size < kFixedSize + kMacSize) {
     r.error = DropReason::kTooShort;
@@ -165,7 +202,7 @@ DecodeResult DecodeMessage(const uint8_t* data, size_t size, const std::string& 
   uint8_t kind = 0, state = 0, health_count = 0;
   uint16_t doc_len = 0;
   bool ok = rd.U8(&kind) && rd.U8(&m.flags) && rd.U8(&m.from) && rd.U32(&m.fingerprint) &&
-            rd.U64(&m.seq) && rd.U64(&m.echo) && rd.U64(&m.term) && rd.U8(&state) && rd.U8(&m.leader) &&
+            rd.U32(&m.prefixFingerprint) && rd.U64(&m.seq) && rd.U64(&m.echo) && rd.U64(&m.term) && rd.U8(&state) && rd.U8(&m.leader) &&
             rd.U64(&m.round) && rd.U64(&m.reg.term) && rd.U64(&m.reg.version) && rd.U16(&doc_len);
   ok = ok && ValidKind(kind) && state <= static_cast<uint8_t>(MemberState::kShutdown) &&
        (m.flags & ~(kFlagPreVote | kFlagGranted | kFlagHasDoc)) == 0 &&
@@ -187,7 +224,7 @@ DecodeResult DecodeMessage(const uint8_t* data, size_t size, const std::string& 
   m.state = static_cast<MemberState>(state);
   if (m.from >= member_count || (m.leader != kNoMember && m.leader >= member_count)) {
     r.error = DropReason::kUnknownMember;
-  } else if (m.fingerprint != fingerprint) {
+  } else if (CompareMembership(mine, m.fingerprint, m.prefixFingerprint) == MembershipRelation::kOther) {
     r.error = DropReason::kMembershipMismatch;
   }
   return r;

@@ -5,13 +5,16 @@
 // (DropReason) and never throws; callers count and drop.
 //
 // Layout (big-endian), all fields always present except the register document:
-//   magic "PVW2" | kind u8 | flags u8 | from u8 | fingerprint u32 | seq u64
+//   magic "PVW3" | kind u8 | flags u8 | from u8 | fingerprint u32
+//   | prefixFingerprint u32 | seq u64
 //   | echo u64 | term u64 | state u8 | leader u8 (0xFF none) | round u64
 //   | regTerm u64 | regVersion u64 | docLen u16 | doc bytes
 //   | healthCount u8 | healthCount x (backend u8, status u8)
 //   | HMAC-SHA256 (32 bytes)
 // Version 2 added `echo` (PVW1 members and PVW2 members drop each other's
-// datagrams as bad_magic: upgrade every member together).
+// datagrams as bad_magic: upgrade every member together). Version 3 added
+// `prefixFingerprint`, so that a member one membership change behind or ahead
+// is recognised (MembershipPrints below); again, upgrade every member together.
 #pragma once
 
 #include <cstddef>
@@ -69,6 +72,7 @@ struct WireMessage {
   uint8_t flags = 0;
   uint8_t from = 0;         // sender's index in spec.nodes
   uint32_t fingerprint = 0; // MembershipFingerprint of the sender's node list
+  uint32_t prefixFingerprint = 0;  // ... of that list without its last member
   uint64_t seq = 0;         // (incarnation << 32) | counter, strictly increasing per sender
   // The newest seq the sender has received (authenticated) from the destination,
   // 0 when none. Its high 32 bits are the destination's incarnation as the sender
@@ -108,6 +112,32 @@ const char* ToString(DropReason r);  // "bad_mac", ... (metric label values)
 // FNV-1a over the member names in order; all members must agree on it.
 uint32_t MembershipFingerprint(const std::vector<std::string>& names);
 
+// A member list as datagrams identify it: its size, its fingerprint and the
+// fingerprint of the list without its last member (the list before that member
+// joined). Membership changes one member at a time, at the end of the list
+// (sidecar/agent/spec_update.h), and reach the members one after another, so
+// for a while a member may hear from members whose list is one longer or one
+// shorter than its own. Indexes agree (the shorter list is a prefix of the
+// longer), and majorities of N and N+1 overlap (watchdog README, "Membership
+// changes"), so such datagrams are taken; each member counts majorities by its
+// own list.
+struct MembershipPrints {
+  size_t count = 0;
+  uint32_t full = 0;
+  uint32_t prefix = 0;
+};
+MembershipPrints PrintsOf(const std::vector<std::string>& names);
+
+enum class MembershipRelation {
+  kSame,           // the sender's list is ours
+  kSenderShorter,  // ours without our last member (it has not heard of that one yet, or already forgot it)
+  kSenderLonger,   // ours plus one member at the end
+  kOther,          // anything else: the datagram is dropped (membership_mismatch)
+};
+// Pure: what the sender's (fingerprint, prefixFingerprint) say about its list.
+MembershipRelation CompareMembership(const MembershipPrints& mine, uint32_t sender_full, uint32_t sender_prefix);
+const char* ToString(MembershipRelation r);
+
 // Fails (returns empty) only when the message cannot fit: doc too long, too many
 // health entries. The key may be any length.
 std::vector<uint8_t> EncodeMessage(const WireMessage& m, const std::string& key);
@@ -118,8 +148,12 @@ struct DecodeResult {
   bool ok() const { return error == DropReason::kNone; }
 };
 
-// Verifies the MAC before reading any field; then checks the sender index against
-// member_count and the fingerprint.
+// Verifies the MAC before reading any field; then checks the sender (and leader)
+// index against our list's size, and the sender's list against ours
+// (CompareMembership: kOther is kMembershipMismatch).
+DecodeResult DecodeMessage(const uint8_t* data, size_t size, const std::string& key,
+                           const MembershipPrints& mine);
+// Only the very same list (count members with this fingerprint) is taken.
 DecodeResult DecodeMessage(const uint8_t* data, size_t size, const std::string& key,
                            size_t member_count, uint32_t fingerprint);
 

@@ -13,6 +13,7 @@ namespace {
 
 const std::string kKey = "correct horse battery staple";
 const uint32_t kPrint = MembershipFingerprint({"server1", "server2", "server3"});
+const uint32_t kPrefix = MembershipFingerprint({"server1", "server2"});
 
 WireMessage Sample() {
   WireMessage m;
@@ -20,6 +21,7 @@ WireMessage Sample() {
   m.flags = kFlagHasDoc;
   m.from = 2;
   m.fingerprint = kPrint;
+  m.prefixFingerprint = kPrefix;
   m.seq = (uint64_t{7} << 32) | 42;
   m.echo = (uint64_t{5} << 32) | 3;
   m.term = 9;
@@ -48,8 +50,8 @@ DecodeResult Decode(const std::vector<uint8_t>& b, size_t members = 3) {
 TEST(WireMessage, RoundTripsEveryField) {
   WireMessage m = Sample();
   auto bytes = EncodeMessage(m, kKey);
-  // 64 fixed bytes + 21 doc + 3 x 2 health + 32 MAC.
-  ASSERT_EQ(bytes.size(), 64u + 21 + 6 + 32);
+  // 68 fixed bytes + 21 doc + 3 x 2 health + 32 MAC.
+  ASSERT_EQ(bytes.size(), 68u + 21 + 6 + 32);
   DecodeResult r = Decode(bytes);
   ASSERT_TRUE(r.ok()) << ToString(r.error);
   const WireMessage& d = r.message;
@@ -70,17 +72,20 @@ TEST(WireMessage, RoundTripsEveryField) {
 
 TEST(WireMessage, HeaderBytesAreBigEndianAtFixedOffsets) {
   auto b = EncodeMessage(Sample(), kKey);
-  EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "PVW2");
+  EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "PVW3");
   EXPECT_EQ(b[4], 1);  // kind
   EXPECT_EQ(b[5], kFlagHasDoc);
   EXPECT_EQ(b[6], 2);  // from
-  // seq at 11..18: incarnation 7, counter 42
-  EXPECT_EQ(b[14], 7);
-  EXPECT_EQ(b[18], 42);
-  // echo at 19..26: incarnation 5, counter 3
-  EXPECT_EQ(b[22], 5);
-  EXPECT_EQ(b[26], 3);
-  EXPECT_EQ(b[34], 9);  // term low byte
+  // fingerprint at 7..10, prefixFingerprint at 11..14
+  EXPECT_EQ(b[10], kPrint & 0xFF);
+  EXPECT_EQ(b[14], kPrefix & 0xFF);
+  // seq at 15..22: incarnation 7, counter 42
+  EXPECT_EQ(b[18], 7);
+  EXPECT_EQ(b[22], 42);
+  // echo at 23..30: incarnation 5, counter 3
+  EXPECT_EQ(b[26], 5);
+  EXPECT_EQ(b[30], 3);
+  EXPECT_EQ(b[38], 9);  // term low byte
 }
 
 TEST(WireMessage, DocIsOnlyCarriedWithTheFlag) {
@@ -127,10 +132,10 @@ TEST(WireMessage, SignedButMalformedBodiesAreRejected) {
   bad_kind[4] = 9;
   EXPECT_EQ(Decode(Sign(bad_kind)).error, DropReason::kMalformed);
   auto bad_state = body;
-  bad_state[35] = 7;  // state byte
+  bad_state[39] = 7;  // state byte
   EXPECT_EQ(Decode(Sign(bad_state)).error, DropReason::kMalformed);
   auto long_doc = body;
-  long_doc[61] = 0x7F;  // doc length high byte
+  long_doc[65] = 0x7F;  // doc length high byte
   EXPECT_EQ(Decode(Sign(long_doc)).error, DropReason::kMalformed);
 }
 
@@ -142,6 +147,61 @@ TEST(WireMessage, UnknownSenderAndOtherMembershipAreRejected) {
   m.fingerprint = MembershipFingerprint({"server1", "server2"});
   EXPECT_EQ(Decode(EncodeMessage(m, kKey)).error, DropReason::kMembershipMismatch);
   EXPECT_NE(MembershipFingerprint({"ab", "c"}), MembershipFingerprint({"a", "bc"}));
+}
+
+// One membership change at a time reaches the members one after another: a
+// member takes datagrams from a list one shorter or one longer than its own
+// (the same first members, in order), and nothing else.
+TEST(WireMessage, AdjacentMembershipsAreTaken) {
+  const std::vector<std::string> three = {"demo-0", "demo-1", "demo-2"};
+  const std::vector<std::string> four = {"demo-0", "demo-1", "demo-2", "demo-3"};
+  const std::vector<std::string> five = {"demo-0", "demo-1", "demo-2", "demo-3", "demo-4"};
+  const std::vector<std::string> other3 = {"demo-0", "demo-1", "x"};
+  const std::vector<std::string> other4 = {"demo-0", "demo-1", "x", "demo-3"};
+  struct Case {
+    std::vector<std::string> mine, sender;
+    MembershipRelation want;
+  };
+  const std::vector<Case> cases = {
+      {three, three, MembershipRelation::kSame},
+      {four, three, MembershipRelation::kSenderShorter},  // scale up: the sender not pushed yet
+      {three, four, MembershipRelation::kSenderLonger},   // scale up: we are not pushed yet
+      {four, five, MembershipRelation::kSenderLonger},
+      {five, four, MembershipRelation::kSenderShorter},   // scale down: the sender shrank first
+      {three, five, MembershipRelation::kOther},          // two changes apart
+      {five, three, MembershipRelation::kOther},
+      {three, other3, MembershipRelation::kOther},        // the same size, another member
+      {four, other3, MembershipRelation::kOther},
+      {three, other4, MembershipRelation::kOther},        // one longer, another middle member
+      {{"demo-0"}, {"demo-0", "demo-1"}, MembershipRelation::kSenderLonger},
+      {{"demo-0", "demo-1"}, {"demo-0"}, MembershipRelation::kSenderShorter},
+  };
+  for (const auto& c : cases) {
+    const MembershipPrints mine = PrintsOf(c.mine), sender = PrintsOf(c.sender);
+    EXPECT_EQ(CompareMembership(mine, sender.full, sender.prefix), c.want)
+        << c.mine.size() << " <- " << c.sender.size() << ": " << ToString(CompareMembership(mine, sender.full, sender.prefix));
+    // Through the decoder: the same verdict, and a sender index we do not know is refused.
+    WireMessage m = Sample();
+    m.from = static_cast<uint8_t>(std::min<size_t>(1, c.mine.size() - 1));
+    m.leader = m.from;
+    m.fingerprint = sender.full;
+    m.prefixFingerprint = sender.prefix;
+    const auto bytes = EncodeMessage(m, kKey);
+    DecodeResult r = DecodeMessage(bytes.data(), bytes.size(), kKey, mine);
+    EXPECT_EQ(r.ok(), c.want != MembershipRelation::kOther) << c.mine.size() << " <- " << c.sender.size();
+    if (c.want == MembershipRelation::kOther) {
+      EXPECT_EQ(r.error, DropReason::kMembershipMismatch);
+    }
+    m.from = static_cast<uint8_t>(c.mine.size());  // the member we have not heard of
+    auto b = EncodeMessage(m, kKey);
+    EXPECT_EQ(DecodeMessage(b.data(), b.size(), kKey, mine).error, DropReason::kUnknownMember);
+  }
+  // The exact-list decoder takes no neighbour.
+  WireMessage m = Sample();
+  const MembershipPrints four_p = PrintsOf(four);
+  m.fingerprint = four_p.full;
+  m.prefixFingerprint = four_p.prefix;
+  EXPECT_EQ(Decode(EncodeMessage(m, kKey)).error, DropReason::kMembershipMismatch);
 }
 
 TEST(WireMessage, OversizedDocumentIsNotEncoded) {

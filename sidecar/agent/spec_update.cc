@@ -1,0 +1,114 @@
+#include "sidecar/agent/spec_update.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/files.h"
+
+namespace pgvigil {
+
+bool OneMemberAtTheEnd(const NodeList& current, const NodeList& next) {
+  const size_t a = current.size(), b = next.size();
+  if (a + 1 != b && b + 1 != a) return false;
+  for (size_t i = 0; i < std::min(a, b); ++i)
+    if (current[i].name != next[i].name) return false;
+  return true;
+}
+
+namespace {
+
+bool SameNames(const NodeList& a, const NodeList& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].name != b[i].name) return false;
+  return true;
+}
+
+}  // namespace
+
+SpecUpdateDecision DecideSpecUpdate(const ClusterSpec& running, uint64_t held, const NodeSpecPush& push,
+                                    const std::string& self) {
+  SpecUpdateDecision d;
+  d.reply.generation = held;
+  const std::string gen = "generation " + std::to_string(push.generation);
+  if (push.generation <= held) {
+    d.reply.outcome = SpecPushOutcome::kStale;
+    d.reply.reason = gen + " is not newer than the one held (" + std::to_string(held) + "): nothing changes";
+    return d;
+  }
+  if (!push.spec.FindNode(self)) {
+    d.status = 409;
+    d.refusal = "not_a_member";
+    d.reply.field = "spec.nodes";
+    d.reply.reason = gen + " does not list this node '" + self + "': refused, nothing changes";
+    return d;
+  }
+  d.persist = true;
+  d.reply.generation = push.generation;
+  const std::string other = FirstDifferenceBesidesNodes(running, push.spec);
+  if (!other.empty()) {
+    d.reply.outcome = SpecPushOutcome::kRestartRequired;
+    d.reply.field = other;
+    d.reply.reason = gen + " changes " + other + ", which takes effect at the next start: stored, the running spec "
+                     "stays";
+    return d;
+  }
+  if (SpecToJson(running) == SpecToJson(push.spec)) {
+    d.reply.outcome = SpecPushOutcome::kUnchanged;
+    d.reply.reason = gen + " is the spec running here";
+    return d;
+  }
+  if (!SameNames(running.nodes, push.spec.nodes) && !OneMemberAtTheEnd(running.nodes, push.spec.nodes)) {
+    d.reply.outcome = SpecPushOutcome::kRestartRequired;
+    d.reply.field = "spec.nodes";
+    d.reply.reason = gen + " changes the members by more than the last one (" + std::to_string(running.nodes.size()) +
+                     " -> " + std::to_string(push.spec.nodes.size()) +
+                     "); live changes go one member at a time: stored, the running members stay";
+    return d;
+  }
+  d.applyNodes = true;
+  d.reply.outcome = SpecPushOutcome::kApplied;
+  d.reply.reason = gen + ": " + std::to_string(push.spec.nodes.size()) + " members in use (were " +
+                   std::to_string(running.nodes.size()) + ")";
+  return d;
+}
+
+std::string StoredSpecPath(const std::string& state_dir) { return state_dir + "/spec.json"; }
+
+Status SaveStoredSpec(const std::string& state_dir, const StoredSpec& s) {
+  web::json::value v = web::json::value::object();
+  v["generation"] = web::json::value::number(s.generation);
+  v["spec"] = web::json::value::parse(SpecToJson(s.spec));
+  return WriteFileAtomic(StoredSpecPath(state_dir), v.serialize() + "\n", 0600);
+}
+
+Result<std::optional<StoredSpec>> LoadStoredSpec(const std::string& state_dir, const SpecParseOptions& options) {
+  using R = Result<std::optional<StoredSpec>>;
+  const std::string path = StoredSpecPath(state_dir);
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    if (::access(path.c_str(), F_OK) != 0) return std::optional<StoredSpec>();
+    return R::Error(path + ": " + text.error());
+  }
+  web::json::value v;
+  try {
+    v = web::json::value::parse(*text);
+  } catch (const std::exception& e) {
+    return R::Error(path + ": not JSON: " + e.what());
+  }
+  if (!v.is_object() || !v.has_field("generation") || !v.at("generation").is_number() ||
+      !v.at("generation").as_number().is_integral() || !v.has_object_field("spec"))
+    return R::Error(path + ": needs {\"generation\": N, \"spec\": {...}}");
+  SpecLoad load = ParseSpec(v.at("spec").serialize(), path, options);
+  if (!load.ok()) return R::Error(load.ErrorText());
+  return std::optional<StoredSpec>(StoredSpec{v.at("generation").as_number().to_uint64(), *load.spec});
+}
+
+StartSpec ChooseStartSpec(const ClusterSpec& file_spec, uint64_t file_generation,
+                          const std::optional<StoredSpec>& stored) {
+  if (stored && stored->generation > file_generation) return {stored->spec, stored->generation, true};
+  return {file_spec, file_generation, false};
+}
+
+}  // namespace pgvigil

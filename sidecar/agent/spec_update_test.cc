@@ -1,0 +1,128 @@
+// DecideSpecUpdate, OneMemberAtTheEnd and ChooseStartSpec: tables; the stored
+// copy through a real state directory.
+#include "sidecar/agent/spec_update.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+namespace pgvigil {
+namespace {
+
+ClusterSpec Spec(int members) {
+  ClusterSpec s;
+  s.name = "demo";
+  s.watchdog.authKeyFile = "/s/watchdog.key";
+  for (int i = 0; i < members; ++i)
+    s.nodes.push_back({"demo-" + std::to_string(i), "demo-" + std::to_string(i) + ".demo-hl"});
+  return s;
+}
+
+TEST(SpecUpdate, Decisions) {
+  struct Case {
+    const char* what;
+    uint64_t held, generation;
+    std::function<void(ClusterSpec*)> change;  // of a 3-member spec
+    int status;
+    SpecPushOutcome outcome;
+    std::string field;
+    bool persist, apply;
+  };
+  const std::vector<Case> cases = {
+      {"same spec, newer", 5, 6, [](ClusterSpec*) {}, 200, SpecPushOutcome::kUnchanged, "", true, false},
+      {"same generation", 6, 6, [](ClusterSpec* s) { s->nodes.pop_back(); }, 200, SpecPushOutcome::kStale, "", false,
+       false},
+      {"older generation", 9, 6, [](ClusterSpec* s) { s->proxy.port = 1; }, 200, SpecPushOutcome::kStale, "", false,
+       false},
+      {"one member added", 5, 6, [](ClusterSpec* s) { s->nodes.push_back({"demo-3", "demo-3.demo-hl"}); }, 200,
+       SpecPushOutcome::kApplied, "", true, true},
+      {"last member removed", 5, 6, [](ClusterSpec* s) { s->nodes.pop_back(); }, 200, SpecPushOutcome::kApplied, "",
+       true, true},
+      {"a weight", 5, 6, [](ClusterSpec* s) { s->nodes[2].weight = 0; }, 200, SpecPushOutcome::kApplied, "", true,
+       true},
+      {"a host", 5, 6, [](ClusterSpec* s) { s->nodes[1].host = "10.0.0.9"; }, 200, SpecPushOutcome::kApplied, "",
+       true, true},
+      {"two members added", 5, 6,
+       [](ClusterSpec* s) {
+         s->nodes.push_back({"demo-3", "h3"});
+         s->nodes.push_back({"demo-4", "h4"});
+       },
+       200, SpecPushOutcome::kRestartRequired, "spec.nodes", true, false},
+      {"a middle member removed", 5, 6, [](ClusterSpec* s) { s->nodes.erase(s->nodes.begin() + 1); }, 200,
+       SpecPushOutcome::kRestartRequired, "spec.nodes", true, false},
+      {"members renamed", 5, 6, [](ClusterSpec* s) { s->nodes[2].name = "x"; }, 200,
+       SpecPushOutcome::kRestartRequired, "spec.nodes", true, false},
+      {"proxy port", 5, 6, [](ClusterSpec* s) { s->proxy.port = 6432; }, 200, SpecPushOutcome::kRestartRequired,
+       "spec.proxy.port", true, false},
+      {"a member and the dead time", 5, 6,
+       [](ClusterSpec* s) {
+         s->nodes.push_back({"demo-3", "h3"});
+         s->watchdog.deadTime = Millis(3000);
+       },
+       200, SpecPushOutcome::kRestartRequired, "spec.watchdog.deadTime", true, false},
+      {"without this node", 5, 6, [](ClusterSpec* s) { s->nodes.erase(s->nodes.begin()); }, 409,
+       SpecPushOutcome::kUnchanged, "spec.nodes", false, false},
+  };
+  for (const auto& c : cases) {
+    NodeSpecPush p{3, c.generation, Spec(3)};
+    c.change(&p.spec);
+    SpecUpdateDecision d = DecideSpecUpdate(Spec(3), c.held, p, "demo-0");
+    EXPECT_EQ(d.status, c.status) << c.what;
+    if (c.status == 200) EXPECT_EQ(d.reply.outcome, c.outcome) << c.what << ": " << d.reply.reason;
+    if (c.status == 409) EXPECT_EQ(d.refusal, "not_a_member") << c.what;
+    EXPECT_EQ(d.reply.field, c.field) << c.what;
+    EXPECT_EQ(d.persist, c.persist) << c.what;
+    EXPECT_EQ(d.applyNodes, c.apply) << c.what;
+    EXPECT_EQ(d.reply.generation, c.persist ? c.generation : c.held) << c.what;
+    EXPECT_FALSE(d.reply.reason.empty()) << c.what;
+  }
+}
+
+TEST(SpecUpdate, OneMemberAtTheEnd) {
+  EXPECT_TRUE(OneMemberAtTheEnd(Spec(3).nodes, Spec(4).nodes));
+  EXPECT_TRUE(OneMemberAtTheEnd(Spec(5).nodes, Spec(4).nodes));
+  EXPECT_TRUE(OneMemberAtTheEnd(Spec(1).nodes, Spec(2).nodes));
+  EXPECT_FALSE(OneMemberAtTheEnd(Spec(3).nodes, Spec(3).nodes));
+  EXPECT_FALSE(OneMemberAtTheEnd(Spec(3).nodes, Spec(5).nodes));
+  NodeList shifted = Spec(4).nodes;
+  shifted.erase(shifted.begin());
+  EXPECT_FALSE(OneMemberAtTheEnd(Spec(4).nodes, shifted));
+}
+
+TEST(SpecUpdate, ChooseStartSpec) {
+  const ClusterSpec file = Spec(3), stored = Spec(4);
+  EXPECT_FALSE(ChooseStartSpec(file, 7, std::nullopt).fromStore);
+  EXPECT_EQ(ChooseStartSpec(file, 7, StoredSpec{8, stored}).spec.nodes.size(), 4u);
+  EXPECT_TRUE(ChooseStartSpec(file, 7, StoredSpec{8, stored}).fromStore);
+  EXPECT_EQ(ChooseStartSpec(file, 7, StoredSpec{8, stored}).generation, 8u);
+  EXPECT_FALSE(ChooseStartSpec(file, 8, StoredSpec{8, stored}).fromStore);  // a tie: the file
+  EXPECT_FALSE(ChooseStartSpec(file, 9, StoredSpec{8, stored}).fromStore);
+  EXPECT_TRUE(ChooseStartSpec(file, 0, StoredSpec{1, stored}).fromStore);  // a file without one
+}
+
+TEST(SpecUpdate, StoredCopyRoundTrip) {
+  const std::string dir = ::testing::TempDir() + "/spec_update_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  SpecParseOptions o;
+  o.checkSecretFiles = false;
+  auto none = LoadStoredSpec(dir, o);
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(SaveStoredSpec(dir, {77, Spec(4)}).ok());
+  auto back = LoadStoredSpec(dir, o);
+  ASSERT_TRUE(back.ok()) << back.error();
+  ASSERT_TRUE(back->has_value());
+  EXPECT_EQ((*back)->generation, 77u);
+  EXPECT_EQ((*back)->spec, Spec(4));
+  std::ofstream(StoredSpecPath(dir)) << "{\"generation\": 3}";
+  auto bad = LoadStoredSpec(dir, o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("spec.json"), std::string::npos) << bad.error();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pgvigil
