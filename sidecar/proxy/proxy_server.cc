@@ -112,6 +112,9 @@ Status ProxyServer::Start() {
     });
   }
   started_ = true;
+  if (ctx_.membership)
+    membershipSub_ = ctx_.membership->Subscribe(
+        [this](const std::shared_ptr<const NodeList>&, uint64_t) { OnMembers(); });
   spdlog::info("proxy listening on {}:{} with {} worker(s)", ps.listen, port_, workers_.size());
   return Status::Ok();
 }
@@ -295,6 +298,8 @@ void ProxyServer::RefreshRouting(bool wait) {
 void ProxyServer::Stop() {
   if (!started_) return;
   started_ = false;
+  if (membershipSub_) ctx_.membership->Unsubscribe(membershipSub_);
+  membershipSub_ = 0;
   for (auto& w : workers_) w->io.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
@@ -353,6 +358,22 @@ Status ProxyServer::CheckRouting(const RoutingTable& table) const {
   // Against the members in use now: a table naming a node that joined after
   // the start is accepted once PUT /v1/node/spec brought it in.
   return CheckRoutingAgainstSpec(ctx_.LiveSpec(), table);
+}
+
+void ProxyServer::OnMembers() {
+  std::vector<std::string> dropped;
+  uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!controllerTable_) return;
+    *controllerTable_ = KeepMembers(ctx_.LiveSpec(), *controllerTable_, &dropped);
+    generation = controllerTable_->generation;
+  }
+  if (dropped.empty()) return;
+  std::string names;
+  for (const auto& n : dropped) names += (names.empty() ? "" : ", ") + n;
+  spdlog::info("proxy: routing table generation {}: {} left the membership, no longer routed", generation, names);
+  RefreshRouting();
 }
 
 Status ProxyServer::SetRouting(const RoutingTable& table) {

@@ -69,6 +69,9 @@ class ProxyServer : public Component, public ProxyApi {
 
   mutable std::mutex mu_;
   std::optional<RoutingTable> controllerTable_;  // guarded by mu_
+  int membershipSub_ = 0;  // ctx.membership: OnMembers
+  // The membership changed: the installed table keeps only members (KeepMembers).
+  void OnMembers();
   std::string routingSignature_;                 // guarded by mu_
 };
 

@@ -18,4 +18,19 @@ Status CheckRoutingAgainstSpec(const ClusterSpec& spec, const RoutingTable& tabl
   return Status::Ok();
 }
 
+RoutingTable KeepMembers(const ClusterSpec& spec, const RoutingTable& table, std::vector<std::string>* dropped) {
+  RoutingTable out = table;
+  out.nodes.clear();
+  for (const RouteNode& n : table.nodes) {
+    const NodeSpec* s = spec.FindNode(n.name);
+    if (s && s->host == n.host && spec.PgPort(*s) == n.port) {
+      out.nodes.push_back(n);
+    } else {
+      dropped->push_back(n.name);
+      if (n.name == out.primary) out.primary.clear();
+    }
+  }
+  return out;
+}
+
 }  // namespace pgvigil::proxy

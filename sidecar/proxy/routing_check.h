@@ -17,4 +17,10 @@ namespace pgvigil::proxy {
 // Ok, or an error whose message names the field ("nodes[1].host: ...").
 Status CheckRoutingAgainstSpec(const ClusterSpec& spec, const RoutingTable& table);
 
+// The installed table once the membership changed to `spec.nodes`: nodes that
+// are no longer members, or no longer at the spec's host and port, are dropped
+// (named in `dropped`); a dropped primary leaves the table without one (no
+// writes routed: fail closed). The generation stays.
+RoutingTable KeepMembers(const ClusterSpec& spec, const RoutingTable& table, std::vector<std::string>* dropped);
+
 }  // namespace pgvigil::proxy

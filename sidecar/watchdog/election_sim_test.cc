@@ -10,6 +10,7 @@
 //
 // WATCHDOG_SIM_RUNS=N runs N seeds (default 2000, about 6 s; 10000 take about 30 s),
 // WATCHDOG_SIM_SEED=S starts at seed S (to replay a failure).
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -263,6 +264,81 @@ TEST(ElectionSim, SoakWithLossAndJitter) {
                 "leader(s), %lld ms without a VIP holder\n",
                 static_cast<unsigned long long>(seed), static_cast<long long>(minutes),
                 c.leadersElected() - leaders_before, static_cast<long long>(without_vip_us / 1000));
+  }
+}
+
+// Scale 3 -> 4 -> 5 -> 4 -> 3 as KUBERNETES.md §4.4 does it: each change of the
+// member list reaches the members one after another, in a random order, with
+// random gaps up to 1.5 s (longer than the lease); the new member starts once
+// every old one has the longer list, a leaving member resigns once every other
+// has the shorter one. Every invariant of the soak holds (one leader per term,
+// one VIP holder, no durable write lost), and over a clean network the leader
+// of the start keeps its lease through all of it (KUBERNETES.md §10, open
+// question 2) and the cluster ends with a leader.
+std::string RunMembershipSeed(uint64_t seed, double loss, bool expect_lease_kept) {
+  std::mt19937_64 rng(seed);
+  SimCluster c(5, 3, seed * 104729 + 7);
+  const double rho = ElectionConfig::kMaxClockRateError;
+  for (int m = 0; m < 5; ++m) c.SetClockRate(m, std::uniform_real_distribution<double>(1 - rho, 1 + rho)(rng));
+  SimNetwork net;
+  net.loss = loss;
+  c.SetNetwork(net);
+  c.SetRegisterWrites(150 * kMs);
+  std::ostringstream log;
+  log << "seed " << seed << " loss " << loss << ":";
+  c.RunUntil(8000 * kMs);
+  if (!c.failure().empty()) return log.str() + " " + c.failure();
+  const int leader = c.VipHolder();
+  if (expect_lease_kept && leader < 0) return log.str() + " no leader after 8 s";
+  const int lost_before = leader >= 0 ? c.leasesLost(leader) : 0;
+  auto change = [&](int from, int to) {
+    std::vector<int> order;
+    for (int m = 0; m < std::min(from, to); ++m) order.push_back(m);
+    std::shuffle(order.begin(), order.end(), rng);
+    log << " " << from << "->" << to << " [";
+    if (to > from) c.SetListSize(to - 1, to);  // the new member's slot (it is started below)
+    for (int m : order) {
+      c.SetListSize(m, to);
+      const int64_t gap = std::uniform_int_distribution<int64_t>(0, 1500)(rng);
+      log << m << "+" << gap << "ms ";
+      c.RunUntil(c.now() + gap * kMs);
+    }
+    log << "]";
+    if (to > from) {
+      c.Restart(to - 1);
+    } else {
+      c.Resign(from - 1);
+    }
+    c.RunUntil(c.now() + 4000 * kMs);
+  };
+  change(3, 4);
+  change(4, 5);
+  change(5, 4);
+  change(4, 3);
+  c.RunUntil(c.now() + 3000 * kMs);
+  if (!c.failure().empty()) return log.str() + " " + c.failure();
+  if (expect_lease_kept) {
+    if (c.leasesLost(leader) != lost_before)
+      return log.str() + " the leader " + std::to_string(leader) + " lost its lease during the changes";
+    if (c.VipHolder() != leader) return log.str() + " the leader changed to " + std::to_string(c.VipHolder());
+  }
+  if (c.VipHolder() < 0 || c.VipHolder() > 2) return log.str() + " no leader among the 3 members at the end";
+  return "";
+}
+
+TEST(ElectionSim, MembershipChangesOneAtATimeKeepTheLease) {
+  const int runs = std::max(20, RunsFromEnv() / 20);
+  for (int i = 0; i < runs; ++i) {
+    std::string f = RunMembershipSeed(static_cast<uint64_t>(i), 0, true);
+    ASSERT_EQ(f, "") << f;
+  }
+}
+
+TEST(ElectionSim, MembershipChangesUnderLossKeepTheInvariants) {
+  const int runs = std::max(20, RunsFromEnv() / 20);
+  for (int i = 0; i < runs; ++i) {
+    std::string f = RunMembershipSeed(static_cast<uint64_t>(1000 + i), 0.1, false);
+    ASSERT_EQ(f, "") << f;
   }
 }
 

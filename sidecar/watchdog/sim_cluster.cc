@@ -21,14 +21,28 @@ constexpr int64_t kMaxTickJitterUs = 10000;  // scheduling delay of a tick, well
 }  // namespace
 
 SimCluster::SimCluster(int members, uint64_t seed, int64_t interval_ms, int64_t dead_ms)
-    : rng_(seed), intervalMs_(interval_ms), deadMs_(dead_ms), members_(members),
-      link_(members, std::vector<bool>(members, true)) {
+    : SimCluster(members, members, seed, interval_ms, dead_ms) {}
+
+SimCluster::SimCluster(int capacity, int initial, uint64_t seed, int64_t interval_ms, int64_t dead_ms)
+    : rng_(seed), intervalMs_(interval_ms), deadMs_(dead_ms), members_(capacity),
+      link_(capacity, std::vector<bool>(capacity, true)) {
   std::uniform_real_distribution<double> offset(0, 1e6);
-  for (int m = 0; m < members; ++m) {
+  for (int m = 0; m < capacity; ++m) {
     members_[m].offsetMs = offset(rng_);
     members_[m].alive = false;
-    Restart(m);
+    members_[m].list = initial;
+    if (m < initial) Restart(m);
   }
+}
+
+void SimCluster::SetListSize(int m, int count) {
+  Member& mb = members_[m];
+  mb.list = count;
+  if (!mb.alive) return;
+  Actions out;
+  mb.e->SetMembers(count, LocalMs(m), &out);
+  Apply(m, out);
+  Check(m);
 }
 
 int64_t SimCluster::LocalMs(int m) const {
@@ -93,7 +107,7 @@ void SimCluster::Restart(int m) {
   if (mb.alive) return;
   ElectionConfig cfg;
   cfg.self = m;
-  cfg.members = members();
+  cfg.members = mb.list;
   cfg.heartbeatIntervalMs = intervalMs_;
   cfg.deadTimeMs = deadMs_;
   mb.e = std::make_unique<Election>(cfg, mb.stored, rng_(), LocalMs(m));
@@ -104,10 +118,11 @@ void SimCluster::Restart(int m) {
 
 bool SimCluster::ConnectedToMajority(int m) const {
   if (!members_[m].alive) return false;
+  const int list = members_[m].list;  // a majority of its own members
   int n = 0;
-  for (int j = 0; j < members(); ++j)
+  for (int j = 0; j < list; ++j)
     if (members_[j].alive && (j == m || (link_[m][j] && link_[j][m]))) ++n;
-  return n >= members() / 2 + 1;
+  return n >= list / 2 + 1;
 }
 
 int SimCluster::VipHolder() const {
@@ -128,6 +143,7 @@ void SimCluster::Deliver(int from, int to, const WireMessage& msg) {
     e.kind = 1;
     e.member = to;
     e.msg = msg;
+    e.list = members_[from].list;
     Push(std::move(e));
   }
 }
@@ -137,13 +153,14 @@ void SimCluster::Apply(int m, Actions& actions) {
   for (Action& a : actions) {
     switch (a.kind) {
       case ActionKind::kSend:
-        for (int to = 0; to < members(); ++to)
+        for (int to = 0; to < mb.list && to < members(); ++to)
           if (to != m && (a.to == -1 || a.to == to)) Deliver(m, to, a.message);
         break;
       case ActionKind::kPersist: mb.stored = a.persist; break;
       case ActionKind::kVipUp: mb.vip = true; break;
       case ActionKind::kVipDown: mb.vip = false; break;
       case ActionKind::kEvent:
+        if (a.event == EventKind::kLeaseLost) ++mb.leasesLost;
         if (a.event == EventKind::kBecameLeader) {
           auto [it, fresh] = leaderOfTerm_.emplace(a.value, m);
           if (!fresh && it->second != m)
@@ -250,6 +267,10 @@ void SimCluster::RunUntil(int64_t until_us) {
       mb.e->OnTick(LocalMs(e.member), &out);
       ScheduleTick(e.member);
     } else {
+      // The receiver's decoder (MembershipPrints): the sender's list at most one
+      // member apart from the receiver's, and a sender it knows.
+      const int b = mb.list;
+      if (e.list - b > 1 || b - e.list > 1 || e.msg.from >= b) continue;
       mb.e->OnMessage(e.msg, LocalMs(e.member), &out);
     }
     Apply(e.member, out);

@@ -30,6 +30,16 @@ struct SimNetwork {
 class SimCluster {
  public:
   SimCluster(int members, uint64_t seed, int64_t interval_ms = 500, int64_t dead_ms = 1500);
+  // Membership changes: `capacity` member slots, the first `initial` started with
+  // a list of `initial` members; the others start (Restart) with the list their
+  // slot was given (SetListSize). Each member's list is a prefix of the same
+  // names, so datagrams pass between lists at most one member apart (as the
+  // wire's MembershipPrints decide) and never from a member the receiver does
+  // not know; a member sends only to the members of its own list.
+  SimCluster(int capacity, int initial, uint64_t seed, int64_t interval_ms = 500, int64_t dead_ms = 1500);
+  // Member m's list becomes `count` members (Election::SetMembers when alive).
+  void SetListSize(int m, int count);
+  int listSize(int m) const { return members_[m].list; }
 
   // Advances simulated time to `until_us`, processing every event on the way.
   void RunUntil(int64_t until_us);
@@ -61,6 +71,8 @@ class SimCluster {
   uint64_t events() const { return events_; }
   size_t durableWrites() const { return durable_.size(); }
   size_t leadersElected() const { return leaderOfTerm_.size(); }
+  // kLeaseLost events of member m so far.
+  int leasesLost(int m) const { return members_[m].leasesLost; }
 
  private:
   struct Member {
@@ -72,6 +84,8 @@ class SimCluster {
     bool vip = false;
     int64_t lastMajorityUs = 0;
     uint64_t incarnation = 0;
+    int list = 0;        // the size of its member list
+    int leasesLost = 0;  // kLeaseLost events
   };
   struct Ev {
     int64_t at = 0;
@@ -80,6 +94,7 @@ class SimCluster {
     int member = 0;
     uint64_t incarnation = 0;  // tick: the incarnation it belongs to
     WireMessage msg;
+    int list = 0;              // deliver: the sender's list size when it sent
     bool operator>(const Ev& o) const { return at != o.at ? at > o.at : order > o.order; }
   };
 

@@ -1,0 +1,284 @@
+// Live membership change on real sidecar parts (agent with its REST API,
+// watchdog over loopback UDP, proxy) in one process, as the Kubernetes scale
+// 3 -> 4 -> 3 does it (KUBERNETES.md §4.3, §4.4): PUT /v1/node/spec reaches the
+// members one after another, a second apart (longer than the write lease), and
+//  - every watchdog ends with the new member count and a quorum, the new member
+//    included; the proxies accept a routing table naming the new member only
+//    once it is a member, forget it when it leaves, and refuse it again after;
+//  - member 0 (a primary's host) keeps its write lease through every step: it
+//    is never without one (sampled every 2 ms), so its PostgreSQL would never
+//    have been fenced (KUBERNETES.md §10, open question 2);
+//  - the health checker follows (a backend for the new member, gone after);
+//  - a push that changes more than the members is answered restartRequired and
+//    changes nothing live; invalid, stale, and not-a-member pushes as documented;
+//  - the accepted spec is stored in the state directory with its generation.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/files.h"
+#include "common/node_spec_push.h"
+#include "common/rest_client.h"
+#include "common/testing/pg_cluster.h"
+#include "sidecar/agent/agent_component.h"
+#include "sidecar/agent/spec_update.h"
+#include "sidecar/component.h"
+#include "sidecar/proxy/proxy_component.h"
+#include "sidecar/watchdog/watchdog_api.h"
+#include "sidecar/watchdog/watchdog_component.h"
+
+namespace pgvigil {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using web::json::value;
+
+constexpr const char* kToken = "membership-test-token";
+
+class MembershipIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("pgvigil-membership-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto secret = [&](const std::string& name, const std::string& text) {
+      const std::string path = (dir_ / name).string();
+      EXPECT_TRUE(WriteFileAtomic(path, text, 0600).ok());
+      return path;
+    };
+    full_.name = "demo";
+    full_.watchdog.authKeyFile = secret("watchdog.key", "membership-test-key\n");
+    full_.watchdog.heartbeatInterval = Millis(100);
+    full_.watchdog.deadTime = Millis(400);
+    full_.api.tokenFile = secret("api.token", std::string(kToken) + "\n");
+    full_.api.listen = "127.0.0.1";
+    full_.proxy.listen = "127.0.0.1";
+    full_.proxy.threads = 1;
+    full_.proxy.auth.hbaFile = secret("pool_hba.conf", "host all all 127.0.0.1/32 scram-sha-256\n");
+    full_.proxy.auth.passwordFile = secret("pool_passwd", "postgres:TEXTsecret\n");
+    full_.healthCheck.period = Millis(200);
+    full_.healthCheck.timeout = Millis(300);
+    full_.postgres.superuser.passwordFile = secret("postgres.password", "secret\n");
+    for (int i = 0; i < 4; ++i) {
+      NodeSpec n;
+      n.name = "demo-" + std::to_string(i);
+      n.host = "127.0.0.1";
+      n.port = testing::FreePort();  // nothing listens: health checks fail fast, which is fine here
+      n.apiPort = testing::FreePort();
+      n.proxyPort = testing::FreePort();
+      n.heartbeatPort = testing::FreePort();
+      n.watchdogPort = testing::FreePort();
+      full_.nodes.push_back(n);
+    }
+  }
+
+  void TearDown() override {
+    for (int i = 3; i >= 0; --i) StopMember(i);
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  ClusterSpec WithMembers(int n) const {
+    ClusterSpec s = full_;
+    s.nodes.resize(size_t(n));
+    return s;
+  }
+
+  void StartMember(int i, const ClusterSpec& spec, uint64_t generation) {
+    auto ctx = std::make_unique<SidecarContext>();
+    ctx->spec = spec;
+    ctx->nodeName = spec.nodes[size_t(i)].name;
+    ctx->stateDir = (dir_ / ctx->nodeName).string();
+    ctx->InitMembership(generation);
+    auto parts = std::make_unique<std::vector<std::unique_ptr<Component>>>();
+    parts->push_back(MakeProxyComponent(*ctx));
+    parts->push_back(MakeWatchdogComponent(*ctx));
+    parts->push_back(MakeAgentComponent(*ctx, parts.get()));
+    for (auto& p : *parts) {
+      Status s = p->Start();
+      ASSERT_TRUE(s.ok()) << p->name() << ": " << s.message();
+    }
+    rest_[i] = std::make_unique<RestClient>(spec.ApiUrl(spec.nodes[size_t(i)]), kToken, 3000ms);
+    parts_[i] = std::move(parts);
+    ctx_[i] = std::move(ctx);
+  }
+
+  void StopMember(int i) {
+    if (!parts_[i]) return;
+    for (auto& p : *parts_[i])
+      if (std::string(p->name()) == "watchdog") p->Stop();
+    for (auto it = parts_[i]->rbegin(); it != parts_[i]->rend(); ++it) (*it)->Stop();
+    parts_[i].reset();
+    rest_[i].reset();
+    ctx_[i].reset();
+  }
+
+  HttpReply Push(int i, const ClusterSpec& spec, uint64_t generation, uint64_t term = 1) {
+    auto r = rest_[i]->Put("/v1/node/spec", EncodeSpecPush({term, generation, spec}));
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
+    return r.ok() ? *r : HttpReply{};
+  }
+
+  // PUT /v1/proxy/routing naming members 0..n-1 (member 0 primary).
+  int Routing(int i, int n, uint64_t generation, bool last_down = false) {
+    value t = value::object();
+    t["term"] = value::number(1);
+    t["generation"] = value::number(generation);
+    t["primary"] = value::string("demo-0");
+    value nodes = value::array();
+    for (int k = 0; k < n; ++k) {
+      value x = value::object();
+      x["name"] = value::string(full_.nodes[size_t(k)].name);
+      x["host"] = value::string("127.0.0.1");
+      x["port"] = value::number(full_.nodes[size_t(k)].port);
+      x["weight"] = value::number(1);
+      x["up"] = value::boolean(!(last_down && k == n - 1));
+      nodes[size_t(k)] = x;
+    }
+    t["nodes"] = nodes;
+    auto r = rest_[i]->Put("/v1/proxy/routing", t);
+    return r.ok() ? r->status : 0;
+  }
+
+  // Every running member's watchdog: `n` members, a quorum, and one leader agreed.
+  bool Settled(int n) {
+    std::string leader;
+    for (int i = 0; i < 4; ++i) {
+      if (!parts_[i]) continue;
+      value d = ctx_[i]->watchdog->Detail();
+      if (!d.has_field("members") || d.at("members").size() != size_t(n) || !d.at("quorum").as_bool()) return false;
+      auto l = ctx_[i]->watchdog->GetLeadership();
+      if (l.leader.empty() || (!leader.empty() && l.leader != leader)) return false;
+      leader = l.leader;
+    }
+    return true;
+  }
+
+  bool HasBackend(int i, const std::string& node) {
+    for (const auto& b : ctx_[i]->health->Snapshot())
+      if (b.node == node) return true;
+    return false;
+  }
+
+  static bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return cond();
+  }
+
+  fs::path dir_;
+  ClusterSpec full_;
+  std::unique_ptr<SidecarContext> ctx_[4];
+  std::unique_ptr<std::vector<std::unique_ptr<Component>>> parts_[4];
+  std::unique_ptr<RestClient> rest_[4];
+};
+
+// Samples member 0's write lease from its own thread: the longest time it was
+// required and over (0: never).
+class LeaseWatch {
+ public:
+  explicit LeaseWatch(WatchdogApi* api) : api_(api), thread_([this] { Run(); }) {}
+  ~LeaseWatch() {
+    stop_ = true;
+    thread_.join();
+  }
+  int64_t lapses() const { return lapses_; }
+
+ private:
+  void Run() {
+    while (!stop_) {
+      auto l = api_->GetWriteLease();
+      if (l.required && l.until <= std::chrono::steady_clock::now()) ++lapses_;
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+  WatchdogApi* api_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> lapses_{0};
+  std::thread thread_;
+};
+
+TEST_F(MembershipIT, ScaleThreeFourThreeOneSidecarAfterAnother) {
+  for (int i = 0; i < 3; ++i) StartMember(i, WithMembers(3), 1);
+  ASSERT_TRUE(WaitFor([&] { return Settled(3); }, 10s));
+  std::this_thread::sleep_for(1s);  // past the start grace: the lease is the contact's now
+  EXPECT_EQ(Routing(0, 4, 1), 400) << "demo-3 is no member yet";
+  LeaseWatch lease(ctx_[0]->watchdog);
+
+  // 3 -> 4: pushed to demo-0, demo-1, demo-2 a second apart, then demo-3 starts.
+  for (int i = 0; i < 3; ++i) {
+    HttpReply r = Push(i, WithMembers(4), 2);
+    ASSERT_EQ(r.status, 200) << r.text;
+    EXPECT_EQ(r.body.at("outcome").as_string(), "applied") << r.text;
+    EXPECT_EQ(r.body.at("generation").as_number().to_uint64(), 2u);
+    std::this_thread::sleep_for(1s);
+    EXPECT_TRUE(ctx_[0]->watchdog->GetLeadership().leaderWithQuorum || ctx_[1]->watchdog->GetLeadership().leaderWithQuorum ||
+                ctx_[2]->watchdog->GetLeadership().leaderWithQuorum)
+        << "no leader with quorum after pushing to demo-" << i;
+  }
+  EXPECT_EQ(Push(0, WithMembers(4), 2).body.at("outcome").as_string(), "stale");
+  StartMember(3, WithMembers(4), 2);
+  ASSERT_TRUE(WaitFor([&] { return Settled(4); }, 10s)) << ctx_[0]->watchdog->Detail().serialize();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(Routing(i, 4, 2), 200) << "demo-" << i;
+  EXPECT_TRUE(WaitFor([&] { return HasBackend(0, "demo-3"); }, 2s));
+  EXPECT_EQ(ctx_[0]->watchdog->Detail().at("members").size(), 4u);
+
+  // Refusals change nothing.
+  ClusterSpec other = WithMembers(4);
+  other.proxy.port = 6543;
+  HttpReply rr = Push(1, other, 3);
+  ASSERT_EQ(rr.status, 200) << rr.text;
+  EXPECT_TRUE(rr.body.at("restartRequired").as_bool());
+  EXPECT_EQ(rr.body.at("field").as_string(), "spec.proxy.port");
+  ClusterSpec bad = WithMembers(4);
+  bad.nodes[3].heartbeatPort = 70000;
+  HttpReply invalid = Push(0, bad, 4);
+  EXPECT_EQ(invalid.status, 400) << invalid.text;
+  EXPECT_EQ(invalid.body.at("field").as_string(), "spec.nodes[3].heartbeatPort") << invalid.text;
+  ClusterSpec without0 = WithMembers(4);
+  without0.nodes.erase(without0.nodes.begin());
+  EXPECT_EQ(Push(0, without0, 4).status, 409);
+  EXPECT_EQ(Push(0, WithMembers(4), 4, /*term=*/0).status, 409);  // older than the term seen (1)
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(Settled(4));
+
+  // 4 -> 3: demo-3 leaves routing (the controller's table keeps a detached node,
+  // down), then the membership (a second apart), then it stops.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(Routing(i, 4, 3, /*last_down=*/true), 200);
+  for (int i = 0; i < 3; ++i) {
+    HttpReply r = Push(i, WithMembers(3), 5);
+    ASSERT_EQ(r.status, 200) << r.text;
+    // demo-1 stored generation 3 (restartRequired) but runs the start-up spec:
+    // against that, only the members differ.
+    EXPECT_EQ(r.body.at("outcome").as_string(), "applied") << r.text;
+    std::this_thread::sleep_for(1s);
+  }
+  StopMember(3);
+  ASSERT_TRUE(WaitFor([&] { return Settled(3); }, 10s)) << ctx_[0]->watchdog->Detail().serialize();
+  // The installed tables forgot demo-3 when it left the membership.
+  for (int i = 0; i < 3; ++i) {
+    auto routing = rest_[i]->Get("/v1/proxy/routing");
+    ASSERT_TRUE(routing.ok());
+    EXPECT_EQ(routing->body.at("nodes").size(), 3u) << "demo-" << i << ": " << routing->text;
+  }
+  EXPECT_EQ(Routing(0, 4, 4), 400) << "demo-3 is no member any more";
+  EXPECT_TRUE(WaitFor([&] { return !HasBackend(0, "demo-3"); }, 2s));
+  EXPECT_EQ(lease.lapses(), 0) << "demo-0's write lease ran out during the membership changes";
+
+  auto stored = LoadStoredSpec(ctx_[0]->stateDir);
+  ASSERT_TRUE(stored.ok()) << stored.error();
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ((*stored)->generation, 5u);
+  EXPECT_EQ((*stored)->spec.nodes.size(), 3u);
+}
+
+}  // namespace
+}  // namespace pgvigil
