@@ -51,7 +51,9 @@ const char* kUsage =
     "  --version, --help\n"
     "Signals: TERM/INT stop (the watchdog resigns first); HUP reads the spec again,\n"
     "validates it and logs what changed; a changed spec is taken into use at the\n"
-    "next start of the sidecar (the running one is kept).\n";
+    "next start of the sidecar (the running one is kept). PUT /v1/node/spec (REST,\n"
+    "term-checked) takes a new member list live and stores any other change in\n"
+    "STATE/spec.json for the next start (the newer of it and -f's file wins).\n";
 
 // SIGHUP: re-read and validate the spec file; report, never act on it (the proxy,
 // watchdog and agent are built from one spec and keep it for their lifetime).

@@ -37,6 +37,19 @@ TEST(AgentRoutes, NodeOperationsNeedTokenAndPost) {
   RouteMatch term = MatchRoute("POST", "/v1/node/term");
   EXPECT_EQ(term.route, Route::kNodeTerm);
   EXPECT_TRUE(term.needsToken);
+  RouteMatch spec = MatchRoute("PUT", "/v1/node/spec");
+  EXPECT_EQ(spec.route, Route::kNodeSpec);
+  EXPECT_TRUE(spec.needsToken);
+  EXPECT_EQ(MatchRoute("POST", "/v1/node/spec").route, Route::kMethodNotAllowed);
+  EXPECT_EQ(MatchRoute("GET", "/v1/node/spec").route, Route::kMethodNotAllowed);
+  ApiRequest head;
+  head.method = "PUT";
+  head.path = "/v1/node/spec";
+  auto refused = AdmitBeforeBody(head, "secret");
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 401);  // before any body byte is read
+  head.authorization = "Bearer secret";
+  EXPECT_FALSE(AdmitBeforeBody(head, "secret").has_value());
 }
 
 TEST(AgentRoutes, OperationLookup) {

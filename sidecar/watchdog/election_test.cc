@@ -291,6 +291,55 @@ TEST(Election, BackendIsDownOnlyWhenAMajorityOfLiveMembersSaySo) {
   EXPECT_EQ(c.live, 1);
 }
 
+// Election::SetMembers by hand: a follower promised to a leader that leaves
+// keeps the promise until it runs out; the quorum follows the new count.
+TEST(Election, SetMembersKeepsPromisesAndCountsTheNewQuorum) {
+  Election e(Config(1, 5), PersistentState{}, 1, 0);
+  Actions out;
+  e.OnMessage(Round(4, 3, 1), 2000, &out);  // member 4 leads term 3
+  ASSERT_EQ(e.leader(2000), 4);
+  out.clear();
+  e.SetMembers(4, 2100, &out);  // member 4 left
+  EXPECT_EQ(e.config().members, 4);
+  EXPECT_EQ(e.config().Majority(), 3);
+  EXPECT_EQ(e.leader(2100), -1);
+  out.clear();
+  e.OnMessage(VoteRequest(2, 4), 2200, &out);  // still within the promise made to 4
+  EXPECT_FALSE(Granted(out));
+  out.clear();
+  e.OnMessage(VoteRequest(2, 4), 2000 + e.config().PromiseMs() + 1, &out);
+  EXPECT_TRUE(Granted(out));
+  // A member past the list is not heard; the self index never moves.
+  out.clear();
+  e.OnMessage(Round(4, 9, 1), 5000, &out);
+  EXPECT_EQ(e.term(), 4u);
+  e.SetMembers(1, 5000, &out);  // would drop this member itself: ignored
+  EXPECT_EQ(e.config().members, 4);
+}
+
+// The leader's lease through 3 -> 4 -> 3 members in a simulated cluster whose
+// lists all change at once: it is kept, and the fourth member joins the quorum.
+TEST(Election, LeaderKeepsItsLeaseWhileTheMembershipGrowsAndShrinks) {
+  SimCluster c(4, 3, 7);
+  c.RunUntil(4000 * kMs);
+  const int l = Leader(c);
+  ASSERT_GE(l, 0);
+  const int lost = c.leasesLost(l);
+  for (int m = 0; m < 4; ++m) c.SetListSize(m, 4);
+  c.Restart(3);
+  c.RunUntil(c.now() + 3000 * kMs);
+  ASSERT_EQ(c.failure(), "");
+  EXPECT_EQ(Leader(c), l);
+  EXPECT_EQ(c.election(l)->LiveMembers(c.LocalMs(l)), 4);
+  for (int m = 0; m < 3; ++m) c.SetListSize(m, 3);
+  c.Resign(3);
+  c.RunUntil(c.now() + 3000 * kMs);
+  ASSERT_EQ(c.failure(), "");
+  EXPECT_EQ(Leader(c), l);
+  EXPECT_EQ(c.leasesLost(l), lost);
+  EXPECT_TRUE(c.election(l)->HasLease(c.LocalMs(l)));
+}
+
 }  // namespace
 }  // namespace watchdog
 }  // namespace pgvigil
