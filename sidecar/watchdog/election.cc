@@ -187,10 +187,9 @@ void Election::SetMembers(int members, int64_t now, Actions* out) {
   grants_.resize(members, false);
   acked_.resize(members, 0);
   regAcked_.resize(members);
-  if (leader_ >= members) leader_ = -1;  // promiseUntil_ still holds us to it
-  if (votedFor_ >= members && state_ != MemberState::kLeader) {
-    // The vote stays cast (persisted); nobody else gets one in this term.
-  }
+  // promiseUntil_ still holds us to a leader that left; a vote cast for a
+  // member that left stays cast (persisted): nobody else gets one in this term.
+  if (leader_ >= members) leader_ = -1;
   if (leaderRegRound_ >= members) {
     leaderRegKnown_ = false;
     leaderRegRound_ = -1;
