@@ -98,10 +98,7 @@ check "25. the primary is still $P0 (no failover, no switchover)" eval '[[ "$P1"
 fences=$(cat "$KUBE_DIR"/logs/*.log 2>/dev/null | grep -c 'SELF-FENCE')
 check "26. no sidecar fenced itself (write lease kept): $fences SELF-FENCE lines" eval '[[ $fences == 0 ]]'
 say "stopping the writer"
-# Not in a pipeline: stop_writer waits for the writer (its summary is written on
-# exit), which a pipeline's subshell cannot do.
-stop_writer >"$E2E_OUT/writer.stopped"
-sed 's/^/  /' "$E2E_OUT/writer.stopped"
+stop_writer | sed 's/^/  /'
 errors=$(grep -oE 'errors [0-9]+' "$E2E_OUT/writer.out" | awk '{print $2}')
 check "27. the writer saw no errors through $KUBE_CR-rw (errors: ${errors:-?})" eval '[[ ${errors:-1} == 0 ]]'
 kube_finish
