@@ -253,7 +253,8 @@ void ProxyServer::RefreshRouting(bool wait) {
     }
   }
   if (!in.fromController) {
-    for (const auto& n : *ctx_.Nodes())  // the members now (PUT /v1/node/spec)
+    const auto members = ctx_.Nodes();  // the members now (PUT /v1/node/spec); held while read
+    for (const auto& n : *members)
       in.table.nodes.push_back({n.name, n.host, ctx_.spec.PgPort(n), n.noLoadBalance ? 0 : n.weight, true});
   }
   in.health = ctx_.health->Snapshot();
