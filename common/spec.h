@@ -162,8 +162,8 @@ struct ProxyPoolSpec {
   int maxIdle = 20;                   // idle backends kept by one proxy, all nodes together; 0: no pooling
   Millis idleTimeout{60000};          // an idle backend is closed after this long; 0: never
   PoolMode mode = PoolMode::kSession;
-  // Transaction mode: backends per pool (user, database, startup options, node)
-  // for the whole proxy, all its worker threads together.
+  // Transaction mode: backends per pool (user, database, startup options, node),
+  // shared out between the proxy's worker threads.
   int size = 20;
   Millis queueTimeout{120000};        // transaction mode: longest wait for a pool backend
   SessionStatePolicy sessionState = SessionStatePolicy::kRefuse;

@@ -95,13 +95,8 @@ Worker::Worker(ProxyShared* s, int index)
     : shared(s),
       idle(&s->idleBackends, s->spec.proxy.pool.maxIdle, s->spec.proxy.pool.idleTimeout),
       rng(std::random_device{}()) {
-  (void)index;
-  if (s->TransactionPooling()) {
-    // proxy.pool.size is for the whole proxy: one budget for every worker
-    // (made by the first, before any thread runs).
-    if (!s->txBudget) s->txBudget = std::make_shared<TxBudget>(s->spec.proxy.pool.size);
-    tx = std::make_shared<TxBackends>(this, s->txBudget);
-  }
+  if (s->TransactionPooling())
+    tx = std::make_shared<TxBackends>(this, TxPoolShare(s->spec.proxy.pool.size, s->workerCount, index));
 }
 
 const std::string& Worker::StatementName(std::string_view definition) {

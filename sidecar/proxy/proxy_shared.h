@@ -133,9 +133,6 @@ struct ProxyShared {
   // while they run (the admin console asks each for its rows on its thread).
   std::vector<Worker*> workers;
   bool TransactionPooling() const { return spec.proxy.pool.mode == PoolMode::kTransaction; }
-  // Transaction pooling: proxy.pool.size per pool for every worker together
-  // (thread-safe; made by the first worker, before any thread runs).
-  std::shared_ptr<TxBudget> txBudget;
 
  private:
   std::shared_ptr<const EffectiveRouting> routing_ = std::make_shared<EffectiveRouting>();
@@ -148,7 +145,7 @@ struct ProxyShared {
 
 // One event loop thread.
 struct Worker {
-  // index: this worker's place among s->workerCount.
+  // index: this worker's place among s->workerCount (its share of proxy.pool.size).
   Worker(ProxyShared* s, int index);
   ProxyShared* shared;
   // Run by this worker's thread alone, and every socket and timer of it is

@@ -11,17 +11,13 @@
 //  * proxy.pool.maxPreparedStatements: a client's Parse beyond it gets 53400,
 //    and a backend never holds more of the proxy's statements;
 //  * a CancelRequest with the proxy's key cancels the client's own query on
-//    the backend running it, and nothing of another client's;
-//  * proxy.pool.size is for the whole proxy, not split per worker thread: any
-//    two clients hold a transaction each with size 2 and two threads, a third
-//    waits and runs when either commits, never more than 2 backends.
+//    the backend running it, and nothing of another client's.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <future>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "sidecar/proxy/proxy_test_env.h"
 #include "sidecar/proxy/raw_client_testutil.h"
@@ -314,67 +310,6 @@ TEST(ProxyTxPoolGapsTest, CancelReachesOnlyTheClientsOwnQuery) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_TRUE(cancel(c->c));
   EXPECT_EQ(qd.get(), pid);  // ran to its end on the backend c had used
-}
-
-TEST(ProxyTxPoolGapsTest, PoolSizeIsForTheWholeProxy) {
-  // Two worker threads, proxy.pool.size 2. Four clients: each thread serves
-  // two of them, so some two share a thread (which one is the proxy's pick).
-  auto px = GapsProxy(2, std::chrono::milliseconds(2000), 1000, 2);
-  ASSERT_TRUE(px);
-  const std::string extra = "sslmode=disable application_name=pgvigil_tx_whole";
-  std::vector<std::unique_ptr<Conn>> c;
-  for (int i = 0; i < 4; ++i) {
-    c.push_back(Connect(px->port, "postgres", "", extra));
-    ASSERT_TRUE(c.back()->ok()) << c.back()->error();
-  }
-  auto backends = [] {
-    auto r = Cluster().Query(0, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvigil_tx_whole'");
-    return r.ok() ? std::stoi(*r) : -1;
-  };
-  // Any two clients hold a transaction each at once, whichever threads serve
-  // them (with the size split per thread, two of one thread could not).
-  for (int x = 0; x < 4; ++x)
-    for (int y = x + 1; y < 4; ++y) {
-      EXPECT_EQ(c[x]->Query("BEGIN"), "");
-      EXPECT_EQ(c[x]->Query("SELECT 1"), "1");
-      EXPECT_EQ(c[y]->Query("BEGIN"), "");
-      EXPECT_EQ(c[y]->Query("SELECT 2"), "2") << "clients " << x << " and " << y;
-      EXPECT_LE(backends(), 2);
-      EXPECT_EQ(c[x]->Query("COMMIT"), "");
-      EXPECT_EQ(c[y]->Query("COMMIT"), "");
-    }
-  // Never more than the size for the whole proxy: a third waits, and gets the
-  // backend (or its slot) of whichever client commits first, on any thread.
-  for (int third = 0; third < 4; ++third) {
-    std::vector<int> holders;
-    for (int i = 0; i < 4 && holders.size() < 2; ++i)
-      if (i != third) holders.push_back(i);
-    for (int h : holders) {
-      EXPECT_EQ(c[h]->Query("BEGIN"), "");
-      EXPECT_EQ(c[h]->Query("SELECT 1"), "1");
-    }
-    auto waiting = std::async(std::launch::async, [&] { return c[third]->Query("SELECT 'third ran'"); });
-    EXPECT_EQ(waiting.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
-    EXPECT_LE(backends(), 2);
-    EXPECT_EQ(c[holders[0]]->Query("COMMIT"), "");
-    EXPECT_EQ(waiting.get(), "third ran") << "third " << third;
-    EXPECT_EQ(c[holders[1]]->Query("COMMIT"), "");
-    EXPECT_LE(backends(), 2);
-  }
-  // SHOW pools: one row for the pool, the size for the whole proxy.
-  auto admin = Connect(px->port);
-  PGresult* r = PQexec(admin->c, "SHOW pools");
-  int rows = 0;
-  for (int i = 0; i < PQntuples(r); ++i) {
-    if (std::string(PQgetvalue(r, i, PQfnumber(r, "options"))) != "application_name=pgvigil_tx_whole") continue;
-    rows++;
-    EXPECT_STREQ(PQgetvalue(r, i, PQfnumber(r, "pool_size")), "2");
-    EXPECT_LE(std::stoi(PQgetvalue(r, i, PQfnumber(r, "sv_idle"))) +
-                  std::stoi(PQgetvalue(r, i, PQfnumber(r, "sv_active"))),
-              2);
-  }
-  PQclear(r);
-  EXPECT_EQ(rows, 1);
 }
 
 }  // namespace

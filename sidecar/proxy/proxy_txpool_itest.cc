@@ -115,7 +115,7 @@ TEST(ProxyTxPoolTest, PsqlAndSharedBackends) {
 }
 
 TEST(ProxyTxPoolTest, PgbenchPreparedWithMoreClientsThanBackends) {
-  // Pool of 4 (for both worker threads together), load balancing on: reads go to standbys.
+  // Pool of 4 (2 per worker thread), load balancing on: reads go to standbys.
   auto px = TxProxy(4, 2, SessionStatePolicy::kRefuse, true);
   ASSERT_TRUE(px);
   auto init = Pgbench(NodePort(0), {"-i", "-s", "1", "-q"});

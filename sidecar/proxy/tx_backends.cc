@@ -23,38 +23,12 @@ TxBackends::Pool::Got TxBackends::Acquire(const std::string& key, TxWaiter s,
   for (auto& d : dead) d->Close("closed while parked in the transaction pool");
   if (a.got == Pool::Got::kIdle) *conn = std::move(a.conn);
   if (a.got == Pool::Got::kConnect) *slot = std::make_shared<TxSlot>(weak_from_this(), key);
-  if (a.got == Pool::Got::kQueued) PostToOthers([key](TxBackends* t) { t->ShedIdle(key); });
   return a.got;
-}
-
-template <typename F>
-void TxBackends::PostToOthers(F f) {
-  for (Worker* w : worker_->shared->workers) {
-    if (w == worker_) continue;
-    boost::asio::post(w->io, [w, f] {
-      if (w->tx) f(w->tx.get());
-    });
-  }
-}
-
-void TxBackends::ShedIdle(const std::string& key) {
-  if (pool_.budget().Waiters(key) == 0) return;  // served meanwhile
-  if (auto c = pool_.TakeIdle(key))
-    (*c)->Close("idle in the transaction pool while a client of another proxy thread waits for it "
-                "(proxy.pool.size is for the whole proxy)");
-}
-
-void TxBackends::OnBudgetFreed(const std::string& key) {
-  if (auto w = pool_.GrantFreed(key)) Grant(*w, nullptr, std::make_shared<TxSlot>(weak_from_this(), key));
 }
 
 void TxBackends::Release(std::shared_ptr<BackendConn> b) {
   if (!b->poolSlot || (b->state() != BackendConn::State::kIdle && !b->Park())) {
     b->Close("cannot go back to the transaction pool");
-    return;
-  }
-  if (pool_.WantedElsewhere(b->poolSlot->key)) {
-    b->Close("a client of another proxy thread waits for this pool (proxy.pool.size is for the whole proxy)");
     return;
   }
   auto handoff = pool_.Release(b->poolSlot->key, b, std::chrono::steady_clock::now());
@@ -63,7 +37,6 @@ void TxBackends::Release(std::shared_ptr<BackendConn> b) {
 
 void TxBackends::SlotFreed(const std::string& key) {
   if (auto s = pool_.SlotFreed(key)) Grant(*s, nullptr, std::make_shared<TxSlot>(weak_from_this(), key));
-  else if (pool_.budget().Waiters(key) > 0) PostToOthers([key](TxBackends* t) { t->OnBudgetFreed(key); });
 }
 
 void TxBackends::Grant(TxWaiter w, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot) {

@@ -4,12 +4,7 @@
 // destroyed (the backend closed, a login failed, a granted client went away),
 // whatever path dropped it, so the count cannot drift. Handing a backend or a
 // slot to a waiting client is posted to the worker's loop, never run inside
-// the releasing client's handler. proxy.pool.size is for the whole proxy (a
-// TxBudget shared by the workers): a slot given back to it is offered to the
-// other workers' waiters, and a client queued here makes the other workers
-// close an idle backend of its key, or one released while it waits, so that
-// the slot moves here (a connection cannot move between threads). Worker
-// thread only.
+// the releasing client's handler. Worker thread only.
 #pragma once
 
 #include <chrono>
@@ -48,7 +43,7 @@ struct TxWaiter {
 class TxBackends : public std::enable_shared_from_this<TxBackends> {
  public:
   using Pool = TxPool<std::shared_ptr<BackendConn>, TxWaiter>;
-  TxBackends(Worker* w, std::shared_ptr<TxBudget> budget) : worker_(w), pool_(std::move(budget)) {}
+  TxBackends(Worker* w, int slots_per_key) : worker_(w), pool_(slots_per_key) {}
 
   // kIdle: *conn is a parked backend to adopt; kConnect: *slot is the slot for a
   // new backend; kQueued: the client gets OnTxGrant later (or cancels).
@@ -64,16 +59,8 @@ class TxBackends : public std::enable_shared_from_this<TxBackends> {
   const Pool& pool() const { return pool_; }
   // From ~TxSlot.
   void SlotFreed(const std::string& key);
-  // Posted by another worker: a slot of `key` went back to the budget (a
-  // waiter here may take it); a client there waits for `key` (an idle backend
-  // here is closed for it).
-  void OnBudgetFreed(const std::string& key);
-  void ShedIdle(const std::string& key);
 
  private:
-  // Runs f(tx) on every other worker's thread.
-  template <typename F>
-  void PostToOthers(F f);
   void Grant(TxWaiter w, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot);
   Worker* worker_;
   Pool pool_;

@@ -1,72 +1,23 @@
 // The transaction-mode backend pool of one worker, pure (no I/O, no clock of
-// its own): per pool key (node, user, database, startup options) its backends
-// ("slots"), the idle ones (newest first) and a FIFO queue of clients waiting
-// for one. The limit of backends per key is for the whole proxy: a TxBudget
-// shared by every worker's pool. A slot is taken by Acquire (a new connection
-// may be opened) and given back by SlotFreed when that backend is gone
-// (closed, login failed, never opened); the next waiter of this worker then
-// gets the slot, else it goes back to the budget, where a waiter of another
-// worker takes it (GrantFreed). A backend released at a transaction boundary
-// goes straight to the first waiter, else it idles, unless a client of
-// another worker waits for the key (WantedElsewhere: the caller closes it, so
-// its slot moves there). TxPool is not thread-safe: one worker's thread.
+// its own): per pool key (node, user, database, startup options) a limit of
+// backends ("slots"), the idle ones (newest first) and a FIFO queue of clients
+// waiting for one. A slot is taken by Acquire (a new connection may be opened)
+// and given back by SlotFreed when that backend is gone (closed, login failed,
+// never opened); the next waiter then gets the slot. A backend released at a
+// transaction boundary goes straight to the first waiter, else it idles.
+// Not thread-safe: one worker's thread.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <deque>
 #include <map>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 namespace pgvigil::proxy {
-
-// proxy.pool.size for the whole proxy: backends per pool key, counted over
-// every worker, and the clients queued for a key in any worker. Thread-safe
-// (one mutex, taken when a backend is opened or closed and when a client
-// queues or stops waiting, never for a transaction on a pooled backend).
-class TxBudget {
- public:
-  explicit TxBudget(int size) : size_(std::max(1, size)) {}
-  int size() const { return size_; }
-  // One more backend of `key`, when below the size.
-  bool TryTake(const std::string& key) {
-    std::lock_guard<std::mutex> l(mu_);
-    Entry& e = keys_[key];
-    if (e.used >= size_) return false;
-    e.used++;
-    return true;
-  }
-  void Give(const std::string& key) { Change(key, -1, 0); }
-  void Waiting(const std::string& key, int delta) { Change(key, 0, delta); }
-  int Used(const std::string& key) const { return Get(key).used; }
-  int Waiters(const std::string& key) const { return Get(key).waiters; }
-
- private:
-  struct Entry {
-    int used = 0, waiters = 0;
-  };
-  void Change(const std::string& key, int used, int waiters) {
-    std::lock_guard<std::mutex> l(mu_);
-    Entry& e = keys_[key];
-    e.used = std::max(0, e.used + used);
-    e.waiters = std::max(0, e.waiters + waiters);
-    if (e.used == 0 && e.waiters == 0) keys_.erase(key);
-  }
-  Entry Get(const std::string& key) const {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = keys_.find(key);
-    return it == keys_.end() ? Entry{} : it->second;
-  }
-  const int size_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> keys_;
-};
 
 template <typename Conn, typename Waiter>
 class TxPool {
@@ -85,18 +36,15 @@ class TxPool {
     Clock::duration maxWait{};  // how long the first waiter has waited
   };
 
-  // A pool alone (its own budget), or one of several sharing `budget`.
-  explicit TxPool(int slots_per_key) : budget_(std::make_shared<TxBudget>(slots_per_key)) {}
-  explicit TxPool(std::shared_ptr<TxBudget> budget) : budget_(std::move(budget)) {}
+  explicit TxPool(int slots_per_key) : cap_(std::max(1, slots_per_key)) {}
   TxPool(const TxPool&) = delete;
   TxPool& operator=(const TxPool&) = delete;
 
-  int capacity() const { return budget_->size(); }
-  const TxBudget& budget() const { return *budget_; }
+  int capacity() const { return cap_; }
 
   // An idle backend for which usable(c) holds (unusable ones go to *dead: the
-  // caller closes them, which frees their slots), else a new slot when the
-  // budget has one, else `w` is queued (FIFO).
+  // caller closes them, which frees their slots), else a new slot when the pool
+  // is below its limit, else `w` is queued (FIFO).
   template <typename Usable>
   Acquired Acquire(const std::string& key, Waiter w, Usable usable, std::vector<Conn>* dead, Clock::time_point now) {
     Key& k = keys_[key];
@@ -108,12 +56,11 @@ class TxPool {
     }
     // Slots of dead backends are freed when the caller closes them; until then
     // a newcomer must not overtake the clients already waiting.
-    if (k.waiters.empty() && budget_->TryTake(key)) {
+    if (k.slots < cap_ && k.waiters.empty()) {
       k.slots++;
       return {Got::kConnect, Conn{}};
     }
     k.waiters.push_back({w, now});
-    budget_->Waiting(key, 1);
     return {Got::kQueued, Conn{}};
   }
 
@@ -121,48 +68,29 @@ class TxPool {
   // (returned), else kept idle since `now`.
   std::optional<std::pair<Waiter, Conn>> Release(const std::string& key, Conn c, Clock::time_point now) {
     Key& k = keys_[key];
-    if (!k.waiters.empty()) return std::make_pair(PopWaiter(key, k), std::move(c));
+    if (!k.waiters.empty()) {
+      Waiter w = k.waiters.front().w;
+      k.waiters.pop_front();
+      return std::make_pair(w, std::move(c));
+    }
     k.idle.push_back({std::move(c), now});
     return std::nullopt;
   }
 
-  // Whether a backend of `key` released now should be closed rather than kept
-  // idle: no client of this worker waits for it, one of another worker does.
-  bool WantedElsewhere(const std::string& key) const { return Waiting(key) == 0 && budget_->Waiters(key) > 0; }
-
   // A slot's backend is gone: the first waiter gets the slot (returned; it
-  // opens a new backend), else the slot goes back to the budget (the caller
-  // tells the other workers: GrantFreed).
+  // opens a new backend), else the slot is free.
   std::optional<Waiter> SlotFreed(const std::string& key) {
     auto it = keys_.find(key);
     if (it == keys_.end()) return std::nullopt;
     Key& k = it->second;
-    if (!k.waiters.empty()) return PopWaiter(key, k);
-    if (k.slots > 0) {
-      k.slots--;
-      budget_->Give(key);
+    if (!k.waiters.empty()) {
+      Waiter w = k.waiters.front().w;
+      k.waiters.pop_front();
+      return w;
     }
+    if (k.slots > 0) k.slots--;
     Prune(it);
     return std::nullopt;
-  }
-
-  // The budget of `key` may have a slot again (freed by another worker): the
-  // first waiter here gets it (returned; it opens a new backend).
-  std::optional<Waiter> GrantFreed(const std::string& key) {
-    auto it = keys_.find(key);
-    if (it == keys_.end() || it->second.waiters.empty() || !budget_->TryTake(key)) return std::nullopt;
-    it->second.slots++;
-    return PopWaiter(key, it->second);
-  }
-
-  // An idle backend of `key` taken out (the caller closes it, for a client of
-  // another worker waiting for the key), the newest first.
-  std::optional<Conn> TakeIdle(const std::string& key) {
-    auto it = keys_.find(key);
-    if (it == keys_.end() || it->second.idle.empty()) return std::nullopt;
-    Conn c = std::move(it->second.idle.back().conn);
-    it->second.idle.pop_back();
-    return c;
   }
 
   // A waiter gives up (queue timeout, client gone). True when it was queued.
@@ -173,7 +101,6 @@ class TxPool {
     for (auto x = q.begin(); x != q.end(); ++x) {
       if (x->w == w) {
         q.erase(x);
-        budget_->Waiting(key, -1);
         Prune(it);
         return true;
       }
@@ -237,19 +164,22 @@ class TxPool {
     std::vector<IdleEntry> idle;  // newest last
     std::deque<WaitEntry> waiters;
   };
-  Waiter PopWaiter(const std::string& key, Key& k) {
-    Waiter w = k.waiters.front().w;
-    k.waiters.pop_front();
-    budget_->Waiting(key, -1);
-    return w;
-  }
   void Prune(typename std::map<std::string, Key>::iterator it) {
     const Key& k = it->second;
     if (k.slots == 0 && k.idle.empty() && k.waiters.empty()) keys_.erase(it);
   }
 
-  std::shared_ptr<TxBudget> budget_;
+  int cap_;
   std::map<std::string, Key> keys_;
 };
+
+// The share of proxy.pool.size that worker `index` of `workers` keeps: the size
+// divided between them, at least one each (so with fewer slots than workers the
+// proxy as a whole may open up to `workers` backends per pool).
+inline int TxPoolShare(int size, int workers, int index) {
+  if (workers <= 1) return std::max(1, size);
+  int share = size / workers + (index < size % workers ? 1 : 0);
+  return std::max(1, share);
+}
 
 }  // namespace pgvigil::proxy

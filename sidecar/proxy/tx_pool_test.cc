@@ -1,6 +1,6 @@
 // TxPool (transaction pooling, pure): slots per key, idle reuse, FIFO queue,
 // hand-over on release, slots passed on when a backend goes, cancel, expiry,
-// proxy.pool.size shared by the workers (TxBudget); and the statement renaming of
+// the per-worker share of proxy.pool.size; and the statement renaming of
 // wire_messages used with it.
 #include <gtest/gtest.h>
 
@@ -110,46 +110,14 @@ TEST(TxPoolTest, ExpireTakesOldAndDeadIdleBackends) {
   EXPECT_EQ(p.Snapshot(t0)[0].slots, 3);
 }
 
-TEST(TxPoolTest, SizeIsForEveryWorkerTogether) {
-  auto budget = std::make_shared<TxBudget>(2);
-  Pool a(budget), b(budget);  // two workers' pools
-  auto t0 = Pool::Clock::now();
-  std::vector<Ptr> dead;
-  // Worker a opens both backends of "k": b's client waits, counted in the budget.
-  EXPECT_EQ(a.Acquire("k", 1, Usable, &dead, t0).got, Pool::Got::kConnect);
-  EXPECT_EQ(a.Acquire("k", 2, Usable, &dead, t0).got, Pool::Got::kConnect);
-  EXPECT_EQ(b.Acquire("k", 3, Usable, &dead, t0).got, Pool::Got::kQueued);
-  EXPECT_EQ(budget->Used("k"), 2);
-  EXPECT_EQ(budget->Waiters("k"), 1);
-  EXPECT_FALSE(b.GrantFreed("k"));  // nothing free yet
-  // A backend a releases now is wanted by b's client (a closes it); b's own
-  // released backends go to b's waiters directly.
-  EXPECT_TRUE(a.WantedElsewhere("k"));
-  EXPECT_FALSE(b.WantedElsewhere("k"));
-  // Its slot goes back to the budget (nobody of a waits) and b's waiter takes it.
-  EXPECT_FALSE(a.SlotFreed("k"));
-  EXPECT_EQ(budget->Used("k"), 1);
-  auto w = b.GrantFreed("k");
-  ASSERT_TRUE(w);
-  EXPECT_EQ(*w, 3);
-  EXPECT_EQ(budget->Used("k"), 2);
-  EXPECT_EQ(budget->Waiters("k"), 0);
-  EXPECT_FALSE(a.WantedElsewhere("k"));
-  EXPECT_EQ(b.Snapshot(t0)[0].slots, 1);
-  // An idle backend of a is taken out for a waiter of b.
-  auto x = std::make_shared<FakeConn>(FakeConn{7});
-  EXPECT_FALSE(a.Release("k", x, t0));
-  EXPECT_EQ(b.Acquire("k", 4, Usable, &dead, t0).got, Pool::Got::kQueued);
-  auto idle = a.TakeIdle("k");
-  ASSERT_TRUE(idle);
-  EXPECT_EQ((*idle)->id, 7);
-  EXPECT_FALSE(a.TakeIdle("k"));
-  // A waiter that gives up no longer counts.
-  EXPECT_TRUE(b.Cancel("k", 4));
-  EXPECT_EQ(budget->Waiters("k"), 0);
-  // Another key has its own count.
-  EXPECT_EQ(b.Acquire("other", 5, Usable, &dead, t0).got, Pool::Got::kConnect);
-  EXPECT_EQ(budget->Used("other"), 1);
+TEST(TxPoolTest, ShareOfPoolSizePerWorker) {
+  EXPECT_EQ(TxPoolShare(20, 1, 0), 20);
+  EXPECT_EQ(TxPoolShare(4, 2, 0), 2);
+  EXPECT_EQ(TxPoolShare(4, 2, 1), 2);
+  EXPECT_EQ(TxPoolShare(5, 2, 0), 3);
+  EXPECT_EQ(TxPoolShare(5, 2, 1), 2);
+  EXPECT_EQ(TxPoolShare(1, 4, 0), 1);
+  EXPECT_EQ(TxPoolShare(1, 4, 3), 1);  // at least one each
 }
 
 Frame FrameOf(const std::string& bytes) {
