@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <set>
+
 namespace pgvigil {
 
 namespace {
@@ -38,25 +40,26 @@ bool ReadCount(const value& v, const char* name, uint64_t* out, SpecPushError* e
   return false;
 }
 
-std::string Diff(const value& a, const value& b, const std::string& path) {
+// Paths keep a leading "." until the end; `skip` holds them with it.
+std::string Diff(const value& a, const value& b, const std::string& path, const std::set<std::string>& skip) {
   if (a.type() != b.type()) return path;
   if (a.is_object()) {
     for (const auto& kv : a.as_object()) {
       const std::string p = path + "." + kv.first;
-      if (p == ".spec.nodes") continue;  // paths keep a leading "." until the end
+      if (skip.count(p)) continue;
       if (!b.has_field(kv.first)) return p;
-      std::string d = Diff(kv.second, b.at(kv.first), p);
+      std::string d = Diff(kv.second, b.at(kv.first), p, skip);
       if (!d.empty()) return d;
     }
     for (const auto& kv : b.as_object())
-      if (!a.has_field(kv.first) && path + "." + kv.first != ".spec.nodes") return path + "." + kv.first;
+      if (!a.has_field(kv.first) && !skip.count(path + "." + kv.first)) return path + "." + kv.first;
     return "";
   }
   if (a.is_array()) {
     const auto& x = a.as_array();
     const auto& y = b.as_array();
     for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      std::string d = Diff(x.at(i), y.at(i), path + "[" + std::to_string(i) + "]");
+      std::string d = Diff(x.at(i), y.at(i), path + "[" + std::to_string(i) + "]", skip);
       if (!d.empty()) return d;
     }
     if (x.size() != y.size()) return path;
@@ -123,6 +126,11 @@ value EncodeSpecPushReply(const NodeSpecPushReply& r) {
   v["restartRequired"] = value::boolean(r.restartRequired());
   v["field"] = value::string(r.field);
   v["reason"] = value::string(r.reason);
+  if (!r.pendingRestart.empty()) {
+    value names = value::array();
+    for (size_t i = 0; i < r.pendingRestart.size(); ++i) names[i] = value::string(r.pendingRestart[i]);
+    v["pendingRestart"] = names;
+  }
   return v;
 }
 
@@ -144,13 +152,22 @@ Result<NodeSpecPushReply> DecodeSpecPushReply(const value& v) {
   if (!known) return R::Error("reply outcome: unknown value '" + o + "'");
   if (v.has_string_field("field")) r.field = v.at("field").as_string();
   if (v.has_string_field("reason")) r.reason = v.at("reason").as_string();
+  if (v.has_array_field("pendingRestart"))
+    for (const auto& n : v.at("pendingRestart").as_array())
+      if (n.is_string()) r.pendingRestart.push_back(n.as_string());
   return r;
 }
 
-std::string FirstDifferenceBesidesNodes(const ClusterSpec& a, const ClusterSpec& b) {
+std::string FirstDifferenceBesides(const ClusterSpec& a, const ClusterSpec& b, const std::set<std::string>& paths) {
+  std::set<std::string> skip;
+  for (const auto& p : paths) skip.insert("." + p);
   const value x = value::parse(SpecToJson(a)), y = value::parse(SpecToJson(b));
-  std::string d = Diff(x, y, "");
+  std::string d = Diff(x, y, "", skip);
   return d.empty() ? d : d.substr(1);  // no leading '.'
+}
+
+std::string FirstDifferenceBesidesNodes(const ClusterSpec& a, const ClusterSpec& b) {
+  return FirstDifferenceBesides(a, b, {"spec.nodes"});
 }
 
 uint64_t SpecFileGeneration(const std::string& yaml_text) {

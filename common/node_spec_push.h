@@ -5,13 +5,18 @@
 //
 // Request  {"term": N, "generation": G, "spec": <the spec as SpecToJson writes it>}
 // Reply    {"generation": G', "outcome": "applied"|"unchanged"|"stale"|"restartRequired",
-//           "restartRequired": bool, "field": "<first differing path>", "reason": "..."}
-//   applied         - only spec.nodes differed: the membership is in use now;
+//           "restartRequired": bool, "field": "<first differing path>", "reason": "...",
+//           "pendingRestart": ["<name>", ...] (only when not empty)}
+//   applied         - only spec.nodes and/or spec.postgres.parameters differed:
+//                     the membership is in use now, pgvigil.conf rewritten and
+//                     PostgreSQL reloaded; pendingRestart names the settings
+//                     PostgreSQL says wait for a restart (pg_settings.pending_restart);
 //   unchanged       - the same spec (a newer generation is still recorded);
 //   stale           - G is not newer than the generation this sidecar holds: nothing
 //                     happens (not an error, a push may be repeated);
-//   restartRequired - something besides spec.nodes differs (`field` names the first
-//                     such path): persisted, taken into use at the next start.
+//   restartRequired - something besides spec.nodes and spec.postgres.parameters
+//                     differs (`field` names the first such path), or the members
+//                     by more than one: persisted, taken into use at the next start.
 // G' is the generation the sidecar holds after the request.
 // Generations: the controller's are (term << 24) + a per-term counter (KubeSpecGeneration),
 // so a newer controller's are above any older one's; a spec file may carry its
@@ -20,7 +25,9 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <cpprest/json.h>
 
@@ -46,6 +53,9 @@ struct NodeSpecPushReply {
   SpecPushOutcome outcome = SpecPushOutcome::kUnchanged;
   std::string field;   // kRestartRequired: the first differing path ("spec.proxy.port")
   std::string reason;  // one line for the log
+  // kApplied with new postgres.parameters: what PostgreSQL reports waiting for a
+  // restart after the reload (the pod's rolling restart takes them into use).
+  std::vector<std::string> pendingRestart;
   bool restartRequired() const { return outcome == SpecPushOutcome::kRestartRequired; }
 };
 
@@ -65,7 +75,10 @@ web::json::value EncodeSpecPushReply(const NodeSpecPushReply& reply);
 Result<NodeSpecPushReply> DecodeSpecPushReply(const web::json::value& body);
 
 // The first path ("spec.proxy.port", "metadata.name") where `a` and `b` differ,
-// spec.nodes left out; "" when they differ in spec.nodes only, or not at all.
+// the subtrees at `paths` ("spec.nodes", "spec.postgres.parameters") left out;
+// "" when they differ only there, or not at all.
+std::string FirstDifferenceBesides(const ClusterSpec& a, const ClusterSpec& b, const std::set<std::string>& paths);
+// FirstDifferenceBesides(a, b, {"spec.nodes"}).
 std::string FirstDifferenceBesidesNodes(const ClusterSpec& a, const ClusterSpec& b);
 
 // The generation a spec file's text carries (metadata.annotations

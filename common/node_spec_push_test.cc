@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <set>
+
 namespace pgvigil {
 namespace {
 
@@ -128,6 +131,57 @@ TEST(NodeSpecPush, FirstDifferenceBesidesNodes) {
     c.change(&b);
     EXPECT_EQ(FirstDifferenceBesidesNodes(Three(), b), c.want) << c.what;
   }
+}
+
+TEST(NodeSpecPush, FirstDifferenceBesidesNodesAndParameters) {
+  const std::set<std::string> live = {"spec.nodes", "spec.postgres.parameters"};
+  struct Case {
+    const char* what;
+    std::function<void(ClusterSpec*)> change;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      {"a parameter added", [](ClusterSpec* s) { s->postgres.parameters["work_mem"] = "8MB"; }, ""},
+      {"a parameter and a node", [](ClusterSpec* s) {
+         s->postgres.parameters["max_connections"] = "200";
+         s->nodes.pop_back();
+       }, ""},
+      {"a parameter and the superuser",
+       [](ClusterSpec* s) {
+         s->postgres.parameters["work_mem"] = "8MB";
+         s->postgres.superuser.name = "admin";
+       },
+       "spec.postgres.superuser.name"},
+      {"proxy port", [](ClusterSpec* s) { s->proxy.port = 6432; }, "spec.proxy.port"},
+  };
+  for (const auto& c : cases) {
+    ClusterSpec b = Three();
+    c.change(&b);
+    EXPECT_EQ(FirstDifferenceBesides(Three(), b, live), c.want) << c.what;
+    EXPECT_EQ(FirstDifferenceBesides(b, Three(), live), c.want) << c.what << " (the other way)";
+  }
+  // Parameters removed: the other side has the key, this one not.
+  ClusterSpec with = Three();
+  with.postgres.parameters["work_mem"] = "8MB";
+  ClusterSpec without = Three();
+  without.postgres.parameters.clear();
+  EXPECT_EQ(FirstDifferenceBesides(with, without, live), "");
+  EXPECT_EQ(FirstDifferenceBesides(without, with, live), "");
+}
+
+TEST(NodeSpecPush, ReplyCarriesPendingRestart) {
+  NodeSpecPushReply r;
+  r.generation = 9;
+  r.outcome = SpecPushOutcome::kApplied;
+  r.pendingRestart = {"max_connections", "shared_buffers"};
+  const value v = EncodeSpecPushReply(r);
+  ASSERT_TRUE(v.has_array_field("pendingRestart")) << v.serialize();
+  auto back = DecodeSpecPushReply(v);
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(back->pendingRestart, r.pendingRestart);
+  EXPECT_FALSE(back->restartRequired());
+  r.pendingRestart.clear();
+  EXPECT_FALSE(EncodeSpecPushReply(r).has_field("pendingRestart"));  // only when not empty
 }
 
 TEST(NodeSpecPush, SpecFileGeneration) {

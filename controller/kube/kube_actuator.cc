@@ -440,6 +440,13 @@ void KubeActuator::AfterActions(const plan::ClusterState& state, uint64_t term, 
   if (Status l = LabelPods(state, term, {}); !l.ok()) spdlog::warn("{}/{}: pod labels: {}", ns_, name_, l.message());
 }
 
+std::string SpecChangeWhy(const ClusterSpec* before, const ClusterSpec& now, uint64_t term) {
+  if (!before) return "the spec as this controller first applies it";
+  const std::string at = FirstDifferenceBesides(*before, now, {});
+  if (at.empty()) return "the same spec again under term " + std::to_string(term);
+  return "the rendered spec changed at " + at;
+}
+
 Status KubeActuator::ApplyOwnedObjects(uint64_t term) {
   std::string key;
   auto res = Resource(&key);
@@ -464,9 +471,10 @@ Status KubeActuator::ApplyOwnedObjects(uint64_t term) {
   }
   applied_ = signature;
   specGeneration_ = o.specGeneration;
-  specWhy_ = why;
+  specWhy_ = SpecChangeWhy(appliedSpec_ ? &*appliedSpec_ : nullptr, res->spec, term) + " (" + why + ")";
+  appliedSpec_ = res->spec;
   spdlog::info("{}/{}: owned objects applied under term {} (spec generation {}, {} members: {})", ns_, name_, term,
-               specGeneration_, res->spec.nodes.size(), why);
+               specGeneration_, res->spec.nodes.size(), specWhy_);
   Emit("Normal", "OwnedObjectsApplied", "Apply",
        "ConfigMap, Services, PodDisruptionBudget and StatefulSet applied under term " + std::to_string(term));
   return Status::Ok();
@@ -520,9 +528,11 @@ void KubeActuator::SendSpec(uint64_t term, const plan::Observation& obs, Actuato
       }
       specSent_[n.name] = specGeneration_;
       spdlog::log(reply->restartRequired() ? spdlog::level::warn : spdlog::level::info,
-                  "{}/{}: spec generation {} ({} members) pushed to {} because {}: {}{}: {}", ns_, name_,
+                  "{}/{}: spec generation {} ({} members) pushed to {} because {}: {}{}: {}{}", ns_, name_,
                   specGeneration_, res->spec.nodes.size(), n.name, specWhy_, ToString(reply->outcome),
-                  reply->field.empty() ? "" : " (" + reply->field + ")", reply->reason);
+                  reply->field.empty() ? "" : " (" + reply->field + ")", reply->reason,
+                  reply->pendingRestart.empty() ? ""
+                                                : " (the rolling restart replaces this pod: kube_rollout.h)");
       continue;
     }
     const std::string reason = r->body.is_object() && r->body.has_string_field("reason")

@@ -77,6 +77,13 @@
 
 namespace pgvigil::kube {
 
+// Why a full apply gives NAME-config a new spec generation, for the log of
+// the apply and of the pushes that follow: the first path where the rendered
+// spec differs from the one applied before ("the rendered spec changed at
+// spec.postgres.parameters.work_mem"), the same spec under a new term, or the
+// first apply (`before` null). Pure.
+std::string SpecChangeWhy(const ClusterSpec* before, const ClusterSpec& now, uint64_t term);
+
 class KubeActuator : public StateStore, public ActingHook {
  public:
   // deposed(term): a newer term was seen on a pod; tell the elector.
@@ -194,6 +201,7 @@ class KubeActuator : public StateStore, public ActingHook {
   uint64_t specCount_ = 0;
   uint64_t specGeneration_ = 0;               // of the last full apply; 0 none yet
   std::string specWhy_;                       // what that apply's resource changed
+  std::optional<ClusterSpec> appliedSpec_;    // the spec of the last full apply
   std::map<std::string, uint64_t> specSent_;  // node -> generation its sidecar answered for
   uint64_t deposedBy_ = 0;
   uint64_t term_ = 0;  // the term of the latest call

@@ -18,6 +18,7 @@
 #include "controller/act/actuator.h"
 #include "controller/act/state_codec.h"
 #include "common/files.h"
+#include "common/node_spec_push.h"
 #include "common/spec_parser.h"
 #include "controller/testing/child_process.h"
 #include "common/testing/pg_cluster.h"
@@ -804,6 +805,120 @@ TEST_F(KubeActuatorTest, AStateWriteIsMirroredToTheWatchdogRegister) {
   const auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_TRUE(again.ok()) << again.error();
   EXPECT_LT(took, std::chrono::milliseconds(1000)) << "the state write waited for the register mirror";
+}
+
+// Stand-in for one sidecar's PUT /v1/node/spec (see the header): records each
+// pushed body and answers as a sidecar taking parameters live would, a
+// restart-only max_connections reported pending a restart.
+class SpecStandIn {
+ public:
+  SpecStandIn(const std::string& host, int port) : listener_("http://" + host + ":" + std::to_string(port)) {
+    listener_.support(web::http::methods::PUT, [this](web::http::http_request req) {
+      if (req.request_uri().path() != "/v1/node/spec") {
+        req.reply(404);
+        return;
+      }
+      const std::string body = req.extract_utf8string(true).get();
+      SpecPushError e;
+      SpecParseOptions o;
+      o.checkSecretFiles = false;
+      auto push = DecodeSpecPush(body, &e, o);
+      if (!push.ok()) {
+        req.reply(400, value::string(e.field + ": " + e.reason));
+        return;
+      }
+      NodeSpecPushReply r;
+      r.generation = push->generation;
+      r.outcome = SpecPushOutcome::kApplied;
+      r.reason = "stand-in";
+      if (push->spec.postgres.parameters.count("max_connections")) r.pendingRestart = {"max_connections"};
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        pushes_.push_back(*push);
+      }
+      req.reply(200, EncodeSpecPushReply(r));
+    });
+    listener_.open().wait();
+  }
+  ~SpecStandIn() { listener_.close().wait(); }
+  std::vector<NodeSpecPush> pushes() {
+    std::lock_guard<std::mutex> l(mu_);
+    return pushes_;
+  }
+
+ private:
+  web::http::experimental::listener::http_listener listener_;
+  std::mutex mu_;
+  std::vector<NodeSpecPush> pushes_;
+};
+
+// KUBERNETES.md §3, §4.3: a change of spec.postgres.parameters (nothing else)
+// renders NAME-config with the parameters and a newer spec generation, and the
+// next acting round pushes that spec to every member, once.
+TEST_F(KubeActuatorTest, AParameterChangeRendersTheConfigAndIsPushedToEveryMemberWithANewerGeneration) {
+  ClusterResource local = resource_;
+  std::vector<std::unique_ptr<SpecStandIn>> sidecars;
+  plan::Observation obs;
+  for (size_t i = 0; i < local.spec.nodes.size(); ++i) {
+    auto& n = local.spec.nodes[i];
+    n.host = "127.0.0." + std::to_string(i + 1);  // a host each: the pushed spec must validate
+    n.apiPort = pgvigil::testing::FreePort();
+    sidecars.push_back(std::make_unique<SpecStandIn>(n.host, n.apiPort));
+    plan::NodeObservation o;
+    o.name = n.name;
+    o.sidecarReachable = true;
+    obs.nodes.push_back(o);
+  }
+  local.spec.api.tls = TlsSpec{};
+  Actuator actuator(local.spec, "", PgCredentials{}, "");
+  const std::string config = ResourcePath("", "v1", "configmaps", "db", "demo-config");
+  auto config_yaml = [&] { return Get(config).at("data").at("cluster.yaml").as_string(); };
+
+  act_->SetResource(local, uid_, "accepted from generation 1");
+  ASSERT_TRUE(act_->ApplyOwnedObjects(5).ok());
+  act_->SendSpec(5, obs, actuator);
+  const uint64_t first = act_->specGeneration();
+  EXPECT_EQ(SpecFileGeneration(config_yaml()), first);
+
+  // work_mem changed in the custom resource (generation 2).
+  local.spec.postgres.parameters["work_mem"] = "8MB";
+  ClusterSpec before = local.spec;
+  before.postgres.parameters.erase("work_mem");
+  EXPECT_EQ(SpecChangeWhy(&before, local.spec, 5), "the rendered spec changed at spec.postgres.parameters.work_mem");
+  EXPECT_EQ(SpecChangeWhy(&local.spec, local.spec, 6), "the same spec again under term 6");
+  act_->SetResource(local, uid_, "accepted from generation 2");
+  ASSERT_TRUE(act_->ApplyOwnedObjects(5).ok());
+  const uint64_t second = act_->specGeneration();
+  EXPECT_GT(second, first);
+  EXPECT_EQ(SpecFileGeneration(config_yaml()), second);
+  SpecParseOptions no_files;
+  no_files.checkSecretFiles = false;
+  SpecLoad rendered = ParseSpec(config_yaml(), "cluster.yaml", no_files);
+  ASSERT_TRUE(rendered.ok()) << rendered.ErrorText();
+  EXPECT_EQ(rendered.spec->postgres.parameters.at("work_mem"), "8MB");
+  act_->SendSpec(5, obs, actuator);
+  act_->SendSpec(5, obs, actuator);  // answered: not again
+  for (size_t i = 0; i < sidecars.size(); ++i) {
+    auto pushes = sidecars[i]->pushes();
+    ASSERT_EQ(pushes.size(), 2u) << "member " << i;
+    EXPECT_EQ(pushes[0].generation, first);
+    EXPECT_EQ(pushes[1].generation, second);
+    EXPECT_EQ(pushes[1].term, 5u);
+    EXPECT_EQ(pushes[1].spec.postgres.parameters.at("work_mem"), "8MB");
+  }
+
+  // A restart-only parameter: pushed too (the sidecars report it pending a
+  // restart; the rollout, kube_rollout.h, replaces their pods one at a time).
+  local.spec.postgres.parameters["max_connections"] = "300";
+  act_->SetResource(local, uid_, "accepted from generation 3");
+  ASSERT_TRUE(act_->ApplyOwnedObjects(5).ok());
+  EXPECT_GT(act_->specGeneration(), second);
+  act_->SendSpec(5, obs, actuator);
+  for (auto& s : sidecars) {
+    auto pushes = s->pushes();
+    ASSERT_EQ(pushes.size(), 3u);
+    EXPECT_EQ(pushes[2].spec.postgres.parameters.at("max_connections"), "300");
+  }
 }
 
 }  // namespace

@@ -16,7 +16,14 @@
 # primaries. The writer's errors during the rollout are reported, not asserted: a
 # session through a deleted pod's proxy is closed with it, and deleting the
 # watchdog leader's pod leaves the proxies without a primary for about deadTime
-# (controller/kube/README.md, "Rolling updates"). About 30-40 s.
+# (controller/kube/README.md, "Rolling updates").
+# Parameters (spec.postgres.parameters, the spec push PUT /v1/node/spec): before
+# the image change, work_mem changes and every pod's PostgreSQL shows it within
+# 10 s with pg_postmaster_start_time unchanged and no pod deleted; after the image
+# rollout, max_connections goes up: every pod's PostgreSQL reports it pending a
+# restart, the rollout restarts the pods one at a time (the revision stays) until
+# every pod runs with it, never two pods not Ready, the rollout steady again.
+# About 50-60 s.
 # Own lab: PGVIGIL_LAB_NS=krl, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-krl by default.
 set -uo pipefail
 # shellcheck source=lib.sh
@@ -52,15 +59,45 @@ pods_table >"$E2E_OUT/pods-before.txt"
 sed 's/^/  before: /' "$E2E_OUT/pods-before.txt"
 check "8. every pod on the StatefulSet's revision $rev0" all_updated "$rev0"
 
+# A reloadable parameter (KUBERNETES.md §3, issue 11): the controller pushes the
+# new spec (PUT /v1/node/spec), each sidecar rewrites pgvigil.conf and reloads;
+# every pod's PostgreSQL shows it within seconds, none restarted or deleted.
+# setting_on SERVER NAME: current_setting(NAME) on that pod's PostgreSQL.
+setting_on() { node_psql "$1" -c "select current_setting('$2')" 2>/dev/null; }
+started_on() { node_psql "$1" -c "select pg_postmaster_start_time()" 2>/dev/null; }
+all_pods_show() {  # NAME VALUE
+  local s
+  for s in "${SERVERS[@]}"; do [[ $(setting_on "$s" "$1") == "$2" ]] || return 1; done
+}
+declare -A STARTED
+for s in "${SERVERS[@]}"; do STARTED[$s]=$(started_on "$s"); done
+deletes_before=$(requests 'r.get("method") == "DELETE" and "/pods/" in r.get("path", "")' | wc -l)
+t_param=$SECONDS
+out=$(kube_patch "/apis/pgvigil.io/v1alpha1/namespaces/$KUBE_NS/postgresclusters/$KUBE_CR" \
+  '{"spec":{"postgres":{"parameters":{"work_mem":"7777kB"}}}}')
+check "8a. the CR patch of postgres.parameters.work_mem is accepted" test "${out%% *}" = 200
+check "8b. every pod's PostgreSQL shows work_mem 7777kB within 10 s" wait_until 10 all_pods_show work_mem 7777kB
+say "work_mem on every pod after $((SECONDS - t_param)) s"
+same_start=yes
+for s in "${SERVERS[@]}"; do [[ -n ${STARTED[$s]} && $(started_on "$s") == "${STARTED[$s]}" ]] || same_start=no; done
+deletes_now=$(requests 'r.get("method") == "DELETE" and "/pods/" in r.get("path", "")' | wc -l)
+check "8c. no PostgreSQL restarted (pg_postmaster_start_time unchanged), no pod deleted" \
+  eval '[[ $same_start == yes && $deletes_now == "$deletes_before" ]]'
+grep -E 'spec generation [0-9]+ .*pushed to .*postgres.parameters' "$KUBE_DIR/controller.log" | head -n 3 |
+  sed 's/^/  controller: /' | cut -c1-400
+
 # Not Ready pods sampled every 0.2 s from the spec change on (the most at once).
-( most=0
-  while :; do
-    n=$(pods_table | awk '$3 != "True"' | wc -l)
-    ((n > most)) && { most=$n; echo "$most" >"$E2E_OUT/most-not-ready"; }
-    sleep 0.2
-  done ) &
-SAMPLER=$!
-echo 0 >"$E2E_OUT/most-not-ready"
+start_sampler() {
+  echo 0 >"$E2E_OUT/most-not-ready"
+  ( most=0
+    while :; do
+      n=$(pods_table | awk '$3 != "True"' | wc -l)
+      ((n > most)) && { most=$n; echo "$most" >"$E2E_OUT/most-not-ready"; }
+      sleep 0.2
+    done ) &
+  SAMPLER=$!
+}
+start_sampler
 errors_before=$(grep -c ' writer: ' "$E2E_OUT/writer.err" 2>/dev/null)
 t0=$SECONDS
 say "9. spec.image changed (load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -100,8 +137,41 @@ deleted=$(grep -cE 'rollout: DELETE pod [^ ]+ \(uid [0-9a-zA-Z-]+, resourceVersi
 check "18. each DELETE sent with the pod's uid and resourceVersion as preconditions ($deleted logged)" test "$deleted" = 3
 grep -E 'rollout (delete-pod|switchover)|rollout: (DELETE|switchover)' "$KUBE_DIR/controller.log" | sed 's/^/  controller: /' | cut -c1-400
 check "19. the switchover was requested by the rollout" grep -q "rollout: switchover $old_pod .* requested (ok)" "$KUBE_DIR/controller.log"
+# A restart-only parameter (max_connections up): each sidecar reloads and reports
+# what PostgreSQL says waits for a restart (pg_settings.pending_restart); the
+# rollout replaces those pods one at a time as for a new revision (kube_rollout.h).
+pending_or_applied() {  # VALUE: every pod's PostgreSQL has it pending a restart, or runs with it
+  local s v
+  for s in "${SERVERS[@]}"; do
+    v=$(node_psql "$s" -c "select setting || ' ' || pending_restart from pg_settings where name = 'max_connections'")
+    [[ $v == "$1 "* || $v == *" t" ]] || return 1
+  done
+}
+mc0=$(setting_on "$old" max_connections)
+mc1=$((mc0 + 10))
+deletes_before=$(requests 'r.get("method") == "DELETE" and "/pods/" in r.get("path", "")' | wc -l)
+start_sampler
+t1=$SECONDS
+out=$(kube_patch "/apis/pgvigil.io/v1alpha1/namespaces/$KUBE_NS/postgresclusters/$KUBE_CR" \
+  "{\"spec\":{\"postgres\":{\"parameters\":{\"max_connections\":\"$mc1\"}}}}")
+check "20. the CR patch of max_connections $mc0 -> $mc1 is accepted" test "${out%% *}" = 200
+check "21. every pod's PostgreSQL has max_connections $mc1 pending a restart (or already runs with it)" \
+  wait_until 30 pending_or_applied "$mc1"
+check "22. every pod's PostgreSQL runs with max_connections $mc1, 3 pods Ready on $rev1" \
+  wait_until 150 eval 'all_pods_show max_connections '"$mc1"' && all_updated '"$rev1"
+say "restart-only parameter rolled out in $((SECONDS - t1)) s"
+kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
+deletes_param=$(( $(requests 'r.get("method") == "DELETE" and "/pods/" in r.get("path", "")' | wc -l) - deletes_before ))
+check "23. the rollout deleted the pods pending a restart ($deletes_param DELETEs; the old primary's restart at the switchover may take it first)" \
+  eval '((deletes_param >= 2 && deletes_param <= 3))'
+check "24. never two pods not Ready at once (most: $(<"$E2E_OUT/most-not-ready"))" \
+  test "$(<"$E2E_OUT/most-not-ready")" -le 1
+check "25. 2 standbys streaming, status.rollout steady" wait_until 60 eval \
+  '[[ $(streaming_standbys) == 2 && $(cr_field "c[\"status\"][\"rollout\"][\"step\"]") == steady ]]'
+check "26. one writable primary" eval '[[ -n $(writable_host) && $(writable_host) != *" "* ]]'
+
 errors_during=$(( $(grep -c ' writer: ' "$E2E_OUT/writer.err" 2>/dev/null) - errors_before ))
-say "writer error lines during the rollout: $errors_during (rate-limited lines, each may stand for several)"
+say "writer error lines during the rollouts: $errors_during (rate-limited lines, each may stand for several)"
 grep ' writer: ' "$E2E_OUT/writer.err" | grep -v ' writer: mark' | tail -n 5 | sed 's/^/  /'
 writes_resume 10 || fail "the writer makes no progress through $KUBE_CR-rw"
 kube_finish

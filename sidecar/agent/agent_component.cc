@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -307,7 +308,9 @@ class AgentComponent : public Component {
     if (!push.ok()) return ErrorResponse(400, e.field + ": " + e.reason, e.field);
     if (auto refused = CheckTerm(push->term)) return *refused;
     std::lock_guard<std::mutex> l(specMu_);
-    const SpecUpdateDecision d = DecideSpecUpdate(ctx_.LiveSpec(), specGeneration_, *push, ctx_.nodeName);
+    ClusterSpec running = ctx_.LiveSpec();
+    if (liveParameters_) running.postgres.parameters = *liveParameters_;
+    SpecUpdateDecision d = DecideSpecUpdate(running, specGeneration_, *push, ctx_.nodeName);
     if (d.status != 200) {
       spdlog::warn("agent: spec push in term {}: {}", push->term, d.reply.reason);
       auto v = value::object();
@@ -328,12 +331,33 @@ class AgentComponent : public Component {
     } else if (d.persist) {
       ctx_.membership->SetGeneration(push->generation);
     }
+    if (d.applyParameters) ApplyParameters(push->spec.postgres.parameters, &d.reply);
     auto level = d.reply.outcome == SpecPushOutcome::kStale ? spdlog::level::debug
                  : d.reply.restartRequired()               ? spdlog::level::warn
                                                            : spdlog::level::info;
     spdlog::log(level, "agent: spec push in term {}: {}: {}", push->term, ToString(d.reply.outcome),
                 d.reply.reason);
     return JsonResponse(200, EncodeSpecPushReply(d.reply));
+  }
+
+  // postgres.parameters of an accepted push: pgvigil.conf rewritten and
+  // PostgreSQL reloaded now (blocks up to the reload's 10 s); what PostgreSQL
+  // then reports waiting for a restart goes into the reply, and into
+  // GET /v1/status as before (the controller's rolling restart takes it).
+  // Under specMu_.
+  void ApplyParameters(const std::map<std::string, std::string>& params, NodeSpecPushReply* reply) {
+    liveParameters_ = params;
+    params_->SetParameters(params);
+    const Status s = params_->Apply(/*reload=*/true);  // also when an earlier push wrote the file but did not reload
+    reply->pendingRestart = params_->PendingRestart();
+    if (!s.ok()) {
+      reply->reason += "; but " + s.message() + " (tried again after the next operation; read at the next start)";
+      return;
+    }
+    if (reply->pendingRestart.empty()) return;
+    std::string names;
+    for (const auto& n : reply->pendingRestart) names += (names.empty() ? "" : ", ") + n;
+    reply->reason += "; PostgreSQL waits for a restart to use " + names;
   }
 
   ApiResponse HandleOperation(const std::string& name, const ApiRequest& req) {
@@ -478,6 +502,9 @@ class AgentComponent : public Component {
   std::optional<uint64_t> selfFencedTerm_;  // guarded by fenceMu_; Kubernetes mode
   std::mutex specMu_;                       // one spec push at a time
   uint64_t specGeneration_ = 0;             // guarded by specMu_: the generation held
+  // guarded by specMu_: postgres.parameters taken live from a push (the start
+  // spec's until the first)
+  std::optional<std::map<std::string, std::string>> liveParameters_;
   int membershipSub_ = 0;                   // the health checker's subscription
 };
 

@@ -108,6 +108,11 @@ HttpReply AgentTestEnv::Post(int node, const std::string& path, const std::strin
   return Send(apiPort(node), "POST", path, body, token);
 }
 
+HttpReply AgentTestEnv::Put(int node, const std::string& path, const std::string& body,
+                            const std::string& token) {
+  return Send(apiPort(node), "PUT", path, body, token);
+}
+
 bool AgentTestEnv::WaitFor(const std::function<bool()>& pred, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {

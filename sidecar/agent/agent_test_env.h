@@ -42,6 +42,8 @@ class AgentTestEnv {
   HttpReply GetTls(int node, const std::string& path);
   HttpReply Post(int node, const std::string& path, const std::string& body,
                  const std::string& token);
+  HttpReply Put(int node, const std::string& path, const std::string& body,
+                const std::string& token);
   // POST with the right token.
   HttpReply Op(int node, const std::string& op, const std::string& body) {
     return Post(node, "/v1/node/" + op, body, token_);

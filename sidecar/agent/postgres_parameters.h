@@ -44,6 +44,11 @@ class ParameterApplier {
   Status Apply(bool reload = false);
   // The settings the spec now holds (a new spec, PUT /v1/node/spec).
   void SetParameters(std::map<std::string, std::string> params);
+  // The settings PostgreSQL reported waiting for a restart at the last look.
+  std::vector<std::string> PendingRestart() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return pendingRestart_;
+  }
 
   // {"file","count","included","pendingRestart":[names],"errors":[{"name","error"}],
   //  "lastApplied","lastError"}

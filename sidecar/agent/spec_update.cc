@@ -27,6 +27,25 @@ bool SameNames(const NodeList& a, const NodeList& b) {
 
 }  // namespace
 
+SpecChange CompareSpecs(const ClusterSpec& running, const ClusterSpec& pushed) {
+  SpecChange c;
+  c.other = FirstDifferenceBesides(running, pushed, {"spec.nodes", "spec.postgres.parameters"});
+  ClusterSpec running_nodes = pushed;  // the pushed spec with the running members
+  running_nodes.nodes = running.nodes;
+  c.nodes = SpecToJson(running_nodes) != SpecToJson(pushed);
+  c.nodesLive = c.nodes && (SameNames(running.nodes, pushed.nodes) || OneMemberAtTheEnd(running.nodes, pushed.nodes));
+  const auto& a = running.postgres.parameters;
+  const auto& b = pushed.postgres.parameters;
+  for (const auto& [name, value] : a) {
+    auto it = b.find(name);
+    if (it == b.end() || it->second != value) c.parameters.push_back(name);
+  }
+  for (const auto& [name, value] : b)
+    if (!a.count(name)) c.parameters.push_back(name);
+  std::sort(c.parameters.begin(), c.parameters.end());
+  return c;
+}
+
 SpecUpdateDecision DecideSpecUpdate(const ClusterSpec& running, uint64_t held, const NodeSpecPush& push,
                                     const std::string& self) {
   SpecUpdateDecision d;
@@ -46,31 +65,40 @@ SpecUpdateDecision DecideSpecUpdate(const ClusterSpec& running, uint64_t held, c
   }
   d.persist = true;
   d.reply.generation = push.generation;
-  const std::string other = FirstDifferenceBesidesNodes(running, push.spec);
-  if (!other.empty()) {
+  const SpecChange c = CompareSpecs(running, push.spec);
+  if (!c.other.empty()) {
     d.reply.outcome = SpecPushOutcome::kRestartRequired;
-    d.reply.field = other;
-    d.reply.reason = gen + " changes " + other + ", which takes effect at the next start: stored, the running spec "
+    d.reply.field = c.other;
+    d.reply.reason = gen + " changes " + c.other + ", which takes effect at the next start: stored, the running spec "
                      "stays";
     return d;
   }
-  if (SpecToJson(running) == SpecToJson(push.spec)) {
+  if (!c.any()) {
     d.reply.outcome = SpecPushOutcome::kUnchanged;
     d.reply.reason = gen + " is the spec running here";
     return d;
   }
-  if (!SameNames(running.nodes, push.spec.nodes) && !OneMemberAtTheEnd(running.nodes, push.spec.nodes)) {
+  if (!c.live()) {
     d.reply.outcome = SpecPushOutcome::kRestartRequired;
     d.reply.field = "spec.nodes";
     d.reply.reason = gen + " changes the members by more than the last one (" + std::to_string(running.nodes.size()) +
                      " -> " + std::to_string(push.spec.nodes.size()) +
-                     "); live changes go one member at a time: stored, the running members stay";
+                     "); live changes go one member at a time: stored, the running spec stays";
     return d;
   }
-  d.applyNodes = true;
+  d.applyNodes = c.nodes;
+  d.applyParameters = !c.parameters.empty();
   d.reply.outcome = SpecPushOutcome::kApplied;
-  d.reply.reason = gen + ": " + std::to_string(push.spec.nodes.size()) + " members in use (were " +
-                   std::to_string(running.nodes.size()) + ")";
+  d.reply.reason = gen + ":";
+  if (c.nodes)
+    d.reply.reason += " " + std::to_string(push.spec.nodes.size()) + " members in use (were " +
+                      std::to_string(running.nodes.size()) + ")";
+  if (!c.parameters.empty()) {
+    std::string names;
+    for (const auto& n : c.parameters) names += (names.empty() ? "" : ", ") + n;
+    d.reply.reason += std::string(c.nodes ? ";" : "") + " postgres.parameters " + names +
+                      " changed: pgvigil.conf rewritten and PostgreSQL reloaded";
+  }
   return d;
 }
 

@@ -2,27 +2,35 @@
 // common/node_spec_push.h): what a pushed spec does to this node, and where the
 // accepted copy is kept.
 //
+// CompareSpecs (pure): what a pushed spec changes against the running one and
+// what of it can be taken into use live: spec.nodes one member at a time
+// (below), spec.postgres.parameters by rewriting pgvigil.conf and reloading
+// PostgreSQL (postgres_parameters.h; a restart-only setting then waits in
+// pg_settings.pending_restart for the pod's rolling restart); nothing else.
+//
 // DecideSpecUpdate (pure), in order:
 //  1. generation not above the one held: stale, nothing happens (200);
 //  2. this node is not among the pushed nodes: refused (409 not_a_member), nothing
 //     persisted. A node is never removed from under itself: the controller
 //     takes a pod out of the membership and then deletes it, and a spec without
 //     this node could not start it again;
-//  3. anything besides spec.nodes differs from the spec running here:
-//     restartRequired naming the first differing path, persisted (the next start
-//     takes it), nothing applied live;
+//  3. anything besides spec.nodes and spec.postgres.parameters differs from the
+//     spec running here: restartRequired naming the first differing path,
+//     persisted (the next start takes it), nothing applied live;
 //  4. spec.nodes differ in more than the last member (added or removed) or in
-//     member names and order: restartRequired, field "spec.nodes". The watchdog
-//     changes its membership live one member at a time only (watchdog README,
-//     "Membership changes"): majorities of N and N+1 members overlap;
-//  5. otherwise: applied (the members are replaced live) or unchanged; both
-//     persisted with the new generation.
+//     member names and order: restartRequired, field "spec.nodes", nothing
+//     applied live. The watchdog changes its membership live one member at a
+//     time only (watchdog README, "Membership changes"): majorities of N and
+//     N+1 members overlap;
+//  5. otherwise: applied (the members replaced live, and/or the parameters
+//     written and reloaded) or unchanged; both persisted with the new generation.
 // Validation (the spec file validator) happened while decoding the request.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/node_spec_push.h"
 #include "common/result.h"
@@ -37,9 +45,25 @@ struct SpecUpdateDecision {
   NodeSpecPushReply reply;        // 200: the body
   bool persist = false;           // store the pushed spec and its generation
   bool applyNodes = false;        // replace the live membership with the pushed nodes
+  bool applyParameters = false;   // write the pushed postgres.parameters to pgvigil.conf and reload
 };
 
-// running: the start-up spec with the members now; held: the generation held.
+struct SpecChange {
+  // The first differing path besides spec.nodes and spec.postgres.parameters
+  // ("spec.proxy.port"); "" when none.
+  std::string other;
+  bool nodes = false;      // spec.nodes differ
+  bool nodesLive = false;  // ... by the last member only, or in hosts, ports or weights
+  // Names added, changed or removed in spec.postgres.parameters, sorted.
+  std::vector<std::string> parameters;
+  bool any() const { return !other.empty() || nodes || !parameters.empty(); }
+  // Everything that differs can be taken into use without a restart.
+  bool live() const { return other.empty() && (!nodes || nodesLive); }
+};
+SpecChange CompareSpecs(const ClusterSpec& running, const ClusterSpec& pushed);
+
+// running: the start-up spec with the members and parameters in use now; held:
+// the generation held.
 SpecUpdateDecision DecideSpecUpdate(const ClusterSpec& running, uint64_t held, const NodeSpecPush& push,
                                     const std::string& self);
 

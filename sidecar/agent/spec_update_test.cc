@@ -80,6 +80,114 @@ TEST(SpecUpdate, Decisions) {
   }
 }
 
+// What differs and what of it a sidecar takes into use live.
+TEST(SpecUpdate, CompareSpecs) {
+  struct Case {
+    const char* what;
+    std::function<void(ClusterSpec*)> change;  // of a 3-member spec with work_mem 4MB
+    std::string other;
+    bool nodes, nodesLive;
+    std::vector<std::string> parameters;
+    bool live;
+  };
+  using V = std::vector<std::string>;
+  const std::vector<Case> cases = {
+      {"nothing", [](ClusterSpec*) {}, "", false, false, V{}, true},
+      {"a parameter changed", [](ClusterSpec* s) { s->postgres.parameters["work_mem"] = "8MB"; }, "", false, false,
+       V{"work_mem"}, true},
+      {"a restart-only parameter added",
+       [](ClusterSpec* s) { s->postgres.parameters["max_connections"] = "200"; }, "", false, false,
+       V{"max_connections"}, true},
+      {"a parameter removed", [](ClusterSpec* s) { s->postgres.parameters.clear(); }, "", false, false,
+       V{"work_mem"}, true},
+      {"parameters and the last member",
+       [](ClusterSpec* s) {
+         s->postgres.parameters["work_mem"] = "8MB";
+         s->postgres.parameters["log_min_duration_statement"] = "250ms";
+         s->nodes.push_back({"demo-3", "h3"});
+       },
+       "", true, true, V{"log_min_duration_statement", "work_mem"}, true},
+      {"parameters and two members",
+       [](ClusterSpec* s) {
+         s->postgres.parameters["work_mem"] = "8MB";
+         s->nodes.push_back({"demo-3", "h3"});
+         s->nodes.push_back({"demo-4", "h4"});
+       },
+       "", true, false, V{"work_mem"}, false},
+      {"a parameter and the proxy port",
+       [](ClusterSpec* s) {
+         s->postgres.parameters["work_mem"] = "8MB";
+         s->proxy.port = 6432;
+       },
+       "spec.proxy.port", false, false, V{"work_mem"}, false},
+      {"the superuser's name", [](ClusterSpec* s) { s->postgres.superuser.name = "admin"; },
+       "spec.postgres.superuser.name", false, false, V{}, false},
+  };
+  for (const auto& c : cases) {
+    ClusterSpec running = Spec(3), pushed = Spec(3);
+    running.postgres.parameters["work_mem"] = "4MB";
+    pushed.postgres.parameters["work_mem"] = "4MB";
+    c.change(&pushed);
+    SpecChange got = CompareSpecs(running, pushed);
+    EXPECT_EQ(got.other, c.other) << c.what;
+    EXPECT_EQ(got.nodes, c.nodes) << c.what;
+    EXPECT_EQ(got.nodesLive, c.nodesLive) << c.what;
+    EXPECT_EQ(got.parameters, c.parameters) << c.what;
+    EXPECT_EQ(got.live(), c.live) << c.what;
+    EXPECT_EQ(got.any(), std::string(c.what) != "nothing") << c.what;
+  }
+}
+
+// Decisions on parameter changes: applied live (pgvigil.conf and a reload), never
+// restartRequired for them alone; with a change that cannot be live, nothing is.
+TEST(SpecUpdate, ParameterDecisions) {
+  struct Case {
+    const char* what;
+    std::function<void(ClusterSpec*)> change;
+    SpecPushOutcome outcome;
+    std::string field;
+    bool applyNodes, applyParameters;
+  };
+  const std::vector<Case> cases = {
+      {"work_mem", [](ClusterSpec* s) { s->postgres.parameters["work_mem"] = "8MB"; }, SpecPushOutcome::kApplied, "",
+       false, true},
+      {"max_connections (restart-only: PostgreSQL reports pending_restart)",
+       [](ClusterSpec* s) { s->postgres.parameters["max_connections"] = "200"; }, SpecPushOutcome::kApplied, "", false,
+       true},
+      {"a parameter and the last member",
+       [](ClusterSpec* s) {
+         s->postgres.parameters["work_mem"] = "8MB";
+         s->nodes.pop_back();
+       },
+       SpecPushOutcome::kApplied, "", true, true},
+      {"a parameter and two members",
+       [](ClusterSpec* s) {
+         s->postgres.parameters["work_mem"] = "8MB";
+         s->nodes.push_back({"demo-3", "h3"});
+         s->nodes.push_back({"demo-4", "h4"});
+       },
+       SpecPushOutcome::kRestartRequired, "spec.nodes", false, false},
+      {"a parameter and the dead time",
+       [](ClusterSpec* s) {
+         s->postgres.parameters["work_mem"] = "8MB";
+         s->watchdog.deadTime = Millis(3000);
+       },
+       SpecPushOutcome::kRestartRequired, "spec.watchdog.deadTime", false, false},
+  };
+  for (const auto& c : cases) {
+    NodeSpecPush p{3, 6, Spec(3)};
+    c.change(&p.spec);
+    SpecUpdateDecision d = DecideSpecUpdate(Spec(3), 5, p, "demo-0");
+    EXPECT_EQ(d.status, 200) << c.what;
+    EXPECT_EQ(d.reply.outcome, c.outcome) << c.what << ": " << d.reply.reason;
+    EXPECT_EQ(d.reply.field, c.field) << c.what;
+    EXPECT_TRUE(d.persist) << c.what;
+    EXPECT_EQ(d.applyNodes, c.applyNodes) << c.what;
+    EXPECT_EQ(d.applyParameters, c.applyParameters) << c.what;
+    if (c.applyParameters) EXPECT_NE(d.reply.reason.find("postgres.parameters"), std::string::npos) << d.reply.reason;
+  }
+}
+
 TEST(SpecUpdate, OneMemberAtTheEnd) {
   EXPECT_TRUE(OneMemberAtTheEnd(Spec(3).nodes, Spec(4).nodes));
   EXPECT_TRUE(OneMemberAtTheEnd(Spec(5).nodes, Spec(4).nodes));

@@ -1,0 +1,111 @@
+// PUT /v1/node/spec changing postgres.parameters, against a real PostgreSQL 15
+// primary and its agent over REST (KUBERNETES.md §3, §4.3): a reloadable
+// setting is in force when the reply comes, a restart-only one leaves
+// PostgreSQL running and is reported pending a restart (in the reply and in
+// GET /v1/status, which the controller's rolling restart reads), and a push
+// that also changes something else applies nothing live.
+#include <gtest/gtest.h>
+
+#include "common/node_spec_push.h"
+#include "sidecar/agent/agent_test_env.h"
+#include "sidecar/agent/spec_update.h"
+
+namespace pgvigil::testing {
+namespace {
+
+class SpecParametersIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PgTestCluster::Options o;
+    o.nodes = 1;
+    o.standbys = false;
+    auto e = AgentTestEnv::Create(o, {0});
+    ASSERT_TRUE(e.ok()) << e.error();
+    env_ = std::move(*e);
+  }
+  std::string Sql(const std::string& q) {
+    auto v = env_->cluster().Query(0, q);
+    return v.ok() ? *v : "error: " + v.error();
+  }
+  NodeSpecPushReply Push(const ClusterSpec& spec, uint64_t generation) {
+    HttpReply r = env_->Put(0, "/v1/node/spec", EncodeSpecPush({1, generation, spec}).serialize(), env_->token());
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto reply = DecodeSpecPushReply(r.json());
+    EXPECT_TRUE(reply.ok()) << r.body;
+    return reply.ok() ? *reply : NodeSpecPushReply{};
+  }
+  web::json::value StatusPending() {
+    web::json::value s = env_->Get(0, "/v1/status").json();
+    return s.at("postgres").at("parameters").at("pendingRestart");
+  }
+
+  std::unique_ptr<AgentTestEnv> env_;
+};
+
+TEST_F(SpecParametersIT, ReloadableIsLiveRestartOnlyIsPendingOtherChangesWaitForAStart) {
+  const std::string started = Sql("SELECT pg_postmaster_start_time()::text");
+  ClusterSpec spec = env_->ctx(0).spec;
+
+  // work_mem: in force when the reply comes, without a restart.
+  spec.postgres.parameters["work_mem"] = "4321kB";
+  NodeSpecPushReply r = Push(spec, 1);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kApplied) << r.reason;
+  EXPECT_FALSE(r.restartRequired());
+  EXPECT_TRUE(r.pendingRestart.empty()) << r.reason;
+  EXPECT_NE(r.reason.find("work_mem"), std::string::npos) << r.reason;
+  EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
+  EXPECT_EQ(StatusPending().size(), 0u);
+
+  // max_connections up: PostgreSQL keeps running with the old value and says
+  // it waits for a restart; the sidecar says so too, not restartRequired.
+  const int before = std::stoi(Sql("SHOW max_connections"));
+  spec.postgres.parameters["max_connections"] = std::to_string(before + 7);
+  r = Push(spec, 2);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kApplied) << r.reason;
+  EXPECT_FALSE(r.restartRequired());
+  EXPECT_EQ(r.pendingRestart, std::vector<std::string>{"max_connections"}) << r.reason;
+  EXPECT_EQ(Sql("SHOW max_connections"), std::to_string(before));
+  EXPECT_EQ(Sql("SELECT pg_postmaster_start_time()::text"), started);
+  EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
+  web::json::value pending = StatusPending();
+  ASSERT_EQ(pending.size(), 1u) << pending.serialize();
+  EXPECT_EQ(pending.at(0).as_string(), "max_connections");
+
+  // The same generation again: stale, nothing happens.
+  EXPECT_EQ(Push(spec, 2).outcome, SpecPushOutcome::kStale);
+
+  // A parameter together with something that needs a start: nothing is live,
+  // the running parameters stay.
+  ClusterSpec other = spec;
+  other.postgres.parameters["work_mem"] = "8MB";
+  other.healthCheck.period = Millis(300);
+  r = Push(other, 3);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kRestartRequired) << r.reason;
+  EXPECT_EQ(r.field, "spec.healthCheck.period");
+  EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
+
+  // The stored copy (what the next start takes) is the newest push.
+  SpecParseOptions po;
+  po.checkSecretFiles = false;
+  auto stored = LoadStoredSpec(env_->ctx(0).stateDir, po);
+  ASSERT_TRUE(stored.ok() && stored->has_value()) << (stored.ok() ? "none" : stored.error());
+  EXPECT_EQ((*stored)->generation, 3u);
+  EXPECT_EQ((*stored)->spec.postgres.parameters.at("max_connections"), std::to_string(before + 7));
+
+  // After a restart the value is in force and nothing is pending (what the
+  // controller's rolling restart of the pod does).
+  ASSERT_TRUE(env_->cluster().StopNode(0).ok());
+  Status s = env_->cluster().StartNode(0);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(Sql("SHOW max_connections"), std::to_string(before + 7));
+  // The next accepted push with parameters looks again: work_mem back, nothing pending.
+  spec.postgres.parameters["work_mem"] = "5MB";
+  r = Push(spec, 4);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kApplied) << r.reason;
+  EXPECT_TRUE(r.pendingRestart.empty()) << r.reason;
+  EXPECT_EQ(Sql("SHOW work_mem"), "5MB");
+  EXPECT_EQ(StatusPending().size(), 0u);
+}
+
+}  // namespace
+}  // namespace pgvigil::testing
