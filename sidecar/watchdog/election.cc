@@ -20,6 +20,7 @@ const char* ToString(EventKind k) {
     case EventKind::kRegisterCommitted: return "register_committed";
     case EventKind::kRegisterAdopted: return "register_adopted";
     case EventKind::kPeerResigned: return "peer_resigned";
+    case EventKind::kHandover: return "handover";
   }
   return "unknown";
 }
@@ -114,6 +115,13 @@ void Election::OnMessage(const WireMessage& m, int64_t now, Actions* out) {
   if (state_ == MemberState::kShutdown || m.from == config_.self || m.from >= config_.members)
     return;
   PeerView& p = peers_[m.from];
+  const bool round = m.kind == MessageKind::kHeartbeat && m.state == MemberState::kLeader && m.leader == m.from;
+  if (round && p.resignSeen && m.term <= p.resignTerm) return;  // sent before its resign
+  if (m.kind == MessageKind::kResign) {
+    p.resignTerm = p.resignSeen ? std::max(p.resignTerm, m.term) : m.term;
+    p.resignSeen = true;
+  }
+  const bool was_leader = p.heard && !p.resigned && p.state == MemberState::kLeader && p.term == m.term;
   p.heard = true;
   p.lastHeard = now;
   p.resigned = m.kind == MessageKind::kResign;
@@ -123,12 +131,12 @@ void Election::OnMessage(const WireMessage& m, int64_t now, Actions* out) {
   p.health = m.health;
   switch (m.kind) {
     case MessageKind::kHeartbeat:
-      if (m.state == MemberState::kLeader && m.leader == m.from) HandleRound(m, now, out);
+      if (round) HandleRound(m, now, out);
       break;
     case MessageKind::kVoteRequest: HandleVoteRequest(m, now, out); break;
     case MessageKind::kVoteReply: HandleVoteReply(m, now, out); break;
     case MessageKind::kAck: HandleAck(m, now, out); break;
-    case MessageKind::kResign: HandleResign(m, now, out); break;
+    case MessageKind::kResign: HandleResign(m, was_leader, now, out); break;
   }
   ReconcileVip(now, out);
 }
@@ -152,7 +160,15 @@ void Election::OnTick(int64_t now, Actions* out) {
     return;
   }
   if (state_ == MemberState::kCandidate) {
-    if (now >= candidateDeadline_) StartPreVote(now, out);
+    if (now >= candidateDeadline_) {
+      StartPreVote(now, out);
+    } else if (!preVotePhase_ && handoverTo_ == config_.self && leader_ >= 0 &&
+               handoverFrom_ == leader_ && promiseUntil_ > now) {
+      // Standing on a handover: a voter may have heard our request before the
+      // resign (and refused it), or lost it; ask again every tick meanwhile.
+      for (int i = 0; i < config_.members; ++i)
+        if (i != config_.self && !grants_[i] && !peers_[i].resigned) Send(i, Base(MessageKind::kVoteRequest), out);
+    }
   } else if (now >= electionDue_ && now >= promiseUntil_) {
     StartPreVote(now, out);
   }
@@ -162,12 +178,19 @@ void Election::OnTick(int64_t now, Actions* out) {
   }
 }
 
-void Election::Resign(int64_t /*now*/, Actions* out) {
+void Election::Resign(int64_t now, Actions* out) {
   if (state_ == MemberState::kShutdown) return;
-  // VIP down first, then the others hear of it.
+  const int successor = state_ == MemberState::kLeader ? Successor(now) : -1;
+  // VIP down and the lease given up first, then the others hear of it.
   if (state_ == MemberState::kLeader || vipHeld_) StepDown("resigning: clean shutdown", out);
   SetState(MemberState::kShutdown, out);
-  Send(-1, Base(MessageKind::kResign), out);
+  WireMessage m = Base(MessageKind::kResign);
+  if (successor >= 0) {
+    m.leader = static_cast<uint8_t>(successor);
+    Event(EventKind::kHandover, successor, "resigning: handing over to the member that acknowledged "
+          "the newest round", out);
+  }
+  Send(-1, m, out);
 }
 
 uint64_t Election::WriteRegister(const std::string& doc, int64_t now, Actions* out) {
@@ -190,6 +213,7 @@ void Election::SetMembers(int members, int64_t now, Actions* out) {
   // promiseUntil_ still holds us to a leader that left; a vote cast for a
   // member that left stays cast (persisted): nobody else gets one in this term.
   if (leader_ >= members) leader_ = -1;
+  if (handoverFrom_ >= members || handoverTo_ >= members) handoverFrom_ = handoverTo_ = -1;
   if (leaderRegRound_ >= members) {
     leaderRegKnown_ = false;
     leaderRegRound_ = -1;
@@ -208,7 +232,23 @@ void Election::SetMembers(int members, int64_t now, Actions* out) {
 
 bool Election::LiveLeaderOtherThan(int candidate, int64_t now) const {
   if (state_ == MemberState::kLeader) return true;
-  return promiseUntil_ > now && leader_ != candidate;
+  if (promiseUntil_ <= now || leader_ == candidate) return false;
+  // Our leader resigned (its lease and VIP given up) and named this candidate.
+  return !(leader_ >= 0 && handoverFrom_ == leader_ && handoverTo_ == candidate);
+}
+
+int Election::Successor(int64_t now) const {
+  int best = -1;
+  for (int i = 0; i < config_.members; ++i) {
+    const PeerView& p = peers_[i];
+    if (i == config_.self || !p.heard || p.resigned || now - p.lastHeard > config_.deadTimeMs ||
+        acked_[i] == 0)
+      continue;
+    if (best < 0 || acked_[i] > acked_[best] ||
+        (acked_[i] == acked_[best] && regAcked_[i].NewerThan(regAcked_[best])))
+      best = i;
+  }
+  return best;
 }
 
 void Election::HandleRound(const WireMessage& m, int64_t now, Actions* out) {
@@ -223,6 +263,7 @@ void Election::HandleRound(const WireMessage& m, int64_t now, Actions* out) {
   if (state_ == MemberState::kLeader) return;  // same term: impossible, two leaders
   if (state_ == MemberState::kCandidate) SetState(MemberState::kStandby, out);
   leader_ = m.from;
+  handoverFrom_ = handoverTo_ = -1;
   promiseUntil_ = now + config_.PromiseMs();
   ScheduleElection(promiseUntil_, config_.heartbeatIntervalMs / 2);
   if (m.Has(kFlagHasDoc) && m.reg.NewerThan(reg_)) {
@@ -277,7 +318,7 @@ void Election::HandleVoteReply(const WireMessage& m, int64_t now, Actions* out) 
         m.Has(kFlagGranted)) {
       grants_[m.from] = true;
       if (std::count(grants_.begin(), grants_.end(), true) >= config_.Majority())
-        StartElection(now, out);
+        StartElection(now, "pre-vote majority", out);
     }
     return;
   }
@@ -306,14 +347,36 @@ void Election::HandleAck(const WireMessage& m, int64_t now, Actions* out) {
   UpdateCommit(out);
 }
 
-void Election::HandleResign(const WireMessage& m, int64_t now, Actions* out) {
+void Election::HandleResign(const WireMessage& m, bool was_leader, int64_t now, Actions* out) {
   Event(EventKind::kPeerResigned, m.from, "", out);
-  if (m.term == term_ && leader_ == m.from && state_ != MemberState::kLeader) {
-    // The leader dropped the VIP before resigning: elect at once.
+  if (m.term != term_ || leader_ != m.from || state_ == MemberState::kLeader) return;
+  if (handoverFrom_ == m.from) return;  // the Resign's second copy: handing over already
+  // The leader dropped the VIP and its lease before resigning.
+  const int successor = was_leader && m.leader != kNoMember && m.leader != m.from &&
+                                m.leader < config_.members
+                            ? m.leader
+                            : -1;
+  if (successor < 0 || promiseUntil_ <= now) {  // no successor: elect at once
     leader_ = -1;
     promiseUntil_ = now;
     ScheduleElection(now, config_.heartbeatIntervalMs / 4);
+    return;
   }
+  // Keep following the old leader (its register tag too) until the successor's
+  // round, or until the promise runs out as after a crash; vote for the successor
+  // meanwhile (and for nobody else).
+  handoverFrom_ = m.from;
+  handoverTo_ = successor;
+  if (successor != config_.self) {
+    Event(EventKind::kHandover, successor, "our leader resigned naming it: it gets our vote", out);
+    return;
+  }
+  Event(EventKind::kHandover, successor, "our leader resigned naming us: standing at once", out);
+  SetState(MemberState::kCandidate, out);
+  std::uniform_int_distribution<int64_t> d(0, config_.heartbeatIntervalMs);
+  candidateDeadline_ = now + config_.heartbeatIntervalMs + d(rng_);
+  StartElection(now, "handover from the resigning leader", out);
+  if (state_ == MemberState::kCandidate) leader_ = m.from;  // followed until elected
 }
 
 // ---------------------------------------------------------------- transitions
@@ -365,7 +428,7 @@ void Election::StartPreVote(int64_t now, Actions* out) {
   std::uniform_int_distribution<int64_t> d(0, config_.heartbeatIntervalMs);
   candidateDeadline_ = now + config_.heartbeatIntervalMs + d(rng_);
   if (config_.Majority() <= 1) {
-    StartElection(now, out);
+    StartElection(now, "a cluster of one", out);
     return;
   }
   WireMessage m = Base(MessageKind::kVoteRequest);
@@ -374,13 +437,13 @@ void Election::StartPreVote(int64_t now, Actions* out) {
   Send(-1, m, out);
 }
 
-void Election::StartElection(int64_t now, Actions* out) {
+void Election::StartElection(int64_t now, const char* why, Actions* out) {
   preVotePhase_ = false;
   term_ += 1;
   votedFor_ = config_.self;
   leader_ = -1;
   Persist(out);
-  Event(EventKind::kElectionStarted, term_, "pre-vote majority", out);
+  Event(EventKind::kElectionStarted, term_, why, out);
   std::fill(grants_.begin(), grants_.end(), false);
   grants_[config_.self] = true;
   bestReg_ = reg_;
@@ -401,6 +464,7 @@ void Election::BecomeLeader(int64_t now, Actions* out) {
   Persist(out);
   SetState(MemberState::kLeader, out);
   leader_ = config_.self;
+  handoverFrom_ = handoverTo_ = -1;
   std::fill(acked_.begin(), acked_.end(), 0);
   std::fill(regAcked_.begin(), regAcked_.end(), RegisterCopy());
   regAcked_[config_.self] = reg_;

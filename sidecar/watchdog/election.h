@@ -23,6 +23,17 @@
 //    at least every M / 2 and `ip addr del` finishes within M / 2.
 //  * VIP up only while leader with an unexpired lease; VIP down (emitted before
 //    any other action) when the lease runs out, on a higher term, or on Resign.
+//  * Handover on a clean stop: a resigning leader drops the VIP and its lease
+//    first, then its Resign names a successor (the `leader` field of a kResign:
+//    the live member that acknowledged its newest round). The successor stands
+//    at once (no pre-vote); a member that followed the resigner in this term,
+//    and last heard it as leader, votes for that successor although its promise
+//    to the resigner is unexpired: the promise protects a lease that no longer
+//    exists once the Resign is sent. It keeps following the resigner (leader()
+//    and its register tag) until the successor's first round, or until the
+//    promise runs out as after a crash, so that its proxy sees no leaderless
+//    moment. Candidates other than the successor still meet the promise; a lost
+//    Resign or vote costs what a crash does.
 //  * Membership changes (SetMembers) add or remove one member, the last, at a
 //    time, and reach the members one after another; each counts majorities by
 //    its own list. Any majority of N members and any majority of N + 1 (the
@@ -94,6 +105,7 @@ enum class EventKind {
   kRegisterCommitted,  // value: version now durable
   kRegisterAdopted,    // value: version adopted from the voters
   kPeerResigned,       // value: peer index
+  kHandover,           // value: successor; text: who handed over and what we do
 };
 const char* ToString(EventKind k);
 
@@ -114,6 +126,10 @@ using Actions = std::vector<Action>;
 struct PeerView {
   bool heard = false;
   bool resigned = false;
+  // It resigned in this term (once at least): its rounds of this term or older
+  // that arrive later were sent before the resign (reordered) and are dropped.
+  bool resignSeen = false;
+  uint64_t resignTerm = 0;
   int64_t lastHeard = 0;
   MemberState state = MemberState::kStandby;
   uint64_t term = 0;
@@ -139,7 +155,8 @@ class Election {
 
   void OnMessage(const WireMessage& m, int64_t now, Actions* out);
   void OnTick(int64_t now, Actions* out);
-  // Clean stop: VIP down, tell the others, ignore everything afterwards.
+  // Clean stop: VIP down, tell the others (a leader names its successor),
+  // ignore everything afterwards.
   void Resign(int64_t now, Actions* out);
   // This member's view of the backends. A change is sent at the next tick
   // instead of with the next regular heartbeat, so that the leader learns of a
@@ -184,16 +201,19 @@ class Election {
 
  private:
   bool LiveLeaderOtherThan(int candidate, int64_t now) const;
+  // Leader: the live member that acknowledged the newest round; -1 when none.
+  int Successor(int64_t now) const;
   void HandleRound(const WireMessage& m, int64_t now, Actions* out);
   void HandleVoteRequest(const WireMessage& m, int64_t now, Actions* out);
   void HandleVoteReply(const WireMessage& m, int64_t now, Actions* out);
   void HandleAck(const WireMessage& m, int64_t now, Actions* out);
-  void HandleResign(const WireMessage& m, int64_t now, Actions* out);
+  // was_leader: the sender's previous datagram said it led in this term.
+  void HandleResign(const WireMessage& m, bool was_leader, int64_t now, Actions* out);
   void AdoptTerm(uint64_t term, const char* why, int64_t now, Actions* out);
   void StepDown(const std::string& why, Actions* out);
   void SetState(MemberState s, Actions* out);
   void StartPreVote(int64_t now, Actions* out);
-  void StartElection(int64_t now, Actions* out);
+  void StartElection(int64_t now, const char* why, Actions* out);
   void BecomeLeader(int64_t now, Actions* out);
   void SendRound(int64_t now, Actions* out);
   void UpdateLease(int64_t now, Actions* out);
@@ -221,6 +241,10 @@ class Election {
   int64_t electionDue_ = 0;    // start a pre-vote at or after this
   int64_t nextStatusAt_ = 0;
   RegisterCopy reg_;
+  // Our leader handoverFrom_ resigned naming handoverTo_; valid while leader_
+  // is still handoverFrom_ (the successor's round replaces it).
+  int handoverFrom_ = -1;
+  int handoverTo_ = -1;
 
   // Candidate.
   bool preVotePhase_ = false;

@@ -340,6 +340,179 @@ TEST(Election, LeaderKeepsItsLeaseWhileTheMembershipGrowsAndShrinks) {
   EXPECT_TRUE(c.election(l)->HasLease(c.LocalMs(l)));
 }
 
+// ---------------------------------------------------------------- handover on a clean stop
+
+WireMessage Resign(int from, uint64_t term, int successor) {
+  WireMessage m;
+  m.kind = MessageKind::kResign;
+  m.from = static_cast<uint8_t>(from);
+  m.term = term;
+  m.state = MemberState::kShutdown;
+  m.leader = successor < 0 ? kNoMember : static_cast<uint8_t>(successor);
+  return m;
+}
+
+WireMessage Reply(int from, uint64_t term, bool pre) {
+  WireMessage m;
+  m.kind = MessageKind::kVoteReply;
+  m.from = static_cast<uint8_t>(from);
+  m.term = term;
+  m.flags = kFlagGranted | (pre ? kFlagPreVote : 0);
+  return m;
+}
+
+WireMessage Ack(int from, uint64_t term, uint64_t round) {
+  WireMessage m;
+  m.kind = MessageKind::kAck;
+  m.from = static_cast<uint8_t>(from);
+  m.term = term;
+  m.round = round;
+  return m;
+}
+
+const Action* FirstSend(const Actions& out, MessageKind kind) {
+  for (const auto& a : out)
+    if (a.kind == ActionKind::kSend && a.message.kind == kind) return &a;
+  return nullptr;
+}
+
+// Member 0 of 3 elected in term 1 by hand (member 1's votes), holding the VIP.
+Election LeaderOfTermOne(Actions* out) {
+  Election e(Config(0, 3), PersistentState{}, 1, 0);
+  e.OnTick(2000, out);                              // pre-vote after the start-up promise
+  e.OnMessage(Reply(1, 1, /*pre=*/true), 2001, out);  // -> election in term 1
+  e.OnMessage(Reply(1, 1, /*pre=*/false), 2002, out);  // -> leader, round 1
+  e.OnMessage(Ack(1, 1, 1), 2003, out);             // lease, VIP
+  return e;
+}
+
+TEST(Election, AResigningLeaderDropsTheVipThenNamesTheMemberThatAckedTheNewestRound) {
+  Actions out;
+  Election e = LeaderOfTermOne(&out);
+  ASSERT_EQ(e.state(), MemberState::kLeader);
+  ASSERT_TRUE(e.vipHeld());
+  e.OnTick(2200, &out);                 // round 2
+  e.OnMessage(Ack(2, 1, 2), 2201, &out);  // member 2 acked round 2, member 1 only round 1
+  out.clear();
+  e.Resign(2300, &out);
+  int vip_down = -1, resign = -1;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i].kind == ActionKind::kVipDown && vip_down < 0) vip_down = int(i);
+    if (out[i].kind == ActionKind::kSend && out[i].message.kind == MessageKind::kResign && resign < 0)
+      resign = int(i);
+  }
+  ASSERT_GE(vip_down, 0);
+  ASSERT_GT(resign, vip_down);  // the VIP is gone before anyone hears of the resign
+  EXPECT_EQ(out[size_t(resign)].message.leader, 2);
+  EXPECT_EQ(out[size_t(resign)].message.term, 1u);
+  EXPECT_FALSE(e.vipHeld());
+  EXPECT_FALSE(e.HasLease(2300));
+
+  // A member silent for deadTime is not named; nobody live: no successor.
+  out.clear();
+  Election f = LeaderOfTermOne(&out);
+  out.clear();
+  f.Resign(2003 + 1501, &out);
+  const Action* r = FirstSend(out, MessageKind::kResign);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->message.leader, kNoMember);
+}
+
+TEST(Election, AFollowerVotesForTheNamedSuccessorAndKeepsFollowingTheOldLeaderUntilItsRound) {
+  Actions out;
+  Election e(Config(1, 5), PersistentState{}, 1, 0);
+  e.OnMessage(Round(0, 5, 1), 2000, &out);
+  ASSERT_EQ(e.leader(2000), 0);
+  ASSERT_TRUE(e.RegisterCurrent(2000));
+  out.clear();
+  e.OnMessage(VoteRequest(2, 6), 2100, &out);  // before the resign: the promise holds
+  EXPECT_FALSE(Granted(out));
+  out.clear();
+  e.OnMessage(Resign(0, 5, 2), 2200, &out);
+  EXPECT_EQ(FirstSend(out, MessageKind::kVoteRequest), nullptr);  // not named: does not stand
+  EXPECT_EQ(e.leader(2200), 0);  // still followed, with its register tag: no leaderless moment
+  EXPECT_TRUE(e.RegisterCurrent(2200));
+  e.OnMessage(Resign(0, 5, 2), 2201, &out);  // the second copy changes nothing
+  EXPECT_EQ(e.leader(2201), 0);
+  out.clear();
+  e.OnMessage(Round(0, 5, 2), 2202, &out);  // sent before the resign, reordered: dropped
+  EXPECT_EQ(FirstSend(out, MessageKind::kAck), nullptr);
+  EXPECT_EQ(e.Display(0, 2202), DisplayState::kShutdown);
+  out.clear();
+  e.OnMessage(VoteRequest(3, 6, true), 2210, &out);  // anyone else: the promise still holds
+  EXPECT_FALSE(Granted(out));
+  out.clear();
+  e.OnMessage(VoteRequest(2, 6, true), 2210, &out);  // the successor: pre-vote and vote
+  EXPECT_TRUE(Granted(out));
+  out.clear();
+  e.OnMessage(VoteRequest(2, 6), 2211, &out);
+  EXPECT_TRUE(Granted(out));
+  EXPECT_EQ(e.term(), 6u);
+  EXPECT_EQ(e.leader(2211), 0);
+  e.OnMessage(Round(2, 6, 1), 2215, &out);
+  EXPECT_EQ(e.leader(2215), 2);
+  EXPECT_TRUE(e.RegisterCurrent(2215));
+
+  // Without the successor's round the old leader is followed until the promise
+  // made at its last round runs out, as after a crash; then anyone may be elected.
+  Election g(Config(1, 4), PersistentState{}, 1, 0);
+  g.OnMessage(Round(0, 5, 1), 2000, &out);
+  g.OnMessage(Resign(0, 5, 2), 2100, &out);
+  EXPECT_EQ(g.leader(3499), 0);
+  out.clear();
+  g.OnMessage(VoteRequest(3, 6), 3499, &out);
+  EXPECT_FALSE(Granted(out));
+  EXPECT_EQ(g.leader(3500), -1);
+  out.clear();
+  g.OnMessage(VoteRequest(3, 6), 3500, &out);
+  EXPECT_TRUE(Granted(out));
+}
+
+TEST(Election, TheNamedSuccessorStandsAtOnceWithoutAPreVote) {
+  Actions out;
+  Election e(Config(2, 3), PersistentState{}, 1, 0);
+  e.OnMessage(Round(0, 5, 1), 2000, &out);
+  out.clear();
+  e.OnMessage(Resign(0, 5, 2), 2100, &out);
+  const Action* v = FirstSend(out, MessageKind::kVoteRequest);
+  ASSERT_NE(v, nullptr);
+  EXPECT_FALSE(v->message.Has(kFlagPreVote));
+  EXPECT_EQ(v->message.term, 6u);
+  EXPECT_EQ(e.state(), MemberState::kCandidate);
+  EXPECT_EQ(e.leader(2100), 0);  // followed until elected
+  out.clear();
+  e.OnMessage(Reply(1, 6, false), 2102, &out);
+  EXPECT_EQ(e.state(), MemberState::kLeader);
+  EXPECT_EQ(e.leader(2102), 2);
+}
+
+TEST(Election, AResignThatIsNoHandoverElectsAsBefore) {
+  // The resigner's last datagram said it was no longer leader (it had stepped
+  // down): its Resign's `leader` is not a successor; the promise is dropped.
+  Actions out;
+  Election e(Config(2, 3), PersistentState{}, 1, 0);
+  e.OnMessage(Round(0, 5, 1), 2000, &out);
+  WireMessage standby = Round(0, 5, 0);
+  standby.state = MemberState::kStandby;
+  standby.leader = kNoMember;
+  e.OnMessage(standby, 2050, &out);
+  ASSERT_EQ(e.leader(2050), 0);  // still promised
+  out.clear();
+  e.OnMessage(Resign(0, 5, 2), 2100, &out);
+  EXPECT_EQ(FirstSend(out, MessageKind::kVoteRequest), nullptr);
+  EXPECT_EQ(e.state(), MemberState::kStandby);
+  EXPECT_EQ(e.leader(2100), -1);
+  // A Resign of an older term, or from a member we do not follow: nothing changes.
+  Election f(Config(1, 3), PersistentState{}, 1, 0);
+  f.OnMessage(Round(0, 5, 1), 2000, &out);
+  f.OnMessage(Resign(2, 5, 1), 2100, &out);
+  f.OnMessage(Resign(0, 4, 1), 2100, &out);
+  EXPECT_EQ(f.leader(2100), 0);
+  out.clear();
+  f.OnMessage(VoteRequest(2, 6), 2100, &out);
+  EXPECT_FALSE(Granted(out));
+}
+
 }  // namespace
 }  // namespace watchdog
 }  // namespace pgvigil

@@ -435,6 +435,7 @@ void WatchdogService::LogEvent(const Action& a) {
       spdlog::info("watchdog: adopted register version {} ({})", a.value, a.text);
       break;
     case EventKind::kPeerResigned: spdlog::info("watchdog: {} resigned (clean stop)", name(a.value)); break;
+    case EventKind::kHandover: spdlog::info("watchdog: handover to {}: {}", name(a.value), a.text); break;
   }
 }
 

@@ -35,7 +35,8 @@ enum class MessageKind : uint8_t {
   kVoteRequest = 2,  // flags kPreVote: a pre-vote that changes nobody's term
   kVoteReply = 3,    // flags kGranted; carries the voter's stored register
   kAck = 4,          // reply to a leader round: round acked + register tag stored
-  kResign = 5,       // the sender stops cleanly (a leader resigns at once)
+  kResign = 5,       // the sender stops cleanly (a leader resigns at once; its
+                     // `leader` then names the successor, election.h)
 };
 
 enum MessageFlags : uint8_t {
@@ -83,7 +84,8 @@ struct WireMessage {
   uint64_t echo = 0;
   uint64_t term = 0;
   MemberState state = MemberState::kStandby;
-  uint8_t leader = kNoMember;  // who the sender follows (itself when leader)
+  uint8_t leader = kNoMember;  // who the sender follows (itself when leader); in a
+                               // leader's kResign: the successor it hands over to
   uint64_t round = 0;       // heartbeat from leader: lease round; ack: round acked
   RegisterCopy reg;         // tag always; doc only with kFlagHasDoc
   std::vector<HealthVote> health;
