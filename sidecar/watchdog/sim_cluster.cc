@@ -153,8 +153,10 @@ void SimCluster::Apply(int m, Actions& actions) {
   for (Action& a : actions) {
     switch (a.kind) {
       case ActionKind::kSend:
-        for (int to = 0; to < mb.list && to < members(); ++to)
-          if (to != m && (a.to == -1 || a.to == to)) Deliver(m, to, a.message);
+        // A Resign goes out twice, as WatchdogService::Process sends it.
+        for (int copy = a.message.kind == MessageKind::kResign ? 2 : 1; copy > 0; --copy)
+          for (int to = 0; to < mb.list && to < members(); ++to)
+            if (to != m && (a.to == -1 || a.to == to)) Deliver(m, to, a.message);
         break;
       case ActionKind::kPersist: mb.stored = a.persist; break;
       case ActionKind::kVipUp: mb.vip = true; break;
