@@ -14,9 +14,9 @@
 # resourceVersion preconditions, fewer than two pods were ever not Ready at once
 # (sampled every 0.2 s), no acknowledged write lost and never two writable
 # primaries. The writer's errors during the rollout are reported, not asserted: a
-# session through a deleted pod's proxy is closed with it, and deleting the
-# watchdog leader's pod leaves the proxies without a primary for about deadTime
-# (controller/kube/README.md, "Rolling updates").
+# session through a deleted pod's proxy is closed with it (controller/kube/README.md,
+# "Rolling updates"); deleting the watchdog leader's pod hands the leadership over
+# without a leaderless moment (no "no live watchdog leader" in the pods' logs).
 # Parameters (spec.postgres.parameters, the spec push PUT /v1/node/spec): before
 # the image change, work_mem changes and every pod's PostgreSQL shows it within
 # 10 s with pg_postmaster_start_time unchanged and no pod deleted; after the image

@@ -205,9 +205,9 @@ TEST_F(WatchdogServiceTest, ACleanStopHandsOverWithoutALeaderlessMomentOnTheOthe
   EXPECT_EQ(two_vips.load(), 0);
   EXPECT_EQ(VipFiles(), 1);
   EXPECT_LT(took, 400ms);  // deadTime: well before a crashed leader would be replaced
-  std::printf("clean stop -> handed over (new leader with VIP) in %lld ms; %d samples, none leaderless\n",
+  std::printf("clean stop -> handed over (new leader with VIP) in %lld ms; %d samples, %d leaderless\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()),
-              samples.load());
+              samples.load(), leaderless.load());
 }
 
 TEST_F(WatchdogServiceTest, RegisterWritesAreDurableOnAMajorityAndRefusedElsewhere) {
