@@ -2,8 +2,10 @@
 # Model-checks election.pml with spin (ctest: watchdog_spin_model).
 #   1. safety, exhaustive: one leader per term, never two VIP holders;
 #   2. liveness with weak fairness: a connected majority elects a VIP holder;
-#   3. the checker itself: a lease as long as the promise plus one tick (-DL=4)
-#      must be caught as two VIP holders.
+#   3. the checker itself: a lease as long as the promise plus one tick (-DL=4),
+#      a Resign sent before the VIP is down (-DBREAK=1) and a handover taken from
+#      a Resign of another term or leader (-DBREAK=2) must each be caught as two
+#      VIP holders.
 # Usage: check_model.sh MODEL.pml [WORKDIR]
 set -euo pipefail
 model=$(readlink -f "$1")
@@ -32,4 +34,8 @@ grep -q "errors: 0" pan-liveness.out || { echo "FAIL: liveness violated"; cat pa
 
 run long_lease "-DL=4" "-DSAFETY" "-m400000"
 grep -q "errors: 0" pan-long_lease.out && { echo "FAIL: a too-long lease went unnoticed"; exit 1; }
+run resign_before_vip_down "-DBREAK=1" "-DSAFETY" "-m400000"
+grep -q "errors: 0" pan-resign_before_vip_down.out && { echo "FAIL: a Resign before VIP down went unnoticed"; exit 1; }
+run stale_resign "-DBREAK=2" "-DSAFETY" "-m400000"
+grep -q "errors: 0" pan-stale_resign.out && { echo "FAIL: a handover from a stale Resign went unnoticed"; exit 1; }
 echo "model checks passed"
