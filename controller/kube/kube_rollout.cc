@@ -1,5 +1,6 @@
 // The rollout steps of kube_rollout.h (pure).
 #include "controller/kube/kube_rollout.h"
+#include "controller/kube/switchover_target.h"
 
 namespace pgvigil::kube {
 
@@ -74,18 +75,9 @@ struct Stepper {
   // A routed streaming standby on the update revision: synchronous first, then
   // the lowest ordinal.
   std::string Target() const {
-    std::string best;
-    bool best_sync = false;
-    for (int i = 0; i < in.members; ++i) {
-      const std::string n = Name(i);
-      if (n == in.state.primary || Outdated(n) || !Unsettled(n).empty()) continue;
-      const bool sync = in.state.IsSynchronous(n);
-      if (best.empty() || (sync && !best_sync)) {
-        best = n;
-        best_sync = sync;
-      }
-    }
-    return best;
+    return PickSwitchoverTarget(
+        in.state, in.members, [this](int i) { return Name(i); },
+        [this](const std::string& n) { return !Outdated(n) && Unsettled(n).empty(); });
   }
 
   RolloutStep& Next() {

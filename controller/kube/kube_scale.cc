@@ -1,5 +1,6 @@
 // The scale steps of kube_scale.h (pure).
 #include "controller/kube/kube_scale.h"
+#include "controller/kube/switchover_target.h"
 
 #include <algorithm>
 
@@ -81,18 +82,8 @@ struct Stepper {
   // The best new primary among the members that stay: a routed streaming
   // standby, synchronous ones first, then the lowest ordinal.
   std::string SwitchoverTarget(int staying) const {
-    std::string best;
-    bool best_sync = false;
-    for (int i = 0; i < staying; ++i) {
-      const std::string n = Name(i);
-      if (!Settled(n) || n == in.state.primary) continue;
-      const bool sync = in.state.IsSynchronous(n);
-      if (best.empty() || (sync && !best_sync)) {
-        best = n;
-        best_sync = sync;
-      }
-    }
-    return best;
+    return PickSwitchoverTarget(
+        in.state, staying, [this](int i) { return Name(i); }, [this](const std::string& n) { return Settled(n); });
   }
 
   ScaleStep& Shrink() {
