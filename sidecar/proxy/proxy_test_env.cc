@@ -140,6 +140,17 @@ std::string ResultValue(PGconn* c, PGresult* r) {
   return out;
 }
 
+std::string Prepare(PGconn* c, const char* name, const char* sql) {
+  PGresult* r = PQprepare(c, name, sql, 0, nullptr);
+  std::string out;
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    out = std::string("ERROR ") + (state ? state : "?") + ": " + PQresultErrorMessage(r);
+  }
+  PQclear(r);
+  return out;
+}
+
 std::unique_ptr<Conn> Connect(int port, const std::string& user, const std::string& password,
                               const std::string& extra) {
   auto c = std::make_unique<Conn>();

@@ -67,6 +67,9 @@ struct Conn {
 };
 // First column of the first row of r, or "ERROR <sqlstate>: <message>"; clears r.
 std::string ResultValue(PGconn* c, PGresult* r);
+// PQprepare of sql as the named statement: "" when prepared, else
+// "ERROR <sqlstate>: <message>".
+std::string Prepare(PGconn* c, const char* name, const char* sql);
 std::unique_ptr<Conn> Connect(int port, const std::string& user = "postgres", const std::string& password = "",
                               const std::string& extra = "sslmode=disable");
 

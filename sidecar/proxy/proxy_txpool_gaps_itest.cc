@@ -41,17 +41,6 @@ std::unique_ptr<ProxyUnderTest> GapsProxy(int size, std::chrono::milliseconds qu
   return StartProxy(o);
 }
 
-std::string Prepare(PGconn* c, const char* name, const char* sql) {
-  PGresult* r = PQprepare(c, name, sql, 0, nullptr);
-  std::string out;
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    out = std::string("ERROR ") + (state ? state : "?") + ": " + PQresultErrorMessage(r);
-  }
-  PQclear(r);
-  return out;
-}
-
 std::string ExecPrepared(PGconn* c, const char* name) {
   return ResultValue(c, PQexecPrepared(c, name, 0, nullptr, nullptr, nullptr, 0));
 }

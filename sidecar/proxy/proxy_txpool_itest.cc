@@ -70,17 +70,6 @@ std::string ExecPrepared(PGconn* c, const char* name, const char* arg) {
   return ResultValue(c, PQexecPrepared(c, name, 1, params, nullptr, nullptr, 0));
 }
 
-std::string Prepare(PGconn* c, const char* name, const char* sql) {
-  PGresult* r = PQprepare(c, name, sql, 0, nullptr);
-  std::string out;
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    out = std::string("ERROR ") + (state ? state : "?") + ": " + PQresultErrorMessage(r);
-  }
-  PQclear(r);
-  return out;
-}
-
 // Backends on node 0 carrying application_name `app`.
 int BackendsOnPrimary(const std::string& app) {
   auto r = Cluster().Query(0, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app + "'");
