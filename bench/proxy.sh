@@ -10,6 +10,8 @@
 #
 #   bench/proxy.sh [BUILD_DIR]     env: DURATION=20 ROUNDS=2 SCALE=10 IDLE=200
 #                                       TARGETS="direct pgvigil pgpool pgbouncer haproxy pgvigil-tx pgbouncer-tx"
+#                                       (also pgvigil-1t, pgvigil-tx-1t: the same with proxy.threads 1)
+#                                       PGVIGIL_TX_POOL=20 (pgvigil transaction mode: backends per pool, i.e. per node)
 #                                       IDLE_TARGET=pgvigil (or pgvigil-tx: idle clients hold no backend)
 #                                       ONLY=REGEX (workload names to run, e.g. 'select-only (simple 8c|64c)')
 # Installs pgpool2, pgbouncer and haproxy with apt when missing. Run as root
@@ -29,7 +31,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BASE=${BASE_PORT:-25400}
 P0=$BASE P1=$((BASE + 1)) P2=$((BASE + 2))
 declare -A PORT=([direct]=$P0 [pgvigil]=$((BASE + 10)) [pgpool]=$((BASE + 11)) [pgbouncer]=$((BASE + 12)) [haproxy]=$((BASE + 13))
-                 [pgvigil-tx]=$((BASE + 14)) [pgbouncer-tx]=$((BASE + 15)))
+                 [pgvigil-tx]=$((BASE + 14)) [pgbouncer-tx]=$((BASE + 15))
+                 [pgvigil-1t]=$((BASE + 16)) [pgvigil-tx-1t]=$((BASE + 17)))
 declare -A PID=()
 
 [[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }
@@ -86,8 +89,15 @@ start_targets() {
   PID[pgvigil]=$!
   # pgvigil in transaction mode: 20 backends per pool (node), as PgBouncer's below.
   "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
-    --pool-mode transaction --pool-size 20 >"$DIR/pgvigil-tx.log" 2>&1 &
+    --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" >"$DIR/pgvigil-tx.log" 2>&1 &
   PID[pgvigil-tx]=$!
+  # The same two with one event loop (proxy.threads: 1) instead of one per core.
+  "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+    --threads 1 >"$DIR/pgvigil-1t.log" 2>&1 &
+  PID[pgvigil-1t]=$!
+  "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+    --threads 1 --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" >"$DIR/pgvigil-tx-1t.log" 2>&1 &
+  PID[pgvigil-tx-1t]=$!
   # Pgpool-II, streaming replication mode with load balancing.
   mkdir -p "$DIR/pgpool"
   cat >"$DIR/pgpool/pgpool.conf" <<CONF
