@@ -633,7 +633,9 @@ TEST_F(KubeActuatorTest, APromoteIsHeldBackUntilAMajorityReportsTheOldPrimaryDow
     Actuator actuator(local.spec, "", PgCredentials{}, "");
     Status g = act_->CheckPromote(FailoverSteps(FailingOver())[1], obs, actuator);
     EXPECT_EQ(g.ok(), c.allow) << g.message();
-    if (!c.allow) EXPECT_NE(g.message().find(c.says), std::string::npos) << g.message();
+    if (!c.allow) {
+      EXPECT_NE(g.message().find(c.says), std::string::npos) << g.message();
+    }
   }
 }
 

@@ -276,14 +276,14 @@ TEST_F(KubeClientTest, KubeconfigWithAClientCertificate) {
 
 TEST_F(KubeClientTest, ListPagesAndWatchFollowsBookmarks) {
   KubeClient c(InCluster());
-  for (int i = 0; i < 5; ++i) c.Create(kClusters, Cluster("c" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Create(kClusters, Cluster("c" + std::to_string(i))).ok());
   auto list = c.List(kClusters, "", 2);
   ASSERT_TRUE(list.ok()) << list.error();
   EXPECT_EQ(list->items.size(), 5u);
   std::thread writer([&] {
     std::this_thread::sleep_for(milliseconds(300));
     KubeClient w(InCluster());
-    w.Delete(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "c1"));
+    EXPECT_TRUE(w.Delete(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "c1")).ok());
   });
   std::vector<std::string> seen;
   WatchResult r = c.Watch(kClusters, "", list->resourceVersion, 1, milliseconds(3000), [&](const WatchEvent& e) {
@@ -301,7 +301,7 @@ TEST_F(KubeClientTest, ListPagesAndWatchFollowsBookmarks) {
 
 TEST_F(KubeClientTest, ListWatchRelistsAfterGoneAndResumesAfterADrop) {
   KubeClient c(InCluster());
-  c.Create(kClusters, Cluster("a"));
+  ASSERT_TRUE(c.Create(kClusters, Cluster("a")).ok());
   ListWatchOptions o;
   o.timeoutSeconds = 30;
   o.idle = milliseconds(2000);
@@ -327,17 +327,17 @@ TEST_F(KubeClientTest, ListWatchRelistsAfterGoneAndResumesAfterADrop) {
     return false;
   };
   EXPECT_TRUE(wait_for({"db/a"}));
-  c.Create(kClusters, Cluster("b"));
+  EXPECT_TRUE(c.Create(kClusters, Cluster("b")).ok());
   EXPECT_TRUE(wait_for({"db/a", "db/b"}));
   fake_->DropWatches();
-  c.Create(kClusters, Cluster("c"));
+  EXPECT_TRUE(c.Create(kClusters, Cluster("c")).ok());
   EXPECT_TRUE(wait_for({"db/a", "db/b", "db/c"})) << "resumed after the dropped watch";
   EXPECT_EQ(lw.relistsAfterGone(), 0);
   int lists = lw.lists();
   // A forced compaction: the open watch ends with 410; a change made meanwhile
   // is found by the relist.
   fake_->Compact();
-  c.Delete(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "a"));
+  EXPECT_TRUE(c.Delete(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "a")).ok());
   EXPECT_TRUE(wait_for({"db/b", "db/c"}));
   EXPECT_EQ(lw.relistsAfterGone(), 1);
   EXPECT_EQ(lw.lists(), lists + 1);
