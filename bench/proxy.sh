@@ -176,21 +176,22 @@ CONF
   sleep 3
 }
 
-# CPU ticks (user+system) of a process and its descendants.
+# CPU ticks of a process and its descendants: "user+system system".
 cpu_ticks() {
-  local root=$1 total=0 p
-  [[ -z $root ]] && { echo 0; return; }
+  local root=$1 total=0 sys=0 p u s
+  [[ -z $root ]] && { echo 0 0; return; }
   for p in $root $(pgrep -P "$root" 2>/dev/null || true); do
     [[ -r /proc/$p/stat ]] || continue
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    read -r u s < <(awk '{print $14, $15}' "/proc/$p/stat")
+    total=$((total + u + s)) sys=$((sys + s))
   done
-  echo $total
+  echo $total $sys
 }
 
 start_targets
 set +e  # one failed measurement must not end the run
 HZ=$(getconf CLK_TCK)
-declare -A SUM_TPS=() SUM_P99=() SUM_CPU=()
+declare -A SUM_TPS=() SUM_P99=() SUM_CPU=() SUM_SYS=()
 WORKLOADS=("select-only simple 8c|-S -M simple -c 8 -j 2"
            "select-only extended 8c|-S -M extended -c 8 -j 2"
            "select-only 64c|-S -M simple -c 64 -j 2"
@@ -207,36 +208,41 @@ for w in "${WORKLOADS[@]}"; do
     for t in $TARGETS; do
       logp="$DIR/log-$t"
       rm -f "$logp".*
-      before=$(cpu_ticks "${PID[$t]:-}")
+      read -r before before_sys < <(cpu_ticks "${PID[$t]:-}")
       # shellcheck disable=SC2086
       out=$(cd "$DIR" && pgbench -n $args -T "$DURATION" -h 127.0.0.1 -p "${PORT[$t]}" -U postgres \
               -l --sampling-rate=0.2 --log-prefix="$logp" postgres 2>&1) || true
-      after=$(cpu_ticks "${PID[$t]:-}")
+      read -r after after_sys < <(cpu_ticks "${PID[$t]:-}")
       tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
       txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
       p99=$(cat "$logp".* 2>/dev/null | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int(NR*0.99)]/1000; else print 0}')
-      cpu_us=0
-      [[ -n ${PID[$t]:-} && ${txns:-0} -gt 0 ]] && cpu_us=$(awk -v d=$((after - before)) -v hz="$HZ" -v n="$txns" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
+      cpu_us=0 sys_us=0
+      if [[ -n ${PID[$t]:-} && ${txns:-0} -gt 0 ]]; then
+        cpu_us=$(awk -v d=$((after - before)) -v hz="$HZ" -v n="$txns" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
+        sys_us=$(awk -v d=$((after_sys - before_sys)) -v hz="$HZ" -v n="$txns" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
+      fi
       SUM_TPS["$name|$t"]=$(awk -v a="${SUM_TPS["$name|$t"]:-0}" -v b="${tps:-0}" 'BEGIN {print a + b}')
       SUM_P99["$name|$t"]=$(awk -v a="${SUM_P99["$name|$t"]:-0}" -v b="${p99:-0}" 'BEGIN {print a + b}')
       SUM_CPU["$name|$t"]=$(awk -v a="${SUM_CPU["$name|$t"]:-0}" -v b="$cpu_us" 'BEGIN {print a + b}')
-      printf '  %-26s round %d %-10s tps %9.1f  p99 %7.2f ms  cpu %6s us/txn\n' "$name" "$r" "$t" "${tps:-0}" "${p99:-0}" "$cpu_us" >&2
+      SUM_SYS["$name|$t"]=$(awk -v a="${SUM_SYS["$name|$t"]:-0}" -v b="$sys_us" 'BEGIN {print a + b}')
+      printf '  %-26s round %d %-13s tps %9.1f  p99 %7.2f ms  cpu %6s us/txn (kernel %s)\n' "$name" "$r" "$t" "${tps:-0}" "${p99:-0}" "$cpu_us" "$sys_us" >&2
     done
   done
 done
 
 echo
-printf '| workload | target | TPS | x direct | p99 ms | x direct | proxy CPU us/txn |\n|---|---|---:|---:|---:|---:|---:|\n'
+printf '| workload | target | TPS | x direct | p99 ms | x direct | proxy CPU us/txn | of it kernel |\n|---|---|---:|---:|---:|---:|---:|---:|\n'
 for w in "${WORKLOADS[@]}"; do
   name=${w%%|*}
   d_tps=$(awk -v s="${SUM_TPS["$name|direct"]:-0}" -v n="$ROUNDS" 'BEGIN {print s / n}')
   d_p99=$(awk -v s="${SUM_P99["$name|direct"]:-0}" -v n="$ROUNDS" 'BEGIN {print s / n}')
   for t in $TARGETS; do
     awk -v name="$name" -v t="$t" -v n="$ROUNDS" -v tps="${SUM_TPS["$name|$t"]:-0}" -v p99="${SUM_P99["$name|$t"]:-0}" \
-        -v cpu="${SUM_CPU["$name|$t"]:-0}" -v dt="$d_tps" -v dp="$d_p99" 'BEGIN {
-      tps /= n; p99 /= n; cpu /= n;
-      r1 = dt > 0 ? tps / dt : 0; r2 = dp > 0 ? p99 / dp : 0; c = t == "direct" ? "-" : sprintf("%.1f", cpu);
-      printf "| %s | %s | %.0f | %.2f | %.2f | %.2f | %s |\n", name, t, tps, r1, p99, r2, c }'
+        -v cpu="${SUM_CPU["$name|$t"]:-0}" -v sys="${SUM_SYS["$name|$t"]:-0}" -v dt="$d_tps" -v dp="$d_p99" 'BEGIN {
+      tps /= n; p99 /= n; cpu /= n; sys /= n;
+      r1 = dt > 0 ? tps / dt : 0; r2 = dp > 0 ? p99 / dp : 0;
+      c = t == "direct" ? "-" : sprintf("%.1f", cpu); k = t == "direct" ? "-" : sprintf("%.1f", sys);
+      printf "| %s | %s | %.0f | %.2f | %.2f | %.2f | %s | %s |\n", name, t, tps, r1, p99, r2, c, k }'
   done
 done
 
