@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "sidecar/proxy/sql_commands.h"
+#include "sidecar/proxy/sql_fast_path.h"
 
 namespace pgvigil::proxy {
 
@@ -343,80 +344,6 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
   r.route = SqlRoute::kRead;
   r.reason = "read";
   return r;
-}
-
-}  // namespace
-
-namespace {
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-  return true;
-}
-
-
-// The hot path: a plain "SELECT ..." with nothing that could make it a write, a
-// locking read, several statements or a hint. Allocation-free; when in doubt it
-// answers false and the full classifier runs.
-bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg) {
-  if (!cfg.readOnlyFunctions.empty() || !cfg.writeFunctions.empty()) return false;
-  if (sql.find('(') != std::string_view::npos) return false;  // a function call: the full classifier
-  size_t b = 0;
-  while (b < sql.size() && std::isspace(static_cast<unsigned char>(sql[b]))) ++b;
-  if (sql.size() - b < 7 || !IEquals(sql.substr(b, 6), "select") ||
-      !std::isspace(static_cast<unsigned char>(sql[b + 6])))
-    return false;
-  size_t semi = sql.find(';');
-  if (semi != std::string_view::npos)
-    for (size_t i = semi + 1; i < sql.size(); ++i)
-      if (!std::isspace(static_cast<unsigned char>(sql[i]))) return false;
-  if (sql.find("/*") != std::string_view::npos || sql.find('$') != std::string_view::npos) {
-    // $n parameters are fine; dollar quotes and comments take the slow path.
-    for (size_t i = 0; i < sql.size(); ++i)
-      if (sql[i] == '$' && !(i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))))
-        return false;
-    if (sql.find("/*") != std::string_view::npos) return false;
-  }
-  // Lower-cased once (on the stack for the usual short query), then searched
-  // for each word: a case-insensitive compare at every position for every
-  // word cost more than everything else the proxy does per statement.
-  std::string_view rest = sql.substr(b + 6);
-  char stack[512];
-  std::string heap;
-  char* low = stack;
-  if (rest.size() > sizeof stack) {
-    heap.resize(rest.size());
-    low = heap.data();
-  }
-  for (size_t i = 0; i < rest.size(); ++i) {
-    char c = rest[i];
-    low[i] = c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
-  }
-  std::string_view lower(low, rest.size());
-  for (std::string_view w : {"update", "share", "into", "insert", "delete", "merge", "nextval", "setval", "select",
-                             "pool_", "advisory", "set_config", "pg_", "information_schema"})
-    if (lower.find(w) != std::string_view::npos) return false;
-  return true;
-}
-
-// The other hot path: one INSERT, UPDATE or DELETE (no ';' but trailing ones).
-// The full classifier sends it to the primary as a write whatever follows the
-// keyword; without a ';' it is one statement, so the lexer is not needed.
-bool PlainDml(std::string_view sql) {
-  size_t b = 0;
-  while (b < sql.size() && std::isspace(static_cast<unsigned char>(sql[b]))) ++b;
-  size_t e = b;
-  while (e < sql.size() && std::isalpha(static_cast<unsigned char>(sql[e]))) ++e;
-  if (e == sql.size() || !std::isspace(static_cast<unsigned char>(sql[e]))) return false;
-  std::string_view k = sql.substr(b, e - b);
-  if (!IEquals(k, "insert") && !IEquals(k, "update") && !IEquals(k, "delete")) return false;
-  size_t semi = sql.find(';');
-  if (semi != std::string_view::npos)
-    for (size_t i = semi + 1; i < sql.size(); ++i)
-      if (!std::isspace(static_cast<unsigned char>(sql[i]))) return false;
-  return true;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Table tests for read/write classification.
 #include "sidecar/proxy/sql_classifier.h"
 
+#include <random>
+
 #include <gtest/gtest.h>
 
 namespace pgvigil::proxy {
@@ -189,7 +191,19 @@ TEST(SqlClassifierTest, FastPathsAgreeWithTheLexer) {
                         "insert into pgbench_history (tid, bid, aid, delta, mtime) values (1, 2, 3, 4, now())",
                         "Delete FROM t WHERE a = 1", "DELETE FROM t; SELECT 1", "UPDATE t SET a = ';'",
                         "update t set a = 1 returning nextval('s')", "INSERT\tINTO t VALUES (1);  \n",
-                        "updates t", "SELECT pg_sleep(1)", "SELECT now()"}) {
+                        "updates t", "SELECT pg_sleep(1)", "SELECT now()",
+                        // The one-pass scan: strings and quoted names skipped as the lexer does.
+                        "SELECT 'for update' FROM t", "SELECT \"into\" FROM t", "SELECT a FROM t WHERE b = 'x''y'",
+                        "SELECT 'it''s' FROM t FOR SHARE", "SELECT E'\\'' FROM t FOR SHARE",
+                        "SELECT e'x' FROM t", "SELECT \"a\"\"b\" FROM t INTO u", "SELECT 1 -- it's\n FOR SHARE",
+                        "SELECT a FROM t -- x\n", "SELECT 1update FROM t", "SELECT a$b FROM t",
+                        "SELECT a FROM PG_Class", "SELECT a FROM pg_prepared_statements", "SELECT a FROM t;;",
+                        "SELECT a / 2 FROM t", "SELECT a - 1 FROM t", "SELECT $1::int", "SELECT $$x$$",
+                        "SELECT a FROM Information_Schema.tables", "SELECT set_config FROM t",
+                        "SELECT a FROM t WHERE b = 'unterminated", "SELECT \"unterminated",
+                        "SELECT a FROM t UNION SELECT b FROM u", "SELECT a FROM t FOR NO KEY UPDATE",
+                        "SELECT a FROM t FOR KEY SHARE", "select\ta\nfrom t", "SELECT x FROM last_updated",
+                        "SELECT caf\xc3\xa9 FROM t", "SELECT a FROM t WHERE b = 1.5e3"}) {
     SqlClass fast = ClassifySql(q, cfg);
     SqlClass full = ClassifySql("/* x */ " + q, cfg);
     EXPECT_EQ(fast.route, full.route) << q;
@@ -200,6 +214,34 @@ TEST(SqlClassifierTest, FastPathsAgreeWithTheLexer) {
     EXPECT_EQ(fast.functions, full.functions) << q;
     EXPECT_EQ(fast.txBegin, full.txBegin) << q;
     EXPECT_EQ(fast.txEnd, full.txEnd) << q;
+  }
+}
+
+// Random statements from pieces near the fast path's edges: the fast path
+// answers as the full classifier does (a leading comment forces the latter).
+TEST(SqlClassifierTest, FastPathsAgreeOnRandomStatements) {
+  const std::vector<std::string> heads = {"SELECT ", "select\t", " SELECT\n", "INSERT ", "update ", "DELETE "};
+  const std::vector<std::string> parts = {
+      "a", "FROM", "t", "WHERE", "=", "1", "$1", "$", "'", "''", "\"", "'x'", "\"Y\"", "E'", "\\", "(", ")", ";",
+      " ", "\n", "--", "/*", "*/", "/", "-", ".", ",", "*", "for", "share", "update", "key", "into", "insert",
+      "pg_class", "pg_", "information_schema", "set_config", "select", "nextval", "merge", "1e5", "9x", "a$b",
+      "\xc3\xa9", "union", "pg_cursors", "returning", "::int", "$$", "$q$"};
+  ClassifierConfig cfg;
+  std::mt19937 rng(16);
+  for (int n = 0; n < 20000; ++n) {
+    std::string q = heads[rng() % heads.size()];
+    for (int k = int(rng() % 10); k > 0; --k) {
+      q += parts[rng() % parts.size()];
+      if (rng() % 2) q += ' ';
+    }
+    SqlClass fast = ClassifySql(q, cfg);
+    SqlClass full = ClassifySql("/* x */ " + q, cfg);
+    ASSERT_EQ(fast.route, full.route) << q;
+    ASSERT_EQ(fast.write, full.write) << q;
+    ASSERT_EQ(fast.reason, full.reason) << q;
+    ASSERT_EQ(fast.kind, full.kind) << q;
+    ASSERT_EQ(fast.sessionState, full.sessionState) << q;
+    ASSERT_EQ(fast.functions, full.functions) << q;
   }
 }
 
