@@ -144,6 +144,17 @@ struct RouteDecision {
   bool txSerializable = false, txReadWrite = false;
 };
 
+// A local command, and every message of an extended-protocol sequence already
+// pinned to a backend: DecideRoute then reads only CycleSummary and, of
+// SessionView, txStatus, pinned, standbyConnected, standbyInTx and
+// sessionSerializable. The session leaves the rest of SessionView and the
+// whole ClusterView default for these (gathering them costs a clock read and
+// a pass over the routing snapshot per message); route_decision_invariants_test
+// checks that the decision is the same.
+inline bool DecidedBySequence(const CycleSummary& c, const SessionView& s) {
+  return c.local || s.pinned != Side::kNone;
+}
+
 RouteDecision DecideRoute(const CycleSummary& c, const SessionView& s, const ClusterView& k,
                           const BalanceSettings& b);
 

@@ -72,5 +72,63 @@ TEST(RouteDecisionTest, InvariantsOverTheWholeSpace) {
   EXPECT_GT(combos, 5000);
 }
 
+// DecidedBySequence: within a pinned sequence (and for a local command) the
+// decision is the same whatever the rest of SessionView and ClusterView are,
+// so the session may leave them default.
+TEST(RouteDecisionTest, SequenceDecisionNeedsOnlyTheSequenceView) {
+  const char* sqls[] = {"SELECT 1", "INSERT INTO t VALUES (1)", "BEGIN", "BEGIN ISOLATION LEVEL SERIALIZABLE",
+                        "BEGIN READ WRITE", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SAVEPOINT a",
+                        "COMMIT", "SET x = 1", "SELECT f()", "DEALLOCATE s", "SHOW pool_nodes"};
+  int combos = 0;
+  for (const char* sql : sqls)
+    for (char tx : {'I', 'T', 'E'})
+      for (Side pinned : {Side::kNone, Side::kPrimary, Side::kStandby})
+        for (Protocol p : {Protocol::kSimple, Protocol::kExtendedSync, Protocol::kPipelineFlush})
+          for (int flags = 0; flags < 64; ++flags) {
+            In in = Base();
+            in.c = Cycle(sql, p);
+            in.c.portalMirrored = flags & 1;
+            in.c.portal = (flags & 2) ? Side::kStandby : Side::kNone;
+            in.s.txStatus = tx;
+            in.s.pinned = pinned;
+            in.s.standbyConnected = flags & 4;
+            in.s.standbyInTx = flags & 8;
+            in.s.sessionSerializable = flags & 16;
+            if (!DecidedBySequence(in.c, in.s)) continue;
+            ++combos;
+            In seq = in;  // what the session leaves default
+            seq.s = SessionView{};
+            seq.s.txStatus = in.s.txStatus;
+            seq.s.pinned = in.s.pinned;
+            seq.s.standbyConnected = in.s.standbyConnected;
+            seq.s.standbyInTx = in.s.standbyInTx;
+            seq.s.sessionSerializable = in.s.sessionSerializable;
+            seq.k = ClusterView{};
+            seq.b = BalanceSettings{};
+            const std::string want = Describe(DecideRoute(seq.c, seq.s, seq.k, seq.b));
+            // The rest of the view, in turn set to what could change a decision.
+            for (int other = 0; other < 8; ++other) {
+              In full = in;
+              full.s.primaryConnected = other & 1;
+              full.s.wrote = full.s.tempTable = full.s.txSerializable = full.s.txReadWrite = other & 2;
+              full.s.standbyTxStatus = (other & 4) ? 'T' : 'I';
+              full.s.standbyAnswersPending = full.s.floorPending = other & 1;
+              full.s.standbyEligible = other & 2;
+              full.s.readFloor = (other & 4) ? 1000 : 0;
+              full.k.hasPrimary = !(other & 1);
+              full.k.holdNewTransactions = full.k.awaitPrimary = other & 2;
+              full.k.standbysEligible = full.k.standbysAtFloor = (other & 4) ? 0 : 2;
+              full.c.functionsUnknown = full.c.functionsVolatile = other & 4;
+              full.c.deallocateTracked = full.c.parsedOnPrimary = other & 2;
+              full.b.enabled = other & 1;
+              full.b.disableOnWrite = (other & 2) ? DisableOnWrite::kAlways : DisableOnWrite::kOff;
+              full.b.readYourWrites = other & 4;
+              EXPECT_EQ(Describe(DecideRoute(full.c, full.s, full.k, full.b)), want)
+                  << sql << " tx " << tx << " pinned " << ToString(pinned) << " flags " << flags << " other " << other;
+            }
+          }
+  EXPECT_GT(combos, 3000);
+}
+
 }  // namespace
 }  // namespace pgvigil::proxy

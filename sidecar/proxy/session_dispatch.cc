@@ -29,6 +29,18 @@ RouteDecision ClientSession::Decide(const EffectiveRouting& r) {
   c.portal = cycle_.portalTarget == Target::kPrimary   ? Side::kPrimary
              : cycle_.portalTarget == Target::kStandby ? Side::kStandby
                                                        : Side::kNone;
+  SessionView s;
+  s.txStatus = txStatus_;
+  s.pinned = pinned_ == Target::kPrimary ? Side::kPrimary : pinned_ == Target::kStandby ? Side::kStandby : Side::kNone;
+  s.standbyConnected = standby_ != nullptr;
+  s.standbyInTx = standbyInTx_;
+  s.sessionSerializable = sessionSerializable_;
+  BalanceSettings b;
+  b.enabled = lbs.enabled;
+  b.disableOnWrite = lbs.disableOnWrite;
+  b.readYourWrites = lbs.readYourWrites;
+  // Every message of a pinned sequence: nothing more is read (route_decision.h).
+  if (DecidedBySequence(c, s)) return DecideRoute(c, s, ClusterView{}, b);
   if (!cycle_.functions.empty()) {
     auto v = shared_->volatility.Classify(database_, cycle_.functions, std::chrono::steady_clock::now(), nullptr);
     c.functionsVolatile = v == FunctionVolatility::Verdict::kVolatile ||
@@ -41,17 +53,11 @@ RouteDecision ClientSession::Decide(const EffectiveRouting& r) {
     c.parsedOnPrimary = primary_ && parsedOnPrimary_.count(cycle_.object);
     c.parsedOnStandby = standby_ && parsedOnStandby_.count(cycle_.object);
   }
-  SessionView s;
-  s.txStatus = txStatus_;
-  s.pinned = pinned_ == Target::kPrimary ? Side::kPrimary : pinned_ == Target::kStandby ? Side::kStandby : Side::kNone;
   s.wrote = wrote_;
   s.tempTable = noLoadBalance_;
   s.txSerializable = txSerializable_;
   s.txReadWrite = txReadWrite_;
-  s.sessionSerializable = sessionSerializable_;
   s.primaryConnected = primary_ != nullptr;
-  s.standbyConnected = standby_ != nullptr;
-  s.standbyInTx = standbyInTx_;
   if (standby_) {
     s.standbyTxStatus = standby_->txStatus;
     for (const auto& o : standby_->outstanding) s.standbyAnswersPending = s.standbyAnswersPending || o.silent;
@@ -74,10 +80,6 @@ RouteDecision ClientSession::Decide(const EffectiveRouting& r) {
     if (!Avoided(r, i, 0, now)) k.standbysEligible++;
     if (!Avoided(r, i, readFloor_, now)) k.standbysAtFloor++;
   }
-  BalanceSettings b;
-  b.enabled = lbs.enabled;
-  b.disableOnWrite = lbs.disableOnWrite;
-  b.readYourWrites = lbs.readYourWrites;
   return DecideRoute(c, s, k, b);
 }
 
