@@ -78,7 +78,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     std::string server;
   };
   // One client message being routed: a Query / FunctionCall, or one
-  // extended-protocol message (kind = its type byte).
+  // extended-protocol message (kind = its type byte). Clean (as Reset leaves
+  // it) whenever not active: HandleReadyFrame fills it just before it becomes
+  // active, and it stops being active only through Reset (a malformed message
+  // may leave it half filled, but the session is closed then).
   struct Cycle {
     std::string bytes;
     char kind = 0;  // 'Q' simple, 'S' sync, 'H' flush, 'F' function call

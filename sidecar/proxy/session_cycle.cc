@@ -109,8 +109,9 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
     }
     return true;
   }
+  // An inactive cycle is clean already (see Cycle in session.h).
+  if (cycle_.active) cycle_.Reset();
   if (f.type == 'Q' || f.type == 'F') {
-    cycle_.Reset();
     cycle_.kind = f.type;
     cycle_.bytes.assign(raw, f.size);
     if (f.type == 'F') {
@@ -135,7 +136,6 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
     return true;
   }
   // Extended protocol: each message is routed and forwarded on its own.
-  cycle_.Reset();
   AddToCycle(f);
   if (state_ == State::kClosed) return true;
   cycle_.kind = f.type;

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cstdint>
-#include <cstring>
 
 namespace pgvigil::proxy {
 
@@ -45,10 +44,13 @@ constexpr std::array<uint8_t, 256> kClasses = MakeClasses();
 
 inline uint8_t ClassOf(char c) { return kClasses[static_cast<unsigned char>(c)]; }
 inline bool IsSpace(char c) { return ClassOf(c) == kSpace; }
-inline bool IsIdentChar(char c) {
-  uint8_t k = ClassOf(c);
-  return k == kIdentStart || k == kDigit || c == '$';
+constexpr std::array<bool, 256> MakeIdentChars() {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[size_t(c)] = kClasses[size_t(c)] == kIdentStart || kClasses[size_t(c)] == kDigit || c == '$';
+  return t;
 }
+constexpr std::array<bool, 256> kIdentChars = MakeIdentChars();
+inline bool IsIdentChar(char c) { return kIdentChars[static_cast<unsigned char>(c)]; }
 inline bool IsAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
@@ -61,24 +63,33 @@ bool IEquals(std::string_view a, std::string_view lower) {
   return true;
 }
 
+// A short word as an integer (little-endian bytes).
+constexpr uint64_t Key(const char* w) {
+  uint64_t k = 0;
+  for (int i = 0; i < 8 && w[i]; ++i) k |= uint64_t(static_cast<unsigned char>(w[i])) << (8 * i);
+  return k;
+}
+
 // A word after SELECT that the full classifier acts on without a call: a
 // write or locking read (INTO, SHARE, UPDATE, ...), a system relation (pg_*,
 // information_schema), set_config (session state). Also SELECT again and the
 // sequence functions, as the fast path always refused them.
 bool Unsure(std::string_view w) {
-  char b[19];
-  const size_t n = w.size() < sizeof b ? w.size() : sizeof b;
-  for (size_t i = 0; i < n; ++i) b[i] = Lower(w[i]);
-  if (n >= 3 && b[0] == 'p' && b[1] == 'g' && b[2] == '_') return true;
-  auto is = [&](const char* k) { return std::memcmp(b, k, w.size()) == 0; };
-  switch (w.size()) {
-    case 4: return is("into");
-    case 5: return is("share") || is("merge");
-    case 6: return is("update") || is("insert") || is("delete") || is("select") || is("setval");
-    case 7: return is("nextval");
-    case 10: return is("set_config");
-    case 18: return is("information_schema");
-    default: return false;
+  const size_t n = w.size();
+  if (n < 3) return false;
+  if (Lower(w[0]) == 'p' && Lower(w[1]) == 'g' && w[2] == '_') return true;
+  if (n == 10) return IEquals(w, "set_config");
+  if (n == 18) return IEquals(w, "information_schema");
+  if (n < 4 || n > 7) return false;
+  uint64_t key = 0;  // one integer compare a word
+  for (size_t i = 0; i < n; ++i) key |= uint64_t(static_cast<unsigned char>(Lower(w[i]))) << (8 * i);
+  switch (n) {
+    case 4: return key == Key("into");
+    case 5: return key == Key("share") || key == Key("merge");
+    case 6:
+      return key == Key("update") || key == Key("insert") || key == Key("delete") || key == Key("select") ||
+             key == Key("setval");
+    default: return key == Key("nextval");
   }
 }
 

@@ -16,11 +16,22 @@ DecodeStatus WireDecoder::Fail(DecodeError kind, std::string why) {
   return DecodeStatus::kError;
 }
 
+namespace {
+
+// One lookup per message instead of a strchr over the type letters.
+struct TypeTable {
+  bool known[256] = {};
+  constexpr explicit TypeTable(const char* types) {
+    for (; *types; ++types) known[static_cast<unsigned char>(*types)] = true;
+  }
+};
+constexpr TypeTable kFrontendTypes("BCDEFHPQSXdcfp");
+constexpr TypeTable kBackendTypes("123ACDEGHIKNRSTWVZcdnstv");
+
+}  // namespace
+
 bool IsKnownMessageType(Direction dir, char type) {
-  static const char* kFrontend = "BCDEFHPQSXdcfp";
-  static const char* kBackend = "123ACDEGHIKNRSTWVZcdnstv";
-  if (type == 0) return false;
-  return std::strchr(dir == Direction::kFrontend ? kFrontend : kBackend, type) != nullptr;
+  return (dir == Direction::kFrontend ? kFrontendTypes : kBackendTypes).known[static_cast<unsigned char>(type)];
 }
 
 DecodeStatus WireDecoder::Next(const uint8_t* data, size_t len, Frame* frame) {
