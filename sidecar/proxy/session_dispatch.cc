@@ -73,8 +73,10 @@ RouteDecision ClientSession::Decide(const EffectiveRouting& r) {
   k.hasPrimary = r.primary >= 0;
   k.holdNewTransactions = txStatus_ == 'I' && pinned_ == Target::kNone && shared_->HoldNewTransactions();
   k.awaitPrimary = r.primary < 0 && shared_->AwaitPrimary();
-  // Counted in place (no mask vectors): this runs for every message.
-  const auto now = std::chrono::steady_clock::now();
+  // Counted in place (no mask vectors): this runs for every routed cycle. The
+  // clock only matters with a node avoided (Avoided reads it then alone).
+  const auto now = worker_->avoidUntil.empty() ? std::chrono::steady_clock::time_point{}
+                                                : std::chrono::steady_clock::now();
   for (size_t i = 0; i < r.nodes.size(); ++i) {
     if (!r.nodes[i].lbEligible) continue;
     if (!Avoided(r, i, 0, now)) k.standbysEligible++;

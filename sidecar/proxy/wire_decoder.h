@@ -73,6 +73,10 @@ class WireDecoder {
 
  private:
   DecodeStatus Fail(DecodeError kind, std::string why);
+  // Out of line: the startup packet and the error messages (strings built)
+  // cost the per-message path no stack frame.
+  DecodeStatus NextStartup(const uint8_t* data, size_t len, Frame* frame);
+  DecodeStatus FailMessage(uint8_t type, uint32_t n);
   Direction dir_;
   uint32_t maxMessage_;
   DecoderState state_;
