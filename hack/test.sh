@@ -11,7 +11,9 @@
 #                           (default "asan fuzz tsan"; "" for none)
 #   PGVIGIL_SANITIZE_PREBUILD  1 (default): build those steps' binaries in the
 #                           background, at the lowest CPU and I/O priority, while the
-#                           main tests run; 0: each step builds its own when it starts
+#                           main tests (and then the earlier steps) run; each step waits
+#                           only for its own build tree; 0: each step builds its own
+#                           when it starts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${PGVIGIL_BUILD_DIR:-build}
@@ -59,16 +61,46 @@ fi
 # lab's e2e scenarios one at a time): the builds run meanwhile with what CPU the
 # tests leave (nice 19, idle I/O class), and each step below then finds its
 # binaries built. Their own process group, so that an early exit stops them.
+# setsid also starts a new session, and on a kernel with autogroup scheduling
+# (Debian's default) every session is a CPU group that weighs as much as the
+# tests' whole session whatever its processes' nice: the builds got half of the
+# CPU. The session's own nice value (/proc/self/autogroup) puts them behind.
+# Each build writes BUILD/sanitize-prebuild.MODE.done when it is complete.
 prebuild_pid=""
 if [ -n "$STEPS" ] && [ "${PGVIGIL_SANITIZE_PREBUILD:-1}" = 1 ]; then
   prebuild_log="$BUILD/sanitize-prebuild.log"
+  rm -f "$BUILD"/sanitize-prebuild.*.done
   # shellcheck disable=SC2016  # expanded by the inner shell
-  setsid nice -n 19 ionice -c 3 bash -c 'for s in $1; do ./hack/sanitize.sh "$s" build || exit; done' \
-    prebuild "$STEPS" >"$prebuild_log" 2>&1 &
+  setsid nice -n 19 ionice -c 3 bash -c '
+    echo 19 2>/dev/null >/proc/self/autogroup || true
+    for s in $1; do ./hack/sanitize.sh "$s" build || exit; touch "$2/sanitize-prebuild.$s.done"; done' \
+    prebuild "$STEPS" "$BUILD" >"$prebuild_log" 2>&1 &
   prebuild_pid=$!
   trap '[ -z "$prebuild_pid" ] || kill -- -"$prebuild_pid" 2>/dev/null || true' EXIT
   echo "== sanitizer builds started in the background (log: $prebuild_log)"
 fi
+# tree_of MODE: the build tree a sanitizer step builds and runs in (asan and fuzz share one).
+tree_of() { case "$1" in tsan) echo tsan ;; *) echo asan ;; esac; }
+# await_prebuild MODE: waits until the background builds have finished every step
+# that builds in MODE's tree (or have stopped), so that the step does not run cmake
+# in a tree that is still being built; the builds for the other tree go on meanwhile.
+await_prebuild() {
+  [ -n "$prebuild_pid" ] || return 0
+  local s start=$SECONDS pending
+  while :; do
+    pending=""
+    for s in $STEPS; do
+      [ "$(tree_of "$s")" = "$(tree_of "$1")" ] && [ ! -f "$BUILD/sanitize-prebuild.$s.done" ] && pending+=" $s"
+    done
+    [ -z "$pending" ] && break
+    if ! kill -0 "$prebuild_pid" 2>/dev/null; then
+      echo "== sanitizer background build stopped before$pending; the step builds (log: $prebuild_log)"
+      break
+    fi
+    sleep 1
+  done
+  times+=("sanitize $1: wait for its background build: $((SECONDS - start)) s")
+}
 args=(--test-dir "$BUILD" --output-on-failure --timeout 900)
 [ -n "${PGVIGIL_TEST_LABEL:-}" ] && args+=(-L "$PGVIGIL_TEST_LABEL")
 # Unit tests in parallel; integration and e2e tests share machines' ports and the lab.
@@ -80,17 +112,16 @@ tests() {
 step tests tests
 
 # A failed background build is not a result: the step rebuilds and reports it.
-if [ -n "$prebuild_pid" ]; then
-  start=$SECONDS
-  wait "$prebuild_pid" || echo "== sanitizer background build failed; the steps rebuild (log: $prebuild_log)"
-  prebuild_pid=""
-  grep -a 'took' "$prebuild_log" | sed 's/^/  /' || true
-  times+=("sanitizer builds, rest after the tests: $((SECONDS - start)) s")
-fi
-
 for s in $STEPS; do
+  await_prebuild "$s"
   sanitize_step "$s"
 done
+if [ -n "$prebuild_pid" ]; then
+  wait "$prebuild_pid" 2>/dev/null || true
+  prebuild_pid=""
+  echo "== sanitizer background builds"
+  grep -a 'took' "$prebuild_log" | sed 's/^/  /' || true
+fi
 
 echo "== wall time per step"
 printf '  %s\n' "${times[@]}"
