@@ -36,12 +36,24 @@
 #              PGVIGIL_LAB_HOSTS (default 3, at most 9): how many server hosts; serverN
 #              has address 10.77.0.(10+N). --standbys builds every host beyond server1
 #              as a standby. The kube-lab's scale scenario uses 5.
+#              PGVIGIL_LAB_FSYNC (default off): PostgreSQL's fsync in the lab, and whether
+#              initdb and pg_basebackup sync what they wrote. The lab is thrown away after
+#              use and never survives an OS crash, and every failure it plays (SIGKILL,
+#              pg_ctl -m immediate, cut links) keeps the kernel's page cache: what a
+#              server wrote is there after it, synced or not (fsync matters only when
+#              the machine itself goes down). Syncing costs seconds per lab while other
+#              work writes to the same disk (CI's background builds). 'on' for a lab
+#              that measures commit latency.
 set -euo pipefail
 
 LAB=${PGVIGIL_LAB_DIR:-/tmp/pgvigil-lab}
 LAB=${LAB%/}
 PG_BIN=${PGVIGIL_PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=5432
+LAB_FSYNC=${PGVIGIL_LAB_FSYNC:-off}
+[[ $LAB_FSYNC == on || $LAB_FSYNC == off ]] || { echo "lab: ERROR: PGVIGIL_LAB_FSYNC must be on or off, got '$LAB_FSYNC'" >&2; exit 2; }
+NO_SYNC=()                       # initdb and pg_basebackup
+[[ $LAB_FSYNC == off ]] && NO_SYNC=(--no-sync)
 PREFIX_LEN=24
 VIP=10.77.0.150
 # PGVIGIL_LAB_NS: namespace name prefix, so that two labs (e.g. a test and a bench)
@@ -277,13 +289,14 @@ EOF
 
 init_primary() {
   local d=$LAB/server1/data
-  pg_in server1 initdb -D "$d" -U postgres --data-checksums --no-locale -E UTF8 \
+  pg_in server1 initdb -D "$d" -U postgres --data-checksums --no-locale -E UTF8 "${NO_SYNC[@]}" \
     --auth-local=trust --auth-host=scram-sha-256 >"$LAB/server1/initdb.log" 2>&1 \
     || { cat "$LAB/server1/initdb.log" >&2; die "initdb failed"; }
-  cat >>"$d/postgresql.conf" <<'EOF'
+  cat >>"$d/postgresql.conf" <<EOF
 
 # ---- pgvigil lab (common to all hosts; copied to standbys by pg_basebackup) ----
 port = 5432
+fsync = $LAB_FSYNC
 password_encryption = scram-sha-256
 wal_level = replica
 wal_log_hints = on
@@ -328,7 +341,7 @@ EOF
 
 build_standby() {
   local s=$1
-  pg_in "$s" pg_basebackup -D "$LAB/$s/data" -X stream -R -c fast \
+  pg_in "$s" pg_basebackup -D "$LAB/$s/data" -X stream -R -c fast "${NO_SYNC[@]}" \
     -d "host=${ADDR[server1]} port=$PG_PORT user=repl passfile=$PASSFILE application_name=$s connect_timeout=10" \
     >"$LAB/$s/basebackup.log" 2>&1 || { cat "$LAB/$s/basebackup.log" >&2; die "pg_basebackup for $s failed"; }
 }
