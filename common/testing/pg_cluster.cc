@@ -111,11 +111,14 @@ Status PgTestCluster::Init(const Options& options) {
     if (Status s = Chown(n.socketDir, "postgres"); !s.ok()) return s;
     nodes_.push_back(n);
   }
-  // node0: initdb, users, start.
+  // node0: initdb, users, start. Like fsync = off below, --no-sync (here and in
+  // pg_basebackup): a test's cluster never outlives the machine, and each sync of
+  // its ~1000 files waits behind whatever else is writing to the disk.
   std::string pwfile = dir_ + "/secrets/initdb.pw";
   (void)WriteText(pwfile, superPassword() + "\n", 0644);
   if (Status s = RunPgTool({"initdb", "-D", nodes_[0].dataDir, "-U", "postgres", "--pwfile", pwfile,
-                            "-A", "scram-sha-256", "--auth-local=trust", "--data-checksums"},
+                            "-A", "scram-sha-256", "--auth-local=trust", "--data-checksums",
+                            "--no-sync"},
                            120000);
       !s.ok())
     return s;
@@ -245,7 +248,7 @@ Status PgTestCluster::BuildStandby(int node, int primary) {
   std::string conninfo = "host=127.0.0.1 port=" + std::to_string(nodes_[primary].port) +
                          " user=repl passfile=" + pgpassFile() + " application_name=" + n.name;
   if (Status s = RunPgTool({"pg_basebackup", "-D", n.dataDir, "-d", conninfo, "-X", "stream", "-R",
-                            "-c", "fast"},
+                            "-c", "fast", "--no-sync"},
                            180000);
       !s.ok())
     return s;
