@@ -348,20 +348,23 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
 
 }  // namespace
 
+namespace {
+
+// The fast paths' answers, returned as prvalues: built in the caller's object
+// (a named local in ClassifySql's several returns is moved instead).
+SqlClass FastClass(SqlRoute route, bool write, const char* reason) {
+  SqlClass r;
+  r.route = route;
+  r.write = write;
+  r.reason = reason;
+  return r;
+}
+
+}  // namespace
+
 SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
-  if (PlainSelect(sql, config)) {
-    SqlClass r;
-    r.route = SqlRoute::kRead;
-    r.reason = "read";
-    return r;
-  }
-  if (PlainDml(sql)) {
-    SqlClass r;
-    r.route = SqlRoute::kPrimary;
-    r.write = true;
-    r.reason = "dml";
-    return r;
-  }
+  if (PlainSelect(sql, config)) return FastClass(SqlRoute::kRead, false, "read");
+  if (PlainDml(sql)) return FastClass(SqlRoute::kPrimary, true, "dml");
   bool hint = false;
   std::vector<SqlToken> t = LexSql(sql, &hint);
   SqlClass all;
