@@ -211,4 +211,23 @@ struct Worker {
   uint64_t routingSeen_ = 0;
 };
 
+// The worker's routing snapshot, loaded (Worker::Routing) on first use and
+// held until destroyed: a dispatch that needs none (a message of a sequence
+// pinned to the standby) costs no load and no reference count. One dispatch
+// on the worker's thread.
+class RoutingOnUse {
+ public:
+  explicit RoutingOnUse(Worker* w) : worker_(w) {}
+  const EffectiveRouting& operator*() { return *Get(); }
+  const EffectiveRouting* operator->() { return Get(); }
+
+ private:
+  const EffectiveRouting* Get() {
+    if (!held_) held_ = worker_->Routing();
+    return held_.get();
+  }
+  Worker* worker_;
+  std::shared_ptr<const EffectiveRouting> held_;
+};
+
 }  // namespace pgvigil::proxy

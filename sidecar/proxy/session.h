@@ -151,7 +151,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool SettleSequence();
   void DropStandby(const std::string& why);
   void Absorb(const SqlClass& c, bool executes);
-  RouteDecision Decide(const EffectiveRouting& r);
+  RouteDecision Decide(RoutingOnUse& routing);  // loads the snapshot only when the decision reads it
   void AfterDispatch(Target main, bool also_standby, const RouteDecision& d);
   void AnswerDeallocateLocally();
   bool DeallocateCycle() const;  // the cycle is one DEALLOCATE name (see session_dispatch.cc)
@@ -281,6 +281,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   WireDecoder decoder_{Direction::kFrontend};
   bool reading_ = false;
   bool processing_ = false;
+  // spdlog's trace level, read once per Process() (a batch of client
+  // messages) instead of a registry lookup per routed message.
+  bool traceOn_ = false;
 
   // Login.
   std::string user_, database_;

@@ -9,7 +9,7 @@
 
 namespace pgvigil::proxy {
 
-RouteDecision ClientSession::Decide(const EffectiveRouting& r) {
+RouteDecision ClientSession::Decide(RoutingOnUse& routing) {
   const auto& lbs = shared_->spec.proxy.loadBalancing;
   CycleSummary c;
   c.protocol = cycle_.kind == 'Q'   ? Protocol::kSimple
@@ -41,6 +41,7 @@ RouteDecision ClientSession::Decide(const EffectiveRouting& r) {
   b.readYourWrites = lbs.readYourWrites;
   // Every message of a pinned sequence: nothing more is read (route_decision.h).
   if (DecidedBySequence(c, s)) return DecideRoute(c, s, ClusterView{}, b);
+  const EffectiveRouting& r = *routing;
   if (!cycle_.functions.empty()) {
     auto v = shared_->volatility.Classify(database_, cycle_.functions, std::chrono::steady_clock::now(), nullptr);
     c.functionsVolatile = v == FunctionVolatility::Verdict::kVolatile ||

@@ -168,7 +168,7 @@ bool ClientSession::TryDispatch() {
     if (c == TxCheck::kRefused) return true;
     if (AnswerTxParse()) return true;
   }
-  auto r = worker_->Routing();
+  RoutingOnUse r(worker_);  // a message of a sequence pinned to the standby needs no snapshot
   const auto& lbs = shared_->spec.proxy.loadBalancing;
   // A standby that left balancing (down, lagging) is dropped while idle.
   if (standby_ && standby_->outstanding.empty() && pinned_ != Target::kStandby && txStatus_ == 'I') {
@@ -190,7 +190,7 @@ bool ClientSession::TryDispatch() {
                          (cycle_.needPrimary || cycle_.write || cycle_.broadcast || stick || !balance);
     if ((portal_elsewhere || needs_primary) && !SettleSequence()) return false;
   }
-  RouteDecision d = Decide(*r);
+  RouteDecision d = Decide(r);
   switch (d.target) {
     case RouteTarget::kLocal:
       if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
@@ -280,7 +280,7 @@ bool ClientSession::TryDispatch() {
   // would on PostgreSQL.
   if (d.reason == RouteReason::kDeallocateNowhere && statements_.count(cycle_.object))
     cycle_.refStatements.push_back(cycle_.object);
-  if (spdlog::default_logger_raw()->should_log(spdlog::level::trace))  // Describe allocates: not per message
+  if (traceOn_)  // Describe allocates: not per message
     spdlog::trace("proxy: {} message '{}' ({}) -> {} {}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
                   Conn(main)->login().node, Describe(d));
   SendCycle(Conn(main), false);

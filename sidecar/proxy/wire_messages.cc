@@ -381,7 +381,7 @@ void AppendClose(std::string* out, char kind, std::string_view name) {
   FinishMessage(out, at);
 }
 
-void AppendSync(std::string* out) { AppendMessage(out, 'S', {}); }
+void AppendSync(std::string* out) { out->append("S\0\0\0\4", 5); }  // as AppendFlush: one append
 
 void AppendFlush(std::string* out) { out->append("H\0\0\0\4", 5); }
 void AppendTerminate(std::string* out) { AppendMessage(out, 'X', {}); }
