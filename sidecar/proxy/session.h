@@ -22,6 +22,7 @@
 #include "sidecar/proxy/backend_conn.h"
 #include "sidecar/proxy/hba.h"
 #include "sidecar/proxy/io_buffers.h"
+#include "sidecar/proxy/portal_table.h"
 #include "sidecar/proxy/proxy_shared.h"
 #include "sidecar/proxy/quiet_read.h"
 #include "sidecar/proxy/route_decision.h"
@@ -325,8 +326,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   std::unordered_map<std::string, Statement> statements_;
   uint64_t statementVersion_ = 0;
   std::unordered_map<std::string, uint64_t> parsedOnPrimary_, parsedOnStandby_;
-  std::unordered_map<std::string, Target> portals_;
-  std::unordered_set<std::string> mirroredPortals_;  // bound on the standby too (BEGIN, SET, ...)
+  PortalTable<Target> portals_;  // where each open portal was bound, mirrored or not
   bool probing_ = false;   // ProbeAfterIdleClose running: messages wait
   bool noPool_ = false;    // LOAD ran: its backends are closed, never pooled
   std::string scratch_;

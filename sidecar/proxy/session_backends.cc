@@ -184,8 +184,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
       txStatus_ = b->txStatus;
       copyTarget_ = Target::kNone;
       if (txStatus_ == 'I') {
-        portals_.clear();
-        mirroredPortals_.clear();
+        portals_.Clear();
         standbyInTx_ = false;
         if (shared_->spec.proxy.loadBalancing.disableOnWrite == DisableOnWrite::kTransaction) wrote_ = false;
       }
@@ -269,8 +268,7 @@ void ClientSession::OnBackendClosed(BackendConn* b, const std::string& reason) {
   // next statement runs (it waits while probing_).
   if (t == Target::kPrimary) {
     parsedOnPrimary_.clear();
-    for (auto it = portals_.begin(); it != portals_.end();)
-      it = it->second == Target::kPrimary ? portals_.erase(it) : std::next(it);
+    portals_.DropOn(Target::kPrimary);
   } else {
     parsedOnStandby_.clear();
     standbyInTx_ = false;
@@ -368,8 +366,7 @@ void ClientSession::DropStandby(const std::string& why) {
   standby_.reset();
   parsedOnStandby_.clear();
   standbyInTx_ = false;
-  for (auto it = portals_.begin(); it != portals_.end();)
-    it = it->second == Target::kStandby ? portals_.erase(it) : std::next(it);
+  portals_.DropOn(Target::kStandby);
   if (b) {
     b->SetOwner(nullptr);
     b->Close(why);

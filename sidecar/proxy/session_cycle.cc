@@ -39,7 +39,8 @@ void ClientSession::Cycle::Reset() {
 // cycle (a Query, or a Bind of a statement; a Parse only prepares it, but picks
 // the backend of the sequence, so what it is counts already).
 void ClientSession::Absorb(const SqlClass& c, bool executes) {
-  if (cycle_.sessionState.empty()) cycle_.sessionState = c.sessionState;
+  // Assignments guarded: this runs for a Parse and a Bind of every statement.
+  if (cycle_.sessionState.empty() && !c.sessionState.empty()) cycle_.sessionState = c.sessionState;
   if (c.route == SqlRoute::kPrimary || c.route == SqlRoute::kLocal) cycle_.needPrimary = true;
   if (c.route == SqlRoute::kAll) cycle_.broadcast = true;
   cycle_.txBegin = cycle_.txBegin || c.txBegin;
@@ -54,7 +55,7 @@ void ClientSession::Absorb(const SqlClass& c, bool executes) {
   }
   if (cycle_.isolation == TxIsolation::kUnspecified) cycle_.isolation = c.isolation;
   if (cycle_.access == TxAccess::kUnspecified) cycle_.access = c.access;
-  if (c.route == SqlRoute::kRead)
+  if (c.route == SqlRoute::kRead && !c.functions.empty())
     cycle_.functions.insert(cycle_.functions.end(), c.functions.begin(), c.functions.end());
   if (!executes) return;
   ++cycle_.statements;
@@ -225,13 +226,9 @@ void ClientSession::AddToCycle(const Frame& f) {
                  statements_.count(std::string(m.name)))
           cycle_.refStatements.emplace_back(m.name);
       } else if (!in(cycle_.boundPortals, m.name)) {
-        auto p = portals_.find(std::string(m.name));
-        if (p != portals_.end()) cycle_.portalTarget = p->second;
-        cycle_.portalMirrored = mirroredPortals_.count(std::string(m.name)) > 0;
-        if (f.type == 'C') {
-          portals_.erase(std::string(m.name));
-          mirroredPortals_.erase(std::string(m.name));
-        }
+        if (const Target* p = portals_.Find(m.name)) cycle_.portalTarget = *p;
+        cycle_.portalMirrored = portals_.Mirrored(m.name);
+        if (f.type == 'C') portals_.Close(m.name);
       }
       break;
     }
@@ -239,9 +236,8 @@ void ClientSession::AddToCycle(const Frame& f) {
       std::string_view portal;
       if (!ParseExecute(f, &portal)) return Fatal("08P01", "invalid Execute message", "malformed Execute message");
       if (!in(cycle_.boundPortals, portal)) {
-        auto p = portals_.find(std::string(portal));
-        if (p != portals_.end()) cycle_.portalTarget = p->second;
-        cycle_.portalMirrored = mirroredPortals_.count(std::string(portal)) > 0;
+        if (const Target* p = portals_.Find(portal)) cycle_.portalTarget = *p;
+        cycle_.portalMirrored = portals_.Mirrored(portal);
       }
       break;
     }

@@ -88,11 +88,7 @@ RouteDecision ClientSession::Decide(RoutingOnUse& routing) {
 
 void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDecision& d) {
   const auto& lbs = shared_->spec.proxy.loadBalancing;
-  for (const auto& p : cycle_.boundPortals) {
-    portals_[p] = main;
-    if (also_standby) mirroredPortals_.insert(p);
-    else mirroredPortals_.erase(p);
-  }
+  for (const auto& p : cycle_.boundPortals) portals_.Bind(p, main, also_standby);
   for (const auto& name : cycle_.closedStatements) {
     if (TxMode()) {
       // The Close went to `main` under the proxy's name; other backends keep

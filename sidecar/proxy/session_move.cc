@@ -37,8 +37,7 @@ void ClientSession::DropPrimary(const std::string& why) {
   std::shared_ptr<BackendConn> b = std::move(primary_);
   primary_.reset();
   parsedOnPrimary_.clear();
-  for (auto it = portals_.begin(); it != portals_.end();)
-    it = it->second == Target::kPrimary ? portals_.erase(it) : std::next(it);
+  portals_.DropOn(Target::kPrimary);
   if (b) {
     b->SetOwner(nullptr);
     b->Close(why);

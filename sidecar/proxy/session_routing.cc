@@ -24,12 +24,8 @@ namespace pgvigil::proxy {
 namespace asio = boost::asio;
 
 bool ClientSession::BusyOtherThan(Target t) const {
-  for (Target o : {Target::kPrimary, Target::kStandby}) {
-    if (o == t) continue;
-    const auto& b = o == Target::kPrimary ? primary_ : standby_;
-    if (b && b->ClientCycleOutstanding()) return true;
-  }
-  return false;
+  return (t != Target::kPrimary && primary_ && primary_->ClientCycleOutstanding()) ||
+         (t != Target::kStandby && standby_ && standby_->ClientCycleOutstanding());
 }
 
 bool ClientSession::Avoided(const EffectiveRouting& r, size_t i, uint64_t min_lsn,

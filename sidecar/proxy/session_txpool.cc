@@ -99,8 +99,7 @@ void ClientSession::MaybeReturnToPool() {
     b->SetOwner(nullptr);
     worker_->tx->Release(std::move(b));
   }
-  portals_.clear();
-  mirroredPortals_.clear();
+  portals_.Clear();
   standbyInTx_ = false;
   UpdateCancelTargets();
   UpdateBusyCount();
