@@ -232,6 +232,14 @@ void ClientSession::OnBackendReadDone(BackendConn*) {
   FlushClient();
   if (needProcess_ && state_ == State::kReady) {
     needProcess_ = false;
+    if (!processing_ && !cycle_.active && in_.size() == 0 && reading_) {
+      // Nothing waits (no message held back or buffered, the client read in
+      // flight): what Process would do then, without its per-batch setup.
+      if (TxMode()) MaybeReturnToPool();
+      FlushClient();
+      in_.Shrink(2048);
+      return;
+    }
     Process();
   } else if (TxMode()) {
     MaybeReturnToPool();
