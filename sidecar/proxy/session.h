@@ -11,6 +11,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -84,7 +85,17 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // active, and it stops being active only through Reset (a malformed message
   // may leave it half filled, but the session is closed then).
   struct Cycle {
+    // The message as sent on: in the client's read buffer (frame) while it is
+    // dispatched at once, from HandleReadyFrame; in bytes when it waits (Own)
+    // or is rewritten (transaction pooling). Bytes() is whichever holds it.
+    std::string_view frame;
     std::string bytes;
+    std::string_view Bytes() const { return frame.data() ? frame : std::string_view(bytes); }
+    void Own() {
+      if (!frame.data()) return;
+      bytes.assign(frame.data(), frame.size());
+      frame = {};
+    }
     char kind = 0;  // 'Q' simple, 'S' sync, 'H' flush, 'F' function call
     bool active = false;
     bool needPrimary = false, broadcast = false, txBegin = false, createsTemp = false, write = false;

@@ -11,6 +11,7 @@
 namespace pgvigil::proxy {
 
 void ClientSession::Cycle::Reset() {
+  frame = {};
   bytes.clear();
   kind = 0;
   active = needPrimary = broadcast = txBegin = createsTemp = write = local = false;
@@ -114,7 +115,7 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
   if (cycle_.active) cycle_.Reset();
   if (f.type == 'Q' || f.type == 'F') {
     cycle_.kind = f.type;
-    cycle_.bytes.assign(raw, f.size);
+    cycle_.frame = std::string_view(raw, f.size);  // copied only if it waits (below)
     if (f.type == 'F') {
       cycle_.needPrimary = cycle_.write = true;
       cycle_.reason = "function call";
@@ -134,6 +135,7 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
     }
     cycle_.active = true;
     TryDispatch();
+    if (cycle_.active) cycle_.Own();  // it waits: the read buffer moves on
     return true;
   }
   // Extended protocol: each message is routed and forwarded on its own.
@@ -142,13 +144,17 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
   cycle_.kind = f.type;
   cycle_.active = true;
   TryDispatch();
+  if (cycle_.active) cycle_.Own();  // it waits: the read buffer moves on
   return true;
 }
 
 void ClientSession::AddToCycle(const Frame& f) {
   const char* raw = reinterpret_cast<const char*>(f.body) - 5;
   const size_t at = cycle_.bytes.size();
-  cycle_.bytes.append(raw, f.size);
+  // Transaction pooling renames statements in the copy (RenameForBackend);
+  // otherwise the message is sent on from the read buffer.
+  if (TxMode()) cycle_.bytes.append(raw, f.size);
+  else cycle_.frame = std::string_view(raw, f.size);
   auto in = [](const std::vector<std::string>& v, std::string_view n) {
     for (const auto& x : v)
       if (x == n) return true;

@@ -119,7 +119,7 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
     case StmtKind::kSet:
     case StmtKind::kReset:
       if (simple && cycle_.broadcast && txStatus_ == 'I' && sessionSets_.size() < 100)
-        sessionSets_.push_back(cycle_.bytes);
+        sessionSets_.emplace_back(cycle_.Bytes());
       break;
     case StmtKind::kResetAll:
     case StmtKind::kDiscardAll:

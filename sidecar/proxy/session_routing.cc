@@ -342,10 +342,11 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
     if (!name.empty()) txUnconfirmed_.emplace(st.server, name);
     parses++;
   }
+  const std::string_view bytes = cycle_.Bytes();
   if (scratch_.empty()) {
-    b->Send(cycle_.bytes);
+    b->Send(bytes.data(), bytes.size());
   } else {
-    scratch_ += cycle_.bytes;
+    scratch_.append(bytes.data(), bytes.size());
     b->Send(scratch_);
   }
   if (cycle_.kind == 'Q' || cycle_.kind == 'F') {
