@@ -194,8 +194,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   int ChooseLoadBalanceNode(const EffectiveRouting& r, uint64_t min_lsn = 0);
   std::vector<bool> AvoidMask(const EffectiveRouting& r, uint64_t min_lsn) const;
   // Node i is avoided: a recent connect failure there, or its replay LSN below min_lsn.
+  // Inline: Decide asks twice per node for every routed cycle.
   bool Avoided(const EffectiveRouting& r, size_t i, uint64_t min_lsn,
-               std::chrono::steady_clock::time_point now) const;
+               std::chrono::steady_clock::time_point now) const {
+    if (min_lsn > 0 && r.nodes[i].replayLsn < min_lsn) return true;
+    if (worker_->avoidUntil.empty()) return false;  // the usual case: no string hashing per message
+    auto it = worker_->avoidUntil.find(r.nodes[i].node.name);
+    return it != worker_->avoidUntil.end() && it->second > now;
+  }
   std::string LoginKey() const;
   void UpdateCancelTargets();
   void ReleaseBackends();

@@ -28,14 +28,6 @@ bool ClientSession::BusyOtherThan(Target t) const {
          (t != Target::kStandby && standby_ && standby_->ClientCycleOutstanding());
 }
 
-bool ClientSession::Avoided(const EffectiveRouting& r, size_t i, uint64_t min_lsn,
-                            std::chrono::steady_clock::time_point now) const {
-  if (min_lsn > 0 && r.nodes[i].replayLsn < min_lsn) return true;
-  if (worker_->avoidUntil.empty()) return false;  // the usual case: no string hashing per message
-  auto it = worker_->avoidUntil.find(r.nodes[i].node.name);
-  return it != worker_->avoidUntil.end() && it->second > now;
-}
-
 std::vector<bool> ClientSession::AvoidMask(const EffectiveRouting& r, uint64_t min_lsn) const {
   std::vector<bool> avoid(r.nodes.size(), false);
   auto now = std::chrono::steady_clock::now();
