@@ -8,8 +8,9 @@
 # lab namespace; the Service forwards to the pods its selector picks (labels changed in the
 # double move it), drops a pod that turns not Ready, closes connections without endpoints;
 # a deleted pod's process stops and its replacement (new uid) runs; a pod beyond the lab's
-# hosts stays Pending; with the API server down the Service keeps forwarding, and a
-# readiness change made meanwhile reaches the status once it is back. Own lab: PGVIGIL_LAB_NS=kht, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-kht.
+# hosts stays Pending; with the API server down the Service keeps forwarding, a crashed
+# container is started again, and a readiness change made meanwhile reaches the status
+# once it is back. Own lab: PGVIGIL_LAB_NS=kht, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-kht.
 set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -123,6 +124,13 @@ d1=$(pod_dir web-1)  # (found through the API: before it goes down)
 kubefake_ctl /down >/dev/null
 check "17. API server down: the Service still forwards (kube-proxy keeps its rules)" eval \
   '[[ $(svc_get greeting) == "hello web-"[12] ]] && ! kube_get /api/v1/namespaces/db/pods >/dev/null'
+# A container that exits meanwhile is started again without the API server (a
+# kubelet keeps the pod's volumes): web-2 (server3) crashes while it is down.
+old_pid2=$(head -n1 "$E2E_LAB/pids/kube-pod-web-2.pid")
+kube_crash_pod web-2
+check "17b. API server down: a crashed container is started again (ConfigMap and Secret files kept)" wait_until 10 eval \
+  '[[ $(head -n1 "$E2E_LAB/pids/kube-pod-web-2.pid") != "$old_pid2" && $(inns server3 curl -s -m 2 http://127.0.0.1:8080/greeting) == "hello web-2" ]]'
+check "17c. ... and the API server was down all along" eval '! kube_get /api/v1/namespaces/db/pods >/dev/null'
 rm -f "$d1/vol/tmp/ready"
 sleep 2
 kubefake_ctl /up >/dev/null

@@ -7,6 +7,10 @@ import ssl
 import urllib.parse
 
 
+class Unavailable(RuntimeError):
+    """The API server did not answer (connection refused, reset or timed out)."""
+
+
 class Api:
     def __init__(self, url, ca_file, token, timeout=3.0):
         u = urllib.parse.urlsplit(url)
@@ -44,7 +48,11 @@ class Api:
         return body.get("items", [])
 
     def get(self, ns, plural, name):
+        """The object, or None when the server answers without it; raises
+        Unavailable when the server does not answer at all."""
         code, body = self.call("GET", "/api/v1/namespaces/%s/%s/%s" % (ns, plural, name))
+        if code == 0:
+            raise Unavailable("the API server does not answer (GET %s/%s/%s)" % (ns, plural, name))
         return body if code == 200 else None
 
     def patch_status(self, ns, pod, status):

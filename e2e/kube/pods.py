@@ -153,6 +153,7 @@ class Pod:
         self.addr = lab.addr(self.index)
         self.root = os.path.join(lab.dir, "pods", self.name + "-" + self.uid[:8])
         self.proc = None
+        self.reaped = False  # kill_rest done for self.proc (its pid may belong to another process now)
         self.ns = None  # the running container's mount namespace
         self.ns_fd = None  # held open while the container runs (hold_ns)
         self.restarts = 0
@@ -162,8 +163,11 @@ class Pod:
         self.started_at = 0.0
 
     # ---- volumes ----
-    def volume_dirs(self):
-        """volume name -> host directory (created and filled)."""
+    def volume_dirs(self, restart=False):
+        """volume name -> host directory (created and filled). On a container
+        restart, ConfigMap and Secret files are refreshed from the API server
+        when it answers, and kept as they are when it does not: a kubelet
+        restarts containers without the API server."""
         pw = pwd.getpwnam("postgres")
         dirs = {}
         for v in self.spec.get("volumes", []):
@@ -174,16 +178,16 @@ class Pod:
                 d = os.path.join(self.root, "vol", name)
             os.makedirs(d, exist_ok=True)
             if "projected" in v:
-                self.fill_projected(d, v["projected"], pw)
+                self.fill_projected(d, v["projected"], pw, restart)
             elif "configMap" in v or "secret" in v:
-                self.fill_projected(d, {"sources": [v], "defaultMode": v.get("defaultMode", 0o644)}, pw)
+                self.fill_projected(d, {"sources": [v], "defaultMode": v.get("defaultMode", 0o644)}, pw, restart)
             else:  # emptyDir (kept per pod uid) or a claim (kept per PVC name)
                 os.chown(d, pw.pw_uid, pw.pw_gid)
                 os.chmod(d, 0o1777 if name in ("tmp", "shm") else 0o700)
             dirs[name] = d
         return dirs
 
-    def fill_projected(self, d, proj, pw):
+    def fill_projected(self, d, proj, pw, restart=False):
         default_mode = proj.get("defaultMode", 0o644)
         for src in proj.get("sources", []):
             if "configMap" in src:
@@ -192,7 +196,14 @@ class Pod:
                 ref, plural, decode = src["secret"], "secrets", True
             else:
                 continue
-            obj = self.lab.api.get(self.lab.ns, plural, ref["name"])
+            try:
+                obj = self.lab.api.get(self.lab.ns, plural, ref["name"])
+            except kubeapi.Unavailable:
+                if not restart:
+                    raise
+                self.lab.log("%s: API server unavailable: %s %s kept as written at the last start" %
+                             (self.name, plural, ref["name"]))
+                continue
             if obj is None:
                 raise RuntimeError("%s %s/%s not found" % (plural, self.lab.ns, ref["name"]))
             data = obj.get("data", {})
@@ -228,7 +239,7 @@ class Pod:
 
     def start(self, pod):
         c = self.spec["containers"][0]
-        dirs = self.volume_dirs()
+        dirs = self.volume_dirs(restart=pod is None)
         env = self.env(c, pod)
         argv = [expand(a, env) for a in c.get("command", []) + c.get("args", [])]
         # The image's binaries: --bin-dir at /usr/local/bin (it may lie under a
@@ -260,6 +271,7 @@ class Pod:
                                                                         " ".join(argv))).encode())
         log.flush()
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.reaped = False
         log.close()
         self.started_at = time.time()
         # `ip netns exec` unshares its mount namespace at once, then execs.
@@ -296,9 +308,13 @@ class Pod:
     def kill_rest(self):
         """The container's processes end with it: whatever its main process
         left running (PostgreSQL of a killed sidecar) is killed like the runtime
-        would, and the main process reaped."""
+        would, and the main process reaped. Once only per container start:
+        after the reaping its pid is free for any process."""
+        if self.reaped:
+            return
         killed, _ = kill_container(self.proc.pid, self.ns)
         self.proc.wait()
+        self.reaped = True
         release_ns(self.ns_fd)
         self.ns_fd = None
         self.ns = None
