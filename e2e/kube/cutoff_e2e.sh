@@ -61,9 +61,11 @@ KUBE_PIDS+=($!)
   for s in "${others[@]}"; do line+=" $s=$(node_psql "$s" -c 'select pg_is_in_recovery()' 2>/dev/null || echo x)"; done
   echo "$t $(now_ms)$line"; sleep 0.05; done) >"$E2E_OUT/others" 2>/dev/null &
 KUBE_PIDS+=($!)
-sleep 2
+# (The probe starts through lab.sh exec and each look runs psql and curl with
+# 0.3 s limits: on a loaded machine its first good look may take a while.)
 check "9. the probe inside $old reaches its PostgreSQL and its proxy routes to $pod" \
-  grep -q "pg=ok proxy=$pod\$" "$E2E_OUT/probe"
+  wait_until 15 grep -q "pg=ok proxy=$pod\$" "$E2E_OUT/probe"
+sleep 1  # the look from the client namespace runs too
 inns client curl -s -m 3 "http://${ADDR[$old]}:9898/v1/proxy/routing" >"$E2E_OUT/routing-before.json"
 
 say "10. cutting $old ($pod, primary, term ${term0:-?}) off: ip link set eth0 down; load $(cut -d' ' -f1-3 /proc/loadavg)"

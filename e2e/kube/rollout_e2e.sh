@@ -87,16 +87,20 @@ grep -E 'spec generation [0-9]+ .*pushed to .*postgres.parameters' "$KUBE_DIR/co
   sed 's/^/  controller: /' | cut -c1-400
 
 # Not Ready pods sampled every 0.2 s from the spec change on (the most at once).
+# stop_sampler lets it finish its look: killed, it could be cut between the
+# truncation and the write of most-not-ready (an empty file, read next).
 start_sampler() {
   echo 0 >"$E2E_OUT/most-not-ready"
+  rm -f "$E2E_OUT/sampler.stop"
   ( most=0
-    while :; do
+    while [[ ! -e $E2E_OUT/sampler.stop ]]; do
       n=$(pods_table | awk '$3 != "True"' | wc -l)
       ((n > most)) && { most=$n; echo "$most" >"$E2E_OUT/most-not-ready"; }
       sleep 0.2
     done ) &
   SAMPLER=$!
 }
+stop_sampler() { touch "$E2E_OUT/sampler.stop"; wait "$SAMPLER" 2>/dev/null; }
 start_sampler
 errors_before=$(grep -c ' writer: ' "$E2E_OUT/writer.err" 2>/dev/null)
 t0=$SECONDS
@@ -109,7 +113,7 @@ rev1=$(sts_field 's["status"]["updateRevision"]')
 say "update revision $rev0 -> $rev1"
 check "11. every pod on $rev1 and Ready" wait_until 150 all_updated "$rev1"
 say "rollout done in $((SECONDS - t0)) s (load $(cut -d' ' -f1-3 /proc/loadavg))"
-kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
+stop_sampler
 pods_table | sed 's/^/  after: /'
 check "12. never two pods not Ready at once (most: $(<"$E2E_OUT/most-not-ready"))" \
   test "$(<"$E2E_OUT/most-not-ready")" -le 1
@@ -165,7 +169,7 @@ check "21. every pod's PostgreSQL has max_connections $mc1 pending a restart (or
 check "22. every pod's PostgreSQL runs with max_connections $mc1, 3 pods Ready on $rev1" \
   wait_until 150 eval 'all_pods_show max_connections '"$mc1"' && all_updated '"$rev1"
 say "restart-only parameter rolled out in $((SECONDS - t1)) s"
-kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
+stop_sampler
 deletes_param=$(( $(requests 'r.get("method") == "DELETE" and "/pods/" in r.get("path", "")' | wc -l) - deletes_before ))
 check "23. the rollout deleted the pods pending a restart ($deletes_param DELETEs; the old primary's restart at the switchover may take it first)" \
   eval '((deletes_param >= 2 && deletes_param <= 3))'
