@@ -9,7 +9,8 @@
 # the failover. Then the old leader gets SIGCONT. Passes when kube-fake's request log
 # (the API-server stand-in's record, not Kubernetes') shows every write the old leader
 # sent after the takeover refused (409), and at least one (its Lease renewal) was
-# sent; it steps down (candidate, acting term 0); status.term, the StatefulSet's and
+# sent; Events, which no API server can refuse (no precondition on create), at most
+# the ones already past its term check when it was stopped; it steps down (candidate, acting term 0); status.term, the StatefulSet's and
 # the pods' pgvigil.io/term are T+1; no acknowledged write lost, never two writable
 # primaries. Own lab: PGVIGIL_LAB_NS=kdp, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-kdp.
 set -uo pipefail
@@ -64,7 +65,10 @@ kill -CONT "${CONTROLLER_PIDS[leader]}"
 check "16. $A steps down (candidate, acting term 0)" wait_until 30 eval \
   '[[ $(replica_field ${PORTS[leader]} role) == candidate && $(replica_field ${PORTS[leader]} actingTerm) == 0 ]]'
 sleep 8  # a few more of its rounds and retries
-writes='r.get("method") in ("POST", "PUT", "PATCH", "DELETE")'
+# Events are apart: Kubernetes has no precondition for creating one, so nothing can
+# refuse an Event POST already past the controller's term check when it was stopped.
+event='r.get("path","").endswith("/events")'
+writes="r.get('method') in ('POST', 'PUT', 'PATCH', 'DELETE') and not ($event)"
 requests "'($A)' in r.get('userAgent', '') and r['seq'] > ${takeover:-0} and $writes" >"$E2E_OUT/deposed-writes.jsonl"
 python3 -c '
 import json, sys
@@ -75,6 +79,9 @@ n_writes=$(grep -c . "$E2E_OUT/deposed-writes.jsonl")
 n_ok=$(requests "'($A)' in r.get('userAgent', '') and r['seq'] > ${takeover:-0} and $writes and r['code'] < 400" | grep -c .)
 check "17. after the takeover $A's writes reached kube-fake ($n_writes) and none succeeded ($n_ok)" \
   eval '[[ -n $takeover && $n_writes -ge 1 && $n_ok == 0 ]]'
+n_events=$(requests "'($A)' in r.get('userAgent', '') and r['seq'] > ${takeover:-0} and r['method'] == 'POST' and $event" | grep -c .)
+check "17b. Events it created after the takeover ($n_events): at most the two in flight when it was stopped (one per emitting thread)" \
+  test "$n_events" -le 2
 check "18. its Lease renewal was refused with 409 Conflict" eval \
   '[[ -n $(requests "\"($A)\" in r.get(\"userAgent\", \"\") and r[\"seq\"] > ${takeover:-0} and $lease and r[\"method\"] == \"PUT\" and r[\"code\"] == 409") ]]'
 state_after=$(cr_field 'json.dumps({k: c["status"].get(k) for k in ("term","stateVersion","currentPrimary","routingGeneration")})')
