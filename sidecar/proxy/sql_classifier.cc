@@ -33,6 +33,13 @@ std::string Lower(std::string_view s) {
 
 std::vector<SqlToken> LexSql(std::string_view s, bool* hint) {
   std::vector<SqlToken> out;
+  LexSqlInto(s, hint, &out);
+  return out;
+}
+
+void LexSqlInto(std::string_view s, bool* hint, std::vector<SqlToken>* tokens) {
+  auto& out = *tokens;
+  out.clear();
   size_t i = 0, n = s.size();
   while (i < n) {
     char c = s[i];
@@ -114,7 +121,6 @@ std::vector<SqlToken> LexSql(std::string_view s, bool* hint) {
       ++i;
     }
   }
-  return out;
 }
 
 namespace {
@@ -366,7 +372,17 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
   if (PlainSelect(sql, config)) return FastClass(SqlRoute::kRead, false, "read");
   if (PlainDml(sql)) return FastClass(SqlRoute::kPrimary, true, "dml");
   bool hint = false;
-  std::vector<SqlToken> t = LexSql(sql, &hint);
+  // The token vector of this thread, reused: no allocation per statement once
+  // it has grown (a transaction's BEGIN and END come here); one left large by a
+  // long script is let go.
+  thread_local std::vector<SqlToken> tokens;
+  struct Trim {
+    ~Trim() {
+      if (tokens.capacity() > 4096) std::vector<SqlToken>().swap(tokens);
+    }
+  } trim;
+  LexSqlInto(sql, &hint, &tokens);
+  const std::vector<SqlToken>& t = tokens;
   SqlClass all;
   all.route = SqlRoute::kEmpty;
   int statements = 0;

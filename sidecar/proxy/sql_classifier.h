@@ -106,5 +106,7 @@ struct SqlToken {
   std::string text;  // words lower-cased
 };
 std::vector<SqlToken> LexSql(std::string_view sql, bool* no_load_balance_hint = nullptr);
+// The same into *tokens (cleared first), reusing its storage.
+void LexSqlInto(std::string_view sql, bool* no_load_balance_hint, std::vector<SqlToken>* tokens);
 
 }  // namespace pgvigil::proxy
