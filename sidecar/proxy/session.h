@@ -10,6 +10,7 @@
 #include <chrono>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -170,6 +171,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Read-your-writes and function volatility (session_capture.cc): silent
   // queries on a backend whose rows the session reads.
   void AfterClientCycle(BackendConn* b, Target t);  // after a ReadyForQuery the client gets
+  // The cycle about to go to the primary ends the session's write when it
+  // completes (see session_capture.cc); then FetchCommitLsnAfter, once it is
+  // sent, queues the commit LSN query right behind it (if the primary may
+  // have been written and read-your-writes is on).
+  bool CycleEndsWrite() const;
+  void FetchCommitLsnAfter(BackendConn* b);
+  void SendCommitLsnQuery(BackendConn* b);
   void OnCapturedRow(BackendConn* b, BackendConn::Capture c, const Frame& f);
   void OnCaptureDone(BackendConn* b, BackendConn::Capture c);
   bool CapturePending(BackendConn::Capture c) const;
@@ -333,6 +341,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool sessionSerializable_ = false;  // default_transaction_isolation = serializable
   bool primaryMayHaveWritten_ = false;  // since the last commit LSN was fetched
   uint64_t readFloor_ = 0;  // read-your-writes: LSN of the session's last committed write
+  std::vector<std::optional<std::string_view>> capturedCols_;  // OnCapturedRow's, reused
   std::vector<std::pair<std::string, bool>> lookupRows_;  // function volatility rows being read
   std::vector<std::string> lookupAsked_;                  // the names that lookup asks about
   bool noLoadBalance_ = false;  // temp table created: everything on the primary

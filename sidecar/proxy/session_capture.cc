@@ -6,7 +6,12 @@
 //    whose replay LSN (health checks) has reached it (see route_decision.h).
 //    The query is sent after the client has its answer, on the backend the
 //    write used: it adds no wait to the write, and a read sent meanwhile is
-//    queued behind it on the primary.
+//    queued behind it on the primary. A simple Query known to end the write
+//    (COMMIT/END/ROLLBACK of the transaction, or one INSERT/UPDATE/DELETE in
+//    autocommit) gets it right behind, in the same write to the backend
+//    (FetchCommitLsnAfter): PostgreSQL runs it once that statement has
+//    committed, so the LSN is the same bound, without a write and a read of
+//    its own after the ReadyForQuery.
 //  * function volatility: a read calling functions the proxy does not know asks
 //    pg_proc on the primary (a standby only when there is none) which are
 //    volatile (FunctionVolatility).
@@ -20,6 +25,7 @@
 #include <charconv>
 
 #include "sidecar/proxy/session.h"
+#include "sidecar/proxy/sql_fast_path.h"
 
 namespace pgvigil::proxy {
 
@@ -41,13 +47,38 @@ void ClientSession::AfterClientCycle(BackendConn* b, Target t) {
     return;
   }
   if (b->seqOpen) return;  // asked at the next ReadyForQuery; reads wait on the primary meanwhile
+  SendCommitLsnQuery(b);
+}
+
+void ClientSession::SendCommitLsnQuery(BackendConn* b) {
+  static const std::string kQuery = [] {
+    std::string q;
+    AppendQuery(&q, "SELECT (pg_catalog.pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text");
+    return q;
+  }();
   primaryMayHaveWritten_ = false;
-  std::string q;
-  AppendQuery(&q, "SELECT (pg_catalog.pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text");
-  b->Send(q);
+  b->Send(kQuery);
   BackendConn::Cycle c{true};
   c.capture = BackendConn::Capture::kCommitLsn;
   b->outstanding.push_back(c);
+}
+
+bool ClientSession::CycleEndsWrite() const {
+  // One simple Query (a multi-statement one has kind kOther) with no sequence
+  // open: COMMIT/END/ROLLBACK/ABORT of the client's transaction, or a plain
+  // INSERT/UPDATE/DELETE in autocommit (never COPY: a Query behind COPY FROM
+  // STDIN would break it).
+  if (cycle_.kind != 'Q' || pinned_ != Target::kNone) return false;
+  if (txStatus_ != 'I') return cycle_.stmtKind == StmtKind::kTxEnd;
+  const std::string_view q = cycle_.Bytes();  // 'Q', length, the text, its NUL
+  if (!cycle_.write || cycle_.txBegin || q.size() < 6) return false;
+  return PlainDml(q.substr(5, q.size() - 6));
+}
+
+void ClientSession::FetchCommitLsnAfter(BackendConn* b) {
+  const auto& lbs = shared_->spec.proxy.loadBalancing;
+  if (!primaryMayHaveWritten_ || !lbs.enabled || !lbs.readYourWrites || b->seqOpen) return;
+  SendCommitLsnQuery(b);  // in the same write as the statement (BackendConn::Send)
 }
 
 void ClientSession::LookUpFunctions(BackendConn* b) {
@@ -88,7 +119,7 @@ bool ClientSession::FailTransactionOn(Target t) {
 }
 
 void ClientSession::OnCapturedRow(BackendConn* b, BackendConn::Capture c, const Frame& f) {
-  std::vector<std::optional<std::string_view>> cols;
+  auto& cols = capturedCols_;  // reused: no allocation per captured row
   if (!ParseDataRow(f, &cols) || cols.empty() || !cols[0]) return;
   if (c == BackendConn::Capture::kCommitLsn) {
     uint64_t lsn = 0;

@@ -271,12 +271,14 @@ bool ClientSession::TryDispatch() {
   if (traceOn_)  // Describe allocates: not per message
     spdlog::trace("proxy: {} message '{}' ({}) -> {} {}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
                   Conn(main)->login().node, Describe(d));
+  const bool ends_write = main == Target::kPrimary && CycleEndsWrite();
   SendCycle(Conn(main), false);
   if (also_standby) {
     SendCycle(standby_, true);
     if (d.openStandbyTx) standbyInTx_ = true;
   }
   AfterDispatch(main, also_standby, d);
+  if (ends_write) FetchCommitLsnAfter(primary_.get());
   return true;
 }
 
