@@ -366,14 +366,27 @@ SqlClass FastClass(SqlRoute route, bool write, const char* reason) {
   return r;
 }
 
+// A bare BEGIN, or COMMIT/END/ROLLBACK/ABORT: as ClassifySessionCommand
+// classifies the word alone (sql_commands.cc).
+SqlClass TxClass(bool begin) {
+  SqlClass r;
+  r.route = SqlRoute::kAll;
+  r.kind = begin ? StmtKind::kBegin : StmtKind::kTxEnd;
+  r.txBegin = begin;
+  r.txEnd = !begin;
+  r.reason = ToString(r.kind);
+  return r;
+}
+
 }  // namespace
 
 SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
   if (PlainSelect(sql, config)) return FastClass(SqlRoute::kRead, false, "read");
   if (PlainDml(sql)) return FastClass(SqlRoute::kPrimary, true, "dml");
+  if (TxCommand tc = PlainTxCommand(sql); tc != TxCommand::kNone) return TxClass(tc == TxCommand::kBegin);
   bool hint = false;
   // The token vector of this thread, reused: no allocation per statement once
-  // it has grown (a transaction's BEGIN and END come here); one left large by a
+  // it has grown (SET, SAVEPOINT, BEGIN with options ... come here); one left large by a
   // long script is let go.
   thread_local std::vector<SqlToken> tokens;
   struct Trim {

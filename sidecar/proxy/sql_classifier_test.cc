@@ -193,6 +193,10 @@ void ExpectFastAsFull(const std::string& q) {
   EXPECT_EQ(fast.functions, full.functions) << q;
   EXPECT_EQ(fast.txBegin, full.txBegin) << q;
   EXPECT_EQ(fast.txEnd, full.txEnd) << q;
+  EXPECT_EQ(fast.isolation, full.isolation) << q;
+  EXPECT_EQ(fast.access, full.access) << q;
+  EXPECT_EQ(fast.object, full.object) << q;
+  EXPECT_EQ(fast.local, full.local) << q;
 }
 
 TEST(SqlClassifierTest, FastPathsAgreeWithTheLexer) {
@@ -216,7 +220,12 @@ TEST(SqlClassifierTest, FastPathsAgreeWithTheLexer) {
                         "SELECT a FROM t WHERE b = 'unterminated", "SELECT \"unterminated",
                         "SELECT a FROM t UNION SELECT b FROM u", "SELECT a FROM t FOR NO KEY UPDATE",
                         "SELECT a FROM t FOR KEY SHARE", "select\ta\nfrom t", "SELECT x FROM last_updated",
-                        "SELECT caf\xc3\xa9 FROM t", "SELECT a FROM t WHERE b = 1.5e3"}) {
+                        "SELECT caf\xc3\xa9 FROM t", "SELECT a FROM t WHERE b = 1.5e3",
+                        // Transaction commands (PlainTxCommand) and near misses.
+                        "BEGIN", "begin;", " END ; \n", "COMMIT", "rollback", "Abort;", "end;;",
+                        "BEGIN ISOLATION LEVEL SERIALIZABLE", "begin read only", "BEGIN; SELECT 1", "END; BEGIN",
+                        "COMMIT PREPARED 'x'", "ROLLBACK TO s", "rollback to savepoint s", "beginx", "begin1",
+                        "COMMIT AND CHAIN", "end -- x", "start transaction", "begin work", "ab", ";"}) {
     ExpectFastAsFull(q);
   }
 }
@@ -224,7 +233,8 @@ TEST(SqlClassifierTest, FastPathsAgreeWithTheLexer) {
 // Random statements from pieces near the fast path's edges: the fast path
 // answers as the full classifier does (a leading comment forces the latter).
 TEST(SqlClassifierTest, FastPathsAgreeOnRandomStatements) {
-  const std::vector<std::string> heads = {"SELECT ", "select\t", " SELECT\n", "INSERT ", "update ", "DELETE "};
+  const std::vector<std::string> heads = {"SELECT ", "select\t", " SELECT\n", "INSERT ", "update ", "DELETE ",
+                                          "BEGIN", "end", " Commit", "ROLLBACK", "abort"};
   const std::vector<std::string> parts = {
       "a", "FROM", "t", "WHERE", "=", "1", "$1", "$", "'", "''", "\"", "'x'", "\"Y\"", "E'", "\\", "(", ")", ";",
       " ", "\n", "--", "/*", "*/", "/", "-", ".", ",", "*", "for", "share", "update", "key", "into", "insert",

@@ -173,4 +173,21 @@ bool PlainDml(std::string_view sql) {
   return true;
 }
 
+TxCommand PlainTxCommand(std::string_view sql) {
+  size_t b = 0, n = sql.size();
+  while (b < n && IsSpace(sql[b])) ++b;
+  size_t e = b;
+  while (e < n && ((sql[e] >= 'a' && sql[e] <= 'z') || (sql[e] >= 'A' && sql[e] <= 'Z'))) ++e;
+  std::string_view k = sql.substr(b, e - b);
+  size_t i = e;
+  while (i < n && IsSpace(sql[i])) ++i;
+  if (i < n && sql[i] == ';') ++i;
+  while (i < n && IsSpace(sql[i])) ++i;
+  if (i != n) return TxCommand::kNone;  // anything else (a comment, options, a second statement)
+  if (IEquals(k, "begin")) return TxCommand::kBegin;
+  if (IEquals(k, "end") || IEquals(k, "commit") || IEquals(k, "rollback") || IEquals(k, "abort"))
+    return TxCommand::kEnd;
+  return TxCommand::kNone;
+}
+
 }  // namespace pgvigil::proxy

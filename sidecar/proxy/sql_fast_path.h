@@ -23,4 +23,10 @@ bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg);
 // classifier sends it to the primary as a write whatever follows the keyword.
 bool PlainDml(std::string_view sql);
 
+// A bare BEGIN, or COMMIT/END/ROLLBACK/ABORT (one word, a trailing ';' only,
+// no comment): what a transaction's first and last statements usually are.
+// The full classifier gives them a fixed class (ClassifySql returns it).
+enum class TxCommand { kNone, kBegin, kEnd };
+TxCommand PlainTxCommand(std::string_view sql);
+
 }  // namespace pgvigil::proxy
