@@ -198,6 +198,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     return t == Target::kPrimary ? parsedOnPrimary_ : parsedOnStandby_;
   }
   bool BusyOtherThan(Target t) const;
+  // r.Find(standby_->login().node) (standby_ set): the last answer when that
+  // node is still there, checked with one name compare instead of a search.
+  int StandbyIndex(const EffectiveRouting& r);
   // min_lsn: only standbys whose replay LSN is known to be at least this.
   int ChooseLoadBalanceNode(const EffectiveRouting& r, uint64_t min_lsn = 0);
   std::vector<bool> AvoidMask(const EffectiveRouting& r, uint64_t min_lsn) const;
@@ -332,8 +335,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Routing.
   std::shared_ptr<BackendConn> primary_, standby_;
   bool connectingPrimary_ = false, connectingStandby_ = false;
-  int lbNode_ = -1;          // index in the routing snapshot of lbGeneration_
-  std::string lbNodeName_;
+  int standbyIndex_ = -1;     // StandbyIndex's last answer
   char txStatus_ = 'I';
   bool wrote_ = false;       // disableOnWrite
   bool standbyInTx_ = false; // the balance standby got this transaction's BEGIN

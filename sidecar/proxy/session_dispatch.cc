@@ -62,7 +62,7 @@ RouteDecision ClientSession::Decide(RoutingOnUse& routing) {
   if (standby_) {
     s.standbyTxStatus = standby_->txStatus;
     for (const auto& o : standby_->outstanding) s.standbyAnswersPending = s.standbyAnswersPending || o.silent;
-    int i = r.Find(standby_->login().node);
+    int i = StandbyIndex(r);
     s.standbyEligible = i >= 0 && r.nodes[size_t(i)].lbEligible;
     if (i >= 0) s.standbyReplayLsn = r.nodes[size_t(i)].replayLsn;
   }

@@ -28,6 +28,13 @@ bool ClientSession::BusyOtherThan(Target t) const {
          (t != Target::kStandby && standby_ && standby_->ClientCycleOutstanding());
 }
 
+int ClientSession::StandbyIndex(const EffectiveRouting& r) {
+  const std::string& node = standby_->login().node;
+  const size_t i = size_t(standbyIndex_);
+  if (standbyIndex_ >= 0 && i < r.nodes.size() && r.nodes[i].node.name == node) return standbyIndex_;
+  return standbyIndex_ = r.Find(node);
+}
+
 std::vector<bool> ClientSession::AvoidMask(const EffectiveRouting& r, uint64_t min_lsn) const {
   std::vector<bool> avoid(r.nodes.size(), false);
   auto now = std::chrono::steady_clock::now();
@@ -160,7 +167,7 @@ bool ClientSession::TryDispatch() {
   const auto& lbs = shared_->spec.proxy.loadBalancing;
   // A standby that left balancing (down, lagging) is dropped while idle.
   if (standby_ && standby_->outstanding.empty() && pinned_ != Target::kStandby && txStatus_ == 'I') {
-    int i = r->Find(standby_->login().node);
+    int i = StandbyIndex(*r);
     if (i < 0 || !r->nodes[size_t(i)].lbEligible) {
       spdlog::info("proxy: session of {} leaves standby {}: {}", peer_, standby_->login().node,
                    i < 0 ? "not in routing" : r->nodes[size_t(i)].why);
