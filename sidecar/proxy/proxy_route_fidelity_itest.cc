@@ -182,7 +182,9 @@ TEST(ProxyRouteFidelityTest, FailedTransactionFailsOnBothBackends) {
     // The error on the standby (the transaction's reads run there).
     auto r = Psql(port, {"-At", "-v", "ON_ERROR_STOP=0", "-c", "BEGIN", "-c", "SELECT inet_server_port()", "-c",
                          "SELECT 1/0", "-c", "INSERT INTO failtx VALUES (1)", "-c", "SELECT 2", "-c", "COMMIT"});
-    if (port == px->port) EXPECT_TRUE(OnStandby(r.output.substr(r.output.find('\n') + 1, 5))) << r.output;
+    if (port == px->port) {
+      EXPECT_TRUE(OnStandby(r.output.substr(r.output.find('\n') + 1, 5))) << r.output;
+    }
     EXPECT_NE(r.output.find("division by zero"), std::string::npos) << where << ": " << r.output;
     size_t aborted = 0;
     for (size_t i = r.output.find("current transaction is aborted"); i != std::string::npos;
@@ -284,7 +286,9 @@ TEST(ProxyRouteFidelityTest, Cause10PipelineSavepointMirrored) {
       else if (st == PGRES_PIPELINE_ABORTED) v = "aborted";
       else v = std::string("ERROR ") + (PQresultErrorField(r, PG_DIAG_SQLSTATE) ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : "?");
       PQclear(r);
-      if (v != "sync") EXPECT_EQ(PQgetResult(pg), nullptr);
+      if (v != "sync") {
+        EXPECT_EQ(PQgetResult(pg), nullptr);
+      }
       return v;
     };
     send("BEGIN");

@@ -49,25 +49,38 @@ TEST(RouteDecisionTest, InvariantsOverTheWholeSpace) {
                                   " flags=" + std::to_string(flags) + ": " + Describe(d);
               bool standby = d.target == RouteTarget::kStandby;
               // Writes never go to a standby.
-              if (in.c.write) EXPECT_FALSE(standby) << where;
-              // A serializable transaction never reads a standby.
-              if (in.s.txSerializable || (tx == 'I' && in.s.sessionSerializable && !in.c.broadcast))
+              if (in.c.write) {
                 EXPECT_FALSE(standby) << where;
-              if (d.txSerializable || d.txReadWrite) EXPECT_NE(d.target, RouteTarget::kBoth) << where;
+              }
+              // A serializable transaction never reads a standby.
+              if (in.s.txSerializable || (tx == 'I' && in.s.sessionSerializable && !in.c.broadcast)) {
+                EXPECT_FALSE(standby) << where;
+              }
+              if (d.txSerializable || d.txReadWrite) {
+                EXPECT_NE(d.target, RouteTarget::kBoth) << where;
+              }
               // A read in a transaction goes to a standby only if that standby is in it.
-              if (tx != 'I' && standby && d.reason != RouteReason::kNoPrimaryRead)
+              if (tx != 'I' && standby && d.reason != RouteReason::kNoPrimaryRead) {
                 EXPECT_TRUE(in.s.standbyInTx && in.s.standbyTxStatus == 'T') << where;
+              }
               // Read-your-writes: an autocommit read on a standby below the floor never.
-              if (tx == 'I' && standby && in.b.readYourWrites && in.s.readFloor > 0 && in.k.hasPrimary)
+              if (tx == 'I' && standby && in.b.readYourWrites && in.s.readFloor > 0 && in.k.hasPrimary) {
                 EXPECT_TRUE(in.s.standbyConnected ? in.s.standbyReplayLsn >= in.s.readFloor
                                                   : d.minReplayLsn >= in.s.readFloor)
                     << where;
+              }
               // A transaction's read of a function of unknown volatility is not balanced.
-              if (tx != 'I' && in.c.functionsUnknown && in.k.hasPrimary) EXPECT_FALSE(standby) << where;
+              if (tx != 'I' && in.c.functionsUnknown && in.k.hasPrimary) {
+                EXPECT_FALSE(standby) << where;
+              }
               // System catalogs and the backend's pid: the primary's answer while there is one.
-              if (std::string(sql).find("pg_") != std::string::npos && in.k.hasPrimary) EXPECT_FALSE(standby) << where;
+              if (std::string(sql).find("pg_") != std::string::npos && in.k.hasPrimary) {
+                EXPECT_FALSE(standby) << where;
+              }
               // Balancing off: nothing balanced while a primary is there.
-              if (!in.b.enabled && in.k.hasPrimary) EXPECT_FALSE(standby) << where;
+              if (!in.b.enabled && in.k.hasPrimary) {
+                EXPECT_FALSE(standby) << where;
+              }
             }
   EXPECT_GT(combos, 5000);
 }

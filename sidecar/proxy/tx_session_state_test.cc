@@ -50,7 +50,9 @@ TEST(TxSessionStateTest, TableFromClassifiedSql) {
     TxStateDecision d = DecideTxSessionState(f, SessionStatePolicy::kRefuse);
     EXPECT_EQ(ToString(d.verdict), std::string(ToString(r.refuse))) << r.sql;
     EXPECT_EQ(d.what.rfind(r.what, 0), 0u) << r.sql << " -> " << d.what;
-    if (r.refuse == TxStateVerdict::kAllow) EXPECT_EQ(d.what, "") << r.sql;
+    if (r.refuse == TxStateVerdict::kAllow) {
+      EXPECT_EQ(d.what, "") << r.sql;
+    }
     // The same with pin: what is refused pins instead; what is allowed stays so.
     TxStateDecision p = DecideTxSessionState(f, SessionStatePolicy::kPin);
     EXPECT_EQ(ToString(p.verdict),
