@@ -40,6 +40,9 @@ TEST(KubePathsTest, ServerUrlAndResourcePaths) {
 TEST(MicroTimeTest, FormatAndParse) {
   auto t = std::chrono::system_clock::from_time_t(1767323045) + std::chrono::microseconds(123456);
   EXPECT_EQ(FormatMicroTime(t), "2026-01-02T03:04:05.123456Z");
+  // Before 1970 the fraction still counts up from the second below it.
+  EXPECT_EQ(FormatMicroTime(std::chrono::system_clock::from_time_t(0) - std::chrono::microseconds(1)),
+            "1969-12-31T23:59:59.999999Z");
   EXPECT_EQ(ParseMicroTime("2026-01-02T03:04:05.123456Z"), t);
   EXPECT_EQ(ParseMicroTime("2026-01-02T03:04:05Z"), t - std::chrono::microseconds(123456));
   EXPECT_EQ(ParseMicroTime("2026-01-02T03:04:05.1Z"), t - std::chrono::microseconds(23456));
