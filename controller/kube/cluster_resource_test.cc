@@ -230,7 +230,9 @@ TEST(ClusterResourceTest, MinimalAndSyncExamplesConvert) {
     const ClusterResource& r = *load.resource;
     EXPECT_EQ(r.spec.nodes.size(), w.instances);
     EXPECT_EQ(r.spec.replication.mode, w.mode);
-    if (w.syncCount) EXPECT_EQ(r.spec.replication.synchronousCount, w.syncCount);
+    if (w.syncCount) {
+      EXPECT_EQ(r.spec.replication.synchronousCount, w.syncCount);
+    }
     std::map<std::string, YAML::Node> secrets;
     for (const YAML::Node& d : YAML::LoadAll(testing_util::RepoFile(w.file)))
       if (d["kind"].Scalar() == "Secret") secrets[d["metadata"]["name"].Scalar()] = d;

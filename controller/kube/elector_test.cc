@@ -43,7 +43,9 @@ class ElectorTest : public ::testing::Test {
   bool WaitWhileSafe(P pred, LeaseElector& a, LeaseElector& b, milliseconds limit) {
     const auto end = Clock::now() + limit;
     while (Clock::now() < end) {
-      if (&a != &b) EXPECT_FALSE(a.MayAct() && b.MayAct()) << "two controllers acting at once";
+      if (&a != &b) {
+        EXPECT_FALSE(a.MayAct() && b.MayAct()) << "two controllers acting at once";
+      }
       if (pred()) return true;
       std::this_thread::sleep_for(milliseconds(5));
     }

@@ -59,7 +59,9 @@ TEST(FencedPrimaryTest, Table) {
     EXPECT_EQ(DecideFencedPrimary({c.fenced, c.stoppedByUs, c.node}, &why), c.want)
         << c.name << ": got " << ToString(DecideFencedPrimary({c.fenced, c.stoppedByUs, c.node}, &why)) << " ("
         << why << ")";
-    if (c.want != S::kNone) EXPECT_FALSE(why.empty()) << c.name;
+    if (c.want != S::kNone) {
+      EXPECT_FALSE(why.empty()) << c.name;
+    }
   }
 }
 

@@ -136,9 +136,15 @@ TEST(KubeScale, Table) {
     EXPECT_EQ(ToString(s.kind), std::string(ToString(c.want))) << s.reason;
     EXPECT_EQ(s.members, c.wantMembers) << s.reason;
     EXPECT_EQ(s.replicas, c.wantReplicas) << s.reason;
-    if (!c.instance.empty()) EXPECT_EQ(s.instance, c.instance) << s.reason;
-    if (c.want == K::kSwitchover) EXPECT_EQ(s.target, c.extra);
-    if (c.want == K::kWait) EXPECT_EQ(s.waitReason, c.extra) << s.reason;
+    if (!c.instance.empty()) {
+      EXPECT_EQ(s.instance, c.instance) << s.reason;
+    }
+    if (c.want == K::kSwitchover) {
+      EXPECT_EQ(s.target, c.extra);
+    }
+    if (c.want == K::kWait) {
+      EXPECT_EQ(s.waitReason, c.extra) << s.reason;
+    }
     EXPECT_NE(s.reason.find(c.reasonHas), std::string::npos) << s.reason;
     EXPECT_EQ(s.scaling(), c.want != K::kSteady);
   }

@@ -77,7 +77,9 @@ TEST(NodeLoss, DecisionTable) {
     EXPECT_EQ(out[0].instance, "demo-2") << c.name;
     EXPECT_EQ(out[0].pod, "demo-2") << c.name;
     EXPECT_NE(out[0].reason.find(c.says), std::string::npos) << c.name << ": " << out[0].reason;
-    if (out[0].step == NodeLossStep::kForceDelete) EXPECT_EQ(out[0].podUid, "uid-2") << c.name;
+    if (out[0].step == NodeLossStep::kForceDelete) {
+      EXPECT_EQ(out[0].podUid, "uid-2") << c.name;
+    }
   }
 }
 

@@ -27,7 +27,9 @@ TEST(SelfFence, FencesOnlyAWritablePrimaryWithoutLease) {
   for (const auto& c : cases) {
     const std::string why = FenceReason(c.lease, c.pg, 42);
     EXPECT_EQ(!why.empty(), c.fence) << c.name;
-    if (c.fence) EXPECT_NE(why.find("write lease 42 ms ago"), std::string::npos) << why;
+    if (c.fence) {
+      EXPECT_NE(why.find("write lease 42 ms ago"), std::string::npos) << why;
+    }
   }
 }
 

@@ -70,8 +70,12 @@ TEST(SpecUpdate, Decisions) {
     c.change(&p.spec);
     SpecUpdateDecision d = DecideSpecUpdate(Spec(3), c.held, p, "demo-0");
     EXPECT_EQ(d.status, c.status) << c.what;
-    if (c.status == 200) EXPECT_EQ(d.reply.outcome, c.outcome) << c.what << ": " << d.reply.reason;
-    if (c.status == 409) EXPECT_EQ(d.refusal, "not_a_member") << c.what;
+    if (c.status == 200) {
+      EXPECT_EQ(d.reply.outcome, c.outcome) << c.what << ": " << d.reply.reason;
+    }
+    if (c.status == 409) {
+      EXPECT_EQ(d.refusal, "not_a_member") << c.what;
+    }
     EXPECT_EQ(d.reply.field, c.field) << c.what;
     EXPECT_EQ(d.persist, c.persist) << c.what;
     EXPECT_EQ(d.applyNodes, c.apply) << c.what;
@@ -184,7 +188,9 @@ TEST(SpecUpdate, ParameterDecisions) {
     EXPECT_TRUE(d.persist) << c.what;
     EXPECT_EQ(d.applyNodes, c.applyNodes) << c.what;
     EXPECT_EQ(d.applyParameters, c.applyParameters) << c.what;
-    if (c.applyParameters) EXPECT_NE(d.reply.reason.find("postgres.parameters"), std::string::npos) << d.reply.reason;
+    if (c.applyParameters) {
+      EXPECT_NE(d.reply.reason.find("postgres.parameters"), std::string::npos) << d.reply.reason;
+    }
   }
 }
 
