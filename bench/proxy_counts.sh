@@ -11,11 +11,12 @@
 #
 # With TARGET=pgbouncer the same counts are taken of PgBouncer (session mode,
 # one pool to the primary, trust; PROXY_BINARY ignored): the yardstick of
-# issue 16.
+# issue 16. POOL_MODE=transaction runs either in transaction pooling instead
+# (pgvigil: --pool-mode transaction --pool-size POOL_SIZE, default 20).
 #
 #   bench/proxy_counts.sh [PROXY_BINARY]   env: TXNS=2000 (per client, strace
 #        and /proc runs) CG_TXNS=150 (per client, callgrind) CLIENTS=8 THREADS=2
-#        WORKLOADS="simple extended tpcb" BASE_PORT=26400
+#        WORKLOADS="simple extended tpcb" BASE_PORT=26400 POOL_MODE=session
 # Runs as root (PostgreSQL as the postgres user); one primary and two streaming
 # standbys on 127.0.0.1 (scale 1), removed at the end.
 set -euo pipefail
@@ -29,6 +30,8 @@ CG_TXNS=${CG_TXNS:-150}
 CLIENTS=${CLIENTS:-8}
 THREADS=${THREADS:-2}
 WORKLOADS=${WORKLOADS:-"simple extended tpcb"}
+POOL_MODE=${POOL_MODE:-session}
+POOL_SIZE=${POOL_SIZE:-20}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 BASE=${BASE_PORT:-26400}
 P0=$BASE PX=$((BASE + 10))
@@ -88,14 +91,15 @@ listen_port = $PX
 unix_socket_dir =
 auth_type = trust
 auth_file = $DIR/userlist.txt
-pool_mode = session
+pool_mode = $POOL_MODE
 max_client_conn = 200
 default_pool_size = 80
 INI
     chown postgres: "$DIR/userlist.txt" "$DIR/pgbouncer.ini"
     setpriv --reuid=postgres --regid=postgres --init-groups "$@" "$BIN" -q "$DIR/pgbouncer.ini" >"$DIR/proxy.log" 2>&1 &
   else
-    "$@" "$BIN" --port $PX --nodes "$NODES" --threads "$THREADS" >"$DIR/proxy.log" 2>&1 &
+    "$@" "$BIN" --port $PX --nodes "$NODES" --threads "$THREADS" \
+      --pool-mode "$POOL_MODE" --pool-size "$POOL_SIZE" >"$DIR/proxy.log" 2>&1 &
   fi
   PROXY=$!
   for _ in $(seq 1 300); do
@@ -126,7 +130,7 @@ bench() {  # workload clients txns-per-client
     sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p'
 }
 
-echo "== proxy $BIN, $THREADS worker(s), $CLIENTS clients; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== proxy $BIN ($POOL_MODE pooling), $THREADS worker(s), $CLIENTS clients; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 start_proxy
 for w in $WORKLOADS; do
   bench "$w" "$CLIENTS" 100 >/dev/null  # backends logged in and pooled
