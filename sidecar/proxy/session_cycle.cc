@@ -151,10 +151,9 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
 void ClientSession::AddToCycle(const Frame& f) {
   const char* raw = reinterpret_cast<const char*>(f.body) - 5;
   const size_t at = cycle_.bytes.size();
-  // Transaction pooling renames statements in the copy (RenameForBackend);
-  // otherwise the message is sent on from the read buffer.
-  if (TxMode()) cycle_.bytes.append(raw, f.size);
-  else cycle_.frame = std::string_view(raw, f.size);
+  // Sent on from the read buffer; a message transaction pooling rewrites (a
+  // statement by the proxy's name: RenameForBackend, 'P' below) from a copy.
+  cycle_.frame = std::string_view(raw, f.size);
   auto in = [](const std::vector<std::string>& v, std::string_view n) {
     for (const auto& x : v)
       if (x == n) return true;
@@ -181,6 +180,7 @@ void ClientSession::AddToCycle(const Frame& f) {
         if (o != statements_.end() && !o->second.server.empty()) {
           st.parse.clear();
           AppendParse(&st.parse, "", "DEALLOCATE " + o->second.server);
+          cycle_.frame = {};
           cycle_.bytes.resize(at);
           cycle_.bytes += st.parse;
           if (!in(cycle_.refStatements, st.cls.object)) cycle_.refStatements.push_back(st.cls.object);
@@ -191,6 +191,7 @@ void ClientSession::AddToCycle(const Frame& f) {
         st.server = worker_->StatementName(ParseDefinition(f));
         st.parse.clear();
         (void)AppendRenamedStatement(f, st.server, &st.parse);
+        cycle_.frame = {};
         cycle_.bytes.resize(at);
         cycle_.bytes += st.parse;
       }

@@ -227,6 +227,7 @@ bool ClientSession::AnswerTxClose() {
 
 void ClientSession::RenameForBackend(const Frame& f, size_t at, const Statement& st) {
   if (st.server.empty()) return;
+  cycle_.frame = {};
   cycle_.bytes.resize(at);
   if (!AppendRenamedStatement(f, st.server, &cycle_.bytes))
     cycle_.bytes.append(reinterpret_cast<const char*>(f.body) - 5, f.size);
