@@ -65,9 +65,13 @@ struct ProxyMetrics {
 };
 
 // A cancel key the proxy handed to a client, mapped to the backends that client
-// currently uses. Guarded by its own mutex (sessions update, cancel readers copy).
+// currently uses. Guarded by its own mutex (sessions update, cancel readers
+// copy), except that a session holding no backend only clears `live`, without
+// the lock (transaction pooling does so at every transaction's end): readers
+// take targets only while live, under the mutex.
 struct CancelTargets {
   std::mutex mu;
+  std::atomic<bool> live{false};  // targets are current (else: none)
   struct Target {
     std::string host;
     int port;

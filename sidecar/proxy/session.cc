@@ -2,6 +2,8 @@
 // relay of the ready state is in session_routing.cc.
 #include "sidecar/proxy/session.h"
 
+#include <cstring>
+
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
@@ -299,8 +301,10 @@ bool ClientSession::HandleStartupFrame(const Frame& f) {
       auto t = shared_->FindCancel((uint64_t(k.pid) << 32) | k.secret);
       if (t) {
         std::lock_guard<std::mutex> l(t->mu);
-        for (const auto& target : t->targets) SendCancel(worker_->io, target.host, target.port, target.key);
-        spdlog::info("proxy: cancel request from {} forwarded to {} backend(s)", peer_, t->targets.size());
+        const bool live = t->live.load(std::memory_order_acquire);
+        if (live)
+          for (const auto& target : t->targets) SendCancel(worker_->io, target.host, target.port, target.key);
+        spdlog::info("proxy: cancel request from {} forwarded to {} backend(s)", peer_, live ? t->targets.size() : 0);
       } else {
         spdlog::info("proxy: cancel request from {} with an unknown key ignored", peer_);
       }
@@ -429,9 +433,25 @@ void ClientSession::AuthFailed(const std::string& sqlstate, const std::string& m
   Fatal(sqlstate, message, "authentication failed: " + reason);
 }
 
-std::string ClientSession::LoginKey() const {
-  std::string k = user_ + '\0' + database_;
+const std::string& ClientSession::LoginKey() const {
+  if (!loginKey_.empty()) return loginKey_;  // never empty once built: it holds a '\0'
+  std::string& k = loginKey_;
+  k = user_ + '\0' + database_;
   for (const auto& [a, b] : extraParams_) k += '\0' + a + '=' + b;
+  return k;
+}
+
+const std::string& ClientSession::PoolKey(const std::string& node) {
+  const std::string& login = LoginKey();
+  // Node names hold no '\0': a key of the right length starting with the node
+  // and a '\0' is that node's.
+  for (const auto& k : poolKeys_)
+    if (k.size() == node.size() + 1 + login.size() && k[node.size()] == '\0' &&
+        std::memcmp(k.data(), node.data(), node.size()) == 0)
+      return k;
+  std::string& k = poolKeys_.emplace_back(node);
+  k += '\0';
+  k += login;
   return k;
 }
 
@@ -604,7 +624,7 @@ void ClientSession::ReleaseBackends() {
       b->Close("session ran LOAD: a library DISCARD ALL cannot unload");
       continue;
     }
-    std::string key = b->login().node + '\0' + LoginKey();
+    std::string key = PoolKey(b->login().node);
     Worker* w = worker_;
     // Weakly held, as in Connect: a callback stored in b must not own b.
     b->Reset([w, wb = std::weak_ptr<BackendConn>(b), key](bool ok) {
@@ -615,10 +635,26 @@ void ClientSession::ReleaseBackends() {
 
 void ClientSession::UpdateCancelTargets() {
   if (!cancelTargets_) return;
+  if (!primary_ && !standby_) {
+    // No lock: a reader holding it now either saw `live` already (as if it had
+    // run just before) or sees it cleared.
+    cancelTargets_->live.store(false, std::memory_order_release);
+    return;
+  }
   std::lock_guard<std::mutex> l(cancelTargets_->mu);
-  cancelTargets_->targets.clear();
-  for (const auto* b : {&primary_, &standby_})
-    if (*b) cancelTargets_->targets.push_back({(*b)->login().host, (*b)->login().port, (*b)->cancelKey()});
+  // Overwritten in place: the host strings keep their buffers.
+  auto& v = cancelTargets_->targets;
+  size_t n = 0;
+  for (const auto* b : {&primary_, &standby_}) {
+    if (!*b) continue;
+    if (n == v.size()) v.emplace_back();
+    auto& x = v[n++];
+    x.host = (*b)->login().host;
+    x.port = (*b)->login().port;
+    x.key = (*b)->cancelKey();
+  }
+  v.resize(n);
+  cancelTargets_->live.store(true, std::memory_order_release);
 }
 
 }  // namespace pgvigil::proxy

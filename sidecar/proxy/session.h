@@ -8,6 +8,7 @@
 
 #include <array>
 #include <chrono>
+#include <deque>
 #include <list>
 #include <memory>
 #include <optional>
@@ -88,7 +89,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   struct Cycle {
     // The message as sent on: in the client's read buffer (frame) while it is
     // dispatched at once, from HandleReadyFrame; in bytes when it waits (Own)
-    // or is rewritten (transaction pooling). Bytes() is whichever holds it.
+    // or is rewritten (transaction pooling: a statement named by the proxy's
+    // name; frame is cleared then). Bytes() is whichever holds it.
     std::string_view frame;
     std::string bytes;
     std::string_view Bytes() const { return frame.data() ? frame : std::string_view(bytes); }
@@ -213,7 +215,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     auto it = worker_->avoidUntil.find(r.nodes[i].node.name);
     return it != worker_->avoidUntil.end() && it->second > now;
   }
-  std::string LoginKey() const;
+  // User, database and startup options, '\0'-separated: fixed once the
+  // startup packet is read, so built once (transaction pooling asks for every
+  // transaction).
+  const std::string& LoginKey() const;
+  // The idle / transaction pool key of node `node`: node + '\0' + LoginKey(),
+  // kept per node (transaction pooling connects for every transaction, to the
+  // standbys in turn).
+  const std::string& PoolKey(const std::string& node);
   void UpdateCancelTargets();
   void ReleaseBackends();
   // Session moving (session_move.cc). "" when the session may leave its primary
@@ -264,8 +273,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // backends to settle), kRefused (the client has its error).
   enum class TxCheck { kGo, kWait, kRefused };
   TxCheck CheckTxSessionState();
-  // Transaction pooling: the extended-protocol message f, appended to
-  // cycle_.bytes at `at`, refers to statement st by the proxy's name instead.
+  // Transaction pooling: the extended-protocol message f (in cycle_.frame) is
+  // copied to cycle_.bytes at `at` referring to statement st by the proxy's
+  // name instead (unless st has none: then it stays as it is).
   void RenameForBackend(const Frame& f, size_t at, const Statement& st);
   // Simple-Query DEALLOCATE of protocol-level statements, answered by the proxy.
   bool AnswerTxDeallocate();
@@ -317,6 +327,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Login.
   std::string user_, database_;
   std::vector<std::pair<std::string, std::string>> extraParams_;
+  mutable std::string loginKey_;  // LoginKey(), once built
+  // PoolKey()s built, one per node name met (a few): a deque, so that a key
+  // returned stays where it is while others are added.
+  std::deque<std::string> poolKeys_;
   AuthStep authStep_ = AuthStep::kNone;
   std::string md5Salt_;
   std::unique_ptr<ScramServer> scram_;

@@ -9,7 +9,7 @@ namespace pgvigil::proxy {
 
 bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
   const RouteNode& nd = r.nodes[size_t(node)].node;
-  std::string key = nd.name + '\0' + LoginKey();
+  const std::string& key = PoolKey(nd.name);
   std::shared_ptr<TxSlot> slot;
   if (TxMode()) {
     for (;;) {

@@ -44,6 +44,9 @@ std::vector<bool> ClientSession::AvoidMask(const EffectiveRouting& r, uint64_t m
 
 int ClientSession::ChooseLoadBalanceNode(const EffectiveRouting& r, uint64_t min_lsn) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
+  // Nothing can be avoided (the usual case): no mask, no clock. Under
+  // transaction pooling this runs for every transaction.
+  if (min_lsn == 0 && worker_->avoidUntil.empty()) return ChooseStandby(r, u(worker_->rng));
   return ChooseStandby(r, u(worker_->rng), AvoidMask(r, min_lsn));
 }
 
