@@ -323,6 +323,19 @@ TEST(ProxyTxPoolTest, QueueShowCommandsAndTimeout) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(a->Query("COMMIT"), "");
   EXPECT_EQ(later.get(), "b later");
+  // b waits again a second later: the queue timer of its last wait is still
+  // set (for that wait's deadline, the earlier); this wait times out after its
+  // own queueTimeout all the same, not when that timer expires.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_EQ(a->Query("BEGIN"), "");
+  auto t0 = std::chrono::steady_clock::now();
+  std::string again = b->Query("SELECT 'b again'");
+  auto waited_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(again.rfind("ERROR 53300", 0), 0u) << again;
+  EXPECT_GE(waited_ms, 3000);
+  EXPECT_EQ(a->Query("COMMIT"), "");
+  EXPECT_EQ(b->Query("SELECT 'b after'"), "b after");
 }
 
 TEST(ProxyTxPoolTest, FailoverMovesIdleClientsWithTheirStatements) {

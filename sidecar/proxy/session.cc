@@ -605,6 +605,7 @@ void ClientSession::Drain() {
 void ClientSession::ReleaseBackends() {
   bool clean = copyTarget_ == Target::kNone && pinned_ == Target::kNone;
   if (TxMode()) LeaveQueue();
+  if (queueTimer_) queueTimer_->cancel();  // it holds the session
   for (Target t : {Target::kPrimary, Target::kStandby}) {
     std::shared_ptr<BackendConn> b = std::move(Conn(t));
     Conn(t).reset();

@@ -264,6 +264,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Queued for a pool backend of `key` to serve `t`.
   void WaitForPool(Target t, const RouteNode& nd, const std::string& key);
   void OnQueueTimeout();
+  void ArmQueueTimer();
   void LeaveQueue();
   // At a transaction boundary with nothing in flight, the backends go back to
   // the pool (unless pinned).
@@ -395,7 +396,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   RouteNode txWaitNode_;
   std::string txWaitKey_;
   std::chrono::steady_clock::time_point txWaitSince_{};
+  // proxy.pool.queueTimeout of the wait. The timer is not cancelled when the
+  // wait ends (arming and cancelling an Asio timer takes the reactor's lock):
+  // an armed one is left to expire (no earlier than the wait's deadline it was
+  // set for) and re-armed then for the current wait, if any (ArmQueueTimer).
+  std::chrono::steady_clock::time_point txWaitDeadline_{};
   std::unique_ptr<boost::asio::steady_timer> queueTimer_;
+  bool queueTimerArmed_ = false;
   bool adminPending_ = false;   // SHOW pools/clients/servers rows being gathered
   // Holds the session from Start to Close: a session waiting on a backend has
   // no client read or write in flight that would (backends point to it raw).

@@ -22,14 +22,26 @@ void ClientSession::WaitForPool(Target t, const RouteNode& nd, const std::string
   txWaitNode_ = nd;
   txWaitKey_ = key;
   txWaitSince_ = std::chrono::steady_clock::now();
+  txWaitDeadline_ = txWaitSince_ + shared_->spec.proxy.pool.queueTimeout;
   (t == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = true;
+  // An armed timer of an earlier wait expires before this deadline (unless
+  // queueTimeout was shortened since): it is re-armed when it does.
+  if (!queueTimerArmed_ || queueTimer_->expiry() > txWaitDeadline_) ArmQueueTimer();
+  spdlog::debug("proxy: client {} queues for a backend of node {} (transaction pool full)", peer_, nd.name);
+}
+
+void ClientSession::ArmQueueTimer() {
   if (!queueTimer_) queueTimer_ = std::make_unique<asio::steady_timer>(worker_->io);
-  queueTimer_->expires_after(shared_->spec.proxy.pool.queueTimeout);
+  queueTimer_->expires_at(txWaitDeadline_);  // an earlier wait on it ends with operation_aborted
+  queueTimerArmed_ = true;
   auto self = shared_from_this();
   queueTimer_->async_wait([this, self](const boost::system::error_code& ec) {
-    if (!ec && txWaiting_ && state_ != State::kClosed) OnQueueTimeout();
+    if (ec) return;  // re-armed (or the session closed)
+    queueTimerArmed_ = false;
+    if (!txWaiting_ || state_ == State::kClosed) return;
+    if (std::chrono::steady_clock::now() >= txWaitDeadline_) OnQueueTimeout();
+    else ArmQueueTimer();  // set for an earlier wait: this one's deadline is later
   });
-  spdlog::debug("proxy: client {} queues for a backend of node {} (transaction pool full)", peer_, nd.name);
 }
 
 void ClientSession::LeaveQueue() {
@@ -37,7 +49,6 @@ void ClientSession::LeaveQueue() {
   txWaiting_ = false;
   worker_->tx->Cancel(txWaitKey_, {this, txWaitTicket_});
   (txWaitTarget_ == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = false;
-  if (queueTimer_) queueTimer_->cancel();
 }
 
 void ClientSession::OnQueueTimeout() {
@@ -63,9 +74,7 @@ void ClientSession::OnTxGrant(uint64_t ticket, std::shared_ptr<BackendConn> conn
     return;
   }
   Target t = txWaitTarget_;
-  RouteNode nd = txWaitNode_;
-  txWaiting_ = false;
-  if (queueTimer_) queueTimer_->cancel();
+  txWaiting_ = false;  // the queue timer is left to expire (ArmQueueTimer)
   (t == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = false;
   if (conn) {
     bool usable = conn->state() == BackendConn::State::kIdle && !(t == Target::kPrimary && conn->inHotStandby());
@@ -75,6 +84,7 @@ void ClientSession::OnTxGrant(uint64_t ticket, std::shared_ptr<BackendConn> conn
     else if (!usable && state_ == State::kLogin) ConnectForLogin();
     return;
   }
+  RouteNode nd = txWaitNode_;
   auto r = worker_->Routing();
   int i = r->Find(nd.name);
   StartLogin(t, nd, i < 0 ? 0 : i, std::move(slot));
