@@ -11,6 +11,7 @@
 #   bench/proxy.sh [BUILD_DIR]     env: DURATION=20 ROUNDS=2 SCALE=10 IDLE=200
 #                                       TARGETS="direct pgvigil pgpool pgbouncer haproxy pgvigil-tx pgbouncer-tx"
 #                                       (also pgvigil-1t, pgvigil-tx-1t: the same with proxy.threads 1)
+#                                       (and pgvigil-noryw: session mode with readYourWrites off)
 #                                       PGVIGIL_TX_POOL=20 (pgvigil transaction mode: backends per pool, i.e. per node)
 #                                       IDLE_TARGET=pgvigil (or pgvigil-tx: idle clients hold no backend)
 #                                       ONLY=REGEX (workload names to run, e.g. 'select-only (simple 8c|64c)')
@@ -32,7 +33,7 @@ BASE=${BASE_PORT:-25400}
 P0=$BASE P1=$((BASE + 1)) P2=$((BASE + 2))
 declare -A PORT=([direct]=$P0 [pgvigil]=$((BASE + 10)) [pgpool]=$((BASE + 11)) [pgbouncer]=$((BASE + 12)) [haproxy]=$((BASE + 13))
                  [pgvigil-tx]=$((BASE + 14)) [pgbouncer-tx]=$((BASE + 15))
-                 [pgvigil-1t]=$((BASE + 16)) [pgvigil-tx-1t]=$((BASE + 17)))
+                 [pgvigil-1t]=$((BASE + 16)) [pgvigil-tx-1t]=$((BASE + 17)) [pgvigil-noryw]=$((BASE + 18)))
 declare -A PID=()
 
 [[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }
@@ -98,6 +99,10 @@ start_targets() {
   "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
     --threads 1 --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" >"$DIR/pgvigil-tx-1t.log" 2>&1 &
   PID[pgvigil-tx-1t]=$!
+  # Session mode without read-your-writes (no LSN query after a transaction that wrote).
+  "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-noryw]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+    --no-read-your-writes >"$DIR/pgvigil-noryw.log" 2>&1 &
+  PID[pgvigil-noryw]=$!
   # Pgpool-II, streaming replication mode with load balancing.
   mkdir -p "$DIR/pgpool"
   cat >"$DIR/pgpool/pgpool.conf" <<CONF
