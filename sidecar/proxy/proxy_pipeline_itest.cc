@@ -177,5 +177,42 @@ TEST(ProxyPipelineTest, LongMixedPipeline) {
   EXPECT_EQ(Cluster().Query(0, "SELECT count(*) FROM kv WHERE k BETWEEN 600 AND 699").value(), "25");
 }
 
+// The Binds that come after a sequence's first message follow its backend
+// only as the statement is now (session_follow.cc): one parsed on the other
+// backend alone is parsed there first, and one prepared again under the same
+// name as a write moves the sequence to the primary, never runs on the standby
+// as the read it was before.
+TEST(ProxyPipelineTest, LaterBindsUseTheStatementAsItIsNow) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  ASSERT_TRUE(Cluster().Query(0, "DELETE FROM kv WHERE k = 512").ok());
+  auto c = Connect(px->port);
+  ASSERT_TRUE(c->ok()) << c->error();
+  // "r": prepared in a READ WRITE transaction, so parsed on the primary only
+  // (no write: read-your-writes would keep the reads below on the primary).
+  ASSERT_EQ(c->Query("BEGIN READ WRITE"), "");
+  ASSERT_EQ(Prepare(c->c, "r", "SELECT inet_server_port()"), "");
+  ASSERT_EQ(c->Query("COMMIT"), "");
+  // "w": a read first, then the same name for a write.
+  ASSERT_EQ(Prepare(c->c, "w", "SELECT inet_server_port()"), "");
+  ASSERT_EQ(c->Query("DEALLOCATE w"), "");
+  ASSERT_EQ(Prepare(c->c, "w", "INSERT INTO kv VALUES (512, 'w') RETURNING inet_server_port()"), "");
+  ASSERT_EQ(PQenterPipelineMode(c->c), 1);
+  ASSERT_TRUE(Send(c->c, "SELECT inet_server_port()"));  // the sequence starts on a standby
+  ASSERT_EQ(PQsendQueryPrepared(c->c, "r", 0, nullptr, nullptr, nullptr, 0), 1);
+  ASSERT_EQ(PQsendQueryPrepared(c->c, "w", 0, nullptr, nullptr, nullptr, 0), 1);
+  ASSERT_EQ(PQpipelineSync(c->c), 1);
+  std::string first = NextResult(c->c);
+  EXPECT_TRUE(first == "PGRES_TUPLES_OK:" + P(1) || first == "PGRES_TUPLES_OK:" + P(2)) << first;
+  EXPECT_EQ(NextResult(c->c), "NULL");
+  EXPECT_EQ(NextResult(c->c), first);  // "r" on the same standby
+  EXPECT_EQ(NextResult(c->c), "NULL");
+  EXPECT_EQ(NextResult(c->c), "PGRES_TUPLES_OK:" + P(0));  // "w" on the primary
+  EXPECT_EQ(NextResult(c->c), "NULL");
+  EXPECT_EQ(NextResult(c->c), "PGRES_PIPELINE_SYNC");
+  ASSERT_EQ(PQexitPipelineMode(c->c), 1);
+  EXPECT_EQ(Cluster().Query(0, "SELECT v FROM kv WHERE k = 512").value(), "w");
+}
+
 }  // namespace
 }  // namespace pgvigil::proxy::testenv

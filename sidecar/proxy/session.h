@@ -158,6 +158,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // client preparing its unnamed statement again for every execution): takes
   // the classification already made instead of classifying and copying again.
   bool ReparseSame(const Frame& f, const std::string& name);
+  // A Bind, Describe or Execute of a read in a sequence pinned to a backend,
+  // where routing it would only say "the same backend" and change nothing but
+  // the portal it binds and the read counters: forwarded at once, without a
+  // cycle (session_follow.cc). False when it needs the general way
+  // (AddToCycle, TryDispatch); nothing has changed then.
+  bool FollowSequence(const Frame& f);
+  // The statement `name` as this session tracks it, when backend t holds its
+  // current version (nothing to parse again there first); else null.
+  const Statement* ParsedOn(Target t, std::string_view name);
   bool TryDispatch();  // false: blocked (connecting, waiting for other backend, paused)
   bool DispatchSyncOrFlush();
   // Ends the client's open extended sequence on its backend with the proxy's own
@@ -168,6 +177,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void Absorb(const SqlClass& c, bool executes);
   RouteDecision Decide(RoutingOnUse& routing);  // loads the snapshot only when the decision reads it
   void AfterDispatch(Target main, bool also_standby, const RouteDecision& d);
+  // select_cnt of main's node and the reads metric, for `reads` statements run there.
+  void CountReads(Target main, int reads);
   void AnswerDeallocateLocally();
   bool DeallocateCycle() const;  // the cycle is one DEALLOCATE name (see session_dispatch.cc)
   // Read-your-writes and function volatility (session_capture.cc): silent

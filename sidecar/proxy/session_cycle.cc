@@ -138,7 +138,9 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
     if (cycle_.active) cycle_.Own();  // it waits: the read buffer moves on
     return true;
   }
-  // Extended protocol: each message is routed and forwarded on its own.
+  // Extended protocol: each message is routed and forwarded on its own; one
+  // that only follows its sequence's backend, at once (session_follow.cc).
+  if (pinned_ != Target::kNone && FollowSequence(f)) return true;
   AddToCycle(f);
   if (state_ == State::kClosed) return true;
   cycle_.kind = f.type;

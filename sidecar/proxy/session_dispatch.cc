@@ -163,15 +163,17 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
                                    d.reason == RouteReason::kVolatileFunction))
     primaryMayHaveWritten_ = true;
   if (cycle_.createsTemp) noLoadBalance_ = true;
-  if (cycle_.reads > 0) {
-    BackendConn* b = Conn(main).get();
-    if (!b->selectCounter) b->selectCounter = &shared_->SelectCounter(b->login().node);
-    b->selectCounter->fetch_add(uint64_t(cycle_.reads), std::memory_order_relaxed);
-    (main == Target::kStandby ? shared_->metrics->readsToStandby : shared_->metrics->readsToPrimary)
-        .Inc(uint64_t(cycle_.reads));
-  }
+  if (cycle_.reads > 0) CountReads(main, cycle_.reads);
   cycle_.Reset();
   UpdateBusyCount();
+}
+
+void ClientSession::CountReads(Target main, int reads) {
+  BackendConn* b = Conn(main).get();
+  if (!b->selectCounter) b->selectCounter = &shared_->SelectCounter(b->login().node);
+  b->selectCounter->fetch_add(uint64_t(reads), std::memory_order_relaxed);
+  (main == Target::kStandby ? shared_->metrics->readsToStandby : shared_->metrics->readsToPrimary)
+      .Inc(uint64_t(reads));
 }
 
 bool ClientSession::DeallocateCycle() const {

@@ -1,0 +1,91 @@
+// ClientSession, ready state: the messages that follow the first one of an
+// extended-protocol sequence (Parse, Bind, Describe, Execute ... Sync). The
+// first message picks the backend (pinned_); for the Bind, Describe and
+// Execute of a read that come after it, TryDispatch and DecideRoute can only
+// answer "the pinned backend, nothing else" and AfterDispatch only records the
+// portal bound and counts the read. FollowSequence checks exactly the
+// conditions under which that holds and then does just that, with no cycle
+// built, classified, decided and reset for each message. Whenever one of them
+// does not hold (a write, a portal of the other backend, a statement to parse
+// again first, transaction pooling, a wait ...) the message goes the general
+// way (session_cycle.cc, session_routing.cc), unchanged.
+#include "sidecar/proxy/session.h"
+
+namespace pgvigil::proxy {
+
+const ClientSession::Statement* ClientSession::ParsedOn(Target t, std::string_view name) {
+  auto it = statements_.find(std::string(name));
+  if (it == statements_.end()) return nullptr;
+  auto& parsed = Parsed(t);
+  auto p = parsed.find(it->first);
+  return p != parsed.end() && p->second == it->second.version ? &it->second : nullptr;
+}
+
+bool ClientSession::FollowSequence(const Frame& f) {
+  if (f.type != 'B' && f.type != 'D' && f.type != 'E') return false;
+  // What TryDispatch checks before routing: anything that makes it wait,
+  // answer an error or log each message.
+  if (TxMode() || probing_ || adminPending_ || traceOn_ || !pendingError_.empty()) return false;
+  const Target t = pinned_;
+  BackendConn* b = Conn(t).get();
+  if (!b || !b->seqOpen || BusyOtherThan(t)) return false;
+  const auto& lbs = shared_->spec.proxy.loadBalancing;
+  if (t == Target::kPrimary) {
+    // The primary: as TryDispatch, it must still be routing's primary, and an
+    // idle standby that left balancing is dropped by the general way.
+    if (connectingPrimary_) return false;
+    RoutingOnUse r(worker_);
+    if (r->primary < 0) return false;
+    if (standby_ && standby_->outstanding.empty() && txStatus_ == 'I') {
+      int i = StandbyIndex(*r);
+      if (i < 0 || !r->nodes[size_t(i)].lbEligible) return false;
+    }
+  } else {
+    // A standby: the sequence stays there only while reads may be balanced.
+    if (connectingStandby_ || !lbs.enabled || noLoadBalance_) return false;
+    if (wrote_ && (lbs.disableOnWrite == DisableOnWrite::kAlways ||
+                   (lbs.disableOnWrite == DisableOnWrite::kTransaction && txStatus_ != 'I')))
+      return false;
+  }
+  // A portal used here must be on this backend alone (one mirrored on the
+  // standby makes the decision "both").
+  auto portal_here = [&](std::string_view portal) {
+    const Target* p = portals_.Find(portal);
+    return (!p || *p == t) && !portals_.Mirrored(portal);
+  };
+  const char* raw = reinterpret_cast<const char*>(f.body) - 5;
+  switch (f.type) {
+    case 'B': {
+      BindMsg m;
+      if (!ParseBind(f, &m)) return false;
+      const Statement* st = ParsedOn(t, m.statement);
+      if (!st) return false;
+      // A plain read: nothing of it reaches the decision or AfterDispatch but
+      // the read count (see Absorb).
+      const SqlClass& c = st->cls;
+      if (c.route != SqlRoute::kRead || c.write || c.txBegin || c.createsTemp || c.kind != StmtKind::kOther ||
+          !c.sessionState.empty())
+        return false;
+      b->Send(raw, f.size);
+      portals_.Bind(m.portal, t, false);
+      CountReads(t, 1);
+      return true;
+    }
+    case 'D': {
+      TargetMsg m;
+      if (!ParseDescribeOrClose(f, &m)) return false;
+      if (m.kind == 'S' ? statements_.count(std::string(m.name)) && !ParsedOn(t, m.name) : !portal_here(m.name))
+        return false;
+      b->Send(raw, f.size);
+      return true;
+    }
+    default: {  // 'E'
+      std::string_view portal;
+      if (!ParseExecute(f, &portal) || !portal_here(portal)) return false;
+      b->Send(raw, f.size);
+      return true;
+    }
+  }
+}
+
+}  // namespace pgvigil::proxy
