@@ -57,7 +57,7 @@ set(PGVIGIL_ASAN_NO_LEAK_CHECK kube_vigilctl_test)
 # Kubernetes mode); they came after this list was measured, and go in once a
 # TSan run of them is clean and timed.
 set(PGVIGIL_TSAN_TESTS
-  proxy_integration_test proxy_fidelity_test proxy_hardening_test
+  proxy_integration_test proxy_fidelity_test proxy_hardening_test proxy_txpool_test
   agent_health_checker_test agent_ops_test agent_rest_test agent_self_fence_test
   watchdog_service_test controller_api_test)
 
