@@ -171,6 +171,7 @@ void ClientSession::Process() {
     in_.Consume(size);
     if (state_ == State::kTls) break;
   }
+  FlushFollowed();
   for (const auto& b : corked)
     if (b) b->Uncork();
   processing_ = false;

@@ -164,6 +164,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // cycle (session_follow.cc). False when it needs the general way
   // (AddToCycle, TryDispatch); nothing has changed then.
   bool FollowSequence(const Frame& f);
+  // What FollowSequence forwards is sent in one piece per run of messages:
+  // the bytes stay in the client's read buffer until a message it does not
+  // follow comes, or Process ends its batch (FlushFollowed, before anything
+  // else reaches a backend).
+  void Forward(Target t, const char* data, size_t n);
+  void FlushFollowed();
   // The statement `name` as this session tracks it, when backend t holds its
   // current version (nothing to parse again there first); else null.
   const Statement* ParsedOn(Target t, std::string_view name);
@@ -377,6 +383,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   Target pinned_ = Target::kNone;  // unsynced extended sequence in progress here
   Target copyTarget_ = Target::kNone;
   Cycle cycle_;
+  // Forward's run: contiguous bytes of in_ for backend `to` (Conn(t) then).
+  struct FollowedRun {
+    Target t = Target::kNone;
+    const BackendConn* to = nullptr;
+    const char* data = nullptr;
+    size_t size = 0;
+  } followed_;
   std::unordered_map<std::string, Statement> statements_;
   uint64_t statementVersion_ = 0;
   std::unordered_map<std::string, uint64_t> parsedOnPrimary_, parsedOnStandby_;

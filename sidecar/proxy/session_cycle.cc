@@ -82,6 +82,10 @@ bool ClientSession::ReparseSame(const Frame& f, const std::string& name) {
 }
 
 bool ClientSession::HandleReadyFrame(const Frame& f) {
+  // A message that only follows its sequence's backend goes at once
+  // (session_follow.cc); before any other, what those sent (FlushFollowed).
+  if (pinned_ != Target::kNone && !skipUntilSync_ && !cycle_.active && FollowSequence(f)) return true;
+  FlushFollowed();
   const char* raw = reinterpret_cast<const char*>(f.body) - 5;
   switch (f.type) {
     case 'X':
@@ -138,9 +142,7 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
     if (cycle_.active) cycle_.Own();  // it waits: the read buffer moves on
     return true;
   }
-  // Extended protocol: each message is routed and forwarded on its own; one
-  // that only follows its sequence's backend, at once (session_follow.cc).
-  if (pinned_ != Target::kNone && FollowSequence(f)) return true;
+  // Extended protocol: each message is routed and forwarded on its own.
   AddToCycle(f);
   if (state_ == State::kClosed) return true;
   cycle_.kind = f.type;

@@ -3,12 +3,14 @@
 // first message picks the backend (pinned_); for the Bind, Describe and
 // Execute of a read that come after it, TryDispatch and DecideRoute can only
 // answer "the pinned backend, nothing else" and AfterDispatch only records the
-// portal bound and counts the read. FollowSequence checks exactly the
-// conditions under which that holds and then does just that, with no cycle
-// built, classified, decided and reset for each message. Whenever one of them
-// does not hold (a write, a portal of the other backend, a statement to parse
-// again first, transaction pooling, a wait ...) the message goes the general
-// way (session_cycle.cc, session_routing.cc), unchanged.
+// portal bound and counts the read; the Sync after them only ends the
+// sequence there. FollowSequence checks exactly the conditions under which
+// that holds and then does just that, with no cycle built, classified,
+// decided and reset for each message, and the run of such messages leaves in
+// one piece (Forward). Whenever a condition does not hold (a write, a portal
+// of the other backend, a statement to parse again first, a silent mirror
+// sequence, transaction pooling, a wait ...) the message goes the general way
+// (session_cycle.cc, session_routing.cc), unchanged.
 #include "sidecar/proxy/session.h"
 
 namespace pgvigil::proxy {
@@ -22,13 +24,26 @@ const ClientSession::Statement* ClientSession::ParsedOn(Target t, std::string_vi
 }
 
 bool ClientSession::FollowSequence(const Frame& f) {
-  if (f.type != 'B' && f.type != 'D' && f.type != 'E') return false;
+  if (f.type != 'B' && f.type != 'D' && f.type != 'E' && f.type != 'S') return false;
   // What TryDispatch checks before routing: anything that makes it wait,
   // answer an error or log each message.
   if (TxMode() || probing_ || adminPending_ || traceOn_ || !pendingError_.empty()) return false;
   const Target t = pinned_;
   BackendConn* b = Conn(t).get();
   if (!b || !b->seqOpen || BusyOtherThan(t)) return false;
+  const char* raw = reinterpret_cast<const char*>(f.body) - 5;
+  if (f.type == 'S') {
+    // The sequence ends here, as DispatchSyncOrFlush ends it, when no silent
+    // mirror sequence is open on the other backend; a Sync with a body (not
+    // one PostgreSQL accepts) goes the general way, which sends a clean one.
+    const BackendConn* other = Conn(t == Target::kPrimary ? Target::kStandby : Target::kPrimary).get();
+    if (f.bodyLen != 0 || (other && other->seqOpen)) return false;
+    Forward(t, raw, f.size);
+    b->seqOpen = false;
+    pinned_ = Target::kNone;
+    UpdateBusyCount();
+    return true;
+  }
   const auto& lbs = shared_->spec.proxy.loadBalancing;
   if (t == Target::kPrimary) {
     // The primary: as TryDispatch, it must still be routing's primary, and an
@@ -53,7 +68,6 @@ bool ClientSession::FollowSequence(const Frame& f) {
     const Target* p = portals_.Find(portal);
     return (!p || *p == t) && !portals_.Mirrored(portal);
   };
-  const char* raw = reinterpret_cast<const char*>(f.body) - 5;
   switch (f.type) {
     case 'B': {
       BindMsg m;
@@ -66,7 +80,7 @@ bool ClientSession::FollowSequence(const Frame& f) {
       if (c.route != SqlRoute::kRead || c.write || c.txBegin || c.createsTemp || c.kind != StmtKind::kOther ||
           !c.sessionState.empty())
         return false;
-      b->Send(raw, f.size);
+      Forward(t, raw, f.size);
       portals_.Bind(m.portal, t, false);
       CountReads(t, 1);
       return true;
@@ -76,16 +90,34 @@ bool ClientSession::FollowSequence(const Frame& f) {
       if (!ParseDescribeOrClose(f, &m)) return false;
       if (m.kind == 'S' ? statements_.count(std::string(m.name)) && !ParsedOn(t, m.name) : !portal_here(m.name))
         return false;
-      b->Send(raw, f.size);
+      Forward(t, raw, f.size);
       return true;
     }
     default: {  // 'E'
       std::string_view portal;
       if (!ParseExecute(f, &portal) || !portal_here(portal)) return false;
-      b->Send(raw, f.size);
+      Forward(t, raw, f.size);
       return true;
     }
   }
+}
+
+void ClientSession::Forward(Target t, const char* data, size_t n) {
+  const BackendConn* to = Conn(t).get();
+  if (followed_.to == to && followed_.data + followed_.size == data) {
+    followed_.size += n;
+    return;
+  }
+  FlushFollowed();
+  followed_ = {t, to, data, n};
+}
+
+void ClientSession::FlushFollowed() {
+  if (!followed_.to) return;
+  // Dropped with the session: its backends, mid-sequence, are closed, not pooled.
+  if (state_ != State::kClosed && Conn(followed_.t).get() == followed_.to)
+    Conn(followed_.t)->Send(followed_.data, followed_.size);
+  followed_ = {};
 }
 
 }  // namespace pgvigil::proxy
