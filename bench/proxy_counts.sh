@@ -17,6 +17,11 @@
 #   bench/proxy_counts.sh [PROXY_BINARY]   env: TXNS=2000 (per client, strace
 #        and /proc runs) CG_TXNS=150 (per client, callgrind) CLIENTS=8 THREADS=2
 #        WORKLOADS="simple extended tpcb" BASE_PORT=26400 POOL_MODE=session
+#        PROXY_ARGS="" (more pgvigil-proxy-bench flags, e.g. --no-read-your-writes)
+# Also per client transaction: the transactions each PostgreSQL node ran
+# (pg_stat_database xact_commit + xact_rollback, read 11 s after the runs, when
+# idle backends have reported them): the proxy's own statements (a standby's
+# BEGIN/COMMIT, the read-your-writes LSN query) show there.
 # Runs as root (PostgreSQL as the postgres user); one primary and two streaming
 # standbys on 127.0.0.1 (scale 1), removed at the end.
 set -euo pipefail
@@ -32,6 +37,7 @@ THREADS=${THREADS:-2}
 WORKLOADS=${WORKLOADS:-"simple extended tpcb"}
 POOL_MODE=${POOL_MODE:-session}
 POOL_SIZE=${POOL_SIZE:-20}
+PROXY_ARGS=${PROXY_ARGS:-}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 BASE=${BASE_PORT:-26400}
 P0=$BASE PX=$((BASE + 10))
@@ -99,7 +105,7 @@ INI
     setpriv --reuid=postgres --regid=postgres --init-groups "$@" "$BIN" -q "$DIR/pgbouncer.ini" >"$DIR/proxy.log" 2>&1 &
   else
     "$@" "$BIN" --port $PX --nodes "$NODES" --threads "$THREADS" \
-      --pool-mode "$POOL_MODE" --pool-size "$POOL_SIZE" >"$DIR/proxy.log" 2>&1 &
+      --pool-mode "$POOL_MODE" --pool-size "$POOL_SIZE" $PROXY_ARGS >"$DIR/proxy.log" 2>&1 &
   fi
   PROXY=$!
   for _ in $(seq 1 300); do
@@ -130,10 +136,17 @@ bench() {  # workload clients txns-per-client
     sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p'
 }
 
-echo "== proxy $BIN ($POOL_MODE pooling), $THREADS worker(s), $CLIENTS clients; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+xacts() {  # node: transactions it has run (committed + rolled back)
+  psql -qAt -h 127.0.0.1 -p $((P0 + $1)) -U postgres postgres \
+    -c "SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database"
+}
+
+echo "== proxy $BIN $PROXY_ARGS ($POOL_MODE pooling), $THREADS worker(s), $CLIENTS clients; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 start_proxy
 for w in $WORKLOADS; do
   bench "$w" "$CLIENTS" 100 >/dev/null  # backends logged in and pooled
+  sleep 11
+  x0=("$(xacts 0)" "$(xacts 1)" "$(xacts 2)")
   perf stat -e raw_syscalls:sys_enter -x, -o "$DIR/perf-$w" -p "$PROXY" &
   ppid=$!
   sleep 1
@@ -150,6 +163,10 @@ for w in $WORKLOADS; do
   echo "-- $w: syscalls/txn without a tracer $(awk -v d="${sc:-0}" -v n="$n" 'BEGIN {printf "%.2f", d / n}') ($n transactions); by name under strace ($n2):"
   awk -v n="$n2" '$1 ~ /^[0-9.]+$/ && NF >= 5 {printf "   %-16s %8.2f/txn\n", $NF, $4 / n}' "$DIR/strace-$w" |
     sort -k2 -g -r | head -12
+  sleep 11
+  per() { awk -v d="$1" -v n=$((n + n2)) 'BEGIN {printf "%.2f", d / n}'; }
+  echo "   PostgreSQL transactions per client transaction: primary $(per $(($(xacts 0) - x0[0])))," \
+    "standbys $(per $(($(xacts 1) + $(xacts 2) - x0[1] - x0[2])))"
 done
 
 echo "-- 64 clients, select-only simple: connections and CPU per worker"

@@ -62,6 +62,68 @@ TEST(ProxyRoutingTest, TransactionThatWroteStaysOnPrimary) {
   EXPECT_EQ(c->Query("SELECT count(*) FROM t1"), "0");
 }
 
+// A transaction's BEGIN goes to the primary alone; the session's standby gets
+// it (with the client's options) only right before the first statement of the
+// transaction that runs there. A transaction that writes first never opens
+// one: the standby stays idle, not "idle in transaction".
+TEST(ProxyRoutingTest, StandbyTransactionOpensAtItsFirstStatementThere) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  px->CatchUp();
+  auto c = Connect(px->port, "postgres", "", "sslmode=disable application_name=lazy-begin");
+  ASSERT_TRUE(c->ok()) << c->error();
+  const std::string port = c->Query("SELECT inet_server_port()");  // the session's standby
+  ASSERT_TRUE(port == P(1) || port == P(2)) << port;
+  const int standby = port == P(1) ? 1 : 2;
+  auto standby_state = [&] {
+    auto r = Cluster().Query(standby, "SELECT coalesce(string_agg(state, ','), 'none') FROM pg_stat_activity "
+                                      "WHERE application_name = 'lazy-begin'");
+    return r.ok() ? *r : "query failed: " + r.error();
+  };
+  // Writes first (pgbench's tpcb-like): nothing of the transaction on the standby.
+  EXPECT_EQ(c->Query("INSERT INTO kv VALUES (1, 'a') ON CONFLICT (k) DO NOTHING"), "");
+  px->CatchUp();  // read-your-writes: the standby has the session's write
+  EXPECT_EQ(c->Query("BEGIN"), "");
+  EXPECT_EQ(standby_state(), "idle");
+  EXPECT_EQ(c->Query("UPDATE kv SET v = 'lazy' WHERE k = 1 RETURNING inet_server_port()"), P(0));
+  EXPECT_EQ(c->Query("SELECT inet_server_port()"), P(0));
+  EXPECT_EQ(standby_state(), "idle");
+  EXPECT_EQ(c->Query("END"), "");
+  px->CatchUp();
+  // Reads first: the standby's transaction opens with the first read, with the client's options.
+  EXPECT_EQ(c->Query("BEGIN ISOLATION LEVEL REPEATABLE READ"), "");
+  EXPECT_EQ(standby_state(), "idle");
+  EXPECT_EQ(c->Query("SELECT inet_server_port() || ' ' || current_setting('transaction_isolation')"),
+            port + " repeatable read");
+  EXPECT_EQ(standby_state(), "idle in transaction");
+  EXPECT_EQ(c->Query("SELECT inet_server_port()"), port);
+  EXPECT_EQ(c->Query("COMMIT"), "");
+  EXPECT_EQ(standby_state(), "idle");
+  // The extended protocol: a prepared BEGIN (Bind of a named statement), twice.
+  ASSERT_EQ(Prepare(c->c, "lazy_begin", "BEGIN ISOLATION LEVEL REPEATABLE READ"), "");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(ResultValue(c->c, PQexecPrepared(c->c, "lazy_begin", 0, nullptr, nullptr, nullptr, 0)), "");
+    EXPECT_EQ(standby_state(), "idle");
+    const char* read = "SELECT inet_server_port() || ' ' || current_setting('transaction_isolation')";
+    EXPECT_EQ(ResultValue(c->c, PQexecParams(c->c, read, 0, nullptr, nullptr, nullptr, nullptr, 0)),
+              port + " repeatable read");
+    EXPECT_EQ(c->Query("ROLLBACK"), "");
+  }
+  // A SET LOCAL before the first read opens the standby's part with it.
+  EXPECT_EQ(c->Query("BEGIN"), "");
+  EXPECT_EQ(c->Query("SET LOCAL search_path = lazy_nowhere"), "");
+  EXPECT_EQ(standby_state(), "idle in transaction");
+  EXPECT_EQ(c->Query("SELECT inet_server_port() || ' ' || current_setting('search_path')"), port + " lazy_nowhere");
+  EXPECT_EQ(c->Query("COMMIT"), "");
+  // A session SET inside the transaction is rolled back on the standby too.
+  EXPECT_EQ(c->Query("BEGIN"), "");
+  EXPECT_EQ(c->Query("SET statement_timeout = '123s'"), "");
+  EXPECT_EQ(c->Query("SELECT inet_server_port() || ' ' || current_setting('statement_timeout')"), port + " 123s");
+  EXPECT_EQ(c->Query("ROLLBACK"), "");
+  EXPECT_EQ(c->Query("SELECT inet_server_port() || ' ' || current_setting('statement_timeout')"), port + " 0");
+  EXPECT_EQ(standby_state(), "idle");
+}
+
 TEST(ProxyRoutingTest, ShowPoolNodesThroughPsql) {
   auto px = StartProxy();
   ASSERT_TRUE(px);

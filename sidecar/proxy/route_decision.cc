@@ -46,7 +46,7 @@ const char* ToString(RouteReason r) {
     case RouteReason::kSerializableTx: return "serializable transaction";
     case RouteReason::kReadWriteTx: return "read write transaction";
     case RouteReason::kSerializableSession: return "serializable session";
-    case RouteReason::kTxBeginBoth: return "begin on both";
+    case RouteReason::kTxBeginDeferred: return "begin, standby deferred";
     case RouteReason::kBroadcast: return "broadcast";
     case RouteReason::kBroadcastNoPrimary: return "broadcast without primary";
     case RouteReason::kWrite: return "write";
@@ -74,7 +74,9 @@ const char* ToString(RouteReason r) {
 std::string Describe(const RouteDecision& d) {
   std::string s = std::string(ToString(d.target)) + " (" + ToString(d.reason) + ")";
   if (d.minReplayLsn) s += " lsn>=" + std::to_string(d.minReplayLsn);
+  if (d.deferStandbyTx) s += " defer";
   if (d.openStandbyTx) s += " open";
+  if (d.forgoStandbyTx) s += " forgo";
   if (d.txSerializable) s += " tx-serializable";
   if (d.txReadWrite) s += " tx-read-write";
   return s;
@@ -96,6 +98,27 @@ bool TransactionScoped(StmtKind k) {
          k == StmtKind::kRelease || k == StmtKind::kSetLocal || k == StmtKind::kSetTransaction;
 }
 
+// Commands of a transaction that a standby taking part in it must get too:
+// they open a deferred standby transaction. Not COMMIT/ROLLBACK, RELEASE,
+// ROLLBACK TO or BEGIN (a standby that has not joined has nothing to end or
+// roll back), nor DEALLOCATE (not transactional).
+bool JoinsStandbyTx(StmtKind k) {
+  switch (k) {
+    case StmtKind::kSavepoint:
+    case StmtKind::kSet:
+    case StmtKind::kSetLocal:
+    case StmtKind::kSetTransaction:
+    case StmtKind::kSetSessionCharacteristics:
+    case StmtKind::kReset:
+    case StmtKind::kResetAll:
+    case StmtKind::kDiscardAll:
+    case StmtKind::kDiscardOther:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -111,14 +134,27 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
   auto side = [](Side x, RouteReason r) {
     return Make(x == Side::kPrimary ? RouteTarget::kPrimary : RouteTarget::kStandby, r);
   };
+  // The transaction's BEGIN was deferred (it went to the primary alone): the
+  // standby joins at the first statement it must share. Not in a failed
+  // transaction (its reads get the primary's error).
+  const bool deferred = s.standbyTxDeferred && !s.standbyInTx && s.txStatus != 'E';
+  const bool joining = deferred && c.broadcast && JoinsStandbyTx(c.kind);
+  // A write in the same cycle, or a transaction made primary-only: the standby
+  // does not join (and stays out: forgoStandbyTx).
+  const bool joins = joining && !c.write && !ser && !rw;
   // Which broadcast commands the session's standby gets as well: session state
   // always; the transaction's own (BEGIN's rest, SAVEPOINT, COMMIT ...) only
-  // when the standby takes part in it.
+  // when the standby takes part in it or joins it now.
   const bool tx_scoped = TransactionScoped(c.kind) || c.kind == StmtKind::kBegin;
-  const bool mirror = c.broadcast && s.standbyConnected && !ser && !rw && (tx_scoped ? s.standbyInTx : true);
+  const bool mirror =
+      c.broadcast && !ser && !rw && (joins || (s.standbyConnected && (tx_scoped ? s.standbyInTx : true)));
+  auto to_both = [&](RouteDecision& d) {
+    d.target = RouteTarget::kBoth;
+    d.openStandbyTx = joins;
+  };
   auto follow = [&](Side x, RouteReason r) {
     RouteDecision d = side(x, r);
-    if (x == Side::kPrimary && s.standbyConnected && (mirror || c.portalMirrored)) d.target = RouteTarget::kBoth;
+    if (x == Side::kPrimary && (mirror || (s.standbyConnected && c.portalMirrored))) to_both(d);
     return d;
   };
   if (s.pinned != Side::kNone) return follow(s.pinned, RouteReason::kPinned);
@@ -161,9 +197,9 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
   if (ser || rw) return primary(ser ? RouteReason::kSerializableTx : RouteReason::kReadWriteTx, false);
   const bool begin = c.kind == StmtKind::kBegin;
   if (c.broadcast && !c.needPrimary) {
-    if (begin && b.enabled && !s.tempTable && !sticky && k.hasPrimary && standby_at_floor()) {
-      RouteDecision d = Make(RouteTarget::kBoth, RouteReason::kTxBeginBoth, floor);
-      d.openStandbyTx = true;
+    if (begin && !s.standbyInTx && b.enabled && !s.tempTable && !sticky && k.hasPrimary && standby_at_floor()) {
+      RouteDecision d = Make(RouteTarget::kPrimary, RouteReason::kTxBeginDeferred, floor);
+      d.deferStandbyTx = true;
       return d;
     }
     bool main_primary = s.primaryConnected || (k.hasPrimary && (c.txBegin || !s.standbyConnected));
@@ -175,7 +211,7 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
       return Make(RouteTarget::kStandby, RouteReason::kBroadcastNoPrimary);
     }
     RouteDecision d = primary(RouteReason::kBroadcast, false);
-    if (d.target == RouteTarget::kPrimary && mirror) d.target = RouteTarget::kBoth;
+    if (d.target == RouteTarget::kPrimary && mirror) to_both(d);
     return d;
   }
 
@@ -183,7 +219,7 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
     // Extended-protocol cycles may mix a SET or SAVEPOINT with a write: the
     // standby still gets the former (ClientSession mirrors only those).
     RouteDecision d = primary(RouteReason::kWrite, false);
-    if (d.target == RouteTarget::kPrimary && mirror) d.target = RouteTarget::kBoth;
+    if (d.target == RouteTarget::kPrimary && mirror) to_both(d);
     return d;
   }
   if (c.functionsVolatile) return primary(RouteReason::kVolatileFunction, false);
@@ -203,6 +239,11 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
     if (s.standbyConnected && s.standbyInTx) {
       if (s.standbyAnswersPending) return Make(RouteTarget::kWait, RouteReason::kStandbyBeginPending);
       if (s.standbyTxStatus == 'T') return Make(RouteTarget::kStandby, RouteReason::kStandbyInTx);
+    }
+    if (deferred) {  // its first read there: the standby's BEGIN goes right before it
+      RouteDecision d = Make(RouteTarget::kStandby, RouteReason::kStandbyInTx, floor);
+      d.openStandbyTx = true;
+      return d;
     }
     // Never outside the transaction: on the primary, which holds it.
     return primary(RouteReason::kTxOnPrimary, true);
@@ -232,6 +273,12 @@ RouteDecision DecideRoute(const CycleSummary& c, const SessionView& s, const Clu
     d.txSerializable = ser;
     d.txReadWrite = rw;
   }
+  // A command a deferred standby transaction would need that does not go
+  // there: the standby stays out of the transaction (it would miss it).
+  const bool deferred = s.standbyTxDeferred && !s.standbyInTx && s.txStatus != 'E';
+  if (deferred && c.broadcast && JoinsStandbyTx(c.kind) && !d.openStandbyTx && d.target != RouteTarget::kWait &&
+      d.target != RouteTarget::kError && d.target != RouteTarget::kLocal)
+    d.forgoStandbyTx = true;
   return d;
 }
 

@@ -12,7 +12,14 @@
 //  * a SERIALIZABLE or READ WRITE transaction, and every statement of a session
 //    whose default isolation is SERIALIZABLE: the primary (never balanced,
 //    like Pgpool-II); reads of a transaction never run outside it: a standby
-//    serves a transaction's reads only once its own BEGIN succeeded there;
+//    serves a transaction's reads only inside a transaction of its own there;
+//  * a transaction's BEGIN goes to the primary alone; the standby's own BEGIN
+//    is deferred to the first statement of the transaction sent there (its
+//    first read, or a SET / SAVEPOINT the standby must share), and sent just
+//    before it (RouteDecision::openStandbyTx). PostgreSQL takes a
+//    transaction's snapshot at its first statement, not at BEGIN, so the
+//    standby sees what it would have seen with the BEGIN sent at once; a
+//    transaction that writes first (disableOnWrite) never opens one;
 //  * read-your-writes: after the session's write committed at LSN L, a read
 //    goes to a standby whose replay LSN is known to be >= L, else the primary.
 #pragma once
@@ -63,6 +70,9 @@ struct SessionView {
   bool primaryConnected = false;
   bool standbyConnected = false;
   bool standbyInTx = false;       // the standby got this transaction's BEGIN
+  // This transaction's BEGIN went to the primary alone: the standby joins at
+  // the first statement of the transaction that goes there (never both set).
+  bool standbyTxDeferred = false;
   char standbyTxStatus = 'I';     // the standby backend's last ReadyForQuery status
   bool standbyAnswersPending = false;  // the standby still owes answers (BEGIN's, a mirrored SET's)
   bool standbyEligible = false;   // the session's standby node still takes balanced reads
@@ -108,7 +118,7 @@ enum class RouteReason {
   kSerializableTx,      // BEGIN/SET TRANSACTION ... SERIALIZABLE, or a session default
   kReadWriteTx,         // BEGIN/SET TRANSACTION READ WRITE
   kSerializableSession, // default_transaction_isolation = serializable
-  kTxBeginBoth,         // BEGIN on the primary and the balance standby
+  kTxBeginDeferred,     // BEGIN on the primary; the standby's is deferred to the transaction's first statement there
   kBroadcast,           // SET/SAVEPOINT/COMMIT ... on every backend in use
   kBroadcastNoPrimary,  // ... only the standby is in use and no primary is confirmed
   kWrite,               // a write or a statement that needs the primary
@@ -138,16 +148,25 @@ struct RouteDecision {
   // kStandby / kBoth: a standby that is not connected yet is picked among those
   // whose replay LSN is at least this (0: any eligible standby).
   uint64_t minReplayLsn = 0;
-  // kBoth for BEGIN: the standby joins only when one is connected or can be.
+  // BEGIN (kPrimary): the standby may join this transaction later; the
+  // session keeps the BEGIN to send it there first (openStandbyTx).
+  bool deferStandbyTx = false;
+  // kStandby / kBoth in a transaction whose BEGIN was deferred: the standby's
+  // BEGIN goes right before this cycle (a standby connected for it is picked
+  // at the floor the BEGIN found).
   bool openStandbyTx = false;
+  // A deferred transaction's SET / SAVEPOINT ... that does not go to the
+  // standby (it writes too, or makes the transaction primary-only): the
+  // standby stays out of this transaction.
+  bool forgoStandbyTx = false;
   // What the transaction becomes (kBegin / kSetTransaction): primary only.
   bool txSerializable = false, txReadWrite = false;
 };
 
 // A local command, and every message of an extended-protocol sequence already
 // pinned to a backend: DecideRoute then reads only CycleSummary and, of
-// SessionView, txStatus, pinned, standbyConnected, standbyInTx and
-// sessionSerializable. The session leaves the rest of SessionView and the
+// SessionView, txStatus, pinned, standbyConnected, standbyInTx,
+// standbyTxDeferred and sessionSerializable. The session leaves the rest of SessionView and the
 // whole ClusterView default for these (gathering them costs a clock read and
 // a pass over the routing snapshot per message); route_decision_invariants_test
 // checks that the decision is the same.

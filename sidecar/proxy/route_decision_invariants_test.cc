@@ -20,14 +20,15 @@ TEST(RouteDecisionTest, InvariantsOverTheWholeSpace) {
   const char* sqls[] = {"SELECT 1", "INSERT INTO t VALUES (1)", "BEGIN", "BEGIN ISOLATION LEVEL SERIALIZABLE",
                         "BEGIN READ WRITE", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SAVEPOINT a",
                         "COMMIT", "SET x = 1", "SELECT f()", "SELECT * FROM pg_prepared_xacts",
-                        "SELECT pg_backend_pid()"};
+                        "SELECT pg_backend_pid()", "SET LOCAL x = 1", "ROLLBACK TO SAVEPOINT a",
+                        "SET TRANSACTION READ ONLY"};
   int combos = 0;
   for (const char* sql : sqls)
     for (char tx : {'I', 'T', 'E'})
       for (int routing = 0; routing < 3; ++routing)  // normal, no primary, no standby
         for (int setting = 0; setting < 4; ++setting)
           for (Protocol p : {Protocol::kSimple, Protocol::kExtendedSync, Protocol::kPipelineFlush})
-            for (int flags = 0; flags < 16; ++flags) {
+            for (int flags = 0; flags < 32; ++flags) {
               In in = Base();
               in.c = Cycle(sql, p);
               in.s.txStatus = tx;
@@ -37,6 +38,9 @@ TEST(RouteDecisionTest, InvariantsOverTheWholeSpace) {
               in.s.readFloor = (flags & 8) ? 1000 : 0;
               in.s.standbyReplayLsn = 500;
               in.k.standbysAtFloor = (flags & 8) ? 0 : 2;
+              // A transaction whose BEGIN deferred the standby's part.
+              if (tx != 'I' && !(flags & 1) && (flags & 16))
+                in.s.standbyConnected = in.s.standbyEligible = in.s.standbyTxDeferred = true;
               if (routing == 1) in.k.hasPrimary = false;
               if (routing == 2) in.k.standbysEligible = in.k.standbysAtFloor = 0;
               in.b.enabled = setting != 0;
@@ -59,9 +63,42 @@ TEST(RouteDecisionTest, InvariantsOverTheWholeSpace) {
               if (d.txSerializable || d.txReadWrite) {
                 EXPECT_NE(d.target, RouteTarget::kBoth) << where;
               }
-              // A read in a transaction goes to a standby only if that standby is in it.
+              // A read in a transaction goes to a standby only if that standby is
+              // in it, or joins it now (its deferred BEGIN goes first).
               if (tx != 'I' && standby && d.reason != RouteReason::kNoPrimaryRead) {
-                EXPECT_TRUE(in.s.standbyInTx && in.s.standbyTxStatus == 'T') << where;
+                EXPECT_TRUE((in.s.standbyInTx && in.s.standbyTxStatus == 'T') || d.openStandbyTx) << where;
+              }
+              // The standby's part opens only in a deferred transaction that has
+              // not failed, never with a write, and only where the cycle goes there.
+              if (d.openStandbyTx) {
+                EXPECT_TRUE(in.s.standbyTxDeferred && tx != 'E' && !in.c.write) << where;
+                EXPECT_TRUE(standby || d.target == RouteTarget::kBoth) << where;
+              }
+              // A deferred transaction's COMMIT / ROLLBACK (TO) never goes to the
+              // standby, which has nothing of it.
+              if (in.s.standbyTxDeferred && (in.c.kind == StmtKind::kTxEnd || in.c.kind == StmtKind::kRollbackTo)) {
+                EXPECT_EQ(d.target == RouteTarget::kBoth || standby, false) << where;
+              }
+              // A new transaction's BEGIN never goes to a standby with a primary there; it defers the
+              // standby's part only where a standby may serve the session's reads.
+              if (in.c.kind == StmtKind::kBegin && tx == 'I' && in.k.hasPrimary) {
+                EXPECT_NE(d.target, RouteTarget::kBoth) << where;
+                EXPECT_FALSE(standby) << where;
+              }
+              if (d.deferStandbyTx) {
+                EXPECT_EQ(d.target, RouteTarget::kPrimary) << where;
+                EXPECT_TRUE(in.b.enabled) << where;
+                if (in.b.readYourWrites && in.s.readFloor > 0) {
+                  EXPECT_TRUE(in.s.standbyConnected ? in.s.standbyReplayLsn >= in.s.readFloor
+                                                    : in.k.standbysAtFloor > 0)
+                      << where;
+                }
+              }
+              // A command the standby would need and does not get ends the deferral.
+              if (in.s.standbyTxDeferred && tx != 'E' && in.c.broadcast && !d.openStandbyTx &&
+                  (in.c.kind == StmtKind::kSetLocal || in.c.kind == StmtKind::kSavepoint) &&
+                  d.target != RouteTarget::kWait && d.target != RouteTarget::kError) {
+                EXPECT_TRUE(d.forgoStandbyTx) << where;
               }
               // Read-your-writes: an autocommit read on a standby below the floor never.
               if (tx == 'I' && standby && in.b.readYourWrites && in.s.readFloor > 0 && in.k.hasPrimary) {
@@ -97,7 +134,7 @@ TEST(RouteDecisionTest, SequenceDecisionNeedsOnlyTheSequenceView) {
     for (char tx : {'I', 'T', 'E'})
       for (Side pinned : {Side::kNone, Side::kPrimary, Side::kStandby})
         for (Protocol p : {Protocol::kSimple, Protocol::kExtendedSync, Protocol::kPipelineFlush})
-          for (int flags = 0; flags < 64; ++flags) {
+          for (int flags = 0; flags < 128; ++flags) {
             In in = Base();
             in.c = Cycle(sql, p);
             in.c.portalMirrored = flags & 1;
@@ -107,6 +144,7 @@ TEST(RouteDecisionTest, SequenceDecisionNeedsOnlyTheSequenceView) {
             in.s.standbyConnected = flags & 4;
             in.s.standbyInTx = flags & 8;
             in.s.sessionSerializable = flags & 16;
+            in.s.standbyTxDeferred = (flags & 64) && !(flags & 8);
             if (!DecidedBySequence(in.c, in.s)) continue;
             ++combos;
             In seq = in;  // what the session leaves default
@@ -116,6 +154,7 @@ TEST(RouteDecisionTest, SequenceDecisionNeedsOnlyTheSequenceView) {
             seq.s.standbyConnected = in.s.standbyConnected;
             seq.s.standbyInTx = in.s.standbyInTx;
             seq.s.sessionSerializable = in.s.sessionSerializable;
+            seq.s.standbyTxDeferred = in.s.standbyTxDeferred;
             seq.k = ClusterView{};
             seq.b = BalanceSettings{};
             const std::string want = Describe(DecideRoute(seq.c, seq.s, seq.k, seq.b));
@@ -140,7 +179,7 @@ TEST(RouteDecisionTest, SequenceDecisionNeedsOnlyTheSequenceView) {
                   << sql << " tx " << tx << " pinned " << ToString(pinned) << " flags " << flags << " other " << other;
             }
           }
-  EXPECT_GT(combos, 3000);
+  EXPECT_GT(combos, 6000);
 }
 
 }  // namespace

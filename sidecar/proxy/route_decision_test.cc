@@ -20,6 +20,7 @@ namespace {
 using route_test::Base;
 using route_test::Cycle;
 using route_test::In;
+using route_test::StandbyDeferred;
 using route_test::StandbyInTx;
 
 struct Row {
@@ -114,13 +115,14 @@ const std::vector<Row>& Rows() {
        },
        "wait (awaiting the new primary)"},
       // --- transactions (cause 6) --------------------------------------------------
-      {"begin_opens_on_both", [](In& in) { in.c = Cycle("BEGIN"); }, "primary+standby (begin on both) open"},
-      {"begin_repeatable_read_on_both", [](In& in) { in.c = Cycle("BEGIN ISOLATION LEVEL REPEATABLE READ"); },
-       "primary+standby (begin on both) open"},
-      {"begin_extended_on_both", [](In& in) { in.c = Cycle("BEGIN", Protocol::kExtendedSync); },
-       "primary+standby (begin on both) open"},
-      {"cause10_begin_in_flush_pipeline_on_both", [](In& in) { in.c = Cycle("BEGIN", Protocol::kPipelineFlush); },
-       "primary+standby (begin on both) open"},
+      {"begin_defers_the_standby", [](In& in) { in.c = Cycle("BEGIN"); }, "primary (begin, standby deferred) defer"},
+      {"begin_repeatable_read_defers_the_standby",
+       [](In& in) { in.c = Cycle("BEGIN ISOLATION LEVEL REPEATABLE READ"); },
+       "primary (begin, standby deferred) defer"},
+      {"begin_extended_defers_the_standby", [](In& in) { in.c = Cycle("BEGIN", Protocol::kExtendedSync); },
+       "primary (begin, standby deferred) defer"},
+      {"cause10_begin_in_flush_pipeline_defers_the_standby",
+       [](In& in) { in.c = Cycle("BEGIN", Protocol::kPipelineFlush); }, "primary (begin, standby deferred) defer"},
       {"cause6_begin_serializable_primary_only",
        [](In& in) { in.c = Cycle("BEGIN ISOLATION LEVEL SERIALIZABLE"); },
        "primary (serializable transaction) tx-serializable"},
@@ -140,7 +142,7 @@ const std::vector<Row>& Rows() {
          in.c = Cycle("BEGIN ISOLATION LEVEL READ COMMITTED");
          in.s.sessionSerializable = true;
        },
-       "primary+standby (begin on both) open"},
+       "primary (begin, standby deferred) defer"},
       {"cause6_set_transaction_serializable_in_tx",
        [](In& in) {
          StandbyInTx(in);
@@ -212,6 +214,158 @@ const std::vector<Row>& Rows() {
          in.c = Cycle("SELECT 1");
        },
        "primary (transaction on primary)"},
+      // --- the standby's BEGIN deferred to the transaction's first statement there ------
+      {"deferred_first_read_opens_the_standby",
+       [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("SELECT * FROM t");
+       },
+       "standby (standby in transaction) open"},
+      {"deferred_first_read_extended_opens_the_standby",
+       [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("SELECT * FROM t", Protocol::kExtendedSync);
+       },
+       "standby (standby in transaction) open"},
+      {"deferred_no_standby_connected_opens_one_at_the_floor",
+       [](In& in) {
+         StandbyDeferred(in);
+         in.s.standbyConnected = in.s.standbyEligible = false;
+         in.s.readFloor = 1000;
+         in.k.standbysAtFloor = 1;
+         in.c = Cycle("SELECT * FROM t");
+       },
+       "standby (standby in transaction) lsn>=1000 open"},
+      {"tpcb_first_write_leaves_the_standby_out",  // the session then forgets the deferral (disableOnWrite)
+       [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 1");
+       },
+       "primary (write)"},
+      {"tpcb_read_after_write_primary",
+       [](In& in) {
+         in.s.txStatus = 'T';
+         in.s.standbyConnected = in.s.standbyEligible = true;
+         in.s.wrote = true;
+         in.c = Cycle("SELECT abalance FROM pgbench_accounts WHERE aid = 1");
+       },
+       "primary (wrote in transaction)"},
+      {"tpcb_end_primary_only",
+       [](In& in) {
+         in.s.txStatus = 'T';
+         in.s.standbyConnected = in.s.standbyEligible = true;
+         in.s.wrote = true;
+         in.c = Cycle("END");
+       },
+       "primary (broadcast)"},
+      {"deferred_commit_primary_only", [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("COMMIT");
+       }, "primary (broadcast)"},
+      {"deferred_rollback_primary_only", [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("ROLLBACK");
+       }, "primary (broadcast)"},
+      {"deferred_savepoint_opens_the_standby", [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("SAVEPOINT a");
+       }, "primary+standby (broadcast) open"},
+      {"deferred_set_local_opens_the_standby", [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("SET LOCAL search_path = a");
+       }, "primary+standby (broadcast) open"},
+      {"deferred_set_transaction_opens_the_standby", [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+       }, "primary+standby (broadcast) open"},
+      {"deferred_session_set_opens_a_standby_not_connected_yet",
+       [](In& in) {
+         StandbyDeferred(in);
+         in.s.standbyConnected = in.s.standbyEligible = false;
+         in.c = Cycle("SET search_path = a");
+       },
+       "primary+standby (broadcast) open"},
+      {"deferred_release_primary_only", [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("RELEASE SAVEPOINT a");
+       }, "primary (broadcast)"},
+      {"deferred_rollback_to_primary_only", [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("ROLLBACK TO SAVEPOINT a");
+       }, "primary (broadcast)"},
+      {"deferred_set_transaction_serializable_forgoes",
+       [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE");
+       },
+       "primary (serializable transaction) forgo tx-serializable"},
+      {"deferred_savepoint_with_write_forgoes",
+       [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("SAVEPOINT a", Protocol::kExtendedSync);
+         in.c.needPrimary = in.c.write = true;  // an INSERT in the same Sync
+       },
+       "primary (write) forgo"},
+      {"deferred_savepoint_in_a_sequence_on_the_primary_opens",  // BEGIN; SAVEPOINT in one pipeline
+       [](In& in) {
+         StandbyDeferred(in);
+         in.s.txStatus = 'I';  // the BEGIN's ReadyForQuery is not in yet
+         in.s.pinned = Side::kPrimary;
+         in.c = Cycle("SAVEPOINT a", Protocol::kExtendedSync);
+       },
+       "primary+standby (extended sequence in progress) open"},
+      {"deferred_begin_bind_in_its_sequence_primary",
+       [](In& in) {
+         StandbyDeferred(in);
+         in.s.txStatus = 'I';
+         in.s.pinned = Side::kPrimary;
+         in.c = Cycle("BEGIN", Protocol::kExtendedSync);
+       },
+       "primary (extended sequence in progress)"},
+      {"deferred_read_in_a_sequence_on_the_primary_stays",
+       [](In& in) {
+         StandbyDeferred(in);
+         in.s.pinned = Side::kPrimary;
+         in.c = Cycle("SELECT 1", Protocol::kExtendedSync);
+       },
+       "primary (extended sequence in progress)"},
+      {"deferred_failed_transaction_read_primary",
+       [](In& in) {
+         StandbyDeferred(in);
+         in.s.txStatus = 'E';
+         in.c = Cycle("SELECT 1");
+       },
+       "primary (transaction on primary)"},
+      {"deferred_read_of_unknown_function_primary_keeps_deferral",
+       [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("SELECT my_func(1)");
+       },
+       "primary (function of unknown volatility in transaction)"},
+      {"deferred_deallocate_all_not_opening",
+       [](In& in) {
+         StandbyDeferred(in);
+         in.c = Cycle("DEALLOCATE ALL");
+       },
+       "primary+standby (broadcast)"},
+      {"begin_in_a_transaction_the_standby_is_in_mirrored",
+       [](In& in) {
+         StandbyInTx(in);
+         in.c = Cycle("BEGIN");
+       },
+       "primary+standby (broadcast)"},
+      {"begin_with_temp_table_primary_only",
+       [](In& in) {
+         in.s.tempTable = true;
+         in.c = Cycle("BEGIN");
+       },
+       "primary (broadcast)"},
+      {"begin_balancing_off_primary_only",
+       [](In& in) {
+         in.b.enabled = false;
+         in.c = Cycle("BEGIN");
+       },
+       "primary (broadcast)"},
       // --- disableOnWrite -----------------------------------------------------------
       {"wrote_in_tx_transaction_mode",
        [](In& in) {
@@ -302,7 +456,7 @@ const std::vector<Row>& Rows() {
          in.k.standbysAtFloor = 1;
          in.c = Cycle("BEGIN");
        },
-       "primary+standby (begin on both) lsn>=1000 open"},
+       "primary (begin, standby deferred) lsn>=1000 defer"},
       {"cause8_large_object_read_primary", [](In& in) { in.c = Cycle("SELECT lo_get(16400)"); }, "primary (write)"},
       {"cause8_prepare_transaction_primary", [](In& in) { in.c = Cycle("PREPARE TRANSACTION 'x'"); },
        "primary (write)"},

@@ -51,4 +51,12 @@ inline void StandbyInTx(In& in) {
   in.s.standbyTxStatus = 'T';
 }
 
+// An open transaction whose BEGIN went to the primary alone (the standby's
+// deferred); the standby connected, not part of it yet.
+inline void StandbyDeferred(In& in) {
+  in.s.txStatus = 'T';
+  in.s.standbyConnected = in.s.standbyEligible = true;
+  in.s.standbyTxDeferred = true;
+}
+
 }  // namespace pgvigil::proxy::route_test

@@ -212,6 +212,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void AnswerLocal();
   void CycleError(const std::string& sqlstate, const std::string& message);
   void SendCycle(const std::shared_ptr<BackendConn>& b, bool silent);
+  // A transaction's BEGIN whose standby part is deferred (route_decision.h):
+  // keeps the cycle's BEGIN as a Query for the standby (standbyBegin_); false
+  // when its text cannot be had (then the standby stays out).
+  bool KeepDeferredBegin();
+  // Sends the deferred BEGIN to the standby (silently, its answer absorbed),
+  // right before the first statement of the transaction that goes there.
+  void OpenStandbyTx();
   std::shared_ptr<BackendConn>& Conn(Target t) { return t == Target::kPrimary ? primary_ : standby_; }
   std::unordered_map<std::string, uint64_t>& Parsed(Target t) {
     return t == Target::kPrimary ? parsedOnPrimary_ : parsedOnStandby_;
@@ -371,6 +378,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   char txStatus_ = 'I';
   bool wrote_ = false;       // disableOnWrite
   bool standbyInTx_ = false; // the balance standby got this transaction's BEGIN
+  // This transaction's BEGIN went to the primary alone: standbyBegin_ (a
+  // Query message) opens the standby's part when a statement first goes
+  // there; a standby connected for that is one whose replay LSN is at least
+  // standbyTxFloor_ (what the BEGIN's decision asked for).
+  bool standbyTxDeferred_ = false;
+  uint64_t standbyTxFloor_ = 0;
+  std::string standbyBegin_;
   bool txSerializable_ = false, txReadWrite_ = false;  // this transaction runs on the primary only
   bool sessionSerializable_ = false;  // default_transaction_isolation = serializable
   bool primaryMayHaveWritten_ = false;  // since the last commit LSN was fetched

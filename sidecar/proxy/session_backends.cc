@@ -185,7 +185,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
       copyTarget_ = Target::kNone;
       if (txStatus_ == 'I') {
         portals_.Clear();
-        standbyInTx_ = false;
+        standbyInTx_ = standbyTxDeferred_ = false;
         if (shared_->spec.proxy.loadBalancing.disableOnWrite == DisableOnWrite::kTransaction) wrote_ = false;
       }
       // The proxy's own Sync (a sequence moving to the other backend): not shown;

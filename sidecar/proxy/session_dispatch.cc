@@ -34,6 +34,7 @@ RouteDecision ClientSession::Decide(RoutingOnUse& routing) {
   s.pinned = pinned_ == Target::kPrimary ? Side::kPrimary : pinned_ == Target::kStandby ? Side::kStandby : Side::kNone;
   s.standbyConnected = standby_ != nullptr;
   s.standbyInTx = standbyInTx_;
+  s.standbyTxDeferred = standbyTxDeferred_;
   s.sessionSerializable = sessionSerializable_;
   BalanceSettings b;
   b.enabled = lbs.enabled;
@@ -156,6 +157,11 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
   if (cycle_.stmtKind == StmtKind::kResetAll || cycle_.stmtKind == StmtKind::kDiscardAll) sessionSerializable_ = false;
   if (d.txSerializable) txSerializable_ = true;
   if (d.txReadWrite) txReadWrite_ = true;
+  // The rest of the transaction stays on the primary (disableOnWrite, a temp
+  // table, SERIALIZABLE or READ WRITE): a deferred standby part never opens.
+  if ((cycle_.write && lbs.disableOnWrite != DisableOnWrite::kOff) || cycle_.createsTemp || d.txSerializable ||
+      d.txReadWrite)
+    standbyTxDeferred_ = false;
   if (cycle_.ddl) shared_->volatility.Forget(database_);
   if (cycle_.kind != 'Q' && cycle_.kind != 'F') pinned_ = main;  // the rest of the sequence follows
   if (cycle_.write && lbs.disableOnWrite != DisableOnWrite::kOff) wrote_ = true;

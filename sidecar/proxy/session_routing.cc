@@ -12,9 +12,14 @@
 // where it runs with a Sync of its own, waits for that ReadyForQuery (not shown
 // to the client), and continues on the other backend; if that part failed, the
 // rest of the sequence is skipped up to the client's Sync, as PostgreSQL
-// skips after an error. Statements that go to both backends (SET, BEGIN, ...)
-// are mirrored to the standby in a silent sequence closed by the same Sync.
+// skips after an error. Statements that go to both backends (SET, SAVEPOINT,
+// ...) are mirrored to the standby in a silent sequence closed by the same
+// Sync. A transaction's BEGIN goes to the primary alone; the standby gets it
+// (as a Query, silently) right before the first statement of the transaction
+// sent there (route_decision.h, "deferred").
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "sidecar/proxy/pool_nodes.h"
 #include "sidecar/proxy/session.h"
@@ -233,9 +238,11 @@ bool ClientSession::TryDispatch() {
   }
   Target main = d.target == RouteTarget::kStandby ? Target::kStandby : Target::kPrimary;
   bool also_standby = d.target == RouteTarget::kBoth;
+  // The deferred BEGIN goes to the standby first (route_decision.h).
+  bool open = d.openStandbyTx && standbyTxDeferred_;
   if ((main == Target::kStandby || also_standby) && !standby_) {
     if (connectingStandby_) return false;
-    int n = ChooseLoadBalanceNode(*r, d.minReplayLsn);
+    int n = ChooseLoadBalanceNode(*r, open ? std::max(d.minReplayLsn, standbyTxFloor_) : d.minReplayLsn);
     if (n >= 0) {
       if (!Connect(Target::kStandby, n, *r)) return false;
     } else if (main == Target::kStandby && pinned_ != Target::kStandby) {
@@ -246,8 +253,15 @@ bool ClientSession::TryDispatch() {
       }
       main = Target::kPrimary;  // the standby went away between the decision and the pick
     } else {
-      also_standby = false;  // BEGIN with no standby to open: the primary alone
+      also_standby = false;  // no standby to mirror to: the primary alone
     }
+  }
+  // A standby inside an extended sequence of its own cannot take the BEGIN as
+  // a Query now (nor can one that went away): the transaction stays on the
+  // primary, which has everything of it.
+  if (open && (!standby_ || standby_->seqOpen)) {
+    open = standbyTxDeferred_ = also_standby = false;
+    main = Target::kPrimary;
   }
   if (main == Target::kPrimary) {
     if (r->primary < 0) {
@@ -282,14 +296,54 @@ bool ClientSession::TryDispatch() {
     spdlog::trace("proxy: {} message '{}' ({}) -> {} {}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
                   Conn(main)->login().node, Describe(d));
   const bool ends_write = main == Target::kPrimary && CycleEndsWrite();
+  if (open && (main == Target::kStandby || also_standby)) OpenStandbyTx();
   SendCycle(Conn(main), false);
-  if (also_standby) {
-    SendCycle(standby_, true);
-    if (d.openStandbyTx) standbyInTx_ = true;
+  if (also_standby) SendCycle(standby_, true);
+  // Its standby part deferred: only when the BEGIN can be kept for the standby.
+  if (d.deferStandbyTx && main == Target::kPrimary) {
+    standbyTxDeferred_ = KeepDeferredBegin();
+    standbyTxFloor_ = d.minReplayLsn;
   }
+  if (d.forgoStandbyTx) standbyTxDeferred_ = false;
   AfterDispatch(main, also_standby, d);
   if (ends_write) FetchCommitLsnAfter(primary_.get());
   return true;
+}
+
+bool ClientSession::KeepDeferredBegin() {
+  standbyBegin_.clear();
+  if (cycle_.kind == 'Q') {  // one BEGIN statement (several make the cycle's kind kOther)
+    const std::string_view q = cycle_.Bytes();
+    standbyBegin_.assign(q.data(), q.size());
+    return true;
+  }
+  // Extended protocol: the Parse of the BEGIN, or the Bind of a statement
+  // parsed earlier; the standby gets its text as a Query.
+  const std::vector<std::string>& names = cycle_.kind == 'P' ? cycle_.parsedHere : cycle_.refStatements;
+  if (names.empty()) return false;
+  auto it = statements_.find(names.front());
+  if (it == statements_.end() || it->second.parse.size() < 5) return false;
+  const std::string& p = it->second.parse;
+  Frame f;
+  f.type = 'P';
+  f.body = reinterpret_cast<const uint8_t*>(p.data()) + 5;
+  f.bodyLen = uint32_t(p.size() - 5);
+  f.size = p.size();
+  ParseMsg m;
+  if (!ParseParse(f, &m)) return false;
+  AppendQuery(&standbyBegin_, m.query);
+  return true;
+}
+
+void ClientSession::OpenStandbyTx() {
+  // PostgreSQL takes a transaction's snapshot at its first statement, not at
+  // BEGIN: a standby transaction opened here sees what one opened with the
+  // client's BEGIN would have. The BEGIN leaves in the same write as the
+  // statement behind it; its answer is absorbed (a silent cycle).
+  standby_->Send(standbyBegin_);
+  standby_->outstanding.push_back({true});
+  standbyInTx_ = true;
+  standbyTxDeferred_ = false;
 }
 
 void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent) {
