@@ -18,6 +18,7 @@
 #        and /proc runs) CG_TXNS=150 (per client, callgrind) CLIENTS=8 THREADS=2
 #        WORKLOADS="simple extended tpcb" BASE_PORT=26400 POOL_MODE=session
 #        PROXY_ARGS="" (more pgvigil-proxy-bench flags, e.g. --no-read-your-writes)
+#        CG_KEEP=DIR (callgrind files copied there, for callgrind_annotate)
 # Also per client transaction: the transactions each PostgreSQL node ran
 # (pg_stat_database xact_commit + xact_rollback, read 11 s after the runs, when
 # idle backends have reported them): the proxy's own statements (a standby's
@@ -196,4 +197,5 @@ for w in $WORKLOADS; do
   stop_proxy
   echo "-- $w under callgrind: $n transactions"
   python3 "$HERE/proxy/callgrind_counts.py" "$(ls "$DIR"/cg-"$w".*.1 | head -1)" "$n" "${TOP:-12}"
+  [[ -z ${CG_KEEP:-} ]] || { mkdir -p "$CG_KEEP" && cp "$(ls "$DIR"/cg-"$w".*.1 | head -1)" "$CG_KEEP/cg-$w-c$CLIENTS.out"; }
 done

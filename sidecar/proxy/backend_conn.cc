@@ -1,5 +1,7 @@
 #include "sidecar/proxy/backend_conn.h"
 
+#include "sidecar/proxy/tx_backends.h"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
@@ -126,8 +128,12 @@ void BackendConn::FinishLogin(const std::string& error, const ErrorFields* pg) {
 bool BackendConn::Park() {
   if (!SetState(State::kIdle, "parked at a transaction boundary")) return false;
   owner_ = nullptr;
-  idleSince_ = std::chrono::steady_clock::now();
   return true;
+}
+
+void BackendConn::ClaimLent() {
+  if (poolSlot) poolSlot->backends->Claim(this);
+  lent = false;
 }
 
 void BackendConn::Adopt(BackendOwner* owner) {
@@ -138,6 +144,7 @@ void BackendConn::Adopt(BackendOwner* owner) {
 
 void BackendConn::Send(const char* data, size_t n) {
   if (state_ == State::kClosed) return;
+  if (lent) ClaimLent();
   out_.pending.append(data, n);
   if (out_.writing || writeScheduled_ || corked_) return;
   // Written after the current handler: the messages a session forwards one by
@@ -383,7 +390,6 @@ bool BackendConn::HandleResetFrame(const Frame& f) {
       return false;
     }
     SetState(State::kIdle, "reset done");
-    idleSince_ = std::chrono::steady_clock::now();
     txStatus = 'I';
     if (resetCb_) {
       auto cb = std::move(resetCb_);
@@ -399,6 +405,10 @@ void BackendConn::Close(const std::string& reason) {
   State was = state_;
   SetState(State::kClosed, "close");
   loginTimer_.cancel();
+  if (lent) {
+    closedWhileLent = true;
+    ClaimLent();  // out of the pool before its slot goes
+  }
   poolSlot.reset();  // the pool's next waiter may open a backend now
   boost::system::error_code ec;
   sock_.close(ec);

@@ -96,8 +96,6 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   const std::vector<std::pair<std::string, std::string>>& params() const { return params_; }
   CancelKey cancelKey() const { return key_; }
   bool inHotStandby() const { return inHotStandby_; }
-  // When it entered the idle pool (valid in kIdle).
-  std::chrono::steady_clock::time_point idleSince() const { return idleSince_; }
   size_t queuedBytes() const { return out_.Queued(); }
 
   // Per-session bookkeeping, kept here to avoid a side map.
@@ -138,6 +136,12 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   // the ParseComplete comes), and the names of the Parses sent and not yet
   // answered, oldest first ("" for the unnamed statement).
   std::shared_ptr<TxSlot> poolSlot;
+  // Lent to its client at a transaction boundary (TxBackends::Lend): still
+  // owned by it, counted idle by the pool. The first Send claims it back; a
+  // Close takes it out of the pool and sets closedWhileLent (its owner then
+  // drops it without a word: the client was not using it).
+  bool lent = false;
+  bool closedWhileLent = false;
   std::unordered_set<std::string> prepared;
   std::deque<std::string> parsesPending;
   bool HasStatement(const std::string& name) const {
@@ -159,6 +163,7 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   bool HandleResetFrame(const Frame& f);
   void FinishLogin(const std::string& error, const ErrorFields* pg = nullptr);
   void SetSocketOptions();
+  void ClaimLent();
 
   boost::asio::ip::tcp::socket sock_;
   BackendLogin login_;
@@ -170,7 +175,6 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   std::function<void(bool)> resetCb_;
   int resetAnswers_ = 0;     // ReadyForQuery still expected by Reset
   bool holdsTempSchema_ = false;
-  std::chrono::steady_clock::time_point idleSince_{};
   boost::asio::steady_timer loginTimer_;
   std::unique_ptr<ScramClient> scram_;
   ReadBuffer in_;

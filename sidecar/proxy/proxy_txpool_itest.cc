@@ -15,6 +15,8 @@
 //    when proxy.pool.queueTimeout passes;
 //  * SHOW pools / clients / servers show the pools, the waiting and active
 //    clients and the backends;
+//  * a client keeps the backend of its last transaction (shown idle) until
+//    another client needs it and the pool is full, then that one takes it;
 //  * failover (own two-node cluster): the primary stops, the standby is
 //    promoted; an idle client's named statement runs on the new primary, a
 //    client caught in a transaction is ended, new clients write there.
@@ -132,10 +134,12 @@ TEST(ProxyTxPoolTest, NamedStatementsFollowTheClientToAnotherBackend) {
   ASSERT_TRUE(a->ok() && b->ok() && c->ok());
   ASSERT_EQ(Prepare(a->c, "s1", "SELECT $1::int + 1"), "");
   EXPECT_EQ(ExecPrepared(a->c, "s1", "1"), "2");
-  // b holds the one idle backend (the one a used) in a transaction.
+  // b holds a backend in a transaction (the pool's second: a's stays with a
+  // between its transactions while a slot is free).
   EXPECT_EQ(b->Query("BEGIN"), "");
   std::string held = b->Query("SELECT pg_backend_pid()");
-  // a's next transaction runs on the pool's other backend, which never saw s1.
+  // a's next transaction runs on the other backend. (Below, c takes over a's
+  // backend and then b's, which never saw c's s1: parsed again there.)
   EXPECT_EQ(a->Query("BEGIN"), "");
   std::string other = a->Query("SELECT pg_backend_pid()");
   EXPECT_NE(other, held);
@@ -336,6 +340,76 @@ TEST(ProxyTxPoolTest, QueueShowCommandsAndTimeout) {
   EXPECT_GE(waited_ms, 3000);
   EXPECT_EQ(a->Query("COMMIT"), "");
   EXPECT_EQ(b->Query("SELECT 'b after'"), "b after");
+}
+
+// Sticky backends: a client keeps the backend of its last transaction while
+// no other client needs it, shown idle; a client that needs one when none is
+// idle and the pool is full takes over the one lent longest.
+TEST(ProxyTxPoolTest, BackendsStayWithTheirClientUntilNeeded) {
+  auto px = TxProxy(2, 1);
+  ASSERT_TRUE(px);
+  const std::string extra = "sslmode=disable application_name=pgvigil_tx_sticky";
+  auto a = Connect(px->port, "postgres", "", extra);
+  auto b = Connect(px->port, "postgres", "", extra);
+  auto admin = Connect(px->port, "postgres", "", "sslmode=disable application_name=pgvigil_tx_sticky_admin");
+  ASSERT_TRUE(a->ok() && b->ok() && admin->ok());
+  std::string pa = a->Query("SELECT pg_backend_pid()");
+  std::string pb = b->Query("SELECT pg_backend_pid()");
+  EXPECT_NE(pa, pb);  // before: b took a's backend, idle in the pool
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(a->Query("SELECT pg_backend_pid()"), pa);
+    EXPECT_EQ(b->Query("BEGIN"), "");
+    EXPECT_EQ(b->Query("SELECT pg_backend_pid()"), pb);
+    EXPECT_EQ(b->Query("COMMIT"), "");
+  }
+  auto mine = [](const std::map<std::string, std::string>& row) {
+    return row.count("options") && row.at("options") == "application_name=pgvigil_tx_sticky";
+  };
+  // Between transactions both backends count as idle, held by nobody.
+  int rows = 0;
+  for (const auto& p : Table(admin->c, "SHOW pools")) {
+    if (!mine(p)) continue;
+    rows++;
+    EXPECT_EQ(p.at("cl_active"), "0");
+    EXPECT_EQ(p.at("cl_waiting"), "0");
+    EXPECT_EQ(p.at("sv_active"), "0");
+    EXPECT_EQ(p.at("sv_idle"), "2");
+  }
+  EXPECT_EQ(rows, 1);
+  int idle = 0;
+  for (const auto& s : Table(admin->c, "SHOW servers")) {
+    if (!mine(s)) continue;
+    EXPECT_EQ(s.at("state"), "idle");
+    EXPECT_EQ(s.at("client"), "");
+    idle++;
+  }
+  EXPECT_EQ(idle, 2);
+  int idle_clients = 0;
+  for (const auto& c : Table(admin->c, "SHOW clients"))
+    if (c.count("state") && c.at("state") == "idle" && c.at("backends").empty()) idle_clients++;
+  EXPECT_GE(idle_clients, 2);
+  // In a transaction the backend is active and the client's.
+  EXPECT_EQ(a->Query("BEGIN"), "");
+  EXPECT_EQ(a->Query("SELECT pg_backend_pid()"), pa);
+  for (const auto& p : Table(admin->c, "SHOW pools")) {
+    if (!mine(p)) continue;
+    EXPECT_EQ(p.at("cl_active"), "1");
+    EXPECT_EQ(p.at("sv_active"), "1");
+    EXPECT_EQ(p.at("sv_idle"), "1");
+  }
+  EXPECT_EQ(a->Query("COMMIT"), "");
+  // A third client: the pool is full, nothing idle in it but lent: it takes
+  // over the backend lent longest (b's), and b then a's, and so on; everyone
+  // is served, on the pool's two backends only.
+  auto c = Connect(px->port, "postgres", "", extra);
+  ASSERT_TRUE(c->ok());
+  EXPECT_EQ(c->Query("SELECT pg_backend_pid()"), pb);
+  for (int i = 0; i < 5; ++i)
+    for (auto* x : {&a, &b, &c}) {
+      std::string pid = (*x)->Query("SELECT pg_backend_pid()");
+      EXPECT_TRUE(pid == pa || pid == pb) << pid;
+    }
+  EXPECT_EQ(BackendsOnPrimary("pgvigil_tx_sticky"), 2);
 }
 
 TEST(ProxyTxPoolTest, FailoverMovesIdleClientsWithTheirStatements) {

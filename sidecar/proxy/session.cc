@@ -141,6 +141,8 @@ void ClientSession::Process() {
   traceOn_ = spdlog::default_logger_raw()->should_log(spdlog::level::trace);
   // The backends' writes wait for the end of this read's messages: one write
   // per backend, made here, not one posted per message.
+  if (TxMode() && (primary_ || standby_) && shared_->RoutingVersion() != txLentRouting_)
+    ReturnStaleLent(*worker_->Routing());
   const std::shared_ptr<BackendConn> corked[2] = {primary_, standby_};
   for (const auto& b : corked)
     if (b) b->Cork();
@@ -174,6 +176,9 @@ void ClientSession::Process() {
   FlushFollowed();
   for (const auto& b : corked)
     if (b) b->Uncork();
+  // Attached during this read (AttachPooled corks them).
+  for (const auto* b : {&primary_, &standby_})
+    if (*b) (*b)->Uncork();
   processing_ = false;
   if (state_ == State::kClosed) return;
   if (TxMode()) MaybeReturnToPool();
@@ -442,18 +447,22 @@ const std::string& ClientSession::LoginKey() const {
   return k;
 }
 
-const std::string& ClientSession::PoolKey(const std::string& node) {
+const ClientSession::PoolKeyEntry& ClientSession::PoolKey(const std::string& node) {
   const std::string& login = LoginKey();
   // Node names hold no '\0': a key of the right length starting with the node
   // and a '\0' is that node's.
-  for (const auto& k : poolKeys_)
+  for (const auto& e : poolKeys_) {
+    const std::string& k = e.key;
     if (k.size() == node.size() + 1 + login.size() && k[node.size()] == '\0' &&
         std::memcmp(k.data(), node.data(), node.size()) == 0)
-      return k;
-  std::string& k = poolKeys_.emplace_back(node);
-  k += '\0';
-  k += login;
-  return k;
+      return e;
+  }
+  PoolKeyEntry& e = poolKeys_.emplace_back();
+  e.key = node;
+  e.key += '\0';
+  e.key += login;
+  if (TxMode()) e.tx = worker_->tx->Ref(e.key);  // dropped in ReleaseBackends
+  return e;
 }
 
 void ClientSession::AuthSucceeded() {
@@ -619,19 +628,25 @@ void ClientSession::ReleaseBackends() {
     if (TxMode()) {
       // Pinned: it may hold the client's session state; closed, never shared.
       if (!txPinned_.empty()) b->Close("pinned client left (it held " + txPinned_ + ")");
-      else worker_->tx->Release(std::move(b));
+      else worker_->tx->Release(std::move(b));  // a lent one too
       continue;
     }
     if (noPool_) {
       b->Close("session ran LOAD: a library DISCARD ALL cannot unload");
       continue;
     }
-    std::string key = PoolKey(b->login().node);
+    std::string key = PoolKey(b->login().node).key;
     Worker* w = worker_;
     // Weakly held, as in Connect: a callback stored in b must not own b.
     b->Reset([w, wb = std::weak_ptr<BackendConn>(b), key](bool ok) {
       if (auto b = wb.lock(); ok && b) w->PutIdle(key, b);
     });
+  }
+  if (TxMode()) {
+    // The session's references to its pools (PoolKey): a queued wait was
+    // cancelled and its backends released above.
+    for (auto& e : poolKeys_)
+      if (e.tx) worker_->tx->Unref(e.tx), e.tx = nullptr;
   }
 }
 

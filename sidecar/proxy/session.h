@@ -62,6 +62,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Transaction pooling: the pool backend (conn) or the slot for a new one
   // (slot) this queued session waited for (session_txpool.cc).
   void OnTxGrant(uint64_t ticket, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot);
+  // Transaction pooling: backend b, lent to this session (TxBackends::Lend), is
+  // taken from it (another client needs it, or it idled too long): the session
+  // lets go of it at once (it is at a transaction boundary).
+  void OnLentTaken(BackendConn* b);
   // Admin console rows (admin_console.h), on the worker's thread.
   void DescribeForAdmin(struct AdminClientRow* client, std::vector<struct AdminServerRow>* servers) const;
 
@@ -246,7 +250,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // The idle / transaction pool key of node `node`: node + '\0' + LoginKey(),
   // kept per node (transaction pooling connects for every transaction, to the
   // standbys in turn).
-  const std::string& PoolKey(const std::string& node);
+  struct PoolKeyEntry {
+    std::string key;
+    TxKey* tx = nullptr;  // transaction pooling: its pool, referenced until the session closes
+  };
+  const PoolKeyEntry& PoolKey(const std::string& node);
   void UpdateCancelTargets();
   void ReleaseBackends();
   // Session moving (session_move.cc). "" when the session may leave its primary
@@ -286,13 +294,25 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Transaction pooling (session_txpool.cc).
   bool TxMode() const { return worker_->tx != nullptr; }
   // Queued for a pool backend of `key` to serve `t`.
-  void WaitForPool(Target t, const RouteNode& nd, const std::string& key);
+  void WaitForPool(Target t, const RouteNode& nd, TxKey* key, std::chrono::steady_clock::time_point since);
   void OnQueueTimeout();
   void ArmQueueTimer();
   void LeaveQueue();
-  // At a transaction boundary with nothing in flight, the backends go back to
-  // the pool (unless pinned).
+  // At a transaction boundary with nothing in flight, the backends are lent
+  // (sticky: kept while nobody waits for their pool) or go back to the pool
+  // (unless pinned).
   void MaybeReturnToPool();
+  // Backend t goes back to the pool (handed to a waiter, or idle); the caller
+  // updates the cancel targets and the busy count.
+  void GiveBack(Target t);
+  // A lent backend that the current routing would not use for the next
+  // transaction (its node no longer the primary, or out of balancing) goes back
+  // to the pool, as it would have without lending. Checked when routing moved.
+  void ReturnStaleLent(const EffectiveRouting& r);
+  // Holds a backend for its own use (one lent to it does not count).
+  bool HoldsBackend() const {
+    return (primary_ && !primary_->lent) || (standby_ && !standby_->lent);
+  }
   // Whether the routed cycle may run on a shared backend (tx_session_state.h):
   // kGo (allowed, or the client is pinned now), kWait (a refusal waits for the
   // backends to settle), kRefused (the client has its error).
@@ -355,7 +375,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   mutable std::string loginKey_;  // LoginKey(), once built
   // PoolKey()s built, one per node name met (a few): a deque, so that a key
   // returned stays where it is while others are added.
-  std::deque<std::string> poolKeys_;
+  std::deque<PoolKeyEntry> poolKeys_;
   AuthStep authStep_ = AuthStep::kNone;
   std::string md5Salt_;
   std::unique_ptr<ScramServer> scram_;
@@ -432,7 +452,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   uint64_t txWaitTicket_ = 0;   // which wait (TxWaiter)
   Target txWaitTarget_ = Target::kNone;
   RouteNode txWaitNode_;
-  std::string txWaitKey_;
+  TxKey* txWaitKey_ = nullptr;
+  uint64_t txLentRouting_ = 0;  // RoutingVersion when backends were last lent
   std::chrono::steady_clock::time_point txWaitSince_{};
   // proxy.pool.queueTimeout of the wait. The timer is not cancelled when the
   // wait ends (arming and cancelling an Asio timer takes the reactor's lock):

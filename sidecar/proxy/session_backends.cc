@@ -9,15 +9,16 @@ namespace pgvigil::proxy {
 
 bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
   const RouteNode& nd = r.nodes[size_t(node)].node;
-  const std::string& key = PoolKey(nd.name);
+  const PoolKeyEntry& key = PoolKey(nd.name);
   std::shared_ptr<TxSlot> slot;
   if (TxMode()) {
     for (;;) {
       std::shared_ptr<BackendConn> b;
-      auto got = worker_->tx->Acquire(key, {this, txWaitTicket_ + 1}, &b, &slot);
+      std::chrono::steady_clock::time_point queued_at{};
+      auto got = worker_->tx->Acquire(key.tx, {this, txWaitTicket_ + 1}, &b, &slot, &queued_at);
       if (got == TxBackends::Pool::Got::kConnect) break;
       if (got == TxBackends::Pool::Got::kQueued) {
-        WaitForPool(t, nd, key);
+        WaitForPool(t, nd, key.tx, queued_at);
         return false;
       }
       if (t == Target::kPrimary && b->inHotStandby()) {
@@ -28,7 +29,7 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
       return true;
     }
   } else {
-    while (auto b = worker_->TakeIdle(key)) {
+    while (auto b = worker_->TakeIdle(key.key)) {
       if (t == Target::kPrimary && b->inHotStandby()) {
         b->Close("pooled connection is to a node in recovery");
         continue;
@@ -43,6 +44,9 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
 
 void ClientSession::AttachPooled(Target t, std::shared_ptr<BackendConn> b) {
   b->Adopt(this);
+  // Attached while Process handles a client read: its messages leave in one
+  // write when Process ends (it uncorks the session's backends), not posted.
+  if (processing_) b->Cork();
   Conn(t) = b;
   Parsed(t).clear();
   ReplaySessionSets(b.get());
@@ -146,6 +150,13 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
     }
   }
   if (b->outstanding.empty()) {
+    // Lent (transaction pooling, between the client's transactions): as for a
+    // backend idle in the pool, anything unasked for ends it; the client does
+    // not hear of it.
+    if (b->lent) {
+      b->Close("unexpected message from a backend idle between its client's transactions");
+      return true;
+    }
     // Unsolicited: notifications, parameter changes, notices, a FATAL before closing.
     if (fatal) return true;  // OnBackendClosed decides what the client sees
     if (t == Target::kStandby && (f.type == 'E' || f.type == 'S' || f.type == 'N')) return true;
@@ -260,6 +271,11 @@ void ClientSession::EndWithBackendError(const std::string& fatal, const std::str
 void ClientSession::OnBackendClosed(BackendConn* b, const std::string& reason) {
   Target t = b == primary_.get() ? Target::kPrimary : b == standby_.get() ? Target::kStandby : Target::kNone;
   if (t == Target::kNone || state_ == State::kClosed) return;
+  if (b->closedWhileLent) {
+    // Idle between the client's transactions: as if it had been in the pool.
+    OnLentTaken(b);
+    return;
+  }
   std::shared_ptr<BackendConn> hold = Conn(t);
   const std::string node = b->login().node;
   // A backend connection that dies may be a crashed server: have it checked now.
@@ -335,6 +351,7 @@ void ClientSession::ProbeAfterIdleClose(Target t, const BackendLogin& login, con
 
 void ClientSession::OnRoutingChanged(const EffectiveRouting& r) {
   if (state_ == State::kClosed) return;
+  ReturnStaleLent(r);
   if (standby_) {
     // A standby that routing dropped or marks down: a statement waiting there
     // gets an error now (the node may be unreachable: its answer may never come).

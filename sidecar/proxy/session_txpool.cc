@@ -15,13 +15,17 @@ namespace pgvigil::proxy {
 
 namespace asio = boost::asio;
 
-void ClientSession::WaitForPool(Target t, const RouteNode& nd, const std::string& key) {
+void ClientSession::WaitForPool(Target t, const RouteNode& nd, TxKey* key,
+                                std::chrono::steady_clock::time_point since) {
   txWaiting_ = true;
   ++txWaitTicket_;  // the ticket Connect queued with
   txWaitTarget_ = t;
-  txWaitNode_ = nd;
+  // Copied only when it is another node (a client waits for the same ones).
+  if (txWaitNode_.name != nd.name || txWaitNode_.host != nd.host || txWaitNode_.port != nd.port ||
+      txWaitNode_.weight != nd.weight || txWaitNode_.up != nd.up)
+    txWaitNode_ = nd;
   txWaitKey_ = key;
-  txWaitSince_ = std::chrono::steady_clock::now();
+  txWaitSince_ = since;
   txWaitDeadline_ = txWaitSince_ + shared_->spec.proxy.pool.queueTimeout;
   (t == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = true;
   // An armed timer of an earlier wait expires before this deadline (unless
@@ -48,6 +52,7 @@ void ClientSession::LeaveQueue() {
   if (!txWaiting_) return;
   txWaiting_ = false;
   worker_->tx->Cancel(txWaitKey_, {this, txWaitTicket_});
+  txWaitKey_ = nullptr;
   (txWaitTarget_ == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = false;
 }
 
@@ -92,7 +97,7 @@ void ClientSession::OnTxGrant(uint64_t ticket, std::shared_ptr<BackendConn> conn
 
 void ClientSession::MaybeReturnToPool() {
   if (!TxMode() || !txPinned_.empty() || state_ != State::kReady) return;
-  if (!primary_ && !standby_) return;
+  if (!HoldsBackend()) return;  // none, or lent already
   if (cycle_.active || txStatus_ != 'I' || pinned_ != Target::kNone || copyTarget_ != Target::kNone || probing_ ||
       connectingPrimary_ || connectingStandby_ || adminPending_ || skipUntilSync_ || !pendingError_.empty())
     return;
@@ -101,22 +106,75 @@ void ClientSession::MaybeReturnToPool() {
                (*b)->state() != BackendConn::State::kReady))
       return;
   }
+  bool gave = false, lent = false;
   for (Target t : {Target::kPrimary, Target::kStandby}) {
-    std::shared_ptr<BackendConn> b = std::move(Conn(t));
-    Conn(t).reset();
-    Parsed(t).clear();
-    if (!b) continue;
-    b->SetOwner(nullptr);
-    worker_->tx->Release(std::move(b));
+    const std::shared_ptr<BackendConn>& b = Conn(t);
+    if (!b || b->lent) continue;
+    // Sticky until needed: nobody waits for its pool, so it stays (no release
+    // and acquire for a client running transactions back to back).
+    if (worker_->tx->Lend(b, this)) {
+      lent = true;
+      continue;
+    }
+    GiveBack(t);
+    gave = true;
   }
+  if (lent) txLentRouting_ = shared_->RoutingVersion();
   portals_.Clear();
   standbyInTx_ = false;
+  if (gave) {
+    UpdateCancelTargets();
+    UpdateBusyCount();
+  }
+}
+
+void ClientSession::GiveBack(Target t) {
+  std::shared_ptr<BackendConn> b = std::move(Conn(t));
+  Conn(t).reset();
+  Parsed(t).clear();
+  if (t == Target::kStandby) standbyInTx_ = false;
+  if (!b) return;
+  b->SetOwner(nullptr);
+  worker_->tx->Release(std::move(b));
+}
+
+void ClientSession::OnLentTaken(BackendConn* b) {
+  for (Target t : {Target::kPrimary, Target::kStandby}) {
+    if (Conn(t).get() != b) continue;
+    b->SetOwner(nullptr);
+    Conn(t).reset();  // the caller holds it
+    Parsed(t).clear();
+    if (t == Target::kStandby) standbyInTx_ = false;
+  }
   UpdateCancelTargets();
   UpdateBusyCount();
 }
 
+void ClientSession::ReturnStaleLent(const EffectiveRouting& r) {
+  txLentRouting_ = shared_->RoutingVersion();
+  bool gave = false;
+  if (primary_ && primary_->lent &&
+      (r.primary < 0 || r.nodes[size_t(r.primary)].node.name != primary_->login().node)) {
+    GiveBack(Target::kPrimary);
+    gave = true;
+  }
+  if (standby_ && standby_->lent) {
+    int i = StandbyIndex(r);
+    if (i < 0 || !r.nodes[size_t(i)].lbEligible) {
+      GiveBack(Target::kStandby);
+      gave = true;
+    }
+  }
+  if (gave) {
+    UpdateCancelTargets();
+    UpdateBusyCount();
+  }
+}
+
 ClientSession::TxCheck ClientSession::CheckTxSessionState() {
   if (!TxMode()) return TxCheck::kGo;
+  // Nothing that could leave session state (the usual statement): no decision.
+  if (cycle_.stmtKind == StmtKind::kOther && !cycle_.createsTemp && cycle_.sessionState.empty()) return TxCheck::kGo;
   TxStateFacts f;
   f.kind = cycle_.stmtKind;
   f.createsTemp = cycle_.createsTemp;
@@ -222,7 +280,7 @@ void ClientSession::ForgetFailedParse(const std::string& server) {
 }
 
 bool ClientSession::AnswerTxClose() {
-  if (cycle_.kind != 'C' || cycle_.closedStatements.empty() || primary_ || standby_ ||
+  if (cycle_.kind != 'C' || cycle_.closedStatements.empty() || HoldsBackend() ||
       pinned_ != Target::kNone || !txPinned_.empty())
     return false;
   for (const auto& name : cycle_.closedStatements) {
@@ -266,7 +324,7 @@ bool ClientSession::AnswerTxDeallocate() {
 }
 
 bool ClientSession::AnswerTxParse() {
-  if (cycle_.kind != 'P' || cycle_.parsedHere.size() != 1 || primary_ || standby_ || txStatus_ != 'I' ||
+  if (cycle_.kind != 'P' || cycle_.parsedHere.size() != 1 || HoldsBackend() || txStatus_ != 'I' ||
       pinned_ != Target::kNone || !txPinned_.empty())
     return false;
   auto it = statements_.find(cycle_.parsedHere[0]);
@@ -293,7 +351,7 @@ void ClientSession::DescribeForAdmin(AdminClientRow* c, std::vector<AdminServerR
   }
   for (const auto* p : {&primary_, &standby_}) {
     const BackendConn* b = p->get();
-    if (!b) continue;
+    if (!b || b->lent) continue;  // a lent one is the pool's idle row
     c->backends += (c->backends.empty() ? "" : " ") + b->login().node + ":" + std::to_string(b->cancelKey().pid);
     AdminServerRow s;
     s.node = b->login().node;
@@ -309,7 +367,7 @@ void ClientSession::DescribeForAdmin(AdminClientRow* c, std::vector<AdminServerR
     s.ageSeconds = std::chrono::duration<double>(now - b->connectedAt).count();
     servers->push_back(std::move(s));
   }
-  c->state = txWaiting_ ? "waiting" : (primary_ || standby_) ? "active" : "idle";
+  c->state = txWaiting_ ? "waiting" : HoldsBackend() ? "active" : "idle";
 }
 
 void ClientSession::AnswerAdmin() {

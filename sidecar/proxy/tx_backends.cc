@@ -10,33 +10,67 @@ namespace pgvigil::proxy {
 
 namespace {
 bool Parked(const std::shared_ptr<BackendConn>& b) { return b && b->state() == BackendConn::State::kIdle; }
+constexpr std::chrono::seconds kStampAhead{1};  // the sweep's period
 }  // namespace
 
 TxSlot::~TxSlot() {
   if (auto p = pool.lock()) p->SlotFreed(key);
 }
 
-TxBackends::Pool::Got TxBackends::Acquire(const std::string& key, TxWaiter s,
-                                          std::shared_ptr<BackendConn>* conn, std::shared_ptr<TxSlot>* slot) {
-  std::vector<std::shared_ptr<BackendConn>> dead;
-  auto a = pool_.Acquire(key, s, Parked, &dead, std::chrono::steady_clock::now());
-  for (auto& d : dead) d->Close("closed while parked in the transaction pool");
-  if (a.got == Pool::Got::kIdle) *conn = std::move(a.conn);
-  if (a.got == Pool::Got::kConnect) *slot = std::make_shared<TxSlot>(weak_from_this(), key);
-  return a.got;
+TxSlot::TxSlot(TxBackends* owner, TxKey* key) : pool(owner->weak_from_this()), backends(owner), key(key) {}
+
+TxBackends::TxBackends(Worker* w, int slots_per_key)
+    : worker_(w), pool_(slots_per_key), stamp_(Clock::now() + kStampAhead) {}
+
+TxBackends::Pool::Got TxBackends::Acquire(TxKey* key, TxWaiter s, std::shared_ptr<BackendConn>* conn,
+                                          std::shared_ptr<TxSlot>* slot, Clock::time_point* queued_at) {
+  for (;;) {
+    std::vector<std::shared_ptr<BackendConn>> dead;
+    auto a = pool_.Acquire(*key, s, Parked, &dead, [queued_at] { return *queued_at = Clock::now(); });
+    for (auto& d : dead) d->Close("closed while parked in the transaction pool");
+    if (a.got == Pool::Got::kConnect) *slot = std::make_shared<TxSlot>(this, key);
+    if (a.got != Pool::Got::kTakeOver) {
+      if (a.got == Pool::Got::kIdle) *conn = std::move(a.conn);
+      return a.got;
+    }
+    // Lent to another client (or to this one, for its other backend): it lets
+    // go first, then the backend is parked as if released.
+    std::shared_ptr<BackendConn> b = std::move(a.conn);
+    b->lent = false;
+    a.holder.session->OnLentTaken(b.get());
+    if (b->state() == BackendConn::State::kReady && b->Park()) {
+      *conn = std::move(b);
+      return Pool::Got::kIdle;
+    }
+    b->Close("lent backend not reusable when taken over");
+  }
+}
+
+bool TxBackends::Lend(const std::shared_ptr<BackendConn>& b, ClientSession* holder) {
+  if (b->lent) return true;
+  if (!b->poolSlot || !pool_.Lend(*b->poolSlot->key, b, {holder, 0}, stamp_)) return false;
+  b->lent = true;
+  return true;
+}
+
+void TxBackends::Claim(BackendConn* b) {
+  if (!b->lent) return;
+  b->lent = false;
+  if (b->poolSlot) pool_.Claim(*b->poolSlot->key, [b](const std::shared_ptr<BackendConn>& c) { return c.get() == b; });
 }
 
 void TxBackends::Release(std::shared_ptr<BackendConn> b) {
+  Claim(b.get());
   if (!b->poolSlot || (b->state() != BackendConn::State::kIdle && !b->Park())) {
     b->Close("cannot go back to the transaction pool");
     return;
   }
-  auto handoff = pool_.Release(b->poolSlot->key, b, std::chrono::steady_clock::now());
+  auto handoff = pool_.Release(*b->poolSlot->key, b, stamp_);
   if (handoff) Grant(handoff->first, std::move(handoff->second), nullptr);
 }
 
-void TxBackends::SlotFreed(const std::string& key) {
-  if (auto s = pool_.SlotFreed(key)) Grant(*s, nullptr, std::make_shared<TxSlot>(weak_from_this(), key));
+void TxBackends::SlotFreed(TxKey* key) {
+  if (auto s = pool_.SlotFreed(*key)) Grant(*s, nullptr, std::make_shared<TxSlot>(this, key));
 }
 
 void TxBackends::Grant(TxWaiter w, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot) {
@@ -50,8 +84,15 @@ void TxBackends::Grant(TxWaiter w, std::shared_ptr<BackendConn> conn, std::share
 }
 
 void TxBackends::Sweep(std::chrono::milliseconds timeout) {
-  auto out = pool_.Expire(std::chrono::steady_clock::now(), timeout, Parked);
+  const auto now = Clock::now();
+  stamp_ = now + kStampAhead;
+  auto out = pool_.Expire(now, timeout, Parked);
   for (auto& b : out) b->Close("parked longer than proxy.pool.idleTimeout");
+  for (auto& [holder, b] : pool_.ExpireLent(now, timeout)) {
+    b->lent = false;
+    holder.session->OnLentTaken(b.get());
+    b->Close("idle (lent to its last client) longer than proxy.pool.idleTimeout");
+  }
 }
 
 }  // namespace pgvigil::proxy

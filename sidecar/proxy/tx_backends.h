@@ -4,7 +4,11 @@
 // destroyed (the backend closed, a login failed, a granted client went away),
 // whatever path dropped it, so the count cannot drift. Handing a backend or a
 // slot to a waiting client is posted to the worker's loop, never run inside
-// the releasing client's handler. Worker thread only.
+// the releasing client's handler. A backend at a transaction boundary with
+// nobody waiting for its pool is lent to its client (sticky): still attached,
+// counted idle, taken back by the client's next message to it
+// (BackendConn::Send claims it) or taken over by another client that needs one.
+// Worker thread only.
 #pragma once
 
 #include <chrono>
@@ -21,49 +25,74 @@ class ClientSession;
 struct Worker;
 class TxBackends;
 
-// One slot of a pool, held by the backend using it (BackendConn::poolSlot) or
-// by a client about to open one.
-struct TxSlot {
-  TxSlot(std::weak_ptr<TxBackends> pool, std::string key) : pool(std::move(pool)), key(std::move(key)) {}
-  ~TxSlot();
-  TxSlot(const TxSlot&) = delete;
-  TxSlot& operator=(const TxSlot&) = delete;
-  std::weak_ptr<TxBackends> pool;
-  const std::string key;
-};
-
 // A queued client, with the number of its wait: a grant meant for a wait the
-// client gave up (timeout) is not taken for a later one.
+// client gave up (timeout) is not taken for a later one. Ticket 0: a client
+// holding a lent backend.
 struct TxWaiter {
   ClientSession* session = nullptr;
   uint64_t ticket = 0;
   bool operator==(const TxWaiter& o) const { return session == o.session && ticket == o.ticket; }
 };
 
+using TxPoolKeys = TxPool<std::shared_ptr<BackendConn>, TxWaiter>;
+using TxKey = TxPoolKeys::Key;
+
+// One slot of a pool, held by the backend using it (BackendConn::poolSlot) or
+// by a client about to open one. Its pool (key) lives at least as long.
+struct TxSlot {
+  TxSlot(TxBackends* owner, TxKey* key);
+  ~TxSlot();
+  TxSlot(const TxSlot&) = delete;
+  TxSlot& operator=(const TxSlot&) = delete;
+  std::weak_ptr<TxBackends> pool;
+  // The pool itself, used for BackendConn::lent backends only (the pool holds
+  // those, so it is alive then): no reference count per claim.
+  TxBackends* const backends;
+  TxKey* const key;
+};
+
 class TxBackends : public std::enable_shared_from_this<TxBackends> {
  public:
-  using Pool = TxPool<std::shared_ptr<BackendConn>, TxWaiter>;
-  TxBackends(Worker* w, int slots_per_key) : worker_(w), pool_(slots_per_key) {}
+  using Pool = TxPoolKeys;
+  using Clock = std::chrono::steady_clock;
+  TxBackends(Worker* w, int slots_per_key);
 
-  // kIdle: *conn is a parked backend to adopt; kConnect: *slot is the slot for a
-  // new backend; kQueued: the client gets OnTxGrant later (or cancels).
-  Pool::Got Acquire(const std::string& key, TxWaiter w, std::shared_ptr<BackendConn>* conn,
-                    std::shared_ptr<TxSlot>* slot);
+  // A client's reference to the pool of `key` (kept for its session; Unref
+  // when it closes).
+  TxKey* Ref(const std::string& key) { return pool_.Ref(key); }
+  void Unref(TxKey* k) { pool_.Unref(k); }
+
+  // kIdle: *conn is a parked backend to adopt (an idle one, or one taken over
+  // from the client it was lent to); kConnect: *slot is the slot for a new
+  // backend; kQueued: the client gets OnTxGrant later (or cancels); it queued
+  // at *queued_at (the one clock read, only then).
+  Pool::Got Acquire(TxKey* key, TxWaiter w, std::shared_ptr<BackendConn>* conn, std::shared_ptr<TxSlot>* slot,
+                    Clock::time_point* queued_at);
   // A backend at a transaction boundary (kReady, no owner): parked and handed
   // to the first waiter, or kept idle. One without a slot, or that cannot be
-  // parked, is closed.
+  // parked, is closed. A lent one is claimed first.
   void Release(std::shared_ptr<BackendConn> b);
-  void Cancel(const std::string& key, TxWaiter w) { pool_.Cancel(key, w); }
-  // Closes idle backends past `timeout` (0: never) or closed already.
+  // A backend at a transaction boundary stays with its client `holder` (lent):
+  // false when someone waits for its pool (then Release it).
+  bool Lend(const std::shared_ptr<BackendConn>& b, ClientSession* holder);
+  // Its client uses the lent backend again, or it closes (BackendConn).
+  void Claim(BackendConn* b);
+  void Cancel(TxKey* key, TxWaiter w) { pool_.Cancel(*key, w); }
+  // Closes idle backends past `timeout` (0: never) or closed already, and
+  // lent ones past it (taken from their clients first).
   void Sweep(std::chrono::milliseconds timeout);
   const Pool& pool() const { return pool_; }
   // From ~TxSlot.
-  void SlotFreed(const std::string& key);
+  void SlotFreed(TxKey* key);
 
  private:
   void Grant(TxWaiter w, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot);
   Worker* worker_;
   Pool pool_;
+  // When idle and lent backends went idle, to a second (no clock read per
+  // transaction): one second past the last sweep's time, so never earlier
+  // than the truth and an idle timeout is never cut short.
+  Clock::time_point stamp_;
 };
 
 }  // namespace pgvigil::proxy

@@ -4,6 +4,7 @@
 // wire_messages used with it.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -108,6 +109,122 @@ TEST(TxPoolTest, ExpireTakesOldAndDeadIdleBackends) {
   EXPECT_EQ(idle, 1);
   // Slots are freed by the caller when it closes them, not by Expire.
   EXPECT_EQ(p.Snapshot(t0)[0].slots, 3);
+}
+
+// Sticky backends: what each step of a table does to one pool of two slots.
+TEST(TxPoolTest, LentBackendsStayUntilAnotherClientNeedsOne) {
+  Pool p(2);
+  auto t0 = Pool::Clock::now();
+  auto now = [t0] { return t0; };
+  std::vector<Ptr> dead;
+  Pool::Key* k = p.Ref("k");
+  auto a = std::make_shared<FakeConn>(FakeConn{1}), b = std::make_shared<FakeConn>(FakeConn{2});
+  ASSERT_EQ(p.Acquire(*k, 1, Usable, &dead, now).got, Pool::Got::kConnect);
+  ASSERT_EQ(p.Acquire(*k, 2, Usable, &dead, now).got, Pool::Got::kConnect);
+  // Both transactions end with nobody waiting: lent to their clients, idle in
+  // the counts.
+  EXPECT_TRUE(p.Lend(*k, a, 1, t0));
+  EXPECT_TRUE(p.Lend(*k, b, 2, t0 + std::chrono::seconds(1)));
+  auto snap = p.Snapshot(t0);
+  ASSERT_EQ(snap.size(), 1u);
+  EXPECT_EQ(snap[0].slots, 2);
+  EXPECT_EQ(snap[0].idle, 2);
+  EXPECT_EQ(snap[0].lent, 2);
+  int idle = 0;
+  p.ForEachIdle([&](const std::string&, const Ptr&, auto) { idle++; });
+  EXPECT_EQ(idle, 2);
+  // Client 1 runs again: takes its own back, no acquire.
+  EXPECT_TRUE(p.Claim(*k, [&](const Ptr& c) { return c == a; }));
+  EXPECT_FALSE(p.Claim(*k, [&](const Ptr& c) { return c == a; }));  // once
+  EXPECT_EQ(p.Snapshot(t0)[0].lent, 1);
+  // Client 3 needs one: none idle, the pool full: it takes over the one lent
+  // longest (client 2's), overtaking nobody.
+  auto got = p.Acquire(*k, 3, Usable, &dead, now);
+  ASSERT_EQ(got.got, Pool::Got::kTakeOver);
+  EXPECT_EQ(got.conn, b);
+  EXPECT_EQ(got.holder, 2);
+  EXPECT_FALSE(p.Claim(*k, [&](const Ptr& c) { return c == b; }));  // client 2 lost it
+  // Client 2 needs one now: none idle or lent, the pool full: it queues.
+  EXPECT_EQ(p.Acquire(*k, 2, Usable, &dead, now).got, Pool::Got::kQueued);
+  // While anyone waits nothing is lent: the backend must go to the waiter.
+  EXPECT_FALSE(p.Lend(*k, a, 1, t0));
+  auto h = p.Release(*k, a, t0);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->first, 2);
+  EXPECT_EQ(p.Snapshot(t0)[0].waiting, 0);
+  // Lent backends idle past the timeout are taken with their holders.
+  EXPECT_TRUE(p.Lend(*k, a, 2, t0));
+  EXPECT_TRUE(p.Lend(*k, b, 3, t0 + std::chrono::seconds(5)));
+  auto old = p.ExpireLent(t0 + std::chrono::seconds(6), std::chrono::seconds(3));
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].first, 2);
+  EXPECT_EQ(old[0].second, a);
+  EXPECT_TRUE(p.ExpireLent(t0 + std::chrono::hours(1), std::chrono::milliseconds(0)).empty());  // 0: never
+  // The key stays while referenced, and goes with its last slot after Unref.
+  EXPECT_TRUE(p.Claim(*k, [&](const Ptr& c) { return c == b; }));
+  EXPECT_FALSE(p.SlotFreed(*k));
+  EXPECT_FALSE(p.SlotFreed(*k));
+  EXPECT_TRUE(p.Snapshot(t0).empty());  // only referenced: no row
+  EXPECT_EQ(p.Ref("k"), k);             // the same pool
+  p.Unref(k);
+  p.Unref(k);
+  EXPECT_NE(p.Ref("k"), nullptr);  // made anew
+}
+
+// More clients than backends, lending on: every client is served within a
+// bounded number of steps (no starvation), and no more backends are opened
+// than the limit. A small model of the session's rules: a client takes back
+// its lent backend, else acquires (idle, new, taken over, or queued); at the
+// end of its transaction it lends if nobody waits, else releases to the first
+// waiter, which then runs its transaction at once.
+TEST(TxPoolTest, NoClientStarvesWithLending) {
+  constexpr int kClients = 7, kSlots = 2, kSteps = 2800;
+  Pool p(kSlots);
+  Pool::Key* k = p.Ref("k");
+  auto now = [] { return Pool::Clock::time_point{}; };
+  std::vector<Ptr> dead, lent(kClients);
+  std::vector<bool> queued(kClients, false);
+  std::vector<int> served(kClients, 0), last(kClients, 0);
+  int opened = 0, maxGap = 0, step = 0;
+  std::function<void(int, Ptr)> run = [&](int c, Ptr conn) {
+    served[c]++;
+    maxGap = std::max(maxGap, step - last[c]);
+    last[c] = step;
+    if (p.Lend(*k, conn, c, now())) {
+      lent[c] = conn;
+      return;
+    }
+    auto h = p.Release(*k, conn, now());
+    ASSERT_TRUE(h);
+    queued[h->first] = false;
+    run(h->first, h->second);
+  };
+  for (step = 1; step <= kSteps; ++step) {
+    int c = (step * 5 + step / 3) % kClients;  // a mixed, fixed order
+    if (queued[c]) continue;
+    Ptr mine;
+    if (lent[c] && p.Claim(*k, [&](const Ptr& x) { return x == lent[c]; })) mine = lent[c];
+    lent[c].reset();
+    if (!mine) {
+      auto a = p.Acquire(*k, c, Usable, &dead, now);
+      if (a.got == Pool::Got::kQueued) {
+        queued[c] = true;
+        continue;
+      }
+      if (a.got == Pool::Got::kConnect) mine = std::make_shared<FakeConn>(FakeConn{++opened});
+      if (a.got == Pool::Got::kIdle) mine = a.conn;
+      if (a.got == Pool::Got::kTakeOver) {
+        EXPECT_EQ(lent[a.holder], a.conn);
+        lent[a.holder].reset();
+        mine = a.conn;
+      }
+    }
+    run(c, mine);
+  }
+  EXPECT_LE(opened, kSlots);
+  EXPECT_TRUE(dead.empty());
+  for (int c = 0; c < kClients; ++c) EXPECT_GT(served[c], kSteps / kClients / 2) << "client " << c;
+  EXPECT_LE(maxGap, 3 * kClients);
 }
 
 TEST(TxPoolTest, ShareOfPoolSizePerWorker) {
