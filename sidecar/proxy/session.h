@@ -173,7 +173,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // follow comes, or Process ends its batch (FlushFollowed, before anything
   // else reaches a backend).
   void Forward(Target t, const char* data, size_t n);
-  void FlushFollowed();
+  void FlushFollowed() {
+    if (followed_.to) SendFollowed();
+  }
+  void SendFollowed();
   // The statement `name` as this session tracks it, when backend t holds its
   // current version (nothing to parse again there first); else null.
   const Statement* ParsedOn(Target t, std::string_view name);

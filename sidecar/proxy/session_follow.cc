@@ -112,8 +112,7 @@ void ClientSession::Forward(Target t, const char* data, size_t n) {
   followed_ = {t, to, data, n};
 }
 
-void ClientSession::FlushFollowed() {
-  if (!followed_.to) return;
+void ClientSession::SendFollowed() {
   // Dropped with the session: its backends, mid-sequence, are closed, not pooled.
   if (state_ != State::kClosed && Conn(followed_.t).get() == followed_.to)
     Conn(followed_.t)->Send(followed_.data, followed_.size);

@@ -6,6 +6,7 @@ namespace pgvigil::proxy {
 
 WireDecoder::WireDecoder(Direction dir, uint32_t max_message)
     : dir_(dir),
+      types_(dir == Direction::kFrontend ? &kFrontendTypes : &kBackendTypes),
       maxMessage_(max_message),
       state_(dir == Direction::kFrontend ? DecoderState::kStartup : DecoderState::kMessages) {}
 
@@ -16,25 +17,11 @@ DecodeStatus WireDecoder::Fail(DecodeError kind, std::string why) {
   return DecodeStatus::kError;
 }
 
-namespace {
-
-// One lookup per message instead of a strchr over the type letters.
-struct TypeTable {
-  bool known[256] = {};
-  constexpr explicit TypeTable(const char* types) {
-    for (; *types; ++types) known[static_cast<unsigned char>(*types)] = true;
-  }
-};
-constexpr TypeTable kFrontendTypes("BCDEFHPQSXdcfp");
-constexpr TypeTable kBackendTypes("123ACDEGHIKNRSTWVZcdnstv");
-
-}  // namespace
-
 bool IsKnownMessageType(Direction dir, char type) {
   return (dir == Direction::kFrontend ? kFrontendTypes : kBackendTypes).known[static_cast<unsigned char>(type)];
 }
 
-DecodeStatus WireDecoder::Next(const uint8_t* data, size_t len, Frame* frame) {
+[[gnu::noinline]] DecodeStatus WireDecoder::NextSlow(const uint8_t* data, size_t len, Frame* frame) {
   if (state_ == DecoderState::kOutOfSync) return DecodeStatus::kError;
   if (state_ == DecoderState::kStartup) return NextStartup(data, len, frame);
   if (len < 5) return DecodeStatus::kNeedMore;

@@ -44,6 +44,22 @@ enum class DecoderState {
   kOutOfSync,  // a framing error was seen; nothing more is decoded
 };
 
+inline uint32_t ReadU32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+}
+inline uint16_t ReadU16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+
+// The message types each direction may send (protocol 3.0): one lookup per
+// message.
+struct MessageTypes {
+  bool known[256] = {};
+  constexpr explicit MessageTypes(const char* types) {
+    for (; *types; ++types) known[static_cast<unsigned char>(*types)] = true;
+  }
+};
+inline constexpr MessageTypes kFrontendTypes("BCDEFHPQSXdcfp");
+inline constexpr MessageTypes kBackendTypes("123ACDEGHIKNRSTWVZcdnstv");
+
 struct Frame {
   char type = 0;               // 0 for an untyped startup-phase packet
   uint32_t code = 0;           // startup-phase packets: protocol / request code
@@ -58,7 +74,23 @@ class WireDecoder {
   explicit WireDecoder(Direction dir, uint32_t max_message = kDefaultMaxMessage);
 
   // Looks at data[0..len) and reports the first whole message, if any.
-  DecodeStatus Next(const uint8_t* data, size_t len, Frame* frame);
+  // Inline for a typed message with a sound header (every message of a
+  // session after startup); the rest, and every error, out of line.
+  DecodeStatus Next(const uint8_t* data, size_t len, Frame* frame) {
+    if (state_ == DecoderState::kMessages && len >= 5) {
+      const uint32_t n = ReadU32(data + 1);
+      if (types_->known[data[0]] && n >= 4 && n <= maxMessage_) {
+        if (len < size_t(n) + 1) return DecodeStatus::kNeedMore;
+        frame->type = static_cast<char>(data[0]);
+        frame->code = 0;
+        frame->body = data + 5;
+        frame->bodyLen = n - 4;
+        frame->size = size_t(n) + 1;
+        return DecodeStatus::kFrame;
+      }
+    }
+    return NextSlow(data, len, frame);
+  }
   // After the startup packet is accepted (protocol 3.0), typed messages follow.
   // SSL/GSS/cancel requests keep the decoder in kStartup.
   void StartMessages() { state_ = DecoderState::kMessages; }
@@ -73,11 +105,13 @@ class WireDecoder {
 
  private:
   DecodeStatus Fail(DecodeError kind, std::string why);
+  DecodeStatus NextSlow(const uint8_t* data, size_t len, Frame* frame);
   // Out of line: the startup packet and the error messages (strings built)
   // cost the per-message path no stack frame.
   DecodeStatus NextStartup(const uint8_t* data, size_t len, Frame* frame);
   DecodeStatus FailMessage(uint8_t type, uint32_t n);
   Direction dir_;
+  const MessageTypes* types_;  // dir_'s
   uint32_t maxMessage_;
   DecoderState state_;
   std::string error_;
@@ -86,10 +120,5 @@ class WireDecoder {
 
 // Whether `type` is a message type that direction may send (protocol 3.0).
 bool IsKnownMessageType(Direction dir, char type);
-
-inline uint32_t ReadU32(const uint8_t* p) {
-  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
-}
-inline uint16_t ReadU16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
 
 }  // namespace pgvigil::proxy

@@ -293,6 +293,50 @@ TEST(WireMessagesTest, DescribeCloseExecuteBindAndReadyForQueryBytes) {
   EXPECT_EQ(bm.statement, "s1");
 }
 
+// The unnamed statement and portal (empty names, found without a search):
+// what follows them is read from the right place, and a body that ends where
+// a string should be is still malformed.
+TEST(WireMessagesTest, EmptyNamesOfTheUnnamedStatementAndPortal) {
+  WireDecoder d(Direction::kFrontend);
+  d.StartMessages();
+  Frame f;
+  std::string bind = std::string("B\0\0\0\x0e" "\0" "s1\0" "\0\0\0\0\0\0", 15);
+  ASSERT_EQ(d.Next(U(bind), bind.size(), &f), DecodeStatus::kFrame);
+  BindMsg bm;
+  ASSERT_TRUE(ParseBind(f, &bm));
+  EXPECT_EQ(bm.portal, "");
+  EXPECT_EQ(bm.statement, "s1");
+  std::string unnamed = std::string("B\0\0\0\x0c" "\0\0" "\0\0\0\0\0\0", 13);
+  ASSERT_EQ(d.Next(U(unnamed), unnamed.size(), &f), DecodeStatus::kFrame);
+  ASSERT_TRUE(ParseBind(f, &bm));
+  EXPECT_EQ(bm.portal, "");
+  EXPECT_EQ(bm.statement, "");
+  std::string describe = std::string("D\0\0\0\x06P\0", 7);
+  ASSERT_EQ(d.Next(U(describe), describe.size(), &f), DecodeStatus::kFrame);
+  TargetMsg tm;
+  ASSERT_TRUE(ParseDescribeOrClose(f, &tm));
+  EXPECT_EQ(tm.kind, 'P');
+  EXPECT_EQ(tm.name, "");
+  std::string exec = std::string("E\0\0\0\x09\0\0\0\0\0", 10);
+  ASSERT_EQ(d.Next(U(exec), exec.size(), &f), DecodeStatus::kFrame);
+  std::string_view portal = "x";
+  ASSERT_TRUE(ParseExecute(f, &portal));
+  EXPECT_EQ(portal, "");
+  std::string short_exec = std::string("E\0\0\0\x05\0", 6);  // no row limit after the name
+  ASSERT_EQ(d.Next(U(short_exec), short_exec.size(), &f), DecodeStatus::kFrame);
+  EXPECT_FALSE(ParseExecute(f, &portal));
+  std::string parse;
+  AppendParse(&parse, "", "SELECT 1");
+  ASSERT_EQ(d.Next(U(parse), parse.size(), &f), DecodeStatus::kFrame);
+  ParseMsg pm;
+  ASSERT_TRUE(ParseParse(f, &pm));
+  EXPECT_EQ(pm.name, "");
+  EXPECT_EQ(pm.query, "SELECT 1");
+  std::string no_name = std::string("C\0\0\0\x05S", 6);  // the string is missing altogether
+  ASSERT_EQ(d.Next(U(no_name), no_name.size(), &f), DecodeStatus::kFrame);
+  EXPECT_FALSE(ParseDescribeOrClose(f, &tm));
+}
+
 TEST(WireMessagesTest, SaslInitialResponse) {
   std::string m;
   AppendSaslInitial(&m, "SCRAM-SHA-256", "n,,n=,r=abc");

@@ -4,7 +4,7 @@
 
 namespace pgvigil::proxy {
 
-bool BodyReader::CString(std::string_view* out) {
+bool BodyReader::SearchCString(std::string_view* out) {
   if (pos_ >= n_) return false;
   const void* z = std::memchr(p_ + pos_, 0, n_ - pos_);
   if (!z) return false;

@@ -20,7 +20,15 @@ class BodyReader {
  public:
   BodyReader(const uint8_t* p, size_t n) : p_(p), n_(n) {}
   explicit BodyReader(const Frame& f) : p_(f.body), n_(f.bodyLen) {}
-  bool CString(std::string_view* out);
+  bool CString(std::string_view* out) {
+    // The empty name most clients give statements and portals: no search.
+    if (pos_ < n_ && p_[pos_] == 0) {
+      *out = std::string_view(reinterpret_cast<const char*>(p_ + pos_), 0);
+      ++pos_;
+      return true;
+    }
+    return SearchCString(out);
+  }
   bool U32(uint32_t* out);
   bool U16(uint16_t* out);
   bool U8(uint8_t* out);
@@ -29,6 +37,7 @@ class BodyReader {
   bool AtEnd() const { return pos_ == n_; }
 
  private:
+  bool SearchCString(std::string_view* out);
   const uint8_t* p_;
   size_t n_;
   size_t pos_ = 0;
