@@ -168,6 +168,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // cycle (session_follow.cc). False when it needs the general way
   // (AddToCycle, TryDispatch); nothing has changed then.
   bool FollowSequence(const Frame& f);
+  // What lets a message of the sequence pinned to backend b (Conn(t)) follow
+  // it, but for the message itself and the routing snapshot (sync: a Sync).
+  bool MayFollow(Target t, const BackendConn& b, bool sync) const;
+  // Sequences pinned to the primary: it is still routing's primary and the
+  // general way would not drop the standby now.
+  bool PrimaryStaysRouted();
   // What FollowSequence forwards is sent in one piece per run of messages:
   // the bytes stay in the client's read buffer until a message it does not
   // follow comes, or Process ends its batch (FlushFollowed, before anything

@@ -23,16 +23,44 @@ const ClientSession::Statement* ClientSession::ParsedOn(Target t, std::string_vi
   return p != parsed.end() && p->second == it->second.version ? &it->second : nullptr;
 }
 
-bool ClientSession::FollowSequence(const Frame& f) {
-  if (f.type != 'B' && f.type != 'D' && f.type != 'E' && f.type != 'S') return false;
+bool ClientSession::MayFollow(Target t, const BackendConn& b, bool sync) const {
   // What TryDispatch checks before routing: anything that makes it wait,
   // answer an error or log each message.
   if (TxMode() || probing_ || adminPending_ || traceOn_ || !pendingError_.empty()) return false;
+  if (!b.seqOpen || BusyOtherThan(t)) return false;
+  if (sync || t == Target::kPrimary) return true;
+  // A standby: the sequence stays there only while reads may be balanced.
+  const auto& lbs = shared_->spec.proxy.loadBalancing;
+  if (connectingStandby_ || !lbs.enabled || noLoadBalance_) return false;
+  return !wrote_ || (lbs.disableOnWrite != DisableOnWrite::kAlways &&
+                     (lbs.disableOnWrite != DisableOnWrite::kTransaction || txStatus_ == 'I'));
+}
+
+bool ClientSession::PrimaryStaysRouted() {
+  // As TryDispatch: the primary must still be routing's primary, and an idle
+  // standby that left balancing is dropped by the general way.
+  if (connectingPrimary_) return false;
+  RoutingOnUse r(worker_);
+  if (r->primary < 0) return false;
+  if (standby_ && standby_->outstanding.empty() && txStatus_ == 'I') {
+    int i = StandbyIndex(*r);
+    if (i < 0 || !r->nodes[size_t(i)].lbEligible) return false;
+  }
+  return true;
+}
+
+bool ClientSession::FollowSequence(const Frame& f) {
+  const bool sync = f.type == 'S';
+  if (!sync && f.type != 'B' && f.type != 'D' && f.type != 'E') return false;
   const Target t = pinned_;
   BackendConn* b = Conn(t).get();
-  if (!b || !b->seqOpen || BusyOtherThan(t)) return false;
+  if (!b) return false;
+  // In a run (the message before this one in the batch went to b the same
+  // way) what MayFollow reads is as it was then: only followed messages came
+  // since, and those change none of it.
+  if (followed_.to != b && !MayFollow(t, *b, sync)) return false;
   const char* raw = reinterpret_cast<const char*>(f.body) - 5;
-  if (f.type == 'S') {
+  if (sync) {
     // The sequence ends here, as DispatchSyncOrFlush ends it, when no silent
     // mirror sequence is open on the other backend; a Sync with a body (not
     // one PostgreSQL accepts) goes the general way, which sends a clean one.
@@ -44,24 +72,8 @@ bool ClientSession::FollowSequence(const Frame& f) {
     UpdateBusyCount();
     return true;
   }
-  const auto& lbs = shared_->spec.proxy.loadBalancing;
-  if (t == Target::kPrimary) {
-    // The primary: as TryDispatch, it must still be routing's primary, and an
-    // idle standby that left balancing is dropped by the general way.
-    if (connectingPrimary_) return false;
-    RoutingOnUse r(worker_);
-    if (r->primary < 0) return false;
-    if (standby_ && standby_->outstanding.empty() && txStatus_ == 'I') {
-      int i = StandbyIndex(*r);
-      if (i < 0 || !r->nodes[size_t(i)].lbEligible) return false;
-    }
-  } else {
-    // A standby: the sequence stays there only while reads may be balanced.
-    if (connectingStandby_ || !lbs.enabled || noLoadBalance_) return false;
-    if (wrote_ && (lbs.disableOnWrite == DisableOnWrite::kAlways ||
-                   (lbs.disableOnWrite == DisableOnWrite::kTransaction && txStatus_ != 'I')))
-      return false;
-  }
+  // The routing snapshot may change between two messages: read for each.
+  if (t == Target::kPrimary && !PrimaryStaysRouted()) return false;
   // A portal used here must be on this backend alone (one mirrored on the
   // standby makes the decision "both").
   auto portal_here = [&](std::string_view portal) {
