@@ -1,10 +1,11 @@
 #include "sidecar/proxy/backend_conn.h"
 
-#include "sidecar/proxy/tx_backends.h"
-
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+
+#include "sidecar/proxy/handler_memory.h"
+#include "sidecar/proxy/tx_backends.h"
 
 namespace pgvigil::proxy {
 
@@ -213,12 +214,13 @@ void BackendConn::DoRead() {
   size_t avail = 0;
   uint8_t* p = in_.Prepare(kReadChunk, &avail);
   auto self = shared_from_this();
-  read_.Start(sock_, p, avail, [this, self](const boost::system::error_code& ec, size_t n) {
-    read_.Completed(sock_, ec, n);
-    read_.EnterHandler();
-    OnRead(ec, n);
-    read_.LeaveHandler();
-  });
+  // Its operation from the thread's handler memory (see handler_memory.h).
+  read_.Start(sock_, p, avail, UseHandlerMemory([this, self](const boost::system::error_code& ec, size_t n) {
+                read_.Completed(sock_, ec, n);
+                read_.EnterHandler();
+                OnRead(ec, n);
+                read_.LeaveHandler();
+              }));
 }
 
 void BackendConn::ResumeReading() {

@@ -11,7 +11,9 @@
 //  * proxy.pool.maxPreparedStatements: a client's Parse beyond it gets 53400,
 //    and a backend never holds more of the proxy's statements;
 //  * a CancelRequest with the proxy's key cancels the client's own query on
-//    the backend running it, and nothing of another client's.
+//    the backend running it, and nothing of another client's;
+//  * a client's unnamed statement is parsed again on a backend another
+//    client took over in between.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -262,6 +264,29 @@ TEST(ProxyTxPoolGapsTest, PreparedStatementCap) {
     std::string held = b->Query("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'pgvigil_s%'");
     EXPECT_LE(std::stoi(held), 3) << held;
   }
+}
+
+// The unnamed statement outlives its sequence on PostgreSQL. A client keeps
+// its backend between transactions while nobody needs it (its unnamed
+// statement is still there); once another client took that backend over and
+// parsed its own, the first one's is parsed again where it next runs.
+TEST(ProxyTxPoolGapsTest, UnnamedStatementAcrossTakeover) {
+  auto px = GapsProxy(1, std::chrono::seconds(10));
+  ASSERT_TRUE(px);
+  RawPg a(px->port), b(px->port);
+  ASSERT_TRUE(a.ready && b.ready);
+  auto bind_execute = [] {
+    std::string s;
+    AppendMessage(&s, 'B', std::string("\0\0\0\0\0\0\0\0", 8));  // portal "", statement "", no params/results
+    AppendMessage(&s, 'E', std::string("\0\0\0\0\0", 5));     // portal "", no row limit
+    return s;
+  };
+  EXPECT_EQ(a.Run(ParseMsg("", "SELECT 1")), "1Z");
+  EXPECT_EQ(a.Run(bind_execute()), "2DCZ");  // on its own backend still
+  EXPECT_EQ(b.Run(ParseMsg("", "SELECT 1 WHERE false")), "1Z");  // takes it over
+  EXPECT_EQ(b.Run(bind_execute()), "2CZ");
+  EXPECT_EQ(a.Run(bind_execute()), "2DCZ");  // a's statement, parsed again
+  EXPECT_EQ(b.Run(bind_execute()), "2CZ");
 }
 
 TEST(ProxyTxPoolGapsTest, CancelReachesOnlyTheClientsOwnQuery) {

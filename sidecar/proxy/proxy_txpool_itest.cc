@@ -112,16 +112,20 @@ TEST(ProxyTxPoolTest, PgbenchPreparedWithMoreClientsThanBackends) {
   auto init = Pgbench(NodePort(0), {"-i", "-s", "1", "-q"});
   ASSERT_EQ(init.exitCode, 0) << init.output;
   px->CatchUp();
-  for (const char* script : {"-S", "-N"}) {
-    auto r = Pgbench(px->port, {"-n", script, "-M", "prepared", "-c", "16", "-j", "2", "-t", "100"});
-    EXPECT_EQ(r.exitCode, 0) << script << ": " << r.output;
-    EXPECT_NE(r.output.find("number of failed transactions: 0"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find("number of transactions actually processed: 1600/1600"), std::string::npos)
-        << r.output;
-    // pgbench's backends on the primary: at most the pool's.
-    EXPECT_LE(BackendsOnPrimary("pgbench"), 4);
+  // -M extended too: unnamed statements, whose Bind, Describe, Execute and
+  // Sync follow the Parse's backend without a routed cycle each.
+  for (const char* mode : {"prepared", "extended"}) {
+    for (const char* script : {"-S", "-N"}) {
+      auto r = Pgbench(px->port, {"-n", script, "-M", mode, "-c", "16", "-j", "2", "-t", "100"});
+      EXPECT_EQ(r.exitCode, 0) << mode << " " << script << ": " << r.output;
+      EXPECT_NE(r.output.find("number of failed transactions: 0"), std::string::npos) << r.output;
+      EXPECT_NE(r.output.find("number of transactions actually processed: 1600/1600"), std::string::npos)
+          << r.output;
+      // pgbench's backends on the primary: at most the pool's.
+      EXPECT_LE(BackendsOnPrimary("pgbench"), 4);
+    }
   }
-  EXPECT_EQ(Cluster().Query(0, "SELECT count(*) FROM pgbench_history").value(), "1600");
+  EXPECT_EQ(Cluster().Query(0, "SELECT count(*) FROM pgbench_history").value(), "3200");
 }
 
 TEST(ProxyTxPoolTest, NamedStatementsFollowTheClientToAnotherBackend) {

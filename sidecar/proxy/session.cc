@@ -7,6 +7,8 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "sidecar/proxy/handler_memory.h"
+
 namespace pgvigil::proxy {
 
 namespace asio = boost::asio;
@@ -96,12 +98,13 @@ void ClientSession::DoRead() {
                           [this, self](const boost::system::error_code& ec, size_t n) { OnRead(ec, n); });
     return;
   }
-  read_.Start(sock_, p, avail, [this, self](const boost::system::error_code& ec, size_t n) {
-    read_.Completed(sock_, ec, n);
-    read_.EnterHandler();
-    OnRead(ec, n);
-    read_.LeaveHandler();
-  });
+  // Its operation from the thread's handler memory (see handler_memory.h).
+  read_.Start(sock_, p, avail, UseHandlerMemory([this, self](const boost::system::error_code& ec, size_t n) {
+                read_.Completed(sock_, ec, n);
+                read_.EnterHandler();
+                OnRead(ec, n);
+                read_.LeaveHandler();
+              }));
 }
 
 void ClientSession::OnRead(const boost::system::error_code& ec, size_t n) {
@@ -149,7 +152,9 @@ void ClientSession::Process() {
   Frame f;
   bool blocked = false;
   while (state_ != State::kClosed && state_ != State::kTls && state_ != State::kLogin) {
-    if (state_ == State::kReady && cycle_.active && !TryDispatch()) {
+    // Queued for a pool backend (transaction pooling): nothing to try until
+    // the grant or the queue timeout runs Process again.
+    if (state_ == State::kReady && cycle_.active && (txWaiting_ || !TryDispatch())) {
       blocked = true;
       break;
     }

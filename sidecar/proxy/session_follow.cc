@@ -9,8 +9,8 @@
 // decided and reset for each message, and the run of such messages leaves in
 // one piece (Forward). Whenever a condition does not hold (a write, a portal
 // of the other backend, a statement to parse again first, a silent mirror
-// sequence, transaction pooling, a wait ...) the message goes the general way
-// (session_cycle.cc, session_routing.cc), unchanged.
+// sequence, a statement transaction pooling renames, a wait ...) the message
+// goes the general way (session_cycle.cc, session_routing.cc), unchanged.
 #include "sidecar/proxy/session.h"
 
 namespace pgvigil::proxy {
@@ -26,7 +26,7 @@ const ClientSession::Statement* ClientSession::ParsedOn(Target t, std::string_vi
 bool ClientSession::MayFollow(Target t, const BackendConn& b, bool sync) const {
   // What TryDispatch checks before routing: anything that makes it wait,
   // answer an error or log each message.
-  if (TxMode() || probing_ || adminPending_ || traceOn_ || !pendingError_.empty()) return false;
+  if (probing_ || adminPending_ || traceOn_ || !pendingError_.empty()) return false;
   if (!b.seqOpen || BusyOtherThan(t)) return false;
   if (sync || t == Target::kPrimary) return true;
   // A standby: the sequence stays there only while reads may be balanced.
@@ -85,7 +85,8 @@ bool ClientSession::FollowSequence(const Frame& f) {
       BindMsg m;
       if (!ParseBind(f, &m)) return false;
       const Statement* st = ParsedOn(t, m.statement);
-      if (!st) return false;
+      // Transaction pooling: a named statement is renamed for the backend.
+      if (!st || !st->server.empty()) return false;
       // A plain read: nothing of it reaches the decision or AfterDispatch but
       // the read count (see Absorb).
       const SqlClass& c = st->cls;
@@ -100,8 +101,13 @@ bool ClientSession::FollowSequence(const Frame& f) {
     case 'D': {
       TargetMsg m;
       if (!ParseDescribeOrClose(f, &m)) return false;
-      if (m.kind == 'S' ? statements_.count(std::string(m.name)) && !ParsedOn(t, m.name) : !portal_here(m.name))
+      if (m.kind == 'S') {
+        auto it = statements_.find(std::string(m.name));
+        // Parsed there already, and (transaction pooling) not renamed.
+        if (it != statements_.end() && (!it->second.server.empty() || !ParsedOn(t, m.name))) return false;
+      } else if (!portal_here(m.name)) {
         return false;
+      }
       Forward(t, raw, f.size);
       return true;
     }

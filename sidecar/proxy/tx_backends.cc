@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 
 #include "sidecar/proxy/backend_conn.h"
+#include "sidecar/proxy/handler_memory.h"
 #include "sidecar/proxy/proxy_shared.h"
 #include "sidecar/proxy/session.h"
 
@@ -78,9 +79,10 @@ void TxBackends::Grant(TxWaiter w, std::shared_ptr<BackendConn> conn, std::share
   // its next turn. Should it close before then, what it got goes back: the
   // backend to the pool, the slot freed with it.
   std::shared_ptr<ClientSession> self = w.session->shared_from_this();
-  boost::asio::post(worker_->io, [self, ticket = w.ticket, conn = std::move(conn), slot = std::move(slot)]() mutable {
-    self->OnTxGrant(ticket, std::move(conn), std::move(slot));
-  });
+  boost::asio::post(worker_->io, UseHandlerMemory([self, ticket = w.ticket, conn = std::move(conn),
+                                                 slot = std::move(slot)]() mutable {
+                      self->OnTxGrant(ticket, std::move(conn), std::move(slot));
+                    }));
 }
 
 void TxBackends::Sweep(std::chrono::milliseconds timeout) {
