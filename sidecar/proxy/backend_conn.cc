@@ -268,10 +268,12 @@ void BackendConn::OnRead(const boost::system::error_code& ec, size_t n) {
     in_.Consume(size);
     if (!keep_going) break;
   }
+  // The owner may still point into the read buffer until told the read is
+  // done (ClientSession relays runs of messages in one piece): shrunk after.
+  if (state_ == State::kReady && owner_) owner_->OnBackendReadDone(this);
   // Never below what DoRead asks for: shrinking to less made every read
   // reallocate (and zero) the buffer.
   if (in_.size() == 0) in_.Shrink(kReadChunk);
-  if (state_ == State::kReady && owner_) owner_->OnBackendReadDone(this);
   DoRead();
 }
 

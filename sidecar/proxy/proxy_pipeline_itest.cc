@@ -214,5 +214,47 @@ TEST(ProxyPipelineTest, LaterBindsUseTheStatementAsItIsNow) {
   EXPECT_EQ(Cluster().Query(0, "SELECT v FROM kv WHERE k = 512").value(), "w");
 }
 
+// What a statement returns, as one string: each row's values, the error's
+// SQLSTATE if it failed. Simple or extended protocol.
+std::string Rows(PGconn* c, const std::string& sql, bool extended) {
+  PGresult* r = extended ? PQexecParams(c, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)
+                         : PQexec(c, sql.c_str());
+  std::string out;
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    out = std::string("error ") + (code ? code : "?");
+  } else {
+    for (int i = 0; i < PQntuples(r); ++i)
+      for (int j = 0; j < PQnfields(r); ++j) out.append(PQgetvalue(r, i, j)).push_back(j + 1 < PQnfields(r) ? '|' : '\n');
+  }
+  PQclear(r);
+  return out;
+}
+
+// Backend answers are relayed in runs (ClientSession::RelayToClient): results
+// far larger than a read (and than the 256 kB the proxy buffers before it
+// writes to the client), a row larger than that, and rows followed by an
+// error in the same statement reach the client byte for byte and in order,
+// as directly from PostgreSQL.
+TEST(ProxyPipelineTest, LargeResultsAndRowsBeforeAnErrorArriveWhole) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  auto direct = Connect(NodePort(0));
+  auto c = Connect(px->port);
+  ASSERT_TRUE(direct->ok()) << direct->error();
+  ASSERT_TRUE(c->ok()) << c->error();
+  for (const char* sql : {"SELECT i, md5(i::text) FROM generate_series(1, 20000) i",
+                          "SELECT string_agg(md5(i::text), '') FROM generate_series(1, 20000) i",
+                          "SELECT CASE WHEN i < 3000 THEN i ELSE 1 / (i - i) END FROM generate_series(1, 6000) i"}) {
+    for (bool extended : {false, true}) {
+      SCOPED_TRACE(std::string(sql) + (extended ? " (extended)" : " (simple)"));
+      std::string want = Rows(direct->c, sql, extended);
+      EXPECT_GT(want.size(), 6u);
+      EXPECT_EQ(Rows(c->c, sql, extended), want);
+    }
+  }
+  EXPECT_EQ(c->Query("SELECT 7"), "7");  // the session goes on
+}
+
 }  // namespace
 }  // namespace pgvigil::proxy::testenv

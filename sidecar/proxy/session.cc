@@ -195,6 +195,7 @@ void ClientSession::Process() {
 }
 
 void ClientSession::FlushClient() {
+  FlushRelayed();
   if (out_.writing || out_.pending.empty() || state_ == State::kClosed) return;
   out_.writing = true;
   wroteToClient_ = true;
@@ -547,6 +548,7 @@ void ClientSession::Terminate(const std::string& sqlstate, const std::string& me
 
 void ClientSession::Close(const std::string& reason, spdlog::level::level_enum level) {
   if (state_ == State::kClosed) return;
+  FlushRelayed();  // a backend's answers read before the end reach the client first
   state_ = State::kClosed;
   bool normal = reason == "client sent Terminate";
   spdlog::log(normal ? spdlog::level::debug : level, "proxy: closing session of user \"{}\" from {}: {}",

@@ -183,6 +183,24 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     if (followed_.to) SendFollowed();
   }
   void SendFollowed();
+  // A backend message the client gets as it is (most of them): consecutive
+  // ones of one backend read go into out_.pending in one piece. The run points
+  // into that backend's read buffer, so it is flushed before anything else
+  // goes into out_.pending and before that read ends (FlushRelayed: in
+  // OnBackendFrame's other branches, OnBackendReadDone, OnBackendClosed,
+  // FlushClient and Close).
+  void RelayToClient(const char* data, size_t n) {
+    if (!relayed_.data || relayed_.data + relayed_.size != data) {
+      FlushRelayed();
+      relayed_.data = data;
+    }
+    relayed_.size += n;
+  }
+  void FlushRelayed() {
+    if (!relayed_.size) return;
+    out_.pending.append(relayed_.data, relayed_.size);
+    relayed_ = {};
+  }
   // The statement `name` as this session tracks it, when backend t holds its
   // current version (nothing to parse again there first); else null.
   const Statement* ParsedOn(Target t, std::string_view name);
@@ -433,6 +451,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     const char* data = nullptr;
     size_t size = 0;
   } followed_;
+  struct RelayedRun {
+    const char* data = nullptr;
+    size_t size = 0;
+  } relayed_;  // RelayToClient's
   std::unordered_map<std::string, Statement> statements_;
   uint64_t statementVersion_ = 0;
   std::unordered_map<std::string, uint64_t> parsedOnPrimary_, parsedOnStandby_;

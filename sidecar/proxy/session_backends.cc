@@ -160,6 +160,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
     // Unsolicited: notifications, parameter changes, notices, a FATAL before closing.
     if (fatal) return true;  // OnBackendClosed decides what the client sees
     if (t == Target::kStandby && (f.type == 'E' || f.type == 'S' || f.type == 'N')) return true;
+    FlushRelayed();
     out_.pending.append(raw, f.size);
     return true;
   }
@@ -183,6 +184,11 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   BackendConn::Cycle& cur = b->outstanding.front();
   if (f.type == 'Z') {
     BackendConn::Cycle done = cur;
+    // Shown to the client unless it is the proxy's own (silent, or its Sync
+    // moving a sequence): in one piece with the messages relayed before it,
+    // and before anything below adds to out_.pending.
+    if (!done.silent && !done.swallowZ) RelayToClient(raw, f.size);
+    FlushRelayed();
     // Parses of this entry skipped after an error: never prepared.
     for (int i = done.parsesDone; i < done.parses && !b->parsesPending.empty(); ++i) {
       if (!txUnconfirmed_.empty()) ForgetFailedParse(b->parsesPending.front());
@@ -201,8 +207,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
       }
       // The proxy's own Sync (a sequence moving to the other backend): not shown;
       // after an error there the rest of the client's sequence is skipped.
-      if (!done.swallowZ) out_.pending.append(raw, f.size);
-      else if (done.sawError) skipUntilSync_ = true;
+      if (done.swallowZ && done.sawError) skipUntilSync_ = true;
       if (!done.swallowZ) AfterClientCycle(b, t);
       if (txStatus_ == 'E') FailTransactionElsewhere(t);
     } else if (done.capture != BackendConn::Capture::kNone) {
@@ -213,6 +218,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   }
   if (f.type == 'E') cur.sawError = true;
   if (cur.silent) {
+    FlushRelayed();
     // A notification may arrive during the proxy's own statement (the LSN
     // asked after a write, a replayed SET): it is the client's all the same.
     if (f.type == 'A') {
@@ -230,8 +236,8 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   }
   if (fatal) b->fatalForwarded = true;
   if (f.type == 'G') copyTarget_ = t;
-  out_.pending.append(raw, f.size);
-  if (out_.pending.size() > (256u << 10)) {
+  RelayToClient(raw, f.size);
+  if (out_.pending.size() + relayed_.size > (256u << 10)) {
     FlushClient();
     if (out_.Queued() > (4u << 20)) return false;  // resumed when the client write completes
   }
@@ -239,6 +245,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
 }
 
 void ClientSession::OnBackendReadDone(BackendConn*) {
+  FlushRelayed();
   UpdateBusyCount();
   FlushClient();
   if (needProcess_ && state_ == State::kReady) {
@@ -269,6 +276,7 @@ void ClientSession::EndWithBackendError(const std::string& fatal, const std::str
 }
 
 void ClientSession::OnBackendClosed(BackendConn* b, const std::string& reason) {
+  FlushRelayed();  // what b sent before closing, in its read buffer
   Target t = b == primary_.get() ? Target::kPrimary : b == standby_.get() ? Target::kStandby : Target::kNone;
   if (t == Target::kNone || state_ == State::kClosed) return;
   if (b->closedWhileLent) {
