@@ -89,6 +89,7 @@ TEST(ProxyRoutingTest, StandbyTransactionOpensAtItsFirstStatementThere) {
   EXPECT_EQ(c->Query("SELECT inet_server_port()"), P(0));
   EXPECT_EQ(standby_state(), "idle");
   EXPECT_EQ(c->Query("END"), "");
+  EXPECT_EQ(c->Query("SELECT inet_server_port()"), P(0));  // read-your-writes: not on a standby yet
   px->CatchUp();
   // Reads first: the standby's transaction opens with the first read, with the client's options.
   EXPECT_EQ(c->Query("BEGIN ISOLATION LEVEL REPEATABLE READ"), "");
@@ -122,6 +123,71 @@ TEST(ProxyRoutingTest, StandbyTransactionOpensAtItsFirstStatementThere) {
   EXPECT_EQ(c->Query("ROLLBACK"), "");
   EXPECT_EQ(c->Query("SELECT inet_server_port() || ' ' || current_setting('statement_timeout')"), port + " 0");
   EXPECT_EQ(standby_state(), "idle");
+}
+
+// Read-your-writes asks the primary for the commit LSN at the end of a write
+// only for a session that read on a standby since its last write; any other
+// session is asked only before a read that could use a standby. A session
+// that only writes never runs the query (its primary backend's last statement
+// is its own); one that wrote once and then runs only read-only transactions
+// gets its LSN with the first read of them and goes back to the standbys.
+TEST(ProxyRoutingTest, CommitLsnAskedOnlyBeforeAReadThatCouldUseAStandby) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  px->CatchUp();
+  auto last_on_primary = [](const std::string& app) {
+    // What the proxy may still send after the client has its answer has run by then.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto r = Cluster().Query(0, "SELECT coalesce(string_agg(query, ','), 'none') FROM pg_stat_activity "
+                                "WHERE application_name = '" + app + "'");
+    return r.ok() ? *r : "query failed: " + r.error();
+  };
+  auto back_on_a_standby = [&](Conn* c, bool in_transaction) {
+    std::string port;
+    for (int i = 0; i < 50 && port != P(1) && port != P(2); ++i) {
+      if (in_transaction) EXPECT_EQ(c->Query("BEGIN"), "");
+      port = c->Query("SELECT inet_server_port()");
+      if (in_transaction) EXPECT_EQ(c->Query("COMMIT"), "");
+      if (port == P(0)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        px->FeedLsns();
+      }
+    }
+    return port == P(1) || port == P(2);
+  };
+  auto c = Connect(px->port, "postgres", "", "sslmode=disable application_name=lazy-lsn");
+  ASSERT_TRUE(c->ok()) << c->error();
+  const std::string write = "INSERT INTO kv VALUES (7, 'w') ON CONFLICT (k) DO UPDATE SET v = 'w'";
+  EXPECT_EQ(c->Query(write), "");
+  EXPECT_EQ(last_on_primary("lazy-lsn"), write);
+  EXPECT_EQ(c->Query("BEGIN"), "");
+  EXPECT_EQ(c->Query("UPDATE kv SET v = 'x' WHERE k = 7"), "");
+  EXPECT_EQ(c->Query("SELECT v FROM kv WHERE k = 7"), "x");
+  EXPECT_EQ(c->Query("END"), "");
+  EXPECT_EQ(last_on_primary("lazy-lsn"), "END");
+  px->CatchUp();  // the standbys have replayed the writes; the session's floor is not known yet
+  // Read-only transactions: the first one's read goes to the primary and asks.
+  EXPECT_EQ(c->Query("BEGIN"), "");
+  EXPECT_EQ(c->Query("SELECT v || ' ' || inet_server_port() FROM kv WHERE k = 7"), "x " + P(0));
+  EXPECT_NE(last_on_primary("lazy-lsn").find("pg_current_wal_insert_lsn"), std::string::npos);
+  EXPECT_EQ(c->Query("COMMIT"), "");
+  px->CatchUp();
+  EXPECT_TRUE(back_on_a_standby(c.get(), true));
+  // Now a session that reads on a standby: a write's LSN is asked for right behind it.
+  EXPECT_EQ(c->Query(write), "");
+  EXPECT_NE(last_on_primary("lazy-lsn").find("pg_current_wal_insert_lsn"), std::string::npos);
+  // The extended protocol: the read after a write goes to the primary, the
+  // query is sent behind its Sync.
+  auto e = Connect(px->port, "postgres", "", "sslmode=disable application_name=lazy-lsn-extended");
+  ASSERT_TRUE(e->ok()) << e->error();
+  EXPECT_EQ(e->Query("UPDATE kv SET v = 'e' WHERE k = 7"), "");
+  EXPECT_EQ(last_on_primary("lazy-lsn-extended"), "UPDATE kv SET v = 'e' WHERE k = 7");
+  EXPECT_EQ(ResultValue(e->c, PQexecParams(e->c, "SELECT v || ' ' || inet_server_port() FROM kv WHERE k = 7", 0,
+                                           nullptr, nullptr, nullptr, nullptr, 0)),
+            "e " + P(0));
+  EXPECT_NE(last_on_primary("lazy-lsn-extended").find("pg_current_wal_insert_lsn"), std::string::npos);
+  px->CatchUp();
+  EXPECT_TRUE(back_on_a_standby(e.get(), false));
 }
 
 TEST(ProxyRoutingTest, ShowPoolNodesThroughPsql) {

@@ -60,6 +60,7 @@ const char* ToString(RouteReason r) {
     case RouteReason::kStandbyBeginPending: return "standby begin pending";
     case RouteReason::kTxOnPrimary: return "transaction on primary";
     case RouteReason::kTxFunctionUnknown: return "function of unknown volatility in transaction";
+    case RouteReason::kCommitLsnStale: return "commit lsn asked";
     case RouteReason::kCommitLsnPending: return "commit lsn pending";
     case RouteReason::kReadYourWrites: return "read your writes";
     case RouteReason::kBalancedRead: return "balanced read";
@@ -77,6 +78,7 @@ std::string Describe(const RouteDecision& d) {
   if (d.deferStandbyTx) s += " defer";
   if (d.openStandbyTx) s += " open";
   if (d.forgoStandbyTx) s += " forgo";
+  if (d.fetchCommitLsn) s += " fetch-lsn";
   if (d.txSerializable) s += " tx-serializable";
   if (d.txReadWrite) s += " tx-read-write";
   return s;
@@ -168,17 +170,26 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
     if (idle && k.awaitPrimary) return Make(RouteTarget::kWait, RouteReason::kAwaitPrimary);
     return Make(RouteTarget::kError, RouteReason::kNoPrimary);
   };
-  const bool floor_applies = b.readYourWrites && (s.floorPending || s.readFloor > 0);
+  const bool floor_applies = b.readYourWrites && (s.floorPending || s.floorStale || s.readFloor > 0);
   const uint64_t floor = floor_applies ? s.readFloor : 0;
   // Can a standby serve this session's next read (balancing aside)?
   auto standby_at_floor = [&] {
-    if (b.readYourWrites && s.floorPending) return false;
+    if (b.readYourWrites && (s.floorPending || s.floorStale)) return false;
     if (s.standbyConnected)
       return s.standbyEligible && (!floor_applies || s.standbyReplayLsn >= s.readFloor);
     return (floor_applies ? k.standbysAtFloor : k.standbysEligible) > 0;
   };
   const bool sticky = s.wrote && ((b.disableOnWrite == DisableOnWrite::kTransaction && in_tx) ||
                                   b.disableOnWrite == DisableOnWrite::kAlways);
+  // Read-your-writes: a read that could use a standby while the last write's
+  // LSN is not asked for yet goes to the primary, and asks for it right after.
+  const bool standby_usable = s.standbyConnected ? s.standbyEligible : k.standbysEligible > 0;
+  auto fetch_floor = [&](RouteReason why) {
+    RouteDecision d = primary(why, true);
+    d.fetchCommitLsn = d.target == RouteTarget::kPrimary;
+    return d;
+  };
+  const bool stale = b.readYourWrites && s.floorStale && standby_usable;
 
   if (c.kind == StmtKind::kDeallocate && c.broadcast && !c.needPrimary) {
     if (!c.deallocateTracked) return primary(RouteReason::kDeallocateUntracked, false);
@@ -245,11 +256,15 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
       d.openStandbyTx = true;
       return d;
     }
-    // Never outside the transaction: on the primary, which holds it.
+    // Never outside the transaction: on the primary, which holds it. A floor
+    // not asked for yet is asked for now, so that the session's later
+    // transactions can use a standby again.
+    if (stale) return fetch_floor(RouteReason::kTxOnPrimary);
     return primary(RouteReason::kTxOnPrimary, true);
   }
   if (c.functionsUnknown && (s.standbyConnected ? s.standbyEligible : k.standbysEligible > 0))
     return Make(RouteTarget::kWait, RouteReason::kFunctionLookup);
+  if (stale) return fetch_floor(RouteReason::kCommitLsnStale);
   if (b.readYourWrites && s.floorPending) return primary(RouteReason::kCommitLsnPending, true);
   if (standby_at_floor()) return Make(RouteTarget::kStandby, RouteReason::kBalancedRead, floor);
   if (floor_applies && (s.standbyConnected ? s.standbyEligible : k.standbysEligible > 0))

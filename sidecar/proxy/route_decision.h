@@ -22,6 +22,10 @@
 //    transaction that writes first (disableOnWrite) never opens one;
 //  * read-your-writes: after the session's write committed at LSN L, a read
 //    goes to a standby whose replay LSN is known to be >= L, else the primary.
+//    While L is not asked for yet (SessionView::floorStale: the session did
+//    not ask when the write ended, see session_capture.cc), a read that could
+//    use a standby goes to the primary with the LSN query right behind it
+//    (fetchCommitLsn).
 #pragma once
 
 #include <cstdint>
@@ -78,7 +82,8 @@ struct SessionView {
   bool standbyEligible = false;   // the session's standby node still takes balanced reads
   uint64_t standbyReplayLsn = 0;  // that node's replay LSN as last checked (0: unknown)
   uint64_t readFloor = 0;         // read-your-writes: the last committed write's LSN (0: none)
-  bool floorPending = false;      // that LSN is being fetched from the primary
+  bool floorPending = false;      // that LSN is being fetched from the primary, or a write has not ended yet
+  bool floorStale = false;        // a write ended and its LSN is not asked for yet
 };
 
 // The routing snapshot as this decision needs it.
@@ -132,6 +137,7 @@ enum class RouteReason {
   kStandbyBeginPending, // wait: the standby has not answered the transaction's BEGIN yet
   kTxOnPrimary,         // a read of a transaction the standby is not part of
   kTxFunctionUnknown,   // a transaction's read calling a function of unknown volatility
+  kCommitLsnStale,      // read-your-writes: the commit LSN is asked for right after this read
   kCommitLsnPending,    // read-your-writes: the commit LSN is not known yet
   kReadYourWrites,      // read-your-writes: no standby has replayed the session's last write
   kBalancedRead,
@@ -159,6 +165,9 @@ struct RouteDecision {
   // standby (it writes too, or makes the transaction primary-only): the
   // standby stays out of this transaction.
   bool forgoStandbyTx = false;
+  // kPrimary: read-your-writes asks the primary for the commit LSN right after
+  // this cycle (SessionView::floorStale).
+  bool fetchCommitLsn = false;
   // What the transaction becomes (kBegin / kSetTransaction): primary only.
   bool txSerializable = false, txReadWrite = false;
 };

@@ -28,7 +28,7 @@ TEST(RouteDecisionTest, InvariantsOverTheWholeSpace) {
       for (int routing = 0; routing < 3; ++routing)  // normal, no primary, no standby
         for (int setting = 0; setting < 4; ++setting)
           for (Protocol p : {Protocol::kSimple, Protocol::kExtendedSync, Protocol::kPipelineFlush})
-            for (int flags = 0; flags < 32; ++flags) {
+            for (int flags = 0; flags < 64; ++flags) {
               In in = Base();
               in.c = Cycle(sql, p);
               in.s.txStatus = tx;
@@ -38,6 +38,7 @@ TEST(RouteDecisionTest, InvariantsOverTheWholeSpace) {
               in.s.readFloor = (flags & 8) ? 1000 : 0;
               in.s.standbyReplayLsn = 500;
               in.k.standbysAtFloor = (flags & 8) ? 0 : 2;
+              in.s.floorStale = flags & 32;  // a write ended, its LSN not asked for yet
               // A transaction whose BEGIN deferred the standby's part.
               if (tx != 'I' && !(flags & 1) && (flags & 16))
                 in.s.standbyConnected = in.s.standbyEligible = in.s.standbyTxDeferred = true;
@@ -106,6 +107,21 @@ TEST(RouteDecisionTest, InvariantsOverTheWholeSpace) {
                                                   : d.minReplayLsn >= in.s.readFloor)
                     << where;
               }
+              // Read-your-writes with the floor not asked for yet (a write ended:
+              // no transaction holds a standby then): no standby read, no BEGIN
+              // deferring to one; the LSN is asked for only after a read (never a
+              // write, a BEGIN or a sticky session), on the primary.
+              if (in.s.floorStale && in.b.readYourWrites && in.k.hasPrimary && !in.s.standbyInTx &&
+                  !in.s.standbyTxDeferred) {
+                EXPECT_FALSE(standby) << where;
+                EXPECT_FALSE(d.deferStandbyTx) << where;
+              }
+              if (d.fetchCommitLsn) {
+                EXPECT_EQ(d.target, RouteTarget::kPrimary) << where;
+                EXPECT_TRUE(in.s.floorStale && in.b.readYourWrites && in.b.enabled) << where;
+                EXPECT_FALSE(in.c.write || in.c.broadcast || in.c.needPrimary) << where;
+                EXPECT_FALSE(in.s.wrote && in.b.disableOnWrite == DisableOnWrite::kAlways) << where;
+              }
               // A transaction's read of a function of unknown volatility is not balanced.
               if (tx != 'I' && in.c.functionsUnknown && in.k.hasPrimary) {
                 EXPECT_FALSE(standby) << where;
@@ -164,7 +180,7 @@ TEST(RouteDecisionTest, SequenceDecisionNeedsOnlyTheSequenceView) {
               full.s.primaryConnected = other & 1;
               full.s.wrote = full.s.tempTable = full.s.txSerializable = full.s.txReadWrite = other & 2;
               full.s.standbyTxStatus = (other & 4) ? 'T' : 'I';
-              full.s.standbyAnswersPending = full.s.floorPending = other & 1;
+              full.s.standbyAnswersPending = full.s.floorPending = full.s.floorStale = other & 1;
               full.s.standbyEligible = other & 2;
               full.s.readFloor = (other & 4) ? 1000 : 0;
               full.k.hasPrimary = !(other & 1);

@@ -457,6 +457,95 @@ const std::vector<Row>& Rows() {
          in.c = Cycle("BEGIN");
        },
        "primary (begin, standby deferred) lsn>=1000 defer"},
+      // --- read-your-writes: the commit LSN asked for only when a read could use a standby ---
+      {"stale_floor_read_asks_for_the_lsn",
+       [](In& in) {
+         in.s.floorStale = true;
+         in.s.readFloor = 1000;
+         in.c = Cycle("SELECT * FROM t");
+       },
+       "primary (commit lsn asked) fetch-lsn"},
+      {"stale_floor_extended_read_asks_for_the_lsn",
+       [](In& in) {
+         in.s.floorStale = true;
+         in.c = Cycle("SELECT * FROM t", Protocol::kExtendedSync);
+       },
+       "primary (commit lsn asked) fetch-lsn"},
+      {"stale_floor_write_does_not_ask",  // a session that only writes never pays the query
+       [](In& in) {
+         in.s.floorStale = true;
+         in.c = Cycle("UPDATE t SET a = 1");
+       },
+       "primary (write)"},
+      {"stale_floor_begin_primary_only",  // the transaction's first read asks
+       [](In& in) {
+         in.s.floorStale = true;
+         in.c = Cycle("BEGIN");
+       },
+       "primary (broadcast)"},
+      {"stale_floor_read_in_transaction_asks_for_the_lsn",  // BEGIN; SELECT; COMMIT after a write
+       [](In& in) {
+         in.s.txStatus = 'T';
+         in.s.floorStale = true;
+         in.c = Cycle("SELECT * FROM t");
+       },
+       "primary (transaction on primary) fetch-lsn"},
+      {"stale_floor_read_after_the_transactions_write_does_not_ask",
+       [](In& in) {
+         in.s.txStatus = 'T';
+         in.s.wrote = true;
+         in.s.floorStale = true;
+         in.c = Cycle("SELECT * FROM t");
+       },
+       "primary (wrote in transaction)"},
+      {"stale_floor_always_sticky_does_not_ask",
+       [](In& in) {
+         in.s.wrote = true;
+         in.b.disableOnWrite = DisableOnWrite::kAlways;
+         in.s.floorStale = true;
+         in.c = Cycle("SELECT * FROM t");
+       },
+       "primary (wrote in session)"},
+      {"stale_floor_no_standby_does_not_ask",
+       [](In& in) {
+         in.s.floorStale = true;
+         in.k.standbysEligible = in.k.standbysAtFloor = 0;
+         in.c = Cycle("SELECT * FROM t");
+       },
+       "primary (no standby)"},
+      {"stale_floor_balancing_off_does_not_ask",
+       [](In& in) {
+         in.s.floorStale = true;
+         in.b.enabled = false;
+         in.c = Cycle("SELECT * FROM t");
+       },
+       "primary (balancing off)"},
+      {"stale_floor_read_your_writes_off_balances",
+       [](In& in) {
+         in.s.floorStale = true;
+         in.b.readYourWrites = false;
+         in.c = Cycle("SELECT * FROM t");
+       },
+       "standby (balanced read)"},
+      {"stale_floor_catalog_read_primary_does_not_ask",
+       [](In& in) {
+         in.s.floorStale = true;
+         in.c = Cycle("SELECT gid FROM pg_catalog.pg_prepared_xacts");
+       },
+       "primary (write)"},
+      {"stale_floor_without_primary_reads_a_standby",
+       [](In& in) {
+         in.s.floorStale = true;
+         in.k.hasPrimary = false;
+         in.c = Cycle("SELECT * FROM t");
+       },
+       "standby (read without primary)"},
+      {"stale_floor_asked_again_while_an_earlier_answer_is_pending",
+       [](In& in) {
+         in.s.floorStale = in.s.floorPending = true;
+         in.c = Cycle("SELECT * FROM t");
+       },
+       "primary (commit lsn asked) fetch-lsn"},
       {"cause8_large_object_read_primary", [](In& in) { in.c = Cycle("SELECT lo_get(16400)"); }, "primary (write)"},
       {"cause8_prepare_transaction_primary", [](In& in) { in.c = Cycle("PREPARE TRANSACTION 'x'"); },
        "primary (write)"},

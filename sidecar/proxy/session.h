@@ -222,14 +222,19 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // queries on a backend whose rows the session reads.
   void AfterClientCycle(BackendConn* b, Target t);  // after a ReadyForQuery the client gets
   // The cycle about to go to the primary ends the session's write when it
-  // completes (see session_capture.cc); then FetchCommitLsnAfter, once it is
-  // sent, queues the commit LSN query right behind it (if the primary may
-  // have been written and read-your-writes is on).
+  // completes (see session_capture.cc); then FetchCommitLsnAfterWrite, once
+  // it is sent, queues the commit LSN query right behind it (if the primary
+  // may have been written and read-your-writes is on).
   bool CycleEndsWrite() const;
+  void FetchCommitLsnAfterWrite(BackendConn* b);
+  // Sends the commit LSN query asked for (lsnWanted_) on the primary backend
+  // b, right behind what was sent there, unless an extended sequence is open
+  // there (then after its Sync).
   void FetchCommitLsnAfter(BackendConn* b);
   void SendCommitLsnQuery(BackendConn* b);
   void OnCapturedRow(BackendConn* b, BackendConn::Capture c, const Frame& f);
-  void OnCaptureDone(BackendConn* b, BackendConn::Capture c);
+  // failed: the silent query got an error.
+  void OnCaptureDone(BackendConn* b, BackendConn::Capture c, bool failed);
   bool CapturePending(BackendConn::Capture c) const;
   void LookUpFunctions(BackendConn* b);
   // The client's transaction failed on backend `failed`: the other backend's
@@ -434,7 +439,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   std::string standbyBegin_;
   bool txSerializable_ = false, txReadWrite_ = false;  // this transaction runs on the primary only
   bool sessionSerializable_ = false;  // default_transaction_isolation = serializable
-  bool primaryMayHaveWritten_ = false;  // since the last commit LSN was fetched
+  bool primaryMayHaveWritten_ = false;  // a write on the primary has not ended yet
+  // Read-your-writes: a write ended and its LSN is not asked for yet (asked
+  // only when a read could use a standby: RouteDecision::fetchCommitLsn).
+  bool floorStale_ = false;
+  bool lsnWanted_ = false;  // to be sent at the first chance on the primary
+  // A cycle went to a standby since the session's last write ended: the next
+  // write's LSN is asked for as soon as it ends (the session reads there).
+  bool readOnStandby_ = false;
   uint64_t readFloor_ = 0;  // read-your-writes: LSN of the session's last committed write
   std::vector<std::optional<std::string_view>> capturedCols_;  // OnCapturedRow's, reused
   std::vector<std::pair<std::string, bool>> lookupRows_;  // function volatility rows being read

@@ -211,7 +211,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
       if (!done.swallowZ) AfterClientCycle(b, t);
       if (txStatus_ == 'E') FailTransactionElsewhere(t);
     } else if (done.capture != BackendConn::Capture::kNone) {
-      OnCaptureDone(b, done.capture);
+      OnCaptureDone(b, done.capture, done.sawError);
     }
     needProcess_ = true;
     return true;

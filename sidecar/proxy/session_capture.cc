@@ -1,17 +1,24 @@
 // ClientSession, silent queries whose answers the session reads:
-//  * read-your-writes: once a transaction that may have written ends on the
-//    primary (ReadyForQuery 'I'), the session asks that same backend for
-//    pg_current_wal_insert_lsn(), which is at or past the transaction's commit
-//    record; until the answer is in, reads go to the primary, then to standbys
-//    whose replay LSN (health checks) has reached it (see route_decision.h).
-//    The query is sent after the client has its answer, on the backend the
-//    write used: it adds no wait to the write, and a read sent meanwhile is
-//    queued behind it on the primary. A simple Query known to end the write
-//    (COMMIT/END/ROLLBACK of the transaction, or one INSERT/UPDATE/DELETE in
-//    autocommit) gets it right behind, in the same write to the backend
-//    (FetchCommitLsnAfter): PostgreSQL runs it once that statement has
-//    committed, so the LSN is the same bound, without a write and a read of
-//    its own after the ReadyForQuery.
+//  * read-your-writes: the session asks the primary for
+//    pg_current_wal_insert_lsn() once a transaction that may have written has
+//    ended there: that LSN is at or past the transaction's commit record.
+//    Until the answer is in, reads go to the primary, then to standbys whose
+//    replay LSN (health checks) has reached it (see route_decision.h). When:
+//    - a session that read on a standby since its last write (it will again):
+//      at once, off the path of its next read. A simple Query known to end
+//      the write (COMMIT/END/ROLLBACK/ABORT, or one INSERT/UPDATE/DELETE in
+//      autocommit) gets the query right behind it in the same write to the
+//      backend (PostgreSQL runs it once that statement has committed);
+//      otherwise it is sent at the write's ReadyForQuery 'I';
+//    - any other session (one that only writes, or reads on the primary):
+//      not then; its floor is stale (floorStale_) and the first read that
+//      could use a standby goes to the primary instead, with the query right
+//      behind it (FetchCommitLsnAfter; after the Sync for an extended-protocol
+//      sequence). The LSN is taken later, so it is at or past the commit all
+//      the same; a session that never reads where a standby could serve never
+//      asks. That query may run inside the client's transaction (a read of a
+//      transaction on the primary): harmless there, and if it fails (the
+//      transaction failed) the floor is stale again.
 //  * function volatility: a read calling functions the proxy does not know asks
 //    pg_proc on the primary (a standby only when there is none) which are
 //    volatile (FunctionVolatility).
@@ -38,16 +45,24 @@ bool ClientSession::CapturePending(BackendConn::Capture c) const {
 }
 
 void ClientSession::AfterClientCycle(BackendConn* b, Target t) {
+  // Asked for while an extended sequence was open there and not sent since:
+  // now, if nothing of the client's is queued there (a Query behind a COPY
+  // FROM STDIN would break it).
+  if (lsnWanted_ && t == Target::kPrimary && !b->ClientCycleOutstanding()) FetchCommitLsnAfter(b);
   if (txStatus_ != 'I' || b->ClientCycleOutstanding()) return;
   txSerializable_ = txReadWrite_ = false;
-  const auto& lbs = shared_->spec.proxy.loadBalancing;
   if (t != Target::kPrimary || !primaryMayHaveWritten_) return;
-  if (!lbs.enabled || !lbs.readYourWrites) {
-    primaryMayHaveWritten_ = false;
+  // Every write sent there has ended.
+  primaryMayHaveWritten_ = false;
+  const auto& lbs = shared_->spec.proxy.loadBalancing;
+  if (!lbs.enabled || !lbs.readYourWrites) return;
+  if (!readOnStandby_) {
+    floorStale_ = true;  // asked before a read that could use a standby
     return;
   }
-  if (b->seqOpen) return;  // asked at the next ReadyForQuery; reads wait on the primary meanwhile
-  SendCommitLsnQuery(b);
+  readOnStandby_ = false;
+  lsnWanted_ = true;
+  FetchCommitLsnAfter(b);  // now, or after the open sequence's Sync
 }
 
 void ClientSession::SendCommitLsnQuery(BackendConn* b) {
@@ -56,7 +71,7 @@ void ClientSession::SendCommitLsnQuery(BackendConn* b) {
     AppendQuery(&q, "SELECT (pg_catalog.pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text");
     return q;
   }();
-  primaryMayHaveWritten_ = false;
+  floorStale_ = lsnWanted_ = false;
   b->Send(kQuery);
   BackendConn::Cycle c{true};
   c.capture = BackendConn::Capture::kCommitLsn;
@@ -75,10 +90,16 @@ bool ClientSession::CycleEndsWrite() const {
   return PlainDml(q.substr(5, q.size() - 6));
 }
 
-void ClientSession::FetchCommitLsnAfter(BackendConn* b) {
+void ClientSession::FetchCommitLsnAfterWrite(BackendConn* b) {
   const auto& lbs = shared_->spec.proxy.loadBalancing;
   if (!primaryMayHaveWritten_ || !lbs.enabled || !lbs.readYourWrites || b->seqOpen) return;
   SendCommitLsnQuery(b);  // in the same write as the statement (BackendConn::Send)
+  primaryMayHaveWritten_ = readOnStandby_ = false;  // the query covers that write
+}
+
+void ClientSession::FetchCommitLsnAfter(BackendConn* b) {
+  if (!lsnWanted_ || b != primary_.get() || b->seqOpen) return;
+  SendCommitLsnQuery(b);  // in the same write as what was just sent (BackendConn::Send)
 }
 
 void ClientSession::LookUpFunctions(BackendConn* b) {
@@ -132,7 +153,9 @@ void ClientSession::OnCapturedRow(BackendConn* b, BackendConn::Capture c, const 
   }
 }
 
-void ClientSession::OnCaptureDone(BackendConn*, BackendConn::Capture c) {
+void ClientSession::OnCaptureDone(BackendConn*, BackendConn::Capture c, bool failed) {
+  // No LSN (the client's transaction it ran in had failed): asked again later.
+  if (c == BackendConn::Capture::kCommitLsn && failed) floorStale_ = true;
   if (c != BackendConn::Capture::kFunctionVolatility) return;
   // Names with no row in pg_proc (there) count as volatile: the read goes to the primary.
   for (const auto& n : lookupAsked_) {

@@ -68,9 +68,11 @@ RouteDecision ClientSession::Decide(RoutingOnUse& routing) {
     if (i >= 0) s.standbyReplayLsn = r.nodes[size_t(i)].replayLsn;
   }
   s.readFloor = readFloor_;
-  // A write's LSN not fetched yet (its transaction still open, or the backend
-  // busy with an unsynced sequence) counts as pending too.
-  s.floorPending = CapturePending(BackendConn::Capture::kCommitLsn) || primaryMayHaveWritten_;
+  // A write not ended yet (its transaction still open, or more of the
+  // client's in flight on the primary) counts as pending, as does a query
+  // asked for and not sent yet; a write that ended and is not asked for is stale.
+  s.floorPending = primaryMayHaveWritten_ || lsnWanted_ || CapturePending(BackendConn::Capture::kCommitLsn);
+  s.floorStale = floorStale_ && !lsnWanted_;
   ClusterView k;
   k.hasPrimary = r.primary >= 0;
   k.holdNewTransactions = txStatus_ == 'I' && pinned_ == Target::kNone && shared_->HoldNewTransactions();
@@ -169,6 +171,7 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
                                    d.reason == RouteReason::kVolatileFunction))
     primaryMayHaveWritten_ = true;
   if (cycle_.createsTemp) noLoadBalance_ = true;
+  if (main == Target::kStandby) readOnStandby_ = true;
   if (cycle_.reads > 0) CountReads(main, cycle_.reads);
   cycle_.Reset();
   UpdateBusyCount();

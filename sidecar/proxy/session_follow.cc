@@ -9,8 +9,9 @@
 // decided and reset for each message, and the run of such messages leaves in
 // one piece (Forward). Whenever a condition does not hold (a write, a portal
 // of the other backend, a statement to parse again first, a silent mirror
-// sequence, a statement transaction pooling renames, a wait ...) the message
-// goes the general way (session_cycle.cc, session_routing.cc), unchanged.
+// sequence, a statement transaction pooling renames, a wait, a commit LSN
+// query to send after the Sync ...) the message goes the general way
+// (session_cycle.cc, session_routing.cc), unchanged.
 #include "sidecar/proxy/session.h"
 
 namespace pgvigil::proxy {
@@ -66,6 +67,7 @@ bool ClientSession::FollowSequence(const Frame& f) {
     // one PostgreSQL accepts) goes the general way, which sends a clean one.
     const BackendConn* other = Conn(t == Target::kPrimary ? Target::kStandby : Target::kPrimary).get();
     if (f.bodyLen != 0 || (other && other->seqOpen)) return false;
+    if (lsnWanted_ && t == Target::kPrimary) return false;  // the commit LSN query goes behind it
     Forward(t, raw, f.size);
     b->seqOpen = false;
     pinned_ = Target::kNone;

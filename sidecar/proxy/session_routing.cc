@@ -84,6 +84,7 @@ bool ClientSession::SettleSequence() {
       m->seqOpen = false;
     }
   }
+  if (primary_) FetchCommitLsnAfter(primary_.get());
   return false;
 }
 
@@ -120,6 +121,7 @@ bool ClientSession::DispatchSyncOrFlush() {
     }
   }
   pinned_ = Target::kNone;
+  if (primary_) FetchCommitLsnAfter(primary_.get());  // asked for by a read of this sequence: behind its Sync
   cycle_.Reset();
   UpdateBusyCount();
   return true;
@@ -295,7 +297,9 @@ bool ClientSession::TryDispatch() {
   if (traceOn_)  // Describe allocates: not per message
     spdlog::trace("proxy: {} message '{}' ({}) -> {} {}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
                   Conn(main)->login().node, Describe(d));
-  const bool ends_write = main == Target::kPrimary && CycleEndsWrite();
+  // A session that reads on a standby: the LSN of a write it ends now is asked
+  // for right behind it (session_capture.cc).
+  const bool ends_write = readOnStandby_ && main == Target::kPrimary && CycleEndsWrite();
   if (open && (main == Target::kStandby || also_standby)) OpenStandbyTx();
   SendCycle(Conn(main), false);
   if (also_standby) SendCycle(standby_, true);
@@ -306,7 +310,11 @@ bool ClientSession::TryDispatch() {
   }
   if (d.forgoStandbyTx) standbyTxDeferred_ = false;
   AfterDispatch(main, also_standby, d);
-  if (ends_write) FetchCommitLsnAfter(primary_.get());
+  if (ends_write) FetchCommitLsnAfterWrite(primary_.get());
+  if (d.fetchCommitLsn && main == Target::kPrimary) {
+    lsnWanted_ = true;
+    FetchCommitLsnAfter(primary_.get());  // right behind this read (after its Sync if a sequence is open)
+  }
   return true;
 }
 
