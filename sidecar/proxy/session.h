@@ -259,6 +259,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   std::unordered_map<std::string, uint64_t>& Parsed(Target t) {
     return t == Target::kPrimary ? parsedOnPrimary_ : parsedOnStandby_;
   }
+  // What backend t has parsed is forgotten (another backend takes its place).
+  // Under transaction pooling, where that happens for every transaction of a
+  // client that waited, the entries stay, marked stale (version 0, never a
+  // statement's): the map does not free and allocate its nodes each time.
+  void ForgetParsed(Target t);
   bool BusyOtherThan(Target t) const;
   // r.Find(standby_->login().node) (standby_ set): the last answer when that
   // node is still there, checked with one name compare instead of a search.

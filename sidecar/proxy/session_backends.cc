@@ -48,7 +48,7 @@ void ClientSession::AttachPooled(Target t, std::shared_ptr<BackendConn> b) {
   // write when Process ends (it uncorks the session's backends), not posted.
   if (processing_) b->Cork();
   Conn(t) = b;
-  Parsed(t).clear();
+  ForgetParsed(t);
   ReplaySessionSets(b.get());
   shared_->metrics->backendReused.Inc();
   UpdateCancelTargets();

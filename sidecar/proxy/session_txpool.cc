@@ -128,10 +128,16 @@ void ClientSession::MaybeReturnToPool() {
   }
 }
 
+void ClientSession::ForgetParsed(Target t) {
+  auto& parsed = Parsed(t);
+  if (!TxMode()) return parsed.clear();
+  for (auto& e : parsed) e.second = 0;
+}
+
 void ClientSession::GiveBack(Target t) {
   std::shared_ptr<BackendConn> b = std::move(Conn(t));
   Conn(t).reset();
-  Parsed(t).clear();
+  ForgetParsed(t);
   if (t == Target::kStandby) standbyInTx_ = false;
   if (!b) return;
   b->SetOwner(nullptr);
@@ -143,7 +149,7 @@ void ClientSession::OnLentTaken(BackendConn* b) {
     if (Conn(t).get() != b) continue;
     b->SetOwner(nullptr);
     Conn(t).reset();  // the caller holds it
-    Parsed(t).clear();
+    ForgetParsed(t);
     if (t == Target::kStandby) standbyInTx_ = false;
   }
   UpdateCancelTargets();
