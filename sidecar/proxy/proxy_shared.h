@@ -64,20 +64,15 @@ struct ProxyMetrics {
   Counter& readsToPrimary;
 };
 
-// A cancel key the proxy handed to a client, mapped to the backends that client
-// currently uses. Guarded by its own mutex (sessions update, cancel readers
-// copy), except that a session holding no backend only clears `live`, without
-// the lock (transaction pooling does so at every transaction's end): readers
-// take targets only while live, under the mutex.
+// A cancel key the proxy handed to a client: the client's session and its
+// worker. A cancel request is posted to that worker, where the session sends
+// it on to the backends it holds at that moment (ClientSession::ForwardCancel):
+// nothing is shared or locked while a session attaches and releases backends
+// (transaction pooling does so for every transaction). Set before the key is
+// registered, constant after.
 struct CancelTargets {
-  std::mutex mu;
-  std::atomic<bool> live{false};  // targets are current (else: none)
-  struct Target {
-    std::string host;
-    int port;
-    CancelKey key;
-  };
-  std::vector<Target> targets;
+  Worker* worker = nullptr;
+  std::weak_ptr<ClientSession> session;
 };
 
 struct ProxyShared {

@@ -312,11 +312,10 @@ bool ClientSession::HandleStartupFrame(const Frame& f) {
       shared_->metrics->cancelRequests.Inc();
       auto t = shared_->FindCancel((uint64_t(k.pid) << 32) | k.secret);
       if (t) {
-        std::lock_guard<std::mutex> l(t->mu);
-        const bool live = t->live.load(std::memory_order_acquire);
-        if (live)
-          for (const auto& target : t->targets) SendCancel(worker_->io, target.host, target.port, target.key);
-        spdlog::info("proxy: cancel request from {} forwarded to {} backend(s)", peer_, live ? t->targets.size() : 0);
+        // On the client's worker, with the backends it holds when it runs.
+        asio::post(t->worker->io, [session = t->session, from = peer_] {
+          if (auto s = session.lock()) s->ForwardCancel(from);
+        });
       } else {
         spdlog::info("proxy: cancel request from {} with an unknown key ignored", peer_);
       }
@@ -487,6 +486,8 @@ void ClientSession::AuthSucceeded() {
   AppendAuthRequest(&out_.pending, 0);
   SetState(State::kLogin);
   cancelTargets_ = std::make_shared<CancelTargets>();
+  cancelTargets_->worker = worker_;
+  cancelTargets_->session = weak_from_this();
   // Always with a backend (pooled or new), so BackendKeyData carries a real pid.
   ConnectForLogin();
 }
@@ -657,28 +658,17 @@ void ClientSession::ReleaseBackends() {
   }
 }
 
-void ClientSession::UpdateCancelTargets() {
-  if (!cancelTargets_) return;
-  if (!primary_ && !standby_) {
-    // No lock: a reader holding it now either saw `live` already (as if it had
-    // run just before) or sees it cleared.
-    cancelTargets_->live.store(false, std::memory_order_release);
-    return;
+void ClientSession::ForwardCancel(const std::string& from) {
+  int sent = 0;
+  if (state_ != State::kClosed) {
+    for (const auto* b : {&primary_, &standby_}) {
+      // A lent backend (transaction pooling) runs nothing of the client's.
+      if (!*b || (*b)->lent) continue;
+      SendCancel(worker_->io, (*b)->login().host, (*b)->login().port, (*b)->cancelKey());
+      sent++;
+    }
   }
-  std::lock_guard<std::mutex> l(cancelTargets_->mu);
-  // Overwritten in place: the host strings keep their buffers.
-  auto& v = cancelTargets_->targets;
-  size_t n = 0;
-  for (const auto* b : {&primary_, &standby_}) {
-    if (!*b) continue;
-    if (n == v.size()) v.emplace_back();
-    auto& x = v[n++];
-    x.host = (*b)->login().host;
-    x.port = (*b)->login().port;
-    x.key = (*b)->cancelKey();
-  }
-  v.resize(n);
-  cancelTargets_->live.store(true, std::memory_order_release);
+  spdlog::info("proxy: cancel request from {} forwarded to {} backend(s)", from, sent);
 }
 
 }  // namespace pgvigil::proxy

@@ -66,6 +66,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // taken from it (another client needs it, or it idled too long): the session
   // lets go of it at once (it is at a transaction boundary).
   void OnLentTaken(BackendConn* b);
+  // A client's cancel request (CancelTargets), on this session's worker: sent
+  // to the backends it holds now. `from`: where the request came from.
+  void ForwardCancel(const std::string& from);
   // Admin console rows (admin_console.h), on the worker's thread.
   void DescribeForAdmin(struct AdminClientRow* client, std::vector<struct AdminServerRow>* servers) const;
 
@@ -292,7 +295,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     TxKey* tx = nullptr;  // transaction pooling: its pool, referenced until the session closes
   };
   const PoolKeyEntry& PoolKey(const std::string& node);
-  void UpdateCancelTargets();
   void ReleaseBackends();
   // Session moving (session_move.cc). "" when the session may leave its primary
   // backend for another node: idle (no transaction, no statement, extended
@@ -340,7 +342,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // (unless pinned).
   void MaybeReturnToPool();
   // Backend t goes back to the pool (handed to a waiter, or idle); the caller
-  // updates the cancel targets and the busy count.
+  // updates the busy count.
   void GiveBack(Target t);
   // A lent backend that the current routing would not use for the next
   // transaction (its node no longer the primary, or out of balancing) goes back

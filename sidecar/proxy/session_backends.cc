@@ -51,7 +51,6 @@ void ClientSession::AttachPooled(Target t, std::shared_ptr<BackendConn> b) {
   ForgetParsed(t);
   ReplaySessionSets(b.get());
   shared_->metrics->backendReused.Inc();
-  UpdateCancelTargets();
   if (state_ == State::kLogin) {
     auto it = worker_->paramCache.find(LoginKey());
     SendLoginCompletion(it != worker_->paramCache.end() ? it->second : b->params());
@@ -125,7 +124,6 @@ void ClientSession::StartLogin(Target t, const RouteNode& nd, int node, std::sha
     Conn(t) = b;
     Parsed(t).clear();
     ReplaySessionSets(b.get());
-    UpdateCancelTargets();
     worker_->paramCache[LoginKey()] = b->params();
     if (state_ == State::kLogin) return SendLoginCompletion(b->params());
     Process();
@@ -308,7 +306,6 @@ void ClientSession::OnBackendClosed(BackendConn* b, const std::string& reason) {
   BackendLogin login = b->login();
   std::string fatal = b->fatal, fatal_text = b->fatalText;
   Conn(t).reset();
-  UpdateCancelTargets();
   UpdateBusyCount();
   ProbeAfterIdleClose(t, login, fatal, fatal_text, reason);
 }
@@ -404,7 +401,6 @@ void ClientSession::DropStandby(const std::string& why) {
     b->SetOwner(nullptr);
     b->Close(why);
   }
-  UpdateCancelTargets();
 }
 
 }  // namespace pgvigil::proxy

@@ -42,7 +42,6 @@ void ClientSession::DropPrimary(const std::string& why) {
     b->SetOwner(nullptr);
     b->Close(why);
   }
-  UpdateCancelTargets();
   UpdateBusyCount();
 }
 

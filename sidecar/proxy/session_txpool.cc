@@ -123,7 +123,6 @@ void ClientSession::MaybeReturnToPool() {
   portals_.Clear();
   standbyInTx_ = false;
   if (gave) {
-    UpdateCancelTargets();
     UpdateBusyCount();
   }
 }
@@ -152,7 +151,6 @@ void ClientSession::OnLentTaken(BackendConn* b) {
     ForgetParsed(t);
     if (t == Target::kStandby) standbyInTx_ = false;
   }
-  UpdateCancelTargets();
   UpdateBusyCount();
 }
 
@@ -172,7 +170,6 @@ void ClientSession::ReturnStaleLent(const EffectiveRouting& r) {
     }
   }
   if (gave) {
-    UpdateCancelTargets();
     UpdateBusyCount();
   }
 }
