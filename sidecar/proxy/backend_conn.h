@@ -35,6 +35,32 @@ namespace pgvigil::proxy {
 class BackendConn;
 struct TxSlot;  // tx_backends.h
 
+// A FIFO of statement names that keeps its storage: a std::deque frees and
+// allocates a block every few dozen entries passing through, once every few
+// transactions of a client that parses each time (transaction pooling).
+class NameQueue {
+ public:
+  bool empty() const { return head_ == v_.size(); }
+  size_t size() const { return v_.size() - head_; }
+  const std::string& front() const { return v_[head_]; }
+  void push_back(const std::string& name) { v_.push_back(name); }
+  void pop_front() {
+    if (++head_ == v_.size()) {
+      v_.clear();  // keeps the capacity
+      head_ = 0;
+    } else if (head_ >= 64 && head_ * 2 >= v_.size()) {
+      v_.erase(v_.begin(), v_.begin() + long(head_));  // never drained: the consumed half goes
+      head_ = 0;
+    }
+  }
+  std::vector<std::string>::const_iterator begin() const { return v_.begin() + long(head_); }
+  std::vector<std::string>::const_iterator end() const { return v_.end(); }
+
+ private:
+  std::vector<std::string> v_;
+  size_t head_ = 0;
+};
+
 // Receives a ready backend's frames. Returning false pauses reading until
 // BackendConn::ResumeReading (backpressure).
 class BackendOwner {
@@ -143,7 +169,7 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   bool lent = false;
   bool closedWhileLent = false;
   std::unordered_set<std::string> prepared;
-  std::deque<std::string> parsesPending;
+  NameQueue parsesPending;
   bool HasStatement(const std::string& name) const {
     if (prepared.count(name)) return true;
     for (const auto& p : parsesPending)

@@ -1,7 +1,7 @@
 // TxPool (transaction pooling, pure): slots per key, idle reuse, FIFO queue,
 // hand-over on release, slots passed on when a backend goes, cancel, expiry,
 // the per-worker share of proxy.pool.size; and the statement renaming of
-// wire_messages used with it.
+// wire_messages used with it; the NameQueue of a backend's Parses in flight.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sidecar/proxy/backend_conn.h"
 #include "sidecar/proxy/tx_pool.h"
 #include "sidecar/proxy/wire_messages.h"
 
@@ -225,6 +226,31 @@ TEST(TxPoolTest, NoClientStarvesWithLending) {
   EXPECT_TRUE(dead.empty());
   for (int c = 0; c < kClients; ++c) EXPECT_GT(served[c], kSteps / kClients / 2) << "client " << c;
   EXPECT_LE(maxGap, 3 * kClients);
+}
+
+// The per-backend FIFO of Parses in flight: order kept across drains and the
+// compaction of a queue that never empties.
+TEST(NameQueueTest, FifoOrderAndCompaction) {
+  NameQueue q;
+  EXPECT_TRUE(q.empty());
+  q.push_back("a");
+  q.push_back("");
+  EXPECT_EQ(q.size(), 2u);
+  EXPECT_EQ(q.front(), "a");
+  q.pop_front();
+  EXPECT_EQ(q.front(), "");
+  q.pop_front();
+  EXPECT_TRUE(q.empty());
+  // Never drained: one in, one out, a thousand times, always one behind.
+  q.push_back("s0");
+  for (int i = 1; i <= 1000; ++i) {
+    q.push_back("s" + std::to_string(i));
+    EXPECT_EQ(q.front(), "s" + std::to_string(i - 1));
+    q.pop_front();
+    EXPECT_EQ(q.size(), 1u);
+  }
+  std::vector<std::string> left(q.begin(), q.end());
+  EXPECT_EQ(left, std::vector<std::string>{"s1000"});
 }
 
 TEST(TxPoolTest, ShareOfPoolSizePerWorker) {
