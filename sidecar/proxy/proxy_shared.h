@@ -24,6 +24,7 @@
 
 #include "common/metrics.h"
 #include "common/spec.h"
+#include "sidecar/proxy/avoid_list.h"
 #include "sidecar/proxy/function_volatility.h"
 #include "sidecar/proxy/hba.h"
 #include "sidecar/proxy/idle_pool.h"
@@ -167,8 +168,8 @@ struct Worker {
   IdlePool<std::shared_ptr<BackendConn>> idle;
   // ParameterStatus set last seen per login key without node (for logins without a backend).
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> paramCache;
-  // Node name -> until when this worker avoids it (connect failed).
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point> avoidUntil;
+  // Nodes this worker avoids for a while (a connect there failed).
+  AvoidList avoidUntil;
   std::mt19937_64 rng;
   // The routing snapshot as this worker last loaded it: reloaded (one lock in
   // ProxyShared::Routing) only when RoutingVersion moved, about every 100 ms

@@ -279,9 +279,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool Avoided(const EffectiveRouting& r, size_t i, uint64_t min_lsn,
                std::chrono::steady_clock::time_point now) const {
     if (min_lsn > 0 && r.nodes[i].replayLsn < min_lsn) return true;
-    if (worker_->avoidUntil.empty()) return false;  // the usual case: no string hashing per message
-    auto it = worker_->avoidUntil.find(r.nodes[i].node.name);
-    return it != worker_->avoidUntil.end() && it->second > now;
+    return worker_->avoidUntil.Avoided(r.nodes[i].node.name, now);  // empty: no hashing
   }
   // User, database and startup options, '\0'-separated: fixed once the
   // startup packet is read, so built once (transaction pooling asks for every

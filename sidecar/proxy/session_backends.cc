@@ -105,7 +105,7 @@ void ClientSession::StartLogin(Target t, const RouteNode& nd, int node, std::sha
         return Process();
       }
       if (t == Target::kStandby) {
-        worker_->avoidUntil[b->login().node] = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        worker_->avoidUntil.Avoid(b->login().node, std::chrono::steady_clock::now() + std::chrono::seconds(5));
         if (state_ == State::kLogin) return ConnectForLogin();
         return Process();
       }
@@ -322,7 +322,7 @@ void ClientSession::ProbeAfterIdleClose(Target t, const BackendLogin& login, con
       if (!LeavePrimary(node, what) && state_ == State::kReady) Process();
       return;
     }
-    worker_->avoidUntil[node] = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    worker_->avoidUntil.Avoid(node, std::chrono::steady_clock::now() + std::chrono::seconds(5));
     spdlog::info("proxy: idle standby {} of session {} went away ({}); another is used on demand", node, peer_,
                  what);
     if (state_ == State::kReady) Process();

@@ -79,8 +79,12 @@ RouteDecision ClientSession::Decide(RoutingOnUse& routing) {
   k.awaitPrimary = r.primary < 0 && shared_->AwaitPrimary();
   // Counted in place (no mask vectors): this runs for every routed cycle. The
   // clock only matters with a node avoided (Avoided reads it then alone).
-  const auto now = worker_->avoidUntil.empty() ? std::chrono::steady_clock::time_point{}
-                                                : std::chrono::steady_clock::now();
+  // Expired avoidances are dropped here, so the list empties again.
+  std::chrono::steady_clock::time_point now{};
+  if (!worker_->avoidUntil.empty()) {
+    now = std::chrono::steady_clock::now();
+    worker_->avoidUntil.Prune(now);
+  }
   for (size_t i = 0; i < r.nodes.size(); ++i) {
     if (!r.nodes[i].lbEligible) continue;
     if (!Avoided(r, i, 0, now)) k.standbysEligible++;
