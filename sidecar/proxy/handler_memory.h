@@ -18,23 +18,36 @@ namespace pgvigil::proxy {
 
 class HandlerMemory {
  public:
-  static constexpr size_t kBlock = 512;  // larger requests go to operator new
+  // Blocks come in size classes of kGrain bytes up to kGrain * kClasses;
+  // larger requests go to operator new. A block is only as large as its
+  // class: every idle connection holds one (its pending read), so one
+  // block size for all would cost memory per idle client.
+  static constexpr size_t kGrain = 64;
+  static constexpr size_t kClasses = 8;
+  static constexpr size_t kKeep = 64;  // free blocks kept per class and thread
+
+  static constexpr size_t ClassOf(size_t n) { return n == 0 ? 0 : (n - 1) / kGrain; }
+  static constexpr size_t BlockSize(size_t n) { return (ClassOf(n) + 1) * kGrain; }
+
   static void* Allocate(size_t n) {
-    if (n > kBlock) return ::operator new(n);
-    auto& f = Free();
-    if (f.empty()) return ::operator new(kBlock);
+    if (n > kGrain * kClasses) return ::operator new(n);
+    auto& f = Free(ClassOf(n));
+    if (f.empty()) return ::operator new(BlockSize(n));
     void* p = f.back();
     f.pop_back();
     return p;
   }
+  // n: the size given to Allocate (Asio's allocators pass it back).
   static void Deallocate(void* p, size_t n) {
-    auto& f = Free();
-    if (n > kBlock || f.size() >= kKeep) return ::operator delete(p);
+    if (n > kGrain * kClasses) return ::operator delete(p);
+    auto& f = Free(ClassOf(n));
+    if (f.size() >= kKeep) return ::operator delete(p);
     f.push_back(p);
   }
+  // Free blocks this thread keeps of the class of n (for tests).
+  static size_t Kept(size_t n) { return n > kGrain * kClasses ? 0 : Free(ClassOf(n)).size(); }
 
  private:
-  static constexpr size_t kKeep = 64;
   struct List {
     List() { v.reserve(kKeep); }
     ~List() {
@@ -42,9 +55,9 @@ class HandlerMemory {
     }
     std::vector<void*> v;
   };
-  static std::vector<void*>& Free() {
-    thread_local List list;
-    return list.v;
+  static std::vector<void*>& Free(size_t c) {
+    thread_local List lists[kClasses];
+    return lists[c].v;
   }
 };
 
