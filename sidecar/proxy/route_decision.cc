@@ -179,8 +179,7 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
       return s.standbyEligible && (!floor_applies || s.standbyReplayLsn >= s.readFloor);
     return (floor_applies ? k.standbysAtFloor : k.standbysEligible) > 0;
   };
-  const bool sticky = s.wrote && ((b.disableOnWrite == DisableOnWrite::kTransaction && in_tx) ||
-                                  b.disableOnWrite == DisableOnWrite::kAlways);
+  const bool sticky = ReadsStayOnPrimary(s.wrote, in_tx, b.disableOnWrite);
   // Read-your-writes: a read that could use a standby while the last write's
   // LSN is not asked for yet goes to the primary, and asks for it right after.
   const bool standby_usable = s.standbyConnected ? s.standbyEligible : k.standbysEligible > 0;

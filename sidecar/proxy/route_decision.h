@@ -101,6 +101,13 @@ struct BalanceSettings {
   bool readYourWrites = true;
 };
 
+// disableOnWrite: after a write, reads stay on the primary for the rest of
+// the transaction (transaction) or of the session (always). The decision and
+// the session's shortcuts past it (sequences it follows) ask the same.
+inline bool ReadsStayOnPrimary(bool wrote, bool in_tx, DisableOnWrite d) {
+  return wrote && ((d == DisableOnWrite::kTransaction && in_tx) || d == DisableOnWrite::kAlways);
+}
+
 enum class RouteTarget {
   kPrimary,
   kStandby,

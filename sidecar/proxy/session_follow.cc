@@ -33,8 +33,7 @@ bool ClientSession::MayFollow(Target t, const BackendConn& b, bool sync) const {
   // A standby: the sequence stays there only while reads may be balanced.
   const auto& lbs = shared_->spec.proxy.loadBalancing;
   if (connectingStandby_ || !lbs.enabled || noLoadBalance_) return false;
-  return !wrote_ || (lbs.disableOnWrite != DisableOnWrite::kAlways &&
-                     (lbs.disableOnWrite != DisableOnWrite::kTransaction || txStatus_ == 'I'));
+  return !ReadsStayOnPrimary(wrote_, txStatus_ != 'I', lbs.disableOnWrite);
 }
 
 bool ClientSession::PrimaryStaysRouted() {

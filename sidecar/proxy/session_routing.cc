@@ -187,8 +187,7 @@ bool ClientSession::TryDispatch() {
   // Inside a sequence the message follows it, unless it must run on the other
   // backend: then the sequence there is ended first (SettleSequence).
   if (pinned_ != Target::kNone) {
-    bool stick = wrote_ && ((lbs.disableOnWrite == DisableOnWrite::kTransaction && txStatus_ != 'I') ||
-                            lbs.disableOnWrite == DisableOnWrite::kAlways);
+    bool stick = ReadsStayOnPrimary(wrote_, txStatus_ != 'I', lbs.disableOnWrite);
     bool balance = lbs.enabled && !noLoadBalance_;
     bool portal_elsewhere = cycle_.portalTarget != Target::kNone && cycle_.portalTarget != pinned_;
     bool needs_primary = pinned_ == Target::kStandby && cycle_.portalTarget != Target::kStandby &&
