@@ -145,9 +145,13 @@ TEST(ProxyRoutingTest, CommitLsnAskedOnlyBeforeAReadThatCouldUseAStandby) {
   auto back_on_a_standby = [&](Conn* c, bool in_transaction) {
     std::string port;
     for (int i = 0; i < 50 && port != P(1) && port != P(2); ++i) {
-      if (in_transaction) EXPECT_EQ(c->Query("BEGIN"), "");
+      if (in_transaction) {
+        EXPECT_EQ(c->Query("BEGIN"), "");
+      }
       port = c->Query("SELECT inet_server_port()");
-      if (in_transaction) EXPECT_EQ(c->Query("COMMIT"), "");
+      if (in_transaction) {
+        EXPECT_EQ(c->Query("COMMIT"), "");
+      }
       if (port == P(0)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         px->FeedLsns();
