@@ -20,6 +20,10 @@ struct RouteNode {
   int weight = 1;   // load-balance weight; 0 = never balanced
   bool up = true;   // false: routed nowhere
 };
+inline bool operator==(const RouteNode& a, const RouteNode& b) {
+  return a.name == b.name && a.host == b.host && a.port == b.port && a.weight == b.weight && a.up == b.up;
+}
+inline bool operator!=(const RouteNode& a, const RouteNode& b) { return !(a == b); }
 
 // What the controller publishes. `primary` is a node name; empty means no
 // confirmed primary: writes fail closed. Generations only move forward.
