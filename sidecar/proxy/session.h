@@ -339,6 +339,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // (sticky: kept while nobody waits for their pool) or go back to the pool
   // (unless pinned).
   void MaybeReturnToPool();
+  // Transaction pooling: the session lets go of backend t (what it parsed on
+  // it marked stale) and returns it, owner cleared.
+  std::shared_ptr<BackendConn> Detach(Target t);
   // Backend t goes back to the pool (handed to a waiter, or idle); the caller
   // updates the busy count.
   void GiveBack(Target t);

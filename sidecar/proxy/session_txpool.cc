@@ -21,9 +21,7 @@ void ClientSession::WaitForPool(Target t, const RouteNode& nd, TxKey* key,
   ++txWaitTicket_;  // the ticket Connect queued with
   txWaitTarget_ = t;
   // Copied only when it is another node (a client waits for the same ones).
-  if (txWaitNode_.name != nd.name || txWaitNode_.host != nd.host || txWaitNode_.port != nd.port ||
-      txWaitNode_.weight != nd.weight || txWaitNode_.up != nd.up)
-    txWaitNode_ = nd;
+  if (txWaitNode_ != nd) txWaitNode_ = nd;
   txWaitKey_ = key;
   txWaitSince_ = since;
   txWaitDeadline_ = txWaitSince_ + shared_->spec.proxy.pool.queueTimeout;
@@ -133,24 +131,22 @@ void ClientSession::ForgetParsed(Target t) {
   for (auto& e : parsed) e.second = 0;
 }
 
-void ClientSession::GiveBack(Target t) {
+std::shared_ptr<BackendConn> ClientSession::Detach(Target t) {
   std::shared_ptr<BackendConn> b = std::move(Conn(t));
   Conn(t).reset();
   ForgetParsed(t);
   if (t == Target::kStandby) standbyInTx_ = false;
-  if (!b) return;
-  b->SetOwner(nullptr);
-  worker_->tx->Release(std::move(b));
+  if (b) b->SetOwner(nullptr);
+  return b;
+}
+
+void ClientSession::GiveBack(Target t) {
+  if (auto b = Detach(t)) worker_->tx->Release(std::move(b));
 }
 
 void ClientSession::OnLentTaken(BackendConn* b) {
-  for (Target t : {Target::kPrimary, Target::kStandby}) {
-    if (Conn(t).get() != b) continue;
-    b->SetOwner(nullptr);
-    Conn(t).reset();  // the caller holds it
-    ForgetParsed(t);
-    if (t == Target::kStandby) standbyInTx_ = false;
-  }
+  for (Target t : {Target::kPrimary, Target::kStandby})
+    if (Conn(t).get() == b) Detach(t);  // the caller holds it
   UpdateBusyCount();
 }
 
