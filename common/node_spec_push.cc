@@ -76,6 +76,7 @@ const char* ToString(SpecPushOutcome o) {
     case SpecPushOutcome::kUnchanged: return "unchanged";
     case SpecPushOutcome::kStale: return "stale";
     case SpecPushOutcome::kRestartRequired: return "restartRequired";
+    case SpecPushOutcome::kFailed: return "failed";
   }
   return "unknown";
 }
@@ -144,7 +145,7 @@ Result<NodeSpecPushReply> DecodeSpecPushReply(const value& v) {
   const std::string o = v.at("outcome").as_string();
   bool known = false;
   for (auto k : {SpecPushOutcome::kApplied, SpecPushOutcome::kUnchanged, SpecPushOutcome::kStale,
-                 SpecPushOutcome::kRestartRequired})
+                 SpecPushOutcome::kRestartRequired, SpecPushOutcome::kFailed})
     if (o == ToString(k)) {
       r.outcome = k;
       known = true;

@@ -4,7 +4,7 @@
 // decodes the request and encodes the reply.
 //
 // Request  {"term": N, "generation": G, "spec": <the spec as SpecToJson writes it>}
-// Reply    {"generation": G', "outcome": "applied"|"unchanged"|"stale"|"restartRequired",
+// Reply    {"generation": G', "outcome": "applied"|"unchanged"|"stale"|"restartRequired"|"failed",
 //           "restartRequired": bool, "field": "<first differing path>", "reason": "...",
 //           "pendingRestart": ["<name>", ...] (only when not empty)}
 //   applied         - only spec.nodes and/or spec.postgres.parameters differed:
@@ -16,7 +16,13 @@
 //                     happens (not an error, a push may be repeated);
 //   restartRequired - something besides spec.nodes and spec.postgres.parameters
 //                     differs (`field` names the first such path), or the members
-//                     by more than one: persisted, taken into use at the next start.
+//                     by more than one: persisted, taken into use at the next start;
+//   failed          - the new postgres.parameters did not take: the reload failed
+//                     or PostgreSQL refused a setting (`field` names the first,
+//                     "spec.postgres.parameters.work_mem"; `reason` has PostgreSQL's
+//                     words). pgvigil.conf and the server are put back as they were
+//                     and G' stays the generation held before, so the same push,
+//                     sent again, is tried again (the controller does, with backoff).
 // G' is the generation the sidecar holds after the request.
 // Generations: the controller's are (term << 24) + a per-term counter (KubeSpecGeneration),
 // so a newer controller's are above any older one's; a spec file may carry its
@@ -45,7 +51,7 @@ struct NodeSpecPush {
   ClusterSpec spec;
 };
 
-enum class SpecPushOutcome { kApplied, kUnchanged, kStale, kRestartRequired };
+enum class SpecPushOutcome { kApplied, kUnchanged, kStale, kRestartRequired, kFailed };
 const char* ToString(SpecPushOutcome o);
 
 struct NodeSpecPushReply {
@@ -57,6 +63,7 @@ struct NodeSpecPushReply {
   // restart after the reload (the pod's rolling restart takes them into use).
   std::vector<std::string> pendingRestart;
   bool restartRequired() const { return outcome == SpecPushOutcome::kRestartRequired; }
+  bool failed() const { return outcome == SpecPushOutcome::kFailed; }
 };
 
 // A request body problem: the field at fault ("term", "spec.nodes[2].port") and why.

@@ -88,7 +88,7 @@ TEST(NodeSpecPush, RefusedBodiesNameTheField) {
 
 TEST(NodeSpecPush, ReplyRoundTrip) {
   for (auto o : {SpecPushOutcome::kApplied, SpecPushOutcome::kUnchanged, SpecPushOutcome::kStale,
-                 SpecPushOutcome::kRestartRequired}) {
+                 SpecPushOutcome::kRestartRequired, SpecPushOutcome::kFailed}) {
     NodeSpecPushReply r{42, o, o == SpecPushOutcome::kRestartRequired ? "spec.proxy.port" : "", "why"};
     auto v = EncodeSpecPushReply(r);
     EXPECT_EQ(v.at("restartRequired").as_bool(), o == SpecPushOutcome::kRestartRequired);

@@ -501,49 +501,6 @@ void KubeActuator::SendTerm(uint64_t term, const plan::Observation& obs, Actuato
   }
 }
 
-void KubeActuator::SendSpec(uint64_t term, const plan::Observation& obs, Actuator& actuator) {
-  auto res = Resource(nullptr);
-  if (!res || specGeneration_ == 0) return;
-  NodeSpecPush push{term, specGeneration_, res->spec};
-  const value body = EncodeSpecPush(push);
-  for (const auto& n : res->spec.nodes) {
-    const plan::NodeObservation* o = obs.Find(n.name);
-    if (!o || !o->sidecarReachable) {
-      specSent_.erase(n.name);  // when it answers again it may have restarted: push again
-      continue;
-    }
-    auto it = specSent_.find(n.name);
-    if (it != specSent_.end() && it->second >= specGeneration_) continue;
-    auto r = actuator.Sidecar(n.name).Put("/v1/node/spec", body);
-    if (!r.ok()) {
-      spdlog::warn("{}/{}: spec generation {} to {}: {} (again next round)", ns_, name_, specGeneration_, n.name,
-                   r.error());
-      continue;
-    }
-    if (r->status == 200) {
-      auto reply = DecodeSpecPushReply(r->body);
-      if (!reply.ok()) {
-        spdlog::warn("{}/{}: spec generation {} to {}: {}", ns_, name_, specGeneration_, n.name, reply.error());
-        continue;
-      }
-      specSent_[n.name] = specGeneration_;
-      spdlog::log(reply->restartRequired() ? spdlog::level::warn : spdlog::level::info,
-                  "{}/{}: spec generation {} ({} members) pushed to {} because {}: {}{}: {}{}", ns_, name_,
-                  specGeneration_, res->spec.nodes.size(), n.name, specWhy_, ToString(reply->outcome),
-                  reply->field.empty() ? "" : " (" + reply->field + ")", reply->reason,
-                  reply->pendingRestart.empty() ? ""
-                                                : " (the rolling restart replaces this pod: kube_rollout.h)");
-      continue;
-    }
-    const std::string reason = r->body.is_object() && r->body.has_string_field("reason")
-                                   ? r->body.at("reason").as_string() : "";
-    spdlog::warn("{}/{}: sidecar {} refused spec generation {} in term {}: HTTP {} {}", ns_, name_, n.name,
-                 specGeneration_, term, r->status, r->text);
-    // A refusal that repeating cannot change: not again for this generation.
-    if (r->status == 400 || reason == "not_a_member") specSent_[n.name] = specGeneration_;
-  }
-}
-
 void KubeActuator::RaiseTermForSelfFenced(uint64_t term, const plan::Observation& obs) {
   for (const auto& o : obs.nodes) {
     if (!o.sidecarReachable || o.selfFencedInTerm == 0 || o.selfFencedInTerm < term) continue;

@@ -10,7 +10,10 @@
 //    sidecar that has not taken this term yet; PUT /v1/node/spec (that
 //    generation, under the term) to every reachable member whose sidecar has not
 //    answered for it yet, each push logged with why the spec changed and what
-//    the sidecar did (applied live, unchanged, restartRequired); the pod label patches of
+//    the sidecar did (applied live, unchanged, restartRequired); a push whose
+//    parameters did not take (`failed`) is a Warning Event naming the pod and
+//    setting, listed in the status, and sent again with backoff
+//    (kube_actuator_spec.cc, spec_retry.h); the pod label patches of
 //    kube_plan (each conditional on the pod's resourceVersion; a 409 re-reads
 //    the pods once and patches again);
 //  - a state write that moves a transition away from a primary, or adds to
@@ -65,6 +68,7 @@
 #include <string>
 #include <vector>
 
+#include "common/node_spec_push.h"
 #include "common/rest_client.h"
 #include "controller/kube/cluster_resource.h"
 #include "controller/kube/kube_client.h"
@@ -166,6 +170,12 @@ class KubeActuator : public StateStore, public ActingHook {
   // was unreachable: it may have restarted).
   void SendSpec(uint64_t term, const plan::Observation& obs, Actuator& actuator);
   uint64_t specGeneration() const { return specGeneration_; }
+  // The members whose sidecar answered the current generation's push `failed`
+  // (postgres.parameters not taken), one line each: "demo-1:
+  // spec.postgres.parameters.work_mem: <the sidecar's reason>"; for the status
+  // (Degraded, ParametersNotApplied). Cleared once they take it or a newer
+  // generation is applied. Any thread.
+  std::vector<std::string> ParameterFailures();
   // Installed as the Actuator's promote guard by BeforeActions: during a
   // failover (the state last loaded or written), §6 (ii), routing without the
   // old primary accepted by a majority of the members (their GET
@@ -203,6 +213,17 @@ class KubeActuator : public StateStore, public ActingHook {
   std::string specWhy_;                       // what that apply's resource changed
   std::optional<ClusterSpec> appliedSpec_;    // the spec of the last full apply
   std::map<std::string, uint64_t> specSent_;  // node -> generation its sidecar answered for
+  // A push its sidecar answered `failed`, sent again at `next` (spec_retry.h).
+  struct SpecRetry {
+    uint64_t generation = 0;
+    int failures = 0;
+    std::chrono::steady_clock::time_point next;
+    std::string field, reason;  // of the last answer
+  };
+  std::map<std::string, SpecRetry> specRetry_;  // node -> its failed push
+  std::vector<std::string> parameterFailures_;  // guarded by mu_: specRetry_ as ParameterFailures lines
+  void SpecFailed(const std::string& node, const NodeSpecPushReply& reply, std::chrono::steady_clock::time_point now);
+  void PublishParameterFailures();
   uint64_t deposedBy_ = 0;
   uint64_t term_ = 0;  // the term of the latest call
   std::function<uint64_t()> actingTerm_;

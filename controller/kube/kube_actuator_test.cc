@@ -837,6 +837,17 @@ class SpecStandIn {
       {
         std::lock_guard<std::mutex> l(mu_);
         pushes_.push_back(*push);
+        auto it = push->spec.postgres.parameters.find(refuseName_);
+        if (it != push->spec.postgres.parameters.end() && it->second == refuseValue_) {
+          // As a sidecar whose PostgreSQL refused the setting: failed, the
+          // generation it held before kept.
+          r.outcome = SpecPushOutcome::kFailed;
+          r.generation = taken_;
+          r.field = "spec.postgres.parameters." + refuseName_;
+          r.reason = "PostgreSQL refused " + refuseName_ + ": value '" + refuseValue_ + "'";
+        } else {
+          taken_ = push->generation;
+        }
       }
       req.reply(200, EncodeSpecPushReply(r));
     });
@@ -847,31 +858,46 @@ class SpecStandIn {
     std::lock_guard<std::mutex> l(mu_);
     return pushes_;
   }
+  // Answer `failed` to a push whose parameter `name` is `value` ("": none).
+  void Refuse(std::string name, std::string value) {
+    std::lock_guard<std::mutex> l(mu_);
+    refuseName_ = std::move(name);
+    refuseValue_ = std::move(value);
+  }
 
  private:
   web::http::experimental::listener::http_listener listener_;
   std::mutex mu_;
   std::vector<NodeSpecPush> pushes_;
+  std::string refuseName_, refuseValue_;
+  uint64_t taken_ = 0;
 };
+
+// A SpecStandIn per member of `local` (a loopback host each: the pushed spec
+// must validate), each seen reachable in `obs`; plain HTTP.
+std::vector<std::unique_ptr<SpecStandIn>> SpecStandIns(ClusterResource* local, plan::Observation* obs) {
+  std::vector<std::unique_ptr<SpecStandIn>> sidecars;
+  for (size_t i = 0; i < local->spec.nodes.size(); ++i) {
+    auto& n = local->spec.nodes[i];
+    n.host = "127.0.0." + std::to_string(i + 1);
+    n.apiPort = pgvigil::testing::FreePort();
+    sidecars.push_back(std::make_unique<SpecStandIn>(n.host, n.apiPort));
+    plan::NodeObservation o;
+    o.name = n.name;
+    o.sidecarReachable = true;
+    obs->nodes.push_back(o);
+  }
+  local->spec.api.tls = TlsSpec{};
+  return sidecars;
+}
 
 // KUBERNETES.md §3, §4.3: a change of spec.postgres.parameters (nothing else)
 // renders NAME-config with the parameters and a newer spec generation, and the
 // next acting round pushes that spec to every member, once.
 TEST_F(KubeActuatorTest, AParameterChangeRendersTheConfigAndIsPushedToEveryMemberWithANewerGeneration) {
   ClusterResource local = resource_;
-  std::vector<std::unique_ptr<SpecStandIn>> sidecars;
   plan::Observation obs;
-  for (size_t i = 0; i < local.spec.nodes.size(); ++i) {
-    auto& n = local.spec.nodes[i];
-    n.host = "127.0.0." + std::to_string(i + 1);  // a host each: the pushed spec must validate
-    n.apiPort = pgvigil::testing::FreePort();
-    sidecars.push_back(std::make_unique<SpecStandIn>(n.host, n.apiPort));
-    plan::NodeObservation o;
-    o.name = n.name;
-    o.sidecarReachable = true;
-    obs.nodes.push_back(o);
-  }
-  local.spec.api.tls = TlsSpec{};
+  std::vector<std::unique_ptr<SpecStandIn>> sidecars = SpecStandIns(&local, &obs);
   Actuator actuator(local.spec, "", PgCredentials{}, "");
   const std::string config = ResourcePath("", "v1", "configmaps", "db", "demo-config");
   auto config_yaml = [&] { return Get(config).at("data").at("cluster.yaml").as_string(); };
@@ -921,6 +947,78 @@ TEST_F(KubeActuatorTest, AParameterChangeRendersTheConfigAndIsPushedToEveryMembe
     ASSERT_EQ(pushes.size(), 3u);
     EXPECT_EQ(pushes[2].spec.postgres.parameters.at("max_connections"), "300");
   }
+}
+
+// A push one sidecar answers `failed` (PostgreSQL refused the setting):
+// reported (ParameterFailures for the status, a Warning Event naming the pod
+// and the setting, a recorded decision) and sent again with backoff (10 s,
+// then 20 s), not before; once the sidecar takes it the failure is cleared
+// and it is not sent again.
+TEST_F(KubeActuatorTest, AParameterPushAnsweredFailedIsReportedAndSentAgainWithBackoff) {
+  ClusterResource local = resource_;
+  plan::Observation obs;
+  std::vector<std::unique_ptr<SpecStandIn>> sidecars = SpecStandIns(&local, &obs);
+  Actuator actuator(local.spec, "", PgCredentials{}, "");
+  auto clock = std::chrono::steady_clock::now();
+  act_->SetClock([&clock] { return clock; });
+  std::vector<std::string> recorded;
+  act_->SetDecisionRecorder([&](const std::string& action, const std::string& node, const std::string& reason) {
+    recorded.push_back(action + " " + node + ": " + reason);
+  });
+  sidecars[1]->Refuse("work_mem", "1kB");
+  local.spec.postgres.parameters["work_mem"] = "1kB";
+  act_->SetResource(local, uid_, "accepted from generation 2");
+  ASSERT_TRUE(act_->ApplyOwnedObjects(5).ok());
+  auto count = [&](size_t i) { return sidecars[i]->pushes().size(); };
+
+  act_->SendSpec(5, obs, actuator);
+  EXPECT_EQ(count(0), 1u);
+  EXPECT_EQ(count(1), 1u);
+  std::vector<std::string> failures = act_->ParameterFailures();
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0].rfind("demo-1: spec.postgres.parameters.work_mem: PostgreSQL refused work_mem", 0), 0u)
+      << failures[0];
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_NE(recorded[0].find("push-spec demo-1: spec.postgres.parameters.work_mem"), std::string::npos)
+      << recorded[0];
+  auto events = client_->List(ResourcePath("events.k8s.io", "v1", "events", "db"));
+  ASSERT_TRUE(events.ok()) << events.error();
+  std::string notes;
+  for (const auto& e : events->items)
+    if (e.at("reason").as_string() == "ParametersFailed") {
+      EXPECT_EQ(e.at("type").as_string(), "Warning");
+      notes += e.at("note").as_string() + "\n";
+    }
+  EXPECT_NE(notes.find("pod demo-1: spec.postgres.parameters.work_mem not taken"), std::string::npos) << notes;
+
+  // Within the backoff: nothing is sent; the others, answered, not again either.
+  act_->SendSpec(5, obs, actuator);
+  clock += std::chrono::seconds(9);
+  act_->SendSpec(5, obs, actuator);
+  EXPECT_EQ(count(0), 1u);
+  EXPECT_EQ(count(1), 1u);
+  clock += std::chrono::seconds(2);  // 11 s after the failure
+  act_->SendSpec(5, obs, actuator);
+  EXPECT_EQ(count(1), 2u);
+  EXPECT_EQ(act_->ParameterFailures().size(), 1u);
+  clock += std::chrono::seconds(11);  // the second wait is 20 s
+  act_->SendSpec(5, obs, actuator);
+  EXPECT_EQ(count(1), 2u);
+  clock += std::chrono::seconds(10);
+  act_->SendSpec(5, obs, actuator);
+  EXPECT_EQ(count(1), 3u);
+
+  // The sidecar takes it at the next try: cleared, and not sent again.
+  sidecars[1]->Refuse("", "");
+  clock += std::chrono::seconds(41);
+  act_->SendSpec(5, obs, actuator);
+  EXPECT_EQ(count(1), 4u);
+  EXPECT_TRUE(act_->ParameterFailures().empty());
+  clock += std::chrono::seconds(600);
+  act_->SendSpec(5, obs, actuator);
+  EXPECT_EQ(count(1), 4u);
+  EXPECT_EQ(count(0), 1u);
+  EXPECT_EQ(count(2), 1u);
 }
 
 }  // namespace

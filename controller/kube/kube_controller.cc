@@ -486,6 +486,7 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   // A lost instance's pod (node_loss.h) before a scale step: it is why capacity is short.
   if (c.actuator && c.reconciler && c.reconciler->acting())
     if (auto lost = c.actuator->NodeLossWait()) in.wait = lost;
+  if (c.actuator && c.reconciler && c.reconciler->acting()) in.parameterFailures = c.actuator->ParameterFailures();
   in.specValid = c.refusal.empty();
   in.specErrors = c.refusal;
   in.replication = c.replication;
@@ -518,6 +519,7 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   const int members = c.members, replicas = c.replicas;
   const std::string scale_step = c.scale ? ToString(c.scale->kind) : "", scale_instance = c.scale ? c.scale->instance : "";
   signature += "|" + std::to_string(members) + "/" + std::to_string(replicas) + "|" + (in.wait ? in.wait->message : "");
+  for (const auto& f : in.parameterFailures) signature += "|parameters " + f;
   // status.rollout (kube_rollout.h): the update revision and how many members' pods are on it.
   value rollout = value::null();
   if (c.rollout && !c.updateRevision.empty()) {

@@ -144,6 +144,9 @@ struct StatusInputs {
   bool quorum = false;          // a leader holds a majority lease
   std::vector<std::string> manuallyFenced;
   std::optional<Wait> wait;
+  // Members that did not take the accepted postgres.parameters ("demo-1:
+  // spec.postgres.parameters.work_mem: why"): Degraded, ParametersNotApplied.
+  std::vector<std::string> parameterFailures;
   std::string now;                                       // RFC 3339, for lastTransitionTime
   web::json::value previous = web::json::value::null();  // status.conditions before
 };

@@ -128,6 +128,11 @@ StatusSummary SummarizeStatus(const StatusInputs& in) {
                             std::to_string(in.replication.synchronousCount) + " wanted"});
   if (in.consensusKnown && !in.quorum)
     degraded.push_back({"NoConsensus", "the watchdog has no majority"});
+  if (!in.parameterFailures.empty()) {
+    std::string lines;
+    for (const auto& f : in.parameterFailures) lines += (lines.empty() ? "" : "; ") + f;
+    degraded.push_back({"ParametersNotApplied", "postgres.parameters not taken (tried again with backoff): " + lines});
+  }
 
   Builder b{in, {}};
   // Phase, most specific first.

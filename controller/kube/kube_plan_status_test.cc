@@ -169,6 +169,21 @@ TEST(KubePlanStatusTest, MessagesSayWhat) {
   EXPECT_EQ(SummarizeStatus(in).phaseReason, "switchover from demo-0 to demo-1 (stopping)");
 }
 
+// A member that did not take the accepted postgres.parameters (its push
+// answered `failed`) makes the cluster Degraded, naming the pod and setting.
+TEST(KubePlanStatusTest, ParametersNotTakenAreDegradedNamingThePodAndSetting) {
+  StatusInputs in = Healthy();
+  in.parameterFailures = {"demo-1: spec.postgres.parameters.work_mem: PostgreSQL refused work_mem"};
+  StatusSummary s = SummarizeStatus(in);
+  EXPECT_EQ(s.phase, "Degraded");
+  ASSERT_NE(s.Find("Degraded"), nullptr);
+  EXPECT_EQ(s.Find("Degraded")->status, "True");
+  EXPECT_EQ(s.Find("Degraded")->reason, "ParametersNotApplied");
+  EXPECT_NE(s.Find("Degraded")->message.find("demo-1: spec.postgres.parameters.work_mem"), std::string::npos)
+      << s.Find("Degraded")->message;
+  EXPECT_NE(s.phaseReason.find("work_mem"), std::string::npos) << s.phaseReason;
+}
+
 TEST(KubePlanStatusTest, LongMessagesAreBounded) {
   StatusInputs in = Healthy();
   in.specValid = false;

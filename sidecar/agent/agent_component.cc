@@ -325,15 +325,18 @@ class AgentComponent : public Component {
         return ErrorResponse(500, "cannot store the spec: " + s.message());
       }
     }
+    const uint64_t held = specGeneration_;
     if (d.persist) specGeneration_ = push->generation;
     if (d.applyNodes) {
       ctx_.membership->Replace(push->spec.nodes, push->generation);
     } else if (d.persist) {
       ctx_.membership->SetGeneration(push->generation);
     }
-    if (d.applyParameters) ApplyParameters(push->spec.postgres.parameters, &d.reply);
-    auto level = d.reply.outcome == SpecPushOutcome::kStale ? spdlog::level::debug
-                 : d.reply.restartRequired()               ? spdlog::level::warn
+    if (d.applyParameters && !ApplyParameters(push->spec.postgres.parameters, running.postgres.parameters, held,
+                                              &d.reply))
+      specGeneration_ = held;  // not taken: the same push is tried again when it comes again
+    auto level = d.reply.outcome == SpecPushOutcome::kStale       ? spdlog::level::debug
+                 : d.reply.restartRequired() || d.reply.failed() ? spdlog::level::warn
                                                            : spdlog::level::info;
     spdlog::log(level, "agent: spec push in term {}: {}: {}", push->term, ToString(d.reply.outcome),
                 d.reply.reason);
@@ -343,21 +346,29 @@ class AgentComponent : public Component {
   // postgres.parameters of an accepted push: pgvigil.conf rewritten and
   // PostgreSQL reloaded now (blocks up to the reload's 10 s); what PostgreSQL
   // then reports waiting for a restart goes into the reply, and into
-  // GET /v1/status as before (the controller's rolling restart takes it).
-  // Under specMu_.
-  void ApplyParameters(const std::map<std::string, std::string>& params, NodeSpecPushReply* reply) {
-    liveParameters_ = params;
+  // GET /v1/status as before (the controller's rolling restart takes it). When
+  // the reload fails or PostgreSQL refuses a setting, the previous settings are
+  // written and reloaded again (a bad value changes nothing here, nor breaks
+  // the next start) and the push is reported failed: false. Under specMu_.
+  bool ApplyParameters(const std::map<std::string, std::string>& params,
+                       const std::map<std::string, std::string>& previous, uint64_t held, NodeSpecPushReply* reply) {
     params_->SetParameters(params);
+    ParameterResult result;
     const Status s = params_->Apply(/*reload=*/true);  // also when an earlier push wrote the file but did not reload
-    reply->pendingRestart = params_->PendingRestart();
-    if (!s.ok()) {
-      reply->reason += "; but " + s.message() + " (tried again after the next operation; read at the next start)";
-      return;
+    if (!s.ok()) result.reloadError = s.message();
+    result.refused = params_->Refused();
+    for (auto& [name, error] : result.refused)  // PostgreSQL's error names no value: say which
+      if (auto v = params.find(name); v != params.end()) error = "value '" + v->second + "': " + error;
+    result.pendingRestart = params_->PendingRestart();
+    FinishParameterReply(result, held, reply);
+    if (!result.failed()) {
+      liveParameters_ = params;
+      return true;
     }
-    if (reply->pendingRestart.empty()) return;
-    std::string names;
-    for (const auto& n : reply->pendingRestart) names += (names.empty() ? "" : ", ") + n;
-    reply->reason += "; PostgreSQL waits for a restart to use " + names;
+    params_->SetParameters(previous);
+    if (Status back = params_->Apply(/*reload=*/true); !back.ok())
+      spdlog::warn("agent: putting the previous postgres.parameters back: {}", back.message());
+    return false;
   }
 
   ApiResponse HandleOperation(const std::string& name, const ApiRequest& req) {

@@ -50,6 +50,12 @@ class ParameterApplier {
     return pendingRestart_;
   }
 
+  // The settings PostgreSQL refused from pgvigil.conf at the last look (name, its error).
+  std::vector<std::pair<std::string, std::string>> Refused() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return errors_;
+  }
+
   // {"file","count","included","pendingRestart":[names],"errors":[{"name","error"}],
   //  "lastApplied","lastError"}
   web::json::value Json() const;

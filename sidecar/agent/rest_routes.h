@@ -82,7 +82,8 @@
 //        write did not become durable in time; 503 when the watchdog is disabled.
 //   PUT  /v1/node/spec      {"term": N, "generation": G, "spec": {...}} (common/node_spec_push.h;
 //        decided as spec_update.h says) 200 {"generation", "outcome": "applied" |
-//        "unchanged" | "stale" | "restartRequired", "restartRequired", "field",
+//        "unchanged" | "stale" | "restartRequired" | "failed" (postgres.parameters not
+//        taken: put back, generation not taken), "restartRequired", "field",
 //        "reason"}; 400 {"error": "<path>: <reason>", "field": "<path>"} when the spec
 //        does not validate (nothing changes); 409 {"reason": "not_a_member"} when the
 //        spec does not list this node. Bodies up to the server's limit (as every route).

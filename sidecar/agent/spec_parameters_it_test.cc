@@ -6,6 +6,7 @@
 // that also changes something else applies nothing live.
 #include <gtest/gtest.h>
 
+#include "common/files.h"
 #include "common/node_spec_push.h"
 #include "sidecar/agent/agent_test_env.h"
 #include "sidecar/agent/spec_update.h"
@@ -37,6 +38,11 @@ class SpecParametersIT : public ::testing::Test {
   web::json::value StatusPending() {
     web::json::value s = env_->Get(0, "/v1/status").json();
     return s.at("postgres").at("parameters").at("pendingRestart");
+  }
+
+  web::json::value StatusErrors() {
+    web::json::value s = env_->Get(0, "/v1/status").json();
+    return s.at("postgres").at("parameters").at("errors");
   }
 
   std::unique_ptr<AgentTestEnv> env_;
@@ -105,6 +111,41 @@ TEST_F(SpecParametersIT, ReloadableIsLiveRestartOnlyIsPendingOtherChangesWaitFor
   EXPECT_TRUE(r.pendingRestart.empty()) << r.reason;
   EXPECT_EQ(Sql("SHOW work_mem"), "5MB");
   EXPECT_EQ(StatusPending().size(), 0u);
+}
+
+// A value PostgreSQL refuses at reload: the push is reported failed (naming
+// the setting and PostgreSQL's words), pgvigil.conf and the server keep the
+// previous settings, and the generation is not taken, so the same push sent
+// again is tried again rather than answered `stale`.
+TEST_F(SpecParametersIT, ARefusedSettingIsReportedFailedPutBackAndTriedAgain) {
+  ClusterSpec spec = env_->ctx(0).spec;
+  spec.postgres.parameters["work_mem"] = "4321kB";
+  ASSERT_EQ(Push(spec, 1).outcome, SpecPushOutcome::kApplied);
+  EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
+
+  ClusterSpec bad = spec;
+  bad.postgres.parameters["work_mem"] = "banana";
+  NodeSpecPushReply r = Push(bad, 2);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kFailed) << r.reason;
+  EXPECT_EQ(r.field, "spec.postgres.parameters.work_mem") << r.reason;
+  EXPECT_NE(r.reason.find("banana"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.generation, 1u) << r.reason;
+  EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
+  const std::string file = env_->ctx(0).spec.DataDir(env_->ctx(0).self()) + "/pgvigil.conf";
+  auto text = ReadFile(file);
+  ASSERT_TRUE(text.ok()) << text.error();
+  EXPECT_EQ(text->find("banana"), std::string::npos) << *text;
+  EXPECT_EQ(StatusErrors().size(), 0u) << StatusErrors().serialize();
+
+  // Sent again (the controller's retry): tried again, not stale.
+  r = Push(bad, 2);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kFailed) << r.reason;
+
+  // Fixed in a newer generation: applied.
+  bad.postgres.parameters["work_mem"] = "5MB";
+  r = Push(bad, 3);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kApplied) << r.reason;
+  EXPECT_EQ(Sql("SHOW work_mem"), "5MB");
 }
 
 }  // namespace

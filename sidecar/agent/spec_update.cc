@@ -102,6 +102,31 @@ SpecUpdateDecision DecideSpecUpdate(const ClusterSpec& running, uint64_t held, c
   return d;
 }
 
+void FinishParameterReply(const ParameterResult& result, uint64_t held, NodeSpecPushReply* reply) {
+  reply->pendingRestart = result.pendingRestart;
+  if (result.failed()) {
+    reply->outcome = SpecPushOutcome::kFailed;
+    reply->generation = held;
+    reply->field = "spec.postgres.parameters";
+    std::string why;
+    if (!result.refused.empty()) {
+      reply->field += "." + result.refused.front().first;
+      for (const auto& [name, error] : result.refused)
+        why += (why.empty() ? "" : "; ") + std::string("PostgreSQL refused ") + name + ": " + error;
+    }
+    if (!result.reloadError.empty()) why += (why.empty() ? "" : "; ") + std::string("reload failed: ") + result.reloadError;
+    const std::string done = " pgvigil.conf rewritten and PostgreSQL reloaded";
+    if (size_t at = reply->reason.find(done); at != std::string::npos) reply->reason.erase(at);
+    reply->reason += " not taken: " + why + " (the previous settings put back; generation " + std::to_string(held) +
+                     " still held, so the same push is tried again)";
+    return;
+  }
+  if (result.pendingRestart.empty()) return;
+  std::string names;
+  for (const auto& n : result.pendingRestart) names += (names.empty() ? "" : ", ") + n;
+  reply->reason += "; PostgreSQL waits for a restart to use " + names;
+}
+
 std::string StoredSpecPath(const std::string& state_dir) { return state_dir + "/spec.json"; }
 
 Status SaveStoredSpec(const std::string& state_dir, const StoredSpec& s) {

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/node_spec_push.h"
@@ -66,6 +67,23 @@ SpecChange CompareSpecs(const ClusterSpec& running, const ClusterSpec& pushed);
 // the generation held.
 SpecUpdateDecision DecideSpecUpdate(const ClusterSpec& running, uint64_t held, const NodeSpecPush& push,
                                     const std::string& self);
+
+// What applying a push's postgres.parameters came to on this node: the
+// reload's error ("" when it reloaded or the server was not running), the
+// settings PostgreSQL refused from pgvigil.conf (name, its error) and those
+// waiting for a restart.
+struct ParameterResult {
+  std::string reloadError;
+  std::vector<std::pair<std::string, std::string>> refused;
+  std::vector<std::string> pendingRestart;
+  bool failed() const { return !reloadError.empty() || !refused.empty(); }
+};
+// The reply of an applied push once its parameters were tried (pure): failed
+// when the reload failed or PostgreSQL refused a setting (field: the first
+// refused setting's path, else spec.postgres.parameters; the generation back
+// to `held`, so the same push sent again is tried again); otherwise applied,
+// naming what waits for a restart.
+void FinishParameterReply(const ParameterResult& result, uint64_t held, NodeSpecPushReply* reply);
 
 // Whether `next` differs from `current` by adding or removing the last member
 // only (the others' names and order kept; hosts, ports and weights may change).

@@ -194,6 +194,40 @@ TEST(SpecUpdate, ParameterDecisions) {
   }
 }
 
+// What a push's parameters came to: a failed reload or a refused setting is
+// `failed` with the generation held before; otherwise applied, naming what
+// waits for a restart.
+TEST(SpecUpdate, FinishParameterReply) {
+  auto applied = [] {
+    NodeSpecPushReply r;
+    r.generation = 9;
+    r.outcome = SpecPushOutcome::kApplied;
+    r.reason = "generation 9: postgres.parameters work_mem changed: pgvigil.conf rewritten and PostgreSQL reloaded";
+    return r;
+  };
+  NodeSpecPushReply r = applied();
+  FinishParameterReply({"", {}, {"max_connections"}}, 7, &r);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kApplied);
+  EXPECT_EQ(r.generation, 9u);
+  EXPECT_EQ(r.pendingRestart, std::vector<std::string>{"max_connections"});
+  EXPECT_NE(r.reason.find("waits for a restart to use max_connections"), std::string::npos) << r.reason;
+
+  r = applied();
+  FinishParameterReply({"", {{"work_mem", "value 'banana': setting could not be applied"}}, {}}, 7, &r);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kFailed);
+  EXPECT_EQ(r.generation, 7u);
+  EXPECT_EQ(r.field, "spec.postgres.parameters.work_mem");
+  EXPECT_NE(r.reason.find("PostgreSQL refused work_mem: value 'banana'"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.reason.find("reloaded"), std::string::npos) << r.reason;
+
+  r = applied();
+  FinishParameterReply({"the server did not reload its configuration within 10 s", {}, {}}, 0, &r);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kFailed);
+  EXPECT_EQ(r.generation, 0u);
+  EXPECT_EQ(r.field, "spec.postgres.parameters");
+  EXPECT_NE(r.reason.find("reload failed: the server did not reload"), std::string::npos) << r.reason;
+}
+
 TEST(SpecUpdate, OneMemberAtTheEnd) {
   EXPECT_TRUE(OneMemberAtTheEnd(Spec(3).nodes, Spec(4).nodes));
   EXPECT_TRUE(OneMemberAtTheEnd(Spec(5).nodes, Spec(4).nodes));

@@ -1,0 +1,109 @@
+// KubeActuator::SendSpec: PUT /v1/node/spec of the generation last applied to
+// each reachable member, and what becomes of a push whose parameters did not
+// take (`failed`): logged and an Event naming the pod and the setting, listed
+// for the status (ParameterFailures), sent again later with backoff
+// (spec_retry.h) until the sidecar takes it or a newer generation replaces it.
+#include <spdlog/spdlog.h>
+
+#include "common/node_spec_push.h"
+#include "controller/act/actuator.h"
+#include "controller/kube/kube_actuator.h"
+#include "controller/kube/spec_retry.h"
+
+namespace pgvigil::kube {
+
+using web::json::value;
+
+std::vector<std::string> KubeActuator::ParameterFailures() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return parameterFailures_;
+}
+
+void KubeActuator::PublishParameterFailures() {
+  std::vector<std::string> lines;
+  for (const auto& [node, retry] : specRetry_) lines.push_back(node + ": " + retry.field + ": " + retry.reason);
+  std::lock_guard<std::mutex> lock(mu_);
+  parameterFailures_ = std::move(lines);
+}
+
+void KubeActuator::SendSpec(uint64_t term, const plan::Observation& obs, Actuator& actuator) {
+  auto res = Resource(nullptr);
+  if (!res || specGeneration_ == 0) return;
+  const auto now = now_ ? now_() : std::chrono::steady_clock::now();
+  // A failure of an older generation is replaced by this one's push; members
+  // no longer in the spec have nothing to fail.
+  for (auto it = specRetry_.begin(); it != specRetry_.end();)
+    it = it->second.generation != specGeneration_ || !res->spec.FindNode(it->first) ? specRetry_.erase(it) : ++it;
+  NodeSpecPush push{term, specGeneration_, res->spec};
+  const value body = EncodeSpecPush(push);
+  for (const auto& n : res->spec.nodes) {
+    const plan::NodeObservation* o = obs.Find(n.name);
+    if (!o || !o->sidecarReachable) {
+      specSent_.erase(n.name);  // when it answers again it may have restarted: push again
+      continue;
+    }
+    auto it = specSent_.find(n.name);
+    if (it != specSent_.end() && it->second >= specGeneration_) continue;
+    auto retry = specRetry_.find(n.name);
+    if (retry != specRetry_.end() && now < retry->second.next) continue;  // backing off after a failure
+    auto r = actuator.Sidecar(n.name).Put("/v1/node/spec", body);
+    if (!r.ok()) {
+      spdlog::warn("{}/{}: spec generation {} to {}: {} (again next round)", ns_, name_, specGeneration_, n.name,
+                   r.error());
+      continue;
+    }
+    if (r->status == 200) {
+      auto reply = DecodeSpecPushReply(r->body);
+      if (!reply.ok()) {
+        spdlog::warn("{}/{}: spec generation {} to {}: {}", ns_, name_, specGeneration_, n.name, reply.error());
+        continue;
+      }
+      if (reply->failed()) {
+        SpecFailed(n.name, *reply, now);
+        continue;
+      }
+      specSent_[n.name] = specGeneration_;
+      if (retry != specRetry_.end()) {
+        spdlog::info("{}/{}: pod {} took spec generation {} after {} failed attempt(s): {}", ns_, name_, n.name,
+                     specGeneration_, retry->second.failures, ToString(reply->outcome));
+        Emit("Normal", "ParametersApplied", "PushSpec",
+             "pod " + n.name + " took postgres.parameters of spec generation " + std::to_string(specGeneration_) +
+                 " after " + std::to_string(retry->second.failures) + " failed attempt(s)");
+        specRetry_.erase(retry);
+      }
+      spdlog::log(reply->restartRequired() ? spdlog::level::warn : spdlog::level::info,
+                  "{}/{}: spec generation {} ({} members) pushed to {} because {}: {}{}: {}{}", ns_, name_,
+                  specGeneration_, res->spec.nodes.size(), n.name, specWhy_, ToString(reply->outcome),
+                  reply->field.empty() ? "" : " (" + reply->field + ")", reply->reason,
+                  reply->pendingRestart.empty() ? ""
+                                                : " (the rolling restart replaces this pod: kube_rollout.h)");
+      continue;
+    }
+    const std::string reason = r->body.is_object() && r->body.has_string_field("reason")
+                                   ? r->body.at("reason").as_string() : "";
+    spdlog::warn("{}/{}: sidecar {} refused spec generation {} in term {}: HTTP {} {}", ns_, name_, n.name,
+                 specGeneration_, term, r->status, r->text);
+    // A refusal that repeating cannot change: not again for this generation.
+    if (r->status == 400 || reason == "not_a_member") specSent_[n.name] = specGeneration_;
+  }
+  PublishParameterFailures();
+}
+
+void KubeActuator::SpecFailed(const std::string& node, const NodeSpecPushReply& reply,
+                              std::chrono::steady_clock::time_point now) {
+  SpecRetry& retry = specRetry_[node];
+  retry.generation = specGeneration_;
+  ++retry.failures;
+  retry.next = now + SpecRetryDelay(retry.failures);
+  retry.field = reply.field;
+  retry.reason = reply.reason;
+  const std::string again = std::to_string(SpecRetryDelay(retry.failures).count()) + " s";
+  spdlog::warn("{}/{}: pod {} did not take spec generation {} ({}): {}: {}; pushing it again in {} (attempt {} "
+               "failed)", ns_, name_, node, specGeneration_, specWhy_, reply.field, reply.reason, again,
+               retry.failures);
+  Emit("Warning", "ParametersFailed", "PushSpec",
+       "pod " + node + ": " + reply.field + " not taken: " + reply.reason + "; again in " + again);
+  if (record_) record_("push-spec", node, reply.field + " not taken: " + reply.reason);
+}
+
+}  // namespace pgvigil::kube
