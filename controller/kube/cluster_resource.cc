@@ -229,6 +229,7 @@ class Converter {
     if (p >= 0) res_.nodeLossPolicy = static_cast<NodeLossPolicy>(p);
     spec.Duration("nodeLossGracePeriod", &res_.nodeLossGracePeriod, std::chrono::seconds(10),
                   std::chrono::hours(24));
+    spec.Duration("podDeletionTimeout", &res_.podDeletionTimeout, std::chrono::seconds(10), std::chrono::hours(24));
   }
 
   // Nodes from instances, then the per-instance overrides.

@@ -74,6 +74,9 @@ struct ClusterResource {
   ServiceSettings rw, ro, pool;
   NodeLossPolicy nodeLossPolicy = NodeLossPolicy::kWait;
   Millis nodeLossGracePeriod{std::chrono::minutes(5)};
+  // How long a lost instance's pod may take to go before it is reported stuck
+  // (node_loss.h): spec.podDeletionTimeout.
+  Millis podDeletionTimeout{std::chrono::minutes(10)};
   std::vector<SecretMount> secrets;  // in a fixed order
   ClusterSpec spec;
 };

@@ -143,6 +143,8 @@ std::vector<RejectCase> Cases() {
       {"ServiceUnknownField", Base("  services: {ro: {typ: NodePort}}\n"), "spec.services.ro.typ", "unknown field"},
       {"NodeLossPolicy", Base("  nodeLossPolicy: Never\n"), "spec.nodeLossPolicy", "unknown value 'Never'"},
       {"NodeLossGraceTooShort", Base("  nodeLossGracePeriod: 1s\n"), "spec.nodeLossGracePeriod", "out of range"},
+      {"PodDeletionTimeoutTooShort", Base("  podDeletionTimeout: 1s\n"), "spec.podDeletionTimeout", "out of range"},
+      {"PodDeletionTimeoutNotADuration", Base("  podDeletionTimeout: soon\n"), "spec.podDeletionTimeout", ""},
       {"TolerateOutOfService",
        Base("  tolerations: [{key: node.kubernetes.io/out-of-service, operator: Exists, effect: NoExecute}]\n"),
        "spec.tolerations[0]", "out-of-service node must be removable", 8, 17},

@@ -69,6 +69,7 @@ spec:
            loadBalancerSourceRanges: [10.0.0.0/8, "fd00::/8"]}
   nodeLossPolicy: RecreateAfterFence
   nodeLossGracePeriod: 2m
+  podDeletionTimeout: 20m
 status: {phase: Healthy, term: 9}
 )";
 
@@ -92,6 +93,7 @@ TEST(ClusterResourceTest, EveryFieldArrives) {
   EXPECT_EQ(r.pool.loadBalancerSourceRanges, (std::vector<std::string>{"10.0.0.0/8", "fd00::/8"}));
   EXPECT_EQ(r.nodeLossPolicy, NodeLossPolicy::kRecreateAfterFence);
   EXPECT_EQ(r.nodeLossGracePeriod, std::chrono::minutes(2));
+  EXPECT_EQ(r.podDeletionTimeout, std::chrono::minutes(20));
 
   const ClusterSpec& s = r.spec;
   EXPECT_EQ(s.name, "shop");
@@ -254,6 +256,7 @@ TEST(ClusterResourceTest, DefaultsOfAMinimalResource) {
   EXPECT_EQ(r.storageBytes, 1ull << 30);
   EXPECT_EQ(r.nodeLossPolicy, NodeLossPolicy::kWait);
   EXPECT_EQ(r.nodeLossGracePeriod, std::chrono::minutes(5));
+  EXPECT_EQ(r.podDeletionTimeout, std::chrono::minutes(10));
   EXPECT_EQ(r.rw.type, ServiceType::kClusterIP);
   ASSERT_EQ(r.spec.nodes.size(), 1u);
   EXPECT_EQ(r.spec.nodes[0].host, "mini-0.mini-hl.default.svc");

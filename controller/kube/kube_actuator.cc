@@ -179,6 +179,7 @@ void KubeActuator::HandleNodeLoss(const plan::ClusterState& state, const std::ve
   NodeLossInputs in;
   in.policy = res->nodeLossPolicy;
   in.gracePeriod = res->nodeLossGracePeriod;
+  in.podDeletionTimeout = res->podDeletionTimeout;
   std::map<std::string, std::pair<bool, bool>> nodes;  // read once per round
   for (const auto& n : res->spec.nodes) {
     NodeLossInstance i;
@@ -191,7 +192,12 @@ void KubeActuator::HandleNodeLoss(const plan::ClusterState& state, const std::ve
         i.pod = p.name;
         i.podUid = p.uid;
         i.nodeName = p.nodeName;
+        i.terminating = p.terminating;
+        i.finalizers = p.finalizers;
       }
+    // The pod deletion's time limit runs from the first decision about this pod.
+    if (auto w = deletionWaitSince_.find(n.name); w != deletionWaitSince_.end() && w->second.uid == i.podUid)
+      i.waitedFor = std::chrono::duration_cast<Millis>(now - w->second.since);
     if (i.answering || i.pod.empty()) {
       silentSince_.erase(n.name);
       if (i.answering) answered_[n.name] = i.podUid;
@@ -211,17 +217,22 @@ void KubeActuator::HandleNodeLoss(const plan::ClusterState& state, const std::ve
     in.instances.push_back(i);
   }
   std::string waits;
+  bool stuck = false;
   std::set<std::string> decided;
   for (const NodeLossDecision& d : DecideNodeLoss(in)) {
     decided.insert(d.instance);
+    auto since = deletionWaitSince_.find(d.instance);
+    if (since == deletionWaitSince_.end() || since->second.uid != d.podUid)
+      deletionWaitSince_.insert_or_assign(d.instance, Silence{d.podUid, now});
     const bool logged = nodeLossLogged_[d.instance] == d.reason;
     nodeLossLogged_[d.instance] = d.reason;
     if (d.step == NodeLossStep::kWaitForDeletion) {
       waits += (waits.empty() ? "" : "; ") + d.reason;
+      stuck = stuck || d.timedOut;
       if (logged) continue;
       spdlog::warn("{}/{}: node loss: {}", ns_, name_, d.reason);
-      Emit("Warning", "WaitingForPodDeletion", "NodeLoss", d.reason);
-      if (record_) record_("wait-for-pod-deletion", d.instance, d.reason);
+      Emit("Warning", d.timedOut ? "PodDeletionTimedOut" : "WaitingForPodDeletion", "NodeLoss", d.reason);
+      if (record_) record_(d.timedOut ? "pod-deletion-timed-out" : "wait-for-pod-deletion", d.instance, d.reason);
       continue;
     }
     spdlog::warn("{}/{}: node loss: {}", ns_, name_, d.reason);
@@ -246,9 +257,11 @@ void KubeActuator::HandleNodeLoss(const plan::ClusterState& state, const std::ve
     spdlog::info("{}/{}: node loss: {} is no longer lost, or its pod is gone", ns_, name_, it->first);
     it = nodeLossLogged_.erase(it);
   }
+  for (auto it = deletionWaitSince_.begin(); it != deletionWaitSince_.end();)
+    it = decided.count(it->first) ? std::next(it) : deletionWaitSince_.erase(it);
   std::lock_guard<std::mutex> lock(mu_);
   if (waits.empty()) nodeLossWait_.reset();
-  else nodeLossWait_ = Wait{"WaitingForPodDeletion", waits, false};
+  else nodeLossWait_ = Wait{"WaitingForPodDeletion", waits, stuck};
 }
 
 void KubeActuator::MirrorToRegister(const plan::ClusterState& state, uint64_t term) {
@@ -530,6 +543,10 @@ Result<std::vector<PodMeta>> KubeActuator::ReadPods() {
     p.labels = StringMap(m, "labels");
     p.annotations = StringMap(m, "annotations");
     p.uid = m.has_string_field("uid") ? m.at("uid").as_string() : "";
+    p.terminating = m.has_field("deletionTimestamp") && !m.at("deletionTimestamp").is_null();
+    if (m.has_array_field("finalizers"))
+      for (const auto& f : m.at("finalizers").as_array())
+        if (f.is_string()) p.finalizers.push_back(f.as_string());
     if (item.has_object_field("spec") && item.at("spec").has_string_field("nodeName"))
       p.nodeName = item.at("spec").at("nodeName").as_string();
     pods.push_back(std::move(p));

@@ -287,6 +287,9 @@ class KubeActuator : public StateStore, public ActingHook {
     std::chrono::steady_clock::time_point since;
   };
   std::map<std::string, Silence> silentSince_;         // instance -> since when its sidecar is silent
+  // instance -> since when this controller decides about that pod (uid): its
+  // podDeletionTimeout runs from there (node_loss.h).
+  std::map<std::string, Silence> deletionWaitSince_;
   std::map<std::string, std::string> answered_;        // instance -> the pod uid whose sidecar last answered
   std::map<std::string, std::string> nodeLossLogged_;  // instance -> the decision last logged
   std::optional<Wait> nodeLossWait_;                   // guarded by mu_

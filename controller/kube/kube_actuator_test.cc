@@ -287,6 +287,18 @@ TEST_F(KubeActuatorTest, ANewLeaderStartsAPrimaryFencedByHandInPlaceOnceUnfenced
 }
 
 // The node-loss wait the actuator reports for the status, naming `says`.
+// A look at demo-0 .. demo-2 in which every sidecar answers but `silent`'s.
+plan::Observation AllAnswerBut(const std::string& silent) {
+  plan::Observation look;
+  for (const char* n : {"demo-0", "demo-1", "demo-2"}) {
+    plan::NodeObservation o;
+    o.name = n;
+    o.sidecarReachable = n != silent;
+    look.nodes.push_back(o);
+  }
+  return look;
+}
+
 void ExpectPodDeletionWait(KubeActuator& act, const std::string& says) {
   auto wait = act.NodeLossWait();
   ASSERT_TRUE(wait);
@@ -321,13 +333,7 @@ TEST_F(KubeActuatorTest, RecreateAfterFenceForceDeletesAFencedSilentPodAfterTheG
   s.fenced = {"demo-2"};
   // demo-0 and demo-1 answer (their sidecars do not exist here: the term POST
   // to them fails, which is beside the point), demo-2 is silent.
-  plan::Observation look;
-  for (const char* n : {"demo-0", "demo-1", "demo-2"}) {
-    plan::NodeObservation o;
-    o.name = n;
-    o.sidecarReachable = std::string(n) != "demo-2";
-    look.nodes.push_back(o);
-  }
+  plan::Observation look = AllAnswerBut("demo-2");
   Actuator actuator(resource_.spec, "", PgCredentials{}, "");
   const std::string first = uid("demo-2");
   ASSERT_FALSE(first.empty());
@@ -425,6 +431,78 @@ TEST_F(KubeActuatorTest, WaitNamesTheLostPodAndAnOutOfServiceNodeMakesItLostAtOn
   EXPECT_EQ(Pod("demo-1").at("metadata").at("uid").as_string(), uid) << "Wait never deletes the pod";
   // Its sidecar answers again: no longer lost.
   obs.nodes[1].sidecarReachable = true;
+  (void)act_->BeforeActions(s, 5, obs, actuator);
+  EXPECT_FALSE(act_->NodeLossWait());
+}
+
+// Node loss under Wait with a pod that does not go (#2): kube-fake holds
+// demo-1's deletion (its kubelet, on the lost node, never confirms), so the
+// eviction leaves it Terminating. The controller waits, and once
+// podDeletionTimeout (10m by default; the clock is the test's) has passed
+// since its first decision about that pod it reports it stuck (the wait
+// timedOut, its reason saying what the user can do, a Warning Event
+// PodDeletionTimedOut, a recorded decision), still without deleting it; once
+// the kubelet confirms, the StatefulSet's new pod is not lost and the wait ends.
+TEST_F(KubeActuatorTest, APodThatStaysTerminatingIsReportedStuckAfterPodDeletionTimeoutAndStillWaitedFor) {
+  ApplyAndWaitForPods();
+  ASSERT_EQ(resource_.podDeletionTimeout, std::chrono::minutes(10));
+  auto clock = std::chrono::steady_clock::now();
+  act_->SetClock([&clock] { return clock; });
+  std::vector<std::string> recorded;
+  act_->SetDecisionRecorder([&](const std::string& action, const std::string& node, const std::string&) {
+    recorded.push_back(action + " " + node);
+  });
+  value node = value::parse(R"({"apiVersion":"v1","kind":"Node","metadata":{"name":"node-b"},"spec":{"taints":[
+      {"key":"node.kubernetes.io/out-of-service","value":"nodeshutdown","effect":"NoExecute"}]}})");
+  auto made = client_->Create(ResourcePath("", "v1", "nodes", ""), node);
+  ASSERT_TRUE(made.ok() && made->ok()) << (made.ok() ? made->Describe() : made.error());
+  auto bound = client_->MergePatch(ResourcePath("", "v1", "pods", "db", "demo-1"),
+                                   value::parse(R"({"spec":{"nodeName":"node-b"}})"));
+  ASSERT_TRUE(bound.ok() && bound->ok());
+  const std::string uid = Pod("demo-1").at("metadata").at("uid").as_string();
+  // The eviction of the lost node's pod: Terminating, and it stays.
+  env_.fake().WithStore([](fake::ObjectStore& s) {
+    s.HoldPodDeletion("db", "demo-1");
+    return 0;
+  });
+  auto evicted = client_->Delete(ResourcePath("", "v1", "pods", "db", "demo-1"));
+  ASSERT_TRUE(evicted.ok() && evicted->ok());
+  ASSERT_TRUE(Pod("demo-1").at("metadata").has_field("deletionTimestamp"));
+
+  plan::ClusterState s = Routed("demo-0", {"demo-2"});
+  plan::Observation obs = AllAnswerBut("demo-1");
+  Actuator actuator(resource_.spec, "", PgCredentials{}, "");
+  (void)act_->BeforeActions(s, 5, obs, actuator);
+  ExpectPodDeletionWait(*act_, "waiting for Kubernetes to delete pod demo-1");
+  EXPECT_FALSE(act_->NodeLossWait()->timedOut);
+  clock += std::chrono::minutes(9);
+  (void)act_->BeforeActions(s, 5, obs, actuator);
+  EXPECT_FALSE(act_->NodeLossWait()->timedOut);
+  clock += std::chrono::minutes(1);
+  (void)act_->BeforeActions(s, 5, obs, actuator);
+  ASSERT_TRUE(act_->NodeLossWait());
+  EXPECT_TRUE(act_->NodeLossWait()->timedOut);
+  ExpectPodDeletionWait(*act_, "STUCK: pod demo-1 still exists podDeletionTimeout (600s) after the first decision "
+                               "about it and is terminating");
+  (void)act_->BeforeActions(s, 5, obs, actuator);  // reported once
+  EXPECT_EQ(Pod("demo-1").at("metadata").at("uid").as_string(), uid) << "the stuck pod is not force-deleted";
+  EXPECT_EQ(recorded, (std::vector<std::string>{"wait-for-pod-deletion demo-1", "pod-deletion-timed-out demo-1"}));
+  auto events = client_->List(ResourcePath("events.k8s.io", "v1", "events", "db"));
+  ASSERT_TRUE(events.ok()) << events.error();
+  int stuck = 0;
+  for (const auto& e : events->items)
+    if (e.at("reason").as_string() == "PodDeletionTimedOut") {
+      ++stuck;
+      EXPECT_EQ(e.at("type").as_string(), "Warning");
+      EXPECT_NE(e.at("note").as_string().find("demo-1"), std::string::npos);
+    }
+  EXPECT_EQ(stuck, 1);
+
+  // The kubelet confirms: the StatefulSet's new pod (no node yet, never
+  // answered) is not lost; the wait ends.
+  ASSERT_TRUE(env_.fake().WithStore([](fake::ObjectStore& st) { return st.ReleasePod("db", "demo-1"); }));
+  ASSERT_FALSE(Pod("demo-1").is_null());
+  EXPECT_NE(Pod("demo-1").at("metadata").at("uid").as_string(), uid);
   (void)act_->BeforeActions(s, 5, obs, actuator);
   EXPECT_FALSE(act_->NodeLossWait());
 }

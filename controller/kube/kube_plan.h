@@ -93,6 +93,8 @@ struct PodMeta {
   std::map<std::string, std::string> labels, annotations;
   std::string uid;       // metadata.uid
   std::string nodeName;  // spec.nodeName ("" until scheduled)
+  bool terminating = false;             // metadata.deletionTimestamp is set
+  std::vector<std::string> finalizers;  // metadata.finalizers
 };
 
 struct PodPatch {

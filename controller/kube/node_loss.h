@@ -19,6 +19,18 @@
 //    is waited for as under Wait.
 // An instance whose pod does not exist (the StatefulSet recreates it) or
 // that is not lost gets no decision.
+//
+// The wait has a time limit, spec.podDeletionTimeout (10m by default), timed
+// from the first decision about that pod (uid): a pod still there after it
+// (its kubelet never confirms a graceful delete, a finalizer holds it) is
+// reported stuck (timedOut: WaitingForPodDeletionTimedOut, a Warning Event)
+// and still waited for: the controller never removes finalizers and, under
+// Wait, never force-deletes, since only the user knows the node is down (a
+// kubelet cut off from the API may still run the pod; the term and the write
+// lease keep it from taking writes, but its volume stays attached there). The
+// reason says what the user can do. Under RecreateAfterFence a fenced pod is
+// force-deleted; one already Terminating with finalizers is not deleted again
+// (a force delete cannot remove it), it is waited for and named stuck in turn.
 #pragma once
 
 #include <chrono>
@@ -41,11 +53,15 @@ struct NodeLossInstance {
   Millis silentFor{0};          // how long its sidecar has not answered (as this controller saw)
   bool nodeOutOfService = false;  // its node carries node.kubernetes.io/out-of-service
   bool nodeGone = false;          // its node does not exist (404)
+  bool terminating = false;       // the pod carries metadata.deletionTimestamp
+  std::vector<std::string> finalizers;  // the pod's metadata.finalizers
+  Millis waitedFor{0};  // since the first decision about this pod (uid), as this controller saw
 };
 
 struct NodeLossInputs {
   NodeLossPolicy policy = NodeLossPolicy::kWait;
   Millis gracePeriod{std::chrono::minutes(5)};
+  Millis podDeletionTimeout{std::chrono::minutes(10)};
   std::vector<NodeLossInstance> instances;
 };
 
@@ -61,6 +77,9 @@ struct NodeLossDecision {
   // For the log, the Event and the condition message; the same while nothing
   // changes (no running durations), so it is logged once.
   std::string reason;
+  // The pod is still there podDeletionTimeout after the first decision about
+  // it: reported stuck (the wait goes on).
+  bool timedOut = false;
 };
 
 // One decision per lost instance whose pod exists, in the order of `instances`.

@@ -83,5 +83,55 @@ TEST(NodeLoss, DecisionTable) {
   }
 }
 
+// The wait's time limit (spec.podDeletionTimeout): reported stuck once the pod
+// is still there that long after the first decision, with what the user can
+// do; still a wait (never a force delete under Wait, never a second delete
+// of a fenced pod a finalizer holds under RecreateAfterFence).
+TEST(NodeLoss, APodThatDoesNotGoIsReportedStuckAfterTheTimeout) {
+  const auto W = NodeLossPolicy::kWait, R = NodeLossPolicy::kRecreateAfterFence;
+  auto decide = [](NodeLossPolicy policy, NodeLossInstance i) {
+    NodeLossInputs in;
+    in.policy = policy;
+    in.gracePeriod = seconds(60);
+    in.podDeletionTimeout = seconds(600);
+    in.instances = {i};
+    auto out = DecideNodeLoss(in);
+    EXPECT_EQ(out.size(), 1u);
+    return out.empty() ? NodeLossDecision{} : out[0];
+  };
+  NodeLossInstance i = Lost(true, seconds(700));
+  i.terminating = true;
+  i.waitedFor = seconds(599);
+  NodeLossDecision d = decide(W, i);
+  EXPECT_FALSE(d.timedOut) << d.reason;
+  EXPECT_EQ(d.reason.find("STUCK"), std::string::npos) << d.reason;
+  i.waitedFor = seconds(600);
+  d = decide(W, i);
+  EXPECT_TRUE(d.timedOut);
+  EXPECT_EQ(d.step, NodeLossStep::kWaitForDeletion);
+  EXPECT_NE(d.reason.find("STUCK: pod demo-2 still exists podDeletionTimeout (600s) after the first decision about "
+                          "it and is terminating (its kubelet has not confirmed); still waiting"),
+            std::string::npos)
+      << d.reason;
+  EXPECT_NE(d.reason.find("kubectl delete pod demo-2 --grace-period=0 --force"), std::string::npos) << d.reason;
+
+  // RecreateAfterFence: a fenced pod a finalizer holds is not deleted again; stuck in turn.
+  i.finalizers = {"example.com/backup"};
+  i.waitedFor = seconds(30);
+  d = decide(R, i);
+  EXPECT_EQ(d.step, NodeLossStep::kWaitForDeletion) << d.reason;
+  EXPECT_FALSE(d.timedOut);
+  EXPECT_NE(d.reason.find("terminating and held by finalizers example.com/backup"), std::string::npos) << d.reason;
+  i.waitedFor = seconds(601);
+  d = decide(R, i);
+  EXPECT_TRUE(d.timedOut) << d.reason;
+  EXPECT_NE(d.reason.find("finalizers example.com/backup"), std::string::npos) << d.reason;
+  // Terminating without finalizers: a force delete (grace 0) still removes it.
+  i.finalizers.clear();
+  d = decide(R, i);
+  EXPECT_EQ(d.step, NodeLossStep::kForceDelete) << d.reason;
+  EXPECT_FALSE(d.timedOut);
+}
+
 }  // namespace
 }  // namespace pgvigil::kube

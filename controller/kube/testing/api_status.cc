@@ -40,8 +40,11 @@ std::string StringField(const value& v, const std::string& dotted) {
   return f.is_string() ? f.as_string() : "";
 }
 
-std::string NowRfc3339() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+std::string NowRfc3339() { return Rfc3339In(0); }
+
+std::string Rfc3339In(int64_t seconds) {
+  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() +
+                                                       std::chrono::seconds(seconds));
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];

@@ -26,5 +26,7 @@ web::json::value Field(const web::json::value& v, const std::string& dotted);
 std::string StringField(const web::json::value& v, const std::string& dotted);
 // The current time as RFC 3339 (seconds) and as a MicroTime (microseconds).
 std::string NowRfc3339();
+// RFC 3339 (seconds) `seconds` from now (a pod's deletionTimestamp: now + its grace period).
+std::string Rfc3339In(int64_t seconds);
 
 }  // namespace pgvigil::kube::fake

@@ -135,6 +135,22 @@ ControlReply HandleControl(KubeFake* fake, const std::string& method, const std:
     fake->FailNext(*count, *code, *retry);
     return {200, "next " + std::to_string(*count) + " requests answer " + std::to_string(*code) + "\n"};
   }
+  if (path == "/hold-pod" || path == "/release-pod") {
+    // A pod whose kubelet does not confirm its deletion (ObjectStore::HoldPodDeletion).
+    auto ns = q.find("namespace"), name = q.find("name");
+    if (ns == q.end() || name == q.end() || ns->second.empty() || name->second.empty())
+      return Bad(path.substr(1) + ": namespace=NS&name=POD required");
+    if (path == "/hold-pod") {
+      fake->WithStore([&](ObjectStore& s) {
+        s.HoldPodDeletion(ns->second, name->second);
+        return 0;
+      });
+      return {200, "pod " + ns->second + "/" + name->second + " stays Terminating once deleted\n"};
+    }
+    const bool released = fake->WithStore([&](ObjectStore& s) { return s.ReleasePod(ns->second, name->second); });
+    return {200, "pod " + ns->second + "/" + name->second +
+                     (released ? " released\n" : " released (it was not Terminating)\n")};
+  }
   if (path == "/apply") return Apply(fake, body);
   return {404, "unknown control path " + path + "\n"};
 }

@@ -58,6 +58,8 @@ usage: kube-fake --dir DIR --manifests FILE [--port N] [--control-port N]
   --control-port N   control HTTP port on 127.0.0.1 (default 0: any free port):
                      GET /healthz; POST /down /up /compact /drop-watches
                      /latency?ms=N /fail?code=429|503&count=N&retry-after=S
+                     /hold-pod?namespace=NS&name=POD (a graceful DELETE leaves
+                     it Terminating) /release-pod?namespace=NS&name=POD
                      /apply (body: YAML documents, applied as administrator)
   --namespace NS     the service account's namespace (default pgvigil-system)
   --unrestricted-controller  the service-account token may do everything

@@ -235,11 +235,26 @@ TEST_F(KubeFakeMainTest, ControlPortInjectsFaults) {
   auto w = admin->Watch(kClusters, "", list->resourceVersion, 2, milliseconds(3000),
                         [](const WatchEvent&) { return true; });
   EXPECT_EQ(w.end, WatchEnd::kGone);
+
+  // A pod held Terminating (its kubelet does not confirm) until released.
+  const std::string pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: db}\nspec: {}\n";
+  EXPECT_EQ(Post(control_, "/apply", pod).substr(0, 3), "200");
+  EXPECT_EQ(Post(control_, "/hold-pod?namespace=db&name=p").substr(0, 3), "200");
+  const std::string path = "/api/v1/namespaces/db/pods/p";
+  auto deleted = admin->Delete(path);
+  ASSERT_TRUE(deleted.ok() && deleted->ok());
+  auto held = admin->Get(path);
+  ASSERT_TRUE(held.ok());
+  ASSERT_EQ(held->code, 200);
+  EXPECT_TRUE(held->body.at("metadata").has_field("deletionTimestamp"));
+  EXPECT_EQ(Post(control_, "/release-pod?namespace=db&name=p").substr(0, 3), "200");
+  EXPECT_EQ(Code(admin.get(), path), 404);
 }
 
 TEST_F(KubeFakeMainTest, BadControlRequestsAreRefusedAndTheProcessKeepsServing) {
   EXPECT_EQ(Post(control_, "/fail?code=500&count=1").substr(0, 3), "400");
   EXPECT_EQ(Post(control_, "/latency?ms=-3").substr(0, 3), "400");
+  EXPECT_EQ(Post(control_, "/hold-pod?name=p").substr(0, 3), "400");
   EXPECT_EQ(Post(control_, "/nothing").substr(0, 3), "404");
   EXPECT_EQ(Http(control_, "GET /down HTTP/1.1\r\n\r\n").substr(0, 3), "405");
   EXPECT_EQ(Http(control_, "garbage\r\n\r\n").substr(0, 3), "400");

@@ -332,7 +332,11 @@ Reply ObjectStore::Replace(const ResourceType& t, const std::string& key, const 
   meta["resourceVersion"] = value::string(RvString(Bump()));
   objects_[key] = next;
   Record("MODIFIED", t, next, cur);
-  bool finalized = meta.has_field("deletionTimestamp") &&
+  // A held pod in its grace period stays without finalizers too (its kubelet confirms: ReleasePod).
+  const bool held_pod = t.group.empty() && t.plural == "pods" &&
+                        heldPods_.count(StringField(next, "metadata.namespace") + "/" +
+                                        StringField(next, "metadata.name"));
+  bool finalized = meta.has_field("deletionTimestamp") && !held_pod &&
                    (!meta.has_array_field("finalizers") || meta.at("finalizers").size() == 0);
   if (finalized) Remove(t, key, "Background");
   AfterWrite();
@@ -391,7 +395,27 @@ Reply ObjectStore::Delete(const ResourceType& t, const std::string& ns, const st
   std::string propagation = options.is_object() ? StringField(options, "propagationPolicy") : "";
   if (propagation.empty()) propagation = "Background";
   const value& meta = cur.at("metadata");
-  if (meta.has_array_field("finalizers") && meta.at("finalizers").size() > 0) {
+  const value grace_option = options.is_object() ? Field(options, "gracePeriodSeconds") : value::null();
+  const bool force = grace_option.is_number() && grace_option.as_number().to_int64() == 0;
+  if (t.group.empty() && t.plural == "pods" && heldPods_.count(ns + "/" + name) && !force &&
+      !meta.has_field("deletionTimestamp")) {
+    // Terminating until the (held) kubelet confirms: ReleasePod.
+    int64_t grace = 30;
+    if (grace_option.is_number()) grace = grace_option.as_number().to_int64();
+    else if (Field(cur, "spec.terminationGracePeriodSeconds").is_number())
+      grace = Field(cur, "spec.terminationGracePeriodSeconds").as_number().to_int64();
+    value next = cur;
+    Meta(next)["deletionTimestamp"] = value::string(Rfc3339In(grace));
+    Meta(next)["deletionGracePeriodSeconds"] = value::number(grace);
+    Meta(next)["resourceVersion"] = value::string(RvString(Bump()));
+    objects_[key] = next;
+    Record("MODIFIED", t, next, cur);
+    AfterWrite();
+    return Reply{200, next, {}};
+  }
+  const bool finalizers = meta.has_array_field("finalizers") && meta.at("finalizers").size() > 0;
+  if (!force && !finalizers && meta.has_field("deletionTimestamp")) return Reply{200, cur, {}};  // held: waits
+  if (finalizers) {
     if (meta.has_field("deletionTimestamp")) return Reply{200, cur, {}};
     value next = cur;
     Meta(next)["deletionTimestamp"] = value::string(NowRfc3339());
@@ -407,6 +431,21 @@ Reply ObjectStore::Delete(const ResourceType& t, const std::string& ns, const st
   value gone = cur;
   Meta(gone)["resourceVersion"] = value::string(RvString(rv_));
   return Reply{200, gone, {}};
+}
+
+bool ObjectStore::ReleasePod(const std::string& ns, const std::string& name) {
+  heldPods_.erase(ns + "/" + name);
+  const ResourceType* pods = nullptr;
+  for (const auto& [id, t] : types_)
+    if (t.group.empty() && t.plural == "pods") pods = &t;
+  if (!pods) return false;
+  const std::string key = Key(*pods, ns, name);
+  auto it = objects_.find(key);
+  if (it == objects_.end() || !Field(it->second, "metadata").has_field("deletionTimestamp")) return false;
+  const value& meta = it->second.at("metadata");
+  if (!meta.has_array_field("finalizers") || meta.at("finalizers").size() == 0) Remove(*pods, key, "Background");
+  AfterWrite();
+  return true;
 }
 
 void ObjectStore::Remove(const ResourceType& t, const std::string& key, const std::string& propagation) {

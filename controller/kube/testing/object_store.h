@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,21 @@ class ObjectStore {
   Reply Delete(const ResourceType& t, const std::string& ns, const std::string& name,
                const web::json::value& options);
 
+  // A stand-in for a kubelet that does not confirm (its node is down or
+  // stuck): a DELETE of a held pod with a grace period (gracePeriodSeconds,
+  // else the pod's spec.terminationGracePeriodSeconds, else 30) marks it
+  // Terminating, as the API server does, metadata.deletionTimestamp = now +
+  // grace and deletionGracePeriodSeconds = grace (MODIFIED), and keeps it
+  // until ReleasePod; a later DELETE leaves it as it is (200, unchanged) unless
+  // it asks for gracePeriodSeconds 0, a force delete, which removes it at once
+  // (finalizers still hold it). A pod not held goes at once (the double's
+  // kubelet confirms instantly). Holding a name holds every pod of that name.
+  void HoldPodDeletion(const std::string& ns, const std::string& name) { heldPods_.insert(ns + "/" + name); }
+  // The kubelet confirms: the hold ends and a Terminating pod of that name is
+  // removed (DELETED; with finalizers it stays until they are gone). false when
+  // no pod of that name is Terminating.
+  bool ReleasePod(const std::string& ns, const std::string& name);
+
   uint64_t revision() const { return rv_; }
   // Events after `rv` for a watch; nullopt when some of them are forgotten (410).
   std::optional<std::vector<WatchEvent>> EventsAfter(uint64_t rv) const;
@@ -138,6 +154,7 @@ class ObjectStore {
   uint64_t rv_ = 0;
   uint64_t compacted_ = 0;  // events up to here are forgotten
   uint64_t uidCounter_ = 0;
+  std::set<std::string> heldPods_;  // "ns/name": HoldPodDeletion
   std::function<void()> afterWrite_;
   bool inHook_ = false;
 };

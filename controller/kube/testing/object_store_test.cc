@@ -3,6 +3,9 @@
 // .../concepts/overview/working-with-objects/). Pure: no network.
 #include "controller/kube/testing/fake_store_fixture.h"
 
+#include <chrono>
+#include <ctime>
+
 namespace pgvigil::kube::fake {
 namespace {
 
@@ -209,6 +212,61 @@ TEST_F(StoreTest, FinalizersHoldDeletion) {
   next["metadata"]["finalizers"] = value::array();
   EXPECT_EQ(store_.Update(ConfigMaps(), "db", "f", next, false).code, 200);
   EXPECT_EQ(store_.Get(ConfigMaps(), "db", "f").code, 404);
+}
+
+// concepts/workloads/pods/pod-lifecycle "Termination of Pods": a DELETE with a
+// grace period marks the pod Terminating (deletionTimestamp = now + grace,
+// deletionGracePeriodSeconds; grace from the request, else the pod's
+// terminationGracePeriodSeconds) and the pod stays until its kubelet confirms
+// (here: ReleasePod); a second graceful DELETE changes nothing; updates do not
+// remove it; gracePeriodSeconds 0 (force) removes it at once; preconditions
+// still apply. A pod not held goes at once, as before.
+TEST_F(StoreTest, AHeldPodStaysTerminatingUntilItsKubeletConfirms) {
+  Reply made = store_.Create(Pods(), "db", J(R"({"metadata":{"name":"p"},"spec":{"terminationGracePeriodSeconds":60}})"));
+  store_.HoldPodDeletion("db", "p");
+  EXPECT_EQ(store_.Delete(Pods(), "db", "p", J(R"({"preconditions":{"uid":"nope"}})")).code, 409);
+  const auto before = std::chrono::system_clock::now();
+  Reply d = store_.Delete(Pods(), "db", "p", value::null());
+  ASSERT_EQ(d.code, 200);
+  Reply held = store_.Get(Pods(), "db", "p");
+  ASSERT_EQ(held.code, 200);
+  EXPECT_EQ(Field(held.body, "metadata.deletionGracePeriodSeconds").as_number().to_int64(), 60);
+  const std::string ts = StringField(held.body, "metadata.deletionTimestamp");
+  ASSERT_FALSE(ts.empty());
+  std::tm tm{};
+  ASSERT_NE(strptime(ts.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm), nullptr) << ts;
+  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
+  EXPECT_GE(at - before, std::chrono::seconds(59)) << ts;
+  EXPECT_LE(at - before, std::chrono::seconds(61)) << ts;
+  auto events = store_.EventsAfter(std::stoull(Rv(made)));
+  ASSERT_TRUE(events && !events->empty());
+  EXPECT_EQ(events->back().type, "MODIFIED");
+  // Again: unchanged. A label update: still there.
+  Reply again = store_.Delete(Pods(), "db", "p", J(R"({"gracePeriodSeconds":5})"));
+  EXPECT_EQ(again.code, 200);
+  EXPECT_EQ(Rv(again), Rv(held));
+  value labelled = held.body;
+  labelled["metadata"]["labels"]["x"] = value::string("y");
+  EXPECT_EQ(store_.Update(Pods(), "db", "p", labelled, false).code, 200);
+  EXPECT_EQ(store_.Get(Pods(), "db", "p").code, 200);
+  // The kubelet confirms: gone.
+  EXPECT_TRUE(store_.ReleasePod("db", "p"));
+  EXPECT_EQ(store_.Get(Pods(), "db", "p").code, 404);
+  EXPECT_EQ(store_.EventsAfter(std::stoull(Rv(held)))->back().type, "DELETED");
+  EXPECT_FALSE(store_.ReleasePod("db", "p"));
+
+  // Held, then force-deleted (gracePeriodSeconds 0): gone at once, also while Terminating.
+  store_.Create(Pods(), "db", J(R"({"metadata":{"name":"q"},"spec":{}})"));
+  store_.HoldPodDeletion("db", "q");
+  Reply q = store_.Delete(Pods(), "db", "q", J(R"({"gracePeriodSeconds":30})"));
+  EXPECT_EQ(Field(q.body, "metadata.deletionGracePeriodSeconds").as_number().to_int64(), 30);
+  EXPECT_EQ(store_.Get(Pods(), "db", "q").code, 200);
+  EXPECT_EQ(store_.Delete(Pods(), "db", "q", J(R"({"gracePeriodSeconds":0})")).code, 200);
+  EXPECT_EQ(store_.Get(Pods(), "db", "q").code, 404);
+  // Not held: gone at once (the double's kubelet confirms instantly).
+  store_.Create(Pods(), "db", J(R"({"metadata":{"name":"r"},"spec":{}})"));
+  EXPECT_EQ(store_.Delete(Pods(), "db", "r", value::null()).code, 200);
+  EXPECT_EQ(store_.Get(Pods(), "db", "r").code, 404);
 }
 
 // working-with-objects/owners-dependents + garbage-collection: dependents whose
