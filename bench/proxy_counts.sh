@@ -5,6 +5,9 @@
 # transaction
 #   - syscalls of the proxy process: all of them without a tracer (perf stat
 #     -e raw_syscalls:sys_enter), and by name under strace -c -f;
+#   - context switches of the proxy's threads, voluntary (a thread blocked in
+#     epoll_wait: it ran out of work) and not (preempted), from
+#     /proc/PID/task/*/status over the untraced run;
 #   - instructions, allocator calls, mutex locks and the hottest functions
 #     (valgrind --tool=callgrind, instrumentation on only while pgbench runs);
 # and, at 64 clients, how the connections and the CPU split over the workers.
@@ -12,7 +15,8 @@
 # With TARGET=pgbouncer the same counts are taken of PgBouncer (session mode,
 # one pool to the primary, trust; PROXY_BINARY ignored): the yardstick of
 # issue 16. POOL_MODE=transaction runs either in transaction pooling instead
-# (pgvigil: --pool-mode transaction --pool-size POOL_SIZE, default 20).
+# (pgvigil: --pool-mode transaction --pool-size POOL_SIZE, default 20, per
+# node; PgBouncer: default_pool_size POOL_SIZE, to the primary alone).
 #
 #   bench/proxy_counts.sh [PROXY_BINARY]   env: TXNS=2000 (per client, strace
 #        and /proc runs) CG_TXNS=150 (per client, callgrind) CLIENTS=8 THREADS=2
@@ -100,7 +104,7 @@ auth_type = trust
 auth_file = $DIR/userlist.txt
 pool_mode = $POOL_MODE
 max_client_conn = 200
-default_pool_size = 80
+default_pool_size = $([[ $POOL_MODE == transaction ]] && echo "$POOL_SIZE" || echo 80)
 INI
     chown postgres: "$DIR/userlist.txt" "$DIR/pgbouncer.ini"
     setpriv --reuid=postgres --regid=postgres --init-groups "$@" "$BIN" -q "$DIR/pgbouncer.ini" >"$DIR/proxy.log" 2>&1 &
@@ -137,6 +141,11 @@ bench() {  # workload clients txns-per-client
     sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p'
 }
 
+ctxsw() {  # the proxy's context switches so far: voluntary nonvoluntary
+  cat /proc/"$PROXY"/task/*/status 2>/dev/null |
+    awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v + 0, n + 0}'
+}
+
 xacts() {  # node: transactions it has run (committed + rolled back)
   psql -qAt -h 127.0.0.1 -p $((P0 + $1)) -U postgres postgres \
     -c "SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database"
@@ -151,7 +160,9 @@ for w in $WORKLOADS; do
   perf stat -e raw_syscalls:sys_enter -x, -o "$DIR/perf-$w" -p "$PROXY" &
   ppid=$!
   sleep 1
+  read -r cv0 cn0 <<<"$(ctxsw)"
   n=$(bench "$w" "$CLIENTS" "$TXNS")
+  read -r cv1 cn1 <<<"$(ctxsw)"
   kill -INT $ppid
   wait $ppid 2>/dev/null || true
   sc=$(awk -F, '/raw_syscalls/ {print $1}' "$DIR/perf-$w")
@@ -161,7 +172,9 @@ for w in $WORKLOADS; do
   n2=$(bench "$w" "$CLIENTS" "$TXNS")
   kill -INT $spid
   wait $spid 2>/dev/null || true
-  echo "-- $w: syscalls/txn without a tracer $(awk -v d="${sc:-0}" -v n="$n" 'BEGIN {printf "%.2f", d / n}') ($n transactions); by name under strace ($n2):"
+  echo "-- $w: syscalls/txn without a tracer $(awk -v d="${sc:-0}" -v n="$n" 'BEGIN {printf "%.2f", d / n}') ($n transactions);" \
+    "context switches/txn voluntary $(awk -v d=$((cv1 - cv0)) -v n="$n" 'BEGIN {printf "%.3f", d / n}')," \
+    "nonvoluntary $(awk -v d=$((cn1 - cn0)) -v n="$n" 'BEGIN {printf "%.3f", d / n}'); by name under strace ($n2):"
   awk -v n="$n2" '$1 ~ /^[0-9.]+$/ && NF >= 5 {printf "   %-16s %8.2f/txn\n", $NF, $4 / n}' "$DIR/strace-$w" |
     sort -k2 -g -r | head -12
   sleep 11
