@@ -96,7 +96,7 @@ Worker::Worker(ProxyShared* s, int index)
       idle(&s->idleBackends, s->spec.proxy.pool.maxIdle, s->spec.proxy.pool.idleTimeout),
       rng(std::random_device{}()) {
   if (s->TransactionPooling())
-    tx = std::make_shared<TxBackends>(this, TxPoolShare(s->spec.proxy.pool.size, s->workerCount, index));
+    tx = std::make_shared<TxBackends>(this, s->spec.proxy.pool.size, s->workerCount, index);
 }
 
 const std::string& Worker::StatementName(std::string_view definition) {

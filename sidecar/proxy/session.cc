@@ -452,7 +452,7 @@ const std::string& ClientSession::LoginKey() const {
   return k;
 }
 
-const ClientSession::PoolKeyEntry& ClientSession::PoolKey(const std::string& node) {
+const ClientSession::PoolKeyEntry& ClientSession::PoolKey(const std::string& node, int index) {
   const std::string& login = LoginKey();
   // Node names hold no '\0': a key of the right length starting with the node
   // and a '\0' is that node's.
@@ -466,7 +466,7 @@ const ClientSession::PoolKeyEntry& ClientSession::PoolKey(const std::string& nod
   e.key = node;
   e.key += '\0';
   e.key += login;
-  if (TxMode()) e.tx = worker_->tx->Ref(e.key);  // dropped in ReleaseBackends
+  if (TxMode()) e.tx = worker_->tx->Ref(e.key, index);  // dropped in ReleaseBackends
   return e;
 }
 
@@ -643,7 +643,7 @@ void ClientSession::ReleaseBackends() {
       b->Close("session ran LOAD: a library DISCARD ALL cannot unload");
       continue;
     }
-    std::string key = PoolKey(b->login().node).key;
+    std::string key = PoolKey(b->login().node, b->node()).key;
     Worker* w = worker_;
     // Weakly held, as in Connect: a callback stored in b must not own b.
     b->Reset([w, wb = std::weak_ptr<BackendConn>(b), key](bool ok) {

@@ -287,12 +287,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   const std::string& LoginKey() const;
   // The idle / transaction pool key of node `node`: node + '\0' + LoginKey(),
   // kept per node (transaction pooling connects for every transaction, to the
-  // standbys in turn).
+  // standbys in turn). `index`: the node's place in routing (its share of
+  // proxy.pool.size, TxPoolShare).
   struct PoolKeyEntry {
     std::string key;
     TxKey* tx = nullptr;  // transaction pooling: its pool, referenced until the session closes
   };
-  const PoolKeyEntry& PoolKey(const std::string& node);
+  const PoolKeyEntry& PoolKey(const std::string& node, int index);
   void ReleaseBackends();
   // Session moving (session_move.cc). "" when the session may leave its primary
   // backend for another node: idle (no transaction, no statement, extended

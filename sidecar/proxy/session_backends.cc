@@ -9,7 +9,7 @@ namespace pgvigil::proxy {
 
 bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
   const RouteNode& nd = r.nodes[size_t(node)].node;
-  const PoolKeyEntry& key = PoolKey(nd.name);
+  const PoolKeyEntry& key = PoolKey(nd.name, node);
   std::shared_ptr<TxSlot> slot;
   if (TxMode()) {
     for (;;) {

@@ -56,12 +56,13 @@ void ClientSession::LeaveQueue() {
 
 void ClientSession::OnQueueTimeout() {
   const std::string node = txWaitNode_.name;
+  const int share = TxPoolKeys::Capacity(*txWaitKey_);
   LeaveQueue();
   const auto& p = shared_->spec.proxy.pool;
   std::string msg = "no backend of the transaction pool (node " + node + ", user \"" + user_ + "\", database \"" +
                     database_ + "\") became free within proxy.pool.queueTimeout (" +
                     std::to_string(p.queueTimeout.count()) + " ms; this proxy thread's share of proxy.pool.size " +
-                    std::to_string(worker_->tx->pool().capacity()) + " is in use)";
+                    std::to_string(share) + " is in use)";
   spdlog::warn("proxy: client {}: {} (it holds: primary {}, standby {}; transaction status {}; message '{}')",
                peer_, msg, primary_ ? primary_->login().node : "-", standby_ ? standby_->login().node : "-",
                txStatus_, cycle_.kind ? cycle_.kind : '-');

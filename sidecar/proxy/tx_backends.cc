@@ -20,8 +20,13 @@ TxSlot::~TxSlot() {
 
 TxSlot::TxSlot(TxBackends* owner, TxKey* key) : pool(owner->weak_from_this()), backends(owner), key(key) {}
 
-TxBackends::TxBackends(Worker* w, int slots_per_key)
-    : worker_(w), pool_(slots_per_key), stamp_(Clock::now() + kStampAhead) {}
+TxBackends::TxBackends(Worker* w, int size, int workers, int index)
+    : worker_(w),
+      size_(size),
+      workers_(workers),
+      index_(index),
+      pool_(TxPoolShare(size, workers, index)),
+      stamp_(Clock::now() + kStampAhead) {}
 
 TxBackends::Pool::Got TxBackends::Acquire(TxKey* key, TxWaiter s, std::shared_ptr<BackendConn>* conn,
                                           std::shared_ptr<TxSlot>* slot, Clock::time_point* queued_at) {

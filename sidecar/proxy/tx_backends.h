@@ -55,11 +55,12 @@ class TxBackends : public std::enable_shared_from_this<TxBackends> {
  public:
   using Pool = TxPoolKeys;
   using Clock = std::chrono::steady_clock;
-  TxBackends(Worker* w, int slots_per_key);
+  // This worker (index of workers) keeps its share of `size` backends per pool (TxPoolShare).
+  TxBackends(Worker* w, int size, int workers, int index);
 
-  // A client's reference to the pool of `key` (kept for its session; Unref
-  // when it closes).
-  TxKey* Ref(const std::string& key) { return pool_.Ref(key); }
+  // A client's reference to the pool of `key` of node `node` (its place in
+  // routing, for the share; kept for its session; Unref when it closes).
+  TxKey* Ref(const std::string& key, int node) { return pool_.Ref(key, TxPoolShare(size_, workers_, index_, node)); }
   void Unref(TxKey* k) { pool_.Unref(k); }
 
   // kIdle: *conn is a parked backend to adopt (an idle one, or one taken over
@@ -88,6 +89,7 @@ class TxBackends : public std::enable_shared_from_this<TxBackends> {
  private:
   void Grant(TxWaiter w, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot);
   Worker* worker_;
+  const int size_, workers_, index_;
   Pool pool_;
   // When idle and lent backends went idle, to a second (no clock read per
   // transaction): one second past the last sweep's time, so never earlier

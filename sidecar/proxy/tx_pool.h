@@ -49,11 +49,15 @@ class TxPool {
   TxPool(const TxPool&) = delete;
   TxPool& operator=(const TxPool&) = delete;
 
+  // The limit of keys created without one of their own.
   int capacity() const { return cap_; }
+  static int Capacity(const Key& k) { return k.cap; }
 
-  // The pool of `key`, created if need be, held until Unref.
-  Key* Ref(const std::string& key) {
-    Key* k = &At(key);
+  // The pool of `key`, created if need be, held until Unref. `cap` (> 0) is its
+  // limit when this creates it (else the pool's); a key keeps its limit while
+  // it exists.
+  Key* Ref(const std::string& key, int cap = 0) {
+    Key* k = &At(key, cap);
     k->refs++;
     return k;
   }
@@ -77,7 +81,7 @@ class TxPool {
     }
     // Slots of dead backends are freed when the caller closes them; until then
     // a newcomer must not overtake the clients already waiting.
-    if (k.slots < cap_ && k.waiters.empty()) {
+    if (k.slots < k.cap && k.waiters.empty()) {
       k.slots++;
       return {Got::kConnect, Conn{}, Waiter{}};
     }
@@ -251,6 +255,7 @@ class TxPool {
       Clock::time_point since;
     };
     const std::string* name = nullptr;  // its key in keys_
+    int cap = 1;                        // its limit of slots
     int refs = 0;
     int slots = 0;
     std::vector<IdleEntry> idle;  // newest last
@@ -259,11 +264,12 @@ class TxPool {
   };
 
  private:
-  Key& At(const std::string& key) {
+  Key& At(const std::string& key, int cap = 0) {
     auto it = keys_.find(key);
     if (it == keys_.end()) {
       it = keys_.emplace(key, Key{}).first;
       it->second.name = &it->first;
+      it->second.cap = cap > 0 ? cap : cap_;
     }
     return it->second;
   }
@@ -276,12 +282,18 @@ class TxPool {
   std::map<std::string, Key> keys_;
 };
 
-// The share of proxy.pool.size that worker `index` of `workers` keeps: the size
-// divided between them, at least one each (so with fewer slots than workers the
-// proxy as a whole may open up to `workers` backends per pool).
-inline int TxPoolShare(int size, int workers, int index) {
+// The share of proxy.pool.size that worker `index` of `workers` keeps for the
+// pool of node `node` (its place in the routing table): the size divided
+// between them, at least one each (so with fewer slots than workers the proxy
+// as a whole may open up to `workers` backends per pool). The slots left over
+// go to other workers from one node to the next, so that every worker holds
+// about as many backends over all nodes: with 7 per node, 2 workers and 2
+// standbys, 4 + 3 and 3 + 4, not 4 + 4 and 3 + 3 (balanced reads of one
+// worker's clients wait on its backends of every node).
+inline int TxPoolShare(int size, int workers, int index, int node = 0) {
   if (workers <= 1) return std::max(1, size);
-  int share = size / workers + (index < size % workers ? 1 : 0);
+  const int turn = (index + std::max(0, node)) % workers;
+  int share = size / workers + (turn < size % workers ? 1 : 0);
   return std::max(1, share);
 }
 

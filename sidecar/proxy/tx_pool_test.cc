@@ -1,7 +1,8 @@
 // TxPool (transaction pooling, pure): slots per key, idle reuse, FIFO queue,
 // hand-over on release, slots passed on when a backend goes, cancel, expiry,
-// the per-worker share of proxy.pool.size; and the statement renaming of
-// wire_messages used with it; the NameQueue of a backend's Parses in flight.
+// the per-worker share of proxy.pool.size (turning over nodes), per-key
+// limits; and the statement renaming of wire_messages used with it; the
+// NameQueue of a backend's Parses in flight.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -261,6 +262,52 @@ TEST(TxPoolTest, ShareOfPoolSizePerWorker) {
   EXPECT_EQ(TxPoolShare(5, 2, 1), 2);
   EXPECT_EQ(TxPoolShare(1, 4, 0), 1);
   EXPECT_EQ(TxPoolShare(1, 4, 3), 1);  // at least one each
+}
+
+// Every worker gets about as many backends over all the nodes its balanced
+// reads go to; each node still gets proxy.pool.size over the workers.
+TEST(TxPoolTest, ShareLeftOverSlotsTurnOverNodes) {
+  struct Case {
+    int size, workers;
+    std::vector<int> nodes;  // places in routing of the nodes reads go to
+    std::vector<int> perWorker;
+  };
+  const std::vector<Case> cases = {
+      {7, 2, {1, 2}, {7, 7}},        // the benchmark: two standbys (4 + 4 against 3 + 3 before)
+      {7, 2, {0, 1, 2}, {11, 10}},   // the primary balanced too
+      {20, 2, {1, 2}, {20, 20}},     // an even size: nothing left over
+      {5, 3, {0, 1, 2}, {5, 5, 5}},  // 2 + 2 + 1 in turn
+      {1, 2, {1, 2}, {2, 2}},        // at least one each
+  };
+  for (const auto& c : cases) {
+    std::vector<int> per(size_t(c.workers), 0);
+    for (int node : c.nodes) {
+      int total = 0;
+      for (int w = 0; w < c.workers; ++w) {
+        per[size_t(w)] += TxPoolShare(c.size, c.workers, w, node);
+        total += TxPoolShare(c.size, c.workers, w, node);
+      }
+      EXPECT_EQ(total, std::max(c.size, c.workers)) << "size " << c.size << " node " << node;
+    }
+    EXPECT_EQ(per, c.perWorker) << "size " << c.size << " workers " << c.workers;
+  }
+}
+
+TEST(TxPoolTest, KeysKeepTheLimitTheyWereCreatedWith) {
+  Pool p(2);
+  std::vector<Ptr> dead;
+  auto t0 = Pool::Clock::now();
+  auto* three = p.Ref("three", 3);
+  auto* dflt = p.Ref("default");
+  EXPECT_EQ(Pool::Capacity(*three), 3);
+  EXPECT_EQ(Pool::Capacity(*dflt), 2);
+  EXPECT_EQ(Pool::Capacity(*p.Ref("three", 5)), 3);  // a second reference changes nothing
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(p.Acquire(*three, i, Usable, &dead, [t0] { return t0; }).got, Pool::Got::kConnect);
+  EXPECT_EQ(p.Acquire(*three, 3, Usable, &dead, [t0] { return t0; }).got, Pool::Got::kQueued);
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(p.Acquire(*dflt, i, Usable, &dead, [t0] { return t0; }).got, Pool::Got::kConnect);
+  EXPECT_EQ(p.Acquire(*dflt, 2, Usable, &dead, [t0] { return t0; }).got, Pool::Got::kQueued);
 }
 
 Frame FrameOf(const std::string& bytes) {
