@@ -272,7 +272,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // node is still there, checked with one name compare instead of a search.
   int StandbyIndex(const EffectiveRouting& r);
   // min_lsn: only standbys whose replay LSN is known to be at least this.
+  // Under transaction pooling, of the balanced nodes, one whose pool serves soonest (LeastBusyPool).
   int ChooseLoadBalanceNode(const EffectiveRouting& r, uint64_t min_lsn = 0);
+  // Transaction pooling: `pick` (the weighted choice), unless its pool has no
+  // backend ready and another balanced node's (not avoided, at min_lsn) serves
+  // sooner (ServesSooner).
+  int LeastBusyPool(const EffectiveRouting& r, int pick, uint64_t min_lsn);
   std::vector<bool> AvoidMask(const EffectiveRouting& r, uint64_t min_lsn) const;
   // Node i is avoided: a recent connect failure there, or its replay LSN below min_lsn.
   // Inline: Decide asks twice per node for every routed cycle.

@@ -51,8 +51,30 @@ int ClientSession::ChooseLoadBalanceNode(const EffectiveRouting& r, uint64_t min
   std::uniform_real_distribution<double> u(0.0, 1.0);
   // Nothing can be avoided (the usual case): no mask, no clock. Under
   // transaction pooling this runs for every transaction.
-  if (min_lsn == 0 && worker_->avoidUntil.empty()) return ChooseStandby(r, u(worker_->rng));
-  return ChooseStandby(r, u(worker_->rng), AvoidMask(r, min_lsn));
+  int n = min_lsn == 0 && worker_->avoidUntil.empty() ? ChooseStandby(r, u(worker_->rng))
+                                                     : ChooseStandby(r, u(worker_->rng), AvoidMask(r, min_lsn));
+  return TxMode() && n >= 0 ? LeastBusyPool(r, n, min_lsn) : n;
+}
+
+int ClientSession::LeastBusyPool(const EffectiveRouting& r, int pick, uint64_t min_lsn) {
+  TxPoolLoad best = TxPoolKeys::Load(*PoolKey(r.nodes[size_t(pick)].node.name, pick).tx);
+  if (best.ready) return pick;  // the usual case below saturation: the weights decide
+  // Its pool is full: a client must not queue there while another node its
+  // read may go to has a backend to give (or a shorter queue). Weights then
+  // yield to waiting less.
+  std::chrono::steady_clock::time_point now{};
+  if (!worker_->avoidUntil.empty()) now = std::chrono::steady_clock::now();
+  int at = pick;
+  for (size_t i = 0; i < r.nodes.size(); ++i) {
+    if (int(i) == pick || !r.nodes[i].lbEligible || r.nodes[i].node.weight <= 0 || Avoided(r, i, min_lsn, now))
+      continue;
+    TxPoolLoad l = TxPoolKeys::Load(*PoolKey(r.nodes[i].node.name, int(i)).tx);
+    if (!ServesSooner(l, best)) continue;
+    best = l;
+    at = int(i);
+    if (l.ready) break;
+  }
+  return at;
 }
 
 void ClientSession::ScheduleRetry() {

@@ -20,6 +20,20 @@
 
 namespace pgvigil::proxy {
 
+// How busy a pool is for a newcomer (TxPool::Load).
+struct TxPoolLoad {
+  bool ready = false;  // it would get a backend at once
+  int waiting = 0;     // else it would queue behind this many
+};
+// A balanced read may go to any of several nodes' pools: `b` serves it sooner
+// than `a` when it has a backend ready and `a` has not, or when neither has and
+// fewer wait for b (one FIFO queue per pool: the shorter one moves first). A
+// tie keeps `a` (the weighted pick).
+inline bool ServesSooner(TxPoolLoad b, TxPoolLoad a) {
+  if (a.ready || b.ready) return b.ready && !a.ready;
+  return b.waiting < a.waiting;
+}
+
 template <typename Conn, typename Waiter>
 class TxPool {
  public:
@@ -139,6 +153,12 @@ class TxPool {
     return false;
   }
   bool HasWaiters(const Key& k) const { return !k.waiters.empty(); }
+  // What an Acquire of k would get now: a backend (idle, lent, or a free slot
+  // to open one), else a place behind `waiting` clients.
+  static TxPoolLoad Load(const Key& k) {
+    const bool ready = !k.idle.empty() || !k.lent.empty() || (k.slots < k.cap && k.waiters.empty());
+    return {ready, int(k.waiters.size())};
+  }
 
   // A slot's backend is gone: the first waiter gets the slot (returned; it
   // opens a new backend), else the slot is free.

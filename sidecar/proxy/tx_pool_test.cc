@@ -293,6 +293,50 @@ TEST(TxPoolTest, ShareLeftOverSlotsTurnOverNodes) {
   }
 }
 
+// What a newcomer would get from a pool, and which of two pools serves a
+// balanced read sooner.
+TEST(TxPoolTest, LoadAndTheSoonerOfTwoPools) {
+  Pool p(1);
+  std::vector<Ptr> dead;
+  auto t0 = Pool::Clock::now();
+  auto now = [t0] { return t0; };
+  auto* k = p.Ref("k");
+  EXPECT_TRUE(Pool::Load(*k).ready);  // a free slot
+  EXPECT_EQ(p.Acquire(*k, 1, Usable, &dead, now).got, Pool::Got::kConnect);
+  EXPECT_FALSE(Pool::Load(*k).ready);  // full, nothing idle
+  EXPECT_EQ(Pool::Load(*k).waiting, 0);
+  auto a = std::make_shared<FakeConn>(FakeConn{10});
+  EXPECT_TRUE(p.Lend(*k, a, 1, t0));
+  EXPECT_TRUE(Pool::Load(*k).ready);  // lent: taken over
+  EXPECT_TRUE(p.Claim(*k, [&](const Ptr& c) { return c == a; }));
+  EXPECT_EQ(p.Acquire(*k, 2, Usable, &dead, now).got, Pool::Got::kQueued);
+  EXPECT_EQ(p.Acquire(*k, 3, Usable, &dead, now).got, Pool::Got::kQueued);
+  EXPECT_FALSE(Pool::Load(*k).ready);
+  EXPECT_EQ(Pool::Load(*k).waiting, 2);
+  auto h = p.Release(*k, a, t0);  // to client 2
+  ASSERT_TRUE(h);
+  EXPECT_EQ(Pool::Load(*k).waiting, 1);
+  ASSERT_TRUE(p.Release(*k, a, t0));  // to client 3
+  EXPECT_FALSE(p.Release(*k, a, t0));  // nobody waits: idle
+  EXPECT_TRUE(Pool::Load(*k).ready);
+
+  struct Case {
+    TxPoolLoad b, a;
+    bool sooner;
+  };
+  const std::vector<Case> cases = {
+      {{true, 0}, {false, 0}, true},   // a backend now beats a queue, however short
+      {{false, 0}, {true, 0}, false},
+      {{true, 0}, {true, 0}, false},   // both ready: the weighted pick stays
+      {{false, 1}, {false, 3}, true},  // the shorter queue
+      {{false, 3}, {false, 1}, false},
+      {{false, 2}, {false, 2}, false},  // a tie: the weighted pick stays
+  };
+  for (const auto& c : cases)
+    EXPECT_EQ(ServesSooner(c.b, c.a), c.sooner)
+        << "b " << c.b.ready << "/" << c.b.waiting << " a " << c.a.ready << "/" << c.a.waiting;
+}
+
 TEST(TxPoolTest, KeysKeepTheLimitTheyWereCreatedWith) {
   Pool p(2);
   std::vector<Ptr> dead;
