@@ -1,6 +1,8 @@
 // Table tests for read/write classification.
 #include "sidecar/proxy/sql_classifier.h"
 
+#include "sidecar/proxy/sql_fast_path.h"
+
 #include <random>
 
 #include <gtest/gtest.h>
@@ -197,6 +199,10 @@ void ExpectFastAsFull(const std::string& q) {
   EXPECT_EQ(fast.access, full.access) << q;
   EXPECT_EQ(fast.object, full.object) << q;
   EXPECT_EQ(fast.local, full.local) << q;
+  EXPECT_EQ(fast.txEnd, full.txEnd) << q;
+  EXPECT_EQ(fast.createsTemp, full.createsTemp) << q;
+  EXPECT_EQ(fast.noLoadBalance, full.noLoadBalance) << q;
+  EXPECT_EQ(fast.executes, full.executes) << q;
 }
 
 TEST(SqlClassifierTest, FastPathsAgreeWithTheLexer) {
@@ -249,6 +255,100 @@ TEST(SqlClassifierTest, FastPathsAgreeOnRandomStatements) {
     }
     ExpectFastAsFull(q);
     if (::testing::Test::HasFailure()) return;  // the first one that differs
+  }
+}
+
+// pgbench's built-in scripts, statements of the route and fidelity tests, and
+// the lexer's corners (comments, dollar quotes, E'' strings, writing CTEs,
+// locking reads, sequence and volatile functions, several statements,
+// non-ASCII names), each also in upper/lower case and with a trailing ';':
+// the fast paths answer as the full classifier, and take pgbench's reads.
+TEST(SqlClassifierTest, FastPathsAgreeOnACorpus) {
+  const std::vector<std::string> corpus = {
+      "SELECT abalance FROM pgbench_accounts WHERE aid = 48213",
+      "UPDATE pgbench_accounts SET abalance = abalance + -1234 WHERE aid = 48213",
+      "UPDATE pgbench_tellers SET tbalance = tbalance + -1234 WHERE tid = 7",
+      "UPDATE pgbench_branches SET bbalance = bbalance + -1234 WHERE bid = 1",
+      "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (7, 1, 48213, -1234, CURRENT_TIMESTAMP)",
+      "BEGIN", "END", "SELECT abalance FROM pgbench_accounts WHERE aid = $1",
+      "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2",
+      "SELECT count(*) FROM oncall WHERE on_call", "UPDATE oncall SET on_call = false WHERE name = 'a'",
+      "SELECT inet_server_port()", "SELECT current_setting('transaction_isolation')", "SELECT bump()",
+      "SELECT public.bump() + 1", "SELECT txid_current() > 0", "SELECT 't' FROM pg_notify('chan', 'x')",
+      "SELECT 't' FROM pg_advisory_lock(42)", "SELECT pg_advisory_unlock(42)", "SELECT port_stable()",
+      "BEGIN ISOLATION LEVEL SERIALIZABLE", "BEGIN READ WRITE", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+      "SET default_transaction_isolation = 'serializable'", "RESET default_transaction_isolation",
+      // comments
+      "/* hi */ SELECT 1", "SELECT 1 /* update */", "SELECT 1 -- update", "SELECT a/*x*/FROM t",
+      "/*NO LOAD BALANCE*/ SELECT a FROM t", "SELECT a FROM t /* /* nested */ update */",
+      "SELECT 1 - -1", "SELECT 4/2", "SELECT a-b FROM t", "SELECT a --\nFOR UPDATE",
+      // dollar quotes, E'' strings, quoted names
+      "SELECT $$update$$ FROM t", "SELECT $tag$ it's $ $tag$ FROM t", "SELECT $a$x$a$, $1 FROM t",
+      "SELECT E'\\' FROM t", "SELECT e'a\'b' FROM t FOR SHARE", "SELECT E'' FROM t", "SELECT 'a' 'b'",
+      "SELECT \"FOR\" \"UPDATE\" FROM \"T\"", "SELECT \"pg_class\".a FROM t", "SELECT U&'\\0041'",
+      // CTEs that write, locking reads, SELECT INTO
+      "WITH u AS (UPDATE t SET a = 1 RETURNING *) SELECT * FROM u",
+      "WITH i AS (INSERT INTO t VALUES (1) RETURNING a) SELECT a FROM i", "WITH x AS (SELECT 1) SELECT * FROM x",
+      "SELECT * FROM t FOR UPDATE SKIP LOCKED", "SELECT * FROM t FOR NO KEY UPDATE NOWAIT",
+      "select * from t for share", "SELECT a INTO TEMP t2 FROM t", "SELECT a FROM t WHERE b IN (SELECT b FROM u)",
+      // sequence, volatile, node-specific functions; catalog reads
+      "SELECT nextval('s')", "SELECT currval('s')", "SELECT setval('s', 5)", "SELECT random()",
+      "SELECT now(), clock_timestamp()", "SELECT pg_backend_pid()", "SELECT current_setting($1)",
+      "SELECT set_config('a.b', 'c', false)", "SELECT * FROM pg_stat_activity", "SELECT relname FROM pg_class",
+      "SELECT * FROM information_schema.tables", "SELECT pg_catalog.now()", "SELECT * FROM pg_cursors",
+      "SELECT nextval FROM t", "SELECT a AS nextval FROM t", "SELECT a FROM pg_", "SELECT a FROM pg_x",
+      // several statements
+      "SELECT 1; SELECT 2", "SELECT 1; UPDATE t SET a = 1", "BEGIN; SELECT 1; COMMIT", "SELECT 1;;", ";",
+      "SELECT 1; ", "SELECT 1 ; -- done", "SET a = 1; SELECT 1", "SELECT 1; /* x */",
+      // non-ASCII names and words at the 8-byte scan's edges
+      "SELECT caf\xc3\xa9 FROM \xe8\xa1\xa8", "SELECT \xc3\xa9update FROM t", "SELECT update\xc3\xa9 FROM t",
+      "SELECT \"\xc3\xa9\" FROM t", "SELECT abcdefg FROM abcdefgh", "SELECT abcdefgh_into FROM t",
+      "SELECT a FROM t1234567 FOR UPDATE", "SELECT aaaaaaa_ FROM t", "SELECT aaaaaaa$ FROM t",
+      "SELECT aaaaaaaaaaaaaaa.into FROM t", "SELECT x FROM tttttttt.update", "SELECT x FROM t WHERE y=1234567.5",
+      "SELECT 1update FROM t", "SELECT 12345678into FROM t", "SELECT a FROM t INTO", "SELECT a FROM t into",
+      "SELECT INTO", "SELECT   Into", "SELECT a FROM t WHERE x = 'into'", "SELECT a, \"b\" FROM t",
+      // other commands near the fast paths
+      "EXPLAIN SELECT 1", "EXPLAIN ANALYZE SELECT nextval('s')", "SHOW pool_nodes", "TABLE t", "VALUES (1)",
+      "COPY t TO STDOUT", "DEALLOCATE ALL", "EXECUTE p(1)", "PREPARE p AS SELECT 1", "LISTEN c",
+      "CREATE TEMP TABLE tt (a int)", "DROP TABLE t", "SAVEPOINT s", "RELEASE s", "ROLLBACK TO SAVEPOINT s",
+      "START TRANSACTION READ ONLY", "COMMIT AND CHAIN", "SELECT", "select\n", "SELECT\t1"};
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  auto upper = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (const std::string& q : corpus) {
+    for (const std::string& v : {q, lower(q), upper(q), q + ";", q + " ;\n", "  " + q}) ExpectFastAsFull(v);
+    if (::testing::Test::HasFailure()) return;
+  }
+  // The shortcut is taken where it matters (a changed fast path that gives up
+  // on them would still classify right, only slower).
+  ClassifierConfig cfg;
+  EXPECT_TRUE(PlainSelect("SELECT abalance FROM pgbench_accounts WHERE aid = 48213;", cfg));
+  EXPECT_TRUE(PlainSelect("SELECT abalance FROM pgbench_accounts WHERE aid = $1", cfg));
+  EXPECT_TRUE(PlainDml("UPDATE pgbench_accounts SET abalance = abalance + -1234 WHERE aid = 48213;"));
+  EXPECT_EQ(PlainTxCommand("END;"), TxCommand::kEnd);
+}
+
+// Random text, byte by byte, from an alphabet of identifier characters (both
+// cases, digits, '_', '$', UTF-8) and the ones that end or change a token:
+// words of every length at every offset of the fast path's 8-byte scan.
+TEST(SqlClassifierTest, FastPathsAgreeOnRandomBytes) {
+  const std::string alphabet = "aAzZ_$09 \t\n;,.'\"()-/*\\\xc3\xa9" "eE=";
+  const std::vector<std::string> words = {"into", "INTO", "share", "Merge", "update", "insert", "delete", "select",
+                                          "setval", "nextval", "pg_", "set_config", "information_schema", "for"};
+  std::mt19937 rng(1616);
+  for (int n = 0; n < 40000; ++n) {
+    std::string q = n % 2 ? "SELECT " : "select\n";
+    for (int k = int(rng() % 40); k > 0; --k) {
+      if (rng() % 6 == 0) q += words[rng() % words.size()];
+      else q += alphabet[rng() % alphabet.size()];
+    }
+    ExpectFastAsFull(q);
+    if (::testing::Test::HasFailure()) return;
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace pgvigil::proxy {
 
@@ -63,6 +64,9 @@ bool IEquals(std::string_view a, std::string_view lower) {
   return true;
 }
 
+// The word-at-a-time scans below read 8 bytes as one integer, first byte lowest.
+constexpr bool kLittleEndian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+
 // A short word as an integer (little-endian bytes).
 constexpr uint64_t Key(const char* w) {
   uint64_t k = 0;
@@ -73,16 +77,23 @@ constexpr uint64_t Key(const char* w) {
 // A word after SELECT that the full classifier acts on without a call: a
 // write or locking read (INTO, SHARE, UPDATE, ...), a system relation (pg_*,
 // information_schema), set_config (session state). Also SELECT again and the
-// sequence functions, as the fast path always refused them.
-bool Unsure(std::string_view w) {
-  const size_t n = w.size();
+// sequence functions, as the fast path always refused them. The word is
+// s[0, n); avail: bytes readable from s (at least n).
+bool Unsure(const char* s, size_t n, size_t avail) {
   if (n < 3) return false;
-  if (Lower(w[0]) == 'p' && Lower(w[1]) == 'g' && w[2] == '_') return true;
-  if (n == 10) return IEquals(w, "set_config");
-  if (n == 18) return IEquals(w, "information_schema");
+  if (Lower(s[0]) == 'p' && Lower(s[1]) == 'g' && s[2] == '_') return true;
+  if (n == 10) return IEquals({s, n}, "set_config");
+  if (n == 18) return IEquals({s, n}, "information_schema");
   if (n < 4 || n > 7) return false;
-  uint64_t key = 0;  // one integer compare a word
-  for (size_t i = 0; i < n; ++i) key |= uint64_t(static_cast<unsigned char>(Lower(w[i]))) << (8 * i);
+  // One integer compare a word. ORing 0x20 lower-cases a letter and turns no
+  // other identifier character into one, and every key is letters alone.
+  uint64_t key = 0;
+  if (kLittleEndian && avail >= 8) {
+    std::memcpy(&key, s, 8);
+    key = (key & (~uint64_t(0) >> (8 * (8 - n)))) | (0x2020202020202020ULL >> (8 * (8 - n)));
+  } else {
+    for (size_t i = 0; i < n; ++i) key |= uint64_t(static_cast<unsigned char>(s[i]) | 0x20) << (8 * i);
+  }
   switch (n) {
     case 4: return key == Key("into");
     case 5: return key == Key("share") || key == Key("merge");
@@ -91,6 +102,30 @@ bool Unsure(std::string_view w) {
              key == Key("setval");
     default: return key == Key("nextval");
   }
+}
+
+// 0x80 in each byte of x (8 bytes of text) that is not an identifier
+// character (IsIdentChar: a letter, a digit, '_', '$' or a byte >= 0x80).
+// A byte v of 7 bits is >= lo when v + (0x80 - lo) has its top bit, and
+// above hi when v + (0x7f - hi) has it; neither sum carries into the next byte.
+inline uint64_t NonIdentBytes(uint64_t x) {
+  constexpr uint64_t k1 = 0x0101010101010101ULL, kTop = 0x8080808080808080ULL, kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+  const uint64_t v = x & kLow7;
+  auto in = [&](uint64_t w, unsigned lo, unsigned hi) { return (w + k1 * (0x80 - lo)) & ~(w + k1 * (0x7f - hi)); };
+  const uint64_t ident = x | in(v | (k1 * 0x20), 'a', 'z') | in(v, '0', '9') | in(v, '_', '_') | in(v, '$', '$');
+  return ~ident & kTop;
+}
+
+// The end of the identifier that starts at s[i].
+inline size_t IdentEnd(std::string_view s, size_t i) {
+  const size_t n = s.size();
+  for (; kLittleEndian && i + 8 <= n; i += 8) {
+    uint64_t x;
+    std::memcpy(&x, s.data() + i, 8);
+    if (const uint64_t stop = NonIdentBytes(x)) return i + size_t(__builtin_ctzll(stop) / 8);
+  }
+  while (i < n && IsIdentChar(s[i])) ++i;
+  return i;
 }
 
 // Skips a quoted token at s[i] (its opening quote q, a doubled one inside);
@@ -120,8 +155,8 @@ bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg) {
     switch (ClassOf(c)) {
       case kIdentStart: {
         const size_t start = i;
-        while (i < n && IsIdentChar(sql[i])) ++i;
-        if (Unsure(sql.substr(start, i - start))) return false;
+        i = IdentEnd(sql, i + 1);
+        if (Unsure(sql.data() + start, i - start, n - start)) return false;
         break;
       }
       case kDigit:  // a number token takes letters and '.' too (LexSql)
