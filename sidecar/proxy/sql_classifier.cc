@@ -358,11 +358,14 @@ namespace {
 
 // The fast paths' answers, returned as prvalues: built in the caller's object
 // (a named local in ClassifySql's several returns is moved instead).
-SqlClass FastClass(SqlRoute route, bool write, const char* reason) {
+// The reason's length is known here: built in place, no strlen nor a call
+// into the string library's assignment.
+template <size_t N>
+SqlClass FastClass(SqlRoute route, bool write, const char (&reason)[N]) {
   SqlClass r;
   r.route = route;
   r.write = write;
-  r.reason = reason;
+  r.reason = std::string(reason, N - 1);
   return r;
 }
 
@@ -381,9 +384,19 @@ SqlClass TxClass(bool begin) {
 }  // namespace
 
 SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
-  if (PlainSelect(sql, config)) return FastClass(SqlRoute::kRead, false, "read");
-  if (PlainDml(sql)) return FastClass(SqlRoute::kPrimary, true, "dml");
-  if (TxCommand tc = PlainTxCommand(sql); tc != TxCommand::kNone) return TxClass(tc == TxCommand::kBegin);
+  switch (FastHeadOf(sql)) {  // the one fast path the first word allows
+    case FastHead::kSelect:
+      if (PlainSelect(sql, config)) return FastClass(SqlRoute::kRead, false, "read");
+      break;
+    case FastHead::kDml:
+      if (PlainDml(sql)) return FastClass(SqlRoute::kPrimary, true, "dml");
+      break;
+    case FastHead::kTx:
+      if (TxCommand tc = PlainTxCommand(sql); tc != TxCommand::kNone) return TxClass(tc == TxCommand::kBegin);
+      break;
+    case FastHead::kNone:
+      break;
+  }
   bool hint = false;
   // The token vector of this thread, reused: no allocation per statement once
   // it has grown (SET, SAVEPOINT, BEGIN with options ... come here); one left large by a

@@ -203,6 +203,18 @@ void ExpectFastAsFull(const std::string& q) {
   EXPECT_EQ(fast.createsTemp, full.createsTemp) << q;
   EXPECT_EQ(fast.noLoadBalance, full.noLoadBalance) << q;
   EXPECT_EQ(fast.executes, full.executes) << q;
+  // The first word picks the one fast path ClassifySql tries: never one that
+  // would not accept in place of one that would.
+  const FastHead head = FastHeadOf(q);
+  if (PlainSelect(q, cfg)) {
+    EXPECT_EQ(head, FastHead::kSelect) << q;
+  }
+  if (PlainDml(q)) {
+    EXPECT_EQ(head, FastHead::kDml) << q;
+  }
+  if (PlainTxCommand(q) != TxCommand::kNone) {
+    EXPECT_EQ(head, FastHead::kTx) << q;
+  }
 }
 
 TEST(SqlClassifierTest, FastPathsAgreeWithTheLexer) {

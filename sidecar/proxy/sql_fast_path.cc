@@ -149,7 +149,14 @@ bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg) {
   const size_t n = sql.size();
   size_t i = 0;
   while (i < n && IsSpace(sql[i])) ++i;
-  if (n - i < 7 || !IEquals(sql.substr(i, 6), "select") || !IsSpace(sql[i + 6])) return false;
+  if (n - i < 7 || !IsSpace(sql[i + 6])) return false;
+  if (kLittleEndian && n - i >= 8) {  // "select" in any case, as one integer (see Unsure)
+    uint64_t w;
+    std::memcpy(&w, sql.data() + i, 8);
+    if (((w & 0xffffffffffffULL) | 0x202020202020ULL) != Key("select")) return false;
+  } else if (!IEquals(sql.substr(i, 6), "select")) {
+    return false;
+  }
   for (i += 7; i < n;) {
     const char c = sql[i];
     switch (ClassOf(c)) {
@@ -223,6 +230,28 @@ TxCommand PlainTxCommand(std::string_view sql) {
   if (IEquals(k, "end") || IEquals(k, "commit") || IEquals(k, "rollback") || IEquals(k, "abort"))
     return TxCommand::kEnd;
   return TxCommand::kNone;
+}
+
+FastHead FastHeadOf(std::string_view sql) {
+  const size_t n = sql.size();
+  size_t i = 0;
+  while (i < n && IsSpace(sql[i])) ++i;
+  uint64_t key = 0;  // the word lower-cased, as Key() spells it
+  size_t len = 0;
+  for (; i < n && static_cast<unsigned char>((sql[i] | 0x20) - 'a') < 26; ++i, ++len) {
+    if (len == 8) return FastHead::kNone;  // longer than any of the words
+    key |= uint64_t(static_cast<unsigned char>(sql[i] | 0x20)) << (8 * len);
+  }
+  switch (len) {
+    case 3: return key == Key("end") ? FastHead::kTx : FastHead::kNone;
+    case 5: return key == Key("begin") || key == Key("abort") ? FastHead::kTx : FastHead::kNone;
+    case 6:
+      if (key == Key("select")) return FastHead::kSelect;
+      if (key == Key("insert") || key == Key("update") || key == Key("delete")) return FastHead::kDml;
+      return key == Key("commit") ? FastHead::kTx : FastHead::kNone;
+    case 8: return key == Key("rollback") ? FastHead::kTx : FastHead::kNone;
+    default: return FastHead::kNone;
+  }
 }
 
 }  // namespace pgvigil::proxy

@@ -29,4 +29,11 @@ bool PlainDml(std::string_view sql);
 enum class TxCommand { kNone, kBegin, kEnd };
 TxCommand PlainTxCommand(std::string_view sql);
 
+// Which of the three above can accept sql, from its first word alone (the
+// run of ASCII letters after leading whitespace, as each of them reads it):
+// SELECT, INSERT/UPDATE/DELETE, or a transaction command; kNone: none can.
+// Lets the classifier try one instead of all three.
+enum class FastHead { kNone, kSelect, kDml, kTx };
+FastHead FastHeadOf(std::string_view sql);
+
 }  // namespace pgvigil::proxy
