@@ -153,6 +153,10 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   int skipCloseComplete = 0;
   char txStatus = 'I';
   std::atomic<uint64_t>* selectCounter = nullptr;  // this node's select_cnt (owned by ProxyShared)
+  // Its node's index in a worker's routing snapshot (ClientSession::StandbyIndex),
+  // for the load of it numbered nodeIndexSerial (Worker::RoutingSerial; 0: none).
+  uint64_t nodeIndexSerial = 0;
+  int nodeIndex = -1;
   std::string fatal;            // the last FATAL/PANIC ErrorResponse it sent (raw message)
   std::string fatalText;        // its SQLSTATE and message, for logs and reasons
   bool fatalForwarded = false;  // ... and that one reached the client already

@@ -179,9 +179,15 @@ struct Worker {
     if (v != routingSeen_ || !routing_) {
       routing_ = shared->Routing();
       routingSeen_ = v;
+      routingSerial_ = NextRoutingSerial();
     }
     return routing_;
   }
+  // The snapshot Routing() holds now, and a number for that load of it: a
+  // new one at every load, never reused in the process (answers computed from
+  // a snapshot can be remembered by it; see ClientSession::StandbyIndex).
+  const EffectiveRouting* RoutingHeld() const { return routing_.get(); }
+  uint64_t RoutingSerial() const { return routingSerial_; }
   // Transaction pooling (proxy.pool.mode transaction); null in session mode.
   std::shared_ptr<TxBackends> tx;
   // Transaction pooling: the proxy's name for each distinct prepared statement
@@ -207,8 +213,13 @@ struct Worker {
  private:
   void SweepIdle();
   std::unique_ptr<boost::asio::steady_timer> sweepTimer_;
+  static uint64_t NextRoutingSerial() {
+    static std::atomic<uint64_t> serial{0};
+    return serial.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
   std::shared_ptr<const EffectiveRouting> routing_;
   uint64_t routingSeen_ = 0;
+  uint64_t routingSerial_ = 0;
 };
 
 // The worker's routing snapshot, loaded (Worker::Routing) on first use and

@@ -91,6 +91,7 @@ struct ClusterView {
   bool hasPrimary = true;         // a confirmed primary (writes fail closed without one)
   bool holdNewTransactions = false;  // a switchover holds new transactions
   bool awaitPrimary = false;      // a switchover's new primary is not confirmed yet: wait for it
+  // Both read only when SessionView::standbyConnected is false.
   int standbysEligible = 0;       // standbys taking balanced reads (not avoided)
   int standbysAtFloor = 0;        // of those, the ones whose replay LSN >= SessionView::readFloor
 };

@@ -129,6 +129,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     std::string txErrorState, txError;
     std::vector<std::string> refStatements;  // used but not parsed in this cycle
     std::vector<std::string> parsedHere;
+    std::vector<uint64_t> parsedVersions;  // Statement::version of each of parsedHere, as parsed
     std::vector<std::string> closedStatements;
     std::vector<std::string> boundPortals;
     Target portalTarget = Target::kNone;
@@ -199,6 +200,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     }
     relayed_.size += n;
   }
+  // RelayToClient, then a flush when a lot waits; false when the client is
+  // that far behind that the backend's reading pauses (OnBackendFrame).
+  bool RelayChecked(const char* raw, size_t n);
   void FlushRelayed() {
     if (!relayed_.size) return;
     out_.pending.append(relayed_.data, relayed_.size);

@@ -130,7 +130,41 @@ void ClientSession::StartLogin(Target t, const RouteNode& nd, int node, std::sha
   });
 }
 
+namespace {
+
+// The backend messages OnBackendFrame treats specially inside a client's own
+// cycle: an error, ParseComplete and CloseComplete the proxy may swallow,
+// ReadyForQuery, CopyInResponse. Any other goes to the client as it is.
+bool PlainRelay(char type) {
+  switch (type) {
+    case 'E':
+    case '1':
+    case '3':
+    case 'Z':
+    case 'G':
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+bool ClientSession::RelayChecked(const char* raw, size_t n) {
+  RelayToClient(raw, n);
+  if (out_.pending.size() + relayed_.size > (256u << 10)) {
+    FlushClient();
+    if (out_.Queued() > (4u << 20)) return false;  // resumed when the client write completes
+  }
+  return true;
+}
+
 bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
+  // Most messages (a row, a description, a statement's completion) answer the
+  // client's own cycle on one of its backends: relayed without the checks below.
+  if (PlainRelay(f.type) && !b->outstanding.empty() && !b->outstanding.front().silent &&
+      (b == primary_.get() || b == standby_.get()))
+    return RelayChecked(reinterpret_cast<const char*>(f.body) - 5, f.size);
   Target t = b == primary_.get() ? Target::kPrimary : b == standby_.get() ? Target::kStandby : Target::kNone;
   if (t == Target::kNone) return true;
   const char* raw = reinterpret_cast<const char*>(f.body) - 5;
@@ -234,12 +268,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   }
   if (fatal) b->fatalForwarded = true;
   if (f.type == 'G') copyTarget_ = t;
-  RelayToClient(raw, f.size);
-  if (out_.pending.size() + relayed_.size > (256u << 10)) {
-    FlushClient();
-    if (out_.Queued() > (4u << 20)) return false;  // resumed when the client write completes
-  }
-  return true;
+  return RelayChecked(raw, f.size);
 }
 
 void ClientSession::OnBackendReadDone(BackendConn*) {

@@ -30,6 +30,7 @@ void ClientSession::Cycle::Reset() {
   txError.clear();
   refStatements.clear();
   parsedHere.clear();
+  parsedVersions.clear();
   closedStatements.clear();
   boundPortals.clear();
   portalTarget = Target::kNone;
@@ -78,6 +79,7 @@ bool ClientSession::ReparseSame(const Frame& f, const std::string& name) {
   Absorb(it->second.cls, false);
   if (TxMode()) TxCheckExecute(it->second.cls);  // an unnamed EXECUTE of a protocol-level name, again
   cycle_.parsedHere.push_back(name);
+  cycle_.parsedVersions.push_back(it->second.version);
   return true;
 }
 
@@ -199,6 +201,7 @@ void ClientSession::AddToCycle(const Frame& f) {
         cycle_.bytes.resize(at);
         cycle_.bytes += st.parse;
       }
+      cycle_.parsedVersions.push_back(st.version);
       statements_[name] = std::move(st);
       cycle_.parsedHere.push_back(name);
       break;

@@ -85,7 +85,9 @@ RouteDecision ClientSession::Decide(RoutingOnUse& routing) {
     now = std::chrono::steady_clock::now();
     worker_->avoidUntil.Prune(now);
   }
-  for (size_t i = 0; i < r.nodes.size(); ++i) {
+  // DecideRoute reads the counts only for a session without a standby (its
+  // own standby's state stands for them otherwise): not counted then.
+  for (size_t i = 0; !standby_ && i < r.nodes.size(); ++i) {
     if (!r.nodes[i].lbEligible) continue;
     if (!Avoided(r, i, 0, now)) k.standbysEligible++;
     if (!Avoided(r, i, readFloor_, now)) k.standbysAtFloor++;

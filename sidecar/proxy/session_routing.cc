@@ -34,10 +34,19 @@ bool ClientSession::BusyOtherThan(Target t) const {
 }
 
 int ClientSession::StandbyIndex(const EffectiveRouting& r) {
-  const std::string& node = standby_->login().node;
+  BackendConn& b = *standby_;
+  // The worker's snapshot as loaded when this backend's index was found: the
+  // same answer, without comparing node names (this runs twice per message).
+  const bool held = &r == worker_->RoutingHeld();
+  if (held && b.nodeIndexSerial == worker_->RoutingSerial()) return b.nodeIndex;
+  const std::string& node = b.login().node;
   const size_t i = size_t(standbyIndex_);
-  if (standbyIndex_ >= 0 && i < r.nodes.size() && r.nodes[i].node.name == node) return standbyIndex_;
-  return standbyIndex_ = r.Find(node);
+  if (!(standbyIndex_ >= 0 && i < r.nodes.size() && r.nodes[i].node.name == node)) standbyIndex_ = r.Find(node);
+  if (held) {
+    b.nodeIndexSerial = worker_->RoutingSerial();
+    b.nodeIndex = standbyIndex_;
+  }
+  return standbyIndex_;
 }
 
 std::vector<bool> ClientSession::AvoidMask(const EffectiveRouting& r, uint64_t min_lsn) const {
@@ -414,12 +423,18 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
       parses++;
     }
   }
-  for (const auto& name : cycle_.parsedHere) {
+  for (size_t k = 0; k < cycle_.parsedHere.size(); ++k) {
+    const std::string& name = cycle_.parsedHere[k];
+    if (!tx) {
+      // Session mode: the version noted when the Parse came (nothing erases
+      // a statement between its Parse and this send); one lookup, not two.
+      parsed[name] = cycle_.parsedVersions[k];
+      continue;
+    }
     const Statement& st = statements_[name];
     parsed[name] = st.version;
     // Transaction pooling: the backend may hold the proxy's name already (the
     // same text, parsed for any client): closed first so the Parse succeeds.
-    if (!tx) continue;
     if (!st.server.empty() && b->HasStatement(st.server)) {
       AppendClose(&scratch_, 'S', st.server);
       b->skipCloseComplete++;
