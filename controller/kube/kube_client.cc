@@ -1,5 +1,7 @@
 #include "controller/kube/kube_client.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
 #include <cpprest/uri.h>
@@ -153,6 +155,7 @@ Result<ApiReply> KubeClient::SendOnce(const std::string& method, const std::stri
 Result<ApiReply> KubeClient::Call(const std::string& method, const std::string& path, const std::string& body,
                                   const std::string& content_type) {
   bool reread = false;
+  const auto started = options_.now();
   for (int attempt = 1;; ++attempt) {
     auto r = SendOnce(method, path, body, content_type);
     if (!r.ok()) return r;
@@ -165,7 +168,16 @@ Result<ApiReply> KubeClient::Call(const std::string& method, const std::string& 
       return r;
     }
     if ((r->code == 429 || r->code == 503) && attempt < options_.maxAttempts) {
-      options_.sleep(RetryDelay(attempt, r->retryAfterSeconds, options_.jitter()));
+      const auto wait = RetryDelay(attempt, r->retryAfterSeconds, options_.jitter());
+      const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(options_.now() - started);
+      if (spent + wait > options_.callDeadline) {
+        spdlog::warn("{} {}: {} after {} attempt(s) in {} ms; not waiting {} ms more past the call's deadline "
+                     "({} ms): the answer goes back to the caller, whose next round asks again",
+                     method, path, r->Describe(), attempt, spent.count(), wait.count(),
+                     options_.callDeadline.count());
+        return r;
+      }
+      options_.sleep(wait);
       continue;
     }
     return r;

@@ -1,8 +1,13 @@
 // A Kubernetes API client over cpprestsdk (HTTPS, JSON bodies). Every answer
 // of the API is an ApiReply (check code/reason: Conflict, AlreadyExists, Gone,
-// Forbidden, Invalid); an error Result only when no answer came. Throttling
-// (429) and unavailability (503) are retried after Retry-After (else a
-// jittered back-off from 0.5 s to 30 s); a 401 re-reads the token file once,
+// Forbidden, Invalid); an error Result only when no answer came (each attempt
+// ends after `timeout` without an answer). Throttling (429) and unavailability
+// (503) are retried after Retry-After (else a jittered back-off from 0.5 s to
+// 30 s), up to maxAttempts and never past the call's deadline (`callDeadline`
+// from its start): a call waiting out a throttling API server used to hold its
+// caller's round for minutes (6 attempts, Retry-After up to 30 s each); now it
+// returns the last answer, logged, and the caller's next round asks again. A
+// 401 re-reads the token file once,
 // and the token file is re-read every minute (bound tokens rotate).
 // Exceptions from cpprestsdk are caught here. Thread-safe: calls may come from
 // several threads (the token is under a mutex; each watch has its own
@@ -42,6 +47,9 @@ struct ApiReply {
 struct ClientOptions {
   std::chrono::milliseconds timeout{10000};
   int maxAttempts = 6;  // per call, for 429/503
+  // No retry whose wait would end later than this after the call started
+  // (the last attempt may still take `timeout`).
+  std::chrono::milliseconds callDeadline{20000};
   std::chrono::milliseconds tokenRefresh{60000};
   // Injectable for tests: how to wait, and the clock the token refresh follows.
   std::function<void(std::chrono::milliseconds)> sleep;

@@ -254,6 +254,26 @@ TEST_F(KubeClientTest, ThrottlingIsRetriedAfterRetryAfter) {
   EXPECT_EQ(slept_.size(), 5u);
 }
 
+// A throttling API server (429, Retry-After 8 s, answer after answer) does not
+// hold the caller past the call's deadline (20 s by default): two waits of
+// 8 s, then the third would end at 24 s, so the 429 goes back to the caller
+// (whose next round asks again) instead of after five waits (40 s).
+TEST_F(KubeClientTest, RetriesStopAtTheCallDeadline) {
+  ClientOptions o = Recording();
+  const auto start = std::chrono::steady_clock::now();
+  o.now = [this, start] {
+    auto t = start;
+    for (auto d : slept_) t += d;
+    return t;
+  };
+  KubeClient c(InCluster(), o);
+  fake_->FailNext(100, 429, 8);
+  auto r = c.Get(kClusters);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->code, 429);
+  EXPECT_EQ(slept_, (std::vector<milliseconds>{milliseconds(8000), milliseconds(8000)}));
+}
+
 TEST_F(KubeClientTest, KubeconfigWithAClientCertificate) {
   fake_->AllowClientCert("kube-fake-client");
   std::ofstream(dir_ + "/kubeconfig") << "apiVersion: v1\nkind: Config\ncurrent-context: t\n"
