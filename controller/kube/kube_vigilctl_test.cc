@@ -32,7 +32,14 @@ class KubeVigilctlTest : public KubeModeTest {
     if (HasFatalFailure()) return;
     env_.fake().AllowToken("admin-user");
     env_.fake().AllowToken("nobody", std::vector<fake::PolicyRule>{});
+    // A vigilctl user holding only the chart's vigilctl ClusterRole.
+    std::ifstream manifests(std::string(PGVIGIL_SOURCE_DIR) + "/manifests/install.yaml");
+    std::string text((std::istreambuf_iterator<char>(manifests)), std::istreambuf_iterator<char>());
+    auto vigilctl_rules = fake::ParseRoleNamed(text, "pgvigil-vigilctl");
+    ASSERT_TRUE(vigilctl_rules.ok()) << vigilctl_rules.error();
+    env_.fake().AllowToken("vigilctl-user", *vigilctl_rules, "alice");
     WriteKubeconfig(dir_ + "/kubeconfig", "admin-user");
+    WriteKubeconfig(dir_ + "/kubeconfig-vigilctl", "vigilctl-user");
     WriteKubeconfig(dir_ + "/kubeconfig-nobody", "nobody");
     ASSERT_EQ(::symlink(PGVIGIL_VIGILCTL_BIN, (dir_ + "/kubectl-pgvigil").c_str()), 0);
   }
@@ -73,7 +80,8 @@ TEST_F(KubeVigilctlTest, StatusFenceAndRequestsThroughTheApiServer) {
   Create(ClusterJson("demo"));
   ASSERT_TRUE(WaitFor([&] { return Status(Get("demo")).has_object_field("report"); }, milliseconds(30000)))
       << Status(Get("demo")).serialize();
-  const std::string kc = dir_ + "/kubeconfig";
+  // Every command as a user holding only the chart's vigilctl ClusterRole.
+  const std::string kc = dir_ + "/kubeconfig-vigilctl";
 
   // status: the report through the VM renderer; the same table as the
   // controller's own REST port gives (the report is what that port serves).

@@ -183,7 +183,7 @@ std::string Granted(const std::vector<PolicyRule>& rules, const std::string& gro
 }
 
 TEST(RenderRbacTest, ChartRolesCoverTheRenderAndApplyPath) {
-  auto rules = ParseRoles(testing_util::RepoFile("manifests/install.yaml"));
+  auto rules = ParseRolesBoundTo(testing_util::RepoFile("manifests/install.yaml"), "pgvigil-controller");
   ASSERT_TRUE(rules.ok()) << rules.error();
   ASSERT_FALSE(rules->empty());
   // Every owned object: server-side apply (patch; create when new), watch
@@ -222,7 +222,8 @@ TEST(RenderRbacTest, ChartRolesCoverTheRenderAndApplyPath) {
 // watchNamespaces set: Roles in those namespaces carry the same rules, except
 // that nodes (cluster-scoped) are not read.
 TEST(RenderRbacTest, NamespacedChartRolesCoverTheRenderAndApplyPath) {
-  auto rules = ParseRoles(testing_util::RepoFile("charts/pgvigil/tests/golden/namespaced.yaml"));
+  auto rules = ParseRolesBoundTo(testing_util::RepoFile("charts/pgvigil/tests/golden/namespaced.yaml"),
+                                 "pgvigil-controller");
   ASSERT_TRUE(rules.ok()) << rules.error();
   RenderOptions options;
   options.uid = "u";
@@ -240,6 +241,28 @@ TEST(RenderRbacTest, NamespacedChartRolesCoverTheRenderAndApplyPath) {
   EXPECT_EQ(Granted(*rules, "", "nodes"), "");
   EXPECT_EQ(Granted(*rules, "", "pods/exec"), "");
   EXPECT_FALSE(Allows(*rules, "create", "", "secrets", ""));
+}
+
+// The ClusterRole for vigilctl users (bound by the cluster's admin, e.g. by a
+// RoleBinding per namespace): what vigilctl calls and nothing more. Its
+// commands read the PostgresClusters (get; list when no cluster is named) and
+// write annotations (pgvigil.io/request by a merge patch, the fence by a JSON
+// patch); kube_vigilctl_test runs every command with only these rules.
+TEST(RenderRbacTest, TheVigilctlRoleGrantsOnlyWhatVigilctlCalls) {
+  for (const char* file : {"manifests/install.yaml", "charts/pgvigil/tests/golden/namespaced.yaml"}) {
+    auto rules = ParseRoleNamed(testing_util::RepoFile(file), "pgvigil-vigilctl");
+    ASSERT_TRUE(rules.ok()) << file << ": " << rules.error();
+    EXPECT_EQ(Granted(*rules, "pgvigil.io", "postgresclusters"), "get list patch ") << file;
+    EXPECT_EQ(Granted(*rules, "pgvigil.io", "postgresclusters/status"), "") << file;
+    EXPECT_EQ(Granted(*rules, "pgvigil.io", "postgresclusters/scale"), "") << file;
+    for (const char* r : {"pods", "secrets", "configmaps", "services", "persistentvolumeclaims", "pods/exec"})
+      EXPECT_EQ(Granted(*rules, "", r), "") << file << " " << r;
+    EXPECT_EQ(Granted(*rules, "apps", "statefulsets"), "") << file;
+    // Not bound to the controller's service account: its rules stay its own.
+    auto bound = ParseRolesBoundTo(testing_util::RepoFile(file), "pgvigil-controller");
+    ASSERT_TRUE(bound.ok());
+    EXPECT_FALSE(Allows(*bound, "patch", "pgvigil.io", "postgresclusters", "demo")) << file;
+  }
 }
 
 }  // namespace

@@ -189,7 +189,7 @@ Result<ManifestParts> ReadManifests(const std::string& path) {
   Status st = take();
   if (!st.ok()) return st;
   if (parts.crdYaml.empty()) return Result<ManifestParts>::Error(path + ": no CustomResourceDefinition");
-  auto rules = ParseRoles(ss.str());
+  auto rules = ParseRolesBoundTo(ss.str(), kControllerServiceAccount);
   if (!rules.ok()) return Result<ManifestParts>::Error(path + ": " + rules.error());
   if (rules->empty()) return Result<ManifestParts>::Error(path + ": no Role or ClusterRole rules");
   parts.rules = *rules;

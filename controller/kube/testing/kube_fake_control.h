@@ -33,9 +33,13 @@ struct ControlReply {
 ControlReply HandleControl(KubeFake* fake, const std::string& method, const std::string& target,
                            const std::string& body);
 
+// The service account the chart runs the controller as.
+inline constexpr char kControllerServiceAccount[] = "pgvigil-controller";
+
 // The manifests file (the chart's rendered install.yaml): the text of its
-// CustomResourceDefinition document and the rules of its Role/ClusterRole
-// documents. Errors name the file.
+// CustomResourceDefinition document and the rules of the Role/ClusterRole
+// documents bound to kControllerServiceAccount (a role for users to bind,
+// such as the vigilctl ClusterRole, is not the controller's). Errors name the file.
 struct ManifestParts {
   std::string crdYaml;
   std::vector<PolicyRule> rules;

@@ -229,7 +229,7 @@ int Run(const CommandLine& cl) {
     std::cerr << "kube-fake: asked for port " << port << ", got " << (*fake)->port() << "\n";
   }
   const std::string sa_token = "sa-" + RandomHex(16), admin_token = "admin-" + RandomHex(16);
-  const std::string sa_user = "system:serviceaccount:" + ns + ":pgvigil-controller";
+  const std::string sa_user = "system:serviceaccount:" + ns + ":" + kControllerServiceAccount;
   if (unrestricted) (*fake)->AllowToken(sa_token, std::nullopt, sa_user);
   else (*fake)->AllowToken(sa_token, parts->rules, sa_user);
   (*fake)->AllowToken(admin_token, std::nullopt, "admin");
