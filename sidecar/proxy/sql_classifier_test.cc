@@ -297,6 +297,10 @@ TEST(SqlClassifierTest, FastPathsAgreeOnACorpus) {
       // dollar quotes, E'' strings, quoted names
       "SELECT $$update$$ FROM t", "SELECT $tag$ it's $ $tag$ FROM t", "SELECT $a$x$a$, $1 FROM t",
       "SELECT E'\\' FROM t", "SELECT e'a\'b' FROM t FOR SHARE", "SELECT E'' FROM t", "SELECT 'a' 'b'",
+      // An escape string hides a quote behind a backslash from a scan that
+      // does not know E'' (the fast path gives up on any backslash).
+      "SELECT E' \\'' set_config set_config' FROM t", "SELECT e'\\'' FOR UPDATE '", "SELECT E'\\'' , 1 INTO x '",
+      "SELECT x FROM t WHERE a = E'\\\\' AND b = 'c\\'",
       "SELECT \"FOR\" \"UPDATE\" FROM \"T\"", "SELECT \"pg_class\".a FROM t", "SELECT U&'\\0041'",
       // CTEs that write, locking reads, SELECT INTO
       "WITH u AS (UPDATE t SET a = 1 RETURNING *) SELECT * FROM u",

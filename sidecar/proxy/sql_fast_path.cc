@@ -129,9 +129,11 @@ inline size_t IdentEnd(std::string_view s, size_t i) {
 }
 
 // Skips a quoted token at s[i] (its opening quote q, a doubled one inside);
-// npos when it is not closed.
+// npos when it is not closed, or when a string has a backslash: after an E
+// the lexer reads E'..\'..' as one escape string, a quote inside it hidden.
 size_t SkipQuoted(std::string_view s, size_t i, char q) {
   for (++i; i < s.size(); ++i) {
+    if (q == '\'' && s[i] == '\\') return std::string_view::npos;
     if (s[i] != q) continue;
     if (i + 1 < s.size() && s[i + 1] == q) {
       ++i;

@@ -16,7 +16,8 @@ namespace pgvigil::proxy {
 // write, a locking read or a read of something that differs per server (INTO,
 // FOR SHARE/UPDATE, a data-modifying word, pg_* relations,
 // information_schema, set_config). String literals and quoted identifiers are
-// skipped as the lexer skips them (any backslash: not sure, false).
+// skipped as the lexer skips them (any backslash, in a string too: not sure,
+// false: E'\'' is an escape string the lexer reads on past that quote).
 bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg);
 
 // One INSERT, UPDATE or DELETE (no ';' but trailing ones): the full
