@@ -4,6 +4,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace pgvigil::proxy {
 
 namespace {
@@ -116,6 +120,13 @@ inline uint64_t NonIdentBytes(uint64_t x) {
   return ~ident & kTop;
 }
 
+// 0x80 in each byte of x that is an ASCII letter (the same arithmetic).
+inline uint64_t LetterBytes(uint64_t x) {
+  constexpr uint64_t k1 = 0x0101010101010101ULL, kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+  const uint64_t v = (x & kLow7) | (k1 * 0x20);
+  return (v + k1 * (0x80 - 'a')) & ~(v + k1 * (0x7f - 'z')) & ~x & (k1 * 0x80);
+}
+
 // The end of the identifier that starts at s[i].
 inline size_t IdentEnd(std::string_view s, size_t i) {
   const size_t n = s.size();
@@ -146,6 +157,55 @@ size_t SkipQuoted(std::string_view s, size_t i, char q) {
 
 }  // namespace
 
+#if defined(__SSE2__)
+// What PlainSelect's loop decides about the rest of a statement t (after
+// "SELECT "), 16 bytes at a time: kUnsure when t is long or has a byte that
+// needs the loop's care (a quote, '$', '-', '/', '\\', '(', and a few
+// harmless ones near them: '#', '%', '&'), which then decides. Classes are taken
+// for every byte at once, as bit masks; the words are the runs of identifier
+// characters, and those starting with a letter (a digit starts a number) go
+// through Unsure. A word the loop would see inside a number ("1.into") is
+// looked at here as well: at worst a false, which is allowed.
+enum class Verdict { kRead, kNotSure, kUnsure };
+Verdict PlainSelectRest(std::string_view t) {
+  const size_t n = t.size();
+  if (n >= 64) return Verdict::kUnsure;  // a zero byte after the last, in the masks
+  alignas(16) unsigned char buf[64] = {};
+  std::memcpy(buf, t.data(), n);
+  uint64_t ident = 0, digit = 0, semi = 0, care = 0;
+  for (size_t k = 0; k * 16 < n; ++k) {
+    const __m128i b = _mm_load_si128(reinterpret_cast<const __m128i*>(buf + 16 * k));
+    auto eq = [&](char c) { return _mm_cmpeq_epi8(b, _mm_set1_epi8(c)); };
+    auto range = [](__m128i x, char lo, char hi) {  // signed: bytes >= 0x80 are below lo
+      return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(char(lo - 1))), _mm_cmplt_epi8(x, _mm_set1_epi8(char(hi + 1))));
+    };
+    auto bits = [&](__m128i m) { return uint64_t(uint32_t(_mm_movemask_epi8(m))) << (16 * k); };
+    const __m128i d = range(b, '0', '9');
+    const __m128i letter = range(_mm_or_si128(b, _mm_set1_epi8(0x20)), 'a', 'z');
+    const __m128i high = _mm_cmplt_epi8(b, _mm_setzero_si128());
+    ident |= bits(_mm_or_si128(_mm_or_si128(letter, d), _mm_or_si128(high, eq('_'))));
+    digit |= bits(d);
+    semi |= bits(eq(';'));
+    // '"' # $ % & '\'' '(' (0x22 to 0x28), '-', '/', '\\'
+    care |= bits(_mm_or_si128(_mm_or_si128(range(b, '"', '('), eq('-')), _mm_or_si128(eq('/'), eq('\\'))));
+  }
+  if (care) return Verdict::kUnsure;
+  uint64_t words = ident;
+  if (semi) {  // one statement: only whitespace after its ';'
+    const size_t at = size_t(__builtin_ctzll(semi));
+    for (size_t i = at + 1; i < n; ++i)
+      if (!IsSpace(t[i])) return Verdict::kNotSure;
+    words &= (semi & -semi) - 1;
+  }
+  for (uint64_t starts = words & ~(words << 1) & ~digit; starts; starts &= starts - 1) {
+    const unsigned at = unsigned(__builtin_ctzll(starts));
+    const unsigned len = unsigned(__builtin_ctzll(~(ident >> at)));  // the run ends within the 64 bits
+    if (Unsure(t.data() + at, len, n - at)) return Verdict::kNotSure;
+  }
+  return Verdict::kRead;
+}
+#endif
+
 bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg) {
   if (!cfg.readOnlyFunctions.empty() || !cfg.writeFunctions.empty()) return false;
   const size_t n = sql.size();
@@ -159,6 +219,12 @@ bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg) {
   } else if (!IEquals(sql.substr(i, 6), "select")) {
     return false;
   }
+#if defined(__SSE2__)
+  if (kLittleEndian) {
+    const Verdict v = PlainSelectRest(sql.substr(i + 7));
+    if (v != Verdict::kUnsure) return v == Verdict::kRead;
+  }
+#endif
   for (i += 7; i < n;) {
     const char c = sql[i];
     switch (ClassOf(c)) {
@@ -238,11 +304,25 @@ FastHead FastHeadOf(std::string_view sql) {
   const size_t n = sql.size();
   size_t i = 0;
   while (i < n && IsSpace(sql[i])) ++i;
+  auto letter = [](char c) { return static_cast<unsigned char>((c | 0x20) - 'a') < 26; };
   uint64_t key = 0;  // the word lower-cased, as Key() spells it
   size_t len = 0;
-  for (; i < n && static_cast<unsigned char>((sql[i] | 0x20) - 'a') < 26; ++i, ++len) {
-    if (len == 8) return FastHead::kNone;  // longer than any of the words
-    key |= uint64_t(static_cast<unsigned char>(sql[i] | 0x20)) << (8 * len);
+  if (kLittleEndian && n - i >= 9) {  // its first 8 bytes as one integer
+    uint64_t w;
+    std::memcpy(&w, sql.data() + i, 8);
+    if (const uint64_t other = ~LetterBytes(w) & 0x8080808080808080ULL) {
+      len = size_t(__builtin_ctzll(other) / 8);
+      key = (w | 0x2020202020202020ULL) & ((uint64_t(1) << (8 * len)) - 1);
+    } else {
+      if (letter(sql[i + 8])) return FastHead::kNone;  // longer than any of the words
+      len = 8;
+      key = w | 0x2020202020202020ULL;
+    }
+  } else {
+    for (; i < n && letter(sql[i]); ++i, ++len) {
+      if (len == 8) return FastHead::kNone;
+      key |= uint64_t(static_cast<unsigned char>(sql[i] | 0x20)) << (8 * len);
+    }
   }
   switch (len) {
     case 3: return key == Key("end") ? FastHead::kTx : FastHead::kNone;
