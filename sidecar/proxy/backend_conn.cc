@@ -171,7 +171,6 @@ void BackendConn::DoWrite() {
   }
   out_.writing = true;
   out_.inflight.swap(out_.pending);
-  auto self = shared_from_this();
   // At once, without the reactor: on loopback the kernel takes the whole
   // buffer nearly always, and no completion handler is queued (each queued
   // handler costs the worker a pass through epoll_wait). What it does not
@@ -181,7 +180,7 @@ void BackendConn::DoWrite() {
   if (wec && wec != asio::error::would_block && wec != asio::error::try_again) {
     // Reported after the current handler, as an asynchronous write's error
     // would be: the caller may be in the middle of its own frame loop.
-    asio::post(sock_.get_executor(), [this, self, wec] {
+    asio::post(sock_.get_executor(), [this, self = shared_from_this(), wec] {
       out_.inflight.clear();
       out_.writing = false;
       if (state_ != State::kClosed) Close("write to backend failed: " + wec.message());
@@ -195,8 +194,9 @@ void BackendConn::DoWrite() {
   }
   out_.inflight.erase(0, done);
   read_.AsyncWriteStarted();
+  // Only a write left to the reactor holds the connection (not the one done at once).
   asio::async_write(sock_, asio::buffer(out_.inflight),
-                    [this, self](const boost::system::error_code& ec, size_t) {
+                    [this, self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                       read_.AsyncWriteDone();
                       out_.inflight.clear();
                       if (ec) {
@@ -213,9 +213,10 @@ void BackendConn::DoRead() {
   reading_ = true;
   size_t avail = 0;
   uint8_t* p = in_.Prepare(kReadChunk, &avail);
-  auto self = shared_from_this();
-  // Its operation from the thread's handler memory (see handler_memory.h).
-  read_.Start(sock_, p, avail, UseHandlerMemory([this, self](const boost::system::error_code& ec, size_t n) {
+  // Its operation from the thread's handler memory (see handler_memory.h); the
+  // connection's reference made in the handler itself (no local copy).
+  read_.Start(sock_, p, avail,
+              UseHandlerMemory([this, self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
                 read_.Completed(sock_, ec, n);
                 read_.EnterHandler();
                 OnRead(ec, n);

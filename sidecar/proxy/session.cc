@@ -92,14 +92,16 @@ void ClientSession::DoRead() {
   reading_ = true;
   size_t avail = 0;
   uint8_t* p = in_.Prepare(2048, &avail);
-  auto self = shared_from_this();
+  // The session's reference is made in the handler itself (no local copy to
+  // count up and down again: this runs for every read).
   if (tls_) {
-    tls_->async_read_some(asio::buffer(p, avail),
-                          [this, self](const boost::system::error_code& ec, size_t n) { OnRead(ec, n); });
+    tls_->async_read_some(asio::buffer(p, avail), [this, self = shared_from_this()](
+                                                      const boost::system::error_code& ec, size_t n) { OnRead(ec, n); });
     return;
   }
   // Its operation from the thread's handler memory (see handler_memory.h).
-  read_.Start(sock_, p, avail, UseHandlerMemory([this, self](const boost::system::error_code& ec, size_t n) {
+  read_.Start(sock_, p, avail,
+              UseHandlerMemory([this, self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
                 read_.Completed(sock_, ec, n);
                 read_.EnterHandler();
                 OnRead(ec, n);
@@ -200,7 +202,6 @@ void ClientSession::FlushClient() {
   out_.writing = true;
   wroteToClient_ = true;
   out_.inflight.swap(out_.pending);
-  auto self = shared_from_this();
   if (!tls_) {
     // At once, as BackendConn::DoWrite: no completion handler when the kernel
     // takes it all; the rest, or an error, goes the asynchronous way.
@@ -214,7 +215,8 @@ void ClientSession::FlushClient() {
     if (!wec || wec == asio::error::would_block || wec == asio::error::try_again) out_.inflight.erase(0, done);
     read_.AsyncWriteStarted();
   }
-  auto h = [this, self](const boost::system::error_code& ec, size_t) {
+  // Only a write left to the reactor holds the session (not the one done at once).
+  auto h = [this, self = shared_from_this()](const boost::system::error_code& ec, size_t) {
     if (!tls_) read_.AsyncWriteDone();
     out_.writing = false;
     out_.inflight.clear();
@@ -234,9 +236,9 @@ void ClientSession::FlushClient() {
     FlushClient();
   };
   if (tls_)
-    asio::async_write(*tls_, asio::buffer(out_.inflight), h);
+    asio::async_write(*tls_, asio::buffer(out_.inflight), std::move(h));
   else
-    asio::async_write(sock_, asio::buffer(out_.inflight), h);
+    asio::async_write(sock_, asio::buffer(out_.inflight), std::move(h));
 }
 
 void ClientSession::OnDecodeError() {

@@ -133,16 +133,19 @@ void ClientSession::StartLogin(Target t, const RouteNode& nd, int node, std::sha
 namespace {
 
 // The backend messages OnBackendFrame treats specially inside a client's own
-// cycle: an error, ParseComplete and CloseComplete the proxy may swallow,
-// ReadyForQuery, CopyInResponse. Any other goes to the client as it is.
-bool PlainRelay(char type) {
+// cycle: an error, ReadyForQuery, CopyInResponse, and a ParseComplete or
+// CloseComplete while the proxy has some to swallow or Parses of its own to
+// count. Any other goes to the client as it is.
+bool PlainRelay(char type, const BackendConn& b) {
   switch (type) {
     case 'E':
-    case '1':
-    case '3':
     case 'Z':
     case 'G':
       return false;
+    case '1':
+      return b.parsesPending.empty() && b.skipParseComplete == 0;
+    case '3':
+      return b.skipCloseComplete == 0;
     default:
       return true;
   }
@@ -162,7 +165,7 @@ bool ClientSession::RelayChecked(const char* raw, size_t n) {
 bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   // Most messages (a row, a description, a statement's completion) answer the
   // client's own cycle on one of its backends: relayed without the checks below.
-  if (PlainRelay(f.type) && !b->outstanding.empty() && !b->outstanding.front().silent &&
+  if (PlainRelay(f.type, *b) && !b->outstanding.empty() && !b->outstanding.front().silent &&
       (b == primary_.get() || b == standby_.get()))
     return RelayChecked(reinterpret_cast<const char*>(f.body) - 5, f.size);
   Target t = b == primary_.get() ? Target::kPrimary : b == standby_.get() ? Target::kStandby : Target::kNone;
