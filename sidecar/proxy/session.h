@@ -202,7 +202,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   }
   // RelayToClient, then a flush when a lot waits; false when the client is
   // that far behind that the backend's reading pauses (OnBackendFrame).
-  bool RelayChecked(const char* raw, size_t n);
+  bool RelayChecked(const char* raw, size_t n) {
+    RelayToClient(raw, n);
+    return out_.pending.size() + relayed_.size <= (256u << 10) || FlushLargeRelay();
+  }
+  bool FlushLargeRelay();
+  // OnBackendFrame for a message that is not plainly relayed.
+  bool OnSpecialFrame(BackendConn* b, const Frame& f);
   void FlushRelayed() {
     if (!relayed_.size) return;
     out_.pending.append(relayed_.data, relayed_.size);

@@ -153,21 +153,22 @@ bool PlainRelay(char type, const BackendConn& b) {
 
 }  // namespace
 
-bool ClientSession::RelayChecked(const char* raw, size_t n) {
-  RelayToClient(raw, n);
-  if (out_.pending.size() + relayed_.size > (256u << 10)) {
-    FlushClient();
-    if (out_.Queued() > (4u << 20)) return false;  // resumed when the client write completes
-  }
-  return true;
+bool ClientSession::FlushLargeRelay() {
+  FlushClient();
+  return out_.Queued() <= (4u << 20);  // false: resumed when the client write completes
 }
 
 bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   // Most messages (a row, a description, a statement's completion) answer the
-  // client's own cycle on one of its backends: relayed without the checks below.
+  // client's own cycle on one of its backends: relayed without the checks of
+  // OnSpecialFrame (nor its larger call).
   if (PlainRelay(f.type, *b) && !b->outstanding.empty() && !b->outstanding.front().silent &&
       (b == primary_.get() || b == standby_.get()))
     return RelayChecked(reinterpret_cast<const char*>(f.body) - 5, f.size);
+  return OnSpecialFrame(b, f);
+}
+
+bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
   Target t = b == primary_.get() ? Target::kPrimary : b == standby_.get() ? Target::kStandby : Target::kNone;
   if (t == Target::kNone) return true;
   const char* raw = reinterpret_cast<const char*>(f.body) - 5;

@@ -83,9 +83,12 @@ constexpr uint64_t Key(const char* w) {
 // information_schema), set_config (session state). Also SELECT again and the
 // sequence functions, as the fast path always refused them. The word is
 // s[0, n); avail: bytes readable from s (at least n).
-bool Unsure(const char* s, size_t n, size_t avail) {
+inline bool Unsure(const char* s, size_t n, size_t avail) {
   if (n < 3) return false;
   if (Lower(s[0]) == 'p' && Lower(s[1]) == 'g' && s[2] == '_') return true;
+  // Past pg_*, only words of these lengths can be one of the others.
+  constexpr uint32_t kLengths = 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7 | 1u << 10 | 1u << 18;
+  if (n > 18 || !((kLengths >> n) & 1)) return false;
   if (n == 10) return IEquals({s, n}, "set_config");
   if (n == 18) return IEquals({s, n}, "information_schema");
   if (n < 4 || n > 7) return false;
