@@ -300,7 +300,8 @@ TEST(SqlClassifierTest, FastPathsAgreeOnACorpus) {
       // An escape string hides a quote behind a backslash from a scan that
       // does not know E'' (the fast path gives up on any backslash).
       "SELECT E' \\'' set_config set_config' FROM t", "SELECT e'\\'' FOR UPDATE '", "SELECT E'\\'' , 1 INTO x '",
-      "SELECT x FROM t WHERE a = E'\\\\' AND b = 'c\\'",
+      "SELECT x FROM t WHERE a = E'\\\\' AND b = 'c\\'", "SELECT E'\\'', a FROM t FOR UPDATE --'",
+      "SELECT E'\\'', nextval('s') --'",
       "SELECT \"FOR\" \"UPDATE\" FROM \"T\"", "SELECT \"pg_class\".a FROM t", "SELECT U&'\\0041'",
       // CTEs that write, locking reads, SELECT INTO
       "WITH u AS (UPDATE t SET a = 1 RETURNING *) SELECT * FROM u",
