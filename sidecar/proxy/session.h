@@ -282,12 +282,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // node is still there, checked with one name compare instead of a search.
   int StandbyIndex(const EffectiveRouting& r);
   // min_lsn: only standbys whose replay LSN is known to be at least this.
-  // Under transaction pooling, of the balanced nodes, one whose pool serves soonest (LeastBusyPool).
+  // Under transaction pooling, preferably one whose pool has a backend ready (ReadyPoolNode).
   int ChooseLoadBalanceNode(const EffectiveRouting& r, uint64_t min_lsn = 0);
   // Transaction pooling: `pick` (the weighted choice), unless its pool has no
-  // backend ready and another balanced node's (not avoided, at min_lsn) serves
-  // sooner (ServesSooner).
-  int LeastBusyPool(const EffectiveRouting& r, int pick, uint64_t min_lsn);
+  // backend ready and another balanced node's (not avoided, at min_lsn) has
+  // (ServesSooner).
+  int ReadyPoolNode(const EffectiveRouting& r, int pick, uint64_t min_lsn);
   std::vector<bool> AvoidMask(const EffectiveRouting& r, uint64_t min_lsn) const;
   // Node i is avoided: a recent connect failure there, or its replay LSN below min_lsn.
   // Inline: Decide asks twice per node for every routed cycle.
@@ -432,6 +432,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // PoolKey()s built, one per node name met (a few): a deque, so that a key
   // returned stays where it is while others are added.
   std::deque<PoolKeyEntry> poolKeys_;
+  // By the node's place in routing, the entry last found for it there (a hint).
+  std::vector<const PoolKeyEntry*> poolKeyAt_;
   AuthStep authStep_ = AuthStep::kNone;
   std::string md5Salt_;
   std::unique_ptr<ScramServer> scram_;

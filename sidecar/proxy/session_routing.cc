@@ -62,28 +62,22 @@ int ClientSession::ChooseLoadBalanceNode(const EffectiveRouting& r, uint64_t min
   // transaction pooling this runs for every transaction.
   int n = min_lsn == 0 && worker_->avoidUntil.empty() ? ChooseStandby(r, u(worker_->rng))
                                                      : ChooseStandby(r, u(worker_->rng), AvoidMask(r, min_lsn));
-  return TxMode() && n >= 0 ? LeastBusyPool(r, n, min_lsn) : n;
+  return TxMode() && n >= 0 ? ReadyPoolNode(r, n, min_lsn) : n;
 }
 
-int ClientSession::LeastBusyPool(const EffectiveRouting& r, int pick, uint64_t min_lsn) {
+int ClientSession::ReadyPoolNode(const EffectiveRouting& r, int pick, uint64_t min_lsn) {
   TxPoolLoad best = TxPoolKeys::Load(*PoolKey(r.nodes[size_t(pick)].node.name, pick).tx);
   if (best.ready) return pick;  // the usual case below saturation: the weights decide
   // Its pool is full: a client must not queue there while another node its
-  // read may go to has a backend to give (or a shorter queue). Weights then
-  // yield to waiting less.
+  // read may go to has a backend to give. Weights then yield to waiting less.
   std::chrono::steady_clock::time_point now{};
   if (!worker_->avoidUntil.empty()) now = std::chrono::steady_clock::now();
-  int at = pick;
   for (size_t i = 0; i < r.nodes.size(); ++i) {
     if (int(i) == pick || !r.nodes[i].lbEligible || r.nodes[i].node.weight <= 0 || Avoided(r, i, min_lsn, now))
       continue;
-    TxPoolLoad l = TxPoolKeys::Load(*PoolKey(r.nodes[i].node.name, int(i)).tx);
-    if (!ServesSooner(l, best)) continue;
-    best = l;
-    at = int(i);
-    if (l.ready) break;
+    if (ServesSooner(TxPoolKeys::Load(*PoolKey(r.nodes[i].node.name, int(i)).tx), best)) return int(i);
   }
-  return at;
+  return pick;
 }
 
 void ClientSession::ScheduleRetry() {

@@ -328,9 +328,9 @@ TEST(TxPoolTest, LoadAndTheSoonerOfTwoPools) {
       {{true, 0}, {false, 0}, true},   // a backend now beats a queue, however short
       {{false, 0}, {true, 0}, false},
       {{true, 0}, {true, 0}, false},   // both ready: the weighted pick stays
-      {{false, 1}, {false, 3}, true},  // the shorter queue
+      {{false, 1}, {false, 3}, false},  // queues alike: the weighted pick's, however long
       {{false, 3}, {false, 1}, false},
-      {{false, 2}, {false, 2}, false},  // a tie: the weighted pick stays
+      {{false, 2}, {false, 2}, false},
   };
   for (const auto& c : cases)
     EXPECT_EQ(ServesSooner(c.b, c.a), c.sooner)
