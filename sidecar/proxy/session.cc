@@ -454,28 +454,24 @@ const std::string& ClientSession::LoginKey() const {
   return k;
 }
 
-const ClientSession::PoolKeyEntry& ClientSession::PoolKey(const std::string& node, int index) {
+const ClientSession::PoolKeyEntry& ClientSession::FindPoolKey(const std::string& node, int index) {
   const std::string& login = LoginKey();
-  // Node names hold no '\0': a key of the right length starting with the node
-  // and a '\0' is that node's.
-  auto is_node = [&](const PoolKeyEntry& e) {
-    const std::string& k = e.key;
-    return k.size() == node.size() + 1 + login.size() && k[node.size()] == '\0' &&
-           std::memcmp(k.data(), node.data(), node.size()) == 0;
-  };
-  // The entry found at this place in routing last time, checked by name (the
-  // place of a node may change with routing): one compare, not a search.
-  const size_t at = size_t(index);
-  if (index >= 0 && at < poolKeyAt_.size() && poolKeyAt_[at] && is_node(*poolKeyAt_[at])) return *poolKeyAt_[at];
   auto remember = [&](const PoolKeyEntry& e) -> const PoolKeyEntry& {
+    const size_t at = size_t(index);
     if (index >= 0 && index < 64) {
       if (at >= poolKeyAt_.size()) poolKeyAt_.resize(at + 1, nullptr);
       poolKeyAt_[at] = &e;
     }
     return e;
   };
-  for (const auto& e : poolKeys_)
-    if (is_node(e)) return remember(e);
+  // Node names hold no '\0': a key of the right length starting with the node
+  // and a '\0' is that node's.
+  for (const auto& e : poolKeys_) {
+    const std::string& k = e.key;
+    if (k.size() == node.size() + 1 + login.size() && k[node.size()] == '\0' &&
+        std::memcmp(k.data(), node.data(), node.size()) == 0)
+      return remember(e);
+  }
   PoolKeyEntry& e = poolKeys_.emplace_back();
   e.key = node;
   e.key += '\0';

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <list>
 #include <memory>
@@ -308,7 +309,19 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     std::string key;
     TxKey* tx = nullptr;  // transaction pooling: its pool, referenced until the session closes
   };
-  const PoolKeyEntry& PoolKey(const std::string& node, int index);
+  const PoolKeyEntry& PoolKey(const std::string& node, int index) {
+    // The entry found at this place in routing last time, checked by name (the
+    // place of a node may change with routing): one compare, not a search.
+    // Every entry has the same login part (LoginKey is fixed by then).
+    if (index >= 0 && size_t(index) < poolKeyAt_.size()) {
+      const PoolKeyEntry* e = poolKeyAt_[size_t(index)];
+      if (e && e->key.size() > node.size() && e->key[node.size()] == '\0' &&
+          std::memcmp(e->key.data(), node.data(), node.size()) == 0)
+        return *e;
+    }
+    return FindPoolKey(node, index);
+  }
+  const PoolKeyEntry& FindPoolKey(const std::string& node, int index);
   void ReleaseBackends();
   // Session moving (session_move.cc). "" when the session may leave its primary
   // backend for another node: idle (no transaction, no statement, extended
