@@ -38,7 +38,12 @@ ProxyMetrics::ProxyMetrics(MetricsRegistry& r)
                                               "Idle sessions moved off a primary that changed or went away")),
       cancelRequests(r.GetCounter("pgvigil_proxy_cancel_requests_total", "Cancel requests received")),
       readsToStandby(r.GetCounter("pgvigil_proxy_reads_total", "Read statements routed", "target=\"standby\"")),
-      readsToPrimary(r.GetCounter("pgvigil_proxy_reads_total", "Read statements routed", "target=\"primary\"")) {}
+      readsToPrimary(r.GetCounter("pgvigil_proxy_reads_total", "Read statements routed", "target=\"primary\"")),
+      poolWaits(r.GetCounter("pgvigil_proxy_pool_waits_total",
+                             "Transaction pooling: times a client queued for a backend of a full pool")),
+      poolWaitsRoutedOnce(r.GetCounter("pgvigil_proxy_pool_waits_routed_once_total",
+                                       "Transaction pooling: waits whose statement was sent at the grant on the "
+                                       "routing decision made before the wait (nothing it rests on changed)")) {}
 
 std::atomic<uint64_t>& ProxyShared::SelectCounter(const std::string& node) {
   std::lock_guard<std::mutex> l(countersMu_);

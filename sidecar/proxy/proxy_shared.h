@@ -63,6 +63,8 @@ struct ProxyMetrics {
   Counter& cancelRequests;
   Counter& readsToStandby;
   Counter& readsToPrimary;
+  Counter& poolWaits;
+  Counter& poolWaitsRoutedOnce;
 };
 
 // A cancel key the proxy handed to a client: the client's session and its
@@ -231,6 +233,11 @@ class RoutingOnUse {
   explicit RoutingOnUse(Worker* w) : worker_(w) {}
   const EffectiveRouting& operator*() { return *Get(); }
   const EffectiveRouting* operator->() { return Get(); }
+  // The snapshot itself, loaded if need be (to hold it past this dispatch).
+  const std::shared_ptr<const EffectiveRouting>& Held() {
+    Get();
+    return held_;
+  }
 
  private:
   const EffectiveRouting* Get() {

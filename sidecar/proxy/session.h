@@ -542,6 +542,27 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // an armed one is left to expire (no earlier than the wait's deadline it was
   // set for) and re-armed then for the current wait, if any (ArmQueueTimer).
   std::chrono::steady_clock::time_point txWaitDeadline_{};
+  // Transaction pooling: the decision of a plain balanced read that queued for
+  // its standby's pool (KeepRouteForGrant), taken instead of deciding again
+  // by the first TryDispatch after the grant when nothing it rests on has
+  // changed (KeptRouteHolds); dropped by any other TryDispatch.
+  struct RouteInputs {  // the session's inputs of Decide a plain read reads, packed
+    uint32_t flags = 0;    // transaction status, pinned_ and the session's flags
+    uint64_t readFloor = 0;
+    bool operator==(const RouteInputs& o) const { return flags == o.flags && readFloor == o.readFloor; }
+  };
+  struct KeptRoute {
+    bool valid = false;
+    uint64_t ticket = 0;                                // the wait it was made for
+    std::shared_ptr<const EffectiveRouting> routing;    // the snapshot it was made with
+    const BackendConn* primary = nullptr;               // the primary backend then (idle)
+    RouteInputs inputs;
+    RouteDecision d;
+  };
+  KeptRoute kept_;
+  RouteInputs CurrentRouteInputs() const;
+  void KeepRouteForGrant(const RouteDecision& d, RoutingOnUse& r);
+  bool KeptRouteHolds(const KeptRoute& k, RoutingOnUse& r);  // k offered (was valid)
   std::unique_ptr<boost::asio::steady_timer> queueTimer_;
   bool queueTimerArmed_ = false;
   bool adminPending_ = false;   // SHOW pools/clients/servers rows being gathered

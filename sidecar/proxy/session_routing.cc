@@ -153,6 +153,9 @@ bool ClientSession::DispatchSyncOrFlush() {
 }
 
 bool ClientSession::TryDispatch() {
+  // A kept decision is offered to this call alone (session_kept_route.cc).
+  const bool kept = kept_.valid;
+  kept_.valid = false;
   if (!cycle_.active) return true;
   if (skipUntilSync_) {
     // The part of the sequence that ran before a backend change failed.
@@ -219,7 +222,13 @@ bool ClientSession::TryDispatch() {
                          (cycle_.needPrimary || cycle_.write || cycle_.broadcast || stick || !balance);
     if ((portal_elsewhere || needs_primary) && !SettleSequence()) return false;
   }
-  RouteDecision d = Decide(r);
+  RouteDecision d;
+  if (kept && KeptRouteHolds(kept_, r)) {
+    d = kept_.d;
+    shared_->metrics->poolWaitsRoutedOnce.Inc();
+  } else {
+    d = Decide(r);
+  }
   switch (d.target) {
     case RouteTarget::kLocal:
       if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
@@ -270,7 +279,10 @@ bool ClientSession::TryDispatch() {
     if (connectingStandby_) return false;
     int n = ChooseLoadBalanceNode(*r, open ? std::max(d.minReplayLsn, standbyTxFloor_) : d.minReplayLsn);
     if (n >= 0) {
-      if (!Connect(Target::kStandby, n, *r)) return false;
+      if (!Connect(Target::kStandby, n, *r)) {
+        if (txWaiting_) KeepRouteForGrant(d, r);
+        return false;
+      }
     } else if (main == Target::kStandby && pinned_ != Target::kStandby) {
       if (r->primary < 0) {
         if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;

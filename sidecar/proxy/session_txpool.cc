@@ -19,6 +19,7 @@ void ClientSession::WaitForPool(Target t, const RouteNode& nd, TxKey* key,
                                 std::chrono::steady_clock::time_point since) {
   txWaiting_ = true;
   ++txWaitTicket_;  // the ticket Connect queued with
+  shared_->metrics->poolWaits.Inc();
   txWaitTarget_ = t;
   // Copied only when it is another node (a client waits for the same ones).
   if (txWaitNode_ != nd) txWaitNode_ = nd;
