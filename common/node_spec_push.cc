@@ -86,6 +86,7 @@ value EncodeSpecPush(const NodeSpecPush& push) {
   v["term"] = value::number(push.term);
   v["generation"] = value::number(push.generation);
   v["spec"] = value::parse(SpecToJson(push.spec));
+  if (push.check) v["check"] = value::boolean(true);
   return v;
 }
 
@@ -102,12 +103,17 @@ Result<NodeSpecPush> DecodeSpecPush(const std::string& body, SpecPushError* e, c
   }
   if (!v.is_object()) return fail("body", "must be a JSON object");
   for (const auto& kv : v.as_object())
-    if (kv.first != "term" && kv.first != "generation" && kv.first != "spec") return fail(kv.first, "unknown field");
+    if (kv.first != "term" && kv.first != "generation" && kv.first != "spec" && kv.first != "check")
+      return fail(kv.first, "unknown field");
   NodeSpecPush out;
   if (!ReadCount(v, "term", &out.term, e)) return Result<NodeSpecPush>::Error(e->field + ": " + e->reason);
   if (!ReadCount(v, "generation", &out.generation, e))
     return Result<NodeSpecPush>::Error(e->field + ": " + e->reason);
   if (out.generation == 0) return fail("generation", "must be at least 1");
+  if (v.has_field("check")) {
+    if (!v.at("check").is_boolean()) return fail("check", "must be true or false");
+    out.check = v.at("check").as_bool();
+  }
   if (!v.has_field("spec")) return fail("spec", "required field is missing");
   if (!v.at("spec").is_object()) return fail("spec", "must be an object (the spec as a spec file holds it)");
   // JSON is YAML: the spec file parser and validator, paths as in a spec file.

@@ -23,7 +23,16 @@
 //                     words). pgvigil.conf and the server are put back as they were
 //                     and G' stays the generation held before, so the same push,
 //                     sent again, is tried again (the controller does, with backoff).
+//                     A push whose parameters PostgreSQL would not take by its
+//                     pg_settings (an unknown name, 12XB, a value out of range)
+//                     is answered `failed` before anything is stored or applied.
 // G' is the generation the sidecar holds after the request.
+// With "check": true the sidecar only checks the spec's postgres.parameters
+// against its running server's pg_settings (sidecar/agent/parameter_check.h)
+// and stores and applies nothing: `applied` when PostgreSQL would take them,
+// `failed` naming the first it would not; HTTP 503 when it cannot look (its
+// PostgreSQL is not running). The controller asks this before it writes
+// NAME-config (kube_actuator_spec.cc).
 // Generations: the controller's are (term << 24) + a per-term counter (KubeSpecGeneration),
 // so a newer controller's are above any older one's; a spec file may carry its
 // own as the metadata annotation pgvigil.io/spec-generation (SpecFileGeneration).
@@ -49,6 +58,7 @@ struct NodeSpecPush {
   uint64_t term = 0;
   uint64_t generation = 0;
   ClusterSpec spec;
+  bool check = false;  // only check the parameters (see above)
 };
 
 enum class SpecPushOutcome { kApplied, kUnchanged, kStale, kRestartRequired, kFailed };

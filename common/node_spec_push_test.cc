@@ -49,6 +49,12 @@ TEST(NodeSpecPush, RequestRoundTrip) {
   EXPECT_EQ(back->generation, p.generation);
   EXPECT_EQ(back->spec, p.spec);
   EXPECT_EQ(back->spec.nodes.size(), 4u);
+  EXPECT_FALSE(back->check);
+  EXPECT_FALSE(EncodeSpecPush(p).has_field("check"));  // older sidecars refuse a field they do not know
+  p.check = true;
+  back = DecodeSpecPush(EncodeSpecPush(p).serialize(), &e, NoFiles());
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_TRUE(back->check);
 }
 
 TEST(NodeSpecPush, RefusedBodiesNameTheField) {
@@ -67,6 +73,7 @@ TEST(NodeSpecPush, RefusedBodiesNameTheField) {
       {R"({"term": 1, "generation": 1})", "spec"},
       {R"({"term": 1, "generation": 1, "spec": "yaml"})", "spec"},
       {R"({"term": 1, "generation": 1, "spec": {}, "extra": 1})", "extra"},
+      {R"({"term": 1, "generation": 1, "check": "yes", "spec": )" + spec + "}", "check"},
       // The validator's paths, as for a spec file.
       {R"({"term": 1, "generation": 1, "spec": {"apiVersion": "pgvigil.io/v1alpha1", "kind": "PostgresCluster",
           "metadata": {"name": "demo"}, "spec": {"nodes": [{"name": "a", "host": "h", "port": 70000}],

@@ -22,6 +22,7 @@
 #include "common/spec_reload.h"
 #include "sidecar/agent/agent_component.h"
 #include "sidecar/agent/pod_lifecycle.h"
+#include "sidecar/agent/refused_parameters.h"
 #include "sidecar/agent/spec_update.h"
 #include "sidecar/component.h"
 #include "sidecar/proxy/proxy_component.h"
@@ -156,19 +157,8 @@ int main(int argc, char** argv) {
   // generation (KUBERNETES.md §4.3; sidecar/agent/spec_update.h).
   auto file_text = ReadFile(config);
   const uint64_t file_generation = file_text.ok() ? SpecFileGeneration(*file_text) : 0;
-  auto stored = LoadStoredSpec(state_dir);
-  if (!stored.ok())
-    spdlog::error("the stored spec copy is not used: {}", stored.error());
-  StartSpec start = ChooseStartSpec(*load.spec, file_generation,
-                                    stored.ok() ? *stored : std::optional<StoredSpec>());
-  if (start.fromStore && (start.spec.name != load.spec->name || !start.spec.FindNode(node))) {
-    spdlog::error("the stored spec copy (generation {}) names another cluster or not node '{}': using {}",
-                  start.generation, node, config);
-    start = ChooseStartSpec(*load.spec, file_generation, std::nullopt);
-  }
-  if (start.fromStore)
-    spdlog::info("starting from the stored spec copy {} (generation {}; {} has generation {})",
-                 StoredSpecPath(state_dir), start.generation, config, file_generation);
+  // Refused postgres.parameters set aside (sidecar/agent/refused_parameters.h).
+  StartSpec start = ResolveStartSpec(*load.spec, file_generation, config, state_dir, node);
   SidecarContext ctx;
   ctx.spec = start.spec;
   ctx.kubernetes = kubernetes;

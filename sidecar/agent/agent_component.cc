@@ -26,6 +26,7 @@
 #include "sidecar/agent/probes.h"
 #include "sidecar/agent/rest_routes.h"
 #include "sidecar/agent/self_fence.h"
+#include "sidecar/agent/refused_parameters.h"
 #include "sidecar/agent/spec_update.h"
 #include "sidecar/agent/term_store.h"
 
@@ -300,8 +301,11 @@ class AgentComponent : public Component {
     return JsonResponse(200, v);
   }
 
-  // PUT /v1/node/spec: spec_update.h decides; the accepted copy is stored before
-  // the members change, pushes one at a time.
+  // PUT /v1/node/spec: spec_update.h decides; parameters PostgreSQL would not
+  // take by its pg_settings are refused before anything is stored; the
+  // accepted copy is stored before the members change, and rolled back to the
+  // settings that took when the reload refuses one (refused_parameters.h).
+  // Pushes one at a time.
   ApiResponse HandleSpec(const ApiRequest& req) {
     SpecPushError e;
     auto push = DecodeSpecPush(req.body, &e);
@@ -310,6 +314,7 @@ class AgentComponent : public Component {
     std::lock_guard<std::mutex> l(specMu_);
     ClusterSpec running = ctx_.LiveSpec();
     if (liveParameters_) running.postgres.parameters = *liveParameters_;
+    if (push->check) return CheckSpecParameters(*push, running);
     SpecUpdateDecision d = DecideSpecUpdate(running, specGeneration_, *push, ctx_.nodeName);
     if (d.status != 200) {
       spdlog::warn("agent: spec push in term {}: {}", push->term, d.reply.reason);
@@ -318,6 +323,19 @@ class AgentComponent : public Component {
       v["reason"] = value::string(d.refusal);
       v["field"] = value::string(d.reply.field);
       return JsonResponse(d.status, v);
+    }
+    if (d.applyParameters) {
+      std::vector<ParameterProblem> problems;
+      if (!CheckChangedParameters(running, push->spec, &problems).ok()) {
+        // Not running: nothing to check against; what the reload refuses is put back below.
+      } else if (!problems.empty()) {
+        NodeSpecPushReply r = RefusedUpFront(problems, push->generation);
+        std::map<std::string, std::string> values;
+        for (const auto& p : problems) values[p.name] = p.value;
+        RecordRefused(push->generation, values);
+        spdlog::warn("agent: spec push in term {}: {}: {}", push->term, ToString(r.outcome), r.reason);
+        return JsonResponse(200, EncodeSpecPushReply(r));
+      }
     }
     if (d.persist && !ctx_.stateDir.empty()) {
       if (Status s = SaveStoredSpec(ctx_.stateDir, {push->generation, push->spec}); !s.ok()) {
@@ -332,9 +350,20 @@ class AgentComponent : public Component {
     } else if (d.persist) {
       ctx_.membership->SetGeneration(push->generation);
     }
+    std::map<std::string, std::string> refusedValues;
     if (d.applyParameters && !ApplyParameters(push->spec.postgres.parameters, running.postgres.parameters, held,
-                                              &d.reply))
+                                              &d.reply, &refusedValues)) {
       specGeneration_ = held;  // not taken: the same push is tried again when it comes again
+      if (!ctx_.stateDir.empty()) {  // the stored copy back at the settings that took
+        ClusterSpec back = push->spec;
+        back.postgres.parameters = running.postgres.parameters;
+        if (Status s = SaveStoredSpec(ctx_.stateDir, {held, back}); !s.ok())
+          spdlog::error("agent: putting the stored spec copy back to generation {}: {}", held, s.message());
+      }
+      if (!refusedValues.empty()) RecordRefused(push->generation, refusedValues);
+    } else if (d.applyParameters && !ctx_.stateDir.empty()) {
+      if (Status s = ClearRefusedParameters(ctx_.stateDir); !s.ok()) spdlog::warn("agent: {}", s.message());
+    }
     auto level = d.reply.outcome == SpecPushOutcome::kStale       ? spdlog::level::debug
                  : d.reply.restartRequired() || d.reply.failed() ? spdlog::level::warn
                                                            : spdlog::level::info;
@@ -343,22 +372,83 @@ class AgentComponent : public Component {
     return JsonResponse(200, EncodeSpecPushReply(d.reply));
   }
 
+  // The settings of `pushed` that differ from `running`, checked against the
+  // server's pg_settings (parameter_check.h); an error when it cannot look.
+  // Only those that change: a setting already in use is not judged again.
+  Status CheckChangedParameters(const ClusterSpec& running, const ClusterSpec& pushed,
+                                std::vector<ParameterProblem>* problems) {
+    std::map<std::string, std::string> changed;
+    for (const auto& [name, v] : pushed.postgres.parameters) {
+      auto it = running.postgres.parameters.find(name);
+      if (it == running.postgres.parameters.end() || it->second != v) changed[name] = v;
+    }
+    if (changed.empty()) return Status::Ok();
+    auto table = params_->ReadSettings();
+    if (!table.ok()) return table.status();
+    *problems = CheckParameters(*table, changed);
+    return Status::Ok();
+  }
+
+  // The reply to a push whose parameters PostgreSQL would not take: failed,
+  // nothing stored or applied, the generation held kept. Under specMu_.
+  NodeSpecPushReply RefusedUpFront(const std::vector<ParameterProblem>& problems, uint64_t generation) const {
+    NodeSpecPushReply r;
+    r.generation = specGeneration_;
+    r.outcome = SpecPushOutcome::kFailed;
+    r.field = "spec.postgres.parameters." + problems.front().name;
+    r.reason = "generation " + std::to_string(generation) + ": postgres.parameters not taken, PostgreSQL would "
+               "refuse " + DescribeProblems(problems) + " (by its pg_settings; nothing stored or applied, generation " +
+               std::to_string(specGeneration_) + " still held)";
+    return r;
+  }
+
+  // "check": true: the parameters checked, nothing stored or applied.
+  ApiResponse CheckSpecParameters(const NodeSpecPush& push, const ClusterSpec& running) {
+    std::vector<ParameterProblem> problems;
+    if (Status s = CheckChangedParameters(running, push.spec, &problems); !s.ok())
+      return ErrorResponse(503, "cannot check postgres.parameters: " + s.message());
+    NodeSpecPushReply r;
+    if (!problems.empty()) {
+      r = RefusedUpFront(problems, push.generation);
+    } else {
+      r.generation = specGeneration_;
+      r.outcome = SpecPushOutcome::kApplied;
+      r.reason = "generation " + std::to_string(push.generation) + ": postgres.parameters would be taken (checked "
+                 "against pg_settings; nothing stored or applied)";
+    }
+    spdlog::info("agent: spec check in term {}: {}: {}", push.term, ToString(r.outcome), r.reason);
+    return JsonResponse(200, EncodeSpecPushReply(r));
+  }
+
+  // Refused values remembered so the next start sets them aside
+  // (refused_parameters.h). Under specMu_.
+  void RecordRefused(uint64_t generation, const std::map<std::string, std::string>& values) {
+    if (ctx_.stateDir.empty()) return;
+    if (Status s = SaveRefusedParameters(ctx_.stateDir, {generation, specGeneration_, values}); !s.ok())
+      spdlog::error("agent: recording the refused postgres.parameters: {}", s.message());
+  }
+
   // postgres.parameters of an accepted push: pgvigil.conf rewritten and
   // PostgreSQL reloaded now (blocks up to the reload's 10 s); what PostgreSQL
   // then reports waiting for a restart goes into the reply, and into
   // GET /v1/status as before (the controller's rolling restart takes it). When
   // the reload fails or PostgreSQL refuses a setting, the previous settings are
   // written and reloaded again (a bad value changes nothing here, nor breaks
-  // the next start) and the push is reported failed: false. Under specMu_.
+  // the next start), the refused values go to `refused` and the push is
+  // reported failed: false. Under specMu_.
   bool ApplyParameters(const std::map<std::string, std::string>& params,
-                       const std::map<std::string, std::string>& previous, uint64_t held, NodeSpecPushReply* reply) {
+                       const std::map<std::string, std::string>& previous, uint64_t held, NodeSpecPushReply* reply,
+                       std::map<std::string, std::string>* refused) {
     params_->SetParameters(params);
     ParameterResult result;
     const Status s = params_->Apply(/*reload=*/true);  // also when an earlier push wrote the file but did not reload
     if (!s.ok()) result.reloadError = s.message();
     result.refused = params_->Refused();
     for (auto& [name, error] : result.refused)  // PostgreSQL's error names no value: say which
-      if (auto v = params.find(name); v != params.end()) error = "value '" + v->second + "': " + error;
+      if (auto v = params.find(name); v != params.end()) {
+        (*refused)[name] = v->second;
+        error = "value '" + v->second + "': " + error;
+      }
     result.pendingRestart = params_->PendingRestart();
     FinishParameterReply(result, held, reply);
     if (!result.failed()) {

@@ -9,6 +9,7 @@
 
 #include "common/files.h"
 #include "sidecar/agent/agent_component.h"
+#include "sidecar/agent/refused_parameters.h"
 
 namespace pgvigil::testing {
 
@@ -60,6 +61,27 @@ AgentTestEnv::~AgentTestEnv() {
   parts_.clear();
   contexts_.clear();
   cluster_.reset();
+}
+
+Status AgentTestEnv::RestartAgent(int node, const ClusterSpec& file_spec, uint64_t file_generation) {
+  // The component holds its context by reference: both go, the parts first.
+  const std::string name = contexts_.at(node)->nodeName;
+  const std::string state_dir = contexts_[node]->stateDir;
+  for (auto& c : *parts_[node]) c->Stop();
+  parts_[node].reset();
+  contexts_[node].reset();
+  StartSpec start = ResolveStartSpec(file_spec, file_generation, "(the test's spec file)", state_dir, name);
+  auto ctx = std::make_unique<SidecarContext>();
+  ctx->spec = start.spec;
+  ctx->nodeName = name;
+  ctx->stateDir = state_dir;
+  ctx->InitMembership(start.generation);
+  auto parts = std::make_unique<std::vector<std::unique_ptr<Component>>>();
+  parts->push_back(MakeAgentComponent(*ctx, parts.get()));
+  if (Status s = parts->back()->Start(); !s.ok()) return s.Context("agent " + name);
+  contexts_[node] = std::move(ctx);
+  parts_[node] = std::move(parts);
+  return Status::Ok();
 }
 
 int AgentTestEnv::apiPort(int node) const {

@@ -50,6 +50,11 @@ class AgentTestEnv {
   }
   // Waits for the operation to leave "running"; returns its final JSON.
   web::json::value WaitOperation(int node, const std::string& id, int timeout_ms = 240000);
+  // Stops node's agent and starts a new one as the sidecar's main does: from
+  // `file_spec` (generation `file_generation`, as the spec file the pod reads
+  // at start) or the stored copy in its state directory, whichever is newer,
+  // refused parameters set aside (refused_parameters.h).
+  Status RestartAgent(int node, const ClusterSpec& file_spec, uint64_t file_generation);
   // Polls `pred` every 100 ms until true or timeout.
   static bool WaitFor(const std::function<bool()>& pred, int timeout_ms);
 

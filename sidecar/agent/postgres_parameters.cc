@@ -143,6 +143,22 @@ Status ParameterApplier::ApplyLocked(bool reload) {
   return LookAtServer();
 }
 
+Result<SettingTable> ParameterApplier::ReadSettings() const {
+  LocalNode node;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    node = node_;
+  }
+  PgTools tools(node, nullptr);
+  auto state = tools.RunState();
+  if (!state.ok() || *state != PgRunState::kRunning) return Status::Error("PostgreSQL is not running");
+  auto conn = node.SelfConn();
+  if (!conn.ok()) return conn.status();
+  auto rows = QueryScalar(*conn, kSettingRowsQuery);
+  if (!rows.ok()) return rows.status().Context("reading pg_settings");
+  return ParseSettingRows(*rows);
+}
+
 Status ParameterApplier::LookAtServer() {
   auto conn = node_.SelfConn();
   if (!conn.ok()) return conn.status();

@@ -24,6 +24,7 @@
 
 #include "common/result.h"
 #include "sidecar/agent/local_postgres.h"
+#include "sidecar/agent/parameter_check.h"
 
 namespace pgvigil {
 
@@ -55,6 +56,10 @@ class ParameterApplier {
     std::lock_guard<std::mutex> l(mu_);
     return errors_;
   }
+
+  // The running server's pg_settings rows (parameter_check.h); an error when
+  // the server is not running or does not answer.
+  Result<SettingTable> ReadSettings() const;
 
   // {"file","count","included","pendingRestart":[names],"errors":[{"name","error"}],
   //  "lastApplied","lastError"}

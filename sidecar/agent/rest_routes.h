@@ -83,10 +83,12 @@
 //   PUT  /v1/node/spec      {"term": N, "generation": G, "spec": {...}} (common/node_spec_push.h;
 //        decided as spec_update.h says) 200 {"generation", "outcome": "applied" |
 //        "unchanged" | "stale" | "restartRequired" | "failed" (postgres.parameters not
-//        taken: put back, generation not taken), "restartRequired", "field",
+//        taken: put back, generation not taken; or refused by pg_settings before anything is
+//        stored), "restartRequired", "field",
 //        "reason"}; 400 {"error": "<path>: <reason>", "field": "<path>"} when the spec
 //        does not validate (nothing changes); 409 {"reason": "not_a_member"} when the
-//        spec does not list this node. Bodies up to the server's limit (as every route).
+//        spec does not list this node. With "check": true only the parameters are checked
+//        (nothing stored; 503 when PostgreSQL is not running). Bodies up to the server's limit.
 //   All token routes check "term" like the node operations (409 stale_term).
 //   GET  /v1/node/operations       200 {"operations": [recent operations, newest last]}
 //   GET  /v1/node/operations/ID    200 operation: {"id", "type", "state":

@@ -9,6 +9,7 @@
 #include "common/files.h"
 #include "common/node_spec_push.h"
 #include "sidecar/agent/agent_test_env.h"
+#include "sidecar/agent/refused_parameters.h"
 #include "sidecar/agent/spec_update.h"
 
 namespace pgvigil::testing {
@@ -146,6 +147,122 @@ TEST_F(SpecParametersIT, ARefusedSettingIsReportedFailedPutBackAndTriedAgain) {
   r = Push(bad, 3);
   EXPECT_EQ(r.outcome, SpecPushOutcome::kApplied) << r.reason;
   EXPECT_EQ(Sql("SHOW work_mem"), "5MB");
+}
+
+// A value the server's pg_settings cannot tell from a good one (a TimeZone
+// that does not exist) is refused at reload. The stored spec copy goes back
+// to the settings that took, and the refused value is remembered, so a
+// restarted sidecar, started from its stored copy or from a spec file (the
+// pod's NAME-config) that still carries the value, writes the settings that
+// took and PostgreSQL, restarted, starts and serves with them; the same push
+// sent again after the restart is tried again, not answered `stale`.
+TEST_F(SpecParametersIT, ARefusedValueIsNotWhatARestartedServerStartsWith) {
+  const ClusterSpec original = env_->ctx(0).spec;
+  const std::string state_dir = env_->ctx(0).stateDir;
+  ClusterSpec good = original;
+  good.postgres.parameters["work_mem"] = "4321kB";
+  ASSERT_EQ(Push(good, 1).outcome, SpecPushOutcome::kApplied);
+  ClusterSpec bad = good;
+  bad.postgres.parameters["work_mem"] = "5432kB";
+  bad.postgres.parameters["TimeZone"] = "Mars/Olympus";
+  NodeSpecPushReply r = Push(bad, 2);
+  ASSERT_EQ(r.outcome, SpecPushOutcome::kFailed) << r.reason;
+  EXPECT_EQ(r.field, "spec.postgres.parameters.TimeZone") << r.reason;
+  auto stored = LoadStoredSpec(state_dir);
+  ASSERT_TRUE(stored.ok() && *stored) << (stored.ok() ? "none" : stored.error());
+  EXPECT_EQ((*stored)->generation, 1u);
+  EXPECT_EQ((*stored)->spec.postgres.parameters, good.postgres.parameters);
+
+  // The sidecar restarts from its stored copy, then PostgreSQL restarts.
+  auto restart = [&](const ClusterSpec& file, uint64_t file_generation) {
+    ASSERT_TRUE(env_->RestartAgent(0, file, file_generation).ok());
+    // Its start writes pgvigil.conf (off the start path): wait for that.
+    ASSERT_TRUE(AgentTestEnv::WaitFor([&] {
+      web::json::value s = env_->Get(0, "/v1/status").json();
+      return s.is_object() && s.has_object_field("postgres") &&
+             !s.at("postgres").at("parameters").at("lastApplied").as_string().empty();
+    }, 20000));
+    ASSERT_TRUE(env_->cluster().StopNode(0).ok());
+    Status started = env_->cluster().StartNode(0);
+    ASSERT_TRUE(started.ok()) << started.message();
+    EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
+    EXPECT_NE(Sql("SHOW TimeZone"), "Mars/Olympus");
+    r = Push(bad, 2);  // the controller's retry
+    EXPECT_EQ(r.outcome, SpecPushOutcome::kFailed) << r.reason;
+    EXPECT_EQ(r.generation, 1u) << r.reason;
+    EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
+  };
+  restart(original, 0);
+  // The spec file the pod reads holds the refused value, at the push's generation.
+  restart(bad, 2);
+
+  // Fixed in a newer generation: applied, and nothing is set aside any more.
+  bad.postgres.parameters["TimeZone"] = "UTC";
+  r = Push(bad, 3);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kApplied) << r.reason;
+  EXPECT_EQ(Sql("SHOW work_mem"), "5432kB");
+  auto refused = LoadRefusedParameters(state_dir);
+  ASSERT_TRUE(refused.ok()) << refused.error();
+  EXPECT_FALSE(refused->has_value());
+}
+
+// Values PostgreSQL would refuse by its pg_settings (an unknown name, a unit
+// it does not know, a value out of range) are refused before anything is
+// stored or applied; "check": true asks the same without applying anything.
+TEST_F(SpecParametersIT, ValuesPgSettingsRefusesAreRefusedBeforeAnythingIsStored) {
+  const std::string state_dir = env_->ctx(0).stateDir;
+  ClusterSpec good = env_->ctx(0).spec;
+  good.postgres.parameters["work_mem"] = "4321kB";
+  ASSERT_EQ(Push(good, 1).outcome, SpecPushOutcome::kApplied);
+  const std::string file = env_->ctx(0).spec.DataDir(env_->ctx(0).self()) + "/pgvigil.conf";
+  const auto conf_before = ReadFile(file);
+  ASSERT_TRUE(conf_before.ok());
+  struct Case {
+    const char* name;
+    const char* value;
+    const char* why;
+  } cases[] = {{"shared_buffers", "12XB", "invalid unit 'XB'"},
+               {"work_mem", "-1", "outside the valid range 64..2147483647"},
+               {"shared_bufers", "1GB", "unrecognized configuration parameter"},
+               {"jit", "maybe", "not a boolean"},
+               {"log_statement", "everything", "not one of none, ddl, mod, all"}};
+  uint64_t generation = 2;
+  for (const Case& c : cases) {
+    ClusterSpec bad = good;
+    bad.postgres.parameters[c.name] = c.value;
+    NodeSpecPush check{1, generation, bad};
+    check.check = true;
+    HttpReply h = env_->Put(0, "/v1/node/spec", EncodeSpecPush(check).serialize(), env_->token());
+    ASSERT_EQ(h.status, 200) << h.body;
+    auto checked = DecodeSpecPushReply(h.json());
+    ASSERT_TRUE(checked.ok()) << h.body;
+    EXPECT_EQ(checked->outcome, SpecPushOutcome::kFailed) << c.name << ": " << h.body;
+    NodeSpecPushReply r = Push(bad, generation++);
+    EXPECT_EQ(r.outcome, SpecPushOutcome::kFailed) << c.name << ": " << r.reason;
+    EXPECT_EQ(r.field, std::string("spec.postgres.parameters.") + c.name) << r.reason;
+    EXPECT_NE(r.reason.find(c.why), std::string::npos) << r.reason;
+    EXPECT_NE(r.reason.find(c.value), std::string::npos) << r.reason;
+    EXPECT_EQ(r.generation, 1u) << r.reason;
+    auto stored = LoadStoredSpec(state_dir);
+    ASSERT_TRUE(stored.ok() && *stored);
+    EXPECT_EQ((*stored)->generation, 1u) << c.name;
+    auto conf = ReadFile(file);
+    EXPECT_TRUE(conf.ok() && *conf == *conf_before) << c.name;
+  }
+  EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
+  // A good set, checked only: would be taken, nothing applied.
+  ClusterSpec next = good;
+  next.postgres.parameters["work_mem"] = "8MB";
+  next.postgres.parameters["jit"] = "off";
+  NodeSpecPush check{1, generation, next};
+  check.check = true;
+  HttpReply h = env_->Put(0, "/v1/node/spec", EncodeSpecPush(check).serialize(), env_->token());
+  auto checked = DecodeSpecPushReply(h.json());
+  ASSERT_TRUE(checked.ok()) << h.body;
+  EXPECT_EQ(checked->outcome, SpecPushOutcome::kApplied) << h.body;
+  EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
+  EXPECT_EQ(Push(next, generation).outcome, SpecPushOutcome::kApplied);
+  EXPECT_EQ(Sql("SHOW work_mem"), "8MB");
 }
 
 }  // namespace
