@@ -134,6 +134,7 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
   auto pods = ReadPods();
   if (!pods.ok()) return Status::Error(pods.error());
   if (Status d = CheckDeposed(*pods, term); !d.ok()) return d;
+  CheckParameters(term, state, obs, actuator);
   if (Status a = ApplyOwnedObjects(term); !a.ok()) spdlog::warn("{}/{}: {}", ns_, name_, a.message());
   SendTerm(term, obs, actuator);
   SendSpec(term, obs, actuator);
@@ -464,6 +465,11 @@ Status KubeActuator::ApplyOwnedObjects(uint64_t term) {
   std::string key;
   auto res = Resource(&key);
   if (!res) return Status::Ok();  // no accepted resource handed over (yet)
+  if (key == refusedKey_) {  // its parameters were refused: the last applied resource stays
+    if (!appliedResource_) return Status::Ok();
+    res = appliedResource_;
+    key = appliedKey_;
+  }
   const std::string signature = key + "/" + std::to_string(term);
   if (signature == applied_) return Status::Ok();
   RenderOptions o;
@@ -486,6 +492,8 @@ Status KubeActuator::ApplyOwnedObjects(uint64_t term) {
   specGeneration_ = o.specGeneration;
   specWhy_ = SpecChangeWhy(appliedSpec_ ? &*appliedSpec_ : nullptr, res->spec, term) + " (" + why + ")";
   appliedSpec_ = res->spec;
+  appliedResource_ = res;
+  appliedKey_ = key;
   spdlog::info("{}/{}: owned objects applied under term {} (spec generation {}, {} members: {})", ns_, name_, term,
                specGeneration_, res->spec.nodes.size(), specWhy_);
   Emit("Normal", "OwnedObjectsApplied", "Apply",

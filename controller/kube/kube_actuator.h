@@ -176,6 +176,22 @@ class KubeActuator : public StateStore, public ActingHook {
   // (Degraded, ParametersNotApplied). Cleared once they take it or a newer
   // generation is applied. Any thread.
   std::vector<std::string> ParameterFailures();
+  // Before a resource whose postgres.parameters differ from the applied ones
+  // is rendered into NAME-config: a reachable sidecar (the primary's first)
+  // checks them against its PostgreSQL's pg_settings (PUT /v1/node/spec with
+  // "check": true, nothing applied there). Refused: logged, a Warning Event
+  // ParametersInvalid naming the setting and why, a recorded decision, and
+  // ParametersRefused for the status (SpecValid=False); the owned objects and
+  // the pushes stay at the last applied resource until a resource whose
+  // parameters pass replaces it. When no sidecar can check (none running,
+  // older sidecars), the resource goes ahead unchecked: the sidecars refuse
+  // such values themselves and keep the last settings that took. Once per
+  // resource version.
+  void CheckParameters(uint64_t term, const plan::ClusterState& state, const plan::Observation& obs,
+                       Actuator& actuator);
+  // "spec.postgres.parameters.work_mem: <why>" while the accepted resource's
+  // parameters stand refused, else "". Any thread.
+  std::string ParametersRefused();
   // Installed as the Actuator's promote guard by BeforeActions: during a
   // failover (the state last loaded or written), §6 (ii), routing without the
   // old primary accepted by a majority of the members (their GET
@@ -212,6 +228,11 @@ class KubeActuator : public StateStore, public ActingHook {
   uint64_t specGeneration_ = 0;               // of the last full apply; 0 none yet
   std::string specWhy_;                       // what that apply's resource changed
   std::optional<ClusterSpec> appliedSpec_;    // the spec of the last full apply
+  std::optional<ClusterResource> appliedResource_;  // and its resource,
+  std::string appliedKey_;                          // whose Resource key
+  std::string checkedKey_;   // the resource key whose parameters were last checked
+  std::string refusedKey_;   // that key, when its parameters were refused
+  std::string parametersRefused_;  // guarded by mu_: ParametersRefused
   std::map<std::string, uint64_t> specSent_;  // node -> generation its sidecar answered for
   // A push its sidecar answered `failed`, sent again at `next` (spec_retry.h).
   struct SpecRetry {

@@ -3,6 +3,10 @@
 // take (`failed`): logged and an Event naming the pod and the setting, listed
 // for the status (ParameterFailures), sent again later with backoff
 // (spec_retry.h) until the sidecar takes it or a newer generation replaces it.
+// CheckParameters: a new resource's parameters checked by a sidecar before
+// they reach NAME-config.
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "common/node_spec_push.h"
@@ -26,8 +30,67 @@ void KubeActuator::PublishParameterFailures() {
   parameterFailures_ = std::move(lines);
 }
 
+std::string KubeActuator::ParametersRefused() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return parametersRefused_;
+}
+
+void KubeActuator::CheckParameters(uint64_t term, const plan::ClusterState& state, const plan::Observation& obs,
+                                   Actuator& actuator) {
+  std::string key;
+  auto res = Resource(&key);
+  if (!res || key == checkedKey_) return;
+  auto accept = [&] {
+    checkedKey_ = key;
+    refusedKey_.clear();
+    std::lock_guard<std::mutex> lock(mu_);
+    parametersRefused_.clear();
+  };
+  if (!appliedSpec_ || res->spec.postgres.parameters == appliedSpec_->postgres.parameters) return accept();
+  // The primary's server first: it is the one most surely running.
+  std::vector<std::string> order;
+  if (!state.primary.empty() && res->spec.FindNode(state.primary)) order.push_back(state.primary);
+  for (const auto& n : res->spec.nodes)
+    if (n.name != state.primary) order.push_back(n.name);
+  NodeSpecPush push{term, std::max<uint64_t>(specGeneration_, 1), res->spec};
+  push.check = true;
+  const value body = EncodeSpecPush(push);
+  for (const std::string& node : order) {
+    const plan::NodeObservation* o = obs.Find(node);
+    if (!o || !o->sidecarReachable) continue;
+    auto r = actuator.Sidecar(node).Put("/v1/node/spec", body);
+    if (!r.ok() || r->status != 200) {
+      spdlog::info("{}/{}: {} did not check postgres.parameters: {}", ns_, name_, node,
+                   r.ok() ? "HTTP " + std::to_string(r->status) + " " + r->text : r.error());
+      continue;
+    }
+    auto reply = DecodeSpecPushReply(r->body);
+    if (!reply.ok()) continue;
+    if (!reply->failed()) {
+      spdlog::info("{}/{}: postgres.parameters checked by {}: {}", ns_, name_, node, reply->reason);
+      return accept();
+    }
+    checkedKey_ = refusedKey_ = key;
+    const std::string line = reply->field + ": " + reply->reason;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      parametersRefused_ = line + " (checked by " + node + ")";
+    }
+    spdlog::warn("{}/{}: the resource's postgres.parameters refused ({}), nothing of it applied; NAME-config and "
+                 "the pods keep spec generation {}", ns_, name_, parametersRefused_, specGeneration_);
+    Emit("Warning", "ParametersInvalid", "CheckParameters",
+         line + "; nothing of this spec applied, the pods keep spec generation " + std::to_string(specGeneration_));
+    if (record_) record_("check-parameters", node, line);
+    return;
+  }
+  spdlog::warn("{}/{}: no sidecar could check the new postgres.parameters: applied unchecked (the sidecars refuse "
+               "what their PostgreSQL would not take and keep the last settings that took)", ns_, name_);
+  accept();
+}
+
 void KubeActuator::SendSpec(uint64_t term, const plan::Observation& obs, Actuator& actuator) {
-  auto res = Resource(nullptr);
+  // The spec NAME-config holds under specGeneration_ (not a resource refused since).
+  auto res = appliedResource_;
   if (!res || specGeneration_ == 0) return;
   const auto now = now_ ? now_() : std::chrono::steady_clock::now();
   // A failure of an older generation is replaced by this one's push; members

@@ -27,6 +27,7 @@
 #include "controller/kube/kube_test_util.h"
 #include "controller/kube/render_json.h"
 #include "controller/kube/render_objects.h"
+#include "sidecar/agent/parameter_check.h"
 
 namespace pgvigil::kube {
 namespace {
@@ -908,6 +909,20 @@ class SpecStandIn {
         return;
       }
       NodeSpecPushReply r;
+      if (push->check) {  // as a sidecar checks against its pg_settings (rows set by CheckWith)
+        std::lock_guard<std::mutex> l(mu_);
+        ++checks_;
+        r.generation = taken_;
+        r.outcome = SpecPushOutcome::kApplied;
+        auto problems = CheckParameters(settings_, push->spec.postgres.parameters);
+        if (!problems.empty()) {
+          r.outcome = SpecPushOutcome::kFailed;
+          r.field = "spec.postgres.parameters." + problems.front().name;
+          r.reason = "PostgreSQL would refuse " + DescribeProblems(problems);
+        }
+        req.reply(200, EncodeSpecPushReply(r));
+        return;
+      }
       r.generation = push->generation;
       r.outcome = SpecPushOutcome::kApplied;
       r.reason = "stand-in";
@@ -936,6 +951,15 @@ class SpecStandIn {
     std::lock_guard<std::mutex> l(mu_);
     return pushes_;
   }
+  // The pg_settings rows "check" pushes are answered from.
+  void CheckWith(SettingTable rows) {
+    std::lock_guard<std::mutex> l(mu_);
+    settings_ = std::move(rows);
+  }
+  int checks() {
+    std::lock_guard<std::mutex> l(mu_);
+    return checks_;
+  }
   // Answer `failed` to a push whose parameter `name` is `value` ("": none).
   void Refuse(std::string name, std::string value) {
     std::lock_guard<std::mutex> l(mu_);
@@ -949,6 +973,8 @@ class SpecStandIn {
   std::vector<NodeSpecPush> pushes_;
   std::string refuseName_, refuseValue_;
   uint64_t taken_ = 0;
+  SettingTable settings_;
+  int checks_ = 0;
 };
 
 // A SpecStandIn per member of `local` (a loopback host each: the pushed spec
@@ -1097,6 +1123,102 @@ TEST_F(KubeActuatorTest, AParameterPushAnsweredFailedIsReportedAndSentAgainWithB
   EXPECT_EQ(count(1), 4u);
   EXPECT_EQ(count(0), 1u);
   EXPECT_EQ(count(2), 1u);
+}
+
+// A custom resource whose postgres.parameters PostgreSQL would refuse
+// (work_mem: -1, below min_val): checked by the primary's sidecar before it
+// reaches NAME-config, reported (the status' SpecValid=False
+// ParametersInvalid, a Warning Event naming the setting and why, a recorded
+// decision), and nothing of it applied: NAME-config, its generation and the
+// pushes stay as they were, also when a new term applies the owned objects
+// again. A resource that fixes the value is checked, applied and pushed.
+TEST_F(KubeActuatorTest, AnInvalidParameterIsReportedAndNameConfigIsNotChanged) {
+  ClusterResource local = resource_;
+  plan::Observation obs;
+  std::vector<std::unique_ptr<SpecStandIn>> sidecars = SpecStandIns(&local, &obs);
+  for (auto& s : sidecars)
+    s->CheckWith(ParseSettingRows("work_mem\tinteger\tkB\t64\t2147483647\t\n"
+                                  "max_connections\tinteger\t\t1\t262143\t\n"
+                                  "shared_buffers\tinteger\t8kB\t16\t1073741823\t\n"));
+  Actuator actuator(local.spec, "", PgCredentials{}, "");
+  const plan::ClusterState state = Routed("demo-1", {"demo-0", "demo-2"});
+  std::vector<std::string> recorded;
+  act_->SetDecisionRecorder([&](const std::string& action, const std::string& node, const std::string& reason) {
+    recorded.push_back(action + " " + node + ": " + reason);
+  });
+  const std::string config = ResourcePath("", "v1", "configmaps", "db", "demo-config");
+  auto config_params = [&] {
+    SpecParseOptions no_files;
+    no_files.checkSecretFiles = false;
+    SpecLoad l = ParseSpec(Get(config).at("data").at("cluster.yaml").as_string(), "cluster.yaml", no_files);
+    EXPECT_TRUE(l.ok()) << l.ErrorText();
+    return l.ok() ? l.spec->postgres.parameters : std::map<std::string, std::string>{};
+  };
+  auto round = [&](uint64_t term) {
+    act_->CheckParameters(term, state, obs, actuator);
+    ASSERT_TRUE(act_->ApplyOwnedObjects(term).ok());
+    act_->SendSpec(term, obs, actuator);
+  };
+  local.spec.postgres.parameters["work_mem"] = "4MB";
+  act_->SetResource(local, uid_, "accepted from generation 2");
+  round(5);  // the first apply: nothing applied before to compare with
+  const uint64_t generation = act_->specGeneration();
+  const std::string rv = Rv(config);
+
+  local.spec.postgres.parameters["work_mem"] = "-1";
+  act_->SetResource(local, uid_, "accepted from generation 3");
+  round(5);
+  EXPECT_EQ(sidecars[1]->checks(), 1);  // the primary's sidecar checked it
+  EXPECT_EQ(sidecars[0]->checks() + sidecars[2]->checks(), 0);
+  EXPECT_EQ(Rv(config), rv);
+  EXPECT_EQ(config_params().at("work_mem"), "4MB");
+  EXPECT_EQ(act_->specGeneration(), generation);
+  for (auto& s : sidecars) EXPECT_EQ(s->pushes().size(), 1u);
+  const std::string refused = act_->ParametersRefused();
+  EXPECT_NE(refused.find("spec.postgres.parameters.work_mem: PostgreSQL would refuse work_mem: value '-1': -1 kB is "
+                         "outside the valid range 64..2147483647"),
+            std::string::npos)
+      << refused;
+  StatusInputs in;
+  in.parametersRefused = refused;
+  const StatusSummary summary = SummarizeStatus(in);
+  const Condition* valid = summary.Find("SpecValid");
+  ASSERT_NE(valid, nullptr);
+  EXPECT_EQ(valid->status, "False");
+  EXPECT_EQ(valid->reason, "ParametersInvalid");
+  EXPECT_NE(valid->message.find("work_mem: value '-1'"), std::string::npos) << valid->message;
+  auto events = client_->List(ResourcePath("events.k8s.io", "v1", "events", "db"));
+  ASSERT_TRUE(events.ok()) << events.error();
+  std::string notes;
+  for (const auto& e : events->items)
+    if (e.at("reason").as_string() == "ParametersInvalid") {
+      EXPECT_EQ(e.at("type").as_string(), "Warning");
+      notes += e.at("note").as_string() + "\n";
+    }
+  EXPECT_NE(notes.find("spec.postgres.parameters.work_mem: PostgreSQL would refuse work_mem: value '-1'"),
+            std::string::npos)
+      << notes;
+  ASSERT_FALSE(recorded.empty());
+  EXPECT_EQ(recorded.back().rfind("check-parameters demo-1: spec.postgres.parameters.work_mem", 0), 0u)
+      << recorded.back();
+
+  // The next round does not ask again; a new term applies the last applied spec again.
+  round(5);
+  EXPECT_EQ(sidecars[1]->checks(), 1);
+  round(6);
+  EXPECT_EQ(config_params().at("work_mem"), "4MB");
+  EXPECT_EQ(sidecars[1]->checks(), 1);
+  for (auto& s : sidecars) EXPECT_EQ(s->pushes().back().spec.postgres.parameters.at("work_mem"), "4MB");
+
+  // Fixed: checked, applied, pushed; the refusal gone.
+  local.spec.postgres.parameters["work_mem"] = "8MB";
+  act_->SetResource(local, uid_, "accepted from generation 4");
+  round(6);
+  EXPECT_EQ(sidecars[1]->checks(), 2);
+  EXPECT_TRUE(act_->ParametersRefused().empty());
+  EXPECT_EQ(config_params().at("work_mem"), "8MB");
+  EXPECT_GT(act_->specGeneration(), generation);
+  for (auto& s : sidecars) EXPECT_EQ(s->pushes().back().spec.postgres.parameters.at("work_mem"), "8MB");
 }
 
 }  // namespace

@@ -489,6 +489,7 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   if (c.actuator && c.reconciler && c.reconciler->acting()) in.parameterFailures = c.actuator->ParameterFailures();
   in.specValid = c.refusal.empty();
   in.specErrors = c.refusal;
+  if (c.actuator) in.parametersRefused = c.actuator->ParametersRefused();
   in.replication = c.replication;
   in.consensusKnown = false;  // no watchdog view in this mode yet (README)
   in.manuallyFenced = c.fenced;
@@ -520,6 +521,7 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   const std::string scale_step = c.scale ? ToString(c.scale->kind) : "", scale_instance = c.scale ? c.scale->instance : "";
   signature += "|" + std::to_string(members) + "/" + std::to_string(replicas) + "|" + (in.wait ? in.wait->message : "");
   for (const auto& f : in.parameterFailures) signature += "|parameters " + f;
+  signature += "|" + in.parametersRefused;
   // status.rollout (kube_rollout.h): the update revision and how many members' pods are on it.
   value rollout = value::null();
   if (c.rollout && !c.updateRevision.empty()) {

@@ -149,6 +149,10 @@ struct StatusInputs {
   // Members that did not take the accepted postgres.parameters ("demo-1:
   // spec.postgres.parameters.work_mem: why"): Degraded, ParametersNotApplied.
   std::vector<std::string> parameterFailures;
+  // The accepted resource's postgres.parameters a sidecar's PostgreSQL would
+  // refuse (KubeActuator::CheckParameters), "" for none: SpecValid=False,
+  // reason ParametersInvalid; the last applied spec stays in force.
+  std::string parametersRefused;
   std::string now;                                       // RFC 3339, for lastTransitionTime
   web::json::value previous = web::json::value::null();  // status.conditions before
 };

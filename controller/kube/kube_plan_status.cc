@@ -171,9 +171,12 @@ StatusSummary SummarizeStatus(const StatusInputs& in) {
                          : "Creating",
           b.out.phaseReason);
 
-  if (in.specValid)
+  if (in.specValid && in.parametersRefused.empty())
     b.Add("SpecValid", true, "Accepted",
           "the spec of generation " + std::to_string(in.generation) + " is in force");
+  else if (in.specValid)
+    b.Add("SpecValid", false, "ParametersInvalid",
+          "postgres.parameters refused: " + in.parametersRefused + "\nthe last applied spec stays in force");
   else
     b.Add("SpecValid", false, "Invalid",
           in.specErrors + (in.specErrors.empty() ? "" : "\n") +
