@@ -274,11 +274,15 @@ bool PlainSelect(std::string_view sql, const ClassifierConfig& cfg) {
 bool PlainDml(std::string_view sql) {
   size_t b = 0;
   while (b < sql.size() && IsSpace(sql[b])) ++b;
-  size_t e = b;
-  while (e < sql.size() && ClassOf(sql[e]) == kIdentStart && sql[e] != '_' && (sql[e] & 0x80) == 0) ++e;
-  if (e == sql.size() || !IsSpace(sql[e])) return false;
-  std::string_view k = sql.substr(b, e - b);
-  if (!IEquals(k, "insert") && !IEquals(k, "update") && !IEquals(k, "delete")) return false;
+  // Six ASCII letters and whitespace: the keyword, as one integer (see Unsure).
+  if (sql.size() - b < 7 || !IsSpace(sql[b + 6])) return false;
+  uint64_t key = 0;
+  for (size_t i = 0; i < 6; ++i) {
+    const char c = sql[b + i];
+    if (static_cast<unsigned char>((c | 0x20) - 'a') >= 26) return false;
+    key |= uint64_t(static_cast<unsigned char>(c | 0x20)) << (8 * i);
+  }
+  if (key != Key("insert") && key != Key("update") && key != Key("delete")) return false;
   size_t semi = sql.find(';');
   if (semi != std::string_view::npos)
     for (size_t i = semi + 1; i < sql.size(); ++i)
