@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -386,6 +387,12 @@ class AgentComponent : public Component {
     auto table = params_->ReadSettings();
     if (!table.ok()) return table.status();
     *problems = CheckParameters(*table, changed);
+    // Strings: the server's own check hook, in a session (SessionTrials).
+    auto tried = params_->TryInSession(SessionTrials(*table, changed));
+    if (!tried.ok()) return tried.status();
+    problems->insert(problems->end(), tried->begin(), tried->end());
+    std::sort(problems->begin(), problems->end(),
+              [](const ParameterProblem& a, const ParameterProblem& b) { return a.name < b.name; });
     return Status::Ok();
   }
 
@@ -397,7 +404,7 @@ class AgentComponent : public Component {
     r.outcome = SpecPushOutcome::kFailed;
     r.field = "spec.postgres.parameters." + problems.front().name;
     r.reason = "generation " + std::to_string(generation) + ": postgres.parameters not taken, PostgreSQL would "
-               "refuse " + DescribeProblems(problems) + " (by its pg_settings; nothing stored or applied, generation " +
+               "refuse " + DescribeProblems(problems) + " (checked on this node's server; nothing stored or applied, generation " +
                std::to_string(specGeneration_) + " still held)";
     return r;
   }

@@ -11,7 +11,7 @@ namespace pgvigil {
 
 const char* const kSettingRowsQuery =
     "SELECT coalesce(string_agg(concat_ws(E'\\t', name, vartype, coalesce(unit, ''), coalesce(min_val, ''), "
-    "coalesce(max_val, ''), coalesce(array_to_string(enumvals, '|'), '')), E'\\n' ORDER BY name), '') "
+    "coalesce(max_val, ''), coalesce(array_to_string(enumvals, '|'), ''), context), E'\\n' ORDER BY name), '') "
     "FROM pg_settings";
 
 namespace {
@@ -152,6 +152,7 @@ SettingTable ParseSettingRows(const std::string& text) {
     r.minVal = f[3];
     r.maxVal = f[4];
     if (f.size() > 5 && !f[5].empty()) r.enumvals = Fields(f[5], '|');
+    if (f.size() > 6) r.context = f[6];
     table[Lower(r.name)] = std::move(r);
   }
   return table;
@@ -208,6 +209,22 @@ std::vector<ParameterProblem> CheckParameters(const SettingTable& table,
     }
     std::string why = CheckSetting(it->second, value);
     if (!why.empty()) out.push_back({name, value, why});
+  }
+  return out;
+}
+
+std::map<std::string, std::string> SessionTrials(const SettingTable& table,
+                                                 const std::map<std::string, std::string>& params) {
+  static const char* const kCatalogChecked[] = {"default_tablespace", "temp_tablespaces",
+                                                "default_text_search_config", "default_table_access_method"};
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : params) {
+    auto it = table.find(Lower(name));
+    if (it == table.end() || it->second.vartype != "string") continue;
+    if (it->second.context != "user" && it->second.context != "superuser") continue;
+    bool catalog = false;
+    for (const char* c : kCatalogChecked) catalog |= it->first == c;
+    if (!catalog) out[name] = value;
   }
   return out;
 }

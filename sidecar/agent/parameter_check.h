@@ -12,8 +12,11 @@
 //  - enum: one of enumvals, any case, or a value PostgreSQL takes without
 //    listing it (the bool spellings where on/off are listed; wal_level's
 //    archive/hot_standby; the message levels' debug);
-//  - string: anything (a check hook may still refuse it at reload: the
-//    sidecar then puts the previous settings back, spec_update.h).
+//  - string: tried by the server itself where that has no effect and no
+//    catalog behind it (SessionTrials: set_config(name, value, true) runs the
+//    setting's check hook, TimeZone 'Mars/Olympus'); otherwise anything (a
+//    check hook may still refuse it at reload: the sidecar then puts the
+//    previous settings back, refused_parameters.h).
 // Pure: the rows come from ParseSettingRows over the query's text
 // (postgres_parameters.h reads it).
 #pragma once
@@ -31,6 +34,7 @@ struct SettingRow {
   std::string unit;     // "", "kB", "8kB", "ms", "s", "min", ...
   std::string minVal, maxVal;
   std::vector<std::string> enumvals;
+  std::string context;  // user, superuser, sighup, postmaster, ...
 };
 // Rows keyed by lower-cased name (PostgreSQL's names are case-insensitive).
 using SettingTable = std::map<std::string, SettingRow>;
@@ -49,6 +53,14 @@ struct ParameterProblem {
 // Every setting of `params` PostgreSQL would refuse, in name order.
 std::vector<ParameterProblem> CheckParameters(const SettingTable& table,
                                               const std::map<std::string, std::string>& params);
+// The string settings of `params` a session may set (context user or
+// superuser), so set_config(name, value, true) in a throwaway session tries
+// the value's check hook without any effect; not those whose check reads the
+// connected database's catalog (default_tablespace, temp_tablespaces,
+// default_text_search_config, default_table_access_method): from a file
+// PostgreSQL takes a name that does not exist there.
+std::map<std::string, std::string> SessionTrials(const SettingTable& table,
+                                                 const std::map<std::string, std::string>& params);
 // "shared_buffers: value '12XB': <reason>; ..." for a reply or an Event.
 std::string DescribeProblems(const std::vector<ParameterProblem>& problems);
 

@@ -22,11 +22,14 @@ const char* const kRows =
     "wal_level\tenum\t\t\t\tminimal|replica|logical\n"
     "synchronous_commit\tenum\t\t\t\tlocal|remote_write|remote_apply|on|off\n"
     "log_min_messages\tenum\t\t\t\tdebug5|debug4|debug3|debug2|debug1|info|notice|warning|error|log|fatal|panic\n"
-    "TimeZone\tstring\t\t\t\t";
+    "TimeZone\tstring\t\t\t\t\tuser\n"
+    "log_timezone\tstring\t\t\t\t\tsighup\n"
+    "default_tablespace\tstring\t\t\t\t\tuser\n"
+    "application_name\tstring\t\t\t\t\tuser";
 
 TEST(ParameterCheck, ValuesAsPostgreSQLReadsThem) {
   const SettingTable table = ParseSettingRows(kRows);
-  ASSERT_EQ(table.size(), 14u);
+  ASSERT_EQ(table.size(), 17u);
   EXPECT_EQ(table.at("timezone").name, "TimeZone");
   EXPECT_EQ(table.at("wal_level").enumvals.size(), 3u);
   struct Case {
@@ -132,6 +135,20 @@ TEST(ParameterCheck, ValuesAsPostgreSQLReadsThem) {
     else
       EXPECT_NE(why.find(c.problem), std::string::npos) << c.name << " = '" << c.value << "': " << why;
   }
+}
+
+// The strings a throwaway session may try: context user/superuser, no
+// catalog lookup behind the check.
+TEST(ParameterCheck, SessionTrials) {
+  const SettingTable table = ParseSettingRows(kRows);
+  EXPECT_EQ(table.at("timezone").context, "user");
+  auto trials = SessionTrials(table, {{"TimeZone", "Mars/Olympus"},
+                                      {"log_timezone", "UTC"},
+                                      {"default_tablespace", "nowhere"},
+                                      {"application_name", "x"},
+                                      {"work_mem", "4MB"},
+                                      {"ext.thing", "y"}});
+  EXPECT_EQ(trials, (std::map<std::string, std::string>{{"TimeZone", "Mars/Olympus"}, {"application_name", "x"}}));
 }
 
 TEST(ParameterCheck, UnknownNamesPlaceholdersAndCase) {

@@ -159,6 +159,28 @@ Result<SettingTable> ParameterApplier::ReadSettings() const {
   return ParseSettingRows(*rows);
 }
 
+Result<std::vector<ParameterProblem>> ParameterApplier::TryInSession(
+    const std::map<std::string, std::string>& trials) const {
+  std::vector<ParameterProblem> out;
+  if (trials.empty()) return out;
+  LocalNode node;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    node = node_;
+  }
+  auto conn = node.SelfConn();
+  if (!conn.ok()) return conn.status();
+  for (const auto& [name, value] : trials) {
+    // Local to the statement's own transaction: nothing stays set.
+    auto r = QueryScalar(*conn, "SELECT set_config(" + SqlLiteral(name) + ", " + SqlLiteral(value) + ", true)");
+    if (r.ok()) continue;
+    std::string why = r.error();
+    if (size_t at = why.find("ERROR:"); at != std::string::npos) why = Trim(why.substr(at + 6));
+    out.push_back({name, value, why});
+  }
+  return out;
+}
+
 Status ParameterApplier::LookAtServer() {
   auto conn = node_.SelfConn();
   if (!conn.ok()) return conn.status();

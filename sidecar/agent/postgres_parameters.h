@@ -60,6 +60,10 @@ class ParameterApplier {
   // The running server's pg_settings rows (parameter_check.h); an error when
   // the server is not running or does not answer.
   Result<SettingTable> ReadSettings() const;
+  // Each of `trials` (SessionTrials) set with set_config(name, value, true) on
+  // a connection of its own, which ends with it: those PostgreSQL refuses, its
+  // words as the reason. An error when the server does not answer.
+  Result<std::vector<ParameterProblem>> TryInSession(const std::map<std::string, std::string>& trials) const;
 
   // {"file","count","included","pendingRestart":[names],"errors":[{"name","error"}],
   //  "lastApplied","lastError"}

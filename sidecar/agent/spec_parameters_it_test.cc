@@ -149,8 +149,8 @@ TEST_F(SpecParametersIT, ARefusedSettingIsReportedFailedPutBackAndTriedAgain) {
   EXPECT_EQ(Sql("SHOW work_mem"), "5MB");
 }
 
-// A value the server's pg_settings cannot tell from a good one (a TimeZone
-// that does not exist) is refused at reload. The stored spec copy goes back
+// A value neither pg_settings nor a session can try (log_timezone, set only
+// from the file, naming a zone that does not exist) is refused at reload. The stored spec copy goes back
 // to the settings that took, and the refused value is remembered, so a
 // restarted sidecar, started from its stored copy or from a spec file (the
 // pod's NAME-config) that still carries the value, writes the settings that
@@ -164,10 +164,10 @@ TEST_F(SpecParametersIT, ARefusedValueIsNotWhatARestartedServerStartsWith) {
   ASSERT_EQ(Push(good, 1).outcome, SpecPushOutcome::kApplied);
   ClusterSpec bad = good;
   bad.postgres.parameters["work_mem"] = "5432kB";
-  bad.postgres.parameters["TimeZone"] = "Mars/Olympus";
+  bad.postgres.parameters["log_timezone"] = "Mars/Olympus";
   NodeSpecPushReply r = Push(bad, 2);
   ASSERT_EQ(r.outcome, SpecPushOutcome::kFailed) << r.reason;
-  EXPECT_EQ(r.field, "spec.postgres.parameters.TimeZone") << r.reason;
+  EXPECT_EQ(r.field, "spec.postgres.parameters.log_timezone") << r.reason;
   auto stored = LoadStoredSpec(state_dir);
   ASSERT_TRUE(stored.ok() && *stored) << (stored.ok() ? "none" : stored.error());
   EXPECT_EQ((*stored)->generation, 1u);
@@ -186,7 +186,7 @@ TEST_F(SpecParametersIT, ARefusedValueIsNotWhatARestartedServerStartsWith) {
     Status started = env_->cluster().StartNode(0);
     ASSERT_TRUE(started.ok()) << started.message();
     EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
-    EXPECT_NE(Sql("SHOW TimeZone"), "Mars/Olympus");
+    EXPECT_NE(Sql("SHOW log_timezone"), "Mars/Olympus");
     r = Push(bad, 2);  // the controller's retry
     EXPECT_EQ(r.outcome, SpecPushOutcome::kFailed) << r.reason;
     EXPECT_EQ(r.generation, 1u) << r.reason;
@@ -197,7 +197,7 @@ TEST_F(SpecParametersIT, ARefusedValueIsNotWhatARestartedServerStartsWith) {
   restart(bad, 2);
 
   // Fixed in a newer generation: applied, and nothing is set aside any more.
-  bad.postgres.parameters["TimeZone"] = "UTC";
+  bad.postgres.parameters["log_timezone"] = "UTC";
   r = Push(bad, 3);
   EXPECT_EQ(r.outcome, SpecPushOutcome::kApplied) << r.reason;
   EXPECT_EQ(Sql("SHOW work_mem"), "5432kB");
@@ -207,7 +207,8 @@ TEST_F(SpecParametersIT, ARefusedValueIsNotWhatARestartedServerStartsWith) {
 }
 
 // Values PostgreSQL would refuse by its pg_settings (an unknown name, a unit
-// it does not know, a value out of range) are refused before anything is
+// it does not know, a value out of range) or, for a string a session may set,
+// by its check hook, are refused before anything is
 // stored or applied; "check": true asks the same without applying anything.
 TEST_F(SpecParametersIT, ValuesPgSettingsRefusesAreRefusedBeforeAnythingIsStored) {
   const std::string state_dir = env_->ctx(0).stateDir;
@@ -225,7 +226,9 @@ TEST_F(SpecParametersIT, ValuesPgSettingsRefusesAreRefusedBeforeAnythingIsStored
                {"work_mem", "-1", "outside the valid range 64..2147483647"},
                {"shared_bufers", "1GB", "unrecognized configuration parameter"},
                {"jit", "maybe", "not a boolean"},
-               {"log_statement", "everything", "not one of none, ddl, mod, all"}};
+               {"log_statement", "everything", "not one of none, ddl, mod, all"},
+               // A string the server's check hook refuses, tried in a session.
+               {"TimeZone", "Mars/Olympus", "invalid value for parameter \"TimeZone\""}};
   uint64_t generation = 2;
   for (const Case& c : cases) {
     ClusterSpec bad = good;
