@@ -15,9 +15,19 @@
 #                                       PGVIGIL_TX_POOL=20 (pgvigil transaction mode: backends per pool, i.e. per node)
 #                                       IDLE_TARGET=pgvigil (or pgvigil-tx: idle clients hold no backend)
 #                                       ONLY=REGEX (workload names to run, e.g. 'select-only (simple 8c|64c)')
+#                                       TAIL_MS=N (also per round: the sampled transactions slower than N ms,
+#                                       the 100 ms windows they end in and the worst window's share, and the
+#                                       proxy threads' run-queue wait per transaction from /proc/*/schedstat:
+#                                       spread or clustered slow transactions, and time a proxy thread was
+#                                       runnable but not running)
 # Installs pgpool2, pgbouncer and haproxy with apt when missing. Run as root
 # (PostgreSQL and PgBouncer run as the postgres user). Trust auth on loopback
 # (pgvigil-proxy-bench writes its trust rule explicitly; the proxy never defaults to it).
+# Every proxy runs in a session of its own (setsid), as a service would: with
+# the kernel's autogroup scheduling (sched_autogroup_enabled) a session is one
+# CPU group, and a proxy left in the session of this script and pgbench
+# shares that group's CPU with pgbench (PostgreSQL has its own: pg_ctl calls
+# setsid). SAME_SESSION=1 starts them as earlier runs did, in this session.
 set -euo pipefail
 
 BUILD=${1:-$(cd "$(dirname "$0")/.." && pwd)/build-proxy}
@@ -35,6 +45,8 @@ declare -A PORT=([direct]=$P0 [pgvigil]=$((BASE + 10)) [pgpool]=$((BASE + 11)) [
                  [pgvigil-tx]=$((BASE + 14)) [pgbouncer-tx]=$((BASE + 15))
                  [pgvigil-1t]=$((BASE + 16)) [pgvigil-tx-1t]=$((BASE + 17)) [pgvigil-noryw]=$((BASE + 18)))
 declare -A PID=()
+SETSID=setsid
+[[ ${SAME_SESSION:-0} == 1 ]] && SETSID=
 
 [[ $(id -u) == 0 ]] || { echo "run as root" >&2; exit 1; }
 [[ -x $BUILD/bin/pgvigil-proxy-bench ]] || { echo "build pgvigil-proxy-bench first (cmake --build $BUILD --target pgvigil-proxy-bench)" >&2; exit 1; }
@@ -85,22 +97,22 @@ sleep 2
 
 start_targets() {
   # pgvigil
-  "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
     >"$DIR/pgvigil.log" 2>&1 &
   PID[pgvigil]=$!
   # pgvigil in transaction mode: 20 backends per pool (node), as PgBouncer's below.
-  "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
     --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" >"$DIR/pgvigil-tx.log" 2>&1 &
   PID[pgvigil-tx]=$!
   # The same two with one event loop (proxy.threads: 1) instead of one per core.
-  "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
     --threads 1 >"$DIR/pgvigil-1t.log" 2>&1 &
   PID[pgvigil-1t]=$!
-  "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
     --threads 1 --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" >"$DIR/pgvigil-tx-1t.log" 2>&1 &
   PID[pgvigil-tx-1t]=$!
   # Session mode without read-your-writes (no LSN query after a transaction that wrote).
-  "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-noryw]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-noryw]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
     --no-read-your-writes >"$DIR/pgvigil-noryw.log" 2>&1 &
   PID[pgvigil-noryw]=$!
   # Pgpool-II, streaming replication mode with load balancing.
@@ -133,7 +145,7 @@ logdir = '$DIR/pgpool'
 log_min_messages = warning
 CONF
   : >"$DIR/pgpool/pcp.conf"
-  pgpool -n -f "$DIR/pgpool/pgpool.conf" -F "$DIR/pgpool/pcp.conf" >"$DIR/pgpool.log" 2>&1 &
+  $SETSID pgpool -n -f "$DIR/pgpool/pgpool.conf" -F "$DIR/pgpool/pcp.conf" >"$DIR/pgpool.log" 2>&1 &
   PID[pgpool]=$!
   # PgBouncer, session mode.
   cat >"$DIR/pgbouncer.ini" <<CONF
@@ -152,14 +164,14 @@ logfile = $DIR/pgbouncer.log
 CONF
   echo '"postgres" ""' >"$DIR/userlist.txt"
   chown postgres: "$DIR/pgbouncer.ini" "$DIR/userlist.txt"
-  runuser -u postgres -- pgbouncer "$DIR/pgbouncer.ini" >/dev/null 2>&1 &
+  $SETSID runuser -u postgres -- pgbouncer "$DIR/pgbouncer.ini" >/dev/null 2>&1 &
   PID[pgbouncer]=$!
   # PgBouncer, transaction mode, 20 backends per pool.
   sed -e "s/^listen_port = .*/listen_port = ${PORT[pgbouncer-tx]}/" -e 's/^pool_mode = .*/pool_mode = transaction/' \
     -e 's/^default_pool_size = .*/default_pool_size = 20/' -e "s|^logfile = .*|logfile = $DIR/pgbouncer-tx.log|" \
     "$DIR/pgbouncer.ini" >"$DIR/pgbouncer-tx.ini"
   chown postgres: "$DIR/pgbouncer-tx.ini"
-  runuser -u postgres -- pgbouncer "$DIR/pgbouncer-tx.ini" >/dev/null 2>&1 &
+  $SETSID runuser -u postgres -- pgbouncer "$DIR/pgbouncer-tx.ini" >/dev/null 2>&1 &
   PID[pgbouncer-tx]=$!
   # HAProxy, tcp.
   cat >"$DIR/haproxy.cfg" <<CONF
@@ -176,7 +188,7 @@ frontend pg
 backend primary
   server p0 127.0.0.1:$P0 maxconn 200
 CONF
-  haproxy -f "$DIR/haproxy.cfg" >/dev/null 2>&1 &
+  $SETSID haproxy -f "$DIR/haproxy.cfg" >/dev/null 2>&1 &
   PID[haproxy]=$!
   sleep 3
 }
@@ -191,6 +203,33 @@ cpu_ticks() {
     total=$((total + u + s)) sys=$((sys + s))
   done
   echo $total $sys
+}
+
+# Nanoseconds the proxy's threads (and its children's) waited runnable on a
+# run queue, and how many times they were put on a CPU (/proc/*/schedstat).
+run_delay() {
+  local root=$1 total=0 runs=0 p t d n
+  [[ -z $root ]] && { echo 0 0; return; }
+  for p in $root $(pgrep -P "$root" 2>/dev/null || true); do
+    for t in /proc/$p/task/*/schedstat; do
+      [[ -r $t ]] || continue
+      read -r _ d n <"$t" && total=$((total + d)) runs=$((runs + n))
+    done
+  done
+  echo $total $runs
+}
+
+# Of the sampled transactions in the pgbench logs $1.*: how many took longer
+# than $2 ms, in how many 100 ms windows (by end time) they fall, and the share
+# of them in the worst window.
+tail_windows() {
+  # Window keys are strings: awk would print a large numeric key as %.6g.
+  cat "$1".* 2>/dev/null | awk -v ms="$2" '
+    { all++; if (!first || $5 < first) first = $5 }
+    $3 > ms * 1000 { n++; w = $5 "." int($6 / 100000); c[w]++; if (c[w] > worst) { worst = c[w]; at = w } }
+    END { k = 0; for (w in c) k++;
+          split(at, p, "."); printf "slow>%sms %d of %d sampled, in %d windows of 100 ms, worst window %.0f%% (%.1f s in)",
+          ms, n, all, k, n ? 100 * worst / n : 0, n ? p[1] - first + p[2] / 10 : 0 }'
 }
 
 start_targets
@@ -214,10 +253,12 @@ for w in "${WORKLOADS[@]}"; do
       logp="$DIR/log-$t"
       rm -f "$logp".*
       read -r before before_sys < <(cpu_ticks "${PID[$t]:-}")
+      read -r rq_before runs_before < <(run_delay "${PID[$t]:-}")
       # shellcheck disable=SC2086
       out=$(cd "$DIR" && pgbench -n $args -T "$DURATION" -h 127.0.0.1 -p "${PORT[$t]}" -U postgres \
               -l --sampling-rate=0.2 --log-prefix="$logp" postgres 2>&1) || true
       read -r after after_sys < <(cpu_ticks "${PID[$t]:-}")
+      read -r rq_after runs_after < <(run_delay "${PID[$t]:-}")
       tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
       txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
       p99=$(cat "$logp".* 2>/dev/null | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int(NR*0.99)]/1000; else print 0}')
@@ -231,6 +272,13 @@ for w in "${WORKLOADS[@]}"; do
       SUM_CPU["$name|$t"]=$(awk -v a="${SUM_CPU["$name|$t"]:-0}" -v b="$cpu_us" 'BEGIN {print a + b}')
       SUM_SYS["$name|$t"]=$(awk -v a="${SUM_SYS["$name|$t"]:-0}" -v b="$sys_us" 'BEGIN {print a + b}')
       printf '  %-26s round %d %-13s tps %9.1f  p99 %7.2f ms  cpu %6s us/txn (kernel %s)\n' "$name" "$r" "$t" "${tps:-0}" "${p99:-0}" "$cpu_us" "$sys_us" >&2
+      if [[ -n ${TAIL_MS:-} ]]; then
+        rq_us=-
+        [[ -n ${PID[$t]:-} && ${txns:-0} -gt 0 ]] &&
+          rq_us=$(awk -v d=$((rq_after - rq_before)) -v r=$((runs_after - runs_before)) -v n="$txns" \
+                    'BEGIN {printf "%.2f us/txn, %.2f runs/txn", d / 1000 / n, r / n}')
+        printf '  %-26s         %-13s %s; proxy run-queue wait %s\n' "" "$t" "$(tail_windows "$logp" "$TAIL_MS")" "$rq_us" >&2
+      fi
     done
   done
 done
