@@ -22,6 +22,8 @@
 
 namespace pgvigil::proxy {
 
+// A new session field that Decide or DecideRoute reads for a plain read must be
+// packed here too, or a kept decision could outlive a change of it.
 ClientSession::RouteInputs ClientSession::CurrentRouteInputs() const {
   RouteInputs in;
   in.flags = uint32_t(uint8_t(txStatus_)) | uint32_t(pinned_) << 8 | uint32_t(wrote_) << 10 |
