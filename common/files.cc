@@ -20,6 +20,13 @@ Result<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
+Result<std::optional<std::string>> ReadFileIfPresent(const std::string& path) {
+  auto text = ReadFile(path);
+  if (text.ok()) return std::optional<std::string>(std::move(*text));
+  if (::access(path.c_str(), F_OK) != 0) return std::optional<std::string>();
+  return Result<std::optional<std::string>>::Error(text.error());
+}
+
 Status CheckSecretFileMode(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return Status::Error(path + ": " + std::strerror(errno));

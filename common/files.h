@@ -1,6 +1,7 @@
 // Small file helpers used across components.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -8,6 +9,9 @@
 namespace pgvigil {
 
 Result<std::string> ReadFile(const std::string& path);
+// A file that may not exist yet (state kept between runs): its content, or
+// nullopt when there is no such file; any other failure is ReadFile's error.
+Result<std::optional<std::string>> ReadFileIfPresent(const std::string& path);
 // A secret (password, token, key): file content with trailing newline/space removed.
 // Refused when CheckSecretFileMode refuses the file.
 Result<std::string> ReadSecretFile(const std::string& path);

@@ -31,6 +31,18 @@ class SecretFileTest : public ::testing::Test {
   std::string dir_;
 };
 
+// State files: no file yet is no content, not an error.
+TEST_F(SecretFileTest, AFileNotThereYetIsNoContentNotAnError) {
+  auto none = ReadFileIfPresent(Path());
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_FALSE(none->has_value());
+  Write(0600);
+  auto some = ReadFileIfPresent(Path());
+  ASSERT_TRUE(some.ok()) << some.error();
+  ASSERT_TRUE(some->has_value());
+  EXPECT_EQ(**some, "s3cret\n");
+}
+
 TEST_F(SecretFileTest, PrivateFilesAreRead) {
   for (mode_t mode : {0600, 0400, 0700}) {
     Write(mode);

@@ -11,6 +11,8 @@
 // loopback answering fixed documents), because real sidecars need the
 // PostgreSQL cluster those cases do not run. The register mirror's case runs
 // three real sidecars (watchdog on) over the test's PostgreSQL cluster.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include <cpprest/http_listener.h>
@@ -72,6 +74,20 @@ class KubeActuatorTest : public ::testing::Test {
     s.routingGeneration = 1;
     s.routedStandbys = std::move(standbys);
     return s;
+  }
+  // The notes of the Events with this reason, each followed by "\n"; every
+  // one of them must be a Warning.
+  std::string WarningNotes(const std::string& reason) {
+    auto events = client_->List(ResourcePath("events.k8s.io", "v1", "events", "db"));
+    EXPECT_TRUE(events.ok()) << (events.ok() ? "" : events.error());
+    std::string notes;
+    if (!events.ok()) return notes;
+    for (const auto& e : events->items)
+      if (e.at("reason").as_string() == reason) {
+        EXPECT_EQ(e.at("type").as_string(), "Warning") << reason;
+        notes += e.at("note").as_string() + "\n";
+      }
+    return notes;
   }
   // Applied objects and the pods the double's StatefulSet makes from them.
   void ApplyAndWaitForPods() {
@@ -488,16 +504,9 @@ TEST_F(KubeActuatorTest, APodThatStaysTerminatingIsReportedStuckAfterPodDeletion
   (void)act_->BeforeActions(s, 5, obs, actuator);  // reported once
   EXPECT_EQ(Pod("demo-1").at("metadata").at("uid").as_string(), uid) << "the stuck pod is not force-deleted";
   EXPECT_EQ(recorded, (std::vector<std::string>{"wait-for-pod-deletion demo-1", "pod-deletion-timed-out demo-1"}));
-  auto events = client_->List(ResourcePath("events.k8s.io", "v1", "events", "db"));
-  ASSERT_TRUE(events.ok()) << events.error();
-  int stuck = 0;
-  for (const auto& e : events->items)
-    if (e.at("reason").as_string() == "PodDeletionTimedOut") {
-      ++stuck;
-      EXPECT_EQ(e.at("type").as_string(), "Warning");
-      EXPECT_NE(e.at("note").as_string().find("demo-1"), std::string::npos);
-    }
-  EXPECT_EQ(stuck, 1);
+  const std::string stuck = WarningNotes("PodDeletionTimedOut");
+  EXPECT_EQ(std::count(stuck.begin(), stuck.end(), '\n'), 1) << stuck;
+  EXPECT_NE(stuck.find("demo-1"), std::string::npos) << stuck;
 
   // The kubelet confirms: the StatefulSet's new pod (no node yet, never
   // answered) is not lost; the wait ends.
@@ -1085,14 +1094,7 @@ TEST_F(KubeActuatorTest, AParameterPushAnsweredFailedIsReportedAndSentAgainWithB
   ASSERT_EQ(recorded.size(), 1u);
   EXPECT_NE(recorded[0].find("push-spec demo-1: spec.postgres.parameters.work_mem"), std::string::npos)
       << recorded[0];
-  auto events = client_->List(ResourcePath("events.k8s.io", "v1", "events", "db"));
-  ASSERT_TRUE(events.ok()) << events.error();
-  std::string notes;
-  for (const auto& e : events->items)
-    if (e.at("reason").as_string() == "ParametersFailed") {
-      EXPECT_EQ(e.at("type").as_string(), "Warning");
-      notes += e.at("note").as_string() + "\n";
-    }
+  const std::string notes = WarningNotes("ParametersFailed");
   EXPECT_NE(notes.find("pod demo-1: spec.postgres.parameters.work_mem not taken"), std::string::npos) << notes;
 
   // Within the backoff: nothing is sent; the others, answered, not again either.
@@ -1187,14 +1189,7 @@ TEST_F(KubeActuatorTest, AnInvalidParameterIsReportedAndNameConfigIsNotChanged) 
   EXPECT_EQ(valid->status, "False");
   EXPECT_EQ(valid->reason, "ParametersInvalid");
   EXPECT_NE(valid->message.find("work_mem: value '-1'"), std::string::npos) << valid->message;
-  auto events = client_->List(ResourcePath("events.k8s.io", "v1", "events", "db"));
-  ASSERT_TRUE(events.ok()) << events.error();
-  std::string notes;
-  for (const auto& e : events->items)
-    if (e.at("reason").as_string() == "ParametersInvalid") {
-      EXPECT_EQ(e.at("type").as_string(), "Warning");
-      notes += e.at("note").as_string() + "\n";
-    }
+  const std::string notes = WarningNotes("ParametersInvalid");
   EXPECT_NE(notes.find("spec.postgres.parameters.work_mem: PostgreSQL would refuse work_mem: value '-1'"),
             std::string::npos)
       << notes;

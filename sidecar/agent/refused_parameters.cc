@@ -35,14 +35,12 @@ Status ClearRefusedParameters(const std::string& state_dir) {
 Result<std::optional<RefusedParameters>> LoadRefusedParameters(const std::string& state_dir) {
   using R = Result<std::optional<RefusedParameters>>;
   const std::string path = RefusedParametersPath(state_dir);
-  auto text = ReadFile(path);
-  if (!text.ok()) {
-    if (::access(path.c_str(), F_OK) != 0) return std::optional<RefusedParameters>();
-    return R::Error(path + ": " + text.error());
-  }
+  auto text = ReadFileIfPresent(path);
+  if (!text.ok()) return R::Error(path + ": " + text.error());
+  if (!*text) return std::optional<RefusedParameters>();
   RefusedParameters r;
   try {
-    value v = value::parse(*text);
+    value v = value::parse(**text);
     r.generation = v.at("generation").as_number().to_uint64();
     r.held = v.at("held").as_number().to_uint64();
     for (const auto& kv : v.at("parameters").as_object()) r.parameters[kv.first] = kv.second.as_string();

@@ -1,7 +1,5 @@
 #include "sidecar/agent/spec_update.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 
 #include "common/files.h"
@@ -139,14 +137,12 @@ Status SaveStoredSpec(const std::string& state_dir, const StoredSpec& s) {
 Result<std::optional<StoredSpec>> LoadStoredSpec(const std::string& state_dir, const SpecParseOptions& options) {
   using R = Result<std::optional<StoredSpec>>;
   const std::string path = StoredSpecPath(state_dir);
-  auto text = ReadFile(path);
-  if (!text.ok()) {
-    if (::access(path.c_str(), F_OK) != 0) return std::optional<StoredSpec>();
-    return R::Error(path + ": " + text.error());
-  }
+  auto text = ReadFileIfPresent(path);
+  if (!text.ok()) return R::Error(path + ": " + text.error());
+  if (!*text) return std::optional<StoredSpec>();
   web::json::value v;
   try {
-    v = web::json::value::parse(*text);
+    v = web::json::value::parse(**text);
   } catch (const std::exception& e) {
     return R::Error(path + ": not JSON: " + e.what());
   }
