@@ -11,7 +11,13 @@
 #   bench/proxy.sh [BUILD_DIR]     env: DURATION=20 ROUNDS=2 SCALE=10 IDLE=200
 #                                       TARGETS="direct pgvigil pgpool pgbouncer haproxy pgvigil-tx pgbouncer-tx"
 #                                       (also pgvigil-1t, pgvigil-tx-1t: the same with proxy.threads 1)
-#                                       (and pgvigil-noryw: session mode with readYourWrites off)
+#                                       (and pgvigil-noryw: session mode with readYourWrites off;
+#                                       pgvigil-nolb: session mode, load balancing off, every query to
+#                                       the primary as PgBouncer and HAProxy send them; pgvigil-tx-nolb:
+#                                       the same in transaction mode;
+#                                       direct-standby: pgbench straight to the first standby;
+#                                       haproxy-rr: HAProxy spreading connections over the three
+#                                       servers, select-only workloads only)
 #                                       PGVIGIL_TX_POOL=20 (pgvigil transaction mode: backends per pool, i.e. per node)
 #                                       IDLE_TARGET=pgvigil (or pgvigil-tx: idle clients hold no backend)
 #                                       ONLY=REGEX (workload names to run, e.g. 'select-only (simple 8c|64c)')
@@ -43,7 +49,9 @@ BASE=${BASE_PORT:-25400}
 P0=$BASE P1=$((BASE + 1)) P2=$((BASE + 2))
 declare -A PORT=([direct]=$P0 [pgvigil]=$((BASE + 10)) [pgpool]=$((BASE + 11)) [pgbouncer]=$((BASE + 12)) [haproxy]=$((BASE + 13))
                  [pgvigil-tx]=$((BASE + 14)) [pgbouncer-tx]=$((BASE + 15))
-                 [pgvigil-1t]=$((BASE + 16)) [pgvigil-tx-1t]=$((BASE + 17)) [pgvigil-noryw]=$((BASE + 18)))
+                 [pgvigil-1t]=$((BASE + 16)) [pgvigil-tx-1t]=$((BASE + 17)) [pgvigil-noryw]=$((BASE + 18))
+                 [pgvigil-nolb]=$((BASE + 19)) [direct-standby]=$P1
+                 [haproxy-rr]=$((BASE + 20)) [pgvigil-tx-nolb]=$((BASE + 21)))
 declare -A PID=()
 SETSID=setsid
 [[ ${SAME_SESSION:-0} == 1 ]] && SETSID=
@@ -115,6 +123,13 @@ start_targets() {
   $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-noryw]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
     --no-read-your-writes >"$DIR/pgvigil-noryw.log" 2>&1 &
   PID[pgvigil-noryw]=$!
+  # Session mode with load balancing off: one server, as the peers here.
+  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-nolb]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+    --no-load-balance >"$DIR/pgvigil-nolb.log" 2>&1 &
+  PID[pgvigil-nolb]=$!
+  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx-nolb]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+    --no-load-balance --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" >"$DIR/pgvigil-tx-nolb.log" 2>&1 &
+  PID[pgvigil-tx-nolb]=$!
   # Pgpool-II, streaming replication mode with load balancing.
   mkdir -p "$DIR/pgpool"
   cat >"$DIR/pgpool/pgpool.conf" <<CONF
@@ -190,6 +205,14 @@ backend primary
 CONF
   $SETSID haproxy -f "$DIR/haproxy.cfg" >/dev/null 2>&1 &
   PID[haproxy]=$!
+  # HAProxy, tcp, connections spread round-robin over the three servers: the
+  # peer that balances as pgvigil does (select-only workloads only: a write on a
+  # standby fails).
+  sed -e "s/:${PORT[haproxy]}\$/:${PORT[haproxy-rr]}/" -e 's/^backend primary$/backend primary\n  balance roundrobin/' \
+    -e "s/^  server p0 .*/  server p0 127.0.0.1:$P0 maxconn 200\n  server p1 127.0.0.1:$P1 maxconn 200\n  server p2 127.0.0.1:$P2 maxconn 200/" \
+    "$DIR/haproxy.cfg" >"$DIR/haproxy-rr.cfg"
+  $SETSID haproxy -f "$DIR/haproxy-rr.cfg" >/dev/null 2>&1 &
+  PID[haproxy-rr]=$!
   sleep 3
 }
 
