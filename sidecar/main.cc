@@ -22,7 +22,7 @@
 #include "common/spec_reload.h"
 #include "sidecar/agent/agent_component.h"
 #include "sidecar/agent/pod_lifecycle.h"
-#include "sidecar/agent/refused_parameters.h"
+#include "sidecar/agent/start_parameter_check.h"
 #include "sidecar/agent/spec_update.h"
 #include "sidecar/component.h"
 #include "sidecar/proxy/proxy_component.h"
@@ -157,8 +157,9 @@ int main(int argc, char** argv) {
   // generation (KUBERNETES.md §4.3; sidecar/agent/spec_update.h).
   auto file_text = ReadFile(config);
   const uint64_t file_generation = file_text.ok() ? SpecFileGeneration(*file_text) : 0;
-  // Refused postgres.parameters set aside (sidecar/agent/refused_parameters.h).
-  StartSpec start = ResolveStartSpec(*load.spec, file_generation, config, state_dir, node);
+  // Refused postgres.parameters set aside (sidecar/agent/refused_parameters.h), and
+  // those PostgreSQL would not start with (sidecar/agent/start_parameter_check.h).
+  StartSpec start = PrepareStartSpec(*load.spec, file_generation, config, state_dir, node);
   SidecarContext ctx;
   ctx.spec = start.spec;
   ctx.kubernetes = kubernetes;

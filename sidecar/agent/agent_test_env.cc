@@ -9,7 +9,7 @@
 
 #include "common/files.h"
 #include "sidecar/agent/agent_component.h"
-#include "sidecar/agent/refused_parameters.h"
+#include "sidecar/agent/start_parameter_check.h"
 
 namespace pgvigil::testing {
 
@@ -70,7 +70,7 @@ Status AgentTestEnv::RestartAgent(int node, const ClusterSpec& file_spec, uint64
   for (auto& c : *parts_[node]) c->Stop();
   parts_[node].reset();
   contexts_[node].reset();
-  StartSpec start = ResolveStartSpec(file_spec, file_generation, "(the test's spec file)", state_dir, name);
+  StartSpec start = PrepareStartSpec(file_spec, file_generation, "(the test's spec file)", state_dir, name);
   auto ctx = std::make_unique<SidecarContext>();
   ctx->spec = start.spec;
   ctx->nodeName = name;

@@ -53,7 +53,8 @@ class AgentTestEnv {
   // Stops node's agent and starts a new one as the sidecar's main does: from
   // `file_spec` (generation `file_generation`, as the spec file the pod reads
   // at start) or the stored copy in its state directory, whichever is newer,
-  // refused parameters set aside (refused_parameters.h).
+  // refused parameters and those PostgreSQL would not start with set aside
+  // (PrepareStartSpec, start_parameter_check.h).
   Status RestartAgent(int node, const ClusterSpec& file_spec, uint64_t file_generation);
   // Polls `pred` every 100 ms until true or timeout.
   static bool WaitFor(const std::function<bool()>& pred, int timeout_ms);

@@ -11,6 +11,7 @@
 #include "sidecar/agent/agent_test_env.h"
 #include "sidecar/agent/refused_parameters.h"
 #include "sidecar/agent/spec_update.h"
+#include "sidecar/agent/start_parameter_check.h"
 
 namespace pgvigil::testing {
 namespace {
@@ -266,6 +267,71 @@ TEST_F(SpecParametersIT, ValuesPgSettingsRefusesAreRefusedBeforeAnythingIsStored
   EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
   EXPECT_EQ(Push(next, generation).outcome, SpecPushOutcome::kApplied);
   EXPECT_EQ(Sql("SHOW work_mem"), "8MB");
+}
+
+// The spec a sidecar starts from (VMs: /etc/pgvigil/cluster.yaml, edited by
+// hand or applied while no sidecar could check it) holds values PostgreSQL
+// would not start with, and no push ever failed on them (no refused record).
+// The sidecar sets them aside at start: pgvigil.conf never holds them, and
+// PostgreSQL, restarted, starts with the other settings.
+TEST_F(SpecParametersIT, AValuePostgresWouldNotStartWithIsSetAsideAtStart) {
+  ClusterSpec file = env_->ctx(0).spec;
+  file.postgres.parameters["work_mem"] = "4321kB";
+  file.postgres.parameters["shared_buffers"] = "12XB";
+  file.postgres.parameters["maintenance_work_mem"] = "lots";
+  ASSERT_TRUE(env_->RestartAgent(0, file, 0).ok());
+  EXPECT_EQ(env_->ctx(0).spec.postgres.parameters, (std::map<std::string, std::string>{{"work_mem", "4321kB"}}));
+  // Its start writes pgvigil.conf (off the start path): wait for that.
+  ASSERT_TRUE(AgentTestEnv::WaitFor([&] {
+    web::json::value s = env_->Get(0, "/v1/status").json();
+    return s.is_object() && s.has_object_field("postgres") &&
+           !s.at("postgres").at("parameters").at("lastApplied").as_string().empty();
+  }, 20000));
+  const std::string conf_path = env_->ctx(0).spec.DataDir(env_->ctx(0).self()) + "/pgvigil.conf";
+  auto conf = ReadFile(conf_path);
+  ASSERT_TRUE(conf.ok()) << conf.error();
+  EXPECT_NE(conf->find("work_mem = '4321kB'"), std::string::npos) << *conf;
+  EXPECT_EQ(conf->find("12XB"), std::string::npos) << *conf;
+  EXPECT_EQ(conf->find("lots"), std::string::npos) << *conf;
+  EXPECT_EQ(StatusErrors().size(), 0u) << StatusErrors().serialize();
+  ASSERT_TRUE(env_->cluster().StopNode(0).ok());
+  Status started = env_->cluster().StartNode(0);
+  ASSERT_TRUE(started.ok()) << started.message();
+  EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
+  EXPECT_NE(Sql("SHOW maintenance_work_mem"), "lots");
+}
+
+// PostgreSQL's own reading of a configuration file, without a server: what
+// it refuses is named with its words; what it takes passes (units, enum
+// spellings pg_settings does not list, an extension's placeholder).
+TEST_F(SpecParametersIT, PostgresReadsTheSettingsWithoutAServer) {
+  const LocalNode node = LocalNode::From(env_->ctx(0).spec, env_->ctx(0).nodeName, env_->ctx(0).stateDir);
+  auto none = CheckParametersWithPostgres(node, {{"work_mem", "64MB"},
+                                                 {"log_min_messages", "debug"},
+                                                 {"synchronous_commit", "yes"},
+                                                 {"auto_explain.log_min_duration", "250ms"},
+                                                 {"TimeZone", "Europe/Helsinki"},
+                                                 {"shared_buffers", "256MB"}});
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_TRUE(none->empty()) << DescribeProblems(*none);
+  auto some = CheckParametersWithPostgres(node, {{"work_mem", "lots"},
+                                                 {"shared_bufers", "1GB"},
+                                                 {"TimeZone", "Mars/Olympus"},
+                                                 {"jit", "maybe"},
+                                                 {"max_connections", "100"}});
+  ASSERT_TRUE(some.ok()) << some.error();
+  ASSERT_EQ(some->size(), 4u) << DescribeProblems(*some);
+  const char* expected[][2] = {{"TimeZone", "invalid value for parameter \"TimeZone\": \"Mars/Olympus\""},
+                               {"jit", "parameter \"jit\" requires a Boolean value"},
+                               {"shared_bufers", "unrecognized configuration parameter \"shared_bufers\""},
+                               {"work_mem", "invalid value for parameter \"work_mem\": \"lots\""}};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ((*some)[i].name, expected[i][0]);
+    EXPECT_NE((*some)[i].reason.find(expected[i][1]), std::string::npos) << (*some)[i].reason;
+  }
+  LocalNode nowhere = node;
+  nowhere.binDir = "/nonexistent/pgvigil/bin";
+  EXPECT_FALSE(CheckParametersWithPostgres(nowhere, {{"work_mem", "64MB"}}).ok());
 }
 
 }  // namespace
