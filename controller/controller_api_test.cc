@@ -92,12 +92,8 @@ class ControllerApiIT : public ::testing::Test {
         << err;
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     for (size_t i = 0; i < spec_.nodes.size(); ++i) {
-      const std::string& name = spec_.nodes[i].name;
-      auto sc = std::make_unique<ChildProcess>();
-      ASSERT_TRUE(sc->Start({PGVIGIL_SIDECAR_BIN, "-f", specPath_, "--node", name, "--state-dir",
-                             pg_->dir() + "/state-" + name, "--no-watchdog", "--log-level", "debug"},
-                            pg_->dir() + "/sidecar-" + name + ".log", &err))
-          << err;
+      auto sc = StartSidecar(spec_.nodes[i].name, "");
+      ASSERT_NE(sc, nullptr);
       sidecars_.push_back(std::move(sc));
     }
     std::vector<WritableSampler::Target> targets;
@@ -141,6 +137,19 @@ class ControllerApiIT : public ::testing::Test {
     for (auto& sc : sidecars_) sc->Stop();
     sidecars_.clear();
     pg_.reset();
+  }
+
+  // The sidecar of node `name` from the spec file, its log sidecar-NAME<suffix>.log;
+  // null (and a test failure) when it does not start.
+  std::unique_ptr<ChildProcess> StartSidecar(const std::string& name, const std::string& log_suffix) {
+    std::string err;
+    auto sc = std::make_unique<ChildProcess>();
+    if (sc->Start({PGVIGIL_SIDECAR_BIN, "-f", specPath_, "--node", name, "--state-dir", pg_->dir() + "/state-" + name,
+                   "--no-watchdog", "--log-level", "debug"},
+                  pg_->dir() + "/sidecar-" + name + log_suffix + ".log", &err))
+      return sc;
+    ADD_FAILURE() << "sidecar " << name << ": " << err;
+    return nullptr;
   }
 
   static int StreamingStandbys(const ClusterStatus& s) {
@@ -687,6 +696,120 @@ TEST_F(ControllerApiIT, SwitchoverFailoverAndRecover) {
   EXPECT_EQ(Q(Index(third), "SELECT count(*) FROM acked"), "3000");
   EXPECT_EQ(Q(ni, "SELECT count(*) FROM acked"), "3000");
   EXPECT_EQ(Q(ni, "SELECT pg_is_in_recovery()"), "t");
+}
+
+// 7: postgres.parameters in PUT /v1/spec are checked by a sidecar's PostgreSQL
+// (the primary's sidecar first) before anything is stored. A value it would
+// refuse is answered 400 naming the setting and the node that checked, and
+// nothing changes: GET /v1/spec, the spec file the sidecars start from, what
+// the sidecars store and write (spec.json, pgvigil.conf) and the servers'
+// settings. A good change is stored, and a sidecar started again takes it into
+// its PostgreSQL. With no sidecar able to check, the spec is taken and the
+// answer (and vigilctl) says it went unchecked.
+TEST_F(ControllerApiIT, ParametersPostgresWouldRefuseChangeNothing) {
+  RestClient anon(url_, "", std::chrono::milliseconds(5000));
+  RestClient authed(url_, kToken, std::chrono::milliseconds(15000));
+  auto spec_before = anon.Get("/v1/spec");
+  ASSERT_TRUE(spec_before.ok());
+  const std::string file_before = *ReadFile(specPath_);
+  std::vector<std::string> work_mem_before;
+  for (int i = 0; i < 3; ++i) work_mem_before.push_back(Q(i, "SHOW work_mem"));
+  // What a sidecar stores or writes when it takes a spec (agent/spec_update.h's
+  // STATE/spec.json, agent/postgres_parameters.h's DATA/pgvigil.conf).
+  auto nothing_taken = [&](const std::string& when) {
+    for (int i = 0; i < 3; ++i) {
+      const std::string& name = spec_.nodes[i].name;
+      EXPECT_FALSE(ReadFile(pg_->dir() + "/state-" + name + "/spec.json").ok()) << name << " stored a spec " << when;
+      EXPECT_FALSE(ReadFile(pg_->nodes()[i].dataDir + "/pgvigil.conf").ok()) << name << " wrote pgvigil.conf " << when;
+      EXPECT_EQ(Q(i, "SHOW work_mem"), work_mem_before[i]) << name << " " << when;
+    }
+  };
+
+  ClusterSpec bad = spec_;
+  bad.postgres.parameters["work_mem"] = "lots";
+  auto refused = authed.PutText("/v1/spec", SpecToYaml(bad));
+  ASSERT_TRUE(refused.ok()) << refused.error();
+  EXPECT_EQ(refused->status, 400) << refused->text;
+  ASSERT_TRUE(refused->body.is_object() && refused->body.has_array_field("errors")) << refused->text;
+  EXPECT_TRUE(HasText(refused->body.at("error").as_string(), "nothing changed")) << refused->text;
+  ASSERT_EQ(refused->body.at("errors").size(), 1u) << refused->text;
+  const std::string line = refused->body.at("errors").at(0).as_string();
+  EXPECT_EQ(line.rfind("spec.postgres.parameters.work_mem: ", 0), 0u) << line;
+  EXPECT_TRUE(HasText(line, "'lots'")) << line;
+  EXPECT_TRUE(HasText(line, "(checked by node0)")) << line;
+  auto spec_after = anon.Get("/v1/spec");
+  ASSERT_TRUE(spec_after.ok());
+  EXPECT_EQ(spec_after->text, spec_before->text);
+  EXPECT_EQ(*ReadFile(specPath_), file_before);
+  nothing_taken("after a refused PUT /v1/spec");
+  auto st = GetStatus();
+  ASSERT_TRUE(st.ok());
+  bool recorded = false;
+  for (const auto& e : st->events) {
+    EXPECT_NE(e.reason, "a new spec was applied (3 nodes)") << "the refused spec was taken";
+    if (e.action == "check-parameters" && e.node == "node0" && HasText(e.reason, "work_mem")) recorded = true;
+  }
+  EXPECT_TRUE(recorded) << "no check-parameters event naming work_mem";
+
+  // vigilctl apply of spec_ with work_mem set to `value`, from FILE.yaml.
+  auto apply_work_mem = [&](const std::string& value, const std::string& file, ClusterSpec* applied) {
+    *applied = spec_;
+    applied->postgres.parameters["work_mem"] = value;
+    const std::string path = pg_->dir() + "/" + file + ".yaml";
+    EXPECT_TRUE(WriteFileAtomic(path, SpecToYaml(*applied), 0644).ok());
+    return Vigilctl({"apply", "-f", path}, true);
+  };
+  // vigilctl apply prints what the controller said.
+  auto apply_bad = apply_work_mem("lots", "bad-parameters", &bad);
+  EXPECT_NE(apply_bad.exitCode, 0) << apply_bad.outputTail;
+  EXPECT_TRUE(HasText(apply_bad.outputTail, "spec.postgres.parameters.work_mem: ")) << apply_bad.outputTail;
+  EXPECT_TRUE(HasText(apply_bad.outputTail, "(checked by node0)")) << apply_bad.outputTail;
+  EXPECT_TRUE(HasText(apply_bad.outputTail, "nothing changed")) << apply_bad.outputTail;
+  EXPECT_EQ(*ReadFile(specPath_), file_before);
+  nothing_taken("after a refused vigilctl apply");
+
+  // A good value: checked, stored, written back; node2's sidecar, started
+  // again from the spec file, takes it into its PostgreSQL.
+  ClusterSpec good;
+  auto apply_good = apply_work_mem("8MB", "good-parameters", &good);
+  EXPECT_EQ(apply_good.exitCode, 0) << apply_good.outputTail;
+  EXPECT_FALSE(HasText(apply_good.outputTail, "warning")) << apply_good.outputTail;
+  EXPECT_EQ(*ReadFile(specPath_), SpecToYaml(good));
+  auto spec_good = anon.Get("/v1/spec");
+  ASSERT_TRUE(spec_good.ok());
+  auto parsed = ParseSpec(spec_good->text, "GET /v1/spec");
+  ASSERT_TRUE(parsed.ok()) << parsed.ErrorText();
+  EXPECT_EQ(parsed.spec->postgres.parameters, good.postgres.parameters);
+  spec_ = good;
+  sidecars_[2]->Stop();
+  sidecars_[2] = StartSidecar("node2", "-again");
+  ASSERT_NE(sidecars_[2], nullptr);
+  EXPECT_TRUE(WaitFor([&] { return Q(2, "SHOW work_mem") == "8MB"; }, 20000)) << Q(2, "SHOW work_mem");
+
+  // No sidecar can check: taken, with a warning that says so.
+  for (auto& sc : sidecars_) sc->Stop();
+  ClusterSpec unchecked;
+  auto apply_unchecked = apply_work_mem("9MB", "unchecked-parameters", &unchecked);
+  EXPECT_EQ(apply_unchecked.exitCode, 0) << apply_unchecked.outputTail;
+  EXPECT_TRUE(HasText(apply_unchecked.outputTail, "warning: postgres.parameters applied unchecked"))
+      << apply_unchecked.outputTail;
+  EXPECT_EQ(*ReadFile(specPath_), SpecToYaml(unchecked));
+  // The sidecars start again from it, their servers take it, and the cluster
+  // is as before.
+  spec_ = unchecked;
+  for (int i = 0; i < 3; ++i) {
+    sidecars_[i] = StartSidecar(spec_.nodes[i].name, "-last");
+    ASSERT_NE(sidecars_[i], nullptr);
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(WaitFor([&] { return Q(i, "SHOW work_mem") == "9MB"; }, 20000)) << Q(i, "SHOW work_mem");
+    EXPECT_TRUE(WaitFor([&] { return RoutingGeneration(i) >= 1; }, 20000)) << Routing(i).serialize();
+  }
+  EXPECT_TRUE(WaitStatus(
+      [](const ClusterStatus& s) {
+        return s.phase == "Healthy" && s.primary == "node0" && StreamingStandbys(s) == 2;
+      },
+      30000, "Healthy with node0 primary after the sidecars started again"));
 }
 
 }  // namespace

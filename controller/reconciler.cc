@@ -151,6 +151,53 @@ Status Reconciler::ApplySpec(const ClusterSpec& spec, const std::string& yaml_te
   return Status::Ok();
 }
 
+std::optional<ParametersCheck> Reconciler::CheckParameters(const ClusterSpec& candidate) {
+  ClusterSpec current;
+  std::string primary;
+  uint64_t term = 0;
+  std::set<std::string> reachable;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (candidate.postgres.parameters == spec_.postgres.parameters) return std::nullopt;
+    current = spec_;
+    primary = status_.primary;
+    term = status_.term;
+    reachable = sidecarsReachable_;
+  }
+  // The sidecars as they run now: at the addresses of the spec in use.
+  std::map<std::string, std::unique_ptr<RestClient>> clients;
+  auto sidecar = [&](const std::string& node) -> RestClient& {
+    auto& c = clients[node];
+    const NodeSpec* n = current.FindNode(node);
+    if (!c) c = std::make_unique<RestClient>(n ? current.ApiUrl(*n) : "http://invalid", options_.token,
+                                             std::chrono::milliseconds(3000));
+    return *c;
+  };
+  // The generation is only a label here: a check stores nothing.
+  ParametersCheck check = AskSidecarsToCheck(
+      NodeSpecPush{term, 1, candidate},
+      ParameterCheckOrder(current, primary, [&](const std::string& n) { return reachable.count(n) > 0; }), sidecar);
+  for (const auto& [node, why] : check.notChecked)
+    spdlog::info("PUT /v1/spec: {} did not check postgres.parameters: {}", node, why);
+  switch (check.outcome) {
+    case ParametersCheck::Outcome::kTaken:
+      spdlog::info("PUT /v1/spec: postgres.parameters checked by {}: {}", check.node, check.reason);
+      break;
+    case ParametersCheck::Outcome::kRefused:
+      spdlog::warn("PUT /v1/spec: the spec is refused, nothing of it stored or used: {}", check.RefusalLine());
+      AddEvent("check-parameters", check.node, "a new spec refused, nothing changed: " + check.RefusalLine());
+      break;
+    case ParametersCheck::Outcome::kUnchecked:
+      spdlog::warn("PUT /v1/spec: no sidecar could check the new postgres.parameters ({}): the spec is taken "
+                   "unchecked; a sidecar sets aside at its next start any value its PostgreSQL would not "
+                   "start with", check.NotCheckedText());
+      AddEvent("check-parameters", "", "a new spec taken with its postgres.parameters unchecked (" +
+                                           check.NotCheckedText() + ")");
+      break;
+  }
+  return check;
+}
+
 void Reconciler::UseSpec(const ClusterSpec& spec, const std::string& how) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -331,6 +378,12 @@ std::chrono::milliseconds Reconciler::Tick() {
     acting_ = may_act;
   }
   ObserveNodes(spec, now);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sidecarsReachable_.clear();
+    for (const auto& o : obs_.nodes)
+      if (o.sidecarReachable) sidecarsReachable_.insert(o.name);
+  }
   if (!look.watchdog) {
     // No watchdog view from a local sidecar: the health view from our own looks.
     obs_.watchdog = StandaloneHealthView(obs_, now);

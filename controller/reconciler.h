@@ -16,6 +16,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -23,6 +24,7 @@
 #include "common/result.h"
 #include "common/spec.h"
 #include "controller/act/actuator.h"
+#include "controller/act/parameters_check.h"
 #include "controller/leadership.h"
 #include "controller/observe/node_observer.h"
 #include "controller/observe/pg_observer.h"
@@ -68,6 +70,13 @@ class Reconciler {
   ClusterStatus GetStatus() const;
   // Validated by the caller; written to specPath then taken into use.
   Status ApplySpec(const ClusterSpec& spec, const std::string& yaml_text);
+  // Before ApplySpec (PUT /v1/spec): when `candidate`'s postgres.parameters
+  // differ from the spec in use, a sidecar the last round saw reachable (the
+  // primary's first) checks them against its PostgreSQL, under the last
+  // round's term (parameters_check.h); nullopt when they do not differ. The
+  // outcome is logged with its reason, and a refusal is kept as an event
+  // ("check-parameters"). Any thread; blocks on the sidecars (3 s each at most).
+  std::optional<ParametersCheck> CheckParameters(const ClusterSpec& candidate);
   // Takes a validated spec into use without writing it anywhere (SIGHUP: the spec
   // was just read from specPath); `how` goes into the event, e.g. "reloaded".
   void UseSpec(const ClusterSpec& spec, const std::string& how);
@@ -109,6 +118,7 @@ class Reconciler {
   ClusterSpec spec_;        // guarded by mu_
   plan::Requests requests_; // guarded by mu_
   ClusterStatus status_;    // guarded by mu_
+  std::set<std::string> sidecarsReachable_;  // guarded by mu_: as the last round observed
   std::deque<EventRecord> events_;  // guarded by mu_
   std::string lastPhase_;   // guarded by mu_
   std::string lastSummary_; // guarded by mu_

@@ -64,11 +64,24 @@ ApiResponse HandleControllerRequest(const ApiRequest& req, Reconciler& reconcile
                                     reconciler.spec().name + "'); nothing changed",
                            "metadata.name");
     }
+    // Changed postgres.parameters: a sidecar's PostgreSQL checks them first.
+    const std::optional<ParametersCheck> check = reconciler.CheckParameters(*load.spec);
+    if (check && check->refused()) {
+      value body = value::object();
+      body["error"] = value::string("the spec was rejected: PostgreSQL would refuse its postgres.parameters; "
+                                    "nothing changed");
+      body["errors"] = value::array({value::string(check->RefusalLine())});
+      return JsonResponse(400, body);
+    }
     if (Status s = reconciler.ApplySpec(*load.spec, req.body); !s.ok())
       return ErrorResponse(500, s.message());
     value body = value::object();
     body["applied"] = value::boolean(true);
     body["nodes"] = value::number(static_cast<int>(load.spec->nodes.size()));
+    if (check && check->outcome == ParametersCheck::Outcome::kUnchecked)
+      body["warning"] = value::string("postgres.parameters applied unchecked: no sidecar could check them (" +
+                                      check->NotCheckedText() + "); a sidecar sets aside at its next start "
+                                      "any value its PostgreSQL would not start with");
     return JsonResponse(200, body);
   }
   if (p == "/v1/switchover") {

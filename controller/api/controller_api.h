@@ -3,7 +3,10 @@
 //   GET  /v1/spec                      200 the spec in use (canonical YAML, text/yaml)
 //   PUT  /v1/spec          (token)     body: a cluster spec document (YAML or JSON).
 //        200 {"applied": true, "nodes": N}; 400 {"error", "errors": ["FILE:LINE:COL: path: reason"]}
-//        A rejected spec changes nothing.
+//        A rejected spec changes nothing. Changed postgres.parameters are first
+//        checked by a sidecar's PostgreSQL (Reconciler::CheckParameters): refused,
+//        400 {"error", "errors": ["spec.postgres.parameters.NAME: why (checked by
+//        NODE)"]}; when no sidecar could check, 200 with a "warning" saying so.
 //   POST /v1/switchover    (token)     {"to": "NODE"} -> 202 {"requested": "switchover", "to"}
 //   POST /v1/nodes/NAME/recover|attach|detach (token) -> 202 {"requested": VERB, "node"}
 //   GET  /metrics                      Prometheus text

@@ -179,7 +179,8 @@ class KubeActuator : public StateStore, public ActingHook {
   // Before a resource whose postgres.parameters differ from the applied ones
   // is rendered into NAME-config: a reachable sidecar (the primary's first)
   // checks them against its PostgreSQL's pg_settings (PUT /v1/node/spec with
-  // "check": true, nothing applied there). Refused: logged, a Warning Event
+  // "check": true, nothing applied there; controller/act/parameters_check.h,
+  // which VM mode's PUT /v1/spec uses too). Refused: logged, a Warning Event
   // ParametersInvalid naming the setting and why, a recorded decision, and
   // ParametersRefused for the status (SpecValid=False); the owned objects and
   // the pushes stay at the last applied resource until a resource whose

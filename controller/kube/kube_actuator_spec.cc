@@ -11,6 +11,7 @@
 
 #include "common/node_spec_push.h"
 #include "controller/act/actuator.h"
+#include "controller/act/parameters_check.h"
 #include "controller/kube/kube_actuator.h"
 #include "controller/kube/spec_retry.h"
 
@@ -47,41 +48,36 @@ void KubeActuator::CheckParameters(uint64_t term, const plan::ClusterState& stat
     parametersRefused_.clear();
   };
   if (!appliedSpec_ || res->spec.postgres.parameters == appliedSpec_->postgres.parameters) return accept();
-  // The primary's server first: it is the one most surely running.
-  std::vector<std::string> order;
-  if (!state.primary.empty() && res->spec.FindNode(state.primary)) order.push_back(state.primary);
-  for (const auto& n : res->spec.nodes)
-    if (n.name != state.primary) order.push_back(n.name);
-  NodeSpecPush push{term, std::max<uint64_t>(specGeneration_, 1), res->spec};
-  push.check = true;
-  const value body = EncodeSpecPush(push);
-  for (const std::string& node : order) {
+  auto reachable = [&](const std::string& node) {
     const plan::NodeObservation* o = obs.Find(node);
-    if (!o || !o->sidecarReachable) continue;
-    auto r = actuator.Sidecar(node).Put("/v1/node/spec", body);
-    if (!r.ok() || r->status != 200) {
-      spdlog::info("{}/{}: {} did not check postgres.parameters: {}", ns_, name_, node,
-                   r.ok() ? "HTTP " + std::to_string(r->status) + " " + r->text : r.error());
-      continue;
-    }
-    auto reply = DecodeSpecPushReply(r->body);
-    if (!reply.ok()) continue;
-    if (!reply->failed()) {
-      spdlog::info("{}/{}: postgres.parameters checked by {}: {}", ns_, name_, node, reply->reason);
+    return o && o->sidecarReachable;
+  };
+  const ParametersCheck check = AskSidecarsToCheck(
+      NodeSpecPush{term, std::max<uint64_t>(specGeneration_, 1), res->spec},
+      ParameterCheckOrder(res->spec, state.primary, reachable),
+      [&](const std::string& node) -> RestClient& { return actuator.Sidecar(node); });
+  for (const auto& [node, why] : check.notChecked)
+    spdlog::info("{}/{}: {} did not check postgres.parameters: {}", ns_, name_, node, why);
+  switch (check.outcome) {
+    case ParametersCheck::Outcome::kTaken:
+      spdlog::info("{}/{}: postgres.parameters checked by {}: {}", ns_, name_, check.node, check.reason);
       return accept();
+    case ParametersCheck::Outcome::kRefused: {
+      checkedKey_ = refusedKey_ = key;
+      const std::string line = check.field + ": " + check.reason;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        parametersRefused_ = check.RefusalLine();
+      }
+      spdlog::warn("{}/{}: the resource's postgres.parameters refused ({}), nothing of it applied; NAME-config and "
+                   "the pods keep spec generation {}", ns_, name_, check.RefusalLine(), specGeneration_);
+      Emit("Warning", "ParametersInvalid", "CheckParameters",
+           line + "; nothing of this spec applied, the pods keep spec generation " + std::to_string(specGeneration_));
+      if (record_) record_("check-parameters", check.node, line);
+      return;
     }
-    checkedKey_ = refusedKey_ = key;
-    const std::string line = reply->field + ": " + reply->reason;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      parametersRefused_ = line + " (checked by " + node + ")";
-    }
-    spdlog::warn("{}/{}: the resource's postgres.parameters refused ({}), nothing of it applied; NAME-config and "
-                 "the pods keep spec generation {}", ns_, name_, parametersRefused_, specGeneration_);
-    Emit("Warning", "ParametersInvalid", "CheckParameters",
-         line + "; nothing of this spec applied, the pods keep spec generation " + std::to_string(specGeneration_));
-    if (record_) record_("check-parameters", node, line);
-    return;
+    case ParametersCheck::Outcome::kUnchecked:
+      break;
   }
   spdlog::warn("{}/{}: no sidecar could check the new postgres.parameters: applied unchecked (the sidecars refuse "
                "what their PostgreSQL would not take and keep the last settings that took)", ns_, name_);

@@ -118,6 +118,8 @@ int CmdApply(const CommandLine& cl) {
     return 1;
   }
   std::cout << file << ": applied to " << url << " (" << load.spec->nodes.size() << " nodes)\n";
+  if (r->body.is_object() && r->body.has_string_field("warning"))
+    std::cerr << "vigilctl apply: warning: " << r->body.at("warning").as_string() << "\n";
   return 0;
 }
 

@@ -397,15 +397,21 @@ class AgentComponent : public Component {
   }
 
   // The reply to a push whose parameters PostgreSQL would not take: failed,
-  // nothing stored or applied, the generation held kept. Under specMu_.
-  NodeSpecPushReply RefusedUpFront(const std::vector<ParameterProblem>& problems, uint64_t generation) const {
+  // nothing stored or applied, the generation held kept. `check_only`: the
+  // answer to "check": true, which says only what PostgreSQL would refuse
+  // (the controller shows it to whoever applied the spec). Under specMu_.
+  NodeSpecPushReply RefusedUpFront(const std::vector<ParameterProblem>& problems, uint64_t generation,
+                                   bool check_only = false) const {
     NodeSpecPushReply r;
     r.generation = specGeneration_;
     r.outcome = SpecPushOutcome::kFailed;
     r.field = "spec.postgres.parameters." + problems.front().name;
-    r.reason = "generation " + std::to_string(generation) + ": postgres.parameters not taken, PostgreSQL would "
-               "refuse " + DescribeProblems(problems) + " (checked on this node's server; nothing stored or applied, generation " +
-               std::to_string(specGeneration_) + " still held)";
+    r.reason = check_only
+                   ? "PostgreSQL would refuse " + DescribeProblems(problems) +
+                         " (checked against this node's server; nothing stored or applied)"
+                   : "generation " + std::to_string(generation) + ": postgres.parameters not taken, PostgreSQL would "
+                     "refuse " + DescribeProblems(problems) + " (checked on this node's server; nothing stored or applied, generation " +
+                     std::to_string(specGeneration_) + " still held)";
     return r;
   }
 
@@ -416,7 +422,7 @@ class AgentComponent : public Component {
       return ErrorResponse(503, "cannot check postgres.parameters: " + s.message());
     NodeSpecPushReply r;
     if (!problems.empty()) {
-      r = RefusedUpFront(problems, push.generation);
+      r = RefusedUpFront(problems, push.generation, /*check_only=*/true);
     } else {
       r.generation = specGeneration_;
       r.outcome = SpecPushOutcome::kApplied;
