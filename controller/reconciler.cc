@@ -483,6 +483,7 @@ std::chrono::milliseconds Reconciler::Tick() {
       if (o->pgReachable) ns.lsn = plan::FormatLsn(o->inRecovery ? o->replayedLsn : o->currentLsn);
       ns.upstream = o->upstream;
       ns.pendingRestart = o->pendingRestart;
+      ns.parameterProblems = o->parameterProblems;
       const plan::NodeObservation* prim = obs_.Find(newest.primary);
       if (o->inRecovery && prim && prim->pgReachable && prim->currentLsn >= o->replayedLsn)
         ns.lagBytes = static_cast<int64_t>(prim->currentLsn - o->replayedLsn);

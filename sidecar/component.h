@@ -4,12 +4,14 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <cpprest/json.h>
 
 #include "common/metrics.h"
 #include "common/result.h"
 #include "common/spec.h"
+#include "sidecar/agent/parameter_check.h"
 #include "sidecar/health_view.h"
 #include "sidecar/live_membership.h"
 
@@ -34,6 +36,9 @@ struct SidecarContext {
   std::shared_ptr<MetricsRegistry> metrics = std::make_shared<MetricsRegistry>();
   // The members in use; set from spec.nodes by InitMembership before any Start().
   std::shared_ptr<LiveMembership> membership;
+  // postgres.parameters the start spec held but this start left out
+  // (StartSpec::setAside), each with its value and why.
+  std::vector<ParameterProblem> parametersSetAside;
   ProxyApi* proxy = nullptr;
   WatchdogApi* watchdog = nullptr;
 

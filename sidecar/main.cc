@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
   StartSpec start = PrepareStartSpec(*load.spec, file_generation, config, state_dir, node);
   SidecarContext ctx;
   ctx.spec = start.spec;
+  ctx.parametersSetAside = start.setAside;
   ctx.kubernetes = kubernetes;
   ctx.nodeName = node;
   if (!ctx.spec.FindNode(node)) {

@@ -75,6 +75,21 @@ TEST(ObserveParse, SidecarStatus) {
   status["postgres"]["parameters"]["pendingRestart"] = web::json::value::array();
   EXPECT_EQ(ApplySidecarStatus(status, 1234, &o), "");
   EXPECT_TRUE(o.pendingRestart.empty()) << "cleared once restarted";
+  // Settings the node's PostgreSQL does not run with: refused from
+  // pgvigil.conf, or left out of the sidecar's start; each named with why.
+  status["postgres"]["parameters"]["errors"] =
+      web::json::value::parse(R"([{"name": "log_timezone", "error": "invalid value"}])");
+  status["postgres"]["parameters"]["setAside"] = web::json::value::parse(
+      R"([{"name": "work_mem", "value": "lots", "reason": "PostgreSQL would not start with it: not an integer"}])");
+  EXPECT_EQ(ApplySidecarStatus(status, 1234, &o), "");
+  EXPECT_EQ(o.parameterProblems,
+            (std::vector<std::string>{"log_timezone: refused from pgvigil.conf: invalid value",
+                                      "work_mem = 'lots': set aside at the sidecar's start: PostgreSQL would not "
+                                      "start with it: not an integer"}));
+  status["postgres"]["parameters"]["errors"] = web::json::value::array();
+  status["postgres"]["parameters"]["setAside"] = web::json::value::array();
+  EXPECT_EQ(ApplySidecarStatus(status, 1234, &o), "");
+  EXPECT_TRUE(o.parameterProblems.empty()) << "cleared once the settings are in use";
   // Kubernetes mode: the term its self-fence was recorded in (null: none).
   status["selfFence"] = web::json::value::parse(R"({"enabled": true, "fenced": true, "fencedInTerm": 3})");
   EXPECT_EQ(ApplySidecarStatus(status, 1235, &o), "");

@@ -59,10 +59,21 @@ std::string ApplySidecarStatus(const value& status, plan::TimeMs now, plan::Node
     out->selfFencedInTerm = static_cast<uint64_t>(std::max<int64_t>(0, Int(*fence, "fencedInTerm", 0)));
   out->dataDirectoryInitialized = Bool(pg, "dataDirectoryInitialized", true);
   out->pendingRestart.clear();
-  if (const value* params = Field(pg, "parameters"); params && params->is_object())
+  out->parameterProblems.clear();
+  if (const value* params = Field(pg, "parameters"); params && params->is_object()) {
     if (const value* pending = Field(*params, "pendingRestart"); pending && pending->is_array())
       for (const auto& n : pending->as_array())
         if (n.is_string()) out->pendingRestart.push_back(n.as_string());
+    if (const value* errors = Field(*params, "errors"); errors && errors->is_array())
+      for (const auto& e : errors->as_array())
+        if (e.is_object())
+          out->parameterProblems.push_back(Str(e, "name") + ": refused from pgvigil.conf: " + Str(e, "error"));
+    if (const value* aside = Field(*params, "setAside"); aside && aside->is_array())
+      for (const auto& e : aside->as_array())
+        if (e.is_object())
+          out->parameterProblems.push_back(Str(e, "name") + " = '" + Str(e, "value") +
+                                           "': set aside at the sidecar's start: " + Str(e, "reason"));
+  }
   out->operation.reset();
   if (const value* op = Field(status, "operation"); op && op->is_object()) {
     plan::Operation o;

@@ -105,6 +105,11 @@ struct NodeObservation {
   // postgres.parameters.pendingRestart: pg_settings.pending_restart). Not read
   // by the planner; the Kubernetes rollout restarts such a pod (kube_rollout.h).
   std::vector<std::string> pendingRestart;
+  // Settings of the spec its PostgreSQL does not run with (GET /v1/status
+  // postgres.parameters: "errors", refused from pgvigil.conf; "setAside", left
+  // out of the sidecar's start), one line each naming the setting and why. Not
+  // read by the planner; shown in the status.
+  std::vector<std::string> parameterProblems;
 
   // An operation last seen running on a sidecar that no longer answers is not
   // known to run (its host may be gone): only a reachable sidecar's counts.

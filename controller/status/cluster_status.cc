@@ -49,6 +49,11 @@ value NodeJson(const NodeStatus& n) {
     for (const auto& p : n.pendingRestart) names.push_back(value::string(p));
     v["pendingRestart"] = value::array(std::move(names));
   }
+  if (!n.parameterProblems.empty()) {
+    std::vector<value> lines;
+    for (const auto& p : n.parameterProblems) lines.push_back(value::string(p));
+    v["parameterProblems"] = value::array(std::move(lines));
+  }
   return v;
 }
 
@@ -74,6 +79,9 @@ NodeStatus NodeFrom(const value& v) {
   if (v.has_array_field("pendingRestart"))
     for (const auto& p : v.at("pendingRestart").as_array())
       if (p.is_string()) n.pendingRestart.push_back(p.as_string());
+  if (v.has_array_field("parameterProblems"))
+    for (const auto& p : v.at("parameterProblems").as_array())
+      if (p.is_string()) n.parameterProblems.push_back(p.as_string());
   return n;
 }
 
@@ -338,6 +346,13 @@ std::string RenderStatusTable(const ClusterStatus& s) {
   out << Table({"node", "address", "role", "state", "pg_status", "lag_bytes", "weight",
                 "select_cnt", "upstream", "timeline"},
                rows);
+  bool problems_header = false;
+  for (const auto& n : s.nodes)
+    for (const auto& p : n.parameterProblems) {
+      if (!problems_header) out << "\npostgres.parameters not in use:\n";
+      problems_header = true;
+      out << "  " << n.name << " " << p << "\n";
+    }
   if (!s.watchdogMembers.empty()) {
     out << "\nwatchdog members:\n";
     for (const auto& m : s.watchdogMembers)

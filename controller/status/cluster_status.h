@@ -37,6 +37,10 @@ struct NodeStatus {
   // Settings its PostgreSQL applies only after a restart (the sidecar's
   // postgres.parameters.pendingRestart); in JSON only when not empty.
   std::vector<std::string> pendingRestart;
+  // Settings of the spec its PostgreSQL does not run with, one line each naming
+  // the setting and why (NodeObservation::parameterProblems); in JSON only when
+  // not empty.
+  std::vector<std::string> parameterProblems;
 };
 
 struct OperationStatus {

@@ -109,6 +109,24 @@ TEST(ClusterStatus, StandaloneWithoutVipSaysSo) {
   EXPECT_TRUE(old->watchdogEnabled);
 }
 
+// A node whose PostgreSQL does not run with some of the spec's settings: the
+// JSON carries them (and reads back), the table lists them under the nodes.
+TEST(ClusterStatus, ParametersNotInUseAreShown) {
+  ClusterStatus s = Sample();
+  EXPECT_EQ(RenderStatusTable(s).find("postgres.parameters not in use"), std::string::npos);
+  EXPECT_FALSE(ToJson(s).at("nodes").at(0).has_field("parameterProblems"));
+  s.nodes[1].parameterProblems = {"work_mem = 'lots': set aside at the sidecar's start: not an integer"};
+  const std::string t = RenderStatusTable(s);
+  EXPECT_NE(t.find("postgres.parameters not in use:\n  " + s.nodes[1].name +
+                   " work_mem = 'lots': set aside at the sidecar's start: not an integer\n"),
+            std::string::npos)
+      << t;
+  auto back = ClusterStatusFromJson(web::json::value::parse(ToJson(s).serialize()));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->nodes[1].parameterProblems, s.nodes[1].parameterProblems);
+  EXPECT_TRUE(back->nodes[0].parameterProblems.empty());
+}
+
 // The sidecar's GET /v1/watchdog body, as sidecar/watchdog/detail_json.cc writes it.
 TEST(ClusterStatus, VipHolderAndMembersFromTheWatchdogDetail) {
   ClusterStatus s = Sample();

@@ -82,7 +82,9 @@ class AgentComponent : public Component {
         ops_(std::make_shared<OperationRegistry>()),
         runner_(std::make_shared<NodeOperations>(NodeOf(ctx))),
         params_(std::make_shared<ParameterApplier>(
-            LocalNode::From(ctx.spec, ctx.nodeName, ctx.stateDir))) {}
+            LocalNode::From(ctx.spec, ctx.nodeName, ctx.stateDir))) {
+    params_->SetAside(ctx.parametersSetAside);
+  }
   ~AgentComponent() override { Stop(); }
 
   const char* name() const override { return "agent"; }
@@ -466,6 +468,7 @@ class AgentComponent : public Component {
     FinishParameterReply(result, held, reply);
     if (!result.failed()) {
       liveParameters_ = params;
+      params_->ClearSetAside();  // the spec's parameters took: what the start left out is history
       return true;
     }
     params_->SetParameters(previous);

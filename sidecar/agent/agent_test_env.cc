@@ -73,6 +73,7 @@ Status AgentTestEnv::RestartAgent(int node, const ClusterSpec& file_spec, uint64
   StartSpec start = PrepareStartSpec(file_spec, file_generation, "(the test's spec file)", state_dir, name);
   auto ctx = std::make_unique<SidecarContext>();
   ctx->spec = start.spec;
+  ctx->parametersSetAside = start.setAside;
   ctx->nodeName = name;
   ctx->stateDir = state_dir;
   ctx->InitMembership(start.generation);

@@ -226,6 +226,15 @@ value ParameterApplier::Json() const {
     errors[i] = e;
   }
   v["errors"] = errors;
+  value aside = value::array(setAside_.size());
+  for (size_t i = 0; i < setAside_.size(); ++i) {
+    value e = value::object();
+    e["name"] = value::string(setAside_[i].name);
+    e["value"] = value::string(setAside_[i].value);
+    e["reason"] = value::string(setAside_[i].reason);
+    aside[i] = e;
+  }
+  v["setAside"] = aside;
   v["lastApplied"] = value::string(lastApplied_);
   v["lastError"] = value::string(lastError_);
   return v;

@@ -65,8 +65,16 @@ class ParameterApplier {
   // words as the reason. An error when the server does not answer.
   Result<std::vector<ParameterProblem>> TryInSession(const std::map<std::string, std::string>& trials) const;
 
+  // The settings of the start spec this start left out (StartSpec::setAside),
+  // shown until a pushed spec's parameters take (ClearSetAside).
+  void SetAside(std::vector<ParameterProblem> aside) {
+    std::lock_guard<std::mutex> l(mu_);
+    setAside_ = std::move(aside);
+  }
+  void ClearSetAside() { SetAside({}); }
+
   // {"file","count","included","pendingRestart":[names],"errors":[{"name","error"}],
-  //  "lastApplied","lastError"}
+  //  "setAside":[{"name","value","reason"}],"lastApplied","lastError"}
   web::json::value Json() const;
 
  private:
@@ -78,6 +86,7 @@ class ParameterApplier {
   bool included_ = false;                   // guarded by mu_
   std::vector<std::string> pendingRestart_; // guarded by mu_
   std::vector<std::pair<std::string, std::string>> errors_;  // guarded by mu_
+  std::vector<ParameterProblem> setAside_;  // guarded by mu_
   std::string lastApplied_;                 // guarded by mu_
   std::string lastError_;                   // guarded by mu_
 };

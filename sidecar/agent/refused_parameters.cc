@@ -58,7 +58,11 @@ std::vector<std::string> SetAsideRefused(StartSpec* start, const RefusedParamete
   };
   std::vector<std::string> aside;
   for (const auto& [name, val] : start->spec.postgres.parameters)
-    if (is_refused(name, val)) aside.push_back(name + "='" + val + "'");
+    if (is_refused(name, val)) {
+      aside.push_back(name + "='" + val + "'");
+      start->setAside.push_back(
+          {name, val, "PostgreSQL refused it in spec generation " + std::to_string(refused.generation)});
+    }
   if (aside.empty()) return aside;
   std::map<std::string, std::string> params =
       stored && !start->fromStore ? stored->spec.postgres.parameters : start->spec.postgres.parameters;

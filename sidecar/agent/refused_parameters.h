@@ -40,7 +40,8 @@ Result<std::optional<RefusedParameters>> LoadRefusedParameters(const std::string
 // parameters become the stored copy's (the last set that took; without one,
 // those settings are dropped), any refused value left there dropped too, and
 // the generation goes down to the one held before the failed push. Returns
-// "name='value'" of each set aside (empty: `start` unchanged).
+// "name='value'" of each set aside (empty: `start` unchanged); each is also
+// added to start->setAside with its reason.
 std::vector<std::string> SetAsideRefused(StartSpec* start, const RefusedParameters& refused,
                                          const std::optional<StoredSpec>& stored);
 

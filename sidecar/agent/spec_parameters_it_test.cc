@@ -294,11 +294,26 @@ TEST_F(SpecParametersIT, AValuePostgresWouldNotStartWithIsSetAsideAtStart) {
   EXPECT_EQ(conf->find("12XB"), std::string::npos) << *conf;
   EXPECT_EQ(conf->find("lots"), std::string::npos) << *conf;
   EXPECT_EQ(StatusErrors().size(), 0u) << StatusErrors().serialize();
+  // The sidecar's status says what was left out, with the value and why.
+  web::json::value aside = env_->Get(0, "/v1/status").json().at("postgres").at("parameters").at("setAside");
+  ASSERT_EQ(aside.size(), 2u) << aside.serialize();
+  EXPECT_EQ(aside.at(0).at("name").as_string(), "maintenance_work_mem") << aside.serialize();
+  EXPECT_EQ(aside.at(0).at("value").as_string(), "lots") << aside.serialize();
+  EXPECT_EQ(aside.at(1).at("name").as_string(), "shared_buffers") << aside.serialize();
+  EXPECT_NE(aside.at(1).at("reason").as_string().find("would not start"), std::string::npos) << aside.serialize();
   ASSERT_TRUE(env_->cluster().StopNode(0).ok());
   Status started = env_->cluster().StartNode(0);
   ASSERT_TRUE(started.ok()) << started.message();
   EXPECT_EQ(Sql("SHOW work_mem"), "4321kB");
   EXPECT_NE(Sql("SHOW maintenance_work_mem"), "lots");
+  // A pushed spec whose parameters take: what the start left out is no longer shown.
+  ClusterSpec fixed = env_->ctx(0).spec;
+  fixed.postgres.parameters["maintenance_work_mem"] = "96MB";
+  NodeSpecPushReply r = Push(fixed, 1);
+  EXPECT_EQ(r.outcome, SpecPushOutcome::kApplied) << r.reason;
+  EXPECT_EQ(Sql("SHOW maintenance_work_mem"), "96MB");
+  aside = env_->Get(0, "/v1/status").json().at("postgres").at("parameters").at("setAside");
+  EXPECT_EQ(aside.size(), 0u) << aside.serialize();
 }
 
 // PostgreSQL's own reading of a configuration file, without a server: what

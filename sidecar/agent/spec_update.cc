@@ -156,8 +156,8 @@ Result<std::optional<StoredSpec>> LoadStoredSpec(const std::string& state_dir, c
 
 StartSpec ChooseStartSpec(const ClusterSpec& file_spec, uint64_t file_generation,
                           const std::optional<StoredSpec>& stored) {
-  if (stored && stored->generation > file_generation) return {stored->spec, stored->generation, true};
-  return {file_spec, file_generation, false};
+  if (stored && stored->generation > file_generation) return {stored->spec, stored->generation, true, {}};
+  return {file_spec, file_generation, false, {}};
 }
 
 }  // namespace pgvigil

@@ -36,6 +36,7 @@
 #include "common/node_spec_push.h"
 #include "common/result.h"
 #include "common/spec.h"
+#include "sidecar/agent/parameter_check.h"
 #include "sidecar/live_membership.h"
 
 namespace pgvigil {
@@ -106,6 +107,11 @@ struct StartSpec {
   ClusterSpec spec;
   uint64_t generation = 0;
   bool fromStore = false;
+  // postgres.parameters of the chosen spec left out of this start (refused
+  // by PostgreSQL in an earlier push, or by PostgreSQL reading them before
+  // the start), with the value and why: the sidecar's status shows them
+  // (postgres.parameters.setAside) until a spec's parameters take.
+  std::vector<ParameterProblem> setAside;
 };
 StartSpec ChooseStartSpec(const ClusterSpec& file_spec, uint64_t file_generation,
                           const std::optional<StoredSpec>& stored);

@@ -105,6 +105,7 @@ StartSpec PrepareStartSpec(const ClusterSpec& file_spec, uint64_t file_generatio
                   "has it; fix the spec",
                   source, p.name, p.value, p.reason, p.name);
     params.erase(p.name);
+    start.setAside.push_back({p.name, p.value, "PostgreSQL would not start with it: " + p.reason});
   }
   return start;
 }
