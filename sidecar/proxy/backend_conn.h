@@ -135,7 +135,10 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   struct Cycle {
     bool silent;             // the proxy's own (replayed SET, mirrored BEGIN): nothing reaches the client
     bool swallowZ = false;   // the proxy ended the client's sequence here with its own Sync
-    bool sawError = false;   // an ErrorResponse came for this entry
+    bool sawError = false;   // an ErrorResponse came for this entry (not counting failSent's own)
+    // The proxy failed this sequence with its own message before the Sync
+    // (sequence_failure.h): that message's error is absorbed.
+    bool failSent = false;
     Capture capture = Capture::kNone;
     // Transaction pooling: Parses sent in this entry, and how many the backend
     // completed (ParseComplete); the rest were skipped after an error.

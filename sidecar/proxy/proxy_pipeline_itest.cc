@@ -4,7 +4,8 @@
 // on the primary and on a balanced standby; a sequence that reads on a standby
 // and then writes moves to the primary, and an error before the write skips it
 // (PostgreSQL's ignore-until-Sync). Each case runs directly against a server
-// first, so the test states what PostgreSQL does.
+// first, so the test states what PostgreSQL does. An error of the proxy's
+// after a standby read in one sequence ends it as PostgreSQL's own would.
 #include <gtest/gtest.h>
 #include <poll.h>
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "sidecar/proxy/proxy_test_env.h"
+#include "sidecar/proxy/raw_client_testutil.h"
 
 namespace pgvigil::proxy::testenv {
 namespace {
@@ -126,6 +128,53 @@ TEST(ProxyPipelineTest, ReadThenWriteInOneSequence) {
   EXPECT_EQ(NextResult(c->c), "NULL");
   EXPECT_EQ(NextResult(c->c), "PGRES_PIPELINE_SYNC");
   EXPECT_EQ(Cluster().Query(0, "SELECT v FROM kv WHERE k = 501").value(), "p");
+}
+
+// With no confirmed primary, a write gets the proxy's 25006; a standby gives
+// PostgreSQL's own 25006 for the same write. A sequence that read on the
+// standby and then writes (inside BEGIN, which went to the standby) gets the
+// same answers from both: the error ends the sequence, skips the rest up to
+// Sync and, in the transaction block, fails the transaction (ReadyForQuery
+// 'E', then 25P02 until ROLLBACK). The proxy used to answer 'T' there: its
+// error left the standby's transaction usable.
+TEST(ProxyPipelineTest, ProxyErrorAfterAStandbyReadEndsTheSequenceAsPostgresDoes) {
+  ProxyOptions o;
+  o.hba = "host all all 127.0.0.1/32 trust\n";  // the raw protocol client needs no password exchange
+  auto px = StartProxy(o);
+  ASSERT_TRUE(px);
+  RawPg c(px->port);
+  ASSERT_TRUE(c.ready);
+  RoutingTable t = px->server->Routing();
+  t.generation++;
+  t.primary = "node1";  // named while in recovery: no primary is confirmed
+  ASSERT_TRUE(px->server->SetRouting(t).ok());
+  const std::string seq = RunStatement("SELECT 1") + RunStatement("INSERT INTO kv VALUES (29450, 'np')") +
+                          RunStatement("SELECT 2");
+  for (bool block : {false, true}) {
+    for (bool direct : {true, false}) {
+      SCOPED_TRACE(std::string(direct ? "PostgreSQL" : "proxy") + (block ? ", in BEGIN" : ", implicit"));
+      RawPg d(NodeSocket(1));
+      ASSERT_TRUE(d.ready);
+      RawPg& x = direct ? d : c;
+      if (block) {
+        EXPECT_EQ(x.Simple("BEGIN"), "CZ");
+      }
+      // PostgreSQL fails the INSERT at its Execute, the proxy at its Parse
+      // (which it routes): one error either way, nothing after it.
+      EXPECT_EQ(x.Run(seq), direct ? "12DC12EZ" : "12DCEZ");
+      EXPECT_EQ(x.lastError, "25006");
+      EXPECT_EQ(x.status, block ? 'E' : 'I');
+      if (block) {
+        EXPECT_EQ(x.Run(RunStatement("SELECT 3")), "EZ");
+        EXPECT_EQ(x.lastError, "25P02");
+        EXPECT_EQ(x.Simple("ROLLBACK"), "CZ");
+        EXPECT_EQ(x.status, 'I');
+      }
+      EXPECT_EQ(x.Run(RunStatement("SELECT 4")), "12DCZ");  // the connection goes on
+      EXPECT_EQ(x.status, 'I');
+    }
+  }
+  EXPECT_EQ(Cluster().Query(0, "SELECT count(*) FROM kv WHERE k = 29450").value(), "0");
 }
 
 // An error in the read part skips the write that follows until Sync, as

@@ -40,6 +40,9 @@ void WriteFile(const std::string& path, const std::string& text) {
 
 testing::PgTestCluster& Cluster() { return *g_cluster; }
 int NodePort(int i) { return g_cluster->nodes()[size_t(i)].port; }
+std::string NodeSocket(int i) {
+  return g_cluster->nodes()[size_t(i)].socketDir + "/.s.PGSQL." + std::to_string(NodePort(i));
+}
 
 ProxyUnderTest::~ProxyUnderTest() {
   if (server) server->Stop();

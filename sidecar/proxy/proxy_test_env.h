@@ -23,6 +23,9 @@ namespace pgvigil::proxy::testenv {
 // The cluster, created by the environment before the first test.
 testing::PgTestCluster& Cluster();
 int NodePort(int i);
+// The path of node i's Unix socket (trusted: a raw protocol client logs in
+// without a password, to send PostgreSQL itself what a test sends the proxy).
+std::string NodeSocket(int i);
 
 struct ProxyUnderTest {
   SidecarContext ctx;

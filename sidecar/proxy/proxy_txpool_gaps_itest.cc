@@ -13,7 +13,10 @@
 //  * a CancelRequest with the proxy's key cancels the client's own query on
 //    the backend running it, and nothing of another client's;
 //  * a client's unnamed statement is parsed again on a backend another
-//    client took over in between.
+//    client took over in between;
+//  * an error of the proxy's in the middle of an extended sequence (42P05,
+//    refused session state) rolls back what the sequence ran before it, as
+//    PostgreSQL's own error there does.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -58,48 +61,6 @@ std::string Tag(PGconn* c, const char* sql) {
   PQclear(r);
   return out;
 }
-
-// A protocol client on the raw socket: sends messages, reads answers up to a
-// ReadyForQuery and returns their type bytes ("3Z", "EZ", ...).
-struct RawPg {
-  explicit RawPg(int port) : sock(port) {
-    std::string s;
-    AppendStartup(&s, {{"user", "postgres"}, {"database", "postgres"}, {"application_name", "pgvigil_tx_raw"}});
-    if (sock.Send(s)) ready = !Until(std::chrono::seconds(10)).empty();
-  }
-  // Message types until (and with) a ReadyForQuery, or what came in `timeout`.
-  std::string Until(std::chrono::milliseconds timeout) {
-    std::string types;
-    auto end = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      while (buf.size() >= 5) {
-        uint32_t len = (uint32_t(uint8_t(buf[1])) << 24) | (uint32_t(uint8_t(buf[2])) << 16) |
-                       (uint32_t(uint8_t(buf[3])) << 8) | uint32_t(uint8_t(buf[4]));
-        if (buf.size() < 1 + len) break;
-        char t = buf[0];
-        if (t == 'E') lastError = FirstSqlState(buf.substr(0, 1 + len));
-        buf.erase(0, 1 + len);
-        if (t == 'S' || t == 'K' || t == 'R') continue;  // login chatter
-        types += t;
-        if (t == 'Z') return types;
-      }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return types;
-      std::string more = sock.ReadAtLeast(1, left);
-      if (more.empty()) return types;
-      buf += more;
-    }
-  }
-  std::string Run(const std::string& msgs, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    std::string s = msgs;
-    AppendSync(&s);
-    if (!sock.Send(s)) return "send failed";
-    return Until(timeout);
-  }
-  RawClient sock;
-  std::string buf, lastError;
-  bool ready = false;
-};
 
 std::string ParseMsg(const std::string& name, const std::string& sql) {
   std::string s;
@@ -194,6 +155,75 @@ TEST(ProxyTxPoolGapsTest, DuplicateStatementNameIsAnError) {
   EXPECT_EQ(Tag(a->c, "COMMIT"), "ROLLBACK");
   EXPECT_EQ(a->Query("SELECT count(*) FROM kv WHERE k = 1620"), "0");
   EXPECT_EQ(ExecPrepared(a->c, "dup"), "first");
+}
+
+std::string CountKey(int k) {
+  return Cluster().Query(0, "SELECT count(*) FROM kv WHERE k = " + std::to_string(k)).value();
+}
+
+TEST(ProxyTxPoolGapsTest, ProxyErrorInASequenceFailsItOnTheBackend) {
+  // PostgreSQL: an error in an extended-protocol sequence rolls back the
+  // implicit transaction of the whole sequence (an INSERT executed before it
+  // too) and skips the rest up to Sync; inside a transaction block it leaves
+  // the transaction failed. A Parse of a name the client prepared already
+  // gets 42P05 from PostgreSQL and from the proxy alike: the client sees the
+  // same answers from both, and the INSERT before it is gone. The proxy
+  // used to end the sequence with a Sync of its own before its error, which
+  // committed the INSERT.
+  auto px = GapsProxy(2, std::chrono::seconds(30));
+  ASSERT_TRUE(px);
+  int key = 29400;
+  for (bool block : {false, true}) {
+    for (bool direct : {true, false}) {
+      SCOPED_TRACE(std::string(direct ? "PostgreSQL" : "proxy") + (block ? ", in BEGIN" : ", implicit"));
+      ++key;
+      std::unique_ptr<RawPg> c = direct ? std::make_unique<RawPg>(NodeSocket(0)) : std::make_unique<RawPg>(px->port);
+      ASSERT_TRUE(c->ready);
+      EXPECT_EQ(c->Run(ParseMessage("dup", "SELECT 'first'")), "1Z");
+      if (block) {
+        EXPECT_EQ(c->Simple("BEGIN"), "CZ");
+      }
+      const std::string insert = "INSERT INTO kv VALUES (" + std::to_string(key) + ", 'seq')";
+      // INSERT; Parse of "dup" again (the error); a Bind/Execute skipped; Sync.
+      EXPECT_EQ(c->Run(RunStatement(insert) + ParseMessage("dup", "SELECT 'second'") + BindExecute("dup")), "12CEZ");
+      EXPECT_EQ(c->lastError, "42P05");
+      EXPECT_EQ(c->status, block ? 'E' : 'I');
+      if (block) {
+        EXPECT_EQ(c->Run(RunStatement("SELECT 1")), "EZ");  // 25P02 until the transaction ends
+        EXPECT_EQ(c->lastError, "25P02");
+        EXPECT_EQ(c->Simple("ROLLBACK"), "CZ");
+        EXPECT_EQ(c->status, 'I');
+      }
+      EXPECT_EQ(CountKey(key), "0");
+      // The connection goes on: the client's statement is the first one, and
+      // the next sequence's INSERT commits.
+      EXPECT_EQ(c->Run(BindExecute("dup")), "2DCZ");
+      EXPECT_EQ(c->Run(RunStatement(insert)), "12CZ");
+      EXPECT_EQ(c->status, 'I');
+      EXPECT_EQ(CountKey(key), "1");
+    }
+  }
+  // A statement the proxy refuses for session state (0A000; PostgreSQL would
+  // run it) in the same place ends the sequence the same way.
+  for (bool block : {false, true}) {
+    SCOPED_TRACE(block ? "refused SET, in BEGIN" : "refused SET, implicit");
+    ++key;
+    RawPg c(px->port);
+    ASSERT_TRUE(c.ready);
+    if (block) {
+      EXPECT_EQ(c.Simple("BEGIN"), "CZ");
+    }
+    const std::string insert = "INSERT INTO kv VALUES (" + std::to_string(key) + ", 'seq')";
+    EXPECT_EQ(c.Run(RunStatement(insert) + RunStatement("SET work_mem = '8MB'") + RunStatement("SELECT 1")), "12CEZ");
+    EXPECT_EQ(c.lastError, "0A000");
+    EXPECT_EQ(c.status, block ? 'E' : 'I');
+    if (block) {
+      EXPECT_EQ(c.Simple("ROLLBACK"), "CZ");
+    }
+    EXPECT_EQ(CountKey(key), "0");
+    EXPECT_EQ(c.Run(RunStatement("SELECT 2")), "12DCZ");
+    EXPECT_EQ(c.status, 'I');
+  }
 }
 
 TEST(ProxyTxPoolGapsTest, RefusedStatementAbortsTheTransaction) {

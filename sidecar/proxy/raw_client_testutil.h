@@ -8,12 +8,17 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "sidecar/proxy/wire_messages.h"
 
 namespace pgvigil::proxy::testenv {
 
@@ -29,6 +34,19 @@ class RawClient {
       ::close(fd_);
       fd_ = -1;
     }
+  }
+  // A Unix-domain socket (a test server's trusted local socket, to compare
+  // with PostgreSQL itself).
+  explicit RawClient(const std::string& unix_path) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    if (unix_path.size() >= sizeof a.sun_path) {
+      Close();
+      return;
+    }
+    unix_path.copy(a.sun_path, unix_path.size());
+    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) Close();
   }
   ~RawClient() { Close(); }
   RawClient(const RawClient&) = delete;
@@ -110,6 +128,83 @@ inline std::string FirstSqlState(const std::string& bytes) {
   }
   return "";
 }
+
+// A protocol client on a raw socket that needs no password exchange: sends
+// messages, reads answers up to a ReadyForQuery and returns their type bytes
+// ("3Z", "EZ", ...); the last ReadyForQuery's status and the last error's
+// SQLSTATE are kept.
+struct RawPg {
+  // `to`: a port on loopback, or a Unix socket path.
+  template <typename To>
+  explicit RawPg(const To& to, const std::vector<std::pair<std::string, std::string>>& params = {
+                                   {"user", "postgres"}, {"database", "postgres"}, {"application_name", "pgvigil_tx_raw"}})
+      : sock(to) {
+    std::string s;
+    AppendStartup(&s, params);
+    if (sock.ok() && sock.Send(s)) {
+      std::string t = Until(std::chrono::seconds(10));
+      ready = !t.empty() && t.back() == 'Z';
+    }
+  }
+  // Message types until (and with) a ReadyForQuery, or what came in `timeout`.
+  std::string Until(std::chrono::milliseconds timeout) {
+    std::string types;
+    auto end = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      while (buf.size() >= 5) {
+        uint32_t len = (uint32_t(uint8_t(buf[1])) << 24) | (uint32_t(uint8_t(buf[2])) << 16) |
+                       (uint32_t(uint8_t(buf[3])) << 8) | uint32_t(uint8_t(buf[4]));
+        if (buf.size() < 1 + len) break;
+        char t = buf[0];
+        if (t == 'E') lastError = FirstSqlState(buf.substr(0, 1 + len));
+        if (t == 'Z' && len >= 5) status = buf[5];
+        buf.erase(0, 1 + len);
+        if (t == 'S' || t == 'K' || t == 'R') continue;  // login chatter
+        types += t;
+        if (t == 'Z') return types;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return types;
+      std::string more = sock.ReadAtLeast(1, left);
+      if (more.empty()) return types;
+      buf += more;
+    }
+  }
+  // Sends one simple Query; the answers up to its ReadyForQuery.
+  std::string Simple(const std::string& sql, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::string s;
+    AppendQuery(&s, sql);
+    if (!sock.Send(s)) return "send failed";
+    return Until(timeout);
+  }
+  // Sends msgs and a Sync; the answers up to the ReadyForQuery.
+  std::string Run(const std::string& msgs, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::string s = msgs;
+    AppendSync(&s);
+    if (!sock.Send(s)) return "send failed";
+    return Until(timeout);
+  }
+  RawClient sock;
+  std::string buf, lastError;
+  char status = 0;  // of the last ReadyForQuery
+  bool ready = false;
+};
+
+// Extended-protocol messages for RawPg: a Parse; a Bind of `statement` to
+// the unnamed portal (no parameters, text results) and its Execute.
+inline std::string ParseMessage(const std::string& name, const std::string& sql) {
+  std::string s;
+  AppendParse(&s, name, sql);
+  return s;
+}
+inline std::string BindExecute(const std::string& statement) {
+  std::string s;
+  AppendMessage(&s, 'B', std::string(1, '\0') + statement + std::string(7, '\0'));
+  AppendMessage(&s, 'E', std::string(5, '\0'));
+  return s;
+}
+// Parse, Bind and Execute of sql as the unnamed statement.
+inline std::string RunStatement(const std::string& sql) { return ParseMessage("", sql) + BindExecute(""); }
 
 // Resident set size of this process in KiB (VmRSS).
 inline long ResidentKiB() {

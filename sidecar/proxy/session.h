@@ -223,7 +223,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Ends the client's open extended sequence on its backend with the proxy's own
   // Sync (see session_routing.cc). True when none was open; false when one was
   // just ended: the caller waits for its ReadyForQuery.
-  bool SettleSequence();
+  bool SettleSequence() { return EndSequence(false); }
+  // The same for a sequence an error of the proxy's ends: the backend's part
+  // fails first (sequence_failure.h), as PostgreSQL fails a sequence that
+  // meets an error (the implicit transaction rolls back, an explicit one is
+  // left failed).
+  bool FailSequence() { return EndSequence(true); }
+  bool EndSequence(bool fail);
   void DropStandby(const std::string& why);
   void Absorb(const SqlClass& c, bool executes);
   RouteDecision Decide(RoutingOnUse& routing);  // loads the snapshot only when the decision reads it
@@ -260,6 +266,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // when sent.
   bool FailTransactionOn(Target t);
   void AnswerLocal();
+  // An error the proxy answers for the client's message instead of running it
+  // (refused statement, no backend for it): inside a transaction, the
+  // transaction is failed on the backend(s) holding it first, as PostgreSQL's
+  // own error would (its COMMIT then answers ROLLBACK); in an extended
+  // sequence, the rest of it up to the client's Sync is skipped.
   void CycleError(const std::string& sqlstate, const std::string& message);
   void SendCycle(const std::shared_ptr<BackendConn>& b, bool silent);
   // A transaction's BEGIN whose standby part is deferred (route_decision.h):
@@ -402,11 +413,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // used by this cycle) are closed there first, appended to *out (they are
   // parsed again on the backend where a client next uses them).
   void MakeRoomForParses(BackendConn* b, std::string* out);
-  // An error the proxy answers for the client's message (refused session
-  // state, cycle_.txError): inside a transaction, the transaction is failed on
-  // the backend(s) holding it first, as PostgreSQL's own error would (its
-  // COMMIT then answers ROLLBACK).
-  void TxCycleError(const std::string& sqlstate, const std::string& message);
   // The Parse of a named statement at `name`: the error it gets instead of
   // being tracked (duplicate name, proxy.pool.maxPreparedStatements), "" none.
   bool TxParseRefused(const std::string& name);

@@ -3,6 +3,7 @@
 // injected), and reacting to backends closing and to routing changes.
 #include <spdlog/spdlog.h>
 
+#include "sidecar/proxy/sequence_failure.h"
 #include "sidecar/proxy/session.h"
 
 namespace pgvigil::proxy {
@@ -173,8 +174,8 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
   if (t == Target::kNone) return true;
   const char* raw = reinterpret_cast<const char*>(f.body) - 5;
   bool fatal = false;
+  ErrorFields e;
   if (f.type == 'E') {
-    ErrorFields e;
     (void)ParseErrorFields(f, &e);
     if (e.severity == "FATAL" || e.severity == "PANIC") {
       // Kept: if the backend closes next, this is the one error the client gets.
@@ -241,8 +242,11 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
         standbyInTx_ = standbyTxDeferred_ = false;
         if (shared_->spec.proxy.loadBalancing.disableOnWrite == DisableOnWrite::kTransaction) wrote_ = false;
       }
-      // The proxy's own Sync (a sequence moving to the other backend): not shown;
-      // after an error there the rest of the client's sequence is skipped.
+      // The proxy's own Sync (a sequence moving to the other backend, or ended
+      // by the proxy's error): not shown; after an error of the client's
+      // statements there the rest of the client's sequence is skipped (and an
+      // error of the proxy's for it is not given: PostgreSQL reports only the
+      // first error of a sequence).
       if (done.swallowZ && done.sawError) skipUntilSync_ = true;
       if (!done.swallowZ) AfterClientCycle(b, t);
       if (txStatus_ == 'E') FailTransactionElsewhere(t);
@@ -250,6 +254,12 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
       OnCaptureDone(b, done.capture, done.sawError);
     }
     needProcess_ = true;
+    return true;
+  }
+  if (f.type == 'E' && cur.failSent && IsSequenceFailure(e)) {
+    // The proxy's own message failing the sequence (EndSequence): the client
+    // gets the proxy's error instead.
+    FlushRelayed();
     return true;
   }
   if (f.type == 'E') cur.sawError = true;
@@ -263,8 +273,6 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
     }
     if (f.type == 'D' && cur.capture != BackendConn::Capture::kNone) OnCapturedRow(b, cur.capture, f);
     if (f.type == 'E' && cur.capture != BackendConn::Capture::kFailTransaction) {
-      ErrorFields e;
-      (void)ParseErrorFields(f, &e);
       spdlog::warn("proxy: node {} failed a statement replayed for session state ({}): {}", b->login().node,
                    e.code, e.message);
     }

@@ -12,16 +12,21 @@
 // where it runs with a Sync of its own, waits for that ReadyForQuery (not shown
 // to the client), and continues on the other backend; if that part failed, the
 // rest of the sequence is skipped up to the client's Sync, as PostgreSQL
-// skips after an error. Statements that go to both backends (SET, SAVEPOINT,
-// ...) are mirrored to the standby in a silent sequence closed by the same
-// Sync. A transaction's BEGIN goes to the primary alone; the standby gets it
-// (as a Query, silently) right before the first statement of the transaction
-// sent there (route_decision.h, "deferred").
+// skips after an error. An error of the proxy's own in the middle of a
+// sequence (a refused statement, no backend for it) ends it with a message
+// that fails before that Sync (FailSequence), so that the backend rolls back
+// what the sequence ran, as PostgreSQL does with an error there.
+// Statements that go to both backends (SET, SAVEPOINT, ...) are mirrored to
+// the standby in a silent sequence closed by the same Sync. A transaction's
+// BEGIN goes to the primary alone; the standby gets it (as a Query, silently)
+// right before the first statement of the transaction sent there
+// (route_decision.h, "deferred").
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "sidecar/proxy/pool_nodes.h"
+#include "sidecar/proxy/sequence_failure.h"
 #include "sidecar/proxy/session.h"
 
 namespace pgvigil::proxy {
@@ -89,26 +94,36 @@ void ClientSession::ScheduleRetry() {
   });
 }
 
-bool ClientSession::SettleSequence() {
+bool ClientSession::EndSequence(bool fail) {
   if (pinned_ == Target::kNone) return true;
   // End the client's open sequence where it runs with a Sync of the proxy's own;
   // its ReadyForQuery is not shown (OnBackendFrame), and an error in that part
-  // makes the proxy skip the rest of the client's sequence.
+  // makes the proxy skip the rest of the client's sequence. Ended by an error
+  // of the proxy's (fail), the sequence first gets a message that fails
+  // (sequence_failure.h): the backend rolls back its part of the implicit
+  // transaction, or fails the explicit one, as PostgreSQL does with an error
+  // there; that error is absorbed (OnSpecialFrame).
   BackendConn* b = Conn(pinned_).get();
   pinned_ = Target::kNone;
   if (!b || !b->seqOpen) return true;
   scratch_.clear();
+  if (fail) AppendSequenceFailure(&scratch_);
   AppendSync(&scratch_);
   b->Send(scratch_);
   b->seqOpen = false;
   b->outstanding.back().swallowZ = true;
+  b->outstanding.back().failSent = fail;
   for (Target o : {Target::kPrimary, Target::kStandby}) {
     BackendConn* m = Conn(o).get();
     if (m && m != b && m->seqOpen) {  // its silent mirror ends too
       m->Send(scratch_);
       m->seqOpen = false;
+      m->outstanding.back().failSent = fail;
     }
   }
+  if (fail)
+    spdlog::debug("proxy: session of {}: its sequence on {} is failed there, ended by the proxy's error", peer_,
+                  b->login().node);
   if (primary_) FetchCommitLsnAfter(primary_.get());
   return false;
 }
@@ -171,7 +186,7 @@ bool ClientSession::TryDispatch() {
   if (cycle_.kind == 'S' || cycle_.kind == 'H') return DispatchSyncOrFlush();
   if (!extended && !SettleSequence()) return false;
   if (!pendingError_.empty()) {
-    if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
+    if (!FailSequence() || BusyOtherThan(Target::kNone)) return false;
     CycleError(pendingErrorState_, pendingError_);
     pendingError_.clear();
     return true;
@@ -189,9 +204,9 @@ bool ClientSession::TryDispatch() {
   }
   if (TxMode()) {
     if (!cycle_.txError.empty()) {
-      if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
+      if (!FailSequence() || BusyOtherThan(Target::kNone)) return false;
       std::string state = std::move(cycle_.txErrorState), msg = std::move(cycle_.txError);
-      TxCycleError(state, msg);
+      CycleError(state, msg);
       return true;
     }
     if (AnswerTxClose()) return true;
@@ -257,7 +272,7 @@ bool ClientSession::TryDispatch() {
       if (d.reason == RouteReason::kPaused || d.reason == RouteReason::kAwaitPrimary) ScheduleRetry();
       return false;  // kStandbyBeginPending: the standby's ReadyForQuery runs Process again
     case RouteTarget::kError:
-      if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
+      if (!FailSequence() || BusyOtherThan(Target::kNone)) return false;
       if (d.reason == RouteReason::kNoPrimary) {
         shared_->metrics->writesRefusedNoPrimary.Inc();
         spdlog::warn("proxy: refusing {} from {}: no confirmed primary ({})", cycle_.reason, peer_,
@@ -285,7 +300,7 @@ bool ClientSession::TryDispatch() {
       }
     } else if (main == Target::kStandby && pinned_ != Target::kStandby) {
       if (r->primary < 0) {
-        if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
+        if (!FailSequence() || BusyOtherThan(Target::kNone)) return false;
         CycleError("08006", "no backend available for reads: no standby in balancing and " + r->noPrimaryReason);
         return true;
       }
@@ -303,7 +318,7 @@ bool ClientSession::TryDispatch() {
   }
   if (main == Target::kPrimary) {
     if (r->primary < 0) {
-      if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
+      if (!FailSequence() || BusyOtherThan(Target::kNone)) return false;
       shared_->metrics->writesRefusedNoPrimary.Inc();
       CycleError("25006",
                  "no primary node is confirmed (" + r->noPrimaryReason + "); writes are refused until one is");
@@ -318,7 +333,7 @@ bool ClientSession::TryDispatch() {
   if (connectingPrimary_ && main == Target::kPrimary) return false;
   if (connectingStandby_ && (main == Target::kStandby || also_standby)) return false;
   if (!Conn(main)) {
-    if (!SettleSequence() || BusyOtherThan(Target::kNone)) return false;
+    if (!FailSequence() || BusyOtherThan(Target::kNone)) return false;
     CycleError("08006", "the backend this statement belongs to is gone");
     return true;
   }
@@ -475,6 +490,18 @@ void ClientSession::ReplaySessionSets(BackendConn* b) {
 }
 
 void ClientSession::CycleError(const std::string& sqlstate, const std::string& message) {
+  // Inside a transaction the error aborts it, as any error there does on
+  // PostgreSQL: it is failed on the backend(s) holding it (later statements
+  // get 25P02, COMMIT answers ROLLBACK). A sequence the error ended was failed
+  // where it ran already (FailSequence): its ReadyForQuery said 'E' then.
+  if (txStatus_ == 'T') {
+    bool failed = FailTransactionOn(Target::kPrimary);
+    failed = FailTransactionOn(Target::kStandby) || failed;
+    if (failed) {
+      txStatus_ = 'E';
+      spdlog::debug("proxy: session of {}: its transaction is aborted by the proxy's error {}", peer_, sqlstate);
+    }
+  }
   AppendError(&out_.pending, "ERROR", sqlstate, message);
   if (cycle_.kind != 'Q' && cycle_.kind != 'F' && cycle_.kind != 'S')
     skipUntilSync_ = true;

@@ -192,24 +192,12 @@ ClientSession::TxCheck ClientSession::CheckTxSessionState() {
                  peer_, user_, d.what);
     return TxCheck::kGo;
   }
-  if (!SettleSequence() || BusyOtherThan(Target::kNone)) return TxCheck::kWait;
+  if (!FailSequence() || BusyOtherThan(Target::kNone)) return TxCheck::kWait;
   spdlog::info("proxy: refused {} from client {} (user \"{}\"): session state in transaction pooling", d.what,
                peer_, user_);
   for (const auto& name : cycle_.parsedHere) statements_.erase(name);  // never parsed anywhere
-  TxCycleError(kTxStateRefusedState, TxStateRefusedMessage(d.what));
+  CycleError(kTxStateRefusedState, TxStateRefusedMessage(d.what));
   return TxCheck::kRefused;
-}
-
-void ClientSession::TxCycleError(const std::string& sqlstate, const std::string& message) {
-  if (txStatus_ == 'T') {
-    bool failed = FailTransactionOn(Target::kPrimary);
-    failed = FailTransactionOn(Target::kStandby) || failed;
-    if (failed) {
-      txStatus_ = 'E';
-      spdlog::debug("proxy: session of {}: its transaction is aborted by the proxy's error {}", peer_, sqlstate);
-    }
-  }
-  CycleError(sqlstate, message);
 }
 
 bool ClientSession::TxParseRefused(const std::string& name) {
