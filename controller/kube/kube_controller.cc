@@ -359,11 +359,15 @@ void KubeController::SyncScale(Cluster& c, const std::string& key, const value& 
 void KubeController::SyncRequest(Cluster& c, const std::string& key, const value& cr) {
   const value meta = cr.has_object_field("metadata") ? cr.at("metadata") : value::object();
   const std::string text = meta.has_object_field("annotations") ? Str(meta.at("annotations"), kRequestAnnotation) : "";
-  std::string recorded;  // status.lastRequest.id
-  if (cr.has_object_field("status") && cr.at("status").has_object_field("lastRequest"))
-    recorded = Str(cr.at("status").at("lastRequest"), "id");
+  const value record = cr.has_object_field("status") && cr.at("status").has_object_field("lastRequest")
+                           ? cr.at("status").at("lastRequest")
+                           : value::null();
+  const std::string recorded = Str(record, "id");  // status.lastRequest.id
   const std::string name = Str(meta, "name");
-  if (c.handOff && recorded == c.handOff->id) HandOffRequest(c, key);
+  if (c.handOff) {
+    HandOffDecision h = DecideHandOff(c.handOff->id, c.handOffTerm, record, elector_->ActingTerm());
+    if (h.kind != HandOffDecision::Kind::kWait) HandOffRequest(c, key, h);
+  }
   RequestDecision d = DecideRequest(text, recorded, InstanceNames(name, c.members > 0 ? c.members : c.instances));
   if (d.kind == RequestDecision::Kind::kNone) return;
   const std::string handled = d.request.id.empty() ? text : d.request.id;
@@ -380,7 +384,10 @@ void KubeController::SyncRequest(Cluster& c, const std::string& key, const value
   const std::string message = d.reason;
   // Recorded first (status.lastRequest, written with the summary under the
   // durable term); the planner gets it once that record is read back.
-  if (accepted) c.handOff = d.request;
+  if (accepted) {
+    c.handOff = d.request;
+    c.handOffTerm = term;
+  }
   if (accepted)
     spdlog::info("PostgresCluster {}: {}: accepted (term {}); handed to the planner once status.lastRequest holds it",
                  key, message, term);
@@ -394,15 +401,18 @@ void KubeController::SyncRequest(Cluster& c, const std::string& key, const value
                      message);
 }
 
-void KubeController::HandOffRequest(Cluster& c, const std::string& key) {
+void KubeController::HandOffRequest(Cluster& c, const std::string& key, const HandOffDecision& h) {
   const OperatorRequest r = *c.handOff;
+  const uint64_t term = c.handOffTerm;
   c.handOff.reset();
-  const uint64_t term = elector_->ActingTerm();
-  if (term == 0 || !c.reconciler) {
-    // At most once: the record stands, no successor runs it.
-    spdlog::warn("PostgresCluster {}: request {} ({} {}) recorded but not carried out: this controller stopped "
-                 "acting before handing it to the planner; ask again",
-                 key, r.id, r.action, r.instance);
+  if (h.kind != HandOffDecision::Kind::kHandOff || !c.reconciler) {
+    // At most once: no other controller's run is repeated here. A record of
+    // this controller's that the status does not hold is not written later,
+    // under another term, over what the status holds.
+    if (!h.recordHeld && c.lastRequest.is_object() && Str(c.lastRequest, "id") == r.id)
+      c.lastRequest = value::null();
+    spdlog::warn("PostgresCluster {}: request {} ({} {}) recorded but not carried out here: {}", key, r.id,
+                 r.action, r.instance, c.reconciler ? h.reason : "the cluster has no reconciler");
     return;
   }
   Status s = r.action == "switchover" ? c.reconciler->RequestSwitchover(r.instance)

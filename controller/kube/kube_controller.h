@@ -105,6 +105,7 @@ class KubeController {
     // record is read back from the API server (durable): a new leader never
     // runs a request again that this one may have run (at most once).
     std::optional<OperatorRequest> handOff;
+    uint64_t handOffTerm = 0;              // the acting term it was filed (recorded) under
     // status.report: the Reconciler's ClusterStatus in vigilctl's format,
     // replaced when its stable part changes (StablePart), else at most every
     // reportPeriod.
@@ -154,8 +155,10 @@ class KubeController {
   // pgvigil.io/request: a request not yet in status.lastRequest goes to the
   // Reconciler while this controller acts; the outcome joins the summary.
   void SyncRequest(Cluster& c, const std::string& key, const web::json::value& cr);
-  // c.handOff to the Reconciler, its record being durable.
-  void HandOffRequest(Cluster& c, const std::string& key);
+  // c.handOff to the Reconciler, its record being durable under the term it
+  // was filed under and this controller still acting under that term
+  // (DecideHandOff); otherwise dropped, logged with the reason.
+  void HandOffRequest(Cluster& c, const std::string& key, const HandOffDecision& h);
   // Refreshes c.report from the acting Reconciler's status (reportSeq counts).
   void SyncReport(Cluster& c);
   std::unique_ptr<Reconciler> MakeReconciler(const std::string& ns, const std::string& name,

@@ -85,6 +85,47 @@ value RequestRecord(const OperatorRequest& r, bool accepted, const std::string& 
   return v;
 }
 
+HandOffDecision DecideHandOff(const std::string& filed_id, uint64_t filed_term, const value& recorded,
+                              uint64_t acting_term) {
+  HandOffDecision d;
+  const std::string id = recorded.is_object() ? Field(recorded, "id") : "";
+  const std::string holds = "status.lastRequest holds " + (id.empty() ? std::string("no request") : "request " + id);
+  if (id != filed_id) {
+    if (acting_term != 0 && acting_term != filed_term) {
+      d.kind = HandOffDecision::Kind::kDrop;
+      d.reason = holds + " and this controller acts under term " + std::to_string(acting_term) + " now, not term " +
+                 std::to_string(filed_term) + " under which it filed it (its record never read back); ask again";
+      return d;
+    }
+    d.reason = holds + ", not yet request " + filed_id;
+    return d;
+  }
+  const bool has_term = recorded.has_number_field("term") && recorded.at("term").as_number().is_integral();
+  const uint64_t term = has_term ? recorded.at("term").as_number().to_uint64() : 0;
+  d.kind = HandOffDecision::Kind::kDrop;
+  d.recordHeld = has_term && term == filed_term;
+  if (!d.recordHeld) {
+    d.reason = "status.lastRequest holds it under " + (has_term ? "term " + std::to_string(term) : "no term") +
+               ", not term " + std::to_string(filed_term) +
+               " under which this controller filed it: another controller recorded it and carries it out";
+    return d;
+  }
+  if (acting_term == 0) {
+    d.reason = "this controller stopped acting (it filed it under term " + std::to_string(filed_term) +
+               ") before handing it to the planner; ask again";
+    return d;
+  }
+  if (acting_term != filed_term) {
+    d.reason = "this controller acts under term " + std::to_string(acting_term) + " now, not term " +
+               std::to_string(filed_term) + " under which it filed it: another controller may have run it in "
+               "between; ask again";
+    return d;
+  }
+  d.kind = HandOffDecision::Kind::kHandOff;
+  d.reason = "status.lastRequest holds it under term " + std::to_string(term) + ", the term this controller acts under";
+  return d;
+}
+
 Result<std::string> FenceAnnotationAfter(const std::string& current, bool fence, const std::string& instance,
                                          const std::vector<std::string>& instances, bool* changed) {
   *changed = false;

@@ -54,6 +54,29 @@ RequestDecision DecideRequest(const std::string& annotation, const std::string& 
 web::json::value RequestRecord(const OperatorRequest& r, bool accepted, const std::string& message, uint64_t term,
                                const std::string& time);
 
+// Whether a request this controller filed (recorded as accepted under
+// `filed_term`) goes to the planner now, from status.lastRequest as read back
+// from the API server (`recorded`: {id, term, ...}; null when absent) and the
+// term this controller acts under now (0: not acting):
+//  - kWait: the record holds another id (not written yet) and this controller
+//    acts under the filing term, or does not act at the moment;
+//  - kHandOff: the record is this one, under the term it was filed under, and
+//    this controller still acts under that term;
+//  - kDrop: the record is this one but under another term (another controller
+//    recorded it again and carries it out), or this controller no longer acts
+//    under the term it filed it under, read back or not (a controller deposed
+//    in between must not run what its successor may have run: at most once).
+struct HandOffDecision {
+  enum class Kind { kWait, kHandOff, kDrop } kind = Kind::kWait;
+  std::string reason;  // logged with the decision
+  // status.lastRequest holds this controller's own record of it (its id under
+  // the filing term). A record dropped before it was read back is not to be
+  // written later under another term.
+  bool recordHeld = false;
+};
+HandOffDecision DecideHandOff(const std::string& filed_id, uint64_t filed_term, const web::json::value& recorded,
+                              uint64_t acting_term);
+
 // The manual fence annotation after `vigilctl fence|unfence INSTANCE` ("*": every
 // instance), from its current text (ParseFencedInstances' format). "" means
 // remove the annotation (nothing fenced). Errors name the instance or the

@@ -55,6 +55,51 @@ TEST(KubeRequestTest, EncodeThenDecide) {
   EXPECT_EQ(RequestRecord(d.request, true, "", 7, "t").at("result").as_string(), "Accepted");
 }
 
+// A request this controller filed under term 5 goes to the planner only when
+// status.lastRequest holds it under term 5 and this controller still acts
+// under term 5. Deposed in between (another controller recorded it again
+// under term 6 and runs it), or acting under another term now, it is dropped:
+// the switchover never runs twice.
+TEST(KubeRequestTest, HandOffOnlyUnderTheTermItWasFiledUnder) {
+  using H = HandOffDecision::Kind;
+  auto record = [](const std::string& id, uint64_t term) {
+    OperatorRequest r{id, "switchover", "demo-1", ""};
+    return RequestRecord(r, true, "switchover demo-1 requested", term, "t");
+  };
+  struct Case {
+    std::string name;
+    web::json::value recorded;
+    uint64_t acting;
+    H want;
+    bool held;
+    std::string reasonHas;
+  };
+  web::json::value no_term = record("x", 5);
+  no_term.erase("term");
+  const Case cases[] = {
+      {"not recorded yet", web::json::value::null(), 5, H::kWait, false, "holds no request, not yet request x"},
+      {"another request recorded", record("w", 5), 5, H::kWait, false, "holds request w"},
+      {"not recorded yet, not acting at the moment", record("w", 5), 0, H::kWait, false, "not yet request x"},
+      {"recorded under the filing term, still acting under it", record("x", 5), 5, H::kHandOff, true, "under term 5"},
+      {"recorded again by the next controller under its term", record("x", 6), 5, H::kDrop, false,
+       "holds it under term 6, not term 5"},
+      {"recorded again by the next controller, this one acting again later", record("x", 6), 7, H::kDrop, false,
+       "another controller recorded it"},
+      {"recorded by this one but it stopped acting", record("x", 5), 0, H::kDrop, true, "stopped acting"},
+      {"recorded by this one, which acts under a newer term now", record("x", 5), 7, H::kDrop, true,
+       "acts under term 7 now, not term 5"},
+      {"never read back, acting under a newer term now", record("w", 6), 7, H::kDrop, false,
+       "its record never read back"},
+      {"a record without a term", no_term, 5, H::kDrop, false, "holds it under no term"},
+  };
+  for (const auto& c : cases) {
+    HandOffDecision d = DecideHandOff("x", 5, c.recorded, c.acting);
+    EXPECT_EQ(d.kind, c.want) << c.name << ": " << d.reason;
+    EXPECT_EQ(d.recordHeld, c.held) << c.name;
+    EXPECT_NE(d.reason.find(c.reasonHas), std::string::npos) << c.name << ": " << d.reason;
+  }
+}
+
 TEST(KubeRequestTest, FenceEdits) {
   struct Case {
     std::string name, current;
