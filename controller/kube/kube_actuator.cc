@@ -134,6 +134,7 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
   auto pods = ReadPods();
   if (!pods.ok()) return Status::Error(pods.error());
   if (Status d = CheckDeposed(*pods, term); !d.ok()) return d;
+  JudgeCandidate(term, state, obs, actuator);
   CheckParameters(term, state, obs, actuator);
   if (Status a = ApplyOwnedObjects(term); !a.ok()) spdlog::warn("{}/{}: {}", ns_, name_, a.message());
   SendTerm(term, obs, actuator);

@@ -74,6 +74,7 @@
 #include "controller/kube/kube_client.h"
 #include "controller/kube/kube_events.h"
 #include "controller/kube/kube_plan.h"
+#include "controller/kube/parameter_gate.h"
 #include "controller/kube/register_mirror.h"
 #include "controller/kube/status_store.h"
 #include "controller/leadership.h"
@@ -193,6 +194,25 @@ class KubeActuator : public StateStore, public ActingHook {
   // "spec.postgres.parameters.work_mem: <why>" while the accepted resource's
   // parameters stand refused, else "". Any thread.
   std::string ParametersRefused();
+  // A generation not yet in force (parameter_gate.h) whose postgres.parameters
+  // differ from the accepted resource's: the next acting round has a reachable
+  // sidecar (the primary's first) check the spec in force with these
+  // parameters (PUT /v1/node/spec, "check": true; nothing stored or applied
+  // there) and keeps the verdict for CandidateVerdict; refused: logged, a
+  // Warning Event ParametersInvalid naming the setting and why, a recorded
+  // decision (check-parameters). A newer call replaces the candidate. Any thread.
+  void CheckCandidate(int64_t generation, std::map<std::string, std::string> parameters);
+  // A generation was taken into use: a candidate not newer than it is no longer
+  // checked (a generation that replaced it was accepted first). Any thread.
+  void DropCandidatesUpTo(int64_t generation);
+  // The verdict on that generation, once reached. Any thread.
+  std::optional<ParameterVerdict> CandidateVerdict(int64_t generation);
+  // Called (on the Reconciler's thread) once a verdict is reached, so the
+  // controller takes it up without waiting for its next sync.
+  void SetVerdictListener(std::function<void()> listener) { verdictListener_ = std::move(listener); }
+  // The candidate's check, each acting round, before anything is applied.
+  void JudgeCandidate(uint64_t term, const plan::ClusterState& state, const plan::Observation& obs,
+                      Actuator& actuator);
   // Installed as the Actuator's promote guard by BeforeActions: during a
   // failover (the state last loaded or written), §6 (ii), routing without the
   // old primary accepted by a majority of the members (their GET
@@ -234,6 +254,21 @@ class KubeActuator : public StateStore, public ActingHook {
   std::string checkedKey_;   // the resource key whose parameters were last checked
   std::string refusedKey_;   // that key, when its parameters were refused
   std::string parametersRefused_;  // guarded by mu_: ParametersRefused
+  // The candidate generation and its parameters (CheckCandidate), its verdict.
+  struct Candidate {
+    int64_t generation = 0;
+    std::map<std::string, std::string> parameters;
+  };
+  std::optional<Candidate> candidate_;        // guarded by mu_
+  std::optional<ParameterVerdict> verdict_;   // guarded by mu_
+  std::function<void()> verdictListener_;
+  // The parameters a candidate's check passed or could not check: the resource
+  // accepted with them is not checked again before it is applied.
+  std::optional<std::map<std::string, std::string>> judgedParameters_;
+  // A reachable sidecar (the primary's first) checks `spec`'s
+  // postgres.parameters; kPassed, kRefused, or kUnchecked when none could.
+  ParameterVerdict AskCheck(const ClusterSpec& spec, uint64_t term, const plan::ClusterState& state,
+                            const plan::Observation& obs, Actuator& actuator);
   std::map<std::string, uint64_t> specSent_;  // node -> generation its sidecar answered for
   // A push its sidecar answered `failed`, sent again at `next` (spec_retry.h).
   struct SpecRetry {

@@ -3,8 +3,10 @@
 // take (`failed`): logged and an Event naming the pod and the setting, listed
 // for the status (ParameterFailures), sent again later with backoff
 // (spec_retry.h) until the sidecar takes it or a newer generation replaces it.
-// CheckParameters: a new resource's parameters checked by a sidecar before
-// they reach NAME-config.
+// JudgeCandidate: a generation's changed parameters checked by a sidecar before
+// the generation is accepted (parameter_gate.h); CheckParameters: the accepted
+// resource's checked again before they reach NAME-config, unless its
+// generation's check did it already.
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
@@ -36,6 +38,115 @@ std::string KubeActuator::ParametersRefused() {
   return parametersRefused_;
 }
 
+ParameterVerdict KubeActuator::AskCheck(const ClusterSpec& spec, uint64_t term, const plan::ClusterState& state,
+                                        const plan::Observation& obs, Actuator& actuator) {
+  auto reachable = [&](const std::string& node) {
+    const plan::NodeObservation* o = obs.Find(node);
+    return o && o->sidecarReachable;
+  };
+  const ParametersCheck check = AskSidecarsToCheck(
+      NodeSpecPush{term, std::max<uint64_t>(specGeneration_, 1), spec},
+      ParameterCheckOrder(spec, state.primary, reachable),
+      [&](const std::string& node) -> RestClient& { return actuator.Sidecar(node); });
+  for (const auto& [node, why] : check.notChecked)
+    spdlog::info("{}/{}: {} did not check postgres.parameters: {}", ns_, name_, node, why);
+  ParameterVerdict v;
+  v.node = check.node;
+  switch (check.outcome) {
+    case ParametersCheck::Outcome::kTaken:
+      v.outcome = ParameterVerdict::Outcome::kPassed;
+      v.detail = check.reason;
+      spdlog::info("{}/{}: postgres.parameters checked by {}: {}", ns_, name_, check.node, check.reason);
+      break;
+    case ParametersCheck::Outcome::kRefused:
+      v.outcome = ParameterVerdict::Outcome::kRefused;
+      v.detail = check.field + ": " + check.reason;
+      break;
+    case ParametersCheck::Outcome::kUnchecked:
+      v.outcome = ParameterVerdict::Outcome::kUnchecked;
+      v.detail = "no sidecar could check them (" + check.NotCheckedText() + ")";
+      break;
+  }
+  return v;
+}
+
+void KubeActuator::CheckCandidate(int64_t generation, std::map<std::string, std::string> parameters) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (candidate_ && candidate_->generation == generation && candidate_->parameters == parameters) return;
+  candidate_ = Candidate{generation, std::move(parameters)};
+  spdlog::info("{}/{}: generation {} changes postgres.parameters: a sidecar checks them in the next acting round",
+               ns_, name_, generation);
+}
+
+void KubeActuator::DropCandidatesUpTo(int64_t generation) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!candidate_ || candidate_->generation > generation) return;
+  if (!verdict_ || verdict_->generation != candidate_->generation)
+    spdlog::info("{}/{}: generation {} is not checked: generation {} was taken into use first", ns_, name_,
+                 candidate_->generation, generation);
+  candidate_.reset();
+}
+
+std::optional<ParameterVerdict> KubeActuator::CandidateVerdict(int64_t generation) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (verdict_ && verdict_->generation == generation) return verdict_;
+  return std::nullopt;
+}
+
+void KubeActuator::JudgeCandidate(uint64_t term, const plan::ClusterState& state, const plan::Observation& obs,
+                                  Actuator& actuator) {
+  Candidate c;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!candidate_ || (verdict_ && verdict_->generation == candidate_->generation)) return;
+    c = *candidate_;
+  }
+  auto res = Resource(nullptr);
+  if (!res) return;
+  ParameterVerdict v;
+  if (c.parameters == res->spec.postgres.parameters) {
+    v.detail = "the same as the spec in force";
+  } else {
+    ClusterSpec spec = res->spec;  // the spec in force, with the candidate's parameters
+    spec.postgres.parameters = c.parameters;
+    v = AskCheck(spec, term, state, obs, actuator);
+  }
+  v.generation = c.generation;
+  {
+    // Kept only while it is still the candidate (the sync thread may have
+    // taken a newer generation into use meanwhile).
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!candidate_ || candidate_->generation != c.generation) {
+      spdlog::info("{}/{}: generation {}: postgres.parameters {}, but it is no longer waiting to be taken into use",
+                   ns_, name_, c.generation, ToString(v.outcome));
+      return;
+    }
+    verdict_ = v;
+  }
+  const std::string in_force = "the spec in force (spec generation " + std::to_string(specGeneration_) + ") stays";
+  switch (v.outcome) {
+    case ParameterVerdict::Outcome::kRefused:
+      spdlog::warn("{}/{}: generation {}: postgres.parameters refused ({} (checked by {})): nothing of this "
+                   "generation is applied, {}", ns_, name_, c.generation, v.detail, v.node, in_force);
+      Emit("Warning", "ParametersInvalid", "CheckParameters",
+           "generation " + std::to_string(c.generation) + ": " + v.detail + "; nothing of this generation applied, " +
+               in_force);
+      if (record_) record_("check-parameters", v.node, v.detail);
+      break;
+    case ParameterVerdict::Outcome::kUnchecked:
+      spdlog::warn("{}/{}: generation {}: {}: taken unchecked (the sidecars refuse what their PostgreSQL would not "
+                   "take and keep the last settings that took)", ns_, name_, c.generation, v.detail);
+      judgedParameters_ = c.parameters;
+      break;
+    case ParameterVerdict::Outcome::kPassed:
+      spdlog::info("{}/{}: generation {}: postgres.parameters pass{}: {}", ns_, name_, c.generation,
+                   v.node.empty() ? "" : " (checked by " + v.node + ")", v.detail);
+      judgedParameters_ = c.parameters;
+      break;
+  }
+  if (verdictListener_) verdictListener_();
+}
+
 void KubeActuator::CheckParameters(uint64_t term, const plan::ClusterState& state, const plan::Observation& obs,
                                    Actuator& actuator) {
   std::string key;
@@ -48,40 +159,25 @@ void KubeActuator::CheckParameters(uint64_t term, const plan::ClusterState& stat
     parametersRefused_.clear();
   };
   if (!appliedSpec_ || res->spec.postgres.parameters == appliedSpec_->postgres.parameters) return accept();
-  auto reachable = [&](const std::string& node) {
-    const plan::NodeObservation* o = obs.Find(node);
-    return o && o->sidecarReachable;
-  };
-  const ParametersCheck check = AskSidecarsToCheck(
-      NodeSpecPush{term, std::max<uint64_t>(specGeneration_, 1), res->spec},
-      ParameterCheckOrder(res->spec, state.primary, reachable),
-      [&](const std::string& node) -> RestClient& { return actuator.Sidecar(node); });
-  for (const auto& [node, why] : check.notChecked)
-    spdlog::info("{}/{}: {} did not check postgres.parameters: {}", ns_, name_, node, why);
-  switch (check.outcome) {
-    case ParametersCheck::Outcome::kTaken:
-      spdlog::info("{}/{}: postgres.parameters checked by {}: {}", ns_, name_, check.node, check.reason);
-      return accept();
-    case ParametersCheck::Outcome::kRefused: {
-      checkedKey_ = refusedKey_ = key;
-      const std::string line = check.field + ": " + check.reason;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        parametersRefused_ = check.RefusalLine();
-      }
-      spdlog::warn("{}/{}: the resource's postgres.parameters refused ({}), nothing of it applied; NAME-config and "
-                   "the pods keep spec generation {}", ns_, name_, check.RefusalLine(), specGeneration_);
-      Emit("Warning", "ParametersInvalid", "CheckParameters",
-           line + "; nothing of this spec applied, the pods keep spec generation " + std::to_string(specGeneration_));
-      if (record_) record_("check-parameters", check.node, line);
-      return;
-    }
-    case ParametersCheck::Outcome::kUnchecked:
-      break;
+  // Checked as a candidate generation already (JudgeCandidate) before it was accepted.
+  if (judgedParameters_ && res->spec.postgres.parameters == *judgedParameters_) return accept();
+  ParameterVerdict v = AskCheck(res->spec, term, state, obs, actuator);
+  if (v.outcome == ParameterVerdict::Outcome::kPassed) return accept();
+  if (v.outcome == ParameterVerdict::Outcome::kUnchecked) {
+    spdlog::warn("{}/{}: no sidecar could check the new postgres.parameters: applied unchecked (the sidecars refuse "
+                 "what their PostgreSQL would not take and keep the last settings that took)", ns_, name_);
+    return accept();
   }
-  spdlog::warn("{}/{}: no sidecar could check the new postgres.parameters: applied unchecked (the sidecars refuse "
-               "what their PostgreSQL would not take and keep the last settings that took)", ns_, name_);
-  accept();
+  checkedKey_ = refusedKey_ = key;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    parametersRefused_ = v.detail + " (checked by " + v.node + ")";
+  }
+  spdlog::warn("{}/{}: the resource's postgres.parameters refused ({}), nothing of it applied; NAME-config and "
+               "the pods keep spec generation {}", ns_, name_, parametersRefused_, specGeneration_);
+  Emit("Warning", "ParametersInvalid", "CheckParameters",
+       v.detail + "; nothing of this spec applied, the pods keep spec generation " + std::to_string(specGeneration_));
+  if (record_) record_("check-parameters", v.node, v.detail);
 }
 
 void KubeActuator::SendSpec(uint64_t term, const plan::Observation& obs, Actuator& actuator) {

@@ -1004,6 +1004,38 @@ std::vector<std::unique_ptr<SpecStandIn>> SpecStandIns(ClusterResource* local, p
   return sidecars;
 }
 
+// SpecStandIns that answer "check" pushes from pg_settings rows of work_mem,
+// max_connections and shared_buffers.
+std::vector<std::unique_ptr<SpecStandIn>> CheckingStandIns(ClusterResource* local, plan::Observation* obs) {
+  std::vector<std::unique_ptr<SpecStandIn>> sidecars = SpecStandIns(local, obs);
+  for (auto& s : sidecars)
+    s->CheckWith(ParseSettingRows("work_mem\tinteger\tkB\t64\t2147483647\t\n"
+                                  "max_connections\tinteger\t\t1\t262143\t\n"
+                                  "shared_buffers\tinteger\t8kB\t16\t1073741823\t\n"));
+  return sidecars;
+}
+
+// The actuator's recorded decisions, "action node: reason" each.
+void RecordDecisionsInto(KubeActuator* act, std::vector<std::string>* out) {
+  act->SetDecisionRecorder([out](const std::string& action, const std::string& node, const std::string& reason) {
+    out->push_back(action + " " + node + ": " + reason);
+  });
+}
+
+// A parameter check's pieces: the resource's members as CheckingStandIns,
+// each seen reachable, an Actuator over them, and the decisions `act` records.
+struct ParameterRig {
+  ParameterRig(const ClusterResource& resource, KubeActuator* act)
+      : local(resource), sidecars(CheckingStandIns(&local, &obs)), actuator(local.spec, "", PgCredentials{}, "") {
+    RecordDecisionsInto(act, &recorded);
+  }
+  ClusterResource local;
+  plan::Observation obs;
+  std::vector<std::unique_ptr<SpecStandIn>> sidecars;
+  Actuator actuator;
+  std::vector<std::string> recorded;
+};
+
 // KUBERNETES.md §3, §4.3: a change of spec.postgres.parameters (nothing else)
 // renders NAME-config with the parameters and a newer spec generation, and the
 // next acting round pushes that spec to every member, once.
@@ -1137,17 +1169,11 @@ TEST_F(KubeActuatorTest, AParameterPushAnsweredFailedIsReportedAndSentAgainWithB
 TEST_F(KubeActuatorTest, AnInvalidParameterIsReportedAndNameConfigIsNotChanged) {
   ClusterResource local = resource_;
   plan::Observation obs;
-  std::vector<std::unique_ptr<SpecStandIn>> sidecars = SpecStandIns(&local, &obs);
-  for (auto& s : sidecars)
-    s->CheckWith(ParseSettingRows("work_mem\tinteger\tkB\t64\t2147483647\t\n"
-                                  "max_connections\tinteger\t\t1\t262143\t\n"
-                                  "shared_buffers\tinteger\t8kB\t16\t1073741823\t\n"));
+  std::vector<std::unique_ptr<SpecStandIn>> sidecars = CheckingStandIns(&local, &obs);
   Actuator actuator(local.spec, "", PgCredentials{}, "");
   const plan::ClusterState state = Routed("demo-1", {"demo-0", "demo-2"});
   std::vector<std::string> recorded;
-  act_->SetDecisionRecorder([&](const std::string& action, const std::string& node, const std::string& reason) {
-    recorded.push_back(action + " " + node + ": " + reason);
-  });
+  RecordDecisionsInto(act_.get(), &recorded);
   const std::string config = ResourcePath("", "v1", "configmaps", "db", "demo-config");
   auto config_params = [&] {
     SpecParseOptions no_files;
@@ -1214,6 +1240,95 @@ TEST_F(KubeActuatorTest, AnInvalidParameterIsReportedAndNameConfigIsNotChanged) 
   EXPECT_EQ(config_params().at("work_mem"), "8MB");
   EXPECT_GT(act_->specGeneration(), generation);
   for (auto& s : sidecars) EXPECT_EQ(s->pushes().back().spec.postgres.parameters.at("work_mem"), "8MB");
+}
+
+// A generation that changes postgres.parameters (parameter_gate.h): the
+// acting round's JudgeCandidate has the primary's sidecar check them against
+// the spec in force, before the generation is accepted; refused: a verdict for
+// that generation, a Warning Event and a recorded decision, and nothing
+// applied (NAME-config, pushes); the same parameters as in force need no
+// check; a passing generation, once accepted, is not checked again.
+TEST_F(KubeActuatorTest, ACandidateGenerationsParametersAreCheckedBeforeItIsAccepted) {
+  ParameterRig rig(resource_, act_.get());
+  const plan::ClusterState state = Routed("demo-1", {"demo-0", "demo-2"});
+  int woken = 0;
+  act_->SetVerdictListener([&] { ++woken; });
+  const std::string config = ResourcePath("", "v1", "configmaps", "db", "demo-config");
+  rig.local.spec.postgres.parameters["work_mem"] = "4MB";
+  act_->SetResource(rig.local, uid_, "accepted from generation 1");
+  auto round = [&] {
+    act_->JudgeCandidate(5, state, rig.obs, rig.actuator);
+    act_->CheckParameters(5, state, rig.obs, rig.actuator);
+    ASSERT_TRUE(act_->ApplyOwnedObjects(5).ok());
+    act_->SendSpec(5, rig.obs, rig.actuator);
+  };
+  round();
+  const uint64_t generation = act_->specGeneration();
+  const std::string rv = Rv(config);
+  EXPECT_FALSE(act_->CandidateVerdict(2).has_value());
+
+  // Generation 2: shared_buffers 'lots'. Refused; nothing applied.
+  std::map<std::string, std::string> bad = rig.local.spec.postgres.parameters;
+  bad["shared_buffers"] = "lots";
+  act_->CheckCandidate(2, bad);
+  round();
+  auto v = act_->CandidateVerdict(2);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->outcome, ParameterVerdict::Outcome::kRefused);
+  EXPECT_EQ(v->node, "demo-1");  // the primary's sidecar
+  EXPECT_EQ(v->detail.rfind("spec.postgres.parameters.shared_buffers: ", 0), 0u) << v->detail;
+  EXPECT_EQ(rig.sidecars[1]->checks(), 1);
+  EXPECT_EQ(woken, 1);
+  EXPECT_EQ(Rv(config), rv);
+  EXPECT_EQ(act_->specGeneration(), generation);
+  for (auto& s : rig.sidecars) EXPECT_EQ(s->pushes().size(), 1u);
+  EXPECT_NE(WarningNotes("ParametersInvalid").find("generation 2: spec.postgres.parameters.shared_buffers"),
+            std::string::npos);
+  ASSERT_FALSE(rig.recorded.empty());
+  EXPECT_EQ(rig.recorded.back().rfind("check-parameters demo-1: spec.postgres.parameters.shared_buffers", 0), 0u)
+      << rig.recorded.back();
+  round();  // not asked again
+  EXPECT_EQ(rig.sidecars[1]->checks(), 1);
+
+  // Generation 3 puts the parameters in force back: passed without asking.
+  act_->CheckCandidate(3, rig.local.spec.postgres.parameters);
+  round();
+  ASSERT_TRUE(act_->CandidateVerdict(3).has_value());
+  EXPECT_EQ(act_->CandidateVerdict(3)->outcome, ParameterVerdict::Outcome::kPassed);
+  EXPECT_FALSE(act_->CandidateVerdict(2).has_value());
+  EXPECT_EQ(rig.sidecars[1]->checks(), 1);
+
+  // Generation 4: work_mem 8MB passes; once accepted it is applied without a second check.
+  std::map<std::string, std::string> good = rig.local.spec.postgres.parameters;
+  good["work_mem"] = "8MB";
+  act_->CheckCandidate(4, good);
+  round();
+  ASSERT_TRUE(act_->CandidateVerdict(4).has_value());
+  EXPECT_EQ(act_->CandidateVerdict(4)->outcome, ParameterVerdict::Outcome::kPassed);
+  EXPECT_EQ(rig.sidecars[1]->checks(), 2);
+  rig.local.spec.postgres.parameters = good;
+  act_->SetResource(rig.local, uid_, "accepted from generation 4");
+  round();
+  EXPECT_EQ(rig.sidecars[1]->checks(), 2);
+  EXPECT_GT(act_->specGeneration(), generation);
+  for (auto& s : rig.sidecars) EXPECT_EQ(s->pushes().back().spec.postgres.parameters.at("work_mem"), "8MB");
+
+  // No sidecar reachable: generation 5 is taken unchecked, as before.
+  plan::Observation none;
+  std::map<std::string, std::string> other = good;
+  other["work_mem"] = "16MB";
+  act_->CheckCandidate(5, other);
+  act_->JudgeCandidate(5, state, none, rig.actuator);
+  ASSERT_TRUE(act_->CandidateVerdict(5).has_value());
+  EXPECT_EQ(act_->CandidateVerdict(5)->outcome, ParameterVerdict::Outcome::kUnchecked);
+
+  // A candidate that a newer accepted generation replaced before its round is not checked.
+  const int checks = rig.sidecars[1]->checks();
+  act_->CheckCandidate(6, bad);
+  act_->DropCandidatesUpTo(7);
+  round();
+  EXPECT_FALSE(act_->CandidateVerdict(6).has_value());
+  EXPECT_EQ(rig.sidecars[1]->checks(), checks);
 }
 
 }  // namespace

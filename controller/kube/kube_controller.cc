@@ -9,6 +9,7 @@
 #include "controller/kube/kube_leadership.h"
 #include "controller/kube/kube_plan.h"
 #include "controller/kube/kube_request.h"
+#include "controller/kube/parameter_gate.h"
 #include "controller/kube/status_report.h"
 
 namespace pgvigil::kube {
@@ -201,58 +202,122 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
     if (!load.ok()) {
       c.refusal.clear();
       for (const auto& e : load.errors) c.refusal += (c.refusal.empty() ? "" : "\n") + e.path + ": " + e.reason;
+      // It replaces a generation waiting for (or refused by) the parameter check.
+      c.candidate.reset();
+      c.parametersRefusal.clear();
       spdlog::warn("PostgresCluster {} generation {} refused, nothing changes{}: {}", key, generation,
                    c.reconciler ? " (generation " + std::to_string(c.acceptedGeneration) + " stays in force)" : "",
                    c.refusal);
     } else {
       c.refusal.clear();
-      c.acceptedCr = cr;
-      c.desired = load.resource->instances;
-      c.uid = Str(meta, "uid");
-      if (!c.reconciler) {
-        // The membership in force, as the acting controller recorded it; a new
-        // cluster (or one from before scaling) starts at spec.instances.
-        auto [members, replicas] = StatusScale(cr);
-        c.members = members > 0 ? members : c.desired;
-        c.replicas = replicas > 0 ? replicas : c.members;
-        auto res = ResourceInForce(cr, key, c.members, c.replicas);
-        if (!res.ok()) {
-          spdlog::warn("PostgresCluster {}: status.scale (members {}, replicas {}) does not convert ({}): starting at "
-                       "spec.instances {}",
-                       key, c.members, c.replicas, res.error(), c.desired);
-          c.members = c.replicas = c.desired;
-          res = *load.resource;
-        }
-        c.reconciler = MakeReconciler(ns, name, res->spec, res->secrets, &c.actuator);
-        c.store = c.actuator->status();
-        c.actuator->SetResource(*res, c.uid);
-        c.actuator->SetManualFence(c.fence);
-        Reconciler* rec = c.reconciler.get();
-        c.actuator->SetNodeRequester(
-            [rec](const std::string& verb, const std::string& node) { return rec->RequestNode(verb, node); });
-        c.actuator->SetDecisionRecorder(
-            [rec](const std::string& action, const std::string& node, const std::string& reason) {
-              rec->RecordDecision(action, node, reason);
-            });
-        (void)c.reconciler->Start();
-        spdlog::info("PostgresCluster {} generation {} accepted ({} instances; {} members and {} replicas in "
-                     "force): reconciling",
-                     key, generation, load.resource->instances, c.members, c.replicas);
-      } else {
-        (void)Rescale(c, key, "accepted from generation " + std::to_string(generation));
-        spdlog::info("PostgresCluster {} generation {} accepted ({} instances; {} members and {} replicas in force): "
-                     "the new spec is taken into use",
-                     key, generation, c.desired, c.members, c.replicas);
-      }
-      c.acceptedGeneration = generation;
-      c.replication = load.resource->spec.replication;
+      c.candidate = Candidate{generation, cr, *load.resource};
     }
   }
+  if (c.candidate) JudgeCandidate(c, key, cr);
   SyncFence(c, key, meta);
   SyncScale(c, key, cr);
   SyncRollout(c, key, cr);
   SyncRequest(c, key, cr);
   WriteSummary(c, name, generation);
+}
+
+void KubeController::JudgeCandidate(Cluster& c, const std::string& key, const value& cr) {
+  Candidate& cand = *c.candidate;
+  ParameterGateInputs in;
+  in.generation = cand.generation;
+  in.running = c.reconciler != nullptr;
+  in.parametersChanged = cand.resource.spec.postgres.parameters != c.acceptedParameters;
+  if (cr.has_object_field("status") && cr.at("status").has_number_field("acceptedGeneration"))
+    in.statusAccepted = cr.at("status").at("acceptedGeneration").as_number().to_int64();
+  if (c.actuator) in.verdict = c.actuator->CandidateVerdict(cand.generation);
+  const ParameterGateDecision d = DecideParameterGate(in);
+  const std::string in_force =
+      c.acceptedGeneration >= 0 ? "generation " + std::to_string(c.acceptedGeneration) + " stays in force" : "";
+  if (d.reason != c.gateLogged) {
+    c.gateLogged = d.reason;
+    if (d.kind == ParameterGateDecision::Kind::kRefuse)
+      spdlog::warn("PostgresCluster {} generation {} refused, nothing changes ({}; instances, image and "
+                   "everything else of it wait for a generation whose parameters pass): {}",
+                   key, cand.generation, in_force, d.reason);
+    else if (d.kind == ParameterGateDecision::Kind::kPending)
+      spdlog::info("PostgresCluster {} generation {} not taken into use yet ({}): {}", key, cand.generation,
+                   in_force, d.reason);
+  }
+  switch (d.kind) {
+    case ParameterGateDecision::Kind::kPending:
+      if (c.actuator) c.actuator->CheckCandidate(cand.generation, cand.resource.spec.postgres.parameters);
+      return;
+    case ParameterGateDecision::Kind::kRefuse:
+      c.parametersRefusal =
+          in.verdict->detail + (in.verdict->node.empty() ? "" : " (checked by " + in.verdict->node + ")");
+      return;
+    case ParameterGateDecision::Kind::kAccept:
+      break;
+  }
+  Candidate taken = std::move(cand);
+  c.candidate.reset();
+  c.parametersRefusal.clear();
+  Accept(c, key, taken, d.reason);
+}
+
+void KubeController::Accept(Cluster& c, const std::string& key, const Candidate& cand, const std::string& why) {
+  const value& cr = cand.cr;
+  const value meta = cr.has_object_field("metadata") ? cr.at("metadata") : value::object();
+  const std::string ns = Str(meta, "namespace"), name = Str(meta, "name");
+  const int64_t generation = cand.generation;
+  const ClusterResource& resource = cand.resource;
+  c.acceptedCr = cr;
+  c.desired = resource.instances;
+  c.uid = Str(meta, "uid");
+  if (!c.reconciler) {
+    // The membership in force, as the acting controller recorded it; a new
+    // cluster (or one from before scaling) starts at spec.instances.
+    auto [members, replicas] = StatusScale(cr);
+    c.members = members > 0 ? members : c.desired;
+    c.replicas = replicas > 0 ? replicas : c.members;
+    auto res = ResourceInForce(cr, key, c.members, c.replicas);
+    if (!res.ok()) {
+      spdlog::warn("PostgresCluster {}: status.scale (members {}, replicas {}) does not convert ({}): starting at "
+                   "spec.instances {}",
+                   key, c.members, c.replicas, res.error(), c.desired);
+      c.members = c.replicas = c.desired;
+      res = resource;
+    }
+    if (options_.adjustResource) options_.adjustResource(&*res);
+    c.reconciler = MakeReconciler(ns, name, res->spec, res->secrets, &c.actuator);
+    c.store = c.actuator->status();
+    c.actuator->SetResource(*res, c.uid);
+    c.actuator->SetManualFence(c.fence);
+    Reconciler* rec = c.reconciler.get();
+    c.actuator->SetNodeRequester(
+        [rec](const std::string& verb, const std::string& node) { return rec->RequestNode(verb, node); });
+    c.actuator->SetDecisionRecorder(
+        [rec](const std::string& action, const std::string& node, const std::string& reason) {
+          rec->RecordDecision(action, node, reason);
+        });
+    // A parameter verdict wakes the sync thread: the generation it was for is
+    // taken up (or held) at once.
+    c.actuator->SetVerdictListener([this] {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        changed_ = true;
+      }
+      cv_.notify_all();
+    });
+    (void)c.reconciler->Start();
+    spdlog::info("PostgresCluster {} generation {} accepted ({} instances; {} members and {} replicas in "
+                 "force): reconciling ({})",
+                 key, generation, resource.instances, c.members, c.replicas, why);
+  } else {
+    (void)Rescale(c, key, "accepted from generation " + std::to_string(generation));
+    spdlog::info("PostgresCluster {} generation {} accepted ({} instances; {} members and {} replicas in force): "
+                 "the new spec is taken into use ({})",
+                 key, generation, c.desired, c.members, c.replicas, why);
+  }
+  c.acceptedGeneration = generation;
+  c.actuator->DropCandidatesUpTo(generation);
+  c.acceptedParameters = resource.spec.postgres.parameters;
+  c.replication = resource.spec.replication;
 }
 
 Status KubeController::Rescale(Cluster& c, const std::string& key, const std::string& why) {
@@ -262,6 +327,7 @@ Status KubeController::Rescale(Cluster& c, const std::string& key, const std::st
                   res.error());
     return Status::Error(res.error());
   }
+  if (options_.adjustResource) options_.adjustResource(&*res);
   c.actuator->SetResource(*res, c.uid, why + " (" + std::to_string(c.members) + " members)");
   c.reconciler->UseSpec(res->spec, why);
   return Status::Ok();
@@ -499,7 +565,10 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   if (c.actuator && c.reconciler && c.reconciler->acting()) in.parameterFailures = c.actuator->ParameterFailures();
   in.specValid = c.refusal.empty();
   in.specErrors = c.refusal;
-  if (c.actuator) in.parametersRefused = c.actuator->ParametersRefused();
+  // A generation held for its parameters (parameter_gate.h), else the accepted
+  // resource's parameters held back by the actuator's own check.
+  in.parametersRefused = c.parametersRefusal;
+  if (in.parametersRefused.empty() && c.actuator) in.parametersRefused = c.actuator->ParametersRefused();
   in.replication = c.replication;
   in.consensusKnown = false;  // no watchdog view in this mode yet (README)
   in.manuallyFenced = c.fenced;

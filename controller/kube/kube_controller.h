@@ -5,6 +5,10 @@
 // - A CR whose spec the converter or the validator refuses gets SpecValid=False
 //   with "spec.path: reason" messages, and nothing else changes: a cluster
 //   already running keeps its last accepted spec, a new one gets no Reconciler.
+//   A generation that changes postgres.parameters is taken into use only once
+//   a sidecar of the acting controller found PostgreSQL would take them
+//   (parameter_gate.h); until then nothing of it moves, and refused it is held
+//   like a refused spec (SpecValid=False, reason ParametersInvalid).
 // - While this controller leads, it also writes phase, phaseReason and the
 //   conditions (kube_plan.h's SummarizeStatus), observedGeneration,
 //   acceptedGeneration, instances, readyInstances and selector (by CAS, under
@@ -29,6 +33,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,6 +50,7 @@
 #include "controller/kube/kube_rollout.h"
 #include "controller/kube/kube_scale.h"
 #include "controller/kube/list_watch.h"
+#include "controller/kube/parameter_gate.h"
 #include "controller/kube/status_store.h"
 #include "controller/reconciler.h"
 
@@ -57,6 +63,9 @@ struct KubeControllerOptions {
   int watchTimeoutSeconds = 5;  // also bounds how long Stop waits for the watch
   // status.report: lag, select counts and progress alone refresh it this often.
   std::chrono::milliseconds reportPeriod{10000};
+  // Test seam: applied to each resource in force before the actuator and the
+  // Reconciler get it (a test points the instances at sidecars on loopback).
+  std::function<void(ClusterResource*)> adjustResource;
 };
 
 class KubeController {
@@ -83,6 +92,14 @@ class KubeController {
     std::string what;
     std::chrono::steady_clock::time_point at;
   };
+  // A generation the converter and validator accepted, not yet taken into use:
+  // its postgres.parameters wait for the acting controller's check
+  // (parameter_gate.h), or were refused by it.
+  struct Candidate {
+    int64_t generation = 0;
+    web::json::value cr;
+    ClusterResource resource;
+  };
   struct Cluster {
     std::shared_ptr<Reconciler> reconciler;  // shared with REST threads (ClusterStatusOf)
     std::unique_ptr<StatusStore> summary;  // writes the summary while there is no Reconciler
@@ -91,6 +108,10 @@ class KubeController {
     int64_t judgedGeneration = -1;         // the last generation converted and judged
     int64_t acceptedGeneration = -1;       // whose spec runs
     std::string refusal;                   // "spec.path: reason" lines; "" when valid
+    std::optional<Candidate> candidate;    // a generation converted but not yet accepted
+    std::string gateLogged;                // the parameter gate's decision as last logged
+    std::string parametersRefusal;         // the candidate's refused setting and why; "" for none
+    std::map<std::string, std::string> acceptedParameters;  // postgres.parameters of the accepted spec
     int instances = 0;                     // spec.instances as written
     ReplicationSpec replication;           // of the accepted spec
     std::string written;                   // what the summary last wrote (not written again)
@@ -141,6 +162,12 @@ class KubeController {
   void WatchLoop();
   void SyncLoop();
   void SyncOne(const std::string& key, const web::json::value& cr);
+  // c.candidate through the parameter gate (parameter_gate.h): accepted,
+  // refused (held, nothing changes) or pending (its check asked of the actuator).
+  void JudgeCandidate(Cluster& c, const std::string& key, const web::json::value& cr);
+  // The candidate taken into use: a Reconciler for a new cluster, or the new
+  // resource to the running one (Rescale); status.acceptedGeneration follows.
+  void Accept(Cluster& c, const std::string& key, const Candidate& cand, const std::string& why);
   void WriteSummary(Cluster& c, const std::string& name, int64_t generation);
   // The accepted resource at the members and replicas in force, to the actuator
   // (owned objects) and the Reconciler (the planner's spec).

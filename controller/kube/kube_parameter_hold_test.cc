@@ -1,0 +1,241 @@
+// A custom resource whose postgres.parameters PostgreSQL would refuse changes
+// nothing in the running cluster (KUBERNETES.md §3, parameter_gate.h), also
+// when the same generation changes spec.instances: the KubeController (in
+// this process) against kube-fake (the API-server test double, not
+// Kubernetes), over a real PostgreSQL 15 cluster (node 0 primary, two
+// streaming standbys) with a real pgvigil-sidecar per instance. The
+// instances' DNS names do not resolve here, so the controller's seam
+// `adjustResource` points demo-0..2 at those sidecars (their own spec: the
+// test's ports and files) and keeps the resource's parameters and membership.
+#include <gtest/gtest.h>
+
+#include <cpprest/asyncrt_utils.h>
+
+#include <thread>
+
+#include "common/files.h"
+#include "common/spec_parser.h"
+#include "common/testing/pg_cluster.h"
+#include "controller/kube/elector.h"
+#include "controller/kube/kube_controller.h"
+#include "controller/kube/kube_fake_env.h"
+#include "controller/testing/child_process.h"
+
+namespace pgvigil::kube {
+namespace {
+
+using std::chrono::milliseconds;
+using web::json::value;
+
+constexpr int kPortBase = 27600;  // this test's sidecar ports: 27610..27633
+constexpr const char* kToken = "hold-test-token";
+
+std::string Base64(const std::string& s) {
+  return utility::conversions::to_base64(std::vector<unsigned char>(s.begin(), s.end()));
+}
+
+class KubeParameterHoldTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(env_.ok()) << env_.error();
+    client_ = env_.Client();
+    auto c = testing::PgTestCluster::Create();
+    ASSERT_TRUE(c.ok()) << c.error();
+    pg_ = std::move(c.value());
+    // The standbys stream under the instance names (application_name), as the
+    // controller matches pg_stat_replication rows to instances.
+    for (int i = 1; i < 3; ++i) {
+      auto conninfo = pg_->Query(i, "SHOW primary_conninfo");
+      ASSERT_TRUE(conninfo.ok()) << conninfo.error();
+      std::string ci = *conninfo;
+      const std::string from = "application_name=node" + std::to_string(i);
+      ASSERT_NE(ci.find(from), std::string::npos) << ci;
+      ci.replace(ci.find(from), from.size(), "application_name=demo-" + std::to_string(i));
+      std::string quoted;
+      for (char ch : ci) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+      auto set = pg_->Query(i, "ALTER SYSTEM SET primary_conninfo = '" + quoted + "'");
+      ASSERT_TRUE(set.ok()) << set.error();
+      auto reload = pg_->Query(i, "SELECT pg_reload_conf()");
+      ASSERT_TRUE(reload.ok()) << reload.error();
+    }
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          auto r = pg_->Query(0, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' AND "
+                                 "application_name IN ('demo-1', 'demo-2')");
+          return r.ok() && *r == "2";
+        },
+        milliseconds(30000)));
+    spec_ = pg_->MakeSpec(kPortBase);
+    spec_.primary = "";
+    for (size_t i = 0; i < spec_.nodes.size(); ++i) spec_.nodes[i].name = "demo-" + std::to_string(i);
+    spec_.api.tokenFile = pg_->dir() + "/secrets/api.token";
+    ASSERT_TRUE(WriteFileAtomic(spec_.api.tokenFile, std::string(kToken) + "\n", 0600).ok());
+    spec_.proxy.auth.passwordFile = pg_->dir() + "/secrets/pool_passwd";
+    ASSERT_TRUE(
+        WriteFileAtomic(spec_.proxy.auth.passwordFile, "postgres:TEXT" + pg_->superPassword() + "\n", 0600).ok());
+    const std::string spec_path = pg_->dir() + "/cluster.yaml";
+    ASSERT_TRUE(WriteFileAtomic(spec_path, SpecToYaml(spec_), 0644).ok());
+    for (const auto& n : spec_.nodes) {
+      std::string err;
+      sidecars_.push_back(std::make_unique<testing::ChildProcess>());
+      ASSERT_TRUE(sidecars_.back()->Start({PGVIGIL_SIDECAR_BIN, "-f", spec_path, "--node", n.name, "--state-dir",
+                                           pg_->dir() + "/state-" + n.name, "--no-watchdog", "--log-level", "debug"},
+                                          pg_->dir() + "/sidecar-" + n.name + ".log", &err))
+          << err;
+    }
+    for (auto [name, key, data] : {std::tuple{"demo-superuser", "password", Base64(pg_->superPassword())},
+                                   std::tuple{"demo-watchdog", "key", Base64("hmac")},
+                                   std::tuple{"demo-api-token", "token", Base64(kToken)}}) {
+      value s = value::parse(R"({"apiVersion":"v1","kind":"Secret","metadata":{"namespace":"db"},"data":{}})");
+      s["metadata"]["name"] = value::string(name);
+      s["data"][key] = value::string(data);
+      auto r = client_->Create(ResourcePath("", "v1", "secrets", "db"), s);
+      ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? r->Describe() : r.error());
+    }
+    auto r = client_->Create(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db"), value::parse(R"({
+      "apiVersion":"pgvigil.io/v1alpha1","kind":"PostgresCluster","metadata":{"name":"demo","namespace":"db"},
+      "spec":{"instances":3,"storage":{"size":"1Gi"},
+              "postgres":{"superuser":{"name":"postgres","passwordSecret":{"name":"demo-superuser","key":"password"}}},
+              "watchdog":{"authKeySecret":{"name":"demo-watchdog","key":"key"}},
+              "api":{"tokenSecret":{"name":"demo-api-token","key":"token"}}}})"));
+    ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? r->Describe() : r.error());
+
+    ElectorSettings es;
+    es.ns = "pgvigil-system";
+    es.identity = ElectorIdentity("hold-test");
+    es.leaseDuration = milliseconds(1500);
+    es.renewDeadline = milliseconds(1000);
+    es.retryPeriod = milliseconds(200);
+    elector_ = std::make_unique<LeaseElector>(client_.get(), es);
+    elector_->Start();
+    KubeControllerOptions o;
+    o.watchNamespace = "db";
+    o.syncPeriod = milliseconds(200);
+    // demo-0..2 are this test's sidecars, with their own spec; the resource's
+    // parameters and membership (demo-3 and up stay unresolvable) are kept.
+    const ClusterSpec vm = spec_;
+    o.adjustResource = [vm](ClusterResource* r) {
+      ClusterSpec s = vm;
+      s.postgres.parameters = r->spec.postgres.parameters;
+      s.nodes.clear();
+      for (size_t i = 0; i < r->spec.nodes.size(); ++i)
+        s.nodes.push_back(i < vm.nodes.size() ? vm.nodes[i] : r->spec.nodes[i]);
+      r->spec = s;
+    };
+    controller_ = std::make_unique<KubeController>(client_.get(), elector_.get(), o);
+    controller_->Start();
+  }
+  void TearDown() override {
+    if (controller_) controller_->Stop();
+    if (elector_) elector_->Stop(true);
+    for (auto& sc : sidecars_) {
+      if (HasFailure()) std::cerr << "--- " << sc->logPath() << ":\n" << sc->LogTail(30);
+      sc->Stop();
+    }
+  }
+  value Cr() {
+    auto r = client_->Get(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo"));
+    return r.ok() && r->ok() ? r->body : value::null();
+  }
+  value Status() {
+    value cr = Cr();
+    return cr.has_object_field("status") ? cr.at("status") : value::object();
+  }
+  static int64_t Int(const value& o, const char* k) {
+    return o.has_number_field(k) ? o.at(k).as_number().to_int64() : -1;
+  }
+  value Condition(const std::string& type) {
+    value s = Status();
+    if (s.has_array_field("conditions"))
+      for (const auto& c : s.at("conditions").as_array())
+        if (c.has_string_field("type") && c.at("type").as_string() == type) return c;
+    return value::null();
+  }
+  // status.scale.step ("steady", "wait", "add-instance", ...); "" when absent.
+  static std::string ScaleStep(const value& s) {
+    if (!s.has_object_field("scale") || !s.at("scale").has_string_field("step")) return "";
+    return s.at("scale").at("step").as_string();
+  }
+  int StatefulSetReplicas() {
+    auto r = client_->Get(ResourcePath("apps", "v1", "statefulsets", "db", "demo"));
+    if (!r.ok() || !r->ok()) return -1;
+    return Int(r->body.at("spec"), "replicas");
+  }
+  int64_t Patch(const std::string& json) {
+    auto p = client_->MergePatch(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo"),
+                                 value::parse(json));
+    EXPECT_TRUE(p.ok() && p->ok()) << (p.ok() ? p->Describe() : p.error());
+    return p.ok() && p->ok() ? Int(p->body.at("metadata"), "generation") : -1;
+  }
+  template <typename P>
+  bool WaitFor(P pred, milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    return pred();
+  }
+
+  testing_util::KubeFakeEnv env_;
+  std::unique_ptr<KubeClient> client_;
+  std::unique_ptr<testing::PgTestCluster> pg_;
+  ClusterSpec spec_;
+  std::vector<std::unique_ptr<testing::ChildProcess>> sidecars_;
+  std::unique_ptr<LeaseElector> elector_;
+  std::unique_ptr<KubeController> controller_;
+};
+
+TEST_F(KubeParameterHoldTest, AGenerationWithARefusedParameterScalesNothingUntilItIsFixed) {
+  // Settled: demo-0 the routed primary, two streaming standbys, the scale steady at 3.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        value s = Status();
+        return Int(s, "acceptedGeneration") == 1 && Int(s, "readyInstances") == 3 && ScaleStep(s) == "steady" &&
+               Int(s.at("scale"), "members") == 3 && StatefulSetReplicas() == 3;
+      },
+      milliseconds(60000)))
+      << Status().serialize();
+
+  // Generation 2: one more instance, and a work_mem PostgreSQL refuses.
+  const int64_t bad = Patch(R"({"spec":{"instances":4,"postgres":{"parameters":{"work_mem":"-5"}}}})");
+  ASSERT_EQ(bad, 2);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        value c = Condition("SpecValid");
+        return c.is_object() && c.at("status").as_string() == "False" && Int(Status(), "observedGeneration") == 2;
+      },
+      milliseconds(20000)))
+      << Status().serialize();
+  value cond = Condition("SpecValid");
+  EXPECT_EQ(cond.at("reason").as_string(), "ParametersInvalid");
+  EXPECT_NE(cond.at("message").as_string().find("spec.postgres.parameters.work_mem"), std::string::npos)
+      << cond.at("message").as_string();
+  // Held: nothing of generation 2 moves, also a few rounds later.
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(milliseconds(1000));
+    value s = Status();
+    EXPECT_EQ(Int(s, "acceptedGeneration"), 1) << s.serialize();
+    ASSERT_TRUE(s.has_object_field("scale")) << s.serialize();
+    EXPECT_EQ(Int(s.at("scale"), "members"), 3) << s.serialize();
+    EXPECT_EQ(Int(s.at("scale"), "replicas"), 3) << s.serialize();
+    EXPECT_EQ(ScaleStep(s), "steady") << "a scale step for the refused generation: " << s.serialize();
+    EXPECT_EQ(StatefulSetReplicas(), 3);
+  }
+  auto pod = client_->Get(ResourcePath("", "v1", "pods", "db", "demo-3"));
+  ASSERT_TRUE(pod.ok());
+  EXPECT_EQ(pod->code, 404) << "a pod for the refused generation's fourth instance";
+
+  // Generation 3 fixes the value: accepted, and the scale proceeds (demo-3 joins).
+  const int64_t fixed = Patch(R"({"spec":{"postgres":{"parameters":{"work_mem":"8MB"}}}})");
+  ASSERT_EQ(fixed, 3);
+  EXPECT_TRUE(WaitFor([&] { return Int(Status(), "acceptedGeneration") == 3; }, milliseconds(20000)))
+      << Status().serialize();
+  EXPECT_TRUE(WaitFor([&] { return StatefulSetReplicas() == 4; }, milliseconds(20000))) << Status().serialize();
+  value valid = Condition("SpecValid");
+  ASSERT_TRUE(valid.is_object());
+  EXPECT_EQ(valid.at("status").as_string(), "True") << valid.serialize();
+}
+
+}  // namespace
+}  // namespace pgvigil::kube
