@@ -7,18 +7,10 @@
 // instances' DNS names do not resolve here, so the controller's seam
 // `adjustResource` points demo-0..2 at those sidecars (their own spec: the
 // test's ports and files) and keeps the resource's parameters and membership.
-#include <gtest/gtest.h>
-
-#include <cpprest/asyncrt_utils.h>
-
-#include <thread>
-
 #include "common/files.h"
 #include "common/spec_parser.h"
 #include "common/testing/pg_cluster.h"
-#include "controller/kube/elector.h"
-#include "controller/kube/kube_controller.h"
-#include "controller/kube/kube_fake_env.h"
+#include "controller/kube/kube_inprocess_fixture.h"
 #include "controller/testing/child_process.h"
 
 namespace pgvigil::kube {
@@ -30,15 +22,9 @@ using web::json::value;
 constexpr int kPortBase = 27600;  // this test's sidecar ports: 27610..27633
 constexpr const char* kToken = "hold-test-token";
 
-std::string Base64(const std::string& s) {
-  return utility::conversions::to_base64(std::vector<unsigned char>(s.begin(), s.end()));
-}
-
-class KubeParameterHoldTest : public ::testing::Test {
+class KubeParameterHoldTest : public KubeInProcessTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(env_.ok()) << env_.error();
-    client_ = env_.Client();
     auto c = testing::PgTestCluster::Create();
     ASSERT_TRUE(c.ok()) << c.error();
     pg_ = std::move(c.value());
@@ -83,73 +69,25 @@ class KubeParameterHoldTest : public ::testing::Test {
                                           pg_->dir() + "/sidecar-" + n.name + ".log", &err))
           << err;
     }
-    for (auto [name, key, data] : {std::tuple{"demo-superuser", "password", Base64(pg_->superPassword())},
-                                   std::tuple{"demo-watchdog", "key", Base64("hmac")},
-                                   std::tuple{"demo-api-token", "token", Base64(kToken)}}) {
-      value s = value::parse(R"({"apiVersion":"v1","kind":"Secret","metadata":{"namespace":"db"},"data":{}})");
-      s["metadata"]["name"] = value::string(name);
-      s["data"][key] = value::string(data);
-      auto r = client_->Create(ResourcePath("", "v1", "secrets", "db"), s);
-      ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? r->Describe() : r.error());
-    }
-    auto r = client_->Create(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db"), value::parse(R"({
-      "apiVersion":"pgvigil.io/v1alpha1","kind":"PostgresCluster","metadata":{"name":"demo","namespace":"db"},
-      "spec":{"instances":3,"storage":{"size":"1Gi"},
-              "postgres":{"superuser":{"name":"postgres","passwordSecret":{"name":"demo-superuser","key":"password"}}},
-              "watchdog":{"authKeySecret":{"name":"demo-watchdog","key":"key"}},
-              "api":{"tokenSecret":{"name":"demo-api-token","key":"token"}}}})"));
-    ASSERT_TRUE(r.ok() && r->ok()) << (r.ok() ? r->Describe() : r.error());
-
-    ElectorSettings es;
-    es.ns = "pgvigil-system";
-    es.identity = ElectorIdentity("hold-test");
-    es.leaseDuration = milliseconds(1500);
-    es.renewDeadline = milliseconds(1000);
-    es.retryPeriod = milliseconds(200);
-    elector_ = std::make_unique<LeaseElector>(client_.get(), es);
-    elector_->Start();
-    KubeControllerOptions o;
-    o.watchNamespace = "db";
-    o.syncPeriod = milliseconds(200);
+    CreateCluster(pg_->superPassword(), kToken);
     // demo-0..2 are this test's sidecars, with their own spec; the resource's
     // parameters and membership (demo-3 and up stay unresolvable) are kept.
     const ClusterSpec vm = spec_;
-    o.adjustResource = [vm](ClusterResource* r) {
+    StartController([vm](ClusterResource* r) {
       ClusterSpec s = vm;
       s.postgres.parameters = r->spec.postgres.parameters;
       s.nodes.clear();
       for (size_t i = 0; i < r->spec.nodes.size(); ++i)
         s.nodes.push_back(i < vm.nodes.size() ? vm.nodes[i] : r->spec.nodes[i]);
       r->spec = s;
-    };
-    controller_ = std::make_unique<KubeController>(client_.get(), elector_.get(), o);
-    controller_->Start();
+    });
   }
   void TearDown() override {
-    if (controller_) controller_->Stop();
-    if (elector_) elector_->Stop(true);
+    KubeInProcessTest::TearDown();
     for (auto& sc : sidecars_) {
       if (HasFailure()) std::cerr << "--- " << sc->logPath() << ":\n" << sc->LogTail(30);
       sc->Stop();
     }
-  }
-  value Cr() {
-    auto r = client_->Get(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo"));
-    return r.ok() && r->ok() ? r->body : value::null();
-  }
-  value Status() {
-    value cr = Cr();
-    return cr.has_object_field("status") ? cr.at("status") : value::object();
-  }
-  static int64_t Int(const value& o, const char* k) {
-    return o.has_number_field(k) ? o.at(k).as_number().to_int64() : -1;
-  }
-  value Condition(const std::string& type) {
-    value s = Status();
-    if (s.has_array_field("conditions"))
-      for (const auto& c : s.at("conditions").as_array())
-        if (c.has_string_field("type") && c.at("type").as_string() == type) return c;
-    return value::null();
   }
   // status.scale.step ("steady", "wait", "add-instance", ...); "" when absent.
   static std::string ScaleStep(const value& s) {
@@ -161,29 +99,10 @@ class KubeParameterHoldTest : public ::testing::Test {
     if (!r.ok() || !r->ok()) return -1;
     return Int(r->body.at("spec"), "replicas");
   }
-  int64_t Patch(const std::string& json) {
-    auto p = client_->MergePatch(ResourcePath("pgvigil.io", "v1alpha1", "postgresclusters", "db", "demo"),
-                                 value::parse(json));
-    EXPECT_TRUE(p.ok() && p->ok()) << (p.ok() ? p->Describe() : p.error());
-    return p.ok() && p->ok() ? Int(p->body.at("metadata"), "generation") : -1;
-  }
-  template <typename P>
-  bool WaitFor(P pred, milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    return pred();
-  }
 
-  testing_util::KubeFakeEnv env_;
-  std::unique_ptr<KubeClient> client_;
   std::unique_ptr<testing::PgTestCluster> pg_;
   ClusterSpec spec_;
   std::vector<std::unique_ptr<testing::ChildProcess>> sidecars_;
-  std::unique_ptr<LeaseElector> elector_;
-  std::unique_ptr<KubeController> controller_;
 };
 
 TEST_F(KubeParameterHoldTest, AGenerationWithARefusedParameterScalesNothingUntilItIsFixed) {
