@@ -362,7 +362,6 @@ void BackendConn::Reset(std::function<void(bool)> done) {
   owner_ = nullptr;
   outstanding.clear();
   seqOpen = false;
-  skipParseComplete = skipCloseComplete = 0;
   if (state_ != State::kReady || txStatus != 'I') {
     Close("not reusable (in a transaction or not ready)");
     done(false);

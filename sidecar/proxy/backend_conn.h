@@ -23,6 +23,7 @@
 
 #include <boost/asio.hpp>
 
+#include "sidecar/proxy/added_answers.h"
 #include "sidecar/proxy/backend_state.h"
 #include "sidecar/proxy/io_buffers.h"
 #include "sidecar/proxy/quiet_read.h"
@@ -143,6 +144,9 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
     // Transaction pooling: Parses sent in this entry, and how many the backend
     // completed (ParseComplete); the rest were skipped after an error.
     int parses = 0, parsesDone = 0;
+    // Which ParseComplete / CloseComplete answers of this entry answer the
+    // proxy's own Parses and Closes (swallowed), by their place.
+    AddedAnswers added{};
   };
   std::vector<Cycle> outstanding;  // awaiting ReadyForQuery, oldest first
   bool seqOpen = false;            // outstanding.back() is an extended sequence still without Sync
@@ -152,8 +156,6 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
       if (!c.silent) return true;
     return false;
   }
-  int skipParseComplete = 0;       // answers to Parses the proxy injected
-  int skipCloseComplete = 0;
   char txStatus = 'I';
   std::atomic<uint64_t>* selectCounter = nullptr;  // this node's select_cnt (owned by ProxyShared)
   // Its node's index in a worker's routing snapshot (ClientSession::StandbyIndex),

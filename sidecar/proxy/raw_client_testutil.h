@@ -131,8 +131,8 @@ inline std::string FirstSqlState(const std::string& bytes) {
 
 // A protocol client on a raw socket that needs no password exchange: sends
 // messages, reads answers up to a ReadyForQuery and returns their type bytes
-// ("3Z", "EZ", ...); the last ReadyForQuery's status and the last error's
-// SQLSTATE are kept.
+// ("3Z", "EZ", ...); the last ReadyForQuery's status, the last error's
+// SQLSTATE and the first column of the last DataRow are kept.
 struct RawPg {
   // `to`: a port on loopback, or a Unix socket path.
   template <typename To>
@@ -157,6 +157,7 @@ struct RawPg {
         if (buf.size() < 1 + len) break;
         char t = buf[0];
         if (t == 'E') lastError = FirstSqlState(buf.substr(0, 1 + len));
+        if (t == 'D') lastValue = FirstColumn(buf.substr(0, 1 + len));
         if (t == 'Z' && len >= 5) status = buf[5];
         buf.erase(0, 1 + len);
         if (t == 'S' || t == 'K' || t == 'R') continue;  // login chatter
@@ -184,8 +185,16 @@ struct RawPg {
     if (!sock.Send(s)) return "send failed";
     return Until(timeout);
   }
+  // The first column of a DataRow message (whole, with its header); "NULL" for a null.
+  static std::string FirstColumn(const std::string& m) {
+    if (m.size() < 11) return "";
+    auto at = [&](size_t i) { return uint32_t(uint8_t(m[i])); };
+    uint32_t n = (at(7) << 24) | (at(8) << 16) | (at(9) << 8) | at(10);
+    if (n == 0xffffffffu) return "NULL";
+    return m.size() < 11 + size_t(n) ? "" : m.substr(11, n);
+  }
   RawClient sock;
-  std::string buf, lastError;
+  std::string buf, lastError, lastValue;
   char status = 0;  // of the last ReadyForQuery
   bool ready = false;
 };

@@ -289,6 +289,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // client that waited, the entries stay, marked stale (version 0, never a
   // statement's): the map does not free and allocate its nodes each time.
   void ForgetParsed(Target t);
+  // A cycle on backend t ended with Parses of the proxy's unanswered (an
+  // error skipped them, or they failed): those statements are not parsed
+  // there (erased, or marked stale when the version before stays).
+  void ForgetUnansweredParses(Target t, const AddedAnswers& added);
   bool BusyOtherThan(Target t) const;
   // r.Find(standby_->login().node) (standby_ set): the last answer when that
   // node is still there, checked with one name compare instead of a search.
@@ -411,8 +415,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Before the cycle's Parses go to backend b: b holds at most
   // proxy.pool.maxPreparedStatements of the proxy's statements; others (not
   // used by this cycle) are closed there first, appended to *out (they are
-  // parsed again on the backend where a client next uses them).
-  void MakeRoomForParses(BackendConn* b, std::string* out);
+  // parsed again on the backend where a client next uses them). Returns how
+  // many Closes it appended.
+  int MakeRoomForParses(BackendConn* b, std::string* out);
   // The Parse of a named statement at `name`: the error it gets instead of
   // being tracked (duplicate name, proxy.pool.maxPreparedStatements), "" none.
   bool TxParseRefused(const std::string& name);

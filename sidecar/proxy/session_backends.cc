@@ -135,18 +135,16 @@ namespace {
 
 // The backend messages OnBackendFrame treats specially inside a client's own
 // cycle: an error, ReadyForQuery, CopyInResponse, and a ParseComplete or
-// CloseComplete while the proxy has some to swallow or Parses of its own to
-// count. Any other goes to the client as it is.
-bool PlainRelay(char type, const BackendConn& b) {
+// CloseComplete (each counted: it may answer a message the proxy added,
+// added_answers.h). Any other goes to the client as it is.
+bool PlainRelay(char type) {
   switch (type) {
     case 'E':
     case 'Z':
     case 'G':
-      return false;
     case '1':
-      return b.parsesPending.empty() && b.skipParseComplete == 0;
     case '3':
-      return b.skipCloseComplete == 0;
+      return false;
     default:
       return true;
   }
@@ -163,7 +161,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   // Most messages (a row, a description, a statement's completion) answer the
   // client's own cycle on one of its backends: relayed without the checks of
   // OnSpecialFrame (nor its larger call).
-  if (PlainRelay(f.type, *b) && !b->outstanding.empty() && !b->outstanding.front().silent &&
+  if (PlainRelay(f.type) && !b->outstanding.empty() && !b->outstanding.front().silent &&
       (b == primary_.get() || b == standby_.get()))
     return RelayChecked(reinterpret_cast<const char*>(f.body) - 5, f.size);
   return OnSpecialFrame(b, f);
@@ -210,17 +208,11 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
     }
     b->parsesPending.pop_front();
   }
-  if (f.type == '1' && b->skipParseComplete > 0) {
-    b->skipParseComplete--;
-    return true;
-  }
-  if (f.type == '3' && b->skipCloseComplete > 0) {
-    b->skipCloseComplete--;
-    return true;
-  }
   BackendConn::Cycle& cur = b->outstanding.front();
+  // The answer to a Parse or Close the proxy added: not the client's.
+  if ((f.type == '1' || f.type == '3') && cur.added.Answer(f.type)) return true;
   if (f.type == 'Z') {
-    BackendConn::Cycle done = cur;
+    BackendConn::Cycle done = std::move(cur);
     // Shown to the client unless it is the proxy's own (silent, or its Sync
     // moving a sequence): in one piece with the messages relayed before it,
     // and before anything below adds to out_.pending.
@@ -233,7 +225,7 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
     }
     b->txStatus = f.bodyLen ? char(f.body[0]) : 'I';
     b->outstanding.erase(b->outstanding.begin());
-    if (b->outstanding.empty()) b->skipParseComplete = b->skipCloseComplete = 0;
+    if (done.added.any()) ForgetUnansweredParses(t, done.added);
     if (!done.silent) {
       txStatus_ = b->txStatus;
       copyTarget_ = Target::kNone;
@@ -281,6 +273,19 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
   if (fatal) b->fatalForwarded = true;
   if (f.type == 'G') copyTarget_ = t;
   return RelayChecked(raw, f.size);
+}
+
+void ClientSession::ForgetUnansweredParses(Target t, const AddedAnswers& added) {
+  auto& parsed = Parsed(t);
+  added.UnansweredParses([&](const std::string& name, uint64_t version, bool older_left) {
+    auto p = parsed.find(name);
+    if (p == parsed.end() || p->second != version) return;  // parsed again since
+    // A version that matches none: parsed again (after a Close) at its next use there.
+    if (older_left) p->second = 0;
+    else parsed.erase(p);
+    spdlog::debug("proxy: session of {}: statement \"{}\" was not parsed on {} (skipped after an error, or failed)",
+                  peer_, name, Conn(t)->login().node);
+  });
 }
 
 void ClientSession::OnBackendReadDone(BackendConn*) {

@@ -119,6 +119,7 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
         AppendSync(&scratch_);
         Conn(other)->outstanding.push_back({true});
       }
+      Conn(other)->outstanding.back().added.AddedClose();
       Conn(other)->Send(scratch_);
     }
   }

@@ -410,8 +410,19 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
   auto& parsed = Parsed(t);
   const bool tx = TxMode();
   int parses = 0;  // transaction pooling: Parses sent (BackendConn::Cycle::parses)
+  // The entry what is sent now is answered in: a new one for a Query /
+  // FunctionCall and for the first message of a sequence on this backend.
+  if (cycle_.kind == 'Q' || cycle_.kind == 'F') {
+    b->outstanding.push_back({silent});
+  } else if (!b->seqOpen) {
+    b->outstanding.push_back({silent});
+    b->seqOpen = true;
+  }
+  AddedAnswers& added = b->outstanding.back().added;
   scratch_.clear();
-  if (tx) MakeRoomForParses(b.get(), &scratch_);
+  if (tx) {
+    for (int i = MakeRoomForParses(b.get(), &scratch_); i > 0; --i) added.AddedClose();
+  }
   for (const auto& name : cycle_.refStatements) {
     auto it = statements_.find(name);
     if (it == statements_.end()) continue;
@@ -421,9 +432,9 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
       // what the proxy knows of the backend may be short of the truth.
       if (!b->HasStatement(it->second.server)) {
         AppendClose(&scratch_, 'S', it->second.server);
-        b->skipCloseComplete++;
+        added.AddedClose();
         scratch_ += it->second.parse;
-        b->skipParseComplete++;
+        added.AddedParse(name, it->second.version, true);
         b->parsesPending.push_back(it->second.server);
         parses++;
       }
@@ -432,12 +443,13 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
     }
     auto p = parsed.find(name);
     if (p != parsed.end() && p->second == it->second.version) continue;
-    if (p != parsed.end() && !name.empty()) {
+    const bool close = p != parsed.end() && !name.empty();
+    if (close) {
       AppendClose(&scratch_, 'S', name);
-      b->skipCloseComplete++;
+      added.AddedClose();
     }
     scratch_ += it->second.parse;
-    b->skipParseComplete++;
+    added.AddedParse(name, it->second.version, close);
     parsed[name] = it->second.version;
     if (tx) {
       b->parsesPending.push_back("");
@@ -458,25 +470,21 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
     // same text, parsed for any client): closed first so the Parse succeeds.
     if (!st.server.empty() && b->HasStatement(st.server)) {
       AppendClose(&scratch_, 'S', st.server);
-      b->skipCloseComplete++;
+      added.AddedClose();
       b->prepared.erase(st.server);
     }
     b->parsesPending.push_back(st.server);
     if (!name.empty()) txUnconfirmed_.emplace(st.server, name);
     parses++;
   }
+  // The client's own message: a Parse or a Close is answered too.
+  if (cycle_.kind == 'P' || cycle_.kind == 'C') added.Client(cycle_.kind == 'P' ? '1' : '3');
   const std::string_view bytes = cycle_.Bytes();
   if (scratch_.empty()) {
     b->Send(bytes.data(), bytes.size());
   } else {
     scratch_.append(bytes.data(), bytes.size());
     b->Send(scratch_);
-  }
-  if (cycle_.kind == 'Q' || cycle_.kind == 'F') {
-    b->outstanding.push_back({silent});
-  } else if (!b->seqOpen) {  // the first message of a sequence on this backend
-    b->outstanding.push_back({silent});
-    b->seqOpen = true;
   }
   if (parses) b->outstanding.back().parses += parses;
 }

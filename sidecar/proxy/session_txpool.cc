@@ -233,10 +233,10 @@ void ClientSession::TxCheckExecute(const SqlClass& c) {
                    "it with Bind/Execute (e.g. PQexecPrepared)";
 }
 
-void ClientSession::MakeRoomForParses(BackendConn* b, std::string* out) {
+int ClientSession::MakeRoomForParses(BackendConn* b, std::string* out) {
   const size_t cap = size_t(shared_->spec.proxy.pool.maxPreparedStatements);
   const size_t adding = cycle_.refStatements.size() + cycle_.parsedHere.size();
-  if (b->prepared.size() + b->parsesPending.size() + adding <= cap) return;
+  if (b->prepared.size() + b->parsesPending.size() + adding <= cap) return 0;
   std::unordered_set<std::string> needed;
   for (const auto* names : {&cycle_.refStatements, &cycle_.parsedHere})
     for (const auto& n : *names) {
@@ -251,12 +251,12 @@ void ClientSession::MakeRoomForParses(BackendConn* b, std::string* out) {
       continue;
     }
     AppendClose(out, 'S', *it);
-    b->skipCloseComplete++;
     it = b->prepared.erase(it);
     closed++;
   }
   spdlog::debug("proxy: closed {} prepared statements on backend {} of node {} (proxy.pool.maxPreparedStatements {})",
                 closed, b->cancelKey().pid, b->login().node, cap);
+  return closed;
 }
 
 void ClientSession::ForgetFailedParse(const std::string& server) {

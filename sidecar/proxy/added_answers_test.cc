@@ -1,0 +1,70 @@
+// Telling the answers to the proxy's added Parses and Closes from the
+// client's own, by their place in the cycle, also when an error made the
+// backend skip the rest of the sequence.
+#include "sidecar/proxy/added_answers.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace pgvigil::proxy {
+namespace {
+
+std::vector<std::string> Unanswered(const AddedAnswers& a) {
+  std::vector<std::string> out;
+  a.UnansweredParses([&](const std::string& s, uint64_t v, bool older_left) {
+    out.push_back(s + "@" + std::to_string(v) + (older_left ? " older left" : ""));
+  });
+  return out;
+}
+
+TEST(AddedAnswersTest, AllAnsweredInOrder) {
+  AddedAnswers a;
+  a.Client('1');                  // the client's Parse
+  a.AddedClose();                 // the proxy's Close + Parse of s2
+  a.AddedParse("s2", 7, true);
+  a.Client('3');                  // the client's Close
+  a.Client('1');
+  EXPECT_TRUE(a.any());
+  EXPECT_FALSE(a.Answer('1'));  // the client's
+  EXPECT_TRUE(a.Answer('3'));   // the proxy's Close
+  EXPECT_TRUE(a.Answer('1'));   // the proxy's Parse
+  EXPECT_FALSE(a.Answer('3'));
+  EXPECT_FALSE(a.Answer('1'));
+  EXPECT_TRUE(Unanswered(a).empty());
+}
+
+TEST(AddedAnswersTest, TheClientsParseBeforeAnErrorIsNotTakenForTheSkippedOne) {
+  // Client Parse, Bind/Execute that fails, the proxy's Parse (skipped), Sync:
+  // the one ParseComplete that comes is the client's.
+  AddedAnswers a;
+  a.Client('1');
+  a.AddedParse("s2", 3, false);
+  EXPECT_FALSE(a.Answer('1'));
+  EXPECT_EQ(Unanswered(a), std::vector<std::string>{"s2@3"});
+}
+
+TEST(AddedAnswersTest, SkippedCloseAndParseLeaveTheOlderVersion) {
+  AddedAnswers a;
+  a.AddedClose();
+  a.AddedParse("s", 2, true);
+  a.AddedParse("t", 5, false);
+  EXPECT_EQ(Unanswered(a), (std::vector<std::string>{"s@2 older left", "t@5"}));
+  // The Close answered, the Parse failed: nothing of s is left there.
+  AddedAnswers b;
+  b.AddedClose();
+  b.AddedParse("s", 2, true);
+  EXPECT_TRUE(b.Answer('3'));
+  EXPECT_EQ(Unanswered(b), std::vector<std::string>{"s@2"});
+}
+
+TEST(AddedAnswersTest, NothingAddedRelaysEverything) {
+  AddedAnswers a;
+  for (int i = 0; i < 100; ++i) a.Client(i % 2 ? '1' : '3');
+  EXPECT_FALSE(a.any());
+  for (int i = 0; i < 100; ++i) EXPECT_FALSE(a.Answer(i % 2 ? '1' : '3'));
+}
+
+}  // namespace
+}  // namespace pgvigil::proxy
