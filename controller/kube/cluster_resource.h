@@ -10,6 +10,7 @@
 // "spec.path: reason" with the custom resource's own paths.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -79,6 +80,11 @@ struct ClusterResource {
   Millis podDeletionTimeout{std::chrono::minutes(10)};
   std::vector<SecretMount> secrets;  // in a fixed order
   ClusterSpec spec;
+  // Set by the controller on the resource it accepted (not by the converter):
+  // the custom resource generation and its .spec as written (JSON), which
+  // NAME-config records (render_objects.h); 0 and "": not recorded.
+  int64_t acceptedGeneration = 0;
+  std::string acceptedSpec;
 };
 
 std::string DefaultImage();  // "pgvigil/pgvigil:<version>-pg15"

@@ -10,6 +10,8 @@
 #include "controller/kube/kube_plan.h"
 #include "controller/kube/kube_request.h"
 #include "controller/kube/parameter_gate.h"
+#include "controller/kube/render_labels.h"
+#include "controller/kube/spec_in_force.h"
 #include "controller/kube/status_report.h"
 
 namespace pgvigil::kube {
@@ -45,6 +47,73 @@ Result<std::string> ReadSecretKey(KubeClient* client, const std::string& ns, con
   }
 }
 
+// status.acceptedGeneration; -1 when absent.
+int64_t StatusAccepted(const value& cr) {
+  if (!cr.has_object_field("status") || !cr.at("status").has_number_field("acceptedGeneration")) return -1;
+  return cr.at("status").at("acceptedGeneration").as_number().to_int64();
+}
+
+// What NAME-config records of the spec in force (spec_in_force.h): its owner's
+// uid, the recorded generation and spec (null when absent or not JSON).
+struct RecordedSpec {
+  std::string ownerUid;
+  int64_t generation = 0;
+  value spec = value::null();
+  std::string problem;  // why a recorded spec was not taken ("" none)
+};
+RecordedSpec ReadRecordedSpec(const value& configmap) {
+  RecordedSpec out;
+  const value meta = configmap.has_object_field("metadata") ? configmap.at("metadata") : value::object();
+  if (meta.has_array_field("ownerReferences"))
+    for (const auto& o : meta.at("ownerReferences").as_array())
+      if (o.has_boolean_field("controller") && o.at("controller").as_bool()) out.ownerUid = Str(o, "uid");
+  if (!meta.has_object_field("annotations")) return out;
+  const value& a = meta.at("annotations");
+  const std::string gen = Str(a, kAcceptedGenerationAnnotation), spec = Str(a, kAcceptedSpecAnnotation);
+  if (gen.empty() && spec.empty()) return out;
+  try {
+    size_t used = 0;
+    out.generation = std::stoll(gen, &used);
+    if (used != gen.size() || out.generation <= 0) throw std::invalid_argument(gen);
+  } catch (const std::exception&) {
+    out.generation = 0;
+    out.problem = std::string(kAcceptedGenerationAnnotation) + " '" + gen + "' is not a generation";
+    return out;
+  }
+  try {
+    value v = value::parse(spec);
+    if (!v.is_object()) throw std::invalid_argument("not an object");
+    out.spec = v;
+  } catch (const std::exception& e) {
+    out.problem = std::string(kAcceptedSpecAnnotation) + " is not a JSON object (" + e.what() + ")";
+  }
+  return out;
+}
+
+// The refused setting and why, as status.conditions' SpecValid=False reason
+// ParametersInvalid says it for `generation` ("" for none): the acting
+// controller's refusal of that generation.
+std::string ParametersRefusalShown(const value& cr, int64_t generation) {
+  if (!cr.has_object_field("status") || !cr.at("status").has_array_field("conditions")) return "";
+  for (const auto& c : cr.at("status").at("conditions").as_array()) {
+    if (Str(c, "type") != "SpecValid" || Str(c, "status") != "False" || Str(c, "reason") != "ParametersInvalid" ||
+        !c.has_number_field("observedGeneration") || c.at("observedGeneration").as_number().to_int64() != generation)
+      continue;
+    std::string m = Str(c, "message");
+    const std::string prefix = "postgres.parameters refused: ";
+    if (m.rfind(prefix, 0) == 0) m = m.substr(prefix.size());
+    return m.substr(0, m.find('\n'));
+  }
+  return "";
+}
+
+// The resource records the generation it was accepted from and its spec as
+// written, for NAME-config (render_objects.h, spec_in_force.h).
+void RecordAccepted(ClusterResource* res, const value& cr) {
+  res->acceptedGeneration = Generation(cr);
+  res->acceptedSpec = cr.has_object_field("spec") ? cr.at("spec").serialize() : "";
+}
+
 // status.scale {members, replicas} as the acting controller recorded it; 0 when absent.
 std::pair<int, int> StatusScale(const value& cr) {
   if (!cr.has_object_field("status") || !cr.at("status").has_object_field("scale")) return {0, 0};
@@ -64,7 +133,9 @@ Result<ClusterResource> ResourceInForce(const value& cr, const std::string& key,
     copy["spec"]["instances"] = value::number(need);
   ResourceLoad load = ConvertClusterResourceText(copy.serialize(), key);
   if (!load.ok()) return Result<ClusterResource>::Error(load.ErrorText());
-  return AtScale(*load.resource, members, replicas);
+  ClusterResource res = AtScale(*load.resource, members, replicas);
+  RecordAccepted(&res, cr);
+  return res;
 }
 
 }  // namespace
@@ -213,12 +284,77 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
       c.candidate = Candidate{generation, cr, *load.resource};
     }
   }
-  if (c.candidate) JudgeCandidate(c, key, cr);
+  // A process's first spec of a cluster: the one in force, when the current
+  // generation is not the accepted one (spec_in_force.h).
+  if (c.candidate && !c.reconciler && !c.inForceLooked) StartOnSpecInForce(c, key, cr);
+  if (c.candidate && (c.reconciler || c.inForceLooked)) JudgeCandidate(c, key, cr);
   SyncFence(c, key, meta);
   SyncScale(c, key, cr);
   SyncRollout(c, key, cr);
   SyncRequest(c, key, cr);
   WriteSummary(c, name, generation);
+}
+
+void KubeController::StartOnSpecInForce(Cluster& c, const std::string& key, const value& cr) {
+  const value meta = cr.has_object_field("metadata") ? cr.at("metadata") : value::object();
+  const std::string ns = Str(meta, "namespace"), name = Str(meta, "name");
+  SpecInForceInputs in;
+  in.generation = Generation(cr);
+  in.statusAccepted = StatusAccepted(cr);
+  in.uid = Str(meta, "uid");
+  RecordedSpec recorded;
+  if (NeedsSpecInForce(in.generation, in.statusAccepted)) {
+    auto r = client_->Get(ResourcePath("", "v1", "configmaps", ns, name + "-config"));
+    using CM = SpecInForceInputs::ConfigMap;
+    if (!r.ok()) {
+      in.configMap = CM::kUnreadable;
+      in.readError = r.error();
+    } else if (r->code == 404) {
+      in.configMap = CM::kAbsent;
+    } else if (!r->ok()) {
+      in.configMap = CM::kUnreadable;
+      in.readError = r->Describe();
+    } else {
+      in.configMap = CM::kPresent;
+      recorded = ReadRecordedSpec(r->body);
+      in.ownerUid = recorded.ownerUid;
+      in.recordedGeneration = recorded.generation;
+      in.recordedSpec = recorded.spec.is_object();
+    }
+  }
+  const SpecInForceDecision d = DecideSpecInForce(in);
+  if (d.reason != c.inForceLogged) {
+    c.inForceLogged = d.reason;
+    // Warned: NAME-config unreadable, or there but without a spec to restore.
+    const bool warn = d.kind == SpecInForceDecision::Kind::kRetry ||
+                      (d.kind == SpecInForceDecision::Kind::kTakeCurrent &&
+                       in.configMap == SpecInForceInputs::ConfigMap::kPresent);
+    spdlog::log(warn ? spdlog::level::warn : spdlog::level::info, "PostgresCluster {}: spec in force {}: {}{}", key,
+                ToString(d.kind), d.reason, recorded.problem.empty() ? "" : " (NAME-config: " + recorded.problem + ")");
+  }
+  if (d.kind == SpecInForceDecision::Kind::kRetry) return;
+  c.inForceLooked = true;
+  if (d.kind != SpecInForceDecision::Kind::kRestore) return;
+  // The resource in force: its recorded spec under its generation; metadata
+  // and status as they are now (status.scale gives the membership in force).
+  value in_force = cr;
+  in_force["spec"] = recorded.spec;
+  in_force["metadata"]["generation"] = value::number(recorded.generation);
+  ResourceLoad load = ConvertClusterResourceText(in_force.serialize(), key);
+  if (!load.ok()) {
+    spdlog::warn("PostgresCluster {}: the spec NAME-config records (generation {}) does not convert ({}): the spec "
+                 "in force cannot be reconstructed; started on generation {} (its parameters unchecked)",
+                 key, recorded.generation, load.ErrorText(), in.generation);
+    return;
+  }
+  Accept(c, key, Candidate{recorded.generation, in_force, *load.resource}, d.reason);
+  // The status keeps saying the acting controller refused this generation
+  // until this process's own check has a verdict (SpecValid does not flip to
+  // True meanwhile).
+  c.parametersRefusal = ParametersRefusalShown(cr, in.generation);
+  if (!c.parametersRefusal.empty())
+    spdlog::info("PostgresCluster {}: generation {}'s parameters refusal as the status shows it stays until this "
+                 "process's own check: {}", key, in.generation, c.parametersRefusal);
 }
 
 void KubeController::JudgeCandidate(Cluster& c, const std::string& key, const value& cr) {
@@ -227,8 +363,7 @@ void KubeController::JudgeCandidate(Cluster& c, const std::string& key, const va
   in.generation = cand.generation;
   in.running = c.reconciler != nullptr;
   in.parametersChanged = cand.resource.spec.postgres.parameters != c.acceptedParameters;
-  if (cr.has_object_field("status") && cr.at("status").has_number_field("acceptedGeneration"))
-    in.statusAccepted = cr.at("status").at("acceptedGeneration").as_number().to_int64();
+  in.statusAccepted = StatusAccepted(cr);
   if (c.actuator) in.verdict = c.actuator->CandidateVerdict(cand.generation);
   const ParameterGateDecision d = DecideParameterGate(in);
   const std::string in_force =
@@ -282,6 +417,7 @@ void KubeController::Accept(Cluster& c, const std::string& key, const Candidate&
                    key, c.members, c.replicas, res.error(), c.desired);
       c.members = c.replicas = c.desired;
       res = resource;
+      RecordAccepted(&*res, cr);
     }
     if (options_.adjustResource) options_.adjustResource(&*res);
     c.reconciler = MakeReconciler(ns, name, res->spec, res->secrets, &c.actuator);

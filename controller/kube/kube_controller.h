@@ -110,6 +110,10 @@ class KubeController {
     std::string refusal;                   // "spec.path: reason" lines; "" when valid
     std::optional<Candidate> candidate;    // a generation converted but not yet accepted
     std::string gateLogged;                // the parameter gate's decision as last logged
+    // The spec in force looked up for this process's first spec (spec_in_force.h),
+    // and that decision as last logged.
+    bool inForceLooked = false;
+    std::string inForceLogged;
     std::string parametersRefusal;         // the candidate's refused setting and why; "" for none
     std::map<std::string, std::string> acceptedParameters;  // postgres.parameters of the accepted spec
     int instances = 0;                     // spec.instances as written
@@ -162,6 +166,11 @@ class KubeController {
   void WatchLoop();
   void SyncLoop();
   void SyncOne(const std::string& key, const web::json::value& cr);
+  // This process's first spec of a cluster whose current generation is not
+  // the accepted one: the spec NAME-config records is accepted (a Reconciler
+  // on it) and c.candidate stays a candidate; without a record the candidate
+  // is judged as the first spec (spec_in_force.h). Logged with the reason.
+  void StartOnSpecInForce(Cluster& c, const std::string& key, const web::json::value& cr);
   // c.candidate through the parameter gate (parameter_gate.h): accepted,
   // refused (held, nothing changes) or pending (its check asked of the actuator).
   void JudgeCandidate(Cluster& c, const std::string& key, const web::json::value& cr);

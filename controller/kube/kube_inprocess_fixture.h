@@ -56,6 +56,7 @@ class KubeInProcessTest : public ::testing::Test {
   // The elector (short election timing) and the controller; `adjust`: its
   // adjustResource seam (may be empty).
   void StartController(std::function<void(ClusterResource*)> adjust = nullptr) {
+    adjust_ = adjust;
     // The default logger's sinks and a ring of the newest lines, swapped in
     // whole (the double's threads log meanwhile).
     log_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4000);
@@ -90,6 +91,20 @@ class KubeInProcessTest : public ::testing::Test {
     o.adjustResource = std::move(adjust);
     controller_ = std::make_unique<KubeController>(controllerClient_.get(), elector_.get(), o);
     controller_->Start();
+  }
+  // The controller and its elector stopped as when their process ends (the
+  // Lease is not released: the next one takes it once it expires), and a new
+  // pair started with the same adjustResource seam against the same kube-fake
+  // state: a controller restart. LogHas then reads the new one's log.
+  void RestartController() {
+    controller_->Stop();
+    controller_.reset();
+    elector_->Stop(false);
+    elector_.reset();
+    controllerClient_.reset();
+    spdlog::set_default_logger(previousLogger_);
+    previousLogger_.reset();
+    StartController(adjust_);
   }
   // The controller may no longer write the PostgresCluster's status (403), as
   // if each of its compare-and-swaps failed; everything else stays allowed.
@@ -154,6 +169,7 @@ class KubeInProcessTest : public ::testing::Test {
   std::shared_ptr<spdlog::logger> previousLogger_;
   std::unique_ptr<LeaseElector> elector_;
   std::unique_ptr<KubeController> controller_;
+  std::function<void(ClusterResource*)> adjust_;  // StartController's seam, kept for RestartController
 };
 
 }  // namespace pgvigil::kube

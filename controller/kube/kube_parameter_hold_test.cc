@@ -94,6 +94,63 @@ class KubeParameterHoldTest : public KubeInProcessTest {
     if (!s.has_object_field("scale") || !s.at("scale").has_string_field("step")) return "";
     return s.at("scale").at("step").as_string();
   }
+  // demo-0 the routed primary, two streaming standbys, generation 1 accepted, the scale steady at 3.
+  bool WaitSettled() {
+    return WaitFor(
+        [&] {
+          value s = Status();
+          return Int(s, "acceptedGeneration") == 1 && Int(s, "readyInstances") == 3 && ScaleStep(s) == "steady" &&
+                 Int(s.at("scale"), "members") == 3 && StatefulSetReplicas() == 3;
+        },
+        milliseconds(60000));
+  }
+  // Generation 2: instances 3 -> 4 and a work_mem PostgreSQL refuses; SpecValid=False names it.
+  void RefuseGenerationTwo() {
+    const int64_t bad = Patch(R"({"spec":{"instances":4,"postgres":{"parameters":{"work_mem":"-5"}}}})");
+    ASSERT_EQ(bad, 2);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          value c = Condition("SpecValid");
+          return c.is_object() && c.at("status").as_string() == "False" && Int(Status(), "observedGeneration") == 2;
+        },
+        milliseconds(20000)))
+        << Status().serialize();
+    value cond = Condition("SpecValid");
+    EXPECT_EQ(cond.at("reason").as_string(), "ParametersInvalid");
+    EXPECT_NE(cond.at("message").as_string().find("spec.postgres.parameters.work_mem"), std::string::npos)
+        << cond.at("message").as_string();
+  }
+  // Generation 3 fixes the value: accepted, and the scale proceeds (demo-3 joins).
+  void FixInGenerationThree() {
+    const int64_t fixed = Patch(R"({"spec":{"postgres":{"parameters":{"work_mem":"8MB"}}}})");
+    ASSERT_EQ(fixed, 3);
+    EXPECT_TRUE(WaitFor([&] { return Int(Status(), "acceptedGeneration") == 3; }, milliseconds(20000)))
+        << Status().serialize();
+    EXPECT_TRUE(WaitFor([&] { return StatefulSetReplicas() == 4; }, milliseconds(20000))) << Status().serialize();
+    value valid = Condition("SpecValid");
+    ASSERT_TRUE(valid.is_object());
+    EXPECT_EQ(valid.at("status").as_string(), "True") << valid.serialize();
+  }
+  // Nothing of generation 2 (4 instances) in use: checked over a few rounds.
+  void ExpectGenerationOneHeld() {
+    for (int i = 0; i < 3; ++i) {
+      std::this_thread::sleep_for(milliseconds(1000));
+      value s = Status();
+      EXPECT_EQ(Int(s, "acceptedGeneration"), 1) << s.serialize();
+      ASSERT_TRUE(s.has_object_field("scale")) << s.serialize();
+      EXPECT_EQ(Int(s.at("scale"), "members"), 3) << s.serialize();
+      EXPECT_EQ(Int(s.at("scale"), "replicas"), 3) << s.serialize();
+      EXPECT_EQ(ScaleStep(s), "steady") << "a scale step for the refused generation: " << s.serialize();
+      EXPECT_EQ(StatefulSetReplicas(), 3);
+      value cond = Condition("SpecValid");
+      ASSERT_TRUE(cond.is_object()) << s.serialize();
+      EXPECT_EQ(cond.at("status").as_string(), "False") << cond.serialize();
+      EXPECT_EQ(cond.at("reason").as_string(), "ParametersInvalid") << cond.serialize();
+    }
+    auto pod = client_->Get(ResourcePath("", "v1", "pods", "db", "demo-3"));
+    ASSERT_TRUE(pod.ok());
+    EXPECT_EQ(pod->code, 404) << "a pod for the refused generation's fourth instance";
+  }
   int StatefulSetReplicas() {
     auto r = client_->Get(ResourcePath("apps", "v1", "statefulsets", "db", "demo"));
     if (!r.ok() || !r->ok()) return -1;
@@ -107,53 +164,50 @@ class KubeParameterHoldTest : public KubeInProcessTest {
 
 TEST_F(KubeParameterHoldTest, AGenerationWithARefusedParameterScalesNothingUntilItIsFixed) {
   // Settled: demo-0 the routed primary, two streaming standbys, the scale steady at 3.
+  ASSERT_TRUE(WaitSettled()) << Status().serialize();
+  // Generation 2: one more instance, and a work_mem PostgreSQL refuses.
+  ASSERT_NO_FATAL_FAILURE(RefuseGenerationTwo());
+  // Held: nothing of generation 2 moves, also a few rounds later.
+  ExpectGenerationOneHeld();
+  // Generation 3 fixes the value: accepted, and the scale proceeds (demo-3 joins).
+  FixInGenerationThree();
+}
+
+// The same refusal, then the controller process restarts (a new KubeController
+// and elector against the same kube-fake state): the new process starts on the
+// spec NAME-config records (generation 1) and puts generation 2 through the
+// parameter gate again, rather than taking it as its first spec
+// (spec_in_force.h); the fixed generation 3 is then accepted.
+TEST_F(KubeParameterHoldTest, AHeldGenerationStaysHeldWhenTheControllerRestarts) {
+  ASSERT_TRUE(WaitSettled()) << Status().serialize();
+  ASSERT_NO_FATAL_FAILURE(RefuseGenerationTwo());
+  const int64_t term = Int(Status(), "term");
+
+  RestartController();
+  // The new process acts (a newer term is durable), judges generation 2 itself
+  // and writes its own summary (its scale step); meanwhile the status never
+  // shows generation 2 accepted or SpecValid=True.
+  bool flipped = false;
+  auto watch = [&](const value& s) {
+    value c = Condition("SpecValid");
+    if (Int(s, "acceptedGeneration") != 1 || (c.is_object() && c.at("status").as_string() != "False")) {
+      flipped = true;
+      ADD_FAILURE() << "while the new process judges generation 2: " << s.serialize();
+    }
+  };
   ASSERT_TRUE(WaitFor(
       [&] {
         value s = Status();
-        return Int(s, "acceptedGeneration") == 1 && Int(s, "readyInstances") == 3 && ScaleStep(s) == "steady" &&
-               Int(s.at("scale"), "members") == 3 && StatefulSetReplicas() == 3;
-      },
-      milliseconds(60000)))
-      << Status().serialize();
-
-  // Generation 2: one more instance, and a work_mem PostgreSQL refuses.
-  const int64_t bad = Patch(R"({"spec":{"instances":4,"postgres":{"parameters":{"work_mem":"-5"}}}})");
-  ASSERT_EQ(bad, 2);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        value c = Condition("SpecValid");
-        return c.is_object() && c.at("status").as_string() == "False" && Int(Status(), "observedGeneration") == 2;
+        watch(s);
+        return flipped || (Int(s, "term") > term && ScaleStep(s) == "steady" &&
+                           LogHas("generation 2: postgres.parameters refused"));
       },
       milliseconds(20000)))
       << Status().serialize();
-  value cond = Condition("SpecValid");
-  EXPECT_EQ(cond.at("reason").as_string(), "ParametersInvalid");
-  EXPECT_NE(cond.at("message").as_string().find("spec.postgres.parameters.work_mem"), std::string::npos)
-      << cond.at("message").as_string();
-  // Held: nothing of generation 2 moves, also a few rounds later.
-  for (int i = 0; i < 3; ++i) {
-    std::this_thread::sleep_for(milliseconds(1000));
-    value s = Status();
-    EXPECT_EQ(Int(s, "acceptedGeneration"), 1) << s.serialize();
-    ASSERT_TRUE(s.has_object_field("scale")) << s.serialize();
-    EXPECT_EQ(Int(s.at("scale"), "members"), 3) << s.serialize();
-    EXPECT_EQ(Int(s.at("scale"), "replicas"), 3) << s.serialize();
-    EXPECT_EQ(ScaleStep(s), "steady") << "a scale step for the refused generation: " << s.serialize();
-    EXPECT_EQ(StatefulSetReplicas(), 3);
-  }
-  auto pod = client_->Get(ResourcePath("", "v1", "pods", "db", "demo-3"));
-  ASSERT_TRUE(pod.ok());
-  EXPECT_EQ(pod->code, 404) << "a pod for the refused generation's fourth instance";
-
-  // Generation 3 fixes the value: accepted, and the scale proceeds (demo-3 joins).
-  const int64_t fixed = Patch(R"({"spec":{"postgres":{"parameters":{"work_mem":"8MB"}}}})");
-  ASSERT_EQ(fixed, 3);
-  EXPECT_TRUE(WaitFor([&] { return Int(Status(), "acceptedGeneration") == 3; }, milliseconds(20000)))
-      << Status().serialize();
-  EXPECT_TRUE(WaitFor([&] { return StatefulSetReplicas() == 4; }, milliseconds(20000))) << Status().serialize();
-  value valid = Condition("SpecValid");
-  ASSERT_TRUE(valid.is_object());
-  EXPECT_EQ(valid.at("status").as_string(), "True") << valid.serialize();
+  ASSERT_FALSE(flipped);
+  EXPECT_TRUE(LogHas("spec in force restore")) << "not started on the spec NAME-config records";
+  ExpectGenerationOneHeld();
+  FixInGenerationThree();
 }
 
 }  // namespace

@@ -18,6 +18,11 @@ inline constexpr char kTermAnnotation[] = "pgvigil.io/term";
 inline constexpr char kRoutingGenerationAnnotation[] = "pgvigil.io/routing-generation";
 // On the PostgresCluster: '["demo-1"]' or '["*"]'.
 inline constexpr char kFencedInstancesAnnotation[] = "pgvigil.io/fenced-instances";
+// On NAME-config: the custom resource generation whose spec is applied, and
+// that spec as written (JSON of .spec), so that a controller starting later
+// knows the spec in force (spec_in_force.h).
+inline constexpr char kAcceptedGenerationAnnotation[] = "pgvigil.io/accepted-generation";
+inline constexpr char kAcceptedSpecAnnotation[] = "pgvigil.io/accepted-spec";
 // Server-side apply's fieldManager.
 inline constexpr char kFieldManager[] = "pgvigil-controller";
 

@@ -118,6 +118,12 @@ value RenderService(const ClusterResource& res, const RenderOptions& options,
 
 value RenderConfigMap(const ClusterResource& res, const RenderOptions& options) {
   value cm = Object("v1", "ConfigMap", OwnedMetadata(res, options, res.name + "-config"));
+  if (res.acceptedGeneration > 0 && !res.acceptedSpec.empty()) {
+    // The spec in force, for a controller that starts later (spec_in_force.h).
+    value& annotations = cm["metadata"]["annotations"];
+    annotations[kAcceptedGenerationAnnotation] = value::string(std::to_string(res.acceptedGeneration));
+    annotations[kAcceptedSpecAnnotation] = value::string(res.acceptedSpec);
+  }
   value data = value::object();
   data["cluster.yaml"] = value::string(SpecToYamlWithGeneration(res.spec, options.specGeneration));
   cm["data"] = std::move(data);
