@@ -2,8 +2,8 @@
 
 namespace pgvigil::proxy {
 
-void AddedAnswers::Add(char kind, std::string statement, uint64_t version, bool after_close) {
-  added_.push_back({kind, sent_[Index(kind)]++, false, after_close, version, std::move(statement)});
+void AddedAnswers::Add(char kind, std::string statement, uint64_t version, bool after_close, bool client) {
+  added_.push_back({kind, sent_[Index(kind)]++, false, after_close, client, version, std::move(statement)});
 }
 
 bool AddedAnswers::Answer(char kind) {
@@ -11,7 +11,7 @@ bool AddedAnswers::Answer(char kind) {
   for (Entry& e : added_) {
     if (e.kind == kind && e.place == place) {
       e.answered = true;
-      return true;
+      return !e.client;
     }
   }
   return false;

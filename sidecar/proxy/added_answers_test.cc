@@ -59,6 +59,33 @@ TEST(AddedAnswersTest, SkippedCloseAndParseLeaveTheOlderVersion) {
   EXPECT_EQ(Unanswered(b), std::vector<std::string>{"s@2"});
 }
 
+std::vector<std::string> UnansweredOwn(const AddedAnswers& a) {
+  std::vector<std::string> out;
+  a.UnansweredClientParses([&](const std::string& s, uint64_t v) { out.push_back(s + "@" + std::to_string(v)); });
+  return out;
+}
+
+TEST(AddedAnswersTest, TheClientsParseBehindAnErrorIsToldApart) {
+  // The client's Parse of p1, the proxy's Parse of s2, an error, the client's
+  // Parse of p3 (skipped), Sync: the client gets p1's answer; p3 prepared nothing.
+  AddedAnswers a;
+  a.ClientParse("p1", 4);
+  a.AddedParse("s2", 3, false);
+  a.ClientParse("p3", 6);
+  EXPECT_TRUE(a.any());
+  EXPECT_FALSE(a.Answer('1'));  // the client's, relayed
+  EXPECT_TRUE(a.Answer('1'));   // the proxy's
+  EXPECT_TRUE(Unanswered(a).empty());
+  EXPECT_EQ(UnansweredOwn(a), std::vector<std::string>{"p3@6"});
+  // All answered: nothing left; the proxy's skipped Parse is not the client's.
+  AddedAnswers b;
+  b.ClientParse("p1", 1);
+  b.AddedParse("s2", 2, false);
+  EXPECT_FALSE(b.Answer('1'));
+  EXPECT_TRUE(UnansweredOwn(b).empty());
+  EXPECT_EQ(Unanswered(b), std::vector<std::string>{"s2@2"});
+}
+
 TEST(AddedAnswersTest, NothingAddedRelaysEverything) {
   AddedAnswers a;
   for (int i = 0; i < 100; ++i) a.Client(i % 2 ? '1' : '3');

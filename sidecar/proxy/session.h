@@ -131,6 +131,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     std::vector<std::string> refStatements;  // used but not parsed in this cycle
     std::vector<std::string> parsedHere;
     std::vector<uint64_t> parsedVersions;  // Statement::version of each of parsedHere, as parsed
+    // A Parse of a named statement the client did not have: the statement is
+    // the client's only once PostgreSQL answers that Parse (it skips one behind
+    // an error in the sequence), and not at all when the proxy never sends it.
+    bool parseCreates = false;
     std::vector<std::string> closedStatements;
     std::vector<std::string> boundPortals;
     Target portalTarget = Target::kNone;
@@ -291,8 +295,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void ForgetParsed(Target t);
   // A cycle on backend t ended with Parses of the proxy's unanswered (an
   // error skipped them, or they failed): those statements are not parsed
-  // there (erased, or marked stale when the version before stays).
-  void ForgetUnansweredParses(Target t, const AddedAnswers& added);
+  // there (erased, or marked stale when the version before stays). The
+  // client's own Parses of statements it did not have that went unanswered
+  // are not parsed there either; when the cycle was the client's (not a
+  // silent mirror), the client has no such statement, as on PostgreSQL.
+  void ForgetUnansweredParses(Target t, const AddedAnswers& added, bool clients);
+  // The cycle's Parse is not sent (skipped behind an error, or answered with
+  // an error of the proxy's): a statement it would have created is forgotten.
+  void ForgetUnsentParse();
   bool BusyOtherThan(Target t) const;
   // r.Find(standby_->login().node) (standby_ set): the last answer when that
   // node is still there, checked with one name compare instead of a search.

@@ -225,7 +225,7 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
     }
     b->txStatus = f.bodyLen ? char(f.body[0]) : 'I';
     b->outstanding.erase(b->outstanding.begin());
-    if (done.added.any()) ForgetUnansweredParses(t, done.added);
+    if (done.added.any()) ForgetUnansweredParses(t, done.added, !done.silent);
     if (!done.silent) {
       txStatus_ = b->txStatus;
       copyTarget_ = Target::kNone;
@@ -275,8 +275,19 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
   return RelayChecked(raw, f.size);
 }
 
-void ClientSession::ForgetUnansweredParses(Target t, const AddedAnswers& added) {
+void ClientSession::ForgetUnansweredParses(Target t, const AddedAnswers& added, bool clients) {
   auto& parsed = Parsed(t);
+  added.UnansweredClientParses([&](const std::string& name, uint64_t version) {
+    auto p = parsed.find(name);
+    if (p != parsed.end() && p->second == version) parsed.erase(p);
+    if (!clients) return;
+    auto it = statements_.find(name);
+    if (it == statements_.end() || it->second.version != version) return;  // parsed again since
+    statements_.erase(it);
+    spdlog::debug("proxy: session of {}: statement \"{}\" is not prepared: {} did not complete its Parse (skipped "
+                  "after an error, or failed)",
+                  peer_, name, Conn(t)->login().node);
+  });
   added.UnansweredParses([&](const std::string& name, uint64_t version, bool older_left) {
     auto p = parsed.find(name);
     if (p == parsed.end() || p->second != version) return;  // parsed again since

@@ -31,6 +31,7 @@ void ClientSession::Cycle::Reset() {
   refStatements.clear();
   parsedHere.clear();
   parsedVersions.clear();
+  parseCreates = false;
   closedStatements.clear();
   boundPortals.clear();
   portalTarget = Target::kNone;
@@ -138,6 +139,9 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
       }
       Absorb(c, true);
       if (TxMode()) TxCheckExecute(c);
+      // SQL EXECUTE of a statement the client prepared with the protocol: it
+      // must be on the backend that runs the Query (SendCycle parses it there).
+      else if (!c.executes.empty() && statements_.count(c.executes)) cycle_.refStatements.push_back(c.executes);
     }
     cycle_.active = true;
     TryDispatch();
@@ -202,7 +206,7 @@ void ClientSession::AddToCycle(const Frame& f) {
         cycle_.bytes += st.parse;
       }
       cycle_.parsedVersions.push_back(st.version);
-      statements_[name] = std::move(st);
+      cycle_.parseCreates = statements_.insert_or_assign(name, std::move(st)).second && !name.empty();
       cycle_.parsedHere.push_back(name);
       break;
     }

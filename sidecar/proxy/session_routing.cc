@@ -178,6 +178,7 @@ bool ClientSession::TryDispatch() {
       skipUntilSync_ = false;
       AppendReadyForQuery(&out_.pending, txStatus_);
     }
+    ForgetUnsentParse();
     cycle_.Reset();
     return true;
   }
@@ -412,7 +413,8 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
   int parses = 0;  // transaction pooling: Parses sent (BackendConn::Cycle::parses)
   // The entry what is sent now is answered in: a new one for a Query /
   // FunctionCall and for the first message of a sequence on this backend.
-  if (cycle_.kind == 'Q' || cycle_.kind == 'F') {
+  const bool simple = cycle_.kind == 'Q' || cycle_.kind == 'F';
+  if (simple) {
     b->outstanding.push_back({silent});
   } else if (!b->seqOpen) {
     b->outstanding.push_back({silent});
@@ -477,8 +479,22 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
     if (!name.empty()) txUnconfirmed_.emplace(st.server, name);
     parses++;
   }
-  // The client's own message: a Parse or a Close is answered too.
-  if (cycle_.kind == 'P' || cycle_.kind == 'C') added.Client(cycle_.kind == 'P' ? '1' : '3');
+  // The client's own message: a Parse or a Close is answered too. (Under
+  // transaction pooling a Parse's statement is confirmed through parsesPending.)
+  if (cycle_.parseCreates && !tx) added.ClientParse(cycle_.parsedHere[0], cycle_.parsedVersions[0]);
+  else if (cycle_.kind == 'P' || cycle_.kind == 'C') added.Client(cycle_.kind == 'P' ? '1' : '3');
+  if (simple && !tx && !scratch_.empty()) {
+    // Parses ahead of a Query (session mode: SQL EXECUTE of a statement the
+    // client prepared with the protocol) are a silent sequence of their own,
+    // ended by the proxy's Sync: a Parse that fails there (a table dropped
+    // since) must not leave the backend skipping the Query up to a Sync that
+    // never comes. Such a statement counts as not parsed there
+    // (ForgetUnansweredParses) and the Query gets the backend's own answer
+    // (26000).
+    AppendSync(&scratch_);
+    b->outstanding.back().silent = true;  // `added` is that entry's: not used below
+    b->outstanding.push_back({silent});
+  }
   const std::string_view bytes = cycle_.Bytes();
   if (scratch_.empty()) {
     b->Send(bytes.data(), bytes.size());
@@ -511,12 +527,21 @@ void ClientSession::CycleError(const std::string& sqlstate, const std::string& m
     }
   }
   AppendError(&out_.pending, "ERROR", sqlstate, message);
+  ForgetUnsentParse();
   if (cycle_.kind != 'Q' && cycle_.kind != 'F' && cycle_.kind != 'S')
     skipUntilSync_ = true;
   else
     AppendReadyForQuery(&out_.pending, txStatus_);
   cycle_.Reset();
   FlushClient();
+}
+
+void ClientSession::ForgetUnsentParse() {
+  if (!cycle_.parseCreates) return;
+  auto it = statements_.find(cycle_.parsedHere[0]);
+  if (it == statements_.end() || it->second.version != cycle_.parsedVersions[0]) return;
+  spdlog::debug("proxy: session of {}: statement \"{}\" is not prepared: its Parse was not sent", peer_, it->first);
+  statements_.erase(it);
 }
 
 void ClientSession::AnswerLocal() {
