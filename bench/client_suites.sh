@@ -18,12 +18,19 @@
 #                        balancing (the default); nolb: pgvigil, balancing off;
 #                        nopool: balancing off and no idle backend pool
 #                        (proxy.pool.maxIdle 0: every client gets a new backend,
-#                        hence a new pid, as with PostgreSQL)
+#                        hence a new pid, as with PostgreSQL); tx: pgvigil in
+#                        transaction pooling mode (proxy.pool.mode transaction,
+#                        balancing on, session state refused: the defaults);
+#                        tx-pin: the same with proxy.pool.sessionState pin;
+#                        pgbouncer-tx: PgBouncer (pool_mode = transaction, 20
+#                        backends per pool) to the primary, the yardstick for tx
 #
 # Sets up a primary and one asynchronous streaming standby (trust on loopback,
-# max_prepared_transactions 10) and two pgvigil proxies (pgvigil-proxy-bench)
-# in front of them, each running the sidecar's health checker every second (so
+# max_prepared_transactions 10) and a pgvigil proxy (pgvigil-proxy-bench) per
+# proxy mode in front of them, each running the sidecar's health checker every second (so
 # the standby's replay LSN, which read-your-writes needs, is as in a cluster).
+# PgBouncer (pgbouncer-tx) runs as the postgres user with trust auth and its
+# other settings at their defaults, as in bench/proxy.sh.
 # Prints, per suite: tests run directly, passed directly, and
 # each test that passes directly but not through a proxy, per mode. Results stay
 # in OUT (default /tmp/pgvigil-client-suites). Needs root (PostgreSQL runs as
@@ -54,7 +61,11 @@ BIN=$BUILD/bin/pgvigil-proxy-bench
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 BASE=${BASE_PORT:-25600}
 P0=$BASE P1=$((BASE + 1))
-declare -A PORT=([direct]=$P0 [lb]=$((BASE + 10)) [nolb]=$((BASE + 11)) [nopool]=$((BASE + 12)))
+declare -A PORT=([direct]=$P0 [lb]=$((BASE + 10)) [nolb]=$((BASE + 11)) [nopool]=$((BASE + 12))
+                 [tx]=$((BASE + 13)) [tx-pin]=$((BASE + 14)) [pgbouncer-tx]=$((BASE + 15)))
+for m in $MODES; do
+  [[ -n ${PORT[$m]:-} ]] || { echo "--modes: '$m' is not one of ${!PORT[*]}" >&2; exit 2; }
+done
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 PY=/usr/bin/python3
@@ -69,6 +80,7 @@ if [[ -n $PSYCOPG ]]; then
   done
 fi
 [[ -n $NODEPG ]] && ! command -v node >/dev/null && need+=(nodejs npm)
+[[ " $MODES " == *" pgbouncer-tx "* ]] && ! command -v pgbouncer >/dev/null && need+=(pgbouncer)
 if ((${#need[@]})); then DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; fi
 
 mkdir -p "$OUT"
@@ -103,14 +115,37 @@ as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p $P0 -U postgres -D "$DIR/n1" -R -X 
 echo "port = $P1" >>"$DIR/n1/postgresql.conf"
 as_pg "$PGBIN/pg_ctl" -D "$DIR/n1" -l "$DIR/n1.log" -w start >/dev/null
 
-for m in lb nolb nopool; do
+for m in lb nolb nopool tx tx-pin; do
   [[ " $MODES " == *" $m "* ]] || continue
   args=(--port "${PORT[$m]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1" --health-check 1000)
-  [[ $m != lb ]] && args+=(--no-load-balance)
+  [[ $m == nolb || $m == nopool ]] && args+=(--no-load-balance)
   [[ $m == nopool ]] && args+=(--pool-max-idle 0)
+  [[ $m == tx* ]] && args+=(--pool-mode transaction)
+  [[ $m == tx-pin ]] && args+=(--session-state pin)
   "$BIN" "${args[@]}" >"$OUT/proxy-$m.log" 2>&1 &
   PIDS+=($!)
 done
+if [[ " $MODES " == *" pgbouncer-tx "* ]]; then
+  cat >"$DIR/pgbouncer-tx.ini" <<CONF
+[databases]
+* = host=127.0.0.1 port=$P0
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = ${PORT[pgbouncer-tx]}
+unix_socket_dir =
+auth_type = trust
+auth_file = $DIR/userlist.txt
+pool_mode = transaction
+max_client_conn = 2000
+default_pool_size = 20
+logfile = $OUT/pgbouncer-tx.log
+CONF
+  echo '"postgres" ""' >"$DIR/userlist.txt"
+  : >"$OUT/pgbouncer-tx.log"
+  chown postgres: "$DIR/pgbouncer-tx.ini" "$DIR/userlist.txt" "$OUT/pgbouncer-tx.log"
+  runuser -u postgres -- pgbouncer "$DIR/pgbouncer-tx.ini" >/dev/null 2>&1 &
+  PIDS+=($!)
+fi
 sleep 1
 
 # One line per test: "<id> <pass|fail|skip>", sorted, in $OUT/<suite>-<mode>.txt.
@@ -118,11 +153,17 @@ run_psycopg() {
   local mode=$1 port=${PORT[$1]}
   local xml=$OUT/psycopg-$mode.xml
   echo "== psycopg ($($PY -c 'import psycopg; print(psycopg.__version__)')) $mode :$port"
+  # --tb=native: pytest 7.2's own failure report parses the test's source,
+  # which Python 3.11.2 can fail at ("AST constructor recursion depth
+  # mismatch"), ending the whole run; the native traceback does not.
   local extra=()
   $PY -c 'import pytest_timeout' 2>/dev/null && extra+=(--timeout "$TEST_TIMEOUT")
+  # psycopg's conftest refuses to run after a run that did not finish (its
+  # "segfault" mark in the cache): each run gets a fresh cache.
+  rm -rf "$OUT/.pytest_cache-$mode" "$xml"
   (cd "$PSYCOPG" && PSYCOPG_TEST_DSN="host=127.0.0.1 port=$port user=postgres dbname=postgres" \
-    timeout "$SUITE_TIMEOUT" $PY -m pytest ${PSYCOPG_TESTS:-tests} -q -o cache_dir="$OUT/.pytest_cache" \
-    -m "not slow and not timing and not flakey" "${extra[@]}" --junitxml="$xml" \
+    timeout "$SUITE_TIMEOUT" $PY -m pytest ${PSYCOPG_TESTS:-tests} -q -o cache_dir="$OUT/.pytest_cache-$mode" \
+    -m "not slow and not timing and not flakey" "${extra[@]}" --junitxml="$xml" --tb=native \
     >"$OUT/psycopg-$mode.log" 2>&1) || true
   $PY - "$xml" >"$OUT/psycopg-$mode.txt" <<'PYEOF'
 import sys, xml.etree.ElementTree as ET
@@ -156,6 +197,7 @@ run_nodepg() {
   echo "== node-postgres $mode :$port"
   node_deps
   : >"$OUT/node-postgres-$mode.txt"
+  : >"$OUT/node-postgres-$mode.log"
   local f rc
   while read -r f; do
     rc=0
@@ -188,8 +230,9 @@ for suite in psycopg node-postgres; do
                        END { for (t in direct) if (!(t in got)) print t " (not run)" }' "$d" "$OUT/$suite-$m.txt" | sort)
     n=$(printf '%s' "$diff" | grep -c . || true)
     printf '%s\n' "$diff" >"$OUT/$suite-$m.diff"
-    echo "  through pgvigil ($m): $n pass directly but not through the proxy (all in $OUT/$suite-$m.diff)"
-    [[ -n $diff ]] && printf '%s\n' "$diff" | head -n "${LIST:-40}" | sed 's/^/    /'
+    echo "  through $m: $n pass directly but not through the proxy (all in $OUT/$suite-$m.diff)"
+    # sed, not head: head would stop reading, and printf's SIGPIPE end the script (pipefail)
+    [[ -n $diff ]] && printf '%s\n' "$diff" | sed -n "1,${LIST:-40}s/^/    /p"
     if ((n > ${LIST:-40})); then echo "    ... and $((n - ${LIST:-40})) more"; fi
   done
 done

@@ -12,6 +12,7 @@
 //                       [--no-read-your-writes] [--no-load-balance] [--hba FILE]
 //                       [--health-check MS] [--pool-max-idle N (proxy.pool.maxIdle, 20)]
 //                       [--pool-mode session|transaction] [--pool-size N (proxy.pool.size, 20)]
+//                       [--session-state refuse|pin (proxy.pool.sessionState, refuse)]
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -41,6 +42,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   ctx.spec.proxy.pool.mode = mode == "transaction" ? PoolMode::kTransaction : PoolMode::kSession;
+  const std::string state = cl.Value("--session-state", "refuse");
+  if (state != "refuse" && state != "pin") {
+    std::cerr << "--session-state: '" << state << "' is not refuse or pin\n";
+    return 2;
+  }
+  ctx.spec.proxy.pool.sessionState = state == "pin" ? SessionStatePolicy::kPin : SessionStatePolicy::kRefuse;
   ctx.spec.proxy.maxUnauthenticatedConnections = 20000;  // connection storms are part of the benchmark
   std::string trust_file;
   ctx.spec.proxy.auth.hbaFile = cl.Value("--hba", "");
@@ -71,7 +78,7 @@ int main(int argc, char** argv) {
   if (ctx.spec.nodes.empty()) {
     std::cerr << "usage: pgvigil-proxy-bench --port P --nodes host:port[,host:port...] [--threads N] [--hba FILE]"
                  " [--no-load-balance] [--no-read-your-writes] [--health-check MS] [--pool-max-idle N]"
-                 " [--pool-mode session|transaction] [--pool-size N]\n";
+                 " [--pool-mode session|transaction] [--pool-size N] [--session-state refuse|pin]\n";
     return 2;
   }
   ctx.nodeName = "node0";

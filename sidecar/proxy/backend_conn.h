@@ -185,6 +185,18 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
       if (p == name) return true;
     return false;
   }
+  // A Parse of `name` sent and not yet answered in an entry the backend
+  // answers without more from the client: one ended by Sync, not the sequence
+  // still open.
+  bool ParsePendingBeforeOpenSequence(const std::string& name) const {
+    size_t answered_anyway = 0;
+    for (size_t i = 0; i + (seqOpen ? 1 : 0) < outstanding.size(); ++i)
+      answered_anyway += size_t(outstanding[i].parses - outstanding[i].parsesDone);
+    size_t k = 0;
+    for (auto it = parsesPending.begin(); it != parsesPending.end() && k < answered_anyway; ++it, ++k)
+      if (*it == name) return true;
+    return false;
+  }
   std::chrono::steady_clock::time_point connectedAt = std::chrono::steady_clock::now();
 
  private:

@@ -16,7 +16,10 @@
 //    client took over in between;
 //  * an error of the proxy's in the middle of an extended sequence (42P05,
 //    refused session state) rolls back what the sequence ran before it, as
-//    PostgreSQL's own error there does.
+//    PostgreSQL's own error there does;
+//  * a pipelined Parse of a name whose earlier Parse the backend has not
+//    answered yet is judged on that answer, as PostgreSQL does in order: free
+//    again after a failed Parse, 42P05 after one that succeeded.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -317,6 +320,36 @@ TEST(ProxyTxPoolGapsTest, UnnamedStatementAcrossTakeover) {
   EXPECT_EQ(b.Run(bind_execute()), "2CZ");
   EXPECT_EQ(a.Run(bind_execute()), "2DCZ");  // a's statement, parsed again
   EXPECT_EQ(b.Run(bind_execute()), "2CZ");
+}
+
+// node-postgres in pipeline mode sends a query's Parse/Bind/Execute/Sync as
+// soon as the previous one's ErrorResponse arrives, before its ReadyForQuery;
+// here both go in one write, so the second Parse reaches the proxy before the
+// backend answered the first. PostgreSQL and the proxy give the same answers.
+TEST(ProxyTxPoolGapsTest, PipelinedParseAfterPendingParseOfTheSameName) {
+  auto px = GapsProxy(2, std::chrono::seconds(10));
+  ASSERT_TRUE(px);
+  auto run_named = [](const std::string& name, const std::string& sql) {
+    std::string s = ParseMessage(name, sql) + BindExecute(name);
+    AppendSync(&s);
+    return s;
+  };
+  for (bool direct : {true, false}) {
+    SCOPED_TRACE(direct ? "PostgreSQL" : "proxy");
+    std::unique_ptr<RawPg> c = direct ? std::make_unique<RawPg>(NodeSocket(0)) : std::make_unique<RawPg>(px->port);
+    ASSERT_TRUE(c->ready);
+    // The first Parse fails on the backend: the name is free for the second.
+    ASSERT_TRUE(c->sock.Send(run_named("again", "SELECT $1::no_such_type_xyz") + run_named("again", "SELECT 7")));
+    EXPECT_EQ(c->Until(std::chrono::seconds(10)), "EZ");
+    EXPECT_EQ(c->lastError, "42704");
+    EXPECT_EQ(c->Until(std::chrono::seconds(10)), "12DCZ") << c->lastError;
+    // The first succeeds: the second is a duplicate, and the first stays.
+    ASSERT_TRUE(c->sock.Send(run_named("twice", "SELECT 8") + run_named("twice", "SELECT 9")));
+    EXPECT_EQ(c->Until(std::chrono::seconds(10)), "12DCZ");
+    EXPECT_EQ(c->Until(std::chrono::seconds(10)), "EZ");
+    EXPECT_EQ(c->lastError, "42P05");
+    EXPECT_EQ(c->Run(BindExecute("twice")), "2DCZ");
+  }
 }
 
 TEST(ProxyTxPoolGapsTest, CancelReachesOnlyTheClientsOwnQuery) {

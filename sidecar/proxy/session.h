@@ -431,6 +431,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // The Parse of a named statement at `name`: the error it gets instead of
   // being tracked (duplicate name, proxy.pool.maxPreparedStatements), "" none.
   bool TxParseRefused(const std::string& name);
+  // A Parse of a name the client's earlier Parse (a backend has still to
+  // answer it, in a sequence ended by Sync) holds: it waits for that answer,
+  // as PostgreSQL takes them in order (42P05 after a success, the name free
+  // again after a failure). False: decide now.
+  bool TxParseAwaitsAnswer(const Frame& f) const;
   // The client's SQL EXECUTE of a statement it prepared with the protocol.
   void TxCheckExecute(const SqlClass& c);
   // A Parse under the proxy's name `server` failed or was skipped: the

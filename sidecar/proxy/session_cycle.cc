@@ -120,6 +120,8 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
   }
   // An inactive cycle is clean already (see Cycle in session.h).
   if (cycle_.active) cycle_.Reset();
+  // Held (not consumed) until the backend's ReadyForQuery runs Process again.
+  if (f.type == 'P' && TxMode() && TxParseAwaitsAnswer(f)) return false;
   if (f.type == 'Q' || f.type == 'F') {
     cycle_.kind = f.type;
     cycle_.frame = std::string_view(raw, f.size);  // copied only if it waits (below)

@@ -222,6 +222,25 @@ bool ClientSession::TxParseRefused(const std::string& name) {
   return false;
 }
 
+bool ClientSession::TxParseAwaitsAnswer(const Frame& f) const {
+  if (txUnconfirmed_.empty()) return false;
+  ParseMsg m;
+  if (!ParseParse(f, &m) || m.name.empty()) return false;  // a malformed one is AddToCycle's to report
+  auto st = statements_.find(std::string(m.name));
+  if (st == statements_.end() || st->second.server.empty()) return false;
+  const std::string& server = st->second.server;
+  bool pending = false;
+  auto [from, to] = txUnconfirmed_.equal_range(server);
+  for (auto it = from; it != to && !pending; ++it) pending = it->second == st->first;
+  if (!pending) return false;
+  // In the sequence still open the answer needs the client's Sync, which
+  // comes after this Parse: decided now (on PostgreSQL an error there would
+  // skip this Parse anyway).
+  for (const auto* b : {&primary_, &standby_})
+    if (*b && (*b)->ParsePendingBeforeOpenSequence(server)) return true;
+  return false;
+}
+
 void ClientSession::TxCheckExecute(const SqlClass& c) {
   if (c.executes.empty() || !cycle_.txError.empty()) return;
   auto it = statements_.find(c.executes);
