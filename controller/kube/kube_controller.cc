@@ -285,8 +285,8 @@ void KubeController::SyncOne(const std::string& key, const value& cr) {
     }
   }
   // A process's first spec of a cluster: the one in force, when the current
-  // generation is not the accepted one (spec_in_force.h).
-  if (c.candidate && !c.reconciler && !c.inForceLooked) StartOnSpecInForce(c, key, cr);
+  // generation is not the accepted one or is refused (spec_in_force.h).
+  if ((c.candidate || !c.refusal.empty()) && !c.reconciler && !c.inForceLooked) StartOnSpecInForce(c, key, cr);
   if (c.candidate && (c.reconciler || c.inForceLooked)) JudgeCandidate(c, key, cr);
   SyncFence(c, key, meta);
   SyncScale(c, key, cr);
@@ -302,8 +302,9 @@ void KubeController::StartOnSpecInForce(Cluster& c, const std::string& key, cons
   in.generation = Generation(cr);
   in.statusAccepted = StatusAccepted(cr);
   in.uid = Str(meta, "uid");
+  in.currentValid = c.candidate.has_value();
   RecordedSpec recorded;
-  if (NeedsSpecInForce(in.generation, in.statusAccepted)) {
+  if (NeedsSpecInForce(in)) {
     auto r = client_->Get(ResourcePath("", "v1", "configmaps", ns, name + "-config"));
     using CM = SpecInForceInputs::ConfigMap;
     if (!r.ok()) {
@@ -343,11 +344,15 @@ void KubeController::StartOnSpecInForce(Cluster& c, const std::string& key, cons
   ResourceLoad load = ConvertClusterResourceText(in_force.serialize(), key);
   if (!load.ok()) {
     spdlog::warn("PostgresCluster {}: the spec NAME-config records (generation {}) does not convert ({}): the spec "
-                 "in force cannot be reconstructed; started on generation {} (its parameters unchecked)",
-                 key, recorded.generation, load.ErrorText(), in.generation);
+                 "in force cannot be reconstructed; {}",
+                 key, recorded.generation, load.ErrorText(),
+                 in.currentValid ? "started on generation " + std::to_string(in.generation) +
+                                       " (its parameters unchecked)"
+                                 : "nothing starts until a generation is accepted");
     return;
   }
   Accept(c, key, Candidate{recorded.generation, in_force, *load.resource}, d.reason);
+  if (!in.currentValid) return;  // c.refusal keeps SpecValid=False
   // The status keeps saying the acting controller refused this generation
   // until this process's own check has a verdict (SpecValid does not flip to
   // True meanwhile).

@@ -4,7 +4,8 @@
 // status_store.h); the planner is the VM one, unchanged.
 // - A CR whose spec the converter or the validator refuses gets SpecValid=False
 //   with "spec.path: reason" messages, and nothing else changes: a cluster
-//   already running keeps its last accepted spec, a new one gets no Reconciler.
+//   already running keeps its last accepted spec (also in a process that
+//   starts meanwhile: the one NAME-config records), a new one gets no Reconciler.
 //   A generation that changes postgres.parameters is taken into use only once
 //   a sidecar of the acting controller found PostgreSQL would take them
 //   (parameter_gate.h); until then nothing of it moves, and refused it is held
@@ -167,9 +168,10 @@ class KubeController {
   void SyncLoop();
   void SyncOne(const std::string& key, const web::json::value& cr);
   // This process's first spec of a cluster whose current generation is not
-  // the accepted one: the spec NAME-config records is accepted (a Reconciler
-  // on it) and c.candidate stays a candidate; without a record the candidate
-  // is judged as the first spec (spec_in_force.h). Logged with the reason.
+  // the accepted one, or is refused: the spec NAME-config records is accepted
+  // (a Reconciler on it) and c.candidate stays a candidate (c.refusal stays);
+  // without a record the candidate is judged as the first spec, and a refused
+  // generation starts nothing (spec_in_force.h). Logged with the reason.
   void StartOnSpecInForce(Cluster& c, const std::string& key, const web::json::value& cr);
   // c.candidate through the parameter gate (parameter_gate.h): accepted,
   // refused (held, nothing changes) or pending (its check asked of the actuator).

@@ -1,6 +1,7 @@
 // A custom resource whose postgres.parameters PostgreSQL would refuse changes
 // nothing in the running cluster (KUBERNETES.md §3, parameter_gate.h), also
-// when the same generation changes spec.instances: the KubeController (in
+// when the same generation changes spec.instances, and also across a
+// controller restart (spec_in_force.h): the KubeController (in
 // this process) against kube-fake (the API-server test double, not
 // Kubernetes), over a real PostgreSQL 15 cluster (node 0 primary, two
 // streaming standbys) with a real pgvigil-sidecar per instance. The
@@ -104,9 +105,12 @@ class KubeParameterHoldTest : public KubeInProcessTest {
         },
         milliseconds(60000));
   }
-  // Generation 2: instances 3 -> 4 and a work_mem PostgreSQL refuses; SpecValid=False names it.
-  void RefuseGenerationTwo() {
-    const int64_t bad = Patch(R"({"spec":{"instances":4,"postgres":{"parameters":{"work_mem":"-5"}}}})");
+  // Generation 2: instances 3 -> 4 and postgres.parameters {name: value}
+  // refused (by a sidecar's check or the converter); SpecValid=False, `reason`, names it.
+  void RefuseGenerationTwo(const std::string& name = "work_mem", const std::string& setting = "-5",
+                           const std::string& reason = "ParametersInvalid") {
+    const int64_t bad =
+        Patch(R"({"spec":{"instances":4,"postgres":{"parameters":{")" + name + R"(":")" + setting + R"("}}}})");
     ASSERT_EQ(bad, 2);
     ASSERT_TRUE(WaitFor(
         [&] {
@@ -116,8 +120,8 @@ class KubeParameterHoldTest : public KubeInProcessTest {
         milliseconds(20000)))
         << Status().serialize();
     value cond = Condition("SpecValid");
-    EXPECT_EQ(cond.at("reason").as_string(), "ParametersInvalid");
-    EXPECT_NE(cond.at("message").as_string().find("spec.postgres.parameters.work_mem"), std::string::npos)
+    EXPECT_EQ(cond.at("reason").as_string(), reason);
+    EXPECT_NE(cond.at("message").as_string().find("spec.postgres.parameters." + name), std::string::npos)
         << cond.at("message").as_string();
   }
   // Generation 3 fixes the value: accepted, and the scale proceeds (demo-3 joins).
@@ -208,6 +212,43 @@ TEST_F(KubeParameterHoldTest, AHeldGenerationStaysHeldWhenTheControllerRestarts)
   EXPECT_TRUE(LogHas("spec in force restore")) << "not started on the spec NAME-config records";
   ExpectGenerationOneHeld();
   FixInGenerationThree();
+}
+
+// A generation the converter refuses (a fixed setting, with instances 3 -> 4)
+// when the controller restarts: the new process runs the cluster on the spec
+// NAME-config records (a Reconciler, acting), rather than leaving it without
+// one until the resource is fixed; nothing of generation 2 is used.
+TEST_F(KubeParameterHoldTest, ARefusedGenerationLeavesTheClusterRunningOnItsSpecAfterARestart) {
+  ASSERT_TRUE(WaitSettled()) << Status().serialize();
+  ASSERT_NO_FATAL_FAILURE(RefuseGenerationTwo("port", "5433", "Invalid"));
+  const int64_t term = Int(Status(), "term");
+
+  RestartController();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto st = controller_->ClusterStatusOf("db/demo");
+        return st && st->acting && Int(Status(), "term") > term;
+      },
+      milliseconds(20000)))
+      << "the restarted controller runs no acting Reconciler for db/demo: " << Status().serialize();
+  EXPECT_TRUE(LogHas("spec in force restore")) << "not started on the spec NAME-config records";
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(milliseconds(1000));
+    value s = Status();
+    EXPECT_EQ(Int(s, "acceptedGeneration"), 1) << s.serialize();
+    EXPECT_EQ(Int(s.at("scale"), "members"), 3) << s.serialize();
+    EXPECT_EQ(StatefulSetReplicas(), 3);
+    value cond = Condition("SpecValid");
+    ASSERT_TRUE(cond.is_object()) << s.serialize();
+    EXPECT_EQ(cond.at("reason").as_string(), "Invalid") << cond.serialize();
+  }
+
+  // Generation 3 drops the fixed setting: accepted at once (its parameters are
+  // those in force), and the scale proceeds.
+  ASSERT_EQ(Patch(R"({"spec":{"postgres":{"parameters":null}}})"), 3);
+  EXPECT_TRUE(WaitFor([&] { return Int(Status(), "acceptedGeneration") == 3; }, milliseconds(20000)))
+      << Status().serialize();
+  EXPECT_TRUE(WaitFor([&] { return StatefulSetReplicas() == 4; }, milliseconds(20000))) << Status().serialize();
 }
 
 }  // namespace

@@ -8,7 +8,9 @@
 // recorded spec and the current generation goes through the parameter gate
 // (parameter_gate.h) as a candidate, as in a controller that was running;
 // without a record (a new cluster: nothing runs to protect) it takes the
-// current generation as before.
+// current generation as before. A current generation the converter or the
+// validator refuses is never started on: the recorded spec runs (whatever its
+// generation) with SpecValid=False, and without a record nothing starts.
 // Pure; thread-safe (no state).
 #pragma once
 
@@ -21,6 +23,7 @@ struct SpecInForceInputs {
   int64_t generation = 0;       // metadata.generation
   int64_t statusAccepted = -1;  // status.acceptedGeneration (-1: absent)
   std::string uid;              // metadata.uid of the custom resource
+  bool currentValid = true;     // the current generation converts and validates
   enum class ConfigMap {
     kNotRead,     // not looked up (the caller asks NeedsSpecInForce first)
     kAbsent,      // 404
@@ -35,7 +38,8 @@ struct SpecInForceInputs {
 
 struct SpecInForceDecision {
   enum class Kind {
-    kTakeCurrent,  // start on the current generation (judged as the first spec of this process)
+    kTakeCurrent,  // start on the current generation (judged as the first spec of this process);
+                   // nothing starts when it is refused (currentValid false)
     kRestore,      // start on the recorded spec; the current generation is a candidate
     kRetry,        // NAME-config could not be read: nothing starts, the next sync looks again
   } kind = Kind::kTakeCurrent;
@@ -44,14 +48,16 @@ struct SpecInForceDecision {
 const char* ToString(SpecInForceDecision::Kind k);
 
 // Whether NAME-config must be read before a process's first spec of a cluster:
-// the current generation is not one status.acceptedGeneration shows accepted.
-bool NeedsSpecInForce(int64_t generation, int64_t statusAccepted);
+// the current generation is refused, or not one status.acceptedGeneration
+// shows accepted.
+bool NeedsSpecInForce(const SpecInForceInputs& in);
 
-// In this order: a generation the status shows accepted is taken; no
+// In this order: a valid generation the status shows accepted is taken; no
 // NAME-config (a new cluster), or one owned by another resource of this name,
 // takes the current one; unreadable retries; a NAME-config without the record
 // (written by an older controller) takes the current one, said so; a record of
-// this generation or a newer one takes it; an older record is restored.
+// this generation or a newer one takes it (a refused current one: restored);
+// an older record is restored.
 SpecInForceDecision DecideSpecInForce(const SpecInForceInputs& in);
 
 }  // namespace pgvigil::kube

@@ -23,30 +23,41 @@ TEST(SpecInForce, Table) {
     std::string ownerUid;
     int64_t recordedGeneration;
     bool recordedSpec;
+    bool currentValid;
     Kind want;
     const char* reasonHas;
   };
   const Case cases[] = {
-      {"AGenerationTheStatusShowsAcceptedIsTaken", 2, 2, CM::kNotRead, "", 0, false, Kind::kTakeCurrent,
+      {"AGenerationTheStatusShowsAcceptedIsTaken", 2, 2, CM::kNotRead, "", 0, false, true, Kind::kTakeCurrent,
        "status.acceptedGeneration 2 shows it accepted"},
-      {"AnOlderGenerationThanTheStatusShowsIsTaken", 2, 3, CM::kNotRead, "", 0, false, Kind::kTakeCurrent,
+      {"AnOlderGenerationThanTheStatusShowsIsTaken", 2, 3, CM::kNotRead, "", 0, false, true, Kind::kTakeCurrent,
        "shows it accepted"},
-      {"ANewerGenerationWithoutALookWaits", 2, 1, CM::kNotRead, "", 0, false, Kind::kRetry, "not read yet"},
-      {"NoConfigMapIsANewCluster", 1, -1, CM::kAbsent, "", 0, false, Kind::kTakeCurrent,
+      {"ANewerGenerationWithoutALookWaits", 2, 1, CM::kNotRead, "", 0, false, true, Kind::kRetry, "not read yet"},
+      {"NoConfigMapIsANewCluster", 1, -1, CM::kAbsent, "", 0, false, true, Kind::kTakeCurrent,
        "no NAME-config: a new cluster"},
-      {"AnUnreadableConfigMapStartsNothing", 2, 1, CM::kUnreadable, "", 0, false, Kind::kRetry,
+      {"AnUnreadableConfigMapStartsNothing", 2, 1, CM::kUnreadable, "", 0, false, true, Kind::kRetry,
        "could not be read (boom)"},
-      {"AConfigMapOfAnEarlierResourceIsANewCluster", 2, 1, CM::kPresent, "old-uid", 1, true, Kind::kTakeCurrent,
+      {"AConfigMapOfAnEarlierResourceIsANewCluster", 2, 1, CM::kPresent, "old-uid", 1, true, true, Kind::kTakeCurrent,
        "earlier resource of this name"},
-      {"AConfigMapWithoutARecordCannotBeRestored", 2, 1, CM::kPresent, "uid-1", 0, false, Kind::kTakeCurrent,
+      {"AConfigMapWithoutARecordCannotBeRestored", 2, 1, CM::kPresent, "uid-1", 0, false, true, Kind::kTakeCurrent,
        "cannot be reconstructed"},
-      {"AGenerationWithoutItsSpecCannotBeRestored", 2, 1, CM::kPresent, "uid-1", 1, false, Kind::kTakeCurrent,
+      {"AGenerationWithoutItsSpecCannotBeRestored", 2, 1, CM::kPresent, "uid-1", 1, false, true, Kind::kTakeCurrent,
        "cannot be reconstructed"},
-      {"ARecordOfThisGenerationIsTaken", 2, 1, CM::kPresent, "uid-1", 2, true, Kind::kTakeCurrent,
+      {"ARecordOfThisGenerationIsTaken", 2, 1, CM::kPresent, "uid-1", 2, true, true, Kind::kTakeCurrent,
        "in force already"},
-      {"AnOlderRecordIsRestored", 2, 1, CM::kPresent, "uid-1", 1, true, Kind::kRestore,
+      {"AnOlderRecordIsRestored", 2, 1, CM::kPresent, "uid-1", 1, true, true, Kind::kRestore,
        "NAME-config records generation 1 as the spec in force"},
-      {"AnOlderRecordIsRestoredWithoutAStatus", 3, -1, CM::kPresent, "", 1, true, Kind::kRestore,
+      {"ARefusedGenerationTheStatusShowsAcceptedIsLookedUp", 2, 2, CM::kNotRead, "", 0, false, false, Kind::kRetry,
+       "refused (SpecValid=False) and NAME-config not read yet"},
+      {"ARefusedGenerationOfANewClusterStartsNothing", 1, -1, CM::kAbsent, "", 0, false, false, Kind::kTakeCurrent,
+       "nothing starts until a generation is accepted"},
+      {"ARefusedGenerationWithoutARecordStartsNothing", 2, 1, CM::kPresent, "uid-1", 0, false, false,
+       Kind::kTakeCurrent, "cannot be reconstructed; nothing starts"},
+      {"ARefusedGenerationRestoresTheRecord", 2, 1, CM::kPresent, "uid-1", 1, true, false, Kind::kRestore,
+       "stays in force until a generation is accepted"},
+      {"ARefusedGenerationRestoresARecordOfItsOwnNumber", 2, 2, CM::kPresent, "uid-1", 2, true, false, Kind::kRestore,
+       "NAME-config records generation 2"},
+      {"AnOlderRecordIsRestoredWithoutAStatus", 3, -1, CM::kPresent, "", 1, true, true, Kind::kRestore,
        "goes through the parameter gate"},
   };
   for (const Case& c : cases) {
@@ -59,6 +70,7 @@ TEST(SpecInForce, Table) {
     in.ownerUid = c.ownerUid;
     in.recordedGeneration = c.recordedGeneration;
     in.recordedSpec = c.recordedSpec;
+    in.currentValid = c.currentValid;
     SpecInForceDecision d = DecideSpecInForce(in);
     EXPECT_EQ(ToString(d.kind), std::string(ToString(c.want))) << c.name << ": " << d.reason;
     EXPECT_NE(d.reason.find(c.reasonHas), std::string::npos) << c.name << ": " << d.reason;
