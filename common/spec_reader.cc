@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/strings.h"
 #include "common/units.h"
 
 namespace pgvigil::spec_internal {
@@ -253,8 +254,7 @@ int MapReader::Choice(const std::string& key, const std::vector<std::string>& ch
   if (!Scalar(key, &n, "a string")) return -1;
   for (size_t i = 0; i < choices.size(); ++i)
     if (choices[i] == n.Scalar()) return static_cast<int>(i);
-  std::string list;
-  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+  const std::string list = Join(choices);
   std::string hint = DidYouMean(n.Scalar(), choices);
   sink_->At(n.Mark(), Child(key),
             "unknown value '" + n.Scalar() + "' (one of: " + list + ")" +

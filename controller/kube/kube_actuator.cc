@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/strings.h"
 #include "controller/kube/fenced_primary.h"
 
 #include <spdlog/spdlog.h>
@@ -116,9 +117,7 @@ Result<std::string> KubeActuator::Save(const plan::ClusterState& state, uint64_t
   if (Status l = LabelPods(state, term, fence); !l.ok())
     return Result<std::string>::Error("state durable, but the fence label did not land (nothing more this round): " +
                                       l.message());
-  std::string names;
-  for (const auto& n : fence) names += (names.empty() ? "" : ", ") + n;
-  return *saved + "; pods labelled fenced: " + names;
+  return *saved + "; pods labelled fenced: " + Join(fence);
 }
 
 Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,

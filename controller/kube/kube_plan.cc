@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/strings.h"
+
 namespace pgvigil::kube {
 
 using web::json::value;
@@ -12,12 +14,6 @@ namespace {
 
 bool In(const std::vector<std::string>& names, const std::string& n) {
   return std::find(names.begin(), names.end(), n) != names.end();
-}
-
-std::string Joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 }  // namespace
@@ -60,7 +56,7 @@ Result<ManualFence> ParseFencedInstances(const std::string& annotation,
     } else if (!In(instances, name)) {
       return Result<ManualFence>::Error(where + ": '" + name +
                                         "' is not an instance of this cluster (" +
-                                        Joined(instances) + ")");
+                                        Join(instances) + ")");
     } else if (!In(fence.names, name)) {
       fence.names.push_back(name);
     }

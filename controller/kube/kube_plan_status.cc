@@ -3,6 +3,7 @@
 // time limit shows as Progressing=False, reason <Wait>TimedOut.
 #include <algorithm>
 
+#include "common/strings.h"
 #include "controller/kube/kube_plan.h"
 
 namespace pgvigil::kube {
@@ -33,12 +34,6 @@ value StatusSummary::ConditionsJson() const {
 }
 
 namespace {
-
-std::string Joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 
 std::vector<std::string> Union(std::vector<std::string> a, const std::vector<std::string>& b) {
   for (const auto& n : b)
@@ -121,7 +116,7 @@ StatusSummary SummarizeStatus(const StatusInputs& in) {
   if (bootstrapped && s.routedPrimary.empty())
     degraded.push_back({"NoRoutedPrimary", "no primary is routed: writes fail closed"});
   if (in.readyInstances < in.instances) degraded.push_back({"InstancesNotReady", ready_text});
-  if (!fenced.empty()) degraded.push_back({"InstancesFenced", "fenced: " + Joined(fenced)});
+  if (!fenced.empty()) degraded.push_back({"InstancesFenced", "fenced: " + Join(fenced)});
   if (!sync_ok)
     degraded.push_back({"SyncReplicationNotSatisfied",
                         std::to_string(s.synchronousStandbys.size()) + " synchronous standbys, " +
@@ -152,7 +147,7 @@ StatusSummary SummarizeStatus(const StatusInputs& in) {
         in.wait ? in.wait->reason + ": " + in.wait->message : "bootstrapping " + ready_text;
   } else if (!in.rebuilding.empty()) {
     b.out.phase = "Rebuilding";
-    b.out.phaseReason = "rebuilding " + Joined(in.rebuilding);
+    b.out.phaseReason = "rebuilding " + Join(in.rebuilding);
   } else if (!degraded.empty()) {
     b.out.phase = "Degraded";
     b.out.phaseReason = degraded.front().second;
@@ -212,17 +207,17 @@ StatusSummary SummarizeStatus(const StatusInputs& in) {
     b.Add("SyncReplicationSatisfied", true, "NotRequired", "asynchronous replication");
   else if (sync_ok)
     b.Add("SyncReplicationSatisfied", true, "Satisfied",
-          "synchronous: " + Joined(s.synchronousStandbys));
+          "synchronous: " + Join(s.synchronousStandbys));
   else
     b.Add("SyncReplicationSatisfied", false, "NotEnoughSynchronousStandbys",
           std::to_string(s.synchronousStandbys.size()) + " of " +
               std::to_string(in.replication.synchronousCount) + " synchronous standbys" +
-              (s.synchronousStandbys.empty() ? "" : ": " + Joined(s.synchronousStandbys)));
+              (s.synchronousStandbys.empty() ? "" : ": " + Join(s.synchronousStandbys)));
 
   if (!in.manuallyFenced.empty())
-    b.Add("Fenced", true, "ManualFence", "fenced: " + Joined(fenced));
+    b.Add("Fenced", true, "ManualFence", "fenced: " + Join(fenced));
   else if (!fenced.empty())
-    b.Add("Fenced", true, "InstancesFenced", "fenced until rebuilt: " + Joined(fenced));
+    b.Add("Fenced", true, "InstancesFenced", "fenced until rebuilt: " + Join(fenced));
   else
     b.Add("Fenced", false, "NoneFenced", "no instance is fenced");
   return b.out;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/strings.h"
 #include "controller/kube/kube_plan.h"
 
 namespace pgvigil::kube {
@@ -12,12 +13,6 @@ using web::json::value;
 namespace {
 
 bool In(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
-
-std::string Joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
 
 std::string Field(const value& o, const char* k) { return o.has_string_field(k) ? o.at(k).as_string() : ""; }
 
@@ -63,7 +58,7 @@ RequestDecision DecideRequest(const std::string& annotation, const std::string& 
     return d;
   }
   if (!In(instances, d.request.instance)) {
-    d.reason = where + ": '" + d.request.instance + "' is not an instance of this cluster (" + Joined(instances) + ")";
+    d.reason = where + ": '" + d.request.instance + "' is not an instance of this cluster (" + Join(instances) + ")";
     return d;
   }
   d.kind = RequestDecision::Kind::kFile;
@@ -134,7 +129,7 @@ Result<std::string> FenceAnnotationAfter(const std::string& current, bool fence,
     return Result<std::string>::Error(parsed.error() + "; fix or remove the annotation by hand first");
   ManualFence f = *parsed;
   if (instance != "*" && !In(instances, instance))
-    return Result<std::string>::Error("'" + instance + "' is not an instance of this cluster (" + Joined(instances) +
+    return Result<std::string>::Error("'" + instance + "' is not an instance of this cluster (" + Join(instances) +
                                       ")");
   if (fence) {
     if (f.all || In(f.names, instance)) return current;

@@ -1,5 +1,7 @@
 #include "controller/kube/node_loss.h"
 
+#include "common/strings.h"
+
 namespace pgvigil::kube {
 
 const char* ToString(NodeLossStep s) {
@@ -9,12 +11,6 @@ const char* ToString(NodeLossStep s) {
 namespace {
 
 std::string Seconds(Millis d) { return std::to_string(d.count() / 1000) + "s"; }
-
-std::string Joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 
 // Why the instance counts as lost; "" when it does not.
 std::string LostBecause(const NodeLossInstance& i, Millis grace) {
@@ -47,7 +43,7 @@ std::vector<NodeLossDecision> DecideNodeLoss(const NodeLossInputs& in) {
       d.reason = head + wait + " (nodeLossPolicy Wait)";
     } else if (i.fenced && held) {
       d.reason = head + "it is fenced, but pod " + i.pod + " is terminating and held by finalizers " +
-                 Joined(i.finalizers) + ", which a force delete cannot remove; " + wait +
+                 Join(i.finalizers) + ", which a force delete cannot remove; " + wait +
                  " (nodeLossPolicy RecreateAfterFence)";
     } else if (!i.fenced) {
       d.reason = head + "not in status.fenced, so not force-deleted; " + wait + " (nodeLossPolicy RecreateAfterFence)";
@@ -64,7 +60,7 @@ std::vector<NodeLossDecision> DecideNodeLoss(const NodeLossInputs& in) {
       d.reason += "; STUCK: pod " + i.pod + " still exists podDeletionTimeout (" + Seconds(in.podDeletionTimeout) +
                   ") after the first decision about it" +
                   (i.terminating ? " and is terminating (its kubelet has not confirmed)" : "") +
-                  (i.finalizers.empty() ? "" : ", finalizers " + Joined(i.finalizers)) +
+                  (i.finalizers.empty() ? "" : ", finalizers " + Join(i.finalizers)) +
                   "; still waiting, never force-deleted by the controller here: once node " +
                   (i.nodeName.empty() ? std::string("(none)") : i.nodeName) +
                   " is known down, taint it " + kOutOfServiceTaint + " or run kubectl delete pod " + i.pod +

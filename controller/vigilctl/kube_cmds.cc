@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "controller/kube/kube_lease.h"
+#include "common/strings.h"
 #include "controller/kube/kube_request.h"
 #include "controller/kube/render_labels.h"
 #include "controller/vigilctl/commands.h"
@@ -126,8 +127,7 @@ int KubeRequest(const CommandLine& cl, const std::string& cmd, const std::string
   if (!cr.ok()) return Fail(cmd, cr.error());
   const auto instances = Instances(*t, *cr);
   if (std::find(instances.begin(), instances.end(), instance) == instances.end()) {
-    std::string list;
-    for (const auto& n : instances) list += (list.empty() ? "" : ", ") + n;
+    const std::string list = Join(instances);
     return Fail(cmd, "'" + instance + "' is not an instance of " + t->Name() + " (" + list +
                          "); nothing was requested");
   }

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "common/strings.h"
 #include "controller/kube/kube_request.h"
 
 namespace pgvigil {
@@ -114,8 +115,7 @@ Result<KubeTarget> ResolveKubeTarget(const CommandLine& cl, const std::string& c
   }
   if (names.empty())
     return Result<KubeTarget>::Error("no PostgresCluster in namespace " + t.ns + " (pass -n NAMESPACE)");
-  std::string list;
-  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  const std::string list = Join(names);
   return Result<KubeTarget>::Error("namespace " + t.ns + " has several PostgresClusters (" + list +
                                    "): name one (--cluster NAME)");
 }

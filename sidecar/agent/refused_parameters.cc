@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/files.h"
+#include "common/strings.h"
 
 namespace pgvigil {
 
@@ -92,8 +93,7 @@ StartSpec ResolveStartSpec(const ClusterSpec& file_spec, uint64_t file_generatio
   } else if (*refused) {
     const uint64_t chosen = start.generation;
     std::vector<std::string> aside = SetAsideRefused(&start, **refused, copy);
-    std::string names;
-    for (const auto& a : aside) names += (names.empty() ? "" : ", ") + a;
+    const std::string names = Join(aside);
     if (!aside.empty())
       spdlog::warn("postgres.parameters {} set aside at start: PostgreSQL refused them in spec generation {}; "
                    "starting with the last settings that took{}, holding generation {} (was {}) so that "

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/files.h"
+#include "common/strings.h"
 
 namespace pgvigil {
 
@@ -92,8 +93,7 @@ SpecUpdateDecision DecideSpecUpdate(const ClusterSpec& running, uint64_t held, c
     d.reply.reason += " " + std::to_string(push.spec.nodes.size()) + " members in use (were " +
                       std::to_string(running.nodes.size()) + ")";
   if (!c.parameters.empty()) {
-    std::string names;
-    for (const auto& n : c.parameters) names += (names.empty() ? "" : ", ") + n;
+    const std::string names = Join(c.parameters);
     d.reply.reason += std::string(c.nodes ? ";" : "") + " postgres.parameters " + names +
                       " changed: pgvigil.conf rewritten and PostgreSQL reloaded";
   }
@@ -120,9 +120,7 @@ void FinishParameterReply(const ParameterResult& result, uint64_t held, NodeSpec
     return;
   }
   if (result.pendingRestart.empty()) return;
-  std::string names;
-  for (const auto& n : result.pendingRestart) names += (names.empty() ? "" : ", ") + n;
-  reply->reason += "; PostgreSQL waits for a restart to use " + names;
+  reply->reason += "; PostgreSQL waits for a restart to use " + Join(result.pendingRestart);
 }
 
 std::string StoredSpecPath(const std::string& state_dir) { return state_dir + "/spec.json"; }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "common/strings.h"
 #include "controller/vigilctl/pgpool/pgpool_importer.h"
 
 namespace pgvigil::pgpool {
@@ -404,8 +405,7 @@ void Importer::LoadBalancing() {
           out->push_back(Lower(f));
       }
       if (!regexes.empty()) {
-        std::string list;
-        for (const auto& r : regexes) list += (list.empty() ? "" : ", ") + r;
+        const std::string list = Join(regexes);
         Unsupported(
             s, "pgvigil matches function names exactly, not regular expressions: left out " + list);
       }
