@@ -166,6 +166,11 @@ struct ProxyPoolSpec {
   // shared out between the proxy's worker threads.
   int size = 20;
   Millis queueTimeout{120000};        // transaction mode: longest wait for a pool backend
+  // Transaction mode: what a statement leaving session state on a shared
+  // backend gets (refused, or the client keeps its backends). A SET of
+  // client_encoding, DateStyle, TimeZone, standard_conforming_strings or
+  // application_name is not such state: those follow the client (fixed list,
+  // sidecar/proxy/tracked_params.h).
   SessionStatePolicy sessionState = SessionStatePolicy::kRefuse;
   // Transaction mode: the most named prepared statements (protocol-level) one
   // client may have (a Parse beyond gets ERROR 53400), and that the proxy

@@ -335,6 +335,7 @@ bool BackendConn::HandleLoginFrame(const Frame& f) {
       if (ParseParameterStatus(f, &k, &v)) {
         if (k == "in_hot_standby") inHotStandby_ = v == "on";
         params_.emplace_back(std::string(k), std::string(v));
+        reported.Note(k, v);
       }
       return true;
     }

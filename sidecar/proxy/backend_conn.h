@@ -28,6 +28,7 @@
 #include "sidecar/proxy/io_buffers.h"
 #include "sidecar/proxy/quiet_read.h"
 #include "sidecar/proxy/scram.h"
+#include "sidecar/proxy/tracked_params.h"
 #include "sidecar/proxy/wire_decoder.h"
 #include "sidecar/proxy/wire_messages.h"
 
@@ -129,7 +130,9 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   // A silent cycle whose rows the owner reads (ClientSession::OnCapturedRow).
   // kFailTransaction: the proxy's statement that fails this backend's part of
   // a transaction that failed on the session's other backend (its error is expected).
-  enum class Capture : uint8_t { kNone, kCommitLsn, kFunctionVolatility, kFailTransaction };
+  // kTrackedParameter: a SET that brings the backend to its client's value of
+  // a parameter that follows the client (transaction pooling, tracked_params.h).
+  enum class Capture : uint8_t { kNone, kCommitLsn, kFunctionVolatility, kFailTransaction, kTrackedParameter };
   // What was sent that ends with a ReadyForQuery: one Query / FunctionCall, or
   // an extended-protocol sequence from its first message to its Sync (open
   // while seqOpen). Answers go to the oldest entry.
@@ -198,6 +201,11 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
     return false;
   }
   std::chrono::steady_clock::time_point connectedAt = std::chrono::steady_clock::now();
+  // Transaction pooling: what this backend reported last of the parameters
+  // that follow a client (from its login on), and the stamp of the client
+  // values it is known to hold (ClientSession::paramsStamp_; 0: not known).
+  TrackedValues reported;
+  uint64_t paramsStamp = 0;
 
  private:
   // The one place the state changes; refuses (logs, returns false) moves

@@ -157,6 +157,9 @@ struct Worker {
   // from other threads stays safe (the scheduler still locks).
   boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::set<ClientSession*> sessions;
+  // The last stamp given to a client's values of the parameters that follow
+  // it (ClientSession::paramsStamp_, transaction pooling): unique on this worker.
+  uint64_t paramsSerial = 0;
   // sessions.size(), readable from other workers' threads: an accepting worker
   // hands a new connection to the worker with the fewest (ProxyServer::Accept).
   std::atomic<int> openSessions{0};

@@ -159,6 +159,12 @@ struct RawPg {
         if (t == 'E') lastError = FirstSqlState(buf.substr(0, 1 + len));
         if (t == 'D') lastValue = FirstColumn(buf.substr(0, 1 + len));
         if (t == 'Z' && len >= 5) status = buf[5];
+        if (t == 'S' && ready) {  // after login: each ParameterStatus, name and value
+          std::string body = buf.substr(5, len - 4);
+          size_t nul = body.find('\0');
+          if (nul != std::string::npos)
+            reported.emplace_back(body.substr(0, nul), body.substr(nul + 1, body.find('\0', nul + 1) - nul - 1));
+        }
         buf.erase(0, 1 + len);
         if (t == 'S' || t == 'K' || t == 'R') continue;  // login chatter
         types += t;
@@ -195,6 +201,7 @@ struct RawPg {
   }
   RawClient sock;
   std::string buf, lastError, lastValue;
+  std::vector<std::pair<std::string, std::string>> reported;  // ParameterStatus received after login
   char status = 0;  // of the last ReadyForQuery
   bool ready = false;
 };

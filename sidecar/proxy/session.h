@@ -375,6 +375,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void UpdateBusyCount();
   void ScheduleRetry();
   void ReplaySessionSets(BackendConn* b);
+  // Transaction pooling, the parameters that follow the client
+  // (tracked_params.h): a ParameterStatus from b, relayed to the client or
+  // not; and the silent SETs that bring b to the client's values first.
+  void NoteParameterStatus(BackendConn* b, Target t, const Frame& f);
+  void SyncTrackedParameters(BackendConn* b);
   void ConnectForLogin();
   // Connects (or takes from the idle pool) `t` to routing node `node`; true when
   // attached at once, false while connecting (Process() runs when done).
@@ -540,6 +545,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool noPool_ = false;    // LOAD ran: its backends are closed, never pooled
   std::string scratch_;
   std::vector<std::string> sessionSets_;  // SET/RESET Query messages, replayed on a new backend
+  // Transaction pooling: the client's values of the parameters that follow it
+  // (from its login, then from the ParameterStatus it is sent), and their
+  // stamp (Worker::paramsSerial), renewed when one changes.
+  TrackedValues clientParams_;
+  uint64_t paramsStamp_ = 0;
   std::unique_ptr<boost::asio::steady_timer> retryTimer_;
   bool needProcess_ = false;
   std::shared_ptr<boost::asio::steady_timer> drainTimer_;  // set once closing

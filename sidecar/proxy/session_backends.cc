@@ -144,6 +144,7 @@ bool PlainRelay(char type) {
     case 'G':
     case '1':
     case '3':
+    case 'S':  // a parameter's new value (transaction pooling: it may follow the client)
       return false;
     default:
       return true;
@@ -170,6 +171,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
 bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
   Target t = b == primary_.get() ? Target::kPrimary : b == standby_.get() ? Target::kStandby : Target::kNone;
   if (t == Target::kNone) return true;
+  if (f.type == 'S' && TxMode()) NoteParameterStatus(b, t, f);
   const char* raw = reinterpret_cast<const char*>(f.body) - 5;
   bool fatal = false;
   ErrorFields e;
@@ -264,7 +266,11 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
       return true;
     }
     if (f.type == 'D' && cur.capture != BackendConn::Capture::kNone) OnCapturedRow(b, cur.capture, f);
-    if (f.type == 'E' && cur.capture != BackendConn::Capture::kFailTransaction) {
+    if (f.type == 'E' && cur.capture == BackendConn::Capture::kTrackedParameter) {
+      spdlog::warn("proxy: node {} (backend {}) refused the SET bringing it to client {}'s value of a parameter "
+                   "that follows the client ({}: {}); the client's statement runs with the backend's value",
+                   b->login().node, b->cancelKey().pid, peer_, e.code, e.message);
+    } else if (f.type == 'E' && cur.capture != BackendConn::Capture::kFailTransaction) {
       spdlog::warn("proxy: node {} failed a statement replayed for session state ({}): {}", b->login().node,
                    e.code, e.message);
     }

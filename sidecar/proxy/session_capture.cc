@@ -153,7 +153,9 @@ void ClientSession::OnCapturedRow(BackendConn* b, BackendConn::Capture c, const 
   }
 }
 
-void ClientSession::OnCaptureDone(BackendConn*, BackendConn::Capture c, bool failed) {
+void ClientSession::OnCaptureDone(BackendConn* b, BackendConn::Capture c, bool failed) {
+  // A SET to the client's value refused (logged with its error): compared again before the next statement.
+  if (c == BackendConn::Capture::kTrackedParameter && failed) b->paramsStamp = 0;
   // No LSN (the client's transaction it ran in had failed): asked again later.
   if (c == BackendConn::Capture::kCommitLsn && failed) floorStale_ = true;
   if (c != BackendConn::Capture::kFunctionVolatility) return;

@@ -414,6 +414,7 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
   // The entry what is sent now is answered in: a new one for a Query /
   // FunctionCall and for the first message of a sequence on this backend.
   const bool simple = cycle_.kind == 'Q' || cycle_.kind == 'F';
+  if (tx && b->paramsStamp != paramsStamp_) SyncTrackedParameters(b.get());
   if (simple) {
     b->outstanding.push_back({silent});
   } else if (!b->seqOpen) {
@@ -507,6 +508,10 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
 
 void ClientSession::ReplaySessionSets(BackendConn* b) {
   // SET/RESET the client ran before this backend joined the session.
+  // Transaction pooling: only for a client that keeps its backends (pinned);
+  // the parameters that follow a client are set where it runs
+  // (SyncTrackedParameters), and nothing else of a SET is kept.
+  if (TxMode() && txPinned_.empty()) return;
   for (const auto& q : sessionSets_) {
     b->Send(q);
     b->outstanding.push_back({true});

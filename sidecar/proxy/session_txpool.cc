@@ -181,6 +181,7 @@ ClientSession::TxCheck ClientSession::CheckTxSessionState() {
   f.createsTemp = cycle_.createsTemp;
   f.sessionState = cycle_.sessionState;
   f.alreadyPinned = !txPinned_.empty();
+  f.setsTrackedParameter = SetsTrackedParameter(cycle_.stmtKind, cycle_.object);
   // A SET among several statements of one Query is flagged by the classifier
   // (sessionState); a SET alone through the extended protocol shows as its kind.
   TxStateDecision d = DecideTxSessionState(f, shared_->spec.proxy.pool.sessionState);
@@ -198,6 +199,48 @@ ClientSession::TxCheck ClientSession::CheckTxSessionState() {
   for (const auto& name : cycle_.parsedHere) statements_.erase(name);  // never parsed anywhere
   CycleError(kTxStateRefusedState, TxStateRefusedMessage(d.what));
   return TxCheck::kRefused;
+}
+
+void ClientSession::NoteParameterStatus(BackendConn* b, Target t, const Frame& f) {
+  std::string_view k, v;
+  if (!ParseParameterStatus(f, &k, &v)) return;
+  const int i = TrackedParameterIndex(k);
+  if (i < 0) return;
+  // Relayed to the client (OnSpecialFrame): in a cycle of the client's, or
+  // unsolicited from its primary backend.
+  const bool to_client = b->outstanding.empty() ? !b->lent && t != Target::kStandby : !b->outstanding.front().silent;
+  const bool in_step = b->paramsStamp == paramsStamp_;
+  const bool changed = b->reported.Note(k, v);
+  if (to_client) {
+    if (!clientParams_.Note(k, v)) return;
+    // The client's values changed here: this backend holds them (if it held
+    // the others); its other backend is compared again before its next statement.
+    paramsStamp_ = ++worker_->paramsSerial;
+    if (in_step) b->paramsStamp = paramsStamp_;
+    spdlog::debug("proxy: client {}: {} is now '{}' (reported by node {})", peer_, k, v, b->login().node);
+    return;
+  }
+  // The proxy's own statement changed it (its SET to this client's value, a
+  // transaction mirrored on the standby ending): compared again when it differs.
+  if (changed && !(clientParams_.known[size_t(i)] && clientParams_.value[size_t(i)] == v)) b->paramsStamp = 0;
+}
+
+void ClientSession::SyncTrackedParameters(BackendConn* b) {
+  // Inside an extended sequence or COPY a Query cannot go in; in a failed
+  // transaction it would fail. Compared again at the next statement.
+  if (b->seqOpen || copyTarget_ != Target::kNone || b->txStatus == 'E') return;
+  std::vector<std::string> sets = TrackedParameterSets(clientParams_, b->reported);
+  for (const auto& q : sets) {
+    std::string m;
+    AppendQuery(&m, q);
+    b->Send(m);
+    BackendConn::Cycle c{true};
+    c.capture = BackendConn::Capture::kTrackedParameter;
+    b->outstanding.push_back(c);
+    spdlog::debug("proxy: client {}: backend {} of node {} gets the client's value first ({}): it reported another",
+                  peer_, b->cancelKey().pid, b->login().node, q);
+  }
+  b->paramsStamp = paramsStamp_;
 }
 
 bool ClientSession::TxParseRefused(const std::string& name) {

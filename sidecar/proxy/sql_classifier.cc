@@ -165,6 +165,44 @@ bool IsNodeSpecificFunction(const std::vector<SqlToken>& t, size_t i, size_t e) 
   return name == "transaction_read_only" || name == "in_hot_standby";
 }
 
+// What the call set_config(name, value, is_local) at t[i] (t[i + 1] its
+// parenthesis) leaves in the session: "" when is_local is written true (it
+// ends with the transaction), kSetConfigOf + the name (lower-cased) when the
+// name is a string literal, else "set_config()".
+std::string SetConfigState(const std::vector<SqlToken>& t, size_t i, size_t e) {
+  std::vector<std::pair<size_t, size_t>> args;  // [from, to) of each argument
+  size_t from = i + 2;
+  int depth = 0;
+  for (size_t j = i + 2; j < e; ++j) {
+    if (t[j].kind != SqlToken::kPunct) continue;
+    if (t[j].text == "(") {
+      ++depth;
+    } else if (t[j].text == ")") {
+      if (depth-- == 0) {
+        args.emplace_back(from, j);
+        break;
+      }
+    } else if (t[j].text == "," && depth == 0) {
+      args.emplace_back(from, j);
+      from = j + 1;
+    }
+  }
+  if (args.size() != 3) return "set_config()";
+  auto lower = [](std::string v) {
+    for (auto& c : v) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  const SqlToken& local = t[args[2].first];
+  if (args[2].second == args[2].first + 1 &&
+      ((local.kind == SqlToken::kWord && local.text == "true") ||
+       (local.kind == SqlToken::kString && (lower(local.text) == "true" || lower(local.text) == "t"))))
+    return "";
+  const SqlToken& name = t[args[0].first];
+  if (args[0].second == args[0].first + 1 && name.kind == SqlToken::kString)
+    return std::string(kSetConfigOf) + lower(name.text);
+  return "set_config()";
+}
+
 // Classifies one statement t[b..e).
 SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
                      const ClassifierConfig& cfg) {
@@ -310,7 +348,10 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
       r.sessionState = "an advisory lock";
       return r;
     }
-    if (w == "set_config") r.sessionState = "set_config()";
+    if (w == "set_config" && call) {
+      std::string state = SetConfigState(t, i, e);
+      if (!state.empty()) r.sessionState = r.sessionState.empty() ? state : "set_config()";
+    }
     if (w == "insert" || w == "update" || w == "delete" || w == "merge") {
       // "FOR UPDATE" / "FOR NO KEY UPDATE" are locking reads; others are data-modifying CTEs.
       if (w == "update" && i > b && (IsWord(t, i - 1, "for") || IsWord(t, i - 1, "key")))
@@ -444,6 +485,8 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
     }
   }
   if (statements > 1 && sets && all.sessionState.empty()) all.sessionState = "a SET in a multi-statement query";
+  // A parameter that follows the client is followed for a set_config() alone in its statement only.
+  if (statements > 1 && all.sessionState.rfind(kSetConfigOf, 0) == 0) all.sessionState = "set_config()";
   if (hint && all.route == SqlRoute::kRead) {
     all.route = SqlRoute::kPrimary;
     all.noLoadBalance = true;

@@ -67,7 +67,9 @@ struct SqlClass {
   StmtKind kind = StmtKind::kOther;
   TxIsolation isolation = TxIsolation::kUnspecified;
   TxAccess access = TxAccess::kUnspecified;
-  std::string object;  // kDeallocate / kPrepare: the statement name (case as PostgreSQL folds it)
+  // kDeallocate / kPrepare: the statement name (case as PostgreSQL folds it);
+  // kSet / kReset: the setting, lower-cased (SET TIME ZONE: timezone, SET NAMES: client_encoding)
+  std::string object;
   // A SELECT-like read calling functions not known to be safe on a standby:
   // the session asks pg_proc whether any is volatile (see FunctionVolatility).
   // Only filled when no function lists are configured. Lower-case unless quoted.
@@ -77,6 +79,9 @@ struct SqlClass {
   // proxy cannot replay on another one (LISTEN, a session advisory lock, SQL
   // PREPARE, a cursor WITH HOLD, LOAD, set_config()); names it for messages.
   // Keyword-based and conservative: set_config(..., true) is flagged too.
+  // set_config() with is_local false: kSetConfigOf and the setting when the
+  // statement is one and its name a literal, else "set_config()"; with
+  // is_local written true nothing (it ends with the transaction).
   std::string sessionState;
   // SQL EXECUTE name: the statement name (as PostgreSQL folds it), from any
   // statement of the query; "" for none.
@@ -89,6 +94,9 @@ struct ClassifierConfig {
   std::unordered_set<std::string> readOnlyFunctions;
   std::unordered_set<std::string> writeFunctions;  // nextval, setval are always included
 };
+
+// SqlClass::sessionState of set_config('name', value, false): this and the name (lower-cased).
+inline constexpr std::string_view kSetConfigOf = "set_config() of ";
 
 // Classifies a whole query string (possibly several statements separated by ';').
 SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config);

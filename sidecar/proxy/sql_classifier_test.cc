@@ -133,7 +133,12 @@ TEST(SqlClassifierTest, SessionStateThatCannotMove) {
   EXPECT_EQ(ClassifySql("PREPARE TRANSACTION 'x'", cfg).sessionState, "");
   EXPECT_EQ(ClassifySql("DECLARE c CURSOR WITH HOLD FOR SELECT 1", cfg).sessionState, "a cursor WITH HOLD");
   EXPECT_EQ(ClassifySql("DECLARE c CURSOR FOR SELECT 1", cfg).sessionState, "");
-  EXPECT_EQ(ClassifySql("SELECT set_config('a.b', 'c', false)", cfg).sessionState, "set_config()");
+  EXPECT_EQ(ClassifySql("SELECT set_config('a.b', 'c', false)", cfg).sessionState, "set_config() of a.b");
+  EXPECT_EQ(ClassifySql("SELECT set_config('TimeZone', f(1, 2), false)", cfg).sessionState,
+            "set_config() of timezone");
+  EXPECT_EQ(ClassifySql("SELECT set_config($1, 'c', false)", cfg).sessionState, "set_config()");
+  EXPECT_EQ(ClassifySql("SELECT set_config('a.b', 'c', true)", cfg).sessionState, "");
+  EXPECT_EQ(ClassifySql("SELECT set_config('a.b', 'c')", cfg).sessionState, "set_config()");
   EXPECT_EQ(ClassifySql("LOAD 'auto_explain'", cfg).sessionState, "LOAD");
   EXPECT_EQ(ClassifySql("SET search_path = a", cfg).reason, "set");
   EXPECT_EQ(ClassifySql("SET LOCAL search_path = a", cfg).reason, "set local");

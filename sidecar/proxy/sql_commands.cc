@@ -147,6 +147,18 @@ bool BoolValueTrue(const std::string& v) {
   return v == "on" || v == "true" || v == "yes" || v == "1" || v == "t" || v == "y";
 }
 
+// The setting SET / RESET names at t[i], lower-cased (a quoted name too: setting
+// names are compared without regard to case); SET TIME ZONE and SET NAMES are
+// timezone and client_encoding. "" when absent.
+std::string SettingName(const std::vector<SqlToken>& t, size_t i, size_t e) {
+  if (W(t, i, e, "time") && W(t, i + 1, e, "zone")) return "timezone";
+  if (W(t, i, e, "names")) return "client_encoding";
+  if (i >= e || (t[i].kind != SqlToken::kWord && t[i].kind != SqlToken::kQuotedIdent)) return "";
+  std::string n = t[i].text;
+  for (auto& c : n) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return n;
+}
+
 // A statement name as PostgreSQL folds it: lower-cased word, quoted identifier as is.
 std::string Name(const SqlToken& tok) { return tok.text; }
 
@@ -182,10 +194,12 @@ bool ClassifySessionCommand(const std::vector<SqlToken>& t, size_t b, size_t e, 
     }
     if (W(t, i, e, "session")) ++i;
     std::string name = i < e ? t[i].text : "";
+    r.object = SettingName(t, i, e);
     std::string value = SetValue(t, i + 1, e);
     if (name == "transaction_isolation" || name == "transaction_read_only") {
       r.kind = StmtKind::kSetTransaction;
       r.reason = "set transaction";
+      r.object.clear();
       if (name == "transaction_isolation") r.isolation = IsolationValue(value);
       else r.access = BoolValueTrue(value) ? TxAccess::kReadOnly : TxAccess::kReadWrite;
     } else if (name == "default_transaction_isolation") {
@@ -201,6 +215,7 @@ bool ClassifySessionCommand(const std::vector<SqlToken>& t, size_t b, size_t e, 
     } else {
       r.kind = StmtKind::kReset;
       r.reason = "reset";
+      r.object = SettingName(t, b + 1, e);
       if (W(t, b + 1, e, "default_transaction_isolation")) r.isolation = TxIsolation::kDefault;
     }
     *out = r;

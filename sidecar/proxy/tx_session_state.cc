@@ -1,5 +1,7 @@
 #include "sidecar/proxy/tx_session_state.h"
 
+#include "sidecar/proxy/tracked_params.h"
+
 namespace pgvigil::proxy {
 
 const char* ToString(TxStateVerdict v) {
@@ -13,11 +15,21 @@ const char* ToString(TxStateVerdict v) {
 namespace {
 // The session state a statement leaves behind, "" for none.
 std::string SessionStateOf(const TxStateFacts& f) {
-  if (!f.sessionState.empty()) return std::string(f.sessionState);
+  if (!f.sessionState.empty()) {
+    // set_config() of a parameter that follows the client: as its SET.
+    const std::string_view s = f.sessionState;
+    if (s.substr(0, kSetConfigOf.size()) == kSetConfigOf && TrackedParameterIndex(s.substr(kSetConfigOf.size())) >= 0)
+      return "";
+    return std::string(s);
+  }
   if (f.createsTemp) return "a temporary table";
   switch (f.kind) {
     // SET without LOCAL outlives the transaction even inside one.
-    case StmtKind::kSet: return "SET (session level; SET LOCAL is allowed)";
+    // Of a parameter that follows the client (tracked_params.h): allowed.
+    case StmtKind::kSet:
+      return f.setsTrackedParameter ? ""
+                                    : "SET (session level; SET LOCAL is allowed, and SET of client_encoding, "
+                                      "DateStyle, TimeZone, standard_conforming_strings, application_name)";
     case StmtKind::kSetSessionCharacteristics: return "SET SESSION CHARACTERISTICS";
     // RESET, DISCARD and DEALLOCATE only undo state; SET LOCAL and SET
     // TRANSACTION end with the transaction.
@@ -25,6 +37,10 @@ std::string SessionStateOf(const TxStateFacts& f) {
   }
 }
 }  // namespace
+
+bool SetsTrackedParameter(StmtKind kind, std::string_view object) {
+  return kind == StmtKind::kSet && TrackedParameterIndex(object) >= 0;
+}
 
 TxStateDecision DecideTxSessionState(const TxStateFacts& f, SessionStatePolicy policy) {
   TxStateDecision d;

@@ -4,6 +4,7 @@
 // lock, SQL PREPARE, a cursor WITH HOLD, LOAD, set_config()) would leak into
 // the next client's transactions there, so it is refused or pins the client to
 // its backends for the rest of its session, as proxy.pool.sessionState says.
+// Except a SET of a parameter the proxy keeps per client (tracked_params.h).
 #pragma once
 
 #include <string>
@@ -20,6 +21,9 @@ struct TxStateFacts {
   bool createsTemp = false;
   std::string_view sessionState;     // SqlClass::sessionState ("" none)
   bool alreadyPinned = false;        // the client keeps its backends already
+  // A SET of a parameter that follows the client (tracked_params.h): the
+  // proxy keeps the client's value, so it leaves nothing for other clients.
+  bool setsTrackedParameter = false;
 };
 
 enum class TxStateVerdict { kAllow, kRefuse, kPin };
@@ -29,6 +33,9 @@ struct TxStateDecision {
   TxStateVerdict verdict = TxStateVerdict::kAllow;
   std::string what;  // the session state, for the error and the log ("" when allowed)
 };
+
+// The fact setsTrackedParameter from the classifier's kind and object.
+bool SetsTrackedParameter(StmtKind kind, std::string_view object);
 
 TxStateDecision DecideTxSessionState(const TxStateFacts& f, SessionStatePolicy policy);
 

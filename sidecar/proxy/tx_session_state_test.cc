@@ -27,7 +27,28 @@ TEST(TxSessionStateTest, TableFromClassifiedSql) {
       {"DEALLOCATE ALL", TxStateVerdict::kAllow, ""},
       {"SELECT pg_advisory_xact_lock(1)", TxStateVerdict::kAllow, ""},
       {"DECLARE c CURSOR FOR SELECT 1", TxStateVerdict::kAllow, ""},
+      {"SET TimeZone = 'Asia/Tokyo'", TxStateVerdict::kAllow, ""},
+      {"SET SESSION datestyle TO 'SQL, DMY'", TxStateVerdict::kAllow, ""},
+      {"SET TIME ZONE 'UTC'", TxStateVerdict::kAllow, ""},
+      {"SET NAMES 'LATIN1'", TxStateVerdict::kAllow, ""},
+      {"SET \"TimeZone\" TO DEFAULT", TxStateVerdict::kAllow, ""},
+      {"set client_encoding to latin1", TxStateVerdict::kAllow, ""},
+      {"SET application_name = 'x'", TxStateVerdict::kAllow, ""},
+      {"SET standard_conforming_strings = off", TxStateVerdict::kAllow, ""},
+      {"RESET TimeZone", TxStateVerdict::kAllow, ""},
       {"SET work_mem = '8MB'", TxStateVerdict::kRefuse, "SET"},
+      {"SET timezone_abbreviations = 'India'", TxStateVerdict::kRefuse, "SET"},
+      {"SELECT 1; SET TimeZone = 'UTC'", TxStateVerdict::kRefuse, "a SET in a multi-statement"},
+      {"SELECT set_config('TimeZone', 'UTC', false)", TxStateVerdict::kAllow, ""},
+      {"select set_config('client_encoding', $1, false)", TxStateVerdict::kAllow, ""},
+      {"SELECT set_config('work_mem', $1, true)", TxStateVerdict::kAllow, ""},
+      {"SELECT set_config('work_mem', '8MB', 'true')", TxStateVerdict::kAllow, ""},
+      {"SELECT set_config($1, $2, false)", TxStateVerdict::kRefuse, "set_config()"},
+      {"SELECT set_config('TimeZone', 'UTC', $1)", TxStateVerdict::kAllow, ""},
+      {"SELECT set_config('TimeZone', 'UTC', false), set_config('work_mem', '8MB', false)",
+       TxStateVerdict::kRefuse, "set_config()"},
+      {"SELECT 1; SELECT set_config('TimeZone', 'UTC', false)", TxStateVerdict::kRefuse, "set_config()"},
+      {"SELECT set_config('TimeZone', lower('UTC'), false)", TxStateVerdict::kAllow, ""},
       {"SET SESSION search_path = public", TxStateVerdict::kRefuse, "SET"},
       {"SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", TxStateVerdict::kRefuse, "SET SESSION"},
       {"SELECT 1; SET work_mem = '8MB'", TxStateVerdict::kRefuse, "a SET in a multi-statement"},
@@ -47,6 +68,7 @@ TEST(TxSessionStateTest, TableFromClassifiedSql) {
     f.kind = c.kind;
     f.createsTemp = c.createsTemp;
     f.sessionState = c.sessionState;
+    f.setsTrackedParameter = SetsTrackedParameter(c.kind, c.object);
     TxStateDecision d = DecideTxSessionState(f, SessionStatePolicy::kRefuse);
     EXPECT_EQ(ToString(d.verdict), std::string(ToString(r.refuse))) << r.sql;
     EXPECT_EQ(d.what.rfind(r.what, 0), 0u) << r.sql << " -> " << d.what;
