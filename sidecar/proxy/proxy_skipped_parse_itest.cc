@@ -11,6 +11,7 @@
 #include <chrono>
 #include <string>
 
+#include "sidecar/proxy/compare_testutil.h"
 #include "sidecar/proxy/proxy_test_env.h"
 #include "sidecar/proxy/raw_client_testutil.h"
 
@@ -18,17 +19,7 @@ namespace pgvigil::proxy::testenv {
 namespace {
 
 std::unique_ptr<ProxyUnderTest> BalancedProxy(PoolMode mode = PoolMode::kSession) {
-  ProxyOptions o;
-  o.hba = "host all all 127.0.0.1/32 trust\n";  // the raw protocol client needs no password exchange
-  o.readYourWrites = false;
-  o.adjust = [mode](ClusterSpec& s) {
-    s.proxy.pool.mode = mode;
-    s.proxy.loadBalancing.enabled = true;
-    s.nodes[0].weight = 0;
-    s.nodes[1].weight = 1;
-    s.nodes[2].weight = 0;
-  };
-  return StartProxy(o);
+  return StartBalancedToNode1(mode);
 }
 
 // Also under transaction pooling, where the proxy's own skip (the second
@@ -86,12 +77,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, ProxySkippedParseTest, ::testing::Values(PoolMod
 // ReadyForQuery, never a wait for a Sync.
 TEST(ProxySqlExecuteTest, SqlExecuteOfAStatementParsedOnTheOtherBackend) {
   auto px = BalancedProxy();
-  ASSERT_TRUE(px);
-  RawPg c(px->port), d(NodeSocket(0));
-  ASSERT_TRUE(c.ready && d.ready);
-  for (bool direct : {true, false}) {
-    RawPg& x = direct ? d : c;
-    SCOPED_TRACE(direct ? "PostgreSQL" : "proxy");
+  OnPostgresThenProxy(px, [&px](RawPg& x, bool direct) {
     // Reads: parsed on the standby; EXECUTE goes to the primary.
     EXPECT_EQ(x.Run(ParseMessage("on_standby", "SELECT 5")), "1Z");
     EXPECT_EQ(x.Simple("EXECUTE on_standby", std::chrono::seconds(5)), "TDCZ") << x.lastError;
@@ -117,7 +103,7 @@ TEST(ProxySqlExecuteTest, SqlExecuteOfAStatementParsedOnTheOtherBackend) {
     EXPECT_EQ(x.Simple("ROLLBACK"), "CZ");
     EXPECT_EQ(x.Simple("SELECT 6"), "TDCZ");
     EXPECT_EQ(x.lastValue, "6");
-  }
+  });
 }
 
 }  // namespace

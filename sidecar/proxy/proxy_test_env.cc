@@ -90,6 +90,21 @@ void ProxyUnderTest::CatchUp() {
   FeedLsns();
 }
 
+std::unique_ptr<ProxyUnderTest> StartBalancedToNode1(PoolMode mode, SessionStatePolicy state) {
+  ProxyOptions o;
+  o.hba = "host all all 127.0.0.1/32 trust\n";
+  o.readYourWrites = false;
+  o.adjust = [mode, state](ClusterSpec& s) {
+    s.proxy.pool.mode = mode;
+    s.proxy.pool.sessionState = state;
+    s.proxy.loadBalancing.enabled = true;
+    s.nodes[0].weight = 0;
+    s.nodes[1].weight = 1;
+    s.nodes[2].weight = 0;
+  };
+  return StartProxy(o);
+}
+
 std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o, testing::PgTestCluster* cluster) {
   auto p = std::make_unique<ProxyUnderTest>();
   p->cluster = cluster ? cluster : g_cluster.get();

@@ -131,10 +131,17 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     std::vector<std::string> refStatements;  // used but not parsed in this cycle
     std::vector<std::string> parsedHere;
     std::vector<uint64_t> parsedVersions;  // Statement::version of each of parsedHere, as parsed
-    // A Parse of a named statement the client did not have: the statement is
-    // the client's only once PostgreSQL answers that Parse (it skips one behind
-    // an error in the sequence), and not at all when the proxy never sends it.
+    // A Parse of a named statement the client did not have (or one whose
+    // Close is in flight): the statement is the client's only once PostgreSQL
+    // answers that Parse (it skips one behind an error in the sequence), and
+    // not at all when the proxy never sends it.
     bool parseCreates = false;
+    // A Parse of the unnamed statement: the one it replaces (unnamedBefore,
+    // at unnamedBeforeVersion, 0 none; unnamedSame: the same Parse again, its
+    // text kept in place), restored when PostgreSQL skips this Parse.
+    bool unnamedParse = false, unnamedSame = false;
+    uint64_t unnamedBeforeVersion = 0;
+    Statement unnamedBefore;
     std::vector<std::string> closedStatements;
     std::vector<std::string> boundPortals;
     Target portalTarget = Target::kNone;
@@ -301,8 +308,32 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // silent mirror), the client has no such statement, as on PostgreSQL.
   void ForgetUnansweredParses(Target t, const AddedAnswers& added, bool clients);
   // The cycle's Parse is not sent (skipped behind an error, or answered with
-  // an error of the proxy's): a statement it would have created is forgotten.
-  void ForgetUnsentParse();
+  // an error of the proxy's, `failed`): a statement it would have created is
+  // forgotten; an unnamed statement it replaced is restored, or, failed,
+  // dropped as PostgreSQL drops it when a Parse of a new one fails.
+  void ForgetUnsentParse(bool failed);
+  // A Parse (session mode) of a name the client has, not being closed: it
+  // gets PostgreSQL's 42P05 from the backend, which gets the statement first
+  // if it has not got it; the statement stays as it was. False otherwise.
+  bool DuplicateParse(const std::string& name);
+  // Session mode: a Parse of a name whose creating Parse a backend has still
+  // to answer, in a sequence ended by Sync, waits for that answer (its
+  // failure leaves the name free, and this Parse prepares it). False: decide
+  // now (in the sequence still open an error would skip this Parse anyway).
+  bool ParseAwaitsAnswer(const Frame& f) const;
+  // A Close of the client's statement `name` was sent and not answered yet.
+  bool Closing(const std::string& name) const;
+  // The client's Close of `name` (at `version`; `wire`: the name the backend
+  // knows it by) was answered by backend t: the statement is gone.
+  void ClientClosed(Target t, const std::string& name, uint64_t version, const std::string& wire);
+  // The unnamed statement the Parse at `version` replaced is the client's
+  // again (PostgreSQL skipped that Parse).
+  void RestoreUnnamed(uint64_t version);
+  // Backend t's copy of the client's statement `name` (a version up to
+  // `up_to`) is stale: forgotten, and closed there (under transaction pooling
+  // only the unnamed statement: the proxy's names stay for whoever parses the
+  // same text), so that a Bind of it there gets 26000 as on PostgreSQL.
+  void CloseStale(Target t, const std::string& name, uint64_t up_to);
   bool BusyOtherThan(Target t) const;
   // r.Find(standby_->login().node) (standby_ set): the last answer when that
   // node is still there, checked with one name compare instead of a search.
@@ -539,6 +570,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   } relayed_;  // RelayToClient's
   std::unordered_map<std::string, Statement> statements_;
   uint64_t statementVersion_ = 0;
+  // The unnamed statements the client's unnamed Parses in flight replaced
+  // (RestoreUnnamed), oldest first, by the version of the Parse.
+  struct UnnamedBefore {
+    uint64_t version;  // of the Parse that replaced it
+    bool same;         // the same Parse again: only the version changed
+    uint64_t beforeVersion;
+    Statement before;
+  };
+  std::vector<UnnamedBefore> unnamedBefore_;  // a few at most: erased from the front
   std::unordered_map<std::string, uint64_t> parsedOnPrimary_, parsedOnStandby_;
   PortalTable<Target> portals_;  // where each open portal was bound, mirrored or not
   bool probing_ = false;   // ProbeAfterIdleClose running: messages wait

@@ -211,8 +211,13 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
     b->parsesPending.pop_front();
   }
   BackendConn::Cycle& cur = b->outstanding.front();
-  // The answer to a Parse or Close the proxy added: not the client's.
-  if ((f.type == '1' || f.type == '3') && cur.added.Answer(f.type)) return true;
+  // The answer to a Parse or Close the proxy added: not the client's. The
+  // client's Close of a statement closes it now.
+  if ((f.type == '1' || f.type == '3') &&
+      cur.added.Answer(f.type, [&](const std::string& name, uint64_t version, const std::string& wire) {
+        ClientClosed(t, name, version, wire);
+      }))
+    return true;
   if (f.type == 'Z') {
     BackendConn::Cycle done = std::move(cur);
     // Shown to the client unless it is the proxy's own (silent, or its Sync
@@ -279,30 +284,6 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
   if (fatal) b->fatalForwarded = true;
   if (f.type == 'G') copyTarget_ = t;
   return RelayChecked(raw, f.size);
-}
-
-void ClientSession::ForgetUnansweredParses(Target t, const AddedAnswers& added, bool clients) {
-  auto& parsed = Parsed(t);
-  added.UnansweredClientParses([&](const std::string& name, uint64_t version) {
-    auto p = parsed.find(name);
-    if (p != parsed.end() && p->second == version) parsed.erase(p);
-    if (!clients) return;
-    auto it = statements_.find(name);
-    if (it == statements_.end() || it->second.version != version) return;  // parsed again since
-    statements_.erase(it);
-    spdlog::debug("proxy: session of {}: statement \"{}\" is not prepared: {} did not complete its Parse (skipped "
-                  "after an error, or failed)",
-                  peer_, name, Conn(t)->login().node);
-  });
-  added.UnansweredParses([&](const std::string& name, uint64_t version, bool older_left) {
-    auto p = parsed.find(name);
-    if (p == parsed.end() || p->second != version) return;  // parsed again since
-    // A version that matches none: parsed again (after a Close) at its next use there.
-    if (older_left) p->second = 0;
-    else parsed.erase(p);
-    spdlog::debug("proxy: session of {}: statement \"{}\" was not parsed on {} (skipped after an error, or failed)",
-                  peer_, name, Conn(t)->login().node);
-  });
 }
 
 void ClientSession::OnBackendReadDone(BackendConn*) {

@@ -32,6 +32,11 @@ void ClientSession::Cycle::Reset() {
   parsedHere.clear();
   parsedVersions.clear();
   parseCreates = false;
+  if (unnamedParse) {
+    unnamedParse = unnamedSame = false;
+    unnamedBeforeVersion = 0;
+    unnamedBefore = Statement{};
+  }
   closedStatements.clear();
   boundPortals.clear();
   portalTarget = Target::kNone;
@@ -76,6 +81,10 @@ bool ClientSession::ReparseSame(const Frame& f, const std::string& name) {
     return false;
   // A new version all the same: the backends' copies (parsedOnPrimary_, ...)
   // are of the earlier Parse, which another unnamed one may have replaced since.
+  if (name.empty()) {
+    cycle_.unnamedParse = cycle_.unnamedSame = true;
+    cycle_.unnamedBeforeVersion = it->second.version;
+  }
   it->second.version = ++statementVersion_;
   Absorb(it->second.cls, false);
   if (TxMode()) TxCheckExecute(it->second.cls);  // an unnamed EXECUTE of a protocol-level name, again
@@ -121,7 +130,7 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
   // An inactive cycle is clean already (see Cycle in session.h).
   if (cycle_.active) cycle_.Reset();
   // Held (not consumed) until the backend's ReadyForQuery runs Process again.
-  if (f.type == 'P' && TxMode() && TxParseAwaitsAnswer(f)) return false;
+  if (f.type == 'P' && (TxMode() ? TxParseAwaitsAnswer(f) : ParseAwaitsAnswer(f))) return false;
   if (f.type == 'Q' || f.type == 'F') {
     cycle_.kind = f.type;
     cycle_.frame = std::string_view(raw, f.size);  // copied only if it waits (below)
@@ -177,6 +186,7 @@ void ClientSession::AddToCycle(const Frame& f) {
       if (!ParseParse(f, &m)) return Fatal("08P01", "invalid Parse message", "malformed Parse message");
       std::string name(m.name);
       if (TxMode() && TxParseRefused(name)) break;  // answered with an error, nothing tracked
+      if (!TxMode() && DuplicateParse(name)) break;  // PostgreSQL's 42P05, nothing changes
       if (ReparseSame(f, name)) break;
       Statement st;
       st.parse.assign(raw, f.size);
@@ -208,7 +218,18 @@ void ClientSession::AddToCycle(const Frame& f) {
         cycle_.bytes += st.parse;
       }
       cycle_.parsedVersions.push_back(st.version);
-      cycle_.parseCreates = statements_.insert_or_assign(name, std::move(st)).second && !name.empty();
+      auto old = statements_.find(name);
+      if (name.empty()) {
+        cycle_.unnamedParse = true;
+        if (old != statements_.end()) {
+          cycle_.unnamedBeforeVersion = old->second.version;
+          cycle_.unnamedBefore = std::move(old->second);  // replaced right below
+        }
+      }
+      // A new statement of the client's (or one replacing a statement whose
+      // Close is in flight) only once PostgreSQL answers its Parse.
+      cycle_.parseCreates = !name.empty() && (old == statements_.end() || Closing(name));
+      statements_.insert_or_assign(name, std::move(st));
       cycle_.parsedHere.push_back(name);
       break;
     }

@@ -98,31 +98,7 @@ RouteDecision ClientSession::Decide(RoutingOnUse& routing) {
 void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDecision& d) {
   const auto& lbs = shared_->spec.proxy.loadBalancing;
   for (const auto& p : cycle_.boundPortals) portals_.Bind(p, main, also_standby);
-  for (const auto& name : cycle_.closedStatements) {
-    if (TxMode()) {
-      // The Close went to `main` under the proxy's name; other backends keep
-      // the statement for whoever parses the same text.
-      auto it = statements_.find(name);
-      if (it != statements_.end() && !it->second.server.empty()) Conn(main)->prepared.erase(it->second.server);
-      statements_.erase(name);
-      parsedOnPrimary_.erase(name);
-      parsedOnStandby_.erase(name);
-      continue;
-    }
-    statements_.erase(name);
-    Parsed(main).erase(name);
-    Target other = main == Target::kPrimary ? Target::kStandby : Target::kPrimary;
-    if (Conn(other) && Parsed(other).erase(name) && !also_standby) {
-      scratch_.clear();
-      AppendClose(&scratch_, 'S', name);
-      if (!Conn(other)->seqOpen) {
-        AppendSync(&scratch_);
-        Conn(other)->outstanding.push_back({true});
-      }
-      Conn(other)->outstanding.back().added.AddedClose();
-      Conn(other)->Send(scratch_);
-    }
-  }
+  // A Close of a statement takes effect when answered (ClientClosed).
   NoteSessionState();
   const bool simple = cycle_.kind == 'Q';
   switch (cycle_.stmtKind) {

@@ -178,7 +178,7 @@ bool ClientSession::TryDispatch() {
       skipUntilSync_ = false;
       AppendReadyForQuery(&out_.pending, txStatus_);
     }
-    ForgetUnsentParse();
+    ForgetUnsentParse(false);
     cycle_.Reset();
     return true;
   }
@@ -415,6 +415,7 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
   // FunctionCall and for the first message of a sequence on this backend.
   const bool simple = cycle_.kind == 'Q' || cycle_.kind == 'F';
   if (tx && b->paramsStamp != paramsStamp_) SyncTrackedParameters(b.get());
+  const bool fresh = simple || !b->seqOpen;  // nothing sent before this message in its entry
   if (simple) {
     b->outstanding.push_back({silent});
   } else if (!b->seqOpen) {
@@ -482,8 +483,32 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
   }
   // The client's own message: a Parse or a Close is answered too. (Under
   // transaction pooling a Parse's statement is confirmed through parsesPending.)
-  if (cycle_.parseCreates && !tx) added.ClientParse(cycle_.parsedHere[0], cycle_.parsedVersions[0]);
-  else if (cycle_.kind == 'P' || cycle_.kind == 'C') added.Client(cycle_.kind == 'P' ? '1' : '3');
+  if (cycle_.parseCreates && !tx) {
+    added.ClientParse(cycle_.parsedHere[0], cycle_.parsedVersions[0]);
+  } else if (cycle_.unnamedParse) {
+    // Unanswered, it failed (no unnamed statement is left) or was skipped
+    // (the one before stays): when something of the sequence came before it
+    // here, a Close of a name that never exists, right before it, tells
+    // which (answered unless an error came first).
+    const bool first = fresh && scratch_.empty();
+    if (!first) {
+      AppendClose(&scratch_, 'S', kSequenceFailureName);
+      added.AddedClose();
+    }
+    added.ClientUnnamedParse(cycle_.parsedVersions[0], first);
+    if (!silent)
+      unnamedBefore_.push_back({cycle_.parsedVersions[0], cycle_.unnamedSame, cycle_.unnamedBeforeVersion,
+                                std::move(cycle_.unnamedBefore)});
+  } else if (cycle_.kind == 'C' && !cycle_.closedStatements.empty() && !silent) {
+    // It closes the statement when answered (PostgreSQL skips it behind an error).
+    const std::string& name = cycle_.closedStatements[0];
+    auto it = statements_.find(name);
+    const bool known = it != statements_.end();
+    added.ClientClose(name, known ? it->second.version : 0,
+                      known && !it->second.server.empty() ? it->second.server : name);
+  } else if (cycle_.kind == 'P' || cycle_.kind == 'C') {
+    added.Client(cycle_.kind == 'P' ? '1' : '3');
+  }
   if (simple && !tx && !scratch_.empty()) {
     // Parses ahead of a Query (session mode: SQL EXECUTE of a statement the
     // client prepared with the protocol) are a silent sequence of their own,
@@ -532,21 +557,13 @@ void ClientSession::CycleError(const std::string& sqlstate, const std::string& m
     }
   }
   AppendError(&out_.pending, "ERROR", sqlstate, message);
-  ForgetUnsentParse();
+  ForgetUnsentParse(true);
   if (cycle_.kind != 'Q' && cycle_.kind != 'F' && cycle_.kind != 'S')
     skipUntilSync_ = true;
   else
     AppendReadyForQuery(&out_.pending, txStatus_);
   cycle_.Reset();
   FlushClient();
-}
-
-void ClientSession::ForgetUnsentParse() {
-  if (!cycle_.parseCreates) return;
-  auto it = statements_.find(cycle_.parsedHere[0]);
-  if (it == statements_.end() || it->second.version != cycle_.parsedVersions[0]) return;
-  spdlog::debug("proxy: session of {}: statement \"{}\" is not prepared: its Parse was not sent", peer_, it->first);
-  statements_.erase(it);
 }
 
 void ClientSession::AnswerLocal() {

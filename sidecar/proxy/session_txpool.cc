@@ -245,7 +245,7 @@ void ClientSession::SyncTrackedParameters(BackendConn* b) {
 
 bool ClientSession::TxParseRefused(const std::string& name) {
   if (name.empty()) return false;
-  if (statements_.count(name)) {
+  if (statements_.count(name) && !Closing(name)) {
     // PostgreSQL's answer; the client's statement of that name stays as it was.
     cycle_.txErrorState = "42P05";
     cycle_.txError = "prepared statement \"" + name + "\" already exists";
@@ -353,15 +353,17 @@ void ClientSession::RenameForBackend(const Frame& f, size_t at, const Statement&
 }
 
 bool ClientSession::AnswerTxDeallocate() {
-  if (!TxMode() || !txPinned_.empty() || cycle_.kind != 'Q' || cycle_.statements != 1) return false;
+  if (!TxMode() || cycle_.kind != 'Q' || cycle_.statements != 1) return false;
   if (cycle_.stmtKind == StmtKind::kDeallocate && statements_.count(cycle_.object)) {
     // A protocol-level statement: its backends know it by the proxy's name and
-    // keep it for whoever parses the same text; the client forgets it.
+    // keep it for whoever parses the same text; the client forgets it. (Also
+    // a pinned client's: its backends would answer 26000 for the client's name.)
     AnswerDeallocateLocally();
     cycle_.Reset();
     return true;
   }
-  if (cycle_.stmtKind == StmtKind::kDeallocateAll) {
+  // A pinned client's runs on its backends (its SQL PREPAREd statements are there).
+  if (cycle_.stmtKind == StmtKind::kDeallocateAll && txPinned_.empty()) {
     statements_.clear();
     parsedOnPrimary_.clear();
     parsedOnStandby_.clear();

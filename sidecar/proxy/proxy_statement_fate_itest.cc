@@ -1,0 +1,180 @@
+// Integration: the proxy's table of a client's prepared statements follows
+// what PostgreSQL did with each Parse and Close, not what the client sent:
+//  * a Close that PostgreSQL skipped (behind an error in its sequence)
+//    closes nothing: the statement still runs, also on the other backend;
+//  * an unnamed Parse that PostgreSQL skipped leaves the unnamed statement as
+//    it was; one that fails drops it (PostgreSQL drops the unnamed statement
+//    when it starts a Parse of a new one, before parsing);
+//  * a Parse of a name the client has already (no Close first) gets
+//    PostgreSQL's 42P05 on whichever backend it goes to, and the statement
+//    stays as it was;
+//  * transaction pooling, a client pinned to its backends: SQL DEALLOCATE of
+//    a statement it prepared with the protocol deallocates it.
+// Reads balanced to one standby (node 1); statements parsed by a read are on
+// the standby, and a Bind in a READ WRITE transaction goes to the primary,
+// where the proxy parses them first. Each step also goes to PostgreSQL itself
+// (the primary, over its Unix socket); the client must get the same answers.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "sidecar/proxy/compare_testutil.h"
+#include "sidecar/proxy/wire_messages.h"
+
+namespace pgvigil::proxy::testenv {
+namespace {
+
+std::string CloseStatement(const std::string& name) {
+  std::string s;
+  AppendClose(&s, 'S', name);
+  return s;
+}
+
+// Prepares "rw" (BEGIN READ WRITE) and "rb" (ROLLBACK), for RunOnPrimary.
+bool PrepareTransactionStatements(RawPg& x) {
+  return x.Run(ParseMessage("rw", "BEGIN READ WRITE") + ParseMessage("rb", "ROLLBACK")) == "11Z";
+}
+
+// Bind and Execute of `statement` in a READ WRITE transaction (on the
+// primary through the proxy), all by the extended protocol (a simple Query
+// would drop the unnamed statement): the message types answering that Bind
+// and Execute and the ReadyForQuery; the transaction is rolled back.
+std::string RunOnPrimary(RawPg& x, const std::string& statement) {
+  std::string got = x.Run(BindExecute("rw") + BindExecute(statement));
+  if (got.rfind("2C", 0) != 0) return "BEGIN failed: " + got;
+  if (x.Run(BindExecute("rb")) != "2CZ") return got + " ROLLBACK failed";
+  return got.substr(2);
+}
+
+// OnPostgresThenProxy, each client having "rw" and "rb" prepared.
+template <typename F>
+void OnBoth(const std::unique_ptr<ProxyUnderTest>& px, F&& steps) {
+  OnPostgresThenProxy(px, [&](RawPg& x, bool) {
+    ASSERT_TRUE(PrepareTransactionStatements(x));
+    steps(x);
+  });
+}
+
+class ProxyStatementFateTest : public ::testing::TestWithParam<PoolMode> {};
+
+TEST_P(ProxyStatementFateTest, ACloseSkippedAfterAnErrorClosesNothing) {
+  OnBoth(StartBalancedToNode1(GetParam()), [](RawPg& x) {
+    EXPECT_EQ(x.Run(ParseMessage("kept", "SELECT 4")), "1Z");
+    // The Close comes after an error in its sequence: skipped.
+    EXPECT_EQ(x.Run(RunStatement("SELECT 1/0") + CloseStatement("kept")), "1EZ");
+    EXPECT_EQ(x.Run(BindExecute("kept")), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "4");
+    EXPECT_EQ(RunOnPrimary(x, "kept"), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "4");
+    // A Close that runs closes it, on either backend.
+    EXPECT_EQ(x.Run(CloseStatement("kept")), "3Z");
+    EXPECT_EQ(x.Run(BindExecute("kept")), "EZ");
+    EXPECT_EQ(x.lastError, "26000");
+    EXPECT_EQ(RunOnPrimary(x, "kept"), "EZ");
+    EXPECT_EQ(x.lastError, "26000");
+    // Closed and prepared again in one sequence: the new statement.
+    EXPECT_EQ(x.Run(ParseMessage("again", "SELECT 5")), "1Z");
+    EXPECT_EQ(x.Run(CloseStatement("again") + ParseMessage("again", "SELECT 6") + BindExecute("again")), "312DCZ")
+        << x.lastError;
+    EXPECT_EQ(x.lastValue, "6");
+    EXPECT_EQ(RunOnPrimary(x, "again"), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "6");
+    EXPECT_EQ(x.Run(CloseStatement("again") + CloseStatement("rw") + CloseStatement("rb")), "333Z");
+  });
+}
+
+TEST_P(ProxyStatementFateTest, AnUnnamedParseSkippedKeepsTheUnnamedStatementOneThatFailsDropsIt) {
+  OnBoth(StartBalancedToNode1(GetParam()), [](RawPg& x) {
+    EXPECT_EQ(x.Run(ParseMessage("bad", "SELECT 1/0") + ParseMessage("ok", "SELECT 10")), "11Z");
+    EXPECT_EQ(x.Run(ParseMessage("", "SELECT 11")), "1Z");
+    // Skipped: the unnamed statement stays SELECT 11.
+    EXPECT_EQ(x.Run(BindExecute("bad") + ParseMessage("", "SELECT 12")), "EZ");
+    EXPECT_EQ(x.Run(BindExecute("")), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "11");
+    EXPECT_EQ(RunOnPrimary(x, ""), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "11");
+    // Fails (first in its sequence, or after a statement that ran): no
+    // unnamed statement is left, on either backend.
+    for (const std::string& before : {std::string(), BindExecute("ok")}) {
+      EXPECT_EQ(x.Run(ParseMessage("", "SELECT 13")), "1Z");
+      EXPECT_EQ(RunOnPrimary(x, ""), "2DCZ") << x.lastError;  // the primary has it too
+      EXPECT_EQ(x.Run(before + ParseMessage("", "SELEC 14")), before.empty() ? "EZ" : "2DCEZ");
+      EXPECT_EQ(x.lastError, "42601");
+      EXPECT_EQ(x.Run(BindExecute("")), "EZ");
+      EXPECT_EQ(x.lastError, "26000");
+      EXPECT_EQ(RunOnPrimary(x, ""), "EZ");
+      EXPECT_EQ(x.lastError, "26000");
+    }
+    EXPECT_EQ(x.Run(CloseStatement("bad") + CloseStatement("ok") + CloseStatement("rw") + CloseStatement("rb")),
+              "3333Z");
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ProxyStatementFateTest,
+                         ::testing::Values(PoolMode::kSession, PoolMode::kTransaction),
+                         [](const ::testing::TestParamInfo<PoolMode>& i) {
+                           return i.param == PoolMode::kSession ? "session" : "transaction";
+                         });
+
+// Session mode (transaction pooling answers 42P05 itself).
+TEST(ProxyDuplicateParseTest, AParseOfANameTheClientHasGets42P05AndChangesNothing) {
+  OnBoth(StartBalancedToNode1(PoolMode::kSession), [](RawPg& x) {
+    EXPECT_EQ(x.Run(ParseMessage("dup", "SELECT 21")), "1Z");
+    // Another text, and the same one, where the statement is (the standby).
+    for (const char* sql : {"SELECT 22", "SELECT 21"}) {
+      EXPECT_EQ(x.Run(ParseMessage("dup", sql) + BindExecute("dup")), "EZ");
+      EXPECT_EQ(x.lastError, "42P05");
+      EXPECT_EQ(x.status, 'I');
+    }
+    // On the primary, which has not got it.
+    for (const char* sql : {"SELECT 23", "SELECT 21"}) {
+      EXPECT_EQ(x.Simple("BEGIN READ WRITE"), "CZ");
+      EXPECT_EQ(x.Run(ParseMessage("dup", sql)), "EZ");
+      EXPECT_EQ(x.lastError, "42P05");
+      EXPECT_EQ(x.status, 'E');
+      EXPECT_EQ(x.Simple("ROLLBACK"), "CZ");
+    }
+    EXPECT_EQ(x.Run(BindExecute("dup")), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "21");
+    EXPECT_EQ(RunOnPrimary(x, "dup"), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "21");
+    // Pipelined behind a Parse of the name that fails (before its answer
+    // came): not a duplicate, it prepares the statement.
+    std::string two = ParseMessage("twice", "SELECT * FROM twice_missing");
+    AppendSync(&two);
+    two += ParseMessage("twice", "SELECT 41");
+    AppendSync(&two);
+    ASSERT_TRUE(x.sock.Send(two));
+    EXPECT_EQ(x.Until(std::chrono::seconds(10)), "EZ");
+    EXPECT_EQ(x.lastError, "42P01");
+    EXPECT_EQ(x.Until(std::chrono::seconds(10)), "1Z");
+    EXPECT_EQ(RunOnPrimary(x, "twice"), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "41");
+    EXPECT_EQ(x.Run(CloseStatement("twice")), "3Z");
+    EXPECT_EQ(x.Run(CloseStatement("dup") + CloseStatement("rw") + CloseStatement("rb")), "333Z");
+  });
+}
+
+// Transaction pooling, sessionState pin: a session SET pins the client.
+TEST(ProxyPinnedDeallocateTest, SqlDeallocateOfAProtocolLevelStatementDeallocatesIt) {
+  OnBoth(StartBalancedToNode1(PoolMode::kTransaction, SessionStatePolicy::kPin), [](RawPg& x) {
+    EXPECT_EQ(x.Simple("SET work_mem = '8MB'"), "CZ");  // pins the client
+    EXPECT_EQ(x.Run(ParseMessage("p4", "SELECT 31")), "1Z");
+    EXPECT_EQ(x.Run(BindExecute("p4")), "2DCZ");
+    EXPECT_EQ(x.Simple("DEALLOCATE p4"), "CZ") << x.lastError;
+    EXPECT_EQ(x.Run(BindExecute("p4")), "EZ");
+    EXPECT_EQ(x.lastError, "26000");
+    EXPECT_EQ(x.Run(ParseMessage("p4", "SELECT 32") + BindExecute("p4")), "12DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "32");
+    // Inside a transaction block too.
+    EXPECT_EQ(x.Simple("BEGIN"), "CZ");
+    EXPECT_EQ(x.Simple("DEALLOCATE p4"), "CZ") << x.lastError;
+    EXPECT_EQ(x.Simple("COMMIT"), "CZ");
+    EXPECT_EQ(x.Run(BindExecute("p4")), "EZ");
+    EXPECT_EQ(x.lastError, "26000");
+  });
+}
+
+}  // namespace
+}  // namespace pgvigil::proxy::testenv
