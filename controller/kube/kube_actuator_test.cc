@@ -547,7 +547,8 @@ plan::ClusterState FailingOver() {
 TEST_F(KubeActuatorTest, TheFencedLabelLandsBeforeAPromote) {
   ApplyAndWaitForPods();
   ASSERT_TRUE(act_->Save(Routed("demo-0", {"demo-1", "demo-2"}), 5).ok());
-  ASSERT_TRUE(act_->LabelPods(Routed("demo-0", {"demo-1", "demo-2"}), 5, {}).ok());
+  Status labelled = act_->LabelPods(Routed("demo-0", {"demo-1", "demo-2"}), 5, {});
+  ASSERT_TRUE(labelled.ok()) << labelled.message();
   ASSERT_EQ(Role("demo-0"), "primary");
   Actuator actuator(resource_.spec, "", PgCredentials{}, "");
   std::string roleWhenWritten;

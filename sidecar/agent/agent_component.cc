@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -134,13 +135,17 @@ class AgentComponent : public Component {
     // postgres.parameters -> pgvigil.conf (+ reload when it changed); off the start
     // path: a reload waits for the server. The thread owns what it uses.
     // Kubernetes: the sidecar starts a standby itself (pod_lifecycle.h).
-    std::thread([p = params_, kube = ctx_.kubernetes,
+    // Stop waits a moment for it (bootDone_), so that a sidecar stopped right
+    // after its start does not leave it connecting while the process exits.
+    std::thread([p = params_, kube = ctx_.kubernetes, done = bootDone_,
                  node = LocalNode::From(ctx_.spec, ctx_.nodeName, ctx_.stateDir)] {
       (void)p->Apply();
-      if (!kube) return;
-      if (Status s = StartAtBoot(node); !s.ok())
-        spdlog::error("agent: starting PostgreSQL at start: {}", s.message());
-      (void)p->Apply();
+      if (kube) {
+        if (Status s = StartAtBoot(node); !s.ok())
+          spdlog::error("agent: starting PostgreSQL at start: {}", s.message());
+        (void)p->Apply();
+      }
+      done->store(true);
     }).detach();
     server_ = std::make_unique<HttpServer>(
         "agent", ctx_.spec.api.listen, ctx_.spec.ApiPort(ctx_.self()), ctx_.spec.api.tls,
@@ -162,6 +167,10 @@ class AgentComponent : public Component {
       auto op = ops_->Latest();
       if (!op || !op->running()) break;
       if (i == 0) spdlog::warn("agent: stopping while operation {} runs", op->id());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    for (int i = 0; i < 50 && !bootDone_->load(); ++i) {
+      if (i == 0) spdlog::warn("agent: stopping while postgres.parameters are still being applied at start");
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (ctx_.health) ctx_.health->SetCheckRequester(nullptr);
@@ -612,6 +621,9 @@ class AgentComponent : public Component {
   std::shared_ptr<OperationRegistry> ops_;
   std::shared_ptr<NodeOperations> runner_;
   std::shared_ptr<ParameterApplier> params_;
+  // Set by the start thread (postgres.parameters applied; Kubernetes: PostgreSQL
+  // started) when it is done; Stop waits up to 5 s for it.
+  std::shared_ptr<std::atomic<bool>> bootDone_ = std::make_shared<std::atomic<bool>>(false);
   std::string token_;  // constant after Start()
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<SelfFence> fence_;  // null with the watchdog disabled
