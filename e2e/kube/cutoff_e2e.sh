@@ -129,7 +129,13 @@ else
   fail "14. $old is not a standby of $new 120 s after the link came back"
 fi
 term1=$(cr_field "c['status']['term']")
-fenced_in=$(inns client curl -s -m 3 "http://${ADDR[$old]}:9898/v1/status" | json_get selfFence.fencedInTerm)
+# Read again for up to 10 s: under load a single 3 s read of the restarted
+# sidecar's status can come back empty (the CI of 1ba05be saw it once).
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  fenced_in=$(inns client curl -s -m 3 "http://${ADDR[$old]}:9898/v1/status" | json_get selfFence.fencedInTerm)
+  [[ $fenced_in =~ ^[0-9]+$ ]] && break
+  sleep 1
+done
 say "14. terms: ${term0:-?} before the cut, ${term1:-?} now; $old fenced itself in term ${fenced_in:-?}"
 check "14. $old rejoined under a term above the one it fenced itself in" \
   eval '[[ -n $term1 && -n $fenced_in ]] && ((term1 > fenced_in))'
