@@ -161,16 +161,19 @@ class AgentComponent : public Component {
   void Stop() override {
     if (server_) server_->Stop();
     server_.reset();
-    // A running operation keeps going on its own thread (it owns what it uses);
-    // give it a moment, then leave it: Stop must return within seconds.
+    // A running operation and the start thread keep going on their own threads
+    // (they own what they use); give them one moment together, then leave them:
+    // Stop must return within seconds.
+    bool warned_op = false, warned_boot = false;
     for (int i = 0; i < 50; ++i) {
       auto op = ops_->Latest();
-      if (!op || !op->running()) break;
-      if (i == 0) spdlog::warn("agent: stopping while operation {} runs", op->id());
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    for (int i = 0; i < 50 && !bootDone_->load(); ++i) {
-      if (i == 0) spdlog::warn("agent: stopping while postgres.parameters are still being applied at start");
+      const bool op_runs = op && op->running(), booting = !bootDone_->load();
+      if (!op_runs && !booting) break;
+      if (op_runs && !warned_op) spdlog::warn("agent: stopping while operation {} runs", op->id());
+      if (booting && !warned_boot)
+        spdlog::warn("agent: stopping while postgres.parameters are still being applied at start");
+      warned_op = warned_op || op_runs;
+      warned_boot = warned_boot || booting;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (ctx_.health) ctx_.health->SetCheckRequester(nullptr);
@@ -622,7 +625,8 @@ class AgentComponent : public Component {
   std::shared_ptr<NodeOperations> runner_;
   std::shared_ptr<ParameterApplier> params_;
   // Set by the start thread (postgres.parameters applied; Kubernetes: PostgreSQL
-  // started) when it is done; Stop waits up to 5 s for it.
+  // started) when it is done; Stop waits for it within the 5 s it gives a
+  // running operation.
   std::shared_ptr<std::atomic<bool>> bootDone_ = std::make_shared<std::atomic<bool>>(false);
   std::string token_;  // constant after Start()
   std::unique_ptr<HttpServer> server_;
