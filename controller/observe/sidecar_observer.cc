@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
+#include "common/sidecar_status.h"
+
 namespace pgvigil {
 
 namespace {
@@ -48,63 +52,56 @@ bool ParseKind(const std::string& s, plan::OperationKind* k) {
 }  // namespace
 
 std::string ApplySidecarStatus(const value& status, plan::TimeMs now, plan::NodeObservation* out) {
-  if (!status.is_object() || !Field(status, "postgres"))
-    return "sidecar status has no 'postgres' section";
-  const value& pg = status.at("postgres");
+  std::vector<std::string> notes;
+  Result<SidecarStatus> decoded = SidecarStatusFromJson(status, &notes);
+  if (!decoded.ok()) return decoded.error();
+  const SidecarStatus& st = *decoded;
   out->sidecarReachable = true;
   out->sidecarObservedAt = now;
-  out->postgresRunning = Bool(pg, "running");
-  out->selfFencedInTerm = 0;
-  if (const value* fence = Field(status, "selfFence"); fence && fence->is_object())
-    out->selfFencedInTerm = static_cast<uint64_t>(std::max<int64_t>(0, Int(*fence, "fencedInTerm", 0)));
-  out->dataDirectoryInitialized = Bool(pg, "dataDirectoryInitialized", true);
+  out->postgresRunning = st.postgres.running;
+  out->selfFencedInTerm = st.selfFence.fencedInTerm.value_or(0);
+  // An older sidecar does not say: it had nothing to rebuild from scratch.
+  out->dataDirectoryInitialized = st.postgres.dataDirectoryInitialized.value_or(true);
   out->pendingRestart.clear();
   out->parameterProblems.clear();
-  if (const value* params = Field(pg, "parameters"); params && params->is_object()) {
-    if (const value* pending = Field(*params, "pendingRestart"); pending && pending->is_array())
-      for (const auto& n : pending->as_array())
-        if (n.is_string()) out->pendingRestart.push_back(n.as_string());
-    if (const value* errors = Field(*params, "errors"); errors && errors->is_array())
-      for (const auto& e : errors->as_array())
-        if (e.is_object())
-          out->parameterProblems.push_back(Str(e, "name") + ": refused from pgvigil.conf: " + Str(e, "error"));
-    if (const value* aside = Field(*params, "setAside"); aside && aside->is_array())
-      for (const auto& e : aside->as_array())
-        if (e.is_object())
-          out->parameterProblems.push_back(Str(e, "name") + " = '" + Str(e, "value") +
-                                           "': set aside at the sidecar's start: " + Str(e, "reason"));
+  if (st.postgres.parameters) {
+    const SidecarParameters& params = *st.postgres.parameters;
+    out->pendingRestart = params.pendingRestart;
+    for (const auto& e : params.errors)
+      out->parameterProblems.push_back(e.name + ": refused from pgvigil.conf: " + e.error);
+    for (const auto& e : params.setAside)
+      out->parameterProblems.push_back(e.name + " = '" + e.value +
+                                       "': set aside at the sidecar's start: " + e.reason);
   }
   out->operation.reset();
-  if (const value* op = Field(status, "operation"); op && op->is_object()) {
+  if (st.operation) {
     plan::Operation o;
-    o.id = Str(*op, "id");
-    std::string state = Str(*op, "state");
+    o.id = st.operation->id;
+    const std::string& state = st.operation->state;
     o.state = state == "running"     ? plan::OperationState::kRunning
               : state == "succeeded" ? plan::OperationState::kSucceeded
                                      : plan::OperationState::kFailed;
-    o.step = Str(*op, "step");
-    o.error = Str(*op, "error");
-    if (const value* p = Field(*op, "progress"); p && p->is_object())
-      o.progressPercent = static_cast<int>(Int(*p, "percent", 0));
-    if (ParseKind(Str(*op, "type"), &o.kind)) out->operation = o;
+    o.step = st.operation->step;
+    o.error = st.operation->error;
+    o.progressPercent = st.operation->percent;
+    if (ParseKind(st.operation->type, &o.kind)) out->operation = o;
   }
   out->healthView.clear();
-  if (const value* backends = Field(status, "backends"); backends && backends->is_array()) {
-    for (const auto& b : backends->as_array()) {
-      const value* up = Field(b, "up");
-      // A backend this sidecar has not checked yet (just started) is no vote
-      // either way, as in the watchdog's heartbeats.
-      if (Str(b, "lastCheck").empty()) continue;
-      if (up && up->is_boolean() && !Str(b, "node").empty()) out->healthView[Str(b, "node")] = up->as_bool();
-    }
+  for (const auto& b : st.backends) {
+    // A backend this sidecar has not checked yet (just started) is no vote
+    // either way, as in the watchdog's heartbeats.
+    if (b.lastCheck.empty() || b.node.empty()) continue;
+    out->healthView[b.node] = b.up;
   }
-  if (const value* comps = Field(status, "components")) {
-    if (const value* proxy = Field(*comps, "proxy"); proxy && proxy->is_object()) {
-      out->routingGeneration = static_cast<uint64_t>(Int(*proxy, "routingGeneration", 0));
-      out->proxyPaused = Bool(*proxy, "paused");
-      out->proxyInTransaction = static_cast<int>(Int(*proxy, "inTransaction", 0));
-    }
+  if (auto proxy = st.components.find("proxy");
+      proxy != st.components.end() && proxy->second.is_object()) {
+    const ProxySummary p = ProxySummaryFromJson(proxy->second, &notes);
+    out->routingGeneration = p.routingGeneration;
+    out->proxyPaused = p.paused;
+    out->proxyInTransaction = p.inTransaction;
   }
+  // Read as their defaults, as always; said where someone looking may see it.
+  for (const auto& n : notes) spdlog::debug("observe: sidecar status of {}: {}", out->name, n);
   return "";
 }
 

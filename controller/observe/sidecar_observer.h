@@ -1,7 +1,7 @@
 // The REST half of the controller's observation: each node's sidecar
 // (GET /v1/status) and the watchdog as seen by the local sidecar
 // (GET /v1/watchdog). The JSON shapes are documented in
-// sidecar/agent/rest_routes.h and sidecar/watchdog/watchdog_api.h. The parsers are
+// common/sidecar_status.h (decoded there) and sidecar/watchdog/watchdog_api.h. The parsers are
 // pure and tested on fixtures; the fetch functions block (bounded by the client's
 // timeout).
 #pragma once
@@ -17,7 +17,9 @@
 
 namespace pgvigil {
 
-// Fills the sidecar fields of `out` from a /v1/status body. Returns "" or a reason.
+// Fills the sidecar fields of `out` from a /v1/status body (SidecarStatusFromJson:
+// fields of another type read as their defaults, logged at debug). Returns "" or
+// a reason.
 std::string ApplySidecarStatus(const web::json::value& status, plan::TimeMs now,
                                plan::NodeObservation* out);
 // A /v1/watchdog body as the planner's WatchdogView (register excluded).

@@ -16,6 +16,7 @@
 #include "common/files.h"
 #include "common/http_server.h"
 #include "common/logging.h"
+#include "common/sidecar_status.h"
 #include "sidecar/agent/agent_metrics.h"
 #include "sidecar/agent/health_checker.h"
 #include "sidecar/agent/node_operations.h"
@@ -48,18 +49,18 @@ std::string IsoTime(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-value HealthJson(const BackendHealth& b) {
-  auto v = value::object();
-  v["node"] = value::string(b.node);
-  v["up"] = value::boolean(b.up);
-  v["role"] = value::string(ToString(b.role));
-  v["timeline"] = value::number(b.timeline);
-  v["lsn"] = value::number(b.lsn);
-  v["receivedLsn"] = value::number(b.receivedLsn);
-  v["replayLagBytes"] = value::number(b.replayLagBytes);
-  v["lastError"] = value::string(b.lastError);
-  v["lastChange"] = value::string(IsoTime(b.lastChange));
-  v["lastCheck"] = value::string(IsoTime(b.lastCheck));
+SidecarBackend BackendStatus(const BackendHealth& b) {
+  SidecarBackend v;
+  v.node = b.node;
+  v.up = b.up;
+  v.role = ToString(b.role);
+  v.timeline = b.timeline;
+  v.lsn = b.lsn;
+  v.receivedLsn = b.receivedLsn;
+  v.replayLagBytes = b.replayLagBytes;
+  v.lastError = b.lastError;
+  v.lastChange = IsoTime(b.lastChange);
+  v.lastCheck = IsoTime(b.lastCheck);
   return v;
 }
 
@@ -571,49 +572,42 @@ class AgentComponent : public Component {
     return JsonResponse(202, v);
   }
 
+  // GET /v1/status (common/sidecar_status.h).
   value StatusJson() const {
-    auto v = value::object();
-    v["node"] = value::string(ctx_.nodeName);
-    v["term"] = value::number(terms_.highest());
-    v["postgres"] = ToJson(checker_->Local());
+    SidecarStatus st;
+    st.node = ctx_.nodeName;
+    st.term = terms_.highest();
+    st.postgres = PostgresStatus(checker_->Local());
     // An empty or missing data directory (a new host): the controller rebuilds
     // it with pg_basebackup instead of trying to start it.
-    struct stat st {};
+    struct stat sb {};
     const std::string pg_version = ctx_.spec.DataDir(ctx_.self()) + "/PG_VERSION";
-    v["postgres"]["dataDirectoryInitialized"] = value::boolean(::stat(pg_version.c_str(), &st) == 0);
-    v["postgres"]["parameters"] = params_->Json();
-    auto backends = value::array();
-    size_t i = 0;
-    for (const auto& b : ctx_.health->Snapshot()) backends[i++] = HealthJson(b);
-    v["backends"] = backends;
+    st.postgres.dataDirectoryInitialized = ::stat(pg_version.c_str(), &sb) == 0;
+    st.postgres.parameters = params_->Snapshot();
+    for (const auto& b : ctx_.health->Snapshot()) st.backends.push_back(BackendStatus(b));
     if (fence_) {
-      v["selfFence"] = fence_->Json();
+      st.selfFence = fence_->Snapshot();
       if (ctx_.kubernetes) {
         std::lock_guard<std::mutex> l(fenceMu_);
-        v["selfFence"]["fencedInTerm"] =
-            selfFencedTerm_ ? value::number(*selfFencedTerm_) : value::null();
+        st.selfFence.fencedInTermShown = true;
+        st.selfFence.fencedInTerm = selfFencedTerm_;
       }
     } else {
-      v["selfFence"] = value::object();
-      v["selfFence"]["enabled"] = value::boolean(false);
-      v["selfFence"]["why"] = value::string("the watchdog is disabled on this sidecar: an isolated "
-                                            "primary is not fenced");
+      st.selfFence.enabled = false;
+      st.selfFence.why = "the watchdog is disabled on this sidecar: an isolated primary is not fenced";
     }
-    auto comps = value::object();
     if (parts_) {
       for (const auto& p : *parts_) {
         if (!p || p.get() == this) continue;
         try {
-          comps[p->name()] = p->Summary();
+          st.components[p->name()] = p->Summary();
         } catch (const std::exception& e) {
-          comps[p->name()] = value::string(std::string("summary failed: ") + e.what());
+          st.components[p->name()] = value::string(std::string("summary failed: ") + e.what());
         }
       }
     }
-    v["components"] = comps;
-    auto latest = ops_->Latest();
-    v["operation"] = latest ? latest->Snapshot().ToJson() : value::null();
-    return v;
+    if (auto latest = ops_->Latest()) st.operation = latest->Snapshot().ToStatus();
+    return ToJson(st);
   }
 
   SidecarContext& ctx_;

@@ -5,6 +5,7 @@
 
 #include "common/files.h"
 #include "common/process.h"
+#include "common/sidecar_status.h"
 #include "sidecar/agent/agent_test_env.h"
 
 namespace pgvigil::testing {
@@ -94,6 +95,34 @@ TEST_F(AgentRestTest, StatusAndMetrics) {
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("pgvigil_agent_http_requests_total{code=\"2xx\"}"), std::string::npos);
   EXPECT_NE(m.body.find("# TYPE pgvigil_agent_backend_up gauge"), std::string::npos);
+}
+
+// What a real agent serves is a SidecarStatus (common/sidecar_status.h) to the
+// byte: read without a note and written again unchanged, for a primary and a
+// streaming standby; a probe body is its "postgres" section.
+TEST_F(AgentRestTest, StatusIsTheSidecarStatusContract) {
+  ASSERT_TRUE(ProbeBecomes(0, "/primary", 200));
+  ASSERT_TRUE(ProbeBecomes(1, "/readiness", 200));
+  for (int node : {0, 1}) {
+    auto reply = env_->Get(node, "/v1/status");
+    ASSERT_EQ(reply.status, 200);
+    std::vector<std::string> notes;
+    auto st = SidecarStatusFromJson(reply.json(), &notes);
+    ASSERT_TRUE(st.ok()) << st.error();
+    EXPECT_TRUE(notes.empty()) << notes.front();
+    EXPECT_EQ(ToJson(*st).serialize(), reply.body);
+    EXPECT_EQ(st->node, "node" + std::to_string(node));
+    EXPECT_EQ(st->postgres.standby.has_value(), node == 1);
+    EXPECT_EQ(st->postgres.dataDirectoryInitialized, std::optional<bool>(true));
+    EXPECT_TRUE(st->postgres.parameters.has_value());
+    EXPECT_FALSE(st->selfFence.enabled) << "no watchdog here";
+    EXPECT_FALSE(st->selfFence.why.empty());
+    auto probe = env_->Get(node, "/read-only");
+    auto look = SidecarStatusFromJson(web::json::value::parse(R"({"postgres": )" + probe.body + "}"), &notes);
+    ASSERT_TRUE(look.ok());
+    EXPECT_EQ(ToJson(look->postgres).serialize(), probe.body);
+    EXPECT_TRUE(notes.empty()) << notes.front();
+  }
 }
 
 TEST_F(AgentRestTest, TokenTermAndBodyChecks) {

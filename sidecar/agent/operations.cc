@@ -11,8 +11,6 @@ namespace pgvigil {
 
 namespace {
 
-using web::json::value;
-
 std::string IsoTime(std::chrono::system_clock::time_point t) {
   if (t.time_since_epoch().count() == 0) return "";
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -41,31 +39,28 @@ std::string RandomHex(size_t bytes) {
 
 }  // namespace
 
-web::json::value OperationSnapshot::ToJson() const {
-  auto v = value::object();
-  v["id"] = value::string(id);
-  v["type"] = value::string(type);
-  v["state"] = value::string(state);
-  v["step"] = value::string(step);
-  v["method"] = method.empty() ? value::null() : value::string(method);
-  auto p = value::object();
-  p["doneBytes"] = value::number(doneBytes);
-  p["totalBytes"] = value::number(totalBytes);
-  p["percent"] = value::number(percent);
-  v["progress"] = p;
-  v["term"] = value::number(term);
-  v["startedAt"] = value::string(IsoTime(startedAt));
-  v["finishedAt"] = finishedAt.time_since_epoch().count() ? value::string(IsoTime(finishedAt))
-                                                          : value::null();
+SidecarOperation OperationSnapshot::ToStatus() const {
+  SidecarOperation o;
+  o.id = id;
+  o.type = type;
+  o.state = state;
+  o.step = step;
+  o.method = method;
+  o.doneBytes = doneBytes;
+  o.totalBytes = totalBytes;
+  o.percent = percent;
+  o.term = term;
+  o.startedAt = IsoTime(startedAt);
+  o.finishedAt = finishedAt.time_since_epoch().count() ? IsoTime(finishedAt) : "";
   auto end = finishedAt.time_since_epoch().count() ? finishedAt : std::chrono::system_clock::now();
-  v["durationMs"] = value::number(static_cast<int64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(end - startedAt).count()));
-  v["error"] = error.empty() ? value::null() : value::string(error);
-  auto l = value::array(log.size());
-  for (size_t i = 0; i < log.size(); ++i) l[i] = value::string(log[i]);
-  v["log"] = l;
-  return v;
+  o.durationMs = static_cast<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(end - startedAt).count());
+  o.error = error;
+  o.log = log;
+  return o;
 }
+
+web::json::value OperationSnapshot::ToJson() const { return pgvigil::ToJson(ToStatus()); }
 
 Operation::Operation(std::string id, std::string type, uint64_t term) : id_(std::move(id)) {
   s_.id = id_;

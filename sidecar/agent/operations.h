@@ -16,6 +16,7 @@
 #include <cpprest/json.h>
 
 #include "common/result.h"
+#include "common/sidecar_status.h"
 
 namespace pgvigil {
 
@@ -33,6 +34,9 @@ struct OperationSnapshot {
   std::chrono::system_clock::time_point finishedAt{};
   std::string error;
   std::vector<std::string> log;  // last lines, oldest first
+  // As GET /v1/status and /v1/node/operations show it (common/sidecar_status.h);
+  // the duration runs to now while it runs.
+  SidecarOperation ToStatus() const;
   web::json::value ToJson() const;
 };
 

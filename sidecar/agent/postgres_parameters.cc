@@ -209,35 +209,20 @@ Status ParameterApplier::LookAtServer() {
   return Status::Ok();
 }
 
-value ParameterApplier::Json() const {
+SidecarParameters ParameterApplier::Snapshot() const {
   std::lock_guard<std::mutex> l(mu_);
-  value v = value::object();
-  v["file"] = value::string(node_.dataDir + "/" + kFileName);
-  v["count"] = value::number(static_cast<int64_t>(node_.spec.postgres.parameters.size()));
-  v["included"] = value::boolean(included_);
-  value pending = value::array();
-  for (size_t i = 0; i < pendingRestart_.size(); ++i) pending[i] = value::string(pendingRestart_[i]);
-  v["pendingRestart"] = pending;
-  value errors = value::array();
-  for (size_t i = 0; i < errors_.size(); ++i) {
-    value e = value::object();
-    e["name"] = value::string(errors_[i].first);
-    e["error"] = value::string(errors_[i].second);
-    errors[i] = e;
-  }
-  v["errors"] = errors;
-  value aside = value::array(setAside_.size());
-  for (size_t i = 0; i < setAside_.size(); ++i) {
-    value e = value::object();
-    e["name"] = value::string(setAside_[i].name);
-    e["value"] = value::string(setAside_[i].value);
-    e["reason"] = value::string(setAside_[i].reason);
-    aside[i] = e;
-  }
-  v["setAside"] = aside;
-  v["lastApplied"] = value::string(lastApplied_);
-  v["lastError"] = value::string(lastError_);
-  return v;
+  SidecarParameters p;
+  p.file = node_.dataDir + "/" + kFileName;
+  p.count = static_cast<int64_t>(node_.spec.postgres.parameters.size());
+  p.included = included_;
+  p.pendingRestart = pendingRestart_;
+  for (const auto& [name, error] : errors_) p.errors.push_back({name, error});
+  for (const auto& a : setAside_) p.setAside.push_back({a.name, a.value, a.reason});
+  p.lastApplied = lastApplied_;
+  p.lastError = lastError_;
+  return p;
 }
+
+value ParameterApplier::Json() const { return ToJson(Snapshot()); }
 
 }  // namespace pgvigil

@@ -23,6 +23,7 @@
 #include <cpprest/json.h>
 
 #include "common/result.h"
+#include "common/sidecar_status.h"
 #include "sidecar/agent/local_postgres.h"
 #include "sidecar/agent/parameter_check.h"
 
@@ -73,8 +74,8 @@ class ParameterApplier {
   }
   void ClearSetAside() { SetAside({}); }
 
-  // {"file","count","included","pendingRestart":[names],"errors":[{"name","error"}],
-  //  "setAside":[{"name","value","reason"}],"lastApplied","lastError"}
+  // GET /v1/status "postgres.parameters" (common/sidecar_status.h), and as JSON.
+  SidecarParameters Snapshot() const;
   web::json::value Json() const;
 
  private:

@@ -4,24 +4,26 @@
 
 namespace pgvigil {
 
-using web::json::value;
-
-web::json::value ToJson(const LocalPgStatus& s) {
-  auto v = value::object();
-  v["running"] = value::boolean(s.running);
-  v["role"] = value::string(s.running ? ToString(s.role) : "unknown");
-  v["timeline"] = value::number(s.timeline);
-  v["lsn"] = value::number(s.lsn);
+SidecarPostgres PostgresStatus(const LocalPgStatus& s) {
+  SidecarPostgres p;
+  p.running = s.running;
+  p.role = s.running ? ToString(s.role) : "unknown";
+  p.timeline = s.timeline;
+  p.lsn = s.lsn;
   if (s.role == BackendRole::kStandby) {
-    v["receivedLsn"] = value::number(s.receivedLsn);
-    v["replayLagBytes"] = s.replayLagBytes ? value::number(*s.replayLagBytes) : value::null();
-    v["walReceiver"] = value::string(s.walReceiver);
-    v["upstreamHost"] = value::string(s.upstreamHost);
-    v["upstreamPort"] = value::number(s.upstreamPort);
+    SidecarStandby standby;
+    standby.receivedLsn = s.receivedLsn;
+    standby.replayLagBytes = s.replayLagBytes;
+    standby.walReceiver = s.walReceiver;
+    standby.upstreamHost = s.upstreamHost;
+    standby.upstreamPort = s.upstreamPort;
+    p.standby = standby;
   }
-  if (!s.lastError.empty()) v["lastError"] = value::string(s.lastError);
-  return v;
+  p.lastError = s.lastError;
+  return p;
 }
+
+web::json::value ToJson(const LocalPgStatus& s) { return ToJson(PostgresStatus(s)); }
 
 ApiResponse EvaluateProbe(Route probe, const std::map<std::string, std::string>& query,
                           const LocalPgStatus& s) {

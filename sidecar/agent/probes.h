@@ -10,6 +10,7 @@
 
 #include <cpprest/json.h>
 
+#include "common/sidecar_status.h"
 #include "sidecar/agent/rest_routes.h"
 #include "sidecar/health_view.h"
 
@@ -31,6 +32,9 @@ struct LocalPgStatus {
   bool checkerAlive = true;    // the health checker thread ran recently
 };
 
+// The "postgres" section of GET /v1/status (common/sidecar_status.h) without
+// dataDirectoryInitialized and parameters; as JSON, the probes' body.
+SidecarPostgres PostgresStatus(const LocalPgStatus& s);
 web::json::value ToJson(const LocalPgStatus& s);
 
 // Status code (200/503) or 400 with an error naming the query parameter.

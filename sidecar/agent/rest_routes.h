@@ -9,13 +9,9 @@
 // at fault; HEAD is accepted wherever GET is and returns the same status, no body):
 //
 // Read-only, no token:
-//   GET /v1/status      200 {"node", "term", "postgres": {running, role, timeline,
-//                       lsn, receivedLsn, replayLagBytes, upstreamHost, upstreamPort,
-//                       walReceiver, lastError}, "backends": [health view: node, up,
-//                       role, timeline, lsn, receivedLsn, replayLagBytes, lastError,
-//                       lastChange, lastCheck],
-//                       "operation": <running or last operation or null>,
-//                       "components": {"proxy": {...}, "watchdog": {...}}}
+//   GET /v1/status      200 {"node", "term", "postgres", "backends", "selfFence",
+//                       "components", "operation"}: SidecarStatus, the one contract
+//                       with the controller (common/sidecar_status.h has the fields).
 //   GET /v1/watchdog    200 WatchdogApi::Detail() (node, state, term, leader, quorum,
 //                       vip, members, backends, register; see watchdog_api.h);
 //                       503 {"error"} when the watchdog is disabled on this node.
@@ -27,7 +23,7 @@
 //                       "load_balance_node", "replication_delay", "replication_state",
 //                       "replication_sync_state", "last_status_change"}]}; 503 no proxy.
 //   GET /primary        200 when PostgreSQL runs here as a primary (not in recovery),
-//   GET /read-write     else 503. Body: the "postgres" object above.
+//   GET /read-write     else 503. Body: its "postgres" section (no parameters).
 //   GET /replica        200 when PostgreSQL runs here in recovery and the node is not
 //                       tagged noLoadBalance; ?lag=BYTES (or "16MB") additionally needs
 //                       a known replay lag <= BYTES (unknown lag: 503). Bad lag: 400.

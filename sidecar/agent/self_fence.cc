@@ -71,8 +71,7 @@ SelfFence::SelfFence(Options options, WatchdogApi* watchdog, MetricsRegistry& me
       watchdog_(watchdog),
       fences_(metrics.GetCounter("pgvigil_agent_self_fences_total",
                                  "Times this sidecar stopped its own primary after losing its "
-                                 "watchdog write lease")),
-      lastFence_(value::null()) {}
+                                 "watchdog write lease")) {}
 
 SelfFence::~SelfFence() { Stop(); }
 
@@ -150,11 +149,11 @@ void SelfFence::Fence(const std::string& reason) {
                      signal_used, took);
   else
     spdlog::critical("agent: SELF-FENCE: postmaster {} still runs {} ms after SIGQUIT", pid, took);
-  value f = value::object();
-  f["at"] = value::string(UtcNow());
-  f["reason"] = value::string(reason);
-  f["signal"] = value::string(signal_used);
-  f["stoppedAfterMs"] = gone ? value::number(static_cast<int64_t>(took)) : value::null();
+  SidecarLastFence f;
+  f.at = UtcNow();
+  f.reason = reason;
+  f.signal = signal_used;
+  if (gone) f.stoppedAfterMs = static_cast<int64_t>(took);
   {
     std::lock_guard<std::mutex> l(mu_);
     fenced_ = true;
@@ -163,16 +162,20 @@ void SelfFence::Fence(const std::string& reason) {
   if (options_.onFenced) options_.onFenced();
 }
 
-value SelfFence::Json() const {
+SidecarSelfFence SelfFence::Snapshot() const {
   std::lock_guard<std::mutex> l(mu_);
-  value v = value::object();
-  v["enabled"] = value::boolean(watchdog_ != nullptr);
-  v["leaseRequired"] = value::boolean(leaseRequired_);
-  v["leaseHeld"] = value::boolean(leaseHeld_);
-  v["fenced"] = value::boolean(fenced_);
-  v["fences"] = value::number(static_cast<int64_t>(fences_.Value()));
-  v["lastFence"] = lastFence_;
-  return v;
+  SidecarSelfFence s;
+  s.enabled = watchdog_ != nullptr;
+  SidecarFencer f;
+  f.leaseRequired = leaseRequired_;
+  f.leaseHeld = leaseHeld_;
+  f.fenced = fenced_;
+  f.fences = fences_.Value();
+  f.lastFence = lastFence_;
+  s.fencer = f;
+  return s;
 }
+
+value SelfFence::Json() const { return ToJson(Snapshot()); }
 
 }  // namespace pgvigil

@@ -30,6 +30,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -37,6 +38,7 @@
 
 #include "common/metrics.h"
 #include "common/result.h"
+#include "common/sidecar_status.h"
 
 namespace pgvigil {
 
@@ -70,8 +72,9 @@ class SelfFence {
 
   void Start();
   void Stop();
-  // {"enabled","leaseRequired","leaseHeld","fenced","fences","lastFence":{"at","reason",
-  //  "signal","stoppedAfterMs"}} (lastFence null until the first fence).
+  // GET /v1/status "selfFence" (common/sidecar_status.h), with the fencer's
+  // state (lastFence none until the first fence), and as JSON.
+  SidecarSelfFence Snapshot() const;
   web::json::value Json() const;
 
  private:
@@ -87,7 +90,7 @@ class SelfFence {
   bool leaseRequired_ = false;        // guarded by mu_
   bool leaseHeld_ = true;             // guarded by mu_
   bool fenced_ = false;               // guarded by mu_: fenced since the lease went out
-  web::json::value lastFence_;        // guarded by mu_
+  std::optional<SidecarLastFence> lastFence_;  // guarded by mu_
   std::thread thread_;
 };
 

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "common/sidecar_status.h"
 #include "sidecar/proxy/pool_nodes.h"
 #include "sidecar/proxy/proxy_component.h"
 #include "sidecar/proxy/routing_check.h"
@@ -325,34 +326,31 @@ std::vector<int> ProxyServer::WorkerSessions() const {
   return v;
 }
 
+// components.proxy of GET /v1/status (common/sidecar_status.h).
 web::json::value ProxyServer::Summary() const {
-  auto v = web::json::value::object();
+  ProxySummary v;
   auto r = shared_.Routing();
-  v["port"] = web::json::value::number(port_);
-  v["clients"] = web::json::value::number(shared_.clientCount.load());
-  v["routingGeneration"] = web::json::value::number(double(r->generation));
-  v["primary"] = web::json::value::string(r->primary >= 0 ? r->nodes[size_t(r->primary)].node.name : "");
-  if (r->primary < 0) v["noPrimaryReason"] = web::json::value::string(r->noPrimaryReason);
-  v["paused"] = web::json::value::boolean(Paused());
-  v["inTransaction"] = web::json::value::number(SessionsInTransaction());
-  auto per_worker = web::json::value::array();
-  size_t k = 0;
-  for (int n : WorkerSessions()) per_worker[k++] = web::json::value::number(n);
-  v["workerSessions"] = per_worker;
-  auto nodes = web::json::value::array();
+  v.port = port_;
+  v.clients = shared_.clientCount.load();
+  v.routingGeneration = r->generation;
+  v.primary = r->primary >= 0 ? r->nodes[size_t(r->primary)].node.name : "";
+  if (r->primary < 0) v.noPrimaryReason = r->noPrimaryReason;
+  v.paused = Paused();
+  v.inTransaction = SessionsInTransaction();
+  v.workerSessions = WorkerSessions();
   size_t i = 0;
   for (const auto& row : PoolNodes()) {
-    auto n = web::json::value::object();
-    n["node"] = web::json::value::string(r->nodes[i].node.name);
-    n["status"] = web::json::value::string(row.status);
-    n["role"] = web::json::value::string(row.role);
-    n["selectCount"] = web::json::value::number(double(shared_.SelectCount(r->nodes[i].node.name)));
-    n["loadBalance"] = web::json::value::boolean(r->nodes[i].lbEligible);
-    if (!r->nodes[i].lbEligible) n["why"] = web::json::value::string(r->nodes[i].why);
-    nodes[i++] = n;
+    ProxySummaryNode n;
+    n.node = r->nodes[i].node.name;
+    n.status = row.status;
+    n.role = row.role;
+    n.selectCount = shared_.SelectCount(r->nodes[i].node.name);
+    n.loadBalance = r->nodes[i].lbEligible;
+    if (!n.loadBalance) n.why = r->nodes[i].why;
+    v.nodes.push_back(n);
+    ++i;
   }
-  v["nodes"] = nodes;
-  return v;
+  return pgvigil::ToJson(v);
 }
 
 Status ProxyServer::CheckRouting(const RoutingTable& table) const {
