@@ -21,11 +21,14 @@ ClusterStatus Sample() {
   s.synchronousStandbys = {"server2", "server3"};
   s.synchronousCount = 1;
   NodeStatus n1{"server1", "10.77.0.11", 5432, "primary", "primary", "up", "up", 1, 10, false, 0,
-                "", "", "", 3, "2026-11-25T19:00:00Z", "0/3000060"};
+                "", "", "", 3, "2026-11-25T19:00:00Z", "0/3000060", /*pendingRestart=*/{},
+                /*parameterProblems=*/{}};
   NodeStatus n2{"server2", "10.77.0.12", 5432, "standby", "standby", "up", "up", 1, 99, true, 128,
-                "streaming", "async", "server1", 3, "2026-11-25T19:00:01Z"};
+                "streaming", "async", "server1", 3, "2026-11-25T19:00:01Z", /*lsn=*/"",
+                /*pendingRestart=*/{}, /*parameterProblems=*/{}};
   NodeStatus n3{"server3", "10.77.0.13", 5432, "standby", "unknown", "down", "down", 1, 0, false,
-                -1, "", "", "", 0, "2026-11-25T19:00:02Z"};
+                -1, "", "", "", 0, "2026-11-25T19:00:02Z", /*lsn=*/"", /*pendingRestart=*/{},
+                /*parameterProblems=*/{}};
   s.nodes = {n1, n2, n3};
   s.watchdogLeader = "server2";
   s.watchdogQuorum = true;

@@ -11,12 +11,20 @@
 namespace pgvigil {
 namespace {
 
+// A member with its name and host; the rest as a spec file leaves it.
+NodeSpec Member(std::string name, std::string host) {
+  NodeSpec n;
+  n.name = std::move(name);
+  n.host = std::move(host);
+  return n;
+}
+
 ClusterSpec Spec(int members) {
   ClusterSpec s;
   s.name = "demo";
   s.watchdog.authKeyFile = "/s/watchdog.key";
   for (int i = 0; i < members; ++i)
-    s.nodes.push_back({"demo-" + std::to_string(i), "demo-" + std::to_string(i) + ".demo-hl"});
+    s.nodes.push_back(Member("demo-" + std::to_string(i), "demo-" + std::to_string(i) + ".demo-hl"));
   return s;
 }
 
@@ -36,7 +44,7 @@ TEST(SpecUpdate, Decisions) {
        false},
       {"older generation", 9, 6, [](ClusterSpec* s) { s->proxy.port = 1; }, 200, SpecPushOutcome::kStale, "", false,
        false},
-      {"one member added", 5, 6, [](ClusterSpec* s) { s->nodes.push_back({"demo-3", "demo-3.demo-hl"}); }, 200,
+      {"one member added", 5, 6, [](ClusterSpec* s) { s->nodes.push_back(Member("demo-3", "demo-3.demo-hl")); }, 200,
        SpecPushOutcome::kApplied, "", true, true},
       {"last member removed", 5, 6, [](ClusterSpec* s) { s->nodes.pop_back(); }, 200, SpecPushOutcome::kApplied, "",
        true, true},
@@ -46,8 +54,8 @@ TEST(SpecUpdate, Decisions) {
        true, true},
       {"two members added", 5, 6,
        [](ClusterSpec* s) {
-         s->nodes.push_back({"demo-3", "h3"});
-         s->nodes.push_back({"demo-4", "h4"});
+         s->nodes.push_back(Member("demo-3", "h3"));
+         s->nodes.push_back(Member("demo-4", "h4"));
        },
        200, SpecPushOutcome::kRestartRequired, "spec.nodes", true, false},
       {"a middle member removed", 5, 6, [](ClusterSpec* s) { s->nodes.erase(s->nodes.begin() + 1); }, 200,
@@ -58,7 +66,7 @@ TEST(SpecUpdate, Decisions) {
        "spec.proxy.port", true, false},
       {"a member and the dead time", 5, 6,
        [](ClusterSpec* s) {
-         s->nodes.push_back({"demo-3", "h3"});
+         s->nodes.push_back(Member("demo-3", "h3"));
          s->watchdog.deadTime = Millis(3000);
        },
        200, SpecPushOutcome::kRestartRequired, "spec.watchdog.deadTime", true, false},
@@ -108,14 +116,14 @@ TEST(SpecUpdate, CompareSpecs) {
        [](ClusterSpec* s) {
          s->postgres.parameters["work_mem"] = "8MB";
          s->postgres.parameters["log_min_duration_statement"] = "250ms";
-         s->nodes.push_back({"demo-3", "h3"});
+         s->nodes.push_back(Member("demo-3", "h3"));
        },
        "", true, true, V{"log_min_duration_statement", "work_mem"}, true},
       {"parameters and two members",
        [](ClusterSpec* s) {
          s->postgres.parameters["work_mem"] = "8MB";
-         s->nodes.push_back({"demo-3", "h3"});
-         s->nodes.push_back({"demo-4", "h4"});
+         s->nodes.push_back(Member("demo-3", "h3"));
+         s->nodes.push_back(Member("demo-4", "h4"));
        },
        "", true, false, V{"work_mem"}, false},
       {"a parameter and the proxy port",
@@ -167,8 +175,8 @@ TEST(SpecUpdate, ParameterDecisions) {
       {"a parameter and two members",
        [](ClusterSpec* s) {
          s->postgres.parameters["work_mem"] = "8MB";
-         s->nodes.push_back({"demo-3", "h3"});
-         s->nodes.push_back({"demo-4", "h4"});
+         s->nodes.push_back(Member("demo-3", "h3"));
+         s->nodes.push_back(Member("demo-4", "h4"));
        },
        SpecPushOutcome::kRestartRequired, "spec.nodes", false, false},
       {"a parameter and the dead time",
