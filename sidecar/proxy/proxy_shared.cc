@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sidecar/proxy/backend_conn.h"
+#include "sidecar/proxy/tx_statement_names.h"
 
 namespace pgvigil::proxy {
 
@@ -115,7 +116,7 @@ const std::string& Worker::StatementName(std::string_view definition) {
     statementNames.clear();
     parsedOk.clear();
   }
-  std::string name = "pgvigil_s" + std::to_string(++statementSeq);
+  std::string name = std::string(kProxyStatementPrefix) + std::to_string(++statementSeq);
   return statementNames.emplace(std::string(definition), std::move(name)).first->second;
 }
 

@@ -124,6 +124,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     std::vector<std::string> functions;  // called by its reads (volatility looked up)
     bool functionsLookedUp = false;
     std::string sessionState;  // SqlClass::sessionState of any statement in the cycle
+    bool multiStatement = false;  // a Query of several statements
+    // The transaction status the message met, when the proxy failed the
+    // client's open sequence for its error (FailSequence; the status after
+    // that is the proxy's doing); 0: the last ReadyForQuery's (txStatus_).
+    char statusMet = 0;
     // Transaction pooling: an error the proxy answers this message with instead
     // of running it (a duplicate statement name, the statement cap, SQL
     // EXECUTE of a protocol-level name); "" none.
@@ -239,7 +244,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // fails first (sequence_failure.h), as PostgreSQL fails a sequence that
   // meets an error (the implicit transaction rolls back, an explicit one is
   // left failed).
-  bool FailSequence() { return EndSequence(true); }
+  bool FailSequence() {
+    if (pinned_ != Target::kNone && !cycle_.statusMet) cycle_.statusMet = txStatus_;
+    return EndSequence(true);
+  }
   bool EndSequence(bool fail);
   void DropStandby(const std::string& why);
   void Absorb(const SqlClass& c, bool executes);
@@ -452,8 +460,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // copied to cycle_.bytes at `at` referring to statement st by the proxy's
   // name instead (unless st has none: then it stays as it is).
   void RenameForBackend(const Frame& f, size_t at, const Statement& st);
-  // Simple-Query DEALLOCATE of protocol-level statements, answered by the proxy.
-  bool AnswerTxDeallocate();
+  // Simple-Query DEALLOCATE of protocol-level statements, answered by the
+  // proxy: true when it applies, answered now or (*wait) once the client's
+  // statements in flight are answered.
+  bool AnswerTxDeallocate(bool* wait);
   // A protocol-level Close of a statement while the client holds no backend:
   // the client's statement is forgotten and CloseComplete answered by the
   // proxy (PostgreSQL answers it for a name it does not know too).
@@ -472,8 +482,18 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // as PostgreSQL takes them in order (42P05 after a success, the name free
   // again after a failure). False: decide now.
   bool TxParseAwaitsAnswer(const Frame& f) const;
-  // The client's SQL EXECUTE of a statement it prepared with the protocol.
-  void TxCheckExecute(const SqlClass& c);
+  // The client's SQL EXECUTE of a statement it prepared with the protocol;
+  // simple (a Query): also SQL EXECUTE or DEALLOCATE of one of the proxy's
+  // names the client has not got (tx_statement_names.h).
+  void TxCheckExecute(const SqlClass& c, bool simple);
+  // A Bind or Describe of statement `name`, which the client has not got:
+  // PostgreSQL's 26000 when the backend may hold another client's statement
+  // by that name (tx_statement_names.h).
+  void TxCheckMissing(std::string_view name);
+  // The cycle is one statement that PostgreSQL refuses with 25P02 in the
+  // client's failed transaction block (anything but COMMIT / ROLLBACK [TO]):
+  // what the proxy would answer for it itself is that error instead.
+  bool AbortedTxRefuses() const;
   // A Parse under the proxy's name `server` failed or was skipped: the
   // client's statements it was for (txUnconfirmed_) are forgotten.
   void ForgetFailedParse(const std::string& server);

@@ -23,7 +23,8 @@ void ClientSession::Cycle::Reset() {
   access = TxAccess::kUnspecified;
   statements = 0;
   object.clear();
-  ddl = functionsLookedUp = executesOnPrimary = false;
+  ddl = functionsLookedUp = executesOnPrimary = multiStatement = false;
+  statusMet = 0;
   functions.clear();
   sessionState.clear();
   txErrorState.clear();
@@ -49,6 +50,7 @@ void ClientSession::Cycle::Reset() {
 void ClientSession::Absorb(const SqlClass& c, bool executes) {
   // Assignments guarded: this runs for a Parse and a Bind of every statement.
   if (cycle_.sessionState.empty() && !c.sessionState.empty()) cycle_.sessionState = c.sessionState;
+  if (c.statements > 1) cycle_.multiStatement = true;
   if (c.route == SqlRoute::kPrimary || c.route == SqlRoute::kLocal) cycle_.needPrimary = true;
   if (c.route == SqlRoute::kAll) cycle_.broadcast = true;
   cycle_.txBegin = cycle_.txBegin || c.txBegin;
@@ -87,7 +89,7 @@ bool ClientSession::ReparseSame(const Frame& f, const std::string& name) {
   }
   it->second.version = ++statementVersion_;
   Absorb(it->second.cls, false);
-  if (TxMode()) TxCheckExecute(it->second.cls);  // an unnamed EXECUTE of a protocol-level name, again
+  if (TxMode()) TxCheckExecute(it->second.cls, false);  // an unnamed EXECUTE of a protocol-level name, again
   cycle_.parsedHere.push_back(name);
   cycle_.parsedVersions.push_back(it->second.version);
   return true;
@@ -149,7 +151,7 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
         cycle_.localCmd = c.local;
       }
       Absorb(c, true);
-      if (TxMode()) TxCheckExecute(c);
+      if (TxMode()) TxCheckExecute(c, true);
       // SQL EXECUTE of a statement the client prepared with the protocol: it
       // must be on the backend that runs the Query (SendCycle parses it there).
       else if (!c.executes.empty() && statements_.count(c.executes)) cycle_.refStatements.push_back(c.executes);
@@ -193,7 +195,7 @@ void ClientSession::AddToCycle(const Frame& f) {
       st.cls = ClassifySql(m.query, shared_->classifier);
       st.version = ++statementVersion_;
       Absorb(st.cls, false);
-      if (TxMode()) TxCheckExecute(st.cls);
+      if (TxMode()) TxCheckExecute(st.cls, false);
       if (TxMode() && name.empty() && st.cls.kind == StmtKind::kDeallocate) {
         // An extended-protocol DEALLOCATE of a protocol-level statement: the
         // backend knows it by the proxy's name (parsed there first if it has
@@ -248,6 +250,8 @@ void ClientSession::AddToCycle(const Frame& f) {
         if (TxMode() && k.kind == StmtKind::kDeallocate && statements_.count(k.object) &&
             !in(cycle_.refStatements, k.object))
           cycle_.refStatements.push_back(k.object);
+      } else if (TxMode()) {
+        TxCheckMissing(m.statement);  // never another client's statement
       }
       cycle_.boundPortals.emplace_back(m.portal);
       break;
@@ -261,6 +265,7 @@ void ClientSession::AddToCycle(const Frame& f) {
         if (TxMode()) {
           auto it = statements_.find(std::string(m.name));
           if (it != statements_.end()) RenameForBackend(f, at, it->second);
+          else if (f.type == 'D') TxCheckMissing(m.name);  // a Close of it is harmless: CloseComplete
         }
         if (f.type == 'C') cycle_.closedStatements.emplace_back(m.name);
         else if (!in(cycle_.parsedHere, m.name) && !in(cycle_.refStatements, m.name) &&

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sidecar/proxy/session.h"
+#include "sidecar/proxy/tx_statement_names.h"
 
 namespace pgvigil::proxy {
 
@@ -114,7 +115,10 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
     default:
       break;
   }
-  if (cycle_.stmtKind == StmtKind::kDiscardAll || cycle_.stmtKind == StmtKind::kDeallocateAll) {
+  // In a failed transaction block the backend refuses these (25P02): the
+  // statements stay.
+  const bool refused = AbortedTxRefuses();
+  if ((cycle_.stmtKind == StmtKind::kDiscardAll || cycle_.stmtKind == StmtKind::kDeallocateAll) && !refused) {
     statements_.clear();
     parsedOnPrimary_.clear();
     parsedOnStandby_.clear();
@@ -125,7 +129,8 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
   // The statement is gone once the DEALLOCATE executes: a simple Query routed
   // where it was parsed, or the Bind of an extended-protocol one (its Parse
   // only chose the backend).
-  if (DeallocateCycle() && ((simple && d.reason == RouteReason::kDeallocateWhereParsed) || cycle_.kind == 'B')) {
+  if (DeallocateCycle() && !refused &&
+      ((simple && d.reason == RouteReason::kDeallocateWhereParsed) || cycle_.kind == 'B')) {
     auto it = statements_.find(cycle_.object);
     if (TxMode() && it != statements_.end() && !it->second.server.empty())
       Conn(main)->prepared.erase(it->second.server);  // the Bind runs DEALLOCATE of the proxy's name (session_cycle.cc)
@@ -177,6 +182,9 @@ bool ClientSession::DeallocateCycle() const {
 }
 
 void ClientSession::AnswerDeallocateLocally() {
+  // In a failed transaction block PostgreSQL refuses it (25P02) and the
+  // statement stays.
+  if (AbortedTxRefuses()) return CycleError(kAbortedTxState, kAbortedTxMessage);
   // A statement the client parsed that no backend holds any more: PostgreSQL
   // would deallocate it; so does the proxy.
   statements_.erase(cycle_.object);

@@ -104,8 +104,10 @@ bool ClientSession::FollowSequence(const Frame& f) {
       if (!ParseDescribeOrClose(f, &m)) return false;
       if (m.kind == 'S') {
         auto it = statements_.find(std::string(m.name));
-        // Parsed there already, and (transaction pooling) not renamed.
-        if (it != statements_.end() && (!it->second.server.empty() || !ParsedOn(t, m.name))) return false;
+        // Parsed there already, and (transaction pooling) not renamed; under
+        // transaction pooling one the client has not got is answered by the
+        // proxy (TxCheckMissing).
+        if (it == statements_.end() ? TxMode() : !it->second.server.empty() || !ParsedOn(t, m.name)) return false;
       } else if (!portal_here(m.name)) {
         return false;
       }

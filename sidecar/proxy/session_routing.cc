@@ -28,6 +28,7 @@
 #include "sidecar/proxy/pool_nodes.h"
 #include "sidecar/proxy/sequence_failure.h"
 #include "sidecar/proxy/session.h"
+#include "sidecar/proxy/tx_statement_names.h"
 
 namespace pgvigil::proxy {
 
@@ -207,11 +208,19 @@ bool ClientSession::TryDispatch() {
     if (!cycle_.txError.empty()) {
       if (!FailSequence() || BusyOtherThan(Target::kNone)) return false;
       std::string state = std::move(cycle_.txErrorState), msg = std::move(cycle_.txError);
+      // In a failed transaction block PostgreSQL refuses a Query or Parse
+      // before looking at what it names (a Bind or Describe looks its
+      // statement up first).
+      if (cycle_.kind != 'B' && cycle_.kind != 'D' && AbortedTxRefuses()) {
+        state = kAbortedTxState;
+        msg = kAbortedTxMessage;
+      }
       CycleError(state, msg);
       return true;
     }
     if (AnswerTxClose()) return true;
-    if (AnswerTxDeallocate()) return true;
+    bool wait = false;
+    if (AnswerTxDeallocate(&wait)) return !wait;
     TxCheck c = CheckTxSessionState();
     if (c == TxCheck::kWait) return false;
     if (c == TxCheck::kRefused) return true;

@@ -10,6 +10,7 @@
 #include "sidecar/proxy/admin_console.h"
 #include "sidecar/proxy/session.h"
 #include "sidecar/proxy/tx_session_state.h"
+#include "sidecar/proxy/tx_statement_names.h"
 
 namespace pgvigil::proxy {
 
@@ -186,7 +187,10 @@ ClientSession::TxCheck ClientSession::CheckTxSessionState() {
   // (sessionState); a SET alone through the extended protocol shows as its kind.
   TxStateDecision d = DecideTxSessionState(f, shared_->spec.proxy.pool.sessionState);
   if (d.verdict == TxStateVerdict::kAllow) return TxCheck::kGo;
-  if (d.verdict == TxStateVerdict::kPin) {
+  // In a failed transaction block PostgreSQL would not run it: its 25P02,
+  // neither the proxy's refusal nor a pin.
+  const bool aborted = AbortedTxRefuses();
+  if (d.verdict == TxStateVerdict::kPin && !aborted) {
     txPinned_ = d.what;
     spdlog::info("proxy: client {} (user \"{}\") keeps its backends from now on (transaction pooling, "
                  "proxy.pool.sessionState pin): {}",
@@ -194,9 +198,13 @@ ClientSession::TxCheck ClientSession::CheckTxSessionState() {
     return TxCheck::kGo;
   }
   if (!FailSequence() || BusyOtherThan(Target::kNone)) return TxCheck::kWait;
+  for (const auto& name : cycle_.parsedHere) statements_.erase(name);  // never parsed anywhere
+  if (aborted) {
+    CycleError(kAbortedTxState, kAbortedTxMessage);
+    return TxCheck::kRefused;
+  }
   spdlog::info("proxy: refused {} from client {} (user \"{}\"): session state in transaction pooling", d.what,
                peer_, user_);
-  for (const auto& name : cycle_.parsedHere) statements_.erase(name);  // never parsed anywhere
   CycleError(kTxStateRefusedState, TxStateRefusedMessage(d.what));
   return TxCheck::kRefused;
 }
@@ -284,8 +292,22 @@ bool ClientSession::TxParseAwaitsAnswer(const Frame& f) const {
   return false;
 }
 
-void ClientSession::TxCheckExecute(const SqlClass& c) {
-  if (c.executes.empty() || !cycle_.txError.empty()) return;
+void ClientSession::TxCheckExecute(const SqlClass& c, bool simple) {
+  if (!cycle_.txError.empty()) return;
+  // SQL EXECUTE or DEALLOCATE of one of the proxy's names (which
+  // pg_prepared_statements shows): another client's statement on a shared
+  // backend. A client cannot have such a name: its own are renamed, its SQL
+  // PREPARE is refused or pins it to backends nobody else uses. (The same in
+  // a Parse's statement is not caught: PostgreSQL's error would come at the
+  // Execute.)
+  const std::string& sql_name =
+      !c.executes.empty() || c.kind != StmtKind::kDeallocate ? c.executes : c.object;
+  if (simple && IsProxyStatementName(sql_name) && !statements_.count(sql_name)) {
+    cycle_.txErrorState = kMissingStatementState;
+    cycle_.txError = MissingStatementMessage(sql_name);
+    return;
+  }
+  if (c.executes.empty()) return;
   auto it = statements_.find(c.executes);
   if (it == statements_.end() || it->second.server.empty()) return;
   cycle_.txErrorState = "0A000";  // feature_not_supported
@@ -293,6 +315,19 @@ void ClientSession::TxCheckExecute(const SqlClass& c) {
                    "\" is not supported in transaction pooling mode (proxy.pool.mode: transaction): it was "
                    "prepared with the extended protocol (Parse), and the backends know it by another name; run "
                    "it with Bind/Execute (e.g. PQexecPrepared)";
+}
+
+void ClientSession::TxCheckMissing(std::string_view name) {
+  if (!cycle_.txError.empty() || !ForeignStatement(name, !txPinned_.empty())) return;
+  // PostgreSQL looks the statement up before anything else (a failed
+  // transaction block too): its 26000; nothing reaches the backend.
+  cycle_.txErrorState = kMissingStatementState;
+  cycle_.txError = MissingStatementMessage(name);
+}
+
+bool ClientSession::AbortedTxRefuses() const {
+  const char status = cycle_.statusMet ? cycle_.statusMet : txStatus_;
+  return status == 'E' && !cycle_.multiStatement && RefusedInAbortedTx(cycle_.stmtKind);
 }
 
 int ClientSession::MakeRoomForParses(BackendConn* b, std::string* out) {
@@ -352,28 +387,37 @@ void ClientSession::RenameForBackend(const Frame& f, size_t at, const Statement&
     cycle_.bytes.append(reinterpret_cast<const char*>(f.body) - 5, f.size);
 }
 
-bool ClientSession::AnswerTxDeallocate() {
+bool ClientSession::AnswerTxDeallocate(bool* wait) {
   if (!TxMode() || cycle_.kind != 'Q' || cycle_.statements != 1) return false;
-  if (cycle_.stmtKind == StmtKind::kDeallocate && statements_.count(cycle_.object)) {
-    // A protocol-level statement: its backends know it by the proxy's name and
-    // keep it for whoever parses the same text; the client forgets it. (Also
-    // a pinned client's: its backends would answer 26000 for the client's name.)
+  // A protocol-level statement: its backends know it by the proxy's name and
+  // keep it for whoever parses the same text; the client forgets it. (Also
+  // a pinned client's: its backends would answer 26000 for the client's name.)
+  const bool one = cycle_.stmtKind == StmtKind::kDeallocate && statements_.count(cycle_.object);
+  // A pinned client's DEALLOCATE ALL runs on its backends (its SQL PREPAREd
+  // statements are there).
+  const bool all = cycle_.stmtKind == StmtKind::kDeallocateAll && txPinned_.empty();
+  if (!one && !all) return false;
+  // Answered in turn, after the client's statements in flight (the status
+  // their ReadyForQuery leaves decides the answer).
+  *wait = BusyOtherThan(Target::kNone);
+  if (*wait) return true;
+  if (one) {
     AnswerDeallocateLocally();
     cycle_.Reset();
     return true;
   }
-  // A pinned client's runs on its backends (its SQL PREPAREd statements are there).
-  if (cycle_.stmtKind == StmtKind::kDeallocateAll && txPinned_.empty()) {
-    statements_.clear();
-    parsedOnPrimary_.clear();
-    parsedOnStandby_.clear();
-    AppendCommandComplete(&out_.pending, "DEALLOCATE ALL");
-    AppendReadyForQuery(&out_.pending, txStatus_);
-    FlushClient();
-    cycle_.Reset();
+  if (AbortedTxRefuses()) {
+    CycleError(kAbortedTxState, kAbortedTxMessage);  // PostgreSQL's answer: nothing is deallocated
     return true;
   }
-  return false;
+  statements_.clear();
+  parsedOnPrimary_.clear();
+  parsedOnStandby_.clear();
+  AppendCommandComplete(&out_.pending, "DEALLOCATE ALL");
+  AppendReadyForQuery(&out_.pending, txStatus_);
+  FlushClient();
+  cycle_.Reset();
+  return true;
 }
 
 bool ClientSession::AnswerTxParse() {

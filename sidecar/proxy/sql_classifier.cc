@@ -304,6 +304,7 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
       r.route = inner.route == SqlRoute::kRead ? SqlRoute::kRead : SqlRoute::kPrimary;
       r.reason = "explain";
       if (analyze) r.functions = inner.functions;  // EXPLAIN ANALYZE runs them
+      r.executes = inner.executes;                 // EXPLAIN EXECUTE name plans that statement
       return r;
     }
     return inner;
@@ -317,6 +318,9 @@ SqlClass ClassifyOne(const std::vector<SqlToken>& t, size_t b, size_t e,
       }
     r = primary("ddl", true);
     r.kind = StmtKind::kDdl;
+    // CREATE TABLE ... AS EXECUTE name [(args)] [WITH [NO] DATA]
+    for (size_t i = b + 1; i + 2 < e; ++i)
+      if (word(i, "as") && word(i + 1, "execute")) r.executes = t[i + 2].text;
     return r;
   }
   if (k == "alter" || k == "drop") {
@@ -484,6 +488,7 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
       all.local = LocalCommand::kNone;
     }
   }
+  all.statements = statements;
   if (statements > 1 && sets && all.sessionState.empty()) all.sessionState = "a SET in a multi-statement query";
   // A parameter that follows the client is followed for a set_config() alone in its statement only.
   if (statements > 1 && all.sessionState.rfind(kSetConfigOf, 0) == 0) all.sessionState = "set_config()";

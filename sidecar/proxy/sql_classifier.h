@@ -86,6 +86,8 @@ struct SqlClass {
   // SQL EXECUTE name: the statement name (as PostgreSQL folds it), from any
   // statement of the query; "" for none.
   std::string executes;
+  // How many statements the query string has (the fast paths: one).
+  int statements = 1;
 };
 
 struct ClassifierConfig {

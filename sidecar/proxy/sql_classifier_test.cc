@@ -156,6 +156,19 @@ TEST(SqlClassifierTest, ExecuteNamesItsStatement) {
   EXPECT_EQ(ClassifySql("EXECUTE Upper", cfg).executes, "upper");          // folded as PostgreSQL does
   EXPECT_EQ(ClassifySql("SELECT 1; EXECUTE s2", cfg).executes, "s2");
   EXPECT_EQ(ClassifySql("SELECT 'EXECUTE s3'", cfg).executes, "");
+  EXPECT_EQ(ClassifySql("EXPLAIN EXECUTE s4", cfg).executes, "s4");
+  EXPECT_EQ(ClassifySql("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE s5(1)", cfg).executes, "s5");
+  EXPECT_EQ(ClassifySql("CREATE TABLE t6 AS EXECUTE s6 WITH NO DATA", cfg).executes, "s6");
+  EXPECT_EQ(ClassifySql("CREATE TABLE t7 AS SELECT 1", cfg).executes, "");
+}
+
+TEST(SqlClassifierTest, CountsStatements) {
+  ClassifierConfig cfg;
+  EXPECT_EQ(ClassifySql("SELECT 1", cfg).statements, 1);
+  EXPECT_EQ(ClassifySql("DEALLOCATE s1;", cfg).statements, 1);
+  EXPECT_EQ(ClassifySql("ROLLBACK; SET work_mem = '8MB'", cfg).statements, 2);
+  EXPECT_EQ(ClassifySql("SELECT ';'; ; SELECT 2; SELECT 3", cfg).statements, 3);
+  EXPECT_EQ(ClassifySql(" ; ", cfg).statements, 0);
 }
 
 TEST(SqlClassifierTest, ConfiguredFunctionLists) {
@@ -208,6 +221,7 @@ void ExpectFastAsFull(const std::string& q) {
   EXPECT_EQ(fast.createsTemp, full.createsTemp) << q;
   EXPECT_EQ(fast.noLoadBalance, full.noLoadBalance) << q;
   EXPECT_EQ(fast.executes, full.executes) << q;
+  EXPECT_EQ(fast.statements, full.statements) << q;
   // The first word picks the one fast path ClassifySql tries: never one that
   // would not accept in place of one that would.
   const FastHead head = FastHeadOf(q);
