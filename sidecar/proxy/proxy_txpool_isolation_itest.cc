@@ -144,6 +144,13 @@ TEST(ProxyTxPoolIsolationTest, NamedStatementsOfAnotherClientAreNotThere) {
       EXPECT_EQ(y.Simple(sql + server), "EZ") << sql;
       EXPECT_EQ(y.lastError, "26000") << sql;
     }
+    // The same by the extended protocol: PostgreSQL's error comes at the
+    // Execute, the proxy's at the Parse (the backend would describe the
+    // statement there); nothing runs either way.
+    for (const char* sql : {"EXECUTE ", "DEALLOCATE ", "EXPLAIN ANALYZE EXECUTE "}) {
+      EXPECT_EQ(y.Run(RunStatement(sql + server)), direct ? "12EZ" : "EZ") << sql;
+      EXPECT_EQ(y.lastError, "26000") << sql;
+    }
     if (!direct) {  // still there for x
       EXPECT_EQ(
           y.Simple("SELECT count(*) FROM pg_prepared_statements WHERE name = '" + server + "'"),

@@ -483,9 +483,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // again after a failure). False: decide now.
   bool TxParseAwaitsAnswer(const Frame& f) const;
   // The client's SQL EXECUTE of a statement it prepared with the protocol;
-  // simple (a Query): also SQL EXECUTE or DEALLOCATE of one of the proxy's
-  // names the client has not got (tx_statement_names.h).
-  void TxCheckExecute(const SqlClass& c, bool simple);
+  // also SQL EXECUTE or DEALLOCATE of one of the proxy's names the client
+  // has not got (tx_statement_names.h).
+  void TxCheckExecute(const SqlClass& c);
   // A Bind or Describe of statement `name`, which the client has not got:
   // PostgreSQL's 26000 when the backend may hold another client's statement
   // by that name (tx_statement_names.h).

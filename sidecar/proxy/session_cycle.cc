@@ -89,7 +89,7 @@ bool ClientSession::ReparseSame(const Frame& f, const std::string& name) {
   }
   it->second.version = ++statementVersion_;
   Absorb(it->second.cls, false);
-  if (TxMode()) TxCheckExecute(it->second.cls, false);  // an unnamed EXECUTE of a protocol-level name, again
+  if (TxMode()) TxCheckExecute(it->second.cls);  // an unnamed EXECUTE of a protocol-level name, again
   cycle_.parsedHere.push_back(name);
   cycle_.parsedVersions.push_back(it->second.version);
   return true;
@@ -151,7 +151,7 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
         cycle_.localCmd = c.local;
       }
       Absorb(c, true);
-      if (TxMode()) TxCheckExecute(c, true);
+      if (TxMode()) TxCheckExecute(c);
       // SQL EXECUTE of a statement the client prepared with the protocol: it
       // must be on the backend that runs the Query (SendCycle parses it there).
       else if (!c.executes.empty() && statements_.count(c.executes)) cycle_.refStatements.push_back(c.executes);
@@ -195,7 +195,7 @@ void ClientSession::AddToCycle(const Frame& f) {
       st.cls = ClassifySql(m.query, shared_->classifier);
       st.version = ++statementVersion_;
       Absorb(st.cls, false);
-      if (TxMode()) TxCheckExecute(st.cls, false);
+      if (TxMode()) TxCheckExecute(st.cls);
       if (TxMode() && name.empty() && st.cls.kind == StmtKind::kDeallocate) {
         // An extended-protocol DEALLOCATE of a protocol-level statement: the
         // backend knows it by the proxy's name (parsed there first if it has

@@ -292,17 +292,17 @@ bool ClientSession::TxParseAwaitsAnswer(const Frame& f) const {
   return false;
 }
 
-void ClientSession::TxCheckExecute(const SqlClass& c, bool simple) {
+void ClientSession::TxCheckExecute(const SqlClass& c) {
   if (!cycle_.txError.empty()) return;
   // SQL EXECUTE or DEALLOCATE of one of the proxy's names (which
   // pg_prepared_statements shows): another client's statement on a shared
   // backend. A client cannot have such a name: its own are renamed, its SQL
-  // PREPARE is refused or pins it to backends nobody else uses. (The same in
-  // a Parse's statement is not caught: PostgreSQL's error would come at the
-  // Execute.)
+  // PREPARE is refused or pins it to backends nobody else uses. In a Parse
+  // the error comes at the Parse (PostgreSQL's at the Execute): the backend
+  // would describe the other client's statement at the Parse already.
   const std::string& sql_name =
       !c.executes.empty() || c.kind != StmtKind::kDeallocate ? c.executes : c.object;
-  if (simple && IsProxyStatementName(sql_name) && !statements_.count(sql_name)) {
+  if (IsProxyStatementName(sql_name) && !statements_.count(sql_name)) {
     cycle_.txErrorState = kMissingStatementState;
     cycle_.txError = MissingStatementMessage(sql_name);
     return;
