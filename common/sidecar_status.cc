@@ -2,143 +2,17 @@
 
 #include <tuple>
 
+#include "common/json_fields.h"
+
 namespace pgvigil {
 
 namespace {
 
 using web::json::value;
-
-value Strings(const std::vector<std::string>& items) {
-  value a = value::array(items.size());
-  for (size_t i = 0; i < items.size(); ++i) a[i] = value::string(items[i]);
-  return a;
-}
-
-value StringOrNull(const std::string& s) { return s.empty() ? value::null() : value::string(s); }
-
-// Reads fields of one object, each into its default when missing or null; a
-// field of another type also stays at its default and is noted with its path.
-class Reader {
- public:
-  Reader(const value& object, std::string path, std::vector<std::string>* notes)
-      : o_(object), path_(std::move(path)), notes_(notes) {
-    if (!o_.is_object() && !o_.is_null()) Note("", "not an object");
-  }
-
-  // The field, or null when it is missing, null or `o_` is no object.
-  const value* Get(const char* key) const {
-    if (!o_.is_object() || !o_.has_field(key)) return nullptr;
-    const value& f = o_.at(key);
-    return f.is_null() ? nullptr : &f;
-  }
-  std::string Path(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
-  void Note(const char* key, const std::string& what) const {
-    if (notes_) notes_->push_back((*key ? Path(key) : path_) + ": " + what);
-  }
-  std::vector<std::string>* notes() const { return notes_; }
-
-  void Bool(const char* key, bool* out) const {
-    if (const value* f = Get(key)) {
-      if (f->is_boolean())
-        *out = f->as_bool();
-      else
-        Note(key, "not true or false");
-    }
-  }
-  void Str(const char* key, std::string* out) const {
-    if (const value* f = Get(key)) {
-      if (f->is_string())
-        *out = f->as_string();
-      else
-        Note(key, "not a string");
-    }
-  }
-  // A number (a fraction is cut) or a string holding a whole integer.
-  bool I64(const char* key, int64_t* out) const {
-    const value* f = Get(key);
-    if (!f) return false;
-    if (f->is_number()) {
-      *out = f->as_number().to_int64();
-      return true;
-    }
-    if (f->is_string()) {
-      const std::string& s = f->as_string();
-      try {
-        size_t used = 0;
-        const int64_t n = std::stoll(s, &used);
-        if (used == s.size()) {
-          *out = n;
-          return true;
-        }
-      } catch (const std::exception&) {
-      }
-    }
-    Note(key, "not an integer");
-    return false;
-  }
-  bool U64(const char* key, uint64_t* out) const {
-    const value* f = Get(key);
-    if (f && f->is_number() && f->as_number().is_integral() && !f->as_number().is_int64()) {
-      *out = f->as_number().to_uint64();  // above the int64 range
-      return true;
-    }
-    int64_t n = 0;
-    if (!I64(key, &n)) return false;
-    if (n < 0) {
-      Note(key, "negative");
-      return false;
-    }
-    *out = static_cast<uint64_t>(n);
-    return true;
-  }
-  void Int(const char* key, int* out) const {
-    int64_t n = 0;
-    if (I64(key, &n)) *out = static_cast<int>(n);
-  }
-  // Present (null included): fencedInTerm is shown as null.
-  bool Has(const char* key) const { return o_.is_object() && o_.has_field(key); }
-  void OptU64(const char* key, std::optional<uint64_t>* out) const {
-    uint64_t n = 0;
-    if (U64(key, &n)) *out = n;
-  }
-  void OptI64(const char* key, std::optional<int64_t>* out) const {
-    int64_t n = 0;
-    if (I64(key, &n)) *out = n;
-  }
-  // Each element of an array field that `read` takes (it notes those it does not).
-  template <typename F>
-  void Each(const char* key, F read) const {
-    const value* f = Get(key);
-    if (!f) return;
-    if (!f->is_array()) {
-      Note(key, "not a list");
-      return;
-    }
-    const auto& items = f->as_array();
-    for (size_t i = 0; i < items.size(); ++i)
-      read(items.at(i), Path(key) + "[" + std::to_string(i) + "]");
-  }
-  void StrList(const char* key, std::vector<std::string>* out) const {
-    Each(key, [&](const value& item, const std::string& path) {
-      if (item.is_string())
-        out->push_back(item.as_string());
-      else if (notes_)
-        notes_->push_back(path + ": not a string; left out");
-    });
-  }
-
- private:
-  const value& o_;
-  const std::string path_;
-  std::vector<std::string>* notes_;
-};
-
-// An object element of a list, or a note and false.
-bool IsEntry(const value& item, const std::string& path, std::vector<std::string>* notes) {
-  if (item.is_object()) return true;
-  if (notes) notes->push_back(path + ": not an object; left out");
-  return false;
-}
+using Reader = JsonFieldReader;
+using json_fields::IsEntry;
+using json_fields::StringOrNull;
+using json_fields::Strings;
 
 SidecarParameters ReadParameters(const Reader& r) {
   SidecarParameters p;

@@ -25,7 +25,7 @@
 //                without one: "why",
 //                Kubernetes mode: "fencedInTerm" (null: not fenced)},
 //  "components": {"<name>": <that component's summary>, ...}   ("proxy": ProxySummary;
-//                "watchdog": sidecar/watchdog/detail_json.h's summary)
+//                "watchdog": WatchdogSummary, common/watchdog_detail.h)
 //  "operation": null | {"id", "type", "state": "running"|"succeeded"|"failed", "step",
 //                       "method" (null: none), "progress": {"doneBytes", "totalBytes", "percent"},
 //                       "term", "startedAt", "finishedAt" (null: running), "durationMs",

@@ -14,6 +14,7 @@
 #include <cpprest/json.h>
 
 #include "common/result.h"
+#include "common/watchdog_detail.h"
 #include "controller/plan/cluster_state.h"
 #include "controller/plan/observation.h"
 
@@ -25,10 +26,10 @@ struct LeadershipLook {
   std::string holder;  // who acts, for status ("" unknown)
   std::string reason;  // why this controller may act or not, for the log
   // VMs: the local sidecar's watchdog view, which the planner uses for health
-  // consensus, and the raw GET /v1/watchdog body for status. Absent elsewhere:
+  // consensus, and its GET /v1/watchdog body for status. Absent elsewhere:
   // the loop then derives the health view from its own looks at the sidecars.
   std::optional<plan::WatchdogView> watchdog;
-  web::json::value watchdogDetail;
+  std::optional<WatchdogDetail> watchdogDetail;
 };
 
 class LeadershipSource {

@@ -509,7 +509,7 @@ std::chrono::milliseconds Reconciler::Tick() {
   }
   {
     AddSpecFacts(spec, &s);                  // watchdog enabled?, configured VIP
-    AddWatchdogDetail(watchdogDetail_, &s);  // VIP holder and members (no-op in standalone)
+    if (watchdogDetail_) AddWatchdogDetail(*watchdogDetail_, &s);  // VIP holder and members (not standalone)
     AddProxySelectCounts(poolNodes_, &s);    // select_cnt summed over the proxies
     std::lock_guard<std::mutex> lock(mu_);
     status_ = std::move(s);

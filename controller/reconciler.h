@@ -129,7 +129,7 @@ class Reconciler {
   std::map<std::string, std::unique_ptr<NodeObserver>> observers_;  // by node
   std::set<std::string> slowNodes_;  // last look took longer than observeDeadline
   uint64_t observeRound_ = 0;
-  web::json::value watchdogDetail_;          // last GET /v1/watchdog body (null: none)
+  std::optional<WatchdogDetail> watchdogDetail_;  // last GET /v1/watchdog body (none: none)
   std::vector<web::json::value> poolNodes_;  // last GET /v1/proxy/pool_nodes per spec node
   std::unique_ptr<Actuator> actuator_;
   std::unique_ptr<LeadershipSource> leadership_;

@@ -8,22 +8,21 @@ namespace pgvigil {
 
 bool WatchdogLeadership::Read(plan::TimeMs now, LeadershipLook* look, web::json::value* register_doc) {
   auto reply = sidecar_().Get("/v1/watchdog");
-  look->watchdogDetail = reply.ok() && reply->status == 200 ? reply->body : web::json::value::null();
   *register_doc = web::json::value::null();
-  if (!reply.ok() || reply->status != 200 || !reply->body.is_object()) {
+  std::optional<WatchdogDetail> d;
+  if (reply.ok() && reply->status == 200) d = DecodeWatchdogDetail(reply->body, "the local sidecar");
+  look->watchdogDetail = d;
+  if (!d) {
     plan::WatchdogView view;
     view.observedAt = now;
     look->watchdog = view;
     return false;
   }
-  const auto& d = reply->body;
-  look->watchdog = ParseWatchdogView(d, now);
+  look->watchdog = WatchdogViewOf(*d, now);
   look->holder = look->watchdog->leader;
   look->term = look->watchdog->term;
-  if (d.has_field("register") && d.at("register").is_object() && d.at("register").has_field("doc"))
-    *register_doc = d.at("register").at("doc");
-  return d.has_field("leaderWithQuorum") && d.at("leaderWithQuorum").is_boolean() &&
-         d.at("leaderWithQuorum").as_bool();
+  *register_doc = d->reg.doc;
+  return d->leaderWithQuorum;
 }
 
 LeadershipLook WatchdogLeadership::Look(plan::TimeMs now) {

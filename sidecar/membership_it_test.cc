@@ -24,6 +24,8 @@
 #include "common/files.h"
 #include "common/node_spec_push.h"
 #include "common/rest_client.h"
+#include "common/sidecar_status.h"
+#include "common/watchdog_detail.h"
 #include "common/testing/pg_cluster.h"
 #include "sidecar/agent/agent_component.h"
 #include "sidecar/agent/spec_update.h"
@@ -150,8 +152,8 @@ class MembershipIT : public ::testing::Test {
     std::string leader;
     for (int i = 0; i < 4; ++i) {
       if (!parts_[i]) continue;
-      value d = ctx_[i]->watchdog->Detail();
-      if (!d.has_field("members") || d.at("members").size() != size_t(n) || !d.at("quorum").as_bool()) return false;
+      const WatchdogDetail d = ctx_[i]->watchdog->Detail();
+      if (d.members.size() != size_t(n) || !d.quorum) return false;
       auto l = ctx_[i]->watchdog->GetLeadership();
       if (l.leader.empty() || (!leader.empty() && l.leader != leader)) return false;
       leader = l.leader;
@@ -226,10 +228,10 @@ TEST_F(MembershipIT, ScaleThreeFourThreeOneSidecarAfterAnother) {
   }
   EXPECT_EQ(Push(0, WithMembers(4), 2).body.at("outcome").as_string(), "stale");
   StartMember(3, WithMembers(4), 2);
-  ASSERT_TRUE(WaitFor([&] { return Settled(4); }, 10s)) << ctx_[0]->watchdog->Detail().serialize();
+  ASSERT_TRUE(WaitFor([&] { return Settled(4); }, 10s)) << ToJson(ctx_[0]->watchdog->Detail()).serialize();
   for (int i = 0; i < 4; ++i) EXPECT_EQ(Routing(i, 4, 2), 200) << "demo-" << i;
   EXPECT_TRUE(WaitFor([&] { return HasBackend(0, "demo-3"); }, 2s));
-  EXPECT_EQ(ctx_[0]->watchdog->Detail().at("members").size(), 4u);
+  EXPECT_EQ(ctx_[0]->watchdog->Detail().members.size(), 4u);
 
   // Refusals change nothing.
   ClusterSpec other = WithMembers(4);
@@ -262,7 +264,7 @@ TEST_F(MembershipIT, ScaleThreeFourThreeOneSidecarAfterAnother) {
     std::this_thread::sleep_for(1s);
   }
   StopMember(3);
-  ASSERT_TRUE(WaitFor([&] { return Settled(3); }, 10s)) << ctx_[0]->watchdog->Detail().serialize();
+  ASSERT_TRUE(WaitFor([&] { return Settled(3); }, 10s)) << ToJson(ctx_[0]->watchdog->Detail()).serialize();
   // The installed tables forgot demo-3 when it left the membership.
   for (int i = 0; i < 3; ++i) {
     auto routing = rest_[i]->Get("/v1/proxy/routing");
@@ -278,6 +280,56 @@ TEST_F(MembershipIT, ScaleThreeFourThreeOneSidecarAfterAnother) {
   ASSERT_TRUE(stored->has_value());
   EXPECT_EQ((*stored)->generation, 5u);
   EXPECT_EQ((*stored)->spec.nodes.size(), 3u);
+}
+
+// What real sidecars serve of their watchdog is the contract of
+// common/watchdog_detail.h to the byte: GET /v1/watchdog is a WatchdogDetail and
+// components.watchdog of GET /v1/status a WatchdogSummary, each read without a
+// note and written again unchanged, on every member of a settled cluster.
+TEST_F(MembershipIT, WatchdogBodiesAreTheWatchdogDetailContract) {
+  for (int i = 0; i < 3; ++i) StartMember(i, WithMembers(3), 1);
+  ASSERT_TRUE(WaitFor([&] { return Settled(3); }, 10s));
+  std::this_thread::sleep_for(1s);  // past the start grace: every member heard, leases known
+  for (int i = 0; i < 3; ++i) {
+    auto r = rest_[i]->Get("/v1/watchdog");
+    ASSERT_TRUE(r.ok()) << r.error();
+    ASSERT_EQ(r->status, 200) << r->text;
+    std::vector<std::string> notes;
+    auto d = WatchdogDetailFromJson(r->body, &notes);
+    ASSERT_TRUE(d.ok()) << d.error();
+    EXPECT_TRUE(notes.empty()) << notes.front();
+    EXPECT_EQ(ToJson(*d).serialize(), r->text);
+    EXPECT_EQ(d->node, "demo-" + std::to_string(i));
+    EXPECT_TRUE(d->quorum);
+    EXPECT_FALSE(d->leader.empty());
+    ASSERT_EQ(d->members.size(), 3u);
+    ASSERT_EQ(d->backends.size(), 3u);
+    for (int m = 0; m < 3; ++m) {
+      const WatchdogMember& x = d->members[size_t(m)];
+      EXPECT_EQ(x.self, m == i);
+      EXPECT_TRUE(x.lastHeardShown);
+      EXPECT_TRUE(x.lastHeardMs.has_value()) << "demo-" << i << " never heard demo-" << m;
+      EXPECT_EQ(x.ownLease.has_value(), m == i);
+      EXPECT_EQ(x.contact.has_value(), m != i);
+      if (x.contact) {
+        EXPECT_NE(x.contact->address.value_or("").find("127.0.0.1"), std::string::npos);
+      }
+    }
+
+    auto st = rest_[i]->Get("/v1/status");
+    ASSERT_TRUE(st.ok()) << st.error();
+    ASSERT_EQ(st->status, 200) << st->text;
+    auto status = SidecarStatusFromJson(st->body, &notes);
+    ASSERT_TRUE(status.ok()) << status.error();
+    EXPECT_EQ(ToJson(*status).serialize(), st->text);
+    ASSERT_EQ(status->components.count("watchdog"), 1u) << st->text;
+    const value& raw = status->components.at("watchdog");
+    const WatchdogSummary summary = WatchdogSummaryFromJson(raw, &notes);
+    EXPECT_TRUE(notes.empty()) << notes.front();
+    EXPECT_EQ(ToJson(summary).serialize(), raw.serialize());
+    EXPECT_EQ(summary.members.size(), 3u);
+    EXPECT_EQ(summary.term, d->term);
+  }
 }
 
 }  // namespace

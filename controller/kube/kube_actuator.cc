@@ -386,11 +386,12 @@ std::optional<plan::WatchdogView> KubeActuator::LeaderWatchdogView(const plan::O
   for (const auto& n : obs.nodes) {
     if (!n.sidecarReachable) continue;
     auto r = QuickSidecar(n.name).Get("/v1/watchdog");
-    if (!r.ok() || r->status != 200 || !r->body.is_object()) continue;
-    if (!r->body.has_string_field("state") || r->body.at("state").as_string() != "LEADER") continue;
+    if (!r.ok() || r->status != 200) continue;
+    const std::optional<WatchdogDetail> d = DecodeWatchdogDetail(r->body, n.name);
+    if (!d || d->state != "LEADER") continue;
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now().time_since_epoch()).count();  // as the Reconciler
-    return ParseWatchdogView(r->body, now);
+    return WatchdogViewOf(*d, now);
   }
   return std::nullopt;
 }
@@ -671,11 +672,12 @@ Status KubeActuator::CheckPromote(const plan::Action& a, const plan::Observation
   for (const auto& n : obs.nodes) {
     if (!n.sidecarReachable) continue;
     auto r = QuickSidecar(n.name).Get("/v1/watchdog");
-    if (!r.ok() || r->status != 200 || !r->body.is_object()) continue;
-    if (!in.leaderView && r->body.has_string_field("state") && r->body.at("state").as_string() == "LEADER")
-      in.leaderView = ParseWatchdogView(r->body, now);
+    if (!r.ok() || r->status != 200) continue;
+    const std::optional<WatchdogDetail> d = DecodeWatchdogDetail(r->body, n.name);
+    if (!d) continue;
+    if (!in.leaderView && d->state == "LEADER") in.leaderView = WatchdogViewOf(*d, now);
     if (n.name == old || !res->spec.FindNode(n.name)) continue;
-    const MemberHeard h = ParseMemberHeard(r->body, old);
+    const MemberHeard h = MemberHeardOf(*d, old);
     if (h.reported) in.heard.push_back({n.name, h.lastHeardMs, h.seeDown});
   }
   if (const plan::NodeObservation* o = obs.Find(old); o && o->sidecarReachable) {

@@ -22,6 +22,7 @@
 #include "common/files.h"
 #include "common/node_spec_push.h"
 #include "common/spec_parser.h"
+#include "common/watchdog_detail.h"
 #include "controller/testing/child_process.h"
 #include "common/testing/pg_cluster.h"
 #include "controller/kube/kube_actuator.h"
@@ -619,33 +620,29 @@ class RoutingStandIn {
   value watchdog_, status_;
 };
 
-// A watchdog member's GET /v1/watchdog as sidecar/watchdog/detail_json.cc
-// shapes it: `state`, the leader with quorum, demo-0 seen down by `down`
-// members, and the leader's writeLeaseOver for demo-0.
-value WatchdogDetail(const char* state, int down, bool leaseOver) {
-  value v = value::object();
-  v["state"] = value::string(state);
-  v["leader"] = value::string("demo-1");
-  v["term"] = value::number(3);
-  v["quorum"] = value::boolean(true);
-  value members = value::array();
+// A watchdog member's GET /v1/watchdog (common/watchdog_detail.h): `state`,
+// the leader demo-1 with quorum, demo-0 seen down by `down` members, and the
+// member's writeLeaseOver for demo-0.
+value WatchdogBody(const char* state, int down, bool leaseOver) {
+  WatchdogDetail d;
+  d.state = state;
+  d.leader = "demo-1";
+  d.term = 3;
+  d.quorum = true;
   const char* names[] = {"demo-0", "demo-1", "demo-2"};
   for (int i = 0; i < 3; ++i) {
-    value m = value::object();
-    m["name"] = value::string(names[i]);
-    m["state"] = value::string(i == 0 ? "LOST" : i == 1 ? "LEADER" : "STANDBY");
-    if (i != 1) m["writeLeaseOver"] = value::boolean(i == 0 && leaseOver);
-    members[i] = m;
+    WatchdogMember m;
+    m.name = names[i];
+    m.state = i == 0 ? "LOST" : i == 1 ? "LEADER" : "STANDBY";
+    if (i != 1) m.contact = WatchdogPeerContact{i == 0 && leaseOver, std::nullopt, ""};
+    d.members.push_back(m);
   }
-  v["members"] = members;
-  value b = value::object();
-  b["node"] = value::string("demo-0");
-  b["down"] = value::number(down);
-  b["up"] = value::number(2 - down);
-  value backends = value::array();
-  backends[0] = b;
-  v["backends"] = backends;
-  return v;
+  WatchdogBackend b;
+  b.node = "demo-0";
+  b.down = down;
+  b.up = 2 - down;
+  d.backends.push_back(b);
+  return ToJson(d);
 }
 
 TEST_F(KubeActuatorTest, APromoteGoesOnceAMajorityRoutesWithoutTheOldPrimary) {
@@ -662,7 +659,7 @@ TEST_F(KubeActuatorTest, APromoteGoesOnceAMajorityRoutesWithoutTheOldPrimary) {
     // demo-1 leads the watchdog: both live members see demo-0 down, its lease is over (§6 (i)).
     sidecars.push_back(std::make_unique<RoutingStandIn>(
         local.spec.nodes[i].apiPort, primaries[i],
-        i == 1 ? WatchdogDetail("LEADER", 2, true) : i == 2 ? WatchdogDetail("STANDBY", 2, true) : value::null()));
+        i == 1 ? WatchdogBody("LEADER", 2, true) : i == 2 ? WatchdogBody("STANDBY", 2, true) : value::null()));
     plan::NodeObservation o;
     o.name = local.spec.nodes[i].name;
     o.sidecarReachable = true;
@@ -708,7 +705,7 @@ TEST_F(KubeActuatorTest, APromoteIsHeldBackUntilAMajorityReportsTheOldPrimaryDow
     for (size_t i = 0; i < local.spec.nodes.size(); ++i) {
       local.spec.nodes[i].host = "127.0.0.1";
       local.spec.nodes[i].apiPort = pgvigil::testing::FreePort();
-      value wd = i == 1 ? WatchdogDetail("LEADER", c.down, c.leaseOver) : value::null();
+      value wd = i == 1 ? WatchdogBody("LEADER", c.down, c.leaseOver) : value::null();
       sidecars.push_back(std::make_unique<RoutingStandIn>(local.spec.nodes[i].apiPort, "", wd,
                                                           i == 0 ? stopped : value::null()));
       plan::NodeObservation o;

@@ -5,36 +5,13 @@
 #include <spdlog/spdlog.h>
 
 #include "common/sidecar_status.h"
+#include "common/watchdog_detail.h"
 
 namespace pgvigil {
 
 namespace {
 
 using web::json::value;
-
-const value* Field(const value& o, const char* k) {
-  return o.is_object() && o.has_field(k) ? &o.at(k) : nullptr;
-}
-std::string Str(const value& o, const char* k) {
-  const value* f = Field(o, k);
-  return f && f->is_string() ? f->as_string() : std::string();
-}
-int64_t Int(const value& o, const char* k, int64_t def = 0) {
-  const value* f = Field(o, k);
-  if (!f) return def;
-  if (f->is_number()) return f->as_number().to_int64();
-  if (f->is_string()) {
-    try {
-      return std::stoll(f->as_string());
-    } catch (...) {
-    }
-  }
-  return def;
-}
-bool Bool(const value& o, const char* k, bool def = false) {
-  const value* f = Field(o, k);
-  return f && f->is_boolean() ? f->as_bool() : def;
-}
 
 bool ParseKind(const std::string& s, plan::OperationKind* k) {
   using K = plan::OperationKind;
@@ -105,54 +82,62 @@ std::string ApplySidecarStatus(const value& status, plan::TimeMs now, plan::Node
   return "";
 }
 
-plan::WatchdogView ParseWatchdogView(const value& d, plan::TimeMs now) {
+plan::WatchdogView WatchdogViewOf(const WatchdogDetail& d, plan::TimeMs now) {
   plan::WatchdogView w;
   w.observedAt = now;
-  w.leader = Str(d, "leader");
-  w.term = static_cast<uint64_t>(Int(d, "term"));
-  w.quorum = Bool(d, "quorum");
-  if (const value* members = Field(d, "members"); members && members->is_array()) {
-    for (const auto& m : members->as_array()) {
-      std::string st = Str(m, "state");
-      if (st == "LEADER" || st == "STANDBY" || st == "CANDIDATE") ++w.liveMembers;
-      if (const value* over = Field(m, "writeLeaseOver"); over && over->is_boolean()) {
-        w.writeLeasesKnown = true;
-        if (over->as_bool()) w.writeLeaseOver.push_back(Str(m, "name"));
-      }
+  w.leader = d.leader;
+  w.term = d.term;
+  w.quorum = d.quorum;
+  for (const auto& m : d.members) {
+    if (m.state == "LEADER" || m.state == "STANDBY" || m.state == "CANDIDATE") ++w.liveMembers;
+    if (m.contact) {
+      w.writeLeasesKnown = true;
+      if (m.contact->writeLeaseOver) w.writeLeaseOver.push_back(m.name);
     }
   }
-  if (const value* backends = Field(d, "backends"); backends && backends->is_array()) {
-    for (const auto& b : backends->as_array()) {
-      plan::ConsensusHealth h;
-      h.seeDown = static_cast<int>(Int(b, "down"));
-      h.seeUp = static_cast<int>(Int(b, "up"));
-      w.backends[Str(b, "node")] = h;
-    }
+  for (const auto& b : d.backends) {
+    plan::ConsensusHealth h;
+    h.seeDown = b.down;
+    h.seeUp = b.up;
+    w.backends[b.node] = h;
   }
   return w;
 }
 
-MemberHeard ParseMemberHeard(const value& d, const std::string& about) {
+MemberHeard MemberHeardOf(const WatchdogDetail& d, const std::string& about) {
   MemberHeard h;
-  if (const value* members = Field(d, "members"); members && members->is_array()) {
-    for (const auto& m : members->as_array()) {
-      if (Str(m, "name") != about) continue;
-      const value* heard = Field(m, "lastHeardMs");
-      if (!heard) break;
-      if (heard->is_number()) {
-        h.reported = true;
-        h.lastHeardMs = static_cast<int64_t>(heard->as_number().to_double());
-      } else if (heard->is_null()) {
-        h.reported = true;
-      }
-      break;
-    }
+  for (const auto& m : d.members) {
+    if (m.name != about) continue;
+    h.reported = m.lastHeardShown;
+    h.lastHeardMs = m.lastHeardMs;
+    break;
   }
-  if (const value* backends = Field(d, "backends"); backends && backends->is_array()) {
-    for (const auto& b : backends->as_array())
-      if (Str(b, "node") == about && Field(b, "down")) h.seeDown = static_cast<int>(Int(b, "down"));
-  }
+  for (const auto& b : d.backends)
+    if (b.node == about) h.seeDown = b.down;
   return h;
+}
+
+std::optional<WatchdogDetail> DecodeWatchdogDetail(const value& detail, const std::string& from) {
+  std::vector<std::string> notes;
+  Result<WatchdogDetail> d = WatchdogDetailFromJson(detail, &notes);
+  for (const auto& n : notes) spdlog::debug("observe: watchdog view of {}: {}", from, n);
+  if (!d.ok()) {
+    spdlog::debug("observe: watchdog view of {}: {}", from, d.error());
+    return std::nullopt;
+  }
+  return std::move(*d);
+}
+
+plan::WatchdogView ParseWatchdogView(const value& d, plan::TimeMs now) {
+  if (auto detail = DecodeWatchdogDetail(d, "a sidecar")) return WatchdogViewOf(*detail, now);
+  plan::WatchdogView w;
+  w.observedAt = now;
+  return w;
+}
+
+MemberHeard ParseMemberHeard(const value& d, const std::string& about) {
+  if (auto detail = DecodeWatchdogDetail(d, "a sidecar")) return MemberHeardOf(*detail, about);
+  return MemberHeard{};
 }
 
 plan::WatchdogView StandaloneHealthView(const plan::Observation& obs, plan::TimeMs now) {

@@ -1,7 +1,7 @@
 // The REST half of the controller's observation: each node's sidecar
 // (GET /v1/status) and the watchdog as seen by the local sidecar
-// (GET /v1/watchdog). The JSON shapes are documented in
-// common/sidecar_status.h (decoded there) and sidecar/watchdog/watchdog_api.h. The parsers are
+// (GET /v1/watchdog). The JSON shapes are documented and decoded in
+// common/sidecar_status.h and common/watchdog_detail.h. The parsers are
 // pure and tested on fixtures; the fetch functions block (bounded by the client's
 // timeout).
 #pragma once
@@ -13,6 +13,7 @@
 #include <cpprest/json.h>
 
 #include "common/rest_client.h"
+#include "common/watchdog_detail.h"
 #include "controller/plan/observation.h"
 
 namespace pgvigil {
@@ -22,18 +23,27 @@ namespace pgvigil {
 // a reason.
 std::string ApplySidecarStatus(const web::json::value& status, plan::TimeMs now,
                                plan::NodeObservation* out);
-// A /v1/watchdog body as the planner's WatchdogView (register excluded).
+// GET /v1/watchdog (common/watchdog_detail.h) decoded, fields of another type
+// read as their defaults and logged at debug with `from` (the sidecar asked);
+// none (logged) for a body that is no watchdog detail.
+std::optional<WatchdogDetail> DecodeWatchdogDetail(const web::json::value& detail,
+                                                   const std::string& from);
+// A /v1/watchdog body as the planner's WatchdogView (register excluded); a body
+// that is no watchdog detail gives an empty view (no leader, no quorum).
+plan::WatchdogView WatchdogViewOf(const WatchdogDetail& detail, plan::TimeMs now);
 plan::WatchdogView ParseWatchdogView(const web::json::value& detail, plan::TimeMs now);
 // What one member's /v1/watchdog body says of member `about`: how long ago it
 // last heard it (`members[].lastHeardMs`; none when null: never since its
 // start) and how many live members it counts seeing `about`'s PostgreSQL down
 // (`backends[].down`). reported is false when the body has no entry for
-// `about` or its entry no lastHeardMs field (then nothing may be concluded).
+// `about` or its entry no lastHeardMs field, or one of another type (then
+// nothing may be concluded).
 struct MemberHeard {
   bool reported = false;
   std::optional<int64_t> lastHeardMs;
   int seeDown = -1;  // -1: not reported
 };
+MemberHeard MemberHeardOf(const WatchdogDetail& detail, const std::string& about);
 MemberHeard ParseMemberHeard(const web::json::value& detail, const std::string& about);
 
 // Standalone mode (no watchdog): a consensus health view from the health checks

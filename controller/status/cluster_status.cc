@@ -180,17 +180,13 @@ void AddSpecFacts(const ClusterSpec& spec, ClusterStatus* s) {
   if (!spec.watchdog.enabled) s->vipHolder.clear();
 }
 
-void AddWatchdogDetail(const web::json::value& d, ClusterStatus* s) {
-  if (!d.is_object()) return;
-  if (d.has_field("vip") && d.at("vip").is_object()) s->vipHolder = Str(d.at("vip"), "holder");
-  if (d.has_field("members") && d.at("members").is_array()) {
-    s->watchdogMembers.clear();
-    for (const auto& m : d.at("members").as_array()) {
-      if (!m.is_object()) continue;
-      std::string address = Str(m, "host");
-      if (Int(m, "heartbeatPort") > 0) address += ":" + std::to_string(Int(m, "heartbeatPort"));
-      s->watchdogMembers.push_back({Str(m, "name"), address, Str(m, "state")});
-    }
+void AddWatchdogDetail(const WatchdogDetail& d, ClusterStatus* s) {
+  s->vipHolder = d.vip.holder;
+  s->watchdogMembers.clear();
+  for (const auto& m : d.members) {
+    std::string address = m.host;
+    if (m.heartbeatPort > 0) address += ":" + std::to_string(m.heartbeatPort);
+    s->watchdogMembers.push_back({m.name, address, m.state});
   }
 }
 

@@ -13,6 +13,7 @@
 #include "common/metrics.h"
 #include "common/result.h"
 #include "common/spec.h"
+#include "common/watchdog_detail.h"
 
 namespace pgvigil {
 
@@ -97,9 +98,8 @@ web::json::value ToJson(const ClusterStatus& s);
 // What the spec alone tells: whether a watchdog runs and which VIP is configured.
 void AddSpecFacts(const ClusterSpec& spec, ClusterStatus* s);
 // The VIP holder and the members from a sidecar's GET /v1/watchdog body
-// (sidecar/watchdog/detail_json.cc: vip.holder, members[].name/host/heartbeatPort/state).
-// Leaves *s unchanged where the body says nothing; ignores anything not an object.
-void AddWatchdogDetail(const web::json::value& detail, ClusterStatus* s);
+// (common/watchdog_detail.h: vip.holder, members[].name/host/heartbeatPort/state).
+void AddWatchdogDetail(const WatchdogDetail& detail, ClusterStatus* s);
 // select_cnt: each proxy counts the SELECTs it balanced to each backend; the
 // cluster's count for a node is the sum over the sidecars' GET /v1/proxy/pool_nodes
 // bodies ({"nodes": [{"hostname", "port", "select_cnt", ...}]}, strings as in

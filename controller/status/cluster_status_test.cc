@@ -130,20 +130,24 @@ TEST(ClusterStatus, ParametersNotInUseAreShown) {
   EXPECT_TRUE(back->nodes[0].parameterProblems.empty());
 }
 
-// The sidecar's GET /v1/watchdog body, as sidecar/watchdog/detail_json.cc writes it.
+// The sidecar's GET /v1/watchdog body (common/watchdog_detail.h).
 TEST(ClusterStatus, VipHolderAndMembersFromTheWatchdogDetail) {
   ClusterStatus s = Sample();
   s.vipHolder.clear();
   s.watchdogMembers.clear();
-  AddWatchdogDetail(web::json::value::parse(R"({
+  auto add = [&s](const web::json::value& body) {
+    auto d = WatchdogDetailFromJson(body);
+    if (d.ok()) AddWatchdogDetail(*d, &s);
+    return d.ok();
+  };
+  add(web::json::value::parse(R"({
     "state": "STANDBY", "term": 4, "leader": "server3", "quorum": true, "node": "server1",
     "leaderWithQuorum": true,
     "vip": {"address": "10.77.0.150/24", "holder": "server3", "heldHere": false},
     "members": [
       {"name": "server1", "host": "10.77.0.11", "heartbeatPort": 9694, "state": "STANDBY", "self": true},
       {"name": "server2", "host": "10.77.0.12", "heartbeatPort": 9694, "state": "SHUTDOWN"},
-      {"name": "server3", "host": "10.77.0.13", "heartbeatPort": 9694, "state": "LEADER"}]})"),
-                    &s);
+      {"name": "server3", "host": "10.77.0.13", "heartbeatPort": 9694, "state": "LEADER"}]})"));
   EXPECT_EQ(s.vipHolder, "server3");
   ASSERT_EQ(s.watchdogMembers.size(), 3u);
   EXPECT_EQ(s.watchdogMembers[1].name, "server2");
@@ -153,8 +157,8 @@ TEST(ClusterStatus, VipHolderAndMembersFromTheWatchdogDetail) {
   EXPECT_NE(t.find("VIP 10.77.0.150/24 on server3"), std::string::npos) << t;
   EXPECT_NE(t.find("  server2 10.77.0.12:9694 SHUTDOWN"), std::string::npos) << t;
   // Nothing usable: unchanged.
-  AddWatchdogDetail(web::json::value::null(), &s);
-  AddWatchdogDetail(web::json::value::parse(R"({"error": "the watchdog is disabled on this node"})"), &s);
+  EXPECT_FALSE(add(web::json::value::null()));
+  EXPECT_FALSE(add(web::json::value::parse(R"({"error": "the watchdog is disabled on this node"})")));
   EXPECT_EQ(s.vipHolder, "server3");
   EXPECT_EQ(s.watchdogMembers.size(), 3u);
 }

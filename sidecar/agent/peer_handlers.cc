@@ -53,7 +53,7 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
   uint64_t term = 0;
   switch (route) {
     case Route::kWatchdog:
-      return JsonResponse(200, watchdog->Detail());
+      return JsonResponse(200, ToJson(watchdog->Detail()));
     case Route::kWatchdogRegisterGet: {
       auto r = watchdog->ReadRegister();
       auto v = value::object();

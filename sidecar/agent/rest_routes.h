@@ -12,8 +12,8 @@
 //   GET /v1/status      200 {"node", "term", "postgres", "backends", "selfFence",
 //                       "components", "operation"}: SidecarStatus, the one contract
 //                       with the controller (common/sidecar_status.h has the fields).
-//   GET /v1/watchdog    200 WatchdogApi::Detail() (node, state, term, leader, quorum,
-//                       vip, members, backends, register; see watchdog_api.h);
+//   GET /v1/watchdog    200 WatchdogApi::Detail(): WatchdogDetail, the one contract
+//                       with the controller and vigilctl (common/watchdog_detail.h);
 //                       503 {"error"} when the watchdog is disabled on this node.
 //   GET /v1/watchdog/register  200 {"term", "version", "durable", "doc"}; 503 no watchdog.
 //   GET /v1/proxy/routing      200 {"generation", "primary", "nodes": [{"name", "host",

@@ -40,75 +40,64 @@ std::vector<WatchdogApi::BackendVerdict> BuildVerdicts(const ClusterSpec& spec, 
   return out;
 }
 
-value BuildSummary(const ClusterSpec& spec, const Election& e, int64_t now) {
-  const int self = e.config().self;
-  value v = value::object();
-  v["state"] = value::string(ToString(e.Display(self, now)));
-  v["term"] = value::number(e.term());
-  v["leader"] = value::string(NameOf(spec, e.leader(now)));
-  v["quorum"] = value::boolean(e.HasQuorum(now));
-  v["vipHeld"] = value::boolean(spec.vip.enabled() && e.vipHeld());
-  value members = value::object();  // name -> state, as seen from here
-  for (int m = 0; m < e.config().members && m < static_cast<int>(spec.nodes.size()); ++m)
-    members[spec.nodes[m].name] = value::string(ToString(e.Display(m, now)));
-  v["members"] = members;
+WatchdogStanding BuildStanding(const ClusterSpec& spec, const Election& e, int64_t now) {
+  WatchdogStanding v;
+  v.state = ToString(e.Display(e.config().self, now));
+  v.term = e.term();
+  v.leader = NameOf(spec, e.leader(now));
+  v.quorum = e.HasQuorum(now);
+  v.vipHeld = spec.vip.enabled() && e.vipHeld();
   return v;
 }
 
-value BuildDetail(const ClusterSpec& spec, const Election& e, int64_t now,
-                  uint64_t durable_version) {
+WatchdogSummary BuildSummary(const ClusterSpec& spec, const Election& e, int64_t now) {
+  WatchdogSummary v;
+  static_cast<WatchdogStanding&>(v) = BuildStanding(spec, e, now);
+  for (int m = 0; m < e.config().members && m < static_cast<int>(spec.nodes.size()); ++m)
+    v.members[spec.nodes[m].name] = ToString(e.Display(m, now));
+  return v;
+}
+
+WatchdogDetail BuildDetail(const ClusterSpec& spec, const Election& e, int64_t now,
+                           uint64_t durable_version) {
   const int self = e.config().self;
   const int leader = e.leader(now);
-  value v = BuildSummary(spec, e, now);
-  v["node"] = value::string(NameOf(spec, self));
-  v["leaderWithQuorum"] = value::boolean(e.HasLease(now));
-  value vip = value::object();
-  vip["address"] = value::string(spec.vip.address);
+  WatchdogDetail v;
+  static_cast<WatchdogStanding&>(v) = BuildStanding(spec, e, now);
+  v.node = NameOf(spec, self);
+  v.leaderWithQuorum = e.HasLease(now);
+  v.vip.address = spec.vip.address;
   // The VIP follows the live leader; shown only when this member sees one.
-  vip["holder"] = value::string(spec.vip.enabled() ? NameOf(spec, leader) : "");
-  vip["heldHere"] = value::boolean(spec.vip.enabled() && e.vipHeld());
-  v["vip"] = vip;
-  value members = value::array();
+  v.vip.holder = spec.vip.enabled() ? NameOf(spec, leader) : "";
+  v.vip.heldHere = spec.vip.enabled() && e.vipHeld();
   for (int m = 0; m < e.config().members; ++m) {
     const NodeSpec& n = spec.nodes[m];
-    value j = value::object();
-    j["name"] = value::string(n.name);
-    j["host"] = value::string(n.host);
-    j["heartbeatPort"] = value::number(spec.HeartbeatPort(n));
-    j["apiPort"] = value::number(spec.ApiPort(n));
-    j["proxyPort"] = value::number(spec.ProxyPort(n));
-    j["state"] = value::string(ToString(e.Display(m, now)));
-    j["self"] = value::boolean(m == self);
+    WatchdogMember j;
+    j.name = n.name;
+    j.host = n.host;
+    j.heartbeatPort = spec.HeartbeatPort(n);
+    j.apiPort = spec.ApiPort(n);
+    j.proxyPort = spec.ProxyPort(n);
+    j.state = ToString(e.Display(m, now));
+    j.self = m == self;
+    j.lastHeardShown = true;
     if (m == self) {
-      j["term"] = value::number(e.term());
-      j["leader"] = value::string(NameOf(spec, leader));
-      j["lastHeardMs"] = value::number(0);
+      j.term = e.term();
+      j.leader = NameOf(spec, leader);
+      j.lastHeardMs = 0;
     } else {
       const PeerView& p = e.peer(m);
-      j["term"] = value::number(p.term);
-      j["leader"] = value::string(NameOf(spec, p.leader));
-      j["lastHeardMs"] = p.heard ? value::number(now - p.lastHeard) : value::null();
+      j.term = p.term;
+      j.leader = NameOf(spec, p.leader);
+      if (p.heard) j.lastHeardMs = now - p.lastHeard;
     }
-    members[members.size()] = j;
+    v.members.push_back(j);
   }
-  v["members"] = members;
-  value backends = value::array();
-  for (const auto& b : BuildVerdicts(spec, e, now)) {
-    value j = value::object();
-    j["node"] = value::string(b.node);
-    j["up"] = value::number(b.up);
-    j["down"] = value::number(b.down);
-    j["live"] = value::number(b.live);
-    j["consensusDown"] = value::boolean(b.consensusDown);
-    backends[backends.size()] = j;
-  }
-  v["backends"] = backends;
-  value reg = value::object();
-  reg["term"] = value::number(e.reg().term);
-  reg["version"] = value::number(e.reg().version);
-  reg["durableVersion"] = value::number(durable_version);
-  reg["doc"] = ParseRegisterDoc(e.reg().doc);
-  v["register"] = reg;
+  v.backends = BuildVerdicts(spec, e, now);
+  v.reg.term = e.reg().term;
+  v.reg.version = e.reg().version;
+  v.reg.durableVersion = durable_version;
+  v.reg.doc = ParseRegisterDoc(e.reg().doc);
   return v;
 }
 

@@ -12,6 +12,7 @@
 #include <cpprest/json.h>
 
 #include "common/result.h"
+#include "common/watchdog_detail.h"
 
 namespace pgvigil {
 
@@ -19,14 +20,8 @@ class WatchdogApi {
  public:
   virtual ~WatchdogApi() = default;
 
-  // GET /v1/watchdog body: {"node","state","term","leader","quorum","leaderWithQuorum",
-  //   "vip":{"address","holder","heldHere"},
-  //   "members":[{"name","host","heartbeatPort","apiPort","state","term","leader",
-  //               "lastHeardMs","self"}],
-  //   "backends":[{"node","up","down","live","consensusDown"}],
-  //   "register":{"term","version","durableVersion","doc"}}
-  // state values: LEADER, STANDBY, CANDIDATE, LOST, SHUTDOWN.
-  virtual web::json::value Detail() const = 0;
+  // GET /v1/watchdog (common/watchdog_detail.h; the agent encodes it with ToJson).
+  virtual WatchdogDetail Detail() const = 0;
 
   struct Leadership {
     bool leaderWithQuorum = false;  // this member is LEADER and holds the lease now
@@ -42,13 +37,8 @@ class WatchdogApi {
 
   // Consensus on each backend (spec.nodes order): down only when a majority of the
   // live members' health checks say so.
-  struct BackendVerdict {
-    std::string node;
-    int up = 0;
-    int down = 0;
-    int live = 0;
-    bool consensusDown = false;
-  };
+  // {node, up, down, live, consensusDown}, as GET /v1/watchdog's backends[] show it.
+  using BackendVerdict = WatchdogBackend;
   virtual std::vector<BackendVerdict> BackendConsensus() const = 0;
 
   // The cluster-state register as stored on this member. durable: known (on the

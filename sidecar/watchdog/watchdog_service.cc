@@ -43,8 +43,6 @@ WatchdogService::WatchdogService(SidecarContext& ctx, HostResolver resolve)
   config_.members = static_cast<int>(spec_.nodes.size());
   config_.heartbeatIntervalMs = ctx.spec.watchdog.heartbeatInterval.count();
   config_.deadTimeMs = ctx.spec.watchdog.deadTime.count();
-  detail_ = web::json::value::object();
-  summary_ = web::json::value::object();
 }
 
 WatchdogService::~WatchdogService() { Stop(); }
@@ -460,7 +458,7 @@ void WatchdogService::RefreshSnapshot() {
   metrics_.registerDurable.Set(static_cast<double>(durable));
   RegisterValue reg{e.reg().term, e.reg().version, ParseRegisterDoc(e.reg().doc),
                     leading && durable >= e.reg().version};
-  web::json::value detail = BuildDetail(spec_, e, now, durable);
+  WatchdogDetail detail = BuildDetail(spec_, e, now, durable);
   // Write leases (contact_lease.h): whether each member can no longer hold one we
   // confirm (the controller beside the leader waits for it before failing over an
   // unreachable primary), and our own.
@@ -469,24 +467,24 @@ void WatchdogService::RefreshSnapshot() {
   const int64_t lease_until = std::min<int64_t>(contact_->LeaseUntil(), now + 3600000);
   lease.until = epoch_ + std::chrono::milliseconds(lease_until);
   for (int m = 0; m < config_.members; ++m) {
-    web::json::value& j = detail["members"][m];
+    WatchdogMember& j = detail.members[size_t(m)];
     if (m == self_) {
-      j["writeLease"] = web::json::value::boolean(!lease.required || lease_until > now);
-      j["writeLeaseRemainingMs"] =
-          web::json::value::number(lease.required ? std::max<int64_t>(0, lease_until - now) : -1);
+      j.ownLease = WatchdogOwnLease{!lease.required || lease_until > now,
+                                    lease.required ? std::max<int64_t>(0, lease_until - now) : -1};
     } else {
-      j["writeLeaseOver"] = web::json::value::boolean(contact_->LeaseOverFor(m, now, config_.deadTimeMs));
+      WatchdogPeerContact c;
+      c.writeLeaseOver = contact_->LeaseOverFor(m, now, config_.deadTimeMs);
       std::lock_guard<std::mutex> l(peersMu_);
       const auto ep = peers_->Endpoint(m);
-      // null: unknown, its host name does not resolve (yet); the member counts as not live.
-      j["address"] = ep ? web::json::value::string(ep->address().to_string())
-                        : web::json::value::null();
-      j["addressError"] = web::json::value::string(peers_->LastError(m));
+      // none: unknown, its host name does not resolve (yet); the member counts as not live.
+      if (ep) c.address = ep->address().to_string();
+      c.addressError = peers_->LastError(m);
+      j.contact = c;
     }
   }
-  detail["writeLeaseRequired"] = web::json::value::boolean(lease.required);
-  detail["vip"]["conflict"] = web::json::value::string(vip_.conflict());
-  web::json::value summary = BuildSummary(spec_, e, now);
+  detail.writeLeaseRequired = lease.required;
+  detail.vip.conflict = vip_.conflict();
+  WatchdogSummary summary = BuildSummary(spec_, e, now);
   Leadership leadership = BuildLeadership(spec_, e, now);
   std::vector<BackendVerdict> verdicts = BuildVerdicts(spec_, e, now);
   {
@@ -504,10 +502,10 @@ void WatchdogService::RefreshSnapshot() {
 
 web::json::value WatchdogService::Summary() const {
   std::lock_guard<std::mutex> l(mu_);
-  return summary_;
+  return ToJson(summary_);
 }
 
-web::json::value WatchdogService::Detail() const {
+WatchdogDetail WatchdogService::Detail() const {
   std::lock_guard<std::mutex> l(mu_);
   return detail_;
 }

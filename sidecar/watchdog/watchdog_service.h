@@ -39,7 +39,7 @@ class WatchdogService : public Component, public WatchdogApi {
   void Stop() override;
   web::json::value Summary() const override;
 
-  web::json::value Detail() const override;
+  WatchdogDetail Detail() const override;
   Leadership GetLeadership() const override;
   std::vector<BackendVerdict> BackendConsensus() const override;
   RegisterValue ReadRegister() const override;
@@ -109,8 +109,8 @@ class WatchdogService : public Component, public WatchdogApi {
   // Snapshot for readers.
   mutable std::mutex mu_;
   std::condition_variable changed_;
-  web::json::value detail_;          // guarded by mu_
-  web::json::value summary_;         // guarded by mu_
+  WatchdogDetail detail_;            // guarded by mu_
+  WatchdogSummary summary_;          // guarded by mu_
   Leadership leadership_;            // guarded by mu_
   std::vector<BackendVerdict> verdicts_;  // guarded by mu_
   RegisterValue register_;           // guarded by mu_

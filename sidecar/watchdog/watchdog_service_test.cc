@@ -136,11 +136,11 @@ TEST_F(WatchdogServiceTest, ElectsOneLeaderThatHoldsTheVipAndHandsOverOnCleanSto
   ASSERT_TRUE(WaitFor([&] { return (leader = AgreedLeader()) >= 0; }, 5s));
   ASSERT_TRUE(WaitFor([&] { return fs::exists(VipFile(leader)); }, 2s));
   EXPECT_EQ(VipFiles(), 1);
-  web::json::value d = Api((leader + 1) % 3)->Detail();
-  EXPECT_EQ(d.at("leader").as_string(), spec_.nodes[leader].name);
-  EXPECT_TRUE(d.at("quorum").as_bool());
-  EXPECT_EQ(d.at("members").at(leader).at("state").as_string(), "LEADER");
-  EXPECT_EQ(d.at("state").as_string(), "STANDBY");
+  WatchdogDetail d = Api((leader + 1) % 3)->Detail();
+  EXPECT_EQ(d.leader, spec_.nodes[leader].name);
+  EXPECT_TRUE(d.quorum);
+  EXPECT_EQ(d.members.at(leader).state, "LEADER");
+  EXPECT_EQ(d.state, "STANDBY");
 
   // Clean stop: the VIP is gone when Stop returns; a new leader within dead time.
   auto stopped_at = std::chrono::steady_clock::now();
@@ -153,12 +153,12 @@ TEST_F(WatchdogServiceTest, ElectsOneLeaderThatHoldsTheVipAndHandsOverOnCleanSto
   EXPECT_EQ(VipFiles(), 1);
   std::printf("clean stop -> new leader with VIP in %lld ms\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
-  EXPECT_EQ(Api(next)->Detail().at("members").at(leader).at("state").as_string(), "SHUTDOWN");
+  EXPECT_EQ(Api(next)->Detail().members.at(leader).state, "SHUTDOWN");
 
   // Restart: joins as STANDBY, the leader stays.
   Start(leader);
   ASSERT_TRUE(WaitFor([&] {
-    return Api(leader)->Detail().at("state").as_string() == "STANDBY" &&
+    return Api(leader)->Detail().state == "STANDBY" &&
            Api(leader)->GetLeadership().leader == spec_.nodes[next].name;
   }, 3s));
   std::this_thread::sleep_for(1s);
@@ -352,19 +352,21 @@ TEST_F(WatchdogServiceTest, AMemberWhoseNameResolvesOnlyLaterIsUnknownUntilThen)
   for (int i = 0; i < 3; ++i) Start(i);  // asserts that each one starts
   // Members 1 and 2 form a majority and elect a leader; 3 is unknown to them.
   ASSERT_TRUE(WaitFor([&] { return Api(0)->GetLeadership().quorum && !Api(0)->GetLeadership().leader.empty(); }, 5s));
-  auto third = [&](int viewer) { return Api(viewer)->Detail().at("members").at(2); };
-  ASSERT_TRUE(WaitFor([&] { return !third(0).at("addressError").as_string().empty(); }, 3s));
-  EXPECT_TRUE(third(0).at("address").is_null());
-  EXPECT_EQ(third(0).at("state").as_string(), "LOST");
-  EXPECT_EQ(third(1).at("state").as_string(), "LOST");
+  auto third = [&](int viewer) { return Api(viewer)->Detail().members.at(2); };
+  ASSERT_TRUE(WaitFor([&] { return !third(0).contact.value().addressError.empty(); }, 3s));
+  EXPECT_FALSE(third(0).contact.value().address.has_value());
+  EXPECT_EQ(third(0).state, "LOST");
+  EXPECT_EQ(third(1).state, "LOST");
   // Member 3 hears nobody: nobody can send to it.
   EXPECT_FALSE(Api(2)->GetLeadership().quorum);
   // The name appears (the pod's DNS record is published): within the retry (1 s)
   // the others send to it, and it joins, with the same leader.
   resolvable->store(true);
-  ASSERT_TRUE(WaitFor([&] { return !third(0).at("address").is_null() && !third(1).at("address").is_null(); }, 5s));
-  EXPECT_EQ(third(0).at("addressError").as_string(), "");
-  ASSERT_TRUE(WaitFor([&] { return Api(2)->GetLeadership().quorum && third(0).at("state").as_string() != "LOST"; }, 5s));
+  ASSERT_TRUE(WaitFor([&] {
+    return third(0).contact.value().address.has_value() && third(1).contact.value().address.has_value();
+  }, 5s));
+  EXPECT_EQ(third(0).contact.value().addressError, "");
+  ASSERT_TRUE(WaitFor([&] { return Api(2)->GetLeadership().quorum && third(0).state != "LOST"; }, 5s));
   EXPECT_TRUE(WaitFor([&] { return AgreedLeader() >= 0; }, 5s));
 }
 
@@ -385,9 +387,9 @@ TEST_F(WatchdogServiceTest, WriteLeaseIsHeldWithContactAndRunsOutWithoutIt) {
   ASSERT_TRUE(WaitFor([&] { return !Api(0)->GetWriteLease().Held(std::chrono::steady_clock::now()); }, 2s));
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - cut);
   EXPECT_LE(took.count(), 400) << "the lease must end before the dead time";
-  // The JSON view is refreshed every tick.
-  EXPECT_TRUE(WaitFor([&] { return !Api(0)->Detail().at("members").at(0).at("writeLease").as_bool(); }, 1s));
-  EXPECT_TRUE(WaitFor([&] { return Api(0)->Detail().at("members").at(1).at("writeLeaseOver").as_bool(); }, 2s));
+  // The GET /v1/watchdog view is refreshed every tick.
+  EXPECT_TRUE(WaitFor([&] { return !Api(0)->Detail().members.at(0).ownLease.value().held; }, 1s));
+  EXPECT_TRUE(WaitFor([&] { return Api(0)->Detail().members.at(1).contact.value().writeLeaseOver; }, 2s));
   // One member back: a majority again, the lease is renewed.
   Start(1);
   EXPECT_TRUE(WaitFor([&] { return Api(0)->GetWriteLease().Held(std::chrono::steady_clock::now()); }, 3s));
