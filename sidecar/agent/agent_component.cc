@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <map>
 #include <optional>
 #include <thread>
@@ -17,6 +16,7 @@
 #include "common/http_server.h"
 #include "common/logging.h"
 #include "common/sidecar_status.h"
+#include "common/utc_time.h"
 #include "sidecar/agent/agent_metrics.h"
 #include "sidecar/agent/health_checker.h"
 #include "sidecar/agent/node_operations.h"
@@ -38,16 +38,6 @@ namespace pgvigil {
 namespace {
 
 using web::json::value;
-
-std::string IsoTime(std::chrono::system_clock::time_point t) {
-  if (t.time_since_epoch().count() == 0) return "";
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 SidecarBackend BackendStatus(const BackendHealth& b) {
   SidecarBackend v;

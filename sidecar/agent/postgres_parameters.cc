@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <sstream>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "common/files.h"
+#include "common/utc_time.h"
 #include "sidecar/agent/standby_config.h"
 
 namespace pgvigil {
@@ -37,14 +37,7 @@ std::string Trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
 
-std::string UtcNow() {
-  std::time_t tt = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string UtcNow() { return IsoTime(std::chrono::system_clock::now()); }
 
 }  // namespace
 
