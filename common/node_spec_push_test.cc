@@ -39,9 +39,17 @@ spec:
   return *l.spec;
 }
 
+// The member a scale 3 -> 4 adds; the rest of it as a spec file leaves it.
+NodeSpec FourthMember() {
+  NodeSpec n;
+  n.name = "demo-3";
+  n.host = "demo-3.demo-hl";
+  return n;
+}
+
 TEST(NodeSpecPush, RequestRoundTrip) {
   NodeSpecPush p{7, (7ull << 24) + 3, Three()};
-  p.spec.nodes.push_back({"demo-3", "demo-3.demo-hl"});
+  p.spec.nodes.push_back(FourthMember());
   SpecPushError e;
   auto back = DecodeSpecPush(EncodeSpecPush(p).serialize(), &e, NoFiles());
   ASSERT_TRUE(back.ok()) << back.error();
@@ -96,7 +104,8 @@ TEST(NodeSpecPush, RefusedBodiesNameTheField) {
 TEST(NodeSpecPush, ReplyRoundTrip) {
   for (auto o : {SpecPushOutcome::kApplied, SpecPushOutcome::kUnchanged, SpecPushOutcome::kStale,
                  SpecPushOutcome::kRestartRequired, SpecPushOutcome::kFailed}) {
-    NodeSpecPushReply r{42, o, o == SpecPushOutcome::kRestartRequired ? "spec.proxy.port" : "", "why"};
+    NodeSpecPushReply r{42, o, o == SpecPushOutcome::kRestartRequired ? "spec.proxy.port" : "", "why",
+                        /*pendingRestart=*/{}};
     auto v = EncodeSpecPushReply(r);
     EXPECT_EQ(v.at("restartRequired").as_bool(), o == SpecPushOutcome::kRestartRequired);
     auto back = DecodeSpecPushReply(v);
@@ -117,7 +126,7 @@ TEST(NodeSpecPush, FirstDifferenceBesidesNodes) {
   };
   const std::vector<Case> cases = {
       {"same", [](ClusterSpec*) {}, ""},
-      {"a node added", [](ClusterSpec* s) { s->nodes.push_back({"demo-3", "demo-3.demo-hl"}); }, ""},
+      {"a node added", [](ClusterSpec* s) { s->nodes.push_back(FourthMember()); }, ""},
       {"a node removed", [](ClusterSpec* s) { s->nodes.pop_back(); }, ""},
       {"a weight", [](ClusterSpec* s) { s->nodes[1].weight = 0; }, ""},
       {"proxy port", [](ClusterSpec* s) { s->proxy.port = 6432; }, "spec.proxy.port"},

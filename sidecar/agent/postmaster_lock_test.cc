@@ -25,7 +25,7 @@ PidProcessFacts Proc(bool exists, char state, const std::string& comm, const cha
 
 TEST(PostmasterLock, Verdicts) {
   using V = PostmasterVerdict;
-  const PidFileContent file{4242, kData};
+  const PidFileContent file{4242, kData, /*port=*/0, /*socketDir=*/""};
   struct Case {
     const char* what;
     bool present;

@@ -15,7 +15,8 @@ const ResourceType* Type(ObjectStore* s, const char* group, const char* plural) 
 
 std::string Revision(const std::string& name, const value& tmpl) {
   char buf[24];
-  std::snprintf(buf, sizeof buf, "%010zx", std::hash<std::string>{}(tmpl.serialize()) & 0xffffffffffull);
+  const size_t low40 = std::hash<std::string>{}(tmpl.serialize()) & size_t{0xffffffffff};
+  std::snprintf(buf, sizeof buf, "%010zx", low40);
   return name + "-" + buf;
 }
 
