@@ -143,10 +143,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     bool parseCreates = false;
     // A Parse of the unnamed statement: the one it replaces (unnamedBefore,
     // at unnamedBeforeVersion, 0 none; unnamedSame: the same Parse again, its
-    // text kept in place), restored when PostgreSQL skips this Parse.
+    // text kept in place), restored when PostgreSQL skips this Parse. Held
+    // only when there was one and it differs (a driver that parses the same
+    // unnamed statement for every execution moves no Statement around).
     bool unnamedParse = false, unnamedSame = false;
     uint64_t unnamedBeforeVersion = 0;
-    Statement unnamedBefore;
+    std::optional<Statement> unnamedBefore;
     std::vector<std::string> closedStatements;
     std::vector<std::string> boundPortals;
     Target portalTarget = Target::kNone;
@@ -596,7 +598,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     uint64_t version;  // of the Parse that replaced it
     bool same;         // the same Parse again: only the version changed
     uint64_t beforeVersion;
-    Statement before;
+    std::optional<Statement> before;  // held when beforeVersion != 0 and !same
   };
   std::vector<UnnamedBefore> unnamedBefore_;  // a few at most: erased from the front
   std::unordered_map<std::string, uint64_t> parsedOnPrimary_, parsedOnStandby_;

@@ -36,7 +36,7 @@ void ClientSession::Cycle::Reset() {
   if (unnamedParse) {
     unnamedParse = unnamedSame = false;
     unnamedBeforeVersion = 0;
-    unnamedBefore = Statement{};
+    unnamedBefore.reset();
   }
   closedStatements.clear();
   boundPortals.clear();

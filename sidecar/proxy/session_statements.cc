@@ -93,7 +93,7 @@ void ClientSession::RestoreUnnamed(uint64_t version) {
     if (it == statements_.end() || it->second.version != version) return;  // parsed again, or closed
     if (u.same) it->second.version = u.beforeVersion;
     else if (u.beforeVersion == 0) statements_.erase(it);
-    else it->second = std::move(u.before);
+    else it->second = std::move(*u.before);
     return;
   }
 }
@@ -110,7 +110,7 @@ void ClientSession::ForgetUnsentParse(bool failed) {
     } else if (current) {
       if (cycle_.unnamedSame) it->second.version = cycle_.unnamedBeforeVersion;
       else if (cycle_.unnamedBeforeVersion == 0) statements_.erase(it);
-      else it->second = std::move(cycle_.unnamedBefore);
+      else it->second = std::move(*cycle_.unnamedBefore);
     }
     return;
   }
