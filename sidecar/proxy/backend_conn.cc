@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sidecar/proxy/handler_memory.h"
+#include "sidecar/proxy/send_now.h"
 #include "sidecar/proxy/tx_backends.h"
 
 namespace pgvigil::proxy {
@@ -59,7 +60,7 @@ void BackendConn::SetSocketOptions() {
   boost::system::error_code ec;
   sock_.set_option(tcp::no_delay(true), ec);
   sock_.set_option(asio::socket_base::keep_alive(true), ec);
-  sock_.non_blocking(true, ec);  // DoWrite tries write_some first; would_block, never blocks
+  sock_.non_blocking(true, ec);  // DoWrite tries SendNow first; would_block, never blocks
   read_.Init(sock_);
   int fd = sock_.native_handle();
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &kKeepIdleSec, sizeof kKeepIdleSec);
@@ -176,7 +177,7 @@ void BackendConn::DoWrite() {
   // handler costs the worker a pass through epoll_wait). What it does not
   // take is written asynchronously, as before.
   boost::system::error_code wec;
-  size_t done = sock_.write_some(asio::buffer(out_.inflight), wec);
+  size_t done = SendNow(sock_.native_handle(), out_.inflight.data(), out_.inflight.size(), &wec);
   if (wec && wec != asio::error::would_block && wec != asio::error::try_again) {
     // Reported after the current handler, as an asynchronous write's error
     // would be: the caller may be in the middle of its own frame loop.

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sidecar/proxy/handler_memory.h"
+#include "sidecar/proxy/send_now.h"
 
 namespace pgvigil::proxy {
 
@@ -33,7 +34,7 @@ ClientSession::ClientSession(Worker* worker, tcp::socket sock)
     peer_ = a.to_string();
   }
   sock_.set_option(tcp::no_delay(true), ec);
-  sock_.non_blocking(true, ec);  // FlushClient tries write_some first; would_block, never blocks
+  sock_.non_blocking(true, ec);  // FlushClient tries SendNow first; would_block, never blocks
   read_.Init(sock_);
 }
 
@@ -206,7 +207,7 @@ void ClientSession::FlushClient() {
     // At once, as BackendConn::DoWrite: no completion handler when the kernel
     // takes it all; the rest, or an error, goes the asynchronous way.
     boost::system::error_code wec;
-    size_t done = sock_.write_some(asio::buffer(out_.inflight), wec);
+    size_t done = SendNow(sock_.native_handle(), out_.inflight.data(), out_.inflight.size(), &wec);
     if (!wec && done == out_.inflight.size()) {
       out_.inflight.clear();
       out_.writing = false;
