@@ -31,6 +31,7 @@
 #include "sidecar/proxy/tracked_params.h"
 #include "sidecar/proxy/wire_decoder.h"
 #include "sidecar/proxy/wire_messages.h"
+#include "sidecar/proxy/worker_socket.h"
 
 namespace pgvigil::proxy {
 
@@ -220,7 +221,7 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   void SetSocketOptions();
   void ClaimLent();
 
-  boost::asio::ip::tcp::socket sock_;
+  WorkerSocket sock_;
   BackendLogin login_;
   int node_;
   ScramKeyCache* keys_;

@@ -122,7 +122,7 @@ Status ProxyServer::Start() {
 
 void ProxyServer::Accept(size_t i) {
   Worker* w = workers_[i].get();
-  acceptors_[i]->async_accept(w->io, [this, i, w](const boost::system::error_code& ec, tcp::socket sock) {
+  acceptors_[i]->async_accept(w->io, [this, i, w](const boost::system::error_code& ec, WorkerSocket sock) {
     if (ec == asio::error::operation_aborted) return;
     AcceptBackoff& b = acceptBackoff_[i];
     if (!ec) {
@@ -158,7 +158,7 @@ void ProxyServer::Accept(size_t i) {
           to->openSessions.fetch_add(1, std::memory_order_relaxed);  // counted now: the next accept sees it
           asio::post(to->io, [to, owned, proto] {
             to->openSessions.fetch_sub(1, std::memory_order_relaxed);  // Start counts it
-            tcp::socket moved(to->io);
+            WorkerSocket moved(to->io);
             boost::system::error_code aec;
             moved.assign(proto, owned->fd, aec);
             if (aec) return;

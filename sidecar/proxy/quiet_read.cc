@@ -18,7 +18,8 @@ namespace pgvigil::proxy::quiet_read_detail {
 namespace {
 
 namespace ad = boost::asio::detail;
-using Socket = boost::asio::basic_socket<boost::asio::ip::tcp, boost::asio::any_io_executor>;
+using Executor = boost::asio::io_context::executor_type;
+using Socket = boost::asio::basic_socket<boost::asio::ip::tcp, Executor>;
 using State = ad::epoll_reactor::descriptor_state;
 
 // Pointers to members Asio keeps private: an explicit instantiation may name
@@ -29,7 +30,7 @@ struct Expose {
   friend typename Tag::type Get(Tag) { return M; }
 };
 struct SocketImpl {
-  using type = ad::io_object_impl<ad::reactive_socket_service<boost::asio::ip::tcp>, boost::asio::any_io_executor> Socket::*;
+  using type = ad::io_object_impl<ad::reactive_socket_service<boost::asio::ip::tcp>, Executor> Socket::*;
   friend type Get(SocketImpl);
 };
 struct TrySpeculative {
@@ -74,7 +75,7 @@ template struct Expose<TrySpeculative, &State::try_speculative_>;
 template struct Expose<OpQueues, &State::op_queue_>;
 template struct Expose<Mutex, &State::mutex_>;
 
-State* DescriptorOf(boost::asio::ip::tcp::socket& s) {
+State* DescriptorOf(WorkerSocket& s) {
   Socket& base = s;
   return (base.*Get(SocketImpl())).get_implementation().reactor_data_;
 }
@@ -83,14 +84,14 @@ State* DescriptorOf(boost::asio::ip::tcp::socket& s) {
 
 bool Supported() { return true; }
 
-void SetSpeculative(boost::asio::ip::tcp::socket& s, bool speculative) {
+void SetSpeculative(WorkerSocket& s, bool speculative) {
   State* d = DescriptorOf(s);
   if (!d) return;
   ad::conditionally_enabled_mutex::scoped_lock l(d->*Get(Mutex()));
   (d->*Get(TrySpeculative()))[ad::epoll_reactor::read_op] = speculative;
 }
 
-bool ReportHangups(boost::asio::ip::tcp::socket& s) {
+bool ReportHangups(WorkerSocket& s) {
   State* d = DescriptorOf(s);
   if (!d) return false;
   ad::conditionally_enabled_mutex::scoped_lock l(d->*Get(Mutex()));
@@ -106,7 +107,7 @@ bool ReportHangups(boost::asio::ip::tcp::socket& s) {
   return true;
 }
 
-bool EndSeen(boost::asio::ip::tcp::socket& s) {
+bool EndSeen(WorkerSocket& s) {
   State* d = DescriptorOf(s);
   if (!d) return true;
   // The events of the epoll_wait whose perform_io ran the read (Asio passes
@@ -116,7 +117,7 @@ bool EndSeen(boost::asio::ip::tcp::socket& s) {
   return (op->*Get(TaskResult()) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
 }
 
-bool ReadQueued(boost::asio::ip::tcp::socket& s) {
+bool ReadQueued(WorkerSocket& s) {
   State* d = DescriptorOf(s);
   if (!d) return false;
   ad::conditionally_enabled_mutex::scoped_lock l(d->*Get(Mutex()));
@@ -126,10 +127,10 @@ bool ReadQueued(boost::asio::ip::tcp::socket& s) {
 #else
 
 bool Supported() { return false; }
-bool ReportHangups(boost::asio::ip::tcp::socket&) { return false; }
-bool EndSeen(boost::asio::ip::tcp::socket&) { return true; }
-void SetSpeculative(boost::asio::ip::tcp::socket&, bool) {}
-bool ReadQueued(boost::asio::ip::tcp::socket&) { return false; }
+bool ReportHangups(WorkerSocket&) { return false; }
+bool EndSeen(WorkerSocket&) { return true; }
+void SetSpeculative(WorkerSocket&, bool) {}
+bool ReadQueued(WorkerSocket&) { return false; }
 
 #endif
 

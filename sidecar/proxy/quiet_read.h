@@ -34,6 +34,8 @@
 
 #include <boost/asio.hpp>
 
+#include "sidecar/proxy/worker_socket.h"
+
 namespace pgvigil::proxy {
 
 namespace quiet_read_detail {
@@ -41,15 +43,15 @@ namespace quiet_read_detail {
 bool Supported();
 // Has s's epoll registration report the peer's FIN (EPOLLRDHUP): one
 // epoll_ctl per connection. False when it could not.
-bool ReportHangups(boost::asio::ip::tcp::socket& s);
+bool ReportHangups(WorkerSocket& s);
 // In the handler of a read the reactor performed: whether the epoll event
 // that woke it saw the peer's FIN (or an error). A FIN that came before that
 // recv raises no new edge, and the recv stops short of it.
-bool EndSeen(boost::asio::ip::tcp::socket& s);
+bool EndSeen(WorkerSocket& s);
 // Sets whether the next read started on s is tried at once.
-void SetSpeculative(boost::asio::ip::tcp::socket& s, bool speculative);
+void SetSpeculative(WorkerSocket& s, bool speculative);
 // Whether a read started on s waits in the reactor (not completed at once).
-bool ReadQueued(boost::asio::ip::tcp::socket& s);
+bool ReadQueued(WorkerSocket& s);
 }  // namespace quiet_read_detail
 
 class QuietRead {
@@ -58,9 +60,9 @@ class QuietRead {
   // call Completed(s, ec, bytes) first thing in it, and EnterHandler/LeaveHandler
   // around the work that may Start the next read.
   // Once per connection, after the socket is open: without it no read is quiet.
-  void Init(boost::asio::ip::tcp::socket& s) { hangups_ = quiet_read_detail::ReportHangups(s); }
+  void Init(WorkerSocket& s) { hangups_ = quiet_read_detail::ReportHangups(s); }
   template <typename Handler>
-  void Start(boost::asio::ip::tcp::socket& s, void* p, size_t n, Handler&& h) {
+  void Start(WorkerSocket& s, void* p, size_t n, Handler&& h) {
     const bool quiet = hangups_ && drained_ && inHandler_ && writes_ == 0;
     if (quiet || forcedQuiet_) quiet_read_detail::SetSpeculative(s, !quiet);
     forcedQuiet_ = quiet;
@@ -69,7 +71,7 @@ class QuietRead {
     s.async_read_some(boost::asio::buffer(p, n), std::forward<Handler>(h));
     trusted_ = quiet || quiet_read_detail::ReadQueued(s);
   }
-  void Completed(boost::asio::ip::tcp::socket& s, const boost::system::error_code& ec, size_t n) {
+  void Completed(WorkerSocket& s, const boost::system::error_code& ec, size_t n) {
     drained_ = trusted_ && !tainted_ && !ec && n > 0 && n < size_ && !quiet_read_detail::EndSeen(s);
     trusted_ = false;
   }

@@ -17,7 +17,8 @@ using asio::ip::tcp;
 
 struct Pair {
   asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
-  tcp::socket reader{io}, peer{io};
+  WorkerSocket reader{io};
+  tcp::socket peer{io};
   Pair() {
     tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     peer.connect(acc.local_endpoint());

@@ -24,7 +24,7 @@ constexpr uint32_t kMaxAuthMessage = 65535 + 4;
 constexpr auto kUnauthWarnEvery = std::chrono::seconds(10);
 }  // namespace
 
-ClientSession::ClientSession(Worker* worker, tcp::socket sock)
+ClientSession::ClientSession(Worker* worker, WorkerSocket sock)
     : worker_(worker), shared_(worker->shared), sock_(std::move(sock)) {
   boost::system::error_code ec;
   auto ep = sock_.remote_endpoint(ec);
@@ -291,7 +291,7 @@ bool ClientSession::HandleStartupFrame(const Frame& f) {
       return true;
     }
     SetState(State::kTls);
-    tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(sock_, *shared_->tls);
+    tls_ = std::make_unique<asio::ssl::stream<WorkerSocket&>>(sock_, *shared_->tls);
     auto self = shared_from_this();
     static const char kYes = 'S';
     wroteToClient_ = true;
@@ -596,7 +596,7 @@ void ClientSession::FinalWrite() {
       sock_.close(ec);
       return;
     }
-    sock_.shutdown(tcp::socket::shutdown_send, ec);
+    sock_.shutdown(WorkerSocket::shutdown_send, ec);
     drainTimer_ = std::make_shared<asio::steady_timer>(worker_->io, std::chrono::seconds(2));
     drainTimer_->async_wait([this, self](const boost::system::error_code&) {
       boost::system::error_code ignored;

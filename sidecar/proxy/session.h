@@ -33,6 +33,7 @@
 #include "sidecar/proxy/scram.h"
 #include "sidecar/proxy/tx_backends.h"
 #include "sidecar/proxy/wire_decoder.h"
+#include "sidecar/proxy/worker_socket.h"
 
 namespace pgvigil::proxy {
 
@@ -40,7 +41,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
  public:
   enum class State { kStartup, kTls, kAuth, kLogin, kReady, kClosed };
 
-  ClientSession(Worker* worker, boost::asio::ip::tcp::socket sock);
+  ClientSession(Worker* worker, WorkerSocket sock);
   ~ClientSession() override;
   // Registers the session with its worker (closing the worker's oldest
   // unauthenticated connection first when its share of
@@ -508,8 +509,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
 
   Worker* worker_;
   ProxyShared* shared_;
-  boost::asio::ip::tcp::socket sock_;
-  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+  WorkerSocket sock_;
+  std::unique_ptr<boost::asio::ssl::stream<WorkerSocket&>> tls_;
   std::string peer_;  // client address for logs and hba
   State state_ = State::kStartup;
   ReadBuffer in_;
