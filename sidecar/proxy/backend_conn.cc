@@ -171,14 +171,13 @@ void BackendConn::DoWrite() {
     return;
   }
   out_.writing = true;
-  out_.inflight.swap(out_.pending);
   // At once, without the reactor: on loopback the kernel takes the whole
   // buffer nearly always, and no completion handler is queued (each queued
   // handler costs the worker a pass through epoll_wait). What it does not
   // take is written asynchronously, as before.
   boost::system::error_code wec;
-  size_t done = SendNow(sock_.native_handle(), out_.inflight.data(), out_.inflight.size(), &wec);
-  if (wec && wec != asio::error::would_block && wec != asio::error::try_again) {
+  if (SendPendingNow(sock_.native_handle(), &out_, &wec)) return;
+  if (WriteFailed(wec)) {
     // Reported after the current handler, as an asynchronous write's error
     // would be: the caller may be in the middle of its own frame loop.
     asio::post(sock_.get_executor(), [this, self = shared_from_this(), wec] {
@@ -188,12 +187,6 @@ void BackendConn::DoWrite() {
     });
     return;
   }
-  if (done == out_.inflight.size()) {
-    out_.inflight.clear();
-    out_.writing = false;
-    return;
-  }
-  out_.inflight.erase(0, done);
   read_.AsyncWriteStarted();
   // Only a write left to the reactor holds the connection (not the one done at once).
   asio::async_write(sock_, asio::buffer(out_.inflight),

@@ -14,7 +14,10 @@
 #include <cerrno>
 #include <cstddef>
 
+#include <boost/asio/error.hpp>
 #include <boost/system/error_code.hpp>
+
+#include "sidecar/proxy/io_buffers.h"
 
 namespace pgvigil::proxy {
 
@@ -32,6 +35,29 @@ inline size_t SendNow(int fd, const void* p, size_t n, boost::system::error_code
     ec->assign(errno, boost::system::system_category());
     return 0;
   }
+}
+
+// Tries the bytes out->pending holds at once (the caller has set
+// out->writing). True: the kernel took them all, and the queue is idle and
+// empty again. False: what is left (everything, after an error) is in
+// out->inflight, for async_write; *ec says why (none or would_block: the
+// socket buffer filled; another error: the write failed). The buffers change
+// places only then: std::string::swap is out of line.
+inline bool SendPendingNow(int fd, WriteQueue* out, boost::system::error_code* ec) {
+  const size_t done = SendNow(fd, out->pending.data(), out->pending.size(), ec);
+  if (!*ec && done == out->pending.size()) {
+    out->pending.clear();
+    out->writing = false;
+    return true;
+  }
+  out->inflight.swap(out->pending);
+  out->inflight.erase(0, done);
+  return false;
+}
+
+// A write error other than a full socket buffer.
+inline bool WriteFailed(const boost::system::error_code& ec) {
+  return ec && ec != boost::asio::error::would_block && ec != boost::asio::error::try_again;
 }
 
 }  // namespace pgvigil::proxy

@@ -202,19 +202,14 @@ void ClientSession::FlushClient() {
   if (out_.writing || out_.pending.empty() || state_ == State::kClosed) return;
   out_.writing = true;
   wroteToClient_ = true;
-  out_.inflight.swap(out_.pending);
   if (!tls_) {
     // At once, as BackendConn::DoWrite: no completion handler when the kernel
     // takes it all; the rest, or an error, goes the asynchronous way.
     boost::system::error_code wec;
-    size_t done = SendNow(sock_.native_handle(), out_.inflight.data(), out_.inflight.size(), &wec);
-    if (!wec && done == out_.inflight.size()) {
-      out_.inflight.clear();
-      out_.writing = false;
-      return;
-    }
-    if (!wec || wec == asio::error::would_block || wec == asio::error::try_again) out_.inflight.erase(0, done);
+    if (SendPendingNow(sock_.native_handle(), &out_, &wec)) return;
     read_.AsyncWriteStarted();
+  } else {
+    out_.inflight.swap(out_.pending);
   }
   // Only a write left to the reactor holds the session (not the one done at once).
   auto h = [this, self = shared_from_this()](const boost::system::error_code& ec, size_t) {
