@@ -262,12 +262,12 @@ void ProxyServer::RefreshRouting(bool wait) {
   in.writeFence = WriteFence(in.table, in.fromController);
   in.delayThreshold = ctx_.spec.proxy.loadBalancing.delayThreshold;
   in.loadBalance = ctx_.spec.proxy.loadBalancing.enabled;
-  auto r = std::make_shared<EffectiveRouting>(ComputeRouting(in));
+  std::shared_ptr<const EffectiveRouting> r = std::make_shared<EffectiveRouting>(ComputeRouting(in));
+  if (!shared_.PublishRouting(r)) r = shared_.Routing();  // the same: sessions keep the one they hold
   std::string sig = std::to_string(r->generation) + "|" +
                     (r->primary >= 0 ? r->nodes[size_t(r->primary)].node.name : "-");
   for (const auto& n : r->nodes)
     sig += "|" + n.node.name + ":" + (n.up ? "u" : "d") + std::to_string(int(n.healthRole)) + (n.lbEligible ? "e" : "-");
-  shared_.SetRoutingSnapshot(r);
   bool changed = false;
   {
     std::lock_guard<std::mutex> l(mu_);

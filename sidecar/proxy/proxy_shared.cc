@@ -46,6 +46,15 @@ ProxyMetrics::ProxyMetrics(MetricsRegistry& r)
                                        "Transaction pooling: waits whose statement was sent at the grant on the "
                                        "routing decision made before the wait (nothing it rests on changed)")) {}
 
+bool ProxyShared::PublishRouting(std::shared_ptr<const EffectiveRouting> r) {
+  std::lock_guard<std::mutex> l(publishMu_);
+  const auto now = Routing();
+  if (now && r && SameRouting(*now, *r)) return false;
+  std::atomic_store(&routing_, std::move(r));
+  routingVersion_.fetch_add(1, std::memory_order_release);
+  return true;
+}
+
 std::atomic<uint64_t>& ProxyShared::SelectCounter(const std::string& node) {
   std::lock_guard<std::mutex> l(countersMu_);
   auto& p = selectCounts_[node];

@@ -94,11 +94,10 @@ struct ProxyShared {
   // Routing in effect; replaced wholesale (atomic shared_ptr load/store: a
   // lock from libstdc++'s pool). Sessions read Worker::Routing() instead.
   std::shared_ptr<const EffectiveRouting> Routing() const { return std::atomic_load(&routing_); }
-  void SetRoutingSnapshot(std::shared_ptr<const EffectiveRouting> r) {
-    std::atomic_store(&routing_, std::move(r));
-    routingVersion_.fetch_add(1, std::memory_order_release);
-  }
-  // Moves on every SetRoutingSnapshot (after the store).
+  // Publishes r unless the snapshot in effect is the same (SameRouting): then
+  // that one stays, and false. Thread-safe.
+  bool PublishRouting(std::shared_ptr<const EffectiveRouting> r);
+  // Moves on every publication (after the store).
   uint64_t RoutingVersion() const { return routingVersion_.load(std::memory_order_acquire); }
 
   // SELECTs routed per node name (select_cnt). Thread-safe.
@@ -139,6 +138,7 @@ struct ProxyShared {
  private:
   std::shared_ptr<const EffectiveRouting> routing_ = std::make_shared<EffectiveRouting>();
   std::atomic<uint64_t> routingVersion_{0};
+  std::mutex publishMu_;  // one PublishRouting at a time (compare, then store)
   mutable std::mutex countersMu_;
   std::map<std::string, std::unique_ptr<std::atomic<uint64_t>>> selectCounts_;  // guarded (insert only)
   mutable std::mutex cancelMu_;

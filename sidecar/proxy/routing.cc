@@ -1,11 +1,27 @@
 #include "sidecar/proxy/routing.h"
 
+#include <algorithm>
+
 namespace pgvigil::proxy {
 
 int EffectiveRouting::Find(const std::string& name) const {
   for (size_t i = 0; i < nodes.size(); ++i)
     if (nodes[i].node.name == name) return int(i);
   return -1;
+}
+
+namespace {
+bool SameNode(const EffectiveNode& a, const EffectiveNode& b) {
+  return a.node == b.node && a.healthKnown == b.healthKnown && a.healthRole == b.healthRole &&
+         a.lagBytes == b.lagBytes && a.replayLsn == b.replayLsn && a.lastChange == b.lastChange && a.up == b.up &&
+         a.lbEligible == b.lbEligible && a.why == b.why;
+}
+}  // namespace
+
+bool SameRouting(const EffectiveRouting& a, const EffectiveRouting& b) {
+  return a.generation == b.generation && a.primary == b.primary && a.noPrimaryReason == b.noPrimaryReason &&
+         a.intendedPrimary == b.intendedPrimary && a.writesFenced == b.writesFenced &&
+         std::equal(a.nodes.begin(), a.nodes.end(), b.nodes.begin(), b.nodes.end(), SameNode);
 }
 
 EffectiveRouting ComputeRouting(const RoutingInputs& in) {

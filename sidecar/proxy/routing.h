@@ -53,6 +53,13 @@ struct RoutingInputs {
 
 EffectiveRouting ComputeRouting(const RoutingInputs& in);
 
+// Equal in everything a session or a route decision can read (every field).
+// The proxy recomputes routing every 100 ms and publishes a new snapshot only
+// when it is not the same as the one in effect: a session keeps what it
+// computed from a snapshot (a queued read's route, StandbyIndex) while that
+// snapshot is the one in effect.
+bool SameRouting(const EffectiveRouting& a, const EffectiveRouting& b);
+
 // What this sidecar's watchdog member knows that can invalidate its routing table.
 struct FenceInputs {
   bool watchdogEnabled = false;
