@@ -151,6 +151,11 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
     // Which ParseComplete / CloseComplete answers of this entry answer the
     // proxy's own Parses and Closes (swallowed), by their place.
     AddedAnswers added{};
+    // DISCARD ALL was sent in this entry, when the client's statements were
+    // up to version discardAllAt: its CommandComplete drops them
+    // (ClientSession::DiscardedAll); PostgreSQL may refuse it (25001).
+    bool discardAll = false;
+    uint64_t discardAllAt = 0;
   };
   std::vector<Cycle> outstanding;  // awaiting ReadyForQuery, oldest first
   bool seqOpen = false;            // outstanding.back() is an extended sequence still without Sync

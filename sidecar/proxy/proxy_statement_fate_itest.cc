@@ -111,6 +111,47 @@ TEST_P(ProxyStatementFateTest, AnUnnamedParseSkippedKeepsTheUnnamedStatementOneT
   });
 }
 
+// PostgreSQL refuses DISCARD ALL in a transaction block, explicit or
+// implicit (25001): nothing is discarded, the statements stay, on either
+// backend. One that runs discards them.
+TEST_P(ProxyStatementFateTest, ADiscardAllRefusedInATransactionBlockDiscardsNothing) {
+  OnBoth(StartBalancedToNode1(GetParam()), [](RawPg& x) {
+    EXPECT_EQ(x.Run(ParseMessage("kd", "SELECT 21")), "1Z");
+    EXPECT_EQ(x.Run(BindExecute("kd")), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.Simple("BEGIN"), "CZ");
+    EXPECT_EQ(x.Simple("DISCARD ALL"), "EZ");
+    EXPECT_EQ(x.lastError, "25001");
+    EXPECT_EQ(x.Simple("ROLLBACK"), "CZ");
+    EXPECT_EQ(x.Run(BindExecute("kd")), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "21");
+    EXPECT_EQ(RunOnPrimary(x, "kd"), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "21");
+    // Implicit: two statements in one Query.
+    EXPECT_EQ(x.Simple("SELECT 1; DISCARD ALL"), "TDCEZ");
+    EXPECT_EQ(x.lastError, "25001");
+    EXPECT_EQ(x.Run(BindExecute("kd")), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "21");
+    EXPECT_EQ(RunOnPrimary(x, "kd"), "2DCZ") << x.lastError;
+    // Outside a transaction block it runs: every statement is gone.
+    EXPECT_EQ(x.Simple("DISCARD ALL"), "CZ") << x.lastError;
+    EXPECT_EQ(x.Run(BindExecute("kd")), "EZ");
+    EXPECT_EQ(x.lastError, "26000");
+    EXPECT_EQ(x.Run(BindExecute("rw")), "EZ");
+    EXPECT_EQ(x.lastError, "26000");
+    // By the extended protocol, first in its pipeline: it runs; a statement
+    // parsed behind it in the same pipeline stays.
+    EXPECT_EQ(x.Run(ParseMessage("kd", "SELECT 23") + ParseMessage("", "DISCARD ALL") + BindExecute("") +
+                    ParseMessage("kn", "SELECT 22") + BindExecute("kn")),
+              "112C12DCZ")
+        << x.lastError;
+    EXPECT_EQ(x.Run(BindExecute("kn")), "2DCZ") << x.lastError;
+    EXPECT_EQ(x.lastValue, "22");
+    EXPECT_EQ(x.Run(BindExecute("kd")), "EZ");
+    EXPECT_EQ(x.lastError, "26000");
+    EXPECT_EQ(x.Run(CloseStatement("kn")), "3Z");
+  });
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, ProxyStatementFateTest,
                          ::testing::Values(PoolMode::kSession, PoolMode::kTransaction),
                          [](const ::testing::TestParamInfo<PoolMode>& i) {

@@ -337,6 +337,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // The client's Close of `name` (at `version`; `wire`: the name the backend
   // knows it by) was answered by backend t: the statement is gone.
   void ClientClosed(Target t, const std::string& name, uint64_t version, const std::string& wire);
+  // Backend t ran a DISCARD ALL sent when the client's statements were up to
+  // version `at` (its CommandComplete came): what it had prepared is gone; the
+  // client's statements up to `at` too when the DISCARD ALL was the client's.
+  void DiscardedAll(Target t, uint64_t at, bool clients);
   // The unnamed statement the Parse at `version` replaced is the client's
   // again (PostgreSQL skipped that Parse).
   void RestoreUnnamed(uint64_t version);

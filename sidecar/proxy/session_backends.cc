@@ -3,6 +3,8 @@
 // injected), and reacting to backends closing and to routing changes.
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 #include "sidecar/proxy/sequence_failure.h"
 #include "sidecar/proxy/session.h"
 
@@ -163,7 +165,7 @@ bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   // client's own cycle on one of its backends: relayed without the checks of
   // OnSpecialFrame (nor its larger call).
   if (PlainRelay(f.type) && !b->outstanding.empty() && !b->outstanding.front().silent &&
-      (b == primary_.get() || b == standby_.get()))
+      !b->outstanding.front().discardAll && (b == primary_.get() || b == standby_.get()))
     return RelayChecked(reinterpret_cast<const char*>(f.body) - 5, f.size);
   return OnSpecialFrame(b, f);
 }
@@ -262,6 +264,8 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
     return true;
   }
   if (f.type == 'E') cur.sawError = true;
+  if (f.type == 'C' && cur.discardAll && f.bodyLen >= 11 && std::memcmp(f.body, "DISCARD ALL", 11) == 0)
+    DiscardedAll(t, cur.discardAllAt, !cur.silent);
   if (cur.silent) {
     FlushRelayed();
     // A notification may arrive during the proxy's own statement (the LSN

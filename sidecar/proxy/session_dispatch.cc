@@ -118,7 +118,17 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
   // In a failed transaction block the backend refuses these (25P02): the
   // statements stay.
   const bool refused = AbortedTxRefuses();
-  if ((cycle_.stmtKind == StmtKind::kDiscardAll || cycle_.stmtKind == StmtKind::kDeallocateAll) && !refused) {
+  // DISCARD ALL drops the statements when it runs, told by its
+  // CommandComplete (DiscardedAll): PostgreSQL refuses it in a transaction
+  // block, an implicit one (more statements in the Query) or a pipeline.
+  if (cycle_.stmtKind == StmtKind::kDiscardAll) {
+    for (auto* b : {Conn(main).get(), also_standby ? standby_.get() : nullptr}) {
+      if (!b || b->outstanding.empty()) continue;
+      b->outstanding.back().discardAll = true;
+      b->outstanding.back().discardAllAt = statementVersion_;
+    }
+  }
+  if (cycle_.stmtKind == StmtKind::kDeallocateAll && !refused) {
     statements_.clear();
     parsedOnPrimary_.clear();
     parsedOnStandby_.clear();

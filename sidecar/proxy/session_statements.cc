@@ -69,6 +69,20 @@ void ClientSession::ClientClosed(Target t, const std::string& name, uint64_t ver
   CloseStale(t == Target::kPrimary ? Target::kStandby : Target::kPrimary, name, up_to);
 }
 
+void ClientSession::DiscardedAll(Target t, uint64_t at, bool clients) {
+  Conn(t)->prepared.clear();
+  auto up_to = [at](auto& m, auto version) {
+    for (auto it = m.begin(); it != m.end();) it = version(*it) <= at ? m.erase(it) : std::next(it);
+  };
+  auto parsed = [](const std::pair<const std::string, uint64_t>& e) { return e.second; };
+  up_to(Parsed(t), parsed);
+  if (!clients) return;
+  up_to(statements_, [](const auto& e) { return e.second.version; });
+  // As before this was told by the answer: the other backend's copies are
+  // forgotten too (they would be parsed again there).
+  up_to(Parsed(t == Target::kPrimary ? Target::kStandby : Target::kPrimary), parsed);
+}
+
 void ClientSession::CloseStale(Target t, const std::string& name, uint64_t up_to) {
   auto& parsed = Parsed(t);
   auto p = parsed.find(name);
