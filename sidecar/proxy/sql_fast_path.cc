@@ -83,7 +83,8 @@ constexpr uint64_t Key(const char* w) {
 // information_schema), set_config (session state). Also SELECT again and the
 // sequence functions, as the fast path always refused them. The word is
 // s[0, n); avail: bytes readable from s (at least n).
-inline bool Unsure(const char* s, size_t n, size_t avail) {
+// Inlined: called for every word of a plain SELECT.
+__attribute__((always_inline)) inline bool Unsure(const char* s, size_t n, size_t avail) {
   if (n < 3) return false;
   if (Lower(s[0]) == 'p' && Lower(s[1]) == 'g' && s[2] == '_') return true;
   // Past pg_*, only words of these lengths can be one of the others.
@@ -179,14 +180,16 @@ Verdict PlainSelectRest(std::string_view t) {
   for (size_t k = 0; k * 16 < n; ++k) {
     const __m128i b = _mm_load_si128(reinterpret_cast<const __m128i*>(buf + 16 * k));
     auto eq = [&](char c) { return _mm_cmpeq_epi8(b, _mm_set1_epi8(c)); };
-    auto range = [](__m128i x, char lo, char hi) {  // signed: bytes >= 0x80 are below lo
-      return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(char(lo - 1))), _mm_cmplt_epi8(x, _mm_set1_epi8(char(hi + 1))));
+    // x in [lo, hi] (bytes as unsigned, hi - lo < 127) in two operations: x - lo
+    // + 0x80 is, as a signed byte, below -128 + (hi - lo + 1) exactly then.
+    auto range = [](__m128i x, char lo, char hi) {
+      return _mm_cmpgt_epi8(_mm_set1_epi8(char(-128 + (hi - lo + 1))), _mm_add_epi8(x, _mm_set1_epi8(char(0x80 - lo))));
     };
     auto bits = [&](__m128i m) { return uint64_t(uint32_t(_mm_movemask_epi8(m))) << (16 * k); };
     const __m128i d = range(b, '0', '9');
     const __m128i letter = range(_mm_or_si128(b, _mm_set1_epi8(0x20)), 'a', 'z');
-    const __m128i high = _mm_cmplt_epi8(b, _mm_setzero_si128());
-    ident |= bits(_mm_or_si128(_mm_or_si128(letter, d), _mm_or_si128(high, eq('_'))));
+    // A byte >= 0x80 has its top bit, all movemask reads: b itself marks it.
+    ident |= bits(_mm_or_si128(_mm_or_si128(letter, d), _mm_or_si128(b, eq('_'))));
     digit |= bits(d);
     semi |= bits(eq(';'));
     // '"' # $ % & '\'' '(' (0x22 to 0x28), '-', '/', '\\'
