@@ -1,6 +1,7 @@
 #include "controller/vm_leadership.h"
 
 #include "common/files.h"
+#include "common/watchdog_register.h"
 #include "controller/act/state_codec.h"
 #include "controller/observe/sidecar_observer.h"
 
@@ -43,10 +44,8 @@ Result<plan::ClusterState> WatchdogRegisterStore::Load() {
 }
 
 Result<std::string> WatchdogRegisterStore::Save(const plan::ClusterState& state, uint64_t term) {
-  web::json::value body = web::json::value::object();
-  body["term"] = web::json::value::number(term);
-  body["doc"] = EncodeClusterState(state);
-  auto reply = sidecar_().Put("/v1/watchdog/register", body);
+  const WatchdogRegisterWrite write{term, EncodeClusterState(state), std::nullopt};
+  auto reply = sidecar_().Put("/v1/watchdog/register", ToJson(write));
   if (!reply.ok()) return Result<std::string>::Error(reply.error());
   if (reply->status != 200) return Result<std::string>::Error(DescribeFailure(*reply));
   return std::string("durable on a majority");

@@ -23,6 +23,7 @@
 #include "common/node_spec_push.h"
 #include "common/spec_parser.h"
 #include "common/watchdog_detail.h"
+#include "common/watchdog_register.h"
 #include "controller/testing/child_process.h"
 #include "common/testing/pg_cluster.h"
 #include "controller/kube/kube_actuator.h"
@@ -883,6 +884,35 @@ TEST_F(KubeActuatorTest, AStateWriteIsMirroredToTheWatchdogRegister) {
   ASSERT_TRUE(reg.ok());
   EXPECT_EQ(reg->body.at("doc").at("rg").as_integer(), 4);
   EXPECT_EQ(reg->body.at("doc").at("fe").serialize(), R"(["demo-2"])");
+
+  // What real sidecars serve is the contract of common/watchdog_register.h to
+  // the byte: each GET reads without a note and is written again unchanged; a
+  // PUT written with the type is taken by the leader, whose answer is the type too.
+  int leaders = 0;
+  for (size_t i = 0; i < apis.size(); ++i) {
+    auto r = apis[i]->Get("/v1/watchdog/register");
+    ASSERT_TRUE(r.ok()) << r.error();
+    std::vector<std::string> notes;
+    auto v = WatchdogRegisterValueFromJson(r->body, &notes);
+    ASSERT_TRUE(v.ok()) << v.error();
+    EXPECT_TRUE(notes.empty()) << notes.front();
+    EXPECT_EQ(ToJson(*v).serialize(), r->text) << "sidecar " << i;
+    EXPECT_EQ(v->doc.serialize(), doc.serialize());
+    RestClient writer(spec.ApiUrl(spec.nodes[i]), "mirror-test-token");
+    auto w = writer.Put("/v1/watchdog/register", ToJson(WatchdogRegisterWrite{5, doc, uint64_t(3000)}));
+    ASSERT_TRUE(w.ok()) << w.error();
+    if (w->status != 200) {
+      EXPECT_EQ(w->status, 409) << w->text;  // not the leader
+      continue;
+    }
+    ++leaders;
+    auto written = WatchdogRegisterWrittenFromJson(w->body, &notes);
+    ASSERT_TRUE(written.ok()) << written.error();
+    EXPECT_TRUE(notes.empty()) << notes.front();
+    EXPECT_EQ(ToJson(*written).serialize(), w->text);
+    EXPECT_GT(written->version, v->version);
+  }
+  EXPECT_EQ(leaders, 1);
 
   // Every sidecar gone: the state write does not wait for the mirror.
   for (auto& sc : sidecars) sc->Stop();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/rest_client.h"
+#include "common/watchdog_register.h"
 
 namespace pgvigil::kube {
 
@@ -57,10 +58,7 @@ void RegisterMirror::Loop() {
     if (stop_) return;
     if (offered_ == landed_) continue;
     const uint64_t seq = offered_;
-    value body = value::object();
-    body["term"] = value::number(term_);
-    body["doc"] = doc_;
-    body["timeoutMs"] = value::number(kRegisterTimeoutMs);
+    const value body = ToJson(WatchdogRegisterWrite{term_, doc_, uint64_t(kRegisterTimeoutMs)});
     const std::vector<std::string> urls = urls_;
     const std::string token = token_;
     const uint64_t term = term_;

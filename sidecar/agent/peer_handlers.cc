@@ -54,30 +54,19 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
   switch (route) {
     case Route::kWatchdog:
       return JsonResponse(200, ToJson(watchdog->Detail()));
-    case Route::kWatchdogRegisterGet: {
-      auto r = watchdog->ReadRegister();
-      auto v = value::object();
-      v["term"] = value::number(r.term);
-      v["version"] = value::number(r.version);
-      v["durable"] = value::boolean(r.durable);
-      v["doc"] = r.doc;
-      return JsonResponse(200, v);
-    }
+    case Route::kWatchdogRegisterGet:
+      return JsonResponse(200, ToJson(watchdog->ReadRegister()));
     case Route::kWatchdogRegisterPut: {
-      value doc;
-      std::chrono::milliseconds timeout{0};
-      if (!ParseRegisterWrite(req.body, &term, &doc, &timeout, &e))
-        return ErrorResponse(400, e.reason, e.field);
-      if (auto refused = check_term(term)) return *refused;
+      WatchdogRegisterWrite w;
+      if (!ParseRegisterWrite(req.body, &w, &e)) return ErrorResponse(400, e.reason, e.field);
+      if (auto refused = check_term(w.term)) return *refused;
       if (auto r = unavailable()) return *r;
-      auto version = watchdog->WriteRegister(doc, timeout);
+      auto version = watchdog->WriteRegister(w.doc, RegisterWriteTimeout(w));
       if (!version.ok()) {
         spdlog::warn("agent: register write refused: {}", LogEscape(version.error()));
         return Refused("register_refused", version.error());
       }
-      auto v = value::object();
-      v["version"] = value::number(*version);
-      return JsonResponse(200, v);
+      return JsonResponse(200, ToJson(WatchdogRegisterWritten{*version}));
     }
     case Route::kProxyRoutingGet:
       return JsonResponse(200, RoutingToJson(proxy->Routing()));

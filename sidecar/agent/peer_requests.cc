@@ -142,24 +142,28 @@ value PoolNodesToJson(const std::vector<PoolNodeRow>& rows) {
   return v;
 }
 
-bool ParseRegisterWrite(const std::string& body, uint64_t* term, value* doc,
-                        std::chrono::milliseconds* timeout, RequestError* e) {
+bool ParseRegisterWrite(const std::string& body, WatchdogRegisterWrite* out, RequestError* e) {
   value v;
   if (!ParseObject(body, &v, e)) return false;
   for (const auto& kv : v.as_object())
     if (kv.first != "term" && kv.first != "doc" && kv.first != "timeoutMs")
       return Fail(e, kv.first, "unknown field");
-  if (!ReadTermField(v, term, e)) return false;
+  WatchdogRegisterWrite w;
+  if (!ReadTermField(v, &w.term, e)) return false;
   if (!v.has_field("doc") || !v.at("doc").is_object()) return Fail(e, "doc", "must be a JSON object");
-  *doc = v.at("doc");
-  *timeout = std::chrono::milliseconds(5000);
+  w.doc = v.at("doc");
   if (v.has_field("timeoutMs")) {
     uint64_t ms = 0;
     if (!ReadUint(v.at("timeoutMs"), "timeoutMs", 60000, &ms, e)) return false;
     if (ms == 0) return Fail(e, "timeoutMs", "must be between 1 and 60000");
-    *timeout = std::chrono::milliseconds(ms);
+    w.timeoutMs = ms;
   }
+  *out = std::move(w);
   return true;
+}
+
+std::chrono::milliseconds RegisterWriteTimeout(const WatchdogRegisterWrite& w) {
+  return std::chrono::milliseconds(w.timeoutMs.value_or(5000));
 }
 
 }  // namespace pgvigil

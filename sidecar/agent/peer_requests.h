@@ -9,6 +9,7 @@
 
 #include <cpprest/json.h>
 
+#include "common/watchdog_register.h"
 #include "sidecar/agent/op_request.h"
 #include "sidecar/proxy/proxy_api.h"
 
@@ -20,8 +21,11 @@ bool ParseRoutingRequest(const std::string& body, uint64_t* term, RoutingTable* 
 web::json::value RoutingToJson(const RoutingTable& t);
 web::json::value PoolNodesToJson(const std::vector<PoolNodeRow>& rows);
 
-// {"term", "doc": {...}, "timeoutMs": 5000}
-bool ParseRegisterWrite(const std::string& body, uint64_t* term, web::json::value* doc,
-                        std::chrono::milliseconds* timeout, RequestError* error);
+// PUT /v1/watchdog/register: WatchdogRegisterWrite (common/watchdog_register.h),
+// checked strictly (unknown fields, a doc that is no object, a timeoutMs outside
+// 1..60000 are refused, the error names the field); timeoutMs stays unset when absent.
+bool ParseRegisterWrite(const std::string& body, WatchdogRegisterWrite* out, RequestError* error);
+// How long the write may wait for a majority: timeoutMs, else 5000 ms.
+std::chrono::milliseconds RegisterWriteTimeout(const WatchdogRegisterWrite& w);
 
 }  // namespace pgvigil

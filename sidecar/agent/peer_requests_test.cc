@@ -60,18 +60,32 @@ TEST(AgentPeerRequests, RoutingErrorsNameTheField) {
 }
 
 TEST(AgentPeerRequests, RegisterWrite) {
-  uint64_t term = 0;
-  web::json::value doc;
-  std::chrono::milliseconds timeout{0};
+  WatchdogRegisterWrite w;
   RequestError e;
-  ASSERT_TRUE(ParseRegisterWrite(R"({"term": 2, "doc": {"primary": "node1"}})", &term, &doc, &timeout, &e));
-  EXPECT_EQ(term, 2u);
-  EXPECT_EQ(doc.at("primary").as_string(), "node1");
-  EXPECT_EQ(timeout.count(), 5000);
-  EXPECT_FALSE(ParseRegisterWrite(R"({"term": 2, "doc": 5})", &term, &doc, &timeout, &e));
+  ASSERT_TRUE(ParseRegisterWrite(R"({"term": 2, "doc": {"primary": "node1"}})", &w, &e));
+  EXPECT_EQ(w.term, 2u);
+  EXPECT_EQ(w.doc.at("primary").as_string(), "node1");
+  EXPECT_EQ(RegisterWriteTimeout(w).count(), 5000);
+  EXPECT_FALSE(ParseRegisterWrite(R"({"term": 2, "doc": 5})", &w, &e));
   EXPECT_EQ(e.field, "doc");
-  EXPECT_FALSE(ParseRegisterWrite(R"({"term": 2, "doc": {}, "timeoutMs": 0})", &term, &doc, &timeout, &e));
+  EXPECT_FALSE(ParseRegisterWrite(R"({"term": 2, "doc": {}, "timeoutMs": 0})", &w, &e));
   EXPECT_EQ(e.field, "timeoutMs");
+}
+
+// What the controller writes with common/watchdog_register.h is what the agent
+// takes, field for field (the type's ToJson against the agent's strict check).
+TEST(AgentPeerRequests, RegisterWriteOfTheContractIsTaken) {
+  const WatchdogRegisterWrite writes[] = {
+      {2, web::json::value::parse(R"({"v":1,"rg":5,"rp":"node1","fe":[]})"), std::nullopt},
+      {9007199254740991ull, web::json::value::object(), 60000},  // the highest term taken
+      {7, web::json::value::parse(R"({"rp":""})"), 1},
+  };
+  for (const auto& want : writes) {
+    WatchdogRegisterWrite got;
+    RequestError e;
+    ASSERT_TRUE(ParseRegisterWrite(ToJson(want).serialize(), &got, &e)) << e.field << ": " << e.reason;
+    EXPECT_TRUE(got == want) << ToJson(want).serialize();
+  }
 }
 
 }  // namespace

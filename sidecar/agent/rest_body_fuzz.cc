@@ -57,10 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (which == kOpCount + 1) {
     Routing(body);
   } else {
-    uint64_t term = 0;
-    web::json::value doc;
-    std::chrono::milliseconds timeout{0};
-    if (!Refused(ParseRegisterWrite(body, &term, &doc, &timeout, &e), e)) (void)doc.serialize();
+    WatchdogRegisterWrite w;
+    if (!Refused(ParseRegisterWrite(body, &w, &e), e)) (void)ToJson(w).serialize();
   }
   return 0;
 }

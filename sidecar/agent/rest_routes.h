@@ -15,7 +15,8 @@
 //   GET /v1/watchdog    200 WatchdogApi::Detail(): WatchdogDetail, the one contract
 //                       with the controller and vigilctl (common/watchdog_detail.h);
 //                       503 {"error"} when the watchdog is disabled on this node.
-//   GET /v1/watchdog/register  200 {"term", "version", "durable", "doc"}; 503 no watchdog.
+//   GET /v1/watchdog/register  200 {"term", "version", "durable", "doc"}: WatchdogRegisterValue
+//                       (common/watchdog_register.h); 503 no watchdog.
 //   GET /v1/proxy/routing      200 {"generation", "primary", "nodes": [{"name", "host",
 //                       "port", "weight", "up"}]}; 503 when the proxy is disabled.
 //   GET /v1/proxy/pool_nodes   200 {"nodes": [{"node_id", "hostname", "port", "status",
@@ -73,7 +74,8 @@
 //                            in progress on the primary (poll until 0).
 //   POST /v1/proxy/resume   {"term": N}  200 {"paused": false, "inTransaction": K}.
 //   PUT  /v1/watchdog/register {"term": N, "doc": {...}, "timeoutMs": 5000}
-//        200 {"version": V} once a majority stored it; 409 {"reason":
+//        (WatchdogRegisterWrite, common/watchdog_register.h)
+//        200 {"version": V} (WatchdogRegisterWritten) once a majority stored it; 409 {"reason":
 //        "register_refused"} when this member is not the leader with quorum or the
 //        write did not become durable in time; 503 when the watchdog is disabled.
 //   PUT  /v1/node/spec      {"term": N, "generation": G, "spec": {...}} (common/node_spec_push.h;

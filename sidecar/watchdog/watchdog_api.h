@@ -13,6 +13,7 @@
 
 #include "common/result.h"
 #include "common/watchdog_detail.h"
+#include "common/watchdog_register.h"
 
 namespace pgvigil {
 
@@ -41,14 +42,10 @@ class WatchdogApi {
   using BackendVerdict = WatchdogBackend;
   virtual std::vector<BackendVerdict> BackendConsensus() const = 0;
 
-  // The cluster-state register as stored on this member. durable: known (on the
-  // leader) to be stored by a majority.
-  struct RegisterValue {
-    uint64_t term = 0;
-    uint64_t version = 0;
-    web::json::value doc;  // null until first written
-    bool durable = false;
-  };
+  // The cluster-state register as stored on this member, as GET
+  // /v1/watchdog/register shows it. durable: known (on the leader) to be stored
+  // by a majority.
+  using RegisterValue = WatchdogRegisterValue;
   virtual RegisterValue ReadRegister() const = 0;
   // Leader with quorum only: stores doc as the next version and returns once a
   // majority of members persisted it (the version), or an error (not leader, lost
