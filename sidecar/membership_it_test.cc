@@ -24,6 +24,7 @@
 #include "common/files.h"
 #include "common/node_spec_push.h"
 #include "common/rest_client.h"
+#include "common/routing_table.h"
 #include "common/sidecar_status.h"
 #include "common/watchdog_detail.h"
 #include "common/testing/pg_cluster.h"
@@ -128,22 +129,11 @@ class MembershipIT : public ::testing::Test {
 
   // PUT /v1/proxy/routing naming members 0..n-1 (member 0 primary).
   int Routing(int i, int n, uint64_t generation, bool last_down = false) {
-    value t = value::object();
-    t["term"] = value::number(1);
-    t["generation"] = value::number(generation);
-    t["primary"] = value::string("demo-0");
-    value nodes = value::array();
-    for (int k = 0; k < n; ++k) {
-      value x = value::object();
-      x["name"] = value::string(full_.nodes[size_t(k)].name);
-      x["host"] = value::string("127.0.0.1");
-      x["port"] = value::number(full_.nodes[size_t(k)].port);
-      x["weight"] = value::number(1);
-      x["up"] = value::boolean(!(last_down && k == n - 1));
-      nodes[size_t(k)] = x;
-    }
-    t["nodes"] = nodes;
-    auto r = rest_[i]->Put("/v1/proxy/routing", t);
+    RoutingPublish t{1, {generation, "demo-0", {}}};
+    for (int k = 0; k < n; ++k)
+      t.table.nodes.push_back({full_.nodes[size_t(k)].name, "127.0.0.1", full_.nodes[size_t(k)].port, 1,
+                               !(last_down && k == n - 1)});
+    auto r = rest_[i]->Put("/v1/proxy/routing", ToJson(t));
     return r.ok() ? r->status : 0;
   }
 
@@ -329,6 +319,42 @@ TEST_F(MembershipIT, WatchdogBodiesAreTheWatchdogDetailContract) {
     EXPECT_EQ(ToJson(summary).serialize(), raw.serialize());
     EXPECT_EQ(summary.members.size(), 3u);
     EXPECT_EQ(summary.term, d->term);
+  }
+}
+
+// What real sidecars take and serve of their routing is the contract of
+// common/routing_table.h to the byte: a RoutingPublish written with ToJson is
+// taken, and both the PUT answer and GET /v1/proxy/routing (the table in
+// effect: the published generation and nodes, up and primary as the proxy's
+// health checks allow) read as a RoutingTable without a note and are written
+// again unchanged.
+TEST_F(MembershipIT, RoutingBodiesAreTheRoutingTableContract) {
+  for (int i = 0; i < 3; ++i) StartMember(i, WithMembers(3), 1);
+  ASSERT_TRUE(WaitFor([&] { return Settled(3); }, 10s));
+  RoutingPublish p{1, {5, "demo-0", {}}};
+  for (int k = 0; k < 3; ++k)
+    p.table.nodes.push_back({full_.nodes[size_t(k)].name, "127.0.0.1", full_.nodes[size_t(k)].port, k, k != 2});
+  // One answer: a RoutingTable read without a note, written again to the byte,
+  // with the published generation and nodes.
+  auto check = [&](const Result<HttpReply>& r, const char* what) {
+    ASSERT_TRUE(r.ok()) << what << ": " << r.error();
+    ASSERT_EQ(r->status, 200) << what << ": " << r->text;
+    std::vector<std::string> notes;
+    auto table = RoutingTableFromJson(r->body, &notes);
+    ASSERT_TRUE(table.ok()) << what << ": " << table.error();
+    EXPECT_TRUE(notes.empty()) << what << ": " << notes.front();
+    EXPECT_EQ(ToJson(*table).serialize(), r->text) << what;
+    EXPECT_EQ(table->generation, 5u) << what;
+    ASSERT_EQ(table->nodes.size(), 3u) << what;
+    for (size_t k = 0; k < 3; ++k) {
+      EXPECT_EQ(table->nodes[k].name, p.table.nodes[k].name) << what;
+      EXPECT_EQ(table->nodes[k].port, p.table.nodes[k].port) << what;
+      EXPECT_EQ(table->nodes[k].weight, p.table.nodes[k].weight) << what;
+    }
+  };
+  for (int i = 0; i < 3; ++i) {
+    check(rest_[i]->Put("/v1/proxy/routing", ToJson(p)), "PUT");
+    check(rest_[i]->Get("/v1/proxy/routing"), "GET");
   }
 }
 

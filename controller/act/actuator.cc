@@ -40,14 +40,9 @@ value TermBody(uint64_t term) {
 // The agent's PUT /v1/proxy/routing node list: every spec node, with the
 // planner's weight for routed standbys; the primary keeps its spec weight (it
 // serves reads too, as in Pgpool-II); excluded or unplanned nodes are down.
-value RoutingNodes(const ClusterSpec& spec, const plan::Action& a) {
-  value nodes = value::array();
-  size_t i = 0;
+std::vector<RouteNode> RoutingNodes(const ClusterSpec& spec, const plan::Action& a) {
+  std::vector<RouteNode> nodes;
   for (const auto& n : spec.nodes) {
-    value v = value::object();
-    v["name"] = value::string(n.name);
-    v["host"] = value::string(n.host);
-    v["port"] = value::number(spec.PgPort(n));
     int weight = 0;
     bool up = false;
     if (n.name == a.primary) {
@@ -60,9 +55,7 @@ value RoutingNodes(const ClusterSpec& spec, const plan::Action& a) {
         weight = s.weight;
       }
     }
-    v["weight"] = value::number(weight);
-    v["up"] = value::boolean(up);
-    nodes[i++] = v;
+    nodes.push_back({n.name, n.host, spec.PgPort(n), weight, up});
   }
   return nodes;
 }
@@ -134,10 +127,8 @@ ActionResult Actuator::RunOne(const plan::Action& a, uint64_t term, const plan::
       // Long: the planner waits for it through the observed operation.
       return NodeOperation(a, "rebuild", body, false, keep_going);
     case ActionKind::kPublishRouting: {
-      body["generation"] = value::number(a.generation);
-      body["primary"] = value::string(a.primary);
-      body["nodes"] = RoutingNodes(spec_, a);
-      return Broadcast(a, "PUT", "/v1/proxy/routing", body, obs);
+      const RoutingPublish publish{term, {a.generation, a.primary, RoutingNodes(spec_, a)}};
+      return Broadcast(a, "PUT", "/v1/proxy/routing", ToJson(publish), obs);
     }
     case ActionKind::kPauseProxies:
       return Broadcast(a, "POST", "/v1/proxy/pause", body, obs);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/rest_client.h"
+#include "common/routing_table.h"
 #include "common/spec.h"
 #include "controller/observe/pg_observer.h"
 #include "controller/plan/action.h"
@@ -26,9 +27,10 @@ struct ActionResult {
   std::string detail;  // what happened (operation id, error)
 };
 
-// The node list of the agent's PUT /v1/proxy/routing body for a kPublishRouting
-// action: every spec node with host, PostgreSQL port, weight and up.
-web::json::value RoutingNodes(const ClusterSpec& spec, const plan::Action& a);
+// The node list of the agent's PUT /v1/proxy/routing body (RoutingPublish,
+// common/routing_table.h) for a kPublishRouting action: every spec node with
+// host, PostgreSQL port, weight and up.
+std::vector<RouteNode> RoutingNodes(const ClusterSpec& spec, const plan::Action& a);
 
 // {"term": N}: the body of the sidecar's term-checked requests (term, promote,
 // init, ...), as sidecar/agent/op_request.cc reads it.

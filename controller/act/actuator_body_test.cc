@@ -32,11 +32,7 @@ TEST(ActuatorBody, RoutingBodyIsWhatTheAgentParses) {
   a.primary = "server1";
   a.standbys = {{"server3", 4}};
   a.excluded = {"server2"};
-  web::json::value body = web::json::value::object();
-  body["term"] = web::json::value::number(3);
-  body["generation"] = web::json::value::number(a.generation);
-  body["primary"] = web::json::value::string(a.primary);
-  body["nodes"] = RoutingNodes(spec, a);
+  const web::json::value body = ToJson(RoutingPublish{3, {a.generation, a.primary, RoutingNodes(spec, a)}});
 
   uint64_t term = 0;
   RoutingTable table;
@@ -60,10 +56,10 @@ TEST(ActuatorBody, NoLoadBalancePrimaryServesNoBalancedReads) {
   spec.nodes[0].noLoadBalance = true;
   plan::Action a;
   a.primary = "server1";
-  web::json::value nodes = RoutingNodes(spec, a);
-  EXPECT_EQ(nodes[0].at("weight").as_integer(), 0);
-  EXPECT_TRUE(nodes[0].at("up").as_bool());
-  EXPECT_FALSE(nodes[1].at("up").as_bool());
+  const std::vector<RouteNode> nodes = RoutingNodes(spec, a);
+  EXPECT_EQ(nodes[0].weight, 0);
+  EXPECT_TRUE(nodes[0].up);
+  EXPECT_FALSE(nodes[1].up);
 }
 
 TEST(StateCodec, FullStateRoundTripsWithinTheRegisterLimit) {

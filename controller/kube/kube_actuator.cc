@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/routing_table.h"
 #include "common/strings.h"
 #include "controller/kube/fenced_primary.h"
 
@@ -648,9 +649,12 @@ Status KubeActuator::CheckPromote(const plan::Action& a, const plan::Observation
     const plan::NodeObservation* o = obs.Find(n.name);
     if (!o || !o->sidecarReachable) continue;
     auto r = actuator.Sidecar(n.name).Get("/v1/proxy/routing");
-    if (!r.ok() || r->status != 200 || !r->body.is_object()) continue;
-    const std::string primary =
-        r->body.has_string_field("primary") ? r->body.at("primary").as_string() : std::string();
+    if (!r.ok() || r->status != 200) continue;
+    std::vector<std::string> notes;
+    const Result<RoutingTable> table = RoutingTableFromJson(r->body, &notes);
+    for (const auto& note : notes) spdlog::debug("{}: GET /v1/proxy/routing: {}", n.name, note);
+    if (!table.ok()) continue;
+    const std::string& primary = table->primary;
     if (primary != old) ++accepted;
     seen += (seen.empty() ? "" : ", ") + n.name + ": " + (primary.empty() ? "none" : primary);
   }

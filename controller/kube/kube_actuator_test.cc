@@ -605,11 +605,7 @@ class RoutingStandIn {
         req.reply(404);
         return;
       }
-      value v = value::object();
-      v["generation"] = value::number(2);
-      v["primary"] = value::string(primary_);
-      v["nodes"] = value::array();
-      req.reply(200, v);
+      req.reply(200, ToJson(RoutingTable{2, primary_, {}}));
     });
     listener_.open().wait();
   }

@@ -69,7 +69,7 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
       return JsonResponse(200, ToJson(WatchdogRegisterWritten{*version}));
     }
     case Route::kProxyRoutingGet:
-      return JsonResponse(200, RoutingToJson(proxy->Routing()));
+      return JsonResponse(200, ToJson(proxy->Routing()));
     case Route::kProxyRoutingPut: {
       RoutingTable table;
       if (!ParseRoutingRequest(req.body, &term, &table, &e)) return ErrorResponse(400, e.reason, e.field);
@@ -91,7 +91,7 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
       // The proxy routes writes only to a primary its health view confirms: check
       // now rather than up to a period later (a just-promoted node).
       if (health) health->RequestCheck();
-      return JsonResponse(200, RoutingToJson(proxy->Routing()));
+      return JsonResponse(200, ToJson(proxy->Routing()));
     }
     case Route::kProxyPause:
     case Route::kProxyResume: {

@@ -98,24 +98,6 @@ bool ParseRoutingRequest(const std::string& body, uint64_t* term, RoutingTable* 
   return true;
 }
 
-value RoutingToJson(const RoutingTable& t) {
-  auto v = value::object();
-  v["generation"] = value::number(t.generation);
-  v["primary"] = value::string(t.primary);
-  auto nodes = value::array(t.nodes.size());
-  for (size_t i = 0; i < t.nodes.size(); ++i) {
-    auto n = value::object();
-    n["name"] = value::string(t.nodes[i].name);
-    n["host"] = value::string(t.nodes[i].host);
-    n["port"] = value::number(t.nodes[i].port);
-    n["weight"] = value::number(t.nodes[i].weight);
-    n["up"] = value::boolean(t.nodes[i].up);
-    nodes[i] = n;
-  }
-  v["nodes"] = nodes;
-  return v;
-}
-
 value PoolNodesToJson(const std::vector<PoolNodeRow>& rows) {
   auto arr = value::array(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {

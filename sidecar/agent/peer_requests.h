@@ -15,10 +15,11 @@
 
 namespace pgvigil {
 
-// {"term", "generation", "primary", "nodes": [{"name","host","port","weight","up"}]}
+// PUT /v1/proxy/routing: RoutingPublish (common/routing_table.h), checked
+// strictly (unknown fields, duplicate names, a primary not among the nodes are
+// refused, the error names the field). The answer is ToJson(RoutingTable).
 bool ParseRoutingRequest(const std::string& body, uint64_t* term, RoutingTable* table,
                          RequestError* error);
-web::json::value RoutingToJson(const RoutingTable& t);
 web::json::value PoolNodesToJson(const std::vector<PoolNodeRow>& rows);
 
 // PUT /v1/watchdog/register: WatchdogRegisterWrite (common/watchdog_register.h),

@@ -25,7 +25,7 @@ TEST(AgentPeerRequests, RoutingTable) {
   EXPECT_EQ(t.nodes[1].weight, 3);
   EXPECT_TRUE(t.nodes[1].up);
   // Round trip through the GET form.
-  auto v = RoutingToJson(t);
+  auto v = ToJson(t);
   EXPECT_EQ(v.at("nodes").as_array().size(), 2u);
   EXPECT_EQ(v.at("primary").as_string(), "node1");
 }

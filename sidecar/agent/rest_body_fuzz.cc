@@ -30,7 +30,7 @@ void Routing(const std::string& body) {
   RoutingTable table;
   RequestError e;
   if (Refused(ParseRoutingRequest(body, &term, &table, &e), e)) return;
-  web::json::value back = RoutingToJson(table);
+  web::json::value back = ToJson(table);
   back["term"] = web::json::value::number(term);
   uint64_t term2 = 0;
   RoutingTable table2;

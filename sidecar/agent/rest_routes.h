@@ -18,7 +18,8 @@
 //   GET /v1/watchdog/register  200 {"term", "version", "durable", "doc"}: WatchdogRegisterValue
 //                       (common/watchdog_register.h); 503 no watchdog.
 //   GET /v1/proxy/routing      200 {"generation", "primary", "nodes": [{"name", "host",
-//                       "port", "weight", "up"}]}; 503 when the proxy is disabled.
+//                       "port", "weight", "up"}]}: RoutingTable (common/routing_table.h);
+//                       503 when the proxy is disabled.
 //   GET /v1/proxy/pool_nodes   200 {"nodes": [{"node_id", "hostname", "port", "status",
 //                       "pg_status", "lb_weight", "role", "pg_role", "select_cnt",
 //                       "load_balance_node", "replication_delay", "replication_state",
@@ -62,7 +63,8 @@
 //        start and restart keep the data and need no fencing. 409 {"error", "reason": "stale_term", "term": highest} when N
 //        is older than the newest term seen; 409 {"error", "reason": "busy",
 //        "running": "<id>"} while another operation runs. 400 on a malformed body.
-//   PUT  /v1/proxy/routing  {"term": N, "generation": G, "primary": "<name>|\"\"",
+//   PUT  /v1/proxy/routing  RoutingPublish (common/routing_table.h):
+//                           {"term": N, "generation": G, "primary": "<name>|\"\"",
 //                            "nodes": [{"name", "host", "port", "weight": 1, "up": true}]}
 //        200 the table now in effect; 400 when a node is not one of the spec's
 //        nodes at the spec's host and port (the reason names the field); 409

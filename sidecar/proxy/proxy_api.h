@@ -10,28 +10,9 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/routing_table.h"  // RouteNode, RoutingTable: the controller's contract
 
 namespace pgvigil {
-
-struct RouteNode {
-  std::string name;
-  std::string host;
-  int port = 5432;
-  int weight = 1;   // load-balance weight; 0 = never balanced
-  bool up = true;   // false: routed nowhere
-};
-inline bool operator==(const RouteNode& a, const RouteNode& b) {
-  return a.name == b.name && a.host == b.host && a.port == b.port && a.weight == b.weight && a.up == b.up;
-}
-inline bool operator!=(const RouteNode& a, const RouteNode& b) { return !(a == b); }
-
-// What the controller publishes. `primary` is a node name; empty means no
-// confirmed primary: writes fail closed. Generations only move forward.
-struct RoutingTable {
-  uint64_t generation = 0;
-  std::string primary;
-  std::vector<RouteNode> nodes;  // primary and standbys
-};
 
 // One row of `SHOW pool_nodes` (Pgpool-II 4.3 columns), as text.
 struct PoolNodeRow {
