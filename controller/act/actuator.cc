@@ -1,5 +1,7 @@
 #include "controller/act/actuator.h"
 
+#include "common/node_operation.h"
+
 #include <libpq-fe.h>
 
 #include <chrono>
@@ -162,7 +164,9 @@ ActionResult Actuator::NodeOperation(const plan::Action& a, const std::string& o
   auto reply = c.Post("/v1/node/" + op, body);
   if (!reply.ok()) return Done(a, false, reply.error());
   if (reply->status != 202 && reply->status != 200) return Done(a, false, DescribeFailure(*reply));
-  std::string id = reply->body.is_object() && reply->body.has_field("id") ? reply->body.at("id").as_string() : "";
+  std::vector<std::string> notes;
+  std::string id = NodeOperationStartedFromJson(reply->body, &notes).id;
+  for (const auto& note : notes) spdlog::debug("{}: POST /v1/node/{}: {}", a.node, op, note);
   if (!wait || id.empty()) return Done(a, true, "operation " + id + " started");
   const auto started = std::chrono::steady_clock::now();
   auto deadline = started + std::chrono::seconds(120);
@@ -170,14 +174,9 @@ ActionResult Actuator::NodeOperation(const plan::Action& a, const std::string& o
     if (!keep_going()) return Done(a, false, "abandoned: this controller may no longer act");
     auto st = c.Get("/v1/node/operations/" + id);
     if (st.ok() && st->status == 200 && st->body.is_object()) {
-      std::string state = st->body.has_field("state") ? st->body.at("state").as_string() : "";
-      if (state == "succeeded") return Done(a, true, "operation " + id + " succeeded");
-      if (state == "failed") {
-        std::string err = st->body.has_field("error") && st->body.at("error").is_string()
-                              ? st->body.at("error").as_string()
-                              : "";
-        return Done(a, false, "operation " + id + " failed: " + err);
-      }
+      const SidecarOperation o = SidecarOperationFromJson(st->body);
+      if (o.state == "succeeded") return Done(a, true, "operation " + id + " succeeded");
+      if (o.state == "failed") return Done(a, false, "operation " + id + " failed: " + o.error);
     }
     // Promote and stop finish within a few hundred ms: look often at first.
     const bool early = std::chrono::steady_clock::now() < started + std::chrono::seconds(2);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/node_operation.h"
 #include "common/routing_table.h"
 #include "common/strings.h"
 #include "controller/kube/fenced_primary.h"
@@ -427,11 +428,11 @@ void KubeActuator::MaybeInit(const plan::ClusterState& state, uint64_t term, con
   if (!initOpId_.empty()) {  // sent earlier: how is it doing?
     auto r = actuator.Sidecar(initNode_).Get("/v1/node/operations/" + initOpId_);
     if (!r.ok()) return;  // not reachable this round
-    std::string st = r->status == 200 && r->body.has_string_field("state") ? r->body.at("state").as_string() : "";
-    if (r->status == 200 && st != "failed") return;  // running, or succeeded and not observed yet
+    const SidecarOperation o = r->status == 200 ? SidecarOperationFromJson(r->body) : SidecarOperation();
+    if (r->status == 200 && o.state != "failed") return;  // running, or succeeded and not observed yet
     std::string why = r->status == 404 ? "unknown to the sidecar (restarted?)"
-                      : st == "failed" && r->body.has_string_field("error") ? "failed: " + r->body.at("error").as_string()
-                                                                             : "HTTP " + std::to_string(r->status);
+                      : o.state == "failed" && !o.error.empty() ? "failed: " + o.error
+                                                                  : "HTTP " + std::to_string(r->status);
     spdlog::warn("{}/{}: init {} on {} {}; sending init again", ns_, name_, initOpId_, initNode_, why);
     initOpId_.clear();
   }
@@ -442,12 +443,13 @@ void KubeActuator::MaybeInit(const plan::ClusterState& state, uint64_t term, con
     spdlog::warn("{}/{}: init of {}: {}", ns_, name_, d.node, r.error());
     return;
   }
-  if (r->status != 202 || !r->body.has_string_field("id")) {
+  const NodeOperationStarted started = NodeOperationStartedFromJson(r->body);
+  if (r->status != 202 || started.id.empty()) {
     spdlog::warn("{}/{}: {} refused init: HTTP {} {}", ns_, name_, d.node, r->status, r->text);
     return;
   }
   initNode_ = d.node;
-  initOpId_ = r->body.at("id").as_string();
+  initOpId_ = started.id;
   spdlog::info("{}/{}: init sent to {} under term {} (operation {})", ns_, name_, d.node, term, initOpId_);
 }
 

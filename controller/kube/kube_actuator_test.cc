@@ -12,6 +12,7 @@
 // PostgreSQL cluster those cases do not run. The register mirror's case runs
 // three real sidecars (watchdog on) over the test's PostgreSQL cluster.
 #include <algorithm>
+#include <atomic>
 
 #include <gtest/gtest.h>
 
@@ -20,6 +21,7 @@
 #include "controller/act/actuator.h"
 #include "controller/act/state_codec.h"
 #include "common/files.h"
+#include "common/node_operation.h"
 #include "common/node_spec_push.h"
 #include "common/spec_parser.h"
 #include "common/watchdog_detail.h"
@@ -799,6 +801,50 @@ TEST(KubeActuatorFencedInstances, TheOutgoingPrimaryOnceRoutingLeavesIt) {
   EXPECT_EQ(FencedInstances(s), (std::set<std::string>{"demo-0", "demo-2"}));
   in.state = s;
   EXPECT_EQ(RoleOf(in, "demo-0"), PodRole::kFenced);
+}
+
+// A node operation's answers read the tolerant way of common/json_fields.h: a
+// sidecar whose GET /v1/node/operations/ID has a "state" of another type (a
+// bug, a proxy in between) is polled again, never an exception out of the
+// actuator; the 202 answer is a NodeOperationStarted (common/node_operation.h).
+TEST_F(KubeActuatorTest, AnOperationStateOfAnotherTypeIsPolledAgain) {
+  const int port = pgvigil::testing::FreePort();
+  web::http::experimental::listener::http_listener sidecar("http://127.0.0.1:" + std::to_string(port));
+  std::atomic<int> polls{0};
+  sidecar.support(web::http::methods::POST, [](web::http::http_request req) {
+    NodeOperationStarted s;
+    s.id = "op-1";
+    s.operation.id = "op-1";
+    s.operation.type = "promote";
+    s.operation.state = "running";
+    req.reply(202, ToJson(s));
+  });
+  sidecar.support(web::http::methods::GET, [&](web::http::http_request req) {
+    if (req.request_uri().path() != "/v1/node/operations/op-1") {
+      req.reply(404);
+      return;
+    }
+    value v = value::object();
+    v["id"] = value::string("op-1");
+    v["state"] = ++polls < 3 ? value::number(3) : value::string("succeeded");
+    req.reply(200, v);
+  });
+  sidecar.open().wait();
+  ClusterSpec spec = resource_.spec;
+  spec.api.tls = TlsSpec{};
+  spec.nodes[1].host = "127.0.0.1";
+  spec.nodes[1].apiPort = port;
+  Actuator actuator(spec, "", PgCredentials{}, "");
+  plan::Action promote;
+  promote.kind = plan::ActionKind::kPromote;
+  promote.node = spec.nodes[1].name;
+  promote.mustSucceed = true;
+  auto results = actuator.Run({promote}, 5, plan::Observation{}, [] { return true; });
+  sidecar.close().wait();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_TRUE(results[0].ok) << results[0].detail;
+  EXPECT_EQ(results[0].detail, "operation op-1 succeeded");
+  EXPECT_GE(polls.load(), 3);
 }
 
 // §4.1's register mirror, with real sidecars (three, watchdog on, over the

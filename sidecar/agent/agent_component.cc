@@ -15,6 +15,7 @@
 #include "common/files.h"
 #include "common/http_server.h"
 #include "common/logging.h"
+#include "common/node_operation.h"
 #include "common/sidecar_status.h"
 #include "common/utc_time.h"
 #include "sidecar/agent/agent_metrics.h"
@@ -556,10 +557,7 @@ class AgentComponent : public Component {
       (void)params->Apply();
       if (auto c = checker.lock()) c->Poke();
     }).detach();
-    auto v = value::object();
-    v["id"] = value::string(op->id());
-    v["operation"] = op->Snapshot().ToJson();
-    return JsonResponse(202, v);
+    return JsonResponse(202, ToJson(NodeOperationStarted{op->id(), op->Snapshot().ToStatus()}));
   }
 
   // GET /v1/status (common/sidecar_status.h).

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/files.h"
+#include "common/node_operation.h"
 #include "common/process.h"
 #include "common/sidecar_status.h"
 #include "sidecar/agent/agent_test_env.h"
@@ -123,6 +124,29 @@ TEST_F(AgentRestTest, StatusIsTheSidecarStatusContract) {
     EXPECT_EQ(ToJson(look->postgres).serialize(), probe.body);
     EXPECT_TRUE(notes.empty()) << notes.front();
   }
+}
+
+// A real agent's answer to a node operation is common/node_operation.h's
+// NodeOperationStarted to the byte, and GET /v1/node/operations/ID a
+// SidecarOperation: each read without a note and written again unchanged.
+TEST_F(AgentRestTest, OperationAnswersAreTheNodeOperationContract) {
+  ASSERT_TRUE(ProbeBecomes(0, "/primary", 200));
+  auto reply = env_->Op(0, "start", R"({"term": 1})");
+  ASSERT_EQ(reply.status, 202) << reply.body;
+  std::vector<std::string> notes;
+  const NodeOperationStarted started = NodeOperationStartedFromJson(reply.json(), &notes);
+  EXPECT_TRUE(notes.empty()) << notes.front();
+  EXPECT_EQ(ToJson(started).serialize(), reply.body);
+  ASSERT_FALSE(started.id.empty());
+  EXPECT_EQ(started.operation.id, started.id);
+  EXPECT_EQ(started.operation.type, "start");
+  env_->WaitOperation(0, started.id);
+  auto done = env_->Get(0, "/v1/node/operations/" + started.id, env_->token());
+  ASSERT_EQ(done.status, 200) << done.body;
+  const SidecarOperation op = SidecarOperationFromJson(done.json(), &notes);
+  EXPECT_TRUE(notes.empty()) << notes.front();
+  EXPECT_EQ(ToJson(op).serialize(), done.body);
+  EXPECT_NE(op.state, "running");
 }
 
 TEST_F(AgentRestTest, TokenTermAndBodyChecks) {
