@@ -51,11 +51,13 @@ errors() { wc -l <"$E2E_OUT/writer.err"; }
 acks_before=$(acked_count); err0=$(errors)
 
 say "9. API server down for $DOWN_S s (kube-fake POST /down); primary $pod on $old, term $term0; load $(cut -d' ' -f1-3 /proc/loadavg)"
+# Counted before the outage: the controller may stop acting within milliseconds
+# of it (its next API call fails), before the first check below returns.
+stops0=$(grep -c 'controller stops acting' "$E2E_LAB/kube/controller.log")
 t=$(now_ms)
 kubefake_ctl /down | sed 's/^/  /'
 check "9. the API answers no more" eval '! kube_get /api/v1/namespaces/db/pods >/dev/null'
 # The controller's acting window closes by the renew deadline (10 s).
-stops0=$(grep -c 'controller stops acting' "$E2E_LAB/kube/controller.log")
 check "9. the controller stops acting (at the latest by its renew deadline)" wait_until 25 eval \
   '(( $(grep -c "controller stops acting" "$E2E_LAB/kube/controller.log") > stops0 ))'
 say "9. the controller stopped acting: $(grep 'controller stops acting' "$E2E_LAB/kube/controller.log" | tail -n1 | cut -c1-200)"
