@@ -2,15 +2,6 @@
 
 #include <sys/epoll.h>
 
-#include <boost/version.hpp>
-
-// The layout read below is Boost 1.74's epoll reactor (Debian 12). Another
-// version builds the plain fallback until someone checks its reactor.
-#if BOOST_VERSION == 107400 && defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IOCP)
-#define PGVIGIL_QUIET_READ 1
-#else
-#define PGVIGIL_QUIET_READ 0
-#endif
 
 namespace pgvigil::proxy::quiet_read_detail {
 
@@ -115,6 +106,20 @@ bool EndSeen(WorkerSocket& s) {
   // (A C-style cast may convert to a private base, [expr.cast].)
   const auto* op = (const ad::scheduler_operation*)d;
   return (op->*Get(TaskResult()) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+}
+
+void StartRead(WorkerSocket& s, ad::reactor_op* op) {
+  Socket& base = s;
+  auto& impl = (base.*Get(SocketImpl())).get_implementation();
+  // Open, so registered with the reactor (a socket Asio could not register
+  // has no reactor data: the reactor posts bad_descriptor, as for its reads).
+  ad::epoll_reactor::per_descriptor_data& d = impl.reactor_data_;
+  if (!d) {
+    op->ec_ = boost::asio::error::bad_descriptor;
+    boost::asio::use_service<ad::epoll_reactor>(base.get_executor().context()).post_immediate_completion(op, false);
+    return;
+  }
+  (d->*Get(Reactor()))->start_op(ad::epoll_reactor::read_op, impl.socket_, d, op, false, true);
 }
 
 bool ReadQueued(WorkerSocket& s) {

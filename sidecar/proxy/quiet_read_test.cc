@@ -163,5 +163,95 @@ TEST(QuietReadTest, OutsideTheDrainingHandlerTheReadIsTried) {
   EXPECT_EQ(got, 1u);
 }
 
+// The raw read (RawReadOp, RecvNow) where Asio's own read was: a frame that
+// arrives in pieces, a message far larger than the buffer, the peer's close
+// and its reset each reach the handler as async_read_some's would.
+TEST(QuietReadTest, RawReadGetsAFrameInPieces) {
+  Pair p;
+  Reader r(p, 64);
+  EXPECT_EQ(r.q.raw(), quiet_read_detail::Supported());
+  r.Start();
+  // A Query frame's header alone, then its body.
+  const std::string header("Q\0\0\0\x0d", 5);
+  p.Send(header);
+  r.RunUntil(1);
+  p.Send("select 1;");
+  r.RunUntil(2);
+  ASSERT_EQ(r.got.size(), 2u);
+  EXPECT_EQ(r.got[0], header);
+  EXPECT_EQ(r.got[1], "select 1;");
+  EXPECT_FALSE(r.lastError);
+}
+
+TEST(QuietReadTest, RawReadGetsALargeMessageOverManyReads) {
+  Pair p;
+  Reader r(p, 4096);
+  std::string big(1 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = char('a' + (i * 7 + i / 4093) % 26);
+  bool sent = false;
+  asio::async_write(p.peer, asio::buffer(big), [&](const boost::system::error_code& ec, size_t) {
+    EXPECT_FALSE(ec);
+    sent = true;
+  });
+  r.Start();
+  size_t have = 0;
+  for (int i = 0; i < 2000 && (have < big.size() || !sent) && !r.lastError; ++i) {
+    p.io.run_for(std::chrono::milliseconds(10));
+    p.io.restart();
+    have = 0;
+    for (const auto& g : r.got) have += g.size();
+  }
+  std::string all;
+  for (const auto& g : r.got) all += g;
+  EXPECT_TRUE(sent);
+  EXPECT_FALSE(r.lastError);
+  EXPECT_GT(r.got.size(), big.size() / 4096 - 1) << "no read returns more than its buffer";
+  EXPECT_TRUE(all == big) << "got " << all.size() << " bytes, not the " << big.size() << " sent, in order";
+}
+
+TEST(QuietReadTest, RawReadEndsInEofWhenThePeerClosesWithNothingSent) {
+  Pair p;
+  Reader r(p, 64);
+  r.Start();
+  p.io.poll();
+  p.io.restart();
+  p.peer.close();
+  r.RunUntil(1);
+  EXPECT_TRUE(r.got.empty());
+  EXPECT_EQ(r.lastError, asio::error::eof);
+}
+
+TEST(QuietReadTest, RawReadReportsAConnectionReset) {
+  for (bool queued : {true, false}) {
+    Pair p;
+    Reader r(p, 64);
+    if (queued) {  // waiting in the reactor when the reset comes
+      r.Start();
+      p.io.poll();
+      p.io.restart();
+    }
+    // A close with a zero linger time sends RST, not FIN.
+    p.peer.set_option(asio::socket_base::linger(true, 0));
+    p.peer.close();
+    if (!queued) r.Start();  // the reset already there: found by the read tried at once
+    r.RunUntil(1);
+    EXPECT_TRUE(r.got.empty());
+    EXPECT_EQ(r.lastError, asio::error::connection_reset) << (queued ? "queued" : "tried at once") << ": "
+                                                          << r.lastError.message();
+  }
+}
+
+TEST(QuietReadTest, RecvNowWaitsOnAnEmptySocket) {
+  Pair p;
+  char buf[8];
+  boost::system::error_code ec;
+  size_t got = 7;
+  EXPECT_FALSE(RecvNow(p.reader.native_handle(), buf, sizeof buf, &ec, &got));
+  p.Send("ab");
+  EXPECT_TRUE(RecvNow(p.reader.native_handle(), buf, sizeof buf, &ec, &got));
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(std::string(buf, got), "ab");
+}
+
 }  // namespace
 }  // namespace pgvigil::proxy
