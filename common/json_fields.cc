@@ -1,5 +1,6 @@
 #include "common/json_fields.h"
 
+#include <cmath>
 #include <exception>
 
 namespace pgvigil {
@@ -49,8 +50,20 @@ bool JsonFieldReader::I64(const char* key, int64_t* out) const {
   const value* f = Get(key);
   if (!f) return false;
   if (f->is_number()) {
-    *out = f->as_number().to_int64();
-    return true;
+    const auto& n = f->as_number();
+    if (n.is_int64()) {
+      *out = n.to_int64();
+      return true;
+    }
+    // A fraction is cut; a double outside the int64 range (1e300) is no integer:
+    // cpprest's to_int64() would cast it unchecked (undefined behaviour).
+    const double d = n.is_integral() ? 0.0 : n.to_double();
+    if (!n.is_integral() && std::isfinite(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+      *out = static_cast<int64_t>(d);
+      return true;
+    }
+    Note(key, "not an integer");
+    return false;
   }
   if (f->is_string()) {
     const std::string& s = f->as_string();

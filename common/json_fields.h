@@ -30,8 +30,9 @@ class JsonFieldReader {
 
   void Bool(const char* key, bool* out) const;
   void Str(const char* key, std::string* out) const;
-  // A number (a fraction is cut) or a string holding a whole integer; false
-  // (and *out unchanged) when missing, null or of another type (noted).
+  // A number (a fraction is cut; a double outside the int64 range is noted) or a
+  // string holding a whole integer; false (and *out unchanged) when missing, null
+  // or of another type (noted).
   bool I64(const char* key, int64_t* out) const;
   bool U64(const char* key, uint64_t* out) const;  // a negative number is noted too
   void Int(const char* key, int* out) const;

@@ -21,12 +21,14 @@
 
 #include <gtest/gtest.h>
 
+#include "common/cluster_state_doc.h"
 #include "common/files.h"
 #include "common/node_spec_push.h"
 #include "common/rest_client.h"
 #include "common/routing_table.h"
 #include "common/sidecar_status.h"
 #include "common/watchdog_detail.h"
+#include "common/watchdog_register.h"
 #include "common/testing/pg_cluster.h"
 #include "sidecar/agent/agent_component.h"
 #include "sidecar/agent/spec_update.h"
@@ -356,6 +358,103 @@ TEST_F(MembershipIT, RoutingBodiesAreTheRoutingTableContract) {
     check(rest_[i]->Put("/v1/proxy/routing", ToJson(p)), "PUT");
     check(rest_[i]->Get("/v1/proxy/routing"), "GET");
   }
+}
+
+// The cluster-state document (common/cluster_state_doc.h) on real sidecars: the
+// controller's document, stored through the watchdog leader's agent, is served
+// back by every member to the byte (GET /v1/watchdog/register: the register and
+// its document read by both readers without a note and written again
+// unchanged), and every member's proxy fences writes as the document says: the
+// published generation and primary leave them open, a newer generation naming
+// another primary or a fenced primary closes them, and so does a document whose
+// "fe" the fence cannot read (it is not read as "nothing fenced").
+TEST_F(MembershipIT, ClusterStateDocumentIsOneContractForControllerAndProxies) {
+  for (int i = 0; i < 3; ++i) StartMember(i, WithMembers(3), 1);
+  ASSERT_TRUE(WaitFor([&] { return Settled(3); }, 10s));
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Routing(i, 3, 5), 200);
+  // Stored by the one member that is the watchdog leader (the others 409).
+  auto store = [&](const value& doc) {
+    int taken = 0;
+    for (int i = 0; i < 3; ++i) {
+      auto r = rest_[i]->Put("/v1/watchdog/register", ToJson(WatchdogRegisterWrite{1, doc, uint64_t(3000)}));
+      if (r.ok() && r->status == 200) ++taken;
+    }
+    return taken;
+  };
+  auto reason = [&](int i) {
+    auto r = rest_[i]->Get("/v1/status");
+    if (!r.ok() || !r->body.has_object_field("components") || !r->body.at("components").has_field("proxy"))
+      return std::string("no status");
+    return ProxySummaryFromJson(r->body.at("components").at("proxy")).noPrimaryReason.value_or("");
+  };
+  // Every member's proxy: its reason for no primary contains `part` ("": names no cluster state).
+  auto fenced_by = [&](const std::string& part) {
+    return WaitFor([&] {
+      for (int i = 0; i < 3; ++i) {
+        const std::string why = reason(i);
+        if (part.empty() ? why.find("cluster state") != std::string::npos || why.find("in sync") != std::string::npos
+                         : why.find(part) == std::string::npos)
+          return false;
+      }
+      return true;
+    }, 5s);
+  };
+  auto why_all = [&] { return reason(0) + " | " + reason(1) + " | " + reason(2); };
+
+  ClusterStateDoc d;
+  d.version = 7;
+  d.primary = "demo-0";
+  d.timeline = 1;
+  d.routingGeneration = 5;
+  d.routedPrimary = "demo-0";
+  d.routedStandbys = {"demo-1", "demo-2"};
+  d.routedWeights = {1, 1};
+  d.synchronousStandbys = {"demo-1"};
+  d.synchronousCount = 1;
+  d.detached = {"demo-3"};
+  d.transition = ClusterStateTransitionDoc{2, "demo-1", "demo-0", 1, 1764111111111, 0};
+  const value agreed = ToJson(d);
+  ASSERT_EQ(store(agreed), 1);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(WaitFor([&] {
+      auto r = rest_[i]->Get("/v1/watchdog/register");
+      return r.ok() && r->status == 200 && r->body.at("doc").serialize() == agreed.serialize();
+    }, 5s)) << "member " << i;
+    auto r = rest_[i]->Get("/v1/watchdog/register");
+    ASSERT_TRUE(r.ok()) << r.error();
+    std::vector<std::string> notes;
+    auto reg = WatchdogRegisterValueFromJson(r->body, &notes);
+    ASSERT_TRUE(reg.ok()) << reg.error();
+    const ClusterStateDoc tolerant = ClusterStateDocFromJson(reg->doc, &notes);
+    EXPECT_TRUE(notes.empty()) << notes.front();
+    auto strict = ClusterStateDocFromJsonStrict(reg->doc);
+    ASSERT_TRUE(strict.ok()) << strict.error();
+    EXPECT_TRUE(*strict == d && tolerant == d) << "member " << i;
+    reg->doc = ToJson(tolerant);
+    EXPECT_EQ(ToJson(*reg).serialize(), r->text) << "member " << i;
+  }
+  EXPECT_TRUE(fenced_by("")) << why_all();
+
+  ClusterStateDoc failover = d;  // decided, written before it is published
+  failover.routingGeneration = 6;
+  failover.routedPrimary = "demo-1";
+  ASSERT_EQ(store(ToJson(failover)), 1);
+  EXPECT_TRUE(fenced_by("names 'demo-1'")) << why_all();
+
+  ClusterStateDoc fenced = d;
+  fenced.fenced = {"demo-0"};
+  ASSERT_EQ(store(ToJson(fenced)), 1);
+  EXPECT_TRUE(fenced_by("primary demo-0 is fenced in the cluster state")) << why_all();
+
+  ASSERT_EQ(store(agreed), 1);
+  EXPECT_TRUE(fenced_by("")) << why_all();
+  value garbled = ToJson(fenced);
+  garbled["fe"] = value::string("demo-0");
+  ASSERT_EQ(store(garbled), 1);
+  EXPECT_TRUE(fenced_by("cluster state in the watchdog register cannot be read (fe: not a list)")) << why_all();
+
+  ASSERT_EQ(store(agreed), 1);
+  EXPECT_TRUE(fenced_by("")) << why_all();
 }
 
 }  // namespace

@@ -90,12 +90,47 @@ TEST(StateCodec, FullStateRoundTripsWithinTheRegisterLimit) {
   EXPECT_TRUE(*back == s);
 }
 
+// The controller's encoder writes the bytes of common/cluster_state_doc_test.cc's
+// kSwitchoverBytes (what it wrote before the document was a type in common/).
+TEST(StateCodec, WritesTheSameBytesAsBefore) {
+  plan::ClusterState s;
+  s.version = 42;
+  s.primary = "demo-1";
+  s.timeline = 3;
+  s.routingGeneration = 11;
+  s.routedPrimary = "demo-1";
+  s.routedStandbys = {"demo-0", "demo-2"};
+  s.routedWeights = {1, 5};
+  s.synchronousStandbys = {"demo-2"};
+  s.synchronousCount = 1;
+  s.syncShrinkLsn = 90000000000;
+  s.fenced = {"demo-0"};
+  s.switchoverBackoffUntil = 1764111222222;
+  s.transition.kind = plan::TransitionKind::kSwitchover;
+  s.transition.from = "demo-0";
+  s.transition.to = "demo-1";
+  s.transition.step = plan::TransitionStep::kStopping;
+  s.transition.startedAt = 1764111111111;
+  s.transition.stopLsn = 89999999000;
+  const std::string bytes =
+      R"({"bo":1764111222222,"de":[],"f":1,"fe":["demo-0"],"p":"demo-1","rg":11,"rp":"demo-1",)"
+      R"("rs":["demo-0","demo-2"],"rw":[1,5],"sc":1,"sl":90000000000,"ss":["demo-2"],"tl":3,)"
+      R"("tr":{"at":1764111111111,"fr":"demo-0","k":2,"sl":89999999000,"st":2,"to":"demo-1"},"v":42})";
+  EXPECT_EQ(EncodeClusterState(s).serialize(), bytes);
+  auto back = DecodeClusterState(web::json::value::parse(bytes));
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_TRUE(*back == s);
+  EXPECT_EQ(EncodeClusterState(plan::ClusterState{}).serialize(),
+            R"({"bo":0,"de":[],"f":1,"fe":[],"p":"","rg":0,"rp":"","rs":[],"sc":0,"sl":0,"ss":[],"tl":0,"v":0})");
+}
+
 TEST(StateCodec, RefusesOtherFormatsAndWrongTypes) {
   auto other = DecodeClusterState(web::json::value::parse(R"({"f": 2, "p": "a"})"));
   ASSERT_FALSE(other.ok());
   EXPECT_NE(other.error().find("format 2"), std::string::npos);
   auto wrong = DecodeClusterState(web::json::value::parse(R"({"f": 1, "rw": ["x"]})"));
-  EXPECT_FALSE(wrong.ok());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().find("'rw[0]'"), std::string::npos) << wrong.error();  // the field at fault
   auto empty = DecodeClusterState(web::json::value::null());
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->primary.empty());

@@ -940,6 +940,19 @@ TEST_F(KubeActuatorTest, AStateWriteIsMirroredToTheWatchdogRegister) {
     EXPECT_TRUE(notes.empty()) << notes.front();
     EXPECT_EQ(ToJson(*v).serialize(), r->text) << "sidecar " << i;
     EXPECT_EQ(v->doc.serialize(), doc.serialize());
+    // The controller's state document in it is common/cluster_state_doc.h's, to
+    // the byte, for both readers (the controller's and the proxies' fence).
+    auto strict = ClusterStateDocFromJsonStrict(v->doc);
+    ASSERT_TRUE(strict.ok()) << strict.error();
+    const ClusterStateDoc tolerant = ClusterStateDocFromJson(v->doc, &notes);
+    EXPECT_TRUE(notes.empty()) << notes.front();
+    EXPECT_TRUE(*strict == tolerant);
+    EXPECT_TRUE(*strict == ToClusterStateDoc(s));
+    EXPECT_EQ(tolerant.routingGeneration, 4u);
+    EXPECT_EQ(tolerant.fenced, std::vector<std::string>{"demo-2"});
+    WatchdogRegisterValue again = *v;
+    again.doc = ToJson(*strict);
+    EXPECT_EQ(ToJson(again).serialize(), r->text) << "sidecar " << i;
     RestClient writer(spec.ApiUrl(spec.nodes[i]), "mirror-test-token");
     auto w = writer.Put("/v1/watchdog/register", ToJson(WatchdogRegisterWrite{5, doc, uint64_t(3000)}));
     ASSERT_TRUE(w.ok()) << w.error();

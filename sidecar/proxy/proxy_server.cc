@@ -225,21 +225,7 @@ std::string ProxyServer::WriteFence(const RoutingTable& table, bool fromControll
       f.self = ctx_.nodeName;
       f.selfLeaseLost = !ctx_.watchdog->GetWriteLease().Held(std::chrono::steady_clock::now());
     }
-    WatchdogApi::RegisterValue reg = ctx_.watchdog->ReadRegister();
-    const web::json::value& d = reg.doc;
-    try {
-      if (d.is_object() && d.has_field("rg") && d.at("rg").is_number() &&
-          d.at("rg").as_number().is_uint64()) {  // to_uint64 of a double is unchecked
-        f.haveRegister = true;
-        f.registerGeneration = d.at("rg").as_number().to_uint64();
-        if (d.has_field("rp") && d.at("rp").is_string()) f.registerPrimary = d.at("rp").as_string();
-        if (d.has_field("fe") && d.at("fe").is_array())
-          for (const auto& n : d.at("fe").as_array())
-            if (n.is_string()) f.registerFenced.push_back(n.as_string());
-      }
-    } catch (const std::exception&) {
-      f.haveRegister = false;  // an unreadable document proves nothing either way
-    }
+    FenceFromClusterState(ctx_.watchdog->ReadRegister().doc, &f);
   }
   return WriteFenceReason(f, table, fromController);
 }

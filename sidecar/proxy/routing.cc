@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/cluster_state_doc.h"
+
 namespace pgvigil::proxy {
 
 int EffectiveRouting::Find(const std::string& name) const {
@@ -109,7 +111,11 @@ std::string WriteFenceReason(const FenceInputs& f, const RoutingTable& table, bo
   if (f.selfLeaseLost && !f.self.empty() && table.primary == f.self)
     return "this node (" + f.self + ") is the primary and its watchdog write lease ran out: no "
            "majority confirmed hearing it, so another node may be promoted";
-  if (!fromController || !f.haveRegister) return "";
+  if (!fromController) return "";
+  if (!f.registerUnreadable.empty())
+    return "the cluster state in the watchdog register cannot be read (" + f.registerUnreadable +
+           "): it may fence or replace primary '" + table.primary + "'";
+  if (!f.haveRegister) return "";
   for (const auto& n : f.registerFenced)
     if (n == table.primary) return "primary " + n + " is fenced in the cluster state";
   if (f.registerGeneration > table.generation && f.registerPrimary != table.primary)
@@ -117,6 +123,39 @@ std::string WriteFenceReason(const FenceInputs& f, const RoutingTable& table, bo
            "' but the cluster state's generation " + std::to_string(f.registerGeneration) + " names '" +
            f.registerPrimary + "'";
   return "";
+}
+
+void FenceFromClusterState(const web::json::value& doc, FenceInputs* f) {
+  f->haveRegister = false;
+  f->registerUnreadable.clear();
+  if (doc.is_null()) return;  // never written: nothing to go by
+  std::vector<std::string> notes;
+  ClusterStateDoc d = ClusterStateDocFromJson(doc, &notes);
+  std::string why;
+  if (!doc.is_object()) {
+    why = "not an object";
+  } else if (d.format != kClusterStateFormat) {
+    why = "format " + (doc.has_field("f") ? doc.at("f").serialize() : std::string("missing")) +
+          " is not the controller's " + std::to_string(kClusterStateFormat);
+  } else {
+    for (const char* key : {"rg", "rp", "fe"})
+      if (!doc.has_field(key) || doc.at(key).is_null()) {
+        why = std::string(key) + ": missing";
+        break;
+      }
+    for (const std::string& n : notes)
+      if (why.empty() && (n.rfind("rg:", 0) == 0 || n.rfind("rp:", 0) == 0 || n.rfind("fe:", 0) == 0 ||
+                          n.rfind("fe[", 0) == 0))
+        why = n;
+  }
+  if (!why.empty()) {
+    f->registerUnreadable = why;
+    return;
+  }
+  f->haveRegister = true;
+  f->registerGeneration = d.routingGeneration;
+  f->registerPrimary = d.routedPrimary;
+  f->registerFenced = d.fenced;
 }
 
 int ChooseStandby(const EffectiveRouting& r, double rand01, const std::vector<bool>& avoid) {

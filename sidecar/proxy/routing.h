@@ -68,10 +68,14 @@ struct FenceInputs {
   // This member's register copy is as new as the live leader's (see
   // Election::RegisterCurrent); false right after rejoining.
   bool registerCurrent = true;
-  bool haveRegister = false; // the cluster-state register (written by the controller)
+  // The cluster-state document in the register (common/cluster_state_doc.h,
+  // written by the controller), as FenceFromClusterState reads it.
+  bool haveRegister = false; // written and readable
   uint64_t registerGeneration = 0;      // its routing generation ("rg")
   std::string registerPrimary;          // the primary it routes to ("rp")
   std::vector<std::string> registerFenced;  // fenced nodes ("fe")
+  // Non-empty: a document is there but what the fence reads in it cannot be (why).
+  std::string registerUnreadable;
   // Kubernetes mode: this node's name, and whether its watchdog write lease ran
   // out (contact_lease.h). Without a VIP, the lease guards the local primary.
   std::string self;
@@ -87,8 +91,19 @@ struct FenceInputs {
 //    out: a majority may report it down and fail over (KUBERNETES.md §6);
 //  * the cluster state, written by the controller before it publishes, has a newer
 //    routing generation naming another primary than the table in effect, or has
-//    fenced the table's primary (this proxy missed the publication).
+//    fenced the table's primary (this proxy missed the publication);
+//  * the cluster state is there but cannot be read: it may say either, so it
+//    proves nothing in the table's favour.
 std::string WriteFenceReason(const FenceInputs& f, const RoutingTable& table, bool fromController);
+
+// Sets the register fields of `f` from the cluster-state document `doc` (the
+// register's "doc"), read with the contract's tolerant reader: null (never
+// written) leaves haveRegister false; a document whose "rg", "rp" or "fe" is
+// missing, null or of another type (a name in "fe" included), or whose "f" is not
+// the format the controller writes, sets registerUnreadable, so writes fail
+// closed rather than open on a document the fence cannot read. The other fields
+// are not the fence's.
+void FenceFromClusterState(const web::json::value& doc, FenceInputs* f);
 
 // Weighted pick among lbEligible nodes not marked in `avoid` (same size as nodes
 // or empty). r in [0,1). Returns -1 when none.

@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include "common/cluster_state_doc.h"
+
 namespace pgvigil::proxy {
 namespace {
+
+using web::json::value;
 
 BackendHealth H(const std::string& node, bool up, BackendRole role, uint64_t lag = 0) {
   BackendHealth h;
@@ -170,6 +174,76 @@ TEST(RoutingTest, WriteFenceReason) {
   EXPECT_EQ(WriteFenceReason(f, t, false), "");
   f.quorum = false;
   EXPECT_NE(WriteFenceReason(f, t, false), "");
+}
+
+// The fence reads the controller's cluster-state document (common/cluster_state_doc.h)
+// with the contract's reader: what the controller writes fences as before; a
+// document whose rg, rp or fe (or format) cannot be read fails writes closed,
+// never open; a garbled field the fence does not read changes nothing.
+TEST(RoutingTest, WriteFenceReadsTheClusterStateDocument) {
+  RoutingTable t;
+  t.generation = 3;
+  t.primary = "n0";
+  FenceInputs base;
+  base.watchdogEnabled = true;
+  base.quorum = true;
+  base.leader = "n1";
+  auto reason = [&](const value& doc, bool fromController = true) {
+    FenceInputs f = base;
+    FenceFromClusterState(doc, &f);
+    return WriteFenceReason(f, t, fromController);
+  };
+  ClusterStateDoc d;
+  d.routingGeneration = 3;
+  d.routedPrimary = "n0";
+  d.routedStandbys = {"n1"};
+  EXPECT_EQ(reason(value::null()), "");  // never written
+  EXPECT_EQ(reason(ToJson(d)), "");
+  {
+    FenceInputs f = base;
+    FenceFromClusterState(ToJson(d), &f);
+    EXPECT_TRUE(f.haveRegister);
+    EXPECT_EQ(f.registerGeneration, 3u);
+    EXPECT_EQ(f.registerPrimary, "n0");
+  }
+  d.routingGeneration = 6;
+  d.routedPrimary = "n1";
+  EXPECT_NE(reason(ToJson(d)).find("names 'n1'"), std::string::npos);
+  d.routingGeneration = 3;
+  d.routedPrimary = "n0";
+  d.fenced = {"n0"};
+  EXPECT_NE(reason(ToJson(d)).find("primary n0 is fenced"), std::string::npos);
+
+  const char* unreadable[] = {
+      R"({"f": 1, "rg": "x", "rp": "n0", "fe": []})",
+      R"({"f": 1, "rg": 1e300, "rp": "n0", "fe": []})",
+      R"({"f": 1, "rg": -6, "rp": "n0", "fe": []})",
+      R"({"f": 1, "rg": 6.5e19, "rp": "n0", "fe": []})",
+      R"({"f": 1, "rg": null, "rp": "n0", "fe": []})",
+      R"({"f": 1, "rp": "n0", "fe": []})",
+      R"({"f": 1, "rg": 3, "rp": 0, "fe": []})",
+      R"({"f": 1, "rg": 3, "fe": []})",
+      R"({"f": 1, "rg": 3, "rp": "n0", "fe": "n0"})",
+      R"({"f": 1, "rg": 3, "rp": "n0", "fe": [{"name": "n0"}]})",
+      R"({"f": 1, "rg": 3, "rp": "n0", "fe": null})",
+      R"({"f": 1, "rg": 3, "rp": "n0"})",
+      R"({"f": 2, "rg": 3, "rp": "n0", "fe": []})",
+      R"({"rg": 3, "rp": "n0", "fe": []})",
+      R"({})",
+      R"([])",
+      R"("n0")",
+      R"(3)",
+  };
+  for (const char* body : unreadable) {
+    const std::string why = reason(value::parse(body));
+    EXPECT_NE(why.find("cluster state in the watchdog register cannot be read"), std::string::npos)
+        << body << ": '" << why << "'";
+    EXPECT_EQ(reason(value::parse(body), false), "") << body;  // spec-derived table: the quorum rule only
+  }
+  // Not the fence's fields: the document fences as the controller wrote it.
+  EXPECT_EQ(reason(value::parse(R"({"f": 1, "rg": 3, "rp": "n0", "fe": [], "tr": 7, "bo": "x"})")), "");
+  EXPECT_NE(reason(value::parse(R"({"f": 1, "rg": 3, "rp": "n0", "fe": ["n0"], "rw": ["x"]})")).find("fenced"),
+            std::string::npos);
 }
 
 // Kubernetes mode: the primary's own proxy fails closed once its write lease is
