@@ -81,5 +81,29 @@ TEST(NodeOperationStarted, WrongTypesReadAsDefaultsAndAreNamed) {
   }
 }
 
+// The requests: each field only when set, the bytes the controller wrote by hand
+// before (controller/act/actuator.cc, TermBody and the fields of RunOne).
+TEST(NodeOperationRequest, WritesTheSameBytesAsBefore) {
+  NodeOperationRequest rebuild{6};
+  rebuild.fenced = true;
+  rebuild.primary = "demo-1";
+  rebuild.method = "basebackup";
+  EXPECT_EQ(ToJson(rebuild).serialize(), R"({"fenced":true,"method":"basebackup","primary":"demo-1","term":6})");
+  NodeOperationRequest stop{6};
+  stop.fenced = true;
+  stop.mode = "fast";
+  EXPECT_EQ(ToJson(stop).serialize(), R"({"fenced":true,"mode":"fast","term":6})");
+  EXPECT_EQ(ToJson(NodeOperationRequest{6}).serialize(), R"({"term":6})");
+  NodeOperationRequest all = rebuild;
+  all.mode = "immediate";
+  all.slot = "demo_0";
+  all.maxRate = "50MB";
+  all.fenced = false;
+  EXPECT_EQ(ToJson(all).serialize(),
+            R"({"fenced":false,"maxRate":"50MB","method":"basebackup","mode":"immediate","primary":"demo-1",)"
+            R"("slot":"demo_0","term":6})");
+  EXPECT_EQ(ToJson(TermRequest{9007199254740991ull}).serialize(), R"({"term":9007199254740991})");
+}
+
 }  // namespace
 }  // namespace pgvigil

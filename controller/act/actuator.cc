@@ -33,10 +33,27 @@ std::string PgQuote(const std::string& s) {
 
 }  // namespace
 
-value TermBody(uint64_t term) {
-  value v = value::object();
-  v["term"] = value::number(term);
-  return v;
+NodeOperationRequest OperationRequest(const plan::Action& a, uint64_t term) {
+  NodeOperationRequest r;
+  r.term = term;
+  switch (a.kind) {
+    case ActionKind::kStop:
+      r.mode = a.stopMode;
+      r.fenced = true;  // the planner stops only fenced/old primaries
+      break;
+    case ActionKind::kFollow:
+      r.primary = a.upstream;
+      r.fenced = true;
+      break;
+    case ActionKind::kRebuild:
+      r.primary = a.upstream;
+      r.method = a.method == RecoveryMethod::kBasebackup ? "basebackup" : "auto";
+      r.fenced = true;
+      break;
+    default:
+      break;
+  }
+  return r;
 }
 
 // The agent's PUT /v1/proxy/routing node list: every spec node, with the
@@ -103,39 +120,32 @@ std::vector<ActionResult> Actuator::Run(const std::vector<plan::Action>& actions
 
 ActionResult Actuator::RunOne(const plan::Action& a, uint64_t term, const plan::Observation& obs,
                               const std::function<bool()>& keep_going) {
-  value body = TermBody(term);
+  const value term_body = ToJson(TermRequest{term});
   switch (a.kind) {
     case ActionKind::kPromote:
       if (promoteGuard_) {
         if (Status g = promoteGuard_(a, obs); !g.ok()) return Done(a, false, "promote withheld: " + g.message());
       }
-      return NodeOperation(a, "promote", body, true, keep_going);
+      return NodeOperation(a, "promote", term, true, keep_going);
     case ActionKind::kStop:
-      body["mode"] = value::string(a.stopMode);
-      body["fenced"] = value::boolean(true);  // the planner stops only fenced/old primaries
-      return NodeOperation(a, "stop", body, true, keep_going);
+      return NodeOperation(a, "stop", term, true, keep_going);
     case ActionKind::kStart:
-      return NodeOperation(a, "start", body, false, keep_going);
+      return NodeOperation(a, "start", term, false, keep_going);
     case ActionKind::kFollow:
-      body["primary"] = value::string(a.upstream);
-      body["fenced"] = value::boolean(true);
       // Not waited for: routing to the new primary must not wait on a standby's
       // restart; later rounds see the operation and its outcome.
-      return NodeOperation(a, "follow", body, false, keep_going);
+      return NodeOperation(a, "follow", term, false, keep_going);
     case ActionKind::kRebuild:
-      body["primary"] = value::string(a.upstream);
-      body["method"] = value::string(a.method == RecoveryMethod::kBasebackup ? "basebackup" : "auto");
-      body["fenced"] = value::boolean(true);
       // Long: the planner waits for it through the observed operation.
-      return NodeOperation(a, "rebuild", body, false, keep_going);
+      return NodeOperation(a, "rebuild", term, false, keep_going);
     case ActionKind::kPublishRouting: {
       const RoutingPublish publish{term, {a.generation, a.primary, RoutingNodes(spec_, a)}};
       return Broadcast(a, "PUT", "/v1/proxy/routing", ToJson(publish), obs);
     }
     case ActionKind::kPauseProxies:
-      return Broadcast(a, "POST", "/v1/proxy/pause", body, obs);
+      return Broadcast(a, "POST", "/v1/proxy/pause", term_body, obs);
     case ActionKind::kResumeProxies:
-      return Broadcast(a, "POST", "/v1/proxy/resume", body, obs);
+      return Broadcast(a, "POST", "/v1/proxy/resume", term_body, obs);
     case ActionKind::kSetSynchronousStandbys:
       return SetSynchronousStandbys(a);
     case ActionKind::kCheckpoint: {
@@ -158,10 +168,10 @@ ActionResult Actuator::RunOne(const plan::Action& a, uint64_t term, const plan::
   return Done(a, false, "unknown action");
 }
 
-ActionResult Actuator::NodeOperation(const plan::Action& a, const std::string& op, value body,
-                                     bool wait, const std::function<bool()>& keep_going) {
+ActionResult Actuator::NodeOperation(const plan::Action& a, const std::string& op, uint64_t term, bool wait,
+                                     const std::function<bool()>& keep_going) {
   RestClient& c = Sidecar(a.node);
-  auto reply = c.Post("/v1/node/" + op, body);
+  auto reply = c.Post("/v1/node/" + op, ToJson(OperationRequest(a, term)));
   if (!reply.ok()) return Done(a, false, reply.error());
   if (reply->status != 202 && reply->status != 200) return Done(a, false, DescribeFailure(*reply));
   std::vector<std::string> notes;

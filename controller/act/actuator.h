@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/rest_client.h"
+#include "common/node_operation.h"
 #include "common/routing_table.h"
 #include "common/spec.h"
 #include "controller/observe/pg_observer.h"
@@ -32,9 +33,9 @@ struct ActionResult {
 // host, PostgreSQL port, weight and up.
 std::vector<RouteNode> RoutingNodes(const ClusterSpec& spec, const plan::Action& a);
 
-// {"term": N}: the body of the sidecar's term-checked requests (term, promote,
-// init, ...), as sidecar/agent/op_request.cc reads it.
-web::json::value TermBody(uint64_t term);
+// The request of the agent operation a kPromote, kStop, kStart, kFollow or
+// kRebuild action runs (POST /v1/node/<op>, common/node_operation.h), in `term`.
+NodeOperationRequest OperationRequest(const plan::Action& a, uint64_t term);
 
 class Actuator {
  public:
@@ -67,8 +68,8 @@ class Actuator {
   ActionResult RunOne(const plan::Action& a, uint64_t term, const plan::Observation& obs,
                       const std::function<bool()>& keep_going);
   // POST an agent operation; wait for it to end when `wait` (up to timeout).
-  ActionResult NodeOperation(const plan::Action& a, const std::string& op, web::json::value body,
-                             bool wait, const std::function<bool()>& keep_going);
+  ActionResult NodeOperation(const plan::Action& a, const std::string& op, uint64_t term, bool wait,
+                             const std::function<bool()>& keep_going);
   // The same call on every reachable sidecar; ok when all reachable ones took it.
   ActionResult Broadcast(const plan::Action& a, const std::string& method, const std::string& path,
                          const web::json::value& body, const plan::Observation& obs);

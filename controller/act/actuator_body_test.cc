@@ -5,6 +5,7 @@
 
 #include "controller/act/actuator.h"
 #include "controller/act/state_codec.h"
+#include "sidecar/agent/op_request.h"
 #include "sidecar/agent/peer_requests.h"
 
 namespace pgvigil {
@@ -60,6 +61,44 @@ TEST(ActuatorBody, NoLoadBalancePrimaryServesNoBalancedReads) {
   EXPECT_EQ(nodes[0].weight, 0);
   EXPECT_TRUE(nodes[0].up);
   EXPECT_FALSE(nodes[1].up);
+}
+
+// The agent operations' requests (common/node_operation.h) are the bytes the
+// actuator built by hand before (TermBody plus fields), and the agent takes them.
+TEST(ActuatorBody, OperationRequestsAreTheBytesTheAgentTakes) {
+  struct Case {
+    plan::ActionKind kind;
+    const char* op;
+    const char* bytes;
+  };
+  const Case cases[] = {
+      {plan::ActionKind::kPromote, "promote", R"({"term":5})"},
+      {plan::ActionKind::kStart, "start", R"({"term":5})"},
+      {plan::ActionKind::kStop, "stop", R"({"fenced":true,"mode":"immediate","term":5})"},
+      {plan::ActionKind::kFollow, "follow", R"({"fenced":true,"primary":"server2","term":5})"},
+      {plan::ActionKind::kRebuild, "rebuild", R"({"fenced":true,"method":"basebackup","primary":"server2","term":5})"},
+  };
+  for (const Case& c : cases) {
+    plan::Action a;
+    a.kind = c.kind;
+    a.node = "server1";
+    a.upstream = "server2";
+    a.stopMode = "immediate";
+    a.method = RecoveryMethod::kBasebackup;
+    const std::string body = ToJson(OperationRequest(a, 5)).serialize();
+    EXPECT_EQ(body, c.bytes) << c.op;
+    OpRequest r;
+    RequestError e;
+    EXPECT_TRUE(ParseOpRequest(c.op, body, [](const std::string& n) { return n == "server2"; }, &r, &e))
+        << c.op << ": " << e.field << " " << e.reason;
+  }
+  plan::Action rebuild;
+  rebuild.kind = plan::ActionKind::kRebuild;
+  rebuild.upstream = "server2";
+  rebuild.method = RecoveryMethod::kRewindOrBasebackup;
+  EXPECT_EQ(ToJson(OperationRequest(rebuild, 7)).serialize(),
+            R"({"fenced":true,"method":"auto","primary":"server2","term":7})");
+  EXPECT_EQ(ToJson(TermRequest{7}).serialize(), R"({"term":7})");
 }
 
 TEST(StateCodec, FullStateRoundTripsWithinTheRegisterLimit) {

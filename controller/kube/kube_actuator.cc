@@ -438,7 +438,7 @@ void KubeActuator::MaybeInit(const plan::ClusterState& state, uint64_t term, con
   }
   if (d.reason != initReason_) spdlog::info("{}/{}: {} (term {})", ns_, name_, d.reason, term);
   initReason_ = d.reason;
-  auto r = actuator.Sidecar(d.node).Post("/v1/node/init", TermBody(term));
+  auto r = actuator.Sidecar(d.node).Post("/v1/node/init", ToJson(NodeOperationRequest{term}));
   if (!r.ok()) {
     spdlog::warn("{}/{}: init of {}: {}", ns_, name_, d.node, r.error());
     return;
@@ -508,7 +508,7 @@ Status KubeActuator::ApplyOwnedObjects(uint64_t term) {
 void KubeActuator::SendTerm(uint64_t term, const plan::Observation& obs, Actuator& actuator) {
   auto res = Resource(nullptr);
   if (!res) return;
-  const value body = TermBody(term);
+  const value body = ToJson(TermRequest{term});
   for (const auto& n : res->spec.nodes) {
     auto it = termSent_.find(n.name);
     if (it != termSent_.end() && it->second >= term) continue;

@@ -299,10 +299,10 @@ class AgentComponent : public Component {
   }
 
   ApiResponse HandleTerm(const ApiRequest& req) {
-    uint64_t term = 0;
+    TermRequest t;
     RequestError e;
-    if (!ParseTermRequest(req.body, &term, &e)) return ErrorResponse(400, e.reason, e.field);
-    if (auto refused = CheckTerm(term)) return *refused;
+    if (!ParseTermRequest(req.body, &t, &e)) return ErrorResponse(400, e.reason, e.field);
+    if (auto refused = CheckTerm(t.term)) return *refused;
     auto v = value::object();
     v["term"] = value::number(terms_.highest());
     return JsonResponse(200, v);

@@ -131,7 +131,11 @@ TEST_F(AgentRestTest, StatusIsTheSidecarStatusContract) {
 // SidecarOperation: each read without a note and written again unchanged.
 TEST_F(AgentRestTest, OperationAnswersAreTheNodeOperationContract) {
   ASSERT_TRUE(ProbeBecomes(0, "/primary", 200));
-  auto reply = env_->Op(0, "start", R"({"term": 1})");
+  // The requests are common/node_operation.h's, as the controller writes them.
+  auto term = env_->Post(0, "/v1/node/term", ToJson(TermRequest{1}).serialize(), env_->token());
+  ASSERT_EQ(term.status, 200) << term.body;
+  EXPECT_EQ(term.body, R"({"term":1})");
+  auto reply = env_->Op(0, "start", ToJson(NodeOperationRequest{1}).serialize());
   ASSERT_EQ(reply.status, 202) << reply.body;
   std::vector<std::string> notes;
   const NodeOperationStarted started = NodeOperationStartedFromJson(reply.json(), &notes);

@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 
 #include <cpprest/json.h>
@@ -87,7 +89,7 @@ bool ReadTermValue(const value& v, uint64_t* term, RequestError* e) {
   return Fail(e, "term", "must be a non-negative integer");
 }
 
-bool ReadString(const value& v, const char* field, std::string* out, RequestError* e) {
+bool ReadString(const value& v, const char* field, std::optional<std::string>* out, RequestError* e) {
   if (!v.has_field(field)) return true;
   const value& f = v.at(field);
   if (!f.is_string()) return Fail(e, field, "must be a string");
@@ -104,18 +106,23 @@ bool ValidSlotName(const std::string& s) {
 
 }  // namespace
 
-bool ParseTermRequest(const std::string& body, uint64_t* term, RequestError* e) {
+bool ParseTermRequest(const std::string& body, TermRequest* out, RequestError* e) {
   value v;
   if (!ParseObject(body, &v, e)) return false;
   for (const auto& kv : v.as_object())
     if (kv.first != "term") return Fail(e, kv.first, "unknown field");
-  return ReadTerm(v, term, e);
+  return ReadTerm(v, &out->term, e);
 }
 
-bool ParseOpRequest(const std::string& op, const std::string& body,
-                    const std::function<bool(const std::string&)>& known_node, OpRequest* out,
-                    RequestError* e) {
-  static const std::map<std::string, std::pair<OpKind, std::set<std::string>>> kOps = {
+namespace {
+
+struct OpFields {
+  OpKind kind;
+  std::set<std::string> fields;
+};
+
+const OpFields* FindOp(const std::string& op) {
+  static const std::map<std::string, OpFields> kOps = {
       {"promote", {OpKind::kPromote, {"term"}}},
       {"stop", {OpKind::kStop, {"term", "mode", "fenced"}}},
       {"start", {OpKind::kStart, {"term"}}},
@@ -125,42 +132,66 @@ bool ParseOpRequest(const std::string& op, const std::string& body,
       {"init", {OpKind::kInit, {"term"}}},
   };
   auto it = kOps.find(op);
-  if (it == kOps.end()) return Fail(e, "path", "unknown operation '" + op + "'");
+  return it == kOps.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+bool ReadNodeOperationRequest(const std::string& op, const std::string& body, NodeOperationRequest* out,
+                              RequestError* e) {
+  const OpFields* o = FindOp(op);
+  if (!o) return Fail(e, "path", "unknown operation '" + op + "'");
   value v;
   if (!ParseObject(body, &v, e)) return false;
   for (const auto& kv : v.as_object())
-    if (!it->second.second.count(kv.first))
-      return Fail(e, kv.first, "unknown field for " + op);
-  OpRequest r;
-  r.kind = it->second.first;
+    if (!o->fields.count(kv.first)) return Fail(e, kv.first, "unknown field for " + op);
+  NodeOperationRequest r;
   if (!ReadTerm(v, &r.term, e)) return false;
   if (v.has_field("fenced")) {
     if (!v.at("fenced").is_boolean()) return Fail(e, "fenced", "must be true or false");
     r.fenced = v.at("fenced").as_bool();
   }
   if (!ReadString(v, "mode", &r.mode, e)) return false;
+  if (o->kind == OpKind::kFollow || o->kind == OpKind::kRebuild) {
+    if (!v.has_field("primary")) return Fail(e, "primary", "required");
+    if (!ReadString(v, "primary", &r.primary, e)) return false;
+  }
+  if (!ReadString(v, "slot", &r.slot, e) || !ReadString(v, "method", &r.method, e) ||
+      !ReadString(v, "maxRate", &r.maxRate, e))
+    return false;
+  *out = r;
+  return true;
+}
+
+bool ParseOpRequest(const std::string& op, const std::string& body,
+                    const std::function<bool(const std::string&)>& known_node, OpRequest* out,
+                    RequestError* e) {
+  NodeOperationRequest w;
+  if (!ReadNodeOperationRequest(op, body, &w, e)) return false;
+  OpRequest r;
+  r.kind = FindOp(op)->kind;
+  r.term = w.term;
+  r.fenced = w.fenced.value_or(false);
+  r.mode = w.mode.value_or("fast");
   if (r.mode != "fast" && r.mode != "immediate")
     return Fail(e, "mode", "must be \"fast\" or \"immediate\"");
   if (r.kind == OpKind::kFollow || r.kind == OpKind::kRebuild) {
-    if (!v.has_field("primary")) return Fail(e, "primary", "required");
-    if (!ReadString(v, "primary", &r.primary, e)) return false;
+    r.primary = w.primary.value_or("");
     if (!known_node(r.primary))
       return Fail(e, "primary", "'" + r.primary + "' is not another node of the spec");
-    if (!ReadString(v, "slot", &r.slot, e)) return false;
-    if (v.has_field("slot") && !ValidSlotName(r.slot))
-      return Fail(e, "slot", "must be 1-63 characters of a-z, 0-9, _");
+    if (w.slot) {
+      r.slot = *w.slot;
+      if (!ValidSlotName(r.slot)) return Fail(e, "slot", "must be 1-63 characters of a-z, 0-9, _");
+    }
   }
   if (r.kind == OpKind::kRebuild) {
-    std::string method = "auto";
-    if (!ReadString(v, "method", &method, e)) return false;
+    const std::string method = w.method.value_or("auto");
     if (method == "auto") r.method = RebuildMethod::kAuto;
     else if (method == "rewind") r.method = RebuildMethod::kRewind;
     else if (method == "basebackup") r.method = RebuildMethod::kBasebackup;
     else return Fail(e, "method", "must be \"auto\", \"rewind\" or \"basebackup\"");
-    std::string rate;
-    if (!ReadString(v, "maxRate", &rate, e)) return false;
-    if (v.has_field("maxRate")) {
-      auto bytes = ParseSize(rate);
+    if (w.maxRate) {
+      auto bytes = ParseSize(*w.maxRate);
       // pg_basebackup accepts 32 kB/s .. 1 GB/s.
       if (!bytes || *bytes < 32 * 1024 || *bytes > (1ull << 30))
         return Fail(e, "maxRate", "must be a size between 32kB and 1GB (per second)");

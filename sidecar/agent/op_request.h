@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "common/node_operation.h"
 #include "common/result.h"
 
 namespace pgvigil {
@@ -33,14 +34,22 @@ struct RequestError {
   std::string reason;
 };
 
-// Parses `body` for operation `op` ("promote", "stop", ...). Unknown fields are
-// rejected (typos must not silently change behaviour). `known_node` says whether a
-// node name exists in the spec (and is not this node). On failure *error is set.
+// Reads `body` for operation `op` ("promote", "stop", ...) into the request of
+// common/node_operation.h, strictly: a JSON object, only the fields `op` takes
+// (typos must not silently change behaviour), each of its type, "term" required
+// and in range, "primary" required for follow and rebuild. Values are not
+// checked here. On failure *error names the field ("path": unknown operation).
+bool ReadNodeOperationRequest(const std::string& op, const std::string& body, NodeOperationRequest* out,
+                              RequestError* error);
+
+// ReadNodeOperationRequest, then the values: mode, method, slot and maxRate of
+// their forms; `known_node` says whether a node name exists in the spec (and is
+// not this node). On failure *error is set.
 bool ParseOpRequest(const std::string& op, const std::string& body,
                     const std::function<bool(const std::string&)>& known_node, OpRequest* out,
                     RequestError* error);
 
-// Parses {"term": N} (POST /v1/node/term).
-bool ParseTermRequest(const std::string& body, uint64_t* term, RequestError* error);
+// Parses {"term": N} (POST /v1/node/term, /v1/proxy/pause, /v1/proxy/resume).
+bool ParseTermRequest(const std::string& body, TermRequest* out, RequestError* error);
 
 }  // namespace pgvigil

@@ -94,14 +94,56 @@ TEST(AgentOpRequest, ParsesEveryOperation) {
 }
 
 TEST(AgentOpRequest, TermRequest) {
-  uint64_t t = 0;
+  TermRequest t;
   RequestError e;
   EXPECT_TRUE(ParseTermRequest(R"({"term": 42})", &t, &e));
-  EXPECT_EQ(t, 42u);
+  EXPECT_EQ(t.term, 42u);
   EXPECT_FALSE(ParseTermRequest(R"({"term": 42, "x": 1})", &t, &e));
   EXPECT_EQ(e.field, "x");
   EXPECT_FALSE(ParseTermRequest("nope", &t, &e));
   EXPECT_EQ(e.field, "body");
+}
+
+// The requests of common/node_operation.h, as the controller writes them, are
+// taken field for field: the strict reader gives the request back, and the
+// checked operation has its values.
+TEST(AgentOpRequest, RequestsOfTheContractAreTaken) {
+  struct Case {
+    const char* op;
+    NodeOperationRequest request;
+  };
+  NodeOperationRequest stop{5};
+  stop.fenced = true;
+  stop.mode = "immediate";
+  NodeOperationRequest follow{5};
+  follow.fenced = true;
+  follow.primary = "node2";
+  follow.slot = "node1_slot";
+  NodeOperationRequest rebuild = follow;
+  rebuild.method = "basebackup";
+  rebuild.maxRate = "50MB";
+  const Case cases[] = {{"promote", {5}}, {"start", {5}}, {"init", {5}}, {"stop", stop},
+                        {"restart", stop}, {"follow", follow}, {"rebuild", rebuild}};
+  for (const Case& c : cases) {
+    const std::string body = ToJson(c.request).serialize();
+    NodeOperationRequest back;
+    RequestError e;
+    ASSERT_TRUE(ReadNodeOperationRequest(c.op, body, &back, &e)) << c.op << " " << body << ": " << e.field;
+    EXPECT_TRUE(back == c.request) << c.op << " " << body;
+    const OpRequest r = Accept(c.op, body);
+    EXPECT_STREQ(ToString(r.kind), c.op);
+    EXPECT_EQ(r.term, 5u);
+    EXPECT_EQ(r.fenced, c.request.fenced.value_or(false)) << c.op;
+    EXPECT_EQ(r.mode, c.request.mode.value_or("fast")) << c.op;
+    EXPECT_EQ(r.primary, c.request.primary.value_or("")) << c.op;
+    EXPECT_EQ(r.slot, c.request.slot.value_or("")) << c.op;
+  }
+  EXPECT_EQ(Accept("rebuild", ToJson(rebuild).serialize()).method, RebuildMethod::kBasebackup);
+  EXPECT_EQ(Accept("rebuild", ToJson(rebuild).serialize()).maxRateBytes, 50u * 1024 * 1024);
+  TermRequest t;
+  RequestError e;
+  ASSERT_TRUE(ParseTermRequest(ToJson(TermRequest{9}).serialize(), &t, &e));
+  EXPECT_EQ(t.term, 9u);
 }
 
 }  // namespace

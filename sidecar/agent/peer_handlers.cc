@@ -95,7 +95,9 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
     }
     case Route::kProxyPause:
     case Route::kProxyResume: {
-      if (!ParseTermRequest(req.body, &term, &e)) return ErrorResponse(400, e.reason, e.field);
+      TermRequest t;
+      if (!ParseTermRequest(req.body, &t, &e)) return ErrorResponse(400, e.reason, e.field);
+      term = t.term;
       if (auto refused = check_term(term)) return *refused;
       if (auto r = unavailable()) return *r;
       if (route == Route::kProxyPause) {

@@ -27,7 +27,10 @@ bool ReadTermField(const value& v, uint64_t* term, RequestError* e) {
   if (!v.has_field("term")) return Fail(e, "term", "required");
   auto only = value::object();
   only["term"] = v.at("term");
-  return ParseTermRequest(only.serialize(), term, e);
+  TermRequest t;
+  if (!ParseTermRequest(only.serialize(), &t, e)) return false;
+  *term = t.term;
+  return true;
 }
 
 bool ReadUint(const value& v, const std::string& field, uint64_t max, uint64_t* out, RequestError* e) {

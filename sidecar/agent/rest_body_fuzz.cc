@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto known = [](const std::string& n) { return n == "server2" || n == "server3"; };
     if (!Refused(ParseOpRequest(kOps[which], body, known, &r, &e), e)) (void)ToString(r.kind);
   } else if (which == kOpCount) {
-    uint64_t term = 0;
+    TermRequest term;
     (void)Refused(ParseTermRequest(body, &term, &e), e);
   } else if (which == kOpCount + 1) {
     Routing(body);
