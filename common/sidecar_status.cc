@@ -63,6 +63,7 @@ SidecarPostgres ReadPostgres(const Reader& r) {
     r.Bool("dataDirectoryInitialized", &init);
     p.dataDirectoryInitialized = init;
   }
+  r.Str("dataDirectoryRole", &p.dataDirectoryRole);
   if (const value* params = r.Get("parameters"))
     p.parameters = ReadParameters(Reader(*params, r.Path("parameters"), r.notes()));
   return p;
@@ -160,6 +161,7 @@ value ToJson(const SidecarPostgres& p) {
   if (!p.lastError.empty()) v["lastError"] = value::string(p.lastError);
   if (p.dataDirectoryInitialized)
     v["dataDirectoryInitialized"] = value::boolean(*p.dataDirectoryInitialized);
+  if (!p.dataDirectoryRole.empty()) v["dataDirectoryRole"] = value::string(p.dataDirectoryRole);
   if (p.parameters) v["parameters"] = ToJson(*p.parameters);
   return v;
 }
@@ -383,9 +385,10 @@ bool operator==(const SidecarParameters& a, const SidecarParameters& b) {
 }
 bool operator==(const SidecarPostgres& a, const SidecarPostgres& b) {
   return std::tie(a.running, a.role, a.timeline, a.lsn, a.standby, a.lastError,
-                  a.dataDirectoryInitialized,
+                  a.dataDirectoryInitialized, a.dataDirectoryRole,
                   a.parameters) == std::tie(b.running, b.role, b.timeline, b.lsn, b.standby,
-                                            b.lastError, b.dataDirectoryInitialized, b.parameters);
+                                            b.lastError, b.dataDirectoryInitialized,
+                                            b.dataDirectoryRole, b.parameters);
 }
 bool operator==(const SidecarBackend& a, const SidecarBackend& b) {
   return std::tie(a.node, a.up, a.role, a.timeline, a.lsn, a.receivedLsn, a.replayLagBytes,

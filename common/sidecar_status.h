@@ -12,6 +12,7 @@
 //               standby only: "receivedLsn", "replayLagBytes" (null: unknown), "walReceiver",
 //                             "upstreamHost", "upstreamPort",
 //               "lastError" (only when not empty), "dataDirectoryInitialized",
+//               "dataDirectoryRole": "primary"|"standby" (only when initialized),
 //               "parameters": {"file", "count", "included", "pendingRestart": [names],
 //                              "errors": [{"name", "error"}],
 //                              "setAside": [{"name", "value", "reason"}], "lastApplied",
@@ -32,8 +33,8 @@
 //                       "error" (null: none), "log": [lines]}}
 //
 // Decoding is tolerant, as the controller has always read these bodies, so a
-// sidecar of an older release (no dataDirectoryInitialized, no setAside, no
-// fencedInTerm) is read as well as a current one: a missing or null field reads
+// sidecar of an older release (no dataDirectoryInitialized, no
+// dataDirectoryRole, no setAside, no fencedInTerm) is read as well as a current one: a missing or null field reads
 // as its default; a field of another type reads as its default too and is named
 // in `notes` ("postgres.running: not true or false"); integers may come as a
 // string of digits. The only error is a body that is not an object or has no
@@ -96,6 +97,12 @@ struct SidecarPostgres {
   // GET /v1/status only (not in the probe bodies). dataDirectoryInitialized:
   // none from an older sidecar, which the controller takes as initialized.
   std::optional<bool> dataDirectoryInitialized;
+  // GET /v1/status only: what the data directory is, running or not: "standby"
+  // (standby.signal or recovery.signal in it), "primary" (neither: it starts
+  // writable). "" not said: no initialized data directory, or an older sidecar,
+  // which the controller takes as unknown (it never starts such a node as a
+  // primary). Any other word is kept as read, and is unknown to the controller.
+  std::string dataDirectoryRole;
   std::optional<SidecarParameters> parameters;
 };
 

@@ -30,6 +30,7 @@ SidecarStatus Full() {
   standby.upstreamPort = 5432;
   s.postgres.standby = standby;
   s.postgres.dataDirectoryInitialized = true;
+  s.postgres.dataDirectoryRole = "standby";
   SidecarParameters params;
   params.file = "/var/lib/postgresql/data/pgvigil.conf";
   params.count = 3;
@@ -101,6 +102,14 @@ TEST(SidecarStatus, RoundTrip) {
          s->postgres.role = "unknown";
          s->postgres.lastError = "connection refused";
          s->postgres.dataDirectoryInitialized = false;
+         s->postgres.dataDirectoryRole = "";
+       }},
+      {"stopped, a primary's data directory (a self-fenced primary)",
+       [](SidecarStatus* s) {
+         s->postgres.running = false;
+         s->postgres.role = "unknown";
+         s->postgres.standby.reset();
+         s->postgres.dataDirectoryRole = "primary";
        }},
       {"no fencer: the watchdog is disabled",
        [](SidecarStatus* s) {
@@ -208,6 +217,7 @@ TEST(SidecarStatus, OlderSidecarReadsWithDefaults) {
          EXPECT_TRUE(s.postgres.running);
          EXPECT_FALSE(s.postgres.dataDirectoryInitialized.has_value())
              << "the controller takes it as true";
+         EXPECT_EQ(s.postgres.dataDirectoryRole, "") << "the controller takes it as unknown";
          EXPECT_FALSE(s.postgres.parameters.has_value());
          EXPECT_FALSE(s.postgres.standby.has_value());
          EXPECT_FALSE(s.selfFence.enabled);
@@ -276,6 +286,9 @@ TEST(SidecarStatus, WrongTypesReadAsDefaultsAndAreNamed) {
        [](const SidecarStatus& s) {
          EXPECT_EQ(s.postgres.dataDirectoryInitialized, std::optional<bool>(true));
        }},
+      {R"({"postgres": {"running": false, "dataDirectoryRole": true}})",
+       "postgres.dataDirectoryRole: not a string",
+       [](const SidecarStatus& s) { EXPECT_EQ(s.postgres.dataDirectoryRole, ""); }},
       {R"({"postgres": {}, "term": "seven"})", "term: not an integer",
        [](const SidecarStatus& s) { EXPECT_EQ(s.term, 0u); }},
       {R"({"postgres": {}, "term": "7"})", nullptr,  // digits in a string, as terms go elsewhere

@@ -183,6 +183,29 @@ TEST(StateCodec, RoundTripAndRefusals) {
   EXPECT_FALSE(DecodeClusterState(web::json::value::parse(R"({"f": 1, "p": 3})")).ok());
 }
 
+// postgres.dataDirectoryRole: what a stopped node's data directory is; an
+// older sidecar (no field) and an unknown word read as unknown.
+TEST(ObserveParse, SidecarDataDirectoryRole) {
+  struct Case {
+    const char* postgres;
+    plan::DataDirectoryRole role;
+  };
+  const Case cases[] = {
+      {R"({"running": false, "dataDirectoryRole": "primary"})", plan::DataDirectoryRole::kPrimary},
+      {R"({"running": false, "dataDirectoryRole": "standby"})", plan::DataDirectoryRole::kStandby},
+      {R"({"running": false})", plan::DataDirectoryRole::kUnknown},
+      {R"({"running": false, "dataDirectoryRole": "replica"})", plan::DataDirectoryRole::kUnknown},
+      {R"({"running": false, "dataDirectoryRole": 1})", plan::DataDirectoryRole::kUnknown},
+  };
+  for (const Case& c : cases) {
+    plan::NodeObservation o;
+    o.dataDirectoryRole = plan::DataDirectoryRole::kStandby;  // from an earlier status
+    auto status = web::json::value::parse(std::string(R"({"postgres": )") + c.postgres + "}");
+    ASSERT_EQ(ApplySidecarStatus(status, 7, &o), "") << c.postgres;
+    EXPECT_EQ(o.dataDirectoryRole, c.role) << c.postgres;
+  }
+}
+
 }  // namespace
 }  // namespace pgvigil
 

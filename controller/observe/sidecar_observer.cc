@@ -39,6 +39,11 @@ std::string ApplySidecarStatus(const value& status, plan::TimeMs now, plan::Node
   out->selfFencedInTerm = st.selfFence.fencedInTerm.value_or(0);
   // An older sidecar does not say: it had nothing to rebuild from scratch.
   out->dataDirectoryInitialized = st.postgres.dataDirectoryInitialized.value_or(true);
+  // An older sidecar does not say, nor does one without a data directory.
+  const std::string& dir_role = st.postgres.dataDirectoryRole;
+  out->dataDirectoryRole = dir_role == "primary"   ? plan::DataDirectoryRole::kPrimary
+                           : dir_role == "standby" ? plan::DataDirectoryRole::kStandby
+                                                   : plan::DataDirectoryRole::kUnknown;
   out->pendingRestart.clear();
   out->parameterProblems.clear();
   if (st.postgres.parameters) {

@@ -26,6 +26,12 @@ bool Context::SidecarUp(const std::string& n) const {
   return o && o->sidecarReachable;
 }
 
+bool Context::StoppedPrimaryDataDir(const std::string& n) const {
+  const auto* o = Obs(n);
+  return o && o->sidecarReachable && !o->postgresRunning && !o->pgReachable &&
+         o->dataDirectoryInitialized && o->dataDirectoryRole == DataDirectoryRole::kPrimary;
+}
+
 bool Context::ConsensusDown(const std::string& n) const {
   const auto& wd = obs.watchdog;
   auto it = wd.backends.find(n);

@@ -31,6 +31,10 @@ class Context {
   bool Writable(const std::string& n) const;  // reachable and not in recovery
   bool Standby(const std::string& n) const;   // reachable and in recovery
   bool SidecarUp(const std::string& n) const;
+  // Its sidecar answers: PostgreSQL is stopped on an initialized data directory
+  // that is a primary's (no standby.signal / recovery.signal), e.g. fenced by
+  // its own sidecar. False when the sidecar does not say (older release).
+  bool StoppedPrimaryDataDir(const std::string& n) const;
   // A majority of the live watchdog members see it down.
   bool ConsensusDown(const std::string& n) const;
   // Down for failover: ConsensusDown, or (without failover.requireConsensus)
@@ -78,6 +82,11 @@ void PlanStrayPrimaries(Context& c);  // recovery_planner.cc: writable nodes bes
 void PlanRecovery(Context& c);        // recovery_planner.cc: follow, rebuild, start, unfence
 void PlanSync(Context& c);            // sync_planner.cc
 void PlanRouting(Context& c);         // routing_planner.cc
+// planner.cc: why node n (StoppedPrimaryDataDir) must not be started as the
+// primary now, "" when it may: it is fenced, busy, failed to start before or
+// cannot hold a write lease, or another spec node is writable, on a newer
+// timeline, or may be a primary the controller cannot see.
+std::string WhyNotStartAsPrimary(const Context& c, const std::string& n);
 // failover_planner.cc: the node to promote in place of next.primary, or "" with
 // `why` set. `requested` (may be empty) is an operator's choice; `exclude` is skipped.
 std::string ChooseCandidate(const Context& c, const std::string& requested,

@@ -145,6 +145,28 @@ void StartFailover(Context& c, const std::string& to, const std::string& why) {
   c.Requeue(kTransitionRequeue, "failing over from " + from + " to " + to);
 }
 
+// The recorded primary is down and nothing is promoted in its place (no
+// standby can be, or failover.automatic is off). When its PostgreSQL is merely
+// stopped on its primary's data directory (its sidecar fenced it: the whole
+// cluster restarted and its sidecar heard no majority in time), it is started
+// again rather than left down: nothing else holds its data. True when planned.
+bool RestartStoppedRecordedPrimary(Context& c, const std::string& down,
+                                   const std::string& whyNoFailover) {
+  const std::string& p = c.next.primary;
+  if (!c.StoppedPrimaryDataDir(p)) return false;
+  const std::string no = WhyNotStartAsPrimary(c, p);
+  if (!no.empty()) {
+    c.Note("primary " + down + "; " + whyNoFailover + "; not starting it again: " + no);
+    c.Requeue(kDefaultRequeue, "");
+    return true;
+  }
+  c.Add(ActionKind::kStart, p,
+        "primary " + down + ", PostgreSQL stopped on its primary's data directory; " +
+            whyNoFailover + ": start it again as the primary");
+  c.Requeue(kDefaultRequeue, "starting the primary " + p + " again");
+  return true;
+}
+
 }  // namespace
 
 std::string ChooseCandidate(const Context& c, const std::string& requested,
@@ -182,6 +204,7 @@ bool PlanFailover(Context& c) {
   }
   const std::string& requested = c.in.requests.switchoverTo;
   if (!c.spec.failover.automatic && requested.empty()) {
+    if (RestartStoppedRecordedPrimary(c, down, "failover.automatic is false")) return true;
     const std::string why = "primary " + down +
                             "; failover.automatic is false: waiting for an operator "
                             "(vigilctl switchover --to NODE)";
@@ -199,8 +222,9 @@ bool PlanFailover(Context& c) {
     to = ChooseCandidate(c, "", "", &why);
   }
   if (to.empty()) {
-    c.Note("primary " + down + "; not failing over: " + why);
     if (!requested.empty()) c.Event("failover to " + requested + " refused: " + why);
+    if (RestartStoppedRecordedPrimary(c, down, "not failing over: " + why)) return true;
+    c.Note("primary " + down + "; not failing over: " + why);
     c.Requeue(kDefaultRequeue, "");
     return true;
   }

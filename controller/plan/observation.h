@@ -52,6 +52,12 @@ struct Operation {
   std::string error;  // kFailed: why
 };
 
+// What a node's data directory is, whether PostgreSQL runs or not (GET
+// /v1/status postgres.dataDirectoryRole): kStandby has standby.signal or
+// recovery.signal, kPrimary neither (it starts writable). kUnknown: no
+// initialized data directory, or a sidecar that does not say (older release).
+enum class DataDirectoryRole { kUnknown, kPrimary, kStandby };
+
 struct NodeObservation {
   std::string name;  // spec node name
 
@@ -87,6 +93,10 @@ struct NodeObservation {
   // (a cleanly stopped primary's shutdown checkpoint); 0 when unknown or running.
   Lsn checkpointLsn = 0;
   bool dataDirectoryInitialized = true;  // false: empty data directory (needs a base backup)
+  // A stopped node whose data directory is a primary's (e.g. its sidecar fenced
+  // it) is started again when no node is writable (planner.cc PlanBootstrap,
+  // failover_planner.cc); kUnknown never is.
+  DataDirectoryRole dataDirectoryRole = DataDirectoryRole::kUnknown;
   uint64_t routingGeneration = 0;        // routing generation its proxy has in effect
   bool proxyPaused = false;
   // Sessions its proxy has with a transaction or statement in progress on the

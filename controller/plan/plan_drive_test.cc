@@ -109,5 +109,42 @@ TEST(PlanDrive, BootstrapBuildsAnEmptyStandbyByBaseBackup) {
   EXPECT_EQ(last.phase, Phase::kHealthy);
 }
 
+// A new cluster whose primary's sidecar started first and fenced it (no
+// majority within its lease): a is started again, recorded as the primary, and
+// the standbys stream from it; a is never one of two writable nodes.
+TEST(PlanDrive, BootstrapStartsTheFencedPrimaryAgain) {
+  World w = Healthy3();
+  w.state = ClusterState{};
+  for (auto& o : w.obs.nodes) o.routingGeneration = 0;
+  w.PgDown("a");
+  w.N("a").dataDirectoryRole = DataDirectoryRole::kPrimary;
+  Plan last;
+  const std::string log = Converge(w, &last);
+  EXPECT_EQ(log,
+            "start a\n"
+            "write-state | write-state | publish-routing a:b,c\n");
+  EXPECT_EQ(w.state.primary, "a");
+  EXPECT_EQ(w.state.timeline, 1u);
+  EXPECT_EQ(last.phase, Phase::kHealthy);
+}
+
+// The whole cluster restarted and the primary's sidecar fenced it before the
+// others were up: it is started again, then the stopped standbys.
+TEST(PlanDrive, WholeClusterRestartStartsTheRecordedPrimaryAgain) {
+  World w = Healthy3();
+  for (const char* n : {"a", "b", "c"}) w.PgDown(n);
+  w.N("a").dataDirectoryRole = DataDirectoryRole::kPrimary;
+  w.N("b").dataDirectoryRole = w.N("c").dataDirectoryRole = DataDirectoryRole::kStandby;
+  Plan last;
+  const std::string log = Converge(w, &last);
+  EXPECT_EQ(log.substr(0, log.find('\n')), "start a | write-state | publish-routing -:") << log;
+  EXPECT_EQ(w.state.primary, "a");
+  EXPECT_EQ(w.state.timeline, 1u);
+  EXPECT_TRUE(w.state.fenced.empty());
+  EXPECT_EQ(w.N("b").upstream, "a");
+  EXPECT_EQ(w.N("c").upstream, "a");
+  EXPECT_EQ(last.phase, Phase::kHealthy);
+}
+
 }  // namespace
 }  // namespace pgvigil::plan::testing

@@ -215,6 +215,8 @@ void Apply(World& w, const Plan& plan) {
       case ActionKind::kStart: {
         NodeObservation& n = w.N(a.node);
         n.pgReachable = n.postgresRunning = true;
+        if (n.dataDirectoryRole != DataDirectoryRole::kUnknown)
+          n.inRecovery = n.dataDirectoryRole == DataDirectoryRole::kStandby;
         n.operation = succeeded(OperationKind::kStart);
         if (!n.configuredUpstream.empty() && w.N(n.configuredUpstream).pgReachable &&
             w.N(n.configuredUpstream).timeline == n.timeline) {

@@ -9,7 +9,10 @@
 //    is fenced (failover) or stopped (switchover), with no routed primary;
 //    in sync mode only a recorded synchronous standby, in async mode within
 //    the lag limit;
-//  * follow/rebuild only from the recorded primary; never stop the primary.
+//  * follow/rebuild only from the recorded primary; never stop the primary;
+//  * a primary's data directory (or a node last seen as a primary) is started
+//    only as the recorded or first primary, one at a time, with no node
+//    writable.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -79,6 +82,7 @@ World RandomWorld(Rng& r) {
       if (r.Chance(0.8)) o.history.push_back({t, static_cast<Lsn>(r.Int(60, 110)) * kMB});
     }
     o.dataDirectoryInitialized = r.Chance(0.9);
+    o.dataDirectoryRole = static_cast<DataDirectoryRole>(r.Int(0, 2));
     o.routingGeneration = static_cast<uint64_t>(r.Int(3, 7));
     o.operation.reset();
     if (r.Chance(0.2)) {
@@ -152,6 +156,12 @@ std::string Violation(const World& w, const Plan& p) {
   const ClusterState& orig = w.state;
   std::string stopped;  // nodes stopped earlier in this plan
   int promotes = 0;
+  int primaryStarts = 0;
+  bool anyWritable = false;
+  for (const auto& ns : w.spec.nodes) {
+    const NodeObservation* o = w.obs.Find(ns.name);
+    anyWritable = anyWritable || (o && o->pgReachable && !o->inRecovery);
+  }
   for (const Action& a : p.actions) {
     const std::string what = Render(a) + ": ";
     const NodeObservation* o = w.obs.Find(a.node);
@@ -226,14 +236,21 @@ std::string Violation(const World& w, const Plan& p) {
         }
         stopped += a.node;
         break;
-      case ActionKind::kStart:
+      case ActionKind::kStart: {
         if (cur.IsFenced(a.node)) return what + "starts a fenced node";
-        if (o && o->timeline != 0 && !o->inRecovery &&
-            !(orig.transition.kind == TransitionKind::kSwitchover &&
-              orig.transition.from == a.node)) {
-          return what + "starts a node last seen as a primary";
-        }
+        const bool primaryDir = o && o->dataDirectoryRole == DataDirectoryRole::kPrimary;
+        if (!primaryDir && !(o && o->timeline != 0 && !o->inRecovery)) break;
+        if (orig.transition.kind == TransitionKind::kSwitchover && orig.transition.from == a.node)
+          break;
+        // The one way a primary's data directory is started: as the primary, the
+        // recorded one or the first, while no node is writable.
+        if (!primaryDir) return what + "starts a node last seen as a primary";
+        if (anyWritable) return what + "starts a primary's data directory beside a writable node";
+        if (++primaryStarts > 1) return what + "starts two primary data directories";
+        if (!cur.primary.empty() && (cur.primary != a.node || cur.transition.active()))
+          return what + "starts a primary's data directory that is not the recorded primary";
         break;
+      }
       default:
         break;
     }
@@ -243,18 +260,24 @@ std::string Violation(const World& w, const Plan& p) {
 
 TEST(PlanProperty, RandomObservationsKeepTheSafetyInvariants) {
   Rng r(20261125);
-  int withActions = 0, promotes = 0;
+  int withActions = 0, promotes = 0, primaryStarts = 0;
   for (int i = 0; i < 20000; ++i) {
     const World w = RandomWorld(r);
     const Plan p = w.Run();
     const std::string v = Violation(w, p);
     ASSERT_EQ(v, "") << "iteration " << i << ": " << Render(p) << "\n" << p.summary;
     withActions += !p.actions.empty();
-    for (const auto& a : p.actions) promotes += a.kind == ActionKind::kPromote;
+    for (const auto& a : p.actions) {
+      promotes += a.kind == ActionKind::kPromote;
+      const NodeObservation* o = w.obs.Find(a.node);
+      primaryStarts += a.kind == ActionKind::kStart && o &&
+                       o->dataDirectoryRole == DataDirectoryRole::kPrimary;
+    }
   }
   // The generator must reach the interesting cases, or the test proves nothing.
   EXPECT_GT(withActions, 5000);
   EXPECT_GT(promotes, 100);
+  EXPECT_GT(primaryStarts, 20);
 }
 
 // Random failures and recoveries between plans; the actor sometimes stops
@@ -271,7 +294,9 @@ TEST(PlanProperty, RandomFailureSequencesKeepTheSafetyInvariants) {
       if (event == 0 && w.obs.watchdog.liveMembers > 2) {
         w.Crash(n);
       } else if (event == 1) {
-        w.PgDown(n);
+        w.PgDown(n);  // its sidecar says what its data directory is
+        w.N(n).dataDirectoryRole =
+            w.N(n).inRecovery ? DataDirectoryRole::kStandby : DataDirectoryRole::kPrimary;
       } else if (event == 2 && !w.N(n).sidecarReachable) {
         w.N(n).sidecarReachable = true;  // host back; PostgreSQL as it was
         w.obs.watchdog.liveMembers += 1;

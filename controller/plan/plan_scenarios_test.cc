@@ -50,6 +50,34 @@ World OldPrimaryBack() {
   return w;
 }
 
+// PostgreSQL on n stopped, its data directory the given role (its sidecar says).
+void Stopped(World& w, const std::string& n, DataDirectoryRole role) {
+  w.PgDown(n);
+  w.N(n).dataDirectoryRole = role;
+}
+
+// A new cluster: nothing recorded, a's sidecar fenced its primary (it heard no
+// majority within its lease), b and c running standbys.
+World NewClusterPrimaryFenced() {
+  World w = Healthy3();
+  w.state = ClusterState{};
+  for (auto& o : w.obs.nodes) o.routingGeneration = 0;
+  Stopped(w, "a", DataDirectoryRole::kPrimary);
+  return w;
+}
+
+// The whole cluster restarted: a recorded primary, its sidecar fenced it; b and
+// c stopped too (nothing can be promoted).
+void AllStoppedPrimaryFenced(World& w) {
+  Stopped(w, "a", DataDirectoryRole::kPrimary);
+  Stopped(w, "b", DataDirectoryRole::kStandby);
+  Stopped(w, "c", DataDirectoryRole::kStandby);
+}
+
+bool SummaryHas(const Plan& p, const std::string& text) {
+  return p.summary.find(text) != std::string::npos;
+}
+
 Transition Switchover(TransitionStep step) {
   Transition t;
   t.kind = TransitionKind::kSwitchover;
@@ -419,6 +447,16 @@ const std::vector<Scenario>& Scenarios() {
        "write-state | publish-routing a:b", D, AGAIN},
       {"standby_postgres_crash_is_started", [](World& w) { w.PgDown("c"); },
        "start c | write-state | publish-routing a:b", R, AGAIN},
+      {"stopped_node_with_a_primary_data_directory_is_rebuilt_not_started",
+       [](World& w) { Stopped(w, "c", DataDirectoryRole::kPrimary); },  // last seen a standby
+       "fence c | write-state | rebuild c <-a | write-state | publish-routing a:b", R, AGAIN,
+       [](const World&, const Plan& p) {
+         ASSERT_FALSE(p.actions.empty());
+         EXPECT_EQ(p.actions[0].reason, "c's data directory is a primary's");
+       }},
+      {"stopped_standby_data_directory_is_started",
+       [](World& w) { Stopped(w, "c", DataDirectoryRole::kStandby); },
+       "start c | write-state | publish-routing a:b", R, AGAIN},
       {"standby_start_failed_is_rebuilt",
        [](World& w) {
          w.PgDown("c");
@@ -545,6 +583,147 @@ const std::vector<Scenario>& Scenarios() {
          w.PgDown("a");
        },
        "", D, AGAIN},
+      // --- a primary's data directory stopped (its sidecar fenced it) ------------------
+      // No primary recorded: the one stopped primary data directory is started;
+      // the next plan records it as the only writable node.
+      {"bootstrap_starts_the_only_stopped_primary_data_directory",
+       [](World& w) { w = NewClusterPrimaryFenced(); }, "start a", R, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_TRUE(SummaryHas(p, "no primary yet: starting a as the primary")) << p.summary;
+         ASSERT_FALSE(p.actions.empty());
+         EXPECT_NE(p.actions[0].reason.find("only primary's data directory"), std::string::npos);
+       }},
+      {"bootstrap_starts_it_with_the_standbys_stopped_too",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         Stopped(w, "b", DataDirectoryRole::kStandby);
+         Stopped(w, "c", DataDirectoryRole::kUnknown);
+       },
+       "start a", R, AGAIN},
+      {"bootstrap_starts_neither_of_two_stopped_primary_data_directories",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         Stopped(w, "b", DataDirectoryRole::kPrimary);
+       },
+       "", D, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_TRUE(SummaryHas(p, "on a, b: which one holds the newest data is not known"))
+             << p.summary;
+       }},
+      {"bootstrap_never_starts_a_standby_data_directory",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("a").dataDirectoryRole = DataDirectoryRole::kStandby;
+       },
+       "", D, AGAIN},
+      {"bootstrap_never_starts_when_the_sidecar_does_not_say",  // an older sidecar
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("a").dataDirectoryRole = DataDirectoryRole::kUnknown;
+       },
+       "", D, AGAIN},
+      {"bootstrap_does_not_start_an_empty_data_directory",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("a").dataDirectoryInitialized = false;
+       },
+       "", D, AGAIN},
+      {"bootstrap_does_not_start_while_postgres_runs_unseen_elsewhere",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("b").pgReachable = false;  // runs, but does not answer: may be a primary
+       },
+       "", D, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_TRUE(SummaryHas(p, "not starting a: PostgreSQL on b runs but does not answer"))
+             << p.summary;
+       }},
+      {"bootstrap_does_not_start_when_a_node_was_last_seen_writable",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.Crash("b");
+         w.N("b").inRecovery = false;
+       },
+       "", D, AGAIN},
+      {"bootstrap_does_not_start_under_a_newer_timeline",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("b").timeline = 2;  // a standby of a node promoted since a ran
+       },
+       "", D, AGAIN},
+      {"bootstrap_does_not_start_without_a_write_lease",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.obs.watchdog.writeLeasesKnown = true;
+         w.obs.watchdog.writeLeaseOver = {"a"};
+       },
+       "", D, AGAIN},
+      {"bootstrap_does_not_start_it_again_after_a_failed_start",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("a").operation = Op(OperationKind::kStart, OperationState::kFailed);
+       },
+       "", D, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_TRUE(SummaryHas(p, "starting a failed (exit status 1)")) << p.summary;
+       }},
+      {"bootstrap_waits_for_the_start_it_asked_for",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("a").operation = Op(OperationKind::kStart, OperationState::kRunning);
+       },
+       "", R, AGAIN},
+      {"bootstrap_does_not_start_a_fenced_node",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.state.fenced = {"a"};
+       },
+       "", D, AGAIN},
+      // A primary recorded (the whole cluster restarted), nothing to promote.
+      {"stopped_primary_without_a_promotable_standby_is_started_again",
+       [](World& w) { AllStoppedPrimaryFenced(w); }, "start a | write-state | publish-routing -:", R, AGAIN,
+       [](const World&, const Plan& p) {
+         ASSERT_FALSE(p.actions.empty());
+         EXPECT_NE(p.actions[0].reason.find("start it again as the primary"), std::string::npos);
+       }},
+      {"stopped_primary_while_its_standbys_are_rebuilt_is_started_again",
+       [](World& w) {
+         Stopped(w, "a", DataDirectoryRole::kPrimary);
+         for (const char* n : {"b", "c"}) {
+           w.N(n).operation = Op(OperationKind::kRebuild, OperationState::kRunning);
+           w.N(n).dataDirectoryInitialized = false;
+         }
+       },
+       "start a | write-state | publish-routing -:", R, AGAIN},
+      {"stopped_primary_is_started_again_without_automatic_failover",
+       [](World& w) {
+         w.spec.failover.automatic = false;
+         Stopped(w, "a", DataDirectoryRole::kPrimary);
+       },
+       "start a | write-state | publish-routing -:b,c", R, AGAIN},
+      {"stopped_primary_with_a_promotable_standby_still_fails_over",
+       [](World& w) {
+         w.N("c").receivedLsn = 99 * kMB;
+         Stopped(w, "a", DataDirectoryRole::kPrimary);
+       },
+       "fence a | write-state | publish-routing -:b,c | stop a immediate | promote b", F, AGAIN},
+      {"stopped_primary_not_started_when_a_node_is_on_a_newer_timeline",
+       [](World& w) {
+         AllStoppedPrimaryFenced(w);
+         NodeObservation& c = w.N("c");  // a standby of a node promoted since
+         c.pgReachable = c.postgresRunning = true;
+         c.timeline = 2;
+       },
+       "write-state | publish-routing -:", D, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_TRUE(SummaryHas(p, "not starting it again: c is on timeline 2")) << p.summary;
+       }},
+      {"stopped_primary_with_a_standby_data_directory_is_not_started",
+       [](World& w) {
+         AllStoppedPrimaryFenced(w);
+         w.N("a").dataDirectoryRole = DataDirectoryRole::kStandby;
+       },
+       "write-state | publish-routing -:", D, AGAIN},
       // --- switchover --------------------------------------------------------------------
       {"desired_primary_changed_starts_a_switchover", [](World& w) { w.spec.primary = "b"; },
        "write-state | checkpoint a | pause-proxies", S, AGAIN},

@@ -1,8 +1,10 @@
 // MakePlan: the order of concerns. Quorum and fresh observations first (else
 // nothing), then a running promotion (wait), operator requests, the first
-// primary, an unfinished failover/switchover, a new failover, a new
-// switchover, stray writable nodes, recovery and synchronous replication (only
-// outside transitions), routing, and last the phase and outcome.
+// primary (the only writable node; with none, the one node whose PostgreSQL is
+// stopped on a primary's data directory is started first), an unfinished
+// failover/switchover, a new failover, a new switchover, stray writable nodes,
+// recovery and synchronous replication (only outside transitions), routing,
+// and last the phase and outcome.
 #include "controller/plan/planner.h"
 
 #include <algorithm>
@@ -187,6 +189,73 @@ void Finish(Context& c) {
 
 }  // namespace
 
+std::string WhyNotStartAsPrimary(const Context& c, const std::string& n) {
+  const NodeObservation& o = *c.Obs(n);
+  if (c.next.IsFenced(n)) return n + " is fenced";
+  if (o.OperationRunning())
+    return std::string(ToString(o.operation->kind)) + " running on " + n + ": waiting";
+  if (c.LastOpFailed(n, OperationKind::kStart)) {
+    return "starting " + n + " failed (" + o.operation->error +
+           "): see its PostgreSQL log; once fixed, start PostgreSQL on " + n + " by hand";
+  }
+  const auto& wd = c.obs.watchdog;
+  if (wd.writeLeasesKnown && wd.WriteLeaseOver(n))
+    return n + "'s host holds no watchdog write lease (its sidecar would stop it again)";
+  // The timeline n was on: recorded, else last seen; 0 when not known.
+  const uint32_t timeline = c.next.primary == n && c.next.timeline ? c.next.timeline : o.timeline;
+  for (const auto& ns : c.spec.nodes) {
+    const std::string& m = ns.name;
+    const auto* mo = c.Obs(m);
+    if (m == n || !mo) continue;
+    if (c.Writable(m)) return m + " is writable";
+    if (c.PgUp(m) && timeline && mo->timeline > timeline) {
+      return m + " is on timeline " + std::to_string(mo->timeline) + ", newer than " + n + "'s " +
+             std::to_string(timeline) + " (another node was promoted)";
+    }
+    if (!c.PgUp(m) && mo->sidecarReachable && mo->postgresRunning)
+      return "PostgreSQL on " + m + " runs but does not answer the controller: it may be a primary";
+    if (!c.PgUp(m) && !mo->sidecarReachable && mo->timeline != 0 && !mo->inRecovery)
+      return m + " was last seen writable and does not answer";
+  }
+  return "";
+}
+
+namespace {
+
+// No writable node and no primary recorded. A node whose PostgreSQL is stopped
+// on a primary's data directory holds the cluster's data: its sidecar fenced
+// it because it started before a majority of the members answered (a new
+// cluster whose primary's sidecar came up first), or the whole cluster was
+// stopped. Started again, the next plan records it as the only writable node.
+// Only when it is the one such spec node: of two, the controller cannot tell
+// which holds the newest data (a stopped node's timeline and checkpoint are
+// not reported), so it starts neither. Returns why nothing was started ("" when
+// the start is planned).
+std::string StartStoppedPrimary(Context& c) {
+  std::vector<std::string> stopped;
+  for (const auto& ns : c.spec.nodes) {
+    if (c.StoppedPrimaryDataDir(ns.name)) stopped.push_back(ns.name);
+  }
+  if (stopped.empty()) return "no writable node observed";
+  if (stopped.size() > 1) {
+    std::string names;
+    for (const auto& n : stopped) names += (names.empty() ? "" : ", ") + n;
+    return "no writable node observed; PostgreSQL is stopped on a primary's data directory on " +
+           names +
+           ": which one holds the newest data is not known, so neither is started; start "
+           "PostgreSQL by hand on the one to keep";
+  }
+  const std::string& n = stopped[0];
+  const std::string why = WhyNotStartAsPrimary(c, n);
+  if (!why.empty()) return "no writable node observed; not starting " + n + ": " + why;
+  c.Add(ActionKind::kStart, n,
+        "no primary yet and no writable node: PostgreSQL on " + n +
+            " is stopped on the only primary's data directory; start it as the primary");
+  return "";
+}
+
+}  // namespace
+
 void PlanBootstrap(Context& c) {
   std::vector<std::string> writable;
   for (const auto& ns : c.spec.nodes) {
@@ -208,11 +277,15 @@ void PlanBootstrap(Context& c) {
     chosen = c.spec.primary;
   }
   if (chosen.empty()) {
-    std::string why = writable.empty()
-                          ? "no writable node observed"
-                          : "several writable nodes on timeline " + std::to_string(newest) +
-                                " and spec.primary names none of them:";
-    for (const auto& w : latest) why += " " + w;
+    std::string why;
+    if (writable.empty()) {
+      why = StartStoppedPrimary(c);
+      if (why.empty()) why = "starting " + c.plan.actions.back().node + " as the primary";
+    } else {
+      why = "several writable nodes on timeline " + std::to_string(newest) +
+            " and spec.primary names none of them:";
+      for (const auto& w : latest) why += " " + w;
+    }
     c.Note("no primary yet: " + why);
     c.Requeue(kDefaultRequeue, "");
     return;

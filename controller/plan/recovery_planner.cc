@@ -5,7 +5,9 @@
 //  * a standby whose history forked off the primary's is rebuilt (rewind);
 //  * a standby pointed elsewhere follows the primary (repoint, no rebuild);
 //  * a stopped standby is started, an empty one is built by base backup
-//    (online recovery), automatically only with recovery.automatic;
+//    (online recovery), automatically only with recovery.automatic; a stopped
+//    node last seen as a primary, or whose data directory is a primary's, is
+//    fenced and rebuilt (started, it would be a second writable node);
 //  * names of nodes removed from the spec leave the durable state.
 #include "controller/plan/context.h"
 
@@ -100,12 +102,14 @@ void PlanNode(Context& c, const std::string& n) {
     return Rebuild(c, n, RecoveryMethod::kBasebackup,
                    n + " has an empty data directory: base backup from " + p);
   }
-  if (o->timeline != 0 && !o->inRecovery) {
-    c.Add(ActionKind::kFence, n, n + " was last seen as a primary", false);
+  const bool seen = o->timeline != 0 && !o->inRecovery;
+  if (seen || o->dataDirectoryRole == DataDirectoryRole::kPrimary) {
+    const std::string was = seen ? n + " was last seen as a primary"
+                                 : n + "'s data directory is a primary's";
+    c.Add(ActionKind::kFence, n, was, false);
     AddName(&c.next.fenced, n);
-    c.Commit(n + " fenced: last seen as a primary");
-    return Rebuild(c, n, c.spec.recovery.method,
-                   n + " was last seen as a primary: rebuild as a standby of " + p);
+    c.Commit(n + " fenced: " + (seen ? "last seen as a primary" : "its data directory is a primary's"));
+    return Rebuild(c, n, c.spec.recovery.method, was + ": rebuild as a standby of " + p);
   }
   if (requested || c.LastOpFailed(n, OperationKind::kStart)) {
     return Rebuild(c, n, c.spec.recovery.method,

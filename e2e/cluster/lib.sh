@@ -303,7 +303,8 @@ stop_writer() {
   cat "$E2E_OUT/writer.out"
 }
 
-start_checker() {
+start_checker() {  # once: a second call while it runs does nothing
+  [[ -n ${CHECKER_PID:-} ]] && kill -0 "$CHECKER_PID" 2>/dev/null && return 0
   local s args=()
   for s in "${SERVERS[@]}"; do args+=(--node "$s=${ADDR[$s]}:5432:9898" --vip-ns "$s=$E2E_NS-$s"); done
   "$LABSH" exec client "$BIN/pgvigil-e2e-primary-checker" "${args[@]}" --vip "$VIP" --interval-ms 100 \

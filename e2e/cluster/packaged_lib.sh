@@ -162,14 +162,50 @@ pkg_lab_up() {
   local s
   for s in "${SERVERS[@]}"; do pkg_host_setup "$s" "$1"; done
   for s in "${SERVERS[@]}"; do pkg_host_up "$s" || exit 1; done
-  # The standbys' sidecars first, server1's (the primary's) last, as
-  # docs/vm-guide.md section 9 says: a primary's sidecar that finds no majority
-  # of the members within the lease (about 1.5 s) fences its PostgreSQL, and a
-  # fresh cluster does not start it again (a known defect, session 12's note).
-  # Started one host at a time, server1 first, they were 1.8 s apart on a slow
-  # machine.
-  local i
-  for ((i = ${#SERVERS[@]} - 1; i >= 0; i--)); do pkg_start sidecar "${SERVERS[i]}"; done
+  # server1's sidecar (beside the primary) first, and the others only after
+  # PKG_FIRST_SIDECAR_LEAD seconds (default 3): a primary's sidecar that finds no
+  # majority of the members within its write lease (about 1.5 s) fences its
+  # PostgreSQL, so every run has the new cluster's primary fenced before the
+  # others are up; the controller starts it again once a majority answers (the
+  # one stopped primary data directory, controller/plan/planner.cc).
+  # The checker (never two writable primaries) watches from here on.
+  start_checker
+  pkg_start sidecar server1
+  PKG_SIDECAR1_STARTED_MS=$(now_ms)
+  sleep "${PKG_FIRST_SIDECAR_LEAD:-3}"
+  PKG_OTHERS_STARTED_MS=$(now_ms)
+  for s in "${SERVERS[@]:1}"; do pkg_start sidecar "$s"; done
   for s in "${SERVERS[@]}"; do pkg_start controller "$s"; done
   say "started from the units: $(head -n1 "$E2E_LAB/hosts/server1/sidecar.cmdline")"
+  pkg_first_primary
+}
+
+# pkg_first_primary: server1 is writable and the controller's primary; says how
+# long after its sidecar started, and checks that its sidecar had fenced it on
+# the way (what the lead in pkg_lab_up is for) and the controller started it.
+pkg_first_primary() {
+  check "server1 is writable and the controller's primary" \
+    wait_until 90 eval '[[ $(cluster_primary) == server1 ]] && is_writable server1'
+  local took=$(( $(now_ms) - PKG_SIDECAR1_STARTED_MS ))
+  say "server1 writable as the primary $took ms after its sidecar started" \
+    "(the others started ${PKG_FIRST_SIDECAR_LEAD:-3} s after it)"
+  grep -h "SELF-FENCE" "$E2E_LAB/server1/sidecar.log" | sed 's/^/  /'
+  check "server1's sidecar fenced its PostgreSQL before a majority answered (the case under test)" \
+    grep -q "SELF-FENCE: PostgreSQL stopped" "$E2E_LAB/server1/sidecar.log"
+  local s started="" recorded=""
+  for s in "${SERVERS[@]}"; do
+    started=$(grep -h "action start server1" "$E2E_LAB/$s/controller.log" 2>/dev/null | head -n1)
+    [[ -n $started ]] && break
+  done
+  for s in "${SERVERS[@]}"; do
+    recorded=$(grep -h "server1 is the primary (the only writable node)" "$E2E_LAB/$s/controller.log" 2>/dev/null | head -n1)
+    [[ -n $recorded ]] && break
+  done
+  [[ -n $started ]] && say "controller: ${started:0:300}"
+  check "a controller started server1's PostgreSQL again as the primary" test -n "$started"
+  # Milliseconds after server1's sidecar started, from a log line's time (UTC).
+  pkg_since() { local t; t=$(date -u -d "${1:0:23}" +%s%3N 2>/dev/null) && echo "+$((t - PKG_SIDECAR1_STARTED_MS)) ms"; }
+  say "since server1's sidecar started: fenced $(pkg_since "$(grep -h 'SELF-FENCE: PostgreSQL stopped' \
+    "$E2E_LAB/server1/sidecar.log" | head -n1)"), the others started +$((PKG_OTHERS_STARTED_MS - PKG_SIDECAR1_STARTED_MS)) ms," \
+    "start action $(pkg_since "$started"), recorded as the primary $(pkg_since "$recorded"), writable seen +$took ms"
 }

@@ -20,6 +20,7 @@
 #include "common/utc_time.h"
 #include "sidecar/agent/agent_metrics.h"
 #include "sidecar/agent/health_checker.h"
+#include "sidecar/agent/local_postgres.h"
 #include "sidecar/agent/node_operations.h"
 #include "sidecar/agent/operations.h"
 #include "sidecar/agent/peer_handlers.h"
@@ -568,9 +569,13 @@ class AgentComponent : public Component {
     st.postgres = PostgresStatus(checker_->Local());
     // An empty or missing data directory (a new host): the controller rebuilds
     // it with pg_basebackup instead of trying to start it.
+    const std::string data_dir = ctx_.spec.DataDir(ctx_.self());
     struct stat sb {};
-    const std::string pg_version = ctx_.spec.DataDir(ctx_.self()) + "/PG_VERSION";
-    st.postgres.dataDirectoryInitialized = ::stat(pg_version.c_str(), &sb) == 0;
+    const bool initialized = ::stat((data_dir + "/PG_VERSION").c_str(), &sb) == 0;
+    st.postgres.dataDirectoryInitialized = initialized;
+    // What it is while stopped too: a self-fenced primary's data directory is
+    // a primary's, which the controller of a new cluster starts again.
+    if (initialized) st.postgres.dataDirectoryRole = HasRecoverySignal(data_dir) ? "standby" : "primary";
     st.postgres.parameters = params_->Snapshot();
     for (const auto& b : ctx_.health->Snapshot()) st.backends.push_back(BackendStatus(b));
     if (fence_) {

@@ -115,6 +115,7 @@ TEST_F(AgentRestTest, StatusIsTheSidecarStatusContract) {
     EXPECT_EQ(st->node, "node" + std::to_string(node));
     EXPECT_EQ(st->postgres.standby.has_value(), node == 1);
     EXPECT_EQ(st->postgres.dataDirectoryInitialized, std::optional<bool>(true));
+    EXPECT_EQ(st->postgres.dataDirectoryRole, node == 1 ? "standby" : "primary");
     EXPECT_TRUE(st->postgres.parameters.has_value());
     EXPECT_FALSE(st->selfFence.enabled) << "no watchdog here";
     EXPECT_FALSE(st->selfFence.why.empty());

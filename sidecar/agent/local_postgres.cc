@@ -340,6 +340,10 @@ bool IsDataDir(const std::string& path) {
   return PathExists(path + "/PG_VERSION") && PathExists(path + "/global/pg_control");
 }
 
+bool HasRecoverySignal(const std::string& data_dir) {
+  return PathExists(data_dir + "/standby.signal") || PathExists(data_dir + "/recovery.signal");
+}
+
 namespace {
 Status CheckPath(const std::string& path) {
   if (path.empty() || path == "/" || path.find("/../") != std::string::npos)

@@ -113,6 +113,9 @@ Status RemoveStalePidFile(const std::string& data_dir, const std::string& text);
 // File helpers (root-safe: refuse empty paths and "/"); errors name the path.
 bool PathExists(const std::string& path);
 bool IsDataDir(const std::string& path);  // has PG_VERSION and global/pg_control
+// standby.signal or recovery.signal is in it: PostgreSQL starts in recovery
+// there (it removes them before it accepts writes).
+bool HasRecoverySignal(const std::string& data_dir);
 Status RemoveTree(const std::string& path);
 Status RenamePath(const std::string& from, const std::string& to);
 Status ChownToUser(const std::string& path, const std::string& user, bool recursive = false);

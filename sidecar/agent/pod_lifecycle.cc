@@ -53,8 +53,7 @@ Status StartAtBoot(const LocalNode& node) {
   auto state = tools.RunState();
   if (!state.ok()) return state.status();
   const bool data_dir = *state != PgRunState::kNoDataDir;
-  const bool signal = PathExists(node.dataDir + "/standby.signal") ||
-                      PathExists(node.dataDir + "/recovery.signal");
+  const bool signal = HasRecoverySignal(node.dataDir);
   const BootAction a = DecideBootAction(data_dir, *state == PgRunState::kRunning, signal);
   spdlog::info("agent: PostgreSQL at start ({}): {}", node.dataDir, ToString(a));
   if (a != BootAction::kStartStandby) return Status::Ok();

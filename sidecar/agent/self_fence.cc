@@ -2,7 +2,6 @@
 #include "sidecar/agent/self_fence.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -21,11 +20,6 @@ namespace {
 
 using web::json::value;
 using Clock = std::chrono::steady_clock;
-
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 std::string UtcNow() {
   auto now = std::chrono::system_clock::now();
@@ -55,7 +49,7 @@ bool Gone(pid_t pid) { return ProcessGone(pid); }
 LocalPrimaryLook LookAtDataDir(const std::string& data_dir) {
   LocalPrimaryLook l;
   l.postmasterAlive = LookAtPostmaster(data_dir).judgement.running();
-  l.recoverySignal = Exists(data_dir + "/standby.signal") || Exists(data_dir + "/recovery.signal");
+  l.recoverySignal = HasRecoverySignal(data_dir);
   return l;
 }
 
@@ -103,7 +97,8 @@ void SelfFence::Loop() {
       leaseRequired_ = lease.required;
       if (held && !leaseHeld_ && fenced_)
         spdlog::warn("agent: self-fence: the watchdog write lease is back; PostgreSQL stays "
-                     "stopped until the controller makes it a standby");
+                     "stopped until the controller acts (it starts it again as the primary "
+                     "when no other node is writable, or rebuilds it as a standby)");
       leaseHeld_ = held;
       if (held) fenced_ = false;
     }

@@ -17,7 +17,10 @@
 // (PostgreSQL removes them before it accepts writes). While the lease stays out,
 // the fencer keeps looking, so a primary started or promoted meanwhile is fenced
 // too. When the lease is back it does nothing: PostgreSQL stays stopped and the
-// controller's normal flow (rewind / rebuild as a standby, or failover) decides.
+// controller's normal flow (rewind / rebuild as a standby, or failover) decides;
+// when no other node is writable or promoted (e.g. this sidecar started before
+// the others of a new cluster), the controller starts it again as the primary
+// (GET /v1/status postgres.dataDirectoryRole "primary"; controller/plan).
 //
 // Not fenced: clusters of one or two members (nobody can promote without us),
 // a sidecar running with the watchdog disabled (no lease: the controller's stop
