@@ -36,6 +36,12 @@ struct NodeOperationRequest {
   std::optional<std::string> method;   // rebuild: "auto" (the default) | "rewind" | "basebackup"
   std::optional<std::string> maxRate;  // rebuild: a size a second, 32kB..1GB ("50MB")
 };
+// A request with the term only (start, promote, init; the others add their fields).
+inline NodeOperationRequest NodeOperationRequestInTerm(uint64_t term) {
+  NodeOperationRequest r;
+  r.term = term;
+  return r;
+}
 
 // POST /v1/node/term, /v1/proxy/pause, /v1/proxy/resume: {"term"}.
 struct TermRequest {

@@ -84,16 +84,16 @@ TEST(NodeOperationStarted, WrongTypesReadAsDefaultsAndAreNamed) {
 // The requests: each field only when set, the bytes the controller wrote by hand
 // before (controller/act/actuator.cc, TermBody and the fields of RunOne).
 TEST(NodeOperationRequest, WritesTheSameBytesAsBefore) {
-  NodeOperationRequest rebuild{6};
+  NodeOperationRequest rebuild = NodeOperationRequestInTerm(6);
   rebuild.fenced = true;
   rebuild.primary = "demo-1";
   rebuild.method = "basebackup";
   EXPECT_EQ(ToJson(rebuild).serialize(), R"({"fenced":true,"method":"basebackup","primary":"demo-1","term":6})");
-  NodeOperationRequest stop{6};
+  NodeOperationRequest stop = NodeOperationRequestInTerm(6);
   stop.fenced = true;
   stop.mode = "fast";
   EXPECT_EQ(ToJson(stop).serialize(), R"({"fenced":true,"mode":"fast","term":6})");
-  EXPECT_EQ(ToJson(NodeOperationRequest{6}).serialize(), R"({"term":6})");
+  EXPECT_EQ(ToJson(NodeOperationRequestInTerm(6)).serialize(), R"({"term":6})");
   NodeOperationRequest all = rebuild;
   all.mode = "immediate";
   all.slot = "demo_0";

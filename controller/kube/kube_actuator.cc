@@ -438,7 +438,7 @@ void KubeActuator::MaybeInit(const plan::ClusterState& state, uint64_t term, con
   }
   if (d.reason != initReason_) spdlog::info("{}/{}: {} (term {})", ns_, name_, d.reason, term);
   initReason_ = d.reason;
-  auto r = actuator.Sidecar(d.node).Post("/v1/node/init", ToJson(NodeOperationRequest{term}));
+  auto r = actuator.Sidecar(d.node).Post("/v1/node/init", ToJson(NodeOperationRequestInTerm(term)));
   if (!r.ok()) {
     spdlog::warn("{}/{}: init of {}: {}", ns_, name_, d.node, r.error());
     return;

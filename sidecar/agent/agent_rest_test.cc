@@ -136,7 +136,7 @@ TEST_F(AgentRestTest, OperationAnswersAreTheNodeOperationContract) {
   auto term = env_->Post(0, "/v1/node/term", ToJson(TermRequest{1}).serialize(), env_->token());
   ASSERT_EQ(term.status, 200) << term.body;
   EXPECT_EQ(term.body, R"({"term":1})");
-  auto reply = env_->Op(0, "start", ToJson(NodeOperationRequest{1}).serialize());
+  auto reply = env_->Op(0, "start", ToJson(NodeOperationRequestInTerm(1)).serialize());
   ASSERT_EQ(reply.status, 202) << reply.body;
   std::vector<std::string> notes;
   const NodeOperationStarted started = NodeOperationStartedFromJson(reply.json(), &notes);

@@ -112,17 +112,18 @@ TEST(AgentOpRequest, RequestsOfTheContractAreTaken) {
     const char* op;
     NodeOperationRequest request;
   };
-  NodeOperationRequest stop{5};
+  NodeOperationRequest stop = NodeOperationRequestInTerm(5);
   stop.fenced = true;
   stop.mode = "immediate";
-  NodeOperationRequest follow{5};
+  NodeOperationRequest follow = NodeOperationRequestInTerm(5);
   follow.fenced = true;
   follow.primary = "node2";
   follow.slot = "node1_slot";
   NodeOperationRequest rebuild = follow;
   rebuild.method = "basebackup";
   rebuild.maxRate = "50MB";
-  const Case cases[] = {{"promote", {5}}, {"start", {5}}, {"init", {5}}, {"stop", stop},
+  const NodeOperationRequest term_only = NodeOperationRequestInTerm(5);
+  const Case cases[] = {{"promote", term_only}, {"start", term_only}, {"init", term_only}, {"stop", stop},
                         {"restart", stop}, {"follow", follow}, {"rebuild", rebuild}};
   for (const Case& c : cases) {
     const std::string body = ToJson(c.request).serialize();
