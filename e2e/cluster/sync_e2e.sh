@@ -11,12 +11,19 @@
 #      synchronous standby holding the most WAL, the other follows, the old primary is
 #      rebuilt as a standby and the new primary lists both standbys again;
 #   3. no safe candidate: the WAL receiver of standby B is stalled (SIGSTOP) so that
-#      commits are acknowledged by standby A alone, then the primary and A crash. B is
-#      the only reachable standby but lacks acknowledged commits: 1 of the 2 recorded
-#      synchronous standbys is not enough for ANY 1, so the controller must not fail
-#      over and must say why. Then A is started again (by hand: the controller starts
-#      nothing without a writable primary): the controller must promote A (it has the
-#      newest WAL) and heal the cluster (B follows, the crashed primary is rebuilt).
+#      commits are acknowledged by standby A alone, then the primary's sidecar is
+#      frozen (SIGSTOP) and the primary and A crash. B is the only reachable standby
+#      but lacks acknowledged commits: 1 of the 2 recorded synchronous standbys is not
+#      enough for ANY 1, so the controller must not fail over and must say why. (The
+#      frozen sidecar is what makes it a failover question: with the primary's sidecar
+#      answering, the controller starts the crashed primary again in place, step 4.)
+#      Then A is started again (by hand: the controller starts nothing without a
+#      writable primary): the controller must promote A (it has the newest WAL); the
+#      primary's sidecar is thawed and the cluster heals (B follows, the old primary
+#      is rebuilt);
+#   4. the PostgreSQL of both standbys and of the primary crash at once, every sidecar
+#      alive: no standby can be promoted, so the controller starts the primary again in
+#      place (same timeline), then the standbys, and writes resume.
 # Own lab: PGVIGIL_LAB_NS=pgsy, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-pgsy by default.
 set -uo pipefail
 # shellcheck source=lib.sh
@@ -180,9 +187,18 @@ sleep 2
 n_only_a=$(acks_after "$t_stall")
 lag=$(( $(held_lsn "$a") - $(held_lsn "$b") ))
 check "3. writes acknowledged while $b is stalled ($n_only_a), $a ahead of $b by $lag bytes" eval '(( n_only_a > 0 && lag > 0 ))'
+# The primary's sidecar is frozen (SIGSTOP to its main process, not its group: the
+# PostgreSQL it started is not touched) before the crash: its host's agent hangs, so
+# the controller cannot start the crashed primary again in place (step 4 is that
+# case) and the failover question is the controller's alone. Thawed below, and on
+# any exit.
+sidecar_p=$(cat "$E2E_LAB/pids/sidecar-$p.pid")
+[[ $sidecar_p =~ ^[0-9]+$ ]] || { fail "3. no sidecar pid for $p"; e2e_finish no; }
+trap 'e2e_rc=$?; kill -CONT '"$wr"' '"$sidecar_p"' 2>/dev/null; (exit $e2e_rc); e2e_cleanup' EXIT
 log_mark
 t=$(now_ms)
-say "3. pg_ctl -m immediate stop on the primary $p and on $a at once"
+say "3. freezing $p's sidecar (pid $sidecar_p), then pg_ctl -m immediate stop on the primary $p and on $a at once"
+kill -STOP "$sidecar_p"
 # At once: a controller that saw the primary down while $a still ran could pick $a
 # (then find it gone: "stuck", the same refusal, by another path).
 pg_ctl_on "$a" -m immediate -s stop &
@@ -202,18 +218,22 @@ else
   fail "3. no 'not failing over' reason in the controller logs 30 s after the crash"
   logs_since_mark | grep -E "phase|failover|promote" | tail -n 5 | sed 's/^/  /'
 fi
-if wait_until 10 eval '[[ $(status_field summary) == *"$reason_re"* ]]'; then
-  pass "3. vigilctl status says why too: $(status_field summary | cut -c1-200)"
+# vigilctl asks $b's controller here, not the VIP's: when the frozen sidecar held the
+# VIP, the address stays on its host (a new leader does not bring up an address
+# another host still answers for), and the controller there sees no quorum.
+b_status() { PGVIGIL_CONTROLLER=http://${ADDR[$b]}:9900 status_field "$1"; }
+if wait_until 10 eval '[[ $(b_status summary) == *"$reason_re"* ]]'; then
+  pass "3. vigilctl status (of $b's controller) says why too: $(b_status summary | cut -c1-200)"
 else
-  fail "3. vigilctl status does not say why (summary: '$(status_field summary)')"
+  fail "3. vigilctl status (of $b's controller) does not say why (summary: '$(b_status summary)')"
 fi
 promoted_b=no
 hold_end=$((SECONDS + 5))
 while ((SECONDS < hold_end)); do is_writable "$b" && { promoted_b=yes; break; }; sleep 0.2; done
 check "3. $b (reachable, but lacking acknowledged commits) is not promoted in 5 s more" eval '[[ $promoted_b == no ]]'
-check "3. vigilctl status still names $p the primary" eval '[[ $(cluster_primary) == "$p" ]]'
+check "3. vigilctl status (of $b's controller) still names $p the primary" eval '[[ $(b_status primary) == "$p" ]]'
 check "3. no write acknowledged while the primary is down" eval '(( $(acks_after $((t_down + 200))) == 0 ))'
-note "3. vigilctl status: phase '$(status_field phase)'"
+note "3. vigilctl status (of $b's controller): phase '$(b_status phase)'"
 
 say "3. starting PostgreSQL on $a again (it holds the acknowledged commits)"
 t2=$(now_ms)
@@ -230,9 +250,45 @@ wait_until 60 decided
 kill -TERM "$wr"; kill -CONT "$wr"
 promoted 3 "$p" "$t2" "$a came back"
 new=$NEW
+say "3. thawing $p's sidecar"
+kill -CONT "$sidecar_p"
 check "3. $a holds more WAL than the stalled $b" eval '(( ${held_a:-0} > ${held_b:-0} ))'
 check "3. the promoted node is $a, the standby with the newest WAL (not $b)" eval '[[ $new == "$a" ]]'
 healed 3 "$p" "$new" "$(other_of "$new" "$p")" "$t"
 vctl status | sed 's/^/  /'
+
+# ---- 4. no standby can be promoted, the primary's sidecar answers: restart in place ---
+# The PostgreSQL of both standbys and of the primary crash at once (pg_ctl -m immediate
+# stop), every sidecar alive. No standby can be promoted, and the primary's data
+# directory holds every acknowledged commit: the controller must start it again in
+# place (as Patroni restarts a crashed PostgreSQL on its leader), then the standbys.
+# At once, as in step 3: a standby the controller saw running after the primary was
+# down could be chosen for a failover.
+p=$new
+read -r s1 s2 <<<"$(other_of "$p" "$p" | tr '\n' ' ')"
+tli() { node_psql "$1" -c "select substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)"; }
+tl_before=$(tli "$p")
+log_mark
+say "4. primary $p (timeline $tl_before): pg_ctl -m immediate stop on $s1, $s2 and $p at once"
+pg_ctl_on "$s1" -m immediate -s stop & stop_1=$!
+pg_ctl_on "$s2" -m immediate -s stop & stop_2=$!
+t4=$(now_ms)
+pg_ctl_on "$p" -m immediate -s stop
+wait "$stop_1" "$stop_2"
+if wait_until 60 is_writable "$p"; then
+  pass "4. $p writable again $(( $(now_ms) - t4 )) ms after its crash"
+else
+  fail "4. $p not writable 60 s after its crash"
+  logs_since_mark | grep -E "phase|action" | tail -n 5 | cut -c1-300 | sed 's/^/  /'
+fi
+check "4. the controller started it again in place, and said why" eval \
+  'logs_since_mark | grep -E "action start $p: primary $p .*PostgreSQL stopped on its primary.s data directory" >/dev/null'
+logs_since_mark | grep -o "action start $p: .*" | head -1 | cut -c1-300 | sed 's/^/  /'
+check "4. no standby promoted: $s1 and $s2 not writable" eval '! is_writable "$s1" && ! is_writable "$s2"'
+check "4. the same timeline ($tl_before): no promotion" eval '[[ $(tli "$p") == "$tl_before" ]]'
+check "4. writes through the VIP resume" writes_resume 60
+report_outage "4. primary $p restarted in place" "$t4"
+check "4. $s1 streams from $p again" wait_until 60 streams_from "$s1" "$p"
+check "4. $s2 streams from $p again" wait_until 60 streams_from "$s2" "$p"
 
 e2e_finish no
