@@ -12,9 +12,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <vector>
 
 namespace pgvigil {
 
@@ -55,6 +57,12 @@ struct Account {
   uid_t uid;
   gid_t gid;
   std::string home;
+  // Supplementary groups (with gid), resolved before fork: initgroups() in the
+  // child reads the group database through NSS, which allocates and loads
+  // modules, and a child of a multithreaded process may not (an allocator lock
+  // held by another thread at fork time is never released there: a
+  // sanitizer-built test hung in it). setgroups() is one system call.
+  std::vector<gid_t> groups;
 };
 
 Result<Account> LookupAccount(const std::string& user) {
@@ -63,7 +71,18 @@ Result<Account> LookupAccount(const std::string& user) {
   char buf[4096];
   if (getpwnam_r(user.c_str(), &pw, buf, sizeof buf, &found) != 0 || !found)
     return Result<Account>::Error("no such OS user '" + user + "'");
-  return Account{pw.pw_uid, pw.pw_gid, pw.pw_dir};
+  Account a{pw.pw_uid, pw.pw_gid, pw.pw_dir, {}};
+  int n = 32;
+  for (int tries = 0; tries < 8; ++tries) {
+    a.groups.resize(static_cast<size_t>(n));
+    int got = n;
+    if (getgrouplist(user.c_str(), pw.pw_gid, a.groups.data(), &got) >= 0) {
+      a.groups.resize(static_cast<size_t>(got));
+      return a;
+    }
+    n = std::max(got, n * 2);  // too small: got holds the number needed
+  }
+  return Result<Account>::Error("cannot read the groups of OS user '" + user + "'");
 }
 
 // Steps of starting a child that can fail, reported to the parent.
@@ -83,7 +102,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
                                  const ProcessOptions& options) {
   if (argv.empty()) return Result<ProcessResult>::Error("empty command");
   bool switch_user = !options.runAsUser.empty() && geteuid() == 0;
-  Account account{0, 0, ""};
+  Account account{0, 0, "", {}};
   if (switch_user) {
     auto a = LookupAccount(options.runAsUser);
     if (!a.ok()) return a.status();
@@ -161,7 +180,7 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
       _exit(127);
     };
     if (switch_user) {
-      if (initgroups(user.c_str(), account.gid) != 0 || setgid(account.gid) != 0 ||
+      if (setgroups(account.groups.size(), account.groups.data()) != 0 || setgid(account.gid) != 0 ||
           setuid(account.uid) != 0)
         fail(kStepUser);
     }

@@ -4,6 +4,7 @@
 #include "common/process.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <linux/capability.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -264,6 +266,20 @@ TEST(RunProcessTest, RunsAsAnotherUserWhenRoot) {
   EXPECT_TRUE(r->success()) << r->outputTail;
   EXPECT_EQ(Lines(r->outputTail), (std::vector<std::string>{"postgres", std::to_string(pw->pw_uid), home,
                                                               "postgres"}));
+
+  // The child has exactly the user's groups (primary and supplementary), as
+  // initgroups() gave it; none of root's.
+  int n = 64;
+  std::vector<gid_t> want(n);
+  ASSERT_GE(getgrouplist("postgres", pw->pw_gid, want.data(), &n), 0);
+  want.resize(n);
+  std::sort(want.begin(), want.end());
+  want.erase(std::unique(want.begin(), want.end()), want.end());
+  std::string want_line;
+  for (gid_t g : want) want_line += (want_line.empty() ? "" : " ") + std::to_string(g);
+  auto groups = Sh("id -G | tr ' ' '\\n' | sort -n | uniq | tr '\\n' ' ' | sed 's/ $//'", o);
+  ASSERT_TRUE(groups.ok()) << groups.error();
+  EXPECT_EQ(Lines(groups->outputTail), std::vector<std::string>{want_line});
 
   o.runAsUser = "pgvigil-no-such-user";
   auto missing = Sh("true", o);
