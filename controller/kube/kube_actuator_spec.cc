@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/agent_refusal.h"
 #include "common/node_spec_push.h"
 #include "controller/act/actuator.h"
 #include "controller/act/parameters_check.h"
@@ -234,12 +235,11 @@ void KubeActuator::SendSpec(uint64_t term, const plan::Observation& obs, Actuato
                                                 : " (the rolling restart replaces this pod: kube_rollout.h)");
       continue;
     }
-    const std::string reason = r->body.is_object() && r->body.has_string_field("reason")
-                                   ? r->body.at("reason").as_string() : "";
+    const std::string reason = AgentRefusalFromJson(r->body, nullptr).reason;
     spdlog::warn("{}/{}: sidecar {} refused spec generation {} in term {}: HTTP {} {}", ns_, name_, n.name,
                  specGeneration_, term, r->status, r->text);
     // A refusal that repeating cannot change: not again for this generation.
-    if (r->status == 400 || reason == "not_a_member") specSent_[n.name] = specGeneration_;
+    if (r->status == 400 || reason == refusal::kNotAMember) specSent_[n.name] = specGeneration_;
   }
   PublishParameterFailures();
 }

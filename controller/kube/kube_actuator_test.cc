@@ -20,6 +20,7 @@
 
 #include "controller/act/actuator.h"
 #include "controller/act/state_codec.h"
+#include "common/agent_refusal.h"
 #include "common/files.h"
 #include "common/node_operation.h"
 #include "common/node_spec_push.h"
@@ -31,6 +32,7 @@
 #include "controller/kube/kube_actuator.h"
 #include "controller/kube/kube_fake_env.h"
 #include "controller/kube/kube_test_util.h"
+#include "controller/kube/register_mirror.h"
 #include "controller/kube/render_json.h"
 #include "controller/kube/render_objects.h"
 #include "sidecar/agent/parameter_check.h"
@@ -968,6 +970,30 @@ TEST_F(KubeActuatorTest, AStateWriteIsMirroredToTheWatchdogRegister) {
     EXPECT_GT(written->version, v->version);
   }
   EXPECT_EQ(leaders, 1);
+
+  // A write under an older term is refused by every sidecar with the one
+  // refusal body of common/agent_refusal.h, to the byte, and the register
+  // mirror reads that refusal as a newer term in force: it drops the offer
+  // (done with, not retried every 100 ms for ever).
+  for (size_t i = 0; i < apis.size(); ++i) {
+    RestClient writer(spec.ApiUrl(spec.nodes[i]), "mirror-test-token");
+    auto w = writer.Put("/v1/watchdog/register", ToJson(WatchdogRegisterWrite{4, doc, uint64_t(3000)}));
+    ASSERT_TRUE(w.ok()) << w.error();
+    EXPECT_EQ(w->status, 409) << w->text;
+    std::vector<std::string> notes;
+    const AgentRefusal refused = AgentRefusalFromJson(w->body, &notes);
+    EXPECT_TRUE(notes.empty()) << notes.front();
+    EXPECT_EQ(refused.reason, refusal::kStaleTerm) << w->text;
+    EXPECT_EQ(refused.term, std::optional<uint64_t>(5)) << w->text;
+    EXPECT_EQ(ToJson(refused).serialize(), w->text) << "sidecar " << i;
+  }
+  {
+    RegisterMirror mirror("test/stale", std::chrono::milliseconds(100));
+    std::vector<std::string> urls;
+    for (const auto& n : spec.nodes) urls.push_back(spec.ApiUrl(n));
+    mirror.Offer(doc, 4, urls, "mirror-test-token");
+    EXPECT_TRUE(wait_for([&] { return mirror.landed() == 1; }, 10000)) << "a stale offer was not dropped";
+  }
 
   // Every sidecar gone: the state write does not wait for the mirror.
   for (auto& sc : sidecars) sc->Stop();

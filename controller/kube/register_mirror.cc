@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/agent_refusal.h"
 #include "common/rest_client.h"
 #include "common/watchdog_register.h"
 
@@ -72,8 +73,7 @@ void RegisterMirror::Loop() {
         ok = true;
         break;
       }
-      if (r.ok() && r->status == 409 && r->body.has_string_field("reason") &&
-          r->body.at("reason").as_string() == "stale_term")
+      if (r.ok() && r->status == 409 && AgentRefusalFromJson(r->body, nullptr).reason == refusal::kStaleTerm)
         stale = true;
       errors += (errors.empty() ? "" : "; ") + url + ": " + (r.ok() ? DescribeFailure(*r) : r.error());
       if (stale) break;

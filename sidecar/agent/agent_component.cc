@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/agent_refusal.h"
 #include "common/files.h"
 #include "common/http_server.h"
 #include "common/logging.h"
@@ -269,23 +270,14 @@ class AgentComponent : public Component {
       return ErrorResponse(500, "cannot persist term: " + err);
     if (verdict == TermStore::Verdict::kOutOfRange) {
       spdlog::warn("agent: refused request: {}", err);
-      auto v = value::object();
-      v["error"] = value::string(err);
-      v["reason"] = value::string("term_out_of_range");
-      v["field"] = value::string("term");
-      v["term"] = value::number(terms_.highest());
-      return JsonResponse(400, v);
+      return JsonResponse(400, ToJson(AgentRefusal{err, refusal::kTermOutOfRange, "term", terms_.highest(), {}}));
     }
     metrics_.staleTerm.Inc();
     spdlog::warn("agent: refused request with stale term {} (highest seen {})", term,
                  terms_.highest());
-    auto v = value::object();
-    v["error"] = value::string("term " + std::to_string(term) + " is older than the highest seen (" +
-                               std::to_string(terms_.highest()) + ")");
-    v["reason"] = value::string("stale_term");
-    v["field"] = value::string("term");
-    v["term"] = value::number(terms_.highest());
-    return JsonResponse(409, v);
+    return JsonResponse(409, ToJson(AgentRefusal{"term " + std::to_string(term) + " is older than the highest seen (" +
+                                                     std::to_string(terms_.highest()) + ")",
+                                                 refusal::kStaleTerm, "term", terms_.highest(), {}}));
   }
 
   // The self-fence has stopped PostgreSQL: remember the term (pod_lifecycle.h).
@@ -326,11 +318,7 @@ class AgentComponent : public Component {
     SpecUpdateDecision d = DecideSpecUpdate(running, specGeneration_, *push, ctx_.nodeName);
     if (d.status != 200) {
       spdlog::warn("agent: spec push in term {}: {}", push->term, d.reply.reason);
-      auto v = value::object();
-      v["error"] = value::string(d.reply.reason);
-      v["reason"] = value::string(d.refusal);
-      v["field"] = value::string(d.reply.field);
-      return JsonResponse(d.status, v);
+      return JsonResponse(d.status, ToJson(AgentRefusal{d.reply.reason, d.refusal, d.reply.field, {}, {}}));
     }
     if (d.applyParameters) {
       std::vector<ParameterProblem> problems;
@@ -501,11 +489,7 @@ class AgentComponent : public Component {
       if (!refusal.empty()) {
         metrics_.opsRefused.Inc();
         spdlog::warn("agent: {}", refusal);
-        auto v = value::object();
-        v["error"] = value::string(refusal);
-        v["reason"] = value::string("self_fenced");
-        v["field"] = value::string("term");
-        return JsonResponse(409, v);
+        return JsonResponse(409, ToJson(AgentRefusal{refusal, refusal::kSelfFenced, "term", {}, {}}));
       }
     }
     // Early refusal from the last health check; the operation re-checks for real.
@@ -518,22 +502,15 @@ class AgentComponent : public Component {
       if (!refusal.empty()) {
         metrics_.opsRefused.Inc();
         spdlog::warn("agent: refused {} in term {}: {}", name, op_req.term, refusal);
-        auto v = value::object();
-        v["error"] = value::string(refusal);
-        v["reason"] = value::string("running_primary_not_fenced");
-        v["field"] = value::string("fenced");
-        return JsonResponse(409, v);
+        return JsonResponse(409, ToJson(AgentRefusal{refusal, refusal::kPrimaryNotFenced, "fenced", {}, {}}));
       }
     }
     std::string running_id;
     auto op = ops_->TryBegin(name, op_req.term, &running_id);
     if (!op) {
       metrics_.opsRefused.Inc();
-      auto v = value::object();
-      v["error"] = value::string("operation " + running_id + " is still running");
-      v["reason"] = value::string("busy");
-      v["running"] = value::string(running_id);
-      return JsonResponse(409, v);
+      return JsonResponse(
+          409, ToJson(AgentRefusal{"operation " + running_id + " is still running", refusal::kBusy, {}, {}, running_id}));
     }
     metrics_.opsStarted.Inc();
     op->Log("accepted " + name + " in term " + std::to_string(op_req.term));

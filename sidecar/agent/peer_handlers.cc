@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/agent_refusal.h"
 #include "common/logging.h"
 #include "sidecar/agent/op_request.h"
 #include "sidecar/agent/peer_requests.h"
@@ -16,11 +17,8 @@ using web::json::value;
 
 namespace {
 
-ApiResponse Refused(const std::string& reason, const std::string& error) {
-  auto v = value::object();
-  v["error"] = value::string(error);
-  v["reason"] = value::string(reason);
-  return JsonResponse(409, v);
+ApiResponse Refused(const char* reason, const std::string& error) {
+  return JsonResponse(409, ToJson(AgentRefusal{error, reason, {}, {}, {}}));
 }
 
 ApiResponse Paused(const ProxyApi& proxy) {
@@ -64,7 +62,7 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
       auto version = watchdog->WriteRegister(w.doc, RegisterWriteTimeout(w));
       if (!version.ok()) {
         spdlog::warn("agent: register write refused: {}", LogEscape(version.error()));
-        return Refused("register_refused", version.error());
+        return Refused(refusal::kRegisterRefused, version.error());
       }
       return JsonResponse(200, ToJson(WatchdogRegisterWritten{*version}));
     }
@@ -84,7 +82,7 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
       if (Status s = proxy->SetRouting(table); !s.ok()) {
         spdlog::warn("agent: routing generation {} refused by the proxy: {}", table.generation,
                      LogEscape(s.message()));
-        return Refused("routing_refused", s.message());
+        return Refused(refusal::kRoutingRefused, s.message());
       }
       spdlog::info("agent: routing generation {} published (primary '{}') in term {}",
                    table.generation, LogEscape(table.primary), term);

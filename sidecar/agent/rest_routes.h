@@ -6,7 +6,9 @@
 //
 // Routes (all JSON bodies are UTF-8 objects; errors are
 // {"error": "<reason>", "field": "<name>"} with "field" present when one field is
-// at fault; HEAD is accepted wherever GET is and returns the same status, no body):
+// at fault; a refusal of a request understood (409, and 400 term_out_of_range) is
+// an AgentRefusal, {"error", "reason", ...}, whose reason codes are listed once in
+// common/agent_refusal.h; HEAD is accepted wherever GET is and returns the same status, no body):
 //
 // Read-only, no token:
 //   GET /v1/status      200 {"node", "term", "postgres", "backends", "selfFence",

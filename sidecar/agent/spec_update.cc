@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/agent_refusal.h"
 #include "common/files.h"
 #include "common/strings.h"
 
@@ -57,7 +58,7 @@ SpecUpdateDecision DecideSpecUpdate(const ClusterSpec& running, uint64_t held, c
   }
   if (!push.spec.FindNode(self)) {
     d.status = 409;
-    d.refusal = "not_a_member";
+    d.refusal = refusal::kNotAMember;
     d.reply.field = "spec.nodes";
     d.reply.reason = gen + " does not list this node '" + self + "': refused, nothing changes";
     return d;

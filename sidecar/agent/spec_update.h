@@ -43,7 +43,7 @@ namespace pgvigil {
 
 struct SpecUpdateDecision {
   int status = 200;               // 200, or 409 when refused
-  std::string refusal;            // 409: the "reason" code ("not_a_member")
+  std::string refusal;            // 409: the reason code (refusal::kNotAMember, common/agent_refusal.h)
   NodeSpecPushReply reply;        // 200: the body
   bool persist = false;           // store the pushed spec and its generation
   bool applyNodes = false;        // replace the live membership with the pushed nodes
