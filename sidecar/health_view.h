@@ -16,6 +16,16 @@ namespace pgvigil {
 enum class BackendRole { kUnknown, kPrimary, kStandby };
 const char* ToString(BackendRole r);
 
+// A standby as a primary reports it in pg_stat_replication: its
+// application_name (a standby of the cluster gives its node name), state
+// ("streaming", "catchup", ...) and sync_state ("sync", "potential", "quorum",
+// "async").
+struct ReplicaSeen {
+  std::string name;
+  std::string state;
+  std::string syncState;
+};
+
 struct BackendHealth {
   std::string node;     // spec node name
   bool up = false;      // last check (after retries) succeeded
@@ -24,6 +34,7 @@ struct BackendHealth {
   uint64_t lsn = 0;            // primary: current WAL LSN; standby: last replayed LSN
   uint64_t receivedLsn = 0;    // standby: last received LSN
   uint64_t replayLagBytes = 0; // standby: primary's current LSN minus replayed LSN
+  std::vector<ReplicaSeen> replicas;  // primary: its pg_stat_replication, as last checked
   std::string lastError;
   std::chrono::system_clock::time_point lastChange{};  // when `up` or `role` last changed
   std::chrono::system_clock::time_point lastCheck{};

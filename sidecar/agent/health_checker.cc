@@ -176,6 +176,7 @@ BackendHealth HealthChecker::CheckOnce(const NodeSpec& node, PgStatusSession* se
       h.timeline = o->timeline;
       h.lsn = o->lsn;
       h.receivedLsn = o->receivedLsn;
+      h.replicas = o->replicas;
       h.lastError.clear();
       return h;
     }

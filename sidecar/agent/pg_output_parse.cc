@@ -78,4 +78,20 @@ std::optional<CopyProgress> ParseCopyProgress(const std::string& raw) {
   return p;
 }
 
+std::vector<ReplicaSeen> ParseReplicaRows(const std::string& text) {
+  std::vector<ReplicaSeen> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(at, end - at);
+    at = end + 1;
+    const size_t t1 = line.find('\t');
+    const size_t t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
+    if (t2 == std::string::npos) continue;
+    out.push_back({line.substr(0, t1), line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1)});
+  }
+  return out;
+}
+
 }  // namespace pgvigil

@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "sidecar/health_view.h"
 
 namespace pgvigil {
 
@@ -28,5 +31,11 @@ struct CopyProgress {
   int percent = 0;
 };
 std::optional<CopyProgress> ParseCopyProgress(const std::string& line);
+
+// The primary's pg_stat_replication as the status query gives it: one line a
+// walsender, "application_name<TAB>state<TAB>sync_state" (PostgreSQL shows only
+// printable ASCII in application_name, so neither separator is in a name).
+// Lines without both tabs are passed over; "" is no walsender.
+std::vector<ReplicaSeen> ParseReplicaRows(const std::string& text);
 
 }  // namespace pgvigil

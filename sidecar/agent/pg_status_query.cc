@@ -11,6 +11,7 @@
 #include <memory>
 #include <thread>
 
+#include "sidecar/agent/pg_output_parse.h"
 #include "sidecar/agent/standby_config.h"
 
 namespace pgvigil {
@@ -29,7 +30,11 @@ const char* kStatusSql =
     "   ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END),"
     " (SELECT status FROM pg_stat_wal_receiver),"
     " (SELECT sender_host FROM pg_stat_wal_receiver),"
-    " (SELECT sender_port FROM pg_stat_wal_receiver)";
+    " (SELECT sender_port FROM pg_stat_wal_receiver),"
+    // A primary's walsenders: which standby is synchronous (SHOW pool_nodes).
+    " (CASE WHEN NOT pg_is_in_recovery() THEN (SELECT string_agg(concat_ws(E'\\t', coalesce(application_name, ''),"
+    "        coalesce(state, ''), coalesce(sync_state, '')), E'\\n' ORDER BY application_name)"
+    "      FROM pg_stat_replication) END)";
 
 struct ConnDeleter {
   void operator()(PGconn* c) const { PQfinish(c); }
@@ -145,6 +150,7 @@ Result<PgObservation> ParseStatus(PGresult* r) {
   if (!PQgetisnull(r, 0, 4)) o.walReceiver = PQgetvalue(r, 0, 4);
   if (!PQgetisnull(r, 0, 5)) o.upstreamHost = PQgetvalue(r, 0, 5);
   o.upstreamPort = static_cast<int>(ToU64(r, 6));
+  if (!PQgetisnull(r, 0, 7)) o.replicas = ParseReplicaRows(PQgetvalue(r, 0, 7));
   return o;
 }
 

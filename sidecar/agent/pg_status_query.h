@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "sidecar/health_view.h"
@@ -23,6 +24,7 @@ struct PgObservation {
   std::string walReceiver;   // standby: pg_stat_wal_receiver.status, "" when none
   std::string upstreamHost;
   int upstreamPort = 0;
+  std::vector<ReplicaSeen> replicas;  // primary: its pg_stat_replication
 };
 
 struct ConnParams {

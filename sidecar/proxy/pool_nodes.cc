@@ -45,7 +45,8 @@ std::vector<PoolNodeRow> BuildPoolNodes(const ProxyShared& shared, const Effecti
     row.replicationDelay = std::to_string(int(i) == r.primary ? 0 : n.lagBytes);
     bool streaming = int(i) != r.primary && n.healthKnown && n.up && n.healthRole == BackendRole::kStandby;
     row.replicationState = streaming ? "streaming" : "";
-    row.replicationSyncState = streaming ? "async" : "";
+    // As Pgpool-II: what the primary's pg_stat_replication says of this standby.
+    row.replicationSyncState = streaming ? n.syncState : "";
     row.lastStatusChange =
         FormatTime(n.lastChange.time_since_epoch().count() != 0 ? n.lastChange : shared.startTime);
     rows.push_back(std::move(row));

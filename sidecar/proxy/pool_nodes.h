@@ -1,6 +1,9 @@
 // Rows of `SHOW pool_nodes` (Pgpool-II 4.3 columns) from the routing snapshot,
 // health view and select counters, and their wire encoding. Pure apart from
-// reading the thread-safe counters.
+// reading the thread-safe counters. replication_sync_state is, as in Pgpool-II,
+// the sync_state the primary's pg_stat_replication gives a streaming standby
+// (the health checker's last look at the primary); empty for the primary and
+// for a standby that is not streaming or that the primary does not report.
 #pragma once
 
 #include <string>

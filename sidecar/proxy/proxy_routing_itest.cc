@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <sstream>
 #include <thread>
 
+#include "common/metrics.h"
+#include "sidecar/agent/health_checker.h"
 #include "sidecar/proxy/proxy_test_env.h"
 
 namespace pgvigil::proxy::testenv {
@@ -212,6 +215,59 @@ TEST(ProxyRoutingTest, ShowPoolNodesThroughPsql) {
   auto v = Psql(px->port, {"-Atc", "PGPOOL SHOW pool_version"});
   EXPECT_EQ(v.exitCode, 0);
   EXPECT_NE(v.output.find("pgvigil"), std::string::npos) << v.output;
+}
+
+// replication_sync_state is what the primary's pg_stat_replication says of
+// each standby, as the agent's health checker (the real one, on the proxy's
+// health view) reads it: synchronous_standby_names naming node1 shows node1
+// "sync" and node2 "async"; FIRST 1 (node2, node1) shows node2 "sync" and
+// node1 "potential". The primary's own row shows none.
+TEST(ProxyRoutingTest, ShowPoolNodesSyncStateIsThePrimarys) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  struct SyncNamesReset {
+    ~SyncNamesReset() {
+      (void)Cluster().Query(0, "ALTER SYSTEM RESET synchronous_standby_names");
+      (void)Cluster().Query(0, "SELECT pg_reload_conf()");
+    }
+  } reset;
+  ClusterSpec spec = px->ctx.spec;
+  spec.healthCheck.period = std::chrono::milliseconds(200);
+  HealthChecker checker(spec, "node0", px->ctx.health, std::make_shared<MetricsRegistry>());
+  ASSERT_TRUE(checker.Start().ok());
+  // node_id -> replication_sync_state, from psql through the proxy.
+  auto sync_states = [&] {
+    std::vector<std::string> states;
+    auto r = Psql(px->port, {"-Atc", "SHOW pool_nodes"});
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);) {
+      std::vector<std::string> cols;
+      std::istringstream cells(line);
+      for (std::string c; std::getline(cells, c, '|');) cols.push_back(c);
+      if (cols.size() == 14) states.push_back(cols[12]);
+    }
+    return states;
+  };
+  auto wait_for = [&](const std::vector<std::string>& want) {
+    std::vector<std::string> seen;
+    for (int i = 0; i < 150 && seen != want; ++i) {
+      if (i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      seen = sync_states();
+    }
+    return seen;
+  };
+  ASSERT_TRUE(Cluster().Query(0, "ALTER SYSTEM SET synchronous_standby_names = 'node1'").ok());
+  ASSERT_TRUE(Cluster().Query(0, "SELECT pg_reload_conf()").ok());
+  EXPECT_EQ(wait_for({"", "sync", "async"}), (std::vector<std::string>{"", "sync", "async"}));
+  ASSERT_TRUE(Cluster().Query(0, "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (node2, node1)'").ok());
+  ASSERT_TRUE(Cluster().Query(0, "SELECT pg_reload_conf()").ok());
+  EXPECT_EQ(wait_for({"", "potential", "sync"}), (std::vector<std::string>{"", "potential", "sync"}));
+  // The same through the agent's API rows (GET /v1/proxy/pool_nodes).
+  auto rows = px->server->PoolNodes();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].replicationSyncState, "potential");
+  EXPECT_EQ(rows[2].replicationSyncState, "sync");
+  checker.Stop();
 }
 
 TEST(ProxyRoutingTest, PgbenchSimpleExtendedPreparedAndReconnect) {

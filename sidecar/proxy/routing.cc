@@ -16,7 +16,21 @@ namespace {
 bool SameNode(const EffectiveNode& a, const EffectiveNode& b) {
   return a.node == b.node && a.healthKnown == b.healthKnown && a.healthRole == b.healthRole &&
          a.lagBytes == b.lagBytes && a.replayLsn == b.replayLsn && a.lastChange == b.lastChange && a.up == b.up &&
-         a.lbEligible == b.lbEligible && a.why == b.why;
+         a.syncState == b.syncState && a.lbEligible == b.lbEligible && a.why == b.why;
+}
+
+// Each standby's sync_state as the intended primary reports it (health's
+// last look at that primary's pg_stat_replication).
+void NoteSyncStates(const std::vector<BackendHealth>& health, EffectiveRouting* r) {
+  if (r->intendedPrimary.empty()) return;
+  for (const auto& h : health) {
+    if (h.node != r->intendedPrimary || !h.up || h.role != BackendRole::kPrimary) continue;
+    for (auto& e : r->nodes) {
+      if (e.node.name == h.node) continue;
+      for (const auto& seen : h.replicas)
+        if (seen.name == e.node.name) e.syncState = seen.syncState;
+    }
+  }
 }
 }  // namespace
 
@@ -99,6 +113,7 @@ EffectiveRouting ComputeRouting(const RoutingInputs& in) {
       e.lbEligible = true;
     }
   }
+  NoteSyncStates(in.health, &r);
   return r;
 }
 

@@ -22,6 +22,10 @@ struct EffectiveNode {
   // bound of what it has replayed now (read-your-writes).
   uint64_t replayLsn = 0;
   std::chrono::system_clock::time_point lastChange{};  // health: when up/role last changed
+  // A standby's sync_state in the intended primary's pg_stat_replication, as
+  // health last saw it ("sync", "potential", "quorum", "async"); "" when that
+  // primary does not report it (or for the primary itself).
+  std::string syncState;
   bool up = true;        // table up and (when known) health up
   bool lbEligible = false;  // may receive balanced reads
   std::string why;       // why not eligible, for logs

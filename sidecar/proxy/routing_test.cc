@@ -41,6 +41,30 @@ TEST(RoutingTest, PrimaryFromHealthWhenNoControllerTable) {
   EXPECT_TRUE(r.nodes[2].lbEligible);
 }
 
+// Each standby's sync_state is the one the intended primary reports for it,
+// and none when that primary is down or not a primary (a standby's own
+// walsenders, cascading, say nothing of the cluster's synchronous standby).
+TEST(RoutingTest, SyncStateIsTheIntendedPrimarys) {
+  RoutingInputs in = Three();
+  in.health = {H("n0", true, BackendRole::kPrimary), H("n1", true, BackendRole::kStandby),
+               H("n2", true, BackendRole::kStandby)};
+  in.health[0].replicas = {{"n1", "streaming", "sync"}, {"n2", "streaming", "potential"}, {"other", "", "async"}};
+  in.health[1].replicas = {{"n2", "streaming", "async"}};
+  EffectiveRouting r = ComputeRouting(in);
+  EXPECT_EQ(r.nodes[0].syncState, "");
+  EXPECT_EQ(r.nodes[1].syncState, "sync");
+  EXPECT_EQ(r.nodes[2].syncState, "potential");
+  EffectiveRouting before = r;
+  in.health[0].replicas[1].syncState = "async";
+  r = ComputeRouting(in);
+  EXPECT_EQ(r.nodes[2].syncState, "async");
+  EXPECT_FALSE(SameRouting(before, r));  // a change of sync state is published
+  in.health[0].up = false;
+  r = ComputeRouting(in);
+  EXPECT_EQ(r.nodes[1].syncState, "");
+  EXPECT_EQ(r.nodes[2].syncState, "");
+}
+
 TEST(RoutingTest, FailsClosed) {
   struct Case {
     const char* name;
