@@ -156,6 +156,7 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
     // (ClientSession::DiscardedAll); PostgreSQL may refuse it (25001).
     bool discardAll = false;
     uint64_t discardAllAt = 0;
+    uint64_t discardSetsAt = 0;  // and the session's SETs up to this number (sessionSetsAdded_)
   };
   std::vector<Cycle> outstanding;  // awaiting ReadyForQuery, oldest first
   bool seqOpen = false;            // outstanding.back() is an extended sequence still without Sync

@@ -106,6 +106,32 @@ TEST(ProxyPipelineTest, FlushRequestReportsStandbyError) {
   }
 }
 
+// libpq pipeline: a DISCARD ALL behind a read balanced to a standby.
+// PostgreSQL refuses it there (25001, "within a pipeline") and discards
+// nothing; through the proxy the session's SET stays on both backends.
+TEST(ProxyPipelineTest, DiscardAllBehindAStandbyReadIsRefused) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  for (int port : {NodePort(0), px->port}) {
+    SCOPED_TRACE(port == px->port ? "proxy" : "direct");
+    auto c = Connect(port);
+    ASSERT_TRUE(c->ok()) << c->error();
+    EXPECT_EQ(c->Query("SET work_mem = '3MB'"), "");
+    ASSERT_EQ(PQenterPipelineMode(c->c), 1);
+    ASSERT_TRUE(Send(c->c, "SELECT 1"));
+    ASSERT_TRUE(Send(c->c, "DISCARD ALL"));
+    ASSERT_EQ(PQpipelineSync(c->c), 1);
+    EXPECT_EQ(NextResult(c->c), "PGRES_TUPLES_OK:1");
+    EXPECT_EQ(NextResult(c->c), "NULL");
+    EXPECT_EQ(NextResult(c->c), "PGRES_FATAL_ERROR:25001");
+    EXPECT_EQ(NextResult(c->c), "NULL");
+    EXPECT_EQ(NextResult(c->c), "PGRES_PIPELINE_SYNC");
+    ASSERT_EQ(PQexitPipelineMode(c->c), 1);
+    EXPECT_EQ(c->Query("SELECT current_setting('work_mem')"), "3MB");
+    EXPECT_EQ(c->Query("/*NO LOAD BALANCE*/ SELECT current_setting('work_mem')"), "3MB");
+  }
+}
+
 // A sequence that reads on the standby, then writes, then reads: the write
 // moves it to the primary; everything is answered in order.
 TEST(ProxyPipelineTest, ReadThenWriteInOneSequence) {

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "sidecar/proxy/compare_testutil.h"
 #include "sidecar/proxy/wire_messages.h"
@@ -149,6 +150,127 @@ TEST_P(ProxyStatementFateTest, ADiscardAllRefusedInATransactionBlockDiscardsNoth
     EXPECT_EQ(x.Run(BindExecute("kd")), "EZ");
     EXPECT_EQ(x.lastError, "26000");
     EXPECT_EQ(x.Run(CloseStatement("kn")), "3Z");
+  });
+}
+
+// The session's settings as one value: work_mem (a SET the proxy replays on a
+// backend that joins the session: session mode, or a client pinned in
+// transaction mode) and application_name (followed by the proxy in
+// transaction mode), on the session's standby (a read) and on the primary.
+void ExpectSettings(RawPg& x, const std::string& want) {
+  const std::string q = "SELECT current_setting('work_mem') || ' ' || current_setting('application_name')";
+  EXPECT_EQ(x.Simple(q), "TDCZ") << x.lastError;
+  EXPECT_EQ(x.lastValue, want);
+  EXPECT_EQ(x.Simple("/*NO LOAD BALANCE*/ " + q), "TDCZ") << x.lastError;
+  EXPECT_EQ(x.lastValue, want);
+}
+
+// Policies to run a test under: transaction mode also with sessionState pin
+// (a SET of work_mem pins the client, and the proxy replays it).
+std::vector<SessionStatePolicy> Policies(PoolMode m) {
+  if (m == PoolMode::kSession) return {SessionStatePolicy::kRefuse};
+  return {SessionStatePolicy::kRefuse, SessionStatePolicy::kPin};
+}
+
+// A DISCARD ALL that PostgreSQL refuses (in a transaction block, explicit or
+// implicit: 25001; in a failed one: 25P02) leaves the session's settings as
+// they were, also on a backend that joins the session afterwards (the
+// standby, at the first read: the SETs are replayed there). One that runs,
+// by either protocol, resets them everywhere, and nothing is replayed.
+TEST_P(ProxyStatementFateTest, ADiscardAllRefusedKeepsTheSessionSettings) {
+  for (auto policy : Policies(GetParam())) {
+    SCOPED_TRACE(policy == SessionStatePolicy::kPin ? "pin" : "refuse");
+    const bool replayed = GetParam() == PoolMode::kSession || policy == SessionStatePolicy::kPin;
+    const std::string kept = replayed ? "3MB kept" : "4MB kept";
+    auto set = [&](RawPg& x) {
+      if (replayed) {
+        EXPECT_EQ(x.Simple("SET work_mem = '3MB'"), "CZ") << x.lastError;
+      }
+      EXPECT_EQ(x.Simple("SET application_name = 'kept'"), "CZ") << x.lastError;
+    };
+    OnPostgresThenProxy(StartBalancedToNode1(GetParam(), policy), [&](RawPg& x, bool) {
+      set(x);
+      // A READ WRITE transaction stays on the primary: the standby joins
+      // the session only at the read after it.
+      EXPECT_EQ(x.Simple("BEGIN READ WRITE"), "CZ");
+      EXPECT_EQ(x.Simple("DISCARD ALL"), "EZ");
+      EXPECT_EQ(x.lastError, "25001");
+      EXPECT_EQ(x.Simple("ROLLBACK"), "CZ");
+      ExpectSettings(x, kept);
+      EXPECT_EQ(x.Simple("SELECT 1; DISCARD ALL"), "TDCEZ");
+      EXPECT_EQ(x.lastError, "25001");
+      EXPECT_EQ(x.Simple("BEGIN"), "CZ");
+      EXPECT_EQ(x.Simple("DISCARD ALL"), "EZ");
+      EXPECT_EQ(x.lastError, "25001");
+      EXPECT_EQ(x.Simple("ROLLBACK"), "CZ");
+      EXPECT_EQ(x.Simple("BEGIN"), "CZ");
+      EXPECT_EQ(x.Simple("SELECT 1/0"), "EZ");
+      EXPECT_EQ(x.Simple("DISCARD ALL"), "EZ");
+      EXPECT_EQ(x.lastError, "25P02");
+      EXPECT_EQ(x.Simple("ROLLBACK"), "CZ");
+      ExpectSettings(x, kept);
+      EXPECT_EQ(x.Simple("DISCARD ALL"), "CZ") << x.lastError;
+      ExpectSettings(x, "4MB pgvigil_tx_raw");
+    });
+    // By the extended protocol, before the standby joins.
+    OnPostgresThenProxy(StartBalancedToNode1(GetParam(), policy), [&](RawPg& x, bool) {
+      set(x);
+      EXPECT_EQ(x.Run(RunStatement("DISCARD ALL")), "12CZ") << x.lastError;
+      ExpectSettings(x, "4MB pgvigil_tx_raw");
+    });
+  }
+}
+
+// A DISCARD ALL second in a pipeline, behind a statement that ran (a read on
+// the standby, or a statement on the primary): PostgreSQL refuses it (25001,
+// "within a pipeline") and discards nothing; through the proxy neither
+// backend discards anything either (prepared statements, settings).
+TEST_P(ProxyStatementFateTest, ADiscardAllSecondInAPipelineDiscardsNothing) {
+  for (auto policy : Policies(GetParam())) {
+    SCOPED_TRACE(policy == SessionStatePolicy::kPin ? "pin" : "refuse");
+    const bool replayed = GetParam() == PoolMode::kSession || policy == SessionStatePolicy::kPin;
+    OnPostgresThenProxy(StartBalancedToNode1(GetParam(), policy), [&](RawPg& x, bool) {
+      ASSERT_TRUE(PrepareTransactionStatements(x));
+      if (replayed) {
+        EXPECT_EQ(x.Simple("SET work_mem = '3MB'"), "CZ") << x.lastError;
+      }
+      EXPECT_EQ(x.Simple("SET application_name = 'kept'"), "CZ") << x.lastError;
+      EXPECT_EQ(x.Run(ParseMessage("kd", "SELECT 21")), "1Z");
+      EXPECT_EQ(x.Run(BindExecute("kd")), "2DCZ") << x.lastError;  // the standby joins
+      const std::string settings = replayed ? "3MB kept" : "4MB kept";
+      for (const std::string first : {"SELECT 1", "/*NO LOAD BALANCE*/ SELECT 1"}) {
+        SCOPED_TRACE(first);
+        EXPECT_EQ(x.Run(RunStatement(first) + RunStatement("DISCARD ALL")), "12DC12EZ");
+        EXPECT_EQ(x.lastError, "25001");
+        EXPECT_EQ(x.Run(BindExecute("kd")), "2DCZ") << x.lastError;
+        EXPECT_EQ(x.lastValue, "21");
+        EXPECT_EQ(RunOnPrimary(x, "kd"), "2DCZ") << x.lastError;
+        EXPECT_EQ(x.lastValue, "21");
+        ExpectSettings(x, settings);
+      }
+    });
+  }
+}
+
+// In a failed transaction block PostgreSQL parses COMMIT and ROLLBACK (they
+// end the block) and so finds a name already taken: 42P05, not 25P02, which
+// any other statement's Parse gets there first.
+TEST_P(ProxyStatementFateTest, ADuplicateParseOfCommitInAFailedTransactionIs42P05) {
+  OnBoth(StartBalancedToNode1(GetParam()), [](RawPg& x) {
+    EXPECT_EQ(x.Run(ParseMessage("c1", "COMMIT") + ParseMessage("r1", "ROLLBACK")), "11Z");
+    EXPECT_EQ(x.Simple("BEGIN"), "CZ");
+    EXPECT_EQ(x.Simple("SELECT 1/0"), "EZ");
+    EXPECT_EQ(x.Run(ParseMessage("c1", "COMMIT")), "EZ");
+    EXPECT_EQ(x.lastError, "42P05");
+    EXPECT_EQ(x.Run(ParseMessage("r1", "ROLLBACK")), "EZ");
+    EXPECT_EQ(x.lastError, "42P05");
+    EXPECT_EQ(x.Run(ParseMessage("c1", "SELECT 1")), "EZ");
+    EXPECT_EQ(x.lastError, "25P02");
+    EXPECT_EQ(x.status, 'E');
+    EXPECT_EQ(x.Run(BindExecute("r1")), "2CZ") << x.lastError;
+    EXPECT_EQ(x.status, 'I');
+    EXPECT_EQ(x.Run(CloseStatement("c1") + CloseStatement("r1") + CloseStatement("rw") + CloseStatement("rb")),
+              "3333Z");
   });
 }
 

@@ -159,6 +159,11 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
     if (x == Side::kPrimary && (mirror || (s.standbyConnected && c.portalMirrored))) to_both(d);
     return d;
   };
+  // Behind an Execute in the sequence the backend refuses a DISCARD ALL
+  // (25001) and discards nothing: it goes there alone, not mirrored to a
+  // standby where it would be first in a sequence of its own and run.
+  if (s.pinned != Side::kNone && s.pipelined && c.kind == StmtKind::kDiscardAll)
+    return side(s.pinned, RouteReason::kPinned);
   if (s.pinned != Side::kNone) return follow(s.pinned, RouteReason::kPinned);
   if (c.portal != Side::kNone) return follow(c.portal, RouteReason::kPortal);
 

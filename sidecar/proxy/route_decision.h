@@ -66,6 +66,9 @@ struct CycleSummary {
 struct SessionView {
   char txStatus = 'I';       // the client's: 'I' idle, 'T' in a transaction, 'E' failed one
   Side pinned = Side::kNone;  // an extended-protocol sequence (up to its Sync) in progress there
+  // An Execute went into that sequence: PostgreSQL refuses DISCARD ALL there
+  // ("cannot be executed within a pipeline", 25001).
+  bool pipelined = false;
   bool wrote = false;         // wrote in this transaction (disableOnWrite=transaction) or session (always)
   bool tempTable = false;     // created a temp table: everything on the primary
   bool txSerializable = false;  // this transaction is SERIALIZABLE (primary only)
@@ -182,7 +185,7 @@ struct RouteDecision {
 
 // A local command, and every message of an extended-protocol sequence already
 // pinned to a backend: DecideRoute then reads only CycleSummary and, of
-// SessionView, txStatus, pinned, standbyConnected, standbyInTx,
+// SessionView, txStatus, pinned, pipelined, standbyConnected, standbyInTx,
 // standbyTxDeferred and sessionSerializable. The session leaves the rest of SessionView and the
 // whole ClusterView default for these (gathering them costs a clock read and
 // a pass over the routing snapshot per message); route_decision_invariants_test

@@ -329,6 +329,32 @@ const std::vector<Row>& Rows() {
          in.c = Cycle("SELECT 1", Protocol::kExtendedSync);
        },
        "primary (extended sequence in progress)"},
+      // A DISCARD ALL behind an Execute in its sequence: PostgreSQL refuses it
+      // there (25001); it goes nowhere else (first in a sequence elsewhere it
+      // would run). First in its sequence it is a broadcast like any.
+      {"discard_all_behind_an_execute_stays_on_the_standby",
+       [](In& in) {
+         in.s.pinned = Side::kStandby;
+         in.s.pipelined = true;
+         in.s.standbyConnected = true;
+         in.c = Cycle("DISCARD ALL", Protocol::kExtendedSync);
+       },
+       "standby (extended sequence in progress)"},
+      {"discard_all_behind_an_execute_on_the_primary_not_mirrored",
+       [](In& in) {
+         in.s.pinned = Side::kPrimary;
+         in.s.pipelined = true;
+         in.s.standbyConnected = true;
+         in.c = Cycle("DISCARD ALL", Protocol::kExtendedSync);
+       },
+       "primary (extended sequence in progress)"},
+      {"discard_all_first_in_its_sequence_mirrored",
+       [](In& in) {
+         in.s.pinned = Side::kPrimary;
+         in.s.standbyConnected = true;
+         in.c = Cycle("DISCARD ALL", Protocol::kExtendedSync);
+       },
+       "primary+standby (extended sequence in progress)"},
       {"deferred_failed_transaction_read_primary",
        [](In& in) {
          StandbyDeferred(in);

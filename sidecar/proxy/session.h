@@ -340,7 +340,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Backend t ran a DISCARD ALL sent when the client's statements were up to
   // version `at` (its CommandComplete came): what it had prepared is gone; the
   // client's statements up to `at` too when the DISCARD ALL was the client's.
-  void DiscardedAll(Target t, uint64_t at, bool clients);
+  // The client's SETs to replay up to number `sets_at` go too (when the client's).
+  void DiscardedAll(Target t, uint64_t at, uint64_t sets_at, bool clients);
+  // A DISCARD ALL of the client's is not answered yet: a backend joining now
+  // would get the SETs replayed that it may or may not reset.
+  bool DiscardAllInFlight() const;
   // The unnamed statement the Parse at `version` replaced is the client's
   // again (PostgreSQL skipped that Parse).
   void RestoreUnnamed(uint64_t version);
@@ -582,6 +586,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool noLoadBalance_ = false;  // temp table created: everything on the primary
   bool skipUntilSync_ = false;
   Target pinned_ = Target::kNone;  // unsynced extended sequence in progress here
+  bool pipelined_ = false;  // an Execute of the client's went into that sequence
   Target copyTarget_ = Target::kNone;
   Cycle cycle_;
   // Forward's run: contiguous bytes of in_ for backend `to` (Conn(t) then).
@@ -612,6 +617,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool noPool_ = false;    // LOAD ran: its backends are closed, never pooled
   std::string scratch_;
   std::vector<std::string> sessionSets_;  // SET/RESET Query messages, replayed on a new backend
+  uint64_t sessionSetsAdded_ = 0;  // how many were ever added (the last one's number)
   // Transaction pooling: the client's values of the parameters that follow it
   // (from its login, then from the ParameterStatus it is sent), and their
   // stamp (Worker::paramsSerial), renewed when one changes.

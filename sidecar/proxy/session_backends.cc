@@ -265,7 +265,7 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
   }
   if (f.type == 'E') cur.sawError = true;
   if (f.type == 'C' && cur.discardAll && f.bodyLen >= 11 && std::memcmp(f.body, "DISCARD ALL", 11) == 0)
-    DiscardedAll(t, cur.discardAllAt, !cur.silent);
+    DiscardedAll(t, cur.discardAllAt, cur.discardSetsAt, !cur.silent);
   if (cur.silent) {
     FlushRelayed();
     // A notification may arrive during the proxy's own statement (the LSN

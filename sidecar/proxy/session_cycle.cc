@@ -187,7 +187,12 @@ void ClientSession::AddToCycle(const Frame& f) {
       ParseMsg m;
       if (!ParseParse(f, &m)) return Fatal("08P01", "invalid Parse message", "malformed Parse message");
       std::string name(m.name);
-      if (TxMode() && TxParseRefused(name)) break;  // answered with an error, nothing tracked
+      if (TxMode() && TxParseRefused(name)) {  // answered with an error, nothing tracked
+        // In a failed transaction block PostgreSQL parses only COMMIT and
+        // ROLLBACK (TO): the kind decides between this error and 25P02 there.
+        cycle_.stmtKind = ClassifySql(m.query, shared_->classifier).kind;
+        break;
+      }
       if (!TxMode() && DuplicateParse(name)) break;  // PostgreSQL's 42P05, nothing changes
       if (ReparseSame(f, name)) break;
       Statement st;

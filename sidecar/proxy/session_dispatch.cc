@@ -33,6 +33,7 @@ RouteDecision ClientSession::Decide(RoutingOnUse& routing) {
   SessionView s;
   s.txStatus = txStatus_;
   s.pinned = pinned_ == Target::kPrimary ? Side::kPrimary : pinned_ == Target::kStandby ? Side::kStandby : Side::kNone;
+  s.pipelined = pinned_ != Target::kNone && pipelined_;
   s.standbyConnected = standby_ != nullptr;
   s.standbyInTx = standbyInTx_;
   s.standbyTxDeferred = standbyTxDeferred_;
@@ -105,11 +106,12 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
   switch (cycle_.stmtKind) {
     case StmtKind::kSet:
     case StmtKind::kReset:
-      if (simple && cycle_.broadcast && txStatus_ == 'I' && sessionSets_.size() < 100)
+      if (simple && cycle_.broadcast && txStatus_ == 'I' && sessionSets_.size() < 100) {
         sessionSets_.emplace_back(cycle_.Bytes());
+        ++sessionSetsAdded_;
+      }
       break;
     case StmtKind::kResetAll:
-    case StmtKind::kDiscardAll:
       if (simple) sessionSets_.clear();
       break;
     default:
@@ -118,14 +120,16 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
   // In a failed transaction block the backend refuses these (25P02): the
   // statements stay.
   const bool refused = AbortedTxRefuses();
-  // DISCARD ALL drops the statements when it runs, told by its
-  // CommandComplete (DiscardedAll): PostgreSQL refuses it in a transaction
-  // block, an implicit one (more statements in the Query) or a pipeline.
+  // DISCARD ALL drops the statements and the SETs to replay when it runs,
+  // told by its CommandComplete (DiscardedAll): PostgreSQL refuses it in a
+  // transaction block, an implicit one (more statements in the Query), a
+  // failed one or a pipeline.
   if (cycle_.stmtKind == StmtKind::kDiscardAll) {
     for (auto* b : {Conn(main).get(), also_standby ? standby_.get() : nullptr}) {
       if (!b || b->outstanding.empty()) continue;
       b->outstanding.back().discardAll = true;
       b->outstanding.back().discardAllAt = statementVersion_;
+      b->outstanding.back().discardSetsAt = sessionSetsAdded_;
     }
   }
   if (cycle_.stmtKind == StmtKind::kDeallocateAll && !refused) {
@@ -163,7 +167,11 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
       d.txReadWrite)
     standbyTxDeferred_ = false;
   if (cycle_.ddl) shared_->volatility.Forget(database_);
-  if (cycle_.kind != 'Q' && cycle_.kind != 'F') pinned_ = main;  // the rest of the sequence follows
+  if (cycle_.kind != 'Q' && cycle_.kind != 'F') {
+    if (pinned_ == Target::kNone) pipelined_ = false;
+    pinned_ = main;  // the rest of the sequence follows
+    if (cycle_.kind == 'E') pipelined_ = true;
+  }
   if (cycle_.write && lbs.disableOnWrite != DisableOnWrite::kOff) wrote_ = true;
   if (main == Target::kPrimary && (cycle_.executesOnPrimary || cycle_.kind == 'F' ||
                                    d.reason == RouteReason::kVolatileFunction))

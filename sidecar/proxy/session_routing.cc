@@ -243,7 +243,9 @@ bool ClientSession::TryDispatch() {
     bool stick = ReadsStayOnPrimary(wrote_, txStatus_ != 'I', lbs.disableOnWrite);
     bool balance = lbs.enabled && !noLoadBalance_;
     bool portal_elsewhere = cycle_.portalTarget != Target::kNone && cycle_.portalTarget != pinned_;
-    bool needs_primary = pinned_ == Target::kStandby && cycle_.portalTarget != Target::kStandby &&
+    // A DISCARD ALL behind an Execute: refused where the sequence runs (DecideRoute).
+    const bool refused_here = pipelined_ && cycle_.stmtKind == StmtKind::kDiscardAll;
+    bool needs_primary = pinned_ == Target::kStandby && cycle_.portalTarget != Target::kStandby && !refused_here &&
                          (cycle_.needPrimary || cycle_.write || cycle_.broadcast || stick || !balance);
     if ((portal_elsewhere || needs_primary) && !SettleSequence()) return false;
   }
@@ -301,7 +303,7 @@ bool ClientSession::TryDispatch() {
   // The deferred BEGIN goes to the standby first (route_decision.h).
   bool open = d.openStandbyTx && standbyTxDeferred_;
   if ((main == Target::kStandby || also_standby) && !standby_) {
-    if (connectingStandby_) return false;
+    if (connectingStandby_ || DiscardAllInFlight()) return false;
     int n = ChooseLoadBalanceNode(*r, open ? std::max(d.minReplayLsn, standbyTxFloor_) : d.minReplayLsn);
     if (n >= 0) {
       if (!Connect(Target::kStandby, n, *r)) {
@@ -338,7 +340,8 @@ bool ClientSession::TryDispatch() {
     if (primary_ && primary_->login().node != pname && pinned_ != Target::kPrimary &&
         LeavePrimary(primary_->login().node, "the primary node changed to " + pname))
       return true;
-    if (!primary_ && !connectingPrimary_ && !Connect(Target::kPrimary, r->primary, *r)) return false;
+    if (!primary_ && (DiscardAllInFlight() || (!connectingPrimary_ && !Connect(Target::kPrimary, r->primary, *r))))
+      return false;
   }
   if (connectingPrimary_ && main == Target::kPrimary) return false;
   if (connectingStandby_ && (main == Target::kStandby || also_standby)) return false;

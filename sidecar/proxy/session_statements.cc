@@ -69,7 +69,7 @@ void ClientSession::ClientClosed(Target t, const std::string& name, uint64_t ver
   CloseStale(t == Target::kPrimary ? Target::kStandby : Target::kPrimary, name, up_to);
 }
 
-void ClientSession::DiscardedAll(Target t, uint64_t at, bool clients) {
+void ClientSession::DiscardedAll(Target t, uint64_t at, uint64_t sets_at, bool clients) {
   Conn(t)->prepared.clear();
   auto up_to = [at](auto& m, auto version) {
     for (auto it = m.begin(); it != m.end();) it = version(*it) <= at ? m.erase(it) : std::next(it);
@@ -78,9 +78,23 @@ void ClientSession::DiscardedAll(Target t, uint64_t at, bool clients) {
   up_to(Parsed(t), parsed);
   if (!clients) return;
   up_to(statements_, [](const auto& e) { return e.second.version; });
+  // sessionSets_ holds the last sessionSets_.size() of those added: the ones
+  // numbered up to sets_at are at its front.
+  const uint64_t first = sessionSetsAdded_ - sessionSets_.size() + 1;
+  if (sets_at >= first)
+    sessionSets_.erase(sessionSets_.begin(),
+                       sessionSets_.begin() + std::ptrdiff_t(std::min<uint64_t>(sets_at - first + 1, sessionSets_.size())));
   // As before this was told by the answer: the other backend's copies are
   // forgotten too (they would be parsed again there).
   up_to(Parsed(t == Target::kPrimary ? Target::kStandby : Target::kPrimary), parsed);
+}
+
+bool ClientSession::DiscardAllInFlight() const {
+  for (const auto* b : {&primary_, &standby_})
+    if (*b)
+      for (const auto& c : (*b)->outstanding)
+        if (c.discardAll && !c.silent) return true;
+  return false;
 }
 
 void ClientSession::CloseStale(Target t, const std::string& name, uint64_t up_to) {
