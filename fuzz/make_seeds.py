@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import shutil
 import struct
 
@@ -222,20 +223,45 @@ def rest_bodies():
     write(t, "not_json", bytes([1]) + b'{"term": 3,')
 
 
-# --- controller state register document (controller/act/state_codec.cc) --------------
+# --- the cluster-state document (common/cluster_state_doc.h; fuzzed through the ---
+# --- controller's strict reader, controller/act/state_codec_fuzz.cc) ---------------
+STATE_DOC = os.path.join(ROOT, "common", "cluster_state_doc.h")
+
+
+def state_doc_keys():
+    """The keys of the document as its contract, common/cluster_state_doc.h,
+    describes them in its header comment (from the line that opens it with
+    '{"f"' to the '// null:' line), and its format marker kClusterStateFormat:
+    the seeds follow that file, and a key it gains without a seed stops the run."""
+    with open(STATE_DOC) as f:
+        text = f.read()
+    start = text.index('// {"f"')
+    block = text[start:text.index("// null:", start)]
+    fmt = re.search(r"kClusterStateFormat = (\d+);", text)
+    if not fmt:
+        raise SystemExit(STATE_DOC + ": no kClusterStateFormat")
+    return set(re.findall(r'"([a-z]+)":', block)), int(fmt.group(1))
+
+
 def controller_state():
     t = "controller_state_fuzz"
-    write(t, "full", json.dumps({
-        "f": 1, "v": 42, "p": "server1", "tl": 3, "rg": 17, "rp": "server1",
+    keys, fmt = state_doc_keys()
+    full = {
+        "f": fmt, "v": 42, "p": "server1", "tl": 3, "rg": 17, "rp": "server1",
         "rs": ["server2", "server3"], "rw": [1, 2], "ss": ["server2"], "sc": 1, "sl": 50331648,
         "fe": ["server3"], "de": [], "bo": 1700000000000,
-        "tr": {"k": 1, "fr": "server1", "to": "server2", "st": 2, "at": 1700000000000, "sl": 1234}}))
-    write(t, "minimal", '{"f": 1}')
+        "tr": {"k": 1, "fr": "server1", "to": "server2", "st": 2, "at": 1700000000000, "sl": 1234}}
+    seeded = set(full) | set(full["tr"])
+    if keys != seeded:
+        raise SystemExit("%s and the controller_state_fuzz seed disagree: keys only in the header %s, "
+                         "only in the seed %s" % (STATE_DOC, sorted(keys - seeded), sorted(seeded - keys)))
+    write(t, "full", json.dumps(full))
+    write(t, "minimal", json.dumps({"f": fmt}))
     write(t, "null", "null")
-    write(t, "other_format", '{"f": 2, "v": 1}')
+    write(t, "other_format", json.dumps({"f": fmt + 1, "v": 1}))
     # Numbers that are not integers of the field's type (undefined behaviour once).
-    write(t, "huge_numbers", '{"f": 1, "v": 1e300, "bo": -1.5e300, "rw": [1e100]}')
-    write(t, "transition_none", '{"f": 1, "tr": {"k": 0, "to": "server2", "st": 2}}')
+    write(t, "huge_numbers", '{"f": %d, "v": 1e300, "bo": -1.5e300, "rw": [1e100]}' % fmt)
+    write(t, "transition_none", json.dumps({"f": fmt, "tr": {"k": 0, "to": "server2", "st": 2}}))
 
 
 if __name__ == "__main__":
