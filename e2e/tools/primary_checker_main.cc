@@ -41,6 +41,7 @@
 
 #include <cpprest/json.h>
 
+#include "common/routing_table.h"
 #include "e2e/tools/e2e_io.h"
 #include "e2e/tools/e2e_logic.h"
 
@@ -116,10 +117,12 @@ void NodeWorker(const Options& o, size_t idx, Shared* sh) {
     if (HttpGet(n.host, n.restPort, "/v1/proxy/routing", o.probeTimeoutMs, &status, &body, &err) &&
         status == 200) {
       try {
-        auto j = web::json::value::parse(body);
-        if (j.has_field("primary") && j.at("primary").is_string()) tablePrimary = j.at("primary").as_string();
-        if (j.has_field("generation") && j.at("generation").is_number())
-          generation = j.at("generation").as_number().to_int64();
+        // The table is common/routing_table.h's, read as the controller reads it.
+        auto table = pgvigil::RoutingTableFromJson(web::json::value::parse(body));
+        if (table.ok()) {
+          tablePrimary = table->primary;
+          generation = int64_t(table->generation);
+        }
         reachable = true;
       } catch (const std::exception&) {
       }
