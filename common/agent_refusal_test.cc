@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/testing/expect_notes.h"
+
 namespace pgvigil {
 namespace {
 
@@ -71,12 +73,7 @@ TEST(AgentRefusal, AnOddBodyReadsAsNoReasonAndSaysWhy) {
     std::vector<std::string> notes;
     AgentRefusal r = AgentRefusalFromJson(value::parse(c.body), &notes);
     EXPECT_EQ(r.reason, c.reason) << c.body;
-    if (*c.note) {
-      ASSERT_EQ(notes.size(), 1u) << c.body;
-      EXPECT_NE(notes[0].find(c.note), std::string::npos) << c.body << " -> " << notes[0];
-    } else {
-      EXPECT_TRUE(notes.empty()) << c.body << " -> " << notes.front();
-    }
+    testing::ExpectNotes(notes, c.note, c.body);
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "common/files.h"
 #include "common/process.h"
+#include "common/pool_nodes_doc.h"
 #include "common/rest_client.h"
 #include "common/spec_parser.h"
 #include "common/testing/pg_cluster.h"
@@ -271,10 +272,15 @@ class ControllerApiIT : public ::testing::Test {
       RestClient c("http://127.0.0.1:" + std::to_string(spec_.nodes[i].apiPort), "",
                    std::chrono::milliseconds(3000));
       auto r = c.Get("/v1/proxy/pool_nodes");
-      if (!r.ok() || r->status != 200 || !r->body.has_field("nodes")) continue;
-      for (const auto& row : r->body.at("nodes").as_array())
-        if (row.at("port").as_string() == std::to_string(spec_.nodes[idx].port))
-          sum += std::stoull(row.at("select_cnt").as_string());
+      if (!r.ok() || r->status != 200) continue;
+      // The rows are common/pool_nodes_doc.h's to the byte.
+      std::vector<std::string> notes;
+      const std::vector<PoolNodeRow> rows = PoolNodesFromJson(r->body, &notes);
+      EXPECT_TRUE(notes.empty()) << notes.front();
+      EXPECT_EQ(ToJson(rows).serialize(), r->text);
+      EXPECT_EQ(rows.size(), spec_.nodes.size()) << r->text;
+      for (const PoolNodeRow& row : rows)
+        if (row.port == std::to_string(spec_.nodes[idx].port)) sum += std::stoull(row.selectCnt);
     }
     return sum;
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "common/pool_nodes_doc.h"
+
 namespace pgvigil {
 
 namespace {
@@ -193,18 +195,15 @@ void AddWatchdogDetail(const WatchdogDetail& d, ClusterStatus* s) {
 void AddProxySelectCounts(const std::vector<web::json::value>& bodies, ClusterStatus* s) {
   for (auto& n : s->nodes) n.selectCount = 0;
   for (const auto& b : bodies) {
-    if (!b.is_object() || !b.has_field("nodes") || !b.at("nodes").is_array()) continue;
-    for (const auto& row : b.at("nodes").as_array()) {
-      if (!row.is_object()) continue;
-      std::string host = Str(row, "hostname"), port = Str(row, "port"), cnt = Str(row, "select_cnt");
+    for (const PoolNodeRow& row : PoolNodesFromJson(b, nullptr)) {
       uint64_t count = 0;
       try {
-        count = cnt.empty() ? 0 : std::stoull(cnt);
+        count = row.selectCnt.empty() ? 0 : std::stoull(row.selectCnt);
       } catch (const std::exception&) {
         continue;
       }
       for (auto& n : s->nodes)
-        if (n.host == host && std::to_string(n.port) == port) n.selectCount += count;
+        if (n.host == row.hostname && std::to_string(n.port) == row.port) n.selectCount += count;
     }
   }
 }

@@ -34,6 +34,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -41,6 +42,7 @@
 
 #include <cpprest/json.h>
 
+#include "common/pool_nodes_doc.h"
 #include "common/routing_table.h"
 #include "e2e/tools/e2e_io.h"
 #include "e2e/tools/e2e_logic.h"
@@ -132,10 +134,14 @@ void NodeWorker(const Options& o, size_t idx, Shared* sh) {
       if (HttpGet(n.host, n.restPort, "/v1/proxy/pool_nodes", o.probeTimeoutMs, &status, &body, &err) &&
           status == 200) {
         try {
-          auto j = web::json::value::parse(body);
-          for (const auto& row : j.at("nodes").as_array()) {
-            if (row.at("role").as_string() != "primary") continue;
-            std::string host = row.at("hostname").as_string(), port = row.at("port").as_string();
+          const auto j = web::json::value::parse(body);
+          std::vector<std::string> notes;
+          const auto rows = pgvigil::PoolNodesFromJson(j, &notes);
+          if (!j.has_field("nodes") || !notes.empty()) throw std::runtime_error("pool_nodes unreadable");
+          for (const pgvigil::PoolNodeRow& row : rows) {
+            if (row.role != "primary") continue;
+            const std::string& host = row.hostname;
+            const std::string& port = row.port;
             primary = "?" + host + ":" + port;  // a node the checker was not told about
             for (const NodeAddr& m : o.nodes)
               if (m.host == host && std::to_string(m.pgPort) == port) primary = m.name;

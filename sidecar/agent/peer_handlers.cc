@@ -108,7 +108,7 @@ ApiResponse HandlePeerRoute(Route route, const ApiRequest& req, ProxyApi* proxy,
       return Paused(*proxy);
     }
     case Route::kProxyPoolNodes:
-      return JsonResponse(200, PoolNodesToJson(proxy->PoolNodes()));
+      return JsonResponse(200, ToJson(proxy->PoolNodes()));
     default:
       return ErrorResponse(404, "no such path: " + req.path);
   }

@@ -101,32 +101,6 @@ bool ParseRoutingRequest(const std::string& body, uint64_t* term, RoutingTable* 
   return true;
 }
 
-value PoolNodesToJson(const std::vector<PoolNodeRow>& rows) {
-  auto arr = value::array(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& r = rows[i];
-    auto o = value::object();
-    o["node_id"] = value::string(r.nodeId);
-    o["hostname"] = value::string(r.hostname);
-    o["port"] = value::string(r.port);
-    o["status"] = value::string(r.status);
-    o["pg_status"] = value::string(r.pgStatus);
-    o["lb_weight"] = value::string(r.lbWeight);
-    o["role"] = value::string(r.role);
-    o["pg_role"] = value::string(r.pgRole);
-    o["select_cnt"] = value::string(r.selectCnt);
-    o["load_balance_node"] = value::string(r.loadBalanceNode);
-    o["replication_delay"] = value::string(r.replicationDelay);
-    o["replication_state"] = value::string(r.replicationState);
-    o["replication_sync_state"] = value::string(r.replicationSyncState);
-    o["last_status_change"] = value::string(r.lastStatusChange);
-    arr[i] = o;
-  }
-  auto v = value::object();
-  v["nodes"] = arr;
-  return v;
-}
-
 bool ParseRegisterWrite(const std::string& body, WatchdogRegisterWrite* out, RequestError* e) {
   value v;
   if (!ParseObject(body, &v, e)) return false;

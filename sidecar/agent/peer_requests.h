@@ -20,7 +20,6 @@ namespace pgvigil {
 // refused, the error names the field). The answer is ToJson(RoutingTable).
 bool ParseRoutingRequest(const std::string& body, uint64_t* term, RoutingTable* table,
                          RequestError* error);
-web::json::value PoolNodesToJson(const std::vector<PoolNodeRow>& rows);
 
 // PUT /v1/watchdog/register: WatchdogRegisterWrite (common/watchdog_register.h),
 // checked strictly (unknown fields, a doc that is no object, a timeoutMs outside

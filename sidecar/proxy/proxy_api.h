@@ -9,16 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "common/pool_nodes_doc.h"  // PoolNodeRow: the rows of GET /v1/proxy/pool_nodes
 #include "common/result.h"
 #include "common/routing_table.h"  // RouteNode, RoutingTable: the controller's contract
 
 namespace pgvigil {
-
-// One row of `SHOW pool_nodes` (Pgpool-II 4.3 columns), as text.
-struct PoolNodeRow {
-  std::string nodeId, hostname, port, status, pgStatus, lbWeight, role, pgRole, selectCnt,
-      loadBalanceNode, replicationDelay, replicationState, replicationSyncState, lastStatusChange;
-};
 
 class ProxyApi {
  public:
