@@ -234,6 +234,8 @@ void BackendConn::OnRead(const boost::system::error_code& ec, size_t n) {
   }
   in_.Commit(n);
   Frame f;
+  // Bytes of a run the owner wants frame by frame (not offered as a run again).
+  size_t one_by_one = 0;
   while (state_ != State::kClosed && !paused_) {
     DecodeStatus st = decoder_.Next(in_.data(), in_.size(), &f);
     if (st == DecodeStatus::kNeedMore) break;
@@ -248,6 +250,19 @@ void BackendConn::OnRead(const boost::system::error_code& ec, size_t n) {
       case State::kResetting: keep_going = HandleResetFrame(f); break;
       case State::kReady:
         if (owner_) {
+          if (one_by_one == 0 && PlainRelayType(f.type)) {
+            const size_t run = size + PlainRunLength(in_.data() + size, in_.size() - size, decoder_.maxMessage());
+            if (run > size) {
+              BackendOwner::RunTaken taken = owner_->OnBackendRun(this, in_.data(), run);
+              if (taken == BackendOwner::RunTaken::kOneByOne) {
+                one_by_one = run;
+              } else {
+                if (taken == BackendOwner::RunTaken::kRelayedPause) paused_ = true;
+                size = run;  // consumed as a whole below
+                break;
+              }
+            }
+          }
           keep_going = owner_->OnBackendFrame(this, f);
           if (!keep_going) paused_ = true;
           keep_going = true;
@@ -260,6 +275,7 @@ void BackendConn::OnRead(const boost::system::error_code& ec, size_t n) {
       default: break;
     }
     if (state_ == State::kClosed) return;
+    one_by_one = one_by_one > size ? one_by_one - size : 0;
     in_.Consume(size);
     if (!keep_going) break;
   }

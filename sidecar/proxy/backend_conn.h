@@ -26,6 +26,7 @@
 #include "sidecar/proxy/added_answers.h"
 #include "sidecar/proxy/backend_state.h"
 #include "sidecar/proxy/io_buffers.h"
+#include "sidecar/proxy/plain_run.h"
 #include "sidecar/proxy/quiet_read.h"
 #include "sidecar/proxy/scram.h"
 #include "sidecar/proxy/tracked_params.h"
@@ -70,6 +71,12 @@ class BackendOwner {
  public:
   virtual ~BackendOwner() = default;
   virtual bool OnBackendFrame(BackendConn* b, const Frame& f) = 0;
+  // Two or more whole frames in a row, data[0..n), each of a type
+  // PlainRelayType accepts (plain_run.h). The owner relays them unchanged
+  // (kRelayed, or kRelayedPause to pause reading after them), or answers
+  // kOneByOne and gets each through OnBackendFrame instead.
+  enum class RunTaken : uint8_t { kOneByOne, kRelayed, kRelayedPause };
+  virtual RunTaken OnBackendRun(BackendConn* b, const uint8_t* data, size_t n) = 0;
   virtual void OnBackendReadDone(BackendConn* b) = 0;  // after a read's frames: flush
   virtual void OnBackendClosed(BackendConn* b, const std::string& reason) = 0;
 };

@@ -51,6 +51,7 @@ struct Case {
 std::string SequenceA(const Case& k) {
   return (k.ownParse ? RunStatement("SELECT 1/0") : BindExecute("bad")) + BindExecute(k.other);
 }
+const char* const kRows30 = "SELECT generate_series(1, 30)";
 std::string SequenceB() { return RunStatement("SELECT 3") + CloseStatement("never_prepared"); }
 
 // a and b pipelined get PostgreSQL's answers; the statement a did not reach
@@ -77,6 +78,7 @@ TEST(ProxyAddedAnswersTest, AnswersAfterAnErrorReachTheClientWhole) {
   for (const char* name : {"other1", "other2"}) {
     EXPECT_EQ(c.Run(ParseMessage(name, "SELECT 2")), "1Z");
   }
+  EXPECT_EQ(c.Run(ParseMessage("rows30", kRows30)), "1Z");
   EXPECT_EQ(c.Simple("COMMIT"), "CZ");
   EXPECT_EQ(c.Run(ParseMessage("bad", "SELECT 1/0")), "1Z");
   RawPg d(NodeSocket(1));
@@ -84,11 +86,27 @@ TEST(ProxyAddedAnswersTest, AnswersAfterAnErrorReachTheClientWhole) {
   for (const char* name : {"other1", "other2", "bad"}) {
     EXPECT_EQ(d.Run(ParseMessage(name, name[0] == 'b' ? "SELECT 1/0" : "SELECT 2")), "1Z");
   }
+  EXPECT_EQ(d.Run(ParseMessage("rows30", kRows30)), "1Z");
   for (const Case& k : {Case{false, "other1"}, Case{true, "other2"}}) {
     for (bool direct : {true, false}) {
       SCOPED_TRACE(std::string(direct ? "PostgreSQL" : "proxy") + (k.ownParse ? ", own Parse first" : ""));
       ExpectPostgresAnswers(direct ? d : c, k);
     }
+  }
+  // The standby's answer to a sequence with the proxy's own Parse in the
+  // middle comes in one read: rows, the ParseComplete that answers the proxy
+  // (not the client's), more rows. The rows around it are relayed in runs
+  // (BackendConn::OnRead, plain_run.h); the proxy's ParseComplete never is.
+  const std::string seq = RunStatement("SELECT generate_series(1, 20)") + BindExecute("rows30") +
+                          RunStatement("SELECT pg_is_in_recovery()");
+  const std::string want = "12" + std::string(20, 'D') + "C" + "2" + std::string(30, 'D') + "C" + "12DCZ";
+  EXPECT_EQ(d.Run(seq), want);
+  // First with the proxy's Parse on the standby, then without it (parsed there now).
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round);
+    EXPECT_EQ(c.Run(seq), want);
+    EXPECT_EQ(c.lastValue, "t") << "the sequence ran on the primary: no Parse of the proxy's was needed";
+    EXPECT_EQ(c.status, 'I');
   }
 }
 

@@ -26,6 +26,7 @@
 #include "sidecar/proxy/backend_conn.h"
 #include "sidecar/proxy/hba.h"
 #include "sidecar/proxy/io_buffers.h"
+#include "sidecar/proxy/plain_run.h"
 #include "sidecar/proxy/portal_table.h"
 #include "sidecar/proxy/proxy_shared.h"
 #include "sidecar/proxy/quiet_read.h"
@@ -75,6 +76,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void DescribeForAdmin(struct AdminClientRow* client, std::vector<struct AdminServerRow>* servers) const;
 
   bool OnBackendFrame(BackendConn* b, const Frame& f) override;
+  RunTaken OnBackendRun(BackendConn* b, const uint8_t* data, size_t n) override;
   void OnBackendReadDone(BackendConn* b) override;
   void OnBackendClosed(BackendConn* b, const std::string& reason) override;
 
@@ -227,6 +229,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     return out_.pending.size() + relayed_.size <= (256u << 10) || FlushLargeRelay();
   }
   bool FlushLargeRelay();
+  // Backend b answers the client's own cycle (not the proxy's silent one, nor
+  // a DISCARD ALL whose completion the session reads) as one of the session's
+  // backends: a message of a PlainRelayType then goes to the client as it is.
+  bool RelaysPlainly(const BackendConn* b) const {
+    return !b->outstanding.empty() && !b->outstanding.front().silent && !b->outstanding.front().discardAll &&
+           (b == primary_.get() || b == standby_.get());
+  }
   // OnBackendFrame for a message that is not plainly relayed.
   bool OnSpecialFrame(BackendConn* b, const Frame& f);
   void FlushRelayed() {

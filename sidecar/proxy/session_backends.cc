@@ -133,28 +133,6 @@ void ClientSession::StartLogin(Target t, const RouteNode& nd, int node, std::sha
   });
 }
 
-namespace {
-
-// The backend messages OnBackendFrame treats specially inside a client's own
-// cycle: an error, ReadyForQuery, CopyInResponse, and a ParseComplete or
-// CloseComplete (each counted: it may answer a message the proxy added,
-// added_answers.h). Any other goes to the client as it is.
-bool PlainRelay(char type) {
-  switch (type) {
-    case 'E':
-    case 'Z':
-    case 'G':
-    case '1':
-    case '3':
-    case 'S':  // a parameter's new value (transaction pooling: it may follow the client)
-      return false;
-    default:
-      return true;
-  }
-}
-
-}  // namespace
-
 bool ClientSession::FlushLargeRelay() {
   FlushClient();
   return out_.Queued() <= (4u << 20);  // false: resumed when the client write completes
@@ -163,11 +141,20 @@ bool ClientSession::FlushLargeRelay() {
 bool ClientSession::OnBackendFrame(BackendConn* b, const Frame& f) {
   // Most messages (a row, a description, a statement's completion) answer the
   // client's own cycle on one of its backends: relayed without the checks of
-  // OnSpecialFrame (nor its larger call).
-  if (PlainRelay(f.type) && !b->outstanding.empty() && !b->outstanding.front().silent &&
-      !b->outstanding.front().discardAll && (b == primary_.get() || b == standby_.get()))
-    return RelayChecked(reinterpret_cast<const char*>(f.body) - 5, f.size);
+  // OnSpecialFrame (nor its larger call). The message types OnSpecialFrame
+  // looks at there are the ones PlainRelayType refuses (plain_run.h).
+  if (PlainRelayType(f.type) && RelaysPlainly(b)) return RelayChecked(reinterpret_cast<const char*>(f.body) - 5, f.size);
   return OnSpecialFrame(b, f);
+}
+
+BackendOwner::RunTaken ClientSession::OnBackendRun(BackendConn* b, const uint8_t* data, size_t n) {
+  // What OnBackendFrame does with each of these messages when RelaysPlainly
+  // holds, and relaying changes nothing RelaysPlainly depends on (a client
+  // write's failure is reported later, by its handler). The backpressure
+  // check comes once for the run: reading may pause a run later than frame
+  // by frame, holding at most one backend read buffer more.
+  if (!RelaysPlainly(b)) return RunTaken::kOneByOne;
+  return RelayChecked(reinterpret_cast<const char*>(data), n) ? RunTaken::kRelayed : RunTaken::kRelayedPause;
 }
 
 bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
