@@ -69,7 +69,12 @@ Status ProxyServer::Start() {
   if (ec) return Status::Error("proxy listen address '" + ps.listen + "': " + ec.message());
   tcp::endpoint ep(addr, uint16_t(port_));
   for (unsigned i = 0; i < n; ++i) {
-    workers_.push_back(std::make_unique<Worker>(&shared_, int(i)));
+    try {
+      workers_.push_back(std::make_unique<Worker>(&shared_, int(i)));
+    } catch (const std::exception& e) {  // no eventfd for its mailbox (out of descriptors)
+      DropWorkers();
+      return Status::Error(std::string("proxy worker: ") + e.what());
+    }
     shared_.workers.push_back(workers_.back().get());
     auto acc = std::make_unique<tcp::acceptor>(workers_.back()->io);
     acc->open(ep.protocol(), ec);
@@ -81,9 +86,8 @@ Status ProxyServer::Start() {
     if (!ec) acc->bind(ep, ec);
     if (!ec) acc->listen(1024, ec);
     if (ec) {
-      workers_.clear();
-      shared_.workers.clear();
-      acceptors_.clear();
+      acc.reset();
+      DropWorkers();
       return Status::Error("proxy cannot listen on " + ps.listen + ":" + std::to_string(port_) + ": " + ec.message());
     }
     acceptors_.push_back(std::move(acc));
@@ -118,6 +122,14 @@ Status ProxyServer::Start() {
         [this](const std::shared_ptr<const NodeList>&, uint64_t) { OnMembers(); });
   spdlog::info("proxy listening on {}:{} with {} worker(s)", ps.listen, port_, workers_.size());
   return Status::Ok();
+}
+
+void ProxyServer::DropWorkers() {
+  acceptors_.clear();  // the workers' objects before their io_contexts
+  acceptTimers_.clear();
+  sweepTimers_.clear();
+  workers_.clear();
+  shared_.workers.clear();
 }
 
 void ProxyServer::Accept(size_t i) {
@@ -156,7 +168,7 @@ void ProxyServer::Accept(size_t i) {
           auto owned = std::make_shared<OwnedFd>();
           owned->fd = fd;
           to->openSessions.fetch_add(1, std::memory_order_relaxed);  // counted now: the next accept sees it
-          asio::post(to->io, [to, owned, proto] {
+          to->Post([to, owned, proto] {
             to->openSessions.fetch_sub(1, std::memory_order_relaxed);  // Start counts it
             WorkerSocket moved(to->io);
             boost::system::error_code aec;
@@ -272,7 +284,7 @@ void ProxyServer::RefreshRouting(bool wait) {
     Worker* wp = w.get();
     auto promise = std::make_shared<std::promise<void>>();
     done.push_back(promise->get_future());
-    asio::post(wp->io, [wp, r, promise] {
+    wp->Post([wp, r, promise] {
       std::vector<ClientSession*> sessions(wp->sessions.begin(), wp->sessions.end());
       for (auto* s : sessions)
         if (wp->sessions.count(s)) s->OnRoutingChanged(*r);
@@ -288,7 +300,12 @@ void ProxyServer::Stop() {
   started_ = false;
   if (membershipSub_) ctx_.membership->Unsubscribe(membershipSub_);
   membershipSub_ = 0;
-  for (auto& w : workers_) w->io.stop();
+  // Through the mailbox: the loops take no lock, so stop() must run on each
+  // loop's own thread (it ends run() once that handler returns).
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    wp->Post([wp] { wp->io.stop(); });
+  }
   for (auto& t : threads_) t.join();
   threads_.clear();
   for (auto& w : workers_) {

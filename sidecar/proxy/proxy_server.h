@@ -50,6 +50,8 @@ class ProxyServer : public Component, public ProxyApi {
  private:
   std::string WriteFence(const RoutingTable& table, bool fromController) const;
   void Accept(size_t worker);
+  // A Start that failed part way: what it made, before any thread ran.
+  void DropWorkers();
   void ScheduleRefresh();
   // Closes each worker's connections past proxy.authenticationTimeout (on that
   // worker's thread, oldest first).

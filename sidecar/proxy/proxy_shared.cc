@@ -114,6 +114,13 @@ Worker::Worker(ProxyShared* s, int index)
     tx = std::make_shared<TxBackends>(this, s->spec.proxy.pool.size, s->workerCount, index);
 }
 
+void Worker::Post(std::function<void()> f) {
+  if (io.get_executor().running_in_this_thread())
+    boost::asio::post(io, std::move(f));
+  else
+    mailbox.Post(std::move(f));
+}
+
 const std::string& Worker::StatementName(std::string_view definition) {
   auto it = statementNames.find(std::string(definition));
   if (it != statementNames.end()) return it->second;

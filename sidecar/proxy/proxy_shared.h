@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -34,6 +35,7 @@
 #include "sidecar/proxy/sql_classifier.h"
 #include "sidecar/proxy/tx_backends.h"
 #include "sidecar/proxy/wire_messages.h"
+#include "sidecar/proxy/worker_mailbox.h"
 
 namespace pgvigil::proxy {
 
@@ -152,10 +154,16 @@ struct Worker {
   ProxyShared* shared;
   // Run by this worker's thread alone, and every socket and timer of it is
   // touched from that thread only (a connection handed over by another
-  // worker's acceptor arrives as a bare descriptor, see ProxyServer::Accept;
-  // other threads only post): Asio's per-descriptor locks are off. Posting
-  // from other threads stays safe (the scheduler still locks).
-  boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  // worker's acceptor arrives as a bare descriptor, see ProxyServer::Accept):
+  // Asio's locks are all off, the scheduler's (taken per handler) and the
+  // reactor's. No other thread may post to io, stop it or touch its objects;
+  // they go through Post (the mailbox).
+  boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+  WorkerMailbox mailbox{io};
+  // Runs f on this worker's thread: posted to io from that thread, through
+  // the mailbox from any other (routing changes, a connection handed over, a
+  // cancel request, the admin console's gather, Stop: none per transaction).
+  void Post(std::function<void()> f);
   std::set<ClientSession*> sessions;
   // The last stamp given to a client's values of the parameters that follow
   // it (ClientSession::paramsStamp_, transaction pooling): unique on this worker.

@@ -311,7 +311,7 @@ bool ClientSession::HandleStartupFrame(const Frame& f) {
       auto t = shared_->FindCancel((uint64_t(k.pid) << 32) | k.secret);
       if (t) {
         // On the client's worker, with the backends it holds when it runs.
-        asio::post(t->worker->io, [session = t->session, from = peer_] {
+        t->worker->Post([session = t->session, from = peer_] {
           if (auto s = session.lock()) s->ForwardCancel(from);
         });
       } else {

@@ -483,7 +483,7 @@ void ClientSession::AnswerAdmin() {
   std::weak_ptr<ClientSession> weak = weak_from_this();
   Worker* home = worker_;
   for (Worker* w : shared_->workers) {
-    asio::post(w->io, [w, g, home, weak] {
+    w->Post([w, g, home, weak] {
       AdminPart part = CollectAdmin(*w);
       bool last;
       {
@@ -492,7 +492,7 @@ void ClientSession::AnswerAdmin() {
         last = --g->remaining == 0;
       }
       if (!last) return;
-      asio::post(home->io, [g, weak] {
+      home->Post([g, weak] {
         std::shared_ptr<ClientSession> self = weak.lock();
         if (!self) return;
         ClientSession* s = self.get();
