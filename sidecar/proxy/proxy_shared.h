@@ -155,10 +155,10 @@ struct Worker {
   // Run by this worker's thread alone, and every socket and timer of it is
   // touched from that thread only (a connection handed over by another
   // worker's acceptor arrives as a bare descriptor, see ProxyServer::Accept):
-  // Asio's locks are all off, the scheduler's (taken per handler) and the
-  // reactor's. No other thread may post to io, stop it or touch its objects;
-  // they go through Post (the mailbox).
-  boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+  // the reactor's locks are off (kWorkerConcurrencyHint, worker_mailbox.h).
+  // No other thread posts to io, stops it or touches its objects; they go
+  // through Post (the mailbox).
+  boost::asio::io_context io{kWorkerConcurrencyHint};
   WorkerMailbox mailbox{io};
   // Runs f on this worker's thread: posted to io from that thread, through
   // the mailbox from any other (routing changes, a connection handed over, a

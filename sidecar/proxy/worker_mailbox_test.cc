@@ -98,5 +98,24 @@ TEST(WorkerMailboxTest, DestroysWhatNeverRan) {
   EXPECT_TRUE(watch.expired());
 }
 
+// The workers' loops must resolve a backend's host name: Kubernetes names
+// every pod's PostgreSQL by one (demo-0.demo-hl.db.svc), and a VM spec may.
+// With BOOST_ASIO_CONCURRENCY_HINT_UNSAFE Boost 1.74 answers "Operation not
+// supported" at once (found by kube_bootstrap_e2e: no backend login ever).
+TEST(WorkerLoopTest, ResolvesAHostName) {
+  boost::asio::io_context io{kWorkerConcurrencyHint};
+  boost::asio::ip::tcp::resolver resolver(io);
+  boost::system::error_code got = boost::asio::error::would_block;
+  size_t endpoints = 0;
+  resolver.async_resolve("localhost", "5432",
+                         [&](const boost::system::error_code& ec, boost::asio::ip::tcp::resolver::results_type r) {
+                           got = ec;
+                           endpoints = r.size();
+                         });
+  io.run();
+  EXPECT_FALSE(got) << got.message();
+  EXPECT_GT(endpoints, 0u);
+}
+
 }  // namespace
 }  // namespace pgvigil::proxy
