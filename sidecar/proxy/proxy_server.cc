@@ -300,8 +300,9 @@ void ProxyServer::Stop() {
   started_ = false;
   if (membershipSub_) ctx_.membership->Unsubscribe(membershipSub_);
   membershipSub_ = 0;
-  // Through the mailbox: the loops take no lock, so stop() must run on each
-  // loop's own thread (it ends run() once that handler returns).
+  // Through the mailbox, as every way into a worker from another thread:
+  // stop() runs on each loop's own thread (it ends run() once that handler
+  // returns), which stays right under a lock-free kWorkerConcurrencyHint.
   for (auto& w : workers_) {
     Worker* wp = w.get();
     wp->Post([wp] { wp->io.stop(); });
