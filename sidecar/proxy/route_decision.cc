@@ -278,6 +278,34 @@ RouteDecision Decide(const CycleSummary& c, const SessionView& s, const ClusterV
 
 }  // namespace
 
+bool PrimaryDecisionOutlivesAttach(const RouteDecision& d, StmtKind kind, bool balancing) {
+  // Of SessionView the attach changes primaryConnected alone, read by Decide
+  // in two places: the DEALLOCATE branch (its reasons are not kept) and a
+  // broadcast's main_primary, which it can only turn true (kBroadcast was
+  // decided with it true already). The standby counts and awaitPrimary are read
+  // on the way to a kept reason only by a BEGIN that may defer the standby's
+  // part (standby_at_floor): kept when balancing is off, which rules that out.
+  // Every other reason below is returned by primary() with a primary present,
+  // before anything the clock moves is read.
+  if (d.target != RouteTarget::kPrimary || d.deferStandbyTx || d.openStandbyTx || d.forgoStandbyTx ||
+      d.fetchCommitLsn)
+    return false;
+  switch (d.reason) {
+    case RouteReason::kBroadcast:
+      return kind != StmtKind::kBegin || !balancing;
+    case RouteReason::kWrite:
+    case RouteReason::kBalancingOff:
+    case RouteReason::kSerializableTx:
+    case RouteReason::kReadWriteTx:
+    case RouteReason::kSerializableSession:
+    case RouteReason::kTempTable:
+    case RouteReason::kWroteInSession:
+      return true;
+    default:
+      return false;
+  }
+}
+
 RouteDecision DecideRoute(const CycleSummary& c, const SessionView& s, const ClusterView& k,
                           const BalanceSettings& b) {
   const bool in_tx = s.txStatus != 'I';

@@ -197,6 +197,16 @@ inline bool DecidedBySequence(const CycleSummary& c, const SessionView& s) {
 RouteDecision DecideRoute(const CycleSummary& c, const SessionView& s, const ClusterView& k,
                           const BalanceSettings& b);
 
+// Transaction pooling, route-once for the primary (session_kept_route.cc): a
+// decision made outside a transaction and a sequence with no backend attached
+// (primaryConnected and standbyConnected false) that DecideRoute makes again,
+// field for field, once the primary backend is attached, whatever ClusterView's
+// standby counts and awaitPrimary say then (the clock moves them: avoidances
+// expire, a resume ages), everything else of its inputs unchanged. kind is the
+// cycle's (CycleSummary::kind), balancing BalanceSettings::enabled.
+// route_decision_invariants_test checks it over the whole space.
+bool PrimaryDecisionOutlivesAttach(const RouteDecision& d, StmtKind kind, bool balancing);
+
 // "standby (balanced read)", for logs and tests.
 std::string Describe(const RouteDecision& d);
 

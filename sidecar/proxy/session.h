@@ -455,8 +455,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void LeaveQueue();
   // At a transaction boundary with nothing in flight, the backends are lent
   // (sticky: kept while nobody waits for their pool) or go back to the pool
-  // (unless pinned).
-  void MaybeReturnToPool();
+  // (unless pinned). Inline, what rules it out in two of its three calls per
+  // transaction (the end of Process with the client's statement queued for a
+  // backend, or just sent to one): no backend held, or one with answers
+  // outstanding; the rest of the checks, and the return, out of line.
+  void MaybeReturnToPool() {
+    if (HoldsBackend() && (!primary_ || primary_->outstanding.empty()) && (!standby_ || standby_->outstanding.empty()))
+      ReturnToPoolIfIdle();
+  }
+  void ReturnToPoolIfIdle();
   // Transaction pooling: the session lets go of backend t (what it parsed on
   // it marked stale) and returns it, owner cleared.
   std::shared_ptr<BackendConn> Detach(Target t);
@@ -661,10 +668,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // set for) and re-armed then for the current wait, if any (ArmQueueTimer).
   std::chrono::steady_clock::time_point txWaitDeadline_{};
   // Transaction pooling: the decision of a plain balanced read that queued for
-  // its standby's pool (KeepRouteForGrant), taken instead of deciding again
+  // its standby's pool, or of a cycle for the primary that queued for the
+  // primary's pool with no backend attached (KeepRouteForGrant), taken instead of deciding again
   // by the first TryDispatch after the grant when nothing it rests on has
   // changed (KeptRouteHolds); dropped by any other TryDispatch.
-  struct RouteInputs {  // the session's inputs of Decide a plain read reads, packed
+  struct RouteInputs {  // the session's inputs of Decide a kept decision reads, packed
     uint32_t flags = 0;    // transaction status, pinned_ and the session's flags
     uint64_t readFloor = 0;
     bool operator==(const RouteInputs& o) const { return flags == o.flags && readFloor == o.readFloor; }
@@ -672,8 +680,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   struct KeptRoute {
     bool valid = false;
     uint64_t ticket = 0;                                // the wait it was made for
-    std::shared_ptr<const EffectiveRouting> routing;    // the snapshot it was made with
-    const BackendConn* primary = nullptr;               // the primary backend then (idle)
+    uint64_t routingSerial = 0;                         // the worker's load of the snapshot it was made with
+    const BackendConn* primary = nullptr;               // the primary backend then (idle; none for the primary's)
     RouteInputs inputs;
     RouteDecision d;
   };

@@ -1,28 +1,66 @@
-// ClientSession, transaction pooling: a plain balanced read that queues for a
-// backend of its standby's pool is routed once. TryDispatch decided "a
-// standby" before the wait (no standby attached then); after the grant it
-// runs again with the granted standby attached and would decide again. For
-// such a read that second decision equals the first when:
+// ClientSession, transaction pooling: a cycle that queues for a pool backend
+// is routed once. TryDispatch decided before the wait (no backend of that pool
+// attached then); after the grant it runs again with the granted backend
+// attached and would decide again. The decision made before the wait is kept
+// (KeepRouteForGrant) and taken instead (KeptRouteHolds) when the second
+// decision is provably the same. Two kinds are kept.
+//
+// Common to both, the second decision equals the first when:
 //  * the cycle is the same: nothing dispatches or drops the client's cycle
 //    while it waits (Process does not call TryDispatch then), and the kept
 //    decision is only ever offered to the first TryDispatch after the grant
 //    of that very wait (ticket);
-//  * the routing snapshot is the same object (held, so never a new one at the
-//    same address);
-//  * the session's inputs of the decision are equal (RouteInputs), the
-//    primary backend is the same one and still has nothing outstanding (no
-//    ReadyForQuery or captured LSN can have moved them), and no switchover
-//    holds new transactions;
+//  * the routing snapshot is the same object: the worker's load of it
+//    (RoutingSerial, never reused) is the same one, so the worker held it all
+//    along and it is the one this dispatch reads. The primary's index, every
+//    node's eligibility and replay LSN are as they were; a failover or
+//    switchover publishes a new one (and any reload counts as a change);
+//  * the session's inputs of the decision are equal (RouteInputs: transaction
+//    status, pinned sequence, wrote, temp table, serializable / read write,
+//    the read-your-writes floor and its pending / stale state); the cycle calls
+//    no function (their volatility is looked up by the clock); no switchover
+//    holds new transactions (asked again at the grant: a pause that began
+//    during the wait is waited for, as a fresh decision would).
+//
+// A plain balanced read queued for its standby's pool (target a standby):
+//  * the primary backend is the same one and still has nothing outstanding (no
+//    ReadyForQuery or captured LSN can have moved them);
 //  * the granted standby is in balancing in that snapshot at the read's LSN
 //    floor: with a standby attached, DecideRoute's balanced read asks exactly
 //    that (standby_at_floor) where it asked for an eligible node before, and
 //    outside a transaction nothing else of the standby is read.
+//
+// A decision for the primary queued for the primary's pool (a read with
+// balancing off, a write, a transaction's start; at a transaction boundary,
+// with no backend attached before the wait): the granted primary is a new
+// backend, so what of the primary backend does Decide read? Its presence
+// (SessionView::primaryConnected, false before, true after), whether a
+// DEALLOCATEd statement is parsed there (parsedOnPrimary, DEALLOCATE only),
+// and whether its queue holds the LSN query (floorPending, via CapturePending).
+// Nothing else: not its node, pid, parameters or transaction status.
+//  * primaryConnected: PrimaryDecisionOutlivesAttach (route_decision.h) accepts
+//    only reasons whose path reads it nowhere or only where true already
+//    decided (a broadcast's main_primary), and none that read the standby
+//    counts or awaitPrimary (the clock moves those); a table test runs it over
+//    the whole space;
+//  * floorPending: a pooled backend handed over at a transaction boundary is
+//    idle with nothing of this session queued (the LSN query is only ever
+//    queued by the session on its own backend); asked again at the grant
+//    (CapturePending's question, the standby absent), so a replayed SET
+//    queued there changes nothing;
+//  * no standby is attached before or after (the standby's part of
+//    SessionView stays "none", and its counts are not read on the kept path).
+// What the session does with the decision after it (connect, LeavePrimary if
+// the granted backend's node is not the snapshot's primary, send) runs on the
+// kept decision as on a fresh one.
 // Anything else: decided afresh, as before.
+#include <algorithm>
+
 #include "sidecar/proxy/session.h"
 
 namespace pgvigil::proxy {
 
-// A new session field that Decide or DecideRoute reads for a plain read must be
+// A new session field that Decide or DecideRoute reads for a kept decision must be
 // packed here too, or a kept decision could outlive a change of it.
 ClientSession::RouteInputs ClientSession::CurrentRouteInputs() const {
   RouteInputs in;
@@ -35,25 +73,35 @@ ClientSession::RouteInputs ClientSession::CurrentRouteInputs() const {
 }
 
 void ClientSession::KeepRouteForGrant(const RouteDecision& d, RoutingOnUse& r) {
-  // Only a plain balanced read outside a transaction and a sequence, calling
-  // no function (their volatility is looked up by the clock), with the
-  // primary (if any) idle.
-  if (!txWaiting_ || d.target != RouteTarget::kStandby || d.reason != RouteReason::kBalancedRead ||
-      d.openStandbyTx || d.deferStandbyTx || d.forgoStandbyTx || d.fetchCommitLsn || txStatus_ != 'I' ||
-      pinned_ != Target::kNone || !cycle_.functions.empty() || (primary_ && !primary_->outstanding.empty()))
-    return;
+  // Only outside a transaction and a sequence, calling no function.
+  if (!txWaiting_ || txStatus_ != 'I' || pinned_ != Target::kNone || !cycle_.functions.empty()) return;
+  // A plain balanced read, with the primary (if any) idle.
+  const bool standby_read = txWaitTarget_ == Target::kStandby && d.target == RouteTarget::kStandby &&
+                            d.reason == RouteReason::kBalancedRead && !d.openStandbyTx && !d.deferStandbyTx &&
+                            !d.forgoStandbyTx && !d.fetchCommitLsn && (!primary_ || primary_->outstanding.empty());
+  // For the primary, with no backend attached.
+  const bool for_primary =
+      txWaitTarget_ == Target::kPrimary && !primary_ && !standby_ &&
+      PrimaryDecisionOutlivesAttach(d, cycle_.stmtKind, shared_->spec.proxy.loadBalancing.enabled);
+  if ((!standby_read && !for_primary) || &*r != worker_->RoutingHeld()) return;
   kept_.valid = true;
   kept_.ticket = txWaitTicket_;
-  kept_.routing = r.Held();
+  kept_.routingSerial = worker_->RoutingSerial();
   kept_.primary = primary_.get();
   kept_.inputs = CurrentRouteInputs();
   kept_.d = d;
 }
 
 bool ClientSession::KeptRouteHolds(const KeptRoute& k, RoutingOnUse& r) {
-  if (txWaiting_ || k.ticket != txWaitTicket_ || !standby_ || k.routing.get() != &*r) return false;
-  if (primary_.get() != k.primary || (primary_ && !primary_->outstanding.empty())) return false;
+  if (txWaiting_ || k.ticket != txWaitTicket_ || &*r != worker_->RoutingHeld() ||
+      worker_->RoutingSerial() != k.routingSerial)
+    return false;
   if (shared_->HoldNewTransactions() || !(CurrentRouteInputs() == k.inputs)) return false;
+  if (k.d.target == RouteTarget::kPrimary)  // the granted primary, nothing else attached
+    return primary_ && !standby_ &&
+           std::none_of(primary_->outstanding.begin(), primary_->outstanding.end(),
+                        [](const BackendConn::Cycle& o) { return o.capture == BackendConn::Capture::kCommitLsn; });
+  if (!standby_ || primary_.get() != k.primary || (primary_ && !primary_->outstanding.empty())) return false;
   const int i = StandbyIndex(*r);
   return i >= 0 && r->nodes[size_t(i)].lbEligible && r->nodes[size_t(i)].replayLsn >= k.d.minReplayLsn;
 }

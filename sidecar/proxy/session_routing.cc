@@ -340,8 +340,11 @@ bool ClientSession::TryDispatch() {
     if (primary_ && primary_->login().node != pname && pinned_ != Target::kPrimary &&
         LeavePrimary(primary_->login().node, "the primary node changed to " + pname))
       return true;
-    if (!primary_ && (DiscardAllInFlight() || (!connectingPrimary_ && !Connect(Target::kPrimary, r->primary, *r))))
+    if (!primary_ && (DiscardAllInFlight() || connectingPrimary_)) return false;
+    if (!primary_ && !Connect(Target::kPrimary, r->primary, *r)) {
+      if (txWaiting_) KeepRouteForGrant(d, r);
       return false;
+    }
   }
   if (connectingPrimary_ && main == Target::kPrimary) return false;
   if (connectingStandby_ && (main == Target::kStandby || also_standby)) return false;

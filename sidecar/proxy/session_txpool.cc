@@ -96,7 +96,7 @@ void ClientSession::OnTxGrant(uint64_t ticket, std::shared_ptr<BackendConn> conn
   StartLogin(t, nd, i < 0 ? 0 : i, std::move(slot));
 }
 
-void ClientSession::MaybeReturnToPool() {
+void ClientSession::ReturnToPoolIfIdle() {
   if (!TxMode() || !txPinned_.empty() || state_ != State::kReady) return;
   if (!HoldsBackend()) return;  // none, or lent already
   if (cycle_.active || txStatus_ != 'I' || pinned_ != Target::kNone || copyTarget_ != Target::kNone || probing_ ||
