@@ -14,7 +14,8 @@
 #                                       (and pgvigil-noryw: session mode with readYourWrites off;
 #                                       pgvigil-nolb: session mode, load balancing off, every query to
 #                                       the primary as PgBouncer and HAProxy send them; pgvigil-tx-nolb:
-#                                       the same in transaction mode;
+#                                       the same in transaction mode; pgvigil-nolb-1t, pgvigil-tx-nolb-1t:
+#                                       those two with proxy.threads 1, one pool of 20 as PgBouncer's;
 #                                       direct-standby: pgbench straight to the first standby;
 #                                       haproxy-rr: HAProxy spreading connections over the three
 #                                       servers, select-only workloads only)
@@ -51,7 +52,8 @@ declare -A PORT=([direct]=$P0 [pgvigil]=$((BASE + 10)) [pgpool]=$((BASE + 11)) [
                  [pgvigil-tx]=$((BASE + 14)) [pgbouncer-tx]=$((BASE + 15))
                  [pgvigil-1t]=$((BASE + 16)) [pgvigil-tx-1t]=$((BASE + 17)) [pgvigil-noryw]=$((BASE + 18))
                  [pgvigil-nolb]=$((BASE + 19)) [direct-standby]=$P1
-                 [haproxy-rr]=$((BASE + 20)) [pgvigil-tx-nolb]=$((BASE + 21)))
+                 [haproxy-rr]=$((BASE + 20)) [pgvigil-tx-nolb]=$((BASE + 21))
+                 [pgvigil-nolb-1t]=$((BASE + 22)) [pgvigil-tx-nolb-1t]=$((BASE + 23)))
 declare -A PID=()
 SETSID=setsid
 [[ ${SAME_SESSION:-0} == 1 ]] && SETSID=
@@ -130,6 +132,14 @@ start_targets() {
   $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx-nolb]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
     --no-load-balance --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" >"$DIR/pgvigil-tx-nolb.log" 2>&1 &
   PID[pgvigil-tx-nolb]=$!
+  # The two above with one event loop: one process-wide pool of 20, as PgBouncer's.
+  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-nolb-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+    --threads 1 --no-load-balance >"$DIR/pgvigil-nolb-1t.log" 2>&1 &
+  PID[pgvigil-nolb-1t]=$!
+  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx-nolb-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+    --threads 1 --no-load-balance --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" \
+    >"$DIR/pgvigil-tx-nolb-1t.log" 2>&1 &
+  PID[pgvigil-tx-nolb-1t]=$!
   # Pgpool-II, streaming replication mode with load balancing.
   mkdir -p "$DIR/pgpool"
   cat >"$DIR/pgpool/pgpool.conf" <<CONF
