@@ -163,7 +163,12 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
     // (ClientSession::DiscardedAll); PostgreSQL may refuse it (25001).
     bool discardAll = false;
     uint64_t discardAllAt = 0;
-    uint64_t discardSetsAt = 0;  // and the session's SETs up to this number (sessionSetsAdded_)
+    uint64_t discardSetsAt = 0;  // and the session's SETs up to this number (SessionSets::numbered)
+    // A SET/RESET change of the session's sent in this entry (SessionSets::Sent,
+    // 0 none); watchTags: its CommandCompletes are looked at (tags: CommandTagBits).
+    uint64_t setChange = 0;
+    bool watchTags = false;
+    uint8_t tags = 0;
   };
   std::vector<Cycle> outstanding;  // awaiting ReadyForQuery, oldest first
   bool seqOpen = false;            // outstanding.back() is an extended sequence still without Sync

@@ -43,10 +43,10 @@ std::vector<PoolNodeRow> BuildPoolNodes(const ProxyShared& shared, const Effecti
     row.selectCnt = std::to_string(shared.SelectCount(n.node.name));
     row.loadBalanceNode = n.node.name == lb_node ? "true" : "false";
     row.replicationDelay = std::to_string(int(i) == r.primary ? 0 : n.lagBytes);
-    bool streaming = int(i) != r.primary && n.healthKnown && n.up && n.healthRole == BackendRole::kStandby;
-    row.replicationState = streaming ? "streaming" : "";
+    const bool standby_up = int(i) != r.primary && n.healthKnown && n.up && n.healthRole == BackendRole::kStandby;
     // As Pgpool-II: what the primary's pg_stat_replication says of this standby.
-    row.replicationSyncState = streaming ? n.syncState : "";
+    row.replicationState = standby_up ? n.walState : "";
+    row.replicationSyncState = standby_up ? n.syncState : "";
     row.lastStatusChange =
         FormatTime(n.lastChange.time_since_epoch().count() != 0 ? n.lastChange : shared.startTime);
     rows.push_back(std::move(row));

@@ -1,9 +1,10 @@
 // Rows of `SHOW pool_nodes` (Pgpool-II 4.3 columns) from the routing snapshot,
 // health view and select counters, and their wire encoding. Pure apart from
-// reading the thread-safe counters. replication_sync_state is, as in Pgpool-II,
-// the sync_state the primary's pg_stat_replication gives a streaming standby
-// (the health checker's last look at the primary); empty for the primary and
-// for a standby that is not streaming or that the primary does not report.
+// reading the thread-safe counters. replication_state and replication_sync_state
+// are, as in Pgpool-II, the state and sync_state the primary's
+// pg_stat_replication gives a standby (the health checker's last look at the
+// primary: "streaming", "catchup", ...); empty for the primary, for a standby
+// that is down or that the primary does not report, and when the primary is down.
 #pragma once
 
 #include <string>

@@ -217,6 +217,29 @@ TEST(ProxyRoutingTest, ShowPoolNodesThroughPsql) {
   EXPECT_NE(v.output.find("pgvigil"), std::string::npos) << v.output;
 }
 
+// One column of SHOW pool_nodes (psql through the proxy), a value per node,
+// read again (up to 15 s) until it is `want`; what was read last.
+std::vector<std::string> WaitForPoolNodesColumn(int port, size_t column, const std::vector<std::string>& want) {
+  auto read = [&] {
+    std::vector<std::string> values;
+    auto r = Psql(port, {"-Atc", "SHOW pool_nodes"});
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);) {
+      std::vector<std::string> cols;
+      std::istringstream cells(line);
+      for (std::string c; std::getline(cells, c, '|');) cols.push_back(c);
+      if (cols.size() == 14) values.push_back(cols[column]);
+    }
+    return values;
+  };
+  std::vector<std::string> seen;
+  for (int i = 0; i < 150 && seen != want; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    seen = read();
+  }
+  return seen;
+}
+
 // replication_sync_state is what the primary's pg_stat_replication says of
 // each standby, as the agent's health checker (the real one, on the proxy's
 // health view) reads it: synchronous_standby_names naming node1 shows node1
@@ -236,26 +259,7 @@ TEST(ProxyRoutingTest, ShowPoolNodesSyncStateIsThePrimarys) {
   HealthChecker checker(spec, "node0", px->ctx.health, std::make_shared<MetricsRegistry>());
   ASSERT_TRUE(checker.Start().ok());
   // node_id -> replication_sync_state, from psql through the proxy.
-  auto sync_states = [&] {
-    std::vector<std::string> states;
-    auto r = Psql(px->port, {"-Atc", "SHOW pool_nodes"});
-    std::istringstream lines(r.output);
-    for (std::string line; std::getline(lines, line);) {
-      std::vector<std::string> cols;
-      std::istringstream cells(line);
-      for (std::string c; std::getline(cells, c, '|');) cols.push_back(c);
-      if (cols.size() == 14) states.push_back(cols[12]);
-    }
-    return states;
-  };
-  auto wait_for = [&](const std::vector<std::string>& want) {
-    std::vector<std::string> seen;
-    for (int i = 0; i < 150 && seen != want; ++i) {
-      if (i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      seen = sync_states();
-    }
-    return seen;
-  };
+  auto wait_for = [&](const std::vector<std::string>& want) { return WaitForPoolNodesColumn(px->port, 12, want); };
   ASSERT_TRUE(Cluster().Query(0, "ALTER SYSTEM SET synchronous_standby_names = 'node1'").ok());
   ASSERT_TRUE(Cluster().Query(0, "SELECT pg_reload_conf()").ok());
   EXPECT_EQ(wait_for({"", "sync", "async"}), (std::vector<std::string>{"", "sync", "async"}));
@@ -267,6 +271,50 @@ TEST(ProxyRoutingTest, ShowPoolNodesSyncStateIsThePrimarys) {
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[1].replicationSyncState, "potential");
   EXPECT_EQ(rows[2].replicationSyncState, "sync");
+  checker.Stop();
+}
+
+// replication_state is the state of each standby's walsender in the primary's
+// pg_stat_replication (as the health checker reads it), not "streaming" for
+// any standby that is up: with node2's WAL receiver stopped (primary_conninfo
+// emptied; it stays up as a standby) the primary lists no walsender for it and
+// its row shows none, while node1 shows "streaming". The primary's row: none.
+TEST(ProxyRoutingTest, ShowPoolNodesReplicationStateIsThePrimarys) {
+  auto px = StartProxy();
+  ASSERT_TRUE(px);
+  auto conninfo = Cluster().Query(2, "SHOW primary_conninfo");
+  ASSERT_TRUE(conninfo.ok());
+  std::string quoted = "'";
+  for (char c : *conninfo) (quoted += c) += c == '\'' ? "'" : "";
+  quoted += "'";
+  struct ConninfoBack {
+    std::string value;
+    ~ConninfoBack() {
+      (void)Cluster().Query(2, "ALTER SYSTEM SET primary_conninfo = " + value);
+      (void)Cluster().Query(2, "SELECT pg_reload_conf()");
+    }
+  } back{quoted};
+  ClusterSpec spec = px->ctx.spec;
+  spec.healthCheck.period = std::chrono::milliseconds(200);
+  HealthChecker checker(spec, "node0", px->ctx.health, std::make_shared<MetricsRegistry>());
+  ASSERT_TRUE(checker.Start().ok());
+  // node_id -> replication_state, from psql through the proxy.
+  auto wait_for = [&](const std::vector<std::string>& want) { return WaitForPoolNodesColumn(px->port, 11, want); };
+  const std::vector<std::string> both{"", "streaming", "streaming"};
+  EXPECT_EQ(wait_for(both), both);
+  ASSERT_TRUE(Cluster().Query(2, "ALTER SYSTEM SET primary_conninfo = ''").ok());
+  ASSERT_TRUE(Cluster().Query(2, "SELECT pg_reload_conf()").ok());
+  const std::vector<std::string> one{"", "streaming", ""};
+  EXPECT_EQ(wait_for(one), one);
+  auto rows = px->server->PoolNodes();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].replicationState, "");
+  EXPECT_EQ(rows[1].replicationState, "streaming");
+  EXPECT_EQ(rows[2].replicationState, "");
+  // Back: node2 streams again.
+  ASSERT_TRUE(Cluster().Query(2, "ALTER SYSTEM SET primary_conninfo = " + quoted).ok());
+  ASSERT_TRUE(Cluster().Query(2, "SELECT pg_reload_conf()").ok());
+  EXPECT_EQ(wait_for(both), both);
   checker.Stop();
 }
 

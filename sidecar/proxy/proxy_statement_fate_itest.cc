@@ -153,25 +153,6 @@ TEST_P(ProxyStatementFateTest, ADiscardAllRefusedInATransactionBlockDiscardsNoth
   });
 }
 
-// The session's settings as one value: work_mem (a SET the proxy replays on a
-// backend that joins the session: session mode, or a client pinned in
-// transaction mode) and application_name (followed by the proxy in
-// transaction mode), on the session's standby (a read) and on the primary.
-void ExpectSettings(RawPg& x, const std::string& want) {
-  const std::string q = "SELECT current_setting('work_mem') || ' ' || current_setting('application_name')";
-  EXPECT_EQ(x.Simple(q), "TDCZ") << x.lastError;
-  EXPECT_EQ(x.lastValue, want);
-  EXPECT_EQ(x.Simple("/*NO LOAD BALANCE*/ " + q), "TDCZ") << x.lastError;
-  EXPECT_EQ(x.lastValue, want);
-}
-
-// Policies to run a test under: transaction mode also with sessionState pin
-// (a SET of work_mem pins the client, and the proxy replays it).
-std::vector<SessionStatePolicy> Policies(PoolMode m) {
-  if (m == PoolMode::kSession) return {SessionStatePolicy::kRefuse};
-  return {SessionStatePolicy::kRefuse, SessionStatePolicy::kPin};
-}
-
 // A DISCARD ALL that PostgreSQL refuses (in a transaction block, explicit or
 // implicit: 25001; in a failed one: 25P02) leaves the session's settings as
 // they were, also on a backend that joins the session afterwards (the
@@ -182,12 +163,7 @@ TEST_P(ProxyStatementFateTest, ADiscardAllRefusedKeepsTheSessionSettings) {
     SCOPED_TRACE(policy == SessionStatePolicy::kPin ? "pin" : "refuse");
     const bool replayed = GetParam() == PoolMode::kSession || policy == SessionStatePolicy::kPin;
     const std::string kept = replayed ? "3MB kept" : "4MB kept";
-    auto set = [&](RawPg& x) {
-      if (replayed) {
-        EXPECT_EQ(x.Simple("SET work_mem = '3MB'"), "CZ") << x.lastError;
-      }
-      EXPECT_EQ(x.Simple("SET application_name = 'kept'"), "CZ") << x.lastError;
-    };
+    auto set = [&](RawPg& x) { SetSessionSettings(x, replayed); };
     OnPostgresThenProxy(StartBalancedToNode1(GetParam(), policy), [&](RawPg& x, bool) {
       set(x);
       // A READ WRITE transaction stays on the primary: the standby joins

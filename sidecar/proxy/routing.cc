@@ -16,11 +16,11 @@ namespace {
 bool SameNode(const EffectiveNode& a, const EffectiveNode& b) {
   return a.node == b.node && a.healthKnown == b.healthKnown && a.healthRole == b.healthRole &&
          a.lagBytes == b.lagBytes && a.replayLsn == b.replayLsn && a.lastChange == b.lastChange && a.up == b.up &&
-         a.syncState == b.syncState && a.lbEligible == b.lbEligible && a.why == b.why;
+         a.syncState == b.syncState && a.walState == b.walState && a.lbEligible == b.lbEligible && a.why == b.why;
 }
 
-// Each standby's sync_state as the intended primary reports it (health's
-// last look at that primary's pg_stat_replication).
+// Each standby's sync_state and walsender state as the intended primary
+// reports them (health's last look at that primary's pg_stat_replication).
 void NoteSyncStates(const std::vector<BackendHealth>& health, EffectiveRouting* r) {
   if (r->intendedPrimary.empty()) return;
   for (const auto& h : health) {
@@ -28,7 +28,10 @@ void NoteSyncStates(const std::vector<BackendHealth>& health, EffectiveRouting* 
     for (auto& e : r->nodes) {
       if (e.node.name == h.node) continue;
       for (const auto& seen : h.replicas)
-        if (seen.name == e.node.name) e.syncState = seen.syncState;
+        if (seen.name == e.node.name) {
+          e.syncState = seen.syncState;
+          e.walState = seen.state;
+        }
     }
   }
 }

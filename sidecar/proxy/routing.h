@@ -26,6 +26,9 @@ struct EffectiveNode {
   // health last saw it ("sync", "potential", "quorum", "async"); "" when that
   // primary does not report it (or for the primary itself).
   std::string syncState;
+  // Its walsender's state there ("streaming", "catchup", "startup", "backup",
+  // "stopping"), the same way; "" when not reported.
+  std::string walState;
   bool up = true;        // table up and (when known) health up
   bool lbEligible = false;  // may receive balanced reads
   std::string why;       // why not eligible, for logs

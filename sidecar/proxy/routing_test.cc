@@ -65,6 +65,26 @@ TEST(RoutingTest, SyncStateIsTheIntendedPrimarys) {
   EXPECT_EQ(r.nodes[2].syncState, "");
 }
 
+// The walsender state (replication_state) comes the same way as sync_state.
+TEST(RoutingTest, WalStateIsTheIntendedPrimarys) {
+  RoutingInputs in = Three();
+  in.health = {H("n0", true, BackendRole::kPrimary), H("n1", true, BackendRole::kStandby),
+               H("n2", true, BackendRole::kStandby)};
+  in.health[0].replicas = {{"n1", "catchup", "async"}};
+  EffectiveRouting r = ComputeRouting(in);
+  EXPECT_EQ(r.nodes[0].walState, "");
+  EXPECT_EQ(r.nodes[1].walState, "catchup");
+  EXPECT_EQ(r.nodes[2].walState, "");  // not listed: not connected
+  EffectiveRouting before = r;
+  in.health[0].replicas[0].state = "streaming";
+  r = ComputeRouting(in);
+  EXPECT_EQ(r.nodes[1].walState, "streaming");
+  EXPECT_FALSE(SameRouting(before, r));
+  in.health[0].up = false;
+  r = ComputeRouting(in);
+  EXPECT_EQ(r.nodes[1].walState, "");
+}
+
 TEST(RoutingTest, FailsClosed) {
   struct Case {
     const char* name;

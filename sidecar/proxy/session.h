@@ -32,6 +32,7 @@
 #include "sidecar/proxy/quiet_read.h"
 #include "sidecar/proxy/route_decision.h"
 #include "sidecar/proxy/scram.h"
+#include "sidecar/proxy/session_sets.h"
 #include "sidecar/proxy/tx_backends.h"
 #include "sidecar/proxy/wire_decoder.h"
 #include "sidecar/proxy/worker_socket.h"
@@ -128,6 +129,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     bool functionsLookedUp = false;
     std::string sessionState;  // SqlClass::sessionState of any statement in the cycle
     bool multiStatement = false;  // a Query of several statements
+    std::string multiSets;        // SqlClass::multiSets of that Query
     // The transaction status the message met, when the proxy failed the
     // client's open sequence for its error (FailSequence; the status after
     // that is the proxy's doing); 0: the last ReadyForQuery's (txStatus_).
@@ -234,7 +236,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // backends: a message of a PlainRelayType then goes to the client as it is.
   bool RelaysPlainly(const BackendConn* b) const {
     return !b->outstanding.empty() && !b->outstanding.front().silent && !b->outstanding.front().discardAll &&
-           (b == primary_.get() || b == standby_.get());
+           !b->outstanding.front().watchTags && (b == primary_.get() || b == standby_.get());
   }
   // OnBackendFrame for a message that is not plainly relayed.
   bool OnSpecialFrame(BackendConn* b, const Frame& f);
@@ -434,6 +436,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void UpdateBusyCount();
   void ScheduleRetry();
   void ReplaySessionSets(BackendConn* b);
+  // session_settings.cc: a SET/RESET (RESET ALL, a savepoint command while
+  // one waits in a block) sent to `main`, recorded in sets_ to be confirmed
+  // by its answer; and that answer.
+  void NoteSetChange(Target main, bool also_standby);
+  void SetCycleAnswered(const BackendConn::Cycle& done, char status);
   // Transaction pooling, the parameters that follow the client
   // (tracked_params.h): a ParameterStatus from b, relayed to the client or
   // not; and the silent SETs that bring b to the client's values first.
@@ -632,8 +639,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   bool probing_ = false;   // ProbeAfterIdleClose running: messages wait
   bool noPool_ = false;    // LOAD ran: its backends are closed, never pooled
   std::string scratch_;
-  std::vector<std::string> sessionSets_;  // SET/RESET Query messages, replayed on a new backend
-  uint64_t sessionSetsAdded_ = 0;  // how many were ever added (the last one's number)
+  SessionSets sets_;  // SET/RESET Query messages PostgreSQL kept, replayed on a new backend
+  uint64_t standbyJoins_ = 0;  // standby connections the session had (the current one's number)
   // Transaction pooling: the client's values of the parameters that follow it
   // (from its login, then from the ParameterStatus it is sent), and their
   // stamp (Worker::paramsSerial), renewed when one changes.

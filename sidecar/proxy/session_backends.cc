@@ -51,6 +51,7 @@ void ClientSession::AttachPooled(Target t, std::shared_ptr<BackendConn> b) {
   // write when Process ends (it uncorks the session's backends), not posted.
   if (processing_) b->Cork();
   Conn(t) = b;
+  if (t == Target::kStandby) ++standbyJoins_;
   ForgetParsed(t);
   ReplaySessionSets(b.get());
   shared_->metrics->backendReused.Inc();
@@ -125,6 +126,7 @@ void ClientSession::StartLogin(Target t, const RouteNode& nd, int node, std::sha
     shared_->metrics->backendConnects.Inc();
     b->SetOwner(this);
     Conn(t) = b;
+    if (t == Target::kStandby) ++standbyJoins_;
     Parsed(t).clear();
     ReplaySessionSets(b.get());
     worker_->paramCache[LoginKey()] = b->params();
@@ -224,6 +226,7 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
     if (done.added.any()) ForgetUnansweredParses(t, done.added, !done.silent);
     if (!done.silent) {
       txStatus_ = b->txStatus;
+      if (done.watchTags) SetCycleAnswered(done, txStatus_);
       copyTarget_ = Target::kNone;
       if (txStatus_ == 'I') {
         portals_.Clear();
@@ -251,6 +254,8 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
     return true;
   }
   if (f.type == 'E') cur.sawError = true;
+  if (f.type == 'C' && cur.watchTags)
+    cur.tags |= CommandTagBits(std::string_view(reinterpret_cast<const char*>(f.body), f.bodyLen ? f.bodyLen - 1 : 0));
   if (f.type == 'C' && cur.discardAll && f.bodyLen >= 11 && std::memcmp(f.body, "DISCARD ALL", 11) == 0)
     DiscardedAll(t, cur.discardAllAt, cur.discardSetsAt, !cur.silent);
   if (cur.silent) {

@@ -24,6 +24,7 @@ void ClientSession::Cycle::Reset() {
   statements = 0;
   object.clear();
   ddl = functionsLookedUp = executesOnPrimary = multiStatement = false;
+  multiSets.clear();
   statusMet = 0;
   functions.clear();
   sessionState.clear();
@@ -51,6 +52,7 @@ void ClientSession::Absorb(const SqlClass& c, bool executes) {
   // Assignments guarded: this runs for a Parse and a Bind of every statement.
   if (cycle_.sessionState.empty() && !c.sessionState.empty()) cycle_.sessionState = c.sessionState;
   if (c.statements > 1) cycle_.multiStatement = true;
+  if (!c.multiSets.empty()) cycle_.multiSets = c.multiSets;
   if (c.route == SqlRoute::kPrimary || c.route == SqlRoute::kLocal) cycle_.needPrimary = true;
   if (c.route == SqlRoute::kAll) cycle_.broadcast = true;
   cycle_.txBegin = cycle_.txBegin || c.txBegin;

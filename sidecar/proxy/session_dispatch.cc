@@ -103,20 +103,8 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
   // A Close of a statement takes effect when answered (ClientClosed).
   NoteSessionState();
   const bool simple = cycle_.kind == 'Q';
-  switch (cycle_.stmtKind) {
-    case StmtKind::kSet:
-    case StmtKind::kReset:
-      if (simple && cycle_.broadcast && txStatus_ == 'I' && sessionSets_.size() < 100) {
-        sessionSets_.emplace_back(cycle_.Bytes());
-        ++sessionSetsAdded_;
-      }
-      break;
-    case StmtKind::kResetAll:
-      if (simple) sessionSets_.clear();
-      break;
-    default:
-      break;
-  }
+  // Recorded to be replayed when the answer says PostgreSQL kept it.
+  NoteSetChange(main, also_standby);
   // In a failed transaction block the backend refuses these (25P02): the
   // statements stay.
   const bool refused = AbortedTxRefuses();
@@ -129,7 +117,7 @@ void ClientSession::AfterDispatch(Target main, bool also_standby, const RouteDec
       if (!b || b->outstanding.empty()) continue;
       b->outstanding.back().discardAll = true;
       b->outstanding.back().discardAllAt = statementVersion_;
-      b->outstanding.back().discardSetsAt = sessionSetsAdded_;
+      b->outstanding.back().discardSetsAt = sets_.numbered();
     }
   }
   if (cycle_.stmtKind == StmtKind::kDeallocateAll && !refused) {

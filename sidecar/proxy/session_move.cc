@@ -75,7 +75,7 @@ void ClientSession::NoteSessionState() {
   if (cycle_.reason == "set"sv || cycle_.reason == "reset"sv) {
     if (cycle_.kind != 'Q') mark("a SET made through the extended protocol");
     else if (txStatus_ != 'I') mark("a SET made inside a transaction block");
-    else if (sessionSets_.size() >= 100) mark("more than 100 SET commands");
+    else if (sets_.size() >= SessionSets::kMax) mark("more than 100 SET commands");
   }
 }
 

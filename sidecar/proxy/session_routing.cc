@@ -546,18 +546,6 @@ void ClientSession::SendCycle(const std::shared_ptr<BackendConn>& b, bool silent
   if (parses) b->outstanding.back().parses += parses;
 }
 
-void ClientSession::ReplaySessionSets(BackendConn* b) {
-  // SET/RESET the client ran before this backend joined the session.
-  // Transaction pooling: only for a client that keeps its backends (pinned);
-  // the parameters that follow a client are set where it runs
-  // (SyncTrackedParameters), and nothing else of a SET is kept.
-  if (TxMode() && txPinned_.empty()) return;
-  for (const auto& q : sessionSets_) {
-    b->Send(q);
-    b->outstanding.push_back({true});
-  }
-}
-
 void ClientSession::CycleError(const std::string& sqlstate, const std::string& message) {
   // Inside a transaction the error aborts it, as any error there does on
   // PostgreSQL: it is failed on the backend(s) holding it (later statements

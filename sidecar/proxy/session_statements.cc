@@ -78,12 +78,7 @@ void ClientSession::DiscardedAll(Target t, uint64_t at, uint64_t sets_at, bool c
   up_to(Parsed(t), parsed);
   if (!clients) return;
   up_to(statements_, [](const auto& e) { return e.second.version; });
-  // sessionSets_ holds the last sessionSets_.size() of those added: the ones
-  // numbered up to sets_at are at its front.
-  const uint64_t first = sessionSetsAdded_ - sessionSets_.size() + 1;
-  if (sets_at >= first)
-    sessionSets_.erase(sessionSets_.begin(),
-                       sessionSets_.begin() + std::ptrdiff_t(std::min<uint64_t>(sets_at - first + 1, sessionSets_.size())));
+  sets_.Discarded(sets_at);
   // As before this was told by the answer: the other backend's copies are
   // forgotten too (they would be parsed again there).
   up_to(Parsed(t == Target::kPrimary ? Target::kStandby : Target::kPrimary), parsed);

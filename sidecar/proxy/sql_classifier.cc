@@ -1,5 +1,7 @@
 #include "sidecar/proxy/sql_classifier.h"
 
+#include <algorithm>
+
 #include <cctype>
 
 #include "sidecar/proxy/sql_commands.h"
@@ -117,7 +119,7 @@ void LexSqlInto(std::string_view s, bool* hint, std::vector<SqlToken>* tokens) {
       while (i < n && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
       out.push_back({SqlToken::kNumber, std::string(s.substr(start, i - start))});
     } else {
-      out.push_back({SqlToken::kPunct, std::string(1, c)});
+      out.push_back({SqlToken::kPunct, std::string(1, c), uint32_t(i)});
       ++i;
     }
   }
@@ -459,13 +461,19 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
   int statements = 0;
   bool sets = false;  // a session SET/RESET among several statements: not replayed by the proxy
   size_t b = 0;
+  size_t from = 0;  // where the statement's text begins
+  std::string set_texts;
   for (size_t i = 0; i <= t.size(); ++i) {
     if (i < t.size() && !(t[i].kind == SqlToken::kPunct && t[i].text == ";")) continue;
     SqlClass one = ClassifyOne(t, b, i, config);
     b = i + 1;
+    const size_t to = i < t.size() ? t[i].at : sql.size();
+    const std::string_view text = sql.substr(std::min(from, sql.size()), to - std::min(from, to));
+    from = to + 1;
     if (one.route == SqlRoute::kEmpty) continue;
     ++statements;
     sets = sets || IsSessionSet(one.kind);
+    if (IsSessionSet(one.kind) || one.kind == StmtKind::kResetAll) (set_texts += text) += ";\n";
     if (statements == 1) {
       all = one;
       continue;
@@ -489,6 +497,7 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
     }
   }
   all.statements = statements;
+  if (statements > 1) all.multiSets = std::move(set_texts);
   if (statements > 1 && sets && all.sessionState.empty()) all.sessionState = "a SET in a multi-statement query";
   // A parameter that follows the client is followed for a set_config() alone in its statement only.
   if (statements > 1 && all.sessionState.rfind(kSetConfigOf, 0) == 0) all.sessionState = "set_config()";

@@ -68,8 +68,12 @@ struct SqlClass {
   TxIsolation isolation = TxIsolation::kUnspecified;
   TxAccess access = TxAccess::kUnspecified;
   // kDeallocate / kPrepare: the statement name (case as PostgreSQL folds it);
-  // kSet / kReset: the setting, lower-cased (SET TIME ZONE: timezone, SET NAMES: client_encoding)
+  // kSet / kReset: the setting, lower-cased (SET TIME ZONE: timezone, SET NAMES: client_encoding);
+  // kSavepoint / kRelease / kRollbackTo: the savepoint (as PostgreSQL folds it)
   std::string object;
+  // A query of several statements: the text of its SET, RESET and RESET ALL
+  // statements, in order, each ended by ";\n" ("" when it has none).
+  std::string multiSets;
   // A SELECT-like read calling functions not known to be safe on a standby:
   // the session asks pg_proc whether any is volatile (see FunctionVolatility).
   // Only filled when no function lists are configured. Lower-case unless quoted.
@@ -114,6 +118,7 @@ bool IsKnownStandbySafe(std::string_view lower_name);
 struct SqlToken {
   enum Kind { kWord, kPunct, kString, kNumber, kQuotedIdent, kParam } kind;
   std::string text;  // words lower-cased
+  uint32_t at = 0;   // kPunct: its offset in the text
 };
 std::vector<SqlToken> LexSql(std::string_view sql, bool* no_load_balance_hint = nullptr);
 // The same into *tokens (cleared first), reusing its storage.

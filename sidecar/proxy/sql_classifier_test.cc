@@ -406,3 +406,21 @@ TEST(SqlClassifierTest, FastPathsAgreeOnRandomBytes) {
 
 }  // namespace
 }  // namespace pgvigil::proxy
+
+namespace pgvigil::proxy {
+namespace {
+
+TEST(SqlClassifierSessionSets, AMultiStatementQueryListsItsSets) {
+  ClassifierConfig cfg;
+  EXPECT_EQ(ClassifySql("SET work_mem = '5MB'; SELECT 1; RESET ALL", cfg).multiSets,
+            "SET work_mem = '5MB';\n RESET ALL;\n");
+  EXPECT_EQ(ClassifySql("SELECT ';'; reset x -- note", cfg).multiSets, " reset x -- note;\n");
+  EXPECT_EQ(ClassifySql("SET work_mem = '5MB'", cfg).multiSets, "");
+  EXPECT_EQ(ClassifySql("SELECT 1; DISCARD ALL", cfg).multiSets, "");
+  EXPECT_EQ(ClassifySql("SAVEPOINT Sp", cfg).object, "sp");
+  EXPECT_EQ(ClassifySql("ROLLBACK TO SAVEPOINT \"Sp\"", cfg).object, "Sp");
+  EXPECT_EQ(ClassifySql("release sp", cfg).object, "sp");
+}
+
+}  // namespace
+}  // namespace pgvigil::proxy

@@ -253,12 +253,14 @@ bool ClassifySessionCommand(const std::vector<SqlToken>& t, size_t b, size_t e, 
     bool to = k == "rollback" && (W(t, b + 1, e, "to") || W(t, b + 2, e, "to"));
     r.kind = to ? StmtKind::kRollbackTo : StmtKind::kTxEnd;
     r.txEnd = !to;  // ROLLBACK TO SAVEPOINT does not end the transaction
+    if (to) r.object = Name(t[e - 1]);  // the savepoint, its last word
     r.reason = ToString(r.kind);
     *out = r;
     return true;
   }
   if (k == "savepoint" || k == "release") {
     r.kind = k == "savepoint" ? StmtKind::kSavepoint : StmtKind::kRelease;
+    if (e > b + 1) r.object = Name(t[e - 1]);  // the savepoint, its last word
     r.reason = ToString(r.kind);
     *out = r;
     return true;

@@ -1,0 +1,90 @@
+#include "sidecar/proxy/session_sets.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace pgvigil::proxy {
+
+uint8_t CommandTagBits(std::string_view tag) {
+  uint8_t bits = kTagRan;
+  auto starts = [&](std::string_view w) {
+    return tag.substr(0, w.size()) == w && (tag.size() == w.size() || tag[w.size()] == ' ' || tag[w.size()] == '\0');
+  };
+  if (starts("COMMIT") || starts("PREPARE TRANSACTION")) bits |= kTagCommit;
+  if (starts("ROLLBACK")) bits |= kTagRollback;
+  return bits;
+}
+
+uint64_t SessionSets::Sent(SetChangeKind kind, std::string text, uint64_t standby) {
+  unanswered_.push_back({++numbered_, kind, std::move(text), standby});
+  return numbered_;
+}
+
+void SessionSets::Confirm(Change c, uint64_t standby_now, std::vector<std::string>* push) {
+  if (standby_now && c.standby != standby_now) push->push_back(c.text);
+  if (c.kind == SetChangeKind::kResetAll) {
+    confirmed_.clear();
+    return;
+  }
+  if (confirmed_.size() < kMax) confirmed_.push_back({c.number, std::move(c.text)});
+}
+
+void SessionSets::EndBlock(bool committed, uint64_t standby_now, std::vector<std::string>* push) {
+  if (committed)
+    for (auto& c : block_) Confirm(std::move(c), standby_now, push);
+  block_.clear();
+  savepoints_.clear();
+}
+
+std::vector<std::string> SessionSets::Answered(const SetCycleOutcome& o, uint64_t standby_now) {
+  std::vector<std::string> push;
+  // The cycle's change, and any older one never answered (its backend lost
+  // the cycle: it did not run).
+  Change c{0, SetChangeKind::kQuery, {}, 0};
+  size_t done = 0;
+  while (done < unanswered_.size() && o.change && unanswered_[done].number <= o.change) {
+    if (unanswered_[done].number == o.change) c = std::move(unanswered_[done]);
+    ++done;
+  }
+  unanswered_.erase(unanswered_.begin(), unanswered_.begin() + std::ptrdiff_t(done));
+  const bool rollback_to = c.number && c.kind == SetChangeKind::kRollbackTo;
+  // The block ended in this cycle (before the change, when both: a Query
+  // "SET ...; COMMIT" or "COMMIT; SET ..." keeps the block's SETs first).
+  if (o.tags & kTagCommit) EndBlock(true, standby_now, &push);
+  else if (o.status == 'I' || ((o.tags & kTagRollback) && !rollback_to)) EndBlock(false, standby_now, &push);
+  if (!c.number || o.error || !(o.tags & kTagRan)) return push;
+  switch (c.kind) {
+    case SetChangeKind::kQuery:
+    case SetChangeKind::kResetAll:
+      // A Query whose statements included a ROLLBACK ended outside a block:
+      // what it set is taken as rolled back (not known statement by statement).
+      if (o.status == 'I' && !(o.tags & kTagRollback)) Confirm(std::move(c), standby_now, &push);
+      else if (o.status == 'T') block_.push_back(std::move(c));
+      break;
+    case SetChangeKind::kSavepoint:
+      if (o.status == 'T') savepoints_.emplace_back(std::move(c.text), block_.size());
+      break;
+    case SetChangeKind::kRelease:
+    case SetChangeKind::kRollbackTo: {
+      // The newest savepoint of that name; one not listed is older than all of block_.
+      size_t i = savepoints_.size();
+      while (i > 0 && savepoints_[i - 1].first != c.text) --i;
+      if (c.kind == SetChangeKind::kRelease) {
+        savepoints_.resize(i ? i - 1 : 0);
+        break;
+      }
+      block_.resize(i ? savepoints_[i - 1].second : 0);
+      savepoints_.resize(i);  // that savepoint stays
+      break;
+    }
+  }
+  return push;
+}
+
+void SessionSets::Discarded(uint64_t up_to) {
+  confirmed_.erase(std::remove_if(confirmed_.begin(), confirmed_.end(),
+                                  [up_to](const Entry& e) { return e.number <= up_to; }),
+                   confirmed_.end());
+}
+
+}  // namespace pgvigil::proxy

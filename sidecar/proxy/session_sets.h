@@ -1,0 +1,93 @@
+// The settings a client session changed that PostgreSQL kept: the SET and
+// RESET statements the proxy replays, in order, on a backend that joins the
+// session later (session mode, or a client pinned in transaction pooling).
+// Pure: no I/O.
+//
+// A statement is recorded when its answer says it took effect for the session,
+// as PostgreSQL's own GUC handling decides it:
+//  * outside a transaction block, when its ReadyForQuery comes without an error
+//    (a Query of several statements runs as one implicit transaction: an error
+//    anywhere in it undoes its SETs);
+//  * inside a block, it waits with the block: kept at COMMIT (or PREPARE
+//    TRANSACTION), dropped at ROLLBACK, and dropped at ROLLBACK TO a savepoint
+//    made before it;
+//  * RESET ALL drops what was recorded before it, when it takes effect as above;
+//    DISCARD ALL when its CommandComplete comes (Discarded).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgvigil::proxy {
+
+enum class SetChangeKind : uint8_t {
+  kQuery,       // SET / RESET name (or the SETs of a multi-statement Query): a Query message to replay
+  kResetAll,    // RESET ALL (its Query message, to send a standby that missed it)
+  kSavepoint,   // SAVEPOINT name, RELEASE name, ROLLBACK TO name: name
+  kRelease,
+  kRollbackTo,
+};
+
+// What the CommandCompletes of one client cycle said (CommandTagBits).
+inline constexpr uint8_t kTagRan = 1;       // any statement completed
+inline constexpr uint8_t kTagCommit = 2;    // COMMIT, PREPARE TRANSACTION
+inline constexpr uint8_t kTagRollback = 4;  // ROLLBACK (also ROLLBACK TO's tag)
+uint8_t CommandTagBits(std::string_view tag);
+
+// The answer to one client cycle (its ReadyForQuery).
+struct SetCycleOutcome {
+  uint64_t change = 0;  // SessionSets::Sent's number for the cycle, 0 for none
+  bool error = false;   // an ErrorResponse came
+  uint8_t tags = 0;     // CommandTagBits of its CommandCompletes
+  char status = 'I';    // the transaction status after it
+};
+
+class SessionSets {
+ public:
+  static constexpr size_t kMax = 100;  // more are not recorded (the session cannot move then)
+  struct Entry {
+    uint64_t number;
+    std::string query;
+  };
+
+  // A statement sent that may change the settings or the block's savepoints:
+  // its number (for SetCycleOutcome::change and Discarded). `standby`: the
+  // standby connection (the session's count of joins) that got it too, 0 none.
+  uint64_t Sent(SetChangeKind kind, std::string text, uint64_t standby);
+  // The cycle's answer came. Returns the Query messages that a standby joined
+  // as `standby_now` (0: none) did not get and must run now (what this answer
+  // confirmed that was sent without it).
+  std::vector<std::string> Answered(const SetCycleOutcome& o, uint64_t standby_now);
+  // A DISCARD ALL ran, sent when the statements were numbered up to `up_to`.
+  void Discarded(uint64_t up_to);
+
+  // Cycles sent now must report their CommandCompletes: a change is
+  // unanswered or waits in a transaction block.
+  bool Watching() const { return !block_.empty() || !unanswered_.empty(); }
+  const std::vector<Entry>& confirmed() const { return confirmed_; }
+  size_t size() const { return confirmed_.size(); }
+  uint64_t numbered() const { return numbered_; }
+
+ private:
+  struct Change {
+    uint64_t number;
+    SetChangeKind kind;
+    std::string text;
+    uint64_t standby;
+  };
+  void Confirm(Change c, uint64_t standby_now, std::vector<std::string>* push);
+  void EndBlock(bool committed, uint64_t standby_now, std::vector<std::string>* push);
+
+  std::vector<Entry> confirmed_;
+  std::vector<Change> unanswered_;  // sent, oldest first
+  std::vector<Change> block_;       // took effect in the open transaction block
+  // Savepoints made while block_ had entries: name, block_.size() then. One
+  // not listed was made before all of block_.
+  std::vector<std::pair<std::string, size_t>> savepoints_;
+  uint64_t numbered_ = 0;
+};
+
+}  // namespace pgvigil::proxy

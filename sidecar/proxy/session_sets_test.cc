@@ -1,0 +1,96 @@
+#include "sidecar/proxy/session_sets.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace pgvigil::proxy {
+namespace {
+
+std::vector<std::string> Queries(const SessionSets& s) {
+  std::vector<std::string> out;
+  for (const auto& e : s.confirmed()) out.push_back(e.query);
+  return out;
+}
+
+// One cycle answered: its change (0 none), error, tags, status after.
+std::vector<std::string> Answer(SessionSets& s, uint64_t change, bool error, uint8_t tags, char status,
+                                uint64_t standby = 0) {
+  return s.Answered({change, error, tags, status}, standby);
+}
+
+TEST(SessionSetsTest, ASetOutsideABlockCountsWhenItRanWithoutError) {
+  SessionSets s;
+  Answer(s, s.Sent(SetChangeKind::kQuery, "a", 0), false, kTagRan, 'I');
+  Answer(s, s.Sent(SetChangeKind::kQuery, "bad", 0), true, 0, 'I');
+  Answer(s, s.Sent(SetChangeKind::kQuery, "multi failed", 0), true, kTagRan, 'I');
+  Answer(s, s.Sent(SetChangeKind::kQuery, "parsed only", 0), false, 0, 'I');
+  EXPECT_EQ(Queries(s), std::vector<std::string>{"a"});
+  EXPECT_FALSE(s.Watching());
+}
+
+TEST(SessionSetsTest, ResetAllCountsOnlyWhereItTookEffect) {
+  SessionSets s;
+  Answer(s, s.Sent(SetChangeKind::kQuery, "a", 0), false, kTagRan, 'I');
+  // Refused in a failed block, then the block rolled back.
+  Answer(s, s.Sent(SetChangeKind::kResetAll, "RESET ALL", 0), true, 0, 'E');
+  Answer(s, 0, false, kTagRan | kTagRollback, 'I');
+  // Ran in a block that was rolled back.
+  Answer(s, s.Sent(SetChangeKind::kResetAll, "RESET ALL", 0), false, kTagRan, 'T');
+  EXPECT_TRUE(s.Watching());
+  Answer(s, 0, false, kTagRan | kTagRollback, 'I');
+  EXPECT_EQ(Queries(s), std::vector<std::string>{"a"});
+  // Committed.
+  Answer(s, s.Sent(SetChangeKind::kResetAll, "RESET ALL", 0), false, kTagRan, 'T');
+  Answer(s, 0, false, kTagRan | kTagCommit, 'I');
+  EXPECT_TRUE(Queries(s).empty());
+}
+
+TEST(SessionSetsTest, SavepointsUndoWhatFollowedThem) {
+  SessionSets s;
+  // BEGIN; SET a; SAVEPOINT p; SET b; RELEASE p; SAVEPOINT q; SET c; ROLLBACK TO q; COMMIT
+  Answer(s, s.Sent(SetChangeKind::kQuery, "a", 0), false, kTagRan, 'T');
+  Answer(s, s.Sent(SetChangeKind::kSavepoint, "p", 0), false, kTagRan, 'T');
+  Answer(s, s.Sent(SetChangeKind::kQuery, "b", 0), false, kTagRan, 'T');
+  Answer(s, s.Sent(SetChangeKind::kRelease, "p", 0), false, kTagRan, 'T');
+  Answer(s, s.Sent(SetChangeKind::kSavepoint, "q", 0), false, kTagRan, 'T');
+  Answer(s, s.Sent(SetChangeKind::kQuery, "c", 0), false, kTagRan, 'T');
+  Answer(s, s.Sent(SetChangeKind::kRollbackTo, "q", 0), false, kTagRan | kTagRollback, 'T');
+  Answer(s, 0, false, kTagRan | kTagCommit, 'I');
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"a", "b"}));
+  // A savepoint made before any SET of the block (not listed): ROLLBACK TO it undoes them all.
+  Answer(s, s.Sent(SetChangeKind::kQuery, "d", 0), false, kTagRan, 'T');
+  Answer(s, s.Sent(SetChangeKind::kRollbackTo, "early", 0), false, kTagRan | kTagRollback, 'T');
+  Answer(s, 0, false, kTagRan | kTagCommit, 'I');
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(SessionSetsTest, AStandbyThatMissedAConfirmedSetGetsIt) {
+  SessionSets s;
+  EXPECT_TRUE(Answer(s, s.Sent(SetChangeKind::kQuery, "both", 1), false, kTagRan, 'I', 1).empty());
+  EXPECT_EQ(Answer(s, s.Sent(SetChangeKind::kQuery, "primary", 0), false, kTagRan, 'T', 1).size(), 0u);
+  EXPECT_EQ(Answer(s, 0, false, kTagRan | kTagCommit, 'I', 1), std::vector<std::string>{"primary"});
+}
+
+TEST(SessionSetsTest, DiscardAllDropsWhatWasSentBeforeIt) {
+  SessionSets s;
+  const uint64_t a = s.Sent(SetChangeKind::kQuery, "a", 0);
+  const uint64_t at = s.numbered();  // DISCARD ALL sent behind "a", before its answer
+  const uint64_t b = s.Sent(SetChangeKind::kQuery, "b", 0);
+  Answer(s, a, false, kTagRan, 'I');
+  Answer(s, b, false, kTagRan, 'I');
+  s.Discarded(at);
+  EXPECT_EQ(Queries(s), std::vector<std::string>{"b"});
+}
+
+TEST(SessionSetsTest, CommandTags) {
+  EXPECT_EQ(CommandTagBits("COMMIT"), kTagRan | kTagCommit);
+  EXPECT_EQ(CommandTagBits("PREPARE TRANSACTION"), kTagRan | kTagCommit);
+  EXPECT_EQ(CommandTagBits("ROLLBACK"), kTagRan | kTagRollback);
+  EXPECT_EQ(CommandTagBits("SET"), kTagRan);
+  EXPECT_EQ(CommandTagBits("COMMITX"), kTagRan);
+}
+
+}  // namespace
+}  // namespace pgvigil::proxy

@@ -1,0 +1,86 @@
+// ClientSession, the settings a backend joining the session is given: the
+// SET/RESET statements PostgreSQL kept (session_sets.h), recorded as they are
+// sent and confirmed by their answer, replayed on a new backend; a standby
+// that missed one that took effect gets it then.
+#include "sidecar/proxy/session.h"
+#include "sidecar/proxy/wire_messages.h"
+
+namespace pgvigil::proxy {
+
+namespace {
+std::string QueryMessage(std::string_view sql) {
+  std::string m;
+  AppendQuery(&m, sql);
+  return m;
+}
+}  // namespace
+
+void ClientSession::NoteSetChange(Target main, bool also_standby) {
+  BackendConn* b = Conn(main).get();
+  if (!b || b->outstanding.empty()) return;
+  const bool simple = cycle_.kind == 'Q';
+  bool change = true;
+  SetChangeKind kind = SetChangeKind::kQuery;
+  std::string text;
+  switch (cycle_.stmtKind) {
+    case StmtKind::kSet:
+    case StmtKind::kReset:
+      // By the extended protocol: not replayed (the session cannot move then).
+      change = simple && cycle_.broadcast;
+      if (change) text = std::string(cycle_.Bytes());
+      break;
+    case StmtKind::kResetAll:
+      kind = SetChangeKind::kResetAll;
+      text = simple ? std::string(cycle_.Bytes()) : QueryMessage("RESET ALL");
+      break;
+    case StmtKind::kSavepoint:
+    case StmtKind::kRelease:
+    case StmtKind::kRollbackTo:
+      // Only a block holding SETs needs its savepoints.
+      change = sets_.Watching() && !cycle_.object.empty();
+      kind = cycle_.stmtKind == StmtKind::kSavepoint ? SetChangeKind::kSavepoint
+             : cycle_.stmtKind == StmtKind::kRelease ? SetChangeKind::kRelease
+                                                      : SetChangeKind::kRollbackTo;
+      text = cycle_.object;
+      break;
+    default:
+      // A Query of several statements: its SETs alone, as one Query.
+      change = simple && !cycle_.multiSets.empty();
+      if (change) text = QueryMessage(cycle_.multiSets);
+      break;
+  }
+  BackendConn::Cycle& e = b->outstanding.back();
+  if (change) e.setChange = sets_.Sent(kind, std::move(text), also_standby && standby_ ? standbyJoins_ : 0);
+  if (change || sets_.Watching()) e.watchTags = true;
+}
+
+void ClientSession::SetCycleAnswered(const BackendConn::Cycle& done, char status) {
+  // Transaction pooling: a standby is given SETs only for a pinned client.
+  const bool standby_takes = standby_ && !(TxMode() && txPinned_.empty());
+  auto push = sets_.Answered({done.setChange, done.sawError, done.tags, status}, standby_takes ? standbyJoins_ : 0);
+  // Not into the middle of an extended sequence mirrored there (the client's
+  // next messages may have gone ahead of this answer): it keeps its value then.
+  if (!push.empty() && standby_->seqOpen) {
+    spdlog::debug("proxy: session of {}: {} SETs not given to its standby (a sequence is open there)", peer_,
+                  push.size());
+    return;
+  }
+  for (const auto& q : push) {
+    standby_->Send(q);
+    standby_->outstanding.push_back({true});
+  }
+}
+
+void ClientSession::ReplaySessionSets(BackendConn* b) {
+  // SET/RESET the client ran before this backend joined the session.
+  // Transaction pooling: only for a client that keeps its backends (pinned);
+  // the parameters that follow a client are set where it runs
+  // (SyncTrackedParameters), and nothing else of a SET is kept.
+  if (TxMode() && txPinned_.empty()) return;
+  for (const auto& e : sets_.confirmed()) {
+    b->Send(e.query);
+    b->outstanding.push_back({true});
+  }
+}
+
+}  // namespace pgvigil::proxy
