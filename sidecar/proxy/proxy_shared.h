@@ -33,6 +33,7 @@
 #include "sidecar/proxy/routing.h"
 #include "sidecar/proxy/scram.h"
 #include "sidecar/proxy/sql_classifier.h"
+#include "sidecar/proxy/tracked_params.h"
 #include "sidecar/proxy/tx_backends.h"
 #include "sidecar/proxy/wire_messages.h"
 #include "sidecar/proxy/worker_mailbox.h"
@@ -165,9 +166,10 @@ struct Worker {
   // cancel request, the admin console's gather, Stop: none per transaction).
   void Post(std::function<void()> f);
   std::set<ClientSession*> sessions;
-  // The last stamp given to a client's values of the parameters that follow
-  // it (ClientSession::paramsStamp_, transaction pooling): unique on this worker.
-  uint64_t paramsSerial = 0;
+  // The numbers of the clients' values of the parameters that follow them
+  // (ClientSession::paramsStamp_ and BackendConn::paramsStamp, transaction
+  // pooling): equal values, one number, on this worker.
+  TrackedValuesIds paramsIds;
   // sessions.size(), readable from other workers' threads: an accepting worker
   // hands a new connection to the worker with the fewest (ProxyServer::Accept).
   std::atomic<int> openSessions{0};

@@ -9,6 +9,8 @@
 //    shared backend to its values;
 //  * reads balanced to a standby run with the client's values too;
 //  * set_config() of one of them with is_local false is followed as its SET;
+//  * clients whose values are equal, then differ, then are equal again, on
+//    one backend: each sees its own;
 //  * any other session SET (or set_config()) is still refused with 0A000.
 #include <gtest/gtest.h>
 
@@ -119,6 +121,51 @@ TEST(ProxyTxPoolParamsTest, SetParametersFollowTheirClients) {
   e = a->Query("SELECT 1; SET TimeZone = 'UTC'");  // among several statements: not followed
   EXPECT_EQ(e.rfind("ERROR 0A000", 0), 0u) << e;
   EXPECT_EQ(a->Query("SHOW TimeZone"), tz0);
+}
+
+// Clients whose values are equal share one number for them, so the one
+// backend goes from one to the other with no comparison; the moment one's
+// values differ (or become equal again), each still sees its own.
+TEST(ProxyTxPoolParamsTest, ClientsWithEqualValuesAndThenNot) {
+  auto px = ParamsProxy(false);
+  ASSERT_TRUE(px);
+  const std::string extra = "sslmode=disable application_name=pgvigil_tx_equal";
+  auto a = Connect(px->port, "postgres", "", extra);
+  auto b = Connect(px->port, "postgres", "", extra);
+  auto c = Connect(px->port, "postgres", "", extra);
+  ASSERT_TRUE(a->ok() && b->ok() && c->ok()) << a->error() << b->error() << c->error();
+  const std::string tz0 = c->Query("SHOW TimeZone");
+  ASSERT_NE(tz0, "Asia/Tokyo");
+  const char* both = "SELECT current_setting('TimeZone') || ' ' || current_setting('DateStyle')";
+  EXPECT_EQ(a->Query("SET TimeZone = 'Asia/Tokyo'"), "");
+  EXPECT_EQ(b->Query("SET TimeZone = 'Asia/Tokyo'"), "");  // a's and b's values are equal now
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(a->Query(both), "Asia/Tokyo ISO, MDY") << i;
+    EXPECT_EQ(b->Query(both), "Asia/Tokyo ISO, MDY") << i;
+    EXPECT_EQ(c->Query(both), tz0 + " ISO, MDY") << i;
+  }
+  // a's DateStyle moves on the backend; b (same TimeZone) takes it next.
+  EXPECT_EQ(a->Query("SET DateStyle = 'SQL, DMY'"), "");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(b->Query(both), "Asia/Tokyo ISO, MDY") << i;
+    EXPECT_EQ(a->Query(both), "Asia/Tokyo SQL, DMY") << i;
+    EXPECT_EQ(b->Query(both), "Asia/Tokyo ISO, MDY") << i;
+    EXPECT_EQ(c->Query(both), tz0 + " ISO, MDY") << i;
+  }
+  // A SET in a transaction block, committed.
+  EXPECT_EQ(b->Query("BEGIN"), "");
+  EXPECT_EQ(b->Query("SET DateStyle = 'SQL, DMY'"), "");
+  EXPECT_EQ(b->Query("COMMIT"), "");  // equal to a's again
+  EXPECT_EQ(a->Query("RESET DateStyle"), "");  // and a's to c's, but for TimeZone
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(b->Query(both), "Asia/Tokyo SQL, DMY") << i;
+    EXPECT_EQ(a->Query(both), "Asia/Tokyo ISO, MDY") << i;
+    EXPECT_EQ(c->Query(both), tz0 + " ISO, MDY") << i;
+    EXPECT_EQ(b->Query(both), "Asia/Tokyo SQL, DMY") << i;
+  }
+  EXPECT_EQ(Reported(a->c, "DateStyle"), "ISO, MDY");
+  EXPECT_EQ(Reported(b->c, "DateStyle"), "SQL, DMY");
+  EXPECT_EQ(Reported(c->c, "TimeZone"), tz0);
 }
 
 TEST(ProxyTxPoolParamsTest, ParameterStatusOnlyForTheClientsOwnSet) {

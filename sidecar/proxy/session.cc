@@ -524,7 +524,7 @@ void ClientSession::ConnectForLogin() {
 void ClientSession::SendLoginCompletion(const std::vector<std::pair<std::string, std::string>>& params) {
   for (const auto& [k, v] : params) AppendParameterStatus(&out_.pending, k, v);
   clientParams_.NoteAll(params);
-  paramsStamp_ = ++worker_->paramsSerial;
+  paramsStamp_ = worker_->paramsIds.IdOf(clientParams_);
   // The pid is the login backend's own (pg_backend_pid(), NOTIFY's sender and
   // pg_stat_activity agree with it); the secret is the proxy's, from a CSPRNG,
   // mapped to whatever backends the session uses when a cancel comes.

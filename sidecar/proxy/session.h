@@ -643,7 +643,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   uint64_t standbyJoins_ = 0;  // standby connections the session had (the current one's number)
   // Transaction pooling: the client's values of the parameters that follow it
   // (from its login, then from the ParameterStatus it is sent), and their
-  // stamp (Worker::paramsSerial), renewed when one changes.
+  // number (Worker::paramsIds: equal values, one number), renewed when one
+  // changes.
   TrackedValues clientParams_;
   uint64_t paramsStamp_ = 0;
   std::unique_ptr<boost::asio::steady_timer> retryTimer_;

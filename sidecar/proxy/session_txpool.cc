@@ -217,20 +217,28 @@ void ClientSession::NoteParameterStatus(BackendConn* b, Target t, const Frame& f
   // Relayed to the client (OnSpecialFrame): in a cycle of the client's, or
   // unsolicited from its primary backend.
   const bool to_client = b->outstanding.empty() ? !b->lent && t != Target::kStandby : !b->outstanding.front().silent;
+  // A backend's stamp says which values it holds (equal values, one number,
+  // whichever client they are of): when what it reports moves, the stamp
+  // stays only where the new value is known to be that of this client's
+  // values it was in step with; otherwise 0, compared before its next use.
   const bool in_step = b->paramsStamp == paramsStamp_;
   const bool changed = b->reported.Note(k, v);
   if (to_client) {
-    if (!clientParams_.Note(k, v)) return;
+    if (!clientParams_.Note(k, v)) {
+      if (changed && !in_step) b->paramsStamp = 0;
+      return;
+    }
     // The client's values changed here: this backend holds them (if it held
     // the others); its other backend is compared again before its next statement.
-    paramsStamp_ = ++worker_->paramsSerial;
-    if (in_step) b->paramsStamp = paramsStamp_;
+    paramsStamp_ = worker_->paramsIds.IdOf(clientParams_);
+    b->paramsStamp = in_step ? paramsStamp_ : 0;
     spdlog::debug("proxy: client {}: {} is now '{}' (reported by node {})", peer_, k, v, b->login().node);
     return;
   }
   // The proxy's own statement changed it (its SET to this client's value, a
   // transaction mirrored on the standby ending): compared again when it differs.
-  if (changed && !(clientParams_.known[size_t(i)] && clientParams_.value[size_t(i)] == v)) b->paramsStamp = 0;
+  if (changed && !(in_step && clientParams_.known[size_t(i)] && clientParams_.value[size_t(i)] == v))
+    b->paramsStamp = 0;
 }
 
 void ClientSession::SyncTrackedParameters(BackendConn* b) {

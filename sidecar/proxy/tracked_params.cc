@@ -29,6 +29,23 @@ bool TrackedValues::Note(std::string_view name, std::string_view v) {
   return true;
 }
 
+uint64_t TrackedValuesIds::IdOf(const TrackedValues& v) {
+  std::string key;
+  for (size_t i = 0; i < kTrackedParameters; ++i) {
+    if (!v.known[i]) {
+      key += '-';
+      continue;
+    }
+    key += std::to_string(v.value[i].size());
+    key += ':';
+    key += v.value[i];
+  }
+  auto it = ids_.find(key);
+  if (it != ids_.end()) return it->second;
+  if (ids_.size() >= kMaxEntries) ids_.clear();
+  return ids_.emplace(std::move(key), ++last_).first->second;
+}
+
 std::vector<std::string> TrackedParameterSets(const TrackedValues& client, const TrackedValues& backend) {
   std::vector<std::string> out;
   for (size_t i = 0; i < kTrackedParameters; ++i) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -35,6 +36,25 @@ struct TrackedValues {
   void NoteAll(const std::vector<std::pair<std::string, std::string>>& reported) {
     for (const auto& [k, v] : reported) Note(k, v);
   }
+};
+
+// Numbers for the sets of values clients hold (transaction pooling). Equal
+// values (and the same parameters known) get the same number, so a backend
+// left at one client's values is known to hold another's equal values with no
+// comparison; any difference gets another number. A number is never given to
+// two different sets: past kMaxEntries the table forgets every set it knew
+// and numbers on from where it was (a forgotten set costs one comparison of
+// the values when it is next met).
+class TrackedValuesIds {
+ public:
+  static constexpr size_t kMaxEntries = 1024;
+  // Never 0 (a backend's "not known").
+  uint64_t IdOf(const TrackedValues& v);
+  size_t size() const { return ids_.size(); }
+
+ private:
+  std::unordered_map<std::string, uint64_t> ids_;
+  uint64_t last_ = 0;
 };
 
 // The SET statements that bring `backend` to `client`'s values (one per
