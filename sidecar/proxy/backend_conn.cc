@@ -38,8 +38,9 @@ const char* BackendStateName(BackendState s) {
   return "?";
 }
 
-BackendConn::BackendConn(asio::io_context& io, BackendLogin login, int node, ScramKeyCache* keys)
-    : sock_(io), login_(std::move(login)), node_(node), keys_(keys), loginTimer_(io) {}
+BackendConn::BackendConn(asio::io_context& io, BackendLogin login, int node, ScramKeyCache* keys,
+                         HostResolver* resolver)
+    : sock_(io), login_(std::move(login)), node_(node), keys_(keys), resolver_(resolver), loginTimer_(io) {}
 
 BackendConn::~BackendConn() {
   boost::system::error_code ec;
@@ -71,8 +72,6 @@ void BackendConn::SetSocketOptions() {
 
 void BackendConn::Start(LoginCallback cb) {
   loginCb_ = std::move(cb);
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(login_.host, ec);
   auto self = shared_from_this();
   loginTimer_.expires_after(kLoginTimeout);
   loginTimer_.async_wait([this, self](const boost::system::error_code& tec) {
@@ -80,33 +79,40 @@ void BackendConn::Start(LoginCallback cb) {
     Close("connect and login to " + login_.host + ":" + std::to_string(login_.port) + " timed out after " +
           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kLoginTimeout).count()) + " s");
   });
-  auto on_connect = [this, self](const boost::system::error_code& ec2) {
-    if (state_ == State::kClosed) return;
-    if (ec2) return FinishLogin("connect to " + login_.host + ":" + std::to_string(login_.port) +
-                                " failed: " + ec2.message());
-    SetSocketOptions();
-    SetState(State::kLogin, "connected");
-    std::vector<std::pair<std::string, std::string>> p = {{"user", login_.user},
-                                                          {"database", login_.database}};
-    for (const auto& kv : login_.extraParams) p.push_back(kv);
-    std::string startup;
-    AppendStartup(&startup, p);
-    Send(startup);
-    DoRead();
+  // The answer holds this connection (as Asio's resolve handler did): closed
+  // meanwhile (its session ended, the login timed out), it is dropped unread.
+  auto resolved = [this, self](const boost::system::error_code& ec, Endpoints endpoints) {
+    Connect(ec, std::move(endpoints));
   };
-  if (!ec) {
-    sock_.async_connect(tcp::endpoint(addr, uint16_t(login_.port)), on_connect);
-    return;
-  }
-  auto resolver = std::make_shared<tcp::resolver>(sock_.get_executor());
-  resolver->async_resolve(login_.host, std::to_string(login_.port),
-                          [this, self, resolver, on_connect](const boost::system::error_code& rec,
-                                                             tcp::resolver::results_type r) {
-                            if (state_ == State::kClosed) return;
-                            if (rec || r.empty())
-                              return FinishLogin("cannot resolve " + login_.host + ": " + rec.message());
-                            sock_.async_connect(*r.begin(), on_connect);
-                          });
+  const auto port = uint16_t(login_.port);
+  if (resolver_) return resolver_->Resolve(login_.host, port, std::move(resolved));
+  if (auto ep = NumericEndpoint(login_.host, port)) return resolved({}, Endpoints{*ep});
+  resolved(asio::error::operation_not_supported, {});
+}
+
+void BackendConn::Connect(const boost::system::error_code& resolve_error, Endpoints endpoints) {
+  if (state_ == State::kClosed) return;
+  if (resolve_error) return FinishLogin("cannot resolve " + login_.host + ": " + resolve_error.message());
+  endpoints_ = std::move(endpoints);
+  // Each address in turn until one answers, as Asio's range connect does.
+  asio::async_connect(sock_, endpoints_,
+                      [this, self = shared_from_this()](const boost::system::error_code& ec, const tcp::endpoint&) {
+                        OnConnected(ec);
+                      });
+}
+
+void BackendConn::OnConnected(const boost::system::error_code& ec) {
+  if (state_ == State::kClosed) return;
+  if (ec) return FinishLogin("connect to " + login_.host + ":" + std::to_string(login_.port) + " failed: " +
+                             ec.message());
+  SetSocketOptions();
+  SetState(State::kLogin, "connected");
+  std::vector<std::pair<std::string, std::string>> p = {{"user", login_.user}, {"database", login_.database}};
+  for (const auto& kv : login_.extraParams) p.push_back(kv);
+  std::string startup;
+  AppendStartup(&startup, p);
+  Send(startup);
+  DoRead();
 }
 
 void BackendConn::FinishLogin(const std::string& error, const ErrorFields* pg) {

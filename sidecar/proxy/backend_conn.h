@@ -25,6 +25,7 @@
 
 #include "sidecar/proxy/added_answers.h"
 #include "sidecar/proxy/backend_state.h"
+#include "sidecar/proxy/host_resolver.h"
 #include "sidecar/proxy/io_buffers.h"
 #include "sidecar/proxy/plain_run.h"
 #include "sidecar/proxy/quiet_read.h"
@@ -100,7 +101,10 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   using State = BackendState;
   using LoginCallback = std::function<void(const std::string& error, const ErrorFields* pg_error)>;
 
-  BackendConn(boost::asio::io_context& io, BackendLogin login, int node, ScramKeyCache* keys);
+  // resolver: its worker's (Worker::resolver), for a host given by name;
+  // without one only a numeric address can be reached.
+  BackendConn(boost::asio::io_context& io, BackendLogin login, int node, ScramKeyCache* keys,
+              HostResolver* resolver);
   ~BackendConn();
 
   // Connects and logs in; cb gets "" on success, else a reason (and the
@@ -236,6 +240,8 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   bool HandleLoginFrame(const Frame& f);
   bool HandleResetFrame(const Frame& f);
   void FinishLogin(const std::string& error, const ErrorFields* pg = nullptr);
+  void Connect(const boost::system::error_code& resolve_error, Endpoints endpoints);
+  void OnConnected(const boost::system::error_code& ec);
   void SetSocketOptions();
   void ClaimLent();
 
@@ -243,6 +249,8 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   BackendLogin login_;
   int node_;
   ScramKeyCache* keys_;
+  HostResolver* resolver_;
+  Endpoints endpoints_;  // the host's addresses, tried in order by the connect
   State state_ = State::kConnecting;
   BackendOwner* owner_ = nullptr;
   LoginCallback loginCb_;

@@ -87,7 +87,7 @@ struct FakeBackend {
     login.port = acceptor.local_endpoint().port();
     login.user = "u";
     login.database = "d";
-    b = std::make_shared<BackendConn>(io, login, 0, nullptr);
+    b = std::make_shared<BackendConn>(io, login, 0, nullptr, nullptr);
     std::string error = "pending";
     b->Start([&error](const std::string& e, const ErrorFields*) { error = e; });
     acceptor.accept(peer);

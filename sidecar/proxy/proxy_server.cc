@@ -309,6 +309,9 @@ void ProxyServer::Stop() {
   }
   for (auto& t : threads_) t.join();
   threads_.clear();
+  // After the loops: an answer its thread still delivers waits in a mailbox
+  // no loop reads, and is destroyed with it.
+  for (auto& w : workers_) w->resolver.Stop();
   for (auto& w : workers_) {
     std::vector<ClientSession*> open(w->sessions.begin(), w->sessions.end());
     w->sessions.clear();

@@ -28,6 +28,7 @@
 #include "sidecar/proxy/avoid_list.h"
 #include "sidecar/proxy/function_volatility.h"
 #include "sidecar/proxy/hba.h"
+#include "sidecar/proxy/host_resolver.h"
 #include "sidecar/proxy/idle_pool.h"
 #include "sidecar/proxy/pool_passwd.h"
 #include "sidecar/proxy/routing.h"
@@ -156,7 +157,7 @@ struct Worker {
   // Run by this worker's thread alone, and every socket and timer of it is
   // touched from that thread only (a connection handed over by another
   // worker's acceptor arrives as a bare descriptor, see ProxyServer::Accept):
-  // the reactor's locks are off (kWorkerConcurrencyHint, worker_mailbox.h).
+  // Asio's locks are off (kWorkerConcurrencyHint, worker_mailbox.h).
   // No other thread posts to io, stops it or touches its objects; they go
   // through Post (the mailbox).
   boost::asio::io_context io{kWorkerConcurrencyHint};
@@ -165,6 +166,11 @@ struct Worker {
   // the mailbox from any other (routing changes, a connection handed over, a
   // cancel request, the admin console's gather, Stop: none per transaction).
   void Post(std::function<void()> f);
+  // Backends' host names, looked up on a thread of its own and answered
+  // through Post (host_resolver.h): Asio's resolver needs the scheduler's lock
+  // this loop runs without. Declared after the mailbox, so destroyed (its
+  // thread joined) before it; ProxyServer::Stop stops it first anyway.
+  HostResolver resolver{[this](std::function<void()> f) { Post(std::move(f)); }};
   std::set<ClientSession*> sessions;
   // The numbers of the clients' values of the parameters that follow them
   // (ClientSession::paramsStamp_ and BackendConn::paramsStamp, transaction

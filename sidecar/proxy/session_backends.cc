@@ -76,7 +76,8 @@ void ClientSession::StartLogin(Target t, const RouteNode& nd, int node, std::sha
     login.md5Hash = secret_->md5Hash;
   }
   (t == Target::kPrimary ? connectingPrimary_ : connectingStandby_) = true;
-  auto b = std::make_shared<BackendConn>(worker_->io, std::move(login), node, &shared_->backendKeys);
+  auto b = std::make_shared<BackendConn>(worker_->io, std::move(login), node, &shared_->backendKeys,
+                                         &worker_->resolver);
   b->poolSlot = std::move(slot);
   auto self = shared_from_this();
   // b is held weakly: a callback stored in b that owns b is a cycle, and b (with
@@ -373,7 +374,7 @@ void ClientSession::ProbeAfterIdleClose(Target t, const BackendLogin& login, con
                       (t == Target::kStandby ? r->nodes[size_t(i)].lbEligible : r->primary == i);
   if (!still_routed || shared_->HoldNewTransactions()) return node_gone();
   probing_ = true;
-  auto probe = std::make_shared<BackendConn>(worker_->io, login, i, &shared_->backendKeys);
+  auto probe = std::make_shared<BackendConn>(worker_->io, login, i, &shared_->backendKeys, &worker_->resolver);
   auto self = shared_from_this();
   // Weakly held, as in Connect: a callback stored in probe must not own probe.
   probe->Start([this, self, wp = std::weak_ptr<BackendConn>(probe), t, node, fatal, fatal_text, reason,

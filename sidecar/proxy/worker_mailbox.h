@@ -1,7 +1,7 @@
 // The one way into a worker's event loop from another thread: other threads
 // do not post to a worker's io_context, stop it or touch its sockets and
-// timers (they were run without any of Asio's locks, and may be again, see
-// kWorkerConcurrencyHint). Instead one hands a function to the worker's mailbox: a queue under a mutex
+// timers (they run without any of Asio's locks, see kWorkerConcurrencyHint).
+// Instead one hands a function to the worker's mailbox: a queue under a mutex
 // of its own, and an eventfd the loop reads (a stream_descriptor with a read
 // pending), written only when the queue goes from empty to not empty. The
 // loop runs what it finds in the order it was queued (so in order per
@@ -18,15 +18,17 @@
 
 namespace pgvigil::proxy {
 
-// The workers' io_contexts: without the reactor's per-descriptor locks, but
-// with the scheduler's. BOOST_ASIO_CONCURRENCY_HINT_UNSAFE (no lock at all,
-// about 230 fewer instructions per transaction, bench/README.md) makes Boost
-// 1.74's resolver refuse every async_resolve with "Operation not supported":
-// its resolution runs on a thread of its own that posts back into the
-// scheduler, which needs the scheduler's lock. A backend named by host name
-// (Kubernetes: demo-0.demo-hl.db.svc) could then never be reached
-// (WorkerLoopTest.ResolvesAHostName).
-inline constexpr int kWorkerConcurrencyHint = BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO;
+// The workers' io_contexts: without the scheduler's lock and the reactor's
+// (about 230 fewer instructions per transaction, bench/README.md). Every
+// Asio facility used on them runs on the loop's own thread only. Asio's
+// tcp::resolver cannot be among them: in Boost 1.74 its lookups run on a
+// private thread that posts back into the scheduler, and with this hint it
+// refuses every async_resolve ("Operation not supported"). A backend's host
+// name (Kubernetes: demo-0.demo-hl.db.svc) is looked up by the worker's
+// HostResolver instead (host_resolver.h), on a thread of its own that answers
+// through this mailbox (WorkerLoopTest.ResolvesAHostName,
+// ProxyHostNameTest.ReachesBackendsNamedByHostName).
+inline constexpr int kWorkerConcurrencyHint = BOOST_ASIO_CONCURRENCY_HINT_UNSAFE;
 
 class WorkerMailbox {
  public:

@@ -9,6 +9,8 @@
 
 #include <boost/asio.hpp>
 
+#include "sidecar/proxy/host_resolver.h"
+
 namespace pgvigil::proxy {
 namespace {
 
@@ -100,21 +102,33 @@ TEST(WorkerMailboxTest, DestroysWhatNeverRan) {
 
 // The workers' loops must resolve a backend's host name: Kubernetes names
 // every pod's PostgreSQL by one (demo-0.demo-hl.db.svc), and a VM spec may.
-// With BOOST_ASIO_CONCURRENCY_HINT_UNSAFE Boost 1.74 answers "Operation not
+// Asio's own resolver cannot serve a loop with the workers' hint when that is
+// BOOST_ASIO_CONCURRENCY_HINT_UNSAFE: Boost 1.74 answers "Operation not
 // supported" at once (found by kube_bootstrap_e2e: no backend login ever).
+// The workers' HostResolver looks the name up on its own thread and answers
+// on the loop's, through the mailbox.
 TEST(WorkerLoopTest, ResolvesAHostName) {
   boost::asio::io_context io{kWorkerConcurrencyHint};
-  boost::asio::ip::tcp::resolver resolver(io);
+  WorkerMailbox box(io);
+  HostResolver resolver([&box](std::function<void()> f) { box.Post(std::move(f)); });
   boost::system::error_code got = boost::asio::error::would_block;
   size_t endpoints = 0;
-  resolver.async_resolve("localhost", "5432",
-                         [&](const boost::system::error_code& ec, boost::asio::ip::tcp::resolver::results_type r) {
-                           got = ec;
-                           endpoints = r.size();
-                         });
-  io.run();
+  std::thread::id loopThread, answeredOn;
+  resolver.Resolve("localhost", 5432, [&](const boost::system::error_code& ec, Endpoints r) {
+    got = ec;
+    endpoints = r.size();
+    answeredOn = std::this_thread::get_id();
+    io.stop();
+  });
+  std::thread loop([&] {
+    loopThread = std::this_thread::get_id();
+    io.run();
+  });
+  loop.join();
   EXPECT_FALSE(got) << got.message();
   EXPECT_GT(endpoints, 0u);
+  EXPECT_EQ(answeredOn, loopThread);
+  EXPECT_EQ(resolver.LookupsStarted(), 1u);
 }
 
 }  // namespace
