@@ -96,7 +96,8 @@ void BackendConn::Connect(const boost::system::error_code& resolve_error, Endpoi
   endpoints_ = std::move(endpoints);
   // Each address in turn until one answers, as Asio's range connect does.
   asio::async_connect(sock_, endpoints_,
-                      [this, self = shared_from_this()](const boost::system::error_code& ec, const tcp::endpoint&) {
+                      [this, self = shared_from_this()](const boost::system::error_code& ec, const tcp::endpoint& to) {
+                        if (!ec) server_ = to;
                         OnConnected(ec);
                       });
 }
@@ -450,23 +451,23 @@ void BackendConn::Close(const std::string& reason) {
   }
 }
 
-void SendCancel(asio::io_context& io, const std::string& host, int port, CancelKey key) {
+bool SendCancel(asio::io_context& io, const BackendConn& backend) {
+  if (!backend.server()) {
+    spdlog::warn("proxy: cancel to {}:{} skipped: the backend is not connected yet", backend.login().host,
+                 backend.login().port);
+    return false;
+  }
   auto sock = std::make_shared<tcp::socket>(io);
   auto msg = std::make_shared<std::string>();
-  AppendCancelRequest(msg.get(), key);
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(host, ec);
-  if (ec) {
-    spdlog::warn("proxy: cancel to {}:{} skipped: not an IP address", host, port);
-    return;
-  }
-  sock->async_connect(tcp::endpoint(addr, uint16_t(port)), [sock, msg](const boost::system::error_code& e) {
+  AppendCancelRequest(msg.get(), backend.cancelKey());
+  sock->async_connect(*backend.server(), [sock, msg](const boost::system::error_code& e) {
     if (e) return;
     asio::async_write(*sock, asio::buffer(*msg), [sock, msg](const boost::system::error_code&, size_t) {
       boost::system::error_code ignored;
       sock->shutdown(tcp::socket::shutdown_send, ignored);
     });
   });
+  return true;
 }
 
 }  // namespace pgvigil::proxy

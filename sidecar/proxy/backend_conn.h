@@ -135,6 +135,9 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   const BackendLogin& login() const { return login_; }
   const std::vector<std::pair<std::string, std::string>>& params() const { return params_; }
   CancelKey cancelKey() const { return key_; }
+  // The address the connection reached (one of the host's, after a name was
+  // looked up); unset before it connected.
+  const std::optional<boost::asio::ip::tcp::endpoint>& server() const { return server_; }
   bool inHotStandby() const { return inHotStandby_; }
   size_t queuedBytes() const { return out_.Queued(); }
 
@@ -251,6 +254,7 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   ScramKeyCache* keys_;
   HostResolver* resolver_;
   Endpoints endpoints_;  // the host's addresses, tried in order by the connect
+  std::optional<boost::asio::ip::tcp::endpoint> server_;  // the one that answered
   State state_ = State::kConnecting;
   BackendOwner* owner_ = nullptr;
   LoginCallback loginCb_;
@@ -271,7 +275,10 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   bool inHotStandby_ = false;
 };
 
-// Sends a CancelRequest to a backend on a fresh connection (fire and forget).
-void SendCancel(boost::asio::io_context& io, const std::string& host, int port, CancelKey key);
+// Sends a CancelRequest on a fresh connection to the address the backend's own
+// connection reached (fire and forget); false, with a warning, for a backend
+// not connected yet. By address, so a backend named by host name (Kubernetes)
+// is cancelled with no lookup, and on the very server it runs on.
+bool SendCancel(boost::asio::io_context& io, const BackendConn& backend);
 
 }  // namespace pgvigil::proxy

@@ -2,11 +2,14 @@
 // demo-0.demo-hl.db.svc), here "localhost", reached by the proxy's workers,
 // whose loops run with kWorkerConcurrencyHint (without Asio's locks): the
 // name is looked up off the loop (HostResolver) and answered through the
-// worker's mailbox.
+// worker's mailbox. A cancel request reaches such a backend too: it goes to
+// the address the backend's connection reached, with no lookup.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "sidecar/proxy/proxy_test_env.h"
 #include "sidecar/proxy/worker_mailbox.h"
@@ -35,6 +38,38 @@ TEST(ProxyHostNameTest, ReachesBackendsNamedByHostName) {
   }
   EXPECT_FALSE(ports.empty());
   for (const auto& p : ports) EXPECT_NE(p.rfind("ERROR", 0), 0u) << p;
+}
+
+// The statement cancelled where it runs: the client's own, and one in a
+// transaction on the primary.
+TEST(ProxyHostNameTest, CancelReachesABackendNamedByHostName) {
+  ProxyOptions o;
+  o.adjust = [](ClusterSpec& spec) {
+    for (auto& n : spec.nodes) n.host = "localhost";
+  };
+  auto px = StartProxy(o);
+  ASSERT_TRUE(px);
+  for (const char* begin : {"", "BEGIN READ WRITE"}) {
+    auto c = Connect(px->port);
+    ASSERT_TRUE(c->ok()) << c->error();
+    if (*begin) EXPECT_EQ(c->Query(begin), "") << begin;
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_EQ(PQsendQuery(c->c, "SELECT pg_sleep(30)"), 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    PGcancel* cancel = PQgetCancel(c->c);
+    char err[256];
+    ASSERT_EQ(PQcancel(cancel, err, sizeof err), 1) << err;
+    PQfreeCancel(cancel);
+    PGresult* r = PQgetResult(c->c);
+    ASSERT_NE(r, nullptr);
+    const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    EXPECT_STREQ(code ? code : "", "57014") << begin;
+    PQclear(r);
+    while ((r = PQgetResult(c->c))) PQclear(r);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20)) << begin;
+    if (*begin) EXPECT_EQ(c->Query("ROLLBACK"), "");
+    EXPECT_EQ(c->Query("SELECT 7"), "7");  // the session carries on
+  }
 }
 
 }  // namespace

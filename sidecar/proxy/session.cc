@@ -672,8 +672,7 @@ void ClientSession::ForwardCancel(const std::string& from) {
     for (const auto* b : {&primary_, &standby_}) {
       // A lent backend (transaction pooling) runs nothing of the client's.
       if (!*b || (*b)->lent) continue;
-      SendCancel(worker_->io, (*b)->login().host, (*b)->login().port, (*b)->cancelKey());
-      sent++;
+      if (SendCancel(worker_->io, **b)) sent++;
     }
   }
   spdlog::info("proxy: cancel request from {} forwarded to {} backend(s)", from, sent);
