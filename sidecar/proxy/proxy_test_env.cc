@@ -169,6 +169,31 @@ std::string Prepare(PGconn* c, const char* name, const char* sql) {
   return out;
 }
 
+CancelledSleep CancelASleep(Conn& c) {
+  CancelledSleep out;
+  const auto start = std::chrono::steady_clock::now();
+  if (PQsendQuery(c.c, "SELECT pg_sleep(30)") != 1) {
+    out.cancelError = "the sleep was not sent: " + c.error();
+    return out;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  PGcancel* cancel = PQgetCancel(c.c);
+  char err[256] = {};
+  out.cancelSent = cancel && PQcancel(cancel, err, sizeof err) == 1;
+  if (!out.cancelSent) out.cancelError = err;
+  if (cancel) PQfreeCancel(cancel);
+  PGresult* r = PQgetResult(c.c);
+  out.gotResult = r != nullptr;
+  if (r) {
+    const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    out.sqlstate = code ? code : "";
+    PQclear(r);
+  }
+  while ((r = PQgetResult(c.c))) PQclear(r);
+  out.took = std::chrono::steady_clock::now() - start;
+  return out;
+}
+
 std::unique_ptr<Conn> Connect(int port, const std::string& user, const std::string& password,
                               const std::string& extra) {
   auto c = std::make_unique<Conn>();

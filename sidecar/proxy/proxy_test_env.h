@@ -80,6 +80,18 @@ std::string Prepare(PGconn* c, const char* name, const char* sql);
 std::unique_ptr<Conn> Connect(int port, const std::string& user = "postgres", const std::string& password = "",
                               const std::string& extra = "sslmode=disable");
 
+// A client's cancel, as psql's Ctrl-C: sends SELECT pg_sleep(30) on c, after
+// 500 ms cancels it with libpq's PQcancel (the key c got at login), then reads
+// every result.
+struct CancelledSleep {
+  bool cancelSent = false;  // PQcancel returned 1
+  std::string cancelError;  // its message otherwise
+  bool gotResult = false;   // the sleep answered at all
+  std::string sqlstate;     // of its first result ("" when none)
+  std::chrono::steady_clock::duration took{};  // from the send to the last result
+};
+CancelledSleep CancelASleep(Conn& c);
+
 // psql -Atc SQL through the proxy; output (stdout+stderr) and exit code.
 struct PsqlResult {
   int exitCode = -1;
