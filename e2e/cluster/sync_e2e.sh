@@ -11,16 +11,17 @@
 #      synchronous standby holding the most WAL, the other follows, the old primary is
 #      rebuilt as a standby and the new primary lists both standbys again;
 #   3. no safe candidate: the WAL receiver of standby B is stalled (SIGSTOP) so that
-#      commits are acknowledged by standby A alone, then the primary's sidecar is
-#      frozen (SIGSTOP) and the primary and A crash. B is the only reachable standby
-#      but lacks acknowledged commits: 1 of the 2 recorded synchronous standbys is not
-#      enough for ANY 1, so the controller must not fail over and must say why. (The
-#      frozen sidecar is what makes it a failover question: with the primary's sidecar
-#      answering, the controller starts the crashed primary again in place, step 4.)
-#      Then A is started again (by hand: the controller starts nothing without a
-#      writable primary): the controller must promote A (it has the newest WAL); the
-#      primary's sidecar is thawed and the cluster heals (B follows, the old primary
-#      is rebuilt);
+#      commits are acknowledged by standby A alone, then A's PostgreSQL hangs (every
+#      process of it SIGSTOPped), the primary's sidecar is frozen (SIGSTOP) and the
+#      primary crashes. B is the only reachable standby but lacks acknowledged
+#      commits: 1 of the 2 recorded synchronous standbys is not enough for ANY 1, so
+#      the controller must not fail over and must say why. (The frozen sidecar is what
+#      makes it a failover question: with the primary's sidecar answering, the
+#      controller starts the crashed primary again in place, step 4.) The hung A is
+#      then killed (SIGKILL, a crash) and started again by hand (the controller starts
+#      nothing without a writable primary): the controller must promote A (it has the
+#      newest WAL); the primary's sidecar is thawed and the cluster heals (B follows,
+#      the old primary is rebuilt);
 #   4. the PostgreSQL of both standbys and of the primary crash at once, every sidecar
 #      alive: no standby can be promoted, so the controller starts the primary again in
 #      place (same timeline), then the standbys, and writes resume.
@@ -187,6 +188,20 @@ sleep 2
 n_only_a=$(acks_after "$t_stall")
 lag=$(( $(held_lsn "$a") - $(held_lsn "$b") ))
 check "3. writes acknowledged while $b is stalled ($n_only_a), $a ahead of $b by $lag bytes" eval '(( n_only_a > 0 && lag > 0 ))'
+# A's PostgreSQL hangs first: every process of it stopped (the postmaster first, so
+# it forks nothing more). Crashing A at once with the primary was a race: a controller
+# round that observed the primary just before its crash and A's sidecar just after
+# A's saw a writable primary and a stopped standby, and started A again as a standby
+# (PostgreSQL on A is stopped: start it as a standby); A then came back with the
+# newest WAL and was promoted, and the refusal below was never reached (seen in CI).
+# A hung PostgreSQL does not answer the controller, so it cannot be chosen, and its
+# sidecar sees it running, so nothing starts it. It is killed (a crash) once the
+# controller has refused. Thawed on any exit.
+a_pm=$(head -1 "$E2E_LAB/$a/data/postmaster.pid" 2>/dev/null)
+[[ $a_pm =~ ^[0-9]+$ ]] || { fail "3. no postmaster pid for $a"; e2e_finish no; }
+kill -STOP "$a_pm"
+a_pids=("$a_pm")
+for c in $(ps -o pid= --ppid "$a_pm"); do kill -STOP "$c" && a_pids+=("$c"); done
 # The primary's sidecar is frozen (SIGSTOP to its main process, not its group: the
 # PostgreSQL it started is not touched) before the crash: its host's agent hangs, so
 # the controller cannot start the crashed primary again in place (step 4 is that
@@ -194,18 +209,13 @@ check "3. writes acknowledged while $b is stalled ($n_only_a), $a ahead of $b by
 # any exit.
 sidecar_p=$(cat "$E2E_LAB/pids/sidecar-$p.pid")
 [[ $sidecar_p =~ ^[0-9]+$ ]] || { fail "3. no sidecar pid for $p"; e2e_finish no; }
-trap 'e2e_rc=$?; kill -CONT '"$wr"' '"$sidecar_p"' 2>/dev/null; (exit $e2e_rc); e2e_cleanup' EXIT
+trap 'e2e_rc=$?; kill -CONT '"$wr"' '"$sidecar_p ${a_pids[*]}"' 2>/dev/null; (exit $e2e_rc); e2e_cleanup' EXIT
 log_mark
 t=$(now_ms)
-say "3. freezing $p's sidecar (pid $sidecar_p), then pg_ctl -m immediate stop on the primary $p and on $a at once"
+say "3. $a's PostgreSQL hangs (pids ${a_pids[*]} stopped); freezing $p's sidecar (pid $sidecar_p), then pg_ctl -m immediate stop on the primary $p"
 kill -STOP "$sidecar_p"
-# At once: a controller that saw the primary down while $a still ran could pick $a
-# (then find it gone: "stuck", the same refusal, by another path).
-pg_ctl_on "$a" -m immediate -s stop &
-stop_a=$!
 pg_ctl_on "$p" -m immediate -s stop
 t_down=$(now_ms)   # the primary's postmaster is gone: nothing can be acknowledged after this
-wait "$stop_a"
 # $b's receiver stays stopped until a failover is decided: resumed, it would still read
 # what the dead primary's kernel had sent (its socket buffers), and catch up by luck.
 held_b=$(held_lsn "$b")
@@ -235,7 +245,12 @@ check "3. vigilctl status (of $b's controller) still names $p the primary" eval 
 check "3. no write acknowledged while the primary is down" eval '(( $(acks_after $((t_down + 200))) == 0 ))'
 note "3. vigilctl status (of $b's controller): phase '$(b_status phase)'"
 
-say "3. starting PostgreSQL on $a again (it holds the acknowledged commits)"
+say "3. killing $a's hung PostgreSQL (SIGKILL: a crash), then starting it again (it holds the acknowledged commits)"
+kill -KILL "${a_pids[@]}"
+# Until reaped (by pid 1 here, in a second or two): PostgreSQL takes a zombie whose pid
+# its postmaster.pid names for a postmaster still running, and refuses to start.
+for _ in $(seq 300); do alive=0; for x in "${a_pids[@]}"; do [[ -e /proc/$x ]] && alive=1; done; ((alive)) || break; sleep 0.1; done
+check "3. $a's PostgreSQL processes are gone (reaped)" eval '((alive == 0))'
 t2=$(now_ms)
 log_mark
 if start_pg "$a" >"$E2E_OUT/start-$a.log" 2>&1; then pass "3. pg_ctl start on $a"; else fail "3. pg_ctl start on $a"; cat "$E2E_OUT/start-$a.log"; fi
