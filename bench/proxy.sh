@@ -16,6 +16,8 @@
 #                                       the primary as PgBouncer and HAProxy send them; pgvigil-tx-nolb:
 #                                       the same in transaction mode; pgvigil-nolb-1t, pgvigil-tx-nolb-1t:
 #                                       those two with proxy.threads 1, one pool of 20 as PgBouncer's;
+#                                       pgvigil-nolb-2t, pgvigil-tx-nolb-2t: with proxy.threads 2, a pool
+#                                       of 10 per thread; unset, proxy.threads is half the CPUs, at least 1;
 #                                       direct-standby: pgbench straight to the first standby;
 #                                       haproxy-rr: HAProxy spreading connections over the three
 #                                       servers, select-only workloads only)
@@ -53,7 +55,8 @@ declare -A PORT=([direct]=$P0 [pgvigil]=$((BASE + 10)) [pgpool]=$((BASE + 11)) [
                  [pgvigil-1t]=$((BASE + 16)) [pgvigil-tx-1t]=$((BASE + 17)) [pgvigil-noryw]=$((BASE + 18))
                  [pgvigil-nolb]=$((BASE + 19)) [direct-standby]=$P1
                  [haproxy-rr]=$((BASE + 20)) [pgvigil-tx-nolb]=$((BASE + 21))
-                 [pgvigil-nolb-1t]=$((BASE + 22)) [pgvigil-tx-nolb-1t]=$((BASE + 23)))
+                 [pgvigil-nolb-1t]=$((BASE + 22)) [pgvigil-tx-nolb-1t]=$((BASE + 23))
+                 [pgvigil-nolb-2t]=$((BASE + 24)) [pgvigil-tx-nolb-2t]=$((BASE + 25)))
 declare -A PID=()
 SETSID=setsid
 [[ ${SAME_SESSION:-0} == 1 ]] && SETSID=
@@ -105,41 +108,35 @@ done
 pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p $P0 -U postgres postgres >/dev/null 2>&1
 sleep 2
 
+# start_pgvigil NAME FLAGS...: pgvigil-proxy-bench over the three nodes on PORT[NAME].
+start_pgvigil() {
+  local name=$1
+  shift
+  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[$name]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+    "$@" >"$DIR/$name.log" 2>&1 &
+  PID[$name]=$!
+}
+
 start_targets() {
-  # pgvigil
-  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
-    >"$DIR/pgvigil.log" 2>&1 &
-  PID[pgvigil]=$!
+  local tx=(--pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}")
+  # pgvigil as a user gets it (proxy.threads unset: half the CPUs, at least one).
+  start_pgvigil pgvigil
   # pgvigil in transaction mode: 20 backends per pool (node), as PgBouncer's below.
-  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
-    --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" >"$DIR/pgvigil-tx.log" 2>&1 &
-  PID[pgvigil-tx]=$!
-  # The same two with one event loop (proxy.threads: 1) instead of one per core.
-  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
-    --threads 1 >"$DIR/pgvigil-1t.log" 2>&1 &
-  PID[pgvigil-1t]=$!
-  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
-    --threads 1 --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" >"$DIR/pgvigil-tx-1t.log" 2>&1 &
-  PID[pgvigil-tx-1t]=$!
+  start_pgvigil pgvigil-tx "${tx[@]}"
+  # The same two with one event loop (proxy.threads: 1) and with two.
+  start_pgvigil pgvigil-1t --threads 1
+  start_pgvigil pgvigil-tx-1t --threads 1 "${tx[@]}"
   # Session mode without read-your-writes (no LSN query after a transaction that wrote).
-  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-noryw]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
-    --no-read-your-writes >"$DIR/pgvigil-noryw.log" 2>&1 &
-  PID[pgvigil-noryw]=$!
+  start_pgvigil pgvigil-noryw --no-read-your-writes
   # Session mode with load balancing off: one server, as the peers here.
-  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-nolb]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
-    --no-load-balance >"$DIR/pgvigil-nolb.log" 2>&1 &
-  PID[pgvigil-nolb]=$!
-  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx-nolb]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
-    --no-load-balance --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" >"$DIR/pgvigil-tx-nolb.log" 2>&1 &
-  PID[pgvigil-tx-nolb]=$!
-  # The two above with one event loop: one process-wide pool of 20, as PgBouncer's.
-  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-nolb-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
-    --threads 1 --no-load-balance >"$DIR/pgvigil-nolb-1t.log" 2>&1 &
-  PID[pgvigil-nolb-1t]=$!
-  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[pgvigil-tx-nolb-1t]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
-    --threads 1 --no-load-balance --pool-mode transaction --pool-size "${PGVIGIL_TX_POOL:-20}" \
-    >"$DIR/pgvigil-tx-nolb-1t.log" 2>&1 &
-  PID[pgvigil-tx-nolb-1t]=$!
+  start_pgvigil pgvigil-nolb --no-load-balance
+  start_pgvigil pgvigil-tx-nolb --no-load-balance "${tx[@]}"
+  # The two above with one event loop (one process-wide pool of 20, as PgBouncer's)
+  # and with two (a pool of 10 per loop).
+  start_pgvigil pgvigil-nolb-1t --threads 1 --no-load-balance
+  start_pgvigil pgvigil-tx-nolb-1t --threads 1 --no-load-balance "${tx[@]}"
+  start_pgvigil pgvigil-nolb-2t --threads 2 --no-load-balance
+  start_pgvigil pgvigil-tx-nolb-2t --threads 2 --no-load-balance "${tx[@]}"
   # Pgpool-II, streaming replication mode with load balancing.
   mkdir -p "$DIR/pgpool"
   cat >"$DIR/pgpool/pgpool.conf" <<CONF

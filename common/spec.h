@@ -182,7 +182,7 @@ struct ProxySpec {
   bool enabled = true;
   int port = 9999;
   std::string listen = "0.0.0.0";
-  int threads = 0;  // 0: one event loop per core
+  int threads = 0;  // 0: half the CPUs the process may use (affinity, cgroup quota), at least 1
   int maxClientConnections = 10000;  // authenticated client sessions
   // Connections that have not finished startup and authentication are counted
   // apart from maxClientConnections and closed after authenticationTimeout

@@ -11,6 +11,7 @@
 #include "common/sidecar_status.h"
 #include "sidecar/proxy/pool_nodes.h"
 #include "sidecar/proxy/proxy_component.h"
+#include "sidecar/proxy/proxy_threads.h"
 #include "sidecar/proxy/routing_check.h"
 #include "sidecar/proxy/session.h"
 #include "sidecar/watchdog/watchdog_api.h"
@@ -62,7 +63,12 @@ Status ProxyServer::Start() {
   }
   const NodeSpec* self = ctx_.spec.FindNode(ctx_.nodeName);
   port_ = self ? ctx_.spec.ProxyPort(*self) : ps.port;
-  unsigned n = ps.threads > 0 ? unsigned(ps.threads) : std::max(1u, std::thread::hardware_concurrency());
+  unsigned n = unsigned(ps.threads);
+  if (n == 0) {
+    const CpuBudget cpus = ReadCpuBudget();
+    n = DefaultProxyThreads(cpus);
+    spdlog::info("proxy: {}", DescribeDefaultThreads(cpus));
+  }
   shared_.workerCount = int(n);
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(ps.listen, ec);
