@@ -202,6 +202,17 @@ a_pm=$(head -1 "$E2E_LAB/$a/data/postmaster.pid" 2>/dev/null)
 kill -STOP "$a_pm"
 a_pids=("$a_pm")
 for c in $(ps -o pid= --ppid "$a_pm"); do kill -STOP "$c" && a_pids+=("$c"); done
+trap 'e2e_rc=$?; kill -CONT '"$wr ${a_pids[*]}"' 2>/dev/null; (exit $e2e_rc); e2e_cleanup' EXIT
+# The primary crashes once the controller sees A down: a round still using an
+# observation of A from before the hang could otherwise start a failover to A, which
+# then sticks ("no longer a running standby"; the same refusal by another path).
+pg_status_of() {
+  status_json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(next((n["pgStatus"] for n in d["nodes"] if n["name"] == sys.argv[1]), ""))' "$1" 2>/dev/null
+}
+check "3. the controller sees $a's hung PostgreSQL down" wait_until 20 eval '[[ $(pg_status_of "$a") == down ]]'
 # The primary's sidecar is frozen (SIGSTOP to its main process, not its group: the
 # PostgreSQL it started is not touched) before the crash: its host's agent hangs, so
 # the controller cannot start the crashed primary again in place (step 4 is that
