@@ -18,6 +18,8 @@
 #                                       those two with proxy.threads 1, one pool of 20 as PgBouncer's;
 #                                       pgvigil-nolb-2t, pgvigil-tx-nolb-2t: with proxy.threads 2, a pool
 #                                       of 10 per thread; unset, proxy.threads is half the CPUs, at least 1;
+#                                       pgvigil-nolb-alt, pgvigil-tx-nolb-alt: pgvigil-nolb and pgvigil-tx-nolb
+#                                       run from ALT_BUILD=DIR's binary, to compare two builds in one run;
 #                                       direct-standby: pgbench straight to the first standby;
 #                                       haproxy-rr: HAProxy spreading connections over the three
 #                                       servers, select-only workloads only)
@@ -56,7 +58,9 @@ declare -A PORT=([direct]=$P0 [pgvigil]=$((BASE + 10)) [pgpool]=$((BASE + 11)) [
                  [pgvigil-nolb]=$((BASE + 19)) [direct-standby]=$P1
                  [haproxy-rr]=$((BASE + 20)) [pgvigil-tx-nolb]=$((BASE + 21))
                  [pgvigil-nolb-1t]=$((BASE + 22)) [pgvigil-tx-nolb-1t]=$((BASE + 23))
-                 [pgvigil-nolb-2t]=$((BASE + 24)) [pgvigil-tx-nolb-2t]=$((BASE + 25)))
+                 [pgvigil-nolb-2t]=$((BASE + 24)) [pgvigil-tx-nolb-2t]=$((BASE + 25))
+                 [pgvigil-nolb-alt]=$((BASE + 26)) [pgvigil-tx-nolb-alt]=$((BASE + 27)))
+ALT_BUILD=${ALT_BUILD:-}
 declare -A PID=()
 SETSID=setsid
 [[ ${SAME_SESSION:-0} == 1 ]] && SETSID=
@@ -108,11 +112,13 @@ done
 pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p $P0 -U postgres postgres >/dev/null 2>&1
 sleep 2
 
-# start_pgvigil NAME FLAGS...: pgvigil-proxy-bench over the three nodes on PORT[NAME].
+# start_pgvigil NAME FLAGS...: pgvigil-proxy-bench over the three nodes on PORT[NAME]
+# (the binary of ALT_BUILD for a NAME ending in -alt).
 start_pgvigil() {
-  local name=$1
+  local name=$1 build=$BUILD
   shift
-  $SETSID "$BUILD/bin/pgvigil-proxy-bench" --port "${PORT[$name]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
+  [[ $name == *-alt ]] && build=$ALT_BUILD
+  $SETSID "$build/bin/pgvigil-proxy-bench" --port "${PORT[$name]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
     "$@" >"$DIR/$name.log" 2>&1 &
   PID[$name]=$!
 }
@@ -137,6 +143,11 @@ start_targets() {
   start_pgvigil pgvigil-tx-nolb-1t --threads 1 --no-load-balance "${tx[@]}"
   start_pgvigil pgvigil-nolb-2t --threads 2 --no-load-balance
   start_pgvigil pgvigil-tx-nolb-2t --threads 2 --no-load-balance "${tx[@]}"
+  # A/B of two builds in one run: pgvigil-nolb and pgvigil-tx-nolb from ALT_BUILD.
+  if [[ -n $ALT_BUILD ]]; then
+    start_pgvigil pgvigil-nolb-alt --no-load-balance
+    start_pgvigil pgvigil-tx-nolb-alt --no-load-balance "${tx[@]}"
+  fi
   # Pgpool-II, streaming replication mode with load balancing.
   mkdir -p "$DIR/pgpool"
   cat >"$DIR/pgpool/pgpool.conf" <<CONF

@@ -218,6 +218,7 @@ void BackendConn::DoRead() {
   // connection's reference made in the handler itself (no local copy).
   read_.Start(sock_, p, avail,
               UseHandlerMemory([this, self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                TxGrantScope grants;  // handed over as this returns
                 read_.Completed(sock_, ec, n);
                 read_.EnterHandler();
                 OnRead(ec, n);

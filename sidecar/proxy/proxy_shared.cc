@@ -44,7 +44,11 @@ ProxyMetrics::ProxyMetrics(MetricsRegistry& r)
                              "Transaction pooling: times a client queued for a backend of a full pool")),
       poolWaitsRoutedOnce(r.GetCounter("pgvigil_proxy_pool_waits_routed_once_total",
                                        "Transaction pooling: waits whose statement was sent at the grant on the "
-                                       "routing decision made before the wait (nothing it rests on changed)")) {}
+                                       "routing decision made before the wait (nothing it rests on changed)")),
+      poolGrantsAtHandlerEnd(r.GetCounter("pgvigil_proxy_pool_grants_at_handler_end_total",
+                                          "Transaction pooling: backends (or slots) handed to a queued client as the "
+                                          "socket read handler that freed them returned, not posted behind the "
+                                          "loop's other ready handlers")) {}
 
 bool ProxyShared::PublishRouting(std::shared_ptr<const EffectiveRouting> r) {
   std::lock_guard<std::mutex> l(publishMu_);

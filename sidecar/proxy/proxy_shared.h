@@ -69,6 +69,7 @@ struct ProxyMetrics {
   Counter& readsToPrimary;
   Counter& poolWaits;
   Counter& poolWaitsRoutedOnce;
+  Counter& poolGrantsAtHandlerEnd;
 };
 
 // A cancel key the proxy handed to a client: the client's session and its

@@ -9,6 +9,7 @@
 
 #include "sidecar/proxy/handler_memory.h"
 #include "sidecar/proxy/send_now.h"
+#include "sidecar/proxy/tx_backends.h"
 
 namespace pgvigil::proxy {
 
@@ -97,12 +98,16 @@ void ClientSession::DoRead() {
   // count up and down again: this runs for every read).
   if (tls_) {
     tls_->async_read_some(asio::buffer(p, avail), [this, self = shared_from_this()](
-                                                      const boost::system::error_code& ec, size_t n) { OnRead(ec, n); });
+                                                      const boost::system::error_code& ec, size_t n) {
+      TxGrantScope grants;  // handed over as this returns
+      OnRead(ec, n);
+    });
     return;
   }
   // Its operation from the thread's handler memory (see handler_memory.h).
   read_.Start(sock_, p, avail,
               UseHandlerMemory([this, self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                TxGrantScope grants;  // handed over as this returns
                 read_.Completed(sock_, ec, n);
                 read_.EnterHandler();
                 OnRead(ec, n);

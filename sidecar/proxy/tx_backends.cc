@@ -1,6 +1,7 @@
 #include "sidecar/proxy/tx_backends.h"
 
 #include <boost/asio.hpp>
+#include <exception>
 
 #include "sidecar/proxy/backend_conn.h"
 #include "sidecar/proxy/handler_memory.h"
@@ -79,14 +80,80 @@ void TxBackends::SlotFreed(TxKey* key) {
   if (auto s = pool_.SlotFreed(*key)) Grant(*s, nullptr, std::make_shared<TxSlot>(this, key));
 }
 
+struct TxBackends::PendingGrant {
+  TxBackends* pool;
+  std::shared_ptr<ClientSession> session;
+  uint64_t ticket;
+  std::shared_ptr<BackendConn> conn;
+  std::shared_ptr<TxSlot> slot;
+};
+
+namespace {
+// This thread's open TxGrantScopes and the grants waiting for the outermost to close.
+struct GrantTail {
+  int depth = 0;
+  std::vector<TxBackends::PendingGrant> grants;
+};
+GrantTail& Tail() {
+  thread_local GrantTail t;
+  return t;
+}
+}  // namespace
+
+TxGrantScope::TxGrantScope() { ++Tail().depth; }
+
+TxGrantScope::~TxGrantScope() noexcept(false) {
+  GrantTail& t = Tail();
+  if (t.depth > 1 || t.grants.empty()) {
+    --t.depth;
+    return;
+  }
+  // The outermost scope: the depth stays 1 while the grants run, so that one
+  // made by a grant (a backend the granted client could not use, released
+  // again) joins the list and runs in this loop too. Leaving by an exception
+  // (the read handler's, or a grant's), what is left is posted as before.
+  size_t i = 0;
+  auto post_rest = [&t, &i] {
+    for (; i < t.grants.size(); ++i) t.grants[i].pool->PostGrant(std::move(t.grants[i]));
+    t.grants.clear();
+    --t.depth;
+  };
+  if (std::uncaught_exceptions() > 0) {
+    post_rest();
+    return;
+  }
+  try {
+    for (; i < t.grants.size(); ++i) {
+      TxBackends::PendingGrant g = std::move(t.grants[i]);
+      g.session->OnTxGrant(g.ticket, std::move(g.conn), std::move(g.slot));
+    }
+  } catch (...) {
+    ++i;
+    post_rest();
+    throw;
+  }
+  t.grants.clear();
+  --t.depth;
+}
+
 void TxBackends::Grant(TxWaiter w, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot) {
-  // A queued session is alive (Close cancels its place); it runs the grant on
-  // its next turn. Should it close before then, what it got goes back: the
-  // backend to the pool, the slot freed with it.
-  std::shared_ptr<ClientSession> self = w.session->shared_from_this();
-  boost::asio::post(worker_->io, UseHandlerMemory([self, ticket = w.ticket, conn = std::move(conn),
-                                                 slot = std::move(slot)]() mutable {
-                      self->OnTxGrant(ticket, std::move(conn), std::move(slot));
+  // A queued session is alive (Close cancels its place); it runs the grant
+  // when this read handler returns, or on its next turn. Should it close
+  // before then, what it got goes back: the backend to the pool, the slot
+  // freed with it.
+  PendingGrant g{this, w.session->shared_from_this(), w.ticket, std::move(conn), std::move(slot)};
+  GrantTail& t = Tail();
+  if (t.depth > 0) {
+    worker_->shared->metrics->poolGrantsAtHandlerEnd.Inc();
+    t.grants.push_back(std::move(g));
+    return;
+  }
+  PostGrant(std::move(g));
+}
+
+void TxBackends::PostGrant(PendingGrant g) {
+  boost::asio::post(worker_->io, UseHandlerMemory([g = std::move(g)]() mutable {
+                      g.session->OnTxGrant(g.ticket, std::move(g.conn), std::move(g.slot));
                     }));
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,23 @@ struct TxSlot {
   TxKey* const key;
 };
 
+// Open while a socket read handler of this thread runs (client or backend
+// connection): a backend or slot freed for a queued client inside it is handed
+// over when the outermost scope closes, as the handler returns, before the loop
+// runs any other handler. Outside a scope (a timer, a posted handler) the grant
+// is posted, as before. Either way the grant runs in a handler of its own, never
+// inside the releasing client's: the end of the read handler is the front of the
+// loop's queue, where a post made while nothing else is ready runs too, so no
+// order of events is new. Posted, a grant waited behind every handler the loop
+// had ready (up to one per client at 64 clients) while its backend sat idle.
+class TxGrantScope {
+ public:
+  TxGrantScope();
+  ~TxGrantScope() noexcept(false);
+  TxGrantScope(const TxGrantScope&) = delete;
+  TxGrantScope& operator=(const TxGrantScope&) = delete;
+};
+
 class TxBackends : public std::enable_shared_from_this<TxBackends> {
  public:
   using Pool = TxPoolKeys;
@@ -85,9 +103,13 @@ class TxBackends : public std::enable_shared_from_this<TxBackends> {
   const Pool& pool() const { return pool_; }
   // From ~TxSlot.
   void SlotFreed(TxKey* key);
+  // A grant not yet run (tx_backends.cc).
+  struct PendingGrant;
 
  private:
   void Grant(TxWaiter w, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot);
+  friend class TxGrantScope;
+  void PostGrant(PendingGrant g);
   Worker* worker_;
   const int size_, workers_, index_;
   Pool pool_;
