@@ -8,19 +8,22 @@
 //    not seen them (parsed again there under the proxy's name), another
 //    client's statement of the same name but other text stays its own, and
 //    DEALLOCATE forgets it; a Parse of a statement already parsed for the
-//    same login needs no backend;
+//    same login needs no backend, nor does a DEALLOCATE of one or ALL;
 //  * session state is refused (0A000) with sessionState refuse, and pins the
 //    client to its backend with sessionState pin, unseen by other clients;
 //  * a client waits in the FIFO queue while the pool is full and gets 53300
 //    when proxy.pool.queueTimeout passes;
 //  * SHOW pools / clients / servers show the pools, the waiting and active
 //    clients and the backends;
+//  * the debug line of a client queueing is written at level debug, not at info;
 //  * a client keeps the backend of its last transaction (shown idle) until
 //    another client needs it and the pool is full, then that one takes it;
 //  * failover (own two-node cluster): the primary stops, the standby is
 //    promoted; an idle client's named statement runs on the new primary, a
 //    client caught in a transaction is ended, new clients write there.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <future>
@@ -196,6 +199,19 @@ TEST(ProxyTxPoolTest, ParseOfAKnownStatementNeedsNoBackend) {
   EXPECT_EQ(holder->Query("COMMIT"), "");
   EXPECT_EQ(ExecPrepared(c->c, "mine", "3"), "9");
   EXPECT_EQ(ExecPrepared(a->c, "triple", "2"), "6");
+  // Nor does a DEALLOCATE of a protocol-level statement or DEALLOCATE ALL
+  // (AnswerTxDeallocate, let through by its inline guard on the statement's
+  // kind): answered at once while the holder keeps the backend.
+  ASSERT_EQ(Prepare(c->c, "mine2", "SELECT $1::int * 4"), "");
+  EXPECT_EQ(holder->Query("BEGIN"), "");
+  EXPECT_EQ(holder->Query("SELECT 1"), "1");
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(c->Query("DEALLOCATE mine"), "");
+  EXPECT_EQ(c->Query("DEALLOCATE ALL"), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(2500));
+  EXPECT_EQ(holder->Query("COMMIT"), "");
+  EXPECT_EQ(ExecPrepared(c->c, "mine", "1").rfind("ERROR 26000", 0), 0u);
+  EXPECT_EQ(ExecPrepared(c->c, "mine2", "1").rfind("ERROR 26000", 0), 0u);
 }
 
 TEST(ProxyTxPoolTest, SessionStateRefused) {
@@ -344,6 +360,53 @@ TEST(ProxyTxPoolTest, QueueShowCommandsAndTimeout) {
   EXPECT_GE(waited_ms, 3000);
   EXPECT_EQ(a->Query("COMMIT"), "");
   EXPECT_EQ(b->Query("SELECT 'b after'"), "b after");
+}
+
+// WaitForPool asks the logger's level before its debug line (to spare the
+// call on every queued transaction): the line is still written at debug, and
+// not at info. (The proxy runs in this process: the test's logger is its.)
+TEST(ProxyTxPoolTest, QueueingIsLoggedAtDebugOnly) {
+  // Kept to the end of the process: proxy threads may still hold the raw pointer.
+  static auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);
+  static auto logger = std::make_shared<spdlog::logger>("txpool-queue-test", sink);
+  std::shared_ptr<spdlog::logger> old = spdlog::default_logger();
+  const std::string line = "queues for a backend of node " + Cluster().nodes()[0].name + " (transaction pool full)";
+  auto queued_lines = [&] {
+    int n = 0;
+    for (const auto& l : sink->last_formatted())
+      if (l.find(line) != std::string::npos) n++;
+    return n;
+  };
+  for (auto level : {spdlog::level::info, spdlog::level::debug}) {
+    SCOPED_TRACE(spdlog::level::to_string_view(level).data());
+    logger->set_level(level);
+    spdlog::set_default_logger(logger);
+    const int before = queued_lines();
+    {
+      auto px = TxProxy(1, 1);
+      ASSERT_TRUE(px);
+      const std::string extra = "sslmode=disable application_name=pgvigil_tx_queue_log";
+      auto a = Connect(px->port, "postgres", "", extra);
+      auto b = Connect(px->port, "postgres", "", extra);
+      ASSERT_TRUE(a->ok() && b->ok());
+      EXPECT_EQ(a->Query("BEGIN"), "");
+      EXPECT_EQ(a->Query("SELECT 1"), "1");
+      auto waiting = std::async(std::launch::async, [&] { return b->Query("SELECT 'b ran'"); });
+      // b is queued once SHOW clients shows it waiting.
+      auto admin = Connect(px->port, "postgres", "", "sslmode=disable application_name=pgvigil_tx_admin");
+      bool seen = false;
+      for (int i = 0; i < 200 && !seen; ++i) {
+        for (const auto& c : Table(admin->c, "SHOW clients"))
+          if (c.count("state") && c.at("state") == "waiting") seen = true;
+        if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      EXPECT_TRUE(seen) << "b never queued";
+      EXPECT_EQ(a->Query("COMMIT"), "");
+      EXPECT_EQ(waiting.get(), "b ran");
+    }
+    spdlog::set_default_logger(old);
+    EXPECT_EQ(queued_lines() - before, level == spdlog::level::debug ? 1 : 0);
+  }
 }
 
 // Sticky backends: a client keeps the backend of its last transaction while

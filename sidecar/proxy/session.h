@@ -489,7 +489,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // kGo (allowed, or the client is pinned now), kWait (a refusal waits for the
   // backends to settle), kRefused (the client has its error).
   enum class TxCheck { kGo, kWait, kRefused };
-  TxCheck CheckTxSessionState();
+  // Inline, the usual statement (nothing that could leave session state: no
+  // decision); the rest out of line. Twice per queued transaction.
+  TxCheck CheckTxSessionState() {
+    if (!TxMode() || (cycle_.stmtKind == StmtKind::kOther && !cycle_.createsTemp && cycle_.sessionState.empty()))
+      return TxCheck::kGo;
+    return DecideTxSessionStateForCycle();
+  }
+  TxCheck DecideTxSessionStateForCycle();
   // Transaction pooling: the extended-protocol message f (in cycle_.frame) is
   // copied to cycle_.bytes at `at` referring to statement st by the proxy's
   // name instead (unless st has none: then it stays as it is).
@@ -497,7 +504,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Simple-Query DEALLOCATE of protocol-level statements, answered by the
   // proxy: true when it applies, answered now or (*wait) once the client's
   // statements in flight are answered.
-  bool AnswerTxDeallocate(bool* wait);
+  // Inline, what rules it out for every other statement (a DEALLOCATE of
+  // either kind is all it answers); the rest out of line.
+  bool AnswerTxDeallocate(bool* wait) {
+    if (cycle_.stmtKind != StmtKind::kDeallocate && cycle_.stmtKind != StmtKind::kDeallocateAll) return false;
+    return AnswerTxDeallocateStatement(wait);
+  }
+  bool AnswerTxDeallocateStatement(bool* wait);
   // A protocol-level Close of a statement while the client holds no backend:
   // the client's statement is forgotten and CloseComplete answered by the
   // proxy (PostgreSQL answers it for a name it does not know too).
@@ -507,7 +520,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // used by this cycle) are closed there first, appended to *out (they are
   // parsed again on the backend where a client next uses them). Returns how
   // many Closes it appended.
-  int MakeRoomForParses(BackendConn* b, std::string* out);
+  // Inline, the usual case (room enough); the rest out of line.
+  int MakeRoomForParses(BackendConn* b, std::string* out) {
+    const size_t cap = size_t(shared_->spec.proxy.pool.maxPreparedStatements);
+    const size_t adding = cycle_.refStatements.size() + cycle_.parsedHere.size();
+    if (b->prepared.size() + b->parsesPending.size() + adding <= cap) return 0;
+    return CloseParsesForRoom(b, out, cap, adding);
+  }
+  int CloseParsesForRoom(BackendConn* b, std::string* out, size_t cap, size_t adding);
   // The Parse of a named statement at `name`: the error it gets instead of
   // being tracked (duplicate name, proxy.pool.maxPreparedStatements), "" none.
   bool TxParseRefused(const std::string& name);

@@ -31,7 +31,11 @@ void ClientSession::WaitForPool(Target t, const RouteNode& nd, TxKey* key,
   // An armed timer of an earlier wait expires before this deadline (unless
   // queueTimeout was shortened since): it is re-armed when it does.
   if (!queueTimerArmed_ || queueTimer_->expiry() > txWaitDeadline_) ArmQueueTimer();
-  spdlog::debug("proxy: client {} queues for a backend of node {} (transaction pool full)", peer_, nd.name);
+  // spdlog::debug asks the logger's level only after the call and its
+  // arguments (about 45 instructions a queued transaction): asked first here.
+  // The same question (should_log), so the line is written exactly when it was.
+  if (spdlog::default_logger_raw()->should_log(spdlog::level::debug))
+    spdlog::debug("proxy: client {} queues for a backend of node {} (transaction pool full)", peer_, nd.name);
 }
 
 void ClientSession::ArmQueueTimer() {
@@ -173,10 +177,9 @@ void ClientSession::ReturnStaleLent(const EffectiveRouting& r) {
   }
 }
 
-ClientSession::TxCheck ClientSession::CheckTxSessionState() {
-  if (!TxMode()) return TxCheck::kGo;
-  // Nothing that could leave session state (the usual statement): no decision.
-  if (cycle_.stmtKind == StmtKind::kOther && !cycle_.createsTemp && cycle_.sessionState.empty()) return TxCheck::kGo;
+ClientSession::TxCheck ClientSession::DecideTxSessionStateForCycle() {
+  // CheckTxSessionState (session.h) answered kGo already outside transaction
+  // pooling and for the usual statement (nothing that could leave session state).
   TxStateFacts f;
   f.kind = cycle_.stmtKind;
   f.createsTemp = cycle_.createsTemp;
@@ -338,10 +341,7 @@ bool ClientSession::AbortedTxRefuses() const {
   return status == 'E' && !cycle_.multiStatement && RefusedInAbortedTx(cycle_.stmtKind);
 }
 
-int ClientSession::MakeRoomForParses(BackendConn* b, std::string* out) {
-  const size_t cap = size_t(shared_->spec.proxy.pool.maxPreparedStatements);
-  const size_t adding = cycle_.refStatements.size() + cycle_.parsedHere.size();
-  if (b->prepared.size() + b->parsesPending.size() + adding <= cap) return 0;
+int ClientSession::CloseParsesForRoom(BackendConn* b, std::string* out, size_t cap, size_t adding) {
   std::unordered_set<std::string> needed;
   for (const auto* names : {&cycle_.refStatements, &cycle_.parsedHere})
     for (const auto& n : *names) {
@@ -395,7 +395,9 @@ void ClientSession::RenameForBackend(const Frame& f, size_t at, const Statement&
     cycle_.bytes.append(reinterpret_cast<const char*>(f.body) - 5, f.size);
 }
 
-bool ClientSession::AnswerTxDeallocate(bool* wait) {
+bool ClientSession::AnswerTxDeallocateStatement(bool* wait) {
+  // AnswerTxDeallocate (session.h) let through DEALLOCATE and DEALLOCATE ALL
+  // only: `one` and `all` below need one of them, and nothing before them acts.
   if (!TxMode() || cycle_.kind != 'Q' || cycle_.statements != 1) return false;
   // A protocol-level statement: its backends know it by the proxy's name and
   // keep it for whoever parses the same text; the client forgets it. (Also
