@@ -171,9 +171,10 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
     bool discardAll = false;
     uint64_t discardAllAt = 0;
     uint64_t discardSetsAt = 0;  // and the session's SETs up to this number (SessionSets::numbered)
-    // A SET/RESET change of the session's sent in this entry (SessionSets::Sent,
-    // 0 none); watchTags: its CommandCompletes are looked at (tags: CommandTagBits).
-    uint64_t setChange = 0;
+    // The SET/RESET changes of the session's sent in this entry, the first and
+    // the last (SessionSets::Sent, 0 none; an extended sequence may carry
+    // several); watchTags: its CommandCompletes are looked at (tags: CommandTagBits).
+    uint64_t setChangeFirst = 0, setChange = 0;
     bool watchTags = false;
     uint8_t tags = 0;
   };

@@ -130,6 +130,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     std::string sessionState;  // SqlClass::sessionState of any statement in the cycle
     bool multiStatement = false;  // a Query of several statements
     std::string multiSets;        // SqlClass::multiSets of that Query
+    std::string boundSet;         // a Bind of a SET / RESET name statement: its text
     // The transaction status the message met, when the proxy failed the
     // client's open sequence for its error (FailSequence; the status after
     // that is the proxy's doing); 0: the last ReadyForQuery's (txStatus_).

@@ -25,6 +25,7 @@ void ClientSession::Cycle::Reset() {
   object.clear();
   ddl = functionsLookedUp = executesOnPrimary = multiStatement = false;
   multiSets.clear();
+  boundSet.clear();
   statusMet = 0;
   functions.clear();
   sessionState.clear();
@@ -248,6 +249,8 @@ void ClientSession::AddToCycle(const Frame& f) {
       auto it = statements_.find(std::string(m.statement));
       if (it != statements_.end()) {
         Absorb(it->second.cls, true);
+        // A SET runs at its Execute: replayed as a Query when it counts (session_settings.cc).
+        if (IsSessionSet(it->second.cls.kind)) cycle_.boundSet = ParseMessageQuery(it->second.parse);
         if (!in(cycle_.parsedHere, m.statement) && !in(cycle_.refStatements, m.statement))
           cycle_.refStatements.emplace_back(m.statement);
         if (TxMode()) RenameForBackend(f, at, it->second);

@@ -73,8 +73,9 @@ void ClientSession::NoteSessionState() {
   if (!cycle_.sessionState.empty()) mark(cycle_.sessionState);
   if (cycle_.sessionState == "LOAD"sv) noPool_ = true;
   if (cycle_.reason == "set"sv || cycle_.reason == "reset"sv) {
-    if (cycle_.kind != 'Q') mark("a SET made through the extended protocol");
-    else if (txStatus_ != 'I') mark("a SET made inside a transaction block");
+    // By the extended protocol it runs at its Bind (session_settings.cc).
+    if (cycle_.kind != 'Q' && cycle_.kind != 'B') return;
+    if (txStatus_ != 'I') mark("a SET made inside a transaction block");
     else if (sets_.size() >= SessionSets::kMax) mark("more than 100 SET commands");
   }
 }

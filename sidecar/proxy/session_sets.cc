@@ -38,27 +38,34 @@ void SessionSets::EndBlock(bool committed, uint64_t standby_now, std::vector<std
 
 std::vector<std::string> SessionSets::Answered(const SetCycleOutcome& o, uint64_t standby_now) {
   std::vector<std::string> push;
-  // The cycle's change, and any older one never answered (its backend lost
+  // The cycle's changes, and any older one never answered (its backend lost
   // the cycle: it did not run).
-  Change c{0, SetChangeKind::kQuery, {}, 0};
+  const uint64_t first = o.first ? o.first : o.change;
+  std::vector<Change> mine;
   size_t done = 0;
   while (done < unanswered_.size() && o.change && unanswered_[done].number <= o.change) {
-    if (unanswered_[done].number == o.change) c = std::move(unanswered_[done]);
+    if (unanswered_[done].number >= first) mine.push_back(std::move(unanswered_[done]));
     ++done;
   }
   unanswered_.erase(unanswered_.begin(), unanswered_.begin() + std::ptrdiff_t(done));
-  const bool rollback_to = c.number && c.kind == SetChangeKind::kRollbackTo;
+  bool rollback_to = false;
+  for (const auto& c : mine) rollback_to = rollback_to || c.kind == SetChangeKind::kRollbackTo;
   // The block ended in this cycle (before the change, when both: a Query
   // "SET ...; COMMIT" or "COMMIT; SET ..." keeps the block's SETs first).
   if (o.tags & kTagCommit) EndBlock(true, standby_now, &push);
   else if (o.status == 'I' || ((o.tags & kTagRollback) && !rollback_to)) EndBlock(false, standby_now, &push);
-  if (!c.number || o.error || !(o.tags & kTagRan)) return push;
+  if (o.error || !(o.tags & kTagRan)) return push;
+  for (auto& c : mine) Apply(std::move(c), o, standby_now, &push);
+  return push;
+}
+
+void SessionSets::Apply(Change c, const SetCycleOutcome& o, uint64_t standby_now, std::vector<std::string>* push) {
   switch (c.kind) {
     case SetChangeKind::kQuery:
     case SetChangeKind::kResetAll:
       // A Query whose statements included a ROLLBACK ended outside a block:
       // what it set is taken as rolled back (not known statement by statement).
-      if (o.status == 'I' && !(o.tags & kTagRollback)) Confirm(std::move(c), standby_now, &push);
+      if (o.status == 'I' && !(o.tags & kTagRollback)) Confirm(std::move(c), standby_now, push);
       else if (o.status == 'T') block_.push_back(std::move(c));
       break;
     case SetChangeKind::kSavepoint:
@@ -78,7 +85,6 @@ std::vector<std::string> SessionSets::Answered(const SetCycleOutcome& o, uint64_
       break;
     }
   }
-  return push;
 }
 
 void SessionSets::Discarded(uint64_t up_to) {

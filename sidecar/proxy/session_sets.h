@@ -37,9 +37,12 @@ inline constexpr uint8_t kTagCommit = 2;    // COMMIT, PREPARE TRANSACTION
 inline constexpr uint8_t kTagRollback = 4;  // ROLLBACK (also ROLLBACK TO's tag)
 uint8_t CommandTagBits(std::string_view tag);
 
-// The answer to one client cycle (its ReadyForQuery).
+// The answer to one client cycle (its ReadyForQuery). An extended-protocol
+// sequence (up to its Sync) may carry several changes, numbered first..change:
+// they share its answer, and count in the order sent.
 struct SetCycleOutcome {
-  uint64_t change = 0;  // SessionSets::Sent's number for the cycle, 0 for none
+  uint64_t change = 0;  // SessionSets::Sent's number for the cycle (the last one), 0 for none
+  uint64_t first = 0;   // the cycle's first change, 0: change alone
   bool error = false;   // an ErrorResponse came
   uint8_t tags = 0;     // CommandTagBits of its CommandCompletes
   char status = 'I';    // the transaction status after it
@@ -79,6 +82,7 @@ class SessionSets {
     uint64_t standby;
   };
   void Confirm(Change c, uint64_t standby_now, std::vector<std::string>* push);
+  void Apply(Change c, const SetCycleOutcome& o, uint64_t standby_now, std::vector<std::string>* push);
   void EndBlock(bool committed, uint64_t standby_now, std::vector<std::string>* push);
 
   std::vector<Entry> confirmed_;

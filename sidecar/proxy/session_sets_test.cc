@@ -17,7 +17,12 @@ std::vector<std::string> Queries(const SessionSets& s) {
 // One cycle answered: its change (0 none), error, tags, status after.
 std::vector<std::string> Answer(SessionSets& s, uint64_t change, bool error, uint8_t tags, char status,
                                 uint64_t standby = 0) {
-  return s.Answered({change, error, tags, status}, standby);
+  return s.Answered({change, 0, error, tags, status}, standby);
+}
+// One extended-protocol sequence (up to its Sync) answered, its changes first..last.
+std::vector<std::string> AnswerRange(SessionSets& s, uint64_t first, uint64_t last, bool error, uint8_t tags,
+                                     char status, uint64_t standby = 0) {
+  return s.Answered({last, first, error, tags, status}, standby);
 }
 
 TEST(SessionSetsTest, ASetOutsideABlockCountsWhenItRanWithoutError) {
@@ -82,6 +87,35 @@ TEST(SessionSetsTest, DiscardAllDropsWhatWasSentBeforeIt) {
   Answer(s, b, false, kTagRan, 'I');
   s.Discarded(at);
   EXPECT_EQ(Queries(s), std::vector<std::string>{"b"});
+}
+
+TEST(SessionSetsTest, SeveralChangesOfOneSequenceShareItsAnswerInOrder) {
+  SessionSets s;
+  // Parse/Bind/Execute of SET a and SET b, one Sync: both count.
+  uint64_t first = s.Sent(SetChangeKind::kQuery, "a", 0);
+  uint64_t last = s.Sent(SetChangeKind::kQuery, "b", 0);
+  AnswerRange(s, first, last, false, kTagRan, 'I');
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"a", "b"}));
+  // An error anywhere in it: none (one implicit transaction).
+  first = s.Sent(SetChangeKind::kQuery, "c", 0);
+  last = s.Sent(SetChangeKind::kQuery, "d", 0);
+  AnswerRange(s, first, last, true, kTagRan, 'I');
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"a", "b"}));
+  // In a block: SAVEPOINT p; SET e; ROLLBACK TO p; SET f, one Sync; then COMMIT.
+  first = s.Sent(SetChangeKind::kSavepoint, "p", 0);
+  s.Sent(SetChangeKind::kQuery, "e", 0);
+  s.Sent(SetChangeKind::kRollbackTo, "p", 0);
+  last = s.Sent(SetChangeKind::kQuery, "f", 0);
+  AnswerRange(s, first, last, false, kTagRan | kTagRollback, 'T');
+  EXPECT_TRUE(s.Watching());
+  Answer(s, 0, false, kTagRan | kTagCommit, 'I');
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"a", "b", "f"}));
+  // An older change never answered (its cycle was lost) does not count.
+  s.Sent(SetChangeKind::kQuery, "lost", 0);
+  first = last = s.Sent(SetChangeKind::kQuery, "g", 0);
+  AnswerRange(s, first, last, false, kTagRan, 'I');
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"a", "b", "f", "g"}));
+  EXPECT_FALSE(s.Watching());
 }
 
 TEST(SessionSetsTest, CommandTags) {

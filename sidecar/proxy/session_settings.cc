@@ -19,15 +19,18 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
   BackendConn* b = Conn(main).get();
   if (!b || b->outstanding.empty()) return;
   const bool simple = cycle_.kind == 'Q';
-  bool change = true;
+  // An extended-protocol statement counts at its Bind (its Parse only
+  // prepares it), once each time it is bound.
+  const bool runs = simple || cycle_.kind == 'B';
+  bool change = runs;
   SetChangeKind kind = SetChangeKind::kQuery;
   std::string text;
   switch (cycle_.stmtKind) {
     case StmtKind::kSet:
     case StmtKind::kReset:
-      // By the extended protocol: not replayed (the session cannot move then).
-      change = simple && cycle_.broadcast;
-      if (change) text = std::string(cycle_.Bytes());
+      // By the extended protocol: its Parse's text, as a Query.
+      change = runs && cycle_.broadcast && (simple || !cycle_.boundSet.empty());
+      if (change) text = simple ? std::string(cycle_.Bytes()) : QueryMessage(cycle_.boundSet);
       break;
     case StmtKind::kResetAll:
       kind = SetChangeKind::kResetAll;
@@ -37,7 +40,7 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
     case StmtKind::kRelease:
     case StmtKind::kRollbackTo:
       // Only a block holding SETs needs its savepoints.
-      change = sets_.Watching() && !cycle_.object.empty();
+      change = runs && sets_.Watching() && !cycle_.object.empty();
       kind = cycle_.stmtKind == StmtKind::kSavepoint ? SetChangeKind::kSavepoint
              : cycle_.stmtKind == StmtKind::kRelease ? SetChangeKind::kRelease
                                                       : SetChangeKind::kRollbackTo;
@@ -50,14 +53,17 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
       break;
   }
   BackendConn::Cycle& e = b->outstanding.back();
-  if (change) e.setChange = sets_.Sent(kind, std::move(text), also_standby && standby_ ? standbyJoins_ : 0);
+  if (change) {
+    e.setChange = sets_.Sent(kind, std::move(text), also_standby && standby_ ? standbyJoins_ : 0);
+    if (!e.setChangeFirst) e.setChangeFirst = e.setChange;
+  }
   if (change || sets_.Watching()) e.watchTags = true;
 }
 
 void ClientSession::SetCycleAnswered(const BackendConn::Cycle& done, char status) {
   // Transaction pooling: a standby is given SETs only for a pinned client.
   const bool standby_takes = standby_ && !(TxMode() && txPinned_.empty());
-  auto push = sets_.Answered({done.setChange, done.sawError, done.tags, status}, standby_takes ? standbyJoins_ : 0);
+  auto push = sets_.Answered({done.setChange, done.setChangeFirst, done.sawError, done.tags, status}, standby_takes ? standbyJoins_ : 0);
   // Not into the middle of an extended sequence mirrored there (the client's
   // next messages may have gone ahead of this answer): it keeps its value then.
   if (!push.empty() && standby_->seqOpen) {

@@ -249,6 +249,21 @@ TEST(WireMessagesTest, ParseBodiesRejectMissingTerminators) {
   EXPECT_FALSE(ParseParse(f, &pm));
 }
 
+TEST(WireMessagesTest, ParseMessageQueryReadsAWholeParse) {
+  std::string p;
+  AppendParse(&p, "stmt", "SET work_mem = '3MB'");
+  EXPECT_EQ(ParseMessageQuery(p), "SET work_mem = '3MB'");
+  std::string unnamed;
+  AppendParse(&unnamed, "", "RESET work_mem");
+  EXPECT_EQ(ParseMessageQuery(unnamed), "RESET work_mem");
+  EXPECT_EQ(ParseMessageQuery(p.substr(0, p.size() - 3)), "");  // cut short
+  EXPECT_EQ(ParseMessageQuery("P\0\0"), "");
+  EXPECT_EQ(ParseMessageQuery(""), "");
+  std::string q;
+  AppendQuery(&q, "SET work_mem = '3MB'");
+  EXPECT_EQ(ParseMessageQuery(q), "");  // not a Parse
+}
+
 TEST(WireMessagesTest, ErrorResponseRoundTrip) {
   std::string e;
   AppendError(&e, "FATAL", "28P01", "password authentication failed for user \"x\"");

@@ -1,0 +1,150 @@
+// Integration: a SET / SET SESSION / RESET name sent by the extended protocol
+// (libpq's PQexecParams: an unnamed statement; PQprepare + PQexecPrepared: a
+// named one) counts for the settings a backend joining the session is given
+// as a simple-protocol one does: outside a block when its Sync's
+// ReadyForQuery shows no error; in a block at COMMIT, not at ROLLBACK nor
+// when a ROLLBACK TO a savepoint made before it undoes it, nor when refused
+// (25P02). Each case runs on PostgreSQL itself (node 0) and then through the
+// proxy (reads balanced to node 1); the standby joins at the first read, so a
+// SET made before reaches it only by the proxy's replay. The settings the
+// standby shows must be those PostgreSQL shows.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "sidecar/proxy/compare_testutil.h"
+
+namespace pgvigil::proxy::testenv {
+namespace {
+
+class ProxySessionSetsExtTest : public ::testing::TestWithParam<PoolMode> {};
+
+// Extended protocol, unnamed statement: the first column or "ERROR <sqlstate>: ...".
+std::string Ext(Conn& c, const std::string& sql) {
+  return ResultValue(c.c, PQexecParams(c.c, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0));
+}
+// Extended protocol, a named statement prepared first.
+std::string Prepared(Conn& c, const char* name, const std::string& sql) {
+  std::string p = Prepare(c.c, name, sql.c_str());
+  if (!p.empty()) return p;
+  return ResultValue(c.c, PQexecPrepared(c.c, name, 0, nullptr, nullptr, nullptr, 0));
+}
+std::string Sqlstate(const std::string& result) { return result.rfind("ERROR ", 0) == 0 ? result.substr(6, 5) : ""; }
+
+const char* kSettings =
+    "SELECT current_setting('work_mem') || ' ' || current_setting('search_path') || ' ' || "
+    "current_setting('statement_timeout') || ' ' || current_setting('application_name')";
+
+// The session's settings read by a balanced read (the standby through the
+// proxy: inet_server_port() shows which node answered), by the extended
+// protocol too, and on the primary.
+void ExpectExtSettings(Conn& c, bool direct, const std::string& want) {
+  const std::string on = direct ? std::to_string(NodePort(0)) : std::to_string(NodePort(1));
+  EXPECT_EQ(c.Query(std::string(kSettings) + " || ' @' || inet_server_port()"), want + " @" + on);
+  EXPECT_EQ(Ext(c, std::string(kSettings) + " || ' @' || inet_server_port()"), want + " @" + on);
+  EXPECT_EQ(c.Query(std::string("/*NO LOAD BALANCE*/ ") + kSettings), want);
+}
+
+// steps(c, direct): c is a libpq client on PostgreSQL (direct) or on px.
+template <typename F>
+void LibpqOnPostgresThenProxy(const std::unique_ptr<ProxyUnderTest>& px, F&& steps) {
+  ASSERT_TRUE(px);
+  for (bool direct : {true, false}) {
+    SCOPED_TRACE(direct ? "PostgreSQL" : "proxy");
+    auto c = Connect(direct ? NodePort(0) : px->port, "postgres", "",
+                     "sslmode=disable application_name=pgvigil_tx_raw");
+    ASSERT_TRUE(c->ok()) << c->error();
+    steps(*c, direct);
+  }
+}
+
+TEST_P(ProxySessionSetsExtTest, ASetOutsideABlockIsReplayed) {
+  for (auto policy : Policies(GetParam())) {
+    SCOPED_TRACE(policy == SessionStatePolicy::kPin ? "pin" : "refuse");
+    // Transaction pooling refuses a SET of work_mem, search_path and
+    // statement_timeout unless it may pin the client.
+    const bool replayed = GetParam() == PoolMode::kSession || policy == SessionStatePolicy::kPin;
+    auto px = StartBalancedToNode1(GetParam(), policy);
+    LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
+      if (replayed) {
+        EXPECT_EQ(Ext(c, "SET work_mem = '3MB'"), "");
+        EXPECT_EQ(Prepared(c, "sp", "SET SESSION search_path = pg_catalog, public"), "");
+        EXPECT_EQ(Ext(c, "SET statement_timeout = '7s'"), "");
+        EXPECT_EQ(Prepared(c, "rs", "RESET statement_timeout"), "");
+        EXPECT_EQ(Sqlstate(Ext(c, "SET work_mem = 'lots'")), "22023");
+      }
+      EXPECT_EQ(Ext(c, "SET application_name = 'ext'"), "");
+      ExpectExtSettings(c, direct, replayed ? "3MB pg_catalog, public 0 ext" : "4MB \"$user\", public 0 ext");
+      // The standby in the session already: a SET by the extended protocol
+      // reaches it too.
+      if (replayed) {
+        EXPECT_EQ(ResultValue(c.c, PQexecPrepared(c.c, "rs", 0, nullptr, nullptr, nullptr, 0)), "");
+        EXPECT_EQ(Ext(c, "SET statement_timeout = '8s'"), "");
+      }
+      ExpectExtSettings(c, direct, replayed ? "3MB pg_catalog, public 8s ext" : "4MB \"$user\", public 0 ext");
+    });
+  }
+}
+
+TEST_P(ProxySessionSetsExtTest, ASetInABlockCountsAtCommitNotWhereRolledBack) {
+  for (auto policy : Policies(GetParam())) {
+    SCOPED_TRACE(policy == SessionStatePolicy::kPin ? "pin" : "refuse");
+    const bool replayed = GetParam() == PoolMode::kSession || policy == SessionStatePolicy::kPin;
+    auto px = StartBalancedToNode1(GetParam(), policy);
+    // READ WRITE transactions stay on the primary: the standby joins later.
+    LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
+      auto set = [&](const std::string& sql) {
+        if (replayed) {
+          EXPECT_EQ(Ext(c, sql), "");
+        }
+      };
+      EXPECT_EQ(Ext(c, "BEGIN READ WRITE"), "");
+      set("SET work_mem = '5MB'");
+      EXPECT_EQ(Ext(c, "SET application_name = 'rolled_back'"), "");
+      EXPECT_EQ(Ext(c, "ROLLBACK"), "");
+      EXPECT_EQ(Ext(c, "BEGIN READ WRITE"), "");
+      EXPECT_EQ(Ext(c, "SAVEPOINT a"), "");
+      set("SET work_mem = '6MB'");
+      EXPECT_EQ(Ext(c, "SET application_name = 'undone'"), "");
+      EXPECT_EQ(Ext(c, "ROLLBACK TO a"), "");
+      set("SET search_path = pg_catalog");
+      EXPECT_EQ(Ext(c, "COMMIT"), "");
+      // Refused in a failed block: nothing; COMMIT answers ROLLBACK.
+      EXPECT_EQ(Ext(c, "BEGIN READ WRITE"), "");
+      set("SET statement_timeout = '9s'");
+      EXPECT_EQ(Sqlstate(Ext(c, "SELECT 1/0")), "22012");
+      EXPECT_EQ(Sqlstate(Ext(c, "SET work_mem = '7MB'")), "25P02");
+      EXPECT_EQ(Ext(c, "COMMIT"), "");
+      // RELEASE keeps it; a named statement.
+      EXPECT_EQ(Ext(c, "BEGIN READ WRITE"), "");
+      EXPECT_EQ(Ext(c, "SAVEPOINT b"), "");
+      if (replayed) {
+        EXPECT_EQ(Prepared(c, "wm", "SET work_mem = '8MB'"), "");
+      }
+      EXPECT_EQ(Ext(c, "RELEASE b"), "");
+      EXPECT_EQ(Ext(c, "SET application_name = 'committed'"), "");
+      EXPECT_EQ(Ext(c, "COMMIT"), "");
+      ExpectExtSettings(c, direct,
+                        replayed ? "8MB pg_catalog 0 committed" : "4MB \"$user\", public 0 committed");
+    });
+    // A standby in the session already gets what it missed (a READ WRITE
+    // block runs on the primary alone) when it counts.
+    LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
+      ExpectExtSettings(c, direct, "4MB \"$user\", public 0 pgvigil_tx_raw");
+      if (!replayed) return;
+      EXPECT_EQ(Ext(c, "BEGIN READ WRITE"), "");
+      EXPECT_EQ(Ext(c, "SET work_mem = '6MB'"), "");
+      EXPECT_EQ(Prepared(c, "sp", "SET search_path = pg_catalog"), "");
+      EXPECT_EQ(Ext(c, "COMMIT"), "");
+      ExpectExtSettings(c, direct, "6MB pg_catalog 0 pgvigil_tx_raw");
+    });
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ProxySessionSetsExtTest, ::testing::Values(PoolMode::kSession, PoolMode::kTransaction),
+                         [](const ::testing::TestParamInfo<PoolMode>& i) {
+                           return i.param == PoolMode::kSession ? "session" : "transaction";
+                         });
+
+}  // namespace
+}  // namespace pgvigil::proxy::testenv
