@@ -141,6 +141,33 @@ TEST_P(ProxySessionSetsExtTest, ASetInABlockCountsAtCommitNotWhereRolledBack) {
   }
 }
 
+// set_config(name, value, false) (a name and value as bind parameters, or
+// literals) is not replayed: the session's reads stay on the primary, which
+// has it. Transaction pooling: the client is pinned (a refused set_config
+// never runs).
+TEST_P(ProxySessionSetsExtTest, ASessionSetConfigKeepsReadsOnThePrimary) {
+  const auto policy = GetParam() == PoolMode::kSession ? SessionStatePolicy::kRefuse : SessionStatePolicy::kPin;
+  auto px = StartBalancedToNode1(GetParam(), policy);
+  const std::string primary = std::to_string(NodePort(0));
+  for (bool bound : {true, false}) {
+    SCOPED_TRACE(bound ? "bind parameters" : "literals");
+    LibpqOnPostgresThenProxy(px, [&](Conn& c, bool) {
+      const char* v[2] = {"work_mem", "5MB"};
+      if (bound) {
+        EXPECT_EQ(ResultValue(c.c, PQexecParams(c.c, "SELECT set_config($1, $2, false)", 2, nullptr, v, nullptr,
+                                                nullptr, 0)),
+                  "5MB");
+      } else {
+        EXPECT_EQ(c.Query("SELECT set_config('work_mem', '5MB', false)"), "5MB");
+      }
+      EXPECT_EQ(c.Query("SELECT set_config('search_path', 'pg_catalog', false)"), "pg_catalog");
+      const std::string want = "5MB pg_catalog 0 pgvigil_tx_raw @" + primary;
+      EXPECT_EQ(c.Query(std::string(kSettings) + " || ' @' || inet_server_port()"), want);
+      EXPECT_EQ(Ext(c, std::string(kSettings) + " || ' @' || inet_server_port()"), want);
+    });
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, ProxySessionSetsExtTest, ::testing::Values(PoolMode::kSession, PoolMode::kTransaction),
                          [](const ::testing::TestParamInfo<PoolMode>& i) {
                            return i.param == PoolMode::kSession ? "session" : "transaction";

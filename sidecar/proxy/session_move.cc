@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "sidecar/proxy/session.h"
+#include "sidecar/proxy/tracked_params.h"
 
 namespace pgvigil::proxy {
 
@@ -28,8 +29,8 @@ std::string ClientSession::WhyNotMovable() const {
   if (copyTarget_ != Target::kNone) return "a COPY was in progress";
   if (pinned_ != Target::kNone) return "an extended-protocol sequence was in progress";
   if (primary_ && primary_->ClientCycleOutstanding()) return "a statement was in progress";
-  if (noLoadBalance_) return "it created a temporary table";
   if (!unmovable_.empty()) return "it holds session state that cannot be replayed: " + unmovable_;
+  if (noLoadBalance_) return "it created a temporary table";
   return "";
 }
 
@@ -72,6 +73,15 @@ void ClientSession::NoteSessionState() {
   using namespace std::string_view_literals;
   if (!cycle_.sessionState.empty()) mark(cycle_.sessionState);
   if (cycle_.sessionState == "LOAD"sv) noPool_ = true;
+  // set_config(name, value, false) is not replayed on a standby joining the
+  // session (its value may be a bind parameter): the session's reads stay on
+  // the primary from then on, as after a temporary table. Under transaction
+  // pooling a parameter that follows the client is set where it runs.
+  const std::string_view state = cycle_.sessionState;
+  if (state == "set_config()"sv ||
+      (state.substr(0, kSetConfigOf.size()) == kSetConfigOf &&
+       (!TxMode() || TrackedParameterIndex(state.substr(kSetConfigOf.size())) < 0)))
+    noLoadBalance_ = true;
   if (cycle_.reason == "set"sv || cycle_.reason == "reset"sv) {
     // By the extended protocol it runs at its Bind (session_settings.cc).
     if (cycle_.kind != 'Q' && cycle_.kind != 'B') return;
