@@ -58,13 +58,19 @@ void LibpqOnPostgresThenProxy(const std::unique_ptr<ProxyUnderTest>& px, F&& ste
   }
 }
 
-TEST_P(ProxySessionSetsExtTest, ASetOutsideABlockIsReplayed) {
-  for (auto policy : Policies(GetParam())) {
+// body(px, replayed) for each policy of the mode (Policies), a proxy each.
+// Transaction pooling refuses a SET of work_mem, search_path and
+// statement_timeout unless it may pin the client: `replayed` false then.
+template <typename F>
+void ForEachPolicy(PoolMode mode, F&& body) {
+  for (auto policy : Policies(mode)) {
     SCOPED_TRACE(policy == SessionStatePolicy::kPin ? "pin" : "refuse");
-    // Transaction pooling refuses a SET of work_mem, search_path and
-    // statement_timeout unless it may pin the client.
-    const bool replayed = GetParam() == PoolMode::kSession || policy == SessionStatePolicy::kPin;
-    auto px = StartBalancedToNode1(GetParam(), policy);
+    body(StartBalancedToNode1(mode, policy), mode == PoolMode::kSession || policy == SessionStatePolicy::kPin);
+  }
+}
+
+TEST_P(ProxySessionSetsExtTest, ASetOutsideABlockIsReplayed) {
+  ForEachPolicy(GetParam(), [](const std::unique_ptr<ProxyUnderTest>& px, bool replayed) {
     LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
       if (replayed) {
         EXPECT_EQ(Ext(c, "SET work_mem = '3MB'"), "");
@@ -83,14 +89,11 @@ TEST_P(ProxySessionSetsExtTest, ASetOutsideABlockIsReplayed) {
       }
       ExpectExtSettings(c, direct, replayed ? "3MB pg_catalog, public 8s ext" : "4MB \"$user\", public 0 ext");
     });
-  }
+  });
 }
 
 TEST_P(ProxySessionSetsExtTest, ASetInABlockCountsAtCommitNotWhereRolledBack) {
-  for (auto policy : Policies(GetParam())) {
-    SCOPED_TRACE(policy == SessionStatePolicy::kPin ? "pin" : "refuse");
-    const bool replayed = GetParam() == PoolMode::kSession || policy == SessionStatePolicy::kPin;
-    auto px = StartBalancedToNode1(GetParam(), policy);
+  ForEachPolicy(GetParam(), [](const std::unique_ptr<ProxyUnderTest>& px, bool replayed) {
     // READ WRITE transactions stay on the primary: the standby joins later.
     LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
       auto set = [&](const std::string& sql) {
@@ -138,7 +141,7 @@ TEST_P(ProxySessionSetsExtTest, ASetInABlockCountsAtCommitNotWhereRolledBack) {
       EXPECT_EQ(Ext(c, "COMMIT"), "");
       ExpectExtSettings(c, direct, "6MB pg_catalog 0 pgvigil_tx_raw");
     });
-  }
+  });
 }
 
 // set_config(name, value, false) (a name and value as bind parameters, or

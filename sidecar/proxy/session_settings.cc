@@ -63,7 +63,8 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
 void ClientSession::SetCycleAnswered(const BackendConn::Cycle& done, char status) {
   // Transaction pooling: a standby is given SETs only for a pinned client.
   const bool standby_takes = standby_ && !(TxMode() && txPinned_.empty());
-  auto push = sets_.Answered({done.setChange, done.setChangeFirst, done.sawError, done.tags, status}, standby_takes ? standbyJoins_ : 0);
+  auto push = sets_.Answered({done.setChange, done.setChangeFirst, done.sawError, done.tags, status},
+                             standby_takes ? standbyJoins_ : 0);
   // Not into the middle of an extended sequence mirrored there (the client's
   // next messages may have gone ahead of this answer): it keeps its value then.
   if (!push.empty() && standby_->seqOpen) {

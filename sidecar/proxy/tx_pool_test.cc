@@ -354,14 +354,7 @@ TEST(TxPoolTest, KeysKeepTheLimitTheyWereCreatedWith) {
   EXPECT_EQ(p.Acquire(*dflt, 2, Usable, &dead, [t0] { return t0; }).got, Pool::Got::kQueued);
 }
 
-Frame FrameOf(const std::string& bytes) {
-  Frame f;
-  f.type = bytes[0];
-  f.body = reinterpret_cast<const uint8_t*>(bytes.data()) + 5;
-  f.bodyLen = uint32_t(bytes.size() - 5);
-  f.size = bytes.size();
-  return f;
-}
+Frame FrameOf(const std::string& bytes) { return FrameOfMessage(bytes); }
 
 TEST(StatementRenameTest, ParseBindDescribeCloseGetTheNewName) {
   std::string parse;

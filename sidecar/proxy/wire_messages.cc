@@ -108,15 +108,19 @@ std::string_view ParseDefinition(const Frame& f) {
   return std::string_view(reinterpret_cast<const char*>(f.body) + skip, f.bodyLen - skip);
 }
 
-std::string_view ParseMessageQuery(std::string_view message) {
-  if (message.size() < 5) return {};
+Frame FrameOfMessage(std::string_view message) {
   Frame f;
   f.type = message[0];
   f.body = reinterpret_cast<const uint8_t*>(message.data()) + 5;
   f.bodyLen = uint32_t(message.size() - 5);
   f.size = message.size();
+  return f;
+}
+
+std::string_view ParseMessageQuery(std::string_view message) {
+  if (message.size() < 5) return {};
   ParseMsg m;
-  return ParseParse(f, &m) ? m.query : std::string_view{};
+  return ParseParse(FrameOfMessage(message), &m) ? m.query : std::string_view{};
 }
 
 bool AppendRenamedStatement(const Frame& f, std::string_view name, std::string* out) {

@@ -73,6 +73,9 @@ bool ParseExecute(const Frame& f, std::string_view* portal);  // 'E' frontend
 // What makes two Parse messages prepare the same statement: the body after the
 // name (query text and parameter types). Empty when f is not a valid Parse.
 std::string_view ParseDefinition(const Frame& f);
+// A Frame over a whole message held in memory (header included, at least 5
+// bytes; its length field is not read). It points into `message`.
+Frame FrameOfMessage(std::string_view message);
 // The query text of a whole Parse message (header included, as a prepared
 // statement keeps it); empty when it is not a well-formed Parse.
 std::string_view ParseMessageQuery(std::string_view message);
