@@ -13,6 +13,7 @@
 #include <string>
 
 #include "sidecar/proxy/compare_testutil.h"
+#include "sidecar/proxy/session_sets.h"
 
 namespace pgvigil::proxy::testenv {
 namespace {
@@ -169,6 +170,24 @@ TEST_P(ProxySessionSetsExtTest, ASessionSetConfigKeepsReadsOnThePrimary) {
       EXPECT_EQ(Ext(c, std::string(kSettings) + " || ' @' || inet_server_port()"), want);
     });
   }
+}
+
+// More SETs than the proxy records (SessionSets::kMax), as a driver that sets
+// search_path before every transaction makes in a long session: the last is
+// not recorded, so a standby joining now could not be given it; the session's
+// reads stay on the primary, which has it.
+TEST_P(ProxySessionSetsExtTest, MoreSetsThanRecordedKeepReadsOnThePrimary) {
+  ForEachPolicy(GetParam(), [](const std::unique_ptr<ProxyUnderTest>& px, bool replayed) {
+    if (!replayed) return;  // refused, never run
+    LibpqOnPostgresThenProxy(px, [&](Conn& c, bool) {
+      for (size_t i = 0; i < SessionSets::kMax; ++i)
+        ASSERT_EQ(Ext(c, "SET work_mem = '" + std::to_string(1 + i % 3) + "MB'"), "") << i;
+      EXPECT_EQ(Ext(c, "SET search_path = pg_catalog"), "");
+      const std::string want = "1MB pg_catalog 0 pgvigil_tx_raw @" + std::to_string(NodePort(0));
+      EXPECT_EQ(c.Query(std::string(kSettings) + " || ' @' || inet_server_port()"), want);
+      EXPECT_EQ(Ext(c, std::string(kSettings) + " || ' @' || inet_server_port()"), want);
+    });
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ProxySessionSetsExtTest, ::testing::Values(PoolMode::kSession, PoolMode::kTransaction),

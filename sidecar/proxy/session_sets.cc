@@ -24,9 +24,11 @@ void SessionSets::Confirm(Change c, uint64_t standby_now, std::vector<std::strin
   if (standby_now && c.standby != standby_now) push->push_back(c.text);
   if (c.kind == SetChangeKind::kResetAll) {
     confirmed_.clear();
+    droppedUpTo_ = 0;
     return;
   }
   if (confirmed_.size() < kMax) confirmed_.push_back({c.number, std::move(c.text)});
+  else droppedUpTo_ = c.number;
 }
 
 void SessionSets::EndBlock(bool committed, uint64_t standby_now, std::vector<std::string>* push) {
@@ -91,6 +93,7 @@ void SessionSets::Discarded(uint64_t up_to) {
   confirmed_.erase(std::remove_if(confirmed_.begin(), confirmed_.end(),
                                   [up_to](const Entry& e) { return e.number <= up_to; }),
                    confirmed_.end());
+  if (droppedUpTo_ <= up_to) droppedUpTo_ = 0;
 }
 
 }  // namespace pgvigil::proxy

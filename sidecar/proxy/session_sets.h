@@ -72,6 +72,9 @@ class SessionSets {
   bool Watching() const { return !block_.empty() || !unanswered_.empty(); }
   const std::vector<Entry>& confirmed() const { return confirmed_; }
   size_t size() const { return confirmed_.size(); }
+  // A change took effect but was not recorded (past kMax): a backend joining
+  // the session now would miss it. Until a RESET ALL or DISCARD ALL after it.
+  bool overflowed() const { return droppedUpTo_ != 0; }
   uint64_t numbered() const { return numbered_; }
 
  private:
@@ -92,6 +95,7 @@ class SessionSets {
   // not listed was made before all of block_.
   std::vector<std::pair<std::string, size_t>> savepoints_;
   uint64_t numbered_ = 0;
+  uint64_t droppedUpTo_ = 0;  // the newest change not recorded (past kMax), 0 none
 };
 
 }  // namespace pgvigil::proxy

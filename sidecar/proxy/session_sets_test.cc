@@ -89,6 +89,26 @@ TEST(SessionSetsTest, DiscardAllDropsWhatWasSentBeforeIt) {
   EXPECT_EQ(Queries(s), std::vector<std::string>{"b"});
 }
 
+TEST(SessionSetsTest, ChangesPastTheLimitMarkTheSetsIncompleteUntilResetOrDiscard) {
+  SessionSets s;
+  for (size_t i = 0; i < SessionSets::kMax; ++i) Answer(s, s.Sent(SetChangeKind::kQuery, "x", 0), false, kTagRan, 'I');
+  EXPECT_FALSE(s.overflowed());
+  Answer(s, s.Sent(SetChangeKind::kQuery, "past", 0), false, kTagRan, 'I');
+  EXPECT_TRUE(s.overflowed());
+  EXPECT_EQ(s.size(), SessionSets::kMax);
+  Answer(s, s.Sent(SetChangeKind::kResetAll, "RESET ALL", 0), false, kTagRan, 'I');
+  EXPECT_FALSE(s.overflowed());
+  EXPECT_EQ(s.size(), 0u);
+  for (size_t i = 0; i <= SessionSets::kMax; ++i) Answer(s, s.Sent(SetChangeKind::kQuery, "y", 0), false, kTagRan, 'I');
+  ASSERT_TRUE(s.overflowed());
+  const uint64_t before = s.numbered();
+  Answer(s, s.Sent(SetChangeKind::kQuery, "z", 0), false, kTagRan, 'I');
+  s.Discarded(before - 1);  // a DISCARD ALL sent before the last dropped one: still incomplete
+  EXPECT_TRUE(s.overflowed());
+  s.Discarded(s.numbered());
+  EXPECT_FALSE(s.overflowed());
+}
+
 TEST(SessionSetsTest, SeveralChangesOfOneSequenceShareItsAnswerInOrder) {
   SessionSets s;
   // Parse/Bind/Execute of SET a and SET b, one Sync: both count.

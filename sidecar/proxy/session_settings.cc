@@ -65,6 +65,14 @@ void ClientSession::SetCycleAnswered(const BackendConn::Cycle& done, char status
   const bool standby_takes = standby_ && !(TxMode() && txPinned_.empty());
   auto push = sets_.Answered({done.setChange, done.setChangeFirst, done.sawError, done.tags, status},
                              standby_takes ? standbyJoins_ : 0);
+  // More SETs than are recorded: a standby joining later could not be given
+  // them all, so the session's reads stay on the primary from now on, as after
+  // a session-level set_config() (session_move.cc).
+  if (sets_.overflowed() && !noLoadBalance_) {
+    noLoadBalance_ = true;
+    spdlog::info("proxy: session of {}: more than {} SET commands kept; its reads stay on the primary", peer_,
+                 SessionSets::kMax);
+  }
   // Not into the middle of an extended sequence mirrored there (the client's
   // next messages may have gone ahead of this answer): it keeps its value then.
   if (!push.empty() && standby_->seqOpen) {
