@@ -8,46 +8,16 @@
 #include <chrono>
 #include <future>
 #include <string>
-#include <thread>
+#include <vector>
 
-#include "sidecar/proxy/proxy_test_env.h"
+#include "sidecar/proxy/txpool_one_backend_testutil.h"
 
 namespace pgvigil::proxy::testenv {
 namespace {
 
-using std::chrono::milliseconds;
-
-ProxyOptions OneBackend() {
-  ProxyOptions o;
-  o.threads = 1;
-  o.adjust = [](ClusterSpec& s) {
-    s.proxy.pool.mode = PoolMode::kTransaction;
-    s.proxy.pool.size = 1;  // one backend per node: a second client queues
-    s.proxy.pool.queueTimeout = std::chrono::seconds(20);
-    s.proxy.loadBalancing.enabled = false;
-  };
-  return o;
-}
-
-class ProxyTxPoolGrantTest : public ::testing::Test {
+class ProxyTxPoolGrantTest : public OneBackendTxPoolTest {
  protected:
-  void SetUp() override {
-    px = StartProxy(OneBackend());
-    ASSERT_TRUE(px);
-    a = Connect(px->port);
-    b = Connect(px->port);
-    ASSERT_TRUE(a->ok() && b->ok()) << a->error() << b->error();
-  }
-  double Metric(const char* name) { return px->ctx.metrics->Value(name); }
-  double Waits() { return Metric("pgvigil_proxy_pool_waits_total"); }
   double AtHandlerEnd() { return Metric("pgvigil_proxy_pool_grants_at_handler_end_total"); }
-  void AwaitQueued(double before) {
-    for (int i = 0; i < 500 && Waits() == before; ++i) std::this_thread::sleep_for(milliseconds(10));
-    ASSERT_EQ(Waits(), before + 1);
-  }
-  std::unique_ptr<ProxyUnderTest> px;
-  std::unique_ptr<Conn> a, b;
-  const std::string p0 = std::to_string(NodePort(0));
 };
 
 // The backend's ReadyForQuery after COMMIT frees it inside the backend's read

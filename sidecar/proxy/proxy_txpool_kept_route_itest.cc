@@ -11,25 +11,12 @@
 #include <string>
 #include <thread>
 
-#include "sidecar/proxy/proxy_test_env.h"
+#include "sidecar/proxy/txpool_one_backend_testutil.h"
 
 namespace pgvigil::proxy::testenv {
 namespace {
 
 using std::chrono::milliseconds;
-
-ProxyOptions OneBackendNoBalancing() {
-  ProxyOptions o;
-  o.threads = 1;
-  o.pauseLimit = std::chrono::seconds(20);
-  o.adjust = [](ClusterSpec& s) {
-    s.proxy.pool.mode = PoolMode::kTransaction;
-    s.proxy.pool.size = 1;  // one backend per node: a second client queues
-    s.proxy.pool.queueTimeout = std::chrono::seconds(20);
-    s.proxy.loadBalancing.enabled = false;
-  };
-  return o;
-}
 
 RoutingTable Table(uint64_t generation, const std::string& primary) {
   RoutingTable t;
@@ -39,28 +26,14 @@ RoutingTable Table(uint64_t generation, const std::string& primary) {
   return t;
 }
 
-// A proxy with one backend per node and balancing off, two clients a and b.
-class ProxyTxPoolKeptRouteTest : public ::testing::Test {
+class ProxyTxPoolKeptRouteTest : public OneBackendTxPoolTest {
  protected:
   void SetUp() override {
-    px = StartProxy(OneBackendNoBalancing());
-    ASSERT_TRUE(px);
-    a = Connect(px->port);
-    b = Connect(px->port);
-    ASSERT_TRUE(a->ok() && b->ok()) << a->error() << b->error();
-    once0 = RoutedOnce();
+    OneBackendTxPoolTest::SetUp();
+    if (!HasFatalFailure()) once0 = RoutedOnce();
   }
-  double RoutedOnce() { return px->ctx.metrics->Value("pgvigil_proxy_pool_waits_routed_once_total"); }
-  double Waits() { return px->ctx.metrics->Value("pgvigil_proxy_pool_waits_total"); }
-  // Until the proxy counts one more pool wait than `before`.
-  void AwaitQueued(double before) {
-    for (int i = 0; i < 500 && Waits() == before; ++i) std::this_thread::sleep_for(milliseconds(10));
-    ASSERT_EQ(Waits(), before + 1);
-  }
-  std::unique_ptr<ProxyUnderTest> px;
-  std::unique_ptr<Conn> a, b;
+  double RoutedOnce() { return Metric("pgvigil_proxy_pool_waits_routed_once_total"); }
   double once0 = 0;
-  const std::string p0 = std::to_string(NodePort(0));
 };
 
 TEST_F(ProxyTxPoolKeptRouteTest, QueuedReadAndWriteForThePrimaryAreRoutedOnce) {
