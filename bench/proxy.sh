@@ -30,7 +30,14 @@
 #                                       the 100 ms windows they end in and the worst window's share, and the
 #                                       proxy threads' run-queue wait per transaction from /proc/*/schedstat:
 #                                       spread or clustered slow transactions, and time a proxy thread was
-#                                       runnable but not running)
+#                                       runnable but not running; and the three PostgreSQL servers' CPU per
+#                                       transaction, exited backends included)
+# PERF=DIR: a system-wide perf record (no call graphs) during each round, in
+# DIR/WORKLOAD-TARGET-rN.data (e.g. perf report -i F --sort comm,dso,sym).
+# CPU per transaction is the scheduler's exact figure (cgroup v1 cpuacct, a
+# group per proxy, one for PostgreSQL, one for pgbench) where cpuacct is mounted
+# writable, else (or with NO_CGROUP=1) the tick-sampled /proc/PID/stat figure;
+# each round prints both ("ticks").
 # Installs pgpool2, pgbouncer and haproxy with apt when missing. Run as root
 # (PostgreSQL and PgBouncer run as the postgres user). Trust auth on loopback
 # (pgvigil-proxy-bench writes its trust rule explicitly; the proxy never defaults to it).
@@ -85,6 +92,11 @@ cleanup() {
   sleep 1
   for n in 0 1 2; do [[ -d $DIR/n$n ]] && as_pg "$PGBIN/pg_ctl" -D "$DIR/n$n" -m immediate stop >/dev/null 2>&1 || true; done
   rm -rf "$DIR"
+  if [[ -n ${CG:-} ]]; then
+    sleep 1
+    for g in "$CG"/*/; do [[ -d $g ]] && rmdir "$g" 2>/dev/null; done
+    rmdir "$CG" 2>/dev/null || echo "cgroup $CG left: not empty" >&2
+  fi
 }
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -246,6 +258,50 @@ cpu_ticks() {
   echo $total $sys
 }
 
+# Exact CPU time (the scheduler's, in ns) per process group, from cgroup v1
+# cpuacct groups of this run: one per proxy target, one for the three
+# PostgreSQL servers, one for pgbench. The tick-sampled figures of /proc/*/stat
+# (this kernel: TICK_CPU_ACCOUNTING, 250 Hz) are kept only for the kernel share.
+# cpuacct does not change scheduling (the cpu controller is a hierarchy of its own).
+# CG stays empty when cpuacct is not mounted writable: then the ticks are used.
+CG=
+if [[ -w /sys/fs/cgroup/cpuacct && -z ${NO_CGROUP:-} ]]; then
+  CG=/sys/fs/cgroup/cpuacct/pgvigil-bench-$$
+  mkdir "$CG" 2>/dev/null || CG=
+fi
+# cg_join GROUP PID...: the processes (and their children now) into GROUP.
+cg_join() {
+  local g=$1 p c
+  shift
+  [[ -n $CG ]] || return 0
+  mkdir -p "$CG/$g"
+  for p in "$@"; do
+    for c in $p $(pgrep -P "$p" 2>/dev/null || true); do echo "$c" >"$CG/$g/cgroup.procs" 2>/dev/null || true; done
+  done
+}
+# cg_cpu GROUP: "ns user_ticks system_ticks" used by GROUP so far (0 0 0 without cgroups).
+cg_cpu() {
+  [[ -n $CG && -r $CG/$1/cpuacct.usage ]] || { echo 0 0 0; return; }
+  echo "$(cat "$CG/$1/cpuacct.usage") $(awk '{print $2}' "$CG/$1/cpuacct.stat" | paste -sd' ')"
+}
+
+# CPU ticks of the three PostgreSQL servers: every process now, plus what the
+# postmasters' exited children used (cutime, cstime); then their processes'
+# voluntary and involuntary context switches (living processes only).
+pg_ticks() {
+  local total=0 vol=0 inv=0 n pm p t v i
+  for n in 0 1 2; do
+    pm=$(head -1 "$DIR/n$n/postmaster.pid" 2>/dev/null) || continue
+    read -r t _ < <(cpu_ticks "$pm")
+    total=$((total + t + $(awk '{sub(/^.*\) /, ""); print $14 + $15}' "/proc/$pm/stat" 2>/dev/null || echo 0)))
+    for p in $(pgrep -P "$pm" 2>/dev/null || true); do
+      read -r v i < <(awk '/^voluntary_ctxt/ {v = $2} /^nonvoluntary_ctxt/ {i = $2} END {print v + 0, i + 0}' "/proc/$p/status" 2>/dev/null || echo 0 0)
+      vol=$((vol + v)) inv=$((inv + i))
+    done
+  done
+  echo $total $vol $inv
+}
+
 # Nanoseconds the proxy's threads (and its children's) waited runnable on a
 # run queue, and how many times they were put on a CPU (/proc/*/schedstat).
 run_delay() {
@@ -274,6 +330,9 @@ tail_windows() {
 }
 
 start_targets
+for t in "${!PID[@]}"; do cg_join "$t" "${PID[$t]}"; done
+for n in 0 1 2; do cg_join postgres "$(head -1 "$DIR/n$n/postmaster.pid")"; done
+[[ -n $CG ]] && mkdir -p "$CG/pgbench"
 set +e  # one failed measurement must not end the run
 HZ=$(getconf CLK_TCK)
 declare -A SUM_TPS=() SUM_P99=() SUM_CPU=() SUM_SYS=()
@@ -294,31 +353,59 @@ for w in "${WORKLOADS[@]}"; do
       logp="$DIR/log-$t"
       rm -f "$logp".*
       read -r before before_sys < <(cpu_ticks "${PID[$t]:-}")
+      read -r cg_before cgu_before cgs_before < <(cg_cpu "$t")
+      read -r cgpg_before _ < <(cg_cpu postgres)
+      read -r cgb_before _ < <(cg_cpu pgbench)
       read -r rq_before runs_before < <(run_delay "${PID[$t]:-}")
+      read -r pg_before pgv_before pgi_before < <(pg_ticks)
       # shellcheck disable=SC2086
-      out=$(cd "$DIR" && pgbench -n $args -T "$DURATION" -h 127.0.0.1 -p "${PORT[$t]}" -U postgres \
+      perf_pid=
+      if [[ -n ${PERF:-} ]]; then
+        mkdir -p "$PERF"
+        perf record -a -q -o "$PERF/${name// /_}-$t-r$r.data" -- sleep "$((DURATION > 2 ? DURATION - 1 : 1))" >/dev/null 2>&1 &
+        perf_pid=$!
+      fi
+      out=$({ [[ -z $CG ]] || echo "$BASHPID" >"$CG/pgbench/cgroup.procs"; } && cd "$DIR" && pgbench -n $args -T "$DURATION" -h 127.0.0.1 -p "${PORT[$t]}" -U postgres \
               -l --sampling-rate=0.2 --log-prefix="$logp" postgres 2>&1) || true
+      [[ -n $perf_pid ]] && wait "$perf_pid"
       read -r after after_sys < <(cpu_ticks "${PID[$t]:-}")
+      read -r cg_after cgu_after cgs_after < <(cg_cpu "$t")
+      read -r cgpg_after _ < <(cg_cpu postgres)
+      read -r cgb_after _ < <(cg_cpu pgbench)
       read -r rq_after runs_after < <(run_delay "${PID[$t]:-}")
+      read -r pg_after pgv_after pgi_after < <(pg_ticks)
       tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
       txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
       p99=$(cat "$logp".* 2>/dev/null | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int(NR*0.99)]/1000; else print 0}')
-      cpu_us=0 sys_us=0
+      cpu_us=0 sys_us=0 tick_us=
       if [[ -n ${PID[$t]:-} && ${txns:-0} -gt 0 ]]; then
         cpu_us=$(awk -v d=$((after - before)) -v hz="$HZ" -v n="$txns" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
         sys_us=$(awk -v d=$((after_sys - before_sys)) -v hz="$HZ" -v n="$txns" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
+        tick_us=$cpu_us
+        if [[ -n $CG && $cg_after -gt 0 ]]; then
+          # Exact CPU; the kernel's share of it as the ticks of cpuacct.stat split it.
+          cpu_us=$(awk -v d=$((cg_after - cg_before)) -v n="$txns" 'BEGIN {printf "%.1f", d / 1000 / n}')
+          sys_us=$(awk -v c="$cpu_us" -v u=$((cgu_after - cgu_before)) -v k=$((cgs_after - cgs_before)) \
+                     'BEGIN {printf "%.1f", (u + k) ? c * k / (u + k) : 0}')
+        fi
       fi
       SUM_TPS["$name|$t"]=$(awk -v a="${SUM_TPS["$name|$t"]:-0}" -v b="${tps:-0}" 'BEGIN {print a + b}')
       SUM_P99["$name|$t"]=$(awk -v a="${SUM_P99["$name|$t"]:-0}" -v b="${p99:-0}" 'BEGIN {print a + b}')
       SUM_CPU["$name|$t"]=$(awk -v a="${SUM_CPU["$name|$t"]:-0}" -v b="$cpu_us" 'BEGIN {print a + b}')
       SUM_SYS["$name|$t"]=$(awk -v a="${SUM_SYS["$name|$t"]:-0}" -v b="$sys_us" 'BEGIN {print a + b}')
-      printf '  %-26s round %d %-13s tps %9.1f  p99 %7.2f ms  cpu %6s us/txn (kernel %s)\n' "$name" "$r" "$t" "${tps:-0}" "${p99:-0}" "$cpu_us" "$sys_us" >&2
+      printf '  %-26s round %d %-13s tps %9.1f  p99 %7.2f ms  cpu %6s us/txn (kernel %s; ticks %s)\n' "$name" "$r" "$t" "${tps:-0}" "${p99:-0}" "$cpu_us" "$sys_us" "${tick_us:--}" >&2
       if [[ -n ${TAIL_MS:-} ]]; then
         rq_us=-
         [[ -n ${PID[$t]:-} && ${txns:-0} -gt 0 ]] &&
           rq_us=$(awk -v d=$((rq_after - rq_before)) -v r=$((runs_after - runs_before)) -v n="$txns" \
                     'BEGIN {printf "%.2f us/txn, %.2f runs/txn", d / 1000 / n, r / n}')
-        printf '  %-26s         %-13s %s; proxy run-queue wait %s\n' "" "$t" "$(tail_windows "$logp" "$TAIL_MS")" "$rq_us" >&2
+        pg_us=$(awk -v d=$((pg_after - pg_before)) -v hz="$HZ" -v n="${txns:-0}" -v v=$((pgv_after - pgv_before)) -v i=$((pgi_after - pgi_before)) \
+                  'BEGIN {if (n) printf "%.1f us/txn, switches %.2f voluntary %.2f involuntary per txn", d / hz * 1e6 / n, v / n, i / n; else print "-"}')
+        exact=
+        [[ -n $CG && ${txns:-0} -gt 0 ]] &&
+          exact=$(awk -v p=$((cgpg_after - cgpg_before)) -v b=$((cgb_after - cgb_before)) -v n="$txns" \
+                    'BEGIN {printf "; exact CPU us/txn: PostgreSQL %.1f, pgbench %.1f", p / 1000 / n, b / 1000 / n}')
+        printf '  %-26s         %-13s %s; proxy run-queue wait %s; PostgreSQL CPU %s%s\n' "" "$t" "$(tail_windows "$logp" "$TAIL_MS")" "$rq_us" "$pg_us" "$exact" >&2
       fi
     done
   done
