@@ -31,7 +31,8 @@
 #                                       proxy threads' run-queue wait per transaction from /proc/*/schedstat:
 #                                       spread or clustered slow transactions, and time a proxy thread was
 #                                       runnable but not running; and the three PostgreSQL servers' CPU per
-#                                       transaction, exited backends included)
+#                                       transaction, exited backends included, and the machine's runnable
+#                                       tasks on average, sampled every 20 ms)
 # PERF=DIR: a system-wide perf record (no call graphs) during each round, in
 # DIR/WORKLOAD-TARGET-rN.data (e.g. perf report -i F --sort comm,dso,sym).
 # CPU per transaction is the scheduler's exact figure (cgroup v1 cpuacct, a
@@ -287,7 +288,9 @@ cg_cpu() {
 
 # CPU ticks of the three PostgreSQL servers: every process now, plus what the
 # postmasters' exited children used (cutime, cstime); then their processes'
-# voluntary and involuntary context switches (living processes only).
+# voluntary and involuntary context switches (of processes alive at both ends
+# of the round only: a session-mode backend born and gone within the round is
+# not in them, so they describe pooled backends alone).
 pg_ticks() {
   local total=0 vol=0 inv=0 n pm p t v i
   for n in 0 1 2; do
@@ -300,6 +303,19 @@ pg_ticks() {
     done
   done
   echo $total $vol $inv
+}
+
+# runnable_sampler FILE: every 20 ms, the machine's runnable tasks
+# (procs_running of /proc/stat, running ones included) appended to FILE,
+# until killed; bash builtins only, so the sampling forks nothing.
+runnable_sampler() {
+  local k v
+  [[ -p $DIR/sleep.fifo ]] || mkfifo "$DIR/sleep.fifo"
+  exec 9<>"$DIR/sleep.fifo"  # read and write ends ours: a read waits its timeout out
+  while :; do
+    while read -r k v _; do [[ $k == procs_running ]] && { echo "$v" >>"$1"; break; }; done </proc/stat
+    read -r -t 0.02 -u 9 _ || true
+  done
 }
 
 # Nanoseconds the proxy's threads (and its children's) waited runnable on a
@@ -359,7 +375,12 @@ for w in "${WORKLOADS[@]}"; do
       read -r rq_before runs_before < <(run_delay "${PID[$t]:-}")
       read -r pg_before pgv_before pgi_before < <(pg_ticks)
       # shellcheck disable=SC2086
-      perf_pid=
+      perf_pid= rs_pid=
+      if [[ -n ${TAIL_MS:-} ]]; then
+        rm -f "$DIR/runnable"
+        runnable_sampler "$DIR/runnable" &
+        rs_pid=$!
+      fi
       if [[ -n ${PERF:-} ]]; then
         mkdir -p "$PERF"
         perf record -a -q -o "$PERF/${name// /_}-$t-r$r.data" -- sleep "$((DURATION > 2 ? DURATION - 1 : 1))" >/dev/null 2>&1 &
@@ -368,6 +389,7 @@ for w in "${WORKLOADS[@]}"; do
       out=$({ [[ -z $CG ]] || echo "$BASHPID" >"$CG/pgbench/cgroup.procs"; } && cd "$DIR" && pgbench -n $args -T "$DURATION" -h 127.0.0.1 -p "${PORT[$t]}" -U postgres \
               -l --sampling-rate=0.2 --log-prefix="$logp" postgres 2>&1) || true
       [[ -n $perf_pid ]] && wait "$perf_pid"
+      [[ -n $rs_pid ]] && { kill "$rs_pid"; wait "$rs_pid" 2>/dev/null; }
       read -r after after_sys < <(cpu_ticks "${PID[$t]:-}")
       read -r cg_after cgu_after cgs_after < <(cg_cpu "$t")
       read -r cgpg_after _ < <(cg_cpu postgres)
@@ -405,7 +427,8 @@ for w in "${WORKLOADS[@]}"; do
         [[ -n $CG && ${txns:-0} -gt 0 ]] &&
           exact=$(awk -v p=$((cgpg_after - cgpg_before)) -v b=$((cgb_after - cgb_before)) -v n="$txns" \
                     'BEGIN {printf "; exact CPU us/txn: PostgreSQL %.1f, pgbench %.1f", p / 1000 / n, b / 1000 / n}')
-        printf '  %-26s         %-13s %s; proxy run-queue wait %s; PostgreSQL CPU %s%s\n' "" "$t" "$(tail_windows "$logp" "$TAIL_MS")" "$rq_us" "$pg_us" "$exact" >&2
+        runnable=$(awk '{s += $1; n++} END {if (n) printf "; runnable tasks %.1f on average (%d samples)", s / n, n}' "$DIR/runnable" 2>/dev/null)
+        printf '  %-26s         %-13s %s; proxy run-queue wait %s; PostgreSQL CPU %s%s%s\n' "" "$t" "$(tail_windows "$logp" "$TAIL_MS")" "$rq_us" "$pg_us" "$exact" "$runnable" >&2
       fi
     done
   done
