@@ -51,13 +51,17 @@ TEST(ProxyHostNameTest, CancelReachesABackendNamedByHostName) {
   for (const char* begin : {"", "BEGIN READ WRITE"}) {
     auto c = Connect(px->port);
     ASSERT_TRUE(c->ok()) << c->error();
-    if (*begin) EXPECT_EQ(c->Query(begin), "") << begin;
+    if (*begin) {
+      EXPECT_EQ(c->Query(begin), "") << begin;
+    }
     const CancelledSleep s = CancelASleep(*c);
     ASSERT_TRUE(s.cancelSent) << s.cancelError;
     ASSERT_TRUE(s.gotResult) << begin;
     EXPECT_EQ(s.sqlstate, "57014") << begin;
     EXPECT_LT(s.took, std::chrono::seconds(20)) << begin;
-    if (*begin) EXPECT_EQ(c->Query("ROLLBACK"), "");
+    if (*begin) {
+      EXPECT_EQ(c->Query("ROLLBACK"), "");
+    }
     EXPECT_EQ(c->Query("SELECT 7"), "7");  // the session carries on
   }
 }

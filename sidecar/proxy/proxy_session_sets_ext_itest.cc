@@ -172,16 +172,44 @@ TEST_P(ProxySessionSetsExtTest, ASessionSetConfigKeepsReadsOnThePrimary) {
   }
 }
 
-// More SETs than the proxy records (SessionSets::kMax), as a driver that sets
-// search_path before every transaction makes in a long session: the last is
-// not recorded, so a standby joining now could not be given it; the session's
+// A driver that sets search_path and application_name before every
+// transaction, by either protocol: the proxy records one entry per parameter,
+// so after 150 of each the session's reads are still balanced, and the
+// standby joining then is given the last values.
+TEST_P(ProxySessionSetsExtTest, ManySetsOfOneParameterKeepReadsBalanced) {
+  ForEachPolicy(GetParam(), [](const std::unique_ptr<ProxyUnderTest>& px, bool replayed) {
+    if (!replayed) return;  // refused, never run
+    LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
+      EXPECT_EQ(Ext(c, "SET work_mem = '3MB'"), "");
+      auto sets = [&](int from, int to) {
+        for (int i = from; i < to; ++i) {
+          const std::string path = "SET search_path TO s" + std::to_string(i) + ", public";
+          const std::string app = "SET application_name = 'app" + std::to_string(i) + "'";
+          ASSERT_EQ(i % 2 ? c.Query(path) : Ext(c, path), "") << i;
+          ASSERT_EQ(i % 2 ? Ext(c, app) : c.Query(app), "") << i;
+        }
+      };
+      sets(0, 150);
+      ExpectExtSettings(c, direct, "3MB s149, public 0 app149");
+      // The standby in the session now: it gets them as they are made.
+      sets(150, 300);
+      EXPECT_EQ(Ext(c, "RESET search_path"), "");
+      ExpectExtSettings(c, direct, "3MB \"$user\", public 0 app299");
+    });
+  });
+}
+
+// More SETs than the proxy records (SessionSets::kMax: with one entry per
+// parameter, more than that many different parameters): the last is not
+// recorded, so a standby joining now could not be given it; the session's
 // reads stay on the primary, which has it.
 TEST_P(ProxySessionSetsExtTest, MoreSetsThanRecordedKeepReadsOnThePrimary) {
   ForEachPolicy(GetParam(), [](const std::unique_ptr<ProxyUnderTest>& px, bool replayed) {
     if (!replayed) return;  // refused, never run
     LibpqOnPostgresThenProxy(px, [&](Conn& c, bool) {
+      EXPECT_EQ(Ext(c, "SET work_mem = '1MB'"), "");
       for (size_t i = 0; i < SessionSets::kMax; ++i)
-        ASSERT_EQ(Ext(c, "SET work_mem = '" + std::to_string(1 + i % 3) + "MB'"), "") << i;
+        ASSERT_EQ(Ext(c, "SET pgvigil_t.p" + std::to_string(i) + " = '" + std::to_string(1 + i % 3) + "'"), "") << i;
       EXPECT_EQ(Ext(c, "SET search_path = pg_catalog"), "");
       const std::string want = "1MB pg_catalog 0 pgvigil_tx_raw @" + std::to_string(NodePort(0));
       EXPECT_EQ(c.Query(std::string(kSettings) + " || ' @' || inet_server_port()"), want);

@@ -47,7 +47,9 @@ TEST_F(ProxyTxPoolKeptRouteTest, QueuedReadAndWriteForThePrimaryAreRoutedOnce) {
     AwaitQueued(waits);
     EXPECT_EQ(a->Query("COMMIT"), "");
     EXPECT_EQ(queued.get(), std::string(sql) == "BEGIN" ? "" : p0) << sql;
-    if (std::string(sql) == "BEGIN") EXPECT_EQ(b->Query("COMMIT"), "");
+    if (std::string(sql) == "BEGIN") {
+      EXPECT_EQ(b->Query("COMMIT"), "");
+    }
   }
   EXPECT_EQ(RoutedOnce(), once0 + 3);
   EXPECT_EQ(b->Query("SELECT inet_server_port()"), p0);

@@ -15,8 +15,8 @@ uint8_t CommandTagBits(std::string_view tag) {
   return bits;
 }
 
-uint64_t SessionSets::Sent(SetChangeKind kind, std::string text, uint64_t standby) {
-  unanswered_.push_back({++numbered_, kind, std::move(text), standby});
+uint64_t SessionSets::Sent(SetChangeKind kind, std::string text, uint64_t standby, std::string key) {
+  unanswered_.push_back({++numbered_, kind, std::move(text), standby, std::move(key)});
   return numbered_;
 }
 
@@ -27,7 +27,15 @@ void SessionSets::Confirm(Change c, uint64_t standby_now, std::vector<std::strin
     droppedUpTo_ = 0;
     return;
   }
-  if (confirmed_.size() < kMax) confirmed_.push_back({c.number, std::move(c.text)});
+  if (!c.key.empty()) {
+    // Since the newest entry without a key, each key is there once at most.
+    for (size_t i = confirmed_.size(); i-- > 0 && !confirmed_[i].key.empty();) {
+      if (confirmed_[i].key != c.key) continue;
+      confirmed_.erase(confirmed_.begin() + std::ptrdiff_t(i));
+      break;
+    }
+  }
+  if (confirmed_.size() < kMax) confirmed_.push_back({c.number, std::move(c.text), std::move(c.key)});
   else droppedUpTo_ = c.number;
 }
 

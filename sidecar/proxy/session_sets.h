@@ -13,6 +13,15 @@
 //    made before it;
 //  * RESET ALL drops what was recorded before it, when it takes effect as above;
 //    DISCARD ALL when its CommandComplete comes (Discarded).
+//
+// One entry per parameter: a recorded change with a key (SetKey, set_key.h: a
+// statement that sets or resets one ordinary parameter) replaces the older
+// recorded one of that key, and goes last, as it ran last. Not across an entry
+// without a key (SET ROLE, a multi-statement Query, ...): what such an entry
+// does may depend on the value the older one had. Only recorded (confirmed)
+// entries are replaced, never one waiting with a transaction block; a standby
+// already in the session keeps what it was given, and is given the newer
+// change as before.
 #pragma once
 
 #include <cstddef>
@@ -50,16 +59,20 @@ struct SetCycleOutcome {
 
 class SessionSets {
  public:
-  static constexpr size_t kMax = 100;  // more are not recorded (the session cannot move then)
+  // More are not recorded (the session cannot move then): with one entry per
+  // key, this many different parameters or changes without a key.
+  static constexpr size_t kMax = 100;
   struct Entry {
     uint64_t number;
     std::string query;
+    std::string key;  // SetKey of its statement, "" none
   };
 
   // A statement sent that may change the settings or the block's savepoints:
   // its number (for SetCycleOutcome::change and Discarded). `standby`: the
   // standby connection (the session's count of joins) that got it too, 0 none.
-  uint64_t Sent(SetChangeKind kind, std::string text, uint64_t standby);
+  // `key`: a kQuery's SetKey ("" none: never replaced, never replaces).
+  uint64_t Sent(SetChangeKind kind, std::string text, uint64_t standby, std::string key = {});
   // The cycle's answer came. Returns the Query messages that a standby joined
   // as `standby_now` (0: none) did not get and must run now (what this answer
   // confirmed that was sent without it).
@@ -83,6 +96,7 @@ class SessionSets {
     SetChangeKind kind;
     std::string text;
     uint64_t standby;
+    std::string key;
   };
   void Confirm(Change c, uint64_t standby_now, std::vector<std::string>* push);
   void Apply(Change c, const SetCycleOutcome& o, uint64_t standby_now, std::vector<std::string>* push);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sidecar/proxy/set_key.h"
+
 #include <string>
 #include <vector>
 
@@ -18,6 +20,14 @@ std::vector<std::string> Queries(const SessionSets& s) {
 std::vector<std::string> Answer(SessionSets& s, uint64_t change, bool error, uint8_t tags, char status,
                                 uint64_t standby = 0) {
   return s.Answered({change, 0, error, tags, status}, standby);
+}
+// A kQuery change of statement `sql` (its text as the entry), keyed as the session keys it.
+uint64_t SentSql(SessionSets& s, const std::string& sql, uint64_t standby = 0) {
+  return s.Sent(SetChangeKind::kQuery, sql, standby, SetKey(sql));
+}
+// One statement sent and answered outside a block.
+std::vector<std::string> Ran(SessionSets& s, const std::string& sql, uint64_t standby = 0, uint64_t standby_now = 0) {
+  return Answer(s, SentSql(s, sql, standby), false, kTagRan, 'I', standby_now);
 }
 // One extended-protocol sequence (up to its Sync) answered, its changes first..last.
 std::vector<std::string> AnswerRange(SessionSets& s, uint64_t first, uint64_t last, bool error, uint8_t tags,
@@ -136,6 +146,109 @@ TEST(SessionSetsTest, SeveralChangesOfOneSequenceShareItsAnswerInOrder) {
   AnswerRange(s, first, last, false, kTagRan, 'I');
   EXPECT_EQ(Queries(s), (std::vector<std::string>{"a", "b", "f", "g"}));
   EXPECT_FALSE(s.Watching());
+}
+
+TEST(SessionSetsTest, ANewerChangeOfAParameterReplacesTheOlderOne) {
+  SessionSets s;
+  // A driver that sets search_path and application_name before each transaction.
+  for (int i = 0; i < 150; ++i)
+    Ran(s, i % 2 ? "SET application_name = 'a" + std::to_string(i) + "'"
+                 : "SET search_path TO s" + std::to_string(i) + ", public");
+  EXPECT_FALSE(s.overflowed());
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"SET search_path TO s148, public", "SET application_name = 'a149'"}));
+}
+
+TEST(SessionSetsTest, DistinctParametersKeepTheirOrderTheNewestLast) {
+  SessionSets s;
+  Ran(s, "SET work_mem = '1MB'");
+  Ran(s, "SET search_path TO a");
+  Ran(s, "SET TIME ZONE 'UTC'");
+  Ran(s, "SET myapp.x = 1");
+  Ran(s, "SET \"Work_Mem\" = '2MB'");
+  Ran(s, "SET timezone = 'Europe/Paris'");
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"SET search_path TO a", "SET myapp.x = 1",
+                                                  "SET \"Work_Mem\" = '2MB'", "SET timezone = 'Europe/Paris'"}));
+}
+
+TEST(SessionSetsTest, AResetReplacesAnOlderSetOfItsParameter) {
+  SessionSets s;
+  Ran(s, "SET work_mem = '1MB'");
+  Ran(s, "SET search_path TO a");
+  Ran(s, "RESET work_mem");
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"SET search_path TO a", "RESET work_mem"}));
+  Ran(s, "SET work_mem TO DEFAULT");
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"SET search_path TO a", "SET work_mem TO DEFAULT"}));
+}
+
+TEST(SessionSetsTest, RoleChangesAreNeverReplacedNorReplacedAcross) {
+  SessionSets s;
+  Ran(s, "SET ROLE alice");
+  Ran(s, "SET search_path TO a");
+  Ran(s, "SET ROLE bob");
+  Ran(s, "RESET ROLE");
+  Ran(s, "SET SESSION AUTHORIZATION alice");
+  Ran(s, "RESET SESSION AUTHORIZATION");
+  // The SET of search_path made before a SET ROLE stays (what a change without
+  // a key does may depend on it).
+  Ran(s, "SET search_path TO b");
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"SET ROLE alice", "SET search_path TO a", "SET ROLE bob",
+                                                  "RESET ROLE", "SET SESSION AUTHORIZATION alice",
+                                                  "RESET SESSION AUTHORIZATION", "SET search_path TO b"}));
+  Ran(s, "SET search_path TO c");
+  EXPECT_EQ(Queries(s).back(), "SET search_path TO c");
+  EXPECT_EQ(s.size(), 7u);
+}
+
+TEST(SessionSetsTest, AMultiStatementQueryIsNeverReplaced) {
+  SessionSets s;
+  const std::string multi = "SET search_path TO a;\nSET work_mem = '1MB';\n";  // SqlClass::multiSets
+  Ran(s, multi);
+  Ran(s, "SET search_path TO b");
+  Ran(s, "SET work_mem = '2MB'");
+  Ran(s, "SET search_path TO c");
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{multi, "SET work_mem = '2MB'", "SET search_path TO c"}));
+}
+
+TEST(SessionSetsTest, OnlyRecordedChangesAreReplaced) {
+  SessionSets s;
+  Ran(s, "SET work_mem = '1MB'");
+  // In a block: waits with it; rolled back, the recorded one stays.
+  Answer(s, SentSql(s, "SET work_mem = '2MB'"), false, kTagRan, 'T');
+  EXPECT_EQ(Queries(s), std::vector<std::string>{"SET work_mem = '1MB'"});
+  Answer(s, 0, false, kTagRan | kTagRollback, 'I');
+  EXPECT_EQ(Queries(s), std::vector<std::string>{"SET work_mem = '1MB'"});
+  // Committed: the block's last change of it is what is left.
+  Answer(s, SentSql(s, "SET work_mem = '3MB'"), false, kTagRan, 'T');
+  Answer(s, SentSql(s, "SET search_path TO a"), false, kTagRan, 'T');
+  Answer(s, SentSql(s, "SET work_mem = '4MB'"), false, kTagRan, 'T');
+  Answer(s, 0, false, kTagRan | kTagCommit, 'I');
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"SET search_path TO a", "SET work_mem = '4MB'"}));
+  // Refused or failed: nothing is replaced.
+  Answer(s, SentSql(s, "SET work_mem = 'lots'"), true, 0, 'I');
+  EXPECT_EQ(Queries(s), (std::vector<std::string>{"SET search_path TO a", "SET work_mem = '4MB'"}));
+}
+
+TEST(SessionSetsTest, AStandbyInTheSessionIsGivenTheNewerChangeAsBefore) {
+  SessionSets s;
+  Ran(s, "SET work_mem = '1MB'");
+  // Standby 1 joined (given the recorded ones), then a change sent to the primary alone.
+  EXPECT_EQ(Ran(s, "SET work_mem = '2MB'", 0, 1), std::vector<std::string>{"SET work_mem = '2MB'"});
+  EXPECT_TRUE(Ran(s, "SET work_mem = '3MB'", 1, 1).empty());
+  EXPECT_EQ(Queries(s), std::vector<std::string>{"SET work_mem = '3MB'"});
+}
+
+TEST(SessionSetsTest, AChangeOfARecordedParameterNeverOverflows) {
+  SessionSets s;
+  for (size_t i = 0; i < SessionSets::kMax; ++i) Ran(s, "SET pgvigil_t.p" + std::to_string(i) + " = 1");
+  Ran(s, "SET pgvigil_t.p0 = 2");
+  EXPECT_FALSE(s.overflowed());
+  EXPECT_EQ(s.size(), SessionSets::kMax);
+  EXPECT_EQ(Queries(s).back(), "SET pgvigil_t.p0 = 2");
+  Ran(s, "SET pgvigil_t.other = 1");
+  EXPECT_TRUE(s.overflowed());
+  s.Discarded(s.numbered());
+  EXPECT_FALSE(s.overflowed());
+  EXPECT_EQ(s.size(), 0u);
 }
 
 TEST(SessionSetsTest, CommandTags) {

@@ -3,6 +3,7 @@
 // sent and confirmed by their answer, replayed on a new backend; a standby
 // that missed one that took effect gets it then.
 #include "sidecar/proxy/session.h"
+#include "sidecar/proxy/set_key.h"
 #include "sidecar/proxy/wire_messages.h"
 
 namespace pgvigil::proxy {
@@ -24,14 +25,19 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
   const bool runs = simple || cycle_.kind == 'B';
   bool change = runs;
   SetChangeKind kind = SetChangeKind::kQuery;
-  std::string text;
+  std::string text, key;
   switch (cycle_.stmtKind) {
     case StmtKind::kSet:
-    case StmtKind::kReset:
+    case StmtKind::kReset: {
       // By the extended protocol: its Parse's text, as a Query.
       change = runs && cycle_.broadcast && (simple || !cycle_.boundSet.empty());
-      if (change) text = simple ? std::string(cycle_.Bytes()) : QueryMessage(cycle_.boundSet);
+      if (!change) break;
+      text = simple ? std::string(cycle_.Bytes()) : QueryMessage(cycle_.boundSet);
+      std::string_view sql = cycle_.boundSet;
+      if (simple && (text.size() < 5 || !ParseQuery(FrameOfMessage(text), &sql))) sql = {};
+      key = SetKey(sql);  // one entry per parameter (session_sets.h)
       break;
+    }
     case StmtKind::kResetAll:
       kind = SetChangeKind::kResetAll;
       text = simple ? std::string(cycle_.Bytes()) : QueryMessage("RESET ALL");
@@ -54,7 +60,7 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
   }
   BackendConn::Cycle& e = b->outstanding.back();
   if (change) {
-    e.setChange = sets_.Sent(kind, std::move(text), also_standby && standby_ ? standbyJoins_ : 0);
+    e.setChange = sets_.Sent(kind, std::move(text), also_standby && standby_ ? standbyJoins_ : 0, std::move(key));
     if (!e.setChangeFirst) e.setChangeFirst = e.setChange;
   }
   if (change || sets_.Watching()) e.watchTags = true;
@@ -70,8 +76,9 @@ void ClientSession::SetCycleAnswered(const BackendConn::Cycle& done, char status
   // a session-level set_config() (session_move.cc).
   if (sets_.overflowed() && !noLoadBalance_) {
     noLoadBalance_ = true;
-    spdlog::info("proxy: session of {}: more than {} SET commands kept; its reads stay on the primary", peer_,
-                 SessionSets::kMax);
+    spdlog::info("proxy: session of {}: more than {} SET commands kept (different parameters, or SET ROLE and "
+                 "the like); its reads stay on the primary",
+                 peer_, SessionSets::kMax);
   }
   // Not into the middle of an extended sequence mirrored there (the client's
   // next messages may have gone ahead of this answer): it keeps its value then.
