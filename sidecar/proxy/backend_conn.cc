@@ -47,14 +47,10 @@ BackendConn::~BackendConn() {
   sock_.close(ec);
 }
 
-bool BackendConn::SetState(State to, const char* why) {
-  if (!BackendTransitionAllowed(state_, to)) {
-    spdlog::error("proxy: backend {}:{} refused state change {} -> {} ({})", login_.host, login_.port,
-                  BackendStateName(state_), BackendStateName(to), why);
-    return false;
-  }
-  state_ = to;
-  return true;
+bool BackendConn::RefuseState(State to, const char* why) {
+  spdlog::error("proxy: backend {}:{} refused state change {} -> {} ({})", login_.host, login_.port,
+                BackendStateName(state_), BackendStateName(to), why);
+  return false;
 }
 
 void BackendConn::SetSocketOptions() {
@@ -134,21 +130,9 @@ void BackendConn::FinishLogin(const std::string& error, const ErrorFields* pg) {
   }
 }
 
-bool BackendConn::Park() {
-  if (!SetState(State::kIdle, "parked at a transaction boundary")) return false;
-  owner_ = nullptr;
-  return true;
-}
-
 void BackendConn::ClaimLent() {
   if (poolSlot) poolSlot->backends->Claim(this);
   lent = false;
-}
-
-void BackendConn::Adopt(BackendOwner* owner) {
-  if (!SetState(State::kReady, "taken from the idle pool")) return;
-  owner_ = owner;
-  txStatus = 'I';
 }
 
 void BackendConn::Send(const char* data, size_t n) {
@@ -218,11 +202,12 @@ void BackendConn::DoRead() {
   // connection's reference made in the handler itself (no local copy).
   read_.Start(sock_, p, avail,
               UseHandlerMemory([this, self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-                TxGrantScope grants;  // handed over as this returns
-                read_.Completed(sock_, ec, n);
-                read_.EnterHandler();
-                OnRead(ec, n);
-                read_.LeaveHandler();
+                TxGrantScope::Run([&] {  // grants handed over as this returns
+                  read_.Completed(sock_, ec, n);
+                  read_.EnterHandler();
+                  OnRead(ec, n);
+                  read_.LeaveHandler();
+                });
               }));
 }
 

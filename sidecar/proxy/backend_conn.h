@@ -112,7 +112,11 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   void Start(LoginCallback cb);
   void SetOwner(BackendOwner* owner) { owner_ = owner; }
   // Takes a connection out of the idle pool for a session.
-  void Adopt(BackendOwner* owner);
+  void Adopt(BackendOwner* owner) {
+    if (!SetState(State::kReady, "taken from the idle pool")) return;
+    owner_ = owner;
+    txStatus = 'I';
+  }
   void Send(const char* data, size_t n);
   void Send(const std::string& s) { Send(s.data(), s.size()); }
   // While corked, Send only queues; Uncork writes what was queued at once. A
@@ -128,7 +132,11 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
   void Close(const std::string& reason);
   // Transaction pooling: back to the pool at a transaction boundary, owned by
   // nobody, without a reset (kReady -> kIdle). False when not kReady.
-  bool Park();
+  bool Park() {
+    if (!SetState(State::kIdle, "parked at a transaction boundary")) return false;
+    owner_ = nullptr;
+    return true;
+  }
 
   State state() const { return state_; }
   int node() const { return node_; }
@@ -236,8 +244,14 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
 
  private:
   // The one place the state changes; refuses (logs, returns false) moves
-  // BackendTransitionAllowed does not allow.
-  bool SetState(State to, const char* why);
+  // BackendTransitionAllowed does not allow. Inline (Adopt and Park run for
+  // nearly every transaction in transaction pooling), the refusal out of line.
+  bool SetState(State to, const char* why) {
+    if (!BackendTransitionAllowed(state_, to)) return RefuseState(to, why);
+    state_ = to;
+    return true;
+  }
+  bool RefuseState(State to, const char* why);
   void DoRead();
   void OnRead(const boost::system::error_code& ec, size_t n);
   void DoWrite();

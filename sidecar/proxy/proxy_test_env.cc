@@ -145,6 +145,22 @@ std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o, testing::PgTes
 
 std::string Conn::Query(const std::string& sql) { return ResultValue(c, PQexec(c, sql.c_str())); }
 
+Rows Table(PGconn* c, const std::string& sql) {
+  Rows out;
+  PGresult* r = PQexec(c, sql.c_str());
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    out.push_back({{"error", PQresultErrorMessage(r)}});
+  } else {
+    for (int i = 0; i < PQntuples(r); ++i) {
+      std::map<std::string, std::string> row;
+      for (int j = 0; j < PQnfields(r); ++j) row[PQfname(r, j)] = PQgetvalue(r, i, j);
+      out.push_back(std::move(row));
+    }
+  }
+  PQclear(r);
+  return out;
+}
+
 std::string ResultValue(PGconn* c, PGresult* r) {
   std::string out;
   ExecStatusType st = PQresultStatus(r);

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +75,10 @@ struct Conn {
 };
 // First column of the first row of r, or "ERROR <sqlstate>: <message>"; clears r.
 std::string ResultValue(PGconn* c, PGresult* r);
+using Rows = std::vector<std::map<std::string, std::string>>;
+// Every row of a result (SHOW pools / clients / servers), by column name; an
+// error as one row {"error": ...}.
+Rows Table(PGconn* c, const std::string& sql);
 // PQprepare of sql as the named statement: "" when prepared, else
 // "ERROR <sqlstate>: <message>".
 std::string Prepare(PGconn* c, const char* name, const char* sql);

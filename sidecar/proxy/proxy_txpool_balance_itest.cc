@@ -1,7 +1,8 @@
 // Integration, transaction pooling with reads balanced over the standbys: a
 // read whose weighted pick has its pool full goes to another standby with a
 // backend to give, instead of queueing behind a transaction there; a read that
-// does queue is routed once (the decision before the wait is used at the grant).
+// does queue is routed once (the decision before the wait is used at the grant);
+// each wait is for the node it queued for.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,6 +14,22 @@
 
 namespace pgvigil::proxy::testenv {
 namespace {
+
+// One backend per node, reads on one standby (node 1): its one backend is shared.
+ProxyOptions PoolOfOneReadsOnNode1() {
+  ProxyOptions o;
+  o.threads = 1;
+  o.adjust = [](ClusterSpec& s) {
+    s.proxy.pool.mode = PoolMode::kTransaction;
+    s.proxy.pool.size = 1;
+    s.proxy.pool.queueTimeout = std::chrono::seconds(10);
+    s.proxy.loadBalancing.enabled = true;
+    s.nodes[0].weight = 0;
+    s.nodes[1].weight = 1;
+    s.nodes[2].weight = 0;
+  };
+  return o;
+}
 
 TEST(ProxyTxPoolBalanceTest, ReadGoesToAStandbyWithABackendFree) {
   ProxyOptions o;
@@ -52,18 +69,7 @@ TEST(ProxyTxPoolBalanceTest, ReadGoesToAStandbyWithABackendFree) {
 // A read that queued for the pool is sent at the grant on the decision made
 // before the wait (counted), and still where that decision said: a standby.
 TEST(ProxyTxPoolBalanceTest, QueuedReadIsRoutedOnce) {
-  ProxyOptions o;
-  o.threads = 1;
-  o.adjust = [](ClusterSpec& s) {
-    s.proxy.pool.mode = PoolMode::kTransaction;
-    s.proxy.pool.size = 1;
-    s.proxy.pool.queueTimeout = std::chrono::seconds(10);
-    s.proxy.loadBalancing.enabled = true;
-    s.nodes[0].weight = 0;
-    s.nodes[1].weight = 1;
-    s.nodes[2].weight = 0;  // one standby for reads: its one backend is shared
-  };
-  auto px = StartProxy(o);
+  auto px = StartProxy(PoolOfOneReadsOnNode1());
   ASSERT_TRUE(px);
   const std::string extra = "sslmode=disable application_name=pgvigil_tx_once";
   auto a = Connect(px->port, "postgres", "", extra);
@@ -84,6 +90,61 @@ TEST(ProxyTxPoolBalanceTest, QueuedReadIsRoutedOnce) {
   // The next reads of both run as usual.
   EXPECT_EQ(b->Query("SELECT inet_server_port()"), std::to_string(NodePort(1)));
   EXPECT_EQ(a->Query("SELECT inet_server_port()"), std::to_string(NodePort(1)));
+}
+
+// A client's wait is for the node it queued for, by turns the standby's pool
+// (a read) and the primary's (a read kept there, a write), twice in a row for
+// the same node too: SHOW clients shows that node, and a slot freed for the
+// waiting client (its holder leaves inside a transaction) opens the client's
+// backend there. (WaitForPool copies the node only when it is not the very one
+// of the last wait, of the same routing snapshot.)
+TEST(ProxyTxPoolBalanceTest, EachWaitIsForTheNodeItQueuedFor) {
+  ProxyOptions o = PoolOfOneReadsOnNode1();
+  o.readYourWrites = false;  // a read after one on the primary still on node 1
+  auto px = StartProxy(o);
+  ASSERT_TRUE(px);
+  const std::string extra = "sslmode=disable application_name=pgvigil_tx_wait_node";
+  auto b = Connect(px->port, "postgres", "", extra);
+  auto admin = Connect(px->port);
+  ASSERT_TRUE(b->ok() && admin->ok()) << b->error() << admin->error();
+  auto waiting_for = [&] {
+    for (int i = 0; i < 500; ++i) {
+      for (const auto& c : Table(admin->c, "SHOW clients"))
+        if (c.count("state") && c.at("state") == "waiting") return c.at("waiting_for");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::string("nobody waits");
+  };
+  const std::string node0 = Cluster().nodes()[0].name, node1 = Cluster().nodes()[1].name;
+  const std::string p0 = std::to_string(NodePort(0)), p1 = std::to_string(NodePort(1));
+  const std::string read = "SELECT inet_server_port()";
+  const std::string primary_read = "/*NO LOAD BALANCE*/ SELECT inet_server_port()";  // b has not written yet
+  const std::string write = "UPDATE kv SET v = v WHERE k = -1";
+  enum Kind { kRead, kPrimaryRead, kWrite };
+  struct Step {
+    Kind kind;
+    bool holder_leaves;  // else it commits
+  };
+  const Step steps[] = {{kRead, false}, {kRead, true},  {kPrimaryRead, true}, {kPrimaryRead, false},
+                        {kRead, true},  {kWrite, true}, {kWrite, false}};
+  for (const Step& step : steps) {
+    const bool standby = step.kind == kRead;
+    const std::string sql = step.kind == kRead ? read : step.kind == kPrimaryRead ? primary_read : write;
+    const std::string answer = step.kind == kWrite ? "" : standby ? p1 : p0;
+    SCOPED_TRACE(sql + (step.holder_leaves ? ", slot freed" : ", handed over"));
+    auto a = Connect(px->port, "postgres", "", extra);
+    ASSERT_TRUE(a->ok()) << a->error();
+    // a holds the one backend of the node b needs, in a transaction.
+    EXPECT_EQ(a->Query("BEGIN"), "");
+    EXPECT_EQ(a->Query(standby ? read : write), standby ? p1 : "");
+    auto queued = std::async(std::launch::async, [&] { return b->Query(sql); });
+    EXPECT_EQ(waiting_for(), standby ? node1 : node0);
+    if (step.holder_leaves) a.reset();  // its backend closed: the slot is b's
+    else EXPECT_EQ(a->Query("COMMIT"), "");
+    ASSERT_EQ(queued.wait_for(std::chrono::seconds(15)), std::future_status::ready) << "b got nothing";
+    EXPECT_EQ(queued.get(), answer);
+  }
+  EXPECT_EQ(b->Query("SELECT 1"), "1");
 }
 
 }  // namespace

@@ -49,6 +49,42 @@ TEST_F(ProxyTxPoolGrantTest, ClientLeavingInsideATransactionLetsTheQueuedClientI
   EXPECT_EQ(b->Query("SELECT 1"), "1");
 }
 
+// At a transaction's end the backend goes straight to the client waiting for
+// its pool (ReturnToPoolIfIdle asks the pool before it would lend), at that
+// client's end to the one queued behind it, in the order they queued; with
+// nobody waiting it is lent to its last client and the next newcomer takes it
+// over without queueing. Each hand-over runs as the backend's read handler
+// returns.
+TEST_F(ProxyTxPoolGrantTest, EachTransactionEndGivesTheBackendToTheNextWaiterThenLendsIt) {
+  auto c = Connect(px->port);
+  ASSERT_TRUE(c->ok()) << c->error();
+  const std::string pid = a->Query("SELECT pg_backend_pid()");  // then lent to a: nobody waits
+  ASSERT_FALSE(pid.empty());
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    double waits = Waits();
+    // Round 0: a claims the backend lent to it; later rounds: a takes it over
+    // from c, to which it was lent.
+    EXPECT_EQ(a->Query("BEGIN"), "");
+    EXPECT_EQ(a->Query("SELECT pg_backend_pid()"), pid);
+    EXPECT_EQ(Waits(), waits);
+    auto queued_b = std::async(std::launch::async, [&] { return b->Query("SELECT pg_backend_pid()"); });
+    AwaitQueued(waits);
+    waits = Waits();
+    auto queued_c = std::async(std::launch::async, [&] { return c->Query("SELECT pg_backend_pid()"); });
+    AwaitQueued(waits);
+    const double ends = AtHandlerEnd();
+    EXPECT_EQ(a->Query("COMMIT"), "");
+    ASSERT_EQ(queued_b.wait_for(std::chrono::seconds(15)), std::future_status::ready) << "b got nothing";
+    ASSERT_EQ(queued_c.wait_for(std::chrono::seconds(15)), std::future_status::ready) << "c got nothing";
+    EXPECT_EQ(queued_b.get(), pid);
+    EXPECT_EQ(queued_c.get(), pid);
+    EXPECT_EQ(AtHandlerEnd(), ends + 2);  // a's COMMIT to b, b's statement to c
+    EXPECT_EQ(c->Query("SELECT pg_backend_pid()"), pid);  // lent to c: nobody waited
+    EXPECT_EQ(Waits(), waits + 1);
+  }
+}
+
 // Many clients through a pool of one, each a few transactions of its own: every
 // statement is answered, by the one node, in order.
 TEST_F(ProxyTxPoolGrantTest, ManyClientsThroughOneBackendAllAnswered) {

@@ -52,24 +52,6 @@ std::unique_ptr<ProxyUnderTest> TxProxy(int size, int threads, SessionStatePolic
   return StartProxy(o);
 }
 
-using Rows = std::vector<std::map<std::string, std::string>>;
-// Every row of a result, by column name; an error as one row {"error": ...}.
-Rows Table(PGconn* c, const std::string& sql) {
-  Rows out;
-  PGresult* r = PQexec(c, sql.c_str());
-  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-    out.push_back({{"error", PQresultErrorMessage(r)}});
-  } else {
-    for (int i = 0; i < PQntuples(r); ++i) {
-      std::map<std::string, std::string> row;
-      for (int j = 0; j < PQnfields(r); ++j) row[PQfname(r, j)] = PQgetvalue(r, i, j);
-      out.push_back(std::move(row));
-    }
-  }
-  PQclear(r);
-  return out;
-}
-
 std::string ExecPrepared(PGconn* c, const char* name, const char* arg) {
   const char* params[1] = {arg};
   return ResultValue(c, PQexecPrepared(c, name, 1, params, nullptr, nullptr, 0));

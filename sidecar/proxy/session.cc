@@ -99,19 +99,19 @@ void ClientSession::DoRead() {
   if (tls_) {
     tls_->async_read_some(asio::buffer(p, avail), [this, self = shared_from_this()](
                                                       const boost::system::error_code& ec, size_t n) {
-      TxGrantScope grants;  // handed over as this returns
-      OnRead(ec, n);
+      TxGrantScope::Run([&] { OnRead(ec, n); });  // grants handed over as this returns
     });
     return;
   }
   // Its operation from the thread's handler memory (see handler_memory.h).
   read_.Start(sock_, p, avail,
               UseHandlerMemory([this, self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-                TxGrantScope grants;  // handed over as this returns
-                read_.Completed(sock_, ec, n);
-                read_.EnterHandler();
-                OnRead(ec, n);
-                read_.LeaveHandler();
+                TxGrantScope::Run([&] {  // grants handed over as this returns
+                  read_.Completed(sock_, ec, n);
+                  read_.EnterHandler();
+                  OnRead(ec, n);
+                  read_.LeaveHandler();
+                });
               }));
 }
 

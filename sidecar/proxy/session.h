@@ -64,8 +64,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   void OnRoutingChanged(const EffectiveRouting& r);
 
   // Transaction pooling: the pool backend (conn) or the slot for a new one
-  // (slot) this queued session waited for (session_txpool.cc).
-  void OnTxGrant(uint64_t ticket, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot);
+  // (slot) this queued session waited for (session_txpool.cc); by reference,
+  // from the pending grant that holds them until this returns.
+  void OnTxGrant(uint64_t ticket, std::shared_ptr<BackendConn>&& conn, std::shared_ptr<TxSlot>&& slot);
   // Transaction pooling: backend b, lent to this session (TxBackends::Lend), is
   // taken from it (another client needs it, or it idled too long): the session
   // lets go of it at once (it is at a transaction boundary).
@@ -436,7 +437,16 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Keeps ProxyShared::primaryBusySessions in step with this session.
   void UpdateBusyCount();
   void ScheduleRetry();
-  void ReplaySessionSets(BackendConn* b);
+  // SET/RESET the client ran before backend b joined the session.
+  // Transaction pooling: only for a client that keeps its backends (pinned);
+  // the parameters that follow a client are set where it runs
+  // (SyncTrackedParameters), and nothing else of a SET is kept. That check
+  // inline (there a backend joins for nearly every transaction), the replay
+  // out of line.
+  void ReplaySessionSets(BackendConn* b) {
+    if (!TxMode() || !txPinned_.empty()) ReplayConfirmedSets(b);
+  }
+  void ReplayConfirmedSets(BackendConn* b);
   // session_settings.cc: a SET/RESET (RESET ALL, a savepoint command while
   // one waits in a block) sent to `main`, recorded in sets_ to be confirmed
   // by its answer; and that answer.
@@ -456,8 +466,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
 
   // Transaction pooling (session_txpool.cc).
   bool TxMode() const { return worker_->tx != nullptr; }
-  // Queued for a pool backend of `key` to serve `t`.
-  void WaitForPool(Target t, const RouteNode& nd, TxKey* key, std::chrono::steady_clock::time_point since);
+  // Queued for a pool backend of `key` to serve `t`; nd is a node of routing
+  // snapshot r.
+  void WaitForPool(Target t, const RouteNode& nd, const EffectiveRouting& r, TxKey* key,
+                   std::chrono::steady_clock::time_point since);
   void OnQueueTimeout();
   void ArmQueueTimer();
   void LeaveQueue();
@@ -688,6 +700,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   uint64_t txWaitTicket_ = 0;   // which wait (TxWaiter)
   Target txWaitTarget_ = Target::kNone;
   RouteNode txWaitNode_;
+  // Where txWaitNode_ was copied from: that node of the snapshot the worker
+  // held at that load (RoutingSerial; 0: another snapshot).
+  const RouteNode* txWaitNodeAt_ = nullptr;
+  uint64_t txWaitNodeSerial_ = 0;
   TxKey* txWaitKey_ = nullptr;
   uint64_t txLentRouting_ = 0;  // RoutingVersion when backends were last lent
   std::chrono::steady_clock::time_point txWaitSince_{};

@@ -21,7 +21,7 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
       auto got = worker_->tx->Acquire(key.tx, {this, txWaitTicket_ + 1}, &b, &slot, &queued_at);
       if (got == TxBackends::Pool::Got::kConnect) break;
       if (got == TxBackends::Pool::Got::kQueued) {
-        WaitForPool(t, nd, key.tx, queued_at);
+        WaitForPool(t, nd, r, key.tx, queued_at);
         return false;
       }
       if (t == Target::kPrimary && b->inHotStandby()) {

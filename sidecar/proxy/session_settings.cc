@@ -93,12 +93,8 @@ void ClientSession::SetCycleAnswered(const BackendConn::Cycle& done, char status
   }
 }
 
-void ClientSession::ReplaySessionSets(BackendConn* b) {
-  // SET/RESET the client ran before this backend joined the session.
-  // Transaction pooling: only for a client that keeps its backends (pinned);
-  // the parameters that follow a client are set where it runs
-  // (SyncTrackedParameters), and nothing else of a SET is kept.
-  if (TxMode() && txPinned_.empty()) return;
+void ClientSession::ReplayConfirmedSets(BackendConn* b) {
+  // ReplaySessionSets (session.h) left out an unpinned client in transaction pooling.
   for (const auto& e : sets_.confirmed()) {
     b->Send(e.query);
     b->outstanding.push_back({true});

@@ -16,14 +16,22 @@ namespace pgvigil::proxy {
 
 namespace asio = boost::asio;
 
-void ClientSession::WaitForPool(Target t, const RouteNode& nd, TxKey* key,
+void ClientSession::WaitForPool(Target t, const RouteNode& nd, const EffectiveRouting& r, TxKey* key,
                                 std::chrono::steady_clock::time_point since) {
   txWaiting_ = true;
   ++txWaitTicket_;  // the ticket Connect queued with
   shared_->metrics->poolWaits.Inc();
   txWaitTarget_ = t;
-  // Copied only when it is another node (a client waits for the same ones).
-  if (txWaitNode_ != nd) txWaitNode_ = nd;
+  // Copied only when it is another node (a client waits for the same ones),
+  // and not even compared (two strings) when it is the very node it was
+  // copied from: of the snapshot the worker still holds at the same load
+  // (RoutingSerial, never reused), which lives that long and never changes.
+  const uint64_t serial = &r == worker_->RoutingHeld() ? worker_->RoutingSerial() : 0;
+  if (serial == 0 || serial != txWaitNodeSerial_ || &nd != txWaitNodeAt_) {
+    if (txWaitNode_ != nd) txWaitNode_ = nd;
+    txWaitNodeAt_ = &nd;
+    txWaitNodeSerial_ = serial;
+  }
   txWaitKey_ = key;
   txWaitSince_ = since;
   txWaitDeadline_ = txWaitSince_ + shared_->spec.proxy.pool.queueTimeout;
@@ -78,7 +86,7 @@ void ClientSession::OnQueueTimeout() {
   Process();
 }
 
-void ClientSession::OnTxGrant(uint64_t ticket, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot) {
+void ClientSession::OnTxGrant(uint64_t ticket, std::shared_ptr<BackendConn>&& conn, std::shared_ptr<TxSlot>&& slot) {
   if (state_ == State::kClosed || !txWaiting_ || ticket != txWaitTicket_) {
     if (conn) worker_->tx->Release(std::move(conn));  // to the next waiter; a slot alone is freed when dropped
     return;
@@ -116,8 +124,10 @@ void ClientSession::ReturnToPoolIfIdle() {
     const std::shared_ptr<BackendConn>& b = Conn(t);
     if (!b || b->lent) continue;
     // Sticky until needed: nobody waits for its pool, so it stays (no release
-    // and acquire for a client running transactions back to back).
-    if (worker_->tx->Lend(b, this)) {
+    // and acquire for a client running transactions back to back). Someone
+    // waits (most transactions when the pool is full): asked here, inline, and
+    // given straight back to them (Lend would refuse, out of line).
+    if (!worker_->tx->Waited(b->poolSlot.get()) && worker_->tx->Lend(b, this)) {
       lent = true;
       continue;
     }
@@ -139,8 +149,7 @@ void ClientSession::ForgetParsed(Target t) {
 }
 
 std::shared_ptr<BackendConn> ClientSession::Detach(Target t) {
-  std::shared_ptr<BackendConn> b = std::move(Conn(t));
-  Conn(t).reset();
+  std::shared_ptr<BackendConn> b = std::move(Conn(t));  // leaves Conn(t) empty
   ForgetParsed(t);
   if (t == Target::kStandby) standbyInTx_ = false;
   if (b) b->SetOwner(nullptr);

@@ -72,7 +72,8 @@ void TxBackends::Release(std::shared_ptr<BackendConn> b) {
     b->Close("cannot go back to the transaction pool");
     return;
   }
-  auto handoff = pool_.Release(*b->poolSlot->key, b, stamp_);
+  TxKey& key = *b->poolSlot->key;
+  auto handoff = pool_.Release(key, std::move(b), stamp_);  // moved: no reference count up and down
   if (handoff) Grant(handoff->first, std::move(handoff->second), nullptr);
 }
 
@@ -100,9 +101,25 @@ GrantTail& Tail() {
 }
 }  // namespace
 
-TxGrantScope::TxGrantScope() { ++Tail().depth; }
+void TxGrantScope::Enter() { ++Tail().depth; }
 
-TxGrantScope::~TxGrantScope() noexcept(false) {
+void TxGrantScope::PostFrom(size_t i) {
+  GrantTail& t = Tail();
+  for (; i < t.grants.size(); ++i) t.grants[i].pool->PostGrant(std::move(t.grants[i]));
+  t.grants.clear();
+  --t.depth;
+}
+
+void TxGrantScope::LeaveByException() {
+  GrantTail& t = Tail();
+  if (t.depth > 1) {
+    --t.depth;  // the outermost scope posts them
+    return;
+  }
+  PostFrom(0);
+}
+
+void TxGrantScope::Leave() {
   GrantTail& t = Tail();
   if (t.depth > 1 || t.grants.empty()) {
     --t.depth;
@@ -110,33 +127,23 @@ TxGrantScope::~TxGrantScope() noexcept(false) {
   }
   // The outermost scope: the depth stays 1 while the grants run, so that one
   // made by a grant (a backend the granted client could not use, released
-  // again) joins the list and runs in this loop too. Leaving by an exception
-  // (the read handler's, or a grant's), what is left is posted as before.
+  // again) joins the list and runs in this loop too. A grant leaving by an
+  // exception: what is left is posted as before.
   size_t i = 0;
-  auto post_rest = [&t, &i] {
-    for (; i < t.grants.size(); ++i) t.grants[i].pool->PostGrant(std::move(t.grants[i]));
-    t.grants.clear();
-    --t.depth;
-  };
-  if (std::uncaught_exceptions() > 0) {
-    post_rest();
-    return;
-  }
   try {
     for (; i < t.grants.size(); ++i) {
       TxBackends::PendingGrant g = std::move(t.grants[i]);
       g.session->OnTxGrant(g.ticket, std::move(g.conn), std::move(g.slot));
     }
   } catch (...) {
-    ++i;
-    post_rest();
+    PostFrom(i + 1);
     throw;
   }
   t.grants.clear();
   --t.depth;
 }
 
-void TxBackends::Grant(TxWaiter w, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot) {
+void TxBackends::Grant(TxWaiter w, std::shared_ptr<BackendConn>&& conn, std::shared_ptr<TxSlot>&& slot) {
   // A queued session is alive (Close cancels its place); it runs the grant
   // when this read handler returns, or on its next turn. Should it close
   // before then, what it got goes back: the backend to the pool, the slot

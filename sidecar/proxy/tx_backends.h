@@ -61,12 +61,28 @@ struct TxSlot {
 // loop's queue, where a post made while nothing else is ready runs too, so no
 // order of events is new. Posted, a grant waited behind every handler the loop
 // had ready (up to one per client at 64 clients) while its backend sat idle.
+// Run(handler) is the scope: the handler leaving by an exception is caught
+// and rethrown here (what is left is posted), where a destructor had to ask
+// std::uncaught_exceptions() (an out-of-line call) for every grant.
 class TxGrantScope {
  public:
-  TxGrantScope();
-  ~TxGrantScope() noexcept(false);
-  TxGrantScope(const TxGrantScope&) = delete;
-  TxGrantScope& operator=(const TxGrantScope&) = delete;
+  template <typename Handler>
+  static void Run(Handler&& handler) {
+    Enter();
+    try {
+      handler();
+    } catch (...) {
+      LeaveByException();
+      throw;
+    }
+    Leave();
+  }
+
+ private:
+  static void Enter();
+  static void Leave();
+  static void LeaveByException();
+  static void PostFrom(size_t i);  // the grants from i on, posted; the scope closed
 };
 
 class TxBackends : public std::enable_shared_from_this<TxBackends> {
@@ -94,6 +110,10 @@ class TxBackends : public std::enable_shared_from_this<TxBackends> {
   // A backend at a transaction boundary stays with its client `holder` (lent):
   // false when someone waits for its pool (then Release it).
   bool Lend(const std::shared_ptr<BackendConn>& b, ClientSession* holder);
+  // Someone waits for the pool of this slot (a backend's BackendConn::poolSlot;
+  // none: false): Lend would refuse its backend. Inline, for the session at
+  // every transaction boundary.
+  bool Waited(const TxSlot* slot) const { return slot && pool_.HasWaiters(*slot->key); }
   // Its client uses the lent backend again, or it closes (BackendConn).
   void Claim(BackendConn* b);
   void Cancel(TxKey* key, TxWaiter w) { pool_.Cancel(*key, w); }
@@ -107,7 +127,8 @@ class TxBackends : public std::enable_shared_from_this<TxBackends> {
   struct PendingGrant;
 
  private:
-  void Grant(TxWaiter w, std::shared_ptr<BackendConn> conn, std::shared_ptr<TxSlot> slot);
+  // conn and slot by reference: moved once, into the pending grant.
+  void Grant(TxWaiter w, std::shared_ptr<BackendConn>&& conn, std::shared_ptr<TxSlot>&& slot);
   friend class TxGrantScope;
   void PostGrant(PendingGrant g);
   Worker* worker_;
