@@ -23,6 +23,10 @@
 #                                       direct-standby: pgbench straight to the first standby;
 #                                       haproxy-rr: HAProxy spreading connections over the three
 #                                       servers, select-only workloads only)
+#                                       PGVIGIL_MAX_IDLE=80 (pgvigil's proxy.pool.maxIdle: idle backends kept
+#                                       between client sessions, as PgBouncer's session pool of 80 here keeps them)
+#                                       PGVIGIL_IDLE_TIMEOUT_MS=600000 (proxy.pool.idleTimeout; PgBouncer's
+#                                       server_idle_timeout, 600 s by default: idle backends of both live as long)
 #                                       PGVIGIL_TX_POOL=20 (pgvigil transaction mode: backends per pool, i.e. per node)
 #                                       IDLE_TARGET=pgvigil (or pgvigil-tx: idle clients hold no backend)
 #                                       ONLY=REGEX (workload names to run, e.g. 'select-only (simple 8c|64c)')
@@ -132,7 +136,7 @@ start_pgvigil() {
   shift
   [[ $name == *-alt ]] && build=$ALT_BUILD
   $SETSID "$build/bin/pgvigil-proxy-bench" --port "${PORT[$name]}" --nodes "127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$P2" \
-    "$@" >"$DIR/$name.log" 2>&1 &
+    --pool-max-idle "${PGVIGIL_MAX_IDLE:-80}" --pool-idle-timeout "${PGVIGIL_IDLE_TIMEOUT_MS:-600000}" "$@" >"$DIR/$name.log" 2>&1 &
   PID[$name]=$!
 }
 

@@ -11,6 +11,7 @@
 //   pgvigil-proxy-bench --port 9999 --nodes 127.0.0.1:5432,127.0.0.1:5433 [--threads N]
 //                       [--no-read-your-writes] [--no-load-balance] [--hba FILE]
 //                       [--health-check MS] [--pool-max-idle N (proxy.pool.maxIdle, 20)]
+//                       [--pool-idle-timeout MS (proxy.pool.idleTimeout, 60000)]
 //                       [--pool-mode session|transaction] [--pool-size N (proxy.pool.size, 20)]
 //                       [--session-state refuse|pin (proxy.pool.sessionState, refuse)]
 #include <signal.h>
@@ -36,6 +37,8 @@ int main(int argc, char** argv) {
   ctx.spec.proxy.loadBalancing.enabled = !cl.Has("--no-load-balance");
   ctx.spec.proxy.pool.maxIdle = std::stoi(cl.Value("--pool-max-idle", "20"));
   ctx.spec.proxy.pool.size = std::stoi(cl.Value("--pool-size", "20"));
+  if (cl.Has("--pool-idle-timeout"))
+    ctx.spec.proxy.pool.idleTimeout = pgvigil::Millis(std::stoll(cl.Value("--pool-idle-timeout")));
   const std::string mode = cl.Value("--pool-mode", "session");
   if (mode != "session" && mode != "transaction") {
     std::cerr << "--pool-mode: '" << mode << "' is not session or transaction\n";
@@ -77,7 +80,7 @@ int main(int argc, char** argv) {
   }
   if (ctx.spec.nodes.empty()) {
     std::cerr << "usage: pgvigil-proxy-bench --port P --nodes host:port[,host:port...] [--threads N] [--hba FILE]"
-                 " [--no-load-balance] [--no-read-your-writes] [--health-check MS] [--pool-max-idle N]"
+                 " [--no-load-balance] [--no-read-your-writes] [--health-check MS] [--pool-max-idle N] [--pool-idle-timeout MS]"
                  " [--pool-mode session|transaction] [--pool-size N] [--session-state refuse|pin]\n";
     return 2;
   }
