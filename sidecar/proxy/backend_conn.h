@@ -185,6 +185,10 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
     uint64_t setChangeFirst = 0, setChange = 0;
     bool watchTags = false;
     uint8_t tags = 0;
+    // A Query of several statements whose steps were sent (SessionSets): how
+    // many statements it has, and its CommandCompletes (CommandTagCode), in order.
+    uint32_t queryStatements = 0;
+    std::string tagCodes = {};
   };
   std::vector<Cycle> outstanding;  // awaiting ReadyForQuery, oldest first
   bool seqOpen = false;            // outstanding.back() is an extended sequence still without Sync

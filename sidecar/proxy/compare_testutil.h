@@ -30,12 +30,15 @@ void OnPostgresThenProxy(const std::unique_ptr<ProxyUnderTest>& px, F&& steps) {
 // backend that joins the session: session mode, or a client pinned in
 // transaction mode) and application_name (followed by the proxy in
 // transaction mode), on the session's standby (a read) and on the primary.
-inline void ExpectSettings(RawPg& x, const std::string& want) {
-  const std::string q = "SELECT current_setting('work_mem') || ' ' || current_setting('application_name')";
+// The value of the SELECT q, likewise.
+inline void ExpectReadAndPrimary(RawPg& x, const std::string& q, const std::string& want) {
   EXPECT_EQ(x.Simple(q), "TDCZ") << x.lastError;
   EXPECT_EQ(x.lastValue, want);
   EXPECT_EQ(x.Simple("/*NO LOAD BALANCE*/ " + q), "TDCZ") << x.lastError;
   EXPECT_EQ(x.lastValue, want);
+}
+inline void ExpectSettings(RawPg& x, const std::string& want) {
+  ExpectReadAndPrimary(x, "SELECT current_setting('work_mem') || ' ' || current_setting('application_name')", want);
 }
 
 // The settings ExpectSettings then reads as "3MB kept" (work_mem only when

@@ -9,15 +9,20 @@
 //  * a Query of several statements (an implicit transaction): its SETs count
 //    when it succeeds, none when any statement fails (a DISCARD ALL in it is
 //    refused, 25001, so a SET beside it does not stay either);
-//  * a standby already in the session that missed such a SET gets it then.
+//  * a standby already in the session that missed such a SET gets it then;
+//  * a SET past the limit of recorded entries that replaces one of its
+//    parameter keeps the session movable to another primary.
 // Each case runs on PostgreSQL itself (the primary) and then through the
 // proxy; the standby joins at the first read (ExpectSettings), so a SET made
 // before reaches it only by the proxy's replay.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "sidecar/proxy/compare_testutil.h"
+#include "sidecar/proxy/session_sets.h"
 
 namespace pgvigil::proxy::testenv {
 namespace {
@@ -166,6 +171,35 @@ TEST_P(ProxySessionSetsTest, AMultiStatementQueryKeepsItsSetsOnlyWhenItSucceeds)
     EXPECT_EQ(x.Simple("COMMIT"), "CZ");
     ExpectSettings(x, "6MB kept");
   });
+}
+
+// 100 entries recorded (different parameters), then a SET of one of them: it
+// replaces that entry, so the session may still move to another primary (its
+// SETs replayed there) when routing marks its primary down. Transaction
+// pooling: a client pinned by its SETs (the pin policy).
+TEST_P(ProxySessionSetsTest, ASetReplacingAnEntryPastTheLimitKeepsTheSessionMovable) {
+  const auto policy = GetParam() == PoolMode::kSession ? SessionStatePolicy::kRefuse : SessionStatePolicy::kPin;
+  auto px = StartBalancedToNode1(GetParam(), policy);
+  ASSERT_TRUE(px);
+  RawPg x(px->port);
+  ASSERT_TRUE(x.ready);
+  for (size_t i = 0; i < SessionSets::kMax; ++i)
+    ASSERT_EQ(x.Simple("SET pgvigil_t.p" + std::to_string(i) + " = 1"), "CZ") << x.lastError;
+  ASSERT_EQ(x.Simple("SET pgvigil_t.p0 = 2"), "CZ") << x.lastError;
+  auto moved = [&] { return px->ctx.metrics->Value("pgvigil_proxy_sessions_moved_total"); };
+  auto closed = [&] {
+    return px->ctx.metrics->Value("pgvigil_proxy_sessions_closed_total", "reason=\"primary_changed\"");
+  };
+  // The idle session leaves its primary (or is ended) as routing marks it down.
+  px->SetHealth(0, false, BackendRole::kUnknown);
+  for (int i = 0; i < 500 && moved() + closed() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  px->SetHealth(0, true, BackendRole::kPrimary);
+  EXPECT_EQ(moved(), 1);
+  EXPECT_EQ(closed(), 0);
+  const std::string q = "/*NO LOAD BALANCE*/ SELECT current_setting('pgvigil_t.p0') || "
+                        "current_setting('pgvigil_t.p99') || ' ' || inet_server_port()";
+  EXPECT_EQ(x.Simple(q), "TDCZ") << x.lastError;
+  EXPECT_EQ(x.lastValue, "21 " + std::to_string(NodePort(0)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ProxySessionSetsTest, ::testing::Values(PoolMode::kSession, PoolMode::kTransaction),

@@ -130,7 +130,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     bool functionsLookedUp = false;
     std::string sessionState;  // SqlClass::sessionState of any statement in the cycle
     bool multiStatement = false;  // a Query of several statements
-    std::string multiSets;        // SqlClass::multiSets of that Query
+    std::vector<SqlStep> steps;   // SqlClass::steps of that Query
+    uint32_t queryStatements = 0; // and how many statements it has (with steps only)
     std::string boundSet;         // a Bind of a SET / RESET name statement: its text
     // The transaction status the message met, when the proxy failed the
     // client's open sequence for its error (FailSequence; the status after
@@ -452,6 +453,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // by its answer; and that answer.
   void NoteSetChange(Target main, bool also_standby);
   void SetCycleAnswered(const BackendConn::Cycle& done, char status);
+  void NoteQuerySteps(BackendConn* b, bool also_standby);
+  // The SetKey of the cycle's SET / RESET name statement (session_sets.h).
+  std::string CycleSetKey() const;
   // Transaction pooling, the parameters that follow the client
   // (tracked_params.h): a ParameterStatus from b, relayed to the client or
   // not; and the silent SETs that bring b to the client's values first.

@@ -255,8 +255,11 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
     return true;
   }
   if (f.type == 'E') cur.sawError = true;
-  if (f.type == 'C' && cur.watchTags)
-    cur.tags |= CommandTagBits(std::string_view(reinterpret_cast<const char*>(f.body), f.bodyLen ? f.bodyLen - 1 : 0));
+  if (f.type == 'C' && cur.watchTags) {
+    const std::string_view tag(reinterpret_cast<const char*>(f.body), f.bodyLen ? f.bodyLen - 1 : 0);
+    cur.tags |= CommandTagBits(tag);
+    if (cur.queryStatements) cur.tagCodes += CommandTagCode(tag);
+  }
   if (f.type == 'C' && cur.discardAll && f.bodyLen >= 11 && std::memcmp(f.body, "DISCARD ALL", 11) == 0)
     DiscardedAll(t, cur.discardAllAt, cur.discardSetsAt, !cur.silent);
   if (cur.silent) {

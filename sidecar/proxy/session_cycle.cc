@@ -24,7 +24,8 @@ void ClientSession::Cycle::Reset() {
   statements = 0;
   object.clear();
   ddl = functionsLookedUp = executesOnPrimary = multiStatement = false;
-  multiSets.clear();
+  steps.clear();
+  queryStatements = 0;
   boundSet.clear();
   statusMet = 0;
   functions.clear();
@@ -53,7 +54,6 @@ void ClientSession::Absorb(const SqlClass& c, bool executes) {
   // Assignments guarded: this runs for a Parse and a Bind of every statement.
   if (cycle_.sessionState.empty() && !c.sessionState.empty()) cycle_.sessionState = c.sessionState;
   if (c.statements > 1) cycle_.multiStatement = true;
-  if (!c.multiSets.empty()) cycle_.multiSets = c.multiSets;
   if (c.route == SqlRoute::kPrimary || c.route == SqlRoute::kLocal) cycle_.needPrimary = true;
   if (c.route == SqlRoute::kAll) cycle_.broadcast = true;
   cycle_.txBegin = cycle_.txBegin || c.txBegin;
@@ -154,6 +154,10 @@ bool ClientSession::HandleReadyFrame(const Frame& f) {
         cycle_.localCmd = c.local;
       }
       Absorb(c, true);
+      if (!c.steps.empty()) {
+        cycle_.steps = std::move(c.steps);
+        cycle_.queryStatements = uint32_t(c.statements);
+      }
       if (TxMode()) TxCheckExecute(c);
       // SQL EXECUTE of a statement the client prepared with the protocol: it
       // must be on the backend that runs the Query (SendCycle parses it there).

@@ -12,7 +12,8 @@
 //  * what SqlClass::sessionState flags: LISTEN, session advisory locks, SQL
 //    PREPARE, cursors WITH HOLD, LOAD, set_config();
 //  * SET commands the proxy does not replay: inside a transaction block, in a
-//    multi-statement query, through the extended protocol, beyond 100.
+//    multi-statement query, through the extended protocol, beyond 100 entries
+//    (one that replaces the recorded entry of its parameter adds none).
 // These marks stay for the session's life (DISCARD ALL does not clear them).
 #include <spdlog/spdlog.h>
 
@@ -86,7 +87,8 @@ void ClientSession::NoteSessionState() {
     // By the extended protocol it runs at its Bind (session_settings.cc).
     if (cycle_.kind != 'Q' && cycle_.kind != 'B') return;
     if (txStatus_ != 'I') mark("a SET made inside a transaction block");
-    else if (sets_.size() >= SessionSets::kMax) mark("more than 100 SET commands");
+    // One that replaces a recorded entry of its parameter adds none.
+    else if (sets_.size() >= SessionSets::kMax && !sets_.Replaces(CycleSetKey())) mark("more than 100 SET commands");
   }
 }
 

@@ -15,9 +15,27 @@ uint8_t CommandTagBits(std::string_view tag) {
   return bits;
 }
 
-uint64_t SessionSets::Sent(SetChangeKind kind, std::string text, uint64_t standby, std::string key) {
-  unanswered_.push_back({++numbered_, kind, std::move(text), standby, std::move(key)});
+char CommandTagCode(std::string_view tag) {
+  if (tag == "SET" || tag == "RESET") return 'e';
+  if (tag == "BEGIN" || tag == "START TRANSACTION") return 'b';
+  if (tag == "COMMIT" || tag == "PREPARE TRANSACTION") return 'c';
+  if (tag == "ROLLBACK") return 'r';
+  if (tag == "SAVEPOINT") return 's';
+  if (tag == "RELEASE") return 'l';
+  return 'o';
+}
+
+uint64_t SessionSets::Sent(SetChangeKind kind, std::string text, uint64_t standby, std::string key, uint32_t at) {
+  unanswered_.push_back({++numbered_, kind, std::move(text), standby, std::move(key), at});
   return numbered_;
+}
+
+bool SessionSets::Replaces(std::string_view key) const {
+  if (key.empty()) return false;
+  // As Confirm looks: since the newest entry without a key.
+  for (size_t i = confirmed_.size(); i-- > 0 && !confirmed_[i].key.empty();)
+    if (confirmed_[i].key == key) return true;
+  return false;
 }
 
 void SessionSets::Confirm(Change c, uint64_t standby_now, std::vector<std::string>* push) {
@@ -58,6 +76,10 @@ std::vector<std::string> SessionSets::Answered(const SetCycleOutcome& o, uint64_
     ++done;
   }
   unanswered_.erase(unanswered_.begin(), unanswered_.begin() + std::ptrdiff_t(done));
+  if (o.statements) {
+    AnswerQuery(std::move(mine), o, standby_now, &push);
+    return push;
+  }
   bool rollback_to = false;
   for (const auto& c : mine) rollback_to = rollback_to || c.kind == SetChangeKind::kRollbackTo;
   // The block ended in this cycle (before the change, when both: a Query
@@ -79,22 +101,32 @@ void SessionSets::Apply(Change c, const SetCycleOutcome& o, uint64_t standby_now
       else if (o.status == 'T') block_.push_back(std::move(c));
       break;
     case SetChangeKind::kSavepoint:
-      if (o.status == 'T') savepoints_.emplace_back(std::move(c.text), block_.size());
+      if (o.status == 'T') Savepoint(std::move(c));
       break;
     case SetChangeKind::kRelease:
-    case SetChangeKind::kRollbackTo: {
-      // The newest savepoint of that name; one not listed is older than all of block_.
-      size_t i = savepoints_.size();
-      while (i > 0 && savepoints_[i - 1].first != c.text) --i;
-      if (c.kind == SetChangeKind::kRelease) {
-        savepoints_.resize(i ? i - 1 : 0);
-        break;
-      }
-      block_.resize(i ? savepoints_[i - 1].second : 0);
-      savepoints_.resize(i);  // that savepoint stays
+    case SetChangeKind::kRollbackTo:
+      Savepoint(std::move(c));
       break;
-    }
+    case SetChangeKind::kBegin:
+    case SetChangeKind::kTxEnd:
+      break;  // steps of a Query of several statements only (AnswerQuery)
   }
+}
+
+void SessionSets::Savepoint(Change c) {
+  if (c.kind == SetChangeKind::kSavepoint) {
+    savepoints_.emplace_back(std::move(c.text), block_.size());
+    return;
+  }
+  // The newest savepoint of that name; one not listed is older than all of block_.
+  size_t i = savepoints_.size();
+  while (i > 0 && savepoints_[i - 1].first != c.text) --i;
+  if (c.kind == SetChangeKind::kRelease) {
+    savepoints_.resize(i ? i - 1 : 0);
+    return;
+  }
+  block_.resize(i ? savepoints_[i - 1].second : 0);
+  savepoints_.resize(i);  // that savepoint stays
 }
 
 void SessionSets::Discarded(uint64_t up_to) {

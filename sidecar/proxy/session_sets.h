@@ -12,7 +12,18 @@
 //    TRANSACTION), dropped at ROLLBACK, and dropped at ROLLBACK TO a savepoint
 //    made before it;
 //  * RESET ALL drops what was recorded before it, when it takes effect as above;
-//    DISCARD ALL when its CommandComplete comes (Discarded).
+//    DISCARD ALL when its CommandComplete comes (Discarded);
+//  * a Query of several statements is followed statement by statement, as
+//    PostgreSQL runs it (session_sets_query.cc): its SETs, savepoint commands,
+//    BEGIN, COMMIT and ROLLBACK are sent as steps, each with its place among
+//    the Query's statements, and its CommandCompletes (one a statement, up to
+//    an error) tell which ran and how a COMMIT ended. Statements outside a
+//    block run in an implicit transaction that the Query's end commits (an
+//    error aborts it), as does a COMMIT among them, and a ROLLBACK aborts; a
+//    BEGIN makes it a block (with what it already holds). When the answers do
+//    not fit the statements (the proxy split the text otherwise than
+//    PostgreSQL), what the Query kept is not known: the changes are incomplete
+//    (overflowed) until a RESET ALL or DISCARD ALL.
 //
 // One entry per parameter: a recorded change with a key (SetKey, set_key.h: a
 // statement that sets or resets one ordinary parameter) replaces the older
@@ -38,6 +49,8 @@ enum class SetChangeKind : uint8_t {
   kSavepoint,   // SAVEPOINT name, RELEASE name, ROLLBACK TO name: name
   kRelease,
   kRollbackTo,
+  kBegin,       // BEGIN / START TRANSACTION, a step of a Query of several statements
+  kTxEnd,       // COMMIT / ROLLBACK / END / ABORT, likewise (its tag tells which)
 };
 
 // What the CommandCompletes of one client cycle said (CommandTagBits).
@@ -45,6 +58,11 @@ inline constexpr uint8_t kTagRan = 1;       // any statement completed
 inline constexpr uint8_t kTagCommit = 2;    // COMMIT, PREPARE TRANSACTION
 inline constexpr uint8_t kTagRollback = 4;  // ROLLBACK (also ROLLBACK TO's tag)
 uint8_t CommandTagBits(std::string_view tag);
+// One CommandComplete of a Query of several statements, as one character
+// (SetCycleOutcome::tagCodes): b BEGIN / START TRANSACTION, c COMMIT / PREPARE
+// TRANSACTION, r ROLLBACK (also ROLLBACK TO's), s SAVEPOINT, l RELEASE, e SET /
+// RESET, o any other.
+char CommandTagCode(std::string_view tag);
 
 // The answer to one client cycle (its ReadyForQuery). An extended-protocol
 // sequence (up to its Sync) may carry several changes, numbered first..change:
@@ -55,6 +73,11 @@ struct SetCycleOutcome {
   bool error = false;   // an ErrorResponse came
   uint8_t tags = 0;     // CommandTagBits of its CommandCompletes
   char status = 'I';    // the transaction status after it
+  // A Query of several statements whose steps were sent (Sent's `at`): how
+  // many statements it has, and the CommandTagCode of each CommandComplete, in
+  // order. 0: not such a Query.
+  uint32_t statements = 0;
+  std::string_view tagCodes = {};
 };
 
 class SessionSets {
@@ -72,7 +95,8 @@ class SessionSets {
   // its number (for SetCycleOutcome::change and Discarded). `standby`: the
   // standby connection (the session's count of joins) that got it too, 0 none.
   // `key`: a kQuery's SetKey ("" none: never replaced, never replaces).
-  uint64_t Sent(SetChangeKind kind, std::string text, uint64_t standby, std::string key = {});
+  // `at`: a step of a Query of several statements, its place among them.
+  uint64_t Sent(SetChangeKind kind, std::string text, uint64_t standby, std::string key = {}, uint32_t at = 0);
   // The cycle's answer came. Returns the Query messages that a standby joined
   // as `standby_now` (0: none) did not get and must run now (what this answer
   // confirmed that was sent without it).
@@ -85,6 +109,9 @@ class SessionSets {
   bool Watching() const { return !block_.empty() || !unanswered_.empty(); }
   const std::vector<Entry>& confirmed() const { return confirmed_; }
   size_t size() const { return confirmed_.size(); }
+  // A change of SetKey `key` ("" none) would replace a recorded entry when it
+  // counts, rather than add one.
+  bool Replaces(std::string_view key) const;
   // A change took effect but was not recorded (past kMax): a backend joining
   // the session now would miss it. Until a RESET ALL or DISCARD ALL after it.
   bool overflowed() const { return droppedUpTo_ != 0; }
@@ -97,10 +124,16 @@ class SessionSets {
     std::string text;
     uint64_t standby;
     std::string key;
+    uint32_t at;
   };
   void Confirm(Change c, uint64_t standby_now, std::vector<std::string>* push);
   void Apply(Change c, const SetCycleOutcome& o, uint64_t standby_now, std::vector<std::string>* push);
   void EndBlock(bool committed, uint64_t standby_now, std::vector<std::string>* push);
+  // A savepoint command that ran in the open block (Apply, AnswerQuery).
+  void Savepoint(Change c);
+  // A Query of several statements answered (session_sets_query.cc).
+  void AnswerQuery(std::vector<Change> steps, const SetCycleOutcome& o, uint64_t standby_now,
+                   std::vector<std::string>* push);
 
   std::vector<Entry> confirmed_;
   std::vector<Change> unanswered_;  // sent, oldest first

@@ -199,9 +199,9 @@ TEST(SessionSetsTest, RoleChangesAreNeverReplacedNorReplacedAcross) {
   EXPECT_EQ(s.size(), 7u);
 }
 
-TEST(SessionSetsTest, AMultiStatementQueryIsNeverReplaced) {
+TEST(SessionSetsTest, ATextOfSeveralStatementsIsNeverReplaced) {
   SessionSets s;
-  const std::string multi = "SET search_path TO a;\nSET work_mem = '1MB';\n";  // SqlClass::multiSets
+  const std::string multi = "SET search_path TO a;\nSET work_mem = '1MB';\n";  // SetKey gives it none
   Ran(s, multi);
   Ran(s, "SET search_path TO b");
   Ran(s, "SET work_mem = '2MB'");

@@ -16,6 +16,15 @@ std::string QueryMessage(std::string_view sql) {
 }
 }  // namespace
 
+std::string ClientSession::CycleSetKey() const {
+  std::string_view sql = cycle_.boundSet;  // by the extended protocol: its Parse's text
+  if (cycle_.kind == 'Q') {
+    const std::string_view m = cycle_.Bytes();
+    if (m.size() < 5 || !ParseQuery(FrameOfMessage(m), &sql)) sql = {};
+  }
+  return SetKey(sql);
+}
+
 void ClientSession::NoteSetChange(Target main, bool also_standby) {
   BackendConn* b = Conn(main).get();
   if (!b || b->outstanding.empty()) return;
@@ -33,9 +42,7 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
       change = runs && cycle_.broadcast && (simple || !cycle_.boundSet.empty());
       if (!change) break;
       text = simple ? std::string(cycle_.Bytes()) : QueryMessage(cycle_.boundSet);
-      std::string_view sql = cycle_.boundSet;
-      if (simple && (text.size() < 5 || !ParseQuery(FrameOfMessage(text), &sql))) sql = {};
-      key = SetKey(sql);  // one entry per parameter (session_sets.h)
+      key = CycleSetKey();  // one entry per parameter (session_sets.h)
       break;
     }
     case StmtKind::kResetAll:
@@ -53,9 +60,10 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
       text = cycle_.object;
       break;
     default:
-      // A Query of several statements: its SETs alone, as one Query.
-      change = simple && !cycle_.multiSets.empty();
-      if (change) text = QueryMessage(cycle_.multiSets);
+      // A Query of several statements: its steps, each in its place
+      // (session_sets_query.cc), when it has a SET or a block holds some.
+      change = false;
+      if (simple && !cycle_.steps.empty()) return NoteQuerySteps(b, also_standby);
       break;
   }
   BackendConn::Cycle& e = b->outstanding.back();
@@ -66,18 +74,54 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
   if (change || sets_.Watching()) e.watchTags = true;
 }
 
+void ClientSession::NoteQuerySteps(BackendConn* b, bool also_standby) {
+  bool sets = false;
+  for (const auto& s : cycle_.steps) sets = sets || s.kind == StmtKind::kSet || s.kind == StmtKind::kReset ||
+                                            s.kind == StmtKind::kResetAll;
+  if (!sets && !sets_.Watching()) return;
+  BackendConn::Cycle& e = b->outstanding.back();
+  const uint64_t standby = also_standby && standby_ ? standbyJoins_ : 0;
+  for (auto& s : cycle_.steps) {
+    SetChangeKind kind = SetChangeKind::kQuery;
+    std::string key;
+    switch (s.kind) {
+      case StmtKind::kSet:
+      case StmtKind::kReset:
+        key = SetKey(s.text);
+        s.text = QueryMessage(s.text);
+        break;
+      case StmtKind::kResetAll:
+        kind = SetChangeKind::kResetAll;
+        s.text = QueryMessage(s.text);
+        break;
+      case StmtKind::kBegin: kind = SetChangeKind::kBegin; break;
+      case StmtKind::kTxEnd: kind = SetChangeKind::kTxEnd; break;
+      case StmtKind::kSavepoint: kind = SetChangeKind::kSavepoint; break;
+      case StmtKind::kRelease: kind = SetChangeKind::kRelease; break;
+      default: kind = SetChangeKind::kRollbackTo; break;
+    }
+    e.setChange = sets_.Sent(kind, std::move(s.text), standby, std::move(key), s.at);
+    if (!e.setChangeFirst) e.setChangeFirst = e.setChange;
+  }
+  e.queryStatements = cycle_.queryStatements;
+  e.watchTags = true;
+}
+
 void ClientSession::SetCycleAnswered(const BackendConn::Cycle& done, char status) {
   // Transaction pooling: a standby is given SETs only for a pinned client.
   const bool standby_takes = standby_ && !(TxMode() && txPinned_.empty());
-  auto push = sets_.Answered({done.setChange, done.setChangeFirst, done.sawError, done.tags, status},
+  auto push = sets_.Answered({done.setChange, done.setChangeFirst, done.sawError, done.tags, status,
+                              done.queryStatements, done.tagCodes},
                              standby_takes ? standbyJoins_ : 0);
-  // More SETs than are recorded: a standby joining later could not be given
-  // them all, so the session's reads stay on the primary from now on, as after
-  // a session-level set_config() (session_move.cc).
+  // More SETs than are recorded, or a Query of several statements whose
+  // answers did not fit its statements: a standby joining later could not be
+  // given them all, so the session's reads stay on the primary from now on, as
+  // after a session-level set_config() (session_move.cc).
   if (sets_.overflowed() && !noLoadBalance_) {
     noLoadBalance_ = true;
-    spdlog::info("proxy: session of {}: more than {} SET commands kept (different parameters, or SET ROLE and "
-                 "the like); its reads stay on the primary",
+    spdlog::info("proxy: session of {}: SET commands kept that are not recorded (more than {}: different "
+                 "parameters, or SET ROLE and the like; or a Query of several statements not followed); its reads "
+                 "stay on the primary",
                  peer_, SessionSets::kMax);
   }
   // Not into the middle of an extended sequence mirrored there (the client's

@@ -462,7 +462,7 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
   bool sets = false;  // a session SET/RESET among several statements: not replayed by the proxy
   size_t b = 0;
   size_t from = 0;  // where the statement's text begins
-  std::string set_texts;
+  std::vector<SqlStep> steps;
   for (size_t i = 0; i <= t.size(); ++i) {
     if (i < t.size() && !(t[i].kind == SqlToken::kPunct && t[i].text == ";")) continue;
     SqlClass one = ClassifyOne(t, b, i, config);
@@ -473,7 +473,10 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
     if (one.route == SqlRoute::kEmpty) continue;
     ++statements;
     sets = sets || IsSessionSet(one.kind);
-    if (IsSessionSet(one.kind) || one.kind == StmtKind::kResetAll) (set_texts += text) += ";\n";
+    if (IsSessionSet(one.kind) || one.kind == StmtKind::kResetAll)
+      steps.push_back({one.kind, uint32_t(statements - 1), std::string(text)});
+    else if (IsBlockCommand(one.kind))
+      steps.push_back({one.kind, uint32_t(statements - 1), one.object});
     if (statements == 1) {
       all = one;
       continue;
@@ -497,7 +500,7 @@ SqlClass ClassifySql(std::string_view sql, const ClassifierConfig& config) {
     }
   }
   all.statements = statements;
-  if (statements > 1) all.multiSets = std::move(set_texts);
+  if (statements > 1) all.steps = std::move(steps);
   if (statements > 1 && sets && all.sessionState.empty()) all.sessionState = "a SET in a multi-statement query";
   // A parameter that follows the client is followed for a set_config() alone in its statement only.
   if (statements > 1 && all.sessionState.rfind(kSetConfigOf, 0) == 0) all.sessionState = "set_config()";

@@ -4,6 +4,7 @@
 // slower, a write sent to a standby is an error.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -48,6 +49,11 @@ enum class StmtKind {
 const char* ToString(StmtKind k);
 // True for the kinds that the session replays on a backend that joins later.
 inline bool IsSessionSet(StmtKind k) { return k == StmtKind::kSet || k == StmtKind::kReset; }
+// The commands that begin, end or change a transaction block (SqlClass::steps).
+inline bool IsBlockCommand(StmtKind k) {
+  return k == StmtKind::kBegin || k == StmtKind::kTxEnd || k == StmtKind::kSavepoint || k == StmtKind::kRelease ||
+         k == StmtKind::kRollbackTo;
+}
 
 // A transaction characteristic a statement declares: BEGIN/START TRANSACTION and
 // SET TRANSACTION for the transaction; SET SESSION CHARACTERISTICS and SET/RESET
@@ -55,6 +61,15 @@ inline bool IsSessionSet(StmtKind k) { return k == StmtKind::kSet || k == StmtKi
 // to the server's default, read committed unless configured).
 enum class TxIsolation { kUnspecified, kSerializable, kOther, kDefault };
 enum class TxAccess { kUnspecified, kReadWrite, kReadOnly };
+
+// One statement of a query of several (SqlClass::steps).
+struct SqlStep {
+  StmtKind kind;  // kSet, kReset, kResetAll, kBegin, kTxEnd, kSavepoint, kRelease, kRollbackTo
+  uint32_t at;    // its place among the query's statements, 0 the first
+  // kSet / kReset / kResetAll: the statement's text (without its ';');
+  // kSavepoint / kRelease / kRollbackTo: the savepoint (SqlClass::object).
+  std::string text;
+};
 
 struct SqlClass {
   SqlRoute route = SqlRoute::kPrimary;
@@ -71,9 +86,11 @@ struct SqlClass {
   // kSet / kReset: the setting, lower-cased (SET TIME ZONE: timezone, SET NAMES: client_encoding);
   // kSavepoint / kRelease / kRollbackTo: the savepoint (as PostgreSQL folds it)
   std::string object;
-  // A query of several statements: the text of its SET, RESET and RESET ALL
-  // statements, in order, each ended by ";\n" ("" when it has none).
-  std::string multiSets;
+  // A query of several statements: those of its statements that change the
+  // session's settings or the transaction block, in order (none when it has
+  // no SET, RESET or RESET ALL and no BEGIN, COMMIT, ROLLBACK, SAVEPOINT,
+  // RELEASE or ROLLBACK TO; empty for a single statement).
+  std::vector<SqlStep> steps;
   // A SELECT-like read calling functions not known to be safe on a standby:
   // the session asks pg_proc whether any is volatile (see FunctionVolatility).
   // Only filled when no function lists are configured. Lower-case unless quoted.

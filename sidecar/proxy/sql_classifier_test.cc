@@ -410,13 +410,25 @@ TEST(SqlClassifierTest, FastPathsAgreeOnRandomBytes) {
 namespace pgvigil::proxy {
 namespace {
 
-TEST(SqlClassifierSessionSets, AMultiStatementQueryListsItsSets) {
+// The steps as "kind@place:text" joined by '|'.
+std::string Steps(const std::string& sql) {
+  std::string out;
+  for (const auto& s : ClassifySql(sql, ClassifierConfig{}).steps)
+    out += (out.empty() ? "" : "|") + std::string(ToString(s.kind)) + "@" + std::to_string(s.at) + ":" + s.text;
+  return out;
+}
+
+TEST(SqlClassifierSessionSets, AMultiStatementQueryListsItsSetsAndBlockCommands) {
   ClassifierConfig cfg;
-  EXPECT_EQ(ClassifySql("SET work_mem = '5MB'; SELECT 1; RESET ALL", cfg).multiSets,
-            "SET work_mem = '5MB';\n RESET ALL;\n");
-  EXPECT_EQ(ClassifySql("SELECT ';'; reset x -- note", cfg).multiSets, " reset x -- note;\n");
-  EXPECT_EQ(ClassifySql("SET work_mem = '5MB'", cfg).multiSets, "");
-  EXPECT_EQ(ClassifySql("SELECT 1; DISCARD ALL", cfg).multiSets, "");
+  EXPECT_EQ(Steps("SET work_mem = '5MB'; SELECT 1; RESET ALL"),
+            "set@0:SET work_mem = '5MB'|reset all@2: RESET ALL");
+  EXPECT_EQ(Steps("SELECT ';'; reset x -- note"), "reset@1: reset x -- note");
+  EXPECT_EQ(Steps("SET work_mem = '5MB'"), "");
+  EXPECT_EQ(Steps("SELECT 1; DISCARD ALL"), "");
+  EXPECT_EQ(Steps("SELECT 1; SELECT 2"), "");
+  EXPECT_EQ(Steps("BEGIN;; SET a = 1; SAVEPOINT Sp; SET LOCAL b = 2; ROLLBACK TO sp; RELEASE \"X\"; END"),
+            "begin@0:|set@1: SET a = 1|savepoint@2:sp|rollback to savepoint@4:sp|release savepoint@5:X|transaction end@6:");
+  EXPECT_EQ(Steps("SELECT 1; ROLLBACK; SET a = 1; COMMIT PREPARED 'x'"), "transaction end@1:|set@2: SET a = 1");
   EXPECT_EQ(ClassifySql("SAVEPOINT Sp", cfg).object, "sp");
   EXPECT_EQ(ClassifySql("ROLLBACK TO SAVEPOINT \"Sp\"", cfg).object, "Sp");
   EXPECT_EQ(ClassifySql("release sp", cfg).object, "sp");
