@@ -160,7 +160,7 @@ enum class SessionStatePolicy { kRefuse, kPin };
 // user/database/options). Transaction mode: see sidecar/proxy/README.md.
 struct ProxyPoolSpec {
   int maxIdle = 20;                   // idle backends kept by one proxy, all nodes together; 0: no pooling
-  Millis idleTimeout{60000};          // an idle backend is closed after this long; 0: never
+  Millis idleTimeout{600000};         // an idle backend is closed after this long (as PgBouncer); 0: never
   PoolMode mode = PoolMode::kSession;
   // Transaction mode: backends per pool (user, database, startup options, node),
   // shared out between the proxy's worker threads.

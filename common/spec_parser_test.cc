@@ -109,7 +109,7 @@ TEST(SpecDefaultsTest, MinimalSpecGetsEveryDocumentedDefault) {
   EXPECT_TRUE(s.proxy.loadBalancing.readOnlyFunctions.empty());
   EXPECT_TRUE(s.proxy.loadBalancing.writeFunctions.empty());
   EXPECT_EQ(s.proxy.pool.maxIdle, 20);
-  EXPECT_EQ(s.proxy.pool.idleTimeout, Millis(60000));
+  EXPECT_EQ(s.proxy.pool.idleTimeout, Millis(600000));
   EXPECT_EQ(s.proxy.pool.mode, PoolMode::kSession);
   EXPECT_EQ(s.proxy.pool.size, 20);
   EXPECT_EQ(s.proxy.pool.queueTimeout, Millis(120000));

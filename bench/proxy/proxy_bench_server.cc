@@ -11,7 +11,7 @@
 //   pgvigil-proxy-bench --port 9999 --nodes 127.0.0.1:5432,127.0.0.1:5433 [--threads N]
 //                       [--no-read-your-writes] [--no-load-balance] [--hba FILE]
 //                       [--health-check MS] [--pool-max-idle N (proxy.pool.maxIdle, 20)]
-//                       [--pool-idle-timeout MS (proxy.pool.idleTimeout, 60000)]
+//                       [--pool-idle-timeout MS (proxy.pool.idleTimeout, 600000)]
 //                       [--pool-mode session|transaction] [--pool-size N (proxy.pool.size, 20)]
 //                       [--session-state refuse|pin (proxy.pool.sessionState, refuse)]
 #include <signal.h>
