@@ -8,7 +8,7 @@
 # lab namespace; the Service forwards to the pods its selector picks (labels changed in the
 # double move it), drops a pod that turns not Ready, closes connections without endpoints;
 # a deleted pod's process stops and its replacement (new uid) runs; a pod beyond the lab's
-# hosts stays Pending; with the API server down the Service keeps forwarding, a crashed
+# hosts stays Pending, and so does a pod named in the kubelet's hold file until released; with the API server down the Service keeps forwarding, a crashed
 # container is started again, and a readiness change made meanwhile reaches the status
 # once it is back. Own lab: PGVIGIL_LAB_NS=kht, PGVIGIL_LAB_DIR=/tmp/pgvigil-lab-kht.
 set -uo pipefail
@@ -117,9 +117,13 @@ api_req DELETE /api/v1/namespaces/db/pods/web-1
 check "14. the deleted pod's process stopped" wait_until 15 eval '! kill -0 $old_pid 2>/dev/null'
 check "15. its replacement (new uid) runs and is Ready" wait_until 20 eval \
   '[[ $(pod_field web-1 "p[\"metadata\"][\"uid\"]") != "$old_uid" ]] && pod_ready web-1 && [[ $(svc_get greeting) == "hello web-1" ]]'
+echo web-2 >"$KUBE_DIR/hold"  # the kubelet's hold file: web-2 stays Pending until released
 api_req PATCH /apis/apps/v1/namespaces/db/statefulsets/web '{"spec":{"replicas":4}}'
-check "16. web-3 has no lab host (3 hosts): not started, not Ready" wait_until 10 eval \
-  'pod_ready web-2 && grep -q "pod web-3: no lab host" "$KUBE_DIR/kubelet.log" && ! pod_ready web-3'
+check "16. web-2 held (hold file) and web-3 without a lab host (3 hosts): neither started nor Ready" wait_until 10 eval \
+  'grep -q "pod web-2: held by the harness" "$KUBE_DIR/kubelet.log" && grep -q "pod web-3: no lab host" "$KUBE_DIR/kubelet.log" &&
+   ! pod_ready web-2 && ! pod_ready web-3 && [[ ! -e $E2E_LAB/pids/kube-pod-web-2.pid ]]'
+: >"$KUBE_DIR/hold"
+check "16b. web-2 released: started and Ready" wait_until 10 pod_ready web-2
 d1=$(pod_dir web-1)  # (found through the API: before it goes down)
 kubefake_ctl /down >/dev/null
 check "17. API server down: the Service still forwards (kube-proxy keeps its rules)" eval \
