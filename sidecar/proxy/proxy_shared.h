@@ -210,6 +210,12 @@ struct Worker {
   // a snapshot can be remembered by it; see ClientSession::StandbyIndex).
   const EffectiveRouting* RoutingHeld() const { return routing_.get(); }
   uint64_t RoutingSerial() const { return routingSerial_; }
+  // Routing() would return the snapshot of load `serial` now, without loading
+  // it (no reference count): that load is the one held and RoutingVersion has
+  // not moved since.
+  bool RoutingStill(uint64_t serial) const {
+    return serial == routingSerial_ && routing_ && shared->RoutingVersion() == routingSeen_;
+  }
   // Transaction pooling (proxy.pool.mode transaction); null in session mode.
   std::shared_ptr<TxBackends> tx;
   // Transaction pooling: the proxy's name for each distinct prepared statement

@@ -31,6 +31,20 @@ ProxyOptions PoolOfOneReadsOnNode1() {
   return o;
 }
 
+// With PoolOfOneReadsOnNode1: a holds node 1's one backend in its
+// transaction, and b's read queues for it (one more pool wait); the read is
+// answered once a lets go.
+std::future<std::string> ReadQueuedBehind(Conn& a, Conn& b, const MetricsRegistry& m) {
+  const double waits0 = m.Value("pgvigil_proxy_pool_waits_total");
+  EXPECT_EQ(a.Query("BEGIN"), "");
+  EXPECT_EQ(a.Query("SELECT inet_server_port()"), std::to_string(NodePort(1)));
+  auto read = std::async(std::launch::async, [&b] { return b.Query("SELECT inet_server_port()"); });
+  for (int i = 0; i < 200 && m.Value("pgvigil_proxy_pool_waits_total") == waits0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(m.Value("pgvigil_proxy_pool_waits_total"), waits0 + 1);
+  return read;
+}
+
 TEST(ProxyTxPoolBalanceTest, ReadGoesToAStandbyWithABackendFree) {
   ProxyOptions o;
   o.threads = 1;
@@ -76,20 +90,44 @@ TEST(ProxyTxPoolBalanceTest, QueuedReadIsRoutedOnce) {
   auto b = Connect(px->port, "postgres", "", extra);
   ASSERT_TRUE(a->ok() && b->ok()) << a->error() << b->error();
   auto& m = *px->ctx.metrics;
-  const double waits0 = m.Value("pgvigil_proxy_pool_waits_total");
   const double once0 = m.Value("pgvigil_proxy_pool_waits_routed_once_total");
-  EXPECT_EQ(a->Query("BEGIN"), "");
-  EXPECT_EQ(a->Query("SELECT inet_server_port()"), std::to_string(NodePort(1)));
-  auto read = std::async(std::launch::async, [&] { return b->Query("SELECT inet_server_port()"); });
-  for (int i = 0; i < 200 && m.Value("pgvigil_proxy_pool_waits_total") == waits0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_EQ(m.Value("pgvigil_proxy_pool_waits_total"), waits0 + 1);
+  auto read = ReadQueuedBehind(*a, *b, m);
   EXPECT_EQ(a->Query("COMMIT"), "");
   EXPECT_EQ(read.get(), std::to_string(NodePort(1)));
   EXPECT_EQ(m.Value("pgvigil_proxy_pool_waits_routed_once_total"), once0 + 1);
   // The next reads of both run as usual.
   EXPECT_EQ(b->Query("SELECT inet_server_port()"), std::to_string(NodePort(1)));
   EXPECT_EQ(a->Query("SELECT inet_server_port()"), std::to_string(NodePort(1)));
+}
+
+// Routing changed while a read waited for its standby's pool (that standby
+// left balancing, another joined): at the grant the read goes where the new
+// routing says, the other standby, not on the decision made before the wait
+// (the granted backend of the old one is dropped as out of balancing), and it
+// is not counted as routed once.
+TEST(ProxyTxPoolBalanceTest, QueuedReadGoesWhereRoutingChangedDuringTheWaitSays) {
+  auto px = StartProxy(PoolOfOneReadsOnNode1());
+  ASSERT_TRUE(px);
+  const std::string extra = "sslmode=disable application_name=pgvigil_tx_route_change";
+  auto a = Connect(px->port, "postgres", "", extra);
+  auto b = Connect(px->port, "postgres", "", extra);
+  ASSERT_TRUE(a->ok() && b->ok()) << a->error() << b->error();
+  auto& m = *px->ctx.metrics;
+  const double once0 = m.Value("pgvigil_proxy_pool_waits_routed_once_total");
+  const std::string p2 = std::to_string(NodePort(2));
+  auto read = ReadQueuedBehind(*a, *b, m);
+  ASSERT_FALSE(HasFailure());
+  RoutingTable t;
+  t.generation = 1;
+  t.primary = Cluster().nodes()[0].name;
+  for (const auto& n : Cluster().nodes()) t.nodes.push_back({n.name, "127.0.0.1", n.port, 0, true});
+  t.nodes[2].weight = 1;  // reads on node 2 now, none on node 1
+  ASSERT_TRUE(px->server->SetRouting(t).ok());
+  EXPECT_EQ(a->Query("COMMIT"), "");  // node 1's backend goes to b
+  ASSERT_EQ(read.wait_for(std::chrono::seconds(15)), std::future_status::ready) << "b got nothing";
+  EXPECT_EQ(read.get(), p2);
+  EXPECT_EQ(m.Value("pgvigil_proxy_pool_waits_routed_once_total"), once0);
+  EXPECT_EQ(b->Query("SELECT inet_server_port()"), p2);
 }
 
 // A client's wait is for the node it queued for, by turns the standby's pool

@@ -149,7 +149,7 @@ void ClientSession::OnRead(const boost::system::error_code& ec, size_t n) {
 void ClientSession::Process() {
   if (processing_) return;  // re-entered from a callback; the outer loop continues
   processing_ = true;
-  traceOn_ = spdlog::default_logger_raw()->should_log(spdlog::level::trace);
+  traceOn_ = -1;  // read when first asked (TraceOn)
   // The backends' writes wait for the end of this read's messages: one write
   // per backend, made here, not one posted per message.
   if (TxMode() && (primary_ || standby_) && shared_->RoutingVersion() != txLentRouting_)

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <list>
@@ -252,6 +253,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // current version (nothing to parse again there first); else null.
   const Statement* ParsedOn(Target t, std::string_view name);
   bool TryDispatch();  // false: blocked (connecting, waiting for other backend, paused)
+  // The trace line of a cycle routed to `main` on decision d (TraceOn()).
+  void TraceDispatch(Target main, const RouteDecision& d);
   bool DispatchSyncOrFlush();
   // Ends the client's open extended sequence on its backend with the proxy's own
   // Sync (see session_routing.cc). True when none was open; false when one was
@@ -465,7 +468,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // Connects (or takes from the idle pool) `t` to routing node `node`; true when
   // attached at once, false while connecting (Process() runs when done).
   bool Connect(Target t, int node, const EffectiveRouting& r);
-  void AttachPooled(Target t, std::shared_ptr<BackendConn> b);  // an idle / parked backend
+  void AttachPooled(Target t, std::shared_ptr<BackendConn>&& conn);  // an idle / parked backend, moved in
   void StartLogin(Target t, const RouteNode& nd, int node, std::shared_ptr<TxSlot> slot);
 
   // Transaction pooling (session_txpool.cc).
@@ -587,9 +590,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   WireDecoder decoder_{Direction::kFrontend};
   bool reading_ = false;
   bool processing_ = false;
-  // spdlog's trace level, read once per Process() (a batch of client
-  // messages) instead of a registry lookup per routed message.
-  bool traceOn_ = false;
+  // spdlog's trace level, read at most once per Process() (a batch of client
+  // messages) instead of a registry lookup per routed message, and only when
+  // first asked (TraceOn): a batch that routes nothing (its statement queued
+  // for a pool backend) does not read it. -1: not read in this batch.
+  mutable int8_t traceOn_ = -1;
+  bool TraceOn() const {
+    if (traceOn_ < 0) traceOn_ = spdlog::default_logger_raw()->should_log(spdlog::level::trace);
+    return traceOn_ != 0;
+  }
 
   // Login.
   std::string user_, database_;
@@ -731,13 +740,19 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     uint64_t ticket = 0;                                // the wait it was made for
     uint64_t routingSerial = 0;                         // the worker's load of the snapshot it was made with
     const BackendConn* primary = nullptr;               // the primary backend then (idle; none for the primary's)
+    const TxKey* key = nullptr;                         // the pool waited for (txWaitKey_)
     RouteInputs inputs;
     RouteDecision d;
   };
   KeptRoute kept_;
   RouteInputs CurrentRouteInputs() const;
   void KeepRouteForGrant(const RouteDecision& d, RoutingOnUse& r);
-  bool KeptRouteHolds(const KeptRoute& k, RoutingOnUse& r);  // k offered (was valid)
+  bool KeptRouteHolds(const KeptRoute& k);  // k offered (was valid)
+  // The first TryDispatch after the grant, when the kept decision holds and
+  // everything TryDispatch checks before and after deciding would come out as
+  // it did before the wait: the cycle sent on the granted backend at once.
+  // False: nothing done, the general way runs (offered the kept decision still).
+  bool SendOnKeptRoute();
   std::unique_ptr<boost::asio::steady_timer> queueTimer_;
   bool queueTimerArmed_ = false;
   bool adminPending_ = false;   // SHOW pools/clients/servers rows being gathered

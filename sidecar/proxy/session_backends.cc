@@ -45,15 +45,18 @@ bool ClientSession::Connect(Target t, int node, const EffectiveRouting& r) {
   return false;
 }
 
-void ClientSession::AttachPooled(Target t, std::shared_ptr<BackendConn> b) {
+void ClientSession::AttachPooled(Target t, std::shared_ptr<BackendConn>&& conn) {
+  // Moved into its place: no reference count up and down (a queued
+  // transaction attaches one at every grant).
+  BackendConn* b = conn.get();
   b->Adopt(this);
   // Attached while Process handles a client read: its messages leave in one
   // write when Process ends (it uncorks the session's backends), not posted.
   if (processing_) b->Cork();
-  Conn(t) = b;
+  Conn(t) = std::move(conn);
   if (t == Target::kStandby) ++standbyJoins_;
   ForgetParsed(t);
-  ReplaySessionSets(b.get());
+  ReplaySessionSets(b);
   shared_->metrics->backendReused.Inc();
   if (state_ == State::kLogin) {
     auto it = worker_->paramCache.find(LoginKey());

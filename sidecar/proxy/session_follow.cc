@@ -27,7 +27,7 @@ const ClientSession::Statement* ClientSession::ParsedOn(Target t, std::string_vi
 bool ClientSession::MayFollow(Target t, const BackendConn& b, bool sync) const {
   // What TryDispatch checks before routing: anything that makes it wait,
   // answer an error or log each message.
-  if (probing_ || adminPending_ || traceOn_ || !pendingError_.empty()) return false;
+  if (probing_ || adminPending_ || !pendingError_.empty() || TraceOn()) return false;
   if (!b.seqOpen || BusyOtherThan(t)) return false;
   if (sync || t == Target::kPrimary) return true;
   // A standby: the sequence stays there only while reads may be balanced.

@@ -54,6 +54,13 @@
 // the granted backend's node is not the snapshot's primary, send) runs on the
 // kept decision as on a fresh one.
 // Anything else: decided afresh, as before.
+//
+// At the grant the usual case skips the rest of TryDispatch too
+// (SendOnKeptRoute): when the kept decision holds and every check TryDispatch
+// makes before and after deciding is sure to come out as it did before the
+// wait (what each rests on is listed there), the cycle is sent on the granted
+// backend at once; otherwise TryDispatch runs in full, offered the kept
+// decision as before.
 #include <algorithm>
 
 #include "sidecar/proxy/session.h"
@@ -88,22 +95,68 @@ void ClientSession::KeepRouteForGrant(const RouteDecision& d, RoutingOnUse& r) {
   kept_.ticket = txWaitTicket_;
   kept_.routingSerial = worker_->RoutingSerial();
   kept_.primary = primary_.get();
+  kept_.key = txWaitKey_;
   kept_.inputs = CurrentRouteInputs();
   kept_.d = d;
 }
 
-bool ClientSession::KeptRouteHolds(const KeptRoute& k, RoutingOnUse& r) {
-  if (txWaiting_ || k.ticket != txWaitTicket_ || &*r != worker_->RoutingHeld() ||
-      worker_->RoutingSerial() != k.routingSerial)
-    return false;
+bool ClientSession::KeptRouteHolds(const KeptRoute& k) {
+  // The snapshot compared without loading it (RoutingStill): a load that
+  // finds RoutingVersion moved makes a new serial, which fails this anyway.
+  if (txWaiting_ || k.ticket != txWaitTicket_ || !worker_->RoutingStill(k.routingSerial)) return false;
   if (shared_->HoldNewTransactions() || !(CurrentRouteInputs() == k.inputs)) return false;
   if (k.d.target == RouteTarget::kPrimary)  // the granted primary, nothing else attached
     return primary_ && !standby_ &&
-           std::none_of(primary_->outstanding.begin(), primary_->outstanding.end(),
-                        [](const BackendConn::Cycle& o) { return o.capture == BackendConn::Capture::kCommitLsn; });
+           (primary_->outstanding.empty() ||  // as it comes from the pool: idle
+            std::none_of(primary_->outstanding.begin(), primary_->outstanding.end(),
+                        [](const BackendConn::Cycle& o) { return o.capture == BackendConn::Capture::kCommitLsn; }));
   if (!standby_ || primary_.get() != k.primary || (primary_ && !primary_->outstanding.empty())) return false;
-  const int i = StandbyIndex(*r);
-  return i >= 0 && r->nodes[size_t(i)].lbEligible && r->nodes[size_t(i)].replayLsn >= k.d.minReplayLsn;
+  const EffectiveRouting& r = *worker_->RoutingHeld();  // held at k.routingSerial (above)
+  const int i = StandbyIndex(r);
+  return i >= 0 && r.nodes[size_t(i)].lbEligible && r.nodes[size_t(i)].replayLsn >= k.d.minReplayLsn;
+}
+
+bool ClientSession::SendOnKeptRoute() {
+  const RouteDecision& d = kept_.d;
+  // What TryDispatch would check before its decision, and how it comes out
+  // here: nothing to skip (skipUntilSync_), wait for (probing_, adminPending_)
+  // or answer with an error (pendingError_: a queue timeout, a failed login;
+  // txError); not a local command, Sync or Flush (never kept); the usual
+  // statement, which CheckTxSessionState passes and AnswerTxDeallocate does
+  // not answer (stmtKind kOther, no temp table, no session state); a backend
+  // held, so that AnswerTxClose and AnswerTxParse answer nothing (they do only
+  // without one). The kept decision's inputs say no sequence is open (pinned_,
+  // so SettleSequence has nothing to end) and the transaction status is 'I'.
+  if (skipUntilSync_ || probing_ || adminPending_ || !pendingError_.empty() || cycle_.local ||
+      cycle_.kind == 'S' || cycle_.kind == 'H' || !cycle_.txError.empty() || cycle_.stmtKind != StmtKind::kOther ||
+      cycle_.createsTemp || !cycle_.sessionState.empty() || !HoldsBackend() || connectingPrimary_ ||
+      connectingStandby_)
+    return false;
+  // What TryDispatch does with it: the kept kinds defer, open or forgo no
+  // standby part, ask for no LSN, and go to one backend (KeepRouteForGrant).
+  if ((d.target != RouteTarget::kPrimary && d.target != RouteTarget::kStandby) || d.deferStandbyTx ||
+      d.openStandbyTx || d.forgoStandbyTx || d.fetchCommitLsn || d.reason == RouteReason::kDeallocateNowhere ||
+      !KeptRouteHolds(kept_))
+    return false;
+  // KeptRouteHolds: for the primary, the granted primary alone is attached
+  // (no standby to drop as out of balancing, nothing busy elsewhere); for a
+  // standby, the granted standby is in balancing (not dropped) and the
+  // primary, if any, has nothing outstanding.
+  const Target main = d.target == RouteTarget::kPrimary ? Target::kPrimary : Target::kStandby;
+  const BackendConn* b = Conn(main).get();
+  // The backend is of the pool waited for (its key names the node): for the
+  // primary, the node of routing's primary in the snapshot the decision was
+  // made with (KeptRouteHolds: the same load), which TryDispatch compares by
+  // name before sending (a primary of another node is left).
+  if (!b || !b->poolSlot || b->poolSlot->key != kept_.key) return false;
+  shared_->metrics->poolWaitsRoutedOnce.Inc();
+  // TryDispatch's end, for one backend, nothing deferred, opened or forgone.
+  if (TraceOn()) TraceDispatch(main, d);
+  const bool ends_write = readOnStandby_ && main == Target::kPrimary && CycleEndsWrite();
+  SendCycle(Conn(main), false);
+  AfterDispatch(main, false, d);
+  if (ends_write) FetchCommitLsnAfterWrite(primary_.get());
+  return true;
 }
 
 }  // namespace pgvigil::proxy

@@ -173,6 +173,8 @@ bool ClientSession::TryDispatch() {
   const bool kept = kept_.valid;
   kept_.valid = false;
   if (!cycle_.active) return true;
+  // The usual case of that call: sent on the kept decision at once.
+  if (kept && SendOnKeptRoute()) return true;
   if (skipUntilSync_) {
     // The part of the sequence that ran before a backend change failed.
     if (cycle_.kind == 'S') {
@@ -250,7 +252,7 @@ bool ClientSession::TryDispatch() {
     if ((portal_elsewhere || needs_primary) && !SettleSequence()) return false;
   }
   RouteDecision d;
-  if (kept && KeptRouteHolds(kept_, r)) {
+  if (kept && KeptRouteHolds(kept_)) {
     d = kept_.d;
     shared_->metrics->poolWaitsRoutedOnce.Inc();
   } else {
@@ -361,9 +363,7 @@ bool ClientSession::TryDispatch() {
   // would on PostgreSQL.
   if (d.reason == RouteReason::kDeallocateNowhere && statements_.count(cycle_.object))
     cycle_.refStatements.push_back(cycle_.object);
-  if (traceOn_)  // Describe allocates: not per message
-    spdlog::trace("proxy: {} message '{}' ({}) -> {} {}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
-                  Conn(main)->login().node, Describe(d));
+  if (TraceOn()) TraceDispatch(main, d);
   // A session that reads on a standby: the LSN of a write it ends now is asked
   // for right behind it (session_capture.cc).
   const bool ends_write = readOnStandby_ && main == Target::kPrimary && CycleEndsWrite();
@@ -383,6 +383,12 @@ bool ClientSession::TryDispatch() {
     FetchCommitLsnAfter(primary_.get());  // right behind this read (after its Sync if a sequence is open)
   }
   return true;
+}
+
+void ClientSession::TraceDispatch(Target main, const RouteDecision& d) {
+  // Describe allocates: only when tracing.
+  spdlog::trace("proxy: {} message '{}' ({}) -> {} {}", peer_, cycle_.kind ? cycle_.kind : '?', cycle_.reason,
+                Conn(main)->login().node, Describe(d));
 }
 
 bool ClientSession::KeepDeferredBegin() {
