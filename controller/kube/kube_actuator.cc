@@ -419,7 +419,9 @@ void KubeActuator::MaybeInit(const plan::ClusterState& state, uint64_t term, con
   const InitDecision d = DecideInit(res->spec, state, obs, watchdog_);
   if (d.node.empty()) {
     if (!initOpId_.empty()) {
-      spdlog::info("{}/{}: init of {} done ({})", ns_, name_, initNode_, d.reason);
+      // Done, or no longer to be sent now (a failed one is sent again once
+      // DecideInit allows it: kube_init.cc).
+      spdlog::info("{}/{}: init {} on {} no longer followed: {}", ns_, name_, initOpId_, initNode_, d.reason);
       initOpId_.clear();
     }
     initReason_.clear();

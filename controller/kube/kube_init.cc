@@ -22,6 +22,12 @@ InitDecision DecideInit(const ClusterSpec& spec, const plan::ClusterState& state
       d.reason = "waiting for the sidecar of " + n.name + " (not reachable)";
       return d;
     }
+    // An init running, or one that failed (its own fence stopped the start in
+    // it, say) and that the next one resumes (init_operation.cc): what it
+    // left is not the cluster's data (the actuator follows a running one).
+    if (o->operation && o->operation->kind == plan::OperationKind::kInit &&
+        o->operation->state != plan::OperationState::kSucceeded)
+      continue;
     if (o->dataDirectoryInitialized) {
       d.reason = n.name + " has a data directory";
       return d;

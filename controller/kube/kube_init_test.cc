@@ -76,6 +76,36 @@ TEST(KubeInit, Table) {
          o.nodes[1].operation = op;
        },
        "demo-0", "initialising demo-0"},
+      // An init that failed (its own fence stopped the start in it) left a data
+      // directory: the next init resumes it, once the watchdog counts it live.
+      {"UnfinishedInitIsSentAgain", "",
+       [](auto&, auto& o, auto&) {
+         plan::Operation op;
+         op.kind = plan::OperationKind::kInit;
+         op.state = plan::OperationState::kFailed;
+         o.nodes[0].operation = op;
+         o.nodes[0].dataDirectoryInitialized = true;
+       },
+       "demo-0", "initialising demo-0"},
+      {"UnfinishedInitWaitsForTheWatchdog", "",
+       [](auto&, auto& o, auto& w) {
+         plan::Operation op;
+         op.kind = plan::OperationKind::kInit;
+         op.state = plan::OperationState::kFailed;
+         o.nodes[0].operation = op;
+         o.nodes[0].dataDirectoryInitialized = true;
+         w.quorum = false;
+       },
+       "", "waiting for the watchdog"},
+      {"DataAfterAFinishedInit", "",
+       [](auto&, auto& o, auto&) {
+         plan::Operation op;
+         op.kind = plan::OperationKind::kInit;
+         op.state = plan::OperationState::kSucceeded;
+         o.nodes[0].operation = op;
+         o.nodes[0].dataDirectoryInitialized = true;
+       },
+       "", "demo-0 has a data directory"},
       {"NoWatchdogLeader", "", [](auto&, auto&, auto& w) { w.leader.clear(); }, "", "waiting for the watchdog"},
       {"NoQuorum", "", [](auto&, auto&, auto& w) { w.quorum = false; }, "", "waiting for the watchdog"},
       {"NoWriteLeasesReported", "", [](auto&, auto&, auto& w) { w.writeLeasesKnown = false; }, "",

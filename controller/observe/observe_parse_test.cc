@@ -51,7 +51,7 @@ TEST(ObserveParse, SidecarStatus) {
   auto status = web::json::value::parse(R"({
     "node": "server2", "term": 4,
     "postgres": {"running": true, "role": "standby"},
-    "operation": {"id": "op-7", "type": "rebuild", "state": "running", "step": "pg_basebackup",
+    "operation": {"id": "op-7", "type": "rebuild", "state": "running", "step": "pg_basebackup", "term": 4,
                   "progress": {"doneBytes": 50, "totalBytes": 100, "percent": 50}},
     "components": {"proxy": {"routingGeneration": 9, "paused": true, "inTransaction": 2}}})");
   plan::NodeObservation o;
@@ -63,6 +63,7 @@ TEST(ObserveParse, SidecarStatus) {
   EXPECT_EQ(o.operation->kind, plan::OperationKind::kRebuild);
   EXPECT_TRUE(o.OperationRunning());
   EXPECT_EQ(o.operation->progressPercent, 50);
+  EXPECT_EQ(o.operation->term, 4u);  // the planner tells a start its own fence stopped by it
   EXPECT_EQ(o.routingGeneration, 9u);
   EXPECT_TRUE(o.proxyPaused);
   EXPECT_EQ(o.proxyInTransaction, 2);

@@ -17,7 +17,8 @@ bool ParseKind(const std::string& s, plan::OperationKind* k) {
   using K = plan::OperationKind;
   static const std::pair<const char*, K> kKinds[] = {{"promote", K::kPromote}, {"stop", K::kStop},
                                                      {"start", K::kStart},     {"restart", K::kRestart},
-                                                     {"follow", K::kFollow},   {"rebuild", K::kRebuild}};
+                                                     {"follow", K::kFollow},   {"rebuild", K::kRebuild},
+                                                     {"init", K::kInit}};
   for (const auto& [name, kind] : kKinds)
     if (s == name) {
       *k = kind;
@@ -66,6 +67,7 @@ std::string ApplySidecarStatus(const value& status, plan::TimeMs now, plan::Node
     o.step = st.operation->step;
     o.error = st.operation->error;
     o.progressPercent = st.operation->percent;
+    o.term = st.operation->term;
     if (ParseKind(st.operation->type, &o.kind)) out->operation = o;
   }
   out->healthView.clear();

@@ -16,6 +16,8 @@ const char* ToString(OperationKind k) {
       return "follow";
     case OperationKind::kRebuild:
       return "rebuild";
+    case OperationKind::kInit:
+      return "init";
   }
   return "?";
 }

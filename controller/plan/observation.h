@@ -38,7 +38,7 @@ struct TimelineSwitch {
 };
 
 // A node-agent operation as the sidecar reports it.
-enum class OperationKind { kPromote, kStop, kStart, kRestart, kFollow, kRebuild };
+enum class OperationKind { kPromote, kStop, kStart, kRestart, kFollow, kRebuild, kInit };  // kInit: Kubernetes mode
 enum class OperationState { kRunning, kSucceeded, kFailed };
 const char* ToString(OperationKind k);
 const char* ToString(OperationState s);
@@ -50,6 +50,7 @@ struct Operation {
   std::string step;  // e.g. "pg_basebackup", "waiting for streaming"
   int progressPercent = 0;
   std::string error;  // kFailed: why
+  uint64_t term = 0;  // the term it was asked in (GET /v1/status operation.term); 0: not said
 };
 
 // What a node's data directory is, whether PostgreSQL runs or not (GET
@@ -108,8 +109,8 @@ struct NodeObservation {
   std::optional<Operation> operation;  // the newest operation (running or finished)
   // Kubernetes mode: the term in which this sidecar fenced its own primary
   // (its write lease ran out; GET /v1/status selfFence.fencedInTerm), 0 when it
-  // has not. It runs PostgreSQL again only for a newer term. Not read by the
-  // planner.
+  // has not. It runs PostgreSQL again only for a newer term. The planner reads
+  // it only to tell a start its own fence stopped (WhyNotStartAsPrimary).
   uint64_t selfFencedInTerm = 0;
   // Settings its PostgreSQL applies only after a restart (GET /v1/status
   // postgres.parameters.pendingRestart: pg_settings.pending_restart). Not read

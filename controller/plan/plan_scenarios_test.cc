@@ -667,6 +667,48 @@ const std::vector<Scenario>& Scenarios() {
        [](const World&, const Plan& p) {
          EXPECT_TRUE(SummaryHas(p, "starting a failed (exit status 1)")) << p.summary;
        }},
+      // Kubernetes mode: the start ran while the other members had stopped
+      // answering, so the sidecar fenced it (in the start's own term): planned
+      // again (the actuator asks for the newer term the sidecar needs).
+      {"bootstrap_starts_it_again_after_its_own_fence_stopped_the_start",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("a").operation = Op(OperationKind::kStart, OperationState::kFailed);
+         w.N("a").operation->term = 2;
+         w.N("a").selfFencedInTerm = 2;
+       },
+       "start a", R, AGAIN},
+      // Kubernetes mode: an init that did not finish is sent again (kube_init.cc),
+      // never completed by a plain start (the roles it creates would be missing).
+      {"bootstrap_does_not_start_a_node_whose_init_did_not_finish",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("a").operation = Op(OperationKind::kInit, OperationState::kFailed);
+       },
+       "", D, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_TRUE(SummaryHas(p, "the init of a did not finish")) << p.summary;
+       }},
+      // A fence before that start (an older term) does not explain its failure.
+      {"bootstrap_does_not_start_it_again_after_a_start_that_failed_after_an_older_fence",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("a").operation = Op(OperationKind::kStart, OperationState::kFailed);
+         w.N("a").operation->term = 3;
+         w.N("a").selfFencedInTerm = 2;
+       },
+       "", D, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_TRUE(SummaryHas(p, "starting a failed (exit status 1)")) << p.summary;
+       }},
+      // A sidecar that does not say the operation's term: as before.
+      {"bootstrap_does_not_start_it_again_after_a_failed_start_of_unknown_term",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("a").operation = Op(OperationKind::kStart, OperationState::kFailed);
+         w.N("a").selfFencedInTerm = 2;
+       },
+       "", D, AGAIN},
       {"bootstrap_waits_for_the_start_it_asked_for",
        [](World& w) {
          w = NewClusterPrimaryFenced();
@@ -686,6 +728,14 @@ const std::vector<Scenario>& Scenarios() {
          ASSERT_FALSE(p.actions.empty());
          EXPECT_NE(p.actions[0].reason.find("start it again as the primary"), std::string::npos);
        }},
+      {"stopped_primary_is_started_again_after_its_own_fence_stopped_the_start",
+       [](World& w) {
+         AllStoppedPrimaryFenced(w);
+         w.N("a").operation = Op(OperationKind::kStart, OperationState::kFailed);
+         w.N("a").operation->term = 4;
+         w.N("a").selfFencedInTerm = 4;
+       },
+       "start a | write-state | publish-routing -:", R, AGAIN},
       {"stopped_primary_while_its_standbys_are_rebuilt_is_started_again",
        [](World& w) {
          Stopped(w, "a", DataDirectoryRole::kPrimary);

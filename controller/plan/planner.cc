@@ -189,12 +189,27 @@ void Finish(Context& c) {
 
 }  // namespace
 
+// A start that failed because the node's sidecar fenced PostgreSQL while it
+// started (Kubernetes mode: its write lease ran out, e.g. a new cluster whose
+// other members stopped answering right after the init) is no fault of
+// PostgreSQL's: the sidecar runs it again for a newer term, which the actuator
+// asks for (kube_actuator.cc RaiseTermForSelfFenced), so the start is planned
+// again. Without this a new cluster stayed without a primary for good.
+static bool StoppedByItsOwnFence(const NodeObservation& o) {
+  return o.operation && o.operation->term != 0 && o.selfFencedInTerm >= o.operation->term;
+}
+
 std::string WhyNotStartAsPrimary(const Context& c, const std::string& n) {
   const NodeObservation& o = *c.Obs(n);
   if (c.next.IsFenced(n)) return n + " is fenced";
   if (o.OperationRunning())
     return std::string(ToString(o.operation->kind)) + " running on " + n + ": waiting";
-  if (c.LastOpFailed(n, OperationKind::kStart)) {
+  // Kubernetes mode: an init that did not finish (its own fence stopped the
+  // start in it, say) left the roles it creates undone: it is sent again
+  // (kube_init.cc), never completed by a plain start.
+  if (c.LastOpFailed(n, OperationKind::kInit))
+    return "the init of " + n + " did not finish (" + o.operation->error + "): it is sent again";
+  if (c.LastOpFailed(n, OperationKind::kStart) && !StoppedByItsOwnFence(o)) {
     return "starting " + n + " failed (" + o.operation->error +
            "): see its PostgreSQL log; once fixed, start PostgreSQL on " + n + " by hand";
   }
