@@ -32,6 +32,11 @@ FencedPrimaryStep DecideFencedPrimary(const FencedPrimaryInputs& in, std::string
   }
   if (!in.stoppedByUs) return FencedPrimaryStep::kNone;
   if (o && o->pgReachable && !o->inRecovery) {
+    if (in.seenDownByMajority) {
+      *why = name + " was unfenced and answers as the primary again; waiting for the health checks to see it up " +
+             "(a majority still sees it down: the planner would fail it over)";
+      return FencedPrimaryStep::kWait;
+    }
     *why = name + " was unfenced and answers as the primary again";
     return FencedPrimaryStep::kRelease;
   }

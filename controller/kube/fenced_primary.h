@@ -38,6 +38,10 @@ struct FencedPrimaryInputs {
   bool fenced = false;        // the annotation names the primary
   bool stoppedByUs = false;   // the acting controller (this one or a predecessor) stopped it for the fence
   const plan::NodeObservation* node = nullptr;  // the primary's observation (may be null)
+  // The health view the planner fails over on still has a majority seeing the
+  // primary down (plan::Context::ConsensusDown): the sidecars' health checks
+  // have not seen it back yet. Released now, the round would fail it over.
+  bool seenDownByMajority = false;
 };
 
 // The step, and in *why the reason to log.

@@ -54,6 +54,17 @@ TEST(FencedPrimaryTest, Table) {
       {"unfenced, not observed: release", false, true, nullptr, S::kRelease},
       {"unfenced, answers as a standby: wait", false, true, &standby, S::kWait},
   };
+  // Back as the primary while the health checks still see it down: released
+  // now, the round would fail it over (found by kube_vigilctl_e2e, session 18).
+  {
+    std::string why;
+    FencedPrimaryInputs in{false, true, &running};
+    in.seenDownByMajority = true;
+    EXPECT_EQ(DecideFencedPrimary(in, &why), S::kWait) << why;
+    EXPECT_NE(why.find("waiting for the health checks"), std::string::npos) << why;
+    in.node = &gone;  // its sidecar gone: the planner's, as before
+    EXPECT_EQ(DecideFencedPrimary(in, &why), S::kRelease) << why;
+  }
   for (const auto& c : cases) {
     std::string why;
     EXPECT_EQ(DecideFencedPrimary({c.fenced, c.stoppedByUs, c.node}, &why), c.want)
