@@ -42,6 +42,15 @@ plan::WatchdogView Settled() {
   return w;
 }
 
+// demo-0's newest operation is an init in `state`, and it has a data directory.
+void InitLeftDataOnTheFirst(plan::Observation& o, plan::OperationState state) {
+  plan::Operation op;
+  op.kind = plan::OperationKind::kInit;
+  op.state = state;
+  o.nodes[0].operation = op;
+  o.nodes[0].dataDirectoryInitialized = true;
+}
+
 struct Case {
   const char* name;
   std::string primarySpec;
@@ -80,30 +89,18 @@ TEST(KubeInit, Table) {
       // directory: the next init resumes it, once the watchdog counts it live.
       {"UnfinishedInitIsSentAgain", "",
        [](auto&, auto& o, auto&) {
-         plan::Operation op;
-         op.kind = plan::OperationKind::kInit;
-         op.state = plan::OperationState::kFailed;
-         o.nodes[0].operation = op;
-         o.nodes[0].dataDirectoryInitialized = true;
+         InitLeftDataOnTheFirst(o, plan::OperationState::kFailed);
        },
        "demo-0", "initialising demo-0"},
       {"UnfinishedInitWaitsForTheWatchdog", "",
        [](auto&, auto& o, auto& w) {
-         plan::Operation op;
-         op.kind = plan::OperationKind::kInit;
-         op.state = plan::OperationState::kFailed;
-         o.nodes[0].operation = op;
-         o.nodes[0].dataDirectoryInitialized = true;
+         InitLeftDataOnTheFirst(o, plan::OperationState::kFailed);
          w.quorum = false;
        },
        "", "waiting for the watchdog"},
       {"DataAfterAFinishedInit", "",
        [](auto&, auto& o, auto&) {
-         plan::Operation op;
-         op.kind = plan::OperationKind::kInit;
-         op.state = plan::OperationState::kSucceeded;
-         o.nodes[0].operation = op;
-         o.nodes[0].dataDirectoryInitialized = true;
+         InitLeftDataOnTheFirst(o, plan::OperationState::kSucceeded);
        },
        "", "demo-0 has a data directory"},
       {"NoWatchdogLeader", "", [](auto&, auto&, auto& w) { w.leader.clear(); }, "", "waiting for the watchdog"},
