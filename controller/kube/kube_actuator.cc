@@ -304,10 +304,7 @@ Status KubeActuator::HoldForFencedPrimary(const plan::ClusterState& state, uint6
   in.stoppedByUs = fencedPrimary_ == p;
   for (const auto& x : obs.nodes)
     if (x.name == p) in.node = &x;
-  // As plan::Context::ConsensusDown, on the view the planner is given.
-  const auto seen = obs.watchdog.backends.find(p);
-  in.seenDownByMajority = seen != obs.watchdog.backends.end() && obs.watchdog.liveMembers > 0 &&
-                          seen->second.seeDown * 2 > obs.watchdog.liveMembers;
+  in.seenDownByMajority = obs.watchdog.SeenDownByMajority(p);  // the planner's ConsensusDown
   std::string why;
   FencedPrimaryStep step = DecideFencedPrimary(in, &why);
   // A restart that does not bring it back within a minute is the planner's.

@@ -32,12 +32,7 @@ bool Context::StoppedPrimaryDataDir(const std::string& n) const {
          o->dataDirectoryInitialized && o->dataDirectoryRole == DataDirectoryRole::kPrimary;
 }
 
-bool Context::ConsensusDown(const std::string& n) const {
-  const auto& wd = obs.watchdog;
-  auto it = wd.backends.find(n);
-  if (it == wd.backends.end() || wd.liveMembers <= 0) return false;
-  return it->second.seeDown * 2 > wd.liveMembers;
-}
+bool Context::ConsensusDown(const std::string& n) const { return obs.watchdog.SeenDownByMajority(n); }
 
 bool Context::Down(const std::string& n) const {
   if (ConsensusDown(n)) return true;

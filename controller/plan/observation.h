@@ -157,6 +157,12 @@ struct WatchdogView {
       if (m == n) return true;
     return false;
   }
+  // More than half of the live members see backend n down (the failover's
+  // consensus rule, Context::ConsensusDown).
+  bool SeenDownByMajority(const std::string& n) const {
+    auto it = backends.find(n);
+    return it != backends.end() && liveMembers > 0 && it->second.seeDown * 2 > liveMembers;
+  }
 };
 
 struct Observation {
