@@ -725,6 +725,7 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
       }
     for (const auto& op : s.operations)
       if (op.type == "rebuild" && op.state == "running") in.rebuilding.push_back(op.node);
+    in.notStreaming = StandbysNotStreaming(s);
     std::vector<std::string> names;
     for (int i = 0; i < in.instances; ++i) names.push_back(name + "-" + std::to_string(i));
     instances_status = InstancesStatusJson(names, healthy, in.rebuilding);
@@ -735,6 +736,8 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
   for (const auto& h : healthy) signature += h + ",";
   signature += "|";
   for (const auto& r : in.rebuilding) signature += r + ",";
+  signature += "|";
+  for (const auto& n : in.notStreaming) signature += n + ",";
   signature += "|";
   for (const auto& f : in.manuallyFenced) signature += f + ",";
   const int members = c.members, replicas = c.replicas;

@@ -139,6 +139,10 @@ struct StatusInputs {
   int instances = 0;
   int readyInstances = 0;
   std::vector<std::string> rebuilding;  // instances with a rebuild running
+  // Declared standbys not streaming from the primary (StandbysNotStreaming,
+  // status_report.h): Degraded, reason StandbysNotStreaming, once bootstrapped
+  // and no failover or switchover runs.
+  std::vector<std::string> notStreaming;
   bool specValid = true;
   std::string specErrors;       // "spec.path: reason" lines
   ReplicationSpec replication;  // of the accepted spec

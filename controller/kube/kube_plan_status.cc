@@ -116,6 +116,10 @@ StatusSummary SummarizeStatus(const StatusInputs& in) {
   if (bootstrapped && s.routedPrimary.empty())
     degraded.push_back({"NoRoutedPrimary", "no primary is routed: writes fail closed"});
   if (in.readyInstances < in.instances) degraded.push_back({"InstancesNotReady", ready_text});
+  if (bootstrapped && !t.active() && !in.notStreaming.empty())
+    degraded.push_back({"StandbysNotStreaming", "not streaming from the primary" +
+                                                    (s.primary.empty() ? "" : " " + s.primary) + ": " +
+                                                    Join(in.notStreaming)});
   if (!fenced.empty()) degraded.push_back({"InstancesFenced", "fenced: " + Join(fenced)});
   if (!sync_ok)
     degraded.push_back({"SyncReplicationNotSatisfied",

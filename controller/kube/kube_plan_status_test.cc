@@ -133,6 +133,42 @@ TEST(KubePlanStatusTest, PhasesAndConditions) {
        "Degraded | Ready=True(PrimaryRouted) SpecValid=True(Accepted) Progressing=False(Settled) "
        "Degraded=True(InstancesNotReady) ConsensusHealthy=True(MajorityLive) "
        "SyncReplicationSatisfied=True(Satisfied) Fenced=True(ManualFence)"},
+      // The standbys' base backups failed: their pods answer, nothing streams.
+      {"standbys up but not streaming",
+       [](StatusInputs& in) {
+         in.notStreaming = {"demo-1", "demo-2"};
+         in.replication.mode = ReplicationMode::kAsync;
+         in.state.synchronousStandbys = {};
+       },
+       "Degraded | Ready=True(PrimaryRouted) SpecValid=True(Accepted) Progressing=False(Settled) "
+       "Degraded=True(StandbysNotStreaming) ConsensusHealthy=True(MajorityLive) "
+       "SyncReplicationSatisfied=True(NotRequired) Fenced=False(NoneFenced)"},
+      {"a standby not streaming and not ready: both reasons, not-ready first",
+       [](StatusInputs& in) {
+         in.notStreaming = {"demo-2"};
+         in.readyInstances = 2;
+       },
+       "Degraded | Ready=True(PrimaryRouted) SpecValid=True(Accepted) Progressing=False(Settled) "
+       "Degraded=True(InstancesNotReady) ConsensusHealthy=True(MajorityLive) "
+       "SyncReplicationSatisfied=True(Satisfied) Fenced=False(NoneFenced)"},
+      {"a rebuild keeps its phase over a standby not streaming",
+       [](StatusInputs& in) {
+         in.notStreaming = {"demo-2"};
+         in.rebuilding = {"demo-2"};
+         in.readyInstances = 2;
+       },
+       "Rebuilding | Ready=True(PrimaryRouted) SpecValid=True(Accepted) Progressing=True(Rebuilding) "
+       "Degraded=True(InstancesNotReady) ConsensusHealthy=True(MajorityLive) "
+       "SyncReplicationSatisfied=True(Satisfied) Fenced=False(NoneFenced)"},
+      {"a failover in progress is not also called not streaming",
+       [](StatusInputs& in) {
+         in.state.transition = {TransitionKind::kSwitchover, "demo-0", "demo-1", TransitionStep::kPaused};
+         in.notStreaming = {"demo-2"};
+       },
+       "SwitchingOver | Ready=False(SwitchingOver) SpecValid=True(Accepted) "
+       "Progressing=True(SwitchingOver) "
+       "Degraded=False(AllInstancesHealthy) ConsensusHealthy=True(MajorityLive) "
+       "SyncReplicationSatisfied=True(Satisfied) Fenced=False(NoneFenced)"},
       {"a bad spec changes nothing else",
        [](StatusInputs& in) {
          in.specValid = false;
@@ -167,6 +203,15 @@ TEST(KubePlanStatusTest, MessagesSayWhat) {
   in.state.transition = {TransitionKind::kSwitchover, "demo-0", "demo-1",
                          TransitionStep::kStopping};
   EXPECT_EQ(SummarizeStatus(in).phaseReason, "switchover from demo-0 to demo-1 (stopping)");
+}
+
+TEST(KubePlanStatusTest, StandbysNotStreamingNameThePrimaryAndTheStandbys) {
+  StatusInputs in = Healthy();
+  in.notStreaming = {"demo-1", "demo-2"};
+  const StatusSummary s = SummarizeStatus(in);
+  EXPECT_EQ(s.phase, "Degraded");
+  EXPECT_EQ(s.phaseReason, "not streaming from the primary demo-0: demo-1, demo-2");
+  EXPECT_EQ(s.Find("Degraded")->message, "not streaming from the primary demo-0: demo-1, demo-2");
 }
 
 // A member that did not take the accepted postgres.parameters (its push

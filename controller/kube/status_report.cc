@@ -8,6 +8,16 @@ bool IsReady(const NodeStatus& n) {
   return n.pgStatus == "up" && (n.role == "primary" || n.replicationState == "streaming");
 }
 
+std::vector<std::string> StandbysNotStreaming(const ClusterStatus& s) {
+  std::vector<std::string> out;
+  if (s.primary.empty()) return out;
+  for (const auto& n : s.nodes) {
+    if (n.name == s.primary || n.state == "fenced" || n.state == "detached") continue;
+    if (n.pgStatus != "up" || n.upstream != s.primary || n.replicationState != "streaming") out.push_back(n.name);
+  }
+  return out;
+}
+
 value InstancesReportedStateJson(const ClusterStatus& s) {
   value out = value::object();
   for (const auto& n : s.nodes) {

@@ -51,6 +51,38 @@ TEST(StatusReport, InstancesReportedStateTable) {
   }
 }
 
+// A standby streams when PostgreSQL answers, its WAL receiver streams from the
+// primary and the primary shows it streaming; fenced and detached instances
+// are not asked to.
+TEST(StatusReport, StandbysNotStreamingTable) {
+  struct Case {
+    NodeStatus node;
+    const char* upstream;
+    bool streams;
+  } cases[] = {
+      {Node("demo-0", "primary", "up", "up", "", -1, ""), "", true},
+      {Node("demo-1", "standby", "up", "up", "streaming", 0, ""), "demo-0", true},
+      {Node("demo-2", "standby", "up", "up", "catchup", 0, ""), "demo-0", false},
+      {Node("demo-3", "standby", "up", "up", "", -1, ""), "", false},  // base backup failed, never streamed
+      {Node("demo-4", "standby", "up", "up", "streaming", 0, ""), "", false},  // its WAL receiver is not connected
+      {Node("demo-5", "unknown", "down", "down", "", -1, ""), "", false},
+      {Node("demo-6", "unknown", "recovering", "down", "", -1, ""), "", false},
+      {Node("demo-7", "unknown", "fenced", "down", "", -1, ""), "", true},
+      {Node("demo-8", "standby", "detached", "up", "", -1, ""), "", true},
+  };
+  ClusterStatus s;
+  s.primary = "demo-0";
+  std::vector<std::string> want;
+  for (auto c : cases) {
+    c.node.upstream = c.upstream;
+    s.nodes.push_back(c.node);
+    if (!c.streams) want.push_back(c.node.name);
+  }
+  EXPECT_EQ(StandbysNotStreaming(s), want);
+  s.primary = "";
+  EXPECT_TRUE(StandbysNotStreaming(s).empty()) << "no primary yet: nothing to stream from";
+}
+
 TEST(StatusReport, LastEventsAreTheNewestTenOldestFirst) {
   std::vector<pgvigil::EventRecord> events;
   EXPECT_EQ(LastEventsJson(events).size(), 0u);
