@@ -86,7 +86,9 @@ Status WatchdogService::Start() {
   socket_.open(udp::v6(), ec);
   if (!ec) socket_.set_option(asio::ip::v6_only(false), ec);
   if (!ec) socket_.bind(udp::endpoint(asio::ip::address_v6::any(), static_cast<unsigned short>(port)), ec);
-  if (ec) {
+  // Only a kernel without IPv6 falls back; a port in use is an error either way (a
+  // fallback then would leave this member IPv4-only once the port is free again).
+  if (ec && ec != asio::error::address_in_use) {
     spdlog::info("watchdog: no dual-stack UDP socket on [::]:{} ({}); using IPv4 only", port, ec.message());
     boost::system::error_code ignored;
     socket_.close(ignored);
