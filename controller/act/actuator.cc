@@ -130,6 +130,9 @@ ActionResult Actuator::RunOne(const plan::Action& a, uint64_t term, const plan::
     case ActionKind::kStop:
       return NodeOperation(a, "stop", term, true, keep_going);
     case ActionKind::kStart:
+      if (startGuard_) {
+        if (Status g = startGuard_(a, obs); !g.ok()) return Done(a, false, "start withheld: " + g.message());
+      }
       return NodeOperation(a, "start", term, false, keep_going);
     case ActionKind::kFollow:
       // Not waited for: routing to the new primary must not wait on a standby's

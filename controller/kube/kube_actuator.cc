@@ -131,6 +131,18 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
   actuator.SetPromoteGuard([this, act](const plan::Action& a, const plan::Observation& o) {
     return CheckPromote(a, o, *act);
   });
+  actuator.SetStartGuard([this](const plan::Action& a, const plan::Observation& o) {
+    const plan::NodeObservation* n = o.Find(a.node);
+    const std::string why = n ? SelfFencedStartHold(*n) : "";
+    return why.empty() ? Status::Ok() : Status::Error(why);
+  });
+  {
+    // The status shows the recorded primary's hold as the wait.
+    const plan::NodeObservation* p = obs.Find(state.primary);
+    const std::string why = p && !p->pgReachable ? SelfFencedStartHold(*p) : "";
+    std::lock_guard<std::mutex> lock(mu_);
+    selfFenceWait_ = why.empty() ? std::nullopt : std::optional<Wait>(Wait{"NoConsensus", why, false});
+  }
   // A pod stamped by a newer controller: write nothing at all.
   auto pods = ReadPods();
   if (!pods.ok()) return Status::Error(pods.error());
@@ -154,6 +166,27 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
 std::optional<Wait> KubeActuator::NodeLossWait() {
   std::lock_guard<std::mutex> lock(mu_);
   return nodeLossWait_;
+}
+
+std::optional<Wait> KubeActuator::SelfFenceWait() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return selfFenceWait_;
+}
+
+std::string KubeActuator::SelfFencedStartHold(const plan::NodeObservation& o) {
+  const std::string why = WhyHoldSelfFencedStart(o, watchdog_);
+  std::string& logged = selfFenceLogged_[o.name];
+  if (why != logged) {
+    if (!why.empty())
+      spdlog::info("{}/{}: not starting {} as the primary, no new term asked for it: {}", ns_, name_, o.name, why);
+    else
+      spdlog::info("{}/{}: {} may start as the primary again: the watchdog leader counts it live", ns_, name_,
+                   o.name);
+    if (record_) record_(why.empty() ? "self-fence-released" : "self-fence-hold", o.name,
+                         why.empty() ? "the watchdog leader counts it live" : why);
+    logged = why;
+  }
+  return why;
 }
 
 std::pair<bool, bool> KubeActuator::ReadNodeTaint(const std::string& node) {
@@ -532,6 +565,9 @@ void KubeActuator::SendTerm(uint64_t term, const plan::Observation& obs, Actuato
 void KubeActuator::RaiseTermForSelfFenced(uint64_t term, const plan::Observation& obs) {
   for (const auto& o : obs.nodes) {
     if (!o.sidecarReachable || o.selfFencedInTerm == 0 || o.selfFencedInTerm < term) continue;
+    // A new term lets its sidecar run PostgreSQL again: not before the
+    // watchdog counts it live, or it fences itself again (and again).
+    if (!SelfFencedStartHold(o).empty()) continue;
     const std::string why = o.name + " fenced its PostgreSQL itself in term " + std::to_string(o.selfFencedInTerm) +
                             " (its write lease ran out while primary) and runs it again only for a newer term";
     auto it = raisedFor_.find(o.name);

@@ -158,6 +158,10 @@ class KubeActuator : public StateStore, public ActingHook {
   // The node-loss wait of the last acting round (WaitingForPodDeletion naming
   // the pods), for the status summary; nullopt when none. Any thread.
   std::optional<Wait> NodeLossWait();
+  // A primary its own sidecar fenced, held until the watchdog counts it live
+  // (WhyHoldSelfFencedStart): NoConsensus with why, for the status summary;
+  // nullopt when none. Any thread.
+  std::optional<Wait> SelfFenceWait();
 
   // The steps, public for the tests.
   Status ApplyOwnedObjects(uint64_t term);
@@ -350,6 +354,11 @@ class KubeActuator : public StateStore, public ActingHook {
   std::map<std::string, std::string> answered_;        // instance -> the pod uid whose sidecar last answered
   std::map<std::string, std::string> nodeLossLogged_;  // instance -> the decision last logged
   std::optional<Wait> nodeLossWait_;                   // guarded by mu_
+  std::optional<Wait> selfFenceWait_;                  // guarded by mu_
+  std::map<std::string, std::string> selfFenceLogged_;  // node -> the hold last logged ("" released)
+  // Why a start of `node` (a primary its own sidecar fenced) is held now, ""
+  // when it is not; logs each change of the decision with its reason.
+  std::string SelfFencedStartHold(const plan::NodeObservation& o);
   bool nodesDenied_ = false;                           // 403 on nodes logged
   std::function<std::chrono::steady_clock::time_point()> now_;
   std::function<void(const std::string&, const std::string&, const std::string&)> record_;

@@ -52,4 +52,12 @@ InitDecision DecideInit(const ClusterSpec& spec, const plan::ClusterState& state
   return d;
 }
 
+std::string WhyHoldSelfFencedStart(const plan::NodeObservation& o, const plan::WatchdogView& watchdog) {
+  if (o.selfFencedInTerm == 0) return "";
+  if (LivenessFromWatchdog(watchdog, {o.name})[o.name] == Liveness::kLive) return "";
+  return "waiting for the watchdog: no leader with quorum counting " + o.name + " live (" + o.name +
+         " fenced its PostgreSQL itself in term " + std::to_string(o.selfFencedInTerm) +
+         ": started now it would fence itself again)";
+}
+
 }  // namespace pgvigil::kube

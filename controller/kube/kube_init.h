@@ -29,4 +29,13 @@ struct InitDecision {
 InitDecision DecideInit(const ClusterSpec& spec, const plan::ClusterState& state, const plan::Observation& obs,
                         const plan::WatchdogView& watchdog);
 
+// A primary its own sidecar fenced (o.selfFencedInTerm: its write lease ran
+// out, no majority of watchdog members acknowledging it) is started again, and
+// a new term asked for it, only under the same gate as the init: the watchdog
+// leader's view has a leader with quorum counting it live. Started before, it
+// fences itself at once (seen: start, fence, term raise about once a second,
+// terms 2..10, while a majority of members was away). "" when nothing holds it
+// (or it never fenced itself); else why it waits, for the log and the status.
+std::string WhyHoldSelfFencedStart(const plan::NodeObservation& o, const plan::WatchdogView& watchdog);
+
 }  // namespace pgvigil::kube

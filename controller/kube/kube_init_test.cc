@@ -125,3 +125,45 @@ TEST(KubeInit, Table) {
 
 }  // namespace
 }  // namespace pgvigil::kube
+
+namespace pgvigil::kube {
+namespace {
+
+// WhyHoldSelfFencedStart: a primary its own sidecar fenced is started again
+// only while the watchdog leader's view (with quorum) counts it live.
+TEST(KubeInit, SelfFencedPrimaryStartsOnlyWhenTheWatchdogCountsItLive) {
+  struct Row {
+    const char* name;
+    uint64_t selfFencedInTerm;
+    std::function<void(plan::WatchdogView&)> change;
+    bool held;
+  };
+  const Row rows[] = {
+      {"never fenced itself: nothing to hold", 0, [](plan::WatchdogView& w) { w = plan::WatchdogView{}; }, false},
+      {"fenced itself, the watchdog counts it live", 3, [](plan::WatchdogView&) {}, false},
+      {"fenced itself, no watchdog leader (a majority away)", 3,
+       [](plan::WatchdogView& w) { w = plan::WatchdogView{}; }, true},
+      {"fenced itself, the leader has no quorum", 3, [](plan::WatchdogView& w) { w.quorum = false; }, true},
+      {"fenced itself, its write lease is over", 3, [](plan::WatchdogView& w) { w.writeLeaseOver = {"demo-0"}; },
+       true},
+      {"fenced itself, another's write lease is over", 3,
+       [](plan::WatchdogView& w) { w.writeLeaseOver = {"demo-2"}; }, false},
+      {"fenced itself, leases not reported", 3, [](plan::WatchdogView& w) { w.writeLeasesKnown = false; }, true},
+  };
+  for (const auto& r : rows) {
+    plan::NodeObservation o;
+    o.name = "demo-0";
+    o.selfFencedInTerm = r.selfFencedInTerm;
+    plan::WatchdogView w = Settled();
+    r.change(w);
+    const std::string why = WhyHoldSelfFencedStart(o, w);
+    EXPECT_EQ(!why.empty(), r.held) << r.name << ": " << why;
+    if (r.held) {
+      EXPECT_NE(why.find("demo-0"), std::string::npos) << r.name << ": " << why;
+      EXPECT_NE(why.find("term 3"), std::string::npos) << r.name << ": " << why;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pgvigil::kube
