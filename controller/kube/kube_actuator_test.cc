@@ -726,6 +726,69 @@ TEST_F(KubeActuatorTest, APromoteIsHeldBackUntilAMajorityReportsTheOldPrimaryDow
   }
 }
 
+// A primary its own sidecar fenced in this term (its write lease ran out) while
+// a majority of the watchdog members is away: no new term is asked for it and
+// the planner's start is withheld (started, it would fence itself again: start,
+// fence, term raise about once a second), the status shows the wait; once the
+// watchdog leader counts it live, both go ahead.
+TEST_F(KubeActuatorTest, ASelfFencedPrimaryWaitsForTheWatchdogToCountItLive) {
+  ApplyAndWaitForPods();
+  ClusterResource local = resource_;
+  std::vector<int> ports;
+  for (auto& n : local.spec.nodes) {
+    n.host = "127.0.0.1";
+    n.apiPort = pgvigil::testing::FreePort();
+    ports.push_back(n.apiPort);
+  }
+  act_->SetResource(local, uid_);
+  std::vector<uint64_t> raised;
+  act_->SetTermRaiser([&](uint64_t above, const std::string&) { raised.push_back(above); });
+  plan::ClusterState state = Routed("demo-0", {});
+  state.routedPrimary = "";
+  ASSERT_TRUE(act_->Save(state, 5).ok());
+  plan::Observation obs;
+  for (const auto& n : local.spec.nodes) {
+    plan::NodeObservation o;
+    o.name = n.name;
+    obs.nodes.push_back(o);
+  }
+  obs.nodes[0].sidecarReachable = true;  // demo-1 and demo-2 are away
+  obs.nodes[0].selfFencedInTerm = 5;
+  obs.nodes[0].dataDirectoryRole = plan::DataDirectoryRole::kPrimary;
+  std::vector<std::unique_ptr<RoutingStandIn>> sidecars;
+  sidecars.push_back(std::make_unique<RoutingStandIn>(ports[0], ""));
+  Actuator actuator(local.spec, "", PgCredentials{}, "");
+  actuator.SetStateWriter([&](const plan::ClusterState& s, uint64_t term) { return act_->Save(s, term); });
+  plan::Action start;
+  start.kind = plan::ActionKind::kStart;
+  start.node = "demo-0";
+  start.reason = "start it again as the primary";
+
+  Status b = act_->BeforeActions(state, 5, obs, actuator);
+  ASSERT_TRUE(b.ok()) << b.message();
+  EXPECT_TRUE(raised.empty()) << "a new term was asked for while no watchdog leader counts demo-0 live";
+  auto results = actuator.Run({start}, 5, obs, [] { return true; });
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_FALSE(results[0].ok);
+  EXPECT_NE(results[0].detail.find("start withheld: waiting for the watchdog"), std::string::npos)
+      << results[0].detail;
+  auto wait = act_->SelfFenceWait();
+  ASSERT_TRUE(wait.has_value());
+  EXPECT_EQ(wait->reason, "NoConsensus");
+  EXPECT_NE(wait->message.find("demo-0 fenced its PostgreSQL itself in term 5"), std::string::npos) << wait->message;
+
+  // The majority is back: demo-1 leads with quorum and demo-0's lease runs.
+  sidecars.push_back(std::make_unique<RoutingStandIn>(ports[1], "", WatchdogBody("LEADER", 0, false)));
+  obs.nodes[1].sidecarReachable = true;
+  b = act_->BeforeActions(state, 5, obs, actuator);
+  ASSERT_TRUE(b.ok()) << b.message();
+  EXPECT_EQ(raised, std::vector<uint64_t>{5});
+  EXPECT_FALSE(act_->SelfFenceWait().has_value());
+  results = actuator.Run({start}, 5, obs, [] { return true; });
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].detail.find("withheld"), std::string::npos) << results[0].detail;
+}
+
 // An action that ended while this controller no longer acts (paused past its
 // renew deadline, the Lease taken over) is not reported: no Event is posted,
 // since a controller that does not lead writes nothing to the API.
