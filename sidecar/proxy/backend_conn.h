@@ -189,6 +189,12 @@ class BackendConn : public std::enable_shared_from_this<BackendConn> {
     // many statements it has, and its CommandCompletes (CommandTagCode), in order.
     uint32_t queryStatements = 0;
     std::string tagCodes = {};
+    // An extended sequence: the Executes sent in it; whether steps of it were
+    // sent (SessionSets: tagCodes then holds the answer of each Execute);
+    // and how many Executes had been sent when watchTags was set.
+    uint32_t executes = 0;
+    bool sequenceSteps = false;
+    uint32_t watchedFrom = 0;
   };
   std::vector<Cycle> outstanding;  // awaiting ReadyForQuery, oldest first
   bool seqOpen = false;            // outstanding.back() is an extended sequence still without Sync

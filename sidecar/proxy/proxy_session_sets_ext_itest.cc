@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "sidecar/proxy/compare_testutil.h"
 #include "sidecar/proxy/session_sets.h"
@@ -215,6 +216,99 @@ TEST_P(ProxySessionSetsExtTest, MoreSetsThanRecordedKeepReadsOnThePrimary) {
       EXPECT_EQ(c.Query(std::string(kSettings) + " || ' @' || inet_server_port()"), want);
       EXPECT_EQ(Ext(c, std::string(kSettings) + " || ' @' || inet_server_port()"), want);
     });
+  });
+}
+
+// A pipeline (libpq's pipeline mode): the statements, each its Parse, Bind,
+// Describe and Execute, then one Sync. Each statement's result: "ok",
+// "skipped" (after an error) or the error's SQLSTATE; then the status after it.
+std::string Pipeline(Conn& c, const std::vector<std::string>& statements) {
+  if (PQenterPipelineMode(c.c) != 1) return "no pipeline mode";
+  for (const auto& sql : statements)
+    if (PQsendQueryParams(c.c, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) return "send failed";
+  if (PQpipelineSync(c.c) != 1) return "sync failed";
+  std::string out;
+  for (size_t i = 0; i < statements.size(); ++i) {
+    PGresult* r = PQgetResult(c.c);
+    if (!r) return out + "no result";
+    const ExecStatusType st = PQresultStatus(r);
+    const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    out += st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? "ok"
+           : st == PGRES_PIPELINE_ABORTED                   ? "skipped"
+                                                            : std::string(code ? code : "?");
+    out += ' ';
+    PQclear(r);
+    while ((r = PQgetResult(c.c)) != nullptr) PQclear(r);
+  }
+  PGresult* r = PQgetResult(c.c);
+  out += r && PQresultStatus(r) == PGRES_PIPELINE_SYNC ? "sync" : "no sync";
+  if (r) PQclear(r);
+  if (PQexitPipelineMode(c.c) != 1) out += " (pipeline not left)";
+  switch (PQtransactionStatus(c.c)) {
+    case PQTRANS_IDLE: return out + " I";
+    case PQTRANS_INTRANS: return out + " T";
+    case PQTRANS_INERROR: return out + " E";
+    default: return out + " ?";
+  }
+}
+
+// An extended-protocol sequence of several statements before one Sync is
+// followed Execute by Execute (session_sets_sequence.cc), as PostgreSQL runs
+// it: its statements outside a block form one implicit transaction up to the
+// Sync, which an error drops whole (the SETs before it too), a COMMIT among
+// them keeps, a ROLLBACK among them drops (the statements after it start
+// another); BEGIN, SAVEPOINT and ROLLBACK TO among them are followed. The
+// standby joins at the first read, so the settings it shows are the ones the
+// proxy replays. Transaction pooling with the pin policy (a SET pins the client).
+TEST_P(ProxySessionSetsExtTest, ASequenceOfSeveralStatementsIsFollowedStatementByStatement) {
+  auto px = StartBalancedToNode1(GetParam(), GetParam() == PoolMode::kSession ? SessionStatePolicy::kRefuse
+                                                                             : SessionStatePolicy::kPin);
+  const std::string fail = "/*NO LOAD BALANCE*/ SELECT 1/0";  // fails on the primary, in the sequence
+  const std::string defaults = " \"$user\", public ";
+  auto baseline = [](Conn& c) {
+    EXPECT_EQ(Ext(c, "SET work_mem = '3MB'"), "");
+    EXPECT_EQ(Ext(c, "SET statement_timeout = '7s'"), "");
+  };
+  // An error drops the SET before it.
+  LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
+    baseline(c);
+    EXPECT_EQ(Pipeline(c, {"SET work_mem = '5MB'", fail}), "ok 22012 sync I");
+    ExpectExtSettings(c, direct, "3MB" + defaults + "7s pgvigil_tx_raw");
+  });
+  // A ROLLBACK drops what came before it, not what came after.
+  LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
+    baseline(c);
+    EXPECT_EQ(Pipeline(c, {"SET work_mem = '5MB'", "ROLLBACK", "SET statement_timeout = '8s'"}), "ok ok ok sync I");
+    ExpectExtSettings(c, direct, "3MB" + defaults + "8s pgvigil_tx_raw");
+  });
+  // A COMMIT keeps what came before it; an error after it drops the rest.
+  LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
+    baseline(c);
+    EXPECT_EQ(Pipeline(c, {"SET work_mem = '5MB'", "COMMIT", "SET statement_timeout = '8s'", fail, "SELECT 1"}),
+              "ok ok ok 22012 skipped sync I");
+    ExpectExtSettings(c, direct, "5MB" + defaults + "7s pgvigil_tx_raw");
+  });
+  // BEGIN ... COMMIT, then an error.
+  LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
+    baseline(c);
+    EXPECT_EQ(Pipeline(c, {"BEGIN", "SET work_mem = '5MB'", "COMMIT", fail}), "ok ok ok 22012 sync I");
+    ExpectExtSettings(c, direct, "5MB" + defaults + "7s pgvigil_tx_raw");
+  });
+  // Savepoints in the sequence: ROLLBACK TO undoes what followed the savepoint.
+  LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
+    baseline(c);
+    EXPECT_EQ(Pipeline(c, {"BEGIN", "SET work_mem = '5MB'", "SAVEPOINT s", "SET statement_timeout = '8s'",
+                           "ROLLBACK TO s", "COMMIT"}),
+              "ok ok ok ok ok ok sync I");
+    ExpectExtSettings(c, direct, "5MB" + defaults + "7s pgvigil_tx_raw");
+  });
+  // An error in a block opened by the sequence: the block fails; ROLLBACK.
+  LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
+    baseline(c);
+    EXPECT_EQ(Pipeline(c, {"SET statement_timeout = '8s'", "BEGIN", "SET work_mem = '5MB'", fail}),
+              "ok ok ok 22012 sync E");
+    EXPECT_EQ(Ext(c, "ROLLBACK"), "");
+    ExpectExtSettings(c, direct, "3MB" + defaults + "7s pgvigil_tx_raw");
   });
 }
 

@@ -261,8 +261,10 @@ bool ClientSession::OnSpecialFrame(BackendConn* b, const Frame& f) {
   if (f.type == 'C' && cur.watchTags) {
     const std::string_view tag(reinterpret_cast<const char*>(f.body), f.bodyLen ? f.bodyLen - 1 : 0);
     cur.tags |= CommandTagBits(tag);
-    if (cur.queryStatements) cur.tagCodes += CommandTagCode(tag);
+    if (cur.queryStatements || cur.sequenceSteps) cur.tagCodes += CommandTagCode(tag);
   }
+  // An Execute's other answers: an empty query, a portal suspended.
+  if ((f.type == 'I' || f.type == 's') && cur.sequenceSteps) cur.tagCodes += 'o';
   if (f.type == 'C' && cur.discardAll && f.bodyLen >= 11 && std::memcmp(f.body, "DISCARD ALL", 11) == 0)
     DiscardedAll(t, cur.discardAllAt, cur.discardSetsAt, !cur.silent);
   if (cur.silent) {

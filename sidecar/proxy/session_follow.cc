@@ -118,6 +118,7 @@ bool ClientSession::FollowSequence(const Frame& f) {
       std::string_view portal;
       if (!ParseExecute(f, &portal) || !portal_here(portal)) return false;
       Forward(t, raw, f.size);
+      b->outstanding.back().executes++;  // SessionSets places its steps by it (NoteSetChange)
       pipelined_ = true;
       return true;
     }

@@ -2,8 +2,8 @@
 // to changes, is fenced or closes its connection, an idle session drops that
 // backend (never pooled) and its next statement connects to whatever primary
 // routing then confirms; named statements are parsed again there (statements_,
-// Parsed) and SET commands replayed (sessionSets_). A session holding state
-// that lives only in that backend is ended with 57P01 and the reason.
+// Parsed) and SET commands replayed (sets_, session_sets.h). A session holding
+// state that lives only in that backend is ended with 57P01 and the reason.
 //
 // What cannot move (kept simple and conservative, see WhyNotMovable):
 //  * a transaction (txStatus 'T' or 'E'), a statement, an unsynced extended
@@ -11,9 +11,18 @@
 //  * a temporary table created in the session;
 //  * what SqlClass::sessionState flags: LISTEN, session advisory locks, SQL
 //    PREPARE, cursors WITH HOLD, LOAD, set_config();
-//  * SET commands the proxy does not replay: inside a transaction block, in a
-//    multi-statement query, through the extended protocol, beyond 100 entries
-//    (one that replaces the recorded entry of its parameter adds none).
+//  * a SET / RESET made inside a transaction block by a single statement
+//    (NoteSessionState), though SessionSets follows it (kept at COMMIT,
+//    dropped at ROLLBACK);
+//  * SET commands the proxy kept no record of: beyond 100 entries (one that
+//    replaces the recorded entry of its parameter adds none), or in a Query
+//    or an extended-protocol sequence of several statements whose answers did
+//    not fit its statements (session_sets_query.cc, session_sets_sequence.cc);
+//    the session's reads then stay on the primary (noLoadBalance_, which
+//    WhyNotMovable also counts).
+//    SETs by simple Query, by the extended protocol (a named or unnamed
+//    statement, one or several before a Sync) and in multi-statement Queries
+//    are otherwise replayed on the new primary as PostgreSQL kept them.
 // These marks stay for the session's life (DISCARD ALL does not clear them).
 #include <spdlog/spdlog.h>
 

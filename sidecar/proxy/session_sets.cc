@@ -76,6 +76,10 @@ std::vector<std::string> SessionSets::Answered(const SetCycleOutcome& o, uint64_
     ++done;
   }
   unanswered_.erase(unanswered_.begin(), unanswered_.begin() + std::ptrdiff_t(done));
+  if (o.sequence) {
+    AnswerSequence(std::move(mine), o, standby_now, &push);
+    return push;
+  }
   if (o.statements) {
     AnswerQuery(std::move(mine), o, standby_now, &push);
     return push;

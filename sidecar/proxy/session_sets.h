@@ -23,7 +23,15 @@
 //    BEGIN makes it a block (with what it already holds). When the answers do
 //    not fit the statements (the proxy split the text otherwise than
 //    PostgreSQL), what the Query kept is not known: the changes are incomplete
-//    (overflowed) until a RESET ALL or DISCARD ALL.
+//    (overflowed) until a RESET ALL or DISCARD ALL;
+//  * an extended-protocol sequence (up to its Sync) is followed the same way,
+//    Execute by Execute (session_sets_sequence.cc): what it binds that changes
+//    settings or the block is sent as a step placed at the Execute that runs
+//    it, and the answer of each Execute (CommandComplete, EmptyQueryResponse
+//    or PortalSuspended; none after an error) tells which ran. Up to the Sync
+//    its statements outside a block form one implicit transaction, as a
+//    Query's do; an error anywhere in it (also one after the last Execute)
+//    drops it.
 //
 // One entry per parameter: a recorded change with a key (SetKey, set_key.h: a
 // statement that sets or resets one ordinary parameter) replaces the older
@@ -78,6 +86,12 @@ struct SetCycleOutcome {
   // order. 0: not such a Query.
   uint32_t statements = 0;
   std::string_view tagCodes = {};
+  // An extended-protocol sequence whose steps were sent: `statements` counts
+  // its Executes, tagCodes their answers ('o' for EmptyQueryResponse and
+  // PortalSuspended). Its answers were watched from its Execute `watchedFrom`
+  // on: those of the Executes before may have gone by unseen.
+  bool sequence = false;
+  uint32_t watchedFrom = 0;
 };
 
 class SessionSets {
@@ -95,7 +109,8 @@ class SessionSets {
   // its number (for SetCycleOutcome::change and Discarded). `standby`: the
   // standby connection (the session's count of joins) that got it too, 0 none.
   // `key`: a kQuery's SetKey ("" none: never replaced, never replaces).
-  // `at`: a step of a Query of several statements, its place among them.
+  // `at`: a step of a Query of several statements, its place among them (of
+  // an extended-protocol sequence: the place of the Execute that runs it).
   uint64_t Sent(SetChangeKind kind, std::string text, uint64_t standby, std::string key = {}, uint32_t at = 0);
   // The cycle's answer came. Returns the Query messages that a standby joined
   // as `standby_now` (0: none) did not get and must run now (what this answer
@@ -134,6 +149,20 @@ class SessionSets {
   // A Query of several statements answered (session_sets_query.cc).
   void AnswerQuery(std::vector<Change> steps, const SetCycleOutcome& o, uint64_t standby_now,
                    std::vector<std::string>* push);
+  // An extended-protocol sequence answered (session_sets_sequence.cc).
+  void AnswerSequence(std::vector<Change> steps, const SetCycleOutcome& o, uint64_t standby_now,
+                      std::vector<std::string>* push);
+  // Whether the answers `codes`, the first of them answering the statement at
+  // place `first`, fit the steps (those at places before `from` may be any).
+  static bool CodesFit(const std::vector<Change>& steps, std::string_view codes, size_t first, size_t from);
+  // A sequence's answers seen, the first at place `first`, with '?' for each
+  // place before it and before `watched_from`.
+  static std::string PlacedCodes(std::string_view seen, size_t first, size_t watched_from);
+  // The same changes recorded, waiting and sent (by their numbers).
+  bool SameAs(const SessionSets& o) const;
+  // What the steps did is not known: what they and the open block changed is
+  // not recorded, and the changes are incomplete.
+  void NotFollowed(const std::vector<Change>& steps, uint64_t standby_now, std::vector<std::string>* push);
 
   std::vector<Entry> confirmed_;
   std::vector<Change> unanswered_;  // sent, oldest first

@@ -23,7 +23,8 @@ namespace {
 // Whether the CommandComplete `code` fits the step `kind` (nullptr: a
 // statement that is not a step).
 bool Fits(const SetChangeKind* kind, char code) {
-  if (!kind) return code == 'o' || code == 'e';  // SET LOCAL, SET TRANSACTION: 'e'
+  // SET LOCAL, SET TRANSACTION: 'e'; '?': an answer of a sequence not seen.
+  if (!kind) return code == 'o' || code == 'e' || code == '?';
   switch (*kind) {
     case SetChangeKind::kQuery:
     case SetChangeKind::kResetAll: return code == 'e';
@@ -38,17 +39,33 @@ bool Fits(const SetChangeKind* kind, char code) {
 
 }  // namespace
 
+bool SessionSets::CodesFit(const std::vector<Change>& steps, std::string_view codes, size_t first, size_t from) {
+  bool fits = true;
+  for (size_t i = 0, k = 0; fits && i < codes.size(); ++i) {
+    const size_t place = first + i;
+    while (k < steps.size() && steps[k].at < place) ++k;
+    if (place < from) continue;
+    const bool step = k < steps.size() && steps[k].at == place;
+    fits = Fits(step ? &steps[k].kind : nullptr, codes[i]);
+  }
+  return fits;
+}
+
+void SessionSets::NotFollowed(const std::vector<Change>& steps, uint64_t standby_now,
+                              std::vector<std::string>* push) {
+  // Reads stay where every change is.
+  EndBlock(false, standby_now, push);
+  if (!steps.empty()) droppedUpTo_ = steps.back().number;
+}
+
 void SessionSets::AnswerQuery(std::vector<Change> steps, const SetCycleOutcome& o, uint64_t standby_now,
                               std::vector<std::string>* push) {
   const std::string_view codes = o.tagCodes;
   const size_t ran = codes.size();
-  // Every statement answered, or those before the one that failed.
-  bool fits = o.error ? ran < o.statements : ran == o.statements;
-  for (size_t i = 0, k = 0; fits && i < ran; ++i) {
-    while (k < steps.size() && steps[k].at < i) ++k;
-    const bool step = k < steps.size() && steps[k].at == i;
-    fits = Fits(step ? &steps[k].kind : nullptr, codes[i]);
-  }
+  // Every statement answered, or those before the one that failed (of a
+  // sequence, the error may also come after its last Execute).
+  bool fits = o.error ? ran < o.statements || (o.sequence && ran == o.statements) : ran == o.statements;
+  fits = fits && CodesFit(steps, codes, 0, 0);
   // Whether a block is open, once a step says so (before that, the status
   // after the Query tells).
   bool known = false, block = false;
@@ -77,12 +94,7 @@ void SessionSets::AnswerQuery(std::vector<Change> steps, const SetCycleOutcome& 
   }
   if (!known) block = o.status != 'I';
   else if (fits) fits = o.status == (!block ? 'I' : o.error ? 'E' : 'T');
-  if (!fits) {
-    // Not known what the Query kept: reads stay where every change is.
-    EndBlock(false, standby_now, push);
-    if (!steps.empty()) droppedUpTo_ = steps.back().number;
-    return;
-  }
+  if (!fits) return NotFollowed(steps, standby_now, push);
   // The implicit transaction ends with the Query: committed unless it failed.
   if (!block) EndBlock(!o.error, standby_now, push);
 }

@@ -30,8 +30,12 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
   if (!b || b->outstanding.empty()) return;
   const bool simple = cycle_.kind == 'Q';
   // An extended-protocol statement counts at its Bind (its Parse only
-  // prepares it), once each time it is bound.
+  // prepares it), once each time it is bound; a step of its sequence is
+  // placed at the Execute after the Bind (session_sets_sequence.cc).
   const bool runs = simple || cycle_.kind == 'B';
+  BackendConn::Cycle& e = b->outstanding.back();
+  const uint32_t place = e.executes;
+  if (cycle_.kind == 'E') ++e.executes;
   bool change = runs;
   SetChangeKind kind = SetChangeKind::kQuery;
   std::string text, key;
@@ -59,6 +63,13 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
                                                       : SetChangeKind::kRollbackTo;
       text = cycle_.object;
       break;
+    case StmtKind::kBegin:
+    case StmtKind::kTxEnd:
+      // In a sequence, when a change waits: where its implicit transaction
+      // or block ends (a Query's single one: its tags tell).
+      change = !simple && runs && sets_.Watching();
+      kind = cycle_.stmtKind == StmtKind::kBegin ? SetChangeKind::kBegin : SetChangeKind::kTxEnd;
+      break;
     default:
       // A Query of several statements: its steps, each in its place
       // (session_sets_query.cc), when it has a SET or a block holds some.
@@ -66,12 +77,16 @@ void ClientSession::NoteSetChange(Target main, bool also_standby) {
       if (simple && !cycle_.steps.empty()) return NoteQuerySteps(b, also_standby);
       break;
   }
-  BackendConn::Cycle& e = b->outstanding.back();
   if (change) {
-    e.setChange = sets_.Sent(kind, std::move(text), also_standby && standby_ ? standbyJoins_ : 0, std::move(key));
+    e.setChange = sets_.Sent(kind, std::move(text), also_standby && standby_ ? standbyJoins_ : 0, std::move(key),
+                             simple ? 0 : place);
     if (!e.setChangeFirst) e.setChangeFirst = e.setChange;
+    if (!simple) e.sequenceSteps = true;
   }
-  if (change || sets_.Watching()) e.watchTags = true;
+  if ((change || sets_.Watching()) && !e.watchTags) {
+    e.watchTags = true;
+    e.watchedFrom = place;
+  }
 }
 
 void ClientSession::NoteQuerySteps(BackendConn* b, bool also_standby) {
@@ -110,18 +125,22 @@ void ClientSession::NoteQuerySteps(BackendConn* b, bool also_standby) {
 void ClientSession::SetCycleAnswered(const BackendConn::Cycle& done, char status) {
   // Transaction pooling: a standby is given SETs only for a pinned client.
   const bool standby_takes = standby_ && !(TxMode() && txPinned_.empty());
-  auto push = sets_.Answered({done.setChange, done.setChangeFirst, done.sawError, done.tags, status,
-                              done.queryStatements, done.tagCodes},
+  // A sequence: its Executes are its statements; one the proxy failed with
+  // its own message (sequence_failure.h) failed on the backend too.
+  const bool seq = done.sequenceSteps;
+  auto push = sets_.Answered({done.setChange, done.setChangeFirst, done.sawError || (seq && done.failSent), done.tags,
+                              status, seq ? done.executes : done.queryStatements, done.tagCodes, seq,
+                              done.watchedFrom},
                              standby_takes ? standbyJoins_ : 0);
-  // More SETs than are recorded, or a Query of several statements whose
-  // answers did not fit its statements: a standby joining later could not be
+  // More SETs than are recorded, or a Query or extended sequence of several
+  // statements whose answers did not fit its statements: a standby joining later could not be
   // given them all, so the session's reads stay on the primary from now on, as
   // after a session-level set_config() (session_move.cc).
   if (sets_.overflowed() && !noLoadBalance_) {
     noLoadBalance_ = true;
     spdlog::info("proxy: session of {}: SET commands kept that are not recorded (more than {}: different "
-                 "parameters, or SET ROLE and the like; or a Query of several statements not followed); its reads "
-                 "stay on the primary",
+                 "parameters, or SET ROLE and the like; or a Query or sequence of several statements not "
+                 "followed); its reads stay on the primary",
                  peer_, SessionSets::kMax);
   }
   // Not into the middle of an extended sequence mirrored there (the client's
