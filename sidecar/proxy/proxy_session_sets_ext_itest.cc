@@ -294,6 +294,14 @@ TEST_P(ProxySessionSetsExtTest, ASequenceOfSeveralStatementsIsFollowedStatementB
     EXPECT_EQ(Pipeline(c, {"BEGIN", "SET work_mem = '5MB'", "COMMIT", fail}), "ok ok ok 22012 sync I");
     ExpectExtSettings(c, direct, "5MB" + defaults + "7s pgvigil_tx_raw");
   });
+  // A statement before the first SET (its answer may pass before the proxy
+  // watches the answers), then a COMMIT and an error.
+  LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
+    baseline(c);
+    EXPECT_EQ(Pipeline(c, {"/*NO LOAD BALANCE*/ SELECT 1", "SET work_mem = '5MB'", "COMMIT", fail}),
+              "ok ok ok 22012 sync I");
+    ExpectExtSettings(c, direct, "5MB" + defaults + "7s pgvigil_tx_raw");
+  });
   // Savepoints in the sequence: ROLLBACK TO undoes what followed the savepoint.
   LibpqOnPostgresThenProxy(px, [&](Conn& c, bool direct) {
     baseline(c);
