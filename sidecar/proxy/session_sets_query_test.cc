@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sidecar/proxy/session_sets.h"
+#include "sidecar/proxy/session_sets_testutil.h"
 #include "sidecar/proxy/set_key.h"
 #include "sidecar/proxy/sql_classifier.h"
 
@@ -65,10 +66,7 @@ struct Session {
   }
 };
 
-const char* A = "SET application_name = 'a'";
-const char* B = "SET work_mem = '2MB'";
-const char* C = "SET search_path TO c";
-const char* X = "SET statement_timeout = '9s'";
+using namespace session_sets_rows;
 
 struct Row {
   const char* name;
@@ -138,11 +136,7 @@ TEST(SessionSetsQueryTest, Table) {
     for (const auto& sql : r.before) x.Single(sql);
     x.Query(r.query, r.codes, r.error, r.status);
     for (const auto& sql : r.after) x.Single(sql);
-    std::vector<std::string> got;
-    for (const auto& e : x.s.confirmed()) got.push_back(e.query);
-    EXPECT_EQ(got, r.want);
-    EXPECT_EQ(x.s.overflowed(), r.incomplete);
-    EXPECT_FALSE(x.s.Watching());
+    ExpectRecorded(x.s, r.want, r.incomplete);
   }
 }
 
