@@ -52,11 +52,11 @@ class Actuator {
   void SetStateWriter(StateWriter writer) { stateWriter_ = std::move(writer); }
   // Checked just before each promote is sent (Kubernetes: §6's re-checks);
   // an error fails the promote action with it. None on VMs.
-  using PromoteGuard = std::function<Status(const plan::Action&, const plan::Observation&)>;
-  void SetPromoteGuard(PromoteGuard guard) { promoteGuard_ = std::move(guard); }
+  using ActionGuard = std::function<Status(const plan::Action&, const plan::Observation&)>;
+  void SetPromoteGuard(ActionGuard guard) { promoteGuard_ = std::move(guard); }
   // The same just before each start is sent (Kubernetes: a primary its own
   // sidecar fenced waits for the watchdog, kube_init.h); None on VMs.
-  void SetStartGuard(PromoteGuard guard) { startGuard_ = std::move(guard); }
+  void SetStartGuard(ActionGuard guard) { startGuard_ = std::move(guard); }
 
   // Runs the actions in order with `term`; stops after the first failed action
   // marked mustSucceed. `keep_going` is polled while waiting for long operations:
@@ -86,8 +86,8 @@ class Actuator {
   std::string localNode_;
   std::map<std::string, std::unique_ptr<RestClient>> clients_;  // by node
   StateWriter stateWriter_;
-  PromoteGuard promoteGuard_;
-  PromoteGuard startGuard_;
+  ActionGuard promoteGuard_;
+  ActionGuard startGuard_;
 };
 
 }  // namespace pgvigil

@@ -701,11 +701,11 @@ void KubeController::WriteSummary(Cluster& c, const std::string& name, int64_t g
     in.wait = Wait{c.rollout->kind == RolloutStepKind::kWait ? c.rollout->waitReason : "RollingUpdate",
                    c.rollout->reason, false};
   // A lost instance's pod (node_loss.h) before a scale step: it is why capacity is short.
-  if (c.actuator && c.reconciler && c.reconciler->acting())
+  if (c.actuator && c.reconciler && c.reconciler->acting()) {
     if (auto lost = c.actuator->NodeLossWait()) in.wait = lost;
-  if (c.actuator && c.reconciler && c.reconciler->acting())
     if (auto held = c.actuator->SelfFenceWait()) in.wait = held;
-  if (c.actuator && c.reconciler && c.reconciler->acting()) in.parameterFailures = c.actuator->ParameterFailures();
+    in.parameterFailures = c.actuator->ParameterFailures();
+  }
   in.specValid = c.refusal.empty();
   in.specErrors = c.refusal;
   // A generation held for its parameters (parameter_gate.h), else the accepted

@@ -160,7 +160,7 @@ TEST(KubePlanStatusTest, PhasesAndConditions) {
        "Rebuilding | Ready=True(PrimaryRouted) SpecValid=True(Accepted) Progressing=True(Rebuilding) "
        "Degraded=True(InstancesNotReady) ConsensusHealthy=True(MajorityLive) "
        "SyncReplicationSatisfied=True(Satisfied) Fenced=False(NoneFenced)"},
-      {"a failover in progress is not also called not streaming",
+      {"a switchover in progress is not also called not streaming",
        [](StatusInputs& in) {
          in.state.transition = {TransitionKind::kSwitchover, "demo-0", "demo-1", TransitionStep::kPaused};
          in.notStreaming = {"demo-2"};

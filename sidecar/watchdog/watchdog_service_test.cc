@@ -93,13 +93,11 @@ class WatchdogServiceTest : public ::testing::Test {
   // the child closes them (common/process.cc), which on a loaded machine can take
   // tens of ms (CI: the restart failed, and the test went on without the member).
   void Start(int i) {
-    Status s = TryStart(i);
-    for (int tries = 0; !s.ok() && tries < 20 &&
-                        s.message().find("Address already in use") != std::string::npos;
-         ++tries) {
-      std::this_thread::sleep_for(100ms);
+    Status s = Status::Ok();
+    WaitFor([&] {
       s = TryStart(i);
-    }
+      return s.ok() || s.message().find("Address already in use") == std::string::npos;
+    }, 2s);
     ASSERT_TRUE(s.ok()) << s.message();
   }
 
