@@ -20,7 +20,6 @@ namespace {
 using std::chrono::milliseconds;
 using web::json::value;
 
-constexpr int kPortBase = 27600;  // this test's sidecar ports: 27610..27633
 constexpr const char* kToken = "hold-test-token";
 
 class KubeParameterHoldTest : public KubeInProcessTest {
@@ -52,7 +51,17 @@ class KubeParameterHoldTest : public KubeInProcessTest {
           return r.ok() && *r == "2";
         },
         milliseconds(30000)));
-    spec_ = pg_->MakeSpec(kPortBase);
+    // Every port free at the start: ctest runs this binary's tests side by
+    // side, and a fixed port block had one test's controller reach the other
+    // test's sidecars (their PostgreSQL ports differ, so routing was refused).
+    spec_ = pg_->MakeSpec(testing::FreePort());
+    spec_.api.controllerPort = testing::FreePort();
+    for (auto& n : spec_.nodes) {
+      n.proxyPort = testing::FreePort();
+      n.apiPort = testing::FreePort();
+      n.watchdogPort = testing::FreePort();
+      n.heartbeatPort = testing::FreePort();
+    }
     spec_.primary = "";
     for (size_t i = 0; i < spec_.nodes.size(); ++i) spec_.nodes[i].name = "demo-" + std::to_string(i);
     spec_.api.tokenFile = pg_->dir() + "/secrets/api.token";
