@@ -2,6 +2,8 @@
 // copy through a real state directory.
 #include "sidecar/agent/spec_update.h"
 
+#include <stdlib.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -259,9 +261,12 @@ TEST(SpecUpdate, ChooseStartSpec) {
 }
 
 TEST(SpecUpdate, StoredCopyRoundTrip) {
-  const std::string dir = ::testing::TempDir() + "/spec_update_test";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  // A directory of this run's own: a fixed name was shared with the same test
+  // run at the same time from another build tree, whose remove_all or bad
+  // spec.json could land between this one's save and load.
+  std::string tmpl = ::testing::TempDir() + "/spec_update_test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr) << tmpl;
+  const std::string dir = tmpl;
   SpecParseOptions o;
   o.checkSecretFiles = false;
   auto none = LoadStoredSpec(dir, o);
