@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -66,6 +67,10 @@ class ActingHook {
   // must land before a promote did not, or this controller is deposed).
   virtual Status BeforeActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
                                Actuator& actuator) = 0;
+  // After BeforeActions, before the round's plan: the instances this mode holds
+  // back from being started as the primary, with why (PlanInputs::startHolds),
+  // each hold decided and logged by the mode once per change.
+  virtual std::map<std::string, std::string> StartHolds() const { return {}; }
   // After the actions, when they wrote a new state: bring what follows the
   // state (labels) up to date now rather than next round.
   virtual void AfterActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,

@@ -404,6 +404,15 @@ std::chrono::milliseconds Reconciler::Tick() {
     std::lock_guard<std::mutex> lock(mu_);
     inputs.requests = requests_;
   }
+  if (may_act && hook_) {
+    Status h = hook_->BeforeActions(*state, term, obs_, *actuator_);
+    // Logged (and an event) when it starts or its reason changes, not each round.
+    LogStanding(&held_, h.ok() ? "" : h.message(), "not acting this round", "the rounds act again");
+    if (!h.ok()) may_act = false;
+    // Starts the mode holds are not planned (rather than planned and withheld
+    // by the actuator's start guard every round).
+    inputs.startHolds = hook_->StartHolds();
+  }
   plan::Plan p = plan::MakePlan(spec, obs_, *state, inputs);
 
   std::string phase = plan::ToString(p.phase);
@@ -417,12 +426,6 @@ std::chrono::milliseconds Reconciler::Tick() {
   }
   plan::ClusterState newest = *state;
   bool acted = false;
-  if (may_act && hook_) {
-    Status h = hook_->BeforeActions(*state, term, obs_, *actuator_);
-    // Logged (and an event) when it starts or its reason changes, not each round.
-    LogStanding(&held_, h.ok() ? "" : h.message(), "not acting this round", "the rounds act again");
-    if (!h.ok()) may_act = false;
-  }
   bool all_ran = true;  // every action of the plan ran and succeeded
   if (may_act && !p.actions.empty()) {
     acted = true;

@@ -137,9 +137,17 @@ Status KubeActuator::BeforeActions(const plan::ClusterState& state, uint64_t ter
     return why.empty() ? Status::Ok() : Status::Error(why);
   });
   {
-    // The status shows the recorded primary's hold as the wait.
-    const plan::NodeObservation* p = obs.Find(state.primary);
-    const std::string why = p && !p->pgReachable ? SelfFencedStartHold(*p) : "";
+    // The starts as the primary the planner would plan (the recorded primary,
+    // or any instance while none is recorded) that are held: not planned at all
+    // (StartHolds), each hold logged and recorded once per change. The status
+    // shows the recorded primary's hold as the wait.
+    startHolds_.clear();
+    for (const auto& n : obs.nodes) {
+      if (n.pgReachable || (!state.primary.empty() && n.name != state.primary)) continue;
+      if (std::string why = SelfFencedStartHold(n); !why.empty()) startHolds_[n.name] = std::move(why);
+    }
+    const auto held = startHolds_.find(state.primary);
+    const std::string why = held == startHolds_.end() ? "" : held->second;
     std::lock_guard<std::mutex> lock(mu_);
     selfFenceWait_ = why.empty() ? std::nullopt : std::optional<Wait>(Wait{"NoConsensus", why, false});
   }

@@ -113,6 +113,10 @@ class KubeActuator : public StateStore, public ActingHook {
                        Actuator& actuator) override;
   void AfterActions(const plan::ClusterState& state, uint64_t term, const plan::Observation& obs,
                     Actuator& actuator) override;
+  // The primaries whose start BeforeActions found held (WhyHoldSelfFencedStart:
+  // fenced by their own sidecar, the watchdog leader not counting them live),
+  // with why: the planner does not plan their start (PlanInputs::startHolds).
+  std::map<std::string, std::string> StartHolds() const override { return startHolds_; }
   // An Event on the PostgresCluster (rate-limited, EventLimiter), reason from
   // the action kind; none once deposed.
   void Decided(const std::string& action, const std::string& node, const std::string& reason, bool ok,
@@ -356,6 +360,7 @@ class KubeActuator : public StateStore, public ActingHook {
   std::optional<Wait> nodeLossWait_;                   // guarded by mu_
   std::optional<Wait> selfFenceWait_;                  // guarded by mu_
   std::map<std::string, std::string> selfFenceLogged_;  // node -> the hold last logged ("" released)
+  std::map<std::string, std::string> startHolds_;       // this round's held starts (StartHolds)
   // Why a start of `node` (a primary its own sidecar fenced) is held now, ""
   // when it is not; logs each change of the decision with its reason.
   std::string SelfFencedStartHold(const plan::NodeObservation& o);

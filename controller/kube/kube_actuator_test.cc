@@ -726,6 +726,39 @@ TEST_F(KubeActuatorTest, APromoteIsHeldBackUntilAMajorityReportsTheOldPrimaryDow
   }
 }
 
+// demo-0, the recorded primary (`state`, made not routed), fenced its
+// PostgreSQL itself in term 5 and only its sidecar answers (demo-1 and demo-2
+// are away); the instances' sidecar ports are free local ones.
+struct SelfFencedPrimaryRig {
+  ClusterResource local;
+  plan::ClusterState state;
+  std::vector<int> ports;
+  plan::Observation obs;
+  std::vector<std::unique_ptr<RoutingStandIn>> sidecars;
+
+  SelfFencedPrimaryRig(ClusterResource resource, plan::ClusterState routed)
+      : local(std::move(resource)), state(std::move(routed)) {
+    for (auto& n : local.spec.nodes) {
+      n.host = "127.0.0.1";
+      n.apiPort = pgvigil::testing::FreePort();
+      ports.push_back(n.apiPort);
+      plan::NodeObservation o;
+      o.name = n.name;
+      obs.nodes.push_back(o);
+    }
+    state.routedPrimary = "";
+    obs.nodes[0].sidecarReachable = true;
+    obs.nodes[0].selfFencedInTerm = 5;
+    obs.nodes[0].dataDirectoryRole = plan::DataDirectoryRole::kPrimary;
+    sidecars.push_back(std::make_unique<RoutingStandIn>(ports[0], ""));
+  }
+  // The majority is back: demo-1 leads with quorum and demo-0's lease runs.
+  void MajorityBack() {
+    sidecars.push_back(std::make_unique<RoutingStandIn>(ports[1], "", WatchdogBody("LEADER", 0, false)));
+    obs.nodes[1].sidecarReachable = true;
+  }
+};
+
 // A primary its own sidecar fenced in this term (its write lease ran out) while
 // a majority of the watchdog members is away: no new term is asked for it and
 // the planner's start is withheld (started, it would fence itself again: start,
@@ -733,31 +766,14 @@ TEST_F(KubeActuatorTest, APromoteIsHeldBackUntilAMajorityReportsTheOldPrimaryDow
 // watchdog leader counts it live, both go ahead.
 TEST_F(KubeActuatorTest, ASelfFencedPrimaryWaitsForTheWatchdogToCountItLive) {
   ApplyAndWaitForPods();
-  ClusterResource local = resource_;
-  std::vector<int> ports;
-  for (auto& n : local.spec.nodes) {
-    n.host = "127.0.0.1";
-    n.apiPort = pgvigil::testing::FreePort();
-    ports.push_back(n.apiPort);
-  }
-  act_->SetResource(local, uid_);
+  SelfFencedPrimaryRig rig(resource_, Routed("demo-0", {}));
+  const plan::ClusterState& state = rig.state;
+  const plan::Observation& obs = rig.obs;
+  act_->SetResource(rig.local, uid_);
   std::vector<uint64_t> raised;
   act_->SetTermRaiser([&](uint64_t above, const std::string&) { raised.push_back(above); });
-  plan::ClusterState state = Routed("demo-0", {});
-  state.routedPrimary = "";
   ASSERT_TRUE(act_->Save(state, 5).ok());
-  plan::Observation obs;
-  for (const auto& n : local.spec.nodes) {
-    plan::NodeObservation o;
-    o.name = n.name;
-    obs.nodes.push_back(o);
-  }
-  obs.nodes[0].sidecarReachable = true;  // demo-1 and demo-2 are away
-  obs.nodes[0].selfFencedInTerm = 5;
-  obs.nodes[0].dataDirectoryRole = plan::DataDirectoryRole::kPrimary;
-  std::vector<std::unique_ptr<RoutingStandIn>> sidecars;
-  sidecars.push_back(std::make_unique<RoutingStandIn>(ports[0], ""));
-  Actuator actuator(local.spec, "", PgCredentials{}, "");
+  Actuator actuator(rig.local.spec, "", PgCredentials{}, "");
   actuator.SetStateWriter([&](const plan::ClusterState& s, uint64_t term) { return act_->Save(s, term); });
   plan::Action start;
   start.kind = plan::ActionKind::kStart;
@@ -777,9 +793,7 @@ TEST_F(KubeActuatorTest, ASelfFencedPrimaryWaitsForTheWatchdogToCountItLive) {
   EXPECT_EQ(wait->reason, "NoConsensus");
   EXPECT_NE(wait->message.find("demo-0 fenced its PostgreSQL itself in term 5"), std::string::npos) << wait->message;
 
-  // The majority is back: demo-1 leads with quorum and demo-0's lease runs.
-  sidecars.push_back(std::make_unique<RoutingStandIn>(ports[1], "", WatchdogBody("LEADER", 0, false)));
-  obs.nodes[1].sidecarReachable = true;
+  rig.MajorityBack();
   b = act_->BeforeActions(state, 5, obs, actuator);
   ASSERT_TRUE(b.ok()) << b.message();
   EXPECT_EQ(raised, std::vector<uint64_t>{5});
@@ -787,6 +801,42 @@ TEST_F(KubeActuatorTest, ASelfFencedPrimaryWaitsForTheWatchdogToCountItLive) {
   results = actuator.Run({start}, 5, obs, [] { return true; });
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].detail.find("withheld"), std::string::npos) << results[0].detail;
+}
+
+// The same hold, round after round: the planner is told (StartHolds, so it
+// plans no start to withhold) and the hold is decided, logged and recorded
+// once, not each round; its end is recorded once too.
+TEST_F(KubeActuatorTest, ASelfFencedPrimarysHoldIsRecordedOnceAndKeepsItsStartUnplanned) {
+  ApplyAndWaitForPods();
+  SelfFencedPrimaryRig rig(resource_, Routed("demo-0", {}));
+  act_->SetResource(rig.local, uid_);
+  act_->SetTermRaiser([](uint64_t, const std::string&) {});
+  std::vector<std::string> recorded;
+  act_->SetDecisionRecorder([&](const std::string& action, const std::string& node, const std::string&) {
+    if (action.rfind("self-fence", 0) == 0) recorded.push_back(action + " " + node);
+  });
+  ASSERT_TRUE(act_->Save(rig.state, 5).ok());
+  Actuator actuator(rig.local.spec, "", PgCredentials{}, "");
+
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    Status b = act_->BeforeActions(rig.state, 5, rig.obs, actuator);
+    ASSERT_TRUE(b.ok()) << b.message();
+    const auto holds = act_->StartHolds();
+    ASSERT_EQ(holds.count("demo-0"), 1u);
+    EXPECT_NE(holds.at("demo-0").find("waiting for the watchdog"), std::string::npos) << holds.at("demo-0");
+    EXPECT_EQ(holds.size(), 1u);
+  }
+  EXPECT_EQ(recorded, std::vector<std::string>{"self-fence-hold demo-0"});
+
+  // The majority is back: the hold ends, recorded once.
+  rig.MajorityBack();
+  for (int round = 0; round < 2; ++round) {
+    Status b = act_->BeforeActions(rig.state, 5, rig.obs, actuator);
+    ASSERT_TRUE(b.ok()) << b.message();
+    EXPECT_TRUE(act_->StartHolds().empty());
+  }
+  EXPECT_EQ(recorded, (std::vector<std::string>{"self-fence-hold demo-0", "self-fence-released demo-0"}));
 }
 
 // An action that ended while this controller no longer acts (paused past its

@@ -84,8 +84,9 @@ void PlanSync(Context& c);            // sync_planner.cc
 void PlanRouting(Context& c);         // routing_planner.cc
 // planner.cc: why node n (StoppedPrimaryDataDir) must not be started as the
 // primary now, "" when it may: it is fenced, busy, failed to start before or
-// cannot hold a write lease, or another spec node is writable, on a newer
-// timeline, or may be a primary the controller cannot see.
+// cannot hold a write lease, the mode holds its start (PlanInputs::startHolds),
+// or another spec node is writable, on a newer timeline, or may be a primary
+// the controller cannot see.
 std::string WhyNotStartAsPrimary(const Context& c, const std::string& n);
 // failover_planner.cc: the node to promote in place of next.primary, or "" with
 // `why` set. `requested` (may be empty) is an operator's choice; `exclude` is skipped.

@@ -678,6 +678,19 @@ const std::vector<Scenario>& Scenarios() {
          w.N("a").selfFencedInTerm = 2;
        },
        "start a", R, AGAIN},
+      // Kubernetes mode: a node that fenced itself, its start held until the
+      // watchdog leader counts it live (PlanInputs::startHolds): not planned,
+      // the hold is the summary's (rather than a start withheld every round).
+      {"bootstrap_does_not_start_a_node_whose_start_the_mode_holds",
+       [](World& w) {
+         w = NewClusterPrimaryFenced();
+         w.N("a").selfFencedInTerm = 2;
+         w.in.startHolds = {{"a", "waiting for the watchdog to count a live"}};
+       },
+       "", D, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_TRUE(SummaryHas(p, "not starting a: waiting for the watchdog to count a live")) << p.summary;
+       }},
       // Kubernetes mode: an init that did not finish is sent again (kube_init.cc),
       // never completed by a plain start (the roles it creates would be missing).
       {"bootstrap_does_not_start_a_node_whose_init_did_not_finish",
@@ -734,6 +747,23 @@ const std::vector<Scenario>& Scenarios() {
          w.N("a").operation = Op(OperationKind::kStart, OperationState::kFailed);
          w.N("a").operation->term = 4;
          w.N("a").selfFencedInTerm = 4;
+       },
+       "start a | write-state | publish-routing -:", R, AGAIN},
+      {"stopped_primary_is_not_started_again_while_the_mode_holds_its_start",
+       [](World& w) {
+         AllStoppedPrimaryFenced(w);
+         w.N("a").selfFencedInTerm = 4;
+         w.in.startHolds = {{"a", "waiting for the watchdog to count a live"}};
+       },
+       "write-state | publish-routing -:", D, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_TRUE(SummaryHas(p, "not starting it again: waiting for the watchdog to count a live")) << p.summary;
+       }},
+      // A hold on another node does not keep the primary down.
+      {"stopped_primary_is_started_again_when_only_another_node_is_held",
+       [](World& w) {
+         AllStoppedPrimaryFenced(w);
+         w.in.startHolds = {{"b", "held"}};
        },
        "start a | write-state | publish-routing -:", R, AGAIN},
       {"stopped_primary_while_its_standbys_are_rebuilt_is_started_again",

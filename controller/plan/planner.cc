@@ -216,6 +216,7 @@ std::string WhyNotStartAsPrimary(const Context& c, const std::string& n) {
   const auto& wd = c.obs.watchdog;
   if (wd.writeLeasesKnown && wd.WriteLeaseOver(n))
     return n + "'s host holds no watchdog write lease (its sidecar would stop it again)";
+  if (auto held = c.in.startHolds.find(n); held != c.in.startHolds.end()) return held->second;
   // The timeline n was on: recorded, else last seen; 0 when not known.
   const uint32_t timeline = c.next.primary == n && c.next.timeline ? c.next.timeline : o.timeline;
   for (const auto& ns : c.spec.nodes) {

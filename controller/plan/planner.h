@@ -14,6 +14,7 @@
 //  * stale observations or a running failover/switchover operation mean wait.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,12 @@ struct PlanInputs {
   // that claims to be reachable); 0: derived from the spec's health check
   // (3 periods + timeout).
   Millis maxObservationAge{0};
+  // Instances a mode holds back from being started as the primary, with why
+  // (Kubernetes: one that fenced itself, until the watchdog leader counts it
+  // live; kube_init.h WhyHoldSelfFencedStart). Such a start is not planned:
+  // the why is the summary's, decided and logged once by the mode, rather than
+  // a start planned and withheld each round.
+  std::map<std::string, std::string> startHolds;
 };
 
 // Standing conditions (no candidate, automatic failover off, waiting for a
