@@ -1,5 +1,7 @@
 #include "controller/kube/status_report.h"
 
+#include "controller/plan/observation.h"
+
 namespace pgvigil::kube {
 
 using web::json::value;
@@ -13,7 +15,8 @@ std::vector<std::string> StandbysNotStreaming(const ClusterStatus& s) {
   if (s.primary.empty()) return out;
   for (const auto& n : s.nodes) {
     if (n.name == s.primary || n.state == "fenced" || n.state == "detached") continue;
-    if (n.pgStatus != "up" || n.upstream != s.primary || n.replicationState != "streaming") out.push_back(n.name);
+    if (!plan::StreamsFromPrimary(n.pgStatus == "up", n.upstream, s.primary, n.replicationState))
+      out.push_back(n.name);
   }
   return out;
 }

@@ -31,9 +31,9 @@ bool IsReady(const NodeStatus& n);
 // The declared standbys that do not stream from the primary: every instance
 // but s.primary that is not fenced or detached, unless PostgreSQL answers, its
 // WAL receiver streams from the primary (pg_stat_wal_receiver, upstream) and
-// the primary's pg_stat_replication shows it streaming (the planner's test for
-// a synchronous candidate, sync_planner.cc). In the order of s.nodes; empty
-// while there is no primary.
+// the primary's pg_stat_replication shows it streaming (plan::StreamsFromPrimary,
+// the planner's test for a synchronous candidate too). In the order of s.nodes;
+// empty while there is no primary.
 std::vector<std::string> StandbysNotStreaming(const ClusterStatus& s);
 
 web::json::value InstancesReportedStateJson(const ClusterStatus& s);

@@ -19,6 +19,17 @@ namespace pgvigil::plan {
 using Lsn = uint64_t;
 using TimeMs = int64_t;
 
+// "This standby streams from the primary", the one rule for the planner's
+// synchronous candidates (sync_planner.cc) and the standbys the Kubernetes
+// status counts as not streaming (kube/status_report.cc StandbysNotStreaming):
+// its PostgreSQL answers, its WAL receiver's upstream is the primary, and the
+// primary's pg_stat_replication row for it (its state; "" without a row) says
+// streaming.
+inline bool StreamsFromPrimary(bool pgUp, const std::string& upstream, const std::string& primary,
+                               const std::string& primaryRowState) {
+  return pgUp && upstream == primary && primaryRowState == "streaming";
+}
+
 // One row of pg_stat_replication on a primary (application_name is the
 // standby's spec node name).
 struct ReplicationRow {

@@ -63,7 +63,7 @@ void PlanSync(Context& c) {
     const std::string& n = ns.name;
     if (n == p || ns.noFailover || !c.Member(n) || !c.Standby(n) || c.OpRunning(n)) continue;
     const ReplicationRow* row = Row(po, n);
-    if (c.Obs(n)->upstream != p || !row || row->state != "streaming") continue;
+    if (!StreamsFromPrimary(c.PgUp(n), c.Obs(n)->upstream, p, row ? row->state : "")) continue;
     desired.push_back(n);
   }
   std::sort(desired.begin(), desired.end());
