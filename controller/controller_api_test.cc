@@ -56,15 +56,7 @@ class ControllerApiIT : public ::testing::Test {
     auto c = PgTestCluster::Create();
     ASSERT_TRUE(c.ok()) << c.error();
     pg_ = std::move(c.value());
-    spec_ = pg_->MakeSpec(FreePort());
-    // Every port its own free one, so this test can run beside others.
-    for (auto& n : spec_.nodes) {
-      n.proxyPort = FreePort();
-      n.apiPort = FreePort();
-      n.watchdogPort = FreePort();
-      n.heartbeatPort = FreePort();
-    }
-    spec_.api.controllerPort = FreePort();
+    spec_ = pg_->MakeSpecOnFreePorts();  // so this test can run beside others
     spec_.primary = "";  // keep whichever node is primary (node0 at the start)
     spec_.healthCheck.period = Millis(250);
     spec_.healthCheck.timeout = Millis(1000);

@@ -86,14 +86,8 @@ class SidecarKubeModeTest : public ::testing::Test {
     auto c = PgTestCluster::Create(o);
     ASSERT_TRUE(c.ok()) << c.error();
     pg_ = std::move(*c);
-    spec_ = pg_->MakeSpec(testing::FreePort() + 100);
     // Each port picked free on its own (a busy host's ephemeral ports sit near any base).
-    NodeSpec& n = spec_.nodes[0];
-    n.proxyPort = testing::FreePort();
-    n.apiPort = testing::FreePort();
-    n.watchdogPort = testing::FreePort();
-    n.heartbeatPort = testing::FreePort();
-    spec_.api.controllerPort = testing::FreePort();
+    spec_ = pg_->MakeSpecOnFreePorts();
     spec_.watchdog.enabled = true;
     spec_.watchdog.authKeyFile = pg_->dir() + "/watchdog.key";
     // A secret file: private, or the sidecar refuses it.

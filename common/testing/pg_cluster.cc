@@ -284,4 +284,16 @@ ClusterSpec PgTestCluster::MakeSpec(int port_base) const {
   return spec;
 }
 
+ClusterSpec PgTestCluster::MakeSpecOnFreePorts() const {
+  ClusterSpec spec = MakeSpec(0);
+  spec.api.controllerPort = FreePort();
+  for (auto& n : spec.nodes) {
+    n.proxyPort = FreePort();
+    n.apiPort = FreePort();
+    n.watchdogPort = FreePort();
+    n.heartbeatPort = FreePort();
+  }
+  return spec;
+}
+
 }  // namespace pgvigil::testing

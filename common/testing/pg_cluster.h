@@ -63,6 +63,10 @@ class PgTestCluster {
   // heartbeat = port_base + 10*(i+1) + 0..3; the controller port_base + 9.
   // Watchdog disabled, no VIP. Tests adjust it.
   ClusterSpec MakeSpec(int port_base) const;
+  // The same spec with every sidecar port (each node's proxy, api, watchdog and
+  // heartbeat) and the controller port its own FreePort(): ctest runs tests side
+  // by side, and a fixed block would be shared by two of them.
+  ClusterSpec MakeSpecOnFreePorts() const;
 
   // Runs a PostgreSQL binary (initdb, pg_ctl, ...) from the bin directory as postgres.
   Status RunPgTool(const std::vector<std::string>& argv, int timeout_ms = 60000) const;

@@ -972,13 +972,7 @@ TEST_F(KubeActuatorTest, AStateWriteIsMirroredToTheWatchdogRegister) {
   auto pg = testing::PgTestCluster::Create();
   ASSERT_TRUE(pg.ok()) << pg.error();
   const std::string dir = (*pg)->dir();
-  ClusterSpec spec = (*pg)->MakeSpec(testing::FreePort());
-  for (auto& n : spec.nodes) {
-    n.proxyPort = testing::FreePort();
-    n.apiPort = testing::FreePort();
-    n.watchdogPort = testing::FreePort();
-    n.heartbeatPort = testing::FreePort();
-  }
+  ClusterSpec spec = (*pg)->MakeSpecOnFreePorts();
   spec.proxy.enabled = false;
   spec.watchdog.enabled = true;
   spec.watchdog.authKeyFile = dir + "/watchdog.key";

@@ -54,14 +54,7 @@ class KubeParameterHoldTest : public KubeInProcessTest {
     // Every port free at the start: ctest runs this binary's tests side by
     // side, and a fixed port block had one test's controller reach the other
     // test's sidecars (their PostgreSQL ports differ, so routing was refused).
-    spec_ = pg_->MakeSpec(testing::FreePort());
-    spec_.api.controllerPort = testing::FreePort();
-    for (auto& n : spec_.nodes) {
-      n.proxyPort = testing::FreePort();
-      n.apiPort = testing::FreePort();
-      n.watchdogPort = testing::FreePort();
-      n.heartbeatPort = testing::FreePort();
-    }
+    spec_ = pg_->MakeSpecOnFreePorts();
     spec_.primary = "";
     for (size_t i = 0; i < spec_.nodes.size(); ++i) spec_.nodes[i].name = "demo-" + std::to_string(i);
     spec_.api.tokenFile = pg_->dir() + "/secrets/api.token";

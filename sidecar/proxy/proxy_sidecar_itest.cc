@@ -37,11 +37,7 @@ class ProxySidecarTest : public ::testing::Test {
   void StartSidecar(const std::function<void(ClusterSpec&)>& tweak, int nofile = 0) {
     char tmpl[] = "/tmp/pgvigil-proxy-sidecar-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    spec_ = Cluster().MakeSpec(testing::FreePort());
-    for (auto& n : spec_.nodes) {
-      n.proxyPort = testing::FreePort();
-      n.apiPort = testing::FreePort();
-    }
+    spec_ = Cluster().MakeSpecOnFreePorts();
     spec_.primary = "";
     spec_.healthCheck.period = milliseconds(250);
     spec_.proxy.threads = 2;
