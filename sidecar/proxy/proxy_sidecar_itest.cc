@@ -105,7 +105,10 @@ TEST_F(ProxySidecarTest, TenThousandSilentSocketsDoNotLockOutARealClient) {
     GTEST_SKIP() << "RLIMIT_NOFILE hard limit " << rl.rlim_max << " is too low for " << kSilent << " sockets";
   rl.rlim_cur = want;
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
-  ASSERT_NO_FATAL_FAILURE(StartSidecar([](ClusterSpec& s) { s.proxy.maxUnauthenticatedConnections = 1000; }));
+  ASSERT_NO_FATAL_FAILURE(StartSidecar([](ClusterSpec& s) {
+    s.proxy.maxUnauthenticatedConnections = 1000;
+    s.proxy.authenticationTimeout = seconds(60);
+  }));
   std::vector<std::unique_ptr<RawClient>> silent;
   silent.reserve(kSilent);
   for (int i = 0; i < kSilent; ++i) {
@@ -117,8 +120,11 @@ TEST_F(ProxySidecarTest, TenThousandSilentSocketsDoNotLockOutARealClient) {
   ASSERT_TRUE(c->ok()) << c->error();
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(c->Query("SELECT 1"), "1");
-  EXPECT_LT(took, seconds(1)) << "login took "
-                              << std::chrono::duration_cast<milliseconds>(took).count() << " ms";
+  // Locked out, the client would wait for a silent socket's authentication
+  // timeout (60 s) or be refused; the bound sits far from both and far above
+  // a loaded machine's login time. Not a speed goal (bench/proxy.sh has those).
+  EXPECT_LT(took, seconds(15)) << "login took "
+                               << std::chrono::duration_cast<milliseconds>(took).count() << " ms";
   // The proxy made room by closing the oldest silent ones: at most its limit stay open.
   int closed = 0;
   for (auto& s : silent) {
