@@ -82,11 +82,13 @@ void PlanStrayPrimaries(Context& c);  // recovery_planner.cc: writable nodes bes
 void PlanRecovery(Context& c);        // recovery_planner.cc: follow, rebuild, start, unfence
 void PlanSync(Context& c);            // sync_planner.cc
 void PlanRouting(Context& c);         // routing_planner.cc
-// planner.cc: why node n (StoppedPrimaryDataDir) must not be started as the
-// primary now, "" when it may: it is fenced, busy, failed to start before or
-// cannot hold a write lease, the mode holds its start (PlanInputs::startHolds),
-// or another spec node is writable, on a newer timeline, or may be a primary
-// the controller cannot see.
+// planner.cc: why node n (its sidecar answering, PostgreSQL stopped on a
+// primary's data directory) must not be started as the primary now, "" when it
+// may. The one rule for every such start (the bootstrap, the restart of the
+// recorded primary, the restart after a switchover aborted): it is fenced,
+// busy, failed to start before or cannot hold a write lease, the mode holds
+// its start (PlanInputs::startHolds), or another spec node is writable, on a
+// newer timeline, or may be a primary the controller cannot see.
 std::string WhyNotStartAsPrimary(const Context& c, const std::string& n);
 // failover_planner.cc: the node to promote in place of next.primary, or "" with
 // `why` set. `requested` (may be empty) is an operator's choice; `exclude` is skipped.

@@ -89,6 +89,45 @@ Transition Switchover(TransitionStep step) {
   return t;
 }
 
+// A row's check: the plan's summary says `text`.
+std::function<void(const World&, const Plan&)> SummarySays(std::string text) {
+  return [text](const World&, const Plan& p) { EXPECT_TRUE(SummaryHas(p, text)) << p.summary; };
+}
+
+// b, a standby of a, promoted: writable on timeline 2, forked where a stopped.
+void BPromoted(World& w) {
+  NodeObservation& b = w.N("b");
+  b.inRecovery = false;
+  b.timeline = 2;
+  b.history = {{1, 100 * kMB + 104}};
+  b.upstream = b.configuredUpstream = "";
+}
+
+// A switchover a -> b in its stopping step: routing without a writable
+// primary published, a stopped cleanly.
+void SwitchoverStoppedOldPrimary(World& w) {
+  w.spec.primary = "b";
+  w.state.transition = Switchover(TransitionStep::kStopping);
+  w.state.routedPrimary = "";
+  w.state.routingGeneration = 6;
+  for (auto& o : w.obs.nodes) o.routingGeneration = 6;
+  w.PgDown("a");
+}
+
+// ... and b replayed all it received, but not a's shutdown checkpoint.
+void SwitchoverTargetWithoutTheShutdownCheckpoint(World& w) {
+  SwitchoverStoppedOldPrimary(w);
+  w.N("a").checkpointLsn = 100 * kMB + 200;
+  w.N("b").receivedLsn = w.N("b").replayedLsn = 100 * kMB + 104;
+}
+
+// ... past the step's time limit: the switchover aborts and a is to be
+// restarted.
+void AbortedSwitchoverOldPrimaryStopped(World& w) {
+  SwitchoverTargetWithoutTheShutdownCheckpoint(w);
+  w.state.transition.startedAt = kNow - 30'000;
+}
+
 const std::vector<Scenario>& Scenarios() {
   static const std::vector<Scenario> all = {
       // --- steady state, quorum, staleness -------------------------------------------
@@ -863,63 +902,58 @@ const std::vector<Scenario>& Scenarios() {
        "write-state | resume-proxies | event", S, AGAIN},
       {"switchover_old_primary_stopped_promotes_the_target",
        [](World& w) {
-         w.spec.primary = "b";
-         w.state.transition = Switchover(TransitionStep::kStopping);
-         w.state.routedPrimary = "";
-         w.state.routingGeneration = 6;
-         for (auto& o : w.obs.nodes) o.routingGeneration = 6;
-         w.PgDown("a");
+         SwitchoverStoppedOldPrimary(w);
          w.N("b").receivedLsn = w.N("b").replayedLsn = 100 * kMB + 104;
          w.N("a").checkpointLsn = 100 * kMB + 40;  // b received past it
        },
        "write-state | promote b", S, AGAIN},
       {"switchover_target_not_done_replaying_waits",
        [](World& w) {
-         w.spec.primary = "b";
-         w.state.transition = Switchover(TransitionStep::kStopping);
-         w.state.routedPrimary = "";
-         w.state.routingGeneration = 6;
-         for (auto& o : w.obs.nodes) o.routingGeneration = 6;
-         w.PgDown("a");
+         SwitchoverStoppedOldPrimary(w);
          w.N("b").receivedLsn = 100 * kMB + 104;
        },
        "", S, AGAIN},
       {"switchover_target_without_the_shutdown_checkpoint_waits",
-       [](World& w) {
-         w.spec.primary = "b";
-         w.state.transition = Switchover(TransitionStep::kStopping);
-         w.state.routedPrimary = "";
-         w.state.routingGeneration = 6;
-         for (auto& o : w.obs.nodes) o.routingGeneration = 6;
-         w.PgDown("a");
-         w.N("a").checkpointLsn = 100 * kMB + 200;
-         w.N("b").receivedLsn = w.N("b").replayedLsn = 100 * kMB + 104;
-       },
+       SwitchoverTargetWithoutTheShutdownCheckpoint,
        "", S, AGAIN},
       {"switchover_target_that_never_gets_the_last_wal_restarts_the_old_primary",
-       [](World& w) {
-         w.spec.primary = "b";
-         w.state.transition = Switchover(TransitionStep::kStopping);
-         w.state.transition.startedAt = kNow - 30'000;
-         w.state.routedPrimary = "";
-         w.state.routingGeneration = 6;
-         for (auto& o : w.obs.nodes) o.routingGeneration = 6;
-         w.PgDown("a");
-         w.N("a").checkpointLsn = 100 * kMB + 200;
-         w.N("b").receivedLsn = w.N("b").replayedLsn = 100 * kMB + 104;
-       },
+       AbortedSwitchoverOldPrimaryStopped,
        "write-state | start a | resume-proxies | event", S, AGAIN},
+      // The same abort, the restart of a held by WhyNotStartAsPrimary (the one
+      // rule for starting a node as the primary): not planned, the summary
+      // says why; the abort is still committed and the proxies resumed.
+      {"switchover_aborted_does_not_restart_an_old_primary_the_mode_holds",
+       [](World& w) {
+         AbortedSwitchoverOldPrimaryStopped(w);
+         w.in.startHolds = {{"a", "waiting for the watchdog to count a live"}};
+       },
+       "write-state | resume-proxies | event", S, AGAIN,
+       SummarySays("not restarting the primary a: waiting for the watchdog to count a live")},
+      {"switchover_aborted_does_not_restart_an_old_primary_without_a_write_lease",
+       [](World& w) {
+         AbortedSwitchoverOldPrimaryStopped(w);
+         w.obs.watchdog.writeLeasesKnown = true;
+         w.obs.watchdog.writeLeaseOver = {"a"};
+       },
+       "write-state | resume-proxies | event", S, AGAIN,
+       SummarySays("not restarting the primary a: a's host holds no watchdog write lease")},
+      // b promoted by hand while a was being stopped: the switchover aborts
+      // (b is no running standby); a is not started beside a writable b (b,
+      // a writable node that is not the primary, is fenced and stopped).
+      {"switchover_aborted_does_not_restart_the_old_primary_while_another_node_is_writable",
+       [](World& w) {
+         AbortedSwitchoverOldPrimaryStopped(w);
+         BPromoted(w);
+       },
+       "write-state | publish-routing -:c | write-state | resume-proxies | event | fence b | write-state | stop b immediate",
+       S, AGAIN, SummarySays("not restarting the primary a: b is writable")},
       {"switchover_completes_old_primary_and_others_follow",
        [](World& w) {
          w.spec.primary = "b";
          w.state.transition = Switchover(TransitionStep::kPromoting);
          w.state.routedPrimary = "";
          w.PgDown("a");
-         NodeObservation& b = w.N("b");
-         b.inRecovery = false;
-         b.timeline = 2;
-         b.history = {{1, 100 * kMB + 104}};
-         b.upstream = b.configuredUpstream = "";
+         BPromoted(w);
        },
        "write-state | publish-routing b: | resume-proxies | follow a ->b | follow c ->b", S, AGAIN},
   };

@@ -18,13 +18,22 @@ namespace {
 constexpr int kBackoffPauseLimits = 10;  // after an abort, wait this many pause limits
 constexpr int kStopWaitPauseLimits = 4;  // then give up on the target, restart the old primary
 
+// Ends the switchover (committed, the proxies resumed, an event). With
+// startOld, the old primary, stopped by it, is started again as the primary,
+// unless WhyNotStartAsPrimary holds it (another node writable, say: the target
+// promoted by hand). Then the summary says why and it stays stopped: the next
+// plans treat it as a stopped primary (failover, or its restart once nothing
+// holds it).
 void Abort(Context& c, const std::string& why, bool startOld) {
   const std::string from = c.next.transition.from;
   c.next.transition = Transition{};
   c.next.switchoverBackoffUntil = c.in.now + kBackoffPauseLimits * c.spec.proxy.pauseLimit.count();
   c.Commit("switchover aborted: " + why);
   if (startOld && c.SidecarUp(from) && !c.PgUp(from)) {
-    c.Add(ActionKind::kStart, from, "switchover aborted: restart the primary " + from);
+    if (const std::string no = WhyNotStartAsPrimary(c, from); !no.empty())
+      c.Note("switchover aborted: not restarting the primary " + from + ": " + no);
+    else
+      c.Add(ActionKind::kStart, from, "switchover aborted: restart the primary " + from);
   }
   c.Add(ActionKind::kResumeProxies, "", "switchover aborted: " + why);
   c.Event("switchover aborted: " + why);
