@@ -12,7 +12,9 @@
 //  * follow/rebuild only from the recorded primary; never stop the primary;
 //  * a primary's data directory (or a node last seen as a primary) is started
 //    only as the recorded or first primary, one at a time, with no node
-//    writable.
+//    writable; a switchover's old primary once its target was sent the
+//    promote only when the target is seen not writable or its host holds no
+//    write lease.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -240,8 +242,20 @@ std::string Violation(const World& w, const Plan& p) {
         if (cur.IsFenced(a.node)) return what + "starts a fenced node";
         const bool primaryDir = o && o->dataDirectoryRole == DataDirectoryRole::kPrimary;
         if (!primaryDir && !(o && o->timeline != 0 && !o->inRecovery)) break;
-        if (orig.transition.kind == TransitionKind::kSwitchover && orig.transition.from == a.node)
+        if (orig.transition.kind == TransitionKind::kSwitchover && orig.transition.from == a.node) {
+          // Its promote sent, the target may be writable unless seen not to be
+          // (a standby over libpq, or stopped by its sidecar's word) or its host
+          // holds no write lease (its sidecar fenced any primary there).
+          const NodeObservation* t = w.obs.Find(orig.transition.to);
+          const bool seenNotWritable =
+              t && ((t->pgReachable && t->inRecovery) ||
+                    (t->sidecarReachable && !t->pgReachable && !t->postgresRunning));
+          const auto& wd = w.obs.watchdog;
+          if (orig.transition.step == TransitionStep::kPromoting && !seenNotWritable &&
+              !(wd.writeLeasesKnown && wd.WriteLeaseOver(orig.transition.to)))
+            return what + "restarts the old primary while the promoted target may be writable";
           break;
+        }
         // The one way a primary's data directory is started: as the primary, the
         // recorded one or the first, while no node is writable.
         if (!primaryDir) return what + "starts a node last seen as a primary";

@@ -128,6 +128,33 @@ void AbortedSwitchoverOldPrimaryStopped(World& w) {
   w.state.transition.startedAt = kNow - 30'000;
 }
 
+// A switchover a -> b in its promoting step: a stopped, b replayed all its
+// WAL and its promote was sent (the sidecar runs it).
+void SwitchoverPromotingTarget(World& w) {
+  SwitchoverStoppedOldPrimary(w);
+  w.state.transition.step = TransitionStep::kPromoting;
+  w.N("b").receivedLsn = w.N("b").replayedLsn = 100 * kMB + 104;
+  w.N("b").operation = Op(OperationKind::kPromote, OperationState::kRunning);
+}
+
+// ... and b is not observed: its host cut off (the last values kept say a
+// standby, its promote running).
+void SwitchoverPromotingTargetUnobserved(World& w) {
+  SwitchoverPromotingTarget(w);
+  w.Crash("b");
+}
+
+// A row's check: the switchover is still in its promoting step, not aborted.
+void StillPromoting(const World& w, const Plan& p) {
+  const ClusterState* last = nullptr;
+  for (const auto& a : p.actions)
+    if (a.kind == ActionKind::kWriteState) last = &a.state;
+  const ClusterState& s = last ? *last : w.state;
+  EXPECT_EQ(s.transition.kind, TransitionKind::kSwitchover) << Render(p);
+  EXPECT_EQ(s.transition.step, TransitionStep::kPromoting) << Render(p);
+  EXPECT_EQ(s.switchoverBackoffUntil, w.state.switchoverBackoffUntil) << Render(p);
+}
+
 const std::vector<Scenario>& Scenarios() {
   static const std::vector<Scenario> all = {
       // --- steady state, quorum, staleness -------------------------------------------
@@ -947,6 +974,65 @@ const std::vector<Scenario>& Scenarios() {
        },
        "write-state | publish-routing -:c | write-state | resume-proxies | event | fence b | write-state | stop b immediate",
        S, AGAIN, SummarySays("not restarting the primary a: b is writable")},
+      // The promote of b was sent and b is not observed: b may be writable
+      // already (its last values, a standby, say nothing), so a is not
+      // restarted and the switchover stays in its promoting step.
+      {"switchover_promoting_an_unobserved_target_waits_without_restarting_the_old_primary",
+       SwitchoverPromotingTargetUnobserved, "write-state | publish-routing -:c", S, AGAIN,
+       [](const World& w, const Plan& p) {
+         StillPromoting(w, p);
+         SummarySays("the promotion of b was sent and b is not observed: not restarting a while b "
+                     "may be writable")(w, p);
+       }},
+      // ... the same when only b's sidecar does not answer one round.
+      {"switchover_promoting_a_target_whose_sidecar_does_not_answer_waits",
+       [](World& w) {
+         SwitchoverPromotingTarget(w);
+         w.N("b").sidecarReachable = false;
+       },
+       "", S, AGAIN, StillPromoting},
+      // ... or only its PostgreSQL (a look past the deadline), even with the
+      // promote failed: a promote that timed out may still finish.
+      {"switchover_promoting_a_target_whose_postgres_does_not_answer_waits",
+       [](World& w) {
+         SwitchoverPromotingTarget(w);
+         w.N("b").pgReachable = false;
+         w.N("b").operation = Op(OperationKind::kPromote, OperationState::kFailed);
+       },
+       "", S, AGAIN, StillPromoting},
+      // b's host holds no write lease: its sidecar fenced any writable
+      // PostgreSQL there, so the switchover aborts and a is restarted.
+      {"switchover_promoting_an_unobserved_target_without_a_write_lease_restarts_the_old_primary",
+       [](World& w) {
+         SwitchoverPromotingTargetUnobserved(w);
+         w.obs.watchdog.writeLeasesKnown = true;
+         w.obs.watchdog.writeLeaseOver = {"b"};
+       },
+       "write-state | publish-routing -:c | write-state | start a | resume-proxies | event", S,
+       AGAIN},
+      // Seen again a running standby, its promote failed: abort, a restarted.
+      {"switchover_promote_failed_restarts_the_old_primary",
+       [](World& w) {
+         SwitchoverPromotingTarget(w);
+         w.N("b").operation = Op(OperationKind::kPromote, OperationState::kFailed);
+       },
+       "write-state | start a | resume-proxies | event", S, AGAIN},
+      // Its sidecar says PostgreSQL does not run on b: b is not writable.
+      {"switchover_promoting_a_target_whose_postgres_stopped_restarts_the_old_primary",
+       [](World& w) {
+         SwitchoverPromotingTarget(w);
+         w.PgDown("b");
+         w.N("b").operation = Op(OperationKind::kPromote, OperationState::kSucceeded);
+       },
+       "write-state | publish-routing -:c | write-state | start a | resume-proxies | event", S,
+       AGAIN},
+      // Seen again a running standby, its promote done: wait to see it writable.
+      {"switchover_promoted_target_not_yet_seen_writable_waits",
+       [](World& w) {
+         SwitchoverPromotingTarget(w);
+         w.N("b").operation = Op(OperationKind::kPromote, OperationState::kSucceeded);
+       },
+       "", S, AGAIN, StillPromoting},
       {"switchover_completes_old_primary_and_others_follow",
        [](World& w) {
          w.spec.primary = "b";

@@ -9,7 +9,10 @@
 //              primary is stopped cleanly; wait until the target has replayed
 //              all the WAL it received (the shutdown checkpoint included);
 //   promoting  the target is promoted; once writable it is recorded and routed,
-//              proxies resume and the old primary follows it.
+//              proxies resume and the old primary follows it. While the target
+//              is not observed the step waits (it may be writable already), and
+//              the old primary is restarted only once the target is seen not
+//              writable or its host holds no write lease.
 #include "controller/plan/context.h"
 
 namespace pgvigil::plan::detail {
@@ -192,14 +195,42 @@ void ContinueSwitchover(Context& c) {
       }
       PlanRouting(c);
       if (c.OpRunning(t)) return c.Note("switchover: waiting for the promotion of " + t);
-      if (c.LastOpFailed(t, OperationKind::kPromote) || !c.Standby(t) || !c.Member(t)) {
-        return Abort(c, "promoting " + t + " failed", true);
+      // The promote was sent: unless t is seen not writable now, it may be, and
+      // p restarted beside it would be a second writable primary (the last
+      // values kept of an unobserved t say nothing: WhyNotStartAsPrimary cannot
+      // tell). So an unobserved t is waited for, the transition kept, unless
+      // its host holds no write lease: its sidecar has then stopped any
+      // writable PostgreSQL there, and keeps stopping one while the lease is
+      // out (self_fence.h). Kubernetes mode has no write-lease view here, so
+      // the wait lasts until t is observed again.
+      const bool answers = c.PgUp(t) && c.SidecarUp(t);  // a running standby (not writable)
+      const bool stopped = !c.PgUp(t) && c.SidecarUp(t) && !to->postgresRunning;
+      if (!answers && !stopped) {
+        if (c.obs.watchdog.writeLeasesKnown && c.obs.watchdog.WriteLeaseOver(t)) {
+          return Abort(c,
+                       "promoting " + t + ": " + t +
+                           " is not observed and its host holds no watchdog write lease (its "
+                           "sidecar has fenced any writable PostgreSQL there)",
+                       true);
+        }
+        c.Requeue(kTransitionRequeue, "switchover: the promotion of " + t + " was sent and " + t +
+                                          " is not observed: not restarting " + p + " while " + t +
+                                          " may be writable");
+        return;
+      }
+      if (c.LastOpFailed(t, OperationKind::kPromote)) {
+        return Abort(c, "promoting " + t + " failed: " + c.LastOp(t)->error, true);
+      }
+      if (stopped) {
+        return Abort(c, "PostgreSQL on " + t + " stopped before it was seen writable", true);
       }
       const auto* op = c.LastOp(t);
       if (op && op->kind == OperationKind::kPromote && op->state == OperationState::kSucceeded) {
         c.Requeue(kTransitionRequeue, "switchover: " + t + " promoted, waiting to see it writable");
         return;
       }
+      // Seen a running standby, no promote running, failed or done.
+      if (!c.Member(t)) return Abort(c, t + " is no longer a member", true);
       c.Add(ActionKind::kPromote, t, "switchover " + p + " -> " + t + ": promotion not seen yet");
       c.Requeue(kTransitionRequeue, "switchover: promoting " + t);
       return;
