@@ -1,7 +1,9 @@
 // Failover: the recorded primary is down (by watchdog consensus unless
 // failover.requireConsensus is off). Fence it, record and publish routing
 // without it, stop it if its sidecar answers, promote the best candidate; the
-// next plans finish it once the candidate is seen writable.
+// next plans finish it once the candidate is seen writable. Once its promote
+// was sent, another candidate is promoted only when it is seen not writable or
+// its host holds no write lease (WhyWaitForPromotedTarget).
 #include <algorithm>
 
 #include "controller/plan/context.h"
@@ -167,6 +169,40 @@ bool RestartStoppedRecordedPrimary(Context& c, const std::string& down,
   return true;
 }
 
+// A failover's target `to`, its promote sent, not running now and not seen
+// writable: why no other node may be promoted yet ("" when one may). Unless
+// `to` is seen not writable, it may be writable already (the values kept of
+// an unobserved node say nothing: a promote that timed out may still finish),
+// and a second promoted node would take writes too. Seen not writable: a
+// running standby whose sidecar answers with no promote done (failed, or never
+// run), or its sidecar answering that PostgreSQL is stopped. The one exception
+// while it is not observed: it is down for failover and its host holds no
+// write lease (the watchdog leader has not heard it for deadTime), the gate
+// PlanFailover opens for a primary whose sidecar does not answer (the lease
+// relies on the majority seeing it down too: contact_lease.h). Its sidecar has
+// then stopped any writable PostgreSQL there and keeps stopping one while the
+// lease is out (self_fence.h); *leaseOver is then set. Kubernetes mode has no
+// write-lease view here: the wait lasts until `to` is observed again.
+std::string WhyWaitForPromotedTarget(const Context& c, const std::string& to, bool* leaseOver) {
+  const NodeObservation* o = c.Obs(to);
+  const bool answers = c.PgUp(to) && c.SidecarUp(to);  // in recovery: not Writable
+  const bool stopped = o && c.SidecarUp(to) && !c.PgUp(to) && !o->postgresRunning;
+  if (!answers && !stopped) {
+    const auto& wd = c.obs.watchdog;
+    if (c.Down(to) && wd.writeLeasesKnown && wd.WriteLeaseOver(to)) {
+      *leaseOver = true;
+      return "";
+    }
+    return "the promotion of " + to + " was sent and " + to +
+           " is not observed: not promoting another node while " + to + " may be writable";
+  }
+  const Operation* op = c.LastOp(to);
+  if (answers && op && op->kind == OperationKind::kPromote &&
+      op->state == OperationState::kSucceeded)
+    return to + " promoted, waiting to see it writable before promoting another node";
+  return "";
+}
+
 }  // namespace
 
 std::string ChooseCandidate(const Context& c, const std::string& requested,
@@ -259,15 +295,25 @@ void ContinueFailover(Context& c) {
   }
   const bool failed = c.LastOpFailed(to, OperationKind::kPromote);
   if (failed || !c.Standby(to) || c.Down(to) || !c.Member(to)) {
+    // The promote of `to` was sent: another node is promoted only once `to` is
+    // seen not writable, or its host holds no write lease.
+    bool leaseOver = false;
+    if (const std::string wait = WhyWaitForPromotedTarget(c, to, &leaseOver); !wait.empty()) {
+      c.Requeue(kTransitionRequeue, "failover " + from + " -> " + to + ": " + wait);
+      return;
+    }
     std::string why;
     // Sync mode: a candidate whose promotion failed (it was down) may be the only
     // one holding every acknowledged commit; once it runs again it may be chosen.
     const bool back = failed && c.spec.replication.mode == ReplicationMode::kSync &&
                       c.Standby(to) && !c.Down(to) && c.Member(to);
     const std::string other = ChooseCandidate(c, "", back ? "" : to, &why);
-    const std::string what = failed          ? "promoting " + to + " failed"
-                             : !c.Member(to) ? to + " is fenced, detached or removed"
-                                             : to + " is no longer a running standby";
+    const std::string what =
+        leaseOver       ? to + " is not observed and its host holds no watchdog write lease (its "
+                               "sidecar has fenced any writable PostgreSQL there)"
+        : failed        ? "promoting " + to + " failed"
+        : !c.Member(to) ? to + " is fenced, detached or removed"
+                        : to + " is no longer a running standby";
     if (other.empty()) {
       c.Note("failover " + from + " -> " + to + " stuck: " + what + "; " + why);
       // (standing condition: in the summary only)

@@ -14,6 +14,9 @@
 //    only as the recorded or first primary, one at a time, with no node
 //    writable; a switchover's old primary once its target was sent the
 //    promote only when the target is seen not writable or its host holds no
+//    write lease;
+//  * a failover promotes another node than its recorded target only when
+//    that target (sent the promote) is seen not writable or its host holds no
 //    write lease.
 #include <gtest/gtest.h>
 
@@ -148,6 +151,18 @@ bool Stale(const World& w) {
   return false;
 }
 
+// A transition's target, sent the promote, may be writable: unless seen not
+// to be (a standby over libpq, or stopped by its sidecar's word) or its host
+// holds no write lease (its sidecar fenced any primary there).
+bool PromotedTargetMayBeWritable(const World& w, const std::string& to) {
+  const NodeObservation* t = w.obs.Find(to);
+  const bool seenNotWritable =
+      t && ((t->pgReachable && t->inRecovery) ||
+            (t->sidecarReachable && !t->pgReachable && !t->postgresRunning));
+  const auto& wd = w.obs.watchdog;
+  return !seenNotWritable && !(wd.writeLeasesKnown && wd.WriteLeaseOver(to));
+}
+
 // Checks one plan against the world it was made for; returns the first broken
 // invariant ("" when none).
 std::string Violation(const World& w, const Plan& p) {
@@ -211,6 +226,10 @@ std::string Violation(const World& w, const Plan& p) {
           // failover from a recorded state goes on with its target).
           if (orig.transition.kind == TransitionKind::kFailover && orig.transition.to == a.node)
             break;
+          if (orig.transition.kind == TransitionKind::kFailover &&
+              PromotedTargetMayBeWritable(w, orig.transition.to))
+            return what + "promotes another node while the failover's target " +
+                   orig.transition.to + " may be writable";
           if (w.spec.replication.mode == ReplicationMode::kSync) {
             if (!orig.IsSynchronous(a.node)) return what + "not a recorded synchronous standby";
           } else {
@@ -243,16 +262,8 @@ std::string Violation(const World& w, const Plan& p) {
         const bool primaryDir = o && o->dataDirectoryRole == DataDirectoryRole::kPrimary;
         if (!primaryDir && !(o && o->timeline != 0 && !o->inRecovery)) break;
         if (orig.transition.kind == TransitionKind::kSwitchover && orig.transition.from == a.node) {
-          // Its promote sent, the target may be writable unless seen not to be
-          // (a standby over libpq, or stopped by its sidecar's word) or its host
-          // holds no write lease (its sidecar fenced any primary there).
-          const NodeObservation* t = w.obs.Find(orig.transition.to);
-          const bool seenNotWritable =
-              t && ((t->pgReachable && t->inRecovery) ||
-                    (t->sidecarReachable && !t->pgReachable && !t->postgresRunning));
-          const auto& wd = w.obs.watchdog;
-          if (orig.transition.step == TransitionStep::kPromoting && !seenNotWritable &&
-              !(wd.writeLeasesKnown && wd.WriteLeaseOver(orig.transition.to)))
+          if (orig.transition.step == TransitionStep::kPromoting &&
+              PromotedTargetMayBeWritable(w, orig.transition.to))
             return what + "restarts the old primary while the promoted target may be writable";
           break;
         }

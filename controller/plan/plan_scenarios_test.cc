@@ -144,15 +144,45 @@ void SwitchoverPromotingTargetUnobserved(World& w) {
   w.Crash("b");
 }
 
-// A row's check: the switchover is still in its promoting step, not aborted.
-void StillPromoting(const World& w, const Plan& p) {
-  const ClusterState* last = nullptr;
+// The state the plan leaves: its last write, or the world's.
+const ClusterState& StateLeft(const World& w, const Plan& p) {
+  const ClusterState* last = &w.state;
   for (const auto& a : p.actions)
     if (a.kind == ActionKind::kWriteState) last = &a.state;
-  const ClusterState& s = last ? *last : w.state;
+  return *last;
+}
+
+// A row's check: the switchover is still in its promoting step, not aborted.
+void StillPromoting(const World& w, const Plan& p) {
+  const ClusterState& s = StateLeft(w, p);
   EXPECT_EQ(s.transition.kind, TransitionKind::kSwitchover) << Render(p);
   EXPECT_EQ(s.transition.step, TransitionStep::kPromoting) << Render(p);
   EXPECT_EQ(s.switchoverBackoffUntil, w.state.switchoverBackoffUntil) << Render(p);
+}
+
+// A failover a -> b recorded: a crashed and fenced, no writable primary
+// routed, b's promote sent (its sidecar runs it).
+void FailoverPromotingTarget(World& w) {
+  w.Crash("a");
+  w.state.transition = {TransitionKind::kFailover, "a",        "b",
+                        TransitionStep::kFencing,  kNow - 300, 0};
+  w.state.fenced = {"a"};
+  w.state.routedPrimary = "";
+  w.N("b").operation = Op(OperationKind::kPromote, OperationState::kRunning);
+}
+
+// ... and b is not observed, as in the switchover's rows.
+void FailoverPromotingTargetUnobserved(World& w) {
+  FailoverPromotingTarget(w);
+  w.Crash("b");
+}
+
+// A row's check: the failover still goes to b, no other node promoted.
+void StillFailingOverToB(const World& w, const Plan& p) {
+  const ClusterState& s = StateLeft(w, p);
+  EXPECT_EQ(s.transition.kind, TransitionKind::kFailover) << Render(p);
+  EXPECT_EQ(s.transition.to, "b") << Render(p);
+  for (const auto& a : p.actions) EXPECT_NE(a.kind, ActionKind::kPromote) << Render(p);
 }
 
 const std::vector<Scenario>& Scenarios() {
@@ -385,6 +415,73 @@ const std::vector<Scenario>& Scenarios() {
          w.N("b").operation = Op(OperationKind::kPromote, OperationState::kFailed);
        },
        "write-state | promote c", F, AGAIN},
+      // The promote of b was sent and b is not observed: b may be writable
+      // already (its last values, a standby, say nothing), so c is not
+      // promoted beside it; the failover waits for b.
+      {"failover_promoting_an_unobserved_target_waits_without_promoting_another",
+       FailoverPromotingTargetUnobserved, "write-state | publish-routing -:c", F, AGAIN,
+       [](const World& w, const Plan& p) {
+         StillFailingOverToB(w, p);
+         SummarySays("failover a -> b: the promotion of b was sent and b is not observed: not "
+                     "promoting another node while b may be writable")(w, p);
+       }},
+      // ... the same when only b's PostgreSQL does not answer (a look past the
+      // deadline), even with the promote failed: one that timed out may still
+      // finish.
+      {"failover_promoting_a_target_whose_postgres_does_not_answer_waits",
+       [](World& w) {
+         FailoverPromotingTarget(w);
+         w.N("b").pgReachable = false;
+         w.N("b").operation = Op(OperationKind::kPromote, OperationState::kFailed);
+       },
+       "", F, AGAIN, StillFailingOverToB},
+      // ... and when b answers a standby but the watchdog majority sees it down,
+      // its promote done: it is about to be writable.
+      {"failover_promoted_target_seen_down_waits_to_see_it_writable",
+       [](World& w) {
+         FailoverPromotingTarget(w);
+         w.SeenDownBy("b", 2);
+         w.N("b").operation = Op(OperationKind::kPromote, OperationState::kSucceeded);
+       },
+       "write-state | publish-routing -:c", F, AGAIN,
+       [](const World& w, const Plan& p) {
+         StillFailingOverToB(w, p);
+         SummarySays("b promoted, waiting to see it writable")(w, p);
+       }},
+      // b's host holds no write lease: its sidecar fenced any writable
+      // PostgreSQL there, so the failover moves on to c.
+      {"failover_promoting_an_unobserved_target_without_a_write_lease_promotes_the_next",
+       [](World& w) {
+         FailoverPromotingTargetUnobserved(w);
+         w.obs.watchdog.writeLeasesKnown = true;
+         w.obs.watchdog.writeLeaseOver = {"a", "b"};
+       },
+       "write-state | publish-routing -:c | write-state | promote c", F, AGAIN,
+       [](const World&, const Plan& p) {
+         EXPECT_EQ(p.actions[2].state.transition.to, "c");
+         EXPECT_NE(p.actions[3].reason.find("b is not observed and its host holds no watchdog "
+                                            "write lease"),
+                   std::string::npos)
+             << p.actions[3].reason;
+       }},
+      // ... but not while a majority of the watchdog members still sees b up:
+      // a member in contact with b may keep its lease (contact_lease.h).
+      {"failover_promoting_an_unobserved_target_seen_up_by_the_majority_waits",
+       [](World& w) {
+         FailoverPromotingTargetUnobserved(w);
+         w.SeenDownBy("b", 0);
+         w.obs.watchdog.writeLeasesKnown = true;
+         w.obs.watchdog.writeLeaseOver = {"a", "b"};
+       },
+       "", F, AGAIN, StillFailingOverToB},
+      // b's sidecar says its PostgreSQL does not run: not writable, move on.
+      {"failover_promoting_a_target_whose_postgres_stopped_promotes_the_next",
+       [](World& w) {
+         FailoverPromotingTarget(w);
+         w.PgDown("b");
+         w.N("b").operation = Op(OperationKind::kPromote, OperationState::kFailed);
+       },
+       "write-state | publish-routing -:c | write-state | promote c", F, AGAIN},
       {"failover_finishes_when_candidate_writable_and_others_follow",
        [](World& w) {
          w = AfterFailover();
