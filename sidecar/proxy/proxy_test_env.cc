@@ -90,10 +90,10 @@ void ProxyUnderTest::CatchUp() {
   FeedLsns();
 }
 
-std::unique_ptr<ProxyUnderTest> StartBalancedToNode1(PoolMode mode, SessionStatePolicy state) {
+std::unique_ptr<ProxyUnderTest> StartBalancedToNode1(PoolMode mode, SessionStatePolicy state, bool read_your_writes) {
   ProxyOptions o;
   o.hba = "host all all 127.0.0.1/32 trust\n";
-  o.readYourWrites = false;
+  o.readYourWrites = read_your_writes;
   o.adjust = [mode, state](ClusterSpec& s) {
     s.proxy.pool.mode = mode;
     s.proxy.pool.sessionState = state;

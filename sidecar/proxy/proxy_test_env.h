@@ -58,9 +58,10 @@ struct ProxyOptions {
 // cluster: defaults to the shared one.
 std::unique_ptr<ProxyUnderTest> StartProxy(const ProxyOptions& o = {}, testing::PgTestCluster* cluster = nullptr);
 // A proxy for raw protocol clients (hba trust, no password exchange), reads
-// balanced to one standby (node 1), read-your-writes off.
+// balanced to one standby (node 1), read-your-writes off unless asked for.
 std::unique_ptr<ProxyUnderTest> StartBalancedToNode1(PoolMode mode,
-                                                     SessionStatePolicy state = SessionStatePolicy::kRefuse);
+                                                     SessionStatePolicy state = SessionStatePolicy::kRefuse,
+                                                     bool read_your_writes = false);
 
 // libpq connection through the proxy (or directly to node `direct` when >= 0).
 struct Conn {

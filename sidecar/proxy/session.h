@@ -291,6 +291,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
   // there (then after its Sync).
   void FetchCommitLsnAfter(BackendConn* b);
   void SendCommitLsnQuery(BackendConn* b);
+  // Sends a simple Query of the proxy's own (q, a whole Query message) on one
+  // of the session's backends. PostgreSQL drops the unnamed statement at every
+  // simple Query: the client's is no longer there (parsed again at its next use).
+  void SendOwnQuery(BackendConn* b, const std::string& q);
   void OnCapturedRow(BackendConn* b, BackendConn::Capture c, const Frame& f);
   // failed: the silent query got an error.
   void OnCaptureDone(BackendConn* b, BackendConn::Capture c, bool failed);

@@ -72,10 +72,16 @@ void ClientSession::SendCommitLsnQuery(BackendConn* b) {
     return q;
   }();
   floorStale_ = lsnWanted_ = false;
-  b->Send(kQuery);
+  SendOwnQuery(b, kQuery);
   BackendConn::Cycle c{true};
   c.capture = BackendConn::Capture::kCommitLsn;
   b->outstanding.push_back(c);
+}
+
+void ClientSession::SendOwnQuery(BackendConn* b, const std::string& q) {
+  if (b == primary_.get()) parsedOnPrimary_.erase(std::string());
+  else if (b == standby_.get()) parsedOnStandby_.erase(std::string());
+  b->Send(q);
 }
 
 bool ClientSession::CycleEndsWrite() const {
@@ -109,7 +115,7 @@ void ClientSession::LookUpFunctions(BackendConn* b) {
   lookupAsked_ = unknown;
   std::string q;
   AppendQuery(&q, FunctionVolatility::LookupQuery(unknown));
-  b->Send(q);
+  SendOwnQuery(b, q);
   BackendConn::Cycle c{true};
   c.capture = BackendConn::Capture::kFunctionVolatility;
   b->outstanding.push_back(c);
@@ -131,7 +137,7 @@ bool ClientSession::FailTransactionOn(Target t) {
   AppendQuery(&q,
               "DO $pgvigil$ BEGIN RAISE EXCEPTION USING ERRCODE = 'in_failed_sql_transaction', "
               "MESSAGE = 'pgvigil: the transaction failed on the session''s other backend'; END $pgvigil$");
-  b->Send(q);
+  SendOwnQuery(b, q);
   BackendConn::Cycle c{true};
   c.capture = BackendConn::Capture::kFailTransaction;
   b->outstanding.push_back(c);

@@ -421,7 +421,7 @@ void ClientSession::OpenStandbyTx() {
   // BEGIN: a standby transaction opened here sees what one opened with the
   // client's BEGIN would have. The BEGIN leaves in the same write as the
   // statement behind it; its answer is absorbed (a silent cycle).
-  standby_->Send(standbyBegin_);
+  SendOwnQuery(standby_.get(), standbyBegin_);
   standby_->outstanding.push_back({true});
   standbyInTx_ = true;
   standbyTxDeferred_ = false;

@@ -151,7 +151,7 @@ void ClientSession::SetCycleAnswered(const BackendConn::Cycle& done, char status
     return;
   }
   for (const auto& q : push) {
-    standby_->Send(q);
+    SendOwnQuery(standby_.get(), q);
     standby_->outstanding.push_back({true});
   }
 }
@@ -159,7 +159,7 @@ void ClientSession::SetCycleAnswered(const BackendConn::Cycle& done, char status
 void ClientSession::ReplayConfirmedSets(BackendConn* b) {
   // ReplaySessionSets (session.h) left out an unpinned client in transaction pooling.
   for (const auto& e : sets_.confirmed()) {
-    b->Send(e.query);
+    SendOwnQuery(b, e.query);
     b->outstanding.push_back({true});
   }
 }

@@ -261,7 +261,7 @@ void ClientSession::SyncTrackedParameters(BackendConn* b) {
   for (const auto& q : sets) {
     std::string m;
     AppendQuery(&m, q);
-    b->Send(m);
+    SendOwnQuery(b, m);
     BackendConn::Cycle c{true};
     c.capture = BackendConn::Capture::kTrackedParameter;
     b->outstanding.push_back(c);

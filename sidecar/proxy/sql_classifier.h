@@ -76,7 +76,9 @@ struct SqlClass {
   bool write = false;          // modifies data: the transaction "wrote" (disableOnWrite)
   bool txBegin = false;        // BEGIN / START TRANSACTION
   bool txEnd = false;          // COMMIT / ROLLBACK / END / ABORT
-  bool createsTemp = false;    // CREATE TEMP ... : later reads may use it
+  // CREATE TEMP ..., or SET [LOCAL] search_path with pg_temp first (later
+  // CREATEs may make temporary tables): later reads may use them
+  bool createsTemp = false;
   bool noLoadBalance = false;  // /*NO LOAD BALANCE*/ hint
   LocalCommand local = LocalCommand::kNone;
   StmtKind kind = StmtKind::kOther;

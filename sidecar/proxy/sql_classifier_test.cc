@@ -110,6 +110,15 @@ TEST(SqlClassifierTest, Table) {
 TEST(SqlClassifierTest, FlagsAndReasons) {
   ClassifierConfig cfg;
   EXPECT_TRUE(ClassifySql("CREATE TEMPORARY TABLE x(a int)", cfg).createsTemp);
+  // search_path with pg_temp first: a CREATE without a schema makes a
+  // temporary table, current_schema() the temporary schema (PostgreSQL's
+  // regression suite, temp.sql, through read balancing).
+  for (const char* q : {"SET search_path TO 'pg_temp'", "SET search_path = pg_temp, public",
+                        "set local SEARCH_PATH to \"pg_temp\"", "SET SESSION search_path TO pg_temp"})
+    EXPECT_TRUE(ClassifySql(q, cfg).createsTemp) << q;
+  for (const char* q : {"SET search_path TO public, pg_temp", "SET search_path TO 'PG_TEMP'",
+                        "SET search_path TO \"pg_temp, public\"", "SET work_mem = pg_temp", "RESET search_path"})
+    EXPECT_FALSE(ClassifySql(q, cfg).createsTemp) << q;
   EXPECT_TRUE(ClassifySql("begin", cfg).txBegin);
   EXPECT_TRUE(ClassifySql("END", cfg).txEnd);
   EXPECT_FALSE(ClassifySql("ROLLBACK TO a", cfg).txEnd);

@@ -159,6 +159,17 @@ std::string SettingName(const std::vector<SqlToken>& t, size_t i, size_t e) {
   return n;
 }
 
+// SET [LOCAL] search_path TO pg_temp, ... at t[i] (the setting's name): with
+// pg_temp the first schema, an unqualified CREATE TABLE makes a temporary
+// table, and current_schema() creates the temporary schema (which a standby
+// refuses, 25006).
+bool TempSchemaFirst(const std::vector<SqlToken>& t, size_t i, size_t e) {
+  if (SettingName(t, i, e) != "search_path") return false;
+  ++i;
+  if (i < e && (W(t, i, e, "to") || (t[i].kind == SqlToken::kPunct && t[i].text == "="))) ++i;
+  return i < e && t[i].kind != SqlToken::kPunct && t[i].text == "pg_temp";
+}
+
 // A statement name as PostgreSQL folds it: lower-cased word, quoted identifier as is.
 std::string Name(const SqlToken& tok) { return tok.text; }
 
@@ -175,6 +186,7 @@ bool ClassifySessionCommand(const std::vector<SqlToken>& t, size_t b, size_t e, 
     if (W(t, i, e, "local") || W(t, i, e, "constraints")) {
       r.kind = StmtKind::kSetLocal;
       r.reason = "set local";
+      r.createsTemp = TempSchemaFirst(t, i + 1, e);
       *out = r;
       return true;
     }
@@ -195,6 +207,7 @@ bool ClassifySessionCommand(const std::vector<SqlToken>& t, size_t b, size_t e, 
     if (W(t, i, e, "session")) ++i;
     std::string name = i < e ? t[i].text : "";
     r.object = SettingName(t, i, e);
+    r.createsTemp = TempSchemaFirst(t, i, e);
     std::string value = SetValue(t, i + 1, e);
     if (name == "transaction_isolation" || name == "transaction_read_only") {
       r.kind = StmtKind::kSetTransaction;

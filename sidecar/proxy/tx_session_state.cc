@@ -22,7 +22,10 @@ std::string SessionStateOf(const TxStateFacts& f) {
       return "";
     return std::string(s);
   }
-  if (f.createsTemp) return "a temporary table";
+  if (f.createsTemp)
+    return f.kind == StmtKind::kSet || f.kind == StmtKind::kSetLocal
+               ? "a search_path with pg_temp first (a CREATE without a schema makes a temporary table)"
+               : "a temporary table";
   switch (f.kind) {
     // SET without LOCAL outlives the transaction even inside one.
     // Of a parameter that follows the client (tracked_params.h): allowed.

@@ -54,6 +54,11 @@ TEST(TxSessionStateTest, TableFromClassifiedSql) {
       {"SELECT 1; SET work_mem = '8MB'", TxStateVerdict::kRefuse, "a SET in a multi-statement"},
       {"CREATE TEMP TABLE x (a int)", TxStateVerdict::kRefuse, "a temporary table"},
       {"CREATE TEMPORARY TABLE x AS SELECT 1", TxStateVerdict::kRefuse, "a temporary table"},
+      // Found by PostgreSQL's regression suite (temp.sql): a CREATE TABLE
+      // without a schema behind it makes a temporary table.
+      {"SET LOCAL search_path TO pg_temp, public", TxStateVerdict::kRefuse, "a search_path with pg_temp first"},
+      {"SET search_path = 'pg_temp'", TxStateVerdict::kRefuse, "a search_path with pg_temp first"},
+      {"SET LOCAL search_path TO public, pg_temp", TxStateVerdict::kAllow, ""},
       {"LISTEN ch", TxStateVerdict::kRefuse, "LISTEN"},
       {"SELECT pg_advisory_lock(1)", TxStateVerdict::kRefuse, "an advisory lock"},
       {"PREPARE p AS SELECT 1", TxStateVerdict::kRefuse, "a prepared statement (SQL PREPARE)"},
