@@ -153,14 +153,17 @@ bool Stale(const World& w) {
 
 // A transition's target, sent the promote, may be writable: unless seen not
 // to be (a standby over libpq, or stopped by its sidecar's word) or its host
-// holds no write lease (its sidecar fenced any primary there).
+// holds no write lease (its sidecar fenced any primary there) while a majority
+// of the watchdog members sees it down (Context::Down: a member still in
+// contact with it may keep its lease alive, contact_lease.h).
 bool PromotedTargetMayBeWritable(const World& w, const std::string& to) {
   const NodeObservation* t = w.obs.Find(to);
   const bool seenNotWritable =
       t && ((t->pgReachable && t->inRecovery) ||
             (t->sidecarReachable && !t->pgReachable && !t->postgresRunning));
   const auto& wd = w.obs.watchdog;
-  return !seenNotWritable && !(wd.writeLeasesKnown && wd.WriteLeaseOver(to));
+  const bool down = wd.SeenDownByMajority(to) || (!w.spec.failover.requireConsensus && !(t && t->pgReachable));
+  return !seenNotWritable && !(down && wd.writeLeasesKnown && wd.WriteLeaseOver(to));
 }
 
 // Checks one plan against the world it was made for; returns the first broken

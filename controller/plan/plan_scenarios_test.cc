@@ -1107,6 +1107,16 @@ const std::vector<Scenario>& Scenarios() {
        },
        "write-state | publish-routing -:c | write-state | start a | resume-proxies | event", S,
        AGAIN},
+      // ... but not while a majority of the watchdog members still sees b up:
+      // a member in contact with b may keep its lease (contact_lease.h).
+      {"switchover_promoting_an_unobserved_target_seen_up_by_the_majority_waits",
+       [](World& w) {
+         SwitchoverPromotingTargetUnobserved(w);
+         w.SeenDownBy("b", 0);
+         w.obs.watchdog.writeLeasesKnown = true;
+         w.obs.watchdog.writeLeaseOver = {"b"};
+       },
+       "", S, AGAIN, StillPromoting},
       // Seen again a running standby, its promote failed: abort, a restarted.
       {"switchover_promote_failed_restarts_the_old_primary",
        [](World& w) {

@@ -206,7 +206,10 @@ void ContinueSwitchover(Context& c) {
       const bool answers = c.PgUp(t) && c.SidecarUp(t);  // a running standby (not writable)
       const bool stopped = !c.PgUp(t) && c.SidecarUp(t) && !to->postgresRunning;
       if (!answers && !stopped) {
-        if (c.obs.watchdog.writeLeasesKnown && c.obs.watchdog.WriteLeaseOver(t)) {
+        // With a majority seeing t down too: a member still in contact with t
+        // may keep its lease alive while the leader counts it over
+        // (contact_lease.h), as the failover's same exception requires.
+        if (c.Down(t) && c.obs.watchdog.writeLeasesKnown && c.obs.watchdog.WriteLeaseOver(t)) {
           return Abort(c,
                        "promoting " + t + ": " + t +
                            " is not observed and its host holds no watchdog write lease (its "
