@@ -8,6 +8,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -227,17 +228,28 @@ Result<PgObservation> PgTools::Promote(bool* already_primary) {
   auto p = node_.SelfConn();
   if (p.ok()) {
     PromoteOutcome outcome;
-    auto o = PromoteAndWait(*p, std::chrono::seconds(120), &outcome);
+    auto o = PromoteAndWait(*p, promoteWait_, &outcome);
     *already_primary = outcome == PromoteOutcome::kAlreadyPrimary;
-    if (o.ok() || outcome != PromoteOutcome::kNotSignalled) return o;
+    if (o.ok() || outcome == PromoteOutcome::kAlreadyPrimary) return o;
+    // Signalled but not seen finished: the signal file may still be acted on later.
+    if (outcome == PromoteOutcome::kPromoted) return SettlePromotion(o.error());
     spdlog::warn("agent: promotion over SQL not possible ({}); using pg_ctl promote", o.error());
   }
   // Fallback: pg_ctl (signal file + SIGUSR1), then a look.
-  if (Status s = Run({"pg_ctl", "promote", "-D", node_.dataDir, "-w", "-t", "120"},
-                     std::chrono::seconds(130));
+  const auto wait_s = std::max<long long>(
+      1, std::chrono::ceil<std::chrono::seconds>(promoteWait_).count());
+  if (Status s = Run({"pg_ctl", "promote", "-D", node_.dataDir, "-w", "-t", std::to_string(wait_s)},
+                     std::chrono::seconds(wait_s + 10));
       !s.ok())
-    return s;
+    return SettlePromotion("pg_ctl promote: " + s.message());
   return Observe();
+}
+
+Result<PgObservation> PgTools::SettlePromotion(const std::string& why) {
+  auto o = SettleUnfinishedPromotion(node_.dataDir, why, [this] { return Observe(); }, settle_,
+                                     [this](const std::string& line) { Note(line); });
+  if (!o.ok()) Note(o.error());
+  return o;
 }
 
 Result<PgObservation> PgTools::Observe() {

@@ -15,6 +15,7 @@
 #include "sidecar/agent/operations.h"
 #include "sidecar/agent/pg_output_parse.h"
 #include "sidecar/agent/pg_status_query.h"
+#include "sidecar/agent/promote_withdraw.h"
 #include "sidecar/agent/postmaster_lock.h"
 
 namespace pgvigil {
@@ -69,7 +70,14 @@ class PgTools {
   Status Restart(const std::string& mode);   // pg_ctl restart -m MODE -w
   // Promotes over one SQL connection (pg_ctl promote when SQL cannot signal);
   // the status seen once it accepts writes. *already_primary: nothing was done.
+  // Not finished within promoteWait: the promotion is withdrawn (its signal file
+  // removed) or, when PostgreSQL already took it, waited for (promote_withdraw.h).
   Result<PgObservation> Promote(bool* already_primary);
+  // Tests shorten the waits.
+  void SetPromoteWaits(std::chrono::milliseconds promote_wait, const PromoteSettleOptions& settle) {
+    promoteWait_ = promote_wait;
+    settle_ = settle;
+  }
   // Running + role: kUnknown when running but not answering.
   Result<PgObservation> Observe();
   // Polls until this node streams WAL from `primary` (port and state "streaming").
@@ -77,8 +85,11 @@ class PgTools {
 
  private:
   void Note(const std::string& line);  // the operation's log, else the sidecar's
+  Result<PgObservation> SettlePromotion(const std::string& why);
   const LocalNode& node_;
   Operation* op_;
+  std::chrono::milliseconds promoteWait_ = std::chrono::seconds(120);
+  PromoteSettleOptions settle_;
 };
 
 // Sets FD_CLOEXEC on every open descriptor above 2, so that a server started

@@ -1,0 +1,65 @@
+#include "sidecar/agent/promote_withdraw.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace pgvigil {
+
+std::string PromoteSignalPath(const std::string& data_dir) { return data_dir + "/promote"; }
+
+Result<PromoteSignalRemoval> RemovePromoteSignal(const std::string& data_dir) {
+  if (data_dir.empty()) return Result<PromoteSignalRemoval>::Error("no data directory");
+  const std::string path = PromoteSignalPath(data_dir);
+  if (::unlink(path.c_str()) == 0) return PromoteSignalRemoval::kRemoved;
+  if (errno == ENOENT) return PromoteSignalRemoval::kAbsent;
+  return Result<PromoteSignalRemoval>::Error("unlink " + path + ": " + std::strerror(errno));
+}
+
+Result<PgObservation> SettleUnfinishedPromotion(
+    const std::string& data_dir, const std::string& why,
+    const std::function<Result<PgObservation>()>& observe, const PromoteSettleOptions& options,
+    const std::function<void(const std::string&)>& note) {
+  using Clock = std::chrono::steady_clock;
+  auto removal = RemovePromoteSignal(data_dir);
+  if (!removal.ok())
+    return Result<PgObservation>::Error(why + ": the promote signal could not be withdrawn (" +
+                                        removal.error() + "); the promotion may still complete");
+  if (*removal == PromoteSignalRemoval::kRemoved) {
+    // The startup process had not taken it: no promotion now. One that
+    // finished just before the removal is a success.
+    auto o = observe();
+    if (o.ok() && o->role == BackendRole::kPrimary) {
+      note("promotion finished as its signal was withdrawn: primary");
+      return o;
+    }
+    return Result<PgObservation>::Error(
+        why + ": the promotion was withdrawn (promote signal removed); this node stays a standby");
+  }
+  // Gone: taken by the startup process (which removes it as it acts), or the
+  // promotion is complete. It finishes without further waits on replay.
+  note(why + "; the promote signal was already taken: waiting for the promotion to finish");
+  const auto deadline = Clock::now() + options.takenWait;
+  auto answered = Clock::now();
+  std::string last = "no observation";
+  for (;;) {
+    auto o = observe();
+    const auto now = Clock::now();
+    if (o.ok()) {
+      if (o->role == BackendRole::kPrimary) return o;
+      answered = now;
+      last = "still in recovery";
+    } else {
+      last = o.error();
+      if (now - answered >= options.unansweredLimit) break;
+    }
+    if (now >= deadline) break;
+    std::this_thread::sleep_for(options.poll);
+  }
+  return Result<PgObservation>::Error(why + "; the promote signal was taken but the promotion did not finish (" +
+                                      last + "): the promotion may still complete");
+}
+
+}  // namespace pgvigil
