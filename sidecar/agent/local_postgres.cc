@@ -246,7 +246,15 @@ Result<PgObservation> PgTools::Promote(bool* already_primary) {
 }
 
 Result<PgObservation> PgTools::SettlePromotion(const std::string& why) {
-  auto o = SettleUnfinishedPromotion(node_.dataDir, why, [this] { return Observe(); }, settle_,
+  auto triggered = [this]() -> Result<bool> {
+    auto p = node_.SelfConn();
+    if (!p.ok()) return p.status();
+    Status s = ExecSql(*p, kPromoteTriggeredSql);
+    if (s.ok()) return false;
+    if (s.message().find(kPromoteTriggeredMarker) != std::string::npos) return true;
+    return Result<bool>::Error(s.message());
+  };
+  auto o = SettleUnfinishedPromotion(node_.dataDir, why, [this] { return Observe(); }, triggered, settle_,
                                      [this](const std::string& line) { Note(line); });
   if (!o.ok()) Note(o.error());
   return o;

@@ -18,29 +18,45 @@ Result<PromoteSignalRemoval> RemovePromoteSignal(const std::string& data_dir) {
   return Result<PromoteSignalRemoval>::Error("unlink " + path + ": " + std::strerror(errno));
 }
 
+const char* const kPromoteTriggeredMarker = "pgvigil: promotion triggered";
+const char* const kPromoteTriggeredSql =
+    "DO $pgvigil$ BEGIN PERFORM pg_wal_replay_resume(); "
+    "EXCEPTION WHEN object_not_in_prerequisite_state THEN "
+    "RAISE EXCEPTION 'pgvigil: promotion triggered'; END $pgvigil$";
+
 Result<PgObservation> SettleUnfinishedPromotion(
     const std::string& data_dir, const std::string& why,
-    const std::function<Result<PgObservation>()>& observe, const PromoteSettleOptions& options,
-    const std::function<void(const std::string&)>& note) {
+    const std::function<Result<PgObservation>()>& observe, const PromoteTriggeredQuery& triggered,
+    const PromoteSettleOptions& options, const std::function<void(const std::string&)>& note) {
   using Clock = std::chrono::steady_clock;
   auto removal = RemovePromoteSignal(data_dir);
   if (!removal.ok())
     return Result<PgObservation>::Error(why + ": the promote signal could not be withdrawn (" +
                                         removal.error() + "); the promotion may still complete");
   if (*removal == PromoteSignalRemoval::kRemoved) {
-    // The startup process had not taken it: no promotion now. One that
-    // finished just before the removal is a success.
+    // The startup process had not taken it, unless it was between its check
+    // of the file and its own removal: after the grace, PostgreSQL says
+    // whether it marked a promotion triggered. One that finished just before
+    // the removal is a success.
+    std::this_thread::sleep_for(options.triggerGrace);
     auto o = observe();
     if (o.ok() && o->role == BackendRole::kPrimary) {
       note("promotion finished as its signal was withdrawn: primary");
       return o;
     }
-    return Result<PgObservation>::Error(
-        why + ": the promotion was withdrawn (promote signal removed); this node stays a standby");
+    auto t = triggered();
+    if (t.ok() && !*t) {
+      return Result<PgObservation>::Error(
+          why + ": the promotion was withdrawn (promote signal removed); this node stays a standby");
+    }
+    note(why + (t.ok() ? "; the promote signal was taken as it was removed"
+                       : "; whether the promote signal was taken is not known (" + t.error() + ")") +
+         ": waiting for the promotion to finish");
+  } else {
+    // Gone: taken by the startup process (which removes it as it acts), or
+    // the promotion is complete. It finishes without further waits on replay.
+    note(why + "; the promote signal was already taken: waiting for the promotion to finish");
   }
-  // Gone: taken by the startup process (which removes it as it acts), or the
-  // promotion is complete. It finishes without further waits on replay.
-  note(why + "; the promote signal was already taken: waiting for the promotion to finish");
   const auto deadline = Clock::now() + options.takenWait;
   auto answered = Clock::now();
   std::string last = "no observation";

@@ -29,16 +29,35 @@ struct PromoteSettleOptions {
   std::chrono::milliseconds poll = std::chrono::milliseconds(100);
   // The signal was taken but the server stops answering this long: give up.
   std::chrono::milliseconds unansweredLimit = std::chrono::seconds(10);
+  // After a removal, how long before asking PostgreSQL whether it took the
+  // signal anyway: its startup process checks the file exists, logs, then
+  // removes it and marks the promotion triggered; a removal of ours inside
+  // that window does not stop it.
+  std::chrono::milliseconds triggerGrace = std::chrono::seconds(1);
 };
 
+// Whether PostgreSQL marked a promotion triggered (or left recovery): true,
+// false, or an error when it cannot tell.
+using PromoteTriggeredQuery = std::function<Result<bool>()>;
+
 // Ends a promotion that was signalled but not seen finished (`why`: what was
-// seen). Removes the signal file: removed -> one more look (a promotion that
-// finished just before counts), else an error saying it was withdrawn; already
-// gone -> waits up to takenWait for `observe` to report a primary. `note`
+// seen). Removes the signal file: removed -> after triggerGrace one more look
+// (a promotion that finished just before counts) and `triggered` (the startup
+// process may have taken the signal as it was removed): not triggered -> an
+// error saying it was withdrawn; triggered, or not known -> as when already
+// gone: waits up to takenWait for `observe` to report a primary. `note`
 // receives progress lines for the operation log.
 Result<PgObservation> SettleUnfinishedPromotion(
     const std::string& data_dir, const std::string& why,
-    const std::function<Result<PgObservation>()>& observe, const PromoteSettleOptions& options,
-    const std::function<void(const std::string&)>& note);
+    const std::function<Result<PgObservation>()>& observe, const PromoteTriggeredQuery& triggered,
+    const PromoteSettleOptions& options, const std::function<void(const std::string&)>& note);
+
+// The SQL for PromoteTriggeredQuery: pg_wal_replay_resume() refuses with
+// object_not_in_prerequisite_state once a promotion is triggered (PostgreSQL
+// 14 and later) or recovery is over; the refusal is turned into an error
+// carrying kPromoteTriggeredMarker, whatever the server's message language.
+// Side effect: replay paused by hand resumes (a promotion would end it too).
+extern const char* const kPromoteTriggeredSql;
+extern const char* const kPromoteTriggeredMarker;
 
 }  // namespace pgvigil

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/files.h"
 #include "common/testing/pg_cluster.h"
 #include "sidecar/agent/local_postgres.h"
 #include "sidecar/agent/promote_withdraw.h"
@@ -98,6 +99,46 @@ TEST(PromoteWithdrawIT, AStalledPromotionIsWithdrawnAndALaterOneSucceeds) {
   auto rec2 = pg.Query(1, "SELECT pg_is_in_recovery()");
   ASSERT_TRUE(rec2.ok()) << rec2.error();
   EXPECT_EQ(*rec2, "f");
+}
+
+// The question asked after a removal (kPromoteTriggeredSql), answered by real
+// servers: a standby with no promotion triggered says no, a primary says yes;
+// a signal file the startup process was never told about is withdrawn.
+TEST(PromoteWithdrawIT, TheTriggeredQueryTellsAStandbyFromAPromotedServer) {
+  PgTestCluster::Options opts;
+  opts.nodes = 2;
+  auto cluster = PgTestCluster::Create(opts);
+  ASSERT_TRUE(cluster.ok()) << cluster.error();
+  PgTestCluster& pg = **cluster;
+  LocalNode node = LocalNode::From(pg.MakeSpecOnFreePorts(), "node1", pg.dir() + "/state-node1");
+  auto standby = node.SelfConn();
+  ASSERT_TRUE(standby.ok()) << standby.error();
+  EXPECT_TRUE(ExecSql(*standby, kPromoteTriggeredSql).ok());
+  LocalNode primary_node = LocalNode::From(pg.MakeSpecOnFreePorts(), "node0", pg.dir() + "/state-node0");
+  auto primary = primary_node.SelfConn();
+  ASSERT_TRUE(primary.ok()) << primary.error();
+  Status refused = ExecSql(*primary, kPromoteTriggeredSql);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find(kPromoteTriggeredMarker), std::string::npos) << refused.message();
+
+  // A signal file without the signal: the startup process never looks at it.
+  ASSERT_TRUE(WriteFileAtomic(PromoteSignalPath(node.dataDir), "").ok());
+  PgTools tools(node, nullptr);
+  PromoteSettleOptions settle;
+  settle.triggerGrace = 100ms;
+  settle.takenWait = 5s;
+  tools.SetPromoteWaits(2s, settle);
+  auto triggered = [&]() -> Result<bool> {
+    Status s = ExecSql(*standby, kPromoteTriggeredSql);
+    if (s.ok()) return false;
+    return s.message().find(kPromoteTriggeredMarker) != std::string::npos;
+  };
+  auto o = SettleUnfinishedPromotion(
+      node.dataDir, "test", [&] { return tools.Observe(); }, triggered, settle, [](const std::string&) {});
+  ASSERT_FALSE(o.ok());
+  EXPECT_NE(o.error().find("the promotion was withdrawn"), std::string::npos) << o.error();
+  EXPECT_FALSE(PathExists(PromoteSignalPath(node.dataDir)));
+  EXPECT_EQ(*pg.Query(1, "SELECT pg_is_in_recovery()"), "t");
 }
 
 }  // namespace
