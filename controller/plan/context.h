@@ -90,6 +90,23 @@ void PlanRouting(Context& c);         // routing_planner.cc
 // its start (PlanInputs::startHolds), or another spec node is writable, on a
 // newer timeline, or may be a primary the controller cannot see.
 std::string WhyNotStartAsPrimary(const Context& c, const std::string& n);
+// planner.cc: what is seen of a transition's target t once it was sent the
+// promote (none running now), the one rule the failover and the switchover
+// use before anything replaces it:
+//   kStandby        its sidecar and PostgreSQL answer, not writable;
+//   kStopped        its sidecar answers that PostgreSQL does not run;
+//   kFencedByLease  not observed, but down for failover and its host holds no
+//                   watchdog write lease (the leader has not heard it for
+//                   deadTime; the lease relies on the majority seeing it down
+//                   too, contact_lease.h): its sidecar has stopped any writable
+//                   PostgreSQL there and keeps stopping one (self_fence.h);
+//   kMayBeWritable  not observed: the values kept of it say nothing (a promote
+//                   that timed out may still finish). Kubernetes mode has no
+//                   write-lease view here: this lasts until t is observed.
+enum class PromotedTarget { kStandby, kStopped, kFencedByLease, kMayBeWritable };
+PromotedTarget SeePromotedTarget(const Context& c, const std::string& t);
+// The reason for kFencedByLease, the same words in every plan.
+std::string FencedByLeaseReason(const std::string& t);
 // failover_planner.cc: the node to promote in place of next.primary, or "" with
 // `why` set. `requested` (may be empty) is an operator's choice; `exclude` is skipped.
 std::string ChooseCandidate(const Context& c, const std::string& requested,

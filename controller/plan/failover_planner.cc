@@ -171,34 +171,24 @@ bool RestartStoppedRecordedPrimary(Context& c, const std::string& down,
 
 // A failover's target `to`, its promote sent, not running now and not seen
 // writable: why no other node may be promoted yet ("" when one may). Unless
-// `to` is seen not writable, it may be writable already (the values kept of
-// an unobserved node say nothing: a promote that timed out may still finish),
-// and a second promoted node would take writes too. Seen not writable: a
-// running standby whose sidecar answers with no promote done (failed, or never
-// run), or its sidecar answering that PostgreSQL is stopped. The one exception
-// while it is not observed: it is down for failover and its host holds no
-// write lease (the watchdog leader has not heard it for deadTime), the gate
-// PlanFailover opens for a primary whose sidecar does not answer (the lease
-// relies on the majority seeing it down too: contact_lease.h). Its sidecar has
-// then stopped any writable PostgreSQL there and keeps stopping one while the
-// lease is out (self_fence.h); *leaseOver is then set. Kubernetes mode has no
-// write-lease view here: the wait lasts until `to` is observed again.
+// seen not writable (SeePromotedTarget), it may be writable already, and a
+// second promoted node would take writes too; *leaseOver is set when it is not
+// observed but fenced by the lease rule.
 std::string WhyWaitForPromotedTarget(const Context& c, const std::string& to, bool* leaseOver) {
-  const NodeObservation* o = c.Obs(to);
-  const bool answers = c.PgUp(to) && c.SidecarUp(to);  // in recovery: not Writable
-  const bool stopped = o && c.SidecarUp(to) && !c.PgUp(to) && !o->postgresRunning;
-  if (!answers && !stopped) {
-    const auto& wd = c.obs.watchdog;
-    if (c.Down(to) && wd.writeLeasesKnown && wd.WriteLeaseOver(to)) {
+  switch (SeePromotedTarget(c, to)) {
+    case PromotedTarget::kMayBeWritable:
+      return "the promotion of " + to + " was sent and " + to +
+             " is not observed: not promoting another node while " + to + " may be writable";
+    case PromotedTarget::kFencedByLease:
       *leaseOver = true;
       return "";
-    }
-    return "the promotion of " + to + " was sent and " + to +
-           " is not observed: not promoting another node while " + to + " may be writable";
+    case PromotedTarget::kStopped:
+      return "";
+    case PromotedTarget::kStandby:
+      break;
   }
   const Operation* op = c.LastOp(to);
-  if (answers && op && op->kind == OperationKind::kPromote &&
-      op->state == OperationState::kSucceeded)
+  if (op && op->kind == OperationKind::kPromote && op->state == OperationState::kSucceeded)
     return to + " promoted, waiting to see it writable before promoting another node";
   return "";
 }
@@ -309,8 +299,7 @@ void ContinueFailover(Context& c) {
                       c.Standby(to) && !c.Down(to) && c.Member(to);
     const std::string other = ChooseCandidate(c, "", back ? "" : to, &why);
     const std::string what =
-        leaseOver       ? to + " is not observed and its host holds no watchdog write lease (its "
-                               "sidecar has fenced any writable PostgreSQL there)"
+        leaseOver       ? FencedByLeaseReason(to)
         : failed        ? "promoting " + to + " failed"
         : !c.Member(to) ? to + " is fenced, detached or removed"
                         : to + " is no longer a running standby";

@@ -236,6 +236,20 @@ std::string WhyNotStartAsPrimary(const Context& c, const std::string& n) {
   return "";
 }
 
+PromotedTarget SeePromotedTarget(const Context& c, const std::string& t) {
+  const NodeObservation* o = c.Obs(t);
+  if (c.PgUp(t) && c.SidecarUp(t)) return PromotedTarget::kStandby;  // Writable is checked first
+  if (o && c.SidecarUp(t) && !c.PgUp(t) && !o->postgresRunning) return PromotedTarget::kStopped;
+  const auto& wd = c.obs.watchdog;
+  if (c.Down(t) && wd.writeLeasesKnown && wd.WriteLeaseOver(t)) return PromotedTarget::kFencedByLease;
+  return PromotedTarget::kMayBeWritable;
+}
+
+std::string FencedByLeaseReason(const std::string& t) {
+  return t + " is not observed and its host holds no watchdog write lease (its sidecar has fenced any "
+             "writable PostgreSQL there)";
+}
+
 namespace {
 
 // No writable node and no primary recorded. A node whose PostgreSQL is stopped

@@ -199,23 +199,11 @@ void ContinueSwitchover(Context& c) {
       // p restarted beside it would be a second writable primary (the last
       // values kept of an unobserved t say nothing: WhyNotStartAsPrimary cannot
       // tell). So an unobserved t is waited for, the transition kept, unless
-      // its host holds no write lease: its sidecar has then stopped any
-      // writable PostgreSQL there, and keeps stopping one while the lease is
-      // out (self_fence.h). Kubernetes mode has no write-lease view here, so
-      // the wait lasts until t is observed again.
-      const bool answers = c.PgUp(t) && c.SidecarUp(t);  // a running standby (not writable)
-      const bool stopped = !c.PgUp(t) && c.SidecarUp(t) && !to->postgresRunning;
-      if (!answers && !stopped) {
-        // With a majority seeing t down too: a member still in contact with t
-        // may keep its lease alive while the leader counts it over
-        // (contact_lease.h), as the failover's same exception requires.
-        if (c.Down(t) && c.obs.watchdog.writeLeasesKnown && c.obs.watchdog.WriteLeaseOver(t)) {
-          return Abort(c,
-                       "promoting " + t + ": " + t +
-                           " is not observed and its host holds no watchdog write lease (its "
-                           "sidecar has fenced any writable PostgreSQL there)",
-                       true);
-        }
+      // the lease rule says its sidecar has fenced it (SeePromotedTarget).
+      const PromotedTarget seen = SeePromotedTarget(c, t);
+      if (seen == PromotedTarget::kFencedByLease)
+        return Abort(c, "promoting " + t + ": " + FencedByLeaseReason(t), true);
+      if (seen == PromotedTarget::kMayBeWritable) {
         c.Requeue(kTransitionRequeue, "switchover: the promotion of " + t + " was sent and " + t +
                                           " is not observed: not restarting " + p + " while " + t +
                                           " may be writable");
@@ -224,7 +212,7 @@ void ContinueSwitchover(Context& c) {
       if (c.LastOpFailed(t, OperationKind::kPromote)) {
         return Abort(c, "promoting " + t + " failed: " + c.LastOp(t)->error, true);
       }
-      if (stopped) {
+      if (seen == PromotedTarget::kStopped) {
         return Abort(c, "PostgreSQL on " + t + " stopped before it was seen writable", true);
       }
       const auto* op = c.LastOp(t);
