@@ -249,10 +249,7 @@ Result<PgObservation> PgTools::SettlePromotion(const std::string& why) {
   auto triggered = [this]() -> Result<bool> {
     auto p = node_.SelfConn();
     if (!p.ok()) return p.status();
-    Status s = ExecSql(*p, kPromoteTriggeredSql);
-    if (s.ok()) return false;
-    if (s.message().find(kPromoteTriggeredMarker) != std::string::npos) return true;
-    return Result<bool>::Error(s.message());
+    return PromoteTriggered(*p);
   };
   auto o = SettleUnfinishedPromotion(node_.dataDir, why, [this] { return Observe(); }, triggered, settle_,
                                      [this](const std::string& line) { Note(line); });

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <thread>
 
 namespace pgvigil {
@@ -18,11 +19,18 @@ Result<PromoteSignalRemoval> RemovePromoteSignal(const std::string& data_dir) {
   return Result<PromoteSignalRemoval>::Error("unlink " + path + ": " + std::strerror(errno));
 }
 
-const char* const kPromoteTriggeredMarker = "pgvigil: promotion triggered";
-const char* const kPromoteTriggeredSql =
-    "DO $pgvigil$ BEGIN PERFORM pg_wal_replay_resume(); "
-    "EXCEPTION WHEN object_not_in_prerequisite_state THEN "
-    "RAISE EXCEPTION 'pgvigil: promotion triggered'; END $pgvigil$";
+Result<bool> PromoteTriggered(const ConnParams& p) {
+  static const char kMarker[] = "pgvigil: promotion triggered";
+  static const std::string kSql = std::string(
+                                      "DO $pgvigil$ BEGIN PERFORM pg_wal_replay_resume(); "
+                                      "EXCEPTION WHEN object_not_in_prerequisite_state THEN "
+                                      "RAISE EXCEPTION '") +
+                                  kMarker + "'; END $pgvigil$";
+  Status s = ExecSql(p, kSql);
+  if (s.ok()) return false;
+  if (s.message().find(kMarker) != std::string::npos) return true;
+  return Result<bool>::Error(s.message());
+}
 
 Result<PgObservation> SettleUnfinishedPromotion(
     const std::string& data_dir, const std::string& why,

@@ -52,12 +52,12 @@ Result<PgObservation> SettleUnfinishedPromotion(
     const std::function<Result<PgObservation>()>& observe, const PromoteTriggeredQuery& triggered,
     const PromoteSettleOptions& options, const std::function<void(const std::string&)>& note);
 
-// The SQL for PromoteTriggeredQuery: pg_wal_replay_resume() refuses with
-// object_not_in_prerequisite_state once a promotion is triggered (PostgreSQL
-// 14 and later) or recovery is over; the refusal is turned into an error
-// carrying kPromoteTriggeredMarker, whatever the server's message language.
-// Side effect: replay paused by hand resumes (a promotion would end it too).
-extern const char* const kPromoteTriggeredSql;
-extern const char* const kPromoteTriggeredMarker;
+// PromoteTriggeredQuery against the server at p: pg_wal_replay_resume()
+// refuses with object_not_in_prerequisite_state once a promotion is triggered
+// (PostgreSQL 14 and later) or recovery is over; a DO block turns the refusal
+// into an error carrying a marker of ours, whatever the server's message
+// language. Side effect: replay paused by hand resumes (a promotion would end
+// it too).
+Result<bool> PromoteTriggered(const ConnParams& p);
 
 }  // namespace pgvigil

@@ -101,7 +101,7 @@ TEST(PromoteWithdrawIT, AStalledPromotionIsWithdrawnAndALaterOneSucceeds) {
   EXPECT_EQ(*rec2, "f");
 }
 
-// The question asked after a removal (kPromoteTriggeredSql), answered by real
+// The question asked after a removal (PromoteTriggered), answered by real
 // servers: a standby with no promotion triggered says no, a primary says yes;
 // a signal file the startup process was never told about is withdrawn.
 TEST(PromoteWithdrawIT, TheTriggeredQueryTellsAStandbyFromAPromotedServer) {
@@ -113,13 +113,15 @@ TEST(PromoteWithdrawIT, TheTriggeredQueryTellsAStandbyFromAPromotedServer) {
   LocalNode node = LocalNode::From(pg.MakeSpecOnFreePorts(), "node1", pg.dir() + "/state-node1");
   auto standby = node.SelfConn();
   ASSERT_TRUE(standby.ok()) << standby.error();
-  EXPECT_TRUE(ExecSql(*standby, kPromoteTriggeredSql).ok());
+  auto on_standby = PromoteTriggered(*standby);
+  ASSERT_TRUE(on_standby.ok()) << on_standby.error();
+  EXPECT_FALSE(*on_standby);
   LocalNode primary_node = LocalNode::From(pg.MakeSpecOnFreePorts(), "node0", pg.dir() + "/state-node0");
   auto primary = primary_node.SelfConn();
   ASSERT_TRUE(primary.ok()) << primary.error();
-  Status refused = ExecSql(*primary, kPromoteTriggeredSql);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.message().find(kPromoteTriggeredMarker), std::string::npos) << refused.message();
+  auto on_primary = PromoteTriggered(*primary);
+  ASSERT_TRUE(on_primary.ok()) << on_primary.error();
+  EXPECT_TRUE(*on_primary);
 
   // A signal file without the signal: the startup process never looks at it.
   ASSERT_TRUE(WriteFileAtomic(PromoteSignalPath(node.dataDir), "").ok());
@@ -128,11 +130,7 @@ TEST(PromoteWithdrawIT, TheTriggeredQueryTellsAStandbyFromAPromotedServer) {
   settle.triggerGrace = 100ms;
   settle.takenWait = 5s;
   tools.SetPromoteWaits(2s, settle);
-  auto triggered = [&]() -> Result<bool> {
-    Status s = ExecSql(*standby, kPromoteTriggeredSql);
-    if (s.ok()) return false;
-    return s.message().find(kPromoteTriggeredMarker) != std::string::npos;
-  };
+  auto triggered = [&] { return PromoteTriggered(*standby); };
   auto o = SettleUnfinishedPromotion(
       node.dataDir, "test", [&] { return tools.Observe(); }, triggered, settle, [](const std::string&) {});
   ASSERT_FALSE(o.ok());
